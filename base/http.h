@@ -1,0 +1,51 @@
+// The HTTP request and response as carnet's own layers see them.
+//
+// server/ adapts Pistache to these plain structs, so that fhir/ and xds/ never include
+// Pistache and can be tested by building a request by hand.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace carnet {
+
+// Header names compared case-insensitively (RFC 9110 5.1).
+bool HeaderNameEquals(std::string_view a, std::string_view b);
+
+struct HttpRequest {
+  std::string method;      // "GET", "POST"...
+  std::string path;        // "/fhir/Patient/1", without the query string, not decoded
+  std::string query;       // raw query string after '?', not decoded; empty if none
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string peer;        // client address, "127.0.0.1"
+  std::string request_id;  // assigned by server/, echoed as X-Request-Id
+  std::chrono::steady_clock::time_point received;
+
+  // First header with that name, or nullptr.
+  const std::string* Header(std::string_view name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type;  // empty: no body type
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  void SetHeader(std::string name, std::string value);
+};
+
+// A layer's entry point: fhir/ and xds/ each expose one.
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+// Percent-decodes a query or path component ('+' is a space only when form_encoded).
+std::string PercentDecode(std::string_view in, bool form_encoded);
+
+// Splits "a=1&b=2" into decoded (name, value) pairs, keeping order and repeats.
+std::vector<std::pair<std::string, std::string>> ParseQuery(std::string_view query);
+
+}  // namespace carnet

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what carnet needs from Debian's packages (only what is missing, quietly when
+# nothing is), then builds it (Release) into build/. Sourced by ./carnet.
+set -euo pipefail
+
+CARNET_PACKAGES=(
+  g++ cmake make pkg-config git ca-certificates
+  libpistache-dev rapidjson-dev libpugixml-dev libcurl4-openssl-dev libssl-dev libpq-dev
+  libgtest-dev postgresql-15 postgresql-client-15
+)
+
+carnet_install_packages() {
+  local missing=()
+  for p in "${CARNET_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+      missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ]; then
+    echo "carnet: missing packages (${missing[*]}); run as root or install them" >&2
+    return 1
+  fi
+  echo "carnet: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+carnet_build() {
+  local root=$1
+  local jobs
+  jobs=$(nproc 2>/dev/null || echo 2)
+  if [ ! -f "$root/build/CMakeCache.txt" ]; then
+    cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  fi
+  cmake --build "$root/build" -j"$jobs" 2>&1 | grep -vE '^\[ *[0-9]+%\]|^Consolidate|^-- ' || true
+  [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "carnet: build failed" >&2; return 1; }
+}

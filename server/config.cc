@@ -1,0 +1,203 @@
+#include "server/config.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+namespace carnet {
+namespace {
+
+struct Setting {
+  const char* name;  // flag --name, env CARNET_NAME (upper case, '-' -> '_'), file key name
+  const char* help;
+  std::function<std::string(const Config&)> get;
+  std::function<Status(Config&, const std::string&)> set;
+};
+
+Status ParseInt(const std::string& name, const std::string& v, long long lo, long long hi,
+                long long* out) {
+  char* end = nullptr;
+  long long n = std::strtoll(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || n < lo || n > hi)
+    return BadRequest("setting " + name + ": expected a whole number from " +
+                      std::to_string(lo) + " to " + std::to_string(hi) + ", got '" + v + "'");
+  *out = n;
+  return Status::Ok();
+}
+
+Status ParseBool(const std::string& name, const std::string& v, bool* out) {
+  if (v == "1" || v == "true" || v == "yes" || v == "on") *out = true;
+  else if (v == "0" || v == "false" || v == "no" || v == "off") *out = false;
+  else return BadRequest("setting " + name + ": expected true or false, got '" + v + "'");
+  return Status::Ok();
+}
+
+#define INT_SETTING(field, lo, hi, help)                                              \
+  Setting {                                                                           \
+    #field, help, [](const Config& c) { return std::to_string(c.field); },            \
+        [](Config& c, const std::string& v) {                                         \
+          long long n;                                                                \
+          CARNET_RETURN_IF_ERROR(ParseInt(#field, v, lo, hi, &n));                     \
+          c.field = static_cast<decltype(c.field)>(n);                                \
+          return Status::Ok();                                                        \
+        }                                                                             \
+  }
+#define STRING_SETTING(field, help)                                                        \
+  Setting {                                                                                \
+    #field, help, [](const Config& c) { return c.field; }, [](Config& c, const std::string& v) { \
+      c.field = v;                                                                         \
+      return Status::Ok();                                                                 \
+    }                                                                                      \
+  }
+
+const std::vector<Setting>& Settings() {
+  static const std::vector<Setting> kSettings = {
+      STRING_SETTING(bind, "address to listen on (keep it on loopback behind a TLS proxy)"),
+      INT_SETTING(port, 1, 65535, "HTTP port"),
+      STRING_SETTING(data_dir, "data directory (private PostgreSQL cluster, keys)"),
+      STRING_SETTING(db, "libpq connection string; empty: the cluster under data_dir"),
+      INT_SETTING(db_pool_size, 1, 512, "database connections"),
+      INT_SETTING(db_acquire_timeout_ms, 1, 600000, "wait for a free connection (ms)"),
+      INT_SETTING(workers, 1, 1024, "request worker threads"),
+      INT_SETTING(reactor_threads, 1, 64, "HTTP I/O threads"),
+      INT_SETTING(max_request_size, 1024, 1LL << 31, "largest request accepted (bytes)"),
+      INT_SETTING(shutdown_grace_ms, 0, 600000, "time given to in-flight requests on SIGTERM"),
+      Setting{"debug_routes", "serve /debug/* test helpers (never in production)",
+              [](const Config& c) { return std::string(c.debug_routes ? "true" : "false"); },
+              [](Config& c, const std::string& v) { return ParseBool("debug_routes", v, &c.debug_routes); }},
+  };
+  return kSettings;
+}
+
+std::string FlagName(const char* name) {
+  std::string f = name;
+  for (char& ch : f)
+    if (ch == '_') ch = '-';
+  return f;
+}
+
+std::string EnvName(const char* name) {
+  std::string e = "CARNET_";
+  for (const char* p = name; *p; ++p) e.push_back(static_cast<char>(std::toupper(*p)));
+  return e;
+}
+
+const Setting* Find(std::string key) {
+  if (key == "data") key = "data_dir";  // the short form the ./carnet script documents
+  for (const auto& s : Settings())
+    if (key == s.name || key == FlagName(s.name)) return &s;
+  return nullptr;
+}
+
+Status LoadFile(const std::string& path, Config& c) {
+  std::ifstream in(path);
+  if (!in) return BadRequest("cannot read config file " + path);
+  std::string line;
+  int lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    auto hash = line.find('#');
+    if (hash != std::string::npos) line.erase(hash);
+    auto eq = line.find('=');
+    auto trim = [](std::string s) {
+      s.erase(0, s.find_first_not_of(" \t\r"));
+      s.erase(s.find_last_not_of(" \t\r") + 1);
+      return s;
+    };
+    if (trim(line).empty()) continue;
+    if (eq == std::string::npos)
+      return BadRequest(path + ":" + std::to_string(lineno) + ": expected name = value");
+    std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
+    const Setting* s = Find(key);
+    if (!s) return BadRequest(path + ":" + std::to_string(lineno) + ": unknown setting " + key);
+    CARNET_RETURN_IF_ERROR(s->set(c, value));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string Config::EffectiveConninfo() const {
+  if (!db.empty()) return db;
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(data_dir, ec);
+  std::string socket_dir = (ec ? std::filesystem::path(data_dir) : abs).string() + "/run";
+  return "host=" + socket_dir + " dbname=carnet user=carnet connect_timeout=3";
+}
+
+Result<Config> LoadConfig(int argc, char** argv, bool* help) {
+  Config c;
+  *help = false;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  // The config file comes first so that environment and flags override it.
+  std::string file;
+  if (const char* env = std::getenv("CARNET_CONFIG_FILE")) file = env;
+  for (size_t i = 0; i + 1 < args.size(); ++i)
+    if (args[i] == "--config") file = args[i + 1];
+  if (!file.empty()) {
+    CARNET_RETURN_IF_ERROR(LoadFile(file, c));
+    c.config_file = file;
+  }
+  for (const auto& s : Settings()) {
+    if (const char* env = std::getenv(EnvName(s.name).c_str())) {
+      Status st = s.set(c, env);
+      if (!st.ok()) return BadRequest(EnvName(s.name) + ": " + st.message());
+    }
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      *help = true;
+      return c;
+    }
+    if (a == "--config") {
+      ++i;
+      continue;
+    }
+    if (a.rfind("--", 0) == 0) {
+      std::string key = a.substr(2), value;
+      auto eq = key.find('=');
+      if (eq != std::string::npos) {
+        value = key.substr(eq + 1);
+        key.erase(eq);
+      }
+      const Setting* s = Find(key);
+      if (!s) {  // not a gateway setting: left for the command (token --actor ...)
+        c.args.push_back(a);
+        continue;
+      }
+      if (eq == std::string::npos) {
+        if (i + 1 >= args.size()) return BadRequest("--" + key + " needs a value");
+        value = args[++i];
+      }
+      CARNET_RETURN_IF_ERROR(s->set(c, value));
+      continue;
+    }
+    if (c.command.empty()) c.command = a;
+    else c.args.push_back(a);
+  }
+  return c;
+}
+
+std::string HelpText() {
+  std::ostringstream out;
+  Config defaults;
+  out << "carnet: FHIR R4 and IHE XDS.b gateway onto a personal health record\n\n"
+      << "usage: carnet COMMAND [--setting value]...\n\n"
+      << "commands:\n"
+      << "  serve     run the gateway (the ./carnet script also starts PostgreSQL)\n"
+      << "  migrate   apply database migrations and exit\n\n"
+      << "settings (flag, environment variable, default); a config file named by --config\n"
+      << "or CARNET_CONFIG_FILE holds lines 'name = value'. Precedence: flag > environment >\n"
+      << "file > default.\n";
+  for (const auto& s : Settings()) {
+    std::string def = s.get(defaults);
+    out << "  --" << FlagName(s.name) << "  (" << EnvName(s.name) << ", default "
+        << (def.empty() ? "\"\"" : def) << ")\n      " << s.help << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace carnet

@@ -1,0 +1,41 @@
+// The gateway's settings: defaults, then an optional config file, then CARNET_* environment
+// variables, then command-line flags, each overriding the one before.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace carnet {
+
+struct Config {
+  std::string command;       // serve, migrate, token...
+  std::string bind = "127.0.0.1";
+  int port = 8080;
+  std::string data_dir = "var";
+  // libpq connection string; empty: the private cluster's socket under data_dir.
+  std::string db;
+  int db_pool_size = 8;
+  int db_acquire_timeout_ms = 5000;
+  int workers = 8;          // threads running request handlers (blocking work)
+  int reactor_threads = 2;  // Pistache I/O threads
+  size_t max_request_size = 96u << 20;  // holds a 64 MiB document base64-encoded in JSON
+  int shutdown_grace_ms = 30000;
+  bool debug_routes = false;  // /debug/* test helpers; never in production
+  std::string config_file;
+  std::vector<std::string> args;  // what follows the command and is not a setting
+
+  // The connection string actually used: `db`, or the private cluster under data_dir.
+  std::string EffectiveConninfo() const;
+};
+
+// Parses argv (argv[1] is the command). Sets *help when --help was asked; then the returned
+// Config is meaningless and HelpText() should be printed.
+Result<Config> LoadConfig(int argc, char** argv, bool* help);
+
+// Every setting with its flag, environment variable and default.
+std::string HelpText();
+
+}  // namespace carnet

@@ -1,0 +1,83 @@
+#include "server/gateway.h"
+
+#include "base/strings.h"
+#include "storage/migrations.h"
+#include "storage/transaction.h"
+
+namespace carnet {
+namespace {
+
+HttpResponse Json(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "application/json";
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse NotFoundResponse(const HttpRequest& req) {
+  return Json(404, "{\"error\":\"no such endpoint\",\"path\":\"" + JsonEscape(req.path) +
+                       "\",\"endpoints\":[\"/healthz\",\"/readyz\",\"/fhir\",\"/xds/registry\","
+                       "\"/xds/repository\"]}");
+}
+
+const storage::Statement kSchemaVersion{
+    "ready_schema_version", "SELECT coalesce(max(version), 0) FROM schema_version"};
+const storage::Statement kSleep{"debug_sleep", "SELECT pg_sleep($1::double precision / 1000)"};
+
+}  // namespace
+
+Gateway::Gateway(const Config& config, storage::Pool& pool) : config_(config), pool_(pool) {}
+
+HttpResponse Gateway::Handle(const HttpRequest& req) {
+  if (req.path == "/healthz") return Json(200, "{\"status\":\"alive\"}");
+  if (req.path == "/readyz") return Ready();
+  if (config_.debug_routes && req.path == "/debug/sleep") return DebugSleep(req);
+  if (config_.debug_routes && req.path == "/debug/echo") {
+    return Json(200, "{\"method\":\"" + JsonEscape(req.method) + "\",\"query\":\"" +
+                         JsonEscape(req.query) + "\",\"body_size\":" +
+                         std::to_string(req.body.size()) + "}");
+  }
+  return NotFoundResponse(req);
+}
+
+HttpResponse Gateway::Ready() {
+  if (draining_) return Json(503, "{\"status\":\"draining\"}");
+  int expected = storage::LatestVersion(storage::BuiltinMigrations());
+  int found = -1;
+  storage::TxOptions opts;
+  opts.read_only = true;
+  opts.max_attempts = 2;  // one retry covers a pooled connection that died while idle
+  Status st = storage::RunInTransaction(pool_, opts, [&](storage::Transaction& tx) {
+    auto r = tx.Run(kSchemaVersion);
+    if (!r.ok()) return r.status();
+    found = static_cast<int>(r->GetInt(0, 0));
+    return Status::Ok();
+  });
+  if (!st.ok())
+    return Json(503, "{\"status\":\"database unavailable\",\"detail\":\"" +
+                         JsonEscape(st.message()) + "\"}");
+  if (found != expected)
+    return Json(503, "{\"status\":\"schema not migrated\",\"schema_version\":" +
+                         std::to_string(found) + ",\"expected\":" + std::to_string(expected) + "}");
+  return Json(200, "{\"status\":\"ready\",\"schema_version\":" + std::to_string(found) + "}");
+}
+
+// Holds a worker and a database connection for ?ms=N milliseconds: lets tests observe
+// in-flight requests during shutdown. Served only with debug_routes.
+HttpResponse Gateway::DebugSleep(const HttpRequest& req) {
+  std::string ms = "1000";
+  for (const auto& [k, v] : ParseQuery(req.query))
+    if (k == "ms") ms = v;
+  for (char c : ms)
+    if (!std::isdigit(static_cast<unsigned char>(c)) || ms.size() > 6)
+      return Json(400, "{\"error\":\"ms must be a whole number below 1000000\"}");
+  Status st = storage::RunInTransaction(pool_, [&](storage::Transaction& tx) {
+    auto r = tx.Run(kSleep, {storage::SqlParam::Text(ms)});
+    return r.ok() ? Status::Ok() : r.status();
+  });
+  if (!st.ok()) return Json(503, "{\"error\":\"" + JsonEscape(st.message()) + "\"}");
+  return Json(200, "{\"slept_ms\":" + ms + "}");
+}
+
+}  // namespace carnet

@@ -1,0 +1,310 @@
+#include "server/http_server.h"
+
+#include <pistache/endpoint.h>
+#include <pistache/http.h>
+#include <pistache/peer.h>
+
+#include <cstdio>
+#include <mutex>
+#include <sstream>
+#include <string_view>
+
+#include "base/strings.h"
+
+namespace carnet {
+namespace {
+
+using namespace Pistache;
+
+bool IsSafeRequestId(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
+      return false;
+  return true;
+}
+
+// Pistache 0.0.5 keeps the query string only as an unordered map: repeated parameters
+// (FHIR's AND, e.g. date=ge2024&date=lt2025) and their order are lost. The raw request line
+// is therefore captured from the bytes as they arrive (see RequestLineCapture below) and
+// preferred whenever its path agrees with what Pistache parsed.
+struct RawRequestLine {
+  std::string line;
+  bool at_start = true;  // the next bytes begin a request
+  bool complete = false;
+};
+constexpr const char* kRawLineKey = "carnet.request_line";
+constexpr size_t kMaxRequestLine = 64 * 1024;
+
+std::shared_ptr<RawRequestLine> RawLineOf(const std::shared_ptr<Tcp::Peer>& peer) {
+  if (!peer) return nullptr;
+  return std::static_pointer_cast<RawRequestLine>(peer->tryGetData(kRawLineKey));
+}
+
+HttpRequest Convert(const Http::Request& req, const std::shared_ptr<Tcp::Peer>& peer) {
+  HttpRequest out;
+  out.received = std::chrono::steady_clock::now();
+  out.method = Http::methodString(req.method());
+  out.path = req.resource();
+  out.query = req.query().as_str();
+  if (!out.query.empty() && out.query[0] == '?') out.query.erase(0, 1);
+  if (auto raw = RawLineOf(peer)) {
+    if (raw->complete) {
+      // "METHOD SP target SP version"
+      size_t a = raw->line.find(' ');
+      size_t b = a == std::string::npos ? a : raw->line.find(' ', a + 1);
+      if (b != std::string::npos) {
+        std::string target = raw->line.substr(a + 1, b - a - 1);
+        size_t q = target.find('?');
+        if (target.substr(0, q) == out.path)
+          out.query = q == std::string::npos ? std::string() : target.substr(q + 1);
+      }
+    }
+    *raw = RawRequestLine{};
+  }
+  for (const auto& [name, raw] : req.headers().rawList()) out.headers.emplace_back(name, raw.value());
+  for (const auto& h : req.headers().list()) {
+    std::ostringstream value;
+    h->write(value);
+    out.headers.emplace_back(h->name(), value.str());
+  }
+  out.body = req.body();
+  out.peer = req.address().host();
+  const std::string* rid = out.Header("X-Request-Id");
+  out.request_id = rid && IsSafeRequestId(*rid) ? *rid : RandomHex(8);
+  return out;
+}
+
+std::string LogRecord(const HttpRequest& req, int status) {
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now() - req.received)
+                    .count();
+  char duration[32];
+  std::snprintf(duration, sizeof duration, "%.3f", micros / 1000.0);
+  return "{\"time\":\"" + FormatUtc(std::chrono::system_clock::now()) +
+         "\",\"request_id\":\"" + JsonEscape(req.request_id) + "\",\"method\":\"" +
+         JsonEscape(req.method) + "\",\"path\":\"" + JsonEscape(req.path) +
+         "\",\"status\":" + std::to_string(status) + ",\"duration_ms\":" + duration +
+         ",\"peer\":\"" + JsonEscape(req.peer) + "\"}";
+}
+
+// Pistache 0.0.5 closes the connection after each response unless the request said
+// "Connection: keep-alive", although HTTP/1.1 connections are persistent by default and
+// most clients do not send the header. Keep it open unless the client asked to close.
+void KeepAliveByDefault(const Http::Request& req, Http::ResponseWriter& writer) {
+  auto conn = req.headers().tryGet<Http::Header::Connection>();
+  bool close = conn ? conn->control() == Http::ConnectionControl::Close
+                    : req.version() != Http::Version::Http11;
+  writer.headers().remove<Http::Header::Connection>();
+  writer.headers().add<Http::Header::Connection>(close ? Http::ConnectionControl::Close
+                                                       : Http::ConnectionControl::KeepAlive);
+}
+
+// Pistache 0.0.5 writes only typed headers into responses (raw ones are dropped) and parses
+// media types into a fixed vocabulary; this header carries any name and value verbatim.
+class VerbatimHeader : public Http::Header::Header {
+ public:
+  VerbatimHeader(std::string name, std::string value)
+      : name_(std::move(name)), value_(std::move(value)) {}
+  const char* name() const override { return name_.c_str(); }
+  void parse(const std::string& data) override { value_ = data; }
+  void write(std::ostream& os) const override { os << value_; }
+#ifdef SAFE_HEADER_CAST
+  uint64_t hash() const override { return std::hash<std::string>{}(name_); }
+#endif
+
+ private:
+  std::string name_;
+  std::string value_;
+};
+
+void Send(Http::ResponseWriter& writer, const HttpResponse& resp) {
+  for (const auto& [name, value] : resp.headers) {
+    // Header values must not smuggle a line break into the response.
+    if (value.find_first_of("\r\n") != std::string::npos) continue;
+    writer.headers().add(std::make_shared<VerbatimHeader>(name, value));
+  }
+  if (!resp.content_type.empty())
+    writer.headers().add(std::make_shared<VerbatimHeader>("Content-Type", resp.content_type));
+  writer.send(static_cast<Http::Code>(resp.status), resp.body);
+}
+
+class AppHandler : public Http::Handler {
+ public:
+  HTTP_PROTOTYPE(AppHandler)
+
+  AppHandler() = default;
+  AppHandler(HttpHandler* app, WorkerPool* workers, std::atomic<bool>* draining)
+      : app_(app), workers_(workers), draining_(draining) {}
+
+  void onRequest(const Http::Request& req, Http::ResponseWriter writer) override {
+    KeepAliveByDefault(req, writer);
+    auto request = std::make_shared<HttpRequest>(Convert(req, writer.peer()));
+    if (draining_->load()) {
+      HttpResponse resp;
+      resp.status = 503;
+      resp.content_type = "application/json";
+      resp.body = "{\"status\":\"shutting down\"}";
+      resp.SetHeader("X-Request-Id", request->request_id);
+      resp.SetHeader("Retry-After", "1");
+      Send(writer, resp);
+      LogLine(LogRecord(*request, resp.status));
+      return;
+    }
+    // The writer moves to the worker: Pistache queues cross-thread writes to the reactor.
+    auto shared_writer = std::make_shared<Http::ResponseWriter>(std::move(writer));
+    HttpHandler* app = app_;
+    workers_->Submit([app, request, shared_writer] {
+      HttpResponse resp;
+      try {
+        resp = (*app)(*request);
+      } catch (const std::exception& e) {
+        // Last line of defence: exceptions must not cross layers, but if one does, the
+        // client still gets an answer and the process keeps running.
+        resp = HttpResponse{};
+        resp.status = 500;
+        resp.content_type = "application/json";
+        resp.body = "{\"error\":\"internal error\"}";
+        LogLine(std::string("{\"level\":\"error\",\"request_id\":\"") + request->request_id +
+                "\",\"exception\":\"" + JsonEscape(e.what()) + "\"}");
+      }
+      resp.SetHeader("X-Request-Id", request->request_id);
+      Send(*shared_writer, resp);
+      LogLine(LogRecord(*request, resp.status));
+    });
+  }
+
+ private:
+  HttpHandler* app_ = nullptr;
+  WorkerPool* workers_ = nullptr;
+  std::atomic<bool>* draining_ = nullptr;
+};
+
+// Http::Handler::onInput is private, so the capture of the raw request line cannot wrap
+// it by inheritance. RequestLineCapture is the handler Pistache sees: it records the first
+// line of each request from the raw bytes, then hands the bytes to an AppHandler (one per
+// reactor thread, like every Pistache handler) that parses them as usual.
+template <typename Tag, typename Tag::type Member>
+struct PrivateAccess {
+  friend typename Tag::type Get(Tag) { return Member; }
+};
+struct HandlerTransport {
+  using type = Tcp::Transport* Tcp::Handler::*;
+  friend type Get(HandlerTransport);
+};
+template struct PrivateAccess<HandlerTransport, &Tcp::Handler::transport_>;
+
+class RequestLineCapture : public Http::Handler {
+ public:
+  HTTP_PROTOTYPE(RequestLineCapture)
+
+  RequestLineCapture(HttpHandler* app, WorkerPool* workers, std::atomic<bool>* draining)
+      : app_(app), workers_(workers), draining_(draining) {}
+  RequestLineCapture(const RequestLineCapture& other)
+      : Http::Handler(other), app_(other.app_), workers_(other.workers_),
+        draining_(other.draining_) {}
+
+  void onRequest(const Http::Request&, Http::ResponseWriter writer) override {
+    writer.send(Http::Code::Internal_Server_Error);  // never called: requests go to inner()
+  }
+
+  void onConnection(const std::shared_ptr<Tcp::Peer>& peer) override {
+    peer->putData(kRawLineKey, std::make_shared<RawRequestLine>());
+    static_cast<Tcp::Handler*>(inner())->onConnection(peer);
+  }
+
+  void onDisconnection(const std::shared_ptr<Tcp::Peer>& peer) override {
+    static_cast<Tcp::Handler*>(inner())->onDisconnection(peer);
+  }
+
+  void onInput(const char* buffer, size_t len, const std::shared_ptr<Tcp::Peer>& peer) override {
+    if (auto raw = RawLineOf(peer)) {
+      if (raw->at_start || !raw->complete) {
+        raw->at_start = false;
+        std::string_view chunk(buffer, len);
+        size_t eol = chunk.find("\r\n");
+        size_t take = std::min(eol == std::string_view::npos ? len : eol,
+                               kMaxRequestLine - std::min(kMaxRequestLine, raw->line.size()));
+        raw->line.append(chunk.substr(0, take));
+        if (eol != std::string_view::npos) raw->complete = true;
+      }
+    }
+    static_cast<Tcp::Handler*>(inner())->onInput(buffer, len, peer);
+  }
+
+ private:
+  AppHandler* inner() {
+    if (!inner_) {
+      inner_ = std::make_shared<AppHandler>(app_, workers_, draining_);
+      inner_->setMaxRequestSize(getMaxRequestSize());
+      inner_->setMaxResponseSize(getMaxResponseSize());
+      inner_->setHeaderTimeout(getHeaderTimeout());
+      inner_->setBodyTimeout(getBodyTimeout());
+      static_cast<Tcp::Handler*>(inner_.get())->*Get(HandlerTransport{}) = transport();
+    }
+    return inner_.get();
+  }
+
+  HttpHandler* app_;
+  WorkerPool* workers_;
+  std::atomic<bool>* draining_;
+  std::shared_ptr<AppHandler> inner_;
+};
+
+}  // namespace
+
+void LogLine(const std::string& line) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+class HttpServer::Impl {
+ public:
+  HttpServerOptions options;
+  HttpHandler app;
+  WorkerPool* workers;
+  std::unique_ptr<Http::Endpoint> endpoint;
+};
+
+HttpServer::HttpServer(HttpServerOptions options, HttpHandler app, WorkerPool& workers)
+    : impl_(new Impl{std::move(options), std::move(app), &workers, nullptr}) {}
+
+HttpServer::~HttpServer() { Shutdown(); }
+
+Status HttpServer::Start() {
+  try {
+    Address addr(impl_->options.bind, Port(static_cast<uint16_t>(impl_->options.port)));
+    impl_->endpoint = std::make_unique<Http::Endpoint>(addr);
+    auto opts = Http::Endpoint::options()
+                    .threads(impl_->options.reactor_threads)
+                    .flags(Tcp::Options::ReuseAddr)
+                    .maxRequestSize(impl_->options.max_request_size)
+                    .maxResponseSize(impl_->options.max_request_size);
+    impl_->endpoint->init(opts);
+    impl_->endpoint->setHandler(
+        Http::make_handler<RequestLineCapture>(&impl_->app, impl_->workers, &draining_));
+    impl_->endpoint->serveThreaded();
+  } catch (const std::exception& e) {
+    impl_->endpoint.reset();
+    return Unavailable(std::string("cannot listen on ") + impl_->options.bind + ":" +
+                       std::to_string(impl_->options.port) + ": " + e.what());
+  }
+  return Status::Ok();
+}
+
+void HttpServer::Shutdown() {
+  if (impl_->endpoint) {
+    impl_->endpoint->shutdown();
+    impl_->endpoint.reset();
+  }
+}
+
+int HttpServer::port() const {
+  return impl_->endpoint ? static_cast<int>(static_cast<uint16_t>(impl_->endpoint->getPort()))
+                         : 0;
+}
+
+}  // namespace carnet

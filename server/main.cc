@@ -1,0 +1,112 @@
+// carnet: the gateway executable. `carnet serve` runs the HTTP gateway on an already
+// running PostgreSQL (the ./carnet script starts the private cluster first).
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "base/strings.h"
+#include "server/config.h"
+#include "server/gateway.h"
+#include "server/http_server.h"
+#include "server/worker_pool.h"
+#include "storage/migrations.h"
+#include "storage/pool.h"
+
+namespace carnet {
+namespace {
+
+void LogEvent(const std::string& event, const std::string& detail = {}) {
+  std::string line = "{\"time\":\"" + FormatUtc(std::chrono::system_clock::now()) +
+                     "\",\"event\":\"" + JsonEscape(event) + "\"";
+  if (!detail.empty()) line += ",\"detail\":\"" + JsonEscape(detail) + "\"";
+  LogLine(line + "}");
+}
+
+Status Migrate(const Config& config) {
+  auto conn = storage::Connection::Open(config.EffectiveConninfo());
+  if (!conn.ok()) return conn.status();
+  return storage::ApplyMigrations(**conn, storage::BuiltinMigrations());
+}
+
+int Serve(const Config& config) {
+  // Signals are taken by sigwait on the main thread only; every thread started from here on
+  // inherits the mask. SIGPIPE is ignored: a client that disconnects mid-response must not
+  // kill the process.
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  Status st = Migrate(config);
+  if (!st.ok()) {
+    LogEvent("startup_failed", st.ToString());
+    return 1;
+  }
+  storage::PoolOptions pool_options;
+  pool_options.conninfo = config.EffectiveConninfo();
+  pool_options.size = config.db_pool_size;
+  pool_options.acquire_timeout = std::chrono::milliseconds(config.db_acquire_timeout_ms);
+  storage::Pool pool(pool_options);
+
+  Gateway gateway(config, pool);
+  WorkerPool workers(config.workers);
+  HttpServerOptions http_options;
+  http_options.bind = config.bind;
+  http_options.port = config.port;
+  http_options.reactor_threads = config.reactor_threads;
+  http_options.max_request_size = config.max_request_size;
+  HttpServer server(http_options, [&gateway](const HttpRequest& r) { return gateway.Handle(r); },
+                    workers);
+  st = server.Start();
+  if (!st.ok()) {
+    LogEvent("startup_failed", st.ToString());
+    return 1;
+  }
+  LogEvent("listening", config.bind + ":" + std::to_string(server.port()));
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  LogEvent("stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  // Drain: refuse new work, let in-flight requests finish and their answers leave, then
+  // close the listener.
+  gateway.SetDraining();
+  server.SetDraining();
+  bool idle = workers.WaitIdle(std::chrono::milliseconds(config.shutdown_grace_ms));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // last writes leave the reactor
+  server.Shutdown();
+  LogEvent("stopped", idle ? "clean" : "grace period expired with requests in flight");
+  return 0;
+}
+
+}  // namespace
+}  // namespace carnet
+
+int main(int argc, char** argv) {
+  bool help = false;
+  auto config = carnet::LoadConfig(argc, argv, &help);
+  if (help || (config.ok() && config->command.empty())) {
+    std::cout << carnet::HelpText();
+    return help ? 0 : 2;
+  }
+  if (!config.ok()) {
+    std::cerr << "carnet: " << config.status().message() << "\n";
+    return 2;
+  }
+  const std::string& cmd = config->command;
+  if (cmd == "serve") return carnet::Serve(*config);
+  if (cmd == "migrate") {
+    carnet::Status st = carnet::Migrate(*config);
+    if (!st.ok()) {
+      std::cerr << "carnet migrate: " << st.ToString() << "\n";
+      return 1;
+    }
+    std::cout << "schema at version "
+              << carnet::storage::LatestVersion(carnet::storage::BuiltinMigrations()) << "\n";
+    return 0;
+  }
+  std::cerr << "carnet: unknown command '" << cmd << "' (see carnet --help)\n";
+  return 2;
+}

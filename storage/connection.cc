@@ -1,0 +1,100 @@
+#include "storage/connection.h"
+
+#include <cstdlib>
+
+namespace carnet::storage {
+
+long long PgResult::GetInt(int row, int col) const {
+  return std::strtoll(PQgetvalue(r_.get(), row, col), nullptr, 10);
+}
+
+long long PgResult::affected() const {
+  const char* n = r_ ? PQcmdTuples(r_.get()) : "";
+  return *n ? std::strtoll(n, nullptr, 10) : 0;
+}
+
+Result<std::unique_ptr<Connection>> Connection::Open(const std::string& conninfo) {
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  if (conn == nullptr) return Unavailable("out of memory connecting to PostgreSQL");
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string msg = PQerrorMessage(conn);
+    PQfinish(conn);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    return Unavailable("cannot connect to PostgreSQL: " + msg);
+  }
+  // Diagnostics go through our own results, not libpq's stderr notice printer.
+  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+  return std::unique_ptr<Connection>(new Connection(conn));
+}
+
+Connection::~Connection() { PQfinish(conn_); }
+
+bool Connection::broken() const { return lost_ || PQstatus(conn_) != CONNECTION_OK; }
+
+bool Connection::last_failure_retryable() const {
+  return last_sqlstate_ == "40001" || last_sqlstate_ == "40P01";
+}
+
+Result<PgResult> Connection::Check(PGresult* raw, std::string_view what) {
+  PgResult r(raw);
+  ExecStatusType st = raw ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
+  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) {
+    last_sqlstate_.clear();
+    return r;
+  }
+  const char* state = raw ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
+  last_sqlstate_ = state ? state : "";
+  std::string msg = raw ? PQresultErrorMessage(raw) : PQerrorMessage(conn_);
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  // Class 08 (connection exception), 57P01..03 (shutdown) or a dead socket: the session is
+  // gone, whatever the server managed to say.
+  if (PQstatus(conn_) != CONNECTION_OK || last_sqlstate_.rfind("08", 0) == 0 ||
+      last_sqlstate_.rfind("57P", 0) == 0 || state == nullptr) {
+    lost_ = true;
+    return Unavailable("database unavailable during " + std::string(what) + ": " + msg);
+  }
+  if (last_sqlstate_ == "23505") return Status(ErrorCode::kDuplicate, msg);
+  if (last_failure_retryable()) return Conflict("transaction conflict: " + msg);
+  if (last_sqlstate_ == "57014") return Unavailable("statement timed out: " + msg);
+  return Internal(std::string(what) + " failed: " + msg);
+}
+
+Result<PgResult> Connection::Exec(std::string_view sql) {
+  return Check(PQexec(conn_, std::string(sql).c_str()), "query");
+}
+
+namespace {
+struct ParamArrays {
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  std::vector<int> formats;
+  explicit ParamArrays(const SqlParams& params) {
+    for (const auto& p : params) {
+      values.push_back(p.value ? p.value->data() : nullptr);
+      lengths.push_back(p.value ? static_cast<int>(p.value->size()) : 0);
+      formats.push_back(p.binary ? 1 : 0);
+    }
+  }
+};
+}  // namespace
+
+Result<PgResult> Connection::Run(const Statement& stmt, const SqlParams& params) {
+  if (!prepared_.count(stmt.name)) {
+    auto prep = Check(PQprepare(conn_, stmt.name, stmt.sql, 0, nullptr), stmt.name);
+    if (!prep.ok()) return prep.status();
+    prepared_.insert(stmt.name);
+  }
+  ParamArrays a(params);
+  return Check(PQexecPrepared(conn_, stmt.name, static_cast<int>(params.size()), a.values.data(),
+                              a.lengths.data(), a.formats.data(), 0),
+               stmt.name);
+}
+
+Result<PgResult> Connection::RunDynamic(const std::string& sql, const SqlParams& params) {
+  ParamArrays a(params);
+  return Check(PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
+                            a.values.data(), a.lengths.data(), a.formats.data(), 0),
+               "query");
+}
+
+}  // namespace carnet::storage

@@ -1,0 +1,97 @@
+// One PostgreSQL connection (libpq), with lazily prepared named statements.
+//
+// Not thread-safe: a Connection is used by one thread at a time, through a Pool lease.
+// SQL is never built from user input: values always travel as parameters.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "base/status.h"
+
+namespace carnet::storage {
+
+// A statement parameter: text (or bytea in binary form), or SQL NULL.
+struct SqlParam {
+  std::optional<std::string> value;
+  bool binary = false;
+
+  static SqlParam Null() { return {}; }
+  static SqlParam Text(std::string v) { return {std::move(v), false}; }
+  static SqlParam Bytes(std::string v) { return {std::move(v), true}; }
+};
+using SqlParams = std::vector<SqlParam>;
+
+// A statement with a stable name: prepared once per connection, then executed by name.
+struct Statement {
+  const char* name;
+  const char* sql;
+};
+
+// Owns a PGresult. Values are read as text (the default result format).
+class PgResult {
+ public:
+  PgResult() = default;
+  explicit PgResult(PGresult* r) : r_(r, &PQclear) {}
+
+  int rows() const { return r_ ? PQntuples(r_.get()) : 0; }
+  int cols() const { return r_ ? PQnfields(r_.get()) : 0; }
+  bool IsNull(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
+  std::string_view Get(int row, int col) const {
+    return {PQgetvalue(r_.get(), row, col),
+            static_cast<size_t>(PQgetlength(r_.get(), row, col))};
+  }
+  std::string GetString(int row, int col) const { return std::string(Get(row, col)); }
+  long long GetInt(int row, int col) const;
+  bool GetBool(int row, int col) const { return Get(row, col) == "t"; }
+  // Number of rows touched by INSERT/UPDATE/DELETE.
+  long long affected() const;
+
+ private:
+  std::shared_ptr<PGresult> r_;
+};
+
+class Connection {
+ public:
+  // Connects with `conninfo` (libpq keyword/value string). Unavailable when the server
+  // cannot be reached.
+  static Result<std::unique_ptr<Connection>> Open(const std::string& conninfo);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Runs one or more SQL commands without parameters (DDL, BEGIN/COMMIT).
+  Result<PgResult> Exec(std::string_view sql);
+  // Runs a named statement, preparing it on this connection the first time.
+  Result<PgResult> Run(const Statement& stmt, const SqlParams& params = {});
+  // Runs a statement with parameters without keeping it prepared (dynamic SQL made of
+  // fixed fragments, e.g. search queries).
+  Result<PgResult> RunDynamic(const std::string& sql, const SqlParams& params = {});
+
+  // True once the connection was lost; the pool then closes and replaces it.
+  bool broken() const;
+  // SQLSTATE of the last failed command ("40001"...), empty after a success.
+  const std::string& last_sqlstate() const { return last_sqlstate_; }
+  // True when the last failure may succeed if the whole transaction is retried
+  // (serialization failure, deadlock).
+  bool last_failure_retryable() const;
+  // Transaction status as libpq sees it (idle, in transaction, in error...).
+  PGTransactionStatusType transaction_status() const { return PQtransactionStatus(conn_); }
+
+ private:
+  explicit Connection(PGconn* conn) : conn_(conn) {}
+  Result<PgResult> Check(PGresult* r, std::string_view what);
+
+  PGconn* conn_;
+  std::unordered_set<std::string> prepared_;
+  std::string last_sqlstate_;
+  bool lost_ = false;
+};
+
+}  // namespace carnet::storage

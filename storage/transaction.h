@@ -1,0 +1,51 @@
+// Running work in one database transaction, retried on serialization failure and deadlock.
+#pragma once
+
+#include <functional>
+
+#include "base/status.h"
+#include "storage/connection.h"
+#include "storage/pool.h"
+
+namespace carnet::storage {
+
+enum class Isolation { kReadCommitted, kRepeatableRead, kSerializable };
+
+struct TxOptions {
+  Isolation isolation = Isolation::kReadCommitted;
+  bool read_only = false;
+  // Attempts in all, for serialization failures, deadlocks and connections found dead at
+  // BEGIN (where nothing has happened yet, so a retry is always safe).
+  int max_attempts = 5;
+};
+
+// The body's view of the open transaction.
+class Transaction {
+ public:
+  explicit Transaction(Connection& conn) : conn_(conn) {}
+  Result<PgResult> Run(const Statement& stmt, const SqlParams& params = {}) {
+    return conn_.Run(stmt, params);
+  }
+  Result<PgResult> RunDynamic(const std::string& sql, const SqlParams& params = {}) {
+    return conn_.RunDynamic(sql, params);
+  }
+  Result<PgResult> Exec(std::string_view sql) { return conn_.Exec(sql); }
+  Connection& connection() { return conn_; }
+
+ private:
+  Connection& conn_;
+};
+
+// Runs `body` between BEGIN and COMMIT on a pooled connection. A non-OK Status from the body
+// rolls back and is returned as is, unless it came from a retryable conflict, in which case
+// the whole body runs again (up to max_attempts, with a short growing pause). The body must
+// therefore have no effect outside the transaction. A failure during COMMIT on a lost
+// connection is reported as Unavailable: the outcome is unknown and is not retried.
+Status RunInTransaction(Pool& pool, const TxOptions& options,
+                        const std::function<Status(Transaction&)>& body);
+
+inline Status RunInTransaction(Pool& pool, const std::function<Status(Transaction&)>& body) {
+  return RunInTransaction(pool, TxOptions{}, body);
+}
+
+}  // namespace carnet::storage

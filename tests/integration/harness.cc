@@ -1,0 +1,179 @@
+#include "tests/integration/harness.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <fcntl.h>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace carnet::testing {
+namespace {
+
+size_t WriteBody(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+size_t WriteHeader(char* data, size_t size, size_t n, void* out) {
+  std::string line(data, size * n);
+  auto colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string name = line.substr(0, colon);
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    value.erase(value.find_last_not_of(" \t\r\n") + 1);
+    (*static_cast<std::map<std::string, std::string>*>(out))[name] = value;
+  }
+  return size * n;
+}
+
+struct CurlGlobal {
+  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+} curl_global;
+
+}  // namespace
+
+HttpClient::HttpClient() : curl_(curl_easy_init()) {}
+HttpClient::~HttpClient() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
+
+HttpResult HttpClient::Request(const std::string& method, const std::string& url,
+                               const std::vector<std::string>& headers, const std::string& body,
+                               long timeout_ms) {
+  CURL* c = static_cast<CURL*>(curl_);
+  HttpResult out;
+  curl_easy_reset(c);
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, WriteBody);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &out.body);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, WriteHeader);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &out.headers);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  if (method == "HEAD") curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  }
+  struct curl_slist* list = nullptr;
+  for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
+  // curl adds "Expect: 100-continue" to large bodies; Pistache does not answer it.
+  list = curl_slist_append(list, "Expect:");
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+  CURLcode rc = curl_easy_perform(c);
+  curl_slist_free_all(list);
+  if (rc != CURLE_OK) {
+    out.error = curl_easy_strerror(rc);
+  }
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out.status);
+  curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &out.new_connections);
+  return out;
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  int port = ntohs(addr.sin_port);
+  close(fd);
+  return port;
+}
+
+std::string TestDbConninfo() {
+  const char* v = std::getenv("CARNET_TEST_DB");
+  if (!v) ADD_FAILURE() << "CARNET_TEST_DB is not set: run the tests through ./carnet test";
+  return v ? v : "host=/nonexistent dbname=none";
+}
+
+std::string TestPgDir() {
+  const char* v = std::getenv("CARNET_TEST_PG_DIR");
+  if (!v) ADD_FAILURE() << "CARNET_TEST_PG_DIR is not set: run the tests through ./carnet test";
+  return v ? v : "/nonexistent";
+}
+
+bool PgCtl(const std::string& cmd) {
+  std::string line = std::string(CARNET_SOURCE_DIR) + "/scripts/pg.sh " + cmd + " '" +
+                     TestPgDir() + "' >/dev/null 2>&1";
+  return std::system(line.c_str()) == 0;
+}
+
+GatewayProcess::GatewayProcess(std::vector<std::string> extra_flags) : port_(FreePort()) {
+  log_path_ = ::testing::TempDir() + "/carnet-gateway-" + std::to_string(port_) + ".log";
+  std::vector<std::string> args = {CARNET_GATEWAY_BINARY, "serve", "--port",
+                                   std::to_string(port_), "--db", TestDbConninfo(),
+                                   "--debug-routes", "true", "--shutdown-grace-ms", "10000"};
+  args.insert(args.end(), extra_flags.begin(), extra_flags.end());
+  pid_ = fork();
+  if (pid_ == 0) {
+    int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+}
+
+GatewayProcess::~GatewayProcess() {
+  if (running()) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+bool GatewayProcess::running() {
+  if (pid_ <= 0 || exit_status_ != -1) return false;
+  int status = 0;
+  pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return false;
+  }
+  return true;
+}
+
+bool GatewayProcess::WaitHealthy(std::chrono::milliseconds timeout) {
+  HttpClient client;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!running()) return false;
+    if (client.Get(base_url() + "/healthz").status == 200) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+int GatewayProcess::Terminate(std::chrono::milliseconds timeout) {
+  if (running()) kill(pid_, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (running() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  return running() ? -1 : exit_status_;
+}
+
+std::string GatewayProcess::Log() const {
+  std::ifstream in(log_path_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace carnet::testing

@@ -1,0 +1,75 @@
+// Integration harness: runs the real carnet-gateway binary on a free loopback port against
+// the test PostgreSQL started by ./carnet test, and talks HTTP to it with libcurl.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace carnet::testing {
+
+struct HttpResult {
+  long status = 0;  // 0: no answer (connection refused, timeout)
+  std::string body;
+  std::map<std::string, std::string> headers;  // lower-case names
+  long new_connections = 0;                     // connections curl opened for this request
+  std::string error;
+};
+
+// A reusable HTTP client (one curl handle: keeps connections alive between calls).
+class HttpClient {
+ public:
+  HttpClient();
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  HttpResult Request(const std::string& method, const std::string& url,
+                     const std::vector<std::string>& headers = {}, const std::string& body = "",
+                     long timeout_ms = 30000);
+  HttpResult Get(const std::string& url, const std::vector<std::string>& headers = {}) {
+    return Request("GET", url, headers);
+  }
+
+ private:
+  void* curl_;
+};
+
+// A loopback TCP port nothing listens on right now.
+int FreePort();
+
+std::string TestDbConninfo();      // CARNET_TEST_DB, or a test failure
+std::string TestPgDir();           // CARNET_TEST_PG_DIR, or a test failure
+// Runs scripts/pg.sh CMD on the test cluster; true on success.
+bool PgCtl(const std::string& cmd);
+
+// The gateway as a child process.
+class GatewayProcess {
+ public:
+  // Extra flags are appended to `carnet-gateway serve --port P --db ... --debug-routes true`.
+  explicit GatewayProcess(std::vector<std::string> extra_flags = {});
+  ~GatewayProcess();  // SIGKILL if still running
+
+  // Waits until /healthz answers 200; false after the timeout.
+  bool WaitHealthy(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  // Sends SIGTERM and waits for exit; returns the exit status (or -1 on timeout).
+  int Terminate(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  bool running();
+
+  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  // What the gateway wrote to stdout and stderr so far.
+  std::string Log() const;
+
+ private:
+  int port_;
+  pid_t pid_ = -1;
+  std::string log_path_;
+  int exit_status_ = -1;
+};
+
+}  // namespace carnet::testing

@@ -1,0 +1,182 @@
+// The gateway process end to end: health, readiness following the database, graceful
+// shutdown, request limits, keep-alive, request ids and logs.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <future>
+#include <thread>
+
+#include "tests/integration/harness.h"
+
+namespace carnet::testing {
+namespace {
+
+class ServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    gateway_ = new GatewayProcess();
+    ASSERT_TRUE(gateway_->WaitHealthy()) << gateway_->Log();
+  }
+  static void TearDownTestSuite() {
+    delete gateway_;
+    gateway_ = nullptr;
+  }
+  static GatewayProcess* gateway_;
+};
+GatewayProcess* ServerTest::gateway_ = nullptr;
+
+TEST_F(ServerTest, HealthAndReadiness) {
+  HttpClient client;
+  auto h = client.Get(gateway_->base_url() + "/healthz");
+  EXPECT_EQ(h.status, 200);
+  auto r = client.Get(gateway_->base_url() + "/readyz");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("\"ready\""), std::string::npos);
+  EXPECT_EQ(r.headers["content-type"], "application/json");
+}
+
+TEST_F(ServerTest, RequestIdIsReturnedAndLogged) {
+  HttpClient client;
+  auto generated = client.Get(gateway_->base_url() + "/healthz");
+  EXPECT_EQ(generated.headers["x-request-id"].size(), 16u);
+  auto echoed = client.Get(gateway_->base_url() + "/healthz", {"X-Request-Id: trace-abc.123"});
+  EXPECT_EQ(echoed.headers["x-request-id"], "trace-abc.123");
+  // An unsafe id (it would end up in logs) is replaced.
+  auto replaced = client.Get(gateway_->base_url() + "/healthz", {"X-Request-Id: a\"b"});
+  EXPECT_NE(replaced.headers["x-request-id"], "a\"b");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::string log = gateway_->Log();
+  auto pos = log.find("\"request_id\":\"trace-abc.123\"");
+  ASSERT_NE(pos, std::string::npos) << log;
+  std::string line = log.substr(log.rfind('\n', pos) + 1);
+  line = line.substr(0, line.find('\n'));
+  for (const char* field : {"\"time\":\"", "\"method\":\"GET\"", "\"path\":\"/healthz\"",
+                            "\"status\":200", "\"duration_ms\":"})
+    EXPECT_NE(line.find(field), std::string::npos) << field << " in " << line;
+}
+
+TEST_F(ServerTest, UnknownPathIs404) {
+  HttpClient client;
+  auto r = client.Get(gateway_->base_url() + "/nothing-here");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(r.body.find("/nothing-here"), std::string::npos);
+}
+
+// HTTP/1.1 connections stay open by default (Pistache 0.0.5 would close them).
+TEST_F(ServerTest, KeepsConnectionsAlive) {
+  HttpClient client;
+  auto first = client.Get(gateway_->base_url() + "/healthz");
+  ASSERT_EQ(first.status, 200);
+  EXPECT_EQ(first.new_connections, 1);
+  for (int i = 0; i < 5; ++i) {
+    auto again = client.Get(gateway_->base_url() + "/healthz");
+    ASSERT_EQ(again.status, 200);
+    EXPECT_EQ(again.new_connections, 0) << "request " << i << " opened a new connection";
+  }
+  auto closing = client.Get(gateway_->base_url() + "/healthz", {"Connection: close"});
+  EXPECT_EQ(closing.status, 200);
+  EXPECT_EQ(closing.headers["connection"], "Close");
+}
+
+// Repeated query parameters (FHIR's AND) reach the handlers in order.
+TEST_F(ServerTest, RawQueryStringIsPreserved) {
+  HttpClient client;
+  auto r = client.Get(gateway_->base_url() +
+                      "/debug/echo?date=ge2024&date=lt2025&b=2&a=1&name=Jos%C3%A9");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("\"query\":\"date=ge2024&date=lt2025&b=2&a=1&name=Jos%C3%A9\""),
+            std::string::npos)
+      << r.body;
+  // Twice on the same connection: the capture restarts at each request.
+  auto s = client.Get(gateway_->base_url() + "/debug/echo?x=1&x=2");
+  EXPECT_NE(s.body.find("\"query\":\"x=1&x=2\""), std::string::npos) << s.body;
+  auto t = client.Request("POST", gateway_->base_url() + "/debug/echo?y=1&y=2", {}, "body");
+  EXPECT_NE(t.body.find("\"query\":\"y=1&y=2\""), std::string::npos) << t.body;
+}
+
+TEST_F(ServerTest, BlockingWorkDoesNotStallOtherRequests) {
+  auto slow = std::async(std::launch::async, [&] {
+    HttpClient c;
+    return c.Get(gateway_->base_url() + "/debug/sleep?ms=1500");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  HttpClient client;
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(client.Get(gateway_->base_url() + "/healthz").status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1000));
+  EXPECT_EQ(slow.get().status, 200);
+}
+
+TEST(ServerLimitsTest, OversizedRequestGets413) {
+  GatewayProcess gateway({"--max-request-size", "65536"});
+  ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
+  HttpClient client;
+  auto small = client.Request("POST", gateway.base_url() + "/debug/echo", {}, std::string(1000, 'a'));
+  EXPECT_EQ(small.status, 200);
+  auto big = client.Request("POST", gateway.base_url() + "/debug/echo", {},
+                            std::string(200 * 1024, 'a'));
+  EXPECT_EQ(big.status, 413) << big.error;
+  // The gateway is still there.
+  HttpClient again;
+  EXPECT_EQ(again.Get(gateway.base_url() + "/healthz").status, 200);
+}
+
+TEST(ServerLimitsTest, AcceptsA64MiBDocumentByDefault) {
+  GatewayProcess gateway;
+  ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
+  HttpClient client;
+  auto r = client.Request("POST", gateway.base_url() + "/debug/echo", {},
+                          std::string(64u << 20, 'x'), 60000);
+  EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_NE(r.body.find("\"body_size\":67108864"), std::string::npos) << r.body.substr(0, 200);
+}
+
+// SIGTERM while a request is running: the request completes, then the process exits 0.
+TEST(ServerLifecycleTest, SigtermLetsInFlightRequestFinish) {
+  GatewayProcess gateway;
+  ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
+  auto slow = std::async(std::launch::async, [&] {
+    HttpClient c;
+    return c.Get(gateway.base_url() + "/debug/sleep?ms=2000");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  auto t0 = std::chrono::steady_clock::now();
+  kill(gateway.pid(), SIGTERM);
+  HttpResult r = slow.get();
+  EXPECT_EQ(r.status, 200) << r.error << " " << gateway.Log();
+  EXPECT_NE(r.body.find("slept_ms"), std::string::npos);
+  EXPECT_EQ(gateway.Terminate(), 0) << gateway.Log();
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1000));
+  EXPECT_NE(gateway.Log().find("\"event\":\"stopped\""), std::string::npos);
+}
+
+// /readyz follows the database: 503 within seconds of PostgreSQL stopping, 200 again once
+// it is back, with the same gateway process throughout.
+TEST(ServerLifecycleTest, ReadinessFollowsDatabase) {
+  GatewayProcess gateway;
+  ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
+  HttpClient client;
+  ASSERT_EQ(client.Get(gateway.base_url() + "/readyz").status, 200);
+
+  ASSERT_TRUE(PgCtl("stop"));
+  auto wait_for = [&](long status, std::chrono::seconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    long last = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      last = client.Get(gateway.base_url() + "/readyz").status;
+      if (last == status) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  };
+  bool down = wait_for(503, std::chrono::seconds(5));
+  EXPECT_EQ(client.Get(gateway.base_url() + "/healthz").status, 200);  // alive all the same
+  bool restarted = PgCtl("start");
+  ASSERT_TRUE(restarted);
+  EXPECT_TRUE(down) << gateway.Log();
+  EXPECT_TRUE(wait_for(200, std::chrono::seconds(10))) << gateway.Log();
+  EXPECT_TRUE(gateway.running());
+}
+
+}  // namespace
+}  // namespace carnet::testing
