@@ -1,0 +1,273 @@
+#include "base/json.h"
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/reader.h>
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "base/strings.h"
+
+namespace carnet {
+
+JsonValue JsonValue::Bool(bool b) {
+  JsonValue v;
+  v.kind_ = Kind::kBool;
+  v.bool_ = b;
+  return v;
+}
+JsonValue JsonValue::Number(std::string text) {
+  JsonValue v;
+  v.kind_ = Kind::kNumber;
+  v.text_ = std::move(text);
+  return v;
+}
+JsonValue JsonValue::String(std::string s) {
+  JsonValue v;
+  v.kind_ = Kind::kString;
+  v.text_ = std::move(s);
+  return v;
+}
+JsonValue JsonValue::Array() {
+  JsonValue v;
+  v.kind_ = Kind::kArray;
+  return v;
+}
+JsonValue JsonValue::Object() {
+  JsonValue v;
+  v.kind_ = Kind::kObject;
+  return v;
+}
+
+const JsonValue* JsonValue::Find(std::string_view key) const {
+  for (const auto& m : members_)
+    if (m.first == key) return &m.second;
+  return nullptr;
+}
+
+JsonValue* JsonValue::Find(std::string_view key) {
+  for (auto& m : members_)
+    if (m.first == key) return &m.second;
+  return nullptr;
+}
+
+JsonValue& JsonValue::Set(std::string key, JsonValue v) {
+  if (JsonValue* existing = Find(key)) {
+    *existing = std::move(v);
+    return *existing;
+  }
+  members_.emplace_back(std::move(key), std::move(v));
+  return members_.back().second;
+}
+
+bool JsonValue::Remove(std::string_view key) {
+  auto it = std::find_if(members_.begin(), members_.end(),
+                         [&](const Member& m) { return m.first == key; });
+  if (it == members_.end()) return false;
+  members_.erase(it);
+  return true;
+}
+
+std::string JsonValue::GetString(std::string_view key) const {
+  const JsonValue* v = Find(key);
+  return v && v->is_string() ? v->text() : std::string();
+}
+
+bool JsonValue::operator==(const JsonValue& o) const {
+  if (kind_ != o.kind_) return false;
+  switch (kind_) {
+    case Kind::kNull: return true;
+    case Kind::kBool: return bool_ == o.bool_;
+    case Kind::kNumber:
+    case Kind::kString: return text_ == o.text_;
+    case Kind::kArray: return items_ == o.items_;
+    case Kind::kObject:
+      if (members_.size() != o.members_.size()) return false;
+      for (const auto& m : members_) {
+        const JsonValue* other = o.Find(m.first);
+        if (!other || !(*other == m.second)) return false;
+      }
+      return true;
+  }
+  return false;
+}
+
+namespace {
+
+// Pass 1 only checks depth, so that nothing deep is ever built (and later destroyed
+// recursively).
+struct DepthCheck : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DepthCheck> {
+  int depth = 0, max_depth = 0, limit = 0;
+  bool Default() { return true; }
+  bool Open() {
+    max_depth = std::max(max_depth, ++depth);
+    return depth <= limit;
+  }
+  bool StartObject() { return Open(); }
+  bool StartArray() { return Open(); }
+  bool EndObject(rapidjson::SizeType) { --depth; return true; }
+  bool EndArray(rapidjson::SizeType) { --depth; return true; }
+};
+
+struct Builder {
+  std::vector<JsonValue> stack;          // containers being built
+  std::vector<std::string> keys;         // pending key per open object
+  std::vector<std::unordered_set<std::string>> seen;
+  JsonValue root;
+  bool have_root = false;
+  bool reject_duplicates = true;
+  std::string error;
+
+  bool Add(JsonValue v) {
+    if (stack.empty()) {
+      root = std::move(v);
+      have_root = true;
+      return true;
+    }
+    JsonValue& top = stack.back();
+    if (top.is_array()) {
+      top.Append(std::move(v));
+    } else {
+      top.members().emplace_back(std::move(keys.back()), std::move(v));
+    }
+    return true;
+  }
+  bool Null() { return Add(JsonValue()); }
+  bool Bool(bool b) { return Add(JsonValue::Bool(b)); }
+  bool Int(int) { return false; }  // numbers arrive as RawNumber (kParseNumbersAsStringsFlag)
+  bool Uint(unsigned) { return false; }
+  bool Int64(int64_t) { return false; }
+  bool Uint64(uint64_t) { return false; }
+  bool Double(double) { return false; }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
+    return Add(JsonValue::Number(std::string(s, n)));
+  }
+  bool String(const char* s, rapidjson::SizeType n, bool) {
+    return Add(JsonValue::String(std::string(s, n)));
+  }
+  bool StartObject() {
+    stack.push_back(JsonValue::Object());
+    keys.emplace_back();
+    seen.emplace_back();
+    return true;
+  }
+  bool Key(const char* s, rapidjson::SizeType n, bool) {
+    keys.back().assign(s, n);
+    if (reject_duplicates && !seen.back().insert(keys.back()).second) {
+      error = "duplicate key \"" + keys.back() + "\"";
+      return false;
+    }
+    return true;
+  }
+  bool EndObject(rapidjson::SizeType) {
+    JsonValue v = std::move(stack.back());
+    stack.pop_back();
+    keys.pop_back();
+    seen.pop_back();
+    return Add(std::move(v));
+  }
+  bool StartArray() {
+    stack.push_back(JsonValue::Array());
+    return true;
+  }
+  bool EndArray(rapidjson::SizeType) {
+    JsonValue v = std::move(stack.back());
+    stack.pop_back();
+    return Add(std::move(v));
+  }
+};
+
+constexpr unsigned kParseFlags = rapidjson::kParseIterativeFlag |
+                                 rapidjson::kParseNumbersAsStringsFlag |
+                                 rapidjson::kParseValidateEncodingFlag;
+
+void Indent(std::string* out, int depth) {
+  out->push_back('\n');
+  out->append(static_cast<size_t>(depth) * 2, ' ');
+}
+
+void Write(const JsonValue& v, bool pretty, int depth, std::string* out) {
+  switch (v.kind()) {
+    case JsonValue::Kind::kNull: out->append("null"); break;
+    case JsonValue::Kind::kBool: out->append(v.as_bool() ? "true" : "false"); break;
+    case JsonValue::Kind::kNumber: out->append(v.text()); break;
+    case JsonValue::Kind::kString:
+      out->push_back('"');
+      out->append(JsonEscape(v.text()));
+      out->push_back('"');
+      break;
+    case JsonValue::Kind::kArray: {
+      out->push_back('[');
+      bool first = true;
+      for (const auto& item : v.items()) {
+        if (!first) out->push_back(',');
+        first = false;
+        if (pretty) Indent(out, depth + 1);
+        Write(item, pretty, depth + 1, out);
+      }
+      if (pretty && !v.items().empty()) Indent(out, depth);
+      out->push_back(']');
+      break;
+    }
+    case JsonValue::Kind::kObject: {
+      out->push_back('{');
+      bool first = true;
+      for (const auto& [key, value] : v.members()) {
+        if (!first) out->push_back(',');
+        first = false;
+        if (pretty) Indent(out, depth + 1);
+        out->push_back('"');
+        out->append(JsonEscape(key));
+        out->append(pretty ? "\": " : "\":");
+        Write(value, pretty, depth + 1, out);
+      }
+      if (pretty && !v.members().empty()) Indent(out, depth);
+      out->push_back('}');
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+Result<JsonValue> ParseJson(std::string_view text, const JsonParseOptions& options) {
+  {
+    DepthCheck check;
+    check.limit = options.max_depth;
+    rapidjson::Reader reader;
+    rapidjson::MemoryStream ms(text.data(), text.size());
+    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
+    rapidjson::ParseResult ok = reader.Parse<kParseFlags>(is, check);
+    if (!ok) {
+      if (check.depth > options.max_depth)
+        return BadRequest("JSON nested deeper than " + std::to_string(options.max_depth) +
+                          " levels");
+      return BadRequest(std::string("malformed JSON: ") + rapidjson::GetParseError_En(ok.Code()) +
+                        " at offset " + std::to_string(ok.Offset()));
+    }
+  }
+  Builder b;
+  b.reject_duplicates = options.reject_duplicate_keys;
+  rapidjson::Reader reader;
+  rapidjson::MemoryStream ms(text.data(), text.size());
+  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
+  rapidjson::ParseResult ok = reader.Parse<kParseFlags>(is, b);
+  if (!ok) {
+    if (!b.error.empty()) return BadRequest("malformed JSON: " + b.error);
+    return BadRequest(std::string("malformed JSON: ") + rapidjson::GetParseError_En(ok.Code()) +
+                      " at offset " + std::to_string(ok.Offset()));
+  }
+  return std::move(b.root);
+}
+
+void WriteJson(const JsonValue& value, bool pretty, std::string* out) {
+  Write(value, pretty, 0, out);
+}
+
+std::string WriteJson(const JsonValue& value, bool pretty) {
+  std::string out;
+  WriteJson(value, pretty, &out);
+  return out;
+}
+
+}  // namespace carnet
