@@ -56,6 +56,11 @@ struct TypeDef {
   std::vector<const ElementDef*> ChildrenOf(std::string_view parent_path) const;
   // The element with exactly this path, or nullptr.
   const ElementDef* Element(std::string_view path) const;
+
+  // Lookup tables built by the registry (positions in `elements`, so copies stay valid);
+  // without them ChildrenOf and Element scan `elements`.
+  struct Index;
+  std::shared_ptr<const Index> index;
 };
 
 // A JSON property (or XML element name) resolved against its parent element.
@@ -92,6 +97,11 @@ class StructureRegistry {
 
   // Codes of a value set with a generated expansion (required bindings), or nullptr.
   const std::vector<std::string>* ValueSetCodes(std::string_view url) const;
+  // Whether the expansion draws codes from `system` (a Coding from another system is not
+  // judged against the value set); false when the value set was not expanded.
+  bool ValueSetIncludesSystem(std::string_view url, std::string_view system) const;
+  // Whether system|code is in the expansion; false when the value set was not expanded.
+  bool ValueSetContains(std::string_view url, std::string_view system, std::string_view code) const;
 
   // Search parameters (from the official SearchParameter definitions) for a resource type,
   // including those declared on Resource and DomainResource.
