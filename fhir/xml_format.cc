@@ -1,6 +1,7 @@
 #include "fhir/xml_format.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <optional>
 #include <pugixml.hpp>
@@ -500,9 +501,8 @@ class Tables {
     return Shape::kComplex;
   }
 
-  // Position of `def` among the children of `path` (definition order).
-  size_t OrderOf(const TypeDef& owner, const std::string& path, const ElementDef* def) const {
-    std::vector<const ElementDef*> children = owner.ChildrenOf(path);
+  // Position of `def` among `children` (definition order); unknown positions go last.
+  static size_t OrderOf(const std::vector<const ElementDef*>& children, const ElementDef* def) {
     for (size_t i = 0; i < children.size(); ++i)
       if (children[i] == def || children[i]->path == def->path) return i;
     return children.size();
@@ -569,6 +569,7 @@ class XmlWriter {
     if (level > kMaxXmlDepth) return Invalid("nested too deep", loc);
     if (!obj.is_object()) return Invalid("expected a JSON object", loc);
     std::vector<Entry> entries;
+    std::vector<const ElementDef*> children;  // definition order, fetched on first need
     for (const auto& [key, value] : obj.members()) {
       if (is_resource && key == "resourceType") continue;
       bool under = key.starts_with('_');
@@ -582,7 +583,8 @@ class XmlWriter {
         e.name = base;
         e.rc = *rc;
         e.shape = t_.ShapeOf(*rc);
-        e.order = t_.OrderOf(owner, path, rc->def);
+        if (children.empty()) children = owner.ChildrenOf(path);
+        e.order = Tables::OrderOf(children, rc->def);
         e.seen = entries.size();
         entries.push_back(std::move(e));
         it = entries.end() - 1;
@@ -609,7 +611,6 @@ class XmlWriter {
         return Invalid("expected a primitive value", at);
       std::string text;
       CARNET_RETURN_IF_ERROR(PrimitiveText(e.rc.type, *e.value, at, &text));
-      // Element.id is printed first, the way the specification's examples do.
       attrs.emplace_back(e.name, std::move(text));
     }
 
@@ -1060,8 +1061,10 @@ Result<JsonValue> ResourceXmlToJson(std::string_view xml) {
 
   // No DTD processing exists in pugixml (nothing is expanded or fetched); parse_doctype only
   // makes a DOCTYPE visible so that it is refused again here, should the scan ever miss one.
+  // Whitespace-only text is kept for the narrative's sake (FHIR elements ignore it).
   const unsigned flags = pugi::parse_cdata | pugi::parse_escapes | pugi::parse_wconv_attribute |
-                         pugi::parse_eol | pugi::parse_declaration | pugi::parse_doctype;
+                         pugi::parse_eol | pugi::parse_ws_pcdata | pugi::parse_declaration |
+                         pugi::parse_doctype;
   pugi::xml_document doc;
   pugi::xml_parse_result r = doc.load_buffer(xml.data(), xml.size(), flags, pugi::encoding_utf8);
   if (!r)
@@ -1073,8 +1076,10 @@ Result<JsonValue> ResourceXmlToJson(std::string_view xml) {
       case pugi::node_doctype:
         return BadRequest("DOCTYPE is not accepted");
       case pugi::node_declaration: {
-        std::string_view enc = n.attribute("encoding").value();
-        if (!enc.empty() && enc != "UTF-8" && enc != "utf-8" && enc != "UTF8" && enc != "utf8")
+        std::string enc = n.attribute("encoding").value();
+        std::transform(enc.begin(), enc.end(), enc.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        if (!enc.empty() && enc != "utf-8" && enc != "utf8")
           return BadRequest("FHIR XML must be UTF-8, not " + std::string(enc));
         break;
       }

@@ -67,6 +67,8 @@ JsonValue ExpectXmlStable(const std::string& xml, const std::string& what) {
   EXPECT_EQ(first, second) << what << "\nfirst:\n"
                            << WriteJson(first, true) << "\nsecond:\n"
                            << WriteJson(second, true);
+  // The XML written from JSON is a fixed point, text and all.
+  EXPECT_EQ(ToXml(second, true, what), again) << what;
   return first;
 }
 
@@ -206,6 +208,23 @@ TEST(XmlFormatTest, PrimitivesExtensionsAndOrder) {
   EXPECT_EQ(back->members()[3].first, "name");
   EXPECT_TRUE(back->Find("active")->is_bool());
   EXPECT_TRUE(back->Find("multipleBirthInteger")->is_number());
+
+  // A single primitive with extensions and no value: only `_birthDate` in JSON.
+  auto ext_only = ResourceXmlToJson(
+      R"(<Patient xmlns="http://hl7.org/fhir"><birthDate id="b"><extension url="http://x">)"
+      R"(<valueString value="unknown"/></extension></birthDate></Patient>)");
+  ASSERT_TRUE(ext_only.ok()) << ext_only.status().ToString();
+  EXPECT_EQ(WriteJson(*ext_only),
+            R"({"resourceType":"Patient","_birthDate":{"id":"b","extension":[{"url":"http://x",)"
+            R"("valueString":"unknown"}]}})");
+  EXPECT_EQ(FromXml(ToXml(*ext_only, false, "ext only"), "ext only"), *ext_only);
+
+  // Whitespace in values survives both ways (character references in the XML).
+  JsonValue spaced = Json(R"({"resourceType":"Patient","name":[{"text":" a\tb\r\nc "}]})");
+  std::string spaced_xml = ToXml(spaced, false, "spaced");
+  EXPECT_NE(spaced_xml.find(R"(<text value=" a&#9;b&#13;&#10;c "/>)"), std::string::npos)
+      << spaced_xml;
+  EXPECT_EQ(FromXml(spaced_xml, "spaced"), spaced);
 }
 
 TEST(XmlFormatTest, DecimalsKeepTheirSpelling) {
@@ -349,6 +368,10 @@ TEST(XmlFormatTest, RefusesContentOutsideTheDefinitions) {
     EXPECT_EQ(r.status().location(), c.location) << c.xml;
   }
   // JSON that does not fit: unknown member, wrong JSON type, extension on an attribute.
+  auto deep_unknown = ResourceJsonToXml(
+      Json(R"({"resourceType":"Patient","name":[{"given":["a"],"nick":"x"}]})"), false);
+  EXPECT_EQ(deep_unknown.status().code(), ErrorCode::kInvalid);
+  EXPECT_EQ(deep_unknown.status().location(), "Patient.name[0].nick");
   for (const char* json :
        {R"({"resourceType":"Patient","nickname":"x"})",
         R"({"resourceType":"Patient","active":"true"})",
