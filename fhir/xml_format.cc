@@ -171,6 +171,45 @@ bool ReferencesOk(std::string_view s, size_t from, size_t to) {
   return true;
 }
 
+// Attribute and namespace-declaration counts of the start tag s[from, to). Namespace prefixes
+// are resolved by walking the declarations in scope, so their number is what bounds the cost
+// of each lookup.
+struct TagCounts {
+  int attributes = 0;
+  int ns_decls = 0;
+};
+
+TagCounts CountAttributes(std::string_view s, size_t from, size_t to) {
+  TagCounts n;
+  char quote = 0;
+  bool in_run = false;  // inside a run of name characters
+  size_t run_start = from;
+  for (size_t i = from + 1; i < to; ++i) {
+    char c = s[i];
+    if (quote) {
+      if (c == quote) quote = 0;
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+      in_run = false;
+    } else if (IsSpace(c)) {
+      in_run = false;
+    } else if (c == '=') {
+      // The attribute's name is the last run, spaces before '=' allowed.
+      ++n.attributes;
+      if (s.substr(run_start, 5) == "xmlns") ++n.ns_decls;
+      in_run = false;
+    } else if (!in_run) {
+      run_start = i;
+      in_run = true;
+    }
+  }
+  return n;
+}
+
+// Far above what FHIR or XHTML use (a handful), low enough to keep lookups cheap.
+constexpr int kMaxAttributes = 256;
+constexpr int kMaxNsDecls = 16;
+
 Status ScanXml(std::string_view s, int max_depth) {
   int depth = 0;
   size_t pos = 0;
@@ -189,6 +228,10 @@ Status ScanXml(std::string_view s, int max_depth) {
         if (depth + 1 > max_depth)
           return BadRequest("XML nested deeper than " + std::to_string(max_depth) + " elements");
         if (t.kind == Tok::kStart) ++depth;
+        if (TagCounts n = CountAttributes(s, pos, t.end);
+            n.attributes > kMaxAttributes || n.ns_decls > kMaxNsDecls)
+          return BadRequest("too many attributes or namespace declarations on one element (byte " +
+                            std::to_string(pos) + ")");
         [[fallthrough]];
       case Tok::kText:
         if (!ReferencesOk(s, pos, t.end))

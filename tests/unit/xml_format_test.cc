@@ -436,6 +436,11 @@ TEST(XmlFormatTest, RefusesHostileXml) {
         << x->substr(0, 120) << " -> " << r.status().ToString();
   }
   EXPECT_NE(ResourceXmlToJson(deep).status().message().find("deeper"), std::string::npos);
+  // Namespace declarations are bounded per element (each lookup walks those in scope).
+  std::string decls = "<Patient xmlns=\"http://hl7.org/fhir\"";
+  for (int i = 0; i < 1000; ++i) decls += " xmlns:p" + std::to_string(i) + " = 'urn:x'";
+  decls += "/>";
+  EXPECT_EQ(ResourceXmlToJson(decls).status().code(), ErrorCode::kBadRequest);
   // Nesting up to the bound is fine (Questionnaire items nest).
   std::string q = "<Questionnaire xmlns=\"http://hl7.org/fhir\"><status value=\"draft\"/>";
   for (int i = 0; i < 50; ++i) q += "<item><linkId value=\"" + std::to_string(i) + "\"/>";
