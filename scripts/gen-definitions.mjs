@@ -111,8 +111,9 @@ function officialElements(sd) {
     // snapshot's then.
     const version = d.binding?.valueSet?.split('|')[1];
     if (d.binding && (!version || version === '4.0.1' || !snap?.binding)) el.binding = d.binding;
+    const primitiveValue = sd.kind === 'primitive-type' && d.path === `${sd.type}.value`;
     if (!snap) corrections.push(`added ${d.path}`);
-    else if (JSON.stringify([snap.min, snap.max, typeCodes(snap), snap.binding?.valueSet,
+    else if (!primitiveValue && JSON.stringify([snap.min, snap.max, typeCodes(snap), snap.binding?.valueSet,
                              (snap.type ?? []).map((t) => t.targetProfile)]) !==
              JSON.stringify([el.min, el.max, typeCodes(el), el.binding?.valueSet,
                              (el.type ?? []).map((t) => t.targetProfile)])) {
