@@ -165,6 +165,53 @@ std::string NormalizeUnit(std::string_view u) {
   return s;
 }
 
+// The few UCUM units clinical data mostly uses, with their factor to the dimension's base
+// unit; enough to compare 185 '[lb_av]' with 84 'kg'. Not a UCUM engine: other units compare
+// only with themselves.
+struct UnitScale {
+  std::string_view dimension;
+  double factor;
+};
+
+std::optional<UnitScale> ScaleOf(std::string_view unit) {
+  static const std::map<std::string_view, UnitScale> kUnits = {
+      {"g", {"mass", 1}},
+      {"mg", {"mass", 1e-3}},
+      {"ug", {"mass", 1e-6}},
+      {"kg", {"mass", 1e3}},
+      {"[lb_av]", {"mass", 453.59237}},
+      {"[oz_av]", {"mass", 28.349523125}},
+      {"m", {"length", 1}},
+      {"cm", {"length", 1e-2}},
+      {"mm", {"length", 1e-3}},
+      {"km", {"length", 1e3}},
+      {"[in_i]", {"length", 0.0254}},
+      {"[ft_i]", {"length", 0.3048}},
+      {"L", {"volume", 1}},
+      {"l", {"volume", 1}},
+      {"dL", {"volume", 0.1}},
+      {"mL", {"volume", 1e-3}},
+      {"s", {"time", 1}},
+      {"ms", {"time", 1e-3}},
+      {"min", {"time", 60}},
+      {"h", {"time", 3600}},
+      {"d", {"time", 86400}},
+      {"wk", {"time", 604800}},
+  };
+  auto it = kUnits.find(unit);
+  if (it == kUnits.end()) return std::nullopt;
+  return it->second;
+}
+
+// `value` (in unit `from`) expressed in unit `to`; nullopt when not convertible.
+std::optional<double> ConvertUnit(double value, std::string_view from, std::string_view to) {
+  std::string f = NormalizeUnit(from), t = NormalizeUnit(to);
+  if (f == t) return value;
+  auto sf = ScaleOf(f), st = ScaleOf(t);
+  if (!sf || !st || sf->dimension != st->dimension) return std::nullopt;
+  return value * sf->factor / st->factor;
+}
+
 }  // namespace
 
 std::string FhirPathToString(const FhirPathNode& n) {
@@ -1696,9 +1743,11 @@ class Evaluator {
         return a.boolean == b.boolean;
       case Kind::kString:
         return a.text == b.text;
-      case Kind::kQuantity:
-        if (NormalizeUnit(a.unit) != NormalizeUnit(b.unit)) return std::nullopt;
-        return a.decimal == b.decimal;
+      case Kind::kQuantity: {
+        auto bv = ConvertUnit(b.decimal, b.unit, a.unit);
+        if (!bv) return std::nullopt;
+        return std::fabs(a.decimal - *bv) <= 1e-12 * std::max(1.0, std::fabs(a.decimal));
+      }
       default:
         return false;
     }
@@ -1720,7 +1769,7 @@ class Evaluator {
   }
 
   static int DecimalPlaces(const FhirPathNode& n) {
-    if (n.kind != Kind::kDecimal) return 0;
+    if (n.kind != Kind::kDecimal && n.kind != Kind::kQuantity) return 0;
     size_t dot = n.text.find('.');
     return dot == std::string::npos ? 0 : static_cast<int>(n.text.size() - dot - 1);
   }
@@ -1749,8 +1798,14 @@ class Evaluator {
         return a.boolean == b.boolean;
       case Kind::kString:
         return NormalizeForEquivalence(a.text) == NormalizeForEquivalence(b.text);
-      case Kind::kQuantity:
-        return NormalizeUnit(a.unit) == NormalizeUnit(b.unit) && a.decimal == b.decimal;
+      case Kind::kQuantity: {
+        // Compared at the precision of the less precise value, in the first one's unit.
+        auto bv = ConvertUnit(b.decimal, b.unit, a.unit);
+        if (!bv) return false;
+        int places = std::min(DecimalPlaces(a), DecimalPlaces(b));
+        double scale = std::pow(10.0, places);
+        return std::round(a.decimal * scale) == std::round(*bv * scale);
+      }
       default:
         return false;
     }
@@ -1856,8 +1911,9 @@ class Evaluator {
     } else if (a.kind == Kind::kString && b.kind == Kind::kString) {
       c = a.text < b.text ? -1 : a.text > b.text ? 1 : 0;
     } else if (a.kind == Kind::kQuantity && b.kind == Kind::kQuantity) {
-      if (NormalizeUnit(a.unit) != NormalizeUnit(b.unit)) return Collection{};
-      c = a.decimal < b.decimal ? -1 : a.decimal > b.decimal ? 1 : 0;
+      auto bv = ConvertUnit(b.decimal, b.unit, a.unit);
+      if (!bv) return Collection{};
+      c = a.decimal < *bv ? -1 : a.decimal > *bv ? 1 : 0;
     } else {
       return EvalError(Cat({"'", op, "' on values that cannot be compared"}));
     }
