@@ -19,7 +19,7 @@ const ErrorInfo& ErrorInfoFor(ErrorCode code) {
 
 Status::Status(ErrorCode code, std::string message, std::string location) {
   if (code == ErrorCode::kOk) return;
-  rep_ = std::make_shared<const Rep>(Rep{code, std::move(message), std::move(location)});
+  rep_ = std::make_shared<const Rep>(Rep{code, std::move(message), std::move(location), {}});
 }
 
 const std::string& Status::message() const {
@@ -30,6 +30,18 @@ const std::string& Status::message() const {
 const std::string& Status::location() const {
   static const std::string kEmpty;
   return rep_ ? rep_->location : kEmpty;
+}
+
+const std::vector<Status::Detail>& Status::details() const {
+  static const std::vector<Detail> kNone;
+  return rep_ ? rep_->details : kNone;
+}
+
+Status Status::WithDetails(std::vector<Detail> details) const {
+  if (!rep_) return *this;
+  Status out;
+  out.rep_ = std::make_shared<const Rep>(Rep{rep_->code, rep_->message, rep_->location, std::move(details)});
+  return out;
 }
 
 std::string Status::ToString() const {

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace carnet {
 
@@ -52,11 +53,21 @@ class Status {
   // "kNotFound: Patient/123 is not known".
   std::string ToString() const;
 
+  // Further problems found together with the first one (validation collects them all).
+  struct Detail {
+    std::string message;
+    std::string location;
+  };
+  const std::vector<Detail>& details() const;
+  // A copy of this status carrying `details` (no effect on OK).
+  Status WithDetails(std::vector<Detail> details) const;
+
  private:
   struct Rep {
     ErrorCode code;
     std::string message;
     std::string location;
+    std::vector<Detail> details;
   };
   std::shared_ptr<const Rep> rep_;
 };

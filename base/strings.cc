@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <random>
@@ -57,6 +58,62 @@ std::string FormatUtc(std::chrono::system_clock::time_point t) {
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<int>(ms % 1000));
   return buf;
+}
+
+}  // namespace carnet
+
+namespace carnet {
+
+namespace {
+std::optional<std::tm> ParseInstant(const std::string& s) {
+  std::tm tm{};
+  const char* end = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (end) return tm;
+  end = strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end) return tm;
+  return std::nullopt;
+}
+
+// Offset in seconds of a trailing "+hh:mm" / "-hh:mm" zone (Z or none: 0).
+long long ZoneOffset(const std::string& s) {
+  if (s.size() < 6 || s.find('T') == std::string::npos) return 0;
+  std::string tail = s.substr(s.size() - 6);
+  if ((tail[0] != '+' && tail[0] != '-') || tail[3] != ':') return 0;
+  long long off = std::stoll(tail.substr(1, 2)) * 3600 + std::stoll(tail.substr(4, 2)) * 60;
+  return tail[0] == '+' ? off : -off;
+}
+}  // namespace
+
+std::optional<long long> EpochSeconds(const std::string& text) {
+  auto tm = ParseInstant(text);
+  if (!tm) return std::nullopt;
+  return static_cast<long long>(timegm(&*tm)) - ZoneOffset(text);
+}
+
+std::string HttpDateFromInstant(const std::string& instant) {
+  auto secs = EpochSeconds(instant);
+  if (!secs) return "";
+  std::time_t t = static_cast<std::time_t>(*secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+bool IsValidFhirId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.') return false;
+  return true;
+}
+
+std::string NewUuid() {
+  std::string h = RandomHex(16);
+  h[12] = '4';
+  h[16] = "89ab"[std::stoi(h.substr(16, 1), nullptr, 16) & 3];
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
+         "-" + h.substr(20);
 }
 
 }  // namespace carnet

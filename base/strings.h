@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,5 +17,22 @@ std::string RandomHex(size_t n);
 
 // RFC 3339 UTC time with milliseconds: 2026-11-25T04:12:34.123Z.
 std::string FormatUtc(std::chrono::system_clock::time_point t);
+
+}  // namespace carnet
+
+namespace carnet {
+
+// RFC 7231 IMF-fixdate ("Wed, 25 Nov 2026 04:12:34 GMT") of an RFC 3339 instant
+// ("2026-11-25T04:12:34.123Z"); empty when the instant does not parse.
+std::string HttpDateFromInstant(const std::string& instant);
+
+// Seconds since the epoch of an RFC 3339 instant or an HTTP date; nullopt when unparsable.
+std::optional<long long> EpochSeconds(const std::string& text);
+
+// True for a valid FHIR logical id: [A-Za-z0-9\-\.]{1,64}.
+bool IsValidFhirId(std::string_view id);
+
+// A new random (version 4) UUID in lower-case 8-4-4-4-12 form.
+std::string NewUuid();
 
 }  // namespace carnet

@@ -11,6 +11,8 @@ CARNET_PACKAGES=(
 
 carnet_install_packages() {
   local missing=()
+  # Node.js drives the ecosystem FHIR client in the tests; the machine image usually has it.
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
   for p in "${CARNET_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
       missing+=("$p")
@@ -35,4 +37,14 @@ carnet_build() {
   fi
   cmake --build "$root/build" -j"$jobs" 2>&1 | grep -vE '^\[ *[0-9]+%\]|^Consolidate|^-- ' || true
   [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "carnet: build failed" >&2; return 1; }
+}
+
+# The test clients from the npm registry (pinned by their package-lock.json).
+carnet_install_test_clients() {
+  local root=$1
+  local dir="$root/tests/clients/fhir-kit"
+  if [ ! -d "$dir/node_modules/fhir-kit-client" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+    (cd "$dir" && npm ci --silent --no-audit --no-fund >/dev/null) ||
+      { echo "carnet: npm ci failed in $dir" >&2; return 1; }
+  fi
 }

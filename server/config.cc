@@ -63,6 +63,7 @@ const std::vector<Setting>& Settings() {
       INT_SETTING(workers, 1, 1024, "request worker threads"),
       INT_SETTING(reactor_threads, 1, 64, "HTTP I/O threads"),
       INT_SETTING(max_request_size, 1024, 1LL << 31, "largest request accepted (bytes)"),
+      STRING_SETTING(public_base_url, "FHIR base URL as clients reach it; empty: http://bind:port/fhir"),
       INT_SETTING(shutdown_grace_ms, 0, 600000, "time given to in-flight requests on SIGTERM"),
       Setting{"debug_routes", "serve /debug/* test helpers (never in production)",
               [](const Config& c) { return std::string(c.debug_routes ? "true" : "false"); },
@@ -125,6 +126,15 @@ std::string Config::EffectiveConninfo() const {
   auto abs = std::filesystem::absolute(data_dir, ec);
   std::string socket_dir = (ec ? std::filesystem::path(data_dir) : abs).string() + "/run";
   return "host=" + socket_dir + " dbname=carnet user=carnet connect_timeout=3";
+}
+
+std::string Config::FhirBaseUrl() const {
+  if (!public_base_url.empty()) {
+    std::string b = public_base_url;
+    while (!b.empty() && b.back() == '/') b.pop_back();
+    return b;
+  }
+  return "http://" + bind + ":" + std::to_string(port) + "/fhir";
 }
 
 Result<Config> LoadConfig(int argc, char** argv, bool* help) {

@@ -24,11 +24,16 @@ struct Config {
   size_t max_request_size = 96u << 20;  // holds a 64 MiB document base64-encoded in JSON
   int shutdown_grace_ms = 30000;
   bool debug_routes = false;  // /debug/* test helpers; never in production
+  // Base URL clients use to reach the FHIR API (Location headers, links); empty: derived
+  // from bind and port.
+  std::string public_base_url;
   std::string config_file;
   std::vector<std::string> args;  // what follows the command and is not a setting
 
   // The connection string actually used: `db`, or the private cluster under data_dir.
   std::string EffectiveConninfo() const;
+  // The FHIR base URL actually used: public_base_url, or http://bind:port/fhir.
+  std::string FhirBaseUrl() const;
 };
 
 // Parses argv (argv[1] is the command). Sets *help when --help was asked; then the returned

@@ -27,11 +27,25 @@ const storage::Statement kSleep{"debug_sleep", "SELECT pg_sleep($1::double preci
 
 }  // namespace
 
-Gateway::Gateway(const Config& config, storage::Pool& pool) : config_(config), pool_(pool) {}
+namespace {
+fhir::FhirOptions FhirOptionsOf(const Config& config) {
+  fhir::FhirOptions o;
+  o.base_url = config.FhirBaseUrl();
+  return o;
+}
+
+bool UnderPrefix(const std::string& path, const std::string& prefix) {
+  return path == prefix || path.rfind(prefix + "/", 0) == 0;
+}
+}  // namespace
+
+Gateway::Gateway(const Config& config, storage::Pool& pool)
+    : config_(config), pool_(pool), fhir_(pool, FhirOptionsOf(config)) {}
 
 HttpResponse Gateway::Handle(const HttpRequest& req) {
   if (req.path == "/healthz") return Json(200, "{\"status\":\"alive\"}");
   if (req.path == "/readyz") return Ready();
+  if (UnderPrefix(req.path, "/fhir")) return fhir_.Handle(req);
   if (config_.debug_routes && req.path == "/debug/sleep") return DebugSleep(req);
   if (config_.debug_routes && req.path == "/debug/echo") {
     return Json(200, "{\"method\":\"" + JsonEscape(req.method) + "\",\"query\":\"" +

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "base/http.h"
+#include "fhir/rest.h"
 #include "server/config.h"
 #include "storage/pool.h"
 
@@ -26,6 +27,7 @@ class Gateway {
 
   const Config& config_;
   storage::Pool& pool_;
+  fhir::FhirApi fhir_;
   std::atomic<bool> draining_{false};
 };
 

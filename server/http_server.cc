@@ -5,7 +5,9 @@
 #include <pistache/peer.h>
 
 #include <cstdio>
+#include <functional>
 #include <mutex>
+#include <unordered_map>
 #include <sstream>
 #include <string_view>
 
@@ -25,16 +27,37 @@ bool IsSafeRequestId(const std::string& id) {
 }
 
 // Pistache 0.0.5 keeps the query string only as an unordered map: repeated parameters
-// (FHIR's AND, e.g. date=ge2024&date=lt2025) and their order are lost. The raw request line
-// is therefore captured from the bytes as they arrive (see RequestLineCapture below) and
-// preferred whenever its path agrees with what Pistache parsed.
+// (FHIR's AND, e.g. date=ge2024&date=lt2025) and their order are lost; and it re-renders the
+// headers it knows from its own parsed form (a Content-Type of application/json-patch+json
+// does not survive). The raw request head (request line and headers) is therefore captured
+// from the bytes as they arrive (see RequestLineCapture below) and preferred whenever its
+// path agrees with what Pistache parsed.
 struct RawRequestLine {
-  std::string line;
+  std::string line;      // the head: request line and header lines, CRLF separated
   bool at_start = true;  // the next bytes begin a request
   bool complete = false;
 };
 constexpr const char* kRawLineKey = "carnet.request_line";
 constexpr size_t kMaxRequestLine = 64 * 1024;
+
+// Header lines of a captured head ("Name: value"), in order.
+std::vector<std::pair<std::string, std::string>> HeadersOfHead(const std::string& head) {
+  std::vector<std::pair<std::string, std::string>> out;
+  size_t pos = head.find("\r\n");
+  while (pos != std::string::npos && pos + 2 < head.size()) {
+    size_t start = pos + 2;
+    size_t end = head.find("\r\n", start);
+    std::string line = head.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    pos = end;
+    size_t colon = line.find(':');
+    if (colon == std::string::npos || colon == 0) continue;
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    value.erase(value.find_last_not_of(" \t") + 1);
+    out.emplace_back(line.substr(0, colon), value);
+  }
+  return out;
+}
 
 std::shared_ptr<RawRequestLine> RawLineOf(const std::shared_ptr<Tcp::Peer>& peer) {
   if (!peer) return nullptr;
@@ -48,25 +71,32 @@ HttpRequest Convert(const Http::Request& req, const std::shared_ptr<Tcp::Peer>& 
   out.path = req.resource();
   out.query = req.query().as_str();
   if (!out.query.empty() && out.query[0] == '?') out.query.erase(0, 1);
+  bool have_raw_headers = false;
   if (auto raw = RawLineOf(peer)) {
     if (raw->complete) {
       // "METHOD SP target SP version"
-      size_t a = raw->line.find(' ');
-      size_t b = a == std::string::npos ? a : raw->line.find(' ', a + 1);
+      std::string first = raw->line.substr(0, raw->line.find("\r\n"));
+      size_t a = first.find(' ');
+      size_t b = a == std::string::npos ? a : first.find(' ', a + 1);
       if (b != std::string::npos) {
-        std::string target = raw->line.substr(a + 1, b - a - 1);
+        std::string target = first.substr(a + 1, b - a - 1);
         size_t q = target.find('?');
-        if (target.substr(0, q) == out.path)
+        if (target.substr(0, q) == out.path) {
           out.query = q == std::string::npos ? std::string() : target.substr(q + 1);
+          out.headers = HeadersOfHead(raw->line);
+          have_raw_headers = true;
+        }
       }
     }
     *raw = RawRequestLine{};
   }
-  for (const auto& [name, raw] : req.headers().rawList()) out.headers.emplace_back(name, raw.value());
-  for (const auto& h : req.headers().list()) {
-    std::ostringstream value;
-    h->write(value);
-    out.headers.emplace_back(h->name(), value.str());
+  if (!have_raw_headers) {
+    for (const auto& [name, raw] : req.headers().rawList()) out.headers.emplace_back(name, raw.value());
+    for (const auto& h : req.headers().list()) {
+      std::ostringstream value;
+      h->write(value);
+      out.headers.emplace_back(h->name(), value.str());
+    }
   }
   out.body = req.body();
   out.peer = req.address().host();
@@ -194,6 +224,35 @@ struct HandlerTransport {
 };
 template struct PrivateAccess<HandlerTransport, &Tcp::Handler::transport_>;
 
+// Pistache parses the headers it knows into typed objects, and answers 4xx itself when one of
+// them does not fit its grammar (a Content-Type such as application/json-patch+json fails
+// with "Unfinished Media Type parameter"). carnet reads headers from the captured raw head,
+// so every header Pistache does not need for framing is taken out of its registry: they then
+// travel as raw headers, unparsed.
+struct HeaderRegistryMap {
+  using type = std::unordered_map<std::string,
+                                  std::function<std::unique_ptr<Http::Header::Header>()>,
+                                  Http::Header::LowercaseHash, Http::Header::LowercaseEqual>
+      Http::Header::Registry::*;
+  friend type Get(HeaderRegistryMap);
+};
+template struct PrivateAccess<HeaderRegistryMap, &Http::Header::Registry::registry>;
+
+void KeepOnlyFramingHeadersTyped() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    auto& map = Http::Header::Registry::instance().*Get(HeaderRegistryMap{});
+    for (auto it = map.begin(); it != map.end();) {
+      const std::string& n = it->first;
+      bool framing = HeaderNameEquals(n, "Content-Length") ||
+                     HeaderNameEquals(n, "Transfer-Encoding") ||
+                     HeaderNameEquals(n, "Connection") || HeaderNameEquals(n, "Host") ||
+                     HeaderNameEquals(n, "Expect");
+      it = framing ? std::next(it) : map.erase(it);
+    }
+  });
+}
+
 class RequestLineCapture : public Http::Handler {
  public:
   HTTP_PROTOTYPE(RequestLineCapture)
@@ -221,12 +280,16 @@ class RequestLineCapture : public Http::Handler {
     if (auto raw = RawLineOf(peer)) {
       if (raw->at_start || !raw->complete) {
         raw->at_start = false;
-        std::string_view chunk(buffer, len);
-        size_t eol = chunk.find("\r\n");
-        size_t take = std::min(eol == std::string_view::npos ? len : eol,
-                               kMaxRequestLine - std::min(kMaxRequestLine, raw->line.size()));
-        raw->line.append(chunk.substr(0, take));
-        if (eol != std::string_view::npos) raw->complete = true;
+        // Append up to the end of the head (a blank line); the terminator may straddle
+        // two chunks, so search from a little before the old end.
+        size_t old = raw->line.size();
+        size_t room = kMaxRequestLine - std::min(kMaxRequestLine, old);
+        raw->line.append(buffer, std::min(len, room));
+        size_t end = raw->line.find("\r\n\r\n", old > 3 ? old - 3 : 0);
+        if (end != std::string::npos) {
+          raw->line.resize(end + 2);
+          raw->complete = true;
+        }
       }
     }
     static_cast<Tcp::Handler*>(inner())->onInput(buffer, len, peer);
@@ -275,6 +338,7 @@ HttpServer::HttpServer(HttpServerOptions options, HttpHandler app, WorkerPool& w
 HttpServer::~HttpServer() { Shutdown(); }
 
 Status HttpServer::Start() {
+  KeepOnlyFramingHeadersTyped();
   try {
     Address addr(impl_->options.bind, Port(static_cast<uint16_t>(impl_->options.port)));
     impl_->endpoint = std::make_unique<Http::Endpoint>(addr);

@@ -1,0 +1,267 @@
+#include "fhir/interactions.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "base/strings.h"
+#include "fhir/json_patch.h"
+#include "fhir/outcome.h"
+#include "fhir/search.h"
+#include "profiles/compartment.h"
+#include "profiles/structure.h"
+#include "profiles/validator.h"
+
+namespace carnet::fhir {
+namespace {
+
+// National identity (INS) systems: production NIR/NIA, and the test and demo ones.
+const char* const kInsSystems[] = {"urn:oid:1.2.250.1.213.1.4.8", "urn:oid:1.2.250.1.213.1.4.9",
+                                   "urn:oid:1.2.250.1.213.1.4.10",
+                                   "urn:oid:1.2.250.1.213.1.4.11"};
+
+std::string NowInstant() { return FormatUtc(std::chrono::system_clock::now()); }
+
+// Puts id and meta (versionId, lastUpdated; other meta members kept) right after
+// resourceType, as FHIR writers conventionally order them.
+JsonValue Stamp(JsonValue resource, const std::string& id, int version,
+                const std::string& last_updated) {
+  JsonValue meta = JsonValue::Object();
+  if (const JsonValue* old = resource.Find("meta"); old && old->is_object()) meta = *old;
+  meta.Remove("versionId");
+  meta.Remove("lastUpdated");
+  JsonValue stamped_meta = JsonValue::Object();
+  stamped_meta.Set("versionId", JsonValue::String(std::to_string(version)));
+  stamped_meta.Set("lastUpdated", JsonValue::String(last_updated));
+  for (auto& m : meta.members()) stamped_meta.members().push_back(std::move(m));
+
+  JsonValue out = JsonValue::Object();
+  out.Set("resourceType", JsonValue::String(resource.GetString("resourceType")));
+  out.Set("id", JsonValue::String(id));
+  out.Set("meta", std::move(stamped_meta));
+  for (auto& m : resource.members()) {
+    if (m.first == "resourceType" || m.first == "id" || m.first == "meta") continue;
+    out.members().push_back(std::move(m));
+  }
+  return out;
+}
+
+std::vector<std::string> SecurityCodes(const JsonValue& resource) {
+  std::vector<std::string> codes;
+  const JsonValue* meta = resource.Find("meta");
+  const JsonValue* sec = meta ? meta->Find("security") : nullptr;
+  if (sec && sec->is_array())
+    for (const auto& c : sec->items()) {
+      std::string code = c.GetString("code");
+      if (!code.empty()) codes.push_back(code);
+    }
+  return codes;
+}
+
+std::pair<std::string, std::string> InsOf(const JsonValue& patient) {
+  const JsonValue* ids = patient.Find("identifier");
+  if (!ids || !ids->is_array()) return {};
+  for (const auto& ident : ids->items()) {
+    std::string system = ident.GetString("system");
+    for (const char* ins : kInsSystems)
+      if (system == ins) return {ident.GetString("value"), system.substr(8)};
+  }
+  return {};
+}
+
+}  // namespace
+
+const std::vector<std::string>& ServedTypes() {
+  static const std::vector<std::string> kTypes = {
+      "AllergyIntolerance", "Appointment", "AuditEvent", "Binary", "Bundle", "CareTeam",
+      "Communication", "CommunicationRequest", "Composition", "Condition", "Consent",
+      "DiagnosticReport", "DocumentReference", "Encounter", "FamilyMemberHistory",
+      "Immunization", "List", "MedicationRequest", "MedicationStatement", "Observation",
+      "Organization", "Patient", "Practitioner", "PractitionerRole", "Procedure", "Provenance",
+      "RelatedPerson", "Subscription"};
+  return kTypes;
+}
+
+bool IsServedType(const std::string& type) {
+  const auto& t = ServedTypes();
+  return std::binary_search(t.begin(), t.end(), type);
+}
+
+bool IsReadOnlyType(const std::string& type) { return type == "AuditEvent"; }
+
+std::optional<int> ParseETag(const std::string& etag) {
+  std::string s = etag;
+  s.erase(0, s.find_first_not_of(' '));
+  s.erase(s.find_last_not_of(' ') + 1);
+  if (s.rfind("W/", 0) == 0) s = s.substr(2);
+  if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
+  if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  return std::stoi(s);
+}
+
+Result<JsonValue> StoredJson(const storage::StoredResource& r) {
+  auto parsed = ParseJson(r.content);
+  if (!parsed.ok()) return Internal("stored " + r.type + "/" + r.id + " is unreadable");
+  return parsed;
+}
+
+Status Interactions::Validate(const std::string& type, const JsonValue& resource,
+                              JsonValue* outcome) const {
+  std::string rt = resource.GetString("resourceType");
+  if (rt.empty())
+    return BadRequest("the resource has no resourceType", "resourceType");
+  if (rt != type)
+    return BadRequest("the body is a " + rt + " but the URL names " + type, "resourceType");
+  auto issues = profiles::ValidateResource(resource);
+  std::vector<OutcomeIssue> out;
+  bool error = false;
+  for (const auto& i : issues) {
+    out.push_back({i.severity, i.code, i.message, i.expression});
+    if (i.severity == "error" || i.severity == "fatal") error = true;
+  }
+  if (outcome) *outcome = MakeOperationOutcome(out);
+  if (!error) return Status::Ok();
+  // The first error leads; every other issue travels as a detail, so that the client sees
+  // all of them at once.
+  const profiles::ValidationIssue* first = nullptr;
+  std::vector<Status::Detail> rest;
+  for (const auto& i : issues) {
+    if (!first && (i.severity == "error" || i.severity == "fatal")) first = &i;
+    else rest.push_back({i.message, i.expression});
+  }
+  return Invalid(first->message, first->expression).WithDetails(std::move(rest));
+}
+
+Result<std::optional<long long>> Interactions::CompartmentKey(storage::Transaction& tx,
+                                                              const std::string& type,
+                                                              const std::string& id,
+                                                              const JsonValue& resource) {
+  if (type == "Patient") {
+    auto key = storage::FindPatientKeyByResourceId(tx, id);
+    if (!key.ok()) return key.status();
+    if (*key) return key;
+    auto [ins, system] = InsOf(resource);
+    auto created = storage::CreatePatientRecord(tx, id, ins, system);
+    if (!created.ok()) {
+      if (created.status().code() == ErrorCode::kDuplicate)
+        return Status(ErrorCode::kDuplicate,
+                      "another record already holds the national identity " + ins);
+      return created.status();
+    }
+    return std::optional<long long>(*created);
+  }
+  for (const std::string& patient_id : profiles::PatientCompartmentIds(resource)) {
+    auto key = storage::FindPatientKeyByResourceId(tx, patient_id);
+    if (!key.ok()) return key.status();
+    if (!*key)
+      return Invalid("Patient/" + patient_id + " is not a known record: create the patient first",
+                     type);
+    return key;
+  }
+  return std::optional<long long>();
+}
+
+Result<WriteResult> Interactions::Write(storage::Transaction& tx, const std::string& type,
+                                        const std::string& id, JsonValue resource, int version,
+                                        const std::string& method, bool validate) {
+  std::string now = NowInstant();
+  JsonValue stamped = Stamp(std::move(resource), id, version, now);
+  if (validate) CARNET_RETURN_IF_ERROR(Validate(type, stamped, nullptr));
+  auto key = CompartmentKey(tx, type, id, stamped);
+  if (!key.ok()) return key.status();
+  WriteResult out;
+  out.stored.patient_key = *key;
+  out.stored.type = type;
+  out.stored.id = id;
+  out.stored.version = version;
+  out.stored.last_updated = now;
+  out.stored.method = method;
+  out.stored.security = SecurityCodes(stamped);
+  out.stored.content = WriteJson(stamped);
+  CARNET_RETURN_IF_ERROR(storage::WriteVersion(tx, out.stored));
+  CARNET_RETURN_IF_ERROR(UpdateSearchIndex(tx, out.stored, &stamped));
+  out.resource = std::move(stamped);
+  return out;
+}
+
+Result<WriteResult> Interactions::Create(storage::Transaction& tx, const std::string& type,
+                                         JsonValue resource, const std::string& id_in,
+                                         const std::string& method) {
+  // An id in the body of a create is ignored (the server assigns ids), as the spec says.
+  std::string id = id_in.empty() ? NewUuid() : id_in;
+  auto r = Write(tx, type, id, std::move(resource), 1, method, true);
+  if (!r.ok()) return r;
+  r->http_status = 201;
+  return r;
+}
+
+Result<WriteResult> Interactions::Update(storage::Transaction& tx, const std::string& type,
+                                         const std::string& id, JsonValue resource,
+                                         const Preconditions& pre) {
+  std::string body_id = resource.GetString("id");
+  if (body_id.empty())
+    return BadRequest("an update must carry the resource id in the body (" + type + ".id)", type + ".id");
+  if (body_id != id)
+    return BadRequest("the body's id " + body_id + " differs from the URL's id " + id, type + ".id");
+  if (!IsValidFhirId(id)) return BadRequest("'" + id + "' is not a valid FHIR id");
+  auto current = storage::ReadCurrent(tx, type, id, /*lock=*/true);
+  if (!current.ok()) return current.status();
+  if (pre.if_match && (!*current || (*current)->version != *pre.if_match))
+    return Status(ErrorCode::kPreconditionFailed,
+                  "If-Match W/\"" + std::to_string(*pre.if_match) + "\" does not match the current version" +
+                      (*current ? " W/\"" + std::to_string((*current)->version) + "\"" : std::string()));
+  if (!*current) return Create(tx, type, std::move(resource), id, "PUT");
+  auto r = Write(tx, type, id, std::move(resource), (*current)->version + 1, "PUT", true);
+  if (!r.ok()) return r;
+  r->http_status = (*current)->deleted ? 201 : 200;
+  return r;
+}
+
+Result<WriteResult> Interactions::Patch(storage::Transaction& tx, const std::string& type,
+                                        const std::string& id, const JsonValue& patch,
+                                        const Preconditions& pre) {
+  auto current = storage::ReadCurrent(tx, type, id, /*lock=*/true);
+  if (!current.ok()) return current.status();
+  if (!*current) return NotFound(type + "/" + id + " is not known");
+  if ((*current)->deleted) return Status(ErrorCode::kGone, type + "/" + id + " was deleted");
+  if (pre.if_match && (*current)->version != *pre.if_match)
+    return Status(ErrorCode::kPreconditionFailed,
+                  "If-Match does not match the current version W/\"" +
+                      std::to_string((*current)->version) + "\"");
+  auto doc = StoredJson(**current);
+  if (!doc.ok()) return doc.status();
+  JsonValue patched = std::move(doc).value();
+  CARNET_RETURN_IF_ERROR(ApplyJsonPatch(patch, &patched));
+  if (patched.GetString("resourceType") != type || patched.GetString("id") != id)
+    return Invalid("a patch may not change resourceType or id");
+  return Write(tx, type, id, std::move(patched), (*current)->version + 1, "PATCH", true);
+}
+
+Result<WriteResult> Interactions::Delete(storage::Transaction& tx, const std::string& type,
+                                         const std::string& id, const Preconditions& pre) {
+  auto current = storage::ReadCurrent(tx, type, id, /*lock=*/true);
+  if (!current.ok()) return current.status();
+  WriteResult out;
+  out.http_status = 204;
+  if (!*current || (*current)->deleted) {
+    if (pre.if_match && !*current)
+      return Status(ErrorCode::kPreconditionFailed, type + "/" + id + " does not exist");
+    if (*current) out.stored = **current;
+    return out;
+  }
+  if (pre.if_match && (*current)->version != *pre.if_match)
+    return Status(ErrorCode::kPreconditionFailed,
+                  "If-Match does not match the current version W/\"" +
+                      std::to_string((*current)->version) + "\"");
+  out.stored = **current;
+  out.stored.version += 1;
+  out.stored.deleted = true;
+  out.stored.content.clear();
+  out.stored.method = "DELETE";
+  out.stored.last_updated = NowInstant();
+  CARNET_RETURN_IF_ERROR(storage::WriteVersion(tx, out.stored));
+  CARNET_RETURN_IF_ERROR(UpdateSearchIndex(tx, out.stored, nullptr));
+  return out;
+}
+
+}  // namespace carnet::fhir

@@ -1,0 +1,82 @@
+// The FHIR interactions on the dossier (read, vread, create, update, patch, delete), written
+// once and used both by single HTTP requests and by the entries of batch and transaction
+// Bundles. Writes run inside a storage::Transaction supplied by the caller, so that a
+// transaction Bundle is one database transaction.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/json.h"
+#include "base/status.h"
+#include "storage/pool.h"
+#include "storage/resource_store.h"
+#include "storage/transaction.h"
+
+namespace carnet::fhir {
+
+// Resource types served at /fhir (FHIR issue: core interactions).
+const std::vector<std::string>& ServedTypes();
+bool IsServedType(const std::string& type);
+// Types no client may write (carnet writes them itself).
+bool IsReadOnlyType(const std::string& type);
+
+// Preconditions carried by headers (or Bundle.entry.request fields).
+struct Preconditions {
+  std::optional<int> if_match;    // W/"n" -> n
+  std::string if_none_exist;      // conditional create criteria (query string)
+};
+
+// Parses W/"3", "3" or W/3 into 3; nullopt when malformed.
+std::optional<int> ParseETag(const std::string& etag);
+
+struct WriteResult {
+  storage::StoredResource stored;
+  JsonValue resource;  // as stored (with id and meta); null for deletes
+  int http_status = 200;  // 200, 201 (created) or 204 (delete)
+};
+
+class Interactions {
+ public:
+  explicit Interactions(storage::Pool& pool) : pool_(pool) {}
+
+  // Creates a resource with a new server id, or with `id` when given (create-on-update
+  // through PUT, or an id reserved in advance for a transaction Bundle entry).
+  Result<WriteResult> Create(storage::Transaction& tx, const std::string& type, JsonValue resource,
+                             const std::string& id = "", const std::string& method = "POST");
+  // Updates (or creates, with the client's id) a resource.
+  Result<WriteResult> Update(storage::Transaction& tx, const std::string& type,
+                             const std::string& id, JsonValue resource, const Preconditions& pre);
+  // Applies a JSON Patch to the current version, then updates.
+  Result<WriteResult> Patch(storage::Transaction& tx, const std::string& type,
+                            const std::string& id, const JsonValue& patch,
+                            const Preconditions& pre);
+  // Soft delete: a new version marked deleted. Deleting what is absent or already deleted
+  // succeeds (idempotent), as the spec allows.
+  Result<WriteResult> Delete(storage::Transaction& tx, const std::string& type,
+                             const std::string& id, const Preconditions& pre);
+
+  // Checks a resource against the R4 definitions and the URL: kBadRequest when the
+  // resourceType differs from `type`, kInvalid with every problem otherwise. `issues`
+  // receives the OperationOutcome issues (for $validate).
+  Status Validate(const std::string& type, const JsonValue& resource, JsonValue* outcome) const;
+
+  storage::Pool& pool() { return pool_; }
+
+ private:
+  Result<WriteResult> Write(storage::Transaction& tx, const std::string& type,
+                            const std::string& id, JsonValue resource, int version,
+                            const std::string& method, bool validate);
+  Result<std::optional<long long>> CompartmentKey(storage::Transaction& tx,
+                                                  const std::string& type, const std::string& id,
+                                                  const JsonValue& resource);
+
+  storage::Pool& pool_;
+};
+
+// The JSON of a stored resource, with id and meta as stored.
+Result<JsonValue> StoredJson(const storage::StoredResource& r);
+
+}  // namespace carnet::fhir

@@ -1,0 +1,35 @@
+// The FHIR R4 REST API at /fhir: routing, HTTP semantics (versions, preconditions, Prefer),
+// batch and transaction Bundles, history, operations and the CapabilityStatement.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/http.h"
+#include "fhir/interactions.h"
+#include "storage/pool.h"
+
+namespace carnet::fhir {
+
+struct FhirOptions {
+  // Absolute base of the API as clients reach it ("http://127.0.0.1:8080/fhir"); used in
+  // Location headers, fullUrls and paging links.
+  std::string base_url = "http://127.0.0.1:8080/fhir";
+  int default_count = 20;
+  int max_count = 1000;
+};
+
+class FhirApi {
+ public:
+  FhirApi(storage::Pool& pool, FhirOptions options);
+  ~FhirApi();
+
+  // Handles a request whose path starts with /fhir.
+  HttpResponse Handle(const HttpRequest& req);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace carnet::fhir

@@ -1,0 +1,59 @@
+// FHIR search on the dossier: the search index written with every resource version, and
+// the query side (GET [type]?..., POST [type]/_search, compartment and system searches,
+// conditional operations). Search parameters come from the official R4 SearchParameter
+// definitions (profiles::StructureRegistry) plus custom SearchParameter resources, as data:
+// no per-parameter code.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/json.h"
+#include "base/status.h"
+#include "fhir/search_scope.h"
+#include "storage/pool.h"
+#include "storage/resource_store.h"
+#include "storage/transaction.h"
+
+namespace carnet::fhir {
+
+// Rewrites the index rows of one resource inside the write's transaction: removes the rows
+// of its previous version and, unless `resource` is null (a deletion), extracts and inserts
+// the new ones.
+Status UpdateSearchIndex(storage::Transaction& tx, const storage::StoredResource& stored,
+                         const JsonValue* resource);
+
+struct SearchRequest {
+  std::string type;  // empty: system-level search (_type selects the types)
+  std::vector<std::pair<std::string, std::string>> params;  // decoded, in order, repeats kept
+  std::string compartment_patient;  // Patient/[id]/[type] searches: the patient's id
+  bool strict = false;              // Prefer: handling=strict
+  std::string base_url;             // for fullUrl and paging links
+  int default_count = 20;
+  int max_count = 1000;
+  // Policy filter ANDed into every statement of the search (matches, includes, chains,
+  // _has, counts); the default allows everything.
+  SearchScope scope;
+};
+
+// Runs a search and returns the searchset Bundle. kBadRequest for malformed parameters (and,
+// when strict, unknown ones), naming the parameter.
+Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request);
+
+// Logical ids of the current resources of `type` matching `query` (a query string, as in
+// If-None-Exist or a conditional URL), at most `limit`. For conditional create, update and
+// delete, and for conditional references in transactions.
+Result<std::vector<std::string>> FindMatchingIds(storage::Transaction& tx, const std::string& type,
+                                                 const std::string& query, int limit);
+
+// Rebuilds the index rows of the current resources of `type` (every type when empty), in
+// batches of one transaction each: after a custom SearchParameter is added, resources
+// written before it become searchable by it. Returns the number of resources reindexed.
+Result<long long> Reindex(storage::Pool& pool, const std::string& type);
+
+// Search parameter codes supported for a type (for the CapabilityStatement), with their
+// FHIR search types.
+std::vector<std::pair<std::string, std::string>> SupportedSearchParams(const std::string& type);
+
+}  // namespace carnet::fhir

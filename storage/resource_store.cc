@@ -1,0 +1,186 @@
+#include "storage/resource_store.h"
+
+namespace carnet::storage {
+namespace {
+
+// Timestamps leave PostgreSQL in the form FHIR's instant requires.
+#define CARNET_INSTANT(col) \
+  "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+const Statement kRead{
+    "resource_read",
+    "SELECT patient_key, version_id, " CARNET_INSTANT("last_updated") ", deleted, "
+    "coalesce(content, ''), security FROM resource WHERE res_type = $1 AND res_id = $2"};
+
+const Statement kReadLocked{
+    "resource_read_locked",
+    "SELECT patient_key, version_id, " CARNET_INSTANT("last_updated") ", deleted, "
+    "coalesce(content, ''), security FROM resource WHERE res_type = $1 AND res_id = $2 "
+    "FOR UPDATE"};
+
+const Statement kReadVersion{
+    "resource_read_version",
+    "SELECT patient_key, version_id, " CARNET_INSTANT("last_updated") ", deleted, "
+    "coalesce(content, ''), method FROM resource_history "
+    "WHERE res_type = $1 AND res_id = $2 AND version_id = $3::int"};
+
+// One round trip: the history row first (its primary key catches a concurrent writer of
+// the same version), then the current row.
+const Statement kWrite{
+    "resource_write",
+    "WITH h AS (INSERT INTO resource_history (patient_key, res_type, res_id, version_id, "
+    "last_updated, deleted, method, content) VALUES ($1::bigint, $2, $3, $4::int, "
+    "$5::timestamptz, $6::boolean, $7, $8) RETURNING 1) "
+    "INSERT INTO resource (patient_key, res_type, res_id, version_id, last_updated, deleted, "
+    "security, content) SELECT $1::bigint, $2, $3, $4::int, $5::timestamptz, $6::boolean, "
+    "$9::text[], $8 FROM h "
+    "ON CONFLICT (res_type, res_id) DO UPDATE SET patient_key = excluded.patient_key, "
+    "version_id = excluded.version_id, last_updated = excluded.last_updated, "
+    "deleted = excluded.deleted, security = excluded.security, content = excluded.content "
+    "WHERE resource.version_id = excluded.version_id - 1"};
+
+const Statement kFindPatient{"patient_by_resource",
+                             "SELECT patient_key FROM patient WHERE resource_id = $1"};
+
+const Statement kCreatePatient{
+    "patient_create",
+    "INSERT INTO patient (resource_id, ins, ins_system) VALUES ($1, nullif($2, ''), "
+    "nullif($3, '')) RETURNING patient_key"};
+
+StoredResource FromRow(const PgResult& r, int row, const std::string& type,
+                       const std::string& id) {
+  StoredResource s;
+  if (!r.IsNull(row, 0)) s.patient_key = r.GetInt(row, 0);
+  s.type = type;
+  s.id = id;
+  s.version = static_cast<int>(r.GetInt(row, 1));
+  s.last_updated = r.GetString(row, 2);
+  s.deleted = r.GetBool(row, 3);
+  s.content = r.GetString(row, 4);
+  return s;
+}
+
+// Postgres text[] literal of simple codes: {"a","b"}.
+std::string TextArray(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+// Runs a single read statement on a pooled connection, retrying once on a connection that
+// died while idle (nothing was done, so the retry is safe).
+Result<PgResult> ReadOnce(Pool& pool, const Statement& stmt, const SqlParams& params) {
+  Status last;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto lease = pool.Acquire();
+    if (!lease.ok()) return lease.status();
+    auto r = (*lease)->Run(stmt, params);
+    if (r.ok() || !(*lease)->broken()) return r;
+    last = r.status();
+  }
+  return last;
+}
+
+}  // namespace
+
+Result<StoredResource> ResourceReader::Read(const std::string& type, const std::string& id) {
+  auto r = ReadOnce(pool_, kRead, {SqlParam::Text(type), SqlParam::Text(id)});
+  if (!r.ok()) return r.status();
+  if (r->rows() == 0) return NotFound(type + "/" + id + " is not known");
+  return FromRow(*r, 0, type, id);
+}
+
+Result<StoredResource> ResourceReader::ReadVersion(const std::string& type, const std::string& id,
+                                                   int version) {
+  auto r = ReadOnce(pool_, kReadVersion,
+                    {SqlParam::Text(type), SqlParam::Text(id), SqlParam::Text(std::to_string(version))});
+  if (!r.ok()) return r.status();
+  if (r->rows() == 0)
+    return NotFound(type + "/" + id + " has no version " + std::to_string(version));
+  StoredResource s = FromRow(*r, 0, type, id);
+  s.method = r->GetString(0, 5);
+  return s;
+}
+
+Result<std::optional<StoredResource>> ReadCurrent(Transaction& tx, const std::string& type,
+                                                  const std::string& id, bool lock) {
+  auto r = tx.Run(lock ? kReadLocked : kRead, {SqlParam::Text(type), SqlParam::Text(id)});
+  if (!r.ok()) return r.status();
+  if (r->rows() == 0) return std::optional<StoredResource>();
+  return std::optional<StoredResource>(FromRow(*r, 0, type, id));
+}
+
+Status WriteVersion(Transaction& tx, const StoredResource& s) {
+  auto r = tx.Run(kWrite, {s.patient_key ? SqlParam::Text(std::to_string(*s.patient_key))
+                                         : SqlParam::Null(),
+                           SqlParam::Text(s.type), SqlParam::Text(s.id),
+                           SqlParam::Text(std::to_string(s.version)),
+                           SqlParam::Text(s.last_updated),
+                           SqlParam::Text(s.deleted ? "true" : "false"), SqlParam::Text(s.method),
+                           s.deleted ? SqlParam::Null() : SqlParam::Text(s.content),
+                           SqlParam::Text(TextArray(s.security))});
+  if (!r.ok()) {
+    if (r.status().code() == ErrorCode::kDuplicate)
+      return Conflict(s.type + "/" + s.id + " was changed concurrently (version " +
+                      std::to_string(s.version) + " exists already)");
+    return r.status();
+  }
+  if (r->affected() != 1)
+    return Conflict(s.type + "/" + s.id + " was changed concurrently; read it again");
+  return Status::Ok();
+}
+
+Result<std::optional<long long>> FindPatientKeyByResourceId(Transaction& tx, const std::string& id) {
+  auto r = tx.Run(kFindPatient, {SqlParam::Text(id)});
+  if (!r.ok()) return r.status();
+  if (r->rows() == 0) return std::optional<long long>();
+  return std::optional<long long>(r->GetInt(0, 0));
+}
+
+Result<long long> CreatePatientRecord(Transaction& tx, const std::string& resource_id,
+                                      const std::string& ins, const std::string& ins_system) {
+  auto r = tx.Run(kCreatePatient, {SqlParam::Text(resource_id), SqlParam::Text(ins),
+                                   SqlParam::Text(ins_system)});
+  if (!r.ok()) return r.status();
+  return r->GetInt(0, 0);
+}
+
+Result<std::vector<StoredResource>> ReadHistory(Pool& pool, const HistoryQuery& q) {
+  // Fixed SQL with optional filters expressed as "$n = '' OR ...", so one prepared
+  // statement serves instance, type and system history.
+  static const Statement kHistory{
+      "resource_history_page",
+      "SELECT patient_key, version_id, " CARNET_INSTANT("last_updated") ", deleted, "
+      "coalesce(content, ''), method, res_type, res_id FROM resource_history "
+      "WHERE ($1 = '' OR res_type = $1) AND ($2 = '' OR res_id = $2) "
+      "AND ($3 = '' OR last_updated >= $3::timestamptz) "
+      "AND ($4 = '' OR last_updated <= $4::timestamptz) "
+      "AND (NOT $5::boolean OR (last_updated, res_type, res_id, version_id) < "
+      "($6::timestamptz, $7, $8, $9::int)) "
+      "ORDER BY last_updated DESC, res_type DESC, res_id DESC, version_id DESC LIMIT $10::int"};
+  auto r = ReadOnce(pool, kHistory,
+                    {SqlParam::Text(q.type), SqlParam::Text(q.id), SqlParam::Text(q.since),
+                     SqlParam::Text(q.at), SqlParam::Text(q.has_cursor ? "true" : "false"),
+                     SqlParam::Text(q.has_cursor ? q.cursor_time : "1970-01-01T00:00:00Z"),
+                     SqlParam::Text(q.cursor_type), SqlParam::Text(q.cursor_id),
+                     SqlParam::Text(std::to_string(q.cursor_version)),
+                     SqlParam::Text(std::to_string(q.count))});
+  if (!r.ok()) return r.status();
+  std::vector<StoredResource> out;
+  for (int i = 0; i < r->rows(); ++i) {
+    StoredResource s = FromRow(*r, i, r->GetString(i, 6), r->GetString(i, 7));
+    s.method = r->GetString(i, 5);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace carnet::storage

@@ -1,0 +1,76 @@
+// The dossier's FHIR resources in PostgreSQL: current versions in `resource`, every version
+// in `resource_history`. Narrow by design (Orthanc's IDatabaseWrapper is the model): the
+// REST layer decides what to write, this layer only knows how.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "storage/pool.h"
+#include "storage/transaction.h"
+
+namespace carnet::storage {
+
+struct StoredResource {
+  std::optional<long long> patient_key;  // owning compartment
+  std::string type;
+  std::string id;
+  int version = 0;
+  std::string last_updated;  // RFC 3339 as stored in meta.lastUpdated
+  bool deleted = false;
+  std::string content;       // resource JSON text (empty when deleted)
+  std::string method;        // history only: POST PUT PATCH DELETE
+  std::vector<std::string> security;  // security label codes, for policy filters
+};
+
+// Reads outside a transaction: one round trip each.
+class ResourceReader {
+ public:
+  explicit ResourceReader(Pool& pool) : pool_(pool) {}
+  // Current version; kNotFound when it never existed. A deleted resource comes back with
+  // deleted = true (the caller answers 410).
+  Result<StoredResource> Read(const std::string& type, const std::string& id);
+  Result<StoredResource> ReadVersion(const std::string& type, const std::string& id, int version);
+
+ private:
+  Pool& pool_;
+};
+
+// Current row, locked for update when `lock` (the version check of an update then holds
+// until commit). nullopt when the resource never existed.
+Result<std::optional<StoredResource>> ReadCurrent(Transaction& tx, const std::string& type,
+                                                  const std::string& id, bool lock);
+
+// Writes `r` as the new current version and appends it to the history (deleted versions
+// too). `r.version` must be the previous version + 1 (1 for a new resource); a concurrent
+// writer that got there first makes this fail with kConflict (unique violation on the
+// history key), never silently overwrite.
+Status WriteVersion(Transaction& tx, const StoredResource& r);
+
+// Patient records.
+// The record whose Patient resource has this logical id, or nullopt.
+Result<std::optional<long long>> FindPatientKeyByResourceId(Transaction& tx, const std::string& id);
+// Creates the record row for a new Patient resource; returns its key.
+Result<long long> CreatePatientRecord(Transaction& tx, const std::string& resource_id,
+                                      const std::string& ins, const std::string& ins_system);
+
+// History, newest first, keyset-paged: entries strictly older than (before_time,
+// before_type, before_id, before_version) when `after_cursor` is set.
+struct HistoryQuery {
+  std::string type;  // empty: all types
+  std::string id;    // empty: all ids of the type
+  std::string since; // RFC 3339, inclusive; empty: none
+  std::string at;    // RFC 3339: versions current at that instant; empty: none
+  int count = 20;
+  // Keyset cursor (exclusive): the last entry of the previous page.
+  bool has_cursor = false;
+  std::string cursor_time;
+  std::string cursor_type;
+  std::string cursor_id;
+  int cursor_version = 0;
+};
+Result<std::vector<StoredResource>> ReadHistory(Pool& pool, const HistoryQuery& q);
+
+}  // namespace carnet::storage

@@ -1,0 +1,75 @@
+// A real FHIR client library (fhir-kit-client) creates, reads, updates, version-reads and
+// deletes through carnet. Usage: node client_test.mjs BASE_URL. Exit code 0 when all passed.
+import Client from 'fhir-kit-client';
+import assert from 'node:assert/strict';
+
+const baseUrl = process.argv[2];
+const client = new Client({ baseUrl });
+let passed = 0;
+let failed = 0;
+
+async function check(name, fn) {
+  try {
+    await fn();
+    passed++;
+    console.log(`ok - ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`not ok - ${name}: ${e.message || e}`);
+  }
+}
+
+let id;
+await check('capabilities', async () => {
+  const cs = await client.capabilityStatement();
+  assert.equal(cs.resourceType, 'CapabilityStatement');
+  assert.equal(cs.fhirVersion, '4.0.1');
+});
+await check('create', async () => {
+  const created = await client.create({
+    resourceType: 'Patient',
+    body: { resourceType: 'Patient', name: [{ family: 'Lefebvre', given: ['Anne'] }], birthDate: '1985-06-01' },
+  });
+  assert.equal(created.resourceType, 'Patient');
+  assert.ok(created.id);
+  assert.equal(created.meta.versionId, '1');
+  id = created.id;
+});
+await check('read', async () => {
+  const p = await client.read({ resourceType: 'Patient', id });
+  assert.equal(p.name[0].family, 'Lefebvre');
+});
+await check('update', async () => {
+  const p = await client.read({ resourceType: 'Patient', id });
+  p.birthDate = '1985-06-02';
+  const updated = await client.update({ resourceType: 'Patient', id, body: p });
+  assert.equal(updated.meta.versionId, '2');
+  assert.equal(updated.birthDate, '1985-06-02');
+});
+await check('vread', async () => {
+  const v1 = await client.vread({ resourceType: 'Patient', id, version: '1' });
+  assert.equal(v1.birthDate, '1985-06-01');
+});
+await check('history', async () => {
+  const h = await client.history({ resourceType: 'Patient', id });
+  assert.equal(h.type, 'history');
+  assert.equal(h.entry.length, 2);
+});
+await check('delete', async () => {
+  await client.delete({ resourceType: 'Patient', id });
+  await assert.rejects(client.read({ resourceType: 'Patient', id }), (e) => e.response && e.response.status === 410);
+});
+await check('transaction', async () => {
+  const r = await client.transaction({
+    body: {
+      resourceType: 'Bundle', type: 'transaction',
+      entry: [{ fullUrl: 'urn:uuid:0b7e7a5a-1111-4c8e-9c1a-3f1f8f0a0001', resource: { resourceType: 'Patient', active: true },
+                request: { method: 'POST', url: 'Patient' } }],
+    },
+  });
+  assert.equal(r.type, 'transaction-response');
+  assert.match(r.entry[0].response.status, /^201/);
+});
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && passed > 0 ? 0 : 1);
