@@ -1,24 +1,309 @@
-// Placeholder until the search engine lands (issue: FHIR search).
+// The search engine's entry points: RunSearch (one statement for the page, plus one per
+// include level, in one read-only transaction), conditional matching, reindexing and the
+// parameters offered in the CapabilityStatement.
 #include "fhir/search.h"
 
+#include <algorithm>
+#include <set>
+
+#include "base/http.h"
+#include "base/strings.h"
+#include "fhir/interactions.h"
+#include "fhir/outcome.h"
+#include "fhir/search_bundle.h"
+#include "fhir/search_cursor.h"
+#include "fhir/search_index.h"
+#include "fhir/search_params.h"
+#include "fhir/search_plan.h"
+#include "fhir/search_query.h"
+#include "profiles/structure.h"
+
 namespace carnet::fhir {
+namespace {
 
-Status UpdateSearchIndex(storage::Transaction&, const storage::StoredResource&, const JsonValue*) {
-  return Status::Ok();
+// Include levels followed for :iterate (the issue asks for at least one).
+constexpr int kMaxIncludeLevels = 3;
+// Resources an include level may add, so that `_include=*` on a large page stays bounded.
+constexpr int kMaxIncluded = 5000;
+
+std::string Encode(const std::string& s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == ':' || c == ',') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
 }
 
-Result<JsonValue> RunSearch(storage::Pool&, const SearchRequest& request) {
-  return Status(ErrorCode::kMethodNotAllowed, "search on " + request.type + " is not available yet");
+JsonValue Link(const std::string& relation, const std::string& url) {
+  JsonValue l = JsonValue::Object();
+  l.Set("relation", JsonValue::String(relation));
+  l.Set("url", JsonValue::String(url));
+  return l;
 }
 
-Result<std::vector<std::string>> FindMatchingIds(storage::Transaction&, const std::string& type,
-                                                 const std::string&, int) {
-  return Status(ErrorCode::kMethodNotAllowed, "conditional operations on " + type +
-                                                  " are not available yet");
+// A SQL failure caused by a value (a bad cast of a forged cursor, an out-of-range number)
+// is the client's; anything else is ours.
+Status SqlStatus(const Status& st, storage::Transaction& tx) {
+  const std::string& state = tx.connection().last_sqlstate();
+  if (state.size() == 5 && state.compare(0, 2, "22") == 0)
+    return BadRequest("a search value is out of range or malformed: " + st.message());
+  return st;
 }
 
-std::vector<std::pair<std::string, std::string>> SupportedSearchParams(const std::string&) {
-  return {};
+Result<std::vector<std::string>> ResolveTypes(const SearchRequest& request) {
+  if (!request.type.empty()) return std::vector<std::string>{request.type};
+  std::vector<std::string> types;
+  for (const auto& [k, v] : request.params) {
+    if (k != "_type") continue;
+    for (const std::string& t : SplitUnescaped(v, ',')) {
+      if (!IsServedType(t))
+        return BadRequest("parameter _type: '" + t + "' is not a resource type served here", "_type");
+      if (std::find(types.begin(), types.end(), t) == types.end()) types.push_back(t);
+    }
+  }
+  if (types.empty()) types = ServedTypes();
+  return types;
+}
+
+}  // namespace
+
+Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
+  auto types = ResolveTypes(request);
+  if (!types.ok()) return types.status();
+  ParseOptions options;
+  options.types = *types;
+  options.strict = request.strict;
+  options.default_count = request.default_count;
+  options.max_count = request.max_count;
+
+  ParsedSearch search;
+  struct Row {
+    std::string type, id, content;
+    std::vector<std::optional<std::string>> keys;
+  };
+  std::vector<Row> rows, included;
+  std::optional<long long> total;
+  bool more = false;
+  std::optional<KeysetPosition> position;
+  std::string canonical;
+
+  storage::TxOptions tx_options;
+  tx_options.isolation = storage::Isolation::kRepeatableRead;  // page and includes agree
+  tx_options.read_only = true;
+  Status st = storage::RunInTransaction(pool, tx_options, [&](storage::Transaction& tx) -> Status {
+    rows.clear();
+    included.clear();
+    total.reset();
+    auto params = SearchParamRegistry::Instance().Current(tx);
+    if (!params.ok()) return params.status();
+    auto parsed = ParseSearch(**params, request.params, options);
+    if (!parsed.ok()) return parsed.status();
+    search = std::move(parsed).value();
+    canonical.clear();
+    for (const auto& [k, v] : search.link_params)
+      canonical += (canonical.empty() ? "" : "&") + Encode(k) + "=" + Encode(v);
+    canonical += std::string(canonical.empty() ? "" : "&") + "_count=" + std::to_string(search.count);
+    if (!search.cursor.empty()) {
+      auto pos = DecodeCursor(search.cursor, canonical, search.sort.size());
+      if (!pos.ok()) return pos.status();
+      position = *pos;
+    }
+    PlanInput in;
+    in.search = &search;
+    in.scope = &request.scope;
+    in.base_url = request.base_url;
+    in.compartment_patient = request.compartment_patient;
+    in.position = position;
+    in.with_rows = search.summary != "count" && search.count > 0;
+    in.with_total = search.total == "accurate" || search.total == "estimate" || !in.with_rows;
+    in.limit = search.count + 1;
+    PlannedQuery q = PlanSearch(in);
+    auto result = tx.RunDynamic(q.sql, q.params);
+    if (!result.ok()) return SqlStatus(result.status(), tx);
+    int total_col = in.with_rows ? 3 + q.key_count : 0;
+    for (int i = 0; i < result->rows(); ++i) {
+      if (in.with_total && !result->IsNull(i, total_col)) total = result->GetInt(i, total_col);
+      if (!in.with_rows || result->IsNull(i, 0)) continue;
+      Row r{result->GetString(i, 0), result->GetString(i, 1), result->GetString(i, 2), {}};
+      for (int k = 0; k < q.key_count; ++k)
+        r.keys.push_back(result->IsNull(i, 3 + k) ? std::nullopt
+                                                   : std::optional<std::string>(result->GetString(i, 3 + k)));
+      rows.push_back(std::move(r));
+    }
+    more = static_cast<int>(rows.size()) > search.count;
+    if (more) rows.resize(search.count);
+    if (position && position->before) std::reverse(rows.begin(), rows.end());
+
+    // Includes: one statement per level; :iterate ones again on what the level added.
+    std::set<std::pair<std::string, std::string>> seen;
+    std::vector<std::pair<std::string, std::string>> from;
+    for (const Row& r : rows) {
+      seen.insert({r.type, r.id});
+      from.emplace_back(r.type, r.id);
+    }
+    for (int level = 0; level < kMaxIncludeLevels && !from.empty(); ++level) {
+      std::vector<IncludeSpec> specs;
+      for (const IncludeSpec& inc : search.includes)
+        if (level == 0 || inc.iterate) specs.push_back(inc);
+      if (specs.empty()) break;
+      PlannedQuery iq = PlanIncludes(specs, from, request.scope);
+      auto inc_rows = tx.RunDynamic(iq.sql, iq.params);
+      if (!inc_rows.ok()) return SqlStatus(inc_rows.status(), tx);
+      from.clear();
+      for (int i = 0; i < inc_rows->rows() && static_cast<int>(included.size()) < kMaxIncluded; ++i) {
+        std::pair<std::string, std::string> key{inc_rows->GetString(i, 0), inc_rows->GetString(i, 1)};
+        if (!seen.insert(key).second) continue;
+        included.push_back({key.first, key.second, inc_rows->GetString(i, 2), {}});
+        from.push_back(key);
+      }
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+
+  // A complete first page tells the total for free.
+  if (!total && search.total != "none" && !position && !more) total = static_cast<long long>(rows.size());
+
+  std::string path = request.base_url;
+  if (!request.compartment_patient.empty()) path += "/Patient/" + request.compartment_patient;
+  if (!request.type.empty()) path += "/" + request.type;
+  std::string base_link = path + "?" + canonical;
+
+  JsonValue bundle = JsonValue::Object();
+  bundle.Set("resourceType", JsonValue::String("Bundle"));
+  bundle.Set("id", JsonValue::String(NewUuid()));
+  JsonValue meta = JsonValue::Object();
+  meta.Set("lastUpdated", JsonValue::String(FormatUtc(std::chrono::system_clock::now())));
+  bundle.Set("meta", std::move(meta));
+  bundle.Set("type", JsonValue::String("searchset"));
+  if (total) bundle.Set("total", JsonValue::Number(std::to_string(*total)));
+  JsonValue links = JsonValue::Array();
+  links.Append(Link("self", base_link + (search.cursor.empty() ? "" : "&_cursor=" + Encode(search.cursor))));
+  if (search.cursor.size()) links.Append(Link("first", base_link));
+  auto cursor_at = [&](const Row& r, bool before) {
+    KeysetPosition p;
+    p.keys = r.keys;
+    p.res_type = r.type;
+    p.res_id = r.id;
+    p.before = before;
+    return base_link + "&_cursor=" + EncodeCursor(p, canonical);
+  };
+  bool backward = position && position->before;
+  if (!rows.empty()) {
+    bool has_previous = backward ? more : position.has_value();
+    bool has_next = backward ? true : more;
+    if (has_previous) links.Append(Link("previous", cursor_at(rows.front(), true)));
+    if (has_next) links.Append(Link("next", cursor_at(rows.back(), false)));
+  } else if (position) {
+    // An empty page reached by a cursor: offer the way back.
+    KeysetPosition p = *position;
+    p.before = !p.before;
+    links.Append(Link(p.before ? "previous" : "next", base_link + "&_cursor=" + EncodeCursor(p, canonical)));
+  }
+  bundle.Set("link", std::move(links));
+
+  JsonValue entries = JsonValue::Array();
+  auto add = [&](const Row& r, const char* mode) -> Status {
+    auto res = ParseJson(r.content);
+    if (!res.ok()) return Internal("stored " + r.type + "/" + r.id + " is unreadable");
+    JsonValue entry = JsonValue::Object();
+    entry.Set("fullUrl", JsonValue::String(request.base_url + "/" + r.type + "/" + r.id));
+    entry.Set("resource", ShapeResource(std::move(res).value(), search.summary, search.elements));
+    JsonValue s = JsonValue::Object();
+    s.Set("mode", JsonValue::String(mode));
+    entry.Set("search", std::move(s));
+    entries.Append(std::move(entry));
+    return Status::Ok();
+  };
+  for (const Row& r : rows) CARNET_RETURN_IF_ERROR(add(r, "match"));
+  for (const Row& r : included) CARNET_RETURN_IF_ERROR(add(r, "include"));
+  if (!search.ignored.empty()) {
+    std::vector<OutcomeIssue> issues;
+    for (const auto& why : search.ignored)
+      issues.push_back({"warning", "not-supported", "parameter ignored: " + why, ""});
+    JsonValue entry = JsonValue::Object();
+    entry.Set("resource", MakeOperationOutcome(issues));
+    JsonValue s = JsonValue::Object();
+    s.Set("mode", JsonValue::String("outcome"));
+    entry.Set("search", std::move(s));
+    entries.Append(std::move(entry));
+  }
+  if (!entries.items().empty()) bundle.Set("entry", std::move(entries));
+  return bundle;
+}
+
+Result<std::vector<std::string>> FindMatchingIds(storage::Transaction& tx, const std::string& type,
+                                                 const std::string& query, int limit) {
+  auto params = SearchParamRegistry::Instance().Current(tx);
+  if (!params.ok()) return params.status();
+  ParseOptions options;
+  options.types = {type};
+  options.strict = true;  // an ignored criterion would widen a conditional write
+  options.allow_result_params = false;
+  auto parsed = ParseSearch(**params, ParseQuery(query), options);
+  if (!parsed.ok()) return parsed.status();
+  if (parsed->criteria.empty()) return BadRequest("a conditional operation needs search criteria");
+  SqlBuilder b;
+  SearchScope all;
+  std::string sql = "SELECT r.res_id FROM resource r WHERE r.res_type = " + b.Param(type) +
+                    " AND NOT r.deleted AND " + CriteriaSql(parsed->criteria, "r", all, "", b) +
+                    " ORDER BY r.res_id LIMIT " + b.Param(std::to_string(limit)) + "::int";
+  auto r = tx.RunDynamic(sql, b.params());
+  if (!r.ok()) return SqlStatus(r.status(), tx);
+  std::vector<std::string> ids;
+  for (int i = 0; i < r->rows(); ++i) ids.push_back(r->GetString(i, 0));
+  return ids;
+}
+
+Result<long long> Reindex(storage::Pool& pool, const std::string& type) {
+  long long done = 0;
+  std::string after_type, after_id;
+  while (true) {
+    int batch = 0;
+    Status st = storage::RunInTransaction(pool, [&](storage::Transaction& tx) -> Status {
+      batch = 0;
+      auto params = SearchParamRegistry::Instance().Current(tx);
+      if (!params.ok()) return params.status();
+      SqlBuilder b;
+      std::string sql =
+          "SELECT patient_key, res_type, res_id, content FROM resource WHERE NOT deleted AND "
+          "(res_type, res_id) > (" + b.Param(after_type) + ", " + b.Param(after_id) + ")";
+      if (!type.empty()) sql += " AND res_type = " + b.Param(type);
+      sql += " ORDER BY res_type, res_id LIMIT 500";
+      auto r = tx.RunDynamic(sql, b.params());
+      if (!r.ok()) return r.status();
+      for (int i = 0; i < r->rows(); ++i) {
+        storage::StoredResource s;
+        if (!r->IsNull(i, 0)) s.patient_key = r->GetInt(i, 0);
+        s.type = r->GetString(i, 1);
+        s.id = r->GetString(i, 2);
+        auto json = ParseJson(r->Get(i, 3));
+        if (!json.ok()) continue;
+        CARNET_RETURN_IF_ERROR(WriteIndexRows(tx, s, ExtractIndexRows(**params, s.type, *json)));
+        after_type = s.type;
+        after_id = s.id;
+        ++batch;
+      }
+      return Status::Ok();
+    });
+    if (!st.ok()) return st;
+    done += batch;
+    if (batch < 500) return done;
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> SupportedSearchParams(const std::string& type) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto set = SearchParamRegistry::Instance().Official();
+  for (const auto& [code, def] : set->ForType(type)) out.emplace_back(code, def->type);
+  return out;
 }
 
 }  // namespace carnet::fhir

@@ -1,0 +1,83 @@
+#include "fhir/search_bundle.h"
+
+#include <cctype>
+
+#include "profiles/structure.h"
+
+namespace carnet::fhir {
+namespace {
+
+// Element names that are in the summary of (nearly) every resource that has them.
+const char* const kSummaryNames[] = {
+    "identifier", "status",    "code",        "subject",      "patient",   "name",
+    "type",       "category",  "date",        "effective",    "issued",    "period",
+    "birthDate",  "gender",    "active",      "telecom",      "address",   "author",
+    "intent",     "clinicalStatus", "verificationStatus", "onset", "recordedDate",
+    "value",      "description", "title",     "encounter",    "performer", "requester",
+    "authoredOn", "medication", "occurrence", "start",        "end",       "participant",
+    "class",      "context",   "relatesTo",   "deceased",     "managingOrganization",
+    "link",       "recorded",  "target",      "agent",        "event",     "custodian"};
+
+// The element name of a JSON member: valueQuantity -> value (for choice elements).
+bool NameMatches(const std::string& key, const std::string& name) {
+  if (key == name) return true;
+  return key.size() > name.size() && key.compare(0, name.size(), name) == 0 &&
+         std::isupper(static_cast<unsigned char>(key[name.size()]));
+}
+
+bool Mandatory(const profiles::TypeDef* def, const std::string& type, const std::string& key) {
+  if (!def) return false;
+  const auto& registry = profiles::StructureRegistry::R4();
+  auto child = registry.ResolveChild(*def, type, key);
+  return child && child->def->min > 0;
+}
+
+void MarkSubsetted(JsonValue& resource) {
+  JsonValue* meta = resource.Find("meta");
+  if (!meta) meta = &resource.Set("meta", JsonValue::Object());
+  JsonValue* tags = meta->Find("tag");
+  if (!tags || !tags->is_array()) tags = &meta->Set("tag", JsonValue::Array());
+  JsonValue tag = JsonValue::Object();
+  tag.Set("system", JsonValue::String("http://terminology.hl7.org/CodeSystem/v3-ObservationValue"));
+  tag.Set("code", JsonValue::String("SUBSETTED"));
+  tag.Set("display", JsonValue::String("Resource encoded in summary mode"));
+  tags->Append(std::move(tag));
+}
+
+}  // namespace
+
+JsonValue ShapeResource(JsonValue resource, const std::string& summary,
+                        const std::vector<std::string>& elements) {
+  if ((summary.empty() || summary == "false") && elements.empty()) return resource;
+  std::string type = resource.GetString("resourceType");
+  const profiles::TypeDef* def = profiles::StructureRegistry::R4().Find(type);
+  bool removed = false;
+  JsonValue out = JsonValue::Object();
+  for (auto& [key, value] : resource.members()) {
+    bool keep;
+    if (key == "resourceType" || key == "id" || key == "meta") {
+      keep = true;
+    } else if (!elements.empty()) {
+      keep = Mandatory(def, type, key);
+      for (const auto& e : elements) keep = keep || NameMatches(key, e);
+    } else if (summary == "data") {
+      keep = key != "text";
+    } else if (summary == "text") {
+      keep = key == "text" || Mandatory(def, type, key);
+    } else {  // true
+      keep = key == "implicitRules" || Mandatory(def, type, key);
+      for (const char* n : kSummaryNames) keep = keep || NameMatches(key, n);
+      if (key == "text" || key == "contained" || key == "extension" || key == "modifierExtension")
+        keep = false;
+    }
+    if (keep) {
+      out.members().emplace_back(key, std::move(value));
+    } else {
+      removed = true;
+    }
+  }
+  if (removed) MarkSubsetted(out);
+  return out;
+}
+
+}  // namespace carnet::fhir

@@ -1,0 +1,417 @@
+#include "fhir/search_index.h"
+
+#include <set>
+
+#include "fhir/search.h"
+#include "fhir/search_dates.h"
+#include "fhir/search_sql.h"
+#include "fhir/search_text.h"
+#include "profiles/structure.h"
+
+namespace carnet::fhir {
+namespace {
+
+// B-tree entries must stay well under PostgreSQL's 2704-byte limit.
+constexpr size_t kMaxIndexedText = 1000;
+
+std::string Clip(std::string s) {
+  if (s.size() <= kMaxIndexedText) return s;
+  size_t n = kMaxIndexedText;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;  // UTF-8 boundary
+  s.resize(n);
+  return s;
+}
+
+std::optional<std::string> Opt(const JsonValue& obj, const char* key) {
+  const JsonValue* v = obj.Find(key);
+  if (!v || !(v->is_string() || v->is_number() || v->is_bool())) return std::nullopt;
+  if (v->is_bool()) return std::string(v->as_bool() ? "true" : "false");
+  if (v->text().empty()) return std::nullopt;
+  return Clip(v->text());
+}
+
+std::optional<std::string> Norm(const std::optional<std::string>& s) {
+  if (!s) return std::nullopt;
+  return Clip(NormalizeSearchText(*s));
+}
+
+std::optional<std::string> PrimitiveText(const PathValue& v) {
+  if (v.kind == PathValue::Kind::kBoolean) return std::string(v.boolean ? "true" : "false");
+  if (v.kind == PathValue::Kind::kString) return v.text;
+  if (!v.json) return std::nullopt;
+  if (v.json->is_bool()) return std::string(v.json->as_bool() ? "true" : "false");
+  if (v.json->is_string() || v.json->is_number()) return v.json->text();
+  return std::nullopt;
+}
+
+bool IsQuantityType(const std::string& t) {
+  return t == "Quantity" || t == "Age" || t == "Duration" || t == "Distance" || t == "Count" ||
+         t == "SimpleQuantity" || t == "MoneyQuantity" || t == "Money";
+}
+
+// Every string leaf under an element (bounded): strings of a complex value.
+void StringLeaves(const JsonValue& v, int depth, std::vector<std::string>* out) {
+  if (depth > 8 || out->size() > 50) return;
+  if (v.is_string()) {
+    out->push_back(v.text());
+  } else if (v.is_array()) {
+    for (const auto& i : v.items()) StringLeaves(i, depth + 1, out);
+  } else if (v.is_object()) {
+    for (const auto& [k, m] : v.members())
+      if (k != "extension" && k != "id" && k != "url" && k != "system" && k != "use")
+        StringLeaves(m, depth + 1, out);
+  }
+}
+
+void AddString(const std::string& code, const std::string& s, IndexRows* rows) {
+  if (s.empty()) return;
+  rows->strings.push_back({code, Clip(NormalizeSearchText(s)), Clip(s)});
+}
+
+void ExtractString(const std::string& code, const PathValue& v, IndexRows* rows) {
+  if (auto t = PrimitiveText(v)) {
+    if (v.kind != PathValue::Kind::kElement || !v.json || !v.json->is_object()) {
+      AddString(code, *t, rows);
+      return;
+    }
+  }
+  if (!v.json || !v.json->is_object()) return;
+  std::vector<std::string> parts;
+  if (v.type == "HumanName") {
+    for (const char* k : {"family", "given", "prefix", "suffix", "text"})
+      if (const JsonValue* m = v.json->Find(k)) StringLeaves(*m, 0, &parts);
+  } else if (v.type == "Address") {
+    for (const char* k : {"line", "city", "district", "state", "postalCode", "country", "text"})
+      if (const JsonValue* m = v.json->Find(k)) StringLeaves(*m, 0, &parts);
+  } else {
+    StringLeaves(*v.json, 0, &parts);
+  }
+  for (const auto& p : parts) AddString(code, p, rows);
+}
+
+void ExtractToken(const std::string& code, const PathValue& v, IndexRows* rows) {
+  auto add = [&](std::optional<std::string> system, std::optional<std::string> c,
+                 std::optional<std::string> text) {
+    if (!c && !text) return;
+    IndexRows::Token t;
+    t.param = code;
+    t.system = std::move(system);
+    t.code = std::move(c);
+    t.text_norm = Norm(text);
+    rows->tokens.push_back(std::move(t));
+  };
+  if (v.kind != PathValue::Kind::kElement || !v.json || !v.json->is_object()) {
+    if (auto t = PrimitiveText(v)) add(std::nullopt, Clip(*t), std::nullopt);
+    return;
+  }
+  const JsonValue& j = *v.json;
+  if (v.type == "CodeableConcept") {
+    if (const JsonValue* codings = j.Find("coding"); codings && codings->is_array())
+      for (const auto& c : codings->items()) add(Opt(c, "system"), Opt(c, "code"), Opt(c, "display"));
+    if (auto text = Opt(j, "text")) add(std::nullopt, std::nullopt, text);
+  } else if (v.type == "Identifier") {
+    IndexRows::Token t;
+    t.param = code;
+    t.system = Opt(j, "system");
+    t.code = Opt(j, "value");
+    if (const JsonValue* type = j.Find("type")) {
+      t.text_norm = Norm(Opt(*type, "text"));
+      if (const JsonValue* codings = type->Find("coding");
+          codings && codings->is_array() && !codings->items().empty()) {
+        t.type_system = Opt(codings->items()[0], "system");
+        t.type_code = Opt(codings->items()[0], "code");
+      }
+    }
+    if (t.code) rows->tokens.push_back(std::move(t));
+  } else if (v.type == "ContactPoint") {
+    add(Opt(j, "system"), Opt(j, "value"), std::nullopt);
+  } else if (IsQuantityType(v.type)) {
+    add(Opt(j, "system"), Opt(j, "code"), Opt(j, "unit"));
+  } else if (v.type == "Reference") {
+    if (const JsonValue* id = j.Find("identifier"))
+      add(Opt(*id, "system"), Opt(*id, "value"), std::nullopt);
+  } else {
+    // Coding and anything shaped like it.
+    add(Opt(j, "system"), Opt(j, "code"), Opt(j, "display"));
+  }
+}
+
+void ExtractReference(const std::string& code, const PathValue& v, IndexRows* rows) {
+  IndexRows::Reference r;
+  r.param = code;
+  std::string ref;
+  if (v.json && v.json->is_object()) {
+    ref = v.json->GetString("reference");
+    if (const JsonValue* id = v.json->Find("identifier"); id && id->is_object()) {
+      r.id_system = Opt(*id, "system");
+      r.id_value = Opt(*id, "value");
+    }
+  } else if (auto t = PrimitiveText(v)) {
+    ref = *t;  // canonical, uri
+  }
+  if (!ref.empty()) {
+    ParsedReference p = ParseReference(ref);
+    if (!p.type.empty()) r.target_type = p.type;
+    if (!p.id.empty()) r.target_id = p.id;
+    if (!p.url.empty()) r.target_url = Clip(p.url);
+  }
+  if (r.target_id || r.target_url || r.id_value) rows->references.push_back(std::move(r));
+}
+
+void AddDate(const std::string& code, const std::optional<std::string>& low,
+             const std::optional<std::string>& high, IndexRows* rows) {
+  std::optional<DateRange> l, h;
+  if (low) l = ParseDateRange(*low);
+  if (high) h = ParseDateRange(*high);
+  if (!l && !h) return;
+  rows->dates.push_back({code, l ? l->low : "-infinity", h ? h->high : "infinity"});
+}
+
+void ExtractDate(const std::string& code, const PathValue& v, IndexRows* rows) {
+  if (!v.json) return;
+  if (!v.json->is_object()) {
+    if (auto t = PrimitiveText(v)) AddDate(code, t, t, rows);
+    return;
+  }
+  const JsonValue& j = *v.json;
+  if (v.type == "Period") {
+    AddDate(code, Opt(j, "start"), Opt(j, "end"), rows);
+  } else if (v.type == "Timing") {
+    std::optional<std::string> first, last;
+    if (const JsonValue* events = j.Find("event"); events && events->is_array())
+      for (const auto& e : events->items()) {
+        if (!e.is_string()) continue;
+        if (!first || e.text() < *first) first = e.text();
+        if (!last || e.text() > *last) last = e.text();
+      }
+    if (first) AddDate(code, first, last, rows);
+    if (const JsonValue* rep = j.Find("repeat"))
+      if (const JsonValue* bounds = rep->Find("boundsPeriod"))
+        AddDate(code, Opt(*bounds, "start"), Opt(*bounds, "end"), rows);
+  }
+}
+
+void ExtractQuantity(const std::string& code, const PathValue& v, IndexRows* rows) {
+  if (!v.json) return;
+  if (v.json->is_number()) {
+    rows->quantities.push_back({code, v.json->text(), std::nullopt, std::nullopt, std::nullopt,
+                                std::nullopt});
+    return;
+  }
+  if (!v.json->is_object()) return;
+  const JsonValue& j = *v.json;
+  if (v.type == "Range") {
+    const JsonValue* low = j.Find("low");
+    const JsonValue* high = j.Find("high");
+    const JsonValue* lv = low ? low->Find("value") : nullptr;
+    const JsonValue* hv = high ? high->Find("value") : nullptr;
+    if (!(lv && lv->is_number()) && !(hv && hv->is_number())) return;
+    const JsonValue* unit = lv && lv->is_number() ? low : high;
+    std::string value = lv && lv->is_number() ? lv->text() : hv->text();
+    rows->quantities.push_back({code, value,
+                                lv && lv->is_number() ? lv->text() : std::string("-1e30"),
+                                hv && hv->is_number() ? hv->text() : std::string("1e30"),
+                                Opt(*unit, "system"), Opt(*unit, "code")});
+    return;
+  }
+  const JsonValue* value = j.Find("value");
+  if (!value || !value->is_number()) return;
+  IndexRows::Quantity q{code, value->text(), std::nullopt, std::nullopt, Opt(j, "system"),
+                        Opt(j, "code")};
+  if (v.type == "Money") {
+    q.system = "urn:iso:std:iso:4217";
+    q.code = Opt(j, "currency");
+  } else if (!q.code) {
+    q.code = Opt(j, "unit");  // units compared as written when no code is given
+  }
+  rows->quantities.push_back(std::move(q));
+}
+
+void ExtractUri(const std::string& code, const PathValue& v, IndexRows* rows) {
+  if (auto t = PrimitiveText(v); t && !t->empty()) rows->uris.push_back({code, Clip(*t)});
+}
+
+}  // namespace
+
+ParsedReference ParseReference(const std::string& ref_in) {
+  ParsedReference p;
+  std::string ref = ref_in;
+  if (ref.empty() || ref[0] == '#') return p;  // contained: not a searchable target
+  bool absolute = ref.find("://") != std::string::npos || ref.rfind("urn:", 0) == 0;
+  if (absolute) {
+    p.url = ref;
+    size_t bar = p.url.find('|');  // canonical|version
+    if (bar != std::string::npos) p.url.erase(bar);
+    return p;
+  }
+  size_t q = ref.find_first_of("?#");
+  if (q != std::string::npos) ref.erase(q);
+  size_t h = ref.find("/_history/");
+  if (h != std::string::npos) ref.erase(h);
+  size_t slash = ref.find('/');
+  if (slash == std::string::npos || ref.find('/', slash + 1) != std::string::npos) {
+    p.url = ref_in;
+    return p;
+  }
+  p.type = ref.substr(0, slash);
+  p.id = ref.substr(slash + 1);
+  if (!profiles::StructureRegistry::R4().IsResourceType(p.type) || p.id.empty()) {
+    p = ParsedReference();
+    p.url = ref_in;
+  }
+  return p;
+}
+
+IndexRows ExtractIndexRows(const SearchParamSet& params, const std::string& type,
+                           const JsonValue& resource) {
+  IndexRows rows;
+  for (const auto& [code, def] : params.ForType(type)) {
+    // Served straight from the resource table's columns.
+    if (code == "_id" || code == "_lastUpdated") continue;
+    if (!def->path) continue;
+    for (const PathValue& v : def->path->Evaluate(resource)) {
+      if (def->type == "string") ExtractString(code, v, &rows);
+      else if (def->type == "token") ExtractToken(code, v, &rows);
+      else if (def->type == "reference") ExtractReference(code, v, &rows);
+      else if (def->type == "date") ExtractDate(code, v, &rows);
+      else if (def->type == "number" || def->type == "quantity") ExtractQuantity(code, v, &rows);
+      else if (def->type == "uri") ExtractUri(code, v, &rows);
+    }
+  }
+  return rows;
+}
+
+Status WriteIndexRows(storage::Transaction& tx, const storage::StoredResource& stored,
+                      const IndexRows& rows) {
+  // One statement: the DELETEs see the rows of the previous version only (the snapshot is
+  // taken before the statement), so the INSERTs of the same statement are not removed.
+  SqlBuilder b;
+  std::string key = stored.patient_key ? b.Param(std::to_string(*stored.patient_key)) : b.Null();
+  std::string type = b.Param(stored.type);
+  std::string id = b.Param(stored.id);
+  std::string sql = "WITH ";
+  const char* tables[] = {"idx_string", "idx_token", "idx_reference",
+                          "idx_date",   "idx_quantity", "idx_uri"};
+  bool first = true;
+  int n = 0;
+  for (const char* t : tables) {
+    sql += std::string(first ? "" : ", ") + "d" + std::to_string(n++) + " AS (DELETE FROM " + t +
+           " WHERE res_type = " + type + " AND res_id = " + id + ")";
+    first = false;
+  }
+  using Col = std::vector<std::optional<std::string>>;
+  auto insert = [&](const std::string& table, const std::string& columns,
+                    const std::string& select, const std::vector<Col>& cols) {
+    std::string from;
+    for (size_t i = 0; i < cols.size(); ++i)
+      from += (i ? ", " : "") + b.TextArrayN(cols[i]);
+    sql += ", i" + std::to_string(n++) + " AS (INSERT INTO " + table + " (patient_key, res_type, res_id, " +
+           columns + ") SELECT " + key + "::bigint, " + type + ", " + id + ", " + select +
+           " FROM unnest(" + from + ") AS u(c0, c1, c2, c3, c4, c5, c6))";
+  };
+  // unnest with fewer arrays than aliases is refused: pad the alias list per call.
+  auto fix_alias = [&](size_t ncols) {
+    std::string full = "AS u(c0, c1, c2, c3, c4, c5, c6))";
+    std::string alias = "AS u(";
+    for (size_t i = 0; i < ncols; ++i) alias += (i ? ", c" : "c") + std::to_string(i);
+    alias += "))";
+    sql.replace(sql.rfind(full), full.size(), alias);
+  };
+  if (!rows.strings.empty()) {
+    Col p, norm, exact;
+    for (const auto& r : rows.strings) {
+      p.push_back(r.param);
+      norm.push_back(r.norm);
+      exact.push_back(r.exact);
+    }
+    insert("idx_string", "param, value_norm, value_exact", "c0, c1, c2", {p, norm, exact});
+    fix_alias(3);
+  }
+  if (!rows.tokens.empty()) {
+    Col p, sys, code, text, tsys, tcode;
+    for (const auto& r : rows.tokens) {
+      p.push_back(r.param);
+      sys.push_back(r.system);
+      code.push_back(r.code);
+      text.push_back(r.text_norm);
+      tsys.push_back(r.type_system);
+      tcode.push_back(r.type_code);
+    }
+    insert("idx_token", "param, system, code, text_norm, type_system, type_code",
+           "c0, c1, c2, c3, c4, c5", {p, sys, code, text, tsys, tcode});
+    fix_alias(6);
+  }
+  if (!rows.references.empty()) {
+    Col p, tt, ti, tu, is, iv;
+    for (const auto& r : rows.references) {
+      p.push_back(r.param);
+      tt.push_back(r.target_type);
+      ti.push_back(r.target_id);
+      tu.push_back(r.target_url);
+      is.push_back(r.id_system);
+      iv.push_back(r.id_value);
+    }
+    insert("idx_reference",
+           "param, target_type, target_id, target_url, identifier_system, identifier_value",
+           "c0, c1, c2, c3, c4, c5", {p, tt, ti, tu, is, iv});
+    fix_alias(6);
+  }
+  if (!rows.dates.empty()) {
+    Col p, lo, hi;
+    for (const auto& r : rows.dates) {
+      p.push_back(r.param);
+      lo.push_back(r.low);
+      hi.push_back(r.high);
+    }
+    insert("idx_date", "param, low, high", "c0, c1::timestamptz, c2::timestamptz", {p, lo, hi});
+    fix_alias(3);
+  }
+  if (!rows.quantities.empty()) {
+    Col p, v, lo, hi, sys, code;
+    for (const auto& r : rows.quantities) {
+      p.push_back(r.param);
+      v.push_back(r.value);
+      lo.push_back(r.low);
+      hi.push_back(r.high);
+      sys.push_back(r.system);
+      code.push_back(r.code);
+    }
+    // The implicit range of a value as written: 1.50 stands for [1.495, 1.505].
+    insert("idx_quantity", "param, value, low, high, system, code",
+           "c0, c1::numeric, "
+           "COALESCE(c2::numeric, c1::numeric - 0.5 * power(10::numeric, -scale(c1::numeric))), "
+           "COALESCE(c3::numeric, c1::numeric + 0.5 * power(10::numeric, -scale(c1::numeric))), "
+           "c4, c5",
+           {p, v, lo, hi, sys, code});
+    fix_alias(6);
+  }
+  if (!rows.uris.empty()) {
+    Col p, u;
+    for (const auto& r : rows.uris) {
+      p.push_back(r.param);
+      u.push_back(r.uri);
+    }
+    insert("idx_uri", "param, uri", "c0, c1", {p, u});
+    fix_alias(2);
+  }
+  sql += " SELECT 1";
+  auto r = tx.RunDynamic(sql, b.params());
+  if (!r.ok()) return r.status();
+  return Status::Ok();
+}
+
+Status UpdateSearchIndex(storage::Transaction& tx, const storage::StoredResource& stored,
+                         const JsonValue* resource) {
+  auto& registry = SearchParamRegistry::Instance();
+  if (stored.type == "SearchParameter")
+    CARNET_RETURN_IF_ERROR(registry.OnSearchParameterWrite(tx, stored.id, resource));
+  IndexRows rows;
+  if (resource != nullptr) {
+    auto params = registry.Current(tx);
+    if (!params.ok()) return params.status();
+    rows = ExtractIndexRows(**params, stored.type, *resource);
+  }
+  return WriteIndexRows(tx, stored, rows);
+}
+
+}  // namespace carnet::fhir

@@ -1,0 +1,227 @@
+#include "fhir/search_params.h"
+
+#include <chrono>
+
+#include "profiles/structure.h"
+
+namespace carnet::fhir {
+namespace {
+
+long long NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+const std::map<std::string, const SearchParamDef*>& EmptyParams() {
+  static const std::map<std::string, const SearchParamDef*> kEmpty;
+  return kEmpty;
+}
+
+// Parses a text[] value as PostgreSQL prints it ({a,"b c"}); enough for type names.
+std::vector<std::string> ParsePgTextArray(std::string_view s) {
+  std::vector<std::string> out;
+  if (s.size() < 2) return out;
+  s = s.substr(1, s.size() - 2);
+  std::string cur;
+  bool quoted = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '"') {
+      quoted = !quoted;
+    } else if (c == '\\' && i + 1 < s.size()) {
+      cur.push_back(s[++i]);
+    } else if (c == ',' && !quoted) {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  if (!cur.empty() || !out.empty()) out.push_back(cur);
+  return out;
+}
+
+std::string PgTextArray(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ",";
+    out += "\"";
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += "\\";
+      out += c;
+    }
+    out += "\"";
+  }
+  return out + "}";
+}
+
+}  // namespace
+
+bool IsIndexedParamType(const std::string& type) {
+  return type == "number" || type == "date" || type == "string" || type == "token" ||
+         type == "reference" || type == "quantity" || type == "uri";
+}
+
+const SearchParamDef* SearchParamSet::Find(const std::string& type, const std::string& code) const {
+  auto t = by_type_.find(type);
+  if (t == by_type_.end()) return nullptr;
+  auto p = t->second.find(code);
+  return p == t->second.end() ? nullptr : p->second;
+}
+
+const std::map<std::string, const SearchParamDef*>& SearchParamSet::ForType(
+    const std::string& type) const {
+  auto t = by_type_.find(type);
+  return t == by_type_.end() ? EmptyParams() : t->second;
+}
+
+SearchParamRegistry& SearchParamRegistry::Instance() {
+  static SearchParamRegistry* r = new SearchParamRegistry();
+  return *r;
+}
+
+std::shared_ptr<const SearchParamSet> SearchParamRegistry::BuildOfficial() {
+  const auto& registry = profiles::StructureRegistry::R4();
+  auto set = std::make_shared<SearchParamSet>();
+  // One parsed expression per distinct text: the Resource-level ones repeat for every type.
+  std::map<std::string, std::shared_ptr<const SearchParamDef>> by_key;
+  for (const std::string& type : registry.ResourceTypes()) {
+    for (const auto* sp : registry.SearchParams(type)) {
+      if (!IsIndexedParamType(sp->type) || sp->expression.empty()) continue;
+      std::string key = sp->code + "\n" + sp->type + "\n" + sp->expression;
+      auto& def = by_key[key];
+      if (!def) {
+        auto path = SearchPath::Parse(sp->expression);
+        if (!path.ok()) continue;  // outside the supported subset: not offered
+        auto d = std::make_shared<SearchParamDef>();
+        d->code = sp->code;
+        d->type = sp->type;
+        d->expression = sp->expression;
+        d->targets = sp->targets;
+        d->path = std::make_shared<SearchPath>(std::move(path).value());
+        def = d;
+        set->owned_.push_back(d);
+      }
+      set->by_type_[type][sp->code] = def.get();
+    }
+  }
+  return set;
+}
+
+std::shared_ptr<const SearchParamSet> SearchParamRegistry::Official() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!official_) official_ = BuildOfficial();
+  return official_;
+}
+
+Result<std::shared_ptr<const SearchParamSet>> SearchParamRegistry::Current(
+    storage::Transaction& tx) {
+  std::shared_ptr<const SearchParamSet> official = Official();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (current_ && NowMs() - checked_at_ms_ < 1000) return current_;
+  }
+  static const storage::Statement kGeneration{
+      "search_param_generation", "SELECT generation FROM search_param_generation"};
+  auto gen = tx.Run(kGeneration);
+  if (!gen.ok()) return gen.status();
+  long long generation = gen->rows() ? gen->GetInt(0, 0) : 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (current_ && generation == generation_) {
+      checked_at_ms_ = NowMs();
+      return current_;
+    }
+  }
+  static const storage::Statement kLoad{
+      "search_param_load",
+      "SELECT base_type, code, param_type, expression, targets FROM search_param"};
+  auto rows = tx.Run(kLoad);
+  if (!rows.ok()) return rows.status();
+  auto set = std::make_shared<SearchParamSet>(*official);
+  for (int i = 0; i < rows->rows(); ++i) {
+    auto path = SearchPath::Parse(rows->Get(i, 3));
+    if (!path.ok()) continue;
+    auto d = std::make_shared<SearchParamDef>();
+    d->code = rows->GetString(i, 1);
+    d->type = rows->GetString(i, 2);
+    d->expression = rows->GetString(i, 3);
+    d->targets = ParsePgTextArray(rows->Get(i, 4));
+    d->path = std::make_shared<SearchPath>(std::move(path).value());
+    d->custom = true;
+    set->by_type_[rows->GetString(i, 0)][d->code] = d.get();
+    set->owned_.push_back(d);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  current_ = set;
+  generation_ = generation;
+  checked_at_ms_ = NowMs();
+  return std::shared_ptr<const SearchParamSet>(set);
+}
+
+Status SearchParamRegistry::OnSearchParameterWrite(storage::Transaction& tx, const std::string& id,
+                                                   const JsonValue* resource) {
+  struct Row {
+    std::string base, code, type, expression;
+    std::vector<std::string> targets;
+  };
+  std::vector<Row> rows;
+  if (resource != nullptr && resource->GetString("status") != "retired") {
+    std::string code = resource->GetString("code");
+    std::string type = resource->GetString("type");
+    std::string expression = resource->GetString("expression");
+    if (code.empty() || code.find_first_of(" ,:.|$&=?") != std::string::npos || code[0] == '_')
+      return Invalid("SearchParameter.code '" + code + "' cannot be used as a parameter name",
+                     "SearchParameter.code");
+    if (!IsIndexedParamType(type))
+      return Invalid("SearchParameter.type '" + type + "' is not supported by this server",
+                     "SearchParameter.type");
+    if (expression.empty())
+      return Invalid("SearchParameter.expression is required", "SearchParameter.expression");
+    auto path = SearchPath::Parse(expression);
+    if (!path.ok())
+      return Invalid(path.status().message(), "SearchParameter.expression");
+    std::vector<std::string> targets;
+    if (const JsonValue* t = resource->Find("target"); t && t->is_array())
+      for (const auto& v : t->items())
+        if (v.is_string()) targets.push_back(v.text());
+    const JsonValue* bases = resource->Find("base");
+    if (!bases || !bases->is_array() || bases->items().empty())
+      return Invalid("SearchParameter.base is required", "SearchParameter.base");
+    for (const auto& b : bases->items()) {
+      if (!b.is_string() || !profiles::StructureRegistry::R4().IsResourceType(b.text()))
+        return Invalid("SearchParameter.base names an unknown resource type", "SearchParameter.base");
+      rows.push_back({b.text(), code, type, expression, targets});
+    }
+  }
+  static const storage::Statement kDelete{"search_param_delete",
+                                          "DELETE FROM search_param WHERE sp_id = $1"};
+  static const storage::Statement kInsert{
+      "search_param_insert",
+      "INSERT INTO search_param (sp_id, base_type, code, param_type, expression, targets) "
+      "VALUES ($1, $2, $3, $4, $5, $6::text[])"};
+  static const storage::Statement kBump{
+      "search_param_bump", "UPDATE search_param_generation SET generation = generation + 1"};
+  auto d = tx.Run(kDelete, {storage::SqlParam::Text(id)});
+  if (!d.ok()) return d.status();
+  for (const Row& r : rows) {
+    auto ins = tx.Run(kInsert, {storage::SqlParam::Text(id), storage::SqlParam::Text(r.base),
+                                storage::SqlParam::Text(r.code), storage::SqlParam::Text(r.type),
+                                storage::SqlParam::Text(r.expression),
+                                storage::SqlParam::Text(PgTextArray(r.targets))});
+    if (!ins.ok()) {
+      if (ins.status().code() == ErrorCode::kDuplicate || ins.status().code() == ErrorCode::kConflict)
+        return Invalid("another SearchParameter already defines " + r.base + "." + r.code,
+                       "SearchParameter.code");
+      return ins.status();
+    }
+  }
+  auto bump = tx.Run(kBump);
+  if (!bump.ok()) return bump.status();
+  std::lock_guard<std::mutex> lock(mu_);
+  checked_at_ms_ = 0;  // our own change: look again on the next use
+  return Status::Ok();
+}
+
+}  // namespace carnet::fhir

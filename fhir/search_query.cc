@@ -1,0 +1,390 @@
+#include "fhir/search_query.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "fhir/search_dates.h"
+#include "profiles/structure.h"
+
+namespace carnet::fhir {
+namespace {
+
+bool IsDecimal(const std::string& s) {
+  size_t i = 0;
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+  size_t digits = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++digits;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    size_t frac = 0;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++frac;
+    if (frac == 0) return false;
+  }
+  if (digits == 0) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+    size_t exp = 0;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++exp;
+    if (exp == 0 || exp > 3) return false;
+  }
+  return i == s.size() && s.size() <= 40;
+}
+
+bool ModifierAllowed(const std::string& type, const std::string& modifier) {
+  if (modifier.empty() || modifier == "missing") return true;
+  if (type == "string") return modifier == "exact" || modifier == "contains";
+  if (type == "token") return modifier == "text" || modifier == "not" || modifier == "of-type";
+  if (type == "uri") return modifier == "below" || modifier == "above";
+  if (type == "reference")
+    return modifier == "identifier" || profiles::StructureRegistry::R4().IsResourceType(modifier);
+  return false;
+}
+
+// The search type of `code` common to every type, or "" when one of them lacks it.
+std::string CommonParamType(const SearchParamSet& params, const std::vector<std::string>& types,
+                            const std::string& code) {
+  std::string common;
+  for (const auto& t : types) {
+    const SearchParamDef* def = params.Find(t, code);
+    if (!def) return "";
+    if (!common.empty() && common != def->type) return "";
+    common = def->type;
+  }
+  return common;
+}
+
+// Checks the values of a criterion of a known type; the message names the problem.
+Status CheckValues(const Criterion& c) {
+  auto bad = [&](const std::string& v, const std::string& why) {
+    return BadRequest("parameter " + c.name + ": '" + v + "' " + why, c.name);
+  };
+  for (const std::string& v : c.values) {
+    if (c.modifier == "missing") {
+      if (v != "true" && v != "false") return bad(v, "is not true or false");
+      continue;
+    }
+    if (c.param_type == "date") {
+      auto [prefix, rest] = SplitPrefix(v);
+      if (!ParseDateRange(rest)) return bad(v, "is not a date (YYYY[-MM[-DD[Thh:mm[:ss]]]] with an optional prefix eq ne lt gt le ge sa eb ap)");
+    } else if (c.param_type == "number") {
+      auto [prefix, rest] = SplitPrefix(v);
+      if (!IsDecimal(rest)) return bad(v, "is not a number");
+    } else if (c.param_type == "quantity") {
+      auto [prefix, rest] = SplitPrefix(v);
+      auto parts = SplitUnescaped(rest, '|');
+      if (parts.empty() || !IsDecimal(parts[0]) || parts.size() > 3)
+        return bad(v, "is not a quantity (number[|system|code])");
+    } else if (c.param_type == "token" && c.modifier == "of-type") {
+      if (SplitUnescaped(v, '|').size() != 3) return bad(v, "is not type-system|type-code|value");
+    } else if (c.param_type == "_lastUpdated") {
+      auto [prefix, rest] = SplitPrefix(v);
+      if (!ParseDateRange(rest)) return bad(v, "is not a date");
+    }
+  }
+  return Status::Ok();
+}
+
+struct Context {
+  const SearchParamSet& params;
+  const ParseOptions& options;
+  ParsedSearch& out;
+
+  // Strict: the error; lenient: noted, and the parameter is left out.
+  Status Unknown(const std::string& name, const std::string& why) {
+    if (options.strict) return BadRequest("parameter " + name + ": " + why, name);
+    out.ignored.push_back(name + ": " + why);
+    return Status::Ok();
+  }
+};
+
+// Builds the criterion `name=value` for resources of `types`; `*ok` false when the
+// parameter is not known (reported by the caller).
+Result<Criterion> MakeCriterion(const SearchParamSet& params, const std::vector<std::string>& types,
+                                const std::string& name, const std::string& value, std::string* why,
+                                int depth) {
+  Criterion c;
+  c.name = name;
+  c.types = types;
+  c.values = SplitUnescaped(value, ',');
+  if (name.rfind("_has:", 0) == 0) {
+    if (depth > 0) {
+      *why = "_has is supported one level deep";
+      return c;
+    }
+    // _has:Type:param:rest
+    std::vector<std::string> parts;
+    size_t start = 0;
+    for (int i = 0; i < 3; ++i) {
+      size_t colon = name.find(':', start);
+      if (colon == std::string::npos) break;
+      parts.push_back(name.substr(start, colon - start));
+      start = colon + 1;
+    }
+    if (parts.size() != 3 || start >= name.size()) {
+      *why = "_has takes _has:Type:reference-parameter:parameter";
+      return c;
+    }
+    c.code = "_has";
+    c.param_type = "_has";
+    c.has_type = parts[1];
+    c.has_param = parts[2];
+    const SearchParamDef* ref = params.Find(c.has_type, c.has_param);
+    if (!ref || ref->type != "reference") {
+      *why = c.has_type + " has no reference parameter " + c.has_param;
+      return c;
+    }
+    auto inner = MakeCriterion(params, {c.has_type}, name.substr(start), value, why, depth + 1);
+    if (!inner.ok()) return inner.status();
+    if (!why->empty()) return c;
+    c.chained = std::make_shared<Criterion>(std::move(inner).value());
+    return c;
+  }
+  std::string head = name, rest;
+  size_t dot = name.find('.');
+  if (dot != std::string::npos) {
+    head = name.substr(0, dot);
+    rest = name.substr(dot + 1);
+  }
+  size_t colon = head.find(':');
+  c.code = head.substr(0, colon);
+  if (colon != std::string::npos) c.modifier = head.substr(colon + 1);
+  if (c.code == "_id") {
+    c.param_type = "_id";
+    if (!c.modifier.empty() && c.modifier != "not" && c.modifier != "missing") {
+      *why = "modifier :" + c.modifier + " is not supported on _id";
+    }
+    if (!rest.empty()) *why = "_id cannot be chained";
+    return c;
+  }
+  if (c.code == "_lastUpdated") {
+    c.param_type = "_lastUpdated";
+    if (!c.modifier.empty()) *why = "modifier :" + c.modifier + " is not supported on _lastUpdated";
+    if (!rest.empty()) *why = "_lastUpdated cannot be chained";
+    return c;
+  }
+  c.param_type = CommonParamType(params, types, c.code);
+  if (c.param_type.empty()) {
+    *why = "unknown search parameter for " + (types.size() == 1 ? types[0] : std::string("these types"));
+    return c;
+  }
+  if (!ModifierAllowed(c.param_type, c.modifier)) {
+    *why = "modifier :" + c.modifier + " is not supported on " + c.param_type + " parameters";
+    return c;
+  }
+  if (!rest.empty()) {
+    if (depth > 0 || c.param_type != "reference") {
+      *why = depth > 0 ? "chains are supported one level deep" : "only reference parameters chain";
+      return c;
+    }
+    if (!c.modifier.empty() && c.modifier != "identifier" && c.modifier != "missing") {
+      c.chain_types = {c.modifier};
+    } else if (!c.modifier.empty()) {
+      *why = "a chain cannot use :" + c.modifier;
+      return c;
+    } else {
+      // Every target type of the parameter that has the chained parameter.
+      std::string chained_code = rest.substr(0, rest.find(':'));
+      for (const auto& t : types) {
+        const SearchParamDef* def = params.Find(t, c.code);
+        std::vector<std::string> targets = def->targets;
+        if (targets.empty()) targets = profiles::StructureRegistry::R4().ResourceTypes();
+        for (const auto& target : targets)
+          if ((chained_code == "_id" || chained_code == "_lastUpdated" ||
+               params.Find(target, chained_code)) &&
+              std::find(c.chain_types.begin(), c.chain_types.end(), target) == c.chain_types.end())
+            c.chain_types.push_back(target);
+      }
+      if (c.chain_types.empty()) {
+        *why = "no target of " + c.code + " has a parameter " + chained_code;
+        return c;
+      }
+    }
+    c.modifier.clear();
+    auto inner = MakeCriterion(params, c.chain_types, rest, value, why, depth + 1);
+    if (!inner.ok()) return inner.status();
+    if (!why->empty()) return c;
+    c.chained = std::make_shared<Criterion>(std::move(inner).value());
+    return c;
+  }
+  return c;
+}
+
+}  // namespace
+
+std::vector<std::string> SplitUnescaped(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size()) {
+      cur.push_back(s[i]);
+      cur.push_back(s[++i]);
+    } else if (s[i] == sep) {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur.push_back(s[i]);
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+std::string UnescapeSearch(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size()) ++i;
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+std::pair<std::string, std::string> SplitPrefix(const std::string& value) {
+  static const char* const kPrefixes[] = {"eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap"};
+  if (value.size() > 2)
+    for (const char* p : kPrefixes)
+      if (value.compare(0, 2, p) == 0) return {p, value.substr(2)};
+  return {"eq", value};
+}
+
+Result<ParsedSearch> ParseSearch(const SearchParamSet& params,
+                                 const std::vector<std::pair<std::string, std::string>>& query,
+                                 const ParseOptions& options) {
+  ParsedSearch out;
+  out.types = options.types;
+  out.count = options.default_count;
+  Context ctx{params, options, out};
+  const auto& registry = profiles::StructureRegistry::R4();
+  for (const auto& [name, value] : query) {
+    if (name == "_format" || name == "_pretty") continue;
+    bool result_param = !name.empty() && name[0] == '_' && name.rfind("_has:", 0) != 0 &&
+                        name != "_id" && name != "_lastUpdated" &&
+                        name.rfind("_id:", 0) != 0 && name.rfind("_lastUpdated:", 0) != 0 &&
+                        params.Find(out.types.empty() ? "" : out.types[0], name) == nullptr;
+    if (result_param && name != "_type" && !options.allow_result_params) {
+      CARNET_RETURN_IF_ERROR(ctx.Unknown(name, "not allowed in a conditional operation"));
+      continue;
+    }
+    if (name == "_type") {
+      out.link_params.emplace_back(name, value);
+      continue;
+    }
+    if (name == "_count") {
+      if (value.empty() || value.size() > 7 || value.find_first_not_of("0123456789") != std::string::npos)
+        return BadRequest("parameter _count: '" + value + "' is not a whole number", "_count");
+      out.count = std::min(std::stoi(value), options.max_count);
+      continue;
+    }
+    if (name == "_cursor") {
+      out.cursor = value;
+      continue;
+    }
+    if (name == "_total") {
+      if (value != "none" && value != "estimate" && value != "accurate")
+        return BadRequest("parameter _total: '" + value + "' is not none, estimate or accurate", "_total");
+      out.total = value;
+      out.link_params.emplace_back(name, value);
+      continue;
+    }
+    if (name == "_summary") {
+      if (value != "true" && value != "text" && value != "data" && value != "count" && value != "false")
+        return BadRequest("parameter _summary: '" + value + "' is not true, text, data, count or false",
+                          "_summary");
+      out.summary = value;
+      out.link_params.emplace_back(name, value);
+      continue;
+    }
+    if (name == "_elements") {
+      for (const auto& e : SplitUnescaped(value, ','))
+        if (!e.empty()) out.elements.push_back(e);
+      out.link_params.emplace_back(name, value);
+      continue;
+    }
+    if (name == "_sort") {
+      std::vector<SortKey> keys;
+      std::string why;
+      for (std::string k : SplitUnescaped(value, ',')) {
+        SortKey key;
+        if (!k.empty() && k[0] == '-') {
+          key.descending = true;
+          k = k.substr(1);
+        }
+        key.code = k;
+        if (k == "_id" || k == "_lastUpdated") {
+          key.param_type = k;
+        } else {
+          key.param_type = CommonParamType(params, out.types, k);
+          if (key.param_type.empty()) why = "cannot sort on unknown parameter '" + k + "'";
+        }
+        keys.push_back(key);
+      }
+      if (!why.empty()) {
+        CARNET_RETURN_IF_ERROR(ctx.Unknown(name, why));
+        continue;
+      }
+      out.sort = std::move(keys);
+      out.link_params.emplace_back(name, value);
+      continue;
+    }
+    if (name == "_include" || name == "_revinclude" || name == "_include:iterate" ||
+        name == "_revinclude:iterate" || name == "_include:recurse" || name == "_revinclude:recurse") {
+      IncludeSpec inc;
+      inc.reverse = name.rfind("_revinclude", 0) == 0;
+      inc.iterate = name.find(':') != std::string::npos;
+      std::vector<std::string> parts = SplitUnescaped(value, ':');
+      std::string why;
+      if (value == "*") {
+        inc.source_type = "*";
+        inc.param = "*";
+      } else if (parts.size() < 2 || parts.size() > 3 || !registry.IsResourceType(parts[0])) {
+        why = "'" + value + "' is not Type:parameter[:targetType]";
+      } else {
+        inc.source_type = parts[0];
+        inc.param = parts[1];
+        if (parts.size() == 3) inc.target_type = parts[2];
+        const SearchParamDef* def = params.Find(inc.source_type, inc.param);
+        if (inc.param != "*" && (!def || def->type != "reference"))
+          why = inc.source_type + " has no reference parameter " + inc.param;
+        if (!inc.target_type.empty() && !registry.IsResourceType(inc.target_type))
+          why = "'" + inc.target_type + "' is not a resource type";
+      }
+      if (!why.empty()) {
+        CARNET_RETURN_IF_ERROR(ctx.Unknown(name, why));
+        continue;
+      }
+      out.includes.push_back(inc);
+      out.link_params.emplace_back(name, value);
+      continue;
+    }
+    if (name == "_contained" || name == "_containedType" || name == "_text" ||
+        name == "_content" || name == "_list" || name == "_query" || name == "_filter") {
+      CARNET_RETURN_IF_ERROR(ctx.Unknown(name, "not supported by this server"));
+      continue;
+    }
+    if (value.empty()) {
+      CARNET_RETURN_IF_ERROR(ctx.Unknown(name, "empty value"));
+      continue;
+    }
+    std::string why;
+    auto c = MakeCriterion(params, out.types, name, value, &why, 0);
+    if (!c.ok()) return c.status();
+    if (!why.empty()) {
+      CARNET_RETURN_IF_ERROR(ctx.Unknown(name, why));
+      continue;
+    }
+    // The innermost criterion carries the values to check.
+    const Criterion* leaf = &*c;
+    while (leaf->chained) leaf = leaf->chained.get();
+    Status st = CheckValues(*leaf);
+    if (!st.ok()) {
+      if (options.strict) return Status(st.code(), st.message(), name);
+      out.ignored.push_back(st.message());
+      continue;
+    }
+    out.criteria.push_back(std::move(c).value());
+    out.link_params.emplace_back(name, value);
+  }
+  return out;
+}
+
+}  // namespace carnet::fhir
