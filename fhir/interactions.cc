@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "base/http.h"
 #include "base/strings.h"
 #include "fhir/json_patch.h"
 #include "fhir/outcome.h"
@@ -262,6 +263,110 @@ Result<WriteResult> Interactions::Delete(storage::Transaction& tx, const std::st
   CARNET_RETURN_IF_ERROR(storage::WriteVersion(tx, out.stored));
   CARNET_RETURN_IF_ERROR(UpdateSearchIndex(tx, out.stored, nullptr));
   return out;
+}
+
+}  // namespace carnet::fhir
+
+namespace carnet::fhir {
+
+// Canonical form of search criteria (parameters sorted), so that the same conditions
+// written in another order take the same lock.
+static std::string CanonicalCriteria(const std::string& type, const std::string& criteria) {
+  auto params = ParseQuery(criteria);
+  std::sort(params.begin(), params.end());
+  std::string out = type + "?";
+  for (const auto& [k, v] : params) out += k + "=" + v + "&";
+  return out;
+}
+
+Result<std::vector<std::string>> Interactions::LockedMatches(storage::Transaction& tx,
+                                                             const std::string& type,
+                                                             const std::string& criteria) {
+  if (ParseQuery(criteria).empty())
+    return BadRequest("conditional " + type + " request without search criteria");
+  static const storage::Statement kLock{"conditional_lock",
+                                        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"};
+  auto lock = tx.Run(kLock, {storage::SqlParam::Text(CanonicalCriteria(type, criteria))});
+  if (!lock.ok()) return lock.status();
+  return FindMatchingIds(tx, type, criteria, 2);
+}
+
+Result<WriteResult> Interactions::CreateIfNoneExist(storage::Transaction& tx,
+                                                    const std::string& type, JsonValue resource,
+                                                    const std::string& criteria,
+                                                    const std::string& id,
+                                                    const std::string& method) {
+  auto ids = LockedMatches(tx, type, criteria);
+  if (!ids.ok()) return ids.status();
+  if (ids->size() > 1)
+    return Status(ErrorCode::kPreconditionFailed,
+                  "If-None-Exist " + criteria + " matches several " + type + " resources");
+  if (ids->empty()) return Create(tx, type, std::move(resource), id, method);
+  auto current = storage::ReadCurrent(tx, type, ids->front(), false);
+  if (!current.ok()) return current.status();
+  if (!*current) return Internal("matched resource vanished");
+  WriteResult out;
+  out.stored = **current;
+  auto json = StoredJson(out.stored);
+  if (!json.ok()) return json.status();
+  out.resource = std::move(json).value();
+  out.http_status = 200;
+  return out;
+}
+
+Result<WriteResult> Interactions::ConditionalUpdate(storage::Transaction& tx,
+                                                    const std::string& type,
+                                                    const std::string& criteria,
+                                                    JsonValue resource, const Preconditions& pre) {
+  auto ids = LockedMatches(tx, type, criteria);
+  if (!ids.ok()) return ids.status();
+  if (ids->size() > 1)
+    return Status(ErrorCode::kPreconditionFailed,
+                  "conditional update " + criteria + " matches several " + type + " resources");
+  std::string body_id = resource.GetString("id");
+  if (ids->empty()) {
+    if (!body_id.empty() && !IsValidFhirId(body_id))
+      return BadRequest("'" + body_id + "' is not a valid FHIR id", type + ".id");
+    return Create(tx, type, std::move(resource), body_id, body_id.empty() ? "POST" : "PUT");
+  }
+  if (!body_id.empty() && body_id != ids->front())
+    return BadRequest("the body's id " + body_id + " differs from the matching resource " +
+                          type + "/" + ids->front(),
+                      type + ".id");
+  resource.Set("id", JsonValue::String(ids->front()));
+  return Update(tx, type, ids->front(), std::move(resource), pre);
+}
+
+Result<WriteResult> Interactions::ConditionalDelete(storage::Transaction& tx,
+                                                    const std::string& type,
+                                                    const std::string& criteria,
+                                                    const Preconditions& pre) {
+  auto ids = LockedMatches(tx, type, criteria);
+  if (!ids.ok()) return ids.status();
+  if (ids->size() > 1)
+    return Status(ErrorCode::kPreconditionFailed,
+                  "conditional delete " + criteria + " matches several " + type + " resources");
+  if (ids->empty()) {
+    WriteResult none;
+    none.http_status = 204;
+    return none;
+  }
+  return Delete(tx, type, ids->front(), pre);
+}
+
+Result<std::string> Interactions::ResolveConditionalReference(storage::Transaction& tx,
+                                                              const std::string& reference) {
+  size_t q = reference.find('?');
+  std::string type = reference.substr(0, q);
+  if (!IsServedType(type))
+    return Invalid("conditional reference " + reference + " names an unknown type");
+  auto ids = FindMatchingIds(tx, type, reference.substr(q + 1), 2);
+  if (!ids.ok()) return ids.status();
+  if (ids->empty()) return NotFound("conditional reference " + reference + " matches nothing");
+  if (ids->size() > 1)
+    return Status(ErrorCode::kPreconditionFailed,
+                  "conditional reference " + reference + " matches several resources");
+  return type + "/" + ids->front();
 }
 
 }  // namespace carnet::fhir

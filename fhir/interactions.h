@@ -58,6 +58,28 @@ class Interactions {
   Result<WriteResult> Delete(storage::Transaction& tx, const std::string& type,
                              const std::string& id, const Preconditions& pre);
 
+  // Conditional create (If-None-Exist): when exactly one current resource matches
+  // `criteria`, it is returned unchanged (200); none: created (201); several: kPreconditionFailed.
+  // Serialised per criteria with a transaction-scoped advisory lock, so that two concurrent
+  // identical requests create one resource, not two.
+  Result<WriteResult> CreateIfNoneExist(storage::Transaction& tx, const std::string& type,
+                                        JsonValue resource, const std::string& criteria,
+                                        const std::string& id = "",
+                                        const std::string& method = "POST");
+  // Conditional update (PUT [type]?criteria): one match -> updated; none -> created; several
+  // -> kPreconditionFailed.
+  Result<WriteResult> ConditionalUpdate(storage::Transaction& tx, const std::string& type,
+                                        const std::string& criteria, JsonValue resource,
+                                        const Preconditions& pre);
+  // Conditional delete (DELETE [type]?criteria): one match -> deleted; none -> nothing (204);
+  // several -> kPreconditionFailed.
+  Result<WriteResult> ConditionalDelete(storage::Transaction& tx, const std::string& type,
+                                        const std::string& criteria, const Preconditions& pre);
+  // "Patient?identifier=..." -> "Patient/123" when exactly one resource matches; kNotFound
+  // for none, kPreconditionFailed for several.
+  Result<std::string> ResolveConditionalReference(storage::Transaction& tx,
+                                                  const std::string& reference);
+
   // Checks a resource against the R4 definitions and the URL: kBadRequest when the
   // resourceType differs from `type`, kInvalid with every problem otherwise. `issues`
   // receives the OperationOutcome issues (for $validate).
@@ -72,6 +94,9 @@ class Interactions {
   Result<std::optional<long long>> CompartmentKey(storage::Transaction& tx,
                                                   const std::string& type, const std::string& id,
                                                   const JsonValue& resource);
+
+  Result<std::vector<std::string>> LockedMatches(storage::Transaction& tx, const std::string& type,
+                                                 const std::string& criteria);
 
   storage::Pool& pool_;
 };

@@ -280,13 +280,36 @@ EntryResult FhirApi::Impl::Route(const HttpRequest& req, const std::vector<std::
       Status pre_error;
       Preconditions pre = PreconditionsOf(req, &pre_error);
       if (!pre_error.ok()) return FromError(pre_error);
-      if (!pre.if_none_exist.empty())
-        return FromError(Status(ErrorCode::kMethodNotAllowed,
-                                "conditional create (If-None-Exist) is not available yet"));
       const JsonValue& resource = *body;
+      if (!pre.if_none_exist.empty()) {
+        std::string criteria = pre.if_none_exist;
+        if (criteria.rfind(type + "?", 0) == 0) criteria = criteria.substr(type.size() + 1);
+        return WriteInTransaction([&](Transaction& tx) {
+          return interactions_.CreateIfNoneExist(tx, type, resource, criteria);
+        });
+      }
       return WriteInTransaction([&](Transaction& tx) { return interactions_.Create(tx, type, resource); });
     }
-    return not_allowed(read_only ? "GET" : "GET, POST");
+    if (!read_only && (m == "PUT" || m == "DELETE") && !req.query.empty()) {
+      Status pre_error;
+      Preconditions pre = PreconditionsOf(req, &pre_error);
+      if (!pre_error.ok()) return FromError(pre_error);
+      // FindMatchingIds takes the query string as sent.
+      const std::string& criteria = req.query;
+      if (m == "DELETE")
+        return WriteInTransaction([&](Transaction& tx) {
+          return interactions_.ConditionalDelete(tx, type, criteria, pre);
+        });
+      auto body = ParseResourceBody(req);
+      if (!body.ok()) return FromError(body.status());
+      const JsonValue& resource = *body;
+      if (resource.GetString("resourceType") != type)
+        return FromError(BadRequest("the body is not a " + type, "resourceType"));
+      return WriteInTransaction([&](Transaction& tx) {
+        return interactions_.ConditionalUpdate(tx, type, criteria, resource, pre);
+      });
+    }
+    return not_allowed(read_only ? "GET" : "GET, POST, PUT?criteria, DELETE?criteria");
   }
   const std::string& second = segs[1];
   if (second == "_search" && segs.size() == 2) {
@@ -693,7 +716,11 @@ EntryResult FhirApi::Impl::Capabilities() {
     r.Set("readHistory", JsonValue::Bool(true));
     r.Set("updateCreate", JsonValue::Bool(!IsReadOnlyType(type)));
     r.Set("conditionalRead", JsonValue::String("modified-since"));
-    r.Set("conditionalDelete", JsonValue::String("not-supported"));
+    if (!IsReadOnlyType(type)) {
+      r.Set("conditionalCreate", JsonValue::Bool(true));
+      r.Set("conditionalUpdate", JsonValue::Bool(true));
+      r.Set("conditionalDelete", JsonValue::String("single"));
+    }
     JsonValue ops = JsonValue::Array();
     auto op = [&](const char* name, const char* def) {
       JsonValue o = JsonValue::Object();
@@ -820,11 +847,10 @@ EntryResult FhirApi::Impl::ProcessBundle(const HttpRequest& req) {
         e.parse_error = NotFound("'" + e.url.type + "' is not a FHIR R4 resource type");
       else if (e.parse_error.ok() && !IsServedType(e.url.type))
         e.parse_error = NotFound(e.url.type + " is not served by this server");
-      if (e.parse_error.ok() && !e.pre.if_none_exist.empty())
-        e.parse_error = Status(ErrorCode::kMethodNotAllowed, "conditional create is not available yet");
-      if (e.parse_error.ok() && e.method != "POST" && e.url.id.empty() && e.method != "GET")
-        e.parse_error = Status(ErrorCode::kMethodNotAllowed,
-                               "conditional " + e.method + " is not available yet", where + ".request.url");
+      if (e.parse_error.ok() && e.method != "POST" && e.method != "GET" && e.method != "HEAD" &&
+          e.url.id.empty() && e.url.query.empty())
+        e.parse_error = BadRequest(e.method + " needs an id or search criteria in request.url",
+                                   where + ".request.url");
       full_urls.push_back(item.GetString("fullUrl"));
       entries.push_back(std::move(e));
     }
@@ -843,18 +869,55 @@ EntryResult FhirApi::Impl::ProcessBundle(const HttpRequest& req) {
   for (auto& e : entries)
     if (e.has_resource) RewriteReferences(e.resource, placeholder);
 
+  // Walks a resource for references of the form Type?criteria and replaces them by the
+  // one resource they match (a reference matching none or several fails the entry).
+  std::function<Status(Transaction&, JsonValue&, int)> resolve_refs =
+      [&](Transaction& tx, JsonValue& node, int depth) -> Status {
+    if (depth > 100) return Status::Ok();
+    if (node.is_array()) {
+      for (auto& item : node.items()) CARNET_RETURN_IF_ERROR(resolve_refs(tx, item, depth + 1));
+      return Status::Ok();
+    }
+    if (!node.is_object()) return Status::Ok();
+    for (auto& [key, value] : node.members()) {
+      if (key == "reference" && value.is_string() && value.text().find('?') != std::string::npos &&
+          value.text().find("://") == std::string::npos) {
+        auto target = interactions_.ResolveConditionalReference(tx, value.text());
+        if (!target.ok()) return target.status();
+        value = JsonValue::String(*target);
+        continue;
+      }
+      CARNET_RETURN_IF_ERROR(resolve_refs(tx, value, depth + 1));
+    }
+    return Status::Ok();
+  };
+  auto ResolveConditionalReferences = [&](Transaction& tx, JsonValue& resource) {
+    return resolve_refs(tx, resource, 0);
+  };
+
   auto run_entry = [&](Transaction& tx, BundleEntry& e) -> EntryResult {
     if (!e.parse_error.ok()) return FromError(e.parse_error);
     const std::string& type = e.url.type;
     if (IsReadOnlyType(type) && e.method != "GET" && e.method != "HEAD")
       return FromError(Status(ErrorCode::kMethodNotAllowed, type + " is read-only"));
     Result<WriteResult> w = Internal("unreachable");
+    // Conditional references (Patient?identifier=...) resolve inside this transaction.
+    JsonValue resource = e.resource;
+    if (e.has_resource) {
+      Status st = ResolveConditionalReferences(tx, resource);
+      if (!st.ok()) return FromError(st);
+    }
     if (e.method == "POST") {
-      w = interactions_.Create(tx, type, e.resource, reserved[e.index]);
+      w = e.pre.if_none_exist.empty()
+              ? interactions_.Create(tx, type, std::move(resource), reserved[e.index])
+              : interactions_.CreateIfNoneExist(tx, type, std::move(resource), e.pre.if_none_exist,
+                                                reserved[e.index]);
     } else if (e.method == "PUT") {
-      w = interactions_.Update(tx, type, e.url.id, e.resource, e.pre);
+      w = e.url.id.empty() ? interactions_.ConditionalUpdate(tx, type, e.url.query, std::move(resource), e.pre)
+                           : interactions_.Update(tx, type, e.url.id, std::move(resource), e.pre);
     } else if (e.method == "DELETE") {
-      w = interactions_.Delete(tx, type, e.url.id, e.pre);
+      w = e.url.id.empty() ? interactions_.ConditionalDelete(tx, type, e.url.query, e.pre)
+                           : interactions_.Delete(tx, type, e.url.id, e.pre);
     } else if (e.method == "PATCH") {
       // FHIR carries a JSON Patch in a Bundle as a Binary (base64 data).
       return FromError(Status(ErrorCode::kMethodNotAllowed, "PATCH inside a Bundle is not available yet"));

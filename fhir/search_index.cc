@@ -394,7 +394,9 @@ Status WriteIndexRows(storage::Transaction& tx, const storage::StoredResource& s
     insert("idx_uri", "param, uri", "c0, c1", {p, u});
     fix_alias(2);
   }
-  sql += " SELECT 1";
+  // The key parameter is typed here too: with no row to insert (a deletion) it would
+  // otherwise be unreferenced and PostgreSQL could not infer its type.
+  sql += " SELECT " + key + "::bigint";
   auto r = tx.RunDynamic(sql, b.params());
   if (!r.ok()) return r.status();
   return Status::Ok();
