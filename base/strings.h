@@ -36,3 +36,12 @@ bool IsValidFhirId(std::string_view id);
 std::string NewUuid();
 
 }  // namespace carnet
+
+namespace carnet {
+
+// Standard base64 (RFC 4648 section 4) with padding.
+std::string Base64Encode(std::string_view bytes);
+// Decodes standard base64, whitespace ignored; nullopt when malformed.
+std::optional<std::string> Base64Decode(std::string_view text);
+
+}  // namespace carnet

@@ -86,6 +86,8 @@ struct EntryResult {
   bool has_resource = false;
   JsonValue resource;        // the resource (or Bundle, OperationOutcome) to answer with
   std::string resource_json; // stored text, when the resource was not parsed (fast path)
+  std::string native_body;   // Binary content served as itself
+  std::string native_type;
 };
 
 EntryResult FromWrite(const WriteResult& w) {
@@ -138,6 +140,40 @@ Result<ParsedUrl> ParseEntryUrl(std::string url, const std::string& base) {
   if (segs.size() >= 4) p.vid = segs[3];
   if (segs.size() > 4) return BadRequest("request.url " + url + " has too many segments");
   return p;
+}
+
+// A Binary sent in its native form (a PDF, a CDA document...) rather than as a FHIR
+// resource: the resource is built around it.
+bool IsNativeBinaryBody(const HttpRequest& req) {
+  const std::string* ct = req.Header("Content-Type");
+  return ct && !ct->empty() && !IsFhirContentType(*ct) &&
+         ct->find("application/x-www-form-urlencoded") == std::string::npos;
+}
+
+JsonValue BinaryFromNative(const HttpRequest& req, const std::string& id) {
+  JsonValue b = JsonValue::Object();
+  b.Set("resourceType", JsonValue::String("Binary"));
+  if (!id.empty()) b.Set("id", JsonValue::String(id));
+  std::string ct = *req.Header("Content-Type");
+  b.Set("contentType", JsonValue::String(ct.substr(0, ct.find(';'))));
+  if (const std::string* sc = req.Header("X-Security-Context")) {
+    JsonValue ref = JsonValue::Object();
+    ref.Set("reference", JsonValue::String(*sc));
+    b.Set("securityContext", std::move(ref));
+  }
+  b.Set("data", JsonValue::String(Base64Encode(req.body)));
+  return b;
+}
+
+// A read of Binary answers the content itself unless the client asks for FHIR (by _format
+// or an Accept naming a FHIR format), as the Binary resource page recommends.
+bool WantsNativeBinary(const HttpRequest& req, const QueryParams& query) {
+  for (const auto& kv : query)
+    if (kv.first == "_format") return false;
+  const std::string* accept = req.Header("Accept");
+  if (!accept) return true;
+  return accept->find("fhir") == std::string::npos && accept->find("json") == std::string::npos &&
+         accept->find("xml") == std::string::npos;
 }
 
 }  // namespace
@@ -206,6 +242,10 @@ HttpResponse FhirApi::Impl::Respond(const HttpRequest& req, const Negotiated& n,
     r.status = e.status;
   } else if (write && prefer == PreferReturn::kOutcome && !e.location.empty()) {
     r = RenderResource(e.status, OutcomeFromStatus(Status::Ok()), n);
+  } else if (!e.native_type.empty()) {
+    r.status = e.status;
+    r.content_type = e.native_type;
+    r.body = e.native_body;
   } else if (!e.resource_json.empty()) {
     r = RenderStoredJson(e.status, e.resource_json, n);
   } else if (e.has_resource) {
@@ -274,6 +314,10 @@ EntryResult FhirApi::Impl::Route(const HttpRequest& req, const std::vector<std::
 
   if (segs.size() == 1) {
     if (m == "GET") return Search(req, type, query);
+    if (m == "POST" && type == "Binary" && IsNativeBinaryBody(req)) {
+      JsonValue binary = BinaryFromNative(req, "");
+      return WriteInTransaction([&](Transaction& tx) { return interactions_.Create(tx, type, binary); });
+    }
     if (m == "POST" && !read_only) {
       auto body = ParseResourceBody(req);
       if (!body.ok()) return FromError(body.status());
@@ -336,10 +380,23 @@ EntryResult FhirApi::Impl::Route(const HttpRequest& req, const std::vector<std::
     Status pre_error;
     Preconditions pre = PreconditionsOf(req, &pre_error);
     if (!pre_error.ok()) return FromError(pre_error);
-    if (m == "GET" || m == "HEAD") return Read(req, type, id);
+    if (m == "GET" || m == "HEAD") {
+      EntryResult e = Read(req, type, id);
+      if (type == "Binary" && e.error.ok() && !e.resource_json.empty() && WantsNativeBinary(req, query)) {
+        auto json = ParseJson(e.resource_json);
+        if (!json.ok()) return FromError(Internal("stored Binary is unreadable"));
+        auto bytes = Base64Decode(json->GetString("data"));
+        if (!bytes) return FromError(Internal("stored Binary data is not base64"));
+        e.native_body = std::move(*bytes);
+        e.native_type = json->GetString("contentType");
+        e.resource_json.clear();
+      }
+      return e;
+    }
     if (read_only) return not_allowed("GET");
     if (m == "PUT") {
-      auto body = ParseResourceBody(req);
+      auto body = type == "Binary" && IsNativeBinaryBody(req) ? Result<JsonValue>(BinaryFromNative(req, id))
+                                                               : ParseResourceBody(req);
       if (!body.ok()) return FromError(body.status());
       const JsonValue& resource = *body;
       return WriteInTransaction(
@@ -919,8 +976,18 @@ EntryResult FhirApi::Impl::ProcessBundle(const HttpRequest& req) {
       w = e.url.id.empty() ? interactions_.ConditionalDelete(tx, type, e.url.query, e.pre)
                            : interactions_.Delete(tx, type, e.url.id, e.pre);
     } else if (e.method == "PATCH") {
-      // FHIR carries a JSON Patch in a Bundle as a Binary (base64 data).
-      return FromError(Status(ErrorCode::kMethodNotAllowed, "PATCH inside a Bundle is not available yet"));
+      // FHIR carries a JSON Patch in a Bundle as a Binary whose data is the patch document.
+      if (e.resource.GetString("resourceType") != "Binary" ||
+          e.resource.GetString("contentType").find("json-patch") == std::string::npos)
+        return FromError(Status(ErrorCode::kUnsupportedMediaType,
+                                "a PATCH entry takes a Binary of contentType application/json-patch+json"));
+      auto text = Base64Decode(e.resource.GetString("data"));
+      if (!text) return FromError(BadRequest("the PATCH entry's Binary.data is not base64"));
+      auto patch = ParseJson(*text);
+      if (!patch.ok()) return FromError(patch.status());
+      if (e.url.id.empty())
+        return FromError(BadRequest("a PATCH entry needs Type/id in request.url"));
+      w = interactions_.Patch(tx, type, e.url.id, *patch, e.pre);
     } else {
       if (e.url.id.empty())
         return FromError(Status(ErrorCode::kMethodNotAllowed, "search inside a Bundle is not available yet"));

@@ -36,6 +36,7 @@ struct RawRequestLine {
   std::string line;      // the head: request line and header lines, CRLF separated
   bool at_start = true;  // the next bytes begin a request
   bool complete = false;
+  bool rejected = false; // answered 413 from the head: the rest of the connection is dropped
 };
 constexpr const char* kRawLineKey = "carnet.request_line";
 constexpr size_t kMaxRequestLine = 64 * 1024;
@@ -289,13 +290,46 @@ class RequestLineCapture : public Http::Handler {
         if (end != std::string::npos) {
           raw->line.resize(end + 2);
           raw->complete = true;
+          if (DeclaredLengthTooLarge(raw->line)) {
+            RejectTooLarge(peer);
+            raw->rejected = true;
+          }
         }
       }
+      if (raw->rejected) return;
     }
     static_cast<Tcp::Handler*>(inner())->onInput(buffer, len, peer);
   }
 
  private:
+  // A body announced larger than the limit is refused as soon as the head has arrived,
+  // before any of it is buffered, with an OperationOutcome like every other FHIR error
+  // (Pistache would answer in plain text after reading up to the limit).
+  bool DeclaredLengthTooLarge(const std::string& head) {
+    for (const auto& [name, value] : HeadersOfHead(head)) {
+      if (!HeaderNameEquals(name, "Content-Length")) continue;
+      if (value.empty() || value.size() > 18 || value.find_first_not_of("0123456789") != std::string::npos)
+        return false;  // Pistache rejects malformed lengths itself
+      return std::stoull(value) > getMaxRequestSize();
+    }
+    return false;
+  }
+
+  void RejectTooLarge(const std::shared_ptr<Tcp::Peer>& peer) {
+    std::string body =
+        "{\"resourceType\":\"OperationOutcome\",\"issue\":[{\"severity\":\"error\",\"code\":"
+        "\"too-long\",\"diagnostics\":\"the request body is larger than the " +
+        std::to_string(getMaxRequestSize()) + " bytes this server accepts\"}]}";
+    std::string response = "HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/fhir+json\r\n"
+                           "Connection: close\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n\r\n" + body;
+    size_t size = response.size();
+    peer->send(RawBuffer(std::move(response), size));
+    LogLine("{\"time\":\"" + FormatUtc(std::chrono::system_clock::now()) +
+            "\",\"event\":\"request_too_large\",\"status\":413,\"peer\":\"" +
+            JsonEscape(peer->address().host()) + "\"}");
+  }
+
   AppHandler* inner() {
     if (!inner_) {
       inner_ = std::make_shared<AppHandler>(app_, workers_, draining_);

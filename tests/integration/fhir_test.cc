@@ -468,6 +468,32 @@ TEST_F(FhirTest, ConcurrentConditionalCreateMakesOne) {
   EXPECT_EQ(ids.size(), 1u);
 }
 
+TEST_F(FhirTest, BinaryInItsNativeForm) {
+  std::string pdf = "%PDF-1.4\n" + std::string("\0\x01\xff binary", 10) + "\n%%EOF";
+  auto created = Post("Binary", pdf, {"Content-Type: application/pdf"});
+  ASSERT_EQ(created.status, 201) << created.body;
+  JsonValue b = Parse(created.body);
+  EXPECT_EQ(b.GetString("contentType"), "application/pdf");
+  EXPECT_EQ(b.GetString("data"), Base64Encode(pdf));
+  std::string id = b.GetString("id");
+  auto raw = Get("Binary/" + id);
+  ASSERT_EQ(raw.status, 200);
+  EXPECT_EQ(raw.headers["content-type"], "application/pdf");
+  EXPECT_EQ(raw.body, pdf);
+  auto as_fhir = Get("Binary/" + id, {"Accept: application/fhir+json"});
+  EXPECT_EQ(Parse(as_fhir.body).GetString("resourceType"), "Binary");
+}
+
+TEST_F(FhirTest, PatchEntryInATransaction) {
+  std::string pid = NewPatient();
+  std::string patch = Base64Encode(R"([{"op":"add","path":"/gender","value":"male"}])");
+  auto r = Post("", R"({"resourceType":"Bundle","type":"transaction","entry":[{"resource":
+      {"resourceType":"Binary","contentType":"application/json-patch+json","data":")" + patch +
+                        R"("},"request":{"method":"PATCH","url":"Patient/)" + pid + R"("}}]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Parse(Get("Patient/" + pid).body).GetString("gender"), "male");
+}
+
 // Every R4 example of a served type: create (with its own id), read back in JSON and in
 // XML, and compare with the original apart from meta.
 TEST_F(FhirTest, OfficialExamplesRoundTrip) {
@@ -509,7 +535,7 @@ TEST_F(FhirTest, OfficialExamplesRoundTrip) {
     ASSERT_TRUE(put.status == 201 || put.status == 200) << put.status << " " << put.body.substr(0, 2000);
     ++tried;
     JsonValue expected = WithoutServerMeta(example);
-    auto json = Get(type + "/" + id);
+    auto json = Get(type + "/" + id, {"Accept: application/fhir+json"});
     ASSERT_EQ(json.status, 200);
     EXPECT_EQ(WithoutServerMeta(Parse(json.body)), expected) << json.body.substr(0, 1500);
     auto xml = Get(type + "/" + id, {"Accept: application/fhir+xml"});
@@ -520,7 +546,8 @@ TEST_F(FhirTest, OfficialExamplesRoundTrip) {
     // And the other way in: the XML form posted back is stored equal.
     auto xml_put = Put(type + "/" + id, xml.body, {kXml});
     ASSERT_EQ(xml_put.status, 200) << xml_put.body.substr(0, 1000);
-    EXPECT_EQ(WithoutServerMeta(Parse(Get(type + "/" + id).body)), expected);
+    EXPECT_EQ(WithoutServerMeta(Parse(Get(type + "/" + id, {"Accept: application/fhir+json"}).body)),
+              expected);
   }
   EXPECT_GE(tried, 24);  // the served types that have an example in the shared corpus
 }

@@ -116,6 +116,7 @@ TEST(ServerLimitsTest, OversizedRequestGets413) {
   auto big = client.Request("POST", gateway.base_url() + "/debug/echo", {},
                             std::string(200 * 1024, 'a'));
   EXPECT_EQ(big.status, 413) << big.error;
+  EXPECT_NE(big.body.find("\"too-long\""), std::string::npos) << big.body;
   // The gateway is still there.
   HttpClient again;
   EXPECT_EQ(again.Get(gateway.base_url() + "/healthz").status, 200);

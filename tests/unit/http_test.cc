@@ -58,3 +58,23 @@ TEST(StringsTest, FormatUtc) {
 
 }  // namespace
 }  // namespace carnet
+
+namespace carnet {
+namespace {
+
+TEST(StringsTest, Base64RoundTrip) {
+  for (std::string s : {std::string(), std::string("f"), std::string("fo"), std::string("foo"),
+                        std::string("foob"), std::string("\0\xff\x10", 3)}) {
+    auto back = Base64Decode(Base64Encode(s));
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(*back, s);
+  }
+  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(*Base64Decode("Zm9v\nYmE="), "fooba");
+  EXPECT_FALSE(Base64Decode("Zm9").has_value());
+  EXPECT_FALSE(Base64Decode("Zm=v").has_value());
+  EXPECT_FALSE(Base64Decode("Zm9v!").has_value());
+}
+
+}  // namespace
+}  // namespace carnet

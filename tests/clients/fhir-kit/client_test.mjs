@@ -1,6 +1,6 @@
 // A real FHIR client library (fhir-kit-client) creates, reads, updates, version-reads and
 // deletes through carnet. Usage: node client_test.mjs BASE_URL. Exit code 0 when all passed.
-import Client from 'fhir-kit-client';
+import { Client } from 'fhir-kit-client';
 import assert from 'node:assert/strict';
 
 const baseUrl = process.argv[2];
@@ -69,6 +69,24 @@ await check('transaction', async () => {
   });
   assert.equal(r.type, 'transaction-response');
   assert.match(r.entry[0].response.status, /^201/);
+});
+
+await check('search paging to the end', async () => {
+  const family = `Paging${Date.now()}`;
+  for (let i = 0; i < 23; i++) {
+    await client.create({ resourceType: 'Patient', body: { resourceType: 'Patient', name: [{ family, given: [`n${i}`] }] } });
+  }
+  let bundle = await client.search({ resourceType: 'Patient', searchParams: { family, _count: 10 } });
+  const seen = new Set();
+  let pages = 0;
+  while (bundle) {
+    pages++;
+    for (const e of bundle.entry || []) seen.add(e.resource.id);
+    bundle = await client.nextPage({ bundle });
+    if (pages > 10) throw new Error('too many pages');
+  }
+  assert.equal(seen.size, 23);
+  assert.equal(pages, 3);
 });
 
 console.log(`${passed} passed, ${failed} failed`);
