@@ -207,6 +207,17 @@ Result<WriteResult> Interactions::Update(storage::Transaction& tx, const std::st
   if (!IsValidFhirId(id)) return BadRequest("'" + id + "' is not a valid FHIR id");
   auto current = storage::ReadCurrent(tx, type, id, /*lock=*/true);
   if (!current.ok()) return current.status();
+  if (!*current) {
+    // Create-on-update: a row lock cannot cover a row that does not exist yet, so two
+    // concurrent PUTs of a new id are serialised on an advisory lock for that id; the
+    // second then sees the first one's version and updates it.
+    static const storage::Statement kLockId{
+        "update_create_lock", "SELECT pg_advisory_xact_lock(hashtextextended($1, 1))"};
+    auto lock = tx.Run(kLockId, {storage::SqlParam::Text(type + "/" + id)});
+    if (!lock.ok()) return lock.status();
+    current = storage::ReadCurrent(tx, type, id, /*lock=*/true);
+    if (!current.ok()) return current.status();
+  }
   if (pre.if_match && (!*current || (*current)->version != *pre.if_match))
     return Status(ErrorCode::kPreconditionFailed,
                   "If-Match W/\"" + std::to_string(*pre.if_match) + "\" does not match the current version" +

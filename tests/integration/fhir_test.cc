@@ -444,6 +444,34 @@ TEST_F(FhirTest, ConditionalCreateUpdateDelete) {
   EXPECT_EQ(Put("Patient?identifier=" + other, R"({"resourceType":"Patient"})").status, 201);
 }
 
+// Concurrent PUTs of one new id: the first creates it, the others update it in turn.
+TEST_F(FhirTest, ConcurrentCreateOnUpdate) {
+  std::string id = "new-" + RandomHex(6);
+  std::string body = R"({"resourceType":"Patient","id":")" + id + R"(","active":true})";
+  std::vector<std::future<long>> calls;
+  for (int i = 0; i < 6; ++i)
+    calls.push_back(std::async(std::launch::async, [&] {
+      HttpClient c;
+      return c.Request("PUT", Url("Patient/" + id), {kJson}, body).status;
+    }));
+  std::multiset<long> got;
+  for (auto& f : calls) got.insert(f.get());
+  EXPECT_EQ(got.count(201), 1u);
+  EXPECT_EQ(got.count(200), 5u);
+  EXPECT_EQ(Get("Patient/" + id).headers["etag"], "W/\"6\"");
+}
+
+// 409: the national identity (INS) belongs to one record only.
+TEST_F(FhirTest, NationalIdentityConflict) {
+  std::string ins = "2" + std::to_string(200000000000LL + std::stoll(RandomHex(5), nullptr, 16));
+  std::string body = R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":")" +
+                     ins + R"("}]})";
+  ASSERT_EQ(Post("Patient", body).status, 201);
+  auto second = Post("Patient", body);
+  EXPECT_EQ(second.status, 409) << second.body;
+  EXPECT_EQ(IssueCode(Parse(second.body)), "duplicate");
+}
+
 // Parallel conditional creates with the same criteria make exactly one resource.
 TEST_F(FhirTest, ConcurrentConditionalCreateMakesOne) {
   std::string ins = "1" + std::to_string(100000000000LL + std::stoll(RandomHex(5), nullptr, 16));
