@@ -140,8 +140,11 @@ Result<std::optional<long long>> Interactions::CompartmentKey(storage::Transacti
   if (type == "Patient") {
     auto key = storage::FindPatientKeyByResourceId(tx, id);
     if (!key.ok()) return key.status();
-    if (*key) return key;
     auto [ins, system] = InsOf(resource);
+    if (*key) {
+      CARNET_RETURN_IF_ERROR(storage::UpdatePatientIdentity(tx, **key, ins, system));
+      return key;
+    }
     auto created = storage::CreatePatientRecord(tx, id, ins, system);
     if (!created.ok()) {
       if (created.status().code() == ErrorCode::kDuplicate)

@@ -153,6 +153,23 @@ Result<long long> CreatePatientRecord(Transaction& tx, const std::string& resour
   return r->GetInt(0, 0);
 }
 
+Status UpdatePatientIdentity(Transaction& tx, long long patient_key, const std::string& ins,
+                             const std::string& ins_system) {
+  static const Statement kUpdateIdentity{
+      "patient_update_identity",
+      "UPDATE patient SET ins = nullif($2, ''), ins_system = nullif($3, '') "
+      "WHERE patient_key = $1::bigint AND (ins IS DISTINCT FROM nullif($2, '') OR "
+      "ins_system IS DISTINCT FROM nullif($3, ''))"};
+  auto r = tx.Run(kUpdateIdentity, {SqlParam::Text(std::to_string(patient_key)),
+                                    SqlParam::Text(ins), SqlParam::Text(ins_system)});
+  if (!r.ok()) {
+    if (r.status().code() == ErrorCode::kDuplicate)
+      return Status(ErrorCode::kDuplicate, "another record already holds the national identity " + ins);
+    return r.status();
+  }
+  return Status::Ok();
+}
+
 Result<std::vector<StoredResource>> ReadHistory(Pool& pool, const HistoryQuery& q) {
   // Fixed SQL with optional filters expressed as "$n = '' OR ...", so one prepared
   // statement serves instance, type and system history.

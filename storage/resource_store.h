@@ -56,6 +56,10 @@ Result<std::optional<long long>> FindPatientKeyByResourceId(Transaction& tx, con
 Result<long long> CreatePatientRecord(Transaction& tx, const std::string& resource_id,
                                       const std::string& ins, const std::string& ins_system);
 
+// Keeps the record's national identity in step with its Patient resource.
+Status UpdatePatientIdentity(Transaction& tx, long long patient_key, const std::string& ins,
+                             const std::string& ins_system);
+
 // History, newest first, keyset-paged: entries strictly older than (before_time,
 // before_type, before_id, before_version) when `after_cursor` is set.
 struct HistoryQuery {
