@@ -8,6 +8,7 @@
 #include "fhir/json_patch.h"
 #include "fhir/outcome.h"
 #include "fhir/search.h"
+#include "mapping/registry_index.h"
 #include "profiles/compartment.h"
 #include "profiles/structure.h"
 #include "profiles/validator.h"
@@ -141,8 +142,13 @@ Result<std::optional<long long>> Interactions::CompartmentKey(storage::Transacti
     auto key = storage::FindPatientKeyByResourceId(tx, id);
     if (!key.ok()) return key.status();
     auto [ins, system] = InsOf(resource);
+    std::vector<std::pair<std::string, std::string>> identifiers;
+    if (const JsonValue* ids = resource.Find("identifier"); ids && ids->is_array())
+      for (const auto& ident : ids->items())
+        identifiers.emplace_back(ident.GetString("system"), ident.GetString("value"));
     if (*key) {
       CARNET_RETURN_IF_ERROR(storage::UpdatePatientIdentity(tx, **key, ins, system));
+      CARNET_RETURN_IF_ERROR(storage::ReplacePatientIdentifiers(tx, **key, identifiers));
       return key;
     }
     auto created = storage::CreatePatientRecord(tx, id, ins, system);
@@ -152,6 +158,7 @@ Result<std::optional<long long>> Interactions::CompartmentKey(storage::Transacti
                       "another record already holds the national identity " + ins);
       return created.status();
     }
+    CARNET_RETURN_IF_ERROR(storage::ReplacePatientIdentifiers(tx, *created, identifiers));
     return std::optional<long long>(*created);
   }
   for (const std::string& patient_id : profiles::PatientCompartmentIds(resource)) {
@@ -184,6 +191,7 @@ Result<WriteResult> Interactions::Write(storage::Transaction& tx, const std::str
   out.stored.content = WriteJson(stamped);
   CARNET_RETURN_IF_ERROR(storage::WriteVersion(tx, out.stored));
   CARNET_RETURN_IF_ERROR(UpdateSearchIndex(tx, out.stored, &stamped));
+  CARNET_RETURN_IF_ERROR(mapping::UpdateRegistryIndex(tx, out.stored, &stamped));
   out.resource = std::move(stamped);
   return out;
 }
@@ -276,6 +284,7 @@ Result<WriteResult> Interactions::Delete(storage::Transaction& tx, const std::st
   out.stored.last_updated = NowInstant();
   CARNET_RETURN_IF_ERROR(storage::WriteVersion(tx, out.stored));
   CARNET_RETURN_IF_ERROR(UpdateSearchIndex(tx, out.stored, nullptr));
+  CARNET_RETURN_IF_ERROR(mapping::UpdateRegistryIndex(tx, out.stored, nullptr));
   return out;
 }
 

@@ -40,12 +40,17 @@ bool UnderPrefix(const std::string& path, const std::string& prefix) {
 }  // namespace
 
 Gateway::Gateway(const Config& config, storage::Pool& pool)
-    : config_(config), pool_(pool), fhir_(pool, FhirOptionsOf(config)) {}
+    : config_(config),
+      pool_(pool),
+      fhir_(pool, FhirOptionsOf(config)),
+      dossier_writer_(pool),
+      xds_(pool, dossier_writer_) {}
 
 HttpResponse Gateway::Handle(const HttpRequest& req) {
   if (req.path == "/healthz") return Json(200, "{\"status\":\"alive\"}");
   if (req.path == "/readyz") return Ready();
   if (UnderPrefix(req.path, "/fhir")) return fhir_.Handle(req);
+  if (req.path == "/xds/registry" || req.path == "/xds/repository") return xds_.Handle(req);
   if (config_.debug_routes && req.path == "/debug/sleep") return DebugSleep(req);
   if (config_.debug_routes && req.path == "/debug/echo") {
     return Json(200, "{\"method\":\"" + JsonEscape(req.method) + "\",\"query\":\"" +

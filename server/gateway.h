@@ -6,7 +6,9 @@
 #include <memory>
 
 #include "base/http.h"
+#include "fhir/dossier_writer_impl.h"
 #include "fhir/rest.h"
+#include "xds/service.h"
 #include "server/config.h"
 #include "storage/pool.h"
 
@@ -28,6 +30,8 @@ class Gateway {
   const Config& config_;
   storage::Pool& pool_;
   fhir::FhirApi fhir_;
+  fhir::DossierWriterImpl dossier_writer_;
+  xds::XdsService xds_;
   std::atomic<bool> draining_{false};
 };
 

@@ -170,6 +170,48 @@ Status UpdatePatientIdentity(Transaction& tx, long long patient_key, const std::
   return Status::Ok();
 }
 
+Status ReplacePatientIdentifiers(Transaction& tx, long long patient_key,
+                                 const std::vector<std::pair<std::string, std::string>>& ids) {
+  static const Statement kReplace{
+      "patient_identifiers_replace",
+      "WITH d AS (DELETE FROM patient_identifier WHERE patient_key = $1::bigint) "
+      "INSERT INTO patient_identifier (patient_key, system, value) "
+      "SELECT DISTINCT $1::bigint, s, v FROM unnest($2::text[], $3::text[]) AS u(s, v)"};
+  std::vector<std::string> systems, values;
+  for (const auto& [system, value] : ids) {
+    if (system.empty() || value.empty()) continue;
+    systems.push_back(system);
+    values.push_back(value);
+  }
+  auto r = tx.Run(kReplace, {SqlParam::Text(std::to_string(patient_key)),
+                             SqlParam::Text(TextArray(systems)), SqlParam::Text(TextArray(values))});
+  if (!r.ok()) {
+    if (r.status().code() == ErrorCode::kDuplicate)
+      return Status(ErrorCode::kDuplicate, "another record already holds one of these identifiers");
+    return r.status();
+  }
+  return Status::Ok();
+}
+
+Result<std::optional<PatientRecordRef>> FindPatientByIdentifier(Transaction& tx,
+                                                                const std::string& system,
+                                                                const std::string& value) {
+  static const Statement kFind{
+      "patient_by_identifier",
+      "SELECT p.patient_key, coalesce(p.resource_id, ''), p.status FROM patient p "
+      "WHERE p.patient_key = (SELECT patient_key FROM patient_identifier "
+      "WHERE system = $1 AND value = $2) "
+      "OR (p.ins_system = regexp_replace($1, '^urn:oid:', '') AND p.ins = $2) LIMIT 1"};
+  auto r = tx.Run(kFind, {SqlParam::Text(system), SqlParam::Text(value)});
+  if (!r.ok()) return r.status();
+  if (r->rows() == 0) return std::optional<PatientRecordRef>();
+  PatientRecordRef ref;
+  ref.patient_key = r->GetInt(0, 0);
+  ref.resource_id = r->GetString(0, 1);
+  ref.status = r->GetString(0, 2);
+  return std::optional<PatientRecordRef>(ref);
+}
+
 Result<std::vector<StoredResource>> ReadHistory(Pool& pool, const HistoryQuery& q) {
   // Fixed SQL with optional filters expressed as "$n = '' OR ...", so one prepared
   // statement serves instance, type and system history.

@@ -60,6 +60,22 @@ Result<long long> CreatePatientRecord(Transaction& tx, const std::string& resour
 Status UpdatePatientIdentity(Transaction& tx, long long patient_key, const std::string& ins,
                              const std::string& ins_system);
 
+// Replaces the record's identifiers (system, value) with those of its Patient resource.
+// kDuplicate when another record holds one of them.
+Status ReplacePatientIdentifiers(Transaction& tx, long long patient_key,
+                                 const std::vector<std::pair<std::string, std::string>>& ids);
+
+// The record identified by an identifier (system as in FHIR, e.g. urn:oid:1.2.3), or by its
+// national identity; nullopt when none.
+struct PatientRecordRef {
+  long long patient_key = 0;
+  std::string resource_id;  // the Patient resource
+  std::string status;       // active, opposed, closed
+};
+Result<std::optional<PatientRecordRef>> FindPatientByIdentifier(Transaction& tx,
+                                                                const std::string& system,
+                                                                const std::string& value);
+
 // History, newest first, keyset-paged: entries strictly older than (before_time,
 // before_type, before_id, before_version) when `after_cursor` is set.
 struct HistoryQuery {

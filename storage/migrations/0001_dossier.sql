@@ -212,11 +212,9 @@ CREATE TABLE registry_object (
   home_community_id    text,
   created_at           timestamptz NOT NULL DEFAULT now()
 );
--- Only one version of a logical document is current (Approved) at a time.
-CREATE UNIQUE INDEX registry_object_unique_id ON registry_object (unique_id, object_type)
-  WHERE object_type <> 'DocumentEntry';
-CREATE UNIQUE INDEX registry_object_doc_unique_id ON registry_object (unique_id, logical_id)
-  WHERE object_type = 'DocumentEntry';
+-- A uniqueId names one document (or one submission set, one folder) in the registry. The
+-- table holds the current version of each object, so the index is plain.
+CREATE UNIQUE INDEX registry_object_unique_id ON registry_object (unique_id, object_type);
 CREATE INDEX registry_object_find ON registry_object (patient_key, object_type, availability_status);
 CREATE INDEX registry_object_logical ON registry_object (logical_id, version);
 CREATE INDEX registry_object_res ON registry_object (res_type, res_id);

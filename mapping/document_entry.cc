@@ -1,0 +1,489 @@
+#include "mapping/document_entry.h"
+
+#include <cctype>
+#include <cstdio>
+#include <ctime>
+
+#include "base/http.h"
+#include "base/strings.h"
+
+namespace carnet::mapping {
+namespace {
+
+std::string Ext(const char* name) { return std::string(kExtensionBase) + name; }
+
+JsonValue StringExtension(const std::string& url, const std::string& value) {
+  JsonValue e = JsonValue::Object();
+  e.Set("url", JsonValue::String(url));
+  e.Set("valueString", JsonValue::String(value));
+  return e;
+}
+
+void AddExtension(JsonValue& target, JsonValue extension) {
+  JsonValue* list = target.Find("extension");
+  if (!list) list = &target.Set("extension", JsonValue::Array());
+  list->Append(std::move(extension));
+}
+
+// Values of the extensions with this url (valueString), in order.
+std::vector<std::string> ExtensionStrings(const JsonValue& node, const std::string& url) {
+  std::vector<std::string> out;
+  const JsonValue* list = node.Find("extension");
+  if (!list || !list->is_array()) return out;
+  for (const auto& e : list->items())
+    if (e.GetString("url") == url) out.push_back(e.GetString("valueString"));
+  return out;
+}
+
+std::string ExtensionString(const JsonValue& node, const std::string& url) {
+  auto all = ExtensionStrings(node, url);
+  return all.empty() ? std::string() : all.front();
+}
+
+bool IsOid(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  bool digit_seen = false;
+  for (char c : s) {
+    if (std::isdigit(static_cast<unsigned char>(c))) digit_seen = true;
+    else if (c != '.') return false;
+  }
+  return digit_seen && s.front() != '.' && s.back() != '.';
+}
+
+JsonValue CodingOf(const xds::Code& code) {
+  JsonValue c = JsonValue::Object();
+  c.Set("system", JsonValue::String(SystemFromScheme(code.scheme)));
+  c.Set("code", JsonValue::String(code.code));
+  if (!code.display.empty()) c.Set("display", JsonValue::String(code.display));
+  return c;
+}
+
+JsonValue ConceptOf(const xds::Code& code) {
+  JsonValue cc = JsonValue::Object();
+  JsonValue codings = JsonValue::Array();
+  codings.Append(CodingOf(code));
+  cc.Set("coding", std::move(codings));
+  return cc;
+}
+
+xds::Code CodeOfCoding(const JsonValue& coding) {
+  xds::Code c;
+  c.code = coding.GetString("code");
+  c.scheme = SchemeFromSystem(coding.GetString("system"));
+  c.display = coding.GetString("display");
+  return c;
+}
+
+xds::Code CodeOfConcept(const JsonValue* cc) {
+  if (!cc) return {};
+  const JsonValue* codings = cc->Find("coding");
+  if (!codings || !codings->is_array() || codings->items().empty()) return {};
+  return CodeOfCoding(codings->items()[0]);
+}
+
+// A date-time element with the DTM it came from kept beside it, when the FHIR form alone
+// would not give the same DTM back (minutes precision, for instance).
+void SetDateTime(JsonValue& target, const std::string& name, const std::string& dtm) {
+  if (dtm.empty()) return;
+  std::string fhir = FhirDateTimeFromDtm(dtm);
+  if (fhir.empty()) return;
+  target.Set(name, JsonValue::String(fhir));
+  if (DtmFromFhirDateTime(fhir) != dtm) {
+    JsonValue ext = JsonValue::Object();
+    AddExtension(ext, StringExtension(Ext("xds-dtm"), dtm));
+    target.Set("_" + name, std::move(ext));
+  }
+}
+
+std::string GetDateTime(const JsonValue& source, const std::string& name) {
+  if (const JsonValue* ext = source.Find("_" + name)) {
+    std::string dtm = ExtensionString(*ext, Ext("xds-dtm"));
+    if (!dtm.empty()) return dtm;
+  }
+  return DtmFromFhirDateTime(source.GetString(name));
+}
+
+// XCN "id^family^given^middle^suffix^prefix^^^&assigningOID&ISO" -> a contained Practitioner.
+JsonValue PractitionerFromXcn(const std::string& id, const std::string& xcn) {
+  std::vector<std::string> f;
+  size_t start = 0;
+  while (start <= xcn.size()) {
+    size_t caret = xcn.find('^', start);
+    f.push_back(xcn.substr(start, caret == std::string::npos ? std::string::npos : caret - start));
+    start = caret == std::string::npos ? xcn.size() + 1 : caret + 1;
+  }
+  f.resize(std::max<size_t>(f.size(), 9));
+  JsonValue p = JsonValue::Object();
+  p.Set("resourceType", JsonValue::String("Practitioner"));
+  p.Set("id", JsonValue::String(id));
+  if (!f[0].empty()) {
+    JsonValue ident = JsonValue::Object();
+    std::string authority = f[8];
+    size_t amp = authority.find('&');
+    if (amp != std::string::npos) {
+      std::string oid = authority.substr(amp + 1, authority.find('&', amp + 1) - amp - 1);
+      if (IsOid(oid)) ident.Set("system", JsonValue::String("urn:oid:" + oid));
+    }
+    ident.Set("value", JsonValue::String(f[0]));
+    JsonValue list = JsonValue::Array();
+    list.Append(std::move(ident));
+    p.Set("identifier", std::move(list));
+  }
+  if (!f[1].empty() || !f[2].empty()) {
+    JsonValue name = JsonValue::Object();
+    if (!f[1].empty()) name.Set("family", JsonValue::String(f[1]));
+    JsonValue given = JsonValue::Array();
+    for (int i : {2, 3})
+      if (!f[i].empty()) given.Append(JsonValue::String(f[i]));
+    if (!given.items().empty()) name.Set("given", std::move(given));
+    JsonValue names = JsonValue::Array();
+    names.Append(std::move(name));
+    p.Set("name", std::move(names));
+  }
+  return p;
+}
+
+JsonValue ReferenceTo(const std::string& ref) {
+  JsonValue r = JsonValue::Object();
+  r.Set("reference", JsonValue::String(ref));
+  return r;
+}
+
+}  // namespace
+
+std::string SystemFromScheme(const std::string& scheme) {
+  if (scheme == "2.16.840.1.113883.6.1") return "http://loinc.org";
+  if (scheme == "2.16.840.1.113883.6.96") return "http://snomed.info/sct";
+  if (scheme == "2.16.840.1.113883.5.25")
+    return "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
+  if (IsOid(scheme)) return "urn:oid:" + scheme;
+  // Connectathon-style names ("Connect-a-thon classCodes") are not URIs: keep them
+  // reversibly in a URN of ours.
+  std::string out = "urn:carnet:xds-scheme:";
+  static const char* kHex = "0123456789ABCDEF";
+  for (unsigned char c : scheme) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_') out.push_back(static_cast<char>(c));
+    else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+std::string SchemeFromSystem(const std::string& system) {
+  if (system == "http://loinc.org") return "2.16.840.1.113883.6.1";
+  if (system == "http://snomed.info/sct") return "2.16.840.1.113883.6.96";
+  if (system == "http://terminology.hl7.org/CodeSystem/v3-Confidentiality")
+    return "2.16.840.1.113883.5.25";
+  if (system.rfind("urn:oid:", 0) == 0) return system.substr(8);
+  if (system.rfind("urn:carnet:xds-scheme:", 0) == 0)
+    return PercentDecode(system.substr(22), false);
+  return system;
+}
+
+std::string FhirDateTimeFromDtm(const std::string& dtm) {
+  for (char c : dtm)
+    if (!std::isdigit(static_cast<unsigned char>(c))) return "";
+  size_t n = dtm.size();
+  if (n < 4 || n > 14 || n % 2 != 0) return "";
+  std::string out = dtm.substr(0, 4);
+  if (n >= 6) out += "-" + dtm.substr(4, 2);
+  if (n >= 8) out += "-" + dtm.substr(6, 2);
+  if (n >= 10) {
+    // FHIR dateTime with a time needs seconds and a zone; XDS times are UTC.
+    out += "T" + dtm.substr(8, 2) + ":" + (n >= 12 ? dtm.substr(10, 2) : "00") + ":" +
+           (n >= 14 ? dtm.substr(12, 2) : "00") + "Z";
+  }
+  return out;
+}
+
+std::string DtmFromFhirDateTime(const std::string& dt) {
+  if (dt.empty()) return "";
+  std::string digits;
+  if (dt.find('T') == std::string::npos) {
+    for (char c : dt)
+      if (std::isdigit(static_cast<unsigned char>(c))) digits.push_back(c);
+    return digits;
+  }
+  // Convert to UTC seconds precision.
+  auto secs = EpochSeconds(dt);
+  if (!secs) return "";
+  std::time_t t = static_cast<std::time_t>(*secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf;
+}
+
+std::string Base64FromHex(const std::string& hex) {
+  if (hex.size() % 2 != 0) return "";
+  std::string bytes;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = std::isxdigit(static_cast<unsigned char>(hex[i])) ? std::stoi(hex.substr(i, 1), nullptr, 16) : -1;
+    int lo = std::isxdigit(static_cast<unsigned char>(hex[i + 1])) ? std::stoi(hex.substr(i + 1, 1), nullptr, 16) : -1;
+    if (hi < 0 || lo < 0) return "";
+    bytes.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return Base64Encode(bytes);
+}
+
+std::string HexFromBase64(const std::string& b64) {
+  auto bytes = Base64Decode(b64);
+  if (!bytes) return "";
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : *bytes) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+JsonValue DocumentReferenceFromEntry(const xds::DocumentEntry& e,
+                                     const std::string& patient_reference,
+                                     const std::string& content_url) {
+  JsonValue dr = JsonValue::Object();
+  dr.Set("resourceType", JsonValue::String("DocumentReference"));
+  std::string uuid = e.id.rfind("urn:uuid:", 0) == 0 ? e.id.substr(9) : e.id;
+  for (auto& c : uuid) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  dr.Set("id", JsonValue::String(uuid));
+
+  JsonValue contained = JsonValue::Array();
+  // XDS-only attributes, kept as extensions (raw values, reversible).
+  if (!e.repository_unique_id.empty())
+    AddExtension(dr, StringExtension(Ext("xds-repository-unique-id"), e.repository_unique_id));
+  if (e.OnDemand()) AddExtension(dr, StringExtension(Ext("xds-on-demand"), "true"));
+  if (!e.home.empty()) AddExtension(dr, StringExtension(Ext("xds-home-community-id"), e.home));
+  if (!e.lid.empty() && e.lid != e.id) AddExtension(dr, StringExtension(Ext("xds-logical-id"), e.lid));
+  if (!e.version.empty()) AddExtension(dr, StringExtension(Ext("xds-version"), e.version));
+  if (e.limited_metadata) AddExtension(dr, StringExtension(Ext("xds-limited-metadata"), "true"));
+  if (!e.uri.empty()) AddExtension(dr, StringExtension(Ext("xds-uri"), e.uri));
+  if (!e.document_availability.empty())
+    AddExtension(dr, StringExtension(Ext("xds-document-availability"), e.document_availability));
+  for (const auto& slot : e.other_slots) {
+    JsonValue s = JsonValue::Object();
+    s.Set("url", JsonValue::String(Ext("xds-slot")));
+    AddExtension(s, StringExtension("name", slot.name));
+    for (const auto& v : slot.values) AddExtension(s, StringExtension("value", v));
+    AddExtension(dr, std::move(s));
+  }
+  int author_index = 0;
+  for (const auto& a : e.authors) {
+    JsonValue ext = JsonValue::Object();
+    ext.Set("url", JsonValue::String(Ext("xds-author")));
+    if (!a.person.empty()) AddExtension(ext, StringExtension("person", a.person));
+    for (const auto& v : a.institutions) AddExtension(ext, StringExtension("institution", v));
+    for (const auto& v : a.roles) AddExtension(ext, StringExtension("role", v));
+    for (const auto& v : a.specialties) AddExtension(ext, StringExtension("specialty", v));
+    for (const auto& v : a.telecommunications) AddExtension(ext, StringExtension("telecom", v));
+    AddExtension(dr, std::move(ext));
+    if (!a.person.empty()) {
+      std::string id = "author" + std::to_string(++author_index);
+      contained.Append(PractitionerFromXcn(id, a.person));
+    }
+  }
+  if (!e.source_patient_id.empty())
+    AddExtension(dr, StringExtension(Ext("xds-source-patient-id"), e.source_patient_id));
+  for (const auto& info : e.source_patient_info)
+    AddExtension(dr, StringExtension(Ext("xds-source-patient-info"), info));
+  if (!e.legal_authenticator.empty()) {
+    AddExtension(dr, StringExtension(Ext("xds-legal-authenticator"), e.legal_authenticator));
+    contained.Append(PractitionerFromXcn("legal", e.legal_authenticator));
+  }
+  if (!contained.items().empty()) dr.Set("contained", std::move(contained));
+
+  if (!e.unique_id.empty()) {
+    JsonValue mi = JsonValue::Object();
+    mi.Set("system", JsonValue::String("urn:ietf:rfc:3986"));
+    mi.Set("value", JsonValue::String(IsOid(e.unique_id) ? "urn:oid:" + e.unique_id : e.unique_id));
+    dr.Set("masterIdentifier", std::move(mi));
+  }
+  {
+    JsonValue ids = JsonValue::Array();
+    JsonValue ident = JsonValue::Object();
+    ident.Set("use", JsonValue::String("official"));
+    ident.Set("system", JsonValue::String("urn:ietf:rfc:3986"));
+    ident.Set("value", JsonValue::String(e.id));
+    ids.Append(std::move(ident));
+    dr.Set("identifier", std::move(ids));
+  }
+  dr.Set("status", JsonValue::String(e.status == xds::kStatusDeprecated ? "superseded" : "current"));
+  if (!e.type_code.code.empty()) dr.Set("type", ConceptOf(e.type_code));
+  if (!e.class_code.code.empty()) {
+    JsonValue cat = JsonValue::Array();
+    cat.Append(ConceptOf(e.class_code));
+    dr.Set("category", std::move(cat));
+  }
+  if (!patient_reference.empty()) dr.Set("subject", ReferenceTo(patient_reference));
+  if (author_index > 0) {
+    JsonValue authors = JsonValue::Array();
+    for (int i = 1; i <= author_index; ++i) authors.Append(ReferenceTo("#author" + std::to_string(i)));
+    dr.Set("author", std::move(authors));
+  }
+  if (!e.legal_authenticator.empty()) dr.Set("authenticator", ReferenceTo("#legal"));
+  if (!e.comments.empty()) dr.Set("description", JsonValue::String(e.comments));
+  if (!e.confidentiality_codes.empty()) {
+    JsonValue labels = JsonValue::Array();
+    for (const auto& c : e.confidentiality_codes) labels.Append(ConceptOf(c));
+    dr.Set("securityLabel", std::move(labels));
+  }
+  JsonValue attachment = JsonValue::Object();
+  if (!e.mime_type.empty()) attachment.Set("contentType", JsonValue::String(e.mime_type));
+  if (!e.language_code.empty()) attachment.Set("language", JsonValue::String(e.language_code));
+  if (!content_url.empty()) attachment.Set("url", JsonValue::String(content_url));
+  if (!e.size.empty() && e.size.find_first_not_of("0123456789") == std::string::npos)
+    attachment.Set("size", JsonValue::Number(e.size));
+  if (!e.hash.empty()) {
+    std::string b64 = Base64FromHex(e.hash);
+    if (!b64.empty()) attachment.Set("hash", JsonValue::String(b64));
+  }
+  if (!e.title.empty()) attachment.Set("title", JsonValue::String(e.title));
+  SetDateTime(attachment, "creation", e.creation_time);
+  JsonValue content = JsonValue::Object();
+  content.Set("attachment", std::move(attachment));
+  if (!e.format_code.code.empty()) content.Set("format", CodingOf(e.format_code));
+  JsonValue contents = JsonValue::Array();
+  contents.Append(std::move(content));
+  dr.Set("content", std::move(contents));
+
+  JsonValue context = JsonValue::Object();
+  if (!e.event_codes.empty()) {
+    JsonValue events = JsonValue::Array();
+    for (const auto& c : e.event_codes) events.Append(ConceptOf(c));
+    context.Set("event", std::move(events));
+  }
+  if (!e.service_start_time.empty() || !e.service_stop_time.empty()) {
+    JsonValue period = JsonValue::Object();
+    SetDateTime(period, "start", e.service_start_time);
+    SetDateTime(period, "end", e.service_stop_time);
+    if (!period.members().empty()) context.Set("period", std::move(period));
+  }
+  if (!e.healthcare_facility_type_code.code.empty())
+    context.Set("facilityType", ConceptOf(e.healthcare_facility_type_code));
+  if (!e.practice_setting_code.code.empty())
+    context.Set("practiceSetting", ConceptOf(e.practice_setting_code));
+  if (!e.reference_id_list.empty()) {
+    JsonValue related = JsonValue::Array();
+    for (const auto& ref : e.reference_id_list) {
+      JsonValue r = JsonValue::Object();
+      JsonValue ident = JsonValue::Object();
+      ident.Set("value", JsonValue::String(ref));
+      r.Set("identifier", std::move(ident));
+      related.Append(std::move(r));
+    }
+    context.Set("related", std::move(related));
+  }
+  if (!context.members().empty()) dr.Set("context", std::move(context));
+  return dr;
+}
+
+Result<xds::DocumentEntry> EntryFromDocumentReference(const JsonValue& dr,
+                                                      const std::string& patient_cx) {
+  if (dr.GetString("resourceType") != "DocumentReference")
+    return Invalid("not a DocumentReference");
+  xds::DocumentEntry e;
+  std::string id = dr.GetString("id");
+  e.id = id.rfind("urn:uuid:", 0) == 0 ? id : "urn:uuid:" + id;
+  e.object_type = std::string(ExtensionString(dr, Ext("xds-on-demand")) == "true"
+                                  ? xds::uuids::kDocumentEntryOnDemand
+                                  : xds::uuids::kDocumentEntryStable);
+  e.patient_id = patient_cx;
+  e.repository_unique_id = ExtensionString(dr, Ext("xds-repository-unique-id"));
+  e.home = ExtensionString(dr, Ext("xds-home-community-id"));
+  e.lid = ExtensionString(dr, Ext("xds-logical-id"));
+  e.version = ExtensionString(dr, Ext("xds-version"));
+  e.limited_metadata = ExtensionString(dr, Ext("xds-limited-metadata")) == "true";
+  e.uri = ExtensionString(dr, Ext("xds-uri"));
+  e.document_availability = ExtensionString(dr, Ext("xds-document-availability"));
+  e.source_patient_id = ExtensionString(dr, Ext("xds-source-patient-id"));
+  e.source_patient_info = ExtensionStrings(dr, Ext("xds-source-patient-info"));
+  e.legal_authenticator = ExtensionString(dr, Ext("xds-legal-authenticator"));
+  if (const JsonValue* exts = dr.Find("extension"); exts && exts->is_array()) {
+    for (const auto& x : exts->items()) {
+      if (x.GetString("url") == Ext("xds-author")) {
+        xds::Author a;
+        a.person = ExtensionString(x, "person");
+        a.institutions = ExtensionStrings(x, "institution");
+        a.roles = ExtensionStrings(x, "role");
+        a.specialties = ExtensionStrings(x, "specialty");
+        a.telecommunications = ExtensionStrings(x, "telecom");
+        e.authors.push_back(std::move(a));
+      } else if (x.GetString("url") == Ext("xds-slot")) {
+        xds::Slot s;
+        s.name = ExtensionString(x, "name");
+        s.values = ExtensionStrings(x, "value");
+        e.other_slots.push_back(std::move(s));
+      }
+    }
+  }
+  if (const JsonValue* mi = dr.Find("masterIdentifier")) {
+    std::string v = mi->GetString("value");
+    e.unique_id = v.rfind("urn:oid:", 0) == 0 ? v.substr(8) : v;
+  }
+  std::string status = dr.GetString("status");
+  e.status = std::string(status == "superseded" ? xds::kStatusDeprecated : xds::kStatusApproved);
+  e.type_code = CodeOfConcept(dr.Find("type"));
+  if (const JsonValue* cat = dr.Find("category"); cat && cat->is_array() && !cat->items().empty())
+    e.class_code = CodeOfConcept(&cat->items()[0]);
+  e.comments = dr.GetString("description");
+  if (const JsonValue* labels = dr.Find("securityLabel"); labels && labels->is_array())
+    for (const auto& l : labels->items()) e.confidentiality_codes.push_back(CodeOfConcept(&l));
+  if (const JsonValue* contents = dr.Find("content"); contents && contents->is_array() &&
+                                                      !contents->items().empty()) {
+    const JsonValue& content = contents->items()[0];
+    if (const JsonValue* att = content.Find("attachment")) {
+      e.mime_type = att->GetString("contentType");
+      e.language_code = att->GetString("language");
+      if (const JsonValue* size = att->Find("size"); size && size->is_number()) e.size = size->text();
+      e.hash = HexFromBase64(att->GetString("hash"));
+      e.title = att->GetString("title");
+      e.creation_time = GetDateTime(*att, "creation");
+    }
+    if (const JsonValue* format = content.Find("format")) e.format_code = CodeOfCoding(*format);
+  }
+  if (const JsonValue* ctx = dr.Find("context")) {
+    if (const JsonValue* events = ctx->Find("event"); events && events->is_array())
+      for (const auto& ev : events->items()) e.event_codes.push_back(CodeOfConcept(&ev));
+    if (const JsonValue* period = ctx->Find("period")) {
+      e.service_start_time = GetDateTime(*period, "start");
+      e.service_stop_time = GetDateTime(*period, "end");
+    }
+    e.healthcare_facility_type_code = CodeOfConcept(ctx->Find("facilityType"));
+    e.practice_setting_code = CodeOfConcept(ctx->Find("practiceSetting"));
+    if (const JsonValue* related = ctx->Find("related"); related && related->is_array())
+      for (const auto& r : related->items())
+        if (const JsonValue* ident = r.Find("identifier")) e.reference_id_list.push_back(ident->GetString("value"));
+  }
+  // A DocumentReference written through FHIR has no XDS author extension: build the
+  // authors from its contained Practitioners (family^given as an XCN).
+  if (e.authors.empty()) {
+    if (const JsonValue* authors = dr.Find("author"); authors && authors->is_array()) {
+      const JsonValue* contained = dr.Find("contained");
+      for (const auto& a : authors->items()) {
+        std::string ref = a.GetString("reference");
+        if (ref.rfind("#", 0) != 0 || !contained) continue;
+        for (const auto& c : contained->items()) {
+          if (c.GetString("id") != ref.substr(1) || c.GetString("resourceType") != "Practitioner") continue;
+          std::string family, given, ident;
+          if (const JsonValue* names = c.Find("name"); names && names->is_array() && !names->items().empty()) {
+            family = names->items()[0].GetString("family");
+            if (const JsonValue* g = names->items()[0].Find("given"); g && g->is_array() && !g->items().empty())
+              given = g->items()[0].text();
+          }
+          if (const JsonValue* ids = c.Find("identifier"); ids && ids->is_array() && !ids->items().empty())
+            ident = ids->items()[0].GetString("value");
+          xds::Author author;
+          author.person = ident + "^" + family + "^" + given + "^^^";
+          e.authors.push_back(std::move(author));
+        }
+      }
+    }
+  }
+  return e;
+}
+
+}  // namespace carnet::mapping

@@ -1,0 +1,46 @@
+// IHE MHD mapping between an XDS DocumentEntry and a FHIR DocumentReference (see
+// spec/mhd-and-cda.md, "DocumentReference <-> DocumentEntry").
+//
+// One document has one canonical record in the dossier, its DocumentReference; the XDS
+// DocumentEntry is computed from it whenever XDS asks. What XDS carries and FHIR has no
+// element for (raw author and patient strings, DTM precision, the repository, unmapped
+// slots) travels in carnet extensions, so that XDS -> FHIR -> XDS gives back what went in.
+#pragma once
+
+#include <string>
+
+#include "base/json.h"
+#include "base/status.h"
+#include "xds/metadata.h"
+
+namespace carnet::mapping {
+
+// Extension URLs carnet defines for the XDS attributes FHIR has no element for.
+inline constexpr const char* kExtensionBase = "https://carnet.example.org/fhir/StructureDefinition/";
+
+// A DocumentEntry as a DocumentReference. `patient_reference` is the record the entry's
+// patientId resolved to ("Patient/123"); `content_url` where its bytes are served
+// ("Binary/abc"). The resource id is the entryUUID without its urn:uuid: prefix.
+JsonValue DocumentReferenceFromEntry(const xds::DocumentEntry& entry,
+                                     const std::string& patient_reference,
+                                     const std::string& content_url);
+
+// A DocumentReference as a DocumentEntry. `patient_cx` is the record's patient id in CX form
+// (the caller knows the record); the entryUUID comes from the resource id.
+Result<xds::DocumentEntry> EntryFromDocumentReference(const JsonValue& document_reference,
+                                                      const std::string& patient_cx);
+
+// XDS codingScheme <-> FHIR Coding.system (LOINC, SNOMED CT, HL7 confidentiality by URL;
+// other OIDs as urn:oid:; anything else kept reversibly).
+std::string SystemFromScheme(const std::string& scheme);
+std::string SchemeFromSystem(const std::string& system);
+
+// XDS DTM (YYYY[MM[DD[hh[mm[ss]]]]], UTC) <-> FHIR date/dateTime.
+std::string FhirDateTimeFromDtm(const std::string& dtm);
+std::string DtmFromFhirDateTime(const std::string& date_time);
+
+// SHA-1 hex (XDS) <-> base64 of the same bytes (FHIR attachment.hash); empty on bad input.
+std::string Base64FromHex(const std::string& hex);
+std::string HexFromBase64(const std::string& b64);
+
+}  // namespace carnet::mapping

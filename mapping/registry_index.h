@@ -1,0 +1,34 @@
+// The XDS registry view of the dossier (tables registry_object, registry_code): derived from
+// every DocumentReference version in the write's transaction, like the search index, so
+// that a document created through FHIR is found by ITI-18 and one deposited through XDS.b is
+// a DocumentReference, with no second copy kept in sync by hand.
+#pragma once
+
+#include <string>
+
+#include "base/json.h"
+#include "base/status.h"
+#include "storage/resource_store.h"
+#include "storage/transaction.h"
+
+namespace carnet::mapping {
+
+// OID of the assigning authority carnet uses for a record's patient id when the record has
+// no national identity (INS). Placeholder arc until carnet has its own registered OID.
+inline constexpr const char* kLocalPatientIdAuthority = "1.3.6.1.4.1.21367.2017.2.5.83";
+// repositoryUniqueId of carnet's own document repository.
+inline constexpr const char* kRepositoryUniqueId = "1.3.6.1.4.1.21367.2017.2.5.84";
+
+// Rewrites the registry rows of one resource: DocumentReference -> a DocumentEntry row and
+// its multi-valued codes; a deletion (resource null) removes them. Other types: no effect.
+Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResource& stored,
+                           const JsonValue* resource);
+
+// The record's patient id in CX form: its INS when it has one, else the Patient resource id
+// under kLocalPatientIdAuthority.
+Result<std::string> PatientCxOf(storage::Transaction& tx, long long patient_key);
+
+// "2.25.<decimal>" OID form of a UUID (ITU-T X.667), for documents created without a uniqueId.
+std::string OidFromUuid(const std::string& uuid);
+
+}  // namespace carnet::mapping

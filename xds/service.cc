@@ -1,0 +1,464 @@
+#include "xds/service.h"
+
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "base/strings.h"
+#include "mapping/document_entry.h"
+#include "mapping/registry_index.h"
+#include "storage/resource_store.h"
+#include "storage/transaction.h"
+#include "xds/metadata.h"
+#include "xds/metadata_validation.h"
+#include "xds/mtom.h"
+#include "xds/registry_response.h"
+#include "xds/requests.h"
+#include "xds/soap.h"
+#include "xds/stored_query.h"
+
+namespace carnet::xds {
+namespace {
+
+using storage::SqlParam;
+using Tx = storage::Transaction;
+
+constexpr const char* kSoapContentType = "application/soap+xml;charset=UTF-8";
+
+HttpResponse SoapResponse(int status, std::string body, const std::string& content_type = kSoapContentType) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = content_type;
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse Fault(const SoapFault& fault, const std::string& relates_to) {
+  return SoapResponse(fault.http_status, WriteSoapFault(fault, relates_to));
+}
+
+RegistryError Error(std::string code, std::string context, std::string location = {}) {
+  RegistryError e;
+  e.error_code = std::move(code);
+  e.code_context = std::move(context);
+  e.location = std::move(location);
+  return e;
+}
+
+std::string Sha1Hex(const std::string& bytes) {
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : digest) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// "id^^^&1.2.3&ISO" -> (urn:oid:1.2.3, id); empty when not a CX with an ISO authority.
+std::pair<std::string, std::string> SplitCx(const std::string& cx) {
+  size_t caret = cx.find("^^^&");
+  if (caret == std::string::npos) return {};
+  std::string id = cx.substr(0, caret);
+  std::string rest = cx.substr(caret + 4);
+  size_t amp = rest.find('&');
+  if (amp == std::string::npos) return {};
+  return {"urn:oid:" + rest.substr(0, amp), id};
+}
+
+std::string Uuid(const std::string& urn) {
+  return Lower(urn.rfind("urn:uuid:", 0) == 0 ? urn.substr(9) : urn);
+}
+
+// Renders the errors (or success) of a registry transaction.
+HttpResponse RegistryAnswer(const SoapRequest& req, const std::vector<RegistryError>& errors) {
+  return SoapResponse(200, WriteSoapResponse(req.transaction->response_action, req.message_id,
+                                             WriteRegistryResponse(StatusFor(errors), errors)));
+}
+
+// Pieces of one dynamic statement: fixed SQL fragments, values as parameters.
+struct SqlBuilder {
+  storage::SqlParams params;
+  std::string Param(std::string v) {
+    params.push_back(SqlParam::Text(std::move(v)));
+    return "$" + std::to_string(params.size());
+  }
+  std::string Array(const std::vector<std::string>& items) {
+    std::string out = "{";
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (i) out += ',';
+      out += '"';
+      for (char c : items[i]) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+      }
+      out += '"';
+    }
+    return Param(out + "}") + "::text[]";
+  }
+};
+
+std::string StatusName(const std::string& urn) {
+  size_t colon = urn.rfind(':');
+  return colon == std::string::npos ? urn : urn.substr(colon + 1);
+}
+
+}  // namespace
+
+class XdsService::Impl {
+ public:
+  Impl(storage::Pool& pool, mapping::DossierWriter& writer, XdsOptions options)
+      : pool_(pool), writer_(writer), options_(options) {}
+
+  HttpResponse Handle(const HttpRequest& req);
+
+ private:
+  HttpResponse ProvideAndRegister(const SoapRequest& req, bool with_documents);
+  HttpResponse StoredQueryRequest(const SoapRequest& req);
+  HttpResponse Retrieve(const SoapRequest& req);
+
+  storage::Pool& pool_;
+  mapping::DossierWriter& writer_;
+  XdsOptions options_;
+};
+
+XdsService::XdsService(storage::Pool& pool, mapping::DossierWriter& writer, XdsOptions options)
+    : impl_(std::make_unique<Impl>(pool, writer, options)) {}
+XdsService::~XdsService() = default;
+HttpResponse XdsService::Handle(const HttpRequest& req) { return impl_->Handle(req); }
+
+HttpResponse XdsService::Impl::Handle(const HttpRequest& req) {
+  bool registry = req.path == "/xds/registry";
+  if (req.method != "POST") {
+    HttpResponse r = Fault(SenderFault("XDS.b endpoints take SOAP 1.2 over HTTP POST"), "");
+    r.status = 405;
+    r.SetHeader("Allow", "POST");
+    return r;
+  }
+  const std::string* ct = req.Header("Content-Type");
+  auto message = ReadInboundMessage(ct ? *ct : "", req.body);
+  if (!message.ok()) {
+    SoapFault f = FaultFromStatus(message.status());
+    if (message.status().code() == ErrorCode::kUnsupportedMediaType) f.http_status = 415;
+    return Fault(f, "");
+  }
+  SoapParseOutcome parsed = ParseSoapRequest(std::move(message).value());
+  if (!parsed.request) return Fault(parsed.fault, parsed.relates_to);
+  const SoapRequest& soap = *parsed.request;
+  switch (soap.transaction->transaction) {
+    case xds::Transaction::kProvideAndRegister:
+      if (registry) break;
+      return ProvideAndRegister(soap, true);
+    case xds::Transaction::kRetrieve:
+      if (registry) break;
+      return Retrieve(soap);
+    case xds::Transaction::kRegister:
+      if (!registry) break;
+      return ProvideAndRegister(soap, false);
+    case xds::Transaction::kStoredQuery:
+      if (!registry) break;
+      return StoredQueryRequest(soap);
+    case xds::Transaction::kUpdate:
+    case xds::Transaction::kDelete:
+      if (!registry) break;
+      return RegistryAnswer(soap, {Error("XDSRegistryError", std::string(soap.transaction->iti) +
+                                                                 " is not available yet on this registry")});
+  }
+  return Fault(SenderFault(std::string(soap.transaction->iti) + " is not served at " + req.path +
+                               (registry ? " (send it to /xds/repository)" : " (send it to /xds/registry)"),
+                           "wsa:ActionNotSupported"),
+               soap.message_id);
+}
+
+HttpResponse XdsService::Impl::ProvideAndRegister(const SoapRequest& req, bool with_documents) {
+  auto submission = ReadSubmissionRequest(req);
+  if (!submission.ok())
+    return RegistryAnswer(req, {RegistryErrorFromStatus(submission.status())});
+  SubmissionRequest& sub = *submission;
+  ValidationResult validation = ValidateSubmission(
+      sub.metadata,
+      sub.Context(with_documents ? SubmissionKind::kProvideAndRegister : SubmissionKind::kRegister),
+      sub.read_problems);
+  if (!validation.ok()) return RegistryAnswer(req, validation.errors);
+  if (sub.metadata.submission_sets.size() != 1)
+    return RegistryAnswer(req, {Error("XDSRegistryMetadataError", "a submission carries exactly one SubmissionSet")});
+  // Symbolic ids become UUIDs; the documents follow their entries.
+  auto renamed = AssignUuidsToSymbolicIds(&sub.metadata);
+  for (auto& d : sub.documents)
+    if (auto it = renamed.find(d.id); it != renamed.end()) d.id = it->second;
+  std::map<std::string, const SubmissionRequest::Document*> bytes_of;
+  for (const auto& d : sub.documents) bytes_of[d.id] = &d;
+
+  std::vector<RegistryError> errors;
+  // The repository computes hash and size; supplied values must agree (ITI TF-3 4.2).
+  for (auto& e : sub.metadata.documents) {
+    auto it = bytes_of.find(e.id);
+    if (!with_documents || it == bytes_of.end()) continue;
+    std::string hash = Sha1Hex(it->second->bytes);
+    std::string size = std::to_string(it->second->bytes.size());
+    if (!e.hash.empty() && Lower(e.hash) != hash)
+      errors.push_back(Error("XDSNonIdenticalHash", "hash of " + e.unique_id + " does not match the document", e.id));
+    if (!e.size.empty() && e.size != size)
+      errors.push_back(Error("XDSNonIdenticalSize", "size of " + e.unique_id + " does not match the document", e.id));
+    e.hash = hash;
+    e.size = size;
+    if (e.repository_unique_id.empty()) e.repository_unique_id = mapping::kRepositoryUniqueId;
+  }
+  if (!errors.empty()) return RegistryAnswer(req, errors);
+
+  const SubmissionSet& set = sub.metadata.submission_sets.front();
+  auto [system, value] = SplitCx(set.patient_id);
+  Status st = storage::RunInTransaction(pool_, [&](Tx& tx) -> Status {
+    errors.clear();
+    auto patient = storage::FindPatientByIdentifier(tx, system, value);
+    if (!patient.ok()) return patient.status();
+    if (!*patient || (*patient)->status == "opposed") {
+      errors.push_back(Error("XDSUnknownPatientId", "patient " + set.patient_id + " has no record here",
+                             set.id));
+      return Status::Ok();
+    }
+    if ((*patient)->status == "closed") {
+      errors.push_back(Error("LocalPolicyRestrictionError",
+                             "the record of " + set.patient_id + " is closed: it takes no new documents", set.id));
+      return Status::Ok();
+    }
+    std::string patient_ref = "Patient/" + (*patient)->resource_id;
+    for (const auto& e : sub.metadata.documents) {
+      std::string content_url;
+      if (with_documents) {
+        auto it = bytes_of.find(e.id);
+        if (it != bytes_of.end()) {
+          JsonValue binary = JsonValue::Object();
+          binary.Set("resourceType", JsonValue::String("Binary"));
+          binary.Set("contentType", JsonValue::String(e.mime_type));
+          binary.Set("data", JsonValue::String(carnet::Base64Encode(it->second->bytes)));
+          auto b = writer_.Create(tx, "Binary", binary, "");
+          if (!b.ok()) return b.status();
+          content_url = "Binary/" + b->id;
+        }
+      }
+      JsonValue dr = mapping::DocumentReferenceFromEntry(e, patient_ref, content_url);
+      auto created = writer_.Create(tx, "DocumentReference", dr, Uuid(e.id));
+      if (!created.ok()) {
+        if (created.status().code() == ErrorCode::kDuplicate) {
+          errors.push_back(Error("XDSDuplicateUniqueIdInRegistry",
+                                 "uniqueId " + e.unique_id + " is already registered", e.id));
+          return Status(ErrorCode::kDuplicate, "duplicate");  // roll back everything
+        }
+        return Status(created.status().code(), "DocumentEntry " + e.id + ": " + created.status().message(),
+                      e.id);
+      }
+    }
+    // Replacement: the replaced entries are deprecated in the same transaction.
+    for (const auto& a : sub.metadata.associations) {
+      if (a.type != AssociationType::kReplace && a.type != AssociationType::kTransformAndReplace) continue;
+      std::string target = Uuid(a.target);
+      auto current = storage::ReadCurrent(tx, "DocumentReference", target, true);
+      if (!current.ok()) return current.status();
+      if (!*current || (*current)->deleted) {
+        errors.push_back(Error("XDSRegistryError", "RPLC target " + a.target + " is not in the registry", a.id));
+        return Status(ErrorCode::kInvalid, "unresolved");
+      }
+      auto json = ParseJson((*current)->content);
+      if (!json.ok()) return json.status();
+      JsonValue old = std::move(json).value();
+      old.Set("status", JsonValue::String("superseded"));
+      auto upd = writer_.Update(tx, "DocumentReference", target, old);
+      if (!upd.ok()) return upd.status();
+    }
+    return Status::Ok();
+  });
+  if (!st.ok() && errors.empty()) errors.push_back(RegistryErrorFromStatus(st));
+  return RegistryAnswer(req, errors);
+}
+
+HttpResponse XdsService::Impl::Retrieve(const SoapRequest& req) {
+  auto requests = ReadRetrieveDocumentSetRequest(req.body_element);
+  if (!requests.ok()) return Fault(FaultFromStatus(requests.status()), req.message_id);
+  std::vector<RetrievedDocument> docs;
+  std::vector<RegistryError> errors;
+  static const storage::Statement kFind{
+      "xds_retrieve",
+      "SELECT d.content, b.content FROM registry_object o "
+      "JOIN resource d ON d.res_type = o.res_type AND d.res_id = o.res_id AND NOT d.deleted "
+      "LEFT JOIN resource b ON b.res_type = 'Binary' AND NOT b.deleted AND b.res_id = "
+      "substring(d.content::jsonb #>> '{content,0,attachment,url}' from '^Binary/(.*)$') "
+      "WHERE o.object_type = 'DocumentEntry' AND o.unique_id = $1"};
+  Status st = storage::RunInTransaction(pool_, storage::TxOptions{storage::Isolation::kReadCommitted, true, 2},
+                                        [&](Tx& tx) -> Status {
+    docs.clear();
+    errors.clear();
+    for (const auto& r : *requests) {
+      if (r.repository_unique_id != mapping::kRepositoryUniqueId) {
+        errors.push_back(Error("XDSUnknownRepositoryId", "repository " + r.repository_unique_id +
+                                                             " is not this one (" + mapping::kRepositoryUniqueId + ")",
+                               r.document_unique_id));
+        continue;
+      }
+      auto row = tx.Run(kFind, {SqlParam::Text(r.document_unique_id)});
+      if (!row.ok()) return row.status();
+      if (row->rows() == 0 || row->IsNull(0, 1)) {
+        errors.push_back(Error("XDSDocumentUniqueIdError", "no document " + r.document_unique_id + " here",
+                               r.document_unique_id));
+        continue;
+      }
+      auto binary = ParseJson(row->GetString(0, 1));
+      if (!binary.ok()) return binary.status();
+      auto bytes = carnet::Base64Decode(binary->GetString("data"));
+      if (!bytes) return Internal("stored document is not base64");
+      RetrievedDocument d;
+      d.repository_unique_id = r.repository_unique_id;
+      d.document_unique_id = r.document_unique_id;
+      d.home_community_id = r.home_community_id;
+      d.mime_type = binary->GetString("contentType");
+      d.content = std::move(*bytes);
+      docs.push_back(std::move(d));
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) {
+    docs.clear();
+    errors = {RegistryErrorFromStatus(st)};
+  }
+  ResponseStatus status = errors.empty() ? ResponseStatus::kSuccess
+                          : docs.empty() ? ResponseStatus::kFailure
+                                         : ResponseStatus::kPartialSuccess;
+  MtomMessage m = WriteRetrieveDocumentSetResponse(status, docs, errors, req.message_id);
+  return SoapResponse(200, std::move(m.body), m.content_type);
+}
+
+HttpResponse XdsService::Impl::StoredQueryRequest(const SoapRequest& req) {
+  StoredQueryParse parse = ParseAdhocQueryRequest(req.body_element);
+  auto answer = [&](ResponseStatus status, const RegistryObjectList& list, ReturnType type,
+                    const std::vector<RegistryError>& errors) {
+    return SoapResponse(200, WriteSoapResponse(req.transaction->response_action, req.message_id,
+                                               WriteAdhocQueryResponse(status, list, type, errors)));
+  };
+  if (!parse.query) return answer(ResponseStatus::kFailure, {}, ReturnType::kObjectRef, parse.errors);
+  const StoredQuery& q = *parse.query;
+  SqlBuilder b;
+  std::string where;
+  auto add = [&](const std::string& predicate) { where += " AND " + predicate; };
+  std::string patient_cx;
+  if (q.kind == StoredQueryKind::kFindDocuments || q.kind == StoredQueryKind::kFindDocumentsByReferenceId) {
+    const QueryValue* pid = q.Single("$XDSDocumentEntryPatientId");
+    patient_cx = pid ? pid->text : "";
+    auto [system, value] = SplitCx(patient_cx);
+    add("o.patient_key = (SELECT p.patient_key FROM patient p WHERE p.patient_key = "
+        "(SELECT patient_key FROM patient_identifier WHERE system = " + b.Param(system) +
+        " AND value = " + b.Param(value) + ") OR (p.ins_system = " + b.Param(system.size() > 8 ? system.substr(8) : "") +
+        " AND p.ins = " + b.Param(value) + ") LIMIT 1)");
+    std::vector<std::string> statuses;
+    for (const auto& s : q.Values("$XDSDocumentEntryStatus")) statuses.push_back(StatusName(s));
+    add("o.availability_status = ANY(" + b.Array(statuses) + ")");
+    auto coded = [&](const char* param, const char* column) {
+      for (const auto& group : q.Codes(param)) {
+        std::vector<std::string> codes;
+        for (const auto& c : group) codes.push_back(c.code + "^^" + c.scheme);
+        add(std::string("(") + column + "_code || '^^' || coalesce(" + column + "_scheme, '')) = ANY(" +
+            b.Array(codes) + ")");
+      }
+    };
+    coded("$XDSDocumentEntryClassCode", "o.class");
+    coded("$XDSDocumentEntryTypeCode", "o.type");
+    coded("$XDSDocumentEntryPracticeSettingCode", "o.practice_setting");
+    coded("$XDSDocumentEntryHealthcareFacilityTypeCode", "o.hcft");
+    coded("$XDSDocumentEntryFormatCode", "o.format");
+    auto multi = [&](const char* param, const char* scheme) {
+      for (const auto& group : q.Codes(param)) {
+        std::vector<std::string> codes;
+        for (const auto& c : group) codes.push_back(c.code + "^^" + c.scheme);
+        add(std::string("EXISTS (SELECT 1 FROM registry_code c WHERE c.entry_uuid = o.entry_uuid AND c.scheme = '") +
+            scheme + "' AND (c.code || '^^' || c.code_system) = ANY(" + b.Array(codes) + "))");
+      }
+    };
+    multi("$XDSDocumentEntryEventCodeList", "eventCode");
+    multi("$XDSDocumentEntryConfidentialityCode", "confidentialityCode");
+    auto time = [&](const char* param, const char* column, const char* op) {
+      if (const QueryValue* v = q.Single(param)) {
+        std::string fhir = mapping::FhirDateTimeFromDtm(v->text);
+        if (fhir.size() == 4) fhir += "-01-01";
+        if (fhir.size() == 7) fhir += "-01";
+        if (!fhir.empty()) add(std::string(column) + " " + op + " " + b.Param(fhir) + "::timestamptz");
+      }
+    };
+    time("$XDSDocumentEntryCreationTimeFrom", "o.creation_time", ">=");
+    time("$XDSDocumentEntryCreationTimeTo", "o.creation_time", "<");
+    time("$XDSDocumentEntryServiceStartTimeFrom", "o.service_start_time", ">=");
+    time("$XDSDocumentEntryServiceStartTimeTo", "o.service_start_time", "<");
+    time("$XDSDocumentEntryServiceStopTimeFrom", "o.service_stop_time", ">=");
+    time("$XDSDocumentEntryServiceStopTimeTo", "o.service_stop_time", "<");
+    auto authors = q.Values("$XDSDocumentEntryAuthorPerson");
+    if (!authors.empty())
+      add("EXISTS (SELECT 1 FROM unnest(o.author_persons) a WHERE a LIKE ANY(" + b.Array(authors) + "))");
+    auto types = q.Values("$XDSDocumentEntryType");
+    if (!types.empty()) add("o.entry_type = ANY(" + b.Array(types) + ")");
+  } else if (q.kind == StoredQueryKind::kGetDocuments) {
+    auto uuids = q.Values("$XDSDocumentEntryEntryUUID");
+    auto uids = q.Values("$XDSDocumentEntryUniqueId");
+    auto lids = q.Values("$XDSDocumentEntryLogicalID");
+    std::vector<std::string> plain;
+    for (const auto& u : uuids) plain.push_back(Uuid(u));
+    for (const auto& u : lids) plain.push_back(Uuid(u));
+    add("(o.entry_uuid::text = ANY(" + b.Array(plain) + ") OR o.logical_id::text = ANY(" + b.Array(plain) +
+        ") OR o.unique_id = ANY(" + b.Array(uids) + "))");
+  } else {
+    return answer(ResponseStatus::kFailure, {}, q.return_type,
+                  {Error("XDSRegistryError", std::string(StoredQueryName(q.kind)) +
+                                                 " is not available yet on this registry")});
+  }
+  std::string sql =
+      "SELECT r.content FROM registry_object o JOIN resource r ON r.res_type = o.res_type AND "
+      "r.res_id = o.res_id AND NOT r.deleted WHERE o.object_type = 'DocumentEntry'" + where +
+      " ORDER BY o.creation_time NULLS LAST, o.entry_uuid LIMIT " + b.Param(std::to_string(options_.max_query_results + 1)) +
+      "::int";
+  RegistryObjectList list;
+  std::vector<RegistryError> errors;
+  Status st = storage::RunInTransaction(pool_, storage::TxOptions{storage::Isolation::kReadCommitted, true, 2},
+                                        [&](Tx& tx) -> Status {
+    list = RegistryObjectList{};
+    auto rows = tx.RunDynamic(sql, b.params);
+    if (!rows.ok()) return rows.status();
+    if (rows->rows() > options_.max_query_results) {
+      errors.push_back(Error("XDSTooManyResults", "the query matches more than " +
+                                                      std::to_string(options_.max_query_results) + " entries"));
+      return Status::Ok();
+    }
+    for (int i = 0; i < rows->rows(); ++i) {
+      auto dr = ParseJson(rows->GetString(i, 0));
+      if (!dr.ok()) return dr.status();
+      std::string cx = patient_cx;
+      if (cx.empty()) {
+        // The record's own patient id.
+        auto subject = dr->Find("subject");
+        std::string ref = subject ? subject->GetString("reference") : "";
+        auto key_row = tx.RunDynamic("SELECT patient_key FROM patient WHERE resource_id = $1",
+                                     {SqlParam::Text(ref.size() > 8 ? ref.substr(8) : "")});
+        if (!key_row.ok()) return key_row.status();
+        if (key_row->rows() == 1) {
+          auto c = mapping::PatientCxOf(tx, key_row->GetInt(0, 0));
+          if (c.ok()) cx = *c;
+        }
+      }
+      auto entry = mapping::EntryFromDocumentReference(*dr, cx);
+      if (!entry.ok()) return entry.status();
+      if (entry->repository_unique_id.empty()) entry->repository_unique_id = mapping::kRepositoryUniqueId;
+      list.documents.push_back(std::move(entry).value());
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) return answer(ResponseStatus::kFailure, {}, q.return_type, {RegistryErrorFromStatus(st)});
+  if (!errors.empty()) return answer(ResponseStatus::kFailure, {}, q.return_type, errors);
+  return answer(ResponseStatus::kSuccess, list, q.return_type, parse.errors);
+}
+
+}  // namespace carnet::xds

@@ -1,0 +1,37 @@
+// The XDS.b front end: Document Registry at /xds/registry (ITI-42, ITI-18, ITI-57, ITI-62)
+// and Document Repository at /xds/repository (ITI-41, ITI-43), over the one dossier.
+//
+// A DocumentEntry is stored as its DocumentReference (mapping/document_entry.h) through the
+// dossier's one write path (mapping::DossierWriter), and the document bytes as a Binary; the
+// registry tables that the stored queries read are derived from the DocumentReference in the
+// same transaction (mapping/registry_index.h).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/http.h"
+#include "mapping/dossier_writer.h"
+#include "storage/pool.h"
+
+namespace carnet::xds {
+
+struct XdsOptions {
+  // Most objects a stored query may return before answering XDSTooManyResults.
+  int max_query_results = 1000;
+};
+
+class XdsService {
+ public:
+  XdsService(storage::Pool& pool, mapping::DossierWriter& writer, XdsOptions options = {});
+  ~XdsService();
+
+  // Handles POST /xds/registry and /xds/repository.
+  HttpResponse Handle(const HttpRequest& req);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace carnet::xds
