@@ -2809,7 +2809,9 @@ class Evaluator {
         }
       }
       if (is_type) return out;
-      if (!root_.registry || root_.registry->Find(name)) return out;
+      // A known type that does not match ("Encounter.id" on a Patient) selects nothing;
+      // any other name is an ordinary member (arbitrary JSON may have capitalised keys).
+      if (root_.registry && root_.registry->Find(name)) return out;
     }
     for (const auto& x : in) Children(x, name, &out);
     CARNET_RETURN_IF_ERROR(Grow(out));

@@ -12,6 +12,16 @@
 // passes one; without it the evaluator still works on arbitrary JSON, inferring what it can
 // (resourceType members, choice suffixes naming a FHIR data type).
 //
+// Deliberate deviations, for what FHIR R4 definitions and the official tests expect:
+//   - the 'as' operator filters a collection like ofType() (R4 search parameters such as
+//     "(ActivityDefinition.useContext.value as CodeableConcept)" apply it to collections);
+//     the as() function stays singleton-only;
+//   - is() follows type derivation (code is a string, Age is a Quantity); as()/ofType() too,
+//     except between FHIR primitive types (Patient.gender.as(string) is empty);
+//   - a leading type name ("Patient.name") filters the context by type;
+//   - comparisons of a string of unknown type (untyped JSON) with a date literal read the
+//     string as a date.
+//
 // Not supported (Parse refuses them with IsUnsupportedFeature() true): matches(),
 // replaceMatches() (no regular expression engine that is safe on untrusted patterns is
 // linked; std::regex backtracks without bound), aggregate(), sort(), type(), conformsTo(),

@@ -436,3 +436,46 @@ TEST(FhirPathTest, EvaluateBooleanForInvariants) {
 
 }  // namespace
 }  // namespace carnet::profiles
+
+namespace carnet::profiles {
+namespace {
+
+// Every R4 search parameter expression parses, and evaluates without error on the official
+// examples of its resource type: what search extraction will do on every write.
+TEST(FhirPathTest, AllR4SearchParameterExpressions) {
+  const StructureRegistry& reg = StructureRegistry::R4();
+  const FhirPathEnvironment env = TypedEnv();
+  std::map<std::string, std::vector<JsonValue>> examples;
+  const fs::path dir = TestDataDir() / "r4-examples";
+  if (fs::exists(dir)) {
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      if (entry.path().extension() != ".json") continue;
+      auto text = ReadFile(entry.path());
+      auto json = ParseJson(*text);
+      if (!json.ok()) continue;
+      std::string type = json->GetString("resourceType");
+      examples[type].push_back(std::move(*json));
+    }
+  }
+  int parsed = 0, evaluated = 0, non_empty = 0;
+  for (const std::string& type : reg.ResourceTypes()) {
+    for (const auto* sp : reg.SearchParams(type)) {
+      if (sp->expression.empty()) continue;
+      auto e = FhirPathExpression::Parse(sp->expression);
+      ASSERT_TRUE(e.ok()) << type << "." << sp->code << ": " << e.status().ToString();
+      ++parsed;
+      for (const JsonValue& example : examples[type]) {
+        auto r = e->Evaluate(example, env);
+        EXPECT_TRUE(r.ok()) << type << "." << sp->code << ": " << r.status().ToString();
+        ++evaluated;
+        if (r.ok() && !r->empty()) ++non_empty;
+      }
+    }
+  }
+  std::cout << "[ R4 search parameters ] " << parsed << " expressions parsed, " << evaluated
+            << " evaluations on examples, " << non_empty << " non-empty" << std::endl;
+  EXPECT_GT(parsed, 1000);
+}
+
+}  // namespace
+}  // namespace carnet::profiles
