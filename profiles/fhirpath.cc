@@ -24,6 +24,7 @@ namespace {
 constexpr size_t kMaxExpressionLength = 16 * 1024;
 constexpr int kMaxAstHeight = 200;
 constexpr int kMaxParseDepth = 100;
+constexpr size_t kMaxPairComparisons = 20'000'000;
 constexpr std::string_view kUnsupportedPrefix = "unsupported FHIRPath feature: ";
 
 std::string Cat(std::initializer_list<std::string_view> parts) {
@@ -1391,6 +1392,14 @@ class Evaluator {
   }
 
  private:
+  // Equality-based set operations compare every pair: refuse sizes that would make a
+  // hostile expression ("descendants() | descendants()" on a large resource) burn seconds.
+  static Status CheckPairs(size_t n, size_t m) {
+    if (n != 0 && m > kMaxPairComparisons / n)
+      return EvalError("set operation on collections too large");
+    return Status::Ok();
+  }
+
   Status Grow(const Collection& c) const {
     if (c.size() > root_.env->max_items)
       return EvalError(Cat({"more than ", std::to_string(root_.env->max_items), " items"}));
@@ -2024,6 +2033,7 @@ class Evaluator {
     if (op == "|") {
       Collection all = l;
       all.insert(all.end(), r.begin(), r.end());
+      CARNET_RETURN_IF_ERROR(CheckPairs(all.size(), all.size()));
       return Distinct(all);
     }
     if (op == "=" || op == "!=") {
@@ -2558,6 +2568,7 @@ class Evaluator {
         if (!other.ok()) return other;
         const Collection& sub = call.fn == Fn::kSubsetOf ? in : *other;
         const Collection& super = call.fn == Fn::kSubsetOf ? *other : in;
+        CARNET_RETURN_IF_ERROR(CheckPairs(sub.size(), super.size()));
         for (const auto& x : sub)
           if (!Contains(super, x)) return Collection{FhirPathNode::Boolean(false)};
         return Collection{FhirPathNode::Boolean(true)};
@@ -2567,6 +2578,7 @@ class Evaluator {
       case Fn::kDistinct:
         return Distinct(in);
       case Fn::kIsDistinct:
+        CARNET_RETURN_IF_ERROR(CheckPairs(in.size(), in.size()));
         return Collection{FhirPathNode::Boolean(Distinct(in).size() == in.size())};
       case Fn::kSelect: {
         Collection out;
@@ -2584,6 +2596,7 @@ class Evaluator {
           Collection next;
           Status s = ForEach(*call.children[0], frontier, c, [&](size_t, const Collection& r) {
             for (const auto& x : r) {
+              CARNET_RETURN_IF_ERROR(CheckPairs(out.size() + 1, out.size() + 1));
               if (Contains(out, x)) continue;
               out.push_back(x);
               next.push_back(x);
@@ -2641,6 +2654,7 @@ class Evaluator {
         auto other = EvalArg(call, 0, c);
         if (!other.ok()) return other;
         Collection out;
+        CARNET_RETURN_IF_ERROR(CheckPairs(in.size() + other->size(), in.size() + other->size()));
         if (call.fn == Fn::kUnion || call.fn == Fn::kCombine) {
           out = in;
           out.insert(out.end(), other->begin(), other->end());

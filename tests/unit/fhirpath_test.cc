@@ -399,6 +399,17 @@ TEST(FhirPathTest, ErrorsAndBounds) {
   auto d = FhirPathExpression::Parse("descendants()");
   ASSERT_TRUE(d.ok());
   EXPECT_FALSE(d->Evaluate(Json(kObservation), small).ok());
+  // Quadratic set operations on huge collections are refused rather than run for minutes.
+  std::string big = R"({"resourceType": "Basic", "a": [)";
+  for (int i = 0; i < 6000; ++i) big += (i ? "," : "") + std::to_string(i);
+  big += "]}";
+  JsonValue basic = Json(big);
+  auto u = FhirPathExpression::Parse("a | a");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->Evaluate(basic, TypedEnv()).status().code(), ErrorCode::kInvalid);
+  auto small_union = FhirPathExpression::Parse("a.take(100) | a.take(200)");
+  ASSERT_TRUE(small_union.ok());
+  EXPECT_EQ(small_union->Evaluate(basic, TypedEnv())->size(), 200u);
 }
 
 TEST(FhirPathTest, SharedAcrossThreads) {
