@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "base/strings.h"
@@ -125,6 +126,16 @@ class XdsService::Impl {
   HttpResponse ProvideAndRegister(const SoapRequest& req, bool with_documents);
   HttpResponse StoredQueryRequest(const SoapRequest& req);
   HttpResponse Retrieve(const SoapRequest& req);
+  HttpResponse UpdateDocumentSet(const SoapRequest& req);
+  HttpResponse DeleteDocumentSet(const SoapRequest& req);
+  // The current DocumentReference of a registry entry named by entryUUID or logicalID, with
+  // its registry version; nullopt when unknown.
+  struct CurrentEntry {
+    std::string res_id;
+    int version = 0;
+    JsonValue resource;
+  };
+  Result<std::optional<CurrentEntry>> FindEntry(Tx& tx, const std::string& uuid);
 
   storage::Pool& pool_;
   mapping::DossierWriter& writer_;
@@ -168,10 +179,11 @@ HttpResponse XdsService::Impl::Handle(const HttpRequest& req) {
       if (!registry) break;
       return StoredQueryRequest(soap);
     case xds::Transaction::kUpdate:
+      if (!registry) break;
+      return UpdateDocumentSet(soap);
     case xds::Transaction::kDelete:
       if (!registry) break;
-      return RegistryAnswer(soap, {Error("XDSRegistryError", std::string(soap.transaction->iti) +
-                                                                 " is not available yet on this registry")});
+      return DeleteDocumentSet(soap);
   }
   return Fault(SenderFault(std::string(soap.transaction->iti) + " is not served at " + req.path +
                                (registry ? " (send it to /xds/repository)" : " (send it to /xds/registry)"),
@@ -274,6 +286,145 @@ HttpResponse XdsService::Impl::ProvideAndRegister(const SoapRequest& req, bool w
       old.Set("status", JsonValue::String("superseded"));
       auto upd = writer_.Update(tx, "DocumentReference", target, old);
       if (!upd.ok()) return upd.status();
+    }
+    return Status::Ok();
+  });
+  if (!st.ok() && errors.empty()) errors.push_back(RegistryErrorFromStatus(st));
+  return RegistryAnswer(req, errors);
+}
+
+Result<std::optional<XdsService::Impl::CurrentEntry>> XdsService::Impl::FindEntry(Tx& tx,
+                                                                                  const std::string& uuid) {
+  static const storage::Statement kFind{
+      "xds_find_entry",
+      "SELECT o.res_id, o.version, r.content FROM registry_object o JOIN resource r ON "
+      "r.res_type = o.res_type AND r.res_id = o.res_id AND NOT r.deleted "
+      "WHERE o.object_type = 'DocumentEntry' AND (o.entry_uuid::text = $1 OR o.logical_id::text = $1) "
+      "FOR UPDATE OF r"};
+  auto r = tx.Run(kFind, {SqlParam::Text(Uuid(uuid))});
+  if (!r.ok()) return r.status();
+  if (r->rows() == 0) return std::optional<CurrentEntry>();
+  CurrentEntry e;
+  e.res_id = r->GetString(0, 0);
+  e.version = static_cast<int>(r->GetInt(0, 1));
+  auto json = ParseJson(r->GetString(0, 2));
+  if (!json.ok()) return json.status();
+  e.resource = std::move(json).value();
+  return std::optional<CurrentEntry>(std::move(e));
+}
+
+// ITI-57: a new version of a DocumentEntry's metadata (same logicalID, PreviousVersion =
+// the current version; this is how a French source masks or unmasks a document, through its
+// confidentialityCodes), or an availability status change.
+HttpResponse XdsService::Impl::UpdateDocumentSet(const SoapRequest& req) {
+  auto submission = ReadSubmissionRequest(req);
+  if (!submission.ok()) return RegistryAnswer(req, {RegistryErrorFromStatus(submission.status())});
+  SubmissionRequest& sub = *submission;
+  ValidationResult validation =
+      ValidateSubmission(sub.metadata, sub.Context(SubmissionKind::kUpdate), sub.read_problems);
+  if (!validation.ok()) return RegistryAnswer(req, validation.errors);
+  AssignUuidsToSymbolicIds(&sub.metadata);
+  std::vector<RegistryError> errors;
+  Status st = storage::RunInTransaction(pool_, [&](Tx& tx) -> Status {
+    errors.clear();
+    // New metadata versions.
+    for (const auto& e : sub.metadata.documents) {
+      const Association* member = nullptr;
+      for (const auto& a : sub.metadata.associations)
+        if (a.type == AssociationType::kHasMember && a.target == e.id) member = &a;
+      if (e.lid.empty() || !member || member->previous_version.empty()) {
+        errors.push_back(Error("XDSMetadataUpdateError",
+                               "an updated DocumentEntry needs its logicalID and a PreviousVersion", e.id));
+        return Status(ErrorCode::kInvalid, "update");
+      }
+      auto current = FindEntry(tx, e.lid);
+      if (!current.ok()) return current.status();
+      if (!*current) {
+        errors.push_back(Error("XDSMetadataUpdateError", "no DocumentEntry with logicalID " + e.lid, e.id));
+        return Status(ErrorCode::kInvalid, "update");
+      }
+      if (member->previous_version != std::to_string((*current)->version)) {
+        errors.push_back(Error("XDSMetadataVersionError",
+                               "PreviousVersion " + member->previous_version + " is not the current version " +
+                                   std::to_string((*current)->version) + " of " + e.lid,
+                               e.id));
+        return Status(ErrorCode::kInvalid, "update");
+      }
+      // The document itself cannot change: keep its content (url, hash, size, mime type).
+      xds::DocumentEntry next = e;
+      const JsonValue& old = (*current)->resource;
+      JsonValue dr = mapping::DocumentReferenceFromEntry(
+          next, old.Find("subject") ? old.Find("subject")->GetString("reference") : "", "");
+      if (const JsonValue* content = old.Find("content")) dr.Set("content", *content);
+      dr.Set("id", JsonValue::String((*current)->res_id));
+      // The registry keeps the new entryUUID, the logicalID and the version number.
+      JsonValue ids = JsonValue::Array();
+      JsonValue ident = JsonValue::Object();
+      ident.Set("use", JsonValue::String("official"));
+      ident.Set("system", JsonValue::String("urn:ietf:rfc:3986"));
+      ident.Set("value", JsonValue::String(e.id));
+      ids.Append(std::move(ident));
+      dr.Set("identifier", std::move(ids));
+      JsonValue* exts = dr.Find("extension");
+      if (!exts) exts = &dr.Set("extension", JsonValue::Array());
+      auto set_ext = [&](const std::string& name, const std::string& value) {
+        std::string url = std::string(mapping::kExtensionBase) + name;
+        auto& items = exts->items();
+        items.erase(std::remove_if(items.begin(), items.end(),
+                                   [&](const JsonValue& x) { return x.GetString("url") == url; }),
+                    items.end());
+        JsonValue x = JsonValue::Object();
+        x.Set("url", JsonValue::String(url));
+        x.Set("valueString", JsonValue::String(value));
+        exts->Append(std::move(x));
+      };
+      set_ext("xds-logical-id", e.lid);
+      set_ext("xds-version", std::to_string((*current)->version + 1));
+      auto upd = writer_.Update(tx, "DocumentReference", (*current)->res_id, dr);
+      if (!upd.ok()) return upd.status();
+    }
+    // Availability status changes.
+    for (const auto& a : sub.metadata.associations) {
+      if (a.type != AssociationType::kUpdateAvailabilityStatus) continue;
+      auto current = FindEntry(tx, a.target);
+      if (!current.ok()) return current.status();
+      if (!*current) {
+        errors.push_back(Error("UnresolvedReferenceException", "no DocumentEntry " + a.target, a.id));
+        return Status(ErrorCode::kInvalid, "update");
+      }
+      JsonValue dr = (*current)->resource;
+      std::string from = dr.GetString("status") == "superseded" ? std::string(kStatusDeprecated)
+                                                                 : std::string(kStatusApproved);
+      if (from != a.original_status) {
+        errors.push_back(Error("XDSMetadataUpdateOperationError",
+                               "OriginalStatus does not match the entry's status", a.id));
+        return Status(ErrorCode::kInvalid, "update");
+      }
+      dr.Set("status", JsonValue::String(a.new_status == kStatusDeprecated ? "superseded" : "current"));
+      auto upd = writer_.Update(tx, "DocumentReference", (*current)->res_id, dr);
+      if (!upd.ok()) return upd.status();
+    }
+    return Status::Ok();
+  });
+  if (!st.ok() && errors.empty()) errors.push_back(RegistryErrorFromStatus(st));
+  return RegistryAnswer(req, errors);
+}
+
+// ITI-62: removal of DocumentEntries (their metadata; every version stays in the history).
+HttpResponse XdsService::Impl::DeleteDocumentSet(const SoapRequest& req) {
+  auto ids = ReadRemoveObjectsRequest(req.body_element);
+  if (!ids.ok()) return RegistryAnswer(req, {RegistryErrorFromStatus(ids.status())});
+  std::vector<RegistryError> errors;
+  Status st = storage::RunInTransaction(pool_, [&](Tx& tx) -> Status {
+    errors.clear();
+    for (const auto& id : *ids) {
+      auto current = FindEntry(tx, id);
+      if (!current.ok()) return current.status();
+      if (!*current) {
+        errors.push_back(Error("UnresolvedReferenceException", "no registry object " + id, id));
+        return Status(ErrorCode::kInvalid, "delete");
+      }
+      CARNET_RETURN_IF_ERROR(writer_.Delete(tx, "DocumentReference", (*current)->res_id));
     }
     return Status::Ok();
   });

@@ -8,7 +8,9 @@
 
 #include "base/json.h"
 #include "base/strings.h"
+#include "mapping/document_entry.h"
 #include "tests/integration/harness.h"
+#include "xds/metadata.h"
 
 namespace carnet::testing {
 namespace {
@@ -159,6 +161,128 @@ TEST_F(XdsTest, FhirDocumentIsFoundAndRetrievedThroughXds) {
   EXPECT_NE(missing.body.find("XDSDocumentUniqueIdError"), std::string::npos);
   auto foreign = client_.Request("POST", Url("/xds/repository"), {kSoap}, RetrieveRequest("1.9.9", uid));
   EXPECT_NE(foreign.body.find("XDSUnknownRepositoryId"), std::string::npos);
+}
+
+std::string SoapEnvelope(const std::string& action, const std::string& body) {
+  return R"(<?xml version="1.0" encoding="UTF-8"?>
+<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing">
+ <s:Header><a:Action s:mustUnderstand="1">)" + action + R"(</a:Action>
+  <a:MessageID>urn:uuid:)" + NewUuid() + R"(</a:MessageID></s:Header><s:Body>)" + body + "</s:Body></s:Envelope>";
+}
+
+// ITI-57: a new metadata version masks the document (French visibility code MASQUE_PS as an
+// extra confidentialityCode); a stale PreviousVersion is refused; an availability status
+// change deprecates it; ITI-62 removes it. Each step is visible through FHIR.
+TEST_F(XdsTest, MetadataUpdateAndDelete) {
+  std::string pid = SamplePatient();
+  std::string uid = "1.2.250.1.999.8." + std::to_string(std::stoll(RandomHex(5), nullptr, 16));
+  auto dr = client_.Request("POST", Url("/fhir/DocumentReference"), {"Content-Type: application/fhir+json"},
+                            R"({"resourceType":"DocumentReference","masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:)" +
+                                uid + R"("},
+      "extension":[{"url":"https://carnet.example.org/fhir/StructureDefinition/xds-source-patient-id","valueString":"11^^^&1.1&ISO"}],
+      "status":"current",
+      "type":{"coding":[{"system":"http://loinc.org","code":"11490-0","display":"Lettre de liaison"}]},
+      "category":[{"coding":[{"system":"urn:oid:1.2.250.1.213.1.1.4.1","code":"10","display":"Compte rendu"}]}],
+      "securityLabel":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"N","display":"Normal"}]}],
+      "subject":{"reference":"Patient/)" + pid + R"("},
+      "content":[{"attachment":{"contentType":"text/plain","language":"fr-FR","size":3,
+                                "hash":"qZk+NkcGgWq6PiVxeFDCbJzQ2J0=","creation":"2024-05-02T08:00:00Z"},
+                  "format":{"system":"urn:oid:1.2.250.1.213.1.1.4.2.282","code":"urn:ihe:iti:xds:2017:mimeTypeSufficient","display":"Format"}}],
+      "context":{"facilityType":{"coding":[{"system":"urn:oid:1.2.250.1.71.4.2.4","code":"SA01","display":"Centre hospitalier"}]},
+                 "practiceSetting":{"coding":[{"system":"urn:oid:1.2.250.1.213.1.1.4.9","code":"ETABLISSEMENT","display":"Etablissement de sante"}]}}})");
+  ASSERT_EQ(dr.status, 201) << dr.body;
+  JsonValue doc = *ParseJson(dr.body);
+  std::string id = doc.GetString("id");
+
+  auto entry = mapping::EntryFromDocumentReference(doc, "11^^^&1.1&ISO");
+  ASSERT_TRUE(entry.ok());
+  auto update_with = [&](const std::string& previous_version) {
+    xds::RegistryObjectList list;
+    xds::DocumentEntry next = *entry;
+    next.lid = "urn:uuid:" + id;
+    next.id = "urn:uuid:" + NewUuid();
+    next.status = std::string(xds::kStatusApproved);
+    next.repository_unique_id = kRepositoryId;
+    xds::Code masked;
+    masked.code = "MASQUE_PS";
+    masked.scheme = "1.2.250.1.213.1.1.4.13";
+    masked.display = "Masque aux professionnels de sante";
+    next.confidentiality_codes.push_back(masked);
+    list.documents.push_back(next);
+    xds::SubmissionSet set;
+    set.id = "SubmissionSet01";
+    set.unique_id = "1.2.250.1.999.9." + std::to_string(std::stoll(RandomHex(5), nullptr, 16));
+    set.patient_id = "11^^^&1.1&ISO";
+    set.source_id = "1.2.250.1.999";
+    set.submission_time = "20240601120000";
+    set.content_type_code = {"11490-0", "2.16.840.1.113883.6.1", "Discharge", ""};
+    xds::Author author;
+    author.person = "^Martin^Paul^^^";
+    set.authors.push_back(author);
+    list.submission_sets.push_back(set);
+    xds::Association member;
+    member.id = "urn:uuid:" + NewUuid();
+    member.type_uri = std::string(xds::AssociationTypeUri(xds::AssociationType::kHasMember));
+    member.type = xds::AssociationType::kHasMember;
+    member.source = "SubmissionSet01";
+    member.target = next.id;
+    member.submission_set_status = "Original";
+    member.previous_version = previous_version;
+    list.associations.push_back(member);
+    return client_.Request("POST", Url("/xds/registry"), {kSoap},
+                           SoapEnvelope("urn:ihe:iti:2010:UpdateDocumentSet", xds::WriteSubmitObjectsRequest(list)));
+  };
+  auto stale = update_with("7");
+  ASSERT_EQ(stale.status, 200) << stale.body;
+  EXPECT_NE(stale.body.find("XDSMetadataVersionError"), std::string::npos) << stale.body;
+  auto masked = update_with("1");
+  ASSERT_EQ(masked.status, 200) << masked.body;
+  EXPECT_NE(masked.body.find("ResponseStatusType:Success"), std::string::npos) << masked.body;
+  auto after = client_.Get(Url("/fhir/DocumentReference/" + id));
+  EXPECT_NE(after.body.find("MASQUE_PS"), std::string::npos) << after.body;
+  EXPECT_EQ(after.headers["etag"], "W/\"2\"");
+
+  // Deprecate it (UpdateAvailabilityStatus), then remove it (ITI-62).
+  std::string status_change = R"(<lcm:SubmitObjectsRequest xmlns:lcm="urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0"
+   xmlns:rim="urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"><rim:RegistryObjectList>
+   <rim:RegistryPackage id="SubmissionSet01" objectType="urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:RegistryPackage">
+    <rim:Slot name="submissionTime"><rim:ValueList><rim:Value>20240601120000</rim:Value></rim:ValueList></rim:Slot>
+    <rim:Classification id="c1" classificationScheme="urn:uuid:a7058bb9-b4e4-4307-ba5b-e3f0ab85e12d" classifiedObject="SubmissionSet01" nodeRepresentation="">
+      <rim:Slot name="authorPerson"><rim:ValueList><rim:Value>^Martin^Paul^^^</rim:Value></rim:ValueList></rim:Slot></rim:Classification>
+    <rim:Classification id="c2" classificationScheme="urn:uuid:aa543740-bdda-424e-8c96-df4873be8500" classifiedObject="SubmissionSet01" nodeRepresentation="11490-0">
+      <rim:Slot name="codingScheme"><rim:ValueList><rim:Value>2.16.840.1.113883.6.1</rim:Value></rim:ValueList></rim:Slot>
+      <rim:Name><rim:LocalizedString value="Discharge"/></rim:Name></rim:Classification>
+    <rim:ExternalIdentifier id="e1" identificationScheme="urn:uuid:96fdda7c-d067-4183-912e-bf5ee74998a8" registryObject="SubmissionSet01" value="1.2.250.1.999.10.)" +
+                              std::to_string(std::stoll(RandomHex(5), nullptr, 16)) + R"(">
+      <rim:Name><rim:LocalizedString value="XDSSubmissionSet.uniqueId"/></rim:Name></rim:ExternalIdentifier>
+    <rim:ExternalIdentifier id="e2" identificationScheme="urn:uuid:554ac39e-e3fe-47fe-b233-965d2a147832" registryObject="SubmissionSet01" value="1.2.250.1.999">
+      <rim:Name><rim:LocalizedString value="XDSSubmissionSet.sourceId"/></rim:Name></rim:ExternalIdentifier>
+    <rim:ExternalIdentifier id="e3" identificationScheme="urn:uuid:6b5aea1a-874d-4603-a4bc-96a0a7b38446" registryObject="SubmissionSet01" value="11^^^&amp;1.1&amp;ISO">
+      <rim:Name><rim:LocalizedString value="XDSSubmissionSet.patientId"/></rim:Name></rim:ExternalIdentifier>
+   </rim:RegistryPackage>
+   <rim:Classification id="c3" classifiedObject="SubmissionSet01" classificationNode="urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd"/>
+   <rim:Association id="a1" associationType="urn:ihe:iti:2010:AssociationType:UpdateAvailabilityStatus" sourceObject="SubmissionSet01" targetObject="urn:uuid:)" +
+                              id + R"(">
+    <rim:Slot name="OriginalStatus"><rim:ValueList><rim:Value>urn:oasis:names:tc:ebxml-regrep:StatusType:Approved</rim:Value></rim:ValueList></rim:Slot>
+    <rim:Slot name="NewStatus"><rim:ValueList><rim:Value>urn:oasis:names:tc:ebxml-regrep:StatusType:Deprecated</rim:Value></rim:ValueList></rim:Slot>
+   </rim:Association></rim:RegistryObjectList></lcm:SubmitObjectsRequest>)";
+  auto deprecated = client_.Request("POST", Url("/xds/registry"), {kSoap},
+                                    SoapEnvelope("urn:ihe:iti:2010:UpdateDocumentSet", status_change));
+  ASSERT_EQ(deprecated.status, 200);
+  EXPECT_NE(deprecated.body.find("ResponseStatusType:Success"), std::string::npos) << deprecated.body;
+  EXPECT_EQ(ParseJson(client_.Get(Url("/fhir/DocumentReference/" + id)).body)->GetString("status"), "superseded");
+
+  std::string remove = R"(<lcm:RemoveObjectsRequest xmlns:lcm="urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0"
+    xmlns:rim="urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"><rim:ObjectRefList><rim:ObjectRef id="urn:uuid:)" + id +
+                       R"("/></rim:ObjectRefList></lcm:RemoveObjectsRequest>)";
+  auto removed = client_.Request("POST", Url("/xds/registry"), {kSoap},
+                                 SoapEnvelope("urn:ihe:iti:2010:DeleteDocumentSet", remove));
+  ASSERT_EQ(removed.status, 200);
+  EXPECT_NE(removed.body.find("ResponseStatusType:Success"), std::string::npos) << removed.body;
+  EXPECT_EQ(client_.Get(Url("/fhir/DocumentReference/" + id)).status, 410);
+  auto again = client_.Request("POST", Url("/xds/registry"), {kSoap},
+                               SoapEnvelope("urn:ihe:iti:2010:DeleteDocumentSet", remove));
+  EXPECT_NE(again.body.find("UnresolvedReferenceException"), std::string::npos) << again.body;
 }
 
 TEST_F(XdsTest, MalformedMessagesGetSoapFaults) {
