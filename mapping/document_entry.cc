@@ -487,3 +487,125 @@ Result<xds::DocumentEntry> EntryFromDocumentReference(const JsonValue& dr,
 }
 
 }  // namespace carnet::mapping
+
+namespace carnet::mapping {
+
+JsonValue ListFromSubmissionSet(const xds::SubmissionSet& set, const std::string& patient_reference,
+                                const std::vector<std::string>& member_references) {
+  JsonValue list = JsonValue::Object();
+  list.Set("resourceType", JsonValue::String("List"));
+  std::string uuid = set.id.rfind("urn:uuid:", 0) == 0 ? set.id.substr(9) : set.id;
+  for (auto& c : uuid) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  list.Set("id", JsonValue::String(uuid));
+  JsonValue profile = JsonValue::Array();
+  profile.Append(JsonValue::String("https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Minimal.SubmissionSet"));
+  JsonValue meta = JsonValue::Object();
+  meta.Set("profile", std::move(profile));
+  list.Set("meta", std::move(meta));
+  if (!set.source_id.empty())
+    AddExtension(list, StringExtension("https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-sourceId",
+                                       "urn:oid:" + set.source_id));
+  for (const auto& a : set.authors) {
+    JsonValue ext = JsonValue::Object();
+    ext.Set("url", JsonValue::String(Ext("xds-author")));
+    if (!a.person.empty()) AddExtension(ext, StringExtension("person", a.person));
+    for (const auto& v : a.institutions) AddExtension(ext, StringExtension("institution", v));
+    for (const auto& v : a.roles) AddExtension(ext, StringExtension("role", v));
+    for (const auto& v : a.specialties) AddExtension(ext, StringExtension("specialty", v));
+    for (const auto& v : a.telecommunications) AddExtension(ext, StringExtension("telecom", v));
+    AddExtension(list, std::move(ext));
+  }
+  if (!set.content_type_code.code.empty()) {
+    JsonValue ext = JsonValue::Object();
+    ext.Set("url", JsonValue::String("https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-designationType"));
+    ext.Set("valueCodeableConcept", ConceptOf(set.content_type_code));
+    AddExtension(list, std::move(ext));
+  }
+  JsonValue ids = JsonValue::Array();
+  JsonValue entry_uuid = JsonValue::Object();
+  entry_uuid.Set("use", JsonValue::String("official"));
+  entry_uuid.Set("system", JsonValue::String("urn:ietf:rfc:3986"));
+  entry_uuid.Set("value", JsonValue::String(set.id));
+  ids.Append(std::move(entry_uuid));
+  if (!set.unique_id.empty()) {
+    JsonValue unique = JsonValue::Object();
+    unique.Set("use", JsonValue::String("usual"));
+    unique.Set("system", JsonValue::String("urn:ietf:rfc:3986"));
+    unique.Set("value", JsonValue::String(IsOid(set.unique_id) ? "urn:oid:" + set.unique_id : set.unique_id));
+    ids.Append(std::move(unique));
+  }
+  list.Set("identifier", std::move(ids));
+  list.Set("status", JsonValue::String("current"));
+  list.Set("mode", JsonValue::String("working"));
+  if (!set.title.empty()) list.Set("title", JsonValue::String(set.title));
+  JsonValue code = JsonValue::Object();
+  JsonValue codings = JsonValue::Array();
+  JsonValue coding = JsonValue::Object();
+  coding.Set("system", JsonValue::String("https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"));
+  coding.Set("code", JsonValue::String("submissionset"));
+  codings.Append(std::move(coding));
+  code.Set("coding", std::move(codings));
+  list.Set("code", std::move(code));
+  if (!patient_reference.empty()) list.Set("subject", ReferenceTo(patient_reference));
+  SetDateTime(list, "date", set.submission_time);
+  if (!set.comments.empty()) {
+    JsonValue notes = JsonValue::Array();
+    JsonValue note = JsonValue::Object();
+    note.Set("text", JsonValue::String(set.comments));
+    notes.Append(std::move(note));
+    list.Set("note", std::move(notes));
+  }
+  if (!member_references.empty()) {
+    JsonValue entries = JsonValue::Array();
+    for (const auto& ref : member_references) {
+      JsonValue e = JsonValue::Object();
+      e.Set("item", ReferenceTo(ref));
+      entries.Append(std::move(e));
+    }
+    list.Set("entry", std::move(entries));
+  }
+  return list;
+}
+
+}  // namespace carnet::mapping
+
+namespace carnet::mapping {
+
+xds::SubmissionSet SubmissionSetFromList(const JsonValue& list, const std::string& patient_cx) {
+  xds::SubmissionSet set;
+  std::string id = list.GetString("id");
+  set.id = "urn:uuid:" + id;
+  set.patient_id = patient_cx;
+  set.status = std::string(xds::kStatusApproved);
+  set.title = list.GetString("title");
+  if (const JsonValue* ids = list.Find("identifier"); ids && ids->is_array())
+    for (const auto& ident : ids->items()) {
+      std::string v = ident.GetString("value");
+      if (ident.GetString("use") == "official" && v.rfind("urn:uuid:", 0) == 0) set.id = v;
+      if (ident.GetString("use") == "usual") set.unique_id = v.rfind("urn:oid:", 0) == 0 ? v.substr(8) : v;
+    }
+  set.submission_time = GetDateTime(list, "date");
+  if (const JsonValue* notes = list.Find("note"); notes && notes->is_array() && !notes->items().empty())
+    set.comments = notes->items()[0].GetString("text");
+  if (const JsonValue* exts = list.Find("extension"); exts && exts->is_array())
+    for (const auto& x : exts->items()) {
+      std::string url = x.GetString("url");
+      if (url.find("ihe-sourceId") != std::string::npos) {
+        set.source_id = x.GetString("valueString");
+        if (set.source_id.rfind("urn:oid:", 0) == 0) set.source_id = set.source_id.substr(8);
+      } else if (url.find("ihe-designationType") != std::string::npos) {
+        set.content_type_code = CodeOfConcept(x.Find("valueCodeableConcept"));
+      } else if (url == Ext("xds-author")) {
+        xds::Author a;
+        a.person = ExtensionString(x, "person");
+        a.institutions = ExtensionStrings(x, "institution");
+        a.roles = ExtensionStrings(x, "role");
+        a.specialties = ExtensionStrings(x, "specialty");
+        a.telecommunications = ExtensionStrings(x, "telecom");
+        set.authors.push_back(std::move(a));
+      }
+    }
+  return set;
+}
+
+}  // namespace carnet::mapping

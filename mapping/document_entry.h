@@ -44,3 +44,21 @@ std::string Base64FromHex(const std::string& hex);
 std::string HexFromBase64(const std::string& b64);
 
 }  // namespace carnet::mapping
+
+namespace carnet::mapping {
+
+// A SubmissionSet as an MHD List (code submissionset): identifier -> entryUUID and uniqueId,
+// date -> submissionTime, source -> author (carnet extension keeps the raw author),
+// designationType extension -> contentTypeCode, sourceId extension, entries -> the
+// DocumentReferences it holds (HasMember).
+JsonValue ListFromSubmissionSet(const xds::SubmissionSet& set, const std::string& patient_reference,
+                                const std::vector<std::string>& member_references);
+
+}  // namespace carnet::mapping
+
+namespace carnet::mapping {
+
+// The reverse of ListFromSubmissionSet.
+xds::SubmissionSet SubmissionSetFromList(const JsonValue& list, const std::string& patient_cx);
+
+}  // namespace carnet::mapping

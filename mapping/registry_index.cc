@@ -104,9 +104,117 @@ Result<std::string> PatientCxOf(storage::Transaction& tx, long long patient_key)
   return id + "^^^&" + std::string(kLocalPatientIdAuthority) + "&ISO";
 }
 
+namespace {
+
+const storage::Statement kDeleteAssociations{
+    "registry_index_delete_assoc",
+    "DELETE FROM association WHERE source_uuid IN (SELECT entry_uuid FROM registry_object "
+    "WHERE res_type = $1 AND res_id = $2)"};
+
+// Association rows from this object to the resources it references: HasMember for the
+// entries of a SubmissionSet List, RPLC/XFRM/APND/signs for a DocumentReference's relatesTo.
+// Targets are found by resource id among registry objects.
+const storage::Statement kInsertAssociations{
+    "registry_index_insert_assoc",
+    "INSERT INTO association (patient_key, entry_uuid, association_type, source_uuid, target_uuid, "
+    "submission_set_status) SELECT $1::bigint, md5($2 || t.kind || o.entry_uuid::text)::uuid, t.kind, "
+    "$2::uuid, o.entry_uuid, CASE WHEN t.kind LIKE '%:HasMember' THEN 'Original' END "
+    "FROM unnest($3::text[], $4::text[]) AS t(kind, res_id) "
+    "JOIN registry_object o ON o.res_type = 'DocumentReference' AND o.res_id = t.res_id "
+    "ON CONFLICT (entry_uuid) DO NOTHING"};
+
+const storage::Statement kInsertSubmissionSet{
+    "registry_index_insert_set",
+    "INSERT INTO registry_object (patient_key, entry_uuid, object_type, res_type, res_id, unique_id, "
+    "logical_id, availability_status, patient_id, content_type_code, content_type_scheme, "
+    "submission_time, author_persons, source_id) VALUES ($1::bigint, "
+    "coalesce($2::uuid, md5($3 || '/' || $4)::uuid), 'SubmissionSet', $3, $4, $5, "
+    "coalesce($2::uuid, md5($3 || '/' || $4)::uuid), 'Approved', $6, $7, $8, $9::timestamptz, "
+    "$10::text[], $11) RETURNING entry_uuid"};
+
+std::string RefId(const std::string& ref, const std::string& type) {
+  return ref.rfind(type + "/", 0) == 0 ? ref.substr(type.size() + 1) : "";
+}
+
+}  // namespace
+
 Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResource& stored,
                            const JsonValue* resource) {
+  if (stored.type == "List") {
+    auto del_assoc = tx.Run(kDeleteAssociations, {SqlParam::Text(stored.type), SqlParam::Text(stored.id)});
+    if (!del_assoc.ok()) return del_assoc.status();
+    auto del = tx.Run(kDelete, {SqlParam::Text(stored.type), SqlParam::Text(stored.id)});
+    if (!del.ok()) return del.status();
+    if (!resource || !stored.patient_key) return Status::Ok();
+    // Only MHD SubmissionSet Lists are registry objects.
+    bool submission_set = false;
+    if (const JsonValue* code = resource->Find("code"); code && code->Find("coding"))
+      for (const auto& c : code->Find("coding")->items())
+        if (c.GetString("code") == "submissionset") submission_set = true;
+    if (!submission_set) return Status::Ok();
+    auto cx = PatientCxOf(tx, *stored.patient_key);
+    if (!cx.ok()) return cx.status();
+    std::string entry_uuid, unique_id;
+    if (const JsonValue* ids = resource->Find("identifier"); ids && ids->is_array())
+      for (const auto& ident : ids->items()) {
+        std::string v = ident.GetString("value");
+        if (ident.GetString("use") == "official" && v.rfind("urn:uuid:", 0) == 0 && IsUuid(v.substr(9)))
+          entry_uuid = v.substr(9);
+        else if (ident.GetString("use") == "usual")
+          unique_id = v.rfind("urn:oid:", 0) == 0 ? v.substr(8) : v;
+      }
+    if (unique_id.empty()) unique_id = OidFromUuid(entry_uuid.empty() ? stored.id : entry_uuid);
+    xds::Code content_type;
+    std::vector<std::string> authors;
+    std::string source_id;
+    if (const JsonValue* exts = resource->Find("extension"); exts && exts->is_array())
+      for (const auto& x : exts->items()) {
+        std::string url = x.GetString("url");
+        if (url.find("ihe-designationType") != std::string::npos) {
+          if (const JsonValue* cc = x.Find("valueCodeableConcept"); cc && cc->Find("coding") &&
+                                                                    !cc->Find("coding")->items().empty()) {
+            const JsonValue& c = cc->Find("coding")->items()[0];
+            content_type.code = c.GetString("code");
+            content_type.scheme = SchemeFromSystem(c.GetString("system"));
+          }
+        } else if (url.find("ihe-sourceId") != std::string::npos) {
+          source_id = x.GetString("valueString");
+          if (source_id.rfind("urn:oid:", 0) == 0) source_id = source_id.substr(8);
+        } else if (url == std::string(kExtensionBase) + "xds-author") {
+          if (const JsonValue* sub = x.Find("extension"))
+            for (const auto& y : sub->items())
+              if (y.GetString("url") == "person") authors.push_back(y.GetString("valueString"));
+        }
+      }
+    std::string date = resource->GetString("date");
+    auto ins = tx.Run(kInsertSubmissionSet,
+                      {SqlParam::Text(std::to_string(*stored.patient_key)), OrNull(entry_uuid),
+                       SqlParam::Text(stored.type), SqlParam::Text(stored.id), SqlParam::Text(unique_id),
+                       SqlParam::Text(*cx), OrNull(content_type.code), OrNull(content_type.scheme),
+                       date.empty() ? SqlParam::Null() : SqlParam::Text(date),
+                       SqlParam::Text(TextArray(authors)), OrNull(source_id)});
+    if (!ins.ok()) {
+      if (ins.status().code() == ErrorCode::kDuplicate)
+        return Status(ErrorCode::kDuplicate, "a submission set with uniqueId " + unique_id + " is already registered");
+      return ins.status();
+    }
+    std::vector<std::string> kinds, targets;
+    if (const JsonValue* entries = resource->Find("entry"); entries && entries->is_array())
+      for (const auto& e : entries->items()) {
+        std::string id = RefId(e.Find("item") ? e.Find("item")->GetString("reference") : "", "DocumentReference");
+        if (id.empty()) continue;
+        kinds.push_back("urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember");
+        targets.push_back(id);
+      }
+    if (kinds.empty()) return Status::Ok();
+    auto assoc = tx.Run(kInsertAssociations, {SqlParam::Text(std::to_string(*stored.patient_key)),
+                                              SqlParam::Text(ins->GetString(0, 0)),
+                                              SqlParam::Text(TextArray(kinds)), SqlParam::Text(TextArray(targets))});
+    return assoc.ok() ? Status::Ok() : assoc.status();
+  }
   if (stored.type != "DocumentReference") return Status::Ok();
+  auto del_assoc = tx.Run(kDeleteAssociations, {SqlParam::Text(stored.type), SqlParam::Text(stored.id)});
+  if (!del_assoc.ok()) return del_assoc.status();
   auto del = tx.Run(kDelete, {SqlParam::Text(stored.type), SqlParam::Text(stored.id)});
   if (!del.ok()) return del.status();
   // Deleted, or not in a patient's record (the registry is per patient): nothing to index.
@@ -168,12 +276,32 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
     codes.push_back(c.code);
     systems.push_back(c.scheme);
   }
-  if (schemes.empty()) return Status::Ok();
-  auto codes_r = tx.Run(kInsertCodes, {SqlParam::Text(std::to_string(*stored.patient_key)),
-                                       SqlParam::Text(uuid), SqlParam::Text(TextArray(schemes)),
-                                       SqlParam::Text(TextArray(codes)),
-                                       SqlParam::Text(TextArray(systems))});
-  return codes_r.ok() ? Status::Ok() : codes_r.status();
+  if (!schemes.empty()) {
+    auto codes_r = tx.Run(kInsertCodes, {SqlParam::Text(std::to_string(*stored.patient_key)),
+                                         SqlParam::Text(uuid), SqlParam::Text(TextArray(schemes)),
+                                         SqlParam::Text(TextArray(codes)),
+                                         SqlParam::Text(TextArray(systems))});
+    if (!codes_r.ok()) return codes_r.status();
+  }
+  // relatesTo -> RPLC / XFRM / APND / signs associations (IHE MHD).
+  std::vector<std::string> kinds, targets;
+  if (const JsonValue* rel = resource->Find("relatesTo"); rel && rel->is_array())
+    for (const auto& r : rel->items()) {
+      std::string code = r.GetString("code");
+      std::string kind = code == "replaces" ? "urn:ihe:iti:2007:AssociationType:RPLC"
+                         : code == "transforms" ? "urn:ihe:iti:2007:AssociationType:XFRM"
+                         : code == "appends" ? "urn:ihe:iti:2007:AssociationType:APND"
+                         : code == "signs" ? "urn:ihe:iti:2007:AssociationType:signs" : "";
+      std::string id = RefId(r.Find("target") ? r.Find("target")->GetString("reference") : "", "DocumentReference");
+      if (kind.empty() || id.empty()) continue;
+      kinds.push_back(kind);
+      targets.push_back(id);
+    }
+  if (kinds.empty()) return Status::Ok();
+  auto assoc = tx.Run(kInsertAssociations, {SqlParam::Text(std::to_string(*stored.patient_key)),
+                                            SqlParam::Text(uuid), SqlParam::Text(TextArray(kinds)),
+                                            SqlParam::Text(TextArray(targets))});
+  return assoc.ok() ? Status::Ok() : assoc.status();
 }
 
 }  // namespace carnet::mapping

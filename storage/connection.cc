@@ -97,4 +97,14 @@ Result<PgResult> Connection::RunDynamic(const std::string& sql, const SqlParams&
                "query");
 }
 
+Result<PgResult> Connection::RunDynamicText(const std::string& sql, const SqlParams& params) {
+  ParamArrays a(params);
+  std::vector<Oid> types(params.size(), 25);  // text
+  for (size_t i = 0; i < params.size(); ++i)
+    if (params[i].binary) types[i] = 17;  // bytea
+  return Check(PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), types.data(),
+                            a.values.data(), a.lengths.data(), a.formats.data(), 0),
+               "query");
+}
+
 }  // namespace carnet::storage

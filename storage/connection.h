@@ -73,6 +73,10 @@ class Connection {
   // Runs a statement with parameters without keeping it prepared (dynamic SQL made of
   // fixed fragments, e.g. search queries).
   Result<PgResult> RunDynamic(const std::string& sql, const SqlParams& params = {});
+  // The same, declaring every parameter as text: for statements built from fragments where
+  // some parameters may go unreferenced (PostgreSQL cannot infer their type) and every
+  // non-text use carries an explicit cast.
+  Result<PgResult> RunDynamicText(const std::string& sql, const SqlParams& params);
 
   // True once the connection was lost; the pool then closes and replaces it.
   bool broken() const;

@@ -29,6 +29,9 @@ class Transaction {
   Result<PgResult> RunDynamic(const std::string& sql, const SqlParams& params = {}) {
     return conn_.RunDynamic(sql, params);
   }
+  Result<PgResult> RunDynamicText(const std::string& sql, const SqlParams& params) {
+    return conn_.RunDynamicText(sql, params);
+  }
   Result<PgResult> Exec(std::string_view sql) { return conn_.Exec(sql); }
   Connection& connection() { return conn_; }
 

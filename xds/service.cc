@@ -201,6 +201,8 @@ HttpResponse XdsService::Impl::ProvideAndRegister(const SoapRequest& req, bool w
       sub.Context(with_documents ? SubmissionKind::kProvideAndRegister : SubmissionKind::kRegister),
       sub.read_problems);
   if (!validation.ok()) return RegistryAnswer(req, validation.errors);
+  if (!sub.metadata.folders.empty())
+    return RegistryAnswer(req, {Error("XDSRegistryError", "Folders are not supported by this registry yet")});
   if (sub.metadata.submission_sets.size() != 1)
     return RegistryAnswer(req, {Error("XDSRegistryMetadataError", "a submission carries exactly one SubmissionSet")});
   // Symbolic ids become UUIDs; the documents follow their entries.
@@ -244,6 +246,33 @@ HttpResponse XdsService::Impl::ProvideAndRegister(const SoapRequest& req, bool w
       return Status::Ok();
     }
     std::string patient_ref = "Patient/" + (*patient)->resource_id;
+    // Associations from a new entry to an existing one become the new DocumentReference's
+    // relatesTo (IHE MHD), from which the registry derives them.
+    std::map<std::string, JsonValue> relates_to;
+    for (const auto& a : sub.metadata.associations) {
+      const char* code = a.type == AssociationType::kReplace ? "replaces"
+                         : a.type == AssociationType::kTransformAndReplace ? "replaces"
+                         : a.type == AssociationType::kTransform ? "transforms"
+                         : a.type == AssociationType::kAppend ? "appends"
+                         : a.type == AssociationType::kSigns ? "signs" : nullptr;
+      if (!code || sub.metadata.Contains(a.target)) continue;
+      auto target = FindEntry(tx, a.target);
+      if (!target.ok()) return target.status();
+      if (!*target) {
+        errors.push_back(Error("UnresolvedReferenceException",
+                               "association target " + a.target + " is not in the registry", a.id));
+        return Status(ErrorCode::kInvalid, "unresolved");
+      }
+      JsonValue rel = JsonValue::Object();
+      rel.Set("code", JsonValue::String(code));
+      JsonValue ref = JsonValue::Object();
+      ref.Set("reference", JsonValue::String("DocumentReference/" + (*target)->res_id));
+      rel.Set("target", std::move(ref));
+      JsonValue& list = relates_to[a.source];
+      if (list.is_null()) list = JsonValue::Array();
+      list.Append(std::move(rel));
+    }
+    std::vector<std::string> members;
     for (const auto& e : sub.metadata.documents) {
       std::string content_url;
       if (with_documents) {
@@ -259,7 +288,9 @@ HttpResponse XdsService::Impl::ProvideAndRegister(const SoapRequest& req, bool w
         }
       }
       JsonValue dr = mapping::DocumentReferenceFromEntry(e, patient_ref, content_url);
+      if (auto rel = relates_to.find(e.id); rel != relates_to.end()) dr.Set("relatesTo", rel->second);
       auto created = writer_.Create(tx, "DocumentReference", dr, Uuid(e.id));
+      if (created.ok()) members.push_back("DocumentReference/" + created->id);
       if (!created.ok()) {
         if (created.status().code() == ErrorCode::kDuplicate) {
           errors.push_back(Error("XDSDuplicateUniqueIdInRegistry",
@@ -269,6 +300,17 @@ HttpResponse XdsService::Impl::ProvideAndRegister(const SoapRequest& req, bool w
         return Status(created.status().code(), "DocumentEntry " + e.id + ": " + created.status().message(),
                       e.id);
       }
+    }
+    // The SubmissionSet, as an MHD List holding its documents.
+    JsonValue list = mapping::ListFromSubmissionSet(set, patient_ref, members);
+    auto created_set = writer_.Create(tx, "List", list, Uuid(set.id));
+    if (!created_set.ok()) {
+      if (created_set.status().code() == ErrorCode::kDuplicate) {
+        errors.push_back(Error("XDSDuplicateUniqueIdInRegistry",
+                               "SubmissionSet uniqueId " + set.unique_id + " is already registered", set.id));
+        return Status(ErrorCode::kDuplicate, "duplicate");
+      }
+      return created_set.status();
     }
     // Replacement: the replaced entries are deprecated in the same transaction.
     for (const auto& a : sub.metadata.associations) {
@@ -497,20 +539,31 @@ HttpResponse XdsService::Impl::StoredQueryRequest(const SoapRequest& req) {
   if (!parse.query) return answer(ResponseStatus::kFailure, {}, ReturnType::kObjectRef, parse.errors);
   const StoredQuery& q = *parse.query;
   SqlBuilder b;
-  std::string where;
-  auto add = [&](const std::string& predicate) { where += " AND " + predicate; };
-  std::string patient_cx;
-  if (q.kind == StoredQueryKind::kFindDocuments || q.kind == StoredQueryKind::kFindDocumentsByReferenceId) {
-    const QueryValue* pid = q.Single("$XDSDocumentEntryPatientId");
-    patient_cx = pid ? pid->text : "";
-    auto [system, value] = SplitCx(patient_cx);
-    add("o.patient_key = (SELECT p.patient_key FROM patient p WHERE p.patient_key = "
-        "(SELECT patient_key FROM patient_identifier WHERE system = " + b.Param(system) +
-        " AND value = " + b.Param(value) + ") OR (p.ins_system = " + b.Param(system.size() > 8 ? system.substr(8) : "") +
-        " AND p.ins = " + b.Param(value) + ") LIMIT 1)");
-    std::vector<std::string> statuses;
-    for (const auto& s : q.Values("$XDSDocumentEntryStatus")) statuses.push_back(StatusName(s));
-    add("o.availability_status = ANY(" + b.Array(statuses) + ")");
+  // Each query becomes up to three predicates over the registry: which DocumentEntries,
+  // which SubmissionSets and which Associations it returns ("false" for none).
+  std::string docs = "false", sets = "false", assocs = "false";
+
+  auto patient_key = [&](const char* param) {
+    const QueryValue* pid = q.Single(param);
+    auto [system, value] = SplitCx(pid ? pid->text : "");
+    return "(SELECT p.patient_key FROM patient p WHERE p.patient_key = (SELECT patient_key FROM "
+           "patient_identifier WHERE system = " + b.Param(system) + " AND value = " + b.Param(value) +
+           ") OR (p.ins_system = " + b.Param(system.size() > 8 ? system.substr(8) : "") + " AND p.ins = " +
+           b.Param(value) + ") LIMIT 1)";
+  };
+  auto statuses = [&](const char* param) {
+    std::vector<std::string> out;
+    for (const auto& v : q.Values(param)) out.push_back(StatusName(v));
+    return b.Array(out);
+  };
+  auto uuids = [&](const char* param) {
+    std::vector<std::string> out;
+    for (const auto& v : q.Values(param)) out.push_back(Uuid(v));
+    return b.Array(out);
+  };
+  // Coded and time filters of the document queries, ANDed to `where`.
+  auto document_filters = [&](std::string& where) {
+    auto add = [&](const std::string& p) { where += " AND " + p; };
     auto coded = [&](const char* param, const char* column) {
       for (const auto& group : q.Codes(param)) {
         std::vector<std::string> codes;
@@ -553,57 +606,180 @@ HttpResponse XdsService::Impl::StoredQueryRequest(const SoapRequest& req) {
       add("EXISTS (SELECT 1 FROM unnest(o.author_persons) a WHERE a LIKE ANY(" + b.Array(authors) + "))");
     auto types = q.Values("$XDSDocumentEntryType");
     if (!types.empty()) add("o.entry_type = ANY(" + b.Array(types) + ")");
-  } else if (q.kind == StoredQueryKind::kGetDocuments) {
-    auto uuids = q.Values("$XDSDocumentEntryEntryUUID");
-    auto uids = q.Values("$XDSDocumentEntryUniqueId");
-    auto lids = q.Values("$XDSDocumentEntryLogicalID");
-    std::vector<std::string> plain;
-    for (const auto& u : uuids) plain.push_back(Uuid(u));
-    for (const auto& u : lids) plain.push_back(Uuid(u));
-    add("(o.entry_uuid::text = ANY(" + b.Array(plain) + ") OR o.logical_id::text = ANY(" + b.Array(plain) +
-        ") OR o.unique_id = ANY(" + b.Array(uids) + "))");
-  } else {
-    return answer(ResponseStatus::kFailure, {}, q.return_type,
-                  {Error("XDSRegistryError", std::string(StoredQueryName(q.kind)) +
-                                                 " is not available yet on this registry")});
+  };
+  // An object named by EntryUUID, UniqueId (or LogicalID) parameters.
+  auto named = [&](const char* uuid_param, const char* uid_param, const char* lid_param) {
+    std::string u = uuids(uuid_param);
+    std::string pred = "(o.entry_uuid::text = ANY(" + u + ") OR o.unique_id = ANY(" +
+                       b.Array(q.Values(uid_param)) + ")";
+    if (lid_param) pred += " OR o.logical_id::text = ANY(" + uuids(lid_param) + ")";
+    return pred + ")";
+  };
+  const char* kAssocOf = "(a.source_uuid IN (SELECT entry_uuid FROM registry_object o WHERE %s) OR "
+                         "a.target_uuid IN (SELECT entry_uuid FROM registry_object o WHERE %s))";
+  auto assoc_touching = [&](const std::string& objects) {
+    std::string out = kAssocOf;
+    out.replace(out.find("%s"), 2, objects);
+    out.replace(out.find("%s"), 2, objects);
+    return out;
+  };
+
+  switch (q.kind) {
+    case StoredQueryKind::kFindDocuments: {
+      docs = "o.patient_key = " + patient_key("$XDSDocumentEntryPatientId") +
+             " AND o.availability_status = ANY(" + statuses("$XDSDocumentEntryStatus") + ")";
+      document_filters(docs);
+      break;
+    }
+    case StoredQueryKind::kFindSubmissionSets: {
+      sets = "o.patient_key = " + patient_key("$XDSSubmissionSetPatientId") +
+             " AND o.availability_status = ANY(" + statuses("$XDSSubmissionSetStatus") + ")";
+      auto sources = q.Values("$XDSSubmissionSetSourceId");
+      if (!sources.empty()) sets += " AND o.source_id = ANY(" + b.Array(sources) + ")";
+      for (const auto& [param, op] : {std::pair<const char*, const char*>{"$XDSSubmissionSetSubmissionTimeFrom", ">="},
+                                      {"$XDSSubmissionSetSubmissionTimeTo", "<"}})
+        if (const QueryValue* v = q.Single(param)) {
+          std::string fhir = mapping::FhirDateTimeFromDtm(v->text);
+          if (fhir.size() == 4) fhir += "-01-01";
+          if (fhir.size() == 7) fhir += "-01";
+          if (!fhir.empty()) sets += std::string(" AND o.submission_time ") + op + " " + b.Param(fhir) + "::timestamptz";
+        }
+      auto authors = q.Values("$XDSSubmissionSetAuthorPerson");
+      if (!authors.empty())
+        sets += " AND EXISTS (SELECT 1 FROM unnest(o.author_persons) a WHERE a LIKE ANY(" + b.Array(authors) + "))";
+      std::vector<std::string> content;
+      for (const auto& group : q.Codes("$XDSSubmissionSetContentType"))
+        for (const auto& c : group) content.push_back(c.code + "^^" + c.scheme);
+      if (!content.empty())
+        sets += " AND (o.content_type_code || '^^' || coalesce(o.content_type_scheme, '')) = ANY(" + b.Array(content) + ")";
+      break;
+    }
+    case StoredQueryKind::kGetAll: {
+      std::string key = patient_key("$patientId");
+      docs = "o.patient_key = " + key + " AND o.availability_status = ANY(" + statuses("$XDSDocumentEntryStatus") + ")";
+      document_filters(docs);
+      sets = "o.patient_key = " + key + " AND o.availability_status = ANY(" + statuses("$XDSSubmissionSetStatus") + ")";
+      assocs = "a.patient_key = " + key;
+      break;
+    }
+    case StoredQueryKind::kGetDocuments:
+      docs = named("$XDSDocumentEntryEntryUUID", "$XDSDocumentEntryUniqueId", "$XDSDocumentEntryLogicalID");
+      break;
+    case StoredQueryKind::kGetDocumentsAndAssociations:
+      docs = named("$XDSDocumentEntryEntryUUID", "$XDSDocumentEntryUniqueId", nullptr);
+      assocs = assoc_touching(docs);
+      break;
+    case StoredQueryKind::kGetAssociations: {
+      std::string u = uuids("$uuid");
+      assocs = "(a.source_uuid::text = ANY(" + u + ") OR a.target_uuid::text = ANY(" + u + "))";
+      break;
+    }
+    case StoredQueryKind::kGetSubmissionSets: {
+      std::string u = uuids("$uuid");
+      assocs = "(a.association_type LIKE '%:HasMember' AND a.target_uuid::text = ANY(" + u + "))";
+      sets = "o.entry_uuid IN (SELECT a.source_uuid FROM association a WHERE " + assocs + ")";
+      break;
+    }
+    case StoredQueryKind::kGetSubmissionSetAndContents: {
+      sets = named("$XDSSubmissionSetEntryUUID", "$XDSSubmissionSetUniqueId", nullptr);
+      assocs = "(a.association_type LIKE '%:HasMember' AND a.source_uuid IN (SELECT entry_uuid FROM "
+               "registry_object o WHERE o.object_type = 'SubmissionSet' AND " + sets + "))";
+      docs = "o.entry_uuid IN (SELECT a.target_uuid FROM association a WHERE " + assocs + ")";
+      document_filters(docs);
+      break;
+    }
+    case StoredQueryKind::kGetRelatedDocuments: {
+      std::string self = named("$XDSDocumentEntryEntryUUID", "$XDSDocumentEntryUniqueId", nullptr);
+      std::string types = b.Array(q.Values("$AssociationTypes"));
+      assocs = "(a.association_type = ANY(" + types + ") AND " + assoc_touching(self) + ")";
+      docs = "(" + self + " OR o.entry_uuid IN (SELECT a.source_uuid FROM association a WHERE " + assocs +
+             ") OR o.entry_uuid IN (SELECT a.target_uuid FROM association a WHERE " + assocs + "))";
+      break;
+    }
+    case StoredQueryKind::kFindFolders:
+    case StoredQueryKind::kGetFolders:
+    case StoredQueryKind::kGetFolderAndContents:
+    case StoredQueryKind::kGetFoldersForDocument:
+      // carnet holds no Folders (submissions with folders are refused), so these find none.
+      break;
+    case StoredQueryKind::kFindDocumentsByReferenceId:
+      return answer(ResponseStatus::kFailure, {}, q.return_type,
+                    {Error("XDSRegistryError", "FindDocumentsByReferenceId is not available yet on this registry")});
   }
-  std::string sql =
+
+  std::string limit = b.Param(std::to_string(options_.max_query_results + 1)) + "::int";
+  std::string docs_sql =
       "SELECT r.content FROM registry_object o JOIN resource r ON r.res_type = o.res_type AND "
-      "r.res_id = o.res_id AND NOT r.deleted WHERE o.object_type = 'DocumentEntry'" + where +
-      " ORDER BY o.creation_time NULLS LAST, o.entry_uuid LIMIT " + b.Param(std::to_string(options_.max_query_results + 1)) +
-      "::int";
+      "r.res_id = o.res_id AND NOT r.deleted WHERE o.object_type = 'DocumentEntry' AND " + docs +
+      " ORDER BY o.creation_time NULLS LAST, o.entry_uuid LIMIT " + limit;
+  std::string sets_sql =
+      "SELECT r.content, o.patient_id FROM registry_object o JOIN resource r ON r.res_type = o.res_type AND "
+      "r.res_id = o.res_id AND NOT r.deleted WHERE o.object_type = 'SubmissionSet' AND " + sets +
+      " ORDER BY o.submission_time NULLS LAST, o.entry_uuid LIMIT " + limit;
+  std::string assocs_sql =
+      "SELECT a.entry_uuid::text, a.association_type, a.source_uuid::text, a.target_uuid::text, "
+      "coalesce(a.submission_set_status, '') FROM association a WHERE " + assocs +
+      " ORDER BY a.created_at, a.entry_uuid LIMIT " + limit;
+
   RegistryObjectList list;
   std::vector<RegistryError> errors;
-  Status st = storage::RunInTransaction(pool_, storage::TxOptions{storage::Isolation::kReadCommitted, true, 2},
+  Status st = storage::RunInTransaction(pool_, storage::TxOptions{storage::Isolation::kRepeatableRead, true, 2},
                                         [&](Tx& tx) -> Status {
     list = RegistryObjectList{};
-    auto rows = tx.RunDynamic(sql, b.params);
-    if (!rows.ok()) return rows.status();
-    if (rows->rows() > options_.max_query_results) {
+    errors.clear();
+    auto too_many = [&](int rows) {
+      if (rows <= options_.max_query_results) return false;
       errors.push_back(Error("XDSTooManyResults", "the query matches more than " +
-                                                      std::to_string(options_.max_query_results) + " entries"));
-      return Status::Ok();
-    }
-    for (int i = 0; i < rows->rows(); ++i) {
-      auto dr = ParseJson(rows->GetString(i, 0));
-      if (!dr.ok()) return dr.status();
-      std::string cx = patient_cx;
-      if (cx.empty()) {
-        // The record's own patient id.
-        auto subject = dr->Find("subject");
-        std::string ref = subject ? subject->GetString("reference") : "";
-        auto key_row = tx.RunDynamic("SELECT patient_key FROM patient WHERE resource_id = $1",
-                                     {SqlParam::Text(ref.size() > 8 ? ref.substr(8) : "")});
-        if (!key_row.ok()) return key_row.status();
-        if (key_row->rows() == 1) {
-          auto c = mapping::PatientCxOf(tx, key_row->GetInt(0, 0));
-          if (c.ok()) cx = *c;
-        }
+                                                      std::to_string(options_.max_query_results) + " objects"));
+      return true;
+    };
+    auto cx_of_subject = [&](const JsonValue& resource) -> std::string {
+      const JsonValue* subject = resource.Find("subject");
+      std::string ref = subject ? subject->GetString("reference") : "";
+      auto key_row = tx.RunDynamic("SELECT patient_key FROM patient WHERE resource_id = $1",
+                                   {SqlParam::Text(ref.size() > 8 ? ref.substr(8) : "")});
+      if (!key_row.ok() || key_row->rows() != 1) return "";
+      auto c = mapping::PatientCxOf(tx, key_row->GetInt(0, 0));
+      return c.ok() ? *c : "";
+    };
+    if (docs != "false") {
+      auto rows = tx.RunDynamicText(docs_sql, b.params);
+      if (!rows.ok()) return rows.status();
+      if (too_many(rows->rows())) return Status::Ok();
+      for (int i = 0; i < rows->rows(); ++i) {
+        auto dr = ParseJson(rows->GetString(i, 0));
+        if (!dr.ok()) return dr.status();
+        auto entry = mapping::EntryFromDocumentReference(*dr, cx_of_subject(*dr));
+        if (!entry.ok()) return entry.status();
+        if (entry->repository_unique_id.empty()) entry->repository_unique_id = mapping::kRepositoryUniqueId;
+        list.documents.push_back(std::move(entry).value());
       }
-      auto entry = mapping::EntryFromDocumentReference(*dr, cx);
-      if (!entry.ok()) return entry.status();
-      if (entry->repository_unique_id.empty()) entry->repository_unique_id = mapping::kRepositoryUniqueId;
-      list.documents.push_back(std::move(entry).value());
+    }
+    if (sets != "false") {
+      auto rows = tx.RunDynamicText(sets_sql, b.params);
+      if (!rows.ok()) return rows.status();
+      if (too_many(rows->rows())) return Status::Ok();
+      for (int i = 0; i < rows->rows(); ++i) {
+        auto json = ParseJson(rows->GetString(i, 0));
+        if (!json.ok()) return json.status();
+        list.submission_sets.push_back(mapping::SubmissionSetFromList(*json, rows->GetString(i, 1)));
+      }
+    }
+    if (assocs != "false") {
+      auto rows = tx.RunDynamicText(assocs_sql, b.params);
+      if (!rows.ok()) return rows.status();
+      if (too_many(rows->rows())) return Status::Ok();
+      for (int i = 0; i < rows->rows(); ++i) {
+        Association a;
+        a.id = "urn:uuid:" + rows->GetString(i, 0);
+        a.type_uri = rows->GetString(i, 1);
+        a.type = AssociationTypeFromUri(a.type_uri);
+        a.source = "urn:uuid:" + rows->GetString(i, 2);
+        a.target = "urn:uuid:" + rows->GetString(i, 3);
+        a.status = std::string(kStatusApproved);
+        a.submission_set_status = rows->GetString(i, 4);
+        list.associations.push_back(std::move(a));
+      }
     }
     return Status::Ok();
   });

@@ -11,6 +11,8 @@
 #include "mapping/document_entry.h"
 #include "tests/integration/harness.h"
 #include "xds/metadata.h"
+#include "xds/requests.h"
+#include <pugixml.hpp>
 
 namespace carnet::testing {
 namespace {
@@ -283,6 +285,109 @@ TEST_F(XdsTest, MetadataUpdateAndDelete) {
   auto again = client_.Request("POST", Url("/xds/registry"), {kSoap},
                                SoapEnvelope("urn:ihe:iti:2010:DeleteDocumentSet", remove));
   EXPECT_NE(again.body.find("UnresolvedReferenceException"), std::string::npos) << again.body;
+}
+
+std::string AdhocQuery(const std::string& id, const std::vector<std::pair<std::string, std::string>>& slots,
+                       const std::string& return_type = "LeafClass") {
+  std::string body = R"(<query:AdhocQueryRequest xmlns:query="urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0"
+      xmlns:rim="urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"><query:ResponseOption returnComposedObjects="true" returnType=")" +
+                     return_type + R"("/><rim:AdhocQuery id=")" + id + R"(">)";
+  for (const auto& [name, value] : slots)
+    body += "<rim:Slot name=\"" + name + "\"><rim:ValueList><rim:Value>" + value + "</rim:Value></rim:ValueList></rim:Slot>";
+  return SoapEnvelope("urn:ihe:iti:2007:RegistryStoredQuery", body + "</rim:AdhocQuery></query:AdhocQueryRequest>");
+}
+
+// An ITI-41 body built from the metadata of the pnr.xml sample, with fresh uniqueIds, for the
+// sample patient, the document inline in base64, optionally replacing an existing entry.
+std::string ProvideAndRegister(const std::string& content, const std::string& doc_uid, const std::string& set_uid,
+                               const std::string& replaces = "") {
+  pugi::xml_document doc;
+  doc.load_string(Sample("pnr.xml").c_str());
+  auto sub = xds::ReadSubmissionElement(doc.document_element(), nullptr);
+  EXPECT_TRUE(sub.ok()) << sub.status().ToString();
+  xds::RegistryObjectList m = sub->metadata;
+  m.documents.resize(1);  // one document is enough here
+  std::erase_if(m.associations, [&](const xds::Association& a) {
+    return !m.Contains(a.source) || !m.Contains(a.target);
+  });
+  m.documents[0].unique_id = doc_uid;
+  m.documents[0].patient_id = "11^^^&1.1&ISO";
+  m.documents[0].hash.clear();
+  m.documents[0].size.clear();
+  m.submission_sets[0].unique_id = set_uid;
+  m.submission_sets[0].patient_id = "11^^^&1.1&ISO";
+  if (!replaces.empty()) {
+    xds::Association rplc;
+    rplc.id = "urn:uuid:" + NewUuid();
+    rplc.type = xds::AssociationType::kReplace;
+    rplc.type_uri = std::string(xds::AssociationTypeUri(xds::AssociationType::kReplace));
+    rplc.source = m.documents[0].id;
+    rplc.target = replaces;
+    m.associations.push_back(rplc);
+  }
+  std::string body = R"(<xdsb:ProvideAndRegisterDocumentSetRequest xmlns:xdsb="urn:ihe:iti:xds-b:2007">)" +
+                     xds::WriteSubmitObjectsRequest(m) + "<xdsb:Document id=\"" + m.documents[0].id + "\">" +
+                     Base64Encode(content) + "</xdsb:Document></xdsb:ProvideAndRegisterDocumentSetRequest>";
+  return SoapEnvelope("urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b", body);
+}
+
+// Submission sets, their contents, associations and replacement through the stored queries.
+TEST_F(XdsTest, StoredQueriesOverSubmissionSetsAndAssociations) {
+  SamplePatient();
+  auto uid = [] { return "1.2.250.1.999.11." + std::to_string(std::stoll(RandomHex(5), nullptr, 16)); };
+  std::string doc1 = uid(), set1 = uid(), doc2 = uid(), set2 = uid();
+  auto first = client_.Request("POST", Url("/xds/repository"), {kSoap}, ProvideAndRegister("version one", doc1, set1));
+  ASSERT_EQ(first.status, 200) << first.body;
+  ASSERT_NE(first.body.find("ResponseStatusType:Success"), std::string::npos) << first.body;
+  auto found = client_.Get(Url("/fhir/DocumentReference?identifier=urn:oid:" + doc1));
+  JsonValue bundle = *ParseJson(found.body);
+  ASSERT_TRUE(bundle.Find("entry") && bundle.Find("entry")->items().size() == 1) << found.body;
+  std::string uuid1 = "urn:uuid:" + bundle.Find("entry")->items()[0].Find("resource")->GetString("id");
+
+  // The SubmissionSet is an MHD List in FHIR, and a registry object in XDS.
+  auto lists = client_.Get(Url("/fhir/List?identifier=urn:oid:" + set1));
+  EXPECT_NE(lists.body.find("submissionset"), std::string::npos) << lists.body;
+  const std::string pid = "'11^^^&amp;1.1&amp;ISO'";
+  const std::string approved = "('urn:oasis:names:tc:ebxml-regrep:StatusType:Approved')";
+  auto sets = client_.Request("POST", Url("/xds/registry"), {kSoap},
+                              AdhocQuery("urn:uuid:f26abbcb-ac74-4422-8a30-edb644bbc1a9",
+                                         {{"$XDSSubmissionSetPatientId", pid}, {"$XDSSubmissionSetStatus", approved}}));
+  EXPECT_NE(sets.body.find(set1), std::string::npos) << sets.body;
+  auto contents = client_.Request("POST", Url("/xds/registry"), {kSoap},
+                                  AdhocQuery("urn:uuid:e8e3cb2c-e39c-46b9-99e4-c12f57260b83",
+                                             {{"$XDSSubmissionSetUniqueId", "'" + set1 + "'"}}));
+  EXPECT_NE(contents.body.find(set1), std::string::npos) << contents.body;
+  EXPECT_NE(contents.body.find(doc1), std::string::npos) << contents.body;
+  EXPECT_NE(contents.body.find("AssociationType:HasMember"), std::string::npos) << contents.body;
+  auto owning = client_.Request("POST", Url("/xds/registry"), {kSoap},
+                                AdhocQuery("urn:uuid:51224314-5390-4169-9b91-b1980040715a", {{"$uuid", "('" + uuid1 + "')"}}));
+  EXPECT_NE(owning.body.find(set1), std::string::npos) << owning.body;
+
+  // A replacement deprecates the first version and links both.
+  auto second = client_.Request("POST", Url("/xds/repository"), {kSoap},
+                                ProvideAndRegister("version two", doc2, set2, uuid1));
+  ASSERT_NE(second.body.find("ResponseStatusType:Success"), std::string::npos) << second.body;
+  auto related = client_.Request("POST", Url("/xds/registry"), {kSoap},
+                                 AdhocQuery("urn:uuid:d90e5407-b356-4d91-a89f-873917b4b0e6",
+                                            {{"$XDSDocumentEntryUniqueId", "'" + doc1 + "'"},
+                                             {"$AssociationTypes", "('urn:ihe:iti:2007:AssociationType:RPLC')"}}));
+  EXPECT_NE(related.body.find(doc2), std::string::npos) << related.body;
+  EXPECT_NE(related.body.find("AssociationType:RPLC"), std::string::npos) << related.body;
+  EXPECT_NE(related.body.find("StatusType:Deprecated"), std::string::npos) << related.body;
+  auto all = client_.Request("POST", Url("/xds/registry"), {kSoap},
+                             AdhocQuery("urn:uuid:10b545ea-725c-446d-9b95-8aeb444eddf3",
+                                        {{"$patientId", pid},
+                                         {"$XDSDocumentEntryStatus", "('urn:oasis:names:tc:ebxml-regrep:StatusType:Approved','urn:oasis:names:tc:ebxml-regrep:StatusType:Deprecated')"}},
+                                        "ObjectRef"));
+  EXPECT_NE(all.body.find("ResponseStatusType:Success"), std::string::npos) << all.body;
+  EXPECT_NE(all.body.find(uuid1), std::string::npos) << all.body;
+  // The first version is superseded in FHIR too.
+  EXPECT_EQ(ParseJson(client_.Get(Url("/fhir/DocumentReference/" + uuid1.substr(9))).body)->GetString("status"),
+            "superseded");
+  // An unknown stored query id.
+  auto unknown = client_.Request("POST", Url("/xds/registry"), {kSoap},
+                                 AdhocQuery("urn:uuid:00000000-0000-0000-0000-000000000000", {}));
+  EXPECT_NE(unknown.body.find("XDSUnknownStoredQuery"), std::string::npos) << unknown.body;
 }
 
 TEST_F(XdsTest, MalformedMessagesGetSoapFaults) {
