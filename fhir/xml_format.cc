@@ -383,9 +383,11 @@ class XhtmlSerializer {
  public:
   explicit XhtmlSerializer(const NsScope& outer) : scope_(outer) {}
 
-  std::string Run(pugi::xml_node div) {
+  // nullopt when the subtree uses a prefix that no declaration binds.
+  std::optional<std::string> Run(pugi::xml_node div) {
     std::string out;
     Element(div, true, &out);
+    if (unbound_) return std::nullopt;
     return out;
   }
 
@@ -415,6 +417,9 @@ class XhtmlSerializer {
       if (root && IsNsDecl(an)) continue;
       if (an == "xmlns" && a.value() == kXhtmlNs) continue;
       if (an.starts_with("xmlns:") && a.value() == kXhtmlNs) continue;
+      if (auto prefix = SplitQName(an).first;
+          !IsNsDecl(an) && !prefix.empty() && !scope_.Resolve(prefix))
+        unbound_ = true;
       *out += ' ';
       *out += an;
       *out += "=\"";
@@ -438,9 +443,12 @@ class XhtmlSerializer {
   }
 
   // XHTML elements lose their prefix (the div declares XHTML as the default namespace).
-  std::string Name(std::string_view qname) const {
+  std::string Name(std::string_view qname) {
     auto [prefix, local] = SplitQName(qname);
-    if (!prefix.empty() && scope_.Resolve(prefix) == kXhtmlNs) return std::string(local);
+    if (prefix.empty()) return std::string(qname);
+    auto uri = scope_.Resolve(prefix);
+    if (!uri) unbound_ = true;
+    if (uri == kXhtmlNs) return std::string(local);
     return std::string(qname);
   }
 
@@ -457,6 +465,7 @@ class XhtmlSerializer {
   }
 
   NsScope scope_;
+  bool unbound_ = false;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -989,9 +998,12 @@ class XmlReader {
     switch (shape) {
       case Shape::kAttribute:
         break;
-      case Shape::kXhtml:
-        it->values.push_back(JsonValue::String(Div(c)));
+      case Shape::kXhtml: {
+        auto div = Div(c);
+        if (!div) return Invalid("the narrative uses an undeclared namespace prefix", at);
+        it->values.push_back(JsonValue::String(std::move(*div)));
         break;
+      }
       case Shape::kResource: {
         pugi::xml_node inner;
         for (pugi::xml_attribute a : c.attributes())
@@ -1067,7 +1079,7 @@ class XmlReader {
   // The narrative as the JSON string: its source text, lifted verbatim when it stands on its
   // own (the usual `<div xmlns="http://www.w3.org/1999/xhtml">`), so that entity spelling,
   // quotes and empty-element forms survive; otherwise a namespace-fixed serialisation.
-  std::string Div(pugi::xml_node div) {
+  std::optional<std::string> Div(pugi::xml_node div) {
     ptrdiff_t name_at = div.offset_debug();
     pugi::xml_attribute xmlns = div.attribute("xmlns");
     NsScope inner;

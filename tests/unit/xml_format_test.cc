@@ -306,6 +306,12 @@ TEST(XmlFormatTest, NarrativeIsCarriedVerbatim) {
     EXPECT_EQ(r.status().code(), ErrorCode::kInvalid) << evil;
     EXPECT_EQ(r.status().location(), "Patient.text.div") << evil;
   }
+  // An undeclared prefix inside the narrative is not namespace-well-formed.
+  auto unbound = ResourceXmlToJson(
+      R"(<Patient xmlns="http://hl7.org/fhir"><text><status value="generated"/>)"
+      R"(<div xmlns="http://www.w3.org/1999/xhtml"><a:br/></div></text></Patient>)");
+  EXPECT_EQ(unbound.status().code(), ErrorCode::kInvalid);
+  EXPECT_EQ(unbound.status().location(), "Patient.text.div");
   // In XML, the div must be in the XHTML namespace.
   auto wrong =
       ResourceXmlToJson(R"(<Patient xmlns="http://hl7.org/fhir"><text><status value="generated"/>)"
