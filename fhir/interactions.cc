@@ -79,7 +79,7 @@ const std::vector<std::string>& ServedTypes() {
       "DiagnosticReport", "DocumentReference", "Encounter", "FamilyMemberHistory",
       "Immunization", "List", "MedicationRequest", "MedicationStatement", "Observation",
       "Organization", "Patient", "Practitioner", "PractitionerRole", "Procedure", "Provenance",
-      "RelatedPerson", "Subscription"};
+      "RelatedPerson", "SearchParameter", "Subscription"};
   return kTypes;
 }
 
