@@ -64,7 +64,8 @@ Result<std::vector<std::string>> ResolveTypes(const SearchRequest& request) {
     if (k != "_type") continue;
     for (const std::string& t : SplitUnescaped(v, ',')) {
       if (!IsServedType(t))
-        return BadRequest("parameter _type: '" + t + "' is not a resource type served here", "_type");
+        return BadRequest("parameter _type: '" + t + "' is not a resource type served here",
+                          "_type");
       if (std::find(types.begin(), types.end(), t) == types.end()) types.push_back(t);
     }
   }
@@ -109,7 +110,8 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
     canonical.clear();
     for (const auto& [k, v] : search.link_params)
       canonical += (canonical.empty() ? "" : "&") + Encode(k) + "=" + Encode(v);
-    canonical += std::string(canonical.empty() ? "" : "&") + "_count=" + std::to_string(search.count);
+    canonical +=
+        std::string(canonical.empty() ? "" : "&") + "_count=" + std::to_string(search.count);
     if (!search.cursor.empty()) {
       auto pos = DecodeCursor(search.cursor, canonical, search.sort.size());
       if (!pos.ok()) return pos.status();
@@ -133,8 +135,9 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
       if (!in.with_rows || result->IsNull(i, 0)) continue;
       Row r{result->GetString(i, 0), result->GetString(i, 1), result->GetString(i, 2), {}};
       for (int k = 0; k < q.key_count; ++k)
-        r.keys.push_back(result->IsNull(i, 3 + k) ? std::nullopt
-                                                   : std::optional<std::string>(result->GetString(i, 3 + k)));
+        r.keys.push_back(result->IsNull(i, 3 + k)
+                             ? std::nullopt
+                             : std::optional<std::string>(result->GetString(i, 3 + k)));
       rows.push_back(std::move(r));
     }
     more = static_cast<int>(rows.size()) > search.count;
@@ -157,8 +160,10 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
       auto inc_rows = tx.RunDynamic(iq.sql, iq.params);
       if (!inc_rows.ok()) return SqlStatus(inc_rows.status(), tx);
       from.clear();
-      for (int i = 0; i < inc_rows->rows() && static_cast<int>(included.size()) < kMaxIncluded; ++i) {
-        std::pair<std::string, std::string> key{inc_rows->GetString(i, 0), inc_rows->GetString(i, 1)};
+      for (int i = 0; i < inc_rows->rows() && static_cast<int>(included.size()) < kMaxIncluded;
+           ++i) {
+        std::pair<std::string, std::string> key{inc_rows->GetString(i, 0),
+                                                inc_rows->GetString(i, 1)};
         if (!seen.insert(key).second) continue;
         included.push_back({key.first, key.second, inc_rows->GetString(i, 2), {}});
         from.push_back(key);
@@ -169,7 +174,8 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
   if (!st.ok()) return st;
 
   // A complete first page tells the total for free.
-  if (!total && search.total != "none" && !position && !more) total = static_cast<long long>(rows.size());
+  if (!total && search.total != "none" && !position && !more)
+    total = static_cast<long long>(rows.size());
 
   std::string path = request.base_url;
   if (!request.compartment_patient.empty()) path += "/Patient/" + request.compartment_patient;
@@ -185,7 +191,8 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
   bundle.Set("type", JsonValue::String("searchset"));
   if (total) bundle.Set("total", JsonValue::Number(std::to_string(*total)));
   JsonValue links = JsonValue::Array();
-  links.Append(Link("self", base_link + (search.cursor.empty() ? "" : "&_cursor=" + Encode(search.cursor))));
+  links.Append(
+      Link("self", base_link + (search.cursor.empty() ? "" : "&_cursor=" + Encode(search.cursor))));
   if (search.cursor.size()) links.Append(Link("first", base_link));
   auto cursor_at = [&](const Row& r, bool before) {
     KeysetPosition p;
@@ -205,7 +212,8 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
     // An empty page reached by a cursor: offer the way back.
     KeysetPosition p = *position;
     p.before = !p.before;
-    links.Append(Link(p.before ? "previous" : "next", base_link + "&_cursor=" + EncodeCursor(p, canonical)));
+    links.Append(
+        Link(p.before ? "previous" : "next", base_link + "&_cursor=" + EncodeCursor(p, canonical)));
   }
   bundle.Set("link", std::move(links));
 
@@ -274,7 +282,8 @@ Result<long long> Reindex(storage::Pool& pool, const std::string& type) {
       SqlBuilder b;
       std::string sql =
           "SELECT patient_key, res_type, res_id, content FROM resource WHERE NOT deleted AND "
-          "(res_type, res_id) > (" + b.Param(after_type) + ", " + b.Param(after_id) + ")";
+          "(res_type, res_id) > (" +
+          b.Param(after_type) + ", " + b.Param(after_id) + ")";
       if (!type.empty()) sql += " AND res_type = " + b.Param(type);
       sql += " ORDER BY res_type, res_id LIMIT 500";
       auto r = tx.RunDynamic(sql, b.params());

@@ -15,7 +15,8 @@ std::string Base64Url(const std::string& in) {
   size_t i = 0;
   while (i + 2 < in.size()) {
     uint32_t v = (static_cast<unsigned char>(in[i]) << 16) |
-                 (static_cast<unsigned char>(in[i + 1]) << 8) | static_cast<unsigned char>(in[i + 2]);
+                 (static_cast<unsigned char>(in[i + 1]) << 8) |
+                 static_cast<unsigned char>(in[i + 2]);
     for (int s = 18; s >= 0; s -= 6) out.push_back(kAlphabet[(v >> s) & 63]);
     i += 3;
   }
@@ -95,9 +96,12 @@ Result<KeysetPosition> DecodeCursor(const std::string& cursor, const std::string
   const JsonValue* keys = payload->Find("k");
   if (!keys || !keys->is_array() || keys->items().size() != key_count) return bad;
   for (const auto& k : keys->items()) {
-    if (k.is_null()) pos.keys.emplace_back();
-    else if (k.is_string()) pos.keys.emplace_back(k.text());
-    else return bad;
+    if (k.is_null())
+      pos.keys.emplace_back();
+    else if (k.is_string())
+      pos.keys.emplace_back(k.text());
+    else
+      return bad;
   }
   return pos;
 }

@@ -107,7 +107,8 @@ void ExtractToken(const std::string& code, const PathValue& v, IndexRows* rows) 
   const JsonValue& j = *v.json;
   if (v.type == "CodeableConcept") {
     if (const JsonValue* codings = j.Find("coding"); codings && codings->is_array())
-      for (const auto& c : codings->items()) add(Opt(c, "system"), Opt(c, "code"), Opt(c, "display"));
+      for (const auto& c : codings->items())
+        add(Opt(c, "system"), Opt(c, "code"), Opt(c, "display"));
     if (auto text = Opt(j, "text")) add(std::nullopt, std::nullopt, text);
   } else if (v.type == "Identifier") {
     IndexRows::Token t;
@@ -194,8 +195,8 @@ void ExtractDate(const std::string& code, const PathValue& v, IndexRows* rows) {
 void ExtractQuantity(const std::string& code, const PathValue& v, IndexRows* rows) {
   if (!v.json) return;
   if (v.json->is_number()) {
-    rows->quantities.push_back({code, v.json->text(), std::nullopt, std::nullopt, std::nullopt,
-                                std::nullopt});
+    rows->quantities.push_back(
+        {code, v.json->text(), std::nullopt, std::nullopt, std::nullopt, std::nullopt});
     return;
   }
   if (!v.json->is_object()) return;
@@ -216,8 +217,8 @@ void ExtractQuantity(const std::string& code, const PathValue& v, IndexRows* row
   }
   const JsonValue* value = j.Find("value");
   if (!value || !value->is_number()) return;
-  IndexRows::Quantity q{code, value->text(), std::nullopt, std::nullopt, Opt(j, "system"),
-                        Opt(j, "code")};
+  IndexRows::Quantity q{code,         value->text(),    std::nullopt,
+                        std::nullopt, Opt(j, "system"), Opt(j, "code")};
   if (v.type == "Money") {
     q.system = "urn:iso:std:iso:4217";
     q.code = Opt(j, "currency");
@@ -270,12 +271,18 @@ IndexRows ExtractIndexRows(const SearchParamSet& params, const std::string& type
     if (code == "_id" || code == "_lastUpdated") continue;
     if (!def->path) continue;
     for (const PathValue& v : def->path->Evaluate(resource)) {
-      if (def->type == "string") ExtractString(code, v, &rows);
-      else if (def->type == "token") ExtractToken(code, v, &rows);
-      else if (def->type == "reference") ExtractReference(code, v, &rows);
-      else if (def->type == "date") ExtractDate(code, v, &rows);
-      else if (def->type == "number" || def->type == "quantity") ExtractQuantity(code, v, &rows);
-      else if (def->type == "uri") ExtractUri(code, v, &rows);
+      if (def->type == "string")
+        ExtractString(code, v, &rows);
+      else if (def->type == "token")
+        ExtractToken(code, v, &rows);
+      else if (def->type == "reference")
+        ExtractReference(code, v, &rows);
+      else if (def->type == "date")
+        ExtractDate(code, v, &rows);
+      else if (def->type == "number" || def->type == "quantity")
+        ExtractQuantity(code, v, &rows);
+      else if (def->type == "uri")
+        ExtractUri(code, v, &rows);
     }
   }
   return rows;
@@ -290,7 +297,7 @@ Status WriteIndexRows(storage::Transaction& tx, const storage::StoredResource& s
   std::string type = b.Param(stored.type);
   std::string id = b.Param(stored.id);
   std::string sql = "WITH ";
-  const char* tables[] = {"idx_string", "idx_token", "idx_reference",
+  const char* tables[] = {"idx_string", "idx_token",    "idx_reference",
                           "idx_date",   "idx_quantity", "idx_uri"};
   bool first = true;
   int n = 0;
@@ -300,14 +307,14 @@ Status WriteIndexRows(storage::Transaction& tx, const storage::StoredResource& s
     first = false;
   }
   using Col = std::vector<std::optional<std::string>>;
-  auto insert = [&](const std::string& table, const std::string& columns,
-                    const std::string& select, const std::vector<Col>& cols) {
+  auto insert = [&](const std::string& table, const std::string& columns, const std::string& select,
+                    const std::vector<Col>& cols) {
     std::string from;
-    for (size_t i = 0; i < cols.size(); ++i)
-      from += (i ? ", " : "") + b.TextArrayN(cols[i]);
-    sql += ", i" + std::to_string(n++) + " AS (INSERT INTO " + table + " (patient_key, res_type, res_id, " +
-           columns + ") SELECT " + key + "::bigint, " + type + ", " + id + ", " + select +
-           " FROM unnest(" + from + ") AS u(c0, c1, c2, c3, c4, c5, c6))";
+    for (size_t i = 0; i < cols.size(); ++i) from += (i ? ", " : "") + b.TextArrayN(cols[i]);
+    sql += ", i" + std::to_string(n++) + " AS (INSERT INTO " + table +
+           " (patient_key, res_type, res_id, " + columns + ") SELECT " + key + "::bigint, " + type +
+           ", " + id + ", " + select + " FROM unnest(" + from +
+           ") AS u(c0, c1, c2, c3, c4, c5, c6))";
   };
   // unnest with fewer arrays than aliases is refused: pad the alias list per call.
   auto fix_alias = [&](size_t ncols) {

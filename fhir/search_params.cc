@@ -122,8 +122,8 @@ Result<std::shared_ptr<const SearchParamSet>> SearchParamRegistry::Current(
     std::lock_guard<std::mutex> lock(mu_);
     if (current_ && NowMs() - checked_at_ms_ < 1000) return current_;
   }
-  static const storage::Statement kGeneration{
-      "search_param_generation", "SELECT generation FROM search_param_generation"};
+  static const storage::Statement kGeneration{"search_param_generation",
+                                              "SELECT generation FROM search_param_generation"};
   auto gen = tx.Run(kGeneration);
   if (!gen.ok()) return gen.status();
   long long generation = gen->rows() ? gen->GetInt(0, 0) : 0;
@@ -180,8 +180,7 @@ Status SearchParamRegistry::OnSearchParameterWrite(storage::Transaction& tx, con
     if (expression.empty())
       return Invalid("SearchParameter.expression is required", "SearchParameter.expression");
     auto path = SearchPath::Parse(expression);
-    if (!path.ok())
-      return Invalid(path.status().message(), "SearchParameter.expression");
+    if (!path.ok()) return Invalid(path.status().message(), "SearchParameter.expression");
     std::vector<std::string> targets;
     if (const JsonValue* t = resource->Find("target"); t && t->is_array())
       for (const auto& v : t->items())
@@ -191,7 +190,8 @@ Status SearchParamRegistry::OnSearchParameterWrite(storage::Transaction& tx, con
       return Invalid("SearchParameter.base is required", "SearchParameter.base");
     for (const auto& b : bases->items()) {
       if (!b.is_string() || !profiles::StructureRegistry::R4().IsResourceType(b.text()))
-        return Invalid("SearchParameter.base names an unknown resource type", "SearchParameter.base");
+        return Invalid("SearchParameter.base names an unknown resource type",
+                       "SearchParameter.base");
       rows.push_back({b.text(), code, type, expression, targets});
     }
   }
@@ -211,7 +211,8 @@ Status SearchParamRegistry::OnSearchParameterWrite(storage::Transaction& tx, con
                                 storage::SqlParam::Text(r.expression),
                                 storage::SqlParam::Text(PgTextArray(r.targets))});
     if (!ins.ok()) {
-      if (ins.status().code() == ErrorCode::kDuplicate || ins.status().code() == ErrorCode::kConflict)
+      if (ins.status().code() == ErrorCode::kDuplicate ||
+          ins.status().code() == ErrorCode::kConflict)
         return Invalid("another SearchParameter already defines " + r.base + "." + r.code,
                        "SearchParameter.code");
       return ins.status();

@@ -4,8 +4,8 @@
 #pragma once
 
 #include <map>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -17,10 +17,10 @@
 namespace carnet::fhir {
 
 struct SearchParamDef {
-  std::string code;        // "birthdate"
-  std::string type;        // number date string token reference quantity uri
-  std::string expression;  // FHIRPath
-  std::vector<std::string> targets;  // reference target types; empty: any
+  std::string code;                        // "birthdate"
+  std::string type;                        // number date string token reference quantity uri
+  std::string expression;                  // FHIRPath
+  std::vector<std::string> targets;        // reference target types; empty: any
   std::shared_ptr<const SearchPath> path;  // parsed once
   bool custom = false;
 };

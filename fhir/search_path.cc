@@ -17,7 +17,21 @@ constexpr size_t kMaxItems = 10000;
 }  // namespace
 
 struct SearchPath::Node {
-  enum class Kind { kName, kFunc, kInvoke, kUnion, kEq, kNe, kAnd, kOr, kIs, kAs, kString, kBool, kThis };
+  enum class Kind {
+    kName,
+    kFunc,
+    kInvoke,
+    kUnion,
+    kEq,
+    kNe,
+    kAnd,
+    kOr,
+    kIs,
+    kAs,
+    kString,
+    kBool,
+    kThis
+  };
   Kind kind;
   std::string name;  // kName, kFunc, kIs/kAs (type name), kString
   bool boolean = false;
@@ -256,7 +270,7 @@ class Parser {
       return Error("variable " + name + " is not supported in search expressions");
     if (!IsSymbol("(")) return Make(Node::Kind::kName, {}, name);
     Next();
-    static const char* const kFunctions[] = {"where", "ofType", "as",  "is",    "exists",
+    static const char* const kFunctions[] = {"where", "ofType", "as",    "is",      "exists",
                                              "empty", "not",    "first", "resolve", "extension"};
     bool known = false;
     for (const char* f : kFunctions) known = known || name == f;
@@ -276,8 +290,8 @@ class Parser {
     }
     if (!IsSymbol(")")) return Error("')' expected after the arguments of " + name + "()");
     Next();
-    bool one_arg = name == "where" || name == "ofType" || name == "as" || name == "is" ||
-                   name == "extension";
+    bool one_arg =
+        name == "where" || name == "ofType" || name == "as" || name == "is" || name == "extension";
     if (one_arg && args.size() != 1) return Error(name + "() takes one argument");
     if (!one_arg && name != "exists" && !args.empty()) return Error(name + "() takes no argument");
     if ((name == "ofType" || name == "as" || name == "is") && args[0]->kind != Node::Kind::kName)
@@ -388,7 +402,8 @@ struct Evaluator {
     if (c.size() != 1) return false;
     const PathValue& v = c[0];
     if (v.kind == PathValue::Kind::kBoolean) return v.boolean;
-    if (v.kind == PathValue::Kind::kElement && v.json && v.json->is_bool()) return v.json->as_bool();
+    if (v.kind == PathValue::Kind::kElement && v.json && v.json->is_bool())
+      return v.json->as_bool();
     return true;  // a single non-boolean item counts as true (FHIRPath singleton evaluation)
   }
 
@@ -435,8 +450,7 @@ struct Evaluator {
         bool type_name = !n.name.empty() && std::isupper(static_cast<unsigned char>(n.name[0]));
         for (const PathValue& item : focus) {
           if (type_name && item.kind == PathValue::Kind::kElement && item.json &&
-              item.json->is_object() && item.json->Find("resourceType") &&
-              IsA(item.type, n.name)) {
+              item.json->is_object() && item.json->Find("resourceType") && IsA(item.type, n.name)) {
             out.push_back(item);
             continue;
           }

@@ -45,7 +45,8 @@ std::string DatePredicate(const std::string& value, const std::string& lo, const
   if (prefix == "sa") return lo + " > " + sh;
   if (prefix == "eb") return hi + " < " + sl;
   // ap: the search range widened by 10% of its distance from now (at least a day).
-  std::string gap = "(greatest(abs(extract(epoch FROM now() - " + sl + ")) * 0.1, 86400) * interval '1 second')";
+  std::string gap =
+      "(greatest(abs(extract(epoch FROM now() - " + sl + ")) * 0.1, 86400) * interval '1 second')";
   return "(" + lo + " <= " + sh + " + " + gap + " AND " + hi + " >= " + sl + " - " + gap + ")";
 }
 
@@ -54,13 +55,17 @@ std::string NumberPredicate(const std::string& prefix, const std::string& number
                             const std::string& col, SqlBuilder& b) {
   std::string v = b.Param(number) + "::numeric";
   std::string half = "0.5 * power(10::numeric, -scale(" + v + "))";
-  if (prefix == "eq") return "(" + col + " >= " + v + " - " + half + " AND " + col + " < " + v + " + " + half + ")";
-  if (prefix == "ne") return "NOT (" + col + " >= " + v + " - " + half + " AND " + col + " < " + v + " + " + half + ")";
+  if (prefix == "eq")
+    return "(" + col + " >= " + v + " - " + half + " AND " + col + " < " + v + " + " + half + ")";
+  if (prefix == "ne")
+    return "NOT (" + col + " >= " + v + " - " + half + " AND " + col + " < " + v + " + " + half +
+           ")";
   if (prefix == "gt" || prefix == "sa") return col + " > " + v;
   if (prefix == "lt" || prefix == "eb") return col + " < " + v;
   if (prefix == "ge") return col + " >= " + v;
   if (prefix == "le") return col + " <= " + v;
-  return "(" + col + " >= " + v + " - abs(" + v + ") * 0.1 AND " + col + " <= " + v + " + abs(" + v + ") * 0.1)";
+  return "(" + col + " >= " + v + " - abs(" + v + ") * 0.1 AND " + col + " <= " + v + " + abs(" +
+         v + ") * 0.1)";
 }
 
 class Planner {
@@ -119,9 +124,11 @@ class Planner {
         if (c.modifier == "exact") {
           parts.push_back(i + ".value_exact = " + b_.Param(u));
         } else if (c.modifier == "contains") {
-          parts.push_back(i + ".value_norm LIKE " + b_.Param("%" + EscapeLike(NormalizeSearchText(u)) + "%"));
+          parts.push_back(i + ".value_norm LIKE " +
+                          b_.Param("%" + EscapeLike(NormalizeSearchText(u)) + "%"));
         } else {
-          parts.push_back(i + ".value_norm LIKE " + b_.Param(EscapeLike(NormalizeSearchText(u)) + "%"));
+          parts.push_back(i + ".value_norm LIKE " +
+                          b_.Param(EscapeLike(NormalizeSearchText(u)) + "%"));
         }
       }
       return OrJoin(parts);
@@ -155,7 +162,8 @@ class Planner {
           // Every prefix of the value ending at a '/' (and the value itself).
           std::vector<std::string> prefixes;
           for (size_t k = 0; k < u.size(); ++k)
-            if (u[k] == '/' && k > 0 && u[k - 1] != '/' && u[k - 1] != ':') prefixes.push_back(u.substr(0, k));
+            if (u[k] == '/' && k > 0 && u[k - 1] != '/' && u[k - 1] != ':')
+              prefixes.push_back(u.substr(0, k));
           prefixes.push_back(u);
           parts.push_back(i + ".uri = ANY(" + b_.TextArray(prefixes) + ")");
         } else {
@@ -179,9 +187,9 @@ class Planner {
       }
       auto pieces = SplitUnescaped(v, '|');
       if (c.modifier == "of-type") {
-        parts.push_back("(" + i + ".type_system = " + b_.Param(UnescapeSearch(pieces[0])) + " AND " + i +
-                        ".type_code = " + b_.Param(UnescapeSearch(pieces[1])) + " AND " + i +
-                        ".code = " + b_.Param(UnescapeSearch(pieces[2])) + ")");
+        parts.push_back("(" + i + ".type_system = " + b_.Param(UnescapeSearch(pieces[0])) +
+                        " AND " + i + ".type_code = " + b_.Param(UnescapeSearch(pieces[1])) +
+                        " AND " + i + ".code = " + b_.Param(UnescapeSearch(pieces[2])) + ")");
         continue;
       }
       if (pieces.size() == 1) {
@@ -189,8 +197,10 @@ class Planner {
       } else {
         std::string system = UnescapeSearch(pieces[0]);
         std::string code = UnescapeSearch(pieces[1]);
-        if (system.empty()) no_system_codes.push_back(code);
-        else if (code.empty()) systems.push_back(system);
+        if (system.empty())
+          no_system_codes.push_back(code);
+        else if (code.empty())
+          systems.push_back(system);
         else {
           pair_systems.push_back(system);
           pair_codes.push_back(code);
@@ -200,7 +210,8 @@ class Planner {
     // Whole OR-lists travel as arrays: one = ANY() whatever their length.
     if (!codes.empty()) parts.push_back(i + ".code = ANY(" + b_.TextArray(codes) + ")");
     if (!no_system_codes.empty())
-      parts.push_back("(" + i + ".system IS NULL AND " + i + ".code = ANY(" + b_.TextArray(no_system_codes) + "))");
+      parts.push_back("(" + i + ".system IS NULL AND " + i + ".code = ANY(" +
+                      b_.TextArray(no_system_codes) + "))");
     if (!systems.empty()) parts.push_back(i + ".system = ANY(" + b_.TextArray(systems) + ")");
     if (!pair_codes.empty()) {
       std::string cs = b_.TextArray(pair_codes);
@@ -222,12 +233,14 @@ class Planner {
           parts.push_back(i + ".identifier_value = " + b_.Param(UnescapeSearch(pieces[0])));
         } else {
           std::string p = i + ".identifier_value = " + b_.Param(UnescapeSearch(pieces[1]));
-          if (!pieces[0].empty()) p += " AND " + i + ".identifier_system = " + b_.Param(UnescapeSearch(pieces[0]));
+          if (!pieces[0].empty())
+            p += " AND " + i + ".identifier_system = " + b_.Param(UnescapeSearch(pieces[0]));
           parts.push_back("(" + p + ")");
         }
         continue;
       }
-      if (!base_url_.empty() && u.rfind(base_url_ + "/", 0) == 0) u = u.substr(base_url_.size() + 1);
+      if (!base_url_.empty() && u.rfind(base_url_ + "/", 0) == 0)
+        u = u.substr(base_url_.size() + 1);
       ParsedReference p = ParseReference(u);
       if (!p.url.empty() && p.type.empty()) {
         if (u.find('/') == std::string::npos) {
@@ -251,7 +264,8 @@ class Planner {
     if (!type_ids_i.empty()) {
       std::string is = b_.TextArray(type_ids_i);
       std::string p = "(" + i + ".target_id = ANY(" + is + ") AND (" + i + ".target_type, " + i +
-                      ".target_id) IN (SELECT * FROM unnest(" + b_.TextArray(type_ids_t) + ", " + is + "))";
+                      ".target_id) IN (SELECT * FROM unnest(" + b_.TextArray(type_ids_t) + ", " +
+                      is + "))";
       if (typed) p += " AND " + i + ".target_type = " + b_.Param(c.modifier);
       parts.push_back(p + ")");
     }
@@ -263,12 +277,13 @@ class Planner {
   std::string Chain(const Criterion& c, const std::string& r) {
     std::string i = NewAlias("i");
     std::string t = NewAlias("t");
-    std::string sql = "EXISTS (SELECT 1 FROM idx_reference " + i + " JOIN resource " + t + " ON " + t +
-                      ".res_type = " + i + ".target_type AND " + t + ".res_id = " + i +
+    std::string sql = "EXISTS (SELECT 1 FROM idx_reference " + i + " JOIN resource " + t + " ON " +
+                      t + ".res_type = " + i + ".target_type AND " + t + ".res_id = " + i +
                       ".target_id WHERE " + i + ".res_type = " + r + ".res_type AND " + i +
                       ".res_id = " + r + ".res_id AND " + i + ".param = " + b_.Param(c.code) +
-                      " AND " + i + ".target_type = ANY(" + b_.TextArray(c.chain_types) + ") AND NOT " +
-                      t + ".deleted AND " + ScopeSql(scope_, t, b_) + " AND " + One(*c.chained, t) + ")";
+                      " AND " + i + ".target_type = ANY(" + b_.TextArray(c.chain_types) +
+                      ") AND NOT " + t + ".deleted AND " + ScopeSql(scope_, t, b_) + " AND " +
+                      One(*c.chained, t) + ")";
     return sql;
   }
 
@@ -280,8 +295,9 @@ class Planner {
     return "EXISTS (SELECT 1 FROM idx_reference " + i + " JOIN resource " + t + " ON " + t +
            ".res_type = " + i + ".res_type AND " + t + ".res_id = " + i + ".res_id WHERE " + i +
            ".target_type = " + r + ".res_type AND " + i + ".target_id = " + r + ".res_id AND " + i +
-           ".res_type = " + b_.Param(c.has_type) + " AND " + i + ".param = " + b_.Param(c.has_param) +
-           " AND NOT " + t + ".deleted AND " + ScopeSql(scope_, t, b_) + " AND " + One(*c.chained, t) + ")";
+           ".res_type = " + b_.Param(c.has_type) + " AND " + i +
+           ".param = " + b_.Param(c.has_param) + " AND NOT " + t + ".deleted AND " +
+           ScopeSql(scope_, t, b_) + " AND " + One(*c.chained, t) + ")";
   }
 
   const SearchScope& scope_;
@@ -291,22 +307,27 @@ class Planner {
 };
 
 // Sort key expression for resource alias r, and the SQL type its text form casts back to.
-std::pair<std::string, std::string> SortExpr(const SortKey& k, const std::string& r, SqlBuilder& b) {
+std::pair<std::string, std::string> SortExpr(const SortKey& k, const std::string& r,
+                                             SqlBuilder& b) {
   if (k.param_type == "_id") return {r + ".res_id", "text"};
   if (k.param_type == "_lastUpdated") return {r + ".last_updated", "timestamptz"};
   const char* table = TableOf(k.param_type);
   std::string agg = k.descending ? "max" : "min";
   std::string col, type = "text";
-  if (k.param_type == "string") col = "value_norm";
-  else if (k.param_type == "token") col = "code";
-  else if (k.param_type == "reference") col = "coalesce(s.target_type || '/' || s.target_id, s.target_url)";
+  if (k.param_type == "string")
+    col = "value_norm";
+  else if (k.param_type == "token")
+    col = "code";
+  else if (k.param_type == "reference")
+    col = "coalesce(s.target_type || '/' || s.target_id, s.target_url)";
   else if (k.param_type == "date") {
     col = k.descending ? "high" : "low";
     type = "timestamptz";
   } else if (k.param_type == "number" || k.param_type == "quantity") {
     col = "value";
     type = "numeric";
-  } else col = "uri";
+  } else
+    col = "uri";
   if (col.find('.') == std::string::npos && col.find('(') == std::string::npos) col = "s." + col;
   return {"(SELECT " + agg + "(" + col + ") FROM " + table + " s WHERE s.res_type = " + r +
               ".res_type AND s.res_id = " + r + ".res_id AND s.param = " + b.Param(k.code) + ")",
@@ -364,7 +385,8 @@ PlannedQuery PlanSearch(const PlanInput& in) {
     for (const SortKey& k : s.sort) keys.push_back(SortExpr(k, "r", b));
     out.key_count = static_cast<int>(keys.size());
     std::string inner = "SELECT r.res_type, r.res_id, r.content";
-    for (size_t k = 0; k < keys.size(); ++k) inner += ", " + keys[k].first + " AS k" + std::to_string(k);
+    for (size_t k = 0; k < keys.size(); ++k)
+      inner += ", " + keys[k].first + " AS k" + std::to_string(k);
     inner += " FROM resource r WHERE " + filter;
     bool before = in.position && in.position->before;
     // Keyset: rows strictly after (or, for `previous`, before) the position in the order
@@ -392,14 +414,16 @@ PlannedQuery PlanSearch(const PlanInput& in) {
         }
       }
       std::string tt = b.Param(pos.res_type), ti = b.Param(pos.res_id);
-      ors.push_back("(" + eq_prefix + "(m.res_type, m.res_id) " + (before ? "<" : ">") + " (" + tt + ", " + ti + "))");
+      ors.push_back("(" + eq_prefix + "(m.res_type, m.res_id) " + (before ? "<" : ">") + " (" + tt +
+                    ", " + ti + "))");
       keyset = " WHERE " + OrJoin(ors);
     }
     std::string order;
     for (size_t k = 0; k < keys.size(); ++k) {
       std::string col = "m.k" + std::to_string(k);
       bool desc = s.sort[k].descending != before;
-      order += col + (before ? " IS NOT NULL, " : " IS NULL, ") + col + (desc ? " DESC, " : " ASC, ");
+      order +=
+          col + (before ? " IS NOT NULL, " : " IS NULL, ") + col + (desc ? " DESC, " : " ASC, ");
     }
     order += before ? "m.res_type DESC, m.res_id DESC" : "m.res_type, m.res_id";
     std::string select = "SELECT m.res_type, m.res_id, m.content";
@@ -442,16 +466,20 @@ PlannedQuery PlanIncludes(const std::vector<IncludeSpec>& includes,
     if (!inc.target_type.empty()) cond += " AND x.target_type = " + b.Param(inc.target_type);
     if (!inc.reverse) {
       branches.push_back(
-          "SELECT r.res_type, r.res_id, r.content FROM idx_reference x JOIN resource r ON r.res_type = "
-          "x.target_type AND r.res_id = x.target_id WHERE (x.res_type, x.res_id) IN (SELECT * FROM unnest(" +
+          "SELECT r.res_type, r.res_id, r.content FROM idx_reference x JOIN resource r ON "
+          "r.res_type = "
+          "x.target_type AND r.res_id = x.target_id WHERE (x.res_type, x.res_id) IN (SELECT * FROM "
+          "unnest(" +
           ft + ", " + fi + ")) AND x.res_id = ANY(" + fi + ")" + cond + " AND NOT r.deleted AND " +
           ScopeSql(scope, "r", b));
     } else {
       branches.push_back(
-          "SELECT r.res_type, r.res_id, r.content FROM idx_reference x JOIN resource r ON r.res_type = "
-          "x.res_type AND r.res_id = x.res_id WHERE (x.target_type, x.target_id) IN (SELECT * FROM unnest(" +
-          ft + ", " + fi + ")) AND x.target_id = ANY(" + fi + ")" + cond + " AND NOT r.deleted AND " +
-          ScopeSql(scope, "r", b));
+          "SELECT r.res_type, r.res_id, r.content FROM idx_reference x JOIN resource r ON "
+          "r.res_type = "
+          "x.res_type AND r.res_id = x.res_id WHERE (x.target_type, x.target_id) IN (SELECT * FROM "
+          "unnest(" +
+          ft + ", " + fi + ")) AND x.target_id = ANY(" + fi + ")" + cond +
+          " AND NOT r.deleted AND " + ScopeSql(scope, "r", b));
     }
   }
   PlannedQuery out;

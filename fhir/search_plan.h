@@ -13,7 +13,6 @@
 
 namespace carnet::fhir {
 
-
 // A keyset position: the sort key values (text as PostgreSQL prints them, nullopt when the
 // resource has no value) and the tie-break of the row.
 struct KeysetPosition {

@@ -66,7 +66,10 @@ Status CheckValues(const Criterion& c) {
     }
     if (c.param_type == "date") {
       auto [prefix, rest] = SplitPrefix(v);
-      if (!ParseDateRange(rest)) return bad(v, "is not a date (YYYY[-MM[-DD[Thh:mm[:ss]]]] with an optional prefix eq ne lt gt le ge sa eb ap)");
+      if (!ParseDateRange(rest))
+        return bad(v,
+                   "is not a date (YYYY[-MM[-DD[Thh:mm[:ss]]]] with an optional prefix eq ne lt gt "
+                   "le ge sa eb ap)");
     } else if (c.param_type == "number") {
       auto [prefix, rest] = SplitPrefix(v);
       if (!IsDecimal(rest)) return bad(v, "is not a number");
@@ -165,7 +168,8 @@ Result<Criterion> MakeCriterion(const SearchParamSet& params, const std::vector<
   }
   c.param_type = CommonParamType(params, types, c.code);
   if (c.param_type.empty()) {
-    *why = "unknown search parameter for " + (types.size() == 1 ? types[0] : std::string("these types"));
+    *why = "unknown search parameter for " +
+           (types.size() == 1 ? types[0] : std::string("these types"));
     return c;
   }
   if (!ModifierAllowed(c.param_type, c.modifier)) {
@@ -258,8 +262,8 @@ Result<ParsedSearch> ParseSearch(const SearchParamSet& params,
   for (const auto& [name, value] : query) {
     if (name == "_format" || name == "_pretty") continue;
     bool result_param = !name.empty() && name[0] == '_' && name.rfind("_has:", 0) != 0 &&
-                        name != "_id" && name != "_lastUpdated" &&
-                        name.rfind("_id:", 0) != 0 && name.rfind("_lastUpdated:", 0) != 0 &&
+                        name != "_id" && name != "_lastUpdated" && name.rfind("_id:", 0) != 0 &&
+                        name.rfind("_lastUpdated:", 0) != 0 &&
                         params.Find(out.types.empty() ? "" : out.types[0], name) == nullptr;
     if (result_param && name != "_type" && !options.allow_result_params) {
       CARNET_RETURN_IF_ERROR(ctx.Unknown(name, "not allowed in a conditional operation"));
@@ -270,7 +274,8 @@ Result<ParsedSearch> ParseSearch(const SearchParamSet& params,
       continue;
     }
     if (name == "_count") {
-      if (value.empty() || value.size() > 7 || value.find_first_not_of("0123456789") != std::string::npos)
+      if (value.empty() || value.size() > 7 ||
+          value.find_first_not_of("0123456789") != std::string::npos)
         return BadRequest("parameter _count: '" + value + "' is not a whole number", "_count");
       out.count = std::min(std::stoi(value), options.max_count);
       continue;
@@ -281,15 +286,18 @@ Result<ParsedSearch> ParseSearch(const SearchParamSet& params,
     }
     if (name == "_total") {
       if (value != "none" && value != "estimate" && value != "accurate")
-        return BadRequest("parameter _total: '" + value + "' is not none, estimate or accurate", "_total");
+        return BadRequest("parameter _total: '" + value + "' is not none, estimate or accurate",
+                          "_total");
       out.total = value;
       out.link_params.emplace_back(name, value);
       continue;
     }
     if (name == "_summary") {
-      if (value != "true" && value != "text" && value != "data" && value != "count" && value != "false")
-        return BadRequest("parameter _summary: '" + value + "' is not true, text, data, count or false",
-                          "_summary");
+      if (value != "true" && value != "text" && value != "data" && value != "count" &&
+          value != "false")
+        return BadRequest(
+            "parameter _summary: '" + value + "' is not true, text, data, count or false",
+            "_summary");
       out.summary = value;
       out.link_params.emplace_back(name, value);
       continue;
@@ -327,7 +335,8 @@ Result<ParsedSearch> ParseSearch(const SearchParamSet& params,
       continue;
     }
     if (name == "_include" || name == "_revinclude" || name == "_include:iterate" ||
-        name == "_revinclude:iterate" || name == "_include:recurse" || name == "_revinclude:recurse") {
+        name == "_revinclude:iterate" || name == "_include:recurse" ||
+        name == "_revinclude:recurse") {
       IncludeSpec inc;
       inc.reverse = name.rfind("_revinclude", 0) == 0;
       inc.iterate = name.find(':') != std::string::npos;
@@ -356,8 +365,8 @@ Result<ParsedSearch> ParseSearch(const SearchParamSet& params,
       out.link_params.emplace_back(name, value);
       continue;
     }
-    if (name == "_contained" || name == "_containedType" || name == "_text" ||
-        name == "_content" || name == "_list" || name == "_query" || name == "_filter") {
+    if (name == "_contained" || name == "_containedType" || name == "_text" || name == "_content" ||
+        name == "_list" || name == "_query" || name == "_filter") {
       CARNET_RETURN_IF_ERROR(ctx.Unknown(name, "not supported by this server"));
       continue;
     }

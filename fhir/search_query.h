@@ -14,10 +14,10 @@ namespace carnet::fhir {
 
 // One occurrence of a filtering parameter: its values are OR-ed; occurrences are AND-ed.
 struct Criterion {
-  std::string name;      // as written, with its modifier: "subject:Patient.name"
-  std::string code;      // "subject", "_id", "_lastUpdated", "_has"
-  std::string modifier;  // "exact", "not", "missing", "Patient"...
-  std::string param_type;  // the parameter's search type
+  std::string name;                 // as written, with its modifier: "subject:Patient.name"
+  std::string code;                 // "subject", "_id", "_lastUpdated", "_has"
+  std::string modifier;             // "exact", "not", "missing", "Patient"...
+  std::string param_type;           // the parameter's search type
   std::vector<std::string> values;  // split at unescaped commas, still escaped otherwise
   // Chained parameter (subject:Patient.name=x): the target types and the criterion that
   // applies to the targets.

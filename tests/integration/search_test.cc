@@ -176,8 +176,9 @@ class SearchTest : public ::testing::Test {
         auto obs = ParseJson(
             R"({"resourceType":"Observation","id":")" + id +
             R"(","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8310-5"}]},)"
-            R"("subject":{"reference":"Patient/)" + patient + R"("},"effectiveDateTime":")" + date +
-            R"(","valueQuantity":{"value":)" + std::to_string(k % 97) + R"(,"code":"Cel","system":"http://unitsofmeasure.org"}})");
+            R"("subject":{"reference":"Patient/)" +
+            patient + R"("},"effectiveDateTime":")" + date + R"(","valueQuantity":{"value":)" +
+            std::to_string(k % 97) + R"(,"code":"Cel","system":"http://unitsofmeasure.org"}})");
         JsonValue entry = JsonValue::Object();
         entry.Set("resource", std::move(obs).value());
         JsonValue req = JsonValue::Object();
@@ -233,8 +234,9 @@ TEST_F(SearchTest, LenientAndStrictHandling) {
 
 TEST_F(SearchTest, PostSearchSystemAndCompartment) {
   std::string pid = "srch-" + RandomHex(4);
-  auto r = client_.Request("PUT", Url("Patient/" + pid), {kJson},
-                           R"({"resourceType":"Patient","id":")" + pid + R"(","name":[{"family":"Zyxw"}]})");
+  auto r = client_.Request(
+      "PUT", Url("Patient/" + pid), {kJson},
+      R"({"resourceType":"Patient","id":")" + pid + R"(","name":[{"family":"Zyxw"}]})");
   ASSERT_EQ(r.status, 201) << r.body;
   CreateObservations(pid, 3, 0);
   auto post = client_.Request("POST", Url("Patient/_search"),
@@ -249,7 +251,8 @@ TEST_F(SearchTest, PostSearchSystemAndCompartment) {
   auto count = GetJson(Url("Observation?subject=Patient/" + pid + "&_summary=count"));
   EXPECT_EQ(count.Find("total") ? count.Find("total")->text() : "", "3");
   EXPECT_EQ(count.Find("entry"), nullptr);
-  auto elements = GetJson(Url("Observation?subject=Patient/" + pid + "&_elements=status&_total=accurate&_count=1"));
+  auto elements = GetJson(
+      Url("Observation?subject=Patient/" + pid + "&_elements=status&_total=accurate&_count=1"));
   EXPECT_EQ(elements.Find("total") ? elements.Find("total")->text() : "", "3");
   auto ids = Ids(elements, "match");
   ASSERT_EQ(ids.size(), 1u);
@@ -262,16 +265,17 @@ TEST_F(SearchTest, CustomSearchParameterAndMetadata) {
   std::string code = "ethnic" + RandomHex(3);
   auto sp = client_.Request(
       "PUT", Url("SearchParameter/" + code), {kJson},
-      R"({"resourceType":"SearchParameter","id":")" + code + R"(","url":"http://example.org/sp/)" + code +
-          R"(","name":"x","status":"active","description":"x","code":")" + code +
+      R"({"resourceType":"SearchParameter","id":")" + code + R"(","url":"http://example.org/sp/)" +
+          code + R"(","name":"x","status":"active","description":"x","code":")" + code +
           R"(","base":["Patient"],"type":"string","expression":"Patient.extension('http://example.org/ethnic').value"})");
   if (sp.status == 404) GTEST_SKIP() << "SearchParameter is not a served type yet";
   ASSERT_EQ(sp.status, 201) << sp.body;
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   std::string pid = "srch-" + RandomHex(4);
-  auto r = client_.Request("PUT", Url("Patient/" + pid), {kJson},
-                           R"({"resourceType":"Patient","id":")" + pid +
-                               R"(","extension":[{"url":"http://example.org/ethnic","valueString":"Breton"}]})");
+  auto r = client_.Request(
+      "PUT", Url("Patient/" + pid), {kJson},
+      R"({"resourceType":"Patient","id":")" + pid +
+          R"(","extension":[{"url":"http://example.org/ethnic","valueString":"Breton"}]})");
   ASSERT_EQ(r.status, 201) << r.body;
   auto found = GetJson(Url("Patient?" + code + "=bret"));
   EXPECT_EQ(Join(Ids(found, "match")), pid);
@@ -294,7 +298,9 @@ TEST_F(SearchTest, PagingWhileInserting) {
   ASSERT_EQ(r.status, 201) << r.body;
   std::vector<std::string> original = CreateObservations(pid, 2500, 0);
   std::cerr << "[paging] 2500 Observations written in "
-            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count()
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - t0)
+                   .count()
             << " ms\n";
   std::atomic<bool> stop{false};
   std::atomic<int> inserted{0};
@@ -324,13 +330,17 @@ TEST_F(SearchTest, PagingWhileInserting) {
     for (const auto& id : original) EXPECT_EQ(seen.count(id), 1u) << "missing " << id << sort;
     std::cerr << "[paging] sort '" << sort << "': " << pages << " pages, " << seen.size()
               << " resources seen in "
-              << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - walk0).count()
+              << std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - walk0)
+                     .count()
               << " ms\n";
   }
   stop = true;
   writer.join();
   std::cerr << "[paging] " << inserted << " resources inserted during the walks, "
-            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count()
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - t0)
+                   .count()
             << " ms\n";
 }
 
@@ -353,29 +363,41 @@ TEST(SearchPlanTest, ExplainUsesIndexesOnGeneratedData) {
     auto r = c.Exec(sql);
     EXPECT_TRUE(r.ok()) << r.status().ToString() << "\n" << sql;
   };
-  exec("INSERT INTO resource (patient_key, res_type, res_id, version_id, last_updated, content) "
-       "SELECT g % 20000, 'DocumentReference', 'd' || g, 1, now(), '{}' FROM generate_series(1, " + n + ") g");
-  exec("INSERT INTO idx_reference (patient_key, res_type, res_id, param, target_type, target_id) "
-       "SELECT g % 20000, 'DocumentReference', 'd' || g, p, 'Patient', 'p' || (g % 20000) "
-       "FROM generate_series(1, " + n + ") g, (VALUES ('patient'), ('subject')) v(p)");
-  exec("INSERT INTO idx_token (patient_key, res_type, res_id, param, system, code) "
-       "SELECT g % 20000, 'DocumentReference', 'd' || g, 'type', 'http://loinc.org', 'c' || (g % 50) "
-       "FROM generate_series(1, " + n + ") g");
-  exec("INSERT INTO idx_token (patient_key, res_type, res_id, param, system, code) "
-       "SELECT g % 20000, 'DocumentReference', 'd' || g, 'status', NULL, 'current' "
-       "FROM generate_series(1, " + n + ") g");
-  exec("INSERT INTO idx_date (patient_key, res_type, res_id, param, low, high) "
-       "SELECT g % 20000, 'DocumentReference', 'd' || g, 'date', "
-       "timestamptz '2015-01-01' + (g % 3650) * interval '1 day', "
-       "timestamptz '2015-01-01' + (g % 3650) * interval '1 day' + interval '1 second' "
-       "FROM generate_series(1, " + n + ") g");
+  exec(
+      "INSERT INTO resource (patient_key, res_type, res_id, version_id, last_updated, content) "
+      "SELECT g % 20000, 'DocumentReference', 'd' || g, 1, now(), '{}' FROM generate_series(1, " +
+      n + ") g");
+  exec(
+      "INSERT INTO idx_reference (patient_key, res_type, res_id, param, target_type, target_id) "
+      "SELECT g % 20000, 'DocumentReference', 'd' || g, p, 'Patient', 'p' || (g % 20000) "
+      "FROM generate_series(1, " +
+      n + ") g, (VALUES ('patient'), ('subject')) v(p)");
+  exec(
+      "INSERT INTO idx_token (patient_key, res_type, res_id, param, system, code) "
+      "SELECT g % 20000, 'DocumentReference', 'd' || g, 'type', 'http://loinc.org', 'c' || (g % "
+      "50) "
+      "FROM generate_series(1, " +
+      n + ") g");
+  exec(
+      "INSERT INTO idx_token (patient_key, res_type, res_id, param, system, code) "
+      "SELECT g % 20000, 'DocumentReference', 'd' || g, 'status', NULL, 'current' "
+      "FROM generate_series(1, " +
+      n + ") g");
+  exec(
+      "INSERT INTO idx_date (patient_key, res_type, res_id, param, low, high) "
+      "SELECT g % 20000, 'DocumentReference', 'd' || g, 'date', "
+      "timestamptz '2015-01-01' + (g % 3650) * interval '1 day', "
+      "timestamptz '2015-01-01' + (g % 3650) * interval '1 day' + interval '1 second' "
+      "FROM generate_series(1, " +
+      n + ") g");
   exec("ANALYZE");
 
   auto params = fhir::SearchParamRegistry::Instance().Official();
   fhir::ParseOptions options;
   options.types = {"DocumentReference"};
   options.strict = true;
-  auto explain = [&](const std::vector<std::pair<std::string, std::string>>& q, std::string* sql_out) {
+  auto explain = [&](const std::vector<std::pair<std::string, std::string>>& q,
+                     std::string* sql_out) {
     auto parsed = fhir::ParseSearch(*params, q, options);
     EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
     fhir::SearchScope scope;
@@ -391,13 +413,15 @@ TEST(SearchPlanTest, ExplainUsesIndexesOnGeneratedData) {
     for (int i = 0; r.ok() && i < r->rows(); ++i) plan += r->GetString(i, 0) + "\n";
     return plan;
   };
-  std::string plan = explain({{"patient", "p42"}, {"type", "http://loinc.org|c42"}, {"date", "ge2024"}}, nullptr);
+  std::string plan =
+      explain({{"patient", "p42"}, {"type", "http://loinc.org|c42"}, {"date", "ge2024"}}, nullptr);
   EXPECT_EQ(plan.find("Seq Scan"), std::string::npos) << plan;
   EXPECT_NE(plan.find("idx_reference_lookup"), std::string::npos) << plan;
   std::cerr << "[explain] patient+type+date:\n" << plan;
 
   std::string codes;
-  for (int i = 0; i < 100; ++i) codes += (i ? "," : "") + std::string("http://loinc.org|c") + std::to_string(i);
+  for (int i = 0; i < 100; ++i)
+    codes += (i ? "," : "") + std::string("http://loinc.org|c") + std::to_string(i);
   std::string sql;
   std::string or_plan = explain({{"patient", "p7"}, {"type", codes}}, &sql);
   EXPECT_EQ(or_plan.find("Seq Scan"), std::string::npos) << or_plan;
@@ -406,7 +430,9 @@ TEST(SearchPlanTest, ExplainUsesIndexesOnGeneratedData) {
 
   conn->reset();
   (*admin)->Exec("DROP DATABASE IF EXISTS carnet_search_explain");
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   EXPECT_LT(ms, 60000);
   std::cerr << "[explain] total " << ms << " ms\n";
 }

@@ -1,0 +1,173 @@
+// Search pieces that need no database: text normalisation, date ranges, the expression
+// evaluator, extraction, parameter parsing, planning and cursors.
+#include "fhir/search_query.h"
+
+#include <gtest/gtest.h>
+
+#include "base/json.h"
+#include "fhir/search_cursor.h"
+#include "fhir/search_dates.h"
+#include "fhir/search_index.h"
+#include "fhir/search_params.h"
+#include "fhir/search_path.h"
+#include "fhir/search_plan.h"
+#include "fhir/search_text.h"
+
+namespace carnet::fhir {
+namespace {
+
+JsonValue Json(const std::string& s) {
+  auto r = ParseJson(s);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? std::move(r).value() : JsonValue();
+}
+
+TEST(SearchTextTest, NormalizesCaseAndAccents) {
+  EXPECT_EQ(NormalizeSearchText("Éloïse DÜRAND-Çœur"), "eloise durand-coeur");
+  EXPECT_EQ(NormalizeSearchText("Straße"), "strasse");
+  EXPECT_EQ(EscapeLike("50%_a\\b"), "50\\%\\_a\\\\b");
+}
+
+TEST(SearchDatesTest, PartialDatesAreRanges) {
+  auto y = ParseDateRange("2024");
+  ASSERT_TRUE(y);
+  EXPECT_EQ(y->low, "2024-01-01T00:00:00Z");
+  EXPECT_EQ(y->high, "2024-12-31T23:59:59.999Z");
+  EXPECT_EQ(ParseDateRange("2024-02")->high, "2024-02-29T23:59:59.999Z");
+  EXPECT_EQ(ParseDateRange("2023-02")->high, "2023-02-28T23:59:59.999Z");
+  auto t = ParseDateRange("2024-03-05T10:00+01:00");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->low, "2024-03-05T10:00:00+01:00");
+  EXPECT_EQ(t->high, "2024-03-05T10:00:59.999+01:00");
+  EXPECT_FALSE(ParseDateRange("2024-13"));
+  EXPECT_FALSE(ParseDateRange("2024-02-30"));
+  EXPECT_FALSE(ParseDateRange("yesterday"));
+}
+
+TEST(SearchPathTest, EvaluatesTheSearchSubset) {
+  JsonValue obs = Json(R"({"resourceType":"Observation","subject":{"reference":"Patient/1"},
+    "performer":[{"reference":"Practitioner/2"},{"reference":"Patient/3"}],
+    "valueQuantity":{"value":1.5,"code":"kg"}})");
+  auto p =
+      SearchPath::Parse("Observation.performer.where(resolve() is Patient) | Observation.subject");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  auto v = p->Evaluate(obs);
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0].json->GetString("reference"), "Patient/3");
+  auto q = SearchPath::Parse(
+      "(Observation.value.ofType(Quantity)) | (Observation.value.ofType(SampledData))");
+  ASSERT_TRUE(q.ok());
+  auto qv = q->Evaluate(obs);
+  ASSERT_EQ(qv.size(), 1u);
+  EXPECT_EQ(qv[0].type, "Quantity");
+  EXPECT_FALSE(SearchPath::Parse("Patient.name.matches('x')").ok());
+}
+
+TEST(SearchIndexTest, ExtractsEveryParameterTypeFromTheRegistry) {
+  auto params = SearchParamRegistry::Instance().Official();
+  JsonValue patient = Json(R"({"resourceType":"Patient","id":"p","birthDate":"1980",
+    "name":[{"family":"Dürand","given":["Zoé"]}],
+    "identifier":[{"system":"urn:s","value":"1","type":{"coding":[{"system":"urn:t","code":"MR"}]}}],
+    "telecom":[{"system":"email","value":"a@b.c"}],"generalPractitioner":[{"reference":"Practitioner/9"}]})");
+  IndexRows rows = ExtractIndexRows(*params, "Patient", patient);
+  bool family = false, identifier = false, email = false, gp = false, birth = false;
+  for (const auto& s : rows.strings) family = family || (s.param == "family" && s.norm == "durand");
+  for (const auto& t : rows.tokens) {
+    identifier = identifier || (t.param == "identifier" && t.code == "1" && t.type_code == "MR");
+    email = email || (t.param == "email" && t.code == "a@b.c");
+  }
+  for (const auto& r : rows.references)
+    gp = gp || (r.param == "general-practitioner" && r.target_type == "Practitioner" &&
+                r.target_id == "9");
+  for (const auto& d : rows.dates)
+    birth = birth || (d.param == "birthdate" && d.low == "1980-01-01T00:00:00Z");
+  EXPECT_TRUE(family && identifier && email && gp && birth);
+}
+
+TEST(SearchQueryTest, ParsesModifiersChainsAndResultParameters) {
+  auto params = SearchParamRegistry::Instance().Official();
+  ParseOptions o;
+  o.types = {"Observation"};
+  auto s = ParseSearch(*params,
+                       {{"subject:Patient.name", "x"},
+                        {"code", "a,b\\,c"},
+                        {"_sort", "-date,_id"},
+                        {"_count", "5000"},
+                        {"_include:iterate", "Observation:subject"},
+                        {"bogus", "1"}},
+                       o);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ASSERT_EQ(s->criteria.size(), 2u);
+  EXPECT_EQ(s->criteria[0].chain_types, std::vector<std::string>{"Patient"});
+  ASSERT_TRUE(s->criteria[0].chained);
+  EXPECT_EQ(s->criteria[0].chained->param_type, "string");
+  EXPECT_EQ(s->criteria[1].values.size(), 2u);
+  EXPECT_TRUE(s->sort[0].descending);
+  EXPECT_EQ(s->count, 1000);
+  EXPECT_TRUE(s->includes[0].iterate);
+  EXPECT_EQ(s->ignored.size(), 1u);
+  o.strict = true;
+  auto strict = ParseSearch(*params, {{"bogus", "1"}}, o);
+  ASSERT_FALSE(strict.ok());
+  EXPECT_EQ(strict.status().location(), "bogus");
+  EXPECT_FALSE(ParseSearch(*params, {{"date", "ge20x4"}}, o).ok());
+}
+
+TEST(SearchPlanTest, TokenOrListIsOneArrayParameter) {
+  auto params = SearchParamRegistry::Instance().Official();
+  ParseOptions o;
+  o.types = {"Observation"};
+  std::string codes;
+  for (int i = 0; i < 100; ++i) codes += (i ? "," : "") + std::to_string(i);
+  auto s = ParseSearch(*params, {{"code", codes}}, o);
+  ASSERT_TRUE(s.ok());
+  SearchScope scope;
+  PlanInput in;
+  in.search = &*s;
+  in.scope = &scope;
+  PlannedQuery q = PlanSearch(in);
+  EXPECT_EQ(q.sql.find(" OR "), std::string::npos) << q.sql;
+  EXPECT_NE(q.sql.find("= ANY("), std::string::npos);
+  EXPECT_LT(q.params.size(), 6u);
+  EXPECT_EQ(q.sql.find('\''), std::string::npos) << q.sql;  // no literal: values are parameters
+}
+
+TEST(SearchPlanTest, ScopeIsAndedIntoChains) {
+  auto params = SearchParamRegistry::Instance().Official();
+  ParseOptions o;
+  o.types = {"Observation"};
+  auto s = ParseSearch(
+      *params, {{"subject.name", "x"}, {"_has:Provenance:target:agent", "Practitioner/1"}}, o);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  SearchScope scope;
+  scope.patient_keys = std::vector<long long>{7};
+  scope.excluded_security = {"V"};
+  PlanInput in;
+  in.search = &*s;
+  in.scope = &scope;
+  in.with_total = true;
+  PlannedQuery q = PlanSearch(in);
+  size_t n = 0;
+  for (size_t pos = q.sql.find("security &&"); pos != std::string::npos;
+       pos = q.sql.find("security &&", pos + 1))
+    ++n;
+  EXPECT_EQ(n, 6u) << q.sql;  // (match + chain + _has) in the page and in the count
+}
+
+TEST(SearchCursorTest, RoundTripsAndIsBoundToItsQuery) {
+  KeysetPosition p;
+  p.keys = {std::string("2024-01-01 00:00:00+00"), std::nullopt};
+  p.res_type = "Observation";
+  p.res_id = "o1";
+  std::string c = EncodeCursor(p, "a=1&_count=20");
+  auto back = DecodeCursor(c, "a=1&_count=20", 2);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->res_id, "o1");
+  EXPECT_FALSE(back->keys[1]);
+  EXPECT_FALSE(DecodeCursor(c, "a=2&_count=20", 2).ok());
+  EXPECT_FALSE(DecodeCursor(c, "a=1&_count=20", 1).ok());
+  EXPECT_FALSE(DecodeCursor("%%%", "a=1&_count=20", 2).ok());
+}
+
+}  // namespace
+}  // namespace carnet::fhir
