@@ -234,13 +234,14 @@ TEST_F(SearchTest, LenientAndStrictHandling) {
 
 TEST_F(SearchTest, PostSearchSystemAndCompartment) {
   std::string pid = "srch-" + RandomHex(4);
-  auto r = client_.Request(
-      "PUT", Url("Patient/" + pid), {kJson},
-      R"({"resourceType":"Patient","id":")" + pid + R"(","name":[{"family":"Zyxw"}]})");
+  auto r = client_.Request("PUT", Url("Patient/" + pid), {kJson},
+                           R"({"resourceType":"Patient","id":")" + pid +
+                               R"(","name":[{"family":"Zyxw)" + pid + R"("}]})");
   ASSERT_EQ(r.status, 201) << r.body;
   CreateObservations(pid, 3, 0);
-  auto post = client_.Request("POST", Url("Patient/_search"),
-                              {"Content-Type: application/x-www-form-urlencoded"}, "family=zyxw");
+  auto post =
+      client_.Request("POST", Url("Patient/_search"),
+                      {"Content-Type: application/x-www-form-urlencoded"}, "family=zyxw" + pid);
   auto pj = ParseJson(post.body);
   ASSERT_TRUE(pj.ok());
   EXPECT_EQ(Join(Ids(*pj, "match")), pid);
