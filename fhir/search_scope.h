@@ -17,6 +17,22 @@ struct SearchScope {
   bool include_shared = true;
   // Resources carrying any of these security label codes are never returned.
   std::vector<std::string> excluded_security;
+
+  // --- Added for the access policy (issue 5): profiles::AccessFilter (profiles/policy.h)
+  // maps onto these field by field. The defaults leave the behaviour above unchanged.
+  // A resource carrying an excluded_security code, or of a document type outside
+  // document_types, stays visible when one of its authors is one of these ids (matched
+  // on the `author` reference's identifier value, or the identifier of the Practitioner /
+  // PractitionerRole it references): the author always sees their document.
+  std::vector<std::string> author_exempt_ids;
+  // Only resources of these types (nullopt: any type; empty: nothing).
+  std::optional<std::vector<std::string>> resource_types;
+  // DocumentReference and Composition only when their `type` token code is one of these
+  // (nullopt: any); resources of other types are not affected.
+  std::optional<std::vector<std::string>> document_types;
+  // Only resources whose meta.source (the `_source` parameter) is one of these (nullopt:
+  // any): a deposit source reads back only what it deposited.
+  std::optional<std::vector<std::string>> sources;
 };
 
 }  // namespace carnet::fhir

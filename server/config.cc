@@ -68,6 +68,16 @@ const std::vector<Setting>& Settings() {
       Setting{"debug_routes", "serve /debug/* test helpers (never in production)",
               [](const Config& c) { return std::string(c.debug_routes ? "true" : "false"); },
               [](Config& c, const std::string& v) { return ParseBool("debug_routes", v, &c.debug_routes); }},
+      // Identity and access policy (issue 5).
+      STRING_SETTING(jwks_file, "JWKS file of the trusted issuers' token signing keys"),
+      STRING_SETTING(trusted_issuers, "comma-separated token issuers (iss) validated by jwks_file"),
+      STRING_SETTING(audience, "audience (aud) every token must name"),
+      INT_SETTING(clock_skew_s, 0, 600, "clock skew allowed on token exp and nbf (seconds)"),
+      Setting{"trust_dev_key", "trust tokens from `carnet token` (development key under data_dir)",
+              [](const Config& c) { return std::string(c.trust_dev_key ? "true" : "false"); },
+              [](Config& c, const std::string& v) { return ParseBool("trust_dev_key", v, &c.trust_dev_key); }},
+      INT_SETTING(emergency_window_s, 60, 86400, "duration of an emergency access (seconds)"),
+      STRING_SETTING(habilitation_matrix_file, "habilitation matrix file; empty: the built-in one"),
   };
   return kSettings;
 }
@@ -198,7 +208,12 @@ std::string HelpText() {
       << "usage: carnet COMMAND [--setting value]...\n\n"
       << "commands:\n"
       << "  serve     run the gateway (the ./carnet script also starts PostgreSQL)\n"
-      << "  migrate   apply database migrations and exit\n\n"
+      << "  migrate   apply database migrations and exit\n"
+      << "  token     print a development token: --actor KIND [--id ID] [--profession CODE]\n"
+      << "            [--specialty CODE] [--org ID] [--patient INS] [--patient-id ID]\n"
+      << "            [--guardian-of INS]... [--client-id ID] [--scope S]... [--emergency REASON]\n"
+      << "            [--consent] [--ttl SECONDS]\n"
+      << "  audit-verify  check the audit hash chains [--patient PATIENT_KEY]\n\n"
       << "settings (flag, environment variable, default); a config file named by --config\n"
       << "or CARNET_CONFIG_FILE holds lines 'name = value'. Precedence: flag > environment >\n"
       << "file > default.\n";

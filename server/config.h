@@ -30,6 +30,15 @@ struct Config {
   std::string config_file;
   std::vector<std::string> args;  // what follows the command and is not a setting
 
+  // --- Identity and access policy (issue 5; profiles/jwt.h, profiles/policy.h).
+  std::string jwks_file;            // JWKS of the trusted issuers' signing keys
+  std::string trusted_issuers;      // comma-separated iss values that jwks_file validates
+  std::string audience = "carnet";  // aud every token must carry
+  int clock_skew_s = 60;            // leeway on exp and nbf
+  bool trust_dev_key = false;     // also trust `carnet token` (DATA_DIR/keys); never in production
+  int emergency_window_s = 3600;  // how long an emergency access lasts
+  std::string habilitation_matrix_file;  // empty: the matrix compiled in
+
   // The connection string actually used: `db`, or the private cluster under data_dir.
   std::string EffectiveConninfo() const;
   // The FHIR base URL actually used: public_base_url, or http://bind:port/fhir.

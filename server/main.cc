@@ -3,13 +3,17 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include "base/strings.h"
+#include "profiles/dev_token.h"
 #include "server/config.h"
 #include "server/gateway.h"
 #include "server/http_server.h"
 #include "server/worker_pool.h"
+#include "storage/audit_store.h"
 #include "storage/migrations.h"
 #include "storage/pool.h"
 
@@ -81,6 +85,62 @@ int Serve(const Config& config) {
   return 0;
 }
 
+// --- Access policy commands (issue 5) ---------------------------------------------------
+
+// `carnet token`: a development token, printed as the last line of output.
+int MintToken(const Config& config) {
+  auto request = profiles::ParseDevTokenArgs(config.args);
+  if (!request.ok()) {
+    std::cerr << "carnet token: " << request.status().message() << "\n";
+    return 2;
+  }
+  request->audience = config.audience;
+  auto token = profiles::MintDevToken(config.data_dir, *request);
+  if (!token.ok()) {
+    std::cerr << "carnet token: " << token.status().ToString() << "\n";
+    return 1;
+  }
+  std::cout << *token << std::endl;
+  return 0;
+}
+
+// `carnet audit-verify [--patient KEY]`: recomputes the audit hash chains; exit 1 on the
+// first broken link.
+int AuditVerify(const Config& config) {
+  std::optional<long long> patient;
+  for (size_t i = 0; i < config.args.size(); ++i) {
+    if (config.args[i] == "--patient" && i + 1 < config.args.size()) {
+      char* end = nullptr;
+      patient = std::strtoll(config.args[++i].c_str(), &end, 10);
+      if (*end != '\0') {
+        std::cerr << "carnet audit-verify: --patient takes a patient key\n";
+        return 2;
+      }
+    } else {
+      std::cerr << "carnet audit-verify: unknown argument " << config.args[i] << "\n";
+      return 2;
+    }
+  }
+  auto conn = storage::Connection::Open(config.EffectiveConninfo());
+  if (!conn.ok()) {
+    std::cerr << "carnet audit-verify: " << conn.status().ToString() << "\n";
+    return 1;
+  }
+  auto result = storage::VerifyAuditChains(**conn, patient);
+  if (!result.ok()) {
+    std::cerr << "carnet audit-verify: " << result.status().ToString() << "\n";
+    return 1;
+  }
+  std::cout << result->chains << " chain(s), " << result->events << " event(s) checked\n";
+  if (result->first_break) {
+    std::cout << "BROKEN: patient_key " << result->first_break->chain_key << ", seq "
+              << result->first_break->seq << ": " << result->first_break->problem << "\n";
+    return 1;
+  }
+  std::cout << "audit chains intact\n";
+  return 0;
+}
+
 }  // namespace
 }  // namespace carnet
 
@@ -107,6 +167,8 @@ int main(int argc, char** argv) {
               << carnet::storage::LatestVersion(carnet::storage::BuiltinMigrations()) << "\n";
     return 0;
   }
+  if (cmd == "token") return carnet::MintToken(*config);
+  if (cmd == "audit-verify") return carnet::AuditVerify(*config);
   std::cerr << "carnet: unknown command '" << cmd << "' (see carnet --help)\n";
   return 2;
 }

@@ -1,0 +1,171 @@
+#include "profiles/habilitation_matrix.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+namespace carnet::profiles {
+
+// Defined in the file generated from profiles/data/habilitation_matrix.tsv by
+// profiles/data/embed_matrix.cmake.
+const char* EmbeddedHabilitationMatrix();
+
+namespace {
+
+bool IsCategory(std::string_view name) {
+  return std::find(std::begin(kDmpCategories), std::end(kDmpCategories), name) !=
+         std::end(kDmpCategories);
+}
+
+// Splits on tabs or spaces; the last of `max_fields` takes the rest of the line (the
+// display texts contain spaces).
+std::vector<std::string> Fields(std::string_view line, size_t max_fields) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
+  while (i < line.size()) {
+    while (i < line.size() && blank(line[i])) ++i;
+    if (i >= line.size()) break;
+    if (out.size() + 1 == max_fields) {
+      std::string rest(line.substr(i));
+      while (!rest.empty() && blank(rest.back())) rest.pop_back();
+      out.push_back(rest);
+      break;
+    }
+    size_t j = i;
+    while (j < line.size() && !blank(line[j])) ++j;
+    out.emplace_back(line.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<HabilitationMatrix> HabilitationMatrix::Parse(std::string_view text,
+                                                     std::string_view origin) {
+  HabilitationMatrix m;
+  struct Pending {
+    std::string profession;
+    AccessRow row;
+    std::string where;
+  };
+  std::vector<Pending> pending;
+  size_t line_no = 0, start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    start = end + 1;
+    ++line_no;
+    if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    std::string where = std::string(origin) + ":" + std::to_string(line_no);
+    std::vector<std::string> f = Fields(line, 0);
+    if (f.empty()) continue;
+    if (f[0] == "category") {
+      if (f.size() < 2 || !IsCategory(f[1]))
+        return BadRequest(where + ": category rows name one of the 11 DMP categories");
+    } else if (f[0] == "type") {
+      f = Fields(line, 4);
+      if (f.size() < 3) return BadRequest(where + ": expected 'type CODE CATEGORY DISPLAY'");
+      if (!IsCategory(f[2])) return BadRequest(where + ": unknown category " + f[2]);
+      if (m.type_index_.count(f[1])) return BadRequest(where + ": type " + f[1] + " listed twice");
+      m.type_index_[f[1]] = m.types_.size();
+      m.types_.push_back({f[1], f[2], f.size() > 3 ? f[3] : std::string()});
+    } else if (f[0] == "access") {
+      if (f.size() != 5)
+        return BadRequest(where + ": expected 'access PROFESSION SPECIALTY TARGET RIGHTS'");
+      Rights r;
+      if (f[4] == "r")
+        r.read = true;
+      else if (f[4] == "w")
+        r.write = true;
+      else if (f[4] == "rw")
+        r.read = r.write = true;
+      else if (f[4] != "-")
+        return BadRequest(where + ": rights are r, w, rw or -");
+      pending.push_back({f[1], AccessRow{f[2], f[3], r}, where});
+    } else {
+      return BadRequest(where + ": unknown row kind " + f[0]);
+    }
+  }
+  // Access rows are checked once every type is known, so that rows may come first.
+  for (auto& p : pending) {
+    const std::string& t = p.row.target;
+    if (t.rfind("category:", 0) == 0) {
+      if (!IsCategory(t.substr(9))) return BadRequest(p.where + ": unknown category in " + t);
+    } else if (t != "*" && !m.type_index_.count(t)) {
+      return BadRequest(p.where + ": access to undeclared type " + t);
+    }
+    m.rows_by_profession_[p.profession].push_back(std::move(p.row));
+  }
+  return m;
+}
+
+Result<HabilitationMatrix> HabilitationMatrix::LoadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return BadRequest("cannot read habilitation matrix " + path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return Parse(s.str(), path);
+}
+
+std::string_view HabilitationMatrix::BuiltinText() { return EmbeddedHabilitationMatrix(); }
+
+const HabilitationMatrix& HabilitationMatrix::Builtin() {
+  // The compiled-in file is checked by the unit tests; should it ever be broken, the
+  // matrix is empty, so that nothing is granted by mistake.
+  static const HabilitationMatrix kBuiltin = [] {
+    auto m = Parse(BuiltinText(), "builtin habilitation_matrix.tsv");
+    return m.ok() ? *m : HabilitationMatrix();
+  }();
+  return kBuiltin;
+}
+
+Result<HabilitationMatrix> HabilitationMatrix::Load(const std::string& path) {
+  if (path.empty()) return Builtin();
+  return LoadFile(path);
+}
+
+const DocumentTypeInfo* HabilitationMatrix::FindType(std::string_view code) const {
+  auto it = type_index_.find(code);
+  return it == type_index_.end() ? nullptr : &types_[it->second];
+}
+
+Rights HabilitationMatrix::RightsFor(std::string_view profession, std::string_view specialty,
+                                     std::string_view type_code) const {
+  Rights r;
+  const DocumentTypeInfo* type = FindType(type_code);
+  auto rows = rows_by_profession_.find(profession);
+  if (!type || rows == rows_by_profession_.end()) return r;
+  for (const AccessRow& row : rows->second) {
+    if (row.specialty != "*" && row.specialty != specialty) continue;
+    bool matches =
+        row.target == "*" || row.target == type->code ||
+        (row.target.rfind("category:", 0) == 0 && row.target.substr(9) == type->category);
+    if (matches) r = row.rights;  // the last matching row wins
+  }
+  return r;
+}
+
+std::vector<std::string> HabilitationMatrix::ReadableTypes(std::string_view profession,
+                                                           std::string_view specialty) const {
+  std::vector<std::string> out;
+  for (const auto& t : types_)
+    if (MayRead(profession, specialty, t.code)) out.push_back(t.code);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool HabilitationMatrix::KnowsProfession(std::string_view profession) const {
+  return rows_by_profession_.count(profession) > 0;
+}
+
+bool HabilitationMatrix::MayWriteAnything(std::string_view profession,
+                                          std::string_view specialty) const {
+  for (const auto& t : types_)
+    if (MayWrite(profession, specialty, t.code)) return true;
+  return false;
+}
+
+}  // namespace carnet::profiles

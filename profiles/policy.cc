@@ -1,0 +1,711 @@
+#include "profiles/policy.h"
+
+#include <algorithm>
+#include <set>
+
+namespace carnet::profiles {
+namespace {
+
+bool Contains(const std::vector<std::string>& v, std::string_view s) {
+  return !s.empty() && std::find(v.begin(), v.end(), s) != v.end();
+}
+
+Decision Allow(std::string reason) {
+  Decision d;
+  d.allowed = true;
+  d.reason = std::move(reason);
+  return d;
+}
+// Refused as if the target did not exist.
+Decision Hide(std::string reason) {
+  Decision d;
+  d.refusal = ErrorCode::kNotFound;
+  d.reason = std::move(reason);
+  return d;
+}
+// Refused, the actor knowing the target exists.
+Decision Forbid(std::string reason) {
+  Decision d;
+  d.refusal = ErrorCode::kForbidden;
+  d.reason = std::move(reason);
+  return d;
+}
+
+bool IsDocument(const ResourceSummary& r) {
+  return !r.document_type.empty() || r.type == "DocumentReference" || r.type == "Composition";
+}
+
+bool HasLabel(const ResourceSummary& r, std::string_view label) {
+  return std::find(r.security.begin(), r.security.end(), label) != r.security.end();
+}
+
+// What a deposit source may create when its token carries no resource scope: the pieces of
+// a document deposit (metadata, content, submission set).
+const std::vector<std::string>& DepositTypes() {
+  static const std::vector<std::string> kTypes = {"Binary", "Composition", "DocumentReference",
+                                                  "List"};
+  return kTypes;
+}
+
+char Permission(Action a) {
+  switch (a) {
+    case Action::kRead:
+      return 'r';
+    case Action::kSearch:
+      return 's';
+    case Action::kCreate:
+      return 'c';
+    case Action::kUpdate:
+      return 'u';
+    case Action::kDelete:
+      return 'd';
+    default:
+      return '\0';
+  }
+}
+
+// The actor deposited or authored this resource: the author always sees their document, a
+// deposit source reads back (and may replace or remove) what it wrote.
+bool DepositedOrAuthoredBy(const Actor& actor, const ResourceSummary& r) {
+  std::string me = actor.PrincipalId();
+  if (me.empty()) return false;
+  return Contains(r.author_ids, me) || r.source == me;
+}
+
+// Labels that hide a document from the patient side. A guardian does not see what is
+// hidden from the patient either: the representatives act in the patient's name.
+std::vector<std::string> HiddenLabels(const Actor& actor) {
+  std::vector<std::string> labels = {std::string(kInvisiblePatient)};
+  if (actor.kind == ActorKind::kGuardian) labels.emplace_back(kInvisibleRepresentants);
+  return labels;
+}
+
+// An app's effective scopes: patient/ and user/ scopes (the user being the patient who
+// launched it); system/ scopes mean nothing for an app acting for one patient.
+std::vector<SmartScope> AppScopes(const std::vector<SmartScope>& scopes) {
+  std::vector<SmartScope> out;
+  for (const auto& s : scopes)
+    if (s.context != ScopeContext::kSystem) out.push_back(s);
+  return out;
+}
+
+const AuthorisedApp* FindAuthorisedApp(const Actor& actor, const RecordContext& record) {
+  for (const auto& app : record.authorised_apps)
+    if (app.active && !actor.client_id.empty() && app.client_id == actor.client_id) return &app;
+  return nullptr;
+}
+
+// Whether the actor may see anything at all of this record, and on what ground: the part of
+// every decision that does not depend on the resource.
+struct Gate {
+  Decision decision;
+  bool treating_physician = false;
+  bool read_only = false;  // closed record (patient side), emergency access
+  // Refused for want of a care relationship only: the professional still sees the documents
+  // they authored (the author always sees their document), nothing else.
+  bool author_only = false;
+};
+
+Gate RecordGate(const Actor& actor, const RecordContext& record, const PolicyEnv& env) {
+  Gate g;
+  if (actor.kind == ActorKind::kDenied) {
+    g.decision = Hide("denied party (" +
+                      (actor.denied_role.empty() ? std::string("insurer, employer or state")
+                                                 : actor.denied_role) +
+                      "): no access whatever the token says");
+    return g;
+  }
+  if (actor.kind == ActorKind::kOperator) {
+    g.decision = Allow("operator: record management, no medical content");
+    return g;
+  }
+  if (record.status == RecordStatus::kOpposed) {
+    g.decision = Hide("the patient opposed the record: there is no record");
+    return g;
+  }
+  switch (actor.kind) {
+    case ActorKind::kPatient:
+    case ActorKind::kGuardian:
+    case ActorKind::kApp: {
+      if (!ActorCoversRecord(actor, record)) {
+        g.decision =
+            Hide(actor.kind == ActorKind::kGuardian ? "not the record of a represented minor"
+                 : actor.kind == ActorKind::kApp    ? "not the app's launch patient"
+                                                    : "not the patient's own record");
+        return g;
+      }
+      if (actor.kind == ActorKind::kApp && !FindAuthorisedApp(actor, record)) {
+        g.decision =
+            Hide("app " + actor.client_id + " is not authorised by the patient (or was revoked)");
+        return g;
+      }
+      g.read_only = record.status == RecordStatus::kClosed;
+      g.decision = Allow(actor.kind == ActorKind::kPatient    ? "patient's own record"
+                         : actor.kind == ActorKind::kGuardian ? "record of a represented minor"
+                                                              : "app authorised by the patient");
+      if (g.read_only) g.decision.reason += " (closed: read-only archive)";
+      return g;
+    }
+    case ActorKind::kSystem:
+      if (record.status == RecordStatus::kClosed) {
+        g.decision = Hide("closed record: deposits refused");
+        return g;
+      }
+      g.decision = Allow("deposit source");
+      return g;
+    case ActorKind::kProfessional:
+      break;
+    default:
+      g.decision = Hide("unknown actor kind");
+      return g;
+  }
+
+  // Professionals.
+  if (record.status == RecordStatus::kClosed) {
+    g.decision = Hide("closed record: no professional access");
+    return g;
+  }
+  g.treating_physician =
+      !record.treating_physician.empty() && record.treating_physician == actor.national_id;
+  // The treating physician cannot be blocked: a block that predates the declaration is
+  // without effect.
+  if (!g.treating_physician) {
+    if (Contains(record.blocked_professionals, actor.national_id)) {
+      g.decision = Hide("professional blocked by the patient");
+      return g;
+    }
+    if (Contains(record.blocked_organisations, actor.organisation)) {
+      g.decision = Hide("organisation " + actor.organisation + " blocked by the patient");
+      return g;
+    }
+  }
+  if (!env.matrix || !env.matrix->KnowsProfession(actor.profession)) {
+    g.decision =
+        Hide("profession '" + actor.profession + "' has no right in the habilitation matrix");
+    return g;
+  }
+  if (g.treating_physician) {
+    g.decision = Allow("treating physician");
+    return g;
+  }
+  if (Contains(record.care_team, actor.national_id)) {
+    g.decision = Allow("member of the patient's care team");
+    return g;
+  }
+  if (actor.consent_asserted) {
+    g.decision = Allow("outside the care team, patient's explicit consent asserted");
+    g.decision.consent = true;
+    return g;
+  }
+  if (actor.emergency) {
+    g.author_only = true;
+    if (actor.emergency_reason.empty()) {
+      g.decision = Hide("emergency access without a reason refused");
+      return g;
+    }
+    if (record.emergency_opposed) {
+      g.decision = Hide("the patient opposed emergency access");
+      return g;
+    }
+    if (record.emergency_started_at &&
+        env.now >= *record.emergency_started_at + env.emergency_window_s) {
+      g.decision = Hide("emergency access window expired");
+      return g;
+    }
+    g.author_only = false;
+    g.decision = Allow("emergency access: " + actor.emergency_reason);
+    g.decision.emergency = true;
+    g.decision.opens_emergency_window = !record.emergency_started_at.has_value();
+    g.read_only = true;
+    return g;
+  }
+  g.decision = Hide("not in the patient's care team and no consent asserted");
+  g.author_only = true;
+  return g;
+}
+
+Decision WithFlags(Decision d, const Decision& gate) {
+  d.emergency = gate.emergency;
+  d.consent = gate.consent;
+  d.opens_emergency_window = gate.opens_emergency_window;
+  return d;
+}
+
+Decision DecideAccessHistory(const Actor& actor, const RecordContext& record, Action action,
+                             const PolicyEnv& env) {
+  if (action != Action::kRead && action != Action::kSearch && action != Action::kReadAccessHistory)
+    return Forbid("the access history is append-only: written by carnet alone");
+  if (actor.kind != ActorKind::kPatient && actor.kind != ActorKind::kGuardian)
+    return Hide(std::string(ActorKindName(actor.kind)) + " may not read the access history");
+  Gate g = RecordGate(actor, record, env);
+  if (!g.decision.allowed) return g.decision;
+  return Allow(g.decision.reason + ": access history");
+}
+
+// Professionals, once the record gate let them in.
+Decision DecideProfessional(const Actor& actor, const Gate& g, const ResourceSummary& r,
+                            Action action, const PolicyEnv& env) {
+  bool own = DepositedOrAuthoredBy(actor, r);
+  bool document = IsDocument(r);
+  const HabilitationMatrix& m = *env.matrix;
+  // Visibility first: what the professional may read.
+  bool visible;
+  std::string why;
+  if (HasLabel(r, kMasquePs) && !own && !g.treating_physician) {
+    visible = false;
+    why = "document masked from professionals (MASQUE_PS)";
+  } else if (own) {
+    visible = true;
+    why = "author of the document";
+  } else if (document) {
+    visible = m.MayRead(actor.profession, actor.specialty, r.document_type);
+    why = visible ? "habilitation matrix allows " + actor.profession + " to read " + r.document_type
+                  : "habilitation matrix does not allow " + actor.profession + " to read '" +
+                        r.document_type + "'";
+  } else {
+    visible = !m.ReadableTypes(actor.profession, actor.specialty).empty();
+    why = visible ? "record content readable by the profession" : "profession reads nothing";
+  }
+  if (action == Action::kRead || action == Action::kSearch) {
+    if (!visible) return Hide(why);
+    return WithFlags(Allow(g.decision.reason + "; " + why), g.decision);
+  }
+  // Writes.
+  auto refuse = [&](std::string reason) { return visible ? Forbid(reason) : Hide(reason); };
+  if (g.read_only) return refuse("emergency access is read-only");
+  switch (action) {
+    case Action::kCreate: {
+      bool may = document ? m.MayWrite(actor.profession, actor.specialty, r.document_type)
+                          : m.MayWriteAnything(actor.profession, actor.specialty);
+      if (!may)
+        return refuse("habilitation matrix does not allow " + actor.profession + " to write '" +
+                      (document ? r.document_type : r.type) + "'");
+      return WithFlags(
+          Allow(g.decision.reason + "; may write " + (document ? r.document_type : r.type)),
+          g.decision);
+    }
+    case Action::kUpdate:
+    case Action::kDelete:
+      if (!visible) return Hide(why);
+      if (!own) return Forbid("a professional changes only what they authored");
+      if (document && action == Action::kUpdate &&
+          !m.MayWrite(actor.profession, actor.specialty, r.document_type))
+        return Forbid("habilitation matrix does not allow " + actor.profession + " to write '" +
+                      r.document_type + "'");
+      return WithFlags(Allow(g.decision.reason + "; author of the resource"), g.decision);
+    default:
+      return refuse(std::string(ActionName(action)) + " is the patient's choice");
+  }
+}
+
+// Patients, guardians and apps, once the record gate let them in.
+Decision DecidePatientSide(const Actor& actor, const Gate& g, const RecordContext& record,
+                           const ResourceSummary& r, Action action) {
+  bool visible = true;
+  std::string why;
+  for (const auto& label : HiddenLabels(actor))
+    if (HasLabel(r, label)) {
+      visible = false;
+      why = "document hidden from " + std::string(ActorKindName(actor.kind)) + " (" + label + ")";
+    }
+  if (actor.kind == ActorKind::kApp) {
+    char p = Permission(action);
+    const AuthorisedApp* app = FindAuthorisedApp(actor, record);
+    std::vector<SmartScope> scopes = AppScopes(actor.scopes);
+    bool may_read =
+        ScopesAllow(scopes, r.type, 'r') && app && ScopesAllow(app->scopes, r.type, 'r');
+    if (!may_read) {
+      visible = false;
+      why = "app scopes do not cover reading " + r.type;
+    }
+    if (p == '\0') return visible ? Forbid("apps do not make the patient's choices") : Hide(why);
+    bool granted = ScopesAllow(scopes, r.type, p) && app && ScopesAllow(app->scopes, r.type, p);
+    if (action == Action::kRead || action == Action::kSearch) {
+      if (!visible || !granted) return Hide(visible ? "app scopes do not cover this" : why);
+      return Allow(g.decision.reason + "; scopes allow " + std::string(1, p) + " on " + r.type);
+    }
+    if (g.read_only) return visible ? Forbid("closed record: read-only archive") : Hide(why);
+    if (action != Action::kCreate && !visible) return Hide(why);
+    if (!granted)
+      return visible || action == Action::kCreate
+                 ? Forbid("app scopes (or the patient's authorisation) do not allow " +
+                          std::string(1, p) + " on " + r.type)
+                 : Hide(why);
+    return Allow(g.decision.reason + "; scopes allow " + std::string(1, p) + " on " + r.type);
+  }
+  if (action == Action::kRead || action == Action::kSearch) {
+    if (!visible) return Hide(why);
+    return Allow(g.decision.reason);
+  }
+  if (action != Action::kCreate && !visible) return Hide(why);
+  if (g.read_only) return Forbid("closed record: read-only archive");
+  switch (action) {
+    case Action::kCreate:
+      return Allow(g.decision.reason + "; adds to the record");
+    case Action::kUpdate:
+    case Action::kDelete:
+      if (r.type == "Patient") return Forbid("the record's identity is managed by the operator");
+      if (!DepositedOrAuthoredBy(actor, r))
+        return Forbid("the patient changes only what they added (visibility aside)");
+      return Allow(g.decision.reason + "; added by the patient");
+    case Action::kChangeVisibility:
+      if (!IsDocument(r)) return Forbid("only documents have a visibility");
+      return Allow(g.decision.reason + "; patient's choice of visibility");
+    default:
+      return Forbid(std::string(ActionName(action)) + " does not apply to one resource");
+  }
+}
+
+}  // namespace
+
+RecordStatus ParseRecordStatus(std::string_view status) {
+  if (status == "active") return RecordStatus::kActive;
+  if (status == "closed") return RecordStatus::kClosed;
+  return RecordStatus::kOpposed;
+}
+
+std::string_view ActionName(Action action) {
+  switch (action) {
+    case Action::kRead:
+      return "read";
+    case Action::kSearch:
+      return "search";
+    case Action::kCreate:
+      return "create";
+    case Action::kUpdate:
+      return "update";
+    case Action::kDelete:
+      return "delete";
+    case Action::kChangeVisibility:
+      return "change-visibility";
+    case Action::kManageBlocks:
+      return "manage-blocks";
+    case Action::kDeclareTreatingPhysician:
+      return "declare-treating-physician";
+    case Action::kReadAccessHistory:
+      return "read-access-history";
+    case Action::kManageRecord:
+      return "manage-record";
+  }
+  return "unknown";
+}
+
+Status Decision::ToStatus(const std::string& what) const {
+  if (allowed) return Status::Ok();
+  if (refusal == ErrorCode::kForbidden)
+    return Status(ErrorCode::kForbidden, "not allowed on " + what);
+  // Word for word what a missing resource answers (fhir/interactions.cc).
+  return NotFound(what + " is not known");
+}
+
+std::vector<std::string> ActorRecordIns(const Actor& actor) {
+  switch (actor.kind) {
+    case ActorKind::kPatient:
+    case ActorKind::kApp:
+      return actor.patient_ins.empty() ? std::vector<std::string>{}
+                                       : std::vector<std::string>{actor.patient_ins};
+    case ActorKind::kGuardian:
+      return actor.represented_ins;
+    default:
+      return {};
+  }
+}
+
+bool ActorCoversRecord(const Actor& actor, const RecordContext& record) {
+  if (actor.kind == ActorKind::kApp && !actor.patient_id.empty())
+    return actor.patient_id == record.patient_id &&
+           (actor.patient_ins.empty() || actor.patient_ins == record.ins);
+  for (const auto& ins : ActorRecordIns(actor))
+    if (!record.ins.empty() && ins == record.ins) return true;
+  return false;
+}
+
+Decision Decide(const Actor& actor, const RecordContext& record, const ResourceSummary& resource,
+                Action action, const PolicyEnv& env) {
+  if (resource.shared) return DecideShared(actor, resource, action);
+  if (resource.type == "AuditEvent") return DecideAccessHistory(actor, record, action, env);
+  if (action != Action::kRead && action != Action::kSearch && action != Action::kCreate &&
+      action != Action::kUpdate && action != Action::kDelete && action != Action::kChangeVisibility)
+    return DecideOnRecord(actor, record, action, env);
+
+  Gate g = RecordGate(actor, record, env);
+  if (!g.decision.allowed) {
+    if (g.author_only && (action == Action::kRead || action == Action::kSearch) &&
+        DepositedOrAuthoredBy(actor, resource))
+      return Allow("author of the document (" + g.decision.reason + ")");
+    return g.decision;
+  }
+  switch (actor.kind) {
+    case ActorKind::kOperator:
+      if (resource.type != "Patient") return Hide("operators read no medical content");
+      if (action == Action::kDelete || action == Action::kChangeVisibility)
+        return Forbid("records are closed, not deleted");
+      return Allow("operator: record identity (" + std::string(ActionName(action)) + ")");
+    case ActorKind::kSystem: {
+      bool own = DepositedOrAuthoredBy(actor, resource);
+      if (action == Action::kCreate) {
+        bool allowed = actor.scopes.empty() ? Contains(DepositTypes(), resource.type)
+                                            : ScopesAllow(actor.scopes, resource.type, 'c');
+        if (!allowed) return Forbid("deposit source may not create " + resource.type);
+        return Allow("deposit source: creates " + resource.type);
+      }
+      if (!own) return Hide("a deposit source reads back only what it deposited");
+      char p = Permission(action);
+      if (!actor.scopes.empty() && p != '\0' && !ScopesAllow(actor.scopes, resource.type, p))
+        return Forbid("deposit source scopes do not allow " + std::string(ActionName(action)));
+      if (p == '\0') return Forbid("deposit sources do not make the patient's choices");
+      return Allow("deposit source: its own deposit");
+    }
+    case ActorKind::kProfessional:
+      return DecideProfessional(actor, g, resource, action, env);
+    case ActorKind::kPatient:
+    case ActorKind::kGuardian:
+    case ActorKind::kApp:
+      return DecidePatientSide(actor, g, record, resource, action);
+    default:
+      return Hide("no access");
+  }
+}
+
+Decision DecideOnRecord(const Actor& actor, const RecordContext& record, Action action,
+                        const PolicyEnv& env) {
+  if (action == Action::kReadAccessHistory) return DecideAccessHistory(actor, record, action, env);
+  Gate g = RecordGate(actor, record, env);
+  if (!g.decision.allowed) return g.decision;
+  bool patient_side = actor.kind == ActorKind::kPatient || actor.kind == ActorKind::kGuardian;
+  switch (action) {
+    case Action::kRead:
+    case Action::kSearch:
+      if (actor.kind == ActorKind::kProfessional &&
+          env.matrix->ReadableTypes(actor.profession, actor.specialty).empty())
+        return Hide("profession reads nothing");
+      return WithFlags(Allow(g.decision.reason), g.decision);
+    case Action::kCreate:
+      if (g.read_only)
+        return Forbid(g.decision.emergency ? "emergency access is read-only"
+                                           : "closed record: read-only archive");
+      if (actor.kind == ActorKind::kOperator) return Forbid("operators add no medical content");
+      if (actor.kind == ActorKind::kProfessional &&
+          !env.matrix->MayWriteAnything(actor.profession, actor.specialty))
+        return Forbid("profession writes nothing");
+      return WithFlags(Allow(g.decision.reason), g.decision);
+    case Action::kManageBlocks:
+    case Action::kDeclareTreatingPhysician:
+    case Action::kChangeVisibility:
+      if (!patient_side)
+        return Forbid(std::string(ActionName(action)) + " is the patient's choice");
+      if (g.read_only) return Forbid("closed record: read-only archive");
+      return Allow(g.decision.reason + "; patient's choice");
+    case Action::kManageRecord:
+      if (actor.kind != ActorKind::kOperator) return Forbid("records are managed by operators");
+      return Allow("operator: record management");
+    default:
+      return Forbid(std::string(ActionName(action)) + " needs a resource");
+  }
+}
+
+Decision DecideShared(const Actor& actor, const ResourceSummary& resource, Action action) {
+  if (actor.kind == ActorKind::kDenied)
+    return Hide("denied party: no access whatever the token says");
+  if (action == Action::kRead || action == Action::kSearch)
+    return Allow("shared resource (" + resource.type + ")");
+  if (action != Action::kCreate && action != Action::kUpdate && action != Action::kDelete)
+    return Forbid(std::string(ActionName(action)) + " does not apply to a shared resource");
+  if (actor.kind == ActorKind::kOperator) return Allow("operator: shared directory resource");
+  if (actor.kind == ActorKind::kSystem && action != Action::kDelete &&
+      (resource.type == "Practitioner" || resource.type == "PractitionerRole" ||
+       resource.type == "Organization"))
+    return Allow("deposit source: registers the authors of its deposits");
+  return Forbid("shared resources are maintained by operators");
+}
+
+Status CheckBlockRequest(const RecordContext& record, std::string_view kind,
+                         std::string_view actor_id) {
+  if (kind != "professional" && kind != "organisation")
+    return BadRequest("a block names a professional or an organisation");
+  if (actor_id.empty()) return BadRequest("a block names whom it blocks");
+  if (kind == "professional" && actor_id == record.treating_physician)
+    return Conflict(
+        "the treating physician cannot be blocked; declare another treating physician first");
+  return Status::Ok();
+}
+
+AccessFilter FilterFor(const Actor& actor, const RecordContext& record, const PolicyEnv& env) {
+  AccessFilter f;
+  Gate g = RecordGate(actor, record, env);
+  f.reason = g.decision.reason;
+  f.emergency = g.decision.emergency;
+  f.consent = g.decision.consent;
+  f.opens_emergency_window = g.decision.opens_emergency_window;
+  f.include_shared = actor.kind != ActorKind::kDenied;
+  if (!g.decision.allowed) {
+    if (g.author_only) {
+      // Only the documents they authored: no type is allowed but the author exemption.
+      f.patient_keys = {record.patient_key};
+      f.resource_types = std::vector<std::string>{"Composition", "DocumentReference"};
+      f.document_types = std::vector<std::string>{};
+      f.excluded_security = {std::string(kMasquePs)};
+      f.author_exempt_ids = {actor.national_id};
+      f.reason = "author's own documents only (" + f.reason + ")";
+    }
+    return f;
+  }
+  switch (actor.kind) {
+    case ActorKind::kOperator:
+      f.resource_types = std::vector<std::string>{"Patient"};
+      break;
+    case ActorKind::kSystem: {
+      f.sources = std::vector<std::string>{actor.PrincipalId()};
+      std::vector<std::string> types;
+      for (const auto& t : DepositTypes())
+        if (actor.scopes.empty() || ScopesAllow(actor.scopes, t, 's')) types.push_back(t);
+      // A scope on another type (system/Observation.s) adds it.
+      for (const auto& s : actor.scopes)
+        if (s.resource_type != "*" && s.search && !Contains(types, s.resource_type))
+          types.push_back(s.resource_type);
+      f.resource_types = types;
+      break;
+    }
+    case ActorKind::kPatient:
+    case ActorKind::kGuardian:
+      f.excluded_security = HiddenLabels(actor);
+      break;
+    case ActorKind::kApp: {
+      f.excluded_security = HiddenLabels(actor);
+      const AuthorisedApp* app = FindAuthorisedApp(actor, record);
+      std::vector<SmartScope> mine = AppScopes(actor.scopes);
+      std::vector<SmartScope> consented = app ? app->scopes : std::vector<SmartScope>{};
+      bool mine_all = ScopesAllow(mine, "*", 's'), consented_all = ScopesAllow(consented, "*", 's');
+      if (!(mine_all && consented_all)) {
+        // Both sides name types (or one says '*'): the named types both allow.
+        std::set<std::string> candidates;
+        for (const auto& s : mine)
+          if (s.resource_type != "*") candidates.insert(s.resource_type);
+        for (const auto& s : consented)
+          if (s.resource_type != "*") candidates.insert(s.resource_type);
+        std::vector<std::string> types;
+        for (const auto& t : candidates)
+          if (ScopesAllow(mine, t, 's') && ScopesAllow(consented, t, 's')) types.push_back(t);
+        f.resource_types = types;
+      }
+      break;
+    }
+    case ActorKind::kProfessional: {
+      std::vector<std::string> readable =
+          env.matrix->ReadableTypes(actor.profession, actor.specialty);
+      if (readable.empty()) {
+        f.reason += "; profession reads nothing";
+        return f;
+      }
+      if (!g.treating_physician) f.excluded_security.emplace_back(kMasquePs);
+      f.document_types = readable;
+      f.author_exempt_ids = {actor.national_id};
+      break;
+    }
+    default:
+      return f;
+  }
+  f.patient_keys = {record.patient_key};
+  return f;
+}
+
+Result<AccessFilter> MergeFilters(const std::vector<AccessFilter>& filters) {
+  AccessFilter out;
+  if (filters.empty()) return out;
+  out = filters[0];
+  out.patient_keys.clear();
+  std::set<std::string> reasons;
+  for (const auto& f : filters) {
+    if (f.include_shared != out.include_shared || f.excluded_security != out.excluded_security ||
+        f.author_exempt_ids != out.author_exempt_ids || f.resource_types != out.resource_types ||
+        f.document_types != out.document_types || f.sources != out.sources)
+      return BadRequest(
+          "these records are searched under different rules: search one patient at a time");
+    out.patient_keys.insert(out.patient_keys.end(), f.patient_keys.begin(), f.patient_keys.end());
+    out.emergency = out.emergency || f.emergency;
+    out.consent = out.consent || f.consent;
+    out.opens_emergency_window = out.opens_emergency_window || f.opens_emergency_window;
+    reasons.insert(f.reason);
+  }
+  out.reason.clear();
+  for (const auto& r : reasons) out.reason += (out.reason.empty() ? "" : " | ") + r;
+  return out;
+}
+
+namespace {
+
+void AddIdentifiers(const JsonValue* identifiers, std::vector<std::string>& out) {
+  if (!identifiers) return;
+  auto add = [&](const JsonValue& id) {
+    std::string v = id.GetString("value");
+    if (!v.empty() && std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+  };
+  if (identifiers->is_object()) add(*identifiers);
+  if (identifiers->is_array())
+    for (const auto& id : identifiers->items()) add(id);
+}
+
+const JsonValue* Contained(const JsonValue& resource, std::string_view local_id) {
+  const JsonValue* contained = resource.Find("contained");
+  if (!contained || !contained->is_array()) return nullptr;
+  for (const auto& c : contained->items())
+    if (c.GetString("id") == local_id) return &c;
+  return nullptr;
+}
+
+}  // namespace
+
+ResourceSummary SummariseResource(const JsonValue& resource) {
+  ResourceSummary s;
+  s.type = resource.GetString("resourceType");
+  s.id = resource.GetString("id");
+  if (const JsonValue* meta = resource.Find("meta")) {
+    s.source = meta->GetString("source");
+    if (const JsonValue* sec = meta->Find("security"); sec && sec->is_array())
+      for (const auto& c : sec->items())
+        if (std::string code = c.GetString("code"); !code.empty()) s.security.push_back(code);
+  }
+  if (s.type == "DocumentReference" || s.type == "Composition") {
+    if (const JsonValue* type = resource.Find("type")) {
+      if (const JsonValue* codings = type->Find("coding"); codings && codings->is_array()) {
+        for (const auto& c : codings->items())
+          if (c.GetString("system") == "http://loinc.org" && !c.GetString("code").empty()) {
+            s.document_type = c.GetString("code");
+            break;
+          }
+        if (s.document_type.empty() && !codings->items().empty())
+          s.document_type = codings->items()[0].GetString("code");
+      }
+    }
+    // DocumentReference.securityLabel carries the confidentiality codes too (MHD).
+    if (const JsonValue* labels = resource.Find("securityLabel"); labels && labels->is_array())
+      for (const auto& l : labels->items())
+        if (const JsonValue* codings = l.Find("coding"); codings && codings->is_array())
+          for (const auto& c : codings->items())
+            if (std::string code = c.GetString("code");
+                !code.empty() &&
+                std::find(s.security.begin(), s.security.end(), code) == s.security.end())
+              s.security.push_back(code);
+  }
+  if (const JsonValue* authors = resource.Find("author"); authors && authors->is_array()) {
+    for (const auto& ref : authors->items()) {
+      AddIdentifiers(ref.Find("identifier"), s.author_ids);
+      std::string reference = ref.GetString("reference");
+      if (reference.size() > 1 && reference[0] == '#') {
+        if (const JsonValue* c = Contained(resource, std::string_view(reference).substr(1))) {
+          AddIdentifiers(c->Find("identifier"), s.author_ids);
+          if (const JsonValue* practitioner = c->Find("practitioner")) {
+            AddIdentifiers(practitioner->Find("identifier"), s.author_ids);
+            std::string pref = practitioner->GetString("reference");
+            if (pref.size() > 1 && pref[0] == '#')
+              if (const JsonValue* p = Contained(resource, std::string_view(pref).substr(1)))
+                AddIdentifiers(p->Find("identifier"), s.author_ids);
+          }
+        }
+      }
+    }
+  }
+  return s;
+}
+
+}  // namespace carnet::profiles

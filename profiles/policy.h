@@ -1,0 +1,210 @@
+// The policy decision point: one place that answers "may this actor do this to this part of
+// this record, and why", for every path (FHIR read/search/write, Binary, XDS.b query,
+// retrieve and deposit).
+//
+// Pure functions: no SQL, no clock, no I/O. The caller loads what the decision needs (the
+// RecordContext of the patient concerned, a ResourceSummary of the resource) and passes the
+// current time. Reads are not filtered in C++ after the fact: for searches the decision
+// becomes an AccessFilter that the search engine ANDs into its SQL (fhir/search_scope.h),
+// so that counts, includes, chains and _has see only what the actor may see.
+//
+// The rules (issue 5; /work/shared/spec/france.md "Who may see what" and "Patient-side
+// rules"; /work/shared/spec/security.md hostile inputs 6 to 10):
+//   - a denied resource is indistinguishable from a missing one: a refused read is
+//     kNotFound; a refused write is kForbidden only when the actor may read the target (it
+//     then knows it exists), else kNotFound;
+//   - insurers, employers and the state (ActorKind::kDenied) get nothing;
+//   - opposed record: no record (nothing, deposits refused) except for operators; closed
+//     record: read-only archive for the patient and guardians, nothing for professionals;
+//   - patient: everything in their record but documents labelled INVISIBLE_PATIENT; adds
+//     documents and profile entries; changes visibility, blocks, treating physician; reads
+//     their access history. Guardian: the same on the records of the minors they
+//     represent, minus INVISIBLE_REPRESENTANTS_LEGAUX;
+//   - professional: only what the habilitation matrix allows their profession (and
+//     specialty) for the document type; never MASQUE_PS documents; nothing if blocked
+//     (individually or through their organisation); only if they take care of the patient
+//     (care team member, the treating physician always is one) or assert the patient's
+//     explicit consent, or act in emergency mode with a reason, unless the patient opposed
+//     it (read-only, non-masked, limited in time). The author of a document always sees it;
+//     the treating physician cannot be blocked and sees masked documents;
+//   - app: the intersection of its SMART scopes and what the patient authorised it for;
+//     revoking the authorisation stops access at once;
+//   - system (deposit source): creates documents in any active record, reads back only what
+//     it deposited (meta.source = its client id);
+//   - operator: creates, updates and closes records (Patient resources), no medical content.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/json.h"
+#include "base/status.h"
+#include "profiles/actor.h"
+#include "profiles/habilitation_matrix.h"
+
+namespace carnet::profiles {
+
+// French visibility codes (TRE_A07, 1.2.250.1.213.1.1.4.13), carried as meta.security /
+// confidentialityCode codes beside N/R/V.
+inline constexpr std::string_view kMasquePs = "MASQUE_PS";
+inline constexpr std::string_view kInvisiblePatient = "INVISIBLE_PATIENT";
+inline constexpr std::string_view kInvisibleRepresentants = "INVISIBLE_REPRESENTANTS_LEGAUX";
+
+enum class RecordStatus { kActive, kOpposed, kClosed };
+// "active", "opposed", "closed" as in patient.status; anything else is kOpposed (fails closed).
+RecordStatus ParseRecordStatus(std::string_view status);
+
+// An app the patient authorised (an active Consent resource naming its client id); the
+// scopes are what the patient agreed to. A revoked authorisation is simply absent (or
+// active = false).
+struct AuthorisedApp {
+  std::string client_id;
+  std::vector<SmartScope> scopes;
+  bool active = true;
+};
+
+// What the decision needs to know about one patient's record. Loaded by the caller, in the
+// transaction that serves the request.
+struct RecordContext {
+  long long patient_key = 0;
+  std::string patient_id;  // logical id of the Patient resource
+  std::string ins;         // national identity (INS)
+  RecordStatus status = RecordStatus::kActive;
+  std::string treating_physician;  // national id (RPPS) of the declared treating physician
+  std::vector<std::string> blocked_professionals;  // national ids
+  std::vector<std::string> blocked_organisations;  // organisation ids
+  std::vector<std::string> care_team;              // national ids of CareTeam members
+  bool emergency_opposed = false;
+  std::vector<AuthorisedApp> authorised_apps;
+  // When this professional's emergency access to this record began (seconds since the
+  // epoch), if it did: the window runs from there. nullopt: an emergency access would open
+  // a new window (Decision::opens_emergency_window tells the caller to record it).
+  std::optional<long long> emergency_started_at;
+};
+
+// What the decision needs to know about one resource.
+struct ResourceSummary {
+  std::string type;  // "DocumentReference"
+  std::string id;
+  // Document type (LOINC or DMP local code) for DocumentReference, Composition and XDS
+  // DocumentEntries; empty for other resources.
+  std::string document_type;
+  std::vector<std::string> security;    // meta.security / confidentialityCode codes
+  std::vector<std::string> author_ids;  // national ids (or subjects) of the authors
+  std::string source;                   // meta.source: who deposited it (system actors)
+  // A shared resource (patient_key NULL: Practitioner, Organization...).
+  bool shared = false;
+};
+
+// What is asked. The patient-choice actions are separate from plain writes so that the
+// front ends can ask precisely (masking a document is not rewriting it).
+enum class Action {
+  kRead,                      // read, vread, history of one resource, XDS retrieve
+  kSearch,                    // search, XDS stored query (the filter decides the rows)
+  kCreate,                    // create, XDS deposit
+  kUpdate,                    // update, patch, XDS metadata update
+  kDelete,                    // delete, XDS removal
+  kChangeVisibility,          // mask / unmask a document (MASQUE_PS...), patient side
+  kManageBlocks,              // block / unblock a professional or an organisation
+  kDeclareTreatingPhysician,  // declare or change the treating physician
+  kReadAccessHistory,         // AuditEvent?patient=...
+  kManageRecord,              // operator: create, update, close a record and its identifiers
+};
+std::string_view ActionName(Action action);
+
+// The environment of a decision: the matrix in force, the time, the emergency window.
+struct PolicyEnv {
+  const HabilitationMatrix* matrix = &HabilitationMatrix::Builtin();
+  long long now = 0;  // seconds since the epoch
+  long long emergency_window_s = 3600;
+};
+
+struct Decision {
+  bool allowed = false;
+  // When refused: kNotFound (the actor may not know the target exists) or kForbidden
+  // (it may read the target but not do this). kOk when allowed.
+  ErrorCode refusal = ErrorCode::kOk;
+  // Why, in words, for the audit (outcomeDesc) and the logs; never shown to the caller.
+  std::string reason;
+  // Granted only through emergency mode: audit as emergency, notify the patient.
+  bool emergency = false;
+  // Granted only because the professional asserted the patient's consent: audit it.
+  bool consent = false;
+  // Emergency access with no window open yet: the caller records its start (now).
+  bool opens_emergency_window = false;
+
+  // OK when allowed; else the Status the front end answers with. `what` names the target
+  // ("DocumentReference/123") in the message exactly as a missing target would.
+  Status ToStatus(const std::string& what) const;
+};
+
+// The record(s) an actor's own identity points at: a patient's INS, a guardian's minors,
+// an app's launch patient (INS or Patient id). Empty for the other kinds.
+std::vector<std::string> ActorRecordIns(const Actor& actor);
+// Whether `record` is the actor's own (patient), a represented minor's (guardian) or the
+// app's launch patient.
+bool ActorCoversRecord(const Actor& actor, const RecordContext& record);
+
+// May `actor` do `action` on `resource` of `record`?
+Decision Decide(const Actor& actor, const RecordContext& record, const ResourceSummary& resource,
+                Action action, const PolicyEnv& env);
+
+// Decisions that concern the record itself rather than one resource in it: kSearch (may
+// the actor search this record at all), kCreate (may it add anything), the patient-choice
+// actions, kReadAccessHistory, kManageRecord. For kCreate of a given type, prefer Decide
+// with a ResourceSummary of the new resource (document type included).
+Decision DecideOnRecord(const Actor& actor, const RecordContext& record, Action action,
+                        const PolicyEnv& env);
+
+// Shared resources (Practitioner, Organization, ValueSet...): readable by every actor but
+// kDenied ones, writable by operators (and deposit sources, which register authors).
+Decision DecideShared(const Actor& actor, const ResourceSummary& resource, Action action);
+
+// A block request: the patient may block any professional or organisation but the
+// treating physician (kConflict with a clear message).
+Status CheckBlockRequest(const RecordContext& record, std::string_view kind,
+                         std::string_view actor_id);
+
+// The search filter for one record: what the engine must AND into every statement.
+// Mirrors fhir::SearchScope field by field (see fhir/search_scope.h).
+struct AccessFilter {
+  // Records searched; empty: nothing at all (the search answers an empty Bundle).
+  std::vector<long long> patient_keys;
+  bool include_shared = true;
+  // Resources carrying any of these security codes are left out...
+  std::vector<std::string> excluded_security;
+  // ...unless one of their authors is one of these (the author always sees their document).
+  std::vector<std::string> author_exempt_ids;
+  // Only these resource types (nullopt: any).
+  std::optional<std::vector<std::string>> resource_types;
+  // DocumentReference and Composition: only these document type codes (nullopt: any).
+  // Authors in author_exempt_ids see their own documents of any type.
+  std::optional<std::vector<std::string>> document_types;
+  // Only resources whose meta.source is one of these (nullopt: any): a deposit source
+  // reads back what it deposited.
+  std::optional<std::vector<std::string>> sources;
+  // As Decision: the reason, and whether the search is granted through emergency or
+  // asserted consent (audit).
+  std::string reason;
+  bool emergency = false;
+  bool consent = false;
+  bool opens_emergency_window = false;
+};
+
+// The filter for searching `record` (and, for a search with no patient, call it once per
+// record the actor covers and combine with MergeFilters).
+AccessFilter FilterFor(const Actor& actor, const RecordContext& record, const PolicyEnv& env);
+// One filter over several records (a guardian's children): the union of the records.
+// kBadRequest when the filters differ in anything but the records (the caller then asks
+// for one patient at a time).
+Result<AccessFilter> MergeFilters(const std::vector<AccessFilter>& filters);
+
+// A ResourceSummary of a FHIR resource: type, id, meta.security codes, meta.source, the
+// document type (DocumentReference.type / Composition.type: LOINC coding first, else the
+// first coding) and the authors' identifiers (Reference.identifier.value of `author`, and
+// of contained Practitioner / PractitionerRole resources it points at).
+ResourceSummary SummariseResource(const JsonValue& resource);
+
+}  // namespace carnet::profiles
