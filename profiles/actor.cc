@@ -223,6 +223,8 @@ Result<Actor> ActorFromClaims(const JsonValue& claims) {
   a.subject = Text(claims.Find("sub"));
   if (const JsonValue* exp = claims.Find("exp"); exp && exp->is_number())
     a.expires_at = static_cast<long long>(std::strtod(exp->text().c_str(), nullptr));
+  if (const JsonValue* iat = claims.Find("iat"); iat && iat->is_number())
+    a.issued_at = static_cast<long long>(std::strtod(iat->text().c_str(), nullptr));
 
   a.national_id = Text(claims.Find("preferred_username"));
   if (a.national_id.empty()) a.national_id = Text(claims.Find("national_id"));

@@ -90,6 +90,7 @@ struct Actor {
   // What made a kDenied actor denied (the role or profession as claimed), for the audit.
   std::string denied_role;
   long long expires_at = 0;  // exp, seconds since the epoch
+  long long issued_at = 0;   // iat (0 when absent): a new emergency assertion is a new token
   // Every claim of the credential, as verified, for the audit.
   JsonValue claims;
 

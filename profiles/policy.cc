@@ -207,15 +207,21 @@ Gate RecordGate(const Actor& actor, const RecordContext& record, const PolicyEnv
       g.decision = Hide("the patient opposed emergency access");
       return g;
     }
+    bool reopens = false;
     if (record.emergency_started_at &&
         env.now >= *record.emergency_started_at + env.emergency_window_s) {
-      g.decision = Hide("emergency access window expired");
-      return g;
+      // The window is over. Only a new assertion (a token issued after the window closed,
+      // with its own reason) opens another one; the old token no longer serves.
+      if (actor.issued_at < *record.emergency_started_at + env.emergency_window_s) {
+        g.decision = Hide("emergency access window expired");
+        return g;
+      }
+      reopens = true;
     }
     g.author_only = false;
     g.decision = Allow("emergency access: " + actor.emergency_reason);
     g.decision.emergency = true;
-    g.decision.opens_emergency_window = !record.emergency_started_at.has_value();
+    g.decision.opens_emergency_window = !record.emergency_started_at.has_value() || reopens;
     g.read_only = true;
     return g;
   }

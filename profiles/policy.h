@@ -80,7 +80,9 @@ struct RecordContext {
   std::vector<AuthorisedApp> authorised_apps;
   // When this professional's emergency access to this record began (seconds since the
   // epoch), if it did: the window runs from there. nullopt: an emergency access would open
-  // a new window (Decision::opens_emergency_window tells the caller to record it).
+  // a new window (Decision::opens_emergency_window tells the caller to record it). Once
+  // the window is over, only a token issued after its end (a new assertion, with its
+  // reason) opens another one.
   std::optional<long long> emergency_started_at;
 };
 

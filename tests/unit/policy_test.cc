@@ -342,7 +342,15 @@ TEST(PolicyTest, EmergencyOpensItsWindowOnce) {
   EXPECT_FALSE(later.opens_emergency_window);
   env.emergency_window_s = 60;
   env.now = kNow + 61;
-  EXPECT_FALSE(Decide(Emergency("coma"), r, Doc(), Action::kRead, env).allowed);
+  Actor old_token = Emergency("coma");
+  old_token.issued_at = kNow - 5;
+  EXPECT_FALSE(Decide(old_token, r, Doc(), Action::kRead, env).allowed);
+  // A new assertion after the window closed opens a new one.
+  Actor new_token = Emergency("coma again");
+  new_token.issued_at = kNow + 61;
+  Decision reopened = Decide(new_token, r, Doc(), Action::kRead, env);
+  EXPECT_TRUE(reopened.allowed);
+  EXPECT_TRUE(reopened.opens_emergency_window);
 }
 
 TEST(PolicyTest, RecordLevelDecisions) {

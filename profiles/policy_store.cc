@@ -1,0 +1,207 @@
+#include "profiles/policy_store.h"
+
+#include <algorithm>
+
+namespace carnet::profiles {
+namespace {
+
+using storage::SqlParam;
+using storage::Statement;
+
+constexpr Statement kRecord{"policy_record",
+                            "SELECT coalesce(resource_id, ''), coalesce(ins, ''), status, "
+                            "coalesce(treating_physician, ''), "
+                            "emergency_opposed FROM patient WHERE patient_key = $1::bigint"};
+constexpr Statement kBlocks{
+    "policy_blocks", "SELECT kind, actor_id FROM patient_block WHERE patient_key = $1::bigint"};
+constexpr Statement kCareTeam{
+    "policy_care_team",
+    "SELECT DISTINCT member_id FROM care_team_member WHERE patient_key = $1::bigint"};
+constexpr Statement kApps{
+    "policy_apps",
+    "SELECT client_id, scopes FROM app_authorisation WHERE patient_key = $1::bigint "
+    "AND revoked_at IS NULL"};
+constexpr Statement kEmergency{
+    "policy_emergency",
+    "SELECT extract(epoch FROM started_at)::bigint FROM emergency_access "
+    "WHERE patient_key = $1::bigint AND actor_id = $2"};
+
+void AddIdentifierValues(const JsonValue* identifiers, std::vector<std::string>& out) {
+  if (!identifiers) return;
+  auto add = [&](const JsonValue& id) {
+    std::string v = id.GetString("value");
+    if (!v.empty() && std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+  };
+  if (identifiers->is_object()) add(*identifiers);
+  if (identifiers->is_array())
+    for (const auto& id : identifiers->items()) add(id);
+}
+
+const JsonValue* Contained(const JsonValue& resource, std::string_view reference) {
+  if (reference.size() < 2 || reference[0] != '#') return nullptr;
+  const JsonValue* contained = resource.Find("contained");
+  if (!contained || !contained->is_array()) return nullptr;
+  for (const auto& c : contained->items())
+    if (c.GetString("id") == reference.substr(1)) return &c;
+  return nullptr;
+}
+
+}  // namespace
+
+Result<RecordContext> LoadRecordContext(storage::Transaction& tx, long long patient_key,
+                                        const Actor& actor) {
+  std::string key = std::to_string(patient_key);
+  auto rec = tx.Run(kRecord, {SqlParam::Text(key)});
+  if (!rec.ok()) return rec.status();
+  if (rec->rows() == 0) return NotFound("record " + key + " is not known");
+  RecordContext r;
+  r.patient_key = patient_key;
+  r.patient_id = rec->GetString(0, 0);
+  r.ins = rec->GetString(0, 1);
+  r.status = ParseRecordStatus(rec->Get(0, 2));
+  r.treating_physician = rec->GetString(0, 3);
+  r.emergency_opposed = rec->GetBool(0, 4);
+  auto blocks = tx.Run(kBlocks, {SqlParam::Text(key)});
+  if (!blocks.ok()) return blocks.status();
+  for (int i = 0; i < blocks->rows(); ++i)
+    (blocks->Get(i, 0) == "professional" ? r.blocked_professionals : r.blocked_organisations)
+        .push_back(blocks->GetString(i, 1));
+  auto team = tx.Run(kCareTeam, {SqlParam::Text(key)});
+  if (!team.ok()) return team.status();
+  for (int i = 0; i < team->rows(); ++i) r.care_team.push_back(team->GetString(i, 0));
+  if (actor.kind == ActorKind::kApp) {
+    auto apps = tx.Run(kApps, {SqlParam::Text(key)});
+    if (!apps.ok()) return apps.status();
+    for (int i = 0; i < apps->rows(); ++i)
+      r.authorised_apps.push_back({apps->GetString(i, 0), ParseSmartScopes(apps->Get(i, 1)), true});
+  }
+  if (actor.kind == ActorKind::kProfessional && actor.emergency) {
+    auto em = tx.Run(kEmergency, {SqlParam::Text(key), SqlParam::Text(actor.PrincipalId())});
+    if (!em.ok()) return em.status();
+    if (em->rows() > 0) r.emergency_started_at = em->GetInt(0, 0);
+  }
+  return r;
+}
+
+Result<std::vector<long long>> FindActorRecords(storage::Transaction& tx, const Actor& actor) {
+  static constexpr Statement kByIns{
+      "policy_records_by_ins",
+      "SELECT patient_key FROM patient WHERE ins = ANY($1::text[]) OR "
+      "($2 <> '' AND resource_id = $2) ORDER BY patient_key"};
+  std::vector<std::string> ins = ActorRecordIns(actor);
+  std::string patient_id = actor.kind == ActorKind::kApp ? actor.patient_id : "";
+  if (ins.empty() && patient_id.empty()) return std::vector<long long>{};
+  // A text[] literal; INS are digits (and letters for Corsica), quoted regardless.
+  std::string array = "{";
+  for (size_t i = 0; i < ins.size(); ++i) {
+    std::string v;
+    for (char c : ins[i])
+      if (c != '"' && c != '\\') v.push_back(c);
+    array += (i ? ",\"" : "\"") + v + "\"";
+  }
+  array += "}";
+  auto r = tx.Run(kByIns, {SqlParam::Text(array), SqlParam::Text(patient_id)});
+  if (!r.ok()) return r.status();
+  std::vector<long long> keys;
+  for (int i = 0; i < r->rows(); ++i) keys.push_back(r->GetInt(i, 0));
+  return keys;
+}
+
+Status RecordEmergencyAccess(storage::Transaction& tx, long long patient_key, const Actor& actor,
+                             long long now) {
+  static constexpr Statement kUpsert{
+      "policy_emergency_upsert",
+      "INSERT INTO emergency_access (patient_key, actor_id, started_at, reason) "
+      "VALUES ($1::bigint, $2, to_timestamp($3::bigint), $4) ON CONFLICT (patient_key, actor_id) "
+      "DO UPDATE SET started_at = excluded.started_at, reason = excluded.reason"};
+  auto r = tx.Run(kUpsert,
+                  {SqlParam::Text(std::to_string(patient_key)), SqlParam::Text(actor.PrincipalId()),
+                   SqlParam::Text(std::to_string(now)), SqlParam::Text(actor.emergency_reason)});
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+Status SyncCareTeam(storage::Transaction& tx, long long patient_key, const std::string& careteam_id,
+                    const JsonValue& careteam) {
+  static constexpr Statement kClear{
+      "policy_care_team_clear",
+      "DELETE FROM care_team_member WHERE patient_key = $1::bigint AND res_id = $2"};
+  static constexpr Statement kAdd{
+      "policy_care_team_add",
+      "INSERT INTO care_team_member (patient_key, member_id, res_id) VALUES ($1::bigint, $2, $3) "
+      "ON CONFLICT DO NOTHING"};
+  std::string key = std::to_string(patient_key);
+  auto cleared = tx.Run(kClear, {SqlParam::Text(key), SqlParam::Text(careteam_id)});
+  if (!cleared.ok()) return cleared.status();
+  // An inactive care team presumes no authorisation.
+  std::string status = careteam.GetString("status");
+  if (!careteam.is_object() || status == "inactive" || status == "entered-in-error")
+    return Status::Ok();
+  std::vector<std::string> members;
+  if (const JsonValue* participants = careteam.Find("participant");
+      participants && participants->is_array()) {
+    for (const auto& p : participants->items()) {
+      const JsonValue* member = p.Find("member");
+      if (!member) continue;
+      AddIdentifierValues(member->Find("identifier"), members);
+      if (const JsonValue* c = Contained(careteam, member->GetString("reference"))) {
+        AddIdentifierValues(c->Find("identifier"), members);
+        if (const JsonValue* pr = c->Find("practitioner")) {
+          AddIdentifierValues(pr->Find("identifier"), members);
+          if (const JsonValue* cp = Contained(careteam, pr->GetString("reference")))
+            AddIdentifierValues(cp->Find("identifier"), members);
+        }
+      }
+    }
+  }
+  for (const auto& m : members) {
+    auto r = tx.Run(kAdd, {SqlParam::Text(key), SqlParam::Text(m), SqlParam::Text(careteam_id)});
+    if (!r.ok()) return r.status();
+  }
+  return Status::Ok();
+}
+
+Status SetAppAuthorisation(storage::Transaction& tx, long long patient_key,
+                           const std::string& client_id, const std::string& scopes,
+                           const std::string& consent_id) {
+  static constexpr Statement kGrant{
+      "policy_app_grant",
+      "INSERT INTO app_authorisation (patient_key, client_id, scopes, res_id) "
+      "VALUES ($1::bigint, $2, $3, nullif($4, '')) ON CONFLICT (patient_key, client_id) DO UPDATE "
+      "SET scopes = excluded.scopes, res_id = excluded.res_id, granted_at = now(), revoked_at = "
+      "NULL"};
+  static constexpr Statement kRevoke{
+      "policy_app_revoke",
+      "UPDATE app_authorisation SET revoked_at = now() WHERE patient_key = $1::bigint "
+      "AND client_id = $2 AND revoked_at IS NULL"};
+  std::string key = std::to_string(patient_key);
+  auto r = scopes.empty() ? tx.Run(kRevoke, {SqlParam::Text(key), SqlParam::Text(client_id)})
+                          : tx.Run(kGrant, {SqlParam::Text(key), SqlParam::Text(client_id),
+                                            SqlParam::Text(scopes), SqlParam::Text(consent_id)});
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+storage::AuditEntry AuditEntryFor(const Actor& actor, const Decision& decision,
+                                  storage::AuditEntry base) {
+  base.actor_kind = std::string(ActorKindName(actor.kind));
+  base.actor_id = actor.PrincipalId();
+  base.actor_subject = actor.subject;
+  base.actor_issuer = actor.issuer;
+  base.national_id = actor.national_id;
+  base.profession = actor.profession;
+  base.specialty = actor.specialty;
+  base.organisation = actor.organisation;
+  base.client_id = actor.client_id;
+  // The actor's assertion is recorded even when it was not what granted access.
+  base.emergency = decision.emergency || actor.emergency;
+  base.emergency_reason = actor.emergency_reason;
+  base.consent_asserted = actor.consent_asserted;
+  if (!decision.allowed) {
+    base.outcome = "4";
+    if (actor.kind == ActorKind::kDenied && !actor.denied_role.empty())
+      base.actor_kind += " (" + actor.denied_role + ")";
+  }
+  base.outcome_desc = decision.reason;
+  return base;
+}
+
+}  // namespace carnet::profiles

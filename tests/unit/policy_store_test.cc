@@ -1,0 +1,150 @@
+// The SQL side of the policy (profiles/policy_store.h) against a scratch database: the
+// record context as loaded, care teams and app authorisations kept in step, and one whole
+// decision + audit round.
+#include "profiles/policy_store.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "storage/migrations.h"
+#include "tests/unit/test_db.h"
+
+namespace carnet::profiles {
+namespace {
+
+using carnet::testing::ScratchDatabase;
+
+class PolicyStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto c = storage::Connection::Open(db_.conninfo());
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    conn_ = std::move(c).value();
+    ASSERT_TRUE(storage::ApplyMigrations(*conn_, storage::BuiltinMigrations()).ok());
+    auto r = conn_->Exec(
+        "INSERT INTO patient (resource_id, ins, ins_system, treating_physician) VALUES "
+        "('pat-1', '2770675000001', '1.2.250.1.213.1.4.10', '810000000001'), "
+        "('pat-2', '2770675000002', '1.2.250.1.213.1.4.10', NULL) RETURNING patient_key");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    key_ = r->GetInt(0, 0);
+    other_ = r->GetInt(1, 0);
+    ASSERT_TRUE(conn_
+                    ->Exec("INSERT INTO patient_block (patient_key, kind, actor_id) VALUES (" +
+                           std::to_string(key_) + ", 'professional', '810000000009'), (" +
+                           std::to_string(key_) + ", 'organisation', 'ORG-9')")
+                    .ok());
+    ASSERT_TRUE(conn_->Exec("BEGIN").ok());
+  }
+  void TearDown() override { (void)conn_->Exec("ROLLBACK"); }
+
+  ScratchDatabase db_;
+  std::unique_ptr<storage::Connection> conn_;
+  long long key_ = 0, other_ = 0;
+};
+
+Actor Pro(const std::string& id) {
+  Actor a;
+  a.kind = ActorKind::kProfessional;
+  a.national_id = id;
+  a.profession = "10";
+  return a;
+}
+
+TEST_F(PolicyStoreTest, LoadsTheRecordContext) {
+  storage::Transaction tx(*conn_);
+  auto careteam = ParseJson(R"({"resourceType":"CareTeam","id":"ct1","status":"active",
+    "contained":[{"resourceType":"Practitioner","id":"p","identifier":[{"value":"810000000003"}]}],
+    "participant":[{"member":{"identifier":{"value":"810000000002"}}},{"member":{"reference":"#p"}}]})");
+  ASSERT_TRUE(careteam.ok());
+  ASSERT_TRUE(SyncCareTeam(tx, key_, "ct1", *careteam).ok());
+  ASSERT_TRUE(SetAppAuthorisation(tx, key_, "app-1", "patient/*.rs", "consent-1").ok());
+
+  auto r = LoadRecordContext(tx, key_, Pro("810000000002"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->patient_id, "pat-1");
+  EXPECT_EQ(r->ins, "2770675000001");
+  EXPECT_EQ(r->status, RecordStatus::kActive);
+  EXPECT_EQ(r->treating_physician, "810000000001");
+  EXPECT_EQ(r->blocked_professionals, std::vector<std::string>{"810000000009"});
+  EXPECT_EQ(r->blocked_organisations, std::vector<std::string>{"ORG-9"});
+  std::vector<std::string> team = r->care_team;
+  std::sort(team.begin(), team.end());
+  EXPECT_EQ(team, (std::vector<std::string>{"810000000002", "810000000003"}));
+  EXPECT_EQ(LoadRecordContext(tx, 999999, Pro("x")).status().code(), ErrorCode::kNotFound);
+
+  Actor app;
+  app.kind = ActorKind::kApp;
+  app.client_id = "app-1";
+  app.patient_ins = "2770675000001";
+  auto for_app = LoadRecordContext(tx, key_, app);
+  ASSERT_TRUE(for_app.ok());
+  ASSERT_EQ(for_app->authorised_apps.size(), 1u);
+  EXPECT_TRUE(ScopesAllow(for_app->authorised_apps[0].scopes, "Observation", 'r'));
+  // Revoked: gone at once.
+  ASSERT_TRUE(SetAppAuthorisation(tx, key_, "app-1", "", "").ok());
+  EXPECT_TRUE(LoadRecordContext(tx, key_, app)->authorised_apps.empty());
+
+  // The care team follows its CareTeam: inactive, nobody is presumed authorised.
+  auto inactive = ParseJson(R"({"resourceType":"CareTeam","status":"inactive"})");
+  ASSERT_TRUE(SyncCareTeam(tx, key_, "ct1", *inactive).ok());
+  EXPECT_TRUE(LoadRecordContext(tx, key_, Pro("810000000002"))->care_team.empty());
+}
+
+TEST_F(PolicyStoreTest, FindsTheActorsRecords) {
+  storage::Transaction tx(*conn_);
+  Actor guardian;
+  guardian.kind = ActorKind::kGuardian;
+  guardian.represented_ins = {"2770675000002", "2770675000001", "0000"};
+  EXPECT_EQ(*FindActorRecords(tx, guardian), (std::vector<long long>{key_, other_}));
+  Actor app;
+  app.kind = ActorKind::kApp;
+  app.patient_id = "pat-2";
+  EXPECT_EQ(*FindActorRecords(tx, app), std::vector<long long>{other_});
+  EXPECT_TRUE(FindActorRecords(tx, Pro("810000000002"))->empty());
+}
+
+TEST_F(PolicyStoreTest, EmergencyDecisionAndAuditRound) {
+  storage::Transaction tx(*conn_);
+  Actor a = Pro("810000000005");
+  a.emergency = true;
+  a.emergency_reason = "coma";
+  a.issued_at = 1'800'000'000;
+  PolicyEnv env;
+  env.now = 1'800'000'010;
+  auto record = LoadRecordContext(tx, key_, a);
+  ASSERT_TRUE(record.ok());
+  ResourceSummary doc;
+  doc.type = "DocumentReference";
+  doc.id = "d1";
+  doc.document_type = "11490-0";
+  Decision d = Decide(a, *record, doc, Action::kRead, env);
+  ASSERT_TRUE(d.allowed) << d.reason;
+  EXPECT_TRUE(d.opens_emergency_window);
+  ASSERT_TRUE(RecordEmergencyAccess(tx, key_, a, env.now).ok());
+  record = LoadRecordContext(tx, key_, a);
+  ASSERT_TRUE(record->emergency_started_at);
+  EXPECT_EQ(*record->emergency_started_at, env.now);
+  EXPECT_FALSE(Decide(a, *record, doc, Action::kRead, env).opens_emergency_window);
+
+  storage::AuditEntry entry = AuditEntryFor(a, d, storage::AuditEntry::Rest("read", 'R'));
+  entry.patient_key = key_;
+  entry.patient_reference = "Patient/pat-1";
+  entry.object_reference = "DocumentReference/d1";
+  EXPECT_TRUE(entry.emergency);
+  EXPECT_EQ(entry.actor_id, "810000000005");
+  auto appended = storage::AppendAuditEvent(tx, entry);
+  ASSERT_TRUE(appended.ok()) << appended.status().ToString();
+  auto v = storage::VerifyAuditChains(tx.connection(), key_);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->ok());
+  EXPECT_EQ(v->events, 1);
+
+  Decision refused = Decide(Pro("810000000009"), *record, doc, Action::kRead, env);
+  storage::AuditEntry denied = AuditEntryFor(Pro("810000000009"), refused);
+  EXPECT_EQ(denied.outcome, "4");
+  EXPECT_EQ(denied.outcome_desc, "professional blocked by the patient");
+}
+
+}  // namespace
+}  // namespace carnet::profiles
