@@ -11,7 +11,7 @@
 
 #include "base/json.h"
 #include "base/status.h"
-#include "xds/metadata.h"
+#include "mapping/xds_metadata.h"
 
 namespace carnet::mapping {
 

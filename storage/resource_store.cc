@@ -172,11 +172,16 @@ Status UpdatePatientIdentity(Transaction& tx, long long patient_key, const std::
 
 Status ReplacePatientIdentifiers(Transaction& tx, long long patient_key,
                                  const std::vector<std::pair<std::string, std::string>>& ids) {
+  // Two statements: a DELETE and an INSERT of the same key in one statement (a CTE) would
+  // collide on the primary key, both seeing the same snapshot.
+  static const Statement kClear{"patient_identifiers_clear",
+                                "DELETE FROM patient_identifier WHERE patient_key = $1::bigint"};
   static const Statement kReplace{
       "patient_identifiers_replace",
-      "WITH d AS (DELETE FROM patient_identifier WHERE patient_key = $1::bigint) "
       "INSERT INTO patient_identifier (patient_key, system, value) "
       "SELECT DISTINCT $1::bigint, s, v FROM unnest($2::text[], $3::text[]) AS u(s, v)"};
+  auto cleared = tx.Run(kClear, {SqlParam::Text(std::to_string(patient_key))});
+  if (!cleared.ok()) return cleared.status();
   std::vector<std::string> systems, values;
   for (const auto& [system, value] : ids) {
     if (system.empty() || value.empty()) continue;

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "xds/metadata.h"
+#include "mapping/xds_metadata.h"
 
 namespace carnet::xds {
 

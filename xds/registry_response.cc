@@ -4,7 +4,7 @@
 
 #include "base/strings.h"
 #include "xds/soap.h"
-#include "xds/xml.h"
+#include "mapping/ebrim_xml.h"
 
 namespace carnet::xds {
 namespace {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "xds/metadata.h"
+#include "mapping/xds_metadata.h"
 #include "xds/mtom.h"
 
 namespace carnet::xds {

@@ -1,6 +1,6 @@
 #include "xds/requests.h"
 
-#include "xds/xml.h"
+#include "mapping/ebrim_xml.h"
 
 namespace carnet::xds {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "xds/metadata.h"
+#include "mapping/xds_metadata.h"
 #include "xds/metadata_validation.h"
 #include "xds/soap.h"
 

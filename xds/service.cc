@@ -12,7 +12,7 @@
 #include "mapping/registry_index.h"
 #include "storage/resource_store.h"
 #include "storage/transaction.h"
-#include "xds/metadata.h"
+#include "mapping/xds_metadata.h"
 #include "xds/metadata_validation.h"
 #include "xds/mtom.h"
 #include "xds/registry_response.h"

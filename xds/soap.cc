@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "base/strings.h"
-#include "xds/xml.h"
+#include "mapping/ebrim_xml.h"
 
 namespace carnet::xds {
 namespace {

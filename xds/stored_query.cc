@@ -4,7 +4,7 @@
 #include <set>
 
 #include "xds/metadata_validation.h"
-#include "xds/xml.h"
+#include "mapping/ebrim_xml.h"
 
 namespace carnet::xds {
 namespace {

@@ -544,7 +544,9 @@ TEST_F(FhirTest, OfficialExamplesRoundTrip) {
     if (!parsed.ok()) continue;
     JsonValue example = std::move(parsed).value();
     std::string type = example.GetString("resourceType");
-    if (!served.count(type) || type == "AuditEvent") continue;
+    // AuditEvent is written by carnet only; the SearchParameter example redefines the
+    // built-in _id, which carnet refuses for a custom parameter.
+    if (!served.count(type) || type == "AuditEvent" || type == "SearchParameter") continue;
     SCOPED_TRACE(path.filename().string());
     std::string id = example.GetString("id");
     if (id.empty()) {

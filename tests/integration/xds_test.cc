@@ -10,7 +10,7 @@
 #include "base/strings.h"
 #include "mapping/document_entry.h"
 #include "tests/integration/harness.h"
-#include "xds/metadata.h"
+#include "mapping/xds_metadata.h"
 #include "xds/requests.h"
 #include <pugixml.hpp>
 

@@ -1,6 +1,6 @@
 // ebRIM 3.0 <-> metadata model and ITI TF-3 4.2 validation, on the NIST samples and on
 // hand-made variants.
-#include "xds/metadata.h"
+#include "mapping/xds_metadata.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 
 #include "xds/metadata_validation.h"
 #include "xds/requests.h"
-#include "xds/xml.h"
+#include "mapping/ebrim_xml.h"
 
 namespace carnet::xds {
 namespace {

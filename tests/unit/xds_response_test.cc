@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "xds/soap.h"
-#include "xds/xml.h"
+#include "mapping/ebrim_xml.h"
 
 namespace carnet::xds {
 namespace {

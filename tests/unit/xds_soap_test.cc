@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "xds/requests.h"
-#include "xds/xml.h"
+#include "mapping/ebrim_xml.h"
 
 namespace carnet::xds {
 namespace {

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "xds/xml.h"
+#include "mapping/ebrim_xml.h"
 
 namespace carnet::xds {
 namespace {

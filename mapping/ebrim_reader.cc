@@ -2,8 +2,8 @@
 #include <cctype>
 #include <set>
 
-#include "xds/metadata.h"
-#include "xds/xml.h"
+#include "mapping/xds_metadata.h"
+#include "mapping/ebrim_xml.h"
 
 namespace carnet::xds {
 namespace {

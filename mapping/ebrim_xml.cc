@@ -1,4 +1,4 @@
-#include "xds/xml.h"
+#include "mapping/ebrim_xml.h"
 
 #include <vector>
 

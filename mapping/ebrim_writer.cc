@@ -1,7 +1,7 @@
 // RegistryObjectList (metadata.h) -> rim:RegistryObjectList, in the ebRIM 3.0 element order.
 #include "base/strings.h"
-#include "xds/metadata.h"
-#include "xds/xml.h"
+#include "mapping/xds_metadata.h"
+#include "mapping/ebrim_xml.h"
 
 namespace carnet::xds {
 namespace {

@@ -1,5 +1,8 @@
 // The XDS metadata model (ITI TF-3 4.1/4.2): DocumentEntry, SubmissionSet, Folder and
-// Association, read from and written to ebRIM 3.0 (spec/xds.md, "Identification and
+// Association, read from and written to ebRIM 3.0. It lives in mapping/ (namespace
+// carnet::xds, the standard's own vocabulary) because both the XDS.b front end and the
+// mapping onto the dossier (document_entry.h) work on it, and fhir/ and xds/ must not
+// depend on each other (spec/xds.md, "Identification and
 // classification schemes").
 //
 // Every attribute of the digest has a field here. Values are kept as written (strings): the
