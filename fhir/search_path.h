@@ -2,11 +2,10 @@
 // SearchParameter definitions and typical custom SearchParameters use: paths, choice types,
 // `|`, where(), ofType(), as/is, resolve() is T, exists(), extension(url), = != and or not()).
 //
-// Why not profiles::FhirPathExpression: profiles/fhirpath.cc is still being written; this
-// evaluator is the stop-gap behind one small interface, to be replaced by the full one
-// (Parse once per parameter, Evaluate with FhirPathEnvironment{&StructureRegistry::R4()}).
-// Element types come from the StructureRegistry, so extraction knows a Coding from an
-// Identifier without guessing from the JSON shape.
+// The expressions run on carnet's one FHIRPath engine, profiles::FhirPathExpression (parsed
+// once per parameter, evaluated with the R4 StructureRegistry); this interface only shapes the
+// results for extraction. Element types come from the registry, so extraction knows a Coding
+// from an Identifier without guessing from the JSON shape.
 //
 // Immutable after Parse: shared by threads.
 #pragma once
