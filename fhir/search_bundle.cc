@@ -7,54 +7,6 @@
 namespace carnet::fhir {
 namespace {
 
-// Element names that are in the summary of (nearly) every resource that has them.
-const char* const kSummaryNames[] = {"identifier",
-                                     "status",
-                                     "code",
-                                     "subject",
-                                     "patient",
-                                     "name",
-                                     "type",
-                                     "category",
-                                     "date",
-                                     "effective",
-                                     "issued",
-                                     "period",
-                                     "birthDate",
-                                     "gender",
-                                     "active",
-                                     "telecom",
-                                     "address",
-                                     "author",
-                                     "intent",
-                                     "clinicalStatus",
-                                     "verificationStatus",
-                                     "onset",
-                                     "recordedDate",
-                                     "value",
-                                     "description",
-                                     "title",
-                                     "encounter",
-                                     "performer",
-                                     "requester",
-                                     "authoredOn",
-                                     "medication",
-                                     "occurrence",
-                                     "start",
-                                     "end",
-                                     "participant",
-                                     "class",
-                                     "context",
-                                     "relatesTo",
-                                     "deceased",
-                                     "managingOrganization",
-                                     "link",
-                                     "recorded",
-                                     "target",
-                                     "agent",
-                                     "event",
-                                     "custodian"};
-
 // The element name of a JSON member: valueQuantity -> value (for choice elements).
 bool NameMatches(const std::string& key, const std::string& name) {
   if (key == name) return true;
@@ -67,6 +19,14 @@ bool Mandatory(const profiles::TypeDef* def, const std::string& type, const std:
   const auto& registry = profiles::StructureRegistry::R4();
   auto child = registry.ResolveChild(*def, type, key);
   return child && child->def->min > 0;
+}
+
+// In the summary per the definition's isSummary flag (choice members included).
+bool InSummary(const profiles::TypeDef* def, const std::string& type, const std::string& key) {
+  if (!def) return false;
+  const auto& registry = profiles::StructureRegistry::R4();
+  auto child = registry.ResolveChild(*def, type, key.size() > 1 && key[0] == '_' ? key.substr(1) : key);
+  return child && child->def->is_summary;
 }
 
 void MarkSubsetted(JsonValue& resource) {
@@ -102,10 +62,8 @@ JsonValue ShapeResource(JsonValue resource, const std::string& summary,
     } else if (summary == "text") {
       keep = key == "text" || Mandatory(def, type, key);
     } else {  // true
-      keep = key == "implicitRules" || Mandatory(def, type, key);
-      for (const char* n : kSummaryNames) keep = keep || NameMatches(key, n);
-      if (key == "text" || key == "contained" || key == "extension" || key == "modifierExtension")
-        keep = false;
+      keep = InSummary(def, type, key) || Mandatory(def, type, key);
+      if (key == "text" || key == "contained") keep = false;
     }
     if (keep) {
       out.members().emplace_back(key, std::move(value));

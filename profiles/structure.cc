@@ -238,6 +238,8 @@ std::unique_ptr<StructureRegistry> StructureRegistry::FromJson(std::string_view 
         e.required_valueset = extra.GetString("valueSet");
         const JsonValue* xml_attr = extra.Find("xmlAttr");
         e.xml_attribute = xml_attr && xml_attr->is_bool() && xml_attr->as_bool();
+        const JsonValue* summary = extra.Find("summary");
+        e.is_summary = summary && summary->is_bool() && summary->as_bool();
         if (!e.required_valueset.empty()) {
           auto vs = impl.value_sets.find(e.required_valueset);
           if (vs != impl.value_sets.end()) e.required_codes = vs->second.codes;

@@ -35,6 +35,8 @@ struct ElementDef {
   // True for primitive-typed elements whose XML form is an attribute (Element.id,
   // Extension.url) rather than a child element.
   bool xml_attribute = false;
+  // In the resource's summary (_summary=true): the official isSummary flag.
+  bool is_summary = false;
   // True for the narrative xhtml `div`.
   bool is_xhtml() const { return types.size() == 1 && types[0] == "xhtml"; }
   bool is_choice() const { return name.size() > 3 && name.compare(name.size() - 3, 3, "[x]") == 0; }

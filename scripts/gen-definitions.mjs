@@ -160,6 +160,8 @@ for (const sd of typeDefinitions) {
       requiredValueSets.add(extra.valueSet);
     }
     if ((el.representation ?? []).includes('xmlAttr')) extra.xmlAttr = true;
+    // In the summary (_summary=true): the official isSummary flag.
+    if (el.isSummary) extra.summary = true;
     const max = el.max === '*' ? -1 : Number(el.max);
     const row = [rel, el.min ?? 0, max, codes];
     if (Object.keys(extra).length) row.push(extra);

@@ -522,6 +522,26 @@ TEST_F(FhirTest, PatchEntryInATransaction) {
   EXPECT_EQ(Parse(Get("Patient/" + pid).body).GetString("gender"), "male");
 }
 
+// _summary=true keeps the elements the R4 definitions flag isSummary (and mandatory ones).
+TEST_F(FhirTest, SummaryFollowsTheDefinitions) {
+  std::string family = "Resume" + RandomHex(4);
+  auto r = Post("Patient", R"({"resourceType":"Patient","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"},
+      "name":[{"family":")" + family + R"("}],"birthDate":"1970-01-01",
+      "contact":[{"name":{"family":"Proche"}}],"communication":[{"language":{"text":"fr"}}]})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  auto s = Get("Patient?family=" + family + "&_summary=true");
+  ASSERT_EQ(s.status, 200);
+  JsonValue bundle = Parse(s.body);
+  ASSERT_EQ(bundle.Find("entry")->items().size(), 1u) << s.body;
+  const JsonValue& p = *bundle.Find("entry")->items()[0].Find("resource");
+  EXPECT_NE(p.Find("name"), nullptr);
+  EXPECT_NE(p.Find("birthDate"), nullptr);
+  EXPECT_EQ(p.Find("contact"), nullptr);
+  EXPECT_EQ(p.Find("communication"), nullptr);
+  EXPECT_EQ(p.Find("text"), nullptr);
+  EXPECT_NE(s.body.find("SUBSETTED"), std::string::npos);
+}
+
 // Every R4 example of a served type: create (with its own id), read back in JSON and in
 // XML, and compare with the original apart from meta.
 TEST_F(FhirTest, OfficialExamplesRoundTrip) {

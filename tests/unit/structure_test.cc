@@ -285,3 +285,20 @@ TEST(StructureRegistryTest, FromJsonReportsMalformedTables) {
 
 }  // namespace
 }  // namespace carnet::profiles
+
+namespace carnet::profiles {
+namespace {
+
+TEST(StructureSummaryTest, IsSummaryComesFromTheDefinitions) {
+  const auto& r = StructureRegistry::R4();
+  const TypeDef* patient = r.Find("Patient");
+  ASSERT_NE(patient, nullptr);
+  EXPECT_TRUE(patient->Element("Patient.name")->is_summary);
+  EXPECT_TRUE(patient->Element("Patient.birthDate")->is_summary);
+  EXPECT_FALSE(patient->Element("Patient.contact")->is_summary);
+  EXPECT_FALSE(patient->Element("Patient.photo")->is_summary);
+  EXPECT_TRUE(r.Find("Observation")->Element("Observation.value[x]")->is_summary);
+}
+
+}  // namespace
+}  // namespace carnet::profiles
