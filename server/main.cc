@@ -9,6 +9,7 @@
 
 #include "base/strings.h"
 #include "profiles/dev_token.h"
+#include "fhir/search.h"
 #include "server/config.h"
 #include "server/gateway.h"
 #include "server/http_server.h"
@@ -106,6 +107,31 @@ int MintToken(const Config& config) {
 
 // `carnet audit-verify [--patient KEY]`: recomputes the audit hash chains; exit 1 on the
 // first broken link.
+// `carnet reindex [--type T]`: rebuilds the search index of the current resources (of one
+// type, or all), so that a custom SearchParameter added later covers older resources too.
+int ReindexCommand(const Config& config) {
+  std::string type;
+  for (size_t i = 0; i < config.args.size(); ++i) {
+    if (config.args[i] == "--type" && i + 1 < config.args.size()) {
+      type = config.args[++i];
+    } else {
+      std::cerr << "carnet reindex: unknown argument " << config.args[i] << "\n";
+      return 2;
+    }
+  }
+  storage::PoolOptions options;
+  options.conninfo = config.EffectiveConninfo();
+  options.size = 1;
+  storage::Pool pool(options);
+  auto done = fhir::Reindex(pool, type);
+  if (!done.ok()) {
+    std::cerr << "carnet reindex: " << done.status().ToString() << "\n";
+    return 1;
+  }
+  std::cout << *done << " resource(s) reindexed\n";
+  return 0;
+}
+
 int AuditVerify(const Config& config) {
   std::optional<long long> patient;
   for (size_t i = 0; i < config.args.size(); ++i) {
@@ -169,6 +195,7 @@ int main(int argc, char** argv) {
   }
   if (cmd == "token") return carnet::MintToken(*config);
   if (cmd == "audit-verify") return carnet::AuditVerify(*config);
+  if (cmd == "reindex") return carnet::ReindexCommand(*config);
   std::cerr << "carnet: unknown command '" << cmd << "' (see carnet --help)\n";
   return 2;
 }
