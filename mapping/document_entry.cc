@@ -143,6 +143,28 @@ JsonValue PractitionerFromXcn(const std::string& id, const std::string& xcn) {
   return p;
 }
 
+// An XDS author, kept whole (raw XCN/XON/XTN strings) in a carnet extension.
+JsonValue AuthorExtension(const xds::Author& a) {
+  JsonValue ext = JsonValue::Object();
+  ext.Set("url", JsonValue::String(Ext("xds-author")));
+  if (!a.person.empty()) AddExtension(ext, StringExtension("person", a.person));
+  for (const auto& v : a.institutions) AddExtension(ext, StringExtension("institution", v));
+  for (const auto& v : a.roles) AddExtension(ext, StringExtension("role", v));
+  for (const auto& v : a.specialties) AddExtension(ext, StringExtension("specialty", v));
+  for (const auto& v : a.telecommunications) AddExtension(ext, StringExtension("telecom", v));
+  return ext;
+}
+
+xds::Author AuthorFromExtension(const JsonValue& x) {
+  xds::Author a;
+  a.person = ExtensionString(x, "person");
+  a.institutions = ExtensionStrings(x, "institution");
+  a.roles = ExtensionStrings(x, "role");
+  a.specialties = ExtensionStrings(x, "specialty");
+  a.telecommunications = ExtensionStrings(x, "telecom");
+  return a;
+}
+
 JsonValue ReferenceTo(const std::string& ref) {
   JsonValue r = JsonValue::Object();
   r.Set("reference", JsonValue::String(ref));
@@ -273,14 +295,7 @@ JsonValue DocumentReferenceFromEntry(const xds::DocumentEntry& e,
   }
   int author_index = 0;
   for (const auto& a : e.authors) {
-    JsonValue ext = JsonValue::Object();
-    ext.Set("url", JsonValue::String(Ext("xds-author")));
-    if (!a.person.empty()) AddExtension(ext, StringExtension("person", a.person));
-    for (const auto& v : a.institutions) AddExtension(ext, StringExtension("institution", v));
-    for (const auto& v : a.roles) AddExtension(ext, StringExtension("role", v));
-    for (const auto& v : a.specialties) AddExtension(ext, StringExtension("specialty", v));
-    for (const auto& v : a.telecommunications) AddExtension(ext, StringExtension("telecom", v));
-    AddExtension(dr, std::move(ext));
+    AddExtension(dr, AuthorExtension(a));
     if (!a.person.empty()) {
       std::string id = "author" + std::to_string(++author_index);
       contained.Append(PractitionerFromXcn(id, a.person));
@@ -405,13 +420,7 @@ Result<xds::DocumentEntry> EntryFromDocumentReference(const JsonValue& dr,
   if (const JsonValue* exts = dr.Find("extension"); exts && exts->is_array()) {
     for (const auto& x : exts->items()) {
       if (x.GetString("url") == Ext("xds-author")) {
-        xds::Author a;
-        a.person = ExtensionString(x, "person");
-        a.institutions = ExtensionStrings(x, "institution");
-        a.roles = ExtensionStrings(x, "role");
-        a.specialties = ExtensionStrings(x, "specialty");
-        a.telecommunications = ExtensionStrings(x, "telecom");
-        e.authors.push_back(std::move(a));
+        e.authors.push_back(AuthorFromExtension(x));
       } else if (x.GetString("url") == Ext("xds-slot")) {
         xds::Slot s;
         s.name = ExtensionString(x, "name");
@@ -506,14 +515,7 @@ JsonValue ListFromSubmissionSet(const xds::SubmissionSet& set, const std::string
     AddExtension(list, StringExtension("https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-sourceId",
                                        "urn:oid:" + set.source_id));
   for (const auto& a : set.authors) {
-    JsonValue ext = JsonValue::Object();
-    ext.Set("url", JsonValue::String(Ext("xds-author")));
-    if (!a.person.empty()) AddExtension(ext, StringExtension("person", a.person));
-    for (const auto& v : a.institutions) AddExtension(ext, StringExtension("institution", v));
-    for (const auto& v : a.roles) AddExtension(ext, StringExtension("role", v));
-    for (const auto& v : a.specialties) AddExtension(ext, StringExtension("specialty", v));
-    for (const auto& v : a.telecommunications) AddExtension(ext, StringExtension("telecom", v));
-    AddExtension(list, std::move(ext));
+    AddExtension(list, AuthorExtension(a));
   }
   if (!set.content_type_code.code.empty()) {
     JsonValue ext = JsonValue::Object();
@@ -596,13 +598,7 @@ xds::SubmissionSet SubmissionSetFromList(const JsonValue& list, const std::strin
       } else if (url.find("ihe-designationType") != std::string::npos) {
         set.content_type_code = CodeOfConcept(x.Find("valueCodeableConcept"));
       } else if (url == Ext("xds-author")) {
-        xds::Author a;
-        a.person = ExtensionString(x, "person");
-        a.institutions = ExtensionStrings(x, "institution");
-        a.roles = ExtensionStrings(x, "role");
-        a.specialties = ExtensionStrings(x, "specialty");
-        a.telecommunications = ExtensionStrings(x, "telecom");
-        set.authors.push_back(std::move(a));
+        set.authors.push_back(AuthorFromExtension(x));
       }
     }
   return set;

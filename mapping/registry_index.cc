@@ -9,19 +9,6 @@ namespace {
 
 using storage::SqlParam;
 
-std::string TextArray(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out += ',';
-    out += '"';
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
 
 SqlParam OrNull(const std::string& v) { return v.empty() ? SqlParam::Null() : SqlParam::Text(v); }
 
@@ -192,7 +179,7 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
                        SqlParam::Text(stored.type), SqlParam::Text(stored.id), SqlParam::Text(unique_id),
                        SqlParam::Text(*cx), OrNull(content_type.code), OrNull(content_type.scheme),
                        date.empty() ? SqlParam::Null() : SqlParam::Text(date),
-                       SqlParam::Text(TextArray(authors)), OrNull(source_id)});
+                       SqlParam::Text(storage::TextArrayLiteral(authors)), OrNull(source_id)});
     if (!ins.ok()) {
       if (ins.status().code() == ErrorCode::kDuplicate)
         return Status(ErrorCode::kDuplicate, "a submission set with uniqueId " + unique_id + " is already registered");
@@ -209,7 +196,7 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
     if (kinds.empty()) return Status::Ok();
     auto assoc = tx.Run(kInsertAssociations, {SqlParam::Text(std::to_string(*stored.patient_key)),
                                               SqlParam::Text(ins->GetString(0, 0)),
-                                              SqlParam::Text(TextArray(kinds)), SqlParam::Text(TextArray(targets))});
+                                              SqlParam::Text(storage::TextArrayLiteral(kinds)), SqlParam::Text(storage::TextArrayLiteral(targets))});
     return assoc.ok() ? Status::Ok() : assoc.status();
   }
   if (stored.type != "DocumentReference") return Status::Ok();
@@ -256,7 +243,7 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
                      Timestamp(e.service_stop_time), OrNull(e.mime_type),
                      e.size.empty() ? SqlParam::Null() : SqlParam::Text(e.size),
                      e.hash.size() == 40 ? SqlParam::Text(e.hash) : SqlParam::Null(),
-                     SqlParam::Text(TextArray(authors)), OrNull(e.home)});
+                     SqlParam::Text(storage::TextArrayLiteral(authors)), OrNull(e.home)});
   if (!ins.ok()) {
     if (ins.status().code() == ErrorCode::kDuplicate)
       return Status(ErrorCode::kDuplicate,
@@ -278,9 +265,9 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
   }
   if (!schemes.empty()) {
     auto codes_r = tx.Run(kInsertCodes, {SqlParam::Text(std::to_string(*stored.patient_key)),
-                                         SqlParam::Text(uuid), SqlParam::Text(TextArray(schemes)),
-                                         SqlParam::Text(TextArray(codes)),
-                                         SqlParam::Text(TextArray(systems))});
+                                         SqlParam::Text(uuid), SqlParam::Text(storage::TextArrayLiteral(schemes)),
+                                         SqlParam::Text(storage::TextArrayLiteral(codes)),
+                                         SqlParam::Text(storage::TextArrayLiteral(systems))});
     if (!codes_r.ok()) return codes_r.status();
   }
   // relatesTo -> RPLC / XFRM / APND / signs associations (IHE MHD).
@@ -299,8 +286,8 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
     }
   if (kinds.empty()) return Status::Ok();
   auto assoc = tx.Run(kInsertAssociations, {SqlParam::Text(std::to_string(*stored.patient_key)),
-                                            SqlParam::Text(uuid), SqlParam::Text(TextArray(kinds)),
-                                            SqlParam::Text(TextArray(targets))});
+                                            SqlParam::Text(uuid), SqlParam::Text(storage::TextArrayLiteral(kinds)),
+                                            SqlParam::Text(storage::TextArrayLiteral(targets))});
   return assoc.ok() ? Status::Ok() : assoc.status();
 }
 

@@ -13,6 +13,20 @@ long long PgResult::affected() const {
   return *n ? std::strtoll(n, nullptr, 10) : 0;
 }
 
+std::string TextArrayLiteral(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
 Result<std::unique_ptr<Connection>> Connection::Open(const std::string& conninfo) {
   PGconn* conn = PQconnectdb(conninfo.c_str());
   if (conn == nullptr) return Unavailable("out of memory connecting to PostgreSQL");

@@ -28,6 +28,10 @@ struct SqlParam {
 };
 using SqlParams = std::vector<SqlParam>;
 
+// A PostgreSQL text[] literal ({"a","b"}) holding `items`, for passing a list as one
+// parameter (`= ANY($1::text[])`).
+std::string TextArrayLiteral(const std::vector<std::string>& items);
+
 // A statement with a stable name: prepared once per connection, then executed by name.
 struct Statement {
   const char* name;

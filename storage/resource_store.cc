@@ -60,20 +60,6 @@ StoredResource FromRow(const PgResult& r, int row, const std::string& type,
   return s;
 }
 
-// Postgres text[] literal of simple codes: {"a","b"}.
-std::string TextArray(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out += ',';
-    out += '"';
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
 
 // Runs a single read statement on a pooled connection, retrying once on a connection that
 // died while idle (nothing was done, so the retry is safe).
@@ -126,7 +112,7 @@ Status WriteVersion(Transaction& tx, const StoredResource& s) {
                            SqlParam::Text(s.last_updated),
                            SqlParam::Text(s.deleted ? "true" : "false"), SqlParam::Text(s.method),
                            s.deleted ? SqlParam::Null() : SqlParam::Text(s.content),
-                           SqlParam::Text(TextArray(s.security))});
+                           SqlParam::Text(TextArrayLiteral(s.security))});
   if (!r.ok()) {
     if (r.status().code() == ErrorCode::kDuplicate)
       return Conflict(s.type + "/" + s.id + " was changed concurrently (version " +
@@ -189,7 +175,7 @@ Status ReplacePatientIdentifiers(Transaction& tx, long long patient_key,
     values.push_back(value);
   }
   auto r = tx.Run(kReplace, {SqlParam::Text(std::to_string(patient_key)),
-                             SqlParam::Text(TextArray(systems)), SqlParam::Text(TextArray(values))});
+                             SqlParam::Text(TextArrayLiteral(systems)), SqlParam::Text(TextArrayLiteral(values))});
   if (!r.ok()) {
     if (r.status().code() == ErrorCode::kDuplicate)
       return Status(ErrorCode::kDuplicate, "another record already holds one of these identifiers");

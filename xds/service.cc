@@ -94,17 +94,7 @@ struct SqlBuilder {
     return "$" + std::to_string(params.size());
   }
   std::string Array(const std::vector<std::string>& items) {
-    std::string out = "{";
-    for (size_t i = 0; i < items.size(); ++i) {
-      if (i) out += ',';
-      out += '"';
-      for (char c : items[i]) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
-      }
-      out += '"';
-    }
-    return Param(out + "}") + "::text[]";
+    return Param(storage::TextArrayLiteral(items)) + "::text[]";
   }
 };
 
