@@ -263,6 +263,12 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
     codes.push_back(c.code);
     systems.push_back(c.scheme);
   }
+  // referenceIdList values (CXi), for FindDocumentsByReferenceId.
+  for (const auto& ref : e.reference_id_list) {
+    schemes.push_back("referenceId");
+    codes.push_back(ref);
+    systems.push_back("");
+  }
   if (!schemes.empty()) {
     auto codes_r = tx.Run(kInsertCodes, {SqlParam::Text(std::to_string(*stored.patient_key)),
                                          SqlParam::Text(uuid), SqlParam::Text(storage::TextArrayLiteral(schemes)),

@@ -692,9 +692,14 @@ HttpResponse XdsService::Impl::StoredQueryRequest(const SoapRequest& req) {
     case StoredQueryKind::kGetFoldersForDocument:
       // carnet holds no Folders (submissions with folders are refused), so these find none.
       break;
-    case StoredQueryKind::kFindDocumentsByReferenceId:
-      return answer(ResponseStatus::kFailure, {}, q.return_type,
-                    {Error("XDSRegistryError", "FindDocumentsByReferenceId is not available yet on this registry")});
+    case StoredQueryKind::kFindDocumentsByReferenceId: {
+      docs = "o.patient_key = " + patient_key("$XDSDocumentEntryPatientId") +
+             " AND o.availability_status = ANY(" + statuses("$XDSDocumentEntryStatus") + ")";
+      document_filters(docs);
+      docs += " AND EXISTS (SELECT 1 FROM registry_code c WHERE c.entry_uuid = o.entry_uuid AND "
+              "c.scheme = 'referenceId' AND c.code = ANY(" + b.Array(q.Values("$XDSDocumentEntryReferenceIdList")) + "))";
+      break;
+    }
   }
 
   std::string limit = b.Param(std::to_string(options_.max_query_results + 1)) + "::int";

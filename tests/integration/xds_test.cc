@@ -12,6 +12,7 @@
 #include "tests/integration/harness.h"
 #include "mapping/xds_metadata.h"
 #include "xds/requests.h"
+#include "xds/mtom.h"
 #include <pugixml.hpp>
 
 namespace carnet::testing {
@@ -388,6 +389,66 @@ TEST_F(XdsTest, StoredQueriesOverSubmissionSetsAndAssociations) {
   auto unknown = client_.Request("POST", Url("/xds/registry"), {kSoap},
                                  AdhocQuery("urn:uuid:00000000-0000-0000-0000-000000000000", {}));
   EXPECT_NE(unknown.body.find("XDSUnknownStoredQuery"), std::string::npos) << unknown.body;
+}
+
+// ITI-41 over MTOM with two documents (1 byte and 10 MiB): both stored and retrievable; the
+// same with a wrong hash on the second: nothing stored.
+TEST_F(XdsTest, MtomSubmissionsAreAllOrNothing) {
+  SamplePatient();
+  auto uid = [] { return "1.2.250.1.999.12." + std::to_string(std::stoll(RandomHex(5), nullptr, 16)); };
+  auto build = [&](const std::string& doc1, const std::string& doc2, const std::string& set, bool bad_hash) {
+    pugi::xml_document doc;
+    doc.load_string(Sample("pnr.xml").c_str());
+    auto sub = xds::ReadSubmissionElement(doc.document_element(), nullptr);
+    xds::RegistryObjectList m = sub->metadata;
+    m.documents[0].unique_id = doc1;
+    m.documents[1].unique_id = doc2;
+    for (auto& d : m.documents) {
+      d.patient_id = "11^^^&1.1&ISO";
+      d.hash.clear();
+      d.size.clear();
+    }
+    m.documents[0].reference_id_list = {"ORDER-" + doc1 + "^^^&1.2.3&ISO^urn:ihe:iti:xds:2013:order"};
+    if (bad_hash) m.documents[1].hash = "0000000000000000000000000000000000000000";
+    m.submission_sets[0].unique_id = set;
+    m.submission_sets[0].patient_id = "11^^^&1.1&ISO";
+    std::string body = R"(<xdsb:ProvideAndRegisterDocumentSetRequest xmlns:xdsb="urn:ihe:iti:xds-b:2007" xmlns:xop="http://www.w3.org/2004/08/xop/include">)" +
+                       xds::WriteSubmitObjectsRequest(m);
+    body += "<xdsb:Document id=\"" + m.documents[0].id + "\"><xop:Include href=\"cid:doc1@carnet.test\"/></xdsb:Document>";
+    body += "<xdsb:Document id=\"" + m.documents[1].id + "\"><xop:Include href=\"cid:doc2@carnet.test\"/></xdsb:Document>";
+    body += "</xdsb:ProvideAndRegisterDocumentSetRequest>";
+    std::string envelope = SoapEnvelope("urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b", body);
+    std::vector<xds::OutboundPart> parts = {{"doc1@carnet.test", "text/plain", "A"},
+                                            {"doc2@carnet.test", "text/plain", std::string(10u << 20, 'z')}};
+    return xds::WriteMtom(envelope, "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b", parts);
+  };
+  // A wrong hash on the second document: the whole submission fails, nothing is stored.
+  std::string bad1 = uid(), bad2 = uid();
+  auto bad = build(bad1, bad2, uid(), true);
+  auto refused = client_.Request("POST", Url("/xds/repository"), {"Content-Type: " + bad.content_type}, bad.body, 60000);
+  ASSERT_EQ(refused.status, 200) << refused.body.substr(0, 500);
+  EXPECT_NE(refused.body.find("XDSNonIdenticalHash"), std::string::npos) << refused.body.substr(0, 2000);
+  EXPECT_NE(client_.Get(Url("/fhir/DocumentReference?identifier=urn:oid:" + bad1)).body.find("\"total\":0"),
+            std::string::npos);
+
+  std::string doc1 = uid(), doc2 = uid();
+  auto good = build(doc1, doc2, uid(), false);
+  auto stored = client_.Request("POST", Url("/xds/repository"), {"Content-Type: " + good.content_type}, good.body, 60000);
+  ASSERT_EQ(stored.status, 200);
+  EXPECT_NE(stored.body.find("ResponseStatusType:Success"), std::string::npos) << stored.body.substr(0, 2000);
+  auto one = client_.Request("POST", Url("/xds/repository"), {kSoap}, RetrieveRequest(kRepositoryId, doc1));
+  EXPECT_NE(one.body.find("ResponseStatusType:Success"), std::string::npos);
+  auto big = client_.Request("POST", Url("/xds/repository"), {kSoap}, RetrieveRequest(kRepositoryId, doc2), 60000);
+  EXPECT_NE(big.body.find(std::string(1u << 20, 'z')), std::string::npos);
+  EXPECT_GT(big.body.size(), 10u << 20);
+  // FindDocumentsByReferenceId finds the first document by its order reference.
+  auto byref = client_.Request("POST", Url("/xds/registry"), {kSoap},
+                               AdhocQuery("urn:uuid:12941a89-e02e-4be5-967c-ce4bfc8fe492",
+                                          {{"$XDSDocumentEntryPatientId", "'11^^^&amp;1.1&amp;ISO'"},
+                                           {"$XDSDocumentEntryStatus", "('urn:oasis:names:tc:ebxml-regrep:StatusType:Approved')"},
+                                           {"$XDSDocumentEntryReferenceIdList", "('ORDER-" + doc1 + "^^^&amp;1.2.3&amp;ISO^urn:ihe:iti:xds:2013:order')"}}));
+  EXPECT_NE(byref.body.find(doc1), std::string::npos) << byref.body.substr(0, 3000);
+  EXPECT_EQ(byref.body.find(doc2), std::string::npos);
 }
 
 TEST_F(XdsTest, MalformedMessagesGetSoapFaults) {
