@@ -8,6 +8,10 @@
 #include "fhir/format.h"
 #include "fhir/outcome.h"
 #include "fhir/search.h"
+#include "mapping/cda_header.h"
+#include "mapping/document_entry.h"
+#include "mapping/registry_index.h"
+#include <openssl/sha.h>
 #include "profiles/structure.h"
 
 namespace carnet::fhir {
@@ -201,6 +205,7 @@ class FhirApi::Impl {
   EntryResult Everything(const std::string& id, const QueryParams& query);
   EntryResult ValidateOp(const HttpRequest& req, const std::string& type, const std::string& id);
   EntryResult ProcessBundle(const HttpRequest& req);
+  EntryResult DepositCda(const HttpRequest& req);
   EntryResult Capabilities();
   Preconditions PreconditionsOf(const HttpRequest& req, Status* error);
   int CountParam(const QueryParams& query, Status* error) const;
@@ -369,6 +374,10 @@ EntryResult FhirApi::Impl::Route(const HttpRequest& req, const std::vector<std::
   if (second == "_history" && segs.size() == 2) {
     if (m == "GET") return History(type, "", query, type + "/_history");
     return not_allowed("GET");
+  }
+  if (second == "$deposit" && segs.size() == 2 && type == "DocumentReference") {
+    if (m == "POST") return DepositCda(req);
+    return not_allowed("POST");
   }
   if (second == "$validate" && segs.size() == 2) {
     if (m == "POST") return ValidateOp(req, type, "");
@@ -805,6 +814,77 @@ EntryResult FhirApi::Impl::Capabilities() {
   e.has_resource = true;
   e.resource = std::move(cs);
   return e;
+}
+
+// POST /fhir/DocumentReference/$deposit: a bare CDA R2 document, filed under the record of
+// its recordTarget's national identity with metadata derived from its header; a CDA that
+// replaces an earlier version (relatedDocument RPLC) supersedes it.
+EntryResult FhirApi::Impl::DepositCda(const HttpRequest& req) {
+  const std::string* ct = req.Header("Content-Type");
+  std::string media = ct ? ct->substr(0, ct->find(';')) : "";
+  if (media != "application/xml" && media != "text/xml" && media != "application/hl7-cda+xml")
+    return FromError(Status(ErrorCode::kUnsupportedMediaType,
+                            "$deposit takes a CDA R2 document (application/xml or text/xml)"));
+  auto header = mapping::ReadCdaHeader(req.body);
+  if (!header.ok()) return FromError(header.status());
+  xds::DocumentEntry entry = header->entry;
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(req.body.data()), req.body.size(), digest);
+  static const char* kHex = "0123456789abcdef";
+  entry.hash.clear();
+  for (unsigned char c : digest) {
+    entry.hash.push_back(kHex[c >> 4]);
+    entry.hash.push_back(kHex[c & 15]);
+  }
+  entry.size = std::to_string(req.body.size());
+  entry.repository_unique_id = mapping::kRepositoryUniqueId;
+  WriteResult created;
+  Status st = storage::RunInTransaction(pool_, [&](Transaction& tx) -> Status {
+    auto patient = storage::FindPatientByIdentifier(tx, "urn:oid:" + header->patient_ins_oid, header->patient_ins);
+    if (!patient.ok()) return patient.status();
+    if (!*patient || (*patient)->status != "active")
+      return Status(ErrorCode::kUnknownPatient, "no active record for the national identity " +
+                                                    header->patient_ins + " of the document's recordTarget");
+    JsonValue binary = JsonValue::Object();
+    binary.Set("resourceType", JsonValue::String("Binary"));
+    binary.Set("contentType", JsonValue::String("text/xml"));
+    binary.Set("data", JsonValue::String(Base64Encode(req.body)));
+    auto b = interactions_.Create(tx, "Binary", binary);
+    if (!b.ok()) return b.status();
+    std::string id = NewUuid();
+    entry.id = "urn:uuid:" + id;
+    JsonValue dr = mapping::DocumentReferenceFromEntry(entry, "Patient/" + (*patient)->resource_id,
+                                                       "Binary/" + b->stored.id);
+    if (!header->replaces_unique_id.empty()) {
+      auto old = FindMatchingIds(tx, "DocumentReference", "identifier=urn:oid:" + header->replaces_unique_id, 2);
+      if (!old.ok()) return old.status();
+      for (const std::string& old_id : *old) {
+        auto current = storage::ReadCurrent(tx, "DocumentReference", old_id, true);
+        if (!current.ok()) return current.status();
+        if (!*current || (*current)->deleted) continue;
+        auto json = StoredJson(**current);
+        if (!json.ok()) return json.status();
+        JsonValue superseded = std::move(json).value();
+        superseded.Set("status", JsonValue::String("superseded"));
+        auto upd = interactions_.Update(tx, "DocumentReference", old_id, std::move(superseded), Preconditions{});
+        if (!upd.ok()) return upd.status();
+        JsonValue rel = JsonValue::Object();
+        rel.Set("code", JsonValue::String("replaces"));
+        JsonValue target = JsonValue::Object();
+        target.Set("reference", JsonValue::String("DocumentReference/" + old_id));
+        rel.Set("target", std::move(target));
+        JsonValue* list = dr.Find("relatesTo");
+        if (!list) list = &dr.Set("relatesTo", JsonValue::Array());
+        list->Append(std::move(rel));
+      }
+    }
+    auto r = interactions_.Create(tx, "DocumentReference", dr, id);
+    if (!r.ok()) return r.status();
+    created = std::move(r).value();
+    return Status::Ok();
+  });
+  if (!st.ok()) return FromError(st);
+  return FromWrite(created);
 }
 
 // ---- batch and transaction ------------------------------------------------------------
