@@ -1101,12 +1101,16 @@ EntryResult FhirApi::Impl::ProcessBundle(const HttpRequest& req) {
 
   std::vector<size_t> order(entries.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  // The spec's order (DELETE, POST, PUT/PATCH, GET); within one method, Patient entries
-  // first, since every other resource is filed under its patient's record.
+  // The spec's order (DELETE, POST, PUT/PATCH, GET), then by type within one method.
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     int ra = MethodRank(entries[a].method), rb = MethodRank(entries[b].method);
     if (ra != rb) return ra < rb;
-    return (entries[a].url.type == "Patient") > (entries[b].url.type == "Patient");
+    // Patients first (everything is filed under them), Lists last (an MHD SubmissionSet's
+    // HasMember associations are derived from the documents it lists).
+    auto weight = [&](size_t i) {
+      return entries[i].url.type == "Patient" ? 0 : entries[i].url.type == "List" ? 2 : 1;
+    };
+    return weight(a) < weight(b);
   });
 
   std::vector<EntryResult> results(entries.size());

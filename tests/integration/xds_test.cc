@@ -451,6 +451,45 @@ TEST_F(XdsTest, MtomSubmissionsAreAllOrNothing) {
   EXPECT_EQ(byref.body.find(doc2), std::string::npos);
 }
 
+// IHE MHD ITI-65: a transaction Bundle with a SubmissionSet List, a DocumentReference and its
+// Binary is one registry submission: ITI-18 finds the set and its document, ITI-43 the bytes.
+TEST_F(XdsTest, MhdProvideDocumentBundleIsAnXdsSubmission) {
+  std::string pid = SamplePatient();
+  std::string doc_uid = "1.2.250.1.999.13." + std::to_string(std::stoll(RandomHex(5), nullptr, 16));
+  std::string set_uid = "1.2.250.1.999.14." + std::to_string(std::stoll(RandomHex(5), nullptr, 16));
+  std::string content = "MHD document " + RandomHex(4);
+  std::string bundle = R"({"resourceType":"Bundle","type":"transaction",
+   "meta":{"profile":["https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Minimal.ProvideBundle"]},
+   "entry":[
+    {"fullUrl":"urn:uuid:a1a1a1a1-0000-4000-8000-000000000001","resource":{"resourceType":"List",
+      "meta":{"profile":["https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Minimal.SubmissionSet"]},
+      "identifier":[{"use":"usual","system":"urn:ietf:rfc:3986","value":"urn:oid:)" + set_uid + R"("}],
+      "status":"current","mode":"working",
+      "code":{"coding":[{"system":"https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes","code":"submissionset"}]},
+      "subject":{"reference":"Patient/)" + pid + R"("},"date":"2024-06-01T10:00:00Z",
+      "entry":[{"item":{"reference":"urn:uuid:a1a1a1a1-0000-4000-8000-000000000002"}}]},
+     "request":{"method":"POST","url":"List"}},
+    {"fullUrl":"urn:uuid:a1a1a1a1-0000-4000-8000-000000000002","resource":{"resourceType":"DocumentReference",
+      "masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:)" + doc_uid + R"("},
+      "status":"current","type":{"coding":[{"system":"http://loinc.org","code":"11502-2"}]},
+      "subject":{"reference":"Patient/)" + pid + R"("},
+      "content":[{"attachment":{"contentType":"text/plain","url":"urn:uuid:a1a1a1a1-0000-4000-8000-000000000003"}}]},
+     "request":{"method":"POST","url":"DocumentReference"}},
+    {"fullUrl":"urn:uuid:a1a1a1a1-0000-4000-8000-000000000003","resource":{"resourceType":"Binary",
+      "contentType":"text/plain","data":")" + Base64Encode(content) + R"("},
+     "request":{"method":"POST","url":"Binary"}}]})";
+  auto r = client_.Request("POST", Url("/fhir"), {"Content-Type: application/fhir+json"}, bundle);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto contents = client_.Request("POST", Url("/xds/registry"), {kSoap},
+                                  AdhocQuery("urn:uuid:e8e3cb2c-e39c-46b9-99e4-c12f57260b83",
+                                             {{"$XDSSubmissionSetUniqueId", "'" + set_uid + "'"}}));
+  EXPECT_NE(contents.body.find(set_uid), std::string::npos) << contents.body;
+  EXPECT_NE(contents.body.find(doc_uid), std::string::npos) << contents.body;
+  EXPECT_NE(contents.body.find("AssociationType:HasMember"), std::string::npos) << contents.body;
+  auto ret = client_.Request("POST", Url("/xds/repository"), {kSoap}, RetrieveRequest(kRepositoryId, doc_uid));
+  EXPECT_NE(ret.body.find(content), std::string::npos) << ret.body.substr(0, 2000);
+}
+
 TEST_F(XdsTest, MalformedMessagesGetSoapFaults) {
   auto not_xml = client_.Request("POST", Url("/xds/registry"), {kSoap}, "this is not xml");
   EXPECT_EQ(not_xml.status, 400);
