@@ -47,6 +47,9 @@ JsonValue Stamp(JsonValue resource, const std::string& id, int version,
   return out;
 }
 
+// Security labels the policy filters on: meta.security, and the securityLabel of the
+// resources that carry one (DocumentReference: where the French visibility codes MASQUE_PS,
+// INVISIBLE_PATIENT and INVISIBLE_REPRESENTANTS_LEGAUX travel).
 std::vector<std::string> SecurityCodes(const JsonValue& resource) {
   std::vector<std::string> codes;
   const JsonValue* meta = resource.Find("meta");
@@ -56,6 +59,13 @@ std::vector<std::string> SecurityCodes(const JsonValue& resource) {
       std::string code = c.GetString("code");
       if (!code.empty()) codes.push_back(code);
     }
+  if (const JsonValue* labels = resource.Find("securityLabel"); labels && labels->is_array())
+    for (const auto& concept_value : labels->items())
+      if (const JsonValue* codings = concept_value.Find("coding"); codings && codings->is_array())
+        for (const auto& c : codings->items()) {
+          std::string code = c.GetString("code");
+          if (!code.empty()) codes.push_back(code);
+        }
   return codes;
 }
 

@@ -347,8 +347,35 @@ std::string ScopeSql(const SearchScope& scope, const std::string& alias, SqlBuil
   } else if (!scope.include_shared) {
     parts.push_back(alias + ".patient_key IS NOT NULL");
   }
+  if (scope.resource_types)
+    parts.push_back(alias + ".res_type = ANY(" + b.TextArray(*scope.resource_types) + ")");
+  if (scope.sources)
+    parts.push_back("EXISTS (SELECT 1 FROM idx_uri su WHERE su.res_type = " + alias +
+                    ".res_type AND su.res_id = " + alias + ".res_id AND su.param = '_source' AND su.uri = ANY(" +
+                    b.TextArray(*scope.sources) + "))");
+  // What an author may see of their own documents even when labels or the document type
+  // would hide them.
+  std::vector<std::string> restricted;
   if (!scope.excluded_security.empty())
-    parts.push_back("NOT (" + alias + ".security && " + b.TextArray(scope.excluded_security) + ")");
+    restricted.push_back("NOT (" + alias + ".security && " + b.TextArray(scope.excluded_security) + ")");
+  if (scope.document_types)
+    restricted.push_back("(" + alias + ".res_type NOT IN ('DocumentReference', 'Composition') OR EXISTS "
+                         "(SELECT 1 FROM idx_token dt WHERE dt.res_type = " + alias + ".res_type AND dt.res_id = " +
+                         alias + ".res_id AND dt.param = 'type' AND dt.code = ANY(" +
+                         b.TextArray(*scope.document_types) + ")))");
+  if (!restricted.empty()) {
+    std::string allowed;
+    for (size_t i = 0; i < restricted.size(); ++i) allowed += (i ? " AND " : "") + restricted[i];
+    if (!scope.author_exempt_ids.empty()) {
+      std::string ids = b.TextArray(scope.author_exempt_ids);
+      allowed = "((" + allowed + ") OR EXISTS (SELECT 1 FROM idx_reference au WHERE au.res_type = " + alias +
+                ".res_type AND au.res_id = " + alias + ".res_id AND au.param = 'author' AND "
+                "(au.identifier_value = ANY(" + ids + ") OR EXISTS (SELECT 1 FROM idx_token ai WHERE "
+                "ai.res_type = au.target_type AND ai.res_id = au.target_id AND ai.param = 'identifier' AND "
+                "ai.code = ANY(" + ids + ")))))";
+    }
+    parts.push_back(allowed);
+  }
   if (parts.empty()) return "TRUE";
   std::string out;
   for (size_t i = 0; i < parts.size(); ++i) out += (i ? " AND " : "") + parts[i];
