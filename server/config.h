@@ -23,6 +23,7 @@ struct Config {
   int reactor_threads = 2;  // Pistache I/O threads
   size_t max_request_size = 96u << 20;  // holds a 64 MiB document base64-encoded in JSON
   int shutdown_grace_ms = 30000;
+  int xds_max_query_results = 1000;  // ITI-18 answers XDSTooManyResults beyond this
   bool debug_routes = false;  // /debug/* test helpers; never in production
   // Base URL clients use to reach the FHIR API (Location headers, links); empty: derived
   // from bind and port.

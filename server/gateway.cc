@@ -44,7 +44,7 @@ Gateway::Gateway(const Config& config, storage::Pool& pool)
       pool_(pool),
       fhir_(pool, FhirOptionsOf(config)),
       dossier_writer_(pool),
-      xds_(pool, dossier_writer_) {}
+      xds_(pool, dossier_writer_, xds::XdsOptions{config.xds_max_query_results}) {}
 
 HttpResponse Gateway::Handle(const HttpRequest& req) {
   if (req.path == "/healthz") return Json(200, "{\"status\":\"alive\"}");

@@ -510,3 +510,31 @@ TEST_F(XdsTest, MalformedMessagesGetSoapFaults) {
 
 }  // namespace
 }  // namespace carnet::testing
+
+namespace carnet::testing {
+namespace {
+
+// ITI-18 beyond the configured maximum answers XDSTooManyResults.
+TEST(XdsLimitsTest, TooManyResults) {
+  GatewayProcess gateway({"--xds-max-query-results", "1"});
+  ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
+  HttpClient client;
+  auto p = client.Request("POST", gateway.base_url() + "/fhir/Patient",
+                          {"Content-Type: application/fhir+json", "If-None-Exist: identifier=urn:oid:1.1|11"},
+                          R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:1.1","value":"11"}]})");
+  ASSERT_TRUE(p.status == 201 || p.status == 200) << p.body;
+  std::string pid = ParseJson(p.body)->GetString("id");
+  for (int i = 0; i < 2; ++i) {
+    auto d = client.Request("POST", gateway.base_url() + "/fhir/DocumentReference", {"Content-Type: application/fhir+json"},
+                            R"({"resourceType":"DocumentReference","status":"current","subject":{"reference":"Patient/)" + pid +
+                                R"("},"content":[{"attachment":{"contentType":"text/plain"}}]})");
+    ASSERT_EQ(d.status, 201) << d.body;
+  }
+  auto q = client.Request("POST", gateway.base_url() + "/xds/registry", {kSoap}, FindDocumentsRequest("11^^^&amp;1.1&amp;ISO"));
+  ASSERT_EQ(q.status, 200);
+  EXPECT_NE(q.body.find("XDSTooManyResults"), std::string::npos) << q.body.substr(0, 1500);
+  EXPECT_NE(q.body.find("ResponseStatusType:Failure"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace carnet::testing
