@@ -8,6 +8,7 @@
 #include <set>
 
 #include "base/strings.h"
+#include "mapping/cda_header.h"
 #include "mapping/document_entry.h"
 #include "mapping/registry_index.h"
 #include "storage/resource_store.h"
@@ -216,6 +217,30 @@ HttpResponse XdsService::Impl::ProvideAndRegister(const SoapRequest& req, bool w
     e.hash = hash;
     e.size = size;
     if (e.repository_unique_id.empty()) e.repository_unique_id = mapping::kRepositoryUniqueId;
+    // A CDA document is checked against the metadata submitted with it (spec/mhd-and-cda.md):
+    // the patient must be the same; uniqueId and typeCode must agree.
+    if (e.mime_type == "text/xml" || e.mime_type == "application/xml" || e.mime_type == "application/hl7-cda+xml") {
+      auto header = mapping::ReadCdaHeader(it->second->bytes);
+      if (header.ok()) {
+        auto id_and_oid = [](const std::string& cx) {
+          auto [system, value] = SplitCx(cx);
+          return value + "|" + system;
+        };
+        if (id_and_oid(header->entry.patient_id) != id_and_oid(e.patient_id))
+          errors.push_back(Error("XDSPatientIdDoesNotMatch",
+                                 "the CDA recordTarget (" + header->entry.patient_id +
+                                     ") is not the DocumentEntry's patientId (" + e.patient_id + ")",
+                                 e.id));
+        if (header->entry.unique_id != e.unique_id)
+          errors.push_back(Error("XDSRegistryMetadataError",
+                                 "uniqueId " + e.unique_id + " differs from the CDA id " + header->entry.unique_id, e.id));
+        if (header->entry.type_code.code != e.type_code.code)
+          errors.push_back(Error("XDSRegistryMetadataError",
+                                 "typeCode " + e.type_code.code + " differs from the CDA code " +
+                                     header->entry.type_code.code,
+                                 e.id));
+      }
+    }
   }
   if (!errors.empty()) return RegistryAnswer(req, errors);
 

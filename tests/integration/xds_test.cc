@@ -538,3 +538,53 @@ TEST(XdsLimitsTest, TooManyResults) {
 
 }  // namespace
 }  // namespace carnet::testing
+
+namespace carnet::testing {
+namespace {
+
+// A CDA document is checked against its submitted metadata: another patient is refused.
+TEST(XdsCdaTest, CdaHeaderMustAgreeWithTheMetadata) {
+  GatewayProcess gateway;
+  ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
+  HttpClient client;
+  auto p = client.Request("POST", gateway.base_url() + "/fhir/Patient",
+                          {"Content-Type: application/fhir+json",
+                           "If-None-Exist: identifier=urn:oid:1.2.250.1.213.1.4.10|279035121518989"},
+                          R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":"279035121518989"}]})");
+  ASSERT_TRUE(p.status == 201 || p.status == 200) << p.body;
+  std::ifstream in(std::string(CARNET_SOURCE_DIR) + "/../shared/testdata/cda/ci-sis/BIO-CR-BIO_2024.01_TSH_1.xml");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string cda = ss.str();
+  std::string uid = "1.2.250.1.999.15." + std::to_string(std::stoll(RandomHex(5), nullptr, 16));
+  cda.replace(cda.find("1.2.250.1.213.1.1.1.55.2024.9.1"), 31, uid);
+  auto submit = [&](const std::string& patient_cx) {
+    pugi::xml_document doc;
+    doc.load_string(Sample("pnr.xml").c_str());
+    auto sub = xds::ReadSubmissionElement(doc.document_element(), nullptr);
+    xds::RegistryObjectList m = sub->metadata;
+    m.documents.resize(1);
+    std::erase_if(m.associations, [&](const xds::Association& a) { return !m.Contains(a.source) || !m.Contains(a.target); });
+    xds::DocumentEntry& e = m.documents[0];
+    e.unique_id = uid;
+    e.patient_id = patient_cx;
+    e.mime_type = "text/xml";
+    e.type_code = {"11502-2", "2.16.840.1.113883.6.1", "CR d'examens biologiques", e.type_code.classification_id};
+    e.hash.clear();
+    e.size.clear();
+    m.submission_sets[0].unique_id = "1.2.250.1.999.16." + std::to_string(std::stoll(RandomHex(5), nullptr, 16));
+    m.submission_sets[0].patient_id = patient_cx;
+    std::string body = R"(<xdsb:ProvideAndRegisterDocumentSetRequest xmlns:xdsb="urn:ihe:iti:xds-b:2007">)" +
+                       xds::WriteSubmitObjectsRequest(m) + "<xdsb:Document id=\"" + e.id + "\">" + Base64Encode(cda) +
+                       "</xdsb:Document></xdsb:ProvideAndRegisterDocumentSetRequest>";
+    return client.Request("POST", gateway.base_url() + "/xds/repository", {kSoap},
+                          SoapEnvelope("urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b", body));
+  };
+  auto wrong = submit("11^^^&1.1&ISO");
+  EXPECT_NE(wrong.body.find("XDSPatientIdDoesNotMatch"), std::string::npos) << wrong.body.substr(0, 2000);
+  auto right = submit("279035121518989^^^&1.2.250.1.213.1.4.10&ISO^NH");
+  EXPECT_NE(right.body.find("ResponseStatusType:Success"), std::string::npos) << right.body.substr(0, 2000);
+}
+
+}  // namespace
+}  // namespace carnet::testing
