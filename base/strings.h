@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,5 +44,12 @@ namespace carnet {
 std::string Base64Encode(std::string_view bytes);
 // Decodes standard base64, whitespace ignored; nullopt when malformed.
 std::optional<std::string> Base64Decode(std::string_view text);
+
+}  // namespace carnet
+
+namespace carnet {
+
+// Appends the UTF-8 encoding of code point `cp` to *out.
+void AppendUtf8(uint32_t cp, std::string* out);
 
 }  // namespace carnet
