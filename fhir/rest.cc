@@ -8,6 +8,7 @@
 #include "fhir/format.h"
 #include "fhir/outcome.h"
 #include "fhir/search.h"
+#include "mapping/cda_entries.h"
 #include "mapping/cda_header.h"
 #include "mapping/document_entry.h"
 #include "mapping/registry_index.h"
@@ -868,6 +869,13 @@ EntryResult FhirApi::Impl::DepositCda(const HttpRequest& req) {
         superseded.Set("status", JsonValue::String("superseded"));
         auto upd = interactions_.Update(tx, "DocumentReference", old_id, std::move(superseded), Preconditions{});
         if (!upd.ok()) return upd.status();
+        // What was extracted from the replaced version goes with it.
+        auto extracted = FindMatchingIds(tx, "Observation", "derived-from=DocumentReference/" + old_id, 10000);
+        if (!extracted.ok()) return extracted.status();
+        for (const std::string& obs : *extracted) {
+          auto del = interactions_.Delete(tx, "Observation", obs, Preconditions{});
+          if (!del.ok()) return del.status();
+        }
         JsonValue rel = JsonValue::Object();
         rel.Set("code", JsonValue::String("replaces"));
         JsonValue target = JsonValue::Object();
@@ -881,6 +889,42 @@ EntryResult FhirApi::Impl::DepositCda(const HttpRequest& req) {
     auto r = interactions_.Create(tx, "DocumentReference", dr, id);
     if (!r.ok()) return r.status();
     created = std::move(r).value();
+    // Level-3 entries feed the health profile, each result linked to this document, and a
+    // Provenance records the extraction.
+    auto report = mapping::ExtractCdaEntries(req.body, "Patient/" + (*patient)->resource_id,
+                                             "DocumentReference/" + id);
+    if (!report.ok()) return report.status();
+    JsonValue targets = JsonValue::Array();
+    for (const auto& o : report->observations) {
+      auto obs = interactions_.Create(tx, "Observation", o);
+      if (!obs.ok()) return obs.status();
+      JsonValue t = JsonValue::Object();
+      t.Set("reference", JsonValue::String("Observation/" + obs->stored.id));
+      targets.Append(std::move(t));
+    }
+    if (!targets.items().empty()) {
+      JsonValue prov = JsonValue::Object();
+      prov.Set("resourceType", JsonValue::String("Provenance"));
+      prov.Set("target", std::move(targets));
+      prov.Set("recorded", JsonValue::String(FormatUtc(std::chrono::system_clock::now())));
+      JsonValue agent = JsonValue::Object();
+      JsonValue who = JsonValue::Object();
+      who.Set("display", JsonValue::String("carnet CDA level-3 extraction"));
+      agent.Set("who", std::move(who));
+      JsonValue agents = JsonValue::Array();
+      agents.Append(std::move(agent));
+      prov.Set("agent", std::move(agents));
+      JsonValue entity = JsonValue::Object();
+      entity.Set("role", JsonValue::String("source"));
+      JsonValue what = JsonValue::Object();
+      what.Set("reference", JsonValue::String("DocumentReference/" + id));
+      entity.Set("what", std::move(what));
+      JsonValue entities = JsonValue::Array();
+      entities.Append(std::move(entity));
+      prov.Set("entity", std::move(entities));
+      auto p = interactions_.Create(tx, "Provenance", prov);
+      if (!p.ok()) return p.status();
+    }
     return Status::Ok();
   });
   if (!st.ok()) return FromError(st);

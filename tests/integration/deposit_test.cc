@@ -44,6 +44,17 @@ TEST(DepositTest, BareCdaIsFiledFromItsHeader) {
   EXPECT_EQ(att.GetString("creation"), "2021-04-01T16:10:00Z");
   auto bytes = client.Get(gateway.base_url() + "/fhir/" + att.GetString("url"));
   EXPECT_EQ(bytes.body, cda);
+  // The results inside (CDA level 3) are Observations of the record, derived from the document.
+  std::string doc_ref = "DocumentReference/" + dr.GetString("id");
+  auto obs = client.Get(base + "Observation?derived-from=" + doc_ref + "&code=http://loinc.org|3016-3");
+  JsonValue bundle = *ParseJson(obs.body);
+  ASSERT_TRUE(bundle.Find("entry") && bundle.Find("entry")->items().size() == 1) << obs.body.substr(0, 1500);
+  const JsonValue& tsh = *bundle.Find("entry")->items()[0].Find("resource");
+  EXPECT_EQ(tsh.Find("valueQuantity")->Find("value")->text(), "1.950");
+  EXPECT_EQ(tsh.Find("valueQuantity")->GetString("code"), "m[IU]/L");
+  EXPECT_EQ(tsh.Find("subject")->GetString("reference"), "Patient/" + pid);
+  auto prov = client.Get(base + "Provenance?entity=" + doc_ref);
+  EXPECT_NE(prov.body.find("Observation/"), std::string::npos) << prov.body.substr(0, 1000);
   // The same document again is a duplicate; a document for an unknown person is refused.
   EXPECT_EQ(client.Request("POST", base + "DocumentReference/$deposit", {"Content-Type: application/xml"}, cda).status, 409);
   std::string stranger = cda;
