@@ -95,6 +95,22 @@ struct EntryResult {
   std::string native_type;
 };
 
+// An empty Bundle of `type` with a fresh id.
+JsonValue NewBundle(const char* type) {
+  JsonValue bundle = JsonValue::Object();
+  bundle.Set("resourceType", JsonValue::String("Bundle"));
+  bundle.Set("id", JsonValue::String(NewUuid()));
+  bundle.Set("type", JsonValue::String(type));
+  return bundle;
+}
+
+void AddLink(JsonValue& links, const char* relation, const std::string& url) {
+  JsonValue l = JsonValue::Object();
+  l.Set("relation", JsonValue::String(relation));
+  l.Set("url", JsonValue::String(url));
+  links.Append(std::move(l));
+}
+
 EntryResult FromWrite(const WriteResult& w) {
   EntryResult e;
   e.status = w.http_status;
@@ -549,20 +565,12 @@ EntryResult FhirApi::Impl::History(const std::string& type, const std::string& i
   bool more = static_cast<int>(rows->size()) > page;
   if (more) rows->resize(page);
 
-  JsonValue bundle = JsonValue::Object();
-  bundle.Set("resourceType", JsonValue::String("Bundle"));
-  bundle.Set("id", JsonValue::String(NewUuid()));
-  bundle.Set("type", JsonValue::String("history"));
+  JsonValue bundle = NewBundle("history");
   JsonValue links = JsonValue::Array();
   std::string base_query = "_count=" + std::to_string(page);
   if (!q.since.empty()) base_query += "&_since=" + PercentEncode(q.since);
   if (!q.at.empty()) base_query += "&_at=" + PercentEncode(q.at);
-  auto link = [&](const std::string& rel, const std::string& url) {
-    JsonValue l = JsonValue::Object();
-    l.Set("relation", JsonValue::String(rel));
-    l.Set("url", JsonValue::String(url));
-    links.Append(std::move(l));
-  };
+  auto link = [&](const char* rel, const std::string& url) { AddLink(links, rel, url); };
   std::string self = options_.base_url + "/" + self_path + "?" + base_query;
   if (!cursor.empty()) self += "&_cursor=" + PercentEncode(cursor);
   link("self", self);
@@ -665,23 +673,14 @@ EntryResult FhirApi::Impl::Everything(const std::string& id, const QueryParams& 
   if (!st.ok()) return FromError(st);
   bool more = static_cast<int>(rows.size()) > count;
   if (more) rows.resize(count);
-  JsonValue bundle = JsonValue::Object();
-  bundle.Set("resourceType", JsonValue::String("Bundle"));
-  bundle.Set("id", JsonValue::String(NewUuid()));
-  bundle.Set("type", JsonValue::String("searchset"));
+  JsonValue bundle = NewBundle("searchset");
   JsonValue links = JsonValue::Array();
   std::string self_base = options_.base_url + "/Patient/" + id + "/$everything?_count=" + std::to_string(count);
-  JsonValue self = JsonValue::Object();
-  self.Set("relation", JsonValue::String("self"));
-  self.Set("url", JsonValue::String(self_base + (after_type.empty() ? "" : "&_cursor=" + PercentEncode(after_type + "|" + after_id))));
-  links.Append(std::move(self));
-  if (more) {
-    JsonValue next = JsonValue::Object();
-    next.Set("relation", JsonValue::String("next"));
-    next.Set("url", JsonValue::String(self_base + "&_cursor=" +
-                                      PercentEncode(std::get<0>(rows.back()) + "|" + std::get<1>(rows.back()))));
-    links.Append(std::move(next));
-  }
+  AddLink(links, "self",
+          self_base + (after_type.empty() ? "" : "&_cursor=" + PercentEncode(after_type + "|" + after_id)));
+  if (more)
+    AddLink(links, "next",
+            self_base + "&_cursor=" + PercentEncode(std::get<0>(rows.back()) + "|" + std::get<1>(rows.back())));
   bundle.Set("link", std::move(links));
   JsonValue entries = JsonValue::Array();
   for (auto& [t, i, content] : rows) {
@@ -1193,10 +1192,7 @@ EntryResult FhirApi::Impl::ProcessBundle(const HttpRequest& req) {
     }
   }
 
-  JsonValue out = JsonValue::Object();
-  out.Set("resourceType", JsonValue::String("Bundle"));
-  out.Set("id", JsonValue::String(NewUuid()));
-  out.Set("type", JsonValue::String(transaction ? "transaction-response" : "batch-response"));
+  JsonValue out = NewBundle(transaction ? "transaction-response" : "batch-response");
   JsonValue list = JsonValue::Array();
   PreferReturn prefer = ParsePrefer(req);
   for (size_t i = 0; i < entries.size(); ++i) {

@@ -221,6 +221,13 @@ std::string FhirDateTimeFromDtm(const std::string& dtm) {
   return out;
 }
 
+std::string TimestampFromDtm(const std::string& dtm) {
+  std::string fhir = FhirDateTimeFromDtm(dtm);
+  if (fhir.size() == 4) fhir += "-01-01";
+  if (fhir.size() == 7) fhir += "-01";
+  return fhir;
+}
+
 std::string DtmFromFhirDateTime(const std::string& dt) {
   if (dt.empty()) return "";
   std::string digits;

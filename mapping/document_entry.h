@@ -38,6 +38,9 @@ std::string SchemeFromSystem(const std::string& system);
 // XDS DTM (YYYY[MM[DD[hh[mm[ss]]]]], UTC) <-> FHIR date/dateTime.
 std::string FhirDateTimeFromDtm(const std::string& dtm);
 std::string DtmFromFhirDateTime(const std::string& date_time);
+// XDS DTM as a PostgreSQL timestamptz literal (a partial date stands for its first instant:
+// "2024" -> "2024-01-01"); empty when malformed.
+std::string TimestampFromDtm(const std::string& dtm);
 
 // SHA-1 hex (XDS) <-> base64 of the same bytes (FHIR attachment.hash); empty on bad input.
 std::string Base64FromHex(const std::string& hex);

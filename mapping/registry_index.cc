@@ -14,11 +14,8 @@ SqlParam OrNull(const std::string& v) { return v.empty() ? SqlParam::Null() : Sq
 
 // DTM -> timestamptz text (UTC); NULL when absent or malformed.
 SqlParam Timestamp(const std::string& dtm) {
-  std::string fhir = FhirDateTimeFromDtm(dtm);
-  if (fhir.empty()) return SqlParam::Null();
-  if (fhir.size() == 4) fhir += "-01-01";
-  if (fhir.size() == 7) fhir += "-01";
-  return SqlParam::Text(fhir);
+  std::string ts = TimestampFromDtm(dtm);
+  return ts.empty() ? SqlParam::Null() : SqlParam::Text(ts);
 }
 
 bool IsUuid(const std::string& s) {

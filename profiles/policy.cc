@@ -640,16 +640,6 @@ Result<AccessFilter> MergeFilters(const std::vector<AccessFilter>& filters) {
 
 namespace {
 
-void AddIdentifiers(const JsonValue* identifiers, std::vector<std::string>& out) {
-  if (!identifiers) return;
-  auto add = [&](const JsonValue& id) {
-    std::string v = id.GetString("value");
-    if (!v.empty() && std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
-  };
-  if (identifiers->is_object()) add(*identifiers);
-  if (identifiers->is_array())
-    for (const auto& id : identifiers->items()) add(id);
-}
 
 const JsonValue* Contained(const JsonValue& resource, std::string_view local_id) {
   const JsonValue* contained = resource.Find("contained");
@@ -695,23 +685,34 @@ ResourceSummary SummariseResource(const JsonValue& resource) {
   }
   if (const JsonValue* authors = resource.Find("author"); authors && authors->is_array()) {
     for (const auto& ref : authors->items()) {
-      AddIdentifiers(ref.Find("identifier"), s.author_ids);
+      CollectIdentifierValues(ref.Find("identifier"), s.author_ids);
       std::string reference = ref.GetString("reference");
       if (reference.size() > 1 && reference[0] == '#') {
         if (const JsonValue* c = Contained(resource, std::string_view(reference).substr(1))) {
-          AddIdentifiers(c->Find("identifier"), s.author_ids);
+          CollectIdentifierValues(c->Find("identifier"), s.author_ids);
           if (const JsonValue* practitioner = c->Find("practitioner")) {
-            AddIdentifiers(practitioner->Find("identifier"), s.author_ids);
+            CollectIdentifierValues(practitioner->Find("identifier"), s.author_ids);
             std::string pref = practitioner->GetString("reference");
             if (pref.size() > 1 && pref[0] == '#')
               if (const JsonValue* p = Contained(resource, std::string_view(pref).substr(1)))
-                AddIdentifiers(p->Find("identifier"), s.author_ids);
+                CollectIdentifierValues(p->Find("identifier"), s.author_ids);
           }
         }
       }
     }
   }
   return s;
+}
+
+void CollectIdentifierValues(const JsonValue* identifiers, std::vector<std::string>& out) {
+  if (!identifiers) return;
+  auto add = [&](const JsonValue& id) {
+    std::string v = id.GetString("value");
+    if (!v.empty() && std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+  };
+  if (identifiers->is_object()) add(*identifiers);
+  if (identifiers->is_array())
+    for (const auto& id : identifiers->items()) add(id);
 }
 
 }  // namespace carnet::profiles

@@ -209,4 +209,8 @@ Result<AccessFilter> MergeFilters(const std::vector<AccessFilter>& filters);
 // of contained Practitioner / PractitionerRole resources it points at).
 ResourceSummary SummariseResource(const JsonValue& resource);
 
+// Appends the `value` of each Identifier in `identifiers` (one object or an array) to *out,
+// once each.
+void CollectIdentifierValues(const JsonValue* identifiers, std::vector<std::string>& out);
+
 }  // namespace carnet::profiles

@@ -26,16 +26,6 @@ constexpr Statement kEmergency{
     "SELECT extract(epoch FROM started_at)::bigint FROM emergency_access "
     "WHERE patient_key = $1::bigint AND actor_id = $2"};
 
-void AddIdentifierValues(const JsonValue* identifiers, std::vector<std::string>& out) {
-  if (!identifiers) return;
-  auto add = [&](const JsonValue& id) {
-    std::string v = id.GetString("value");
-    if (!v.empty() && std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
-  };
-  if (identifiers->is_object()) add(*identifiers);
-  if (identifiers->is_array())
-    for (const auto& id : identifiers->items()) add(id);
-}
 
 const JsonValue* Contained(const JsonValue& resource, std::string_view reference) {
   if (reference.size() < 2 || reference[0] != '#') return nullptr;
@@ -142,13 +132,13 @@ Status SyncCareTeam(storage::Transaction& tx, long long patient_key, const std::
     for (const auto& p : participants->items()) {
       const JsonValue* member = p.Find("member");
       if (!member) continue;
-      AddIdentifierValues(member->Find("identifier"), members);
+      CollectIdentifierValues(member->Find("identifier"), members);
       if (const JsonValue* c = Contained(careteam, member->GetString("reference"))) {
-        AddIdentifierValues(c->Find("identifier"), members);
+        CollectIdentifierValues(c->Find("identifier"), members);
         if (const JsonValue* pr = c->Find("practitioner")) {
-          AddIdentifierValues(pr->Find("identifier"), members);
+          CollectIdentifierValues(pr->Find("identifier"), members);
           if (const JsonValue* cp = Contained(careteam, pr->GetString("reference")))
-            AddIdentifierValues(cp->Find("identifier"), members);
+            CollectIdentifierValues(cp->Find("identifier"), members);
         }
       }
     }

@@ -408,35 +408,15 @@ HttpResponse XdsService::Impl::UpdateDocumentSet(const SoapRequest& req) {
         return Status(ErrorCode::kInvalid, "update");
       }
       // The document itself cannot change: keep its content (url, hash, size, mime type).
+      // The new entryUUID, the logicalID and the next version number travel in the mapped
+      // DocumentReference (identifier and carnet extensions).
       xds::DocumentEntry next = e;
+      next.version = std::to_string((*current)->version + 1);
       const JsonValue& old = (*current)->resource;
       JsonValue dr = mapping::DocumentReferenceFromEntry(
           next, old.Find("subject") ? old.Find("subject")->GetString("reference") : "", "");
       if (const JsonValue* content = old.Find("content")) dr.Set("content", *content);
       dr.Set("id", JsonValue::String((*current)->res_id));
-      // The registry keeps the new entryUUID, the logicalID and the version number.
-      JsonValue ids = JsonValue::Array();
-      JsonValue ident = JsonValue::Object();
-      ident.Set("use", JsonValue::String("official"));
-      ident.Set("system", JsonValue::String("urn:ietf:rfc:3986"));
-      ident.Set("value", JsonValue::String(e.id));
-      ids.Append(std::move(ident));
-      dr.Set("identifier", std::move(ids));
-      JsonValue* exts = dr.Find("extension");
-      if (!exts) exts = &dr.Set("extension", JsonValue::Array());
-      auto set_ext = [&](const std::string& name, const std::string& value) {
-        std::string url = std::string(mapping::kExtensionBase) + name;
-        auto& items = exts->items();
-        items.erase(std::remove_if(items.begin(), items.end(),
-                                   [&](const JsonValue& x) { return x.GetString("url") == url; }),
-                    items.end());
-        JsonValue x = JsonValue::Object();
-        x.Set("url", JsonValue::String(url));
-        x.Set("valueString", JsonValue::String(value));
-        exts->Append(std::move(x));
-      };
-      set_ext("xds-logical-id", e.lid);
-      set_ext("xds-version", std::to_string((*current)->version + 1));
       auto upd = writer_.Update(tx, "DocumentReference", (*current)->res_id, dr);
       if (!upd.ok()) return upd.status();
     }
@@ -604,9 +584,7 @@ HttpResponse XdsService::Impl::StoredQueryRequest(const SoapRequest& req) {
     multi("$XDSDocumentEntryConfidentialityCode", "confidentialityCode");
     auto time = [&](const char* param, const char* column, const char* op) {
       if (const QueryValue* v = q.Single(param)) {
-        std::string fhir = mapping::FhirDateTimeFromDtm(v->text);
-        if (fhir.size() == 4) fhir += "-01-01";
-        if (fhir.size() == 7) fhir += "-01";
+        std::string fhir = mapping::TimestampFromDtm(v->text);
         if (!fhir.empty()) add(std::string(column) + " " + op + " " + b.Param(fhir) + "::timestamptz");
       }
     };
@@ -654,9 +632,7 @@ HttpResponse XdsService::Impl::StoredQueryRequest(const SoapRequest& req) {
       for (const auto& [param, op] : {std::pair<const char*, const char*>{"$XDSSubmissionSetSubmissionTimeFrom", ">="},
                                       {"$XDSSubmissionSetSubmissionTimeTo", "<"}})
         if (const QueryValue* v = q.Single(param)) {
-          std::string fhir = mapping::FhirDateTimeFromDtm(v->text);
-          if (fhir.size() == 4) fhir += "-01-01";
-          if (fhir.size() == 7) fhir += "-01";
+          std::string fhir = mapping::TimestampFromDtm(v->text);
           if (!fhir.empty()) sets += std::string(" AND o.submission_time ") + op + " " + b.Param(fhir) + "::timestamptz";
         }
       auto authors = q.Values("$XDSSubmissionSetAuthorPerson");
