@@ -10,11 +10,11 @@ class DossierWriterImpl : public mapping::DossierWriter {
  public:
   explicit DossierWriterImpl(storage::Pool& pool) : interactions_(pool) {}
 
-  Result<storage::StoredResource> Create(storage::Transaction& tx, const std::string& type,
+  Result<storage::StoredResource> Create(storage::Transaction& tx, profiles::AccessSession& session, const std::string& type,
                                          const JsonValue& resource, const std::string& id) override;
-  Result<storage::StoredResource> Update(storage::Transaction& tx, const std::string& type,
+  Result<storage::StoredResource> Update(storage::Transaction& tx, profiles::AccessSession& session, const std::string& type,
                                          const std::string& id, const JsonValue& resource) override;
-  Status Delete(storage::Transaction& tx, const std::string& type, const std::string& id) override;
+  Status Delete(storage::Transaction& tx, profiles::AccessSession& session, const std::string& type, const std::string& id) override;
 
  private:
   Interactions interactions_;

@@ -10,6 +10,8 @@
 #include "fhir/search.h"
 #include "mapping/registry_index.h"
 #include "profiles/compartment.h"
+#include "profiles/notification.h"
+#include "profiles/policy_store.h"
 #include "profiles/structure.h"
 #include "profiles/validator.h"
 
@@ -171,6 +173,19 @@ Result<std::optional<long long>> Interactions::CompartmentKey(storage::Transacti
     CARNET_RETURN_IF_ERROR(storage::ReplacePatientIdentifiers(tx, *created, identifiers));
     return std::optional<long long>(*created);
   }
+  if (type == "Binary") {
+    // Content belongs to the record of what its securityContext names (a Patient, or the
+    // DocumentReference it is the content of).
+    const JsonValue* ctx = resource.Find("securityContext");
+    std::string ref = ctx ? ctx->GetString("reference") : "";
+    if (ref.rfind("Patient/", 0) == 0) return storage::FindPatientKeyByResourceId(tx, ref.substr(8));
+    if (ref.rfind("DocumentReference/", 0) == 0) {
+      auto doc = storage::ReadCurrent(tx, "DocumentReference", ref.substr(18), false);
+      if (!doc.ok()) return doc.status();
+      if (*doc) return (*doc)->patient_key;
+    }
+    return std::optional<long long>();
+  }
   for (const std::string& patient_id : profiles::PatientCompartmentIds(resource)) {
     auto key = storage::FindPatientKeyByResourceId(tx, patient_id);
     if (!key.ok()) return key.status();
@@ -179,17 +194,102 @@ Result<std::optional<long long>> Interactions::CompartmentKey(storage::Transacti
                      type);
     return key;
   }
+  if (type == "Provenance") {
+    // The provenance of record content belongs to that record (its targets').
+    if (const JsonValue* targets = resource.Find("target"); targets && targets->is_array())
+      for (const auto& t : targets->items()) {
+        std::string ref = t.GetString("reference");
+        size_t slash = ref.find('/');
+        if (slash == std::string::npos || ref.find('/', slash + 1) != std::string::npos) continue;
+        auto target = storage::ReadCurrent(tx, ref.substr(0, slash), ref.substr(slash + 1), false);
+        if (!target.ok()) return target.status();
+        if (*target && (*target)->patient_key) return (*target)->patient_key;
+      }
+  }
   return std::optional<long long>();
 }
 
-Result<WriteResult> Interactions::Write(storage::Transaction& tx, const std::string& type,
-                                        const std::string& id, JsonValue resource, int version,
-                                        const std::string& method, bool validate) {
+namespace {
+
+// The interaction's name in the audit (restful-interaction codes) and its action code.
+std::pair<std::string, char> AuditInteraction(const std::string& method, profiles::Action action) {
+  if (action == profiles::Action::kChangeVisibility) return {"update", 'U'};
+  if (action == profiles::Action::kDelete) return {"delete", 'D'};
+  if (action == profiles::Action::kCreate) return {"create", 'C'};
+  return {method == "PATCH" ? "patch" : "update", 'U'};
+}
+
+std::string MetaSource(const std::string& content) {
+  if (content.empty()) return "";
+  auto json = ParseJson(content);
+  if (!json.ok()) return "";
+  const JsonValue* meta = json->Find("meta");
+  return meta ? meta->GetString("source") : "";
+}
+
+}  // namespace
+
+Result<WriteResult> Interactions::Write(storage::Transaction& tx, profiles::AccessSession& session,
+                                        const std::string& type, const std::string& id,
+                                        JsonValue resource,
+                                        const std::optional<storage::StoredResource>& previous,
+                                        const std::string& method, profiles::Action action) {
+  using profiles::Action;
+  const std::string what = type + "/" + id;
+  bool existed = previous && !previous->deleted;
+  if (!existed && action != Action::kChangeVisibility) action = Action::kCreate;
+  auto [interaction, action_code] = AuditInteraction(method, action);
+  storage::AuditEntry audit = storage::AuditEntry::Rest(interaction, action_code);
+  audit.object_reference = what;
+
+  // The current version first: may the actor change it at all?
+  if (existed) {
+    auto d = session.DecideStored(tx, *previous, action);
+    if (!d.ok()) return d.status();
+    if (!d->allowed) return session.Refuse(audit, *d, previous->patient_key, what);
+  }
+  // meta.source names who deposited the resource (a deposit source reads back what it
+  // deposited, nothing else): set by carnet on the first version, never by the client, and
+  // kept by later versions.
+  std::string source = previous ? MetaSource(previous->content) : "";
+  if (previous && previous->deleted && previous->version > 1) {
+    auto before = storage::ReadVersion(tx, type, id, previous->version - 1);
+    if (!before.ok()) return before.status();
+    if (*before) source = MetaSource((*before)->content);
+  }
+  if (source.empty()) source = session.actor().PrincipalId();
+  if (resource.is_object()) {
+    JsonValue meta = JsonValue::Object();
+    if (const JsonValue* old = resource.Find("meta"); old && old->is_object()) meta = *old;
+    meta.Set("source", JsonValue::String(source));
+    resource.Set("meta", std::move(meta));
+  }
+
   std::string now = NowInstant();
+  int version = previous ? previous->version + 1 : 1;
   JsonValue stamped = Stamp(std::move(resource), id, version, now);
-  if (validate) CARNET_RETURN_IF_ERROR(Validate(type, stamped, nullptr));
+  CARNET_RETURN_IF_ERROR(Validate(type, stamped, nullptr));
+
+  // A new record (a Patient resource with no record yet) is the operator's (or an identity
+  // feed's) act: decided before the record exists.
+  std::optional<profiles::Decision> decision;
+  if (type == "Patient") {
+    auto key = storage::FindPatientKeyByResourceId(tx, id);
+    if (!key.ok()) return key.status();
+    if (!*key) {
+      profiles::Decision d = profiles::DecideNewRecord(session.actor());
+      if (!d.allowed) return session.Refuse(audit, d, std::nullopt, what);
+      decision = d;
+    }
+  }
   auto key = CompartmentKey(tx, type, id, stamped);
   if (!key.ok()) return key.status();
+  if (!decision) {
+    auto d = session.DecideResource(tx, *key, stamped, action);
+    if (!d.ok()) return d.status();
+    if (!d->allowed) return session.Refuse(audit, *d, *key, what);
+    decision = *d;
+  }
   WriteResult out;
   out.stored.patient_key = *key;
   out.stored.type = type;
@@ -202,24 +302,58 @@ Result<WriteResult> Interactions::Write(storage::Transaction& tx, const std::str
   CARNET_RETURN_IF_ERROR(storage::WriteVersion(tx, out.stored));
   CARNET_RETURN_IF_ERROR(UpdateSearchIndex(tx, out.stored, &stamped));
   CARNET_RETURN_IF_ERROR(mapping::UpdateRegistryIndex(tx, out.stored, &stamped));
+  CARNET_RETURN_IF_ERROR(AfterWrite(tx, out.stored, &stamped, previous));
+  CARNET_RETURN_IF_ERROR(session.Audit(tx, audit, *decision, *key));
   out.resource = std::move(stamped);
   return out;
 }
 
-Result<WriteResult> Interactions::Create(storage::Transaction& tx, const std::string& type,
-                                         JsonValue resource, const std::string& id_in,
-                                         const std::string& method) {
+Status Interactions::AfterWrite(storage::Transaction& tx, const storage::StoredResource& stored,
+                                const JsonValue* resource,
+                                const std::optional<storage::StoredResource>& previous) {
+  if (!stored.patient_key) return Status::Ok();
+  long long key = *stored.patient_key;
+  if (stored.type == "CareTeam")
+    return profiles::SyncCareTeam(tx, key, stored.id, resource ? *resource : JsonValue());
+  if (stored.type == "Consent") return profiles::SyncAppConsent(tx, key, stored.id, resource);
+  if (stored.type == "DocumentReference" && resource) {
+    // The patient hears of a new document, or of one replacing another; not of every
+    // metadata change.
+    bool created = !previous || previous->deleted;
+    bool replaces = false;
+    if (const JsonValue* rel = resource->Find("relatesTo"); rel && rel->is_array())
+      for (const auto& r : rel->items())
+        if (r.GetString("code") == "replaces") replaces = true;
+    if (created && resource->GetString("status") != "entered-in-error") {
+      std::string title = "document";
+      if (const JsonValue* t = resource->Find("type")) {
+        title = t->GetString("text");
+        if (const JsonValue* c = t->Find("coding"); title.empty() && c && c->is_array() && !c->items().empty())
+          title = c->items()[0].GetString("display");
+        if (title.empty()) title = "document";
+      }
+      return profiles::EnqueueDocumentNotification(tx, key, stored.type + "/" + stored.id, title,
+                                                   replaces);
+    }
+  }
+  return Status::Ok();
+}
+
+Result<WriteResult> Interactions::Create(storage::Transaction& tx, profiles::AccessSession& session,
+                                         const std::string& type, JsonValue resource,
+                                         const std::string& id_in, const std::string& method) {
   // An id in the body of a create is ignored (the server assigns ids), as the spec says.
   std::string id = id_in.empty() ? NewUuid() : id_in;
-  auto r = Write(tx, type, id, std::move(resource), 1, method, true);
+  auto r = Write(tx, session, type, id, std::move(resource), std::nullopt, method,
+                 profiles::Action::kCreate);
   if (!r.ok()) return r;
   r->http_status = 201;
   return r;
 }
 
-Result<WriteResult> Interactions::Update(storage::Transaction& tx, const std::string& type,
-                                         const std::string& id, JsonValue resource,
-                                         const Preconditions& pre) {
+Result<WriteResult> Interactions::Update(storage::Transaction& tx, profiles::AccessSession& session,
+                                         const std::string& type, const std::string& id,
+                                         JsonValue resource, const Preconditions& pre) {
   std::string body_id = resource.GetString("id");
   if (body_id.empty())
     return BadRequest("an update must carry the resource id in the body (" + type + ".id)", type + ".id");
@@ -239,23 +373,46 @@ Result<WriteResult> Interactions::Update(storage::Transaction& tx, const std::st
     current = storage::ReadCurrent(tx, type, id, /*lock=*/true);
     if (!current.ok()) return current.status();
   }
-  if (pre.if_match && (!*current || (*current)->version != *pre.if_match))
+  if (pre.if_match && (!*current || (*current)->version != *pre.if_match)) {
+    // Only someone who may read the resource learns its version.
+    if (*current) {
+      auto d = session.DecideStored(tx, **current, profiles::Action::kRead);
+      if (!d.ok()) return d.status();
+      if (!d->allowed)
+        return session.Refuse(storage::AuditEntry::Rest("update", 'U'), *d, (*current)->patient_key,
+                              type + "/" + id);
+    }
     return Status(ErrorCode::kPreconditionFailed,
                   "If-Match W/\"" + std::to_string(*pre.if_match) + "\" does not match the current version" +
                       (*current ? " W/\"" + std::to_string((*current)->version) + "\"" : std::string()));
-  if (!*current) return Create(tx, type, std::move(resource), id, "PUT");
-  auto r = Write(tx, type, id, std::move(resource), (*current)->version + 1, "PUT", true);
+  }
+  if (!*current) return Create(tx, session, type, std::move(resource), id, "PUT");
+  auto r = Write(tx, session, type, id, std::move(resource), **current, "PUT",
+                 profiles::Action::kUpdate);
   if (!r.ok()) return r;
   r->http_status = (*current)->deleted ? 201 : 200;
   return r;
 }
 
-Result<WriteResult> Interactions::Patch(storage::Transaction& tx, const std::string& type,
-                                        const std::string& id, const JsonValue& patch,
-                                        const Preconditions& pre) {
+// Refuses (as a missing resource would be refused) when the actor may not even read the
+// current version: preconditions and "already deleted" answers must not tell what exists.
+static Status HiddenUnlessReadable(storage::Transaction& tx, profiles::AccessSession& session,
+                                   const storage::StoredResource& current,
+                                   const std::string& interaction, char action) {
+  auto d = session.DecideStored(tx, current, profiles::Action::kRead);
+  if (!d.ok()) return d.status();
+  if (d->allowed) return Status::Ok();
+  return session.Refuse(storage::AuditEntry::Rest(interaction, action), *d, current.patient_key,
+                        current.type + "/" + current.id);
+}
+
+Result<WriteResult> Interactions::Patch(storage::Transaction& tx, profiles::AccessSession& session,
+                                        const std::string& type, const std::string& id,
+                                        const JsonValue& patch, const Preconditions& pre) {
   auto current = storage::ReadCurrent(tx, type, id, /*lock=*/true);
   if (!current.ok()) return current.status();
   if (!*current) return NotFound(type + "/" + id + " is not known");
+  CARNET_RETURN_IF_ERROR(HiddenUnlessReadable(tx, session, **current, "patch", 'U'));
   if ((*current)->deleted) return Status(ErrorCode::kGone, type + "/" + id + " was deleted");
   if (pre.if_match && (*current)->version != *pre.if_match)
     return Status(ErrorCode::kPreconditionFailed,
@@ -267,15 +424,77 @@ Result<WriteResult> Interactions::Patch(storage::Transaction& tx, const std::str
   CARNET_RETURN_IF_ERROR(ApplyJsonPatch(patch, &patched));
   if (patched.GetString("resourceType") != type || patched.GetString("id") != id)
     return Invalid("a patch may not change resourceType or id");
-  return Write(tx, type, id, std::move(patched), (*current)->version + 1, "PATCH", true);
+  return Write(tx, session, type, id, std::move(patched), **current, "PATCH",
+               profiles::Action::kUpdate);
 }
 
-Result<WriteResult> Interactions::Delete(storage::Transaction& tx, const std::string& type,
-                                         const std::string& id, const Preconditions& pre) {
+Result<WriteResult> Interactions::ChangeSecurity(storage::Transaction& tx,
+                                                 profiles::AccessSession& session,
+                                                 const std::string& type, const std::string& id,
+                                                 const std::vector<JsonValue>& add,
+                                                 const std::vector<JsonValue>& remove) {
+  auto current = storage::ReadCurrent(tx, type, id, /*lock=*/true);
+  if (!current.ok()) return current.status();
+  if (!*current) return NotFound(type + "/" + id + " is not known");
+  CARNET_RETURN_IF_ERROR(HiddenUnlessReadable(tx, session, **current, "update", 'U'));
+  if ((*current)->deleted) return Status(ErrorCode::kGone, type + "/" + id + " was deleted");
+  auto doc = StoredJson(**current);
+  if (!doc.ok()) return doc.status();
+  JsonValue resource = std::move(doc).value();
+  auto same = [](const JsonValue& a, const JsonValue& b) {
+    return a.GetString("code") == b.GetString("code") &&
+           (a.GetString("system").empty() || b.GetString("system").empty() ||
+            a.GetString("system") == b.GetString("system"));
+  };
+  JsonValue meta = JsonValue::Object();
+  if (const JsonValue* m = resource.Find("meta"); m && m->is_object()) meta = *m;
+  JsonValue security = JsonValue::Array();
+  if (const JsonValue* sec = meta.Find("security"); sec && sec->is_array())
+    for (const auto& c : sec->items()) {
+      bool removed = false;
+      for (const auto& r : remove) removed = removed || same(c, r);
+      if (!removed) security.Append(c);
+    }
+  for (const auto& a : add) {
+    bool present = false;
+    for (const auto& c : security.items()) present = present || same(c, a);
+    if (!present) security.Append(a);
+  }
+  if (security.items().empty()) meta.Remove("security");
+  else meta.Set("security", std::move(security));
+  resource.Set("meta", std::move(meta));
+  // The codes also travel in DocumentReference.securityLabel: an unmasking removes them there.
+  if (JsonValue* labels = resource.Find("securityLabel"); labels && labels->is_array() && !remove.empty()) {
+    JsonValue kept = JsonValue::Array();
+    for (const auto& concept_value : labels->items()) {
+      JsonValue cc = concept_value;
+      if (JsonValue* codings = cc.Find("coding"); codings && codings->is_array()) {
+        JsonValue left = JsonValue::Array();
+        for (const auto& c : codings->items()) {
+          bool removed = false;
+          for (const auto& r : remove) removed = removed || same(c, r);
+          if (!removed) left.Append(c);
+        }
+        if (left.items().empty()) continue;
+        cc.Set("coding", std::move(left));
+      }
+      kept.Append(std::move(cc));
+    }
+    if (kept.items().empty()) resource.Remove("securityLabel");
+    else resource.Set("securityLabel", std::move(kept));
+  }
+  return Write(tx, session, type, id, std::move(resource), **current, "PUT",
+               profiles::Action::kChangeVisibility);
+}
+
+Result<WriteResult> Interactions::Delete(storage::Transaction& tx, profiles::AccessSession& session,
+                                         const std::string& type, const std::string& id,
+                                         const Preconditions& pre) {
   auto current = storage::ReadCurrent(tx, type, id, /*lock=*/true);
   if (!current.ok()) return current.status();
   WriteResult out;
   out.http_status = 204;
+  if (*current) CARNET_RETURN_IF_ERROR(HiddenUnlessReadable(tx, session, **current, "delete", 'D'));
   if (!*current || (*current)->deleted) {
     if (pre.if_match && !*current)
       return Status(ErrorCode::kPreconditionFailed, type + "/" + id + " does not exist");
@@ -286,6 +505,11 @@ Result<WriteResult> Interactions::Delete(storage::Transaction& tx, const std::st
     return Status(ErrorCode::kPreconditionFailed,
                   "If-Match does not match the current version W/\"" +
                       std::to_string((*current)->version) + "\"");
+  storage::AuditEntry audit = storage::AuditEntry::Rest("delete", 'D');
+  audit.object_reference = type + "/" + id;
+  auto d = session.DecideStored(tx, **current, profiles::Action::kDelete);
+  if (!d.ok()) return d.status();
+  if (!d->allowed) return session.Refuse(audit, *d, (*current)->patient_key, type + "/" + id);
   out.stored = **current;
   out.stored.version += 1;
   out.stored.deleted = true;
@@ -295,6 +519,8 @@ Result<WriteResult> Interactions::Delete(storage::Transaction& tx, const std::st
   CARNET_RETURN_IF_ERROR(storage::WriteVersion(tx, out.stored));
   CARNET_RETURN_IF_ERROR(UpdateSearchIndex(tx, out.stored, nullptr));
   CARNET_RETURN_IF_ERROR(mapping::UpdateRegistryIndex(tx, out.stored, nullptr));
+  CARNET_RETURN_IF_ERROR(AfterWrite(tx, out.stored, nullptr, *current));
+  CARNET_RETURN_IF_ERROR(session.Audit(tx, audit, *d, (*current)->patient_key));
   return out;
 }
 
@@ -325,6 +551,7 @@ Result<std::vector<std::string>> Interactions::LockedMatches(storage::Transactio
 }
 
 Result<WriteResult> Interactions::CreateIfNoneExist(storage::Transaction& tx,
+                                                    profiles::AccessSession& session,
                                                     const std::string& type, JsonValue resource,
                                                     const std::string& criteria,
                                                     const std::string& id,
@@ -334,10 +561,12 @@ Result<WriteResult> Interactions::CreateIfNoneExist(storage::Transaction& tx,
   if (ids->size() > 1)
     return Status(ErrorCode::kPreconditionFailed,
                   "If-None-Exist " + criteria + " matches several " + type + " resources");
-  if (ids->empty()) return Create(tx, type, std::move(resource), id, method);
+  if (ids->empty()) return Create(tx, session, type, std::move(resource), id, method);
   auto current = storage::ReadCurrent(tx, type, ids->front(), false);
   if (!current.ok()) return current.status();
   if (!*current) return Internal("matched resource vanished");
+  // The match is answered as a read: only what the actor may read.
+  CARNET_RETURN_IF_ERROR(HiddenUnlessReadable(tx, session, **current, "create", 'C'));
   WriteResult out;
   out.stored = **current;
   auto json = StoredJson(out.stored);
@@ -348,6 +577,7 @@ Result<WriteResult> Interactions::CreateIfNoneExist(storage::Transaction& tx,
 }
 
 Result<WriteResult> Interactions::ConditionalUpdate(storage::Transaction& tx,
+                                                    profiles::AccessSession& session,
                                                     const std::string& type,
                                                     const std::string& criteria,
                                                     JsonValue resource, const Preconditions& pre) {
@@ -360,17 +590,18 @@ Result<WriteResult> Interactions::ConditionalUpdate(storage::Transaction& tx,
   if (ids->empty()) {
     if (!body_id.empty() && !IsValidFhirId(body_id))
       return BadRequest("'" + body_id + "' is not a valid FHIR id", type + ".id");
-    return Create(tx, type, std::move(resource), body_id, body_id.empty() ? "POST" : "PUT");
+    return Create(tx, session, type, std::move(resource), body_id, body_id.empty() ? "POST" : "PUT");
   }
   if (!body_id.empty() && body_id != ids->front())
     return BadRequest("the body's id " + body_id + " differs from the matching resource " +
                           type + "/" + ids->front(),
                       type + ".id");
   resource.Set("id", JsonValue::String(ids->front()));
-  return Update(tx, type, ids->front(), std::move(resource), pre);
+  return Update(tx, session, type, ids->front(), std::move(resource), pre);
 }
 
 Result<WriteResult> Interactions::ConditionalDelete(storage::Transaction& tx,
+                                                    profiles::AccessSession& session,
                                                     const std::string& type,
                                                     const std::string& criteria,
                                                     const Preconditions& pre) {
@@ -384,7 +615,7 @@ Result<WriteResult> Interactions::ConditionalDelete(storage::Transaction& tx,
     none.http_status = 204;
     return none;
   }
-  return Delete(tx, type, ids->front(), pre);
+  return Delete(tx, session, type, ids->front(), pre);
 }
 
 Result<std::string> Interactions::ResolveConditionalReference(storage::Transaction& tx,

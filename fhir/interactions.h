@@ -11,6 +11,7 @@
 
 #include "base/json.h"
 #include "base/status.h"
+#include "profiles/access.h"
 #include "storage/pool.h"
 #include "storage/resource_store.h"
 #include "storage/transaction.h"
@@ -44,37 +45,44 @@ class Interactions {
 
   // Creates a resource with a new server id, or with `id` when given (create-on-update
   // through PUT, or an id reserved in advance for a transaction Bundle entry).
-  Result<WriteResult> Create(storage::Transaction& tx, const std::string& type, JsonValue resource,
+  Result<WriteResult> Create(storage::Transaction& tx, profiles::AccessSession& session, const std::string& type, JsonValue resource,
                              const std::string& id = "", const std::string& method = "POST");
   // Updates (or creates, with the client's id) a resource.
-  Result<WriteResult> Update(storage::Transaction& tx, const std::string& type,
+  Result<WriteResult> Update(storage::Transaction& tx, profiles::AccessSession& session, const std::string& type,
                              const std::string& id, JsonValue resource, const Preconditions& pre);
   // Applies a JSON Patch to the current version, then updates.
-  Result<WriteResult> Patch(storage::Transaction& tx, const std::string& type,
+  Result<WriteResult> Patch(storage::Transaction& tx, profiles::AccessSession& session, const std::string& type,
                             const std::string& id, const JsonValue& patch,
                             const Preconditions& pre);
   // Soft delete: a new version marked deleted. Deleting what is absent or already deleted
   // succeeds (idempotent), as the spec allows.
-  Result<WriteResult> Delete(storage::Transaction& tx, const std::string& type,
+  Result<WriteResult> Delete(storage::Transaction& tx, profiles::AccessSession& session, const std::string& type,
                              const std::string& id, const Preconditions& pre);
 
   // Conditional create (If-None-Exist): when exactly one current resource matches
   // `criteria`, it is returned unchanged (200); none: created (201); several: kPreconditionFailed.
   // Serialised per criteria with a transaction-scoped advisory lock, so that two concurrent
   // identical requests create one resource, not two.
-  Result<WriteResult> CreateIfNoneExist(storage::Transaction& tx, const std::string& type,
+  Result<WriteResult> CreateIfNoneExist(storage::Transaction& tx, profiles::AccessSession& session, const std::string& type,
                                         JsonValue resource, const std::string& criteria,
                                         const std::string& id = "",
                                         const std::string& method = "POST");
   // Conditional update (PUT [type]?criteria): one match -> updated; none -> created; several
   // -> kPreconditionFailed.
-  Result<WriteResult> ConditionalUpdate(storage::Transaction& tx, const std::string& type,
+  Result<WriteResult> ConditionalUpdate(storage::Transaction& tx, profiles::AccessSession& session, const std::string& type,
                                         const std::string& criteria, JsonValue resource,
                                         const Preconditions& pre);
   // Conditional delete (DELETE [type]?criteria): one match -> deleted; none -> nothing (204);
   // several -> kPreconditionFailed.
-  Result<WriteResult> ConditionalDelete(storage::Transaction& tx, const std::string& type,
+  Result<WriteResult> ConditionalDelete(storage::Transaction& tx, profiles::AccessSession& session, const std::string& type,
                                         const std::string& criteria, const Preconditions& pre);
+  // Changes the visibility of a document ($meta-add / $meta-delete of security labels):
+  // adds the codes of `add` to meta.security and removes those of `remove` from
+  // meta.security and securityLabel. A patient-side choice (profiles::Action::kChangeVisibility).
+  Result<WriteResult> ChangeSecurity(storage::Transaction& tx, profiles::AccessSession& session,
+                                     const std::string& type, const std::string& id,
+                                     const std::vector<JsonValue>& add,
+                                     const std::vector<JsonValue>& remove);
   // "Patient?identifier=..." -> "Patient/123" when exactly one resource matches; kNotFound
   // for none, kPreconditionFailed for several.
   Result<std::string> ResolveConditionalReference(storage::Transaction& tx,
@@ -88,9 +96,16 @@ class Interactions {
   storage::Pool& pool() { return pool_; }
 
  private:
-  Result<WriteResult> Write(storage::Transaction& tx, const std::string& type,
-                            const std::string& id, JsonValue resource, int version,
-                            const std::string& method, bool validate);
+  // The one write path: stamps, asks the policy (the current version `previous`, when
+  // there is one, and the new content), writes, indexes, audits and queues notifications.
+  Result<WriteResult> Write(storage::Transaction& tx, profiles::AccessSession& session,
+                            const std::string& type, const std::string& id, JsonValue resource,
+                            const std::optional<storage::StoredResource>& previous,
+                            const std::string& method, profiles::Action action);
+  // What follows a write in its transaction: the policy tables derived from the resource
+  // (care team, app authorisations) and the patient's notifications.
+  Status AfterWrite(storage::Transaction& tx, const storage::StoredResource& stored,
+                    const JsonValue* resource, const std::optional<storage::StoredResource>& previous);
   Result<std::optional<long long>> CompartmentKey(storage::Transaction& tx,
                                                   const std::string& type, const std::string& id,
                                                   const JsonValue& resource);

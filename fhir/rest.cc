@@ -13,6 +13,8 @@
 #include "mapping/document_entry.h"
 #include "mapping/registry_index.h"
 #include <openssl/sha.h>
+#include "profiles/notification.h"
+#include "profiles/policy_store.h"
 #include "profiles/structure.h"
 
 namespace carnet::fhir {
@@ -20,6 +22,9 @@ namespace {
 
 using storage::StoredResource;
 using storage::Transaction;
+using Session = profiles::AccessSession;
+using profiles::Action;
+using profiles::Decision;
 
 std::vector<std::string> SplitPath(const std::string& path) {
   std::vector<std::string> out;
@@ -45,6 +50,15 @@ std::string PercentEncode(const std::string& s) {
       out.push_back(kHex[c >> 4]);
       out.push_back(kHex[c & 15]);
     }
+  }
+  return out;
+}
+
+std::string QueryString(const QueryParams& query) {
+  std::string out;
+  for (const auto& [k, v] : query) {
+    if (k == "_cursor") continue;
+    out += (out.empty() ? "" : "&") + PercentEncode(k) + "=" + PercentEncode(v);
   }
   return out;
 }
@@ -202,50 +216,83 @@ bool WantsNativeBinary(const HttpRequest& req, const QueryParams& query) {
 class FhirApi::Impl {
  public:
   Impl(storage::Pool& pool, FhirOptions options)
-      : pool_(pool), options_(std::move(options)), interactions_(pool), reader_(pool) {}
+      : pool_(pool), options_(std::move(options)), interactions_(pool) {}
 
-  HttpResponse Handle(const HttpRequest& req);
+  HttpResponse Handle(const HttpRequest& req, Session& session);
 
  private:
   HttpResponse Respond(const HttpRequest& req, const Negotiated& n, const EntryResult& e,
                        PreferReturn prefer);
   // Type-level and instance-level routing.
-  EntryResult Route(const HttpRequest& req, const std::vector<std::string>& segs,
+  EntryResult Route(Session& session, const HttpRequest& req, const std::vector<std::string>& segs,
                     const QueryParams& query);
-  EntryResult Read(const HttpRequest& req, const std::string& type, const std::string& id);
-  EntryResult VRead(const std::string& type, const std::string& id, const std::string& vid);
+  EntryResult Read(Session& session, const HttpRequest& req, const std::string& type,
+                   const std::string& id, const std::string& vid);
   EntryResult WriteInTransaction(const std::function<Result<WriteResult>(Transaction&)>& op);
-  EntryResult History(const std::string& type, const std::string& id, const QueryParams& query,
-                      const std::string& self_path);
-  EntryResult Search(const HttpRequest& req, const std::string& type, const QueryParams& query,
-                     const std::string& compartment = "");
-  EntryResult Everything(const std::string& id, const QueryParams& query);
+  EntryResult History(Session& session, const std::string& type, const std::string& id,
+                      const QueryParams& query, const std::string& self_path);
+  EntryResult Search(Session& session, const HttpRequest& req, const std::string& type,
+                     const QueryParams& query, const std::string& compartment = "");
+  EntryResult AccessHistory(Session& session, const QueryParams& query);
+  EntryResult Everything(Session& session, const std::string& id, const QueryParams& query);
   EntryResult ValidateOp(const HttpRequest& req, const std::string& type, const std::string& id);
-  EntryResult ProcessBundle(const HttpRequest& req);
-  EntryResult DepositCda(const HttpRequest& req);
+  EntryResult ProcessBundle(Session& session, const HttpRequest& req);
+  EntryResult DepositCda(Session& session, const HttpRequest& req);
+  EntryResult PatientChoice(Session& session, const HttpRequest& req, const std::string& id,
+                            const std::string& op);
+  EntryResult MetaSecurity(Session& session, const HttpRequest& req, const std::string& type,
+                           const std::string& id, bool add);
   EntryResult Capabilities();
   Preconditions PreconditionsOf(const HttpRequest& req, Status* error);
   int CountParam(const QueryParams& query, Status* error) const;
+  // The records a search names (compartment, patient/subject parameters, a Patient's _id or
+  // identifier): the policy filters a search over these.
+  Result<std::vector<long long>> NamedRecords(Transaction& tx, const std::string& type,
+                                              const QueryParams& query,
+                                              const std::string& compartment);
 
   storage::Pool& pool_;
   FhirOptions options_;
   Interactions interactions_;
-  storage::ResourceReader reader_;
 };
 
 FhirApi::FhirApi(storage::Pool& pool, FhirOptions options)
     : impl_(std::make_unique<Impl>(pool, std::move(options))) {}
 FhirApi::~FhirApi() = default;
-HttpResponse FhirApi::Handle(const HttpRequest& req) { return impl_->Handle(req); }
+HttpResponse FhirApi::Handle(const HttpRequest& req, Session& session) {
+  return impl_->Handle(req, session);
+}
 
-HttpResponse FhirApi::Impl::Handle(const HttpRequest& req) {
+HttpResponse FhirApi::Unauthorized(const HttpRequest& req, const Status& why) {
+  QueryParams query = ParseQuery(req.query);
+  auto negotiated = NegotiateResponse(req, query);
+  // The reason stays in the log and the audit: the caller learns only that it must
+  // authenticate (RFC 6750 section 3).
+  HttpResponse r = RenderError(Status(ErrorCode::kUnauthorized, "authentication required: send a valid Bearer token"),
+                               negotiated.ok() ? *negotiated : Negotiated{});
+  (void)why;
+  r.SetHeader("WWW-Authenticate", "Bearer realm=\"carnet\", error=\"invalid_token\"");
+  return r;
+}
+
+bool FhirApi::IsPublic(const HttpRequest& req) {
+  std::string rest = req.path.size() > 5 ? req.path.substr(5) : "";
+  auto segs = SplitPath(rest);
+  return segs.size() == 1 && segs[0] == "metadata" && req.method == "GET";
+}
+
+HttpResponse FhirApi::Impl::Handle(const HttpRequest& req, Session& session) {
   QueryParams query = ParseQuery(req.query);
   auto negotiated = NegotiateResponse(req, query);
   if (!negotiated.ok()) return RenderError(negotiated.status(), Negotiated{});
   const Negotiated& n = *negotiated;
   std::string rest = req.path.size() > 5 ? req.path.substr(5) : "";
   auto segs = SplitPath(rest);
-  EntryResult e = Route(req, segs, query);
+  EntryResult e = Route(session, req, segs, query);
+  // Refusals leave their audit record before the answer leaves; if they cannot, nothing
+  // leaves but a 503.
+  Status audited = session.FlushRefusals(pool_);
+  if (!audited.ok()) return RenderError(audited, n);
   return Respond(req, n, e, ParsePrefer(req));
 }
 
@@ -305,8 +352,8 @@ int FhirApi::Impl::CountParam(const QueryParams& query, Status* error) const {
   return count;
 }
 
-EntryResult FhirApi::Impl::Route(const HttpRequest& req, const std::vector<std::string>& segs,
-                                 const QueryParams& query) {
+EntryResult FhirApi::Impl::Route(Session& session, const HttpRequest& req,
+                                 const std::vector<std::string>& segs, const QueryParams& query) {
   const std::string& m = req.method;
   auto not_allowed = [](const std::string& allow) {
     EntryResult e = FromError(Status(ErrorCode::kMethodNotAllowed, "method not allowed here; allowed: " + allow));
@@ -314,8 +361,8 @@ EntryResult FhirApi::Impl::Route(const HttpRequest& req, const std::vector<std::
     return e;
   };
   if (segs.empty()) {
-    if (m == "POST") return ProcessBundle(req);
-    if (m == "GET") return Search(req, "", query);
+    if (m == "POST") return ProcessBundle(session, req);
+    if (m == "GET") return Search(session, req, "", query);
     return not_allowed("GET, POST");
   }
   if (segs[0] == "metadata") {
@@ -323,7 +370,7 @@ EntryResult FhirApi::Impl::Route(const HttpRequest& req, const std::vector<std::
     return not_allowed("GET");
   }
   if (segs[0] == "_history") {
-    if (m == "GET" && segs.size() == 1) return History("", "", query, "_history");
+    if (m == "GET" && segs.size() == 1) return History(session, "", "", query, "_history");
     return not_allowed("GET");
   }
   const std::string& type = segs[0];
@@ -335,10 +382,10 @@ EntryResult FhirApi::Impl::Route(const HttpRequest& req, const std::vector<std::
   bool read_only = IsReadOnlyType(type);
 
   if (segs.size() == 1) {
-    if (m == "GET") return Search(req, type, query);
+    if (m == "GET") return Search(session, req, type, query);
     if (m == "POST" && type == "Binary" && IsNativeBinaryBody(req)) {
       JsonValue binary = BinaryFromNative(req, "");
-      return WriteInTransaction([&](Transaction& tx) { return interactions_.Create(tx, type, binary); });
+      return WriteInTransaction([&](Transaction& tx) { return interactions_.Create(tx, session, type, binary); });
     }
     if (m == "POST" && !read_only) {
       auto body = ParseResourceBody(req);
@@ -351,10 +398,10 @@ EntryResult FhirApi::Impl::Route(const HttpRequest& req, const std::vector<std::
         std::string criteria = pre.if_none_exist;
         if (criteria.rfind(type + "?", 0) == 0) criteria = criteria.substr(type.size() + 1);
         return WriteInTransaction([&](Transaction& tx) {
-          return interactions_.CreateIfNoneExist(tx, type, resource, criteria);
+          return interactions_.CreateIfNoneExist(tx, session, type, resource, criteria);
         });
       }
-      return WriteInTransaction([&](Transaction& tx) { return interactions_.Create(tx, type, resource); });
+      return WriteInTransaction([&](Transaction& tx) { return interactions_.Create(tx, session, type, resource); });
     }
     if (!read_only && (m == "PUT" || m == "DELETE") && !req.query.empty()) {
       Status pre_error;
@@ -364,7 +411,7 @@ EntryResult FhirApi::Impl::Route(const HttpRequest& req, const std::vector<std::
       const std::string& criteria = req.query;
       if (m == "DELETE")
         return WriteInTransaction([&](Transaction& tx) {
-          return interactions_.ConditionalDelete(tx, type, criteria, pre);
+          return interactions_.ConditionalDelete(tx, session, type, criteria, pre);
         });
       auto body = ParseResourceBody(req);
       if (!body.ok()) return FromError(body.status());
@@ -372,7 +419,7 @@ EntryResult FhirApi::Impl::Route(const HttpRequest& req, const std::vector<std::
       if (resource.GetString("resourceType") != type)
         return FromError(BadRequest("the body is not a " + type, "resourceType"));
       return WriteInTransaction([&](Transaction& tx) {
-        return interactions_.ConditionalUpdate(tx, type, criteria, resource, pre);
+        return interactions_.ConditionalUpdate(tx, session, type, criteria, resource, pre);
       });
     }
     return not_allowed(read_only ? "GET" : "GET, POST, PUT?criteria, DELETE?criteria");
@@ -386,14 +433,14 @@ EntryResult FhirApi::Impl::Route(const HttpRequest& req, const std::vector<std::
       return FromError(Status(ErrorCode::kUnsupportedMediaType,
                               "_search takes application/x-www-form-urlencoded parameters"));
     for (auto& kv : ParseQuery(req.body)) form.push_back(std::move(kv));
-    return Search(req, type, form);
+    return Search(session, req, type, form);
   }
   if (second == "_history" && segs.size() == 2) {
-    if (m == "GET") return History(type, "", query, type + "/_history");
+    if (m == "GET") return History(session, type, "", query, type + "/_history");
     return not_allowed("GET");
   }
   if (second == "$deposit" && segs.size() == 2 && type == "DocumentReference") {
-    if (m == "POST") return DepositCda(req);
+    if (m == "POST") return DepositCda(session, req);
     return not_allowed("POST");
   }
   if (second == "$validate" && segs.size() == 2) {
@@ -407,7 +454,7 @@ EntryResult FhirApi::Impl::Route(const HttpRequest& req, const std::vector<std::
     Preconditions pre = PreconditionsOf(req, &pre_error);
     if (!pre_error.ok()) return FromError(pre_error);
     if (m == "GET" || m == "HEAD") {
-      EntryResult e = Read(req, type, id);
+      EntryResult e = Read(session, req, type, id, "");
       if (type == "Binary" && e.error.ok() && !e.resource_json.empty() && WantsNativeBinary(req, query)) {
         auto json = ParseJson(e.resource_json);
         if (!json.ok()) return FromError(Internal("stored Binary is unreadable"));
@@ -426,10 +473,10 @@ EntryResult FhirApi::Impl::Route(const HttpRequest& req, const std::vector<std::
       if (!body.ok()) return FromError(body.status());
       const JsonValue& resource = *body;
       return WriteInTransaction(
-          [&](Transaction& tx) { return interactions_.Update(tx, type, id, resource, pre); });
+          [&](Transaction& tx) { return interactions_.Update(tx, session, type, id, resource, pre); });
     }
     if (m == "DELETE") {
-      return WriteInTransaction([&](Transaction& tx) { return interactions_.Delete(tx, type, id, pre); });
+      return WriteInTransaction([&](Transaction& tx) { return interactions_.Delete(tx, session, type, id, pre); });
     }
     if (m == "PATCH") {
       const std::string* ct = req.Header("Content-Type");
@@ -439,74 +486,103 @@ EntryResult FhirApi::Impl::Route(const HttpRequest& req, const std::vector<std::
       auto patch = ParseJson(req.body);
       if (!patch.ok()) return FromError(patch.status());
       const JsonValue& p = *patch;
-      return WriteInTransaction([&](Transaction& tx) { return interactions_.Patch(tx, type, id, p, pre); });
+      return WriteInTransaction([&](Transaction& tx) { return interactions_.Patch(tx, session, type, id, p, pre); });
     }
     return not_allowed("GET, PUT, PATCH, DELETE");
   }
   const std::string& third = segs[2];
   if (third == "_history") {
     if (m != "GET") return not_allowed("GET");
-    if (segs.size() == 3) return History(type, id, query, type + "/" + id + "/_history");
-    if (segs.size() == 4) return VRead(type, id, segs[3]);
+    if (segs.size() == 3) return History(session, type, id, query, type + "/" + id + "/_history");
+    if (segs.size() == 4) return Read(session, req, type, id, segs[3]);
   }
   if (third == "$validate" && segs.size() == 3) {
     if (m == "POST") return ValidateOp(req, type, id);
     return not_allowed("POST");
   }
   if (third == "$everything" && segs.size() == 3 && type == "Patient") {
-    if (m == "GET") return Everything(id, query);
+    if (m == "GET") return Everything(session, id, query);
     return not_allowed("GET");
+  }
+  if ((third == "$meta-add" || third == "$meta-delete") && segs.size() == 3) {
+    if (m == "POST") return MetaSecurity(session, req, type, id, third == "$meta-add");
+    return not_allowed("POST");
+  }
+  if (type == "Patient" && segs.size() == 3 &&
+      (third == "$close" || third == "$oppose" || third == "$reactivate" || third == "$block" ||
+       third == "$unblock" || third == "$treating-physician" || third == "$emergency-access" ||
+       third == "$notification-preferences")) {
+    if (m == "POST") return PatientChoice(session, req, id, third.substr(1));
+    return not_allowed("POST");
   }
   // Compartment search: Patient/[id]/[type]?...
   if (type == "Patient" && segs.size() == 3 && IsServedType(third)) {
-    if (m == "GET") return Search(req, third, query, id);
+    if (m == "GET") return Search(session, req, third, query, id);
     return not_allowed("GET");
   }
   return FromError(NotFound("no such FHIR endpoint: " + req.path));
 }
 
-EntryResult FhirApi::Impl::Read(const HttpRequest& req, const std::string& type,
-                                const std::string& id) {
-  auto r = reader_.Read(type, id);
-  if (!r.ok()) return FromError(r.status());
-  if (r->deleted) {
-    EntryResult e = FromError(Status(ErrorCode::kGone, type + "/" + id + " was deleted"));
-    return e;
+// A read of one resource (current or version `vid`) inside `tx`: decided, and audited in
+// `tx` when granted. A refusal, and a target that does not exist, answer alike.
+static Result<StoredResource> GuardedRead(Transaction& tx, Session& session, const std::string& type,
+                                   const std::string& id, const std::string& vid,
+                                   const char* interaction) {
+  std::string what = type + "/" + id;
+  storage::AuditEntry audit = storage::AuditEntry::Rest(interaction, 'R');
+  audit.object_reference = vid.empty() ? what : what + "/_history/" + vid;
+  std::optional<StoredResource> row;
+  if (vid.empty()) {
+    auto r = storage::ReadCurrent(tx, type, id, false);
+    if (!r.ok()) return r.status();
+    row = std::move(*r);
+  } else if (vid.size() <= 9 && vid.find_first_not_of("0123456789") == std::string::npos) {
+    auto r = storage::ReadVersion(tx, type, id, std::stoi(vid));
+    if (!r.ok()) return r.status();
+    row = std::move(*r);
   }
-  EntryResult e;
-  e.version = r->version;
-  e.last_modified = r->last_updated;
-  if (const std::string* inm = req.Header("If-None-Match")) {
-    auto v = ParseETag(*inm);
-    if (v && *v == r->version) {
-      e.status = 304;
-      return e;
-    }
-  }
-  if (const std::string* ims = req.Header("If-Modified-Since")) {
-    auto since = EpochSeconds(*ims);
-    auto modified = EpochSeconds(r->last_updated);
-    if (since && modified && *modified <= *since) {
-      e.status = 304;
-      return e;
-    }
-  }
-  e.resource_json = std::move(r->content);
-  return e;
+  if (!row) return session.Refuse(audit, profiles::Refusal("no such resource"), std::nullopt, what);
+  auto d = session.DecideStored(tx, *row, Action::kRead);
+  if (!d.ok()) return d.status();
+  if (!d->allowed) return session.Refuse(audit, *d, row->patient_key, what);
+  CARNET_RETURN_IF_ERROR(session.Audit(tx, audit, *d, row->patient_key));
+  return std::move(*row);
 }
 
-EntryResult FhirApi::Impl::VRead(const std::string& type, const std::string& id,
-                                 const std::string& vid) {
-  if (vid.empty() || vid.size() > 9 || vid.find_first_not_of("0123456789") != std::string::npos)
-    return FromError(NotFound("'" + vid + "' is not a version of " + type + "/" + id));
-  auto r = reader_.ReadVersion(type, id, std::stoi(vid));
-  if (!r.ok()) return FromError(r.status());
-  if (r->deleted)
-    return FromError(Status(ErrorCode::kGone, type + "/" + id + " version " + vid + " is a deletion"));
+EntryResult FhirApi::Impl::Read(Session& session, const HttpRequest& req, const std::string& type,
+                                const std::string& id, const std::string& vid) {
+  StoredResource row;
+  Status st = storage::RunInTransaction(pool_, [&](Transaction& tx) -> Status {
+    auto r = GuardedRead(tx, session, type, id, vid, vid.empty() ? "read" : "vread");
+    if (!r.ok()) return r.status();
+    row = std::move(r).value();
+    return Status::Ok();
+  });
+  if (!st.ok()) return FromError(st);
+  if (row.deleted)
+    return FromError(Status(ErrorCode::kGone, vid.empty() ? type + "/" + id + " was deleted"
+                                                          : type + "/" + id + " version " + vid + " is a deletion"));
   EntryResult e;
-  e.version = r->version;
-  e.last_modified = r->last_updated;
-  e.resource_json = std::move(r->content);
+  e.version = row.version;
+  e.last_modified = row.last_updated;
+  if (vid.empty()) {
+    if (const std::string* inm = req.Header("If-None-Match")) {
+      auto v = ParseETag(*inm);
+      if (v && *v == row.version) {
+        e.status = 304;
+        return e;
+      }
+    }
+    if (const std::string* ims = req.Header("If-Modified-Since")) {
+      auto since = EpochSeconds(*ims);
+      auto modified = EpochSeconds(row.last_updated);
+      if (since && modified && *modified <= *since) {
+        e.status = 304;
+        return e;
+      }
+    }
+  }
+  e.resource_json = std::move(row.content);
   return e;
 }
 
@@ -523,7 +599,51 @@ EntryResult FhirApi::Impl::WriteInTransaction(
   return FromWrite(out);
 }
 
-EntryResult FhirApi::Impl::History(const std::string& type, const std::string& id,
+// The SearchScope of a policy filter (fhir/search_scope.h mirrors profiles::AccessFilter).
+static SearchScope ScopeOf(const profiles::AccessFilter& f) {
+  SearchScope scope;
+  if (!f.any_record) scope.patient_keys = f.patient_keys;
+  scope.include_shared = f.include_shared;
+  scope.excluded_security = f.excluded_security;
+  scope.author_exempt_ids = f.author_exempt_ids;
+  scope.resource_types = f.resource_types;
+  scope.document_types = f.document_types;
+  scope.sources = f.sources;
+  scope.excluded_types = {"Binary"};
+  return scope;
+}
+
+// The decision a search filter stands for, for the audit.
+static Decision DecisionOf(const profiles::AccessFilter& f) {
+  Decision d;
+  d.allowed = f.any_record || !f.patient_keys.empty() || f.include_shared;
+  d.refusal = d.allowed ? ErrorCode::kOk : ErrorCode::kNotFound;
+  d.reason = f.reason;
+  d.emergency = f.emergency;
+  d.consent = f.consent;
+  d.opens_emergency_window = f.opens_emergency_window;
+  return d;
+}
+
+// One audit event per record a search reached (one without a record when it reached none
+// by name: shared resources, or a deposit source's search across records).
+static Status AuditSearch(storage::Pool& pool, Session& session, const profiles::AccessFilter& f,
+                          const std::string& subtype, const std::string& query,
+                          const std::string& object) {
+  Status st = storage::RunInTransaction(pool, [&](Transaction& tx) -> Status {
+    storage::AuditEntry entry = storage::AuditEntry::Rest(subtype, 'E');
+    entry.query = query;
+    entry.object_reference = object;
+    Decision d = DecisionOf(f);
+    if (f.patient_keys.empty()) return session.Audit(tx, entry, d, std::nullopt);
+    for (long long key : f.patient_keys) CARNET_RETURN_IF_ERROR(session.Audit(tx, entry, d, key));
+    return Status::Ok();
+  });
+  if (!st.ok()) return Status(ErrorCode::kUnavailable, "the access history cannot be written: " + st.message());
+  return Status::Ok();
+}
+
+EntryResult FhirApi::Impl::History(Session& session, const std::string& type, const std::string& id,
                                    const QueryParams& query, const std::string& self_path) {
   storage::HistoryQuery q;
   q.type = type;
@@ -560,10 +680,52 @@ EntryResult FhirApi::Impl::History(const std::string& type, const std::string& i
   }
   int page = q.count;
   q.count = page + 1;  // one more tells whether there is a next page
-  auto rows = storage::ReadHistory(pool_, q);
-  if (!rows.ok()) return FromError(rows.status());
-  bool more = static_cast<int>(rows->size()) > page;
-  if (more) rows->resize(page);
+  // Versions are filtered one by one (a version may carry labels the current one does not):
+  // the page may come out shorter than _count, the next link still walks on.
+  std::vector<StoredResource> rows;
+  StoredResource last_row;
+  bool more = false;
+  Status read = storage::RunInTransaction(pool_, [&](Transaction& tx) -> Status {
+    rows.clear();
+    std::map<long long, Decision> seen;  // one audit event per record
+    std::optional<Decision> shared_seen;
+    if (!id.empty()) {
+      auto current = GuardedRead(tx, session, type, id, "", "history-instance");
+      if (!current.ok()) return current.status();
+    } else {
+      auto filter = session.SearchFilter(tx, {});
+      if (!filter.ok()) return filter.status();
+      if (!filter->any_record) q.patient_keys = filter->patient_keys;
+      q.include_shared = filter->include_shared;
+    }
+    auto all = storage::ReadHistory(tx, q);
+    if (!all.ok()) return all.status();
+    more = static_cast<int>(all->size()) > page;
+    if (more) all->resize(page);
+    // The cursor must move past filtered-out rows too.
+    if (more && !all->empty()) last_row = all->back();
+    for (auto& r : *all) {
+      if (r.type == "Binary" && id.empty()) continue;  // content is read by id only
+      auto d = session.DecideStored(tx, r, Action::kRead);
+      if (!d.ok()) return d.status();
+      if (!d->allowed) continue;
+      if (r.patient_key) seen.emplace(*r.patient_key, *d);
+      else shared_seen = *d;
+      rows.push_back(std::move(r));
+    }
+    if (id.empty()) {
+      storage::AuditEntry entry = storage::AuditEntry::Rest(type.empty() ? "history-system" : "history-type", 'R');
+      entry.object_reference = type;
+      for (const auto& [key, d] : seen) CARNET_RETURN_IF_ERROR(session.Audit(tx, entry, d, key));
+      if (seen.empty()) {
+        Decision d = shared_seen ? *shared_seen : profiles::Refusal("nothing visible in this history");
+        if (!shared_seen) d.allowed = true, d.refusal = ErrorCode::kOk;
+        CARNET_RETURN_IF_ERROR(session.Audit(tx, entry, d, std::nullopt));
+      }
+    }
+    return Status::Ok();
+  });
+  if (!read.ok()) return FromError(read);
 
   JsonValue bundle = NewBundle("history");
   JsonValue links = JsonValue::Array();
@@ -575,7 +737,7 @@ EntryResult FhirApi::Impl::History(const std::string& type, const std::string& i
   if (!cursor.empty()) self += "&_cursor=" + PercentEncode(cursor);
   link("self", self);
   if (more) {
-    const StoredResource& last = rows->back();
+    const StoredResource& last = last_row;
     std::string next_cursor = last.last_updated + "|" + last.type + "|" + last.id + "|" +
                               std::to_string(last.version);
     link("next", options_.base_url + "/" + self_path + "?" + base_query + "&_cursor=" +
@@ -583,7 +745,7 @@ EntryResult FhirApi::Impl::History(const std::string& type, const std::string& i
   }
   bundle.Set("link", std::move(links));
   JsonValue entries = JsonValue::Array();
-  for (const StoredResource& r : *rows) {
+  for (const StoredResource& r : rows) {
     JsonValue entry = JsonValue::Object();
     entry.Set("fullUrl", JsonValue::String(options_.base_url + "/" + r.type + "/" + r.id));
     if (!r.deleted) {
@@ -634,7 +796,8 @@ EntryResult FhirApi::Impl::ValidateOp(const HttpRequest& req, const std::string&
   return e;
 }
 
-EntryResult FhirApi::Impl::Everything(const std::string& id, const QueryParams& query) {
+EntryResult FhirApi::Impl::Everything(Session& session, const std::string& id,
+                                      const QueryParams& query) {
   Status error;
   int count = CountParam(query, &error);
   if (!error.ok()) return FromError(error);
@@ -648,31 +811,52 @@ EntryResult FhirApi::Impl::Everything(const std::string& id, const QueryParams& 
     }
   static const storage::Statement kEverything{
       "patient_everything",
-      "SELECT r.res_type, r.res_id, r.content FROM resource r "
-      "JOIN patient p ON p.patient_key = r.patient_key "
-      "WHERE p.resource_id = $1 AND NOT r.deleted AND (r.res_type, r.res_id) > ($2, $3) "
-      "ORDER BY r.res_type, r.res_id LIMIT $4::int"};
-  auto patient = reader_.Read("Patient", id);
-  if (!patient.ok()) return FromError(patient.status());
-  if (patient->deleted) return FromError(Status(ErrorCode::kGone, "Patient/" + id + " was deleted"));
-  std::vector<std::tuple<std::string, std::string, std::string>> rows;
-  Status st = storage::RunInTransaction(pool_, storage::TxOptions{storage::Isolation::kReadCommitted, true, 2},
-                                        [&](Transaction& tx) {
-                                          rows.clear();
-                                          auto r = tx.Run(kEverything,
-                                                          {storage::SqlParam::Text(id),
-                                                           storage::SqlParam::Text(after_type),
-                                                           storage::SqlParam::Text(after_id),
-                                                           storage::SqlParam::Text(std::to_string(count + 1))});
-                                          if (!r.ok()) return r.status();
-                                          for (int i = 0; i < r->rows(); ++i)
-                                            rows.emplace_back(r->GetString(i, 0), r->GetString(i, 1),
-                                                              r->GetString(i, 2));
-                                          return Status::Ok();
-                                        });
+      "SELECT r.res_type, r.res_id, r.content, r.version_id FROM resource r "
+      "WHERE r.patient_key = $1::bigint AND NOT r.deleted AND r.res_type <> 'Binary' "
+      "AND (r.res_type, r.res_id) > ($2, $3) ORDER BY r.res_type, r.res_id LIMIT $4::int"};
+  // Rows are decided one by one; a page holds up to _count visible resources, read in
+  // chunks so that hidden ones do not shorten it.
+  std::vector<std::tuple<std::string, std::string, JsonValue>> rows;
+  bool more = false;
+  bool gone = false;
+  Status st = storage::RunInTransaction(pool_, [&](Transaction& tx) -> Status {
+    rows.clear();
+    more = gone = false;
+    auto patient = GuardedRead(tx, session, "Patient", id, "", "operation");
+    if (!patient.ok()) return patient.status();
+    if (patient->deleted || !patient->patient_key) {
+      gone = patient->deleted;
+      return Status::Ok();
+    }
+    long long key = *patient->patient_key;
+    auto d = session.DecideRecord(tx, key, Action::kSearch);
+    if (!d.ok()) return d.status();
+    storage::AuditEntry audit = storage::AuditEntry::Rest("operation", 'E');
+    audit.subtype_display = "$everything";
+    audit.object_reference = "Patient/" + id + "/$everything";
+    if (!d->allowed) return session.Refuse(audit, *d, key, "Patient/" + id);
+    std::string at = after_type, ai = after_id;
+    while (static_cast<int>(rows.size()) <= count) {
+      auto r = tx.Run(kEverything, {storage::SqlParam::Text(std::to_string(key)), storage::SqlParam::Text(at),
+                                    storage::SqlParam::Text(ai), storage::SqlParam::Text(std::to_string(count + 1))});
+      if (!r.ok()) return r.status();
+      for (int i = 0; i < r->rows() && static_cast<int>(rows.size()) <= count; ++i) {
+        at = r->GetString(i, 0);
+        ai = r->GetString(i, 1);
+        auto res = ParseJson(r->GetString(i, 2));
+        if (!res.ok()) return Internal("stored " + at + "/" + ai + " is unreadable");
+        auto visible = session.DecideResource(tx, key, *res, Action::kRead);
+        if (!visible.ok()) return visible.status();
+        if (visible->allowed) rows.emplace_back(at, ai, std::move(res).value());
+      }
+      if (r->rows() <= count) break;  // the record has no more rows
+    }
+    more = static_cast<int>(rows.size()) > count;
+    if (more) rows.resize(count);
+    return session.Audit(tx, audit, *d, key);
+  });
   if (!st.ok()) return FromError(st);
-  bool more = static_cast<int>(rows.size()) > count;
-  if (more) rows.resize(count);
+  if (gone) return FromError(Status(ErrorCode::kGone, "Patient/" + id + " was deleted"));
   JsonValue bundle = NewBundle("searchset");
   JsonValue links = JsonValue::Array();
   std::string self_base = options_.base_url + "/Patient/" + id + "/$everything?_count=" + std::to_string(count);
@@ -683,11 +867,201 @@ EntryResult FhirApi::Impl::Everything(const std::string& id, const QueryParams& 
             self_base + "&_cursor=" + PercentEncode(std::get<0>(rows.back()) + "|" + std::get<1>(rows.back())));
   bundle.Set("link", std::move(links));
   JsonValue entries = JsonValue::Array();
-  for (auto& [t, i, content] : rows) {
-    auto res = ParseJson(content);
-    if (!res.ok()) return FromError(Internal("stored " + t + "/" + i + " is unreadable"));
+  for (auto& [t, i, res] : rows) {
     JsonValue entry = JsonValue::Object();
     entry.Set("fullUrl", JsonValue::String(options_.base_url + "/" + t + "/" + i));
+    entry.Set("resource", std::move(res));
+    JsonValue search = JsonValue::Object();
+    search.Set("mode", JsonValue::String("match"));
+    entry.Set("search", std::move(search));
+    entries.Append(std::move(entry));
+  }
+  if (!entries.items().empty()) bundle.Set("entry", std::move(entries));
+  EntryResult e;
+  e.has_resource = true;
+  e.resource = std::move(bundle);
+  return e;
+}
+
+Result<std::vector<long long>> FhirApi::Impl::NamedRecords(Transaction& tx, const std::string& type,
+                                                           const QueryParams& query,
+                                                           const std::string& compartment) {
+  std::vector<long long> keys;
+  auto add_id = [&](std::string ref) -> Status {
+    size_t slash = ref.rfind("Patient/");
+    if (slash != std::string::npos) ref = ref.substr(slash + 8);
+    if (ref.find('/') != std::string::npos || ref.empty()) return Status::Ok();
+    auto key = storage::FindPatientKeyByResourceId(tx, ref);
+    if (!key.ok()) return key.status();
+    if (*key && std::find(keys.begin(), keys.end(), **key) == keys.end()) keys.push_back(**key);
+    return Status::Ok();
+  };
+  auto add_identifier = [&](const std::string& token) -> Status {
+    size_t bar = token.find('|');
+    if (bar == std::string::npos) return Status::Ok();
+    auto ref = storage::FindPatientByIdentifier(tx, token.substr(0, bar), token.substr(bar + 1));
+    if (!ref.ok()) return ref.status();
+    if (*ref && std::find(keys.begin(), keys.end(), (*ref)->patient_key) == keys.end())
+      keys.push_back((*ref)->patient_key);
+    return Status::Ok();
+  };
+  auto each = [](const std::string& v, const std::function<Status(std::string)>& f) -> Status {
+    size_t start = 0;
+    while (start <= v.size()) {
+      size_t comma = v.find(',', start);
+      CARNET_RETURN_IF_ERROR(f(v.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    return Status::Ok();
+  };
+  if (!compartment.empty()) CARNET_RETURN_IF_ERROR(add_id(compartment));
+  for (const auto& [k, v] : query) {
+    if (k == "patient" || k == "subject" || k == "patient:Patient" || k == "subject:Patient" ||
+        (type == "Patient" && (k == "_id" || k == "link")))
+      CARNET_RETURN_IF_ERROR(each(v, [&](std::string x) { return add_id(x); }));
+    if (k == "patient.identifier" || k == "subject:Patient.identifier" || k == "patient:identifier" ||
+        k == "subject:identifier" || (type == "Patient" && k == "identifier"))
+      CARNET_RETURN_IF_ERROR(each(v, [&](std::string x) { return add_identifier(x); }));
+  }
+  return keys;
+}
+
+EntryResult FhirApi::Impl::Search(Session& session, const HttpRequest& req, const std::string& type,
+                                  const QueryParams& query, const std::string& compartment) {
+  if (type == "AuditEvent") return AccessHistory(session, query);
+  if (type == "Binary")
+    return FromError(Status(ErrorCode::kMethodNotAllowed,
+                            "Binary content is read by id (GET Binary/[id]), through its document"));
+  for (const auto& [k, v] : query)
+    if (k == "_type")
+      for (const char* hidden : {"Binary", "AuditEvent"})
+        if (v.find(hidden) != std::string::npos)
+          return FromError(BadRequest(std::string(hidden) + " is not searched across types", "_type"));
+  SearchRequest s;
+  s.type = type;
+  s.compartment_patient = compartment;
+  s.base_url = options_.base_url;
+  s.default_count = options_.default_count;
+  s.max_count = options_.max_count;
+  const std::string* prefer = req.Header("Prefer");
+  s.strict = prefer && prefer->find("handling=strict") != std::string::npos;
+  for (const auto& kv : query)
+    if (kv.first != "_format" && kv.first != "_pretty") s.params.push_back(kv);
+  profiles::AccessFilter filter;
+  storage::TxOptions ro;
+  ro.read_only = true;
+  Status st = storage::RunInTransaction(pool_, ro, [&](Transaction& tx) -> Status {
+    auto named = NamedRecords(tx, type, query, compartment);
+    if (!named.ok()) return named.status();
+    // A professional searches one patient's record at a time (named in the request);
+    // without one, only the shared directory (practitioners, organisations...).
+    auto f = session.SearchFilter(tx, *named);
+    if (!f.ok()) return f.status();
+    filter = std::move(f).value();
+    return Status::Ok();
+  });
+  if (!st.ok()) return FromError(st);
+  s.scope = ScopeOf(filter);
+  auto bundle = RunSearch(pool_, s);
+  if (!bundle.ok()) return FromError(bundle.status());
+  Status audited = AuditSearch(pool_, session, filter, type.empty() ? "search-system" : "search-type",
+                               req.query, type.empty() ? "" : type);
+  if (!audited.ok()) return FromError(audited);
+  EntryResult e;
+  e.has_resource = true;
+  e.resource = std::move(bundle).value();
+  return e;
+}
+
+// The access history (AuditEvent?patient=...): the patient's and guardians' view of who
+// accessed what, newest first, filtered by date (ge/gt/le/lt/eq prefixes) and by actor
+// (`agent`: the actor's identifier, e.g. a national id). Read from the audit chain itself,
+// never from a copy; reading it is itself audited.
+EntryResult FhirApi::Impl::AccessHistory(Session& session, const QueryParams& query) {
+  Status error;
+  int count = CountParam(query, &error);
+  if (!error.ok()) return FromError(error);
+  std::string from, to, agent, before_seq;
+  for (const auto& [k, v] : query) {
+    if (k == "date") {
+      std::string prefix = v.size() > 2 && std::isalpha(static_cast<unsigned char>(v[0])) ? v.substr(0, 2) : "eq";
+      std::string value = prefix == "eq" && !(v.size() > 2 && v.substr(0, 2) == "eq") ? v : v.substr(2);
+      if (!EpochSeconds(value.size() == 10 ? value + "T00:00:00Z" : value))
+        return FromError(BadRequest("'" + v + "' is not a date for AuditEvent date", "date"));
+      std::string start = value.size() == 10 ? value + "T00:00:00Z" : value;
+      if (prefix == "ge" || prefix == "gt") from = start;
+      else if (prefix == "le" || prefix == "lt") to = value.size() == 10 && prefix == "le" ? value + "T23:59:59.999999Z" : start;
+      else if (prefix == "eq" && value.size() == 10) from = start, to = value + "T23:59:59.999999Z";
+      else if (prefix == "eq") from = to = start;
+      else return FromError(BadRequest("date prefix '" + prefix + "' is not supported here", "date"));
+    } else if (k == "agent" || k == "agent.identifier" || k == "agent:identifier") {
+      agent = v.substr(v.find('|') == std::string::npos ? 0 : v.find('|') + 1);
+    } else if (k == "_cursor") {
+      if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
+        return FromError(BadRequest("_cursor is not a cursor this server wrote"));
+      before_seq = v;
+    } else if (k == "patient" || k == "_count" || k == "_sort" || k == "_format" || k == "_pretty") {
+      if (k == "_sort" && v != "-date") return FromError(BadRequest("the access history is sorted by -date only", "_sort"));
+    } else {
+      return FromError(BadRequest("AuditEvent is searched by patient, date, agent", k));
+    }
+  }
+  static const storage::Statement kEvents{
+      "access_history_page",
+      "SELECT seq, content FROM audit_event WHERE patient_key = ANY($1::bigint[]) "
+      "AND ($2 = '' OR recorded >= $2::timestamptz) AND ($3 = '' OR recorded <= $3::timestamptz) "
+      "AND ($4 = '' OR actor_id = $4) AND ($5 = '' OR seq < $5::bigint) "
+      "ORDER BY seq DESC LIMIT $6::int"};
+  std::vector<std::pair<long long, std::string>> rows;
+  Status st = storage::RunInTransaction(pool_, [&](Transaction& tx) -> Status {
+    rows.clear();
+    auto named = NamedRecords(tx, "AuditEvent", query, "");
+    if (!named.ok()) return named.status();
+    std::vector<long long> keys = *named;
+    if (keys.empty()) {
+      auto mine = profiles::FindActorRecords(tx, session.actor());
+      if (!mine.ok()) return mine.status();
+      keys = *mine;
+    }
+    std::vector<std::pair<long long, Decision>> granted;
+    storage::AuditEntry audit = storage::AuditEntry::Rest("search-type", 'E');
+    audit.object_reference = "AuditEvent";
+    for (long long key : keys) {
+      auto d = session.DecideRecord(tx, key, Action::kReadAccessHistory);
+      if (!d.ok()) return d.status();
+      if (d->allowed) granted.emplace_back(key, *d);
+      else (void)session.Refuse(audit, *d, key, "AuditEvent");
+    }
+    if (granted.empty()) return Status::Ok();
+    std::string array = "{";
+    for (size_t i = 0; i < granted.size(); ++i) array += (i ? "," : "") + std::to_string(granted[i].first);
+    array += "}";
+    // Read before this read's own event is appended: the page shows what happened before.
+    auto r = tx.Run(kEvents, {storage::SqlParam::Text(array), storage::SqlParam::Text(from),
+                              storage::SqlParam::Text(to), storage::SqlParam::Text(agent),
+                              storage::SqlParam::Text(before_seq),
+                              storage::SqlParam::Text(std::to_string(count + 1))});
+    if (!r.ok()) return r.status();
+    for (int i = 0; i < r->rows(); ++i) rows.emplace_back(r->GetInt(i, 0), r->GetString(i, 1));
+    for (const auto& [key, d] : granted) CARNET_RETURN_IF_ERROR(session.Audit(tx, audit, d, key));
+    return Status::Ok();
+  });
+  if (!st.ok()) return FromError(st);
+  bool more = static_cast<int>(rows.size()) > count;
+  if (more) rows.resize(count);
+  JsonValue bundle = NewBundle("searchset");
+  JsonValue links = JsonValue::Array();
+  std::string self = options_.base_url + "/AuditEvent?" + QueryString(query);
+  AddLink(links, "self", self);
+  if (more) AddLink(links, "next", self + "&_cursor=" + std::to_string(rows.back().first));
+  bundle.Set("link", std::move(links));
+  JsonValue entries = JsonValue::Array();
+  for (auto& [seq, content] : rows) {
+    auto res = ParseJson(content);
+    if (!res.ok()) return FromError(Internal("stored AuditEvent is unreadable"));
+    JsonValue entry = JsonValue::Object();
+    entry.Set("fullUrl", JsonValue::String(options_.base_url + "/AuditEvent/" + res->GetString("id")));
     entry.Set("resource", std::move(res).value());
     JsonValue search = JsonValue::Object();
     search.Set("mode", JsonValue::String("match"));
@@ -701,23 +1075,155 @@ EntryResult FhirApi::Impl::Everything(const std::string& id, const QueryParams& 
   return e;
 }
 
-EntryResult FhirApi::Impl::Search(const HttpRequest& req, const std::string& type,
-                                  const QueryParams& query, const std::string& compartment) {
-  SearchRequest s;
-  s.type = type;
-  s.compartment_patient = compartment;
-  s.base_url = options_.base_url;
-  s.default_count = options_.default_count;
-  s.max_count = options_.max_count;
-  const std::string* prefer = req.Header("Prefer");
-  s.strict = prefer && prefer->find("handling=strict") != std::string::npos;
-  for (const auto& kv : query)
-    if (kv.first != "_format" && kv.first != "_pretty") s.params.push_back(kv);
-  auto bundle = RunSearch(pool_, s);
-  if (!bundle.ok()) return FromError(bundle.status());
+// The value[x] of a Parameters parameter named `name`, as text ("" when absent).
+static std::string ParamValue(const JsonValue& params, const std::string& name) {
+  if (const JsonValue* list = params.Find("parameter"); list && list->is_array())
+    for (const auto& p : list->items()) {
+      if (p.GetString("name") != name) continue;
+      for (const auto& [k, v] : p.members()) {
+        if (k.rfind("value", 0) != 0) continue;
+        if (v.is_string()) return v.text();
+        if (v.is_bool()) return v.as_bool() ? "true" : "false";
+        if (v.is_object()) return v.GetString("value").empty() ? v.GetString("code") : v.GetString("value");
+      }
+    }
+  return "";
+}
+
+// The patient's choices and the operator's record management, as operations on the
+// Patient: $block / $unblock (kind, actor), $treating-physician (actor; empty withdraws),
+// $emergency-access (opposed: boolean), $notification-preferences (channel, event,
+// enabled, address), and the operator's $close, $oppose, $reactivate. Each is one policy
+// decision, one change, one audit record in one transaction.
+EntryResult FhirApi::Impl::PatientChoice(Session& session, const HttpRequest& req, const std::string& id,
+                                         const std::string& op) {
+  JsonValue params = JsonValue::Object();
+  if (!req.body.empty()) {
+    auto body = ParseResourceBody(req);
+    if (!body.ok()) return FromError(body.status());
+    if (body->GetString("resourceType") != "Parameters")
+      return FromError(BadRequest("$" + op + " takes a Parameters resource"));
+    params = std::move(body).value();
+  }
+  Action action = op == "block" || op == "unblock"       ? Action::kManageBlocks
+                  : op == "treating-physician"           ? Action::kDeclareTreatingPhysician
+                  : op == "close" || op == "oppose" || op == "reactivate" ? Action::kManageRecord
+                                                         : Action::kChangeVisibility;
+  // Choices that are the patient's own but not "visibility": emergency opposition and
+  // notification preferences are record-level patient choices (decided as blocks are).
+  if (op == "emergency-access" || op == "notification-preferences") action = Action::kManageBlocks;
+  Status st = storage::RunInTransaction(pool_, [&](Transaction& tx) -> Status {
+    auto key = storage::FindPatientKeyByResourceId(tx, id);
+    if (!key.ok()) return key.status();
+    storage::AuditEntry audit = storage::AuditEntry::Rest("operation", 'U');
+    audit.subtype_display = "$" + op;
+    audit.object_reference = "Patient/" + id + "/$" + op;
+    if (!*key) return session.Refuse(audit, profiles::Refusal("no such record"), std::nullopt, "Patient/" + id);
+    // One must see the record to learn anything about it.
+    auto visible = session.DecideRecord(tx, **key, action == Action::kManageRecord ? Action::kManageRecord : Action::kSearch);
+    if (!visible.ok()) return visible.status();
+    auto d = session.DecideRecord(tx, **key, action);
+    if (!d.ok()) return d.status();
+    if (!d->allowed) {
+      Decision shown = *d;
+      if (!visible->allowed) shown.refusal = ErrorCode::kNotFound;
+      return session.Refuse(audit, shown, **key, "Patient/" + id);
+    }
+    if (op == "block" || op == "unblock") {
+      std::string kind = ParamValue(params, "kind"), who = ParamValue(params, "actor");
+      if (op == "block") {
+        auto record = session.Record(tx, **key);
+        if (!record.ok()) return record.status();
+        CARNET_RETURN_IF_ERROR(profiles::CheckBlockRequest(**record, kind, who));
+      } else if (who.empty() || (kind != "professional" && kind != "organisation")) {
+        return BadRequest("$unblock names a kind (professional or organisation) and an actor");
+      }
+      CARNET_RETURN_IF_ERROR(profiles::SetBlock(tx, **key, kind, who, op == "block"));
+    } else if (op == "treating-physician") {
+      std::string who = ParamValue(params, "actor");
+      CARNET_RETURN_IF_ERROR(profiles::SetTreatingPhysician(tx, **key, who));
+      // The treating physician cannot stay blocked.
+      if (!who.empty()) CARNET_RETURN_IF_ERROR(profiles::SetBlock(tx, **key, "professional", who, false));
+    } else if (op == "emergency-access") {
+      std::string opposed = ParamValue(params, "opposed");
+      if (opposed != "true" && opposed != "false")
+        return BadRequest("$emergency-access takes opposed (valueBoolean)");
+      CARNET_RETURN_IF_ERROR(profiles::SetEmergencyOpposed(tx, **key, opposed == "true"));
+    } else if (op == "notification-preferences") {
+      profiles::NotificationPreference p;
+      p.channel = ParamValue(params, "channel");
+      p.event_kind = ParamValue(params, "event");
+      p.enabled = ParamValue(params, "enabled") == "true";
+      p.address = ParamValue(params, "address");
+      CARNET_RETURN_IF_ERROR(profiles::SetPreference(tx, **key, p));
+    } else {
+      profiles::RecordStatus status = op == "close"    ? profiles::RecordStatus::kClosed
+                                      : op == "oppose" ? profiles::RecordStatus::kOpposed
+                                                       : profiles::RecordStatus::kActive;
+      CARNET_RETURN_IF_ERROR(profiles::SetRecordStatus(tx, **key, status));
+    }
+    return session.Audit(tx, audit, *d, **key);
+  });
+  if (!st.ok()) return FromError(st);
   EntryResult e;
   e.has_resource = true;
-  e.resource = std::move(bundle).value();
+  e.resource = OutcomeFromStatus(Status::Ok());
+  return e;
+}
+
+// $meta-add / $meta-delete of security labels: how a patient masks a document from
+// professionals (MASQUE_PS) and unmasks it. Only the visibility codes are taken.
+EntryResult FhirApi::Impl::MetaSecurity(Session& session, const HttpRequest& req, const std::string& type,
+                                        const std::string& id, bool add) {
+  auto body = ParseResourceBody(req);
+  if (!body.ok()) return FromError(body.status());
+  std::vector<JsonValue> codes;
+  if (body->GetString("resourceType") != "Parameters")
+    return FromError(BadRequest("$meta-add and $meta-delete take a Parameters resource"));
+  if (const JsonValue* list = body->Find("parameter"); list && list->is_array())
+    for (const auto& p : list->items()) {
+      if (p.GetString("name") != "meta") continue;
+      const JsonValue* meta = p.Find("valueMeta");
+      if (!meta) continue;
+      if (const JsonValue* tag = meta->Find("tag"); tag && tag->is_array() && !tag->items().empty())
+        return FromError(BadRequest("only security labels are changed here", "Parameters.parameter.valueMeta.tag"));
+      if (const JsonValue* sec = meta->Find("security"); sec && sec->is_array())
+        for (const auto& c : sec->items()) {
+          std::string code = c.GetString("code");
+          if (code != profiles::kMasquePs && code != profiles::kInvisiblePatient &&
+              code != profiles::kInvisibleRepresentants)
+            return FromError(BadRequest("'" + code + "' is not a visibility code (MASQUE_PS, INVISIBLE_PATIENT, "
+                                        "INVISIBLE_REPRESENTANTS_LEGAUX)"));
+          // The patient side chooses MASQUE_PS; the invisibility codes are the author's
+          // choice at deposit (a professional delays what the patient should hear from them).
+          if (code != profiles::kMasquePs) {
+            return FromError(Status(ErrorCode::kForbidden, code + " is set by the author at deposit"));
+          }
+          codes.push_back(c);
+        }
+    }
+  if (codes.empty()) return FromError(BadRequest("no security label given (parameter meta, valueMeta.security)"));
+  WriteResult written;
+  Status st = storage::RunInTransaction(pool_, [&](Transaction& tx) -> Status {
+    auto r = interactions_.ChangeSecurity(tx, session, type, id, add ? codes : std::vector<JsonValue>{},
+                                          add ? std::vector<JsonValue>{} : codes);
+    if (!r.ok()) return r.status();
+    written = std::move(r).value();
+    return Status::Ok();
+  });
+  if (!st.ok()) return FromError(st);
+  JsonValue out = JsonValue::Object();
+  out.Set("resourceType", JsonValue::String("Parameters"));
+  JsonValue list = JsonValue::Array();
+  JsonValue p = JsonValue::Object();
+  p.Set("name", JsonValue::String("return"));
+  if (const JsonValue* meta = written.resource.Find("meta")) p.Set("valueMeta", *meta);
+  list.Append(std::move(p));
+  out.Set("parameter", std::move(list));
+  EntryResult e;
+  e.has_resource = true;
+  e.resource = std::move(out);
+  e.version = written.stored.version;
   return e;
 }
 
@@ -819,7 +1325,7 @@ EntryResult FhirApi::Impl::Capabilities() {
 // POST /fhir/DocumentReference/$deposit: a bare CDA R2 document, filed under the record of
 // its recordTarget's national identity with metadata derived from its header; a CDA that
 // replaces an earlier version (relatedDocument RPLC) supersedes it.
-EntryResult FhirApi::Impl::DepositCda(const HttpRequest& req) {
+EntryResult FhirApi::Impl::DepositCda(Session& session, const HttpRequest& req) {
   const std::string* ct = req.Header("Content-Type");
   std::string media = ct ? ct->substr(0, ct->find(';')) : "";
   if (media != "application/xml" && media != "text/xml" && media != "application/hl7-cda+xml")
@@ -845,13 +1351,16 @@ EntryResult FhirApi::Impl::DepositCda(const HttpRequest& req) {
     if (!*patient || (*patient)->status != "active")
       return Status(ErrorCode::kUnknownPatient, "no active record for the national identity " +
                                                     header->patient_ins + " of the document's recordTarget");
+    std::string id = NewUuid();
     JsonValue binary = JsonValue::Object();
     binary.Set("resourceType", JsonValue::String("Binary"));
     binary.Set("contentType", JsonValue::String("text/xml"));
+    JsonValue context = JsonValue::Object();
+    context.Set("reference", JsonValue::String("DocumentReference/" + id));
+    binary.Set("securityContext", std::move(context));
     binary.Set("data", JsonValue::String(Base64Encode(req.body)));
-    auto b = interactions_.Create(tx, "Binary", binary);
+    auto b = interactions_.Create(tx, session, "Binary", binary);
     if (!b.ok()) return b.status();
-    std::string id = NewUuid();
     entry.id = "urn:uuid:" + id;
     JsonValue dr = mapping::DocumentReferenceFromEntry(entry, "Patient/" + (*patient)->resource_id,
                                                        "Binary/" + b->stored.id);
@@ -866,13 +1375,13 @@ EntryResult FhirApi::Impl::DepositCda(const HttpRequest& req) {
         if (!json.ok()) return json.status();
         JsonValue superseded = std::move(json).value();
         superseded.Set("status", JsonValue::String("superseded"));
-        auto upd = interactions_.Update(tx, "DocumentReference", old_id, std::move(superseded), Preconditions{});
+        auto upd = interactions_.Update(tx, session, "DocumentReference", old_id, std::move(superseded), Preconditions{});
         if (!upd.ok()) return upd.status();
         // What was extracted from the replaced version goes with it.
         auto extracted = FindMatchingIds(tx, "Observation", "derived-from=DocumentReference/" + old_id, 10000);
         if (!extracted.ok()) return extracted.status();
         for (const std::string& obs : *extracted) {
-          auto del = interactions_.Delete(tx, "Observation", obs, Preconditions{});
+          auto del = interactions_.Delete(tx, session, "Observation", obs, Preconditions{});
           if (!del.ok()) return del.status();
         }
         JsonValue rel = JsonValue::Object();
@@ -885,7 +1394,7 @@ EntryResult FhirApi::Impl::DepositCda(const HttpRequest& req) {
         list->Append(std::move(rel));
       }
     }
-    auto r = interactions_.Create(tx, "DocumentReference", dr, id);
+    auto r = interactions_.Create(tx, session, "DocumentReference", dr, id);
     if (!r.ok()) return r.status();
     created = std::move(r).value();
     // Level-3 entries feed the health profile, each result linked to this document, and a
@@ -895,7 +1404,7 @@ EntryResult FhirApi::Impl::DepositCda(const HttpRequest& req) {
     if (!report.ok()) return report.status();
     JsonValue targets = JsonValue::Array();
     for (const auto& o : report->observations) {
-      auto obs = interactions_.Create(tx, "Observation", o);
+      auto obs = interactions_.Create(tx, session, "Observation", o);
       if (!obs.ok()) return obs.status();
       JsonValue t = JsonValue::Object();
       t.Set("reference", JsonValue::String("Observation/" + obs->stored.id));
@@ -921,7 +1430,7 @@ EntryResult FhirApi::Impl::DepositCda(const HttpRequest& req) {
       JsonValue entities = JsonValue::Array();
       entities.Append(std::move(entity));
       prov.Set("entity", std::move(entities));
-      auto p = interactions_.Create(tx, "Provenance", prov);
+      auto p = interactions_.Create(tx, session, "Provenance", prov);
       if (!p.ok()) return p.status();
     }
     return Status::Ok();
@@ -973,7 +1482,7 @@ void RewriteReferences(JsonValue& node, const std::map<std::string, std::string>
 
 }  // namespace
 
-EntryResult FhirApi::Impl::ProcessBundle(const HttpRequest& req) {
+EntryResult FhirApi::Impl::ProcessBundle(Session& session, const HttpRequest& req) {
   auto body = ParseResourceBody(req);
   if (!body.ok()) return FromError(body.status());
   JsonValue bundle = std::move(body).value();
@@ -1089,15 +1598,15 @@ EntryResult FhirApi::Impl::ProcessBundle(const HttpRequest& req) {
     }
     if (e.method == "POST") {
       w = e.pre.if_none_exist.empty()
-              ? interactions_.Create(tx, type, std::move(resource), reserved[e.index])
-              : interactions_.CreateIfNoneExist(tx, type, std::move(resource), e.pre.if_none_exist,
+              ? interactions_.Create(tx, session, type, std::move(resource), reserved[e.index])
+              : interactions_.CreateIfNoneExist(tx, session, type, std::move(resource), e.pre.if_none_exist,
                                                 reserved[e.index]);
     } else if (e.method == "PUT") {
-      w = e.url.id.empty() ? interactions_.ConditionalUpdate(tx, type, e.url.query, std::move(resource), e.pre)
-                           : interactions_.Update(tx, type, e.url.id, std::move(resource), e.pre);
+      w = e.url.id.empty() ? interactions_.ConditionalUpdate(tx, session, type, e.url.query, std::move(resource), e.pre)
+                           : interactions_.Update(tx, session, type, e.url.id, std::move(resource), e.pre);
     } else if (e.method == "DELETE") {
-      w = e.url.id.empty() ? interactions_.ConditionalDelete(tx, type, e.url.query, e.pre)
-                           : interactions_.Delete(tx, type, e.url.id, e.pre);
+      w = e.url.id.empty() ? interactions_.ConditionalDelete(tx, session, type, e.url.query, e.pre)
+                           : interactions_.Delete(tx, session, type, e.url.id, e.pre);
     } else if (e.method == "PATCH") {
       // FHIR carries a JSON Patch in a Bundle as a Binary whose data is the patch document.
       if (e.resource.GetString("resourceType") != "Binary" ||
@@ -1110,25 +1619,17 @@ EntryResult FhirApi::Impl::ProcessBundle(const HttpRequest& req) {
       if (!patch.ok()) return FromError(patch.status());
       if (e.url.id.empty())
         return FromError(BadRequest("a PATCH entry needs Type/id in request.url"));
-      w = interactions_.Patch(tx, type, e.url.id, *patch, e.pre);
+      w = interactions_.Patch(tx, session, type, e.url.id, *patch, e.pre);
     } else {
       if (e.url.id.empty())
         return FromError(Status(ErrorCode::kMethodNotAllowed, "search inside a Bundle is not available yet"));
-      Result<std::optional<StoredResource>> cur =
-          e.url.vid.empty() ? storage::ReadCurrent(tx, type, e.url.id, false)
-                            : Result<std::optional<StoredResource>>(std::optional<StoredResource>());
-      if (!e.url.vid.empty()) {
-        auto v = reader_.ReadVersion(type, e.url.id, std::atoi(e.url.vid.c_str()));
-        if (!v.ok()) return FromError(v.status());
-        cur = std::optional<StoredResource>(*v);
-      }
+      auto cur = GuardedRead(tx, session, type, e.url.id, e.url.vid, e.url.vid.empty() ? "read" : "vread");
       if (!cur.ok()) return FromError(cur.status());
-      if (!*cur) return FromError(NotFound(type + "/" + e.url.id + " is not known"));
-      if ((*cur)->deleted) return FromError(Status(ErrorCode::kGone, type + "/" + e.url.id + " was deleted"));
+      if (cur->deleted) return FromError(Status(ErrorCode::kGone, type + "/" + e.url.id + " was deleted"));
       EntryResult r;
-      r.version = (*cur)->version;
-      r.last_modified = (*cur)->last_updated;
-      auto parsed = StoredJson(**cur);
+      r.version = cur->version;
+      r.last_modified = cur->last_updated;
+      auto parsed = StoredJson(*cur);
       if (!parsed.ok()) return FromError(parsed.status());
       r.has_resource = true;
       r.resource = std::move(parsed).value();

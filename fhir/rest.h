@@ -7,6 +7,7 @@
 
 #include "base/http.h"
 #include "fhir/interactions.h"
+#include "profiles/access.h"
 #include "storage/pool.h"
 
 namespace carnet::fhir {
@@ -24,8 +25,15 @@ class FhirApi {
   FhirApi(storage::Pool& pool, FhirOptions options);
   ~FhirApi();
 
-  // Handles a request whose path starts with /fhir.
-  HttpResponse Handle(const HttpRequest& req);
+  // Handles a request whose path starts with /fhir, for the authenticated actor behind
+  // `session`: every read and write asks the session (the policy decision point) and
+  // leaves its audit record.
+  HttpResponse Handle(const HttpRequest& req, profiles::AccessSession& session);
+
+  // The only request served without an identity: GET /fhir/metadata.
+  static bool IsPublic(const HttpRequest& req);
+  // 401 with an OperationOutcome and `WWW-Authenticate: Bearer`; `why` is for the log.
+  static HttpResponse Unauthorized(const HttpRequest& req, const Status& why);
 
  private:
   class Impl;

@@ -349,6 +349,8 @@ std::string ScopeSql(const SearchScope& scope, const std::string& alias, SqlBuil
   }
   if (scope.resource_types)
     parts.push_back(alias + ".res_type = ANY(" + b.TextArray(*scope.resource_types) + ")");
+  if (!scope.excluded_types.empty())
+    parts.push_back(alias + ".res_type <> ALL(" + b.TextArray(scope.excluded_types) + ")");
   if (scope.sources)
     parts.push_back("EXISTS (SELECT 1 FROM idx_uri su WHERE su.res_type = " + alias +
                     ".res_type AND su.res_id = " + alias + ".res_id AND su.param = '_source' AND su.uri = ANY(" +

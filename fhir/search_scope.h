@@ -33,6 +33,9 @@ struct SearchScope {
   // Only resources whose meta.source (the `_source` parameter) is one of these (nullopt:
   // any): a deposit source reads back only what it deposited.
   std::optional<std::vector<std::string>> sources;
+  // Resources of these types are never returned (Binary: content is read by id, through
+  // the decision on the document that points at it, never searched).
+  std::vector<std::string> excluded_types;
 };
 
 }  // namespace carnet::fhir

@@ -11,6 +11,7 @@
 
 #include "base/json.h"
 #include "base/status.h"
+#include "profiles/access.h"
 #include "storage/resource_store.h"
 #include "storage/transaction.h"
 
@@ -20,16 +21,20 @@ class DossierWriter {
  public:
   virtual ~DossierWriter() = default;
 
+  // Every call is decided and audited for the actor behind `session`, as a FHIR write is.
   // Creates `resource` with id `id` (a new id when empty), inside `tx`.
-  virtual Result<storage::StoredResource> Create(storage::Transaction& tx, const std::string& type,
+  virtual Result<storage::StoredResource> Create(storage::Transaction& tx, profiles::AccessSession& session,
+                                                 const std::string& type,
                                                  const JsonValue& resource,
                                                  const std::string& id) = 0;
   // Replaces the current version (created when absent).
-  virtual Result<storage::StoredResource> Update(storage::Transaction& tx, const std::string& type,
+  virtual Result<storage::StoredResource> Update(storage::Transaction& tx, profiles::AccessSession& session,
+                                                 const std::string& type,
                                                  const std::string& id,
                                                  const JsonValue& resource) = 0;
   // Soft-deletes (history kept).
-  virtual Status Delete(storage::Transaction& tx, const std::string& type,
+  virtual Status Delete(storage::Transaction& tx, profiles::AccessSession& session,
+                                                 const std::string& type,
                         const std::string& id) = 0;
 };
 

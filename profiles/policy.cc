@@ -510,6 +510,14 @@ Decision DecideOnRecord(const Actor& actor, const RecordContext& record, Action 
   }
 }
 
+Decision DecideNewRecord(const Actor& actor) {
+  if (actor.kind == ActorKind::kOperator) return Allow("operator: creates the record");
+  if (actor.kind == ActorKind::kSystem && ScopesAllow(actor.scopes, "Patient", 'c'))
+    return Allow("identity feed: creates the record");
+  if (actor.kind == ActorKind::kDenied) return Hide("denied party: no access whatever the token says");
+  return Forbid("records are created by operators and identity feeds");
+}
+
 Decision DecideShared(const Actor& actor, const ResourceSummary& resource, Action action) {
   if (actor.kind == ActorKind::kDenied)
     return Hide("denied party: no access whatever the token says");
@@ -562,6 +570,7 @@ AccessFilter FilterFor(const Actor& actor, const RecordContext& record, const Po
       break;
     case ActorKind::kSystem: {
       f.sources = std::vector<std::string>{actor.PrincipalId()};
+      if (ScopesAllow(actor.scopes, "*", 's')) break;  // system/*.s: any type it deposited
       std::vector<std::string> types;
       for (const auto& t : DepositTypes())
         if (actor.scopes.empty() || ScopesAllow(actor.scopes, t, 's')) types.push_back(t);

@@ -160,6 +160,11 @@ Decision Decide(const Actor& actor, const RecordContext& record, const ResourceS
 Decision DecideOnRecord(const Actor& actor, const RecordContext& record, Action action,
                         const PolicyEnv& env);
 
+// A new record (the first version of a Patient resource): the operator's act, or that of
+// a deposit source whose scopes name Patient creation (a hospital's identity feed, the
+// IHE Patient Identity Source).
+Decision DecideNewRecord(const Actor& actor);
+
 // Shared resources (Practitioner, Organization, ValueSet...): readable by every actor but
 // kDenied ones, writable by operators (and deposit sources, which register authors).
 Decision DecideShared(const Actor& actor, const ResourceSummary& resource, Action action);
@@ -172,8 +177,11 @@ Status CheckBlockRequest(const RecordContext& record, std::string_view kind,
 // The search filter for one record: what the engine must AND into every statement.
 // Mirrors fhir::SearchScope field by field (see fhir/search_scope.h).
 struct AccessFilter {
-  // Records searched; empty: nothing at all (the search answers an empty Bundle).
+  // Records searched; empty: nothing at all (the search answers an empty Bundle)...
   std::vector<long long> patient_keys;
+  // ...unless any_record: rules that do not depend on the record (deposit sources,
+  // operators) apply across all records.
+  bool any_record = false;
   bool include_shared = true;
   // Resources carrying any of these security codes are left out...
   std::vector<std::string> excluded_security;

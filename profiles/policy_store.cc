@@ -170,6 +170,81 @@ Status SetAppAuthorisation(storage::Transaction& tx, long long patient_key,
   return r.ok() ? Status::Ok() : r.status();
 }
 
+Status SyncAppConsent(storage::Transaction& tx, long long patient_key,
+                      const std::string& consent_id, const JsonValue* consent) {
+  static constexpr Statement kRevokeByConsent{
+      "policy_app_revoke_consent",
+      "UPDATE app_authorisation SET revoked_at = now() WHERE patient_key = $1::bigint "
+      "AND res_id = $2 AND revoked_at IS NULL"};
+  std::string key = std::to_string(patient_key);
+  auto revoked = tx.Run(kRevokeByConsent, {SqlParam::Text(key), SqlParam::Text(consent_id)});
+  if (!revoked.ok()) return revoked.status();
+  if (!consent || consent->GetString("status") != "active") return Status::Ok();
+  std::string scopes;
+  if (const JsonValue* ext = consent->Find("extension"); ext && ext->is_array())
+    for (const auto& e : ext->items())
+      if (e.GetString("url") == kSmartScopesExtension) scopes = e.GetString("valueString");
+  const JsonValue* provision = consent->Find("provision");
+  const JsonValue* actors = provision ? provision->Find("actor") : nullptr;
+  if (scopes.empty() || !actors || !actors->is_array()) return Status::Ok();
+  if (provision->GetString("type") == "deny") return Status::Ok();
+  for (const auto& a : actors->items()) {
+    const JsonValue* ref = a.Find("reference");
+    const JsonValue* ident = ref ? ref->Find("identifier") : nullptr;
+    if (!ident || ident->GetString("system") != kClientIdSystem) continue;
+    std::string client = ident->GetString("value");
+    if (client.empty()) continue;
+    CARNET_RETURN_IF_ERROR(SetAppAuthorisation(tx, patient_key, client, scopes, consent_id));
+  }
+  return Status::Ok();
+}
+
+Status SetRecordStatus(storage::Transaction& tx, long long patient_key, RecordStatus status) {
+  static constexpr Statement kSet{
+      "policy_record_status",
+      "UPDATE patient SET status = $2, status_changed_at = now(), "
+      "opposed_at = CASE WHEN $2 = 'opposed' THEN now() ELSE opposed_at END, "
+      "closed_at = CASE WHEN $2 = 'closed' THEN now() ELSE closed_at END "
+      "WHERE patient_key = $1::bigint"};
+  const char* name = status == RecordStatus::kActive   ? "active"
+                     : status == RecordStatus::kClosed ? "closed"
+                                                       : "opposed";
+  auto r = tx.Run(kSet, {SqlParam::Text(std::to_string(patient_key)), SqlParam::Text(name)});
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+Status SetTreatingPhysician(storage::Transaction& tx, long long patient_key,
+                            const std::string& national_id) {
+  static constexpr Statement kSet{
+      "policy_treating_physician",
+      "UPDATE patient SET treating_physician = nullif($2, '') WHERE patient_key = $1::bigint"};
+  auto r = tx.Run(kSet, {SqlParam::Text(std::to_string(patient_key)), SqlParam::Text(national_id)});
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+Status SetBlock(storage::Transaction& tx, long long patient_key, const std::string& kind,
+                const std::string& actor_id, bool blocked) {
+  static constexpr Statement kAdd{
+      "policy_block_add",
+      "INSERT INTO patient_block (patient_key, kind, actor_id) VALUES ($1::bigint, $2, $3) "
+      "ON CONFLICT DO NOTHING"};
+  static constexpr Statement kRemove{
+      "policy_block_remove",
+      "DELETE FROM patient_block WHERE patient_key = $1::bigint AND kind = $2 AND actor_id = $3"};
+  auto r = tx.Run(blocked ? kAdd : kRemove, {SqlParam::Text(std::to_string(patient_key)),
+                                             SqlParam::Text(kind), SqlParam::Text(actor_id)});
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+Status SetEmergencyOpposed(storage::Transaction& tx, long long patient_key, bool opposed) {
+  static constexpr Statement kSet{
+      "policy_emergency_opposed",
+      "UPDATE patient SET emergency_opposed = $2::boolean WHERE patient_key = $1::bigint"};
+  auto r = tx.Run(kSet, {SqlParam::Text(std::to_string(patient_key)),
+                         SqlParam::Text(opposed ? "true" : "false")});
+  return r.ok() ? Status::Ok() : r.status();
+}
+
 storage::AuditEntry AuditEntryFor(const Actor& actor, const Decision& decision,
                                   storage::AuditEntry base) {
   base.actor_kind = std::string(ActorKindName(actor.kind));

@@ -44,6 +44,28 @@ Status SetAppAuthorisation(storage::Transaction& tx, long long patient_key,
                            const std::string& client_id, const std::string& scopes,
                            const std::string& consent_id);
 
+// Keeps app_authorisation in step with Consent `consent_id` of the record (null when
+// deleted): an active Consent whose provision.actor names an app by client id
+// (identifier system kClientIdSystem) authorises it for the SMART scopes listed in the
+// extension kSmartScopesExtension (valueString, space-separated); any other status, or
+// deletion, revokes it at once.
+inline constexpr const char* kClientIdSystem = "urn:ietf:params:oauth:client-id";
+inline constexpr const char* kSmartScopesExtension =
+    "https://carnet.example.org/fhir/StructureDefinition/smart-scopes";
+Status SyncAppConsent(storage::Transaction& tx, long long patient_key,
+                      const std::string& consent_id, const JsonValue* consent);
+
+// Sets the record's status (active, opposed, closed), with the time of the change.
+Status SetRecordStatus(storage::Transaction& tx, long long patient_key, RecordStatus status);
+// Declares (or, with an empty id, withdraws) the treating physician.
+Status SetTreatingPhysician(storage::Transaction& tx, long long patient_key,
+                            const std::string& national_id);
+// Adds or removes a block ("professional" or "organisation").
+Status SetBlock(storage::Transaction& tx, long long patient_key, const std::string& kind,
+                const std::string& actor_id, bool blocked);
+// Opposes emergency access to the record (or withdraws the opposition).
+Status SetEmergencyOpposed(storage::Transaction& tx, long long patient_key, bool opposed);
+
 // An AuditEntry with the actor's identifiers, the decision's outcome (0, or 4 when refused)
 // and reason, emergency and consent flags; the caller adds the event type, the patient and
 // object references, the query, the client address and the request id.

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 
 #include "base/http.h"
 #include "fhir/dossier_writer_impl.h"
@@ -11,12 +12,14 @@
 #include "xds/service.h"
 #include "server/config.h"
 #include "storage/pool.h"
+#include "profiles/access.h"
 
 namespace carnet {
 
 class Gateway {
  public:
-  Gateway(const Config& config, storage::Pool& pool);
+  // `access` verifies identities and holds the habilitation matrix; it outlives the gateway.
+  Gateway(const Config& config, storage::Pool& pool, const profiles::AccessControl& access);
 
   HttpResponse Handle(const HttpRequest& req);
 
@@ -26,9 +29,13 @@ class Gateway {
  private:
   HttpResponse Ready();
   HttpResponse DebugSleep(const HttpRequest& req);
+  // Authenticates the request; on failure, audits the attempt and answers 401 in the
+  // protocol's own form.
+  std::optional<profiles::Actor> Authenticate(const HttpRequest& req, bool xds, HttpResponse* refusal);
 
   const Config& config_;
   storage::Pool& pool_;
+  const profiles::AccessControl& access_;
   fhir::FhirApi fhir_;
   fhir::DossierWriterImpl dossier_writer_;
   xds::XdsService xds_;

@@ -12,6 +12,7 @@
 #include "fhir/search.h"
 #include "server/config.h"
 #include "server/gateway.h"
+#include "profiles/access.h"
 #include "server/http_server.h"
 #include "server/worker_pool.h"
 #include "storage/audit_store.h"
@@ -56,7 +57,25 @@ int Serve(const Config& config) {
   pool_options.acquire_timeout = std::chrono::milliseconds(config.db_acquire_timeout_ms);
   storage::Pool pool(pool_options);
 
-  Gateway gateway(config, pool);
+  profiles::AccessSettings access_settings;
+  access_settings.identity.jwks_file = config.jwks_file;
+  access_settings.identity.trusted_issuers = profiles::SplitList(config.trusted_issuers);
+  access_settings.identity.audience = config.audience;
+  access_settings.identity.clock_skew_s = config.clock_skew_s;
+  access_settings.identity.trust_dev_key = config.trust_dev_key;
+  access_settings.identity.data_dir = config.data_dir;
+  access_settings.emergency_window_s = config.emergency_window_s;
+  access_settings.habilitation_matrix_file = config.habilitation_matrix_file;
+  auto access = profiles::AccessControl::Load(access_settings);
+  if (!access.ok()) {
+    LogEvent("startup_failed", access.status().ToString());
+    return 1;
+  }
+  if ((*access)->key_count() == 0)
+    LogEvent("no_trusted_keys",
+             "no jwks_file and trust_dev_key off: every request but /healthz, /readyz and "
+             "/fhir/metadata will be refused (401)");
+  Gateway gateway(config, pool, **access);
   WorkerPool workers(config.workers);
   HttpServerOptions http_options;
   http_options.bind = config.bind;

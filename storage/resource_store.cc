@@ -203,7 +203,18 @@ Result<std::optional<PatientRecordRef>> FindPatientByIdentifier(Transaction& tx,
   return std::optional<PatientRecordRef>(ref);
 }
 
-Result<std::vector<StoredResource>> ReadHistory(Pool& pool, const HistoryQuery& q) {
+Result<std::optional<StoredResource>> ReadVersion(Transaction& tx, const std::string& type,
+                                                  const std::string& id, int version) {
+  auto r = tx.Run(kReadVersion, {SqlParam::Text(type), SqlParam::Text(id),
+                                 SqlParam::Text(std::to_string(version))});
+  if (!r.ok()) return r.status();
+  if (r->rows() == 0) return std::optional<StoredResource>();
+  StoredResource s = FromRow(*r, 0, type, id);
+  s.method = r->GetString(0, 5);
+  return std::optional<StoredResource>(std::move(s));
+}
+
+Result<std::vector<StoredResource>> ReadHistory(Transaction& tx, const HistoryQuery& q) {
   // Fixed SQL with optional filters expressed as "$n = '' OR ...", so one prepared
   // statement serves instance, type and system history.
   static const Statement kHistory{
@@ -215,14 +226,23 @@ Result<std::vector<StoredResource>> ReadHistory(Pool& pool, const HistoryQuery& 
       "AND ($4 = '' OR last_updated <= $4::timestamptz) "
       "AND (NOT $5::boolean OR (last_updated, res_type, res_id, version_id) < "
       "($6::timestamptz, $7, $8, $9::int)) "
+      "AND (NOT $11::boolean OR patient_key = ANY($12::bigint[]) "
+      "OR ($13::boolean AND patient_key IS NULL)) "
       "ORDER BY last_updated DESC, res_type DESC, res_id DESC, version_id DESC LIMIT $10::int"};
-  auto r = ReadOnce(pool, kHistory,
+  std::string keys = "{";
+  if (q.patient_keys)
+    for (size_t i = 0; i < q.patient_keys->size(); ++i)
+      keys += (i ? "," : "") + std::to_string((*q.patient_keys)[i]);
+  keys += "}";
+  auto r = tx.Run(kHistory,
                     {SqlParam::Text(q.type), SqlParam::Text(q.id), SqlParam::Text(q.since),
                      SqlParam::Text(q.at), SqlParam::Text(q.has_cursor ? "true" : "false"),
                      SqlParam::Text(q.has_cursor ? q.cursor_time : "1970-01-01T00:00:00Z"),
                      SqlParam::Text(q.cursor_type), SqlParam::Text(q.cursor_id),
                      SqlParam::Text(std::to_string(q.cursor_version)),
-                     SqlParam::Text(std::to_string(q.count))});
+                     SqlParam::Text(std::to_string(q.count)),
+                     SqlParam::Text(q.patient_keys ? "true" : "false"), SqlParam::Text(keys),
+                     SqlParam::Text(q.include_shared ? "true" : "false")});
   if (!r.ok()) return r.status();
   std::vector<StoredResource> out;
   for (int i = 0; i < r->rows(); ++i) {

@@ -90,7 +90,15 @@ struct HistoryQuery {
   std::string cursor_type;
   std::string cursor_id;
   int cursor_version = 0;
+  // Access filter: only versions of these records (nullopt: any), and shared resources
+  // (no record) only when include_shared.
+  std::optional<std::vector<long long>> patient_keys;
+  bool include_shared = true;
 };
-Result<std::vector<StoredResource>> ReadHistory(Pool& pool, const HistoryQuery& q);
+Result<std::vector<StoredResource>> ReadHistory(Transaction& tx, const HistoryQuery& q);
+
+// One version of a resource; nullopt when it has no such version.
+Result<std::optional<StoredResource>> ReadVersion(Transaction& tx, const std::string& type,
+                                                  const std::string& id, int version);
 
 }  // namespace carnet::storage

@@ -26,6 +26,9 @@ namespace {
 
 using storage::SqlParam;
 using Tx = storage::Transaction;
+using Session = profiles::AccessSession;
+using profiles::Action;
+using profiles::Decision;
 
 constexpr const char* kSoapContentType = "application/soap+xml;charset=UTF-8";
 
@@ -111,14 +114,15 @@ class XdsService::Impl {
   Impl(storage::Pool& pool, mapping::DossierWriter& writer, XdsOptions options)
       : pool_(pool), writer_(writer), options_(options) {}
 
-  HttpResponse Handle(const HttpRequest& req);
+  HttpResponse Handle(const HttpRequest& req, Session& session);
 
  private:
-  HttpResponse ProvideAndRegister(const SoapRequest& req, bool with_documents);
-  HttpResponse StoredQueryRequest(const SoapRequest& req);
-  HttpResponse Retrieve(const SoapRequest& req);
-  HttpResponse UpdateDocumentSet(const SoapRequest& req);
-  HttpResponse DeleteDocumentSet(const SoapRequest& req);
+  HttpResponse Route(const HttpRequest& req, Session& session);
+  HttpResponse ProvideAndRegister(Session& session, const SoapRequest& req, bool with_documents);
+  HttpResponse StoredQueryRequest(Session& session, const SoapRequest& req);
+  HttpResponse Retrieve(Session& session, const SoapRequest& req);
+  HttpResponse UpdateDocumentSet(Session& session, const SoapRequest& req);
+  HttpResponse DeleteDocumentSet(Session& session, const SoapRequest& req);
   // The current DocumentReference of a registry entry named by entryUUID or logicalID, with
   // its registry version; nullopt when unknown.
   struct CurrentEntry {
@@ -136,9 +140,28 @@ class XdsService::Impl {
 XdsService::XdsService(storage::Pool& pool, mapping::DossierWriter& writer, XdsOptions options)
     : impl_(std::make_unique<Impl>(pool, writer, options)) {}
 XdsService::~XdsService() = default;
-HttpResponse XdsService::Handle(const HttpRequest& req) { return impl_->Handle(req); }
+HttpResponse XdsService::Handle(const HttpRequest& req, Session& session) {
+  return impl_->Handle(req, session);
+}
 
-HttpResponse XdsService::Impl::Handle(const HttpRequest& req) {
+HttpResponse XdsService::Unauthorized(const HttpRequest& req) {
+  (void)req;
+  SoapFault f = SenderFault("authentication required: send a valid Bearer token", "wsse:FailedAuthentication");
+  f.http_status = 401;
+  HttpResponse r = Fault(f, "");
+  r.SetHeader("WWW-Authenticate", "Bearer realm=\"carnet\", error=\"invalid_token\"");
+  return r;
+}
+
+HttpResponse XdsService::Impl::Handle(const HttpRequest& req, Session& session) {
+  HttpResponse r = Route(req, session);
+  // Refusals leave their audit record before the answer leaves.
+  Status audited = session.FlushRefusals(pool_);
+  if (!audited.ok()) return Fault(FaultFromStatus(audited), "");
+  return r;
+}
+
+HttpResponse XdsService::Impl::Route(const HttpRequest& req, Session& session) {
   bool registry = req.path == "/xds/registry";
   if (req.method != "POST") {
     HttpResponse r = Fault(SenderFault("XDS.b endpoints take SOAP 1.2 over HTTP POST"), "");
@@ -159,22 +182,22 @@ HttpResponse XdsService::Impl::Handle(const HttpRequest& req) {
   switch (soap.transaction->transaction) {
     case xds::Transaction::kProvideAndRegister:
       if (registry) break;
-      return ProvideAndRegister(soap, true);
+      return ProvideAndRegister(session, soap, true);
     case xds::Transaction::kRetrieve:
       if (registry) break;
-      return Retrieve(soap);
+      return Retrieve(session, soap);
     case xds::Transaction::kRegister:
       if (!registry) break;
-      return ProvideAndRegister(soap, false);
+      return ProvideAndRegister(session, soap, false);
     case xds::Transaction::kStoredQuery:
       if (!registry) break;
-      return StoredQueryRequest(soap);
+      return StoredQueryRequest(session, soap);
     case xds::Transaction::kUpdate:
       if (!registry) break;
-      return UpdateDocumentSet(soap);
+      return UpdateDocumentSet(session, soap);
     case xds::Transaction::kDelete:
       if (!registry) break;
-      return DeleteDocumentSet(soap);
+      return DeleteDocumentSet(session, soap);
   }
   return Fault(SenderFault(std::string(soap.transaction->iti) + " is not served at " + req.path +
                                (registry ? " (send it to /xds/repository)" : " (send it to /xds/registry)"),
@@ -182,7 +205,7 @@ HttpResponse XdsService::Impl::Handle(const HttpRequest& req) {
                soap.message_id);
 }
 
-HttpResponse XdsService::Impl::ProvideAndRegister(const SoapRequest& req, bool with_documents) {
+HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRequest& req, bool with_documents) {
   auto submission = ReadSubmissionRequest(req);
   if (!submission.ok())
     return RegistryAnswer(req, {RegistryErrorFromStatus(submission.status())});
@@ -296,15 +319,19 @@ HttpResponse XdsService::Impl::ProvideAndRegister(const SoapRequest& req, bool w
           JsonValue binary = JsonValue::Object();
           binary.Set("resourceType", JsonValue::String("Binary"));
           binary.Set("contentType", JsonValue::String(e.mime_type));
+          // The content is read as its document is (profiles/access.h).
+          JsonValue context = JsonValue::Object();
+          context.Set("reference", JsonValue::String("DocumentReference/" + Uuid(e.id)));
+          binary.Set("securityContext", std::move(context));
           binary.Set("data", JsonValue::String(carnet::Base64Encode(it->second->bytes)));
-          auto b = writer_.Create(tx, "Binary", binary, "");
+          auto b = writer_.Create(tx, session, "Binary", binary, "");
           if (!b.ok()) return b.status();
           content_url = "Binary/" + b->id;
         }
       }
       JsonValue dr = mapping::DocumentReferenceFromEntry(e, patient_ref, content_url);
       if (auto rel = relates_to.find(e.id); rel != relates_to.end()) dr.Set("relatesTo", rel->second);
-      auto created = writer_.Create(tx, "DocumentReference", dr, Uuid(e.id));
+      auto created = writer_.Create(tx, session, "DocumentReference", dr, Uuid(e.id));
       if (created.ok()) members.push_back("DocumentReference/" + created->id);
       if (!created.ok()) {
         if (created.status().code() == ErrorCode::kDuplicate) {
@@ -318,7 +345,7 @@ HttpResponse XdsService::Impl::ProvideAndRegister(const SoapRequest& req, bool w
     }
     // The SubmissionSet, as an MHD List holding its documents.
     JsonValue list = mapping::ListFromSubmissionSet(set, patient_ref, members);
-    auto created_set = writer_.Create(tx, "List", list, Uuid(set.id));
+    auto created_set = writer_.Create(tx, session, "List", list, Uuid(set.id));
     if (!created_set.ok()) {
       if (created_set.status().code() == ErrorCode::kDuplicate) {
         errors.push_back(Error("XDSDuplicateUniqueIdInRegistry",
@@ -341,10 +368,18 @@ HttpResponse XdsService::Impl::ProvideAndRegister(const SoapRequest& req, bool w
       if (!json.ok()) return json.status();
       JsonValue old = std::move(json).value();
       old.Set("status", JsonValue::String("superseded"));
-      auto upd = writer_.Update(tx, "DocumentReference", target, old);
+      auto upd = writer_.Update(tx, session, "DocumentReference", target, old);
       if (!upd.ok()) return upd.status();
     }
-    return Status::Ok();
+    // The transaction's own audit record (IHE ITI-41 / ITI-42: DICOM Import), beside the
+    // record of each resource written.
+    storage::AuditEntry audit = storage::AuditEntry::Dicom(
+        "110107", "Import", with_documents ? "ITI-41" : "ITI-42", 'C');
+    audit.object_reference = set.unique_id;
+    Decision granted;
+    granted.allowed = true;
+    granted.reason = "submission set registered";
+    return session.Audit(tx, audit, granted, (*patient)->patient_key);
   });
   if (!st.ok() && errors.empty()) errors.push_back(RegistryErrorFromStatus(st));
   return RegistryAnswer(req, errors);
@@ -373,7 +408,7 @@ Result<std::optional<XdsService::Impl::CurrentEntry>> XdsService::Impl::FindEntr
 // ITI-57: a new version of a DocumentEntry's metadata (same logicalID, PreviousVersion =
 // the current version; this is how a French source masks or unmasks a document, through its
 // confidentialityCodes), or an availability status change.
-HttpResponse XdsService::Impl::UpdateDocumentSet(const SoapRequest& req) {
+HttpResponse XdsService::Impl::UpdateDocumentSet(Session& session, const SoapRequest& req) {
   auto submission = ReadSubmissionRequest(req);
   if (!submission.ok()) return RegistryAnswer(req, {RegistryErrorFromStatus(submission.status())});
   SubmissionRequest& sub = *submission;
@@ -417,7 +452,7 @@ HttpResponse XdsService::Impl::UpdateDocumentSet(const SoapRequest& req) {
           next, old.Find("subject") ? old.Find("subject")->GetString("reference") : "", "");
       if (const JsonValue* content = old.Find("content")) dr.Set("content", *content);
       dr.Set("id", JsonValue::String((*current)->res_id));
-      auto upd = writer_.Update(tx, "DocumentReference", (*current)->res_id, dr);
+      auto upd = writer_.Update(tx, session, "DocumentReference", (*current)->res_id, dr);
       if (!upd.ok()) return upd.status();
     }
     // Availability status changes.
@@ -438,7 +473,7 @@ HttpResponse XdsService::Impl::UpdateDocumentSet(const SoapRequest& req) {
         return Status(ErrorCode::kInvalid, "update");
       }
       dr.Set("status", JsonValue::String(a.new_status == kStatusDeprecated ? "superseded" : "current"));
-      auto upd = writer_.Update(tx, "DocumentReference", (*current)->res_id, dr);
+      auto upd = writer_.Update(tx, session, "DocumentReference", (*current)->res_id, dr);
       if (!upd.ok()) return upd.status();
     }
     return Status::Ok();
@@ -448,7 +483,7 @@ HttpResponse XdsService::Impl::UpdateDocumentSet(const SoapRequest& req) {
 }
 
 // ITI-62: removal of DocumentEntries (their metadata; every version stays in the history).
-HttpResponse XdsService::Impl::DeleteDocumentSet(const SoapRequest& req) {
+HttpResponse XdsService::Impl::DeleteDocumentSet(Session& session, const SoapRequest& req) {
   auto ids = ReadRemoveObjectsRequest(req.body_element);
   if (!ids.ok()) return RegistryAnswer(req, {RegistryErrorFromStatus(ids.status())});
   std::vector<RegistryError> errors;
@@ -461,7 +496,7 @@ HttpResponse XdsService::Impl::DeleteDocumentSet(const SoapRequest& req) {
         errors.push_back(Error("UnresolvedReferenceException", "no registry object " + id, id));
         return Status(ErrorCode::kInvalid, "delete");
       }
-      CARNET_RETURN_IF_ERROR(writer_.Delete(tx, "DocumentReference", (*current)->res_id));
+      CARNET_RETURN_IF_ERROR(writer_.Delete(tx, session, "DocumentReference", (*current)->res_id));
     }
     return Status::Ok();
   });
@@ -469,20 +504,19 @@ HttpResponse XdsService::Impl::DeleteDocumentSet(const SoapRequest& req) {
   return RegistryAnswer(req, errors);
 }
 
-HttpResponse XdsService::Impl::Retrieve(const SoapRequest& req) {
+HttpResponse XdsService::Impl::Retrieve(Session& session, const SoapRequest& req) {
   auto requests = ReadRetrieveDocumentSetRequest(req.body_element);
   if (!requests.ok()) return Fault(FaultFromStatus(requests.status()), req.message_id);
   std::vector<RetrievedDocument> docs;
   std::vector<RegistryError> errors;
   static const storage::Statement kFind{
       "xds_retrieve",
-      "SELECT d.content, b.content FROM registry_object o "
+      "SELECT d.res_id, b.content FROM registry_object o "
       "JOIN resource d ON d.res_type = o.res_type AND d.res_id = o.res_id AND NOT d.deleted "
       "LEFT JOIN resource b ON b.res_type = 'Binary' AND NOT b.deleted AND b.res_id = "
       "substring(d.content::jsonb #>> '{content,0,attachment,url}' from '^Binary/(.*)$') "
       "WHERE o.object_type = 'DocumentEntry' AND o.unique_id = $1"};
-  Status st = storage::RunInTransaction(pool_, storage::TxOptions{storage::Isolation::kReadCommitted, true, 2},
-                                        [&](Tx& tx) -> Status {
+  Status st = storage::RunInTransaction(pool_, [&](Tx& tx) -> Status {
     docs.clear();
     errors.clear();
     for (const auto& r : *requests) {
@@ -494,11 +528,32 @@ HttpResponse XdsService::Impl::Retrieve(const SoapRequest& req) {
       }
       auto row = tx.Run(kFind, {SqlParam::Text(r.document_unique_id)});
       if (!row.ok()) return row.status();
-      if (row->rows() == 0 || row->IsNull(0, 1)) {
+      storage::AuditEntry audit = storage::AuditEntry::Dicom("110106", "Export", "ITI-43", 'R');
+      audit.object_reference = r.document_unique_id;
+      auto unknown = [&] {
         errors.push_back(Error("XDSDocumentUniqueIdError", "no document " + r.document_unique_id + " here",
                                r.document_unique_id));
+      };
+      if (row->rows() == 0 || row->IsNull(0, 1)) {
+        (void)session.Refuse(audit, profiles::Refusal("no such document"), std::nullopt, r.document_unique_id);
+        unknown();
         continue;
       }
+      // A document one may not see answers exactly as one that does not exist.
+      auto entry = storage::ReadCurrent(tx, "DocumentReference", row->GetString(0, 0), false);
+      if (!entry.ok()) return entry.status();
+      if (!*entry) {
+        unknown();
+        continue;
+      }
+      auto decision = session.DecideStored(tx, **entry, Action::kRead);
+      if (!decision.ok()) return decision.status();
+      if (!decision->allowed) {
+        (void)session.Refuse(audit, *decision, (*entry)->patient_key, r.document_unique_id);
+        unknown();
+        continue;
+      }
+      CARNET_RETURN_IF_ERROR(session.Audit(tx, audit, *decision, (*entry)->patient_key));
       auto binary = ParseJson(row->GetString(0, 1));
       if (!binary.ok()) return binary.status();
       auto bytes = carnet::Base64Decode(binary->GetString("data"));
@@ -524,7 +579,11 @@ HttpResponse XdsService::Impl::Retrieve(const SoapRequest& req) {
   return SoapResponse(200, std::move(m.body), m.content_type);
 }
 
-HttpResponse XdsService::Impl::StoredQueryRequest(const SoapRequest& req) {
+HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRequest& req) {
+  static const storage::Statement kObjectOf{
+      "xds_object_of_uuid",
+      "SELECT r.content, r.patient_key FROM registry_object o JOIN resource r ON r.res_type = o.res_type "
+      "AND r.res_id = o.res_id AND NOT r.deleted WHERE o.entry_uuid = $1::uuid"};
   StoredQueryParse parse = ParseAdhocQueryRequest(req.body_element);
   auto answer = [&](ResponseStatus status, const RegistryObjectList& list, ReturnType type,
                     const std::vector<RegistryError>& errors) {
@@ -705,11 +764,11 @@ HttpResponse XdsService::Impl::StoredQueryRequest(const SoapRequest& req) {
 
   std::string limit = b.Param(std::to_string(options_.max_query_results + 1)) + "::int";
   std::string docs_sql =
-      "SELECT r.content FROM registry_object o JOIN resource r ON r.res_type = o.res_type AND "
+      "SELECT r.content, r.patient_key FROM registry_object o JOIN resource r ON r.res_type = o.res_type AND "
       "r.res_id = o.res_id AND NOT r.deleted WHERE o.object_type = 'DocumentEntry' AND " + docs +
       " ORDER BY o.creation_time NULLS LAST, o.entry_uuid LIMIT " + limit;
   std::string sets_sql =
-      "SELECT r.content, o.patient_id FROM registry_object o JOIN resource r ON r.res_type = o.res_type AND "
+      "SELECT r.content, o.patient_id, r.patient_key FROM registry_object o JOIN resource r ON r.res_type = o.res_type AND "
       "r.res_id = o.res_id AND NOT r.deleted WHERE o.object_type = 'SubmissionSet' AND " + sets +
       " ORDER BY o.submission_time NULLS LAST, o.entry_uuid LIMIT " + limit;
   std::string assocs_sql =
@@ -719,10 +778,20 @@ HttpResponse XdsService::Impl::StoredQueryRequest(const SoapRequest& req) {
 
   RegistryObjectList list;
   std::vector<RegistryError> errors;
-  Status st = storage::RunInTransaction(pool_, storage::TxOptions{storage::Isolation::kRepeatableRead, true, 2},
+  Status st = storage::RunInTransaction(pool_, storage::TxOptions{storage::Isolation::kRepeatableRead, false, 3},
                                         [&](Tx& tx) -> Status {
     list = RegistryObjectList{};
     errors.clear();
+    // Every object is decided as a FHIR read of the same resource would be; an object one
+    // may not see is not returned, nor any association that touches it.
+    std::map<long long, Decision> reached;  // one audit record per record reached
+    std::set<std::string> hidden_uuids;
+    auto visible = [&](const JsonValue& resource, std::optional<long long> key) -> Result<bool> {
+      auto d = session.DecideResource(tx, key, resource, Action::kSearch);
+      if (!d.ok()) return d.status();
+      if (d->allowed && key) reached.emplace(*key, *d);
+      return d->allowed;
+    };
     auto too_many = [&](int rows) {
       if (rows <= options_.max_query_results) return false;
       errors.push_back(Error("XDSTooManyResults", "the query matches more than " +
@@ -745,6 +814,11 @@ HttpResponse XdsService::Impl::StoredQueryRequest(const SoapRequest& req) {
       for (int i = 0; i < rows->rows(); ++i) {
         auto dr = ParseJson(rows->GetString(i, 0));
         if (!dr.ok()) return dr.status();
+        std::optional<long long> key;
+        if (!rows->IsNull(i, 1)) key = rows->GetInt(i, 1);
+        auto shown = visible(*dr, key);
+        if (!shown.ok()) return shown.status();
+        if (!*shown) continue;
         auto entry = mapping::EntryFromDocumentReference(*dr, cx_of_subject(*dr));
         if (!entry.ok()) return entry.status();
         if (entry->repository_unique_id.empty()) entry->repository_unique_id = mapping::kRepositoryUniqueId;
@@ -758,6 +832,11 @@ HttpResponse XdsService::Impl::StoredQueryRequest(const SoapRequest& req) {
       for (int i = 0; i < rows->rows(); ++i) {
         auto json = ParseJson(rows->GetString(i, 0));
         if (!json.ok()) return json.status();
+        std::optional<long long> key;
+        if (!rows->IsNull(i, 2)) key = rows->GetInt(i, 2);
+        auto shown = visible(*json, key);
+        if (!shown.ok()) return shown.status();
+        if (!*shown) continue;
         list.submission_sets.push_back(mapping::SubmissionSetFromList(*json, rows->GetString(i, 1)));
       }
     }
@@ -774,9 +853,40 @@ HttpResponse XdsService::Impl::StoredQueryRequest(const SoapRequest& req) {
         a.target = "urn:uuid:" + rows->GetString(i, 3);
         a.status = std::string(kStatusApproved);
         a.submission_set_status = rows->GetString(i, 4);
-        list.associations.push_back(std::move(a));
+        bool shown = true;
+        for (const std::string& end_uuid : {rows->GetString(i, 2), rows->GetString(i, 3)}) {
+          const std::string* end = &end_uuid;
+          if (hidden_uuids.count(*end)) shown = false;
+          if (!shown) break;
+          auto object = tx.Run(kObjectOf, {SqlParam::Text(*end)});
+          if (!object.ok()) return object.status();
+          if (object->rows() == 0) continue;
+          auto json = ParseJson(object->GetString(0, 0));
+          if (!json.ok()) return json.status();
+          std::optional<long long> key;
+          if (!object->IsNull(0, 1)) key = object->GetInt(0, 1);
+          auto ok = visible(*json, key);
+          if (!ok.ok()) return ok.status();
+          if (!*ok) {
+            hidden_uuids.insert(*end);
+            shown = false;
+          }
+        }
+        if (shown) list.associations.push_back(std::move(a));
       }
     }
+    storage::AuditEntry audit = storage::AuditEntry::Dicom("110112", "Query", "ITI-18", 'E');
+    // The query as asked (entity.query): every parameter and its values.
+    for (const auto& [name, groups] : q.parameters)
+      for (const auto& group : groups)
+        for (const auto& v : group) audit.query += (audit.query.empty() ? "" : "&") + name + "=" + v.text;
+    if (reached.empty()) {
+      Decision none;
+      none.allowed = true;
+      none.reason = "stored query: nothing visible matched";
+      return session.Audit(tx, audit, none, std::nullopt);
+    }
+    for (const auto& [key, d] : reached) CARNET_RETURN_IF_ERROR(session.Audit(tx, audit, d, key));
     return Status::Ok();
   });
   if (!st.ok()) return answer(ResponseStatus::kFailure, {}, q.return_type, {RegistryErrorFromStatus(st)});

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "base/http.h"
+#include "profiles/access.h"
 #include "mapping/dossier_writer.h"
 #include "storage/pool.h"
 
@@ -26,8 +27,11 @@ class XdsService {
   XdsService(storage::Pool& pool, mapping::DossierWriter& writer, XdsOptions options = {});
   ~XdsService();
 
-  // Handles POST /xds/registry and /xds/repository.
-  HttpResponse Handle(const HttpRequest& req);
+  // Handles POST /xds/registry and /xds/repository for the authenticated actor behind
+  // `session`: deposits, queries, retrievals and updates are decided and audited by it.
+  HttpResponse Handle(const HttpRequest& req, profiles::AccessSession& session);
+  // A SOAP 1.2 Fault (Sender, wsse:FailedAuthentication) with HTTP 401.
+  static HttpResponse Unauthorized(const HttpRequest& req);
 
  private:
   class Impl;

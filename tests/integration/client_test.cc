@@ -14,8 +14,8 @@ TEST(EcosystemClientTest, FhirKitClientCrudAndTransaction) {
   ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
   std::string dir = std::string(CARNET_SOURCE_DIR) + "/tests/clients/fhir-kit";
   std::string out = ::testing::TempDir() + "/fhir-kit-client.out";
-  std::string cmd = "node '" + dir + "/client_test.mjs' '" + gateway.base_url() + "/fhir' > '" +
-                    out + "' 2>&1";
+  std::string cmd = "node '" + dir + "/client_test.mjs' '" + gateway.base_url() + "/fhir' '" +
+                    SuiteToken() + "' > '" + out + "' 2>&1";
   int rc = std::system(cmd.c_str());
   std::string log;
   if (FILE* f = std::fopen(out.c_str(), "r")) {

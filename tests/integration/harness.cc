@@ -1,5 +1,12 @@
 #include "tests/integration/harness.h"
 
+#include <strings.h>
+
+#include <filesystem>
+#include <mutex>
+
+#include "profiles/dev_token.h"
+
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <gtest/gtest.h>
@@ -44,7 +51,41 @@ struct CurlGlobal {
 
 }  // namespace
 
-HttpClient::HttpClient() : curl_(curl_easy_init()) {}
+std::string TestKeysDir() {
+  static const std::string dir = [] {
+    std::string d = "/tmp/carnet-it-keys-" + std::to_string(getpid());
+    std::filesystem::create_directories(d);
+    return d;
+  }();
+  return dir;
+}
+
+std::string Token(const std::vector<std::string>& args) {
+  static std::mutex mu;
+  static std::map<std::vector<std::string>, std::string> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  if (auto it = cache.find(args); it != cache.end()) return it->second;
+  auto request = profiles::ParseDevTokenArgs(args);
+  if (!request.ok()) {
+    ADD_FAILURE() << "bad token arguments: " << request.status().ToString();
+    return "";
+  }
+  auto token = profiles::MintDevToken(TestKeysDir(), *request);
+  if (!token.ok()) {
+    ADD_FAILURE() << "cannot mint a token: " << token.status().ToString();
+    return "";
+  }
+  // Emergency tokens carry their issue time: never reuse one across a window.
+  if (!request->emergency) cache[args] = *token;
+  return *token;
+}
+
+std::string SuiteToken() {
+  return Token({"--actor", "system", "--id", "conformance-suite", "--client-id", "conformance-suite",
+                "--scope", "system/*.cruds"});
+}
+
+HttpClient::HttpClient() : curl_(curl_easy_init()), bearer_(SuiteToken()) {}
 HttpClient::~HttpClient() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
 
 HttpResult HttpClient::Request(const std::string& method, const std::string& url,
@@ -67,7 +108,13 @@ HttpResult HttpClient::Request(const std::string& method, const std::string& url
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
   }
   struct curl_slist* list = nullptr;
-  for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
+  bool has_auth = false;
+  for (const auto& h : headers) {
+    list = curl_slist_append(list, h.c_str());
+    if (h.size() > 14 && strncasecmp(h.c_str(), "Authorization:", 14) == 0) has_auth = true;
+  }
+  std::string auth_header = "Authorization: Bearer " + bearer_;
+  if (!has_auth && !bearer_.empty()) list = curl_slist_append(list, auth_header.c_str());
   // curl adds "Expect: 100-continue" to large bodies; Pistache does not answer it.
   list = curl_slist_append(list, "Expect:");
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
@@ -117,7 +164,8 @@ GatewayProcess::GatewayProcess(std::vector<std::string> extra_flags) : port_(Fre
   log_path_ = ::testing::TempDir() + "/carnet-gateway-" + std::to_string(port_) + ".log";
   std::vector<std::string> args = {CARNET_GATEWAY_BINARY, "serve", "--port",
                                    std::to_string(port_), "--db", TestDbConninfo(),
-                                   "--debug-routes", "true", "--shutdown-grace-ms", "10000"};
+                                   "--debug-routes", "true", "--shutdown-grace-ms", "10000",
+                                   "--trust-dev-key", "true", "--data", TestKeysDir()};
   args.insert(args.end(), extra_flags.begin(), extra_flags.end());
   pid_ = fork();
   if (pid_ == 0) {

@@ -19,10 +19,24 @@ struct HttpResult {
   std::string error;
 };
 
-// A reusable HTTP client (one curl handle: keeps connections alive between calls).
+// The development key directory shared by every gateway this test binary starts (passed as
+// --data with --trust-dev-key true), created on first use.
+std::string TestKeysDir();
+// A development token (`carnet token` arguments, e.g. {"--actor", "patient", "--patient",
+// "1234"}), signed with the key under TestKeysDir().
+std::string Token(const std::vector<std::string>& args);
+// The token the suites of the REST core run under unless they say otherwise: a deposit
+// source that is also an identity feed (system/*.cruds), which reads back what it wrote.
+std::string SuiteToken();
+
+// A reusable HTTP client (one curl handle: keeps connections alive between calls). Sends
+// `Authorization: Bearer <token>` (SuiteToken() unless SetBearer said otherwise; none when
+// empty) unless the request carries its own Authorization header.
 class HttpClient {
  public:
   HttpClient();
+  void SetBearer(std::string token) { bearer_ = std::move(token); }
+  const std::string& bearer() const { return bearer_; }
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -36,6 +50,7 @@ class HttpClient {
 
  private:
   void* curl_;
+  std::string bearer_;
 };
 
 // A loopback TCP port nothing listens on right now.

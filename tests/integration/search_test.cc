@@ -26,6 +26,8 @@ namespace carnet::testing {
 namespace {
 
 const char* kJson = "Content-Type: application/fhir+json";
+// Search parameters are the operator's (shared definitions, not record content).
+std::string OperatorAuth() { return "Authorization: Bearer " + Token({"--actor", "operator", "--id", "ops-1"}); }
 const char* kTagSystem = "urn:carnet:search-test";
 
 std::string ReadFile(const std::string& path) {
@@ -267,7 +269,7 @@ TEST_F(SearchTest, PostSearchSystemAndCompartment) {
 TEST_F(SearchTest, CustomSearchParameterAndMetadata) {
   std::string code = "ethnic" + RandomHex(3);
   auto sp = client_.Request(
-      "PUT", Url("SearchParameter/" + code), {kJson},
+      "PUT", Url("SearchParameter/" + code), {kJson, OperatorAuth()},
       R"({"resourceType":"SearchParameter","id":")" + code + R"(","url":"http://example.org/sp/)" +
           code + R"(","name":"x","status":"active","description":"x","code":")" + code +
           R"(","base":["Patient"],"type":"string","expression":"Patient.extension('http://example.org/ethnic').value"})");
@@ -294,7 +296,7 @@ TEST_F(SearchTest, ReindexCoversOlderResources) {
   ASSERT_EQ(r.status, 201) << r.body;
   std::string code = "region" + RandomHex(3);
   auto sp = client_.Request(
-      "PUT", Url("SearchParameter/" + code), {kJson},
+      "PUT", Url("SearchParameter/" + code), {kJson, OperatorAuth()},
       R"({"resourceType":"SearchParameter","id":")" + code + R"(","url":"http://example.org/sp/)" + code +
           R"(","name":"x","status":"active","description":"x","code":")" + code +
           R"(","base":["Patient"],"type":"string","expression":"Patient.extension('http://example.org/region').value"})");

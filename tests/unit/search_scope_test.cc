@@ -46,12 +46,22 @@ class SearchScopeTest : public ::testing::Test {
     return json;
   }
 
+  // Written by a deposit source (which is also the identity feed): meta.source is the
+  // writer's client id, set by carnet (a client cannot choose it).
   void Put(const std::string& type, const std::string& id, const std::string& json) {
     Interactions interactions(*pool_);
     auto parsed = ParseJson(json);
     ASSERT_TRUE(parsed.ok());
+    auto access = profiles::AccessControl::Load(profiles::AccessSettings{});
+    ASSERT_TRUE(access.ok()) << access.status().ToString();
+    profiles::Actor writer;
+    writer.kind = profiles::ActorKind::kSystem;
+    const JsonValue* meta = parsed->Find("meta");
+    writer.client_id = meta && !meta->GetString("source").empty() ? meta->GetString("source") : "urn:src:test";
+    writer.scopes = profiles::ParseSmartScopes("system/*.cruds");
+    profiles::AccessSession session(**access, writer, {});
     Status st = storage::RunInTransaction(*pool_, [&](storage::Transaction& tx) {
-      auto r = interactions.Update(tx, type, id, *parsed, Preconditions{});
+      auto r = interactions.Update(tx, session, type, id, *parsed, Preconditions{});
       return r.ok() ? Status::Ok() : r.status();
     });
     ASSERT_TRUE(st.ok()) << st.ToString();

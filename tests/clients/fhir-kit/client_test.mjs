@@ -4,7 +4,9 @@ import { Client } from 'fhir-kit-client';
 import assert from 'node:assert/strict';
 
 const baseUrl = process.argv[2];
-const client = new Client({ baseUrl });
+// carnet admits no anonymous request: the token comes from the harness (third argument).
+const token = process.argv[3];
+const client = new Client({ baseUrl, bearerToken: token });
 let passed = 0;
 let failed = 0;
 

@@ -1,0 +1,279 @@
+#include "profiles/access.h"
+
+#include <chrono>
+
+#include "profiles/notification.h"
+#include "profiles/policy_store.h"
+
+namespace carnet::profiles {
+namespace {
+
+long long NowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool Truthy(const std::string* v) {
+  if (!v) return false;
+  std::string s;
+  for (char c : *v) s.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  return s == "true" || s == "1" || s == "yes";
+}
+
+}  // namespace
+
+Decision Refusal(std::string reason, ErrorCode code) {
+  Decision d;
+  d.refusal = code;
+  d.reason = std::move(reason);
+  return d;
+}
+
+Result<std::unique_ptr<AccessControl>> AccessControl::Load(const AccessSettings& settings) {
+  auto verifier = LoadJwtVerifier(settings.identity);
+  if (!verifier.ok()) return verifier.status();
+  auto matrix = HabilitationMatrix::Load(settings.habilitation_matrix_file);
+  if (!matrix.ok()) return matrix.status();
+  return std::unique_ptr<AccessControl>(new AccessControl(
+      std::move(verifier).value(), std::move(matrix).value(), settings.emergency_window_s));
+}
+
+Result<Actor> AccessControl::Authenticate(const HttpRequest& req) const {
+  const std::string* auth = req.Header("Authorization");
+  if (!auth) return Status(ErrorCode::kUnauthorized, "no Authorization header");
+  std::string_view v = *auth;
+  constexpr std::string_view kBearer = "bearer ";
+  if (v.size() <= kBearer.size()) return Status(ErrorCode::kUnauthorized, "not a Bearer credential");
+  for (size_t i = 0; i < kBearer.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(v[i])) != kBearer[i])
+      return Status(ErrorCode::kUnauthorized, "not a Bearer credential");
+  std::string_view token = v.substr(kBearer.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  auto actor = verifier_.Verify(token, NowSeconds());
+  if (!actor.ok()) return actor.status();
+  if (actor->kind == ActorKind::kProfessional && Truthy(req.Header("X-Patient-Consent")))
+    actor->consent_asserted = true;
+  return actor;
+}
+
+PolicyEnv AccessControl::Env() const {
+  PolicyEnv env;
+  env.matrix = &matrix_;
+  env.now = NowSeconds();
+  env.emergency_window_s = emergency_window_s_;
+  return env;
+}
+
+AccessSession::AccessSession(const AccessControl& control, Actor actor, RequestFacts facts)
+    : control_(control), actor_(std::move(actor)), facts_(std::move(facts)), env_(control.Env()) {}
+
+Result<const RecordContext*> AccessSession::Record(storage::Transaction& tx, long long patient_key) {
+  auto it = records_.find(patient_key);
+  if (it != records_.end()) return &it->second;
+  auto loaded = LoadRecordContext(tx, patient_key, actor_);
+  if (!loaded.ok()) return loaded.status();
+  return &records_.emplace(patient_key, std::move(loaded).value()).first->second;
+}
+
+Result<Decision> AccessSession::DecideSummary(storage::Transaction& tx,
+                                              std::optional<long long> patient_key,
+                                              const ResourceSummary& summary, Action action) {
+  if (!patient_key) {
+    ResourceSummary shared = summary;
+    shared.shared = true;
+    return DecideShared(actor_, shared, action);
+  }
+  auto record = Record(tx, *patient_key);
+  if (!record.ok()) return record.status();
+  return Decide(actor_, **record, summary, action, env_);
+}
+
+Result<Decision> AccessSession::DecideResource(storage::Transaction& tx,
+                                               std::optional<long long> patient_key,
+                                               const JsonValue& resource, Action action) {
+  ResourceSummary summary = SummariseResource(resource);
+  if (summary.type == "Binary") {
+    // Document content is read as its document is: the DocumentReference named by the
+    // Binary's securityContext decides (document type, visibility labels, authors).
+    const JsonValue* ctx = resource.Find("securityContext");
+    std::string ref = ctx ? ctx->GetString("reference") : "";
+    bool reading = action == Action::kRead || action == Action::kSearch;
+    if (reading && ref.rfind("DocumentReference/", 0) == 0) {
+      auto doc = storage::ReadCurrent(tx, "DocumentReference", ref.substr(18), false);
+      if (!doc.ok()) return doc.status();
+      if (*doc && !(*doc)->deleted) return DecideStored(tx, **doc, Action::kRead);
+    }
+    if (!patient_key) {
+      // Content not (yet) attached to a record: its depositor's alone.
+      if (actor_.kind == ActorKind::kDenied) return Refusal("denied party");
+      if (action == Action::kCreate) {
+        if (actor_.kind == ActorKind::kOperator) return Refusal("operators add no content", ErrorCode::kForbidden);
+        Decision d;
+        d.allowed = true;
+        d.reason = "content deposited ahead of its document";
+        return d;
+      }
+      if (summary.source == actor_.PrincipalId() && !summary.source.empty()) {
+        Decision d;
+        d.allowed = true;
+        d.reason = "depositor of the content";
+        return d;
+      }
+      return Refusal("content of no document the actor may see");
+    }
+  }
+  return DecideSummary(tx, patient_key, summary, action);
+}
+
+Result<Decision> AccessSession::DecideStored(storage::Transaction& tx,
+                                             const storage::StoredResource& stored, Action action) {
+  std::string content = stored.content;
+  if (stored.deleted || content.empty()) {
+    // A deletion carries no content: judge the version it deleted.
+    if (stored.version > 1) {
+      auto before = storage::ReadVersion(tx, stored.type, stored.id, stored.version - 1);
+      if (!before.ok()) return before.status();
+      if (*before) content = (*before)->content;
+    }
+  }
+  if (content.empty()) {
+    ResourceSummary s;
+    s.type = stored.type;
+    s.id = stored.id;
+    return DecideSummary(tx, stored.patient_key, s, action);
+  }
+  auto json = ParseJson(content);
+  if (!json.ok()) return Internal("stored " + stored.type + "/" + stored.id + " is unreadable");
+  return DecideResource(tx, stored.patient_key, *json, action);
+}
+
+Result<Decision> AccessSession::DecideRecord(storage::Transaction& tx, long long patient_key,
+                                             Action action) {
+  auto record = Record(tx, patient_key);
+  if (!record.ok()) return record.status();
+  return DecideOnRecord(actor_, **record, action, env_);
+}
+
+Result<AccessFilter> AccessSession::SearchFilter(storage::Transaction& tx,
+                                                 const std::vector<long long>& records) {
+  std::vector<long long> keys = records;
+  bool any_record = false;
+  if (keys.empty()) {
+    switch (actor_.kind) {
+      case ActorKind::kSystem:
+      case ActorKind::kOperator:
+        any_record = true;
+        break;
+      case ActorKind::kPatient:
+      case ActorKind::kGuardian:
+      case ActorKind::kApp: {
+        auto mine = FindActorRecords(tx, actor_);
+        if (!mine.ok()) return mine.status();
+        keys = *mine;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  if (any_record) {
+    // Deposit sources and operators search across records under rules that do not depend
+    // on the record (what they deposited; Patient resources): the filter of a nominal
+    // active record, without the record restriction.
+    RecordContext nominal;
+    AccessFilter f = FilterFor(actor_, nominal, env_);
+    f.patient_keys.clear();
+    f.any_record = true;
+    f.reason += " (any record)";
+    return f;
+  }
+  if (keys.empty()) {
+    AccessFilter f;
+    f.include_shared = actor_.kind != ActorKind::kDenied;
+    f.reason = actor_.kind == ActorKind::kDenied ? "denied party" : "no record in reach: shared resources only";
+    return f;
+  }
+  std::vector<AccessFilter> filters;
+  for (long long key : keys) {
+    auto record = Record(tx, key);
+    if (!record.ok()) {
+      if (record.status().code() == ErrorCode::kNotFound) continue;
+      return record.status();
+    }
+    filters.push_back(FilterFor(actor_, **record, env_));
+  }
+  // Records the actor may not search at all leave the union.
+  std::vector<AccessFilter> open;
+  for (auto& f : filters)
+    if (!f.patient_keys.empty()) open.push_back(f);
+  if (open.empty()) {
+    AccessFilter f = filters.empty() ? AccessFilter{} : filters.front();
+    f.patient_keys.clear();
+    f.include_shared = actor_.kind != ActorKind::kDenied;
+    return f;
+  }
+  return MergeFilters(open);
+}
+
+Status AccessSession::Audit(storage::Transaction& tx, storage::AuditEntry entry,
+                            const Decision& decision, std::optional<long long> patient_key) {
+  entry = AuditEntryFor(actor_, decision, std::move(entry));
+  entry.request_id = facts_.request_id;
+  entry.network_address = facts_.client_address;
+  bool first_access = false;
+  if (patient_key) {
+    entry.patient_key = *patient_key;
+    auto record = Record(tx, *patient_key);
+    if (record.ok()) {
+      if (!(*record)->patient_id.empty()) entry.patient_reference = "Patient/" + (*record)->patient_id;
+      entry.patient_ins = (*record)->ins;
+    }
+    if (decision.allowed && decision.opens_emergency_window)
+      CARNET_RETURN_IF_ERROR(RecordEmergencyAccess(tx, *patient_key, actor_, env_.now));
+    if (decision.allowed && actor_.kind == ActorKind::kProfessional) {
+      auto seen = HasAccessedBefore(tx, *patient_key, actor_.PrincipalId());
+      if (!seen.ok()) return seen.status();
+      first_access = !*seen;
+    }
+  }
+  auto appended = storage::AppendAuditEvent(tx, entry);
+  if (!appended.ok()) return appended.status();
+  if (patient_key && decision.allowed && (decision.emergency || first_access)) {
+    CARNET_RETURN_IF_ERROR(EnqueueAccessNotification(
+        tx, *patient_key, decision.emergency ? "emergency" : "access", entry, appended->event_id));
+  }
+  return Status::Ok();
+}
+
+Status AccessSession::Refuse(storage::AuditEntry entry, const Decision& decision,
+                             std::optional<long long> patient_key, const std::string& what) {
+  if (entry.object_reference.empty()) entry.object_reference = what;
+  bool seen = false;
+  for (const auto& p : refusals_)
+    if (p.entry.object_reference == entry.object_reference &&
+        p.entry.subtype_code == entry.subtype_code && p.decision.reason == decision.reason)
+      seen = true;
+  if (!seen) refusals_.push_back({std::move(entry), decision, patient_key});
+  return decision.ToStatus(what);
+}
+
+Status AccessSession::FlushRefusals(storage::Pool& pool) {
+  if (refusals_.empty()) return Status::Ok();
+  std::vector<Pending> pending = std::move(refusals_);
+  refusals_.clear();
+  Status st = storage::RunInTransaction(pool, [&](storage::Transaction& tx) -> Status {
+    for (const auto& p : pending) {
+      Decision d = p.decision;
+      d.allowed = false;
+      d.opens_emergency_window = false;
+      CARNET_RETURN_IF_ERROR(Audit(tx, p.entry, d, p.patient_key));
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) return Status(ErrorCode::kUnavailable, "the access history cannot be written: " + st.message());
+  return Status::Ok();
+}
+
+}  // namespace carnet::profiles

@@ -1,0 +1,132 @@
+// The one door every request goes through: who is asking (Authenticate), and, for the rest
+// of the request, a session that asks the policy decision point (profiles/policy.h) about
+// records and resources and writes the access history (storage/audit_store.h).
+//
+// FHIR and XDS.b both hold an AccessSession for the request they serve and call it on every
+// read and write path: there is no second implementation of the rules anywhere. The session
+// caches record contexts per transaction attempt (a retried transaction starts afresh:
+// call BeginAttempt at the top of every transaction body).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/http.h"
+#include "base/json.h"
+#include "base/status.h"
+#include "profiles/actor.h"
+#include "profiles/habilitation_matrix.h"
+#include "profiles/jwt.h"
+#include "profiles/policy.h"
+#include "storage/audit_store.h"
+#include "storage/pool.h"
+#include "storage/resource_store.h"
+#include "storage/transaction.h"
+
+namespace carnet::profiles {
+
+struct AccessSettings {
+  IdentitySettings identity;
+  long long emergency_window_s = 3600;
+  std::string habilitation_matrix_file;  // empty: the built-in matrix
+};
+
+// Built once at start; const and thread-safe afterwards.
+class AccessControl {
+ public:
+  static Result<std::unique_ptr<AccessControl>> Load(const AccessSettings& settings);
+
+  // The actor behind the request's `Authorization: Bearer` token. kUnauthorized (with the
+  // reason, for the log and the audit, never for the caller) when the header is missing,
+  // malformed, or the token does not verify. A professional's assertion of the patient's
+  // consent may also come as the request header `X-Patient-Consent: true` (front ends that
+  // collect it at the bedside copy it there); it is recorded in the audit.
+  Result<Actor> Authenticate(const HttpRequest& req) const;
+
+  PolicyEnv Env() const;  // with the current time
+  const HabilitationMatrix& matrix() const { return matrix_; }
+  size_t key_count() const { return verifier_.key_count(); }
+
+ private:
+  AccessControl(JwtVerifier verifier, HabilitationMatrix matrix, long long window)
+      : verifier_(std::move(verifier)), matrix_(std::move(matrix)), emergency_window_s_(window) {}
+  JwtVerifier verifier_;
+  HabilitationMatrix matrix_;
+  long long emergency_window_s_;
+};
+
+// The request facts the audit records beside the actor.
+struct RequestFacts {
+  std::string request_id;
+  std::string client_address;
+};
+
+class AccessSession {
+ public:
+  AccessSession(const AccessControl& control, Actor actor, RequestFacts facts);
+
+  const Actor& actor() const { return actor_; }
+  const PolicyEnv& env() const { return env_; }
+  const RequestFacts& facts() const { return facts_; }
+
+  // Forgets what the previous attempt of a transaction loaded.
+  void BeginAttempt() { records_.clear(); }
+
+  // The context of record `patient_key`, loaded once per attempt.
+  Result<const RecordContext*> Record(storage::Transaction& tx, long long patient_key);
+
+  // May the actor do `action` on `resource` (its JSON), stored in record `patient_key`
+  // (nullopt: a shared resource)?
+  Result<Decision> DecideResource(storage::Transaction& tx, std::optional<long long> patient_key,
+                                  const JsonValue& resource, Action action);
+  Result<Decision> DecideSummary(storage::Transaction& tx, std::optional<long long> patient_key,
+                                 const ResourceSummary& summary, Action action);
+  // A stored row (a deleted row is judged on the version before its deletion).
+  Result<Decision> DecideStored(storage::Transaction& tx, const storage::StoredResource& stored,
+                                Action action);
+  // Decisions on a record as a whole (search it, add to it, the patient's choices).
+  Result<Decision> DecideRecord(storage::Transaction& tx, long long patient_key, Action action);
+
+  // The filter of a search over `records` (the records the request names; empty: every
+  // record the actor's identity covers, or, for deposit sources and operators, any record).
+  // With no record at all in reach, the filter lets shared resources through only.
+  Result<AccessFilter> SearchFilter(storage::Transaction& tx, const std::vector<long long>& records);
+
+  // Appends the AuditEvent of an access or change to record `patient_key` (nullopt: none),
+  // with the decision's outcome and reason, and records what the decision asks for (the
+  // start of an emergency window). In the caller's transaction: for a change, the one that
+  // changes; for a read, one that commits before the answer leaves.
+  Status Audit(storage::Transaction& tx, storage::AuditEntry entry, const Decision& decision,
+               std::optional<long long> patient_key);
+
+  // A refusal: remembered for the audit (written by FlushRefusals in a transaction of its
+  // own, since the refused request's transaction rolls back) and turned into the Status the
+  // front end answers with (`what` names the target as a missing one would be named).
+  Status Refuse(storage::AuditEntry entry, const Decision& decision,
+                std::optional<long long> patient_key, const std::string& what);
+  // Writes the refusals remembered so far (each once). Call before answering: kUnavailable
+  // when the audit cannot be written.
+  Status FlushRefusals(storage::Pool& pool);
+
+ private:
+  struct Pending {
+    storage::AuditEntry entry;
+    Decision decision;
+    std::optional<long long> patient_key;
+  };
+  std::vector<Pending> refusals_;
+  const AccessControl& control_;
+  Actor actor_;
+  RequestFacts facts_;
+  PolicyEnv env_;
+  std::map<long long, RecordContext> records_;
+};
+
+// A Decision for requests that concern no record and no resource (a failed
+// authentication, an unknown target): refused with `reason`.
+Decision Refusal(std::string reason, ErrorCode code = ErrorCode::kNotFound);
+
+}  // namespace carnet::profiles

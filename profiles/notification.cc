@@ -1,0 +1,169 @@
+#include "profiles/notification.h"
+
+#include "base/strings.h"
+
+namespace carnet::profiles {
+namespace {
+
+using storage::SqlParam;
+using storage::Statement;
+
+constexpr Statement kSeen{
+    "notify_seen",
+    "SELECT 1 FROM audit_event WHERE patient_key = $1::bigint AND actor_id = $2 "
+    "AND outcome = '0' LIMIT 1"};
+constexpr Statement kPreferences{
+    "notify_preferences",
+    "SELECT channel, event_kind, enabled, coalesce(address, '') FROM patient_preference "
+    "WHERE patient_key = $1::bigint ORDER BY channel, event_kind"};
+constexpr Statement kEnqueue{
+    "notify_enqueue",
+    "INSERT INTO outbox (patient_key, channel, event_kind, destination, payload) "
+    "SELECT $1::bigint, channel, event_kind, address, $3 FROM patient_preference "
+    "WHERE patient_key = $1::bigint AND event_kind = $2 AND enabled AND address IS NOT NULL "
+    "AND address <> ''"};
+constexpr Statement kUpsert{
+    "notify_set_preference",
+    "INSERT INTO patient_preference (patient_key, channel, event_kind, enabled, address) "
+    "VALUES ($1::bigint, $2, $3, $4::boolean, nullif($5, '')) "
+    "ON CONFLICT (patient_key, channel, event_kind) DO UPDATE SET enabled = excluded.enabled, "
+    "address = excluded.address"};
+
+// The outbox payload: what each channel sends. E-mail carries words only (no medical
+// content leaves by mail: the patient reads the record in the app); the webhook carries an
+// id-only notification Bundle (the R4 Subscriptions backport's shape) pointing at the
+// event's focus.
+std::string Payload(const std::string& kind, const std::string& subject, const std::string& text,
+                    const std::string& focus) {
+  JsonValue bundle = JsonValue::Object();
+  bundle.Set("resourceType", JsonValue::String("Bundle"));
+  bundle.Set("id", JsonValue::String(NewUuid()));
+  bundle.Set("type", JsonValue::String("history"));
+  bundle.Set("timestamp", JsonValue::String(FormatUtc(std::chrono::system_clock::now())));
+  JsonValue status = JsonValue::Object();
+  status.Set("resourceType", JsonValue::String("Parameters"));
+  JsonValue params = JsonValue::Array();
+  auto param = [&](const char* name, const char* value_key, const std::string& value) {
+    JsonValue p = JsonValue::Object();
+    p.Set("name", JsonValue::String(name));
+    p.Set(value_key, JsonValue::String(value));
+    params.Append(std::move(p));
+  };
+  param("topic", "valueCanonical", "https://carnet.example.org/fhir/SubscriptionTopic/" + kind);
+  param("status", "valueCode", "active");
+  param("type", "valueCode", "event-notification");
+  JsonValue event = JsonValue::Object();
+  event.Set("name", JsonValue::String("notification-event"));
+  JsonValue parts = JsonValue::Array();
+  JsonValue focus_part = JsonValue::Object();
+  focus_part.Set("name", JsonValue::String("focus"));
+  JsonValue ref = JsonValue::Object();
+  ref.Set("reference", JsonValue::String(focus));
+  focus_part.Set("valueReference", std::move(ref));
+  parts.Append(std::move(focus_part));
+  event.Set("part", std::move(parts));
+  params.Append(std::move(event));
+  status.Set("parameter", std::move(params));
+  JsonValue entries = JsonValue::Array();
+  JsonValue entry = JsonValue::Object();
+  entry.Set("resource", std::move(status));
+  entries.Append(std::move(entry));
+  bundle.Set("entry", std::move(entries));
+
+  JsonValue payload = JsonValue::Object();
+  payload.Set("subject", JsonValue::String(subject));
+  payload.Set("text", JsonValue::String(text));
+  payload.Set("bundle", std::move(bundle));
+  return WriteJson(payload);
+}
+
+Status Enqueue(storage::Transaction& tx, long long patient_key, const std::string& kind,
+               const std::string& payload) {
+  auto r = tx.Run(kEnqueue, {SqlParam::Text(std::to_string(patient_key)), SqlParam::Text(kind),
+                             SqlParam::Text(payload)});
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+}  // namespace
+
+Result<bool> HasAccessedBefore(storage::Transaction& tx, long long patient_key,
+                               const std::string& actor_id) {
+  auto r = tx.Run(kSeen, {SqlParam::Text(std::to_string(patient_key)), SqlParam::Text(actor_id)});
+  if (!r.ok()) return r.status();
+  return r->rows() > 0;
+}
+
+Status EnqueueAccessNotification(storage::Transaction& tx, long long patient_key,
+                                 const std::string& kind, const storage::AuditEntry& entry,
+                                 const std::string& event_id) {
+  std::string who = entry.actor_id;
+  if (!entry.profession.empty()) who += " (profession " + entry.profession + ")";
+  if (!entry.organisation.empty()) who += ", organisation " + entry.organisation;
+  std::string subject, text;
+  if (kind == kEventEmergency) {
+    subject = "Accès en urgence à votre dossier / Emergency access to your record";
+    text = "Le professionnel " + who + " a accédé à votre dossier en mode urgence. Motif : " +
+           entry.emergency_reason + "\nProfessional " + who +
+           " accessed your record in emergency mode. Reason: " + entry.emergency_reason;
+  } else {
+    subject = "Premier accès à votre dossier / First access to your record";
+    text = "Le professionnel " + who + " a consulté votre dossier pour la première fois.\n" +
+           "Professional " + who + " accessed your record for the first time.";
+  }
+  return Enqueue(tx, patient_key, kind, Payload(kind, subject, text, "AuditEvent/" + event_id));
+}
+
+Status EnqueueDocumentNotification(storage::Transaction& tx, long long patient_key,
+                                   const std::string& reference, const std::string& title,
+                                   bool replaces) {
+  std::string subject = replaces ? "Document remplacé dans votre dossier / Document replaced"
+                                 : "Nouveau document dans votre dossier / New document";
+  std::string text = (replaces ? "Un document a été remplacé : " : "Un nouveau document : ") +
+                     title + "\n" + (replaces ? "A document was replaced: " : "A new document: ") +
+                     title;
+  return Enqueue(tx, patient_key, kEventDocument, Payload(kEventDocument, subject, text, reference));
+}
+
+Status CheckPreference(const NotificationPreference& p) {
+  if (p.channel != "email" && p.channel != "webhook")
+    return BadRequest("channel must be email or webhook, not '" + p.channel + "'");
+  if (p.event_kind != kEventDocument && p.event_kind != kEventAccess &&
+      p.event_kind != kEventEmergency)
+    return BadRequest("event must be document, access or emergency, not '" + p.event_kind + "'");
+  if (p.enabled && p.address.empty()) return BadRequest("an enabled preference needs an address");
+  if (p.address.size() > 512) return BadRequest("address too long");
+  for (char c : p.address)
+    if (static_cast<unsigned char>(c) < 0x21 || c == '<' || c == '>' || c == '"' || c == '\\')
+      return BadRequest("address holds a character it may not hold");
+  if (p.channel == "email" && !p.address.empty()) {
+    size_t at = p.address.find('@');
+    if (at == std::string::npos || at == 0 || at + 1 >= p.address.size() ||
+        p.address.find('@', at + 1) != std::string::npos)
+      return BadRequest("'" + p.address + "' is not an e-mail address");
+  }
+  if (p.channel == "webhook" && !p.address.empty() && p.address.rfind("http://", 0) != 0 &&
+      p.address.rfind("https://", 0) != 0)
+    return BadRequest("a webhook address is an http(s) URL");
+  return Status::Ok();
+}
+
+Status SetPreference(storage::Transaction& tx, long long patient_key,
+                     const NotificationPreference& p) {
+  CARNET_RETURN_IF_ERROR(CheckPreference(p));
+  auto r = tx.Run(kUpsert, {SqlParam::Text(std::to_string(patient_key)), SqlParam::Text(p.channel),
+                            SqlParam::Text(p.event_kind), SqlParam::Text(p.enabled ? "true" : "false"),
+                            SqlParam::Text(p.address)});
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+Result<std::vector<NotificationPreference>> ReadPreferences(storage::Transaction& tx,
+                                                            long long patient_key) {
+  auto r = tx.Run(kPreferences, {SqlParam::Text(std::to_string(patient_key))});
+  if (!r.ok()) return r.status();
+  std::vector<NotificationPreference> out;
+  for (int i = 0; i < r->rows(); ++i)
+    out.push_back({r->GetString(i, 0), r->GetString(i, 1), r->GetBool(i, 2), r->GetString(i, 3)});
+  return out;
+}
+
+}  // namespace carnet::profiles
