@@ -1,0 +1,474 @@
+// The access matrix against the live gateway (issue 5): every actor kind, every read path,
+// every situation of tests/data/access/matrix.tsv. One record P holds five documents
+// deposited by the laboratory system lab-1 (one masked by the patient, one invisible to the
+// patient, one invisible to legal representatives, one of a type nurses may not read); a
+// closed record Q holds one. Each row says which documents an actor sees; each path must
+// show exactly those, and every request must leave an audit record.
+#include <gtest/gtest.h>
+#include <openssl/sha.h>
+
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "base/json.h"
+#include "base/strings.h"
+#include "storage/connection.h"
+#include "tests/integration/harness.h"
+#include "tests/integration/xds_messages.h"
+
+namespace carnet::testing {
+namespace {
+
+const char* kJson = "Content-Type: application/fhir+json";
+const char* kInsSystem = "urn:oid:1.2.250.1.213.1.4.10";
+const char* kRepositoryId = "1.3.6.1.4.1.21367.2017.2.5.84";
+
+struct Document {
+  std::string name;  // D1...
+  std::string id;    // DocumentReference id
+  std::string binary_id;
+  std::string unique_id;
+  std::string type;
+  std::string type_system;
+  std::string label;  // visibility code set at deposit, if any
+  std::string text;   // the content
+};
+
+struct Record {
+  std::string patient_id;
+  std::string ins;
+  std::vector<Document> documents;
+  std::string has_type;  // the type code the _has check looks for
+  std::string has_doc;   // the document that has it
+};
+
+struct MatrixRow {
+  std::string actor;
+  std::string record;
+  std::set<std::string> visible;
+  bool sees_patient = false;
+  std::string situation;
+  int line = 0;
+};
+
+std::vector<MatrixRow> ReadMatrix() {
+  std::ifstream in(std::string(CARNET_SOURCE_DIR) + "/tests/data/access/matrix.tsv");
+  std::vector<MatrixRow> rows;
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    MatrixRow r;
+    std::string visible, patient;
+    fields >> r.actor >> r.record >> visible >> patient;
+    std::getline(fields, r.situation);
+    r.line = n;
+    if (visible != "-") {
+      std::stringstream list(visible);
+      std::string item;
+      while (std::getline(list, item, ',')) r.visible.insert(item);
+    }
+    r.sees_patient = patient == "y";
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+std::string Base64Sha1(const std::string& bytes) {
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
+  return Base64Encode(std::string(reinterpret_cast<char*>(digest), sizeof digest));
+}
+
+std::string Auth(const std::string& token) { return "Authorization: Bearer " + token; }
+
+class AccessMatrixTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    gateway_ = new GatewayProcess();
+    ASSERT_TRUE(gateway_->WaitHealthy()) << gateway_->Log();
+    std::string run = RandomHex(4);
+    long long base_ins = 100000000000LL + std::stoll(RandomHex(5), nullptr, 16) * 10;
+    p_.patient_id = "acc-p-" + run;
+    p_.ins = "1" + std::to_string(base_ins + 1);
+    q_.patient_id = "acc-q-" + run;
+    q_.ins = "1" + std::to_string(base_ins + 2);
+    std::string uid_base = "1.2.250.1.999.77." + std::to_string(std::stoll(RandomHex(5), nullptr, 16));
+    auto doc = [&](const std::string& name, const std::string& type, const std::string& system,
+                   const std::string& label, const std::string& uid_suffix) {
+      Document d;
+      d.name = name;
+      d.id = "acc-" + run + "-" + name;
+      d.binary_id = "acc-" + run + "-" + name + "-bin";
+      d.unique_id = uid_base + "." + uid_suffix;
+      d.type = type;
+      d.type_system = system;
+      d.label = label;
+      d.text = "Document " + name + " of run " + run;
+      return d;
+    };
+    const char* loinc = "http://loinc.org";
+    const char* local = "urn:oid:1.2.250.1.213.1.1.4.12";
+    p_.documents = {doc("D1", "11502-2", loinc, "", "101"), doc("D2", "11490-0", loinc, "", "102"),
+                    doc("D3", "18842-5", loinc, "INVISIBLE_PATIENT", "103"),
+                    doc("D4", "PSY_SYNTH", local, "", "104"),
+                    doc("D5", "11490-0", loinc, "INVISIBLE_REPRESENTANTS_LEGAUX", "105")};
+    p_.has_type = "PSY_SYNTH";
+    p_.has_doc = "D4";
+    q_.documents = {doc("Q1", "11502-2", loinc, "", "201")};
+    q_.has_type = "11502-2";
+    q_.has_doc = "Q1";
+    BuildRecords();
+  }
+  static void TearDownTestSuite() {
+    delete gateway_;
+    gateway_ = nullptr;
+  }
+
+  static std::string Url(const std::string& path) { return gateway_->base_url() + path; }
+
+  // The actors of the matrix: their tokens and any header they add.
+  static std::map<std::string, std::pair<std::string, std::vector<std::string>>>& Actors() {
+    static std::map<std::string, std::pair<std::string, std::vector<std::string>>> actors;
+    if (!actors.empty()) return actors;
+    auto pro = [](const std::string& rpps, const std::string& profession, const std::string& org) {
+      return Token({"--actor", "professional", "--id", rpps, "--profession", profession, "--org", org});
+    };
+    actors["patient"] = {Token({"--actor", "patient", "--id", "pat-p", "--patient", p_.ins}), {}};
+    actors["patient-q"] = {Token({"--actor", "patient", "--id", "pat-q", "--patient", q_.ins}), {}};
+    actors["guardian"] = {Token({"--actor", "guardian", "--id", "guard-1", "--guardian-of", p_.ins}), {}};
+    actors["doctor-careteam"] = {pro("810000000001", "10", "org-a"), {}};
+    actors["nurse-careteam"] = {pro("810000000002", "60", "org-a"), {}};
+    actors["doctor-blocked"] = {pro("810000000003", "10", "org-a"), {}};
+    actors["doctor-blocked-org"] = {pro("810000000004", "10", "org-blocked"), {}};
+    actors["treating-physician"] = {pro("810000000005", "10", "org-a"), {}};
+    actors["doctor-outside"] = {pro("810000000006", "10", "org-a"), {}};
+    actors["doctor-outside-consent"] = {pro("810000000006", "10", "org-a"), {"X-Patient-Consent: true"}};
+    actors["doctor-emergency"] = {Token({"--actor", "professional", "--id", "810000000007", "--profession",
+                                         "10", "--org", "org-b", "--emergency", "Patient inconscient, urgences"}),
+                                  {}};
+    actors["doctor-emergency-noreason"] = {
+        Token({"--actor", "professional", "--id", "810000000008", "--profession", "10", "--org", "org-b",
+               "--emergency", ""}),
+        {}};
+    actors["app-authorised"] = {Token({"--actor", "app", "--client-id", "app-ok", "--patient", p_.ins,
+                                       "--patient-id", p_.patient_id, "--scope", "patient/*.rs"}),
+                                {}};
+    actors["app-revoked"] = {Token({"--actor", "app", "--client-id", "app-revoked", "--patient", p_.ins,
+                                    "--patient-id", p_.patient_id, "--scope", "patient/*.rs"}),
+                             {}};
+    actors["lab-1"] = {Token({"--actor", "system", "--id", "lab-1", "--client-id", "lab-1"}), {}};
+    actors["lab-2"] = {Token({"--actor", "system", "--id", "lab-2", "--client-id", "lab-2"}), {}};
+    actors["operator"] = {Token({"--actor", "operator", "--id", "ops-1"}), {}};
+    actors["insurer"] = {Token({"--actor", "insurer", "--id", "mutuelle-1"}), {}};
+    return actors;
+  }
+
+  static HttpResult As(const std::string& actor, const std::string& method, const std::string& path,
+                       std::vector<std::string> headers = {}, const std::string& body = "") {
+    auto& a = Actors().at(actor);
+    headers.push_back(Auth(a.first));
+    for (const auto& h : a.second) headers.push_back(h);
+    static HttpClient client;  // one keep-alive connection for the whole suite
+    return client.Request(method, Url(path), headers, body);
+  }
+
+  static void Must(const HttpResult& r, long status, const std::string& what) {
+    ASSERT_EQ(r.status, status) << what << ": " << r.body.substr(0, 800);
+  }
+
+  static void BuildRecords() {
+    for (Record* rec : {&p_, &q_}) {
+      Must(As("operator", "PUT", "/fhir/Patient/" + rec->patient_id, {kJson},
+              R"({"resourceType":"Patient","id":")" + rec->patient_id + R"(","identifier":[{"system":")" +
+                  kInsSystem + R"(","value":")" + rec->ins + R"("}],"birthDate":"2012-04-01"})"),
+           201, "operator creates the record");
+    }
+    // The care team, written by the patient (a profile entry of the record).
+    std::string members;
+    for (const char* rpps : {"810000000001", "810000000002", "810000000003", "810000000004"})
+      members += std::string(members.empty() ? "" : ",") +
+                 R"({"member":{"identifier":{"system":"urn:oid:1.2.250.1.71.4.2.1","value":")" + rpps + R"("}}})";
+    Must(As("patient", "POST", "/fhir/CareTeam", {kJson},
+            R"({"resourceType":"CareTeam","status":"active","subject":{"reference":"Patient/)" + p_.patient_id +
+                R"("},"participant":[)" + members + "]}"),
+         201, "care team of P");
+    Must(As("patient-q", "POST", "/fhir/CareTeam", {kJson},
+            R"({"resourceType":"CareTeam","status":"active","subject":{"reference":"Patient/)" + q_.patient_id +
+                R"("},"participant":[{"member":{"identifier":{"system":"urn:oid:1.2.250.1.71.4.2.1","value":"810000000001"}}}]})"),
+         201, "care team of Q");
+    auto params = [](const std::vector<std::pair<std::string, std::string>>& values) {
+      std::string out = R"({"resourceType":"Parameters","parameter":[)";
+      for (size_t i = 0; i < values.size(); ++i)
+        out += std::string(i ? "," : "") + R"({"name":")" + values[i].first + R"(","valueString":")" +
+               values[i].second + R"("})";
+      return out + "]}";
+    };
+    std::string p = "/fhir/Patient/" + p_.patient_id;
+    Must(As("patient", "POST", p + "/$treating-physician", {kJson}, params({{"actor", "810000000005"}})), 200,
+         "treating physician");
+    Must(As("patient", "POST", p + "/$block", {kJson}, params({{"kind", "professional"}, {"actor", "810000000003"}})),
+         200, "block a professional");
+    Must(As("patient", "POST", p + "/$block", {kJson}, params({{"kind", "organisation"}, {"actor", "org-blocked"}})),
+         200, "block an organisation");
+    // The deposits.
+    for (Record* rec : {&p_, &q_})
+      for (const Document& d : rec->documents) Deposit(*rec, d);
+    // The patient masks D2.
+    Must(As("patient", "POST", "/fhir/DocumentReference/" + p_.documents[1].id + "/$meta-add", {kJson},
+            R"({"resourceType":"Parameters","parameter":[{"name":"meta","valueMeta":{"security":[{"system":"urn:oid:1.2.250.1.213.1.1.4.13","code":"MASQUE_PS"}]}}]})"),
+         200, "mask D2");
+    // Two apps authorised, one then revoked.
+    for (const char* app : {"app-ok", "app-revoked"}) {
+      std::string consent_id = "acc-consent-" + std::string(app) + "-" + p_.patient_id;
+      Must(As("patient", "PUT", "/fhir/Consent/" + consent_id, {kJson}, Consent(consent_id, app, "active")), 201,
+           "authorise " + std::string(app));
+    }
+    std::string revoked = "acc-consent-app-revoked-" + p_.patient_id;
+    Must(As("patient", "PUT", "/fhir/Consent/" + revoked, {kJson}, Consent(revoked, "app-revoked", "inactive")), 200,
+         "revoke app-revoked");
+    // Q is closed by the operator.
+    Must(As("operator", "POST", "/fhir/Patient/" + q_.patient_id + "/$close", {kJson}, params({})), 200, "close Q");
+  }
+
+  static std::string Consent(const std::string& id, const std::string& app, const std::string& status) {
+    return R"({"resourceType":"Consent","id":")" + id + R"(",
+      "extension":[{"url":"https://carnet.example.org/fhir/StructureDefinition/smart-scopes","valueString":"patient/*.rs"}],
+      "status":")" + status + R"(",
+      "scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
+      "category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],
+      "patient":{"reference":"Patient/)" + p_.patient_id + R"("},
+      "policyRule":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"OPTIN"}]},
+      "provision":{"type":"permit","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},
+        "reference":{"identifier":{"system":"urn:ietf:params:oauth:client-id","value":")" + app + R"("}}}]}})";
+  }
+
+  static void Deposit(const Record& rec, const Document& d) {
+    Must(As("lab-1", "PUT", "/fhir/Binary/" + d.binary_id, {kJson},
+            R"({"resourceType":"Binary","id":")" + d.binary_id +
+                R"(","contentType":"text/plain","securityContext":{"reference":"DocumentReference/)" + d.id +
+                R"("},"data":")" + Base64Encode(d.text) + R"("})"),
+         201, "content of " + d.name);
+    std::string labels = R"([{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"N"}]})";
+    if (!d.label.empty())
+      labels += R"(,{"coding":[{"system":"urn:oid:1.2.250.1.213.1.1.4.13","code":")" + d.label + R"("}]})";
+    labels += "]";
+    Must(As("lab-1", "PUT", "/fhir/DocumentReference/" + d.id, {kJson},
+            R"({"resourceType":"DocumentReference","id":")" + d.id + R"(",
+      "masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:)" + d.unique_id + R"("},
+      "status":"current",
+      "type":{"coding":[{"system":")" + d.type_system + R"(","code":")" + d.type + R"("}]},
+      "category":[{"coding":[{"system":"urn:oid:1.2.250.1.213.1.1.4.1","code":"10"}]}],
+      "subject":{"reference":"Patient/)" + rec.patient_id + R"("},
+      "author":[{"identifier":{"system":"urn:oid:1.2.250.1.71.4.2.1","value":"810000000099"}}],
+      "securityLabel":)" + labels + R"(,
+      "content":[{"attachment":{"contentType":"text/plain","url":"Binary/)" + d.binary_id + R"(","size":)" +
+                std::to_string(d.text.size()) + R"(,"hash":")" + Base64Sha1(d.text) +
+                R"(","creation":"2026-11-01T10:00:00Z"},
+                  "format":{"system":"urn:oid:1.2.250.1.213.1.1.4.2.282","code":"urn:ihe:iti:xds:2017:mimeTypeSufficient"}}]})"),
+         201, "deposit of " + d.name);
+  }
+
+  static long long AuditHead() {
+    static std::unique_ptr<storage::Connection> conn;
+    if (!conn) {
+      auto opened = storage::Connection::Open(TestDbConninfo());
+      if (!opened.ok()) return -1;
+      conn = std::move(opened).value();
+    }
+    auto r = conn->RunDynamic("SELECT coalesce(max(seq), 0) FROM audit_event", {});
+    return r.ok() ? r->GetInt(0, 0) : -1;
+  }
+
+  static std::set<std::string> Ids(const std::string& body, const std::string& type, const std::string& mode) {
+    std::set<std::string> out;
+    auto json = ParseJson(body);
+    if (!json.ok()) return out;
+    if (const JsonValue* entries = json->Find("entry"))
+      for (const auto& e : entries->items()) {
+        const JsonValue* res = e.Find("resource");
+        const JsonValue* search = e.Find("search");
+        if (!res || res->GetString("resourceType") != type) continue;
+        if (!mode.empty() && (!search || search->GetString("mode") != mode)) continue;
+        out.insert(res->GetString("id"));
+      }
+    return out;
+  }
+
+  static GatewayProcess* gateway_;
+  static Record p_, q_;
+};
+
+GatewayProcess* AccessMatrixTest::gateway_ = nullptr;
+Record AccessMatrixTest::p_;
+Record AccessMatrixTest::q_;
+
+TEST_F(AccessMatrixTest, EveryActorSeesExactlyItsDocumentsOnEveryPath) {
+  auto rows = ReadMatrix();
+  ASSERT_GE(rows.size(), 19u);
+  int requests = 0;
+  for (const MatrixRow& row : rows) {
+    SCOPED_TRACE("matrix.tsv line " + std::to_string(row.line) + ": " + row.actor + " on " + row.record + " —" +
+                 row.situation);
+    ASSERT_TRUE(Actors().count(row.actor)) << "unknown actor " << row.actor;
+    const Record& rec = row.record == "P" ? p_ : q_;
+    std::set<std::string> visible_ids, visible_uids;
+    for (const Document& d : rec.documents)
+      if (row.visible.count(d.name)) visible_ids.insert(d.id);
+    std::set<std::string> none;
+    std::set<std::string> through_patient = row.sees_patient ? visible_ids : none;
+
+    // Each request must leave at least one audit record before its answer.
+    auto ask = [&](const std::string& path_name, const std::string& method, const std::string& path,
+                   std::vector<std::string> headers = {}, const std::string& body = "") {
+      long long before = AuditHead();
+      HttpResult r = As(row.actor, method, path, std::move(headers), body);
+      ++requests;
+      EXPECT_GT(AuditHead(), before) << path_name << ": " << method << " " << path << " left no audit record";
+      return r;
+    };
+    std::string subject = "Patient/" + rec.patient_id;
+
+    for (const Document& d : rec.documents) {
+      bool sees = row.visible.count(d.name) > 0;
+      long expected = sees ? 200 : 404;
+      auto read = ask("read", "GET", "/fhir/DocumentReference/" + d.id);
+      EXPECT_EQ(read.status, expected) << "read " << d.name << ": " << read.body.substr(0, 300);
+      auto history = ask("_history", "GET", "/fhir/DocumentReference/" + d.id + "/_history");
+      EXPECT_EQ(history.status, expected) << "_history " << d.name << ": " << history.body.substr(0, 300);
+      if (sees) {
+        EXPECT_EQ(Ids(history.body, "DocumentReference", "").count(d.id), 1u) << "_history " << d.name;
+      }
+      auto binary = ask("Binary", "GET", "/fhir/Binary/" + d.binary_id, {"Accept: application/fhir+json"});
+      EXPECT_EQ(binary.status, expected) << "Binary of " << d.name << ": " << binary.body.substr(0, 300);
+      auto tx = ask("transaction", "POST", "/fhir", {kJson},
+                    R"({"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"GET","url":"DocumentReference/)" +
+                        d.id + R"("}}]})");
+      EXPECT_EQ(tx.status, expected) << "transaction GET " << d.name << ": " << tx.body.substr(0, 300);
+      auto retrieve = ask("ITI-43", "POST", "/xds/repository", {kSoap}, RetrieveRequest(kRepositoryId, d.unique_id));
+      EXPECT_EQ(retrieve.status, 200);
+      bool got = retrieve.body.find(d.text) != std::string::npos;
+      EXPECT_EQ(got, sees) << "ITI-43 " << d.name << ": " << retrieve.body.substr(0, 600);
+      if (!sees) {
+        EXPECT_NE(retrieve.body.find("XDSDocumentUniqueIdError"), std::string::npos) << retrieve.body.substr(0, 600);
+      }
+    }
+
+    auto search = ask("search", "GET", "/fhir/DocumentReference?patient=" + rec.patient_id);
+    EXPECT_EQ(search.status, 200) << search.body.substr(0, 300);
+    EXPECT_EQ(Ids(search.body, "DocumentReference", "match"), visible_ids) << "search";
+
+    auto include = ask("_include", "GET",
+                       "/fhir/DocumentReference?patient=" + rec.patient_id + "&_include=DocumentReference:subject");
+    EXPECT_EQ(Ids(include.body, "DocumentReference", "match"), visible_ids) << "_include";
+    bool patient_included = Ids(include.body, "Patient", "include").count(rec.patient_id) > 0;
+    EXPECT_EQ(patient_included, row.sees_patient && !visible_ids.empty()) << "_include of the Patient";
+
+    auto revinclude = ask("_revinclude", "GET",
+                          "/fhir/Patient?_id=" + rec.patient_id + "&_revinclude=DocumentReference:subject");
+    EXPECT_EQ(Ids(revinclude.body, "DocumentReference", "include"), through_patient) << "_revinclude";
+
+    auto has = ask("_has", "GET",
+                   "/fhir/Patient?_id=" + rec.patient_id + "&_has:DocumentReference:subject:type=" + rec.has_type);
+    bool has_match = Ids(has.body, "Patient", "match").count(rec.patient_id) > 0;
+    EXPECT_EQ(has_match, row.sees_patient && row.visible.count(rec.has_doc) > 0) << "_has: " << has.body.substr(0, 300);
+
+    auto chained = ask("chained", "GET",
+                       "/fhir/DocumentReference?subject:Patient.identifier=" + std::string(kInsSystem) + "%7C" + rec.ins);
+    EXPECT_EQ(Ids(chained.body, "DocumentReference", "match"), through_patient) << "chained: " << chained.body.substr(0, 300);
+
+    auto everything = ask("$everything", "GET", "/fhir/Patient/" + rec.patient_id + "/$everything?_count=100");
+    EXPECT_EQ(everything.status, row.sees_patient ? 200 : 404) << "$everything: " << everything.body.substr(0, 300);
+    if (row.sees_patient) {
+      EXPECT_EQ(Ids(everything.body, "DocumentReference", ""), visible_ids) << "$everything";
+    }
+
+    auto query = ask("ITI-18", "POST", "/xds/registry", {kSoap},
+                     FindDocumentsRequest(rec.ins + "^^^&amp;" + std::string(kInsSystem).substr(8) + "&amp;ISO"));
+    EXPECT_EQ(query.status, 200);
+    EXPECT_NE(query.body.find("ResponseStatusType:Success"), std::string::npos) << query.body.substr(0, 600);
+    for (const Document& d : rec.documents)
+      EXPECT_EQ(query.body.find(d.unique_id) != std::string::npos, row.visible.count(d.name) > 0)
+          << "ITI-18 " << d.name;
+  }
+  EXPECT_GT(requests, 500);
+}
+
+// What the patient's choices must refuse, and how.
+TEST_F(AccessMatrixTest, PatientChoicesHaveTheirLimits) {
+  std::string p = "/fhir/Patient/" + p_.patient_id;
+  // The treating physician cannot be blocked.
+  auto block = As("patient", "POST", p + "/$block", {kJson},
+                  R"({"resourceType":"Parameters","parameter":[{"name":"kind","valueString":"professional"},{"name":"actor","valueString":"810000000005"}]})");
+  EXPECT_EQ(block.status, 409) << block.body;
+  EXPECT_NE(block.body.find("treating physician"), std::string::npos) << block.body;
+  // Only the patient side makes the patient's choices: a care team doctor cannot unmask.
+  auto unmask = As("doctor-careteam", "POST", "/fhir/DocumentReference/" + p_.documents[0].id + "/$meta-delete",
+                   {kJson},
+                   R"({"resourceType":"Parameters","parameter":[{"name":"meta","valueMeta":{"security":[{"code":"MASQUE_PS"}]}}]})");
+  EXPECT_EQ(unmask.status, 403) << unmask.body;
+  // ...and a professional who cannot see the masked document cannot even learn it exists.
+  auto unmask_hidden = As("doctor-careteam", "POST", "/fhir/DocumentReference/" + p_.documents[1].id + "/$meta-delete",
+                          {kJson},
+                          R"({"resourceType":"Parameters","parameter":[{"name":"meta","valueMeta":{"security":[{"code":"MASQUE_PS"}]}}]})");
+  EXPECT_EQ(unmask_hidden.status, 404) << unmask_hidden.body;
+  // A closed record is read-only for its patient.
+  auto add = As("patient-q", "POST", "/fhir/Observation", {kJson},
+                R"({"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"29463-7"}]},"subject":{"reference":"Patient/)" +
+                    q_.patient_id + R"("},"valueQuantity":{"value":70,"unit":"kg","system":"http://unitsofmeasure.org","code":"kg"}})");
+  EXPECT_EQ(add.status, 403) << add.body;
+  // An insurer's token is refused whatever it says, and its attempt is traced.
+  auto insurer = As("insurer", "GET", "/fhir/Patient/" + p_.patient_id);
+  EXPECT_EQ(insurer.status, 404) << insurer.body;
+  // Operators manage records but read no medical content.
+  auto op = As("operator", "GET", "/fhir/DocumentReference/" + p_.documents[0].id);
+  EXPECT_EQ(op.status, 404);
+}
+
+// The access history: the patient reads who accessed the record (emergency included),
+// sorted by time, filtered by actor; professionals cannot read it.
+TEST_F(AccessMatrixTest, PatientReadsTheAccessHistory) {
+  ASSERT_EQ(As("doctor-emergency", "GET", "/fhir/DocumentReference/" + p_.documents[0].id).status, 200);
+  auto history = As("patient", "GET", "/fhir/AuditEvent?patient=" + p_.patient_id + "&_count=500");
+  ASSERT_EQ(history.status, 200) << history.body.substr(0, 300);
+  auto json = ParseJson(history.body);
+  ASSERT_TRUE(json.ok());
+  const JsonValue* entries = json->Find("entry");
+  ASSERT_NE(entries, nullptr);
+  ASSERT_GT(entries->items().size(), 5u);
+  std::string previous = "9999";
+  bool saw_emergency = false;
+  for (const auto& e : entries->items()) {
+    const JsonValue* ev = e.Find("resource");
+    std::string recorded = ev->GetString("recorded");
+    EXPECT_LE(recorded, previous) << "newest first";
+    previous = recorded;
+    if (WriteJson(*ev).find("Patient inconscient") != std::string::npos) saw_emergency = true;
+  }
+  EXPECT_TRUE(saw_emergency) << "the emergency access and its reason are in the history";
+  auto by_actor = As("patient", "GET", "/fhir/AuditEvent?patient=" + p_.patient_id + "&agent=810000000007");
+  ASSERT_EQ(by_actor.status, 200);
+  auto filtered = ParseJson(by_actor.body);
+  ASSERT_TRUE(filtered.ok());
+  ASSERT_NE(filtered->Find("entry"), nullptr);
+  for (const auto& e : filtered->Find("entry")->items())
+    EXPECT_NE(WriteJson(*e.Find("resource")).find("810000000007"), std::string::npos);
+  auto future = As("patient", "GET", "/fhir/AuditEvent?patient=" + p_.patient_id + "&date=ge2999-01-01");
+  ASSERT_EQ(future.status, 200);
+  EXPECT_EQ(ParseJson(future.body)->Find("entry"), nullptr);
+  // A professional, even the treating physician, gets nothing; another patient neither.
+  for (const char* actor : {"treating-physician", "patient-q", "lab-1"}) {
+    auto denied = As(actor, "GET", "/fhir/AuditEvent?patient=" + p_.patient_id);
+    EXPECT_EQ(denied.status, 200) << actor;
+    EXPECT_EQ(ParseJson(denied.body)->Find("entry"), nullptr) << actor << ": " << denied.body.substr(0, 300);
+  }
+  // Audit events cannot be written or deleted through the API.
+  EXPECT_EQ(As("patient", "POST", "/fhir/AuditEvent", {kJson}, R"({"resourceType":"AuditEvent"})").status, 405);
+}
+
+}  // namespace
+}  // namespace carnet::testing
