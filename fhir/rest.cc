@@ -1359,11 +1359,12 @@ EntryResult FhirApi::Impl::DepositCda(Session& session, const HttpRequest& req) 
     context.Set("reference", JsonValue::String("DocumentReference/" + id));
     binary.Set("securityContext", std::move(context));
     binary.Set("data", JsonValue::String(Base64Encode(req.body)));
-    auto b = interactions_.Create(tx, session, "Binary", binary);
-    if (!b.ok()) return b.status();
+    // The document first, its content second: the Binary then files under the document's
+    // record (its securityContext resolves).
+    std::string binary_id = NewUuid();
     entry.id = "urn:uuid:" + id;
     JsonValue dr = mapping::DocumentReferenceFromEntry(entry, "Patient/" + (*patient)->resource_id,
-                                                       "Binary/" + b->stored.id);
+                                                       "Binary/" + binary_id);
     if (!header->replaces_unique_id.empty()) {
       auto old = FindMatchingIds(tx, "DocumentReference", "identifier=urn:oid:" + header->replaces_unique_id, 2);
       if (!old.ok()) return old.status();
@@ -1397,6 +1398,8 @@ EntryResult FhirApi::Impl::DepositCda(Session& session, const HttpRequest& req) 
     auto r = interactions_.Create(tx, session, "DocumentReference", dr, id);
     if (!r.ok()) return r.status();
     created = std::move(r).value();
+    auto b = interactions_.Create(tx, session, "Binary", binary, binary_id);
+    if (!b.ok()) return b.status();
     // Level-3 entries feed the health profile, each result linked to this document, and a
     // Provenance records the extraction.
     auto report = mapping::ExtractCdaEntries(req.body, "Patient/" + (*patient)->resource_id,

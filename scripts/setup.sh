@@ -7,6 +7,7 @@ CARNET_PACKAGES=(
   g++ cmake make pkg-config git ca-certificates
   libpistache-dev rapidjson-dev libpugixml-dev libcurl4-openssl-dev libssl-dev libpq-dev
   libgtest-dev postgresql-15 postgresql-client-15
+  python3-aiosmtpd  # the local SMTP server the notification tests deliver to
 )
 
 carnet_install_packages() {

@@ -79,6 +79,12 @@ const std::vector<Setting>& Settings() {
               [](Config& c, const std::string& v) { return ParseBool("trust_dev_key", v, &c.trust_dev_key); }},
       INT_SETTING(emergency_window_s, 60, 86400, "duration of an emergency access (seconds)"),
       STRING_SETTING(habilitation_matrix_file, "habilitation matrix file; empty: the built-in one"),
+      // Notifications (issue 5).
+      STRING_SETTING(smtp_url, "SMTP relay for e-mail notifications (smtp://host:port); empty: none"),
+      STRING_SETTING(smtp_from, "sender address of e-mail notifications"),
+      INT_SETTING(outbox_poll_ms, 10, 600000, "how often the notification outbox is polled (ms)"),
+      INT_SETTING(outbox_max_attempts, 1, 100, "delivery attempts before a notification is left for an operator"),
+      INT_SETTING(retention_days, 1, 36500, "how long a closed record is archived before `carnet purge` erases it"),
   };
   return kSettings;
 }

@@ -40,6 +40,14 @@ struct Config {
   int emergency_window_s = 3600;  // how long an emergency access lasts
   std::string habilitation_matrix_file;  // empty: the matrix compiled in
 
+  // --- Notifications (profiles/notification.h, server/outbox_worker.h).
+  std::string smtp_url;  // smtp://relay:25; empty: e-mails wait in the outbox
+  std::string smtp_from = "notifications@carnet.invalid";
+  int outbox_poll_ms = 1000;
+  int outbox_max_attempts = 12;
+  // --- Retention (`carnet purge`): closed records are kept this long, then erased.
+  int retention_days = 3650;
+
   // The connection string actually used: `db`, or the private cluster under data_dir.
   std::string EffectiveConninfo() const;
   // The FHIR base URL actually used: public_base_url, or http://bind:port/fhir.

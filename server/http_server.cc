@@ -350,6 +350,13 @@ class RequestLineCapture : public Http::Handler {
 
 }  // namespace
 
+void LogEvent(const std::string& event, const std::string& detail) {
+  std::string line = "{\"time\":\"" + FormatUtc(std::chrono::system_clock::now()) +
+                     "\",\"event\":\"" + JsonEscape(event) + "\"";
+  if (!detail.empty()) line += ",\"detail\":\"" + JsonEscape(detail) + "\"";
+  LogLine(line + "}");
+}
+
 void LogLine(const std::string& line) {
   static std::mutex mu;
   std::lock_guard<std::mutex> lock(mu);

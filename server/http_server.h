@@ -43,5 +43,7 @@ class HttpServer {
 
 // Writes one line to stdout, whole, even when several threads log at once.
 void LogLine(const std::string& line);
+// One JSON log line {"time","event","detail"}.
+void LogEvent(const std::string& event, const std::string& detail = {});
 
 }  // namespace carnet

@@ -12,6 +12,7 @@
 #include "fhir/search.h"
 #include "server/config.h"
 #include "server/gateway.h"
+#include "server/outbox_worker.h"
 #include "profiles/access.h"
 #include "server/http_server.h"
 #include "server/worker_pool.h"
@@ -22,12 +23,6 @@
 namespace carnet {
 namespace {
 
-void LogEvent(const std::string& event, const std::string& detail = {}) {
-  std::string line = "{\"time\":\"" + FormatUtc(std::chrono::system_clock::now()) +
-                     "\",\"event\":\"" + JsonEscape(event) + "\"";
-  if (!detail.empty()) line += ",\"detail\":\"" + JsonEscape(detail) + "\"";
-  LogLine(line + "}");
-}
 
 Status Migrate(const Config& config) {
   auto conn = storage::Connection::Open(config.EffectiveConninfo());
@@ -89,6 +84,14 @@ int Serve(const Config& config) {
     LogEvent("startup_failed", st.ToString());
     return 1;
   }
+  // Notifications leave from the outbox in the background, never from a request.
+  OutboxSettings outbox_settings;
+  outbox_settings.smtp_url = config.smtp_url;
+  outbox_settings.smtp_from = config.smtp_from;
+  outbox_settings.poll_ms = config.outbox_poll_ms;
+  outbox_settings.max_attempts = config.outbox_max_attempts;
+  OutboxWorker outbox(pool, outbox_settings);
+  outbox.Start();
   LogEvent("listening", config.bind + ":" + std::to_string(server.port()));
 
   int sig = 0;
@@ -101,6 +104,7 @@ int Serve(const Config& config) {
   bool idle = workers.WaitIdle(std::chrono::milliseconds(config.shutdown_grace_ms));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // last writes leave the reactor
   server.Shutdown();
+  outbox.Stop();
   LogEvent("stopped", idle ? "clean" : "grace period expired with requests in flight");
   return 0;
 }

@@ -312,21 +312,24 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
     }
     std::vector<std::string> members;
     for (const auto& e : sub.metadata.documents) {
+      // The document first, its content second: the Binary then files under the document's
+      // record (its securityContext resolves), and is read as the document is.
       std::string content_url;
+      std::optional<JsonValue> binary;
+      std::string binary_id;
       if (with_documents) {
         auto it = bytes_of.find(e.id);
         if (it != bytes_of.end()) {
-          JsonValue binary = JsonValue::Object();
-          binary.Set("resourceType", JsonValue::String("Binary"));
-          binary.Set("contentType", JsonValue::String(e.mime_type));
-          // The content is read as its document is (profiles/access.h).
+          binary_id = NewUuid();
+          content_url = "Binary/" + binary_id;
+          JsonValue b = JsonValue::Object();
+          b.Set("resourceType", JsonValue::String("Binary"));
+          b.Set("contentType", JsonValue::String(e.mime_type));
           JsonValue context = JsonValue::Object();
           context.Set("reference", JsonValue::String("DocumentReference/" + Uuid(e.id)));
-          binary.Set("securityContext", std::move(context));
-          binary.Set("data", JsonValue::String(carnet::Base64Encode(it->second->bytes)));
-          auto b = writer_.Create(tx, session, "Binary", binary, "");
-          if (!b.ok()) return b.status();
-          content_url = "Binary/" + b->id;
+          b.Set("securityContext", std::move(context));
+          b.Set("data", JsonValue::String(carnet::Base64Encode(it->second->bytes)));
+          binary = std::move(b);
         }
       }
       JsonValue dr = mapping::DocumentReferenceFromEntry(e, patient_ref, content_url);
@@ -341,6 +344,10 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
         }
         return Status(created.status().code(), "DocumentEntry " + e.id + ": " + created.status().message(),
                       e.id);
+      }
+      if (binary) {
+        auto b = writer_.Create(tx, session, "Binary", *binary, binary_id);
+        if (!b.ok()) return b.status();
       }
     }
     // The SubmissionSet, as an MHD List holding its documents.

@@ -72,6 +72,8 @@ class GatewayProcess {
   bool WaitHealthy(std::chrono::milliseconds timeout = std::chrono::seconds(20));
   // Sends SIGTERM and waits for exit; returns the exit status (or -1 on timeout).
   int Terminate(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // SIGKILL: a crash, nothing flushed.
+  void Kill();
   bool running();
 
   std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
@@ -86,5 +88,20 @@ class GatewayProcess {
   std::string log_path_;
   int exit_status_ = -1;
 };
+
+// Any other child process a test needs (a local SMTP server, a webhook receiver): started
+// with execv, killed (SIGTERM, then SIGKILL) when destroyed.
+class Subprocess {
+ public:
+  explicit Subprocess(std::vector<std::string> argv);
+  ~Subprocess();
+  bool running();
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// Waits until something accepts TCP connections on 127.0.0.1:port.
+bool WaitForPort(int port, std::chrono::milliseconds timeout = std::chrono::seconds(15));
 
 }  // namespace carnet::testing

@@ -1,0 +1,198 @@
+#include "server/outbox_worker.h"
+
+#include <curl/curl.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "base/json.h"
+#include "base/strings.h"
+#include "server/http_server.h"
+#include "storage/transaction.h"
+
+namespace carnet {
+namespace {
+
+using storage::SqlParam;
+using storage::Statement;
+
+constexpr Statement kClaim{
+    "outbox_claim",
+    "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => $1::int) "
+    "WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= now() "
+    "AND attempts < $2::int ORDER BY next_attempt_at, id LIMIT 20 FOR UPDATE SKIP LOCKED) "
+    "RETURNING id, channel, destination, payload, attempts"};
+constexpr Statement kDelivered{
+    "outbox_delivered", "UPDATE outbox SET delivered_at = now(), last_error = NULL WHERE id = $1::bigint"};
+constexpr Statement kFailed{
+    "outbox_failed",
+    "UPDATE outbox SET last_error = $2, next_attempt_at = now() + make_interval(secs => $3::int) "
+    "WHERE id = $1::bigint"};
+
+// RFC 2047 encoded word: subjects carry accents.
+std::string EncodedWord(const std::string& text) { return "=?UTF-8?B?" + Base64Encode(text) + "?="; }
+
+struct ReadState {
+  const std::string* data;
+  size_t offset = 0;
+};
+
+size_t ReadMessage(char* buffer, size_t size, size_t n, void* user) {
+  auto* s = static_cast<ReadState*>(user);
+  size_t left = s->data->size() - s->offset;
+  size_t take = std::min(left, size * n);
+  std::memcpy(buffer, s->data->data() + s->offset, take);
+  s->offset += take;
+  return take;
+}
+
+size_t Discard(char*, size_t size, size_t n, void*) { return size * n; }
+
+}  // namespace
+
+OutboxWorker::OutboxWorker(storage::Pool& pool, OutboxSettings settings)
+    : pool_(pool), settings_(std::move(settings)) {}
+
+OutboxWorker::~OutboxWorker() { Stop(); }
+
+void OutboxWorker::Start() {
+  if (thread_.joinable()) return;
+  stop_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void OutboxWorker::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void OutboxWorker::Loop() {
+  while (true) {
+    auto delivered = RunOnce();
+    if (!delivered.ok()) LogEvent("outbox_error", delivered.status().ToString());
+    std::unique_lock<std::mutex> lock(mu_);
+    if (stop_) return;
+    // A full batch: look again at once; otherwise wait for the next poll.
+    if (delivered.ok() && *delivered >= 20) continue;
+    cv_.wait_for(lock, std::chrono::milliseconds(settings_.poll_ms), [this] { return stop_; });
+    if (stop_) return;
+  }
+}
+
+Result<int> OutboxWorker::RunOnce() {
+  struct Row {
+    std::string id, channel, destination, payload;
+    int attempts = 0;
+  };
+  std::vector<Row> rows;
+  Status st = storage::RunInTransaction(pool_, [&](storage::Transaction& tx) -> Status {
+    rows.clear();
+    auto r = tx.Run(kClaim, {SqlParam::Text(std::to_string(settings_.lease_s)),
+                             SqlParam::Text(std::to_string(settings_.max_attempts))});
+    if (!r.ok()) return r.status();
+    for (int i = 0; i < r->rows(); ++i)
+      rows.push_back({r->GetString(i, 0), r->GetString(i, 1), r->GetString(i, 2), r->GetString(i, 3),
+                      static_cast<int>(r->GetInt(i, 4))});
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  int delivered = 0;
+  for (const Row& row : rows) {
+    Status sent = Deliver(row.channel, row.destination, row.payload);
+    Status recorded = storage::RunInTransaction(pool_, [&](storage::Transaction& tx) -> Status {
+      if (sent.ok()) {
+        auto r = tx.Run(kDelivered, {SqlParam::Text(row.id)});
+        return r.ok() ? Status::Ok() : r.status();
+      }
+      // 2, 4, 8... seconds, at most an hour.
+      int backoff = 1 << std::min(row.attempts, 11);
+      backoff = std::min(backoff, 3600);
+      auto r = tx.Run(kFailed, {SqlParam::Text(row.id), SqlParam::Text(sent.message()),
+                                SqlParam::Text(std::to_string(backoff))});
+      return r.ok() ? Status::Ok() : r.status();
+    });
+    if (!recorded.ok()) return recorded;
+    if (sent.ok()) {
+      ++delivered;
+      LogEvent("notification_delivered", row.channel + " #" + row.id);
+    } else {
+      LogEvent("notification_failed", row.channel + " #" + row.id + ": " + sent.message());
+    }
+  }
+  return delivered;
+}
+
+Status OutboxWorker::Deliver(const std::string& channel, const std::string& destination,
+                             const std::string& payload) {
+  auto json = ParseJson(payload);
+  if (!json.ok()) return Internal("unreadable outbox payload");
+  CURL* c = curl_easy_init();
+  if (!c) return Internal("curl_easy_init failed");
+  struct curl_slist* headers = nullptr;
+  struct curl_slist* recipients = nullptr;
+  std::string body;
+  ReadState state{&body};
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(settings_.timeout_ms));
+  if (channel == "email") {
+    if (settings_.smtp_url.empty()) {
+      curl_easy_cleanup(c);
+      return Status(ErrorCode::kUnavailable, "no SMTP relay configured (smtp_url)");
+    }
+    std::string text = json->GetString("text");
+    // Lines of the body end in CRLF; a line that is a lone dot would end the message.
+    std::string crlf;
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r')) crlf += "\r\n";
+      else crlf.push_back(text[i]);
+    }
+    body = "Date: " + HttpDateFromInstant(FormatUtc(std::chrono::system_clock::now())) + "\r\n" +
+           "From: " + settings_.smtp_from + "\r\n" + "To: " + destination + "\r\n" +
+           "Message-ID: <" + NewUuid() + "@carnet>\r\n" + "Subject: " + EncodedWord(json->GetString("subject")) +
+           "\r\n" + "MIME-Version: 1.0\r\n" + "Content-Type: text/plain; charset=UTF-8\r\n" +
+           "Content-Transfer-Encoding: 8bit\r\n\r\n" + crlf + "\r\n";
+    recipients = curl_slist_append(recipients, destination.c_str());
+    curl_easy_setopt(c, CURLOPT_URL, settings_.smtp_url.c_str());
+    std::string from = "<" + settings_.smtp_from + ">";
+    curl_easy_setopt(c, CURLOPT_MAIL_FROM, from.c_str());
+    curl_easy_setopt(c, CURLOPT_MAIL_RCPT, recipients);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, ReadMessage);
+    curl_easy_setopt(c, CURLOPT_READDATA, &state);
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    CURLcode rc = curl_easy_perform(c);
+    curl_slist_free_all(recipients);
+    curl_easy_cleanup(c);
+    if (rc != CURLE_OK) return Status(ErrorCode::kUnavailable, std::string("SMTP: ") + curl_easy_strerror(rc));
+    return Status::Ok();
+  }
+  if (channel == "webhook") {
+    const JsonValue* bundle = json->Find("bundle");
+    body = bundle ? WriteJson(*bundle) : "{}";
+    headers = curl_slist_append(headers, "Content-Type: application/fhir+json");
+    headers = curl_slist_append(headers, "Expect:");
+    curl_easy_setopt(c, CURLOPT_URL, destination.c_str());
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, Discard);
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(c);
+    if (rc != CURLE_OK) return Status(ErrorCode::kUnavailable, std::string("webhook: ") + curl_easy_strerror(rc));
+    if (status < 200 || status >= 300)
+      return Status(ErrorCode::kUnavailable, "webhook answered HTTP " + std::to_string(status));
+    return Status::Ok();
+  }
+  curl_easy_cleanup(c);
+  return Internal("unknown channel " + channel);
+}
+
+}  // namespace carnet

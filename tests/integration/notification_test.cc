@@ -1,0 +1,187 @@
+// Notifications (issue 5): a new document, a professional's first access and every
+// emergency access reach the patient by the channels they chose, through a real local SMTP
+// server (Debian's python3-aiosmtpd) and a local webhook receiver; the outbox is durable: a
+// gateway killed between the event and its delivery delivers after restart, nothing lost.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "base/json.h"
+#include "base/strings.h"
+#include "storage/connection.h"
+#include "tests/integration/harness.h"
+
+namespace carnet::testing {
+namespace {
+
+namespace fs = std::filesystem;
+const char* kJson = "Content-Type: application/fhir+json";
+
+std::vector<std::string> ReadAll(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::recursive_directory_iterator(dir, ec)) {
+    if (!e.is_regular_file() || e.path().extension() == ".tmp") continue;
+    std::ifstream in(e.path());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    out.push_back(ss.str());
+  }
+  return out;
+}
+
+// Waits until `dir` holds a file containing every one of `needles`; returns it ("" if none).
+std::string WaitFor(const std::string& dir, const std::vector<std::string>& needles,
+                    std::chrono::seconds timeout = std::chrono::seconds(20)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    for (const auto& text : ReadAll(dir)) {
+      bool all = true;
+      for (const auto& n : needles) all = all && text.find(n) != std::string::npos;
+      if (all) return text;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return "";
+}
+
+long long Count(const std::string& sql) {
+  auto conn = storage::Connection::Open(TestDbConninfo());
+  if (!conn.ok()) return -1;
+  auto r = (*conn)->RunDynamic(sql, {});
+  return r.ok() ? r->GetInt(0, 0) : -1;
+}
+
+std::string Params(const std::vector<std::pair<std::string, std::string>>& values) {
+  std::string out = R"({"resourceType":"Parameters","parameter":[)";
+  for (size_t i = 0; i < values.size(); ++i)
+    out += std::string(i ? "," : "") + R"({"name":")" + values[i].first + R"(",)" +
+           (values[i].first == "enabled" ? R"("valueBoolean":)" + values[i].second
+                                          : R"("valueString":")" + values[i].second + "\"") +
+           "}";
+  return out + "]}";
+}
+
+TEST(NotificationTest, DeliveredByMailAndWebhookAndNeverLost) {
+  std::string run = RandomHex(4);
+  std::string dir = ::testing::TempDir() + "/carnet-notify-" + run;
+  std::string maildir = dir + "/mail", hooks = dir + "/hooks";
+  fs::create_directories(dir);
+  int smtp_port = FreePort(), hook_port = FreePort();
+  std::vector<std::string> flags = {"--smtp-url", "smtp://127.0.0.1:" + std::to_string(smtp_port),
+                                    "--outbox-poll-ms", "200"};
+  std::string ins = "2" + std::to_string(400000000000LL + std::stoll(RandomHex(5), nullptr, 16));
+  std::string pid = "ntf-" + run;
+  std::string patient = Token({"--actor", "patient", "--id", "pat-" + run, "--patient", ins});
+  std::string operator_token = Token({"--actor", "operator", "--id", "ops-1"});
+  std::string lab = Token({"--actor", "system", "--id", "lab-ntf", "--client-id", "lab-ntf"});
+  std::string mail_to = "patient-" + run + "@example.org";
+
+  auto gateway = std::make_unique<GatewayProcess>(flags);
+  ASSERT_TRUE(gateway->WaitHealthy()) << gateway->Log();
+  HttpClient client;
+  auto as = [&](const std::string& token, const std::string& method, const std::string& path,
+                const std::string& body = "", std::vector<std::string> headers = {kJson}) {
+    client.SetBearer(token);
+    return client.Request(method, gateway->base_url() + path, headers, body);
+  };
+  ASSERT_EQ(as(operator_token, "PUT", "/fhir/Patient/" + pid,
+               R"({"resourceType":"Patient","id":")" + pid +
+                   R"(","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":")" + ins + R"("}]})")
+                .status,
+            201);
+  // A document before any preference: e-mail is opt-in, nothing is queued.
+  auto doc = [&](const std::string& id) {
+    return R"({"resourceType":"DocumentReference","id":")" + id + R"(","status":"current",
+      "type":{"coding":[{"system":"http://loinc.org","code":"11502-2","display":"Compte rendu de biologie"}]},
+      "subject":{"reference":"Patient/)" + pid + R"("},
+      "content":[{"attachment":{"contentType":"text/plain","data":"b2s="}}]})";
+  };
+  ASSERT_EQ(as(lab, "PUT", "/fhir/DocumentReference/ntf-" + run + "-0", doc("ntf-" + run + "-0")).status, 201);
+  std::string outbox_of = "SELECT count(*) FROM outbox o JOIN patient p ON p.patient_key = o.patient_key "
+                          "WHERE p.resource_id = '" + pid + "'";
+  EXPECT_EQ(Count(outbox_of), 0);
+
+  // The patient opts in: documents and emergencies by e-mail, first accesses by webhook.
+  std::string p = "/fhir/Patient/" + pid + "/$notification-preferences";
+  for (const char* event : {"document", "emergency"})
+    ASSERT_EQ(as(patient, "POST", p, Params({{"channel", "email"}, {"event", event}, {"enabled", "true"}, {"address", mail_to}})).status,
+              200);
+  ASSERT_EQ(as(patient, "POST", p,
+               Params({{"channel", "webhook"}, {"event", "access"}, {"enabled", "true"},
+                       {"address", "http://127.0.0.1:" + std::to_string(hook_port) + "/hook"}}))
+                .status,
+            200);
+  // Bad preferences are refused.
+  EXPECT_EQ(as(patient, "POST", p, Params({{"channel", "sms"}, {"event", "document"}, {"enabled", "true"}, {"address", "x"}})).status, 400);
+  EXPECT_EQ(as(patient, "POST", p, Params({{"channel", "email"}, {"event", "document"}, {"enabled", "true"}, {"address", "not-an-address"}})).status, 400);
+  // Nobody else sets them: a deposit source knows the record (403), an outsider does not (404).
+  EXPECT_EQ(as(lab, "POST", p, Params({{"channel", "email"}, {"event", "document"}, {"enabled", "false"}, {"address", ""}})).status, 403);
+  std::string outsider = Token({"--actor", "professional", "--id", "810000000019", "--profession", "10", "--org", "x"});
+  EXPECT_EQ(as(outsider, "POST", p, Params({{"channel", "email"}, {"event", "document"}, {"enabled", "false"}, {"address", ""}})).status, 404);
+
+  // A document arrives while the SMTP relay is down: queued, the attempt fails...
+  ASSERT_EQ(as(lab, "PUT", "/fhir/DocumentReference/ntf-" + run + "-1", doc("ntf-" + run + "-1")).status, 201);
+  EXPECT_EQ(Count(outbox_of + " AND o.event_kind = 'document'"), 1);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (Count(outbox_of + " AND o.attempts > 0") < 1 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(Count(outbox_of + " AND o.attempts > 0 AND o.last_error IS NOT NULL AND o.delivered_at IS NULL"), 1);
+  // ...and the gateway crashes before any retry.
+  gateway->Kill();
+
+  // The relay and the receiver come up, the gateway restarts: the notification leaves.
+  Subprocess smtp({"/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:" + std::to_string(smtp_port), "-c",
+                   "aiosmtpd.handlers.Mailbox", maildir});
+  Subprocess receiver({"/usr/bin/python3", std::string(CARNET_SOURCE_DIR) + "/tests/tools/webhook_receiver.py",
+                       std::to_string(hook_port), hooks});
+  ASSERT_TRUE(WaitForPort(smtp_port)) << "aiosmtpd did not start (is python3-aiosmtpd installed?)";
+  ASSERT_TRUE(WaitForPort(hook_port));
+  gateway = std::make_unique<GatewayProcess>(flags);
+  ASSERT_TRUE(gateway->WaitHealthy()) << gateway->Log();
+  std::string mail = WaitFor(maildir, {"To: " + mail_to, "Un nouveau document", "Compte rendu de biologie"});
+  EXPECT_FALSE(mail.empty()) << "no e-mail delivered; gateway log:\n" << gateway->Log();
+  EXPECT_NE(mail.find("Subject: =?UTF-8?B?"), std::string::npos) << mail;
+
+  // A care team doctor's first access: a webhook notification (an id-only Bundle whose focus is
+  // the AuditEvent); the second access notifies nothing more.
+  ASSERT_EQ(as(patient, "POST", "/fhir/CareTeam",
+               R"({"resourceType":"CareTeam","status":"active","subject":{"reference":"Patient/)" + pid +
+                   R"("},"participant":[{"member":{"identifier":{"value":"810000000011"}}}]})")
+                .status,
+            201);
+  std::string doctor = Token({"--actor", "professional", "--id", "810000000011", "--profession", "10", "--org", "org-n"});
+  ASSERT_EQ(as(doctor, "GET", "/fhir/DocumentReference/ntf-" + run + "-1").status, 200);
+  ASSERT_EQ(as(doctor, "GET", "/fhir/DocumentReference/ntf-" + run + "-1").status, 200);
+  std::string hook = WaitFor(hooks, {"\"resourceType\":\"Bundle\"", "event-notification", "AuditEvent/"});
+  ASSERT_FALSE(hook.empty()) << "no webhook delivered; gateway log:\n" << gateway->Log();
+  auto bundle = ParseJson(hook);
+  ASSERT_TRUE(bundle.ok()) << hook;
+  EXPECT_EQ(bundle->GetString("type"), "history");
+  EXPECT_EQ(hook.find("b2s="), std::string::npos) << "no medical content in a notification";
+  EXPECT_EQ(hook.find("Compte rendu"), std::string::npos) << "no medical content in a notification";
+
+  // An emergency access: an e-mail with the reason.
+  std::string urgent = Token({"--actor", "professional", "--id", "810000000012", "--profession", "10", "--org", "samu",
+                              "--emergency", "Detresse respiratoire"});
+  ASSERT_EQ(as(urgent, "GET", "/fhir/DocumentReference/ntf-" + run + "-1").status, 200);
+  EXPECT_FALSE(WaitFor(maildir, {"To: " + mail_to, "Detresse respiratoire", "810000000012"}).empty())
+      << gateway->Log();
+
+  // Everything queued was delivered, and only once per event: one document e-mail (the
+  // document before the opt-in queued nothing), one first-access webhook, one emergency.
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (Count(outbox_of + " AND o.delivered_at IS NULL") > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(Count(outbox_of + " AND o.delivered_at IS NULL"), 0);
+  EXPECT_EQ(Count(outbox_of + " AND o.event_kind = 'document'"), 1);
+  EXPECT_EQ(Count(outbox_of + " AND o.event_kind = 'access'"), 1);
+  EXPECT_EQ(Count(outbox_of + " AND o.event_kind = 'emergency'"), 1);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace carnet::testing
