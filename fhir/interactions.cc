@@ -287,7 +287,21 @@ Result<WriteResult> Interactions::Write(storage::Transaction& tx, profiles::Acce
   if (!decision) {
     auto d = session.DecideResource(tx, *key, stamped, action);
     if (!d.ok()) return d.status();
-    if (!d->allowed) return session.Refuse(audit, *d, *key, what);
+    if (!d->allowed) {
+      Status refused = session.Refuse(audit, *d, *key, what);
+      // A deposit source may know the state of any record it deposits to: it is told why
+      // (XDS.b tells it the same through its error codes).
+      if (action == Action::kCreate && *key && session.actor().kind == profiles::ActorKind::kSystem) {
+        auto record = session.Record(tx, **key);
+        if (record.ok() && (*record)->status == profiles::RecordStatus::kClosed)
+          return Status(ErrorCode::kForbidden, "the record of Patient/" + (*record)->patient_id +
+                                                   " is closed: it takes no new content");
+        if (record.ok() && (*record)->status == profiles::RecordStatus::kOpposed)
+          return Status(ErrorCode::kUnknownPatient,
+                        "Patient/" + (*record)->patient_id + " has no record here (the patient opposed it)");
+      }
+      return refused;
+    }
     decision = *d;
   }
   WriteResult out;

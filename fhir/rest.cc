@@ -1120,7 +1120,7 @@ EntryResult FhirApi::Impl::PatientChoice(Session& session, const HttpRequest& re
     audit.object_reference = "Patient/" + id + "/$" + op;
     if (!*key) return session.Refuse(audit, profiles::Refusal("no such record"), std::nullopt, "Patient/" + id);
     // One must see the record to learn anything about it.
-    auto visible = session.DecideRecord(tx, **key, action == Action::kManageRecord ? Action::kManageRecord : Action::kSearch);
+    auto visible = session.DecideRecord(tx, **key, Action::kSearch);
     if (!visible.ok()) return visible.status();
     auto d = session.DecideRecord(tx, **key, action);
     if (!d.ok()) return d.status();

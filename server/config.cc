@@ -217,6 +217,7 @@ std::string HelpText() {
       << "  serve     run the gateway (the ./carnet script also starts PostgreSQL)\n"
       << "  migrate   apply database migrations and exit\n"
       << "  reindex   rebuild the search index ([--type T]) after adding a SearchParameter\n"
+      << "  purge     erase the records closed more than --retention-days ago (audit kept)\n"
       << "  token     print a development token: --actor KIND [--id ID] [--profession CODE]\n"
       << "            [--specialty CODE] [--org ID] [--patient INS] [--patient-id ID]\n"
       << "            [--guardian-of INS]... [--client-id ID] [--scope S]... [--emergency REASON]\n"

@@ -19,6 +19,7 @@
 #include "storage/audit_store.h"
 #include "storage/migrations.h"
 #include "storage/pool.h"
+#include "storage/record_purge.h"
 
 namespace carnet {
 namespace {
@@ -190,6 +191,29 @@ int AuditVerify(const Config& config) {
   return 0;
 }
 
+// `carnet purge`: erases the records closed more than retention_days ago (the access
+// history stays). Meant for a daily maintenance job.
+int PurgeCommand(const Config& config) {
+  if (!config.args.empty()) {
+    std::cerr << "carnet purge: unknown argument " << config.args[0]
+              << " (the retention period is the setting --retention-days)\n";
+    return 2;
+  }
+  storage::PoolOptions options;
+  options.conninfo = config.EffectiveConninfo();
+  options.size = 1;
+  storage::Pool pool(options);
+  auto purged = storage::PurgeClosedRecords(pool, config.retention_days);
+  if (!purged.ok()) {
+    std::cerr << "carnet purge: " << purged.status().ToString() << "\n";
+    return 1;
+  }
+  for (long long key : *purged) std::cout << "purged record " << key << "\n";
+  std::cout << purged->size() << " record(s) purged (closed more than " << config.retention_days
+            << " days ago)\n";
+  return 0;
+}
+
 }  // namespace
 }  // namespace carnet
 
@@ -219,6 +243,7 @@ int main(int argc, char** argv) {
   if (cmd == "token") return carnet::MintToken(*config);
   if (cmd == "audit-verify") return carnet::AuditVerify(*config);
   if (cmd == "reindex") return carnet::ReindexCommand(*config);
+  if (cmd == "purge") return carnet::PurgeCommand(*config);
   std::cerr << "carnet: unknown command '" << cmd << "' (see carnet --help)\n";
   return 2;
 }
