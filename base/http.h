@@ -25,6 +25,10 @@ struct HttpRequest {
   std::string peer;        // client address, "127.0.0.1"
   std::string request_id;  // assigned by server/, echoed as X-Request-Id
   std::chrono::steady_clock::time_point received;
+  // Mutual TLS: set only when the connection presented a client certificate that the TLS
+  // layer verified against the configured CA (server/http_server.h).
+  std::string client_cert_subject_cn;  // the certificate subject's commonName
+  std::string client_cert_sha256;      // hex SHA-256 of the DER certificate
 
   // First header with that name, or nullptr.
   const std::string* Header(std::string_view name) const;

@@ -1,6 +1,8 @@
 #include "profiles/access.h"
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
 
 #include "profiles/notification.h"
 #include "profiles/policy_store.h"
@@ -35,12 +37,54 @@ Result<std::unique_ptr<AccessControl>> AccessControl::Load(const AccessSettings&
   if (!verifier.ok()) return verifier.status();
   auto matrix = HabilitationMatrix::Load(settings.habilitation_matrix_file);
   if (!matrix.ok()) return matrix.status();
-  return std::unique_ptr<AccessControl>(new AccessControl(
+  std::unique_ptr<AccessControl> control(new AccessControl(
       std::move(verifier).value(), std::move(matrix).value(), settings.emergency_window_s));
+  if (!settings.client_organisations_file.empty()) {
+    std::ifstream in(settings.client_organisations_file);
+    if (!in) return BadRequest("cannot read client_organisations_file " + settings.client_organisations_file);
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+      ++n;
+      if (auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
+      std::istringstream fields(line);
+      std::string cert, org, extra;
+      if (!(fields >> cert)) continue;
+      if (!(fields >> org) || (fields >> extra))
+        return BadRequest(settings.client_organisations_file + ":" + std::to_string(n) +
+                          ": expected a certificate (CN or sha256:HEX) and an organisation id");
+      if (cert.rfind("sha256:", 0) == 0)
+        for (char& c : cert) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      control->organisations_[cert] = org;
+    }
+  }
+  return control;
+}
+
+Result<Actor> AccessControl::FromClientCertificate(const HttpRequest& req) const {
+  auto it = organisations_.find("sha256:" + req.client_cert_sha256);
+  if (it == organisations_.end()) it = organisations_.find(req.client_cert_subject_cn);
+  if (it == organisations_.end() || req.client_cert_subject_cn.empty())
+    return Status(ErrorCode::kUnauthorized,
+                  "client certificate '" + req.client_cert_subject_cn + "' names no configured organisation");
+  Actor a;
+  a.kind = ActorKind::kSystem;
+  a.issuer = "mtls";
+  a.subject = req.client_cert_subject_cn;
+  a.organisation = it->second;
+  a.client_id = it->second;
+  JsonValue claims = JsonValue::Object();
+  claims.Set("iss", JsonValue::String("mtls"));
+  claims.Set("sub", JsonValue::String(req.client_cert_subject_cn));
+  claims.Set("x5t#S256", JsonValue::String(req.client_cert_sha256));
+  claims.Set("organisation", JsonValue::String(it->second));
+  a.claims = std::move(claims);
+  return a;
 }
 
 Result<Actor> AccessControl::Authenticate(const HttpRequest& req) const {
   const std::string* auth = req.Header("Authorization");
+  if (!auth && !req.client_cert_sha256.empty()) return FromClientCertificate(req);
   if (!auth) return Status(ErrorCode::kUnauthorized, "no Authorization header");
   std::string_view v = *auth;
   constexpr std::string_view kBearer = "bearer ";

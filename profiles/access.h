@@ -32,6 +32,11 @@ struct AccessSettings {
   IdentitySettings identity;
   long long emergency_window_s = 3600;
   std::string habilitation_matrix_file;  // empty: the built-in matrix
+  // Mutual TLS: which client certificate is which organisation. One line per certificate,
+  // tab- or space-separated: the certificate (its subject CN, or sha256:HEX of the DER
+  // certificate) then the organisation id (FINESS...). '#' starts a comment. Such callers are
+  // deposit sources (ActorKind::kSystem, client id = the organisation).
+  std::string client_organisations_file;
 };
 
 // Built once at start; const and thread-safe afterwards.
@@ -41,7 +46,8 @@ class AccessControl {
 
   // The actor behind the request's `Authorization: Bearer` token. kUnauthorized (with the
   // reason, for the log and the audit, never for the caller) when the header is missing,
-  // malformed, or the token does not verify. A professional's assertion of the patient's
+  // malformed, or the token does not verify. Without an Authorization header, a verified
+  // client certificate (mutual TLS) of a configured organisation identifies a deposit source. A professional's assertion of the patient's
   // consent may also come as the request header `X-Patient-Consent: true` (front ends that
   // collect it at the bedside copy it there); it is recorded in the audit.
   Result<Actor> Authenticate(const HttpRequest& req) const;
@@ -53,7 +59,9 @@ class AccessControl {
  private:
   AccessControl(JwtVerifier verifier, HabilitationMatrix matrix, long long window)
       : verifier_(std::move(verifier)), matrix_(std::move(matrix)), emergency_window_s_(window) {}
+  Result<Actor> FromClientCertificate(const HttpRequest& req) const;
   JwtVerifier verifier_;
+  std::map<std::string, std::string> organisations_;  // CN or sha256:HEX -> organisation
   HabilitationMatrix matrix_;
   long long emergency_window_s_;
 };

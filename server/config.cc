@@ -79,6 +79,12 @@ const std::vector<Setting>& Settings() {
               [](Config& c, const std::string& v) { return ParseBool("trust_dev_key", v, &c.trust_dev_key); }},
       INT_SETTING(emergency_window_s, 60, 86400, "duration of an emergency access (seconds)"),
       STRING_SETTING(habilitation_matrix_file, "habilitation matrix file; empty: the built-in one"),
+      // Mutual TLS (issue 5).
+      INT_SETTING(tls_port, 0, 65535, "port of the mutual-TLS listener for system callers; 0: none"),
+      STRING_SETTING(tls_cert_file, "TLS server certificate (PEM)"),
+      STRING_SETTING(tls_key_file, "TLS server private key (PEM)"),
+      STRING_SETTING(tls_client_ca_file, "CA certificate(s) that issue the callers' client certificates (PEM)"),
+      STRING_SETTING(client_organisations_file, "client certificate (CN or sha256:FINGERPRINT) -> organisation"),
       // Notifications (issue 5).
       STRING_SETTING(smtp_url, "SMTP relay for e-mail notifications (smtp://host:port); empty: none"),
       STRING_SETTING(smtp_from, "sender address of e-mail notifications"),

@@ -40,6 +40,13 @@ struct Config {
   int emergency_window_s = 3600;  // how long an emergency access lasts
   std::string habilitation_matrix_file;  // empty: the matrix compiled in
 
+  // --- Mutual TLS for system-to-system callers (hospital and laboratory systems).
+  int tls_port = 0;                 // 0: no TLS listener
+  std::string tls_cert_file;        // the server's certificate (PEM)
+  std::string tls_key_file;         // its private key (PEM)
+  std::string tls_client_ca_file;   // CA that issues the callers' certificates
+  std::string client_organisations_file;  // certificate -> organisation (deposit source)
+
   // --- Notifications (profiles/notification.h, server/outbox_worker.h).
   std::string smtp_url;  // smtp://relay:25; empty: e-mails wait in the outbox
   std::string smtp_from = "notifications@carnet.invalid";

@@ -2,6 +2,9 @@
 
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <pistache/peer.h>
 
 #include <cstdio>
@@ -60,6 +63,26 @@ std::vector<std::pair<std::string, std::string>> HeadersOfHead(const std::string
   return out;
 }
 
+// The verified client certificate of a TLS connection (mutual TLS), if any.
+void ReadClientCertificate(SSL* ssl, HttpRequest* out) {
+  if (SSL_get_verify_result(ssl) != X509_V_OK) return;
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (!cert) return;
+  char cn[256] = {0};
+  X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn - 1);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (X509_digest(cert, EVP_sha256(), digest, &len) == 1) {
+    static const char* kHex = "0123456789abcdef";
+    for (unsigned int i = 0; i < len; ++i) {
+      out->client_cert_sha256.push_back(kHex[digest[i] >> 4]);
+      out->client_cert_sha256.push_back(kHex[digest[i] & 15]);
+    }
+    out->client_cert_subject_cn = cn;
+  }
+  X509_free(cert);
+}
+
 std::shared_ptr<RawRequestLine> RawLineOf(const std::shared_ptr<Tcp::Peer>& peer) {
   if (!peer) return nullptr;
   return std::static_pointer_cast<RawRequestLine>(peer->tryGetData(kRawLineKey));
@@ -101,6 +124,7 @@ HttpRequest Convert(const Http::Request& req, const std::shared_ptr<Tcp::Peer>& 
   }
   out.body = req.body();
   out.peer = req.address().host();
+  if (peer && peer->ssl()) ReadClientCertificate(static_cast<SSL*>(peer->ssl()), &out);
   const std::string* rid = out.Header("X-Request-Id");
   out.request_id = rid && IsSafeRequestId(*rid) ? *rid : RandomHex(8);
   return out;
@@ -389,6 +413,10 @@ Status HttpServer::Start() {
                     .maxRequestSize(impl_->options.max_request_size)
                     .maxResponseSize(impl_->options.max_request_size);
     impl_->endpoint->init(opts);
+    if (!impl_->options.tls_cert_file.empty()) {
+      impl_->endpoint->useSSL(impl_->options.tls_cert_file, impl_->options.tls_key_file);
+      if (!impl_->options.client_ca_file.empty()) impl_->endpoint->useSSLAuth(impl_->options.client_ca_file);
+    }
     impl_->endpoint->setHandler(
         Http::make_handler<RequestLineCapture>(&impl_->app, impl_->workers, &draining_));
     impl_->endpoint->serveThreaded();

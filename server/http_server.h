@@ -18,6 +18,12 @@ struct HttpServerOptions {
   int port = 8080;
   int reactor_threads = 2;
   size_t max_request_size = 96u << 20;
+  // TLS (the listener for system-to-system callers): the server's certificate and key
+  // (PEM); with client_ca_file, every client must present a certificate issued under it
+  // (mutual TLS) and the request carries its subject and fingerprint.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string client_ca_file;
 };
 
 class HttpServer {

@@ -62,6 +62,7 @@ int Serve(const Config& config) {
   access_settings.identity.data_dir = config.data_dir;
   access_settings.emergency_window_s = config.emergency_window_s;
   access_settings.habilitation_matrix_file = config.habilitation_matrix_file;
+  access_settings.client_organisations_file = config.client_organisations_file;
   auto access = profiles::AccessControl::Load(access_settings);
   if (!access.ok()) {
     LogEvent("startup_failed", access.status().ToString());
@@ -85,6 +86,28 @@ int Serve(const Config& config) {
     LogEvent("startup_failed", st.ToString());
     return 1;
   }
+  // The mutual-TLS listener for system-to-system callers: same gateway, same workers.
+  std::unique_ptr<HttpServer> tls_server;
+  if (config.tls_port > 0) {
+    HttpServerOptions tls_options = http_options;
+    tls_options.port = config.tls_port;
+    tls_options.tls_cert_file = config.tls_cert_file;
+    tls_options.tls_key_file = config.tls_key_file;
+    tls_options.client_ca_file = config.tls_client_ca_file;
+    if (tls_options.tls_cert_file.empty() || tls_options.tls_key_file.empty() ||
+        tls_options.client_ca_file.empty()) {
+      LogEvent("startup_failed", "tls_port needs tls_cert_file, tls_key_file and tls_client_ca_file");
+      return 1;
+    }
+    tls_server = std::make_unique<HttpServer>(
+        tls_options, [&gateway](const HttpRequest& r) { return gateway.Handle(r); }, workers);
+    st = tls_server->Start();
+    if (!st.ok()) {
+      LogEvent("startup_failed", st.ToString());
+      return 1;
+    }
+    LogEvent("listening_mtls", config.bind + ":" + std::to_string(tls_server->port()));
+  }
   // Notifications leave from the outbox in the background, never from a request.
   OutboxSettings outbox_settings;
   outbox_settings.smtp_url = config.smtp_url;
@@ -102,9 +125,11 @@ int Serve(const Config& config) {
   // close the listener.
   gateway.SetDraining();
   server.SetDraining();
+  if (tls_server) tls_server->SetDraining();
   bool idle = workers.WaitIdle(std::chrono::milliseconds(config.shutdown_grace_ms));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // last writes leave the reactor
   server.Shutdown();
+  if (tls_server) tls_server->Shutdown();
   outbox.Stop();
   LogEvent("stopped", idle ? "clean" : "grace period expired with requests in flight");
   return 0;

@@ -103,6 +103,11 @@ HttpResult HttpClient::Request(const std::string& method, const std::string& url
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   if (method == "HEAD") curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  if (!tls_ca_.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, tls_ca_.c_str());
+  if (!tls_cert_.empty()) {
+    curl_easy_setopt(c, CURLOPT_SSLCERT, tls_cert_.c_str());
+    curl_easy_setopt(c, CURLOPT_SSLKEY, tls_key_.c_str());
+  }
   if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));

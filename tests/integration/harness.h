@@ -36,6 +36,12 @@ class HttpClient {
  public:
   HttpClient();
   void SetBearer(std::string token) { bearer_ = std::move(token); }
+  // TLS: trust `ca_file` for the server; present `cert_file`/`key_file` when not empty.
+  void SetTls(std::string ca_file, std::string cert_file, std::string key_file) {
+    tls_ca_ = std::move(ca_file);
+    tls_cert_ = std::move(cert_file);
+    tls_key_ = std::move(key_file);
+  }
   const std::string& bearer() const { return bearer_; }
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
@@ -51,6 +57,7 @@ class HttpClient {
  private:
   void* curl_;
   std::string bearer_;
+  std::string tls_ca_, tls_cert_, tls_key_;
 };
 
 // A loopback TCP port nothing listens on right now.
