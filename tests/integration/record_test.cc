@@ -158,6 +158,36 @@ TEST_F(RecordLifeTest, ClosedRecordIsAnArchiveThenPurged) {
   EXPECT_EQ(As(patient, "GET", "/fhir/DocumentReference/" + doc).status, 404);
 }
 
+TEST_F(RecordLifeTest, ThePatientMayOpposeEmergencyAccess) {
+  std::string pid = "emg-" + run_, ins = "2" + std::to_string(ins_base_ + 4);
+  NewRecord(pid, ins);
+  std::string doc = "emg-" + run_ + "-d";
+  ASSERT_EQ(As(lab_, "PUT", "/fhir/DocumentReference/" + doc, Doc(doc, pid)).status, 201);
+  std::string patient = Token({"--actor", "patient", "--id", "p-" + run_, "--patient", ins});
+  std::string urgent = Token({"--actor", "professional", "--id", "810000000031", "--profession", "10", "--org", "samu",
+                              "--emergency", "Arret cardiaque"});
+  std::string urgent2 = Token({"--actor", "professional", "--id", "810000000032", "--profession", "10", "--org", "samu",
+                               "--emergency", "Polytraumatisme"});
+  ASSERT_EQ(As(urgent, "GET", "/fhir/DocumentReference/" + doc).status, 200);
+  // Emergency access is read-only.
+  EXPECT_EQ(As(urgent, "PUT", "/fhir/DocumentReference/" + doc + "-e", Doc(doc + "-e", pid)).status, 403);
+  auto oppose = As(patient, "POST", "/fhir/Patient/" + pid + "/$emergency-access",
+                   R"({"resourceType":"Parameters","parameter":[{"name":"opposed","valueBoolean":true}]})");
+  ASSERT_EQ(oppose.status, 200) << oppose.body;
+  EXPECT_EQ(As(urgent2, "GET", "/fhir/DocumentReference/" + doc).status, 404);
+  EXPECT_EQ(As(urgent, "GET", "/fhir/DocumentReference/" + doc).status, 404) << "an open window closes too";
+  // Only the patient side decides this.
+  EXPECT_EQ(As(lab_, "POST", "/fhir/Patient/" + pid + "/$emergency-access",
+               R"({"resourceType":"Parameters","parameter":[{"name":"opposed","valueBoolean":false}]})")
+                .status,
+            403);
+  ASSERT_EQ(As(patient, "POST", "/fhir/Patient/" + pid + "/$emergency-access",
+               R"({"resourceType":"Parameters","parameter":[{"name":"opposed","valueBoolean":false}]})")
+                .status,
+            200);
+  EXPECT_EQ(As(urgent2, "GET", "/fhir/DocumentReference/" + doc).status, 200);
+}
+
 TEST_F(RecordLifeTest, TheAuditChainCatchesARowAlteredInTheDatabase) {
   std::string pid = "aud-" + run_, ins = "2" + std::to_string(ins_base_ + 3);
   std::string key = NewRecord(pid, ins);
