@@ -68,6 +68,10 @@ int Serve(const Config& config) {
     LogEvent("startup_failed", access.status().ToString());
     return 1;
   }
+  if (config.trust_dev_key)
+    LogEvent("dev_key_trusted",
+             "tokens from `carnet token` (development key under " + config.data_dir +
+                 "/keys) are accepted: never in production");
   if ((*access)->key_count() == 0)
     LogEvent("no_trusted_keys",
              "no jwks_file and trust_dev_key off: every request but /healthz, /readyz and "
