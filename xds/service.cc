@@ -90,6 +90,38 @@ HttpResponse RegistryAnswer(const SoapRequest& req, const std::vector<RegistryEr
                                              WriteRegistryResponse(StatusFor(errors), errors)));
 }
 
+// A write the access policy refused (or that failed): LocalPolicyRestrictionError for the
+// policy's refusals, the error table's code otherwise; the transaction rolls back.
+Status PolicyError(const Status& st, const std::string& location, std::vector<RegistryError>& errors) {
+  if (st.code() == ErrorCode::kForbidden || st.code() == ErrorCode::kNotFound) {
+    errors.push_back(Error("LocalPolicyRestrictionError",
+                           "the access policy does not allow this change: " + st.message(), location));
+    return Status(ErrorCode::kForbidden, "refused");
+  }
+  return st;
+}
+
+// The record a DocumentReference belongs to.
+std::optional<long long> PatientKeyOf(Tx& tx, const std::string& res_id) {
+  auto r = storage::ReadCurrent(tx, "DocumentReference", res_id, false);
+  if (!r.ok() || !*r) return std::nullopt;
+  return (*r)->patient_key;
+}
+
+// The transaction's own audit record (DICOM 110110 Patient Record, as IHE ITI-57 and ITI-62
+// ask), one per record touched, beside the record of each resource written.
+Status AuditTransaction(Tx& tx, Session& session, const char* iti, char action,
+                        const std::set<std::optional<long long>>& keys) {
+  Decision granted;
+  granted.allowed = true;
+  granted.reason = std::string(iti) + " applied";
+  for (const auto& key : keys) {
+    storage::AuditEntry audit = storage::AuditEntry::Dicom("110110", "Patient Record", iti, action);
+    CARNET_RETURN_IF_ERROR(session.Audit(tx, audit, granted, key));
+  }
+  return Status::Ok();
+}
+
 // Pieces of one dynamic statement: fixed SQL fragments, values as parameters.
 struct SqlBuilder {
   storage::SqlParams params;
@@ -342,6 +374,8 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
                                  "uniqueId " + e.unique_id + " is already registered", e.id));
           return Status(ErrorCode::kDuplicate, "duplicate");  // roll back everything
         }
+        if (created.status().code() == ErrorCode::kForbidden || created.status().code() == ErrorCode::kNotFound)
+          return PolicyError(created.status(), e.id, errors);
         return Status(created.status().code(), "DocumentEntry " + e.id + ": " + created.status().message(),
                       e.id);
       }
@@ -426,6 +460,7 @@ HttpResponse XdsService::Impl::UpdateDocumentSet(Session& session, const SoapReq
   std::vector<RegistryError> errors;
   Status st = storage::RunInTransaction(pool_, [&](Tx& tx) -> Status {
     errors.clear();
+    std::set<std::optional<long long>> keys;
     // New metadata versions.
     for (const auto& e : sub.metadata.documents) {
       const Association* member = nullptr;
@@ -460,7 +495,8 @@ HttpResponse XdsService::Impl::UpdateDocumentSet(Session& session, const SoapReq
       if (const JsonValue* content = old.Find("content")) dr.Set("content", *content);
       dr.Set("id", JsonValue::String((*current)->res_id));
       auto upd = writer_.Update(tx, session, "DocumentReference", (*current)->res_id, dr);
-      if (!upd.ok()) return upd.status();
+      if (!upd.ok()) return PolicyError(upd.status(), e.id, errors);
+      keys.insert(upd->patient_key);
     }
     // Availability status changes.
     for (const auto& a : sub.metadata.associations) {
@@ -481,9 +517,10 @@ HttpResponse XdsService::Impl::UpdateDocumentSet(Session& session, const SoapReq
       }
       dr.Set("status", JsonValue::String(a.new_status == kStatusDeprecated ? "superseded" : "current"));
       auto upd = writer_.Update(tx, session, "DocumentReference", (*current)->res_id, dr);
-      if (!upd.ok()) return upd.status();
+      if (!upd.ok()) return PolicyError(upd.status(), a.id, errors);
+      keys.insert(upd->patient_key);
     }
-    return Status::Ok();
+    return AuditTransaction(tx, session, "ITI-57", 'U', keys);
   });
   if (!st.ok() && errors.empty()) errors.push_back(RegistryErrorFromStatus(st));
   return RegistryAnswer(req, errors);
@@ -496,6 +533,7 @@ HttpResponse XdsService::Impl::DeleteDocumentSet(Session& session, const SoapReq
   std::vector<RegistryError> errors;
   Status st = storage::RunInTransaction(pool_, [&](Tx& tx) -> Status {
     errors.clear();
+    std::set<std::optional<long long>> keys;
     for (const auto& id : *ids) {
       auto current = FindEntry(tx, id);
       if (!current.ok()) return current.status();
@@ -503,9 +541,11 @@ HttpResponse XdsService::Impl::DeleteDocumentSet(Session& session, const SoapReq
         errors.push_back(Error("UnresolvedReferenceException", "no registry object " + id, id));
         return Status(ErrorCode::kInvalid, "delete");
       }
-      CARNET_RETURN_IF_ERROR(writer_.Delete(tx, session, "DocumentReference", (*current)->res_id));
+      auto removed = writer_.Delete(tx, session, "DocumentReference", (*current)->res_id);
+      if (!removed.ok()) return PolicyError(removed, id, errors);
+      keys.insert(PatientKeyOf(tx, (*current)->res_id));
     }
-    return Status::Ok();
+    return AuditTransaction(tx, session, "ITI-62", 'D', keys);
   });
   if (!st.ok() && errors.empty()) errors.push_back(RegistryErrorFromStatus(st));
   return RegistryAnswer(req, errors);
