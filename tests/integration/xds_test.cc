@@ -204,6 +204,13 @@ TEST_F(XdsTest, MetadataUpdateAndDelete) {
     return client_.Request("POST", Url("/xds/registry"), {kSoap},
                            SoapEnvelope("urn:ihe:iti:2010:UpdateDocumentSet", xds::WriteSubmitObjectsRequest(list)));
   };
+  // Another deposit source may not change what it did not deposit: nothing changes.
+  client_.SetBearer(Token({"--actor", "system", "--id", "other-lab", "--client-id", "other-lab"}));
+  auto foreign = update_with("1");
+  client_.SetBearer(SuiteToken());
+  ASSERT_EQ(foreign.status, 200) << foreign.body;
+  EXPECT_NE(foreign.body.find("LocalPolicyRestrictionError"), std::string::npos) << foreign.body;
+  EXPECT_EQ(client_.Get(Url("/fhir/DocumentReference/" + id)).headers["etag"], "W/\"1\"");
   auto stale = update_with("7");
   ASSERT_EQ(stale.status, 200) << stale.body;
   EXPECT_NE(stale.body.find("XDSMetadataVersionError"), std::string::npos) << stale.body;
