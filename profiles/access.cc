@@ -283,7 +283,10 @@ Status AccessSession::Audit(storage::Transaction& tx, storage::AuditEntry entry,
     }
   }
   auto appended = storage::AppendAuditEvent(tx, entry);
-  if (!appended.ok()) return appended.status();
+  // No access without its record: the request fails whole (a retryable conflict is still
+  // retried by the transaction runner, which looks at the connection, not at this status).
+  if (!appended.ok())
+    return Status(ErrorCode::kUnavailable, "the access history cannot be written; nothing was done");
   if (patient_key && decision.allowed && (decision.emergency || first_access)) {
     CARNET_RETURN_IF_ERROR(EnqueueAccessNotification(
         tx, *patient_key, decision.emergency ? "emergency" : "access", entry, appended->event_id));

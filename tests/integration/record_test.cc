@@ -188,6 +188,39 @@ TEST_F(RecordLifeTest, ThePatientMayOpposeEmergencyAccess) {
   EXPECT_EQ(As(urgent2, "GET", "/fhir/DocumentReference/" + doc).status, 200);
 }
 
+// No read without its audit record: when the access history cannot be written, the read
+// fails with 503 and no data leaves.
+TEST_F(RecordLifeTest, AReadWhoseAuditCannotBeWrittenFails) {
+  std::string pid = "nau-" + run_, ins = "2" + std::to_string(ins_base_ + 5);
+  std::string key = NewRecord(pid, ins);
+  std::string doc = "nau-" + run_ + "-d";
+  ASSERT_EQ(As(lab_, "PUT", "/fhir/DocumentReference/" + doc, Doc(doc, pid)).status, 201);
+  std::string patient = Token({"--actor", "patient", "--id", "p-" + run_, "--patient", ins});
+  ASSERT_EQ(As(patient, "GET", "/fhir/DocumentReference/" + doc).status, 200);
+  // The audit table refuses this record's events (a full disk, a broken replica...).
+  std::string fn = "carnet_test_no_audit_" + run_;
+  ASSERT_TRUE(db_->Exec("CREATE FUNCTION " + fn + "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                        "RAISE EXCEPTION 'audit storage unavailable'; END $$").ok());
+  ASSERT_TRUE(db_->Exec("CREATE TRIGGER " + fn + " BEFORE INSERT ON audit_event FOR EACH ROW WHEN (NEW.patient_key = " +
+                        key + ") EXECUTE FUNCTION " + fn + "()").ok());
+  auto read = As(patient, "GET", "/fhir/DocumentReference/" + doc);
+  auto search = As(patient, "GET", "/fhir/DocumentReference?patient=" + pid);
+  auto everything = As(patient, "GET", "/fhir/Patient/" + pid + "/$everything");
+  client_.SetBearer(patient);
+  auto query = client_.Request("POST", gateway_->base_url() + "/xds/registry", {kSoap},
+                               FindDocumentsRequest(ins + "^^^&amp;1.2.250.1.213.1.4.10&amp;ISO"));
+  ASSERT_TRUE(db_->Exec("DROP TRIGGER " + fn + " ON audit_event").ok());
+  ASSERT_TRUE(db_->Exec("DROP FUNCTION " + fn + "()").ok());
+  for (const auto* r : {&read, &search, &everything}) {
+    EXPECT_EQ(r->status, 503) << r->body.substr(0, 300);
+    EXPECT_EQ(r->body.find(doc), std::string::npos) << "no data without its audit record";
+  }
+  EXPECT_EQ(query.body.find(doc), std::string::npos) << query.body.substr(0, 400);
+  EXPECT_NE(query.body.find("Failure"), std::string::npos) << query.body.substr(0, 400);
+  // Once the history can be written again, so can the read.
+  EXPECT_EQ(As(patient, "GET", "/fhir/DocumentReference/" + doc).status, 200);
+}
+
 TEST_F(RecordLifeTest, TheAuditChainCatchesARowAlteredInTheDatabase) {
   std::string pid = "aud-" + run_, ins = "2" + std::to_string(ins_base_ + 3);
   std::string key = NewRecord(pid, ins);
