@@ -194,6 +194,21 @@ Result<std::optional<long long>> Interactions::CompartmentKey(storage::Transacti
                      type);
     return key;
   }
+  if (type == "Subscription") {
+    // A subscription to one patient's record (criteria "DocumentReference?patient=X") is part
+    // of that record: the patient's notification channel.
+    std::string criteria = resource.GetString("criteria");
+    size_t q = criteria.find('?');
+    if (q != std::string::npos)
+      for (const auto& [k, v] : ParseQuery(criteria.substr(q + 1))) {
+        if (k != "patient" && k != "subject" && !(k == "_id" && criteria.rfind("Patient?", 0) == 0)) continue;
+        std::string ref = v.substr(v.rfind('/') == std::string::npos ? 0 : v.rfind('/') + 1);
+        auto key = storage::FindPatientKeyByResourceId(tx, ref);
+        if (!key.ok()) return key.status();
+        if (!*key) return Invalid("Subscription.criteria names no known record", "Subscription.criteria");
+        return key;
+      }
+  }
   if (type == "Provenance") {
     // The provenance of record content belongs to that record (its targets').
     if (const JsonValue* targets = resource.Find("target"); targets && targets->is_array())
@@ -322,6 +337,38 @@ Result<WriteResult> Interactions::Write(storage::Transaction& tx, profiles::Acce
   return out;
 }
 
+// A rest-hook Subscription of the patient becomes their webhook channel: criteria on
+// DocumentReference -> new documents; on AuditEvent -> accesses and emergency accesses. Ended
+// (status off or error, or deleted): the channel is disabled.
+static Status SyncSubscription(storage::Transaction& tx, long long key, const JsonValue* resource,
+                               const std::optional<storage::StoredResource>& previous) {
+  JsonValue before;
+  if (!resource && previous && !previous->content.empty()) {
+    auto parsed = ParseJson(previous->content);
+    if (parsed.ok()) before = std::move(parsed).value();
+  }
+  const JsonValue& sub = resource ? *resource : before;
+  if (!sub.is_object()) return Status::Ok();
+  const JsonValue* channel = sub.Find("channel");
+  if (!channel || channel->GetString("type") != "rest-hook") return Status::Ok();
+  std::string criteria = sub.GetString("criteria");
+  std::vector<const char*> kinds;
+  if (criteria.rfind("DocumentReference", 0) == 0) kinds = {profiles::kEventDocument};
+  if (criteria.rfind("AuditEvent", 0) == 0) kinds = {profiles::kEventAccess, profiles::kEventEmergency};
+  std::string status = sub.GetString("status");
+  bool enabled = resource && (status == "requested" || status == "active");
+  for (const char* kind : kinds) {
+    profiles::NotificationPreference p;
+    p.channel = "webhook";
+    p.event_kind = kind;
+    p.enabled = enabled;
+    p.address = channel->GetString("endpoint");
+    Status st = profiles::SetPreference(tx, key, p);
+    if (!st.ok()) return Invalid(st.message(), "Subscription.channel.endpoint");
+  }
+  return Status::Ok();
+}
+
 Status Interactions::AfterWrite(storage::Transaction& tx, const storage::StoredResource& stored,
                                 const JsonValue* resource,
                                 const std::optional<storage::StoredResource>& previous) {
@@ -330,6 +377,7 @@ Status Interactions::AfterWrite(storage::Transaction& tx, const storage::StoredR
   if (stored.type == "CareTeam")
     return profiles::SyncCareTeam(tx, key, stored.id, resource ? *resource : JsonValue());
   if (stored.type == "Consent") return profiles::SyncAppConsent(tx, key, stored.id, resource);
+  if (stored.type == "Subscription") return SyncSubscription(tx, key, resource, previous);
   if (stored.type == "DocumentReference" && resource) {
     // The patient hears of a new document, or of one replacing another; not of every
     // metadata change.

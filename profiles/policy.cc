@@ -434,6 +434,13 @@ Decision Decide(const Actor& actor, const RecordContext& record, const ResourceS
       action != Action::kUpdate && action != Action::kDelete && action != Action::kChangeVisibility)
     return DecideOnRecord(actor, record, action, env);
 
+  // A subscription to a record is the patient's notification channel: theirs alone to set.
+  if (resource.type == "Subscription" && action != Action::kRead && action != Action::kSearch &&
+      actor.kind != ActorKind::kPatient && actor.kind != ActorKind::kGuardian) {
+    Gate g = RecordGate(actor, record, env);
+    return g.decision.allowed ? Forbid("subscriptions to a record are the patient's")
+                              : g.decision;
+  }
   Gate g = RecordGate(actor, record, env);
   if (!g.decision.allowed) {
     if (g.author_only && (action == Action::kRead || action == Action::kSearch) &&

@@ -110,11 +110,19 @@ TEST(NotificationTest, DeliveredByMailAndWebhookAndNeverLost) {
   for (const char* event : {"document", "emergency"})
     ASSERT_EQ(as(patient, "POST", p, Params({{"channel", "email"}, {"event", event}, {"enabled", "true"}, {"address", mail_to}})).status,
               200);
-  ASSERT_EQ(as(patient, "POST", p,
-               Params({{"channel", "webhook"}, {"event", "access"}, {"enabled", "true"},
-                       {"address", "http://127.0.0.1:" + std::to_string(hook_port) + "/hook"}}))
+  // The webhook is a FHIR Subscription (rest-hook) on the record's access history.
+  auto subscription = as(patient, "POST", "/fhir/Subscription",
+                         R"({"resourceType":"Subscription","status":"requested","reason":"accès à mon dossier",
+                             "criteria":"AuditEvent?patient=Patient/)" + pid + R"(",
+                             "channel":{"type":"rest-hook","endpoint":"http://127.0.0.1:)" +
+                             std::to_string(hook_port) + R"(/hook","payload":"application/fhir+json"}})");
+  ASSERT_EQ(subscription.status, 201) << subscription.body;
+  // Someone else's subscription to this record is refused.
+  EXPECT_EQ(as(lab, "POST", "/fhir/Subscription",
+               R"({"resourceType":"Subscription","status":"requested","reason":"x","criteria":"DocumentReference?patient=)" +
+                   pid + R"(","channel":{"type":"rest-hook","endpoint":"http://127.0.0.1:1/x"}})")
                 .status,
-            200);
+            403);
   // Bad preferences are refused.
   EXPECT_EQ(as(patient, "POST", p, Params({{"channel", "sms"}, {"event", "document"}, {"enabled", "true"}, {"address", "x"}})).status, 400);
   EXPECT_EQ(as(patient, "POST", p, Params({{"channel", "email"}, {"event", "document"}, {"enabled", "true"}, {"address", "not-an-address"}})).status, 400);
@@ -172,14 +180,16 @@ TEST(NotificationTest, DeliveredByMailAndWebhookAndNeverLost) {
       << gateway->Log();
 
   // Everything queued was delivered, and only once per event: one document e-mail (the
-  // document before the opt-in queued nothing), one first-access webhook, one emergency.
+  // document before the opt-in queued nothing), one first-access webhook, the emergency by
+  // both channels (the e-mail preference and the Subscription on the access history).
   deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (Count(outbox_of + " AND o.delivered_at IS NULL") > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(Count(outbox_of + " AND o.delivered_at IS NULL"), 0);
   EXPECT_EQ(Count(outbox_of + " AND o.event_kind = 'document'"), 1);
   EXPECT_EQ(Count(outbox_of + " AND o.event_kind = 'access'"), 1);
-  EXPECT_EQ(Count(outbox_of + " AND o.event_kind = 'emergency'"), 1);
+  EXPECT_EQ(Count(outbox_of + " AND o.event_kind = 'emergency'"), 2);
+  EXPECT_EQ(Count(outbox_of + " AND o.event_kind = 'emergency' AND o.channel = 'webhook'"), 1);
   fs::remove_all(dir);
 }
 
