@@ -612,3 +612,102 @@ xds::SubmissionSet SubmissionSetFromList(const JsonValue& list, const std::strin
 }
 
 }  // namespace carnet::mapping
+
+namespace carnet::mapping {
+
+std::string MhdListType(const JsonValue& list) {
+  if (const JsonValue* code = list.Find("code"); code && code->Find("coding") && code->Find("coding")->is_array())
+    for (const auto& c : code->Find("coding")->items()) {
+      std::string v = c.GetString("code");
+      if (v == "submissionset" || v == "folder") return v;
+    }
+  return "";
+}
+
+JsonValue ListFromFolder(const xds::Folder& folder, const std::string& patient_reference,
+                         const std::vector<std::string>& member_references) {
+  JsonValue list = JsonValue::Object();
+  list.Set("resourceType", JsonValue::String("List"));
+  std::string uuid = folder.id.rfind("urn:uuid:", 0) == 0 ? folder.id.substr(9) : folder.id;
+  for (auto& c : uuid) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  list.Set("id", JsonValue::String(uuid));
+  JsonValue profile = JsonValue::Array();
+  profile.Append(JsonValue::String("https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Minimal.Folder"));
+  JsonValue meta = JsonValue::Object();
+  meta.Set("profile", std::move(profile));
+  list.Set("meta", std::move(meta));
+  for (const auto& code : folder.codes) {
+    JsonValue ext = JsonValue::Object();
+    ext.Set("url", JsonValue::String("https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-designationType"));
+    ext.Set("valueCodeableConcept", ConceptOf(code));
+    AddExtension(list, std::move(ext));
+  }
+  JsonValue ids = JsonValue::Array();
+  JsonValue entry_uuid = JsonValue::Object();
+  entry_uuid.Set("use", JsonValue::String("official"));
+  entry_uuid.Set("system", JsonValue::String("urn:ietf:rfc:3986"));
+  entry_uuid.Set("value", JsonValue::String(folder.id));
+  ids.Append(std::move(entry_uuid));
+  if (!folder.unique_id.empty()) {
+    JsonValue unique = JsonValue::Object();
+    unique.Set("use", JsonValue::String("usual"));
+    unique.Set("system", JsonValue::String("urn:ietf:rfc:3986"));
+    unique.Set("value", JsonValue::String(IsOid(folder.unique_id) ? "urn:oid:" + folder.unique_id : folder.unique_id));
+    ids.Append(std::move(unique));
+  }
+  list.Set("identifier", std::move(ids));
+  list.Set("status", JsonValue::String("current"));
+  list.Set("mode", JsonValue::String("working"));
+  if (!folder.title.empty()) list.Set("title", JsonValue::String(folder.title));
+  JsonValue code = JsonValue::Object();
+  JsonValue codings = JsonValue::Array();
+  JsonValue coding = JsonValue::Object();
+  coding.Set("system", JsonValue::String("https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"));
+  coding.Set("code", JsonValue::String("folder"));
+  codings.Append(std::move(coding));
+  code.Set("coding", std::move(codings));
+  list.Set("code", std::move(code));
+  if (!patient_reference.empty()) list.Set("subject", ReferenceTo(patient_reference));
+  SetDateTime(list, "date", folder.last_update_time);
+  if (!folder.comments.empty()) {
+    JsonValue notes = JsonValue::Array();
+    JsonValue note = JsonValue::Object();
+    note.Set("text", JsonValue::String(folder.comments));
+    notes.Append(std::move(note));
+    list.Set("note", std::move(notes));
+  }
+  if (!member_references.empty()) {
+    JsonValue entries = JsonValue::Array();
+    for (const auto& ref : member_references) {
+      JsonValue e = JsonValue::Object();
+      e.Set("item", ReferenceTo(ref));
+      entries.Append(std::move(e));
+    }
+    list.Set("entry", std::move(entries));
+  }
+  return list;
+}
+
+xds::Folder FolderFromList(const JsonValue& list, const std::string& patient_cx) {
+  xds::Folder folder;
+  folder.id = "urn:uuid:" + list.GetString("id");
+  folder.patient_id = patient_cx;
+  folder.status = std::string(xds::kStatusApproved);
+  folder.title = list.GetString("title");
+  if (const JsonValue* ids = list.Find("identifier"); ids && ids->is_array())
+    for (const auto& ident : ids->items()) {
+      std::string v = ident.GetString("value");
+      if (ident.GetString("use") == "official" && v.rfind("urn:uuid:", 0) == 0) folder.id = v;
+      if (ident.GetString("use") == "usual") folder.unique_id = v.rfind("urn:oid:", 0) == 0 ? v.substr(8) : v;
+    }
+  folder.last_update_time = GetDateTime(list, "date");
+  if (const JsonValue* notes = list.Find("note"); notes && notes->is_array() && !notes->items().empty())
+    folder.comments = notes->items()[0].GetString("text");
+  if (const JsonValue* exts = list.Find("extension"); exts && exts->is_array())
+    for (const auto& x : exts->items())
+      if (x.GetString("url").find("ihe-designationType") != std::string::npos)
+        folder.codes.push_back(CodeOfConcept(x.Find("valueCodeableConcept")));
+  return folder;
+}
+
+}  // namespace carnet::mapping

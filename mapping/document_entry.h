@@ -64,4 +64,13 @@ namespace carnet::mapping {
 // The reverse of ListFromSubmissionSet.
 xds::SubmissionSet SubmissionSetFromList(const JsonValue& list, const std::string& patient_cx);
 
+// A Folder as an MHD List (code folder): identifier -> entryUUID and uniqueId, date ->
+// lastUpdateTime, designationType extensions -> codeList, entries -> its DocumentReferences.
+JsonValue ListFromFolder(const xds::Folder& folder, const std::string& patient_reference,
+                         const std::vector<std::string>& member_references);
+// The reverse of ListFromFolder.
+xds::Folder FolderFromList(const JsonValue& list, const std::string& patient_cx);
+// "submissionset", "folder", or "" for a List that is neither.
+std::string MhdListType(const JsonValue& list);
+
 }  // namespace carnet::mapping

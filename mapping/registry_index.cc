@@ -96,15 +96,16 @@ const storage::Statement kDeleteAssociations{
     "WHERE res_type = $1 AND res_id = $2)"};
 
 // Association rows from this object to the resources it references: HasMember for the
-// entries of a SubmissionSet List, RPLC/XFRM/APND/signs for a DocumentReference's relatesTo.
-// Targets are found by resource id among registry objects.
+// entries of a SubmissionSet or Folder List, RPLC/XFRM/APND/signs for a DocumentReference's
+// relatesTo. Targets ("DocumentReference/id", "List/id") are found among registry objects.
 const storage::Statement kInsertAssociations{
     "registry_index_insert_assoc",
     "INSERT INTO association (patient_key, entry_uuid, association_type, source_uuid, target_uuid, "
     "submission_set_status) SELECT $1::bigint, md5($2 || t.kind || o.entry_uuid::text)::uuid, t.kind, "
     "$2::uuid, o.entry_uuid, CASE WHEN t.kind LIKE '%:HasMember' THEN 'Original' END "
-    "FROM unnest($3::text[], $4::text[]) AS t(kind, res_id) "
-    "JOIN registry_object o ON o.res_type = 'DocumentReference' AND o.res_id = t.res_id "
+    "FROM unnest($3::text[], $4::text[]) AS t(kind, ref) "
+    "JOIN registry_object o ON o.res_type IN ('DocumentReference', 'List') "
+    "AND o.res_type || '/' || o.res_id = t.ref "
     "ON CONFLICT (entry_uuid) DO NOTHING"};
 
 const storage::Statement kInsertSubmissionSet{
@@ -120,6 +121,67 @@ std::string RefId(const std::string& ref, const std::string& type) {
   return ref.rfind(type + "/", 0) == 0 ? ref.substr(type.size() + 1) : "";
 }
 
+// HasMember targets of a List's entries: DocumentReferences and (for a SubmissionSet) the
+// Folders it holds.
+void MemberTargets(const JsonValue& list, std::vector<std::string>& kinds, std::vector<std::string>& targets) {
+  if (const JsonValue* entries = list.Find("entry"); entries && entries->is_array())
+    for (const auto& e : entries->items()) {
+      std::string ref = e.Find("item") ? e.Find("item")->GetString("reference") : "";
+      if (RefId(ref, "DocumentReference").empty() && RefId(ref, "List").empty()) continue;
+      kinds.push_back("urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember");
+      targets.push_back(ref);
+    }
+}
+
+const storage::Statement kInsertFolder{
+    "registry_index_insert_folder",
+    "INSERT INTO registry_object (patient_key, entry_uuid, object_type, res_type, res_id, unique_id, "
+    "logical_id, availability_status, patient_id, last_update_time) VALUES ($1::bigint, "
+    "coalesce($2::uuid, md5($3 || '/' || $4)::uuid), 'Folder', $3, $4, $5, "
+    "coalesce($2::uuid, md5($3 || '/' || $4)::uuid), 'Approved', $6, $7::timestamptz) RETURNING entry_uuid"};
+
+// A Folder List: its registry row, its codeList (registry_code, scheme folderCode) and the
+// HasMember associations to its documents.
+Status IndexFolder(storage::Transaction& tx, const storage::StoredResource& stored, const JsonValue& resource) {
+  auto cx = PatientCxOf(tx, *stored.patient_key);
+  if (!cx.ok()) return cx.status();
+  xds::Folder folder = FolderFromList(resource, *cx);
+  std::string entry_uuid = folder.id.rfind("urn:uuid:", 0) == 0 ? folder.id.substr(9) : "";
+  if (!IsUuid(entry_uuid)) entry_uuid.clear();
+  std::string unique_id = folder.unique_id.empty() ? OidFromUuid(entry_uuid.empty() ? stored.id : entry_uuid)
+                                                   : folder.unique_id;
+  std::string date = resource.GetString("date");
+  std::string key = std::to_string(*stored.patient_key);
+  auto ins = tx.Run(kInsertFolder, {SqlParam::Text(key), OrNull(entry_uuid), SqlParam::Text(stored.type),
+                                    SqlParam::Text(stored.id), SqlParam::Text(unique_id), SqlParam::Text(*cx),
+                                    date.empty() ? SqlParam::Null() : SqlParam::Text(date)});
+  if (!ins.ok()) {
+    if (ins.status().code() == ErrorCode::kDuplicate)
+      return Status(ErrorCode::kDuplicate, "a folder with uniqueId " + unique_id + " is already registered");
+    return ins.status();
+  }
+  std::string uuid = ins->GetString(0, 0);
+  std::vector<std::string> schemes, codes, systems;
+  for (const auto& c : folder.codes) {
+    schemes.push_back("folderCode");
+    codes.push_back(c.code);
+    systems.push_back(c.scheme);
+  }
+  if (!schemes.empty()) {
+    auto r = tx.Run(kInsertCodes, {SqlParam::Text(key), SqlParam::Text(uuid), SqlParam::Text(storage::TextArrayLiteral(schemes)),
+                                   SqlParam::Text(storage::TextArrayLiteral(codes)),
+                                   SqlParam::Text(storage::TextArrayLiteral(systems))});
+    if (!r.ok()) return r.status();
+  }
+  std::vector<std::string> kinds, targets;
+  MemberTargets(resource, kinds, targets);
+  if (kinds.empty()) return Status::Ok();
+  auto assoc = tx.Run(kInsertAssociations, {SqlParam::Text(key), SqlParam::Text(uuid),
+                                            SqlParam::Text(storage::TextArrayLiteral(kinds)),
+                                            SqlParam::Text(storage::TextArrayLiteral(targets))});
+  return assoc.ok() ? Status::Ok() : assoc.status();
+}
+
 }  // namespace
 
 Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResource& stored,
@@ -130,12 +192,10 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
     auto del = tx.Run(kDelete, {SqlParam::Text(stored.type), SqlParam::Text(stored.id)});
     if (!del.ok()) return del.status();
     if (!resource || !stored.patient_key) return Status::Ok();
-    // Only MHD SubmissionSet Lists are registry objects.
-    bool submission_set = false;
-    if (const JsonValue* code = resource->Find("code"); code && code->Find("coding"))
-      for (const auto& c : code->Find("coding")->items())
-        if (c.GetString("code") == "submissionset") submission_set = true;
-    if (!submission_set) return Status::Ok();
+    // Only MHD SubmissionSet and Folder Lists are registry objects.
+    std::string list_type = MhdListType(*resource);
+    if (list_type.empty()) return Status::Ok();
+    if (list_type == "folder") return IndexFolder(tx, stored, *resource);
     auto cx = PatientCxOf(tx, *stored.patient_key);
     if (!cx.ok()) return cx.status();
     std::string entry_uuid, unique_id;
@@ -183,13 +243,7 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
       return ins.status();
     }
     std::vector<std::string> kinds, targets;
-    if (const JsonValue* entries = resource->Find("entry"); entries && entries->is_array())
-      for (const auto& e : entries->items()) {
-        std::string id = RefId(e.Find("item") ? e.Find("item")->GetString("reference") : "", "DocumentReference");
-        if (id.empty()) continue;
-        kinds.push_back("urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember");
-        targets.push_back(id);
-      }
+    MemberTargets(*resource, kinds, targets);
     if (kinds.empty()) return Status::Ok();
     auto assoc = tx.Run(kInsertAssociations, {SqlParam::Text(std::to_string(*stored.patient_key)),
                                               SqlParam::Text(ins->GetString(0, 0)),
@@ -285,7 +339,7 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
       std::string id = RefId(r.Find("target") ? r.Find("target")->GetString("reference") : "", "DocumentReference");
       if (kind.empty() || id.empty()) continue;
       kinds.push_back(kind);
-      targets.push_back(id);
+      targets.push_back("DocumentReference/" + id);
     }
   if (kinds.empty()) return Status::Ok();
   auto assoc = tx.Run(kInsertAssociations, {SqlParam::Text(std::to_string(*stored.patient_key)),

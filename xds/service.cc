@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <ctime>
 #include <optional>
 #include <set>
 
@@ -99,6 +100,26 @@ Status PolicyError(const Status& st, const std::string& location, std::vector<Re
     return Status(ErrorCode::kForbidden, "refused");
   }
   return st;
+}
+
+// The current time as an HL7 DTM (UTC), for lastUpdateTime.
+std::string NowDtm() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y%m%d%H%M%S", &tm);
+  return buf;
+}
+
+// The List behind the registry's Folder `uuid`, if there is one.
+std::optional<std::string> ExistingFolder(Tx& tx, const std::string& uuid) {
+  static const storage::Statement kFolder{
+      "xds_existing_folder",
+      "SELECT res_id FROM registry_object WHERE object_type = 'Folder' AND entry_uuid::text = $1"};
+  auto r = tx.Run(kFolder, {SqlParam::Text(Uuid(uuid))});
+  if (!r.ok() || r->rows() == 0) return std::nullopt;
+  return r->GetString(0, 0);
 }
 
 // The record a DocumentReference belongs to.
@@ -247,8 +268,6 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
       sub.Context(with_documents ? SubmissionKind::kProvideAndRegister : SubmissionKind::kRegister),
       sub.read_problems);
   if (!validation.ok()) return RegistryAnswer(req, validation.errors);
-  if (!sub.metadata.folders.empty())
-    return RegistryAnswer(req, {Error("XDSRegistryError", "Folders are not supported by this registry yet")});
   if (sub.metadata.submission_sets.size() != 1)
     return RegistryAnswer(req, {Error("XDSRegistryMetadataError", "a submission carries exactly one SubmissionSet")});
   // Symbolic ids become UUIDs; the documents follow their entries.
@@ -384,7 +403,77 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
         if (!b.ok()) return b.status();
       }
     }
-    // The SubmissionSet, as an MHD List holding its documents.
+    // Folders (MHD Lists of code folder): the new ones with the documents the submission puts
+    // in them; existing ones gain the documents added to them and a new lastUpdateTime.
+    std::string now_dtm = NowDtm();
+    std::map<std::string, std::vector<std::string>> folder_members;  // folder id -> references
+    for (const auto& a : sub.metadata.associations) {
+      if (a.type != AssociationType::kHasMember || a.source == set.id) continue;
+      bool new_folder = sub.metadata.FindFolder(a.source) != nullptr;
+      if (!new_folder && !ExistingFolder(tx, a.source)) continue;
+      std::string target_ref;
+      if (sub.metadata.FindDocument(a.target)) {
+        target_ref = "DocumentReference/" + Uuid(a.target);
+      } else {
+        auto target = FindEntry(tx, a.target);
+        if (!target.ok()) return target.status();
+        if (!*target) {
+          errors.push_back(Error("UnresolvedReferenceException",
+                                 "folder member " + a.target + " is not in the registry", a.id));
+          return Status(ErrorCode::kInvalid, "unresolved");
+        }
+        if (PatientKeyOf(tx, (*target)->res_id) != std::optional<long long>((*patient)->patient_key)) {
+          errors.push_back(Error("XDSPatientIdDoesNotMatch",
+                                 "document " + a.target + " belongs to another patient than folder " + a.source, a.id));
+          return Status(ErrorCode::kInvalid, "patient");
+        }
+        target_ref = "DocumentReference/" + (*target)->res_id;
+      }
+      folder_members[a.source].push_back(target_ref);
+    }
+    for (const auto& f : sub.metadata.folders) {
+      xds::Folder folder = f;
+      folder.last_update_time = now_dtm;
+      JsonValue fl = mapping::ListFromFolder(folder, patient_ref, folder_members[f.id]);
+      auto created_folder = writer_.Create(tx, session, "List", fl, Uuid(f.id));
+      if (!created_folder.ok()) {
+        if (created_folder.status().code() == ErrorCode::kDuplicate) {
+          errors.push_back(Error("XDSDuplicateUniqueIdInRegistry",
+                                 "Folder uniqueId " + f.unique_id + " is already registered", f.id));
+          return Status(ErrorCode::kDuplicate, "duplicate");
+        }
+        return PolicyError(created_folder.status(), f.id, errors);
+      }
+      members.push_back("List/" + created_folder->id);
+    }
+    for (const auto& [folder_id, refs] : folder_members) {
+      if (sub.metadata.FindFolder(folder_id)) continue;
+      std::string list_id = ExistingFolder(tx, folder_id).value_or(Uuid(folder_id));
+      auto existing = storage::ReadCurrent(tx, "List", list_id, true);
+      if (!existing.ok()) return existing.status();
+      if (!*existing || (*existing)->deleted) continue;
+      if ((*existing)->patient_key != std::optional<long long>((*patient)->patient_key)) {
+        errors.push_back(Error("XDSPatientIdDoesNotMatch", "folder " + folder_id + " belongs to another patient",
+                               folder_id));
+        return Status(ErrorCode::kInvalid, "patient");
+      }
+      auto json = ParseJson((*existing)->content);
+      if (!json.ok()) return json.status();
+      JsonValue folder_list = std::move(json).value();
+      JsonValue* entries = folder_list.Find("entry");
+      if (!entries) entries = &folder_list.Set("entry", JsonValue::Array());
+      for (const auto& ref : refs) {
+        JsonValue item = JsonValue::Object();
+        JsonValue r = JsonValue::Object();
+        r.Set("reference", JsonValue::String(ref));
+        item.Set("item", std::move(r));
+        entries->Append(std::move(item));
+      }
+      folder_list.Set("date", JsonValue::String(mapping::TimestampFromDtm(now_dtm)));
+      auto upd = writer_.Update(tx, session, "List", list_id, folder_list);
+      if (!upd.ok()) return PolicyError(upd.status(), folder_id, errors);
+    }
+    // The SubmissionSet, as an MHD List holding its documents and folders.
     JsonValue list = mapping::ListFromSubmissionSet(set, patient_ref, members);
     auto created_set = writer_.Create(tx, session, "List", list, Uuid(set.id));
     if (!created_set.ok()) {
@@ -642,7 +731,7 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
   SqlBuilder b;
   // Each query becomes up to three predicates over the registry: which DocumentEntries,
   // which SubmissionSets and which Associations it returns ("false" for none).
-  std::string docs = "false", sets = "false", assocs = "false";
+  std::string docs = "false", sets = "false", assocs = "false", folders = "false";
 
   auto patient_key = [&](const char* param) {
     const QueryValue* pid = q.Single(param);
@@ -756,6 +845,7 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
       docs = "o.patient_key = " + key + " AND o.availability_status = ANY(" + statuses("$XDSDocumentEntryStatus") + ")";
       document_filters(docs);
       sets = "o.patient_key = " + key + " AND o.availability_status = ANY(" + statuses("$XDSSubmissionSetStatus") + ")";
+      folders = "o.patient_key = " + key + " AND o.availability_status = ANY(" + statuses("$XDSFolderStatus") + ")";
       assocs = "a.patient_key = " + key;
       break;
     }
@@ -782,6 +872,7 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
       assocs = "(a.association_type LIKE '%:HasMember' AND a.source_uuid IN (SELECT entry_uuid FROM "
                "registry_object o WHERE o.object_type = 'SubmissionSet' AND " + sets + "))";
       docs = "o.entry_uuid IN (SELECT a.target_uuid FROM association a WHERE " + assocs + ")";
+      folders = docs;
       document_filters(docs);
       break;
     }
@@ -793,12 +884,41 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
              ") OR o.entry_uuid IN (SELECT a.target_uuid FROM association a WHERE " + assocs + "))";
       break;
     }
-    case StoredQueryKind::kFindFolders:
-    case StoredQueryKind::kGetFolders:
-    case StoredQueryKind::kGetFolderAndContents:
-    case StoredQueryKind::kGetFoldersForDocument:
-      // carnet holds no Folders (submissions with folders are refused), so these find none.
+    case StoredQueryKind::kFindFolders: {
+      folders = "o.patient_key = " + patient_key("$XDSFolderPatientId") +
+                " AND o.availability_status = ANY(" + statuses("$XDSFolderStatus") + ")";
+      for (const auto& [param, op] : {std::pair<const char*, const char*>{"$XDSFolderLastUpdateTimeFrom", ">="},
+                                      {"$XDSFolderLastUpdateTimeTo", "<"}})
+        if (const QueryValue* v = q.Single(param)) {
+          std::string fhir = mapping::TimestampFromDtm(v->text);
+          if (!fhir.empty()) folders += std::string(" AND o.last_update_time ") + op + " " + b.Param(fhir) + "::timestamptz";
+        }
+      for (const auto& group : q.Codes("$XDSFolderCodeList")) {
+        std::vector<std::string> codes;
+        for (const auto& c : group) codes.push_back(c.code + "^^" + c.scheme);
+        folders += " AND EXISTS (SELECT 1 FROM registry_code c WHERE c.entry_uuid = o.entry_uuid AND "
+                   "c.scheme = 'folderCode' AND (c.code || '^^' || c.code_system) = ANY(" + b.Array(codes) + "))";
+      }
       break;
+    }
+    case StoredQueryKind::kGetFolders:
+      folders = named("$XDSFolderEntryUUID", "$XDSFolderUniqueId", "$XDSFolderLogicalID");
+      break;
+    case StoredQueryKind::kGetFolderAndContents: {
+      folders = named("$XDSFolderEntryUUID", "$XDSFolderUniqueId", nullptr);
+      assocs = "(a.association_type LIKE '%:HasMember' AND a.source_uuid IN (SELECT entry_uuid FROM "
+               "registry_object o WHERE o.object_type = 'Folder' AND " + folders + "))";
+      docs = "o.entry_uuid IN (SELECT a.target_uuid FROM association a WHERE " + assocs + ")";
+      document_filters(docs);
+      break;
+    }
+    case StoredQueryKind::kGetFoldersForDocument: {
+      std::string doc = named("$XDSDocumentEntryEntryUUID", "$XDSDocumentEntryUniqueId", nullptr);
+      folders = "o.entry_uuid IN (SELECT a.source_uuid FROM association a WHERE a.association_type LIKE "
+                "'%:HasMember' AND a.target_uuid IN (SELECT entry_uuid FROM registry_object o WHERE "
+                "o.object_type = 'DocumentEntry' AND " + doc + "))";
+      break;
+    }
     case StoredQueryKind::kFindDocumentsByReferenceId: {
       docs = "o.patient_key = " + patient_key("$XDSDocumentEntryPatientId") +
              " AND o.availability_status = ANY(" + statuses("$XDSDocumentEntryStatus") + ")";
@@ -818,6 +938,10 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
       "SELECT r.content, o.patient_id, r.patient_key FROM registry_object o JOIN resource r ON r.res_type = o.res_type AND "
       "r.res_id = o.res_id AND NOT r.deleted WHERE o.object_type = 'SubmissionSet' AND " + sets +
       " ORDER BY o.submission_time NULLS LAST, o.entry_uuid LIMIT " + limit;
+  std::string folders_sql =
+      "SELECT r.content, o.patient_id, r.patient_key FROM registry_object o JOIN resource r ON r.res_type = o.res_type AND "
+      "r.res_id = o.res_id AND NOT r.deleted WHERE o.object_type = 'Folder' AND " + folders +
+      " ORDER BY o.last_update_time NULLS LAST, o.entry_uuid LIMIT " + limit;
   std::string assocs_sql =
       "SELECT a.entry_uuid::text, a.association_type, a.source_uuid::text, a.target_uuid::text, "
       "coalesce(a.submission_set_status, '') FROM association a WHERE " + assocs +
@@ -885,6 +1009,21 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
         if (!shown.ok()) return shown.status();
         if (!*shown) continue;
         list.submission_sets.push_back(mapping::SubmissionSetFromList(*json, rows->GetString(i, 1)));
+      }
+    }
+    if (folders != "false") {
+      auto rows = tx.RunDynamicText(folders_sql, b.params);
+      if (!rows.ok()) return rows.status();
+      if (too_many(rows->rows())) return Status::Ok();
+      for (int i = 0; i < rows->rows(); ++i) {
+        auto json = ParseJson(rows->GetString(i, 0));
+        if (!json.ok()) return json.status();
+        std::optional<long long> key;
+        if (!rows->IsNull(i, 2)) key = rows->GetInt(i, 2);
+        auto shown = visible(*json, key);
+        if (!shown.ok()) return shown.status();
+        if (!*shown) continue;
+        list.folders.push_back(mapping::FolderFromList(*json, rows->GetString(i, 1)));
       }
     }
     if (assocs != "false") {

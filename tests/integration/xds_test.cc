@@ -564,3 +564,123 @@ TEST(XdsCdaTest, CdaHeaderMustAgreeWithTheMetadata) {
 
 }  // namespace
 }  // namespace carnet::testing
+
+namespace carnet::testing {
+namespace {
+
+// Folders: a submission creates a folder holding its document; a later one adds an existing
+// document to it; the four folder queries and GetSubmissionSetAndContents / GetAll see them,
+// and the folder is an MHD List (code folder) in FHIR.
+TEST_F(XdsTest, FoldersAreCreatedFilledAndQueried) {
+  SamplePatient();
+  auto uid = [] { return "1.2.250.1.999.12." + std::to_string(std::stoll(RandomHex(5), nullptr, 16)); };
+  std::string doc1 = uid(), set1 = uid(), folder_uid = uid();
+  pugi::xml_document sample;
+  sample.load_string(Sample("pnr.xml").c_str());
+  auto sub = xds::ReadSubmissionElement(sample.document_element(), nullptr);
+  ASSERT_TRUE(sub.ok());
+  xds::RegistryObjectList m = sub->metadata;
+  m.documents.resize(1);
+  std::erase_if(m.associations, [&](const xds::Association& a) { return !m.Contains(a.source) || !m.Contains(a.target); });
+  m.documents[0].unique_id = doc1;
+  m.documents[0].patient_id = "11^^^&1.1&ISO";
+  m.documents[0].hash.clear();
+  m.documents[0].size.clear();
+  m.submission_sets[0].unique_id = set1;
+  m.submission_sets[0].patient_id = "11^^^&1.1&ISO";
+  xds::Folder folder;
+  folder.id = "Folder01";
+  folder.unique_id = folder_uid;
+  folder.patient_id = "11^^^&1.1&ISO";
+  folder.title = "Suivi grossesse";
+  folder.codes.push_back({"GROSSESSE", "1.2.250.1.213.1.1.4.99", "Suivi de grossesse", ""});
+  m.folders.push_back(folder);
+  auto assoc = [](const std::string& id, const std::string& source, const std::string& target) {
+    xds::Association a;
+    a.id = id;
+    a.type = xds::AssociationType::kHasMember;
+    a.type_uri = std::string(xds::AssociationTypeUri(xds::AssociationType::kHasMember));
+    a.source = source;
+    a.target = target;
+    return a;
+  };
+  xds::Association ss_folder = assoc("as-f", m.submission_sets[0].id, "Folder01");
+  ss_folder.submission_set_status = "Original";
+  m.associations.push_back(ss_folder);
+  m.associations.push_back(assoc("as-fd", "Folder01", m.documents[0].id));
+  xds::Association ss_fd = assoc("as-ss-fd", m.submission_sets[0].id, "as-fd");
+  ss_fd.submission_set_status = "Original";
+  m.associations.push_back(ss_fd);
+  std::string body = R"(<xdsb:ProvideAndRegisterDocumentSetRequest xmlns:xdsb="urn:ihe:iti:xds-b:2007">)" +
+                     xds::WriteSubmitObjectsRequest(m) + "<xdsb:Document id=\"" + m.documents[0].id + "\">" +
+                     Base64Encode("in a folder") + "</xdsb:Document></xdsb:ProvideAndRegisterDocumentSetRequest>";
+  auto r = client_.Request("POST", Url("/xds/repository"), {kSoap},
+                           SoapEnvelope("urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b", body));
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_NE(r.body.find("ResponseStatusType:Success"), std::string::npos) << r.body;
+
+  // The folder in FHIR.
+  auto list = client_.Get(Url("/fhir/List?identifier=urn:oid:" + folder_uid));
+  ASSERT_NE(list.body.find("\"folder\""), std::string::npos) << list.body;
+  auto folder_json = ParseJson(list.body);
+  std::string folder_uuid = "urn:uuid:" + folder_json->Find("entry")->items()[0].Find("resource")->GetString("id");
+
+  const std::string pid = "'11^^^&amp;1.1&amp;ISO'";
+  const std::string approved = "('urn:oasis:names:tc:ebxml-regrep:StatusType:Approved')";
+  auto find = client_.Request("POST", Url("/xds/registry"), {kSoap},
+                              AdhocQuery("urn:uuid:958f3006-baad-4929-a4de-ff1114824431",
+                                         {{"$XDSFolderPatientId", pid}, {"$XDSFolderStatus", approved},
+                                          {"$XDSFolderCodeList", "('GROSSESSE^^1.2.250.1.213.1.1.4.99')"}}));
+  EXPECT_NE(find.body.find(folder_uid), std::string::npos) << "FindFolders: " << find.body.substr(0, 600);
+  auto find_other = client_.Request("POST", Url("/xds/registry"), {kSoap},
+                                    AdhocQuery("urn:uuid:958f3006-baad-4929-a4de-ff1114824431",
+                                               {{"$XDSFolderPatientId", pid}, {"$XDSFolderStatus", approved},
+                                                {"$XDSFolderCodeList", "('OTHER^^1.2.250.1.213.1.1.4.99')"}}));
+  EXPECT_EQ(find_other.body.find(folder_uid), std::string::npos) << "FindFolders by another code";
+  auto get = client_.Request("POST", Url("/xds/registry"), {kSoap},
+                             AdhocQuery("urn:uuid:5737b14c-8a1a-4539-b659-e03a34a5e1e4",
+                                        {{"$XDSFolderUniqueId", "('" + folder_uid + "')"}}));
+  EXPECT_NE(get.body.find(folder_uid), std::string::npos) << "GetFolders: " << get.body.substr(0, 600);
+  EXPECT_NE(get.body.find("Suivi grossesse"), std::string::npos);
+  auto contents = client_.Request("POST", Url("/xds/registry"), {kSoap},
+                                  AdhocQuery("urn:uuid:b909a503-523d-4517-8acf-8e5834dfc4c7",
+                                             {{"$XDSFolderUniqueId", "'" + folder_uid + "'"}}));
+  EXPECT_NE(contents.body.find(folder_uid), std::string::npos) << "GetFolderAndContents: " << contents.body.substr(0, 600);
+  EXPECT_NE(contents.body.find(doc1), std::string::npos) << "GetFolderAndContents holds the document";
+  auto for_doc = client_.Request("POST", Url("/xds/registry"), {kSoap},
+                                 AdhocQuery("urn:uuid:10cae35a-c7f9-4cf5-b61e-fc3278ffb578",
+                                            {{"$XDSDocumentEntryUniqueId", "'" + doc1 + "'"}}));
+  EXPECT_NE(for_doc.body.find(folder_uid), std::string::npos) << "GetFoldersForDocument: " << for_doc.body.substr(0, 600);
+  EXPECT_EQ(for_doc.body.find(set1), std::string::npos) << "a SubmissionSet is not a folder";
+  auto ss_contents = client_.Request("POST", Url("/xds/registry"), {kSoap},
+                                     AdhocQuery("urn:uuid:e8e3cb2c-e39c-46b9-99e4-c12f57260b83",
+                                                {{"$XDSSubmissionSetUniqueId", "'" + set1 + "'"}}));
+  EXPECT_NE(ss_contents.body.find(folder_uid), std::string::npos) << "GetSubmissionSetAndContents holds the folder";
+
+  // A second submission adds an existing document (a new one, then linked) to the folder.
+  std::string doc2 = uid(), set2 = uid();
+  auto second = client_.Request("POST", Url("/xds/repository"), {kSoap}, ProvideAndRegister("another", doc2, set2));
+  ASSERT_NE(second.body.find("ResponseStatusType:Success"), std::string::npos) << second.body;
+  auto doc2_json = ParseJson(client_.Get(Url("/fhir/DocumentReference?identifier=urn:oid:" + doc2)).body);
+  std::string doc2_uuid = "urn:uuid:" + doc2_json->Find("entry")->items()[0].Find("resource")->GetString("id");
+  xds::RegistryObjectList add;
+  xds::SubmissionSet set = m.submission_sets[0];
+  set.id = "SubmissionSet02";
+  set.unique_id = uid();
+  add.submission_sets.push_back(set);
+  add.associations.push_back(assoc("as-add", folder_uuid, doc2_uuid));
+  xds::Association ss_add = assoc("as-ss-add", "SubmissionSet02", "as-add");
+  ss_add.submission_set_status = "Original";
+  add.associations.push_back(ss_add);
+  auto added = client_.Request("POST", Url("/xds/registry"), {kSoap},
+                               SoapEnvelope("urn:ihe:iti:2007:RegisterDocumentSet-b", xds::WriteSubmitObjectsRequest(add)));
+  ASSERT_NE(added.body.find("ResponseStatusType:Success"), std::string::npos) << added.body;
+  auto after = client_.Request("POST", Url("/xds/registry"), {kSoap},
+                               AdhocQuery("urn:uuid:b909a503-523d-4517-8acf-8e5834dfc4c7",
+                                          {{"$XDSFolderUniqueId", "'" + folder_uid + "'"}}));
+  EXPECT_NE(after.body.find(doc1), std::string::npos);
+  EXPECT_NE(after.body.find(doc2), std::string::npos) << "the added document is in the folder: " << after.body.substr(0, 800);
+}
+
+}  // namespace
+}  // namespace carnet::testing
