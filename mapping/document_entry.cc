@@ -357,8 +357,11 @@ JsonValue DocumentReferenceFromEntry(const xds::DocumentEntry& e,
   if (!e.mime_type.empty()) attachment.Set("contentType", JsonValue::String(e.mime_type));
   if (!e.language_code.empty()) attachment.Set("language", JsonValue::String(e.language_code));
   if (!content_url.empty()) attachment.Set("url", JsonValue::String(content_url));
-  if (!e.size.empty() && e.size.find_first_not_of("0123456789") == std::string::npos)
-    attachment.Set("size", JsonValue::Number(e.size));
+  if (!e.size.empty() && e.size.find_first_not_of("0123456789") == std::string::npos) {
+    // A JSON (and FHIR) integer has no leading zeros; some sources send "061224".
+    std::string size = e.size.substr(std::min(e.size.find_first_not_of('0'), e.size.size() - 1));
+    attachment.Set("size", JsonValue::Number(size));
+  }
   if (!e.hash.empty()) {
     std::string b64 = Base64FromHex(e.hash);
     if (!b64.empty()) attachment.Set("hash", JsonValue::String(b64));

@@ -101,9 +101,10 @@ const storage::Statement kDeleteAssociations{
 const storage::Statement kInsertAssociations{
     "registry_index_insert_assoc",
     "INSERT INTO association (patient_key, entry_uuid, association_type, source_uuid, target_uuid, "
-    "submission_set_status) SELECT $1::bigint, md5($2 || t.kind || o.entry_uuid::text)::uuid, t.kind, "
+    "submission_set_status) SELECT $1::bigint, "
+    "coalesce(nullif(t.assoc_id, '')::uuid, md5($2 || t.kind || o.entry_uuid::text)::uuid), t.kind, "
     "$2::uuid, o.entry_uuid, CASE WHEN t.kind LIKE '%:HasMember' THEN 'Original' END "
-    "FROM unnest($3::text[], $4::text[]) AS t(kind, ref) "
+    "FROM unnest($3::text[], $4::text[], $5::text[]) AS t(kind, ref, assoc_id) "
     "JOIN registry_object o ON o.res_type IN ('DocumentReference', 'List') "
     "AND o.res_type || '/' || o.res_id = t.ref "
     "ON CONFLICT (entry_uuid) DO NOTHING"};
@@ -123,13 +124,28 @@ std::string RefId(const std::string& ref, const std::string& type) {
 
 // HasMember targets of a List's entries: DocumentReferences and (for a SubmissionSet) the
 // Folders it holds.
-void MemberTargets(const JsonValue& list, std::vector<std::string>& kinds, std::vector<std::string>& targets) {
+// The entryUUID an association was submitted with (extension xds-association-id on a List
+// entry or a relatesTo), or "" (then derived).
+std::string AssociationId(const JsonValue& element) {
+  if (const JsonValue* exts = element.Find("extension"); exts && exts->is_array())
+    for (const auto& x : exts->items())
+      if (x.GetString("url") == std::string(kExtensionBase) + "xds-association-id") {
+        std::string v = x.GetString("valueUri");
+        v = v.rfind("urn:uuid:", 0) == 0 ? v.substr(9) : v;
+        return IsUuid(v) ? v : "";
+      }
+  return "";
+}
+
+void MemberTargets(const JsonValue& list, std::vector<std::string>& kinds, std::vector<std::string>& targets,
+                   std::vector<std::string>& ids) {
   if (const JsonValue* entries = list.Find("entry"); entries && entries->is_array())
     for (const auto& e : entries->items()) {
       std::string ref = e.Find("item") ? e.Find("item")->GetString("reference") : "";
       if (RefId(ref, "DocumentReference").empty() && RefId(ref, "List").empty()) continue;
       kinds.push_back("urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember");
       targets.push_back(ref);
+      ids.push_back(AssociationId(e));
     }
 }
 
@@ -173,12 +189,13 @@ Status IndexFolder(storage::Transaction& tx, const storage::StoredResource& stor
                                    SqlParam::Text(storage::TextArrayLiteral(systems))});
     if (!r.ok()) return r.status();
   }
-  std::vector<std::string> kinds, targets;
-  MemberTargets(resource, kinds, targets);
+  std::vector<std::string> kinds, targets, ids;
+  MemberTargets(resource, kinds, targets, ids);
   if (kinds.empty()) return Status::Ok();
   auto assoc = tx.Run(kInsertAssociations, {SqlParam::Text(key), SqlParam::Text(uuid),
                                             SqlParam::Text(storage::TextArrayLiteral(kinds)),
-                                            SqlParam::Text(storage::TextArrayLiteral(targets))});
+                                            SqlParam::Text(storage::TextArrayLiteral(targets)),
+                                            SqlParam::Text(storage::TextArrayLiteral(ids))});
   return assoc.ok() ? Status::Ok() : assoc.status();
 }
 
@@ -242,12 +259,13 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
         return Status(ErrorCode::kDuplicate, "a submission set with uniqueId " + unique_id + " is already registered");
       return ins.status();
     }
-    std::vector<std::string> kinds, targets;
-    MemberTargets(*resource, kinds, targets);
+    std::vector<std::string> kinds, targets, ids;
+    MemberTargets(*resource, kinds, targets, ids);
     if (kinds.empty()) return Status::Ok();
     auto assoc = tx.Run(kInsertAssociations, {SqlParam::Text(std::to_string(*stored.patient_key)),
                                               SqlParam::Text(ins->GetString(0, 0)),
-                                              SqlParam::Text(storage::TextArrayLiteral(kinds)), SqlParam::Text(storage::TextArrayLiteral(targets))});
+                                              SqlParam::Text(storage::TextArrayLiteral(kinds)), SqlParam::Text(storage::TextArrayLiteral(targets)),
+                                              SqlParam::Text(storage::TextArrayLiteral(ids))});
     return assoc.ok() ? Status::Ok() : assoc.status();
   }
   if (stored.type != "DocumentReference") return Status::Ok();
@@ -328,7 +346,7 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
     if (!codes_r.ok()) return codes_r.status();
   }
   // relatesTo -> RPLC / XFRM / APND / signs associations (IHE MHD).
-  std::vector<std::string> kinds, targets;
+  std::vector<std::string> kinds, targets, ids;
   if (const JsonValue* rel = resource->Find("relatesTo"); rel && rel->is_array())
     for (const auto& r : rel->items()) {
       std::string code = r.GetString("code");
@@ -336,15 +354,21 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
                          : code == "transforms" ? "urn:ihe:iti:2007:AssociationType:XFRM"
                          : code == "appends" ? "urn:ihe:iti:2007:AssociationType:APND"
                          : code == "signs" ? "urn:ihe:iti:2007:AssociationType:signs" : "";
+      if (const JsonValue* exts = r.Find("extension"); exts && exts->is_array())
+        for (const auto& x : exts->items())
+          if (x.GetString("url") == std::string(kExtensionBase) + "xds-association-type" && !kind.empty())
+            kind = x.GetString("valueUri");
       std::string id = RefId(r.Find("target") ? r.Find("target")->GetString("reference") : "", "DocumentReference");
       if (kind.empty() || id.empty()) continue;
       kinds.push_back(kind);
       targets.push_back("DocumentReference/" + id);
+      ids.push_back(AssociationId(r));
     }
   if (kinds.empty()) return Status::Ok();
   auto assoc = tx.Run(kInsertAssociations, {SqlParam::Text(std::to_string(*stored.patient_key)),
                                             SqlParam::Text(uuid), SqlParam::Text(storage::TextArrayLiteral(kinds)),
-                                            SqlParam::Text(storage::TextArrayLiteral(targets))});
+                                            SqlParam::Text(storage::TextArrayLiteral(targets)),
+                                            SqlParam::Text(storage::TextArrayLiteral(ids))});
   return assoc.ok() ? Status::Ok() : assoc.status();
 }
 

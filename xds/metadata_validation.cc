@@ -30,6 +30,11 @@ class Validator {
     r_->errors.push_back({std::string(code), std::move(context), location,
                           RegistryError::Severity::kError});
   }
+  // An object submitted by this message (an ObjectRef only names an existing one).
+  bool New(std::string_view id) const {
+    return m_.FindDocument(id) || m_.FindSubmissionSet(id) || m_.FindFolder(id) || m_.FindAssociation(id);
+  }
+
   void Meta(const std::string& location, std::string context) {
     Error(kMetadataError, location, std::move(context));
   }
@@ -132,7 +137,9 @@ class Validator {
       Meta(s.id, what + ": uniqueId '" + s.unique_id + "' must be an OID of at most 64 characters");
     }
     Required(s.source_id, what, s.id, "sourceId");
-    if (!s.source_id.empty() && !IsValidOid(s.source_id)) {
+    // sourceId only names the source: the conformance data of the IHE community uses roots
+    // outside the ISO arcs (NIST's 129.6...), so any dotted number is taken.
+    if (!s.source_id.empty() && !IsDottedNumber(s.source_id)) {
       Meta(s.id, what + ": sourceId '" + s.source_id + "' must be an OID of at most 64 characters");
     }
     Required(s.submission_time, what, s.id, "submissionTime");
@@ -196,7 +203,9 @@ class Validator {
     }
     if (d.OnDemand()) Required(d.repository_unique_id, what, d.id, "repositoryUniqueId");
     if (!d.hash.empty() && !IsHex40(d.hash)) {
-      Meta(d.id, what + ": hash must be the SHA-1 of the document in 40 hexadecimal digits");
+      // In ITI-41 the Repository checks the Document Source's hash (ITI TF-2b 3.41.4.1.3).
+      Error(c_.kind == SubmissionKind::kProvideAndRegister ? "XDSRepositoryMetadataError" : kMetadataError, d.id,
+            what + ": hash must be the SHA-1 of the document in 40 hexadecimal digits");
     }
     if (!d.size.empty() && !AllDigits(d.size)) Meta(d.id, what + ": size must be a decimal integer");
     if (!d.repository_unique_id.empty() && !IsValidOid(d.repository_unique_id)) {
@@ -331,7 +340,7 @@ class Validator {
           Meta(a.id, what + ": the sourceObject of " + a.type_uri +
                          " must be a DocumentEntry of this submission");
         }
-        if (m_.Contains(a.target)) {
+        if (New(a.target)) {
           Meta(a.id, what + ": the targetObject of " + a.type_uri +
                          " must be an existing DocumentEntry (urn:uuid), not one of this submission");
         }
@@ -347,7 +356,7 @@ class Validator {
         if (!m_.FindSubmissionSet(a.source)) {
           Meta(a.id, what + ": the sourceObject of UpdateAvailabilityStatus must be the SubmissionSet");
         }
-        if (m_.Contains(a.target)) {
+        if (New(a.target)) {
           Meta(a.id, what + ": UpdateAvailabilityStatus must target an existing object (urn:uuid)");
         }
         for (const auto& [slot, value] : {std::pair<const char*, const std::string*>{"OriginalStatus", &a.original_status},
@@ -378,7 +387,7 @@ class Validator {
     const std::string what = "Association " + a.id;
     const SubmissionSet* ss = m_.FindSubmissionSet(a.source);
     if (ss) {
-      bool in_message = m_.Contains(a.target);
+      bool in_message = New(a.target);
       const std::string& st = a.submission_set_status;
       if (st.empty()) {
         Meta(a.id, what + ": HasMember from the SubmissionSet needs Slot SubmissionSetStatus");
@@ -396,9 +405,9 @@ class Validator {
       }
       return;
     }
-    if (m_.FindFolder(a.source) || (!m_.Contains(a.source) && IsUuidUrn(a.source))) {
+    if (m_.FindFolder(a.source) || (!New(a.source) && IsUuidUrn(a.source))) {
       // Folder membership: Folder (new or existing) -> DocumentEntry (new or existing).
-      if (m_.Contains(a.target) && !m_.FindDocument(a.target)) {
+      if (New(a.target) && !m_.FindDocument(a.target)) {
         Meta(a.id, what + ": a Folder's members are DocumentEntries");
       }
       return;
@@ -453,6 +462,21 @@ ValidationResult ValidateSubmission(const RegistryObjectList& metadata,
   result.errors = reader_problems;
   Validator(metadata, context, &result).Run();
   return result;
+}
+
+// Digits and dots, at least two arcs, no empty arc, at most 64 characters.
+bool IsDottedNumber(std::string_view text) {
+  if (text.empty() || text.size() > 64 || text.front() == '.' || text.back() == '.') return false;
+  int arcs = 1;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '.') {
+      if (text[i - 1] == '.') return false;
+      ++arcs;
+    } else if (!std::isdigit(static_cast<unsigned char>(text[i]))) {
+      return false;
+    }
+  }
+  return arcs >= 2;
 }
 
 bool IsValidOid(std::string_view oid) {

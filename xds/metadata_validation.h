@@ -51,6 +51,8 @@ ValidationResult ValidateSubmission(const RegistryObjectList& metadata,
 bool IsValidCxPatientId(std::string_view cx);
 // OID: dotted decimal, no leading zeros, at most 64 characters.
 bool IsValidOid(std::string_view oid);
+// Digits and dots, at least two arcs (an OID-like name that need not sit under the ISO roots).
+bool IsDottedNumber(std::string_view text);
 // DocumentEntry.uniqueId: OID, or OID^extension with an extension of at most 16 characters.
 bool IsValidDocumentUniqueId(std::string_view uid);
 // DTM: YYYY[MM[DD[hh[mm[ss]]]]], UTC, each part in range.

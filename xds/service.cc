@@ -102,6 +102,29 @@ Status PolicyError(const Status& st, const std::string& location, std::vector<Re
   return st;
 }
 
+// The extension that keeps an association's entryUUID on the FHIR element it becomes.
+JsonValue AssociationIdExtension(const std::string& id) {
+  JsonValue ext = JsonValue::Object();
+  ext.Set("url", JsonValue::String(std::string(mapping::kExtensionBase) + "xds-association-id"));
+  ext.Set("valueUri", JsonValue::String(id.rfind("urn:uuid:", 0) == 0 ? id : "urn:uuid:" + id));
+  return ext;
+}
+
+// Marks the entries of a SubmissionSet or Folder List with the ids of the HasMember
+// associations that put them there.
+void TagMembers(JsonValue& list, const std::map<std::string, std::string>& association_of) {
+  JsonValue* entries = list.Find("entry");
+  if (!entries || !entries->is_array()) return;
+  for (auto& e : entries->items()) {
+    const JsonValue* item = e.Find("item");
+    auto it = association_of.find(item ? item->GetString("reference") : "");
+    if (it == association_of.end() || e.Find("extension")) continue;
+    JsonValue exts = JsonValue::Array();
+    exts.Append(AssociationIdExtension(it->second));
+    e.Set("extension", std::move(exts));
+  }
+}
+
 // The current time as an HL7 DTM (UTC), for lastUpdateTime.
 std::string NowDtm() {
   std::time_t t = std::time(nullptr);
@@ -285,9 +308,9 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
     std::string hash = Sha1Hex(it->second->bytes);
     std::string size = std::to_string(it->second->bytes.size());
     if (!e.hash.empty() && Lower(e.hash) != hash)
-      errors.push_back(Error("XDSNonIdenticalHash", "hash of " + e.unique_id + " does not match the document", e.id));
+      errors.push_back(Error("XDSRepositoryMetadataError", "hash of " + e.unique_id + " does not match the document", e.id));
     if (!e.size.empty() && e.size != size)
-      errors.push_back(Error("XDSNonIdenticalSize", "size of " + e.unique_id + " does not match the document", e.id));
+      errors.push_back(Error("XDSRepositoryMetadataError", "size of " + e.unique_id + " does not match the document", e.id));
     e.hash = hash;
     e.size = size;
     if (e.repository_unique_id.empty()) e.repository_unique_id = mapping::kRepositoryUniqueId;
@@ -344,7 +367,7 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
                          : a.type == AssociationType::kTransform ? "transforms"
                          : a.type == AssociationType::kAppend ? "appends"
                          : a.type == AssociationType::kSigns ? "signs" : nullptr;
-      if (!code || sub.metadata.Contains(a.target)) continue;
+      if (!code || sub.metadata.FindDocument(a.target)) continue;
       auto target = FindEntry(tx, a.target);
       if (!target.ok()) return target.status();
       if (!*target) {
@@ -352,7 +375,25 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
                                "association target " + a.target + " is not in the registry", a.id));
         return Status(ErrorCode::kInvalid, "unresolved");
       }
+      // A document replaced, transformed or appended to must still be current (ITI TF-3
+      // 4.2.2): a Deprecated one was already replaced.
+      if (a.type != AssociationType::kSigns && (*target)->resource.GetString("status") == "superseded") {
+        errors.push_back(Error("XDSRegistryMetadataError",
+                               "the targetObject " + a.target + " of " + a.type_uri + " is Deprecated", a.id));
+        return Status(ErrorCode::kInvalid, "deprecated target");
+      }
       JsonValue rel = JsonValue::Object();
+      // The association keeps its entryUUID; XFRM_RPLC, which has no relatesTo code of its
+      // own, is "replaces" with the XDS type kept beside it.
+      JsonValue exts = JsonValue::Array();
+      exts.Append(AssociationIdExtension(a.id));
+      if (a.type == AssociationType::kTransformAndReplace) {
+        JsonValue ext = JsonValue::Object();
+        ext.Set("url", JsonValue::String(std::string(mapping::kExtensionBase) + "xds-association-type"));
+        ext.Set("valueUri", JsonValue::String(a.type_uri));
+        exts.Append(std::move(ext));
+      }
+      rel.Set("extension", std::move(exts));
       rel.Set("code", JsonValue::String(code));
       JsonValue ref = JsonValue::Object();
       ref.Set("reference", JsonValue::String("DocumentReference/" + (*target)->res_id));
@@ -407,6 +448,15 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
     // in them; existing ones gain the documents added to them and a new lastUpdateTime.
     std::string now_dtm = NowDtm();
     std::map<std::string, std::vector<std::string>> folder_members;  // folder id -> references
+    // source id -> (member reference -> the HasMember association's id)
+    std::map<std::string, std::map<std::string, std::string>> member_association;
+    for (const auto& a : sub.metadata.associations) {
+      if (a.type != AssociationType::kHasMember || a.source != set.id) continue;
+      if (sub.metadata.FindDocument(a.target))
+        member_association[set.id]["DocumentReference/" + Uuid(a.target)] = a.id;
+      else if (sub.metadata.FindFolder(a.target))
+        member_association[set.id]["List/" + Uuid(a.target)] = a.id;
+    }
     for (const auto& a : sub.metadata.associations) {
       if (a.type != AssociationType::kHasMember || a.source == set.id) continue;
       bool new_folder = sub.metadata.FindFolder(a.source) != nullptr;
@@ -430,11 +480,13 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
         target_ref = "DocumentReference/" + (*target)->res_id;
       }
       folder_members[a.source].push_back(target_ref);
+      member_association[a.source][target_ref] = a.id;
     }
     for (const auto& f : sub.metadata.folders) {
       xds::Folder folder = f;
       folder.last_update_time = now_dtm;
       JsonValue fl = mapping::ListFromFolder(folder, patient_ref, folder_members[f.id]);
+      TagMembers(fl, member_association[f.id]);
       auto created_folder = writer_.Create(tx, session, "List", fl, Uuid(f.id));
       if (!created_folder.ok()) {
         if (created_folder.status().code() == ErrorCode::kDuplicate) {
@@ -469,12 +521,14 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
         item.Set("item", std::move(r));
         entries->Append(std::move(item));
       }
+      TagMembers(folder_list, member_association[folder_id]);
       folder_list.Set("date", JsonValue::String(mapping::TimestampFromDtm(now_dtm)));
       auto upd = writer_.Update(tx, session, "List", list_id, folder_list);
       if (!upd.ok()) return PolicyError(upd.status(), folder_id, errors);
     }
     // The SubmissionSet, as an MHD List holding its documents and folders.
     JsonValue list = mapping::ListFromSubmissionSet(set, patient_ref, members);
+    TagMembers(list, member_association[set.id]);
     auto created_set = writer_.Create(tx, session, "List", list, Uuid(set.id));
     if (!created_set.ok()) {
       if (created_set.status().code() == ErrorCode::kDuplicate) {
@@ -619,20 +673,103 @@ HttpResponse XdsService::Impl::UpdateDocumentSet(Session& session, const SoapReq
 HttpResponse XdsService::Impl::DeleteDocumentSet(Session& session, const SoapRequest& req) {
   auto ids = ReadRemoveObjectsRequest(req.body_element);
   if (!ids.ok()) return RegistryAnswer(req, {RegistryErrorFromStatus(ids.status())});
+  static const storage::Statement kObject{
+      "xds_remove_object",
+      "SELECT object_type, res_type, res_id, entry_uuid::text FROM registry_object "
+      "WHERE entry_uuid::text = $1 OR (object_type = 'DocumentEntry' AND logical_id::text = $1)"};
+  static const storage::Statement kAssociation{
+      "xds_remove_association",
+      "SELECT a.association_type, a.source_uuid::text, a.target_uuid::text, coalesce(o.object_type, ''), "
+      "coalesce(o.res_type, ''), coalesce(o.res_id, ''), coalesce(t.res_type || '/' || t.res_id, '') "
+      "FROM association a LEFT JOIN registry_object o ON o.entry_uuid = a.source_uuid "
+      "LEFT JOIN registry_object t ON t.entry_uuid = a.target_uuid WHERE a.entry_uuid::text = $1"};
+  static const storage::Statement kReferences{
+      "xds_remove_references",
+      "SELECT entry_uuid::text FROM association WHERE source_uuid::text = $1 OR target_uuid::text = $1"};
+  struct Object {
+    std::string type, res_type, res_id, uuid;
+  };
+  struct Link {
+    std::string uuid, type, source, target, source_type, source_res_type, source_res_id, target_ref;
+  };
   std::vector<RegistryError> errors;
   Status st = storage::RunInTransaction(pool_, [&](Tx& tx) -> Status {
     errors.clear();
-    std::set<std::optional<long long>> keys;
+    std::vector<Object> objects;
+    std::vector<Link> links;
+    std::set<std::string> removing;
     for (const auto& id : *ids) {
-      auto current = FindEntry(tx, id);
-      if (!current.ok()) return current.status();
-      if (!*current) {
-        errors.push_back(Error("UnresolvedReferenceException", "no registry object " + id, id));
-        return Status(ErrorCode::kInvalid, "delete");
+      std::string uuid = Uuid(id);
+      auto o = tx.Run(kObject, {SqlParam::Text(uuid)});
+      if (!o.ok()) return o.status();
+      if (o->rows() > 0) {
+        objects.push_back({o->GetString(0, 0), o->GetString(0, 1), o->GetString(0, 2), o->GetString(0, 3)});
+        removing.insert(o->GetString(0, 3));
+        continue;
       }
-      auto removed = writer_.Delete(tx, session, "DocumentReference", (*current)->res_id);
-      if (!removed.ok()) return PolicyError(removed, id, errors);
-      keys.insert(PatientKeyOf(tx, (*current)->res_id));
+      auto a = tx.Run(kAssociation, {SqlParam::Text(uuid)});
+      if (!a.ok()) return a.status();
+      if (a->rows() > 0) {
+        links.push_back({uuid, a->GetString(0, 0), a->GetString(0, 1), a->GetString(0, 2), a->GetString(0, 3),
+                         a->GetString(0, 4), a->GetString(0, 5), a->GetString(0, 6)});
+        removing.insert(uuid);
+        continue;
+      }
+      errors.push_back(Error("UnresolvedReferenceException", "no registry object " + id, id));
+    }
+    if (!errors.empty()) return Status(ErrorCode::kInvalid, "delete");
+    // ITI TF-2b 3.62.4.1.3: an object still referenced by an association that stays cannot go
+    // (ReferencesExistException); a membership cannot go while its SubmissionSet stays
+    // (XDSUnreferencedObjectException).
+    for (const auto& o : objects) {
+      auto refs = tx.Run(kReferences, {SqlParam::Text(o.uuid)});
+      if (!refs.ok()) return refs.status();
+      for (int i = 0; i < refs->rows(); ++i)
+        if (!removing.count(refs->GetString(i, 0)))
+          errors.push_back(Error("ReferencesExistException",
+                                 o.type + " urn:uuid:" + o.uuid + " is referenced by association urn:uuid:" +
+                                     refs->GetString(i, 0) + ", which is not removed",
+                                 "urn:uuid:" + o.uuid));
+    }
+    for (const auto& l : links)
+      if (l.source_type == "SubmissionSet" && !removing.count(l.source))
+        errors.push_back(Error("XDSUnreferencedObjectException",
+                               "association urn:uuid:" + l.uuid + " is a member of SubmissionSet urn:uuid:" + l.source +
+                                   ", which is not removed",
+                               "urn:uuid:" + l.uuid));
+    if (!errors.empty()) return Status(ErrorCode::kInvalid, "delete");
+    std::set<std::optional<long long>> keys;
+    // Associations whose source stays: the membership or relation leaves that source.
+    for (const auto& l : links) {
+      if (removing.count(l.source) || l.source_res_id.empty()) continue;
+      auto current = storage::ReadCurrent(tx, l.source_res_type, l.source_res_id, true);
+      if (!current.ok()) return current.status();
+      if (!*current || (*current)->deleted) continue;
+      auto json = ParseJson((*current)->content);
+      if (!json.ok()) return json.status();
+      JsonValue resource = std::move(json).value();
+      const char* field = l.source_res_type == "List" ? "entry" : "relatesTo";
+      const char* ref_field = l.source_res_type == "List" ? "item" : "target";
+      if (JsonValue* list = resource.Find(field); list && list->is_array()) {
+        JsonValue kept = JsonValue::Array();
+        for (const auto& e : list->items()) {
+          const JsonValue* r = e.Find(ref_field);
+          if (r && r->GetString("reference") == l.target_ref) continue;
+          kept.Append(e);
+        }
+        if (kept.items().empty()) resource.Remove(field);
+        else resource.Set(field, std::move(kept));
+      }
+      auto upd = writer_.Update(tx, session, l.source_res_type, l.source_res_id, resource);
+      if (!upd.ok()) return PolicyError(upd.status(), "urn:uuid:" + l.uuid, errors);
+      keys.insert(upd->patient_key);
+    }
+    for (const auto& o : objects) {
+      auto current = storage::ReadCurrent(tx, o.res_type, o.res_id, false);
+      if (!current.ok()) return current.status();
+      if (*current) keys.insert((*current)->patient_key);
+      auto removed = writer_.Delete(tx, session, o.res_type, o.res_id);
+      if (!removed.ok()) return PolicyError(removed, "urn:uuid:" + o.uuid, errors);
     }
     return AuditTransaction(tx, session, "ITI-62", 'D', keys);
   });
