@@ -413,6 +413,13 @@ Result<xds::DocumentEntry> EntryFromDocumentReference(const JsonValue& dr,
   xds::DocumentEntry e;
   std::string id = dr.GetString("id");
   e.id = id.rfind("urn:uuid:", 0) == 0 ? id : "urn:uuid:" + id;
+  // The entryUUID of this metadata version: after an ITI-57 update it is no longer the
+  // resource id (the DocumentReference keeps its id across versions).
+  if (const JsonValue* ids = dr.Find("identifier"); ids && ids->is_array())
+    for (const auto& ident : ids->items()) {
+      std::string v = ident.GetString("value");
+      if (ident.GetString("use") == "official" && v.rfind("urn:uuid:", 0) == 0) e.id = v;
+    }
   e.object_type = std::string(ExtensionString(dr, Ext("xds-on-demand")) == "true"
                                   ? xds::uuids::kDocumentEntryOnDemand
                                   : xds::uuids::kDocumentEntryStable);

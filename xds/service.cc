@@ -853,6 +853,10 @@ HttpResponse XdsService::Impl::Retrieve(Session& session, const SoapRequest& req
 }
 
 HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRequest& req) {
+  static const storage::Statement kVersions{
+      "xds_entry_versions",
+      "SELECT content FROM resource_history WHERE res_type = 'DocumentReference' AND res_id = $1 "
+      "AND NOT deleted ORDER BY version_id DESC"};
   static const storage::Statement kObjectOf{
       "xds_object_of_uuid",
       "SELECT r.content, r.patient_key FROM registry_object o JOIN resource r ON r.res_type = o.res_type "
@@ -1084,6 +1088,8 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
       "coalesce(a.submission_set_status, '') FROM association a WHERE " + assocs +
       " ORDER BY a.created_at, a.entry_uuid LIMIT " + limit;
 
+  bool all_versions = q.kind == StoredQueryKind::kGetDocuments &&
+                      (q.Has("$XDSDocumentEntryUniqueId") || q.Has("$XDSDocumentEntryLogicalID"));
   RegistryObjectList list;
   std::vector<RegistryError> errors;
   Status st = storage::RunInTransaction(pool_, storage::TxOptions{storage::Isolation::kRepeatableRead, false, 3},
@@ -1130,7 +1136,26 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
         auto entry = mapping::EntryFromDocumentReference(*dr, cx_of_subject(*dr));
         if (!entry.ok()) return entry.status();
         if (entry->repository_unique_id.empty()) entry->repository_unique_id = mapping::kRepositoryUniqueId;
+        std::string res_id = dr->GetString("id");
+        std::string current_uuid = entry->id;
+        std::string cx = entry->patient_id;
         list.documents.push_back(std::move(entry).value());
+        // Asked by uniqueId or logicalID, GetDocuments returns every metadata version (ITI-57:
+        // the versions share both), the earlier ones Deprecated.
+        if (all_versions) {
+          auto older = tx.Run(kVersions, {SqlParam::Text(res_id)});
+          if (!older.ok()) return older.status();
+          std::set<std::string> seen = {current_uuid};
+          for (int v = 0; v < older->rows(); ++v) {
+            auto json = ParseJson(older->GetString(v, 0));
+            if (!json.ok()) continue;
+            auto version = mapping::EntryFromDocumentReference(*json, cx);
+            if (!version.ok() || !seen.insert(version->id).second) continue;
+            version->status = std::string(kStatusDeprecated);
+            if (version->repository_unique_id.empty()) version->repository_unique_id = mapping::kRepositoryUniqueId;
+            list.documents.push_back(std::move(version).value());
+          }
+        }
       }
     }
     if (sets != "false") {
