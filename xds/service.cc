@@ -307,10 +307,17 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
     if (!with_documents || it == bytes_of.end()) continue;
     std::string hash = Sha1Hex(it->second->bytes);
     std::string size = std::to_string(it->second->bytes.size());
-    if (!e.hash.empty() && Lower(e.hash) != hash)
+    // Both rule books are answered: the Repository's XDSRepositoryMetadataError (ITI TF-2b
+    // 3.41.4.1.3, what the NIST kit expects) and XDSNonIdenticalHash / XDSNonIdenticalSize
+    // (ITI TF-3 4.2, what registry-side tools look for).
+    if (!e.hash.empty() && Lower(e.hash) != hash) {
       errors.push_back(Error("XDSRepositoryMetadataError", "hash of " + e.unique_id + " does not match the document", e.id));
-    if (!e.size.empty() && e.size != size)
+      errors.push_back(Error("XDSNonIdenticalHash", "hash of " + e.unique_id + " does not match the document", e.id));
+    }
+    if (!e.size.empty() && std::to_string(std::strtoull(e.size.c_str(), nullptr, 10)) != size) {
       errors.push_back(Error("XDSRepositoryMetadataError", "size of " + e.unique_id + " does not match the document", e.id));
+      errors.push_back(Error("XDSNonIdenticalSize", "size of " + e.unique_id + " does not match the document", e.id));
+    }
     e.hash = hash;
     e.size = size;
     if (e.repository_unique_id.empty()) e.repository_unique_id = mapping::kRepositoryUniqueId;
@@ -378,7 +385,7 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
       // A document replaced, transformed or appended to must still be current (ITI TF-3
       // 4.2.2): a Deprecated one was already replaced.
       if (a.type != AssociationType::kSigns && (*target)->resource.GetString("status") == "superseded") {
-        errors.push_back(Error("XDSRegistryMetadataError",
+        errors.push_back(Error("XDSRegistryDeprecatedDocumentError",
                                "the targetObject " + a.target + " of " + a.type_uri + " is Deprecated", a.id));
         return Status(ErrorCode::kInvalid, "deprecated target");
       }
@@ -423,6 +430,20 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
           b.Set("data", JsonValue::String(carnet::Base64Encode(it->second->bytes)));
           binary = std::move(b);
         }
+      }
+      // The same uniqueId with other bytes is another document under a taken name
+      // (XDSNonIdenticalHash); with the same bytes, a document registered twice (below).
+      static const storage::Statement kKnownHash{
+          "xds_known_hash",
+          "SELECT coalesce(encode(hash_sha1, 'hex'), '') FROM registry_object WHERE unique_id = $1 "
+          "AND object_type = 'DocumentEntry'"};
+      auto known = tx.Run(kKnownHash, {SqlParam::Text(e.unique_id)});
+      if (!known.ok()) return known.status();
+      if (known->rows() > 0 && !known->GetString(0, 0).empty() && !e.hash.empty() &&
+          Lower(e.hash) != known->GetString(0, 0)) {
+        errors.push_back(Error("XDSNonIdenticalHash",
+                               "uniqueId " + e.unique_id + " is registered for a document with another hash", e.id));
+        return Status(ErrorCode::kDuplicate, "duplicate");
       }
       JsonValue dr = mapping::DocumentReferenceFromEntry(e, patient_ref, content_url);
       if (auto rel = relates_to.find(e.id); rel != relates_to.end()) dr.Set("relatesTo", rel->second);
@@ -1222,6 +1243,15 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
         }
         if (shown) list.associations.push_back(std::move(a));
       }
+    }
+    // A query that names objects rather than a patient must not mix patients (ITI TF-2a
+    // 3.18.4.1.2.3.7: XDSResultNotSinglePatient).
+    bool patient_query = q.kind == StoredQueryKind::kFindDocuments || q.kind == StoredQueryKind::kFindSubmissionSets ||
+                         q.kind == StoredQueryKind::kFindFolders || q.kind == StoredQueryKind::kGetAll ||
+                         q.kind == StoredQueryKind::kFindDocumentsByReferenceId;
+    if (!patient_query && reached.size() > 1) {
+      list = RegistryObjectList{};
+      errors.push_back(Error("XDSResultNotSinglePatient", "the objects asked for belong to more than one patient"));
     }
     storage::AuditEntry audit = storage::AuditEntry::Dicom("110112", "Query", "ITI-18", 'E');
     // The query as asked (entity.query): every parameter and its values.
