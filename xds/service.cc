@@ -876,12 +876,13 @@ HttpResponse XdsService::Impl::Retrieve(Session& session, const SoapRequest& req
 HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRequest& req) {
   static const storage::Statement kVersions{
       "xds_entry_versions",
-      "SELECT content FROM resource_history WHERE res_type = 'DocumentReference' AND res_id = $1 "
-      "AND NOT deleted ORDER BY version_id DESC"};
-  static const storage::Statement kObjectOf{
-      "xds_object_of_uuid",
-      "SELECT r.content, r.patient_key FROM registry_object o JOIN resource r ON r.res_type = o.res_type "
-      "AND r.res_id = o.res_id AND NOT r.deleted WHERE o.entry_uuid = $1::uuid"};
+      "SELECT res_id, content FROM resource_history WHERE res_type = 'DocumentReference' "
+      "AND res_id = ANY($1::text[]) AND NOT deleted ORDER BY res_id, version_id DESC"};
+  static const storage::Statement kObjectsOf{
+      "xds_objects_of_uuids",
+      "SELECT o.entry_uuid::text, r.content, r.patient_key FROM registry_object o JOIN resource r "
+      "ON r.res_type = o.res_type AND r.res_id = o.res_id AND NOT r.deleted "
+      "WHERE o.entry_uuid = ANY($1::uuid[])"};
   StoredQueryParse parse = ParseAdhocQueryRequest(req.body_element);
   auto answer = [&](ResponseStatus status, const RegistryObjectList& list, ReturnType type,
                     const std::vector<RegistryError>& errors) {
@@ -1120,7 +1121,8 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
     // Every object is decided as a FHIR read of the same resource would be; an object one
     // may not see is not returned, nor any association that touches it.
     std::map<long long, Decision> reached;  // one audit record per record reached
-    std::set<std::string> hidden_uuids;
+    std::map<std::string, std::string> versions_of;  // res_id -> patient CX
+    std::set<std::string> seen_versions;
     auto visible = [&](const JsonValue& resource, std::optional<long long> key) -> Result<bool> {
       auto d = session.DecideResource(tx, key, resource, Action::kSearch);
       if (!d.ok()) return d.status();
@@ -1133,14 +1135,18 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
                                                       std::to_string(options_.max_query_results) + " objects"));
       return true;
     };
+    std::map<std::string, std::string> cx_of_reference;  // one lookup per patient, not per object
     auto cx_of_subject = [&](const JsonValue& resource) -> std::string {
       const JsonValue* subject = resource.Find("subject");
       std::string ref = subject ? subject->GetString("reference") : "";
+      if (auto it = cx_of_reference.find(ref); it != cx_of_reference.end()) return it->second;
+      std::string& cached = cx_of_reference[ref];
       auto key_row = tx.RunDynamic("SELECT patient_key FROM patient WHERE resource_id = $1",
                                    {SqlParam::Text(ref.size() > 8 ? ref.substr(8) : "")});
       if (!key_row.ok() || key_row->rows() != 1) return "";
       auto c = mapping::PatientCxOf(tx, key_row->GetInt(0, 0));
-      return c.ok() ? *c : "";
+      cached = c.ok() ? *c : "";
+      return cached;
     };
     if (docs != "false") {
       auto rows = tx.RunDynamicText(docs_sql, b.params);
@@ -1161,21 +1167,26 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
         std::string current_uuid = entry->id;
         std::string cx = entry->patient_id;
         list.documents.push_back(std::move(entry).value());
-        // Asked by uniqueId or logicalID, GetDocuments returns every metadata version (ITI-57:
-        // the versions share both), the earlier ones Deprecated.
         if (all_versions) {
-          auto older = tx.Run(kVersions, {SqlParam::Text(res_id)});
-          if (!older.ok()) return older.status();
-          std::set<std::string> seen = {current_uuid};
-          for (int v = 0; v < older->rows(); ++v) {
-            auto json = ParseJson(older->GetString(v, 0));
-            if (!json.ok()) continue;
-            auto version = mapping::EntryFromDocumentReference(*json, cx);
-            if (!version.ok() || !seen.insert(version->id).second) continue;
-            version->status = std::string(kStatusDeprecated);
-            if (version->repository_unique_id.empty()) version->repository_unique_id = mapping::kRepositoryUniqueId;
-            list.documents.push_back(std::move(version).value());
-          }
+          versions_of[res_id] = cx;
+          seen_versions.insert(current_uuid);
+        }
+      }
+      // Asked by uniqueId or logicalID, GetDocuments returns every metadata version (ITI-57:
+      // the versions share both), the earlier ones Deprecated; one round trip for all.
+      if (!versions_of.empty()) {
+        std::vector<std::string> ids;
+        for (const auto& [id, cx] : versions_of) ids.push_back(id);
+        auto older = tx.Run(kVersions, {SqlParam::Text(storage::TextArrayLiteral(ids))});
+        if (!older.ok()) return older.status();
+        for (int v = 0; v < older->rows(); ++v) {
+          auto json = ParseJson(older->GetString(v, 1));
+          if (!json.ok()) continue;
+          auto version = mapping::EntryFromDocumentReference(*json, versions_of[older->GetString(v, 0)]);
+          if (!version.ok() || !seen_versions.insert(version->id).second) continue;
+          version->status = std::string(kStatusDeprecated);
+          if (version->repository_unique_id.empty()) version->repository_unique_id = mapping::kRepositoryUniqueId;
+          list.documents.push_back(std::move(version).value());
         }
       }
     }
@@ -1213,6 +1224,24 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
       auto rows = tx.RunDynamicText(assocs_sql, b.params);
       if (!rows.ok()) return rows.status();
       if (too_many(rows->rows())) return Status::Ok();
+      // The objects at both ends of every association, decided in one round trip.
+      std::vector<std::string> ends;
+      for (int i = 0; i < rows->rows(); ++i)
+        for (int col : {2, 3}) ends.push_back(rows->GetString(i, col));
+      std::set<std::string> hidden_uuids;
+      if (!ends.empty()) {
+        auto objects = tx.Run(kObjectsOf, {SqlParam::Text(storage::TextArrayLiteral(ends))});
+        if (!objects.ok()) return objects.status();
+        for (int j = 0; j < objects->rows(); ++j) {
+          auto json = ParseJson(objects->GetString(j, 1));
+          if (!json.ok()) return json.status();
+          std::optional<long long> key;
+          if (!objects->IsNull(j, 2)) key = objects->GetInt(j, 2);
+          auto ok = visible(*json, key);
+          if (!ok.ok()) return ok.status();
+          if (!*ok) hidden_uuids.insert(objects->GetString(j, 0));
+        }
+      }
       for (int i = 0; i < rows->rows(); ++i) {
         Association a;
         a.id = "urn:uuid:" + rows->GetString(i, 0);
@@ -1222,26 +1251,8 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
         a.target = "urn:uuid:" + rows->GetString(i, 3);
         a.status = std::string(kStatusApproved);
         a.submission_set_status = rows->GetString(i, 4);
-        bool shown = true;
-        for (const std::string& end_uuid : {rows->GetString(i, 2), rows->GetString(i, 3)}) {
-          const std::string* end = &end_uuid;
-          if (hidden_uuids.count(*end)) shown = false;
-          if (!shown) break;
-          auto object = tx.Run(kObjectOf, {SqlParam::Text(*end)});
-          if (!object.ok()) return object.status();
-          if (object->rows() == 0) continue;
-          auto json = ParseJson(object->GetString(0, 0));
-          if (!json.ok()) return json.status();
-          std::optional<long long> key;
-          if (!object->IsNull(0, 1)) key = object->GetInt(0, 1);
-          auto ok = visible(*json, key);
-          if (!ok.ok()) return ok.status();
-          if (!*ok) {
-            hidden_uuids.insert(*end);
-            shown = false;
-          }
-        }
-        if (shown) list.associations.push_back(std::move(a));
+        if (hidden_uuids.count(rows->GetString(i, 2)) || hidden_uuids.count(rows->GetString(i, 3))) continue;
+        list.associations.push_back(std::move(a));
       }
     }
     // A query that names objects rather than a patient must not mix patients (ITI TF-2a

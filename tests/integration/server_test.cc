@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "tests/integration/harness.h"
+#include "tests/integration/xds_messages.h"
 
 namespace carnet::testing {
 namespace {
@@ -172,6 +173,14 @@ TEST(ServerLifecycleTest, ReadinessFollowsDatabase) {
   };
   bool down = wait_for(503, std::chrono::seconds(5));
   EXPECT_EQ(client.Get(gateway.base_url() + "/healthz").status, 200);  // alive all the same
+  // Without its database the gateway says so in each protocol: 503 with an OperationOutcome,
+  // XDSRegistryBusy in a RegistryResponse.
+  auto fhir = client.Get(gateway.base_url() + "/fhir/Patient?_count=1");
+  EXPECT_EQ(fhir.status, 503) << fhir.body;
+  EXPECT_NE(fhir.body.find("OperationOutcome"), std::string::npos);
+  auto xds = client.Request("POST", gateway.base_url() + "/xds/registry", {kSoap},
+                            FindDocumentsRequest("11^^^&amp;1.1&amp;ISO"));
+  EXPECT_NE(xds.body.find("XDSRegistryBusy"), std::string::npos) << xds.body.substr(0, 800);
   bool restarted = PgCtl("start");
   ASSERT_TRUE(restarted);
   EXPECT_TRUE(down) << gateway.Log();
