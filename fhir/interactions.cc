@@ -5,6 +5,7 @@
 
 #include "base/http.h"
 #include "base/strings.h"
+#include "fhir/document_extraction.h"
 #include "fhir/json_patch.h"
 #include "fhir/outcome.h"
 #include "fhir/search.h"
@@ -257,6 +258,39 @@ Result<WriteResult> Interactions::Write(storage::Transaction& tx, profiles::Acce
   storage::AuditEntry audit = storage::AuditEntry::Rest(interaction, action_code);
   audit.object_reference = what;
 
+  // Resources derived from a deposited document are written under that deposit's decision.
+  if (session.extracting()) {
+    profiles::Decision derived;
+    derived.allowed = true;
+    derived.reason = "extracted from " + session.extraction_document();
+    std::string source = session.actor().PrincipalId();
+    if (resource.is_object()) {
+      JsonValue meta = JsonValue::Object();
+      if (const JsonValue* old = resource.Find("meta"); old && old->is_object()) meta = *old;
+      meta.Set("source", JsonValue::String(source));
+      resource.Set("meta", std::move(meta));
+    }
+    std::string now = NowInstant();
+    JsonValue stamped = Stamp(std::move(resource), id, previous ? previous->version + 1 : 1, now);
+    CARNET_RETURN_IF_ERROR(Validate(type, stamped, nullptr));
+    auto key = CompartmentKey(tx, type, id, stamped);
+    if (!key.ok()) return key.status();
+    WriteResult out;
+    out.stored.patient_key = *key;
+    out.stored.type = type;
+    out.stored.id = id;
+    out.stored.version = previous ? previous->version + 1 : 1;
+    out.stored.last_updated = now;
+    out.stored.method = method;
+    out.stored.security = SecurityCodes(stamped);
+    out.stored.content = WriteJson(stamped);
+    CARNET_RETURN_IF_ERROR(storage::WriteVersion(tx, out.stored));
+    CARNET_RETURN_IF_ERROR(UpdateSearchIndex(tx, out.stored, &stamped));
+    CARNET_RETURN_IF_ERROR(mapping::UpdateRegistryIndex(tx, out.stored, &stamped));
+    CARNET_RETURN_IF_ERROR(session.Audit(tx, audit, derived, *key));
+    out.resource = std::move(stamped);
+    return out;
+  }
   // The current version first: may the actor change it at all?
   if (existed) {
     auto d = session.DecideStored(tx, *previous, action);
@@ -331,7 +365,7 @@ Result<WriteResult> Interactions::Write(storage::Transaction& tx, profiles::Acce
   CARNET_RETURN_IF_ERROR(storage::WriteVersion(tx, out.stored));
   CARNET_RETURN_IF_ERROR(UpdateSearchIndex(tx, out.stored, &stamped));
   CARNET_RETURN_IF_ERROR(mapping::UpdateRegistryIndex(tx, out.stored, &stamped));
-  CARNET_RETURN_IF_ERROR(AfterWrite(tx, out.stored, &stamped, previous));
+  CARNET_RETURN_IF_ERROR(AfterWrite(tx, session, out.stored, &stamped, previous));
   CARNET_RETURN_IF_ERROR(session.Audit(tx, audit, *decision, *key));
   out.resource = std::move(stamped);
   return out;
@@ -369,9 +403,30 @@ static Status SyncSubscription(storage::Transaction& tx, long long key, const Js
   return Status::Ok();
 }
 
-Status Interactions::AfterWrite(storage::Transaction& tx, const storage::StoredResource& stored,
-                                const JsonValue* resource,
+Status Interactions::AfterWrite(storage::Transaction& tx, profiles::AccessSession& session,
+                                const storage::StoredResource& stored, const JsonValue* resource,
                                 const std::optional<storage::StoredResource>& previous) {
+  // Structured content follows its document (fhir/document_extraction.h): extracted once the
+  // document and its content are both stored, whichever came first; removed with it.
+  if (stored.type == "Binary" && resource) {
+    const JsonValue* ctx = resource->Find("securityContext");
+    std::string ref = ctx ? ctx->GetString("reference") : "";
+    if (ref.rfind("DocumentReference/", 0) == 0)
+      CARNET_RETURN_IF_ERROR(ExtractDocumentContent(*this, tx, session, ref.substr(18)));
+  }
+  if (stored.type == "DocumentReference") {
+    if (!resource) {
+      CARNET_RETURN_IF_ERROR(RemoveExtractedContent(*this, tx, session, stored.id));
+    } else if (!previous || previous->deleted) {
+      if (const JsonValue* rel = resource->Find("relatesTo"); rel && rel->is_array())
+        for (const auto& r : rel->items()) {
+          std::string target = r.Find("target") ? r.Find("target")->GetString("reference") : "";
+          if (r.GetString("code") == "replaces" && target.rfind("DocumentReference/", 0) == 0)
+            CARNET_RETURN_IF_ERROR(RemoveExtractedContent(*this, tx, session, target.substr(18)));
+        }
+      CARNET_RETURN_IF_ERROR(ExtractDocumentContent(*this, tx, session, stored.id));
+    }
+  }
   if (!stored.patient_key) return Status::Ok();
   long long key = *stored.patient_key;
   if (stored.type == "CareTeam")
@@ -556,7 +611,8 @@ Result<WriteResult> Interactions::Delete(storage::Transaction& tx, profiles::Acc
   if (!current.ok()) return current.status();
   WriteResult out;
   out.http_status = 204;
-  if (*current) CARNET_RETURN_IF_ERROR(HiddenUnlessReadable(tx, session, **current, "delete", 'D'));
+  if (*current && !session.extracting())
+    CARNET_RETURN_IF_ERROR(HiddenUnlessReadable(tx, session, **current, "delete", 'D'));
   if (!*current || (*current)->deleted) {
     if (pre.if_match && !*current)
       return Status(ErrorCode::kPreconditionFailed, type + "/" + id + " does not exist");
@@ -571,6 +627,10 @@ Result<WriteResult> Interactions::Delete(storage::Transaction& tx, profiles::Acc
   audit.object_reference = type + "/" + id;
   auto d = session.DecideStored(tx, **current, profiles::Action::kDelete);
   if (!d.ok()) return d.status();
+  if (session.extracting()) {
+    d->allowed = true;
+    d->reason = "derived from " + session.extraction_document() + ", which was replaced or removed";
+  }
   if (!d->allowed) return session.Refuse(audit, *d, (*current)->patient_key, type + "/" + id);
   out.stored = **current;
   out.stored.version += 1;
@@ -581,7 +641,7 @@ Result<WriteResult> Interactions::Delete(storage::Transaction& tx, profiles::Acc
   CARNET_RETURN_IF_ERROR(storage::WriteVersion(tx, out.stored));
   CARNET_RETURN_IF_ERROR(UpdateSearchIndex(tx, out.stored, nullptr));
   CARNET_RETURN_IF_ERROR(mapping::UpdateRegistryIndex(tx, out.stored, nullptr));
-  CARNET_RETURN_IF_ERROR(AfterWrite(tx, out.stored, nullptr, *current));
+  CARNET_RETURN_IF_ERROR(AfterWrite(tx, session, out.stored, nullptr, *current));
   CARNET_RETURN_IF_ERROR(session.Audit(tx, audit, *d, (*current)->patient_key));
   return out;
 }

@@ -104,8 +104,9 @@ class Interactions {
                             const std::string& method, profiles::Action action);
   // What follows a write in its transaction: the policy tables derived from the resource
   // (care team, app authorisations) and the patient's notifications.
-  Status AfterWrite(storage::Transaction& tx, const storage::StoredResource& stored,
-                    const JsonValue* resource, const std::optional<storage::StoredResource>& previous);
+  Status AfterWrite(storage::Transaction& tx, profiles::AccessSession& session,
+                    const storage::StoredResource& stored, const JsonValue* resource,
+                    const std::optional<storage::StoredResource>& previous);
   Result<std::optional<long long>> CompartmentKey(storage::Transaction& tx,
                                                   const std::string& type, const std::string& id,
                                                   const JsonValue& resource);

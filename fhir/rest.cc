@@ -5,6 +5,7 @@
 #include <map>
 
 #include "base/strings.h"
+#include "fhir/document_extraction.h"
 #include "fhir/format.h"
 #include "fhir/outcome.h"
 #include "fhir/search.h"
@@ -1378,13 +1379,6 @@ EntryResult FhirApi::Impl::DepositCda(Session& session, const HttpRequest& req) 
         superseded.Set("status", JsonValue::String("superseded"));
         auto upd = interactions_.Update(tx, session, "DocumentReference", old_id, std::move(superseded), Preconditions{});
         if (!upd.ok()) return upd.status();
-        // What was extracted from the replaced version goes with it.
-        auto extracted = FindMatchingIds(tx, "Observation", "derived-from=DocumentReference/" + old_id, 10000);
-        if (!extracted.ok()) return extracted.status();
-        for (const std::string& obs : *extracted) {
-          auto del = interactions_.Delete(tx, session, "Observation", obs, Preconditions{});
-          if (!del.ok()) return del.status();
-        }
         JsonValue rel = JsonValue::Object();
         rel.Set("code", JsonValue::String("replaces"));
         JsonValue target = JsonValue::Object();
@@ -1400,42 +1394,8 @@ EntryResult FhirApi::Impl::DepositCda(Session& session, const HttpRequest& req) 
     created = std::move(r).value();
     auto b = interactions_.Create(tx, session, "Binary", binary, binary_id);
     if (!b.ok()) return b.status();
-    // Level-3 entries feed the health profile, each result linked to this document, and a
-    // Provenance records the extraction.
-    auto report = mapping::ExtractCdaEntries(req.body, "Patient/" + (*patient)->resource_id,
-                                             "DocumentReference/" + id);
-    if (!report.ok()) return report.status();
-    JsonValue targets = JsonValue::Array();
-    for (const auto& o : report->observations) {
-      auto obs = interactions_.Create(tx, session, "Observation", o);
-      if (!obs.ok()) return obs.status();
-      JsonValue t = JsonValue::Object();
-      t.Set("reference", JsonValue::String("Observation/" + obs->stored.id));
-      targets.Append(std::move(t));
-    }
-    if (!targets.items().empty()) {
-      JsonValue prov = JsonValue::Object();
-      prov.Set("resourceType", JsonValue::String("Provenance"));
-      prov.Set("target", std::move(targets));
-      prov.Set("recorded", JsonValue::String(FormatUtc(std::chrono::system_clock::now())));
-      JsonValue agent = JsonValue::Object();
-      JsonValue who = JsonValue::Object();
-      who.Set("display", JsonValue::String("carnet CDA level-3 extraction"));
-      agent.Set("who", std::move(who));
-      JsonValue agents = JsonValue::Array();
-      agents.Append(std::move(agent));
-      prov.Set("agent", std::move(agents));
-      JsonValue entity = JsonValue::Object();
-      entity.Set("role", JsonValue::String("source"));
-      JsonValue what = JsonValue::Object();
-      what.Set("reference", JsonValue::String("DocumentReference/" + id));
-      entity.Set("what", std::move(what));
-      JsonValue entities = JsonValue::Array();
-      entities.Append(std::move(entity));
-      prov.Set("entity", std::move(entities));
-      auto p = interactions_.Create(tx, session, "Provenance", prov);
-      if (!p.ok()) return p.status();
-    }
+    // The level-3 entries follow on their own (fhir/document_extraction.h): the content
+    // just stored completes the document.
     return Status::Ok();
   });
   if (!st.ok()) return FromError(st);
@@ -1682,6 +1642,14 @@ EntryResult FhirApi::Impl::ProcessBundle(Session& session, const HttpRequest& re
                         where);
         }
       }
+      // An MHD Provide Document Bundle (ITI-65) stores documents and their Binary content in
+      // either order, the content naming no document: once all is stored, the documents'
+      // structured content is extracted (fhir/document_extraction.h; once per document).
+      for (size_t i : order)
+        if (entries[i].url.type == "DocumentReference" && results[i].status == 201 && !results[i].location.empty()) {
+          std::string id = results[i].location.substr(18, results[i].location.find("/_history") - 18);
+          CARNET_RETURN_IF_ERROR(ExtractDocumentContent(interactions_, tx, session, id));
+        }
       return Status::Ok();
     });
     if (!st.ok()) return FromError(st);

@@ -43,6 +43,15 @@ JsonValue Quantity(pugi::xml_node pq) {
   return q;
 }
 
+// A CDA codeSystem OID as a FHIR system URI (the usual ones by name).
+std::string SystemUri(const std::string& oid) {
+  if (oid == "2.16.840.1.113883.6.1") return "http://loinc.org";
+  if (oid == "2.16.840.1.113883.6.96") return "http://snomed.info/sct";
+  if (oid == "2.16.840.1.113883.6.73") return "http://www.whocc.no/atc";
+  if (oid == "2.16.840.1.113883.12.292") return "http://hl7.org/fhir/sid/cvx";
+  return oid.empty() ? "urn:oid:unknown" : "urn:oid:" + oid;
+}
+
 JsonValue Coded(const std::string& system, const std::string& code, const std::string& display) {
   JsonValue coding = JsonValue::Object();
   coding.Set("system", JsonValue::String(system));
@@ -55,6 +64,63 @@ JsonValue Coded(const std::string& system, const std::string& code, const std::s
   return cc;
 }
 
+// An immunization entry: a substanceAdministration whose templateId is one of the
+// immunization templates (IHE PCC 1.3.6.1.4.1.19376.1.5.3.1.4.12, CCD 2.16.840.1.113883.10.20.1.24
+// is medication; French CI-SIS vaccination 1.2.250.1.213.1.1.3.*), or whose consumable is
+// coded as a vaccine.
+bool IsImmunization(pugi::xml_node sa) {
+  for (pugi::xml_node t = sa.first_child(); t; t = t.next_sibling())
+    if (Is(t, kHl7, "templateId")) {
+      std::string root = t.attribute("root").value();
+      if (root == "1.3.6.1.4.1.19376.1.5.3.1.4.12" || root == "2.16.840.1.113883.10.20.22.4.52" ||
+          root.rfind("1.2.250.1.213.1.1.3.", 0) == 0)
+        return true;
+    }
+  return false;
+}
+
+JsonValue Immunization(pugi::xml_node sa, const std::string& patient, const std::string& document) {
+  pugi::xml_node material =
+      Child(Child(Child(sa, kHl7, "consumable"), kHl7, "manufacturedProduct"), kHl7, "manufacturedMaterial");
+  pugi::xml_node code = Child(material, kHl7, "code");
+  std::string system = code.attribute("codeSystem").value();
+  std::string value = code.attribute("code").value();
+  if (value.empty()) {
+    // A code carried only by its translation (often ATC or the French CIS).
+    pugi::xml_node tr = Child(code, kHl7, "translation");
+    system = tr.attribute("codeSystem").value();
+    value = tr.attribute("code").value();
+  }
+  if (value.empty()) return JsonValue();
+  JsonValue imm = JsonValue::Object();
+  imm.Set("resourceType", JsonValue::String("Immunization"));
+  bool refused = std::string(sa.attribute("negationInd").value()) == "true";
+  imm.Set("status", JsonValue::String(refused ? "not-done" : "completed"));
+  std::string display = code.attribute("displayName").value();
+  if (display.empty()) display = Child(material, kHl7, "name").text().get();
+  imm.Set("vaccineCode", Coded(SystemUri(system), value, display));
+  JsonValue subject = JsonValue::Object();
+  subject.Set("reference", JsonValue::String(patient));
+  imm.Set("patient", std::move(subject));
+  pugi::xml_node time = Child(sa, kHl7, "effectiveTime");
+  std::string ts = time.attribute("value").value();
+  if (ts.empty()) ts = Child(time, kHl7, "low").attribute("value").value();
+  std::string when = FhirDateTimeFromDtm(DtmFromHl7Ts(ts));
+  if (when.empty()) {
+    imm.Set("occurrenceString", JsonValue::String("unknown"));
+  } else {
+    imm.Set("occurrenceDateTime", JsonValue::String(when));
+  }
+  pugi::xml_node lot = Child(material, kHl7, "lotNumberText");
+  if (lot && lot.text().get()[0]) imm.Set("lotNumber", JsonValue::String(lot.text().get()));
+  // Transcribed from a document: not the primary source; the Provenance names the document.
+  (void)document;
+  imm.Set("primarySource", JsonValue::Bool(false));
+  imm.Set("reportOrigin", Coded("http://terminology.hl7.org/CodeSystem/immunization-origin", "record",
+                                "Written Record"));
+  return imm;
+}
+
 void Walk(pugi::xml_node n, int depth, const std::string& patient, const std::string& document,
           ExtractionReport* report) {
   if (depth > 200) return;
@@ -65,7 +131,11 @@ void Walk(pugi::xml_node n, int depth, const std::string& patient, const std::st
       pugi::xml_node value = Child(c, kHl7, "value");
       std::string type = value.attribute("xsi:type").value();
       if (std::string(code.attribute("codeSystem").value()) != kLoinc || type != "PQ") {
-        if (code && value) ++report->skipped;
+        if (code && value)
+          report->ignored.push_back("observation " + std::string(code.attribute("code").value()) +
+                                    (std::string(code.attribute("codeSystem").value()) != kLoinc
+                                         ? ": code not in LOINC"
+                                         : ": value of type " + type + " (only PQ results are extracted)"));
       } else if (JsonValue q = Quantity(value); !q.is_null()) {
         JsonValue o = JsonValue::Object();
         o.Set("resourceType", JsonValue::String("Observation"));
@@ -104,9 +174,17 @@ void Walk(pugi::xml_node n, int depth, const std::string& patient, const std::st
         ref.Set("reference", JsonValue::String(document));
         derived.Append(std::move(ref));
         o.Set("derivedFrom", std::move(derived));
-        report->observations.push_back(std::move(o));
+        report->resources.push_back(std::move(o));
       } else {
-        ++report->skipped;
+        report->ignored.push_back("observation " + std::string(code.attribute("code").value()) +
+                                  ": value is not a decimal quantity");
+      }
+    } else if (Is(c, kHl7, "substanceAdministration") && IsImmunization(c)) {
+      JsonValue imm = Immunization(c, patient, document);
+      if (imm.is_null()) {
+        report->ignored.push_back("immunization without a vaccine code");
+      } else {
+        report->resources.push_back(std::move(imm));
       }
     }
     Walk(c, depth + 1, patient, document, report);

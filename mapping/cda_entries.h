@@ -1,6 +1,8 @@
-// CDA R2 level-3 entries -> FHIR resources of the patient's health profile. For now: results
-// and measurements (observation with a LOINC code and a PQ value) -> Observation, each
-// derivedFrom its source DocumentReference.
+// CDA R2 level-3 entries -> FHIR resources of the patient's health profile, each derivedFrom
+// (or, for resources without derivedFrom, linked by the Provenance to) its source document:
+//   - results and measurements (observation, LOINC code, PQ value) -> Observation;
+//   - immunizations (substanceAdministration with an immunization templateId, or a vaccine
+//     code) -> Immunization.
 #pragma once
 
 #include <string>
@@ -13,8 +15,10 @@
 namespace carnet::mapping {
 
 struct ExtractionReport {
-  std::vector<JsonValue> observations;
-  int skipped = 0;  // observations not extracted (no LOINC code, or a value that is not PQ)
+  // The resources of the patient's profile, in document order (Observation, Immunization...).
+  std::vector<JsonValue> resources;
+  // One line per entry left out, with why ("observation 8310-5: value of type ST").
+  std::vector<std::string> ignored;
 };
 
 // `patient_reference` ("Patient/1") and `document_reference` ("DocumentReference/x") are

@@ -80,6 +80,23 @@ class AccessSession {
   const PolicyEnv& env() const { return env_; }
   const RequestFacts& facts() const { return facts_; }
 
+  // Extraction mode: the resources carnet derives from a deposited document (level-3 CDA
+  // entries, their Provenance) are written under the authority of that deposit, which was
+  // decided already; reads of them are decided as any others. Scoped by ExtractionScope.
+  bool extracting() const { return !extraction_document_.empty(); }
+  const std::string& extraction_document() const { return extraction_document_; }
+  class ExtractionScope {
+   public:
+    ExtractionScope(AccessSession& s, std::string document) : s_(s), previous_(s.extraction_document_) {
+      s_.extraction_document_ = std::move(document);
+    }
+    ~ExtractionScope() { s_.extraction_document_ = previous_; }
+
+   private:
+    AccessSession& s_;
+    std::string previous_;
+  };
+
   // Forgets what the previous attempt of a transaction loaded.
   void BeginAttempt() { records_.clear(); }
 
@@ -131,6 +148,7 @@ class AccessSession {
   RequestFacts facts_;
   PolicyEnv env_;
   std::map<long long, RecordContext> records_;
+  std::string extraction_document_;
 };
 
 // A Decision for requests that concern no record and no resource (a failed

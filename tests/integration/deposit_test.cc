@@ -6,6 +6,12 @@
 #include <sstream>
 
 #include "base/json.h"
+#include "base/strings.h"
+#include "mapping/cda_header.h"
+#include "mapping/document_entry.h"
+#include "mapping/xds_metadata.h"
+#include "xds/requests.h"
+#include "tests/integration/xds_messages.h"
 #include "tests/integration/harness.h"
 
 namespace carnet::testing {
@@ -66,6 +72,133 @@ TEST(DepositTest, BareCdaIsFiledFromItsHeader) {
             400);
   EXPECT_EQ(client.Request("POST", base + "DocumentReference/$deposit", {"Content-Type: application/pdf"}, "x").status,
             415);
+}
+
+// The same lab report by the three roads (issue 7, "Done when"): $deposit, XDS.b ITI-41 and
+// MHD ITI-65 leave the same dossier: the same DocumentReference (identity, type, patient,
+// times, format) and the same Observations derived from it, with a Provenance and its
+// mapping report. Between roads the document is deleted, and its Observations with it.
+TEST(DepositTest, TheThreeRoadsGiveTheSameDossier) {
+  GatewayProcess gateway;
+  ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
+  HttpClient client;
+  std::string base = gateway.base_url() + "/fhir/";
+  auto p = client.Request("POST", base + "Patient",
+                          {"Content-Type: application/fhir+json",
+                           "If-None-Exist: identifier=urn:oid:1.2.250.1.213.1.4.10|279035121518989"},
+                          R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":"279035121518989"}]})");
+  ASSERT_TRUE(p.status == 201 || p.status == 200) << p.body;
+  std::string pid = ParseJson(p.body)->GetString("id");
+  const std::string uid = "1.2.250.1.213.1.1.1.55.2024.9.1";
+  std::string cda = Corpus("BIO-CR-BIO_2024.01_TSH_1.xml");
+  auto header = mapping::ReadCdaHeader(cda);
+  ASSERT_TRUE(header.ok()) << header.status().ToString();
+
+  // What a road leaves in the dossier, as text to compare.
+  auto state = [&]() -> std::string {
+    auto found = ParseJson(client.Get(base + "DocumentReference?identifier=urn:oid:" + uid).body);
+    if (!found.ok() || !found->Find("entry") || found->Find("entry")->items().size() != 1) return "no single document";
+    const JsonValue& dr = *found->Find("entry")->items()[0].Find("resource");
+    const JsonValue& att = *dr.Find("content")->items()[0].Find("attachment");
+    std::string out = "type=" + dr.Find("type")->Find("coding")->items()[0].GetString("code") +
+                      " subject=" + dr.Find("subject")->GetString("reference") + " status=" + dr.GetString("status") +
+                      " creation=" + att.GetString("creation") + " contentType=" + att.GetString("contentType");
+    if (const JsonValue* fmt = dr.Find("content")->items()[0].Find("format")) out += " format=" + fmt->GetString("code");
+    auto bytes = client.Get(gateway.base_url() + "/fhir/" + att.GetString("url"));
+    out += bytes.body == cda ? " content=same" : " content=DIFFERENT";
+    std::string doc_ref = "DocumentReference/" + dr.GetString("id");
+    auto obs = ParseJson(client.Get(base + "Observation?derived-from=" + doc_ref + "&_count=100").body);
+    std::vector<std::string> results;
+    if (obs.ok() && obs->Find("entry"))
+      for (const auto& e : obs->Find("entry")->items()) {
+        const JsonValue& o = *e.Find("resource");
+        results.push_back(o.Find("code")->Find("coding")->items()[0].GetString("code") + "=" +
+                          o.Find("valueQuantity")->Find("value")->text() + o.Find("valueQuantity")->GetString("code") +
+                          "@" + o.GetString("effectiveDateTime"));
+      }
+    std::sort(results.begin(), results.end());
+    for (const auto& r : results) out += " " + r;
+    auto prov = ParseJson(client.Get(base + "Provenance?entity=" + doc_ref).body);
+    if (prov.ok() && prov->Find("entry") && prov->Find("entry")->items().size() == 1) {
+      const JsonValue& pr = *prov->Find("entry")->items()[0].Find("resource");
+      out += " report=[" + pr.Find("extension")->items()[0].GetString("valueString") + "]";
+    } else {
+      out += " report=missing";
+    }
+    return out;
+  };
+  auto clear = [&] {
+    client.Request("DELETE", base + "DocumentReference?identifier=urn:oid:" + uid);
+    EXPECT_EQ(state(), "no single document");
+  };
+  clear();
+
+  // Road 1: $deposit.
+  auto r1 = client.Request("POST", base + "DocumentReference/$deposit", {"Content-Type: application/xml"}, cda);
+  ASSERT_EQ(r1.status, 201) << r1.body;
+  std::string by_deposit = state();
+  EXPECT_NE(by_deposit.find("3016-3=1.950m[IU]/L"), std::string::npos) << by_deposit;
+  EXPECT_NE(by_deposit.find("report=[extracted: "), std::string::npos) << by_deposit;
+  std::string dr1 = ParseJson(r1.body)->GetString("id");
+  clear();
+  // Deleting the document took its Observations with it.
+  auto leftover = ParseJson(client.Get(base + "Observation?derived-from=DocumentReference/" + dr1).body);
+  EXPECT_EQ(leftover->Find("entry"), nullptr) << "extracted resources go with their document";
+
+  // Road 2: XDS.b ITI-41, the metadata a source system would send for this document.
+  xds::RegistryObjectList m;
+  xds::DocumentEntry e = header->entry;
+  e.id = "urn:uuid:" + NewUuid();
+  e.patient_id = "279035121518989^^^&1.2.250.1.213.1.4.10&ISO";
+  e.source_patient_id = e.patient_id;
+  e.repository_unique_id = "1.3.6.1.4.1.21367.2017.2.5.84";
+  m.documents.push_back(e);
+  xds::SubmissionSet set;
+  set.id = "SubmissionSet01";
+  set.unique_id = "1.2.250.1.999.14." + std::to_string(std::stoll(RandomHex(5), nullptr, 16));
+  set.patient_id = e.patient_id;
+  set.source_id = "1.2.250.1.999";
+  set.submission_time = "20240102030405";
+  set.content_type_code = e.class_code;
+  if (!e.authors.empty()) set.authors.push_back(e.authors[0]);
+  m.submission_sets.push_back(set);
+  xds::Association member;
+  member.id = "urn:uuid:" + NewUuid();
+  member.type = xds::AssociationType::kHasMember;
+  member.type_uri = std::string(xds::AssociationTypeUri(xds::AssociationType::kHasMember));
+  member.source = "SubmissionSet01";
+  member.target = e.id;
+  member.submission_set_status = "Original";
+  m.associations.push_back(member);
+  std::string pnr = R"(<xdsb:ProvideAndRegisterDocumentSetRequest xmlns:xdsb="urn:ihe:iti:xds-b:2007">)" +
+                    xds::WriteSubmitObjectsRequest(m) + "<xdsb:Document id=\"" + e.id + "\">" + Base64Encode(cda) +
+                    "</xdsb:Document></xdsb:ProvideAndRegisterDocumentSetRequest>";
+  std::string envelope =
+      "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" xmlns:a=\"http://www.w3.org/2005/08/addressing\">"
+      "<s:Header><a:Action>urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b</a:Action><a:MessageID>urn:uuid:" + NewUuid() +
+      "</a:MessageID></s:Header><s:Body>" + pnr + "</s:Body></s:Envelope>";
+  auto r2 = client.Request("POST", gateway.base_url() + "/xds/repository", {kSoap}, envelope);
+  ASSERT_NE(r2.body.find("ResponseStatusType:Success"), std::string::npos) << r2.body.substr(0, 1500);
+  EXPECT_EQ(state(), by_deposit) << "ITI-41 and $deposit";
+  clear();
+
+  // Road 3: MHD ITI-65, a transaction Bundle (SubmissionSet List, DocumentReference, Binary).
+  JsonValue dr = mapping::DocumentReferenceFromEntry(e, "Patient/" + pid, "urn:uuid:bin-" + RandomHex(4));
+  std::string binary_ref = dr.Find("content")->items()[0].Find("attachment")->GetString("url");
+  std::string dr_full = "urn:uuid:" + NewUuid();
+  set.id = "urn:uuid:" + NewUuid();
+  set.unique_id = "1.2.250.1.999.14." + std::to_string(std::stoll(RandomHex(5), nullptr, 16));
+  JsonValue list = mapping::ListFromSubmissionSet(set, "Patient/" + pid, {dr_full});
+  list.Remove("id");
+  dr.Remove("id");
+  std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[
+    {"fullUrl":")" + std::string("urn:uuid:") + NewUuid() + R"(","resource":)" + WriteJson(list) + R"(,"request":{"method":"POST","url":"List"}},
+    {"fullUrl":")" + dr_full + R"(","resource":)" + WriteJson(dr) + R"(,"request":{"method":"POST","url":"DocumentReference"}},
+    {"fullUrl":")" + binary_ref + R"(","resource":{"resourceType":"Binary","contentType":"text/xml","data":")" +
+                       Base64Encode(cda) + R"("},"request":{"method":"POST","url":"Binary"}}]})";
+  auto r3 = client.Request("POST", gateway.base_url() + "/fhir", {"Content-Type: application/fhir+json"}, bundle);
+  ASSERT_EQ(r3.status, 200) << r3.body.substr(0, 1500);
+  EXPECT_EQ(state(), by_deposit) << "ITI-65 and $deposit";
 }
 
 }  // namespace

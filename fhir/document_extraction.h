@@ -1,0 +1,34 @@
+// The structured content of deposited documents, whatever road they came by (XDS.b ITI-41,
+// MHD ITI-65, $deposit, a plain FHIR create): once a DocumentReference and its CDA content
+// are both in the dossier, the level-3 entries become resources of the patient's health
+// profile (mapping/cda_entries.h), derivedFrom the document, with one Provenance that names
+// the document as its source and carries the mapping report (what was extracted, what was
+// ignored and why). A replaced or deleted document takes what it produced with it.
+//
+// Everything runs in the caller's transaction, under the deposit's authority
+// (AccessSession::ExtractionScope).
+#pragma once
+
+#include <string>
+
+#include "base/status.h"
+#include "fhir/interactions.h"
+#include "profiles/access.h"
+#include "storage/transaction.h"
+
+namespace carnet::fhir {
+
+// The extension of the Provenance that holds the mapping report (valueString).
+inline constexpr const char* kMappingReportExtension =
+    "https://carnet.example.org/fhir/StructureDefinition/mapping-report";
+
+// Extracts DocumentReference `dr_id`'s content when it is a CDA document and has not been
+// extracted yet; does nothing when the document, its content, or a CDA body is missing.
+Status ExtractDocumentContent(Interactions& interactions, storage::Transaction& tx,
+                              profiles::AccessSession& session, const std::string& dr_id);
+
+// Removes what was extracted from DocumentReference `dr_id` (its Provenance and targets).
+Status RemoveExtractedContent(Interactions& interactions, storage::Transaction& tx,
+                              profiles::AccessSession& session, const std::string& dr_id);
+
+}  // namespace carnet::fhir
