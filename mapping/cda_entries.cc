@@ -64,17 +64,14 @@ JsonValue Coded(const std::string& system, const std::string& code, const std::s
   return cc;
 }
 
-// An immunization entry: a substanceAdministration whose templateId is one of the
-// immunization templates (IHE PCC 1.3.6.1.4.1.19376.1.5.3.1.4.12, CCD 2.16.840.1.113883.10.20.1.24
-// is medication; French CI-SIS vaccination 1.2.250.1.213.1.1.3.*), or whose consumable is
-// coded as a vaccine.
+// An immunization entry: a substanceAdministration carrying the IHE PCC immunization template
+// (1.3.6.1.4.1.19376.1.5.3.1.4.12, which the French CI-SIS vaccination entries declare) or the
+// C-CDA one (2.16.840.1.113883.10.20.22.4.52). Medication entries (PCC 4.7) are not immunizations.
 bool IsImmunization(pugi::xml_node sa) {
   for (pugi::xml_node t = sa.first_child(); t; t = t.next_sibling())
     if (Is(t, kHl7, "templateId")) {
       std::string root = t.attribute("root").value();
-      if (root == "1.3.6.1.4.1.19376.1.5.3.1.4.12" || root == "2.16.840.1.113883.10.20.22.4.52" ||
-          root.rfind("1.2.250.1.213.1.1.3.", 0) == 0)
-        return true;
+      if (root == "1.3.6.1.4.1.19376.1.5.3.1.4.12" || root == "2.16.840.1.113883.10.20.22.4.52") return true;
     }
   return false;
 }

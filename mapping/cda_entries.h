@@ -1,8 +1,7 @@
 // CDA R2 level-3 entries -> FHIR resources of the patient's health profile, each derivedFrom
 // (or, for resources without derivedFrom, linked by the Provenance to) its source document:
 //   - results and measurements (observation, LOINC code, PQ value) -> Observation;
-//   - immunizations (substanceAdministration with an immunization templateId, or a vaccine
-//     code) -> Immunization.
+//   - immunizations (substanceAdministration with an immunization templateId) -> Immunization.
 #pragma once
 
 #include <string>

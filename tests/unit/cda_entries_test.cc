@@ -1,0 +1,84 @@
+// CDA level-3 extraction over the CI-SIS corpus: the counts of tests/data/cda/expected_extraction.tsv,
+// every extracted resource valid R4, and the first result and vaccination checked field by field.
+#include "mapping/cda_entries.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "profiles/validator.h"
+
+namespace carnet::mapping {
+namespace {
+
+std::string Corpus(const std::string& name) {
+  std::ifstream in(std::string(CARNET_SOURCE_DIR) + "/../shared/testdata/cda/ci-sis/" + name);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(CdaEntriesTest, CorpusExtractsWhatTheTableSays) {
+  std::ifstream table(std::string(CARNET_SOURCE_DIR) + "/tests/data/cda/expected_extraction.tsv");
+  ASSERT_TRUE(table);
+  int rows = 0;
+  for (std::string line; std::getline(table, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream f(line);
+    std::string file;
+    size_t observations = 0, immunizations = 0, ignored = 0;
+    f >> file >> observations >> immunizations >> ignored;
+    SCOPED_TRACE(file);
+    ++rows;
+    auto report = ExtractCdaEntries(Corpus(file), "Patient/p1", "DocumentReference/d1");
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    std::map<std::string, size_t> counts;
+    for (const auto& r : report->resources) {
+      ++counts[r.GetString("resourceType")];
+      for (const auto& issue : profiles::ValidateResource(r))
+        EXPECT_NE(issue.severity, "error") << issue.expression << ": " << issue.message << "\n" << WriteJson(r, true);
+    }
+    EXPECT_EQ(counts["Observation"], observations);
+    EXPECT_EQ(counts["Immunization"], immunizations);
+    EXPECT_EQ(report->ignored.size(), ignored);
+    for (const auto& why : report->ignored) EXPECT_FALSE(why.empty());
+  }
+  EXPECT_EQ(rows, 8);
+}
+
+TEST(CdaEntriesTest, ResultAndVaccinationFieldByField) {
+  auto lab = ExtractCdaEntries(Corpus("BIO-CR-BIO_2024.01_TSH_1.xml"), "Patient/p1", "DocumentReference/d1");
+  ASSERT_TRUE(lab.ok());
+  const JsonValue* tsh = nullptr;
+  for (const auto& r : lab->resources)
+    if (r.Find("code")->Find("coding")->items()[0].GetString("code") == "3016-3") tsh = &r;
+  ASSERT_NE(tsh, nullptr);
+  EXPECT_EQ(tsh->GetString("status"), "final");
+  EXPECT_EQ(tsh->Find("code")->Find("coding")->items()[0].GetString("system"), "http://loinc.org");
+  EXPECT_EQ(tsh->Find("valueQuantity")->Find("value")->text(), "1.950");
+  EXPECT_EQ(tsh->Find("valueQuantity")->GetString("system"), "http://unitsofmeasure.org");
+  EXPECT_EQ(tsh->Find("valueQuantity")->GetString("code"), "m[IU]/L");
+  EXPECT_EQ(tsh->Find("subject")->GetString("reference"), "Patient/p1");
+  EXPECT_EQ(tsh->Find("derivedFrom")->items()[0].GetString("reference"), "DocumentReference/d1");
+  EXPECT_FALSE(tsh->GetString("effectiveDateTime").empty());
+  ASSERT_NE(tsh->Find("referenceRange"), nullptr);
+
+  auto vac = ExtractCdaEntries(Corpus("VAC_2023.01.xml"), "Patient/p1", "DocumentReference/d1");
+  ASSERT_TRUE(vac.ok());
+  ASSERT_FALSE(vac->resources.empty());
+  const JsonValue& bcg = vac->resources[0];
+  EXPECT_EQ(bcg.GetString("resourceType"), "Immunization");
+  EXPECT_EQ(bcg.GetString("status"), "completed");
+  const JsonValue& code = bcg.Find("vaccineCode")->Find("coding")->items()[0];
+  EXPECT_EQ(code.GetString("system"), "urn:oid:1.2.250.1.213.2.3.1");  // CIS, the French drug code
+  EXPECT_EQ(code.GetString("code"), "61077869");
+  EXPECT_NE(code.GetString("display").find("BCG"), std::string::npos);
+  EXPECT_EQ(bcg.GetString("occurrenceDateTime"), "1975");
+  EXPECT_EQ(bcg.GetString("lotNumber"), "235421176");
+  EXPECT_EQ(bcg.Find("patient")->GetString("reference"), "Patient/p1");
+}
+
+}  // namespace
+}  // namespace carnet::mapping
