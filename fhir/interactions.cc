@@ -1,6 +1,7 @@
 #include "fhir/interactions.h"
 
 #include <algorithm>
+#include <iterator>
 #include <chrono>
 
 #include "base/http.h"
@@ -511,6 +512,20 @@ Result<WriteResult> Interactions::Update(storage::Transaction& tx, profiles::Acc
   return r;
 }
 
+// Whether two versions of a resource differ in their security labels only (meta.security,
+// securityLabel), versionId and lastUpdated aside.
+static bool OnlySecurityDiffers(JsonValue a, JsonValue b) {
+  for (JsonValue* r : {&a, &b}) {
+    r->Remove("securityLabel");
+    if (JsonValue* meta = r->Find("meta")) {
+      meta->Remove("security");
+      meta->Remove("versionId");
+      meta->Remove("lastUpdated");
+    }
+  }
+  return WriteJson(a) == WriteJson(b);
+}
+
 // Refuses (as a missing resource would be refused) when the actor may not even read the
 // current version: preconditions and "already deleted" answers must not tell what exists.
 static Status HiddenUnlessReadable(storage::Transaction& tx, profiles::AccessSession& session,
@@ -537,12 +552,35 @@ Result<WriteResult> Interactions::Patch(storage::Transaction& tx, profiles::Acce
                       std::to_string((*current)->version) + "\"");
   auto doc = StoredJson(**current);
   if (!doc.ok()) return doc.status();
-  JsonValue patched = std::move(doc).value();
+  JsonValue before = std::move(doc).value();
+  JsonValue patched = before;
   CARNET_RETURN_IF_ERROR(ApplyJsonPatch(patch, &patched));
   if (patched.GetString("resourceType") != type || patched.GetString("id") != id)
     return Invalid("a patch may not change resourceType or id");
-  return Write(tx, session, type, id, std::move(patched), **current, "PATCH",
-               profiles::Action::kUpdate);
+  // A patch that only changes the security labels is a change of visibility (the French
+  // PDSm4DMP masks and unmasks a document by a JSON Patch of securityLabel), decided as the
+  // patient's choice; on the patient side only MASQUE_PS may move (the invisibility codes are
+  // the author's).
+  profiles::Action action = profiles::Action::kUpdate;
+  if (type == "DocumentReference" && OnlySecurityDiffers(before, patched)) {
+    action = profiles::Action::kChangeVisibility;
+    auto kind = session.actor().kind;
+    bool patient_side = kind == profiles::ActorKind::kPatient || kind == profiles::ActorKind::kGuardian ||
+                        kind == profiles::ActorKind::kApp;
+    if (patient_side) {
+      std::vector<std::string> was = SecurityCodes(before), now = SecurityCodes(patched);
+      std::sort(was.begin(), was.end());
+      std::sort(now.begin(), now.end());
+      std::vector<std::string> changed;
+      std::set_symmetric_difference(was.begin(), was.end(), now.begin(), now.end(), std::back_inserter(changed));
+      for (const auto& code : changed)
+        if (code != profiles::kMasquePs) {
+          CARNET_RETURN_IF_ERROR(HiddenUnlessReadable(tx, session, **current, "patch", 'U'));
+          return Status(ErrorCode::kForbidden, code + " is set by the author at deposit, not by the patient");
+        }
+    }
+  }
+  return Write(tx, session, type, id, std::move(patched), **current, "PATCH", action);
 }
 
 Result<WriteResult> Interactions::ChangeSecurity(storage::Transaction& tx,

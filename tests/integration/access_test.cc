@@ -416,6 +416,27 @@ TEST_F(AccessMatrixTest, PatientChoicesHaveTheirLimits) {
                           {kJson},
                           R"({"resourceType":"Parameters","parameter":[{"name":"meta","valueMeta":{"security":[{"code":"MASQUE_PS"}]}}]})");
   EXPECT_EQ(unmask_hidden.status, 404) << unmask_hidden.body;
+  // Masking by JSON Patch of securityLabel (the French PDSm4DMP way) is the patient's choice too.
+  const Document& d4 = p_.documents[3];
+  const char* kPatch = "Content-Type: application/json-patch+json";
+  auto mask = As("patient", "PATCH", "/fhir/DocumentReference/" + d4.id, {kPatch},
+                 R"([{"op":"add","path":"/securityLabel/-","value":{"coding":[{"system":"urn:oid:1.2.250.1.213.1.1.4.13","code":"MASQUE_PS"}]}}])");
+  EXPECT_EQ(mask.status, 200) << mask.body;
+  EXPECT_EQ(As("doctor-careteam", "GET", "/fhir/DocumentReference/" + d4.id).status, 404);
+  EXPECT_EQ(As("treating-physician", "GET", "/fhir/DocumentReference/" + d4.id).status, 200);
+  auto unmask_patch = As("patient", "PATCH", "/fhir/DocumentReference/" + d4.id, {kPatch},
+                         R"([{"op":"remove","path":"/securityLabel/1"}])");
+  EXPECT_EQ(unmask_patch.status, 200) << unmask_patch.body;
+  EXPECT_EQ(As("doctor-careteam", "GET", "/fhir/DocumentReference/" + d4.id).status, 200);
+  // The invisibility codes are the author's, and the rest of the document is not the patient's to change.
+  EXPECT_EQ(As("patient", "PATCH", "/fhir/DocumentReference/" + d4.id, {kPatch},
+               R"([{"op":"add","path":"/securityLabel/-","value":{"coding":[{"system":"urn:oid:1.2.250.1.213.1.1.4.13","code":"INVISIBLE_PATIENT"}]}}])")
+                .status,
+            403);
+  EXPECT_EQ(As("patient", "PATCH", "/fhir/DocumentReference/" + d4.id, {kPatch},
+               R"([{"op":"replace","path":"/status","value":"entered-in-error"}])")
+                .status,
+            403);
   // A closed record is read-only for its patient.
   auto add = As("patient-q", "POST", "/fhir/Observation", {kJson},
                 R"({"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"29463-7"}]},"subject":{"reference":"Patient/)" +
