@@ -106,6 +106,33 @@ std::shared_ptr<const SearchParamSet> SearchParamRegistry::BuildOfficial() {
       set->by_type_[type][sp->code] = def.get();
     }
   }
+  // The IHE MHD search parameters that are not in R4 itself (ITI-67 creation, author.given,
+  // author.family), carried as
+  // data beside the official ones: code, type, base, expression.
+  struct Extra {
+    const char* type;
+    const char* code;
+    const char* param_type;
+    const char* expression;
+  };
+  static const Extra kMhd[] = {
+      {"DocumentReference", "creation", "date", "DocumentReference.content.attachment.creation"},
+      // The authors as XDS gives them: contained Practitioners (and PractitionerRoles').
+      {"DocumentReference", "author.given", "string", "DocumentReference.contained.ofType(Practitioner).name.given"},
+      {"DocumentReference", "author.family", "string", "DocumentReference.contained.ofType(Practitioner).name.family"},
+  };
+  for (const Extra& x : kMhd) {
+    if (set->by_type_[x.type].count(x.code)) continue;
+    auto path = SearchPath::Parse(x.expression);
+    if (!path.ok()) continue;
+    auto d = std::make_shared<SearchParamDef>();
+    d->code = x.code;
+    d->type = x.param_type;
+    d->expression = x.expression;
+    d->path = std::make_shared<SearchPath>(std::move(path).value());
+    set->owned_.push_back(d);
+    set->by_type_[x.type][x.code] = d.get();
+  }
   return set;
 }
 

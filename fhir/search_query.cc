@@ -145,7 +145,8 @@ Result<Criterion> MakeCriterion(const SearchParamSet& params, const std::vector<
   }
   std::string head = name, rest;
   size_t dot = name.find('.');
-  if (dot != std::string::npos) {
+  // A parameter whose code holds a dot (IHE MHD's author.given) is itself, not a chain.
+  if (dot != std::string::npos && CommonParamType(params, types, name.substr(0, name.find(':'))).empty()) {
     head = name.substr(0, dot);
     rest = name.substr(dot + 1);
   }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "base/json.h"
@@ -836,6 +837,83 @@ TEST_F(XdsTest, EveryListedErrorCodeIsAnswered) {
                            SoapEnvelope("urn:ihe:iti:2010:UpdateDocumentSet", xds::WriteSubmitObjectsRequest(list))),
            "XDSMetadataUpdateError", "update of an unknown logicalID");
   }
+}
+
+}  // namespace
+}  // namespace carnet::testing
+
+namespace carnet::testing {
+namespace {
+
+// IHE MHD ITI-67 (Find Document References) on a document deposited by ITI-41: every MHD
+// parameter finds it with a value it has, and misses it with one it has not; ITI-66 finds its
+// SubmissionSet List; ITI-68 serves its bytes with their mime type.
+TEST_F(XdsTest, MhdQueriesFindAnXdsDocument) {
+  std::string pid = SamplePatient();
+  auto uid = [] { return "1.2.250.1.999.15." + std::to_string(std::stoll(RandomHex(5), nullptr, 16)); };
+  std::string doc = uid(), set = uid();
+  auto r = client_.Request("POST", Url("/xds/repository"), {kSoap}, ProvideAndRegister("mhd bytes", doc, set));
+  ASSERT_NE(r.body.find("ResponseStatusType:Success"), std::string::npos) << r.body;
+  auto found = ParseJson(client_.Get(Url("/fhir/DocumentReference?identifier=urn:oid:" + doc)).body);
+  ASSERT_TRUE(found->Find("entry"));
+  const JsonValue dr = *found->Find("entry")->items()[0].Find("resource");
+  std::string id = dr.GetString("id");
+  auto first_code = [](const JsonValue* cc) {
+    const JsonValue& c = cc->Find("coding")->items()[0];
+    return c.GetString("system") + "|" + c.GetString("code");
+  };
+  const JsonValue& att = *dr.Find("content")->items()[0].Find("attachment");
+  const JsonValue& ctx = *dr.Find("context");
+  std::string creation_day = att.GetString("creation").substr(0, 10);
+  std::string given = dr.Find("contained")->items()[0].Find("name")->items()[0].Find("given")->items()[0].text();
+  std::string family = dr.Find("contained")->items()[0].Find("name")->items()[0].GetString("family");
+  std::string label;
+  for (const auto& l : dr.Find("securityLabel")->items()) label = first_code(&l);
+  std::vector<std::pair<std::string, std::string>> hits = {
+      {"patient", pid},
+      {"patient.identifier", "urn:oid:1.1|11"},
+      {"status", "current"},
+      {"creation", "eq" + creation_day},
+      {"author.given", given},
+      {"author.family", family},
+      {"category", first_code(&dr.Find("category")->items()[0])},
+      {"type", first_code(dr.Find("type"))},
+      {"setting", first_code(ctx.Find("practiceSetting"))},
+      {"facility", first_code(ctx.Find("facilityType"))},
+      {"security-label", label},
+      {"format", dr.Find("content")->items()[0].Find("format")->GetString("system") + "|" +
+                     dr.Find("content")->items()[0].Find("format")->GetString("code")},
+      {"period", "ge" + ctx.Find("period")->GetString("start").substr(0, 4)},
+  };
+  if (const JsonValue* events = ctx.Find("event"); events && !events->items().empty())
+    hits.emplace_back("event", first_code(&events->items()[0]));
+  auto ids = [&](const std::string& query) {
+    std::set<std::string> out;
+    auto b = ParseJson(client_.Get(Url("/fhir/DocumentReference?" + query + "&_count=500")).body);
+    if (b.ok() && b->Find("entry"))
+      for (const auto& e : b->Find("entry")->items()) out.insert(e.Find("resource")->GetString("id"));
+    return out;
+  };
+  for (const auto& [param, value] : hits) {
+    std::string encoded;
+    for (char c : value)
+      encoded += c == '|' ? std::string("%7C") : c == ' ' ? std::string("%20") : c == '%' ? std::string("%25")
+                 : c == '&' ? std::string("%26") : std::string(1, c);
+    EXPECT_EQ(ids("patient=" + pid + "&" + param + "=" + encoded).count(id), 1u) << param << "=" << value;
+  }
+  for (const auto& [param, value] : std::vector<std::pair<std::string, std::string>>{
+           {"status", "superseded"}, {"creation", "lt1900-01-01"}, {"author.family", "Nobody"},
+           {"type", "http://loinc.org%7C00000-0"}, {"period", "lt1900"}})
+    EXPECT_EQ(ids("patient=" + pid + "&" + param + "=" + value).count(id), 0u) << param << "=" << value;
+
+  // ITI-66: the SubmissionSet as a List, found by its patient and code.
+  auto lists = client_.Get(Url("/fhir/List?patient=" + pid + "&code=submissionset&identifier=urn:oid:" + set));
+  EXPECT_NE(lists.body.find("\"submissionset\""), std::string::npos) << lists.body.substr(0, 500);
+  // ITI-68: the attachment URL serves the document in its own type.
+  auto bytes = client_.Get(Url("/fhir/" + att.GetString("url")));
+  EXPECT_EQ(bytes.status, 200);
+  EXPECT_EQ(bytes.body, "mhd bytes");
+  EXPECT_EQ(bytes.headers["content-type"].substr(0, att.GetString("contentType").size()), att.GetString("contentType"));
 }
 
 }  // namespace
