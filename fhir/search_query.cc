@@ -146,7 +146,9 @@ Result<Criterion> MakeCriterion(const SearchParamSet& params, const std::vector<
   std::string head = name, rest;
   size_t dot = name.find('.');
   // A parameter whose code holds a dot (IHE MHD's author.given) is itself, not a chain.
-  if (dot != std::string::npos && CommonParamType(params, types, name.substr(0, name.find(':'))).empty()) {
+  std::string whole = name.substr(0, name.find(':'));
+  if (dot != std::string::npos &&
+      !(whole.find('.') != std::string::npos && !CommonParamType(params, types, whole).empty())) {
     head = name.substr(0, dot);
     rest = name.substr(dot + 1);
   }

@@ -20,7 +20,8 @@ constexpr Statement kClaim{
     "outbox_claim",
     "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => $1::int) "
     "WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= now() "
-    "AND attempts < $2::int ORDER BY next_attempt_at, id LIMIT 20 FOR UPDATE SKIP LOCKED) "
+    "AND attempts < $2::int AND channel = ANY($3::text[]) ORDER BY next_attempt_at, id LIMIT 20 "
+    "FOR UPDATE SKIP LOCKED) "
     "RETURNING id, channel, destination, payload, attempts"};
 constexpr Statement kDelivered{
     "outbox_delivered", "UPDATE outbox SET delivered_at = now(), last_error = NULL WHERE id = $1::bigint"};
@@ -91,8 +92,11 @@ Result<int> OutboxWorker::RunOnce() {
   std::vector<Row> rows;
   Status st = storage::RunInTransaction(pool_, [&](storage::Transaction& tx) -> Status {
     rows.clear();
+    // Only what this gateway can deliver: without an SMTP relay, e-mails wait for a gateway
+    // that has one (several gateways share one outbox).
+    std::string channels = settings_.smtp_url.empty() ? "{webhook}" : "{email,webhook}";
     auto r = tx.Run(kClaim, {SqlParam::Text(std::to_string(settings_.lease_s)),
-                             SqlParam::Text(std::to_string(settings_.max_attempts))});
+                             SqlParam::Text(std::to_string(settings_.max_attempts)), SqlParam::Text(channels)});
     if (!r.ok()) return r.status();
     for (int i = 0; i < r->rows(); ++i)
       rows.push_back({r->GetString(i, 0), r->GetString(i, 1), r->GetString(i, 2), r->GetString(i, 3),
