@@ -224,6 +224,8 @@ std::string HelpText() {
       << "  migrate   apply database migrations and exit\n"
       << "  reindex   rebuild the search index ([--type T]) after adding a SearchParameter\n"
       << "  purge     erase the records closed more than --retention-days ago (audit kept)\n"
+      << "  conformance  run TestScript suites: --base URL [--token T] [--var name=value]...\n"
+      << "            [--report-dir DIR] [suite...] (default: conformance/suites)\n"
       << "  token     print a development token: --actor KIND [--id ID] [--profession CODE]\n"
       << "            [--specialty CODE] [--org ID] [--patient INS] [--patient-id ID]\n"
       << "            [--guardian-of INS]... [--client-id ID] [--scope S]... [--emergency REASON]\n"

@@ -3,6 +3,8 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
@@ -11,6 +13,7 @@
 #include "profiles/dev_token.h"
 #include "fhir/search.h"
 #include "server/config.h"
+#include "conformance/test_script.h"
 #include "server/gateway.h"
 #include "server/outbox_worker.h"
 #include "profiles/access.h"
@@ -243,6 +246,63 @@ int PurgeCommand(const Config& config) {
   return 0;
 }
 
+// `carnet conformance --base URL [--token T] [--var name=value]... [--report-dir DIR]
+// [suite...]`: runs TestScript suites (conformance/suites by default) against any FHIR server,
+// writes one TestReport per script, prints each failure and `N passed, N failed`; exit 1 on
+// any failure.
+int ConformanceCommand(const Config& config) {
+  conformance::RunOptions options;
+  std::vector<std::string> suites;
+  std::string report_dir;
+  for (size_t i = 0; i < config.args.size(); ++i) {
+    const std::string& a = config.args[i];
+    auto next = [&]() -> std::string { return i + 1 < config.args.size() ? config.args[++i] : ""; };
+    if (a == "--base") options.base_url = next();
+    else if (a == "--token") options.token = next();
+    else if (a == "--report-dir") report_dir = next();
+    else if (a == "--var") {
+      std::string kv = next();
+      auto eq = kv.find('=');
+      if (eq == std::string::npos) {
+        std::cerr << "carnet conformance: --var takes name=value\n";
+        return 2;
+      }
+      options.variables[kv.substr(0, eq)] = kv.substr(eq + 1);
+    } else if (a.rfind("--", 0) == 0) {
+      std::cerr << "carnet conformance: unknown argument " << a << "\n";
+      return 2;
+    } else {
+      suites.push_back(a);
+    }
+  }
+  if (options.base_url.empty()) {
+    std::cerr << "carnet conformance: --base URL is required (e.g. http://127.0.0.1:8080/fhir)\n";
+    return 2;
+  }
+  if (suites.empty()) suites.push_back(std::string(CARNET_SOURCE_DIR) + "/conformance/suites");
+  int passed = 0, failed = 0;
+  for (const auto& suite : suites) {
+    auto results = conformance::RunSuite(suite, options);
+    if (!results.ok()) {
+      std::cerr << "carnet conformance: " << results.status().ToString() << "\n";
+      return 2;
+    }
+    for (const auto& r : *results) {
+      passed += r.passed;
+      failed += r.failed;
+      std::cout << (r.failed ? "FAIL " : "pass ") << r.name << " (" << r.passed << " passed, " << r.failed
+                << " failed)\n";
+      for (const auto& f : r.failures) std::cout << "  - " << f << "\n";
+      if (!report_dir.empty()) {
+        std::filesystem::create_directories(report_dir);
+        std::ofstream(report_dir + "/TestReport-" + r.name + ".json") << WriteJson(r.report, true);
+      }
+    }
+  }
+  std::cout << passed << " passed, " << failed << " failed\n";
+  return failed == 0 ? 0 : 1;
+}
+
 }  // namespace
 }  // namespace carnet
 
@@ -273,6 +333,7 @@ int main(int argc, char** argv) {
   if (cmd == "audit-verify") return carnet::AuditVerify(*config);
   if (cmd == "reindex") return carnet::ReindexCommand(*config);
   if (cmd == "purge") return carnet::PurgeCommand(*config);
+  if (cmd == "conformance") return carnet::ConformanceCommand(*config);
   std::cerr << "carnet: unknown command '" << cmd << "' (see carnet --help)\n";
   return 2;
 }
