@@ -284,11 +284,15 @@ bool FhirApi::IsPublic(const HttpRequest& req) {
 
 HttpResponse FhirApi::Impl::Handle(const HttpRequest& req, Session& session) {
   QueryParams query = ParseQuery(req.query);
-  auto negotiated = NegotiateResponse(req, query);
-  if (!negotiated.ok()) return RenderError(negotiated.status(), Negotiated{});
-  const Negotiated& n = *negotiated;
   std::string rest = req.path.size() > 5 ? req.path.substr(5) : "";
   auto segs = SplitPath(rest);
+  auto negotiated = NegotiateResponse(req, query);
+  // A Binary read answers in the content's own type whatever the client accepts (IHE MHD
+  // ITI-68 sends the document's mime type, or */*); errors then come as JSON.
+  bool binary_read = segs.size() == 2 && segs[0] == "Binary" && (req.method == "GET" || req.method == "HEAD");
+  if (!negotiated.ok() && binary_read) negotiated = Negotiated{};
+  if (!negotiated.ok()) return RenderError(negotiated.status(), Negotiated{});
+  const Negotiated& n = *negotiated;
   EntryResult e = Route(session, req, segs, query);
   // Refusals leave their audit record before the answer leaves; if they cannot, nothing
   // leaves but a 503.
