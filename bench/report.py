@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""bench/report.py: turns the scenario lines of bench/run into a markdown table (stdout),
+a JSON file and an SVG chart (throughput and p99 per scenario, the gateway beside its floor)."""
+import json
+import platform
+import sys
+
+src, json_out, svg_out, patients, documents, seconds, connections = sys.argv[1:8]
+rows = {}
+for line in open(src):
+    line = line.strip()
+    if not line:
+        continue
+    r = json.loads(line)
+    rows.setdefault(r["scenario"], {})[r["side"]] = r
+
+cpu = "unknown"
+try:
+    for l in open("/proc/cpuinfo"):
+        if l.startswith("model name"):
+            cpu = l.split(":", 1)[1].strip()
+            break
+except OSError:
+    pass
+machine = f"{cpu}, {len([l for l in open('/proc/cpuinfo') if l.startswith('processor')])} cores, {platform.system()} {platform.release()}"
+
+print(f"Data: {patients} patients, {documents} documents; {seconds} s per scenario, {connections} connections. Machine: {machine}.\n")
+print("| scenario | gateway req/s | p50 ms | p99 ms | max ms | errors | peak RSS MB | floor req/s | floor p99 ms | gateway / floor |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for name, sides in rows.items():
+    g, f = sides.get("gateway", {}), sides.get("floor", {})
+    ratio = g.get("throughput", 0) / f["throughput"] if f.get("throughput") else 0
+    print(f"| {name} | {g.get('throughput', 0):.0f} | {g.get('p50_ms', 0):.2f} | {g.get('p99_ms', 0):.2f} | "
+          f"{g.get('max_ms', 0):.1f} | {g.get('errors', 0)} | {g.get('peak_rss_kb', 0) / 1024:.0f} | "
+          f"{f.get('throughput', 0):.0f} | {f.get('p99_ms', 0):.2f} | {ratio:.2f} |")
+
+json.dump({"patients": int(patients), "documents": int(documents), "seconds": float(seconds),
+           "connections": int(connections), "machine": machine, "scenarios": rows}, open(json_out, "w"), indent=1)
+
+# The chart: one group per scenario, throughput bars (gateway, floor) and p99 marks.
+names = list(rows)
+width, height, left, bottom = 140 * max(1, len(names)) + 120, 360, 70, 60
+top = max([s.get(side, {}).get("throughput", 0) for s in rows.values() for side in ("gateway", "floor")] + [1])
+def y(v):
+    return height - bottom - (height - bottom - 30) * v / top
+parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
+         f'<text x="{left}" y="18" font-size="14">Throughput (req/s): gateway (blue) beside the PostgreSQL floor (grey); p99 ms above</text>',
+         f'<line x1="{left}" y1="{height-bottom}" x2="{width-20}" y2="{height-bottom}" stroke="black"/>']
+for i, name in enumerate(names):
+    x0 = left + 20 + i * 140
+    for j, (side, colour) in enumerate((("gateway", "#3b6fb6"), ("floor", "#9a9a9a"))):
+        r = rows[name].get(side, {})
+        v = r.get("throughput", 0)
+        x = x0 + j * 50
+        parts.append(f'<rect x="{x}" y="{y(v):.1f}" width="45" height="{height-bottom-y(v):.1f}" fill="{colour}"/>')
+        parts.append(f'<text x="{x}" y="{y(v)-4:.1f}">{v:.0f}</text>')
+        parts.append(f'<text x="{x}" y="{y(v)-18:.1f}" fill="#b03030">{r.get("p99_ms", 0):.1f}ms</text>')
+    parts.append(f'<text x="{x0}" y="{height-bottom+18}">{name}</text>')
+parts.append("</svg>")
+open(svg_out, "w").write("\n".join(parts))
