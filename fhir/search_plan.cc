@@ -213,7 +213,12 @@ class Planner {
       parts.push_back("(" + i + ".system IS NULL AND " + i + ".code = ANY(" +
                       b_.TextArray(no_system_codes) + "))");
     if (!systems.empty()) parts.push_back(i + ".system = ANY(" + b_.TextArray(systems) + ")");
-    if (!pair_codes.empty()) {
+    if (pair_codes.size() == 1) {
+      // One system|code, written plainly so that the planner can use the column statistics
+      // (the array form below hides them and the planner then starts from the token).
+      parts.push_back("(" + i + ".system = " + b_.Param(pair_systems[0]) + " AND " + i + ".code = " +
+                      b_.Param(pair_codes[0]) + ")");
+    } else if (!pair_codes.empty()) {
       std::string cs = b_.TextArray(pair_codes);
       std::string ss = b_.TextArray(pair_systems);
       parts.push_back("(" + i + ".code = ANY(" + cs + ") AND (" + i + ".system, " + i +
