@@ -24,7 +24,8 @@ except OSError:
     pass
 machine = f"{cpu}, {len([l for l in open('/proc/cpuinfo') if l.startswith('processor')])} cores, {platform.system()} {platform.release()}"
 
-print(f"Data: {patients} patients, {documents} documents; {seconds} s per scenario, {connections} connections. Machine: {machine}.\n")
+print(f"Data: {patients} patients, {documents} documents; {seconds} s per scenario, {connections} connections. Machine: {machine}.")
+print()
 print("| scenario | gateway req/s | p50 ms | p99 ms | max ms | errors | peak RSS MB | floor req/s | floor p99 ms | gateway / floor |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for name, sides in rows.items():
