@@ -8,23 +8,6 @@ namespace {
 using storage::SqlParam;
 using storage::Statement;
 
-constexpr Statement kRecord{"policy_record",
-                            "SELECT coalesce(resource_id, ''), coalesce(ins, ''), status, "
-                            "coalesce(treating_physician, ''), "
-                            "emergency_opposed FROM patient WHERE patient_key = $1::bigint"};
-constexpr Statement kBlocks{
-    "policy_blocks", "SELECT kind, actor_id FROM patient_block WHERE patient_key = $1::bigint"};
-constexpr Statement kCareTeam{
-    "policy_care_team",
-    "SELECT DISTINCT member_id FROM care_team_member WHERE patient_key = $1::bigint"};
-constexpr Statement kApps{
-    "policy_apps",
-    "SELECT client_id, scopes FROM app_authorisation WHERE patient_key = $1::bigint "
-    "AND revoked_at IS NULL"};
-constexpr Statement kEmergency{
-    "policy_emergency",
-    "SELECT extract(epoch FROM started_at)::bigint FROM emergency_access "
-    "WHERE patient_key = $1::bigint AND actor_id = $2"};
 
 
 const JsonValue* Contained(const JsonValue& resource, std::string_view reference) {
@@ -40,8 +23,29 @@ const JsonValue* Contained(const JsonValue& resource, std::string_view reference
 
 Result<RecordContext> LoadRecordContext(storage::Transaction& tx, long long patient_key,
                                         const Actor& actor) {
+  // One round trip: the record and, as arrays, its blocks, its care team, the apps it
+  // authorised and this professional's emergency window (this runs on every request).
+  static constexpr Statement kContext{
+      "policy_record_context",
+      "SELECT coalesce(p.resource_id, ''), coalesce(p.ins, ''), p.status, "
+      "coalesce(p.treating_physician, ''), p.emergency_opposed, "
+      "coalesce((SELECT array_agg(b.actor_id ORDER BY b.actor_id) FROM patient_block b "
+      "WHERE b.patient_key = p.patient_key AND b.kind = 'professional'), '{}'), "
+      "coalesce((SELECT array_agg(b.actor_id ORDER BY b.actor_id) FROM patient_block b "
+      "WHERE b.patient_key = p.patient_key AND b.kind = 'organisation'), '{}'), "
+      "coalesce((SELECT array_agg(DISTINCT c.member_id) FROM care_team_member c "
+      "WHERE c.patient_key = p.patient_key), '{}'), "
+      "CASE WHEN $2::boolean THEN coalesce((SELECT array_agg(a.client_id || ' ' || a.scopes ORDER BY a.client_id) "
+      "FROM app_authorisation a WHERE a.patient_key = p.patient_key AND a.revoked_at IS NULL), '{}') "
+      "ELSE '{}' END, "
+      "(SELECT extract(epoch FROM e.started_at)::bigint FROM emergency_access e "
+      "WHERE e.patient_key = p.patient_key AND e.actor_id = $3 AND $4::boolean) "
+      "FROM patient p WHERE p.patient_key = $1::bigint"};
   std::string key = std::to_string(patient_key);
-  auto rec = tx.Run(kRecord, {SqlParam::Text(key)});
+  bool apps = actor.kind == ActorKind::kApp;
+  bool emergency = actor.kind == ActorKind::kProfessional && actor.emergency;
+  auto rec = tx.Run(kContext, {SqlParam::Text(key), SqlParam::Text(apps ? "true" : "false"),
+                               SqlParam::Text(actor.PrincipalId()), SqlParam::Text(emergency ? "true" : "false")});
   if (!rec.ok()) return rec.status();
   if (rec->rows() == 0) return NotFound("record " + key + " is not known");
   RecordContext r;
@@ -51,25 +55,14 @@ Result<RecordContext> LoadRecordContext(storage::Transaction& tx, long long pati
   r.status = ParseRecordStatus(rec->Get(0, 2));
   r.treating_physician = rec->GetString(0, 3);
   r.emergency_opposed = rec->GetBool(0, 4);
-  auto blocks = tx.Run(kBlocks, {SqlParam::Text(key)});
-  if (!blocks.ok()) return blocks.status();
-  for (int i = 0; i < blocks->rows(); ++i)
-    (blocks->Get(i, 0) == "professional" ? r.blocked_professionals : r.blocked_organisations)
-        .push_back(blocks->GetString(i, 1));
-  auto team = tx.Run(kCareTeam, {SqlParam::Text(key)});
-  if (!team.ok()) return team.status();
-  for (int i = 0; i < team->rows(); ++i) r.care_team.push_back(team->GetString(i, 0));
-  if (actor.kind == ActorKind::kApp) {
-    auto apps = tx.Run(kApps, {SqlParam::Text(key)});
-    if (!apps.ok()) return apps.status();
-    for (int i = 0; i < apps->rows(); ++i)
-      r.authorised_apps.push_back({apps->GetString(i, 0), ParseSmartScopes(apps->Get(i, 1)), true});
+  r.blocked_professionals = storage::ParseTextArray(rec->GetString(0, 5));
+  r.blocked_organisations = storage::ParseTextArray(rec->GetString(0, 6));
+  r.care_team = storage::ParseTextArray(rec->GetString(0, 7));
+  for (const std::string& app : storage::ParseTextArray(rec->GetString(0, 8))) {
+    size_t space = app.find(' ');
+    r.authorised_apps.push_back({app.substr(0, space), ParseSmartScopes(space == std::string::npos ? "" : app.substr(space + 1)), true});
   }
-  if (actor.kind == ActorKind::kProfessional && actor.emergency) {
-    auto em = tx.Run(kEmergency, {SqlParam::Text(key), SqlParam::Text(actor.PrincipalId())});
-    if (!em.ok()) return em.status();
-    if (em->rows() > 0) r.emergency_started_at = em->GetInt(0, 0);
-  }
+  if (!rec->IsNull(0, 9)) r.emergency_started_at = rec->GetInt(0, 9);
   return r;
 }
 

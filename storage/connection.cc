@@ -13,6 +13,29 @@ long long PgResult::affected() const {
   return *n ? std::strtoll(n, nullptr, 10) : 0;
 }
 
+std::vector<std::string> ParseTextArray(std::string_view text) {
+  std::vector<std::string> out;
+  if (text.size() < 2 || text.front() != '{' || text.back() != '}') return out;
+  size_t i = 1, end = text.size() - 1;
+  while (i < end) {
+    std::string item;
+    bool quoted = text[i] == '"';
+    if (quoted) {
+      ++i;
+      while (i < end && text[i] != '"') {
+        if (text[i] == '\\' && i + 1 < end) ++i;
+        item.push_back(text[i++]);
+      }
+      ++i;  // closing quote
+    } else {
+      while (i < end && text[i] != ',') item.push_back(text[i++]);
+    }
+    if (quoted || item != "NULL") out.push_back(std::move(item));
+    if (i < end && text[i] == ',') ++i;
+  }
+  return out;
+}
+
 std::string TextArrayLiteral(const std::vector<std::string>& items) {
   std::string out = "{";
   for (size_t i = 0; i < items.size(); ++i) {

@@ -31,6 +31,9 @@ using SqlParams = std::vector<SqlParam>;
 // A PostgreSQL text[] literal ({"a","b"}) holding `items`, for passing a list as one
 // parameter (`= ANY($1::text[])`).
 std::string TextArrayLiteral(const std::vector<std::string>& items);
+// The elements of a one-dimensional text[] as PostgreSQL writes it ({a,"b c",NULL}); NULL
+// elements are left out.
+std::vector<std::string> ParseTextArray(std::string_view text);
 
 // A statement with a stable name: prepared once per connection, then executed by name.
 struct Statement {

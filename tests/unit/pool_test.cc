@@ -267,3 +267,24 @@ TEST(ConnectionTest, BinaryParametersRoundTrip) {
 
 }  // namespace
 }  // namespace carnet::storage
+
+namespace carnet::storage {
+namespace {
+
+// text[] values as PostgreSQL writes them, read back: the round trip with TextArrayLiteral,
+// quoting, escapes and NULLs, and a real database's own output.
+TEST(TextArrayTest, ParsesWhatPostgresWrites) {
+  EXPECT_EQ(ParseTextArray("{}"), std::vector<std::string>{});
+  EXPECT_EQ(ParseTextArray("{a,b}"), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(ParseTextArray(R"({"a b","c,d","e\"f","g\\h",NULL,"NULL"})"),
+            (std::vector<std::string>{"a b", "c,d", "e\"f", "g\\h", "NULL"}));
+  std::vector<std::string> items = {"810000000001", "org blocked", "x,y", "q\"uote", "back\\slash", ""};
+  auto conn = Connection::Open(std::getenv("CARNET_TEST_DB") ? std::getenv("CARNET_TEST_DB") : "");
+  if (!conn.ok()) GTEST_SKIP() << "no test database";
+  auto r = (*conn)->RunDynamic("SELECT $1::text[]::text", {SqlParam::Text(TextArrayLiteral(items))});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(ParseTextArray(r->GetString(0, 0)), items);
+}
+
+}  // namespace
+}  // namespace carnet::storage
