@@ -64,6 +64,129 @@ JsonValue Coded(const std::string& system, const std::string& code, const std::s
   return cc;
 }
 
+// IHE PCC entry templates (the French CI-SIS entries declare them).
+constexpr const char* kProblemEntry = "1.3.6.1.4.1.19376.1.5.3.1.4.5";
+constexpr const char* kAllergyEntry = "1.3.6.1.4.1.19376.1.5.3.1.4.6";
+constexpr const char* kMedicationEntry = "1.3.6.1.4.1.19376.1.5.3.1.4.7";
+
+bool HasTemplate(pugi::xml_node n, const char* root) {
+  for (pugi::xml_node t = n.first_child(); t; t = t.next_sibling())
+    if (Is(t, kHl7, "templateId") && std::string(t.attribute("root").value()) == root) return true;
+  return false;
+}
+
+// A CD element as a CodeableConcept (its translation when it has no code of its own);
+// null when neither carries a code.
+JsonValue Concept(pugi::xml_node cd) {
+  std::string code = cd.attribute("code").value(), system = cd.attribute("codeSystem").value(),
+              display = cd.attribute("displayName").value();
+  if (code.empty()) {
+    pugi::xml_node tr = Child(cd, kHl7, "translation");
+    code = tr.attribute("code").value();
+    system = tr.attribute("codeSystem").value();
+    if (display.empty()) display = tr.attribute("displayName").value();
+  }
+  if (code.empty()) {
+    std::string text = Child(cd, kHl7, "originalText").text().get();
+    if (text.empty()) return JsonValue();
+    JsonValue cc = JsonValue::Object();
+    cc.Set("text", JsonValue::String(text));
+    return cc;
+  }
+  return Coded(SystemUri(system), code, display);
+}
+
+JsonValue PatientRef(const std::string& patient) {
+  JsonValue r = JsonValue::Object();
+  r.Set("reference", JsonValue::String(patient));
+  return r;
+}
+
+std::string When(pugi::xml_node time) {
+  std::string ts = time.attribute("value").value();
+  if (ts.empty()) ts = Child(time, kHl7, "low").attribute("value").value();
+  return FhirDateTimeFromDtm(DtmFromHl7Ts(ts));
+}
+
+// Problem entry (PCC 4.5): the problem is the observation's value -> Condition.
+JsonValue Problem(pugi::xml_node obs, const std::string& patient) {
+  JsonValue code = Concept(Child(obs, kHl7, "value"));
+  if (code.is_null()) return JsonValue();
+  JsonValue c = JsonValue::Object();
+  c.Set("resourceType", JsonValue::String("Condition"));
+  bool resolved = !Child(Child(obs, kHl7, "effectiveTime"), kHl7, "high").attribute("value").empty();
+  c.Set("clinicalStatus", Coded("http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                resolved ? "resolved" : "active", ""));
+  c.Set("verificationStatus", Coded("http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                                    std::string(obs.attribute("negationInd").value()) == "true" ? "refuted" : "confirmed", ""));
+  c.Set("code", std::move(code));
+  c.Set("subject", PatientRef(patient));
+  std::string onset = When(Child(obs, kHl7, "effectiveTime"));
+  if (!onset.empty()) c.Set("onsetDateTime", JsonValue::String(onset));
+  std::string end = FhirDateTimeFromDtm(DtmFromHl7Ts(
+      Child(Child(obs, kHl7, "effectiveTime"), kHl7, "high").attribute("value").value()));
+  if (!end.empty()) c.Set("abatementDateTime", JsonValue::String(end));
+  return c;
+}
+
+// Allergy and intolerance entry (PCC 4.6): the substance is the participant's playing entity
+// (else the observation's value) -> AllergyIntolerance.
+JsonValue Allergy(pugi::xml_node obs, const std::string& patient) {
+  pugi::xml_node entity =
+      Child(Child(Child(obs, kHl7, "participant"), kHl7, "participantRole"), kHl7, "playingEntity");
+  JsonValue code = Concept(Child(entity, kHl7, "code"));
+  if (code.is_null()) code = Concept(Child(obs, kHl7, "value"));
+  if (code.is_null()) return JsonValue();
+  JsonValue a = JsonValue::Object();
+  a.Set("resourceType", JsonValue::String("AllergyIntolerance"));
+  a.Set("clinicalStatus", Coded("http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "active", ""));
+  a.Set("verificationStatus", Coded("http://terminology.hl7.org/CodeSystem/allergyintolerance-verification", "confirmed", ""));
+  a.Set("code", std::move(code));
+  a.Set("patient", PatientRef(patient));
+  std::string onset = When(Child(obs, kHl7, "effectiveTime"));
+  if (!onset.empty()) a.Set("onsetDateTime", JsonValue::String(onset));
+  return a;
+}
+
+// Medication entry (PCC 4.7): the product of the consumable -> MedicationStatement (what is
+// or was taken), or MedicationRequest for a prescription line (moodCode INT).
+JsonValue Medication(pugi::xml_node sa, const std::string& patient) {
+  pugi::xml_node material =
+      Child(Child(Child(sa, kHl7, "consumable"), kHl7, "manufacturedProduct"), kHl7, "manufacturedMaterial");
+  JsonValue code = Concept(Child(material, kHl7, "code"));
+  if (code.is_null()) {
+    std::string name = Child(material, kHl7, "name").text().get();
+    if (name.empty()) return JsonValue();
+    code = JsonValue::Object();
+    code.Set("text", JsonValue::String(name));
+  }
+  JsonValue m = JsonValue::Object();
+  std::string mood = sa.attribute("moodCode").value();
+  if (mood == "INT" || mood == "RQO" || mood == "PRMS") {
+    // A prescription line: what is to be given -> MedicationRequest.
+    m.Set("resourceType", JsonValue::String("MedicationRequest"));
+    m.Set("status", JsonValue::String("active"));
+    m.Set("intent", JsonValue::String("order"));
+    m.Set("medicationCodeableConcept", std::move(code));
+    m.Set("subject", PatientRef(patient));
+    return m;
+  }
+  m.Set("resourceType", JsonValue::String("MedicationStatement"));
+  pugi::xml_node time = Child(sa, kHl7, "effectiveTime");
+  std::string start = FhirDateTimeFromDtm(DtmFromHl7Ts(Child(time, kHl7, "low").attribute("value").value()));
+  std::string end = FhirDateTimeFromDtm(DtmFromHl7Ts(Child(time, kHl7, "high").attribute("value").value()));
+  m.Set("status", JsonValue::String(end.empty() ? "active" : "completed"));
+  m.Set("medicationCodeableConcept", std::move(code));
+  m.Set("subject", PatientRef(patient));
+  if (!start.empty() || !end.empty()) {
+    JsonValue period = JsonValue::Object();
+    if (!start.empty()) period.Set("start", JsonValue::String(start));
+    if (!end.empty()) period.Set("end", JsonValue::String(end));
+    m.Set("effectivePeriod", std::move(period));
+  }
+  return m;
+}
+
 // An immunization entry: a substanceAdministration carrying the IHE PCC immunization template
 // (1.3.6.1.4.1.19376.1.5.3.1.4.12, which the French CI-SIS vaccination entries declare) or the
 // C-CDA one (2.16.840.1.113883.10.20.22.4.52). Medication entries (PCC 4.7) are not immunizations.
@@ -123,7 +246,19 @@ void Walk(pugi::xml_node n, int depth, const std::string& patient, const std::st
   if (depth > 200) return;
   for (pugi::xml_node c = n.first_child(); c; c = c.next_sibling()) {
     if (c.type() != pugi::node_element) continue;
-    if (Is(c, kHl7, "observation") && std::string(c.attribute("moodCode").value()) == "EVN") {
+    if (Is(c, kHl7, "observation") && HasTemplate(c, kAllergyEntry)) {
+      JsonValue a = Allergy(c, patient);
+      if (a.is_null()) report->ignored.push_back("allergy entry without a coded substance or reaction");
+      else report->resources.push_back(std::move(a));
+    } else if (Is(c, kHl7, "observation") && HasTemplate(c, kProblemEntry)) {
+      JsonValue cond = Problem(c, patient);
+      if (cond.is_null()) report->ignored.push_back("problem entry without a coded value");
+      else report->resources.push_back(std::move(cond));
+    } else if (Is(c, kHl7, "substanceAdministration") && HasTemplate(c, kMedicationEntry) && !IsImmunization(c)) {
+      JsonValue m = Medication(c, patient);
+      if (m.is_null()) report->ignored.push_back("medication entry without a coded product");
+      else report->resources.push_back(std::move(m));
+    } else if (Is(c, kHl7, "observation") && std::string(c.attribute("moodCode").value()) == "EVN") {
       pugi::xml_node code = Child(c, kHl7, "code");
       pugi::xml_node value = Child(c, kHl7, "value");
       std::string type = value.attribute("xsi:type").value();

@@ -1,7 +1,9 @@
 // CDA R2 level-3 entries -> FHIR resources of the patient's health profile, each derivedFrom
 // (or, for resources without derivedFrom, linked by the Provenance to) its source document:
 //   - results and measurements (observation, LOINC code, PQ value) -> Observation;
-//   - immunizations (substanceAdministration with an immunization templateId) -> Immunization.
+//   - immunizations (substanceAdministration with an immunization templateId) -> Immunization;
+//   - problems (PCC 4.5) -> Condition; allergies and intolerances (PCC 4.6) -> AllergyIntolerance;
+//   - medications (PCC 4.7) -> MedicationStatement, prescription lines -> MedicationRequest.
 #pragma once
 
 #include <string>

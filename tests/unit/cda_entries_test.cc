@@ -28,8 +28,9 @@ TEST(CdaEntriesTest, CorpusExtractsWhatTheTableSays) {
     if (line.empty() || line[0] == '#') continue;
     std::istringstream f(line);
     std::string file;
-    size_t observations = 0, immunizations = 0, ignored = 0;
-    f >> file >> observations >> immunizations >> ignored;
+    size_t observations = 0, immunizations = 0, conditions = 0, allergies = 0, statements = 0, requests = 0,
+           ignored = 0;
+    f >> file >> observations >> immunizations >> conditions >> allergies >> statements >> requests >> ignored;
     SCOPED_TRACE(file);
     ++rows;
     auto report = ExtractCdaEntries(Corpus(file), "Patient/p1", "DocumentReference/d1");
@@ -42,6 +43,10 @@ TEST(CdaEntriesTest, CorpusExtractsWhatTheTableSays) {
     }
     EXPECT_EQ(counts["Observation"], observations);
     EXPECT_EQ(counts["Immunization"], immunizations);
+    EXPECT_EQ(counts["Condition"], conditions);
+    EXPECT_EQ(counts["AllergyIntolerance"], allergies);
+    EXPECT_EQ(counts["MedicationStatement"], statements);
+    EXPECT_EQ(counts["MedicationRequest"], requests);
     EXPECT_EQ(report->ignored.size(), ignored);
     for (const auto& why : report->ignored) EXPECT_FALSE(why.empty());
   }
@@ -78,6 +83,23 @@ TEST(CdaEntriesTest, ResultAndVaccinationFieldByField) {
   EXPECT_EQ(bcg.GetString("occurrenceDateTime"), "1975");
   EXPECT_EQ(bcg.GetString("lotNumber"), "235421176");
   EXPECT_EQ(bcg.Find("patient")->GetString("reference"), "Patient/p1");
+
+  // The medical summary: problems, an allergy, treatments.
+  auto vsm = ExtractCdaEntries(Corpus("VSM_1.4_2022.01.xml"), "Patient/p1", "DocumentReference/d1");
+  ASSERT_TRUE(vsm.ok());
+  const JsonValue* allergy = nullptr;
+  const JsonValue* condition = nullptr;
+  for (const auto& r : vsm->resources) {
+    if (r.GetString("resourceType") == "AllergyIntolerance") allergy = &r;
+    if (r.GetString("resourceType") == "Condition" && !condition) condition = &r;
+  }
+  ASSERT_NE(allergy, nullptr);
+  EXPECT_EQ(allergy->Find("patient")->GetString("reference"), "Patient/p1");
+  EXPECT_NE(allergy->Find("code"), nullptr);
+  ASSERT_NE(condition, nullptr);
+  EXPECT_EQ(condition->Find("subject")->GetString("reference"), "Patient/p1");
+  EXPECT_NE(condition->Find("code"), nullptr);
+  EXPECT_NE(condition->Find("clinicalStatus"), nullptr);
 }
 
 }  // namespace
