@@ -75,6 +75,18 @@ Status ExtractDocumentContent(Interactions& interactions, storage::Transaction& 
     targets.Append(Ref(type + "/" + created->stored.id));
     ++counts[type];
   }
+  if (!report->embedded_content.empty()) {
+    // Level 1: the embedded document, retrievable as itself (GET Binary/[id]).
+    JsonValue binary = JsonValue::Object();
+    binary.Set("resourceType", JsonValue::String("Binary"));
+    binary.Set("contentType", JsonValue::String(report->embedded_type));
+    binary.Set("securityContext", Ref(document));
+    binary.Set("data", JsonValue::String(Base64Encode(report->embedded_content)));
+    auto created = interactions.Create(tx, session, "Binary", binary);
+    if (!created.ok()) return created.status();
+    targets.Append(Ref("Binary/" + created->stored.id));
+    ++counts["Binary (embedded " + report->embedded_type + ")"];
+  }
   std::string text;
   for (const auto& [type, n] : counts) text += (text.empty() ? "" : ", ") + std::to_string(n) + " " + type;
   text = (text.empty() ? "nothing extracted" : "extracted: " + text);

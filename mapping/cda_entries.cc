@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "base/strings.h"
 #include "mapping/cda_header.h"
 #include "mapping/document_entry.h"
 #include "mapping/ebrim_xml.h"
@@ -331,6 +332,27 @@ Result<ExtractionReport> ExtractCdaEntries(std::string_view cda_xml, const std::
   if (!doc.ok()) return doc.status();
   ExtractionReport report;
   Walk((*doc)->document_element(), 0, patient_reference, document_reference, &report);
+  // Level 1: component/nonXMLBody/text, base64 (representation B64) or plain text.
+  pugi::xml_node body = Child(Child((*doc)->document_element(), kHl7, "component"), kHl7, "nonXMLBody");
+  if (body) {
+    pugi::xml_node text = Child(body, kHl7, "text");
+    std::string data = text.text().get();
+    std::string type = text.attribute("mediaType").value();
+    if (std::string(text.attribute("representation").value()) == "B64") {
+      std::string compact;
+      for (char ch : data)
+        if (!std::isspace(static_cast<unsigned char>(ch))) compact.push_back(ch);
+      auto bytes = Base64Decode(compact);
+      if (bytes) data = std::move(*bytes);
+      else data.clear();
+    }
+    if (!data.empty()) {
+      report.embedded_content = std::move(data);
+      report.embedded_type = type.empty() ? "text/plain" : type;
+    } else {
+      report.ignored.push_back("nonXMLBody without readable content");
+    }
+  }
   return report;
 }
 

@@ -20,6 +20,9 @@ struct ExtractionReport {
   std::vector<JsonValue> resources;
   // One line per entry left out, with why ("observation 8310-5: value of type ST").
   std::vector<std::string> ignored;
+  // Level 1: the content embedded in a nonXMLBody (a PDF, an image), decoded, with its type.
+  std::string embedded_content;
+  std::string embedded_type;
 };
 
 // `patient_reference` ("Patient/1") and `document_reference` ("DocumentReference/x") are

@@ -74,6 +74,38 @@ TEST(DepositTest, BareCdaIsFiledFromItsHeader) {
             415);
 }
 
+// A level-1 CDA (a PDF in nonXMLBody): filed, and the PDF inside retrievable as itself.
+TEST(DepositTest, LevelOneContentIsRetrievable) {
+  GatewayProcess gateway;
+  ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
+  HttpClient client;
+  std::string base = gateway.base_url() + "/fhir/";
+  auto p = client.Request("POST", base + "Patient",
+                          {"Content-Type: application/fhir+json",
+                           "If-None-Exist: identifier=urn:oid:1.2.250.1.213.1.4.10|279035121518989"},
+                          R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":"279035121518989"}]})");
+  ASSERT_TRUE(p.status == 201 || p.status == 200) << p.body;
+  client.Request("DELETE", base + "DocumentReference?identifier=urn:oid:1.3.6.1.4.1.19376.1.2.20.12345.1.1");
+  std::string cda = Corpus("DOC_NON_STRUCTURE_CDA-R2-N1.xml");
+  auto r = client.Request("POST", base + "DocumentReference/$deposit", {"Content-Type: application/xml"}, cda);
+  ASSERT_EQ(r.status, 201) << r.body.substr(0, 800);
+  std::string doc_ref = "DocumentReference/" + ParseJson(r.body)->GetString("id");
+  auto prov = ParseJson(client.Get(base + "Provenance?entity=" + doc_ref).body);
+  ASSERT_TRUE(prov.ok() && prov->Find("entry")) << "a Provenance for the level-1 document";
+  const JsonValue& pr = *prov->Find("entry")->items()[0].Find("resource");
+  std::string binary;
+  for (const auto& t : pr.Find("target")->items())
+    if (t.GetString("reference").rfind("Binary/", 0) == 0) binary = t.GetString("reference");
+  ASSERT_FALSE(binary.empty()) << WriteJson(pr);
+  EXPECT_NE(pr.Find("extension")->items()[0].GetString("valueString").find("application/pdf"), std::string::npos);
+  auto pdf = client.Get(base + binary, {"Accept: application/pdf"});
+  EXPECT_EQ(pdf.status, 200);
+  EXPECT_EQ(pdf.headers["content-type"].substr(0, 15), "application/pdf");
+  EXPECT_EQ(pdf.body.rfind("%PDF-", 0), 0u);
+  client.Request("DELETE", base + doc_ref);
+  EXPECT_EQ(client.Get(base + binary).status, 410) << "the embedded content goes with its document";
+}
+
 // The same lab report by the three roads (issue 7, "Done when"): $deposit, XDS.b ITI-41 and
 // MHD ITI-65 leave the same dossier: the same DocumentReference (identity, type, patient,
 // times, format) and the same Observations derived from it, with a Provenance and its

@@ -53,6 +53,16 @@ TEST(CdaEntriesTest, CorpusExtractsWhatTheTableSays) {
   EXPECT_EQ(rows, 8);
 }
 
+TEST(CdaEntriesTest, LevelOneContentIsTakenOut) {
+  auto report = ExtractCdaEntries(Corpus("DOC_NON_STRUCTURE_CDA-R2-N1.xml"), "Patient/p1", "DocumentReference/d1");
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->embedded_type, "application/pdf");
+  EXPECT_EQ(report->embedded_content.rfind("%PDF-", 0), 0u) << report->embedded_content.substr(0, 16);
+  auto lab = ExtractCdaEntries(Corpus("BIO-CR-BIO_2024.01_TSH_1.xml"), "Patient/p1", "DocumentReference/d1");
+  ASSERT_TRUE(lab.ok());
+  EXPECT_TRUE(lab->embedded_content.empty());
+}
+
 TEST(CdaEntriesTest, ResultAndVaccinationFieldByField) {
   auto lab = ExtractCdaEntries(Corpus("BIO-CR-BIO_2024.01_TSH_1.xml"), "Patient/p1", "DocumentReference/d1");
   ASSERT_TRUE(lab.ok());
