@@ -123,6 +123,34 @@ class Generator {
   std::mt19937 rng_;
 };
 
+xds::SubmissionSet GenerateSet(Generator& g) {
+  xds::SubmissionSet set;
+  set.id = g.Uuid();
+  set.status = std::string(xds::kStatusApproved);
+  if (g.Coin()) set.title = g.Text();
+  if (g.Coin()) set.comments = g.Text();
+  set.unique_id = g.Oid();
+  set.patient_id = g.Digits(8) + "^^^&1.2.250.1.213.1.4.10&ISO";
+  set.submission_time = g.Dtm();
+  set.source_id = g.Oid();
+  set.content_type_code = g.Code("1.2.250.1.213.1.1.4.1");
+  for (int i = 0, n = g.Int(0, 2); i < n; ++i) set.authors.push_back(g.Author());
+  return set;
+}
+
+xds::Folder GenerateFolder(Generator& g) {
+  xds::Folder f;
+  f.id = g.Uuid();
+  f.status = std::string(xds::kStatusApproved);
+  if (g.Coin()) f.title = g.Text();
+  if (g.Coin()) f.comments = g.Text();
+  f.unique_id = g.Oid();
+  f.patient_id = g.Digits(8) + "^^^&1.2.250.1.213.1.4.10&ISO";
+  f.last_update_time = g.Dtm();
+  for (int i = 0, n = g.Int(0, 3); i < n; ++i) f.codes.push_back(g.Code());
+  return f;
+}
+
 xds::DocumentEntry Comparable(xds::DocumentEntry e) {
   for (xds::Code* c : {&e.class_code, &e.type_code, &e.format_code, &e.healthcare_facility_type_code,
                        &e.practice_setting_code})
@@ -167,6 +195,47 @@ TEST(MappingPropertyTest, XdsToFhirToXdsAndBackAreLossless) {
       ++failures;
       ADD_FAILURE() << "seed " << seed << " case " << i << ": FHIR -> XDS -> FHIR changed the resource\n"
                     << WriteJson(dr, true) << "\n---\n" << WriteJson(again, true);
+    }
+  }
+  EXPECT_EQ(failures, 0) << "replay with CARNET_PROPERTY_SEED=" << seed;
+}
+
+// SubmissionSets and Folders as MHD Lists and back.
+TEST(MappingPropertyTest, SubmissionSetsAndFoldersAreLossless) {
+  unsigned seed = Seed();
+  std::printf("[ property ] CARNET_PROPERTY_SEED=%u\n", seed);
+  Generator g(seed);
+  int failures = 0;
+  for (int i = 0; i < 300 && failures < 3; ++i) {
+    xds::SubmissionSet set = GenerateSet(g);
+    JsonValue list = ListFromSubmissionSet(set, "Patient/p1", {"DocumentReference/d1"});
+    for (const auto& issue : profiles::ValidateResource(list))
+      if (issue.severity == "error") {
+        ++failures;
+        ADD_FAILURE() << "seed " << seed << " set " << i << ": " << issue.expression << ": " << issue.message;
+      }
+    xds::SubmissionSet back = SubmissionSetFromList(list, set.patient_id);
+    for (auto& a : back.authors) a.classification_id.clear();
+    set.content_type_code.classification_id.clear();
+    back.content_type_code.classification_id.clear();
+    if (!(back == set)) {
+      ++failures;
+      ADD_FAILURE() << "seed " << seed << " set " << i << ": SubmissionSet -> List -> SubmissionSet changed it\n"
+                    << WriteJson(list, true);
+    }
+    xds::Folder folder = GenerateFolder(g);
+    JsonValue fl = ListFromFolder(folder, "Patient/p1", {"DocumentReference/d1"});
+    for (const auto& issue : profiles::ValidateResource(fl))
+      if (issue.severity == "error") {
+        ++failures;
+        ADD_FAILURE() << "seed " << seed << " folder " << i << ": " << issue.expression << ": " << issue.message;
+      }
+    xds::Folder fback = FolderFromList(fl, folder.patient_id);
+    for (auto& c : fback.codes) c.classification_id.clear();
+    if (!(fback == folder)) {
+      ++failures;
+      ADD_FAILURE() << "seed " << seed << " folder " << i << ": Folder -> List -> Folder changed it\n"
+                    << WriteJson(fl, true);
     }
   }
   EXPECT_EQ(failures, 0) << "replay with CARNET_PROPERTY_SEED=" << seed;
