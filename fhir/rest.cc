@@ -12,6 +12,7 @@
 #include "mapping/cda_entries.h"
 #include "mapping/cda_header.h"
 #include "mapping/document_entry.h"
+#include "mapping/mhd.h"
 #include "mapping/registry_index.h"
 #include <openssl/sha.h>
 #include "profiles/notification.h"
@@ -1461,6 +1462,12 @@ EntryResult FhirApi::Impl::ProcessBundle(Session& session, const HttpRequest& re
                                 "(a document or collection Bundle is stored by POST /fhir/Bundle)",
                                 "Bundle.type"));
   bool transaction = kind == "transaction";
+  // An IHE MHD Provide Document Bundle (ITI-65) keeps the rules of a document submission,
+  // checked before anything is written.
+  if (transaction && mapping::IsMhdProvideBundle(bundle)) {
+    Status mhd = mapping::ValidateMhdProvideBundle(bundle);
+    if (!mhd.ok()) return FromError(mhd);
+  }
   std::vector<BundleEntry> entries;
   std::vector<std::string> full_urls;
   if (const JsonValue* list = bundle.Find("entry"); list && list->is_array()) {

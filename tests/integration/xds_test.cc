@@ -475,6 +475,35 @@ TEST_F(XdsTest, MhdProvideDocumentBundleIsAnXdsSubmission) {
   EXPECT_NE(contents.body.find("AssociationType:HasMember"), std::string::npos) << contents.body;
   auto ret = client_.Request("POST", Url("/xds/repository"), {kSoap}, RetrieveRequest(kRepositoryId, doc_uid));
   EXPECT_NE(ret.body.find(content), std::string::npos) << ret.body.substr(0, 2000);
+
+  // The MHD rules, each broken once: 422 naming the place, nothing written.
+  auto broken = [&](const std::string& from, const std::string& to) {
+    std::string b = bundle;
+    size_t at = b.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) b.replace(at, from.size(), to);
+    // A fresh uniqueId so that a duplicate is never what refuses it.
+    std::string fresh = "1.2.250.1.999.16." + std::to_string(std::stoll(RandomHex(5), nullptr, 16));
+    for (size_t p = b.find(doc_uid); p != std::string::npos; p = b.find(doc_uid, p)) b.replace(p, doc_uid.size(), fresh);
+    for (size_t p = b.find(set_uid); p != std::string::npos; p = b.find(set_uid, p)) b.replace(p, set_uid.size(), fresh + "1");
+    auto res = client_.Request("POST", Url("/fhir"), {"Content-Type: application/fhir+json"}, b);
+    EXPECT_EQ(res.status, 422) << res.body.substr(0, 600);
+    EXPECT_EQ(client_.Get(Url("/fhir/DocumentReference?identifier=urn:oid:" + fresh)).body.find("\"entry\""),
+              std::string::npos) << "nothing stored";
+    return res.body;
+  };
+  std::string other_patient = SamplePatient() == pid ? "Patient/someone-else" : "Patient/x";
+  EXPECT_NE(broken(R"("subject":{"reference":"Patient/)" + pid + R"("},
+      "content")", R"("subject":{"reference":")" + other_patient + R"("},
+      "content")").find("is not the SubmissionSet's"), std::string::npos);
+  EXPECT_NE(broken(R"("masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:)" + doc_uid + R"("},)", "")
+                .find("masterIdentifier"), std::string::npos);
+  EXPECT_NE(broken(R"("url":"urn:uuid:a1a1a1a1-0000-4000-8000-000000000003")", R"("url":"urn:uuid:nowhere")")
+                .find("names no Binary"), std::string::npos);
+  EXPECT_NE(broken(R"("entry":[{"item":{"reference":"urn:uuid:a1a1a1a1-0000-4000-8000-000000000002"}}])", R"("entry":[])")
+                .find("is not an entry of the SubmissionSet"), std::string::npos);
+  EXPECT_NE(broken("IHE.MHD.Minimal.ProvideBundle", "IHE.MHD.Comprehensive.ProvideBundle").find("Comprehensive"),
+            std::string::npos);
 }
 
 TEST_F(XdsTest, MalformedMessagesGetSoapFaults) {
