@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "base/strings.h"
+#include "conformance/xds_test_plan.h"
 #include "profiles/fhirpath.h"
 #include "profiles/structure.h"
 
@@ -44,8 +45,8 @@ size_t OnHeader(char* data, size_t size, size_t n, void* out) {
   return size * n;
 }
 
-Response Send(const std::string& method, const std::string& url, const std::vector<std::string>& headers,
-              const std::string& body, long timeout_ms) {
+Response Send(const std::string& method, const std::string& url,
+              const std::vector<std::string>& headers, const std::string& body, long timeout_ms) {
   Response r;
   CURL* c = curl_easy_init();
   if (!c) {
@@ -96,9 +97,10 @@ std::string MimeOf(const std::string& code) {
 
 long ResponseCodeOf(const std::string& response) {
   static const std::map<std::string, long> kCodes = {
-      {"okay", 200},         {"created", 201},  {"noContent", 204},         {"notModified", 304},
-      {"bad", 400},          {"unauthorized", 401}, {"forbidden", 403},   {"notFound", 404},
-      {"methodNotAllowed", 405}, {"conflict", 409}, {"gone", 410},        {"preconditionFailed", 412},
+      {"okay", 200},         {"created", 201},  {"noContent", 204},
+      {"notModified", 304},  {"bad", 400},      {"unauthorized", 401},
+      {"forbidden", 403},    {"notFound", 404}, {"methodNotAllowed", 405},
+      {"conflict", 409},     {"gone", 410},     {"preconditionFailed", 412},
       {"unprocessable", 422}};
   auto it = kCodes.find(response);
   return it == kCodes.end() ? -1 : it->second;
@@ -123,8 +125,10 @@ bool Compare(const std::string& op_in, const std::string& actual, const std::str
   if (op == "notEquals") return actual != expected;
   if (op == "in") return in_list();
   if (op == "notIn") return !in_list();
-  if (op == "greaterThan") return number(actual, &a) && number(expected, &e) ? a > e : actual > expected;
-  if (op == "lessThan") return number(actual, &a) && number(expected, &e) ? a < e : actual < expected;
+  if (op == "greaterThan")
+    return number(actual, &a) && number(expected, &e) ? a > e : actual > expected;
+  if (op == "lessThan")
+    return number(actual, &a) && number(expected, &e) ? a < e : actual < expected;
   if (op == "empty") return actual.empty();
   if (op == "notEmpty") return !actual.empty();
   if (op == "contains") return actual.find(expected) != std::string::npos;
@@ -149,7 +153,8 @@ bool Contains(const JsonValue& response, const JsonValue& fixture, int depth = 0
     if (!response.is_array()) return false;
     for (const auto& item : fixture.items()) {
       bool found = false;
-      for (const auto& candidate : response.items()) found = found || Contains(candidate, item, depth + 1);
+      for (const auto& candidate : response.items())
+        found = found || Contains(candidate, item, depth + 1);
       if (!found) return false;
     }
     return true;
@@ -162,7 +167,8 @@ class Runner {
   Runner(const JsonValue& script, const RunOptions& options) : script_(script), options_(options) {}
 
   ScriptResult Run() {
-    result_.name = script_.GetString("name").empty() ? script_.GetString("id") : script_.GetString("name");
+    result_.name =
+        script_.GetString("name").empty() ? script_.GetString("id") : script_.GetString("name");
     LoadFixtures();
     JsonValue report = JsonValue::Object();
     report.Set("resourceType", JsonValue::String("TestReport"));
@@ -196,7 +202,8 @@ class Runner {
     }
     report.Set("result", JsonValue::String(result_.failed == 0 ? "pass" : "fail"));
     int total = result_.passed + result_.failed;
-    report.Set("score", JsonValue::Number(total == 0 ? "0" : std::to_string(100 * result_.passed / total)));
+    report.Set("score",
+               JsonValue::Number(total == 0 ? "0" : std::to_string(100 * result_.passed / total)));
     result_.report = std::move(report);
     return std::move(result_);
   }
@@ -209,7 +216,8 @@ class Runner {
         const JsonValue* resource = f.Find("resource");
         std::string ref = resource ? resource->GetString("reference") : "";
         if (ref.rfind("#", 0) == 0) {
-          if (const JsonValue* contained = script_.Find("contained"); contained && contained->is_array())
+          if (const JsonValue* contained = script_.Find("contained");
+              contained && contained->is_array())
             for (const auto& c : contained->items())
               if (c.GetString("id") == ref.substr(1)) fixtures_[id] = c;
         } else if (!ref.empty()) {
@@ -219,8 +227,10 @@ class Runner {
           // "${name}" stays in the text until the fixture is sent: variables take their
           // values from responses that come later.
           auto parsed = ParseJson(ss.str());
-          if (parsed.ok()) fixtures_[id] = std::move(parsed).value();
-          else load_errors_.push_back("fixture " + id + ": cannot read " + ref);
+          if (parsed.ok())
+            fixtures_[id] = std::move(parsed).value();
+          else
+            load_errors_.push_back("fixture " + id + ": cannot read " + ref);
         }
       }
     if (const JsonValue* variables = script_.Find("variable"); variables && variables->is_array())
@@ -235,7 +245,8 @@ class Runner {
     const JsonValue& v = it->second;
     std::string source = v.GetString("sourceId");
     if (!v.GetString("headerField").empty()) {
-      const Response* r = source.empty() ? &last_ : (responses_.count(source) ? &responses_[source] : nullptr);
+      const Response* r =
+          source.empty() ? &last_ : (responses_.count(source) ? &responses_[source] : nullptr);
       if (r) {
         auto h = r->headers.find(Lower(v.GetString("headerField")));
         if (h != r->headers.end()) return h->second;
@@ -243,9 +254,12 @@ class Runner {
     }
     if (!v.GetString("expression").empty()) {
       const JsonValue* target = nullptr;
-      if (!source.empty() && fixtures_.count(source)) target = &fixtures_[source];
-      else if (!source.empty() && responses_.count(source)) target = &responses_[source].json;
-      else target = &last_.json;
+      if (!source.empty() && fixtures_.count(source))
+        target = &fixtures_[source];
+      else if (!source.empty() && responses_.count(source))
+        target = &responses_[source].json;
+      else
+        target = &last_.json;
       auto expr = profiles::FhirPathExpression::Parse(v.GetString("expression"));
       if (expr.ok() && target && !target->is_null()) {
         profiles::FhirPathEnvironment env;
@@ -277,14 +291,18 @@ class Runner {
       if (const JsonValue* op = a.Find("operation")) {
         std::string message;
         bool ok = Operation(*op, &message);
-        Record(result, "operation", ok, ok ? "" : where + ": operation '" + Label(*op) + "': " + message, false);
+        Record(result, "operation", ok,
+               ok ? "" : where + ": operation '" + Label(*op) + "': " + message, false);
       } else if (const JsonValue* as = a.Find("assert")) {
         std::string message;
         bool ok = Assert(*as, &message);
-        bool warning = as->Find("warningOnly") && as->Find("warningOnly")->is_bool() && as->Find("warningOnly")->as_bool();
-        Record(result, "assert", ok, ok ? "" : where + ": assert '" + Label(*as) + "': " + message, warning);
+        bool warning = as->Find("warningOnly") && as->Find("warningOnly")->is_bool() &&
+                       as->Find("warningOnly")->as_bool();
+        Record(result, "assert", ok, ok ? "" : where + ": assert '" + Label(*as) + "': " + message,
+               warning);
       } else {
-        Record(result, "operation", false, where + ": an action that is neither operation nor assert", false);
+        Record(result, "operation", false,
+               where + ": an action that is neither operation nor assert", false);
       }
       out.Append(std::move(result));
     }
@@ -323,21 +341,26 @@ class Runner {
     std::string code = type_node ? type_node->GetString("code") : "";
     std::string resource = op.GetString("resource");
     std::string source = op.GetString("sourceId"), target = op.GetString("targetId");
-    if (resource.empty() && fixtures_.count(source)) resource = fixtures_[source].GetString("resourceType");
-    if (resource.empty() && fixtures_.count(target)) resource = fixtures_[target].GetString("resourceType");
-    if (resource.empty() && responses_.count(target)) resource = responses_[target].json.GetString("resourceType");
+    if (resource.empty() && fixtures_.count(source))
+      resource = fixtures_[source].GetString("resourceType");
+    if (resource.empty() && fixtures_.count(target))
+      resource = fixtures_[target].GetString("resourceType");
+    if (resource.empty() && responses_.count(target))
+      resource = responses_[target].json.GetString("resourceType");
     std::string params = Substitute(op.GetString("params"));
     std::string url = Substitute(op.GetString("url"));
     std::string method = op.GetString("method");
     std::string body;
-    std::string content_type = MimeOf(op.GetString("contentType").empty() ? "json" : op.GetString("contentType"));
+    std::string content_type =
+        MimeOf(op.GetString("contentType").empty() ? "json" : op.GetString("contentType"));
     auto target_path = [&] {
       std::string id = ResourceId(target);
       return resource + (id.empty() ? "" : "/" + id);
     };
     if (url.empty()) {
       if (code == "read" || code == "vread" || code == "delete" || code == "history") {
-        url = params.empty() ? target_path() + (code == "history" ? "/_history" : "") : resource + params;
+        url = params.empty() ? target_path() + (code == "history" ? "/_history" : "")
+                             : resource + params;
         if (method.empty()) method = code == "delete" ? "DELETE" : "GET";
       } else if (code == "search") {
         url = resource + (params.empty() ? "" : params);
@@ -362,13 +385,15 @@ class Runner {
         return false;
       }
     }
-    if (method.empty()) method = code == "create" || code == "transaction" || code == "batch" ? "POST" : "GET";
+    if (method.empty())
+      method = code == "create" || code == "transaction" || code == "batch" ? "POST" : "GET";
     if (!source.empty() && method != "GET" && method != "DELETE" && method != "HEAD") {
       if (!fixtures_.count(source) && !responses_.count(source)) {
         *message = "no fixture " + source;
         return false;
       }
-      const JsonValue& fixture = fixtures_.count(source) ? fixtures_[source] : responses_[source].json;
+      const JsonValue& fixture =
+          fixtures_.count(source) ? fixtures_[source] : responses_[source].json;
       if (code == "patch" && fixture.GetString("resourceType") == "Binary") {
         auto decoded = Base64Decode(fixture.GetString("data"));
         body = decoded ? *decoded : "";
@@ -392,7 +417,8 @@ class Runner {
         if (Lower(field) == "authorization") has_auth = true;
         headers.push_back(field + ": " + Substitute(h.GetString("value")));
       }
-    if (!has_auth && !options_.token.empty()) headers.push_back("Authorization: Bearer " + options_.token);
+    if (!has_auth && !options_.token.empty())
+      headers.push_back("Authorization: Bearer " + options_.token);
     last_ = Send(method, full, headers, body, options_.timeout_ms);
     if (!op.GetString("responseId").empty()) responses_[op.GetString("responseId")] = last_;
     if (!last_.error.empty()) {
@@ -415,24 +441,28 @@ class Runner {
       long want = ResponseCodeOf(as.GetString("response"));
       if (want < 0) return fail("unknown response '" + as.GetString("response") + "'");
       if (!Compare(op, std::to_string(r.status), std::to_string(want)))
-        return fail("expected HTTP " + std::to_string(want) + ", got " + std::to_string(r.status) + ": " +
-                    r.body.substr(0, 300));
+        return fail("expected HTTP " + std::to_string(want) + ", got " + std::to_string(r.status) +
+                    ": " + r.body.substr(0, 300));
     }
     if (!as.GetString("responseCode").empty()) {
       std::string codes = as.GetString("responseCode");
-      if (!Compare(op.empty() && codes.find(',') != std::string::npos ? "in" : op, std::to_string(r.status), codes))
-        return fail("expected HTTP " + codes + ", got " + std::to_string(r.status) + ": " + r.body.substr(0, 300));
+      if (!Compare(op.empty() && codes.find(',') != std::string::npos ? "in" : op,
+                   std::to_string(r.status), codes))
+        return fail("expected HTTP " + codes + ", got " + std::to_string(r.status) + ": " +
+                    r.body.substr(0, 300));
     }
     if (!as.GetString("contentType").empty()) {
       auto ct = r.headers.find("content-type");
       std::string actual = ct == r.headers.end() ? "" : ct->second;
       if (actual.find(MimeOf(as.GetString("contentType"))) == std::string::npos)
-        return fail("expected content type " + MimeOf(as.GetString("contentType")) + ", got " + actual);
+        return fail("expected content type " + MimeOf(as.GetString("contentType")) + ", got " +
+                    actual);
     }
     if (!as.GetString("resource").empty()) {
       std::string actual = r.json.GetString("resourceType");
       if (!Compare(op, actual, as.GetString("resource")))
-        return fail("expected a " + as.GetString("resource") + ", got " + (actual.empty() ? "none" : actual));
+        return fail("expected a " + as.GetString("resource") + ", got " +
+                    (actual.empty() ? "none" : actual));
     }
     if (!as.GetString("headerField").empty()) {
       auto h = r.headers.find(Lower(as.GetString("headerField")));
@@ -443,7 +473,8 @@ class Runner {
     if (!as.GetString("expression").empty()) {
       const JsonValue* target = &r.json;
       if (!source.empty() && fixtures_.count(source)) target = &fixtures_[source];
-      if (target->is_null()) return fail("no JSON resource to evaluate " + as.GetString("expression") + " on");
+      if (target->is_null())
+        return fail("no JSON resource to evaluate " + as.GetString("expression") + " on");
       auto expr = profiles::FhirPathExpression::Parse(Substitute(as.GetString("expression")));
       if (!expr.ok()) return fail("FHIRPath: " + expr.status().message());
       profiles::FhirPathEnvironment env;
@@ -451,17 +482,20 @@ class Runner {
       if (value.empty() && op.empty()) {
         auto b = expr->EvaluateBoolean(*target, env);
         if (!b.ok()) return fail("FHIRPath: " + b.status().message());
-        if (!*b) return fail(as.GetString("expression") + " is not true on " + WriteJson(*target).substr(0, 300));
+        if (!*b)
+          return fail(as.GetString("expression") + " is not true on " +
+                      WriteJson(*target).substr(0, 300));
       } else {
         auto out = expr->Evaluate(*target, env);
         if (!out.ok()) return fail("FHIRPath: " + out.status().message());
         std::string actual = out->empty() ? "" : profiles::FhirPathToString(out->front());
         if (!Compare(op, actual, value))
-          return fail(as.GetString("expression") + " is '" + actual + "', expected " + (op.empty() ? "equals" : op) +
-                      " '" + value + "'");
+          return fail(as.GetString("expression") + " is '" + actual + "', expected " +
+                      (op.empty() ? "equals" : op) + " '" + value + "'");
       }
     }
-    if (const JsonValue* nav = as.Find("navigationLinks"); nav && nav->is_bool() && nav->as_bool()) {
+    if (const JsonValue* nav = as.Find("navigationLinks");
+        nav && nav->is_bool() && nav->as_bool()) {
       bool self = false;
       if (const JsonValue* links = r.json.Find("link"); links && links->is_array())
         for (const auto& l : links->items()) self = self || l.GetString("relation") == "self";
@@ -471,7 +505,8 @@ class Runner {
       std::string id = as.GetString("minimumId");
       if (!fixtures_.count(id)) return fail("no fixture " + id);
       auto expected = ParseJson(Substitute(WriteJson(fixtures_[id])));
-      if (!expected.ok() || !Contains(r.json, *expected)) return fail("the response does not contain fixture " + id);
+      if (!expected.ok() || !Contains(r.json, *expected))
+        return fail("the response does not contain fixture " + id);
     }
     return true;
   }
@@ -513,9 +548,10 @@ Result<std::vector<ScriptResult>> RunSuite(const std::string& path, RunOptions o
     ss << in.rdbuf();
     auto json = ParseJson(ss.str());
     if (!json.ok()) return BadRequest(f.string() + ": " + json.status().message());
-    if (json->GetString("resourceType") != "TestScript") continue;
+    std::string type = json->GetString("resourceType");
+    if (type != "TestScript" && type != "XdsTestPlan") continue;
     options.script_dir = f.parent_path().string();
-    auto r = RunTestScript(*json, options);
+    auto r = type == "TestScript" ? RunTestScript(*json, options) : RunXdsTestPlan(*json, options);
     if (!r.ok()) return r.status();
     out.push_back(std::move(r).value());
   }
