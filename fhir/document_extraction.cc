@@ -1,10 +1,13 @@
 #include "fhir/document_extraction.h"
 
 #include <chrono>
+#include <set>
 
 #include "base/strings.h"
 #include "fhir/search.h"
+#include "mapping/cda_check.h"
 #include "mapping/cda_entries.h"
+#include "mapping/document_entry.h"
 
 namespace carnet::fhir {
 namespace {
@@ -38,6 +41,109 @@ Result<std::string> ContentOf(storage::Transaction& tx, const JsonValue& dr, std
   return bytes ? *bytes : std::string();
 }
 
+
+// Copies into `into` what `from` has and `into` lacks: top-level elements, and inside
+// context and the first content's attachment and format, their sub-elements. A contained
+// resource comes along when an element copied refers to it.
+void MergeMissing(JsonValue& into, const JsonValue& from) {
+  static const std::set<std::string> kNever = {"resourceType", "id", "meta", "text", "contained", "extension"};
+  std::set<std::string> wanted_contained;
+  auto note_refs = [&](const JsonValue& v, auto&& self) -> void {
+    if (v.is_object()) {
+      std::string ref = v.GetString("reference");
+      if (ref.rfind("#", 0) == 0) wanted_contained.insert(ref.substr(1));
+      for (const auto& [k, x] : v.members()) self(x, self);
+    } else if (v.is_array()) {
+      for (const auto& x : v.items()) self(x, self);
+    }
+  };
+  auto merge_object = [&](JsonValue& to, const JsonValue& src) {
+    for (const auto& [k, v] : src.members())
+      if (!to.Find(k)) {
+        note_refs(v, note_refs);
+        to.Set(k, v);
+      }
+  };
+  for (const auto& [key, value] : from.members()) {
+    if (kNever.count(key)) continue;
+    JsonValue* have = into.Find(key);
+    if (!have) {
+      note_refs(value, note_refs);
+      into.Set(key, value);
+    } else if (key == "context" && have->is_object() && value.is_object()) {
+      merge_object(*have, value);
+    } else if (key == "content" && have->is_array() && !have->items().empty() && value.is_array() &&
+               !value.items().empty() && have->items()[0].is_object()) {
+      JsonValue& mine = have->items()[0];
+      const JsonValue& theirs = value.items()[0];
+      if (const JsonValue* fmt = theirs.Find("format"); fmt && !mine.Find("format")) mine.Set("format", *fmt);
+      const JsonValue* att = theirs.Find("attachment");
+      JsonValue* my_att = mine.Find("attachment");
+      if (att && my_att && my_att->is_object()) merge_object(*my_att, *att);
+    }
+  }
+  const JsonValue* contained = from.Find("contained");
+  if (wanted_contained.empty() || !contained) return;
+  JsonValue* mine = into.Find("contained");
+  if (!mine) mine = &into.Set("contained", JsonValue::Array());
+  for (const auto& c : contained->items()) {
+    std::string id = c.GetString("id");
+    if (!wanted_contained.count(id)) continue;
+    bool clash = false;
+    for (const auto& m : mine->items()) clash = clash || m.GetString("id") == id;
+    if (!clash) mine->Append(c);
+  }
+}
+
+// The CDA header against the DocumentReference it came with (mapping/cda_check.h), on every
+// FHIR road: the patient must be the document's recordTarget (by national identity), the
+// attributes given on both sides must agree (kInvalid naming each element otherwise, which
+// rolls the whole submission back), and what the DocumentReference left out is filled from
+// the header as a new version written under the depositor's authority.
+Status ReconcileWithHeader(Interactions& interactions, storage::Transaction& tx, profiles::AccessSession& session,
+                           const std::string& dr_id, const JsonValue& dr, const std::string& patient,
+                           const std::string& bytes) {
+  auto header = mapping::ReadCdaHeader(bytes);
+  if (!header.ok()) return Status::Ok();  // not a CDA header we can read: extraction says so
+  auto record = storage::ReadCurrent(tx, "Patient", patient.substr(8), false);
+  if (!record.ok()) return record.status();
+  bool same_patient = false;
+  if (*record && !(*record)->deleted) {
+    auto json = ParseJson((*record)->content);
+    if (json.ok())
+      if (const JsonValue* ids = json->Find("identifier"); ids && ids->is_array())
+        for (const auto& id : ids->items())
+          same_patient = same_patient || (id.GetString("value") == header->patient_ins &&
+                                          id.GetString("system") == "urn:oid:" + header->patient_ins_oid);
+  }
+  if (!same_patient)
+    return Invalid("the CDA document's recordTarget (INS " + header->patient_ins + ", " + header->patient_ins_oid +
+                       ") is not the DocumentReference's subject " + patient,
+                   "DocumentReference.subject");
+  std::string patient_cx = header->entry.patient_id;
+  auto entry = mapping::EntryFromDocumentReference(dr, patient_cx);
+  if (!entry.ok()) return Status::Ok();
+  std::vector<Status::Detail> problems;
+  for (const auto& m : mapping::CompareWithCdaHeader(*header, *entry))
+    if (!m.patient) problems.push_back({m.Message(), m.fhir_path});
+  if (!problems.empty()) {
+    Status first = Invalid(problems[0].message, problems[0].location);
+    problems.erase(problems.begin());
+    return first.WithDetails(std::move(problems));
+  }
+  xds::DocumentEntry filled = *entry;
+  if (mapping::FillFromCdaHeader(*header, &filled).empty()) return Status::Ok();
+  std::string content_url;
+  if (const JsonValue* content = dr.Find("content"); content && content->is_array() && !content->items().empty())
+    if (const JsonValue* att = content->items()[0].Find("attachment")) content_url = att->GetString("url");
+  JsonValue generated = mapping::DocumentReferenceFromEntry(filled, patient, content_url);
+  JsonValue merged = dr;
+  MergeMissing(merged, generated);
+  if (merged == dr) return Status::Ok();
+  auto updated = interactions.Update(tx, session, "DocumentReference", dr_id, std::move(merged), Preconditions{});
+  return updated.ok() ? Status::Ok() : updated.status();
+}
+
 }  // namespace
 
 Status ExtractDocumentContent(Interactions& interactions, storage::Transaction& tx,
@@ -62,6 +168,7 @@ Status ExtractDocumentContent(Interactions& interactions, storage::Transaction& 
   const JsonValue* subject = dr->Find("subject");
   std::string patient = subject ? subject->GetString("reference") : "";
   if (patient.rfind("Patient/", 0) != 0) return Status::Ok();
+  CARNET_RETURN_IF_ERROR(ReconcileWithHeader(interactions, tx, session, dr_id, *dr, patient, *bytes));
   auto report = mapping::ExtractCdaEntries(*bytes, patient, document);
   if (!report.ok()) return Status::Ok();  // the header was accepted; a body we cannot read yields nothing
 

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "base/strings.h"
+#include "mapping/cda_check.h"
 #include "mapping/cda_header.h"
 #include "mapping/document_entry.h"
 #include "mapping/registry_index.h"
@@ -286,11 +287,34 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
   if (!submission.ok())
     return RegistryAnswer(req, {RegistryErrorFromStatus(submission.status())});
   SubmissionRequest& sub = *submission;
+  // A CDA document fills what its DocumentEntry left out and is checked against what it gave
+  // (mapping/cda_check.h), before the metadata is validated: an attribute the document
+  // carries need not be repeated.
+  std::vector<RegistryError> header_errors;
+  if (with_documents) {
+    for (auto& e : sub.metadata.documents) {
+      if (!mapping::IsCdaMimeType(e.mime_type)) continue;
+      auto doc = std::find_if(sub.documents.begin(), sub.documents.end(),
+                              [&](const SubmissionRequest::Document& d) { return d.id == e.id; });
+      if (doc == sub.documents.end()) continue;
+      auto header = mapping::ReadCdaHeader(doc->bytes);
+      if (!header.ok()) continue;  // XML that is not a CDA document: nothing to compare
+      for (const auto& m : mapping::CompareWithCdaHeader(*header, e))
+        header_errors.push_back(Error(m.patient ? "XDSPatientIdDoesNotMatch" : "XDSRegistryMetadataError",
+                                      "DocumentEntry " + (e.unique_id.empty() ? e.id : e.unique_id) + ": " +
+                                          m.Message(),
+                                      e.id));
+      mapping::FillFromCdaHeader(*header, &e);
+    }
+  }
   ValidationResult validation = ValidateSubmission(
       sub.metadata,
       sub.Context(with_documents ? SubmissionKind::kProvideAndRegister : SubmissionKind::kRegister),
       sub.read_problems);
-  if (!validation.ok()) return RegistryAnswer(req, validation.errors);
+  if (!header_errors.empty() || !validation.ok()) {
+    header_errors.insert(header_errors.end(), validation.errors.begin(), validation.errors.end());
+    return RegistryAnswer(req, header_errors);
+  }
   if (sub.metadata.submission_sets.size() != 1)
     return RegistryAnswer(req, {Error("XDSRegistryMetadataError", "a submission carries exactly one SubmissionSet")});
   // Symbolic ids become UUIDs; the documents follow their entries.
@@ -321,30 +345,6 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
     e.hash = hash;
     e.size = size;
     if (e.repository_unique_id.empty()) e.repository_unique_id = mapping::kRepositoryUniqueId;
-    // A CDA document is checked against the metadata submitted with it (spec/mhd-and-cda.md):
-    // the patient must be the same; uniqueId and typeCode must agree.
-    if (e.mime_type == "text/xml" || e.mime_type == "application/xml" || e.mime_type == "application/hl7-cda+xml") {
-      auto header = mapping::ReadCdaHeader(it->second->bytes);
-      if (header.ok()) {
-        auto id_and_oid = [](const std::string& cx) {
-          auto [system, value] = SplitCx(cx);
-          return value + "|" + system;
-        };
-        if (id_and_oid(header->entry.patient_id) != id_and_oid(e.patient_id))
-          errors.push_back(Error("XDSPatientIdDoesNotMatch",
-                                 "the CDA recordTarget (" + header->entry.patient_id +
-                                     ") is not the DocumentEntry's patientId (" + e.patient_id + ")",
-                                 e.id));
-        if (header->entry.unique_id != e.unique_id)
-          errors.push_back(Error("XDSRegistryMetadataError",
-                                 "uniqueId " + e.unique_id + " differs from the CDA id " + header->entry.unique_id, e.id));
-        if (header->entry.type_code.code != e.type_code.code)
-          errors.push_back(Error("XDSRegistryMetadataError",
-                                 "typeCode " + e.type_code.code + " differs from the CDA code " +
-                                     header->entry.type_code.code,
-                                 e.id));
-      }
-    }
   }
   if (!errors.empty()) return RegistryAnswer(req, errors);
 

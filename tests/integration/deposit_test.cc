@@ -233,5 +233,164 @@ TEST(DepositTest, TheThreeRoadsGiveTheSameDossier) {
   EXPECT_EQ(state(), by_deposit) << "ITI-65 and $deposit";
 }
 
+// The CDA header against the metadata it came with, on the XDS and FHIR roads: each
+// disagreement is refused with the attribute named and nothing is kept; a patient who is not
+// the document's recordTarget is always refused; what the submitter left out is filled from
+// the header (in XDS even the attributes the registry requires).
+TEST(DepositTest, TheHeaderFillsAndChecksTheMetadata) {
+  GatewayProcess gateway;
+  ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
+  HttpClient client;
+  std::string base = gateway.base_url() + "/fhir/";
+  auto make_patient = [&](const std::string& ins) {
+    auto p = client.Request("POST", base + "Patient",
+                            {"Content-Type: application/fhir+json",
+                             "If-None-Exist: identifier=urn:oid:1.2.250.1.213.1.4.10|" + ins},
+                            R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":")" +
+                                ins + R"("}]})");
+    EXPECT_TRUE(p.status == 201 || p.status == 200) << p.body;
+    return ParseJson(p.body)->GetString("id");
+  };
+  std::string pid = make_patient("279035121518989");
+  std::string other_ins = "1" + std::to_string(80000000000000LL + std::stoll(RandomHex(5), nullptr, 16));
+  std::string other_pid = make_patient(other_ins);
+  std::string cda = Corpus("LDL-SES_2022.01.xml");
+  auto header = mapping::ReadCdaHeader(cda);
+  ASSERT_TRUE(header.ok()) << header.status().ToString();
+  const std::string uid = header->entry.unique_id;
+  auto stored = [&]() {
+    auto found = ParseJson(client.Get(base + "DocumentReference?identifier=urn:oid:" + uid).body);
+    return found.ok() && found->Find("entry") ? found->Find("entry")->items().size() : 0u;
+  };
+  client.Request("DELETE", base + "DocumentReference?identifier=urn:oid:" + uid);
+  ASSERT_EQ(stored(), 0u);
+
+  auto iti41 = [&](xds::DocumentEntry e) {
+    xds::RegistryObjectList m;
+    e.id = "urn:uuid:" + NewUuid();
+    e.repository_unique_id = "1.3.6.1.4.1.21367.2017.2.5.84";
+    m.documents.push_back(e);
+    xds::SubmissionSet set;
+    set.id = "SubmissionSet01";
+    set.unique_id = "1.2.250.1.999.14." + std::to_string(std::stoll(RandomHex(5), nullptr, 16));
+    set.patient_id = e.patient_id;
+    set.source_id = "1.2.250.1.999";
+    set.submission_time = "20240102030405";
+    set.content_type_code = header->entry.class_code;
+    set.authors.push_back(header->entry.authors[0]);
+    m.submission_sets.push_back(set);
+    xds::Association member;
+    member.id = "urn:uuid:" + NewUuid();
+    member.type = xds::AssociationType::kHasMember;
+    member.type_uri = std::string(xds::AssociationTypeUri(xds::AssociationType::kHasMember));
+    member.source = "SubmissionSet01";
+    member.target = e.id;
+    member.submission_set_status = "Original";
+    m.associations.push_back(member);
+    std::string pnr = R"(<xdsb:ProvideAndRegisterDocumentSetRequest xmlns:xdsb="urn:ihe:iti:xds-b:2007">)" +
+                      xds::WriteSubmitObjectsRequest(m) + "<xdsb:Document id=\"" + e.id + "\">" + Base64Encode(cda) +
+                      "</xdsb:Document></xdsb:ProvideAndRegisterDocumentSetRequest>";
+    std::string envelope =
+        "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" "
+        "xmlns:a=\"http://www.w3.org/2005/08/addressing\"><s:Header><a:Action>urn:ihe:iti:2007:"
+        "ProvideAndRegisterDocumentSet-b</a:Action><a:MessageID>urn:uuid:" +
+        NewUuid() + "</a:MessageID></s:Header><s:Body>" + pnr + "</s:Body></s:Envelope>";
+    return client.Request("POST", gateway.base_url() + "/xds/repository", {kSoap}, envelope).body;
+  };
+  const std::string ins_cx = "279035121518989^^^&1.2.250.1.213.1.4.10&ISO";
+
+  // XDS: two attributes that disagree, both named; nothing kept.
+  xds::DocumentEntry wrong = header->entry;
+  wrong.patient_id = wrong.source_patient_id = ins_cx;
+  wrong.type_code.code = "11502-2";
+  wrong.creation_time = "19990101";
+  std::string answer = iti41(wrong);
+  EXPECT_NE(answer.find("ResponseStatusType:Failure"), std::string::npos) << answer.substr(0, 1500);
+  EXPECT_NE(answer.find("XDSRegistryMetadataError"), std::string::npos);
+  EXPECT_NE(answer.find("typeCode &apos;11502-2"), std::string::npos) << answer.substr(0, 2000);
+  EXPECT_NE(answer.find("creationTime &apos;19990101&apos;"), std::string::npos);
+  EXPECT_EQ(stored(), 0u);
+  // XDS: another patient's record.
+  xds::DocumentEntry elsewhere = header->entry;
+  elsewhere.patient_id = elsewhere.source_patient_id = other_ins + "^^^&1.2.250.1.213.1.4.10&ISO";
+  answer = iti41(elsewhere);
+  EXPECT_NE(answer.find("XDSPatientIdDoesNotMatch"), std::string::npos) << answer.substr(0, 1500);
+  EXPECT_EQ(stored(), 0u);
+  // XDS: what was left out (required attributes among them) comes from the header.
+  xds::DocumentEntry sparse = header->entry;
+  sparse.patient_id = sparse.source_patient_id = ins_cx;
+  sparse.legal_authenticator.clear();
+  sparse.event_codes.clear();
+  sparse.service_start_time.clear();
+  sparse.service_stop_time.clear();
+  sparse.practice_setting_code = {};
+  sparse.healthcare_facility_type_code = {};
+  sparse.language_code.clear();
+  answer = iti41(sparse);
+  ASSERT_NE(answer.find("ResponseStatusType:Success"), std::string::npos) << answer.substr(0, 1500);
+  auto check_filled = [&](const std::string& road, const std::string& version) {
+    SCOPED_TRACE(road);
+    auto found = ParseJson(client.Get(base + "DocumentReference?identifier=urn:oid:" + uid).body);
+    ASSERT_TRUE(found.ok() && found->Find("entry") && found->Find("entry")->items().size() == 1);
+    const JsonValue& dr = *found->Find("entry")->items()[0].Find("resource");
+    const JsonValue* ctx = dr.Find("context");
+    ASSERT_NE(ctx, nullptr) << WriteJson(dr);
+    EXPECT_EQ(ctx->Find("practiceSetting")->Find("coding")->items()[0].GetString("code"), "ETABLISSEMENT");
+    EXPECT_EQ(ctx->Find("facilityType")->Find("coding")->items()[0].GetString("code"), "SA01");
+    EXPECT_EQ(ctx->Find("event")->items()[0].Find("coding")->items()[0].GetString("code"), "IMP");
+    EXPECT_EQ(ctx->Find("period")->GetString("start").substr(0, 10), "2019-10-29");
+    EXPECT_NE(dr.Find("authenticator"), nullptr);
+    EXPECT_NE(dr.Find("author"), nullptr);
+    EXPECT_EQ(dr.Find("type")->Find("coding")->items()[0].GetString("code"), "11490-0");
+    EXPECT_EQ(dr.Find("category")->items()[0].Find("coding")->items()[0].GetString("code"), "10");
+    const JsonValue& att = *dr.Find("content")->items()[0].Find("attachment");
+    EXPECT_EQ(att.GetString("language"), "fr-FR");
+    EXPECT_EQ(att.GetString("creation").substr(0, 10), "2019-12-03");
+    // XDS fills before writing; FHIR writes what it was given, then carnet's completion.
+    EXPECT_EQ(dr.Find("meta")->GetString("versionId"), version);
+  };
+  check_filled("ITI-41", "1");
+  client.Request("DELETE", base + "DocumentReference?identifier=urn:oid:" + uid);
+  ASSERT_EQ(stored(), 0u);
+
+  // MHD ITI-65: a Minimal DocumentReference is completed from the header; a disagreeing one,
+  // or one about another patient, is refused whole.
+  auto iti65 = [&](const std::string& patient_id, const std::string& type_code) {
+    std::string dr_full = "urn:uuid:" + NewUuid(), bin_full = "urn:uuid:" + NewUuid();
+    xds::SubmissionSet set;
+    set.id = "urn:uuid:" + NewUuid();
+    set.unique_id = "1.2.250.1.999.14." + std::to_string(std::stoll(RandomHex(5), nullptr, 16));
+    set.source_id = "1.2.250.1.999";
+    set.submission_time = "20240102030405";
+    JsonValue list = mapping::ListFromSubmissionSet(set, "Patient/" + patient_id, {dr_full});
+    list.Remove("id");
+    std::string type = type_code.empty() ? "" : R"("type":{"coding":[{"system":"http://loinc.org","code":")" + type_code + R"("}]},)";
+    std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[
+      {"fullUrl":")" + std::string("urn:uuid:") + NewUuid() + R"(","resource":)" + WriteJson(list) +
+                         R"(,"request":{"method":"POST","url":"List"}},
+      {"fullUrl":")" + dr_full + R"(","resource":{"resourceType":"DocumentReference","status":"current",)" + type +
+                         R"("masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:)" + uid +
+                         R"("},"subject":{"reference":"Patient/)" + patient_id +
+                         R"("},"content":[{"attachment":{"contentType":"text/xml","url":")" + bin_full +
+                         R"("}}]},"request":{"method":"POST","url":"DocumentReference"}},
+      {"fullUrl":")" + bin_full + R"(","resource":{"resourceType":"Binary","contentType":"text/xml","data":")" +
+                         Base64Encode(cda) + R"("},"request":{"method":"POST","url":"Binary"}}]})";
+    return client.Request("POST", gateway.base_url() + "/fhir", {"Content-Type: application/fhir+json"}, bundle);
+  };
+  auto refused = iti65(pid, "11502-2");
+  EXPECT_EQ(refused.status, 422) << refused.body.substr(0, 1500);
+  EXPECT_NE(refused.body.find("DocumentReference.type"), std::string::npos) << refused.body;
+  EXPECT_NE(refused.body.find("typeCode"), std::string::npos) << refused.body;
+  EXPECT_EQ(stored(), 0u);
+  refused = iti65(other_pid, "");
+  EXPECT_EQ(refused.status, 422) << refused.body.substr(0, 1500);
+  EXPECT_NE(refused.body.find("recordTarget"), std::string::npos) << refused.body;
+  EXPECT_EQ(stored(), 0u);
+  auto accepted = iti65(pid, "");
+  ASSERT_EQ(accepted.status, 200) << accepted.body.substr(0, 1500);
+  check_filled("ITI-65", "2");
+  client.Request("DELETE", base + "DocumentReference?identifier=urn:oid:" + uid);
+}
+
 }  // namespace
 }  // namespace carnet::testing
