@@ -1,6 +1,7 @@
 #include "mapping/cda_entries.h"
 
 #include <cctype>
+#include <map>
 
 #include "base/strings.h"
 #include "mapping/cda_header.h"
@@ -12,6 +13,7 @@ namespace {
 
 using xds::Child;
 using xds::Is;
+using xds::Trim;
 
 constexpr std::string_view kHl7 = "urn:hl7-org:v3";
 constexpr const char* kLoinc = "2.16.840.1.113883.6.1";
@@ -69,6 +71,12 @@ JsonValue Coded(const std::string& system, const std::string& code, const std::s
 constexpr const char* kProblemEntry = "1.3.6.1.4.1.19376.1.5.3.1.4.5";
 constexpr const char* kAllergyEntry = "1.3.6.1.4.1.19376.1.5.3.1.4.6";
 constexpr const char* kMedicationEntry = "1.3.6.1.4.1.19376.1.5.3.1.4.7";
+constexpr const char* kVitalSignEntry = "1.3.6.1.4.1.19376.1.5.3.1.4.13.2";
+constexpr const char* kSocialHistoryEntry = "1.3.6.1.4.1.19376.1.5.3.1.4.13.4";
+constexpr const char* kStatusEntry = "1.3.6.1.4.1.19376.1.5.3.1.4.1.1";  // problem / allergy status
+constexpr const char* kSeriesNumberEntry = "2.16.840.1.113883.10.20.1.46";  // vaccination rank
+constexpr const char* kDocumentTypeCode =
+    "69764-9";  // "type of document": about the report, not a result
 
 bool HasTemplate(pugi::xml_node n, const char* root) {
   for (pugi::xml_node t = n.first_child(); t; t = t.next_sibling())
@@ -115,11 +123,14 @@ JsonValue Problem(pugi::xml_node obs, const std::string& patient) {
   if (code.is_null()) return JsonValue();
   JsonValue c = JsonValue::Object();
   c.Set("resourceType", JsonValue::String("Condition"));
-  bool resolved = !Child(Child(obs, kHl7, "effectiveTime"), kHl7, "high").attribute("value").empty();
+  bool resolved =
+      !Child(Child(obs, kHl7, "effectiveTime"), kHl7, "high").attribute("value").empty();
   c.Set("clinicalStatus", Coded("http://terminology.hl7.org/CodeSystem/condition-clinical",
                                 resolved ? "resolved" : "active", ""));
-  c.Set("verificationStatus", Coded("http://terminology.hl7.org/CodeSystem/condition-ver-status",
-                                    std::string(obs.attribute("negationInd").value()) == "true" ? "refuted" : "confirmed", ""));
+  c.Set("verificationStatus",
+        Coded("http://terminology.hl7.org/CodeSystem/condition-ver-status",
+              std::string(obs.attribute("negationInd").value()) == "true" ? "refuted" : "confirmed",
+              ""));
   c.Set("code", std::move(code));
   c.Set("subject", PatientRef(patient));
   std::string onset = When(Child(obs, kHl7, "effectiveTime"));
@@ -140,8 +151,11 @@ JsonValue Allergy(pugi::xml_node obs, const std::string& patient) {
   if (code.is_null()) return JsonValue();
   JsonValue a = JsonValue::Object();
   a.Set("resourceType", JsonValue::String("AllergyIntolerance"));
-  a.Set("clinicalStatus", Coded("http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "active", ""));
-  a.Set("verificationStatus", Coded("http://terminology.hl7.org/CodeSystem/allergyintolerance-verification", "confirmed", ""));
+  a.Set("clinicalStatus",
+        Coded("http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "active", ""));
+  a.Set("verificationStatus",
+        Coded("http://terminology.hl7.org/CodeSystem/allergyintolerance-verification", "confirmed",
+              ""));
   a.Set("code", std::move(code));
   a.Set("patient", PatientRef(patient));
   std::string onset = When(Child(obs, kHl7, "effectiveTime"));
@@ -152,8 +166,8 @@ JsonValue Allergy(pugi::xml_node obs, const std::string& patient) {
 // Medication entry (PCC 4.7): the product of the consumable -> MedicationStatement (what is
 // or was taken), or MedicationRequest for a prescription line (moodCode INT).
 JsonValue Medication(pugi::xml_node sa, const std::string& patient) {
-  pugi::xml_node material =
-      Child(Child(Child(sa, kHl7, "consumable"), kHl7, "manufacturedProduct"), kHl7, "manufacturedMaterial");
+  pugi::xml_node material = Child(Child(Child(sa, kHl7, "consumable"), kHl7, "manufacturedProduct"),
+                                  kHl7, "manufacturedMaterial");
   JsonValue code = Concept(Child(material, kHl7, "code"));
   if (code.is_null()) {
     std::string name = Child(material, kHl7, "name").text().get();
@@ -174,8 +188,10 @@ JsonValue Medication(pugi::xml_node sa, const std::string& patient) {
   }
   m.Set("resourceType", JsonValue::String("MedicationStatement"));
   pugi::xml_node time = Child(sa, kHl7, "effectiveTime");
-  std::string start = FhirDateTimeFromDtm(DtmFromHl7Ts(Child(time, kHl7, "low").attribute("value").value()));
-  std::string end = FhirDateTimeFromDtm(DtmFromHl7Ts(Child(time, kHl7, "high").attribute("value").value()));
+  std::string start =
+      FhirDateTimeFromDtm(DtmFromHl7Ts(Child(time, kHl7, "low").attribute("value").value()));
+  std::string end =
+      FhirDateTimeFromDtm(DtmFromHl7Ts(Child(time, kHl7, "high").attribute("value").value()));
   m.Set("status", JsonValue::String(end.empty() ? "active" : "completed"));
   m.Set("medicationCodeableConcept", std::move(code));
   m.Set("subject", PatientRef(patient));
@@ -195,14 +211,15 @@ bool IsImmunization(pugi::xml_node sa) {
   for (pugi::xml_node t = sa.first_child(); t; t = t.next_sibling())
     if (Is(t, kHl7, "templateId")) {
       std::string root = t.attribute("root").value();
-      if (root == "1.3.6.1.4.1.19376.1.5.3.1.4.12" || root == "2.16.840.1.113883.10.20.22.4.52") return true;
+      if (root == "1.3.6.1.4.1.19376.1.5.3.1.4.12" || root == "2.16.840.1.113883.10.20.22.4.52")
+        return true;
     }
   return false;
 }
 
 JsonValue Immunization(pugi::xml_node sa, const std::string& patient, const std::string& document) {
-  pugi::xml_node material =
-      Child(Child(Child(sa, kHl7, "consumable"), kHl7, "manufacturedProduct"), kHl7, "manufacturedMaterial");
+  pugi::xml_node material = Child(Child(Child(sa, kHl7, "consumable"), kHl7, "manufacturedProduct"),
+                                  kHl7, "manufacturedMaterial");
   pugi::xml_node code = Child(material, kHl7, "code");
   std::string system = code.attribute("codeSystem").value();
   std::string value = code.attribute("code").value();
@@ -232,108 +249,336 @@ JsonValue Immunization(pugi::xml_node sa, const std::string& patient, const std:
   } else {
     imm.Set("occurrenceDateTime", JsonValue::String(when));
   }
+  // The rank of the vaccination (CI-SIS FR-Rang-de-la-vaccination, CCD series number).
+  for (pugi::xml_node er = sa.first_child(); er; er = er.next_sibling()) {
+    if (!Is(er, kHl7, "entryRelationship")) continue;
+    pugi::xml_node obs = Child(er, kHl7, "observation");
+    if (!HasTemplate(obs, kSeriesNumberEntry)) continue;
+    std::string rank = Child(obs, kHl7, "value").attribute("value").value();
+    if (rank.empty() || rank.find_first_not_of("0123456789") != std::string::npos || rank[0] == '0')
+      continue;
+    JsonValue applied = JsonValue::Object();
+    applied.Set("doseNumberPositiveInt", JsonValue::Number(rank));
+    JsonValue list = JsonValue::Array();
+    list.Append(std::move(applied));
+    imm.Set("protocolApplied", std::move(list));
+  }
   pugi::xml_node lot = Child(material, kHl7, "lotNumberText");
   if (lot && lot.text().get()[0]) imm.Set("lotNumber", JsonValue::String(lot.text().get()));
   // Transcribed from a document: not the primary source; the Provenance names the document.
   (void)document;
   imm.Set("primarySource", JsonValue::Bool(false));
-  imm.Set("reportOrigin", Coded("http://terminology.hl7.org/CodeSystem/immunization-origin", "record",
-                                "Written Record"));
+  imm.Set("reportOrigin", Coded("http://terminology.hl7.org/CodeSystem/immunization-origin",
+                                "record", "Written Record"));
   return imm;
 }
 
-void Walk(pugi::xml_node n, int depth, const std::string& patient, const std::string& document,
-          ExtractionReport* report) {
+// What a walk down the CDA body knows of where it is.
+struct WalkContext {
+  std::string patient, document;
+  const std::map<std::string, std::string>* narrative =
+      nullptr;              // ID -> text of the narrative blocks
+  bool laboratory = false;  // under an IHE Laboratory (XD-LAB) template
+  pugi::xml_node
+      performer;  // nearest performer/assignedEntity (entry, organizer, section, serviceEvent)
+};
+
+bool HasTemplatePrefix(pugi::xml_node n, std::string_view prefix) {
+  for (pugi::xml_node t = n.first_child(); t; t = t.next_sibling())
+    if (Is(t, kHl7, "templateId") &&
+        std::string_view(t.attribute("root").value()).substr(0, prefix.size()) == prefix)
+      return true;
+  return false;
+}
+
+pugi::xml_node PerformerOf(pugi::xml_node n) {
+  for (pugi::xml_node p = n.first_child(); p; p = p.next_sibling())
+    if (Is(p, kHl7, "performer"))
+      if (pugi::xml_node ae = Child(p, kHl7, "assignedEntity")) return ae;
+  return pugi::xml_node();
+}
+
+// An assignedEntity as a logical Reference: its identifier (RPPS, FINESS...) and a display
+// (the person's name, else the organisation's).
+JsonValue PerformerReference(pugi::xml_node ae) {
+  JsonValue r = JsonValue::Object();
+  pugi::xml_node id = Child(ae, kHl7, "id");
+  std::string root = id.attribute("root").value(), ext = id.attribute("extension").value();
+  if (!ext.empty()) {
+    JsonValue identifier = JsonValue::Object();
+    identifier.Set("system", JsonValue::String("urn:oid:" + root));
+    identifier.Set("value", JsonValue::String(ext));
+    r.Set("identifier", std::move(identifier));
+  }
+  pugi::xml_node name = Child(Child(ae, kHl7, "assignedPerson"), kHl7, "name");
+  std::string display = Trim(std::string(Child(name, kHl7, "given").text().get()) + " " +
+                             Child(name, kHl7, "family").text().get());
+  if (display.empty())
+    display = Trim(Child(Child(ae, kHl7, "representedOrganization"), kHl7, "name").text().get());
+  if (!display.empty()) r.Set("display", JsonValue::String(display));
+  return r.members().empty() ? JsonValue() : r;
+}
+
+// LOINC codes of the FHIR vital signs profile (hl7.org/fhir/R4/observation-vitalsigns.html).
+bool IsVitalSignCode(const std::string& code) {
+  static const char* kCodes[] = {"85353-1", "9279-1", "8867-4", "2708-6",  "59408-5",
+                                 "8310-5",  "8302-2", "9843-4", "29463-7", "39156-5",
+                                 "85354-9", "8480-6", "8462-4", "8478-0"};
+  for (const char* c : kCodes)
+    if (code == c) return true;
+  return false;
+}
+
+// An observation's value as Observation.value[x]: PQ -> valueQuantity, IVL_PQ -> valueRange
+// (or a valueQuantity with its comparator when one bound is given), CD/CE/CV/CO ->
+// valueCodeableConcept, ST -> valueString, INT -> valueInteger, BL -> valueBoolean. False
+// (with `why`) for what has no FHIR value here.
+bool SetValue(JsonValue& o, pugi::xml_node value, const WalkContext& ctx, std::string* why) {
+  std::string type = value.attribute("xsi:type").value();
+  if (type.find(':') != std::string::npos) type = type.substr(type.find(':') + 1);
+  if (type == "PQ") {
+    JsonValue q = Quantity(value);
+    if (q.is_null()) return *why = "value is not a decimal quantity", false;
+    o.Set("valueQuantity", std::move(q));
+    return true;
+  }
+  if (type == "IVL_PQ") {
+    JsonValue low = Quantity(Child(value, kHl7, "low")),
+              high = Quantity(Child(value, kHl7, "high"));
+    if (!low.is_null() && !high.is_null()) {
+      JsonValue range = JsonValue::Object();
+      range.Set("low", std::move(low));
+      range.Set("high", std::move(high));
+      o.Set("valueRange", std::move(range));
+      return true;
+    }
+    bool is_low = !low.is_null();
+    JsonValue q = is_low ? std::move(low) : std::move(high);
+    if (q.is_null()) return *why = "interval without a decimal bound", false;
+    bool inclusive =
+        std::string(Child(value, kHl7, is_low ? "low" : "high").attribute("inclusive").value()) !=
+        "false";
+    JsonValue with = JsonValue::Object();  // comparator comes before value in FHIR's order
+    with.Set("value", *q.Find("value"));
+    with.Set("comparator",
+             JsonValue::String(is_low ? (inclusive ? ">=" : ">") : (inclusive ? "<=" : "<")));
+    for (const auto& [k, v] : q.members())
+      if (k != "value") with.Set(k, v);
+    o.Set("valueQuantity", std::move(with));
+    return true;
+  }
+  if (type == "CD" || type == "CE" || type == "CV" || type == "CO") {
+    JsonValue cc = Concept(value);
+    if (cc.is_null()) {
+      // A result given only as text: originalText names the narrative that holds it.
+      std::string ref =
+          Child(Child(value, kHl7, "originalText"), kHl7, "reference").attribute("value").value();
+      auto it = ref.size() > 1 && ref[0] == '#' && ctx.narrative
+                    ? ctx.narrative->find(ref.substr(1))
+                    : std::map<std::string, std::string>::const_iterator();
+      if (!ctx.narrative || ref.size() < 2 || ref[0] != '#' || it == ctx.narrative->end() ||
+          it->second.empty())
+        return *why = "coded value without a code or text", false;
+      cc = JsonValue::Object();
+      cc.Set("text", JsonValue::String(it->second));
+    }
+    o.Set("valueCodeableConcept", std::move(cc));
+    return true;
+  }
+  if (type == "ST") {
+    std::string text = Trim(value.text().get());
+    if (text.empty()) return *why = "empty text value", false;
+    o.Set("valueString", JsonValue::String(text));
+    return true;
+  }
+  if (type == "INT") {
+    std::string v = value.attribute("value").value();
+    if (v.empty() || !IsDecimal(v) || v.find('.') != std::string::npos)
+      return *why = "integer value unreadable", false;
+    o.Set("valueInteger", JsonValue::Number(v));
+    return true;
+  }
+  if (type == "BL") {
+    std::string v = value.attribute("value").value();
+    if (v != "true" && v != "false") return *why = "boolean value unreadable", false;
+    o.Set("valueBoolean", JsonValue::Bool(v == "true"));
+    return true;
+  }
+  *why = "value of type " + (type.empty() ? std::string("(none)") : type) +
+         " has no Observation.value here";
+  return false;
+}
+
+// A result, a vital sign or another simple observation (LOINC-coded) as an Observation.
+void ExtractResult(pugi::xml_node c, const WalkContext& ctx, ExtractionReport* report) {
+  pugi::xml_node code = Child(c, kHl7, "code");
+  std::string code_value = code.attribute("code").value();
+  if (!code) return;
+  if (std::string(code.attribute("codeSystem").value()) != kLoinc) {
+    report->ignored.push_back("observation " + code_value + ": code not in LOINC");
+    return;
+  }
+  if (HasTemplate(c, kStatusEntry)) {
+    report->ignored.push_back("observation " + code_value +
+                              ": the status of its problem or allergy entry");
+    return;
+  }
+  if (code_value == kDocumentTypeCode) {
+    report->ignored.push_back("observation " + code_value +
+                              ": describes the report, not the patient");
+    return;
+  }
+  pugi::xml_node value = Child(c, kHl7, "value");
+  if (!value) {
+    report->ignored.push_back("observation " + code_value + ": no value");
+    return;
+  }
+  JsonValue o = JsonValue::Object();
+  o.Set("resourceType", JsonValue::String("Observation"));
+  std::string status = Child(c, kHl7, "statusCode").attribute("code").value();
+  o.Set("status", JsonValue::String(status == "active"    ? "preliminary"
+                                    : status == "aborted" ? "cancelled"
+                                                          : "final"));
+  const char* category = HasTemplate(c, kVitalSignEntry) || IsVitalSignCode(code_value)
+                             ? "vital-signs"
+                         : HasTemplate(c, kSocialHistoryEntry) ? "social-history"
+                         : ctx.laboratory                      ? "laboratory"
+                                                               : "exam";
+  JsonValue categories = JsonValue::Array();
+  categories.Append(
+      Coded("http://terminology.hl7.org/CodeSystem/observation-category", category, ""));
+  o.Set("category", std::move(categories));
+  o.Set("code", Coded("http://loinc.org", code_value, code.attribute("displayName").value()));
+  o.Set("subject", PatientRef(ctx.patient));
+  std::string when = When(Child(c, kHl7, "effectiveTime"));
+  if (!when.empty()) o.Set("effectiveDateTime", JsonValue::String(when));
+  pugi::xml_node performer = PerformerOf(c);
+  if (!performer) performer = ctx.performer;
+  if (JsonValue p = performer ? PerformerReference(performer) : JsonValue(); !p.is_null()) {
+    JsonValue list = JsonValue::Array();
+    list.Append(std::move(p));
+    o.Set("performer", std::move(list));
+  }
+  std::string why;
+  if (!SetValue(o, value, ctx, &why)) {
+    report->ignored.push_back("observation " + code_value + ": " + why);
+    return;
+  }
+  pugi::xml_node interp = Child(c, kHl7, "interpretationCode");
+  if (interp && interp.attribute("code").value()[0]) {
+    JsonValue list = JsonValue::Array();
+    list.Append(Coded("http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
+                      interp.attribute("code").value(), interp.attribute("displayName").value()));
+    o.Set("interpretation", std::move(list));
+  }
+  pugi::xml_node range =
+      Child(Child(Child(c, kHl7, "referenceRange"), kHl7, "observationRange"), kHl7, "value");
+  if (range) {
+    JsonValue rr = JsonValue::Object();
+    JsonValue low = Quantity(Child(range, kHl7, "low")),
+              high = Quantity(Child(range, kHl7, "high"));
+    if (!low.is_null()) rr.Set("low", std::move(low));
+    if (!high.is_null()) rr.Set("high", std::move(high));
+    if (!rr.members().empty()) {
+      JsonValue list = JsonValue::Array();
+      list.Append(std::move(rr));
+      o.Set("referenceRange", std::move(list));
+    }
+  }
+  JsonValue derived = JsonValue::Array();
+  JsonValue ref = JsonValue::Object();
+  ref.Set("reference", JsonValue::String(ctx.document));
+  derived.Append(std::move(ref));
+  o.Set("derivedFrom", std::move(derived));
+  report->resources.push_back(std::move(o));
+}
+
+// The text of every narrative element with an ID (what originalText/reference points at),
+// whitespace collapsed.
+void CollectNarrative(pugi::xml_node n, int depth, std::map<std::string, std::string>* out) {
   if (depth > 200) return;
+  for (pugi::xml_node c = n.first_child(); c; c = c.next_sibling()) {
+    if (c.type() != pugi::node_element) continue;
+    if (const char* id = c.attribute("ID").value(); id[0]) {
+      std::string text, collapsed;
+      for (const pugi::xpath_node& t : c.select_nodes(".//text()"))
+        text += std::string(t.node().value()) + " ";
+      for (char ch : text) {
+        bool space = std::isspace(static_cast<unsigned char>(ch));
+        if (space && (collapsed.empty() || collapsed.back() == ' ')) continue;
+        collapsed.push_back(space ? ' ' : ch);
+      }
+      (*out)[id] = Trim(collapsed);
+    }
+    CollectNarrative(c, depth + 1, out);
+  }
+}
+
+void Walk(pugi::xml_node n, int depth, WalkContext ctx, ExtractionReport* report) {
+  if (depth > 200) return;
+  if (HasTemplatePrefix(n, "1.3.6.1.4.1.19376.1.3.")) ctx.laboratory = true;
+  if (pugi::xml_node p = PerformerOf(n)) ctx.performer = p;
+  const std::string& patient = ctx.patient;
   for (pugi::xml_node c = n.first_child(); c; c = c.next_sibling()) {
     if (c.type() != pugi::node_element) continue;
     if (Is(c, kHl7, "observation") && HasTemplate(c, kAllergyEntry)) {
       JsonValue a = Allergy(c, patient);
-      if (a.is_null()) report->ignored.push_back("allergy entry without a coded substance or reaction");
-      else report->resources.push_back(std::move(a));
+      if (a.is_null())
+        report->ignored.push_back("allergy entry without a coded substance or reaction");
+      else
+        report->resources.push_back(std::move(a));
     } else if (Is(c, kHl7, "observation") && HasTemplate(c, kProblemEntry)) {
       JsonValue cond = Problem(c, patient);
-      if (cond.is_null()) report->ignored.push_back("problem entry without a coded value");
-      else report->resources.push_back(std::move(cond));
-    } else if (Is(c, kHl7, "substanceAdministration") && HasTemplate(c, kMedicationEntry) && !IsImmunization(c)) {
+      if (cond.is_null())
+        report->ignored.push_back("problem entry without a coded value");
+      else
+        report->resources.push_back(std::move(cond));
+    } else if (Is(c, kHl7, "substanceAdministration") && HasTemplate(c, kMedicationEntry) &&
+               !IsImmunization(c)) {
       JsonValue m = Medication(c, patient);
-      if (m.is_null()) report->ignored.push_back("medication entry without a coded product");
-      else report->resources.push_back(std::move(m));
-    } else if (Is(c, kHl7, "observation") && std::string(c.attribute("moodCode").value()) == "EVN") {
-      pugi::xml_node code = Child(c, kHl7, "code");
-      pugi::xml_node value = Child(c, kHl7, "value");
-      std::string type = value.attribute("xsi:type").value();
-      if (std::string(code.attribute("codeSystem").value()) != kLoinc || type != "PQ") {
-        if (code && value)
-          report->ignored.push_back("observation " + std::string(code.attribute("code").value()) +
-                                    (std::string(code.attribute("codeSystem").value()) != kLoinc
-                                         ? ": code not in LOINC"
-                                         : ": value of type " + type + " (only PQ results are extracted)"));
-      } else if (JsonValue q = Quantity(value); !q.is_null()) {
-        JsonValue o = JsonValue::Object();
-        o.Set("resourceType", JsonValue::String("Observation"));
-        o.Set("status", JsonValue::String("final"));
-        JsonValue category = JsonValue::Array();
-        category.Append(Coded("http://terminology.hl7.org/CodeSystem/observation-category", "laboratory", ""));
-        o.Set("category", std::move(category));
-        o.Set("code", Coded("http://loinc.org", code.attribute("code").value(), code.attribute("displayName").value()));
-        JsonValue subject = JsonValue::Object();
-        subject.Set("reference", JsonValue::String(patient));
-        o.Set("subject", std::move(subject));
-        std::string when = FhirDateTimeFromDtm(DtmFromHl7Ts(Child(c, kHl7, "effectiveTime").attribute("value").value()));
-        if (!when.empty()) o.Set("effectiveDateTime", JsonValue::String(when));
-        o.Set("valueQuantity", std::move(q));
-        pugi::xml_node interp = Child(c, kHl7, "interpretationCode");
-        if (interp && interp.attribute("code").value()[0]) {
-          JsonValue list = JsonValue::Array();
-          list.Append(Coded("http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
-                            interp.attribute("code").value(), interp.attribute("displayName").value()));
-          o.Set("interpretation", std::move(list));
-        }
-        pugi::xml_node range = Child(Child(Child(c, kHl7, "referenceRange"), kHl7, "observationRange"), kHl7, "value");
-        if (range) {
-          JsonValue rr = JsonValue::Object();
-          JsonValue low = Quantity(Child(range, kHl7, "low")), high = Quantity(Child(range, kHl7, "high"));
-          if (!low.is_null()) rr.Set("low", std::move(low));
-          if (!high.is_null()) rr.Set("high", std::move(high));
-          if (!rr.members().empty()) {
-            JsonValue list = JsonValue::Array();
-            list.Append(std::move(rr));
-            o.Set("referenceRange", std::move(list));
-          }
-        }
-        JsonValue derived = JsonValue::Array();
-        JsonValue ref = JsonValue::Object();
-        ref.Set("reference", JsonValue::String(document));
-        derived.Append(std::move(ref));
-        o.Set("derivedFrom", std::move(derived));
-        report->resources.push_back(std::move(o));
-      } else {
-        report->ignored.push_back("observation " + std::string(code.attribute("code").value()) +
-                                  ": value is not a decimal quantity");
-      }
+      if (m.is_null())
+        report->ignored.push_back("medication entry without a coded product");
+      else
+        report->resources.push_back(std::move(m));
+    } else if (Is(c, kHl7, "observation") && HasTemplate(c, kSeriesNumberEntry)) {
+      // The rank of a vaccination: its Immunization's protocolApplied.doseNumber.
+    } else if (Is(c, kHl7, "observation") &&
+               std::string(c.attribute("moodCode").value()) == "EVN") {
+      ExtractResult(c, ctx, report);
     } else if (Is(c, kHl7, "substanceAdministration") && IsImmunization(c)) {
-      JsonValue imm = Immunization(c, patient, document);
+      JsonValue imm = Immunization(c, patient, ctx.document);
       if (imm.is_null()) {
         report->ignored.push_back("immunization without a vaccine code");
       } else {
         report->resources.push_back(std::move(imm));
       }
     }
-    Walk(c, depth + 1, patient, document, report);
+    Walk(c, depth + 1, ctx, report);
   }
 }
 
 }  // namespace
 
-Result<ExtractionReport> ExtractCdaEntries(std::string_view cda_xml, const std::string& patient_reference,
+Result<ExtractionReport> ExtractCdaEntries(std::string_view cda_xml,
+                                           const std::string& patient_reference,
                                            const std::string& document_reference) {
   auto doc = xds::ParseXml(cda_xml, 200);
   if (!doc.ok()) return doc.status();
   ExtractionReport report;
-  Walk((*doc)->document_element(), 0, patient_reference, document_reference, &report);
+  std::map<std::string, std::string> narrative;
+  CollectNarrative((*doc)->document_element(), 0, &narrative);
+  WalkContext ctx;
+  ctx.narrative = &narrative;
+  ctx.patient = patient_reference;
+  ctx.document = document_reference;
+  // The performer a result falls back on: the serviceEvent's (XD-LAB: the laboratory).
+  for (pugi::xml_node d = (*doc)->document_element().first_child(); d && !ctx.performer;
+       d = d.next_sibling())
+    if (Is(d, kHl7, "documentationOf")) ctx.performer = PerformerOf(Child(d, kHl7, "serviceEvent"));
+  Walk((*doc)->document_element(), 0, ctx, &report);
   // Level 1: component/nonXMLBody/text, base64 (representation B64) or plain text.
-  pugi::xml_node body = Child(Child((*doc)->document_element(), kHl7, "component"), kHl7, "nonXMLBody");
+  pugi::xml_node body =
+      Child(Child((*doc)->document_element(), kHl7, "component"), kHl7, "nonXMLBody");
   if (body) {
     pugi::xml_node text = Child(body, kHl7, "text");
     std::string data = text.text().get();
@@ -343,8 +588,10 @@ Result<ExtractionReport> ExtractCdaEntries(std::string_view cda_xml, const std::
       for (char ch : data)
         if (!std::isspace(static_cast<unsigned char>(ch))) compact.push_back(ch);
       auto bytes = Base64Decode(compact);
-      if (bytes) data = std::move(*bytes);
-      else data.clear();
+      if (bytes)
+        data = std::move(*bytes);
+      else
+        data.clear();
     }
     if (!data.empty()) {
       report.embedded_content = std::move(data);

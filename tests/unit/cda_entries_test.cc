@@ -1,5 +1,6 @@
-// CDA level-3 extraction over the CI-SIS corpus: the counts of tests/data/cda/expected_extraction.tsv,
-// every extracted resource valid R4, and the first result and vaccination checked field by field.
+// CDA level-3 extraction over the CI-SIS corpus: the counts of
+// tests/data/cda/expected_extraction.tsv, every extracted resource valid R4, and the first result
+// and vaccination checked field by field.
 #include "mapping/cda_entries.h"
 
 #include <gtest/gtest.h>
@@ -28,9 +29,10 @@ TEST(CdaEntriesTest, CorpusExtractsWhatTheTableSays) {
     if (line.empty() || line[0] == '#') continue;
     std::istringstream f(line);
     std::string file;
-    size_t observations = 0, immunizations = 0, conditions = 0, allergies = 0, statements = 0, requests = 0,
-           ignored = 0;
-    f >> file >> observations >> immunizations >> conditions >> allergies >> statements >> requests >> ignored;
+    size_t observations = 0, immunizations = 0, conditions = 0, allergies = 0, statements = 0,
+           requests = 0, ignored = 0;
+    f >> file >> observations >> immunizations >> conditions >> allergies >> statements >>
+        requests >> ignored;
     SCOPED_TRACE(file);
     ++rows;
     auto report = ExtractCdaEntries(Corpus(file), "Patient/p1", "DocumentReference/d1");
@@ -39,7 +41,8 @@ TEST(CdaEntriesTest, CorpusExtractsWhatTheTableSays) {
     for (const auto& r : report->resources) {
       ++counts[r.GetString("resourceType")];
       for (const auto& issue : profiles::ValidateResource(r))
-        EXPECT_NE(issue.severity, "error") << issue.expression << ": " << issue.message << "\n" << WriteJson(r, true);
+        EXPECT_NE(issue.severity, "error") << issue.expression << ": " << issue.message << "\n"
+                                           << WriteJson(r, true);
     }
     EXPECT_EQ(counts["Observation"], observations);
     EXPECT_EQ(counts["Immunization"], immunizations);
@@ -54,17 +57,21 @@ TEST(CdaEntriesTest, CorpusExtractsWhatTheTableSays) {
 }
 
 TEST(CdaEntriesTest, LevelOneContentIsTakenOut) {
-  auto report = ExtractCdaEntries(Corpus("DOC_NON_STRUCTURE_CDA-R2-N1.xml"), "Patient/p1", "DocumentReference/d1");
+  auto report = ExtractCdaEntries(Corpus("DOC_NON_STRUCTURE_CDA-R2-N1.xml"), "Patient/p1",
+                                  "DocumentReference/d1");
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->embedded_type, "application/pdf");
-  EXPECT_EQ(report->embedded_content.rfind("%PDF-", 0), 0u) << report->embedded_content.substr(0, 16);
-  auto lab = ExtractCdaEntries(Corpus("BIO-CR-BIO_2024.01_TSH_1.xml"), "Patient/p1", "DocumentReference/d1");
+  EXPECT_EQ(report->embedded_content.rfind("%PDF-", 0), 0u)
+      << report->embedded_content.substr(0, 16);
+  auto lab = ExtractCdaEntries(Corpus("BIO-CR-BIO_2024.01_TSH_1.xml"), "Patient/p1",
+                               "DocumentReference/d1");
   ASSERT_TRUE(lab.ok());
   EXPECT_TRUE(lab->embedded_content.empty());
 }
 
 TEST(CdaEntriesTest, ResultAndVaccinationFieldByField) {
-  auto lab = ExtractCdaEntries(Corpus("BIO-CR-BIO_2024.01_TSH_1.xml"), "Patient/p1", "DocumentReference/d1");
+  auto lab = ExtractCdaEntries(Corpus("BIO-CR-BIO_2024.01_TSH_1.xml"), "Patient/p1",
+                               "DocumentReference/d1");
   ASSERT_TRUE(lab.ok());
   const JsonValue* tsh = nullptr;
   for (const auto& r : lab->resources)
@@ -79,6 +86,49 @@ TEST(CdaEntriesTest, ResultAndVaccinationFieldByField) {
   EXPECT_EQ(tsh->Find("derivedFrom")->items()[0].GetString("reference"), "DocumentReference/d1");
   EXPECT_FALSE(tsh->GetString("effectiveDateTime").empty());
   ASSERT_NE(tsh->Find("referenceRange"), nullptr);
+  EXPECT_EQ(tsh->Find("category")->items()[0].Find("coding")->items()[0].GetString("code"),
+            "laboratory");
+  // The laboratory that performed it: the serviceEvent's performer (XD-LAB), by its RPPS.
+  ASSERT_NE(tsh->Find("performer"), nullptr);
+  EXPECT_EQ(tsh->Find("performer")->items()[0].Find("identifier")->GetString("value"),
+            "801234534765");
+  EXPECT_EQ(tsh->Find("performer")->items()[0].Find("identifier")->GetString("system"),
+            "urn:oid:1.2.250.1.71.4.2.1");
+
+  // Microbiology: a MIC as an interval (one bound: a comparator), a result given as narrative.
+  auto micro = ExtractCdaEntries(Corpus("BIO-CR-BIO_2024.01_Microbiologie_V2.xml"), "Patient/p1",
+                                 "DocumentReference/d1");
+  ASSERT_TRUE(micro.ok());
+  std::vector<const JsonValue*> amox;
+  const JsonValue* colour = nullptr;
+  for (const auto& r : micro->resources) {
+    std::string c = r.Find("code")->Find("coding")->items()[0].GetString("code");
+    if (c == "20-8") amox.push_back(&r);
+    if (c == "5778-6") colour = &r;
+  }
+  ASSERT_EQ(amox.size(), 2u);
+  EXPECT_EQ(amox[0]->Find("valueQuantity")->GetString("comparator"), ">=");
+  EXPECT_EQ(amox[0]->Find("valueQuantity")->Find("value")->text(), "0.512");
+  EXPECT_EQ(amox[0]->Find("valueQuantity")->GetString("code"), "ug/mL");
+  EXPECT_EQ(
+      amox[0]->Find("interpretation")->items()[0].Find("coding")->items()[0].GetString("code"),
+      "R");
+  EXPECT_EQ(amox[1]->Find("valueQuantity")->GetString("comparator"),
+            "<");  // high, inclusive="false"
+  ASSERT_NE(colour, nullptr);
+  EXPECT_FALSE(colour->Find("valueCodeableConcept")->GetString("text").empty());
+
+  // Vital signs in a prescription: weight and height, category vital-signs.
+  auto med = ExtractCdaEntries(Corpus("eP-MED-DM_2024.01_PosoStruct.xml"), "Patient/p1",
+                               "DocumentReference/d1");
+  ASSERT_TRUE(med.ok());
+  int vital = 0;
+  for (const auto& r : med->resources)
+    if (r.GetString("resourceType") == "Observation" &&
+        r.Find("category")->items()[0].Find("coding")->items()[0].GetString("code") ==
+            "vital-signs")
+      ++vital;
+  EXPECT_EQ(vital, 2);
 
   auto vac = ExtractCdaEntries(Corpus("VAC_2023.01.xml"), "Patient/p1", "DocumentReference/d1");
   ASSERT_TRUE(vac.ok());
@@ -93,6 +143,8 @@ TEST(CdaEntriesTest, ResultAndVaccinationFieldByField) {
   EXPECT_EQ(bcg.GetString("occurrenceDateTime"), "1975");
   EXPECT_EQ(bcg.GetString("lotNumber"), "235421176");
   EXPECT_EQ(bcg.Find("patient")->GetString("reference"), "Patient/p1");
+  ASSERT_NE(bcg.Find("protocolApplied"), nullptr);  // FR-Rang-de-la-vaccination
+  EXPECT_EQ(bcg.Find("protocolApplied")->items()[0].Find("doseNumberPositiveInt")->text(), "1");
 
   // The medical summary: problems, an allergy, treatments.
   auto vsm = ExtractCdaEntries(Corpus("VSM_1.4_2022.01.xml"), "Patient/p1", "DocumentReference/d1");
