@@ -6,6 +6,7 @@
 
 #include "base/http.h"
 #include "base/strings.h"
+#include "fhir/document_authors.h"
 #include "fhir/document_extraction.h"
 #include "fhir/json_patch.h"
 #include "fhir/outcome.h"
@@ -314,6 +315,9 @@ Result<WriteResult> Interactions::Write(storage::Transaction& tx, profiles::Acce
     meta.Set("source", JsonValue::String(source));
     resource.Set("meta", std::move(meta));
   }
+
+  if (type == "DocumentReference" && resource.is_object())
+    CARNET_RETURN_IF_ERROR(RecordReferencedAuthors(tx, resource));
 
   std::string now = NowInstant();
   int version = previous ? previous->version + 1 : 1;

@@ -1623,10 +1623,15 @@ EntryResult FhirApi::Impl::ProcessBundle(Session& session, const HttpRequest& re
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     int ra = MethodRank(entries[a].method), rb = MethodRank(entries[b].method);
     if (ra != rb) return ra < rb;
-    // Patients first (everything is filed under them), Lists last (an MHD SubmissionSet's
-    // HasMember associations are derived from the documents it lists).
+    // Patients first (everything is filed under them), then the authors a document may
+    // reference (an MHD UnContained DocumentReference records their XDS view when written),
+    // Lists last (an MHD SubmissionSet's HasMember associations are derived from the
+    // documents it lists).
     auto weight = [&](size_t i) {
-      return entries[i].url.type == "Patient" ? 0 : entries[i].url.type == "List" ? 2 : 1;
+      const std::string& t = entries[i].url.type;
+      return t == "Patient" ? 0
+             : t == "Practitioner" || t == "PractitionerRole" || t == "Organization" ? 1
+             : t == "List" ? 3 : 2;
     };
     return weight(a) < weight(b);
   });

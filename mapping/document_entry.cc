@@ -721,3 +721,85 @@ xds::Folder FolderFromList(const JsonValue& list, const std::string& patient_cx)
 }
 
 }  // namespace carnet::mapping
+
+namespace carnet::mapping {
+namespace {
+
+std::string FirstIdentifierSystemOid(const JsonValue& resource, std::string* value) {
+  if (const JsonValue* ids = resource.Find("identifier"); ids && ids->is_array() && !ids->items().empty()) {
+    const JsonValue& id = ids->items()[0];
+    *value = id.GetString("value");
+    std::string system = id.GetString("system");
+    return system.rfind("urn:oid:", 0) == 0 ? system.substr(8) : "";
+  }
+  return "";
+}
+
+// "code^display^codingSchemeOid" of a CodeableConcept's first coding.
+std::string CodedString(const JsonValue* cc) {
+  if (!cc) return "";
+  const JsonValue* codings = cc->Find("coding");
+  if (!codings || !codings->is_array() || codings->items().empty()) return "";
+  const JsonValue& c = codings->items()[0];
+  return c.GetString("code") + "^" + c.GetString("display") + "^" + SchemeFromSystem(c.GetString("system"));
+}
+
+// An Organization as an XON: name^^^^^&oid&ISO^XX^^^identifier.
+std::string XonFromOrganization(const JsonValue& org) {
+  std::string value, oid = FirstIdentifierSystemOid(org, &value);
+  std::string out = org.GetString("name");
+  if (!value.empty()) out += "^^^^^" + (oid.empty() ? std::string() : "&" + oid + "&ISO") + "^XX^^^" + value;
+  return out;
+}
+
+}  // namespace
+
+std::string XdsExtensionUrl(const std::string& name) { return Ext(name.c_str()); }
+
+JsonValue XdsAuthorExtension(const xds::Author& author) { return AuthorExtension(author); }
+
+std::string XcnFromPractitioner(const JsonValue& p) {
+  std::string value, oid = FirstIdentifierSystemOid(p, &value);
+  std::string family, given;
+  if (const JsonValue* names = p.Find("name"); names && names->is_array() && !names->items().empty()) {
+    family = names->items()[0].GetString("family");
+    if (const JsonValue* g = names->items()[0].Find("given"); g && g->is_array() && !g->items().empty())
+      given = g->items()[0].text();
+  }
+  std::string out = value + "^" + family + "^" + given + "^^^^^^";
+  if (!oid.empty()) out += "&" + oid + "&ISO";
+  return out;
+}
+
+xds::Author AuthorFromResource(const JsonValue& resource,
+                               const std::function<JsonValue(const std::string& reference)>& resolve) {
+  xds::Author a;
+  std::string type = resource.GetString("resourceType");
+  if (type == "Practitioner") {
+    a.person = XcnFromPractitioner(resource);
+  } else if (type == "Organization") {
+    std::string xon = XonFromOrganization(resource);
+    if (!xon.empty()) a.institutions.push_back(xon);
+  } else if (type == "PractitionerRole") {
+    auto target = [&](const char* element) {
+      const JsonValue* ref = resource.Find(element);
+      std::string r = ref ? ref->GetString("reference") : "";
+      return r.empty() ? JsonValue() : resolve(r);
+    };
+    JsonValue practitioner = target("practitioner"), organization = target("organization");
+    if (practitioner.is_object()) a.person = XcnFromPractitioner(practitioner);
+    if (organization.is_object()) {
+      std::string xon = XonFromOrganization(organization);
+      if (!xon.empty()) a.institutions.push_back(xon);
+    }
+    if (const JsonValue* codes = resource.Find("code"); codes && codes->is_array())
+      for (const auto& c : codes->items())
+        if (std::string s = CodedString(&c); !s.empty()) a.roles.push_back(s);
+    if (const JsonValue* specs = resource.Find("specialty"); specs && specs->is_array())
+      for (const auto& c : specs->items())
+        if (std::string s = CodedString(&c); !s.empty()) a.specialties.push_back(s);
+  }
+  return a;
+}
+
+}  // namespace carnet::mapping

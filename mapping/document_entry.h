@@ -7,6 +7,7 @@
 // slots) travels in carnet extensions, so that XDS -> FHIR -> XDS gives back what went in.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "base/json.h"
@@ -29,6 +30,19 @@ JsonValue DocumentReferenceFromEntry(const xds::DocumentEntry& entry,
 // (the caller knows the record); the entryUUID comes from the resource id.
 Result<xds::DocumentEntry> EntryFromDocumentReference(const JsonValue& document_reference,
                                                       const std::string& patient_cx);
+
+// The XDS author a referenced FHIR author stands for (MHD UnContained Comprehensive, where
+// authors are references rather than contained resources): a Practitioner is the authorPerson,
+// an Organization an authorInstitution, a PractitionerRole its practitioner and organization
+// (looked up through `resolve`, which returns null for what it cannot find) with its code as
+// authorRole and specialty as authorSpecialty. Empty when the resource is none of these.
+xds::Author AuthorFromResource(const JsonValue& resource,
+                               const std::function<JsonValue(const std::string& reference)>& resolve);
+// A Practitioner (or a PractitionerRole's practitioner) as an XCN: id^family^given^^^^^^&oid&ISO.
+std::string XcnFromPractitioner(const JsonValue& practitioner);
+// The carnet extensions that keep the XDS author and legal authenticator on a DocumentReference.
+JsonValue XdsAuthorExtension(const xds::Author& author);
+std::string XdsExtensionUrl(const std::string& name);  // "xds-author" -> its full URL
 
 // XDS codingScheme <-> FHIR Coding.system (LOINC, SNOMED CT, HL7 confidentiality by URL;
 // other OIDs as urn:oid:; anything else kept reversibly).

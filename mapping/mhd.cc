@@ -45,6 +45,9 @@ Status ValidateMhdProvideBundle(const JsonValue& bundle) {
   std::vector<Status::Detail> problems;
   auto problem = [&](std::string message, std::string where) { problems.push_back({std::move(message), std::move(where)}); };
   bool comprehensive = HasProfile(bundle, "Comprehensive");
+  // Comprehensive without "UnContained" carries authors, authenticator and sourcePatientInfo
+  // as contained resources (what XDS-on-FHIR and XCA need); UnContained may reference them.
+  bool contained_only = comprehensive && !HasProfile(bundle, "UnContained");
   const JsonValue* entries = bundle.Find("entry");
   std::map<std::string, std::string> type_of_full_url;  // fullUrl -> resourceType
   std::vector<std::pair<size_t, const JsonValue*>> lists, documents;
@@ -115,6 +118,22 @@ Status ValidateMhdProvideBundle(const JsonValue& bundle) {
       problem("content.attachment.url names a " + type_of_full_url[url] + ", not a Binary", at(i, ".content[0].attachment.url"));
     else if (!data && !absolute && (url.empty() || (!type_of_full_url.count(url) && url.rfind("Binary/", 0) != 0)))
       problem("content.attachment.url names no Binary of the Bundle", at(i, ".content[0].attachment.url"));
+    if (contained_only) {
+      auto must_be_contained = [&](const JsonValue* holder, const std::string& where) {
+        std::string ref = holder ? holder->GetString("reference") : "";
+        if (!ref.empty() && ref[0] != '#')
+          problem("the Comprehensive DocumentReference carries " + where.substr(1) +
+                      " as a contained resource (" + ref +
+                      " is a reference: claim IHE.MHD.UnContained.Comprehensive.ProvideBundle to send one)",
+                  at(i, where));
+      };
+      if (const JsonValue* authors = dr->Find("author"); authors && authors->is_array())
+        for (size_t k = 0; k < authors->items().size(); ++k)
+          must_be_contained(&authors->items()[k], ".author[" + std::to_string(k) + "]");
+      must_be_contained(dr->Find("authenticator"), ".authenticator");
+      if (const JsonValue* ctx = dr->Find("context"))
+        must_be_contained(ctx->Find("sourcePatientInfo"), ".context.sourcePatientInfo");
+    }
     if (comprehensive) {
       for (const char* field : {"type", "category", "securityLabel"})
         if (!dr->Find(field)) problem(std::string("the Comprehensive DocumentReference needs ") + field, at(i, std::string(".") + field));

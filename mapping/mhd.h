@@ -23,7 +23,10 @@ bool IsMhdProvideBundle(const JsonValue& bundle);
 //     url names a Binary of the Bundle (or an absolute URL), or carries data;
 //   - the Comprehensive profiles add: type, category, securityLabel, content.format,
 //     attachment contentType and creation, context.facilityType and context.practiceSetting,
-//     and the List's designationType (contentTypeCode) and sourceId.
+//     and the List's designationType (contentTypeCode) and sourceId;
+//   - Comprehensive (not UnContained) carries author, authenticator and
+//     context.sourcePatientInfo as contained resources; UnContained may reference them (in
+//     the Bundle or on this server: fhir/document_authors.h records their XDS view).
 Status ValidateMhdProvideBundle(const JsonValue& bundle);
 
 }  // namespace carnet::mapping

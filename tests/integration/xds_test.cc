@@ -506,6 +506,86 @@ TEST_F(XdsTest, MhdProvideDocumentBundleIsAnXdsSubmission) {
             std::string::npos);
 }
 
+// MHD UnContained Comprehensive: the DocumentReference references its author (a
+// PractitionerRole of the Bundle, with its Practitioner and Organization) and authenticator
+// instead of containing them; the XDS view carries them as values (authorPerson,
+// authorInstitution, authorRole, legalAuthenticator) and ITI-18 finds the document by author.
+// The contained Comprehensive profile refuses such references.
+TEST_F(XdsTest, MhdUnContainedAuthorsBecomeXdsAuthors) {
+  std::string pid = SamplePatient();
+  std::string doc_uid = "1.2.250.1.999.13." + std::to_string(std::stoll(RandomHex(5), nullptr, 16));
+  std::string set_uid = "1.2.250.1.999.14." + std::to_string(std::stoll(RandomHex(5), nullptr, 16));
+  std::string family = "LILAS" + RandomHex(3);
+  for (auto& c : family) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  auto bundle_for = [&](const std::string& profile) {
+    return R"({"resourceType":"Bundle","type":"transaction",
+   "meta":{"profile":["https://profiles.ihe.net/ITI/MHD/StructureDefinition/)" + profile + R"("]},
+   "entry":[
+    {"fullUrl":"urn:uuid:b2b2b2b2-0000-4000-8000-000000000001","resource":{"resourceType":"List",
+      "extension":[{"url":"https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-sourceId","valueIdentifier":{"value":"urn:oid:1.2.250.1.999"}},
+                   {"url":"https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-designationType","valueCodeableConcept":{"coding":[{"system":"urn:oid:1.2.250.1.213.1.1.4.1","code":"10"}]}}],
+      "identifier":[{"use":"usual","system":"urn:ietf:rfc:3986","value":"urn:oid:)" + set_uid + R"("}],
+      "status":"current","mode":"working",
+      "code":{"coding":[{"system":"https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes","code":"submissionset"}]},
+      "subject":{"reference":"Patient/)" + pid + R"("},"date":"2024-06-01T10:00:00Z",
+      "entry":[{"item":{"reference":"urn:uuid:b2b2b2b2-0000-4000-8000-000000000002"}}]},
+     "request":{"method":"POST","url":"List"}},
+    {"fullUrl":"urn:uuid:b2b2b2b2-0000-4000-8000-000000000002","resource":{"resourceType":"DocumentReference",
+      "masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:)" + doc_uid + R"("},
+      "status":"current","type":{"coding":[{"system":"http://loinc.org","code":"11502-2"}]},
+      "category":[{"coding":[{"system":"urn:oid:1.2.250.1.213.1.1.4.1","code":"10"}]}],
+      "securityLabel":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"N"}]}],
+      "subject":{"reference":"Patient/)" + pid + R"("},
+      "author":[{"reference":"urn:uuid:b2b2b2b2-0000-4000-8000-000000000006"}],
+      "authenticator":{"reference":"urn:uuid:b2b2b2b2-0000-4000-8000-000000000004"},
+      "context":{"facilityType":{"coding":[{"system":"urn:oid:1.2.250.1.71.4.2.4","code":"SA07"}]},
+                 "practiceSetting":{"coding":[{"system":"urn:oid:1.2.250.1.213.1.1.4.9","code":"AMBULATOIRE"}]}},
+      "content":[{"attachment":{"contentType":"text/plain","creation":"2024-06-01T09:00:00Z","url":"urn:uuid:b2b2b2b2-0000-4000-8000-000000000003"},
+                  "format":{"system":"urn:oid:1.3.6.1.4.1.19376.1.2.3","code":"urn:ihe:iti:xds:2017:mimeTypeSufficient"}}]},
+     "request":{"method":"POST","url":"DocumentReference"}},
+    {"fullUrl":"urn:uuid:b2b2b2b2-0000-4000-8000-000000000003","resource":{"resourceType":"Binary",
+      "contentType":"text/plain","data":")" + Base64Encode("UnContained " + doc_uid) + R"("},
+     "request":{"method":"POST","url":"Binary"}},
+    {"fullUrl":"urn:uuid:b2b2b2b2-0000-4000-8000-000000000004","resource":{"resourceType":"Practitioner",
+      "identifier":[{"system":"urn:oid:1.2.250.1.71.4.2.1","value":"810001234567"}],
+      "name":[{"family":")" + family + R"(","given":["Jeanne"]}]},
+     "request":{"method":"POST","url":"Practitioner"}},
+    {"fullUrl":"urn:uuid:b2b2b2b2-0000-4000-8000-000000000005","resource":{"resourceType":"Organization",
+      "identifier":[{"system":"urn:oid:1.2.250.1.71.4.2.2","value":"330000001"}],"name":"Clinique des Lilas"},
+     "request":{"method":"POST","url":"Organization"}},
+    {"fullUrl":"urn:uuid:b2b2b2b2-0000-4000-8000-000000000006","resource":{"resourceType":"PractitionerRole",
+      "practitioner":{"reference":"urn:uuid:b2b2b2b2-0000-4000-8000-000000000004"},
+      "organization":{"reference":"urn:uuid:b2b2b2b2-0000-4000-8000-000000000005"},
+      "code":[{"coding":[{"system":"urn:oid:1.2.250.1.213.1.1.4.6","code":"10","display":"Medecin"}]}],
+      "specialty":[{"coding":[{"system":"urn:oid:1.2.250.1.71.4.2.5","code":"SM26","display":"Qualifie en medecine generale"}]}]},
+     "request":{"method":"POST","url":"PractitionerRole"}}]})";
+  };
+  auto contained = client_.Request("POST", Url("/fhir"), {"Content-Type: application/fhir+json"},
+                                   bundle_for("IHE.MHD.Comprehensive.ProvideBundle"));
+  EXPECT_EQ(contained.status, 422) << contained.body.substr(0, 800);
+  EXPECT_NE(contained.body.find("as a contained resource"), std::string::npos) << contained.body.substr(0, 800);
+  EXPECT_NE(contained.body.find(".author[0]"), std::string::npos) << contained.body.substr(0, 800);
+
+  auto r = client_.Request("POST", Url("/fhir"), {"Content-Type: application/fhir+json"},
+                           bundle_for("IHE.MHD.UnContained.Comprehensive.ProvideBundle"));
+  ASSERT_EQ(r.status, 200) << r.body.substr(0, 1500);
+  auto got = client_.Request("POST", Url("/xds/registry"), {kSoap},
+                             AdhocQuery("urn:uuid:5c4f972b-d56b-40ac-a5fc-c8ca9b40b9d4",
+                                        {{"$XDSDocumentEntryUniqueId", "('" + doc_uid + "')"}}));
+  ASSERT_NE(got.body.find(doc_uid), std::string::npos) << got.body.substr(0, 1500);
+  EXPECT_NE(got.body.find("810001234567^" + family + "^Jeanne"), std::string::npos) << got.body;
+  EXPECT_NE(got.body.find("Clinique des Lilas"), std::string::npos) << got.body;
+  EXPECT_NE(got.body.find("SM26^Qualifie en medecine generale^1.2.250.1.71.4.2.5"), std::string::npos);
+  EXPECT_NE(got.body.find("\"legalAuthenticator\""), std::string::npos);
+  // Found by author, as a document whose author was contained would be.
+  auto found = client_.Request("POST", Url("/xds/registry"), {kSoap},
+                               AdhocQuery("urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d",
+                                          {{"$XDSDocumentEntryPatientId", "'11^^^&1.1&ISO'"},
+                                           {"$XDSDocumentEntryStatus", "('urn:oasis:names:tc:ebxml-regrep:StatusType:Approved')"},
+                                           {"$XDSDocumentEntryAuthorPerson", "('%" + family + "%')"}}));
+  EXPECT_NE(found.body.find(doc_uid), std::string::npos) << found.body.substr(0, 1500);
+}
+
 TEST_F(XdsTest, MalformedMessagesGetSoapFaults) {
   auto not_xml = client_.Request("POST", Url("/xds/registry"), {kSoap}, "this is not xml");
   EXPECT_EQ(not_xml.status, 400);
