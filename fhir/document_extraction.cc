@@ -8,6 +8,7 @@
 #include "mapping/cda_check.h"
 #include "mapping/cda_entries.h"
 #include "mapping/document_entry.h"
+#include "mapping/registry_index.h"
 
 namespace carnet::fhir {
 namespace {
@@ -19,7 +20,8 @@ JsonValue Ref(const std::string& reference) {
 }
 
 // The bytes of the document's first attachment: inline data, or the Binary its url names.
-Result<std::string> ContentOf(storage::Transaction& tx, const JsonValue& dr, std::string* content_type) {
+Result<std::string> ContentOf(storage::Transaction& tx, const JsonValue& dr,
+                              std::string* content_type) {
   const JsonValue* content = dr.Find("content");
   if (!content || !content->is_array() || content->items().empty()) return std::string();
   const JsonValue* attachment = content->items()[0].Find("attachment");
@@ -41,12 +43,12 @@ Result<std::string> ContentOf(storage::Transaction& tx, const JsonValue& dr, std
   return bytes ? *bytes : std::string();
 }
 
-
 // Copies into `into` what `from` has and `into` lacks: top-level elements, and inside
 // context and the first content's attachment and format, their sub-elements. A contained
 // resource comes along when an element copied refers to it.
 void MergeMissing(JsonValue& into, const JsonValue& from) {
-  static const std::set<std::string> kNever = {"resourceType", "id", "meta", "text", "contained", "extension"};
+  static const std::set<std::string> kNever = {"resourceType", "id",        "meta",
+                                               "text",         "contained", "extension"};
   std::set<std::string> wanted_contained;
   auto note_refs = [&](const JsonValue& v, auto&& self) -> void {
     if (v.is_object()) {
@@ -76,7 +78,8 @@ void MergeMissing(JsonValue& into, const JsonValue& from) {
                !value.items().empty() && have->items()[0].is_object()) {
       JsonValue& mine = have->items()[0];
       const JsonValue& theirs = value.items()[0];
-      if (const JsonValue* fmt = theirs.Find("format"); fmt && !mine.Find("format")) mine.Set("format", *fmt);
+      if (const JsonValue* fmt = theirs.Find("format"); fmt && !mine.Find("format"))
+        mine.Set("format", *fmt);
       const JsonValue* att = theirs.Find("attachment");
       JsonValue* my_att = mine.Find("attachment");
       if (att && my_att && my_att->is_object()) merge_object(*my_att, *att);
@@ -100,8 +103,9 @@ void MergeMissing(JsonValue& into, const JsonValue& from) {
 // attributes given on both sides must agree (kInvalid naming each element otherwise, which
 // rolls the whole submission back), and what the DocumentReference left out is filled from
 // the header as a new version written under the depositor's authority.
-Status ReconcileWithHeader(Interactions& interactions, storage::Transaction& tx, profiles::AccessSession& session,
-                           const std::string& dr_id, const JsonValue& dr, const std::string& patient,
+Status ReconcileWithHeader(Interactions& interactions, storage::Transaction& tx,
+                           profiles::AccessSession& session, const std::string& dr_id,
+                           const JsonValue& dr, const std::string& patient,
                            const std::string& bytes) {
   auto header = mapping::ReadCdaHeader(bytes);
   if (!header.ok()) return Status::Ok();  // not a CDA header we can read: extraction says so
@@ -113,15 +117,18 @@ Status ReconcileWithHeader(Interactions& interactions, storage::Transaction& tx,
     if (json.ok())
       if (const JsonValue* ids = json->Find("identifier"); ids && ids->is_array())
         for (const auto& id : ids->items())
-          same_patient = same_patient || (id.GetString("value") == header->patient_ins &&
-                                          id.GetString("system") == "urn:oid:" + header->patient_ins_oid);
+          same_patient =
+              same_patient || (id.GetString("value") == header->patient_ins &&
+                               id.GetString("system") == "urn:oid:" + header->patient_ins_oid);
   }
   if (!same_patient)
-    return Invalid("the CDA document's recordTarget (INS " + header->patient_ins + ", " + header->patient_ins_oid +
-                       ") is not the DocumentReference's subject " + patient,
-                   "DocumentReference.subject");
+    return Status(ErrorCode::kPatientIdMismatch,
+                  "the CDA document's recordTarget (INS " + header->patient_ins + ", " +
+                      header->patient_ins_oid + ") is not the DocumentReference's subject " +
+                      patient,
+                  "DocumentReference.subject");
   std::string patient_cx = header->entry.patient_id;
-  auto entry = mapping::EntryFromDocumentReference(dr, patient_cx);
+  auto entry = mapping::EntryFromDocumentReference(dr, patient_cx, mapping::AuthorResolver(tx));
   if (!entry.ok()) return Status::Ok();
   std::vector<Status::Detail> problems;
   for (const auto& m : mapping::CompareWithCdaHeader(*header, *entry))
@@ -134,13 +141,16 @@ Status ReconcileWithHeader(Interactions& interactions, storage::Transaction& tx,
   xds::DocumentEntry filled = *entry;
   if (mapping::FillFromCdaHeader(*header, &filled).empty()) return Status::Ok();
   std::string content_url;
-  if (const JsonValue* content = dr.Find("content"); content && content->is_array() && !content->items().empty())
-    if (const JsonValue* att = content->items()[0].Find("attachment")) content_url = att->GetString("url");
+  if (const JsonValue* content = dr.Find("content");
+      content && content->is_array() && !content->items().empty())
+    if (const JsonValue* att = content->items()[0].Find("attachment"))
+      content_url = att->GetString("url");
   JsonValue generated = mapping::DocumentReferenceFromEntry(filled, patient, content_url);
   JsonValue merged = dr;
   MergeMissing(merged, generated);
   if (merged == dr) return Status::Ok();
-  auto updated = interactions.Update(tx, session, "DocumentReference", dr_id, std::move(merged), Preconditions{});
+  auto updated = interactions.Update(tx, session, "DocumentReference", dr_id, std::move(merged),
+                                     Preconditions{});
   return updated.ok() ? Status::Ok() : updated.status();
 }
 
@@ -168,9 +178,11 @@ Status ExtractDocumentContent(Interactions& interactions, storage::Transaction& 
   const JsonValue* subject = dr->Find("subject");
   std::string patient = subject ? subject->GetString("reference") : "";
   if (patient.rfind("Patient/", 0) != 0) return Status::Ok();
-  CARNET_RETURN_IF_ERROR(ReconcileWithHeader(interactions, tx, session, dr_id, *dr, patient, *bytes));
+  CARNET_RETURN_IF_ERROR(
+      ReconcileWithHeader(interactions, tx, session, dr_id, *dr, patient, *bytes));
   auto report = mapping::ExtractCdaEntries(*bytes, patient, document);
-  if (!report.ok()) return Status::Ok();  // the header was accepted; a body we cannot read yields nothing
+  if (!report.ok())
+    return Status::Ok();  // the header was accepted; a body we cannot read yields nothing
 
   profiles::AccessSession::ExtractionScope scope(session, document);
   JsonValue targets = JsonValue::Array();
@@ -195,7 +207,8 @@ Status ExtractDocumentContent(Interactions& interactions, storage::Transaction& 
     ++counts["Binary (embedded " + report->embedded_type + ")"];
   }
   std::string text;
-  for (const auto& [type, n] : counts) text += (text.empty() ? "" : ", ") + std::to_string(n) + " " + type;
+  for (const auto& [type, n] : counts)
+    text += (text.empty() ? "" : ", ") + std::to_string(n) + " " + type;
   text = (text.empty() ? "nothing extracted" : "extracted: " + text);
   if (!report->ignored.empty()) {
     text += "; ignored " + std::to_string(report->ignored.size()) + ":";
@@ -254,7 +267,8 @@ Status RemoveExtractedContent(Interactions& interactions, storage::Transaction& 
         std::string ref = t.GetString("reference");
         size_t slash = ref.find('/');
         if (slash == std::string::npos || ref == document) continue;
-        auto del = interactions.Delete(tx, session, ref.substr(0, slash), ref.substr(slash + 1), Preconditions{});
+        auto del = interactions.Delete(tx, session, ref.substr(0, slash), ref.substr(slash + 1),
+                                       Preconditions{});
         if (!del.ok()) return del.status();
       }
     auto del = interactions.Delete(tx, session, "Provenance", pid, Preconditions{});

@@ -6,7 +6,6 @@
 
 #include "base/http.h"
 #include "base/strings.h"
-#include "fhir/document_authors.h"
 #include "fhir/document_extraction.h"
 #include "fhir/json_patch.h"
 #include "fhir/outcome.h"
@@ -133,7 +132,7 @@ Status Interactions::Validate(const std::string& type, const JsonValue& resource
   std::vector<OutcomeIssue> out;
   bool error = false;
   for (const auto& i : issues) {
-    out.push_back({i.severity, i.code, i.message, i.expression});
+    out.push_back({i.severity, i.code, i.message, i.expression, ""});
     if (i.severity == "error" || i.severity == "fatal") error = true;
   }
   if (outcome) *outcome = MakeOperationOutcome(out);
@@ -315,9 +314,6 @@ Result<WriteResult> Interactions::Write(storage::Transaction& tx, profiles::Acce
     meta.Set("source", JsonValue::String(source));
     resource.Set("meta", std::move(meta));
   }
-
-  if (type == "DocumentReference" && resource.is_object())
-    CARNET_RETURN_IF_ERROR(RecordReferencedAuthors(tx, resource));
 
   std::string now = NowInstant();
   int version = previous ? previous->version + 1 : 1;

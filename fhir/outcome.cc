@@ -10,6 +10,11 @@ JsonValue MakeOperationOutcome(const std::vector<OutcomeIssue>& issues) {
     JsonValue issue = JsonValue::Object();
     issue.Set("severity", JsonValue::String(i.severity));
     issue.Set("code", JsonValue::String(i.code.empty() ? "processing" : i.code));
+    if (!i.details_text.empty()) {
+      JsonValue details = JsonValue::Object();
+      details.Set("text", JsonValue::String(i.details_text));
+      issue.Set("details", std::move(details));
+    }
     if (!i.diagnostics.empty()) issue.Set("diagnostics", JsonValue::String(i.diagnostics));
     if (!i.expression.empty()) {
       JsonValue expr = JsonValue::Array();
@@ -29,13 +34,14 @@ JsonValue MakeOperationOutcome(const std::vector<OutcomeIssue>& issues) {
   return oo;
 }
 
-JsonValue OutcomeFromStatus(const Status& status) {
+JsonValue OutcomeFromStatus(const Status& status, bool xds_error_codes) {
   OutcomeIssue issue;
   const ErrorInfo& info = ErrorInfoFor(status.code());
   issue.severity = status.ok() ? "information" : (info.http_status >= 500 ? "fatal" : "error");
   issue.code = std::string(info.fhir_code);
   issue.diagnostics = status.ok() ? "All OK" : status.message();
   issue.expression = status.location();
+  if (xds_error_codes && !status.ok()) issue.details_text = std::string(info.xds_code);
   std::vector<OutcomeIssue> issues = {issue};
   for (const auto& d : status.details()) {
     OutcomeIssue more = issue;

@@ -109,6 +109,7 @@ struct EntryResult {
   std::string resource_json; // stored text, when the resource was not parsed (fast path)
   std::string native_body;   // Binary content served as itself
   std::string native_type;
+  bool xds_error_codes = false;  // an MHD submission: errors also carry their XDS errorCode
 };
 
 // An empty Bundle of `type` with a fresh id.
@@ -239,6 +240,7 @@ class FhirApi::Impl {
   EntryResult Everything(Session& session, const std::string& id, const QueryParams& query);
   EntryResult ValidateOp(const HttpRequest& req, const std::string& type, const std::string& id);
   EntryResult ProcessBundle(Session& session, const HttpRequest& req);
+  EntryResult ProcessBundleBody(Session& session, const HttpRequest& req, bool* mhd);
   EntryResult DepositCda(Session& session, const HttpRequest& req);
   EntryResult PatientChoice(Session& session, const HttpRequest& req, const std::string& id,
                             const std::string& op);
@@ -305,7 +307,9 @@ HttpResponse FhirApi::Impl::Handle(const HttpRequest& req, Session& session) {
 HttpResponse FhirApi::Impl::Respond(const HttpRequest& req, const Negotiated& n,
                                     const EntryResult& e, PreferReturn prefer) {
   if (!e.error.ok()) {
-    HttpResponse r = RenderError(e.error, n);
+    HttpResponse r = e.xds_error_codes
+                         ? RenderResource(e.error.http_status(), OutcomeFromStatus(e.error, true), n)
+                         : RenderError(e.error, n);
     if (e.error.code() == ErrorCode::kMethodNotAllowed) r.SetHeader("Allow", e.location);
     return r;
   }
@@ -1451,6 +1455,13 @@ void RewriteReferences(JsonValue& node, const std::map<std::string, std::string>
 }  // namespace
 
 EntryResult FhirApi::Impl::ProcessBundle(Session& session, const HttpRequest& req) {
+  bool mhd = false;
+  EntryResult r = ProcessBundleBody(session, req, &mhd);
+  r.xds_error_codes = mhd && !r.error.ok();
+  return r;
+}
+
+EntryResult FhirApi::Impl::ProcessBundleBody(Session& session, const HttpRequest& req, bool* mhd_submission) {
   auto body = ParseResourceBody(req);
   if (!body.ok()) return FromError(body.status());
   JsonValue bundle = std::move(body).value();
@@ -1465,6 +1476,7 @@ EntryResult FhirApi::Impl::ProcessBundle(Session& session, const HttpRequest& re
   // An IHE MHD Provide Document Bundle (ITI-65) keeps the rules of a document submission,
   // checked before anything is written.
   if (transaction && mapping::IsMhdProvideBundle(bundle)) {
+    *mhd_submission = true;
     Status mhd = mapping::ValidateMhdProvideBundle(bundle);
     if (!mhd.ok()) return FromError(mhd);
   }

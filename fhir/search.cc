@@ -235,7 +235,7 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
   if (!search.ignored.empty()) {
     std::vector<OutcomeIssue> issues;
     for (const auto& why : search.ignored)
-      issues.push_back({"warning", "not-supported", "parameter ignored: " + why, ""});
+      issues.push_back({"warning", "not-supported", "parameter ignored: " + why, "", ""});
     JsonValue entry = JsonValue::Object();
     entry.Set("resource", MakeOperationOutcome(issues));
     JsonValue s = JsonValue::Object();

@@ -44,8 +44,10 @@ bool IsOid(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
   bool digit_seen = false;
   for (char c : s) {
-    if (std::isdigit(static_cast<unsigned char>(c))) digit_seen = true;
-    else if (c != '.') return false;
+    if (std::isdigit(static_cast<unsigned char>(c)))
+      digit_seen = true;
+    else if (c != '.')
+      return false;
   }
   return digit_seen && s.front() != '.' && s.back() != '.';
 }
@@ -184,7 +186,8 @@ std::string SystemFromScheme(const std::string& scheme) {
   std::string out = "urn:carnet:xds-scheme:";
   static const char* kHex = "0123456789ABCDEF";
   for (unsigned char c : scheme) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_') out.push_back(static_cast<char>(c));
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_')
+      out.push_back(static_cast<char>(c));
     else {
       out.push_back('%');
       out.push_back(kHex[c >> 4]);
@@ -252,8 +255,12 @@ std::string Base64FromHex(const std::string& hex) {
   if (hex.size() % 2 != 0) return "";
   std::string bytes;
   for (size_t i = 0; i < hex.size(); i += 2) {
-    int hi = std::isxdigit(static_cast<unsigned char>(hex[i])) ? std::stoi(hex.substr(i, 1), nullptr, 16) : -1;
-    int lo = std::isxdigit(static_cast<unsigned char>(hex[i + 1])) ? std::stoi(hex.substr(i + 1, 1), nullptr, 16) : -1;
+    int hi = std::isxdigit(static_cast<unsigned char>(hex[i]))
+                 ? std::stoi(hex.substr(i, 1), nullptr, 16)
+                 : -1;
+    int lo = std::isxdigit(static_cast<unsigned char>(hex[i + 1]))
+                 ? std::stoi(hex.substr(i + 1, 1), nullptr, 16)
+                 : -1;
     if (hi < 0 || lo < 0) return "";
     bytes.push_back(static_cast<char>(hi * 16 + lo));
   }
@@ -287,7 +294,8 @@ JsonValue DocumentReferenceFromEntry(const xds::DocumentEntry& e,
     AddExtension(dr, StringExtension(Ext("xds-repository-unique-id"), e.repository_unique_id));
   if (e.OnDemand()) AddExtension(dr, StringExtension(Ext("xds-on-demand"), "true"));
   if (!e.home.empty()) AddExtension(dr, StringExtension(Ext("xds-home-community-id"), e.home));
-  if (!e.lid.empty() && e.lid != e.id) AddExtension(dr, StringExtension(Ext("xds-logical-id"), e.lid));
+  if (!e.lid.empty() && e.lid != e.id)
+    AddExtension(dr, StringExtension(Ext("xds-logical-id"), e.lid));
   if (!e.version.empty()) AddExtension(dr, StringExtension(Ext("xds-version"), e.version));
   if (e.limited_metadata) AddExtension(dr, StringExtension(Ext("xds-limited-metadata"), "true"));
   if (!e.uri.empty()) AddExtension(dr, StringExtension(Ext("xds-uri"), e.uri));
@@ -333,7 +341,8 @@ JsonValue DocumentReferenceFromEntry(const xds::DocumentEntry& e,
     ids.Append(std::move(ident));
     dr.Set("identifier", std::move(ids));
   }
-  dr.Set("status", JsonValue::String(e.status == xds::kStatusDeprecated ? "superseded" : "current"));
+  dr.Set("status",
+         JsonValue::String(e.status == xds::kStatusDeprecated ? "superseded" : "current"));
   if (!e.type_code.code.empty()) dr.Set("type", ConceptOf(e.type_code));
   if (!e.class_code.code.empty()) {
     JsonValue cat = JsonValue::Array();
@@ -343,7 +352,8 @@ JsonValue DocumentReferenceFromEntry(const xds::DocumentEntry& e,
   if (!patient_reference.empty()) dr.Set("subject", ReferenceTo(patient_reference));
   if (author_index > 0) {
     JsonValue authors = JsonValue::Array();
-    for (int i = 1; i <= author_index; ++i) authors.Append(ReferenceTo("#author" + std::to_string(i)));
+    for (int i = 1; i <= author_index; ++i)
+      authors.Append(ReferenceTo("#author" + std::to_string(i)));
     dr.Set("author", std::move(authors));
   }
   if (!e.legal_authenticator.empty()) dr.Set("authenticator", ReferenceTo("#legal"));
@@ -407,7 +417,8 @@ JsonValue DocumentReferenceFromEntry(const xds::DocumentEntry& e,
 }
 
 Result<xds::DocumentEntry> EntryFromDocumentReference(const JsonValue& dr,
-                                                      const std::string& patient_cx) {
+                                                      const std::string& patient_cx,
+                                                      const ReferenceResolver& resolve) {
   if (dr.GetString("resourceType") != "DocumentReference")
     return Invalid("not a DocumentReference");
   xds::DocumentEntry e;
@@ -458,13 +469,14 @@ Result<xds::DocumentEntry> EntryFromDocumentReference(const JsonValue& dr,
   e.comments = dr.GetString("description");
   if (const JsonValue* labels = dr.Find("securityLabel"); labels && labels->is_array())
     for (const auto& l : labels->items()) e.confidentiality_codes.push_back(CodeOfConcept(&l));
-  if (const JsonValue* contents = dr.Find("content"); contents && contents->is_array() &&
-                                                      !contents->items().empty()) {
+  if (const JsonValue* contents = dr.Find("content");
+      contents && contents->is_array() && !contents->items().empty()) {
     const JsonValue& content = contents->items()[0];
     if (const JsonValue* att = content.Find("attachment")) {
       e.mime_type = att->GetString("contentType");
       e.language_code = att->GetString("language");
-      if (const JsonValue* size = att->Find("size"); size && size->is_number()) e.size = size->text();
+      if (const JsonValue* size = att->Find("size"); size && size->is_number())
+        e.size = size->text();
       e.hash = HexFromBase64(att->GetString("hash"));
       e.title = att->GetString("title");
       e.creation_time = GetDateTime(*att, "creation");
@@ -482,33 +494,37 @@ Result<xds::DocumentEntry> EntryFromDocumentReference(const JsonValue& dr,
     e.practice_setting_code = CodeOfConcept(ctx->Find("practiceSetting"));
     if (const JsonValue* related = ctx->Find("related"); related && related->is_array())
       for (const auto& r : related->items())
-        if (const JsonValue* ident = r.Find("identifier")) e.reference_id_list.push_back(ident->GetString("value"));
+        if (const JsonValue* ident = r.Find("identifier"))
+          e.reference_id_list.push_back(ident->GetString("value"));
   }
-  // A DocumentReference written through FHIR has no XDS author extension: build the
-  // authors from its contained Practitioners (family^given as an XCN).
-  if (e.authors.empty()) {
-    if (const JsonValue* authors = dr.Find("author"); authors && authors->is_array()) {
-      const JsonValue* contained = dr.Find("contained");
-      for (const auto& a : authors->items()) {
-        std::string ref = a.GetString("reference");
-        if (ref.rfind("#", 0) != 0 || !contained) continue;
-        for (const auto& c : contained->items()) {
-          if (c.GetString("id") != ref.substr(1) || c.GetString("resourceType") != "Practitioner") continue;
-          std::string family, given, ident;
-          if (const JsonValue* names = c.Find("name"); names && names->is_array() && !names->items().empty()) {
-            family = names->items()[0].GetString("family");
-            if (const JsonValue* g = names->items()[0].Find("given"); g && g->is_array() && !g->items().empty())
-              given = g->items()[0].text();
-          }
-          if (const JsonValue* ids = c.Find("identifier"); ids && ids->is_array() && !ids->items().empty())
-            ident = ids->items()[0].GetString("value");
-          xds::Author author;
-          author.person = ident + "^" + family + "^" + given + "^^^";
-          e.authors.push_back(std::move(author));
-        }
-      }
+  // A DocumentReference written through FHIR has no XDS author extension: its authors are
+  // the resources it names, contained or (UnContained) referenced.
+  auto target_of = [&](const std::string& ref) -> JsonValue {
+    if (ref.rfind("#", 0) == 0) {
+      if (const JsonValue* contained = dr.Find("contained"); contained && contained->is_array())
+        for (const auto& c : contained->items())
+          if (c.GetString("id") == ref.substr(1)) return c;
+      return JsonValue();
     }
+    return ref.empty() || !resolve ? JsonValue() : resolve(ref);
+  };
+  if (e.authors.empty()) {
+    if (const JsonValue* authors = dr.Find("author"); authors && authors->is_array())
+      for (const auto& a : authors->items()) {
+        JsonValue target = target_of(a.GetString("reference"));
+        if (!target.is_object()) continue;
+        xds::Author author = AuthorFromResource(target, target_of);
+        if (!author.person.empty() || !author.institutions.empty())
+          e.authors.push_back(std::move(author));
+      }
   }
+  if (e.legal_authenticator.empty())
+    if (const JsonValue* auth = dr.Find("authenticator")) {
+      JsonValue target = target_of(auth->GetString("reference"));
+      if (target.GetString("resourceType") == "Practitioner" ||
+          target.GetString("resourceType") == "PractitionerRole")
+        e.legal_authenticator = AuthorFromResource(target, target_of).person;
+    }
   return e;
 }
 
@@ -524,19 +540,22 @@ JsonValue ListFromSubmissionSet(const xds::SubmissionSet& set, const std::string
   for (auto& c : uuid) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   list.Set("id", JsonValue::String(uuid));
   JsonValue profile = JsonValue::Array();
-  profile.Append(JsonValue::String("https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Minimal.SubmissionSet"));
+  profile.Append(JsonValue::String(
+      "https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Minimal.SubmissionSet"));
   JsonValue meta = JsonValue::Object();
   meta.Set("profile", std::move(profile));
   list.Set("meta", std::move(meta));
   if (!set.source_id.empty())
-    AddExtension(list, StringExtension("https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-sourceId",
-                                       "urn:oid:" + set.source_id));
+    AddExtension(
+        list, StringExtension("https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-sourceId",
+                              "urn:oid:" + set.source_id));
   for (const auto& a : set.authors) {
     AddExtension(list, AuthorExtension(a));
   }
   if (!set.content_type_code.code.empty()) {
     JsonValue ext = JsonValue::Object();
-    ext.Set("url", JsonValue::String("https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-designationType"));
+    ext.Set("url", JsonValue::String(
+                       "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-designationType"));
     ext.Set("valueCodeableConcept", ConceptOf(set.content_type_code));
     AddExtension(list, std::move(ext));
   }
@@ -550,7 +569,8 @@ JsonValue ListFromSubmissionSet(const xds::SubmissionSet& set, const std::string
     JsonValue unique = JsonValue::Object();
     unique.Set("use", JsonValue::String("usual"));
     unique.Set("system", JsonValue::String("urn:ietf:rfc:3986"));
-    unique.Set("value", JsonValue::String(IsOid(set.unique_id) ? "urn:oid:" + set.unique_id : set.unique_id));
+    unique.Set("value", JsonValue::String(IsOid(set.unique_id) ? "urn:oid:" + set.unique_id
+                                                               : set.unique_id));
     ids.Append(std::move(unique));
   }
   list.Set("identifier", std::move(ids));
@@ -560,7 +580,8 @@ JsonValue ListFromSubmissionSet(const xds::SubmissionSet& set, const std::string
   JsonValue code = JsonValue::Object();
   JsonValue codings = JsonValue::Array();
   JsonValue coding = JsonValue::Object();
-  coding.Set("system", JsonValue::String("https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"));
+  coding.Set("system",
+             JsonValue::String("https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"));
   coding.Set("code", JsonValue::String("submissionset"));
   codings.Append(std::move(coding));
   code.Set("coding", std::move(codings));
@@ -601,10 +622,12 @@ xds::SubmissionSet SubmissionSetFromList(const JsonValue& list, const std::strin
     for (const auto& ident : ids->items()) {
       std::string v = ident.GetString("value");
       if (ident.GetString("use") == "official" && v.rfind("urn:uuid:", 0) == 0) set.id = v;
-      if (ident.GetString("use") == "usual") set.unique_id = v.rfind("urn:oid:", 0) == 0 ? v.substr(8) : v;
+      if (ident.GetString("use") == "usual")
+        set.unique_id = v.rfind("urn:oid:", 0) == 0 ? v.substr(8) : v;
     }
   set.submission_time = GetDateTime(list, "date");
-  if (const JsonValue* notes = list.Find("note"); notes && notes->is_array() && !notes->items().empty())
+  if (const JsonValue* notes = list.Find("note");
+      notes && notes->is_array() && !notes->items().empty())
     set.comments = notes->items()[0].GetString("text");
   if (const JsonValue* exts = list.Find("extension"); exts && exts->is_array())
     for (const auto& x : exts->items()) {
@@ -626,7 +649,8 @@ xds::SubmissionSet SubmissionSetFromList(const JsonValue& list, const std::strin
 namespace carnet::mapping {
 
 std::string MhdListType(const JsonValue& list) {
-  if (const JsonValue* code = list.Find("code"); code && code->Find("coding") && code->Find("coding")->is_array())
+  if (const JsonValue* code = list.Find("code");
+      code && code->Find("coding") && code->Find("coding")->is_array())
     for (const auto& c : code->Find("coding")->items()) {
       std::string v = c.GetString("code");
       if (v == "submissionset" || v == "folder") return v;
@@ -642,13 +666,15 @@ JsonValue ListFromFolder(const xds::Folder& folder, const std::string& patient_r
   for (auto& c : uuid) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   list.Set("id", JsonValue::String(uuid));
   JsonValue profile = JsonValue::Array();
-  profile.Append(JsonValue::String("https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Minimal.Folder"));
+  profile.Append(JsonValue::String(
+      "https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Minimal.Folder"));
   JsonValue meta = JsonValue::Object();
   meta.Set("profile", std::move(profile));
   list.Set("meta", std::move(meta));
   for (const auto& code : folder.codes) {
     JsonValue ext = JsonValue::Object();
-    ext.Set("url", JsonValue::String("https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-designationType"));
+    ext.Set("url", JsonValue::String(
+                       "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-designationType"));
     ext.Set("valueCodeableConcept", ConceptOf(code));
     AddExtension(list, std::move(ext));
   }
@@ -662,7 +688,8 @@ JsonValue ListFromFolder(const xds::Folder& folder, const std::string& patient_r
     JsonValue unique = JsonValue::Object();
     unique.Set("use", JsonValue::String("usual"));
     unique.Set("system", JsonValue::String("urn:ietf:rfc:3986"));
-    unique.Set("value", JsonValue::String(IsOid(folder.unique_id) ? "urn:oid:" + folder.unique_id : folder.unique_id));
+    unique.Set("value", JsonValue::String(IsOid(folder.unique_id) ? "urn:oid:" + folder.unique_id
+                                                                  : folder.unique_id));
     ids.Append(std::move(unique));
   }
   list.Set("identifier", std::move(ids));
@@ -672,7 +699,8 @@ JsonValue ListFromFolder(const xds::Folder& folder, const std::string& patient_r
   JsonValue code = JsonValue::Object();
   JsonValue codings = JsonValue::Array();
   JsonValue coding = JsonValue::Object();
-  coding.Set("system", JsonValue::String("https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"));
+  coding.Set("system",
+             JsonValue::String("https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"));
   coding.Set("code", JsonValue::String("folder"));
   codings.Append(std::move(coding));
   code.Set("coding", std::move(codings));
@@ -708,10 +736,12 @@ xds::Folder FolderFromList(const JsonValue& list, const std::string& patient_cx)
     for (const auto& ident : ids->items()) {
       std::string v = ident.GetString("value");
       if (ident.GetString("use") == "official" && v.rfind("urn:uuid:", 0) == 0) folder.id = v;
-      if (ident.GetString("use") == "usual") folder.unique_id = v.rfind("urn:oid:", 0) == 0 ? v.substr(8) : v;
+      if (ident.GetString("use") == "usual")
+        folder.unique_id = v.rfind("urn:oid:", 0) == 0 ? v.substr(8) : v;
     }
   folder.last_update_time = GetDateTime(list, "date");
-  if (const JsonValue* notes = list.Find("note"); notes && notes->is_array() && !notes->items().empty())
+  if (const JsonValue* notes = list.Find("note");
+      notes && notes->is_array() && !notes->items().empty())
     folder.comments = notes->items()[0].GetString("text");
   if (const JsonValue* exts = list.Find("extension"); exts && exts->is_array())
     for (const auto& x : exts->items())
@@ -726,7 +756,8 @@ namespace carnet::mapping {
 namespace {
 
 std::string FirstIdentifierSystemOid(const JsonValue& resource, std::string* value) {
-  if (const JsonValue* ids = resource.Find("identifier"); ids && ids->is_array() && !ids->items().empty()) {
+  if (const JsonValue* ids = resource.Find("identifier");
+      ids && ids->is_array() && !ids->items().empty()) {
     const JsonValue& id = ids->items()[0];
     *value = id.GetString("value");
     std::string system = id.GetString("system");
@@ -741,29 +772,29 @@ std::string CodedString(const JsonValue* cc) {
   const JsonValue* codings = cc->Find("coding");
   if (!codings || !codings->is_array() || codings->items().empty()) return "";
   const JsonValue& c = codings->items()[0];
-  return c.GetString("code") + "^" + c.GetString("display") + "^" + SchemeFromSystem(c.GetString("system"));
+  return c.GetString("code") + "^" + c.GetString("display") + "^" +
+         SchemeFromSystem(c.GetString("system"));
 }
 
 // An Organization as an XON: name^^^^^&oid&ISO^XX^^^identifier.
 std::string XonFromOrganization(const JsonValue& org) {
   std::string value, oid = FirstIdentifierSystemOid(org, &value);
   std::string out = org.GetString("name");
-  if (!value.empty()) out += "^^^^^" + (oid.empty() ? std::string() : "&" + oid + "&ISO") + "^XX^^^" + value;
+  if (!value.empty())
+    out += "^^^^^" + (oid.empty() ? std::string() : "&" + oid + "&ISO") + "^XX^^^" + value;
   return out;
 }
 
 }  // namespace
 
-std::string XdsExtensionUrl(const std::string& name) { return Ext(name.c_str()); }
-
-JsonValue XdsAuthorExtension(const xds::Author& author) { return AuthorExtension(author); }
-
 std::string XcnFromPractitioner(const JsonValue& p) {
   std::string value, oid = FirstIdentifierSystemOid(p, &value);
   std::string family, given;
-  if (const JsonValue* names = p.Find("name"); names && names->is_array() && !names->items().empty()) {
+  if (const JsonValue* names = p.Find("name");
+      names && names->is_array() && !names->items().empty()) {
     family = names->items()[0].GetString("family");
-    if (const JsonValue* g = names->items()[0].Find("given"); g && g->is_array() && !g->items().empty())
+    if (const JsonValue* g = names->items()[0].Find("given");
+        g && g->is_array() && !g->items().empty())
       given = g->items()[0].text();
   }
   std::string out = value + "^" + family + "^" + given + "^^^^^^";
@@ -771,8 +802,7 @@ std::string XcnFromPractitioner(const JsonValue& p) {
   return out;
 }
 
-xds::Author AuthorFromResource(const JsonValue& resource,
-                               const std::function<JsonValue(const std::string& reference)>& resolve) {
+xds::Author AuthorFromResource(const JsonValue& resource, const ReferenceResolver& resolve) {
   xds::Author a;
   std::string type = resource.GetString("resourceType");
   if (type == "Practitioner") {
@@ -784,7 +814,7 @@ xds::Author AuthorFromResource(const JsonValue& resource,
     auto target = [&](const char* element) {
       const JsonValue* ref = resource.Find(element);
       std::string r = ref ? ref->GetString("reference") : "";
-      return r.empty() ? JsonValue() : resolve(r);
+      return r.empty() || !resolve ? JsonValue() : resolve(r);
     };
     JsonValue practitioner = target("practitioner"), organization = target("organization");
     if (practitioner.is_object()) a.person = XcnFromPractitioner(practitioner);

@@ -26,23 +26,26 @@ JsonValue DocumentReferenceFromEntry(const xds::DocumentEntry& entry,
                                      const std::string& patient_reference,
                                      const std::string& content_url);
 
+// Finds what a reference ("Practitioner/1") names, null when it cannot.
+using ReferenceResolver = std::function<JsonValue(const std::string& reference)>;
+
 // A DocumentReference as a DocumentEntry. `patient_cx` is the record's patient id in CX form
-// (the caller knows the record); the entryUUID comes from the resource id.
+// (the caller knows the record); the entryUUID comes from the resource id. Authors and the
+// legal authenticator come from carnet's XDS extensions when the document came through XDS,
+// else from the resources author and authenticator name: contained ones, and, through
+// `resolve` (MHD UnContained Comprehensive), referenced ones.
 Result<xds::DocumentEntry> EntryFromDocumentReference(const JsonValue& document_reference,
-                                                      const std::string& patient_cx);
+                                                      const std::string& patient_cx,
+                                                      const ReferenceResolver& resolve = nullptr);
 
 // The XDS author a referenced FHIR author stands for (MHD UnContained Comprehensive, where
 // authors are references rather than contained resources): a Practitioner is the authorPerson,
 // an Organization an authorInstitution, a PractitionerRole its practitioner and organization
 // (looked up through `resolve`, which returns null for what it cannot find) with its code as
 // authorRole and specialty as authorSpecialty. Empty when the resource is none of these.
-xds::Author AuthorFromResource(const JsonValue& resource,
-                               const std::function<JsonValue(const std::string& reference)>& resolve);
+xds::Author AuthorFromResource(const JsonValue& resource, const ReferenceResolver& resolve);
 // A Practitioner (or a PractitionerRole's practitioner) as an XCN: id^family^given^^^^^^&oid&ISO.
 std::string XcnFromPractitioner(const JsonValue& practitioner);
-// The carnet extensions that keep the XDS author and legal authenticator on a DocumentReference.
-JsonValue XdsAuthorExtension(const xds::Author& author);
-std::string XdsExtensionUrl(const std::string& name);  // "xds-author" -> its full URL
 
 // XDS codingScheme <-> FHIR Coding.system (LOINC, SNOMED CT, HL7 confidentiality by URL;
 // other OIDs as urn:oid:; anything else kept reversibly).

@@ -9,7 +9,6 @@ namespace {
 
 using storage::SqlParam;
 
-
 SqlParam OrNull(const std::string& v) { return v.empty() ? SqlParam::Null() : SqlParam::Text(v); }
 
 // DTM -> timestamptz text (UTC); NULL when absent or malformed.
@@ -27,9 +26,8 @@ bool IsUuid(const std::string& s) {
   return true;
 }
 
-const storage::Statement kDelete{
-    "registry_index_delete",
-    "DELETE FROM registry_object WHERE res_type = $1 AND res_id = $2"};
+const storage::Statement kDelete{"registry_index_delete",
+                                 "DELETE FROM registry_object WHERE res_type = $1 AND res_id = $2"};
 
 const storage::Statement kInsertEntry{
     "registry_index_insert_entry",
@@ -62,7 +60,8 @@ std::string OidFromUuid(const std::string& uuid) {
   // 128-bit hex -> decimal by repeated division of the digit string.
   std::vector<int> digits;  // base 16, most significant first
   for (char c : uuid)
-    if (std::isxdigit(static_cast<unsigned char>(c))) digits.push_back(std::stoi(std::string(1, c), nullptr, 16));
+    if (std::isxdigit(static_cast<unsigned char>(c)))
+      digits.push_back(std::stoi(std::string(1, c), nullptr, 16));
   std::string dec;
   while (!digits.empty()) {
     std::vector<int> quotient;
@@ -102,7 +101,8 @@ const storage::Statement kInsertAssociations{
     "registry_index_insert_assoc",
     "INSERT INTO association (patient_key, entry_uuid, association_type, source_uuid, target_uuid, "
     "submission_set_status) SELECT $1::bigint, "
-    "coalesce(nullif(t.assoc_id, '')::uuid, md5($2 || t.kind || o.entry_uuid::text)::uuid), t.kind, "
+    "coalesce(nullif(t.assoc_id, '')::uuid, md5($2 || t.kind || o.entry_uuid::text)::uuid), "
+    "t.kind, "
     "$2::uuid, o.entry_uuid, CASE WHEN t.kind LIKE '%:HasMember' THEN 'Original' END "
     "FROM unnest($3::text[], $4::text[], $5::text[]) AS t(kind, ref, assoc_id) "
     "JOIN registry_object o ON o.res_type IN ('DocumentReference', 'List') "
@@ -111,7 +111,8 @@ const storage::Statement kInsertAssociations{
 
 const storage::Statement kInsertSubmissionSet{
     "registry_index_insert_set",
-    "INSERT INTO registry_object (patient_key, entry_uuid, object_type, res_type, res_id, unique_id, "
+    "INSERT INTO registry_object (patient_key, entry_uuid, object_type, res_type, res_id, "
+    "unique_id, "
     "logical_id, availability_status, patient_id, content_type_code, content_type_scheme, "
     "submission_time, author_persons, source_id) VALUES ($1::bigint, "
     "coalesce($2::uuid, md5($3 || '/' || $4)::uuid), 'SubmissionSet', $3, $4, $5, "
@@ -137,8 +138,8 @@ std::string AssociationId(const JsonValue& element) {
   return "";
 }
 
-void MemberTargets(const JsonValue& list, std::vector<std::string>& kinds, std::vector<std::string>& targets,
-                   std::vector<std::string>& ids) {
+void MemberTargets(const JsonValue& list, std::vector<std::string>& kinds,
+                   std::vector<std::string>& targets, std::vector<std::string>& ids) {
   if (const JsonValue* entries = list.Find("entry"); entries && entries->is_array())
     for (const auto& e : entries->items()) {
       std::string ref = e.Find("item") ? e.Find("item")->GetString("reference") : "";
@@ -151,29 +152,35 @@ void MemberTargets(const JsonValue& list, std::vector<std::string>& kinds, std::
 
 const storage::Statement kInsertFolder{
     "registry_index_insert_folder",
-    "INSERT INTO registry_object (patient_key, entry_uuid, object_type, res_type, res_id, unique_id, "
+    "INSERT INTO registry_object (patient_key, entry_uuid, object_type, res_type, res_id, "
+    "unique_id, "
     "logical_id, availability_status, patient_id, last_update_time) VALUES ($1::bigint, "
     "coalesce($2::uuid, md5($3 || '/' || $4)::uuid), 'Folder', $3, $4, $5, "
-    "coalesce($2::uuid, md5($3 || '/' || $4)::uuid), 'Approved', $6, $7::timestamptz) RETURNING entry_uuid"};
+    "coalesce($2::uuid, md5($3 || '/' || $4)::uuid), 'Approved', $6, $7::timestamptz) RETURNING "
+    "entry_uuid"};
 
 // A Folder List: its registry row, its codeList (registry_code, scheme folderCode) and the
 // HasMember associations to its documents.
-Status IndexFolder(storage::Transaction& tx, const storage::StoredResource& stored, const JsonValue& resource) {
+Status IndexFolder(storage::Transaction& tx, const storage::StoredResource& stored,
+                   const JsonValue& resource) {
   auto cx = PatientCxOf(tx, *stored.patient_key);
   if (!cx.ok()) return cx.status();
   xds::Folder folder = FolderFromList(resource, *cx);
   std::string entry_uuid = folder.id.rfind("urn:uuid:", 0) == 0 ? folder.id.substr(9) : "";
   if (!IsUuid(entry_uuid)) entry_uuid.clear();
-  std::string unique_id = folder.unique_id.empty() ? OidFromUuid(entry_uuid.empty() ? stored.id : entry_uuid)
-                                                   : folder.unique_id;
+  std::string unique_id = folder.unique_id.empty()
+                              ? OidFromUuid(entry_uuid.empty() ? stored.id : entry_uuid)
+                              : folder.unique_id;
   std::string date = resource.GetString("date");
   std::string key = std::to_string(*stored.patient_key);
-  auto ins = tx.Run(kInsertFolder, {SqlParam::Text(key), OrNull(entry_uuid), SqlParam::Text(stored.type),
-                                    SqlParam::Text(stored.id), SqlParam::Text(unique_id), SqlParam::Text(*cx),
-                                    date.empty() ? SqlParam::Null() : SqlParam::Text(date)});
+  auto ins = tx.Run(kInsertFolder,
+                    {SqlParam::Text(key), OrNull(entry_uuid), SqlParam::Text(stored.type),
+                     SqlParam::Text(stored.id), SqlParam::Text(unique_id), SqlParam::Text(*cx),
+                     date.empty() ? SqlParam::Null() : SqlParam::Text(date)});
   if (!ins.ok()) {
     if (ins.status().code() == ErrorCode::kDuplicate)
-      return Status(ErrorCode::kDuplicate, "a folder with uniqueId " + unique_id + " is already registered");
+      return Status(ErrorCode::kDuplicate,
+                    "a folder with uniqueId " + unique_id + " is already registered");
     return ins.status();
   }
   std::string uuid = ins->GetString(0, 0);
@@ -184,7 +191,8 @@ Status IndexFolder(storage::Transaction& tx, const storage::StoredResource& stor
     systems.push_back(c.scheme);
   }
   if (!schemes.empty()) {
-    auto r = tx.Run(kInsertCodes, {SqlParam::Text(key), SqlParam::Text(uuid), SqlParam::Text(storage::TextArrayLiteral(schemes)),
+    auto r = tx.Run(kInsertCodes, {SqlParam::Text(key), SqlParam::Text(uuid),
+                                   SqlParam::Text(storage::TextArrayLiteral(schemes)),
                                    SqlParam::Text(storage::TextArrayLiteral(codes)),
                                    SqlParam::Text(storage::TextArrayLiteral(systems))});
     if (!r.ok()) return r.status();
@@ -204,7 +212,8 @@ Status IndexFolder(storage::Transaction& tx, const storage::StoredResource& stor
 Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResource& stored,
                            const JsonValue* resource) {
   if (stored.type == "List") {
-    auto del_assoc = tx.Run(kDeleteAssociations, {SqlParam::Text(stored.type), SqlParam::Text(stored.id)});
+    auto del_assoc =
+        tx.Run(kDeleteAssociations, {SqlParam::Text(stored.type), SqlParam::Text(stored.id)});
     if (!del_assoc.ok()) return del_assoc.status();
     auto del = tx.Run(kDelete, {SqlParam::Text(stored.type), SqlParam::Text(stored.id)});
     if (!del.ok()) return del.status();
@@ -219,7 +228,8 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
     if (const JsonValue* ids = resource->Find("identifier"); ids && ids->is_array())
       for (const auto& ident : ids->items()) {
         std::string v = ident.GetString("value");
-        if (ident.GetString("use") == "official" && v.rfind("urn:uuid:", 0) == 0 && IsUuid(v.substr(9)))
+        if (ident.GetString("use") == "official" && v.rfind("urn:uuid:", 0) == 0 &&
+            IsUuid(v.substr(9)))
           entry_uuid = v.substr(9);
         else if (ident.GetString("use") == "usual")
           unique_id = v.rfind("urn:oid:", 0) == 0 ? v.substr(8) : v;
@@ -232,8 +242,8 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
       for (const auto& x : exts->items()) {
         std::string url = x.GetString("url");
         if (url.find("ihe-designationType") != std::string::npos) {
-          if (const JsonValue* cc = x.Find("valueCodeableConcept"); cc && cc->Find("coding") &&
-                                                                    !cc->Find("coding")->items().empty()) {
+          if (const JsonValue* cc = x.Find("valueCodeableConcept");
+              cc && cc->Find("coding") && !cc->Find("coding")->items().empty()) {
             const JsonValue& c = cc->Find("coding")->items()[0];
             content_type.code = c.GetString("code");
             content_type.scheme = SchemeFromSystem(c.GetString("system"));
@@ -248,15 +258,17 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
         }
       }
     std::string date = resource->GetString("date");
-    auto ins = tx.Run(kInsertSubmissionSet,
-                      {SqlParam::Text(std::to_string(*stored.patient_key)), OrNull(entry_uuid),
-                       SqlParam::Text(stored.type), SqlParam::Text(stored.id), SqlParam::Text(unique_id),
-                       SqlParam::Text(*cx), OrNull(content_type.code), OrNull(content_type.scheme),
-                       date.empty() ? SqlParam::Null() : SqlParam::Text(date),
-                       SqlParam::Text(storage::TextArrayLiteral(authors)), OrNull(source_id)});
+    auto ins =
+        tx.Run(kInsertSubmissionSet,
+               {SqlParam::Text(std::to_string(*stored.patient_key)), OrNull(entry_uuid),
+                SqlParam::Text(stored.type), SqlParam::Text(stored.id), SqlParam::Text(unique_id),
+                SqlParam::Text(*cx), OrNull(content_type.code), OrNull(content_type.scheme),
+                date.empty() ? SqlParam::Null() : SqlParam::Text(date),
+                SqlParam::Text(storage::TextArrayLiteral(authors)), OrNull(source_id)});
     if (!ins.ok()) {
       if (ins.status().code() == ErrorCode::kDuplicate)
-        return Status(ErrorCode::kDuplicate, "a submission set with uniqueId " + unique_id + " is already registered");
+        return Status(ErrorCode::kDuplicate,
+                      "a submission set with uniqueId " + unique_id + " is already registered");
       return ins.status();
     }
     std::vector<std::string> kinds, targets, ids;
@@ -264,12 +276,14 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
     if (kinds.empty()) return Status::Ok();
     auto assoc = tx.Run(kInsertAssociations, {SqlParam::Text(std::to_string(*stored.patient_key)),
                                               SqlParam::Text(ins->GetString(0, 0)),
-                                              SqlParam::Text(storage::TextArrayLiteral(kinds)), SqlParam::Text(storage::TextArrayLiteral(targets)),
+                                              SqlParam::Text(storage::TextArrayLiteral(kinds)),
+                                              SqlParam::Text(storage::TextArrayLiteral(targets)),
                                               SqlParam::Text(storage::TextArrayLiteral(ids))});
     return assoc.ok() ? Status::Ok() : assoc.status();
   }
   if (stored.type != "DocumentReference") return Status::Ok();
-  auto del_assoc = tx.Run(kDeleteAssociations, {SqlParam::Text(stored.type), SqlParam::Text(stored.id)});
+  auto del_assoc =
+      tx.Run(kDeleteAssociations, {SqlParam::Text(stored.type), SqlParam::Text(stored.id)});
   if (!del_assoc.ok()) return del_assoc.status();
   auto del = tx.Run(kDelete, {SqlParam::Text(stored.type), SqlParam::Text(stored.id)});
   if (!del.ok()) return del.status();
@@ -277,12 +291,12 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
   if (!resource || !stored.patient_key) return Status::Ok();
   auto cx = PatientCxOf(tx, *stored.patient_key);
   if (!cx.ok()) return cx.status();
-  auto entry = EntryFromDocumentReference(*resource, *cx);
+  auto entry = EntryFromDocumentReference(*resource, *cx, AuthorResolver(tx));
   if (!entry.ok()) return entry.status();
   const xds::DocumentEntry& e = *entry;
   std::string entry_uuid;
   for (const auto& ident : resource->Find("identifier") ? resource->Find("identifier")->items()
-                                                         : std::vector<JsonValue>{}) {
+                                                        : std::vector<JsonValue>{}) {
     std::string v = ident.GetString("value");
     if (v.rfind("urn:uuid:", 0) == 0 && IsUuid(v.substr(9))) entry_uuid = v.substr(9);
   }
@@ -294,25 +308,38 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
   for (const auto& a : e.authors)
     if (!a.person.empty()) authors.push_back(a.person);
   std::string status = e.status == xds::kStatusDeprecated ? "Deprecated" : "Approved";
-  auto ins = tx.Run(kInsertEntry,
-                    {SqlParam::Text(std::to_string(*stored.patient_key)), OrNull(entry_uuid),
-                     SqlParam::Text(stored.type), SqlParam::Text(stored.id), SqlParam::Text(unique_id),
-                     OrNull(lid), SqlParam::Text(e.version.empty() ? "1" : e.version),
-                     SqlParam::Text(status), SqlParam::Text(e.object_type),
-                     SqlParam::Text(e.repository_unique_id.empty() ? kRepositoryUniqueId
-                                                                   : e.repository_unique_id),
-                     SqlParam::Text(e.patient_id), OrNull(e.source_patient_id),
-                     OrNull(e.class_code.code), OrNull(e.class_code.scheme),
-                     OrNull(e.type_code.code), OrNull(e.type_code.scheme),
-                     OrNull(e.format_code.code), OrNull(e.format_code.scheme),
-                     OrNull(e.healthcare_facility_type_code.code),
-                     OrNull(e.healthcare_facility_type_code.scheme),
-                     OrNull(e.practice_setting_code.code), OrNull(e.practice_setting_code.scheme),
-                     Timestamp(e.creation_time), Timestamp(e.service_start_time),
-                     Timestamp(e.service_stop_time), OrNull(e.mime_type),
-                     e.size.empty() ? SqlParam::Null() : SqlParam::Text(e.size),
-                     e.hash.size() == 40 ? SqlParam::Text(e.hash) : SqlParam::Null(),
-                     SqlParam::Text(storage::TextArrayLiteral(authors)), OrNull(e.home)});
+  auto ins =
+      tx.Run(kInsertEntry, {SqlParam::Text(std::to_string(*stored.patient_key)),
+                            OrNull(entry_uuid),
+                            SqlParam::Text(stored.type),
+                            SqlParam::Text(stored.id),
+                            SqlParam::Text(unique_id),
+                            OrNull(lid),
+                            SqlParam::Text(e.version.empty() ? "1" : e.version),
+                            SqlParam::Text(status),
+                            SqlParam::Text(e.object_type),
+                            SqlParam::Text(e.repository_unique_id.empty() ? kRepositoryUniqueId
+                                                                          : e.repository_unique_id),
+                            SqlParam::Text(e.patient_id),
+                            OrNull(e.source_patient_id),
+                            OrNull(e.class_code.code),
+                            OrNull(e.class_code.scheme),
+                            OrNull(e.type_code.code),
+                            OrNull(e.type_code.scheme),
+                            OrNull(e.format_code.code),
+                            OrNull(e.format_code.scheme),
+                            OrNull(e.healthcare_facility_type_code.code),
+                            OrNull(e.healthcare_facility_type_code.scheme),
+                            OrNull(e.practice_setting_code.code),
+                            OrNull(e.practice_setting_code.scheme),
+                            Timestamp(e.creation_time),
+                            Timestamp(e.service_start_time),
+                            Timestamp(e.service_stop_time),
+                            OrNull(e.mime_type),
+                            e.size.empty() ? SqlParam::Null() : SqlParam::Text(e.size),
+                            e.hash.size() == 40 ? SqlParam::Text(e.hash) : SqlParam::Null(),
+                            SqlParam::Text(storage::TextArrayLiteral(authors)),
+                            OrNull(e.home)});
   if (!ins.ok()) {
     if (ins.status().code() == ErrorCode::kDuplicate)
       return Status(ErrorCode::kDuplicate,
@@ -339,10 +366,11 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
     systems.push_back("");
   }
   if (!schemes.empty()) {
-    auto codes_r = tx.Run(kInsertCodes, {SqlParam::Text(std::to_string(*stored.patient_key)),
-                                         SqlParam::Text(uuid), SqlParam::Text(storage::TextArrayLiteral(schemes)),
-                                         SqlParam::Text(storage::TextArrayLiteral(codes)),
-                                         SqlParam::Text(storage::TextArrayLiteral(systems))});
+    auto codes_r = tx.Run(
+        kInsertCodes, {SqlParam::Text(std::to_string(*stored.patient_key)), SqlParam::Text(uuid),
+                       SqlParam::Text(storage::TextArrayLiteral(schemes)),
+                       SqlParam::Text(storage::TextArrayLiteral(codes)),
+                       SqlParam::Text(storage::TextArrayLiteral(systems))});
     if (!codes_r.ok()) return codes_r.status();
   }
   // relatesTo -> RPLC / XFRM / APND / signs associations (IHE MHD).
@@ -350,26 +378,45 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
   if (const JsonValue* rel = resource->Find("relatesTo"); rel && rel->is_array())
     for (const auto& r : rel->items()) {
       std::string code = r.GetString("code");
-      std::string kind = code == "replaces" ? "urn:ihe:iti:2007:AssociationType:RPLC"
+      std::string kind = code == "replaces"     ? "urn:ihe:iti:2007:AssociationType:RPLC"
                          : code == "transforms" ? "urn:ihe:iti:2007:AssociationType:XFRM"
-                         : code == "appends" ? "urn:ihe:iti:2007:AssociationType:APND"
-                         : code == "signs" ? "urn:ihe:iti:2007:AssociationType:signs" : "";
+                         : code == "appends"    ? "urn:ihe:iti:2007:AssociationType:APND"
+                         : code == "signs"      ? "urn:ihe:iti:2007:AssociationType:signs"
+                                                : "";
       if (const JsonValue* exts = r.Find("extension"); exts && exts->is_array())
         for (const auto& x : exts->items())
-          if (x.GetString("url") == std::string(kExtensionBase) + "xds-association-type" && !kind.empty())
+          if (x.GetString("url") == std::string(kExtensionBase) + "xds-association-type" &&
+              !kind.empty())
             kind = x.GetString("valueUri");
-      std::string id = RefId(r.Find("target") ? r.Find("target")->GetString("reference") : "", "DocumentReference");
+      std::string id = RefId(r.Find("target") ? r.Find("target")->GetString("reference") : "",
+                             "DocumentReference");
       if (kind.empty() || id.empty()) continue;
       kinds.push_back(kind);
       targets.push_back("DocumentReference/" + id);
       ids.push_back(AssociationId(r));
     }
   if (kinds.empty()) return Status::Ok();
-  auto assoc = tx.Run(kInsertAssociations, {SqlParam::Text(std::to_string(*stored.patient_key)),
-                                            SqlParam::Text(uuid), SqlParam::Text(storage::TextArrayLiteral(kinds)),
-                                            SqlParam::Text(storage::TextArrayLiteral(targets)),
-                                            SqlParam::Text(storage::TextArrayLiteral(ids))});
+  auto assoc = tx.Run(kInsertAssociations,
+                      {SqlParam::Text(std::to_string(*stored.patient_key)), SqlParam::Text(uuid),
+                       SqlParam::Text(storage::TextArrayLiteral(kinds)),
+                       SqlParam::Text(storage::TextArrayLiteral(targets)),
+                       SqlParam::Text(storage::TextArrayLiteral(ids))});
   return assoc.ok() ? Status::Ok() : assoc.status();
+}
+
+std::function<JsonValue(const std::string&)> AuthorResolver(storage::Transaction& tx) {
+  return [&tx](const std::string& ref) -> JsonValue {
+    size_t slash = ref.find('/');
+    if (slash == std::string::npos || ref.find('/', slash + 1) != std::string::npos)
+      return JsonValue();
+    std::string type = ref.substr(0, slash);
+    if (type != "Practitioner" && type != "PractitionerRole" && type != "Organization")
+      return JsonValue();
+    auto stored = storage::ReadCurrent(tx, type, ref.substr(slash + 1), false);
+    if (!stored.ok() || !*stored || (*stored)->deleted) return JsonValue();
+    auto json = ParseJson((*stored)->content);
+    return json.ok() ? std::move(json).value() : JsonValue();
+  };
 }
 
 }  // namespace carnet::mapping

@@ -4,6 +4,7 @@
 // a DocumentReference, with no second copy kept in sync by hand.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "base/json.h"
@@ -27,6 +28,11 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
 // The record's patient id in CX form: its INS when it has one, else the Patient resource id
 // under kLocalPatientIdAuthority.
 Result<std::string> PatientCxOf(storage::Transaction& tx, long long patient_key);
+
+// Resolves the author-like references of a DocumentReference ("Practitioner/1",
+// "PractitionerRole/2", "Organization/3") to their current versions in `tx`; null for
+// anything else, absent, deleted or unreadable (the XDS view then lacks that author).
+std::function<JsonValue(const std::string&)> AuthorResolver(storage::Transaction& tx);
 
 // "2.25.<decimal>" OID form of a UUID (ITU-T X.667), for documents created without a uniqueId.
 std::string OidFromUuid(const std::string& uuid);

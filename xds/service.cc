@@ -1160,7 +1160,7 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
         auto shown = visible(*dr, key);
         if (!shown.ok()) return shown.status();
         if (!*shown) continue;
-        auto entry = mapping::EntryFromDocumentReference(*dr, cx_of_subject(*dr));
+        auto entry = mapping::EntryFromDocumentReference(*dr, cx_of_subject(*dr), mapping::AuthorResolver(tx));
         if (!entry.ok()) return entry.status();
         if (entry->repository_unique_id.empty()) entry->repository_unique_id = mapping::kRepositoryUniqueId;
         std::string res_id = dr->GetString("id");
@@ -1182,7 +1182,8 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
         for (int v = 0; v < older->rows(); ++v) {
           auto json = ParseJson(older->GetString(v, 1));
           if (!json.ok()) continue;
-          auto version = mapping::EntryFromDocumentReference(*json, versions_of[older->GetString(v, 0)]);
+          auto version = mapping::EntryFromDocumentReference(*json, versions_of[older->GetString(v, 0)],
+                                                             mapping::AuthorResolver(tx));
           if (!version.ok() || !seen_versions.insert(version->id).second) continue;
           version->status = std::string(kStatusDeprecated);
           if (version->repository_unique_id.empty()) version->repository_unique_id = mapping::kRepositoryUniqueId;

@@ -381,10 +381,13 @@ TEST(DepositTest, TheHeaderFillsAndChecksTheMetadata) {
   EXPECT_EQ(refused.status, 422) << refused.body.substr(0, 1500);
   EXPECT_NE(refused.body.find("DocumentReference.type"), std::string::npos) << refused.body;
   EXPECT_NE(refused.body.find("typeCode"), std::string::npos) << refused.body;
+  // An MHD submission's errors also name the XDS errorCode of the same failure.
+  EXPECT_NE(refused.body.find(R"("details":{"text":"XDSRegistryMetadataError"})"), std::string::npos) << refused.body;
   EXPECT_EQ(stored(), 0u);
   refused = iti65(other_pid, "");
   EXPECT_EQ(refused.status, 422) << refused.body.substr(0, 1500);
   EXPECT_NE(refused.body.find("recordTarget"), std::string::npos) << refused.body;
+  EXPECT_NE(refused.body.find(R"("details":{"text":"XDSPatientIdDoesNotMatch"})"), std::string::npos) << refused.body;
   EXPECT_EQ(stored(), 0u);
   auto accepted = iti65(pid, "");
   ASSERT_EQ(accepted.status, 200) << accepted.body.substr(0, 1500);

@@ -488,6 +488,7 @@ TEST_F(XdsTest, MhdProvideDocumentBundleIsAnXdsSubmission) {
     for (size_t p = b.find(set_uid); p != std::string::npos; p = b.find(set_uid, p)) b.replace(p, set_uid.size(), fresh + "1");
     auto res = client_.Request("POST", Url("/fhir"), {"Content-Type: application/fhir+json"}, b);
     EXPECT_EQ(res.status, 422) << res.body.substr(0, 600);
+    EXPECT_NE(res.body.find(R"("text":"XDSRegistryMetadataError")"), std::string::npos) << res.body.substr(0, 600);
     EXPECT_EQ(client_.Get(Url("/fhir/DocumentReference?identifier=urn:oid:" + fresh)).body.find("\"entry\""),
               std::string::npos) << "nothing stored";
     return res.body;
