@@ -1,5 +1,6 @@
 #include "fhir/document_extraction.h"
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 
@@ -102,11 +103,14 @@ void MergeMissing(JsonValue& into, const JsonValue& from) {
 // FHIR road: the patient must be the document's recordTarget (by national identity), the
 // attributes given on both sides must agree (kInvalid naming each element otherwise, which
 // rolls the whole submission back), and what the DocumentReference left out is filled from
-// the header as a new version written under the depositor's authority.
+// the header as a new version written under the depositor's authority. A document that says it
+// replaces an earlier version (relatedDocument RPLC) supersedes it when the submitter did not
+// say so; when the submitter named another document, that is a disagreement.
 Status ReconcileWithHeader(Interactions& interactions, storage::Transaction& tx,
-                           profiles::AccessSession& session, const std::string& dr_id,
+                           profiles::AccessSession& session, const storage::StoredResource& stored,
                            const JsonValue& dr, const std::string& patient,
                            const std::string& bytes) {
+  const std::string& dr_id = stored.id;
   auto header = mapping::ReadCdaHeader(bytes);
   if (!header.ok()) return Status::Ok();  // not a CDA header we can read: extraction says so
   auto record = storage::ReadCurrent(tx, "Patient", patient.substr(8), false);
@@ -133,13 +137,51 @@ Status ReconcileWithHeader(Interactions& interactions, storage::Transaction& tx,
   std::vector<Status::Detail> problems;
   for (const auto& m : mapping::CompareWithCdaHeader(*header, *entry))
     if (!m.patient) problems.push_back({m.Message(), m.fhir_path});
+  // relatedDocument RPLC: the earlier versions of this record with the uniqueId it names.
+  std::vector<std::string> replaced_by_header, replaced_by_submitter;
+  if (const JsonValue* rel = dr.Find("relatesTo"); rel && rel->is_array())
+    for (const auto& r : rel->items()) {
+      std::string target = r.Find("target") ? r.Find("target")->GetString("reference") : "";
+      if (r.GetString("code") == "replaces" && target.rfind("DocumentReference/", 0) == 0)
+        replaced_by_submitter.push_back(target.substr(18));
+    }
+  if (!header->replaces_unique_id.empty()) {
+    auto found = FindMatchingIds(tx, "DocumentReference",
+                                 "identifier=urn:oid:" + header->replaces_unique_id, 10);
+    if (!found.ok()) return found.status();
+    for (const std::string& id : *found) {
+      auto old = storage::ReadCurrent(tx, "DocumentReference", id, false);
+      if (!old.ok()) return old.status();
+      if (*old && !(*old)->deleted && (*old)->patient_key == stored.patient_key && id != dr_id)
+        replaced_by_header.push_back(id);
+    }
+    bool agree = replaced_by_submitter.empty();
+    for (const auto& id : replaced_by_submitter)
+      agree = agree || std::find(replaced_by_header.begin(), replaced_by_header.end(), id) !=
+                           replaced_by_header.end();
+    if (!agree)
+      problems.push_back({"relatesTo replaces DocumentReference/" + replaced_by_submitter[0] +
+                              ", while the CDA document replaces " + header->replaces_unique_id +
+                              " (relatedDocument RPLC)",
+                          "DocumentReference.relatesTo"});
+  }
   if (!problems.empty()) {
     Status first = Invalid(problems[0].message, problems[0].location);
     problems.erase(problems.begin());
     return first.WithDetails(std::move(problems));
   }
   xds::DocumentEntry filled = *entry;
-  if (mapping::FillFromCdaHeader(*header, &filled).empty()) return Status::Ok();
+  bool fill = !mapping::FillFromCdaHeader(*header, &filled).empty();
+  // The replacement the submitter left out: of the current earlier version only.
+  std::vector<std::string> to_replace;
+  if (replaced_by_submitter.empty())
+    for (const std::string& id : replaced_by_header) {
+      auto old = storage::ReadCurrent(tx, "DocumentReference", id, false);
+      if (!old.ok()) return old.status();
+      auto json = ParseJson((*old)->content);
+      if (json.ok() && json->GetString("status") == "current") to_replace.push_back(id);
+    }
+  if (!fill && to_replace.empty()) return Status::Ok();
   std::string content_url;
   if (const JsonValue* content = dr.Find("content");
       content && content->is_array() && !content->items().empty())
@@ -147,7 +189,16 @@ Status ReconcileWithHeader(Interactions& interactions, storage::Transaction& tx,
       content_url = att->GetString("url");
   JsonValue generated = mapping::DocumentReferenceFromEntry(filled, patient, content_url);
   JsonValue merged = dr;
-  MergeMissing(merged, generated);
+  if (fill) MergeMissing(merged, generated);
+  for (const std::string& id : to_replace) {
+    JsonValue rel = JsonValue::Object();
+    rel.Set("code", JsonValue::String("replaces"));
+    rel.Set("target", Ref("DocumentReference/" + id));
+    JsonValue* list = merged.Find("relatesTo");
+    if (!list) list = &merged.Set("relatesTo", JsonValue::Array());
+    list->Append(std::move(rel));
+    CARNET_RETURN_IF_ERROR(SupersedeReplacedDocument(interactions, tx, session, stored, id));
+  }
   if (merged == dr) return Status::Ok();
   auto updated = interactions.Update(tx, session, "DocumentReference", dr_id, std::move(merged),
                                      Preconditions{});
@@ -179,7 +230,7 @@ Status ExtractDocumentContent(Interactions& interactions, storage::Transaction& 
   std::string patient = subject ? subject->GetString("reference") : "";
   if (patient.rfind("Patient/", 0) != 0) return Status::Ok();
   CARNET_RETURN_IF_ERROR(
-      ReconcileWithHeader(interactions, tx, session, dr_id, *dr, patient, *bytes));
+      ReconcileWithHeader(interactions, tx, session, **current, *dr, patient, *bytes));
   auto report = mapping::ExtractCdaEntries(*bytes, patient, document);
   if (!report.ok())
     return Status::Ok();  // the header was accepted; a body we cannot read yields nothing
@@ -248,6 +299,35 @@ Status ExtractDocumentContent(Interactions& interactions, storage::Transaction& 
   prov.Set("entity", std::move(entities));
   auto p = interactions.Create(tx, session, "Provenance", prov);
   return p.ok() ? Status::Ok() : p.status();
+}
+
+Status SupersedeReplacedDocument(Interactions& interactions, storage::Transaction& tx,
+                                 profiles::AccessSession& session,
+                                 const storage::StoredResource& replacement,
+                                 const std::string& target_id) {
+  auto current = storage::ReadCurrent(tx, "DocumentReference", target_id, true);
+  if (!current.ok()) return current.status();
+  std::string what = "DocumentReference/" + target_id;
+  if (!*current || (*current)->deleted)
+    return Invalid("the document replaced (" + what + ") is not in the registry",
+                   "DocumentReference.relatesTo");
+  if ((*current)->patient_key != replacement.patient_key)
+    return Status(ErrorCode::kPatientIdMismatch,
+                  "the document replaced (" + what + ") belongs to another record",
+                  "DocumentReference.relatesTo");
+  auto json = ParseJson((*current)->content);
+  if (!json.ok()) return json.status();
+  JsonValue old = std::move(json).value();
+  if (old.GetString("status") == "superseded") return Status::Ok();  // the XDS road got here first
+  if (old.GetString("status") != "current")
+    return Invalid(
+        "the document replaced (" + what + ") is " + old.GetString("status") + ", not current",
+        "DocumentReference.relatesTo");
+  old.Set("status", JsonValue::String("superseded"));
+  auto upd = interactions.Update(tx, session, "DocumentReference", target_id, std::move(old),
+                                 Preconditions{});
+  if (!upd.ok()) return upd.status();
+  return RemoveExtractedContent(interactions, tx, session, target_id);
 }
 
 Status RemoveExtractedContent(Interactions& interactions, storage::Transaction& tx,

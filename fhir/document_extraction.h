@@ -27,6 +27,15 @@ inline constexpr const char* kMappingReportExtension =
 Status ExtractDocumentContent(Interactions& interactions, storage::Transaction& tx,
                               profiles::AccessSession& session, const std::string& dr_id);
 
+// A new document replaces DocumentReference `target_id` (relatesTo replaces, an XDS RPLC or
+// XFRM_RPLC, or the CDA's relatedDocument RPLC): the target must exist in the same record and
+// be current; it becomes superseded (Deprecated in XDS) and what was extracted from it goes.
+// Replacing a document already superseded by this very document is a no-op.
+Status SupersedeReplacedDocument(Interactions& interactions, storage::Transaction& tx,
+                                 profiles::AccessSession& session,
+                                 const storage::StoredResource& replacement,
+                                 const std::string& target_id);
+
 // Removes what was extracted from DocumentReference `dr_id` (its Provenance and targets).
 Status RemoveExtractedContent(Interactions& interactions, storage::Transaction& tx,
                               profiles::AccessSession& session, const std::string& dr_id);

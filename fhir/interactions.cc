@@ -423,7 +423,7 @@ Status Interactions::AfterWrite(storage::Transaction& tx, profiles::AccessSessio
         for (const auto& r : rel->items()) {
           std::string target = r.Find("target") ? r.Find("target")->GetString("reference") : "";
           if (r.GetString("code") == "replaces" && target.rfind("DocumentReference/", 0) == 0)
-            CARNET_RETURN_IF_ERROR(RemoveExtractedContent(*this, tx, session, target.substr(18)));
+            CARNET_RETURN_IF_ERROR(SupersedeReplacedDocument(*this, tx, session, stored, target.substr(18)));
         }
       CARNET_RETURN_IF_ERROR(ExtractDocumentContent(*this, tx, session, stored.id));
     }

@@ -1384,10 +1384,9 @@ EntryResult FhirApi::Impl::DepositCda(Session& session, const HttpRequest& req) 
         if (!*current || (*current)->deleted) continue;
         auto json = StoredJson(**current);
         if (!json.ok()) return json.status();
-        JsonValue superseded = std::move(json).value();
-        superseded.Set("status", JsonValue::String("superseded"));
-        auto upd = interactions_.Update(tx, session, "DocumentReference", old_id, std::move(superseded), Preconditions{});
-        if (!upd.ok()) return upd.status();
+        // Only a current version is replaced (it becomes superseded when this one is written:
+        // Interactions::AfterWrite); a re-deposit of an already replaced chain changes nothing.
+        if (json->GetString("status") != "current") continue;
         JsonValue rel = JsonValue::Object();
         rel.Set("code", JsonValue::String("replaces"));
         JsonValue target = JsonValue::Object();

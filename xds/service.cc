@@ -572,6 +572,9 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
       auto json = ParseJson((*current)->content);
       if (!json.ok()) return json.status();
       JsonValue old = std::move(json).value();
+      // Usually done already: writing the replacement superseded its target
+      // (fhir::SupersedeReplacedDocument); kept for a target the mapping did not name.
+      if (old.GetString("status") == "superseded") continue;
       old.Set("status", JsonValue::String("superseded"));
       auto upd = writer_.Update(tx, session, "DocumentReference", target, old);
       if (!upd.ok()) return upd.status();

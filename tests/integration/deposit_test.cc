@@ -395,5 +395,156 @@ TEST(DepositTest, TheHeaderFillsAndChecksTheMetadata) {
   client.Request("DELETE", base + "DocumentReference?identifier=urn:oid:" + uid);
 }
 
+// A CDA that replaces an earlier version (relatedDocument RPLC, BIO-CR-BIO Microbiologie
+// replaces 1.2.250.1.213.1.1.1.55.12345.13) supersedes it whatever the road, even when the
+// submitter did not say so; a submitter that names another document is refused.
+TEST(DepositTest, ACdaReplacementSupersedesTheEarlierVersionOnEveryRoad) {
+  GatewayProcess gateway;
+  ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
+  HttpClient client;
+  std::string base = gateway.base_url() + "/fhir/";
+  auto p = client.Request("POST", base + "Patient",
+                          {"Content-Type: application/fhir+json",
+                           "If-None-Exist: identifier=urn:oid:1.2.250.1.213.1.4.10|279035121518989"},
+                          R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":"279035121518989"}]})");
+  ASSERT_TRUE(p.status == 201 || p.status == 200) << p.body;
+  std::string pid = ParseJson(p.body)->GetString("id");
+  const std::string v1_uid = "1.2.250.1.213.1.1.1.55.12345.13";
+  std::string v2 = Corpus("BIO-CR-BIO_2024.01_Microbiologie_V2.xml");
+  auto header = mapping::ReadCdaHeader(v2);
+  ASSERT_TRUE(header.ok());
+  ASSERT_EQ(header->replaces_unique_id, v1_uid);
+  const std::string v2_uid = header->entry.unique_id;
+  // The earlier version: the TSH report under the uniqueId the new one replaces.
+  std::string v1 = Corpus("BIO-CR-BIO_2024.01_TSH_1.xml");
+  v1.replace(v1.find("1.2.250.1.213.1.1.1.55.2024.9.1"), 31, v1_uid);
+  auto one = [&](const std::string& uid) -> JsonValue {
+    auto found = ParseJson(client.Get(base + "DocumentReference?identifier=urn:oid:" + uid).body);
+    if (!found.ok() || !found->Find("entry") || found->Find("entry")->items().size() != 1) return JsonValue();
+    return *found->Find("entry")->items()[0].Find("resource");
+  };
+  auto reset = [&] {
+    client.Request("DELETE", base + "DocumentReference?identifier=urn:oid:" + v2_uid);
+    client.Request("DELETE", base + "DocumentReference?identifier=urn:oid:" + v1_uid);
+    auto r = client.Request("POST", base + "DocumentReference/$deposit", {"Content-Type: application/xml"}, v1);
+    EXPECT_EQ(r.status, 201) << r.body.substr(0, 800);
+    return ParseJson(r.body)->GetString("id");
+  };
+  auto check = [&](const std::string& road, const std::string& v1_id) {
+    SCOPED_TRACE(road);
+    JsonValue old = one(v1_uid), now = one(v2_uid);
+    ASSERT_TRUE(old.is_object() && now.is_object());
+    EXPECT_EQ(old.GetString("status"), "superseded");
+    EXPECT_EQ(now.GetString("status"), "current");
+    const JsonValue* rel = now.Find("relatesTo");
+    ASSERT_NE(rel, nullptr) << WriteJson(now);
+    EXPECT_EQ(rel->items()[0].GetString("code"), "replaces");
+    EXPECT_EQ(rel->items()[0].Find("target")->GetString("reference"), "DocumentReference/" + v1_id);
+    // The earlier version's extracted results went with it.
+    auto left = ParseJson(client.Get(base + "Observation?derived-from=DocumentReference/" + v1_id).body);
+    EXPECT_EQ(left->Find("entry"), nullptr) << road;
+  };
+
+  // $deposit.
+  std::string v1_id = reset();
+  auto r = client.Request("POST", base + "DocumentReference/$deposit", {"Content-Type: application/xml"}, v2);
+  ASSERT_EQ(r.status, 201) << r.body.substr(0, 800);
+  check("$deposit", v1_id);
+
+  // MHD ITI-65 without relatesTo: the header's RPLC is done for the submitter.
+  v1_id = reset();
+  auto bundle = [&](const std::string& relates) {
+    std::string dr_full = "urn:uuid:" + NewUuid(), bin_full = "urn:uuid:" + NewUuid();
+    xds::SubmissionSet set;
+    set.id = "urn:uuid:" + NewUuid();
+    set.unique_id = "1.2.250.1.999.14." + std::to_string(std::stoll(RandomHex(5), nullptr, 16));
+    set.source_id = "1.2.250.1.999";
+    set.submission_time = "20240102030405";
+    JsonValue list = mapping::ListFromSubmissionSet(set, "Patient/" + pid, {dr_full});
+    list.Remove("id");
+    return R"({"resourceType":"Bundle","type":"transaction","entry":[
+      {"fullUrl":")" + std::string("urn:uuid:") + NewUuid() + R"(","resource":)" + WriteJson(list) +
+           R"(,"request":{"method":"POST","url":"List"}},
+      {"fullUrl":")" + dr_full + R"(","resource":{"resourceType":"DocumentReference","status":"current",)" + relates +
+           R"("masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:)" + v2_uid +
+           R"("},"subject":{"reference":"Patient/)" + pid +
+           R"("},"content":[{"attachment":{"contentType":"text/xml","url":")" + bin_full +
+           R"("}}]},"request":{"method":"POST","url":"DocumentReference"}},
+      {"fullUrl":")" + bin_full + R"(","resource":{"resourceType":"Binary","contentType":"text/xml","data":")" +
+           Base64Encode(v2) + R"("},"request":{"method":"POST","url":"Binary"}}]})";
+  };
+  auto m = client.Request("POST", gateway.base_url() + "/fhir", {"Content-Type: application/fhir+json"}, bundle(""));
+  ASSERT_EQ(m.status, 200) << m.body.substr(0, 1500);
+  check("ITI-65", v1_id);
+
+  // ITI-65 naming another document as the one replaced: refused, nothing changes.
+  v1_id = reset();
+  auto other = client.Request("POST", base + "DocumentReference",
+                              {"Content-Type: application/fhir+json"},
+                              R"({"resourceType":"DocumentReference","status":"current","subject":{"reference":"Patient/)" +
+                                  pid + R"("},"content":[{"attachment":{"contentType":"text/plain","data":"b3RoZXI="}}]})");
+  ASSERT_EQ(other.status, 201) << other.body;
+  std::string other_id = ParseJson(other.body)->GetString("id");
+  m = client.Request("POST", gateway.base_url() + "/fhir", {"Content-Type: application/fhir+json"},
+                     bundle(R"("relatesTo":[{"code":"replaces","target":{"reference":"DocumentReference/)" + other_id + R"("}}],)"));
+  EXPECT_EQ(m.status, 422) << m.body.substr(0, 1500);
+  EXPECT_NE(m.body.find("relatedDocument RPLC"), std::string::npos) << m.body.substr(0, 1500);
+  EXPECT_EQ(one(v1_uid).GetString("status"), "current");
+  EXPECT_EQ(ParseJson(client.Get(base + "DocumentReference/" + other_id).body)->GetString("status"), "current");
+  EXPECT_TRUE(one(v2_uid).is_null());
+
+  // XDS.b ITI-41 with the header's metadata and no RPLC association.
+  v1_id = reset();
+  xds::RegistryObjectList md;
+  xds::DocumentEntry e = header->entry;
+  e.id = "urn:uuid:" + NewUuid();
+  e.patient_id = e.source_patient_id = "279035121518989^^^&1.2.250.1.213.1.4.10&ISO";
+  e.repository_unique_id = "1.3.6.1.4.1.21367.2017.2.5.84";
+  md.documents.push_back(e);
+  xds::SubmissionSet set;
+  set.id = "SubmissionSet01";
+  set.unique_id = "1.2.250.1.999.14." + std::to_string(std::stoll(RandomHex(5), nullptr, 16));
+  set.patient_id = e.patient_id;
+  set.source_id = "1.2.250.1.999";
+  set.submission_time = "20240102030405";
+  set.content_type_code = e.class_code;
+  set.authors.push_back(e.authors[0]);
+  md.submission_sets.push_back(set);
+  xds::Association member;
+  member.id = "urn:uuid:" + NewUuid();
+  member.type = xds::AssociationType::kHasMember;
+  member.type_uri = std::string(xds::AssociationTypeUri(xds::AssociationType::kHasMember));
+  member.source = "SubmissionSet01";
+  member.target = e.id;
+  member.submission_set_status = "Original";
+  md.associations.push_back(member);
+  std::string pnr = R"(<xdsb:ProvideAndRegisterDocumentSetRequest xmlns:xdsb="urn:ihe:iti:xds-b:2007">)" +
+                    xds::WriteSubmitObjectsRequest(md) + "<xdsb:Document id=\"" + e.id + "\">" + Base64Encode(v2) +
+                    "</xdsb:Document></xdsb:ProvideAndRegisterDocumentSetRequest>";
+  std::string envelope =
+      "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" xmlns:a=\"http://www.w3.org/2005/08/addressing\">"
+      "<s:Header><a:Action>urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b</a:Action><a:MessageID>urn:uuid:" +
+      NewUuid() + "</a:MessageID></s:Header><s:Body>" + pnr + "</s:Body></s:Envelope>";
+  auto x = client.Request("POST", gateway.base_url() + "/xds/repository", {kSoap}, envelope);
+  ASSERT_NE(x.body.find("ResponseStatusType:Success"), std::string::npos) << x.body.substr(0, 1500);
+  check("ITI-41", v1_id);
+  // ...and the registry shows the RPLC: the earlier entry Deprecated.
+  auto q = client.Request("POST", gateway.base_url() + "/xds/registry", {kSoap},
+                          "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" "
+                          "xmlns:a=\"http://www.w3.org/2005/08/addressing\"><s:Header><a:Action>urn:ihe:iti:2007:"
+                          "RegistryStoredQuery</a:Action><a:MessageID>urn:uuid:" + NewUuid() +
+                          "</a:MessageID></s:Header><s:Body><query:AdhocQueryRequest "
+                          "xmlns:query=\"urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0\" "
+                          "xmlns:rim=\"urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0\"><query:ResponseOption "
+                          "returnComposedObjects=\"true\" returnType=\"LeafClass\"/><rim:AdhocQuery "
+                          "id=\"urn:uuid:5c4f972b-d56b-40ac-a5fc-c8ca9b40b9d4\"><rim:Slot "
+                          "name=\"$XDSDocumentEntryUniqueId\"><rim:ValueList><rim:Value>('" + v1_uid +
+                          "')</rim:Value></rim:ValueList></rim:Slot></rim:AdhocQuery></query:AdhocQueryRequest>"
+                          "</s:Body></s:Envelope>");
+  EXPECT_NE(q.body.find("StatusType:Deprecated"), std::string::npos) << q.body.substr(0, 1500);
+  client.Request("DELETE", base + "DocumentReference?identifier=urn:oid:" + v2_uid);
+  client.Request("DELETE", base + "DocumentReference?identifier=urn:oid:" + v1_uid);
+}
+
 }  // namespace
 }  // namespace carnet::testing
