@@ -2,10 +2,15 @@
 
 #include <cctype>
 #include <ctime>
+#include <string>
+#include <vector>
 
 #include "mapping/ebrim_xml.h"
 
 namespace carnet::mapping {
+
+const char* EmbeddedDocumentCodes();  // generated from mapping/data/document_codes.tsv
+
 namespace {
 
 using xds::Child;
@@ -16,32 +21,42 @@ using xds::Trim;
 
 constexpr std::string_view kHl7 = "urn:hl7-org:v3";
 
-// Document type (LOINC) -> DMP class code, as data (spec/france.md, the type->class table).
-struct TypeClass {
-  const char* type;
-  const char* class_code;
-  const char* class_display;
-};
-constexpr TypeClass kTypeToClass[] = {
-    {"11490-0", "10", "Compte rendu"},       {"11502-2", "10", "Compte rendu"},
-    {"18761-7", "10", "Compte rendu"},       {"18748-4", "31", "Imagerie medicale"},
-    {"60591-5", "11", "Synthese"},           {"57833-6", "42", "Prescription"},
-    {"11369-6", "60", "Vaccination"},        {"SYNTH", "11", "Synthese"},
-};
 constexpr const char* kClassScheme = "1.2.250.1.213.1.1.4.1";
-
-// CDA templateId -> formatCode. The IHE ones are known; CI-SIS models fall back to the IHE
-// generic code until the CI-SIS format table (JDV_J10) is loaded as data.
-struct TemplateFormat {
-  const char* template_id;
-  const char* format_code;
-  const char* display;
-};
-constexpr TemplateFormat kTemplateFormats[] = {
-    {"1.3.6.1.4.1.19376.1.3.3", "urn:ihe:lab:xd-lab:2008", "XD-LAB"},
-    {"1.3.6.1.4.1.19376.1.2.20", "urn:ihe:iti:xds-sd:pdf:2008", "XDS-SD PDF"},
-};
 constexpr const char* kFormatScheme = "1.3.6.1.4.1.19376.1.2.3";
+
+// One row of mapping/data/document_codes.tsv.
+struct CodeRow {
+  std::string kind, key, code, display;
+};
+
+// The tables, read once from the embedded file; a malformed row is skipped (the table is
+// checked by tests/unit/cda_header_test.cc, which fails on any).
+const std::vector<CodeRow>& DocumentCodes() {
+  static const std::vector<CodeRow> rows = [] {
+    std::vector<CodeRow> out;
+    std::string text = EmbeddedDocumentCodes();
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t end = text.find('\n', start);
+      if (end == std::string::npos) end = text.size();
+      std::string line = text.substr(start, end - start);
+      start = end + 1;
+      if (line.empty() || line[0] == '#') continue;
+      std::vector<std::string> cells;
+      size_t s = 0;
+      while (true) {
+        size_t tab = line.find('\t', s);
+        cells.push_back(line.substr(s, tab == std::string::npos ? std::string::npos : tab - s));
+        if (tab == std::string::npos) break;
+        s = tab + 1;
+      }
+      if (cells.size() == 4 && (cells[0] == "class" || cells[0] == "format"))
+        out.push_back({cells[0], cells[1], cells[2], cells[3]});
+    }
+    return out;
+  }();
+  return rows;
+}
 
 bool IsInsRoot(std::string_view root) {
   return root == "1.2.250.1.213.1.4.8" || root == "1.2.250.1.213.1.4.9" ||
@@ -95,7 +110,8 @@ std::string DtmFromHl7Ts(std::string_view ts) {
   if (rest.empty() || base.size() < 10) return base.size() > 14 ? base.substr(0, 14) : base;
   if (rest.size() != 5 || (rest[0] != '+' && rest[0] != '-')) return "";
   int sign = rest[0] == '+' ? 1 : -1;
-  int offset = sign * (std::stoi(std::string(rest.substr(1, 2))) * 60 + std::stoi(std::string(rest.substr(3, 2))));
+  int offset = sign * (std::stoi(std::string(rest.substr(1, 2))) * 60 +
+                       std::stoi(std::string(rest.substr(3, 2))));
   std::string padded = base;
   while (padded.size() < 14) padded += "0";
   std::tm tm{};
@@ -119,34 +135,43 @@ Result<CdaHeader> ReadCdaHeader(std::string_view xml) {
   if (!doc.ok()) return doc.status();
   pugi::xml_node root = (*doc)->document_element();
   if (!Is(root, kHl7, "ClinicalDocument"))
-    return BadRequest("not a CDA R2 document (root element must be urn:hl7-org:v3 ClinicalDocument)");
+    return BadRequest(
+        "not a CDA R2 document (root element must be urn:hl7-org:v3 ClinicalDocument)");
   CdaHeader h;
   xds::DocumentEntry& e = h.entry;
   e.object_type = std::string(xds::uuids::kDocumentEntryStable);
   e.mime_type = "text/xml";
   pugi::xml_node id = Child(root, kHl7, "id");
-  if (Attr(id, "root").empty()) return Invalid("the CDA header has no id: no uniqueId", "ClinicalDocument/id");
-  e.unique_id = Attr(id, "root") + (Attr(id, "extension").empty() ? "" : "^" + Attr(id, "extension"));
+  if (Attr(id, "root").empty())
+    return Invalid("the CDA header has no id: no uniqueId", "ClinicalDocument/id");
+  e.unique_id =
+      Attr(id, "root") + (Attr(id, "extension").empty() ? "" : "^" + Attr(id, "extension"));
   e.title = Trim(Text(Child(root, kHl7, "title")));
   pugi::xml_node code = Child(root, kHl7, "code");
-  if (Attr(code, "code").empty()) return Invalid("the CDA header has no code: no typeCode", "ClinicalDocument/code");
+  if (Attr(code, "code").empty())
+    return Invalid("the CDA header has no code: no typeCode", "ClinicalDocument/code");
   e.type_code = CodeOf(code);
-  for (const auto& tc : kTypeToClass)
-    if (e.type_code.code == tc.type) e.class_code = {tc.class_code, kClassScheme, tc.class_display, ""};
+  for (const auto& row : DocumentCodes())
+    if (row.kind == "class" && e.type_code.code == row.key)
+      e.class_code = {row.code, kClassScheme, row.display, ""};
   e.creation_time = DtmFromHl7Ts(Attr(Child(root, kHl7, "effectiveTime"), "value"));
   if (e.creation_time.empty())
-    return Invalid("the CDA header has no valid effectiveTime: no creationTime", "ClinicalDocument/effectiveTime");
+    return Invalid("the CDA header has no valid effectiveTime: no creationTime",
+                   "ClinicalDocument/effectiveTime");
   pugi::xml_node conf = Child(root, kHl7, "confidentialityCode");
   if (conf) e.confidentiality_codes.push_back(CodeOf(conf));
   e.language_code = Attr(Child(root, kHl7, "languageCode"), "code");
   h.set_id = Attr(Child(root, kHl7, "setId"), "root");
   h.version_number = Attr(Child(root, kHl7, "versionNumber"), "value");
-  for (pugi::xml_node t = root.first_child(); t; t = t.next_sibling())
-    if (Is(t, kHl7, "templateId"))
-      for (const auto& f : kTemplateFormats)
-        if (Attr(t, "root") == f.template_id) e.format_code = {f.format_code, kFormatScheme, f.display, ""};
+  for (const auto& row : DocumentCodes()) {
+    if (row.kind != "format" || !e.format_code.code.empty()) continue;
+    for (pugi::xml_node t = root.first_child(); t; t = t.next_sibling())
+      if (Is(t, kHl7, "templateId") && Attr(t, "root") == row.key)
+        e.format_code = {row.code, kFormatScheme, row.display, ""};
+  }
   if (e.format_code.code.empty())
-    e.format_code = {"urn:ihe:iti:xds:2017:mimeTypeSufficient", kFormatScheme, "Format from mimeType", ""};
+    e.format_code = {"urn:ihe:iti:xds:2017:mimeTypeSufficient", kFormatScheme,
+                     "Format from mimeType", ""};
 
   // Patient: the INS is the patientId; a local id the sourcePatientId.
   pugi::xml_node patient_role = Path(root, {"recordTarget", "patientRole"});
@@ -162,11 +187,13 @@ Result<CdaHeader> ReadCdaHeader(std::string_view xml) {
     }
   }
   if (h.patient_ins.empty())
-    return Invalid("the CDA recordTarget carries no national identity (INS)", "ClinicalDocument/recordTarget");
+    return Invalid("the CDA recordTarget carries no national identity (INS)",
+                   "ClinicalDocument/recordTarget");
   if (e.source_patient_id.empty()) e.source_patient_id = e.patient_id;
   pugi::xml_node person = Child(patient_role, kHl7, "patient");
   pugi::xml_node name = Child(person, kHl7, "name");
-  std::string family = Trim(Text(Child(name, kHl7, "family"))), given = Trim(Text(Child(name, kHl7, "given")));
+  std::string family = Trim(Text(Child(name, kHl7, "family"))),
+              given = Trim(Text(Child(name, kHl7, "given")));
   if (!family.empty()) e.source_patient_info.push_back("PID-5|" + family + "^" + given + "^^^");
   std::string birth = Attr(Child(person, kHl7, "birthTime"), "value");
   if (!birth.empty()) e.source_patient_info.push_back("PID-7|" + birth.substr(0, 8));
@@ -181,9 +208,13 @@ Result<CdaHeader> ReadCdaHeader(std::string_view xml) {
     std::string org = Trim(Text(Path(assigned, {"representedOrganization", "name"})));
     if (!org.empty()) author.institutions.push_back(org);
     pugi::xml_node spec = Child(assigned, kHl7, "code");
-    if (spec) author.specialties.push_back(Attr(spec, "code") + "^" + Attr(spec, "displayName") + "^" + Attr(spec, "codeSystem"));
+    if (spec)
+      author.specialties.push_back(Attr(spec, "code") + "^" + Attr(spec, "displayName") + "^" +
+                                   Attr(spec, "codeSystem"));
     pugi::xml_node role = Child(a, kHl7, "functionCode");
-    if (role) author.roles.push_back(Attr(role, "code") + "^" + Attr(role, "displayName") + "^" + Attr(role, "codeSystem"));
+    if (role)
+      author.roles.push_back(Attr(role, "code") + "^" + Attr(role, "displayName") + "^" +
+                             Attr(role, "codeSystem"));
     e.authors.push_back(std::move(author));
   }
   pugi::xml_node legal = Path(root, {"legalAuthenticator", "assignedEntity"});
@@ -195,19 +226,22 @@ Result<CdaHeader> ReadCdaHeader(std::string_view xml) {
     pugi::xml_node ev_code = Child(event, kHl7, "code");
     if (ev_code && !Attr(ev_code, "code").empty()) e.event_codes.push_back(CodeOf(ev_code));
     pugi::xml_node time = Child(event, kHl7, "effectiveTime");
-    if (e.service_start_time.empty()) e.service_start_time = DtmFromHl7Ts(Attr(Child(time, kHl7, "low"), "value"));
-    if (e.service_stop_time.empty()) e.service_stop_time = DtmFromHl7Ts(Attr(Child(time, kHl7, "high"), "value"));
-    pugi::xml_node setting =
-        Path(event, {"performer", "assignedEntity", "representedOrganization", "standardIndustryClassCode"});
+    if (e.service_start_time.empty())
+      e.service_start_time = DtmFromHl7Ts(Attr(Child(time, kHl7, "low"), "value"));
+    if (e.service_stop_time.empty())
+      e.service_stop_time = DtmFromHl7Ts(Attr(Child(time, kHl7, "high"), "value"));
+    pugi::xml_node setting = Path(event, {"performer", "assignedEntity", "representedOrganization",
+                                          "standardIndustryClassCode"});
     if (setting && e.practice_setting_code.code.empty()) e.practice_setting_code = CodeOf(setting);
   }
-  pugi::xml_node facility =
-      Path(root, {"componentOf", "encompassingEncounter", "location", "healthCareFacility", "code"});
+  pugi::xml_node facility = Path(
+      root, {"componentOf", "encompassingEncounter", "location", "healthCareFacility", "code"});
   if (facility) e.healthcare_facility_type_code = CodeOf(facility);
   for (pugi::xml_node r = root.first_child(); r; r = r.next_sibling()) {
     if (!Is(r, kHl7, "relatedDocument") || std::string(Attr(r, "typeCode")) != "RPLC") continue;
     pugi::xml_node pid = Path(r, {"parentDocument", "id"});
-    h.replaces_unique_id = Attr(pid, "root") + (Attr(pid, "extension").empty() ? "" : "^" + Attr(pid, "extension"));
+    h.replaces_unique_id =
+        Attr(pid, "root") + (Attr(pid, "extension").empty() ? "" : "^" + Attr(pid, "extension"));
   }
   return h;
 }

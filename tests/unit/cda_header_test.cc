@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 namespace carnet::mapping {
 namespace {
@@ -40,9 +41,10 @@ TEST(CdaHeaderTest, LabReport) {
 }
 
 TEST(CdaHeaderTest, EveryCorpusDocumentHasItsMetadata) {
-  for (const char* f : {"BIO-CR-BIO_2024.01_Microbiologie_V2.xml", "BIO-CR-BIO_2024.01_TSH_1.xml",
-                        "DOC_NON_STRUCTURE_CDA-R2-N1.xml", "LDL-EES_2022.01.xml", "LDL-SES_2022.01.xml",
-                        "VAC_2023.01.xml", "VSM_1.4_2022.01.xml", "eP-MED-DM_2024.01_PosoStruct.xml"}) {
+  for (const char* f :
+       {"BIO-CR-BIO_2024.01_Microbiologie_V2.xml", "BIO-CR-BIO_2024.01_TSH_1.xml",
+        "DOC_NON_STRUCTURE_CDA-R2-N1.xml", "LDL-EES_2022.01.xml", "LDL-SES_2022.01.xml",
+        "VAC_2023.01.xml", "VSM_1.4_2022.01.xml", "eP-MED-DM_2024.01_PosoStruct.xml"}) {
     SCOPED_TRACE(f);
     auto h = ReadCdaHeader(Corpus(f));
     ASSERT_TRUE(h.ok()) << h.status().ToString();
@@ -57,12 +59,43 @@ TEST(CdaHeaderTest, EveryCorpusDocumentHasItsMetadata) {
 }
 
 TEST(CdaHeaderTest, RefusesWhatIsNotACda) {
-  EXPECT_EQ(ReadCdaHeader("<Patient xmlns=\"http://hl7.org/fhir\"/>").status().code(), ErrorCode::kBadRequest);
-  EXPECT_FALSE(ReadCdaHeader("<!DOCTYPE x [<!ENTITY e \"e\">]><ClinicalDocument xmlns=\"urn:hl7-org:v3\"/>").ok());
-  EXPECT_EQ(ReadCdaHeader("<ClinicalDocument xmlns=\"urn:hl7-org:v3\"/>").status().code(), ErrorCode::kInvalid);
+  EXPECT_EQ(ReadCdaHeader("<Patient xmlns=\"http://hl7.org/fhir\"/>").status().code(),
+            ErrorCode::kBadRequest);
+  EXPECT_FALSE(
+      ReadCdaHeader("<!DOCTYPE x [<!ENTITY e \"e\">]><ClinicalDocument xmlns=\"urn:hl7-org:v3\"/>")
+          .ok());
+  EXPECT_EQ(ReadCdaHeader("<ClinicalDocument xmlns=\"urn:hl7-org:v3\"/>").status().code(),
+            ErrorCode::kInvalid);
   EXPECT_EQ(DtmFromHl7Ts("20210401171000+0100"), "20210401161000");
   EXPECT_EQ(DtmFromHl7Ts("20210401"), "20210401");
   EXPECT_EQ(DtmFromHl7Ts("202104011710-0200"), "202104011910");
+}
+
+// Every row of the code tables is well formed: a malformed one would be skipped silently.
+TEST(CdaHeaderTest, DocumentCodeTablesAreWellFormed) {
+  std::ifstream in(std::string(CARNET_SOURCE_DIR) + "/mapping/data/document_codes.tsv");
+  ASSERT_TRUE(in);
+  int classes = 0, formats = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> cells;
+    std::stringstream cells_in(line);
+    for (std::string cell; std::getline(cells_in, cell, '\t');) cells.push_back(cell);
+    ASSERT_EQ(cells.size(), 4u) << line;
+    ASSERT_TRUE(cells[0] == "class" || cells[0] == "format") << line;
+    for (const auto& c : cells) EXPECT_FALSE(c.empty()) << line;
+    (cells[0] == "class" ? classes : formats)++;
+  }
+  EXPECT_GE(classes, 8);
+  EXPECT_GE(formats, 2);
+  // The tables are what the header mapping uses.
+  auto vac = ReadCdaHeader(Corpus("VAC_2023.01.xml"));
+  ASSERT_TRUE(vac.ok());
+  EXPECT_EQ(vac->entry.class_code.code, "60");
+  EXPECT_EQ(vac->entry.class_code.scheme, "1.2.250.1.213.1.1.4.1");
+  auto level1 = ReadCdaHeader(Corpus("DOC_NON_STRUCTURE_CDA-R2-N1.xml"));
+  ASSERT_TRUE(level1.ok());
+  EXPECT_EQ(level1->entry.format_code.code, "urn:ihe:iti:xds-sd:pdf:2008");
 }
 
 }  // namespace
