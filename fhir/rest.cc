@@ -240,6 +240,7 @@ class FhirApi::Impl {
   EntryResult Everything(Session& session, const std::string& id, const QueryParams& query);
   EntryResult ValidateOp(const HttpRequest& req, const std::string& type, const std::string& id);
   EntryResult ProcessBundle(Session& session, const HttpRequest& req);
+  Status SupersededContent(const std::string& binary_id, const std::string& binary_json);
   EntryResult ProcessBundleBody(Session& session, const HttpRequest& req, bool* mhd);
   EntryResult DepositCda(Session& session, const HttpRequest& req);
   EntryResult PatientChoice(Session& session, const HttpRequest& req, const std::string& id,
@@ -465,6 +466,10 @@ EntryResult FhirApi::Impl::Route(Session& session, const HttpRequest& req,
     if (!pre_error.ok()) return FromError(pre_error);
     if (m == "GET" || m == "HEAD") {
       EntryResult e = Read(session, req, type, id, "");
+      if (type == "Binary" && e.error.ok() && !e.resource_json.empty()) {
+        Status gone = SupersededContent(id, e.resource_json);
+        if (!gone.ok()) return FromError(gone);
+      }
       if (type == "Binary" && e.error.ok() && !e.resource_json.empty() && WantsNativeBinary(req, query)) {
         auto json = ParseJson(e.resource_json);
         if (!json.ok()) return FromError(Internal("stored Binary is unreadable"));
@@ -594,6 +599,42 @@ EntryResult FhirApi::Impl::Read(Session& session, const HttpRequest& req, const 
   }
   e.resource_json = std::move(row.content);
   return e;
+}
+
+// IHE MHD ITI-68: the content of a document that was replaced (superseded, Deprecated in
+// XDS) is answered 410 Gone, naming the document; the version-specific read
+// (Binary/[id]/_history/[vid]) still serves it, and so does XDS ITI-43.
+Status FhirApi::Impl::SupersededContent(const std::string& binary_id, const std::string& binary_json) {
+  auto binary = ParseJson(binary_json);
+  if (!binary.ok()) return Status::Ok();
+  const JsonValue* ctx = binary->Find("securityContext");
+  std::string owner = ctx ? ctx->GetString("reference") : "";
+  std::string superseded;
+  Status st = storage::RunInTransaction(pool_, [&](Transaction& tx) -> Status {
+    std::vector<std::string> documents;
+    if (owner.rfind("DocumentReference/", 0) == 0) {
+      documents.push_back(owner.substr(18));
+    } else {
+      auto found = FindMatchingIds(tx, "DocumentReference", "location=Binary/" + binary_id, 5);
+      if (!found.ok()) return found.status();
+      documents = std::move(found).value();
+    }
+    for (const std::string& id : documents) {
+      auto dr = storage::ReadCurrent(tx, "DocumentReference", id, false);
+      if (!dr.ok()) return dr.status();
+      if (!*dr || (*dr)->deleted) continue;
+      auto json = ParseJson((*dr)->content);
+      if (!json.ok()) continue;
+      if (json->GetString("status") != "superseded") return Status::Ok();  // a current document holds it
+      superseded = id;
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  if (superseded.empty()) return Status::Ok();
+  return Status(ErrorCode::kGone, "DocumentReference/" + superseded +
+                                      " was replaced by a newer version (status superseded); its content stays "
+                                      "available as Binary/" + binary_id + "/_history/[vid]");
 }
 
 EntryResult FhirApi::Impl::WriteInTransaction(

@@ -440,6 +440,14 @@ TEST(DepositTest, ACdaReplacementSupersedesTheEarlierVersionOnEveryRoad) {
     ASSERT_NE(rel, nullptr) << WriteJson(now);
     EXPECT_EQ(rel->items()[0].GetString("code"), "replaces");
     EXPECT_EQ(rel->items()[0].Find("target")->GetString("reference"), "DocumentReference/" + v1_id);
+    // ITI-68: the replaced document's content is Gone; its version stays readable.
+    std::string url = old.Find("content")->items()[0].Find("attachment")->GetString("url");
+    auto gone = client.Get(base + url);
+    EXPECT_EQ(gone.status, 410) << gone.body;
+    EXPECT_NE(gone.body.find("superseded"), std::string::npos) << gone.body;
+    EXPECT_EQ(client.Get(base + url + "/_history/1").status, 200);
+    std::string now_url = now.Find("content")->items()[0].Find("attachment")->GetString("url");
+    EXPECT_EQ(client.Get(base + now_url).status, 200) << now_url;
     // The earlier version's extracted results went with it.
     auto left = ParseJson(client.Get(base + "Observation?derived-from=DocumentReference/" + v1_id).body);
     EXPECT_EQ(left->Find("entry"), nullptr) << road;
