@@ -14,13 +14,13 @@
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <cmath>
-#include <functional>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <random>
@@ -54,9 +54,9 @@ struct DocKind {
   const char* display;
   int share;
 };
-const DocKind kMix[] = {{"11502-2", "Laboratory report", 40},  {"57833-6", "Prescription", 25},
-                        {"11490-0", "Discharge letter", 15},   {"18748-4", "Imaging report", 5},
-                        {"CERT_DECL", "Certificate", 5},       {"34133-9", "Summary", 5},
+const DocKind kMix[] = {{"11502-2", "Laboratory report", 40}, {"57833-6", "Prescription", 25},
+                        {"11490-0", "Discharge letter", 15},  {"18748-4", "Imaging report", 5},
+                        {"CERT_DECL", "Certificate", 5},      {"34133-9", "Summary", 5},
                         {"DOC_PATIENT", "Patient upload", 5}};
 
 const char* kObservationCodes[][3] = {{"29463-7", "Body weight", "kg"},
@@ -93,10 +93,12 @@ int Load(int argc, char** argv) {
   profiles::AccessSession session(**access, loader, {"bench", "127.0.0.1"});
   fhir::Interactions interactions(pool);
   auto t0 = Clock::now();
-  auto in_batches = [&](int count, int batch, const std::function<Status(storage::Transaction&, int)>& one) -> Status {
+  auto in_batches = [&](int count, int batch,
+                        const std::function<Status(storage::Transaction&, int)>& one) -> Status {
     for (int start = 0; start < count; start += batch) {
       Status st = storage::RunInTransaction(pool, [&](storage::Transaction& tx) -> Status {
-        for (int i = start; i < std::min(count, start + batch); ++i) CARNET_RETURN_IF_ERROR(one(tx, i));
+        for (int i = start; i < std::min(count, start + batch); ++i)
+          CARNET_RETURN_IF_ERROR(one(tx, i));
         return Status::Ok();
       });
       if (!st.ok()) return st;
@@ -108,8 +110,10 @@ int Load(int argc, char** argv) {
   };
   std::fprintf(stderr, "patients\n");
   Status st = in_batches(patients, 100, [&](storage::Transaction& tx, int i) -> Status {
-    JsonValue p = *ParseJson(R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":")" +
-                             Ins(i) + R"("}],"name":[{"family":"BENCH","given":["P)" + std::to_string(i) + R"("]}],"birthDate":"1970-01-01"})");
+    JsonValue p = *ParseJson(
+        R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":")" +
+        Ins(i) + R"("}],"name":[{"family":"BENCH","given":["P)" + std::to_string(i) +
+        R"("]}],"birthDate":"1970-01-01"})");
     p.Set("id", JsonValue::String(PatientId(i)));
     auto r = interactions.Update(tx, session, "Patient", PatientId(i), p, fhir::Preconditions{});
     return r.ok() ? Status::Ok() : r.status();
@@ -141,10 +145,14 @@ int Load(int argc, char** argv) {
     std::string month = std::to_string(1 + i % 12);
     if (month.size() == 1) month = "0" + month;
     JsonValue dr = *ParseJson(R"({"resourceType":"DocumentReference","status":"current",
-      "masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:1.2.250.1.999.77.)" + std::to_string(i) + R"("},
-      "type":{"coding":[{"system":"http://loinc.org","code":")" + kind->code + R"(","display":")" + kind->display + R"("}]},
-      "subject":{"reference":"Patient/)" + PatientId(p) + R"("},"date":"2025-)" + month + R"(-15T10:00:00Z",
-      "content":[{"attachment":{"contentType":"text/plain","url":"Binary/)" + id + R"(-bin","size":)" + std::to_string(content.size()) +
+      "masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:1.2.250.1.999.77.)" +
+                              std::to_string(i) + R"("},
+      "type":{"coding":[{"system":"http://loinc.org","code":")" +
+                              kind->code + R"(","display":")" + kind->display + R"("}]},
+      "subject":{"reference":"Patient/)" +
+                              PatientId(p) + R"("},"date":"2025-)" + month + R"(-15T10:00:00Z",
+      "content":[{"attachment":{"contentType":"text/plain","url":"Binary/)" +
+                              id + R"(-bin","size":)" + std::to_string(content.size()) +
                               R"(,"creation":"2025-)" + month + R"(-15T09:00:00Z"}}]})");
     dr.Set("id", JsonValue::String(id));
     auto r = interactions.Update(tx, session, "DocumentReference", id, dr, fhir::Preconditions{});
@@ -162,10 +170,13 @@ int Load(int argc, char** argv) {
     // A profile entry for one document in two.
     if (i % 2 == 0) {
       const auto& oc = kObservationCodes[i % 3];
-      JsonValue o = *ParseJson(R"({"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":")" +
-                               std::string(oc[0]) + R"(","display":")" + oc[1] + R"("}]},"subject":{"reference":"Patient/)" +
-                               PatientId(p) + R"("},"effectiveDateTime":"2025-)" + month + R"(-15","valueQuantity":{"value":)" +
-                               std::to_string(50 + i % 50) + R"(,"unit":")" + oc[2] + R"(","system":"http://unitsofmeasure.org","code":")" + oc[2] + R"("}})");
+      JsonValue o = *ParseJson(
+          R"({"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":")" +
+          std::string(oc[0]) + R"(","display":")" + oc[1] +
+          R"("}]},"subject":{"reference":"Patient/)" + PatientId(p) +
+          R"("},"effectiveDateTime":"2025-)" + month + R"(-15","valueQuantity":{"value":)" +
+          std::to_string(50 + i % 50) + R"(,"unit":")" + oc[2] +
+          R"(","system":"http://unitsofmeasure.org","code":")" + oc[2] + R"("}})");
       auto ob = interactions.Create(tx, session, "Observation", o);
       if (!ob.ok()) return ob.status();
     }
@@ -176,8 +187,8 @@ int Load(int argc, char** argv) {
     return 1;
   }
   double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  std::printf("{\"patients\":%d,\"documents\":%d,\"seconds\":%.1f,\"documents_per_s\":%.0f}\n", patients, documents,
-              seconds, documents / seconds);
+  std::printf("{\"patients\":%d,\"documents\":%d,\"seconds\":%.1f,\"documents_per_s\":%.0f}\n",
+              patients, documents, seconds, documents / seconds);
   return 0;
 }
 
@@ -186,7 +197,8 @@ struct Stats {
   long errors = 0;
 };
 
-void Print(const std::string& scenario, const std::string& side, double seconds, std::vector<Stats>& per_thread) {
+void Print(const std::string& scenario, const std::string& side, double seconds,
+           std::vector<Stats>& per_thread) {
   std::vector<double> all;
   long errors = 0;
   for (auto& s : per_thread) {
@@ -194,11 +206,15 @@ void Print(const std::string& scenario, const std::string& side, double seconds,
     errors += s.errors;
   }
   std::sort(all.begin(), all.end());
-  auto pct = [&](double p) { return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<size_t>(p * all.size()))]; };
-  std::printf("{\"scenario\":\"%s\",\"side\":\"%s\",\"requests\":%zu,\"errors\":%ld,\"throughput\":%.1f,\"p50_ms\":%.3f,"
-              "\"p99_ms\":%.3f,\"max_ms\":%.3f}\n",
-              scenario.c_str(), side.c_str(), all.size(), errors, all.size() / seconds, pct(0.5), pct(0.99),
-              all.empty() ? 0.0 : all.back());
+  auto pct = [&](double p) {
+    return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<size_t>(p * all.size()))];
+  };
+  std::printf(
+      "{\"scenario\":\"%s\",\"side\":\"%s\",\"requests\":%zu,\"errors\":%ld,\"throughput\":%.1f,"
+      "\"p50_ms\":%.3f,"
+      "\"p99_ms\":%.3f,\"max_ms\":%.3f}\n",
+      scenario.c_str(), side.c_str(), all.size(), errors, all.size() / seconds, pct(0.5), pct(0.99),
+      all.empty() ? 0.0 : all.back());
 }
 
 size_t Discard(char*, size_t size, size_t n, void*) { return size * n; }
@@ -208,25 +224,34 @@ struct Request {
   std::string method, path, body, content_type;
 };
 
-Request HttpRequestFor(const std::string& scenario, std::mt19937& rng, int patients, int documents, int thread,
-                       long n) {
-  std::uniform_int_distribution<int> p(0, std::max(0, patients - 1)), d(0, std::max(0, documents - 1));
-  if (scenario == "read") return {"GET", "/fhir/DocumentReference/bench-d" + std::to_string(d(rng)), "", ""};
+Request HttpRequestFor(const std::string& scenario, std::mt19937& rng, int patients, int documents,
+                       int thread, long n) {
+  std::uniform_int_distribution<int> p(0, std::max(0, patients - 1)),
+      d(0, std::max(0, documents - 1));
+  if (scenario == "read")
+    return {"GET", "/fhir/DocumentReference/bench-d" + std::to_string(d(rng)), "", ""};
   if (scenario == "search")
-    return {"GET", "/fhir/DocumentReference?patient=" + PatientId(p(rng)) + "&type=http://loinc.org%7C11502-2&date=ge2025-01-01", "", ""};
+    return {"GET",
+            "/fhir/DocumentReference?patient=" + PatientId(p(rng)) +
+                "&type=http://loinc.org%7C11502-2&date=ge2025-01-01",
+            "", ""};
   if (scenario == "create")
-    return {"POST", "/fhir/Observation",
-            R"({"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"29463-7"}]},"subject":{"reference":"Patient/)" +
-                PatientId(p(rng)) + R"("},"valueQuantity":{"value":70,"unit":"kg","system":"http://unitsofmeasure.org","code":"kg"}})",
-            "application/fhir+json"};
+    return {
+        "POST", "/fhir/Observation",
+        R"({"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"29463-7"}]},"subject":{"reference":"Patient/)" +
+            PatientId(p(rng)) +
+            R"("},"valueQuantity":{"value":70,"unit":"kg","system":"http://unitsofmeasure.org","code":"kg"}})",
+        "application/fhir+json"};
   if (scenario == "iti18") {
     std::string cx = Ins(p(rng)) + "^^^&amp;1.2.250.1.213.1.4.10&amp;ISO";
-    return {"POST", "/xds/registry",
-            R"(<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing"><s:Header><a:Action>urn:ihe:iti:2007:RegistryStoredQuery</a:Action><a:MessageID>urn:uuid:)" +
-                NewUuid() +
-                R"(</a:MessageID></s:Header><s:Body><query:AdhocQueryRequest xmlns:query="urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0" xmlns:rim="urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"><query:ResponseOption returnComposedObjects="true" returnType="LeafClass"/><rim:AdhocQuery id="urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d"><rim:Slot name="$XDSDocumentEntryPatientId"><rim:ValueList><rim:Value>')" +
-                cx + R"('</rim:Value></rim:ValueList></rim:Slot><rim:Slot name="$XDSDocumentEntryStatus"><rim:ValueList><rim:Value>('urn:oasis:names:tc:ebxml-regrep:StatusType:Approved')</rim:Value></rim:ValueList></rim:Slot></rim:AdhocQuery></query:AdhocQueryRequest></s:Body></s:Envelope>)",
-            "application/soap+xml"};
+    return {
+        "POST", "/xds/registry",
+        R"(<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing"><s:Header><a:Action>urn:ihe:iti:2007:RegistryStoredQuery</a:Action><a:MessageID>urn:uuid:)" +
+            NewUuid() +
+            R"(</a:MessageID></s:Header><s:Body><query:AdhocQueryRequest xmlns:query="urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0" xmlns:rim="urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"><query:ResponseOption returnComposedObjects="true" returnType="LeafClass"/><rim:AdhocQuery id="urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d"><rim:Slot name="$XDSDocumentEntryPatientId"><rim:ValueList><rim:Value>')" +
+            cx +
+            R"('</rim:Value></rim:ValueList></rim:Slot><rim:Slot name="$XDSDocumentEntryStatus"><rim:ValueList><rim:Value>('urn:oasis:names:tc:ebxml-regrep:StatusType:Approved')</rim:Value></rim:ValueList></rim:Slot></rim:AdhocQuery></query:AdhocQueryRequest></s:Body></s:Envelope>)",
+        "application/soap+xml"};
   }
   if (scenario == "mixed") {
     int roll = static_cast<int>((n * 7 + thread) % 10);
@@ -307,26 +332,34 @@ int Floor(int argc, char** argv) {
         return;
       }
       std::mt19937 rng(2000 + t);
-      std::uniform_int_distribution<int> p(0, std::max(0, patients - 1)), d(0, std::max(0, documents - 1));
-      static const storage::Statement kRead{"floor_read",
-                                            "SELECT content FROM resource WHERE res_type = 'DocumentReference' AND res_id = $1"};
+      std::uniform_int_distribution<int> p(0, std::max(0, patients - 1)),
+          d(0, std::max(0, documents - 1));
+      static const storage::Statement kRead{
+          "floor_read",
+          "SELECT content FROM resource WHERE res_type = 'DocumentReference' AND res_id = $1"};
       static const storage::Statement kSearch{
           "floor_search",
-          "SELECT r.content FROM resource r JOIN idx_reference s ON s.res_type = r.res_type AND s.res_id = r.res_id "
+          "SELECT r.content FROM resource r JOIN idx_reference s ON s.res_type = r.res_type AND "
+          "s.res_id = r.res_id "
           "AND s.param = 'patient' AND s.target_type = 'Patient' AND s.target_id = $1 "
-          "JOIN idx_token t ON t.res_type = r.res_type AND t.res_id = r.res_id AND t.param = 'type' "
+          "JOIN idx_token t ON t.res_type = r.res_type AND t.res_id = r.res_id AND t.param = "
+          "'type' "
           "AND t.system = 'http://loinc.org' AND t.code = '11502-2' "
           "WHERE r.res_type = 'DocumentReference' AND NOT r.deleted ORDER BY r.res_id LIMIT 21"};
       static const storage::Statement kInsert{
           "floor_insert",
-          "WITH h AS (INSERT INTO resource_history (patient_key, res_type, res_id, version_id, last_updated, deleted, "
+          "WITH h AS (INSERT INTO resource_history (patient_key, res_type, res_id, version_id, "
+          "last_updated, deleted, "
           "method, content) VALUES (NULL, 'Basic', $1, 1, now(), false, 'POST', $2) RETURNING 1) "
-          "INSERT INTO resource (patient_key, res_type, res_id, version_id, last_updated, deleted, content) "
+          "INSERT INTO resource (patient_key, res_type, res_id, version_id, last_updated, deleted, "
+          "content) "
           "SELECT NULL, 'Basic', $1, 1, now(), false, $2 FROM h"};
       static const storage::Statement kRegistry{
           "floor_registry",
-          "SELECT r.content FROM registry_object o JOIN resource r ON r.res_type = o.res_type AND r.res_id = o.res_id "
-          "WHERE o.object_type = 'DocumentEntry' AND o.patient_key = (SELECT patient_key FROM patient WHERE ins = $1) "
+          "SELECT r.content FROM registry_object o JOIN resource r ON r.res_type = o.res_type AND "
+          "r.res_id = o.res_id "
+          "WHERE o.object_type = 'DocumentEntry' AND o.patient_key = (SELECT patient_key FROM "
+          "patient WHERE ins = $1) "
           "AND o.availability_status = 'Approved' ORDER BY o.creation_time LIMIT 1001"};
       for (long n = 0; Clock::now() < deadline; ++n) {
         std::string s = scenario;
@@ -337,7 +370,8 @@ int Floor(int argc, char** argv) {
         auto t0 = Clock::now();
         Status st;
         if (s == "read") {
-          auto r = (*conn)->Run(kRead, {storage::SqlParam::Text("bench-d" + std::to_string(d(rng)))});
+          auto r =
+              (*conn)->Run(kRead, {storage::SqlParam::Text("bench-d" + std::to_string(d(rng)))});
           st = r.ok() ? Status::Ok() : r.status();
         } else if (s == "search") {
           auto r = (*conn)->Run(kSearch, {storage::SqlParam::Text(PatientId(p(rng)))});
