@@ -7,10 +7,13 @@
 //       and audit are those a live deposit would leave; prints the time taken.
 //   carnet-bench http  --base URL --token T --scenario S --seconds D --connections C
 //       drives a running gateway on loopback (one keep-alive libcurl handle per connection)
-//       and prints one JSON line: requests, errors, throughput, p50/p99/max latency (ms).
+//       and prints one JSON line: requests, errors (HTTP >= 400, or an XDS.b answer without
+//       ResponseStatusType:Success), throughput, p50/p99/max latency (ms).
 //   carnet-bench floor --db CONN --scenario S --seconds D --connections C
 //       does the same work straight against PostgreSQL through libpq (the SQL a request
 //       needs, with the same durability), and prints the same JSON line.
+// Scenarios: read search create transaction iti41 iti18 iti43 mixed (issue 8; the document
+// ones are in bench/scenarios.h).
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -30,6 +33,7 @@
 
 #include "base/json.h"
 #include "base/strings.h"
+#include "bench/scenarios.h"
 #include "fhir/interactions.h"
 #include "profiles/access.h"
 #include "storage/connection.h"
@@ -62,9 +66,6 @@ const DocKind kMix[] = {{"11502-2", "Laboratory report", 40}, {"57833-6", "Presc
 const char* kObservationCodes[][3] = {{"29463-7", "Body weight", "kg"},
                                       {"8480-6", "Systolic blood pressure", "mm[Hg]"},
                                       {"15074-8", "Glucose", "mmol/L"}};
-
-std::string PatientId(int i) { return "bench-p" + std::to_string(i); }
-std::string Ins(int i) { return std::to_string(2900000000000LL + i); }
 
 int Load(int argc, char** argv) {
   std::string db = Arg(argc, argv, "--db");
@@ -145,8 +146,8 @@ int Load(int argc, char** argv) {
     std::string month = std::to_string(1 + i % 12);
     if (month.size() == 1) month = "0" + month;
     JsonValue dr = *ParseJson(R"({"resourceType":"DocumentReference","status":"current",
-      "masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:1.2.250.1.999.77.)" +
-                              std::to_string(i) + R"("},
+      "masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:)" +
+                              DocumentUniqueId(i) + R"("},
       "type":{"coding":[{"system":"http://loinc.org","code":")" +
                               kind->code + R"(","display":")" + kind->display + R"("}]},
       "subject":{"reference":"Patient/)" +
@@ -192,6 +193,19 @@ int Load(int argc, char** argv) {
   return 0;
 }
 
+// What http and floor can drive (bench/run's scenario names).
+const char* const kScenarios[] = {"read",  "search", "create", "transaction",
+                                  "iti41", "iti18",  "iti43",  "mixed"};
+
+bool KnownScenario(const std::string& s) {
+  return std::find(std::begin(kScenarios), std::end(kScenarios), s) != std::end(kScenarios);
+}
+
+int UnknownScenario(const std::string& s) {
+  std::cerr << "carnet-bench: unknown scenario '" << s << "'\n";
+  return 2;
+}
+
 struct Stats {
   std::vector<double> latencies_ms;
   long errors = 0;
@@ -217,31 +231,34 @@ void Print(const std::string& scenario, const std::string& side, double seconds,
       all.empty() ? 0.0 : all.back());
 }
 
-size_t Discard(char*, size_t size, size_t n, void*) { return size * n; }
-
-// One request of a scenario against the gateway: method, path, body.
-struct Request {
-  std::string method, path, body, content_type;
-};
+// Keeps the head of an answer, where a SOAP answer says whether it succeeded (and where an
+// MTOM answer's first part is); the rest, documents included, is dropped.
+constexpr size_t kAnswerHead = 16 * 1024;
+size_t KeepHead(char* data, size_t size, size_t n, void* out) {
+  auto* head = static_cast<std::string*>(out);
+  if (head->size() < kAnswerHead)
+    head->append(data, std::min(size * n, kAnswerHead - head->size()));
+  return size * n;
+}
 
 Request HttpRequestFor(const std::string& scenario, std::mt19937& rng, int patients, int documents,
                        int thread, long n) {
   std::uniform_int_distribution<int> p(0, std::max(0, patients - 1)),
       d(0, std::max(0, documents - 1));
   if (scenario == "read")
-    return {"GET", "/fhir/DocumentReference/bench-d" + std::to_string(d(rng)), "", ""};
+    return {"GET", "/fhir/DocumentReference/bench-d" + std::to_string(d(rng)), "", "", ""};
   if (scenario == "search")
     return {"GET",
             "/fhir/DocumentReference?patient=" + PatientId(p(rng)) +
                 "&type=http://loinc.org%7C11502-2&date=ge2025-01-01",
-            "", ""};
+            "", "", ""};
   if (scenario == "create")
     return {
         "POST", "/fhir/Observation",
         R"({"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"29463-7"}]},"subject":{"reference":"Patient/)" +
             PatientId(p(rng)) +
             R"("},"valueQuantity":{"value":70,"unit":"kg","system":"http://unitsofmeasure.org","code":"kg"}})",
-        "application/fhir+json"};
+        "application/fhir+json", ""};
   if (scenario == "iti18") {
     std::string cx = Ins(p(rng)) + "^^^&amp;1.2.250.1.213.1.4.10&amp;ISO";
     return {
@@ -251,15 +268,18 @@ Request HttpRequestFor(const std::string& scenario, std::mt19937& rng, int patie
             R"(</a:MessageID></s:Header><s:Body><query:AdhocQueryRequest xmlns:query="urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0" xmlns:rim="urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"><query:ResponseOption returnComposedObjects="true" returnType="LeafClass"/><rim:AdhocQuery id="urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d"><rim:Slot name="$XDSDocumentEntryPatientId"><rim:ValueList><rim:Value>')" +
             cx +
             R"('</rim:Value></rim:ValueList></rim:Slot><rim:Slot name="$XDSDocumentEntryStatus"><rim:ValueList><rim:Value>('urn:oasis:names:tc:ebxml-regrep:StatusType:Approved')</rim:Value></rim:ValueList></rim:Slot></rim:AdhocQuery></query:AdhocQueryRequest></s:Body></s:Envelope>)",
-        "application/soap+xml"};
+        "application/soap+xml", "ResponseStatusType:Success"};
   }
+  if (scenario == "transaction") return TransactionRequest(p(rng));
+  if (scenario == "iti41") return ProvideAndRegisterRequest(p(rng));
+  if (scenario == "iti43") return RetrieveRequest(d(rng));
   if (scenario == "mixed") {
     int roll = static_cast<int>((n * 7 + thread) % 10);
     if (roll < 2) return HttpRequestFor("create", rng, patients, documents, thread, n);
     if (roll < 5) return HttpRequestFor("search", rng, patients, documents, thread, n);
     return HttpRequestFor("read", rng, patients, documents, thread, n);
   }
-  return {"", "", "", ""};
+  return {"", "", "", "", ""};
 }
 
 int Http(int argc, char** argv) {
@@ -269,6 +289,7 @@ int Http(int argc, char** argv) {
   int connections = std::stoi(Arg(argc, argv, "--connections", "8"));
   int patients = std::stoi(Arg(argc, argv, "--patients", "100"));
   int documents = std::stoi(Arg(argc, argv, "--documents", "1000"));
+  if (!KnownScenario(scenario)) return UnknownScenario(scenario);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   std::vector<Stats> stats(connections);
   auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
@@ -283,7 +304,9 @@ int Http(int argc, char** argv) {
         std::string url = base + rq.path;
         curl_easy_setopt(c, CURLOPT_URL, url.c_str());
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq.method.c_str());
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, Discard);
+        std::string head;
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, KeepHead);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &head);
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
         if (rq.method == "POST") {
           curl_easy_setopt(c, CURLOPT_POSTFIELDS, rq.body.data());
@@ -303,7 +326,9 @@ int Http(int argc, char** argv) {
         long status = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         curl_slist_free_all(h);
-        if (rc != CURLE_OK || status >= 400) ++stats[t].errors;
+        bool failed = rc != CURLE_OK || status >= 400 ||
+                      (!rq.expect.empty() && head.find(rq.expect) == std::string::npos);
+        if (failed) ++stats[t].errors;
         stats[t].latencies_ms.push_back(ms);
       }
       curl_easy_cleanup(c);
@@ -321,6 +346,8 @@ int Floor(int argc, char** argv) {
   int connections = std::stoi(Arg(argc, argv, "--connections", "8"));
   int patients = std::stoi(Arg(argc, argv, "--patients", "100"));
   int documents = std::stoi(Arg(argc, argv, "--documents", "1000"));
+  if (!KnownScenario(scenario)) return UnknownScenario(scenario);
+  const DocumentFloors floors;
   std::vector<Stats> stats(connections);
   auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
   std::vector<std::thread> threads;
@@ -384,6 +411,12 @@ int Floor(int argc, char** argv) {
         } else if (s == "iti18") {
           auto r = (*conn)->Run(kRegistry, {storage::SqlParam::Text(Ins(p(rng)))});
           st = r.ok() ? Status::Ok() : r.status();
+        } else if (s == "transaction") {
+          st = floors.Transaction(**conn, p(rng));
+        } else if (s == "iti41") {
+          st = floors.ProvideAndRegister(**conn, p(rng));
+        } else if (s == "iti43") {
+          st = floors.Retrieve(**conn, d(rng));
         }
         double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
         if (!st.ok()) ++stats[t].errors;
