@@ -1,18 +1,45 @@
 #!/usr/bin/env python3
 """bench/report.py: turns the scenario lines of bench/run into a markdown table (stdout),
-a JSON file and an SVG chart (throughput and p99 per scenario, the gateway beside its floor)."""
+a JSON file and an SVG chart (throughput and p99 per scenario, the gateway beside its floor);
+a memory soak (bench/run soak) is summarised after the table: the gateway's RSS at the start,
+its peak, at the end, and the growth over the run and after the warm-up (its first tenth)."""
 import json
 import platform
 import sys
 
 src, json_out, svg_out, patients, documents, seconds, connections = sys.argv[1:8]
-rows = {}
+rows, soak = {}, None
 for line in open(src):
     line = line.strip()
     if not line:
         continue
     r = json.loads(line)
+    if r.get("kind") == "soak":
+        soak = r
+        continue
     rows.setdefault(r["scenario"], {})[r["side"]] = r
+
+
+def soak_summary(r):
+    """Start, peak, end and growth of the gateway's RSS (MB) over a soak's samples."""
+    samples = r["rss_kb"]
+    mb = [kb / 1024 for _, kb in samples]
+    start, peak, end = mb[0], max(mb), mb[-1]
+    # The warm-up: caches, pools and allocator arenas fill in the first tenth of the run; what
+    # grows after it is what a leak would look like.
+    warm_at = max(r["interval_s"], r["seconds"] / 10)
+    warm = next((m for (t, _), m in zip(samples, mb) if t >= warm_at), end)
+    client = r["client"]
+    return {"scenario": r["scenario"], "seconds": r["seconds"], "interval_s": r["interval_s"],
+            "requests": client["requests"], "errors": client["errors"],
+            "throughput": client["throughput"], "p99_ms": client["p99_ms"],
+            "start_mb": round(start, 1), "peak_mb": round(peak, 1), "end_mb": round(end, 1),
+            "growth_mb": round(end - start, 1),
+            "growth_pct": round(100 * (end - start) / start, 1) if start else 0,
+            "warmup_s": warm_at, "after_warmup_mb": round(warm, 1),
+            "growth_after_warmup_mb": round(end - warm, 1),
+            "growth_after_warmup_pct": round(100 * (end - warm) / warm, 1) if warm else 0,
+            "rss_kb": samples}
 
 cpu = "unknown"
 try:
@@ -24,10 +51,12 @@ except OSError:
     pass
 machine = f"{cpu}, {len([l for l in open('/proc/cpuinfo') if l.startswith('processor')])} cores, {platform.system()} {platform.release()}"
 
-print(f"Data: {patients} patients, {documents} documents; {seconds} s per scenario, {connections} connections. Machine: {machine}.")
-print()
-print("| scenario | gateway req/s | p50 ms | p99 ms | max ms | errors | peak RSS MB | floor req/s | floor p99 ms | gateway / floor |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+per_scenario = f"{seconds} s per scenario, " if rows else ""
+print(f"Data: {patients} patients, {documents} documents; {per_scenario}{connections} connections. Machine: {machine}.")
+if rows:
+    print()
+    print("| scenario | gateway req/s | p50 ms | p99 ms | max ms | errors | peak RSS MB | floor req/s | floor p99 ms | gateway / floor |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for name, sides in rows.items():
     g, f = sides.get("gateway", {}), sides.get("floor", {})
     ratio = g.get("throughput", 0) / f["throughput"] if f.get("throughput") else 0
@@ -35,8 +64,19 @@ for name, sides in rows.items():
           f"{g.get('max_ms', 0):.1f} | {g.get('errors', 0)} | {g.get('peak_rss_kb', 0) / 1024:.0f} | "
           f"{f.get('throughput', 0):.0f} | {f.get('p99_ms', 0):.2f} | {ratio:.2f} |")
 
+soak_json = soak_summary(soak) if soak else None
+if soak_json:
+    s = soak_json
+    print()
+    print(f"Memory soak: {s['scenario']} for {s['seconds']} s, {connections} connections: "
+          f"{s['throughput']:.0f} req/s, p99 {s['p99_ms']:.2f} ms, {s['errors']} errors. "
+          f"Gateway RSS (every {s['interval_s']} s): start {s['start_mb']:.1f} MB, peak {s['peak_mb']:.1f} MB, "
+          f"end {s['end_mb']:.1f} MB; growth {s['growth_mb']:+.1f} MB ({s['growth_pct']:+.1f}%), "
+          f"{s['growth_after_warmup_mb']:+.1f} MB ({s['growth_after_warmup_pct']:+.1f}%) after the first "
+          f"{s['warmup_s']:.0f} s.")
+
 json.dump({"patients": int(patients), "documents": int(documents), "seconds": float(seconds),
-           "connections": int(connections), "machine": machine, "scenarios": rows}, open(json_out, "w"), indent=1)
+           "connections": int(connections), "machine": machine, "scenarios": rows, "soak": soak_json}, open(json_out, "w"), indent=1)
 
 # The chart: one group per scenario, throughput bars (gateway, floor) and p99 marks.
 names = list(rows)

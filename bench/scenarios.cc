@@ -1,0 +1,478 @@
+#include "bench/scenarios.h"
+
+#include <openssl/evp.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "base/json.h"
+#include "base/strings.h"
+#include "fhir/search_index.h"
+#include "fhir/search_params.h"
+#include "mapping/document_entry.h"
+#include "mapping/registry_index.h"
+#include "mapping/xds_metadata.h"
+#include "storage/audit_store.h"
+#include "storage/resource_store.h"
+#include "storage/transaction.h"
+
+namespace carnet::bench {
+
+namespace {
+
+// The INS test OID the loader files patients under, and the principal bench/run's token names
+// (a deposit source with system/*.cruds: it may create, and read back what it deposited).
+constexpr const char* kInsOid = "1.2.250.1.213.1.4.10";
+constexpr const char* kLoader = "bench-loader";
+constexpr const char* kSoapType = "application/soap+xml; charset=UTF-8";
+constexpr const char* kSuccess = "ResponseStatusType:Success";
+
+// ---- what the gateway is sent ----
+
+// A day of home measurements: issue 8's 10-entry transaction, one vital sign per entry.
+struct VitalSign {
+  const char* code;
+  const char* display;
+  const char* value;
+  const char* unit;
+};
+constexpr VitalSign kVitalSigns[kTransactionEntries] = {
+    {"29463-7", "Body weight", "72.5", "kg"},
+    {"8302-2", "Body height", "176", "cm"},
+    {"39156-5", "Body mass index", "23.4", "kg/m2"},
+    {"8480-6", "Systolic blood pressure", "128", "mm[Hg]"},
+    {"8462-4", "Diastolic blood pressure", "82", "mm[Hg]"},
+    {"8867-4", "Heart rate", "68", "/min"},
+    {"9279-1", "Respiratory rate", "14", "/min"},
+    {"8310-5", "Body temperature", "36.8", "Cel"},
+    {"59408-5", "Oxygen saturation by pulse oximetry", "97", "%"},
+    {"15074-8", "Glucose", "5.4", "mmol/L"}};
+
+std::string VitalSignJson(const VitalSign& v, const std::string& patient_id) {
+  return R"({"resourceType":"Observation","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"vital-signs"}]}],"code":{"coding":[{"system":"http://loinc.org","code":")" +
+         std::string(v.code) + R"(","display":")" + v.display +
+         R"("}]},"subject":{"reference":"Patient/)" + patient_id +
+         R"("},"effectiveDateTime":"2025-03-15T08:30:00Z","valueQuantity":{"value":)" + v.value +
+         R"(,"unit":")" + v.unit + R"(","system":"http://unitsofmeasure.org","code":")" + v.unit +
+         R"("}})";
+}
+
+std::string SoapEnvelope(const std::string& action, const std::string& body) {
+  return R"(<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing"><s:Header><a:Action s:mustUnderstand="1">)" +
+         action + "</a:Action><a:MessageID>urn:uuid:" + NewUuid() +
+         "</a:MessageID></s:Header><s:Body>" + body + "</s:Body></s:Envelope>";
+}
+
+// The document ITI-41 carries: PDF-like bytes. Not text/xml: a CDA would be read and compared
+// with its metadata, which is another scenario's cost (issue 7).
+const std::string& Iti41Document() {
+  static const std::string bytes = [] {
+    std::string b = "%PDF-1.4\n% carnet bench report\n";
+    while (b.size() + 7 < kIti41DocumentSize) b += static_cast<char>('0' + (b.size() * 7919) % 75);
+    return b + "\n%%EOF\n";
+  }();
+  return bytes;
+}
+
+const std::string& Iti41DocumentBase64() {
+  static const std::string encoded = Base64Encode(Iti41Document());
+  return encoded;
+}
+
+// The repository's SHA-1 of a document, as the gateway records it (hex).
+std::string Sha1Hex(const std::string& bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha1(), nullptr);
+  static const char* kHex = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < len; ++i) hex += {kHex[md[i] >> 4], kHex[md[i] & 15]};
+  return hex;
+}
+
+xds::Code CodeOf(const char* code, const char* scheme, const char* display) {
+  xds::Code c;
+  c.code = code;
+  c.scheme = scheme;
+  c.display = display;
+  return c;
+}
+
+xds::Author RadiologyAuthor() {
+  xds::Author a;
+  a.person = "801234567897^MARTIN^Paul^^^^^^&1.2.250.1.71.4.2.1&ISO";
+  a.institutions = {
+      "Cabinet de radiologie Bench^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^31234567890123"};
+  return a;
+}
+
+// The metadata of one imaging report (a PDF of about 100 kB is typical), complete as the French
+// DMP asks (every coded attribute with its scheme and display), with symbolic ids the registry
+// replaces. Not the laboratory type the search scenario asks for: the documents this scenario
+// leaves in the data directory must not change what search finds in later runs.
+xds::DocumentEntry ImagingReportEntry(const std::string& patient_cx, const std::string& unique_id) {
+  xds::DocumentEntry e;
+  e.id = "Document01";
+  e.object_type = std::string(xds::uuids::kDocumentEntryStable);
+  e.mime_type = "application/pdf";
+  e.title = "Compte rendu d'imagerie";
+  e.unique_id = unique_id;
+  e.patient_id = patient_cx;
+  e.source_patient_id = patient_cx;
+  e.class_code = CodeOf("10", "1.2.250.1.213.1.1.4.1", "Compte rendu");
+  e.type_code = CodeOf("18748-4", "2.16.840.1.113883.6.1", "CR d'imagerie medicale");
+  e.format_code =
+      CodeOf("urn:ihe:iti:xds:2017:mimeTypeSufficient", "1.2.250.1.213.1.1.4.2.282", "Format");
+  e.healthcare_facility_type_code =
+      CodeOf("SA01", "1.2.250.1.71.4.2.4", "Etablissement public de sante");
+  e.practice_setting_code =
+      CodeOf("ETABLISSEMENT", "1.2.250.1.213.1.1.4.9", "Etablissement de sante");
+  e.confidentiality_codes = {CodeOf("N", "2.16.840.1.113883.5.25", "Normal")};
+  e.authors = {RadiologyAuthor()};
+  e.creation_time = "20250315100000";
+  e.service_start_time = "20250315080000";
+  e.language_code = "fr-FR";
+  return e;
+}
+
+xds::SubmissionSet ImagingSubmissionSet(const std::string& patient_cx,
+                                        const std::string& unique_id) {
+  xds::SubmissionSet s;
+  s.id = "SubmissionSet01";
+  s.unique_id = unique_id;
+  s.patient_id = patient_cx;
+  s.source_id = "1.2.250.1.999.88";
+  s.submission_time = "20250315101500";
+  s.content_type_code = CodeOf("18748-4", "2.16.840.1.113883.6.1", "CR d'imagerie medicale");
+  s.authors = {RadiologyAuthor()};
+  return s;
+}
+
+xds::RegistryObjectList ImagingSubmission(const std::string& patient_cx, const std::string& doc_uid,
+                                          const std::string& set_uid) {
+  xds::RegistryObjectList m;
+  m.documents.push_back(ImagingReportEntry(patient_cx, doc_uid));
+  m.submission_sets.push_back(ImagingSubmissionSet(patient_cx, set_uid));
+  xds::Association member;
+  member.id = "Association01";
+  member.type = xds::AssociationType::kHasMember;
+  member.type_uri = std::string(xds::AssociationTypeUri(member.type));
+  member.source = "SubmissionSet01";
+  member.target = "Document01";
+  member.submission_set_status = "Original";
+  m.associations.push_back(member);
+  return m;
+}
+
+// A uniqueId no other run used: the data directory is kept between runs.
+std::string FreshUniqueId() { return mapping::OidFromUuid(NewUuid()); }
+
+// ---- the floor ----
+
+// Values that stand in a template for what each write replaces (ids, names, times). Each
+// contains '-' or is long enough not to occur by chance, even inside base64 data.
+constexpr const char* kTplPatient = "tpl-patient-id";
+constexpr const char* kTplIns = "2999999999999";
+constexpr const char* kTplId = "00000000-0000-4000-8000-0000000000a1";
+constexpr const char* kTplBinaryId = "00000000-0000-4000-8000-0000000000b2";
+constexpr const char* kTplSetId = "00000000-0000-4000-8000-0000000000c3";
+constexpr const char* kTplAssociationId = "00000000-0000-4000-8000-0000000000d4";
+constexpr const char* kTplDocUid = "2.25.999999999999999999999999991";
+constexpr const char* kTplSetUid = "2.25.999999999999999999999999992";
+constexpr const char* kTplNow = "2000-01-01T00:00:00.000Z";
+
+using Substitutions = std::vector<std::pair<std::string, std::string>>;
+
+void Substitute(std::string& s, const Substitutions& subs) {
+  for (const auto& [from, to] : subs)
+    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+      s.replace(at, from.size(), to);
+}
+
+void Substitute(std::optional<std::string>& s, const Substitutions& subs) {
+  if (s) Substitute(*s, subs);
+}
+
+// The index rows of a template, with the write's values in place of the template's.
+fhir::IndexRows Substitute(fhir::IndexRows rows, const Substitutions& subs) {
+  for (auto& r : rows.strings) Substitute(r.norm, subs), Substitute(r.exact, subs);
+  for (auto& r : rows.tokens) Substitute(r.system, subs), Substitute(r.code, subs);
+  for (auto& r : rows.references) {
+    Substitute(r.target_id, subs);
+    Substitute(r.target_url, subs);
+    Substitute(r.id_value, subs);
+  }
+  for (auto& r : rows.uris) Substitute(r.uri, subs);
+  return rows;
+}
+
+// A resource as the gateway stores it (fhir/interactions.cc Stamp: id, then meta with
+// versionId, lastUpdated and the depositor as source), its security label codes and its
+// search index rows.
+struct WriteTemplate {
+  std::string type, content;
+  std::vector<std::string> security;
+  fhir::IndexRows rows;
+};
+
+WriteTemplate MakeTemplate(JsonValue resource, const std::string& id,
+                           std::vector<std::string> security = {}) {
+  JsonValue meta = JsonValue::Object();
+  meta.Set("versionId", JsonValue::String("1"));
+  meta.Set("lastUpdated", JsonValue::String(kTplNow));
+  if (const JsonValue* given = resource.Find("meta"); given && given->is_object())
+    for (const auto& m : given->members()) meta.Set(m.first, m.second);
+  meta.Set("source", JsonValue::String(kLoader));
+  JsonValue stamped = JsonValue::Object();
+  stamped.Set("resourceType", JsonValue::String(resource.GetString("resourceType")));
+  stamped.Set("id", JsonValue::String(id));
+  stamped.Set("meta", std::move(meta));
+  for (auto& m : resource.members())
+    if (m.first != "resourceType" && m.first != "id" && m.first != "meta")
+      stamped.members().push_back(std::move(m));
+  WriteTemplate t;
+  t.type = stamped.GetString("resourceType");
+  t.content = WriteJson(stamped);
+  t.security = std::move(security);
+  t.rows =
+      fhir::ExtractIndexRows(*fhir::SearchParamRegistry::Instance().Official(), t.type, stamped);
+  return t;
+}
+
+std::string NowInstant() { return FormatUtc(std::chrono::system_clock::now()); }
+
+// The audit event the gateway appends for an access by bench/run's deposit source.
+storage::AuditEntry LoaderAudit(storage::AuditEntry e, long long patient_key,
+                                const std::string& patient_id, const std::string& object) {
+  e.actor_kind = "system";
+  e.actor_id = kLoader;
+  e.client_id = kLoader;
+  e.network_address = "127.0.0.1";
+  e.outcome_desc = "deposit source: its own deposit";
+  e.patient_key = patient_key;
+  if (!patient_id.empty()) e.patient_reference = "Patient/" + patient_id;
+  e.object_reference = object;
+  return e;
+}
+
+Status Audit(storage::Transaction& tx, storage::AuditEntry e) {
+  auto appended = storage::AppendAuditEvent(tx, e);
+  return appended.ok() ? Status::Ok() : appended.status();
+}
+
+// One new resource written as fhir::Interactions writes it: the row and its history, the
+// search index rows, the registry rows (DocumentReference, List) and the audit event.
+Status WriteLikeGateway(storage::Transaction& tx, const WriteTemplate& t, const Substitutions& subs,
+                        const std::string& id, long long patient_key,
+                        const std::string& patient_id) {
+  storage::StoredResource s;
+  s.patient_key = patient_key;
+  s.type = t.type;
+  s.id = id;
+  s.version = 1;
+  s.last_updated = NowInstant();
+  s.method = "POST";
+  s.security = t.security;
+  s.content = t.content;
+  Substitutions all = subs;
+  all.emplace_back(kTplNow, s.last_updated);
+  Substitute(s.content, all);
+  CARNET_RETURN_IF_ERROR(storage::WriteVersion(tx, s));
+  CARNET_RETURN_IF_ERROR(fhir::WriteIndexRows(tx, s, Substitute(t.rows, all)));
+  if (t.type == "DocumentReference" || t.type == "List") {
+    auto json = ParseJson(s.content);
+    if (!json.ok()) return json.status();
+    CARNET_RETURN_IF_ERROR(mapping::UpdateRegistryIndex(tx, s, &*json));
+  }
+  return Audit(tx, LoaderAudit(storage::AuditEntry::Rest("create", 'C'), patient_key, patient_id,
+                               t.type + "/" + id));
+}
+
+// BEGIN, body, COMMIT on the floor's own connection (ROLLBACK when the body fails).
+Status InTransaction(storage::Connection& conn,
+                     const std::function<Status(storage::Transaction&)>& body) {
+  auto begin = conn.Exec("BEGIN");
+  if (!begin.ok()) return begin.status();
+  storage::Transaction tx(conn);
+  Status st = body(tx);
+  auto end = conn.Exec(st.ok() ? "COMMIT" : "ROLLBACK");
+  if (!st.ok()) return st;
+  return end.ok() ? Status::Ok() : end.status();
+}
+
+Result<long long> PatientKey(storage::Transaction& tx, int patient) {
+  auto key = storage::FindPatientKeyByResourceId(tx, PatientId(patient));
+  if (!key.ok()) return key.status();
+  if (!*key) return NotFound("no record " + PatientId(patient));
+  return **key;
+}
+
+}  // namespace
+
+std::string PatientId(int i) { return "bench-p" + std::to_string(i); }
+std::string Ins(int i) { return std::to_string(2900000000000LL + i); }
+std::string PatientCx(int i) { return Ins(i) + "^^^&" + kInsOid + "&ISO"; }
+std::string DocumentUniqueId(int i) { return "1.2.250.1.999.77." + std::to_string(i); }
+
+Request TransactionRequest(int patient) {
+  std::string entries;
+  for (const VitalSign& v : kVitalSigns)
+    entries += std::string(entries.empty() ? "" : ",") + R"({"fullUrl":"urn:uuid:)" + NewUuid() +
+               R"(","resource":)" + VitalSignJson(v, PatientId(patient)) +
+               R"(,"request":{"method":"POST","url":"Observation"}})";
+  return {"POST", "/fhir",
+          R"({"resourceType":"Bundle","type":"transaction","entry":[)" + entries + "]}",
+          "application/fhir+json", ""};
+}
+
+Request ProvideAndRegisterRequest(int patient) {
+  xds::RegistryObjectList m =
+      ImagingSubmission(PatientCx(patient), FreshUniqueId(), FreshUniqueId());
+  std::string body =
+      R"(<xdsb:ProvideAndRegisterDocumentSetRequest xmlns:xdsb="urn:ihe:iti:xds-b:2007">)" +
+      xds::WriteSubmitObjectsRequest(m) + R"(<xdsb:Document id="Document01">)" +
+      Iti41DocumentBase64() + "</xdsb:Document></xdsb:ProvideAndRegisterDocumentSetRequest>";
+  return {"POST", "/xds/repository",
+          SoapEnvelope("urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b", body), kSoapType,
+          kSuccess};
+}
+
+Request RetrieveRequest(int document) {
+  std::string body =
+      R"(<RetrieveDocumentSetRequest xmlns="urn:ihe:iti:xds-b:2007"><DocumentRequest><RepositoryUniqueId>)" +
+      std::string(mapping::kRepositoryUniqueId) + "</RepositoryUniqueId><DocumentUniqueId>" +
+      DocumentUniqueId(document) +
+      "</DocumentUniqueId></DocumentRequest></RetrieveDocumentSetRequest>";
+  return {"POST", "/xds/repository", SoapEnvelope("urn:ihe:iti:2007:RetrieveDocumentSet", body),
+          kSoapType, kSuccess};
+}
+
+// ---- the floors ----
+
+struct DocumentFloors::Templates {
+  std::vector<WriteTemplate> vital_signs;
+  WriteTemplate document, binary, submission_set;
+};
+
+// The templates: the resources the gateway derives from each scenario's request, built with
+// the gateway's own mapping (xds/service.cc ProvideAndRegister) from placeholder values.
+DocumentFloors::DocumentFloors() {
+  auto t = std::make_unique<Templates>();
+  for (const VitalSign& v : kVitalSigns)
+    t->vital_signs.push_back(MakeTemplate(*ParseJson(VitalSignJson(v, kTplPatient)), kTplId));
+
+  std::string cx = std::string(kTplIns) + "^^^&" + kInsOid + "&ISO";
+  xds::DocumentEntry entry = ImagingReportEntry(cx, kTplDocUid);
+  entry.id = std::string("urn:uuid:") + kTplId;
+  entry.hash = Sha1Hex(Iti41Document());
+  entry.size = std::to_string(Iti41Document().size());
+  entry.repository_unique_id = mapping::kRepositoryUniqueId;
+  std::string patient_ref = std::string("Patient/") + kTplPatient;
+  t->document = MakeTemplate(mapping::DocumentReferenceFromEntry(
+                                 entry, patient_ref, std::string("Binary/") + kTplBinaryId),
+                             kTplId, {"N"});
+
+  JsonValue binary = JsonValue::Object();
+  binary.Set("resourceType", JsonValue::String("Binary"));
+  binary.Set("contentType", JsonValue::String(entry.mime_type));
+  JsonValue context = JsonValue::Object();
+  context.Set("reference", JsonValue::String(std::string("DocumentReference/") + kTplId));
+  binary.Set("securityContext", std::move(context));
+  binary.Set("data", JsonValue::String(Iti41DocumentBase64()));
+  t->binary = MakeTemplate(std::move(binary), kTplBinaryId);
+
+  xds::SubmissionSet set = ImagingSubmissionSet(cx, kTplSetUid);
+  set.id = std::string("urn:uuid:") + kTplSetId;
+  JsonValue list = mapping::ListFromSubmissionSet(set, patient_ref,
+                                                  {std::string("DocumentReference/") + kTplId});
+  // The member keeps its HasMember association's id (xds/service.cc TagMembers).
+  JsonValue association = JsonValue::Object();
+  association.Set("url",
+                  JsonValue::String(std::string(mapping::kExtensionBase) + "xds-association-id"));
+  association.Set("valueUri", JsonValue::String(std::string("urn:uuid:") + kTplAssociationId));
+  JsonValue extensions = JsonValue::Array();
+  extensions.Append(std::move(association));
+  list.Find("entry")->items()[0].Set("extension", std::move(extensions));
+  t->submission_set = MakeTemplate(std::move(list), kTplSetId);
+  templates_ = std::move(t);
+}
+
+DocumentFloors::~DocumentFloors() = default;
+
+Status DocumentFloors::Transaction(storage::Connection& conn, int patient) const {
+  return InTransaction(conn, [&](storage::Transaction& tx) -> Status {
+    auto key = PatientKey(tx, patient);
+    if (!key.ok()) return key.status();
+    Substitutions subs = {{kTplPatient, PatientId(patient)}};
+    for (const WriteTemplate& vital : templates_->vital_signs) {
+      std::string id = NewUuid();
+      subs.emplace_back(kTplId, id);
+      CARNET_RETURN_IF_ERROR(WriteLikeGateway(tx, vital, subs, id, *key, PatientId(patient)));
+      subs.pop_back();
+    }
+    return Status::Ok();
+  });
+}
+
+Status DocumentFloors::ProvideAndRegister(storage::Connection& conn, int patient) const {
+  return InTransaction(conn, [&](storage::Transaction& tx) -> Status {
+    // The record of the submission's patientId, and the check that the uniqueId is new.
+    auto record =
+        storage::FindPatientByIdentifier(tx, std::string("urn:oid:") + kInsOid, Ins(patient));
+    if (!record.ok()) return record.status();
+    if (!*record) return NotFound("no record for " + PatientCx(patient));
+    long long key = (*record)->patient_key;
+    std::string doc_uid = FreshUniqueId(), set_uid = FreshUniqueId();
+    static const storage::Statement kKnownHash{
+        "floor_known_hash",
+        "SELECT coalesce(encode(hash_sha1, 'hex'), '') FROM registry_object WHERE unique_id = $1 "
+        "AND object_type = 'DocumentEntry'"};
+    auto known = tx.Run(kKnownHash, {storage::SqlParam::Text(doc_uid)});
+    if (!known.ok()) return known.status();
+    std::string doc_id = NewUuid(), binary_id = NewUuid(), set_id = NewUuid();
+    Substitutions subs = {{kTplPatient, PatientId(patient)},
+                          {kTplIns, Ins(patient)},
+                          {kTplId, doc_id},
+                          {kTplBinaryId, binary_id},
+                          {kTplSetId, set_id},
+                          {kTplDocUid, doc_uid},
+                          {kTplSetUid, set_uid},
+                          {kTplAssociationId, NewUuid()}};
+    const Templates& t = *templates_;
+    CARNET_RETURN_IF_ERROR(WriteLikeGateway(tx, t.document, subs, doc_id, key, PatientId(patient)));
+    CARNET_RETURN_IF_ERROR(
+        WriteLikeGateway(tx, t.binary, subs, binary_id, key, PatientId(patient)));
+    CARNET_RETURN_IF_ERROR(
+        WriteLikeGateway(tx, t.submission_set, subs, set_id, key, PatientId(patient)));
+    storage::AuditEntry import = storage::AuditEntry::Dicom("110107", "Import", "ITI-41", 'C');
+    return Audit(tx, LoaderAudit(import, key, PatientId(patient), set_uid));
+  });
+}
+
+Status DocumentFloors::Retrieve(storage::Connection& conn, int document) const {
+  return InTransaction(conn, [&](storage::Transaction& tx) -> Status {
+    // The gateway's statement (xds/service.cc Retrieve): the entry and its Binary's content.
+    static const storage::Statement kFind{
+        "floor_retrieve",
+        "SELECT d.res_id, b.content FROM registry_object o "
+        "JOIN resource d ON d.res_type = o.res_type AND d.res_id = o.res_id AND NOT d.deleted "
+        "LEFT JOIN resource b ON b.res_type = 'Binary' AND NOT b.deleted AND b.res_id = "
+        "substring(d.content::jsonb #>> '{content,0,attachment,url}' from '^Binary/(.*)$') "
+        "WHERE o.object_type = 'DocumentEntry' AND o.unique_id = $1"};
+    std::string uid = DocumentUniqueId(document);
+    auto row = tx.Run(kFind, {storage::SqlParam::Text(uid)});
+    if (!row.ok()) return row.status();
+    if (row->rows() == 0 || row->IsNull(0, 1)) return NotFound("no " + uid);
+    // The DocumentReference again, for the policy decision, then the export's audit event.
+    auto entry = storage::ReadCurrent(tx, "DocumentReference", row->GetString(0, 0), false);
+    if (!entry.ok()) return entry.status();
+    if (!*entry || !(*entry)->patient_key) return NotFound("no " + uid);
+    storage::AuditEntry e = storage::AuditEntry::Dicom("110106", "Export", "ITI-43", 'R');
+    return Audit(tx, LoaderAudit(e, *(*entry)->patient_key, "", uid));
+  });
+}
+
+}  // namespace carnet::bench

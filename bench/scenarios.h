@@ -1,0 +1,61 @@
+// The bench data set's names, and the scenarios of issue 8 that write or move documents
+// (transaction, iti41, iti43): what each sends to the gateway, and its floor, the same work
+// done straight on PostgreSQL through the gateway's own storage calls (the same SQL, one
+// libpq transaction committed with the same durability), without HTTP, parsing, validation,
+// mapping or policy.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+#include "storage/connection.h"
+
+namespace carnet::bench {
+
+// Names of the data carnet-bench load writes: patient i, its national identity (INS, test
+// OID) and its CX form, the uniqueId of document i.
+std::string PatientId(int i);
+std::string Ins(int i);
+std::string PatientCx(int i);
+std::string DocumentUniqueId(int i);
+
+// One request of a scenario against the gateway. `expect`, when set, is what the answer must
+// contain to count as a success: XDS.b answers a refused request with HTTP 200.
+struct Request {
+  std::string method, path, body, content_type, expect;
+};
+
+inline constexpr int kTransactionEntries = 10;
+inline constexpr size_t kIti41DocumentSize = 100 * 1024;
+
+// POST /fhir: a transaction Bundle of kTransactionEntries vital-sign Observations of patient.
+Request TransactionRequest(int patient);
+// POST /xds/repository: ITI-41 of one kIti41DocumentSize document (inline base64) for
+// patient, with fresh uniqueIds.
+Request ProvideAndRegisterRequest(int patient);
+// POST /xds/repository: ITI-43 of document `document` of the data set.
+Request RetrieveRequest(int document);
+
+// The floors of the three scenarios. The rows a write leaves (resource and history, search
+// index, registry, audit event) are computed once from templates: the extraction is gateway
+// CPU, not database work. Const after construction: one instance serves every thread.
+class DocumentFloors {
+ public:
+  DocumentFloors();
+  ~DocumentFloors();
+  // The Observations of TransactionRequest, in one transaction.
+  Status Transaction(storage::Connection& conn, int patient) const;
+  // The DocumentReference, its Binary and the SubmissionSet List of ProvideAndRegisterRequest
+  // (with their registry rows) and the submission's audit event, in one transaction.
+  Status ProvideAndRegister(storage::Connection& conn, int patient) const;
+  // The SELECTs of RetrieveRequest (document and content, then the document for the policy)
+  // and its audit event, in one transaction.
+  Status Retrieve(storage::Connection& conn, int document) const;
+
+ private:
+  struct Templates;
+  std::unique_ptr<const Templates> templates_;
+};
+
+}  // namespace carnet::bench
