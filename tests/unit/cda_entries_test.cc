@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -162,6 +163,50 @@ TEST(CdaEntriesTest, ResultAndVaccinationFieldByField) {
   EXPECT_EQ(condition->Find("subject")->GetString("reference"), "Patient/p1");
   EXPECT_NE(condition->Find("code"), nullptr);
   EXPECT_NE(condition->Find("clinicalStatus"), nullptr);
+}
+
+// Every resource each CI-SIS example yields, written down whole in
+// tests/data/cda/expected_resources/<example>.json (the extraction's report included) and
+// compared field by field. CARNET_WRITE_EXPECTED=1 rewrites the files from what carnet
+// extracts today, to be reviewed against the documents before committing.
+TEST(CdaEntriesTest, EveryExtractedResourceFieldByField) {
+  const std::string dir = std::string(CARNET_SOURCE_DIR) + "/tests/data/cda/expected_resources/";
+  int compared = 0;
+  for (const char* f :
+       {"BIO-CR-BIO_2024.01_Microbiologie_V2.xml", "BIO-CR-BIO_2024.01_TSH_1.xml",
+        "DOC_NON_STRUCTURE_CDA-R2-N1.xml", "LDL-EES_2022.01.xml", "LDL-SES_2022.01.xml",
+        "VAC_2023.01.xml", "VSM_1.4_2022.01.xml", "eP-MED-DM_2024.01_PosoStruct.xml"}) {
+    SCOPED_TRACE(f);
+    auto report = ExtractCdaEntries(Corpus(f), "Patient/p1", "DocumentReference/d1");
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    JsonValue actual = JsonValue::Object();
+    JsonValue resources = JsonValue::Array();
+    for (const auto& r : report->resources) resources.Append(r);
+    actual.Set("resources", std::move(resources));
+    JsonValue ignored = JsonValue::Array();
+    for (const auto& why : report->ignored) ignored.Append(JsonValue::String(why));
+    actual.Set("ignored", std::move(ignored));
+    actual.Set("embeddedContentType", JsonValue::String(report->embedded_type));
+    std::string path = dir + std::string(f).substr(0, std::string(f).size() - 4) + ".json";
+    if (std::getenv("CARNET_WRITE_EXPECTED"))
+      std::ofstream(path) << WriteJson(actual, true) << "\n";
+    std::ifstream in(path);
+    ASSERT_TRUE(in) << path;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto expected = ParseJson(ss.str());
+    ASSERT_TRUE(expected.ok()) << path;
+    const auto& want = expected->Find("resources")->items();
+    const auto& got = actual.Find("resources")->items();
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i)
+      EXPECT_EQ(WriteJson(got[i], true), WriteJson(want[i], true)) << "resource " << i;
+    EXPECT_EQ(WriteJson(*actual.Find("ignored"), true),
+              WriteJson(*expected->Find("ignored"), true));
+    EXPECT_EQ(actual.GetString("embeddedContentType"), expected->GetString("embeddedContentType"));
+    ++compared;
+  }
+  EXPECT_EQ(compared, 8);
 }
 
 }  // namespace
