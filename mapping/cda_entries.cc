@@ -165,44 +165,6 @@ JsonValue Allergy(pugi::xml_node obs, const std::string& patient) {
 
 // Medication entry (PCC 4.7): the product of the consumable -> MedicationStatement (what is
 // or was taken), or MedicationRequest for a prescription line (moodCode INT).
-JsonValue Medication(pugi::xml_node sa, const std::string& patient) {
-  pugi::xml_node material = Child(Child(Child(sa, kHl7, "consumable"), kHl7, "manufacturedProduct"),
-                                  kHl7, "manufacturedMaterial");
-  JsonValue code = Concept(Child(material, kHl7, "code"));
-  if (code.is_null()) {
-    std::string name = Child(material, kHl7, "name").text().get();
-    if (name.empty()) return JsonValue();
-    code = JsonValue::Object();
-    code.Set("text", JsonValue::String(name));
-  }
-  JsonValue m = JsonValue::Object();
-  std::string mood = sa.attribute("moodCode").value();
-  if (mood == "INT" || mood == "RQO" || mood == "PRMS") {
-    // A prescription line: what is to be given -> MedicationRequest.
-    m.Set("resourceType", JsonValue::String("MedicationRequest"));
-    m.Set("status", JsonValue::String("active"));
-    m.Set("intent", JsonValue::String("order"));
-    m.Set("medicationCodeableConcept", std::move(code));
-    m.Set("subject", PatientRef(patient));
-    return m;
-  }
-  m.Set("resourceType", JsonValue::String("MedicationStatement"));
-  pugi::xml_node time = Child(sa, kHl7, "effectiveTime");
-  std::string start =
-      FhirDateTimeFromDtm(DtmFromHl7Ts(Child(time, kHl7, "low").attribute("value").value()));
-  std::string end =
-      FhirDateTimeFromDtm(DtmFromHl7Ts(Child(time, kHl7, "high").attribute("value").value()));
-  m.Set("status", JsonValue::String(end.empty() ? "active" : "completed"));
-  m.Set("medicationCodeableConcept", std::move(code));
-  m.Set("subject", PatientRef(patient));
-  if (!start.empty() || !end.empty()) {
-    JsonValue period = JsonValue::Object();
-    if (!start.empty()) period.Set("start", JsonValue::String(start));
-    if (!end.empty()) period.Set("end", JsonValue::String(end));
-    m.Set("effectivePeriod", std::move(period));
-  }
-  return m;
-}
 
 // An immunization entry: a substanceAdministration carrying the IHE PCC immunization template
 // (1.3.6.1.4.1.19376.1.5.3.1.4.12, which the French CI-SIS vaccination entries declare) or the
@@ -276,11 +238,13 @@ JsonValue Immunization(pugi::xml_node sa, const std::string& patient, const std:
 // What a walk down the CDA body knows of where it is.
 struct WalkContext {
   std::string patient, document;
-  const std::map<std::string, std::string>* narrative =
-      nullptr;              // ID -> text of the narrative blocks
+  // ID -> text of the narrative blocks.
+  const std::map<std::string, std::string>* narrative = nullptr;
   bool laboratory = false;  // under an IHE Laboratory (XD-LAB) template
-  pugi::xml_node
-      performer;  // nearest performer/assignedEntity (entry, organizer, section, serviceEvent)
+  // Nearest performer/assignedEntity (entry, organizer, section, serviceEvent).
+  pugi::xml_node performer;
+  pugi::xml_node author;      // the document's first author/assignedAuthor
+  std::string document_time;  // the document's effectiveTime (FHIR dateTime)
 };
 
 bool HasTemplatePrefix(pugi::xml_node n, std::string_view prefix) {
@@ -493,6 +457,189 @@ void ExtractResult(pugi::xml_node c, const WalkContext& ctx, ExtractionReport* r
   report->resources.push_back(std::move(o));
 }
 
+// UCUM time units as FHIR Timing units (s | min | h | d | wk | mo | a).
+std::string TimingUnit(const std::string& ucum) {
+  if (ucum == "s" || ucum == "min" || ucum == "h" || ucum == "d" || ucum == "wk" || ucum == "mo" ||
+      ucum == "a")
+    return ucum;
+  return "";
+}
+
+// The narrative a `text/reference` (or `originalText/reference`) names, else the element's text.
+std::string NarrativeOf(pugi::xml_node text, const WalkContext& ctx) {
+  std::string ref = Child(text, kHl7, "reference").attribute("value").value();
+  if (ref.size() > 1 && ref[0] == '#' && ctx.narrative) {
+    auto it = ctx.narrative->find(ref.substr(1));
+    if (it != ctx.narrative->end()) return it->second;
+  }
+  return Trim(text.text().get());
+}
+
+// The timing of a substanceAdministration's effectiveTime (IVL_TS, PIVL_TS, or an SXPR_TS of
+// them): bounds from the interval, frequency from the period.
+void AddTiming(pugi::xml_node time, JsonValue& repeat, int depth = 0) {
+  if (!time || depth > 4) return;
+  std::string type = time.attribute("xsi:type").value();
+  if (type.find(':') != std::string::npos) type = type.substr(type.find(':') + 1);
+  if (type == "SXPR_TS") {
+    for (pugi::xml_node c = time.first_child(); c; c = c.next_sibling())
+      if (Is(c, kHl7, "comp")) AddTiming(c, repeat, depth + 1);
+    return;
+  }
+  if (type == "PIVL_TS") {
+    pugi::xml_node period = Child(time, kHl7, "period");
+    std::string value = period.attribute("value").value(),
+                unit = TimingUnit(period.attribute("unit").value());
+    if (IsDecimal(value) && !unit.empty()) {
+      repeat.Set("frequency", JsonValue::Number("1"));
+      repeat.Set("period", JsonValue::Number(value));
+      repeat.Set("periodUnit", JsonValue::String(unit));
+    }
+    return;
+  }
+  // IVL_TS (the default): low/high, or low and a width.
+  std::string low =
+      FhirDateTimeFromDtm(DtmFromHl7Ts(Child(time, kHl7, "low").attribute("value").value()));
+  std::string high =
+      FhirDateTimeFromDtm(DtmFromHl7Ts(Child(time, kHl7, "high").attribute("value").value()));
+  pugi::xml_node width = Child(time, kHl7, "width");
+  if (!low.empty() || !high.empty()) {
+    JsonValue bounds = JsonValue::Object();
+    if (!low.empty()) bounds.Set("start", JsonValue::String(low));
+    if (!high.empty()) bounds.Set("end", JsonValue::String(high));
+    repeat.Set("boundsPeriod", std::move(bounds));
+  } else if (width) {
+    std::string value = width.attribute("value").value(),
+                unit = TimingUnit(width.attribute("unit").value());
+    if (IsDecimal(value) && !unit.empty()) {
+      JsonValue duration = JsonValue::Object();
+      duration.Set("value", JsonValue::Number(value));
+      duration.Set("unit", JsonValue::String(unit));
+      duration.Set("system", JsonValue::String("http://unitsofmeasure.org"));
+      duration.Set("code", JsonValue::String(unit));
+      repeat.Set("boundsDuration", std::move(duration));
+    }
+  }
+}
+
+// One Dosage from a substanceAdministration: its narrative as text, timing, route, dose (a
+// quantity or a range) and maximum dose per period.
+JsonValue DosageOf(pugi::xml_node sa, const WalkContext& ctx) {
+  JsonValue d = JsonValue::Object();
+  if (pugi::xml_node seq = Child(sa.parent(), kHl7, "sequenceNumber");
+      seq && IsDecimal(seq.attribute("value").value()))
+    d.Set("sequence", JsonValue::Number(seq.attribute("value").value()));
+  if (std::string text = NarrativeOf(Child(sa, kHl7, "text"), ctx); !text.empty())
+    d.Set("text", JsonValue::String(text));
+  JsonValue repeat = JsonValue::Object();
+  for (pugi::xml_node t = sa.first_child(); t; t = t.next_sibling())
+    if (Is(t, kHl7, "effectiveTime")) AddTiming(t, repeat);
+  if (!repeat.members().empty()) {
+    JsonValue timing = JsonValue::Object();
+    timing.Set("repeat", std::move(repeat));
+    d.Set("timing", std::move(timing));
+  }
+  if (pugi::xml_node route = Child(sa, kHl7, "routeCode");
+      route && route.attribute("code").value()[0])
+    d.Set("route", Coded(SystemUri(route.attribute("codeSystem").value()),
+                         route.attribute("code").value(), route.attribute("displayName").value()));
+  pugi::xml_node dose = Child(sa, kHl7, "doseQuantity");
+  JsonValue dose_and_rate = JsonValue::Object();
+  if (JsonValue q = Quantity(dose); !q.is_null()) {
+    dose_and_rate.Set("doseQuantity", std::move(q));
+  } else {
+    JsonValue low = Quantity(Child(dose, kHl7, "low")), high = Quantity(Child(dose, kHl7, "high"));
+    if (!low.is_null() && low == high) {  // "from 1 to 1 tablet" is one tablet
+      dose_and_rate.Set("doseQuantity", std::move(low));
+    } else if (!low.is_null() || !high.is_null()) {
+      JsonValue range = JsonValue::Object();
+      if (!low.is_null()) range.Set("low", std::move(low));
+      if (!high.is_null()) range.Set("high", std::move(high));
+      dose_and_rate.Set("doseRange", std::move(range));
+    }
+  }
+  if (!dose_and_rate.members().empty()) {
+    JsonValue list = JsonValue::Array();
+    list.Append(std::move(dose_and_rate));
+    d.Set("doseAndRate", std::move(list));
+  }
+  pugi::xml_node max = Child(sa, kHl7, "maxDoseQuantity");
+  JsonValue num = Quantity(Child(max, kHl7, "numerator")),
+            den = Quantity(Child(max, kHl7, "denominator"));
+  if (!num.is_null() && !den.is_null()) {
+    JsonValue ratio = JsonValue::Object();
+    ratio.Set("numerator", std::move(num));
+    ratio.Set("denominator", std::move(den));
+    d.Set("maxDosePerPeriod", std::move(ratio));
+  }
+  return d;
+}
+
+// The dosage of a medication entry: its own, then one per subordinate substanceAdministration
+// (progressive doses, entryRelationship COMP with a sequenceNumber).
+JsonValue Dosages(pugi::xml_node sa, const WalkContext& ctx) {
+  JsonValue list = JsonValue::Array();
+  JsonValue own = DosageOf(sa, ctx);
+  if (own.members().size() > 0) list.Append(std::move(own));
+  for (pugi::xml_node er = sa.first_child(); er; er = er.next_sibling()) {
+    if (!Is(er, kHl7, "entryRelationship") ||
+        std::string(er.attribute("typeCode").value()) != "COMP")
+      continue;
+    pugi::xml_node sub = Child(er, kHl7, "substanceAdministration");
+    if (!sub) continue;
+    JsonValue d = DosageOf(sub, ctx);
+    if (d.members().size() > (d.Find("sequence") ? 1u : 0u)) list.Append(std::move(d));
+  }
+  return list;
+}
+
+JsonValue Medication(pugi::xml_node sa, const WalkContext& ctx) {
+  const std::string& patient = ctx.patient;
+  pugi::xml_node material = Child(Child(Child(sa, kHl7, "consumable"), kHl7, "manufacturedProduct"),
+                                  kHl7, "manufacturedMaterial");
+  JsonValue code = Concept(Child(material, kHl7, "code"));
+  if (code.is_null()) {
+    std::string name = Child(material, kHl7, "name").text().get();
+    if (name.empty()) return JsonValue();
+    code = JsonValue::Object();
+    code.Set("text", JsonValue::String(name));
+  }
+  JsonValue m = JsonValue::Object();
+  std::string mood = sa.attribute("moodCode").value();
+  if (mood == "INT" || mood == "RQO" || mood == "PRMS") {
+    // A prescription line: what is to be given -> MedicationRequest.
+    m.Set("resourceType", JsonValue::String("MedicationRequest"));
+    m.Set("status", JsonValue::String("active"));
+    m.Set("intent", JsonValue::String("order"));
+    m.Set("medicationCodeableConcept", std::move(code));
+    m.Set("subject", PatientRef(patient));
+    // Prescribed when the document was written, by its author.
+    if (!ctx.document_time.empty()) m.Set("authoredOn", JsonValue::String(ctx.document_time));
+    if (JsonValue who = ctx.author ? PerformerReference(ctx.author) : JsonValue(); !who.is_null())
+      m.Set("requester", std::move(who));
+    if (JsonValue d = Dosages(sa, ctx); !d.items().empty())
+      m.Set("dosageInstruction", std::move(d));
+    return m;
+  }
+  m.Set("resourceType", JsonValue::String("MedicationStatement"));
+  pugi::xml_node time = Child(sa, kHl7, "effectiveTime");
+  std::string start =
+      FhirDateTimeFromDtm(DtmFromHl7Ts(Child(time, kHl7, "low").attribute("value").value()));
+  std::string end =
+      FhirDateTimeFromDtm(DtmFromHl7Ts(Child(time, kHl7, "high").attribute("value").value()));
+  m.Set("status", JsonValue::String(end.empty() ? "active" : "completed"));
+  m.Set("medicationCodeableConcept", std::move(code));
+  m.Set("subject", PatientRef(patient));
+  if (!start.empty() || !end.empty()) {
+    JsonValue period = JsonValue::Object();
+    if (!start.empty()) period.Set("start", JsonValue::String(start));
+    if (!end.empty()) period.Set("end", JsonValue::String(end));
+    m.Set("effectivePeriod", std::move(period));
+  }
+  if (JsonValue d = Dosages(sa, ctx); !d.items().empty()) m.Set("dosage", std::move(d));
+  return m;
+}
+
 // The text of every narrative element with an ID (what originalText/reference points at),
 // whitespace collapsed.
 void CollectNarrative(pugi::xml_node n, int depth, std::map<std::string, std::string>* out) {
@@ -535,7 +682,7 @@ void Walk(pugi::xml_node n, int depth, WalkContext ctx, ExtractionReport* report
         report->resources.push_back(std::move(cond));
     } else if (Is(c, kHl7, "substanceAdministration") && HasTemplate(c, kMedicationEntry) &&
                !IsImmunization(c)) {
-      JsonValue m = Medication(c, patient);
+      JsonValue m = Medication(c, ctx);
       if (m.is_null())
         report->ignored.push_back("medication entry without a coded product");
       else
@@ -575,7 +722,11 @@ Result<ExtractionReport> ExtractCdaEntries(std::string_view cda_xml,
   for (pugi::xml_node d = (*doc)->document_element().first_child(); d && !ctx.performer;
        d = d.next_sibling())
     if (Is(d, kHl7, "documentationOf")) ctx.performer = PerformerOf(Child(d, kHl7, "serviceEvent"));
-  Walk((*doc)->document_element(), 0, ctx, &report);
+  pugi::xml_node root = (*doc)->document_element();
+  ctx.author = Child(Child(root, kHl7, "author"), kHl7, "assignedAuthor");
+  ctx.document_time = FhirDateTimeFromDtm(
+      DtmFromHl7Ts(Child(root, kHl7, "effectiveTime").attribute("value").value()));
+  Walk(root, 0, ctx, &report);
   // Level 1: component/nonXMLBody/text, base64 (representation B64) or plain text.
   pugi::xml_node body =
       Child(Child((*doc)->document_element(), kHl7, "component"), kHl7, "nonXMLBody");

@@ -130,6 +130,22 @@ TEST(CdaEntriesTest, ResultAndVaccinationFieldByField) {
             "vital-signs")
       ++vital;
   EXPECT_EQ(vital, 2);
+  // The structured posology: progressive doses as Dosages in sequence, each with its period.
+  const JsonValue* request = nullptr;
+  for (const auto& r : med->resources)
+    if (r.GetString("resourceType") == "MedicationRequest") request = &r;
+  ASSERT_NE(request, nullptr);
+  EXPECT_EQ(request->GetString("authoredOn"), "2023-12-01T08:30:00Z");
+  ASSERT_NE(request->Find("requester"), nullptr);
+  const auto& dosages = request->Find("dosageInstruction")->items();
+  ASSERT_EQ(dosages.size(), 3u);
+  EXPECT_EQ(dosages[0].Find("route")->Find("coding")->items()[0].GetString("code"), "20053000");
+  EXPECT_EQ(dosages[0].Find("maxDosePerPeriod")->Find("numerator")->Find("value")->text(), "4");
+  EXPECT_EQ(dosages[1].Find("sequence")->text(), "1");
+  EXPECT_EQ(dosages[1].Find("timing")->Find("repeat")->Find("period")->text(), "8");
+  EXPECT_EQ(dosages[1].Find("timing")->Find("repeat")->GetString("periodUnit"), "h");
+  EXPECT_EQ(dosages[1].Find("doseAndRate")->items()[0].Find("doseQuantity")->GetString("code"), "{tablet}");
+  EXPECT_EQ(dosages[2].Find("timing")->Find("repeat")->Find("period")->text(), "12");
 
   auto vac = ExtractCdaEntries(Corpus("VAC_2023.01.xml"), "Patient/p1", "DocumentReference/d1");
   ASSERT_TRUE(vac.ok());
