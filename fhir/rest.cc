@@ -1,5 +1,7 @@
 #include "fhir/rest.h"
 
+#include <openssl/sha.h>
+
 #include <algorithm>
 #include <functional>
 #include <map>
@@ -14,7 +16,6 @@
 #include "mapping/document_entry.h"
 #include "mapping/mhd.h"
 #include "mapping/registry_index.h"
-#include <openssl/sha.h>
 #include "profiles/notification.h"
 #include "profiles/policy_store.h"
 #include "profiles/structure.h"
@@ -33,7 +34,8 @@ std::vector<std::string> SplitPath(const std::string& path) {
   size_t start = 0;
   while (start < path.size()) {
     size_t slash = path.find('/', start);
-    std::string seg = path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    std::string seg =
+        path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
     if (!seg.empty()) out.push_back(PercentDecode(seg, false));
     if (slash == std::string::npos) break;
     start = slash + 1;
@@ -67,21 +69,36 @@ std::string QueryString(const QueryParams& query) {
 
 std::string StatusLine(int status) {
   switch (status) {
-    case 200: return "200 OK";
-    case 201: return "201 Created";
-    case 204: return "204 No Content";
-    case 304: return "304 Not Modified";
-    case 400: return "400 Bad Request";
-    case 401: return "401 Unauthorized";
-    case 403: return "403 Forbidden";
-    case 404: return "404 Not Found";
-    case 405: return "405 Method Not Allowed";
-    case 409: return "409 Conflict";
-    case 410: return "410 Gone";
-    case 412: return "412 Precondition Failed";
-    case 422: return "422 Unprocessable Entity";
-    case 503: return "503 Service Unavailable";
-    default: return std::to_string(status);
+    case 200:
+      return "200 OK";
+    case 201:
+      return "201 Created";
+    case 204:
+      return "204 No Content";
+    case 304:
+      return "304 Not Modified";
+    case 400:
+      return "400 Bad Request";
+    case 401:
+      return "401 Unauthorized";
+    case 403:
+      return "403 Forbidden";
+    case 404:
+      return "404 Not Found";
+    case 405:
+      return "405 Method Not Allowed";
+    case 409:
+      return "409 Conflict";
+    case 410:
+      return "410 Gone";
+    case 412:
+      return "412 Precondition Failed";
+    case 422:
+      return "422 Unprocessable Entity";
+    case 503:
+      return "503 Service Unavailable";
+    default:
+      return std::to_string(status);
   }
 }
 
@@ -99,15 +116,15 @@ PreferReturn ParsePrefer(const HttpRequest& req) {
 
 // Outcome of one interaction, whether it came over HTTP or from a Bundle entry.
 struct EntryResult {
-  Status error;              // non-OK: the interaction failed
+  Status error;  // non-OK: the interaction failed
   int status = 200;
-  std::string location;      // "Patient/1/_history/2" (relative to the base)
+  std::string location;  // "Patient/1/_history/2" (relative to the base)
   int version = 0;
-  std::string last_modified; // instant
+  std::string last_modified;  // instant
   bool has_resource = false;
-  JsonValue resource;        // the resource (or Bundle, OperationOutcome) to answer with
-  std::string resource_json; // stored text, when the resource was not parsed (fast path)
-  std::string native_body;   // Binary content served as itself
+  JsonValue resource;         // the resource (or Bundle, OperationOutcome) to answer with
+  std::string resource_json;  // stored text, when the resource was not parsed (fast path)
+  std::string native_body;    // Binary content served as itself
   std::string native_type;
   bool xds_error_codes = false;  // an MHD submission: errors also carry their XDS errorCode
 };
@@ -134,7 +151,8 @@ EntryResult FromWrite(const WriteResult& w) {
   e.version = w.stored.version;
   e.last_modified = w.stored.last_updated;
   if (w.stored.version > 0)
-    e.location = w.stored.type + "/" + w.stored.id + "/_history/" + std::to_string(w.stored.version);
+    e.location =
+        w.stored.type + "/" + w.stored.id + "/_history/" + std::to_string(w.stored.version);
   if (!w.resource.is_null()) {
     e.has_resource = true;
     e.resource = w.resource;
@@ -167,13 +185,18 @@ Result<ParsedUrl> ParseEntryUrl(std::string url, const std::string& base) {
   if (segs.empty()) return BadRequest("request.url is empty");
   p.type = segs[0];
   if (segs.size() >= 2) {
-    if (segs[1][0] == '$') p.op = segs[1];
-    else p.id = segs[1];
+    if (segs[1][0] == '$')
+      p.op = segs[1];
+    else
+      p.id = segs[1];
   }
   if (segs.size() >= 3) {
-    if (segs[2] == "_history") p.history = true;
-    else if (segs[2][0] == '$') p.op = segs[2];
-    else return BadRequest("request.url " + url + " is not a supported interaction");
+    if (segs[2] == "_history")
+      p.history = true;
+    else if (segs[2][0] == '$')
+      p.op = segs[2];
+    else
+      return BadRequest("request.url " + url + " is not a supported interaction");
   }
   if (segs.size() >= 4) p.vid = segs[3];
   if (segs.size() > 4) return BadRequest("request.url " + url + " has too many segments");
@@ -273,8 +296,9 @@ HttpResponse FhirApi::Unauthorized(const HttpRequest& req, const Status& why) {
   auto negotiated = NegotiateResponse(req, query);
   // The reason stays in the log and the audit: the caller learns only that it must
   // authenticate (RFC 6750 section 3).
-  HttpResponse r = RenderError(Status(ErrorCode::kUnauthorized, "authentication required: send a valid Bearer token"),
-                               negotiated.ok() ? *negotiated : Negotiated{});
+  HttpResponse r = RenderError(
+      Status(ErrorCode::kUnauthorized, "authentication required: send a valid Bearer token"),
+      negotiated.ok() ? *negotiated : Negotiated{});
   (void)why;
   r.SetHeader("WWW-Authenticate", "Bearer realm=\"carnet\", error=\"invalid_token\"");
   return r;
@@ -293,7 +317,8 @@ HttpResponse FhirApi::Impl::Handle(const HttpRequest& req, Session& session) {
   auto negotiated = NegotiateResponse(req, query);
   // A Binary read answers in the content's own type whatever the client accepts (IHE MHD
   // ITI-68 sends the document's mime type, or */*); errors then come as JSON.
-  bool binary_read = segs.size() == 2 && segs[0] == "Binary" && (req.method == "GET" || req.method == "HEAD");
+  bool binary_read =
+      segs.size() == 2 && segs[0] == "Binary" && (req.method == "GET" || req.method == "HEAD");
   if (!negotiated.ok() && binary_read) negotiated = Negotiated{};
   if (!negotiated.ok()) return RenderError(negotiated.status(), Negotiated{});
   const Negotiated& n = *negotiated;
@@ -308,9 +333,9 @@ HttpResponse FhirApi::Impl::Handle(const HttpRequest& req, Session& session) {
 HttpResponse FhirApi::Impl::Respond(const HttpRequest& req, const Negotiated& n,
                                     const EntryResult& e, PreferReturn prefer) {
   if (!e.error.ok()) {
-    HttpResponse r = e.xds_error_codes
-                         ? RenderResource(e.error.http_status(), OutcomeFromStatus(e.error, true), n)
-                         : RenderError(e.error, n);
+    HttpResponse r = e.xds_error_codes ? RenderResource(e.error.http_status(),
+                                                        OutcomeFromStatus(e.error, true), n)
+                                       : RenderError(e.error, n);
     if (e.error.code() == ErrorCode::kMethodNotAllowed) r.SetHeader("Allow", e.location);
     return r;
   }
@@ -336,7 +361,8 @@ HttpResponse FhirApi::Impl::Respond(const HttpRequest& req, const Negotiated& n,
   if (e.version > 0) r.SetHeader("ETag", ETag(e.version));
   if (!e.last_modified.empty()) r.SetHeader("Last-Modified", HttpDateFromInstant(e.last_modified));
   if (!e.location.empty() && (e.status == 201 || write))
-    r.SetHeader(e.status == 201 ? "Location" : "Content-Location", options_.base_url + "/" + e.location);
+    r.SetHeader(e.status == 201 ? "Location" : "Content-Location",
+                options_.base_url + "/" + e.location);
   return r;
 }
 
@@ -367,7 +393,8 @@ EntryResult FhirApi::Impl::Route(Session& session, const HttpRequest& req,
                                  const std::vector<std::string>& segs, const QueryParams& query) {
   const std::string& m = req.method;
   auto not_allowed = [](const std::string& allow) {
-    EntryResult e = FromError(Status(ErrorCode::kMethodNotAllowed, "method not allowed here; allowed: " + allow));
+    EntryResult e = FromError(
+        Status(ErrorCode::kMethodNotAllowed, "method not allowed here; allowed: " + allow));
     e.location = allow;
     return e;
   };
@@ -396,7 +423,8 @@ EntryResult FhirApi::Impl::Route(Session& session, const HttpRequest& req,
     if (m == "GET") return Search(session, req, type, query);
     if (m == "POST" && type == "Binary" && IsNativeBinaryBody(req)) {
       JsonValue binary = BinaryFromNative(req, "");
-      return WriteInTransaction([&](Transaction& tx) { return interactions_.Create(tx, session, type, binary); });
+      return WriteInTransaction(
+          [&](Transaction& tx) { return interactions_.Create(tx, session, type, binary); });
     }
     if (m == "POST" && !read_only) {
       auto body = ParseResourceBody(req);
@@ -412,7 +440,8 @@ EntryResult FhirApi::Impl::Route(Session& session, const HttpRequest& req,
           return interactions_.CreateIfNoneExist(tx, session, type, resource, criteria);
         });
       }
-      return WriteInTransaction([&](Transaction& tx) { return interactions_.Create(tx, session, type, resource); });
+      return WriteInTransaction(
+          [&](Transaction& tx) { return interactions_.Create(tx, session, type, resource); });
     }
     if (!read_only && (m == "PUT" || m == "DELETE") && !req.query.empty()) {
       Status pre_error;
@@ -470,7 +499,8 @@ EntryResult FhirApi::Impl::Route(Session& session, const HttpRequest& req,
         Status gone = SupersededContent(id, e.resource_json);
         if (!gone.ok()) return FromError(gone);
       }
-      if (type == "Binary" && e.error.ok() && !e.resource_json.empty() && WantsNativeBinary(req, query)) {
+      if (type == "Binary" && e.error.ok() && !e.resource_json.empty() &&
+          WantsNativeBinary(req, query)) {
         auto json = ParseJson(e.resource_json);
         if (!json.ok()) return FromError(Internal("stored Binary is unreadable"));
         auto bytes = Base64Decode(json->GetString("data"));
@@ -483,25 +513,29 @@ EntryResult FhirApi::Impl::Route(Session& session, const HttpRequest& req,
     }
     if (read_only) return not_allowed("GET");
     if (m == "PUT") {
-      auto body = type == "Binary" && IsNativeBinaryBody(req) ? Result<JsonValue>(BinaryFromNative(req, id))
-                                                               : ParseResourceBody(req);
+      auto body = type == "Binary" && IsNativeBinaryBody(req)
+                      ? Result<JsonValue>(BinaryFromNative(req, id))
+                      : ParseResourceBody(req);
       if (!body.ok()) return FromError(body.status());
       const JsonValue& resource = *body;
-      return WriteInTransaction(
-          [&](Transaction& tx) { return interactions_.Update(tx, session, type, id, resource, pre); });
+      return WriteInTransaction([&](Transaction& tx) {
+        return interactions_.Update(tx, session, type, id, resource, pre);
+      });
     }
     if (m == "DELETE") {
-      return WriteInTransaction([&](Transaction& tx) { return interactions_.Delete(tx, session, type, id, pre); });
+      return WriteInTransaction(
+          [&](Transaction& tx) { return interactions_.Delete(tx, session, type, id, pre); });
     }
     if (m == "PATCH") {
       const std::string* ct = req.Header("Content-Type");
       if (!ct || ct->find("application/json-patch+json") == std::string::npos)
-        return FromError(Status(ErrorCode::kUnsupportedMediaType,
-                                "PATCH takes application/json-patch+json"));
+        return FromError(
+            Status(ErrorCode::kUnsupportedMediaType, "PATCH takes application/json-patch+json"));
       auto patch = ParseJson(req.body);
       if (!patch.ok()) return FromError(patch.status());
       const JsonValue& p = *patch;
-      return WriteInTransaction([&](Transaction& tx) { return interactions_.Patch(tx, session, type, id, p, pre); });
+      return WriteInTransaction(
+          [&](Transaction& tx) { return interactions_.Patch(tx, session, type, id, p, pre); });
     }
     return not_allowed("GET, PUT, PATCH, DELETE");
   }
@@ -540,9 +574,9 @@ EntryResult FhirApi::Impl::Route(Session& session, const HttpRequest& req,
 
 // A read of one resource (current or version `vid`) inside `tx`: decided, and audited in
 // `tx` when granted. A refusal, and a target that does not exist, answer alike.
-static Result<StoredResource> GuardedRead(Transaction& tx, Session& session, const std::string& type,
-                                   const std::string& id, const std::string& vid,
-                                   const char* interaction) {
+static Result<StoredResource> GuardedRead(Transaction& tx, Session& session,
+                                          const std::string& type, const std::string& id,
+                                          const std::string& vid, const char* interaction) {
   std::string what = type + "/" + id;
   storage::AuditEntry audit = storage::AuditEntry::Rest(interaction, 'R');
   audit.object_reference = vid.empty() ? what : what + "/_history/" + vid;
@@ -575,8 +609,9 @@ EntryResult FhirApi::Impl::Read(Session& session, const HttpRequest& req, const 
   });
   if (!st.ok()) return FromError(st);
   if (row.deleted)
-    return FromError(Status(ErrorCode::kGone, vid.empty() ? type + "/" + id + " was deleted"
-                                                          : type + "/" + id + " version " + vid + " is a deletion"));
+    return FromError(Status(ErrorCode::kGone,
+                            vid.empty() ? type + "/" + id + " was deleted"
+                                        : type + "/" + id + " version " + vid + " is a deletion"));
   EntryResult e;
   e.version = row.version;
   e.last_modified = row.last_updated;
@@ -604,7 +639,8 @@ EntryResult FhirApi::Impl::Read(Session& session, const HttpRequest& req, const 
 // IHE MHD ITI-68: the content of a document that was replaced (superseded, Deprecated in
 // XDS) is answered 410 Gone, naming the document; the version-specific read
 // (Binary/[id]/_history/[vid]) still serves it, and so does XDS ITI-43.
-Status FhirApi::Impl::SupersededContent(const std::string& binary_id, const std::string& binary_json) {
+Status FhirApi::Impl::SupersededContent(const std::string& binary_id,
+                                        const std::string& binary_json) {
   auto binary = ParseJson(binary_json);
   if (!binary.ok()) return Status::Ok();
   const JsonValue* ctx = binary->Find("securityContext");
@@ -625,16 +661,19 @@ Status FhirApi::Impl::SupersededContent(const std::string& binary_id, const std:
       if (!*dr || (*dr)->deleted) continue;
       auto json = ParseJson((*dr)->content);
       if (!json.ok()) continue;
-      if (json->GetString("status") != "superseded") return Status::Ok();  // a current document holds it
+      if (json->GetString("status") != "superseded")
+        return Status::Ok();  // a current document holds it
       superseded = id;
     }
     return Status::Ok();
   });
   if (!st.ok()) return st;
   if (superseded.empty()) return Status::Ok();
-  return Status(ErrorCode::kGone, "DocumentReference/" + superseded +
-                                      " was replaced by a newer version (status superseded); its content stays "
-                                      "available as Binary/" + binary_id + "/_history/[vid]");
+  return Status(ErrorCode::kGone,
+                "DocumentReference/" + superseded +
+                    " was replaced by a newer version (status superseded); its content stays "
+                    "available as Binary/" +
+                    binary_id + "/_history/[vid]");
 }
 
 EntryResult FhirApi::Impl::WriteInTransaction(
@@ -690,7 +729,8 @@ static Status AuditSearch(storage::Pool& pool, Session& session, const profiles:
     for (long long key : f.patient_keys) CARNET_RETURN_IF_ERROR(session.Audit(tx, entry, d, key));
     return Status::Ok();
   });
-  if (!st.ok()) return Status(ErrorCode::kUnavailable, "the access history cannot be written: " + st.message());
+  if (!st.ok())
+    return Status(ErrorCode::kUnavailable, "the access history cannot be written: " + st.message());
   return Status::Ok();
 }
 
@@ -717,7 +757,8 @@ EntryResult FhirApi::Impl::History(Session& session, const std::string& type, co
     size_t start = 0;
     while (start <= cursor.size()) {
       size_t bar = cursor.find('|', start);
-      parts.push_back(cursor.substr(start, bar == std::string::npos ? std::string::npos : bar - start));
+      parts.push_back(
+          cursor.substr(start, bar == std::string::npos ? std::string::npos : bar - start));
       start = bar == std::string::npos ? cursor.size() + 1 : bar + 1;
     }
     if (parts.size() != 4 || !EpochSeconds(parts[0]) ||
@@ -760,16 +801,20 @@ EntryResult FhirApi::Impl::History(Session& session, const std::string& type, co
       auto d = session.DecideStored(tx, r, Action::kRead);
       if (!d.ok()) return d.status();
       if (!d->allowed) continue;
-      if (r.patient_key) seen.emplace(*r.patient_key, *d);
-      else shared_seen = *d;
+      if (r.patient_key)
+        seen.emplace(*r.patient_key, *d);
+      else
+        shared_seen = *d;
       rows.push_back(std::move(r));
     }
     if (id.empty()) {
-      storage::AuditEntry entry = storage::AuditEntry::Rest(type.empty() ? "history-system" : "history-type", 'R');
+      storage::AuditEntry entry =
+          storage::AuditEntry::Rest(type.empty() ? "history-system" : "history-type", 'R');
       entry.object_reference = type;
       for (const auto& [key, d] : seen) CARNET_RETURN_IF_ERROR(session.Audit(tx, entry, d, key));
       if (seen.empty()) {
-        Decision d = shared_seen ? *shared_seen : profiles::Refusal("nothing visible in this history");
+        Decision d =
+            shared_seen ? *shared_seen : profiles::Refusal("nothing visible in this history");
         if (!shared_seen) d.allowed = true, d.refusal = ErrorCode::kOk;
         CARNET_RETURN_IF_ERROR(session.Audit(tx, entry, d, std::nullopt));
       }
@@ -789,10 +834,10 @@ EntryResult FhirApi::Impl::History(Session& session, const std::string& type, co
   link("self", self);
   if (more) {
     const StoredResource& last = last_row;
-    std::string next_cursor = last.last_updated + "|" + last.type + "|" + last.id + "|" +
-                              std::to_string(last.version);
-    link("next", options_.base_url + "/" + self_path + "?" + base_query + "&_cursor=" +
-                     PercentEncode(next_cursor));
+    std::string next_cursor =
+        last.last_updated + "|" + last.type + "|" + last.id + "|" + std::to_string(last.version);
+    link("next", options_.base_url + "/" + self_path + "?" + base_query +
+                     "&_cursor=" + PercentEncode(next_cursor));
   }
   bundle.Set("link", std::move(links));
   JsonValue entries = JsonValue::Array();
@@ -856,7 +901,8 @@ EntryResult FhirApi::Impl::Everything(Session& session, const std::string& id,
   for (const auto& [k, v] : query)
     if (k == "_cursor") {
       auto bar = v.find('|');
-      if (bar == std::string::npos) return FromError(BadRequest("_cursor is not a cursor this server wrote"));
+      if (bar == std::string::npos)
+        return FromError(BadRequest("_cursor is not a cursor this server wrote"));
       after_type = v.substr(0, bar);
       after_id = v.substr(bar + 1);
     }
@@ -888,8 +934,9 @@ EntryResult FhirApi::Impl::Everything(Session& session, const std::string& id,
     if (!d->allowed) return session.Refuse(audit, *d, key, "Patient/" + id);
     std::string at = after_type, ai = after_id;
     while (static_cast<int>(rows.size()) <= count) {
-      auto r = tx.Run(kEverything, {storage::SqlParam::Text(std::to_string(key)), storage::SqlParam::Text(at),
-                                    storage::SqlParam::Text(ai), storage::SqlParam::Text(std::to_string(count + 1))});
+      auto r = tx.Run(kEverything, {storage::SqlParam::Text(std::to_string(key)),
+                                    storage::SqlParam::Text(at), storage::SqlParam::Text(ai),
+                                    storage::SqlParam::Text(std::to_string(count + 1))});
       if (!r.ok()) return r.status();
       for (int i = 0; i < r->rows() && static_cast<int>(rows.size()) <= count; ++i) {
         at = r->GetString(i, 0);
@@ -910,12 +957,15 @@ EntryResult FhirApi::Impl::Everything(Session& session, const std::string& id,
   if (gone) return FromError(Status(ErrorCode::kGone, "Patient/" + id + " was deleted"));
   JsonValue bundle = NewBundle("searchset");
   JsonValue links = JsonValue::Array();
-  std::string self_base = options_.base_url + "/Patient/" + id + "/$everything?_count=" + std::to_string(count);
+  std::string self_base =
+      options_.base_url + "/Patient/" + id + "/$everything?_count=" + std::to_string(count);
   AddLink(links, "self",
-          self_base + (after_type.empty() ? "" : "&_cursor=" + PercentEncode(after_type + "|" + after_id)));
+          self_base +
+              (after_type.empty() ? "" : "&_cursor=" + PercentEncode(after_type + "|" + after_id)));
   if (more)
     AddLink(links, "next",
-            self_base + "&_cursor=" + PercentEncode(std::get<0>(rows.back()) + "|" + std::get<1>(rows.back())));
+            self_base + "&_cursor=" +
+                PercentEncode(std::get<0>(rows.back()) + "|" + std::get<1>(rows.back())));
   bundle.Set("link", std::move(links));
   JsonValue entries = JsonValue::Array();
   for (auto& [t, i, res] : rows) {
@@ -960,7 +1010,8 @@ Result<std::vector<long long>> FhirApi::Impl::NamedRecords(Transaction& tx, cons
     size_t start = 0;
     while (start <= v.size()) {
       size_t comma = v.find(',', start);
-      CARNET_RETURN_IF_ERROR(f(v.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
+      CARNET_RETURN_IF_ERROR(
+          f(v.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
       if (comma == std::string::npos) break;
       start = comma + 1;
     }
@@ -971,8 +1022,9 @@ Result<std::vector<long long>> FhirApi::Impl::NamedRecords(Transaction& tx, cons
     if (k == "patient" || k == "subject" || k == "patient:Patient" || k == "subject:Patient" ||
         (type == "Patient" && (k == "_id" || k == "link")))
       CARNET_RETURN_IF_ERROR(each(v, [&](std::string x) { return add_id(x); }));
-    if (k == "patient.identifier" || k == "subject:Patient.identifier" || k == "patient:identifier" ||
-        k == "subject:identifier" || (type == "Patient" && k == "identifier"))
+    if (k == "patient.identifier" || k == "subject:Patient.identifier" ||
+        k == "patient:identifier" || k == "subject:identifier" ||
+        (type == "Patient" && k == "identifier"))
       CARNET_RETURN_IF_ERROR(each(v, [&](std::string x) { return add_identifier(x); }));
   }
   return keys;
@@ -982,13 +1034,15 @@ EntryResult FhirApi::Impl::Search(Session& session, const HttpRequest& req, cons
                                   const QueryParams& query, const std::string& compartment) {
   if (type == "AuditEvent") return AccessHistory(session, query);
   if (type == "Binary")
-    return FromError(Status(ErrorCode::kMethodNotAllowed,
-                            "Binary content is read by id (GET Binary/[id]), through its document"));
+    return FromError(
+        Status(ErrorCode::kMethodNotAllowed,
+               "Binary content is read by id (GET Binary/[id]), through its document"));
   for (const auto& [k, v] : query)
     if (k == "_type")
       for (const char* hidden : {"Binary", "AuditEvent"})
         if (v.find(hidden) != std::string::npos)
-          return FromError(BadRequest(std::string(hidden) + " is not searched across types", "_type"));
+          return FromError(
+              BadRequest(std::string(hidden) + " is not searched across types", "_type"));
   SearchRequest s;
   s.type = type;
   s.compartment_patient = compartment;
@@ -1016,8 +1070,9 @@ EntryResult FhirApi::Impl::Search(Session& session, const HttpRequest& req, cons
   s.scope = ScopeOf(filter);
   auto bundle = RunSearch(pool_, s);
   if (!bundle.ok()) return FromError(bundle.status());
-  Status audited = AuditSearch(pool_, session, filter, type.empty() ? "search-system" : "search-type",
-                               req.query, type.empty() ? "" : type);
+  Status audited =
+      AuditSearch(pool_, session, filter, type.empty() ? "search-system" : "search-type", req.query,
+                  type.empty() ? "" : type);
   if (!audited.ok()) return FromError(audited);
   EntryResult e;
   e.has_resource = true;
@@ -1036,24 +1091,33 @@ EntryResult FhirApi::Impl::AccessHistory(Session& session, const QueryParams& qu
   std::string from, to, agent, before_seq;
   for (const auto& [k, v] : query) {
     if (k == "date") {
-      std::string prefix = v.size() > 2 && std::isalpha(static_cast<unsigned char>(v[0])) ? v.substr(0, 2) : "eq";
-      std::string value = prefix == "eq" && !(v.size() > 2 && v.substr(0, 2) == "eq") ? v : v.substr(2);
+      std::string prefix =
+          v.size() > 2 && std::isalpha(static_cast<unsigned char>(v[0])) ? v.substr(0, 2) : "eq";
+      std::string value =
+          prefix == "eq" && !(v.size() > 2 && v.substr(0, 2) == "eq") ? v : v.substr(2);
       if (!EpochSeconds(value.size() == 10 ? value + "T00:00:00Z" : value))
         return FromError(BadRequest("'" + v + "' is not a date for AuditEvent date", "date"));
       std::string start = value.size() == 10 ? value + "T00:00:00Z" : value;
-      if (prefix == "ge" || prefix == "gt") from = start;
-      else if (prefix == "le" || prefix == "lt") to = value.size() == 10 && prefix == "le" ? value + "T23:59:59.999999Z" : start;
-      else if (prefix == "eq" && value.size() == 10) from = start, to = value + "T23:59:59.999999Z";
-      else if (prefix == "eq") from = to = start;
-      else return FromError(BadRequest("date prefix '" + prefix + "' is not supported here", "date"));
+      if (prefix == "ge" || prefix == "gt")
+        from = start;
+      else if (prefix == "le" || prefix == "lt")
+        to = value.size() == 10 && prefix == "le" ? value + "T23:59:59.999999Z" : start;
+      else if (prefix == "eq" && value.size() == 10)
+        from = start, to = value + "T23:59:59.999999Z";
+      else if (prefix == "eq")
+        from = to = start;
+      else
+        return FromError(BadRequest("date prefix '" + prefix + "' is not supported here", "date"));
     } else if (k == "agent" || k == "agent.identifier" || k == "agent:identifier") {
       agent = v.substr(v.find('|') == std::string::npos ? 0 : v.find('|') + 1);
     } else if (k == "_cursor") {
       if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
         return FromError(BadRequest("_cursor is not a cursor this server wrote"));
       before_seq = v;
-    } else if (k == "patient" || k == "_count" || k == "_sort" || k == "_format" || k == "_pretty") {
-      if (k == "_sort" && v != "-date") return FromError(BadRequest("the access history is sorted by -date only", "_sort"));
+    } else if (k == "patient" || k == "_count" || k == "_sort" || k == "_format" ||
+               k == "_pretty") {
+      if (k == "_sort" && v != "-date")
+        return FromError(BadRequest("the access history is sorted by -date only", "_sort"));
     } else {
       return FromError(BadRequest("AuditEvent is searched by patient, date, agent", k));
     }
@@ -1081,12 +1145,15 @@ EntryResult FhirApi::Impl::AccessHistory(Session& session, const QueryParams& qu
     for (long long key : keys) {
       auto d = session.DecideRecord(tx, key, Action::kReadAccessHistory);
       if (!d.ok()) return d.status();
-      if (d->allowed) granted.emplace_back(key, *d);
-      else (void)session.Refuse(audit, *d, key, "AuditEvent");
+      if (d->allowed)
+        granted.emplace_back(key, *d);
+      else
+        (void)session.Refuse(audit, *d, key, "AuditEvent");
     }
     if (granted.empty()) return Status::Ok();
     std::string array = "{";
-    for (size_t i = 0; i < granted.size(); ++i) array += (i ? "," : "") + std::to_string(granted[i].first);
+    for (size_t i = 0; i < granted.size(); ++i)
+      array += (i ? "," : "") + std::to_string(granted[i].first);
     array += "}";
     // Read before this read's own event is appended: the page shows what happened before.
     auto r = tx.Run(kEvents, {storage::SqlParam::Text(array), storage::SqlParam::Text(from),
@@ -1112,7 +1179,8 @@ EntryResult FhirApi::Impl::AccessHistory(Session& session, const QueryParams& qu
     auto res = ParseJson(content);
     if (!res.ok()) return FromError(Internal("stored AuditEvent is unreadable"));
     JsonValue entry = JsonValue::Object();
-    entry.Set("fullUrl", JsonValue::String(options_.base_url + "/AuditEvent/" + res->GetString("id")));
+    entry.Set("fullUrl",
+              JsonValue::String(options_.base_url + "/AuditEvent/" + res->GetString("id")));
     entry.Set("resource", std::move(res).value());
     JsonValue search = JsonValue::Object();
     search.Set("mode", JsonValue::String("match"));
@@ -1135,7 +1203,8 @@ static std::string ParamValue(const JsonValue& params, const std::string& name) 
         if (k.rfind("value", 0) != 0) continue;
         if (v.is_string()) return v.text();
         if (v.is_bool()) return v.as_bool() ? "true" : "false";
-        if (v.is_object()) return v.GetString("value").empty() ? v.GetString("code") : v.GetString("value");
+        if (v.is_object())
+          return v.GetString("value").empty() ? v.GetString("code") : v.GetString("value");
       }
     }
   return "";
@@ -1146,8 +1215,8 @@ static std::string ParamValue(const JsonValue& params, const std::string& name) 
 // $emergency-access (opposed: boolean), $notification-preferences (channel, event,
 // enabled, address), and the operator's $close, $oppose, $reactivate. Each is one policy
 // decision, one change, one audit record in one transaction.
-EntryResult FhirApi::Impl::PatientChoice(Session& session, const HttpRequest& req, const std::string& id,
-                                         const std::string& op) {
+EntryResult FhirApi::Impl::PatientChoice(Session& session, const HttpRequest& req,
+                                         const std::string& id, const std::string& op) {
   JsonValue params = JsonValue::Object();
   if (!req.body.empty()) {
     auto body = ParseResourceBody(req);
@@ -1156,10 +1225,11 @@ EntryResult FhirApi::Impl::PatientChoice(Session& session, const HttpRequest& re
       return FromError(BadRequest("$" + op + " takes a Parameters resource"));
     params = std::move(body).value();
   }
-  Action action = op == "block" || op == "unblock"       ? Action::kManageBlocks
-                  : op == "treating-physician"           ? Action::kDeclareTreatingPhysician
-                  : op == "close" || op == "oppose" || op == "reactivate" ? Action::kManageRecord
-                                                         : Action::kChangeVisibility;
+  Action action = op == "block" || op == "unblock" ? Action::kManageBlocks
+                  : op == "treating-physician"     ? Action::kDeclareTreatingPhysician
+                  : op == "close" || op == "oppose" || op == "reactivate"
+                      ? Action::kManageRecord
+                      : Action::kChangeVisibility;
   // Choices that are the patient's own but not "visibility": emergency opposition and
   // notification preferences are record-level patient choices (decided as blocks are).
   if (op == "emergency-access" || op == "notification-preferences") action = Action::kManageBlocks;
@@ -1169,7 +1239,9 @@ EntryResult FhirApi::Impl::PatientChoice(Session& session, const HttpRequest& re
     storage::AuditEntry audit = storage::AuditEntry::Rest("operation", 'U');
     audit.subtype_display = "$" + op;
     audit.object_reference = "Patient/" + id + "/$" + op;
-    if (!*key) return session.Refuse(audit, profiles::Refusal("no such record"), std::nullopt, "Patient/" + id);
+    if (!*key)
+      return session.Refuse(audit, profiles::Refusal("no such record"), std::nullopt,
+                            "Patient/" + id);
     // One must see the record to learn anything about it.
     auto visible = session.DecideRecord(tx, **key, Action::kSearch);
     if (!visible.ok()) return visible.status();
@@ -1194,7 +1266,8 @@ EntryResult FhirApi::Impl::PatientChoice(Session& session, const HttpRequest& re
       std::string who = ParamValue(params, "actor");
       CARNET_RETURN_IF_ERROR(profiles::SetTreatingPhysician(tx, **key, who));
       // The treating physician cannot stay blocked.
-      if (!who.empty()) CARNET_RETURN_IF_ERROR(profiles::SetBlock(tx, **key, "professional", who, false));
+      if (!who.empty())
+        CARNET_RETURN_IF_ERROR(profiles::SetBlock(tx, **key, "professional", who, false));
     } else if (op == "emergency-access") {
       std::string opposed = ParamValue(params, "opposed");
       if (opposed != "true" && opposed != "false")
@@ -1224,8 +1297,8 @@ EntryResult FhirApi::Impl::PatientChoice(Session& session, const HttpRequest& re
 
 // $meta-add / $meta-delete of security labels: how a patient masks a document from
 // professionals (MASQUE_PS) and unmasks it. Only the visibility codes are taken.
-EntryResult FhirApi::Impl::MetaSecurity(Session& session, const HttpRequest& req, const std::string& type,
-                                        const std::string& id, bool add) {
+EntryResult FhirApi::Impl::MetaSecurity(Session& session, const HttpRequest& req,
+                                        const std::string& type, const std::string& id, bool add) {
   auto body = ParseResourceBody(req);
   if (!body.ok()) return FromError(body.status());
   std::vector<JsonValue> codes;
@@ -1237,27 +1310,32 @@ EntryResult FhirApi::Impl::MetaSecurity(Session& session, const HttpRequest& req
       const JsonValue* meta = p.Find("valueMeta");
       if (!meta) continue;
       if (const JsonValue* tag = meta->Find("tag"); tag && tag->is_array() && !tag->items().empty())
-        return FromError(BadRequest("only security labels are changed here", "Parameters.parameter.valueMeta.tag"));
+        return FromError(BadRequest("only security labels are changed here",
+                                    "Parameters.parameter.valueMeta.tag"));
       if (const JsonValue* sec = meta->Find("security"); sec && sec->is_array())
         for (const auto& c : sec->items()) {
           std::string code = c.GetString("code");
           if (code != profiles::kMasquePs && code != profiles::kInvisiblePatient &&
               code != profiles::kInvisibleRepresentants)
-            return FromError(BadRequest("'" + code + "' is not a visibility code (MASQUE_PS, INVISIBLE_PATIENT, "
+            return FromError(BadRequest("'" + code +
+                                        "' is not a visibility code (MASQUE_PS, INVISIBLE_PATIENT, "
                                         "INVISIBLE_REPRESENTANTS_LEGAUX)"));
           // The patient side chooses MASQUE_PS; the invisibility codes are the author's
           // choice at deposit (a professional delays what the patient should hear from them).
           if (code != profiles::kMasquePs) {
-            return FromError(Status(ErrorCode::kForbidden, code + " is set by the author at deposit"));
+            return FromError(
+                Status(ErrorCode::kForbidden, code + " is set by the author at deposit"));
           }
           codes.push_back(c);
         }
     }
-  if (codes.empty()) return FromError(BadRequest("no security label given (parameter meta, valueMeta.security)"));
+  if (codes.empty())
+    return FromError(BadRequest("no security label given (parameter meta, valueMeta.security)"));
   WriteResult written;
   Status st = storage::RunInTransaction(pool_, [&](Transaction& tx) -> Status {
-    auto r = interactions_.ChangeSecurity(tx, session, type, id, add ? codes : std::vector<JsonValue>{},
-                                          add ? std::vector<JsonValue>{} : codes);
+    auto r =
+        interactions_.ChangeSecurity(tx, session, type, id, add ? codes : std::vector<JsonValue>{},
+                                     add ? std::vector<JsonValue>{} : codes);
     if (!r.ok()) return r.status();
     written = std::move(r).value();
     return Status::Ok();
@@ -1291,7 +1369,8 @@ EntryResult FhirApi::Impl::Capabilities() {
   software.Set("name", JsonValue::String("carnet"));
   cs.Set("software", std::move(software));
   JsonValue impl = JsonValue::Object();
-  impl.Set("description", JsonValue::String("carnet FHIR R4 gateway onto the personal health record"));
+  impl.Set("description",
+           JsonValue::String("carnet FHIR R4 gateway onto the personal health record"));
   impl.Set("url", JsonValue::String(options_.base_url));
   cs.Set("implementation", std::move(impl));
   cs.Set("fhirVersion", JsonValue::String("4.0.1"));
@@ -1352,7 +1431,11 @@ EntryResult FhirApi::Impl::Capabilities() {
       ops.Append(std::move(o));
     };
     op("validate", "http://hl7.org/fhir/OperationDefinition/Resource-validate");
-    if (type == "Patient") op("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything");
+    if (type == "Patient")
+      op("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything");
+    if (type == "DocumentReference")
+      op("deposit",
+         "https://carnet.example.org/fhir/OperationDefinition/DocumentReference-deposit");
     r.Set("operation", std::move(ops));
     resources.Append(std::move(r));
   }
@@ -1373,18 +1456,107 @@ EntryResult FhirApi::Impl::Capabilities() {
   return e;
 }
 
+namespace {
+
+struct MinimalDeposit {
+  xds::DocumentEntry entry;
+  std::string patient_system, patient_value;
+};
+
+// The metadata of a document deposited without a CDA header, from the parameters of
+// $deposit: patient (the national identity, system|value; required), type (a LOINC document
+// type, or system|code; required), title, date (its creation, a FHIR dateTime; now when
+// absent), confidentiality (N when absent), language (fr-FR when absent). The class follows
+// from the type (mapping/data/document_codes.tsv); the uniqueId is derived from a new UUID.
+Result<MinimalDeposit> MinimalDepositMetadata(const QueryParams& params, const std::string& media,
+                                              const std::string& body) {
+  auto get = [&](const char* name) -> std::string {
+    for (const auto& [k, v] : params)
+      if (k == name) return v;
+    return "";
+  };
+  if (body.empty()) return BadRequest("$deposit: the document is empty");
+  MinimalDeposit d;
+  std::string patient = get("patient");
+  size_t bar = patient.find('|');
+  if (bar == std::string::npos || bar == 0 || bar + 1 == patient.size())
+    return Invalid("$deposit of a " + media +
+                       " needs ?patient=system|value (the national identity, e.g. "
+                       "urn:oid:1.2.250.1.213.1.4.8|...)",
+                   "patient");
+  d.patient_system = patient.substr(0, bar);
+  d.patient_value = patient.substr(bar + 1);
+  std::string type = get("type");
+  if (type.empty())
+    return Invalid("$deposit of a " + media + " needs ?type= (a LOINC document type)", "type");
+  xds::DocumentEntry& e = d.entry;
+  e.object_type = std::string(xds::uuids::kDocumentEntryStable);
+  e.mime_type = media;
+  size_t tb = type.find('|');
+  std::string type_system = tb == std::string::npos ? "http://loinc.org" : type.substr(0, tb);
+  e.type_code = {tb == std::string::npos ? type : type.substr(tb + 1),
+                 mapping::SchemeFromSystem(type_system), "", ""};
+  e.type_code.display = e.type_code.code;
+  e.class_code = mapping::ClassCodeForType(e.type_code.code);
+  if (e.class_code.code.empty())
+    return Invalid(
+        "document type " + e.type_code.code + " has no class in carnet's type -> class table",
+        "type");
+  e.title = get("title");
+  std::string date = get("date");
+  e.creation_time = mapping::DtmFromFhirDateTime(
+      date.empty() ? FormatUtc(std::chrono::system_clock::now()) : date);
+  if (e.creation_time.empty()) return Invalid("date '" + date + "' is not a FHIR dateTime", "date");
+  std::string conf = get("confidentiality");
+  e.confidentiality_codes.push_back(
+      {conf.empty() ? "N" : conf, "2.16.840.1.113883.5.25", conf.empty() ? "N" : conf, ""});
+  std::string language = get("language");
+  e.language_code = language.empty() ? "fr-FR" : language;
+  e.format_code = {"urn:ihe:iti:xds:2017:mimeTypeSufficient", "1.3.6.1.4.1.19376.1.2.3",
+                   "Format from mimeType", ""};
+  e.unique_id = mapping::OidFromUuid(NewUuid());
+  std::string system_oid =
+      d.patient_system.rfind("urn:oid:", 0) == 0 ? d.patient_system.substr(8) : d.patient_system;
+  e.patient_id = d.patient_value + "^^^&" + system_oid + "&ISO^NH";
+  e.source_patient_id = e.patient_id;
+  return d;
+}
+
+}  // namespace
+
 // POST /fhir/DocumentReference/$deposit: a bare CDA R2 document, filed under the record of
-// its recordTarget's national identity with metadata derived from its header; a CDA that
-// replaces an earlier version (relatedDocument RPLC) supersedes it.
+// its recordTarget's national identity with metadata derived from its header (a CDA that
+// replaces an earlier version, relatedDocument RPLC, supersedes it); or a PDF, image or text
+// document with its minimal metadata as parameters (MinimalDepositMetadata).
 EntryResult FhirApi::Impl::DepositCda(Session& session, const HttpRequest& req) {
   const std::string* ct = req.Header("Content-Type");
   std::string media = ct ? ct->substr(0, ct->find(';')) : "";
-  if (media != "application/xml" && media != "text/xml" && media != "application/hl7-cda+xml")
-    return FromError(Status(ErrorCode::kUnsupportedMediaType,
-                            "$deposit takes a CDA R2 document (application/xml or text/xml)"));
-  auto header = mapping::ReadCdaHeader(req.body);
-  if (!header.ok()) return FromError(header.status());
-  xds::DocumentEntry entry = header->entry;
+  while (!media.empty() && media.back() == ' ') media.pop_back();
+  for (char& c : media) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  xds::DocumentEntry entry;
+  std::string ins_system, ins, replaces_unique_id;
+  if (media == "application/xml" || media == "text/xml" || media == "application/hl7-cda+xml") {
+    auto header = mapping::ReadCdaHeader(req.body);
+    if (!header.ok()) return FromError(header.status());
+    entry = header->entry;
+    ins_system = "urn:oid:" + header->patient_ins_oid;
+    ins = header->patient_ins;
+    replaces_unique_id = header->replaces_unique_id;
+  } else if (media == "application/pdf" || media == "image/jpeg" || media == "image/png" ||
+             media == "text/plain") {
+    // A document without a header (a scanned letter, a patient's upload): the minimal
+    // metadata comes as parameters, the rest is derived.
+    auto meta = MinimalDepositMetadata(ParseQuery(req.query), media, req.body);
+    if (!meta.ok()) return FromError(meta.status());
+    entry = std::move(meta->entry);
+    ins_system = meta->patient_system;
+    ins = meta->patient_value;
+  } else {
+    return FromError(
+        Status(ErrorCode::kUnsupportedMediaType,
+               "$deposit takes a CDA R2 document (application/xml, text/xml) or a PDF, JPEG, PNG "
+               "or plain-text document with ?patient=&type= parameters"));
+  }
   unsigned char digest[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(req.body.data()), req.body.size(), digest);
   static const char* kHex = "0123456789abcdef";
@@ -1397,15 +1569,15 @@ EntryResult FhirApi::Impl::DepositCda(Session& session, const HttpRequest& req) 
   entry.repository_unique_id = mapping::kRepositoryUniqueId;
   WriteResult created;
   Status st = storage::RunInTransaction(pool_, [&](Transaction& tx) -> Status {
-    auto patient = storage::FindPatientByIdentifier(tx, "urn:oid:" + header->patient_ins_oid, header->patient_ins);
+    auto patient = storage::FindPatientByIdentifier(tx, ins_system, ins);
     if (!patient.ok()) return patient.status();
     if (!*patient || (*patient)->status != "active")
-      return Status(ErrorCode::kUnknownPatient, "no active record for the national identity " +
-                                                    header->patient_ins + " of the document's recordTarget");
+      return Status(ErrorCode::kUnknownPatient,
+                    "no active record for the national identity " + ins + " the document is about");
     std::string id = NewUuid();
     JsonValue binary = JsonValue::Object();
     binary.Set("resourceType", JsonValue::String("Binary"));
-    binary.Set("contentType", JsonValue::String("text/xml"));
+    binary.Set("contentType", JsonValue::String(entry.mime_type));
     JsonValue context = JsonValue::Object();
     context.Set("reference", JsonValue::String("DocumentReference/" + id));
     binary.Set("securityContext", std::move(context));
@@ -1416,8 +1588,9 @@ EntryResult FhirApi::Impl::DepositCda(Session& session, const HttpRequest& req) 
     entry.id = "urn:uuid:" + id;
     JsonValue dr = mapping::DocumentReferenceFromEntry(entry, "Patient/" + (*patient)->resource_id,
                                                        "Binary/" + binary_id);
-    if (!header->replaces_unique_id.empty()) {
-      auto old = FindMatchingIds(tx, "DocumentReference", "identifier=urn:oid:" + header->replaces_unique_id, 2);
+    if (!replaces_unique_id.empty()) {
+      auto old =
+          FindMatchingIds(tx, "DocumentReference", "identifier=urn:oid:" + replaces_unique_id, 2);
       if (!old.ok()) return old.status();
       for (const std::string& old_id : *old) {
         auto current = storage::ReadCurrent(tx, "DocumentReference", old_id, true);
@@ -1475,7 +1648,8 @@ int MethodRank(const std::string& m) {
 }
 
 // Rewrites every `reference` (and Attachment `url`) equal to a placeholder fullUrl.
-void RewriteReferences(JsonValue& node, const std::map<std::string, std::string>& ids, int depth = 0) {
+void RewriteReferences(JsonValue& node, const std::map<std::string, std::string>& ids,
+                       int depth = 0) {
   if (depth > 100) return;
   if (node.is_array()) {
     for (auto& item : node.items()) RewriteReferences(item, ids, depth + 1);
@@ -1501,7 +1675,8 @@ EntryResult FhirApi::Impl::ProcessBundle(Session& session, const HttpRequest& re
   return r;
 }
 
-EntryResult FhirApi::Impl::ProcessBundleBody(Session& session, const HttpRequest& req, bool* mhd_submission) {
+EntryResult FhirApi::Impl::ProcessBundleBody(Session& session, const HttpRequest& req,
+                                             bool* mhd_submission) {
   auto body = ParseResourceBody(req);
   if (!body.ok()) return FromError(body.status());
   JsonValue bundle = std::move(body).value();
@@ -1509,9 +1684,11 @@ EntryResult FhirApi::Impl::ProcessBundleBody(Session& session, const HttpRequest
     return FromError(BadRequest("POST to the base takes a batch or transaction Bundle"));
   std::string kind = bundle.GetString("type");
   if (kind != "batch" && kind != "transaction")
-    return FromError(BadRequest("Bundle.type '" + kind + "' cannot be processed: use batch or transaction "
-                                "(a document or collection Bundle is stored by POST /fhir/Bundle)",
-                                "Bundle.type"));
+    return FromError(
+        BadRequest("Bundle.type '" + kind +
+                       "' cannot be processed: use batch or transaction "
+                       "(a document or collection Bundle is stored by POST /fhir/Bundle)",
+                   "Bundle.type"));
   bool transaction = kind == "transaction";
   // An IHE MHD Provide Document Bundle (ITI-65) keeps the rules of a document submission,
   // checked before anything is written.
@@ -1536,15 +1713,19 @@ EntryResult FhirApi::Impl::ProcessBundleBody(Session& session, const HttpRequest
         e.raw_url = request->GetString("url");
         if (e.method != "GET" && e.method != "HEAD" && e.method != "POST" && e.method != "PUT" &&
             e.method != "PATCH" && e.method != "DELETE")
-          e.parse_error = BadRequest("request.method '" + e.method + "' is not supported", where + ".request.method");
+          e.parse_error = BadRequest("request.method '" + e.method + "' is not supported",
+                                     where + ".request.method");
         auto url = ParseEntryUrl(e.raw_url, options_.base_url);
-        if (!url.ok() && e.parse_error.ok()) e.parse_error = Status(url.status().code(), url.status().message(), where + ".request.url");
+        if (!url.ok() && e.parse_error.ok())
+          e.parse_error =
+              Status(url.status().code(), url.status().message(), where + ".request.url");
         if (url.ok()) e.url = *url;
         std::string if_match = request->GetString("ifMatch");
         if (!if_match.empty()) {
           e.pre.if_match = ParseETag(if_match);
           if (!e.pre.if_match && e.parse_error.ok())
-            e.parse_error = BadRequest("ifMatch must be a version ETag", where + ".request.ifMatch");
+            e.parse_error =
+                BadRequest("ifMatch must be a version ETag", where + ".request.ifMatch");
         }
         e.pre.if_none_exist = request->GetString("ifNoneExist");
         e.if_none_match = request->GetString("ifNoneMatch");
@@ -1557,7 +1738,8 @@ EntryResult FhirApi::Impl::ProcessBundleBody(Session& session, const HttpRequest
           !(e.method == "POST" && e.url.op.size()))
         e.parse_error = BadRequest(e.method + " entry has no resource", where + ".resource");
       if (e.parse_error.ok() && e.method == "PATCH" && !e.has_resource)
-        e.parse_error = BadRequest("PATCH entry needs a Binary holding the JSON Patch", where + ".resource");
+        e.parse_error =
+            BadRequest("PATCH entry needs a Binary holding the JSON Patch", where + ".resource");
       if (e.parse_error.ok() && !profiles::StructureRegistry::R4().IsResourceType(e.url.type))
         e.parse_error = NotFound("'" + e.url.type + "' is not a FHIR R4 resource type");
       else if (e.parse_error.ok() && !IsServedType(e.url.type))
@@ -1577,8 +1759,10 @@ EntryResult FhirApi::Impl::ProcessBundleBody(Session& session, const HttpRequest
     const std::string& full = full_urls[e.index];
     if (e.method == "POST") reserved[e.index] = NewUuid();
     if (full.rfind("urn:uuid:", 0) == 0 || full.rfind("urn:oid:", 0) == 0) {
-      if (e.method == "POST") placeholder[full] = e.url.type + "/" + reserved[e.index];
-      else if (e.method == "PUT" && !e.url.id.empty()) placeholder[full] = e.url.type + "/" + e.url.id;
+      if (e.method == "POST")
+        placeholder[full] = e.url.type + "/" + reserved[e.index];
+      else if (e.method == "PUT" && !e.url.id.empty())
+        placeholder[full] = e.url.type + "/" + e.url.id;
     }
   }
   for (auto& e : entries)
@@ -1625,11 +1809,13 @@ EntryResult FhirApi::Impl::ProcessBundleBody(Session& session, const HttpRequest
     if (e.method == "POST") {
       w = e.pre.if_none_exist.empty()
               ? interactions_.Create(tx, session, type, std::move(resource), reserved[e.index])
-              : interactions_.CreateIfNoneExist(tx, session, type, std::move(resource), e.pre.if_none_exist,
-                                                reserved[e.index]);
+              : interactions_.CreateIfNoneExist(tx, session, type, std::move(resource),
+                                                e.pre.if_none_exist, reserved[e.index]);
     } else if (e.method == "PUT") {
-      w = e.url.id.empty() ? interactions_.ConditionalUpdate(tx, session, type, e.url.query, std::move(resource), e.pre)
-                           : interactions_.Update(tx, session, type, e.url.id, std::move(resource), e.pre);
+      w = e.url.id.empty()
+              ? interactions_.ConditionalUpdate(tx, session, type, e.url.query, std::move(resource),
+                                                e.pre)
+              : interactions_.Update(tx, session, type, e.url.id, std::move(resource), e.pre);
     } else if (e.method == "DELETE") {
       w = e.url.id.empty() ? interactions_.ConditionalDelete(tx, session, type, e.url.query, e.pre)
                            : interactions_.Delete(tx, session, type, e.url.id, e.pre);
@@ -1637,8 +1823,9 @@ EntryResult FhirApi::Impl::ProcessBundleBody(Session& session, const HttpRequest
       // FHIR carries a JSON Patch in a Bundle as a Binary whose data is the patch document.
       if (e.resource.GetString("resourceType") != "Binary" ||
           e.resource.GetString("contentType").find("json-patch") == std::string::npos)
-        return FromError(Status(ErrorCode::kUnsupportedMediaType,
-                                "a PATCH entry takes a Binary of contentType application/json-patch+json"));
+        return FromError(
+            Status(ErrorCode::kUnsupportedMediaType,
+                   "a PATCH entry takes a Binary of contentType application/json-patch+json"));
       auto text = Base64Decode(e.resource.GetString("data"));
       if (!text) return FromError(BadRequest("the PATCH entry's Binary.data is not base64"));
       auto patch = ParseJson(*text);
@@ -1648,10 +1835,13 @@ EntryResult FhirApi::Impl::ProcessBundleBody(Session& session, const HttpRequest
       w = interactions_.Patch(tx, session, type, e.url.id, *patch, e.pre);
     } else {
       if (e.url.id.empty())
-        return FromError(Status(ErrorCode::kMethodNotAllowed, "search inside a Bundle is not available yet"));
-      auto cur = GuardedRead(tx, session, type, e.url.id, e.url.vid, e.url.vid.empty() ? "read" : "vread");
+        return FromError(
+            Status(ErrorCode::kMethodNotAllowed, "search inside a Bundle is not available yet"));
+      auto cur =
+          GuardedRead(tx, session, type, e.url.id, e.url.vid, e.url.vid.empty() ? "read" : "vread");
       if (!cur.ok()) return FromError(cur.status());
-      if (cur->deleted) return FromError(Status(ErrorCode::kGone, type + "/" + e.url.id + " was deleted"));
+      if (cur->deleted)
+        return FromError(Status(ErrorCode::kGone, type + "/" + e.url.id + " was deleted"));
       EntryResult r;
       r.version = cur->version;
       r.last_modified = cur->last_updated;
@@ -1681,9 +1871,10 @@ EntryResult FhirApi::Impl::ProcessBundleBody(Session& session, const HttpRequest
     // documents it lists).
     auto weight = [&](size_t i) {
       const std::string& t = entries[i].url.type;
-      return t == "Patient" ? 0
+      return t == "Patient"                                                          ? 0
              : t == "Practitioner" || t == "PractitionerRole" || t == "Organization" ? 1
-             : t == "List" ? 3 : 2;
+             : t == "List"                                                           ? 3
+                                                                                     : 2;
     };
     return weight(a) < weight(b);
   });
@@ -1705,8 +1896,8 @@ EntryResult FhirApi::Impl::ProcessBundleBody(Session& session, const HttpRequest
           else if (inner.rfind("Bundle.", 0) == 0)
             where = inner;
           return Status(results[i].error.code(),
-                        "transaction failed at entry " + std::to_string(e.index) + " (" + e.method + " " +
-                            e.raw_url + "): " + results[i].error.message(),
+                        "transaction failed at entry " + std::to_string(e.index) + " (" + e.method +
+                            " " + e.raw_url + "): " + results[i].error.message(),
                         where);
         }
       }
@@ -1714,8 +1905,10 @@ EntryResult FhirApi::Impl::ProcessBundleBody(Session& session, const HttpRequest
       // either order, the content naming no document: once all is stored, the documents'
       // structured content is extracted (fhir/document_extraction.h; once per document).
       for (size_t i : order)
-        if (entries[i].url.type == "DocumentReference" && results[i].status == 201 && !results[i].location.empty()) {
-          std::string id = results[i].location.substr(18, results[i].location.find("/_history") - 18);
+        if (entries[i].url.type == "DocumentReference" && results[i].status == 201 &&
+            !results[i].location.empty()) {
+          std::string id =
+              results[i].location.substr(18, results[i].location.find("/_history") - 18);
           CARNET_RETURN_IF_ERROR(ExtractDocumentContent(interactions_, tx, session, id));
         }
       return Status::Ok();
@@ -1750,7 +1943,8 @@ EntryResult FhirApi::Impl::ProcessBundleBody(Session& session, const HttpRequest
     if (r.error.ok()) {
       if (!r.location.empty()) response.Set("location", JsonValue::String(r.location));
       if (r.version > 0) response.Set("etag", JsonValue::String(ETag(r.version)));
-      if (!r.last_modified.empty()) response.Set("lastModified", JsonValue::String(r.last_modified));
+      if (!r.last_modified.empty())
+        response.Set("lastModified", JsonValue::String(r.last_modified));
     } else {
       response.Set("outcome", OutcomeFromStatus(r.error));
     }

@@ -96,6 +96,12 @@ std::string Xcn(pugi::xml_node entity, const char* person_element) {
 
 }  // namespace
 
+xds::Code ClassCodeForType(const std::string& type_code) {
+  for (const auto& row : DocumentCodes())
+    if (row.kind == "class" && row.key == type_code) return {row.code, kClassScheme, row.display, ""};
+  return {};
+}
+
 std::string DtmFromHl7Ts(std::string_view ts) {
   size_t digits = 0;
   while (digits < ts.size() && std::isdigit(static_cast<unsigned char>(ts[digits]))) ++digits;

@@ -24,6 +24,9 @@ struct CdaHeader {
 // not a ClinicalDocument; kInvalid when a header element the metadata needs is missing.
 Result<CdaHeader> ReadCdaHeader(std::string_view xml);
 
+// The DMP class of a document type (mapping/data/document_codes.tsv); empty when unknown.
+xds::Code ClassCodeForType(const std::string& type_code);
+
 // HL7 TS ("20210401171000+0100") -> XDS DTM in UTC ("20210401161000"); empty when malformed.
 std::string DtmFromHl7Ts(std::string_view ts);
 

@@ -70,7 +70,10 @@ TEST(DepositTest, BareCdaIsFiledFromItsHeader) {
   EXPECT_EQ(client.Request("POST", base + "DocumentReference/$deposit", {"Content-Type: application/xml"},
                            "<notcda/>").status,
             400);
+  // A PDF needs its minimal metadata as parameters (APdfWithMinimalMetadataIsFiled); a ZIP is no document.
   EXPECT_EQ(client.Request("POST", base + "DocumentReference/$deposit", {"Content-Type: application/pdf"}, "x").status,
+            422);
+  EXPECT_EQ(client.Request("POST", base + "DocumentReference/$deposit", {"Content-Type: application/zip"}, "x").status,
             415);
 }
 
@@ -552,6 +555,53 @@ TEST(DepositTest, ACdaReplacementSupersedesTheEarlierVersionOnEveryRoad) {
   EXPECT_NE(q.body.find("StatusType:Deprecated"), std::string::npos) << q.body.substr(0, 1500);
   client.Request("DELETE", base + "DocumentReference?identifier=urn:oid:" + v2_uid);
   client.Request("DELETE", base + "DocumentReference?identifier=urn:oid:" + v1_uid);
+}
+
+// $deposit of a document without a CDA header (a PDF, a scan): the minimal metadata as
+// parameters, the rest derived; bad or missing parameters are refused, nothing kept.
+TEST(DepositTest, APdfWithMinimalMetadataIsFiled) {
+  GatewayProcess gateway;
+  ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
+  HttpClient client;
+  std::string base = gateway.base_url() + "/fhir/";
+  std::string ins = "2" + std::to_string(800000000000LL + std::stoll(RandomHex(5), nullptr, 16));
+  auto p = client.Request("POST", base + "Patient", {"Content-Type: application/fhir+json"},
+                          R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.8","value":")" +
+                              ins + R"("}]})");
+  ASSERT_EQ(p.status, 201) << p.body;
+  std::string pid = ParseJson(p.body)->GetString("id");
+  std::string pdf = "%PDF-1.4\n% a scanned discharge letter " + RandomHex(8) + "\n%%EOF\n";
+  std::string params = "?patient=urn:oid:1.2.250.1.213.1.4.8%7C" + ins + "&type=11490-0&title=Lettre%20de%20sortie&date=2024-03-05";
+  auto r = client.Request("POST", base + "DocumentReference/$deposit" + params, {"Content-Type: application/pdf"}, pdf);
+  ASSERT_EQ(r.status, 201) << r.body;
+  auto dr = ParseJson(r.body);
+  ASSERT_TRUE(dr.ok());
+  EXPECT_EQ(dr->Find("subject")->GetString("reference"), "Patient/" + pid);
+  EXPECT_EQ(dr->Find("type")->Find("coding")->items()[0].GetString("code"), "11490-0");
+  EXPECT_EQ(dr->Find("category")->items()[0].Find("coding")->items()[0].GetString("code"), "10");
+  const JsonValue& att = *dr->Find("content")->items()[0].Find("attachment");
+  EXPECT_EQ(att.GetString("contentType"), "application/pdf");
+  EXPECT_EQ(att.GetString("title"), "Lettre de sortie");
+  EXPECT_EQ(att.GetString("creation").substr(0, 10), "2024-03-05");
+  EXPECT_EQ(dr->Find("masterIdentifier")->GetString("value").rfind("urn:oid:2.25.", 0), 0u);
+  auto bytes = client.Request("GET", base + att.GetString("url"), {"Accept: application/pdf"});
+  EXPECT_EQ(bytes.status, 200);
+  EXPECT_EQ(bytes.body, pdf);
+  // Refused, each for its reason.
+  auto count = [&] {
+    auto b = ParseJson(client.Get(base + "DocumentReference?patient=Patient/" + pid).body);
+    return b->Find("entry") ? b->Find("entry")->items().size() : 0u;
+  };
+  size_t before = count();
+  EXPECT_EQ(client.Request("POST", base + "DocumentReference/$deposit?type=11490-0", {"Content-Type: application/pdf"}, pdf).status, 422);
+  EXPECT_EQ(client.Request("POST", base + "DocumentReference/$deposit?patient=urn:oid:1.2.250.1.213.1.4.8%7C" + ins,
+                           {"Content-Type: application/pdf"}, pdf).status, 422);
+  EXPECT_EQ(client.Request("POST", base + "DocumentReference/$deposit?patient=urn:oid:1.2.250.1.213.1.4.8%7C" + ins +
+                               "&type=99999-9", {"Content-Type: application/pdf"}, pdf).status, 422);
+  EXPECT_EQ(client.Request("POST", base + "DocumentReference/$deposit?patient=urn:oid:1.2.250.1.213.1.4.8%7C1" + ins +
+                               "&type=11490-0", {"Content-Type: application/pdf"}, pdf).status, 404);
+  EXPECT_EQ(client.Request("POST", base + "DocumentReference/$deposit" + params, {"Content-Type: application/zip"}, pdf).status, 415);
+  EXPECT_EQ(count(), before);
 }
 
 }  // namespace
