@@ -12,6 +12,7 @@
 #include "conformance/xds_test_plan.h"
 #include "profiles/fhirpath.h"
 #include "profiles/structure.h"
+#include "profiles/validator.h"
 
 namespace carnet::conformance {
 namespace {
@@ -501,6 +502,12 @@ class Runner {
         for (const auto& l : links->items()) self = self || l.GetString("relation") == "self";
       if (!self) return fail("the Bundle has no navigation links");
     }
+    if (!as.GetString("validateProfileId").empty()) {
+      const JsonValue* target = &r.json;
+      if (!source.empty() && fixtures_.count(source)) target = &fixtures_[source];
+      std::string why;
+      if (!ConformsToProfile(as.GetString("validateProfileId"), *target, &why)) return fail(why);
+    }
     if (!as.GetString("minimumId").empty()) {
       std::string id = as.GetString("minimumId");
       if (!fixtures_.count(id)) return fail("no fixture " + id);
@@ -508,6 +515,41 @@ class Runner {
       if (!expected.ok() || !Contains(r.json, *expected))
         return fail("the response does not contain fixture " + id);
     }
+    return true;
+  }
+
+  // validateProfileId: the TestScript.profile of that id names a StructureDefinition; the R4
+  // core resource profiles (http://hl7.org/fhir/StructureDefinition/[type]) are checked here,
+  // with the same validator carnet uses (profiles/validator.h: structure, cardinality, formats,
+  // required bindings). Any other profile is reported as not checkable rather than passed.
+  bool ConformsToProfile(const std::string& profile_id, const JsonValue& resource,
+                         std::string* why) {
+    std::string url;
+    if (const JsonValue* profiles = script_.Find("profile"); profiles && profiles->is_array())
+      for (const auto& p : profiles->items())
+        if (p.GetString("id") == profile_id) url = p.GetString("reference");
+    if (url.empty()) return *why = "no TestScript.profile with id " + profile_id, false;
+    const std::string core = "http://hl7.org/fhir/StructureDefinition/";
+    std::string type = url.rfind(core, 0) == 0 ? url.substr(core.size()) : "";
+    if (type.empty() || !profiles::StructureRegistry::R4().Find(type))
+      return *why = "profile " + url +
+                    " cannot be checked by this runner (only the R4 core resource profiles)",
+             false;
+    if (resource.GetString("resourceType") != type)
+      return *why =
+                 "expected a " + type + " (" + url + "), got " +
+                 (resource.GetString("resourceType").empty() ? "none"
+                                                             : resource.GetString("resourceType")),
+             false;
+    std::string errors;
+    int n = 0;
+    for (const auto& issue : profiles::ValidateResource(resource)) {
+      if (issue.severity != "error") continue;
+      if (n++ < 3) errors += (errors.empty() ? "" : "; ") + issue.expression + ": " + issue.message;
+    }
+    if (n > 0)
+      return *why = "not valid against " + url + " (" + std::to_string(n) + " errors): " + errors,
+             false;
     return true;
   }
 

@@ -62,7 +62,17 @@ TEST(ConformanceSuiteTest, WrongExpectationsFail) {
       R"({"operation":{"type":{"code":"capabilities"},"resource":"CapabilityStatement","responseId":"cap"}},)"
       R"({"assert":{"label":"status","response":"notFound"}},)"
       R"({"assert":{"label":"kind","expression":"CapabilityStatement.kind","value":"capability"}},)"
-      R"({"assert":{"label":"right","response":"okay"}}]}]})");
+      R"({"assert":{"label":"right","response":"okay"}},)"
+      R"({"assert":{"label":"valid","validateProfileId":"cap"}},)"
+      R"({"assert":{"label":"not a Patient","validateProfileId":"patient"}},)"
+      R"({"assert":{"label":"unknown profile","validateProfileId":"other"}},)"
+      R"({"assert":{"label":"invalid fixture","validateProfileId":"patient","sourceId":"bad"}}]}],)"
+      R"("fixture":[{"id":"bad","autocreate":false,"autodelete":false,"resource":{"reference":"bad.json"}}],)"
+      R"("profile":[{"id":"cap","reference":"http://hl7.org/fhir/StructureDefinition/CapabilityStatement"},)"
+      R"({"id":"patient","reference":"http://hl7.org/fhir/StructureDefinition/Patient"},)"
+      R"({"id":"other","reference":"https://example.org/StructureDefinition/NotKnown"}]})");
+  write(dir + "/bad.json",
+        R"({"resourceType":"Patient","gender":"robot","birthDate":"yesterday"})");
   write(
       dir + "/b.json",
       R"({"resourceType":"XdsTestPlan","name":"wrong-xds","steps":[)"
@@ -93,7 +103,10 @@ TEST(ConformanceSuiteTest, WrongExpectationsFail) {
     for (const auto& f : r.failures)
       std::printf("[ expected ] %s: %s\n", r.name.c_str(), f.c_str());
   }
-  EXPECT_EQ((*results)[0].failed, 2);  // the TestScript: status and kind
+  // The TestScript: status, kind, not a Patient, unknown profile, invalid fixture fail; the
+  // operation, right and valid pass.
+  EXPECT_EQ((*results)[0].failed, 5);
+  EXPECT_EQ((*results)[0].passed, 3);
 }
 
 }  // namespace
