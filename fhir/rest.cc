@@ -1410,6 +1410,12 @@ EntryResult FhirApi::Impl::Capabilities() {
         JsonValue p = JsonValue::Object();
         p.Set("name", JsonValue::String(code));
         p.Set("type", JsonValue::String(sptype));
+        if (type == "AuditEvent")
+          p.Set("documentation",
+                JsonValue::String(code == "patient" ? "required: the access history of one record, read by the "
+                                                      "patient or a guardian"
+                                  : code == "agent" ? "the actor, by identifier ([system|]value)"
+                                                    : "with a prefix (ge, gt, le, lt, eq)"));
         sp.Append(std::move(p));
       }
       r.Set("searchParam", std::move(sp));

@@ -310,6 +310,11 @@ Result<long long> Reindex(storage::Pool& pool, const std::string& type) {
 
 std::vector<std::pair<std::string, std::string>> SupportedSearchParams(const std::string& type) {
   std::vector<std::pair<std::string, std::string>> out;
+  // Binary content is read by id through its document, never searched; the access history
+  // (AuditEvent) is searched by its own parameters, for one patient (FhirApi AccessHistory).
+  if (type == "Binary") return out;
+  if (type == "AuditEvent")
+    return {{"patient", "reference"}, {"date", "date"}, {"agent", "reference"}};
   auto set = SearchParamRegistry::Instance().Official();
   for (const auto& [code, def] : set->ForType(type)) out.emplace_back(code, def->type);
   return out;

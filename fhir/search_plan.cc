@@ -90,6 +90,7 @@ class Planner {
       return c.modifier == "not" ? "NOT " + p : p;
     }
     if (c.param_type == "_lastUpdated") {
+      if (c.modifier == "missing") return c.values[0] == "true" ? "FALSE" : "TRUE";
       std::vector<std::string> parts;
       for (const auto& v : c.values)
         parts.push_back(DatePredicate(v, r + ".last_updated", r + ".last_updated", b_));
@@ -216,8 +217,8 @@ class Planner {
     if (pair_codes.size() == 1) {
       // One system|code, written plainly so that the planner can use the column statistics
       // (the array form below hides them and the planner then starts from the token).
-      parts.push_back("(" + i + ".system = " + b_.Param(pair_systems[0]) + " AND " + i + ".code = " +
-                      b_.Param(pair_codes[0]) + ")");
+      parts.push_back("(" + i + ".system = " + b_.Param(pair_systems[0]) + " AND " + i +
+                      ".code = " + b_.Param(pair_codes[0]) + ")");
     } else if (!pair_codes.empty()) {
       std::string cs = b_.TextArray(pair_codes);
       std::string ss = b_.TextArray(pair_systems);
@@ -358,28 +359,38 @@ std::string ScopeSql(const SearchScope& scope, const std::string& alias, SqlBuil
     parts.push_back(alias + ".res_type <> ALL(" + b.TextArray(scope.excluded_types) + ")");
   if (scope.sources)
     parts.push_back("EXISTS (SELECT 1 FROM idx_uri su WHERE su.res_type = " + alias +
-                    ".res_type AND su.res_id = " + alias + ".res_id AND su.param = '_source' AND su.uri = ANY(" +
+                    ".res_type AND su.res_id = " + alias +
+                    ".res_id AND su.param = '_source' AND su.uri = ANY(" +
                     b.TextArray(*scope.sources) + "))");
   // What an author may see of their own documents even when labels or the document type
   // would hide them.
   std::vector<std::string> restricted;
   if (!scope.excluded_security.empty())
-    restricted.push_back("NOT (" + alias + ".security && " + b.TextArray(scope.excluded_security) + ")");
+    restricted.push_back("NOT (" + alias + ".security && " + b.TextArray(scope.excluded_security) +
+                         ")");
   if (scope.document_types)
-    restricted.push_back("(" + alias + ".res_type NOT IN ('DocumentReference', 'Composition') OR EXISTS "
-                         "(SELECT 1 FROM idx_token dt WHERE dt.res_type = " + alias + ".res_type AND dt.res_id = " +
-                         alias + ".res_id AND dt.param = 'type' AND dt.code = ANY(" +
+    restricted.push_back("(" + alias +
+                         ".res_type NOT IN ('DocumentReference', 'Composition') OR EXISTS "
+                         "(SELECT 1 FROM idx_token dt WHERE dt.res_type = " +
+                         alias + ".res_type AND dt.res_id = " + alias +
+                         ".res_id AND dt.param = 'type' AND dt.code = ANY(" +
                          b.TextArray(*scope.document_types) + ")))");
   if (!restricted.empty()) {
     std::string allowed;
     for (size_t i = 0; i < restricted.size(); ++i) allowed += (i ? " AND " : "") + restricted[i];
     if (!scope.author_exempt_ids.empty()) {
       std::string ids = b.TextArray(scope.author_exempt_ids);
-      allowed = "((" + allowed + ") OR EXISTS (SELECT 1 FROM idx_reference au WHERE au.res_type = " + alias +
-                ".res_type AND au.res_id = " + alias + ".res_id AND au.param = 'author' AND "
-                "(au.identifier_value = ANY(" + ids + ") OR EXISTS (SELECT 1 FROM idx_token ai WHERE "
-                "ai.res_type = au.target_type AND ai.res_id = au.target_id AND ai.param = 'identifier' AND "
-                "ai.code = ANY(" + ids + ")))))";
+      allowed = "((" + allowed +
+                ") OR EXISTS (SELECT 1 FROM idx_reference au WHERE au.res_type = " + alias +
+                ".res_type AND au.res_id = " + alias +
+                ".res_id AND au.param = 'author' AND "
+                "(au.identifier_value = ANY(" +
+                ids +
+                ") OR EXISTS (SELECT 1 FROM idx_token ai WHERE "
+                "ai.res_type = au.target_type AND ai.res_id = au.target_id AND ai.param = "
+                "'identifier' AND "
+                "ai.code = ANY(" +
+                ids + ")))))";
     }
     parts.push_back(allowed);
   }

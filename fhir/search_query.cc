@@ -165,7 +165,9 @@ Result<Criterion> MakeCriterion(const SearchParamSet& params, const std::vector<
   }
   if (c.code == "_lastUpdated") {
     c.param_type = "_lastUpdated";
-    if (!c.modifier.empty()) *why = "modifier :" + c.modifier + " is not supported on _lastUpdated";
+    // Every version has a lastUpdated: :missing=true matches nothing, :missing=false everything.
+    if (!c.modifier.empty() && c.modifier != "missing")
+      *why = "modifier :" + c.modifier + " is not supported on _lastUpdated";
     if (!rest.empty()) *why = "_lastUpdated cannot be chained";
     return c;
   }

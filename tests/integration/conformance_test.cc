@@ -5,6 +5,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
 
 #include "base/strings.h"
 #include "conformance/test_script.h"
@@ -107,6 +111,91 @@ TEST(ConformanceSuiteTest, WrongExpectationsFail) {
   // operation, right and valid pass.
   EXPECT_EQ((*results)[0].failed, 5);
   EXPECT_EQ((*results)[0].passed, 3);
+}
+
+// The suites cover what carnet declares: every search parameter of every resource type in the
+// CapabilityStatement is used by some search operation of conformance/suites (regenerate
+// 06-search-parameters.json with conformance/gen_search_suite.py when this fails), and every
+// declared interaction is exercised.
+TEST(ConformanceSuiteTest, TheSuitesCoverEveryDeclaredInteractionAndSearchParameter) {
+  GatewayProcess gateway;
+  ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
+  HttpClient client;
+  auto cs = ParseJson(client.Get(gateway.base_url() + "/fhir/metadata").body);
+  ASSERT_TRUE(cs.ok());
+  // (type, params) of every search operation, and every operation type code, of every suite.
+  std::vector<std::pair<std::string, std::string>> searches;
+  std::set<std::string> operations;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(CARNET_SOURCE_DIR) +
+                                                               "/conformance/suites")) {
+    if (entry.path().extension() != ".json") continue;
+    std::ifstream in(entry.path());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto script = ParseJson(ss.str());
+    ASSERT_TRUE(script.ok()) << entry.path();
+    std::function<void(const JsonValue&)> walk = [&](const JsonValue& v) {
+      if (v.is_array()) {
+        for (const auto& x : v.items()) walk(x);
+      } else if (v.is_object()) {
+        if (const JsonValue* op = v.Find("operation")) {
+          std::string code = op->Find("type") ? op->Find("type")->GetString("code") : "";
+          operations.insert(code);
+          if (code == "search")
+            searches.emplace_back(op->GetString("resource"), op->GetString("params"));
+        }
+        for (const auto& [k, x] : v.members()) walk(x);
+      }
+    };
+    walk(*script);
+  }
+  auto used = [&](const std::string& type, const std::string& name) {
+    for (const auto& [t, params] : searches) {
+      if (t != type) continue;
+      for (size_t at = params.find(name); at != std::string::npos; at = params.find(name, at + 1)) {
+        char before = at == 0 ? '?' : params[at - 1];
+        char after = at + name.size() < params.size() ? params[at + name.size()] : '\0';
+        if ((before == '?' || before == '&') && (after == '=' || after == ':' || after == '.'))
+          return true;
+      }
+    }
+    return false;
+  };
+  int declared = 0;
+  std::set<std::string> interactions;
+  for (const auto& r : cs->Find("rest")->items()[0].Find("resource")->items()) {
+    std::string type = r.GetString("type");
+    if (const JsonValue* sp = r.Find("searchParam"))
+      for (const auto& p : sp->items()) {
+        ++declared;
+        EXPECT_TRUE(used(type, p.GetString("name")))
+            << type << "?" << p.GetString("name") << " is declared, never searched";
+      }
+    for (const auto& i : r.Find("interaction")->items()) interactions.insert(i.GetString("code"));
+  }
+  for (const auto& i : cs->Find("rest")->items()[0].Find("interaction")->items())
+    interactions.insert(i.GetString("code"));
+  EXPECT_GT(declared, 500);
+  // Declared interaction -> the TestScript operation that exercises it.
+  const std::map<std::string, std::string> op_of = {{"read", "read"},
+                                                    {"vread", "vread"},
+                                                    {"update", "update"},
+                                                    {"patch", "patch"},
+                                                    {"delete", "delete"},
+                                                    {"create", "create"},
+                                                    {"search-type", "search"},
+                                                    {"history-instance", "history"},
+                                                    {"history-type", "history"},
+                                                    {"history-system", "history"},
+                                                    {"transaction", "transaction"},
+                                                    {"batch", "batch"}};
+  for (const auto& i : interactions) {
+    auto it = op_of.find(i);
+    ASSERT_NE(it, op_of.end()) << "interaction " << i << " has no TestScript operation to map to";
+    EXPECT_TRUE(operations.count(it->second))
+        << "interaction " << i << " is declared, never exercised";
+  }
+  EXPECT_TRUE(operations.count("capabilities"));
 }
 
 }  // namespace
