@@ -417,6 +417,17 @@ Status DocumentFloors::Transaction(storage::Connection& conn, int patient) const
   });
 }
 
+Status DocumentFloors::Create(storage::Connection& conn, int patient) const {
+  return InTransaction(conn, [&](storage::Transaction& tx) -> Status {
+    auto key = PatientKey(tx, patient);
+    if (!key.ok()) return key.status();
+    std::string id = NewUuid();
+    Substitutions subs = {{kTplPatient, PatientId(patient)}, {kTplId, id}};
+    return WriteLikeGateway(tx, templates_->vital_signs.front(), subs, id, *key,
+                            PatientId(patient));
+  });
+}
+
 Status DocumentFloors::ProvideAndRegister(storage::Connection& conn, int patient) const {
   return InTransaction(conn, [&](storage::Transaction& tx) -> Status {
     // The record of the submission's patientId, and the check that the uniqueId is new.

@@ -24,6 +24,9 @@ std::string DocumentUniqueId(int i);
 // contain to count as a success: XDS.b answers a refused request with HTTP 200.
 struct Request {
   std::string method, path, body, content_type, expect;
+  // Who sends it (the mixed workload's actors): 0 the deposit system, 1 a doctor asserting
+  // the patient's consent, 2 the patient of bench record 0.
+  int actor = 0;
 };
 
 inline constexpr int kTransactionEntries = 10;
@@ -46,6 +49,9 @@ class DocumentFloors {
   ~DocumentFloors();
   // The Observations of TransactionRequest, in one transaction.
   Status Transaction(storage::Connection& conn, int patient) const;
+  // One such Observation in its own transaction: the create scenario's floor (resource and
+  // history, search index, audit event), as the gateway writes a POST /fhir/Observation.
+  Status Create(storage::Connection& conn, int patient) const;
   // The DocumentReference, its Binary and the SubmissionSet List of ProvideAndRegisterRequest
   // (with their registry rows) and the submission's audit event, in one transaction.
   Status ProvideAndRegister(storage::Connection& conn, int patient) const;
