@@ -49,9 +49,10 @@ struct IndexRows {
 IndexRows ExtractIndexRows(const SearchParamSet& params, const std::string& type,
                            const JsonValue& resource);
 
-// Writes the rows in one statement, replacing those of the resource's previous version.
+// Writes the rows in one prepared statement, replacing those of the resource's previous
+// version (`first_version`: there is none, nothing to delete).
 Status WriteIndexRows(storage::Transaction& tx, const storage::StoredResource& stored,
-                      const IndexRows& rows);
+                      const IndexRows& rows, bool first_version = false);
 
 // A reference as written, split: "Patient/1" -> type Patient, id 1; absolute URLs and
 // canonicals -> url. Empty fields when not applicable.
