@@ -51,6 +51,19 @@ JsonValue Stamp(JsonValue resource, const std::string& id, int version,
   return out;
 }
 
+}  // namespace
+
+JsonValue StampVersion(JsonValue resource, const std::string& id, int version,
+                       const std::string& last_updated, const std::string& source) {
+  if (resource.is_object()) {
+    JsonValue meta = JsonValue::Object();
+    if (const JsonValue* old = resource.Find("meta"); old && old->is_object()) meta = *old;
+    meta.Set("source", JsonValue::String(source));
+    resource.Set("meta", std::move(meta));
+  }
+  return Stamp(std::move(resource), id, version, last_updated);
+}
+
 // Security labels the policy filters on: meta.security, and the securityLabel of the
 // resources that carry one (DocumentReference: where the French visibility codes MASQUE_PS,
 // INVISIBLE_PATIENT and INVISIBLE_REPRESENTANTS_LEGAUX travel).
@@ -73,7 +86,7 @@ std::vector<std::string> SecurityCodes(const JsonValue& resource) {
   return codes;
 }
 
-std::pair<std::string, std::string> InsOf(const JsonValue& patient) {
+std::pair<std::string, std::string> NationalIdentityOf(const JsonValue& patient) {
   const JsonValue* ids = patient.Find("identifier");
   if (!ids || !ids->is_array()) return {};
   for (const auto& ident : ids->items()) {
@@ -83,8 +96,6 @@ std::pair<std::string, std::string> InsOf(const JsonValue& patient) {
   }
   return {};
 }
-
-}  // namespace
 
 const std::vector<std::string>& ServedTypes() {
   static const std::vector<std::string> kTypes = {
@@ -155,7 +166,7 @@ Result<std::optional<long long>> Interactions::CompartmentKey(storage::Transacti
   if (type == "Patient") {
     auto key = storage::FindPatientKeyByResourceId(tx, id);
     if (!key.ok()) return key.status();
-    auto [ins, system] = InsOf(resource);
+    auto [ins, system] = NationalIdentityOf(resource);
     std::vector<std::pair<std::string, std::string>> identifiers;
     if (const JsonValue* ids = resource.Find("identifier"); ids && ids->is_array())
       for (const auto& ident : ids->items())
@@ -264,15 +275,9 @@ Result<WriteResult> Interactions::Write(storage::Transaction& tx, profiles::Acce
     profiles::Decision derived;
     derived.allowed = true;
     derived.reason = "extracted from " + session.extraction_document();
-    std::string source = session.actor().PrincipalId();
-    if (resource.is_object()) {
-      JsonValue meta = JsonValue::Object();
-      if (const JsonValue* old = resource.Find("meta"); old && old->is_object()) meta = *old;
-      meta.Set("source", JsonValue::String(source));
-      resource.Set("meta", std::move(meta));
-    }
     std::string now = NowInstant();
-    JsonValue stamped = Stamp(std::move(resource), id, previous ? previous->version + 1 : 1, now);
+    JsonValue stamped = StampVersion(std::move(resource), id, previous ? previous->version + 1 : 1,
+                                     now, session.actor().PrincipalId());
     CARNET_RETURN_IF_ERROR(Validate(type, stamped, nullptr));
     auto key = CompartmentKey(tx, type, id, stamped);
     if (!key.ok()) return key.status();
@@ -308,16 +313,10 @@ Result<WriteResult> Interactions::Write(storage::Transaction& tx, profiles::Acce
     if (*before) source = MetaSource((*before)->content);
   }
   if (source.empty()) source = session.actor().PrincipalId();
-  if (resource.is_object()) {
-    JsonValue meta = JsonValue::Object();
-    if (const JsonValue* old = resource.Find("meta"); old && old->is_object()) meta = *old;
-    meta.Set("source", JsonValue::String(source));
-    resource.Set("meta", std::move(meta));
-  }
 
   std::string now = NowInstant();
   int version = previous ? previous->version + 1 : 1;
-  JsonValue stamped = Stamp(std::move(resource), id, version, now);
+  JsonValue stamped = StampVersion(std::move(resource), id, version, now, source);
   CARNET_RETURN_IF_ERROR(Validate(type, stamped, nullptr));
 
   // A new record (a Patient resource with no record yet) is the operator's (or an identity

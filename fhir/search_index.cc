@@ -288,6 +288,13 @@ IndexRows ExtractIndexRows(const SearchParamSet& params, const std::string& type
   return rows;
 }
 
+// The implicit range of a value as written: 1.50 stands for [1.495, 1.505].
+const char* const kQuantitySelect =
+    "c0, c1::numeric, "
+    "COALESCE(c2::numeric, c1::numeric - 0.5 * power(10::numeric, -scale(c1::numeric))), "
+    "COALESCE(c3::numeric, c1::numeric + 0.5 * power(10::numeric, -scale(c1::numeric))), "
+    "c4, c5";
+
 Status WriteIndexRows(storage::Transaction& tx, const storage::StoredResource& stored,
                       const IndexRows& rows) {
   // One statement: the DELETEs see the rows of the previous version only (the snapshot is
@@ -383,12 +390,7 @@ Status WriteIndexRows(storage::Transaction& tx, const storage::StoredResource& s
       sys.push_back(r.system);
       code.push_back(r.code);
     }
-    // The implicit range of a value as written: 1.50 stands for [1.495, 1.505].
-    insert("idx_quantity", "param, value, low, high, system, code",
-           "c0, c1::numeric, "
-           "COALESCE(c2::numeric, c1::numeric - 0.5 * power(10::numeric, -scale(c1::numeric))), "
-           "COALESCE(c3::numeric, c1::numeric + 0.5 * power(10::numeric, -scale(c1::numeric))), "
-           "c4, c5",
+    insert("idx_quantity", "param, value, low, high, system, code", kQuantitySelect,
            {p, v, lo, hi, sys, code});
     fix_alias(6);
   }
