@@ -1,10 +1,27 @@
 // carnet-bench: the data generator, the load client and the PostgreSQL floor of bench/run.
 //
-//   carnet-bench load  --db CONN --patients N --documents M [--seed S]
-//       generates realistic dossiers (INS test identifiers, documents in the French mix with
-//       sizes from 20 kB to 2 MB, profile Observations) and writes them through carnet's own
-//       write path (fhir::Interactions, batched transactions), so that indexes, registry rows
-//       and audit are those a live deposit would leave; prints the time taken.
+//   carnet-bench load --db CONN --patients N --documents M [--seed S] [--exact]
+//                     [--content-fraction F] [--elided-bytes B] [--chunk P] [--validate-all]
+//                     [--from P --to P]
+//       generates realistic dossiers (bench/dossier.h: INS test identifiers, documents in the
+//       French mix with their XDS metadata, lab results, vital signs, allergies, treatments,
+//       vaccinations, access histories) and loads them. By default through the bulk path
+//       (bench/fast_load.h): the rows carnet's write path would write, computed in process
+//       with its own functions and sent with COPY, P dossiers per transaction (250), a
+//       progress line per chunk on stderr. --exact writes through carnet's write path itself
+//       (bench/slow_load.h: fhir::Interactions, one transaction per dossier, accesses through
+//       the FHIR API in process), some 40 to 100 documents per second. Either way the last
+//       line on stdout is JSON: counts, seconds, documents/s, resources/s, rows/s.
+//       Sizes: attachment.size of every document follows the 20 kB - 2 MB spread and its hash
+//       is the SHA-1 of all its (generated) bytes, but only a fraction F of the documents
+//       (0.01 by default) keep all their bytes in their Binary; the others keep their first B
+//       bytes (1024): a million whole documents would take some 350 GB.
+//       --from/--to load a range of the dossiers (the same seed and sizes give the same ones).
+//   carnet-bench compare --db CONN_A --db2 CONN_B --patients N --documents M [--seed S] ...
+//       the same dossiers loaded into two databases (e.g. one --exact, one bulk): every table
+//       compared row by row (the load's timestamps and random audit event ids aside), the
+//       audit chains verified, and the same FHIR searches and ITI-18 queries asked of both.
+//       Exit status 0 when they agree.
 //   carnet-bench http  --base URL --token T --scenario S --seconds D --connections C
 //       drives a running gateway on loopback (one keep-alive libcurl handle per connection)
 //       and prints one JSON line: requests, errors (HTTP >= 400, or an XDS.b answer without
@@ -33,12 +50,14 @@
 
 #include "base/json.h"
 #include "base/strings.h"
+#include "bench/dossier.h"
+#include "bench/fast_load.h"
+#include "bench/load_compare.h"
 #include "bench/scenarios.h"
+#include "bench/slow_load.h"
 #include "fhir/interactions.h"
 #include "profiles/access.h"
 #include "storage/connection.h"
-#include "storage/migrations.h"
-#include "storage/pool.h"
 #include "storage/transaction.h"
 
 namespace carnet::bench {
@@ -52,145 +71,79 @@ std::string Arg(int argc, char** argv, const std::string& name, const std::strin
   return fallback;
 }
 
-// The document mix of the French DMP (issue 8): type code, share in percent, size range.
-struct DocKind {
-  const char* code;
-  const char* display;
-  int share;
-};
-const DocKind kMix[] = {{"11502-2", "Laboratory report", 40}, {"57833-6", "Prescription", 25},
-                        {"11490-0", "Discharge letter", 15},  {"18748-4", "Imaging report", 5},
-                        {"CERT_DECL", "Certificate", 5},      {"34133-9", "Summary", 5},
-                        {"DOC_PATIENT", "Patient upload", 5}};
+DossierOptions GeneratorOptions(int argc, char** argv) {
+  DossierOptions o;
+  o.patients = std::stoi(Arg(argc, argv, "--patients", "100"));
+  o.documents = std::stoll(Arg(argc, argv, "--documents", "1000"));
+  o.seed = std::stoull(Arg(argc, argv, "--seed", "42"));
+  o.content_fraction = std::stod(Arg(argc, argv, "--content-fraction", "0.01"));
+  o.elided_bytes = std::stoi(Arg(argc, argv, "--elided-bytes", "1024"));
+  return o;
+}
 
-const char* kObservationCodes[][3] = {{"29463-7", "Body weight", "kg"},
-                                      {"8480-6", "Systolic blood pressure", "mm[Hg]"},
-                                      {"15074-8", "Glucose", "mmol/L"}};
+bool Flag(int argc, char** argv, const std::string& name) {
+  for (int i = 2; i < argc; ++i)
+    if (argv[i] == name) return true;
+  return false;
+}
 
 int Load(int argc, char** argv) {
   std::string db = Arg(argc, argv, "--db");
-  int patients = std::stoi(Arg(argc, argv, "--patients", "100"));
-  int documents = std::stoi(Arg(argc, argv, "--documents", "1000"));
-  std::mt19937 rng(std::stoul(Arg(argc, argv, "--seed", "42")));
-  auto conn = storage::Connection::Open(db);
-  if (!conn.ok()) {
-    std::cerr << conn.status().ToString() << "\n";
+  DossierGenerator generator(GeneratorOptions(argc, argv));
+  int from = std::stoi(Arg(argc, argv, "--from", "0"));
+  int to = std::stoi(Arg(argc, argv, "--to", std::to_string(generator.options().patients)));
+  bool exact = Flag(argc, argv, "--exact");
+  Result<LoadReport> r = LoadReport{};
+  if (exact) {
+    r = SlowLoad(db, generator, from, to, true);
+  } else {
+    FastLoadOptions fo;
+    fo.chunk_patients = std::stoi(Arg(argc, argv, "--chunk", "250"));
+    fo.validate_all = Flag(argc, argv, "--validate-all");
+    r = FastLoad(db, generator, from, to, fo);
+  }
+  if (!r.ok()) {
+    std::cerr << r.status().ToString() << "\n";
     return 1;
   }
-  if (auto st = storage::ApplyMigrations(**conn, storage::BuiltinMigrations()); !st.ok()) {
-    std::cerr << st.ToString() << "\n";
-    return 1;
-  }
-  storage::PoolOptions po;
-  po.conninfo = db;
-  po.size = 2;
-  storage::Pool pool(po);
-  auto access = profiles::AccessControl::Load(profiles::AccessSettings{});
-  if (!access.ok()) return 1;
-  profiles::Actor loader;
-  loader.kind = profiles::ActorKind::kSystem;
-  loader.client_id = "bench-loader";
-  loader.scopes = profiles::ParseSmartScopes("system/*.cruds");
-  profiles::AccessSession session(**access, loader, {"bench", "127.0.0.1"});
-  fhir::Interactions interactions(pool);
-  auto t0 = Clock::now();
-  auto in_batches = [&](int count, int batch,
-                        const std::function<Status(storage::Transaction&, int)>& one) -> Status {
-    for (int start = 0; start < count; start += batch) {
-      Status st = storage::RunInTransaction(pool, [&](storage::Transaction& tx) -> Status {
-        for (int i = start; i < std::min(count, start + batch); ++i)
-          CARNET_RETURN_IF_ERROR(one(tx, i));
-        return Status::Ok();
-      });
-      if (!st.ok()) return st;
-      if ((start / batch) % 20 == 0)
-        std::fprintf(stderr, "\r  %d / %d", std::min(count, start + batch), count);
-    }
-    std::fprintf(stderr, "\r  %d / %d\n", count, count);
-    return Status::Ok();
-  };
-  std::fprintf(stderr, "patients\n");
-  Status st = in_batches(patients, 100, [&](storage::Transaction& tx, int i) -> Status {
-    JsonValue p = *ParseJson(
-        R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":")" +
-        Ins(i) + R"("}],"name":[{"family":"BENCH","given":["P)" + std::to_string(i) +
-        R"("]}],"birthDate":"1970-01-01"})");
-    p.Set("id", JsonValue::String(PatientId(i)));
-    auto r = interactions.Update(tx, session, "Patient", PatientId(i), p, fhir::Preconditions{});
-    return r.ok() ? Status::Ok() : r.status();
-  });
-  if (!st.ok()) {
-    std::cerr << st.ToString() << "\n";
-    return 1;
-  }
-  std::fprintf(stderr, "documents\n");
-  std::uniform_int_distribution<int> pick(0, 99), patient(0, patients - 1);
-  std::string filler(2 << 20, 'x');
-  for (size_t i = 0; i < filler.size(); ++i) filler[i] = static_cast<char>('a' + (i * 7919) % 26);
-  st = in_batches(documents, 50, [&](storage::Transaction& tx, int i) -> Status {
-    int roll = pick(rng), acc = 0;
-    const DocKind* kind = &kMix[0];
-    for (const auto& k : kMix) {
-      acc += k.share;
-      if (roll < acc) {
-        kind = &k;
-        break;
-      }
-    }
-    // 20 kB to 2 MB, most documents small (a log-uniform spread).
-    double u = std::uniform_real_distribution<double>(0, 1)(rng);
-    size_t size = static_cast<size_t>(20000 * std::pow(100.0, u * u));
-    int p = patient(rng);
-    std::string id = "bench-d" + std::to_string(i);
-    std::string content = filler.substr(0, std::min(size, filler.size()));
-    std::string month = std::to_string(1 + i % 12);
-    if (month.size() == 1) month = "0" + month;
-    JsonValue dr = *ParseJson(R"({"resourceType":"DocumentReference","status":"current",
-      "masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:)" +
-                              DocumentUniqueId(i) + R"("},
-      "type":{"coding":[{"system":"http://loinc.org","code":")" +
-                              kind->code + R"(","display":")" + kind->display + R"("}]},
-      "subject":{"reference":"Patient/)" +
-                              PatientId(p) + R"("},"date":"2025-)" + month + R"(-15T10:00:00Z",
-      "content":[{"attachment":{"contentType":"text/plain","url":"Binary/)" +
-                              id + R"(-bin","size":)" + std::to_string(content.size()) +
-                              R"(,"creation":"2025-)" + month + R"(-15T09:00:00Z"}}]})");
-    dr.Set("id", JsonValue::String(id));
-    auto r = interactions.Update(tx, session, "DocumentReference", id, dr, fhir::Preconditions{});
-    if (!r.ok()) return r.status();
-    JsonValue bin = JsonValue::Object();
-    bin.Set("resourceType", JsonValue::String("Binary"));
-    bin.Set("id", JsonValue::String(id + "-bin"));
-    bin.Set("contentType", JsonValue::String("text/plain"));
-    JsonValue ctx = JsonValue::Object();
-    ctx.Set("reference", JsonValue::String("DocumentReference/" + id));
-    bin.Set("securityContext", std::move(ctx));
-    bin.Set("data", JsonValue::String(Base64Encode(content)));
-    auto b = interactions.Update(tx, session, "Binary", id + "-bin", bin, fhir::Preconditions{});
-    if (!b.ok()) return b.status();
-    // A profile entry for one document in two.
-    if (i % 2 == 0) {
-      const auto& oc = kObservationCodes[i % 3];
-      JsonValue o = *ParseJson(
-          R"({"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":")" +
-          std::string(oc[0]) + R"(","display":")" + oc[1] +
-          R"("}]},"subject":{"reference":"Patient/)" + PatientId(p) +
-          R"("},"effectiveDateTime":"2025-)" + month + R"(-15","valueQuantity":{"value":)" +
-          std::to_string(50 + i % 50) + R"(,"unit":")" + oc[2] +
-          R"(","system":"http://unitsofmeasure.org","code":")" + oc[2] + R"("}})");
-      auto ob = interactions.Create(tx, session, "Observation", o);
-      if (!ob.ok()) return ob.status();
-    }
-    return Status::Ok();
-  });
-  if (!st.ok()) {
-    std::cerr << st.ToString() << "\n";
-    return 1;
-  }
-  double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  std::printf("{\"patients\":%d,\"documents\":%d,\"seconds\":%.1f,\"documents_per_s\":%.0f}\n",
-              patients, documents, seconds, documents / seconds);
+  std::printf("%s\n", ReportJson(exact ? "exact" : "fast", *r).c_str());
   return 0;
+}
+
+int Compare(int argc, char** argv) {
+  std::string a = Arg(argc, argv, "--db"), b = Arg(argc, argv, "--db2");
+  DossierGenerator generator(GeneratorOptions(argc, argv));
+  int failures = 0;
+  auto tables = CompareTables(a, b);
+  if (!tables.ok()) {
+    std::cerr << tables.status().ToString() << "\n";
+    return 1;
+  }
+  for (const auto& t : *tables) {
+    std::printf("%-20s %10lld %10lld %s\n", t.table.c_str(), t.rows_a, t.rows_b,
+                t.same ? "same" : "DIFFERENT");
+    if (!t.same) {
+      ++failures;
+      std::printf("%s\n", t.difference.c_str());
+    }
+  }
+  for (const std::string& conn : {a, b})
+    if (Status st = VerifyAudit(conn); !st.ok()) {
+      ++failures;
+      std::printf("audit chains of %s: %s\n", conn.c_str(), st.ToString().c_str());
+    }
+  auto queries = CompareQueries(a, b, generator);
+  if (!queries.ok()) {
+    std::cerr << queries.status().ToString() << "\n";
+    return 1;
+  }
+  for (const auto& q : *queries) {
+    std::printf("%5zu %5zu %s %s\n", q.ids_a.size(), q.ids_b.size(),
+                q.same() ? "same     " : "DIFFERENT", q.query.c_str());
+    if (!q.same()) ++failures;
+  }
+  std::printf("%s\n", failures ? "the databases differ" : "the databases hold the same dossiers");
+  return failures ? 1 : 0;
 }
 
 // What http and floor can drive (bench/run's scenario names).
@@ -441,8 +394,9 @@ int Floor(int argc, char** argv) {
 int main(int argc, char** argv) {
   std::string cmd = argc > 1 ? argv[1] : "";
   if (cmd == "load") return carnet::bench::Load(argc, argv);
+  if (cmd == "compare") return carnet::bench::Compare(argc, argv);
   if (cmd == "http") return carnet::bench::Http(argc, argv);
   if (cmd == "floor") return carnet::bench::Floor(argc, argv);
-  std::cerr << "usage: carnet-bench load|http|floor ... (see bench/bench.cc)\n";
+  std::cerr << "usage: carnet-bench load|compare|http|floor ... (see bench/bench.cc)\n";
   return 2;
 }

@@ -312,8 +312,6 @@ Result<long long> PatientKey(storage::Transaction& tx, int patient) {
 
 }  // namespace
 
-std::string PatientId(int i) { return "bench-p" + std::to_string(i); }
-std::string Ins(int i) { return std::to_string(2900000000000LL + i); }
 std::string PatientCx(int i) { return Ins(i) + "^^^&" + kInsOid + "&ISO"; }
 std::string DocumentUniqueId(int i) { return "1.2.250.1.999.77." + std::to_string(i); }
 

@@ -9,14 +9,13 @@
 #include <string>
 
 #include "base/status.h"
+#include "bench/dossier.h"
 #include "storage/connection.h"
 
 namespace carnet::bench {
 
-// Names of the data carnet-bench load writes: patient i, its national identity (INS, test
-// OID) and its CX form, the uniqueId of document i.
-std::string PatientId(int i);
-std::string Ins(int i);
+// Names of the data carnet-bench load writes (PatientId, Ins: bench/dossier.h): the CX form of
+// patient i's national identity (INS, test OID), the uniqueId of document i.
 std::string PatientCx(int i);
 std::string DocumentUniqueId(int i);
 

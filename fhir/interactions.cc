@@ -1,8 +1,8 @@
 #include "fhir/interactions.h"
 
 #include <algorithm>
-#include <iterator>
 #include <chrono>
+#include <iterator>
 
 #include "base/http.h"
 #include "base/strings.h"
@@ -22,8 +22,7 @@ namespace {
 
 // National identity (INS) systems: production NIR/NIA, and the test and demo ones.
 const char* const kInsSystems[] = {"urn:oid:1.2.250.1.213.1.4.8", "urn:oid:1.2.250.1.213.1.4.9",
-                                   "urn:oid:1.2.250.1.213.1.4.10",
-                                   "urn:oid:1.2.250.1.213.1.4.11"};
+                                   "urn:oid:1.2.250.1.213.1.4.10", "urn:oid:1.2.250.1.213.1.4.11"};
 
 std::string NowInstant() { return FormatUtc(std::chrono::system_clock::now()); }
 
@@ -51,6 +50,19 @@ JsonValue Stamp(JsonValue resource, const std::string& id, int version,
   return out;
 }
 
+}  // namespace
+
+JsonValue StampVersion(JsonValue resource, const std::string& id, int version,
+                       const std::string& last_updated, const std::string& source) {
+  if (resource.is_object()) {
+    JsonValue meta = JsonValue::Object();
+    if (const JsonValue* old = resource.Find("meta"); old && old->is_object()) meta = *old;
+    meta.Set("source", JsonValue::String(source));
+    resource.Set("meta", std::move(meta));
+  }
+  return Stamp(std::move(resource), id, version, last_updated);
+}
+
 // Security labels the policy filters on: meta.security, and the securityLabel of the
 // resources that carry one (DocumentReference: where the French visibility codes MASQUE_PS,
 // INVISIBLE_PATIENT and INVISIBLE_REPRESENTANTS_LEGAUX travel).
@@ -73,7 +85,7 @@ std::vector<std::string> SecurityCodes(const JsonValue& resource) {
   return codes;
 }
 
-std::pair<std::string, std::string> InsOf(const JsonValue& patient) {
+std::pair<std::string, std::string> NationalIdentityOf(const JsonValue& patient) {
   const JsonValue* ids = patient.Find("identifier");
   if (!ids || !ids->is_array()) return {};
   for (const auto& ident : ids->items()) {
@@ -84,16 +96,36 @@ std::pair<std::string, std::string> InsOf(const JsonValue& patient) {
   return {};
 }
 
-}  // namespace
-
 const std::vector<std::string>& ServedTypes() {
-  static const std::vector<std::string> kTypes = {
-      "AllergyIntolerance", "Appointment", "AuditEvent", "Binary", "Bundle", "CareTeam",
-      "Communication", "CommunicationRequest", "Composition", "Condition", "Consent",
-      "DiagnosticReport", "DocumentReference", "Encounter", "FamilyMemberHistory",
-      "Immunization", "List", "MedicationRequest", "MedicationStatement", "Observation",
-      "Organization", "Patient", "Practitioner", "PractitionerRole", "Procedure", "Provenance",
-      "RelatedPerson", "SearchParameter", "Subscription"};
+  static const std::vector<std::string> kTypes = {"AllergyIntolerance",
+                                                  "Appointment",
+                                                  "AuditEvent",
+                                                  "Binary",
+                                                  "Bundle",
+                                                  "CareTeam",
+                                                  "Communication",
+                                                  "CommunicationRequest",
+                                                  "Composition",
+                                                  "Condition",
+                                                  "Consent",
+                                                  "DiagnosticReport",
+                                                  "DocumentReference",
+                                                  "Encounter",
+                                                  "FamilyMemberHistory",
+                                                  "Immunization",
+                                                  "List",
+                                                  "MedicationRequest",
+                                                  "MedicationStatement",
+                                                  "Observation",
+                                                  "Organization",
+                                                  "Patient",
+                                                  "Practitioner",
+                                                  "PractitionerRole",
+                                                  "Procedure",
+                                                  "Provenance",
+                                                  "RelatedPerson",
+                                                  "SearchParameter",
+                                                  "Subscription"};
   return kTypes;
 }
 
@@ -124,8 +156,7 @@ Result<JsonValue> StoredJson(const storage::StoredResource& r) {
 Status Interactions::Validate(const std::string& type, const JsonValue& resource,
                               JsonValue* outcome) const {
   std::string rt = resource.GetString("resourceType");
-  if (rt.empty())
-    return BadRequest("the resource has no resourceType", "resourceType");
+  if (rt.empty()) return BadRequest("the resource has no resourceType", "resourceType");
   if (rt != type)
     return BadRequest("the body is a " + rt + " but the URL names " + type, "resourceType");
   auto issues = profiles::ValidateResource(resource);
@@ -142,8 +173,10 @@ Status Interactions::Validate(const std::string& type, const JsonValue& resource
   const profiles::ValidationIssue* first = nullptr;
   std::vector<Status::Detail> rest;
   for (const auto& i : issues) {
-    if (!first && (i.severity == "error" || i.severity == "fatal")) first = &i;
-    else rest.push_back({i.message, i.expression});
+    if (!first && (i.severity == "error" || i.severity == "fatal"))
+      first = &i;
+    else
+      rest.push_back({i.message, i.expression});
   }
   return Invalid(first->message, first->expression).WithDetails(std::move(rest));
 }
@@ -155,7 +188,7 @@ Result<std::optional<long long>> Interactions::CompartmentKey(storage::Transacti
   if (type == "Patient") {
     auto key = storage::FindPatientKeyByResourceId(tx, id);
     if (!key.ok()) return key.status();
-    auto [ins, system] = InsOf(resource);
+    auto [ins, system] = NationalIdentityOf(resource);
     std::vector<std::pair<std::string, std::string>> identifiers;
     if (const JsonValue* ids = resource.Find("identifier"); ids && ids->is_array())
       for (const auto& ident : ids->items())
@@ -180,7 +213,8 @@ Result<std::optional<long long>> Interactions::CompartmentKey(storage::Transacti
     // DocumentReference it is the content of).
     const JsonValue* ctx = resource.Find("securityContext");
     std::string ref = ctx ? ctx->GetString("reference") : "";
-    if (ref.rfind("Patient/", 0) == 0) return storage::FindPatientKeyByResourceId(tx, ref.substr(8));
+    if (ref.rfind("Patient/", 0) == 0)
+      return storage::FindPatientKeyByResourceId(tx, ref.substr(8));
     if (ref.rfind("DocumentReference/", 0) == 0) {
       auto doc = storage::ReadCurrent(tx, "DocumentReference", ref.substr(18), false);
       if (!doc.ok()) return doc.status();
@@ -203,11 +237,13 @@ Result<std::optional<long long>> Interactions::CompartmentKey(storage::Transacti
     size_t q = criteria.find('?');
     if (q != std::string::npos)
       for (const auto& [k, v] : ParseQuery(criteria.substr(q + 1))) {
-        if (k != "patient" && k != "subject" && !(k == "_id" && criteria.rfind("Patient?", 0) == 0)) continue;
+        if (k != "patient" && k != "subject" && !(k == "_id" && criteria.rfind("Patient?", 0) == 0))
+          continue;
         std::string ref = v.substr(v.rfind('/') == std::string::npos ? 0 : v.rfind('/') + 1);
         auto key = storage::FindPatientKeyByResourceId(tx, ref);
         if (!key.ok()) return key.status();
-        if (!*key) return Invalid("Subscription.criteria names no known record", "Subscription.criteria");
+        if (!*key)
+          return Invalid("Subscription.criteria names no known record", "Subscription.criteria");
         return key;
       }
   }
@@ -264,15 +300,9 @@ Result<WriteResult> Interactions::Write(storage::Transaction& tx, profiles::Acce
     profiles::Decision derived;
     derived.allowed = true;
     derived.reason = "extracted from " + session.extraction_document();
-    std::string source = session.actor().PrincipalId();
-    if (resource.is_object()) {
-      JsonValue meta = JsonValue::Object();
-      if (const JsonValue* old = resource.Find("meta"); old && old->is_object()) meta = *old;
-      meta.Set("source", JsonValue::String(source));
-      resource.Set("meta", std::move(meta));
-    }
     std::string now = NowInstant();
-    JsonValue stamped = Stamp(std::move(resource), id, previous ? previous->version + 1 : 1, now);
+    JsonValue stamped = StampVersion(std::move(resource), id, previous ? previous->version + 1 : 1,
+                                     now, session.actor().PrincipalId());
     CARNET_RETURN_IF_ERROR(Validate(type, stamped, nullptr));
     auto key = CompartmentKey(tx, type, id, stamped);
     if (!key.ok()) return key.status();
@@ -308,16 +338,10 @@ Result<WriteResult> Interactions::Write(storage::Transaction& tx, profiles::Acce
     if (*before) source = MetaSource((*before)->content);
   }
   if (source.empty()) source = session.actor().PrincipalId();
-  if (resource.is_object()) {
-    JsonValue meta = JsonValue::Object();
-    if (const JsonValue* old = resource.Find("meta"); old && old->is_object()) meta = *old;
-    meta.Set("source", JsonValue::String(source));
-    resource.Set("meta", std::move(meta));
-  }
 
   std::string now = NowInstant();
   int version = previous ? previous->version + 1 : 1;
-  JsonValue stamped = Stamp(std::move(resource), id, version, now);
+  JsonValue stamped = StampVersion(std::move(resource), id, version, now, source);
   CARNET_RETURN_IF_ERROR(Validate(type, stamped, nullptr));
 
   // A new record (a Patient resource with no record yet) is the operator's (or an identity
@@ -341,14 +365,16 @@ Result<WriteResult> Interactions::Write(storage::Transaction& tx, profiles::Acce
       Status refused = session.Refuse(audit, *d, *key, what);
       // A deposit source may know the state of any record it deposits to: it is told why
       // (XDS.b tells it the same through its error codes).
-      if (action == Action::kCreate && *key && session.actor().kind == profiles::ActorKind::kSystem) {
+      if (action == Action::kCreate && *key &&
+          session.actor().kind == profiles::ActorKind::kSystem) {
         auto record = session.Record(tx, **key);
         if (record.ok() && (*record)->status == profiles::RecordStatus::kClosed)
           return Status(ErrorCode::kForbidden, "the record of Patient/" + (*record)->patient_id +
                                                    " is closed: it takes no new content");
         if (record.ok() && (*record)->status == profiles::RecordStatus::kOpposed)
-          return Status(ErrorCode::kUnknownPatient,
-                        "Patient/" + (*record)->patient_id + " has no record here (the patient opposed it)");
+          return Status(
+              ErrorCode::kUnknownPatient,
+              "Patient/" + (*record)->patient_id + " has no record here (the patient opposed it)");
       }
       return refused;
     }
@@ -389,7 +415,8 @@ static Status SyncSubscription(storage::Transaction& tx, long long key, const Js
   std::string criteria = sub.GetString("criteria");
   std::vector<const char*> kinds;
   if (criteria.rfind("DocumentReference", 0) == 0) kinds = {profiles::kEventDocument};
-  if (criteria.rfind("AuditEvent", 0) == 0) kinds = {profiles::kEventAccess, profiles::kEventEmergency};
+  if (criteria.rfind("AuditEvent", 0) == 0)
+    kinds = {profiles::kEventAccess, profiles::kEventEmergency};
   std::string status = sub.GetString("status");
   bool enabled = resource && (status == "requested" || status == "active");
   for (const char* kind : kinds) {
@@ -423,7 +450,8 @@ Status Interactions::AfterWrite(storage::Transaction& tx, profiles::AccessSessio
         for (const auto& r : rel->items()) {
           std::string target = r.Find("target") ? r.Find("target")->GetString("reference") : "";
           if (r.GetString("code") == "replaces" && target.rfind("DocumentReference/", 0) == 0)
-            CARNET_RETURN_IF_ERROR(SupersedeReplacedDocument(*this, tx, session, stored, target.substr(18)));
+            CARNET_RETURN_IF_ERROR(
+                SupersedeReplacedDocument(*this, tx, session, stored, target.substr(18)));
         }
       CARNET_RETURN_IF_ERROR(ExtractDocumentContent(*this, tx, session, stored.id));
     }
@@ -446,7 +474,8 @@ Status Interactions::AfterWrite(storage::Transaction& tx, profiles::AccessSessio
       std::string title = "document";
       if (const JsonValue* t = resource->Find("type")) {
         title = t->GetString("text");
-        if (const JsonValue* c = t->Find("coding"); title.empty() && c && c->is_array() && !c->items().empty())
+        if (const JsonValue* c = t->Find("coding");
+            title.empty() && c && c->is_array() && !c->items().empty())
           title = c->items()[0].GetString("display");
         if (title.empty()) title = "document";
       }
@@ -474,9 +503,11 @@ Result<WriteResult> Interactions::Update(storage::Transaction& tx, profiles::Acc
                                          JsonValue resource, const Preconditions& pre) {
   std::string body_id = resource.GetString("id");
   if (body_id.empty())
-    return BadRequest("an update must carry the resource id in the body (" + type + ".id)", type + ".id");
+    return BadRequest("an update must carry the resource id in the body (" + type + ".id)",
+                      type + ".id");
   if (body_id != id)
-    return BadRequest("the body's id " + body_id + " differs from the URL's id " + id, type + ".id");
+    return BadRequest("the body's id " + body_id + " differs from the URL's id " + id,
+                      type + ".id");
   if (!IsValidFhirId(id)) return BadRequest("'" + id + "' is not a valid FHIR id");
   auto current = storage::ReadCurrent(tx, type, id, /*lock=*/true);
   if (!current.ok()) return current.status();
@@ -500,9 +531,10 @@ Result<WriteResult> Interactions::Update(storage::Transaction& tx, profiles::Acc
         return session.Refuse(storage::AuditEntry::Rest("update", 'U'), *d, (*current)->patient_key,
                               type + "/" + id);
     }
-    return Status(ErrorCode::kPreconditionFailed,
-                  "If-Match W/\"" + std::to_string(*pre.if_match) + "\" does not match the current version" +
-                      (*current ? " W/\"" + std::to_string((*current)->version) + "\"" : std::string()));
+    return Status(
+        ErrorCode::kPreconditionFailed,
+        "If-Match W/\"" + std::to_string(*pre.if_match) + "\" does not match the current version" +
+            (*current ? " W/\"" + std::to_string((*current)->version) + "\"" : std::string()));
   }
   if (!*current) return Create(tx, session, type, std::move(resource), id, "PUT");
   auto r = Write(tx, session, type, id, std::move(resource), **current, "PUT",
@@ -565,18 +597,20 @@ Result<WriteResult> Interactions::Patch(storage::Transaction& tx, profiles::Acce
   if (type == "DocumentReference" && OnlySecurityDiffers(before, patched)) {
     action = profiles::Action::kChangeVisibility;
     auto kind = session.actor().kind;
-    bool patient_side = kind == profiles::ActorKind::kPatient || kind == profiles::ActorKind::kGuardian ||
-                        kind == profiles::ActorKind::kApp;
+    bool patient_side = kind == profiles::ActorKind::kPatient ||
+                        kind == profiles::ActorKind::kGuardian || kind == profiles::ActorKind::kApp;
     if (patient_side) {
       std::vector<std::string> was = SecurityCodes(before), now = SecurityCodes(patched);
       std::sort(was.begin(), was.end());
       std::sort(now.begin(), now.end());
       std::vector<std::string> changed;
-      std::set_symmetric_difference(was.begin(), was.end(), now.begin(), now.end(), std::back_inserter(changed));
+      std::set_symmetric_difference(was.begin(), was.end(), now.begin(), now.end(),
+                                    std::back_inserter(changed));
       for (const auto& code : changed)
         if (code != profiles::kMasquePs) {
           CARNET_RETURN_IF_ERROR(HiddenUnlessReadable(tx, session, **current, "patch", 'U'));
-          return Status(ErrorCode::kForbidden, code + " is set by the author at deposit, not by the patient");
+          return Status(ErrorCode::kForbidden,
+                        code + " is set by the author at deposit, not by the patient");
         }
     }
   }
@@ -615,11 +649,14 @@ Result<WriteResult> Interactions::ChangeSecurity(storage::Transaction& tx,
     for (const auto& c : security.items()) present = present || same(c, a);
     if (!present) security.Append(a);
   }
-  if (security.items().empty()) meta.Remove("security");
-  else meta.Set("security", std::move(security));
+  if (security.items().empty())
+    meta.Remove("security");
+  else
+    meta.Set("security", std::move(security));
   resource.Set("meta", std::move(meta));
   // The codes also travel in DocumentReference.securityLabel: an unmasking removes them there.
-  if (JsonValue* labels = resource.Find("securityLabel"); labels && labels->is_array() && !remove.empty()) {
+  if (JsonValue* labels = resource.Find("securityLabel");
+      labels && labels->is_array() && !remove.empty()) {
     JsonValue kept = JsonValue::Array();
     for (const auto& concept_value : labels->items()) {
       JsonValue cc = concept_value;
@@ -635,8 +672,10 @@ Result<WriteResult> Interactions::ChangeSecurity(storage::Transaction& tx,
       }
       kept.Append(std::move(cc));
     }
-    if (kept.items().empty()) resource.Remove("securityLabel");
-    else resource.Set("securityLabel", std::move(kept));
+    if (kept.items().empty())
+      resource.Remove("securityLabel");
+    else
+      resource.Set("securityLabel", std::move(kept));
   }
   return Write(tx, session, type, id, std::move(resource), **current, "PUT",
                profiles::Action::kChangeVisibility);
@@ -739,8 +778,8 @@ Result<WriteResult> Interactions::CreateIfNoneExist(storage::Transaction& tx,
 Result<WriteResult> Interactions::ConditionalUpdate(storage::Transaction& tx,
                                                     profiles::AccessSession& session,
                                                     const std::string& type,
-                                                    const std::string& criteria,
-                                                    JsonValue resource, const Preconditions& pre) {
+                                                    const std::string& criteria, JsonValue resource,
+                                                    const Preconditions& pre) {
   auto ids = LockedMatches(tx, type, criteria);
   if (!ids.ok()) return ids.status();
   if (ids->size() > 1)
@@ -750,11 +789,12 @@ Result<WriteResult> Interactions::ConditionalUpdate(storage::Transaction& tx,
   if (ids->empty()) {
     if (!body_id.empty() && !IsValidFhirId(body_id))
       return BadRequest("'" + body_id + "' is not a valid FHIR id", type + ".id");
-    return Create(tx, session, type, std::move(resource), body_id, body_id.empty() ? "POST" : "PUT");
+    return Create(tx, session, type, std::move(resource), body_id,
+                  body_id.empty() ? "POST" : "PUT");
   }
   if (!body_id.empty() && body_id != ids->front())
-    return BadRequest("the body's id " + body_id + " differs from the matching resource " +
-                          type + "/" + ids->front(),
+    return BadRequest("the body's id " + body_id + " differs from the matching resource " + type +
+                          "/" + ids->front(),
                       type + ".id");
   resource.Set("id", JsonValue::String(ids->front()));
   return Update(tx, session, type, ids->front(), std::move(resource), pre);

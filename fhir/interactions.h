@@ -117,6 +117,17 @@ class Interactions {
   storage::Pool& pool_;
 };
 
+// What the one write path derives from a resource before storing it, exposed so that bulk
+// loaders (bench/) store exactly what a live write stores:
+// - the version as stored: meta.source set to `source` (the depositor), then id and meta
+//   (versionId, lastUpdated; other meta members kept) put right after resourceType;
+JsonValue StampVersion(JsonValue resource, const std::string& id, int version,
+                       const std::string& last_updated, const std::string& source);
+// - the security label codes kept in resource.security for the policy filters;
+std::vector<std::string> SecurityCodes(const JsonValue& resource);
+// - a Patient's national identity (INS value, its OID without urn:oid:) for its record row.
+std::pair<std::string, std::string> NationalIdentityOf(const JsonValue& patient);
+
 // The JSON of a stored resource, with id and meta as stored.
 Result<JsonValue> StoredJson(const storage::StoredResource& r);
 

@@ -288,6 +288,13 @@ IndexRows ExtractIndexRows(const SearchParamSet& params, const std::string& type
   return rows;
 }
 
+// The implicit range of a value as written: 1.50 stands for [1.495, 1.505].
+#define CARNET_QUANTITY_SELECT                                                           \
+  "c0, c1::numeric, "                                                                    \
+  "COALESCE(c2::numeric, c1::numeric - 0.5 * power(10::numeric, -scale(c1::numeric))), " \
+  "COALESCE(c3::numeric, c1::numeric + 0.5 * power(10::numeric, -scale(c1::numeric))), c4, c5"
+const char* const kQuantitySelect = CARNET_QUANTITY_SELECT;
+
 namespace {
 
 // The index writes as two fixed statements, prepared once per connection (a statement built
@@ -316,9 +323,8 @@ namespace {
   "AS u(c0, c1, c2)), "                                                                            \
   "i4 AS (INSERT INTO idx_quantity (patient_key, res_type, res_id, param, value, low, high, "      \
   "system, "                                                                                       \
-  "code) SELECT $1::bigint, $2, $3, c0, c1::numeric, "                                             \
-  "COALESCE(c2::numeric, c1::numeric - 0.5 * power(10::numeric, -scale(c1::numeric))), "           \
-  "COALESCE(c3::numeric, c1::numeric + 0.5 * power(10::numeric, -scale(c1::numeric))), c4, c5 "    \
+  "code) SELECT $1::bigint, $2, $3, " CARNET_QUANTITY_SELECT                                       \
+  " "                                                                                              \
   "FROM unnest($22::text[], $23::text[], $24::text[], $25::text[], $26::text[], $27::text[]) "     \
   "AS u(c0, c1, c2, c3, c4, c5)), "                                                                \
   "i5 AS (INSERT INTO idx_uri (patient_key, res_type, res_id, param, uri) SELECT $1::bigint, $2, " \
@@ -335,6 +341,7 @@ const storage::Statement kIndexReplace{
     "d5 AS (DELETE FROM idx_uri WHERE res_type = $2 AND res_id = $3), " CARNET_INDEX_INSERTS};
 const storage::Statement kIndexFirst{"index_first", "WITH " CARNET_INDEX_INSERTS};
 #undef CARNET_INDEX_INSERTS
+#undef CARNET_QUANTITY_SELECT
 
 }  // namespace
 

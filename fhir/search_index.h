@@ -49,6 +49,12 @@ struct IndexRows {
 IndexRows ExtractIndexRows(const SearchParamSet& params, const std::string& type,
                            const JsonValue& resource);
 
+// The SELECT list that turns the text columns c0..c5 of a quantity row (param, value as
+// written, low, high, system, code) into idx_quantity's (param, value, low, high, system,
+// code): PostgreSQL computes the implicit precision range of the value. Shared with bulk
+// loaders (bench/), which COPY the text columns and insert through the same expressions.
+extern const char* const kQuantitySelect;
+
 // Writes the rows in one prepared statement, replacing those of the resource's previous
 // version (`first_version`: there is none, nothing to delete).
 Status WriteIndexRows(storage::Transaction& tx, const storage::StoredResource& stored,

@@ -78,13 +78,17 @@ std::string OidFromUuid(const std::string& uuid) {
   return "2.25." + (dec.empty() ? std::string("0") : dec);
 }
 
+std::string PatientCx(const std::string& ins, const std::string& ins_system,
+                      const std::string& resource_id) {
+  if (!ins.empty() && !ins_system.empty()) return ins + "^^^&" + ins_system + "&ISO";
+  return resource_id + "^^^&" + std::string(kLocalPatientIdAuthority) + "&ISO";
+}
+
 Result<std::string> PatientCxOf(storage::Transaction& tx, long long patient_key) {
   auto r = tx.Run(kPatientCx, {SqlParam::Text(std::to_string(patient_key))});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return NotFound("no record " + std::to_string(patient_key));
-  std::string ins = r->GetString(0, 0), system = r->GetString(0, 1), id = r->GetString(0, 2);
-  if (!ins.empty() && !system.empty()) return ins + "^^^&" + system + "&ISO";
-  return id + "^^^&" + std::string(kLocalPatientIdAuthority) + "&ISO";
+  return PatientCx(r->GetString(0, 0), r->GetString(0, 1), r->GetString(0, 2));
 }
 
 namespace {
@@ -291,98 +295,107 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
   if (!resource || !stored.patient_key) return Status::Ok();
   auto cx = PatientCxOf(tx, *stored.patient_key);
   if (!cx.ok()) return cx.status();
-  auto entry = EntryFromDocumentReference(*resource, *cx, AuthorResolver(tx));
+  auto rows = DocumentEntryRowsOf(stored, *resource, *cx, AuthorResolver(tx));
+  if (!rows.ok()) return rows.status();
+  auto ins = tx.Run(kInsertEntry, rows->entry);
+  if (!ins.ok()) {
+    if (ins.status().code() == ErrorCode::kDuplicate)
+      return Status(ErrorCode::kDuplicate,
+                    "a document with uniqueId " + rows->unique_id + " is already registered",
+                    "DocumentReference.masterIdentifier");
+    return ins.status();
+  }
+  std::string uuid = ins->GetString(0, 0);
+  std::string key = std::to_string(*stored.patient_key);
+  if (!rows->code_schemes.empty()) {
+    auto codes_r =
+        tx.Run(kInsertCodes, {SqlParam::Text(key), SqlParam::Text(uuid),
+                              SqlParam::Text(storage::TextArrayLiteral(rows->code_schemes)),
+                              SqlParam::Text(storage::TextArrayLiteral(rows->codes)),
+                              SqlParam::Text(storage::TextArrayLiteral(rows->code_systems))});
+    if (!codes_r.ok()) return codes_r.status();
+  }
+  if (rows->assoc_kinds.empty()) return Status::Ok();
+  auto assoc =
+      tx.Run(kInsertAssociations, {SqlParam::Text(key), SqlParam::Text(uuid),
+                                   SqlParam::Text(storage::TextArrayLiteral(rows->assoc_kinds)),
+                                   SqlParam::Text(storage::TextArrayLiteral(rows->assoc_targets)),
+                                   SqlParam::Text(storage::TextArrayLiteral(rows->assoc_ids))});
+  return assoc.ok() ? Status::Ok() : assoc.status();
+}
+
+Result<DocumentEntryRows> DocumentEntryRowsOf(const storage::StoredResource& stored,
+                                              const JsonValue& resource,
+                                              const std::string& patient_cx,
+                                              const AuthorLookup& resolve) {
+  auto entry = EntryFromDocumentReference(resource, patient_cx, resolve);
   if (!entry.ok()) return entry.status();
   const xds::DocumentEntry& e = *entry;
   std::string entry_uuid;
-  for (const auto& ident : resource->Find("identifier") ? resource->Find("identifier")->items()
-                                                        : std::vector<JsonValue>{}) {
+  for (const auto& ident : resource.Find("identifier") ? resource.Find("identifier")->items()
+                                                       : std::vector<JsonValue>{}) {
     std::string v = ident.GetString("value");
     if (v.rfind("urn:uuid:", 0) == 0 && IsUuid(v.substr(9))) entry_uuid = v.substr(9);
   }
   if (entry_uuid.empty() && IsUuid(stored.id)) entry_uuid = stored.id;
-  std::string unique_id = e.unique_id;
-  if (unique_id.empty()) unique_id = OidFromUuid(entry_uuid.empty() ? stored.id : entry_uuid);
+  DocumentEntryRows rows;
+  rows.unique_id = e.unique_id;
+  if (rows.unique_id.empty())
+    rows.unique_id = OidFromUuid(entry_uuid.empty() ? stored.id : entry_uuid);
   std::string lid = e.lid.rfind("urn:uuid:", 0) == 0 ? e.lid.substr(9) : "";
   std::vector<std::string> authors;
   for (const auto& a : e.authors)
     if (!a.person.empty()) authors.push_back(a.person);
   std::string status = e.status == xds::kStatusDeprecated ? "Deprecated" : "Approved";
-  auto ins =
-      tx.Run(kInsertEntry, {SqlParam::Text(std::to_string(*stored.patient_key)),
-                            OrNull(entry_uuid),
-                            SqlParam::Text(stored.type),
-                            SqlParam::Text(stored.id),
-                            SqlParam::Text(unique_id),
-                            OrNull(lid),
-                            SqlParam::Text(e.version.empty() ? "1" : e.version),
-                            SqlParam::Text(status),
-                            SqlParam::Text(e.object_type),
-                            SqlParam::Text(e.repository_unique_id.empty() ? kRepositoryUniqueId
-                                                                          : e.repository_unique_id),
-                            SqlParam::Text(e.patient_id),
-                            OrNull(e.source_patient_id),
-                            OrNull(e.class_code.code),
-                            OrNull(e.class_code.scheme),
-                            OrNull(e.type_code.code),
-                            OrNull(e.type_code.scheme),
-                            OrNull(e.format_code.code),
-                            OrNull(e.format_code.scheme),
-                            OrNull(e.healthcare_facility_type_code.code),
-                            OrNull(e.healthcare_facility_type_code.scheme),
-                            OrNull(e.practice_setting_code.code),
-                            OrNull(e.practice_setting_code.scheme),
-                            Timestamp(e.creation_time),
-                            Timestamp(e.service_start_time),
-                            Timestamp(e.service_stop_time),
-                            OrNull(e.mime_type),
-                            e.size.empty() ? SqlParam::Null() : SqlParam::Text(e.size),
-                            e.hash.size() == 40 ? SqlParam::Text(e.hash) : SqlParam::Null(),
-                            SqlParam::Text(storage::TextArrayLiteral(authors)),
-                            OrNull(e.home)});
-  if (!ins.ok()) {
-    if (ins.status().code() == ErrorCode::kDuplicate)
-      return Status(ErrorCode::kDuplicate,
-                    "a document with uniqueId " + unique_id + " is already registered",
-                    "DocumentReference.masterIdentifier");
-    return ins.status();
-  }
-  std::string uuid = ins->GetString(0, 0);
-  std::vector<std::string> schemes, codes, systems;
-  for (const auto& c : e.event_codes) {
-    schemes.push_back("eventCode");
-    codes.push_back(c.code);
-    systems.push_back(c.scheme);
-  }
-  for (const auto& c : e.confidentiality_codes) {
-    schemes.push_back("confidentialityCode");
-    codes.push_back(c.code);
-    systems.push_back(c.scheme);
-  }
+  rows.entry = {
+      SqlParam::Text(std::to_string(*stored.patient_key)),
+      OrNull(entry_uuid),
+      SqlParam::Text(stored.type),
+      SqlParam::Text(stored.id),
+      SqlParam::Text(rows.unique_id),
+      OrNull(lid),
+      SqlParam::Text(e.version.empty() ? "1" : e.version),
+      SqlParam::Text(status),
+      SqlParam::Text(e.object_type),
+      SqlParam::Text(e.repository_unique_id.empty() ? kRepositoryUniqueId : e.repository_unique_id),
+      SqlParam::Text(e.patient_id),
+      OrNull(e.source_patient_id),
+      OrNull(e.class_code.code),
+      OrNull(e.class_code.scheme),
+      OrNull(e.type_code.code),
+      OrNull(e.type_code.scheme),
+      OrNull(e.format_code.code),
+      OrNull(e.format_code.scheme),
+      OrNull(e.healthcare_facility_type_code.code),
+      OrNull(e.healthcare_facility_type_code.scheme),
+      OrNull(e.practice_setting_code.code),
+      OrNull(e.practice_setting_code.scheme),
+      Timestamp(e.creation_time),
+      Timestamp(e.service_start_time),
+      Timestamp(e.service_stop_time),
+      OrNull(e.mime_type),
+      e.size.empty() ? SqlParam::Null() : SqlParam::Text(e.size),
+      e.hash.size() == 40 ? SqlParam::Text(e.hash) : SqlParam::Null(),
+      SqlParam::Text(storage::TextArrayLiteral(authors)),
+      OrNull(e.home)};
+  auto code = [&](const char* scheme, const std::string& c, const std::string& system) {
+    rows.code_schemes.push_back(scheme);
+    rows.codes.push_back(c);
+    rows.code_systems.push_back(system);
+  };
+  for (const auto& c : e.event_codes) code("eventCode", c.code, c.scheme);
+  for (const auto& c : e.confidentiality_codes) code("confidentialityCode", c.code, c.scheme);
   // referenceIdList values (CXi), for FindDocumentsByReferenceId.
-  for (const auto& ref : e.reference_id_list) {
-    schemes.push_back("referenceId");
-    codes.push_back(ref);
-    systems.push_back("");
-  }
-  if (!schemes.empty()) {
-    auto codes_r = tx.Run(
-        kInsertCodes, {SqlParam::Text(std::to_string(*stored.patient_key)), SqlParam::Text(uuid),
-                       SqlParam::Text(storage::TextArrayLiteral(schemes)),
-                       SqlParam::Text(storage::TextArrayLiteral(codes)),
-                       SqlParam::Text(storage::TextArrayLiteral(systems))});
-    if (!codes_r.ok()) return codes_r.status();
-  }
+  for (const auto& ref : e.reference_id_list) code("referenceId", ref, "");
   // relatesTo -> RPLC / XFRM / APND / signs associations (IHE MHD).
-  std::vector<std::string> kinds, targets, ids;
-  if (const JsonValue* rel = resource->Find("relatesTo"); rel && rel->is_array())
+  if (const JsonValue* rel = resource.Find("relatesTo"); rel && rel->is_array())
     for (const auto& r : rel->items()) {
-      std::string code = r.GetString("code");
-      std::string kind = code == "replaces"     ? "urn:ihe:iti:2007:AssociationType:RPLC"
-                         : code == "transforms" ? "urn:ihe:iti:2007:AssociationType:XFRM"
-                         : code == "appends"    ? "urn:ihe:iti:2007:AssociationType:APND"
-                         : code == "signs"      ? "urn:ihe:iti:2007:AssociationType:signs"
-                                                : "";
+      std::string c = r.GetString("code");
+      std::string kind = c == "replaces"     ? "urn:ihe:iti:2007:AssociationType:RPLC"
+                         : c == "transforms" ? "urn:ihe:iti:2007:AssociationType:XFRM"
+                         : c == "appends"    ? "urn:ihe:iti:2007:AssociationType:APND"
+                         : c == "signs"      ? "urn:ihe:iti:2007:AssociationType:signs"
+                                             : "";
       if (const JsonValue* exts = r.Find("extension"); exts && exts->is_array())
         for (const auto& x : exts->items())
           if (x.GetString("url") == std::string(kExtensionBase) + "xds-association-type" &&
@@ -391,17 +404,11 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
       std::string id = RefId(r.Find("target") ? r.Find("target")->GetString("reference") : "",
                              "DocumentReference");
       if (kind.empty() || id.empty()) continue;
-      kinds.push_back(kind);
-      targets.push_back("DocumentReference/" + id);
-      ids.push_back(AssociationId(r));
+      rows.assoc_kinds.push_back(kind);
+      rows.assoc_targets.push_back("DocumentReference/" + id);
+      rows.assoc_ids.push_back(AssociationId(r));
     }
-  if (kinds.empty()) return Status::Ok();
-  auto assoc = tx.Run(kInsertAssociations,
-                      {SqlParam::Text(std::to_string(*stored.patient_key)), SqlParam::Text(uuid),
-                       SqlParam::Text(storage::TextArrayLiteral(kinds)),
-                       SqlParam::Text(storage::TextArrayLiteral(targets)),
-                       SqlParam::Text(storage::TextArrayLiteral(ids))});
-  return assoc.ok() ? Status::Ok() : assoc.status();
+  return rows;
 }
 
 std::function<JsonValue(const std::string&)> AuthorResolver(storage::Transaction& tx) {

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "base/json.h"
 #include "base/status.h"
@@ -26,8 +27,30 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
                            const JsonValue* resource);
 
 // The record's patient id in CX form: its INS when it has one, else the Patient resource id
-// under kLocalPatientIdAuthority.
+// under kLocalPatientIdAuthority. PatientCx composes it from the record's columns.
 Result<std::string> PatientCxOf(storage::Transaction& tx, long long patient_key);
+std::string PatientCx(const std::string& ins, const std::string& ins_system,
+                      const std::string& resource_id);
+
+// What UpdateRegistryIndex writes for a DocumentReference version of record
+// `stored.patient_key`: the parameters of its registry_object INSERT (kInsertEntry in
+// registry_index.cc, $1..$30 in order; $2 the entryUUID or NULL, derived by the INSERT as
+// md5(res_type || '/' || res_id)), its multi-valued codes (registry_code) and its
+// associations (targets as "DocumentReference/id"). Exposed so that bulk loaders (bench/)
+// register documents exactly as a live write does.
+struct DocumentEntryRows {
+  storage::SqlParams entry;
+  std::vector<std::string> code_schemes, codes, code_systems;
+  std::vector<std::string> assoc_kinds, assoc_targets, assoc_ids;
+  std::string unique_id;
+};
+// `resolve` finds the Practitioner/Organization an author reference names (UnContained
+// submissions); without it such authors are left out of the XDS view.
+using AuthorLookup = std::function<JsonValue(const std::string&)>;
+Result<DocumentEntryRows> DocumentEntryRowsOf(const storage::StoredResource& stored,
+                                              const JsonValue& resource,
+                                              const std::string& patient_cx,
+                                              const AuthorLookup& resolve = {});
 
 // Resolves the author-like references of a DocumentReference ("Practitioner/1",
 // "PractitionerRole/2", "Organization/3") to their current versions in `tx`; null for

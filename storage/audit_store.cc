@@ -276,35 +276,45 @@ std::string BuildAuditEventJson(const AuditEntry& e, const std::string& event_id
   return WriteJson(ev);
 }
 
-Result<AppendedAudit> AppendAuditEvent(Transaction& tx, const AuditEntry& entry) {
-  long long chain_key = entry.patient_key.value_or(0);
-  std::string key = std::to_string(chain_key);
-  AppendedAudit out;
-  out.event_id = NewUuid();
+AuditRow ComputeAuditRow(const AuditEntry& entry, const std::string& event_id,
+                         const std::string& prev_hash) {
+  AuditRow row;
+  row.chain_key = entry.patient_key.value_or(0);
+  row.event_id = event_id;
   // Milliseconds throughout: what the JSON says, what the column holds, what is hashed.
   auto recorded = std::chrono::time_point_cast<std::chrono::milliseconds>(entry.recorded);
   long long recorded_us = recorded.time_since_epoch().count() * 1000;
   AuditEntry stamped = entry;
   stamped.recorded = recorded;
-  std::string content = BuildAuditEventJson(stamped, out.event_id);
-  std::string action(1, entry.action);
+  row.recorded = FormatUtc(recorded);
+  row.content = BuildAuditEventJson(stamped, event_id);
+  row.hash =
+      AuditHash(prev_hash, CanonicalRow(row.chain_key, event_id, recorded_us,
+                                        std::string(1, entry.action), entry.outcome, entry.actor_id,
+                                        entry.actor_kind, entry.emergency, row.content));
+  return row;
+}
 
+Result<AppendedAudit> AppendAuditEvent(Transaction& tx, const AuditEntry& entry) {
+  std::string key = std::to_string(entry.patient_key.value_or(0));
   auto ensured = tx.Run(kEnsureHead, {SqlParam::Text(key)});
   if (!ensured.ok()) return ensured.status();
   auto head = tx.Run(kLockHead, {SqlParam::Text(key)});
   if (!head.ok()) return head.status();
   std::string prev_hex = head->rows() > 0 && !head->IsNull(0, 1) ? head->GetString(0, 1) : "";
-  out.hash = AuditHash(Unhex(prev_hex),
-                       CanonicalRow(chain_key, out.event_id, recorded_us, action, entry.outcome,
-                                    entry.actor_id, entry.actor_kind, entry.emergency, content));
+  AuditRow row = ComputeAuditRow(entry, NewUuid(), Unhex(prev_hex));
+  AppendedAudit out;
+  out.event_id = row.event_id;
+  out.hash = row.hash;
   std::string hash_hex = Hex(out.hash);
   auto inserted = tx.Run(
       kInsertEvent,
-      {entry.patient_key ? SqlParam::Text(key) : SqlParam::Null(), SqlParam::Text(out.event_id),
-       SqlParam::Text(FormatUtc(recorded)), SqlParam::Text(action), SqlParam::Text(entry.outcome),
+      {entry.patient_key ? SqlParam::Text(key) : SqlParam::Null(), SqlParam::Text(row.event_id),
+       SqlParam::Text(row.recorded), SqlParam::Text(std::string(1, entry.action)),
+       SqlParam::Text(entry.outcome),
        entry.actor_id.empty() ? SqlParam::Null() : SqlParam::Text(entry.actor_id),
        entry.actor_kind.empty() ? SqlParam::Null() : SqlParam::Text(entry.actor_kind),
-       SqlParam::Text(entry.emergency ? "true" : "false"), SqlParam::Text(content),
+       SqlParam::Text(entry.emergency ? "true" : "false"), SqlParam::Text(row.content),
        prev_hex.empty() ? SqlParam::Null() : SqlParam::Text(prev_hex), SqlParam::Text(hash_hex)});
   if (!inserted.ok()) return inserted.status();
   out.seq = inserted->GetInt(0, 0);

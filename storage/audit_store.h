@@ -76,6 +76,20 @@ struct AppendedAudit {
   std::string hash;  // raw SHA-256
 };
 
+// The row AppendAuditEvent inserts for `entry`, given its event id and the raw hash of the
+// chain's previous event ("" for the first): the recorded time cut to milliseconds, the
+// AuditEvent JSON and the chain hash. Exposed so that bulk loaders (bench/) write the chain a
+// live append would write, without a round trip per event.
+struct AuditRow {
+  long long chain_key = 0;  // patient_key, 0 for events without a record
+  std::string event_id;
+  std::string recorded;  // RFC 3339, milliseconds
+  std::string content;   // the AuditEvent resource JSON
+  std::string hash;      // raw SHA-256
+};
+AuditRow ComputeAuditRow(const AuditEntry& entry, const std::string& event_id,
+                         const std::string& prev_hash);
+
 // Appends `entry` in `tx`, chained to the patient's previous event. Takes the chain head's
 // row lock until the transaction ends: keep the audit append late in write transactions.
 Result<AppendedAudit> AppendAuditEvent(Transaction& tx, const AuditEntry& entry);
