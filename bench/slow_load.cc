@@ -59,9 +59,9 @@ std::string ReportJson(const char* path, const LoadReport& r) {
       buf, sizeof buf,
       "{\"path\":\"%s\",\"patients\":%lld,\"documents\":%lld,\"resources\":%lld,\"accesses\":%lld,"
       "\"rows\":%lld,\"seconds\":%.1f,\"documents_per_s\":%.0f,\"resources_per_s\":%.0f,\"rows_per_"
-      "s\":%.0f}",
+      "s\":%.0f,\"analyze_seconds\":%.1f}",
       path, r.patients, r.documents, r.resources, r.accesses, r.rows, r.seconds, r.documents / s,
-      r.resources / s, r.rows / s);
+      r.resources / s, r.rows / s, r.analyze_seconds);
   return buf;
 }
 

@@ -21,6 +21,9 @@ struct LoadReport {
   long long accesses = 0;   // access events (reads and searches) replayed
   long long rows = 0;       // database rows written (bulk path only)
   double seconds = 0;
+  // VACUUM (ANALYZE) after the load: statistics and visibility map as a database in service
+  // has them (autovacuum would get there minutes later; the scenarios start at once).
+  double analyze_seconds = 0;
 };
 
 // Loads dossiers [first, last) of `generator` into the database `conninfo` (migrated first).
