@@ -484,4 +484,52 @@ Status DocumentFloors::Retrieve(storage::Connection& conn, int document) const {
   });
 }
 
+Status DocumentFloors::Read(storage::Connection& conn, int document) const {
+  return InTransaction(conn, [&](storage::Transaction& tx) -> Status {
+    std::string id = DocumentId(document);
+    auto r = storage::ReadCurrent(tx, "DocumentReference", id, false);
+    if (!r.ok()) return r.status();
+    if (!*r || !(*r)->patient_key) return NotFound("no DocumentReference/" + id);
+    return Audit(tx, LoaderAudit(storage::AuditEntry::Rest("read", 'R'), *(*r)->patient_key, "",
+                                 "DocumentReference/" + id));
+  });
+}
+
+Status DocumentFloors::Search(storage::Connection& conn, int patient) const {
+  return InTransaction(conn, [&](storage::Transaction& tx) -> Status {
+    static const storage::Statement kSearch{
+        "floor_search",
+        "SELECT r.content FROM resource r JOIN idx_reference s ON s.res_type = r.res_type AND "
+        "s.res_id = r.res_id AND s.param = 'patient' AND s.target_type = 'Patient' AND "
+        "s.target_id = $1 JOIN idx_token t ON t.res_type = r.res_type AND t.res_id = r.res_id "
+        "AND t.param = 'type' AND t.system = 'http://loinc.org' AND t.code = '11502-2' "
+        "JOIN idx_date d ON d.res_type = r.res_type AND d.res_id = r.res_id AND d.param = 'date' "
+        "AND d.high >= '2025-01-01' "
+        "WHERE r.res_type = 'DocumentReference' AND NOT r.deleted ORDER BY r.res_id LIMIT 21"};
+    auto r = tx.Run(kSearch, {storage::SqlParam::Text(PatientId(patient))});
+    if (!r.ok()) return r.status();
+    auto key = PatientKey(tx, patient);
+    if (!key.ok()) return key.status();
+    return Audit(tx, LoaderAudit(storage::AuditEntry::Rest("search-type", 'E'), *key,
+                                 PatientId(patient), ""));
+  });
+}
+
+Status DocumentFloors::FindDocuments(storage::Connection& conn, int patient) const {
+  return InTransaction(conn, [&](storage::Transaction& tx) -> Status {
+    static const storage::Statement kRegistry{
+        "floor_registry",
+        "SELECT o.patient_key, r.content FROM registry_object o JOIN resource r ON r.res_type = "
+        "o.res_type AND r.res_id = o.res_id WHERE o.object_type = 'DocumentEntry' AND "
+        "o.patient_key = (SELECT patient_key FROM patient WHERE ins = $1) "
+        "AND o.availability_status = 'Approved' ORDER BY o.creation_time LIMIT 1001"};
+    auto r = tx.Run(kRegistry, {storage::SqlParam::Text(Ins(patient))});
+    if (!r.ok()) return r.status();
+    auto key = PatientKey(tx, patient);
+    if (!key.ok()) return key.status();
+    storage::AuditEntry e = storage::AuditEntry::Dicom("110112", "Query", "ITI-18", 'E');
+    return Audit(tx, LoaderAudit(e, *key, PatientId(patient), ""));
+  });
+}
+
 }  // namespace carnet::bench

@@ -1,5 +1,6 @@
-// The bench data set's names, and the scenarios of issue 8 that write or move documents
-// (transaction, iti41, iti43): what each sends to the gateway, and its floor, the same work
+// The bench data set's names, the scenarios of issue 8 that write or move documents
+// (transaction, iti41, iti43): what each sends to the gateway; and the floor of every
+// scenario (reads, searches and queries included, with their audit events): the same work
 // done straight on PostgreSQL through the gateway's own storage calls (the same SQL, one
 // libpq transaction committed with the same durability), without HTTP, parsing, validation,
 // mapping or policy.
@@ -57,6 +58,14 @@ class DocumentFloors {
   // The SELECTs of RetrieveRequest (document and content, then the document for the policy)
   // and its audit event, in one transaction.
   Status Retrieve(storage::Connection& conn, int document) const;
+  // The read scenario: DocumentReference `document` by id and its audit event (a read's
+  // event is committed before the answer: one transaction, the same commit).
+  Status Read(storage::Connection& conn, int document) const;
+  // The search scenario: the patient's lab reports (their references and type tokens
+  // joined) and the search's audit event.
+  Status Search(storage::Connection& conn, int patient) const;
+  // ITI-18 FindDocuments: the patient's approved DocumentEntries and the query's audit event.
+  Status FindDocuments(storage::Connection& conn, int patient) const;
 
  private:
   struct Templates;
