@@ -89,16 +89,15 @@ constexpr Statement kLockHead{
     "audit_lock_head",
     "SELECT last_seq, encode(hash, 'hex') FROM audit_chain_head WHERE patient_key = $1::bigint "
     "FOR UPDATE"};
-constexpr Statement kInsertEvent{
-    "audit_insert_event",
-    "INSERT INTO audit_event (patient_key, event_id, recorded, action, outcome, actor_id, "
-    "actor_kind, emergency, content, prev_hash, hash) VALUES ($1::bigint, $2::uuid, "
+// The event and the new chain head in one round trip (the head row is already locked).
+constexpr Statement kAppendEvent{
+    "audit_append_event",
+    "WITH ins AS (INSERT INTO audit_event (patient_key, event_id, recorded, action, outcome, "
+    "actor_id, actor_kind, emergency, content, prev_hash, hash) VALUES ($1::bigint, $2::uuid, "
     "$3::timestamptz, $4, $5, $6, $7, $8::boolean, $9, decode($10, 'hex'), decode($11, 'hex')) "
-    "RETURNING seq"};
-constexpr Statement kUpdateHead{
-    "audit_update_head",
-    "UPDATE audit_chain_head SET last_seq = $2::bigint, hash = decode($3, 'hex'), "
-    "updated_at = now() WHERE patient_key = $1::bigint"};
+    "RETURNING seq) "
+    "UPDATE audit_chain_head h SET last_seq = ins.seq, hash = decode($11, 'hex'), "
+    "updated_at = now() FROM ins WHERE h.patient_key = $12::bigint RETURNING ins.seq"};
 
 }  // namespace
 
@@ -297,30 +296,37 @@ AuditRow ComputeAuditRow(const AuditEntry& entry, const std::string& event_id,
 
 Result<AppendedAudit> AppendAuditEvent(Transaction& tx, const AuditEntry& entry) {
   std::string key = std::to_string(entry.patient_key.value_or(0));
-  auto ensured = tx.Run(kEnsureHead, {SqlParam::Text(key)});
-  if (!ensured.ok()) return ensured.status();
+  // Lock the chain head; a chain's first event creates it first (one round trip otherwise).
   auto head = tx.Run(kLockHead, {SqlParam::Text(key)});
   if (!head.ok()) return head.status();
-  std::string prev_hex = head->rows() > 0 && !head->IsNull(0, 1) ? head->GetString(0, 1) : "";
+  if (head->rows() == 0) {
+    auto ensured = tx.Run(kEnsureHead, {SqlParam::Text(key)});
+    if (!ensured.ok()) return ensured.status();
+    head = tx.Run(kLockHead, {SqlParam::Text(key)});
+    if (!head.ok()) return head.status();
+    if (head->rows() == 0)
+      return Status(ErrorCode::kInternal, "audit chain head " + key + " missing");
+  }
+  std::string prev_hex = !head->IsNull(0, 1) ? head->GetString(0, 1) : "";
   AuditRow row = ComputeAuditRow(entry, NewUuid(), Unhex(prev_hex));
   AppendedAudit out;
   out.event_id = row.event_id;
   out.hash = row.hash;
   std::string hash_hex = Hex(out.hash);
-  auto inserted = tx.Run(
-      kInsertEvent,
-      {entry.patient_key ? SqlParam::Text(key) : SqlParam::Null(), SqlParam::Text(row.event_id),
-       SqlParam::Text(row.recorded), SqlParam::Text(std::string(1, entry.action)),
-       SqlParam::Text(entry.outcome),
-       entry.actor_id.empty() ? SqlParam::Null() : SqlParam::Text(entry.actor_id),
-       entry.actor_kind.empty() ? SqlParam::Null() : SqlParam::Text(entry.actor_kind),
-       SqlParam::Text(entry.emergency ? "true" : "false"), SqlParam::Text(row.content),
-       prev_hex.empty() ? SqlParam::Null() : SqlParam::Text(prev_hex), SqlParam::Text(hash_hex)});
-  if (!inserted.ok()) return inserted.status();
-  out.seq = inserted->GetInt(0, 0);
-  auto updated = tx.Run(kUpdateHead, {SqlParam::Text(key), SqlParam::Text(std::to_string(out.seq)),
-                                      SqlParam::Text(hash_hex)});
-  if (!updated.ok()) return updated.status();
+  auto appended =
+      tx.Run(kAppendEvent,
+             {entry.patient_key ? SqlParam::Text(key) : SqlParam::Null(),
+              SqlParam::Text(row.event_id), SqlParam::Text(row.recorded),
+              SqlParam::Text(std::string(1, entry.action)), SqlParam::Text(entry.outcome),
+              entry.actor_id.empty() ? SqlParam::Null() : SqlParam::Text(entry.actor_id),
+              entry.actor_kind.empty() ? SqlParam::Null() : SqlParam::Text(entry.actor_kind),
+              SqlParam::Text(entry.emergency ? "true" : "false"), SqlParam::Text(row.content),
+              prev_hex.empty() ? SqlParam::Null() : SqlParam::Text(prev_hex),
+              SqlParam::Text(hash_hex), SqlParam::Text(key)});
+  if (!appended.ok()) return appended.status();
+  if (appended->rows() != 1)
+    return Status(ErrorCode::kInternal, "audit chain head " + key + " not updated");
+  out.seq = appended->GetInt(0, 0);
   return out;
 }
 
