@@ -8,6 +8,15 @@ import platform
 import sys
 
 src, json_out, svg_out, patients, documents, seconds, connections = sys.argv[1:8]
+# The load that filled the store (carnet-bench load's JSON line) and its size on disk.
+load, database_bytes = None, 0
+if len(sys.argv) > 9:
+    try:
+        lines = [l for l in open(sys.argv[8]) if l.strip().startswith("{")]
+        load = json.loads(lines[-1]) if lines else None
+    except (OSError, ValueError):
+        load = None
+    database_bytes = int(sys.argv[9] or 0)
 rows, soak = {}, None
 for line in open(src):
     line = line.strip()
@@ -53,6 +62,13 @@ machine = f"{cpu}, {len([l for l in open('/proc/cpuinfo') if l.startswith('proce
 
 per_scenario = f"{seconds} s per scenario, " if rows else ""
 print(f"Data: {patients} patients, {documents} documents; {per_scenario}{connections} connections. Machine: {machine}.")
+if load:
+    print()
+    print(f"Store: {load.get('documents', 0):,} documents, {load.get('resources', 0):,} resources and "
+          f"{load.get('accesses', 0):,} access events of {load.get('patients', 0):,} patients, loaded by the "
+          f"{load.get('path', '?')} path in {load.get('seconds', 0):.0f} s ({load.get('documents_per_s', 0):.0f} "
+          f"documents/s, {load.get('rows_per_s', 0):.0f} rows/s) plus {load.get('analyze_seconds', 0):.0f} s of "
+          f"VACUUM (ANALYZE); {database_bytes / 2**30:.1f} GiB on disk.")
 if rows:
     print()
     print("| scenario | gateway req/s | p50 ms | p99 ms | max ms | errors | peak RSS MB | floor req/s | floor p99 ms | gateway / floor |")
@@ -76,7 +92,8 @@ if soak_json:
           f"{s['warmup_s']:.0f} s.")
 
 json.dump({"patients": int(patients), "documents": int(documents), "seconds": float(seconds),
-           "connections": int(connections), "machine": machine, "scenarios": rows, "soak": soak_json}, open(json_out, "w"), indent=1)
+           "connections": int(connections), "machine": machine, "load": load,
+           "database_bytes": database_bytes, "scenarios": rows, "soak": soak_json}, open(json_out, "w"), indent=1)
 
 # The chart: one group per scenario, throughput bars (gateway, floor) and p99 marks.
 names = list(rows)

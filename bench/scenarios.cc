@@ -3,15 +3,24 @@
 #include <openssl/evp.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <optional>
 #include <utility>
 #include <vector>
 
 #include "base/json.h"
 #include "base/strings.h"
+#include "fhir/document_extraction.h"
 #include "fhir/search_index.h"
 #include "fhir/search_params.h"
+#include "mapping/cda_check.h"
+#include "mapping/cda_entries.h"
+#include "mapping/cda_header.h"
 #include "mapping/document_entry.h"
 #include "mapping/registry_index.h"
 #include "mapping/xds_metadata.h"
@@ -66,22 +75,6 @@ std::string SoapEnvelope(const std::string& action, const std::string& body) {
          "</a:MessageID></s:Header><s:Body>" + body + "</s:Body></s:Envelope>";
 }
 
-// The document ITI-41 carries: PDF-like bytes. Not text/xml: a CDA would be read and compared
-// with its metadata, which is another scenario's cost (issue 7).
-const std::string& Iti41Document() {
-  static const std::string bytes = [] {
-    std::string b = "%PDF-1.4\n% carnet bench report\n";
-    while (b.size() + 7 < kIti41DocumentSize) b += static_cast<char>('0' + (b.size() * 7919) % 75);
-    return b + "\n%%EOF\n";
-  }();
-  return bytes;
-}
-
-const std::string& Iti41DocumentBase64() {
-  static const std::string encoded = Base64Encode(Iti41Document());
-  return encoded;
-}
-
 // The repository's SHA-1 of a document, as the gateway records it (hex).
 std::string Sha1Hex(const std::string& bytes) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -99,72 +92,6 @@ xds::Code CodeOf(const char* code, const char* scheme, const char* display) {
   c.scheme = scheme;
   c.display = display;
   return c;
-}
-
-xds::Author RadiologyAuthor() {
-  xds::Author a;
-  a.person = "801234567897^MARTIN^Paul^^^^^^&1.2.250.1.71.4.2.1&ISO";
-  a.institutions = {
-      "Cabinet de radiologie Bench^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^31234567890123"};
-  return a;
-}
-
-// The metadata of one imaging report (a PDF of about 100 kB is typical), complete as the French
-// DMP asks (every coded attribute with its scheme and display), with symbolic ids the registry
-// replaces. Not the laboratory type the search scenario asks for: the documents this scenario
-// leaves in the data directory must not change what search finds in later runs.
-xds::DocumentEntry ImagingReportEntry(const std::string& patient_cx, const std::string& unique_id) {
-  xds::DocumentEntry e;
-  e.id = "Document01";
-  e.object_type = std::string(xds::uuids::kDocumentEntryStable);
-  e.mime_type = "application/pdf";
-  e.title = "Compte rendu d'imagerie";
-  e.unique_id = unique_id;
-  e.patient_id = patient_cx;
-  e.source_patient_id = patient_cx;
-  e.class_code = CodeOf("10", "1.2.250.1.213.1.1.4.1", "Compte rendu");
-  e.type_code = CodeOf("18748-4", "2.16.840.1.113883.6.1", "CR d'imagerie medicale");
-  e.format_code =
-      CodeOf("urn:ihe:iti:xds:2017:mimeTypeSufficient", "1.2.250.1.213.1.1.4.2.282", "Format");
-  e.healthcare_facility_type_code =
-      CodeOf("SA01", "1.2.250.1.71.4.2.4", "Etablissement public de sante");
-  e.practice_setting_code =
-      CodeOf("ETABLISSEMENT", "1.2.250.1.213.1.1.4.9", "Etablissement de sante");
-  e.confidentiality_codes = {CodeOf("N", "2.16.840.1.113883.5.25", "Normal")};
-  e.authors = {RadiologyAuthor()};
-  e.creation_time = "20250315100000";
-  e.service_start_time = "20250315080000";
-  e.language_code = "fr-FR";
-  return e;
-}
-
-xds::SubmissionSet ImagingSubmissionSet(const std::string& patient_cx,
-                                        const std::string& unique_id) {
-  xds::SubmissionSet s;
-  s.id = "SubmissionSet01";
-  s.unique_id = unique_id;
-  s.patient_id = patient_cx;
-  s.source_id = "1.2.250.1.999.88";
-  s.submission_time = "20250315101500";
-  s.content_type_code = CodeOf("18748-4", "2.16.840.1.113883.6.1", "CR d'imagerie medicale");
-  s.authors = {RadiologyAuthor()};
-  return s;
-}
-
-xds::RegistryObjectList ImagingSubmission(const std::string& patient_cx, const std::string& doc_uid,
-                                          const std::string& set_uid) {
-  xds::RegistryObjectList m;
-  m.documents.push_back(ImagingReportEntry(patient_cx, doc_uid));
-  m.submission_sets.push_back(ImagingSubmissionSet(patient_cx, set_uid));
-  xds::Association member;
-  member.id = "Association01";
-  member.type = xds::AssociationType::kHasMember;
-  member.type_uri = std::string(xds::AssociationTypeUri(member.type));
-  member.source = "SubmissionSet01";
-  member.target = "Document01";
-  member.submission_set_status = "Original";
-  m.associations.push_back(member);
-  return m;
 }
 
 // A uniqueId no other run used: the data directory is kept between runs.
@@ -244,6 +171,83 @@ WriteTemplate MakeTemplate(JsonValue resource, const std::string& id,
 
 std::string NowInstant() { return FormatUtc(std::chrono::system_clock::now()); }
 
+// ---- the document of ITI-41 ----
+
+// A French lab report in CDA R2, level 3: the CI-SIS BIO-CR-BIO microbiology example (105 kB),
+// with each deposit's patient (INS) and uniqueId in its header. The gateway reads the header,
+// compares it with the metadata and extracts the results as Observations (issue 7): what a
+// laboratory's deposit costs. Being a lab report, what this scenario leaves in the data
+// directory is found by later searches of lab reports (a few hundred among a million).
+constexpr const char* kIti41Source = "BIO-CR-BIO_2024.01_Microbiologie_V2.xml";
+constexpr const char* kCdaIns = "279035121518989";
+constexpr const char* kCdaUniqueId = "1.2.250.1.213.1.1.1.55.2024.8.2";
+
+[[noreturn]] void Die(const std::string& why) {
+  std::fprintf(stderr, "carnet-bench: %s\n", why.c_str());
+  std::exit(2);
+}
+
+// The example with template values in place of its patient and uniqueId.
+const std::string& LabReportCdaTemplate() {
+  static const std::string xml = [] {
+    std::string path =
+        std::string(CARNET_SOURCE_DIR) + "/../shared/testdata/cda/ci-sis/" + kIti41Source;
+    std::ifstream in(path, std::ios::binary);
+    std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (s.empty()) Die("cannot read " + path);
+    // The example replaces an earlier version of itself (relatedDocument RPLC) that the bench
+    // store does not hold: without it, each deposit is a new document.
+    size_t from = s.find("<relatedDocument"), to = s.find("</relatedDocument>");
+    if (from != std::string::npos && to != std::string::npos)
+      s.erase(from, to + std::strlen("</relatedDocument>") - from);
+    Substitute(s, {{kCdaIns, kTplIns}, {kCdaUniqueId, kTplDocUid}});
+    return s;
+  }();
+  return xml;
+}
+
+std::string LabReportCda(const Substitutions& subs) {
+  std::string xml = LabReportCdaTemplate();
+  Substitute(xml, subs);
+  return xml;
+}
+
+// The metadata of the template document: what its header says (mapping::FillFromCdaHeader,
+// the gateway's own rules), which the gateway's comparison must then find in agreement.
+const xds::DocumentEntry& LabReportEntryTemplate() {
+  static const xds::DocumentEntry entry = [] {
+    auto header = mapping::ReadCdaHeader(LabReportCdaTemplate());
+    if (!header.ok()) Die("the ITI-41 CDA: " + header.status().ToString());
+    xds::DocumentEntry e;
+    e.id = "Document01";
+    e.object_type = std::string(xds::uuids::kDocumentEntryStable);
+    e.mime_type = "text/xml";
+    e.format_code = CodeOf("urn:ihe:lab:xd-lab:2008", "1.3.6.1.4.1.19376.1.2.3", "XD-LAB");
+    mapping::FillFromCdaHeader(*header, &e);
+    e.patient_id = std::string(kTplIns) + "^^^&" + kInsOid + "&ISO";
+    if (e.source_patient_id.empty()) e.source_patient_id = e.patient_id;
+    auto mismatches = mapping::CompareWithCdaHeader(*header, e);
+    if (!mismatches.empty()) Die("the ITI-41 metadata: " + mismatches.front().Message());
+    const std::string& cda = LabReportCdaTemplate();
+    e.hash = Sha1Hex(cda);
+    e.size = std::to_string(cda.size());
+    return e;
+  }();
+  return entry;
+}
+
+xds::SubmissionSet LabSubmissionSet(const xds::DocumentEntry& entry, const std::string& unique_id) {
+  xds::SubmissionSet s;
+  s.id = "SubmissionSet01";
+  s.unique_id = unique_id;
+  s.patient_id = entry.patient_id;
+  s.source_id = "1.2.250.1.999.88";
+  s.submission_time = "20250315101500";
+  s.content_type_code = entry.type_code;
+  s.authors = entry.authors;
+  return s;
+}
+
 // The audit event the gateway appends for an access by bench/run's deposit source.
 storage::AuditEntry LoaderAudit(storage::AuditEntry e, long long patient_key,
                                 const std::string& patient_id, const std::string& object) {
@@ -281,7 +285,8 @@ Status WriteLikeGateway(storage::Transaction& tx, const WriteTemplate& t, const 
   all.emplace_back(kTplNow, s.last_updated);
   Substitute(s.content, all);
   CARNET_RETURN_IF_ERROR(storage::WriteVersion(tx, s));
-  CARNET_RETURN_IF_ERROR(fhir::WriteIndexRows(tx, s, Substitute(t.rows, all)));
+  CARNET_RETURN_IF_ERROR(
+      fhir::WriteIndexRows(tx, s, Substitute(t.rows, all), /*first_version=*/true));
   if (t.type == "DocumentReference" || t.type == "List") {
     auto json = ParseJson(s.content);
     if (!json.ok()) return json.status();
@@ -327,12 +332,30 @@ Request TransactionRequest(int patient) {
 }
 
 Request ProvideAndRegisterRequest(int patient) {
-  xds::RegistryObjectList m =
-      ImagingSubmission(PatientCx(patient), FreshUniqueId(), FreshUniqueId());
+  std::string doc_uid = FreshUniqueId();
+  Substitutions subs = {{kTplIns, Ins(patient)}, {kTplDocUid, doc_uid}};
+  std::string cda = LabReportCda(subs);
+  xds::DocumentEntry entry = LabReportEntryTemplate();
+  Substitute(entry.patient_id, subs);
+  Substitute(entry.source_patient_id, subs);
+  entry.unique_id = doc_uid;
+  entry.hash = Sha1Hex(cda);
+  entry.size = std::to_string(cda.size());
+  xds::RegistryObjectList m;
+  m.documents.push_back(entry);
+  m.submission_sets.push_back(LabSubmissionSet(entry, FreshUniqueId()));
+  xds::Association member;
+  member.id = "Association01";
+  member.type = xds::AssociationType::kHasMember;
+  member.type_uri = std::string(xds::AssociationTypeUri(member.type));
+  member.source = "SubmissionSet01";
+  member.target = "Document01";
+  member.submission_set_status = "Original";
+  m.associations.push_back(member);
   std::string body =
       R"(<xdsb:ProvideAndRegisterDocumentSetRequest xmlns:xdsb="urn:ihe:iti:xds-b:2007">)" +
-      xds::WriteSubmitObjectsRequest(m) + R"(<xdsb:Document id="Document01">)" +
-      Iti41DocumentBase64() + "</xdsb:Document></xdsb:ProvideAndRegisterDocumentSetRequest>";
+      xds::WriteSubmitObjectsRequest(m) + R"(<xdsb:Document id="Document01">)" + Base64Encode(cda) +
+      "</xdsb:Document></xdsb:ProvideAndRegisterDocumentSetRequest>";
   return {"POST", "/xds/repository",
           SoapEnvelope("urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b", body), kSoapType,
           kSuccess};
@@ -353,7 +376,19 @@ Request RetrieveRequest(int document) {
 struct DocumentFloors::Templates {
   std::vector<WriteTemplate> vital_signs;
   WriteTemplate document, binary, submission_set;
+  // What the CDA's extraction writes: its resources (each with its placeholder id) and the
+  // Provenance that carries the mapping report.
+  std::vector<std::pair<std::string, WriteTemplate>> extracted;
+  WriteTemplate provenance;
 };
+
+// The placeholder id of extracted resource i (fixed width: none is a prefix of another).
+std::string ExtractedPlaceholder(size_t i) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-1%011zx", static_cast<size_t>(i & 0xffffffffffULL));
+  return buf;
+}
+constexpr const char* kTplProvenanceId = "00000000-0000-4000-8000-0000000000f6";
 
 // The templates: the resources the gateway derives from each scenario's request, built with
 // the gateway's own mapping (xds/service.cc ProvideAndRegister) from placeholder values.
@@ -362,13 +397,11 @@ DocumentFloors::DocumentFloors() {
   for (const VitalSign& v : kVitalSigns)
     t->vital_signs.push_back(MakeTemplate(*ParseJson(VitalSignJson(v, kTplPatient)), kTplId));
 
-  std::string cx = std::string(kTplIns) + "^^^&" + kInsOid + "&ISO";
-  xds::DocumentEntry entry = ImagingReportEntry(cx, kTplDocUid);
+  xds::DocumentEntry entry = LabReportEntryTemplate();
   entry.id = std::string("urn:uuid:") + kTplId;
-  entry.hash = Sha1Hex(Iti41Document());
-  entry.size = std::to_string(Iti41Document().size());
   entry.repository_unique_id = mapping::kRepositoryUniqueId;
   std::string patient_ref = std::string("Patient/") + kTplPatient;
+  std::string document_ref = std::string("DocumentReference/") + kTplId;
   t->document = MakeTemplate(mapping::DocumentReferenceFromEntry(
                                  entry, patient_ref, std::string("Binary/") + kTplBinaryId),
                              kTplId, {"N"});
@@ -377,12 +410,37 @@ DocumentFloors::DocumentFloors() {
   binary.Set("resourceType", JsonValue::String("Binary"));
   binary.Set("contentType", JsonValue::String(entry.mime_type));
   JsonValue context = JsonValue::Object();
-  context.Set("reference", JsonValue::String(std::string("DocumentReference/") + kTplId));
+  context.Set("reference", JsonValue::String(document_ref));
   binary.Set("securityContext", std::move(context));
-  binary.Set("data", JsonValue::String(Iti41DocumentBase64()));
+  binary.Set("data", JsonValue::String(Base64Encode(LabReportCdaTemplate())));
   t->binary = MakeTemplate(std::move(binary), kTplBinaryId);
 
-  xds::SubmissionSet set = ImagingSubmissionSet(cx, kTplSetUid);
+  // The extraction (fhir/document_extraction.cc): the profile resources, then the Provenance
+  // naming them, with the mapping report.
+  auto report = mapping::ExtractCdaEntries(LabReportCdaTemplate(), patient_ref, document_ref);
+  if (!report.ok()) Die("the ITI-41 CDA's entries: " + report.status().ToString());
+  JsonValue targets = JsonValue::Array();
+  std::string text = "extracted: " + std::to_string(report->resources.size()) + " resources";
+  for (size_t i = 0; i < report->resources.size(); ++i) {
+    std::string id = ExtractedPlaceholder(i);
+    WriteTemplate w = MakeTemplate(report->resources[i], id);
+    JsonValue ref = JsonValue::Object();
+    ref.Set("reference", JsonValue::String(w.type + "/" + id));
+    targets.Append(std::move(ref));
+    t->extracted.emplace_back(id, std::move(w));
+  }
+  for (const auto& why : report->ignored) text += "\n- " + why;
+  JsonValue prov = *ParseJson(
+      R"({"resourceType":"Provenance","extension":[{"url":")" +
+      std::string(fhir::kMappingReportExtension) + R"(","valueString":""}],"recorded":")" +
+      std::string(kTplNow) +
+      R"(","activity":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-DataOperation","code":"DERIVE"}]},"agent":[{"who":{"display":"carnet CDA level-3 extraction"}}],"entity":[{"role":"source","what":{"reference":")" +
+      document_ref + R"("}}]})");
+  prov.Find("extension")->items()[0].Set("valueString", JsonValue::String(text));
+  prov.Set("target", std::move(targets));
+  t->provenance = MakeTemplate(std::move(prov), kTplProvenanceId);
+
+  xds::SubmissionSet set = LabSubmissionSet(entry, kTplSetUid);
   set.id = std::string("urn:uuid:") + kTplSetId;
   JsonValue list = mapping::ListFromSubmissionSet(set, patient_ref,
                                                   {std::string("DocumentReference/") + kTplId});
@@ -456,6 +514,15 @@ Status DocumentFloors::ProvideAndRegister(storage::Connection& conn, int patient
         WriteLikeGateway(tx, t.binary, subs, binary_id, key, PatientId(patient)));
     CARNET_RETURN_IF_ERROR(
         WriteLikeGateway(tx, t.submission_set, subs, set_id, key, PatientId(patient)));
+    for (const auto& [placeholder, w] : t.extracted) subs.emplace_back(placeholder, NewUuid());
+    for (size_t i = 0; i < t.extracted.size(); ++i)
+      CARNET_RETURN_IF_ERROR(WriteLikeGateway(tx, t.extracted[i].second, subs,
+                                              subs[subs.size() - t.extracted.size() + i].second,
+                                              key, PatientId(patient)));
+    std::string provenance_id = NewUuid();
+    subs.emplace_back(kTplProvenanceId, provenance_id);
+    CARNET_RETURN_IF_ERROR(
+        WriteLikeGateway(tx, t.provenance, subs, provenance_id, key, PatientId(patient)));
     storage::AuditEntry import = storage::AuditEntry::Dicom("110107", "Import", "ITI-41", 'C');
     return Audit(tx, LoaderAudit(import, key, PatientId(patient), set_uid));
   });

@@ -30,12 +30,12 @@ struct Request {
 };
 
 inline constexpr int kTransactionEntries = 10;
-inline constexpr size_t kIti41DocumentSize = 100 * 1024;
 
 // POST /fhir: a transaction Bundle of kTransactionEntries vital-sign Observations of patient.
 Request TransactionRequest(int patient);
-// POST /xds/repository: ITI-41 of one kIti41DocumentSize document (inline base64) for
-// patient, with fresh uniqueIds.
+// POST /xds/repository: ITI-41 of one 105 kB lab report in CDA R2 (level 3, the CI-SIS
+// microbiology example of ../shared/testdata, inline base64) for patient, with fresh uniqueIds
+// in its metadata and its header.
 Request ProvideAndRegisterRequest(int patient);
 // POST /xds/repository: ITI-43 of document `document` of the data set.
 Request RetrieveRequest(int document);
@@ -53,7 +53,8 @@ class DocumentFloors {
   // history, search index, audit event), as the gateway writes a POST /fhir/Observation.
   Status Create(storage::Connection& conn, int patient) const;
   // The DocumentReference, its Binary and the SubmissionSet List of ProvideAndRegisterRequest
-  // (with their registry rows) and the submission's audit event, in one transaction.
+  // (with their registry rows), the resources extracted from the CDA and their Provenance, and
+  // the audit events, in one transaction.
   Status ProvideAndRegister(storage::Connection& conn, int patient) const;
   // The SELECTs of RetrieveRequest (document and content, then the document for the policy)
   // and its audit event, in one transaction.
