@@ -9,6 +9,7 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -385,7 +386,8 @@ struct DocumentFloors::Templates {
 // The placeholder id of extracted resource i (fixed width: none is a prefix of another).
 std::string ExtractedPlaceholder(size_t i) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-1%011zx", static_cast<size_t>(i & 0xffffffffffULL));
+  std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-1%011zx",
+                static_cast<size_t>(i & 0xffffffffffULL));
   return buf;
 }
 constexpr const char* kTplProvenanceId = "00000000-0000-4000-8000-0000000000f6";
@@ -420,7 +422,12 @@ DocumentFloors::DocumentFloors() {
   auto report = mapping::ExtractCdaEntries(LabReportCdaTemplate(), patient_ref, document_ref);
   if (!report.ok()) Die("the ITI-41 CDA's entries: " + report.status().ToString());
   JsonValue targets = JsonValue::Array();
-  std::string text = "extracted: " + std::to_string(report->resources.size()) + " resources";
+  std::map<std::string, int> counts;
+  for (const JsonValue& r : report->resources) ++counts[r.GetString("resourceType")];
+  std::string text;
+  for (const auto& [type, n] : counts)
+    text += (text.empty() ? "extracted: " : ", ") + std::to_string(n) + " " + type;
+  if (!report->ignored.empty()) text += "; ignored " + std::to_string(report->ignored.size()) + ":";
   for (size_t i = 0; i < report->resources.size(); ++i) {
     std::string id = ExtractedPlaceholder(i);
     WriteTemplate w = MakeTemplate(report->resources[i], id);
