@@ -16,7 +16,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
+#include <unordered_set>
 
 #include "base/strings.h"
 
@@ -250,7 +252,25 @@ std::optional<std::string> Base64UrlDecode(std::string_view text) {
   return out;
 }
 
-JwtVerifier::JwtVerifier(JwtVerifierOptions options) : options_(std::move(options)) {}
+// Bounded: when full it starts over (tokens are short-lived; a cleared cache only costs one
+// signature check per token in use).
+struct JwtVerifier::SignatureCache {
+  static constexpr size_t kMaxTokens = 4096;
+  std::mutex mutex;
+  std::unordered_set<std::string> tokens;
+  bool Contains(std::string_view token) {
+    std::lock_guard<std::mutex> lock(mutex);
+    return tokens.count(std::string(token)) > 0;
+  }
+  void Add(std::string_view token) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (tokens.size() >= kMaxTokens) tokens.clear();
+    tokens.emplace(token);
+  }
+};
+
+JwtVerifier::JwtVerifier(JwtVerifierOptions options)
+    : options_(std::move(options)), verified_(std::make_shared<SignatureCache>()) {}
 
 Status JwtVerifier::AddJwks(std::string_view jwks_json, const std::vector<std::string>& issuers) {
   auto doc = ParseJson(jwks_json);
@@ -327,11 +347,14 @@ Result<JsonValue> JwtVerifier::VerifyClaims(std::string_view token, long long no
   if (!key) return Unauthorized("token signed with unknown key " + kid);
   if (key->alg != alg) return Unauthorized("token alg " + alg + " does not match key " + kid);
 
-  auto signature = Base64UrlDecode(signature_b64);
-  if (!signature) return Unauthorized("token signature is not base64url");
-  std::string_view signing_input = token.substr(0, dot2);
-  if (!VerifySignature(key->pkey.get(), alg, signing_input, *signature))
-    return Unauthorized("token signature does not verify");
+  if (!verified_->Contains(token)) {
+    auto signature = Base64UrlDecode(signature_b64);
+    if (!signature) return Unauthorized("token signature is not base64url");
+    std::string_view signing_input = token.substr(0, dot2);
+    if (!VerifySignature(key->pkey.get(), alg, signing_input, *signature))
+      return Unauthorized("token signature does not verify");
+    verified_->Add(token);
+  }
 
   // Only now, on authenticated bytes, is the payload parsed.
   auto payload_text = Base64UrlDecode(payload_b64);

@@ -68,8 +68,16 @@ class JwtVerifier {
     std::shared_ptr<EVP_PKEY> pkey;
     std::vector<std::string> issuers;
   };
+  // Tokens whose signature this verifier checked (the whole compact JWS). A client sends the
+  // same token with every request until it expires; the RSA or ECDSA check and OpenSSL's
+  // algorithm fetches cost more than the rest of the verification, so each token's signature
+  // is checked once. Everything else (issuer, audience, exp, nbf) is checked on every use.
+  // Safe across key rotation: a rotation builds a new verifier, and its cache starts empty;
+  // copies share it (keys are only ever added).
+  struct SignatureCache;
   JwtVerifierOptions options_;
   std::vector<Key> keys_;
+  std::shared_ptr<SignatureCache> verified_;
 };
 
 // What the gateway's configuration says about identity (server/config.h settings).

@@ -226,6 +226,31 @@ TEST_F(JwtTest, RefusesTamperedPayloadAndSignature) {
   ExpectRefused(es2.substr(0, es2.size() - 4), "signature");
 }
 
+// A token's signature is checked once (the verifier remembers the tokens it verified); what
+// depends on time is checked at every use, and a token forged from a remembered one is not
+// remembered.
+TEST_F(JwtTest, RemembersSignaturesNotValidity) {
+  std::string token = Rs256(Claims("", kNow + 100));
+  ASSERT_TRUE(verifier_.Verify(token, kNow).ok());
+  ASSERT_TRUE(verifier_.Verify(token, kNow).ok());
+  auto later = verifier_.Verify(token, kNow + 200);
+  ASSERT_FALSE(later.ok());
+  EXPECT_NE(later.status().message().find("expired"), std::string::npos);
+  auto dot1 = token.find('.'), dot2 = token.rfind('.');
+  std::string forged = Claims("", kNow + 100);
+  forged.replace(forged.find("899700218896\","), 12, "899700000000");
+  ExpectRefused(token.substr(0, dot1 + 1) + Base64UrlEncode(forged) + token.substr(dot2),
+                "signature");
+  std::string flipped = token;
+  flipped[flipped.size() - 3] = flipped[flipped.size() - 3] == 'A' ? 'B' : 'A';
+  ExpectRefused(flipped, "signature");
+  // A verifier built anew (a key rotation) starts with nothing remembered.
+  JwtVerifier fresh;
+  auto unknown = fresh.Verify(token, kNow);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("unknown key"), std::string::npos);
+}
+
 TEST_F(JwtTest, RefusesMalformedTokens) {
   std::string token = Rs256(Claims());
   auto dot1 = token.find('.');
