@@ -595,7 +595,8 @@ Status DocumentFloors::FindDocuments(storage::Connection& conn, int patient) con
         "floor_registry",
         "SELECT o.patient_key, r.content FROM registry_object o JOIN resource r ON r.res_type = "
         "o.res_type AND r.res_id = o.res_id WHERE o.object_type = 'DocumentEntry' AND "
-        "o.patient_key = (SELECT patient_key FROM patient WHERE ins = $1) "
+        "o.patient_key = (SELECT patient_key FROM patient_identifier WHERE system = "
+        "'urn:oid:1.2.250.1.213.1.4.10' AND value = $1) "
         "AND o.availability_status = 'Approved' ORDER BY o.creation_time LIMIT 1001"};
     auto r = tx.Run(kRegistry, {storage::SqlParam::Text(Ins(patient))});
     if (!r.ok()) return r.status();

@@ -3,8 +3,8 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
-#include <map>
 #include <ctime>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -13,9 +13,9 @@
 #include "mapping/cda_header.h"
 #include "mapping/document_entry.h"
 #include "mapping/registry_index.h"
+#include "mapping/xds_metadata.h"
 #include "storage/resource_store.h"
 #include "storage/transaction.h"
-#include "mapping/xds_metadata.h"
 #include "xds/metadata_validation.h"
 #include "xds/mtom.h"
 #include "xds/registry_response.h"
@@ -34,7 +34,8 @@ using profiles::Decision;
 
 constexpr const char* kSoapContentType = "application/soap+xml;charset=UTF-8";
 
-HttpResponse SoapResponse(int status, std::string body, const std::string& content_type = kSoapContentType) {
+HttpResponse SoapResponse(int status, std::string body,
+                          const std::string& content_type = kSoapContentType) {
   HttpResponse r;
   r.status = status;
   r.content_type = content_type;
@@ -86,6 +87,19 @@ std::string Uuid(const std::string& urn) {
   return Lower(urn.rfind("urn:uuid:", 0) == 0 ? urn.substr(9) : urn);
 }
 
+// True for the 8-4-4-4-12 hex form: what PostgreSQL casts to uuid. The registry's uuid
+// columns are compared as uuids (an index lookup), so a value that is not one, which names
+// nothing, is left out of the comparison instead of casting the column to text (which would
+// read the whole registry).
+bool IsUuidText(const std::string& s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
 // Renders the errors (or success) of a registry transaction.
 HttpResponse RegistryAnswer(const SoapRequest& req, const std::vector<RegistryError>& errors) {
   return SoapResponse(200, WriteSoapResponse(req.transaction->response_action, req.message_id,
@@ -94,10 +108,12 @@ HttpResponse RegistryAnswer(const SoapRequest& req, const std::vector<RegistryEr
 
 // A write the access policy refused (or that failed): LocalPolicyRestrictionError for the
 // policy's refusals, the error table's code otherwise; the transaction rolls back.
-Status PolicyError(const Status& st, const std::string& location, std::vector<RegistryError>& errors) {
+Status PolicyError(const Status& st, const std::string& location,
+                   std::vector<RegistryError>& errors) {
   if (st.code() == ErrorCode::kForbidden || st.code() == ErrorCode::kNotFound) {
     errors.push_back(Error("LocalPolicyRestrictionError",
-                           "the access policy does not allow this change: " + st.message(), location));
+                           "the access policy does not allow this change: " + st.message(),
+                           location));
     return Status(ErrorCode::kForbidden, "refused");
   }
   return st;
@@ -140,7 +156,8 @@ std::string NowDtm() {
 std::optional<std::string> ExistingFolder(Tx& tx, const std::string& uuid) {
   static const storage::Statement kFolder{
       "xds_existing_folder",
-      "SELECT res_id FROM registry_object WHERE object_type = 'Folder' AND entry_uuid::text = $1"};
+      "SELECT res_id FROM registry_object WHERE object_type = 'Folder' AND entry_uuid = $1::uuid"};
+  if (!IsUuidText(Uuid(uuid))) return std::nullopt;
   auto r = tx.Run(kFolder, {SqlParam::Text(Uuid(uuid))});
   if (!r.ok() || r->rows() == 0) return std::nullopt;
   return r->GetString(0, 0);
@@ -223,7 +240,8 @@ HttpResponse XdsService::Handle(const HttpRequest& req, Session& session) {
 
 HttpResponse XdsService::Unauthorized(const HttpRequest& req) {
   (void)req;
-  SoapFault f = SenderFault("authentication required: send a valid Bearer token", "wsse:FailedAuthentication");
+  SoapFault f = SenderFault("authentication required: send a valid Bearer token",
+                            "wsse:FailedAuthentication");
   f.http_status = 401;
   HttpResponse r = Fault(f, "");
   r.SetHeader("WWW-Authenticate", "Bearer realm=\"carnet\", error=\"invalid_token\"");
@@ -276,16 +294,17 @@ HttpResponse XdsService::Impl::Route(const HttpRequest& req, Session& session) {
       if (!registry) break;
       return DeleteDocumentSet(session, soap);
   }
-  return Fault(SenderFault(std::string(soap.transaction->iti) + " is not served at " + req.path +
-                               (registry ? " (send it to /xds/repository)" : " (send it to /xds/registry)"),
-                           "wsa:ActionNotSupported"),
-               soap.message_id);
+  return Fault(
+      SenderFault(std::string(soap.transaction->iti) + " is not served at " + req.path +
+                      (registry ? " (send it to /xds/repository)" : " (send it to /xds/registry)"),
+                  "wsa:ActionNotSupported"),
+      soap.message_id);
 }
 
-HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRequest& req, bool with_documents) {
+HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRequest& req,
+                                                  bool with_documents) {
   auto submission = ReadSubmissionRequest(req);
-  if (!submission.ok())
-    return RegistryAnswer(req, {RegistryErrorFromStatus(submission.status())});
+  if (!submission.ok()) return RegistryAnswer(req, {RegistryErrorFromStatus(submission.status())});
   SubmissionRequest& sub = *submission;
   // A CDA document fills what its DocumentEntry left out and is checked against what it gave
   // (mapping/cda_check.h), before the metadata is validated: an attribute the document
@@ -300,10 +319,10 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
       auto header = mapping::ReadCdaHeader(doc->bytes);
       if (!header.ok()) continue;  // XML that is not a CDA document: nothing to compare
       for (const auto& m : mapping::CompareWithCdaHeader(*header, e))
-        header_errors.push_back(Error(m.patient ? "XDSPatientIdDoesNotMatch" : "XDSRegistryMetadataError",
-                                      "DocumentEntry " + (e.unique_id.empty() ? e.id : e.unique_id) + ": " +
-                                          m.Message(),
-                                      e.id));
+        header_errors.push_back(Error(
+            m.patient ? "XDSPatientIdDoesNotMatch" : "XDSRegistryMetadataError",
+            "DocumentEntry " + (e.unique_id.empty() ? e.id : e.unique_id) + ": " + m.Message(),
+            e.id));
       mapping::FillFromCdaHeader(*header, &e);
     }
   }
@@ -316,7 +335,8 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
     return RegistryAnswer(req, header_errors);
   }
   if (sub.metadata.submission_sets.size() != 1)
-    return RegistryAnswer(req, {Error("XDSRegistryMetadataError", "a submission carries exactly one SubmissionSet")});
+    return RegistryAnswer(
+        req, {Error("XDSRegistryMetadataError", "a submission carries exactly one SubmissionSet")});
   // Symbolic ids become UUIDs; the documents follow their entries.
   auto renamed = AssignUuidsToSymbolicIds(&sub.metadata);
   for (auto& d : sub.documents)
@@ -335,12 +355,16 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
     // 3.41.4.1.3, what the NIST kit expects) and XDSNonIdenticalHash / XDSNonIdenticalSize
     // (ITI TF-3 4.2, what registry-side tools look for).
     if (!e.hash.empty() && Lower(e.hash) != hash) {
-      errors.push_back(Error("XDSRepositoryMetadataError", "hash of " + e.unique_id + " does not match the document", e.id));
-      errors.push_back(Error("XDSNonIdenticalHash", "hash of " + e.unique_id + " does not match the document", e.id));
+      errors.push_back(Error("XDSRepositoryMetadataError",
+                             "hash of " + e.unique_id + " does not match the document", e.id));
+      errors.push_back(Error("XDSNonIdenticalHash",
+                             "hash of " + e.unique_id + " does not match the document", e.id));
     }
     if (!e.size.empty() && std::to_string(std::strtoull(e.size.c_str(), nullptr, 10)) != size) {
-      errors.push_back(Error("XDSRepositoryMetadataError", "size of " + e.unique_id + " does not match the document", e.id));
-      errors.push_back(Error("XDSNonIdenticalSize", "size of " + e.unique_id + " does not match the document", e.id));
+      errors.push_back(Error("XDSRepositoryMetadataError",
+                             "size of " + e.unique_id + " does not match the document", e.id));
+      errors.push_back(Error("XDSNonIdenticalSize",
+                             "size of " + e.unique_id + " does not match the document", e.id));
     }
     e.hash = hash;
     e.size = size;
@@ -355,13 +379,14 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
     auto patient = storage::FindPatientByIdentifier(tx, system, value);
     if (!patient.ok()) return patient.status();
     if (!*patient || (*patient)->status == "opposed") {
-      errors.push_back(Error("XDSUnknownPatientId", "patient " + set.patient_id + " has no record here",
-                             set.id));
+      errors.push_back(Error("XDSUnknownPatientId",
+                             "patient " + set.patient_id + " has no record here", set.id));
       return Status::Ok();
     }
     if ((*patient)->status == "closed") {
-      errors.push_back(Error("LocalPolicyRestrictionError",
-                             "the record of " + set.patient_id + " is closed: it takes no new documents", set.id));
+      errors.push_back(Error(
+          "LocalPolicyRestrictionError",
+          "the record of " + set.patient_id + " is closed: it takes no new documents", set.id));
       return Status::Ok();
     }
     std::string patient_ref = "Patient/" + (*patient)->resource_id;
@@ -369,11 +394,12 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
     // relatesTo (IHE MHD), from which the registry derives them.
     std::map<std::string, JsonValue> relates_to;
     for (const auto& a : sub.metadata.associations) {
-      const char* code = a.type == AssociationType::kReplace ? "replaces"
+      const char* code = a.type == AssociationType::kReplace               ? "replaces"
                          : a.type == AssociationType::kTransformAndReplace ? "replaces"
-                         : a.type == AssociationType::kTransform ? "transforms"
-                         : a.type == AssociationType::kAppend ? "appends"
-                         : a.type == AssociationType::kSigns ? "signs" : nullptr;
+                         : a.type == AssociationType::kTransform           ? "transforms"
+                         : a.type == AssociationType::kAppend              ? "appends"
+                         : a.type == AssociationType::kSigns               ? "signs"
+                                                                           : nullptr;
       if (!code || sub.metadata.FindDocument(a.target)) continue;
       auto target = FindEntry(tx, a.target);
       if (!target.ok()) return target.status();
@@ -384,9 +410,11 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
       }
       // A document replaced, transformed or appended to must still be current (ITI TF-3
       // 4.2.2): a Deprecated one was already replaced.
-      if (a.type != AssociationType::kSigns && (*target)->resource.GetString("status") == "superseded") {
-        errors.push_back(Error("XDSRegistryDeprecatedDocumentError",
-                               "the targetObject " + a.target + " of " + a.type_uri + " is Deprecated", a.id));
+      if (a.type != AssociationType::kSigns &&
+          (*target)->resource.GetString("status") == "superseded") {
+        errors.push_back(
+            Error("XDSRegistryDeprecatedDocumentError",
+                  "the targetObject " + a.target + " of " + a.type_uri + " is Deprecated", a.id));
         return Status(ErrorCode::kInvalid, "deprecated target");
       }
       JsonValue rel = JsonValue::Object();
@@ -396,7 +424,8 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
       exts.Append(AssociationIdExtension(a.id));
       if (a.type == AssociationType::kTransformAndReplace) {
         JsonValue ext = JsonValue::Object();
-        ext.Set("url", JsonValue::String(std::string(mapping::kExtensionBase) + "xds-association-type"));
+        ext.Set("url",
+                JsonValue::String(std::string(mapping::kExtensionBase) + "xds-association-type"));
         ext.Set("valueUri", JsonValue::String(a.type_uri));
         exts.Append(std::move(ext));
       }
@@ -441,12 +470,14 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
       if (!known.ok()) return known.status();
       if (known->rows() > 0 && !known->GetString(0, 0).empty() && !e.hash.empty() &&
           Lower(e.hash) != known->GetString(0, 0)) {
-        errors.push_back(Error("XDSNonIdenticalHash",
-                               "uniqueId " + e.unique_id + " is registered for a document with another hash", e.id));
+        errors.push_back(Error(
+            "XDSNonIdenticalHash",
+            "uniqueId " + e.unique_id + " is registered for a document with another hash", e.id));
         return Status(ErrorCode::kDuplicate, "duplicate");
       }
       JsonValue dr = mapping::DocumentReferenceFromEntry(e, patient_ref, content_url);
-      if (auto rel = relates_to.find(e.id); rel != relates_to.end()) dr.Set("relatesTo", rel->second);
+      if (auto rel = relates_to.find(e.id); rel != relates_to.end())
+        dr.Set("relatesTo", rel->second);
       auto created = writer_.Create(tx, session, "DocumentReference", dr, Uuid(e.id));
       if (created.ok()) members.push_back("DocumentReference/" + created->id);
       if (!created.ok()) {
@@ -455,10 +486,11 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
                                  "uniqueId " + e.unique_id + " is already registered", e.id));
           return Status(ErrorCode::kDuplicate, "duplicate");  // roll back everything
         }
-        if (created.status().code() == ErrorCode::kForbidden || created.status().code() == ErrorCode::kNotFound)
+        if (created.status().code() == ErrorCode::kForbidden ||
+            created.status().code() == ErrorCode::kNotFound)
           return PolicyError(created.status(), e.id, errors);
-        return Status(created.status().code(), "DocumentEntry " + e.id + ": " + created.status().message(),
-                      e.id);
+        return Status(created.status().code(),
+                      "DocumentEntry " + e.id + ": " + created.status().message(), e.id);
       }
       if (binary) {
         auto b = writer_.Create(tx, session, "Binary", *binary, binary_id);
@@ -493,9 +525,12 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
                                  "folder member " + a.target + " is not in the registry", a.id));
           return Status(ErrorCode::kInvalid, "unresolved");
         }
-        if (PatientKeyOf(tx, (*target)->res_id) != std::optional<long long>((*patient)->patient_key)) {
-          errors.push_back(Error("XDSPatientIdDoesNotMatch",
-                                 "document " + a.target + " belongs to another patient than folder " + a.source, a.id));
+        if (PatientKeyOf(tx, (*target)->res_id) !=
+            std::optional<long long>((*patient)->patient_key)) {
+          errors.push_back(
+              Error("XDSPatientIdDoesNotMatch",
+                    "document " + a.target + " belongs to another patient than folder " + a.source,
+                    a.id));
           return Status(ErrorCode::kInvalid, "patient");
         }
         target_ref = "DocumentReference/" + (*target)->res_id;
@@ -512,7 +547,8 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
       if (!created_folder.ok()) {
         if (created_folder.status().code() == ErrorCode::kDuplicate) {
           errors.push_back(Error("XDSDuplicateUniqueIdInRegistry",
-                                 "Folder uniqueId " + f.unique_id + " is already registered", f.id));
+                                 "Folder uniqueId " + f.unique_id + " is already registered",
+                                 f.id));
           return Status(ErrorCode::kDuplicate, "duplicate");
         }
         return PolicyError(created_folder.status(), f.id, errors);
@@ -526,8 +562,8 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
       if (!existing.ok()) return existing.status();
       if (!*existing || (*existing)->deleted) continue;
       if ((*existing)->patient_key != std::optional<long long>((*patient)->patient_key)) {
-        errors.push_back(Error("XDSPatientIdDoesNotMatch", "folder " + folder_id + " belongs to another patient",
-                               folder_id));
+        errors.push_back(Error("XDSPatientIdDoesNotMatch",
+                               "folder " + folder_id + " belongs to another patient", folder_id));
         return Status(ErrorCode::kInvalid, "patient");
       }
       auto json = ParseJson((*existing)->content);
@@ -554,19 +590,22 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
     if (!created_set.ok()) {
       if (created_set.status().code() == ErrorCode::kDuplicate) {
         errors.push_back(Error("XDSDuplicateUniqueIdInRegistry",
-                               "SubmissionSet uniqueId " + set.unique_id + " is already registered", set.id));
+                               "SubmissionSet uniqueId " + set.unique_id + " is already registered",
+                               set.id));
         return Status(ErrorCode::kDuplicate, "duplicate");
       }
       return created_set.status();
     }
     // Replacement: the replaced entries are deprecated in the same transaction.
     for (const auto& a : sub.metadata.associations) {
-      if (a.type != AssociationType::kReplace && a.type != AssociationType::kTransformAndReplace) continue;
+      if (a.type != AssociationType::kReplace && a.type != AssociationType::kTransformAndReplace)
+        continue;
       std::string target = Uuid(a.target);
       auto current = storage::ReadCurrent(tx, "DocumentReference", target, true);
       if (!current.ok()) return current.status();
       if (!*current || (*current)->deleted) {
-        errors.push_back(Error("XDSRegistryError", "RPLC target " + a.target + " is not in the registry", a.id));
+        errors.push_back(
+            Error("XDSRegistryError", "RPLC target " + a.target + " is not in the registry", a.id));
         return Status(ErrorCode::kInvalid, "unresolved");
       }
       auto json = ParseJson((*current)->content);
@@ -581,8 +620,8 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
     }
     // The transaction's own audit record (IHE ITI-41 / ITI-42: DICOM Import), beside the
     // record of each resource written.
-    storage::AuditEntry audit = storage::AuditEntry::Dicom(
-        "110107", "Import", with_documents ? "ITI-41" : "ITI-42", 'C');
+    storage::AuditEntry audit =
+        storage::AuditEntry::Dicom("110107", "Import", with_documents ? "ITI-41" : "ITI-42", 'C');
     audit.object_reference = set.unique_id;
     Decision granted;
     granted.allowed = true;
@@ -593,14 +632,16 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
   return RegistryAnswer(req, errors);
 }
 
-Result<std::optional<XdsService::Impl::CurrentEntry>> XdsService::Impl::FindEntry(Tx& tx,
-                                                                                  const std::string& uuid) {
+Result<std::optional<XdsService::Impl::CurrentEntry>> XdsService::Impl::FindEntry(
+    Tx& tx, const std::string& uuid) {
   static const storage::Statement kFind{
       "xds_find_entry",
       "SELECT o.res_id, o.version, r.content FROM registry_object o JOIN resource r ON "
       "r.res_type = o.res_type AND r.res_id = o.res_id AND NOT r.deleted "
-      "WHERE o.object_type = 'DocumentEntry' AND (o.entry_uuid::text = $1 OR o.logical_id::text = $1) "
+      "WHERE o.object_type = 'DocumentEntry' AND (o.entry_uuid = $1::uuid OR o.logical_id = "
+      "$1::uuid) "
       "FOR UPDATE OF r"};
+  if (!IsUuidText(Uuid(uuid))) return std::optional<CurrentEntry>();
   auto r = tx.Run(kFind, {SqlParam::Text(Uuid(uuid))});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return std::optional<CurrentEntry>();
@@ -635,18 +676,21 @@ HttpResponse XdsService::Impl::UpdateDocumentSet(Session& session, const SoapReq
         if (a.type == AssociationType::kHasMember && a.target == e.id) member = &a;
       if (e.lid.empty() || !member || member->previous_version.empty()) {
         errors.push_back(Error("XDSMetadataUpdateError",
-                               "an updated DocumentEntry needs its logicalID and a PreviousVersion", e.id));
+                               "an updated DocumentEntry needs its logicalID and a PreviousVersion",
+                               e.id));
         return Status(ErrorCode::kInvalid, "update");
       }
       auto current = FindEntry(tx, e.lid);
       if (!current.ok()) return current.status();
       if (!*current) {
-        errors.push_back(Error("XDSMetadataUpdateError", "no DocumentEntry with logicalID " + e.lid, e.id));
+        errors.push_back(
+            Error("XDSMetadataUpdateError", "no DocumentEntry with logicalID " + e.lid, e.id));
         return Status(ErrorCode::kInvalid, "update");
       }
       if (member->previous_version != std::to_string((*current)->version)) {
         errors.push_back(Error("XDSMetadataVersionError",
-                               "PreviousVersion " + member->previous_version + " is not the current version " +
+                               "PreviousVersion " + member->previous_version +
+                                   " is not the current version " +
                                    std::to_string((*current)->version) + " of " + e.lid,
                                e.id));
         return Status(ErrorCode::kInvalid, "update");
@@ -671,18 +715,20 @@ HttpResponse XdsService::Impl::UpdateDocumentSet(Session& session, const SoapReq
       auto current = FindEntry(tx, a.target);
       if (!current.ok()) return current.status();
       if (!*current) {
-        errors.push_back(Error("UnresolvedReferenceException", "no DocumentEntry " + a.target, a.id));
+        errors.push_back(
+            Error("UnresolvedReferenceException", "no DocumentEntry " + a.target, a.id));
         return Status(ErrorCode::kInvalid, "update");
       }
       JsonValue dr = (*current)->resource;
       std::string from = dr.GetString("status") == "superseded" ? std::string(kStatusDeprecated)
-                                                                 : std::string(kStatusApproved);
+                                                                : std::string(kStatusApproved);
       if (from != a.original_status) {
         errors.push_back(Error("XDSMetadataUpdateOperationError",
                                "OriginalStatus does not match the entry's status", a.id));
         return Status(ErrorCode::kInvalid, "update");
       }
-      dr.Set("status", JsonValue::String(a.new_status == kStatusDeprecated ? "superseded" : "current"));
+      dr.Set("status",
+             JsonValue::String(a.new_status == kStatusDeprecated ? "superseded" : "current"));
       auto upd = writer_.Update(tx, session, "DocumentReference", (*current)->res_id, dr);
       if (!upd.ok()) return PolicyError(upd.status(), a.id, errors);
       keys.insert(upd->patient_key);
@@ -700,16 +746,18 @@ HttpResponse XdsService::Impl::DeleteDocumentSet(Session& session, const SoapReq
   static const storage::Statement kObject{
       "xds_remove_object",
       "SELECT object_type, res_type, res_id, entry_uuid::text FROM registry_object "
-      "WHERE entry_uuid::text = $1 OR (object_type = 'DocumentEntry' AND logical_id::text = $1)"};
+      "WHERE entry_uuid = $1::uuid OR (object_type = 'DocumentEntry' AND logical_id = $1::uuid)"};
   static const storage::Statement kAssociation{
       "xds_remove_association",
-      "SELECT a.association_type, a.source_uuid::text, a.target_uuid::text, coalesce(o.object_type, ''), "
-      "coalesce(o.res_type, ''), coalesce(o.res_id, ''), coalesce(t.res_type || '/' || t.res_id, '') "
+      "SELECT a.association_type, a.source_uuid::text, a.target_uuid::text, "
+      "coalesce(o.object_type, ''), "
+      "coalesce(o.res_type, ''), coalesce(o.res_id, ''), coalesce(t.res_type || '/' || t.res_id, "
+      "'') "
       "FROM association a LEFT JOIN registry_object o ON o.entry_uuid = a.source_uuid "
-      "LEFT JOIN registry_object t ON t.entry_uuid = a.target_uuid WHERE a.entry_uuid::text = $1"};
-  static const storage::Statement kReferences{
-      "xds_remove_references",
-      "SELECT entry_uuid::text FROM association WHERE source_uuid::text = $1 OR target_uuid::text = $1"};
+      "LEFT JOIN registry_object t ON t.entry_uuid = a.target_uuid WHERE a.entry_uuid = $1::uuid"};
+  static const storage::Statement kReferences{"xds_remove_references",
+                                              "SELECT entry_uuid::text FROM association WHERE "
+                                              "source_uuid = $1::uuid OR target_uuid = $1::uuid"};
   struct Object {
     std::string type, res_type, res_id, uuid;
   };
@@ -724,18 +772,24 @@ HttpResponse XdsService::Impl::DeleteDocumentSet(Session& session, const SoapReq
     std::set<std::string> removing;
     for (const auto& id : *ids) {
       std::string uuid = Uuid(id);
+      if (!IsUuidText(uuid)) {
+        errors.push_back(Error("UnresolvedReferenceException", "no registry object " + id, id));
+        continue;
+      }
       auto o = tx.Run(kObject, {SqlParam::Text(uuid)});
       if (!o.ok()) return o.status();
       if (o->rows() > 0) {
-        objects.push_back({o->GetString(0, 0), o->GetString(0, 1), o->GetString(0, 2), o->GetString(0, 3)});
+        objects.push_back(
+            {o->GetString(0, 0), o->GetString(0, 1), o->GetString(0, 2), o->GetString(0, 3)});
         removing.insert(o->GetString(0, 3));
         continue;
       }
       auto a = tx.Run(kAssociation, {SqlParam::Text(uuid)});
       if (!a.ok()) return a.status();
       if (a->rows() > 0) {
-        links.push_back({uuid, a->GetString(0, 0), a->GetString(0, 1), a->GetString(0, 2), a->GetString(0, 3),
-                         a->GetString(0, 4), a->GetString(0, 5), a->GetString(0, 6)});
+        links.push_back({uuid, a->GetString(0, 0), a->GetString(0, 1), a->GetString(0, 2),
+                         a->GetString(0, 3), a->GetString(0, 4), a->GetString(0, 5),
+                         a->GetString(0, 6)});
         removing.insert(uuid);
         continue;
       }
@@ -751,14 +805,16 @@ HttpResponse XdsService::Impl::DeleteDocumentSet(Session& session, const SoapReq
       for (int i = 0; i < refs->rows(); ++i)
         if (!removing.count(refs->GetString(i, 0)))
           errors.push_back(Error("ReferencesExistException",
-                                 o.type + " urn:uuid:" + o.uuid + " is referenced by association urn:uuid:" +
+                                 o.type + " urn:uuid:" + o.uuid +
+                                     " is referenced by association urn:uuid:" +
                                      refs->GetString(i, 0) + ", which is not removed",
                                  "urn:uuid:" + o.uuid));
     }
     for (const auto& l : links)
       if (l.source_type == "SubmissionSet" && !removing.count(l.source))
         errors.push_back(Error("XDSUnreferencedObjectException",
-                               "association urn:uuid:" + l.uuid + " is a member of SubmissionSet urn:uuid:" + l.source +
+                               "association urn:uuid:" + l.uuid +
+                                   " is a member of SubmissionSet urn:uuid:" + l.source +
                                    ", which is not removed",
                                "urn:uuid:" + l.uuid));
     if (!errors.empty()) return Status(ErrorCode::kInvalid, "delete");
@@ -781,8 +837,10 @@ HttpResponse XdsService::Impl::DeleteDocumentSet(Session& session, const SoapReq
           if (r && r->GetString("reference") == l.target_ref) continue;
           kept.Append(e);
         }
-        if (kept.items().empty()) resource.Remove(field);
-        else resource.Set(field, std::move(kept));
+        if (kept.items().empty())
+          resource.Remove(field);
+        else
+          resource.Set(field, std::move(kept));
       }
       auto upd = writer_.Update(tx, session, l.source_res_type, l.source_res_id, resource);
       if (!upd.ok()) return PolicyError(upd.status(), "urn:uuid:" + l.uuid, errors);
@@ -818,8 +876,9 @@ HttpResponse XdsService::Impl::Retrieve(Session& session, const SoapRequest& req
     errors.clear();
     for (const auto& r : *requests) {
       if (r.repository_unique_id != mapping::kRepositoryUniqueId) {
-        errors.push_back(Error("XDSUnknownRepositoryId", "repository " + r.repository_unique_id +
-                                                             " is not this one (" + mapping::kRepositoryUniqueId + ")",
+        errors.push_back(Error("XDSUnknownRepositoryId",
+                               "repository " + r.repository_unique_id + " is not this one (" +
+                                   mapping::kRepositoryUniqueId + ")",
                                r.document_unique_id));
         continue;
       }
@@ -828,11 +887,13 @@ HttpResponse XdsService::Impl::Retrieve(Session& session, const SoapRequest& req
       storage::AuditEntry audit = storage::AuditEntry::Dicom("110106", "Export", "ITI-43", 'R');
       audit.object_reference = r.document_unique_id;
       auto unknown = [&] {
-        errors.push_back(Error("XDSDocumentUniqueIdError", "no document " + r.document_unique_id + " here",
+        errors.push_back(Error("XDSDocumentUniqueIdError",
+                               "no document " + r.document_unique_id + " here",
                                r.document_unique_id));
       };
       if (row->rows() == 0 || row->IsNull(0, 1)) {
-        (void)session.Refuse(audit, profiles::Refusal("no such document"), std::nullopt, r.document_unique_id);
+        (void)session.Refuse(audit, profiles::Refusal("no such document"), std::nullopt,
+                             r.document_unique_id);
         unknown();
         continue;
       }
@@ -889,10 +950,12 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
   StoredQueryParse parse = ParseAdhocQueryRequest(req.body_element);
   auto answer = [&](ResponseStatus status, const RegistryObjectList& list, ReturnType type,
                     const std::vector<RegistryError>& errors) {
-    return SoapResponse(200, WriteSoapResponse(req.transaction->response_action, req.message_id,
-                                               WriteAdhocQueryResponse(status, list, type, errors)));
+    return SoapResponse(200,
+                        WriteSoapResponse(req.transaction->response_action, req.message_id,
+                                          WriteAdhocQueryResponse(status, list, type, errors)));
   };
-  if (!parse.query) return answer(ResponseStatus::kFailure, {}, ReturnType::kObjectRef, parse.errors);
+  if (!parse.query)
+    return answer(ResponseStatus::kFailure, {}, ReturnType::kObjectRef, parse.errors);
   const StoredQuery& q = *parse.query;
   SqlBuilder b;
   // Each query becomes up to three predicates over the registry: which DocumentEntries,
@@ -903,19 +966,22 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
     const QueryValue* pid = q.Single(param);
     auto [system, value] = SplitCx(pid ? pid->text : "");
     return "(SELECT p.patient_key FROM patient p WHERE p.patient_key = (SELECT patient_key FROM "
-           "patient_identifier WHERE system = " + b.Param(system) + " AND value = " + b.Param(value) +
-           ") OR (p.ins_system = " + b.Param(system.size() > 8 ? system.substr(8) : "") + " AND p.ins = " +
-           b.Param(value) + ") LIMIT 1)";
+           "patient_identifier WHERE system = " +
+           b.Param(system) + " AND value = " + b.Param(value) +
+           ") OR (p.ins_system = " + b.Param(system.size() > 8 ? system.substr(8) : "") +
+           " AND p.ins = " + b.Param(value) + ") LIMIT 1)";
   };
   auto statuses = [&](const char* param) {
     std::vector<std::string> out;
     for (const auto& v : q.Values(param)) out.push_back(StatusName(v));
     return b.Array(out);
   };
+  // The UUIDs a parameter names, as a uuid[] (values that are not UUIDs name nothing).
   auto uuids = [&](const char* param) {
     std::vector<std::string> out;
-    for (const auto& v : q.Values(param)) out.push_back(Uuid(v));
-    return b.Array(out);
+    for (const auto& v : q.Values(param))
+      if (IsUuidText(Uuid(v))) out.push_back(Uuid(v));
+    return b.Array(out) + "::uuid[]";
   };
   // Coded and time filters of the document queries, ANDed to `where`.
   auto document_filters = [&](std::string& where) {
@@ -924,8 +990,8 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
       for (const auto& group : q.Codes(param)) {
         std::vector<std::string> codes;
         for (const auto& c : group) codes.push_back(c.code + "^^" + c.scheme);
-        add(std::string("(") + column + "_code || '^^' || coalesce(" + column + "_scheme, '')) = ANY(" +
-            b.Array(codes) + ")");
+        add(std::string("(") + column + "_code || '^^' || coalesce(" + column +
+            "_scheme, '')) = ANY(" + b.Array(codes) + ")");
       }
     };
     coded("$XDSDocumentEntryClassCode", "o.class");
@@ -937,7 +1003,8 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
       for (const auto& group : q.Codes(param)) {
         std::vector<std::string> codes;
         for (const auto& c : group) codes.push_back(c.code + "^^" + c.scheme);
-        add(std::string("EXISTS (SELECT 1 FROM registry_code c WHERE c.entry_uuid = o.entry_uuid AND c.scheme = '") +
+        add(std::string("EXISTS (SELECT 1 FROM registry_code c WHERE c.entry_uuid = o.entry_uuid "
+                        "AND c.scheme = '") +
             scheme + "' AND (c.code || '^^' || c.code_system) = ANY(" + b.Array(codes) + "))");
       }
     };
@@ -946,7 +1013,8 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
     auto time = [&](const char* param, const char* column, const char* op) {
       if (const QueryValue* v = q.Single(param)) {
         std::string fhir = mapping::TimestampFromDtm(v->text);
-        if (!fhir.empty()) add(std::string(column) + " " + op + " " + b.Param(fhir) + "::timestamptz");
+        if (!fhir.empty())
+          add(std::string(column) + " " + op + " " + b.Param(fhir) + "::timestamptz");
       }
     };
     time("$XDSDocumentEntryCreationTimeFrom", "o.creation_time", ">=");
@@ -957,20 +1025,22 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
     time("$XDSDocumentEntryServiceStopTimeTo", "o.service_stop_time", "<");
     auto authors = q.Values("$XDSDocumentEntryAuthorPerson");
     if (!authors.empty())
-      add("EXISTS (SELECT 1 FROM unnest(o.author_persons) a WHERE a LIKE ANY(" + b.Array(authors) + "))");
+      add("EXISTS (SELECT 1 FROM unnest(o.author_persons) a WHERE a LIKE ANY(" + b.Array(authors) +
+          "))");
     auto types = q.Values("$XDSDocumentEntryType");
     if (!types.empty()) add("o.entry_type = ANY(" + b.Array(types) + ")");
   };
   // An object named by EntryUUID, UniqueId (or LogicalID) parameters.
   auto named = [&](const char* uuid_param, const char* uid_param, const char* lid_param) {
     std::string u = uuids(uuid_param);
-    std::string pred = "(o.entry_uuid::text = ANY(" + u + ") OR o.unique_id = ANY(" +
-                       b.Array(q.Values(uid_param)) + ")";
-    if (lid_param) pred += " OR o.logical_id::text = ANY(" + uuids(lid_param) + ")";
+    std::string pred =
+        "(o.entry_uuid = ANY(" + u + ") OR o.unique_id = ANY(" + b.Array(q.Values(uid_param)) + ")";
+    if (lid_param) pred += " OR o.logical_id = ANY(" + uuids(lid_param) + ")";
     return pred + ")";
   };
-  const char* kAssocOf = "(a.source_uuid IN (SELECT entry_uuid FROM registry_object o WHERE %s) OR "
-                         "a.target_uuid IN (SELECT entry_uuid FROM registry_object o WHERE %s))";
+  const char* kAssocOf =
+      "(a.source_uuid IN (SELECT entry_uuid FROM registry_object o WHERE %s) OR "
+      "a.target_uuid IN (SELECT entry_uuid FROM registry_object o WHERE %s))";
   auto assoc_touching = [&](const std::string& objects) {
     std::string out = kAssocOf;
     out.replace(out.find("%s"), 2, objects);
@@ -990,33 +1060,42 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
              " AND o.availability_status = ANY(" + statuses("$XDSSubmissionSetStatus") + ")";
       auto sources = q.Values("$XDSSubmissionSetSourceId");
       if (!sources.empty()) sets += " AND o.source_id = ANY(" + b.Array(sources) + ")";
-      for (const auto& [param, op] : {std::pair<const char*, const char*>{"$XDSSubmissionSetSubmissionTimeFrom", ">="},
-                                      {"$XDSSubmissionSetSubmissionTimeTo", "<"}})
+      for (const auto& [param, op] :
+           {std::pair<const char*, const char*>{"$XDSSubmissionSetSubmissionTimeFrom", ">="},
+            {"$XDSSubmissionSetSubmissionTimeTo", "<"}})
         if (const QueryValue* v = q.Single(param)) {
           std::string fhir = mapping::TimestampFromDtm(v->text);
-          if (!fhir.empty()) sets += std::string(" AND o.submission_time ") + op + " " + b.Param(fhir) + "::timestamptz";
+          if (!fhir.empty())
+            sets +=
+                std::string(" AND o.submission_time ") + op + " " + b.Param(fhir) + "::timestamptz";
         }
       auto authors = q.Values("$XDSSubmissionSetAuthorPerson");
       if (!authors.empty())
-        sets += " AND EXISTS (SELECT 1 FROM unnest(o.author_persons) a WHERE a LIKE ANY(" + b.Array(authors) + "))";
+        sets += " AND EXISTS (SELECT 1 FROM unnest(o.author_persons) a WHERE a LIKE ANY(" +
+                b.Array(authors) + "))";
       std::vector<std::string> content;
       for (const auto& group : q.Codes("$XDSSubmissionSetContentType"))
         for (const auto& c : group) content.push_back(c.code + "^^" + c.scheme);
       if (!content.empty())
-        sets += " AND (o.content_type_code || '^^' || coalesce(o.content_type_scheme, '')) = ANY(" + b.Array(content) + ")";
+        sets += " AND (o.content_type_code || '^^' || coalesce(o.content_type_scheme, '')) = ANY(" +
+                b.Array(content) + ")";
       break;
     }
     case StoredQueryKind::kGetAll: {
       std::string key = patient_key("$patientId");
-      docs = "o.patient_key = " + key + " AND o.availability_status = ANY(" + statuses("$XDSDocumentEntryStatus") + ")";
+      docs = "o.patient_key = " + key + " AND o.availability_status = ANY(" +
+             statuses("$XDSDocumentEntryStatus") + ")";
       document_filters(docs);
-      sets = "o.patient_key = " + key + " AND o.availability_status = ANY(" + statuses("$XDSSubmissionSetStatus") + ")";
-      folders = "o.patient_key = " + key + " AND o.availability_status = ANY(" + statuses("$XDSFolderStatus") + ")";
+      sets = "o.patient_key = " + key + " AND o.availability_status = ANY(" +
+             statuses("$XDSSubmissionSetStatus") + ")";
+      folders = "o.patient_key = " + key + " AND o.availability_status = ANY(" +
+                statuses("$XDSFolderStatus") + ")";
       assocs = "a.patient_key = " + key;
       break;
     }
     case StoredQueryKind::kGetDocuments:
-      docs = named("$XDSDocumentEntryEntryUUID", "$XDSDocumentEntryUniqueId", "$XDSDocumentEntryLogicalID");
+      docs = named("$XDSDocumentEntryEntryUUID", "$XDSDocumentEntryUniqueId",
+                   "$XDSDocumentEntryLogicalID");
       break;
     case StoredQueryKind::kGetDocumentsAndAssociations:
       docs = named("$XDSDocumentEntryEntryUUID", "$XDSDocumentEntryUniqueId", nullptr);
@@ -1024,19 +1103,21 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
       break;
     case StoredQueryKind::kGetAssociations: {
       std::string u = uuids("$uuid");
-      assocs = "(a.source_uuid::text = ANY(" + u + ") OR a.target_uuid::text = ANY(" + u + "))";
+      assocs = "(a.source_uuid = ANY(" + u + ") OR a.target_uuid = ANY(" + u + "))";
       break;
     }
     case StoredQueryKind::kGetSubmissionSets: {
       std::string u = uuids("$uuid");
-      assocs = "(a.association_type LIKE '%:HasMember' AND a.target_uuid::text = ANY(" + u + "))";
+      assocs = "(a.association_type LIKE '%:HasMember' AND a.target_uuid = ANY(" + u + "))";
       sets = "o.entry_uuid IN (SELECT a.source_uuid FROM association a WHERE " + assocs + ")";
       break;
     }
     case StoredQueryKind::kGetSubmissionSetAndContents: {
       sets = named("$XDSSubmissionSetEntryUUID", "$XDSSubmissionSetUniqueId", nullptr);
-      assocs = "(a.association_type LIKE '%:HasMember' AND a.source_uuid IN (SELECT entry_uuid FROM "
-               "registry_object o WHERE o.object_type = 'SubmissionSet' AND " + sets + "))";
+      assocs =
+          "(a.association_type LIKE '%:HasMember' AND a.source_uuid IN (SELECT entry_uuid FROM "
+          "registry_object o WHERE o.object_type = 'SubmissionSet' AND " +
+          sets + "))";
       docs = "o.entry_uuid IN (SELECT a.target_uuid FROM association a WHERE " + assocs + ")";
       folders = docs;
       document_filters(docs);
@@ -1046,24 +1127,30 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
       std::string self = named("$XDSDocumentEntryEntryUUID", "$XDSDocumentEntryUniqueId", nullptr);
       std::string types = b.Array(q.Values("$AssociationTypes"));
       assocs = "(a.association_type = ANY(" + types + ") AND " + assoc_touching(self) + ")";
-      docs = "(" + self + " OR o.entry_uuid IN (SELECT a.source_uuid FROM association a WHERE " + assocs +
-             ") OR o.entry_uuid IN (SELECT a.target_uuid FROM association a WHERE " + assocs + "))";
+      docs = "(" + self + " OR o.entry_uuid IN (SELECT a.source_uuid FROM association a WHERE " +
+             assocs + ") OR o.entry_uuid IN (SELECT a.target_uuid FROM association a WHERE " +
+             assocs + "))";
       break;
     }
     case StoredQueryKind::kFindFolders: {
       folders = "o.patient_key = " + patient_key("$XDSFolderPatientId") +
                 " AND o.availability_status = ANY(" + statuses("$XDSFolderStatus") + ")";
-      for (const auto& [param, op] : {std::pair<const char*, const char*>{"$XDSFolderLastUpdateTimeFrom", ">="},
-                                      {"$XDSFolderLastUpdateTimeTo", "<"}})
+      for (const auto& [param, op] :
+           {std::pair<const char*, const char*>{"$XDSFolderLastUpdateTimeFrom", ">="},
+            {"$XDSFolderLastUpdateTimeTo", "<"}})
         if (const QueryValue* v = q.Single(param)) {
           std::string fhir = mapping::TimestampFromDtm(v->text);
-          if (!fhir.empty()) folders += std::string(" AND o.last_update_time ") + op + " " + b.Param(fhir) + "::timestamptz";
+          if (!fhir.empty())
+            folders += std::string(" AND o.last_update_time ") + op + " " + b.Param(fhir) +
+                       "::timestamptz";
         }
       for (const auto& group : q.Codes("$XDSFolderCodeList")) {
         std::vector<std::string> codes;
         for (const auto& c : group) codes.push_back(c.code + "^^" + c.scheme);
-        folders += " AND EXISTS (SELECT 1 FROM registry_code c WHERE c.entry_uuid = o.entry_uuid AND "
-                   "c.scheme = 'folderCode' AND (c.code || '^^' || c.code_system) = ANY(" + b.Array(codes) + "))";
+        folders +=
+            " AND EXISTS (SELECT 1 FROM registry_code c WHERE c.entry_uuid = o.entry_uuid AND "
+            "c.scheme = 'folderCode' AND (c.code || '^^' || c.code_system) = ANY(" +
+            b.Array(codes) + "))";
       }
       break;
     }
@@ -1072,217 +1159,242 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
       break;
     case StoredQueryKind::kGetFolderAndContents: {
       folders = named("$XDSFolderEntryUUID", "$XDSFolderUniqueId", nullptr);
-      assocs = "(a.association_type LIKE '%:HasMember' AND a.source_uuid IN (SELECT entry_uuid FROM "
-               "registry_object o WHERE o.object_type = 'Folder' AND " + folders + "))";
+      assocs =
+          "(a.association_type LIKE '%:HasMember' AND a.source_uuid IN (SELECT entry_uuid FROM "
+          "registry_object o WHERE o.object_type = 'Folder' AND " +
+          folders + "))";
       docs = "o.entry_uuid IN (SELECT a.target_uuid FROM association a WHERE " + assocs + ")";
       document_filters(docs);
       break;
     }
     case StoredQueryKind::kGetFoldersForDocument: {
       std::string doc = named("$XDSDocumentEntryEntryUUID", "$XDSDocumentEntryUniqueId", nullptr);
-      folders = "o.entry_uuid IN (SELECT a.source_uuid FROM association a WHERE a.association_type LIKE "
-                "'%:HasMember' AND a.target_uuid IN (SELECT entry_uuid FROM registry_object o WHERE "
-                "o.object_type = 'DocumentEntry' AND " + doc + "))";
+      folders =
+          "o.entry_uuid IN (SELECT a.source_uuid FROM association a WHERE a.association_type LIKE "
+          "'%:HasMember' AND a.target_uuid IN (SELECT entry_uuid FROM registry_object o WHERE "
+          "o.object_type = 'DocumentEntry' AND " +
+          doc + "))";
       break;
     }
     case StoredQueryKind::kFindDocumentsByReferenceId: {
       docs = "o.patient_key = " + patient_key("$XDSDocumentEntryPatientId") +
              " AND o.availability_status = ANY(" + statuses("$XDSDocumentEntryStatus") + ")";
       document_filters(docs);
-      docs += " AND EXISTS (SELECT 1 FROM registry_code c WHERE c.entry_uuid = o.entry_uuid AND "
-              "c.scheme = 'referenceId' AND c.code = ANY(" + b.Array(q.Values("$XDSDocumentEntryReferenceIdList")) + "))";
+      docs +=
+          " AND EXISTS (SELECT 1 FROM registry_code c WHERE c.entry_uuid = o.entry_uuid AND "
+          "c.scheme = 'referenceId' AND c.code = ANY(" +
+          b.Array(q.Values("$XDSDocumentEntryReferenceIdList")) + "))";
       break;
     }
   }
 
   std::string limit = b.Param(std::to_string(options_.max_query_results + 1)) + "::int";
   std::string docs_sql =
-      "SELECT r.content, r.patient_key FROM registry_object o JOIN resource r ON r.res_type = o.res_type AND "
-      "r.res_id = o.res_id AND NOT r.deleted WHERE o.object_type = 'DocumentEntry' AND " + docs +
-      " ORDER BY o.creation_time NULLS LAST, o.entry_uuid LIMIT " + limit;
+      "SELECT r.content, r.patient_key FROM registry_object o JOIN resource r ON r.res_type = "
+      "o.res_type AND "
+      "r.res_id = o.res_id AND NOT r.deleted WHERE o.object_type = 'DocumentEntry' AND " +
+      docs + " ORDER BY o.creation_time NULLS LAST, o.entry_uuid LIMIT " + limit;
   std::string sets_sql =
-      "SELECT r.content, o.patient_id, r.patient_key FROM registry_object o JOIN resource r ON r.res_type = o.res_type AND "
-      "r.res_id = o.res_id AND NOT r.deleted WHERE o.object_type = 'SubmissionSet' AND " + sets +
-      " ORDER BY o.submission_time NULLS LAST, o.entry_uuid LIMIT " + limit;
+      "SELECT r.content, o.patient_id, r.patient_key FROM registry_object o JOIN resource r ON "
+      "r.res_type = o.res_type AND "
+      "r.res_id = o.res_id AND NOT r.deleted WHERE o.object_type = 'SubmissionSet' AND " +
+      sets + " ORDER BY o.submission_time NULLS LAST, o.entry_uuid LIMIT " + limit;
   std::string folders_sql =
-      "SELECT r.content, o.patient_id, r.patient_key FROM registry_object o JOIN resource r ON r.res_type = o.res_type AND "
-      "r.res_id = o.res_id AND NOT r.deleted WHERE o.object_type = 'Folder' AND " + folders +
-      " ORDER BY o.last_update_time NULLS LAST, o.entry_uuid LIMIT " + limit;
+      "SELECT r.content, o.patient_id, r.patient_key FROM registry_object o JOIN resource r ON "
+      "r.res_type = o.res_type AND "
+      "r.res_id = o.res_id AND NOT r.deleted WHERE o.object_type = 'Folder' AND " +
+      folders + " ORDER BY o.last_update_time NULLS LAST, o.entry_uuid LIMIT " + limit;
   std::string assocs_sql =
       "SELECT a.entry_uuid::text, a.association_type, a.source_uuid::text, a.target_uuid::text, "
-      "coalesce(a.submission_set_status, '') FROM association a WHERE " + assocs +
-      " ORDER BY a.created_at, a.entry_uuid LIMIT " + limit;
+      "coalesce(a.submission_set_status, '') FROM association a WHERE " +
+      assocs + " ORDER BY a.created_at, a.entry_uuid LIMIT " + limit;
 
   bool all_versions = q.kind == StoredQueryKind::kGetDocuments &&
                       (q.Has("$XDSDocumentEntryUniqueId") || q.Has("$XDSDocumentEntryLogicalID"));
   RegistryObjectList list;
   std::vector<RegistryError> errors;
-  Status st = storage::RunInTransaction(pool_, storage::TxOptions{storage::Isolation::kRepeatableRead, false, 3},
-                                        [&](Tx& tx) -> Status {
-    list = RegistryObjectList{};
-    errors.clear();
-    // Every object is decided as a FHIR read of the same resource would be; an object one
-    // may not see is not returned, nor any association that touches it.
-    std::map<long long, Decision> reached;  // one audit record per record reached
-    std::map<std::string, std::string> versions_of;  // res_id -> patient CX
-    std::set<std::string> seen_versions;
-    auto visible = [&](const JsonValue& resource, std::optional<long long> key) -> Result<bool> {
-      auto d = session.DecideResource(tx, key, resource, Action::kSearch);
-      if (!d.ok()) return d.status();
-      if (d->allowed && key) reached.emplace(*key, *d);
-      return d->allowed;
-    };
-    auto too_many = [&](int rows) {
-      if (rows <= options_.max_query_results) return false;
-      errors.push_back(Error("XDSTooManyResults", "the query matches more than " +
-                                                      std::to_string(options_.max_query_results) + " objects"));
-      return true;
-    };
-    std::map<std::string, std::string> cx_of_reference;  // one lookup per patient, not per object
-    auto cx_of_subject = [&](const JsonValue& resource) -> std::string {
-      const JsonValue* subject = resource.Find("subject");
-      std::string ref = subject ? subject->GetString("reference") : "";
-      if (auto it = cx_of_reference.find(ref); it != cx_of_reference.end()) return it->second;
-      std::string& cached = cx_of_reference[ref];
-      auto key_row = tx.RunDynamic("SELECT patient_key FROM patient WHERE resource_id = $1",
-                                   {SqlParam::Text(ref.size() > 8 ? ref.substr(8) : "")});
-      if (!key_row.ok() || key_row->rows() != 1) return "";
-      auto c = mapping::PatientCxOf(tx, key_row->GetInt(0, 0));
-      cached = c.ok() ? *c : "";
-      return cached;
-    };
-    if (docs != "false") {
-      auto rows = tx.RunDynamicText(docs_sql, b.params);
-      if (!rows.ok()) return rows.status();
-      if (too_many(rows->rows())) return Status::Ok();
-      for (int i = 0; i < rows->rows(); ++i) {
-        auto dr = ParseJson(rows->GetString(i, 0));
-        if (!dr.ok()) return dr.status();
-        std::optional<long long> key;
-        if (!rows->IsNull(i, 1)) key = rows->GetInt(i, 1);
-        auto shown = visible(*dr, key);
-        if (!shown.ok()) return shown.status();
-        if (!*shown) continue;
-        auto entry = mapping::EntryFromDocumentReference(*dr, cx_of_subject(*dr), mapping::AuthorResolver(tx));
-        if (!entry.ok()) return entry.status();
-        if (entry->repository_unique_id.empty()) entry->repository_unique_id = mapping::kRepositoryUniqueId;
-        std::string res_id = dr->GetString("id");
-        std::string current_uuid = entry->id;
-        std::string cx = entry->patient_id;
-        list.documents.push_back(std::move(entry).value());
-        if (all_versions) {
-          versions_of[res_id] = cx;
-          seen_versions.insert(current_uuid);
-        }
-      }
-      // Asked by uniqueId or logicalID, GetDocuments returns every metadata version (ITI-57:
-      // the versions share both), the earlier ones Deprecated; one round trip for all.
-      if (!versions_of.empty()) {
-        std::vector<std::string> ids;
-        for (const auto& [id, cx] : versions_of) ids.push_back(id);
-        auto older = tx.Run(kVersions, {SqlParam::Text(storage::TextArrayLiteral(ids))});
-        if (!older.ok()) return older.status();
-        for (int v = 0; v < older->rows(); ++v) {
-          auto json = ParseJson(older->GetString(v, 1));
-          if (!json.ok()) continue;
-          auto version = mapping::EntryFromDocumentReference(*json, versions_of[older->GetString(v, 0)],
+  Status st = storage::RunInTransaction(
+      pool_, storage::TxOptions{storage::Isolation::kRepeatableRead, false, 3},
+      [&](Tx& tx) -> Status {
+        list = RegistryObjectList{};
+        errors.clear();
+        // Every object is decided as a FHIR read of the same resource would be; an object one
+        // may not see is not returned, nor any association that touches it.
+        std::map<long long, Decision> reached;           // one audit record per record reached
+        std::map<std::string, std::string> versions_of;  // res_id -> patient CX
+        std::set<std::string> seen_versions;
+        auto visible = [&](const JsonValue& resource,
+                           std::optional<long long> key) -> Result<bool> {
+          auto d = session.DecideResource(tx, key, resource, Action::kSearch);
+          if (!d.ok()) return d.status();
+          if (d->allowed && key) reached.emplace(*key, *d);
+          return d->allowed;
+        };
+        auto too_many = [&](int rows) {
+          if (rows <= options_.max_query_results) return false;
+          errors.push_back(Error("XDSTooManyResults",
+                                 "the query matches more than " +
+                                     std::to_string(options_.max_query_results) + " objects"));
+          return true;
+        };
+        std::map<std::string, std::string>
+            cx_of_reference;  // one lookup per patient, not per object
+        auto cx_of_subject = [&](const JsonValue& resource) -> std::string {
+          const JsonValue* subject = resource.Find("subject");
+          std::string ref = subject ? subject->GetString("reference") : "";
+          if (auto it = cx_of_reference.find(ref); it != cx_of_reference.end()) return it->second;
+          std::string& cached = cx_of_reference[ref];
+          auto key_row = tx.RunDynamic("SELECT patient_key FROM patient WHERE resource_id = $1",
+                                       {SqlParam::Text(ref.size() > 8 ? ref.substr(8) : "")});
+          if (!key_row.ok() || key_row->rows() != 1) return "";
+          auto c = mapping::PatientCxOf(tx, key_row->GetInt(0, 0));
+          cached = c.ok() ? *c : "";
+          return cached;
+        };
+        if (docs != "false") {
+          auto rows = tx.RunDynamicText(docs_sql, b.params);
+          if (!rows.ok()) return rows.status();
+          if (too_many(rows->rows())) return Status::Ok();
+          for (int i = 0; i < rows->rows(); ++i) {
+            auto dr = ParseJson(rows->GetString(i, 0));
+            if (!dr.ok()) return dr.status();
+            std::optional<long long> key;
+            if (!rows->IsNull(i, 1)) key = rows->GetInt(i, 1);
+            auto shown = visible(*dr, key);
+            if (!shown.ok()) return shown.status();
+            if (!*shown) continue;
+            auto entry = mapping::EntryFromDocumentReference(*dr, cx_of_subject(*dr),
                                                              mapping::AuthorResolver(tx));
-          if (!version.ok() || !seen_versions.insert(version->id).second) continue;
-          version->status = std::string(kStatusDeprecated);
-          if (version->repository_unique_id.empty()) version->repository_unique_id = mapping::kRepositoryUniqueId;
-          list.documents.push_back(std::move(version).value());
+            if (!entry.ok()) return entry.status();
+            if (entry->repository_unique_id.empty())
+              entry->repository_unique_id = mapping::kRepositoryUniqueId;
+            std::string res_id = dr->GetString("id");
+            std::string current_uuid = entry->id;
+            std::string cx = entry->patient_id;
+            list.documents.push_back(std::move(entry).value());
+            if (all_versions) {
+              versions_of[res_id] = cx;
+              seen_versions.insert(current_uuid);
+            }
+          }
+          // Asked by uniqueId or logicalID, GetDocuments returns every metadata version (ITI-57:
+          // the versions share both), the earlier ones Deprecated; one round trip for all.
+          if (!versions_of.empty()) {
+            std::vector<std::string> ids;
+            for (const auto& [id, cx] : versions_of) ids.push_back(id);
+            auto older = tx.Run(kVersions, {SqlParam::Text(storage::TextArrayLiteral(ids))});
+            if (!older.ok()) return older.status();
+            for (int v = 0; v < older->rows(); ++v) {
+              auto json = ParseJson(older->GetString(v, 1));
+              if (!json.ok()) continue;
+              auto version = mapping::EntryFromDocumentReference(
+                  *json, versions_of[older->GetString(v, 0)], mapping::AuthorResolver(tx));
+              if (!version.ok() || !seen_versions.insert(version->id).second) continue;
+              version->status = std::string(kStatusDeprecated);
+              if (version->repository_unique_id.empty())
+                version->repository_unique_id = mapping::kRepositoryUniqueId;
+              list.documents.push_back(std::move(version).value());
+            }
+          }
         }
-      }
-    }
-    if (sets != "false") {
-      auto rows = tx.RunDynamicText(sets_sql, b.params);
-      if (!rows.ok()) return rows.status();
-      if (too_many(rows->rows())) return Status::Ok();
-      for (int i = 0; i < rows->rows(); ++i) {
-        auto json = ParseJson(rows->GetString(i, 0));
-        if (!json.ok()) return json.status();
-        std::optional<long long> key;
-        if (!rows->IsNull(i, 2)) key = rows->GetInt(i, 2);
-        auto shown = visible(*json, key);
-        if (!shown.ok()) return shown.status();
-        if (!*shown) continue;
-        list.submission_sets.push_back(mapping::SubmissionSetFromList(*json, rows->GetString(i, 1)));
-      }
-    }
-    if (folders != "false") {
-      auto rows = tx.RunDynamicText(folders_sql, b.params);
-      if (!rows.ok()) return rows.status();
-      if (too_many(rows->rows())) return Status::Ok();
-      for (int i = 0; i < rows->rows(); ++i) {
-        auto json = ParseJson(rows->GetString(i, 0));
-        if (!json.ok()) return json.status();
-        std::optional<long long> key;
-        if (!rows->IsNull(i, 2)) key = rows->GetInt(i, 2);
-        auto shown = visible(*json, key);
-        if (!shown.ok()) return shown.status();
-        if (!*shown) continue;
-        list.folders.push_back(mapping::FolderFromList(*json, rows->GetString(i, 1)));
-      }
-    }
-    if (assocs != "false") {
-      auto rows = tx.RunDynamicText(assocs_sql, b.params);
-      if (!rows.ok()) return rows.status();
-      if (too_many(rows->rows())) return Status::Ok();
-      // The objects at both ends of every association, decided in one round trip.
-      std::vector<std::string> ends;
-      for (int i = 0; i < rows->rows(); ++i)
-        for (int col : {2, 3}) ends.push_back(rows->GetString(i, col));
-      std::set<std::string> hidden_uuids;
-      if (!ends.empty()) {
-        auto objects = tx.Run(kObjectsOf, {SqlParam::Text(storage::TextArrayLiteral(ends))});
-        if (!objects.ok()) return objects.status();
-        for (int j = 0; j < objects->rows(); ++j) {
-          auto json = ParseJson(objects->GetString(j, 1));
-          if (!json.ok()) return json.status();
-          std::optional<long long> key;
-          if (!objects->IsNull(j, 2)) key = objects->GetInt(j, 2);
-          auto ok = visible(*json, key);
-          if (!ok.ok()) return ok.status();
-          if (!*ok) hidden_uuids.insert(objects->GetString(j, 0));
+        if (sets != "false") {
+          auto rows = tx.RunDynamicText(sets_sql, b.params);
+          if (!rows.ok()) return rows.status();
+          if (too_many(rows->rows())) return Status::Ok();
+          for (int i = 0; i < rows->rows(); ++i) {
+            auto json = ParseJson(rows->GetString(i, 0));
+            if (!json.ok()) return json.status();
+            std::optional<long long> key;
+            if (!rows->IsNull(i, 2)) key = rows->GetInt(i, 2);
+            auto shown = visible(*json, key);
+            if (!shown.ok()) return shown.status();
+            if (!*shown) continue;
+            list.submission_sets.push_back(
+                mapping::SubmissionSetFromList(*json, rows->GetString(i, 1)));
+          }
         }
-      }
-      for (int i = 0; i < rows->rows(); ++i) {
-        Association a;
-        a.id = "urn:uuid:" + rows->GetString(i, 0);
-        a.type_uri = rows->GetString(i, 1);
-        a.type = AssociationTypeFromUri(a.type_uri);
-        a.source = "urn:uuid:" + rows->GetString(i, 2);
-        a.target = "urn:uuid:" + rows->GetString(i, 3);
-        a.status = std::string(kStatusApproved);
-        a.submission_set_status = rows->GetString(i, 4);
-        if (hidden_uuids.count(rows->GetString(i, 2)) || hidden_uuids.count(rows->GetString(i, 3))) continue;
-        list.associations.push_back(std::move(a));
-      }
-    }
-    // A query that names objects rather than a patient must not mix patients (ITI TF-2a
-    // 3.18.4.1.2.3.7: XDSResultNotSinglePatient).
-    bool patient_query = q.kind == StoredQueryKind::kFindDocuments || q.kind == StoredQueryKind::kFindSubmissionSets ||
-                         q.kind == StoredQueryKind::kFindFolders || q.kind == StoredQueryKind::kGetAll ||
-                         q.kind == StoredQueryKind::kFindDocumentsByReferenceId;
-    if (!patient_query && reached.size() > 1) {
-      list = RegistryObjectList{};
-      errors.push_back(Error("XDSResultNotSinglePatient", "the objects asked for belong to more than one patient"));
-    }
-    storage::AuditEntry audit = storage::AuditEntry::Dicom("110112", "Query", "ITI-18", 'E');
-    // The query as asked (entity.query): every parameter and its values.
-    for (const auto& [name, groups] : q.parameters)
-      for (const auto& group : groups)
-        for (const auto& v : group) audit.query += (audit.query.empty() ? "" : "&") + name + "=" + v.text;
-    if (reached.empty()) {
-      Decision none;
-      none.allowed = true;
-      none.reason = "stored query: nothing visible matched";
-      return session.Audit(tx, audit, none, std::nullopt);
-    }
-    for (const auto& [key, d] : reached) CARNET_RETURN_IF_ERROR(session.Audit(tx, audit, d, key));
-    return Status::Ok();
-  });
-  if (!st.ok()) return answer(ResponseStatus::kFailure, {}, q.return_type, {RegistryErrorFromStatus(st)});
+        if (folders != "false") {
+          auto rows = tx.RunDynamicText(folders_sql, b.params);
+          if (!rows.ok()) return rows.status();
+          if (too_many(rows->rows())) return Status::Ok();
+          for (int i = 0; i < rows->rows(); ++i) {
+            auto json = ParseJson(rows->GetString(i, 0));
+            if (!json.ok()) return json.status();
+            std::optional<long long> key;
+            if (!rows->IsNull(i, 2)) key = rows->GetInt(i, 2);
+            auto shown = visible(*json, key);
+            if (!shown.ok()) return shown.status();
+            if (!*shown) continue;
+            list.folders.push_back(mapping::FolderFromList(*json, rows->GetString(i, 1)));
+          }
+        }
+        if (assocs != "false") {
+          auto rows = tx.RunDynamicText(assocs_sql, b.params);
+          if (!rows.ok()) return rows.status();
+          if (too_many(rows->rows())) return Status::Ok();
+          // The objects at both ends of every association, decided in one round trip.
+          std::vector<std::string> ends;
+          for (int i = 0; i < rows->rows(); ++i)
+            for (int col : {2, 3}) ends.push_back(rows->GetString(i, col));
+          std::set<std::string> hidden_uuids;
+          if (!ends.empty()) {
+            auto objects = tx.Run(kObjectsOf, {SqlParam::Text(storage::TextArrayLiteral(ends))});
+            if (!objects.ok()) return objects.status();
+            for (int j = 0; j < objects->rows(); ++j) {
+              auto json = ParseJson(objects->GetString(j, 1));
+              if (!json.ok()) return json.status();
+              std::optional<long long> key;
+              if (!objects->IsNull(j, 2)) key = objects->GetInt(j, 2);
+              auto ok = visible(*json, key);
+              if (!ok.ok()) return ok.status();
+              if (!*ok) hidden_uuids.insert(objects->GetString(j, 0));
+            }
+          }
+          for (int i = 0; i < rows->rows(); ++i) {
+            Association a;
+            a.id = "urn:uuid:" + rows->GetString(i, 0);
+            a.type_uri = rows->GetString(i, 1);
+            a.type = AssociationTypeFromUri(a.type_uri);
+            a.source = "urn:uuid:" + rows->GetString(i, 2);
+            a.target = "urn:uuid:" + rows->GetString(i, 3);
+            a.status = std::string(kStatusApproved);
+            a.submission_set_status = rows->GetString(i, 4);
+            if (hidden_uuids.count(rows->GetString(i, 2)) ||
+                hidden_uuids.count(rows->GetString(i, 3)))
+              continue;
+            list.associations.push_back(std::move(a));
+          }
+        }
+        // A query that names objects rather than a patient must not mix patients (ITI TF-2a
+        // 3.18.4.1.2.3.7: XDSResultNotSinglePatient).
+        bool patient_query = q.kind == StoredQueryKind::kFindDocuments ||
+                             q.kind == StoredQueryKind::kFindSubmissionSets ||
+                             q.kind == StoredQueryKind::kFindFolders ||
+                             q.kind == StoredQueryKind::kGetAll ||
+                             q.kind == StoredQueryKind::kFindDocumentsByReferenceId;
+        if (!patient_query && reached.size() > 1) {
+          list = RegistryObjectList{};
+          errors.push_back(Error("XDSResultNotSinglePatient",
+                                 "the objects asked for belong to more than one patient"));
+        }
+        storage::AuditEntry audit = storage::AuditEntry::Dicom("110112", "Query", "ITI-18", 'E');
+        // The query as asked (entity.query): every parameter and its values.
+        for (const auto& [name, groups] : q.parameters)
+          for (const auto& group : groups)
+            for (const auto& v : group)
+              audit.query += (audit.query.empty() ? "" : "&") + name + "=" + v.text;
+        if (reached.empty()) {
+          Decision none;
+          none.allowed = true;
+          none.reason = "stored query: nothing visible matched";
+          return session.Audit(tx, audit, none, std::nullopt);
+        }
+        for (const auto& [key, d] : reached)
+          CARNET_RETURN_IF_ERROR(session.Audit(tx, audit, d, key));
+        return Status::Ok();
+      });
+  if (!st.ok())
+    return answer(ResponseStatus::kFailure, {}, q.return_type, {RegistryErrorFromStatus(st)});
   if (!errors.empty()) return answer(ResponseStatus::kFailure, {}, q.return_type, errors);
   return answer(ResponseStatus::kSuccess, list, q.return_type, parse.errors);
 }
