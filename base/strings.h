@@ -36,6 +36,10 @@ bool IsValidFhirId(std::string_view id);
 // A new random (version 4) UUID in lower-case 8-4-4-4-12 form.
 std::string NewUuid();
 
+// True for the 8-4-4-4-12 hexadecimal form of a UUID (either case, no urn:uuid: prefix): what
+// PostgreSQL's uuid type accepts.
+bool IsUuid(std::string_view s);
+
 }  // namespace carnet
 
 namespace carnet {

@@ -317,18 +317,6 @@ Status RowMaker::AddRegistry(const storage::StoredResource& s, const JsonValue& 
   return Status::Ok();
 }
 
-// fhir/rest.cc DecisionOf: the decision a search filter stands for, for the audit.
-profiles::Decision DecisionOf(const profiles::AccessFilter& f) {
-  profiles::Decision d;
-  d.allowed = f.any_record || !f.patient_keys.empty() || f.include_shared;
-  d.refusal = d.allowed ? ErrorCode::kOk : ErrorCode::kNotFound;
-  d.reason = f.reason;
-  d.emergency = f.emergency;
-  d.consent = f.consent;
-  d.opens_emergency_window = f.opens_emergency_window;
-  return d;
-}
-
 Status RowMaker::AddAccess(const Dossier& d, const Access& a, const Record& rec) {
   profiles::Actor actor = a.actor < 0 ? PatientActor(d) : AccessActors()[a.actor];
   profiles::RequestFacts facts{a.request_id, a.client_address};
@@ -345,7 +333,7 @@ Status RowMaker::AddAccess(const Dossier& d, const Access& a, const Record& rec)
       if (!merged.ok()) return merged.status();
       f = std::move(merged).value();
     }
-    profiles::Decision decision = DecisionOf(f);
+    profiles::Decision decision = profiles::SearchDecision(f);
     if (decision.opens_emergency_window) return Refuse(a.path, "emergency access windows");
     storage::AuditEntry entry = storage::AuditEntry::Rest("search-type", 'E');
     entry.query = a.query;

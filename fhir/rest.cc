@@ -703,18 +703,6 @@ static SearchScope ScopeOf(const profiles::AccessFilter& f) {
   return scope;
 }
 
-// The decision a search filter stands for, for the audit.
-static Decision DecisionOf(const profiles::AccessFilter& f) {
-  Decision d;
-  d.allowed = f.any_record || !f.patient_keys.empty() || f.include_shared;
-  d.refusal = d.allowed ? ErrorCode::kOk : ErrorCode::kNotFound;
-  d.reason = f.reason;
-  d.emergency = f.emergency;
-  d.consent = f.consent;
-  d.opens_emergency_window = f.opens_emergency_window;
-  return d;
-}
-
 // One audit event per record a search reached (one without a record when it reached none
 // by name: shared resources, or a deposit source's search across records).
 static Status AuditSearch(storage::Pool& pool, Session& session, const profiles::AccessFilter& f,
@@ -724,7 +712,7 @@ static Status AuditSearch(storage::Pool& pool, Session& session, const profiles:
     storage::AuditEntry entry = storage::AuditEntry::Rest(subtype, 'E');
     entry.query = query;
     entry.object_reference = object;
-    Decision d = DecisionOf(f);
+    Decision d = profiles::SearchDecision(f);
     if (f.patient_keys.empty()) return session.Audit(tx, entry, d, std::nullopt);
     for (long long key : f.patient_keys) CARNET_RETURN_IF_ERROR(session.Audit(tx, entry, d, key));
     return Status::Ok();
@@ -1412,8 +1400,9 @@ EntryResult FhirApi::Impl::Capabilities() {
         p.Set("type", JsonValue::String(sptype));
         if (type == "AuditEvent")
           p.Set("documentation",
-                JsonValue::String(code == "patient" ? "required: the access history of one record, read by the "
-                                                      "patient or a guardian"
+                JsonValue::String(code == "patient"
+                                      ? "required: the access history of one record, read by the "
+                                        "patient or a guardian"
                                   : code == "agent" ? "the actor, by identifier ([system|]value)"
                                                     : "with a prefix (ge, gt, le, lt, eq)"));
         sp.Append(std::move(p));

@@ -2,8 +2,9 @@
 #include <cctype>
 #include <set>
 
-#include "mapping/xds_metadata.h"
+#include "base/strings.h"
 #include "mapping/ebrim_xml.h"
+#include "mapping/xds_metadata.h"
 
 namespace carnet::xds {
 namespace {
@@ -168,12 +169,13 @@ class Reader {
         std::string_view scheme;
         Code* code;
         const char* name;
-      } single[] = {{uuids::kDeClassCode, &de->class_code, "classCode"},
-                    {uuids::kDeTypeCode, &de->type_code, "typeCode"},
-                    {uuids::kDeFormatCode, &de->format_code, "formatCode"},
-                    {uuids::kDeHealthcareFacilityTypeCode, &de->healthcare_facility_type_code,
-                     "healthcareFacilityTypeCode"},
-                    {uuids::kDePracticeSettingCode, &de->practice_setting_code, "practiceSettingCode"}};
+      } single[] = {
+          {uuids::kDeClassCode, &de->class_code, "classCode"},
+          {uuids::kDeTypeCode, &de->type_code, "typeCode"},
+          {uuids::kDeFormatCode, &de->format_code, "formatCode"},
+          {uuids::kDeHealthcareFacilityTypeCode, &de->healthcare_facility_type_code,
+           "healthcareFacilityTypeCode"},
+          {uuids::kDePracticeSettingCode, &de->practice_setting_code, "practiceSettingCode"}};
       for (auto& s : single) {
         if (scheme != s.scheme) continue;
         if (!s.code->classification_id.empty() || !s.code->code.empty()) {
@@ -263,20 +265,34 @@ class Reader {
     const std::string where = "DocumentEntry " + de.id;
     for (Slot& s : ReadSlots(el, where)) {
       const std::string& n = s.name;
-      if (n == "creationTime") de.creation_time = Single(s, where);
-      else if (n == "serviceStartTime") de.service_start_time = Single(s, where);
-      else if (n == "serviceStopTime") de.service_stop_time = Single(s, where);
-      else if (n == "languageCode") de.language_code = Single(s, where);
-      else if (n == "legalAuthenticator") de.legal_authenticator = Single(s, where);
-      else if (n == "hash") de.hash = Single(s, where);
-      else if (n == "size") de.size = Single(s, where);
-      else if (n == "repositoryUniqueId") de.repository_unique_id = Single(s, where);
-      else if (n == "sourcePatientId") de.source_patient_id = Single(s, where);
-      else if (n == "sourcePatientInfo") de.source_patient_info = std::move(s.values);
-      else if (n == "urn:ihe:iti:xds:2013:referenceIdList") de.reference_id_list = std::move(s.values);
-      else if (n == "documentAvailability") de.document_availability = Single(s, where);
-      else if (n == "URI" && s.values.size() == 1) de.uri = s.values[0];
-      else de.other_slots.push_back(std::move(s));
+      if (n == "creationTime")
+        de.creation_time = Single(s, where);
+      else if (n == "serviceStartTime")
+        de.service_start_time = Single(s, where);
+      else if (n == "serviceStopTime")
+        de.service_stop_time = Single(s, where);
+      else if (n == "languageCode")
+        de.language_code = Single(s, where);
+      else if (n == "legalAuthenticator")
+        de.legal_authenticator = Single(s, where);
+      else if (n == "hash")
+        de.hash = Single(s, where);
+      else if (n == "size")
+        de.size = Single(s, where);
+      else if (n == "repositoryUniqueId")
+        de.repository_unique_id = Single(s, where);
+      else if (n == "sourcePatientId")
+        de.source_patient_id = Single(s, where);
+      else if (n == "sourcePatientInfo")
+        de.source_patient_info = std::move(s.values);
+      else if (n == "urn:ihe:iti:xds:2013:referenceIdList")
+        de.reference_id_list = std::move(s.values);
+      else if (n == "documentAvailability")
+        de.document_availability = Single(s, where);
+      else if (n == "URI" && s.values.size() == 1)
+        de.uri = s.values[0];
+      else
+        de.other_slots.push_back(std::move(s));
     }
     for (pugi::xml_node cl = el.first_child(); cl; cl = cl.next_sibling()) {
       if (!Is(cl, kNsRim, "Classification")) continue;
@@ -292,9 +308,12 @@ class Reader {
     ReadCommon(el, &ss);
     const std::string where = "SubmissionSet " + ss.id;
     for (Slot& s : ReadSlots(el, where)) {
-      if (s.name == "submissionTime") ss.submission_time = Single(s, where);
-      else if (s.name == "intendedRecipient") ss.intended_recipients = std::move(s.values);
-      else ss.other_slots.push_back(std::move(s));
+      if (s.name == "submissionTime")
+        ss.submission_time = Single(s, where);
+      else if (s.name == "intendedRecipient")
+        ss.intended_recipients = std::move(s.values);
+      else
+        ss.other_slots.push_back(std::move(s));
     }
     for (pugi::xml_node cl = el.first_child(); cl; cl = cl.next_sibling()) {
       if (!Is(cl, kNsRim, "Classification")) continue;
@@ -311,8 +330,10 @@ class Reader {
     ReadCommon(el, &f);
     const std::string where = "Folder " + f.id;
     for (Slot& s : ReadSlots(el, where)) {
-      if (s.name == "lastUpdateTime") f.last_update_time = Single(s, where);
-      else f.other_slots.push_back(std::move(s));
+      if (s.name == "lastUpdateTime")
+        f.last_update_time = Single(s, where);
+      else
+        f.other_slots.push_back(std::move(s));
     }
     for (pugi::xml_node cl = el.first_child(); cl; cl = cl.next_sibling()) {
       if (!Is(cl, kNsRim, "Classification")) continue;
@@ -334,11 +355,16 @@ class Reader {
     const std::string where = "Association " + a.id;
     CheckOrder(el, where);
     for (Slot& s : ReadSlots(el, where)) {
-      if (s.name == "SubmissionSetStatus") a.submission_set_status = Single(s, where);
-      else if (s.name == "PreviousVersion") a.previous_version = Single(s, where);
-      else if (s.name == "OriginalStatus") a.original_status = Single(s, where);
-      else if (s.name == "NewStatus") a.new_status = Single(s, where);
-      else a.other_slots.push_back(std::move(s));
+      if (s.name == "SubmissionSetStatus")
+        a.submission_set_status = Single(s, where);
+      else if (s.name == "PreviousVersion")
+        a.previous_version = Single(s, where);
+      else if (s.name == "OriginalStatus")
+        a.original_status = Single(s, where);
+      else if (s.name == "NewStatus")
+        a.new_status = Single(s, where);
+      else
+        a.other_slots.push_back(std::move(s));
     }
     if (a.id.empty()) Problem("Association", "Association without an id");
     return a;
@@ -372,68 +398,77 @@ std::string_view PackageKind(pugi::xml_node pkg, const std::vector<pugi::xml_nod
 
 bool IsUuidUrn(std::string_view id) {
   constexpr std::string_view kPrefix = "urn:uuid:";
-  if (id.size() != kPrefix.size() + 36 || id.substr(0, kPrefix.size()) != kPrefix) return false;
-  std::string_view u = id.substr(kPrefix.size());
-  for (size_t i = 0; i < u.size(); ++i) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (u[i] != '-') return false;
-    } else if (!std::isxdigit(static_cast<unsigned char>(u[i]))) {
-      return false;
-    }
-  }
-  return true;
+  return id.substr(0, kPrefix.size()) == kPrefix && IsUuid(id.substr(kPrefix.size()));
 }
 
 AssociationType AssociationTypeFromUri(std::string_view uri) {
-  if (uri == "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember") return AssociationType::kHasMember;
+  if (uri == "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember")
+    return AssociationType::kHasMember;
   if (uri == "urn:ihe:iti:2007:AssociationType:RPLC") return AssociationType::kReplace;
   if (uri == "urn:ihe:iti:2007:AssociationType:XFRM") return AssociationType::kTransform;
   if (uri == "urn:ihe:iti:2007:AssociationType:APND") return AssociationType::kAppend;
-  if (uri == "urn:ihe:iti:2007:AssociationType:XFRM_RPLC") return AssociationType::kTransformAndReplace;
+  if (uri == "urn:ihe:iti:2007:AssociationType:XFRM_RPLC")
+    return AssociationType::kTransformAndReplace;
   if (uri == "urn:ihe:iti:2007:AssociationType:signs") return AssociationType::kSigns;
   if (uri == "urn:ihe:iti:2010:AssociationType:UpdateAvailabilityStatus")
     return AssociationType::kUpdateAvailabilityStatus;
-  if (uri == "urn:ihe:iti:2010:AssociationType:SubmitAssociation") return AssociationType::kSubmitAssociation;
+  if (uri == "urn:ihe:iti:2010:AssociationType:SubmitAssociation")
+    return AssociationType::kSubmitAssociation;
   if (uri == "urn:ihe:iti:2010:AssociationType:IsSnapshotOf") return AssociationType::kIsSnapshotOf;
   return AssociationType::kUnknown;
 }
 
 std::string_view AssociationTypeUri(AssociationType type) {
   switch (type) {
-    case AssociationType::kHasMember: return "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember";
-    case AssociationType::kReplace: return "urn:ihe:iti:2007:AssociationType:RPLC";
-    case AssociationType::kTransform: return "urn:ihe:iti:2007:AssociationType:XFRM";
-    case AssociationType::kAppend: return "urn:ihe:iti:2007:AssociationType:APND";
-    case AssociationType::kTransformAndReplace: return "urn:ihe:iti:2007:AssociationType:XFRM_RPLC";
-    case AssociationType::kSigns: return "urn:ihe:iti:2007:AssociationType:signs";
+    case AssociationType::kHasMember:
+      return "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember";
+    case AssociationType::kReplace:
+      return "urn:ihe:iti:2007:AssociationType:RPLC";
+    case AssociationType::kTransform:
+      return "urn:ihe:iti:2007:AssociationType:XFRM";
+    case AssociationType::kAppend:
+      return "urn:ihe:iti:2007:AssociationType:APND";
+    case AssociationType::kTransformAndReplace:
+      return "urn:ihe:iti:2007:AssociationType:XFRM_RPLC";
+    case AssociationType::kSigns:
+      return "urn:ihe:iti:2007:AssociationType:signs";
     case AssociationType::kUpdateAvailabilityStatus:
       return "urn:ihe:iti:2010:AssociationType:UpdateAvailabilityStatus";
-    case AssociationType::kSubmitAssociation: return "urn:ihe:iti:2010:AssociationType:SubmitAssociation";
-    case AssociationType::kIsSnapshotOf: return "urn:ihe:iti:2010:AssociationType:IsSnapshotOf";
-    case AssociationType::kUnknown: break;
+    case AssociationType::kSubmitAssociation:
+      return "urn:ihe:iti:2010:AssociationType:SubmitAssociation";
+    case AssociationType::kIsSnapshotOf:
+      return "urn:ihe:iti:2010:AssociationType:IsSnapshotOf";
+    case AssociationType::kUnknown:
+      break;
   }
   return {};
 }
 
 const DocumentEntry* RegistryObjectList::FindDocument(std::string_view id) const {
-  for (const DocumentEntry& d : documents) if (d.id == id) return &d;
+  for (const DocumentEntry& d : documents)
+    if (d.id == id) return &d;
   return nullptr;
 }
 const SubmissionSet* RegistryObjectList::FindSubmissionSet(std::string_view id) const {
-  for (const SubmissionSet& s : submission_sets) if (s.id == id) return &s;
+  for (const SubmissionSet& s : submission_sets)
+    if (s.id == id) return &s;
   return nullptr;
 }
 const Folder* RegistryObjectList::FindFolder(std::string_view id) const {
-  for (const Folder& f : folders) if (f.id == id) return &f;
+  for (const Folder& f : folders)
+    if (f.id == id) return &f;
   return nullptr;
 }
 const Association* RegistryObjectList::FindAssociation(std::string_view id) const {
-  for (const Association& a : associations) if (a.id == id) return &a;
+  for (const Association& a : associations)
+    if (a.id == id) return &a;
   return nullptr;
 }
 bool RegistryObjectList::Contains(std::string_view id) const {
-  if (FindDocument(id) || FindSubmissionSet(id) || FindFolder(id) || FindAssociation(id)) return true;
-  for (const ObjectRef& r : object_refs) if (r.id == id) return true;
+  if (FindDocument(id) || FindSubmissionSet(id) || FindFolder(id) || FindAssociation(id))
+    return true;
+  for (const ObjectRef& r : object_refs)
+    if (r.id == id) return true;
   return false;
 }
 
@@ -475,8 +510,8 @@ Result<RegistryObjectList> ReadRegistryObjectList(pugi::xml_node list,
         out.folders.push_back(reader.ReadFolder(c));
       } else {
         std::string id = c.attribute("id").value();
-        reader.Problem(id, "RegistryPackage " + id +
-                               " is classified neither as SubmissionSet nor as Folder");
+        reader.Problem(
+            id, "RegistryPackage " + id + " is classified neither as SubmissionSet nor as Folder");
       }
     } else if (local == "Association") {
       out.associations.push_back(reader.ReadAssociation(c));

@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "base/strings.h"
 #include "mapping/document_entry.h"
 
 namespace carnet::mapping {
@@ -15,15 +16,6 @@ SqlParam OrNull(const std::string& v) { return v.empty() ? SqlParam::Null() : Sq
 SqlParam Timestamp(const std::string& dtm) {
   std::string ts = TimestampFromDtm(dtm);
   return ts.empty() ? SqlParam::Null() : SqlParam::Text(ts);
-}
-
-bool IsUuid(const std::string& s) {
-  if (s.size() != 36) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
-  }
-  return true;
 }
 
 const storage::Statement kDelete{"registry_index_delete",

@@ -438,8 +438,7 @@ Decision Decide(const Actor& actor, const RecordContext& record, const ResourceS
   if (resource.type == "Subscription" && action != Action::kRead && action != Action::kSearch &&
       actor.kind != ActorKind::kPatient && actor.kind != ActorKind::kGuardian) {
     Gate g = RecordGate(actor, record, env);
-    return g.decision.allowed ? Forbid("subscriptions to a record are the patient's")
-                              : g.decision;
+    return g.decision.allowed ? Forbid("subscriptions to a record are the patient's") : g.decision;
   }
   Gate g = RecordGate(actor, record, env);
   if (!g.decision.allowed) {
@@ -521,7 +520,8 @@ Decision DecideNewRecord(const Actor& actor) {
   if (actor.kind == ActorKind::kOperator) return Allow("operator: creates the record");
   if (actor.kind == ActorKind::kSystem && ScopesAllow(actor.scopes, "Patient", 'c'))
     return Allow("identity feed: creates the record");
-  if (actor.kind == ActorKind::kDenied) return Hide("denied party: no access whatever the token says");
+  if (actor.kind == ActorKind::kDenied)
+    return Hide("denied party: no access whatever the token says");
   return Forbid("records are created by operators and identity feeds");
 }
 
@@ -656,7 +656,6 @@ Result<AccessFilter> MergeFilters(const std::vector<AccessFilter>& filters) {
 
 namespace {
 
-
 const JsonValue* Contained(const JsonValue& resource, std::string_view local_id) {
   const JsonValue* contained = resource.Find("contained");
   if (!contained || !contained->is_array()) return nullptr;
@@ -729,6 +728,17 @@ void CollectIdentifierValues(const JsonValue* identifiers, std::vector<std::stri
   if (identifiers->is_object()) add(*identifiers);
   if (identifiers->is_array())
     for (const auto& id : identifiers->items()) add(id);
+}
+
+Decision SearchDecision(const AccessFilter& f) {
+  Decision d;
+  d.allowed = f.any_record || !f.patient_keys.empty() || f.include_shared;
+  d.refusal = d.allowed ? ErrorCode::kOk : ErrorCode::kNotFound;
+  d.reason = f.reason;
+  d.emergency = f.emergency;
+  d.consent = f.consent;
+  d.opens_emergency_window = f.opens_emergency_window;
+  return d;
 }
 
 }  // namespace carnet::profiles

@@ -203,6 +203,9 @@ struct AccessFilter {
   bool opens_emergency_window = false;
 };
 
+// The decision a search filter stands for, for the search's audit events.
+Decision SearchDecision(const AccessFilter& filter);
+
 // The filter for searching `record` (and, for a search with no patient, call it once per
 // record the actor covers and combine with MergeFilters).
 AccessFilter FilterFor(const Actor& actor, const RecordContext& record, const PolicyEnv& env);

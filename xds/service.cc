@@ -87,19 +87,6 @@ std::string Uuid(const std::string& urn) {
   return Lower(urn.rfind("urn:uuid:", 0) == 0 ? urn.substr(9) : urn);
 }
 
-// True for the 8-4-4-4-12 hex form: what PostgreSQL casts to uuid. The registry's uuid
-// columns are compared as uuids (an index lookup), so a value that is not one, which names
-// nothing, is left out of the comparison instead of casting the column to text (which would
-// read the whole registry).
-bool IsUuidText(const std::string& s) {
-  if (s.size() != 36) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
-  }
-  return true;
-}
-
 // Renders the errors (or success) of a registry transaction.
 HttpResponse RegistryAnswer(const SoapRequest& req, const std::vector<RegistryError>& errors) {
   return SoapResponse(200, WriteSoapResponse(req.transaction->response_action, req.message_id,
@@ -157,7 +144,7 @@ std::optional<std::string> ExistingFolder(Tx& tx, const std::string& uuid) {
   static const storage::Statement kFolder{
       "xds_existing_folder",
       "SELECT res_id FROM registry_object WHERE object_type = 'Folder' AND entry_uuid = $1::uuid"};
-  if (!IsUuidText(Uuid(uuid))) return std::nullopt;
+  if (!IsUuid(Uuid(uuid))) return std::nullopt;
   auto r = tx.Run(kFolder, {SqlParam::Text(Uuid(uuid))});
   if (!r.ok() || r->rows() == 0) return std::nullopt;
   return r->GetString(0, 0);
@@ -641,7 +628,7 @@ Result<std::optional<XdsService::Impl::CurrentEntry>> XdsService::Impl::FindEntr
       "WHERE o.object_type = 'DocumentEntry' AND (o.entry_uuid = $1::uuid OR o.logical_id = "
       "$1::uuid) "
       "FOR UPDATE OF r"};
-  if (!IsUuidText(Uuid(uuid))) return std::optional<CurrentEntry>();
+  if (!IsUuid(Uuid(uuid))) return std::optional<CurrentEntry>();
   auto r = tx.Run(kFind, {SqlParam::Text(Uuid(uuid))});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return std::optional<CurrentEntry>();
@@ -772,7 +759,7 @@ HttpResponse XdsService::Impl::DeleteDocumentSet(Session& session, const SoapReq
     std::set<std::string> removing;
     for (const auto& id : *ids) {
       std::string uuid = Uuid(id);
-      if (!IsUuidText(uuid)) {
+      if (!IsUuid(uuid)) {
         errors.push_back(Error("UnresolvedReferenceException", "no registry object " + id, id));
         continue;
       }
@@ -976,11 +963,13 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
     for (const auto& v : q.Values(param)) out.push_back(StatusName(v));
     return b.Array(out);
   };
-  // The UUIDs a parameter names, as a uuid[] (values that are not UUIDs name nothing).
+  // The UUIDs a parameter names, as a uuid[] (values that are not UUIDs name nothing): the
+  // registry's uuid columns compared as uuids, which their indexes answer (compared as text,
+  // every query read the whole registry).
   auto uuids = [&](const char* param) {
     std::vector<std::string> out;
     for (const auto& v : q.Values(param))
-      if (IsUuidText(Uuid(v))) out.push_back(Uuid(v));
+      if (IsUuid(Uuid(v))) out.push_back(Uuid(v));
     return b.Array(out) + "::uuid[]";
   };
   // Coded and time filters of the document queries, ANDed to `where`.
