@@ -218,9 +218,11 @@ Result<std::vector<std::string>> ExtractionProvenances(storage::Transaction& tx,
   auto r = tx.Run(kProvenances,
                   {storage::SqlParam::Text(dr_id), storage::SqlParam::Text(std::to_string(limit))});
   if (!r.ok()) return r.status();
-  std::vector<std::string> ids;
-  for (int i = 0; i < r->rows(); ++i) ids.push_back(r->GetString(i, 0));
-  return ids;
+  // A Provenance naming the document twice has two rows: each id once, in order. No ORDER BY
+  // or DISTINCT in the statement, which would let the planner walk the index in id order.
+  std::set<std::string> ids;
+  for (int i = 0; i < r->rows(); ++i) ids.insert(r->GetString(i, 0));
+  return std::vector<std::string>(ids.begin(), ids.end());
 }
 
 }  // namespace
@@ -351,7 +353,7 @@ Status SupersedeReplacedDocument(Interactions& interactions, storage::Transactio
 Status RemoveExtractedContent(Interactions& interactions, storage::Transaction& tx,
                               profiles::AccessSession& session, const std::string& dr_id) {
   std::string document = "DocumentReference/" + dr_id;
-  auto provenances = ExtractionProvenances(tx, dr_id, 100);
+  auto provenances = ExtractionProvenances(tx, dr_id, 1000);
   if (!provenances.ok()) return provenances.status();
   profiles::AccessSession::ExtractionScope scope(session, document);
   for (const std::string& pid : *provenances) {

@@ -102,8 +102,8 @@ const storage::Statement kInsertAssociations{
     "$2::uuid, o.entry_uuid, CASE WHEN t.kind LIKE '%:HasMember' THEN 'Original' END "
     "FROM unnest($3::text[], $4::text[], $5::text[]) AS t(kind, ref, assoc_id) "
     "JOIN registry_object o ON o.res_type IN ('DocumentReference', 'List') "
-    "AND o.res_type = split_part(t.ref, '/', 1) AND o.res_id = substr(t.ref, strpos(t.ref, '/') + "
-    "1) "
+    "AND strpos(t.ref, '/') > 0 AND o.res_type = split_part(t.ref, '/', 1) "
+    "AND o.res_id = substr(t.ref, strpos(t.ref, '/') + 1) "
     "ON CONFLICT (entry_uuid) DO NOTHING"};
 
 const storage::Statement kInsertSubmissionSet{

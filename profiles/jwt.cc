@@ -252,20 +252,29 @@ std::optional<std::string> Base64UrlDecode(std::string_view text) {
   return out;
 }
 
-// Bounded: when full it starts over (tokens are short-lived; a cleared cache only costs one
-// signature check per token in use).
+// Keyed by the SHA-256 of the whole token, computed outside the lock (no credential kept in
+// memory, 32 bytes an entry). Bounded: when full it starts over (tokens are short-lived; a
+// cleared cache only costs one signature check per token in use).
 struct JwtVerifier::SignatureCache {
   static constexpr size_t kMaxTokens = 4096;
   std::mutex mutex;
-  std::unordered_set<std::string> tokens;
-  bool Contains(std::string_view token) {
-    std::lock_guard<std::mutex> lock(mutex);
-    return tokens.count(std::string(token)) > 0;
+  std::unordered_set<std::string> digests;
+  static std::string Digest(std::string_view token) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_Digest(token.data(), token.size(), md, &len, EVP_sha256(), nullptr) != 1) return "";
+    return std::string(reinterpret_cast<const char*>(md), len);
   }
-  void Add(std::string_view token) {
+  bool Contains(const std::string& digest) {
+    if (digest.empty()) return false;
     std::lock_guard<std::mutex> lock(mutex);
-    if (tokens.size() >= kMaxTokens) tokens.clear();
-    tokens.emplace(token);
+    return digests.count(digest) > 0;
+  }
+  void Add(const std::string& digest) {
+    if (digest.empty()) return;
+    std::lock_guard<std::mutex> lock(mutex);
+    if (digests.size() >= kMaxTokens) digests.clear();
+    digests.insert(digest);
   }
 };
 
@@ -273,6 +282,9 @@ JwtVerifier::JwtVerifier(JwtVerifierOptions options)
     : options_(std::move(options)), verified_(std::make_shared<SignatureCache>()) {}
 
 Status JwtVerifier::AddJwks(std::string_view jwks_json, const std::vector<std::string>& issuers) {
+  // A new key set: what was verified under the old one is checked again (and a copy of this
+  // verifier keeps its own cache).
+  verified_ = std::make_shared<SignatureCache>();
   auto doc = ParseJson(jwks_json);
   if (!doc.ok()) return BadRequest("JWKS is not valid JSON: " + doc.status().message());
   const JsonValue* keys = doc->Find("keys");
@@ -347,13 +359,14 @@ Result<JsonValue> JwtVerifier::VerifyClaims(std::string_view token, long long no
   if (!key) return Unauthorized("token signed with unknown key " + kid);
   if (key->alg != alg) return Unauthorized("token alg " + alg + " does not match key " + kid);
 
-  if (!verified_->Contains(token)) {
+  std::string digest = SignatureCache::Digest(token);
+  if (!verified_->Contains(digest)) {
     auto signature = Base64UrlDecode(signature_b64);
     if (!signature) return Unauthorized("token signature is not base64url");
     std::string_view signing_input = token.substr(0, dot2);
     if (!VerifySignature(key->pkey.get(), alg, signing_input, *signature))
       return Unauthorized("token signature does not verify");
-    verified_->Add(token);
+    verified_->Add(digest);
   }
 
   // Only now, on authenticated bytes, is the payload parsed.

@@ -72,8 +72,8 @@ class JwtVerifier {
   // same token with every request until it expires; the RSA or ECDSA check and OpenSSL's
   // algorithm fetches cost more than the rest of the verification, so each token's signature
   // is checked once. Everything else (issuer, audience, exp, nbf) is checked on every use.
-  // Safe across key rotation: a rotation builds a new verifier, and its cache starts empty;
-  // copies share it (keys are only ever added).
+  // Safe across key rotation: a rotation builds a new verifier, and AddJwks starts the cache
+  // anew (copies share it until one of them is given keys).
   struct SignatureCache;
   JwtVerifierOptions options_;
   std::vector<Key> keys_;
