@@ -355,6 +355,17 @@ Status RemoveExtractedContent(Interactions& interactions, storage::Transaction& 
   std::string document = "DocumentReference/" + dr_id;
   auto provenances = ExtractionProvenances(tx, dr_id, 1000);
   if (!provenances.ok()) return provenances.status();
+  // The deletions below skip the access decision (they follow the document's): they are
+  // limited to the document's record, so that a Provenance written by a client, naming this
+  // document as its entity and another record's resources as its targets, deletes nothing
+  // there.
+  auto doc_row = storage::ReadCurrent(tx, "DocumentReference", dr_id, false);
+  if (!doc_row.ok()) return doc_row.status();
+  if (!*doc_row || !(*doc_row)->patient_key) return Status::Ok();
+  long long record = *(*doc_row)->patient_key;
+  auto derived_here = [&](const storage::StoredResource& r) {
+    return !r.deleted && r.patient_key && *r.patient_key == record;
+  };
   profiles::AccessSession::ExtractionScope scope(session, document);
   for (const std::string& pid : *provenances) {
     auto prov = storage::ReadCurrent(tx, "Provenance", pid, false);
@@ -367,10 +378,14 @@ Status RemoveExtractedContent(Interactions& interactions, storage::Transaction& 
         std::string ref = t.GetString("reference");
         size_t slash = ref.find('/');
         if (slash == std::string::npos || ref == document) continue;
+        auto target = storage::ReadCurrent(tx, ref.substr(0, slash), ref.substr(slash + 1), false);
+        if (!target.ok()) return target.status();
+        if (!*target || !derived_here(**target)) continue;
         auto del = interactions.Delete(tx, session, ref.substr(0, slash), ref.substr(slash + 1),
                                        Preconditions{});
         if (!del.ok()) return del.status();
       }
+    if (!derived_here(**prov)) continue;
     auto del = interactions.Delete(tx, session, "Provenance", pid, Preconditions{});
     if (!del.ok()) return del.status();
   }

@@ -10,9 +10,9 @@
 #include "mapping/cda_header.h"
 #include "mapping/document_entry.h"
 #include "mapping/xds_metadata.h"
-#include "xds/requests.h"
-#include "tests/integration/xds_messages.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/xds_messages.h"
+#include "xds/requests.h"
 
 namespace carnet::testing {
 namespace {
@@ -29,21 +29,25 @@ TEST(DepositTest, BareCdaIsFiledFromItsHeader) {
   ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
   HttpClient client;
   std::string base = gateway.base_url() + "/fhir/";
-  auto p = client.Request("POST", base + "Patient",
-                          {"Content-Type: application/fhir+json",
-                           "If-None-Exist: identifier=urn:oid:1.2.250.1.213.1.4.10|279035121518989"},
-                          R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":"279035121518989"}],
+  auto p = client.Request(
+      "POST", base + "Patient",
+      {"Content-Type: application/fhir+json",
+       "If-None-Exist: identifier=urn:oid:1.2.250.1.213.1.4.10|279035121518989"},
+      R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":"279035121518989"}],
                               "name":[{"family":"PAT-TROIS","given":["DOMINIQUE"]}]})");
   ASSERT_TRUE(p.status == 201 || p.status == 200) << p.body;
   std::string pid = ParseJson(p.body)->GetString("id");
   // A database reused from an earlier run may hold the document already.
-  client.Request("DELETE", base + "DocumentReference?identifier=urn:oid:1.2.250.1.213.1.1.1.55.2024.9.1");
+  client.Request("DELETE",
+                 base + "DocumentReference?identifier=urn:oid:1.2.250.1.213.1.1.1.55.2024.9.1");
 
   std::string cda = Corpus("BIO-CR-BIO_2024.01_TSH_1.xml");
-  auto r = client.Request("POST", base + "DocumentReference/$deposit", {"Content-Type: application/xml"}, cda);
+  auto r = client.Request("POST", base + "DocumentReference/$deposit",
+                          {"Content-Type: application/xml"}, cda);
   ASSERT_EQ(r.status, 201) << r.body;
   JsonValue dr = *ParseJson(r.body);
-  EXPECT_EQ(dr.Find("masterIdentifier")->GetString("value"), "urn:oid:1.2.250.1.213.1.1.1.55.2024.9.1");
+  EXPECT_EQ(dr.Find("masterIdentifier")->GetString("value"),
+            "urn:oid:1.2.250.1.213.1.1.1.55.2024.9.1");
   EXPECT_EQ(dr.Find("subject")->GetString("reference"), "Patient/" + pid);
   EXPECT_EQ(dr.Find("type")->Find("coding")->items()[0].GetString("code"), "11502-2");
   const JsonValue& att = *dr.Find("content")->items()[0].Find("attachment");
@@ -52,9 +56,11 @@ TEST(DepositTest, BareCdaIsFiledFromItsHeader) {
   EXPECT_EQ(bytes.body, cda);
   // The results inside (CDA level 3) are Observations of the record, derived from the document.
   std::string doc_ref = "DocumentReference/" + dr.GetString("id");
-  auto obs = client.Get(base + "Observation?derived-from=" + doc_ref + "&code=http://loinc.org|3016-3");
+  auto obs =
+      client.Get(base + "Observation?derived-from=" + doc_ref + "&code=http://loinc.org|3016-3");
   JsonValue bundle = *ParseJson(obs.body);
-  ASSERT_TRUE(bundle.Find("entry") && bundle.Find("entry")->items().size() == 1) << obs.body.substr(0, 1500);
+  ASSERT_TRUE(bundle.Find("entry") && bundle.Find("entry")->items().size() == 1)
+      << obs.body.substr(0, 1500);
   const JsonValue& tsh = *bundle.Find("entry")->items()[0].Find("resource");
   EXPECT_EQ(tsh.Find("valueQuantity")->Find("value")->text(), "1.950");
   EXPECT_EQ(tsh.Find("valueQuantity")->GetString("code"), "m[IU]/L");
@@ -62,19 +68,81 @@ TEST(DepositTest, BareCdaIsFiledFromItsHeader) {
   auto prov = client.Get(base + "Provenance?entity=" + doc_ref);
   EXPECT_NE(prov.body.find("Observation/"), std::string::npos) << prov.body.substr(0, 1000);
   // The same document again is a duplicate; a document for an unknown person is refused.
-  EXPECT_EQ(client.Request("POST", base + "DocumentReference/$deposit", {"Content-Type: application/xml"}, cda).status, 409);
+  EXPECT_EQ(client
+                .Request("POST", base + "DocumentReference/$deposit",
+                         {"Content-Type: application/xml"}, cda)
+                .status,
+            409);
   std::string stranger = cda;
   stranger.replace(stranger.find("279035121518989"), 15, "199999999999999");
-  EXPECT_EQ(client.Request("POST", base + "DocumentReference/$deposit", {"Content-Type: application/xml"}, stranger).status,
+  EXPECT_EQ(client
+                .Request("POST", base + "DocumentReference/$deposit",
+                         {"Content-Type: application/xml"}, stranger)
+                .status,
             404);
-  EXPECT_EQ(client.Request("POST", base + "DocumentReference/$deposit", {"Content-Type: application/xml"},
-                           "<notcda/>").status,
+  EXPECT_EQ(client
+                .Request("POST", base + "DocumentReference/$deposit",
+                         {"Content-Type: application/xml"}, "<notcda/>")
+                .status,
             400);
-  // A PDF needs its minimal metadata as parameters (APdfWithMinimalMetadataIsFiled); a ZIP is no document.
-  EXPECT_EQ(client.Request("POST", base + "DocumentReference/$deposit", {"Content-Type: application/pdf"}, "x").status,
+  // A PDF needs its minimal metadata as parameters (APdfWithMinimalMetadataIsFiled); a ZIP is no
+  // document.
+  EXPECT_EQ(client
+                .Request("POST", base + "DocumentReference/$deposit",
+                         {"Content-Type: application/pdf"}, "x")
+                .status,
             422);
-  EXPECT_EQ(client.Request("POST", base + "DocumentReference/$deposit", {"Content-Type: application/zip"}, "x").status,
+  EXPECT_EQ(client
+                .Request("POST", base + "DocumentReference/$deposit",
+                         {"Content-Type: application/zip"}, "x")
+                .status,
             415);
+}
+
+// Removing a document removes what was extracted from it, without asking the policy for each
+// resource: only in the document's own record. A Provenance naming the document as its entity
+// and another record's resource as its target deletes nothing there.
+TEST(DepositTest, RemovalFollowsProvenancesOnlyInTheDocumentsRecord) {
+  GatewayProcess gateway;
+  ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
+  HttpClient client;
+  std::string base = gateway.base_url() + "/fhir/";
+  std::string tag = NewUuid().substr(0, 8);
+  auto patient = [&](const std::string& ins) {
+    auto p = client.Request(
+        "POST", base + "Patient", {"Content-Type: application/fhir+json"},
+        R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":")" +
+            ins + R"("}],"name":[{"family":"PROV-)" + tag + R"("}]})");
+    EXPECT_EQ(p.status, 201) << p.body;
+    return ParseJson(p.body)->GetString("id");
+  };
+  std::string a =
+      patient("1" + std::to_string(std::hash<std::string>{}(tag + "a") % 1000000000000ULL));
+  std::string b =
+      patient("2" + std::to_string(std::hash<std::string>{}(tag + "b") % 1000000000000ULL));
+  auto y = client.Request(
+      "POST", base + "Observation", {"Content-Type: application/fhir+json"},
+      R"({"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"29463-7"}]},"subject":{"reference":"Patient/)" +
+          b +
+          R"("},"valueQuantity":{"value":70,"unit":"kg","system":"http://unitsofmeasure.org","code":"kg"}})");
+  ASSERT_EQ(y.status, 201) << y.body;
+  std::string y_id = ParseJson(y.body)->GetString("id");
+  auto x = client.Request(
+      "POST", base + "DocumentReference", {"Content-Type: application/fhir+json"},
+      R"({"resourceType":"DocumentReference","status":"current","type":{"coding":[{"system":"http://loinc.org","code":"11502-2"}]},"subject":{"reference":"Patient/)" +
+          a + R"("},"content":[{"attachment":{"contentType":"text/plain","data":"SGVsbG8="}}]})");
+  ASSERT_EQ(x.status, 201) << x.body;
+  std::string x_id = ParseJson(x.body)->GetString("id");
+  auto prov = client.Request(
+      "POST", base + "Provenance", {"Content-Type: application/fhir+json"},
+      R"({"resourceType":"Provenance","target":[{"reference":"Observation/)" + y_id +
+          R"("}],"recorded":"2026-01-01T00:00:00Z","agent":[{"who":{"display":"a client"}}],"entity":[{"role":"source","what":{"reference":"DocumentReference/)" +
+          x_id + R"("}}]})");
+  ASSERT_EQ(prov.status, 201) << prov.body;
+  ASSERT_EQ(client.Request("DELETE", base + "DocumentReference/" + x_id).status, 204);
+  EXPECT_EQ(client.Get(base + "DocumentReference/" + x_id).status, 410);
+  auto still = client.Get(base + "Observation/" + y_id);
+  EXPECT_EQ(still.status, 200) << still.body.substr(0, 500);
 }
 
 // A level-1 CDA (a PDF in nonXMLBody): filed, and the PDF inside retrievable as itself.
@@ -83,14 +151,17 @@ TEST(DepositTest, LevelOneContentIsRetrievable) {
   ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
   HttpClient client;
   std::string base = gateway.base_url() + "/fhir/";
-  auto p = client.Request("POST", base + "Patient",
-                          {"Content-Type: application/fhir+json",
-                           "If-None-Exist: identifier=urn:oid:1.2.250.1.213.1.4.10|279035121518989"},
-                          R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":"279035121518989"}]})");
+  auto p = client.Request(
+      "POST", base + "Patient",
+      {"Content-Type: application/fhir+json",
+       "If-None-Exist: identifier=urn:oid:1.2.250.1.213.1.4.10|279035121518989"},
+      R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":"279035121518989"}]})");
   ASSERT_TRUE(p.status == 201 || p.status == 200) << p.body;
-  client.Request("DELETE", base + "DocumentReference?identifier=urn:oid:1.3.6.1.4.1.19376.1.2.20.12345.1.1");
+  client.Request("DELETE",
+                 base + "DocumentReference?identifier=urn:oid:1.3.6.1.4.1.19376.1.2.20.12345.1.1");
   std::string cda = Corpus("DOC_NON_STRUCTURE_CDA-R2-N1.xml");
-  auto r = client.Request("POST", base + "DocumentReference/$deposit", {"Content-Type: application/xml"}, cda);
+  auto r = client.Request("POST", base + "DocumentReference/$deposit",
+                          {"Content-Type: application/xml"}, cda);
   ASSERT_EQ(r.status, 201) << r.body.substr(0, 800);
   std::string doc_ref = "DocumentReference/" + ParseJson(r.body)->GetString("id");
   auto prov = ParseJson(client.Get(base + "Provenance?entity=" + doc_ref).body);
@@ -100,7 +171,8 @@ TEST(DepositTest, LevelOneContentIsRetrievable) {
   for (const auto& t : pr.Find("target")->items())
     if (t.GetString("reference").rfind("Binary/", 0) == 0) binary = t.GetString("reference");
   ASSERT_FALSE(binary.empty()) << WriteJson(pr);
-  EXPECT_NE(pr.Find("extension")->items()[0].GetString("valueString").find("application/pdf"), std::string::npos);
+  EXPECT_NE(pr.Find("extension")->items()[0].GetString("valueString").find("application/pdf"),
+            std::string::npos);
   auto pdf = client.Get(base + binary, {"Accept: application/pdf"});
   EXPECT_EQ(pdf.status, 200);
   EXPECT_EQ(pdf.headers["content-type"].substr(0, 15), "application/pdf");
@@ -118,10 +190,11 @@ TEST(DepositTest, TheThreeRoadsGiveTheSameDossier) {
   ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
   HttpClient client;
   std::string base = gateway.base_url() + "/fhir/";
-  auto p = client.Request("POST", base + "Patient",
-                          {"Content-Type: application/fhir+json",
-                           "If-None-Exist: identifier=urn:oid:1.2.250.1.213.1.4.10|279035121518989"},
-                          R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":"279035121518989"}]})");
+  auto p = client.Request(
+      "POST", base + "Patient",
+      {"Content-Type: application/fhir+json",
+       "If-None-Exist: identifier=urn:oid:1.2.250.1.213.1.4.10|279035121518989"},
+      R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":"279035121518989"}]})");
   ASSERT_TRUE(p.status == 201 || p.status == 200) << p.body;
   std::string pid = ParseJson(p.body)->GetString("id");
   const std::string uid = "1.2.250.1.213.1.1.1.55.2024.9.1";
@@ -132,24 +205,30 @@ TEST(DepositTest, TheThreeRoadsGiveTheSameDossier) {
   // What a road leaves in the dossier, as text to compare.
   auto state = [&]() -> std::string {
     auto found = ParseJson(client.Get(base + "DocumentReference?identifier=urn:oid:" + uid).body);
-    if (!found.ok() || !found->Find("entry") || found->Find("entry")->items().size() != 1) return "no single document";
+    if (!found.ok() || !found->Find("entry") || found->Find("entry")->items().size() != 1)
+      return "no single document";
     const JsonValue& dr = *found->Find("entry")->items()[0].Find("resource");
     const JsonValue& att = *dr.Find("content")->items()[0].Find("attachment");
     std::string out = "type=" + dr.Find("type")->Find("coding")->items()[0].GetString("code") +
-                      " subject=" + dr.Find("subject")->GetString("reference") + " status=" + dr.GetString("status") +
-                      " creation=" + att.GetString("creation") + " contentType=" + att.GetString("contentType");
-    if (const JsonValue* fmt = dr.Find("content")->items()[0].Find("format")) out += " format=" + fmt->GetString("code");
+                      " subject=" + dr.Find("subject")->GetString("reference") +
+                      " status=" + dr.GetString("status") +
+                      " creation=" + att.GetString("creation") +
+                      " contentType=" + att.GetString("contentType");
+    if (const JsonValue* fmt = dr.Find("content")->items()[0].Find("format"))
+      out += " format=" + fmt->GetString("code");
     auto bytes = client.Get(gateway.base_url() + "/fhir/" + att.GetString("url"));
     out += bytes.body == cda ? " content=same" : " content=DIFFERENT";
     std::string doc_ref = "DocumentReference/" + dr.GetString("id");
-    auto obs = ParseJson(client.Get(base + "Observation?derived-from=" + doc_ref + "&_count=100").body);
+    auto obs =
+        ParseJson(client.Get(base + "Observation?derived-from=" + doc_ref + "&_count=100").body);
     std::vector<std::string> results;
     if (obs.ok() && obs->Find("entry"))
       for (const auto& e : obs->Find("entry")->items()) {
         const JsonValue& o = *e.Find("resource");
         results.push_back(o.Find("code")->Find("coding")->items()[0].GetString("code") + "=" +
-                          o.Find("valueQuantity")->Find("value")->text() + o.Find("valueQuantity")->GetString("code") +
-                          "@" + o.GetString("effectiveDateTime"));
+                          o.Find("valueQuantity")->Find("value")->text() +
+                          o.Find("valueQuantity")->GetString("code") + "@" +
+                          o.GetString("effectiveDateTime"));
       }
     std::sort(results.begin(), results.end());
     for (const auto& r : results) out += " " + r;
@@ -169,7 +248,8 @@ TEST(DepositTest, TheThreeRoadsGiveTheSameDossier) {
   clear();
 
   // Road 1: $deposit.
-  auto r1 = client.Request("POST", base + "DocumentReference/$deposit", {"Content-Type: application/xml"}, cda);
+  auto r1 = client.Request("POST", base + "DocumentReference/$deposit",
+                           {"Content-Type: application/xml"}, cda);
   ASSERT_EQ(r1.status, 201) << r1.body;
   std::string by_deposit = state();
   EXPECT_NE(by_deposit.find("3016-3=1.950m[IU]/L"), std::string::npos) << by_deposit;
@@ -177,7 +257,8 @@ TEST(DepositTest, TheThreeRoadsGiveTheSameDossier) {
   std::string dr1 = ParseJson(r1.body)->GetString("id");
   clear();
   // Deleting the document took its Observations with it.
-  auto leftover = ParseJson(client.Get(base + "Observation?derived-from=DocumentReference/" + dr1).body);
+  auto leftover =
+      ParseJson(client.Get(base + "Observation?derived-from=DocumentReference/" + dr1).body);
   EXPECT_EQ(leftover->Find("entry"), nullptr) << "extracted resources go with their document";
 
   // Road 2: XDS.b ITI-41, the metadata a source system would send for this document.
@@ -205,20 +286,25 @@ TEST(DepositTest, TheThreeRoadsGiveTheSameDossier) {
   member.target = e.id;
   member.submission_set_status = "Original";
   m.associations.push_back(member);
-  std::string pnr = R"(<xdsb:ProvideAndRegisterDocumentSetRequest xmlns:xdsb="urn:ihe:iti:xds-b:2007">)" +
-                    xds::WriteSubmitObjectsRequest(m) + "<xdsb:Document id=\"" + e.id + "\">" + Base64Encode(cda) +
-                    "</xdsb:Document></xdsb:ProvideAndRegisterDocumentSetRequest>";
+  std::string pnr =
+      R"(<xdsb:ProvideAndRegisterDocumentSetRequest xmlns:xdsb="urn:ihe:iti:xds-b:2007">)" +
+      xds::WriteSubmitObjectsRequest(m) + "<xdsb:Document id=\"" + e.id + "\">" +
+      Base64Encode(cda) + "</xdsb:Document></xdsb:ProvideAndRegisterDocumentSetRequest>";
   std::string envelope =
-      "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" xmlns:a=\"http://www.w3.org/2005/08/addressing\">"
-      "<s:Header><a:Action>urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b</a:Action><a:MessageID>urn:uuid:" + NewUuid() +
-      "</a:MessageID></s:Header><s:Body>" + pnr + "</s:Body></s:Envelope>";
+      "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" "
+      "xmlns:a=\"http://www.w3.org/2005/08/addressing\">"
+      "<s:Header><a:Action>urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b</"
+      "a:Action><a:MessageID>urn:uuid:" +
+      NewUuid() + "</a:MessageID></s:Header><s:Body>" + pnr + "</s:Body></s:Envelope>";
   auto r2 = client.Request("POST", gateway.base_url() + "/xds/repository", {kSoap}, envelope);
-  ASSERT_NE(r2.body.find("ResponseStatusType:Success"), std::string::npos) << r2.body.substr(0, 1500);
+  ASSERT_NE(r2.body.find("ResponseStatusType:Success"), std::string::npos)
+      << r2.body.substr(0, 1500);
   EXPECT_EQ(state(), by_deposit) << "ITI-41 and $deposit";
   clear();
 
   // Road 3: MHD ITI-65, a transaction Bundle (SubmissionSet List, DocumentReference, Binary).
-  JsonValue dr = mapping::DocumentReferenceFromEntry(e, "Patient/" + pid, "urn:uuid:bin-" + RandomHex(4));
+  JsonValue dr =
+      mapping::DocumentReferenceFromEntry(e, "Patient/" + pid, "urn:uuid:bin-" + RandomHex(4));
   std::string binary_ref = dr.Find("content")->items()[0].Find("attachment")->GetString("url");
   std::string dr_full = "urn:uuid:" + NewUuid();
   set.id = "urn:uuid:" + NewUuid();
@@ -226,12 +312,19 @@ TEST(DepositTest, TheThreeRoadsGiveTheSameDossier) {
   JsonValue list = mapping::ListFromSubmissionSet(set, "Patient/" + pid, {dr_full});
   list.Remove("id");
   dr.Remove("id");
-  std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[
-    {"fullUrl":")" + std::string("urn:uuid:") + NewUuid() + R"(","resource":)" + WriteJson(list) + R"(,"request":{"method":"POST","url":"List"}},
-    {"fullUrl":")" + dr_full + R"(","resource":)" + WriteJson(dr) + R"(,"request":{"method":"POST","url":"DocumentReference"}},
-    {"fullUrl":")" + binary_ref + R"(","resource":{"resourceType":"Binary","contentType":"text/xml","data":")" +
-                       Base64Encode(cda) + R"("},"request":{"method":"POST","url":"Binary"}}]})";
-  auto r3 = client.Request("POST", gateway.base_url() + "/fhir", {"Content-Type: application/fhir+json"}, bundle);
+  std::string bundle =
+      R"({"resourceType":"Bundle","type":"transaction","entry":[
+    {"fullUrl":")" +
+      std::string("urn:uuid:") + NewUuid() + R"(","resource":)" + WriteJson(list) +
+      R"(,"request":{"method":"POST","url":"List"}},
+    {"fullUrl":")" +
+      dr_full + R"(","resource":)" + WriteJson(dr) +
+      R"(,"request":{"method":"POST","url":"DocumentReference"}},
+    {"fullUrl":")" +
+      binary_ref + R"(","resource":{"resourceType":"Binary","contentType":"text/xml","data":")" +
+      Base64Encode(cda) + R"("},"request":{"method":"POST","url":"Binary"}}]})";
+  auto r3 = client.Request("POST", gateway.base_url() + "/fhir",
+                           {"Content-Type: application/fhir+json"}, bundle);
   ASSERT_EQ(r3.status, 200) << r3.body.substr(0, 1500);
   EXPECT_EQ(state(), by_deposit) << "ITI-65 and $deposit";
 }
@@ -246,16 +339,18 @@ TEST(DepositTest, TheHeaderFillsAndChecksTheMetadata) {
   HttpClient client;
   std::string base = gateway.base_url() + "/fhir/";
   auto make_patient = [&](const std::string& ins) {
-    auto p = client.Request("POST", base + "Patient",
-                            {"Content-Type: application/fhir+json",
-                             "If-None-Exist: identifier=urn:oid:1.2.250.1.213.1.4.10|" + ins},
-                            R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":")" +
-                                ins + R"("}]})");
+    auto p = client.Request(
+        "POST", base + "Patient",
+        {"Content-Type: application/fhir+json",
+         "If-None-Exist: identifier=urn:oid:1.2.250.1.213.1.4.10|" + ins},
+        R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":")" +
+            ins + R"("}]})");
     EXPECT_TRUE(p.status == 201 || p.status == 200) << p.body;
     return ParseJson(p.body)->GetString("id");
   };
   std::string pid = make_patient("279035121518989");
-  std::string other_ins = "1" + std::to_string(80000000000000LL + std::stoll(RandomHex(5), nullptr, 16));
+  std::string other_ins =
+      "1" + std::to_string(80000000000000LL + std::stoll(RandomHex(5), nullptr, 16));
   std::string other_pid = make_patient(other_ins);
   std::string cda = Corpus("LDL-SES_2022.01.xml");
   auto header = mapping::ReadCdaHeader(cda);
@@ -290,9 +385,10 @@ TEST(DepositTest, TheHeaderFillsAndChecksTheMetadata) {
     member.target = e.id;
     member.submission_set_status = "Original";
     m.associations.push_back(member);
-    std::string pnr = R"(<xdsb:ProvideAndRegisterDocumentSetRequest xmlns:xdsb="urn:ihe:iti:xds-b:2007">)" +
-                      xds::WriteSubmitObjectsRequest(m) + "<xdsb:Document id=\"" + e.id + "\">" + Base64Encode(cda) +
-                      "</xdsb:Document></xdsb:ProvideAndRegisterDocumentSetRequest>";
+    std::string pnr =
+        R"(<xdsb:ProvideAndRegisterDocumentSetRequest xmlns:xdsb="urn:ihe:iti:xds-b:2007">)" +
+        xds::WriteSubmitObjectsRequest(m) + "<xdsb:Document id=\"" + e.id + "\">" +
+        Base64Encode(cda) + "</xdsb:Document></xdsb:ProvideAndRegisterDocumentSetRequest>";
     std::string envelope =
         "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" "
         "xmlns:a=\"http://www.w3.org/2005/08/addressing\"><s:Header><a:Action>urn:ihe:iti:2007:"
@@ -338,7 +434,8 @@ TEST(DepositTest, TheHeaderFillsAndChecksTheMetadata) {
     const JsonValue& dr = *found->Find("entry")->items()[0].Find("resource");
     const JsonValue* ctx = dr.Find("context");
     ASSERT_NE(ctx, nullptr) << WriteJson(dr);
-    EXPECT_EQ(ctx->Find("practiceSetting")->Find("coding")->items()[0].GetString("code"), "ETABLISSEMENT");
+    EXPECT_EQ(ctx->Find("practiceSetting")->Find("coding")->items()[0].GetString("code"),
+              "ETABLISSEMENT");
     EXPECT_EQ(ctx->Find("facilityType")->Find("coding")->items()[0].GetString("code"), "SA01");
     EXPECT_EQ(ctx->Find("event")->items()[0].Find("coding")->items()[0].GetString("code"), "IMP");
     EXPECT_EQ(ctx->Find("period")->GetString("start").substr(0, 10), "2019-10-29");
@@ -367,30 +464,42 @@ TEST(DepositTest, TheHeaderFillsAndChecksTheMetadata) {
     set.submission_time = "20240102030405";
     JsonValue list = mapping::ListFromSubmissionSet(set, "Patient/" + patient_id, {dr_full});
     list.Remove("id");
-    std::string type = type_code.empty() ? "" : R"("type":{"coding":[{"system":"http://loinc.org","code":")" + type_code + R"("}]},)";
-    std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[
-      {"fullUrl":")" + std::string("urn:uuid:") + NewUuid() + R"(","resource":)" + WriteJson(list) +
-                         R"(,"request":{"method":"POST","url":"List"}},
-      {"fullUrl":")" + dr_full + R"(","resource":{"resourceType":"DocumentReference","status":"current",)" + type +
-                         R"("masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:)" + uid +
-                         R"("},"subject":{"reference":"Patient/)" + patient_id +
-                         R"("},"content":[{"attachment":{"contentType":"text/xml","url":")" + bin_full +
-                         R"("}}]},"request":{"method":"POST","url":"DocumentReference"}},
-      {"fullUrl":")" + bin_full + R"(","resource":{"resourceType":"Binary","contentType":"text/xml","data":")" +
-                         Base64Encode(cda) + R"("},"request":{"method":"POST","url":"Binary"}}]})";
-    return client.Request("POST", gateway.base_url() + "/fhir", {"Content-Type: application/fhir+json"}, bundle);
+    std::string type =
+        type_code.empty()
+            ? ""
+            : R"("type":{"coding":[{"system":"http://loinc.org","code":")" + type_code + R"("}]},)";
+    std::string bundle =
+        R"({"resourceType":"Bundle","type":"transaction","entry":[
+      {"fullUrl":")" +
+        std::string("urn:uuid:") + NewUuid() + R"(","resource":)" + WriteJson(list) +
+        R"(,"request":{"method":"POST","url":"List"}},
+      {"fullUrl":")" +
+        dr_full + R"(","resource":{"resourceType":"DocumentReference","status":"current",)" + type +
+        R"("masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:)" + uid +
+        R"("},"subject":{"reference":"Patient/)" + patient_id +
+        R"("},"content":[{"attachment":{"contentType":"text/xml","url":")" + bin_full +
+        R"("}}]},"request":{"method":"POST","url":"DocumentReference"}},
+      {"fullUrl":")" +
+        bin_full + R"(","resource":{"resourceType":"Binary","contentType":"text/xml","data":")" +
+        Base64Encode(cda) + R"("},"request":{"method":"POST","url":"Binary"}}]})";
+    return client.Request("POST", gateway.base_url() + "/fhir",
+                          {"Content-Type: application/fhir+json"}, bundle);
   };
   auto refused = iti65(pid, "11502-2");
   EXPECT_EQ(refused.status, 422) << refused.body.substr(0, 1500);
   EXPECT_NE(refused.body.find("DocumentReference.type"), std::string::npos) << refused.body;
   EXPECT_NE(refused.body.find("typeCode"), std::string::npos) << refused.body;
   // An MHD submission's errors also name the XDS errorCode of the same failure.
-  EXPECT_NE(refused.body.find(R"("details":{"text":"XDSRegistryMetadataError"})"), std::string::npos) << refused.body;
+  EXPECT_NE(refused.body.find(R"("details":{"text":"XDSRegistryMetadataError"})"),
+            std::string::npos)
+      << refused.body;
   EXPECT_EQ(stored(), 0u);
   refused = iti65(other_pid, "");
   EXPECT_EQ(refused.status, 422) << refused.body.substr(0, 1500);
   EXPECT_NE(refused.body.find("recordTarget"), std::string::npos) << refused.body;
-  EXPECT_NE(refused.body.find(R"("details":{"text":"XDSPatientIdDoesNotMatch"})"), std::string::npos) << refused.body;
+  EXPECT_NE(refused.body.find(R"("details":{"text":"XDSPatientIdDoesNotMatch"})"),
+            std::string::npos)
+      << refused.body;
   EXPECT_EQ(stored(), 0u);
   auto accepted = iti65(pid, "");
   ASSERT_EQ(accepted.status, 200) << accepted.body.substr(0, 1500);
@@ -406,10 +515,11 @@ TEST(DepositTest, ACdaReplacementSupersedesTheEarlierVersionOnEveryRoad) {
   ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
   HttpClient client;
   std::string base = gateway.base_url() + "/fhir/";
-  auto p = client.Request("POST", base + "Patient",
-                          {"Content-Type: application/fhir+json",
-                           "If-None-Exist: identifier=urn:oid:1.2.250.1.213.1.4.10|279035121518989"},
-                          R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":"279035121518989"}]})");
+  auto p = client.Request(
+      "POST", base + "Patient",
+      {"Content-Type: application/fhir+json",
+       "If-None-Exist: identifier=urn:oid:1.2.250.1.213.1.4.10|279035121518989"},
+      R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":"279035121518989"}]})");
   ASSERT_TRUE(p.status == 201 || p.status == 200) << p.body;
   std::string pid = ParseJson(p.body)->GetString("id");
   const std::string v1_uid = "1.2.250.1.213.1.1.1.55.12345.13";
@@ -423,13 +533,15 @@ TEST(DepositTest, ACdaReplacementSupersedesTheEarlierVersionOnEveryRoad) {
   v1.replace(v1.find("1.2.250.1.213.1.1.1.55.2024.9.1"), 31, v1_uid);
   auto one = [&](const std::string& uid) -> JsonValue {
     auto found = ParseJson(client.Get(base + "DocumentReference?identifier=urn:oid:" + uid).body);
-    if (!found.ok() || !found->Find("entry") || found->Find("entry")->items().size() != 1) return JsonValue();
+    if (!found.ok() || !found->Find("entry") || found->Find("entry")->items().size() != 1)
+      return JsonValue();
     return *found->Find("entry")->items()[0].Find("resource");
   };
   auto reset = [&] {
     client.Request("DELETE", base + "DocumentReference?identifier=urn:oid:" + v2_uid);
     client.Request("DELETE", base + "DocumentReference?identifier=urn:oid:" + v1_uid);
-    auto r = client.Request("POST", base + "DocumentReference/$deposit", {"Content-Type: application/xml"}, v1);
+    auto r = client.Request("POST", base + "DocumentReference/$deposit",
+                            {"Content-Type: application/xml"}, v1);
     EXPECT_EQ(r.status, 201) << r.body.substr(0, 800);
     return ParseJson(r.body)->GetString("id");
   };
@@ -452,13 +564,15 @@ TEST(DepositTest, ACdaReplacementSupersedesTheEarlierVersionOnEveryRoad) {
     std::string now_url = now.Find("content")->items()[0].Find("attachment")->GetString("url");
     EXPECT_EQ(client.Get(base + now_url).status, 200) << now_url;
     // The earlier version's extracted results went with it.
-    auto left = ParseJson(client.Get(base + "Observation?derived-from=DocumentReference/" + v1_id).body);
+    auto left =
+        ParseJson(client.Get(base + "Observation?derived-from=DocumentReference/" + v1_id).body);
     EXPECT_EQ(left->Find("entry"), nullptr) << road;
   };
 
   // $deposit.
   std::string v1_id = reset();
-  auto r = client.Request("POST", base + "DocumentReference/$deposit", {"Content-Type: application/xml"}, v2);
+  auto r = client.Request("POST", base + "DocumentReference/$deposit",
+                          {"Content-Type: application/xml"}, v2);
   ASSERT_EQ(r.status, 201) << r.body.substr(0, 800);
   check("$deposit", v1_id);
 
@@ -474,34 +588,41 @@ TEST(DepositTest, ACdaReplacementSupersedesTheEarlierVersionOnEveryRoad) {
     JsonValue list = mapping::ListFromSubmissionSet(set, "Patient/" + pid, {dr_full});
     list.Remove("id");
     return R"({"resourceType":"Bundle","type":"transaction","entry":[
-      {"fullUrl":")" + std::string("urn:uuid:") + NewUuid() + R"(","resource":)" + WriteJson(list) +
+      {"fullUrl":")" +
+           std::string("urn:uuid:") + NewUuid() + R"(","resource":)" + WriteJson(list) +
            R"(,"request":{"method":"POST","url":"List"}},
-      {"fullUrl":")" + dr_full + R"(","resource":{"resourceType":"DocumentReference","status":"current",)" + relates +
-           R"("masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:)" + v2_uid +
-           R"("},"subject":{"reference":"Patient/)" + pid +
+      {"fullUrl":")" +
+           dr_full + R"(","resource":{"resourceType":"DocumentReference","status":"current",)" +
+           relates + R"("masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:)" +
+           v2_uid + R"("},"subject":{"reference":"Patient/)" + pid +
            R"("},"content":[{"attachment":{"contentType":"text/xml","url":")" + bin_full +
            R"("}}]},"request":{"method":"POST","url":"DocumentReference"}},
-      {"fullUrl":")" + bin_full + R"(","resource":{"resourceType":"Binary","contentType":"text/xml","data":")" +
+      {"fullUrl":")" +
+           bin_full + R"(","resource":{"resourceType":"Binary","contentType":"text/xml","data":")" +
            Base64Encode(v2) + R"("},"request":{"method":"POST","url":"Binary"}}]})";
   };
-  auto m = client.Request("POST", gateway.base_url() + "/fhir", {"Content-Type: application/fhir+json"}, bundle(""));
+  auto m = client.Request("POST", gateway.base_url() + "/fhir",
+                          {"Content-Type: application/fhir+json"}, bundle(""));
   ASSERT_EQ(m.status, 200) << m.body.substr(0, 1500);
   check("ITI-65", v1_id);
 
   // ITI-65 naming another document as the one replaced: refused, nothing changes.
   v1_id = reset();
-  auto other = client.Request("POST", base + "DocumentReference",
-                              {"Content-Type: application/fhir+json"},
-                              R"({"resourceType":"DocumentReference","status":"current","subject":{"reference":"Patient/)" +
-                                  pid + R"("},"content":[{"attachment":{"contentType":"text/plain","data":"b3RoZXI="}}]})");
+  auto other = client.Request(
+      "POST", base + "DocumentReference", {"Content-Type: application/fhir+json"},
+      R"({"resourceType":"DocumentReference","status":"current","subject":{"reference":"Patient/)" +
+          pid + R"("},"content":[{"attachment":{"contentType":"text/plain","data":"b3RoZXI="}}]})");
   ASSERT_EQ(other.status, 201) << other.body;
   std::string other_id = ParseJson(other.body)->GetString("id");
-  m = client.Request("POST", gateway.base_url() + "/fhir", {"Content-Type: application/fhir+json"},
-                     bundle(R"("relatesTo":[{"code":"replaces","target":{"reference":"DocumentReference/)" + other_id + R"("}}],)"));
+  m = client.Request(
+      "POST", gateway.base_url() + "/fhir", {"Content-Type: application/fhir+json"},
+      bundle(R"("relatesTo":[{"code":"replaces","target":{"reference":"DocumentReference/)" +
+             other_id + R"("}}],)"));
   EXPECT_EQ(m.status, 422) << m.body.substr(0, 1500);
   EXPECT_NE(m.body.find("relatedDocument RPLC"), std::string::npos) << m.body.substr(0, 1500);
   EXPECT_EQ(one(v1_uid).GetString("status"), "current");
-  EXPECT_EQ(ParseJson(client.Get(base + "DocumentReference/" + other_id).body)->GetString("status"), "current");
+  EXPECT_EQ(ParseJson(client.Get(base + "DocumentReference/" + other_id).body)->GetString("status"),
+            "current");
   EXPECT_TRUE(one(v2_uid).is_null());
 
   // XDS.b ITI-41 with the header's metadata and no RPLC association.
@@ -529,29 +650,35 @@ TEST(DepositTest, ACdaReplacementSupersedesTheEarlierVersionOnEveryRoad) {
   member.target = e.id;
   member.submission_set_status = "Original";
   md.associations.push_back(member);
-  std::string pnr = R"(<xdsb:ProvideAndRegisterDocumentSetRequest xmlns:xdsb="urn:ihe:iti:xds-b:2007">)" +
-                    xds::WriteSubmitObjectsRequest(md) + "<xdsb:Document id=\"" + e.id + "\">" + Base64Encode(v2) +
-                    "</xdsb:Document></xdsb:ProvideAndRegisterDocumentSetRequest>";
+  std::string pnr =
+      R"(<xdsb:ProvideAndRegisterDocumentSetRequest xmlns:xdsb="urn:ihe:iti:xds-b:2007">)" +
+      xds::WriteSubmitObjectsRequest(md) + "<xdsb:Document id=\"" + e.id + "\">" +
+      Base64Encode(v2) + "</xdsb:Document></xdsb:ProvideAndRegisterDocumentSetRequest>";
   std::string envelope =
-      "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" xmlns:a=\"http://www.w3.org/2005/08/addressing\">"
-      "<s:Header><a:Action>urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b</a:Action><a:MessageID>urn:uuid:" +
+      "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" "
+      "xmlns:a=\"http://www.w3.org/2005/08/addressing\">"
+      "<s:Header><a:Action>urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b</"
+      "a:Action><a:MessageID>urn:uuid:" +
       NewUuid() + "</a:MessageID></s:Header><s:Body>" + pnr + "</s:Body></s:Envelope>";
   auto x = client.Request("POST", gateway.base_url() + "/xds/repository", {kSoap}, envelope);
   ASSERT_NE(x.body.find("ResponseStatusType:Success"), std::string::npos) << x.body.substr(0, 1500);
   check("ITI-41", v1_id);
   // ...and the registry shows the RPLC: the earlier entry Deprecated.
-  auto q = client.Request("POST", gateway.base_url() + "/xds/registry", {kSoap},
-                          "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" "
-                          "xmlns:a=\"http://www.w3.org/2005/08/addressing\"><s:Header><a:Action>urn:ihe:iti:2007:"
-                          "RegistryStoredQuery</a:Action><a:MessageID>urn:uuid:" + NewUuid() +
-                          "</a:MessageID></s:Header><s:Body><query:AdhocQueryRequest "
-                          "xmlns:query=\"urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0\" "
-                          "xmlns:rim=\"urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0\"><query:ResponseOption "
-                          "returnComposedObjects=\"true\" returnType=\"LeafClass\"/><rim:AdhocQuery "
-                          "id=\"urn:uuid:5c4f972b-d56b-40ac-a5fc-c8ca9b40b9d4\"><rim:Slot "
-                          "name=\"$XDSDocumentEntryUniqueId\"><rim:ValueList><rim:Value>('" + v1_uid +
-                          "')</rim:Value></rim:ValueList></rim:Slot></rim:AdhocQuery></query:AdhocQueryRequest>"
-                          "</s:Body></s:Envelope>");
+  auto q = client.Request(
+      "POST", gateway.base_url() + "/xds/registry", {kSoap},
+      "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" "
+      "xmlns:a=\"http://www.w3.org/2005/08/addressing\"><s:Header><a:Action>urn:ihe:iti:2007:"
+      "RegistryStoredQuery</a:Action><a:MessageID>urn:uuid:" +
+          NewUuid() +
+          "</a:MessageID></s:Header><s:Body><query:AdhocQueryRequest "
+          "xmlns:query=\"urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0\" "
+          "xmlns:rim=\"urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0\"><query:ResponseOption "
+          "returnComposedObjects=\"true\" returnType=\"LeafClass\"/><rim:AdhocQuery "
+          "id=\"urn:uuid:5c4f972b-d56b-40ac-a5fc-c8ca9b40b9d4\"><rim:Slot "
+          "name=\"$XDSDocumentEntryUniqueId\"><rim:ValueList><rim:Value>('" +
+          v1_uid +
+          "')</rim:Value></rim:ValueList></rim:Slot></rim:AdhocQuery></query:AdhocQueryRequest>"
+          "</s:Body></s:Envelope>");
   EXPECT_NE(q.body.find("StatusType:Deprecated"), std::string::npos) << q.body.substr(0, 1500);
   client.Request("DELETE", base + "DocumentReference?identifier=urn:oid:" + v2_uid);
   client.Request("DELETE", base + "DocumentReference?identifier=urn:oid:" + v1_uid);
@@ -565,14 +692,17 @@ TEST(DepositTest, APdfWithMinimalMetadataIsFiled) {
   HttpClient client;
   std::string base = gateway.base_url() + "/fhir/";
   std::string ins = "2" + std::to_string(800000000000LL + std::stoll(RandomHex(5), nullptr, 16));
-  auto p = client.Request("POST", base + "Patient", {"Content-Type: application/fhir+json"},
-                          R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.8","value":")" +
-                              ins + R"("}]})");
+  auto p = client.Request(
+      "POST", base + "Patient", {"Content-Type: application/fhir+json"},
+      R"({"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.8","value":")" +
+          ins + R"("}]})");
   ASSERT_EQ(p.status, 201) << p.body;
   std::string pid = ParseJson(p.body)->GetString("id");
   std::string pdf = "%PDF-1.4\n% a scanned discharge letter " + RandomHex(8) + "\n%%EOF\n";
-  std::string params = "?patient=urn:oid:1.2.250.1.213.1.4.8%7C" + ins + "&type=11490-0&title=Lettre%20de%20sortie&date=2024-03-05";
-  auto r = client.Request("POST", base + "DocumentReference/$deposit" + params, {"Content-Type: application/pdf"}, pdf);
+  std::string params = "?patient=urn:oid:1.2.250.1.213.1.4.8%7C" + ins +
+                       "&type=11490-0&title=Lettre%20de%20sortie&date=2024-03-05";
+  auto r = client.Request("POST", base + "DocumentReference/$deposit" + params,
+                          {"Content-Type: application/pdf"}, pdf);
   ASSERT_EQ(r.status, 201) << r.body;
   auto dr = ParseJson(r.body);
   ASSERT_TRUE(dr.ok());
@@ -593,14 +723,39 @@ TEST(DepositTest, APdfWithMinimalMetadataIsFiled) {
     return b->Find("entry") ? b->Find("entry")->items().size() : 0u;
   };
   size_t before = count();
-  EXPECT_EQ(client.Request("POST", base + "DocumentReference/$deposit?type=11490-0", {"Content-Type: application/pdf"}, pdf).status, 422);
-  EXPECT_EQ(client.Request("POST", base + "DocumentReference/$deposit?patient=urn:oid:1.2.250.1.213.1.4.8%7C" + ins,
-                           {"Content-Type: application/pdf"}, pdf).status, 422);
-  EXPECT_EQ(client.Request("POST", base + "DocumentReference/$deposit?patient=urn:oid:1.2.250.1.213.1.4.8%7C" + ins +
-                               "&type=99999-9", {"Content-Type: application/pdf"}, pdf).status, 422);
-  EXPECT_EQ(client.Request("POST", base + "DocumentReference/$deposit?patient=urn:oid:1.2.250.1.213.1.4.8%7C1" + ins +
-                               "&type=11490-0", {"Content-Type: application/pdf"}, pdf).status, 404);
-  EXPECT_EQ(client.Request("POST", base + "DocumentReference/$deposit" + params, {"Content-Type: application/zip"}, pdf).status, 415);
+  EXPECT_EQ(client
+                .Request("POST", base + "DocumentReference/$deposit?type=11490-0",
+                         {"Content-Type: application/pdf"}, pdf)
+                .status,
+            422);
+  EXPECT_EQ(
+      client
+          .Request("POST",
+                   base + "DocumentReference/$deposit?patient=urn:oid:1.2.250.1.213.1.4.8%7C" + ins,
+                   {"Content-Type: application/pdf"}, pdf)
+          .status,
+      422);
+  EXPECT_EQ(
+      client
+          .Request("POST",
+                   base + "DocumentReference/$deposit?patient=urn:oid:1.2.250.1.213.1.4.8%7C" +
+                       ins + "&type=99999-9",
+                   {"Content-Type: application/pdf"}, pdf)
+          .status,
+      422);
+  EXPECT_EQ(
+      client
+          .Request("POST",
+                   base + "DocumentReference/$deposit?patient=urn:oid:1.2.250.1.213.1.4.8%7C1" +
+                       ins + "&type=11490-0",
+                   {"Content-Type: application/pdf"}, pdf)
+          .status,
+      404);
+  EXPECT_EQ(client
+                .Request("POST", base + "DocumentReference/$deposit" + params,
+                         {"Content-Type: application/zip"}, pdf)
+                .status,
+            415);
   EXPECT_EQ(count(), before);
 }
 
