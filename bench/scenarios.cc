@@ -438,9 +438,10 @@ DocumentFloors::DocumentFloors() {
   }
   for (const auto& why : report->ignored) text += "\n- " + why;
   JsonValue prov = *ParseJson(
-      R"({"resourceType":"Provenance","extension":[{"url":")" +
-      std::string(fhir::kMappingReportExtension) + R"(","valueString":""}],"recorded":")" +
-      std::string(kTplNow) +
+      R"({"resourceType":"Provenance","meta":{"tag":[{"system":")" +
+      std::string(fhir::kExtractionTagSystem) + R"(","code":")" + fhir::kExtractionTagCode +
+      R"("}]},"extension":[{"url":")" + std::string(fhir::kMappingReportExtension) +
+      R"(","valueString":""}],"recorded":")" + std::string(kTplNow) +
       R"(","activity":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-DataOperation","code":"DERIVE"}]},"agent":[{"who":{"display":"carnet CDA level-3 extraction"}}],"entity":[{"role":"source","what":{"reference":")" +
       document_ref + R"("}}]})");
   prov.Find("extension")->items()[0].Set("valueString", JsonValue::String(text));

@@ -213,10 +213,14 @@ Result<std::vector<std::string>> ExtractionProvenances(storage::Transaction& tx,
                                                        const std::string& dr_id, int limit) {
   static const storage::Statement kProvenances{
       "extraction_provenances",
-      "SELECT res_id FROM idx_reference WHERE target_type = 'DocumentReference' AND "
-      "target_id = $1 AND res_type = 'Provenance' AND param = 'entity' LIMIT $2::int"};
-  auto r = tx.Run(kProvenances,
-                  {storage::SqlParam::Text(dr_id), storage::SqlParam::Text(std::to_string(limit))});
+      "SELECT i.res_id FROM idx_reference i JOIN idx_token t ON t.res_type = i.res_type AND "
+      "t.res_id = i.res_id AND t.param = '_tag' AND t.system = $3 AND t.code = $4 "
+      "WHERE i.target_type = 'DocumentReference' AND i.target_id = $1 AND "
+      "i.res_type = 'Provenance' AND i.param = 'entity' LIMIT $2::int"};
+  auto r = tx.Run(
+      kProvenances,
+      {storage::SqlParam::Text(dr_id), storage::SqlParam::Text(std::to_string(limit)),
+       storage::SqlParam::Text(kExtractionTagSystem), storage::SqlParam::Text(kExtractionTagCode)});
   if (!r.ok()) return r.status();
   // A Provenance naming the document twice has two rows: each id once, in order. No ORDER BY
   // or DISTINCT in the statement, which would let the planner walk the index in id order.
@@ -287,6 +291,14 @@ Status ExtractDocumentContent(Interactions& interactions, storage::Transaction& 
   }
   JsonValue prov = JsonValue::Object();
   prov.Set("resourceType", JsonValue::String("Provenance"));
+  JsonValue tag = JsonValue::Object();
+  tag.Set("system", JsonValue::String(kExtractionTagSystem));
+  tag.Set("code", JsonValue::String(kExtractionTagCode));
+  JsonValue tags = JsonValue::Array();
+  tags.Append(std::move(tag));
+  JsonValue meta = JsonValue::Object();
+  meta.Set("tag", std::move(tags));
+  prov.Set("meta", std::move(meta));
   JsonValue ext = JsonValue::Object();
   ext.Set("url", JsonValue::String(kMappingReportExtension));
   ext.Set("valueString", JsonValue::String(text));
@@ -348,6 +360,15 @@ Status SupersedeReplacedDocument(Interactions& interactions, storage::Transactio
                                  Preconditions{});
   if (!upd.ok()) return upd.status();
   return RemoveExtractedContent(interactions, tx, session, target_id);
+}
+
+bool HasExtractionTag(const JsonValue& resource) {
+  const JsonValue* meta = resource.Find("meta");
+  const JsonValue* tags = meta ? meta->Find("tag") : nullptr;
+  if (!tags || !tags->is_array()) return false;
+  for (const auto& t : tags->items())
+    if (t.GetString("system") == kExtractionTagSystem) return true;
+  return false;
 }
 
 Status RemoveExtractedContent(Interactions& interactions, storage::Transaction& tx,

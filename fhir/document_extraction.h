@@ -22,6 +22,15 @@ namespace carnet::fhir {
 inline constexpr const char* kMappingReportExtension =
     "https://carnet.example.org/fhir/StructureDefinition/mapping-report";
 
+// The tag (meta.tag) on the Provenance an extraction writes. Only the extraction writes it
+// (Interactions refuses it, and any change to a resource carrying it, from everyone else), and
+// only a Provenance carrying it records an extraction: one a client writes neither stops a
+// document's extraction nor takes anything along when the document goes.
+inline constexpr const char* kExtractionTagSystem =
+    "https://carnet.example.org/fhir/CodeSystem/carnet-internal";
+inline constexpr const char* kExtractionTagCode = "cda-extraction";
+bool HasExtractionTag(const JsonValue& resource);
+
 // Extracts DocumentReference `dr_id`'s content when it is a CDA document and has not been
 // extracted yet; does nothing when the document, its content, or a CDA body is missing.
 Status ExtractDocumentContent(Interactions& interactions, storage::Transaction& tx,

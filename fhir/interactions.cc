@@ -328,6 +328,14 @@ Result<WriteResult> Interactions::Write(storage::Transaction& tx, profiles::Acce
     if (!d.ok()) return d.status();
     if (!d->allowed) return session.Refuse(audit, *d, previous->patient_key, what);
   }
+  // carnet's mark on the record of an extraction is carnet's alone to write.
+  bool marked_before = false;
+  if (existed && previous->content.find(kExtractionTagSystem) != std::string::npos)
+    if (auto old = ParseJson(previous->content); old.ok()) marked_before = HasExtractionTag(*old);
+  if (marked_before || HasExtractionTag(resource))
+    return Status(ErrorCode::kForbidden,
+                  std::string("the tag ") + kExtractionTagSystem + " is written by carnet only",
+                  "meta.tag");
   // meta.source names who deposited the resource (a deposit source reads back what it
   // deposited, nothing else): set by carnet on the first version, never by the client, and
   // kept by later versions.

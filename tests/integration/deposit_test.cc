@@ -67,6 +67,17 @@ TEST(DepositTest, BareCdaIsFiledFromItsHeader) {
   EXPECT_EQ(tsh.Find("subject")->GetString("reference"), "Patient/" + pid);
   auto prov = client.Get(base + "Provenance?entity=" + doc_ref);
   EXPECT_NE(prov.body.find("Observation/"), std::string::npos) << prov.body.substr(0, 1000);
+  // It carries carnet's tag, and no client may change it.
+  JsonValue prov_bundle = *ParseJson(prov.body);
+  ASSERT_TRUE(prov_bundle.Find("entry") && !prov_bundle.Find("entry")->items().empty());
+  JsonValue extraction = *prov_bundle.Find("entry")->items()[0].Find("resource");
+  EXPECT_NE(prov.body.find("cda-extraction"), std::string::npos);
+  extraction.Find("meta")->Set("tag", JsonValue::Array());
+  EXPECT_EQ(client
+                .Request("PUT", base + "Provenance/" + extraction.GetString("id"),
+                         {"Content-Type: application/fhir+json"}, WriteJson(extraction))
+                .status,
+            403);
   // The same document again is a duplicate; a document for an unknown person is refused.
   EXPECT_EQ(client
                 .Request("POST", base + "DocumentReference/$deposit",
@@ -99,10 +110,11 @@ TEST(DepositTest, BareCdaIsFiledFromItsHeader) {
             415);
 }
 
-// Removing a document removes what was extracted from it, without asking the policy for each
-// resource: only in the document's own record. A Provenance naming the document as its entity
-// and another record's resource as its target deletes nothing there.
-TEST(DepositTest, RemovalFollowsProvenancesOnlyInTheDocumentsRecord) {
+// Removing a document removes what its extraction wrote, without asking the policy for each
+// resource. Only the extraction's own Provenance (tagged by carnet, a tag no client may write)
+// counts: one a client writes, naming the document as its entity and resources of this or
+// another record as its targets, takes nothing along when the document goes.
+TEST(DepositTest, RemovalFollowsOnlyTheExtractionsOwnProvenance) {
   GatewayProcess gateway;
   ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
   HttpClient client;
@@ -120,29 +132,42 @@ TEST(DepositTest, RemovalFollowsProvenancesOnlyInTheDocumentsRecord) {
       patient("1" + std::to_string(std::hash<std::string>{}(tag + "a") % 1000000000000ULL));
   std::string b =
       patient("2" + std::to_string(std::hash<std::string>{}(tag + "b") % 1000000000000ULL));
-  auto y = client.Request(
-      "POST", base + "Observation", {"Content-Type: application/fhir+json"},
-      R"({"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"29463-7"}]},"subject":{"reference":"Patient/)" +
-          b +
-          R"("},"valueQuantity":{"value":70,"unit":"kg","system":"http://unitsofmeasure.org","code":"kg"}})");
-  ASSERT_EQ(y.status, 201) << y.body;
-  std::string y_id = ParseJson(y.body)->GetString("id");
+  auto observation = [&](const std::string& subject) {
+    auto o = client.Request(
+        "POST", base + "Observation", {"Content-Type: application/fhir+json"},
+        R"({"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"29463-7"}]},"subject":{"reference":"Patient/)" +
+            subject +
+            R"("},"valueQuantity":{"value":70,"unit":"kg","system":"http://unitsofmeasure.org","code":"kg"}})");
+    EXPECT_EQ(o.status, 201) << o.body;
+    return ParseJson(o.body)->GetString("id");
+  };
+  std::string other_record = observation(b), same_record = observation(a);
   auto x = client.Request(
       "POST", base + "DocumentReference", {"Content-Type: application/fhir+json"},
       R"({"resourceType":"DocumentReference","status":"current","type":{"coding":[{"system":"http://loinc.org","code":"11502-2"}]},"subject":{"reference":"Patient/)" +
           a + R"("},"content":[{"attachment":{"contentType":"text/plain","data":"SGVsbG8="}}]})");
   ASSERT_EQ(x.status, 201) << x.body;
   std::string x_id = ParseJson(x.body)->GetString("id");
-  auto prov = client.Request(
-      "POST", base + "Provenance", {"Content-Type: application/fhir+json"},
-      R"({"resourceType":"Provenance","target":[{"reference":"Observation/)" + y_id +
-          R"("}],"recorded":"2026-01-01T00:00:00Z","agent":[{"who":{"display":"a client"}}],"entity":[{"role":"source","what":{"reference":"DocumentReference/)" +
-          x_id + R"("}}]})");
-  ASSERT_EQ(prov.status, 201) << prov.body;
+  auto provenance = [&](const std::string& meta) {
+    return client.Request(
+        "POST", base + "Provenance", {"Content-Type: application/fhir+json"},
+        R"({"resourceType":"Provenance",)" + meta + R"("target":[{"reference":"Observation/)" +
+            other_record + R"("},{"reference":"Observation/)" + same_record +
+            R"("}],"recorded":"2026-01-01T00:00:00Z","agent":[{"who":{"display":"a client"}}],"entity":[{"role":"source","what":{"reference":"DocumentReference/)" +
+            x_id + R"("}}]})");
+  };
+  // carnet's tag is refused from a client; without it the Provenance is the client's own.
+  EXPECT_EQ(
+      provenance(
+          R"("meta":{"tag":[{"system":"https://carnet.example.org/fhir/CodeSystem/carnet-internal","code":"cda-extraction"}]},)")
+          .status,
+      403);
+  auto forged = provenance("");
+  ASSERT_EQ(forged.status, 201) << forged.body;
   ASSERT_EQ(client.Request("DELETE", base + "DocumentReference/" + x_id).status, 204);
   EXPECT_EQ(client.Get(base + "DocumentReference/" + x_id).status, 410);
-  auto still = client.Get(base + "Observation/" + y_id);
-  EXPECT_EQ(still.status, 200) << still.body.substr(0, 500);
+  EXPECT_EQ(client.Get(base + "Observation/" + other_record).status, 200);
+  EXPECT_EQ(client.Get(base + "Observation/" + same_record).status, 200);
 }
 
 // A level-1 CDA (a PDF in nonXMLBody): filed, and the PDF inside retrievable as itself.
