@@ -58,6 +58,30 @@ std::vector<HeaderMismatch> CompareWithCdaHeader(const CdaHeader& header,
   auto add = [&](const char* field, const char* path, std::string submitted, std::string doc) {
     out.push_back({field, path, std::move(submitted), std::move(doc), false});
   };
+  // A time both give, compared at the coarser precision.
+  auto time = [&](const char* field, const char* path, const std::string& given,
+                  const std::string& in_doc) {
+    if (!given.empty() && !in_doc.empty() && !SameTime(given, in_doc))
+      add(field, path, given, in_doc);
+  };
+  // A code both give.
+  auto code = [&](const char* field, const char* path, const xds::Code& given,
+                  const xds::Code& in_doc) {
+    if (!given.code.empty() && !in_doc.code.empty() && !SameCode(given, in_doc))
+      add(field, path, Show(given), Show(in_doc));
+  };
+  // Every code of the header among the submitted ones (when the submitter gave any).
+  auto listed = [&](const char* field, const char* path, const std::vector<xds::Code>& given,
+                    const std::vector<xds::Code>& in_doc) {
+    if (given.empty()) return;
+    for (const auto& c : in_doc)
+      if (std::none_of(given.begin(), given.end(),
+                       [&](const xds::Code& x) { return SameCode(x, c); })) {
+        std::string shown;
+        for (const auto& x : given) shown += (shown.empty() ? "" : ", ") + Show(x);
+        add(field, path, shown, Show(c));
+      }
+  };
   if (!s.patient_id.empty() && CxKey(s.patient_id) != CxKey(h.patient_id)) {
     add("patientId", "DocumentReference.subject", s.patient_id, h.patient_id);
     out.back().patient = true;
@@ -72,44 +96,21 @@ std::vector<HeaderMismatch> CompareWithCdaHeader(const CdaHeader& header,
   if (!s.creation_time.empty() && !SameTime(s.creation_time, h.creation_time))
     add("creationTime", "DocumentReference.content.attachment.creation", s.creation_time,
         h.creation_time);
-  if (!s.service_start_time.empty() && !h.service_start_time.empty() &&
-      !SameTime(s.service_start_time, h.service_start_time))
-    add("serviceStartTime", "DocumentReference.context.period.start", s.service_start_time,
-        h.service_start_time);
-  if (!s.service_stop_time.empty() && !h.service_stop_time.empty() &&
-      !SameTime(s.service_stop_time, h.service_stop_time))
-    add("serviceStopTime", "DocumentReference.context.period.end", s.service_stop_time,
-        h.service_stop_time);
-  if (!s.confidentiality_codes.empty())
-    for (const auto& c : h.confidentiality_codes)
-      if (std::none_of(s.confidentiality_codes.begin(), s.confidentiality_codes.end(),
-                       [&](const xds::Code& x) { return SameCode(x, c); })) {
-        std::string given;
-        for (const auto& x : s.confidentiality_codes)
-          given += (given.empty() ? "" : ", ") + Show(x);
-        add("confidentialityCode", "DocumentReference.securityLabel", given, Show(c));
-      }
+  time("serviceStartTime", "DocumentReference.context.period.start", s.service_start_time,
+       h.service_start_time);
+  time("serviceStopTime", "DocumentReference.context.period.end", s.service_stop_time,
+       h.service_stop_time);
+  listed("confidentialityCode", "DocumentReference.securityLabel", s.confidentiality_codes,
+         h.confidentiality_codes);
   if (!s.language_code.empty() && !h.language_code.empty() &&
       Lower(s.language_code) != Lower(h.language_code))
     add("languageCode", "DocumentReference.content.attachment.language", s.language_code,
         h.language_code);
-  if (!s.event_codes.empty())
-    for (const auto& c : h.event_codes)
-      if (std::none_of(s.event_codes.begin(), s.event_codes.end(),
-                       [&](const xds::Code& x) { return SameCode(x, c); })) {
-        std::string given;
-        for (const auto& x : s.event_codes) given += (given.empty() ? "" : ", ") + Show(x);
-        add("eventCodeList", "DocumentReference.context.event", given, Show(c));
-      }
-  if (!s.healthcare_facility_type_code.code.empty() &&
-      !h.healthcare_facility_type_code.code.empty() &&
-      !SameCode(s.healthcare_facility_type_code, h.healthcare_facility_type_code))
-    add("healthcareFacilityTypeCode", "DocumentReference.context.facilityType",
-        Show(s.healthcare_facility_type_code), Show(h.healthcare_facility_type_code));
-  if (!s.practice_setting_code.code.empty() && !h.practice_setting_code.code.empty() &&
-      !SameCode(s.practice_setting_code, h.practice_setting_code))
-    add("practiceSettingCode", "DocumentReference.context.practiceSetting",
-        Show(s.practice_setting_code), Show(h.practice_setting_code));
+  listed("eventCodeList", "DocumentReference.context.event", s.event_codes, h.event_codes);
+  code("healthcareFacilityTypeCode", "DocumentReference.context.facilityType",
+       s.healthcare_facility_type_code, h.healthcare_facility_type_code);
+  code("practiceSettingCode", "DocumentReference.context.practiceSetting", s.practice_setting_code,
+       h.practice_setting_code);
   if (!XcnId(s.legal_authenticator).empty() && !XcnId(h.legal_authenticator).empty() &&
       XcnId(s.legal_authenticator) != XcnId(h.legal_authenticator))
     add("legalAuthenticator", "DocumentReference.authenticator", s.legal_authenticator,

@@ -7,7 +7,7 @@
 namespace carnet::profiles {
 
 // Defined in the file generated from profiles/data/habilitation_matrix.tsv by
-// profiles/data/embed_matrix.cmake.
+// cmake/embed_text.cmake.
 const char* EmbeddedHabilitationMatrix();
 
 namespace {

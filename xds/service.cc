@@ -1226,46 +1226,55 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
                                      std::to_string(options_.max_query_results) + " objects"));
           return true;
         };
-        std::map<std::string, std::string>
-            cx_of_reference;  // one lookup per patient, not per object
-        auto cx_of_subject = [&](const JsonValue& resource) -> std::string {
-          const JsonValue* subject = resource.Find("subject");
-          std::string ref = subject ? subject->GetString("reference") : "";
-          if (auto it = cx_of_reference.find(ref); it != cx_of_reference.end()) return it->second;
-          std::string& cached = cx_of_reference[ref];
-          auto key_row = tx.RunDynamic("SELECT patient_key FROM patient WHERE resource_id = $1",
-                                       {SqlParam::Text(ref.size() > 8 ? ref.substr(8) : "")});
-          if (!key_row.ok() || key_row->rows() != 1) return "";
-          auto c = mapping::PatientCxOf(tx, key_row->GetInt(0, 0));
-          cached = c.ok() ? *c : "";
-          return cached;
+        std::map<long long, std::string> cx_of_record;  // one lookup per record, not per object
+        auto cx_of = [&](const storage::PgResult& rows, int i, int key_column) -> std::string {
+          if (rows.IsNull(i, key_column)) return "";
+          long long key = rows.GetInt(i, key_column);
+          if (auto it = cx_of_record.find(key); it != cx_of_record.end()) return it->second;
+          auto c = mapping::PatientCxOf(tx, key);
+          return cx_of_record[key] = c.ok() ? *c : "";
+        };
+        // One statement of the query: hands each object the policy shows to `take` (its JSON,
+        // the rows, its row). True when the statement matched more than the maximum.
+        auto each_visible =
+            [&](const std::string& sql, int key_column,
+                const std::function<Status(const JsonValue&, const storage::PgResult&, int)>& take)
+            -> Result<bool> {
+          auto rows = tx.RunDynamicText(sql, b.params);
+          if (!rows.ok()) return rows.status();
+          if (too_many(rows->rows())) return true;
+          for (int i = 0; i < rows->rows(); ++i) {
+            auto json = ParseJson(rows->GetString(i, 0));
+            if (!json.ok()) return json.status();
+            std::optional<long long> key;
+            if (!rows->IsNull(i, key_column)) key = rows->GetInt(i, key_column);
+            auto shown = visible(*json, key);
+            if (!shown.ok()) return shown.status();
+            if (*shown) CARNET_RETURN_IF_ERROR(take(*json, *rows, i));
+          }
+          return false;
         };
         if (docs != "false") {
-          auto rows = tx.RunDynamicText(docs_sql, b.params);
-          if (!rows.ok()) return rows.status();
-          if (too_many(rows->rows())) return Status::Ok();
-          for (int i = 0; i < rows->rows(); ++i) {
-            auto dr = ParseJson(rows->GetString(i, 0));
-            if (!dr.ok()) return dr.status();
-            std::optional<long long> key;
-            if (!rows->IsNull(i, 1)) key = rows->GetInt(i, 1);
-            auto shown = visible(*dr, key);
-            if (!shown.ok()) return shown.status();
-            if (!*shown) continue;
-            auto entry = mapping::EntryFromDocumentReference(*dr, cx_of_subject(*dr),
-                                                             mapping::AuthorResolver(tx));
-            if (!entry.ok()) return entry.status();
-            if (entry->repository_unique_id.empty())
-              entry->repository_unique_id = mapping::kRepositoryUniqueId;
-            std::string res_id = dr->GetString("id");
-            std::string current_uuid = entry->id;
-            std::string cx = entry->patient_id;
-            list.documents.push_back(std::move(entry).value());
-            if (all_versions) {
-              versions_of[res_id] = cx;
-              seen_versions.insert(current_uuid);
-            }
-          }
+          auto over = each_visible(
+              docs_sql, 1,
+              [&](const JsonValue& dr, const storage::PgResult& rows, int i) -> Status {
+                auto entry = mapping::EntryFromDocumentReference(dr, cx_of(rows, i, 1),
+                                                                 mapping::AuthorResolver(tx));
+                if (!entry.ok()) return entry.status();
+                if (entry->repository_unique_id.empty())
+                  entry->repository_unique_id = mapping::kRepositoryUniqueId;
+                std::string res_id = dr.GetString("id");
+                std::string current_uuid = entry->id;
+                std::string cx = entry->patient_id;
+                list.documents.push_back(std::move(entry).value());
+                if (all_versions) {
+                  versions_of[res_id] = cx;
+                  seen_versions.insert(current_uuid);
+                }
+                return Status::Ok();
+              });
+          if (!over.ok()) return over.status();
+          if (*over) return Status::Ok();
           // Asked by uniqueId or logicalID, GetDocuments returns every metadata version (ITI-57:
           // the versions share both), the earlier ones Deprecated; one round trip for all.
           if (!versions_of.empty()) {
@@ -1287,35 +1296,23 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
           }
         }
         if (sets != "false") {
-          auto rows = tx.RunDynamicText(sets_sql, b.params);
-          if (!rows.ok()) return rows.status();
-          if (too_many(rows->rows())) return Status::Ok();
-          for (int i = 0; i < rows->rows(); ++i) {
-            auto json = ParseJson(rows->GetString(i, 0));
-            if (!json.ok()) return json.status();
-            std::optional<long long> key;
-            if (!rows->IsNull(i, 2)) key = rows->GetInt(i, 2);
-            auto shown = visible(*json, key);
-            if (!shown.ok()) return shown.status();
-            if (!*shown) continue;
-            list.submission_sets.push_back(
-                mapping::SubmissionSetFromList(*json, rows->GetString(i, 1)));
-          }
+          auto over = each_visible(
+              sets_sql, 2, [&](const JsonValue& json, const storage::PgResult& rows, int i) {
+                list.submission_sets.push_back(
+                    mapping::SubmissionSetFromList(json, rows.GetString(i, 1)));
+                return Status::Ok();
+              });
+          if (!over.ok()) return over.status();
+          if (*over) return Status::Ok();
         }
         if (folders != "false") {
-          auto rows = tx.RunDynamicText(folders_sql, b.params);
-          if (!rows.ok()) return rows.status();
-          if (too_many(rows->rows())) return Status::Ok();
-          for (int i = 0; i < rows->rows(); ++i) {
-            auto json = ParseJson(rows->GetString(i, 0));
-            if (!json.ok()) return json.status();
-            std::optional<long long> key;
-            if (!rows->IsNull(i, 2)) key = rows->GetInt(i, 2);
-            auto shown = visible(*json, key);
-            if (!shown.ok()) return shown.status();
-            if (!*shown) continue;
-            list.folders.push_back(mapping::FolderFromList(*json, rows->GetString(i, 1)));
-          }
+          auto over = each_visible(
+              folders_sql, 2, [&](const JsonValue& json, const storage::PgResult& rows, int i) {
+                list.folders.push_back(mapping::FolderFromList(json, rows.GetString(i, 1)));
+                return Status::Ok();
+              });
+          if (!over.ok()) return over.status();
+          if (*over) return Status::Ok();
         }
         if (assocs != "false") {
           auto rows = tx.RunDynamicText(assocs_sql, b.params);

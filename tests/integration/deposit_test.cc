@@ -287,40 +287,12 @@ TEST(DepositTest, TheThreeRoadsGiveTheSameDossier) {
   EXPECT_EQ(leftover->Find("entry"), nullptr) << "extracted resources go with their document";
 
   // Road 2: XDS.b ITI-41, the metadata a source system would send for this document.
-  xds::RegistryObjectList m;
   xds::DocumentEntry e = header->entry;
   e.id = "urn:uuid:" + NewUuid();
   e.patient_id = "279035121518989^^^&1.2.250.1.213.1.4.10&ISO";
   e.source_patient_id = e.patient_id;
   e.repository_unique_id = "1.3.6.1.4.1.21367.2017.2.5.84";
-  m.documents.push_back(e);
-  xds::SubmissionSet set;
-  set.id = "SubmissionSet01";
-  set.unique_id = "1.2.250.1.999.14." + std::to_string(std::stoll(RandomHex(5), nullptr, 16));
-  set.patient_id = e.patient_id;
-  set.source_id = "1.2.250.1.999";
-  set.submission_time = "20240102030405";
-  set.content_type_code = e.class_code;
-  if (!e.authors.empty()) set.authors.push_back(e.authors[0]);
-  m.submission_sets.push_back(set);
-  xds::Association member;
-  member.id = "urn:uuid:" + NewUuid();
-  member.type = xds::AssociationType::kHasMember;
-  member.type_uri = std::string(xds::AssociationTypeUri(xds::AssociationType::kHasMember));
-  member.source = "SubmissionSet01";
-  member.target = e.id;
-  member.submission_set_status = "Original";
-  m.associations.push_back(member);
-  std::string pnr =
-      R"(<xdsb:ProvideAndRegisterDocumentSetRequest xmlns:xdsb="urn:ihe:iti:xds-b:2007">)" +
-      xds::WriteSubmitObjectsRequest(m) + "<xdsb:Document id=\"" + e.id + "\">" +
-      Base64Encode(cda) + "</xdsb:Document></xdsb:ProvideAndRegisterDocumentSetRequest>";
-  std::string envelope =
-      "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" "
-      "xmlns:a=\"http://www.w3.org/2005/08/addressing\">"
-      "<s:Header><a:Action>urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b</"
-      "a:Action><a:MessageID>urn:uuid:" +
-      NewUuid() + "</a:MessageID></s:Header><s:Body>" + pnr + "</s:Body></s:Envelope>";
+  std::string envelope = ProvideAndRegisterRequest(e, cda);
   auto r2 = client.Request("POST", gateway.base_url() + "/xds/repository", {kSoap}, envelope);
   ASSERT_NE(r2.body.find("ResponseStatusType:Success"), std::string::npos)
       << r2.body.substr(0, 1500);
@@ -332,6 +304,12 @@ TEST(DepositTest, TheThreeRoadsGiveTheSameDossier) {
       mapping::DocumentReferenceFromEntry(e, "Patient/" + pid, "urn:uuid:bin-" + RandomHex(4));
   std::string binary_ref = dr.Find("content")->items()[0].Find("attachment")->GetString("url");
   std::string dr_full = "urn:uuid:" + NewUuid();
+  xds::SubmissionSet set;
+  set.patient_id = e.patient_id;
+  set.source_id = "1.2.250.1.999";
+  set.submission_time = "20240102030405";
+  set.content_type_code = e.class_code;
+  if (!e.authors.empty()) set.authors.push_back(e.authors[0]);
   set.id = "urn:uuid:" + NewUuid();
   set.unique_id = "1.2.250.1.999.14." + std::to_string(std::stoll(RandomHex(5), nullptr, 16));
   JsonValue list = mapping::ListFromSubmissionSet(set, "Patient/" + pid, {dr_full});
@@ -389,36 +367,9 @@ TEST(DepositTest, TheHeaderFillsAndChecksTheMetadata) {
   ASSERT_EQ(stored(), 0u);
 
   auto iti41 = [&](xds::DocumentEntry e) {
-    xds::RegistryObjectList m;
     e.id = "urn:uuid:" + NewUuid();
     e.repository_unique_id = "1.3.6.1.4.1.21367.2017.2.5.84";
-    m.documents.push_back(e);
-    xds::SubmissionSet set;
-    set.id = "SubmissionSet01";
-    set.unique_id = "1.2.250.1.999.14." + std::to_string(std::stoll(RandomHex(5), nullptr, 16));
-    set.patient_id = e.patient_id;
-    set.source_id = "1.2.250.1.999";
-    set.submission_time = "20240102030405";
-    set.content_type_code = header->entry.class_code;
-    set.authors.push_back(header->entry.authors[0]);
-    m.submission_sets.push_back(set);
-    xds::Association member;
-    member.id = "urn:uuid:" + NewUuid();
-    member.type = xds::AssociationType::kHasMember;
-    member.type_uri = std::string(xds::AssociationTypeUri(xds::AssociationType::kHasMember));
-    member.source = "SubmissionSet01";
-    member.target = e.id;
-    member.submission_set_status = "Original";
-    m.associations.push_back(member);
-    std::string pnr =
-        R"(<xdsb:ProvideAndRegisterDocumentSetRequest xmlns:xdsb="urn:ihe:iti:xds-b:2007">)" +
-        xds::WriteSubmitObjectsRequest(m) + "<xdsb:Document id=\"" + e.id + "\">" +
-        Base64Encode(cda) + "</xdsb:Document></xdsb:ProvideAndRegisterDocumentSetRequest>";
-    std::string envelope =
-        "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" "
-        "xmlns:a=\"http://www.w3.org/2005/08/addressing\"><s:Header><a:Action>urn:ihe:iti:2007:"
-        "ProvideAndRegisterDocumentSet-b</a:Action><a:MessageID>urn:uuid:" +
-        NewUuid() + "</a:MessageID></s:Header><s:Body>" + pnr + "</s:Body></s:Envelope>";
+    std::string envelope = ProvideAndRegisterRequest(e, cda);
     return client.Request("POST", gateway.base_url() + "/xds/repository", {kSoap}, envelope).body;
   };
   const std::string ins_cx = "279035121518989^^^&1.2.250.1.213.1.4.10&ISO";
@@ -652,39 +603,11 @@ TEST(DepositTest, ACdaReplacementSupersedesTheEarlierVersionOnEveryRoad) {
 
   // XDS.b ITI-41 with the header's metadata and no RPLC association.
   v1_id = reset();
-  xds::RegistryObjectList md;
   xds::DocumentEntry e = header->entry;
   e.id = "urn:uuid:" + NewUuid();
   e.patient_id = e.source_patient_id = "279035121518989^^^&1.2.250.1.213.1.4.10&ISO";
   e.repository_unique_id = "1.3.6.1.4.1.21367.2017.2.5.84";
-  md.documents.push_back(e);
-  xds::SubmissionSet set;
-  set.id = "SubmissionSet01";
-  set.unique_id = "1.2.250.1.999.14." + std::to_string(std::stoll(RandomHex(5), nullptr, 16));
-  set.patient_id = e.patient_id;
-  set.source_id = "1.2.250.1.999";
-  set.submission_time = "20240102030405";
-  set.content_type_code = e.class_code;
-  set.authors.push_back(e.authors[0]);
-  md.submission_sets.push_back(set);
-  xds::Association member;
-  member.id = "urn:uuid:" + NewUuid();
-  member.type = xds::AssociationType::kHasMember;
-  member.type_uri = std::string(xds::AssociationTypeUri(xds::AssociationType::kHasMember));
-  member.source = "SubmissionSet01";
-  member.target = e.id;
-  member.submission_set_status = "Original";
-  md.associations.push_back(member);
-  std::string pnr =
-      R"(<xdsb:ProvideAndRegisterDocumentSetRequest xmlns:xdsb="urn:ihe:iti:xds-b:2007">)" +
-      xds::WriteSubmitObjectsRequest(md) + "<xdsb:Document id=\"" + e.id + "\">" +
-      Base64Encode(v2) + "</xdsb:Document></xdsb:ProvideAndRegisterDocumentSetRequest>";
-  std::string envelope =
-      "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" "
-      "xmlns:a=\"http://www.w3.org/2005/08/addressing\">"
-      "<s:Header><a:Action>urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b</"
-      "a:Action><a:MessageID>urn:uuid:" +
-      NewUuid() + "</a:MessageID></s:Header><s:Body>" + pnr + "</s:Body></s:Envelope>";
+  std::string envelope = ProvideAndRegisterRequest(e, v2);
   auto x = client.Request("POST", gateway.base_url() + "/xds/repository", {kSoap}, envelope);
   ASSERT_NE(x.body.find("ResponseStatusType:Success"), std::string::npos) << x.body.substr(0, 1500);
   check("ITI-41", v1_id);
