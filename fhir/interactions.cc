@@ -10,6 +10,7 @@
 #include "fhir/json_patch.h"
 #include "fhir/outcome.h"
 #include "fhir/search.h"
+#include "fhir/search_access.h"
 #include "mapping/registry_index.h"
 #include "profiles/compartment.h"
 #include "profiles/notification.h"
@@ -181,6 +182,16 @@ Status Interactions::Validate(const std::string& type, const JsonValue& resource
   return Invalid(first->message, first->expression).WithDetails(std::move(rest));
 }
 
+// The answer to a write into a record the writer does not know: the same whether no such
+// record exists or the writer may not see it (a refusal must not tell which).
+static Status UnknownRecord(const std::string& type, const JsonValue& resource) {
+  if (type == "Subscription")
+    return Invalid("Subscription.criteria names no known record", "Subscription.criteria");
+  auto ids = profiles::PatientCompartmentIds(resource);
+  std::string patient = ids.empty() ? std::string("the patient") : "Patient/" + ids.front();
+  return Invalid(patient + " is not a known record", type);
+}
+
 Result<std::optional<long long>> Interactions::CompartmentKey(storage::Transaction& tx,
                                                               const std::string& type,
                                                               const std::string& id,
@@ -225,9 +236,7 @@ Result<std::optional<long long>> Interactions::CompartmentKey(storage::Transacti
   for (const std::string& patient_id : profiles::PatientCompartmentIds(resource)) {
     auto key = storage::FindPatientKeyByResourceId(tx, patient_id);
     if (!key.ok()) return key.status();
-    if (!*key)
-      return Invalid("Patient/" + patient_id + " is not a known record: create the patient first",
-                     type);
+    if (!*key) return UnknownRecord(type, resource);
     return key;
   }
   if (type == "Subscription") {
@@ -242,8 +251,7 @@ Result<std::optional<long long>> Interactions::CompartmentKey(storage::Transacti
         std::string ref = v.substr(v.rfind('/') == std::string::npos ? 0 : v.rfind('/') + 1);
         auto key = storage::FindPatientKeyByResourceId(tx, ref);
         if (!key.ok()) return key.status();
-        if (!*key)
-          return Invalid("Subscription.criteria names no known record", "Subscription.criteria");
+        if (!*key) return UnknownRecord(type, resource);
         return key;
       }
   }
@@ -327,6 +335,17 @@ Result<WriteResult> Interactions::Write(storage::Transaction& tx, profiles::Acce
     auto d = session.DecideStored(tx, *previous, action);
     if (!d.ok()) return d.status();
     if (!d->allowed) return session.Refuse(audit, *d, previous->patient_key, what);
+    if (action == Action::kChangeVisibility) {
+      auto before = ParseJson(previous->content);
+      if (!before.ok()) return Internal("stored " + what + " is unreadable");
+      profiles::Decision change =
+          profiles::DecideLabelChange(SecurityCodes(*before), SecurityCodes(resource));
+      if (!change.allowed) {
+        // The document is visible to the actor: the refusal says why.
+        (void)session.Refuse(audit, change, previous->patient_key, what);
+        return Status(ErrorCode::kForbidden, change.reason, "meta.security");
+      }
+    }
   }
   // carnet's mark on the record of an extraction is carnet's alone to write.
   bool marked_before = false;
@@ -383,6 +402,12 @@ Result<WriteResult> Interactions::Write(storage::Transaction& tx, profiles::Acce
           return Status(
               ErrorCode::kUnknownPatient,
               "Patient/" + (*record)->patient_id + " has no record here (the patient opposed it)");
+      }
+      // A record the writer may not see answers as one that does not exist.
+      if (*key && type != "Patient" && d->refusal == ErrorCode::kNotFound) {
+        auto gate = session.DecideRecord(tx, **key, Action::kSearch);
+        if (!gate.ok()) return gate.status();
+        if (!gate->allowed) return UnknownRecord(type, stamped);
       }
       return refused;
     }
@@ -494,9 +519,21 @@ Status Interactions::AfterWrite(storage::Transaction& tx, profiles::AccessSessio
   return Status::Ok();
 }
 
+// Refuses, before any lookup, a write the actor's token can never make (a party that writes
+// nothing, an app without the scope): the answer cannot depend on what exists.
+static Status CheckWriteIntent(profiles::AccessSession& session, const std::string& type,
+                               std::string_view permissions, const char* interaction,
+                               char action) {
+  if (session.extracting()) return Status::Ok();
+  profiles::Decision d = profiles::DecideWriteIntent(session.actor(), type, permissions);
+  if (d.allowed) return Status::Ok();
+  return session.Refuse(storage::AuditEntry::Rest(interaction, action), d, std::nullopt, type);
+}
+
 Result<WriteResult> Interactions::Create(storage::Transaction& tx, profiles::AccessSession& session,
                                          const std::string& type, JsonValue resource,
                                          const std::string& id_in, const std::string& method) {
+  CARNET_RETURN_IF_ERROR(CheckWriteIntent(session, type, "c", "create", 'C'));
   // An id in the body of a create is ignored (the server assigns ids), as the spec says.
   std::string id = id_in.empty() ? NewUuid() : id_in;
   auto r = Write(tx, session, type, id, std::move(resource), std::nullopt, method,
@@ -504,6 +541,13 @@ Result<WriteResult> Interactions::Create(storage::Transaction& tx, profiles::Acc
   if (!r.ok()) return r;
   r->http_status = 201;
   return r;
+}
+
+// The one answer to a PUT of an id the actor does not see, unused or hidden alike.
+static Status NoUpdateAsCreate(const std::string& type, const std::string& id) {
+  return NotFound(type + "/" + id +
+                  " is not known (a new resource is created with POST; client-assigned ids are "
+                  "reserved to identity feeds and operators)");
 }
 
 Result<WriteResult> Interactions::Update(storage::Transaction& tx, profiles::AccessSession& session,
@@ -517,6 +561,7 @@ Result<WriteResult> Interactions::Update(storage::Transaction& tx, profiles::Acc
     return BadRequest("the body's id " + body_id + " differs from the URL's id " + id,
                       type + ".id");
   if (!IsValidFhirId(id)) return BadRequest("'" + id + "' is not a valid FHIR id");
+  CARNET_RETURN_IF_ERROR(CheckWriteIntent(session, type, "cu", "update", 'U'));
   auto current = storage::ReadCurrent(tx, type, id, /*lock=*/true);
   if (!current.ok()) return current.status();
   if (!*current) {
@@ -529,6 +574,20 @@ Result<WriteResult> Interactions::Update(storage::Transaction& tx, profiles::Acc
     if (!lock.ok()) return lock.status();
     current = storage::ReadCurrent(tx, type, id, /*lock=*/true);
     if (!current.ok()) return current.status();
+  }
+  // Update as create: ids are chosen by the actors who create records; anyone else gets one
+  // answer for an id that is unused and for one it may not see.
+  if (!session.extracting() && !profiles::MayAssignIds(session.actor())) {
+    bool visible = false;
+    if (*current) {
+      auto d = session.DecideStored(tx, **current, profiles::Action::kRead);
+      if (!d.ok()) return d.status();
+      visible = d->allowed;
+      if (!visible)
+        (void)session.Refuse(storage::AuditEntry::Rest("update", 'U'), *d, (*current)->patient_key,
+                             type + "/" + id);
+    }
+    if (!visible) return NoUpdateAsCreate(type, id);
   }
   if (pre.if_match && (!*current || (*current)->version != *pre.if_match)) {
     // Only someone who may read the resource learns its version.
@@ -581,6 +640,7 @@ static Status HiddenUnlessReadable(storage::Transaction& tx, profiles::AccessSes
 Result<WriteResult> Interactions::Patch(storage::Transaction& tx, profiles::AccessSession& session,
                                         const std::string& type, const std::string& id,
                                         const JsonValue& patch, const Preconditions& pre) {
+  CARNET_RETURN_IF_ERROR(CheckWriteIntent(session, type, "u", "patch", 'U'));
   auto current = storage::ReadCurrent(tx, type, id, /*lock=*/true);
   if (!current.ok()) return current.status();
   if (!*current) return NotFound(type + "/" + id + " is not known");
@@ -599,29 +659,10 @@ Result<WriteResult> Interactions::Patch(storage::Transaction& tx, profiles::Acce
     return Invalid("a patch may not change resourceType or id");
   // A patch that only changes the security labels is a change of visibility (the French
   // PDSm4DMP masks and unmasks a document by a JSON Patch of securityLabel), decided as the
-  // patient's choice; on the patient side only MASQUE_PS may move (the invisibility codes are
-  // the author's).
+  // patient's choice by the policy (Write: DecideLabelChange), as $meta-add/$meta-delete are.
   profiles::Action action = profiles::Action::kUpdate;
-  if (type == "DocumentReference" && OnlySecurityDiffers(before, patched)) {
+  if (type == "DocumentReference" && OnlySecurityDiffers(before, patched))
     action = profiles::Action::kChangeVisibility;
-    auto kind = session.actor().kind;
-    bool patient_side = kind == profiles::ActorKind::kPatient ||
-                        kind == profiles::ActorKind::kGuardian || kind == profiles::ActorKind::kApp;
-    if (patient_side) {
-      std::vector<std::string> was = SecurityCodes(before), now = SecurityCodes(patched);
-      std::sort(was.begin(), was.end());
-      std::sort(now.begin(), now.end());
-      std::vector<std::string> changed;
-      std::set_symmetric_difference(was.begin(), was.end(), now.begin(), now.end(),
-                                    std::back_inserter(changed));
-      for (const auto& code : changed)
-        if (code != profiles::kMasquePs) {
-          CARNET_RETURN_IF_ERROR(HiddenUnlessReadable(tx, session, **current, "patch", 'U'));
-          return Status(ErrorCode::kForbidden,
-                        code + " is set by the author at deposit, not by the patient");
-        }
-    }
-  }
   return Write(tx, session, type, id, std::move(patched), **current, "PATCH", action);
 }
 
@@ -692,6 +733,7 @@ Result<WriteResult> Interactions::ChangeSecurity(storage::Transaction& tx,
 Result<WriteResult> Interactions::Delete(storage::Transaction& tx, profiles::AccessSession& session,
                                          const std::string& type, const std::string& id,
                                          const Preconditions& pre) {
+  CARNET_RETURN_IF_ERROR(CheckWriteIntent(session, type, "d", "delete", 'D'));
   auto current = storage::ReadCurrent(tx, type, id, /*lock=*/true);
   if (!current.ok()) return current.status();
   WriteResult out;
@@ -746,15 +788,22 @@ static std::string CanonicalCriteria(const std::string& type, const std::string&
 }
 
 Result<std::vector<std::string>> Interactions::LockedMatches(storage::Transaction& tx,
+                                                             profiles::AccessSession& session,
                                                              const std::string& type,
-                                                             const std::string& criteria) {
-  if (ParseQuery(criteria).empty())
-    return BadRequest("conditional " + type + " request without search criteria");
+                                                             const std::string& criteria,
+                                                             std::string_view permissions) {
+  auto query = ParseQuery(criteria);
+  if (query.empty()) return BadRequest("conditional " + type + " request without search criteria");
+  CARNET_RETURN_IF_ERROR(CheckWriteIntent(session, type, permissions, "create", 'C'));
   static const storage::Statement kLock{"conditional_lock",
                                         "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"};
   auto lock = tx.Run(kLock, {storage::SqlParam::Text(CanonicalCriteria(type, criteria))});
   if (!lock.ok()) return lock.status();
-  return FindMatchingIds(tx, type, criteria, 2);
+  // The criteria match only what the actor may see: a hidden resource neither answers the
+  // request nor counts among "several".
+  auto scope = VisibleScope(tx, session, type, query);
+  if (!scope.ok()) return scope.status();
+  return FindMatchingIds(tx, type, criteria, 2, *scope);
 }
 
 Result<WriteResult> Interactions::CreateIfNoneExist(storage::Transaction& tx,
@@ -763,7 +812,7 @@ Result<WriteResult> Interactions::CreateIfNoneExist(storage::Transaction& tx,
                                                     const std::string& criteria,
                                                     const std::string& id,
                                                     const std::string& method) {
-  auto ids = LockedMatches(tx, type, criteria);
+  auto ids = LockedMatches(tx, session, type, criteria, "c");
   if (!ids.ok()) return ids.status();
   if (ids->size() > 1)
     return Status(ErrorCode::kPreconditionFailed,
@@ -788,17 +837,17 @@ Result<WriteResult> Interactions::ConditionalUpdate(storage::Transaction& tx,
                                                     const std::string& type,
                                                     const std::string& criteria, JsonValue resource,
                                                     const Preconditions& pre) {
-  auto ids = LockedMatches(tx, type, criteria);
+  auto ids = LockedMatches(tx, session, type, criteria, "cu");
   if (!ids.ok()) return ids.status();
   if (ids->size() > 1)
     return Status(ErrorCode::kPreconditionFailed,
                   "conditional update " + criteria + " matches several " + type + " resources");
   std::string body_id = resource.GetString("id");
   if (ids->empty()) {
-    if (!body_id.empty() && !IsValidFhirId(body_id))
-      return BadRequest("'" + body_id + "' is not a valid FHIR id", type + ".id");
-    return Create(tx, session, type, std::move(resource), body_id,
-                  body_id.empty() ? "POST" : "PUT");
+    // No match, an id in the body: an update as create of that id (R4 3.1.0.4.3), under
+    // the same rule as PUT [type]/[id].
+    if (!body_id.empty()) return Update(tx, session, type, body_id, std::move(resource), pre);
+    return Create(tx, session, type, std::move(resource), "", "POST");
   }
   if (!body_id.empty() && body_id != ids->front())
     return BadRequest("the body's id " + body_id + " differs from the matching resource " + type +
@@ -813,7 +862,7 @@ Result<WriteResult> Interactions::ConditionalDelete(storage::Transaction& tx,
                                                     const std::string& type,
                                                     const std::string& criteria,
                                                     const Preconditions& pre) {
-  auto ids = LockedMatches(tx, type, criteria);
+  auto ids = LockedMatches(tx, session, type, criteria, "d");
   if (!ids.ok()) return ids.status();
   if (ids->size() > 1)
     return Status(ErrorCode::kPreconditionFailed,
@@ -827,12 +876,16 @@ Result<WriteResult> Interactions::ConditionalDelete(storage::Transaction& tx,
 }
 
 Result<std::string> Interactions::ResolveConditionalReference(storage::Transaction& tx,
+                                                              profiles::AccessSession& session,
                                                               const std::string& reference) {
   size_t q = reference.find('?');
   std::string type = reference.substr(0, q);
   if (!IsServedType(type))
     return Invalid("conditional reference " + reference + " names an unknown type");
-  auto ids = FindMatchingIds(tx, type, reference.substr(q + 1), 2);
+  std::string criteria = q == std::string::npos ? std::string() : reference.substr(q + 1);
+  auto scope = VisibleScope(tx, session, type, ParseQuery(criteria));
+  if (!scope.ok()) return scope.status();
+  auto ids = FindMatchingIds(tx, type, criteria, 2, *scope);
   if (!ids.ok()) return ids.status();
   if (ids->empty()) return NotFound("conditional reference " + reference + " matches nothing");
   if (ids->size() > 1)

@@ -85,7 +85,9 @@ class Interactions {
                                      const std::vector<JsonValue>& remove);
   // "Patient?identifier=..." -> "Patient/123" when exactly one resource matches; kNotFound
   // for none, kPreconditionFailed for several.
+  // Matches only what the session's actor may see, as every conditional criterion.
   Result<std::string> ResolveConditionalReference(storage::Transaction& tx,
+                                                  profiles::AccessSession& session,
                                                   const std::string& reference);
 
   // Checks a resource against the R4 definitions and the URL: kBadRequest when the
@@ -111,8 +113,13 @@ class Interactions {
                                                   const std::string& type, const std::string& id,
                                                   const JsonValue& resource);
 
-  Result<std::vector<std::string>> LockedMatches(storage::Transaction& tx, const std::string& type,
-                                                 const std::string& criteria);
+  // The current resources matching `criteria` that the actor may see (at most 2), once the
+  // actor's token was found able to write `type` with one of `permissions`.
+  Result<std::vector<std::string>> LockedMatches(storage::Transaction& tx,
+                                                 profiles::AccessSession& session,
+                                                 const std::string& type,
+                                                 const std::string& criteria,
+                                                 std::string_view permissions);
 
   storage::Pool& pool_;
 };

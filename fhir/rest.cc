@@ -11,6 +11,7 @@
 #include "fhir/format.h"
 #include "fhir/outcome.h"
 #include "fhir/search.h"
+#include "fhir/search_access.h"
 #include "mapping/cda_entries.h"
 #include "mapping/cda_header.h"
 #include "mapping/document_entry.h"
@@ -273,11 +274,6 @@ class FhirApi::Impl {
   EntryResult Capabilities();
   Preconditions PreconditionsOf(const HttpRequest& req, Status* error);
   int CountParam(const QueryParams& query, Status* error) const;
-  // The records a search names (compartment, patient/subject parameters, a Patient's _id or
-  // identifier): the policy filters a search over these.
-  Result<std::vector<long long>> NamedRecords(Transaction& tx, const std::string& type,
-                                              const QueryParams& query,
-                                              const std::string& compartment);
 
   storage::Pool& pool_;
   FhirOptions options_;
@@ -591,7 +587,9 @@ static Result<StoredResource> GuardedRead(Transaction& tx, Session& session,
     row = std::move(*r);
   }
   if (!row) return session.Refuse(audit, profiles::Refusal("no such resource"), std::nullopt, what);
-  auto d = session.DecideStored(tx, *row, Action::kRead);
+  // An older version is seen as the resource is now (its current visibility labels).
+  auto d = vid.empty() ? session.DecideStored(tx, *row, Action::kRead)
+                       : session.DecideVersion(tx, *row, Action::kRead);
   if (!d.ok()) return d.status();
   if (!d->allowed) return session.Refuse(audit, *d, row->patient_key, what);
   CARNET_RETURN_IF_ERROR(session.Audit(tx, audit, *d, row->patient_key));
@@ -689,19 +687,6 @@ EntryResult FhirApi::Impl::WriteInTransaction(
   return FromWrite(out);
 }
 
-// The SearchScope of a policy filter (fhir/search_scope.h mirrors profiles::AccessFilter).
-static SearchScope ScopeOf(const profiles::AccessFilter& f) {
-  SearchScope scope;
-  if (!f.any_record) scope.patient_keys = f.patient_keys;
-  scope.include_shared = f.include_shared;
-  scope.excluded_security = f.excluded_security;
-  scope.author_exempt_ids = f.author_exempt_ids;
-  scope.resource_types = f.resource_types;
-  scope.document_types = f.document_types;
-  scope.sources = f.sources;
-  scope.excluded_types = {"Binary"};
-  return scope;
-}
 
 // One audit event per record a search reached (one without a record when it reached none
 // by name: shared resources, or a deposit source's search across records).
@@ -760,7 +745,7 @@ EntryResult FhirApi::Impl::History(Session& session, const std::string& type, co
   }
   int page = q.count;
   q.count = page + 1;  // one more tells whether there is a next page
-  // Versions are filtered one by one (a version may carry labels the current one does not):
+  // Versions are filtered one by one, each under its resource's current labels (DecideVersion):
   // the page may come out shorter than _count, the next link still walks on.
   std::vector<StoredResource> rows;
   StoredResource last_row;
@@ -786,7 +771,7 @@ EntryResult FhirApi::Impl::History(Session& session, const std::string& type, co
     if (more && !all->empty()) last_row = all->back();
     for (auto& r : *all) {
       if (r.type == "Binary" && id.empty()) continue;  // content is read by id only
-      auto d = session.DecideStored(tx, r, Action::kRead);
+      auto d = session.DecideVersion(tx, r, Action::kRead);
       if (!d.ok()) return d.status();
       if (!d->allowed) continue;
       if (r.patient_key)
@@ -970,52 +955,6 @@ EntryResult FhirApi::Impl::Everything(Session& session, const std::string& id,
   e.has_resource = true;
   e.resource = std::move(bundle);
   return e;
-}
-
-Result<std::vector<long long>> FhirApi::Impl::NamedRecords(Transaction& tx, const std::string& type,
-                                                           const QueryParams& query,
-                                                           const std::string& compartment) {
-  std::vector<long long> keys;
-  auto add_id = [&](std::string ref) -> Status {
-    size_t slash = ref.rfind("Patient/");
-    if (slash != std::string::npos) ref = ref.substr(slash + 8);
-    if (ref.find('/') != std::string::npos || ref.empty()) return Status::Ok();
-    auto key = storage::FindPatientKeyByResourceId(tx, ref);
-    if (!key.ok()) return key.status();
-    if (*key && std::find(keys.begin(), keys.end(), **key) == keys.end()) keys.push_back(**key);
-    return Status::Ok();
-  };
-  auto add_identifier = [&](const std::string& token) -> Status {
-    size_t bar = token.find('|');
-    if (bar == std::string::npos) return Status::Ok();
-    auto ref = storage::FindPatientByIdentifier(tx, token.substr(0, bar), token.substr(bar + 1));
-    if (!ref.ok()) return ref.status();
-    if (*ref && std::find(keys.begin(), keys.end(), (*ref)->patient_key) == keys.end())
-      keys.push_back((*ref)->patient_key);
-    return Status::Ok();
-  };
-  auto each = [](const std::string& v, const std::function<Status(std::string)>& f) -> Status {
-    size_t start = 0;
-    while (start <= v.size()) {
-      size_t comma = v.find(',', start);
-      CARNET_RETURN_IF_ERROR(
-          f(v.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
-    return Status::Ok();
-  };
-  if (!compartment.empty()) CARNET_RETURN_IF_ERROR(add_id(compartment));
-  for (const auto& [k, v] : query) {
-    if (k == "patient" || k == "subject" || k == "patient:Patient" || k == "subject:Patient" ||
-        (type == "Patient" && (k == "_id" || k == "link")))
-      CARNET_RETURN_IF_ERROR(each(v, [&](std::string x) { return add_id(x); }));
-    if (k == "patient.identifier" || k == "subject:Patient.identifier" ||
-        k == "patient:identifier" || k == "subject:identifier" ||
-        (type == "Patient" && k == "identifier"))
-      CARNET_RETURN_IF_ERROR(each(v, [&](std::string x) { return add_identifier(x); }));
-  }
-  return keys;
 }
 
 EntryResult FhirApi::Impl::Search(Session& session, const HttpRequest& req, const std::string& type,
@@ -1308,12 +1247,8 @@ EntryResult FhirApi::Impl::MetaSecurity(Session& session, const HttpRequest& req
             return FromError(BadRequest("'" + code +
                                         "' is not a visibility code (MASQUE_PS, INVISIBLE_PATIENT, "
                                         "INVISIBLE_REPRESENTANTS_LEGAUX)"));
-          // The patient side chooses MASQUE_PS; the invisibility codes are the author's
-          // choice at deposit (a professional delays what the patient should hear from them).
-          if (code != profiles::kMasquePs) {
-            return FromError(
-                Status(ErrorCode::kForbidden, code + " is set by the author at deposit"));
-          }
+          // Who may move which code is the policy's (profiles::DecideLabelChange), decided
+          // on the document as it is.
           codes.push_back(c);
         }
     }
@@ -1776,7 +1711,7 @@ EntryResult FhirApi::Impl::ProcessBundleBody(Session& session, const HttpRequest
     for (auto& [key, value] : node.members()) {
       if (key == "reference" && value.is_string() && value.text().find('?') != std::string::npos &&
           value.text().find("://") == std::string::npos) {
-        auto target = interactions_.ResolveConditionalReference(tx, value.text());
+        auto target = interactions_.ResolveConditionalReference(tx, session, value.text());
         if (!target.ok()) return target.status();
         value = JsonValue::String(*target);
         continue;

@@ -248,7 +248,8 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
 }
 
 Result<std::vector<std::string>> FindMatchingIds(storage::Transaction& tx, const std::string& type,
-                                                 const std::string& query, int limit) {
+                                                 const std::string& query, int limit,
+                                                 const SearchScope& scope) {
   auto params = SearchParamRegistry::Instance().Current(tx);
   if (!params.ok()) return params.status();
   ParseOptions options;
@@ -259,9 +260,8 @@ Result<std::vector<std::string>> FindMatchingIds(storage::Transaction& tx, const
   if (!parsed.ok()) return parsed.status();
   if (parsed->criteria.empty()) return BadRequest("a conditional operation needs search criteria");
   SqlBuilder b;
-  SearchScope all;
   std::string sql = "SELECT r.res_id FROM resource r WHERE r.res_type = " + b.Param(type) +
-                    " AND NOT r.deleted AND " + CriteriaSql(parsed->criteria, "r", all, "", b) +
+                    " AND NOT r.deleted AND " + CriteriaSql(parsed->criteria, "r", scope, "", b) +
                     " ORDER BY r.res_id LIMIT " + b.Param(std::to_string(limit)) + "::int";
   auto r = tx.RunDynamic(sql, b.params());
   if (!r.ok()) return SqlStatus(r.status(), tx);

@@ -43,9 +43,12 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request);
 
 // Logical ids of the current resources of `type` matching `query` (a query string, as in
 // If-None-Exist or a conditional URL), at most `limit`. For conditional create, update and
-// delete, and for conditional references in transactions.
+// delete, and for conditional references in transactions. `scope` limits the matches to what
+// a caller may see (search_access.h: VisibleScope); the default sees everything, for carnet's
+// own lookups.
 Result<std::vector<std::string>> FindMatchingIds(storage::Transaction& tx, const std::string& type,
-                                                 const std::string& query, int limit);
+                                                 const std::string& query, int limit,
+                                                 const SearchScope& scope = SearchScope());
 
 // Rebuilds the index rows of the current resources of `type` (every type when empty), in
 // batches of one transaction each: after a custom SearchParameter is added, resources

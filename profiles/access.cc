@@ -171,17 +171,24 @@ Result<Decision> AccessSession::DecideResource(storage::Transaction& tx,
   return DecideSummary(tx, patient_key, summary, action);
 }
 
+// The content a stored row is judged on: its own, or for a deletion (which carries none)
+// that of the version it deleted.
+static Result<std::string> JudgedContent(storage::Transaction& tx,
+                                         const storage::StoredResource& stored) {
+  if (!stored.deleted && !stored.content.empty()) return stored.content;
+  if (stored.version > 1) {
+    auto before = storage::ReadVersion(tx, stored.type, stored.id, stored.version - 1);
+    if (!before.ok()) return before.status();
+    if (*before) return (*before)->content;
+  }
+  return std::string();
+}
+
 Result<Decision> AccessSession::DecideStored(storage::Transaction& tx,
                                              const storage::StoredResource& stored, Action action) {
-  std::string content = stored.content;
-  if (stored.deleted || content.empty()) {
-    // A deletion carries no content: judge the version it deleted.
-    if (stored.version > 1) {
-      auto before = storage::ReadVersion(tx, stored.type, stored.id, stored.version - 1);
-      if (!before.ok()) return before.status();
-      if (*before) content = (*before)->content;
-    }
-  }
+  auto judged = JudgedContent(tx, stored);
+  if (!judged.ok()) return judged.status();
+  std::string content = std::move(judged).value();
   if (content.empty()) {
     ResourceSummary s;
     s.type = stored.type;
@@ -191,6 +198,48 @@ Result<Decision> AccessSession::DecideStored(storage::Transaction& tx,
   auto json = ParseJson(content);
   if (!json.ok()) return Internal("stored " + stored.type + "/" + stored.id + " is unreadable");
   return DecideResource(tx, stored.patient_key, *json, action);
+}
+
+Result<Decision> AccessSession::DecideVersion(storage::Transaction& tx,
+                                              const storage::StoredResource& version,
+                                              Action action) {
+  std::string key = version.type + "/" + version.id;
+  auto cached = current_labels_.find(key);
+  if (cached == current_labels_.end()) {
+    auto current = storage::ReadCurrent(tx, version.type, version.id, false);
+    if (!current.ok()) return current.status();
+    if (!*current || (*current)->version == version.version) return DecideStored(tx, version, action);
+    auto judged = JudgedContent(tx, **current);
+    if (!judged.ok()) return judged.status();
+    CurrentLabels labels;
+    if (!judged->empty()) {
+      auto now = ParseJson(*judged);
+      if (!now.ok()) return Internal("stored " + key + " is unreadable");
+      if (const JsonValue* meta = now->Find("meta"); meta && meta->Find("security"))
+        labels.security = *meta->Find("security");
+      if (const JsonValue* sl = now->Find("securityLabel")) labels.security_label = *sl;
+      if (const JsonValue* ctx = now->Find("securityContext")) labels.security_context = *ctx;
+    }
+    cached = current_labels_.emplace(key, std::move(labels)).first;
+  }
+  auto judged = JudgedContent(tx, version);
+  if (!judged.ok()) return judged.status();
+  if (judged->empty()) return DecideStored(tx, version, action);
+  auto json = ParseJson(*judged);
+  if (!json.ok()) return Internal("stored " + key + " is unreadable");
+  // The version as it would be decided today: its content, the current labels (and, for
+  // content, the document it now belongs to).
+  const CurrentLabels& now = cached->second;
+  JsonValue meta = JsonValue::Object();
+  if (const JsonValue* m = json->Find("meta"); m && m->is_object()) meta = *m;
+  meta.Remove("security");
+  if (!now.security.is_null()) meta.Set("security", now.security);
+  json->Set("meta", std::move(meta));
+  json->Remove("securityLabel");
+  if (!now.security_label.is_null()) json->Set("securityLabel", now.security_label);
+  json->Remove("securityContext");
+  if (!now.security_context.is_null()) json->Set("securityContext", now.security_context);
+  return DecideResource(tx, version.patient_key, *json, action);
 }
 
 Result<Decision> AccessSession::DecideRecord(storage::Transaction& tx, long long patient_key,

@@ -98,7 +98,10 @@ class AccessSession {
   };
 
   // Forgets what the previous attempt of a transaction loaded.
-  void BeginAttempt() { records_.clear(); }
+  void BeginAttempt() {
+    records_.clear();
+    current_labels_.clear();
+  }
 
   // The context of record `patient_key`, loaded once per attempt.
   Result<const RecordContext*> Record(storage::Transaction& tx, long long patient_key);
@@ -112,6 +115,12 @@ class AccessSession {
   // A stored row (a deleted row is judged on the version before its deletion).
   Result<Decision> DecideStored(storage::Transaction& tx, const storage::StoredResource& stored,
                                 Action action);
+  // A version of a resource as the resource stands now: the visibility labels of its
+  // current version (of the last version before its deletion) govern every older version,
+  // so that masking a document hides its earlier versions too and unmasking shows them
+  // again. The current version itself is decided as DecideStored does.
+  Result<Decision> DecideVersion(storage::Transaction& tx, const storage::StoredResource& version,
+                                 Action action);
   // Decisions on a record as a whole (search it, add to it, the patient's choices).
   Result<Decision> DecideRecord(storage::Transaction& tx, long long patient_key, Action action);
 
@@ -148,6 +157,14 @@ class AccessSession {
   RequestFacts facts_;
   PolicyEnv env_;
   std::map<long long, RecordContext> records_;
+  // What of a resource's current version governs its older versions (DecideVersion): null
+  // where the current version has none.
+  struct CurrentLabels {
+    JsonValue security;          // meta.security
+    JsonValue security_label;    // securityLabel
+    JsonValue security_context;  // Binary.securityContext
+  };
+  std::map<std::string, CurrentLabels> current_labels_;  // by "Type/id
   std::string extraction_document_;
 };
 

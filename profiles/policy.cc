@@ -525,6 +525,34 @@ Decision DecideNewRecord(const Actor& actor) {
   return Forbid("records are created by operators and identity feeds");
 }
 
+Decision DecideWriteIntent(const Actor& actor, std::string_view type,
+                           std::string_view permissions) {
+  if (actor.kind == ActorKind::kDenied) return Forbid("this party writes nothing to any record");
+  if (actor.kind == ActorKind::kApp) {
+    std::vector<SmartScope> scopes = AppScopes(actor.scopes);
+    bool any = false;
+    for (char p : permissions) any = any || ScopesAllow(scopes, type, p);
+    if (!any)
+      return Forbid("the app's scopes grant no " + std::string(permissions) + " on " +
+                    std::string(type));
+  }
+  return Allow("may write " + std::string(type));
+}
+
+Decision DecideLabelChange(const std::vector<std::string>& before,
+                           const std::vector<std::string>& after) {
+  for (const auto* side : {&before, &after})
+    for (const auto& code : *side) {
+      if (code == kMasquePs) continue;
+      const auto* other = side == &before ? &after : &before;
+      if (!Contains(*other, code))
+        return Forbid(code + " is set by the author at deposit, not by the patient");
+    }
+  return Allow("the patient masks or unmasks the document (MASQUE_PS)");
+}
+
+bool MayAssignIds(const Actor& actor) { return DecideNewRecord(actor).allowed; }
+
 Decision DecideShared(const Actor& actor, const ResourceSummary& resource, Action action) {
   if (actor.kind == ActorKind::kDenied)
     return Hide("denied party: no access whatever the token says");

@@ -165,6 +165,26 @@ Decision DecideOnRecord(const Actor& actor, const RecordContext& record, Action 
 // IHE Patient Identity Source).
 Decision DecideNewRecord(const Actor& actor);
 
+// Whether the actor may write `type` at all, with one of the SMART `permissions` letters
+// ("c", "cu", "d"...), decided from the token alone before any lookup: a party that writes
+// nothing (insurer, employer) or an app whose scopes grant no such write is refused
+// (kForbidden) without learning whether the target exists.
+Decision DecideWriteIntent(const Actor& actor, std::string_view type,
+                           std::string_view permissions);
+
+// A change of a document's visibility codes from `before` to `after` (meta.security codes),
+// once the actor was found able to change its visibility at all (Action::kChangeVisibility):
+// the patient side moves MASQUE_PS only; the invisibility codes (INVISIBLE_PATIENT,
+// INVISIBLE_REPRESENTANTS_LEGAUX) are the author's, set at deposit. kForbidden otherwise.
+Decision DecideLabelChange(const std::vector<std::string>& before,
+                           const std::vector<std::string>& after);
+
+// Whether the actor may create a resource with an id of its own choosing (update as
+// create). Ids name resources across every record, so a PUT to an unused id and to an id
+// the actor may not see must answer alike: only the actors who create records (operators,
+// identity feeds) choose ids; the others create with POST and the server's ids.
+bool MayAssignIds(const Actor& actor);
+
 // Shared resources (Practitioner, Organization, ValueSet...): readable by every actor but
 // kDenied ones, writable by operators (and deposit sources, which register authors).
 Decision DecideShared(const Actor& actor, const ResourceSummary& resource, Action action);

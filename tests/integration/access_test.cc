@@ -163,6 +163,11 @@ class AccessMatrixTest : public ::testing::Test {
                              {}};
     actors["lab-1"] = {Token({"--actor", "system", "--id", "lab-1", "--client-id", "lab-1"}), {}};
     actors["lab-2"] = {Token({"--actor", "system", "--id", "lab-2", "--client-id", "lab-2"}), {}};
+    // lab-1 as the hospital's identity feed too, which chooses the ids of what it deposits
+    // (update as create is reserved to identity feeds and operators): seeds the record.
+    actors["lab-1-feed"] = {Token({"--actor", "system", "--id", "lab-1", "--client-id", "lab-1", "--scope",
+                                   "system/*.cruds"}),
+                            {}};
     actors["operator"] = {Token({"--actor", "operator", "--id", "ops-1"}), {}};
     actors["insurer"] = {Token({"--actor", "insurer", "--id", "mutuelle-1"}), {}};
     return actors;
@@ -223,12 +228,13 @@ class AccessMatrixTest : public ::testing::Test {
             R"({"resourceType":"Parameters","parameter":[{"name":"meta","valueMeta":{"security":[{"system":"urn:oid:1.2.250.1.213.1.1.4.13","code":"MASQUE_PS"}]}}]})"),
          200, "mask D2");
     // Two apps authorised, one then revoked.
+    // (The patient creates with POST: client-assigned ids are the identity feed's.)
+    std::string revoked;
     for (const char* app : {"app-ok", "app-revoked"}) {
-      std::string consent_id = "acc-consent-" + std::string(app) + "-" + p_.patient_id;
-      Must(As("patient", "PUT", "/fhir/Consent/" + consent_id, {kJson}, Consent(consent_id, app, "active")), 201,
-           "authorise " + std::string(app));
+      auto r = As("patient", "POST", "/fhir/Consent", {kJson}, Consent("", app, "active"));
+      Must(r, 201, "authorise " + std::string(app));
+      revoked = ParseJson(r.body)->GetString("id");
     }
-    std::string revoked = "acc-consent-app-revoked-" + p_.patient_id;
     Must(As("patient", "PUT", "/fhir/Consent/" + revoked, {kJson}, Consent(revoked, "app-revoked", "inactive")), 200,
          "revoke app-revoked");
     // Q is closed by the operator.
@@ -236,7 +242,7 @@ class AccessMatrixTest : public ::testing::Test {
   }
 
   static std::string Consent(const std::string& id, const std::string& app, const std::string& status) {
-    return R"({"resourceType":"Consent","id":")" + id + R"(",
+    return R"({"resourceType":"Consent",)" + (id.empty() ? std::string() : R"("id":")" + id + R"(",)") + R"(
       "extension":[{"url":"https://carnet.example.org/fhir/StructureDefinition/smart-scopes","valueString":"patient/*.rs"}],
       "status":")" + status + R"(",
       "scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
@@ -248,7 +254,7 @@ class AccessMatrixTest : public ::testing::Test {
   }
 
   static void Deposit(const Record& rec, const Document& d) {
-    Must(As("lab-1", "PUT", "/fhir/Binary/" + d.binary_id, {kJson},
+    Must(As("lab-1-feed", "PUT", "/fhir/Binary/" + d.binary_id, {kJson},
             R"({"resourceType":"Binary","id":")" + d.binary_id +
                 R"(","contentType":"text/plain","securityContext":{"reference":"DocumentReference/)" + d.id +
                 R"("},"data":")" + Base64Encode(d.text) + R"("})"),
@@ -257,7 +263,7 @@ class AccessMatrixTest : public ::testing::Test {
     if (!d.label.empty())
       labels += R"(,{"coding":[{"system":"urn:oid:1.2.250.1.213.1.1.4.13","code":")" + d.label + R"("}]})";
     labels += "]";
-    Must(As("lab-1", "PUT", "/fhir/DocumentReference/" + d.id, {kJson},
+    Must(As("lab-1-feed", "PUT", "/fhir/DocumentReference/" + d.id, {kJson},
             R"({"resourceType":"DocumentReference","id":")" + d.id + R"(",
       "masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:)" + d.unique_id + R"("},
       "status":"current",

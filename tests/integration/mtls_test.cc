@@ -78,8 +78,8 @@ TEST(MutualTlsTest, AClientCertificateIdentifiesADepositSource) {
   chu.SetBearer("");
   chu.SetTls(pki.P("ca.pem"), pki.P("chu.pem"), pki.P("chu.key"));
   std::string doc = "tls-" + run + "-d";
-  auto put = chu.Request("PUT", https + "/fhir/DocumentReference/" + doc, {kJson},
-                         R"({"resourceType":"DocumentReference","id":")" + doc + R"(","status":"current",
+  auto put = chu.Request("POST", https + "/fhir/DocumentReference", {kJson},
+                         R"({"resourceType":"DocumentReference","status":"current",
       "masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:1.2.250.1.999.55.)" +
                              std::to_string(std::stoll(RandomHex(5), nullptr, 16)) + R"("},
       "type":{"coding":[{"system":"http://loinc.org","code":"11490-0"}]},
@@ -88,6 +88,7 @@ TEST(MutualTlsTest, AClientCertificateIdentifiesADepositSource) {
   ASSERT_EQ(put.status, 201) << put.error << " " << put.body << gateway.Log();
   auto stored = ParseJson(put.body);
   ASSERT_TRUE(stored.ok());
+  doc = stored->GetString("id");
   EXPECT_EQ(stored->Find("meta")->GetString("source"), "690781810") << "the organisation deposited it";
   // It reads back what it deposited, over FHIR and XDS.b, and nothing else.
   EXPECT_EQ(chu.Get(https + "/fhir/DocumentReference/" + doc).status, 200);

@@ -77,7 +77,9 @@ TEST(NotificationTest, DeliveredByMailAndWebhookAndNeverLost) {
   std::string pid = "ntf-" + run;
   std::string patient = Token({"--actor", "patient", "--id", "pat-" + run, "--patient", ins});
   std::string operator_token = Token({"--actor", "operator", "--id", "ops-1"});
-  std::string lab = Token({"--actor", "system", "--id", "lab-ntf", "--client-id", "lab-ntf"});
+  // A hospital system that is also the identity feed: it chooses its documents' ids.
+  std::string lab = Token({"--actor", "system", "--id", "lab-ntf", "--client-id", "lab-ntf", "--scope",
+                           "system/*.cruds"});
   std::string mail_to = "patient-" + run + "@example.org";
 
   auto gateway = std::make_unique<GatewayProcess>(flags);
