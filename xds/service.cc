@@ -799,18 +799,22 @@ HttpResponse XdsService::Impl::DeleteDocumentSet(Session& session, const SoapReq
     }
     if (!errors.empty()) return Status(ErrorCode::kInvalid, "delete");
     // ITI TF-2b 3.62.4.1.3: an object still referenced by an association that stays cannot go
-    // (ReferencesExistException); a membership cannot go while its SubmissionSet stays
+    // (ReferencesExistException), nor can a Folder membership that a SubmissionSet's HasMember
+    // still holds; a membership cannot go while its SubmissionSet stays
     // (XDSUnreferencedObjectException).
-    for (const auto& o : objects) {
-      auto refs = tx.Run(kReferences, {SqlParam::Text(o.uuid)});
+    std::vector<std::pair<std::string, std::string>> referenced;  // (what, uuid)
+    for (const auto& o : objects) referenced.emplace_back(o.type, o.uuid);
+    for (const auto& l : links) referenced.emplace_back("Association", l.uuid);
+    for (const auto& [what, uuid] : referenced) {
+      auto refs = tx.Run(kReferences, {SqlParam::Text(uuid)});
       if (!refs.ok()) return refs.status();
       for (int i = 0; i < refs->rows(); ++i)
-        if (!removing.count(refs->GetString(i, 0)))
+        if (refs->GetString(i, 0) != uuid && !removing.count(refs->GetString(i, 0)))
           errors.push_back(Error("ReferencesExistException",
-                                 o.type + " urn:uuid:" + o.uuid +
+                                 what + " urn:uuid:" + uuid +
                                      " is referenced by association urn:uuid:" +
                                      refs->GetString(i, 0) + ", which is not removed",
-                                 "urn:uuid:" + o.uuid));
+                                 "urn:uuid:" + uuid));
     }
     for (const auto& l : links)
       if (l.source_type == "SubmissionSet" && !removing.count(l.source))

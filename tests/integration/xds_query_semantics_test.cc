@@ -210,6 +210,18 @@ class XdsQuerySemanticsTest : public ::testing::Test {
     EXPECT_EQ(r.status, 200) << r.body;
     return r.body;
   }
+  // ITI-62 of the objects and associations named; the RegistryResponse.
+  std::string Remove(const std::vector<std::string>& ids) {
+    std::string body =
+        "<lcm:RemoveObjectsRequest xmlns:lcm=\"urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0\" "
+        "xmlns:rim=\"urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0\"><rim:ObjectRefList>";
+    for (const auto& id : ids) body += "<rim:ObjectRef id=\"" + id + "\"/>";
+    body += "</rim:ObjectRefList></lcm:RemoveObjectsRequest>";
+    auto r = client_.Request("POST", Url("/xds/registry"), {kSoap},
+                             Envelope("urn:ihe:iti:2010:DeleteDocumentSet", body));
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.body;
+  }
   Answer Ask(const std::string& id, const std::vector<std::pair<std::string, std::string>>& slots) {
     auto r = client_.Request("POST", Url("/xds/registry"), {kSoap}, Query(id, slots));
     EXPECT_EQ(r.status, 200) << r.body;
@@ -466,6 +478,19 @@ TEST_F(XdsQuerySemanticsTest, FolderMembershipsAndTheirSubmissionSet) {
   // The first set's contents are unchanged: d3 joined the folder in another submission.
   Answer again = Ask(kGetSubmissionSetAndContents, {{"$XDSSubmissionSetEntryUUID", ss_uuid}});
   EXPECT_EQ(again.links, all_links) << again.body;
+
+  // ITI-62: the folder membership cannot go while the set's HasMember of it stays
+  // (ReferencesExistException); with the set and that HasMember it goes, and d3 leaves the
+  // folder.
+  std::string refused = Remove({f_d3});
+  EXPECT_NE(refused.find("ReferencesExistException"), std::string::npos) << refused;
+  EXPECT_EQ(Ask(kGetAssociations, {{"$uuid", "('" + f_d3 + "')"}}).association_ids,
+            std::set<std::string>{ss4_fd3});
+  std::string removed = Remove({ss4, ss4_fd3, f_d3});
+  EXPECT_TRUE(Succeeded(removed)) << removed;
+  EXPECT_TRUE(Ask(kGetAssociations, {{"$uuid", "('" + f_d3 + "')"}}).links.empty());
+  Answer folder_after = Ask(kGetFolderAndContents, {{"$XDSFolderEntryUUID", "'" + f + "'"}});
+  EXPECT_EQ(folder_after.documents, (std::set<std::string>{d1, d2})) << folder_after.body;
 }
 
 }  // namespace
