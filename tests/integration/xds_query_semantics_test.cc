@@ -431,6 +431,19 @@ TEST_F(XdsQuerySemanticsTest, FolderMembershipsAndTheirSubmissionSet) {
   EXPECT_EQ(folder_conf.documents, std::set<std::string>{d2}) << folder_conf.body;
   EXPECT_EQ(folder_conf.links, (std::set<Link>{{kHasMember, f, d2}})) << folder_conf.body;
 
+  // GetAll: every association of the record, the set's HasMembers of memberships included.
+  std::string cx = patient;
+  for (size_t at = cx.find('&'); at != std::string::npos; at = cx.find('&', at + 1))
+    cx.replace(at, 1, "&amp;");
+  const std::string approved = "('urn:oasis:names:tc:ebxml-regrep:StatusType:Approved')";
+  Answer all =
+      Ask("urn:uuid:10b545ea-725c-446d-9b95-8aeb444eddf3", {{"$patientId", "'" + cx + "'"},
+                                                            {"$XDSDocumentEntryStatus", approved},
+                                                            {"$XDSSubmissionSetStatus", approved},
+                                                            {"$XDSFolderStatus", approved}});
+  EXPECT_EQ(all.status, kSuccess) << all.body;
+  EXPECT_EQ(all.links, all_links) << all.body;
+
   // GetAssociations of the set: all its HasMembers, those of the folder memberships included;
   // of a folder membership: the set's HasMember of it.
   Answer of_set = Ask(kGetAssociations, {{"$uuid", "('" + ss + "')"}});
