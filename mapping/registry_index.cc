@@ -147,6 +147,23 @@ void MemberTargets(const JsonValue& list, std::vector<std::string>& kinds,
     }
 }
 
+// The SubmissionSet's HasMembers of associations (AssociationMember): a row each, whose target
+// is an association of the same record (a List cannot name another record's association).
+const storage::Statement kInsertAssociationMembers{
+    "registry_index_insert_assoc_members",
+    "INSERT INTO association (patient_key, entry_uuid, association_type, source_uuid, target_uuid, "
+    "submission_set_status) SELECT $1::bigint, t.id::uuid, "
+    "'urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember', $2::uuid, m.entry_uuid, "
+    "nullif(t.status, '') FROM unnest($3::text[], $4::text[], $5::text[]) AS t(id, target, status) "
+    "JOIN association m ON m.entry_uuid = t.target::uuid AND m.patient_key = $1::bigint "
+    "ON CONFLICT (entry_uuid) DO NOTHING"};
+
+std::string MemberExtensionUrl() { return std::string(kExtensionBase) + "xds-association-member"; }
+
+std::string BareUuid(const std::string& v) {
+  return v.rfind("urn:uuid:", 0) == 0 ? v.substr(9) : v;
+}
+
 const storage::Statement kInsertFolder{
     "registry_index_insert_folder",
     "INSERT INTO registry_object (patient_key, entry_uuid, object_type, res_type, res_id, "
@@ -270,13 +287,28 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
     }
     std::vector<std::string> kinds, targets, ids;
     MemberTargets(*resource, kinds, targets, ids);
-    if (kinds.empty()) return Status::Ok();
-    auto assoc = tx.Run(kInsertAssociations, {SqlParam::Text(std::to_string(*stored.patient_key)),
-                                              SqlParam::Text(ins->GetString(0, 0)),
-                                              SqlParam::Text(storage::TextArrayLiteral(kinds)),
-                                              SqlParam::Text(storage::TextArrayLiteral(targets)),
-                                              SqlParam::Text(storage::TextArrayLiteral(ids))});
-    return assoc.ok() ? Status::Ok() : assoc.status();
+    if (!kinds.empty()) {
+      auto assoc = tx.Run(kInsertAssociations, {SqlParam::Text(std::to_string(*stored.patient_key)),
+                                                SqlParam::Text(ins->GetString(0, 0)),
+                                                SqlParam::Text(storage::TextArrayLiteral(kinds)),
+                                                SqlParam::Text(storage::TextArrayLiteral(targets)),
+                                                SqlParam::Text(storage::TextArrayLiteral(ids))});
+      if (!assoc.ok()) return assoc.status();
+    }
+    std::vector<std::string> member_ids, member_targets, statuses;
+    for (const auto& m : AssociationMembersOf(*resource)) {
+      member_ids.push_back(BareUuid(m.id));
+      member_targets.push_back(BareUuid(m.target));
+      statuses.push_back(m.submission_set_status);
+    }
+    if (member_ids.empty()) return Status::Ok();
+    auto members = tx.Run(
+        kInsertAssociationMembers,
+        {SqlParam::Text(std::to_string(*stored.patient_key)), SqlParam::Text(ins->GetString(0, 0)),
+         SqlParam::Text(storage::TextArrayLiteral(member_ids)),
+         SqlParam::Text(storage::TextArrayLiteral(member_targets)),
+         SqlParam::Text(storage::TextArrayLiteral(statuses))});
+    return members.ok() ? Status::Ok() : members.status();
   }
   if (stored.type != "DocumentReference") return Status::Ok();
   auto del_assoc =
@@ -315,6 +347,44 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
                                    SqlParam::Text(storage::TextArrayLiteral(rows->assoc_targets)),
                                    SqlParam::Text(storage::TextArrayLiteral(rows->assoc_ids))});
   return assoc.ok() ? Status::Ok() : assoc.status();
+}
+
+JsonValue AssociationMemberExtension(const AssociationMember& member) {
+  auto part = [](const char* url, const char* type, const std::string& value) {
+    JsonValue x = JsonValue::Object();
+    x.Set("url", JsonValue::String(url));
+    x.Set(type, JsonValue::String(value));
+    return x;
+  };
+  JsonValue parts = JsonValue::Array();
+  parts.Append(part("id", "valueUri", "urn:uuid:" + BareUuid(member.id)));
+  parts.Append(part("target", "valueUri", "urn:uuid:" + BareUuid(member.target)));
+  if (!member.submission_set_status.empty())
+    parts.Append(part("submissionSetStatus", "valueCode", member.submission_set_status));
+  JsonValue ext = JsonValue::Object();
+  ext.Set("url", JsonValue::String(MemberExtensionUrl()));
+  ext.Set("extension", std::move(parts));
+  return ext;
+}
+
+std::vector<AssociationMember> AssociationMembersOf(const JsonValue& list) {
+  std::vector<AssociationMember> out;
+  const JsonValue* exts = list.Find("extension");
+  if (!exts || !exts->is_array()) return out;
+  for (const auto& x : exts->items()) {
+    if (x.GetString("url") != MemberExtensionUrl()) continue;
+    AssociationMember m;
+    if (const JsonValue* parts = x.Find("extension"); parts && parts->is_array())
+      for (const auto& p : parts->items()) {
+        std::string url = p.GetString("url");
+        if (url == "id") m.id = p.GetString("valueUri");
+        if (url == "target") m.target = p.GetString("valueUri");
+        if (url == "submissionSetStatus") m.submission_set_status = p.GetString("valueCode");
+      }
+    // Both ends must be UUIDs: anything else names no association.
+    if (IsUuid(BareUuid(m.id)) && IsUuid(BareUuid(m.target))) out.push_back(std::move(m));
+  }
+  return out;
 }
 
 Result<DocumentEntryRows> DocumentEntryRowsOf(const storage::StoredResource& stored,

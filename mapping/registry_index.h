@@ -57,6 +57,19 @@ Result<DocumentEntryRows> DocumentEntryRowsOf(const storage::StoredResource& sto
 // anything else, absent, deleted or unreadable (the XDS view then lacks that author).
 std::function<JsonValue(const std::string&)> AuthorResolver(storage::Transaction& tx);
 
+// A SubmissionSet's HasMember whose target is an association: how a submission adds a document
+// to a folder, SubmissionSet -HasMember-> (Folder -HasMember-> DocumentEntry) (ITI TF-3
+// 4.2.2.1.1). A List entry names a resource, not an association, so the SubmissionSet List keeps
+// each one as an extension (xds-association-member: id, target, status), from which
+// UpdateRegistryIndex derives the association row.
+struct AssociationMember {
+  std::string id;                     // the HasMember's entryUUID (urn:uuid:...)
+  std::string target;                 // the member association's entryUUID (urn:uuid:...)
+  std::string submission_set_status;  // as submitted; optional on this kind of HasMember
+};
+JsonValue AssociationMemberExtension(const AssociationMember& member);
+std::vector<AssociationMember> AssociationMembersOf(const JsonValue& submission_set_list);
+
 // "2.25.<decimal>" OID form of a UUID (ITU-T X.667), for documents created without a uniqueId.
 std::string OidFromUuid(const std::string& uuid);
 

@@ -389,8 +389,13 @@ class Validator {
     if (ss) {
       bool in_message = New(a.target);
       const std::string& st = a.submission_set_status;
+      // ITI TF-3 4.2.2.1.1: the slot is required on a SubmissionSet -> DocumentEntry HasMember
+      // (a new entry, or an existing one named by urn:uuid, which can only be a DocumentEntry
+      // here) and optional on SubmissionSet -> Folder and SubmissionSet -> Association.
+      bool to_document = m_.FindDocument(a.target) != nullptr || !in_message;
       if (st.empty()) {
-        Meta(a.id, what + ": HasMember from the SubmissionSet needs Slot SubmissionSetStatus");
+        if (to_document)
+          Meta(a.id, what + ": HasMember from the SubmissionSet needs Slot SubmissionSetStatus");
       } else if (st != "Original" && st != "Reference") {
         Meta(a.id, what + ": SubmissionSetStatus '" + st + "' is neither Original nor Reference");
       } else if (in_message && st != "Original" && !m_.FindAssociation(a.target)) {

@@ -490,6 +490,7 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
     std::map<std::string, std::vector<std::string>> folder_members;  // folder id -> references
     // source id -> (member reference -> the HasMember association's id)
     std::map<std::string, std::map<std::string, std::string>> member_association;
+    std::set<std::string> folder_memberships;  // ids of the Folder -> DocumentEntry HasMembers
     for (const auto& a : sub.metadata.associations) {
       if (a.type != AssociationType::kHasMember || a.source != set.id) continue;
       if (sub.metadata.FindDocument(a.target))
@@ -524,7 +525,15 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
       }
       folder_members[a.source].push_back(target_ref);
       member_association[a.source][target_ref] = a.id;
+      folder_memberships.insert(a.id);
     }
+    // SubmissionSet -HasMember-> (Folder -HasMember-> DocumentEntry): kept on the SubmissionSet
+    // List, from which the registry derives the association (mapping::AssociationMember).
+    std::vector<mapping::AssociationMember> association_members;
+    for (const auto& a : sub.metadata.associations)
+      if (a.type == AssociationType::kHasMember && a.source == set.id &&
+          folder_memberships.count(a.target))
+        association_members.push_back({a.id, a.target, a.submission_set_status});
     for (const auto& f : sub.metadata.folders) {
       xds::Folder folder = f;
       folder.last_update_time = now_dtm;
@@ -573,6 +582,12 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
     // The SubmissionSet, as an MHD List holding its documents and folders.
     JsonValue list = mapping::ListFromSubmissionSet(set, patient_ref, members);
     TagMembers(list, member_association[set.id]);
+    if (!association_members.empty()) {
+      JsonValue* exts = list.Find("extension");
+      if (!exts || !exts->is_array()) exts = &list.Set("extension", JsonValue::Array());
+      for (const auto& m : association_members)
+        exts->Append(mapping::AssociationMemberExtension(m));
+    }
     auto created_set = writer_.Create(tx, session, "List", list, Uuid(set.id));
     if (!created_set.ok()) {
       if (created_set.status().code() == ErrorCode::kDuplicate) {
@@ -784,18 +799,22 @@ HttpResponse XdsService::Impl::DeleteDocumentSet(Session& session, const SoapReq
     }
     if (!errors.empty()) return Status(ErrorCode::kInvalid, "delete");
     // ITI TF-2b 3.62.4.1.3: an object still referenced by an association that stays cannot go
-    // (ReferencesExistException); a membership cannot go while its SubmissionSet stays
+    // (ReferencesExistException), nor can a Folder membership that a SubmissionSet's HasMember
+    // still holds; a membership cannot go while its SubmissionSet stays
     // (XDSUnreferencedObjectException).
-    for (const auto& o : objects) {
-      auto refs = tx.Run(kReferences, {SqlParam::Text(o.uuid)});
+    std::vector<std::pair<std::string, std::string>> referenced;  // (what, uuid)
+    for (const auto& o : objects) referenced.emplace_back(o.type, o.uuid);
+    for (const auto& l : links) referenced.emplace_back("Association", l.uuid);
+    for (const auto& [what, uuid] : referenced) {
+      auto refs = tx.Run(kReferences, {SqlParam::Text(uuid)});
       if (!refs.ok()) return refs.status();
       for (int i = 0; i < refs->rows(); ++i)
-        if (!removing.count(refs->GetString(i, 0)))
+        if (refs->GetString(i, 0) != uuid && !removing.count(refs->GetString(i, 0)))
           errors.push_back(Error("ReferencesExistException",
-                                 o.type + " urn:uuid:" + o.uuid +
+                                 what + " urn:uuid:" + uuid +
                                      " is referenced by association urn:uuid:" +
                                      refs->GetString(i, 0) + ", which is not removed",
-                                 "urn:uuid:" + o.uuid));
+                                 "urn:uuid:" + uuid));
     }
     for (const auto& l : links)
       if (l.source_type == "SubmissionSet" && !removing.count(l.source))
@@ -1027,6 +1046,19 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
     if (lid_param) pred += " OR o.logical_id = ANY(" + uuids(lid_param) + ")";
     return pred + ")";
   };
+  // With document filters ($XDSDocumentEntryFormatCode, ConfidentialityCode, Type) the
+  // associations that reach a filtered-out DocumentEntry go with it: directly, or through the
+  // membership association they hold (ITI TF-2a 3.18.4.1.2.3.7.11 / .12 return the
+  // associations between returned objects). "" when the query has no document filter.
+  auto without_filtered_out_documents = [&]() -> std::string {
+    std::string kept = "true";
+    document_filters(kept);
+    if (kept == "true") return "";
+    return " AND NOT EXISTS (SELECT 1 FROM registry_object o WHERE o.object_type = "
+           "'DocumentEntry' AND o.entry_uuid IN (a.target_uuid, (SELECT m.target_uuid FROM "
+           "association m WHERE m.entry_uuid = a.target_uuid)) AND NOT coalesce(" +
+           kept + ", false))";
+  };
   const char* kAssocOf =
       "(a.source_uuid IN (SELECT entry_uuid FROM registry_object o WHERE %s) OR "
       "a.target_uuid IN (SELECT entry_uuid FROM registry_object o WHERE %s))";
@@ -1097,28 +1129,62 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
     }
     case StoredQueryKind::kGetSubmissionSets: {
       std::string u = uuids("$uuid");
-      assocs = "(a.association_type LIKE '%:HasMember' AND a.target_uuid = ANY(" + u + "))";
+      // ITI TF-2a 3.18.4.1.2.3.7.10: the SubmissionSets' HasMembers, not a Folder's.
+      assocs = "(a.association_type LIKE '%:HasMember' AND a.target_uuid = ANY(" + u +
+               ") AND EXISTS (SELECT 1 FROM registry_object s WHERE s.entry_uuid = a.source_uuid "
+               "AND s.object_type = 'SubmissionSet'))";
       sets = "o.entry_uuid IN (SELECT a.source_uuid FROM association a WHERE " + assocs + ")";
       break;
     }
     case StoredQueryKind::kGetSubmissionSetAndContents: {
+      // ITI TF-2a 3.18.4.1.2.3.7.11: the set, its members, and the HasMembers among them: the
+      // set's own (to entries, folders and folder memberships), and its folders' memberships
+      // that the set holds (as a member association, or whose both ends it holds).
       sets = named("$XDSSubmissionSetEntryUUID", "$XDSSubmissionSetUniqueId", nullptr);
+      std::string set_uuids =
+          "(SELECT entry_uuid FROM registry_object o WHERE o.object_type = 'SubmissionSet' AND " +
+          sets + ")";
+      std::string member_uuids =
+          "SELECT m.target_uuid FROM association m WHERE m.association_type LIKE '%:HasMember' "
+          "AND m.source_uuid IN " +
+          set_uuids;
+      std::string members = "(" + member_uuids + ")";
+      // One IN over the associations' primary key (a union of index lookups), not an OR of
+      // subqueries, which would read the whole association table.
       assocs =
-          "(a.association_type LIKE '%:HasMember' AND a.source_uuid IN (SELECT entry_uuid FROM "
-          "registry_object o WHERE o.object_type = 'SubmissionSet' AND " +
-          sets + "))";
-      docs = "o.entry_uuid IN (SELECT a.target_uuid FROM association a WHERE " + assocs + ")";
+          "(a.association_type LIKE '%:HasMember' AND a.entry_uuid IN (SELECT s.entry_uuid "
+          "FROM association s WHERE s.source_uuid IN " +
+          set_uuids + " UNION ALL " + member_uuids +
+          " UNION ALL SELECT f.entry_uuid FROM association f WHERE f.source_uuid IN " + members +
+          " AND f.target_uuid IN " + members + "))";
+      docs = "o.entry_uuid IN " + members;
       folders = docs;
       document_filters(docs);
+      assocs += without_filtered_out_documents();
       break;
     }
     case StoredQueryKind::kGetRelatedDocuments: {
-      std::string self = named("$XDSDocumentEntryEntryUUID", "$XDSDocumentEntryUniqueId", nullptr);
+      // ITI TF-2a 3.18.4.1.2.3.7.13: the associations of the types asked for between the given
+      // DocumentEntry and other DocumentEntries (a SubmissionSet's or Folder's HasMember relates
+      // no documents), and the documents at their ends: nothing when there is none, not the
+      // given document alone.
+      std::string self =
+          "(SELECT entry_uuid FROM registry_object o WHERE o.object_type = "
+          "'DocumentEntry' AND " +
+          named("$XDSDocumentEntryEntryUUID", "$XDSDocumentEntryUniqueId", nullptr) + ")";
+      auto entry = [](const char* end) {
+        return std::string("EXISTS (SELECT 1 FROM registry_object e WHERE e.entry_uuid = a.") +
+               end + " AND e.object_type = 'DocumentEntry')";
+      };
       std::string types = b.Array(q.Values("$AssociationTypes"));
-      assocs = "(a.association_type = ANY(" + types + ") AND " + assoc_touching(self) + ")";
-      docs = "(" + self + " OR o.entry_uuid IN (SELECT a.source_uuid FROM association a WHERE " +
-             assocs + ") OR o.entry_uuid IN (SELECT a.target_uuid FROM association a WHERE " +
-             assocs + "))";
+      assocs = "(a.entry_uuid IN (SELECT r.entry_uuid FROM association r WHERE r.source_uuid IN " +
+               self + " UNION ALL SELECT r.entry_uuid FROM association r WHERE r.target_uuid IN " +
+               self + ") AND a.association_type = ANY(" + types + ") AND " + entry("source_uuid") +
+               " AND " + entry("target_uuid") + ")";
+      docs =
+          "o.entry_uuid IN (SELECT unnest(ARRAY[a.source_uuid, a.target_uuid]) FROM "
+          "association a WHERE " +
+          assocs + ")";
       break;
     }
     case StoredQueryKind::kFindFolders: {
@@ -1154,6 +1220,7 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
           folders + "))";
       docs = "o.entry_uuid IN (SELECT a.target_uuid FROM association a WHERE " + assocs + ")";
       document_filters(docs);
+      assocs += without_filtered_out_documents();
       break;
     }
     case StoredQueryKind::kGetFoldersForDocument: {
@@ -1195,7 +1262,9 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
       folders + " ORDER BY o.last_update_time NULLS LAST, o.entry_uuid LIMIT " + limit;
   std::string assocs_sql =
       "SELECT a.entry_uuid::text, a.association_type, a.source_uuid::text, a.target_uuid::text, "
-      "coalesce(a.submission_set_status, '') FROM association a WHERE " +
+      "coalesce(a.submission_set_status, ''), coalesce(m.source_uuid::text, ''), "
+      "coalesce(m.target_uuid::text, '') FROM association a LEFT JOIN association m ON "
+      "m.entry_uuid = a.target_uuid WHERE " +
       assocs + " ORDER BY a.created_at, a.entry_uuid LIMIT " + limit;
 
   bool all_versions = q.kind == StoredQueryKind::kGetDocuments &&
@@ -1318,10 +1387,12 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
           auto rows = tx.RunDynamicText(assocs_sql, b.params);
           if (!rows.ok()) return rows.status();
           if (too_many(rows->rows())) return Status::Ok();
-          // The objects at both ends of every association, decided in one round trip.
+          // The objects at both ends of every association (and of the association a HasMember
+          // holds, columns 5 and 6), decided in one round trip.
           std::vector<std::string> ends;
           for (int i = 0; i < rows->rows(); ++i)
-            for (int col : {2, 3}) ends.push_back(rows->GetString(i, col));
+            for (int col : {2, 3, 5, 6})
+              if (!rows->GetString(i, col).empty()) ends.push_back(rows->GetString(i, col));
           std::set<std::string> hidden_uuids;
           if (!ends.empty()) {
             auto objects = tx.Run(kObjectsOf, {SqlParam::Text(storage::TextArrayLiteral(ends))});
@@ -1345,12 +1416,16 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
             a.target = "urn:uuid:" + rows->GetString(i, 3);
             a.status = std::string(kStatusApproved);
             a.submission_set_status = rows->GetString(i, 4);
-            if (hidden_uuids.count(rows->GetString(i, 2)) ||
-                hidden_uuids.count(rows->GetString(i, 3)))
-              continue;
+            bool hidden = false;
+            for (int col : {2, 3, 5, 6})
+              hidden = hidden || hidden_uuids.count(rows->GetString(i, col));
+            if (hidden) continue;
             list.associations.push_back(std::move(a));
           }
         }
+        // A document whose relations one may not see is related to nothing one sees.
+        if (q.kind == StoredQueryKind::kGetRelatedDocuments && list.associations.empty())
+          list.documents.clear();
         // A query that names objects rather than a patient must not mix patients (ITI TF-2a
         // 3.18.4.1.2.3.7: XDSResultNotSinglePatient).
         bool patient_query = q.kind == StoredQueryKind::kFindDocuments ||

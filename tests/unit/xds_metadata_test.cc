@@ -370,6 +370,29 @@ TEST_F(XdsMetadataRules, HasMemberRules) {
   EXPECT_TRUE(Mentions(Run(), "XDSRegistryMetadataError", "Document02 is not a member"));
 }
 
+// ITI TF-3 4.2.2.1.1: SubmissionSetStatus is required on a SubmissionSet -> DocumentEntry
+// HasMember (new entry, or an existing one by urn:uuid) only; a SubmissionSet -> Folder and a
+// SubmissionSet -> (Folder -> DocumentEntry) HasMember may leave it out.
+TEST_F(XdsMetadataRules, SubmissionSetStatusOnlyOnDocumentMembers) {
+  Folder f;
+  f.id = "Folder01";
+  f.unique_id = "1.2.3.4.5.6";
+  f.patient_id = m.submission_sets[0].patient_id;
+  f.title = "Suivi";
+  f.codes.push_back({"SUIVI", "1.2.250.1.213.1.1.4.99", "Suivi", "Fc1"});
+  m.folders.push_back(f);
+  m.associations.push_back(Assoc(AssociationType::kHasMember, "SubmissionSet01", "Folder01"));
+  Association membership = Assoc(AssociationType::kHasMember, "Folder01", "Document01");
+  m.associations.push_back(membership);
+  m.associations.push_back(Assoc(AssociationType::kHasMember, "SubmissionSet01", membership.id));
+  ValidationResult r = Run();
+  EXPECT_TRUE(r.ok()) << Dump(r);
+  m.associations.push_back(Assoc(AssociationType::kHasMember, "SubmissionSet01",
+                                 "urn:uuid:0a1b2c3d-0000-4000-8000-00000000000b"));
+  EXPECT_TRUE(Mentions(Run(), "XDSRegistryMetadataError", "needs Slot SubmissionSetStatus"))
+      << "an existing DocumentEntry referenced by the SubmissionSet";
+}
+
 TEST_F(XdsMetadataRules, ReferencesOutsideTheMessage) {
   const std::string existing = "urn:uuid:0a1b2c3d-0000-4000-8000-00000000000a";
   Association ref = Assoc(AssociationType::kHasMember, "SubmissionSet01", existing);
