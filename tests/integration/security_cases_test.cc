@@ -364,7 +364,7 @@ class CaseRunner {
     std::string path = request_line.size() > 1 ? Expand(request_line[1], &answer.used_values) : "";
     std::vector<std::string> headers;
     std::string body;
-    bool in_body = false, first_body_line = true;
+    bool in_body = false, first_body_line = true, last_glued = false;
     for (++i; i < lines_.size() && lines_[i].text != "----"; ++i) {
       const std::string& l = lines_[i].text;
       if (!in_body) {
@@ -385,9 +385,11 @@ class CaseRunner {
       } else {
         piece = Expand(l, &answer.used_values);
       }
-      if (!first_body_line && joined) body += crlf ? "\r\n" : "\n";
+      // @repeat and @raw pieces are glued to the lines on both sides.
+      if (!first_body_line && joined && !last_glued) body += crlf ? "\r\n" : "\n";
       body += piece;
       first_body_line = false;
+      last_glued = !joined;
     }
     if (i >= lines_.size()) {
       ADD_FAILURE() << where_ << ": request " << name << " has no '----' line";
