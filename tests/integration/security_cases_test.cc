@@ -7,6 +7,11 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -208,6 +213,48 @@ std::string Normalised(const Answer& a) {
   return std::regex_replace(body, instant, "<instant>");
 }
 
+// A loopback port that counts the connections made to it (and closes them): a case points a
+// reference, an entity or an href at it and checks that the gateway never connected.
+class Listener {
+ public:
+  Listener() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    listen(fd_, 16);
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        pollfd p{fd_, POLLIN, 0};
+        if (poll(&p, 1, 50) <= 0) continue;
+        int client = accept(fd_, nullptr, nullptr);
+        if (client >= 0) {
+          ++connections_;
+          close(client);
+        }
+      }
+    });
+  }
+  ~Listener() {
+    stop_ = true;
+    thread_.join();
+    close(fd_);
+  }
+  int port() const { return port_; }
+  int connections() const { return connections_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> connections_{0};
+  std::thread thread_;
+};
+
 // Runs one case file. Failures name the file and line.
 class CaseRunner {
  public:
@@ -244,6 +291,10 @@ class CaseRunner {
         ++i;
       } else if (w[0] == "actor" && w.size() >= 2) {
         DefineActor(w);
+        ++i;
+      } else if (w[0] == "listen" && w.size() == 2) {
+        listeners_[w[1]] = std::make_unique<Listener>();
+        vars_[w[1]] = std::to_string(listeners_[w[1]]->port());
         ++i;
       } else if (w[0] == "case" || w[0] == "digest" || w[0] == "review" || w[0] == "pending" ||
                  w[0] == "covered-by") {
@@ -435,6 +486,14 @@ class CaseRunner {
       bool any = false;
       for (size_t k = 1; k < w.size(); ++k) any = any || w[k] == got;
       EXPECT_TRUE(any) << "status " << got << ", expected " << rest_after(1) << "\n" << context;
+    } else if (w[0] == "connections" && w.size() == 3) {
+      auto it = listeners_.find(w[1]);
+      if (it == listeners_.end()) {
+        ADD_FAILURE() << where_ << ": no listener " << w[1];
+        return;
+      }
+      EXPECT_EQ(it->second->connections(), std::stoi(w[2]))
+          << "connections to " << w[1] << " (port " << it->second->port() << ")\n" << context;
     } else if (w[0] == "within" && w.size() == 2) {
       EXPECT_LE(a.elapsed_ms, std::stol(w[1])) << context;
     } else if (w[0] == "body" && w.size() >= 2 && (w[1] == "~" || w[1] == "!~")) {
@@ -531,6 +590,7 @@ class CaseRunner {
   std::map<std::string, std::string> vars_;
   std::map<std::string, std::string> actors_;
   std::map<std::string, Answer> answers_;
+  std::map<std::string, std::unique_ptr<Listener>> listeners_;
 };
 
 class SecurityCaseTest : public ::testing::TestWithParam<std::string> {
