@@ -84,10 +84,10 @@ TEST(ConformanceSuiteTest, MissingVariablesAreNamedBeforeAnyRequest) {
   EXPECT_EQ(none.find("passed"), std::string::npos) << "nothing may run:\n" << none;
   EXPECT_EQ(none.find("FAIL"), std::string::npos) << none;
 
-  std::string all_but_source = run(
-      "--var ins=2700000000001 --var token_operator=a --var token_lab=b --var token_patient=c "
-      "--var token_outsider=d --var token_insurer=e",
-      &status);
+  std::string all_but_source =
+      run("--var ins=2700000000001 --var token_operator=a --var token_lab=b --var token_patient=c "
+          "--var token_outsider=d --var token_insurer=e",
+          &status);
   EXPECT_EQ(status, 2) << all_but_source;
   EXPECT_NE(all_but_source.find("need 1 variable(s)"), std::string::npos) << all_but_source;
   EXPECT_NE(all_but_source.find("lab_source"), std::string::npos) << all_but_source;

@@ -4,11 +4,11 @@
 // followed by what the answer must be: status, JSON properties, headers, strings the body must
 // not carry, XDS error codes, and "same-as" the answer to a twin request (a hidden resource and
 // one that does not exist must answer alike). tests/data/security/README.md is the format.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -74,14 +74,19 @@ std::string Unescape(const std::string& s) {
       continue;
     }
     char c = s[++i];
-    if (c == 'n') out += '\n';
-    else if (c == 'r') out += '\r';
-    else if (c == 't') out += '\t';
-    else if (c == '0') out += '\0';
+    if (c == 'n')
+      out += '\n';
+    else if (c == 'r')
+      out += '\r';
+    else if (c == 't')
+      out += '\t';
+    else if (c == '0')
+      out += '\0';
     else if (c == 'x' && i + 2 < s.size() + 1) {
       out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
       i += 2;
-    } else out += c;
+    } else
+      out += c;
   }
   return out;
 }
@@ -108,7 +113,8 @@ Result<std::string> ForgeToken(const std::string& modes, const std::vector<std::
   for (std::string mode; std::getline(list, mode, ',');) {
     if (auto eq = mode.find('='); eq != std::string::npos) {
       std::string name = mode.substr(0, eq), value = mode.substr(eq + 1);
-      bool number = !value.empty() && value.find_first_not_of("-0123456789.e+") == std::string::npos;
+      bool number =
+          !value.empty() && value.find_first_not_of("-0123456789.e+") == std::string::npos;
       if (value.rfind("now", 0) == 0) {  // now+600, now-3600
         value = std::to_string(Now() + std::stoll(value.size() > 3 ? value.substr(3) : "0"));
         number = true;
@@ -162,7 +168,8 @@ const JsonValue* JsonAt(const JsonValue& root, const std::string& path, std::str
       return at;
     }
     if (at->is_array()) {
-      size_t i = part.find_first_not_of("0123456789") == std::string::npos ? std::stoul(part) : ~0ul;
+      size_t i =
+          part.find_first_not_of("0123456789") == std::string::npos ? std::stoul(part) : ~0ul;
       at = i < at->items().size() ? &at->items()[i] : nullptr;
     } else if (at->is_object()) {
       at = at->Find(part);
@@ -206,9 +213,9 @@ std::string Normalised(const Answer& a) {
   std::stable_sort(vars.begin(), vars.end(),
                    [](const auto& x, const auto& y) { return x.first.size() > y.first.size(); });
   for (const auto& [from, to] : vars) replace_all(from, to);
-  static const std::regex uuid("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
-  static const std::regex instant(
-      "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2})?");
+  static const std::regex uuid(
+      "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+  static const std::regex instant("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2})?");
   body = std::regex_replace(body, uuid, "<uuid>");
   return std::regex_replace(body, instant, "<instant>");
 }
@@ -373,7 +380,8 @@ class CaseRunner {
   static std::string Repeat(const std::string& line) {
     auto w = Words(line);
     size_t n = w.size() > 1 ? std::stoul(w[1]) : 0;
-    std::string text = w.size() > 2 ? Unescape(Trim(line.substr(line.find(w[1], 8) + w[1].size()))) : "";
+    std::string text =
+        w.size() > 2 ? Unescape(Trim(line.substr(line.find(w[1], 8) + w[1].size()))) : "";
     std::string out;
     out.reserve(n * text.size());
     for (size_t k = 0; k < n; ++k) out += text;
@@ -383,7 +391,8 @@ class CaseRunner {
   void DefineActor(const std::vector<std::string>& w) {
     std::vector<std::string> args;
     // "" is an empty argument (an emergency without its reason).
-    for (size_t k = 2; k < w.size(); ++k) args.push_back(w[k] == "\"\"" ? "" : Expand(w[k], nullptr));
+    for (size_t k = 2; k < w.size(); ++k)
+      args.push_back(w[k] == "\"\"" ? "" : Expand(w[k], nullptr));
     if (args.size() >= 1 && args[0] == "raw") {
       actors_[w[1]] = args.size() > 1 ? args[1] : "";
     } else if (args.size() >= 2 && args[0] == "forge") {
@@ -401,8 +410,10 @@ class CaseRunner {
     std::string actor = "none";
     bool crlf = false;
     for (size_t k = 2; k < head.size(); ++k) {
-      if (head[k] == "as" && k + 1 < head.size()) actor = head[++k];
-      else if (head[k] == "crlf") crlf = true;
+      if (head[k] == "as" && k + 1 < head.size())
+        actor = head[++k];
+      else if (head[k] == "crlf")
+        crlf = true;
     }
     Answer answer;
     ++i;
@@ -419,8 +430,10 @@ class CaseRunner {
     for (++i; i < lines_.size() && lines_[i].text != "----"; ++i) {
       const std::string& l = lines_[i].text;
       if (!in_body) {
-        if (l.empty()) in_body = true;
-        else headers.push_back(Expand(l, &answer.used_values));
+        if (l.empty())
+          in_body = true;
+        else
+          headers.push_back(Expand(l, &answer.used_values));
         continue;
       }
       std::string piece;
@@ -493,7 +506,8 @@ class CaseRunner {
         return;
       }
       EXPECT_EQ(it->second->connections(), std::stoi(w[2]))
-          << "connections to " << w[1] << " (port " << it->second->port() << ")\n" << context;
+          << "connections to " << w[1] << " (port " << it->second->port() << ")\n"
+          << context;
     } else if (w[0] == "within" && w.size() == 2) {
       EXPECT_LE(a.elapsed_ms, std::stol(w[1])) << context;
     } else if (w[0] == "body" && w.size() >= 2 && (w[1] == "~" || w[1] == "!~")) {
@@ -504,12 +518,19 @@ class CaseRunner {
       std::string h = w[1];
       std::transform(h.begin(), h.end(), h.begin(), ::tolower);
       auto it = r.headers.find(h);
-      if (w[2] == "absent") EXPECT_TRUE(it == r.headers.end()) << h << " present\n" << context;
-      else if (w[2] == "present") EXPECT_TRUE(it != r.headers.end()) << h << " absent\n" << context;
-      else if (it == r.headers.end()) ADD_FAILURE() << h << " absent\n" << context;
-      else if (w[2] == "=") EXPECT_EQ(it->second, rest_after(3)) << context;
-      else if (w[2] == "~") EXPECT_NE(it->second.find(rest_after(3)), std::string::npos) << it->second << "\n" << context;
-      else ADD_FAILURE() << where_ << ": header NAME present|absent|= V|~ V";
+      if (w[2] == "absent")
+        EXPECT_TRUE(it == r.headers.end()) << h << " present\n" << context;
+      else if (w[2] == "present")
+        EXPECT_TRUE(it != r.headers.end()) << h << " absent\n" << context;
+      else if (it == r.headers.end())
+        ADD_FAILURE() << h << " absent\n" << context;
+      else if (w[2] == "=")
+        EXPECT_EQ(it->second, rest_after(3)) << context;
+      else if (w[2] == "~")
+        EXPECT_NE(it->second.find(rest_after(3)), std::string::npos) << it->second << "\n"
+                                                                     << context;
+      else
+        ADD_FAILURE() << where_ << ": header NAME present|absent|= V|~ V";
     } else if (w[0] == "json" && w.size() >= 3) {
       auto json = ParseJson(r.body);
       if (!json.ok()) {
@@ -519,22 +540,33 @@ class CaseRunner {
       std::string length;
       const JsonValue* v = JsonAt(*json, w[1], &length);
       std::string got = !length.empty() ? length : v ? JsonText(*v) : "";
-      if (w[2] == "absent") EXPECT_TRUE(v == nullptr) << w[1] << " = " << got << "\n" << context;
-      else if (w[2] == "present") EXPECT_TRUE(v != nullptr) << w[1] << " absent\n" << context;
-      else if (!v) ADD_FAILURE() << w[1] << " absent\n" << context;
-      else if (w[2] == "=") EXPECT_EQ(got, rest_after(3)) << w[1] << "\n" << context;
-      else if (w[2] == "~") EXPECT_NE(got.find(rest_after(3)), std::string::npos) << w[1] << " = " << got << "\n" << context;
-      else if (w[2] == "!~") EXPECT_EQ(got.find(rest_after(3)), std::string::npos) << w[1] << " = " << got << "\n" << context;
-      else ADD_FAILURE() << where_ << ": json PATH present|absent|= V|~ V|!~ V";
+      if (w[2] == "absent")
+        EXPECT_TRUE(v == nullptr) << w[1] << " = " << got << "\n" << context;
+      else if (w[2] == "present")
+        EXPECT_TRUE(v != nullptr) << w[1] << " absent\n" << context;
+      else if (!v)
+        ADD_FAILURE() << w[1] << " absent\n" << context;
+      else if (w[2] == "=")
+        EXPECT_EQ(got, rest_after(3)) << w[1] << "\n" << context;
+      else if (w[2] == "~")
+        EXPECT_NE(got.find(rest_after(3)), std::string::npos) << w[1] << " = " << got << "\n"
+                                                              << context;
+      else if (w[2] == "!~")
+        EXPECT_EQ(got.find(rest_after(3)), std::string::npos) << w[1] << " = " << got << "\n"
+                                                              << context;
+      else
+        ADD_FAILURE() << where_ << ": json PATH present|absent|= V|~ V|!~ V";
     } else if (w[0] == "fault") {
       static const std::regex fault("<([A-Za-z0-9_]+:)?Fault[ >]");
       EXPECT_TRUE(std::regex_search(r.body, fault)) << "no SOAP Fault\n" << context;
     } else if (w[0] == "xds-error" && w.size() == 2) {
       EXPECT_NE(r.body.find("errorCode=\"" + w[1] + "\""), std::string::npos)
-          << "no RegistryError " << w[1] << "\n" << context;
+          << "no RegistryError " << w[1] << "\n"
+          << context;
     } else if (w[0] == "xds-status" && w.size() == 2) {
       EXPECT_NE(r.body.find("ResponseStatusType:" + w[1] + "\""), std::string::npos)
-          << "status not " << w[1] << "\n" << context;
+          << "status not " << w[1] << "\n"
+          << context;
     } else if (w[0] == "capture" && w.size() >= 4) {
       Capture(w, rest_after(3), r, context);
     } else if (w[0] == "same-as" && w.size() == 2) {
@@ -548,7 +580,8 @@ class CaseRunner {
       auto type = [](const HttpResult& x) {
         auto it = x.headers.find("content-type");
         static const std::regex mime_ids("(boundary|start)=(\"[^\"]*\"|[^;]*)");
-        return it == x.headers.end() ? std::string() : std::regex_replace(it->second, mime_ids, "$1=<id>");
+        return it == x.headers.end() ? std::string()
+                                     : std::regex_replace(it->second, mime_ids, "$1=<id>");
       };
       EXPECT_EQ(type(r), type(o)) << "Content-Type differs from " << w[1] << "\n" << context;
       EXPECT_EQ(Normalised(a), Normalised(other->second))
@@ -612,7 +645,8 @@ GatewayProcess* SecurityCaseTest::gateway_ = nullptr;
 
 TEST_P(SecurityCaseTest, Holds) {
   ASSERT_NE(gateway_, nullptr);
-  ASSERT_TRUE(gateway_->running()) << "the gateway died during an earlier case\n" << gateway_->Log();
+  ASSERT_TRUE(gateway_->running()) << "the gateway died during an earlier case\n"
+                                   << gateway_->Log();
   CaseRunner runner(gateway_->base_url(), kCaseDir / GetParam());
   runner.Load();
   ASSERT_FALSE(runner.title().empty()) << GetParam() << ": no 'case' line";
@@ -627,7 +661,8 @@ TEST_P(SecurityCaseTest, Holds) {
     std::string source = ReadFile(fs::path(CARNET_SOURCE_DIR) / w[0]);
     auto dot = w[1].find('.');
     ASSERT_NE(dot, std::string::npos) << ref;
-    std::regex test("TEST(_F|_P)?\\(" + w[1].substr(0, dot) + ",\\s*" + w[1].substr(dot + 1) + "\\)");
+    std::regex test("TEST(_F|_P)?\\(" + w[1].substr(0, dot) + ",\\s*" + w[1].substr(dot + 1) +
+                    "\\)");
     EXPECT_TRUE(std::regex_search(source, test)) << "no test " << w[1] << " in " << w[0];
   }
   ASSERT_TRUE(runner.requests() > 0 || !runner.covered_by().empty())
@@ -660,10 +695,9 @@ TEST(SecurityProcessTest, AcknowledgedWritesSurviveKillNine) {
       HttpClient client;
       for (int i = 0; !stop; ++i) {
         std::string id = "kill-" + run + "-" + std::to_string(t) + "-" + std::to_string(i);
-        auto r = client.Request("PUT", url + "/fhir/Patient/" + id,
-                                {"Content-Type: application/fhir+json"},
-                                R"({"resourceType":"Patient","id":")" + id + R"(","birthDate":"1970-01-01"})",
-                                5000);
+        auto r = client.Request(
+            "PUT", url + "/fhir/Patient/" + id, {"Content-Type: application/fhir+json"},
+            R"({"resourceType":"Patient","id":")" + id + R"(","birthDate":"1970-01-01"})", 5000);
         if (r.status == 201) acknowledged[t].push_back(id);
         if (r.status == 0) break;  // the gateway is gone
       }
