@@ -265,8 +265,8 @@ class Listener {
 // Runs one case file. Failures name the file and line.
 class CaseRunner {
  public:
-  CaseRunner(std::string base_url, const fs::path& file)
-      : base_url_(std::move(base_url)), file_(file) {
+  CaseRunner(std::string base_url, pid_t gateway_pid, const fs::path& file)
+      : base_url_(std::move(base_url)), gateway_pid_(gateway_pid), file_(file) {
     vars_["run"] = RandomHex(8);
     vars_["runnum"] = std::to_string(10000000 + std::stoll(RandomHex(6), nullptr, 16) % 89999999);
   }
@@ -508,6 +508,14 @@ class CaseRunner {
       EXPECT_EQ(it->second->connections(), std::stoi(w[2]))
           << "connections to " << w[1] << " (port " << it->second->port() << ")\n"
           << context;
+    } else if (w[0] == "peak-rss-below" && w.size() == 2) {
+      // The gateway's peak resident memory so far (VmHWM), in MiB: bounded memory.
+      std::istringstream status(ReadFile("/proc/" + std::to_string(gateway_pid_) + "/status"));
+      long kib = -1;
+      for (std::string l; std::getline(status, l);)
+        if (l.rfind("VmHWM:", 0) == 0) kib = std::stol(l.substr(6));
+      EXPECT_GE(kib, 0) << "no VmHWM for the gateway";
+      EXPECT_LT(kib / 1024, std::stol(w[1])) << "peak RSS " << kib / 1024 << " MiB\n" << context;
     } else if (w[0] == "within" && w.size() == 2) {
       EXPECT_LE(a.elapsed_ms, std::stol(w[1])) << context;
     } else if (w[0] == "body" && w.size() >= 2 && (w[1] == "~" || w[1] == "!~")) {
@@ -613,6 +621,7 @@ class CaseRunner {
   }
 
   std::string base_url_;
+  pid_t gateway_pid_;
   fs::path file_;
   std::vector<Line> lines_;
   std::string where_;
@@ -647,7 +656,7 @@ TEST_P(SecurityCaseTest, Holds) {
   ASSERT_NE(gateway_, nullptr);
   ASSERT_TRUE(gateway_->running()) << "the gateway died during an earlier case\n"
                                    << gateway_->Log();
-  CaseRunner runner(gateway_->base_url(), kCaseDir / GetParam());
+  CaseRunner runner(gateway_->base_url(), gateway_->pid(), kCaseDir / GetParam());
   runner.Load();
   ASSERT_FALSE(runner.title().empty()) << GetParam() << ": no 'case' line";
   ASSERT_TRUE(runner.has_digest()) << GetParam() << ": no 'digest' or 'review' line";
