@@ -9,6 +9,10 @@
 #include <string>
 #include <vector>
 
+namespace carnet::profiles {
+class SigningKey;
+}
+
 namespace carnet::testing {
 
 struct HttpResult {
@@ -25,6 +29,9 @@ std::string TestKeysDir();
 // A development token (`carnet token` arguments, e.g. {"--actor", "patient", "--patient",
 // "1234"}), signed with the key under TestKeysDir().
 std::string Token(const std::vector<std::string>& args);
+// The public key of `key` as PEM: what an attacker has, and uses as an HMAC secret (the
+// algorithm confusion attack of security.md case 5).
+std::string PublicKeyPem(const profiles::SigningKey& key);
 // The token the suites of the REST core run under unless they say otherwise: a deposit
 // source that is also an identity feed (system/*.cruds), which reads back what it wrote.
 std::string SuiteToken();
