@@ -368,15 +368,26 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
     errors.clear();
     auto patient = storage::FindPatientByIdentifier(tx, system, value);
     if (!patient.ok()) return patient.status();
-    if (!*patient || (*patient)->status == "opposed") {
+    auto unknown_patient = [&] {
       errors.push_back(Error("XDSUnknownPatientId",
                              "patient " + set.patient_id + " has no record here", set.id));
       return Status::Ok();
-    }
-    if ((*patient)->status == "closed") {
-      errors.push_back(Error(
-          "LocalPolicyRestrictionError",
-          "the record of " + set.patient_id + " is closed: it takes no new documents", set.id));
+    };
+    if (!*patient) return unknown_patient();
+    // May the submitter add to this record at all (its state, the submitter's rights)? The
+    // policy decides; a record the submitter may not see is one that does not exist, and a
+    // state the policy tells (closed, opposed) comes with its code from the error table.
+    auto may_add = session.DecideRecord(tx, (*patient)->patient_key, Action::kCreate);
+    if (!may_add.ok()) return may_add.status();
+    if (!may_add->allowed) {
+      storage::AuditEntry audit = storage::AuditEntry::Dicom("110107", "Import", with_documents ? "ITI-41" : "ITI-42", 'C');
+      Status refused = session.Refuse(audit, *may_add, (*patient)->patient_key,
+                                      "Patient/" + (*patient)->resource_id);
+      if (may_add->shown.empty() && may_add->refusal != ErrorCode::kForbidden)
+        return unknown_patient();
+      RegistryError e = RegistryErrorFromStatus(refused);
+      e.location = set.id;
+      errors.push_back(e);
       return Status::Ok();
     }
     std::string patient_ref = "Patient/" + (*patient)->resource_id;
