@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -38,23 +39,33 @@ Issue FirstIssue(const HttpResult& r) {
   return out;
 }
 
-class HostileInputTest : public ::testing::Test {
+class HostileInputTest : public SharedGatewayTest {
  protected:
-  static void SetUpTestSuite() {
-    gateway_ = new GatewayProcess();
-    ASSERT_TRUE(gateway_->WaitHealthy()) << gateway_->Log();
-  }
-  static void TearDownTestSuite() {
-    delete gateway_;
-    gateway_ = nullptr;
-  }
   HttpResult Post(const std::string& path, const std::string& body, const char* type = kJson) {
     return client_.Request("POST", gateway_->base_url() + "/fhir/" + path, {type}, body);
   }
-  static GatewayProcess* gateway_;
   HttpClient client_;
 };
-GatewayProcess* HostileInputTest::gateway_ = nullptr;
+
+// A test with a gateway of its own (its own flags) and a session of its own on the database.
+class OwnGatewayTest : public ::testing::Test {
+ protected:
+  void Start(std::vector<std::string> flags = {}) {
+    gateway_ = std::make_unique<GatewayProcess>(std::move(flags));
+    ASSERT_TRUE(gateway_->WaitHealthy()) << gateway_->Log();
+    auto conn = storage::Connection::Open(TestDbConninfo());
+    ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+    db_ = std::move(conn).value();
+  }
+  std::string Url(const std::string& path) const { return gateway_->base_url() + path; }
+  std::unique_ptr<GatewayProcess> gateway_;
+  std::unique_ptr<storage::Connection> db_;
+  HttpClient client_;
+  const std::string run_ = RandomHex(4);
+};
+using SearchLimitSettingsTest = OwnGatewayTest;
+using StatementTimeoutTest = OwnGatewayTest;
+using ServerErrorTest = OwnGatewayTest;
 
 std::string Observation(const std::string& value) {
   return R"({"resourceType":"Observation","status":"final","code":{"text":"weight"},)"
@@ -183,124 +194,110 @@ TEST_F(HostileInputTest, SearchesBeyondTheLimitsAre400NamingTheLimit) {
 }
 
 // The limits are settings.
-TEST(SearchLimitSettingsTest, ALowerLimitIsEnforced) {
-  GatewayProcess gateway({"--search-max-params", "2", "--search-max-or-values", "2"});
-  ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
-  HttpClient client;
-  EXPECT_EQ(client.Get(gateway.base_url() + "/fhir/Patient?name=a&gender=male").status, 200);
-  auto three = client.Get(gateway.base_url() + "/fhir/Patient?name=a&gender=male&_count=1");
+TEST_F(SearchLimitSettingsTest, ALowerLimitIsEnforced) {
+  Start({"--search-max-params", "2", "--search-max-or-values", "2"});
+  EXPECT_EQ(client_.Get(Url("/fhir/Patient?name=a&gender=male")).status, 200);
+  auto three = client_.Get(Url("/fhir/Patient?name=a&gender=male&_count=1"));
   EXPECT_EQ(three.status, 400) << three.body;
   EXPECT_NE(three.body.find("more than the 2 one request may take"), std::string::npos);
-  EXPECT_EQ(client.Get(gateway.base_url() + "/fhir/Patient?name=a,b,c").status, 400);
+  EXPECT_EQ(client_.Get(Url("/fhir/Patient?name=a,b,c")).status, 400);
 }
 
 // A statement that runs past db_statement_timeout_ms is cancelled by PostgreSQL: the request
 // answers 503 (OperationOutcome "timeout"; XDSRegistryBusy) naming its request id, and the
 // pool serves the next requests. A table lock held by another session stands for a costly
 // statement (statement_timeout counts the wait).
-TEST(StatementTimeoutTest, ALongStatementIsCancelledAndThePoolStaysUsable) {
-  GatewayProcess gateway({"--db-statement-timeout-ms", "300", "--db-pool-size", "2"});
-  ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
-  auto conn = storage::Connection::Open(TestDbConninfo());
-  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
-  auto& db = **conn;
-  HttpClient client;
-  std::string run = RandomHex(4);
+TEST_F(StatementTimeoutTest, ALongStatementIsCancelledAndThePoolStaysUsable) {
+  Start({"--db-statement-timeout-ms", "300", "--db-pool-size", "2"});
   std::string ins = "2" + std::to_string(600000000000LL + std::stoll(RandomHex(4), nullptr, 16));
-  client.SetBearer(Token({"--actor", "operator", "--id", "ops-1"}));
+  client_.SetBearer(Token({"--actor", "operator", "--id", "ops-1"}));
   auto created =
-      client.Request("PUT", gateway.base_url() + "/fhir/Patient/to-" + run, {kJson},
-                     R"({"resourceType":"Patient","id":"to-)" + run +
-                         R"(","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":")" +
-                         ins + R"("}]})");
+      client_.Request("PUT", Url("/fhir/Patient/to-" + run_), {kJson},
+                      R"({"resourceType":"Patient","id":"to-)" + run_ +
+                          R"(","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":")" +
+                          ins + R"("}]})");
   ASSERT_EQ(created.status, 201) << created.body;
-  client.SetBearer(Token({"--actor", "patient", "--id", "p-" + run, "--patient", ins}));
-  std::string search = gateway.base_url() + "/fhir/Patient?_id=to-" + run;
-  ASSERT_EQ(client.Get(search).status, 200);
+  client_.SetBearer(Token({"--actor", "patient", "--id", "p-" + run_, "--patient", ins}));
+  std::string search = Url("/fhir/Patient?_id=to-" + run_);
+  ASSERT_EQ(client_.Get(search).status, 200);
 
-  ASSERT_TRUE(db.Exec("BEGIN").ok());
-  ASSERT_TRUE(db.Exec("LOCK TABLE resource, registry_object, patient, patient_identifier IN "
-                      "ACCESS EXCLUSIVE MODE")
+  ASSERT_TRUE(db_->Exec("BEGIN").ok());
+  ASSERT_TRUE(db_->Exec("LOCK TABLE resource, registry_object, patient, patient_identifier IN "
+                        "ACCESS EXCLUSIVE MODE")
                   .ok());
   auto t0 = std::chrono::steady_clock::now();
-  auto slow = client.Get(search, {"X-Request-Id: timeout-fhir-" + run});
+  auto slow = client_.Get(search, {"X-Request-Id: timeout-fhir-" + run_});
   auto took = std::chrono::steady_clock::now() - t0;
-  auto xds = client.Request("POST", gateway.base_url() + "/xds/registry",
-                            {kSoap, "X-Request-Id: timeout-xds-" + run},
-                            FindDocumentsRequest(ins + "^^^&amp;1.2.250.1.213.1.4.10&amp;ISO"));
-  ASSERT_TRUE(db.Exec("ROLLBACK").ok());
+  auto xds =
+      client_.Request("POST", Url("/xds/registry"), {kSoap, "X-Request-Id: timeout-xds-" + run_},
+                      FindDocumentsRequest(ins + "^^^&amp;1.2.250.1.213.1.4.10&amp;ISO"));
+  ASSERT_TRUE(db_->Exec("ROLLBACK").ok());
 
   EXPECT_EQ(slow.status, 503) << slow.body;
   Issue i = FirstIssue(slow);
   EXPECT_EQ(i.code, "timeout") << slow.body;
-  EXPECT_NE(i.diagnostics.find("timeout-fhir-" + run), std::string::npos) << slow.body;
+  EXPECT_NE(i.diagnostics.find("timeout-fhir-" + run_), std::string::npos) << slow.body;
   EXPECT_EQ(slow.body.find("canceling statement"), std::string::npos) << slow.body;
   EXPECT_LT(took, std::chrono::seconds(5));
   EXPECT_NE(xds.body.find("XDSRegistryBusy"), std::string::npos) << xds.body.substr(0, 1500);
-  EXPECT_NE(xds.body.find("timeout-xds-" + run), std::string::npos) << xds.body.substr(0, 1500);
+  EXPECT_NE(xds.body.find("timeout-xds-" + run_), std::string::npos) << xds.body.substr(0, 1500);
   EXPECT_EQ(xds.body.find("canceling statement"), std::string::npos) << xds.body.substr(0, 1500);
   // The detail is in the gateway's log, under the request id.
-  std::string log = gateway.Log();
-  EXPECT_NE(log.find("timeout-fhir-" + run), std::string::npos);
+  std::string log = gateway_->Log();
+  EXPECT_NE(log.find("\"request_id\":\"timeout-fhir-" + run_ + "\",\"code\":\"kTimeout\""),
+            std::string::npos)
+      << log;
   EXPECT_NE(log.find("canceling statement due to statement timeout"), std::string::npos) << log;
   // Both pooled connections serve again.
-  for (int k = 0; k < 4; ++k) EXPECT_EQ(client.Get(search).status, 200);
+  for (int k = 0; k < 4; ++k) EXPECT_EQ(client_.Get(search).status, 200);
 }
 
 // A database error becomes a generic answer naming the request id; PostgreSQL's text and the
 // socket path go to the log only (FHIR OperationOutcome, XDS codeContext, /readyz).
-TEST(ServerErrorTest, AnswersNameTheRequestIdAndNotTheDatabaseText) {
-  GatewayProcess gateway;
-  ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
-  auto conn = storage::Connection::Open(TestDbConninfo());
-  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
-  auto& db = **conn;
-  HttpClient client;
-  std::string run = RandomHex(4);
-  std::string secret = "carnet-secret-" + run;
-  std::string fn = "carnet_test_fail_" + run;
-  ASSERT_TRUE(db.Exec("CREATE FUNCTION " + fn +
-                      "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                      "RAISE EXCEPTION '" +
-                      secret + "'; END $$")
+TEST_F(ServerErrorTest, AnswersNameTheRequestIdAndNotTheDatabaseText) {
+  Start();
+  std::string secret = "carnet-secret-" + run_;
+  std::string fn = "carnet_test_fail_" + run_;
+  ASSERT_TRUE(db_->Exec("CREATE FUNCTION " + fn +
+                        "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                        "RAISE EXCEPTION '" +
+                        secret + "'; END $$")
                   .ok());
-  ASSERT_TRUE(db.Exec("CREATE TRIGGER " + fn +
-                      " BEFORE INSERT ON resource FOR EACH ROW WHEN "
-                      "(NEW.res_id = 'se-" +
-                      run + "') EXECUTE FUNCTION " + fn + "()")
+  ASSERT_TRUE(db_->Exec("CREATE TRIGGER " + fn +
+                        " BEFORE INSERT ON resource FOR EACH ROW WHEN "
+                        "(NEW.res_id = 'se-" +
+                        run_ + "') EXECUTE FUNCTION " + fn + "()")
                   .ok());
-  auto failed = client.Request("PUT", gateway.base_url() + "/fhir/Patient/se-" + run,
-                               {kJson, "X-Request-Id: se-fhir-" + run},
-                               R"({"resourceType":"Patient","id":"se-)" + run + R"("})");
-  ASSERT_TRUE(db.Exec("DROP TRIGGER " + fn + " ON resource").ok());
-  ASSERT_TRUE(db.Exec("DROP FUNCTION " + fn + "()").ok());
+  auto failed = client_.Request("PUT", Url("/fhir/Patient/se-" + run_),
+                                {kJson, "X-Request-Id: se-fhir-" + run_},
+                                R"({"resourceType":"Patient","id":"se-)" + run_ + R"("})");
+  ASSERT_TRUE(db_->Exec("DROP TRIGGER " + fn + " ON resource").ok());
+  ASSERT_TRUE(db_->Exec("DROP FUNCTION " + fn + "()").ok());
   EXPECT_EQ(failed.status, 500) << failed.body;
   EXPECT_EQ(failed.body.find(secret), std::string::npos) << failed.body;
-  EXPECT_NE(FirstIssue(failed).diagnostics.find("se-fhir-" + run), std::string::npos)
+  EXPECT_NE(FirstIssue(failed).diagnostics.find("se-fhir-" + run_), std::string::npos)
       << failed.body;
-  EXPECT_NE(gateway.Log().find(secret), std::string::npos) << gateway.Log();
+  EXPECT_NE(gateway_->Log().find(secret), std::string::npos) << gateway_->Log();
 
   // Without its database: 503 everywhere, and no socket path (the cluster's directory).
   ASSERT_TRUE(PgCtl("stop"));
-  auto fhir =
-      client.Get(gateway.base_url() + "/fhir/Patient?_count=1", {"X-Request-Id: se-down-" + run});
-  auto xds = client.Request("POST", gateway.base_url() + "/xds/registry",
-                            {kSoap, "X-Request-Id: se-xds-" + run},
-                            FindDocumentsRequest("11^^^&amp;1.1&amp;ISO"));
-  auto ready = client.Get(gateway.base_url() + "/readyz");
+  auto fhir = client_.Get(Url("/fhir/Patient?_count=1"), {"X-Request-Id: se-down-" + run_});
+  auto xds = client_.Request("POST", Url("/xds/registry"), {kSoap, "X-Request-Id: se-xds-" + run_},
+                             FindDocumentsRequest("11^^^&amp;1.1&amp;ISO"));
+  auto ready = client_.Get(Url("/readyz"));
   bool restarted = PgCtl("start");
   ASSERT_TRUE(restarted);
   std::string socket_dir = TestPgDir();
   EXPECT_EQ(fhir.status, 503) << fhir.body;
-  EXPECT_NE(fhir.body.find("se-down-" + run), std::string::npos) << fhir.body;
+  EXPECT_NE(fhir.body.find("se-down-" + run_), std::string::npos) << fhir.body;
   EXPECT_NE(xds.body.find("XDSRegistryBusy"), std::string::npos) << xds.body.substr(0, 1500);
-  EXPECT_NE(xds.body.find("se-xds-" + run), std::string::npos) << xds.body.substr(0, 1500);
+  EXPECT_NE(xds.body.find("se-xds-" + run_), std::string::npos) << xds.body.substr(0, 1500);
   EXPECT_EQ(ready.status, 503);
   for (const auto* r : {&fhir, &xds, &ready}) {
     EXPECT_EQ(r->body.find(socket_dir), std::string::npos) << r->body.substr(0, 1500);
     EXPECT_EQ(r->body.find("PGSQL"), std::string::npos) << r->body.substr(0, 1500);
   }
-  EXPECT_NE(gateway.Log().find(socket_dir), std::string::npos) << "the log keeps the detail";
+  EXPECT_NE(gateway_->Log().find(socket_dir), std::string::npos) << "the log keeps the detail";
 }
 
 }  // namespace
