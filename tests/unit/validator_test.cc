@@ -270,9 +270,9 @@ TEST(ValidatorTest, DecimalBounds) {
   for (const char* ok : {"1.50", "0.0000000000000000000001", "-1.000000000000000000E+245",
                          "1e-0308", "1234567890123456789012345678901234567890"})
     EXPECT_TRUE(Errors(Validate(value(ok))).empty()) << ok << Describe(Validate(value(ok)));
-  for (const char* bad :
-       {"1e-309", "1E400", "1e-99999999", "12345678901234567890.123456789012345678901",
-        "1e00000000000000000001000"}) {
+  // (Beyond a double, 1E400, the JSON parser refuses the number already: 400. XML gets here.)
+  for (const char* bad : {"1e-309", "1e-99999999", "12345678901234567890.123456789012345678901",
+                          "1e-00000000000000000001000"}) {
     std::string message = OnlyError(value(bad), "value", "Observation.valueQuantity.value");
     EXPECT_NE(message.find("not a decimal this server accepts"), std::string::npos) << message;
   }
