@@ -56,6 +56,7 @@ int Serve(const Config& config) {
   pool_options.conninfo = config.EffectiveConninfo();
   pool_options.size = config.db_pool_size;
   pool_options.acquire_timeout = std::chrono::milliseconds(config.db_acquire_timeout_ms);
+  pool_options.statement_timeout = std::chrono::milliseconds(config.db_statement_timeout_ms);
   storage::Pool pool(pool_options);
 
   profiles::AccessSettings access_settings;

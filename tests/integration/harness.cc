@@ -184,6 +184,18 @@ bool PgCtl(const std::string& cmd) {
   return std::system(line.c_str()) == 0;
 }
 
+GatewayProcess* SharedGatewayTest::gateway_ = nullptr;
+
+void SharedGatewayTest::SetUpTestSuite() {
+  gateway_ = new GatewayProcess();
+  ASSERT_TRUE(gateway_->WaitHealthy()) << gateway_->Log();
+}
+
+void SharedGatewayTest::TearDownTestSuite() {
+  delete gateway_;
+  gateway_ = nullptr;
+}
+
 GatewayProcess::GatewayProcess(std::vector<std::string> extra_flags) : port_(FreePort()) {
   log_path_ = ::testing::TempDir() + "/carnet-gateway-" + std::to_string(port_) + ".log";
   std::vector<std::string> args = {CARNET_GATEWAY_BINARY, "serve", "--port",

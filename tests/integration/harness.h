@@ -2,6 +2,7 @@
 // the test PostgreSQL started by ./carnet test, and talks HTTP to it with libcurl.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -101,6 +102,15 @@ class GatewayProcess {
   pid_t pid_ = -1;
   std::string log_path_;
   int exit_status_ = -1;
+};
+
+// The base of a suite whose tests share one gateway with the default flags: started before
+// its first test (failing the suite when it does not become healthy), stopped after its last.
+class SharedGatewayTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite();
+  static void TearDownTestSuite();
+  static GatewayProcess* gateway_;
 };
 
 // Any other child process a test needs (a local SMTP server, a webhook receiver): started
