@@ -62,7 +62,7 @@ const std::vector<Setting>& Settings() {
       INT_SETTING(db_acquire_timeout_ms, 1, 600000, "wait for a free connection (ms)"),
       INT_SETTING(workers, 1, 1024, "request worker threads"),
       INT_SETTING(reactor_threads, 1, 64, "HTTP I/O threads"),
-      INT_SETTING(max_request_size, 1024, 1LL << 31, "largest request accepted (bytes)"),
+      INT_SETTING(max_request_size, 1024, 1LL << 31, "largest request body accepted (bytes, counted as it arrives, chunked or not): 413 and the connection closed beyond"),
       STRING_SETTING(public_base_url, "FHIR base URL as clients reach it; empty: http://bind:port/fhir"),
       INT_SETTING(xds_max_query_results, 1, 1000000, "most objects an ITI-18 stored query returns"),
       INT_SETTING(shutdown_grace_ms, 0, 600000, "time given to in-flight requests on SIGTERM"),
