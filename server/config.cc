@@ -74,6 +74,8 @@ const std::vector<Setting>& Settings() {
       STRING_SETTING(trusted_issuers, "comma-separated token issuers (iss) validated by jwks_file"),
       STRING_SETTING(audience, "audience (aud) every token must name"),
       INT_SETTING(clock_skew_s, 0, 600, "clock skew allowed on token exp and nbf (seconds)"),
+      INT_SETTING(max_token_lifetime_s, 60, 30 * 24 * 3600,
+                  "longest lifetime a token may claim, exp - iat and exp - now (seconds): 401 beyond"),
       Setting{"trust_dev_key", "trust tokens from `carnet token` (development key under data_dir)",
               [](const Config& c) { return std::string(c.trust_dev_key ? "true" : "false"); },
               [](Config& c, const std::string& v) { return ParseBool("trust_dev_key", v, &c.trust_dev_key); }},

@@ -61,6 +61,7 @@ int Serve(const Config& config) {
   access_settings.identity.trusted_issuers = profiles::SplitList(config.trusted_issuers);
   access_settings.identity.audience = config.audience;
   access_settings.identity.clock_skew_s = config.clock_skew_s;
+  access_settings.identity.max_token_lifetime_s = config.max_token_lifetime_s;
   access_settings.identity.trust_dev_key = config.trust_dev_key;
   access_settings.identity.data_dir = config.data_dir;
   access_settings.emergency_window_s = config.emergency_window_s;
@@ -153,6 +154,11 @@ int MintToken(const Config& config) {
     return 2;
   }
   request->audience = config.audience;
+  if (request->ttl_s > config.max_token_lifetime_s) {
+    std::cerr << "carnet token: --ttl " << request->ttl_s << " exceeds --max-token-lifetime-s "
+              << config.max_token_lifetime_s << ": the gateway would refuse the token\n";
+    return 2;
+  }
   auto token = profiles::MintDevToken(config.data_dir, *request);
   if (!token.ok()) {
     std::cerr << "carnet token: " << token.status().ToString() << "\n";
