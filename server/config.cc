@@ -91,6 +91,9 @@ const std::vector<Setting>& Settings() {
       STRING_SETTING(smtp_url, "SMTP relay for e-mail notifications (smtp://host:port); empty: none"),
       STRING_SETTING(smtp_from, "sender address of e-mail notifications"),
       INT_SETTING(outbox_poll_ms, 10, 600000, "how often the notification outbox is polled (ms)"),
+      STRING_SETTING(webhook_allowed_hosts,
+                     "host[:port],... webhooks may reach although loopback, private or link-local "
+                     "(refused otherwise, when set and again after DNS at delivery)"),
       INT_SETTING(outbox_max_attempts, 1, 100, "delivery attempts before a notification is left for an operator"),
       INT_SETTING(retention_days, 1, 36500, "how long a closed record is archived before `carnet purge` erases it"),
   };

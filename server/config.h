@@ -53,6 +53,8 @@ struct Config {
   std::string smtp_from = "notifications@carnet.invalid";
   int outbox_poll_ms = 1000;
   int outbox_max_attempts = 12;
+  // Webhook destinations allowed although not public ("host[:port],..."; profiles/webhook_destination.h).
+  std::string webhook_allowed_hosts;
   // --- Retention (`carnet purge`): closed records are kept this long, then erased.
   int retention_days = 3650;
 

@@ -11,6 +11,7 @@
 
 #include "base/strings.h"
 #include "profiles/dev_token.h"
+#include "profiles/webhook_destination.h"
 #include "fhir/search.h"
 #include "server/config.h"
 #include "conformance/test_script.h"
@@ -67,6 +68,13 @@ int Serve(const Config& config) {
   access_settings.emergency_window_s = config.emergency_window_s;
   access_settings.habilitation_matrix_file = config.habilitation_matrix_file;
   access_settings.client_organisations_file = config.client_organisations_file;
+  auto webhook_policy = profiles::WebhookPolicy::Parse(config.webhook_allowed_hosts);
+  if (!webhook_policy.ok()) {
+    LogEvent("startup_failed", webhook_policy.status().ToString());
+    return 1;
+  }
+  const profiles::WebhookPolicy webhooks = *webhook_policy;
+  profiles::SetProcessWebhookPolicy(webhooks);  // before serving: read-only afterwards
   auto access = profiles::AccessControl::Load(access_settings);
   if (!access.ok()) {
     LogEvent("startup_failed", access.status().ToString());
@@ -123,6 +131,7 @@ int Serve(const Config& config) {
   outbox_settings.smtp_from = config.smtp_from;
   outbox_settings.poll_ms = config.outbox_poll_ms;
   outbox_settings.max_attempts = config.outbox_max_attempts;
+  outbox_settings.webhooks = webhooks;
   OutboxWorker outbox(pool, outbox_settings);
   outbox.Start();
   LogEvent("listening", config.bind + ":" + std::to_string(server.port()));
