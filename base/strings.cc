@@ -226,4 +226,10 @@ size_t FindForbiddenCharReference(std::string_view s) {
   return std::string_view::npos;
 }
 
+std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
 }  // namespace carnet

@@ -1207,7 +1207,10 @@ EntryResult FhirApi::Impl::PatientChoice(Session& session, const HttpRequest& re
       p.event_kind = ParamValue(params, "event");
       p.enabled = ParamValue(params, "enabled") == "true";
       p.address = ParamValue(params, "address");
-      CARNET_RETURN_IF_ERROR(profiles::SetPreference(tx, **key, p));
+      Status set = profiles::SetPreference(tx, **key, p);
+      if (set.code() == ErrorCode::kInvalid)
+        return Invalid(set.message(), "Parameters.parameter.where(name='address').value");
+      CARNET_RETURN_IF_ERROR(set);
     } else {
       profiles::RecordStatus status = op == "close"    ? profiles::RecordStatus::kClosed
                                       : op == "oppose" ? profiles::RecordStatus::kOpposed

@@ -3,14 +3,12 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/strings.h"
+
 namespace carnet::profiles {
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+std::string Lower(std::string_view s) { return AsciiLower(s); }
 
 Status Unauthorized(std::string message) {
   return Status(ErrorCode::kUnauthorized, std::move(message));

@@ -399,8 +399,14 @@ Result<JsonValue> JwtVerifier::VerifyClaims(std::string_view token, long long no
     if (!nbf) return Unauthorized("token nbf is not a number");
     if (static_cast<double>(now) + skew < *nbf) return Unauthorized("token not valid yet (nbf)");
   }
-  if (claims->Find("iat") && !NumericDate(*claims, "iat"))
-    return Unauthorized("token iat is not a number");
+  auto iat = NumericDate(*claims, "iat");
+  if (claims->Find("iat") && !iat) return Unauthorized("token iat is not a number");
+  double cap = static_cast<double>(options_.max_lifetime_s);
+  if (iat && *exp - *iat > cap)
+    return Unauthorized("token lifetime (exp - iat) exceeds " + std::to_string(options_.max_lifetime_s) + " s");
+  if (*exp - static_cast<double>(now) > cap + skew)
+    return Unauthorized("token expires more than " + std::to_string(options_.max_lifetime_s) +
+                        " s from now");
   return std::move(claims).value();
 }
 
@@ -429,6 +435,7 @@ Result<JwtVerifier> LoadJwtVerifier(const IdentitySettings& settings) {
   JwtVerifierOptions options;
   options.audience = settings.audience;
   options.clock_skew_s = settings.clock_skew_s;
+  options.max_lifetime_s = settings.max_token_lifetime_s;
   JwtVerifier verifier(options);
   if (!settings.jwks_file.empty()) {
     if (settings.trusted_issuers.empty())

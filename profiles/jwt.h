@@ -36,6 +36,9 @@ std::optional<std::string> Base64UrlDecode(std::string_view text);
 struct JwtVerifierOptions {
   std::string audience = "carnet";
   int clock_skew_s = 60;
+  // The longest lifetime a token may claim: exp - iat (when iat is given) and exp - now
+  // must not exceed it (plus the skew for the latter), or a stolen token would never expire.
+  long long max_lifetime_s = 24 * 3600;
   size_t max_token_bytes = 16 * 1024;  // a bearer header is never this long in practice
 };
 
@@ -86,6 +89,7 @@ struct IdentitySettings {
   std::vector<std::string> trusted_issuers;  // issuers whose tokens jwks_file validates
   std::string audience = "carnet";
   int clock_skew_s = 60;
+  long long max_token_lifetime_s = 24 * 3600;  // JwtVerifierOptions::max_lifetime_s
   bool trust_dev_key = false;  // also trust DATA_DIR/keys/dev-jwks.json for kDevIssuer
   std::string data_dir;
 };

@@ -1,6 +1,7 @@
 #include "profiles/notification.h"
 
 #include "base/strings.h"
+#include "profiles/webhook_destination.h"
 
 namespace carnet::profiles {
 namespace {
@@ -141,9 +142,9 @@ Status CheckPreference(const NotificationPreference& p) {
         p.address.find('@', at + 1) != std::string::npos)
       return BadRequest("'" + p.address + "' is not an e-mail address");
   }
-  if (p.channel == "webhook" && !p.address.empty() && p.address.rfind("http://", 0) != 0 &&
-      p.address.rfind("https://", 0) != 0)
-    return BadRequest("a webhook address is an http(s) URL");
+  // Where the gateway will send requests: not into its own network (kInvalid).
+  if (p.channel == "webhook" && !p.address.empty())
+    return ProcessWebhookPolicy().CheckUrl(p.address);
   return Status::Ok();
 }
 

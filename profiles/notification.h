@@ -46,7 +46,8 @@ struct NotificationPreference {
   bool enabled = false;
   std::string address;
 };
-// Checks a preference's shape (kBadRequest naming what is wrong).
+// Checks a preference's shape (kBadRequest naming what is wrong), and that a webhook address
+// is a destination the process's WebhookPolicy allows (kInvalid).
 Status CheckPreference(const NotificationPreference& p);
 Status SetPreference(storage::Transaction& tx, long long patient_key,
                      const NotificationPreference& p);

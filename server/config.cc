@@ -64,7 +64,7 @@ const std::vector<Setting>& Settings() {
                   "PostgreSQL statement_timeout of request statements (ms); longer ones answer 503; 0: none"),
       INT_SETTING(workers, 1, 1024, "request worker threads"),
       INT_SETTING(reactor_threads, 1, 64, "HTTP I/O threads"),
-      INT_SETTING(max_request_size, 1024, 1LL << 31, "largest request accepted (bytes)"),
+      INT_SETTING(max_request_size, 1024, 1LL << 31, "largest request body accepted (bytes, counted as it arrives, chunked or not): 413 and the connection closed beyond"),
       STRING_SETTING(public_base_url, "FHIR base URL as clients reach it; empty: http://bind:port/fhir"),
       INT_SETTING(xds_max_query_results, 1, 1000000, "most objects an ITI-18 stored query returns"),
       INT_SETTING(search_max_params, 1, 10000, "most parameters in one FHIR search request"),
@@ -80,6 +80,8 @@ const std::vector<Setting>& Settings() {
       STRING_SETTING(trusted_issuers, "comma-separated token issuers (iss) validated by jwks_file"),
       STRING_SETTING(audience, "audience (aud) every token must name"),
       INT_SETTING(clock_skew_s, 0, 600, "clock skew allowed on token exp and nbf (seconds)"),
+      INT_SETTING(max_token_lifetime_s, 60, 30 * 24 * 3600,
+                  "longest lifetime a token may claim, exp - iat and exp - now (seconds): 401 beyond"),
       Setting{"trust_dev_key", "trust tokens from `carnet token` (development key under data_dir)",
               [](const Config& c) { return std::string(c.trust_dev_key ? "true" : "false"); },
               [](Config& c, const std::string& v) { return ParseBool("trust_dev_key", v, &c.trust_dev_key); }},
@@ -95,6 +97,9 @@ const std::vector<Setting>& Settings() {
       STRING_SETTING(smtp_url, "SMTP relay for e-mail notifications (smtp://host:port); empty: none"),
       STRING_SETTING(smtp_from, "sender address of e-mail notifications"),
       INT_SETTING(outbox_poll_ms, 10, 600000, "how often the notification outbox is polled (ms)"),
+      STRING_SETTING(webhook_allowed_hosts,
+                     "host[:port],... webhooks may reach although loopback, private or link-local "
+                     "(refused otherwise, when set and again after DNS at delivery)"),
       INT_SETTING(outbox_max_attempts, 1, 100, "delivery attempts before a notification is left for an operator"),
       INT_SETTING(retention_days, 1, 36500, "how long a closed record is archived before `carnet purge` erases it"),
   };

@@ -44,6 +44,7 @@ struct Config {
   std::string trusted_issuers;      // comma-separated iss values that jwks_file validates
   std::string audience = "carnet";  // aud every token must carry
   int clock_skew_s = 60;            // leeway on exp and nbf
+  int max_token_lifetime_s = 24 * 3600;  // longest lifetime a token may claim (exp - iat, exp - now)
   bool trust_dev_key = false;     // also trust `carnet token` (DATA_DIR/keys); never in production
   int emergency_window_s = 3600;  // how long an emergency access lasts
   std::string habilitation_matrix_file;  // empty: the matrix compiled in
@@ -60,6 +61,8 @@ struct Config {
   std::string smtp_from = "notifications@carnet.invalid";
   int outbox_poll_ms = 1000;
   int outbox_max_attempts = 12;
+  // Webhook destinations allowed although not public ("host[:port],..."; profiles/webhook_destination.h).
+  std::string webhook_allowed_hosts;
   // --- Retention (`carnet purge`): closed records are kept this long, then erased.
   int retention_days = 3650;
 

@@ -2,6 +2,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "fhir/format.h"
 #include "storage/migrations.h"
 #include "storage/audit_store.h"
 #include "storage/transaction.h"
@@ -78,6 +79,15 @@ HttpResponse Gateway::Handle(const HttpRequest& req) {
                          std::to_string(req.body.size()) + "}");
   }
   return NotFoundResponse(req);
+}
+
+HttpResponse Gateway::TooLarge(const HttpRequest& req) const {
+  Status too_large(ErrorCode::kPayloadTooLarge,
+                   "the request body is larger than the " + std::to_string(config_.max_request_size) +
+                       " bytes this server accepts (--max-request-size)");
+  if (req.path.rfind("/xds/", 0) == 0) return xds::XdsService::Refused(too_large);
+  auto negotiated = fhir::NegotiateResponse(req, ParseQuery(req.query));
+  return fhir::RenderError(too_large, negotiated.ok() ? *negotiated : fhir::Negotiated{});
 }
 
 std::optional<profiles::Actor> Gateway::Authenticate(const HttpRequest& req, bool xds,

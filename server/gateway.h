@@ -22,6 +22,10 @@ class Gateway {
   Gateway(const Config& config, storage::Pool& pool, const profiles::AccessControl& access);
 
   HttpResponse Handle(const HttpRequest& req);
+  // The answer to a request whose body exceeds --max-request-size (refused by the HTTP
+  // server before the body is read): 413, an OperationOutcome under /fhir, a SOAP Fault
+  // under /xds.
+  HttpResponse TooLarge(const HttpRequest& req) const;
 
   // Once set, /readyz answers 503 so that load balancers stop sending traffic.
   void SetDraining() { draining_ = true; }

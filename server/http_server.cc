@@ -6,6 +6,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <pistache/peer.h>
+#include <sys/socket.h>
 
 #include <cstdio>
 #include <functional>
@@ -39,7 +40,16 @@ struct RawRequestLine {
   std::string line;      // the head: request line and header lines, CRLF separated
   bool at_start = true;  // the next bytes begin a request
   bool complete = false;
-  bool rejected = false; // answered 413 from the head: the rest of the connection is dropped
+  // Bytes received after the head of this request (chunk framing included): what Pistache
+  // would buffer; counted here so that an endless chunked body is cut at the limit.
+  uint64_t body_bytes = 0;
+  // Answered 413 at the transport: what follows is discarded, never parsed, and the
+  // connection closed (see RequestLineCapture::Discard).
+  bool rejected = false;
+  bool answer_sent = false;  // the 413 left and the write side is shut
+  bool aborted = false;
+  uint64_t discarded = 0;
+  std::chrono::steady_clock::time_point rejected_at;
 };
 constexpr const char* kRawLineKey = "carnet.request_line";
 constexpr size_t kMaxRequestLine = 64 * 1024;
@@ -61,6 +71,18 @@ std::vector<std::pair<std::string, std::string>> HeadersOfHead(const std::string
     out.emplace_back(line.substr(0, colon), value);
   }
   return out;
+}
+
+// The method and target of a captured head ("METHOD SP target SP version"); false when
+// the request line is malformed.
+bool RequestLineOf(const std::string& head, std::string* method, std::string* target) {
+  std::string first = head.substr(0, head.find("\r\n"));
+  size_t a = first.find(' ');
+  size_t b = a == std::string::npos ? a : first.find(' ', a + 1);
+  if (b == std::string::npos) return false;
+  *method = first.substr(0, a);
+  *target = first.substr(a + 1, b - a - 1);
+  return true;
 }
 
 // The verified client certificate of a TLS connection (mutual TLS), if any.
@@ -97,19 +119,13 @@ HttpRequest Convert(const Http::Request& req, const std::shared_ptr<Tcp::Peer>& 
   if (!out.query.empty() && out.query[0] == '?') out.query.erase(0, 1);
   bool have_raw_headers = false;
   if (auto raw = RawLineOf(peer)) {
-    if (raw->complete) {
-      // "METHOD SP target SP version"
-      std::string first = raw->line.substr(0, raw->line.find("\r\n"));
-      size_t a = first.find(' ');
-      size_t b = a == std::string::npos ? a : first.find(' ', a + 1);
-      if (b != std::string::npos) {
-        std::string target = first.substr(a + 1, b - a - 1);
-        size_t q = target.find('?');
-        if (target.substr(0, q) == out.path) {
-          out.query = q == std::string::npos ? std::string() : target.substr(q + 1);
-          out.headers = HeadersOfHead(raw->line);
-          have_raw_headers = true;
-        }
+    std::string method, target;
+    if (raw->complete && RequestLineOf(raw->line, &method, &target)) {
+      size_t q = target.find('?');
+      if (target.substr(0, q) == out.path) {
+        out.query = q == std::string::npos ? std::string() : target.substr(q + 1);
+        out.headers = HeadersOfHead(raw->line);
+        have_raw_headers = true;
       }
     }
     *raw = RawRequestLine{};
@@ -283,11 +299,12 @@ class RequestLineCapture : public Http::Handler {
  public:
   HTTP_PROTOTYPE(RequestLineCapture)
 
-  RequestLineCapture(HttpHandler* app, WorkerPool* workers, std::atomic<bool>* draining)
-      : app_(app), workers_(workers), draining_(draining) {}
+  RequestLineCapture(HttpHandler* app, WorkerPool* workers, std::atomic<bool>* draining,
+                     const HttpServerOptions* options)
+      : app_(app), workers_(workers), draining_(draining), options_(options) {}
   RequestLineCapture(const RequestLineCapture& other)
       : Http::Handler(other), app_(other.app_), workers_(other.workers_),
-        draining_(other.draining_) {}
+        draining_(other.draining_), options_(other.options_) {}
 
   void onRequest(const Http::Request&, Http::ResponseWriter writer) override {
     writer.send(Http::Code::Internal_Server_Error);  // never called: requests go to inner()
@@ -304,6 +321,8 @@ class RequestLineCapture : public Http::Handler {
 
   void onInput(const char* buffer, size_t len, const std::shared_ptr<Tcp::Peer>& peer) override {
     if (auto raw = RawLineOf(peer)) {
+      if (raw->rejected) return Discard(*raw, len, peer);
+      size_t body = len;  // bytes of this buffer after the head
       if (raw->at_start || !raw->complete) {
         raw->at_start = false;
         // Append up to the end of the head (a blank line); the terminator may straddle
@@ -315,45 +334,108 @@ class RequestLineCapture : public Http::Handler {
         if (end != std::string::npos) {
           raw->line.resize(end + 2);
           raw->complete = true;
-          if (DeclaredLengthTooLarge(raw->line)) {
-            RejectTooLarge(peer);
-            raw->rejected = true;
-          }
+          body = len - std::min(len, end + 4 - old);
+          if (DeclaredLengthTooLarge(raw->line)) return Reject(*raw, peer);
+        } else {
+          body = 0;
         }
       }
-      if (raw->rejected) return;
+      // Pistache would buffer a chunked body whole before looking at its size: count it here.
+      raw->body_bytes += body;
+      if (raw->body_bytes > options_->max_request_size) return Reject(*raw, peer);
     }
     static_cast<Tcp::Handler*>(inner())->onInput(buffer, len, peer);
   }
 
  private:
   // A body announced larger than the limit is refused as soon as the head has arrived,
-  // before any of it is buffered, with an OperationOutcome like every other FHIR error
-  // (Pistache would answer in plain text after reading up to the limit).
+  // before any of it is buffered.
   bool DeclaredLengthTooLarge(const std::string& head) {
     for (const auto& [name, value] : HeadersOfHead(head)) {
       if (!HeaderNameEquals(name, "Content-Length")) continue;
       if (value.empty() || value.size() > 18 || value.find_first_not_of("0123456789") != std::string::npos)
         return false;  // Pistache rejects malformed lengths itself
-      return std::stoull(value) > getMaxRequestSize();
+      return std::stoull(value) > options_->max_request_size;
     }
     return false;
   }
 
-  void RejectTooLarge(const std::shared_ptr<Tcp::Peer>& peer) {
-    std::string body =
+  // Answers 413 in the protocol of the path (the application's `too_large`), then shuts the
+  // write side once the answer has left: the client sees the answer and the end of the
+  // connection while it is still sending (curl stops sending on an error answer that
+  // closes the connection).
+  void Reject(RawRequestLine& raw, const std::shared_ptr<Tcp::Peer>& peer) {
+    raw.rejected = true;
+    raw.rejected_at = std::chrono::steady_clock::now();
+    HttpRequest req;
+    req.received = raw.rejected_at;
+    std::string target;
+    if (RequestLineOf(raw.line, &req.method, &target)) {
+      size_t q = target.find('?');
+      req.path = target.substr(0, q);
+      if (q != std::string::npos) req.query = target.substr(q + 1);
+    }
+    req.headers = HeadersOfHead(raw.line);
+    req.peer = peer->address().host();
+    req.request_id = RandomHex(8);
+    HttpResponse resp = options_->too_large ? options_->too_large(req) : DefaultTooLarge();
+    resp.SetHeader("X-Request-Id", req.request_id);
+    std::string wire = "HTTP/1.1 " + std::to_string(resp.status) + " " +
+                       Http::codeString(static_cast<Http::Code>(resp.status)) + "\r\n";
+    for (const auto& [name, value] : resp.headers)
+      if (value.find_first_of("\r\n") == std::string::npos) wire += name + ": " + value + "\r\n";
+    if (!resp.content_type.empty()) wire += "Content-Type: " + resp.content_type + "\r\n";
+    wire += "Connection: close\r\nContent-Length: " + std::to_string(resp.body.size()) +
+            "\r\n\r\n" + resp.body;
+    size_t size = wire.size();
+    std::weak_ptr<Tcp::Peer> weak = peer;
+    std::weak_ptr<RawRequestLine> weak_raw = RawLineOf(peer);
+    // The promise resolves on this reactor thread once every byte is written; a peer that
+    // went away meanwhile resolves nothing (its socket may already serve someone else).
+    peer->send(RawBuffer(std::move(wire), size))
+        .then(
+            [weak, weak_raw](ssize_t) {
+              auto p = weak.lock();
+              auto r = weak_raw.lock();
+              if (!p || !r) return;
+              ::shutdown(p->fd(), SHUT_WR);
+              r->answer_sent = true;
+            },
+            [](std::exception_ptr) {});
+    LogLine(LogRecord(req, resp.status));
+  }
+
+  // The bytes a refused client still sends are read and dropped (never parsed nor kept):
+  // closing at once with unread data would reset the connection, and a reset may destroy
+  // the answer before the client reads it. After a grace period (time or bytes) the
+  // connection is aborted: connect(AF_UNSPEC) dissolves a Linux TCP socket (a reset to the
+  // client, the receive queue dropped), so that Pistache's next read fails with ECONNRESET
+  // and it closes the connection the usual way (shutdown(SHUT_RD) would not stop a sender).
+  void Discard(RawRequestLine& raw, size_t len, const std::shared_ptr<Tcp::Peer>& peer) {
+    raw.discarded += len;
+    if (raw.aborted || !raw.answer_sent) return;
+    if (raw.discarded > kLingerBytes ||
+        std::chrono::steady_clock::now() - raw.rejected_at > kLingerTime) {
+      sockaddr unspecified{};
+      unspecified.sa_family = AF_UNSPEC;
+      ::connect(peer->fd(), &unspecified, sizeof unspecified);
+      raw.aborted = true;
+    }
+  }
+
+  HttpResponse DefaultTooLarge() {
+    HttpResponse resp;
+    resp.status = 413;
+    resp.content_type = "application/fhir+json";
+    resp.body =
         "{\"resourceType\":\"OperationOutcome\",\"issue\":[{\"severity\":\"error\",\"code\":"
         "\"too-long\",\"diagnostics\":\"the request body is larger than the " +
-        std::to_string(getMaxRequestSize()) + " bytes this server accepts\"}]}";
-    std::string response = "HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/fhir+json\r\n"
-                           "Connection: close\r\nContent-Length: " +
-                           std::to_string(body.size()) + "\r\n\r\n" + body;
-    size_t size = response.size();
-    peer->send(RawBuffer(std::move(response), size));
-    LogLine("{\"time\":\"" + FormatUtc(std::chrono::system_clock::now()) +
-            "\",\"event\":\"request_too_large\",\"status\":413,\"peer\":\"" +
-            JsonEscape(peer->address().host()) + "\"}");
+        std::to_string(options_->max_request_size) + " bytes this server accepts\"}]}";
+    return resp;
   }
+
+  static constexpr uint64_t kLingerBytes = 4u << 20;
+  static constexpr std::chrono::milliseconds kLingerTime{1000};
 
   AppHandler* inner() {
     if (!inner_) {
@@ -370,6 +452,7 @@ class RequestLineCapture : public Http::Handler {
   HttpHandler* app_;
   WorkerPool* workers_;
   std::atomic<bool>* draining_;
+  const HttpServerOptions* options_;
   std::shared_ptr<AppHandler> inner_;
 };
 
@@ -403,7 +486,9 @@ Status HttpServer::Start() {
     auto opts = Http::Endpoint::options()
                     .threads(impl_->options.reactor_threads)
                     .flags(Tcp::Options::ReuseAddr)
-                    .maxRequestSize(impl_->options.max_request_size)
+                    // The body limit is enforced by RequestLineCapture (counted as it
+                    // arrives); Pistache's own, on head and body together, stays above it.
+                    .maxRequestSize(impl_->options.max_request_size + kMaxRequestLine)
                     .maxResponseSize(impl_->options.max_request_size);
     impl_->endpoint->init(opts);
     if (!impl_->options.tls_cert_file.empty()) {
@@ -411,7 +496,8 @@ Status HttpServer::Start() {
       if (!impl_->options.client_ca_file.empty()) impl_->endpoint->useSSLAuth(impl_->options.client_ca_file);
     }
     impl_->endpoint->setHandler(
-        Http::make_handler<RequestLineCapture>(&impl_->app, impl_->workers, &draining_));
+        Http::make_handler<RequestLineCapture>(&impl_->app, impl_->workers, &draining_,
+                                               &impl_->options));
     impl_->endpoint->serveThreaded();
   } catch (const std::exception& e) {
     impl_->endpoint.reset();

@@ -18,7 +18,13 @@ struct HttpServerOptions {
   std::string bind = "127.0.0.1";
   int port = 8080;
   int reactor_threads = 2;
+  // The largest request body accepted, counted as the bytes arrive (chunk framing
+  // included): a longer one is answered by `too_large` and its connection closed, so a
+  // connection never holds more than this in memory.
   size_t max_request_size = 96u << 20;
+  // The answer to a request refused for its size. Only method, path, query, headers and
+  // peer are set (the body was never read). Empty: a FHIR OperationOutcome.
+  HttpHandler too_large;
   // TLS (the listener for system-to-system callers): the server's certificate and key
   // (PEM); with client_ca_file, every client must present a certificate issued under it
   // (mutual TLS) and the request carries its subject and fingerprint.

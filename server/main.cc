@@ -12,6 +12,7 @@
 
 #include "base/strings.h"
 #include "profiles/dev_token.h"
+#include "profiles/webhook_destination.h"
 #include "fhir/search.h"
 #include "server/config.h"
 #include "conformance/suite_variables.h"
@@ -64,11 +65,19 @@ int Serve(const Config& config) {
   access_settings.identity.trusted_issuers = profiles::SplitList(config.trusted_issuers);
   access_settings.identity.audience = config.audience;
   access_settings.identity.clock_skew_s = config.clock_skew_s;
+  access_settings.identity.max_token_lifetime_s = config.max_token_lifetime_s;
   access_settings.identity.trust_dev_key = config.trust_dev_key;
   access_settings.identity.data_dir = config.data_dir;
   access_settings.emergency_window_s = config.emergency_window_s;
   access_settings.habilitation_matrix_file = config.habilitation_matrix_file;
   access_settings.client_organisations_file = config.client_organisations_file;
+  auto webhook_policy = profiles::WebhookPolicy::Parse(config.webhook_allowed_hosts);
+  if (!webhook_policy.ok()) {
+    LogEvent("startup_failed", webhook_policy.status().ToString());
+    return 1;
+  }
+  const profiles::WebhookPolicy webhooks = *webhook_policy;
+  profiles::SetProcessWebhookPolicy(webhooks);  // before serving: read-only afterwards
   auto access = profiles::AccessControl::Load(access_settings);
   if (!access.ok()) {
     LogEvent("startup_failed", access.status().ToString());
@@ -89,6 +98,7 @@ int Serve(const Config& config) {
   http_options.port = config.port;
   http_options.reactor_threads = config.reactor_threads;
   http_options.max_request_size = config.max_request_size;
+  http_options.too_large = [&gateway](const HttpRequest& r) { return gateway.TooLarge(r); };
   HttpServer server(http_options, [&gateway](const HttpRequest& r) { return gateway.Handle(r); },
                     workers);
   st = server.Start();
@@ -124,6 +134,7 @@ int Serve(const Config& config) {
   outbox_settings.smtp_from = config.smtp_from;
   outbox_settings.poll_ms = config.outbox_poll_ms;
   outbox_settings.max_attempts = config.outbox_max_attempts;
+  outbox_settings.webhooks = webhooks;
   OutboxWorker outbox(pool, outbox_settings);
   outbox.Start();
   LogEvent("listening", config.bind + ":" + std::to_string(server.port()));
@@ -155,6 +166,11 @@ int MintToken(const Config& config) {
     return 2;
   }
   request->audience = config.audience;
+  if (request->ttl_s > config.max_token_lifetime_s) {
+    std::cerr << "carnet token: --ttl " << request->ttl_s << " exceeds --max-token-lifetime-s "
+              << config.max_token_lifetime_s << ": the gateway would refuse the token\n";
+    return 2;
+  }
   auto token = profiles::MintDevToken(config.data_dir, *request);
   if (!token.ok()) {
     std::cerr << "carnet token: " << token.status().ToString() << "\n";

@@ -174,6 +174,26 @@ Status OutboxWorker::Deliver(const std::string& channel, const std::string& dest
     return Status::Ok();
   }
   if (channel == "webhook") {
+    // The address was checked when it was set; names are resolved and checked now, and
+    // the connection pinned to the checked address (CURLOPT_RESOLVE) so that a second DNS
+    // answer cannot swap it. No redirect is followed and no proxy used: the checked
+    // address is the one called.
+    auto url = profiles::ParseWebhookUrl(destination);
+    Status allowed = url.ok() ? settings_.webhooks.CheckUrl(destination) : url.status();
+    Result<std::string> address = allowed.ok() ? settings_.webhooks.ResolveForDelivery(*url)
+                                               : Result<std::string>(allowed);
+    if (!address.ok()) {
+      curl_easy_cleanup(c);
+      return Status(ErrorCode::kUnavailable, "webhook refused: " + address.status().message());
+    }
+    struct curl_slist* pin = nullptr;
+    bool v6 = address->find(':') != std::string::npos;
+    pin = curl_slist_append(pin, (url->host + ":" + std::to_string(url->port) + ":" +
+                                  (v6 ? "[" + *address + "]" : *address))
+                                     .c_str());
+    curl_easy_setopt(c, CURLOPT_RESOLVE, pin);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_PROXY, "");
     const JsonValue* bundle = json->Find("bundle");
     body = bundle ? WriteJson(*bundle) : "{}";
     headers = curl_slist_append(headers, "Content-Type: application/fhir+json");
@@ -190,6 +210,7 @@ Status OutboxWorker::Deliver(const std::string& channel, const std::string& dest
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(headers);
     curl_easy_cleanup(c);
+    curl_slist_free_all(pin);
     if (rc != CURLE_OK) return Status(ErrorCode::kUnavailable, std::string("webhook: ") + curl_easy_strerror(rc));
     if (status < 200 || status >= 300)
       return Status(ErrorCode::kUnavailable, "webhook answered HTTP " + std::to_string(status));

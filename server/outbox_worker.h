@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "base/status.h"
+#include "profiles/webhook_destination.h"
 #include "storage/pool.h"
 
 namespace carnet {
@@ -26,6 +27,8 @@ struct OutboxSettings {
   int max_attempts = 12;   // then the row stays, with its last error, for an operator
   int timeout_ms = 10000;  // per delivery
   int lease_s = 120;       // a claimed row is retried after this if the worker died
+  // Where webhooks may go: checked again at each delivery, after DNS.
+  profiles::WebhookPolicy webhooks;
 };
 
 class OutboxWorker {

@@ -238,6 +238,8 @@ HttpResponse XdsService::Unauthorized(const HttpRequest& req) {
   return r;
 }
 
+HttpResponse XdsService::Refused(const Status& status) { return Fault(FaultFromStatus(status), ""); }
+
 HttpResponse XdsService::Impl::Handle(const HttpRequest& req, Session& session) {
   HttpResponse r = Route(req, session);
   // Refusals leave their audit record before the answer leaves.

@@ -32,6 +32,9 @@ class XdsService {
   HttpResponse Handle(const HttpRequest& req, profiles::AccessSession& session);
   // A SOAP 1.2 Fault (Sender, wsse:FailedAuthentication) with HTTP 401.
   static HttpResponse Unauthorized(const HttpRequest& req);
+  // A SOAP 1.2 Fault for a request refused before it was read (e.g. too large), with the
+  // HTTP status of `status`.
+  static HttpResponse Refused(const Status& status);
 
  private:
   class Impl;

@@ -3,6 +3,8 @@
 // server (Debian's python3-aiosmtpd) and a local webhook receiver; the outbox is durable: a
 // gateway killed between the event and its delivery delivers after restart, nothing lost.
 #include <gtest/gtest.h>
+#include <netdb.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -65,14 +67,22 @@ std::string Params(const std::vector<std::pair<std::string, std::string>>& value
   return out + "]}";
 }
 
+// The record's care team: the professional `rpps` (a first access of theirs notifies).
+std::string CareTeam(const std::string& pid, const std::string& rpps) {
+  return R"({"resourceType":"CareTeam","status":"active","subject":{"reference":"Patient/)" + pid +
+         R"("},"participant":[{"member":{"identifier":{"value":")" + rpps + R"("}}}]})";
+}
+
 TEST(NotificationTest, DeliveredByMailAndWebhookAndNeverLost) {
   std::string run = RandomHex(4);
   std::string dir = ::testing::TempDir() + "/carnet-notify-" + run;
   std::string maildir = dir + "/mail", hooks = dir + "/hooks";
   fs::create_directories(dir);
   int smtp_port = FreePort(), hook_port = FreePort();
+  // The local webhook receiver is on loopback: listed, as an operator would list it.
   std::vector<std::string> flags = {"--smtp-url", "smtp://127.0.0.1:" + std::to_string(smtp_port),
-                                    "--outbox-poll-ms", "200"};
+                                    "--outbox-poll-ms", "200", "--webhook-allowed-hosts",
+                                    "127.0.0.1:" + std::to_string(hook_port)};
   std::string ins = "2" + std::to_string(400000000000LL + std::stoll(RandomHex(5), nullptr, 16));
   std::string pid = "ntf-" + run;
   std::string patient = Token({"--actor", "patient", "--id", "pat-" + run, "--patient", ins});
@@ -158,11 +168,7 @@ TEST(NotificationTest, DeliveredByMailAndWebhookAndNeverLost) {
 
   // A care team doctor's first access: a webhook notification (an id-only Bundle whose focus is
   // the AuditEvent); the second access notifies nothing more.
-  ASSERT_EQ(as(patient, "POST", "/fhir/CareTeam",
-               R"({"resourceType":"CareTeam","status":"active","subject":{"reference":"Patient/)" + pid +
-                   R"("},"participant":[{"member":{"identifier":{"value":"810000000011"}}}]})")
-                .status,
-            201);
+  ASSERT_EQ(as(patient, "POST", "/fhir/CareTeam", CareTeam(pid, "810000000011")).status, 201);
   std::string doctor = Token({"--actor", "professional", "--id", "810000000011", "--profession", "10", "--org", "org-n"});
   ASSERT_EQ(as(doctor, "GET", "/fhir/DocumentReference/ntf-" + run + "-1").status, 200);
   ASSERT_EQ(as(doctor, "GET", "/fhir/DocumentReference/ntf-" + run + "-1").status, 200);
@@ -193,6 +199,109 @@ TEST(NotificationTest, DeliveredByMailAndWebhookAndNeverLost) {
   EXPECT_EQ(Count(outbox_of + " AND o.event_kind = 'emergency'"), 2);
   EXPECT_EQ(Count(outbox_of + " AND o.event_kind = 'emergency' AND o.channel = 'webhook'"), 1);
   fs::remove_all(dir);
+}
+
+// A name of this machine that resolves to a loopback address only (empty if none): a host
+// that passes the check when it is set and must be refused after DNS at delivery.
+std::string LoopbackHostName() {
+  char name[256] = {0};
+  if (gethostname(name, sizeof name - 1) != 0) return "";
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(name, nullptr, &hints, &found) != 0 || !found) return "";
+  bool loopback = true;
+  for (addrinfo* a = found; a; a = a->ai_next) {
+    char text[64] = {0};
+    getnameinfo(a->ai_addr, a->ai_addrlen, text, sizeof text, nullptr, 0, NI_NUMERICHOST);
+    std::string t = text;
+    loopback = loopback && (t.rfind("127.", 0) == 0 || t == "::1");
+  }
+  freeaddrinfo(found);
+  return loopback ? std::string(name) : "";
+}
+
+// Outbound calls go only where they may (issue 13): a webhook into the gateway's own network
+// (loopback, private, link-local) is refused when it is set (422 naming the element), and a
+// name that resolves there is refused again at delivery, unless the operator lists it.
+TEST(NotificationTest, WebhookDestinationsAreCheckedWhenSetAndWhenDelivered) {
+  std::string run = RandomHex(4);
+  std::string hooks = ::testing::TempDir() + "/carnet-hooks-" + run;
+  int hook_port = FreePort();
+  Subprocess receiver({"/usr/bin/python3", std::string(CARNET_SOURCE_DIR) + "/tests/tools/webhook_receiver.py",
+                       std::to_string(hook_port), hooks});
+  ASSERT_TRUE(WaitForPort(hook_port));
+  std::string ins = "2" + std::to_string(400000000000LL + std::stoll(RandomHex(5), nullptr, 16));
+  std::string pid = "hook-" + run;
+  std::string patient = Token({"--actor", "patient", "--id", "pat-" + run, "--patient", ins});
+  auto gateway = std::make_unique<GatewayProcess>(std::vector<std::string>{"--outbox-poll-ms", "200"});
+  ASSERT_TRUE(gateway->WaitHealthy()) << gateway->Log();
+  HttpClient client;
+  auto as = [&](const std::string& token, const std::string& method, const std::string& path,
+                const std::string& body = "") {
+    client.SetBearer(token);
+    return client.Request(method, gateway->base_url() + path, {kJson}, body);
+  };
+  ASSERT_EQ(as(Token({"--actor", "operator", "--id", "ops-1"}), "PUT", "/fhir/Patient/" + pid,
+               R"({"resourceType":"Patient","id":")" + pid +
+                   R"(","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":")" + ins + R"("}]})")
+                .status,
+            201);
+  auto subscription = [&](const std::string& endpoint) {
+    return as(patient, "POST", "/fhir/Subscription",
+              R"({"resourceType":"Subscription","status":"requested","reason":"accès",
+                  "criteria":"AuditEvent?patient=Patient/)" + pid + R"(",
+                  "channel":{"type":"rest-hook","endpoint":")" + endpoint + R"(","payload":"application/fhir+json"}})");
+  };
+  std::string port = std::to_string(hook_port);
+  for (const std::string& endpoint :
+       {std::string("http://127.0.0.1:9/sub"), "http://127.0.0.1:" + port + "/hook",
+        std::string("http://169.254.169.254/latest/meta-data"), "http://[::1]:" + port + "/hook",
+        "http://localhost:" + port + "/hook", std::string("https://10.1.2.3/x"),
+        std::string("http://192.168.0.10/x"), std::string("http://172.16.5.4/x"),
+        "http://0.0.0.0:" + port + "/hook", "http://[::ffff:127.0.0.1]:" + port + "/hook",
+        std::string("http://[fd00::1]/x"), std::string("http://[fe80::1]/x")}) {
+    auto r = subscription(endpoint);
+    EXPECT_EQ(r.status, 422) << endpoint << ": " << r.body.substr(0, 400);
+    EXPECT_NE(r.body.find("Subscription.channel.endpoint"), std::string::npos) << endpoint << ": " << r.body;
+  }
+  auto pref = as(patient, "POST", "/fhir/Patient/" + pid + "/$notification-preferences",
+                 Params({{"channel", "webhook"}, {"event", "document"}, {"enabled", "true"},
+                         {"address", "http://192.168.1.10/hook"}}));
+  EXPECT_EQ(pref.status, 422) << pref.body;
+  EXPECT_NE(pref.body.find("address"), std::string::npos) << pref.body;
+  EXPECT_EQ(Count("SELECT count(*) FROM patient_preference pp JOIN patient p ON p.patient_key = pp.patient_key "
+                  "WHERE p.resource_id = '" + pid + "'"),
+            0);
+
+  // A name is not resolved when it is set; at delivery it resolves to loopback: refused,
+  // nothing sent. Listed by the operator, the same notification leaves.
+  std::string name = LoopbackHostName();
+  if (name.empty()) GTEST_SKIP() << "no host name of this machine resolves to loopback only";
+  std::string endpoint = "http://" + name + ":" + port + "/hook";
+  auto named = subscription(endpoint);
+  ASSERT_EQ(named.status, 201) << named.body;
+  ASSERT_EQ(as(patient, "POST", "/fhir/CareTeam", CareTeam(pid, "810000000021")).status, 201);
+  std::string doctor = Token({"--actor", "professional", "--id", "810000000021", "--profession", "10", "--org", "org-h"});
+  ASSERT_EQ(as(doctor, "GET", "/fhir/Patient/" + pid).status, 200);
+  std::string hook_rows = "SELECT count(*) FROM outbox o JOIN patient p ON p.patient_key = o.patient_key "
+                          "WHERE p.resource_id = '" + pid + "' AND o.channel = 'webhook'";
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (Count(hook_rows + " AND o.attempts > 0") < 1 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(Count(hook_rows + " AND o.delivered_at IS NULL AND o.last_error LIKE '%not a public address%'"), 1)
+      << gateway->Log();
+  EXPECT_TRUE(ReadAll(hooks).empty()) << "a refused webhook was called";
+
+  gateway->Terminate();
+  gateway = std::make_unique<GatewayProcess>(
+      std::vector<std::string>{"--outbox-poll-ms", "200", "--webhook-allowed-hosts", name + ":" + port});
+  ASSERT_TRUE(gateway->WaitHealthy()) << gateway->Log();
+  EXPECT_FALSE(WaitFor(hooks, {"\"resourceType\":\"Bundle\"", "AuditEvent/"}, std::chrono::seconds(20)).empty())
+      << gateway->Log();
+  EXPECT_EQ(Count(hook_rows + " AND o.delivered_at IS NULL"), 0);
+  fs::remove_all(hooks);
 }
 
 }  // namespace

@@ -1,8 +1,14 @@
 // The gateway process end to end: health, readiness following the database, graceful
 // shutdown, request limits, keep-alive, request ids and logs.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -119,6 +125,136 @@ TEST(ServerLimitsTest, OversizedRequestGets413) {
   EXPECT_EQ(big.status, 413) << big.error;
   EXPECT_NE(big.body.find("\"too-long\""), std::string::npos) << big.body;
   // The gateway is still there.
+  HttpClient again;
+  EXPECT_EQ(again.Get(gateway.base_url() + "/healthz").status, 200);
+}
+
+// A chunked body is counted as it arrives (Pistache would buffer it whole, then answer in
+// plain text): just over the limit, a FHIR request gets a FHIR 413 and an XDS.b one a SOAP
+// Fault, at once.
+TEST(ServerLimitsTest, ChunkedBodyOverTheLimitIs413InItsProtocol) {
+  GatewayProcess gateway({"--max-request-size", "1048576"});
+  ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
+  std::string body((1u << 20) + 64 * 1024, 'a');
+  HttpClient client;
+  auto t0 = std::chrono::steady_clock::now();
+  auto fhir = client.Request("POST", gateway.base_url() + "/fhir/Patient",
+                             {"Transfer-Encoding: chunked", "Content-Type: application/fhir+json"},
+                             body, 20000);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+  EXPECT_EQ(fhir.status, 413) << fhir.error;
+  EXPECT_NE(fhir.headers["content-type"].find("application/fhir+json"), std::string::npos)
+      << fhir.headers["content-type"];
+  EXPECT_NE(fhir.body.find("\"OperationOutcome\""), std::string::npos) << fhir.body;
+  EXPECT_NE(fhir.body.find("\"too-long\""), std::string::npos) << fhir.body;
+
+  HttpClient xds_client;
+  t0 = std::chrono::steady_clock::now();
+  auto xds = xds_client.Request("POST", gateway.base_url() + "/xds/repository",
+                                {"Transfer-Encoding: chunked", kSoap}, body, 20000);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+  EXPECT_EQ(xds.status, 413) << xds.error;
+  EXPECT_NE(xds.headers["content-type"].find("application/soap+xml"), std::string::npos)
+      << xds.headers["content-type"];
+  EXPECT_NE(xds.body.find("Fault"), std::string::npos) << xds.body;
+
+  // Under the limit, chunked still works.
+  auto created = client.Request(
+      "POST", gateway.base_url() + "/fhir/Patient",
+      {"Transfer-Encoding: chunked", "Content-Type: application/fhir+json"},
+      R"({"resourceType":"Patient","name":[{"family":"Chunked","given":[")" +
+          std::string(100000, 'x') + R"("]}]})");
+  EXPECT_EQ(created.status, 201) << created.error << created.body.substr(0, 500);
+}
+
+namespace {
+
+long VmRssKiB(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+int ConnectLoopback(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+}  // namespace
+
+// A 128 MiB chunked stream against a 1 MiB limit, from a raw socket that never stops by
+// itself: the gateway answers 413 and closes the connection long before the stream ends,
+// its memory stays bounded, and /healthz answers promptly all along.
+TEST(ServerLimitsTest, EndlessChunkedStreamIsCutAtTheLimit) {
+  GatewayProcess gateway({"--max-request-size", "1048576"});
+  ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
+  long rss_before = VmRssKiB(gateway.pid());
+  int fd = ConnectLoopback(gateway.port());
+  ASSERT_GE(fd, 0);
+  // The answer leaves when the reactor next drains its write queue, and the connection is
+  // aborted 4 MiB (or 1 s) after that: a client on loopback gets a few MiB to tens of MiB
+  // out before the cut, far from the whole stream.
+  const size_t kTotal = 128u << 20;
+  std::atomic<size_t> sent{0};
+  std::atomic<bool> sender_done{false};
+  std::thread sender([&] {
+    std::string head =
+        "POST /fhir/Binary HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n";
+    std::string chunk = "10000\r\n" + std::string(0x10000, 'z') + "\r\n";
+    bool ok = ::send(fd, head.data(), head.size(), MSG_NOSIGNAL) > 0;
+    while (ok && sent < kTotal) {
+      size_t off = 0;
+      while (ok && off < chunk.size()) {
+        ssize_t n = ::send(fd, chunk.data() + off, chunk.size() - off, MSG_NOSIGNAL);
+        if (n <= 0) ok = false;
+        else off += static_cast<size_t>(n);
+      }
+      if (ok) sent += 0x10000;
+    }
+    sender_done = true;
+  });
+  // Meanwhile: the gateway's memory, and /healthz.
+  long rss_peak = rss_before;
+  std::chrono::milliseconds slowest_health{0};
+  HttpClient health;
+  while (!sender_done) {
+    rss_peak = std::max(rss_peak, VmRssKiB(gateway.pid()));
+    auto t = std::chrono::steady_clock::now();
+    auto h = health.Get(gateway.base_url() + "/healthz");
+    EXPECT_EQ(h.status, 200) << h.error;
+    slowest_health = std::max(slowest_health, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                  std::chrono::steady_clock::now() - t));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  sender.join();
+  std::string answer;
+  char buf[4096];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) answer.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  rss_peak = std::max(rss_peak, VmRssKiB(gateway.pid()));
+  EXPECT_LT(sent.load(), kTotal / 2) << "the gateway let the client send " << sent << " bytes";
+  EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << answer.substr(0, 300);
+  EXPECT_NE(answer.find("application/fhir+json"), std::string::npos) << answer.substr(0, 300);
+  EXPECT_NE(answer.find("\"too-long\""), std::string::npos) << answer.substr(0, 600);
+  EXPECT_LT(rss_peak - rss_before, 32 * 1024) << "VmRSS " << rss_before << " -> " << rss_peak
+                                              << " KiB";
+  EXPECT_LT(slowest_health, std::chrono::milliseconds(500));
+  std::printf("[ measured ] sent before the cut: %zu bytes; VmRSS %ld -> peak %ld KiB; slowest "
+              "/healthz %lld ms\n",
+              sent.load(), rss_before, rss_peak, static_cast<long long>(slowest_health.count()));
   HttpClient again;
   EXPECT_EQ(again.Get(gateway.base_url() + "/healthz").status, 200);
 }

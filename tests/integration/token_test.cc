@@ -9,8 +9,11 @@
 #include <filesystem>
 #include <string>
 
+#include "base/json.h"
 #include "base/strings.h"
 #include "profiles/jwt.h"
+#include "storage/connection.h"
+#include "tests/integration/harness.h"
 
 namespace carnet::testing {
 namespace {
@@ -135,6 +138,75 @@ TEST_F(TokenCommandTest, RefusesBadArguments) {
   EXPECT_EQ(Gateway("token --data " + dir_).exit_code, 2);
   EXPECT_EQ(Gateway("token --data " + dir_ + " --actor patient --frobnicate 1").exit_code, 2);
   EXPECT_EQ(Gateway("token --data " + dir_ + " --actor patient --ttl -5").exit_code, 2);
+}
+
+// `carnet token` stays within the lifetime the gateway accepts (--max-token-lifetime-s).
+TEST_F(TokenCommandTest, TtlBeyondTheLifetimeCapIsRefused) {
+  EXPECT_EQ(Gateway("token --data " + dir_ + " --actor operator --id op-1 --ttl 90000").exit_code, 2);
+  CommandRun two_hours = Gateway("token --data " + dir_ +
+                                 " --actor operator --id op-1 --ttl 7200 --max-token-lifetime-s 7200");
+  EXPECT_EQ(two_hours.exit_code, 0);
+  EXPECT_EQ(Gateway("token --data " + dir_ +
+                    " --actor operator --id op-1 --ttl 7201 --max-token-lifetime-s 7200")
+                .exit_code,
+            2);
+}
+
+long long RefusedLogins() {
+  auto conn = storage::Connection::Open(TestDbConninfo());
+  if (!conn.ok()) return -1;
+  auto r = (*conn)->RunDynamic(
+      "SELECT count(*) FROM audit_event WHERE actor_kind = 'unauthenticated' AND outcome = '4'", {});
+  return r.ok() ? r->GetInt(0, 0) : -1;
+}
+
+// A token that claims to live for ever (exp in 10^30) is refused by the live gateway with a
+// 401 and a failed-login audit record, like any other refused token; what `carnet token`
+// issues within the cap is accepted.
+TEST(TokenLifetimeTest, GatewayRefusesTokensBeyondTheLifetimeCap) {
+  GatewayProcess gateway({"--max-token-lifetime-s", "7200"});
+  ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
+  auto key = profiles::SigningKey::LoadOrCreateDevKey(TestKeysDir());
+  ASSERT_TRUE(key.ok()) << key.status().ToString();
+  auto claims = [](const std::string& exp, const std::string& iat) {
+    JsonValue c = JsonValue::Object();
+    c.Set("iss", JsonValue::String(std::string(profiles::kDevIssuer)));
+    c.Set("aud", JsonValue::String("carnet"));
+    c.Set("sub", JsonValue::String("ops-forever"));
+    c.Set("actor", JsonValue::String("operator"));
+    c.Set("exp", JsonValue::Number(exp));
+    if (!iat.empty()) c.Set("iat", JsonValue::Number(iat));
+    return c;
+  };
+  std::string now = std::to_string(Now());
+  struct Case {
+    const char* what;
+    JsonValue claims;
+  } cases[] = {
+      {"exp in 10^30, no iat", claims("1e30", "")},
+      {"exp in 10^30 from now", claims("1000000000000000000000000000000", now)},
+      {"three hours from iat", claims(std::to_string(Now() + 3 * 3600), now)},
+  };
+  for (const auto& c : cases) {
+    auto token = key->Sign(c.claims);
+    ASSERT_TRUE(token.ok());
+    long long before = RefusedLogins();
+    HttpClient client;
+    client.SetBearer(*token);
+    auto r = client.Get(gateway.base_url() + "/fhir/Patient?_count=1");
+    EXPECT_EQ(r.status, 401) << c.what << ": " << r.body.substr(0, 300);
+    EXPECT_NE(r.body.find("OperationOutcome"), std::string::npos) << c.what;
+    EXPECT_NE(r.headers["www-authenticate"].find("Bearer"), std::string::npos) << c.what;
+    EXPECT_EQ(RefusedLogins(), before + 1) << c.what << ": the attempt is audited";
+  }
+  auto hour = key->Sign(claims(std::to_string(Now() + 3600), now));
+  ASSERT_TRUE(hour.ok());
+  HttpClient client;
+  client.SetBearer(*hour);
+  EXPECT_EQ(client.Get(gateway.base_url() + "/fhir/Patient?_count=1").status, 200);
+  // `carnet token` with its default lifetime (one hour) is accepted.
+  client.SetBearer(Token({"--actor", "operator", "--id", "ops-1"}));
+  EXPECT_EQ(client.Get(gateway.base_url() + "/fhir/Patient?_count=1").status, 200);
 }
 
 }  // namespace

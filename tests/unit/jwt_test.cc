@@ -199,6 +199,37 @@ TEST_F(JwtTest, RefusesExpiredAndNotYetValidWithinSkew) {
                 "without exp");
 }
 
+TEST_F(JwtTest, RefusesLifetimesBeyondTheCap) {
+  const long long kDay = 24 * 3600;
+  // Claims() carries iat = kNow - 10: the lifetime is measured from it.
+  ExpectRefused(Rs256(Claims("", 1'000'000'000'000'000LL)), "lifetime");
+  ExpectRefused(Rs256(R"({"iss":")" + kPsc + R"(","aud":"carnet","sub":"x","exp":1e30})"),
+                "from now");
+  EXPECT_TRUE(verifier_.Verify(Rs256(Claims("", kNow - 10 + kDay)), kNow).ok());
+  ExpectRefused(Rs256(Claims("", kNow - 9 + kDay)), "lifetime");
+  // An old iat does not make a long-lived token acceptable later in its life.
+  std::string old_iat = R"({"iss":")" + kPsc + R"(","aud":"carnet","sub":"x","iat":)" +
+                        std::to_string(kNow - 10 * kDay) + R"(,"exp":)" +
+                        std::to_string(kNow + 600) + "}";
+  ExpectRefused(Rs256(old_iat), "lifetime");
+  // A future iat does not hide a far exp: exp - now is capped too (with the clock skew).
+  std::string future_iat = R"({"iss":")" + kPsc + R"(","aud":"carnet","sub":"x","iat":1e30,"exp":1e30})";
+  ExpectRefused(Rs256(future_iat), "from now");
+  auto no_iat = [&](long long exp) {
+    return Rs256(R"({"iss":")" + kPsc + R"(","aud":"carnet","sub":"x","exp":)" +
+                 std::to_string(exp) + "}");
+  };
+  EXPECT_TRUE(verifier_.VerifyClaims(no_iat(kNow + kDay + 30), kNow).ok());
+  ExpectRefused(no_iat(kNow + kDay + 61), "from now");
+  // The cap is a setting.
+  JwtVerifierOptions hour;
+  hour.max_lifetime_s = 3600;
+  JwtVerifier strict(hour);
+  ASSERT_TRUE(strict.AddJwks("{\"keys\":[" + RsaJwk(rsa_, "rsa-1") + "]}", {kPsc}).ok());
+  EXPECT_TRUE(strict.VerifyClaims(no_iat(kNow + 3000), kNow).ok());
+  EXPECT_FALSE(strict.VerifyClaims(no_iat(kNow + 7200), kNow).ok());
+}
+
 TEST_F(JwtTest, RefusesWrongAudienceAndIssuer) {
   ExpectRefused(Rs256(Claims("", kNow + 600, kPsc, "\"someone-else\"")), "audience");
   ExpectRefused(Rs256(Claims("", kNow + 600, kPsc, "[]")), "audience");
