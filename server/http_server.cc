@@ -44,25 +44,6 @@ struct RawRequestLine {
 constexpr const char* kRawLineKey = "carnet.request_line";
 constexpr size_t kMaxRequestLine = 64 * 1024;
 
-// Header lines of a captured head ("Name: value"), in order.
-std::vector<std::pair<std::string, std::string>> HeadersOfHead(const std::string& head) {
-  std::vector<std::pair<std::string, std::string>> out;
-  size_t pos = head.find("\r\n");
-  while (pos != std::string::npos && pos + 2 < head.size()) {
-    size_t start = pos + 2;
-    size_t end = head.find("\r\n", start);
-    std::string line = head.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    pos = end;
-    size_t colon = line.find(':');
-    if (colon == std::string::npos || colon == 0) continue;
-    std::string value = line.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(" \t"));
-    value.erase(value.find_last_not_of(" \t") + 1);
-    out.emplace_back(line.substr(0, colon), value);
-  }
-  return out;
-}
-
 // The verified client certificate of a TLS connection (mutual TLS), if any.
 void ReadClientCertificate(SSL* ssl, HttpRequest* out) {
   if (SSL_get_verify_result(ssl) != X509_V_OK) return;
@@ -98,16 +79,12 @@ HttpRequest Convert(const Http::Request& req, const std::shared_ptr<Tcp::Peer>& 
   bool have_raw_headers = false;
   if (auto raw = RawLineOf(peer)) {
     if (raw->complete) {
-      // "METHOD SP target SP version"
-      std::string first = raw->line.substr(0, raw->line.find("\r\n"));
-      size_t a = first.find(' ');
-      size_t b = a == std::string::npos ? a : first.find(' ', a + 1);
-      if (b != std::string::npos) {
-        std::string target = first.substr(a + 1, b - a - 1);
+      std::string target = RequestTargetOfHead(raw->line);
+      if (!target.empty()) {
         size_t q = target.find('?');
         if (target.substr(0, q) == out.path) {
           out.query = q == std::string::npos ? std::string() : target.substr(q + 1);
-          out.headers = HeadersOfHead(raw->line);
+          out.headers = HeadersOfRequestHead(raw->line);
           have_raw_headers = true;
         }
       }
@@ -330,7 +307,7 @@ class RequestLineCapture : public Http::Handler {
   // before any of it is buffered, with an OperationOutcome like every other FHIR error
   // (Pistache would answer in plain text after reading up to the limit).
   bool DeclaredLengthTooLarge(const std::string& head) {
-    for (const auto& [name, value] : HeadersOfHead(head)) {
+    for (const auto& [name, value] : HeadersOfRequestHead(head)) {
       if (!HeaderNameEquals(name, "Content-Length")) continue;
       if (value.empty() || value.size() > 18 || value.find_first_not_of("0123456789") != std::string::npos)
         return false;  // Pistache rejects malformed lengths itself
