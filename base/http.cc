@@ -31,6 +31,33 @@ void HttpResponse::SetHeader(std::string name, std::string value) {
   headers.emplace_back(std::move(name), std::move(value));
 }
 
+std::string RequestTargetOfHead(std::string_view head) {
+  std::string_view first = head.substr(0, head.find("\r\n"));
+  size_t a = first.find(' ');
+  size_t b = a == std::string_view::npos ? a : first.find(' ', a + 1);
+  if (b == std::string_view::npos) return {};
+  return std::string(first.substr(a + 1, b - a - 1));
+}
+
+std::vector<std::pair<std::string, std::string>> HeadersOfRequestHead(std::string_view head) {
+  std::vector<std::pair<std::string, std::string>> out;
+  size_t pos = head.find("\r\n");
+  while (pos != std::string_view::npos && pos + 2 < head.size()) {
+    size_t start = pos + 2;
+    size_t end = head.find("\r\n", start);
+    std::string_view line =
+        head.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    pos = end;
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) continue;
+    std::string value(line.substr(colon + 1));
+    value.erase(0, value.find_first_not_of(" \t"));
+    value.erase(value.find_last_not_of(" \t") + 1);
+    out.emplace_back(std::string(line.substr(0, colon)), std::move(value));
+  }
+  return out;
+}
+
 static int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;

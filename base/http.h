@@ -49,6 +49,15 @@ using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 // Percent-decodes a query or path component ('+' is a space only when form_encoded).
 std::string PercentDecode(std::string_view in, bool form_encoded);
 
+// The raw head of a request as it arrived (request line and header lines, CRLF separated),
+// which server/ captures from the bytes because Pistache loses repeated query parameters and
+// re-renders headers. These read it without trusting it: any bytes give an answer.
+// The request target of "METHOD SP target SP version"; empty when the line has no two spaces.
+std::string RequestTargetOfHead(std::string_view head);
+// The header lines ("Name: value", value trimmed of spaces and tabs), in order; lines
+// without a colon, or with an empty name, are skipped.
+std::vector<std::pair<std::string, std::string>> HeadersOfRequestHead(std::string_view head);
+
 // Splits "a=1&b=2" into decoded (name, value) pairs, keeping order and repeats.
 std::vector<std::pair<std::string, std::string>> ParseQuery(std::string_view query);
 

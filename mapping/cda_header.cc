@@ -115,6 +115,9 @@ std::string DtmFromHl7Ts(std::string_view ts) {
   }
   if (rest.empty() || base.size() < 10) return base.size() > 14 ? base.substr(0, 14) : base;
   if (rest.size() != 5 || (rest[0] != '+' && rest[0] != '-')) return "";
+  // Four digits, checked: std::stoi throws on "ab" and reads "1a" as 1 (found by fuzzing).
+  for (char c : rest.substr(1))
+    if (!std::isdigit(static_cast<unsigned char>(c))) return "";
   int sign = rest[0] == '+' ? 1 : -1;
   int offset = sign * (std::stoi(std::string(rest.substr(1, 2))) * 60 +
                        std::stoi(std::string(rest.substr(3, 2))));

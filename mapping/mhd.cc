@@ -119,13 +119,15 @@ Status ValidateMhdProvideBundle(const JsonValue& bundle) {
     else if (!data && !absolute && (url.empty() || (!type_of_full_url.count(url) && url.rfind("Binary/", 0) != 0)))
       problem("content.attachment.url names no Binary of the Bundle", at(i, ".content[0].attachment.url"));
     if (contained_only) {
+      // A copy: clang before 16 cannot capture a structured binding (the fuzz build's clang 14).
+      const auto entry = i;
       auto must_be_contained = [&](const JsonValue* holder, const std::string& where) {
         std::string ref = holder ? holder->GetString("reference") : "";
         if (!ref.empty() && ref[0] != '#')
           problem("the Comprehensive DocumentReference carries " + where.substr(1) +
                       " as a contained resource (" + ref +
                       " is a reference: claim IHE.MHD.UnContained.Comprehensive.ProvideBundle to send one)",
-                  at(i, where));
+                  at(entry, where));
       };
       if (const JsonValue* authors = dr->Find("author"); authors && authors->is_array())
         for (size_t k = 0; k < authors->items().size(); ++k)

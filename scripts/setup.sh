@@ -9,12 +9,16 @@ CARNET_PACKAGES=(
   libgtest-dev postgresql-15 postgresql-client-15
   python3-aiosmtpd  # the local SMTP server the notification tests deliver to
 )
+# The fuzz build (`./carnet fuzz`, and briefly in `./carnet test`): clang with libFuzzer and
+# the sanitizer runtimes; python3 selects the seed corpora.
+CARNET_FUZZ_PACKAGES=(clang libclang-rt-dev python3)
 
+# Extra package names (CARNET_FUZZ_PACKAGES) may be given as arguments.
 carnet_install_packages() {
   local missing=()
   # Node.js drives the ecosystem FHIR client in the tests; the machine image usually has it.
   command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
-  for p in "${CARNET_PACKAGES[@]}"; do
+  for p in "${CARNET_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
       missing+=("$p")
   done

@@ -54,37 +54,6 @@ struct RawRequestLine {
 constexpr const char* kRawLineKey = "carnet.request_line";
 constexpr size_t kMaxRequestLine = 64 * 1024;
 
-// Header lines of a captured head ("Name: value"), in order.
-std::vector<std::pair<std::string, std::string>> HeadersOfHead(const std::string& head) {
-  std::vector<std::pair<std::string, std::string>> out;
-  size_t pos = head.find("\r\n");
-  while (pos != std::string::npos && pos + 2 < head.size()) {
-    size_t start = pos + 2;
-    size_t end = head.find("\r\n", start);
-    std::string line = head.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    pos = end;
-    size_t colon = line.find(':');
-    if (colon == std::string::npos || colon == 0) continue;
-    std::string value = line.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(" \t"));
-    value.erase(value.find_last_not_of(" \t") + 1);
-    out.emplace_back(line.substr(0, colon), value);
-  }
-  return out;
-}
-
-// The method and target of a captured head ("METHOD SP target SP version"); false when
-// the request line is malformed.
-bool RequestLineOf(const std::string& head, std::string* method, std::string* target) {
-  std::string first = head.substr(0, head.find("\r\n"));
-  size_t a = first.find(' ');
-  size_t b = a == std::string::npos ? a : first.find(' ', a + 1);
-  if (b == std::string::npos) return false;
-  *method = first.substr(0, a);
-  *target = first.substr(a + 1, b - a - 1);
-  return true;
-}
-
 // The verified client certificate of a TLS connection (mutual TLS), if any.
 void ReadClientCertificate(SSL* ssl, HttpRequest* out) {
   if (SSL_get_verify_result(ssl) != X509_V_OK) return;
@@ -119,13 +88,15 @@ HttpRequest Convert(const Http::Request& req, const std::shared_ptr<Tcp::Peer>& 
   if (!out.query.empty() && out.query[0] == '?') out.query.erase(0, 1);
   bool have_raw_headers = false;
   if (auto raw = RawLineOf(peer)) {
-    std::string method, target;
-    if (raw->complete && RequestLineOf(raw->line, &method, &target)) {
-      size_t q = target.find('?');
-      if (target.substr(0, q) == out.path) {
-        out.query = q == std::string::npos ? std::string() : target.substr(q + 1);
-        out.headers = HeadersOfHead(raw->line);
-        have_raw_headers = true;
+    if (raw->complete) {
+      std::string target = RequestTargetOfHead(raw->line);
+      if (!target.empty()) {
+        size_t q = target.find('?');
+        if (target.substr(0, q) == out.path) {
+          out.query = q == std::string::npos ? std::string() : target.substr(q + 1);
+          out.headers = HeadersOfRequestHead(raw->line);
+          have_raw_headers = true;
+        }
       }
     }
     *raw = RawRequestLine{};
@@ -351,7 +322,7 @@ class RequestLineCapture : public Http::Handler {
   // A body announced larger than the limit is refused as soon as the head has arrived,
   // before any of it is buffered.
   bool DeclaredLengthTooLarge(const std::string& head) {
-    for (const auto& [name, value] : HeadersOfHead(head)) {
+    for (const auto& [name, value] : HeadersOfRequestHead(head)) {
       if (!HeaderNameEquals(name, "Content-Length")) continue;
       if (value.empty() || value.size() > 18 || value.find_first_not_of("0123456789") != std::string::npos)
         return false;  // Pistache rejects malformed lengths itself
@@ -369,13 +340,14 @@ class RequestLineCapture : public Http::Handler {
     raw.rejected_at = std::chrono::steady_clock::now();
     HttpRequest req;
     req.received = raw.rejected_at;
-    std::string target;
-    if (RequestLineOf(raw.line, &req.method, &target)) {
+    std::string target = RequestTargetOfHead(raw.line);
+    if (!target.empty()) {
+      req.method = raw.line.substr(0, raw.line.find(' '));
       size_t q = target.find('?');
       req.path = target.substr(0, q);
       if (q != std::string::npos) req.query = target.substr(q + 1);
     }
-    req.headers = HeadersOfHead(raw.line);
+    req.headers = HeadersOfRequestHead(raw.line);
     req.peer = peer->address().host();
     req.request_id = RandomHex(8);
     HttpResponse resp = options_->too_large ? options_->too_large(req) : DefaultTooLarge();

@@ -365,7 +365,10 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
   if (!errors.empty()) return RegistryAnswer(req, errors);
 
   const SubmissionSet& set = sub.metadata.submission_sets.front();
-  auto [system, value] = SplitCx(set.patient_id);
+  // References, not a structured binding: clang before 16 cannot capture one (fuzz build).
+  const auto patient_cx = SplitCx(set.patient_id);
+  const std::string& system = patient_cx.first;
+  const std::string& value = patient_cx.second;
   Status st = storage::RunInTransaction(pool_, [&](Tx& tx) -> Status {
     errors.clear();
     auto patient = storage::FindPatientByIdentifier(tx, system, value);

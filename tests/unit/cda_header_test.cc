@@ -71,6 +71,16 @@ TEST(CdaHeaderTest, RefusesWhatIsNotACda) {
   EXPECT_EQ(DtmFromHl7Ts("202104011710-0200"), "202104011910");
 }
 
+// Found by fuzz/cda_header_fuzzer (fuzz/corpus/cda_header/bad-time-zone): a time zone that
+// was not four digits went to std::stoi, which threw out of ReadCdaHeader (a 500 for the
+// deposit) or read "+1a00" as "+0100". A malformed TS is malformed: empty.
+TEST(CdaHeaderTest, MalformedTimeZoneIsMalformedTime) {
+  for (const char* ts : {"20210401171000+ab00", "20210401171000+1a00", "20210401171000+-100",
+                         "20210401171000+ 100", "2021040117+0x10"})
+    EXPECT_EQ(DtmFromHl7Ts(ts), "") << ts;
+  EXPECT_EQ(DtmFromHl7Ts("20210401171000-0000"), "20210401171000");
+}
+
 // Every row of the code tables is well formed: a malformed one would be skipped silently.
 TEST(CdaHeaderTest, DocumentCodeTablesAreWellFormed) {
   std::ifstream in(std::string(CARNET_SOURCE_DIR) + "/mapping/data/document_codes.tsv");

@@ -56,6 +56,25 @@ TEST(StringsTest, FormatUtc) {
   EXPECT_EQ(FormatUtc(t), "2023-11-14T22:13:20.123Z");
 }
 
+// The raw head the server captures: what base/http reads from it, whatever the bytes.
+TEST(RequestHeadTest, TargetAndHeadersInOrder) {
+  std::string head =
+      "GET /fhir/Observation?date=ge2024&date=lt2025 HTTP/1.1\r\nHost: x\r\n"
+      "Content-Type:  application/json-patch+json \t\r\nno colon\r\n: empty name\r\n"
+      "X-A: 1\r\nx-a: 2\r\n";
+  EXPECT_EQ(RequestTargetOfHead(head), "/fhir/Observation?date=ge2024&date=lt2025");
+  auto headers = HeadersOfRequestHead(head);
+  ASSERT_EQ(headers.size(), 4u);
+  EXPECT_EQ(headers[1], (std::pair<std::string, std::string>("Content-Type",
+                                                             "application/json-patch+json")));
+  EXPECT_EQ(headers[3].second, "2");
+  EXPECT_EQ(RequestTargetOfHead("GET /only-two-parts"), "");
+  EXPECT_EQ(RequestTargetOfHead(""), "");
+  EXPECT_TRUE(HeadersOfRequestHead("GET / HTTP/1.1").empty());
+  EXPECT_TRUE(HeadersOfRequestHead("GET / HTTP/1.1\r\n").empty());
+  EXPECT_EQ(HeadersOfRequestHead("GET / HTTP/1.1\r\nA:").at(0).second, "");
+}
+
 }  // namespace
 }  // namespace carnet
 

@@ -33,6 +33,24 @@ TEST(JsonTest, RejectsHostileInput) {
   EXPECT_EQ(big->Find("v")->text(), "1e-99999999");
 }
 
+// Found by fuzz/json_fuzzer (fuzz/corpus/json/lone-low-surrogate): RapidJSON 1.1 decodes a
+// \uDC00-\uDFFF escape without a high surrogate before it into the bytes of a surrogate
+// (ED B0 80), which are not UTF-8: the value was accepted, then written out as invalid UTF-8
+// that no JSON parser (carnet's included) reads back. A high surrogate alone was refused.
+TEST(JsonTest, RejectsLoneSurrogateEscapes) {
+  for (const char* text : {R"("\udc00")", R"({"a":"x\uDFFFy"})", R"({"\udc00":1})",
+                           R"(["\ud800"])", R"(["\udc00\ud800"])"}) {
+    auto r = ParseJson(text);
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.status().code(), ErrorCode::kBadRequest) << text;
+  }
+  // A pair is one character, written back as its UTF-8.
+  auto pair = ParseJson(R"("\ud83d\ude00")");
+  ASSERT_TRUE(pair.ok());
+  EXPECT_EQ(pair->text(), "\xF0\x9F\x98\x80");
+  EXPECT_EQ(*ParseJson(WriteJson(*pair)), *pair);
+}
+
 TEST(JsonTest, EqualityIgnoresMemberOrder) {
   auto a = ParseJson(R"({"x":[1,2],"y":{"p":true,"q":null}})");
   auto b = ParseJson(R"({"y":{"q":null,"p":true},"x":[1,2]})");
