@@ -81,10 +81,15 @@ HttpResponse Gateway::Handle(const HttpRequest& req) {
   return NotFoundResponse(req);
 }
 
-HttpResponse Gateway::TooLarge(const HttpRequest& req) const {
-  Status too_large(ErrorCode::kPayloadTooLarge,
-                   "the request body is larger than the " + std::to_string(config_.max_request_size) +
-                       " bytes this server accepts (--max-request-size)");
+HttpResponse Gateway::TooLarge(const HttpRequest& req, bool head) const {
+  Status too_large =
+      head ? Status(ErrorCode::kHeadTooLarge,
+                    "the request line and headers are longer than the 64 KiB this server reads: "
+                    "send long searches as POST [type]/_search with a form body")
+           : Status(ErrorCode::kPayloadTooLarge,
+                    "the request body is larger than the " +
+                        std::to_string(config_.max_request_size) +
+                        " bytes this server accepts (--max-request-size)");
   if (req.path.rfind("/xds/", 0) == 0) return xds::XdsService::Refused(too_large);
   auto negotiated = fhir::NegotiateResponse(req, ParseQuery(req.query));
   return fhir::RenderError(too_large, negotiated.ok() ? *negotiated : fhir::Negotiated{});

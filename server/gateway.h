@@ -25,7 +25,7 @@ class Gateway {
   // The answer to a request whose body exceeds --max-request-size (refused by the HTTP
   // server before the body is read): 413, an OperationOutcome under /fhir, a SOAP Fault
   // under /xds.
-  HttpResponse TooLarge(const HttpRequest& req) const;
+  HttpResponse TooLarge(const HttpRequest& req, bool head = false) const;
 
   // Once set, /readyz answers 503 so that load balancers stop sending traffic.
   void SetDraining() { draining_ = true; }

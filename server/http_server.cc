@@ -309,6 +309,9 @@ class RequestLineCapture : public Http::Handler {
           if (DeclaredLengthTooLarge(raw->line)) return Reject(*raw, peer);
         } else {
           body = 0;
+          // A head longer than we capture would be read by Pistache alone, which loses
+          // repeated query parameters: refused (431) rather than half understood.
+          if (raw->line.size() >= kMaxRequestLine) return Reject(*raw, peer, /*head=*/true);
         }
       }
       // Pistache would buffer a chunked body whole before looking at its size: count it here.
@@ -335,22 +338,32 @@ class RequestLineCapture : public Http::Handler {
   // write side once the answer has left: the client sees the answer and the end of the
   // connection while it is still sending (curl stops sending on an error answer that
   // closes the connection).
-  void Reject(RawRequestLine& raw, const std::shared_ptr<Tcp::Peer>& peer) {
+  void Reject(RawRequestLine& raw, const std::shared_ptr<Tcp::Peer>& peer, bool head = false) {
     raw.rejected = true;
     raw.rejected_at = std::chrono::steady_clock::now();
     HttpRequest req;
     req.received = raw.rejected_at;
-    std::string target = RequestTargetOfHead(raw.line);
-    if (!target.empty()) {
-      req.method = raw.line.substr(0, raw.line.find(' '));
-      size_t q = target.find('?');
-      req.path = target.substr(0, q);
-      if (q != std::string::npos) req.query = target.substr(q + 1);
+    if (head) {
+      // Only the start of the request line arrived: its method and path, if they fit.
+      size_t a = raw.line.find(' ');
+      if (a != std::string::npos) {
+        req.method = raw.line.substr(0, a);
+        size_t end = raw.line.find_first_of("? \r", a + 1);
+        req.path = raw.line.substr(a + 1, end == std::string::npos ? 256 : end - a - 1);
+      }
+    } else {
+      std::string target = RequestTargetOfHead(raw.line);
+      if (!target.empty()) {
+        req.method = raw.line.substr(0, raw.line.find(' '));
+        size_t q = target.find('?');
+        req.path = target.substr(0, q);
+        if (q != std::string::npos) req.query = target.substr(q + 1);
+      }
+      req.headers = HeadersOfRequestHead(raw.line);
     }
-    req.headers = HeadersOfRequestHead(raw.line);
     req.peer = peer->address().host();
     req.request_id = RandomHex(8);
-    HttpResponse resp = options_->too_large ? options_->too_large(req) : DefaultTooLarge();
+    HttpResponse resp = options_->too_large ? options_->too_large(req, head) : DefaultTooLarge();
     resp.SetHeader("X-Request-Id", req.request_id);
     std::string wire = "HTTP/1.1 " + std::to_string(resp.status) + " " +
                        Http::codeString(static_cast<Http::Code>(resp.status)) + "\r\n";

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <memory>
+#include <functional>
 #include <string>
 
 #include "base/http.h"
@@ -22,9 +23,11 @@ struct HttpServerOptions {
   // included): a longer one is answered by `too_large` and its connection closed, so a
   // connection never holds more than this in memory.
   size_t max_request_size = 96u << 20;
-  // The answer to a request refused for its size. Only method, path, query, headers and
-  // peer are set (the body was never read). Empty: a FHIR OperationOutcome.
-  HttpHandler too_large;
+  // The answer to a request refused for its size: its body (`head` false) or its request line
+  // and headers, longer than 64 KiB (`head` true; the query string is then unknown). Only
+  // method, path, query, headers and peer are set (the body was never read). Empty: a FHIR
+  // OperationOutcome.
+  std::function<HttpResponse(const HttpRequest&, bool head)> too_large;
   // TLS (the listener for system-to-system callers): the server's certificate and key
   // (PEM); with client_ca_file, every client must present a certificate issued under it
   // (mutual TLS) and the request carries its subject and fingerprint.

@@ -98,7 +98,9 @@ int Serve(const Config& config) {
   http_options.port = config.port;
   http_options.reactor_threads = config.reactor_threads;
   http_options.max_request_size = config.max_request_size;
-  http_options.too_large = [&gateway](const HttpRequest& r) { return gateway.TooLarge(r); };
+  http_options.too_large = [&gateway](const HttpRequest& r, bool head) {
+    return gateway.TooLarge(r, head);
+  };
   HttpServer server(http_options, [&gateway](const HttpRequest& r) { return gateway.Handle(r); },
                     workers);
   st = server.Start();

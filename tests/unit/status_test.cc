@@ -46,6 +46,7 @@ TEST(ErrorTableTest, MapsEachCodeToHttpFhirAndXds) {
       {ErrorCode::kGone, 410, "deleted", "XDSRegistryError"},
       {ErrorCode::kPreconditionFailed, 412, "conflict", "XDSMetadataVersionError"},
       {ErrorCode::kPayloadTooLarge, 413, "too-long", "XDSRegistryError"},
+      {ErrorCode::kHeadTooLarge, 431, "too-long", "XDSRegistryError"},
       {ErrorCode::kUnsupportedMediaType, 415, "not-supported", "XDSRegistryError"},
       {ErrorCode::kUnknownPatient, 404, "not-found", "XDSUnknownPatientId"},
       {ErrorCode::kPatientIdMismatch, 422, "business-rule", "XDSPatientIdDoesNotMatch"},
