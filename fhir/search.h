@@ -11,7 +11,7 @@
 
 #include "base/json.h"
 #include "base/status.h"
-#include "fhir/search_scope.h"
+#include "storage/access_filter.h"
 #include "storage/pool.h"
 #include "storage/resource_store.h"
 #include "storage/transaction.h"
@@ -33,8 +33,9 @@ struct SearchRequest {
   int default_count = 20;
   int max_count = 1000;
   // Policy filter ANDed into every statement of the search (matches, includes, chains,
-  // _has, counts); the default allows everything.
-  SearchScope scope;
+  // _has, counts); the default shows no record's content (AccessFilter::Everything() for
+  // carnet's own searches).
+  storage::AccessFilter scope;
 };
 
 // Runs a search and returns the searchset Bundle. kBadRequest for malformed parameters (and,
@@ -48,7 +49,7 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request);
 // own lookups.
 Result<std::vector<std::string>> FindMatchingIds(storage::Transaction& tx, const std::string& type,
                                                  const std::string& query, int limit,
-                                                 const SearchScope& scope = SearchScope());
+                                                 const storage::AccessFilter& scope = storage::AccessFilter::Everything());
 
 // Rebuilds the index rows of the current resources of `type` (every type when empty), in
 // batches of one transaction each: after a custom SearchParameter is added, resources
