@@ -47,9 +47,9 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request);
 // delete, and for conditional references in transactions. `scope` limits the matches to what
 // a caller may see (search_access.h: VisibleScope); the default sees everything, for carnet's
 // own lookups.
-Result<std::vector<std::string>> FindMatchingIds(storage::Transaction& tx, const std::string& type,
-                                                 const std::string& query, int limit,
-                                                 const storage::AccessFilter& scope = storage::AccessFilter::Everything());
+Result<std::vector<std::string>> FindMatchingIds(
+    storage::Transaction& tx, const std::string& type, const std::string& query, int limit,
+    const storage::AccessFilter& scope = storage::AccessFilter::Everything());
 
 // Rebuilds the index rows of the current resources of `type` (every type when empty), in
 // batches of one transaction each: after a custom SearchParameter is added, resources

@@ -54,8 +54,8 @@ Result<std::vector<long long>> NamedRecords(storage::Transaction& tx, const std:
 }
 
 Result<storage::AccessFilter> VisibleScope(storage::Transaction& tx,
-                                          profiles::AccessSession& session,
-                                          const std::string& type, const QueryParams& query) {
+                                           profiles::AccessSession& session,
+                                           const std::string& type, const QueryParams& query) {
   auto named = NamedRecords(tx, type, query, "");
   if (!named.ok()) return named.status();
   return session.SearchFilter(tx, *named);

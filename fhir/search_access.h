@@ -25,7 +25,7 @@ Result<std::vector<long long>> NamedRecords(storage::Transaction& tx, const std:
 // The scope of criteria `query` on `type` for the session's actor: its filter over the
 // records the criteria name.
 Result<storage::AccessFilter> VisibleScope(storage::Transaction& tx,
-                                          profiles::AccessSession& session,
-                                          const std::string& type, const QueryParams& query);
+                                           profiles::AccessSession& session,
+                                           const std::string& type, const QueryParams& query);
 
 }  // namespace carnet::fhir

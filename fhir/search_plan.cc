@@ -288,8 +288,8 @@ class Planner {
                       ".target_id WHERE " + i + ".res_type = " + r + ".res_type AND " + i +
                       ".res_id = " + r + ".res_id AND " + i + ".param = " + b_.Param(c.code) +
                       " AND " + i + ".target_type = ANY(" + b_.TextArray(c.chain_types) +
-                      ") AND NOT " + t + ".deleted AND " + storage::AccessPredicate(scope_, t, b_) + " AND " +
-                      One(*c.chained, t) + ")";
+                      ") AND NOT " + t + ".deleted AND " + storage::AccessPredicate(scope_, t, b_) +
+                      " AND " + One(*c.chained, t) + ")";
     return sql;
   }
 
@@ -343,7 +343,8 @@ std::pair<std::string, std::string> SortExpr(const SortKey& k, const std::string
 }  // namespace
 
 std::string CriteriaSql(const std::vector<Criterion>& criteria, const std::string& alias,
-                        const storage::AccessFilter& scope, const std::string& base_url, storage::SqlBuilder& b) {
+                        const storage::AccessFilter& scope, const std::string& base_url,
+                        storage::SqlBuilder& b) {
   Planner p(scope, base_url, b);
   return storage::AccessPredicate(scope, alias, b) + p.All(criteria, alias);
 }

@@ -45,7 +45,8 @@ PlannedQuery PlanSearch(const PlanInput& in);
 // The predicate "resource `alias` matches every criterion", for conditional operations and
 // tests.
 std::string CriteriaSql(const std::vector<Criterion>& criteria, const std::string& alias,
-                        const storage::AccessFilter& scope, const std::string& base_url, storage::SqlBuilder& b);
+                        const storage::AccessFilter& scope, const std::string& base_url,
+                        storage::SqlBuilder& b);
 
 // Includes of one level: resources referenced by (or, reverse, referring to) `from`.
 // Columns: res_type, res_id, content.

@@ -37,8 +37,8 @@ std::string AccessPredicate(const AccessFilter& filter, const std::string& alias
   // would hide them.
   std::vector<std::string> restricted;
   if (!filter.excluded_security.empty())
-    restricted.push_back("NOT (" + alias + ".security && " +
-                         b.TextArray(filter.excluded_security) + ")");
+    restricted.push_back("NOT (" + alias + ".security && " + b.TextArray(filter.excluded_security) +
+                         ")");
   if (filter.document_types)
     restricted.push_back("(" + alias +
                          ".res_type NOT IN ('DocumentReference', 'Composition') OR EXISTS "

@@ -29,8 +29,8 @@ namespace {
 using storage::SqlParam;
 using Tx = storage::Transaction;
 using Session = profiles::AccessSession;
-using profiles::Action;
 using profiles::AccessFilter;
+using profiles::Action;
 using profiles::Decision;
 
 constexpr const char* kSoapContentType = "application/soap+xml;charset=UTF-8";
@@ -958,11 +958,13 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
   auto patient_key = [&](const char* param) {
     const QueryValue* pid = q.Single(param);
     auto [system, value] = SplitCx(pid ? pid->text : "");
-    return named_patient = "(SELECT p.patient_key FROM patient p WHERE p.patient_key = (SELECT patient_key FROM "
-           "patient_identifier WHERE system = " +
-           b.Param(system) + " AND value = " + b.Param(value) +
-           ") OR (p.ins_system = " + b.Param(system.size() > 8 ? system.substr(8) : "") +
-           " AND p.ins = " + b.Param(value) + ") LIMIT 1)";
+    named_patient =
+        "(SELECT p.patient_key FROM patient p WHERE p.patient_key = (SELECT patient_key FROM "
+        "patient_identifier WHERE system = " +
+        b.Param(system) + " AND value = " + b.Param(value) +
+        ") OR (p.ins_system = " + b.Param(system.size() > 8 ? system.substr(8) : "") +
+        " AND p.ins = " + b.Param(value) + ") LIMIT 1)";
+    return named_patient;
   };
   auto statuses = [&](const char* param) {
     std::vector<std::string> out;
@@ -1020,16 +1022,16 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
     time("$XDSDocumentEntryServiceStopTimeTo", "o.service_stop_time", "<");
     auto authors = q.Values("$XDSDocumentEntryAuthorPerson");
     if (!authors.empty())
-      add("EXISTS (SELECT 1 FROM unnest(o.author_persons) a WHERE a LIKE ANY(" + b.TextArray(authors) +
-          "))");
+      add("EXISTS (SELECT 1 FROM unnest(o.author_persons) a WHERE a LIKE ANY(" +
+          b.TextArray(authors) + "))");
     auto types = q.Values("$XDSDocumentEntryType");
     if (!types.empty()) add("o.entry_type = ANY(" + b.TextArray(types) + ")");
   };
   // An object named by EntryUUID, UniqueId (or LogicalID) parameters.
   auto named = [&](const char* uuid_param, const char* uid_param, const char* lid_param) {
     std::string u = uuids(uuid_param);
-    std::string pred =
-        "(o.entry_uuid = ANY(" + u + ") OR o.unique_id = ANY(" + b.TextArray(q.Values(uid_param)) + ")";
+    std::string pred = "(o.entry_uuid = ANY(" + u + ") OR o.unique_id = ANY(" +
+                       b.TextArray(q.Values(uid_param)) + ")";
     if (lid_param) pred += " OR o.logical_id = ANY(" + uuids(lid_param) + ")";
     return pred + ")";
   };
@@ -1241,9 +1243,10 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
     records_sql = "SELECT " + named_patient;
   } else {
     std::vector<std::string> parts;
-    for (const auto& [type, pred] : {std::pair<const char*, const std::string*>{"DocumentEntry", &docs},
-                                     {"SubmissionSet", &sets},
-                                     {"Folder", &folders}})
+    for (const auto& [type, pred] :
+         {std::pair<const char*, const std::string*>{"DocumentEntry", &docs},
+          {"SubmissionSet", &sets},
+          {"Folder", &folders}})
       if (*pred != "false")
         parts.push_back(std::string("SELECT o.patient_key FROM registry_object o WHERE "
                                     "o.object_type = '") +
@@ -1310,7 +1313,7 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
                  "AND NOT coalesce(" +
                  shown("er") + ", false)) ORDER BY a.created_at, a.entry_uuid LIMIT " + limit;
         };
-        std::map<long long, Decision> reached;           // one audit record per record reached
+        std::map<long long, Decision> reached;  // one audit record per record reached
         auto reach = [&](const storage::PgResult& rows, int i, int key_column) {
           if (rows.IsNull(i, key_column)) return;
           long long key = rows.GetInt(i, key_column);
@@ -1395,13 +1398,13 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
           }
         }
         if (sets != "false") {
-          auto over = each_object(
-              objects_sql("SubmissionSet", sets, ", o.patient_id", "o.submission_time"), 1,
-              [&](const JsonValue& json, const storage::PgResult& rows, int i) {
-                list.submission_sets.push_back(
-                    mapping::SubmissionSetFromList(json, rows.GetString(i, 2)));
-                return Status::Ok();
-              });
+          auto over =
+              each_object(objects_sql("SubmissionSet", sets, ", o.patient_id", "o.submission_time"),
+                          1, [&](const JsonValue& json, const storage::PgResult& rows, int i) {
+                            list.submission_sets.push_back(
+                                mapping::SubmissionSetFromList(json, rows.GetString(i, 2)));
+                            return Status::Ok();
+                          });
           if (!over.ok()) return over.status();
           if (*over) return Status::Ok();
         }

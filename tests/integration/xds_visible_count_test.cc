@@ -64,16 +64,17 @@ class XdsVisibleCountTest : public ::testing::Test {
                           int masked) {
     std::string patient_id = "xvc-" + name + "-" + run_;
     std::string op = Token({"--actor", "operator", "--id", "ops-1"});
-    auto created = Send(op, "PUT", "/fhir/Patient/" + patient_id,
-                        R"({"resourceType":"Patient","id":")" + patient_id +
-                            R"(","identifier":[{"system":")" + kInsSystem + R"(","value":")" +
-                            ins + R"("}]})");
+    auto created =
+        Send(op, "PUT", "/fhir/Patient/" + patient_id,
+             R"({"resourceType":"Patient","id":")" + patient_id + R"(","identifier":[{"system":")" +
+                 kInsSystem + R"(","value":")" + ins + R"("}]})");
     ASSERT_EQ(created.status, 201) << created.body;
     std::string patient = Token({"--actor", "patient", "--id", "pat-" + name, "--patient", ins});
-    auto team = Send(patient, "POST", "/fhir/CareTeam",
-                     R"({"resourceType":"CareTeam","status":"active","subject":{"reference":"Patient/)" +
-                         patient_id +
-                         R"("},"participant":[{"member":{"identifier":{"system":"urn:oid:1.2.250.1.71.4.2.1","value":"810000000021"}}}]})");
+    auto team = Send(
+        patient, "POST", "/fhir/CareTeam",
+        R"({"resourceType":"CareTeam","status":"active","subject":{"reference":"Patient/)" +
+            patient_id +
+            R"("},"participant":[{"member":{"identifier":{"system":"urn:oid:1.2.250.1.71.4.2.1","value":"810000000021"}}}]})");
     ASSERT_EQ(team.status, 201) << team.body;
     std::string lab = Token({"--actor", "system", "--id", "lab-xvc", "--client-id", "lab-xvc",
                              "--scope", "system/*.cruds"});
@@ -81,14 +82,15 @@ class XdsVisibleCountTest : public ::testing::Test {
       std::string id = patient_id + "-d" + std::to_string(i);
       std::string uid = "1.2.250.1.999.78." + std::to_string(std::stoll(run_, nullptr, 16)) +
                         (name == "P" ? ".1" : ".2") + std::to_string(i);
-      auto doc = Send(
-          lab, "PUT", "/fhir/DocumentReference/" + id,
-          R"({"resourceType":"DocumentReference","id":")" + id + R"(",
-            "masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:)" + uid + R"("},
+      auto doc = Send(lab, "PUT", "/fhir/DocumentReference/" + id,
+                      R"({"resourceType":"DocumentReference","id":")" + id + R"(",
+            "masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:)" +
+                          uid + R"("},
             "status":"current",
             "type":{"coding":[{"system":"http://loinc.org","code":"11502-2"}]},
             "category":[{"coding":[{"system":"urn:oid:1.2.250.1.213.1.1.4.1","code":"10"}]}],
-            "subject":{"reference":"Patient/)" + patient_id + R"("},
+            "subject":{"reference":"Patient/)" +
+                          patient_id + R"("},
             "author":[{"identifier":{"system":"urn:oid:1.2.250.1.71.4.2.1","value":"810000000099"}}],
             "securityLabel":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"N"}]}],
             "content":[{"attachment":{"contentType":"text/plain","creation":"2026-11-01T10:00:00Z"},
@@ -150,7 +152,8 @@ TEST_F(XdsVisibleCountTest, OnlyHiddenMatchesAnswerNothing) {
   EXPECT_NE(q.body.find("ResponseStatusType:Success"), std::string::npos) << q.body.substr(0, 1500);
   EXPECT_EQ(q.body.find("ExtrinsicObject"), std::string::npos) << q.body.substr(0, 1500);
   // A doctor outside the care team, without consent, sees none of P's five either.
-  auto outside = Send(outsider_, "POST", "/xds/registry", FindDocumentsRequest(Cx(p_ins_)), {kSoap});
+  auto outside =
+      Send(outsider_, "POST", "/xds/registry", FindDocumentsRequest(Cx(p_ins_)), {kSoap});
   ASSERT_EQ(outside.status, 200) << outside.body;
   EXPECT_EQ(outside.body.find("XDSTooManyResults"), std::string::npos)
       << outside.body.substr(0, 1500);

@@ -1,5 +1,5 @@
-// The policy's search filter (storage::AccessFilter) applied by the search engine on a real database:
-// excluded labels, the author's exemption, document types, resource types and sources.
+// The policy's search filter (storage::AccessFilter) applied by the search engine on a real
+// database: excluded labels, the author's exemption, document types, resource types and sources.
 #include "storage/access_filter.h"
 
 #include <gtest/gtest.h>
