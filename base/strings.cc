@@ -194,4 +194,36 @@ void AppendUtf8(uint32_t cp, std::string* out) {
   }
 }
 
+size_t FindControlCharacter(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return i;
+  }
+  return std::string_view::npos;
+}
+
+size_t FindForbiddenCharReference(std::string_view s) {
+  auto is_xml_char = [](uint32_t c) {  // the XML 1.0 Char production
+    return c == 0x9 || c == 0xA || c == 0xD || (c >= 0x20 && c <= 0xD7FF) ||
+           (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF);
+  };
+  for (size_t at = s.find("&#"); at != std::string_view::npos; at = s.find("&#", at + 2)) {
+    size_t i = at + 2;
+    bool hex = i < s.size() && s[i] == 'x';
+    if (hex) ++i;
+    uint32_t c = 0;
+    size_t digits = 0;
+    for (; i < s.size() && s[i] != ';'; ++i, ++digits) {
+      auto ch = static_cast<unsigned char>(s[i]);
+      int d = std::isdigit(ch)           ? ch - '0'
+              : hex && std::isxdigit(ch) ? std::tolower(ch) - 'a' + 10
+                                         : -1;
+      if (d < 0) break;  // not a character reference: the parser's business
+      if (c <= 0x10FFFF) c = c * (hex ? 16 : 10) + static_cast<uint32_t>(d);  // saturates
+    }
+    if (i < s.size() && s[i] == ';' && digits > 0 && !is_xml_char(c)) return at;
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace carnet

@@ -56,4 +56,14 @@ namespace carnet {
 // Appends the UTF-8 encoding of code point `cp` to *out.
 void AppendUtf8(uint32_t cp, std::string* out);
 
+// Index of the first C0 control character other than tab, LF and CR in `s`, or npos: what
+// FHIR R4 strings may not hold (datatypes, "string") and XML 1.0 cannot carry; U+0000 also
+// cannot be stored by PostgreSQL.
+size_t FindControlCharacter(std::string_view s);
+
+// Offset of the first XML character reference (&#N; or &#xN;) to something that is not an
+// XML 1.0 Char, &#0; among them; npos when none. XML forbids them as it forbids the characters
+// themselves, and pugixml would decode &#0; into a NUL that silently cuts the value short.
+size_t FindForbiddenCharReference(std::string_view xml);
+
 }  // namespace carnet

@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "base/strings.h"
-#include "bench/pg_copy.h"
+#include "storage/bulk_copy.h"
 #include "fhir/interactions.h"
 #include "fhir/search_index.h"
 #include "fhir/search_params.h"
@@ -30,6 +30,8 @@
 namespace carnet::bench {
 namespace {
 
+using storage::BulkConnection;
+using storage::CopyRows;
 using Clock = std::chrono::steady_clock;
 using OptText = std::optional<std::string>;
 

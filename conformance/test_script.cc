@@ -571,19 +571,27 @@ Result<ScriptResult> RunTestScript(const JsonValue& script, const RunOptions& op
   return runner.Run();
 }
 
-Result<std::vector<ScriptResult>> RunSuite(const std::string& path, RunOptions options) {
-  std::vector<fs::path> files;
+Result<std::vector<std::string>> SuiteFiles(const std::string& path) {
+  std::vector<std::string> files;
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
     for (const auto& e : fs::directory_iterator(path, ec))
       if (e.path().extension() == ".json" && e.path().filename().string().rfind("fixture-", 0) != 0)
-        files.push_back(e.path());
-  } else {
+        files.push_back(e.path().string());
+  } else if (fs::exists(path, ec)) {
     files.push_back(path);
+  } else {
+    return BadRequest("no suite at " + path);
   }
   std::sort(files.begin(), files.end());
+  return files;
+}
+
+Result<std::vector<ScriptResult>> RunSuite(const std::string& path, RunOptions options) {
+  auto suite_files = SuiteFiles(path);
+  if (!suite_files.ok()) return suite_files.status();
   std::vector<ScriptResult> out;
-  for (const auto& f : files) {
+  for (const fs::path f : *suite_files) {
     std::ifstream in(f);
     if (!in) return BadRequest("cannot read " + f.string());
     std::stringstream ss;

@@ -47,6 +47,10 @@ struct ScriptResult {
 // Runs one TestScript. kBadRequest when the resource is not a TestScript.
 Result<ScriptResult> RunTestScript(const JsonValue& script, const RunOptions& options);
 
+// The suite files RunSuite runs for `path`: every *.json of a directory (but fixture-*.json),
+// in name order, or the one file named.
+Result<std::vector<std::string>> SuiteFiles(const std::string& path);
+
 // Runs every *.json TestScript of a directory (or the one file named), in name order.
 Result<std::vector<ScriptResult>> RunSuite(const std::string& path, RunOptions options);
 

@@ -390,19 +390,7 @@ Result<WriteResult> Interactions::Write(storage::Transaction& tx, profiles::Acce
     if (!d.ok()) return d.status();
     if (!d->allowed) {
       Status refused = session.Refuse(audit, *d, *key, what);
-      // A deposit source may know the state of any record it deposits to: it is told why
-      // (XDS.b tells it the same through its error codes).
-      if (action == Action::kCreate && *key &&
-          session.actor().kind == profiles::ActorKind::kSystem) {
-        auto record = session.Record(tx, **key);
-        if (record.ok() && (*record)->status == profiles::RecordStatus::kClosed)
-          return Status(ErrorCode::kForbidden, "the record of Patient/" + (*record)->patient_id +
-                                                   " is closed: it takes no new content");
-        if (record.ok() && (*record)->status == profiles::RecordStatus::kOpposed)
-          return Status(
-              ErrorCode::kUnknownPatient,
-              "Patient/" + (*record)->patient_id + " has no record here (the patient opposed it)");
-      }
+      if (!d->shown.empty()) return refused;  // the record's state, told by the policy
       // A record the writer may not see answers as one that does not exist.
       if (*key && type != "Patient" && d->refusal == ErrorCode::kNotFound) {
         auto gate = session.DecideRecord(tx, **key, Action::kSearch);

@@ -1,5 +1,7 @@
 #include "fhir/outcome.h"
 
+#include "base/log.h"
+
 namespace carnet::fhir {
 
 JsonValue MakeOperationOutcome(const std::vector<OutcomeIssue>& issues) {
@@ -39,10 +41,12 @@ JsonValue OutcomeFromStatus(const Status& status, bool xds_error_codes) {
   const ErrorInfo& info = ErrorInfoFor(status.code());
   issue.severity = status.ok() ? "information" : (info.http_status >= 500 ? "fatal" : "error");
   issue.code = std::string(info.fhir_code);
-  issue.diagnostics = status.ok() ? "All OK" : status.message();
+  issue.diagnostics = status.ok() ? "All OK" : PublicMessage(status);
   issue.expression = status.location();
   if (xds_error_codes && !status.ok()) issue.details_text = std::string(info.xds_code);
   std::vector<OutcomeIssue> issues = {issue};
+  // A server error's details are the operator's, like its message (PublicMessage logged it).
+  if (IsServerError(status)) return MakeOperationOutcome(issues);
   for (const auto& d : status.details()) {
     OutcomeIssue more = issue;
     more.diagnostics = d.message;

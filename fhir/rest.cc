@@ -976,6 +976,7 @@ EntryResult FhirApi::Impl::Search(Session& session, const HttpRequest& req, cons
   s.base_url = options_.base_url;
   s.default_count = options_.default_count;
   s.max_count = options_.max_count;
+  s.limits = options_.search_limits;
   const std::string* prefer = req.Header("Prefer");
   s.strict = prefer && prefer->find("handling=strict") != std::string::npos;
   for (const auto& kv : query)

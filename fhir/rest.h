@@ -7,6 +7,7 @@
 
 #include "base/http.h"
 #include "fhir/interactions.h"
+#include "fhir/search_query.h"
 #include "profiles/access.h"
 #include "storage/pool.h"
 
@@ -18,6 +19,7 @@ struct FhirOptions {
   std::string base_url = "http://127.0.0.1:8080/fhir";
   int default_count = 20;
   int max_count = 1000;
+  SearchLimits search_limits;
 };
 
 class FhirApi {

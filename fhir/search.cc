@@ -83,6 +83,7 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
   options.strict = request.strict;
   options.default_count = request.default_count;
   options.max_count = request.max_count;
+  options.limits = request.limits;
 
   ParsedSearch search;
   struct Row {

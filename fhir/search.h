@@ -11,6 +11,7 @@
 
 #include "base/json.h"
 #include "base/status.h"
+#include "fhir/search_query.h"
 #include "storage/access_filter.h"
 #include "storage/pool.h"
 #include "storage/resource_store.h"
@@ -32,6 +33,7 @@ struct SearchRequest {
   std::string base_url;             // for fullUrl and paging links
   int default_count = 20;
   int max_count = 1000;
+  SearchLimits limits;
   // Policy filter ANDed into every statement of the search (matches, includes, chains,
   // _has, counts); the default shows no record's content (AccessFilter::Everything() for
   // carnet's own searches).

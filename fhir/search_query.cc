@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/strings.h"
 #include "fhir/search_dates.h"
 #include "profiles/structure.h"
 
@@ -88,6 +89,41 @@ Status CheckValues(const Criterion& c) {
   return Status::Ok();
 }
 
+// The request-wide limits (SearchLimits), and the characters no parameter may hold, checked
+// before anything is built: a search over the limits is refused whole, whatever its
+// parameters are (known or not, strict or lenient handling).
+Status CheckLimits(const std::vector<std::pair<std::string, std::string>>& query,
+                   const SearchLimits& limits) {
+  int count = 0, includes = 0;
+  for (const auto& [name, value] : query) {
+    if (name == "_format" || name == "_pretty") continue;
+    ++count;
+    if (name.rfind("_include", 0) == 0 || name.rfind("_revinclude", 0) == 0) ++includes;
+    if (FindControlCharacter(name) != std::string::npos ||
+        FindControlCharacter(value) != std::string::npos)
+      return BadRequest("parameter " + JsonEscape(name) +
+                            ": search parameters may not hold control characters (U+0000 to "
+                            "U+001F but tab, CR and LF)",
+                        JsonEscape(name));
+    // Result parameters take lists too (_sort, _elements), bounded all the same.
+    size_t values = SplitUnescaped(value, ',').size();
+    if (values > static_cast<size_t>(limits.max_or_values))
+      return BadRequest("parameter " + name + ": " + std::to_string(values) +
+                            " values, more than the " + std::to_string(limits.max_or_values) +
+                            " one parameter may take (search_max_or_values)",
+                        name);
+  }
+  if (count > limits.max_params)
+    return BadRequest("the search has " + std::to_string(count) + " parameters, more than the " +
+                      std::to_string(limits.max_params) +
+                      " one request may take (search_max_params)");
+  if (includes > limits.max_includes)
+    return BadRequest("the search has " + std::to_string(includes) +
+                      " _include and _revinclude parameters, more than the " +
+                      std::to_string(limits.max_includes) + " allowed (search_max_includes)");
+  return Status::Ok();
+}
+
 struct Context {
   const SearchParamSet& params;
   const ParseOptions& options;
@@ -103,18 +139,22 @@ struct Context {
 
 // Builds the criterion `name=value` for resources of `types`; `*ok` false when the
 // parameter is not known (reported by the caller).
+// The refusal of a chain or _has nested deeper than the limit allows.
+// (ParseSearch names the parameter as the request wrote it.)
+Status ChainTooDeep(int max_depth) {
+  return BadRequest("chains and _has are limited to " + std::to_string(max_depth) + " link" +
+                    (max_depth == 1 ? "" : "s") + " (search_max_chain_depth)");
+}
+
 Result<Criterion> MakeCriterion(const SearchParamSet& params, const std::vector<std::string>& types,
                                 const std::string& name, const std::string& value, std::string* why,
-                                int depth) {
+                                int depth, int max_depth) {
   Criterion c;
   c.name = name;
   c.types = types;
   c.values = SplitUnescaped(value, ',');
   if (name.rfind("_has:", 0) == 0) {
-    if (depth > 0) {
-      *why = "_has is supported one level deep";
-      return c;
-    }
+    if (depth >= max_depth) return ChainTooDeep(max_depth);
     // _has:Type:param:rest
     std::vector<std::string> parts;
     size_t start = 0;
@@ -137,7 +177,8 @@ Result<Criterion> MakeCriterion(const SearchParamSet& params, const std::vector<
       *why = c.has_type + " has no reference parameter " + c.has_param;
       return c;
     }
-    auto inner = MakeCriterion(params, {c.has_type}, name.substr(start), value, why, depth + 1);
+    auto inner =
+        MakeCriterion(params, {c.has_type}, name.substr(start), value, why, depth + 1, max_depth);
     if (!inner.ok()) return inner.status();
     if (!why->empty()) return c;
     c.chained = std::make_shared<Criterion>(std::move(inner).value());
@@ -182,10 +223,11 @@ Result<Criterion> MakeCriterion(const SearchParamSet& params, const std::vector<
     return c;
   }
   if (!rest.empty()) {
-    if (depth > 0 || c.param_type != "reference") {
-      *why = depth > 0 ? "chains are supported one level deep" : "only reference parameters chain";
+    if (c.param_type != "reference") {
+      *why = "only reference parameters chain";
       return c;
     }
+    if (depth >= max_depth) return ChainTooDeep(max_depth);
     if (!c.modifier.empty() && c.modifier != "identifier" && c.modifier != "missing") {
       c.chain_types = {c.modifier};
     } else if (!c.modifier.empty()) {
@@ -210,7 +252,7 @@ Result<Criterion> MakeCriterion(const SearchParamSet& params, const std::vector<
       }
     }
     c.modifier.clear();
-    auto inner = MakeCriterion(params, c.chain_types, rest, value, why, depth + 1);
+    auto inner = MakeCriterion(params, c.chain_types, rest, value, why, depth + 1, max_depth);
     if (!inner.ok()) return inner.status();
     if (!why->empty()) return c;
     c.chained = std::make_shared<Criterion>(std::move(inner).value());
@@ -264,6 +306,7 @@ Result<ParsedSearch> ParseSearch(const SearchParamSet& params,
   out.count = options.default_count;
   Context ctx{params, options, out};
   const auto& registry = profiles::StructureRegistry::R4();
+  CARNET_RETURN_IF_ERROR(CheckLimits(query, options.limits));
   for (const auto& [name, value] : query) {
     if (name == "_format" || name == "_pretty") continue;
     bool result_param = !name.empty() && name[0] == '_' && name.rfind("_has:", 0) != 0 &&
@@ -380,8 +423,8 @@ Result<ParsedSearch> ParseSearch(const SearchParamSet& params,
       continue;
     }
     std::string why;
-    auto c = MakeCriterion(params, out.types, name, value, &why, 0);
-    if (!c.ok()) return c.status();
+    auto c = MakeCriterion(params, out.types, name, value, &why, 0, options.limits.max_chain_depth);
+    if (!c.ok()) return BadRequest("parameter " + name + ": " + c.status().message(), name);
     if (!why.empty()) {
       CARNET_RETURN_IF_ERROR(ctx.Unknown(name, why));
       continue;

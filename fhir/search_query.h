@@ -59,12 +59,22 @@ struct ParsedSearch {
   std::vector<std::string> ignored;
 };
 
+// What one search may ask, so that no request builds a statement PostgreSQL cannot plan or
+// runs for minutes (server/config.h: search_max_*). Beyond: kBadRequest naming the limit.
+struct SearchLimits {
+  int max_params = 50;      // parameters of the request (_format and _pretty aside)
+  int max_or_values = 100;  // comma-separated values of one parameter
+  int max_chain_depth = 1;  // links of a chain or _has; deeper ones are not served anyway
+  int max_includes = 10;    // _include and _revinclude together
+};
+
 struct ParseOptions {
   std::vector<std::string> types;  // resolved by the caller (type, or _type, or all served)
   bool strict = false;
   int default_count = 20;
   int max_count = 1000;
   bool allow_result_params = true;  // false for conditional operations (criteria only)
+  SearchLimits limits;
 };
 
 // kBadRequest naming the parameter for malformed values and, when strict, for unknown or

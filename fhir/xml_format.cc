@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/strings.h"
 #include "profiles/structure.h"
 
 namespace carnet::fhir {
@@ -791,7 +792,8 @@ class XmlWriter {
   // The narrative is inserted as written in the JSON string, after checking it is one
   // well-formed, self-contained XHTML div (so it cannot break out of its place).
   Status Xhtml(const std::string& div, const std::string& loc, int level) {
-    if (FindBadChar(div) != std::string::npos)
+    if (FindBadChar(div) != std::string::npos ||
+        FindForbiddenCharReference(div) != std::string::npos)
       return Invalid("the narrative holds a character XML cannot carry", loc);
     Status scan = ScanXml(div, kMaxXmlDepth - level);
     if (!scan.ok()) return Invalid("narrative: " + scan.message(), loc);
@@ -1112,6 +1114,11 @@ Result<JsonValue> ResourceXmlToJson(std::string_view xml) {
   if (size_t bad = FindBadChar(xml); bad != std::string_view::npos)
     return BadRequest("invalid UTF-8 or a character XML does not allow at byte " +
                       std::to_string(bad));
+  if (size_t bad = FindForbiddenCharReference(xml); bad != std::string_view::npos)
+    return BadRequest(
+        "a reference to a character XML does not allow (" +
+        std::string(xml.substr(bad, std::min<size_t>(xml.find(';', bad) - bad + 1, 16))) +
+        ") at byte " + std::to_string(bad));
   CARNET_RETURN_IF_ERROR(ScanXml(xml, kMaxXmlDepth));
 
   // No DTD processing exists in pugixml (nothing is expanded or fetched); parse_doctype only

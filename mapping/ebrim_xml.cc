@@ -2,9 +2,18 @@
 
 #include <vector>
 
+#include "base/strings.h"
+
 namespace carnet::xds {
 
 Result<std::unique_ptr<pugi::xml_document>> ParseXml(std::string_view xml, int max_depth) {
+  // What XML 1.0 forbids, literally or by reference, is refused before pugixml (which would
+  // take it, and cut a value short at a NUL).
+  if (size_t at = FindControlCharacter(xml); at != std::string_view::npos)
+    return BadRequest("a control character XML does not allow at offset " + std::to_string(at));
+  if (size_t at = FindForbiddenCharReference(xml); at != std::string_view::npos)
+    return BadRequest("a reference to a character XML does not allow at offset " +
+                      std::to_string(at));
   auto doc = std::make_unique<pugi::xml_document>();
   // parse_doctype makes pugixml keep the DOCTYPE as a node (instead of skipping it silently) so
   // that it can be refused below; pugixml itself never expands custom entities.

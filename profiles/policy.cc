@@ -106,8 +106,11 @@ struct Gate {
   bool author_only = false;
 };
 
-Gate RecordGate(const Actor& actor, const RecordContext& record, const PolicyEnv& env) {
+// `action`: a deposit source that creates (Action::kCreate) is told the record's state.
+Gate RecordGate(const Actor& actor, const RecordContext& record, const PolicyEnv& env,
+                Action action = Action::kRead) {
   Gate g;
+  bool depositing = actor.kind == ActorKind::kSystem && action == Action::kCreate;
   if (actor.kind == ActorKind::kDenied) {
     g.decision = Hide("denied party (" +
                       (actor.denied_role.empty() ? std::string("insurer, employer or state")
@@ -121,6 +124,11 @@ Gate RecordGate(const Actor& actor, const RecordContext& record, const PolicyEnv
   }
   if (record.status == RecordStatus::kOpposed) {
     g.decision = Hide("the patient opposed the record: there is no record");
+    // A deposit source learns that its deposit has no record to go to (XDSUnknownPatientId).
+    if (depositing) {
+      g.decision.refusal = ErrorCode::kUnknownPatient;
+      g.decision.shown = "Patient/" + record.patient_id + " has no record here (the patient opposed it)";
+    }
     return g;
   }
   switch (actor.kind) {
@@ -149,6 +157,12 @@ Gate RecordGate(const Actor& actor, const RecordContext& record, const PolicyEnv
     case ActorKind::kSystem:
       if (record.status == RecordStatus::kClosed) {
         g.decision = Hide("closed record: deposits refused");
+        // A deposit source may know the state of a record it deposits to.
+        if (depositing) {
+          g.decision.refusal = ErrorCode::kForbidden;
+          g.decision.shown =
+              "the record of Patient/" + record.patient_id + " is closed: it takes no new content";
+        }
         return g;
       }
       g.decision = Allow("deposit source");
@@ -398,6 +412,7 @@ std::string_view ActionName(Action action) {
 
 Status Decision::ToStatus(const std::string& what) const {
   if (allowed) return Status::Ok();
+  if (!shown.empty()) return Status(refusal, shown);
   if (refusal == ErrorCode::kForbidden)
     return Status(ErrorCode::kForbidden, "not allowed on " + what);
   // Word for word what a missing resource answers (fhir/interactions.cc).
@@ -440,7 +455,7 @@ Decision Decide(const Actor& actor, const RecordContext& record, const ResourceS
     Gate g = RecordGate(actor, record, env);
     return g.decision.allowed ? Forbid("subscriptions to a record are the patient's") : g.decision;
   }
-  Gate g = RecordGate(actor, record, env);
+  Gate g = RecordGate(actor, record, env, action);
   if (!g.decision.allowed) {
     if (g.author_only && (action == Action::kRead || action == Action::kSearch) &&
         DepositedOrAuthoredBy(actor, resource))
@@ -482,7 +497,7 @@ Decision Decide(const Actor& actor, const RecordContext& record, const ResourceS
 Decision DecideOnRecord(const Actor& actor, const RecordContext& record, Action action,
                         const PolicyEnv& env) {
   if (action == Action::kReadAccessHistory) return DecideAccessHistory(actor, record, action, env);
-  Gate g = RecordGate(actor, record, env);
+  Gate g = RecordGate(actor, record, env, action);
   if (!g.decision.allowed) return g.decision;
   bool patient_side = actor.kind == ActorKind::kPatient || actor.kind == ActorKind::kGuardian;
   switch (action) {

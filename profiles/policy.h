@@ -129,8 +129,12 @@ struct Decision {
   // When refused: kNotFound (the actor may not know the target exists) or kForbidden
   // (it may read the target but not do this). kOk when allowed.
   ErrorCode refusal = ErrorCode::kOk;
-  // Why, in words, for the audit (outcomeDesc) and the logs; never shown to the caller.
+  // Why, in words, for the audit (outcomeDesc) and the logs; never shown to the caller...
   std::string reason;
+  // ...unless the rules let the caller know the record's state: a deposit source is told that
+  // a record is closed (kForbidden) or that there is none because the patient opposed it
+  // (kUnknownPatient), and each protocol renders `shown` with `refusal` from the error table.
+  std::string shown;
   // Granted only through emergency mode: audit as emergency, notify the patient.
   bool emergency = false;
   // Granted only because the professional asserted the patient's consent: audit it.

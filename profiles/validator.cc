@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <cstdio>
 #include <set>
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include "base/strings.h"
 
 namespace carnet::profiles {
 namespace {
@@ -18,6 +21,42 @@ namespace {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// The decimals carnet accepts. R4 (datatypes.html, decimal) gives only the lexical form,
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, unbounded, and a 100,000-digit literal or
+// 1e-99999999 overflows PostgreSQL's numeric, where the search index keeps every decimal with
+// its implicit precision. The FHIR build after R4 bounds the form in the decimal
+// StructureDefinition's regex, -?(0|[1-9][0-9]{0,17})(\.[0-9]{1,17})?([eE][+-]?[0-9]{1,9})?,
+// but that 18 + 17 digits would refuse R4's own example observation-decimal
+// (0.0000000000000000000001 and 1.000000000000000000E-245: 23 and 19 digits), and its 9-digit
+// exponent still overflows. So: at most 40 digits as written (the search side's bound on a number
+// too), and an exponent within what an IEEE double reaches, where most clients read decimals
+// anyway.
+constexpr size_t kMaxDecimalDigits = 40;
+constexpr int kMaxDecimalExponent = 308;
+
+// True when the JSON number literal `s` is within those bounds.
+bool IsBoundedDecimal(std::string_view s) {
+  size_t i = 0, digits = 0;
+  if (i < s.size() && s[i] == '-') ++i;
+  while (i < s.size() && IsDigit(s[i])) ++i, ++digits;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && IsDigit(s[i])) ++i, ++digits;
+  }
+  if (digits > kMaxDecimalDigits) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+    while (i + 1 < s.size() && s[i] == '0') ++i;  // 1e-0005 is 1e-5
+    size_t start = i;
+    int exponent = 0;
+    while (i < s.size() && IsDigit(s[i]) && i - start < 4)
+      exponent = exponent * 10 + (s[i++] - '0');
+    if (i < s.size() || exponent > kMaxDecimalExponent) return false;
+  }
+  return i == s.size();
+}
 
 // `n` digits at `s[*i]`, their value in `*value`.
 bool Digits(std::string_view s, size_t* i, int n, int* value) {
@@ -402,6 +441,8 @@ class Validator {
     if (def.is_xhtml() || type == "xhtml") {
       if (!v.is_string() || v.text().rfind("<div", 0) != 0) {
         Error("value", expr, "the narrative must be an XHTML string starting with <div");
+      } else {
+        NoControlCharacter(v.text(), "narrative", expr);
       }
       return;
     }
@@ -589,10 +630,17 @@ class Validator {
       }
       int64_t min = type == "integer" ? -2147483648LL : type == "unsignedInt" ? 0 : 1;
       if (integer && !IsInteger(v.text(), min)) {
-        Error("value", expr, Quoted(v.text()) + " is not a valid " + type);
+        Error("value", expr, Quoted(Shown(v.text())) + " is not a valid " + type);
         return false;
       }
-      return true;  // a JSON number literal is a valid decimal
+      if (!integer && !IsBoundedDecimal(v.text())) {
+        Error("value", expr,
+              Quoted(Shown(v.text())) + " is not a decimal this server accepts (at most " +
+                  std::to_string(kMaxDecimalDigits) + " digits, exponent within +-" +
+                  std::to_string(kMaxDecimalExponent) + ")");
+        return false;
+      }
+      return true;  // any other JSON number literal is a valid decimal
     }
     if (!v.is_string()) {
       Error("value", expr, "a " + type + " must be a JSON string, not " + KindName(v));
@@ -603,6 +651,7 @@ class Validator {
       Error("value", expr, "empty strings are not allowed; omit the element instead");
       return false;
     }
+    if (!NoControlCharacter(s, type, expr)) return false;
     bool ok = true;
     if (type == "id") {
       ok = IsId(s);
@@ -629,6 +678,21 @@ class Validator {
     }
     if (!ok) Error("value", expr, Quoted(Shown(s)) + " is not a valid " + type + FormatHint(type));
     return ok;
+  }
+
+  // R4 datatypes, string: strings SHOULD not contain Unicode character points below 32 but
+  // horizontal tab, carriage return and line feed. carnet
+  // makes it a rule for every string-like primitive: XML 1.0 cannot carry those characters
+  // (the resource could not be served as XML) and PostgreSQL cannot store U+0000.
+  bool NoControlCharacter(const std::string& s, const std::string& type, const std::string& expr) {
+    size_t at = FindControlCharacter(s);
+    if (at == std::string::npos) return true;
+    char code[8];
+    std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned char>(s[at]));
+    Error("value", expr,
+          "a " + type + " may not hold the control character " + code + " (at byte " +
+              std::to_string(at) + "); only tab, CR and LF are allowed below U+0020");
+    return false;
   }
 
   static std::string FormatHint(const std::string& type) {

@@ -19,11 +19,19 @@ struct Config {
   std::string db;
   int db_pool_size = 8;
   int db_acquire_timeout_ms = 5000;
+  // PostgreSQL statement_timeout of the serving connections: longer statements are cancelled
+  // and the request answers 503 (kTimeout). 0: none (migrations never have one).
+  int db_statement_timeout_ms = 30000;
   int workers = 8;          // threads running request handlers (blocking work)
   int reactor_threads = 2;  // Pistache I/O threads
   size_t max_request_size = 96u << 20;  // holds a 64 MiB document base64-encoded in JSON
   int shutdown_grace_ms = 30000;
   int xds_max_query_results = 1000;  // ITI-18 answers XDSTooManyResults beyond this
+  // --- What one FHIR search may ask (fhir::SearchLimits); beyond, 400 naming the limit.
+  int search_max_params = 50;      // parameters in one request (criteria and result parameters)
+  int search_max_or_values = 100;  // comma-separated values of one parameter
+  int search_max_chain_depth = 1;  // links of a chain or _has (0: none; deeper is not served)
+  int search_max_includes = 10;    // _include and _revinclude together
   bool debug_routes = false;  // /debug/* test helpers; never in production
   // Base URL clients use to reach the FHIR API (Location headers, links); empty: derived
   // from bind and port.

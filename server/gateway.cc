@@ -1,5 +1,6 @@
 #include "server/gateway.h"
 
+#include "base/log.h"
 #include "base/strings.h"
 #include "storage/migrations.h"
 #include "storage/audit_store.h"
@@ -32,6 +33,10 @@ namespace {
 fhir::FhirOptions FhirOptionsOf(const Config& config) {
   fhir::FhirOptions o;
   o.base_url = config.FhirBaseUrl();
+  o.search_limits.max_params = config.search_max_params;
+  o.search_limits.max_or_values = config.search_max_or_values;
+  o.search_limits.max_chain_depth = config.search_max_chain_depth;
+  o.search_limits.max_includes = config.search_max_includes;
   return o;
 }
 
@@ -114,9 +119,10 @@ HttpResponse Gateway::Ready() {
     found = static_cast<int>(r->GetInt(0, 0));
     return Status::Ok();
   });
+  // The detail (PostgreSQL's text, the socket path) is the operator's: logged, not shown.
   if (!st.ok())
     return Json(503, "{\"status\":\"database unavailable\",\"detail\":\"" +
-                         JsonEscape(st.message()) + "\"}");
+                         JsonEscape(PublicMessage(st)) + "\"}");
   if (found != expected)
     return Json(503, "{\"status\":\"schema not migrated\",\"schema_version\":" +
                          std::to_string(found) + ",\"expected\":" + std::to_string(expected) + "}");

@@ -211,6 +211,7 @@ class AppHandler : public Http::Handler {
     HttpHandler* app = app_;
     workers_->Submit([app, request, shared_writer] {
       HttpResponse resp;
+      RequestScope scope(request->request_id);  // names the request in error reports
       try {
         resp = (*app)(*request);
       } catch (const std::exception& e) {
@@ -379,14 +380,6 @@ void LogEvent(const std::string& event, const std::string& detail) {
                      "\",\"event\":\"" + JsonEscape(event) + "\"";
   if (!detail.empty()) line += ",\"detail\":\"" + JsonEscape(detail) + "\"";
   LogLine(line + "}");
-}
-
-void LogLine(const std::string& line) {
-  static std::mutex mu;
-  std::lock_guard<std::mutex> lock(mu);
-  std::fwrite(line.data(), 1, line.size(), stdout);
-  std::fputc('\n', stdout);
-  std::fflush(stdout);
 }
 
 class HttpServer::Impl {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "base/http.h"
+#include "base/log.h"  // LogLine
 #include "base/status.h"
 #include "server/worker_pool.h"
 
@@ -47,8 +48,6 @@ class HttpServer {
   std::atomic<bool> draining_{false};
 };
 
-// Writes one line to stdout, whole, even when several threads log at once.
-void LogLine(const std::string& line);
 // One JSON log line {"time","event","detail"}.
 void LogEvent(const std::string& event, const std::string& detail = {});
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
@@ -13,6 +14,7 @@
 #include "profiles/dev_token.h"
 #include "fhir/search.h"
 #include "server/config.h"
+#include "conformance/suite_variables.h"
 #include "conformance/test_script.h"
 #include "server/gateway.h"
 #include "server/outbox_worker.h"
@@ -54,6 +56,7 @@ int Serve(const Config& config) {
   pool_options.conninfo = config.EffectiveConninfo();
   pool_options.size = config.db_pool_size;
   pool_options.acquire_timeout = std::chrono::milliseconds(config.db_acquire_timeout_ms);
+  pool_options.statement_timeout = std::chrono::milliseconds(config.db_statement_timeout_ms);
   storage::Pool pool(pool_options);
 
   profiles::AccessSettings access_settings;
@@ -249,7 +252,7 @@ int PurgeCommand(const Config& config) {
 // `carnet conformance --base URL [--token T] [--var name=value]... [--report-dir DIR]
 // [suite...]`: runs TestScript suites (conformance/suites by default) against any FHIR server,
 // writes one TestReport per script, prints each failure and `N passed, N failed`; exit 1 on
-// any failure.
+// any failure. Exit 2 before running anything when the suites need variables not given.
 int ConformanceCommand(const Config& config) {
   conformance::RunOptions options;
   std::vector<std::string> suites;
@@ -280,6 +283,28 @@ int ConformanceCommand(const Config& config) {
     return 2;
   }
   if (suites.empty()) suites.push_back(std::string(CARNET_SOURCE_DIR) + "/conformance/suites");
+  // Stop before running when the suites need variables nobody gave: they would send empty
+  // tokens and ids, and hundreds of failures would hide the one cause.
+  std::map<std::string, std::vector<std::string>> missing;
+  for (const auto& suite : suites) {
+    auto needed = conformance::MissingVariables(suite, options.variables);
+    if (!needed.ok()) {
+      std::cerr << "carnet conformance: " << needed.status().ToString() << "\n";
+      return 2;
+    }
+    for (const auto& m : *needed)
+      missing[m.name].insert(missing[m.name].end(), m.suites.begin(), m.suites.end());
+  }
+  if (!missing.empty()) {
+    std::cerr << "carnet conformance: the suites need " << missing.size()
+              << " variable(s) not given; pass each with --var name=value:\n";
+    for (const auto& [name, users] : missing) {
+      std::cerr << "  " << name << "  (";
+      for (size_t i = 0; i < users.size(); ++i) std::cerr << (i ? ", " : "") << users[i];
+      std::cerr << ")\n";
+    }
+    return 2;
+  }
   int passed = 0, failed = 0;
   for (const auto& suite : suites) {
     auto results = conformance::RunSuite(suite, options);

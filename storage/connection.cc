@@ -92,7 +92,8 @@ Result<PgResult> Connection::Check(PGresult* raw, std::string_view what) {
   }
   if (last_sqlstate_ == "23505") return Status(ErrorCode::kDuplicate, msg);
   if (last_failure_retryable()) return Conflict("transaction conflict: " + msg);
-  if (last_sqlstate_ == "57014") return Unavailable("statement timed out: " + msg);
+  // query_canceled: statement_timeout fired (or an operator cancelled the statement).
+  if (last_sqlstate_ == "57014") return Status(ErrorCode::kTimeout, std::string(what) + ": " + msg);
   return Internal(std::string(what) + " failed: " + msg);
 }
 

@@ -45,6 +45,12 @@ Result<Pool::Lease> Pool::Acquire() {
       lock.unlock();
       // Connect outside the lock: it may take a while and other threads may release.
       auto conn = Connection::Open(options_.conninfo);
+      if (conn.ok() && options_.statement_timeout.count() > 0) {
+        // Session level, outside any transaction: it outlives every ROLLBACK.
+        auto set = (*conn)->Exec("SET statement_timeout = " +
+                                 std::to_string(options_.statement_timeout.count()));
+        if (!set.ok()) conn = set.status();
+      }
       if (!conn.ok()) {
         lock.lock();
         --open_;

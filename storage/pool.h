@@ -24,6 +24,10 @@ struct PoolOptions {
   int size = 8;
   // How long Acquire waits for a free connection before answering Unavailable.
   std::chrono::milliseconds acquire_timeout{5000};
+  // PostgreSQL's statement_timeout on every connection of the pool (0: none): a statement
+  // running longer is cancelled by the server and its transaction fails with kTimeout, so
+  // that no request holds a connection and a backend for minutes.
+  std::chrono::milliseconds statement_timeout{0};
 };
 
 class Pool {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/log.h"
 #include "base/strings.h"
 #include "xds/soap.h"
 #include "mapping/ebrim_xml.h"
@@ -35,7 +36,7 @@ RegistryError RegistryErrorFromStatus(const Status& status) {
   RegistryError e;
   std::string_view code = ErrorInfoFor(status.code()).xds_code;
   e.error_code = code.empty() ? "XDSRegistryError" : std::string(code);
-  e.code_context = status.message();
+  e.code_context = PublicMessage(status);  // a server error's detail goes to the log only
   e.location = status.location();
   return e;
 }

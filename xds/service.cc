@@ -200,7 +200,10 @@ class XdsService::Impl {
     int version = 0;
     JsonValue resource;
   };
-  Result<std::optional<CurrentEntry>> FindEntry(Tx& tx, const std::string& uuid);
+  // The current DocumentEntry whose entryUUID or logicalID is `uuid`, if the caller may read
+  // it: one it may not see is answered as one that does not exist (nullopt), and its refusal
+  // audited.
+  Result<std::optional<CurrentEntry>> FindEntry(Tx& tx, Session& session, const std::string& uuid);
 
   storage::Pool& pool_;
   mapping::DossierWriter& writer_;
@@ -354,15 +357,26 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
     errors.clear();
     auto patient = storage::FindPatientByIdentifier(tx, system, value);
     if (!patient.ok()) return patient.status();
-    if (!*patient || (*patient)->status == "opposed") {
+    auto unknown_patient = [&] {
       errors.push_back(Error("XDSUnknownPatientId",
                              "patient " + set.patient_id + " has no record here", set.id));
       return Status::Ok();
-    }
-    if ((*patient)->status == "closed") {
-      errors.push_back(Error(
-          "LocalPolicyRestrictionError",
-          "the record of " + set.patient_id + " is closed: it takes no new documents", set.id));
+    };
+    if (!*patient) return unknown_patient();
+    // May the submitter add to this record at all (its state, the submitter's rights)? The
+    // policy decides; a record the submitter may not see is one that does not exist, and a
+    // state the policy tells (closed, opposed) comes with its code from the error table.
+    auto may_add = session.DecideRecord(tx, (*patient)->patient_key, Action::kCreate);
+    if (!may_add.ok()) return may_add.status();
+    if (!may_add->allowed) {
+      storage::AuditEntry audit = storage::AuditEntry::Dicom("110107", "Import", with_documents ? "ITI-41" : "ITI-42", 'C');
+      Status refused = session.Refuse(audit, *may_add, (*patient)->patient_key,
+                                      "Patient/" + (*patient)->resource_id);
+      if (may_add->shown.empty() && may_add->refusal != ErrorCode::kForbidden)
+        return unknown_patient();
+      RegistryError e = RegistryErrorFromStatus(refused);
+      e.location = set.id;
+      errors.push_back(e);
       return Status::Ok();
     }
     std::string patient_ref = "Patient/" + (*patient)->resource_id;
@@ -377,7 +391,7 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
                          : a.type == AssociationType::kSigns               ? "signs"
                                                                            : nullptr;
       if (!code || sub.metadata.FindDocument(a.target)) continue;
-      auto target = FindEntry(tx, a.target);
+      auto target = FindEntry(tx, session, a.target);
       if (!target.ok()) return target.status();
       if (!*target) {
         errors.push_back(Error("UnresolvedReferenceException",
@@ -495,7 +509,7 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
       if (sub.metadata.FindDocument(a.target)) {
         target_ref = "DocumentReference/" + Uuid(a.target);
       } else {
-        auto target = FindEntry(tx, a.target);
+        auto target = FindEntry(tx, session, a.target);
         if (!target.ok()) return target.status();
         if (!*target) {
           errors.push_back(Error("UnresolvedReferenceException",
@@ -624,11 +638,11 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
 }
 
 Result<std::optional<XdsService::Impl::CurrentEntry>> XdsService::Impl::FindEntry(
-    Tx& tx, const std::string& uuid) {
+    Tx& tx, Session& session, const std::string& uuid) {
   static const storage::Statement kFind{
-      "xds_find_entry",
-      "SELECT o.res_id, o.version, r.content FROM registry_object o JOIN resource r ON "
-      "r.res_type = o.res_type AND r.res_id = o.res_id AND NOT r.deleted "
+      "xds_find_entry_key",
+      "SELECT o.res_id, o.version, r.content, r.patient_key FROM registry_object o JOIN resource "
+      "r ON r.res_type = o.res_type AND r.res_id = o.res_id AND NOT r.deleted "
       "WHERE o.object_type = 'DocumentEntry' AND (o.entry_uuid = $1::uuid OR o.logical_id = "
       "$1::uuid) "
       "FOR UPDATE OF r"};
@@ -642,6 +656,15 @@ Result<std::optional<XdsService::Impl::CurrentEntry>> XdsService::Impl::FindEntr
   auto json = ParseJson(r->GetString(0, 2));
   if (!json.ok()) return json.status();
   e.resource = std::move(json).value();
+  std::optional<long long> key;
+  if (!r->IsNull(0, 3)) key = r->GetInt(0, 3);
+  auto d = session.DecideResource(tx, key, e.resource, Action::kRead);
+  if (!d.ok()) return d.status();
+  if (!d->allowed) {
+    storage::AuditEntry audit = storage::AuditEntry::Rest("read", 'R');
+    (void)session.Refuse(audit, *d, key, "DocumentReference/" + e.res_id);
+    return std::optional<CurrentEntry>();
+  }
   return std::optional<CurrentEntry>(std::move(e));
 }
 
@@ -671,7 +694,7 @@ HttpResponse XdsService::Impl::UpdateDocumentSet(Session& session, const SoapReq
                                e.id));
         return Status(ErrorCode::kInvalid, "update");
       }
-      auto current = FindEntry(tx, e.lid);
+      auto current = FindEntry(tx, session, e.lid);
       if (!current.ok()) return current.status();
       if (!*current) {
         errors.push_back(
@@ -703,7 +726,7 @@ HttpResponse XdsService::Impl::UpdateDocumentSet(Session& session, const SoapReq
     // Availability status changes.
     for (const auto& a : sub.metadata.associations) {
       if (a.type != AssociationType::kUpdateAvailabilityStatus) continue;
-      auto current = FindEntry(tx, a.target);
+      auto current = FindEntry(tx, session, a.target);
       if (!current.ok()) return current.status();
       if (!*current) {
         errors.push_back(
@@ -761,6 +784,19 @@ HttpResponse XdsService::Impl::DeleteDocumentSet(Session& session, const SoapReq
     std::vector<Object> objects;
     std::vector<Link> links;
     std::set<std::string> removing;
+    // An object the caller may not see is answered as one that does not exist.
+    auto visible = [&](const std::string& res_type, const std::string& res_id) -> Result<bool> {
+      if (res_type.empty() || res_id.empty()) return true;
+      auto current = storage::ReadCurrent(tx, res_type, res_id, false);
+      if (!current.ok()) return current.status();
+      if (!*current) return true;
+      auto d = session.DecideStored(tx, **current, Action::kRead);
+      if (!d.ok()) return d.status();
+      if (!d->allowed)
+        (void)session.Refuse(storage::AuditEntry::Rest("read", 'R'), *d, (*current)->patient_key,
+                             res_type + "/" + res_id);
+      return d->allowed;
+    };
     for (const auto& id : *ids) {
       std::string uuid = Uuid(id);
       if (!IsUuid(uuid)) {
@@ -770,6 +806,12 @@ HttpResponse XdsService::Impl::DeleteDocumentSet(Session& session, const SoapReq
       auto o = tx.Run(kObject, {SqlParam::Text(uuid)});
       if (!o.ok()) return o.status();
       if (o->rows() > 0) {
+        auto seen = visible(o->GetString(0, 1), o->GetString(0, 2));
+        if (!seen.ok()) return seen.status();
+        if (!*seen) {
+          errors.push_back(Error("UnresolvedReferenceException", "no registry object " + id, id));
+          continue;
+        }
         objects.push_back(
             {o->GetString(0, 0), o->GetString(0, 1), o->GetString(0, 2), o->GetString(0, 3)});
         removing.insert(o->GetString(0, 3));
@@ -778,6 +820,18 @@ HttpResponse XdsService::Impl::DeleteDocumentSet(Session& session, const SoapReq
       auto a = tx.Run(kAssociation, {SqlParam::Text(uuid)});
       if (!a.ok()) return a.status();
       if (a->rows() > 0) {
+        std::string target = a->GetString(0, 6);
+        size_t slash = target.find('/');
+        auto source_seen = visible(a->GetString(0, 4), a->GetString(0, 5));
+        if (!source_seen.ok()) return source_seen.status();
+        auto target_seen = slash == std::string::npos
+                               ? Result<bool>(true)
+                               : visible(target.substr(0, slash), target.substr(slash + 1));
+        if (!target_seen.ok()) return target_seen.status();
+        if (!*source_seen || !*target_seen) {
+          errors.push_back(Error("UnresolvedReferenceException", "no registry object " + id, id));
+          continue;
+        }
         links.push_back({uuid, a->GetString(0, 0), a->GetString(0, 1), a->GetString(0, 2),
                          a->GetString(0, 3), a->GetString(0, 4), a->GetString(0, 5),
                          a->GetString(0, 6)});

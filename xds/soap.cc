@@ -3,6 +3,7 @@
 #include <set>
 #include <vector>
 
+#include "base/log.h"
 #include "base/strings.h"
 #include "mapping/ebrim_xml.h"
 
@@ -70,9 +71,9 @@ SoapFault SenderFault(std::string reason, std::string subcode) {
 }
 
 SoapFault FaultFromStatus(const Status& status) {
-  SoapFault f = Fault(status.http_status() >= 500 ? SoapFault::Code::kReceiver
-                                                  : SoapFault::Code::kSender,
-                      status.message());
+  SoapFault f =
+      Fault(status.http_status() >= 500 ? SoapFault::Code::kReceiver : SoapFault::Code::kSender,
+            PublicMessage(status));
   f.http_status = status.http_status() >= 500 ? 500 : (status.http_status() == 413 ? 413 : 400);
   if (status.code() == ErrorCode::kUnsupportedMediaType) f.http_status = 415;
   return f;

@@ -2,6 +2,7 @@
 // carnet, through the TestScript engine of conformance/: every assert must pass. The tokens
 // of the actors the scripts use are handed in as variables.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <sstream>
 
 #include "base/strings.h"
+#include "conformance/suite_variables.h"
 #include "conformance/test_script.h"
 #include "tests/integration/harness.h"
 
@@ -32,7 +34,13 @@ TEST(ConformanceSuiteTest, EveryTestScriptPasses) {
       {"token_outsider", Token({"--actor", "professional", "--id", "810000000077", "--profession",
                                 "10", "--org", "x"})},
       {"token_insurer", Token({"--actor", "insurer", "--id", "mutuelle-conformance"})},
+      {"lab_source", "lab-conformance"},  // carnet's meta.source: token_lab's client id
   };
+  // Everything the suites need from outside is given (the command would refuse to start).
+  auto missing = conformance::MissingVariables(
+      std::string(CARNET_SOURCE_DIR) + "/conformance/suites", options.variables);
+  ASSERT_TRUE(missing.ok()) << missing.status().ToString();
+  for (const auto& m : *missing) ADD_FAILURE() << "variable not given: " << m.name;
   auto results =
       conformance::RunSuite(std::string(CARNET_SOURCE_DIR) + "/conformance/suites", options);
   ASSERT_TRUE(results.ok()) << results.status().ToString();
@@ -48,6 +56,41 @@ TEST(ConformanceSuiteTest, EveryTestScriptPasses) {
   std::printf("[ conform  ] %d passed, %d failed\n", passed, failed);
   EXPECT_EQ(failed, 0);
   EXPECT_GT(passed, 20);
+}
+
+// `carnet conformance` against a server without the suites' variables names what is missing,
+// and which suites need it, and stops (exit 2) before sending a request: no test result is
+// printed. Given all but one, it names that one.
+TEST(ConformanceSuiteTest, MissingVariablesAreNamedBeforeAnyRequest) {
+  GatewayProcess gateway;
+  ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
+  auto run = [&](const std::string& vars, int* status) {
+    std::string line = std::string(CARNET_GATEWAY_BINARY) + " conformance --base " +
+                       gateway.base_url() + "/fhir " + vars + " 2>&1";
+    FILE* pipe = popen(line.c_str(), "r");
+    std::string out;
+    char buffer[4096];
+    for (size_t n; pipe && (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+    int rc = pipe ? pclose(pipe) : -1;
+    *status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    return out;
+  };
+  int status = 0;
+  std::string none = run("", &status);
+  EXPECT_EQ(status, 2) << none;
+  for (const char* expected : {"--var name=value", "token_operator", "token_lab", "token_patient",
+                               "lab_source  (02-document-lifecycle.json)", "ins  (05-xds.json)"})
+    EXPECT_NE(none.find(expected), std::string::npos) << expected << " in:\n" << none;
+  EXPECT_EQ(none.find("passed"), std::string::npos) << "nothing may run:\n" << none;
+  EXPECT_EQ(none.find("FAIL"), std::string::npos) << none;
+
+  std::string all_but_source =
+      run("--var ins=2700000000001 --var token_operator=a --var token_lab=b --var token_patient=c "
+          "--var token_outsider=d --var token_insurer=e",
+          &status);
+  EXPECT_EQ(status, 2) << all_but_source;
+  EXPECT_NE(all_but_source.find("need 1 variable(s)"), std::string::npos) << all_but_source;
+  EXPECT_NE(all_but_source.find("lab_source"), std::string::npos) << all_but_source;
 }
 
 // The runner must be able to fail: a TestScript and an XdsTestPlan whose expectations are

@@ -6,9 +6,12 @@
 #include <mutex>
 
 #include "profiles/dev_token.h"
+#include "profiles/jwt.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -79,6 +82,21 @@ std::string Token(const std::vector<std::string>& args) {
   // Emergency tokens carry their issue time: never reuse one across a window.
   if (!request->emergency) cache[args] = *token;
   return *token;
+}
+
+std::string PublicKeyPem(const profiles::SigningKey& key) {
+  std::string pem = key.PrivatePem();
+  BIO* in = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  EVP_PKEY* pkey = PEM_read_bio_PrivateKey(in, nullptr, nullptr, nullptr);
+  BIO_free(in);
+  BIO* out = BIO_new(BIO_s_mem());
+  PEM_write_bio_PUBKEY(out, pkey);
+  char* data = nullptr;
+  long n = BIO_get_mem_data(out, &data);
+  std::string result(data, static_cast<size_t>(n));
+  BIO_free(out);
+  EVP_PKEY_free(pkey);
+  return result;
 }
 
 std::string SuiteToken() {
@@ -164,6 +182,18 @@ bool PgCtl(const std::string& cmd) {
   std::string line = std::string(CARNET_SOURCE_DIR) + "/scripts/pg.sh " + cmd + " '" +
                      TestPgDir() + "' >/dev/null 2>&1";
   return std::system(line.c_str()) == 0;
+}
+
+GatewayProcess* SharedGatewayTest::gateway_ = nullptr;
+
+void SharedGatewayTest::SetUpTestSuite() {
+  gateway_ = new GatewayProcess();
+  ASSERT_TRUE(gateway_->WaitHealthy()) << gateway_->Log();
+}
+
+void SharedGatewayTest::TearDownTestSuite() {
+  delete gateway_;
+  gateway_ = nullptr;
 }
 
 GatewayProcess::GatewayProcess(std::vector<std::string> extra_flags) : port_(FreePort()) {

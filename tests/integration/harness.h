@@ -2,12 +2,17 @@
 // the test PostgreSQL started by ./carnet test, and talks HTTP to it with libcurl.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <chrono>
 #include <map>
 #include <string>
 #include <vector>
+
+namespace carnet::profiles {
+class SigningKey;
+}
 
 namespace carnet::testing {
 
@@ -25,6 +30,9 @@ std::string TestKeysDir();
 // A development token (`carnet token` arguments, e.g. {"--actor", "patient", "--patient",
 // "1234"}), signed with the key under TestKeysDir().
 std::string Token(const std::vector<std::string>& args);
+// The public key of `key` as PEM: what an attacker has, and uses as an HMAC secret (the
+// algorithm confusion attack of security.md case 5).
+std::string PublicKeyPem(const profiles::SigningKey& key);
 // The token the suites of the REST core run under unless they say otherwise: a deposit
 // source that is also an identity feed (system/*.cruds), which reads back what it wrote.
 std::string SuiteToken();
@@ -94,6 +102,15 @@ class GatewayProcess {
   pid_t pid_ = -1;
   std::string log_path_;
   int exit_status_ = -1;
+};
+
+// The base of a suite whose tests share one gateway with the default flags: started before
+// its first test (failing the suite when it does not become healthy), stopped after its last.
+class SharedGatewayTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite();
+  static void TearDownTestSuite();
+  static GatewayProcess* gateway_;
 };
 
 // Any other child process a test needs (a local SMTP server, a webhook receiver): started

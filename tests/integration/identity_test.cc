@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/pem.h>
 
 #include <chrono>
 #include <fstream>
@@ -40,22 +39,6 @@ JsonValue Claims(long long exp, const std::string& aud = "carnet", const std::st
 
 std::string Unsigned(const JsonValue& header, const JsonValue& claims) {
   return profiles::Base64UrlEncode(WriteJson(header)) + "." + profiles::Base64UrlEncode(WriteJson(claims));
-}
-
-// The public key of `key` as PEM: what an attacker has, and uses as an HMAC secret.
-std::string PublicPem(const profiles::SigningKey& key) {
-  std::string pem = key.PrivatePem();
-  BIO* in = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  EVP_PKEY* pkey = PEM_read_bio_PrivateKey(in, nullptr, nullptr, nullptr);
-  BIO_free(in);
-  BIO* out = BIO_new(BIO_s_mem());
-  PEM_write_bio_PUBKEY(out, pkey);
-  char* data = nullptr;
-  long n = BIO_get_mem_data(out, &data);
-  std::string result(data, static_cast<size_t>(n));
-  BIO_free(out);
-  EVP_PKEY_free(pkey);
-  return result;
 }
 
 class IdentityTest : public ::testing::Test {
@@ -129,7 +112,7 @@ TEST_F(IdentityTest, ForgedAndStaleTokensAreRefused) {
   hs.Set("typ", JsonValue::String("JWT"));
   hs.Set("kid", JsonValue::String(key_->kid()));
   std::string input = Unsigned(hs, Claims(Now() + 600));
-  std::string secret = PublicPem(*key_);
+  std::string secret = PublicKeyPem(*key_);
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int mac_len = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),

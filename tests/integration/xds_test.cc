@@ -169,10 +169,10 @@ TEST_F(XdsTest, MetadataUpdateAndDelete) {
 
   auto entry = mapping::EntryFromDocumentReference(doc, "11^^^&1.1&ISO");
   ASSERT_TRUE(entry.ok());
-  auto update_with = [&](const std::string& previous_version) {
+  auto update_with = [&](const std::string& previous_version, const std::string& lid = "") {
     xds::RegistryObjectList list;
     xds::DocumentEntry next = *entry;
-    next.lid = "urn:uuid:" + id;
+    next.lid = "urn:uuid:" + (lid.empty() ? id : lid);
     next.id = "urn:uuid:" + NewUuid();
     next.status = std::string(xds::kStatusApproved);
     next.repository_unique_id = kRepositoryId;
@@ -205,12 +205,41 @@ TEST_F(XdsTest, MetadataUpdateAndDelete) {
     return client_.Request("POST", Url("/xds/registry"), {kSoap},
                            SoapEnvelope("urn:ihe:iti:2010:UpdateDocumentSet", xds::WriteSubmitObjectsRequest(list)));
   };
-  // Another deposit source may not change what it did not deposit: nothing changes.
+  // Another deposit source may not change what it did not deposit, and may not tell it from a
+  // document that does not exist (nor learn its version): nothing changes.
   client_.SetBearer(Token({"--actor", "system", "--id", "other-lab", "--client-id", "other-lab"}));
   auto foreign = update_with("1");
+  auto foreign_stale = update_with("7");
+  std::string nobody = NewUuid();
+  auto unknown = update_with("1", nobody);
+  std::string remove_hidden = R"(<lcm:RemoveObjectsRequest xmlns:lcm="urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0"
+    xmlns:rim="urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"><rim:ObjectRefList><rim:ObjectRef id="urn:uuid:)" + id +
+                              R"("/></rim:ObjectRefList></lcm:RemoveObjectsRequest>)";
+  std::string remove_unknown = R"(<lcm:RemoveObjectsRequest xmlns:lcm="urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0"
+    xmlns:rim="urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"><rim:ObjectRefList><rim:ObjectRef id="urn:uuid:)" + nobody +
+                               R"("/></rim:ObjectRefList></lcm:RemoveObjectsRequest>)";
+  auto removed_hidden = client_.Request("POST", Url("/xds/registry"), {kSoap},
+                                        SoapEnvelope("urn:ihe:iti:2010:DeleteDocumentSet", remove_hidden));
+  auto removed_unknown = client_.Request("POST", Url("/xds/registry"), {kSoap},
+                                         SoapEnvelope("urn:ihe:iti:2010:DeleteDocumentSet", remove_unknown));
   client_.SetBearer(SuiteToken());
   ASSERT_EQ(foreign.status, 200) << foreign.body;
-  EXPECT_NE(foreign.body.find("LocalPolicyRestrictionError"), std::string::npos) << foreign.body;
+  // The same error code and text, the ids aside.
+  auto codes = [](std::string body, const std::string& own_id) {
+    for (size_t p = body.find(own_id); p != std::string::npos; p = body.find(own_id)) body.replace(p, own_id.size(), "ID");
+    std::string out;
+    for (size_t p = body.find("errorCode=\""); p != std::string::npos; p = body.find("errorCode=\"", p + 1))
+      out += body.substr(p, body.find('"', p + 11) - p) + " ";
+    for (size_t p = body.find("codeContext=\""); p != std::string::npos; p = body.find("codeContext=\"", p + 1))
+      out += body.substr(p, body.find('"', p + 13) - p) + " ";
+    return out;
+  };
+  EXPECT_NE(codes(foreign.body, id), "") << foreign.body;
+  EXPECT_EQ(codes(foreign.body, id), codes(unknown.body, nobody)) << foreign.body << "\n" << unknown.body;
+  EXPECT_EQ(codes(foreign_stale.body, id), codes(unknown.body, nobody)) << foreign_stale.body;
+  EXPECT_EQ(foreign_stale.body.find("XDSMetadataVersionError"), std::string::npos) << foreign_stale.body;
+  EXPECT_NE(codes(removed_hidden.body, id), "") << removed_hidden.body;
+  EXPECT_EQ(codes(removed_hidden.body, id), codes(removed_unknown.body, nobody)) << removed_hidden.body;
   EXPECT_EQ(client_.Get(Url("/fhir/DocumentReference/" + id)).headers["etag"], "W/\"1\"");
   auto stale = update_with("7");
   ASSERT_EQ(stale.status, 200) << stale.body;

@@ -109,7 +109,8 @@ ResourceSummary Res(const std::string& type) {
   return r;
 }
 
-enum Expect { kAllow, kHidden, kForbidden };
+// kTold: refused, and the caller is told the record's state (a deposit source).
+enum Expect { kAllow, kHidden, kForbidden, kToldClosed, kToldOpposed };
 
 struct Case {
   std::string name;
@@ -210,11 +211,11 @@ std::vector<Case> Cases() {
       {"closed record, treating physician", Pro(kTreating), closed, Doc(), Action::kRead, kHidden},
       {"closed record, patient reads the archive", Patient(), closed, Doc(), Action::kRead, kAllow},
       {"closed record, patient adds", Patient(), closed, Doc(), Action::kCreate, kForbidden},
-      {"closed record, deposit", System(), closed, Doc(), Action::kCreate, kHidden},
+      {"closed record, deposit", System(), closed, Doc(), Action::kCreate, kToldClosed},
       {"opposed record, patient", Patient(), opposed, Doc(), Action::kRead, kHidden},
       {"opposed record, treating physician", Pro(kTreating), opposed, Doc(), Action::kRead,
        kHidden},
-      {"opposed record, deposit refused", System(), opposed, Doc(), Action::kCreate, kHidden},
+      {"opposed record, deposit refused", System(), opposed, Doc(), Action::kCreate, kToldOpposed},
       {"opposed record, operator manages it", Operator(), opposed, Res("Patient"), Action::kUpdate,
        kAllow},
       // Patient.
@@ -321,6 +322,20 @@ TEST(PolicyTest, DecisionTable) {
         EXPECT_EQ(d.refusal, ErrorCode::kForbidden);
         EXPECT_EQ(d.ToStatus("x").code(), ErrorCode::kForbidden);
         break;
+      case kToldClosed:
+      case kToldOpposed: {
+        EXPECT_FALSE(d.allowed);
+        ErrorCode code = c.expect == kToldClosed ? ErrorCode::kForbidden : ErrorCode::kUnknownPatient;
+        EXPECT_EQ(d.refusal, code);
+        EXPECT_EQ(d.ToStatus("x").code(), code);
+        EXPECT_NE(d.ToStatus("x").message().find(c.expect == kToldClosed ? "closed" : "opposed"),
+                  std::string::npos);
+        // Reads stay hidden: only a deposit is told.
+        Decision read = Decide(c.actor, record, c.resource, Action::kRead, env);
+        EXPECT_EQ(read.refusal, ErrorCode::kNotFound);
+        EXPECT_TRUE(read.shown.empty());
+        break;
+      }
     }
     EXPECT_FALSE(d.reason.empty());
     if (c.expect == kAllow) {

@@ -45,6 +45,30 @@ TEST(PoolTest, ReusesConnections) {
   EXPECT_EQ(pool.open_count(), 1);
 }
 
+// statement_timeout is set on every pooled connection: a longer statement is cancelled by
+// PostgreSQL (kTimeout, not retried), and the same connection serves the next transaction.
+TEST(PoolTest, StatementTimeoutCancelsAndTheConnectionServesOn) {
+  ScratchDatabase db;
+  PoolOptions options = Options(db.conninfo(), 1);
+  options.statement_timeout = std::chrono::milliseconds(100);
+  Pool pool(options);
+  auto start = std::chrono::steady_clock::now();
+  Status slow = RunInTransaction(pool, [](Transaction& tx) {
+    auto r = tx.Exec("SELECT pg_sleep(5)");
+    return r.ok() ? Status::Ok() : r.status();
+  });
+  EXPECT_EQ(slow.code(), ErrorCode::kTimeout) << slow.ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  Status fast = RunInTransaction(pool, [](Transaction& tx) {
+    auto r = tx.Exec("SELECT current_setting('statement_timeout')");
+    if (!r.ok()) return r.status();
+    EXPECT_EQ(r->GetString(0, 0), "100ms");
+    return Status::Ok();
+  });
+  EXPECT_TRUE(fast.ok()) << fast.ToString();
+  EXPECT_EQ(pool.open_count(), 1);
+}
+
 TEST(PoolTest, BoundedSizeTimesOut) {
   ScratchDatabase db;
   Pool pool(Options(db.conninfo(), 1, 200));

@@ -51,6 +51,7 @@ TEST(ErrorTableTest, MapsEachCodeToHttpFhirAndXds) {
       {ErrorCode::kPatientIdMismatch, 422, "business-rule", "XDSPatientIdDoesNotMatch"},
       {ErrorCode::kTooManyResults, 422, "too-costly", "XDSTooManyResults"},
       {ErrorCode::kUnavailable, 503, "transient", "XDSRegistryBusy"},
+      {ErrorCode::kTimeout, 503, "timeout", "XDSRegistryBusy"},
       {ErrorCode::kInternal, 500, "exception", "XDSRegistryError"},
   };
   for (const Row& row : rows) {

@@ -261,6 +261,34 @@ TEST(ValidatorTest, PrimitiveFormats) {
       "");
 }
 
+// Decimals are bounded (40 digits, exponent within +-308) so that PostgreSQL's numeric holds
+// them; the bounds keep R4's own observation-decimal example (see EveryOfficialExampleValidates).
+TEST(ValidatorTest, DecimalBounds) {
+  auto value = [](const std::string& v) {
+    return Observation(R"("valueQuantity":{"value":)" + v + "}");
+  };
+  for (const char* ok : {"1.50", "0.0000000000000000000001", "-1.000000000000000000E+245",
+                         "1e-0308", "1234567890123456789012345678901234567890"})
+    EXPECT_TRUE(Errors(Validate(value(ok))).empty()) << ok << Describe(Validate(value(ok)));
+  // (Beyond a double, 1E400, the JSON parser refuses the number already: 400. XML gets here.)
+  for (const char* bad : {"1e-309", "1e-99999999", "12345678901234567890.123456789012345678901",
+                          "1e-00000000000000000001000"}) {
+    std::string message = OnlyError(value(bad), "value", "Observation.valueQuantity.value");
+    EXPECT_NE(message.find("not a decimal this server accepts"), std::string::npos) << message;
+  }
+}
+
+// Strings hold no C0 control character but tab, CR and LF, whatever their type.
+TEST(ValidatorTest, ControlCharacters) {
+  EXPECT_TRUE(Errors(Validate(Patient(R"("name":[{"text":"a\tb\r\nc"}])"))).empty());
+  std::string m =
+      OnlyError(Patient(R"("name":[{"family":"a\u0000b"}])"), "value", "Patient.name[0].family");
+  EXPECT_NE(m.find("U+0000"), std::string::npos) << m;
+  OnlyError(Patient(R"("gender":"male\u001f")"), "value", "Patient.gender");
+  OnlyError(Patient(R"("text":{"status":"generated","div":"<div>\u0001</div>"})"), "value",
+            "Patient.text.div");
+}
+
 TEST(ValidatorTest, PrimitiveExtensions) {
   const std::string ext = R"({"extension":[{"url":"http://x","valueString":"y"}]})";
   // A primitive with only extensions, and aligned arrays with nulls on either side.

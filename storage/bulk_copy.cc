@@ -1,8 +1,8 @@
-#include "bench/pg_copy.h"
+#include "storage/bulk_copy.h"
 
 #include <algorithm>
 
-namespace carnet::bench {
+namespace carnet::storage {
 
 void CopyRows::Separate() {
   if (row_open_) data_.push_back('\t');
@@ -116,4 +116,4 @@ Status BulkConnection::Copy(const std::string& target, const CopyRows& rows) {
   return out;
 }
 
-}  // namespace carnet::bench
+}  // namespace carnet::storage

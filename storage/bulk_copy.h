@@ -1,4 +1,4 @@
-// Bulk writes to PostgreSQL for carnet-bench: rows in COPY's text format, sent with
+// Bulk writes to PostgreSQL (carnet-bench's fast load): rows in COPY's text format, sent with
 // COPY ... FROM STDIN (PQputCopyData), on a connection of their own.
 #pragma once
 
@@ -12,7 +12,7 @@
 
 #include "base/status.h"
 
-namespace carnet::bench {
+namespace carnet::storage {
 
 // Rows of one table in COPY text format: fields separated by tabs, rows by newlines,
 // backslash escapes, \N for NULL.
@@ -53,4 +53,4 @@ class BulkConnection {
   PGconn* conn_;
 };
 
-}  // namespace carnet::bench
+}  // namespace carnet::storage

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The layering as a build-level check (run by ./carnet test as the ctest test `layers`):
+# every #include "folder/..." of a layer folder names a folder the table below allows, so
+# that dependencies point down (server -> fhir, xds -> mapping -> profiles, storage -> base)
+# and the two protocol faces, fhir/ and xds/, never include each other; and only storage/
+# speaks to PostgreSQL (libpq-fe.h). Prints each violation as file:line and exits 1.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+# folder: the folders its files may include (besides its own).
+declare -A allowed=(
+  [base]=""
+  [storage]="base"
+  [profiles]="base storage"
+  [mapping]="base storage profiles"
+  [fhir]="base storage profiles mapping"
+  [xds]="base storage profiles mapping"
+  [conformance]="base profiles"
+  [server]="base storage profiles mapping fhir xds conformance"
+  [bench]="base storage profiles mapping fhir xds"
+)
+
+bad=0
+rules=""
+for folder in "${!allowed[@]}"; do rules+="$folder=${allowed[$folder]};"; done
+# One pass over every include line: "file:line:#include "folder/...".
+grep -rnE '^#include "[a-z_]+/' "${!allowed[@]}" --include='*.h' --include='*.cc' |
+  awk -v rules="$rules" '
+    BEGIN {
+      n = split(rules, rs, ";")
+      for (i = 1; i <= n; i++) if (rs[i] != "") { split(rs[i], kv, "="); ok[kv[1]] = " " kv[2] " " }
+    }
+    {
+      split($0, parts, ":"); file = parts[1]; line = parts[2]
+      folder = file; sub(/\/.*/, "", folder)
+      target = $0; sub(/.*#include "/, "", target); sub(/\/.*/, "", target)
+      if (target == folder || index(ok[folder], " " target " ")) next
+      print file ":" line ": " folder "/ may not include " target "/ (allowed:" ok[folder] ")"
+      bad = 1
+    }
+    END { exit bad }' || bad=1
+
+while IFS= read -r hit; do
+  case "$hit" in
+    storage/*) ;;
+    *)
+      echo "$hit: only storage/ includes libpq-fe.h"
+      bad=1
+      ;;
+  esac
+done < <(grep -rnE '#include <libpq-fe.h>' --include='*.h' --include='*.cc' \
+           base storage profiles mapping fhir xds server conformance bench tests || true)
+
+if [ "$bad" = 0 ]; then echo "layers: every include points down"; fi
+exit "$bad"
