@@ -995,7 +995,7 @@ EntryResult FhirApi::Impl::Search(Session& session, const HttpRequest& req, cons
     return Status::Ok();
   });
   if (!st.ok()) return FromError(st);
-  s.scope = ScopeOf(filter);
+  s.scope = filter;
   auto bundle = RunSearch(pool_, s);
   if (!bundle.ok()) return FromError(bundle.status());
   Status audited =

@@ -250,7 +250,7 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
 
 Result<std::vector<std::string>> FindMatchingIds(storage::Transaction& tx, const std::string& type,
                                                  const std::string& query, int limit,
-                                                 const SearchScope& scope) {
+                                                 const storage::AccessFilter& scope) {
   auto params = SearchParamRegistry::Instance().Current(tx);
   if (!params.ok()) return params.status();
   ParseOptions options;
@@ -260,7 +260,7 @@ Result<std::vector<std::string>> FindMatchingIds(storage::Transaction& tx, const
   auto parsed = ParseSearch(**params, ParseQuery(query), options);
   if (!parsed.ok()) return parsed.status();
   if (parsed->criteria.empty()) return BadRequest("a conditional operation needs search criteria");
-  SqlBuilder b;
+  storage::SqlBuilder b;
   std::string sql = "SELECT r.res_id FROM resource r WHERE r.res_type = " + b.Param(type) +
                     " AND NOT r.deleted AND " + CriteriaSql(parsed->criteria, "r", scope, "", b) +
                     " ORDER BY r.res_id LIMIT " + b.Param(std::to_string(limit)) + "::int";
@@ -280,7 +280,7 @@ Result<long long> Reindex(storage::Pool& pool, const std::string& type) {
       batch = 0;
       auto params = SearchParamRegistry::Instance().Current(tx);
       if (!params.ok()) return params.status();
-      SqlBuilder b;
+      storage::SqlBuilder b;
       std::string sql =
           "SELECT patient_key, res_type, res_id, content FROM resource WHERE NOT deleted AND "
           "(res_type, res_id) > (" +

@@ -12,7 +12,7 @@
 #include "base/json.h"
 #include "base/status.h"
 #include "fhir/search_query.h"
-#include "fhir/search_scope.h"
+#include "storage/access_filter.h"
 #include "storage/pool.h"
 #include "storage/resource_store.h"
 #include "storage/transaction.h"
@@ -35,8 +35,9 @@ struct SearchRequest {
   int max_count = 1000;
   SearchLimits limits;
   // Policy filter ANDed into every statement of the search (matches, includes, chains,
-  // _has, counts); the default allows everything.
-  SearchScope scope;
+  // _has, counts); the default shows no record's content (AccessFilter::Everything() for
+  // carnet's own searches).
+  storage::AccessFilter scope;
 };
 
 // Runs a search and returns the searchset Bundle. kBadRequest for malformed parameters (and,
@@ -48,9 +49,9 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request);
 // delete, and for conditional references in transactions. `scope` limits the matches to what
 // a caller may see (search_access.h: VisibleScope); the default sees everything, for carnet's
 // own lookups.
-Result<std::vector<std::string>> FindMatchingIds(storage::Transaction& tx, const std::string& type,
-                                                 const std::string& query, int limit,
-                                                 const SearchScope& scope = SearchScope());
+Result<std::vector<std::string>> FindMatchingIds(
+    storage::Transaction& tx, const std::string& type, const std::string& query, int limit,
+    const storage::AccessFilter& scope = storage::AccessFilter::Everything());
 
 // Rebuilds the index rows of the current resources of `type` (every type when empty), in
 // batches of one transaction each: after a custom SearchParameter is added, resources

@@ -53,27 +53,12 @@ Result<std::vector<long long>> NamedRecords(storage::Transaction& tx, const std:
   return keys;
 }
 
-// The SearchScope of a policy filter (fhir/search_scope.h mirrors profiles::AccessFilter).
-SearchScope ScopeOf(const profiles::AccessFilter& f) {
-  SearchScope scope;
-  if (!f.any_record) scope.patient_keys = f.patient_keys;
-  scope.include_shared = f.include_shared;
-  scope.excluded_security = f.excluded_security;
-  scope.author_exempt_ids = f.author_exempt_ids;
-  scope.resource_types = f.resource_types;
-  scope.document_types = f.document_types;
-  scope.sources = f.sources;
-  scope.excluded_types = {"Binary"};
-  return scope;
-}
-
-Result<SearchScope> VisibleScope(storage::Transaction& tx, profiles::AccessSession& session,
-                                 const std::string& type, const QueryParams& query) {
+Result<storage::AccessFilter> VisibleScope(storage::Transaction& tx,
+                                           profiles::AccessSession& session,
+                                           const std::string& type, const QueryParams& query) {
   auto named = NamedRecords(tx, type, query, "");
   if (!named.ok()) return named.status();
-  auto filter = session.SearchFilter(tx, *named);
-  if (!filter.ok()) return filter.status();
-  return ScopeOf(*filter);
+  return session.SearchFilter(tx, *named);
 }
 
 }  // namespace carnet::fhir

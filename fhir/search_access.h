@@ -1,5 +1,5 @@
 // What a caller may see when a request names resources by search criteria: the records the
-// criteria name and the policy filter over them, as the SearchScope every statement of the
+// criteria name and the policy filter over them, as the AccessFilter every statement of the
 // search planner ANDs in. Used by search itself and by everything that resolves criteria on
 // a caller's behalf (conditional create, update and delete, conditional references), so that
 // criteria never match what the caller may not see (issue 13: existence oracles).
@@ -10,8 +10,8 @@
 
 #include "base/status.h"
 #include "fhir/format.h"
-#include "fhir/search_scope.h"
 #include "profiles/access.h"
+#include "storage/access_filter.h"
 #include "storage/transaction.h"
 
 namespace carnet::fhir {
@@ -22,12 +22,10 @@ Result<std::vector<long long>> NamedRecords(storage::Transaction& tx, const std:
                                             const QueryParams& query,
                                             const std::string& compartment);
 
-// The SearchScope of a policy filter (fhir/search_scope.h mirrors profiles::AccessFilter).
-SearchScope ScopeOf(const profiles::AccessFilter& f);
-
 // The scope of criteria `query` on `type` for the session's actor: its filter over the
 // records the criteria name.
-Result<SearchScope> VisibleScope(storage::Transaction& tx, profiles::AccessSession& session,
-                                 const std::string& type, const QueryParams& query);
+Result<storage::AccessFilter> VisibleScope(storage::Transaction& tx,
+                                           profiles::AccessSession& session,
+                                           const std::string& type, const QueryParams& query);
 
 }  // namespace carnet::fhir

@@ -4,9 +4,9 @@
 
 #include "fhir/search.h"
 #include "fhir/search_dates.h"
-#include "fhir/search_sql.h"
 #include "fhir/search_text.h"
 #include "profiles/structure.h"
+#include "storage/sql_builder.h"
 
 namespace carnet::fhir {
 namespace {
@@ -354,7 +354,8 @@ Status WriteIndexRows(storage::Transaction& tx, const storage::StoredResource& s
   params.push_back(storage::SqlParam::Text(stored.type));
   params.push_back(storage::SqlParam::Text(stored.id));
   auto add = [&](const std::vector<Col>& cols) {
-    for (const auto& c : cols) params.push_back(storage::SqlParam::Text(PgArrayLiteral(c)));
+    for (const auto& c : cols)
+      params.push_back(storage::SqlParam::Text(storage::PgArrayLiteral(c)));
   };
   {
     Col p, norm, exact;

@@ -27,7 +27,7 @@ std::string OrJoin(const std::vector<std::string>& parts) {
 
 // Date comparison of a stored range [lo, hi] with the search range of `value`.
 std::string DatePredicate(const std::string& value, const std::string& lo, const std::string& hi,
-                          SqlBuilder& b) {
+                          storage::SqlBuilder& b) {
   auto [prefix, rest] = SplitPrefix(value);
   auto range = ParseDateRange(rest);
   if (!range) return "FALSE";  // checked by the parser
@@ -52,7 +52,7 @@ std::string DatePredicate(const std::string& value, const std::string& lo, const
 
 // Number comparison of a stored value with the search value (and its implicit precision).
 std::string NumberPredicate(const std::string& prefix, const std::string& number,
-                            const std::string& col, SqlBuilder& b) {
+                            const std::string& col, storage::SqlBuilder& b) {
   std::string v = b.Param(number) + "::numeric";
   std::string half = "0.5 * power(10::numeric, -scale(" + v + "))";
   if (prefix == "eq")
@@ -70,7 +70,7 @@ std::string NumberPredicate(const std::string& prefix, const std::string& number
 
 class Planner {
  public:
-  Planner(const SearchScope& scope, const std::string& base_url, SqlBuilder& b)
+  Planner(const storage::AccessFilter& scope, const std::string& base_url, storage::SqlBuilder& b)
       : scope_(scope), base_url_(base_url), b_(b) {}
 
   std::string All(const std::vector<Criterion>& criteria, const std::string& alias) {
@@ -288,8 +288,8 @@ class Planner {
                       ".target_id WHERE " + i + ".res_type = " + r + ".res_type AND " + i +
                       ".res_id = " + r + ".res_id AND " + i + ".param = " + b_.Param(c.code) +
                       " AND " + i + ".target_type = ANY(" + b_.TextArray(c.chain_types) +
-                      ") AND NOT " + t + ".deleted AND " + ScopeSql(scope_, t, b_) + " AND " +
-                      One(*c.chained, t) + ")";
+                      ") AND NOT " + t + ".deleted AND " + storage::AccessPredicate(scope_, t, b_) +
+                      " AND " + One(*c.chained, t) + ")";
     return sql;
   }
 
@@ -303,18 +303,18 @@ class Planner {
            ".target_type = " + r + ".res_type AND " + i + ".target_id = " + r + ".res_id AND " + i +
            ".res_type = " + b_.Param(c.has_type) + " AND " + i +
            ".param = " + b_.Param(c.has_param) + " AND NOT " + t + ".deleted AND " +
-           ScopeSql(scope_, t, b_) + " AND " + One(*c.chained, t) + ")";
+           storage::AccessPredicate(scope_, t, b_) + " AND " + One(*c.chained, t) + ")";
   }
 
-  const SearchScope& scope_;
+  const storage::AccessFilter& scope_;
   const std::string& base_url_;
-  SqlBuilder& b_;
+  storage::SqlBuilder& b_;
   int alias_ = 0;
 };
 
 // Sort key expression for resource alias r, and the SQL type its text form casts back to.
 std::pair<std::string, std::string> SortExpr(const SortKey& k, const std::string& r,
-                                             SqlBuilder& b) {
+                                             storage::SqlBuilder& b) {
   if (k.param_type == "_id") return {r + ".res_id", "text"};
   if (k.param_type == "_lastUpdated") return {r + ".last_updated", "timestamptz"};
   const char* table = TableOf(k.param_type);
@@ -342,73 +342,16 @@ std::pair<std::string, std::string> SortExpr(const SortKey& k, const std::string
 
 }  // namespace
 
-std::string ScopeSql(const SearchScope& scope, const std::string& alias, SqlBuilder& b) {
-  std::vector<std::string> parts;
-  if (scope.patient_keys) {
-    std::vector<std::string> keys;
-    for (long long k : *scope.patient_keys) keys.push_back(std::to_string(k));
-    std::string p = alias + ".patient_key = ANY(" + b.TextArray(keys) + "::bigint[])";
-    if (scope.include_shared) p = "(" + p + " OR " + alias + ".patient_key IS NULL)";
-    parts.push_back(p);
-  } else if (!scope.include_shared) {
-    parts.push_back(alias + ".patient_key IS NOT NULL");
-  }
-  if (scope.resource_types)
-    parts.push_back(alias + ".res_type = ANY(" + b.TextArray(*scope.resource_types) + ")");
-  if (!scope.excluded_types.empty())
-    parts.push_back(alias + ".res_type <> ALL(" + b.TextArray(scope.excluded_types) + ")");
-  if (scope.sources)
-    parts.push_back("EXISTS (SELECT 1 FROM idx_uri su WHERE su.res_type = " + alias +
-                    ".res_type AND su.res_id = " + alias +
-                    ".res_id AND su.param = '_source' AND su.uri = ANY(" +
-                    b.TextArray(*scope.sources) + "))");
-  // What an author may see of their own documents even when labels or the document type
-  // would hide them.
-  std::vector<std::string> restricted;
-  if (!scope.excluded_security.empty())
-    restricted.push_back("NOT (" + alias + ".security && " + b.TextArray(scope.excluded_security) +
-                         ")");
-  if (scope.document_types)
-    restricted.push_back("(" + alias +
-                         ".res_type NOT IN ('DocumentReference', 'Composition') OR EXISTS "
-                         "(SELECT 1 FROM idx_token dt WHERE dt.res_type = " +
-                         alias + ".res_type AND dt.res_id = " + alias +
-                         ".res_id AND dt.param = 'type' AND dt.code = ANY(" +
-                         b.TextArray(*scope.document_types) + ")))");
-  if (!restricted.empty()) {
-    std::string allowed;
-    for (size_t i = 0; i < restricted.size(); ++i) allowed += (i ? " AND " : "") + restricted[i];
-    if (!scope.author_exempt_ids.empty()) {
-      std::string ids = b.TextArray(scope.author_exempt_ids);
-      allowed = "((" + allowed +
-                ") OR EXISTS (SELECT 1 FROM idx_reference au WHERE au.res_type = " + alias +
-                ".res_type AND au.res_id = " + alias +
-                ".res_id AND au.param = 'author' AND "
-                "(au.identifier_value = ANY(" +
-                ids +
-                ") OR EXISTS (SELECT 1 FROM idx_token ai WHERE "
-                "ai.res_type = au.target_type AND ai.res_id = au.target_id AND ai.param = "
-                "'identifier' AND "
-                "ai.code = ANY(" +
-                ids + ")))))";
-    }
-    parts.push_back(allowed);
-  }
-  if (parts.empty()) return "TRUE";
-  std::string out;
-  for (size_t i = 0; i < parts.size(); ++i) out += (i ? " AND " : "") + parts[i];
-  return out;
-}
-
 std::string CriteriaSql(const std::vector<Criterion>& criteria, const std::string& alias,
-                        const SearchScope& scope, const std::string& base_url, SqlBuilder& b) {
+                        const storage::AccessFilter& scope, const std::string& base_url,
+                        storage::SqlBuilder& b) {
   Planner p(scope, base_url, b);
-  return ScopeSql(scope, alias, b) + p.All(criteria, alias);
+  return storage::AccessPredicate(scope, alias, b) + p.All(criteria, alias);
 }
 
 PlannedQuery PlanSearch(const PlanInput& in) {
   const ParsedSearch& s = *in.search;
-  SqlBuilder b;
+  storage::SqlBuilder b;
   std::string filter;
   if (s.types.size() == 1) {
     filter = "r.res_type = " + b.Param(s.types[0]);
@@ -495,8 +438,8 @@ PlannedQuery PlanSearch(const PlanInput& in) {
 
 PlannedQuery PlanIncludes(const std::vector<IncludeSpec>& includes,
                           const std::vector<std::pair<std::string, std::string>>& from,
-                          const SearchScope& scope) {
-  SqlBuilder b;
+                          const storage::AccessFilter& scope) {
+  storage::SqlBuilder b;
   std::vector<std::string> types, ids;
   for (const auto& [t, i] : from) {
     types.push_back(t);
@@ -516,7 +459,7 @@ PlannedQuery PlanIncludes(const std::vector<IncludeSpec>& includes,
           "x.target_type AND r.res_id = x.target_id WHERE (x.res_type, x.res_id) IN (SELECT * FROM "
           "unnest(" +
           ft + ", " + fi + ")) AND x.res_id = ANY(" + fi + ")" + cond + " AND NOT r.deleted AND " +
-          ScopeSql(scope, "r", b));
+          storage::AccessPredicate(scope, "r", b));
     } else {
       branches.push_back(
           "SELECT r.res_type, r.res_id, r.content FROM idx_reference x JOIN resource r ON "
@@ -524,7 +467,7 @@ PlannedQuery PlanIncludes(const std::vector<IncludeSpec>& includes,
           "x.res_type AND r.res_id = x.res_id WHERE (x.target_type, x.target_id) IN (SELECT * FROM "
           "unnest(" +
           ft + ", " + fi + ")) AND x.target_id = ANY(" + fi + ")" + cond +
-          " AND NOT r.deleted AND " + ScopeSql(scope, "r", b));
+          " AND NOT r.deleted AND " + storage::AccessPredicate(scope, "r", b));
     }
   }
   PlannedQuery out;

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "fhir/search_query.h"
-#include "fhir/search_scope.h"
-#include "fhir/search_sql.h"
+#include "storage/access_filter.h"
+#include "storage/sql_builder.h"
 
 namespace carnet::fhir {
 
@@ -23,7 +23,7 @@ struct KeysetPosition {
 
 struct PlanInput {
   const ParsedSearch* search = nullptr;
-  const SearchScope* scope = nullptr;
+  const storage::AccessFilter* scope = nullptr;
   std::string base_url;             // absolute references to this server are local
   std::string compartment_patient;  // Patient/[id]/[type]
   std::optional<KeysetPosition> position;
@@ -45,15 +45,13 @@ PlannedQuery PlanSearch(const PlanInput& in);
 // The predicate "resource `alias` matches every criterion", for conditional operations and
 // tests.
 std::string CriteriaSql(const std::vector<Criterion>& criteria, const std::string& alias,
-                        const SearchScope& scope, const std::string& base_url, SqlBuilder& b);
-
-// The scope predicate on resource alias `alias` ("TRUE" when it allows everything).
-std::string ScopeSql(const SearchScope& scope, const std::string& alias, SqlBuilder& b);
+                        const storage::AccessFilter& scope, const std::string& base_url,
+                        storage::SqlBuilder& b);
 
 // Includes of one level: resources referenced by (or, reverse, referring to) `from`.
 // Columns: res_type, res_id, content.
 PlannedQuery PlanIncludes(const std::vector<IncludeSpec>& includes,
                           const std::vector<std::pair<std::string, std::string>>& from,
-                          const SearchScope& scope);
+                          const storage::AccessFilter& scope);
 
 }  // namespace carnet::fhir

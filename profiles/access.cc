@@ -284,6 +284,7 @@ Result<AccessFilter> AccessSession::SearchFilter(storage::Transaction& tx,
   }
   if (keys.empty()) {
     AccessFilter f;
+    f.excluded_types = NeverSearchedTypes();
     f.include_shared = actor_.kind != ActorKind::kDenied;
     f.reason = actor_.kind == ActorKind::kDenied ? "denied party" : "no record in reach: shared resources only";
     return f;
@@ -304,6 +305,7 @@ Result<AccessFilter> AccessSession::SearchFilter(storage::Transaction& tx,
   if (open.empty()) {
     AccessFilter f = filters.empty() ? AccessFilter{} : filters.front();
     f.patient_keys.clear();
+    f.excluded_types = NeverSearchedTypes();
     f.include_shared = actor_.kind != ActorKind::kDenied;
     return f;
   }

@@ -594,8 +594,14 @@ Status CheckBlockRequest(const RecordContext& record, std::string_view kind,
   return Status::Ok();
 }
 
+const std::vector<std::string>& NeverSearchedTypes() {
+  static const std::vector<std::string> kTypes = {"Binary"};
+  return kTypes;
+}
+
 AccessFilter FilterFor(const Actor& actor, const RecordContext& record, const PolicyEnv& env) {
   AccessFilter f;
+  f.excluded_types = NeverSearchedTypes();
   Gate g = RecordGate(actor, record, env);
   f.reason = g.decision.reason;
   f.emergency = g.decision.emergency;
@@ -683,7 +689,8 @@ Result<AccessFilter> MergeFilters(const std::vector<AccessFilter>& filters) {
   for (const auto& f : filters) {
     if (f.include_shared != out.include_shared || f.excluded_security != out.excluded_security ||
         f.author_exempt_ids != out.author_exempt_ids || f.resource_types != out.resource_types ||
-        f.document_types != out.document_types || f.sources != out.sources)
+        f.document_types != out.document_types || f.sources != out.sources ||
+        f.excluded_types != out.excluded_types)
       return BadRequest(
           "these records are searched under different rules: search one patient at a time");
     out.patient_keys.insert(out.patient_keys.end(), f.patient_keys.begin(), f.patient_keys.end());

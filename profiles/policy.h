@@ -5,8 +5,8 @@
 // Pure functions: no SQL, no clock, no I/O. The caller loads what the decision needs (the
 // RecordContext of the patient concerned, a ResourceSummary of the resource) and passes the
 // current time. Reads are not filtered in C++ after the fact: for searches the decision
-// becomes an AccessFilter that the search engine ANDs into its SQL (fhir/search_scope.h),
-// so that counts, includes, chains and _has see only what the actor may see.
+// becomes an AccessFilter that the readers AND into their SQL (storage/access_filter.h), so
+// that counts, includes, chains, _has and stored queries see only what the actor may see.
 //
 // The rules (issue 5; /work/shared/spec/france.md "Who may see what" and "Patient-side
 // rules"; /work/shared/spec/security.md hostile inputs 6 to 10):
@@ -43,6 +43,7 @@
 #include "base/status.h"
 #include "profiles/actor.h"
 #include "profiles/habilitation_matrix.h"
+#include "storage/access_filter.h"
 
 namespace carnet::profiles {
 
@@ -198,34 +199,13 @@ Decision DecideShared(const Actor& actor, const ResourceSummary& resource, Actio
 Status CheckBlockRequest(const RecordContext& record, std::string_view kind,
                          std::string_view actor_id);
 
-// The search filter for one record: what the engine must AND into every statement.
-// Mirrors fhir::SearchScope field by field (see fhir/search_scope.h).
-struct AccessFilter {
-  // Records searched; empty: nothing at all (the search answers an empty Bundle)...
-  std::vector<long long> patient_keys;
-  // ...unless any_record: rules that do not depend on the record (deposit sources,
-  // operators) apply across all records.
-  bool any_record = false;
-  bool include_shared = true;
-  // Resources carrying any of these security codes are left out...
-  std::vector<std::string> excluded_security;
-  // ...unless one of their authors is one of these (the author always sees their document).
-  std::vector<std::string> author_exempt_ids;
-  // Only these resource types (nullopt: any).
-  std::optional<std::vector<std::string>> resource_types;
-  // DocumentReference and Composition: only these document type codes (nullopt: any).
-  // Authors in author_exempt_ids see their own documents of any type.
-  std::optional<std::vector<std::string>> document_types;
-  // Only resources whose meta.source is one of these (nullopt: any): a deposit source
-  // reads back what it deposited.
-  std::optional<std::vector<std::string>> sources;
-  // As Decision: the reason, and whether the search is granted through emergency or
-  // asserted consent (audit).
-  std::string reason;
-  bool emergency = false;
-  bool consent = false;
-  bool opens_emergency_window = false;
-};
+// The search filter (storage/access_filter.h): what every reader ANDs into its SQL, FHIR
+// search and the XDS stored queries alike. FilterFor fills it for one record.
+using AccessFilter = storage::AccessFilter;
+
+// The types no search returns, whoever asks: Binary, whose content is read by id through the
+// decision on the document that points at it (AccessFilter::excluded_types of every filter).
+const std::vector<std::string>& NeverSearchedTypes();
 
 // The decision a search filter stands for, for the search's audit events.
 Decision SearchDecision(const AccessFilter& filter);

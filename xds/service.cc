@@ -29,6 +29,7 @@ namespace {
 using storage::SqlParam;
 using Tx = storage::Transaction;
 using Session = profiles::AccessSession;
+using profiles::AccessFilter;
 using profiles::Action;
 using profiles::Decision;
 
@@ -170,18 +171,6 @@ Status AuditTransaction(Tx& tx, Session& session, const char* iti, char action,
   }
   return Status::Ok();
 }
-
-// Pieces of one dynamic statement: fixed SQL fragments, values as parameters.
-struct SqlBuilder {
-  storage::SqlParams params;
-  std::string Param(std::string v) {
-    params.push_back(SqlParam::Text(std::move(v)));
-    return "$" + std::to_string(params.size());
-  }
-  std::string Array(const std::vector<std::string>& items) {
-    return Param(storage::TextArrayLiteral(items)) + "::text[]";
-  }
-};
 
 std::string StatusName(const std::string& urn) {
   size_t colon = urn.rfind(':');
@@ -1007,11 +996,6 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
       "xds_entry_versions",
       "SELECT res_id, content FROM resource_history WHERE res_type = 'DocumentReference' "
       "AND res_id = ANY($1::text[]) AND NOT deleted ORDER BY res_id, version_id DESC"};
-  static const storage::Statement kObjectsOf{
-      "xds_objects_of_uuids",
-      "SELECT o.entry_uuid::text, r.content, r.patient_key FROM registry_object o JOIN resource r "
-      "ON r.res_type = o.res_type AND r.res_id = o.res_id AND NOT r.deleted "
-      "WHERE o.entry_uuid = ANY($1::uuid[])"};
   StoredQueryParse parse = ParseAdhocQueryRequest(req.body_element);
   auto answer = [&](ResponseStatus status, const RegistryObjectList& list, ReturnType type,
                     const std::vector<RegistryError>& errors) {
@@ -1022,24 +1006,29 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
   if (!parse.query)
     return answer(ResponseStatus::kFailure, {}, ReturnType::kObjectRef, parse.errors);
   const StoredQuery& q = *parse.query;
-  SqlBuilder b;
+  storage::SqlBuilder b;
   // Each query becomes up to three predicates over the registry: which DocumentEntries,
   // which SubmissionSets and which Associations it returns ("false" for none).
   std::string docs = "false", sets = "false", assocs = "false", folders = "false";
+  // The record a patient query names (its patient_key expression); empty for the queries that
+  // name objects.
+  std::string named_patient;
 
   auto patient_key = [&](const char* param) {
     const QueryValue* pid = q.Single(param);
     auto [system, value] = SplitCx(pid ? pid->text : "");
-    return "(SELECT p.patient_key FROM patient p WHERE p.patient_key = (SELECT patient_key FROM "
-           "patient_identifier WHERE system = " +
-           b.Param(system) + " AND value = " + b.Param(value) +
-           ") OR (p.ins_system = " + b.Param(system.size() > 8 ? system.substr(8) : "") +
-           " AND p.ins = " + b.Param(value) + ") LIMIT 1)";
+    named_patient =
+        "(SELECT p.patient_key FROM patient p WHERE p.patient_key = (SELECT patient_key FROM "
+        "patient_identifier WHERE system = " +
+        b.Param(system) + " AND value = " + b.Param(value) +
+        ") OR (p.ins_system = " + b.Param(system.size() > 8 ? system.substr(8) : "") +
+        " AND p.ins = " + b.Param(value) + ") LIMIT 1)";
+    return named_patient;
   };
   auto statuses = [&](const char* param) {
     std::vector<std::string> out;
     for (const auto& v : q.Values(param)) out.push_back(StatusName(v));
-    return b.Array(out);
+    return b.TextArray(out);
   };
   // The UUIDs a parameter names, as a uuid[] (values that are not UUIDs name nothing): the
   // registry's uuid columns compared as uuids, which their indexes answer (compared as text,
@@ -1048,7 +1037,7 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
     std::vector<std::string> out;
     for (const auto& v : q.Values(param))
       if (IsUuid(Uuid(v))) out.push_back(Uuid(v));
-    return b.Array(out) + "::uuid[]";
+    return b.TextArray(out) + "::uuid[]";
   };
   // Coded and time filters of the document queries, ANDed to `where`.
   auto document_filters = [&](std::string& where) {
@@ -1058,7 +1047,7 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
         std::vector<std::string> codes;
         for (const auto& c : group) codes.push_back(c.code + "^^" + c.scheme);
         add(std::string("(") + column + "_code || '^^' || coalesce(" + column +
-            "_scheme, '')) = ANY(" + b.Array(codes) + ")");
+            "_scheme, '')) = ANY(" + b.TextArray(codes) + ")");
       }
     };
     coded("$XDSDocumentEntryClassCode", "o.class");
@@ -1072,7 +1061,7 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
         for (const auto& c : group) codes.push_back(c.code + "^^" + c.scheme);
         add(std::string("EXISTS (SELECT 1 FROM registry_code c WHERE c.entry_uuid = o.entry_uuid "
                         "AND c.scheme = '") +
-            scheme + "' AND (c.code || '^^' || c.code_system) = ANY(" + b.Array(codes) + "))");
+            scheme + "' AND (c.code || '^^' || c.code_system) = ANY(" + b.TextArray(codes) + "))");
       }
     };
     multi("$XDSDocumentEntryEventCodeList", "eventCode");
@@ -1092,16 +1081,16 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
     time("$XDSDocumentEntryServiceStopTimeTo", "o.service_stop_time", "<");
     auto authors = q.Values("$XDSDocumentEntryAuthorPerson");
     if (!authors.empty())
-      add("EXISTS (SELECT 1 FROM unnest(o.author_persons) a WHERE a LIKE ANY(" + b.Array(authors) +
-          "))");
+      add("EXISTS (SELECT 1 FROM unnest(o.author_persons) a WHERE a LIKE ANY(" +
+          b.TextArray(authors) + "))");
     auto types = q.Values("$XDSDocumentEntryType");
-    if (!types.empty()) add("o.entry_type = ANY(" + b.Array(types) + ")");
+    if (!types.empty()) add("o.entry_type = ANY(" + b.TextArray(types) + ")");
   };
   // An object named by EntryUUID, UniqueId (or LogicalID) parameters.
   auto named = [&](const char* uuid_param, const char* uid_param, const char* lid_param) {
     std::string u = uuids(uuid_param);
-    std::string pred =
-        "(o.entry_uuid = ANY(" + u + ") OR o.unique_id = ANY(" + b.Array(q.Values(uid_param)) + ")";
+    std::string pred = "(o.entry_uuid = ANY(" + u + ") OR o.unique_id = ANY(" +
+                       b.TextArray(q.Values(uid_param)) + ")";
     if (lid_param) pred += " OR o.logical_id = ANY(" + uuids(lid_param) + ")";
     return pred + ")";
   };
@@ -1139,7 +1128,7 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
       sets = "o.patient_key = " + patient_key("$XDSSubmissionSetPatientId") +
              " AND o.availability_status = ANY(" + statuses("$XDSSubmissionSetStatus") + ")";
       auto sources = q.Values("$XDSSubmissionSetSourceId");
-      if (!sources.empty()) sets += " AND o.source_id = ANY(" + b.Array(sources) + ")";
+      if (!sources.empty()) sets += " AND o.source_id = ANY(" + b.TextArray(sources) + ")";
       for (const auto& [param, op] :
            {std::pair<const char*, const char*>{"$XDSSubmissionSetSubmissionTimeFrom", ">="},
             {"$XDSSubmissionSetSubmissionTimeTo", "<"}})
@@ -1152,13 +1141,13 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
       auto authors = q.Values("$XDSSubmissionSetAuthorPerson");
       if (!authors.empty())
         sets += " AND EXISTS (SELECT 1 FROM unnest(o.author_persons) a WHERE a LIKE ANY(" +
-                b.Array(authors) + "))";
+                b.TextArray(authors) + "))";
       std::vector<std::string> content;
       for (const auto& group : q.Codes("$XDSSubmissionSetContentType"))
         for (const auto& c : group) content.push_back(c.code + "^^" + c.scheme);
       if (!content.empty())
         sets += " AND (o.content_type_code || '^^' || coalesce(o.content_type_scheme, '')) = ANY(" +
-                b.Array(content) + ")";
+                b.TextArray(content) + ")";
       break;
     }
     case StoredQueryKind::kGetAll: {
@@ -1235,7 +1224,7 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
         return std::string("EXISTS (SELECT 1 FROM registry_object e WHERE e.entry_uuid = a.") +
                end + " AND e.object_type = 'DocumentEntry')";
       };
-      std::string types = b.Array(q.Values("$AssociationTypes"));
+      std::string types = b.TextArray(q.Values("$AssociationTypes"));
       assocs = "(a.entry_uuid IN (SELECT r.entry_uuid FROM association r WHERE r.source_uuid IN " +
                self + " UNION ALL SELECT r.entry_uuid FROM association r WHERE r.target_uuid IN " +
                self + ") AND a.association_type = ANY(" + types + ") AND " + entry("source_uuid") +
@@ -1264,7 +1253,7 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
         folders +=
             " AND EXISTS (SELECT 1 FROM registry_code c WHERE c.entry_uuid = o.entry_uuid AND "
             "c.scheme = 'folderCode' AND (c.code || '^^' || c.code_system) = ANY(" +
-            b.Array(codes) + "))";
+            b.TextArray(codes) + "))";
       }
       break;
     }
@@ -1298,33 +1287,37 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
       docs +=
           " AND EXISTS (SELECT 1 FROM registry_code c WHERE c.entry_uuid = o.entry_uuid AND "
           "c.scheme = 'referenceId' AND c.code = ANY(" +
-          b.Array(q.Values("$XDSDocumentEntryReferenceIdList")) + "))";
+          b.TextArray(q.Values("$XDSDocumentEntryReferenceIdList")) + "))";
       break;
     }
   }
 
   std::string limit = b.Param(std::to_string(options_.max_query_results + 1)) + "::int";
-  std::string docs_sql =
-      "SELECT r.content, r.patient_key FROM registry_object o JOIN resource r ON r.res_type = "
-      "o.res_type AND "
-      "r.res_id = o.res_id AND NOT r.deleted WHERE o.object_type = 'DocumentEntry' AND " +
-      docs + " ORDER BY o.creation_time NULLS LAST, o.entry_uuid LIMIT " + limit;
-  std::string sets_sql =
-      "SELECT r.content, o.patient_id, r.patient_key FROM registry_object o JOIN resource r ON "
-      "r.res_type = o.res_type AND "
-      "r.res_id = o.res_id AND NOT r.deleted WHERE o.object_type = 'SubmissionSet' AND " +
-      sets + " ORDER BY o.submission_time NULLS LAST, o.entry_uuid LIMIT " + limit;
-  std::string folders_sql =
-      "SELECT r.content, o.patient_id, r.patient_key FROM registry_object o JOIN resource r ON "
-      "r.res_type = o.res_type AND "
-      "r.res_id = o.res_id AND NOT r.deleted WHERE o.object_type = 'Folder' AND " +
-      folders + " ORDER BY o.last_update_time NULLS LAST, o.entry_uuid LIMIT " + limit;
-  std::string assocs_sql =
-      "SELECT a.entry_uuid::text, a.association_type, a.source_uuid::text, a.target_uuid::text, "
-      "coalesce(a.submission_set_status, ''), coalesce(m.source_uuid::text, ''), "
-      "coalesce(m.target_uuid::text, '') FROM association a LEFT JOIN association m ON "
-      "m.entry_uuid = a.target_uuid WHERE " +
-      assocs + " ORDER BY a.created_at, a.entry_uuid LIMIT " + limit;
+  // The records the query reaches before any access filter: the patient a patient query
+  // names, else the records of the objects it names and of the ends of its associations. The
+  // policy's filter is per record (a professional may be in one patient's care team and not
+  // another's), so it is asked for each of these.
+  std::string records_sql;
+  if (!named_patient.empty()) {
+    records_sql = "SELECT " + named_patient;
+  } else {
+    std::vector<std::string> parts;
+    for (const auto& [type, pred] :
+         {std::pair<const char*, const std::string*>{"DocumentEntry", &docs},
+          {"SubmissionSet", &sets},
+          {"Folder", &folders}})
+      if (*pred != "false")
+        parts.push_back(std::string("SELECT o.patient_key FROM registry_object o WHERE "
+                                    "o.object_type = '") +
+                        type + "' AND " + *pred);
+    if (assocs != "false")
+      parts.push_back(
+          "SELECT e.patient_key FROM registry_object e WHERE e.entry_uuid IN (SELECT "
+          "unnest(ARRAY[a.source_uuid, a.target_uuid, m.source_uuid, m.target_uuid]) FROM "
+          "association a LEFT JOIN association m ON m.entry_uuid = a.target_uuid WHERE " +
+          assocs + ")");
+    for (const auto& part : parts) records_sql += (records_sql.empty() ? "" : " UNION ") + part;
+  }
 
   bool all_versions = q.kind == StoredQueryKind::kGetDocuments &&
                       (q.Has("$XDSDocumentEntryUniqueId") || q.Has("$XDSDocumentEntryLogicalID"));
@@ -1335,18 +1328,61 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
       [&](Tx& tx) -> Status {
         list = RegistryObjectList{};
         errors.clear();
-        // Every object is decided as a FHIR read of the same resource would be; an object one
-        // may not see is not returned, nor any association that touches it.
-        std::map<long long, Decision> reached;           // one audit record per record reached
+        // What the caller may see of each record reached, as the one AccessFilter FHIR search
+        // uses, ANDed into every statement below: the rows counted against the maximum and
+        // returned are only the visible ones (an object one may not see is not returned, nor
+        // counted, nor any association that touches it).
+        std::map<long long, AccessFilter> filters;
+        if (!records_sql.empty()) {
+          auto records = tx.RunDynamicText(records_sql, b.params());
+          if (!records.ok()) return records.status();
+          for (int i = 0; i < records->rows(); ++i) {
+            if (records->IsNull(i, 0)) continue;
+            long long key = records->GetInt(i, 0);
+            auto f = session.SearchFilter(tx, {key});
+            if (!f.ok()) return f.status();
+            filters.emplace(key, std::move(f).value());
+          }
+        }
+        storage::SqlBuilder sb = b;  // the query's parameters, then the filters'
+        auto shown = [&](const std::string& alias) {
+          std::string out;
+          for (const auto& [key, f] : filters)
+            out += (out.empty() ? "(" : " OR ") + storage::AccessPredicate(f, alias, sb);
+          return out.empty() ? std::string("FALSE") : out + ")";
+        };
+        auto objects_sql = [&](const char* type, const std::string& pred, const char* extra,
+                               const char* order) {
+          return std::string("SELECT r.content, r.patient_key") + extra +
+                 " FROM registry_object o JOIN resource r ON r.res_type = o.res_type AND "
+                 "r.res_id = o.res_id AND NOT r.deleted WHERE o.object_type = '" +
+                 type + "' AND " + pred + " AND " + shown("r") + " ORDER BY " + order +
+                 " NULLS LAST, o.entry_uuid LIMIT " + limit;
+        };
+        // An association is shown when every object at its ends (and at the ends of the
+        // membership it holds) is.
+        auto assocs_sql = [&]() {
+          return "SELECT a.entry_uuid::text, a.association_type, a.source_uuid::text, "
+                 "a.target_uuid::text, coalesce(a.submission_set_status, ''), a.patient_key FROM "
+                 "association a LEFT JOIN association m ON m.entry_uuid = a.target_uuid WHERE " +
+                 assocs +
+                 " AND NOT EXISTS (SELECT 1 FROM registry_object e JOIN resource er ON "
+                 "er.res_type = e.res_type AND er.res_id = e.res_id AND NOT er.deleted WHERE "
+                 "e.entry_uuid IN (a.source_uuid, a.target_uuid, m.source_uuid, m.target_uuid) "
+                 "AND NOT coalesce(" +
+                 shown("er") + ", false)) ORDER BY a.created_at, a.entry_uuid LIMIT " + limit;
+        };
+        std::map<long long, Decision> reached;  // one audit record per record reached
+        auto reach = [&](const storage::PgResult& rows, int i, int key_column) {
+          if (rows.IsNull(i, key_column)) return;
+          long long key = rows.GetInt(i, key_column);
+          if (auto f = filters.find(key); f != filters.end())
+            reached.emplace(key, profiles::SearchDecision(f->second));
+        };
         std::map<std::string, std::string> versions_of;  // res_id -> patient CX
         std::set<std::string> seen_versions;
-        auto visible = [&](const JsonValue& resource,
-                           std::optional<long long> key) -> Result<bool> {
-          auto d = session.DecideResource(tx, key, resource, Action::kSearch);
-          if (!d.ok()) return d.status();
-          if (d->allowed && key) reached.emplace(*key, *d);
-          return d->allowed;
-        };
+        // Compares the VISIBLE rows with the maximum: a caller learns nothing of what it may
+        // not see.
         auto too_many = [&](int rows) {
           if (rows <= options_.max_query_results) return false;
           errors.push_back(Error("XDSTooManyResults",
@@ -1362,29 +1398,26 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
           auto c = mapping::PatientCxOf(tx, key);
           return cx_of_record[key] = c.ok() ? *c : "";
         };
-        // One statement of the query: hands each object the policy shows to `take` (its JSON,
-        // the rows, its row). True when the statement matched more than the maximum.
-        auto each_visible =
+        // One statement of the query: hands each object (its JSON, the rows, its row) to
+        // `take`. True when the statement matched more than the maximum.
+        auto each_object =
             [&](const std::string& sql, int key_column,
                 const std::function<Status(const JsonValue&, const storage::PgResult&, int)>& take)
             -> Result<bool> {
-          auto rows = tx.RunDynamicText(sql, b.params);
+          auto rows = tx.RunDynamicText(sql, sb.params());
           if (!rows.ok()) return rows.status();
           if (too_many(rows->rows())) return true;
           for (int i = 0; i < rows->rows(); ++i) {
             auto json = ParseJson(rows->GetString(i, 0));
             if (!json.ok()) return json.status();
-            std::optional<long long> key;
-            if (!rows->IsNull(i, key_column)) key = rows->GetInt(i, key_column);
-            auto shown = visible(*json, key);
-            if (!shown.ok()) return shown.status();
-            if (*shown) CARNET_RETURN_IF_ERROR(take(*json, *rows, i));
+            reach(*rows, i, key_column);
+            CARNET_RETURN_IF_ERROR(take(*json, *rows, i));
           }
           return false;
         };
         if (docs != "false") {
-          auto over = each_visible(
-              docs_sql, 1,
+          auto over = each_object(
+              objects_sql("DocumentEntry", docs, "", "o.creation_time"), 1,
               [&](const JsonValue& dr, const storage::PgResult& rows, int i) -> Status {
                 auto entry = mapping::EntryFromDocumentReference(dr, cx_of(rows, i, 1),
                                                                  mapping::AuthorResolver(tx));
@@ -1424,48 +1457,30 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
           }
         }
         if (sets != "false") {
-          auto over = each_visible(
-              sets_sql, 2, [&](const JsonValue& json, const storage::PgResult& rows, int i) {
-                list.submission_sets.push_back(
-                    mapping::SubmissionSetFromList(json, rows.GetString(i, 1)));
-                return Status::Ok();
-              });
+          auto over =
+              each_object(objects_sql("SubmissionSet", sets, ", o.patient_id", "o.submission_time"),
+                          1, [&](const JsonValue& json, const storage::PgResult& rows, int i) {
+                            list.submission_sets.push_back(
+                                mapping::SubmissionSetFromList(json, rows.GetString(i, 2)));
+                            return Status::Ok();
+                          });
           if (!over.ok()) return over.status();
           if (*over) return Status::Ok();
         }
         if (folders != "false") {
-          auto over = each_visible(
-              folders_sql, 2, [&](const JsonValue& json, const storage::PgResult& rows, int i) {
-                list.folders.push_back(mapping::FolderFromList(json, rows.GetString(i, 1)));
+          auto over = each_object(
+              objects_sql("Folder", folders, ", o.patient_id", "o.last_update_time"), 1,
+              [&](const JsonValue& json, const storage::PgResult& rows, int i) {
+                list.folders.push_back(mapping::FolderFromList(json, rows.GetString(i, 2)));
                 return Status::Ok();
               });
           if (!over.ok()) return over.status();
           if (*over) return Status::Ok();
         }
         if (assocs != "false") {
-          auto rows = tx.RunDynamicText(assocs_sql, b.params);
+          auto rows = tx.RunDynamicText(assocs_sql(), sb.params());
           if (!rows.ok()) return rows.status();
           if (too_many(rows->rows())) return Status::Ok();
-          // The objects at both ends of every association (and of the association a HasMember
-          // holds, columns 5 and 6), decided in one round trip.
-          std::vector<std::string> ends;
-          for (int i = 0; i < rows->rows(); ++i)
-            for (int col : {2, 3, 5, 6})
-              if (!rows->GetString(i, col).empty()) ends.push_back(rows->GetString(i, col));
-          std::set<std::string> hidden_uuids;
-          if (!ends.empty()) {
-            auto objects = tx.Run(kObjectsOf, {SqlParam::Text(storage::TextArrayLiteral(ends))});
-            if (!objects.ok()) return objects.status();
-            for (int j = 0; j < objects->rows(); ++j) {
-              auto json = ParseJson(objects->GetString(j, 1));
-              if (!json.ok()) return json.status();
-              std::optional<long long> key;
-              if (!objects->IsNull(j, 2)) key = objects->GetInt(j, 2);
-              auto ok = visible(*json, key);
-              if (!ok.ok()) return ok.status();
-              if (!*ok) hidden_uuids.insert(objects->GetString(j, 0));
-            }
-          }
           for (int i = 0; i < rows->rows(); ++i) {
             Association a;
             a.id = "urn:uuid:" + rows->GetString(i, 0);
@@ -1475,10 +1490,7 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
             a.target = "urn:uuid:" + rows->GetString(i, 3);
             a.status = std::string(kStatusApproved);
             a.submission_set_status = rows->GetString(i, 4);
-            bool hidden = false;
-            for (int col : {2, 3, 5, 6})
-              hidden = hidden || hidden_uuids.count(rows->GetString(i, col));
-            if (hidden) continue;
+            reach(*rows, i, 5);
             list.associations.push_back(std::move(a));
           }
         }

@@ -428,7 +428,7 @@ TEST(SearchPlanTest, ExplainUsesIndexesOnGeneratedData) {
                      std::string* sql_out) {
     auto parsed = fhir::ParseSearch(*params, q, options);
     EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
-    fhir::SearchScope scope;
+    storage::AccessFilter scope = storage::AccessFilter::Everything();
     fhir::PlanInput in;
     in.search = &*parsed;
     in.scope = &scope;

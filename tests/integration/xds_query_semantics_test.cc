@@ -222,8 +222,11 @@ class XdsQuerySemanticsTest : public ::testing::Test {
     EXPECT_EQ(r.status, 200) << r.body;
     return r.body;
   }
-  Answer Ask(const std::string& id, const std::vector<std::pair<std::string, std::string>>& slots) {
-    auto r = client_.Request("POST", Url("/xds/registry"), {kSoap}, Query(id, slots));
+  // `headers` beside the SOAP content type: another caller's Authorization, say.
+  Answer Ask(const std::string& id, const std::vector<std::pair<std::string, std::string>>& slots,
+             std::vector<std::string> headers = {}) {
+    headers.push_back(kSoap);
+    auto r = client_.Request("POST", Url("/xds/registry"), headers, Query(id, slots));
     EXPECT_EQ(r.status, 200) << r.body;
     return ReadAnswer(r.body);
   }
@@ -504,6 +507,52 @@ TEST_F(XdsQuerySemanticsTest, FolderMembershipsAndTheirSubmissionSet) {
   EXPECT_TRUE(Ask(kGetAssociations, {{"$uuid", "('" + f_d3 + "')"}}).links.empty());
   Answer folder_after = Ask(kGetFolderAndContents, {{"$XDSFolderEntryUUID", "'" + f + "'"}});
   EXPECT_EQ(folder_after.documents, (std::set<std::string>{d1, d2})) << folder_after.body;
+}
+
+// What a caller may not see is filtered in the stored query's SQL (issue 14), with the
+// semantics the per-object decisions had: an object one may not see is not returned, nor any
+// association with an end one may not see, nor a SubmissionSet's HasMember of a membership that
+// reaches it. A doctor asserting the patient's consent reads both documents' type (lab reports)
+// but not d2, masked from professionals (MASQUE_PS as a confidentialityCode).
+TEST_F(XdsQuerySemanticsTest, AssociationsToWhatTheCallerMayNotSeeAreNotReturned) {
+  std::string patient = NewPatient();
+  FolderSubmission s = FolderWithTwoDocuments(patient, "Original");
+  for (auto& d : s.m.documents)
+    d.type_code = {"11502-2", "2.16.840.1.113883.6.1", "CR d'examens biologiques", ""};
+  s.m.documents[1].confidentiality_codes.push_back(
+      {"MASQUE_PS", "1.2.250.1.213.1.1.4.13", "Masque aux professionnels de sante", ""});
+  std::string sent = Provide(s.m);
+  ASSERT_TRUE(Succeeded(sent)) << sent;
+  std::vector<std::string> doctor = {
+      "Authorization: Bearer " + Token({"--actor", "professional", "--id", "810000000031",
+                                        "--profession", "10", "--org", "org-a"}),
+      "X-Patient-Consent: true"};
+
+  Answer contents = Ask(kGetSubmissionSetAndContents,
+                        {{"$XDSSubmissionSetEntryUUID", "'" + s.ss + "'"}}, doctor);
+  EXPECT_EQ(contents.status, kSuccess) << contents.body;
+  EXPECT_EQ(contents.sets, (std::set<std::string>{s.ss})) << contents.body;
+  EXPECT_EQ(contents.folders, (std::set<std::string>{s.f})) << contents.body;
+  EXPECT_EQ(contents.documents, (std::set<std::string>{s.d1})) << contents.body;
+  EXPECT_EQ(contents.association_ids, (std::set<std::string>{s.ss_d1, s.ss_f, s.f_d1, s.ss_fd1}))
+      << contents.body;
+
+  Answer folder =
+      Ask(kGetFolderAndContents, {{"$XDSFolderEntryUUID", "'" + s.f + "'"}}, doctor);
+  EXPECT_EQ(folder.documents, (std::set<std::string>{s.d1})) << folder.body;
+  EXPECT_EQ(folder.association_ids, (std::set<std::string>{s.f_d1})) << folder.body;
+
+  Answer of_hidden = Ask(kGetAssociations, {{"$uuid", "('" + s.d2 + "')"}}, doctor);
+  EXPECT_EQ(of_hidden.status, kSuccess) << of_hidden.body;
+  EXPECT_TRUE(of_hidden.association_ids.empty()) << of_hidden.body;
+  Answer of_set = Ask(kGetAssociations, {{"$uuid", "('" + s.ss + "')"}}, doctor);
+  EXPECT_EQ(of_set.association_ids, (std::set<std::string>{s.ss_d1, s.ss_f, s.ss_fd1}))
+      << of_set.body;
+
+  // The depositor sees it all.
+  Answer all = Ask(kGetSubmissionSetAndContents, {{"$XDSSubmissionSetEntryUUID", "'" + s.ss + "'"}});
+  EXPECT_EQ(all.documents, (std::set<std::string>{s.d1, s.d2})) << all.body;
+  EXPECT_EQ(all.association_ids.size(), 7u) << all.body;
 }
 
 }  // namespace

@@ -121,7 +121,7 @@ TEST(SearchPlanTest, TokenOrListIsOneArrayParameter) {
   for (int i = 0; i < 100; ++i) codes += (i ? "," : "") + std::to_string(i);
   auto s = ParseSearch(*params, {{"code", codes}}, o);
   ASSERT_TRUE(s.ok());
-  SearchScope scope;
+  storage::AccessFilter scope = storage::AccessFilter::Everything();
   PlanInput in;
   in.search = &*s;
   in.scope = &scope;
@@ -139,8 +139,8 @@ TEST(SearchPlanTest, ScopeIsAndedIntoChains) {
   auto s = ParseSearch(
       *params, {{"subject.name", "x"}, {"_has:Provenance:target:agent", "Practitioner/1"}}, o);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  SearchScope scope;
-  scope.patient_keys = std::vector<long long>{7};
+  storage::AccessFilter scope;
+  scope.patient_keys = {7};
   scope.excluded_security = {"V"};
   PlanInput in;
   in.search = &*s;

@@ -8,7 +8,7 @@
 
 #include "storage/connection.h"
 
-namespace carnet::fhir {
+namespace carnet::storage {
 
 class SqlBuilder {
  public:
@@ -20,14 +20,14 @@ class SqlBuilder {
   // Same, with NULL elements for nullopt.
   std::string TextArrayN(const std::vector<std::optional<std::string>>& values);
 
-  const storage::SqlParams& params() const { return params_; }
-  storage::SqlParams& params() { return params_; }
+  const SqlParams& params() const { return params_; }
+  SqlParams& params() { return params_; }
 
  private:
-  storage::SqlParams params_;
+  SqlParams params_;
 };
 
 // The PostgreSQL array literal of `values` ({"a","b",NULL}).
 std::string PgArrayLiteral(const std::vector<std::optional<std::string>>& values);
 
-}  // namespace carnet::fhir
+}  // namespace carnet::storage

@@ -1,6 +1,6 @@
-// The policy's search filter (SearchScope) applied by the search engine on a real database:
-// excluded labels, the author's exemption, document types, resource types and sources.
-#include "fhir/search_scope.h"
+// The policy's search filter (storage::AccessFilter) applied by the search engine on a real
+// database: excluded labels, the author's exemption, document types, resource types and sources.
+#include "storage/access_filter.h"
 
 #include <gtest/gtest.h>
 
@@ -16,7 +16,7 @@ namespace {
 
 using carnet::testing::ScratchDatabase;
 
-class SearchScopeTest : public ::testing::Test {
+class AccessFilterTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto conn = storage::Connection::Open(db_.conninfo());
@@ -67,7 +67,7 @@ class SearchScopeTest : public ::testing::Test {
     ASSERT_TRUE(st.ok()) << st.ToString();
   }
 
-  std::set<std::string> Find(const SearchScope& scope) {
+  std::set<std::string> Find(const storage::AccessFilter& scope) {
     SearchRequest req;
     req.type = "DocumentReference";
     req.scope = scope;
@@ -87,26 +87,26 @@ class SearchScopeTest : public ::testing::Test {
   std::unique_ptr<storage::Pool> pool_;
 };
 
-TEST_F(SearchScopeTest, PolicyFiltersApplyInSql) {
+TEST_F(AccessFilterTest, PolicyFiltersApplyInSql) {
   using Ids = std::set<std::string>;
-  EXPECT_EQ(Find({}), (Ids{"d1", "d2", "d3"}));
-  SearchScope masked;
+  EXPECT_EQ(Find(storage::AccessFilter::Everything()), (Ids{"d1", "d2", "d3"}));
+  storage::AccessFilter masked = storage::AccessFilter::Everything();
   masked.excluded_security = {"MASQUE_PS"};
   EXPECT_EQ(Find(masked), (Ids{"d1"}));
   // The author still sees their masked document.
   masked.author_exempt_ids = {"810000000001"};
   EXPECT_EQ(Find(masked), (Ids{"d1", "d2"}));
-  SearchScope types;
+  storage::AccessFilter types = storage::AccessFilter::Everything();
   types.document_types = std::vector<std::string>{"11502-2"};
   EXPECT_EQ(Find(types), (Ids{"d1"}));
-  SearchScope sources;
+  storage::AccessFilter sources = storage::AccessFilter::Everything();
   sources.sources = std::vector<std::string>{"urn:src:lab"};
   EXPECT_EQ(Find(sources), (Ids{"d1"}));
-  SearchScope other_types;
+  storage::AccessFilter other_types = storage::AccessFilter::Everything();
   other_types.resource_types = std::vector<std::string>{"Observation"};
   EXPECT_EQ(Find(other_types), Ids{});
-  SearchScope other_record;
-  other_record.patient_keys = std::vector<long long>{999999};
+  storage::AccessFilter other_record;
+  other_record.patient_keys = {999999};
   EXPECT_EQ(Find(other_record), Ids{});
 }
 

@@ -1,6 +1,6 @@
-#include "fhir/search_sql.h"
+#include "storage/sql_builder.h"
 
-namespace carnet::fhir {
+namespace carnet::storage {
 
 std::string PgArrayLiteral(const std::vector<std::optional<std::string>>& values) {
   std::string out = "{";
@@ -21,12 +21,12 @@ std::string PgArrayLiteral(const std::vector<std::optional<std::string>>& values
 }
 
 std::string SqlBuilder::Param(std::string value) {
-  params_.push_back(storage::SqlParam::Text(std::move(value)));
+  params_.push_back(SqlParam::Text(std::move(value)));
   return "$" + std::to_string(params_.size());
 }
 
 std::string SqlBuilder::Null() {
-  params_.push_back(storage::SqlParam::Null());
+  params_.push_back(SqlParam::Null());
   return "$" + std::to_string(params_.size());
 }
 
@@ -39,4 +39,4 @@ std::string SqlBuilder::TextArrayN(const std::vector<std::optional<std::string>>
   return Param(PgArrayLiteral(values)) + "::text[]";
 }
 
-}  // namespace carnet::fhir
+}  // namespace carnet::storage

@@ -1,0 +1,74 @@
+#include "storage/access_filter.h"
+
+namespace carnet::storage {
+
+AccessFilter AccessFilter::Everything() {
+  AccessFilter f;
+  f.any_record = true;
+  f.reason = "carnet's own lookup";
+  return f;
+}
+
+std::string AccessPredicate(const AccessFilter& filter, const std::string& alias, SqlBuilder& b) {
+  std::vector<std::string> parts;
+  if (!filter.any_record) {
+    std::string shared = alias + ".patient_key IS NULL";
+    if (filter.patient_keys.empty()) {
+      parts.push_back(filter.include_shared ? shared : "FALSE");
+    } else {
+      std::vector<std::string> keys;
+      for (long long k : filter.patient_keys) keys.push_back(std::to_string(k));
+      std::string p = alias + ".patient_key = ANY(" + b.TextArray(keys) + "::bigint[])";
+      parts.push_back(filter.include_shared ? "(" + p + " OR " + shared + ")" : p);
+    }
+  } else if (!filter.include_shared) {
+    parts.push_back(alias + ".patient_key IS NOT NULL");
+  }
+  if (filter.resource_types)
+    parts.push_back(alias + ".res_type = ANY(" + b.TextArray(*filter.resource_types) + ")");
+  if (!filter.excluded_types.empty())
+    parts.push_back(alias + ".res_type <> ALL(" + b.TextArray(filter.excluded_types) + ")");
+  if (filter.sources)
+    parts.push_back("EXISTS (SELECT 1 FROM idx_uri su WHERE su.res_type = " + alias +
+                    ".res_type AND su.res_id = " + alias +
+                    ".res_id AND su.param = '_source' AND su.uri = ANY(" +
+                    b.TextArray(*filter.sources) + "))");
+  // What an author may see of their own documents even when labels or the document type
+  // would hide them.
+  std::vector<std::string> restricted;
+  if (!filter.excluded_security.empty())
+    restricted.push_back("NOT (" + alias + ".security && " + b.TextArray(filter.excluded_security) +
+                         ")");
+  if (filter.document_types)
+    restricted.push_back("(" + alias +
+                         ".res_type NOT IN ('DocumentReference', 'Composition') OR EXISTS "
+                         "(SELECT 1 FROM idx_token dt WHERE dt.res_type = " +
+                         alias + ".res_type AND dt.res_id = " + alias +
+                         ".res_id AND dt.param = 'type' AND dt.code = ANY(" +
+                         b.TextArray(*filter.document_types) + ")))");
+  if (!restricted.empty()) {
+    std::string allowed;
+    for (size_t i = 0; i < restricted.size(); ++i) allowed += (i ? " AND " : "") + restricted[i];
+    if (!filter.author_exempt_ids.empty()) {
+      std::string ids = b.TextArray(filter.author_exempt_ids);
+      allowed = "((" + allowed +
+                ") OR EXISTS (SELECT 1 FROM idx_reference au WHERE au.res_type = " + alias +
+                ".res_type AND au.res_id = " + alias +
+                ".res_id AND au.param = 'author' AND "
+                "(au.identifier_value = ANY(" +
+                ids +
+                ") OR EXISTS (SELECT 1 FROM idx_token ai WHERE "
+                "ai.res_type = au.target_type AND ai.res_id = au.target_id AND ai.param = "
+                "'identifier' AND "
+                "ai.code = ANY(" +
+                ids + ")))))";
+    }
+    parts.push_back(allowed);
+  }
+  if (parts.empty()) return "TRUE";
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) out += (i ? " AND " : "") + parts[i];
+  return out;
+}
+
+}  // namespace carnet::storage
