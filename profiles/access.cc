@@ -121,6 +121,25 @@ Result<const RecordContext*> AccessSession::Record(storage::Transaction& tx, lon
   return &records_.emplace(patient_key, std::move(loaded).value()).first->second;
 }
 
+Status AccessControl::AuditFailedLogin(storage::Pool& pool, const HttpRequest& req,
+                                       const std::string& channel, const Status& why) const {
+  storage::AuditEntry entry =
+      storage::AuditEntry::Dicom("110114", "User Authentication", channel, 'E');
+  entry.subtype_system = "http://dicom.nema.org/resources/ontology/DCM";
+  entry.subtype_code = "110122";
+  entry.subtype_display = "Login";
+  entry.outcome = "4";
+  entry.outcome_desc = why.message();
+  entry.actor_kind = "unauthenticated";
+  entry.network_address = req.peer;
+  entry.request_id = req.request_id;
+  entry.object_reference = req.method + " " + req.path;
+  return storage::RunInTransaction(pool, [&](storage::Transaction& tx) {
+    auto r = storage::AppendAuditEvent(tx, entry);
+    return r.ok() ? Status::Ok() : r.status();
+  });
+}
+
 Result<Decision> AccessSession::DecideSummary(storage::Transaction& tx,
                                               std::optional<long long> patient_key,
                                               const ResourceSummary& summary, Action action) {

@@ -51,6 +51,12 @@ class AccessControl {
   // consent may also come as the request header `X-Patient-Consent: true` (front ends that
   // collect it at the bedside copy it there); it is recorded in the audit.
   Result<Actor> Authenticate(const HttpRequest& req) const;
+  // Records a refused authentication (`why`: Authenticate's status) in the access history, a
+  // security alert without a patient (IHE BALP, DICOM 110114 / 110122 Login), on `channel`
+  // ("fhir", "xds"). The refusal goes out whether or not its record could be written: the
+  // returned status is for the log.
+  Status AuditFailedLogin(storage::Pool& pool, const HttpRequest& req, const std::string& channel,
+                          const Status& why) const;
 
   PolicyEnv Env() const;  // with the current time
   const HabilitationMatrix& matrix() const { return matrix_; }

@@ -38,8 +38,11 @@ fi
 build_targets=()
 for t in "${selected[@]}"; do build_targets+=(--target "${t}_fuzzer"); done
 jobs=$(nproc 2>/dev/null || echo 2)
-cmake --build "$OUT" -j"$jobs" "${build_targets[@]}" 2>&1 | grep -E 'error|Error' || true
-[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "carnet fuzz: build failed" >&2; exit 1; }
+mkdir -p "$OUT"
+rc=0
+cmake --build "$OUT" -j"$jobs" "${build_targets[@]}" >"$OUT/last-build.log" 2>&1 || rc=$?
+grep -E 'error|Error' "$OUT/last-build.log" || true
+[ "$rc" -eq 0 ] || { echo "carnet fuzz: build failed ($OUT/last-build.log)" >&2; exit 1; }
 
 python3 "$ROOT/fuzz/seeds.py" "$OUT/seeds"
 

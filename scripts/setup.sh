@@ -40,8 +40,11 @@ carnet_build() {
   if [ ! -f "$root/build/CMakeCache.txt" ]; then
     cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
   fi
-  cmake --build "$root/build" -j"$jobs" 2>&1 | grep -vE '^\[ *[0-9]+%\]|^Consolidate|^-- ' || true
-  [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "carnet: build failed" >&2; return 1; }
+  # The build's own status decides (a status read after `|| true` would be true's).
+  local rc=0
+  cmake --build "$root/build" -j"$jobs" >"$root/build/last-build.log" 2>&1 || rc=$?
+  grep -vE '^\[ *[0-9]+%\]|^Consolidate|^-- ' "$root/build/last-build.log" || true
+  [ "$rc" -eq 0 ] || { echo "carnet: build failed (build/last-build.log)" >&2; return 1; }
 }
 
 # The test clients from the npm registry (pinned by their package-lock.json).

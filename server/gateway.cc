@@ -4,7 +4,6 @@
 #include "base/strings.h"
 #include "fhir/format.h"
 #include "storage/migrations.h"
-#include "storage/audit_store.h"
 #include "storage/transaction.h"
 
 namespace carnet {
@@ -99,24 +98,9 @@ std::optional<profiles::Actor> Gateway::Authenticate(const HttpRequest& req, boo
                                                      HttpResponse* refusal) {
   auto actor = access_.Authenticate(req);
   if (actor.ok()) return std::move(actor).value();
-  // The failed attempt is part of the access history too (BALP: a security alert without
-  // a patient); the caller learns only that it must authenticate.
-  storage::AuditEntry entry = storage::AuditEntry::Dicom("110114", "User Authentication",
-                                                         xds ? "xds" : "fhir", 'E');
-  entry.subtype_system = "http://dicom.nema.org/resources/ontology/DCM";
-  entry.subtype_code = "110122";
-  entry.subtype_display = "Login";
-  entry.outcome = "4";
-  entry.outcome_desc = actor.status().message();
-  entry.actor_kind = "unauthenticated";
-  entry.network_address = req.peer;
-  entry.request_id = req.request_id;
-  entry.object_reference = req.method + " " + req.path;
-  Status st = storage::RunInTransaction(pool_, [&](storage::Transaction& tx) {
-    auto r = storage::AppendAuditEvent(tx, entry);
-    return r.ok() ? Status::Ok() : r.status();
-  });
-  (void)st;  // a refusal goes out whether or not its record could be written
+  // The failed attempt is part of the access history too, through the one door; the caller
+  // learns only that it must authenticate, whether or not its record could be written.
+  (void)access_.AuditFailedLogin(pool_, req, xds ? "xds" : "fhir", actor.status());
   *refusal = xds ? xds::XdsService::Unauthorized(req) : fhir::FhirApi::Unauthorized(req, actor.status());
   return std::nullopt;
 }
