@@ -290,6 +290,28 @@ std::string MetaSource(const std::string& content) {
 
 }  // namespace
 
+// Stores a stamped version: the version row and its history, the search index rows and the
+// registry rows derived from it.
+static Result<WriteResult> Persist(storage::Transaction& tx, std::optional<long long> key,
+                                   const std::string& type, const std::string& id, int version,
+                                   const std::string& now, const std::string& method,
+                                   JsonValue stamped) {
+  WriteResult out;
+  out.stored.patient_key = key;
+  out.stored.type = type;
+  out.stored.id = id;
+  out.stored.version = version;
+  out.stored.last_updated = now;
+  out.stored.method = method;
+  out.stored.security = SecurityCodes(stamped);
+  out.stored.content = WriteJson(stamped);
+  CARNET_RETURN_IF_ERROR(storage::WriteVersion(tx, out.stored));
+  CARNET_RETURN_IF_ERROR(UpdateSearchIndex(tx, out.stored, &stamped));
+  CARNET_RETURN_IF_ERROR(mapping::UpdateRegistryIndex(tx, out.stored, &stamped));
+  out.resource = std::move(stamped);
+  return out;
+}
+
 Result<WriteResult> Interactions::Write(storage::Transaction& tx, profiles::AccessSession& session,
                                         const std::string& type, const std::string& id,
                                         JsonValue resource,
@@ -314,20 +336,10 @@ Result<WriteResult> Interactions::Write(storage::Transaction& tx, profiles::Acce
     CARNET_RETURN_IF_ERROR(Validate(type, stamped, nullptr));
     auto key = CompartmentKey(tx, type, id, stamped);
     if (!key.ok()) return key.status();
-    WriteResult out;
-    out.stored.patient_key = *key;
-    out.stored.type = type;
-    out.stored.id = id;
-    out.stored.version = previous ? previous->version + 1 : 1;
-    out.stored.last_updated = now;
-    out.stored.method = method;
-    out.stored.security = SecurityCodes(stamped);
-    out.stored.content = WriteJson(stamped);
-    CARNET_RETURN_IF_ERROR(storage::WriteVersion(tx, out.stored));
-    CARNET_RETURN_IF_ERROR(UpdateSearchIndex(tx, out.stored, &stamped));
-    CARNET_RETURN_IF_ERROR(mapping::UpdateRegistryIndex(tx, out.stored, &stamped));
+    auto out = Persist(tx, *key, type, id, previous ? previous->version + 1 : 1, now, method,
+                       std::move(stamped));
+    if (!out.ok()) return out.status();
     CARNET_RETURN_IF_ERROR(session.Audit(tx, audit, derived, *key));
-    out.resource = std::move(stamped);
     return out;
   }
   // The current version first: may the actor change it at all?
@@ -401,21 +413,10 @@ Result<WriteResult> Interactions::Write(storage::Transaction& tx, profiles::Acce
     }
     decision = *d;
   }
-  WriteResult out;
-  out.stored.patient_key = *key;
-  out.stored.type = type;
-  out.stored.id = id;
-  out.stored.version = version;
-  out.stored.last_updated = now;
-  out.stored.method = method;
-  out.stored.security = SecurityCodes(stamped);
-  out.stored.content = WriteJson(stamped);
-  CARNET_RETURN_IF_ERROR(storage::WriteVersion(tx, out.stored));
-  CARNET_RETURN_IF_ERROR(UpdateSearchIndex(tx, out.stored, &stamped));
-  CARNET_RETURN_IF_ERROR(mapping::UpdateRegistryIndex(tx, out.stored, &stamped));
-  CARNET_RETURN_IF_ERROR(AfterWrite(tx, session, out.stored, &stamped, previous));
+  auto out = Persist(tx, *key, type, id, version, now, method, std::move(stamped));
+  if (!out.ok()) return out.status();
+  CARNET_RETURN_IF_ERROR(AfterWrite(tx, session, out->stored, &out->resource, previous));
   CARNET_RETURN_IF_ERROR(session.Audit(tx, audit, *decision, *key));
-  out.resource = std::move(stamped);
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include "fhir/search_cursor.h"
 #include "fhir/search_params.h"
 #include "fhir/search_plan.h"
+#include "storage/access_filter.h"
 #include "fhir/search_query.h"
 
 using namespace carnet;
@@ -35,8 +36,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto parsed = ParseSearch(*params, ParseQuery(query), options);
   if (!parsed.ok()) return 0;
 
-  SearchScope scope;
+  storage::AccessFilter scope = storage::AccessFilter::Everything();
   if (data[0] & 0x80) {  // a restricted caller, as the access policy fills it
+    scope = storage::AccessFilter();
     scope.patient_keys = std::vector<long long>{1, 2};
     scope.include_shared = false;
     scope.excluded_security = {"MASQUE_PS"};

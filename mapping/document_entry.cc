@@ -532,19 +532,80 @@ Result<xds::DocumentEntry> EntryFromDocumentReference(const JsonValue& dr,
 
 namespace carnet::mapping {
 
-JsonValue ListFromSubmissionSet(const xds::SubmissionSet& set, const std::string& patient_reference,
-                                const std::vector<std::string>& member_references) {
+// A List of IHE MHD profile `profile` whose id is the entryUUID `id` (urn:uuid: dropped,
+// lower case).
+static JsonValue NewMhdList(const std::string& id, const char* profile) {
   JsonValue list = JsonValue::Object();
   list.Set("resourceType", JsonValue::String("List"));
-  std::string uuid = set.id.rfind("urn:uuid:", 0) == 0 ? set.id.substr(9) : set.id;
+  std::string uuid = id.rfind("urn:uuid:", 0) == 0 ? id.substr(9) : id;
   for (auto& c : uuid) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   list.Set("id", JsonValue::String(uuid));
-  JsonValue profile = JsonValue::Array();
-  profile.Append(JsonValue::String(
-      "https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Minimal.SubmissionSet"));
+  JsonValue profiles = JsonValue::Array();
+  profiles.Append(JsonValue::String(
+      std::string("https://profiles.ihe.net/ITI/MHD/StructureDefinition/") + profile));
   JsonValue meta = JsonValue::Object();
-  meta.Set("profile", std::move(profile));
+  meta.Set("profile", std::move(profiles));
   list.Set("meta", std::move(meta));
+  return list;
+}
+
+// What a SubmissionSet List and a Folder List share (IHE MHD), in this order: the entryUUID
+// and uniqueId identifiers, status, mode, title, the MHD list type, subject, date, note and
+// the member entries.
+static void SetListCommon(JsonValue& list, const std::string& id, const std::string& unique_id,
+                          const std::string& title, const char* list_type,
+                          const std::string& patient_reference, const std::string& date,
+                          const std::string& comments,
+                          const std::vector<std::string>& member_references) {
+  JsonValue ids = JsonValue::Array();
+  JsonValue entry_uuid = JsonValue::Object();
+  entry_uuid.Set("use", JsonValue::String("official"));
+  entry_uuid.Set("system", JsonValue::String("urn:ietf:rfc:3986"));
+  entry_uuid.Set("value", JsonValue::String(id));
+  ids.Append(std::move(entry_uuid));
+  if (!unique_id.empty()) {
+    JsonValue unique = JsonValue::Object();
+    unique.Set("use", JsonValue::String("usual"));
+    unique.Set("system", JsonValue::String("urn:ietf:rfc:3986"));
+    unique.Set("value", JsonValue::String(IsOid(unique_id) ? "urn:oid:" + unique_id : unique_id));
+    ids.Append(std::move(unique));
+  }
+  list.Set("identifier", std::move(ids));
+  list.Set("status", JsonValue::String("current"));
+  list.Set("mode", JsonValue::String("working"));
+  if (!title.empty()) list.Set("title", JsonValue::String(title));
+  JsonValue code = JsonValue::Object();
+  JsonValue codings = JsonValue::Array();
+  JsonValue coding = JsonValue::Object();
+  coding.Set("system",
+             JsonValue::String("https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"));
+  coding.Set("code", JsonValue::String(list_type));
+  codings.Append(std::move(coding));
+  code.Set("coding", std::move(codings));
+  list.Set("code", std::move(code));
+  if (!patient_reference.empty()) list.Set("subject", ReferenceTo(patient_reference));
+  SetDateTime(list, "date", date);
+  if (!comments.empty()) {
+    JsonValue notes = JsonValue::Array();
+    JsonValue note = JsonValue::Object();
+    note.Set("text", JsonValue::String(comments));
+    notes.Append(std::move(note));
+    list.Set("note", std::move(notes));
+  }
+  if (!member_references.empty()) {
+    JsonValue entries = JsonValue::Array();
+    for (const auto& ref : member_references) {
+      JsonValue e = JsonValue::Object();
+      e.Set("item", ReferenceTo(ref));
+      entries.Append(std::move(e));
+    }
+    list.Set("entry", std::move(entries));
+  }
+}
+
+JsonValue ListFromSubmissionSet(const xds::SubmissionSet& set, const std::string& patient_reference,
+                                const std::vector<std::string>& member_references) {
+  JsonValue list = NewMhdList(set.id, "IHE.MHD.Minimal.SubmissionSet");
   if (!set.source_id.empty())
     AddExtension(
         list, StringExtension("https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-sourceId",
@@ -559,51 +620,8 @@ JsonValue ListFromSubmissionSet(const xds::SubmissionSet& set, const std::string
     ext.Set("valueCodeableConcept", ConceptOf(set.content_type_code));
     AddExtension(list, std::move(ext));
   }
-  JsonValue ids = JsonValue::Array();
-  JsonValue entry_uuid = JsonValue::Object();
-  entry_uuid.Set("use", JsonValue::String("official"));
-  entry_uuid.Set("system", JsonValue::String("urn:ietf:rfc:3986"));
-  entry_uuid.Set("value", JsonValue::String(set.id));
-  ids.Append(std::move(entry_uuid));
-  if (!set.unique_id.empty()) {
-    JsonValue unique = JsonValue::Object();
-    unique.Set("use", JsonValue::String("usual"));
-    unique.Set("system", JsonValue::String("urn:ietf:rfc:3986"));
-    unique.Set("value", JsonValue::String(IsOid(set.unique_id) ? "urn:oid:" + set.unique_id
-                                                               : set.unique_id));
-    ids.Append(std::move(unique));
-  }
-  list.Set("identifier", std::move(ids));
-  list.Set("status", JsonValue::String("current"));
-  list.Set("mode", JsonValue::String("working"));
-  if (!set.title.empty()) list.Set("title", JsonValue::String(set.title));
-  JsonValue code = JsonValue::Object();
-  JsonValue codings = JsonValue::Array();
-  JsonValue coding = JsonValue::Object();
-  coding.Set("system",
-             JsonValue::String("https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"));
-  coding.Set("code", JsonValue::String("submissionset"));
-  codings.Append(std::move(coding));
-  code.Set("coding", std::move(codings));
-  list.Set("code", std::move(code));
-  if (!patient_reference.empty()) list.Set("subject", ReferenceTo(patient_reference));
-  SetDateTime(list, "date", set.submission_time);
-  if (!set.comments.empty()) {
-    JsonValue notes = JsonValue::Array();
-    JsonValue note = JsonValue::Object();
-    note.Set("text", JsonValue::String(set.comments));
-    notes.Append(std::move(note));
-    list.Set("note", std::move(notes));
-  }
-  if (!member_references.empty()) {
-    JsonValue entries = JsonValue::Array();
-    for (const auto& ref : member_references) {
-      JsonValue e = JsonValue::Object();
-      e.Set("item", ReferenceTo(ref));
-      entries.Append(std::move(e));
-    }
-    list.Set("entry", std::move(entries));
-  }
+  SetListCommon(list, set.id, set.unique_id, set.title, "submissionset", patient_reference,
+                set.submission_time, set.comments, member_references);
   return list;
 }
 
@@ -660,17 +678,7 @@ std::string MhdListType(const JsonValue& list) {
 
 JsonValue ListFromFolder(const xds::Folder& folder, const std::string& patient_reference,
                          const std::vector<std::string>& member_references) {
-  JsonValue list = JsonValue::Object();
-  list.Set("resourceType", JsonValue::String("List"));
-  std::string uuid = folder.id.rfind("urn:uuid:", 0) == 0 ? folder.id.substr(9) : folder.id;
-  for (auto& c : uuid) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  list.Set("id", JsonValue::String(uuid));
-  JsonValue profile = JsonValue::Array();
-  profile.Append(JsonValue::String(
-      "https://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Minimal.Folder"));
-  JsonValue meta = JsonValue::Object();
-  meta.Set("profile", std::move(profile));
-  list.Set("meta", std::move(meta));
+  JsonValue list = NewMhdList(folder.id, "IHE.MHD.Minimal.Folder");
   for (const auto& code : folder.codes) {
     JsonValue ext = JsonValue::Object();
     ext.Set("url", JsonValue::String(
@@ -678,51 +686,8 @@ JsonValue ListFromFolder(const xds::Folder& folder, const std::string& patient_r
     ext.Set("valueCodeableConcept", ConceptOf(code));
     AddExtension(list, std::move(ext));
   }
-  JsonValue ids = JsonValue::Array();
-  JsonValue entry_uuid = JsonValue::Object();
-  entry_uuid.Set("use", JsonValue::String("official"));
-  entry_uuid.Set("system", JsonValue::String("urn:ietf:rfc:3986"));
-  entry_uuid.Set("value", JsonValue::String(folder.id));
-  ids.Append(std::move(entry_uuid));
-  if (!folder.unique_id.empty()) {
-    JsonValue unique = JsonValue::Object();
-    unique.Set("use", JsonValue::String("usual"));
-    unique.Set("system", JsonValue::String("urn:ietf:rfc:3986"));
-    unique.Set("value", JsonValue::String(IsOid(folder.unique_id) ? "urn:oid:" + folder.unique_id
-                                                                  : folder.unique_id));
-    ids.Append(std::move(unique));
-  }
-  list.Set("identifier", std::move(ids));
-  list.Set("status", JsonValue::String("current"));
-  list.Set("mode", JsonValue::String("working"));
-  if (!folder.title.empty()) list.Set("title", JsonValue::String(folder.title));
-  JsonValue code = JsonValue::Object();
-  JsonValue codings = JsonValue::Array();
-  JsonValue coding = JsonValue::Object();
-  coding.Set("system",
-             JsonValue::String("https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"));
-  coding.Set("code", JsonValue::String("folder"));
-  codings.Append(std::move(coding));
-  code.Set("coding", std::move(codings));
-  list.Set("code", std::move(code));
-  if (!patient_reference.empty()) list.Set("subject", ReferenceTo(patient_reference));
-  SetDateTime(list, "date", folder.last_update_time);
-  if (!folder.comments.empty()) {
-    JsonValue notes = JsonValue::Array();
-    JsonValue note = JsonValue::Object();
-    note.Set("text", JsonValue::String(folder.comments));
-    notes.Append(std::move(note));
-    list.Set("note", std::move(notes));
-  }
-  if (!member_references.empty()) {
-    JsonValue entries = JsonValue::Array();
-    for (const auto& ref : member_references) {
-      JsonValue e = JsonValue::Object();
-      e.Set("item", ReferenceTo(ref));
-      entries.Append(std::move(e));
-    }
-    list.Set("entry", std::move(entries));
-  }
+  SetListCommon(list, folder.id, folder.unique_id, folder.title, "folder", patient_reference,
+                folder.last_update_time, folder.comments, member_references);
   return list;
 }
 
