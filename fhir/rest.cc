@@ -19,6 +19,7 @@
 #include "mapping/registry_index.h"
 #include "profiles/notification.h"
 #include "profiles/policy_store.h"
+#include "profiles/record_choices.h"
 #include "profiles/structure.h"
 
 namespace carnet::fhir {
@@ -553,10 +554,8 @@ EntryResult FhirApi::Impl::Route(Session& session, const HttpRequest& req,
     if (m == "POST") return MetaSecurity(session, req, type, id, third == "$meta-add");
     return not_allowed("POST");
   }
-  if (type == "Patient" && segs.size() == 3 &&
-      (third == "$close" || third == "$oppose" || third == "$reactivate" || third == "$block" ||
-       third == "$unblock" || third == "$treating-physician" || third == "$emergency-access" ||
-       third == "$notification-preferences")) {
+  if (type == "Patient" && segs.size() == 3 && third.rfind('$', 0) == 0 &&
+      profiles::IsRecordChoice(third.substr(1))) {
     if (m == "POST") return PatientChoice(session, req, id, third.substr(1));
     return not_allowed("POST");
   }
@@ -1139,10 +1138,8 @@ static std::string ParamValue(const JsonValue& params, const std::string& name) 
 }
 
 // The patient's choices and the operator's record management, as operations on the
-// Patient: $block / $unblock (kind, actor), $treating-physician (actor; empty withdraws),
-// $emergency-access (opposed: boolean), $notification-preferences (channel, event,
-// enabled, address), and the operator's $close, $oppose, $reactivate. Each is one policy
-// decision, one change, one audit record in one transaction.
+// Patient (profiles/record_choices.h decides, applies and audits them): the Parameters read
+// here, the answer rendered here.
 EntryResult FhirApi::Impl::PatientChoice(Session& session, const HttpRequest& req,
                                          const std::string& id, const std::string& op) {
   JsonValue params = JsonValue::Object();
@@ -1153,71 +1150,10 @@ EntryResult FhirApi::Impl::PatientChoice(Session& session, const HttpRequest& re
       return FromError(BadRequest("$" + op + " takes a Parameters resource"));
     params = std::move(body).value();
   }
-  Action action = op == "block" || op == "unblock" ? Action::kManageBlocks
-                  : op == "treating-physician"     ? Action::kDeclareTreatingPhysician
-                  : op == "close" || op == "oppose" || op == "reactivate"
-                      ? Action::kManageRecord
-                      : Action::kChangeVisibility;
-  // Choices that are the patient's own but not "visibility": emergency opposition and
-  // notification preferences are record-level patient choices (decided as blocks are).
-  if (op == "emergency-access" || op == "notification-preferences") action = Action::kManageBlocks;
   Status st = storage::RunInTransaction(pool_, [&](Transaction& tx) -> Status {
-    auto key = storage::FindPatientKeyByResourceId(tx, id);
-    if (!key.ok()) return key.status();
-    storage::AuditEntry audit = storage::AuditEntry::Rest("operation", 'U');
-    audit.subtype_display = "$" + op;
-    audit.object_reference = "Patient/" + id + "/$" + op;
-    if (!*key)
-      return session.Refuse(audit, profiles::Refusal("no such record"), std::nullopt,
-                            "Patient/" + id);
-    // One must see the record to learn anything about it.
-    auto visible = session.DecideRecord(tx, **key, Action::kSearch);
-    if (!visible.ok()) return visible.status();
-    auto d = session.DecideRecord(tx, **key, action);
-    if (!d.ok()) return d.status();
-    if (!d->allowed) {
-      Decision shown = *d;
-      if (!visible->allowed) shown.refusal = ErrorCode::kNotFound;
-      return session.Refuse(audit, shown, **key, "Patient/" + id);
-    }
-    if (op == "block" || op == "unblock") {
-      std::string kind = ParamValue(params, "kind"), who = ParamValue(params, "actor");
-      if (op == "block") {
-        auto record = session.Record(tx, **key);
-        if (!record.ok()) return record.status();
-        CARNET_RETURN_IF_ERROR(profiles::CheckBlockRequest(**record, kind, who));
-      } else if (who.empty() || (kind != "professional" && kind != "organisation")) {
-        return BadRequest("$unblock names a kind (professional or organisation) and an actor");
-      }
-      CARNET_RETURN_IF_ERROR(profiles::SetBlock(tx, **key, kind, who, op == "block"));
-    } else if (op == "treating-physician") {
-      std::string who = ParamValue(params, "actor");
-      CARNET_RETURN_IF_ERROR(profiles::SetTreatingPhysician(tx, **key, who));
-      // The treating physician cannot stay blocked.
-      if (!who.empty())
-        CARNET_RETURN_IF_ERROR(profiles::SetBlock(tx, **key, "professional", who, false));
-    } else if (op == "emergency-access") {
-      std::string opposed = ParamValue(params, "opposed");
-      if (opposed != "true" && opposed != "false")
-        return BadRequest("$emergency-access takes opposed (valueBoolean)");
-      CARNET_RETURN_IF_ERROR(profiles::SetEmergencyOpposed(tx, **key, opposed == "true"));
-    } else if (op == "notification-preferences") {
-      profiles::NotificationPreference p;
-      p.channel = ParamValue(params, "channel");
-      p.event_kind = ParamValue(params, "event");
-      p.enabled = ParamValue(params, "enabled") == "true";
-      p.address = ParamValue(params, "address");
-      Status set = profiles::SetPreference(tx, **key, p);
-      if (set.code() == ErrorCode::kInvalid)
-        return Invalid(set.message(), "Parameters.parameter.where(name='address').value");
-      CARNET_RETURN_IF_ERROR(set);
-    } else {
-      profiles::RecordStatus status = op == "close"    ? profiles::RecordStatus::kClosed
-                                      : op == "oppose" ? profiles::RecordStatus::kOpposed
-                                                       : profiles::RecordStatus::kActive;
-      CARNET_RETURN_IF_ERROR(profiles::SetRecordStatus(tx, **key, status));
-    }
-    return session.Audit(tx, audit, *d, **key);
+    return profiles::ApplyRecordChoice(tx, session, id, op, [&](const std::string& name) {
+      return ParamValue(params, name);
+    });
   });
   if (!st.ok()) return FromError(st);
   EntryResult e;

@@ -1,0 +1,29 @@
+// The patient's choices on their record and the operator's record management, as one
+// decided change: $block / $unblock (kind, actor), $treating-physician (actor; empty
+// withdraws), $emergency-access (opposed), $notification-preferences (channel, event,
+// enabled, address), and the operator's $close, $oppose, $reactivate. Each is one policy
+// decision (the session's), one change of the record's policy tables, one audit record, in
+// the caller's transaction. The protocols only read their parameters and render the answer.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "base/status.h"
+#include "profiles/access.h"
+#include "storage/transaction.h"
+
+namespace carnet::profiles {
+
+// Whether `op` (without '$') is one of the record choices above.
+bool IsRecordChoice(const std::string& op);
+
+// Applies choice `op` to the record whose Patient resource is `patient_id`; `param` gives a
+// parameter's value by name ("" when absent). A record the actor may not see answers as one
+// that does not exist (kNotFound "Patient/[id] is not known"); a refused choice on a visible
+// record, kForbidden; a bad parameter, kBadRequest; the treating physician blocked, kConflict.
+Status ApplyRecordChoice(storage::Transaction& tx, AccessSession& session,
+                         const std::string& patient_id, const std::string& op,
+                         const std::function<std::string(const std::string&)>& param);
+
+}  // namespace carnet::profiles
