@@ -130,16 +130,8 @@ struct FolderSubmission {
   std::string d1, d2, ss, f, ss_d1, ss_d2, ss_f, f_d1, f_d2, ss_fd1, ss_fd2;
 };
 
-class XdsQuerySemanticsTest : public ::testing::Test {
+class XdsQuerySemanticsTest : public SharedGatewayTest {
  protected:
-  static void SetUpTestSuite() {
-    gateway_ = new GatewayProcess();
-    ASSERT_TRUE(gateway_->WaitHealthy()) << gateway_->Log();
-  }
-  static void TearDownTestSuite() {
-    delete gateway_;
-    gateway_ = nullptr;
-  }
   std::string Url(const std::string& path) { return gateway_->base_url() + path; }
 
   // A fresh record (identifier urn:oid:1.1|<random>); its CX.
@@ -247,10 +239,8 @@ class XdsQuerySemanticsTest : public ::testing::Test {
     return sample;
   }
 
-  static GatewayProcess* gateway_;
   HttpClient client_;
 };
-GatewayProcess* XdsQuerySemanticsTest::gateway_ = nullptr;
 
 constexpr const char* kSuccess = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success";
 
