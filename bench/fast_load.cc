@@ -18,10 +18,10 @@
 #include "fhir/search_params.h"
 #include "mapping/registry_index.h"
 #include "profiles/access.h"
-#include "profiles/compartment.h"
+#include "model/compartment.h"
 #include "profiles/policy.h"
 #include "profiles/policy_store.h"
-#include "profiles/validator.h"
+#include "model/validator.h"
 #include "storage/audit_store.h"
 #include "storage/connection.h"
 #include "storage/migrations.h"
@@ -150,7 +150,7 @@ Status RowMaker::AddWrite(const Write& w, Record& rec, bool validate, Chunk& c) 
   std::string now = FormatUtc(std::chrono::system_clock::now());
   JsonValue stamped = fhir::StampVersion(w.resource, w.id, 1, now, loader.PrincipalId());
   if (validate)
-    for (const auto& issue : profiles::ValidateResource(stamped))
+    for (const auto& issue : model::ValidateResource(stamped))
       if (issue.severity == "error" || issue.severity == "fatal")
         return Invalid(what + ": " + issue.message, issue.expression);
   // The compartment, as Interactions::CompartmentKey finds it: the dossier's record.
@@ -167,7 +167,7 @@ Status RowMaker::AddWrite(const Write& w, Record& rec, bool validate, Chunk& c) 
       if (ref.rfind("DocumentReference/", 0) != 0 || !rec.documents.count(ref.substr(18)))
         return Refuse(what, "content of no document of the dossier");
     } else {
-      auto ids = profiles::PatientCompartmentIds(stamped);
+      auto ids = model::PatientCompartmentIds(stamped);
       if (ids.empty() || ids.front() != rec.context.patient_id)
         return Refuse(what, "not in the dossier's record");
     }

@@ -10,9 +10,9 @@
 
 #include "base/strings.h"
 #include "conformance/xds_test_plan.h"
-#include "profiles/fhirpath.h"
-#include "profiles/structure.h"
-#include "profiles/validator.h"
+#include "model/fhirpath.h"
+#include "model/structure.h"
+#include "model/validator.h"
 
 namespace carnet::conformance {
 namespace {
@@ -261,12 +261,12 @@ class Runner {
         target = &responses_[source].json;
       else
         target = &last_.json;
-      auto expr = profiles::FhirPathExpression::Parse(v.GetString("expression"));
+      auto expr = model::FhirPathExpression::Parse(v.GetString("expression"));
       if (expr.ok() && target && !target->is_null()) {
-        profiles::FhirPathEnvironment env;
-        env.registry = &profiles::StructureRegistry::R4();
+        model::FhirPathEnvironment env;
+        env.registry = &model::StructureRegistry::R4();
         auto out = expr->Evaluate(*target, env);
-        if (out.ok() && !out->empty()) return profiles::FhirPathToString(out->front());
+        if (out.ok() && !out->empty()) return model::FhirPathToString(out->front());
       }
     }
     return v.GetString("defaultValue");
@@ -476,10 +476,10 @@ class Runner {
       if (!source.empty() && fixtures_.count(source)) target = &fixtures_[source];
       if (target->is_null())
         return fail("no JSON resource to evaluate " + as.GetString("expression") + " on");
-      auto expr = profiles::FhirPathExpression::Parse(Substitute(as.GetString("expression")));
+      auto expr = model::FhirPathExpression::Parse(Substitute(as.GetString("expression")));
       if (!expr.ok()) return fail("FHIRPath: " + expr.status().message());
-      profiles::FhirPathEnvironment env;
-      env.registry = &profiles::StructureRegistry::R4();
+      model::FhirPathEnvironment env;
+      env.registry = &model::StructureRegistry::R4();
       if (value.empty() && op.empty()) {
         auto b = expr->EvaluateBoolean(*target, env);
         if (!b.ok()) return fail("FHIRPath: " + b.status().message());
@@ -489,7 +489,7 @@ class Runner {
       } else {
         auto out = expr->Evaluate(*target, env);
         if (!out.ok()) return fail("FHIRPath: " + out.status().message());
-        std::string actual = out->empty() ? "" : profiles::FhirPathToString(out->front());
+        std::string actual = out->empty() ? "" : model::FhirPathToString(out->front());
         if (!Compare(op, actual, value))
           return fail(as.GetString("expression") + " is '" + actual + "', expected " +
                       (op.empty() ? "equals" : op) + " '" + value + "'");
@@ -531,7 +531,7 @@ class Runner {
     if (url.empty()) return *why = "no TestScript.profile with id " + profile_id, false;
     const std::string core = "http://hl7.org/fhir/StructureDefinition/";
     std::string type = url.rfind(core, 0) == 0 ? url.substr(core.size()) : "";
-    if (type.empty() || !profiles::StructureRegistry::R4().Find(type))
+    if (type.empty() || !model::StructureRegistry::R4().Find(type))
       return *why = "profile " + url +
                     " cannot be checked by this runner (only the R4 core resource profiles)",
              false;
@@ -543,7 +543,7 @@ class Runner {
              false;
     std::string errors;
     int n = 0;
-    for (const auto& issue : profiles::ValidateResource(resource)) {
+    for (const auto& issue : model::ValidateResource(resource)) {
       if (issue.severity != "error") continue;
       if (n++ < 3) errors += (errors.empty() ? "" : "; ") + issue.expression + ": " + issue.message;
     }

@@ -12,11 +12,11 @@
 #include "fhir/search.h"
 #include "fhir/search_access.h"
 #include "mapping/registry_index.h"
-#include "profiles/compartment.h"
+#include "model/compartment.h"
 #include "profiles/notification.h"
 #include "profiles/policy_store.h"
-#include "profiles/structure.h"
-#include "profiles/validator.h"
+#include "model/structure.h"
+#include "model/validator.h"
 
 namespace carnet::fhir {
 namespace {
@@ -160,7 +160,7 @@ Status Interactions::Validate(const std::string& type, const JsonValue& resource
   if (rt.empty()) return BadRequest("the resource has no resourceType", "resourceType");
   if (rt != type)
     return BadRequest("the body is a " + rt + " but the URL names " + type, "resourceType");
-  auto issues = profiles::ValidateResource(resource);
+  auto issues = model::ValidateResource(resource);
   std::vector<OutcomeIssue> out;
   bool error = false;
   for (const auto& i : issues) {
@@ -171,7 +171,7 @@ Status Interactions::Validate(const std::string& type, const JsonValue& resource
   if (!error) return Status::Ok();
   // The first error leads; every other issue travels as a detail, so that the client sees
   // all of them at once.
-  const profiles::ValidationIssue* first = nullptr;
+  const model::ValidationIssue* first = nullptr;
   std::vector<Status::Detail> rest;
   for (const auto& i : issues) {
     if (!first && (i.severity == "error" || i.severity == "fatal"))
@@ -187,7 +187,7 @@ Status Interactions::Validate(const std::string& type, const JsonValue& resource
 static Status UnknownRecord(const std::string& type, const JsonValue& resource) {
   if (type == "Subscription")
     return Invalid("Subscription.criteria names no known record", "Subscription.criteria");
-  auto ids = profiles::PatientCompartmentIds(resource);
+  auto ids = model::PatientCompartmentIds(resource);
   std::string patient = ids.empty() ? std::string("the patient") : "Patient/" + ids.front();
   return Invalid(patient + " is not a known record", type);
 }
@@ -233,7 +233,7 @@ Result<std::optional<long long>> Interactions::CompartmentKey(storage::Transacti
     }
     return std::optional<long long>();
   }
-  for (const std::string& patient_id : profiles::PatientCompartmentIds(resource)) {
+  for (const std::string& patient_id : model::PatientCompartmentIds(resource)) {
     auto key = storage::FindPatientKeyByResourceId(tx, patient_id);
     if (!key.ok()) return key.status();
     if (!*key) return UnknownRecord(type, resource);

@@ -20,7 +20,7 @@
 #include "profiles/notification.h"
 #include "profiles/policy_store.h"
 #include "profiles/record_choices.h"
-#include "profiles/structure.h"
+#include "model/structure.h"
 
 namespace carnet::fhir {
 namespace {
@@ -409,7 +409,7 @@ EntryResult FhirApi::Impl::Route(Session& session, const HttpRequest& req,
     return not_allowed("GET");
   }
   const std::string& type = segs[0];
-  const auto& registry = profiles::StructureRegistry::R4();
+  const auto& registry = model::StructureRegistry::R4();
   if (!registry.IsResourceType(type))
     return FromError(NotFound("'" + type + "' is not a FHIR R4 resource type"));
   if (!IsServedType(type))
@@ -1220,7 +1220,7 @@ EntryResult FhirApi::Impl::MetaSecurity(Session& session, const HttpRequest& req
 }
 
 EntryResult FhirApi::Impl::Capabilities() {
-  const auto& registry = profiles::StructureRegistry::R4();
+  const auto& registry = model::StructureRegistry::R4();
   (void)registry;
   JsonValue cs = JsonValue::Object();
   cs.Set("resourceType", JsonValue::String("CapabilityStatement"));
@@ -1610,7 +1610,7 @@ EntryResult FhirApi::Impl::ProcessBundleBody(Session& session, const HttpRequest
       if (e.parse_error.ok() && e.method == "PATCH" && !e.has_resource)
         e.parse_error =
             BadRequest("PATCH entry needs a Binary holding the JSON Patch", where + ".resource");
-      if (e.parse_error.ok() && !profiles::StructureRegistry::R4().IsResourceType(e.url.type))
+      if (e.parse_error.ok() && !model::StructureRegistry::R4().IsResourceType(e.url.type))
         e.parse_error = NotFound("'" + e.url.type + "' is not a FHIR R4 resource type");
       else if (e.parse_error.ok() && !IsServedType(e.url.type))
         e.parse_error = NotFound(e.url.type + " is not served by this server");

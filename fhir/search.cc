@@ -16,7 +16,7 @@
 #include "fhir/search_params.h"
 #include "fhir/search_plan.h"
 #include "fhir/search_query.h"
-#include "profiles/structure.h"
+#include "model/structure.h"
 
 namespace carnet::fhir {
 namespace {

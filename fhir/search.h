@@ -1,7 +1,7 @@
 // FHIR search on the dossier: the search index written with every resource version, and
 // the query side (GET [type]?..., POST [type]/_search, compartment and system searches,
 // conditional operations). Search parameters come from the official R4 SearchParameter
-// definitions (profiles::StructureRegistry) plus custom SearchParameter resources, as data:
+// definitions (model::StructureRegistry) plus custom SearchParameter resources, as data:
 // no per-parameter code.
 #pragma once
 

@@ -2,7 +2,7 @@
 
 #include <cctype>
 
-#include "profiles/structure.h"
+#include "model/structure.h"
 
 namespace carnet::fhir {
 namespace {
@@ -14,17 +14,17 @@ bool NameMatches(const std::string& key, const std::string& name) {
          std::isupper(static_cast<unsigned char>(key[name.size()]));
 }
 
-bool Mandatory(const profiles::TypeDef* def, const std::string& type, const std::string& key) {
+bool Mandatory(const model::TypeDef* def, const std::string& type, const std::string& key) {
   if (!def) return false;
-  const auto& registry = profiles::StructureRegistry::R4();
+  const auto& registry = model::StructureRegistry::R4();
   auto child = registry.ResolveChild(*def, type, key);
   return child && child->def->min > 0;
 }
 
 // In the summary per the definition's isSummary flag (choice members included).
-bool InSummary(const profiles::TypeDef* def, const std::string& type, const std::string& key) {
+bool InSummary(const model::TypeDef* def, const std::string& type, const std::string& key) {
   if (!def) return false;
-  const auto& registry = profiles::StructureRegistry::R4();
+  const auto& registry = model::StructureRegistry::R4();
   auto child = registry.ResolveChild(*def, type, key.size() > 1 && key[0] == '_' ? key.substr(1) : key);
   return child && child->def->is_summary;
 }
@@ -47,7 +47,7 @@ JsonValue ShapeResource(JsonValue resource, const std::string& summary,
                         const std::vector<std::string>& elements) {
   if ((summary.empty() || summary == "false") && elements.empty()) return resource;
   std::string type = resource.GetString("resourceType");
-  const profiles::TypeDef* def = profiles::StructureRegistry::R4().Find(type);
+  const model::TypeDef* def = model::StructureRegistry::R4().Find(type);
   bool removed = false;
   JsonValue out = JsonValue::Object();
   for (auto& [key, value] : resource.members()) {

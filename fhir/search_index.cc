@@ -5,7 +5,7 @@
 #include "fhir/search.h"
 #include "fhir/search_dates.h"
 #include "fhir/search_text.h"
-#include "profiles/structure.h"
+#include "model/structure.h"
 #include "storage/sql_builder.h"
 
 namespace carnet::fhir {
@@ -256,7 +256,7 @@ ParsedReference ParseReference(const std::string& ref_in) {
   }
   p.type = ref.substr(0, slash);
   p.id = ref.substr(slash + 1);
-  if (!profiles::StructureRegistry::R4().IsResourceType(p.type) || p.id.empty()) {
+  if (!model::StructureRegistry::R4().IsResourceType(p.type) || p.id.empty()) {
     p = ParsedReference();
     p.url = ref_in;
   }

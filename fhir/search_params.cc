@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "profiles/structure.h"
+#include "model/structure.h"
 
 namespace carnet::fhir {
 namespace {
@@ -82,7 +82,7 @@ SearchParamRegistry& SearchParamRegistry::Instance() {
 }
 
 std::shared_ptr<const SearchParamSet> SearchParamRegistry::BuildOfficial() {
-  const auto& registry = profiles::StructureRegistry::R4();
+  const auto& registry = model::StructureRegistry::R4();
   auto set = std::make_shared<SearchParamSet>();
   // One parsed expression per distinct text: the Resource-level ones repeat for every type.
   std::map<std::string, std::shared_ptr<const SearchParamDef>> by_key;
@@ -216,7 +216,7 @@ Status SearchParamRegistry::OnSearchParameterWrite(storage::Transaction& tx, con
     if (!bases || !bases->is_array() || bases->items().empty())
       return Invalid("SearchParameter.base is required", "SearchParameter.base");
     for (const auto& b : bases->items()) {
-      if (!b.is_string() || !profiles::StructureRegistry::R4().IsResourceType(b.text()))
+      if (!b.is_string() || !model::StructureRegistry::R4().IsResourceType(b.text()))
         return Invalid("SearchParameter.base names an unknown resource type",
                        "SearchParameter.base");
       rows.push_back({b.text(), code, type, expression, targets});

@@ -1,5 +1,5 @@
 // The search-parameter registry: the official R4 SearchParameter definitions
-// (profiles::StructureRegistry) plus the custom SearchParameter resources posted at run time
+// (model::StructureRegistry) plus the custom SearchParameter resources posted at run time
 // (table search_param, migration 0002). It drives both extraction on write and planning.
 #pragma once
 

@@ -2,7 +2,7 @@
 // SearchParameter definitions and typical custom SearchParameters use: paths, choice types,
 // `|`, where(), ofType(), as/is, resolve() is T, exists(), extension(url), = != and or not()).
 //
-// The expressions run on carnet's one FHIRPath engine, profiles::FhirPathExpression (parsed
+// The expressions run on carnet's one FHIRPath engine, model::FhirPathExpression (parsed
 // once per parameter, evaluated with the R4 StructureRegistry); this interface only shapes the
 // results for extraction. Element types come from the registry, so extraction knows a Coding
 // from an Identifier without guessing from the JSON shape.
@@ -18,7 +18,7 @@
 #include "base/json.h"
 #include "base/status.h"
 
-namespace carnet::profiles {
+namespace carnet::model {
 struct TypeDef;
 }
 
@@ -33,7 +33,7 @@ struct PathValue {
   bool boolean = false;             // kBoolean
   std::string text;                 // kString
   // Where the children of a kElement are defined (nullptr: unknown, untyped navigation).
-  const profiles::TypeDef* scope = nullptr;
+  const model::TypeDef* scope = nullptr;
   std::string scope_path;
 };
 

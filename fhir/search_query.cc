@@ -5,7 +5,7 @@
 
 #include "base/strings.h"
 #include "fhir/search_dates.h"
-#include "profiles/structure.h"
+#include "model/structure.h"
 
 namespace carnet::fhir {
 namespace {
@@ -38,7 +38,7 @@ bool ModifierAllowed(const std::string& type, const std::string& modifier) {
   if (type == "token") return modifier == "text" || modifier == "not" || modifier == "of-type";
   if (type == "uri") return modifier == "below" || modifier == "above";
   if (type == "reference")
-    return modifier == "identifier" || profiles::StructureRegistry::R4().IsResourceType(modifier);
+    return modifier == "identifier" || model::StructureRegistry::R4().IsResourceType(modifier);
   return false;
 }
 
@@ -239,7 +239,7 @@ Result<Criterion> MakeCriterion(const SearchParamSet& params, const std::vector<
       for (const auto& t : types) {
         const SearchParamDef* def = params.Find(t, c.code);
         std::vector<std::string> targets = def->targets;
-        if (targets.empty()) targets = profiles::StructureRegistry::R4().ResourceTypes();
+        if (targets.empty()) targets = model::StructureRegistry::R4().ResourceTypes();
         for (const auto& target : targets)
           if ((chained_code == "_id" || chained_code == "_lastUpdated" ||
                params.Find(target, chained_code)) &&
@@ -305,7 +305,7 @@ Result<ParsedSearch> ParseSearch(const SearchParamSet& params,
   out.types = options.types;
   out.count = options.default_count;
   Context ctx{params, options, out};
-  const auto& registry = profiles::StructureRegistry::R4();
+  const auto& registry = model::StructureRegistry::R4();
   CARNET_RETURN_IF_ERROR(CheckLimits(query, options.limits));
   for (const auto& [name, value] : query) {
     if (name == "_format" || name == "_pretty") continue;

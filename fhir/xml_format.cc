@@ -10,16 +10,16 @@
 #include <vector>
 
 #include "base/strings.h"
-#include "profiles/structure.h"
+#include "model/structure.h"
 
 namespace carnet::fhir {
 namespace {
 
-using profiles::ElementDef;
-using profiles::ResolvedChild;
-using profiles::StructureRegistry;
-using profiles::TypeDef;
-using profiles::TypeKind;
+using model::ElementDef;
+using model::ResolvedChild;
+using model::StructureRegistry;
+using model::TypeDef;
+using model::TypeKind;
 
 constexpr std::string_view kFhirNs = "http://hl7.org/fhir";
 constexpr std::string_view kXhtmlNs = "http://www.w3.org/1999/xhtml";
@@ -1103,7 +1103,7 @@ class XmlReader {
 }  // namespace
 
 Result<std::string> ResourceJsonToXml(const JsonValue& resource, bool pretty) {
-  Tables tables(profiles::StructureRegistry::R4());
+  Tables tables(model::StructureRegistry::R4());
   XmlWriter w(tables, pretty);
   CARNET_RETURN_IF_ERROR(w.Root(resource));
   return w.Take();
@@ -1166,7 +1166,7 @@ Result<JsonValue> ResourceXmlToJson(std::string_view xml) {
       return BadRequest("the root element <" + std::string(root.name()) +
                         "> is not in the FHIR namespace (http://hl7.org/fhir)");
   }
-  Tables tables(profiles::StructureRegistry::R4());
+  Tables tables(model::StructureRegistry::R4());
   XmlReader reader(tables, xml);
   return reader.Resource(root, "", 0);
 }

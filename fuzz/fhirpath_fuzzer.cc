@@ -8,11 +8,11 @@
 #include <string_view>
 
 #include "base/json.h"
-#include "profiles/fhirpath.h"
-#include "profiles/structure.h"
+#include "model/fhirpath.h"
+#include "model/structure.h"
 
 using namespace carnet;
-using namespace carnet::profiles;
+using namespace carnet::model;
 
 namespace {
 const JsonValue& Resource() {

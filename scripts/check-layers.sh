@@ -11,14 +11,15 @@ cd "$root"
 # folder: the folders its files may include (besides its own).
 declare -A allowed=(
   [base]=""
+  [model]="base"
   [storage]="base"
   [profiles]="base storage"
-  [mapping]="base storage profiles"
-  [fhir]="base storage profiles mapping"
-  [xds]="base storage profiles mapping"
-  [conformance]="base profiles"
-  [server]="base storage profiles mapping fhir xds conformance"
-  [bench]="base storage profiles mapping fhir xds"
+  [mapping]="base storage profiles model"
+  [fhir]="base storage profiles model mapping"
+  [xds]="base storage profiles model mapping"
+  [conformance]="base profiles model"
+  [server]="base storage profiles model mapping fhir xds conformance"
+  [bench]="base storage profiles model mapping fhir xds"
 )
 
 bad=0

@@ -10,7 +10,7 @@
 #include <map>
 #include <sstream>
 
-#include "profiles/validator.h"
+#include "model/validator.h"
 
 namespace carnet::mapping {
 namespace {
@@ -41,7 +41,7 @@ TEST(CdaEntriesTest, CorpusExtractsWhatTheTableSays) {
     std::map<std::string, size_t> counts;
     for (const auto& r : report->resources) {
       ++counts[r.GetString("resourceType")];
-      for (const auto& issue : profiles::ValidateResource(r))
+      for (const auto& issue : model::ValidateResource(r))
         EXPECT_NE(issue.severity, "error") << issue.expression << ": " << issue.message << "\n"
                                            << WriteJson(r, true);
     }

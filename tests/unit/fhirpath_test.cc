@@ -1,4 +1,4 @@
-#include "profiles/fhirpath.h"
+#include "model/fhirpath.h"
 
 #include <gtest/gtest.h>
 
@@ -12,9 +12,9 @@
 #include <sstream>
 #include <thread>
 
-#include "profiles/structure.h"
+#include "model/structure.h"
 
-namespace carnet::profiles {
+namespace carnet::model {
 namespace {
 
 namespace fs = std::filesystem;
@@ -446,9 +446,9 @@ TEST(FhirPathTest, EvaluateBooleanForInvariants) {
 }
 
 }  // namespace
-}  // namespace carnet::profiles
+}  // namespace carnet::model
 
-namespace carnet::profiles {
+namespace carnet::model {
 namespace {
 
 // Every R4 search parameter expression parses, and evaluates without error on the official
@@ -489,4 +489,4 @@ TEST(FhirPathTest, AllR4SearchParameterExpressions) {
 }
 
 }  // namespace
-}  // namespace carnet::profiles
+}  // namespace carnet::model

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "profiles/validator.h"
+#include "model/validator.h"
 #include "xds/requests.h"
 
 namespace carnet::mapping {
@@ -50,7 +50,7 @@ TEST_P(MappingDocumentEntryTest, XdsToFhirToXdsIsLossless) {
     xds::DocumentEntry entry = original;
     entry.id = "urn:uuid:8c0d5f4e-3a3b-4b64-9d7e-0f1e2d3c4b5a";  // as the registry assigns
     JsonValue dr = DocumentReferenceFromEntry(entry, "Patient/p1", "Binary/b1");
-    auto issues = profiles::ValidateResource(dr);
+    auto issues = model::ValidateResource(dr);
     for (const auto& i : issues)
       EXPECT_NE(i.severity, "error") << i.expression << ": " << i.message << "\n" << WriteJson(dr, true);
     EXPECT_EQ(dr.GetString("id"), "8c0d5f4e-3a3b-4b64-9d7e-0f1e2d3c4b5a");

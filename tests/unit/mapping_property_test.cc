@@ -7,7 +7,7 @@
 #include <random>
 
 #include "mapping/document_entry.h"
-#include "profiles/validator.h"
+#include "model/validator.h"
 
 namespace carnet::mapping {
 namespace {
@@ -176,7 +176,7 @@ TEST(MappingPropertyTest, XdsToFhirToXdsAndBackAreLossless) {
   for (int i = 0; i < 500 && failures < 3; ++i) {
     xds::DocumentEntry entry = g.Entry();
     JsonValue dr = DocumentReferenceFromEntry(entry, "Patient/p1", entry.OnDemand() ? "" : "Binary/b1");
-    for (const auto& issue : profiles::ValidateResource(dr))
+    for (const auto& issue : model::ValidateResource(dr))
       if (issue.severity == "error") {
         ADD_FAILURE() << "seed " << seed << " case " << i << ": invalid FHIR: " << issue.expression << ": "
                       << issue.message << "\n" << WriteJson(dr, true);
@@ -209,7 +209,7 @@ TEST(MappingPropertyTest, SubmissionSetsAndFoldersAreLossless) {
   for (int i = 0; i < 300 && failures < 3; ++i) {
     xds::SubmissionSet set = GenerateSet(g);
     JsonValue list = ListFromSubmissionSet(set, "Patient/p1", {"DocumentReference/d1"});
-    for (const auto& issue : profiles::ValidateResource(list))
+    for (const auto& issue : model::ValidateResource(list))
       if (issue.severity == "error") {
         ++failures;
         ADD_FAILURE() << "seed " << seed << " set " << i << ": " << issue.expression << ": " << issue.message;
@@ -225,7 +225,7 @@ TEST(MappingPropertyTest, SubmissionSetsAndFoldersAreLossless) {
     }
     xds::Folder folder = GenerateFolder(g);
     JsonValue fl = ListFromFolder(folder, "Patient/p1", {"DocumentReference/d1"});
-    for (const auto& issue : profiles::ValidateResource(fl))
+    for (const auto& issue : model::ValidateResource(fl))
       if (issue.severity == "error") {
         ++failures;
         ADD_FAILURE() << "seed " << seed << " folder " << i << ": " << issue.expression << ": " << issue.message;

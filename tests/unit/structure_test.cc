@@ -1,4 +1,4 @@
-#include "profiles/structure.h"
+#include "model/structure.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace carnet::profiles {
+namespace carnet::model {
 namespace {
 
 const StructureRegistry& R4() { return StructureRegistry::R4(); }
@@ -284,9 +284,9 @@ TEST(StructureRegistryTest, FromJsonReportsMalformedTables) {
 }
 
 }  // namespace
-}  // namespace carnet::profiles
+}  // namespace carnet::model
 
-namespace carnet::profiles {
+namespace carnet::model {
 namespace {
 
 TEST(StructureSummaryTest, IsSummaryComesFromTheDefinitions) {
@@ -301,4 +301,4 @@ TEST(StructureSummaryTest, IsSummaryComesFromTheDefinitions) {
 }
 
 }  // namespace
-}  // namespace carnet::profiles
+}  // namespace carnet::model

@@ -1,4 +1,4 @@
-#include "profiles/validator.h"
+#include "model/validator.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 
 #include "base/json.h"
 
-namespace carnet::profiles {
+namespace carnet::model {
 namespace {
 
 std::vector<ValidationIssue> Validate(const std::string& json) {
@@ -418,4 +418,4 @@ TEST(ValidatorTest, CollectsEveryIssue) {
 }
 
 }  // namespace
-}  // namespace carnet::profiles
+}  // namespace carnet::model

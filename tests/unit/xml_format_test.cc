@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "base/json.h"
-#include "profiles/structure.h"
+#include "model/structure.h"
 
 namespace carnet::fhir {
 namespace {
@@ -81,7 +81,7 @@ std::vector<fs::path> Files(const fs::path& dir, std::string_view ext) {
 }
 
 TEST(XmlFormatTest, EveryJsonExampleRoundTrips) {
-  const auto& r4 = profiles::StructureRegistry::R4();
+  const auto& r4 = model::StructureRegistry::R4();
   int converted = 0;
   for (const fs::path& p : Files(kExamples, ".json")) {
     auto json = ParseJson(ReadFile(p));

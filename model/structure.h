@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-namespace carnet::profiles {
+namespace carnet::model {
 
 // One element of a type's snapshot, e.g. Patient.contact.name or Observation.value[x].
 struct ElementDef {
@@ -132,4 +132,4 @@ class StructureRegistry {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace carnet::profiles
+}  // namespace carnet::model

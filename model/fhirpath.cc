@@ -1,5 +1,5 @@
 #include "base/strings.h"
-#include "profiles/fhirpath.h"
+#include "model/fhirpath.h"
 
 #include <algorithm>
 #include <charconv>
@@ -13,9 +13,9 @@
 #include <set>
 #include <unordered_map>
 
-#include "profiles/structure.h"
+#include "model/structure.h"
 
-namespace carnet::profiles {
+namespace carnet::model {
 
 // ---------------------------------------------------------------------------------------
 // Bounds. Expressions in FHIR definitions are a few hundred characters and a handful of
@@ -2970,4 +2970,4 @@ Result<bool> FhirPathExpression::EvaluateBoolean(const JsonValue& resource,
   return b->value_or(false);
 }
 
-}  // namespace carnet::profiles
+}  // namespace carnet::model

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "base/json.h"
-#include "profiles/structure.h"
+#include "model/structure.h"
 
-namespace carnet::profiles {
+namespace carnet::model {
 
 struct ValidationIssue {
   std::string severity;  // "error" | "warning"
@@ -26,4 +26,4 @@ struct ValidationIssue {
 std::vector<ValidationIssue> ValidateResource(
     const carnet::JsonValue& resource, const StructureRegistry& registry = StructureRegistry::R4());
 
-}  // namespace carnet::profiles
+}  // namespace carnet::model

@@ -7,13 +7,13 @@
 #include <vector>
 
 #include "base/json.h"
-#include "profiles/structure.h"
+#include "model/structure.h"
 
-namespace carnet::profiles {
+namespace carnet::model {
 
 // Logical ids of the Patient resources that `resource` references through its Patient
 // compartment parameters, first-found first, without duplicates. For a Patient, its own id.
 std::vector<std::string> PatientCompartmentIds(
     const JsonValue& resource, const StructureRegistry& registry = StructureRegistry::R4());
 
-}  // namespace carnet::profiles
+}  // namespace carnet::model

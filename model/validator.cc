@@ -1,4 +1,4 @@
-#include "profiles/validator.h"
+#include "model/validator.h"
 
 #include <algorithm>
 #include <cctype>
@@ -11,7 +11,7 @@
 
 #include "base/strings.h"
 
-namespace carnet::profiles {
+namespace carnet::model {
 namespace {
 
 // ---------------------------------------------------------------------------------------------
@@ -754,4 +754,4 @@ std::vector<ValidationIssue> ValidateResource(const carnet::JsonValue& resource,
   return issues;
 }
 
-}  // namespace carnet::profiles
+}  // namespace carnet::model

@@ -8,7 +8,7 @@
 // every intermediate collection are bounded by FhirPathEnvironment::max_items.
 //
 // Type information (choice types such as Observation.value[x], is/as/ofType on complex
-// elements, FHIR primitive types) comes from a profiles::StructureRegistry when the caller
+// elements, FHIR primitive types) comes from a model::StructureRegistry when the caller
 // passes one; without it the evaluator still works on arbitrary JSON, inferring what it can
 // (resourceType members, choice suffixes naming a FHIR data type).
 //
@@ -40,7 +40,7 @@
 #include "base/json.h"
 #include "base/status.h"
 
-namespace carnet::profiles {
+namespace carnet::model {
 
 class StructureRegistry;
 struct TypeDef;
@@ -156,4 +156,4 @@ class FhirPathExpression {
   std::shared_ptr<const Ast> root_;  // immutable, shared by copies
 };
 
-}  // namespace carnet::profiles
+}  // namespace carnet::model

@@ -1,8 +1,8 @@
-#include "profiles/compartment.h"
+#include "model/compartment.h"
 
 #include <algorithm>
 
-namespace carnet::profiles {
+namespace carnet::model {
 namespace {
 
 // Splits a FHIRPath expression at top-level '|'.
@@ -87,4 +87,4 @@ std::vector<std::string> PatientCompartmentIds(const JsonValue& resource,
   return ids;
 }
 
-}  // namespace carnet::profiles
+}  // namespace carnet::model
