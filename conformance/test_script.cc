@@ -520,7 +520,7 @@ class Runner {
 
   // validateProfileId: the TestScript.profile of that id names a StructureDefinition; the R4
   // core resource profiles (http://hl7.org/fhir/StructureDefinition/[type]) are checked here,
-  // with the same validator carnet uses (profiles/validator.h: structure, cardinality, formats,
+  // with the same validator carnet uses (model/validator.h: structure, cardinality, formats,
   // required bindings). Any other profile is reported as not checkable rather than passed.
   bool ConformsToProfile(const std::string& profile_id, const JsonValue& resource,
                          std::string* why) {

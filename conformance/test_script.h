@@ -5,7 +5,7 @@
 //   - fixtures: static (resource.reference to a JSON file beside the script, or a contained
 //     resource "#id"), and responses kept by operation.responseId;
 //   - variables: defaultValue, headerField, expression (FHIRPath, the shared engine of
-//     profiles/fhirpath.h), from a fixture (sourceId) or the last response; values given from
+//     model/fhirpath.h), from a fixture (sourceId) or the last response; values given from
 //     outside (--var name=value) override defaults; "${name}" is substituted in params, url,
 //     request headers and bodies;
 //   - setup, test, teardown; operations read, vread, create, update, delete, search, history,

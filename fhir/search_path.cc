@@ -5,7 +5,7 @@
 
 namespace carnet::fhir {
 
-// The expression is carnet's one FHIRPath engine (profiles/fhirpath.h), shared with the
+// The expression is carnet's one FHIRPath engine (model/fhirpath.h), shared with the
 // conformance engine; this file only adapts its results to what extraction needs.
 struct SearchPath::Node {
   model::FhirPathExpression expression;

@@ -1,4 +1,4 @@
-// FHIR R4 XML <-> JSON, driven by the structure definitions (profiles/structure.h).
+// FHIR R4 XML <-> JSON, driven by the structure definitions (model/structure.h).
 //
 // The two representations carry the same content; what differs is how (R4 "XML
 // Representation" / "JSON Representation"): primitives are `value` attributes in XML and typed

@@ -1,5 +1,5 @@
 // Structural validation of a FHIR R4 resource in JSON form, driven only by the definition
-// tables (profiles/structure.h): element names, cardinalities, primitive formats, choice
+// tables (model/structure.h): element names, cardinalities, primitive formats, choice
 // types, primitive extensions (`_element`), required code bindings, reference formats and
 // contained resources. Invariants (FHIRPath constraints) and profiles are not checked here.
 #pragma once

