@@ -48,6 +48,9 @@ using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 // Percent-decodes a query or path component ('+' is a space only when form_encoded).
 std::string PercentDecode(std::string_view in, bool form_encoded);
+// %XX-encodes every byte but the RFC 3986 unreserved characters (letters, digits, - . _ ~)
+// and those of `also_safe` (e.g. ":," in the query strings of paging links).
+std::string PercentEncode(std::string_view in, std::string_view also_safe = "");
 
 // The raw head of a request as it arrived (request line and header lines, CRLF separated),
 // which server/ captures from the bytes because Pistache loses repeated query parameters and

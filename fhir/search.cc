@@ -26,20 +26,6 @@ constexpr int kMaxIncludeLevels = 3;
 // Resources an include level may add, so that `_include=*` on a large page stays bounded.
 constexpr int kMaxIncluded = 5000;
 
-std::string Encode(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == ':' || c == ',') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
 
 JsonValue Link(const std::string& relation, const std::string& url) {
   JsonValue l = JsonValue::Object();
@@ -110,7 +96,7 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
     search = std::move(parsed).value();
     canonical.clear();
     for (const auto& [k, v] : search.link_params)
-      canonical += (canonical.empty() ? "" : "&") + Encode(k) + "=" + Encode(v);
+      canonical += (canonical.empty() ? "" : "&") + PercentEncode(k, ":,") + "=" + PercentEncode(v, ":,");
     canonical +=
         std::string(canonical.empty() ? "" : "&") + "_count=" + std::to_string(search.count);
     if (!search.cursor.empty()) {
@@ -193,7 +179,7 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
   if (total) bundle.Set("total", JsonValue::Number(std::to_string(*total)));
   JsonValue links = JsonValue::Array();
   links.Append(
-      Link("self", base_link + (search.cursor.empty() ? "" : "&_cursor=" + Encode(search.cursor))));
+      Link("self", base_link + (search.cursor.empty() ? "" : "&_cursor=" + PercentEncode(search.cursor, ":,"))));
   if (search.cursor.size()) links.Append(Link("first", base_link));
   auto cursor_at = [&](const Row& r, bool before) {
     KeysetPosition p;

@@ -183,18 +183,7 @@ std::string SystemFromScheme(const std::string& scheme) {
   if (IsOid(scheme)) return "urn:oid:" + scheme;
   // Connectathon-style names ("Connect-a-thon classCodes") are not URIs: keep them
   // reversibly in a URN of ours.
-  std::string out = "urn:carnet:xds-scheme:";
-  static const char* kHex = "0123456789ABCDEF";
-  for (unsigned char c : scheme) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_')
-      out.push_back(static_cast<char>(c));
-    else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
+  return "urn:carnet:xds-scheme:" + PercentEncode(scheme);
 }
 
 std::string SchemeFromSystem(const std::string& system) {
