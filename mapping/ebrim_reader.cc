@@ -418,6 +418,33 @@ AssociationType AssociationTypeFromUri(std::string_view uri) {
   return AssociationType::kUnknown;
 }
 
+namespace {
+struct DocumentRelation {
+  AssociationType type;
+  const char* code;
+};
+// The first row of a code is the type it maps back to.
+constexpr DocumentRelation kDocumentRelations[] = {
+    {AssociationType::kReplace, "replaces"},
+    {AssociationType::kTransformAndReplace, "replaces"},
+    {AssociationType::kTransform, "transforms"},
+    {AssociationType::kAppend, "appends"},
+    {AssociationType::kSigns, "signs"},
+};
+}  // namespace
+
+const char* RelatesToCodeOf(AssociationType type) {
+  for (const auto& r : kDocumentRelations)
+    if (r.type == type) return r.code;
+  return nullptr;
+}
+
+AssociationType AssociationTypeOfRelatesTo(std::string_view code) {
+  for (const auto& r : kDocumentRelations)
+    if (code == r.code) return r.type;
+  return AssociationType::kUnknown;
+}
+
 std::string_view AssociationTypeUri(AssociationType type) {
   switch (type) {
     case AssociationType::kHasMember:

@@ -454,11 +454,10 @@ Result<DocumentEntryRows> DocumentEntryRowsOf(const storage::StoredResource& sto
   if (const JsonValue* rel = resource.Find("relatesTo"); rel && rel->is_array())
     for (const auto& r : rel->items()) {
       std::string c = r.GetString("code");
-      std::string kind = c == "replaces"     ? "urn:ihe:iti:2007:AssociationType:RPLC"
-                         : c == "transforms" ? "urn:ihe:iti:2007:AssociationType:XFRM"
-                         : c == "appends"    ? "urn:ihe:iti:2007:AssociationType:APND"
-                         : c == "signs"      ? "urn:ihe:iti:2007:AssociationType:signs"
-                                             : "";
+      xds::AssociationType type = xds::AssociationTypeOfRelatesTo(c);
+      std::string kind = type == xds::AssociationType::kUnknown
+                             ? std::string()
+                             : std::string(xds::AssociationTypeUri(type));
       if (const JsonValue* exts = r.Find("extension"); exts && exts->is_array())
         for (const auto& x : exts->items())
           if (x.GetString("url") == std::string(kExtensionBase) + "xds-association-type" &&

@@ -160,6 +160,12 @@ enum class AssociationType {
 };
 AssociationType AssociationTypeFromUri(std::string_view uri);
 std::string_view AssociationTypeUri(AssociationType type);
+// The document relations and their FHIR DocumentReference.relatesTo codes (IHE MHD):
+// RPLC and XFRM_RPLC -> "replaces" (XFRM_RPLC kept in an extension beside it), XFRM ->
+// "transforms", APND -> "appends", signs -> "signs"; nullptr for any other type.
+const char* RelatesToCodeOf(AssociationType type);
+// The other way: "replaces" -> kReplace...; kUnknown for a code that is no document relation.
+AssociationType AssociationTypeOfRelatesTo(std::string_view code);
 
 struct Association {
   std::string id;

@@ -389,12 +389,7 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
     // relatesTo (IHE MHD), from which the registry derives them.
     std::map<std::string, JsonValue> relates_to;
     for (const auto& a : sub.metadata.associations) {
-      const char* code = a.type == AssociationType::kReplace               ? "replaces"
-                         : a.type == AssociationType::kTransformAndReplace ? "replaces"
-                         : a.type == AssociationType::kTransform           ? "transforms"
-                         : a.type == AssociationType::kAppend              ? "appends"
-                         : a.type == AssociationType::kSigns               ? "signs"
-                                                                           : nullptr;
+      const char* code = xds::RelatesToCodeOf(a.type);
       if (!code || sub.metadata.FindDocument(a.target)) continue;
       auto target = FindEntry(tx, session, a.target);
       if (!target.ok()) return target.status();
