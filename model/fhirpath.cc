@@ -1965,8 +1965,14 @@ class Evaluator {
     if (op == "*") return Collection{DecimalWithScale(x * y, scale_sum)};
     if (y == 0) return Collection{};
     if (op == "/") return Collection{DecimalOf(x / y)};
-    if (op == "div")
-      return Collection{FhirPathNode::Integer(static_cast<int64_t>(std::trunc(x / y)))};
+    if (op == "div") {
+      // A quotient beyond a 64-bit Integer has no result, as an integer overflow has none
+      // above (converting it would be undefined behaviour: found by the fhirpath fuzzer).
+      double q = std::trunc(x / y);
+      if (!std::isfinite(q) || q < -9223372036854775808.0 || q >= 9223372036854775808.0)
+        return Collection{};
+      return Collection{FhirPathNode::Integer(static_cast<int64_t>(q))};
+    }
     return Collection{DecimalWithScale(std::fmod(x, y), scale_max)};  // mod
   }
 

@@ -361,6 +361,15 @@ TEST(FhirPathTest, WorksWithoutRegistry) {
   EXPECT_EQ(Eval("c in ('x' | 'y')", plain, untyped), Strings{"true"});
 }
 
+// A decimal `div` whose quotient no 64-bit Integer holds has no result (the fuzzer's input
+// converted 1.0101e+21 to an integer: undefined behaviour, a garbage value in practice).
+TEST(FhirPathTest, DecimalDivBeyondIntegerRangeIsEmpty) {
+  JsonValue none = JsonValue::Object();
+  EXPECT_EQ(Eval("10101000000000000000000.0 div 10.0", none), Strings{});
+  EXPECT_EQ(Eval("-10101000000000000000000.0 div 10.0", none), Strings{});
+  EXPECT_EQ(Eval("7.5 div 2.0", none), Strings{"3"});
+}
+
 TEST(FhirPathTest, ErrorsAndBounds) {
   EXPECT_EQ(FhirPathExpression::Parse("Patient.name.").status().code(), ErrorCode::kBadRequest);
   EXPECT_EQ(FhirPathExpression::Parse("Patient.frobnicate()").status().code(),
