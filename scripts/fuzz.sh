@@ -41,7 +41,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 mkdir -p "$OUT"
 rc=0
 cmake --build "$OUT" -j"$jobs" "${build_targets[@]}" >"$OUT/last-build.log" 2>&1 || rc=$?
-grep -E 'error|Error' "$OUT/last-build.log" || true
+grep -aE 'error|Error' "$OUT/last-build.log" || true
 [ "$rc" -eq 0 ] || { echo "carnet fuzz: build failed ($OUT/last-build.log)" >&2; exit 1; }
 
 python3 "$ROOT/fuzz/seeds.py" "$OUT/seeds"
