@@ -63,16 +63,16 @@ for t in "${selected[@]}"; do
     -dict="$ROOT/fuzz/$(dict_for "$t").dict" -max_total_time="$seconds" -timeout=25 \
     -rss_limit_mb=2048 -artifact_prefix="$findings/" -print_final_stats=1 \
     >"$log" 2>&1 || rc=$?
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1 || true)
-  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || true)
+  execs=$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -ao '[0-9]*$' | tail -1 || true)
+  cov=$(grep -ao 'cov: [0-9]*' "$log" | tail -1 | grep -ao '[0-9]*' || true)
   units=$(find "$corpus" -type f | wc -l)
   if [ "$rc" -eq 0 ]; then
     printf '%-12s ok     %4ss %10s execs  cov %6s  corpus %5s\n' "$t" "$seconds" "${execs:-?}" \
       "${cov:-?}" "$units"
   else
     failed=1
-    artifact=$(grep -o "Test unit written to .*" "$log" | tail -1 | sed 's/Test unit written to //')
-    kind=$(grep -m1 -oE 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer): [a-z -]+|runtime error: .*' "$log" | head -c 100)
+    artifact=$(grep -ao "Test unit written to .*" "$log" | tail -1 | sed 's/Test unit written to //')
+    kind=$(grep -a -m1 -oE 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer): [a-z -]+|runtime error: .*' "$log" | head -c 100)
     printf '%-12s FAILED %s  input %s  log %s\n' "$t" "${kind:-exit $rc}" "${artifact:-?}" "$log"
   fi
 done
