@@ -461,7 +461,8 @@ TEST_F(AccessMatrixTest, PatientChoicesHaveTheirLimits) {
 // PDSm4DMP way). A professional of the care team, the document's author (the deposit source
 // lab-1) and the treating physician all see D1 and all are refused (403, the reason told:
 // they see the document), on both roads, masking and unmasking alike; the patient succeeds on
-// both. Issue 14: the rule used to be written twice, and the two copies disagreed.
+// both, and moves no other code on either. Issue 14: the rule used to be written twice, and
+// the two copies disagreed.
 TEST_F(AccessMatrixTest, OnlyThePatientMasksOnEveryRoad) {
   const Document& d1 = p_.documents[0];
   const std::string dr = "/fhir/DocumentReference/" + d1.id;
@@ -481,6 +482,27 @@ TEST_F(AccessMatrixTest, OnlyThePatientMasksOnEveryRoad) {
     auto patch = As(actor, "PATCH", dr, {kPatch}, kAddLabel);
     EXPECT_EQ(patch.status, 403) << patch.body.substr(0, 400);
     EXPECT_FALSE(masked()) << "a refused mask left D1 masked";
+  }
+  // The invisibility codes are the author's, set at deposit: the patient moves none of them, and
+  // both roads answer alike. On D3, which the patient does not see, both answer as for a
+  // document that does not exist (the $meta-delete road used to refuse with 403 before any
+  // lookup while the PATCH road answered 404).
+  const std::string kInvisible =
+      R"({"resourceType":"Parameters","parameter":[{"name":"meta","valueMeta":{"security":[{"system":"urn:oid:1.2.250.1.213.1.1.4.13","code":"INVISIBLE_PATIENT"}]}}]})";
+  auto meta_invisible = As("patient", "POST", dr + "/$meta-add", {kJson}, kInvisible);
+  auto patch_invisible =
+      As("patient", "PATCH", dr, {kPatch},
+         R"([{"op":"add","path":"/securityLabel/-","value":{"coding":[{"system":"urn:oid:1.2.250.1.213.1.1.4.13","code":"INVISIBLE_PATIENT"}]}}])");
+  EXPECT_EQ(meta_invisible.status, 403) << meta_invisible.body.substr(0, 400);
+  EXPECT_EQ(patch_invisible.status, 403) << patch_invisible.body.substr(0, 400);
+  const std::string d3 = "/fhir/DocumentReference/" + p_.documents[2].id;
+  const std::string none = "/fhir/DocumentReference/acc-no-such-document";
+  for (const std::string& target : {d3, none}) {
+    SCOPED_TRACE(target);
+    auto unmask = As("patient", "POST", target + "/$meta-delete", {kJson}, kInvisible);
+    EXPECT_EQ(unmask.status, 404) << unmask.body.substr(0, 400);
+    auto unpatch = As("patient", "PATCH", target, {kPatch}, R"([{"op":"remove","path":"/securityLabel/1"}])");
+    EXPECT_EQ(unpatch.status, 404) << unpatch.body.substr(0, 400);
   }
   // The patient masks by $meta-add, the others cannot unmask, the patient unmasks.
   ASSERT_EQ(As("patient", "POST", dr + "/$meta-add", {kJson}, kMeta).status, 200);
