@@ -1,5 +1,7 @@
 // What the policy decision point needs from the database, and what it asks the caller to
-// record: the SQL side of profiles/policy.h, kept apart so that the decisions stay pure.
+// record: the side of profiles/policy.h that reads and writes the record's rows (through
+// storage/record_context_store.h), kept apart so that the decisions stay pure. Here live the
+// meanings (what a CareTeam or a Consent authorises); the rows live in storage/.
 // Every function runs in the caller's transaction (the one that serves the request).
 #pragma once
 
