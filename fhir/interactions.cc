@@ -322,7 +322,7 @@ Result<WriteResult> Interactions::Write(storage::Transaction& tx, profiles::Acce
   bool existed = previous && !previous->deleted;
   if (!existed && action != Action::kChangeVisibility) action = Action::kCreate;
   auto [interaction, action_code] = AuditInteraction(method, action);
-  storage::AuditEntry audit = storage::AuditEntry::Rest(interaction, action_code);
+  profiles::AuditEntry audit = profiles::AuditEntry::Rest(interaction, action_code);
   audit.object_reference = what;
 
   // Resources derived from a deposited document are written under that deposit's decision.
@@ -516,7 +516,7 @@ static Status CheckWriteIntent(profiles::AccessSession& session, const std::stri
   if (session.extracting()) return Status::Ok();
   profiles::Decision d = profiles::DecideWriteIntent(session.actor(), type, permissions);
   if (d.allowed) return Status::Ok();
-  return session.Refuse(storage::AuditEntry::Rest(interaction, action), d, std::nullopt, type);
+  return session.Refuse(profiles::AuditEntry::Rest(interaction, action), d, std::nullopt, type);
 }
 
 Result<WriteResult> Interactions::Create(storage::Transaction& tx, profiles::AccessSession& session,
@@ -573,7 +573,7 @@ Result<WriteResult> Interactions::Update(storage::Transaction& tx, profiles::Acc
       if (!d.ok()) return d.status();
       visible = d->allowed;
       if (!visible)
-        (void)session.Refuse(storage::AuditEntry::Rest("update", 'U'), *d, (*current)->patient_key,
+        (void)session.Refuse(profiles::AuditEntry::Rest("update", 'U'), *d, (*current)->patient_key,
                              type + "/" + id);
     }
     if (!visible) return NoUpdateAsCreate(type, id);
@@ -584,7 +584,7 @@ Result<WriteResult> Interactions::Update(storage::Transaction& tx, profiles::Acc
       auto d = session.DecideStored(tx, **current, profiles::Action::kRead);
       if (!d.ok()) return d.status();
       if (!d->allowed)
-        return session.Refuse(storage::AuditEntry::Rest("update", 'U'), *d, (*current)->patient_key,
+        return session.Refuse(profiles::AuditEntry::Rest("update", 'U'), *d, (*current)->patient_key,
                               type + "/" + id);
     }
     return Status(
@@ -622,7 +622,7 @@ static Status HiddenUnlessReadable(storage::Transaction& tx, profiles::AccessSes
   auto d = session.DecideStored(tx, current, profiles::Action::kRead);
   if (!d.ok()) return d.status();
   if (d->allowed) return Status::Ok();
-  return session.Refuse(storage::AuditEntry::Rest(interaction, action), *d, current.patient_key,
+  return session.Refuse(profiles::AuditEntry::Rest(interaction, action), *d, current.patient_key,
                         current.type + "/" + current.id);
 }
 
@@ -739,7 +739,7 @@ Result<WriteResult> Interactions::Delete(storage::Transaction& tx, profiles::Acc
     return Status(ErrorCode::kPreconditionFailed,
                   "If-Match does not match the current version W/\"" +
                       std::to_string((*current)->version) + "\"");
-  storage::AuditEntry audit = storage::AuditEntry::Rest("delete", 'D');
+  profiles::AuditEntry audit = profiles::AuditEntry::Rest("delete", 'D');
   audit.object_reference = type + "/" + id;
   auto d = session.DecideStored(tx, **current, profiles::Action::kDelete);
   if (!d.ok()) return d.status();

@@ -63,7 +63,7 @@ Result<bool> HasAccessedBefore(storage::Transaction& tx, long long patient_key,
 }
 
 Status EnqueueAccessNotification(storage::Transaction& tx, long long patient_key,
-                                 const std::string& kind, const storage::AuditEntry& entry,
+                                 const std::string& kind, const AuditEntry& entry,
                                  const std::string& event_id) {
   std::string who = entry.actor_id;
   if (!entry.profession.empty()) who += " (profession " + entry.profession + ")";
