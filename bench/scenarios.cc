@@ -251,7 +251,7 @@ xds::SubmissionSet LabSubmissionSet(const xds::DocumentEntry& entry, const std::
 
 // The audit event the gateway appends for an access by bench/run's deposit source.
 profiles::AuditEntry LoaderAudit(profiles::AuditEntry e, long long patient_key,
-                                const std::string& patient_id, const std::string& object) {
+                                 const std::string& patient_id, const std::string& object) {
   e.actor_kind = "system";
   e.actor_id = kLoader;
   e.client_id = kLoader;

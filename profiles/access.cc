@@ -123,8 +123,7 @@ Result<const RecordContext*> AccessSession::Record(storage::Transaction& tx, lon
 
 Status AccessControl::AuditFailedLogin(storage::Pool& pool, const HttpRequest& req,
                                        const std::string& channel, const Status& why) const {
-  AuditEntry entry =
-      AuditEntry::Dicom("110114", "User Authentication", channel, 'E');
+  AuditEntry entry = AuditEntry::Dicom("110114", "User Authentication", channel, 'E');
   entry.subtype_system = "http://dicom.nema.org/resources/ontology/DCM";
   entry.subtype_code = "110122";
   entry.subtype_display = "Login";
@@ -331,8 +330,8 @@ Result<AccessFilter> AccessSession::SearchFilter(storage::Transaction& tx,
   return MergeFilters(open);
 }
 
-Status AccessSession::Audit(storage::Transaction& tx, AuditEntry entry,
-                            const Decision& decision, std::optional<long long> patient_key) {
+Status AccessSession::Audit(storage::Transaction& tx, AuditEntry entry, const Decision& decision,
+                            std::optional<long long> patient_key) {
   entry = AuditEntryFor(actor_, decision, std::move(entry));
   entry.request_id = facts_.request_id;
   entry.network_address = facts_.client_address;

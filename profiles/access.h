@@ -18,10 +18,10 @@
 #include "base/json.h"
 #include "base/status.h"
 #include "profiles/actor.h"
+#include "profiles/audit_event.h"
 #include "profiles/habilitation_matrix.h"
 #include "profiles/jwt.h"
 #include "profiles/policy.h"
-#include "profiles/audit_event.h"
 #include "storage/pool.h"
 #include "storage/resource_store.h"
 #include "storage/transaction.h"
@@ -145,8 +145,8 @@ class AccessSession {
   // A refusal: remembered for the audit (written by FlushRefusals in a transaction of its
   // own, since the refused request's transaction rolls back) and turned into the Status the
   // front end answers with (`what` names the target as a missing one would be named).
-  Status Refuse(AuditEntry entry, const Decision& decision,
-                std::optional<long long> patient_key, const std::string& what);
+  Status Refuse(AuditEntry entry, const Decision& decision, std::optional<long long> patient_key,
+                const std::string& what);
   // Writes the refusals remembered so far (each once). Call before answering: kUnavailable
   // when the audit cannot be written.
   Status FlushRefusals(storage::Pool& pool);

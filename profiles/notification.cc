@@ -122,7 +122,7 @@ Status SetPreference(storage::Transaction& tx, long long patient_key,
                      const NotificationPreference& p) {
   CARNET_RETURN_IF_ERROR(CheckPreference(p));
   return storage::UpsertPreferenceRow(tx, patient_key,
-                                     {p.channel, p.event_kind, p.enabled, p.address});
+                                      {p.channel, p.event_kind, p.enabled, p.address});
 }
 
 Result<std::vector<NotificationPreference>> ReadPreferences(storage::Transaction& tx,

@@ -136,8 +136,7 @@ Status SetEmergencyOpposed(storage::Transaction& tx, long long patient_key, bool
   return storage::UpdateEmergencyOpposed(tx, patient_key, opposed);
 }
 
-AuditEntry AuditEntryFor(const Actor& actor, const Decision& decision,
-                                  AuditEntry base) {
+AuditEntry AuditEntryFor(const Actor& actor, const Decision& decision, AuditEntry base) {
   base.actor_kind = std::string(ActorKindName(actor.kind));
   base.actor_id = actor.PrincipalId();
   base.actor_subject = actor.subject;

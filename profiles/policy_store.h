@@ -11,8 +11,8 @@
 #include "base/json.h"
 #include "base/status.h"
 #include "profiles/actor.h"
-#include "profiles/policy.h"
 #include "profiles/audit_event.h"
+#include "profiles/policy.h"
 #include "storage/transaction.h"
 
 namespace carnet::profiles {
@@ -71,7 +71,6 @@ Status SetEmergencyOpposed(storage::Transaction& tx, long long patient_key, bool
 // An AuditEntry with the actor's identifiers, the decision's outcome (0, or 4 when refused)
 // and reason, emergency and consent flags; the caller adds the event type, the patient and
 // object references, the query, the client address and the request id.
-AuditEntry AuditEntryFor(const Actor& actor, const Decision& decision,
-                                  AuditEntry base = {});
+AuditEntry AuditEntryFor(const Actor& actor, const Decision& decision, AuditEntry base = {});
 
 }  // namespace carnet::profiles

@@ -134,9 +134,8 @@ HttpResponse Gateway::DebugSleep(const HttpRequest& req) {
   for (char c : ms)
     if (!std::isdigit(static_cast<unsigned char>(c)) || ms.size() > 6)
       return Json(400, "{\"error\":\"ms must be a whole number below 1000000\"}");
-  Status st = storage::RunInTransaction(pool_, [&](storage::Transaction& tx) {
-    return storage::HoldConnection(tx, ms);
-  });
+  Status st = storage::RunInTransaction(
+      pool_, [&](storage::Transaction& tx) { return storage::HoldConnection(tx, ms); });
   if (!st.ok()) return Json(503, "{\"error\":\"" + JsonEscape(st.message()) + "\"}");
   return Json(200, "{\"slept_ms\":" + ms + "}");
 }

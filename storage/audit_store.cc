@@ -84,10 +84,10 @@ AuditRow ChainAuditRecord(const AuditRecord& record, const std::string& prev_has
   long long recorded_us = recorded.time_since_epoch().count() * 1000;
   row.recorded = FormatUtc(recorded);
   row.content = record.content;
-  row.hash = AuditHash(prev_hash, CanonicalRow(row.chain_key, record.event_id, recorded_us,
-                                               std::string(1, record.action), record.outcome,
-                                               record.actor_id, record.actor_kind,
-                                               record.emergency, row.content));
+  row.hash = AuditHash(prev_hash,
+                       CanonicalRow(row.chain_key, record.event_id, recorded_us,
+                                    std::string(1, record.action), record.outcome, record.actor_id,
+                                    record.actor_kind, record.emergency, row.content));
   return row;
 }
 

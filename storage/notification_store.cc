@@ -36,10 +36,10 @@ Result<std::vector<PreferenceRow>> ReadPreferenceRows(Transaction& tx, long long
 }
 
 Status UpsertPreferenceRow(Transaction& tx, long long patient_key, const PreferenceRow& row) {
-  auto r = tx.Run(kUpsert, {SqlParam::Text(std::to_string(patient_key)),
-                            SqlParam::Text(row.channel), SqlParam::Text(row.event_kind),
-                            SqlParam::Text(row.enabled ? "true" : "false"),
-                            SqlParam::Text(row.address)});
+  auto r = tx.Run(kUpsert,
+                  {SqlParam::Text(std::to_string(patient_key)), SqlParam::Text(row.channel),
+                   SqlParam::Text(row.event_kind), SqlParam::Text(row.enabled ? "true" : "false"),
+                   SqlParam::Text(row.address)});
   return r.ok() ? Status::Ok() : r.status();
 }
 

@@ -77,9 +77,9 @@ Status UpsertEmergencyAccess(Transaction& tx, long long patient_key, const std::
       "INSERT INTO emergency_access (patient_key, actor_id, started_at, reason) "
       "VALUES ($1::bigint, $2, to_timestamp($3::bigint), $4) ON CONFLICT (patient_key, actor_id) "
       "DO UPDATE SET started_at = excluded.started_at, reason = excluded.reason"};
-  return Done(tx.Run(kUpsert, {Key(patient_key), SqlParam::Text(actor_id),
-                               SqlParam::Text(std::to_string(started_at)),
-                               SqlParam::Text(reason)}));
+  return Done(
+      tx.Run(kUpsert, {Key(patient_key), SqlParam::Text(actor_id),
+                       SqlParam::Text(std::to_string(started_at)), SqlParam::Text(reason)}));
 }
 
 Status ReplaceCareTeamMembers(Transaction& tx, long long patient_key, const std::string& res_id,

@@ -27,9 +27,9 @@ struct RecordRow {
   std::string status;  // patient.status as stored
   std::string treating_physician;
   bool emergency_opposed = false;
-  std::vector<std::string> blocked_professionals;  // patient_block kind 'professional'
-  std::vector<std::string> blocked_organisations;  // patient_block kind 'organisation'
-  std::vector<std::string> care_team;              // distinct care_team_member ids
+  std::vector<std::string> blocked_professionals;       // patient_block kind 'professional'
+  std::vector<std::string> blocked_organisations;       // patient_block kind 'organisation'
+  std::vector<std::string> care_team;                   // distinct care_team_member ids
   std::vector<AppAuthorisationRow> app_authorisations;  // not revoked, by client id
   std::optional<long long> emergency_started_at;        // epoch seconds
 };
@@ -65,8 +65,7 @@ Status ReplaceCareTeamMembers(Transaction& tx, long long patient_key, const std:
 Status GrantAppAuthorisation(Transaction& tx, long long patient_key, const std::string& client_id,
                              const std::string& scopes, const std::string& res_id);
 // Revokes the app's authorisation now (nothing when none is in force).
-Status RevokeAppAuthorisation(Transaction& tx, long long patient_key,
-                              const std::string& client_id);
+Status RevokeAppAuthorisation(Transaction& tx, long long patient_key, const std::string& client_id);
 // Revokes now every authorisation granted by resource `res_id`.
 Status RevokeAppAuthorisationsGrantedBy(Transaction& tx, long long patient_key,
                                         const std::string& res_id);

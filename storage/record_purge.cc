@@ -27,9 +27,8 @@ const char* const kTables[] = {"idx_string",        "idx_token",          "idx_r
                                "patient_identifier", "outbox",            "resource_history",
                                "resource"};
 // Where a resource's rows are, by type and id: its index rows, then its history and itself.
-const char* const kUnkeyedTables[] = {"idx_string", "idx_token",        "idx_reference",
-                                      "idx_date",   "idx_quantity",     "idx_uri",
-                                      "resource_history", "resource"};
+const char* const kUnkeyedTables[] = {"idx_string",   "idx_token", "idx_reference",    "idx_date",
+                                      "idx_quantity", "idx_uri",   "resource_history", "resource"};
 
 }  // namespace
 
@@ -67,9 +66,9 @@ Result<std::vector<long long>> PurgeClosedRecords(Pool& pool, int retention_days
       if (!ids.empty()) {
         std::string array = TextArrayLiteral(ids);
         for (const char* t : kUnkeyedTables) {
-          auto r = tx.RunDynamic(std::string("DELETE FROM ") + t +
-                                     " WHERE res_type = $2 AND res_id = ANY($1::text[])",
-                                 {SqlParam::Text(array), SqlParam::Text(unkeyed.res_type)});
+          auto r = tx.RunDynamic(
+              std::string("DELETE FROM ") + t + " WHERE res_type = $2 AND res_id = ANY($1::text[])",
+              {SqlParam::Text(array), SqlParam::Text(unkeyed.res_type)});
           if (!r.ok()) return r.status();
         }
       }

@@ -72,7 +72,8 @@ TEST(AuditEventTest, BalpShape) {
 TEST(AuditEventTest, TheRowCarriesTheEventAndItsChainColumns) {
   AuditEntry e = ReadBy(7, "DocumentReference/d1");
   e.emergency = true;
-  e.recorded = std::chrono::system_clock::time_point(std::chrono::microseconds(1'700'000'000'123'456));
+  e.recorded =
+      std::chrono::system_clock::time_point(std::chrono::microseconds(1'700'000'000'123'456));
   storage::AuditRecord r = AuditRecordOf(e, "0b5a4a7e-0000-4000-8000-000000000003");
   EXPECT_EQ(r.patient_key, 7);
   EXPECT_EQ(r.event_id, "0b5a4a7e-0000-4000-8000-000000000003");
