@@ -16,11 +16,12 @@ declare -A allowed=(
   [storage]="base"
   [profiles]="base storage"
   [mapping]="base storage profiles model"
-  [fhir]="base storage profiles model mapping"
-  [xds]="base storage profiles model mapping"
+  [dossier]="base storage profiles model mapping"
+  [fhir]="base storage profiles model mapping dossier"
+  [xds]="base storage profiles model mapping dossier"
   [conformance]="base profiles model"
-  [server]="base storage profiles model mapping fhir xds conformance"
-  [bench]="base storage profiles model mapping fhir xds"
+  [server]="base storage profiles model mapping dossier fhir xds conformance"
+  [bench]="base storage profiles model mapping dossier fhir xds"
 )
 
 bad=0
