@@ -26,8 +26,8 @@ Result<RecordContext> LoadRecordContext(storage::Transaction& tx, long long pati
     parts.emergency_window_of = actor.PrincipalId();
   auto row = storage::ReadRecordRow(tx, patient_key, parts);
   if (!row.ok()) return row.status();
-  std::string key = std::to_string(patient_key);
-  if (!row->has_value()) return NotFound("record " + key + " is not known");
+  if (!row->has_value())
+    return NotFound("record " + std::to_string(patient_key) + " is not known");
   storage::RecordRow& rec = **row;
   RecordContext r;
   r.patient_key = patient_key;
