@@ -81,7 +81,7 @@ struct Chunk {
 // An audit event computed, waiting for its sequence number.
 struct PendingAudit {
   std::optional<long long> patient_key;
-  storage::AuditEntry entry;
+  storage::AuditRecord record;
   storage::AuditRow row;
   std::string prev_hash;  // raw; empty for the first of a chain
 };
@@ -117,7 +117,7 @@ class RowMaker {
   // AccessSession::Audit: the entry completed with the actor, the decision, the request and
   // the record, then chained.
   void AddAudit(const profiles::Actor& actor, const profiles::Decision& decision,
-                storage::AuditEntry entry, const profiles::RequestFacts& facts,
+                profiles::AuditEntry entry, const profiles::RequestFacts& facts,
                 std::optional<long long> key, const Record& rec);
 
   std::shared_ptr<const fhir::SearchParamSet> params_;
@@ -196,7 +196,7 @@ Status RowMaker::AddWrite(const Write& w, Record& rec, bool validate, Chunk& c) 
   // preferences, and a new record has none.
   if (w.type == "Binary" && stamped.GetString("contentType").find("xml") != std::string::npos)
     return Refuse(what, "CDA content is extracted on the live path");
-  storage::AuditEntry audit = storage::AuditEntry::Rest("create", 'C');
+  profiles::AuditEntry audit = profiles::AuditEntry::Rest("create", 'C');
   audit.object_reference = what;
   AddAudit(loader, decision, std::move(audit), {kLoaderRequestId, kLoaderAddress}, rec.key, rec);
   return Status::Ok();
@@ -338,7 +338,7 @@ Status RowMaker::AddAccess(const Dossier& d, const Access& a, const Record& rec)
     }
     profiles::Decision decision = profiles::SearchDecision(f);
     if (decision.opens_emergency_window) return Refuse(a.path, "emergency access windows");
-    storage::AuditEntry entry = storage::AuditEntry::Rest("search-type", 'E');
+    profiles::AuditEntry entry = profiles::AuditEntry::Rest("search-type", 'E');
     entry.query = a.query;
     entry.object_reference = "DocumentReference";
     if (f.patient_keys.empty()) AddAudit(actor, decision, entry, facts, std::nullopt, rec);
@@ -362,14 +362,14 @@ Status RowMaker::AddAccess(const Dossier& d, const Access& a, const Record& rec)
     return Refuse(a.path, "emergency access windows");
   // A refusal is audited by AccessSession::FlushRefusals, which clears the window flag.
   if (!decision.allowed) decision.opens_emergency_window = false;
-  storage::AuditEntry entry = storage::AuditEntry::Rest("read", 'R');
+  profiles::AuditEntry entry = profiles::AuditEntry::Rest("read", 'R');
   entry.object_reference = type + "/" + id;
   AddAudit(actor, decision, std::move(entry), facts, rec.key, rec);
   return Status::Ok();
 }
 
 void RowMaker::AddAudit(const profiles::Actor& actor, const profiles::Decision& decision,
-                        storage::AuditEntry entry, const profiles::RequestFacts& facts,
+                        profiles::AuditEntry entry, const profiles::RequestFacts& facts,
                         std::optional<long long> key, const Record& rec) {
   entry = profiles::AuditEntryFor(actor, decision, std::move(entry));
   entry.request_id = facts.request_id;
@@ -384,8 +384,8 @@ void RowMaker::AddAudit(const profiles::Actor& actor, const profiles::Decision& 
   PendingAudit pa;
   pa.patient_key = key;
   pa.prev_hash = chain;
-  pa.row = storage::ComputeAuditRow(entry, NewUuid(), chain);
-  pa.entry = std::move(entry);
+  pa.record = profiles::AuditRecordOf(entry, NewUuid());
+  pa.row = storage::ChainAuditRecord(pa.record, chain);
   chain = pa.row.hash;
   pending_.push_back(std::move(pa));
 }
@@ -395,7 +395,7 @@ Status RowMaker::FinishAudit(const std::vector<long long>& seqs, Chunk& c) {
   std::map<long long, std::pair<long long, std::string>> heads;  // chain -> last seq, hash
   for (size_t i = 0; i < pending_.size(); ++i) {
     const PendingAudit& pa = pending_[i];
-    const storage::AuditEntry& e = pa.entry;
+    const storage::AuditRecord& e = pa.record;
     CopyRows& t = c.audit_event;
     pa.patient_key ? t.Int(*pa.patient_key) : t.Null();
     t.Int(seqs[i])

@@ -14,8 +14,9 @@
 //   - the XDS registry of a DocumentReference: mapping::DocumentEntryRowsOf ->
 //     registry_object, registry_code;
 //   - the policy decision (profiles::DecideNewRecord, profiles::Decide on the record's
-//     context) and the audit event (profiles::AuditEntryFor, storage::ComputeAuditRow: the
-//     BALP JSON and the per-patient SHA-256 chain) -> audit_event, audit_chain_head.
+//     context) and the audit event (profiles::AuditEntryFor, profiles::AuditRecordOf: the
+//     BALP JSON; storage::ChainAuditRecord: the per-patient SHA-256 chain) -> audit_event,
+//     audit_chain_head.
 // For every access, what the FHIR read and search handlers decide and audit (the decisions
 // of profiles::Decide and profiles::FilterFor, the same audit events).
 //

@@ -250,8 +250,8 @@ xds::SubmissionSet LabSubmissionSet(const xds::DocumentEntry& entry, const std::
 }
 
 // The audit event the gateway appends for an access by bench/run's deposit source.
-storage::AuditEntry LoaderAudit(storage::AuditEntry e, long long patient_key,
-                                const std::string& patient_id, const std::string& object) {
+profiles::AuditEntry LoaderAudit(profiles::AuditEntry e, long long patient_key,
+                                 const std::string& patient_id, const std::string& object) {
   e.actor_kind = "system";
   e.actor_id = kLoader;
   e.client_id = kLoader;
@@ -263,8 +263,8 @@ storage::AuditEntry LoaderAudit(storage::AuditEntry e, long long patient_key,
   return e;
 }
 
-Status Audit(storage::Transaction& tx, storage::AuditEntry e) {
-  auto appended = storage::AppendAuditEvent(tx, e);
+Status Audit(storage::Transaction& tx, profiles::AuditEntry e) {
+  auto appended = profiles::AppendAuditEvent(tx, e);
   return appended.ok() ? Status::Ok() : appended.status();
 }
 
@@ -293,7 +293,7 @@ Status WriteLikeGateway(storage::Transaction& tx, const WriteTemplate& t, const 
     if (!json.ok()) return json.status();
     CARNET_RETURN_IF_ERROR(mapping::UpdateRegistryIndex(tx, s, &*json));
   }
-  return Audit(tx, LoaderAudit(storage::AuditEntry::Rest("create", 'C'), patient_key, patient_id,
+  return Audit(tx, LoaderAudit(profiles::AuditEntry::Rest("create", 'C'), patient_key, patient_id,
                                t.type + "/" + id));
 }
 
@@ -531,7 +531,7 @@ Status DocumentFloors::ProvideAndRegister(storage::Connection& conn, int patient
     subs.emplace_back(kTplProvenanceId, provenance_id);
     CARNET_RETURN_IF_ERROR(
         WriteLikeGateway(tx, t.provenance, subs, provenance_id, key, PatientId(patient)));
-    storage::AuditEntry import = storage::AuditEntry::Dicom("110107", "Import", "ITI-41", 'C');
+    profiles::AuditEntry import = profiles::AuditEntry::Dicom("110107", "Import", "ITI-41", 'C');
     return Audit(tx, LoaderAudit(import, key, PatientId(patient), set_uid));
   });
 }
@@ -554,7 +554,7 @@ Status DocumentFloors::Retrieve(storage::Connection& conn, int document) const {
     auto entry = storage::ReadCurrent(tx, "DocumentReference", row->GetString(0, 0), false);
     if (!entry.ok()) return entry.status();
     if (!*entry || !(*entry)->patient_key) return NotFound("no " + uid);
-    storage::AuditEntry e = storage::AuditEntry::Dicom("110106", "Export", "ITI-43", 'R');
+    profiles::AuditEntry e = profiles::AuditEntry::Dicom("110106", "Export", "ITI-43", 'R');
     return Audit(tx, LoaderAudit(e, *(*entry)->patient_key, "", uid));
   });
 }
@@ -565,7 +565,7 @@ Status DocumentFloors::Read(storage::Connection& conn, int document) const {
     auto r = storage::ReadCurrent(tx, "DocumentReference", id, false);
     if (!r.ok()) return r.status();
     if (!*r || !(*r)->patient_key) return NotFound("no DocumentReference/" + id);
-    return Audit(tx, LoaderAudit(storage::AuditEntry::Rest("read", 'R'), *(*r)->patient_key, "",
+    return Audit(tx, LoaderAudit(profiles::AuditEntry::Rest("read", 'R'), *(*r)->patient_key, "",
                                  "DocumentReference/" + id));
   });
 }
@@ -585,7 +585,7 @@ Status DocumentFloors::Search(storage::Connection& conn, int patient) const {
     if (!r.ok()) return r.status();
     auto key = PatientKey(tx, patient);
     if (!key.ok()) return key.status();
-    return Audit(tx, LoaderAudit(storage::AuditEntry::Rest("search-type", 'E'), *key,
+    return Audit(tx, LoaderAudit(profiles::AuditEntry::Rest("search-type", 'E'), *key,
                                  PatientId(patient), ""));
   });
 }
@@ -603,7 +603,7 @@ Status DocumentFloors::FindDocuments(storage::Connection& conn, int patient) con
     if (!r.ok()) return r.status();
     auto key = PatientKey(tx, patient);
     if (!key.ok()) return key.status();
-    storage::AuditEntry e = storage::AuditEntry::Dicom("110112", "Query", "ITI-18", 'E');
+    profiles::AuditEntry e = profiles::AuditEntry::Dicom("110112", "Query", "ITI-18", 'E');
     return Audit(tx, LoaderAudit(e, *key, PatientId(patient), ""));
   });
 }

@@ -271,7 +271,7 @@ static Result<WriteResult> Write(storage::Transaction& tx, profiles::AccessSessi
   bool existed = previous && !previous->deleted;
   if (!existed && action != Action::kChangeVisibility) action = Action::kCreate;
   auto [interaction, action_code] = AuditInteraction(method, action);
-  storage::AuditEntry audit = storage::AuditEntry::Rest(interaction, action_code);
+  profiles::AuditEntry audit = profiles::AuditEntry::Rest(interaction, action_code);
   audit.object_reference = what;
 
   // Resources derived from a deposited document are written under that deposit's decision.
@@ -378,7 +378,7 @@ Status CheckWriteIntent(profiles::AccessSession& session, const std::string& typ
   if (session.extracting()) return Status::Ok();
   profiles::Decision d = profiles::DecideWriteIntent(session.actor(), type, permissions);
   if (d.allowed) return Status::Ok();
-  return session.Refuse(storage::AuditEntry::Rest(interaction, action), d, std::nullopt, type);
+  return session.Refuse(profiles::AuditEntry::Rest(interaction, action), d, std::nullopt, type);
 }
 
 Result<WriteResult> Create(storage::Transaction& tx, profiles::AccessSession& session,
@@ -427,7 +427,7 @@ Result<WriteResult> Update(storage::Transaction& tx, profiles::AccessSession& se
       if (!d.ok()) return d.status();
       visible = d->allowed;
       if (!visible)
-        (void)session.Refuse(storage::AuditEntry::Rest("update", 'U'), *d, (*current)->patient_key,
+        (void)session.Refuse(profiles::AuditEntry::Rest("update", 'U'), *d, (*current)->patient_key,
                              type + "/" + id);
     }
     if (!visible) return NoUpdateAsCreate(type, id);
@@ -438,7 +438,7 @@ Result<WriteResult> Update(storage::Transaction& tx, profiles::AccessSession& se
       auto d = session.DecideStored(tx, **current, profiles::Action::kRead);
       if (!d.ok()) return d.status();
       if (!d->allowed)
-        return session.Refuse(storage::AuditEntry::Rest("update", 'U'), *d, (*current)->patient_key,
+        return session.Refuse(profiles::AuditEntry::Rest("update", 'U'), *d, (*current)->patient_key,
                               type + "/" + id);
     }
     return Status(
@@ -462,7 +462,7 @@ Status HiddenUnlessReadable(storage::Transaction& tx, profiles::AccessSession& s
   auto d = session.DecideStored(tx, current, profiles::Action::kRead);
   if (!d.ok()) return d.status();
   if (d->allowed) return Status::Ok();
-  return session.Refuse(storage::AuditEntry::Rest(interaction, action), *d, current.patient_key,
+  return session.Refuse(profiles::AuditEntry::Rest(interaction, action), *d, current.patient_key,
                         current.type + "/" + current.id);
 }
 
@@ -556,7 +556,7 @@ Result<WriteResult> Delete(storage::Transaction& tx, profiles::AccessSession& se
     return Status(ErrorCode::kPreconditionFailed,
                   "If-Match does not match the current version W/\"" +
                       std::to_string((*current)->version) + "\"");
-  storage::AuditEntry audit = storage::AuditEntry::Rest("delete", 'D');
+  profiles::AuditEntry audit = profiles::AuditEntry::Rest("delete", 'D');
   audit.object_reference = type + "/" + id;
   auto d = session.DecideStored(tx, **current, profiles::Action::kDelete);
   if (!d.ok()) return d.status();

@@ -558,7 +558,7 @@ static Result<StoredResource> GuardedRead(Transaction& tx, Session& session,
                                           const std::string& type, const std::string& id,
                                           const std::string& vid, const char* interaction) {
   std::string what = type + "/" + id;
-  storage::AuditEntry audit = storage::AuditEntry::Rest(interaction, 'R');
+  profiles::AuditEntry audit = profiles::AuditEntry::Rest(interaction, 'R');
   audit.object_reference = vid.empty() ? what : what + "/_history/" + vid;
   std::optional<StoredResource> row;
   if (vid.empty()) {
@@ -678,7 +678,7 @@ static Status AuditSearch(storage::Pool& pool, Session& session, const profiles:
                           const std::string& subtype, const std::string& query,
                           const std::string& object) {
   Status st = storage::RunInTransaction(pool, [&](Transaction& tx) -> Status {
-    storage::AuditEntry entry = storage::AuditEntry::Rest(subtype, 'E');
+    profiles::AuditEntry entry = profiles::AuditEntry::Rest(subtype, 'E');
     entry.query = query;
     entry.object_reference = object;
     Decision d = profiles::SearchDecision(f);
@@ -765,8 +765,8 @@ EntryResult FhirApi::Impl::History(Session& session, const std::string& type, co
       rows.push_back(std::move(r));
     }
     if (id.empty()) {
-      storage::AuditEntry entry =
-          storage::AuditEntry::Rest(type.empty() ? "history-system" : "history-type", 'R');
+      profiles::AuditEntry entry =
+          profiles::AuditEntry::Rest(type.empty() ? "history-system" : "history-type", 'R');
       entry.object_reference = type;
       for (const auto& [key, d] : seen) CARNET_RETURN_IF_ERROR(session.Audit(tx, entry, d, key));
       if (seen.empty()) {
@@ -885,7 +885,7 @@ EntryResult FhirApi::Impl::Everything(Session& session, const std::string& id,
     long long key = *patient->patient_key;
     auto d = session.DecideRecord(tx, key, Action::kSearch);
     if (!d.ok()) return d.status();
-    storage::AuditEntry audit = storage::AuditEntry::Rest("operation", 'E');
+    profiles::AuditEntry audit = profiles::AuditEntry::Rest("operation", 'E');
     audit.subtype_display = "$everything";
     audit.object_reference = "Patient/" + id + "/$everything";
     if (!d->allowed) return session.Refuse(audit, *d, key, "Patient/" + id);
@@ -1052,7 +1052,7 @@ EntryResult FhirApi::Impl::AccessHistory(Session& session, const QueryParams& qu
       keys = *mine;
     }
     std::vector<std::pair<long long, Decision>> granted;
-    storage::AuditEntry audit = storage::AuditEntry::Rest("search-type", 'E');
+    profiles::AuditEntry audit = profiles::AuditEntry::Rest("search-type", 'E');
     audit.object_reference = "AuditEvent";
     for (long long key : keys) {
       auto d = session.DecideRecord(tx, key, Action::kReadAccessHistory);

@@ -123,8 +123,7 @@ Result<const RecordContext*> AccessSession::Record(storage::Transaction& tx, lon
 
 Status AccessControl::AuditFailedLogin(storage::Pool& pool, const HttpRequest& req,
                                        const std::string& channel, const Status& why) const {
-  storage::AuditEntry entry =
-      storage::AuditEntry::Dicom("110114", "User Authentication", channel, 'E');
+  AuditEntry entry = AuditEntry::Dicom("110114", "User Authentication", channel, 'E');
   entry.subtype_system = "http://dicom.nema.org/resources/ontology/DCM";
   entry.subtype_code = "110122";
   entry.subtype_display = "Login";
@@ -135,7 +134,7 @@ Status AccessControl::AuditFailedLogin(storage::Pool& pool, const HttpRequest& r
   entry.request_id = req.request_id;
   entry.object_reference = req.method + " " + req.path;
   return storage::RunInTransaction(pool, [&](storage::Transaction& tx) {
-    auto r = storage::AppendAuditEvent(tx, entry);
+    auto r = AppendAuditEvent(tx, entry);
     return r.ok() ? Status::Ok() : r.status();
   });
 }
@@ -331,8 +330,8 @@ Result<AccessFilter> AccessSession::SearchFilter(storage::Transaction& tx,
   return MergeFilters(open);
 }
 
-Status AccessSession::Audit(storage::Transaction& tx, storage::AuditEntry entry,
-                            const Decision& decision, std::optional<long long> patient_key) {
+Status AccessSession::Audit(storage::Transaction& tx, AuditEntry entry, const Decision& decision,
+                            std::optional<long long> patient_key) {
   entry = AuditEntryFor(actor_, decision, std::move(entry));
   entry.request_id = facts_.request_id;
   entry.network_address = facts_.client_address;
@@ -352,7 +351,7 @@ Status AccessSession::Audit(storage::Transaction& tx, storage::AuditEntry entry,
       first_access = !*seen;
     }
   }
-  auto appended = storage::AppendAuditEvent(tx, entry);
+  auto appended = AppendAuditEvent(tx, entry);
   // No access without its record: the request fails whole (a retryable conflict is still
   // retried by the transaction runner, which looks at the connection, not at this status).
   if (!appended.ok())
@@ -364,7 +363,7 @@ Status AccessSession::Audit(storage::Transaction& tx, storage::AuditEntry entry,
   return Status::Ok();
 }
 
-Status AccessSession::Refuse(storage::AuditEntry entry, const Decision& decision,
+Status AccessSession::Refuse(AuditEntry entry, const Decision& decision,
                              std::optional<long long> patient_key, const std::string& what) {
   if (entry.object_reference.empty()) entry.object_reference = what;
   bool seen = false;

@@ -1,6 +1,6 @@
 // The one door every request goes through: who is asking (Authenticate), and, for the rest
 // of the request, a session that asks the policy decision point (profiles/policy.h) about
-// records and resources and writes the access history (storage/audit_store.h).
+// records and resources and writes the access history (profiles/audit_event.h).
 //
 // FHIR and XDS.b both hold an AccessSession for the request they serve and call it on every
 // read and write path: there is no second implementation of the rules anywhere. The session
@@ -18,10 +18,10 @@
 #include "base/json.h"
 #include "base/status.h"
 #include "profiles/actor.h"
+#include "profiles/audit_event.h"
 #include "profiles/habilitation_matrix.h"
 #include "profiles/jwt.h"
 #include "profiles/policy.h"
-#include "storage/audit_store.h"
 #include "storage/pool.h"
 #include "storage/resource_store.h"
 #include "storage/transaction.h"
@@ -139,21 +139,21 @@ class AccessSession {
   // with the decision's outcome and reason, and records what the decision asks for (the
   // start of an emergency window). In the caller's transaction: for a change, the one that
   // changes; for a read, one that commits before the answer leaves.
-  Status Audit(storage::Transaction& tx, storage::AuditEntry entry, const Decision& decision,
+  Status Audit(storage::Transaction& tx, AuditEntry entry, const Decision& decision,
                std::optional<long long> patient_key);
 
   // A refusal: remembered for the audit (written by FlushRefusals in a transaction of its
   // own, since the refused request's transaction rolls back) and turned into the Status the
   // front end answers with (`what` names the target as a missing one would be named).
-  Status Refuse(storage::AuditEntry entry, const Decision& decision,
-                std::optional<long long> patient_key, const std::string& what);
+  Status Refuse(AuditEntry entry, const Decision& decision, std::optional<long long> patient_key,
+                const std::string& what);
   // Writes the refusals remembered so far (each once). Call before answering: kUnavailable
   // when the audit cannot be written.
   Status FlushRefusals(storage::Pool& pool);
 
  private:
   struct Pending {
-    storage::AuditEntry entry;
+    AuditEntry entry;
     Decision decision;
     std::optional<long long> patient_key;
   };

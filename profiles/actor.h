@@ -3,7 +3,7 @@
 //
 // An Actor is built once per request, after the credential was verified (profiles/jwt.h),
 // and handed to the policy decision point (profiles/policy.h) and to the audit
-// (storage/audit_store.h). Nothing here decides anything: an Actor only says what the
+// (profiles/audit_event.h). Nothing here decides anything: an Actor only says what the
 // credential claims, checked for shape.
 #pragma once
 

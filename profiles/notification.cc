@@ -2,33 +2,10 @@
 
 #include "base/strings.h"
 #include "profiles/webhook_destination.h"
+#include "storage/notification_store.h"
 
 namespace carnet::profiles {
 namespace {
-
-using storage::SqlParam;
-using storage::Statement;
-
-constexpr Statement kSeen{
-    "notify_seen",
-    "SELECT 1 FROM audit_event WHERE patient_key = $1::bigint AND actor_id = $2 "
-    "AND outcome = '0' LIMIT 1"};
-constexpr Statement kPreferences{
-    "notify_preferences",
-    "SELECT channel, event_kind, enabled, coalesce(address, '') FROM patient_preference "
-    "WHERE patient_key = $1::bigint ORDER BY channel, event_kind"};
-constexpr Statement kEnqueue{
-    "notify_enqueue",
-    "INSERT INTO outbox (patient_key, channel, event_kind, destination, payload) "
-    "SELECT $1::bigint, channel, event_kind, address, $3 FROM patient_preference "
-    "WHERE patient_key = $1::bigint AND event_kind = $2 AND enabled AND address IS NOT NULL "
-    "AND address <> ''"};
-constexpr Statement kUpsert{
-    "notify_set_preference",
-    "INSERT INTO patient_preference (patient_key, channel, event_kind, enabled, address) "
-    "VALUES ($1::bigint, $2, $3, $4::boolean, nullif($5, '')) "
-    "ON CONFLICT (patient_key, channel, event_kind) DO UPDATE SET enabled = excluded.enabled, "
-    "address = excluded.address"};
 
 // The outbox payload: what each channel sends. E-mail carries words only (no medical
 // content leaves by mail: the patient reads the record in the app); the webhook carries an
@@ -78,24 +55,15 @@ std::string Payload(const std::string& kind, const std::string& subject, const s
   return WriteJson(payload);
 }
 
-Status Enqueue(storage::Transaction& tx, long long patient_key, const std::string& kind,
-               const std::string& payload) {
-  auto r = tx.Run(kEnqueue, {SqlParam::Text(std::to_string(patient_key)), SqlParam::Text(kind),
-                             SqlParam::Text(payload)});
-  return r.ok() ? Status::Ok() : r.status();
-}
-
 }  // namespace
 
 Result<bool> HasAccessedBefore(storage::Transaction& tx, long long patient_key,
                                const std::string& actor_id) {
-  auto r = tx.Run(kSeen, {SqlParam::Text(std::to_string(patient_key)), SqlParam::Text(actor_id)});
-  if (!r.ok()) return r.status();
-  return r->rows() > 0;
+  return storage::HasGrantedAccessBefore(tx, patient_key, actor_id);
 }
 
 Status EnqueueAccessNotification(storage::Transaction& tx, long long patient_key,
-                                 const std::string& kind, const storage::AuditEntry& entry,
+                                 const std::string& kind, const AuditEntry& entry,
                                  const std::string& event_id) {
   std::string who = entry.actor_id;
   if (!entry.profession.empty()) who += " (profession " + entry.profession + ")";
@@ -111,7 +79,8 @@ Status EnqueueAccessNotification(storage::Transaction& tx, long long patient_key
     text = "Le professionnel " + who + " a consulté votre dossier pour la première fois.\n" +
            "Professional " + who + " accessed your record for the first time.";
   }
-  return Enqueue(tx, patient_key, kind, Payload(kind, subject, text, "AuditEvent/" + event_id));
+  return storage::QueueNotifications(tx, patient_key, kind,
+                                     Payload(kind, subject, text, "AuditEvent/" + event_id));
 }
 
 Status EnqueueDocumentNotification(storage::Transaction& tx, long long patient_key,
@@ -122,7 +91,8 @@ Status EnqueueDocumentNotification(storage::Transaction& tx, long long patient_k
   std::string text = (replaces ? "Un document a été remplacé : " : "Un nouveau document : ") +
                      title + "\n" + (replaces ? "A document was replaced: " : "A new document: ") +
                      title;
-  return Enqueue(tx, patient_key, kEventDocument, Payload(kEventDocument, subject, text, reference));
+  return storage::QueueNotifications(tx, patient_key, kEventDocument,
+                                     Payload(kEventDocument, subject, text, reference));
 }
 
 Status CheckPreference(const NotificationPreference& p) {
@@ -151,19 +121,17 @@ Status CheckPreference(const NotificationPreference& p) {
 Status SetPreference(storage::Transaction& tx, long long patient_key,
                      const NotificationPreference& p) {
   CARNET_RETURN_IF_ERROR(CheckPreference(p));
-  auto r = tx.Run(kUpsert, {SqlParam::Text(std::to_string(patient_key)), SqlParam::Text(p.channel),
-                            SqlParam::Text(p.event_kind), SqlParam::Text(p.enabled ? "true" : "false"),
-                            SqlParam::Text(p.address)});
-  return r.ok() ? Status::Ok() : r.status();
+  return storage::UpsertPreferenceRow(tx, patient_key,
+                                      {p.channel, p.event_kind, p.enabled, p.address});
 }
 
 Result<std::vector<NotificationPreference>> ReadPreferences(storage::Transaction& tx,
                                                             long long patient_key) {
-  auto r = tx.Run(kPreferences, {SqlParam::Text(std::to_string(patient_key))});
-  if (!r.ok()) return r.status();
+  auto rows = storage::ReadPreferenceRows(tx, patient_key);
+  if (!rows.ok()) return rows.status();
   std::vector<NotificationPreference> out;
-  for (int i = 0; i < r->rows(); ++i)
-    out.push_back({r->GetString(i, 0), r->GetString(i, 1), r->GetBool(i, 2), r->GetString(i, 3)});
+  for (auto& r : *rows)
+    out.push_back({std::move(r.channel), std::move(r.event_kind), r.enabled, std::move(r.address)});
   return out;
 }
 

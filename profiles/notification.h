@@ -11,7 +11,7 @@
 
 #include "base/json.h"
 #include "base/status.h"
-#include "storage/audit_store.h"
+#include "profiles/audit_event.h"
 #include "storage/transaction.h"
 
 namespace carnet::profiles {
@@ -29,7 +29,7 @@ Result<bool> HasAccessedBefore(storage::Transaction& tx, long long patient_key,
 // Queues the notification of an access (kEventAccess or kEventEmergency) described by the
 // audit entry `entry`, appended as AuditEvent `event_id`.
 Status EnqueueAccessNotification(storage::Transaction& tx, long long patient_key,
-                                 const std::string& kind, const storage::AuditEntry& entry,
+                                 const std::string& kind, const AuditEntry& entry,
                                  const std::string& event_id);
 
 // Queues the notification of a document added to (or replacing one in) the record.

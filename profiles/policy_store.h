@@ -1,5 +1,7 @@
 // What the policy decision point needs from the database, and what it asks the caller to
-// record: the SQL side of profiles/policy.h, kept apart so that the decisions stay pure.
+// record: the side of profiles/policy.h that reads and writes the record's rows (through
+// storage/record_context_store.h), kept apart so that the decisions stay pure. Here live the
+// meanings (what a CareTeam or a Consent authorises); the rows live in storage/.
 // Every function runs in the caller's transaction (the one that serves the request).
 #pragma once
 
@@ -9,8 +11,8 @@
 #include "base/json.h"
 #include "base/status.h"
 #include "profiles/actor.h"
+#include "profiles/audit_event.h"
 #include "profiles/policy.h"
-#include "storage/audit_store.h"
 #include "storage/transaction.h"
 
 namespace carnet::profiles {
@@ -69,7 +71,6 @@ Status SetEmergencyOpposed(storage::Transaction& tx, long long patient_key, bool
 // An AuditEntry with the actor's identifiers, the decision's outcome (0, or 4 when refused)
 // and reason, emergency and consent flags; the caller adds the event type, the patient and
 // object references, the query, the client address and the request id.
-storage::AuditEntry AuditEntryFor(const Actor& actor, const Decision& decision,
-                                  storage::AuditEntry base = {});
+AuditEntry AuditEntryFor(const Actor& actor, const Decision& decision, AuditEntry base = {});
 
 }  // namespace carnet::profiles

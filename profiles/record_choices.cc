@@ -26,7 +26,7 @@ Status ApplyRecordChoice(storage::Transaction& tx, AccessSession& session,
   if (op == "emergency-access" || op == "notification-preferences") action = Action::kManageBlocks;
   auto key = storage::FindPatientKeyByResourceId(tx, patient_id);
   if (!key.ok()) return key.status();
-  storage::AuditEntry audit = storage::AuditEntry::Rest("operation", 'U');
+  AuditEntry audit = AuditEntry::Rest("operation", 'U');
   audit.subtype_display = "$" + op;
   audit.object_reference = "Patient/" + patient_id + "/$" + op;
   if (!*key)

@@ -3,6 +3,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "fhir/format.h"
+#include "storage/health.h"
 #include "storage/migrations.h"
 #include "storage/transaction.h"
 
@@ -22,10 +23,6 @@ HttpResponse NotFoundResponse(const HttpRequest& req) {
                        "\",\"endpoints\":[\"/healthz\",\"/readyz\",\"/fhir\",\"/xds/registry\","
                        "\"/xds/repository\"]}");
 }
-
-const storage::Statement kSchemaVersion{
-    "ready_schema_version", "SELECT coalesce(max(version), 0) FROM schema_version"};
-const storage::Statement kSleep{"debug_sleep", "SELECT pg_sleep($1::double precision / 1000)"};
 
 }  // namespace
 
@@ -112,9 +109,9 @@ HttpResponse Gateway::Ready() {
   opts.read_only = true;
   opts.max_attempts = 2;  // one retry covers a pooled connection that died while idle
   Status st = storage::RunInTransaction(pool_, opts, [&](storage::Transaction& tx) {
-    auto r = tx.Run(kSchemaVersion);
-    if (!r.ok()) return r.status();
-    found = static_cast<int>(r->GetInt(0, 0));
+    auto version = storage::RecordedSchemaVersion(tx);
+    if (!version.ok()) return version.status();
+    found = *version;
     return Status::Ok();
   });
   // The detail (PostgreSQL's text, the socket path) is the operator's: logged, not shown.
@@ -136,10 +133,8 @@ HttpResponse Gateway::DebugSleep(const HttpRequest& req) {
   for (char c : ms)
     if (!std::isdigit(static_cast<unsigned char>(c)) || ms.size() > 6)
       return Json(400, "{\"error\":\"ms must be a whole number below 1000000\"}");
-  Status st = storage::RunInTransaction(pool_, [&](storage::Transaction& tx) {
-    auto r = tx.Run(kSleep, {storage::SqlParam::Text(ms)});
-    return r.ok() ? Status::Ok() : r.status();
-  });
+  Status st = storage::RunInTransaction(
+      pool_, [&](storage::Transaction& tx) { return storage::HoldConnection(tx, ms); });
   if (!st.ok()) return Json(503, "{\"error\":\"" + JsonEscape(st.message()) + "\"}");
   return Json(200, "{\"slept_ms\":" + ms + "}");
 }

@@ -25,7 +25,7 @@
 #include "storage/audit_store.h"
 #include "storage/migrations.h"
 #include "storage/pool.h"
-#include "storage/record_purge.h"
+#include "profiles/record_retention.h"
 
 namespace carnet {
 namespace {
@@ -256,7 +256,7 @@ int PurgeCommand(const Config& config) {
   options.conninfo = config.EffectiveConninfo();
   options.size = 1;
   storage::Pool pool(options);
-  auto purged = storage::PurgeClosedRecords(pool, config.retention_days);
+  auto purged = profiles::PurgeClosedRecords(pool, config.retention_days);
   if (!purged.ok()) {
     std::cerr << "carnet purge: " << purged.status().ToString() << "\n";
     return 1;

@@ -8,27 +8,11 @@
 #include "base/json.h"
 #include "base/strings.h"
 #include "server/http_server.h"
+#include "storage/outbox_store.h"
 #include "storage/transaction.h"
 
 namespace carnet {
 namespace {
-
-using storage::SqlParam;
-using storage::Statement;
-
-constexpr Statement kClaim{
-    "outbox_claim",
-    "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => $1::int) "
-    "WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= now() "
-    "AND attempts < $2::int AND channel = ANY($3::text[]) ORDER BY next_attempt_at, id LIMIT 20 "
-    "FOR UPDATE SKIP LOCKED) "
-    "RETURNING id, channel, destination, payload, attempts"};
-constexpr Statement kDelivered{
-    "outbox_delivered", "UPDATE outbox SET delivered_at = now(), last_error = NULL WHERE id = $1::bigint"};
-constexpr Statement kFailed{
-    "outbox_failed",
-    "UPDATE outbox SET last_error = $2, next_attempt_at = now() + make_interval(secs => $3::int) "
-    "WHERE id = $1::bigint"};
 
 // RFC 2047 encoded word: subjects carry accents.
 std::string EncodedWord(const std::string& text) { return "=?UTF-8?B?" + Base64Encode(text) + "?="; }
@@ -78,46 +62,36 @@ void OutboxWorker::Loop() {
     std::unique_lock<std::mutex> lock(mu_);
     if (stop_) return;
     // A full batch: look again at once; otherwise wait for the next poll.
-    if (delivered.ok() && *delivered >= 20) continue;
+    if (delivered.ok() && *delivered >= storage::kOutboxClaimBatch) continue;
     cv_.wait_for(lock, std::chrono::milliseconds(settings_.poll_ms), [this] { return stop_; });
     if (stop_) return;
   }
 }
 
 Result<int> OutboxWorker::RunOnce() {
-  struct Row {
-    std::string id, channel, destination, payload;
-    int attempts = 0;
-  };
-  std::vector<Row> rows;
+  std::vector<storage::OutboxRow> rows;
   Status st = storage::RunInTransaction(pool_, [&](storage::Transaction& tx) -> Status {
-    rows.clear();
     // Only what this gateway can deliver: without an SMTP relay, e-mails wait for a gateway
     // that has one (several gateways share one outbox).
-    std::string channels = settings_.smtp_url.empty() ? "{webhook}" : "{email,webhook}";
-    auto r = tx.Run(kClaim, {SqlParam::Text(std::to_string(settings_.lease_s)),
-                             SqlParam::Text(std::to_string(settings_.max_attempts)), SqlParam::Text(channels)});
-    if (!r.ok()) return r.status();
-    for (int i = 0; i < r->rows(); ++i)
-      rows.push_back({r->GetString(i, 0), r->GetString(i, 1), r->GetString(i, 2), r->GetString(i, 3),
-                      static_cast<int>(r->GetInt(i, 4))});
+    std::vector<std::string> channels = settings_.smtp_url.empty()
+                                            ? std::vector<std::string>{"webhook"}
+                                            : std::vector<std::string>{"email", "webhook"};
+    auto claimed =
+        storage::ClaimOutboxRows(tx, settings_.lease_s, settings_.max_attempts, channels);
+    if (!claimed.ok()) return claimed.status();
+    rows = std::move(claimed).value();
     return Status::Ok();
   });
   if (!st.ok()) return st;
   int delivered = 0;
-  for (const Row& row : rows) {
+  for (const storage::OutboxRow& row : rows) {
     Status sent = Deliver(row.channel, row.destination, row.payload);
     Status recorded = storage::RunInTransaction(pool_, [&](storage::Transaction& tx) -> Status {
-      if (sent.ok()) {
-        auto r = tx.Run(kDelivered, {SqlParam::Text(row.id)});
-        return r.ok() ? Status::Ok() : r.status();
-      }
+      if (sent.ok()) return storage::MarkOutboxDelivered(tx, row.id);
       // 2, 4, 8... seconds, at most an hour.
       int backoff = 1 << std::min(row.attempts, 11);
       backoff = std::min(backoff, 3600);
-      auto r = tx.Run(kFailed, {SqlParam::Text(row.id), SqlParam::Text(sent.message()),
-                                SqlParam::Text(std::to_string(backoff))});
-      return r.ok() ? Status::Ok() : r.status();
+      return storage::MarkOutboxFailed(tx, row.id, sent.message(), backoff);
     });
     if (!recorded.ok()) return recorded;
     if (sent.ok()) {

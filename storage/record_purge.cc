@@ -12,12 +12,11 @@ constexpr Statement kDue{
     "SELECT patient_key FROM patient WHERE status = 'closed' AND closed_at IS NOT NULL "
     "AND closed_at < now() - make_interval(days => $1::int) ORDER BY patient_key"};
 
-// Content filed before its document (a Binary whose securityContext names a document of the
-// record) carries no record key: found through that reference.
-constexpr const char* kOrphanContent =
-    "SELECT res_id FROM resource WHERE res_type = 'Binary' AND patient_key IS NULL AND "
-    "content::jsonb #>> '{securityContext,reference}' IN (SELECT 'DocumentReference/' || res_id "
-    "FROM resource WHERE patient_key = $1::bigint AND res_type = 'DocumentReference')";
+// UnkeyedRows: found through the link their content holds to one of the record's rows.
+constexpr const char* kUnkeyed =
+    "SELECT res_id FROM resource WHERE res_type = $2 AND patient_key IS NULL AND "
+    "content::jsonb #>> $3::text[] IN (SELECT $4::text || res_id "
+    "FROM resource WHERE patient_key = $1::bigint AND res_type = $5)";
 
 // Children first; every table that holds a patient_key but the access history.
 const char* const kTables[] = {"idx_string",        "idx_token",          "idx_reference",
@@ -27,12 +26,14 @@ const char* const kTables[] = {"idx_string",        "idx_token",          "idx_r
                                "emergency_access",  "patient_block",      "patient_preference",
                                "patient_identifier", "outbox",            "resource_history",
                                "resource"};
-const char* const kIndexTables[] = {"idx_string", "idx_token", "idx_reference",
-                                    "idx_date",   "idx_quantity", "idx_uri"};
+// Where a resource's rows are, by type and id: its index rows, then its history and itself.
+const char* const kUnkeyedTables[] = {"idx_string",   "idx_token", "idx_reference",    "idx_date",
+                                      "idx_quantity", "idx_uri",   "resource_history", "resource"};
 
 }  // namespace
 
-Result<std::vector<long long>> PurgeClosedRecords(Pool& pool, int retention_days) {
+Result<std::vector<long long>> PurgeClosedRecords(Pool& pool, int retention_days,
+                                                  const UnkeyedRows& unkeyed) {
   std::vector<long long> due;
   Status st = RunInTransaction(pool, [&](Transaction& tx) -> Status {
     due.clear();
@@ -55,22 +56,19 @@ Result<std::vector<long long>> PurgeClosedRecords(Pool& pool, int retention_days
       if (!still.ok()) return still.status();
       erased = false;
       if (still->rows() == 0) return Status::Ok();
-      auto orphans = tx.RunDynamic(kOrphanContent, {SqlParam::Text(k)});
+      auto orphans = tx.RunDynamic(
+          kUnkeyed, {SqlParam::Text(k), SqlParam::Text(unkeyed.res_type),
+                     SqlParam::Text(TextArrayLiteral(unkeyed.link_path)),
+                     SqlParam::Text(unkeyed.owner_prefix), SqlParam::Text(unkeyed.owner_type)});
       if (!orphans.ok()) return orphans.status();
       std::vector<std::string> ids;
       for (int i = 0; i < orphans->rows(); ++i) ids.push_back(orphans->GetString(i, 0));
       if (!ids.empty()) {
         std::string array = TextArrayLiteral(ids);
-        for (const char* t : kIndexTables) {
-          auto r = tx.RunDynamic(std::string("DELETE FROM ") + t +
-                                     " WHERE res_type = 'Binary' AND res_id = ANY($1::text[])",
-                                 {SqlParam::Text(array)});
-          if (!r.ok()) return r.status();
-        }
-        for (const char* t : {"resource_history", "resource"}) {
-          auto r = tx.RunDynamic(std::string("DELETE FROM ") + t +
-                                     " WHERE res_type = 'Binary' AND res_id = ANY($1::text[])",
-                                 {SqlParam::Text(array)});
+        for (const char* t : kUnkeyedTables) {
+          auto r = tx.RunDynamic(
+              std::string("DELETE FROM ") + t + " WHERE res_type = $2 AND res_id = ANY($1::text[])",
+              {SqlParam::Text(array), SqlParam::Text(unkeyed.res_type)});
           if (!r.ok()) return r.status();
         }
       }

@@ -168,7 +168,7 @@ Status AuditTransaction(Tx& tx, Session& session, const char* iti, char action,
   granted.allowed = true;
   granted.reason = std::string(iti) + " applied";
   for (const auto& key : keys) {
-    storage::AuditEntry audit = storage::AuditEntry::Dicom("110110", "Patient Record", iti, action);
+    profiles::AuditEntry audit = profiles::AuditEntry::Dicom("110110", "Patient Record", iti, action);
     CARNET_RETURN_IF_ERROR(session.Audit(tx, audit, granted, key));
   }
   return Status::Ok();
@@ -374,7 +374,7 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
     auto may_add = session.DecideRecord(tx, (*patient)->patient_key, Action::kCreate);
     if (!may_add.ok()) return may_add.status();
     if (!may_add->allowed) {
-      storage::AuditEntry audit = storage::AuditEntry::Dicom("110107", "Import", with_documents ? "ITI-41" : "ITI-42", 'C');
+      profiles::AuditEntry audit = profiles::AuditEntry::Dicom("110107", "Import", with_documents ? "ITI-41" : "ITI-42", 'C');
       Status refused = session.Refuse(audit, *may_add, (*patient)->patient_key,
                                       "Patient/" + (*patient)->resource_id);
       if (may_add->shown.empty() && may_add->refusal != ErrorCode::kForbidden)
@@ -625,8 +625,8 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
     }
     // The transaction's own audit record (IHE ITI-41 / ITI-42: DICOM Import), beside the
     // record of each resource written.
-    storage::AuditEntry audit =
-        storage::AuditEntry::Dicom("110107", "Import", with_documents ? "ITI-41" : "ITI-42", 'C');
+    profiles::AuditEntry audit =
+        profiles::AuditEntry::Dicom("110107", "Import", with_documents ? "ITI-41" : "ITI-42", 'C');
     audit.object_reference = set.unique_id;
     Decision granted;
     granted.allowed = true;
@@ -661,7 +661,7 @@ Result<std::optional<XdsService::Impl::CurrentEntry>> XdsService::Impl::FindEntr
   auto d = session.DecideResource(tx, key, e.resource, Action::kRead);
   if (!d.ok()) return d.status();
   if (!d->allowed) {
-    storage::AuditEntry audit = storage::AuditEntry::Rest("read", 'R');
+    profiles::AuditEntry audit = profiles::AuditEntry::Rest("read", 'R');
     (void)session.Refuse(audit, *d, key, "DocumentReference/" + e.res_id);
     return std::optional<CurrentEntry>();
   }
@@ -793,7 +793,7 @@ HttpResponse XdsService::Impl::DeleteDocumentSet(Session& session, const SoapReq
       auto d = session.DecideStored(tx, **current, Action::kRead);
       if (!d.ok()) return d.status();
       if (!d->allowed)
-        (void)session.Refuse(storage::AuditEntry::Rest("read", 'R'), *d, (*current)->patient_key,
+        (void)session.Refuse(profiles::AuditEntry::Rest("read", 'R'), *d, (*current)->patient_key,
                              res_type + "/" + res_id);
       return d->allowed;
     };
@@ -933,7 +933,7 @@ HttpResponse XdsService::Impl::Retrieve(Session& session, const SoapRequest& req
       }
       auto row = tx.Run(kFind, {SqlParam::Text(r.document_unique_id)});
       if (!row.ok()) return row.status();
-      storage::AuditEntry audit = storage::AuditEntry::Dicom("110106", "Export", "ITI-43", 'R');
+      profiles::AuditEntry audit = profiles::AuditEntry::Dicom("110106", "Export", "ITI-43", 'R');
       audit.object_reference = r.document_unique_id;
       auto unknown = [&] {
         errors.push_back(Error("XDSDocumentUniqueIdError",
@@ -1504,7 +1504,7 @@ HttpResponse XdsService::Impl::StoredQueryRequest(Session& session, const SoapRe
           errors.push_back(Error("XDSResultNotSinglePatient",
                                  "the objects asked for belong to more than one patient"));
         }
-        storage::AuditEntry audit = storage::AuditEntry::Dicom("110112", "Query", "ITI-18", 'E');
+        profiles::AuditEntry audit = profiles::AuditEntry::Dicom("110112", "Query", "ITI-18", 'E');
         // The query as asked (entity.query): every parameter and its values.
         for (const auto& [name, groups] : q.parameters)
           for (const auto& group : groups)

@@ -1,5 +1,6 @@
 // The audit store (storage/audit_store.h) against a scratch PostgreSQL database: the
-// BALP shape, the per-patient hash chain, and tampering found by the verification.
+// per-patient hash chain, and tampering found by the verification. (The BALP shape of the
+// events is profiles/audit_event.h's: tests/unit/audit_event_test.cc.)
 #include "storage/audit_store.h"
 
 #include <gtest/gtest.h>
@@ -7,7 +8,7 @@
 #include <atomic>
 #include <thread>
 
-#include "base/json.h"
+#include "base/strings.h"
 #include "storage/migrations.h"
 #include "tests/unit/test_db.h"
 
@@ -34,71 +35,32 @@ long long NewPatient(Connection& c, const std::string& ins) {
   return r.ok() ? r->GetInt(0, 0) : 0;
 }
 
-AuditEntry ReadBy(long long patient_key, const std::string& object) {
-  AuditEntry e = AuditEntry::Rest("read", 'R');
-  e.patient_key = patient_key;
-  e.patient_reference = "Patient/p" + std::to_string(patient_key);
-  e.patient_ins = "2770675123456";
-  e.object_reference = object;
-  e.actor_kind = "professional";
-  e.actor_id = "810000000002";
-  e.national_id = "810000000002";
-  e.profession = "10";
-  e.specialty = "SM26";
-  e.organisation = "ORG-1";
-  e.network_address = "192.0.2.10";
-  e.request_id = "req-1";
-  e.outcome_desc = "member of the patient's care team";
-  return e;
+// A read of `object` on record `patient_key`, as the layer above would hand it over; the
+// content is any text to storage (the BALP JSON in the gateway).
+AuditRecord ReadBy(long long patient_key, const std::string& object) {
+  AuditRecord r;
+  r.patient_key = patient_key;
+  r.event_id = NewUuid();
+  r.recorded = std::chrono::system_clock::now();
+  r.action = 'R';
+  r.outcome = "0";
+  r.actor_kind = "professional";
+  r.actor_id = "810000000002";
+  r.content = R"({"resourceType":"AuditEvent","id":")" + r.event_id +
+              R"(","entity":[{"what":{"reference":")" + object + R"("}}]})";
+  return r;
 }
 
-Result<AppendedAudit> Append(Connection& c, const AuditEntry& e) {
+Result<AppendedAudit> Append(Connection& c, const AuditRecord& e) {
   if (auto b = c.Exec("BEGIN"); !b.ok()) return b.status();
   Transaction tx(c);
-  auto r = AppendAuditEvent(tx, e);
+  auto r = AppendAuditRecord(tx, e);
   if (!r.ok()) {
     (void)c.Exec("ROLLBACK");
     return r;
   }
   if (auto commit = c.Exec("COMMIT"); !commit.ok()) return commit.status();
   return r;
-}
-
-TEST(AuditStoreTest, BalpShape) {
-  AuditEntry e = ReadBy(3, "DocumentReference/d1");
-  e.emergency = true;
-  e.emergency_reason = "coma";
-  e.consent_asserted = true;
-  std::string json = BuildAuditEventJson(e, "0b5a4a7e-0000-4000-8000-000000000001");
-  auto ev = ParseJson(json);
-  ASSERT_TRUE(ev.ok()) << json;
-  EXPECT_EQ(ev->GetString("resourceType"), "AuditEvent");
-  EXPECT_EQ(ev->GetString("action"), "R");
-  EXPECT_EQ(ev->GetString("outcome"), "0");
-  EXPECT_EQ(ev->Find("type")->GetString("code"), "rest");
-  EXPECT_EQ(ev->Find("subtype")->items()[0].GetString("code"), "read");
-  EXPECT_NE(json.find("IHE.BasicAudit.PatientRead"), std::string::npos);
-  const JsonValue& user = ev->Find("agent")->items()[0];
-  EXPECT_TRUE(user.Find("requestor")->as_bool());
-  EXPECT_EQ(user.Find("who")->Find("identifier")->GetString("value"), "810000000002");
-  EXPECT_EQ(user.Find("who")->Find("identifier")->GetString("system"),
-            "urn:oid:1.2.250.1.71.4.2.1");
-  EXPECT_EQ(user.Find("network")->GetString("address"), "192.0.2.10");
-  EXPECT_EQ(user.Find("role")->items()[0].Find("coding")->items()[0].GetString("code"), "10");
-  EXPECT_EQ(ev->Find("purposeOfEvent")->items()[0].GetString("text"), "coma");
-  EXPECT_NE(json.find("consent-asserted"), std::string::npos);
-  EXPECT_NE(json.find("XrequestId"), std::string::npos);
-  EXPECT_NE(json.find("\"reference\":\"DocumentReference/d1\""), std::string::npos);
-
-  AuditEntry q = AuditEntry::Dicom("110112", "Query", "ITI-18", 'E');
-  q.query = "$XDSDocumentEntryPatientId=...";
-  q.actor_kind = "system";
-  q.client_id = "lab-1";
-  std::string qjson = BuildAuditEventJson(q, "0b5a4a7e-0000-4000-8000-000000000002");
-  EXPECT_NE(qjson.find("\"code\":\"110112\""), std::string::npos);
-  EXPECT_NE(qjson.find("\"code\":\"ITI-18\""), std::string::npos);
-  EXPECT_NE(qjson.find("IHE.BasicAudit.Query"), std::string::npos);
-  EXPECT_NE(qjson.find("\"code\":\"24\""), std::string::npos);  // the query entity
 }
 
 TEST(AuditStoreTest, ChainsPerPatientAndDetectsTampering) {
@@ -113,7 +75,9 @@ TEST(AuditStoreTest, ChainsPerPatientAndDetectsTampering) {
     seqs_a.push_back(r->seq);
     ASSERT_TRUE(Append(*c, ReadBy(b, "DocumentReference/b" + std::to_string(i))).ok());
   }
-  AuditEntry no_record = AuditEntry::Rest("search-system", 'E');
+  AuditRecord no_record = ReadBy(0, "");
+  no_record.patient_key.reset();
+  no_record.action = 'E';
   no_record.outcome = "4";
   no_record.actor_kind = "denied";
   ASSERT_TRUE(Append(*c, no_record).ok());

@@ -127,13 +127,13 @@ TEST_F(PolicyStoreTest, EmergencyDecisionAndAuditRound) {
   EXPECT_EQ(*record->emergency_started_at, env.now);
   EXPECT_FALSE(Decide(a, *record, doc, Action::kRead, env).opens_emergency_window);
 
-  storage::AuditEntry entry = AuditEntryFor(a, d, storage::AuditEntry::Rest("read", 'R'));
+  profiles::AuditEntry entry = AuditEntryFor(a, d, profiles::AuditEntry::Rest("read", 'R'));
   entry.patient_key = key_;
   entry.patient_reference = "Patient/pat-1";
   entry.object_reference = "DocumentReference/d1";
   EXPECT_TRUE(entry.emergency);
   EXPECT_EQ(entry.actor_id, "810000000005");
-  auto appended = storage::AppendAuditEvent(tx, entry);
+  auto appended = profiles::AppendAuditEvent(tx, entry);
   ASSERT_TRUE(appended.ok()) << appended.status().ToString();
   auto v = storage::VerifyAuditChains(tx.connection(), key_);
   ASSERT_TRUE(v.ok());
@@ -141,7 +141,7 @@ TEST_F(PolicyStoreTest, EmergencyDecisionAndAuditRound) {
   EXPECT_EQ(v->events, 1);
 
   Decision refused = Decide(Pro("810000000009"), *record, doc, Action::kRead, env);
-  storage::AuditEntry denied = AuditEntryFor(Pro("810000000009"), refused);
+  profiles::AuditEntry denied = AuditEntryFor(Pro("810000000009"), refused);
   EXPECT_EQ(denied.outcome, "4");
   EXPECT_EQ(denied.outcome_desc, "professional blocked by the patient");
 }
