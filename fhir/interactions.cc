@@ -6,6 +6,7 @@
 
 #include "base/http.h"
 #include "base/strings.h"
+#include "dossier/search_index.h"
 #include "fhir/document_extraction.h"
 #include "fhir/json_patch.h"
 #include "fhir/outcome.h"
@@ -306,7 +307,7 @@ static Result<WriteResult> Persist(storage::Transaction& tx, std::optional<long 
   out.stored.security = SecurityCodes(stamped);
   out.stored.content = WriteJson(stamped);
   CARNET_RETURN_IF_ERROR(storage::WriteVersion(tx, out.stored));
-  CARNET_RETURN_IF_ERROR(UpdateSearchIndex(tx, out.stored, &stamped));
+  CARNET_RETURN_IF_ERROR(dossier::UpdateSearchIndex(tx, out.stored, &stamped));
   CARNET_RETURN_IF_ERROR(mapping::UpdateRegistryIndex(tx, out.stored, &stamped));
   out.resource = std::move(stamped);
   return out;
@@ -755,7 +756,7 @@ Result<WriteResult> Interactions::Delete(storage::Transaction& tx, profiles::Acc
   out.stored.method = "DELETE";
   out.stored.last_updated = NowInstant();
   CARNET_RETURN_IF_ERROR(storage::WriteVersion(tx, out.stored));
-  CARNET_RETURN_IF_ERROR(UpdateSearchIndex(tx, out.stored, nullptr));
+  CARNET_RETURN_IF_ERROR(dossier::UpdateSearchIndex(tx, out.stored, nullptr));
   CARNET_RETURN_IF_ERROR(mapping::UpdateRegistryIndex(tx, out.stored, nullptr));
   CARNET_RETURN_IF_ERROR(AfterWrite(tx, session, out.stored, nullptr, *current));
   CARNET_RETURN_IF_ERROR(session.Audit(tx, audit, *d, (*current)->patient_key));

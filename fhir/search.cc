@@ -1,5 +1,5 @@
 // The search engine's entry points: RunSearch (one statement for the page, plus one per
-// include level, in one read-only transaction), conditional matching, reindexing and the
+// include level, in one read-only transaction), conditional matching and the
 // parameters offered in the CapabilityStatement.
 #include "fhir/search.h"
 
@@ -8,14 +8,14 @@
 
 #include "base/http.h"
 #include "base/strings.h"
+#include "dossier/search_params.h"
 #include "fhir/interactions.h"
 #include "fhir/outcome.h"
 #include "fhir/search_bundle.h"
 #include "fhir/search_cursor.h"
-#include "fhir/search_index.h"
-#include "fhir/search_params.h"
 #include "fhir/search_plan.h"
 #include "fhir/search_query.h"
+#include "model/search_params.h"
 #include "model/structure.h"
 
 namespace carnet::fhir {
@@ -89,7 +89,7 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
     rows.clear();
     included.clear();
     total.reset();
-    auto params = SearchParamRegistry::Instance().Current(tx);
+    auto params = dossier::CurrentSearchParams(tx);
     if (!params.ok()) return params.status();
     auto parsed = ParseSearch(**params, request.params, options);
     if (!parsed.ok()) return parsed.status();
@@ -237,7 +237,7 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
 Result<std::vector<std::string>> FindMatchingIds(storage::Transaction& tx, const std::string& type,
                                                  const std::string& query, int limit,
                                                  const storage::AccessFilter& scope) {
-  auto params = SearchParamRegistry::Instance().Current(tx);
+  auto params = dossier::CurrentSearchParams(tx);
   if (!params.ok()) return params.status();
   ParseOptions options;
   options.types = {type};
@@ -257,44 +257,6 @@ Result<std::vector<std::string>> FindMatchingIds(storage::Transaction& tx, const
   return ids;
 }
 
-Result<long long> Reindex(storage::Pool& pool, const std::string& type) {
-  long long done = 0;
-  std::string after_type, after_id;
-  while (true) {
-    int batch = 0;
-    Status st = storage::RunInTransaction(pool, [&](storage::Transaction& tx) -> Status {
-      batch = 0;
-      auto params = SearchParamRegistry::Instance().Current(tx);
-      if (!params.ok()) return params.status();
-      storage::SqlBuilder b;
-      std::string sql =
-          "SELECT patient_key, res_type, res_id, content FROM resource WHERE NOT deleted AND "
-          "(res_type, res_id) > (" +
-          b.Param(after_type) + ", " + b.Param(after_id) + ")";
-      if (!type.empty()) sql += " AND res_type = " + b.Param(type);
-      sql += " ORDER BY res_type, res_id LIMIT 500";
-      auto r = tx.RunDynamic(sql, b.params());
-      if (!r.ok()) return r.status();
-      for (int i = 0; i < r->rows(); ++i) {
-        storage::StoredResource s;
-        if (!r->IsNull(i, 0)) s.patient_key = r->GetInt(i, 0);
-        s.type = r->GetString(i, 1);
-        s.id = r->GetString(i, 2);
-        auto json = ParseJson(r->Get(i, 3));
-        if (!json.ok()) continue;
-        CARNET_RETURN_IF_ERROR(WriteIndexRows(tx, s, ExtractIndexRows(**params, s.type, *json)));
-        after_type = s.type;
-        after_id = s.id;
-        ++batch;
-      }
-      return Status::Ok();
-    });
-    if (!st.ok()) return st;
-    done += batch;
-    if (batch < 500) return done;
-  }
-}
-
 std::vector<std::pair<std::string, std::string>> SupportedSearchParams(const std::string& type) {
   std::vector<std::pair<std::string, std::string>> out;
   // Binary content is read by id through its document, never searched; the access history
@@ -302,7 +264,7 @@ std::vector<std::pair<std::string, std::string>> SupportedSearchParams(const std
   if (type == "Binary") return out;
   if (type == "AuditEvent")
     return {{"patient", "reference"}, {"date", "date"}, {"agent", "reference"}};
-  auto set = SearchParamRegistry::Instance().Official();
+  auto set = model::SearchParamRegistry::Instance().Official();
   for (const auto& [code, def] : set->ForType(type)) out.emplace_back(code, def->type);
   return out;
 }

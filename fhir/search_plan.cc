@@ -1,8 +1,8 @@
 #include "fhir/search_plan.h"
 
-#include "fhir/search_dates.h"
-#include "fhir/search_index.h"
-#include "fhir/search_text.h"
+#include "model/search_dates.h"
+#include "dossier/search_index.h"
+#include "model/search_text.h"
 
 namespace carnet::fhir {
 namespace {
@@ -29,7 +29,7 @@ std::string OrJoin(const std::vector<std::string>& parts) {
 std::string DatePredicate(const std::string& value, const std::string& lo, const std::string& hi,
                           storage::SqlBuilder& b) {
   auto [prefix, rest] = SplitPrefix(value);
-  auto range = ParseDateRange(rest);
+  auto range = model::ParseDateRange(rest);
   if (!range) return "FALSE";  // checked by the parser
   // Only the bounds the prefix uses become parameters (an unused one has no type).
   bool need_low = prefix != "gt" && prefix != "le" && prefix != "sa";
@@ -126,10 +126,10 @@ class Planner {
           parts.push_back(i + ".value_exact = " + b_.Param(u));
         } else if (c.modifier == "contains") {
           parts.push_back(i + ".value_norm LIKE " +
-                          b_.Param("%" + EscapeLike(NormalizeSearchText(u)) + "%"));
+                          b_.Param("%" + model::EscapeLike(model::NormalizeSearchText(u)) + "%"));
         } else {
           parts.push_back(i + ".value_norm LIKE " +
-                          b_.Param(EscapeLike(NormalizeSearchText(u)) + "%"));
+                          b_.Param(model::EscapeLike(model::NormalizeSearchText(u)) + "%"));
         }
       }
       return OrJoin(parts);
@@ -158,7 +158,7 @@ class Planner {
       for (const auto& v : c.values) {
         std::string u = UnescapeSearch(v);
         if (c.modifier == "below") {
-          parts.push_back(i + ".uri LIKE " + b_.Param(EscapeLike(u) + "%"));
+          parts.push_back(i + ".uri LIKE " + b_.Param(model::EscapeLike(u) + "%"));
         } else if (c.modifier == "above") {
           // Every prefix of the value ending at a '/' (and the value itself).
           std::vector<std::string> prefixes;
@@ -183,7 +183,7 @@ class Planner {
     for (const auto& v : c.values) {
       if (c.modifier == "text") {
         parts.push_back(i + ".text_norm LIKE " +
-                        b_.Param(EscapeLike(NormalizeSearchText(UnescapeSearch(v))) + "%"));
+                        b_.Param(model::EscapeLike(model::NormalizeSearchText(UnescapeSearch(v))) + "%"));
         continue;
       }
       auto pieces = SplitUnescaped(v, '|');
@@ -247,7 +247,7 @@ class Planner {
       }
       if (!base_url_.empty() && u.rfind(base_url_ + "/", 0) == 0)
         u = u.substr(base_url_.size() + 1);
-      ParsedReference p = ParseReference(u);
+      dossier::ParsedReference p = dossier::ParseReference(u);
       if (!p.url.empty() && p.type.empty()) {
         if (u.find('/') == std::string::npos) {
           ids.push_back(u);  // a bare id

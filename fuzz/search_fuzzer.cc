@@ -8,7 +8,7 @@
 
 #include "base/http.h"
 #include "fhir/search_cursor.h"
-#include "fhir/search_params.h"
+#include "model/search_params.h"
 #include "fhir/search_plan.h"
 #include "storage/access_filter.h"
 #include "fhir/search_query.h"
@@ -26,8 +26,8 @@ const std::vector<std::vector<std::string>> kTypes = {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
-  static const std::shared_ptr<const SearchParamSet> params =
-      SearchParamRegistry::Instance().Official();
+  static const std::shared_ptr<const model::SearchParamSet> params =
+      model::SearchParamRegistry::Instance().Official();
   ParseOptions options;
   options.types = kTypes[data[0] % kTypes.size()];
   options.strict = (data[0] / kTypes.size()) % 2 == 1;

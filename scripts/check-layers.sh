@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The layering as a build-level check (run by ./carnet test as the ctest test `layers`):
 # every #include "folder/..." of a layer folder names a folder the table below allows, so
-# that dependencies point down (server -> fhir, xds -> mapping -> profiles, storage -> base)
+# that dependencies point down (server -> fhir, xds -> dossier -> mapping -> profiles, model,
+# storage -> base)
 # and the two protocol faces, fhir/ and xds/, never include each other; and only storage/
 # speaks to PostgreSQL (libpq-fe.h). Prints each violation as file:line and exits 1.
 set -euo pipefail
@@ -15,11 +16,12 @@ declare -A allowed=(
   [storage]="base"
   [profiles]="base storage"
   [mapping]="base storage profiles model"
-  [fhir]="base storage profiles model mapping"
-  [xds]="base storage profiles model mapping"
+  [dossier]="base storage profiles model mapping"
+  [fhir]="base storage profiles model mapping dossier"
+  [xds]="base storage profiles model mapping dossier"
   [conformance]="base profiles model"
-  [server]="base storage profiles model mapping fhir xds conformance"
-  [bench]="base storage profiles model mapping fhir xds"
+  [server]="base storage profiles model mapping dossier fhir xds conformance"
+  [bench]="base storage profiles model mapping dossier fhir xds"
 )
 
 bad=0
@@ -51,7 +53,8 @@ while IFS= read -r hit; do
       ;;
   esac
 done < <(grep -rnE '#include <libpq-fe.h>' --include='*.h' --include='*.cc' \
-           base storage profiles mapping fhir xds server conformance bench tests || true)
+           base model storage profiles mapping dossier fhir xds server conformance bench tests \
+           || true)
 
 if [ "$bad" = 0 ]; then echo "layers: every include points down"; fi
 exit "$bad"

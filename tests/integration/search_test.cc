@@ -15,7 +15,7 @@
 
 #include "base/json.h"
 #include "base/strings.h"
-#include "fhir/search_params.h"
+#include "model/search_params.h"
 #include "fhir/search_plan.h"
 #include "fhir/search_query.h"
 #include "storage/connection.h"
@@ -420,7 +420,7 @@ TEST(SearchPlanTest, ExplainUsesIndexesOnGeneratedData) {
       n + ") g");
   exec("ANALYZE");
 
-  auto params = fhir::SearchParamRegistry::Instance().Official();
+  auto params = model::SearchParamRegistry::Instance().Official();
   fhir::ParseOptions options;
   options.types = {"DocumentReference"};
   options.strict = true;

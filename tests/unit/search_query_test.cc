@@ -5,16 +5,26 @@
 #include <gtest/gtest.h>
 
 #include "base/json.h"
+#include "dossier/search_index.h"
 #include "fhir/search_cursor.h"
-#include "fhir/search_dates.h"
-#include "fhir/search_index.h"
-#include "fhir/search_params.h"
-#include "fhir/search_path.h"
 #include "fhir/search_plan.h"
-#include "fhir/search_text.h"
+#include "model/search_dates.h"
+#include "model/search_params.h"
+#include "model/search_path.h"
+#include "model/search_text.h"
 
 namespace carnet::fhir {
 namespace {
+
+// The pieces below fhir/ that search is built on: the model's parameters, paths, dates and
+// text forms, and the dossier's extraction.
+using dossier::ExtractIndexRows;
+using dossier::IndexRows;
+using model::EscapeLike;
+using model::NormalizeSearchText;
+using model::ParseDateRange;
+using model::SearchParamRegistry;
+using model::SearchPath;
 
 JsonValue Json(const std::string& s) {
   auto r = ParseJson(s);

@@ -1,9 +1,10 @@
-#include "base/strings.h"
-#include "fhir/search_text.h"
+#include "model/search_text.h"
 
 #include <cstdint>
 
-namespace carnet::fhir {
+#include "base/strings.h"
+
+namespace carnet::model {
 namespace {
 
 // Base letters of U+00C0..U+017F (Latin-1 Supplement letters and Latin Extended-A), lower
@@ -274,4 +275,4 @@ std::string EscapeLike(std::string_view s) {
   return out;
 }
 
-}  // namespace carnet::fhir
+}  // namespace carnet::model

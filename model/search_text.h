@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace carnet::fhir {
+namespace carnet::model {
 
 // Lower case with the common Latin diacritics removed (é -> e, Ç -> c, œ -> oe, ß -> ss),
 // for case- and accent-insensitive string search. Other characters pass through as written;
@@ -16,4 +16,4 @@ std::string NormalizeSearchText(std::string_view s);
 // used as a literal prefix or infix in `LIKE $n`.
 std::string EscapeLike(std::string_view s);
 
-}  // namespace carnet::fhir
+}  // namespace carnet::model
