@@ -32,8 +32,7 @@ Status TransactionSearchParamStore::BumpGeneration() {
   return storage::BumpSearchParamGeneration(tx_);
 }
 
-Result<std::shared_ptr<const model::SearchParamSet>> CurrentSearchParams(
-    storage::Transaction& tx) {
+Result<std::shared_ptr<const model::SearchParamSet>> CurrentSearchParams(storage::Transaction& tx) {
   TransactionSearchParamStore store(tx);
   return model::SearchParamRegistry::Instance().Current(store);
 }

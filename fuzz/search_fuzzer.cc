@@ -59,8 +59,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   in.with_rows = parsed->summary != "count" && parsed->count > 0;
   in.with_total = parsed->total == "accurate" || !in.with_rows;
   in.limit = parsed->count + 1;
-  (void)PlanSearch(in);
+  (void)storage::RenderIndexQuery(PlanSearch(in));
   if (!parsed->includes.empty())
-    (void)PlanIncludes(parsed->includes, {{"Patient", "p1"}, {"Observation", "o1"}}, scope);
+    (void)storage::RenderIncludeQuery(
+        PlanIncludes(parsed->includes, {{"Patient", "p1"}, {"Observation", "o1"}}, scope));
   return 0;
 }

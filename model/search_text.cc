@@ -265,14 +265,4 @@ std::string NormalizeSearchText(std::string_view s) {
   return out;
 }
 
-std::string EscapeLike(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    if (c == '%' || c == '_' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out;
-}
-
 }  // namespace carnet::model

@@ -12,8 +12,4 @@ namespace carnet::model {
 // invalid UTF-8 bytes are kept.
 std::string NormalizeSearchText(std::string_view s);
 
-// `s` with the LIKE wildcards (% _) and the escape character (\) escaped, so that it can be
-// used as a literal prefix or infix in `LIKE $n`.
-std::string EscapeLike(std::string_view s);
-
 }  // namespace carnet::model

@@ -62,7 +62,7 @@ Status WriteIndexRows(Transaction& tx, const StoredResource& stored, const Index
 // after_id) in (type, id) order, at most `limit`, with patient_key, type, id and content:
 // the batches of a reindexing.
 Result<std::vector<StoredResource>> ResourcesToReindex(Transaction& tx, const std::string& type,
-                                                      const std::string& after_type,
-                                                      const std::string& after_id, int limit);
+                                                       const std::string& after_type,
+                                                       const std::string& after_id, int limit);
 
 }  // namespace carnet::storage

@@ -72,10 +72,10 @@ Status DeleteSearchParams(Transaction& tx, const std::string& sp_id) {
 
 Status InsertSearchParam(Transaction& tx, const SearchParamRow& row) {
   std::vector<std::optional<std::string>> targets(row.targets.begin(), row.targets.end());
-  auto ins = tx.Run(kInsert, {SqlParam::Text(row.sp_id), SqlParam::Text(row.base_type),
-                              SqlParam::Text(row.code), SqlParam::Text(row.param_type),
-                              SqlParam::Text(row.expression),
-                              SqlParam::Text(PgArrayLiteral(targets))});
+  auto ins =
+      tx.Run(kInsert, {SqlParam::Text(row.sp_id), SqlParam::Text(row.base_type),
+                       SqlParam::Text(row.code), SqlParam::Text(row.param_type),
+                       SqlParam::Text(row.expression), SqlParam::Text(PgArrayLiteral(targets))});
   return ins.ok() ? Status::Ok() : ins.status();
 }
 

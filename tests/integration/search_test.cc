@@ -433,7 +433,7 @@ TEST(SearchPlanTest, ExplainUsesIndexesOnGeneratedData) {
     in.search = &*parsed;
     in.scope = &scope;
     in.limit = 21;
-    fhir::PlannedQuery planned = fhir::PlanSearch(in);
+    storage::RenderedQuery planned = storage::RenderIndexQuery(fhir::PlanSearch(in));
     if (sql_out) *sql_out = planned.sql;
     auto r = c.RunDynamic("EXPLAIN (ANALYZE, COSTS OFF) " + planned.sql, planned.params);
     EXPECT_TRUE(r.ok()) << r.status().ToString();

@@ -12,6 +12,7 @@
 #include "model/search_params.h"
 #include "model/search_path.h"
 #include "model/search_text.h"
+#include "storage/sql_builder.h"
 
 namespace carnet::fhir {
 namespace {
@@ -20,7 +21,6 @@ namespace {
 // text forms, and the dossier's extraction.
 using dossier::ExtractIndexRows;
 using dossier::IndexRows;
-using model::EscapeLike;
 using model::NormalizeSearchText;
 using model::ParseDateRange;
 using model::SearchParamRegistry;
@@ -35,7 +35,7 @@ JsonValue Json(const std::string& s) {
 TEST(SearchTextTest, NormalizesCaseAndAccents) {
   EXPECT_EQ(NormalizeSearchText("Éloïse DÜRAND-Çœur"), "eloise durand-coeur");
   EXPECT_EQ(NormalizeSearchText("Straße"), "strasse");
-  EXPECT_EQ(EscapeLike("50%_a\\b"), "50\\%\\_a\\\\b");
+  EXPECT_EQ(storage::EscapeLike("50%_a\\b"), "50\\%\\_a\\\\b");
 }
 
 TEST(SearchDatesTest, PartialDatesAreRanges) {
@@ -135,7 +135,7 @@ TEST(SearchPlanTest, TokenOrListIsOneArrayParameter) {
   PlanInput in;
   in.search = &*s;
   in.scope = &scope;
-  PlannedQuery q = PlanSearch(in);
+  storage::RenderedQuery q = storage::RenderIndexQuery(PlanSearch(in));
   EXPECT_EQ(q.sql.find(" OR "), std::string::npos) << q.sql;
   EXPECT_NE(q.sql.find("= ANY("), std::string::npos);
   EXPECT_LT(q.params.size(), 6u);
@@ -156,7 +156,7 @@ TEST(SearchPlanTest, ScopeIsAndedIntoChains) {
   in.search = &*s;
   in.scope = &scope;
   in.with_total = true;
-  PlannedQuery q = PlanSearch(in);
+  storage::RenderedQuery q = storage::RenderIndexQuery(PlanSearch(in));
   size_t n = 0;
   for (size_t pos = q.sql.find("security &&"); pos != std::string::npos;
        pos = q.sql.find("security &&", pos + 1))
