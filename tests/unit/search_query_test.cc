@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "base/json.h"
 #include "dossier/search_index.h"
 #include "fhir/search_cursor.h"
@@ -140,6 +142,40 @@ TEST(SearchPlanTest, TokenOrListIsOneArrayParameter) {
   EXPECT_NE(q.sql.find("= ANY("), std::string::npos);
   EXPECT_LT(q.params.size(), 6u);
   EXPECT_EQ(q.sql.find('\''), std::string::npos) << q.sql;  // no literal: values are parameters
+}
+
+// The planner says what to find (a name starting with the normalised text, as written);
+// storage alone knows LIKE and escapes its wildcards, so that "50%_" matches itself only.
+TEST(SearchPlanTest, PlanIsADescriptionAndStorageEscapesLikePatterns) {
+  auto params = SearchParamRegistry::Instance().Official();
+  ParseOptions o;
+  o.types = {"Patient"};
+  auto s = ParseSearch(*params, {{"name", "50%_É"}, {"name:contains", "a\\_b"}}, o);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  storage::AccessFilter scope = storage::AccessFilter::Everything();
+  PlanInput in;
+  in.search = &*s;
+  in.scope = &scope;
+  storage::IndexQuery planned = PlanSearch(in);
+  ASSERT_EQ(planned.conditions.size(), 2u);
+  const storage::ResourceCondition& name = planned.conditions[0];
+  EXPECT_EQ(name.kind, storage::ResourceCondition::Kind::kIndex);
+  EXPECT_EQ(name.table, storage::IndexTable::kString);
+  EXPECT_EQ(name.param, "name");
+  ASSERT_EQ(name.any.size(), 1u);
+  ASSERT_EQ(name.any[0].size(), 1u);
+  EXPECT_EQ(name.any[0][0].op, storage::ColumnTest::Op::kStartsWith);
+  EXPECT_EQ(name.any[0][0].column, "value_norm");
+  EXPECT_EQ(name.any[0][0].value, "50%_e");
+  EXPECT_EQ(planned.conditions[1].any[0][0].op, storage::ColumnTest::Op::kContains);
+
+  storage::RenderedQuery q = storage::RenderIndexQuery(planned);
+  std::vector<std::string> values;
+  for (const auto& p : q.params)
+    if (p.value) values.push_back(*p.value);
+  EXPECT_NE(std::find(values.begin(), values.end(), "50\\%\\_e%"), values.end()) << q.sql;
+  EXPECT_NE(std::find(values.begin(), values.end(), "%a\\_b%"), values.end()) << q.sql;
+  EXPECT_NE(q.sql.find("value_norm LIKE $"), std::string::npos) << q.sql;
 }
 
 TEST(SearchPlanTest, ScopeIsAndedIntoChains) {
