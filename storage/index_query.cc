@@ -142,9 +142,8 @@ class Renderer {
       case ResourceCondition::Kind::kIndex:
         return Index(c, r);
       case ResourceCondition::Kind::kChain:
-        return Chain(c, r);
       case ResourceCondition::Kind::kHas:
-        return Has(c, r);
+        return Linked(c, r);
     }
     return "FALSE";
   }
@@ -162,32 +161,27 @@ class Renderer {
     return out + ")";
   }
 
-  std::string Chain(const ResourceCondition& c, const std::string& r) {
+  // A chain follows the reference rows of r to their targets t; _has follows the reference
+  // rows of the resources t that point to r. Either way t is current and passes the filter.
+  std::string Linked(const ResourceCondition& c, const std::string& r) {
+    bool chain = c.kind == ResourceCondition::Kind::kChain;
     std::string i = NewAlias("i");
     std::string t = NewAlias("t");
+    std::string near = chain ? ".res" : ".target", far = chain ? ".target" : ".res";
     std::string sql = "EXISTS (SELECT 1 FROM idx_reference " + i + " JOIN resource " + t + " ON " +
-                      t + ".res_type = " + i + ".target_type AND " + t + ".res_id = " + i +
-                      ".target_id WHERE " + i + ".res_type = " + r + ".res_type AND " + i +
-                      ".res_id = " + r + ".res_id AND " + i + ".param = " + b_.Param(c.param);
-    sql += " AND " + i + ".target_type = ANY(" + b_.TextArray(c.types) + ") AND NOT " + t +
-           ".deleted AND ";
+                      t + ".res_type = " + i + far + "_type AND " + t + ".res_id = " + i + far +
+                      "_id WHERE " + i + near + "_type = " + r + ".res_type AND " + i + near +
+                      "_id = " + r + ".res_id";
+    if (chain) {
+      sql += " AND " + i + ".param = " + b_.Param(c.param);
+      sql += " AND " + i + ".target_type = ANY(" + b_.TextArray(c.types) + ")";
+    } else {
+      sql += " AND " + i + ".res_type = " + b_.Param(c.types.empty() ? "" : c.types[0]);
+      sql += " AND " + i + ".param = " + b_.Param(c.param);
+    }
+    sql += " AND NOT " + t + ".deleted AND ";
     sql += AccessPredicate(access_, t, b_);
-    sql += " AND " + One(*c.inner, t) + ")";
-    return sql;
-  }
-
-  std::string Has(const ResourceCondition& c, const std::string& r) {
-    std::string i = NewAlias("i");
-    std::string t = NewAlias("t");
-    std::string sql = "EXISTS (SELECT 1 FROM idx_reference " + i + " JOIN resource " + t + " ON " +
-                      t + ".res_type = " + i + ".res_type AND " + t + ".res_id = " + i +
-                      ".res_id WHERE " + i + ".target_type = " + r + ".res_type AND " + i +
-                      ".target_id = " + r + ".res_id AND " + i + ".res_type = ";
-    sql += b_.Param(c.types.empty() ? std::string() : c.types[0]);
-    sql += " AND " + i + ".param = " + b_.Param(c.param) + " AND NOT " + t + ".deleted AND ";
-    sql += AccessPredicate(access_, t, b_);
-    sql += " AND " + One(*c.inner, t) + ")";
-    return sql;
+    return sql + " AND " + One(*c.inner, t) + ")";
   }
 
   const AccessFilter& access_;
