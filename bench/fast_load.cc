@@ -13,6 +13,7 @@
 
 #include "base/strings.h"
 #include "storage/bulk_copy.h"
+#include "dossier/dossier.h"
 #include "fhir/interactions.h"
 #include "dossier/search_index.h"
 #include "dossier/search_params.h"
@@ -149,7 +150,7 @@ Status RowMaker::AddWrite(const Write& w, Record& rec, bool validate, Chunk& c) 
   const profiles::Actor& loader = LoaderActor();
   const std::string what = w.type + "/" + w.id;
   std::string now = FormatUtc(std::chrono::system_clock::now());
-  JsonValue stamped = fhir::StampVersion(w.resource, w.id, 1, now, loader.PrincipalId());
+  JsonValue stamped = dossier::StampVersion(w.resource, w.id, 1, now, loader.PrincipalId());
   if (validate)
     for (const auto& issue : model::ValidateResource(stamped))
       if (issue.severity == "error" || issue.severity == "fatal")
@@ -183,7 +184,7 @@ Status RowMaker::AddWrite(const Write& w, Record& rec, bool validate, Chunk& c) 
   stored.version = 1;
   stored.last_updated = now;
   stored.method = "PUT";
-  stored.security = fhir::SecurityCodes(stamped);
+  stored.security = dossier::SecurityCodes(stamped);
   stored.content = WriteJson(stamped);
   AddVersion(stored, c);
   AddIndex(stored, dossier::ExtractIndexRows(*params_, w.type, stamped), c);
@@ -203,7 +204,7 @@ Status RowMaker::AddWrite(const Write& w, Record& rec, bool validate, Chunk& c) 
 }
 
 void RowMaker::AddPatientRecord(const JsonValue& patient, Record& rec, Chunk& c) {
-  auto [ins, system] = fhir::NationalIdentityOf(patient);
+  auto [ins, system] = dossier::NationalIdentityOf(patient);
   std::string id = patient.GetString("id");
   // storage::CreatePatientRecord (nullif: empty -> NULL) and ReplacePatientIdentifiers
   // (every identifier with a system and a value, once).

@@ -3,10 +3,10 @@
 // transaction.
 //
 // For every write of a dossier, what fhir::Interactions::Write does for a new resource:
-//   - the stored version: fhir::StampVersion (meta.source, versionId, lastUpdated),
-//     fhir::SecurityCodes, the content as WriteJson writes it -> resource, resource_history
+//   - the stored version: dossier::StampVersion (meta.source, versionId, lastUpdated),
+//     dossier::SecurityCodes, the content as WriteJson writes it -> resource, resource_history
 //     (method PUT, as a deposit source's PUT of a new id);
-//   - the record of a Patient: fhir::NationalIdentityOf -> patient, patient_identifier;
+//   - the record of a Patient: dossier::NationalIdentityOf -> patient, patient_identifier;
 //   - the search index: dossier::ExtractIndexRows over the parameters in force (official and
 //     custom, SearchParamRegistry) -> idx_string, idx_token, idx_reference, idx_date,
 //     idx_uri, and idx_quantity through storage::kQuantitySelect (PostgreSQL computes the

@@ -5,7 +5,6 @@
 #include <set>
 
 #include "base/strings.h"
-#include "fhir/dossier_writer_impl.h"
 #include "fhir/rest.h"
 #include "profiles/access.h"
 #include "storage/audit_store.h"
@@ -119,8 +118,7 @@ class FrontEnds {
   explicit FrontEnds(const std::string& conninfo)
       : pool_(Options(conninfo)),
         api_(pool_, fhir::FhirOptions{}),
-        writer_(pool_),
-        xds_(pool_, writer_) {}
+        xds_(pool_) {}
 
   Result<std::vector<std::string>> Search(const profiles::AccessControl& control,
                                           const profiles::Actor& actor, const std::string& path,
@@ -188,7 +186,6 @@ class FrontEnds {
   }
   storage::Pool pool_;
   fhir::FhirApi api_;
-  fhir::DossierWriterImpl writer_;
   xds::XdsService xds_;
 };
 

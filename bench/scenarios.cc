@@ -16,7 +16,7 @@
 
 #include "base/json.h"
 #include "base/strings.h"
-#include "fhir/document_extraction.h"
+#include "dossier/document_extraction.h"
 #include "dossier/search_index.h"
 #include "model/search_params.h"
 #include "mapping/cda_check.h"
@@ -439,8 +439,8 @@ DocumentFloors::DocumentFloors() {
   for (const auto& why : report->ignored) text += "\n- " + why;
   JsonValue prov = *ParseJson(
       R"({"resourceType":"Provenance","meta":{"tag":[{"system":")" +
-      std::string(fhir::kExtractionTagSystem) + R"(","code":")" + fhir::kExtractionTagCode +
-      R"("}]},"extension":[{"url":")" + std::string(fhir::kMappingReportExtension) +
+      std::string(dossier::kExtractionTagSystem) + R"(","code":")" + dossier::kExtractionTagCode +
+      R"("}]},"extension":[{"url":")" + std::string(dossier::kMappingReportExtension) +
       R"(","valueString":""}],"recorded":")" + std::string(kTplNow) +
       R"(","activity":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-DataOperation","code":"DERIVE"}]},"agent":[{"who":{"display":"carnet CDA level-3 extraction"}}],"entity":[{"role":"source","what":{"reference":")" +
       document_ref + R"("}}]})");

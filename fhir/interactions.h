@@ -1,7 +1,10 @@
-// The FHIR interactions on the dossier (read, vread, create, update, patch, delete), written
-// once and used both by single HTTP requests and by the entries of batch and transaction
-// Bundles. Writes run inside a storage::Transaction supplied by the caller, so that a
-// transaction Bundle is one database transaction.
+// The FHIR interactions on the dossier (create, update, patch, delete, conditional writes,
+// $meta-add/$meta-delete, $validate), written once and used both by single HTTP requests and by
+// the entries of batch and transaction Bundles. What is FHIR's stays here (preconditions from
+// headers, JSON Patch, search criteria); every write goes down to the dossier's one write path
+// (dossier/dossier.h), the same call an XDS.b submission makes.
+// Writes run inside a storage::Transaction supplied by the caller, so that a transaction
+// Bundle is one database transaction.
 #pragma once
 
 #include <map>
@@ -11,6 +14,7 @@
 
 #include "base/json.h"
 #include "base/status.h"
+#include "dossier/dossier.h"
 #include "profiles/access.h"
 #include "storage/pool.h"
 #include "storage/resource_store.h"
@@ -33,11 +37,8 @@ struct Preconditions {
 // Parses W/"3", "3" or W/3 into 3; nullopt when malformed.
 std::optional<int> ParseETag(const std::string& etag);
 
-struct WriteResult {
-  storage::StoredResource stored;
-  JsonValue resource;  // as stored (with id and meta); null for deletes
-  int http_status = 200;  // 200, 201 (created) or 204 (delete)
-};
+// The dossier's result of a write (dossier/dossier.h).
+using WriteResult = dossier::WriteResult;
 
 class Interactions {
  public:
@@ -98,21 +99,6 @@ class Interactions {
   storage::Pool& pool() { return pool_; }
 
  private:
-  // The one write path: stamps, asks the policy (the current version `previous`, when
-  // there is one, and the new content), writes, indexes, audits and queues notifications.
-  Result<WriteResult> Write(storage::Transaction& tx, profiles::AccessSession& session,
-                            const std::string& type, const std::string& id, JsonValue resource,
-                            const std::optional<storage::StoredResource>& previous,
-                            const std::string& method, profiles::Action action);
-  // What follows a write in its transaction: the policy tables derived from the resource
-  // (care team, app authorisations) and the patient's notifications.
-  Status AfterWrite(storage::Transaction& tx, profiles::AccessSession& session,
-                    const storage::StoredResource& stored, const JsonValue* resource,
-                    const std::optional<storage::StoredResource>& previous);
-  Result<std::optional<long long>> CompartmentKey(storage::Transaction& tx,
-                                                  const std::string& type, const std::string& id,
-                                                  const JsonValue& resource);
-
   // The current resources matching `criteria` that the actor may see (at most 2), once the
   // actor's token was found able to write `type` with one of `permissions`.
   Result<std::vector<std::string>> LockedMatches(storage::Transaction& tx,
@@ -123,19 +109,5 @@ class Interactions {
 
   storage::Pool& pool_;
 };
-
-// What the one write path derives from a resource before storing it, exposed so that bulk
-// loaders (bench/) store exactly what a live write stores:
-// - the version as stored: meta.source set to `source` (the depositor), then id and meta
-//   (versionId, lastUpdated; other meta members kept) put right after resourceType;
-JsonValue StampVersion(JsonValue resource, const std::string& id, int version,
-                       const std::string& last_updated, const std::string& source);
-// - the security label codes kept in resource.security for the policy filters;
-std::vector<std::string> SecurityCodes(const JsonValue& resource);
-// - a Patient's national identity (INS value, its OID without urn:oid:) for its record row.
-std::pair<std::string, std::string> NationalIdentityOf(const JsonValue& patient);
-
-// The JSON of a stored resource, with id and meta as stored.
-Result<JsonValue> StoredJson(const storage::StoredResource& r);
 
 }  // namespace carnet::fhir

@@ -7,7 +7,7 @@
 #include <map>
 
 #include "base/strings.h"
-#include "fhir/document_extraction.h"
+#include "dossier/document_extraction.h"
 #include "fhir/format.h"
 #include "fhir/outcome.h"
 #include "fhir/search.h"
@@ -802,7 +802,7 @@ EntryResult FhirApi::Impl::History(Session& session, const std::string& type, co
     JsonValue entry = JsonValue::Object();
     entry.Set("fullUrl", JsonValue::String(options_.base_url + "/" + r.type + "/" + r.id));
     if (!r.deleted) {
-      auto res = StoredJson(r);
+      auto res = dossier::StoredJson(r);
       if (!res.ok()) return FromError(res.status());
       entry.Set("resource", std::move(res).value());
     }
@@ -1451,7 +1451,7 @@ EntryResult FhirApi::Impl::DepositCda(Session& session, const HttpRequest& req) 
         auto current = storage::ReadCurrent(tx, "DocumentReference", old_id, true);
         if (!current.ok()) return current.status();
         if (!*current || (*current)->deleted) continue;
-        auto json = StoredJson(**current);
+        auto json = dossier::StoredJson(**current);
         if (!json.ok()) return json.status();
         // Only a current version is replaced (it becomes superseded when this one is written:
         // Interactions::AfterWrite); a re-deposit of an already replaced chain changes nothing.
@@ -1471,7 +1471,7 @@ EntryResult FhirApi::Impl::DepositCda(Session& session, const HttpRequest& req) 
     created = std::move(r).value();
     auto b = interactions_.Create(tx, session, "Binary", binary, binary_id);
     if (!b.ok()) return b.status();
-    // The level-3 entries follow on their own (fhir/document_extraction.h): the content
+    // The level-3 entries follow on their own (dossier/document_extraction.h): the content
     // just stored completes the document.
     return Status::Ok();
   });
@@ -1700,7 +1700,7 @@ EntryResult FhirApi::Impl::ProcessBundleBody(Session& session, const HttpRequest
       EntryResult r;
       r.version = cur->version;
       r.last_modified = cur->last_updated;
-      auto parsed = StoredJson(*cur);
+      auto parsed = dossier::StoredJson(*cur);
       if (!parsed.ok()) return FromError(parsed.status());
       r.has_resource = true;
       r.resource = std::move(parsed).value();
@@ -1758,13 +1758,13 @@ EntryResult FhirApi::Impl::ProcessBundleBody(Session& session, const HttpRequest
       }
       // An MHD Provide Document Bundle (ITI-65) stores documents and their Binary content in
       // either order, the content naming no document: once all is stored, the documents'
-      // structured content is extracted (fhir/document_extraction.h; once per document).
+      // structured content is extracted (dossier/document_extraction.h; once per document).
       for (size_t i : order)
         if (entries[i].url.type == "DocumentReference" && results[i].status == 201 &&
             !results[i].location.empty()) {
           std::string id =
               results[i].location.substr(18, results[i].location.find("/_history") - 18);
-          CARNET_RETURN_IF_ERROR(ExtractDocumentContent(interactions_, tx, session, id));
+          CARNET_RETURN_IF_ERROR(dossier::ExtractDocumentContent(tx, session, id));
         }
       return Status::Ok();
     });

@@ -50,8 +50,7 @@ Gateway::Gateway(const Config& config, storage::Pool& pool, const profiles::Acce
       pool_(pool),
       access_(access),
       fhir_(pool, FhirOptionsOf(config)),
-      dossier_writer_(pool),
-      xds_(pool, dossier_writer_, xds::XdsOptions{config.xds_max_query_results}) {}
+      xds_(pool, xds::XdsOptions{config.xds_max_query_results}) {}
 
 HttpResponse Gateway::Handle(const HttpRequest& req) {
   if (req.path == "/healthz") return Json(200, "{\"status\":\"alive\"}");

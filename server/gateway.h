@@ -7,7 +7,6 @@
 #include <optional>
 
 #include "base/http.h"
-#include "fhir/dossier_writer_impl.h"
 #include "fhir/rest.h"
 #include "xds/service.h"
 #include "server/config.h"
@@ -41,7 +40,6 @@ class Gateway {
   storage::Pool& pool_;
   const profiles::AccessControl& access_;
   fhir::FhirApi fhir_;
-  fhir::DossierWriterImpl dossier_writer_;
   xds::XdsService xds_;
   std::atomic<bool> draining_{false};
 };

@@ -1,5 +1,7 @@
 #include "xds/service.h"
 
+#include "dossier/dossier.h"
+
 #include <openssl/sha.h>
 
 #include <algorithm>
@@ -181,8 +183,7 @@ std::string StatusName(const std::string& urn) {
 
 class XdsService::Impl {
  public:
-  Impl(storage::Pool& pool, mapping::DossierWriter& writer, XdsOptions options)
-      : pool_(pool), writer_(writer), options_(options) {}
+  Impl(storage::Pool& pool, XdsOptions options) : pool_(pool), options_(options) {}
 
   HttpResponse Handle(const HttpRequest& req, Session& session);
 
@@ -206,12 +207,11 @@ class XdsService::Impl {
   Result<std::optional<CurrentEntry>> FindEntry(Tx& tx, Session& session, const std::string& uuid);
 
   storage::Pool& pool_;
-  mapping::DossierWriter& writer_;
   XdsOptions options_;
 };
 
-XdsService::XdsService(storage::Pool& pool, mapping::DossierWriter& writer, XdsOptions options)
-    : impl_(std::make_unique<Impl>(pool, writer, options)) {}
+XdsService::XdsService(storage::Pool& pool, XdsOptions options)
+    : impl_(std::make_unique<Impl>(pool, options)) {}
 XdsService::~XdsService() = default;
 HttpResponse XdsService::Handle(const HttpRequest& req, Session& session) {
   return impl_->Handle(req, session);
@@ -468,8 +468,8 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
       JsonValue dr = mapping::DocumentReferenceFromEntry(e, patient_ref, content_url);
       if (auto rel = relates_to.find(e.id); rel != relates_to.end())
         dr.Set("relatesTo", rel->second);
-      auto created = writer_.Create(tx, session, "DocumentReference", dr, Uuid(e.id));
-      if (created.ok()) members.push_back("DocumentReference/" + created->id);
+      auto created = dossier::Create(tx, session, "DocumentReference", dr, Uuid(e.id));
+      if (created.ok()) members.push_back("DocumentReference/" + created->stored.id);
       if (!created.ok()) {
         if (created.status().code() == ErrorCode::kDuplicate) {
           errors.push_back(Error("XDSDuplicateUniqueIdInRegistry",
@@ -483,7 +483,7 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
                       "DocumentEntry " + e.id + ": " + created.status().message(), e.id);
       }
       if (binary) {
-        auto b = writer_.Create(tx, session, "Binary", *binary, binary_id);
+        auto b = dossier::Create(tx, session, "Binary", *binary, binary_id);
         if (!b.ok()) return b.status();
       }
     }
@@ -542,7 +542,7 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
       folder.last_update_time = now_dtm;
       JsonValue fl = mapping::ListFromFolder(folder, patient_ref, folder_members[f.id]);
       TagMembers(fl, member_association[f.id]);
-      auto created_folder = writer_.Create(tx, session, "List", fl, Uuid(f.id));
+      auto created_folder = dossier::Create(tx, session, "List", fl, Uuid(f.id));
       if (!created_folder.ok()) {
         if (created_folder.status().code() == ErrorCode::kDuplicate) {
           errors.push_back(Error("XDSDuplicateUniqueIdInRegistry",
@@ -552,7 +552,7 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
         }
         return PolicyError(created_folder.status(), f.id, errors);
       }
-      members.push_back("List/" + created_folder->id);
+      members.push_back("List/" + created_folder->stored.id);
     }
     for (const auto& [folder_id, refs] : folder_members) {
       if (sub.metadata.FindFolder(folder_id)) continue;
@@ -579,7 +579,7 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
       }
       TagMembers(folder_list, member_association[folder_id]);
       folder_list.Set("date", JsonValue::String(mapping::TimestampFromDtm(now_dtm)));
-      auto upd = writer_.Update(tx, session, "List", list_id, folder_list);
+      auto upd = dossier::Update(tx, session, "List", list_id, folder_list);
       if (!upd.ok()) return PolicyError(upd.status(), folder_id, errors);
     }
     // The SubmissionSet, as an MHD List holding its documents and folders.
@@ -591,7 +591,7 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
       for (const auto& m : association_members)
         exts->Append(mapping::AssociationMemberExtension(m));
     }
-    auto created_set = writer_.Create(tx, session, "List", list, Uuid(set.id));
+    auto created_set = dossier::Create(tx, session, "List", list, Uuid(set.id));
     if (!created_set.ok()) {
       if (created_set.status().code() == ErrorCode::kDuplicate) {
         errors.push_back(Error("XDSDuplicateUniqueIdInRegistry",
@@ -617,10 +617,10 @@ HttpResponse XdsService::Impl::ProvideAndRegister(Session& session, const SoapRe
       if (!json.ok()) return json.status();
       JsonValue old = std::move(json).value();
       // Usually done already: writing the replacement superseded its target
-      // (fhir::SupersedeReplacedDocument); kept for a target the mapping did not name.
+      // (dossier::SupersedeReplacedDocument); kept for a target the mapping did not name.
       if (old.GetString("status") == "superseded") continue;
       old.Set("status", JsonValue::String("superseded"));
-      auto upd = writer_.Update(tx, session, "DocumentReference", target, old);
+      auto upd = dossier::Update(tx, session, "DocumentReference", target, old);
       if (!upd.ok()) return upd.status();
     }
     // The transaction's own audit record (IHE ITI-41 / ITI-42: DICOM Import), beside the
@@ -719,9 +719,9 @@ HttpResponse XdsService::Impl::UpdateDocumentSet(Session& session, const SoapReq
           next, old.Find("subject") ? old.Find("subject")->GetString("reference") : "", "");
       if (const JsonValue* content = old.Find("content")) dr.Set("content", *content);
       dr.Set("id", JsonValue::String((*current)->res_id));
-      auto upd = writer_.Update(tx, session, "DocumentReference", (*current)->res_id, dr);
+      auto upd = dossier::Update(tx, session, "DocumentReference", (*current)->res_id, dr);
       if (!upd.ok()) return PolicyError(upd.status(), e.id, errors);
-      keys.insert(upd->patient_key);
+      keys.insert(upd->stored.patient_key);
     }
     // Availability status changes.
     for (const auto& a : sub.metadata.associations) {
@@ -743,9 +743,9 @@ HttpResponse XdsService::Impl::UpdateDocumentSet(Session& session, const SoapReq
       }
       dr.Set("status",
              JsonValue::String(a.new_status == kStatusDeprecated ? "superseded" : "current"));
-      auto upd = writer_.Update(tx, session, "DocumentReference", (*current)->res_id, dr);
+      auto upd = dossier::Update(tx, session, "DocumentReference", (*current)->res_id, dr);
       if (!upd.ok()) return PolicyError(upd.status(), a.id, errors);
-      keys.insert(upd->patient_key);
+      keys.insert(upd->stored.patient_key);
     }
     return AuditTransaction(tx, session, "ITI-57", 'U', keys);
   });
@@ -891,16 +891,16 @@ HttpResponse XdsService::Impl::DeleteDocumentSet(Session& session, const SoapReq
         else
           resource.Set(field, std::move(kept));
       }
-      auto upd = writer_.Update(tx, session, l.source_res_type, l.source_res_id, resource);
+      auto upd = dossier::Update(tx, session, l.source_res_type, l.source_res_id, resource);
       if (!upd.ok()) return PolicyError(upd.status(), "urn:uuid:" + l.uuid, errors);
-      keys.insert(upd->patient_key);
+      keys.insert(upd->stored.patient_key);
     }
     for (const auto& o : objects) {
       auto current = storage::ReadCurrent(tx, o.res_type, o.res_id, false);
       if (!current.ok()) return current.status();
       if (*current) keys.insert((*current)->patient_key);
-      auto removed = writer_.Delete(tx, session, o.res_type, o.res_id);
-      if (!removed.ok()) return PolicyError(removed, "urn:uuid:" + o.uuid, errors);
+      auto removed = dossier::Delete(tx, session, o.res_type, o.res_id);
+      if (!removed.ok()) return PolicyError(removed.status(), "urn:uuid:" + o.uuid, errors);
     }
     return AuditTransaction(tx, session, "ITI-62", 'D', keys);
   });

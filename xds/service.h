@@ -2,7 +2,7 @@
 // and Document Repository at /xds/repository (ITI-41, ITI-43), over the one dossier.
 //
 // A DocumentEntry is stored as its DocumentReference (mapping/document_entry.h) through the
-// dossier's one write path (mapping::DossierWriter), and the document bytes as a Binary; the
+// dossier's one write path (dossier/dossier.h), and the document bytes as a Binary; the
 // registry tables that the stored queries read are derived from the DocumentReference in the
 // same transaction (mapping/registry_index.h).
 #pragma once
@@ -12,7 +12,6 @@
 
 #include "base/http.h"
 #include "profiles/access.h"
-#include "mapping/dossier_writer.h"
 #include "storage/pool.h"
 
 namespace carnet::xds {
@@ -24,7 +23,7 @@ struct XdsOptions {
 
 class XdsService {
  public:
-  XdsService(storage::Pool& pool, mapping::DossierWriter& writer, XdsOptions options = {});
+  XdsService(storage::Pool& pool, XdsOptions options = {});
   ~XdsService();
 
   // Handles POST /xds/registry and /xds/repository for the authenticated actor behind

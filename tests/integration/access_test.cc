@@ -456,6 +456,52 @@ TEST_F(AccessMatrixTest, PatientChoicesHaveTheirLimits) {
   EXPECT_EQ(op.status, 404);
 }
 
+// Masking a document from professionals (MASQUE_PS) is the patient's choice alone, whichever
+// road asks for it: $meta-add / $meta-delete, or a JSON Patch of securityLabel (the French
+// PDSm4DMP way). A professional of the care team, the document's author (the deposit source
+// lab-1) and the treating physician all see D1 and all are refused (403, the reason told:
+// they see the document), on both roads, masking and unmasking alike; the patient succeeds on
+// both. Issue 14: the rule used to be written twice, and the two copies disagreed.
+TEST_F(AccessMatrixTest, OnlyThePatientMasksOnEveryRoad) {
+  const Document& d1 = p_.documents[0];
+  const std::string dr = "/fhir/DocumentReference/" + d1.id;
+  const char* kPatch = "Content-Type: application/json-patch+json";
+  const std::string kMeta =
+      R"({"resourceType":"Parameters","parameter":[{"name":"meta","valueMeta":{"security":[{"system":"urn:oid:1.2.250.1.213.1.1.4.13","code":"MASQUE_PS"}]}}]})";
+  const std::string kAddLabel =
+      R"([{"op":"add","path":"/securityLabel/-","value":{"coding":[{"system":"urn:oid:1.2.250.1.213.1.1.4.13","code":"MASQUE_PS"}]}}])";
+  auto masked = [&] { return As("doctor-careteam", "GET", dr).status == 404; };
+  ASSERT_FALSE(masked()) << "D1 starts unmasked";
+  for (const char* actor : {"doctor-careteam", "lab-1", "treating-physician"}) {
+    SCOPED_TRACE(actor);
+    ASSERT_EQ(As(actor, "GET", dr).status, 200) << "the actor sees D1";
+    auto meta_add = As(actor, "POST", dr + "/$meta-add", {kJson}, kMeta);
+    EXPECT_EQ(meta_add.status, 403) << meta_add.body.substr(0, 400);
+    EXPECT_NE(meta_add.body.find("OperationOutcome"), std::string::npos);
+    auto patch = As(actor, "PATCH", dr, {kPatch}, kAddLabel);
+    EXPECT_EQ(patch.status, 403) << patch.body.substr(0, 400);
+    EXPECT_FALSE(masked()) << "a refused mask left D1 masked";
+  }
+  // The patient masks by $meta-add, the others cannot unmask, the patient unmasks.
+  ASSERT_EQ(As("patient", "POST", dr + "/$meta-add", {kJson}, kMeta).status, 200);
+  EXPECT_TRUE(masked());
+  for (const char* actor : {"lab-1", "treating-physician"}) {
+    SCOPED_TRACE(actor);
+    auto meta_delete = As(actor, "POST", dr + "/$meta-delete", {kJson}, kMeta);
+    EXPECT_EQ(meta_delete.status, 403) << meta_delete.body.substr(0, 400);
+  }
+  EXPECT_TRUE(masked()) << "a refused unmask unmasked D1";
+  ASSERT_EQ(As("patient", "POST", dr + "/$meta-delete", {kJson}, kMeta).status, 200);
+  EXPECT_FALSE(masked());
+  // The patient masks and unmasks by JSON Patch too.
+  auto patch = As("patient", "PATCH", dr, {kPatch}, kAddLabel);
+  ASSERT_EQ(patch.status, 200) << patch.body.substr(0, 400);
+  EXPECT_TRUE(masked());
+  auto unpatch = As("patient", "PATCH", dr, {kPatch}, R"([{"op":"remove","path":"/securityLabel/1"}])");
+  ASSERT_EQ(unpatch.status, 200) << unpatch.body.substr(0, 400);
+  EXPECT_FALSE(masked());
+}
+
 // The access history: the patient reads who accessed the record (emergency included),
 // sorted by time, filtered by actor; professionals cannot read it.
 TEST_F(AccessMatrixTest, PatientReadsTheAccessHistory) {

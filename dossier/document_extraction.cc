@@ -1,17 +1,18 @@
-#include "fhir/document_extraction.h"
+#include "dossier/document_extraction.h"
 
 #include <algorithm>
 #include <chrono>
 #include <set>
 
 #include "base/strings.h"
-#include "fhir/search.h"
+#include "dossier/dossier.h"
 #include "mapping/cda_check.h"
 #include "mapping/cda_entries.h"
 #include "mapping/document_entry.h"
 #include "mapping/registry_index.h"
+#include "storage/index_lookup.h"
 
-namespace carnet::fhir {
+namespace carnet::dossier {
 namespace {
 
 JsonValue Ref(const std::string& reference) {
@@ -106,7 +107,7 @@ void MergeMissing(JsonValue& into, const JsonValue& from) {
 // the header as a new version written under the depositor's authority. A document that says it
 // replaces an earlier version (relatedDocument RPLC) supersedes it when the submitter did not
 // say so; when the submitter named another document, that is a disagreement.
-Status ReconcileWithHeader(Interactions& interactions, storage::Transaction& tx,
+Status ReconcileWithHeader(storage::Transaction& tx,
                            profiles::AccessSession& session, const storage::StoredResource& stored,
                            const JsonValue& dr, const std::string& patient,
                            const std::string& bytes) {
@@ -146,8 +147,8 @@ Status ReconcileWithHeader(Interactions& interactions, storage::Transaction& tx,
         replaced_by_submitter.push_back(target.substr(18));
     }
   if (!header->replaces_unique_id.empty()) {
-    auto found = FindMatchingIds(tx, "DocumentReference",
-                                 "identifier=urn:oid:" + header->replaces_unique_id, 10);
+    auto found = storage::FindByTokenCode(tx, "DocumentReference", "identifier",
+                                          "urn:oid:" + header->replaces_unique_id, 10);
     if (!found.ok()) return found.status();
     for (const std::string& id : *found) {
       auto old = storage::ReadCurrent(tx, "DocumentReference", id, false);
@@ -197,41 +198,24 @@ Status ReconcileWithHeader(Interactions& interactions, storage::Transaction& tx,
     JsonValue* list = merged.Find("relatesTo");
     if (!list) list = &merged.Set("relatesTo", JsonValue::Array());
     list->Append(std::move(rel));
-    CARNET_RETURN_IF_ERROR(SupersedeReplacedDocument(interactions, tx, session, stored, id));
+    CARNET_RETURN_IF_ERROR(SupersedeReplacedDocument(tx, session, stored, id));
   }
   if (merged == dr) return Status::Ok();
-  auto updated = interactions.Update(tx, session, "DocumentReference", dr_id, std::move(merged),
-                                     Preconditions{});
+  auto updated = Update(tx, session, "DocumentReference", dr_id, std::move(merged));
   return updated.ok() ? Status::Ok() : updated.status();
 }
 
 // The Provenances that record the extraction of DocumentReference `dr_id`, from the search
-// index alone (a deleted resource has no index rows). Not FindMatchingIds: its join with the
-// resource table, ordered by id, let the planner walk every Provenance of the store when their
-// statistics were stale (600 ms per deposit on the 1M-document bench store).
+// index alone (a deleted resource has no index rows).
 Result<std::vector<std::string>> ExtractionProvenances(storage::Transaction& tx,
                                                        const std::string& dr_id, int limit) {
-  static const storage::Statement kProvenances{
-      "extraction_provenances",
-      "SELECT i.res_id FROM idx_reference i JOIN idx_token t ON t.res_type = i.res_type AND "
-      "t.res_id = i.res_id AND t.param = '_tag' AND t.system = $3 AND t.code = $4 "
-      "WHERE i.target_type = 'DocumentReference' AND i.target_id = $1 AND "
-      "i.res_type = 'Provenance' AND i.param = 'entity' LIMIT $2::int"};
-  auto r = tx.Run(
-      kProvenances,
-      {storage::SqlParam::Text(dr_id), storage::SqlParam::Text(std::to_string(limit)),
-       storage::SqlParam::Text(kExtractionTagSystem), storage::SqlParam::Text(kExtractionTagCode)});
-  if (!r.ok()) return r.status();
-  // A Provenance naming the document twice has two rows: each id once, in order. No ORDER BY
-  // or DISTINCT in the statement, which would let the planner walk the index in id order.
-  std::set<std::string> ids;
-  for (int i = 0; i < r->rows(); ++i) ids.insert(r->GetString(i, 0));
-  return std::vector<std::string>(ids.begin(), ids.end());
+  return storage::FindTaggedReferrers(tx, "Provenance", "entity", "DocumentReference", dr_id,
+                                      kExtractionTagSystem, kExtractionTagCode, limit);
 }
 
 }  // namespace
 
-Status ExtractDocumentContent(Interactions& interactions, storage::Transaction& tx,
+Status ExtractDocumentContent(storage::Transaction& tx,
                               profiles::AccessSession& session, const std::string& dr_id) {
   auto current = storage::ReadCurrent(tx, "DocumentReference", dr_id, false);
   if (!current.ok()) return current.status();
@@ -254,7 +238,7 @@ Status ExtractDocumentContent(Interactions& interactions, storage::Transaction& 
   std::string patient = subject ? subject->GetString("reference") : "";
   if (patient.rfind("Patient/", 0) != 0) return Status::Ok();
   CARNET_RETURN_IF_ERROR(
-      ReconcileWithHeader(interactions, tx, session, **current, *dr, patient, *bytes));
+      ReconcileWithHeader(tx, session, **current, *dr, patient, *bytes));
   auto report = mapping::ExtractCdaEntries(*bytes, patient, document);
   if (!report.ok())
     return Status::Ok();  // the header was accepted; a body we cannot read yields nothing
@@ -264,7 +248,7 @@ Status ExtractDocumentContent(Interactions& interactions, storage::Transaction& 
   std::map<std::string, int> counts;
   for (const JsonValue& r : report->resources) {
     std::string type = r.GetString("resourceType");
-    auto created = interactions.Create(tx, session, type, r);
+    auto created = Create(tx, session, type, r);
     if (!created.ok()) return created.status();
     targets.Append(Ref(type + "/" + created->stored.id));
     ++counts[type];
@@ -276,7 +260,7 @@ Status ExtractDocumentContent(Interactions& interactions, storage::Transaction& 
     binary.Set("contentType", JsonValue::String(report->embedded_type));
     binary.Set("securityContext", Ref(document));
     binary.Set("data", JsonValue::String(Base64Encode(report->embedded_content)));
-    auto created = interactions.Create(tx, session, "Binary", binary);
+    auto created = Create(tx, session, "Binary", binary);
     if (!created.ok()) return created.status();
     targets.Append(Ref("Binary/" + created->stored.id));
     ++counts["Binary (embedded " + report->embedded_type + ")"];
@@ -329,11 +313,11 @@ Status ExtractDocumentContent(Interactions& interactions, storage::Transaction& 
   JsonValue entities = JsonValue::Array();
   entities.Append(std::move(entity));
   prov.Set("entity", std::move(entities));
-  auto p = interactions.Create(tx, session, "Provenance", prov);
+  auto p = Create(tx, session, "Provenance", prov);
   return p.ok() ? Status::Ok() : p.status();
 }
 
-Status SupersedeReplacedDocument(Interactions& interactions, storage::Transaction& tx,
+Status SupersedeReplacedDocument(storage::Transaction& tx,
                                  profiles::AccessSession& session,
                                  const storage::StoredResource& replacement,
                                  const std::string& target_id) {
@@ -356,10 +340,9 @@ Status SupersedeReplacedDocument(Interactions& interactions, storage::Transactio
         "the document replaced (" + what + ") is " + old.GetString("status") + ", not current",
         "DocumentReference.relatesTo");
   old.Set("status", JsonValue::String("superseded"));
-  auto upd = interactions.Update(tx, session, "DocumentReference", target_id, std::move(old),
-                                 Preconditions{});
+  auto upd = Update(tx, session, "DocumentReference", target_id, std::move(old));
   if (!upd.ok()) return upd.status();
-  return RemoveExtractedContent(interactions, tx, session, target_id);
+  return RemoveExtractedContent(tx, session, target_id);
 }
 
 bool HasExtractionTag(const JsonValue& resource) {
@@ -371,7 +354,7 @@ bool HasExtractionTag(const JsonValue& resource) {
   return false;
 }
 
-Status RemoveExtractedContent(Interactions& interactions, storage::Transaction& tx,
+Status RemoveExtractedContent(storage::Transaction& tx,
                               profiles::AccessSession& session, const std::string& dr_id) {
   std::string document = "DocumentReference/" + dr_id;
   auto provenances = ExtractionProvenances(tx, dr_id, 1000);
@@ -402,15 +385,14 @@ Status RemoveExtractedContent(Interactions& interactions, storage::Transaction& 
         auto target = storage::ReadCurrent(tx, ref.substr(0, slash), ref.substr(slash + 1), false);
         if (!target.ok()) return target.status();
         if (!*target || !derived_here(**target)) continue;
-        auto del = interactions.Delete(tx, session, ref.substr(0, slash), ref.substr(slash + 1),
-                                       Preconditions{});
+        auto del = Delete(tx, session, ref.substr(0, slash), ref.substr(slash + 1));
         if (!del.ok()) return del.status();
       }
     if (!derived_here(**prov)) continue;
-    auto del = interactions.Delete(tx, session, "Provenance", pid, Preconditions{});
+    auto del = Delete(tx, session, "Provenance", pid);
     if (!del.ok()) return del.status();
   }
   return Status::Ok();
 }
 
-}  // namespace carnet::fhir
+}  // namespace carnet::dossier

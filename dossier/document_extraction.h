@@ -11,19 +11,19 @@
 
 #include <string>
 
+#include "base/json.h"
 #include "base/status.h"
-#include "fhir/interactions.h"
 #include "profiles/access.h"
 #include "storage/transaction.h"
 
-namespace carnet::fhir {
+namespace carnet::dossier {
 
 // The extension of the Provenance that holds the mapping report (valueString).
 inline constexpr const char* kMappingReportExtension =
     "https://carnet.example.org/fhir/StructureDefinition/mapping-report";
 
 // The tag (meta.tag) on the Provenance an extraction writes. Only the extraction writes it
-// (Interactions refuses it, and any change to a resource carrying it, from everyone else), and
+// (the write path refuses it, and any change to a resource carrying it, from everyone else), and
 // only a Provenance carrying it records an extraction: one a client writes neither stops a
 // document's extraction nor takes anything along when the document goes.
 inline constexpr const char* kExtractionTagSystem =
@@ -33,20 +33,20 @@ bool HasExtractionTag(const JsonValue& resource);
 
 // Extracts DocumentReference `dr_id`'s content when it is a CDA document and has not been
 // extracted yet; does nothing when the document, its content, or a CDA body is missing.
-Status ExtractDocumentContent(Interactions& interactions, storage::Transaction& tx,
+Status ExtractDocumentContent(storage::Transaction& tx,
                               profiles::AccessSession& session, const std::string& dr_id);
 
 // A new document replaces DocumentReference `target_id` (relatesTo replaces, an XDS RPLC or
 // XFRM_RPLC, or the CDA's relatedDocument RPLC): the target must exist in the same record and
 // be current; it becomes superseded (Deprecated in XDS) and what was extracted from it goes.
 // Replacing a document already superseded by this very document is a no-op.
-Status SupersedeReplacedDocument(Interactions& interactions, storage::Transaction& tx,
+Status SupersedeReplacedDocument(storage::Transaction& tx,
                                  profiles::AccessSession& session,
                                  const storage::StoredResource& replacement,
                                  const std::string& target_id);
 
 // Removes what was extracted from DocumentReference `dr_id` (its Provenance and targets).
-Status RemoveExtractedContent(Interactions& interactions, storage::Transaction& tx,
+Status RemoveExtractedContent(storage::Transaction& tx,
                               profiles::AccessSession& session, const std::string& dr_id);
 
-}  // namespace carnet::fhir
+}  // namespace carnet::dossier
