@@ -33,7 +33,7 @@ struct ColumnTest {
     kContains,    // column contains value
     kIsNull,      // column IS NULL
     // (column, column2) is one of the pairs (values[i], values2[i]); written with
-    // column2 = ANY(values2) first, so that PostgreSQL starts from that column's statistics.
+    // column2 = ANY(values2) first, so that the B-tree on that column can drive the lookup.
     kPairIn,
     // The row's range [column, column2] compared with the range [value, value2] by
     // `prefix` (eq ne gt lt ge le sa eb ap; ap widens by 10% of the distance from now).
