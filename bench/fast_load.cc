@@ -15,8 +15,9 @@
 #include "storage/bulk_copy.h"
 #include "dossier/dossier.h"
 #include "fhir/interactions.h"
-#include "fhir/search_index.h"
-#include "fhir/search_params.h"
+#include "dossier/search_index.h"
+#include "dossier/search_params.h"
+#include "model/search_params.h"
 #include "mapping/registry_index.h"
 #include "profiles/access.h"
 #include "model/compartment.h"
@@ -97,7 +98,7 @@ struct Record {
 // Computes, for one chunk, the rows the live write and read paths would write.
 class RowMaker {
  public:
-  RowMaker(std::shared_ptr<const fhir::SearchParamSet> params,
+  RowMaker(std::shared_ptr<const model::SearchParamSet> params,
            const profiles::AccessControl& control, std::map<long long, std::string> chains)
       : params_(std::move(params)), control_(control), chains_(std::move(chains)) {}
 
@@ -111,7 +112,7 @@ class RowMaker {
   Status AddAccess(const Dossier& d, const Access& a, const Record& rec);
   void AddPatientRecord(const JsonValue& patient, Record& rec, Chunk& c);
   void AddVersion(const storage::StoredResource& s, Chunk& c);
-  void AddIndex(const storage::StoredResource& s, const fhir::IndexRows& rows, Chunk& c);
+  void AddIndex(const storage::StoredResource& s, const dossier::IndexRows& rows, Chunk& c);
   Status AddRegistry(const storage::StoredResource& s, const JsonValue& resource, const Record& rec,
                      Chunk& c);
   // AccessSession::Audit: the entry completed with the actor, the decision, the request and
@@ -120,7 +121,7 @@ class RowMaker {
                 profiles::AuditEntry entry, const profiles::RequestFacts& facts,
                 std::optional<long long> key, const Record& rec);
 
-  std::shared_ptr<const fhir::SearchParamSet> params_;
+  std::shared_ptr<const model::SearchParamSet> params_;
   const profiles::AccessControl& control_;
   profiles::PolicyEnv env_;
   std::map<long long, std::string> chains_;  // chain key -> raw hash of its last event
@@ -186,7 +187,7 @@ Status RowMaker::AddWrite(const Write& w, Record& rec, bool validate, Chunk& c) 
   stored.security = dossier::SecurityCodes(stamped);
   stored.content = WriteJson(stamped);
   AddVersion(stored, c);
-  AddIndex(stored, fhir::ExtractIndexRows(*params_, w.type, stamped), c);
+  AddIndex(stored, dossier::ExtractIndexRows(*params_, w.type, stamped), c);
   if (w.type == "DocumentReference") {
     CARNET_RETURN_IF_ERROR(AddRegistry(stored, stamped, rec, c));
     rec.documents.emplace(w.id, stamped);
@@ -249,7 +250,7 @@ void RowMaker::AddVersion(const storage::StoredResource& s, Chunk& c) {
       .EndRow();
 }
 
-void RowMaker::AddIndex(const storage::StoredResource& s, const fhir::IndexRows& rows, Chunk& c) {
+void RowMaker::AddIndex(const storage::StoredResource& s, const dossier::IndexRows& rows, Chunk& c) {
   auto head = [&](CopyRows& t) -> CopyRows& {
     return t.Int(*s.patient_key).Text(s.type).Text(s.id);
   };
@@ -275,7 +276,7 @@ void RowMaker::AddIndex(const storage::StoredResource& s, const fhir::IndexRows&
         .EndRow();
   for (const auto& r : rows.dates) head(c.idx_date).Text(r.param).Text(r.low).Text(r.high).EndRow();
   for (const auto& r : rows.uris) head(c.idx_uri).Text(r.param).Text(r.uri).EndRow();
-  // The text columns c0..c5 of fhir::kQuantitySelect.
+  // The text columns c0..c5 of storage::kQuantitySelect.
   for (const auto& r : rows.quantities)
     head(c.quantity)
         .Text(r.param)
@@ -499,7 +500,7 @@ Status WriteChunk(BulkConnection& db, const Chunk& c) {
         db.Exec(std::string(
                     "INSERT INTO idx_quantity (patient_key, res_type, res_id, param, "
                     "value, low, high, system, code) SELECT patient_key, res_type, res_id, ") +
-                fhir::kQuantitySelect + " FROM bulk_quantity")
+                storage::kQuantitySelect + " FROM bulk_quantity")
             .status());
   if (!c.head_keys.empty())
     CARNET_RETURN_IF_ERROR(
@@ -553,11 +554,11 @@ class ChunkQueue {
 // The start state: the parameters in force, the chain heads that exist already (events
 // without a record, chain 0, may have been appended before), and no dossier loaded twice.
 Status Prepare(storage::Connection& conn, int first, int last,
-               std::shared_ptr<const fhir::SearchParamSet>* params,
+               std::shared_ptr<const model::SearchParamSet>* params,
                std::map<long long, std::string>* chains) {
   CARNET_RETURN_IF_ERROR(storage::ApplyMigrations(conn, storage::BuiltinMigrations()));
   storage::Transaction tx(conn);
-  auto current = fhir::SearchParamRegistry::Instance().Current(tx);
+  auto current = dossier::CurrentSearchParams(tx);
   if (!current.ok()) return current.status();
   *params = *current;
   auto loaded = conn.RunDynamic(
@@ -587,7 +588,7 @@ Result<LoadReport> FastLoad(const std::string& conninfo, const DossierGenerator&
                             int first, int last, const FastLoadOptions& options) {
   auto conn = storage::Connection::Open(conninfo);
   if (!conn.ok()) return conn.status();
-  std::shared_ptr<const fhir::SearchParamSet> params;
+  std::shared_ptr<const model::SearchParamSet> params;
   std::map<long long, std::string> chains;
   if (last <= first) return LoadReport{};
   CARNET_RETURN_IF_ERROR(Prepare(**conn, first, last, &params, &chains));

@@ -7,9 +7,9 @@
 //     dossier::SecurityCodes, the content as WriteJson writes it -> resource, resource_history
 //     (method PUT, as a deposit source's PUT of a new id);
 //   - the record of a Patient: dossier::NationalIdentityOf -> patient, patient_identifier;
-//   - the search index: fhir::ExtractIndexRows over the parameters in force (official and
+//   - the search index: dossier::ExtractIndexRows over the parameters in force (official and
 //     custom, SearchParamRegistry) -> idx_string, idx_token, idx_reference, idx_date,
-//     idx_uri, and idx_quantity through fhir::kQuantitySelect (PostgreSQL computes the
+//     idx_uri, and idx_quantity through storage::kQuantitySelect (PostgreSQL computes the
 //     precision range, as on the live path);
 //   - the XDS registry of a DocumentReference: mapping::DocumentEntryRowsOf ->
 //     registry_object, registry_code;

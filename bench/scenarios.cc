@@ -17,8 +17,8 @@
 #include "base/json.h"
 #include "base/strings.h"
 #include "dossier/document_extraction.h"
-#include "fhir/search_index.h"
-#include "fhir/search_params.h"
+#include "dossier/search_index.h"
+#include "model/search_params.h"
 #include "mapping/cda_check.h"
 #include "mapping/cda_entries.h"
 #include "mapping/cda_header.h"
@@ -125,7 +125,7 @@ void Substitute(std::optional<std::string>& s, const Substitutions& subs) {
 }
 
 // The index rows of a template, with the write's values in place of the template's.
-fhir::IndexRows Substitute(fhir::IndexRows rows, const Substitutions& subs) {
+dossier::IndexRows Substitute(dossier::IndexRows rows, const Substitutions& subs) {
   for (auto& r : rows.strings) Substitute(r.norm, subs), Substitute(r.exact, subs);
   for (auto& r : rows.tokens) Substitute(r.system, subs), Substitute(r.code, subs);
   for (auto& r : rows.references) {
@@ -143,7 +143,7 @@ fhir::IndexRows Substitute(fhir::IndexRows rows, const Substitutions& subs) {
 struct WriteTemplate {
   std::string type, content;
   std::vector<std::string> security;
-  fhir::IndexRows rows;
+  dossier::IndexRows rows;
 };
 
 WriteTemplate MakeTemplate(JsonValue resource, const std::string& id,
@@ -166,7 +166,7 @@ WriteTemplate MakeTemplate(JsonValue resource, const std::string& id,
   t.content = WriteJson(stamped);
   t.security = std::move(security);
   t.rows =
-      fhir::ExtractIndexRows(*fhir::SearchParamRegistry::Instance().Official(), t.type, stamped);
+      dossier::ExtractIndexRows(*model::SearchParamRegistry::Instance().Official(), t.type, stamped);
   return t;
 }
 
@@ -287,7 +287,7 @@ Status WriteLikeGateway(storage::Transaction& tx, const WriteTemplate& t, const 
   Substitute(s.content, all);
   CARNET_RETURN_IF_ERROR(storage::WriteVersion(tx, s));
   CARNET_RETURN_IF_ERROR(
-      fhir::WriteIndexRows(tx, s, Substitute(t.rows, all), /*first_version=*/true));
+      storage::WriteIndexRows(tx, s, Substitute(t.rows, all), /*first_version=*/true));
   if (t.type == "DocumentReference" || t.type == "List") {
     auto json = ParseJson(s.content);
     if (!json.ok()) return json.status();

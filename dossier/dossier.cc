@@ -6,7 +6,7 @@
 #include "base/strings.h"
 #include "dossier/after_write.h"
 #include "dossier/document_extraction.h"
-#include "fhir/search.h"  // UpdateSearchIndex (moving to dossier/search_index.h)
+#include "dossier/search_index.h"
 #include "mapping/registry_index.h"
 #include "model/compartment.h"
 #include "model/validator.h"
@@ -235,7 +235,7 @@ std::string MetaSource(const std::string& content) {
 static Status Store(storage::Transaction& tx, const storage::StoredResource& stored,
                     const JsonValue* resource) {
   CARNET_RETURN_IF_ERROR(storage::WriteVersion(tx, stored));
-  CARNET_RETURN_IF_ERROR(fhir::UpdateSearchIndex(tx, stored, resource));
+  CARNET_RETURN_IF_ERROR(UpdateSearchIndex(tx, stored, resource));
   return mapping::UpdateRegistryIndex(tx, stored, resource);
 }
 

@@ -1,5 +1,5 @@
 // The search engine's entry points: RunSearch (one statement for the page, plus one per
-// include level, in one read-only transaction), conditional matching, reindexing and the
+// include level, in one read-only transaction), conditional matching and the
 // parameters offered in the CapabilityStatement.
 #include "fhir/search.h"
 
@@ -8,15 +8,16 @@
 
 #include "base/http.h"
 #include "base/strings.h"
+#include "dossier/search_params.h"
 #include "fhir/interactions.h"
 #include "fhir/outcome.h"
 #include "fhir/search_bundle.h"
 #include "fhir/search_cursor.h"
-#include "fhir/search_index.h"
-#include "fhir/search_params.h"
 #include "fhir/search_plan.h"
 #include "fhir/search_query.h"
+#include "model/search_params.h"
 #include "model/structure.h"
+#include "storage/index_query.h"
 
 namespace carnet::fhir {
 namespace {
@@ -72,11 +73,7 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
   options.limits = request.limits;
 
   ParsedSearch search;
-  struct Row {
-    std::string type, id, content;
-    std::vector<std::optional<std::string>> keys;
-  };
-  std::vector<Row> rows, included;
+  std::vector<storage::IndexRow> rows, included;
   std::optional<long long> total;
   bool more = false;
   std::optional<KeysetPosition> position;
@@ -89,7 +86,7 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
     rows.clear();
     included.clear();
     total.reset();
-    auto params = SearchParamRegistry::Instance().Current(tx);
+    auto params = dossier::CurrentSearchParams(tx);
     if (!params.ok()) return params.status();
     auto parsed = ParseSearch(**params, request.params, options);
     if (!parsed.ok()) return parsed.status();
@@ -113,20 +110,10 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
     in.with_rows = search.summary != "count" && search.count > 0;
     in.with_total = search.total == "accurate" || search.total == "estimate" || !in.with_rows;
     in.limit = search.count + 1;
-    PlannedQuery q = PlanSearch(in);
-    auto result = tx.RunDynamic(q.sql, q.params);
-    if (!result.ok()) return SqlStatus(result.status(), tx);
-    int total_col = in.with_rows ? 3 + q.key_count : 0;
-    for (int i = 0; i < result->rows(); ++i) {
-      if (in.with_total && !result->IsNull(i, total_col)) total = result->GetInt(i, total_col);
-      if (!in.with_rows || result->IsNull(i, 0)) continue;
-      Row r{result->GetString(i, 0), result->GetString(i, 1), result->GetString(i, 2), {}};
-      for (int k = 0; k < q.key_count; ++k)
-        r.keys.push_back(result->IsNull(i, 3 + k)
-                             ? std::nullopt
-                             : std::optional<std::string>(result->GetString(i, 3 + k)));
-      rows.push_back(std::move(r));
-    }
+    auto page = storage::RunIndexQuery(tx, PlanSearch(in));
+    if (!page.ok()) return SqlStatus(page.status(), tx);
+    rows = std::move(page->rows);
+    total = page->total;
     more = static_cast<int>(rows.size()) > search.count;
     if (more) rows.resize(search.count);
     if (position && position->before) std::reverse(rows.begin(), rows.end());
@@ -134,26 +121,24 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
     // Includes: one statement per level; :iterate ones again on what the level added.
     std::set<std::pair<std::string, std::string>> seen;
     std::vector<std::pair<std::string, std::string>> from;
-    for (const Row& r : rows) {
-      seen.insert({r.type, r.id});
-      from.emplace_back(r.type, r.id);
+    for (const storage::IndexRow& r : rows) {
+      seen.insert({r.res_type, r.res_id});
+      from.emplace_back(r.res_type, r.res_id);
     }
     for (int level = 0; level < kMaxIncludeLevels && !from.empty(); ++level) {
       std::vector<IncludeSpec> specs;
       for (const IncludeSpec& inc : search.includes)
         if (level == 0 || inc.iterate) specs.push_back(inc);
       if (specs.empty()) break;
-      PlannedQuery iq = PlanIncludes(specs, from, request.scope);
-      auto inc_rows = tx.RunDynamic(iq.sql, iq.params);
-      if (!inc_rows.ok()) return SqlStatus(inc_rows.status(), tx);
+      auto level_rows = storage::RunIncludeQuery(tx, PlanIncludes(specs, from, request.scope));
+      if (!level_rows.ok()) return SqlStatus(level_rows.status(), tx);
       from.clear();
-      for (int i = 0; i < inc_rows->rows() && static_cast<int>(included.size()) < kMaxIncluded;
-           ++i) {
-        std::pair<std::string, std::string> key{inc_rows->GetString(i, 0),
-                                                inc_rows->GetString(i, 1)};
+      for (storage::IndexRow& r : *level_rows) {
+        if (static_cast<int>(included.size()) >= kMaxIncluded) break;
+        std::pair<std::string, std::string> key{r.res_type, r.res_id};
         if (!seen.insert(key).second) continue;
-        included.push_back({key.first, key.second, inc_rows->GetString(i, 2), {}});
         from.push_back(key);
+        included.push_back(std::move(r));
       }
     }
     return Status::Ok();
@@ -181,11 +166,11 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
   links.Append(
       Link("self", base_link + (search.cursor.empty() ? "" : "&_cursor=" + PercentEncode(search.cursor, ":,"))));
   if (search.cursor.size()) links.Append(Link("first", base_link));
-  auto cursor_at = [&](const Row& r, bool before) {
+  auto cursor_at = [&](const storage::IndexRow& r, bool before) {
     KeysetPosition p;
     p.keys = r.keys;
-    p.res_type = r.type;
-    p.res_id = r.id;
+    p.res_type = r.res_type;
+    p.res_id = r.res_id;
     p.before = before;
     return base_link + "&_cursor=" + EncodeCursor(p, canonical);
   };
@@ -205,11 +190,12 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
   bundle.Set("link", std::move(links));
 
   JsonValue entries = JsonValue::Array();
-  auto add = [&](const Row& r, const char* mode) -> Status {
+  auto add = [&](const storage::IndexRow& r, const char* mode) -> Status {
     auto res = ParseJson(r.content);
-    if (!res.ok()) return Internal("stored " + r.type + "/" + r.id + " is unreadable");
+    if (!res.ok()) return Internal("stored " + r.res_type + "/" + r.res_id + " is unreadable");
     JsonValue entry = JsonValue::Object();
-    entry.Set("fullUrl", JsonValue::String(request.base_url + "/" + r.type + "/" + r.id));
+    entry.Set("fullUrl",
+              JsonValue::String(request.base_url + "/" + r.res_type + "/" + r.res_id));
     entry.Set("resource", ShapeResource(std::move(res).value(), search.summary, search.elements));
     JsonValue s = JsonValue::Object();
     s.Set("mode", JsonValue::String(mode));
@@ -217,8 +203,8 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
     entries.Append(std::move(entry));
     return Status::Ok();
   };
-  for (const Row& r : rows) CARNET_RETURN_IF_ERROR(add(r, "match"));
-  for (const Row& r : included) CARNET_RETURN_IF_ERROR(add(r, "include"));
+  for (const auto& r : rows) CARNET_RETURN_IF_ERROR(add(r, "match"));
+  for (const auto& r : included) CARNET_RETURN_IF_ERROR(add(r, "include"));
   if (!search.ignored.empty()) {
     std::vector<OutcomeIssue> issues;
     for (const auto& why : search.ignored)
@@ -237,7 +223,7 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
 Result<std::vector<std::string>> FindMatchingIds(storage::Transaction& tx, const std::string& type,
                                                  const std::string& query, int limit,
                                                  const storage::AccessFilter& scope) {
-  auto params = SearchParamRegistry::Instance().Current(tx);
+  auto params = dossier::CurrentSearchParams(tx);
   if (!params.ok()) return params.status();
   ParseOptions options;
   options.types = {type};
@@ -246,53 +232,10 @@ Result<std::vector<std::string>> FindMatchingIds(storage::Transaction& tx, const
   auto parsed = ParseSearch(**params, ParseQuery(query), options);
   if (!parsed.ok()) return parsed.status();
   if (parsed->criteria.empty()) return BadRequest("a conditional operation needs search criteria");
-  storage::SqlBuilder b;
-  std::string sql = "SELECT r.res_id FROM resource r WHERE r.res_type = " + b.Param(type) +
-                    " AND NOT r.deleted AND " + CriteriaSql(parsed->criteria, "r", scope, "", b) +
-                    " ORDER BY r.res_id LIMIT " + b.Param(std::to_string(limit)) + "::int";
-  auto r = tx.RunDynamic(sql, b.params());
-  if (!r.ok()) return SqlStatus(r.status(), tx);
-  std::vector<std::string> ids;
-  for (int i = 0; i < r->rows(); ++i) ids.push_back(r->GetString(i, 0));
+  auto ids =
+      storage::FindMatchingIds(tx, type, PlanCriteria(parsed->criteria, ""), scope, limit);
+  if (!ids.ok()) return SqlStatus(ids.status(), tx);
   return ids;
-}
-
-Result<long long> Reindex(storage::Pool& pool, const std::string& type) {
-  long long done = 0;
-  std::string after_type, after_id;
-  while (true) {
-    int batch = 0;
-    Status st = storage::RunInTransaction(pool, [&](storage::Transaction& tx) -> Status {
-      batch = 0;
-      auto params = SearchParamRegistry::Instance().Current(tx);
-      if (!params.ok()) return params.status();
-      storage::SqlBuilder b;
-      std::string sql =
-          "SELECT patient_key, res_type, res_id, content FROM resource WHERE NOT deleted AND "
-          "(res_type, res_id) > (" +
-          b.Param(after_type) + ", " + b.Param(after_id) + ")";
-      if (!type.empty()) sql += " AND res_type = " + b.Param(type);
-      sql += " ORDER BY res_type, res_id LIMIT 500";
-      auto r = tx.RunDynamic(sql, b.params());
-      if (!r.ok()) return r.status();
-      for (int i = 0; i < r->rows(); ++i) {
-        storage::StoredResource s;
-        if (!r->IsNull(i, 0)) s.patient_key = r->GetInt(i, 0);
-        s.type = r->GetString(i, 1);
-        s.id = r->GetString(i, 2);
-        auto json = ParseJson(r->Get(i, 3));
-        if (!json.ok()) continue;
-        CARNET_RETURN_IF_ERROR(WriteIndexRows(tx, s, ExtractIndexRows(**params, s.type, *json)));
-        after_type = s.type;
-        after_id = s.id;
-        ++batch;
-      }
-      return Status::Ok();
-    });
-    if (!st.ok()) return st;
-    done += batch;
-    if (batch < 500) return done;
-  }
 }
 
 std::vector<std::pair<std::string, std::string>> SupportedSearchParams(const std::string& type) {
@@ -302,7 +245,7 @@ std::vector<std::pair<std::string, std::string>> SupportedSearchParams(const std
   if (type == "Binary") return out;
   if (type == "AuditEvent")
     return {{"patient", "reference"}, {"date", "date"}, {"agent", "reference"}};
-  auto set = SearchParamRegistry::Instance().Official();
+  auto set = model::SearchParamRegistry::Instance().Official();
   for (const auto& [code, def] : set->ForType(type)) out.emplace_back(code, def->type);
   return out;
 }

@@ -1,5 +1,5 @@
-// FHIR search on the dossier: the search index written with every resource version, and
-// the query side (GET [type]?..., POST [type]/_search, compartment and system searches,
+// FHIR search on the dossier: the query side over the search index that dossier/search_index.h
+// writes with every resource version (GET [type]?..., POST [type]/_search, compartment and system searches,
 // conditional operations). Search parameters come from the official R4 SearchParameter
 // definitions (model::StructureRegistry) plus custom SearchParameter resources, as data:
 // no per-parameter code.
@@ -18,12 +18,6 @@
 #include "storage/transaction.h"
 
 namespace carnet::fhir {
-
-// Rewrites the index rows of one resource inside the write's transaction: removes the rows
-// of its previous version and, unless `resource` is null (a deletion), extracts and inserts
-// the new ones.
-Status UpdateSearchIndex(storage::Transaction& tx, const storage::StoredResource& stored,
-                         const JsonValue* resource);
 
 struct SearchRequest {
   std::string type;  // empty: system-level search (_type selects the types)
@@ -52,11 +46,6 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request);
 Result<std::vector<std::string>> FindMatchingIds(
     storage::Transaction& tx, const std::string& type, const std::string& query, int limit,
     const storage::AccessFilter& scope = storage::AccessFilter::Everything());
-
-// Rebuilds the index rows of the current resources of `type` (every type when empty), in
-// batches of one transaction each: after a custom SearchParameter is added, resources
-// written before it become searchable by it. Returns the number of resources reindexed.
-Result<long long> Reindex(storage::Pool& pool, const std::string& type);
 
 // Search parameter codes supported for a type (for the CapabilityStatement), with their
 // FHIR search types.

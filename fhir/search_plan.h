@@ -1,25 +1,23 @@
-// SQL planning: a parsed search becomes one statement over `resource` and the idx_* tables
-// (EXISTS semi-joins that PostgreSQL drives from the index tables' B-trees), plus one
-// statement per include level. Values always travel as parameters.
+// Search planning: a parsed search becomes a description of the query over `resource` and
+// the search index (storage/index_query.h: which table, parameter and column comparisons,
+// the order, the keyset position, the access filter), which storage renders as one statement
+// for the page plus one per include level. The FHIR meaning of a parameter (its prefixes,
+// modifiers, escapes, reference forms) is decided here; the SQL is storage's.
 #pragma once
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "fhir/search_query.h"
 #include "storage/access_filter.h"
-#include "storage/sql_builder.h"
+#include "storage/index_query.h"
 
 namespace carnet::fhir {
 
-// A keyset position: the sort key values (text as PostgreSQL prints them, nullopt when the
-// resource has no value) and the tie-break of the row.
-struct KeysetPosition {
-  std::vector<std::optional<std::string>> keys;
-  std::string res_type, res_id;
-  bool before = false;  // true: the page before this position (a `previous` link)
-};
+// A paging position (the cursor of a link): storage's keyset position.
+using KeysetPosition = storage::KeysetPosition;
 
 struct PlanInput {
   const ParsedSearch* search = nullptr;
@@ -32,26 +30,15 @@ struct PlanInput {
   int limit = 20;         // rows to fetch (page size + 1 tells whether there is more)
 };
 
-// Columns of the statement: res_type, res_id, content, k0..kn (text), total (when asked;
-// NULL-filled row when the page is empty).
-struct PlannedQuery {
-  std::string sql;
-  storage::SqlParams params;
-  int key_count = 0;
-};
+storage::IndexQuery PlanSearch(const PlanInput& in);
 
-PlannedQuery PlanSearch(const PlanInput& in);
-
-// The predicate "resource `alias` matches every criterion", for conditional operations and
-// tests.
-std::string CriteriaSql(const std::vector<Criterion>& criteria, const std::string& alias,
-                        const storage::AccessFilter& scope, const std::string& base_url,
-                        storage::SqlBuilder& b);
+// The conditions "the resource matches every criterion", for conditional operations.
+std::vector<storage::ResourceCondition> PlanCriteria(const std::vector<Criterion>& criteria,
+                                                     const std::string& base_url);
 
 // Includes of one level: resources referenced by (or, reverse, referring to) `from`.
-// Columns: res_type, res_id, content.
-PlannedQuery PlanIncludes(const std::vector<IncludeSpec>& includes,
-                          const std::vector<std::pair<std::string, std::string>>& from,
-                          const storage::AccessFilter& scope);
+storage::IncludeQuery PlanIncludes(const std::vector<IncludeSpec>& includes,
+                                   const std::vector<std::pair<std::string, std::string>>& from,
+                                   const storage::AccessFilter& scope);
 
 }  // namespace carnet::fhir

@@ -4,7 +4,7 @@
 #include <cctype>
 
 #include "base/strings.h"
-#include "fhir/search_dates.h"
+#include "model/search_dates.h"
 #include "model/structure.h"
 
 namespace carnet::fhir {
@@ -43,11 +43,11 @@ bool ModifierAllowed(const std::string& type, const std::string& modifier) {
 }
 
 // The search type of `code` common to every type, or "" when one of them lacks it.
-std::string CommonParamType(const SearchParamSet& params, const std::vector<std::string>& types,
+std::string CommonParamType(const model::SearchParamSet& params, const std::vector<std::string>& types,
                             const std::string& code) {
   std::string common;
   for (const auto& t : types) {
-    const SearchParamDef* def = params.Find(t, code);
+    const model::SearchParamDef* def = params.Find(t, code);
     if (!def) return "";
     if (!common.empty() && common != def->type) return "";
     common = def->type;
@@ -67,7 +67,7 @@ Status CheckValues(const Criterion& c) {
     }
     if (c.param_type == "date") {
       auto [prefix, rest] = SplitPrefix(v);
-      if (!ParseDateRange(rest))
+      if (!model::ParseDateRange(rest))
         return bad(v,
                    "is not a date (YYYY[-MM[-DD[Thh:mm[:ss]]]] with an optional prefix eq ne lt gt "
                    "le ge sa eb ap)");
@@ -83,7 +83,7 @@ Status CheckValues(const Criterion& c) {
       if (SplitUnescaped(v, '|').size() != 3) return bad(v, "is not type-system|type-code|value");
     } else if (c.param_type == "_lastUpdated") {
       auto [prefix, rest] = SplitPrefix(v);
-      if (!ParseDateRange(rest)) return bad(v, "is not a date");
+      if (!model::ParseDateRange(rest)) return bad(v, "is not a date");
     }
   }
   return Status::Ok();
@@ -125,7 +125,7 @@ Status CheckLimits(const std::vector<std::pair<std::string, std::string>>& query
 }
 
 struct Context {
-  const SearchParamSet& params;
+  const model::SearchParamSet& params;
   const ParseOptions& options;
   ParsedSearch& out;
 
@@ -146,7 +146,7 @@ Status ChainTooDeep(int max_depth) {
                     (max_depth == 1 ? "" : "s") + " (search_max_chain_depth)");
 }
 
-Result<Criterion> MakeCriterion(const SearchParamSet& params, const std::vector<std::string>& types,
+Result<Criterion> MakeCriterion(const model::SearchParamSet& params, const std::vector<std::string>& types,
                                 const std::string& name, const std::string& value, std::string* why,
                                 int depth, int max_depth) {
   Criterion c;
@@ -172,7 +172,7 @@ Result<Criterion> MakeCriterion(const SearchParamSet& params, const std::vector<
     c.param_type = "_has";
     c.has_type = parts[1];
     c.has_param = parts[2];
-    const SearchParamDef* ref = params.Find(c.has_type, c.has_param);
+    const model::SearchParamDef* ref = params.Find(c.has_type, c.has_param);
     if (!ref || ref->type != "reference") {
       *why = c.has_type + " has no reference parameter " + c.has_param;
       return c;
@@ -237,7 +237,7 @@ Result<Criterion> MakeCriterion(const SearchParamSet& params, const std::vector<
       // Every target type of the parameter that has the chained parameter.
       std::string chained_code = rest.substr(0, rest.find(':'));
       for (const auto& t : types) {
-        const SearchParamDef* def = params.Find(t, c.code);
+        const model::SearchParamDef* def = params.Find(t, c.code);
         std::vector<std::string> targets = def->targets;
         if (targets.empty()) targets = model::StructureRegistry::R4().ResourceTypes();
         for (const auto& target : targets)
@@ -298,7 +298,7 @@ std::pair<std::string, std::string> SplitPrefix(const std::string& value) {
   return {"eq", value};
 }
 
-Result<ParsedSearch> ParseSearch(const SearchParamSet& params,
+Result<ParsedSearch> ParseSearch(const model::SearchParamSet& params,
                                  const std::vector<std::pair<std::string, std::string>>& query,
                                  const ParseOptions& options) {
   ParsedSearch out;
@@ -399,7 +399,7 @@ Result<ParsedSearch> ParseSearch(const SearchParamSet& params,
         inc.source_type = parts[0];
         inc.param = parts[1];
         if (parts.size() == 3) inc.target_type = parts[2];
-        const SearchParamDef* def = params.Find(inc.source_type, inc.param);
+        const model::SearchParamDef* def = params.Find(inc.source_type, inc.param);
         if (inc.param != "*" && (!def || def->type != "reference"))
           why = inc.source_type + " has no reference parameter " + inc.param;
         if (!inc.target_type.empty() && !registry.IsResourceType(inc.target_type))

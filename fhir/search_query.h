@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "fhir/search_params.h"
+#include "model/search_params.h"
 
 namespace carnet::fhir {
 
@@ -79,7 +79,7 @@ struct ParseOptions {
 
 // kBadRequest naming the parameter for malformed values and, when strict, for unknown or
 // unsupported parameters.
-Result<ParsedSearch> ParseSearch(const SearchParamSet& params,
+Result<ParsedSearch> ParseSearch(const model::SearchParamSet& params,
                                  const std::vector<std::pair<std::string, std::string>>& query,
                                  const ParseOptions& options);
 

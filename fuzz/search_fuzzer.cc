@@ -8,7 +8,7 @@
 
 #include "base/http.h"
 #include "fhir/search_cursor.h"
-#include "fhir/search_params.h"
+#include "model/search_params.h"
 #include "fhir/search_plan.h"
 #include "storage/access_filter.h"
 #include "fhir/search_query.h"
@@ -26,8 +26,8 @@ const std::vector<std::vector<std::string>> kTypes = {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
-  static const std::shared_ptr<const SearchParamSet> params =
-      SearchParamRegistry::Instance().Official();
+  static const std::shared_ptr<const model::SearchParamSet> params =
+      model::SearchParamRegistry::Instance().Official();
   ParseOptions options;
   options.types = kTypes[data[0] % kTypes.size()];
   options.strict = (data[0] / kTypes.size()) % 2 == 1;
@@ -59,8 +59,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   in.with_rows = parsed->summary != "count" && parsed->count > 0;
   in.with_total = parsed->total == "accurate" || !in.with_rows;
   in.limit = parsed->count + 1;
-  (void)PlanSearch(in);
+  (void)storage::RenderIndexQuery(PlanSearch(in));
   if (!parsed->includes.empty())
-    (void)PlanIncludes(parsed->includes, {{"Patient", "p1"}, {"Observation", "o1"}}, scope);
+    (void)storage::RenderIncludeQuery(
+        PlanIncludes(parsed->includes, {{"Patient", "p1"}, {"Observation", "o1"}}, scope));
   return 0;
 }

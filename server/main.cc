@@ -13,7 +13,7 @@
 #include "base/strings.h"
 #include "profiles/dev_token.h"
 #include "profiles/webhook_destination.h"
-#include "fhir/search.h"
+#include "dossier/search_index.h"
 #include "server/config.h"
 #include "conformance/suite_variables.h"
 #include "conformance/test_script.h"
@@ -200,7 +200,7 @@ int ReindexCommand(const Config& config) {
   options.conninfo = config.EffectiveConninfo();
   options.size = 1;
   storage::Pool pool(options);
-  auto done = fhir::Reindex(pool, type);
+  auto done = dossier::Reindex(pool, type);
   if (!done.ok()) {
     std::cerr << "carnet reindex: " << done.status().ToString() << "\n";
     return 1;

@@ -20,6 +20,16 @@ std::string PgArrayLiteral(const std::vector<std::optional<std::string>>& values
   return out + "}";
 }
 
+std::string EscapeLike(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c == '%' || c == '_' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
 std::string SqlBuilder::Param(std::string value) {
   params_.push_back(SqlParam::Text(std::move(value)));
   return "$" + std::to_string(params_.size());

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "storage/connection.h"
@@ -29,5 +30,9 @@ class SqlBuilder {
 
 // The PostgreSQL array literal of `values` ({"a","b",NULL}).
 std::string PgArrayLiteral(const std::vector<std::optional<std::string>>& values);
+
+// `s` with the LIKE wildcards (% _) and the escape character (\) escaped, so that it can be
+// used as a literal prefix or infix in `LIKE $n`.
+std::string EscapeLike(std::string_view s);
 
 }  // namespace carnet::storage

@@ -15,7 +15,7 @@
 
 #include "base/json.h"
 #include "base/strings.h"
-#include "fhir/search_params.h"
+#include "model/search_params.h"
 #include "fhir/search_plan.h"
 #include "fhir/search_query.h"
 #include "storage/connection.h"
@@ -420,7 +420,7 @@ TEST(SearchPlanTest, ExplainUsesIndexesOnGeneratedData) {
       n + ") g");
   exec("ANALYZE");
 
-  auto params = fhir::SearchParamRegistry::Instance().Official();
+  auto params = model::SearchParamRegistry::Instance().Official();
   fhir::ParseOptions options;
   options.types = {"DocumentReference"};
   options.strict = true;
@@ -433,7 +433,7 @@ TEST(SearchPlanTest, ExplainUsesIndexesOnGeneratedData) {
     in.search = &*parsed;
     in.scope = &scope;
     in.limit = 21;
-    fhir::PlannedQuery planned = fhir::PlanSearch(in);
+    storage::RenderedQuery planned = storage::RenderIndexQuery(fhir::PlanSearch(in));
     if (sql_out) *sql_out = planned.sql;
     auto r = c.RunDynamic("EXPLAIN (ANALYZE, COSTS OFF) " + planned.sql, planned.params);
     EXPECT_TRUE(r.ok()) << r.status().ToString();

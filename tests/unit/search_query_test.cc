@@ -4,17 +4,29 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "base/json.h"
+#include "dossier/search_index.h"
 #include "fhir/search_cursor.h"
-#include "fhir/search_dates.h"
-#include "fhir/search_index.h"
-#include "fhir/search_params.h"
-#include "fhir/search_path.h"
 #include "fhir/search_plan.h"
-#include "fhir/search_text.h"
+#include "model/search_dates.h"
+#include "model/search_params.h"
+#include "model/search_path.h"
+#include "model/search_text.h"
+#include "storage/sql_builder.h"
 
 namespace carnet::fhir {
 namespace {
+
+// The pieces below fhir/ that search is built on: the model's parameters, paths, dates and
+// text forms, and the dossier's extraction.
+using dossier::ExtractIndexRows;
+using dossier::IndexRows;
+using model::NormalizeSearchText;
+using model::ParseDateRange;
+using model::SearchParamRegistry;
+using model::SearchPath;
 
 JsonValue Json(const std::string& s) {
   auto r = ParseJson(s);
@@ -25,7 +37,7 @@ JsonValue Json(const std::string& s) {
 TEST(SearchTextTest, NormalizesCaseAndAccents) {
   EXPECT_EQ(NormalizeSearchText("Éloïse DÜRAND-Çœur"), "eloise durand-coeur");
   EXPECT_EQ(NormalizeSearchText("Straße"), "strasse");
-  EXPECT_EQ(EscapeLike("50%_a\\b"), "50\\%\\_a\\\\b");
+  EXPECT_EQ(storage::EscapeLike("50%_a\\b"), "50\\%\\_a\\\\b");
 }
 
 TEST(SearchDatesTest, PartialDatesAreRanges) {
@@ -125,11 +137,45 @@ TEST(SearchPlanTest, TokenOrListIsOneArrayParameter) {
   PlanInput in;
   in.search = &*s;
   in.scope = &scope;
-  PlannedQuery q = PlanSearch(in);
+  storage::RenderedQuery q = storage::RenderIndexQuery(PlanSearch(in));
   EXPECT_EQ(q.sql.find(" OR "), std::string::npos) << q.sql;
   EXPECT_NE(q.sql.find("= ANY("), std::string::npos);
   EXPECT_LT(q.params.size(), 6u);
   EXPECT_EQ(q.sql.find('\''), std::string::npos) << q.sql;  // no literal: values are parameters
+}
+
+// The planner says what to find (a name starting with the normalised text, as written);
+// storage alone knows LIKE and escapes its wildcards, so that "50%_" matches itself only.
+TEST(SearchPlanTest, PlanIsADescriptionAndStorageEscapesLikePatterns) {
+  auto params = SearchParamRegistry::Instance().Official();
+  ParseOptions o;
+  o.types = {"Patient"};
+  auto s = ParseSearch(*params, {{"name", "50%_É"}, {"name:contains", "a\\_b"}}, o);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  storage::AccessFilter scope = storage::AccessFilter::Everything();
+  PlanInput in;
+  in.search = &*s;
+  in.scope = &scope;
+  storage::IndexQuery planned = PlanSearch(in);
+  ASSERT_EQ(planned.conditions.size(), 2u);
+  const storage::ResourceCondition& name = planned.conditions[0];
+  EXPECT_EQ(name.kind, storage::ResourceCondition::Kind::kIndex);
+  EXPECT_EQ(name.table, storage::IndexTable::kString);
+  EXPECT_EQ(name.param, "name");
+  ASSERT_EQ(name.any.size(), 1u);
+  ASSERT_EQ(name.any[0].size(), 1u);
+  EXPECT_EQ(name.any[0][0].op, storage::ColumnTest::Op::kStartsWith);
+  EXPECT_EQ(name.any[0][0].column, "value_norm");
+  EXPECT_EQ(name.any[0][0].value, "50%_e");
+  EXPECT_EQ(planned.conditions[1].any[0][0].op, storage::ColumnTest::Op::kContains);
+
+  storage::RenderedQuery q = storage::RenderIndexQuery(planned);
+  std::vector<std::string> values;
+  for (const auto& p : q.params)
+    if (p.value) values.push_back(*p.value);
+  EXPECT_NE(std::find(values.begin(), values.end(), "50\\%\\_e%"), values.end()) << q.sql;
+  EXPECT_NE(std::find(values.begin(), values.end(), "%a\\_b%"), values.end()) << q.sql;
+  EXPECT_NE(q.sql.find("value_norm LIKE $"), std::string::npos) << q.sql;
 }
 
 TEST(SearchPlanTest, ScopeIsAndedIntoChains) {
@@ -146,7 +192,7 @@ TEST(SearchPlanTest, ScopeIsAndedIntoChains) {
   in.search = &*s;
   in.scope = &scope;
   in.with_total = true;
-  PlannedQuery q = PlanSearch(in);
+  storage::RenderedQuery q = storage::RenderIndexQuery(PlanSearch(in));
   size_t n = 0;
   for (size_t pos = q.sql.find("security &&"); pos != std::string::npos;
        pos = q.sql.find("security &&", pos + 1))

@@ -1,10 +1,10 @@
-#include "fhir/search_params.h"
+#include "model/search_params.h"
 
 #include <chrono>
 
 #include "model/structure.h"
 
-namespace carnet::fhir {
+namespace carnet::model {
 namespace {
 
 long long NowMs() {
@@ -16,44 +16,6 @@ long long NowMs() {
 const std::map<std::string, const SearchParamDef*>& EmptyParams() {
   static const std::map<std::string, const SearchParamDef*> kEmpty;
   return kEmpty;
-}
-
-// Parses a text[] value as PostgreSQL prints it ({a,"b c"}); enough for type names.
-std::vector<std::string> ParsePgTextArray(std::string_view s) {
-  std::vector<std::string> out;
-  if (s.size() < 2) return out;
-  s = s.substr(1, s.size() - 2);
-  std::string cur;
-  bool quoted = false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '"') {
-      quoted = !quoted;
-    } else if (c == '\\' && i + 1 < s.size()) {
-      cur.push_back(s[++i]);
-    } else if (c == ',' && !quoted) {
-      out.push_back(cur);
-      cur.clear();
-    } else {
-      cur.push_back(c);
-    }
-  }
-  if (!cur.empty() || !out.empty()) out.push_back(cur);
-  return out;
-}
-
-std::string PgTextArray(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out += ",";
-    out += "\"";
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') out += "\\";
-      out += c;
-    }
-    out += "\"";
-  }
-  return out + "}";
 }
 
 }  // namespace
@@ -82,7 +44,7 @@ SearchParamRegistry& SearchParamRegistry::Instance() {
 }
 
 std::shared_ptr<const SearchParamSet> SearchParamRegistry::BuildOfficial() {
-  const auto& registry = model::StructureRegistry::R4();
+  const auto& registry = StructureRegistry::R4();
   auto set = std::make_shared<SearchParamSet>();
   // One parsed expression per distinct text: the Resource-level ones repeat for every type.
   std::map<std::string, std::shared_ptr<const SearchParamDef>> by_key;
@@ -143,57 +105,48 @@ std::shared_ptr<const SearchParamSet> SearchParamRegistry::Official() {
 }
 
 Result<std::shared_ptr<const SearchParamSet>> SearchParamRegistry::Current(
-    storage::Transaction& tx) {
+    CustomSearchParamStore& store) {
   std::shared_ptr<const SearchParamSet> official = Official();
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (current_ && NowMs() - checked_at_ms_ < 1000) return current_;
   }
-  static const storage::Statement kGeneration{"search_param_generation",
-                                              "SELECT generation FROM search_param_generation"};
-  auto gen = tx.Run(kGeneration);
-  if (!gen.ok()) return gen.status();
-  long long generation = gen->rows() ? gen->GetInt(0, 0) : 0;
+  auto generation = store.Generation();
+  if (!generation.ok()) return generation.status();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (current_ && generation == generation_) {
+    if (current_ && *generation == generation_) {
       checked_at_ms_ = NowMs();
       return current_;
     }
   }
-  static const storage::Statement kLoad{
-      "search_param_load",
-      "SELECT base_type, code, param_type, expression, targets FROM search_param"};
-  auto rows = tx.Run(kLoad);
+  auto rows = store.LoadAll();
   if (!rows.ok()) return rows.status();
   auto set = std::make_shared<SearchParamSet>(*official);
-  for (int i = 0; i < rows->rows(); ++i) {
-    auto path = SearchPath::Parse(rows->Get(i, 3));
+  for (CustomSearchParam& row : *rows) {
+    auto path = SearchPath::Parse(row.expression);
     if (!path.ok()) continue;
     auto d = std::make_shared<SearchParamDef>();
-    d->code = rows->GetString(i, 1);
-    d->type = rows->GetString(i, 2);
-    d->expression = rows->GetString(i, 3);
-    d->targets = ParsePgTextArray(rows->Get(i, 4));
+    d->code = std::move(row.code);
+    d->type = std::move(row.param_type);
+    d->expression = std::move(row.expression);
+    d->targets = std::move(row.targets);
     d->path = std::make_shared<SearchPath>(std::move(path).value());
     d->custom = true;
-    set->by_type_[rows->GetString(i, 0)][d->code] = d.get();
+    set->by_type_[row.base_type][d->code] = d.get();
     set->owned_.push_back(d);
   }
   std::lock_guard<std::mutex> lock(mu_);
   current_ = set;
-  generation_ = generation;
+  generation_ = *generation;
   checked_at_ms_ = NowMs();
   return std::shared_ptr<const SearchParamSet>(set);
 }
 
-Status SearchParamRegistry::OnSearchParameterWrite(storage::Transaction& tx, const std::string& id,
+Status SearchParamRegistry::OnSearchParameterWrite(CustomSearchParamStore& store,
+                                                   const std::string& id,
                                                    const JsonValue* resource) {
-  struct Row {
-    std::string base, code, type, expression;
-    std::vector<std::string> targets;
-  };
-  std::vector<Row> rows;
+  std::vector<CustomSearchParam> rows;
   if (resource != nullptr && resource->GetString("status") != "retired") {
     std::string code = resource->GetString("code");
     std::string type = resource->GetString("type");
@@ -216,40 +169,26 @@ Status SearchParamRegistry::OnSearchParameterWrite(storage::Transaction& tx, con
     if (!bases || !bases->is_array() || bases->items().empty())
       return Invalid("SearchParameter.base is required", "SearchParameter.base");
     for (const auto& b : bases->items()) {
-      if (!b.is_string() || !model::StructureRegistry::R4().IsResourceType(b.text()))
+      if (!b.is_string() || !StructureRegistry::R4().IsResourceType(b.text()))
         return Invalid("SearchParameter.base names an unknown resource type",
                        "SearchParameter.base");
-      rows.push_back({b.text(), code, type, expression, targets});
+      rows.push_back({id, b.text(), code, type, expression, targets});
     }
   }
-  static const storage::Statement kDelete{"search_param_delete",
-                                          "DELETE FROM search_param WHERE sp_id = $1"};
-  static const storage::Statement kInsert{
-      "search_param_insert",
-      "INSERT INTO search_param (sp_id, base_type, code, param_type, expression, targets) "
-      "VALUES ($1, $2, $3, $4, $5, $6::text[])"};
-  static const storage::Statement kBump{
-      "search_param_bump", "UPDATE search_param_generation SET generation = generation + 1"};
-  auto d = tx.Run(kDelete, {storage::SqlParam::Text(id)});
-  if (!d.ok()) return d.status();
-  for (const Row& r : rows) {
-    auto ins = tx.Run(kInsert, {storage::SqlParam::Text(id), storage::SqlParam::Text(r.base),
-                                storage::SqlParam::Text(r.code), storage::SqlParam::Text(r.type),
-                                storage::SqlParam::Text(r.expression),
-                                storage::SqlParam::Text(PgTextArray(r.targets))});
-    if (!ins.ok()) {
-      if (ins.status().code() == ErrorCode::kDuplicate ||
-          ins.status().code() == ErrorCode::kConflict)
-        return Invalid("another SearchParameter already defines " + r.base + "." + r.code,
+  CARNET_RETURN_IF_ERROR(store.Remove(id));
+  for (const CustomSearchParam& r : rows) {
+    Status added = store.Add(r);
+    if (!added.ok()) {
+      if (added.code() == ErrorCode::kDuplicate || added.code() == ErrorCode::kConflict)
+        return Invalid("another SearchParameter already defines " + r.base_type + "." + r.code,
                        "SearchParameter.code");
-      return ins.status();
+      return added;
     }
   }
-  auto bump = tx.Run(kBump);
-  if (!bump.ok()) return bump.status();
+  CARNET_RETURN_IF_ERROR(store.BumpGeneration());
   std::lock_guard<std::mutex> lock(mu_);
   checked_at_ms_ = 0;  // our own change: look again on the next use
   return Status::Ok();
 }
 
-}  // namespace carnet::fhir
+}  // namespace carnet::model

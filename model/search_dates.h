@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace carnet::fhir {
+namespace carnet::model {
 
 struct DateRange {
   // RFC 3339 instants PostgreSQL reads as timestamptz; inclusive bounds. A value without
@@ -18,4 +18,4 @@ struct DateRange {
 // YYYY, YYYY-MM, YYYY-MM-DD, YYYY-MM-DDThh:mm[:ss[.fff]][Z|+hh:mm]; nullopt otherwise.
 std::optional<DateRange> ParseDateRange(std::string_view text);
 
-}  // namespace carnet::fhir
+}  // namespace carnet::model

@@ -1,18 +1,18 @@
-#include "fhir/search_path.h"
+#include "model/search_path.h"
 
 #include "model/fhirpath.h"
 #include "model/structure.h"
 
-namespace carnet::fhir {
+namespace carnet::model {
 
 // The expression is carnet's one FHIRPath engine (model/fhirpath.h), shared with the
 // conformance engine; this file only adapts its results to what extraction needs.
 struct SearchPath::Node {
-  model::FhirPathExpression expression;
+  FhirPathExpression expression;
 };
 
 Result<SearchPath> SearchPath::Parse(std::string_view text) {
-  auto parsed = model::FhirPathExpression::Parse(text);
+  auto parsed = FhirPathExpression::Parse(text);
   if (!parsed.ok()) return parsed.status();
   SearchPath p;
   p.text_ = std::string(text);
@@ -23,8 +23,8 @@ Result<SearchPath> SearchPath::Parse(std::string_view text) {
 std::vector<PathValue> SearchPath::Evaluate(const JsonValue& resource) const {
   std::vector<PathValue> out;
   if (!root_) return out;
-  model::FhirPathEnvironment env;
-  env.registry = &model::StructureRegistry::R4();
+  FhirPathEnvironment env;
+  env.registry = &StructureRegistry::R4();
   env.max_items = 10000;
   auto result = root_->expression.Evaluate(resource, env);
   // An expression that fails on one resource (a singleton expected, say) indexes nothing
@@ -33,7 +33,7 @@ std::vector<PathValue> SearchPath::Evaluate(const JsonValue& resource) const {
   for (const auto& n : *result) {
     PathValue v;
     switch (n.kind) {
-      case model::FhirPathNode::Kind::kElement:
+      case FhirPathNode::Kind::kElement:
         if (!n.json) continue;  // an extension-only primitive has no value to index
         v.kind = PathValue::Kind::kElement;
         v.json = n.json;
@@ -41,15 +41,15 @@ std::vector<PathValue> SearchPath::Evaluate(const JsonValue& resource) const {
         v.scope = n.scope;
         v.scope_path = n.scope_path;
         break;
-      case model::FhirPathNode::Kind::kBoolean:
+      case FhirPathNode::Kind::kBoolean:
         v.kind = PathValue::Kind::kBoolean;
         v.boolean = n.boolean;
         break;
-      case model::FhirPathNode::Kind::kReference:
+      case FhirPathNode::Kind::kReference:
         continue;  // a type-only resolve() result: nothing to index
       default:
         v.kind = PathValue::Kind::kString;
-        v.text = model::FhirPathToString(n);
+        v.text = FhirPathToString(n);
         break;
     }
     out.push_back(std::move(v));
@@ -58,4 +58,4 @@ std::vector<PathValue> SearchPath::Evaluate(const JsonValue& resource) const {
   return out;
 }
 
-}  // namespace carnet::fhir
+}  // namespace carnet::model

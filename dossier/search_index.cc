@@ -1,14 +1,18 @@
-#include "fhir/search_index.h"
+#include "dossier/search_index.h"
 
-#include <set>
-
-#include "fhir/search.h"
-#include "fhir/search_dates.h"
-#include "fhir/search_text.h"
+#include "dossier/search_params.h"
+#include "model/search_dates.h"
+#include "model/search_text.h"
 #include "model/structure.h"
-#include "storage/sql_builder.h"
 
-namespace carnet::fhir {
+namespace carnet::dossier {
+
+using model::DateRange;
+using model::NormalizeSearchText;
+using model::ParseDateRange;
+using model::PathValue;
+using model::SearchParamSet;
+
 namespace {
 
 // B-tree entries must stay well under PostgreSQL's 2704-byte limit.
@@ -288,157 +292,50 @@ IndexRows ExtractIndexRows(const SearchParamSet& params, const std::string& type
   return rows;
 }
 
-// The implicit range of a value as written: 1.50 stands for [1.495, 1.505].
-#define CARNET_QUANTITY_SELECT                                                           \
-  "c0, c1::numeric, "                                                                    \
-  "COALESCE(c2::numeric, c1::numeric - 0.5 * power(10::numeric, -scale(c1::numeric))), " \
-  "COALESCE(c3::numeric, c1::numeric + 0.5 * power(10::numeric, -scale(c1::numeric))), c4, c5"
-const char* const kQuantitySelect = CARNET_QUANTITY_SELECT;
-
-namespace {
-
-// The index writes as two fixed statements, prepared once per connection (a statement built
-// per write was planned on every write: 2-4 ms under load). Each table gets its rows as
-// parallel arrays (an empty array inserts nothing). The DELETEs see the rows of the previous
-// version only (the snapshot is taken before the statement), so the INSERTs of the same
-// statement are not removed; a first version has no previous rows and skips them.
-#define CARNET_INDEX_INSERTS                                                                       \
-  "i0 AS (INSERT INTO idx_string (patient_key, res_type, res_id, param, value_norm, value_exact) " \
-  "SELECT $1::bigint, $2, $3, c0, c1, c2 FROM unnest($4::text[], $5::text[], $6::text[]) AS "      \
-  "u(c0, c1, c2)), "                                                                               \
-  "i1 AS (INSERT INTO idx_token (patient_key, res_type, res_id, param, system, code, text_norm, "  \
-  "type_system, "                                                                                  \
-  "type_code) SELECT $1::bigint, $2, $3, c0, c1, c2, c3, c4, c5 FROM unnest($7::text[], "          \
-  "$8::text[], "                                                                                   \
-  "$9::text[], $10::text[], $11::text[], $12::text[]) AS u(c0, c1, c2, c3, c4, c5)), "             \
-  "i2 AS (INSERT INTO idx_reference (patient_key, res_type, res_id, param, target_type, "          \
-  "target_id, "                                                                                    \
-  "target_url, identifier_system, identifier_value) SELECT $1::bigint, $2, $3, c0, c1, c2, c3, "   \
-  "c4, c5 "                                                                                        \
-  "FROM unnest($13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[]) "     \
-  "AS u(c0, c1, c2, c3, c4, c5)), "                                                                \
-  "i3 AS (INSERT INTO idx_date (patient_key, res_type, res_id, param, low, high) SELECT "          \
-  "$1::bigint, $2, "                                                                               \
-  "$3, c0, c1::timestamptz, c2::timestamptz FROM unnest($19::text[], $20::text[], $21::text[]) "   \
-  "AS u(c0, c1, c2)), "                                                                            \
-  "i4 AS (INSERT INTO idx_quantity (patient_key, res_type, res_id, param, value, low, high, "      \
-  "system, "                                                                                       \
-  "code) SELECT $1::bigint, $2, $3, " CARNET_QUANTITY_SELECT                                       \
-  " "                                                                                              \
-  "FROM unnest($22::text[], $23::text[], $24::text[], $25::text[], $26::text[], $27::text[]) "     \
-  "AS u(c0, c1, c2, c3, c4, c5)), "                                                                \
-  "i5 AS (INSERT INTO idx_uri (patient_key, res_type, res_id, param, uri) SELECT $1::bigint, $2, " \
-  "$3, "                                                                                           \
-  "c0, c1 FROM unnest($28::text[], $29::text[]) AS u(c0, c1)) SELECT 1"
-
-const storage::Statement kIndexReplace{
-    "index_replace",
-    "WITH d0 AS (DELETE FROM idx_string WHERE res_type = $2 AND res_id = $3), "
-    "d1 AS (DELETE FROM idx_token WHERE res_type = $2 AND res_id = $3), "
-    "d2 AS (DELETE FROM idx_reference WHERE res_type = $2 AND res_id = $3), "
-    "d3 AS (DELETE FROM idx_date WHERE res_type = $2 AND res_id = $3), "
-    "d4 AS (DELETE FROM idx_quantity WHERE res_type = $2 AND res_id = $3), "
-    "d5 AS (DELETE FROM idx_uri WHERE res_type = $2 AND res_id = $3), " CARNET_INDEX_INSERTS};
-const storage::Statement kIndexFirst{"index_first", "WITH " CARNET_INDEX_INSERTS};
-#undef CARNET_INDEX_INSERTS
-#undef CARNET_QUANTITY_SELECT
-
-}  // namespace
-
-Status WriteIndexRows(storage::Transaction& tx, const storage::StoredResource& stored,
-                      const IndexRows& rows, bool first_version) {
-  using Col = std::vector<std::optional<std::string>>;
-  storage::SqlParams params;
-  params.push_back(stored.patient_key ? storage::SqlParam::Text(std::to_string(*stored.patient_key))
-                                      : storage::SqlParam::Null());
-  params.push_back(storage::SqlParam::Text(stored.type));
-  params.push_back(storage::SqlParam::Text(stored.id));
-  auto add = [&](const std::vector<Col>& cols) {
-    for (const auto& c : cols)
-      params.push_back(storage::SqlParam::Text(storage::PgArrayLiteral(c)));
-  };
-  {
-    Col p, norm, exact;
-    for (const auto& r : rows.strings) {
-      p.push_back(r.param);
-      norm.push_back(r.norm);
-      exact.push_back(r.exact);
-    }
-    add({p, norm, exact});
-  }
-  {
-    Col p, sys, code, text, tsys, tcode;
-    for (const auto& r : rows.tokens) {
-      p.push_back(r.param);
-      sys.push_back(r.system);
-      code.push_back(r.code);
-      text.push_back(r.text_norm);
-      tsys.push_back(r.type_system);
-      tcode.push_back(r.type_code);
-    }
-    add({p, sys, code, text, tsys, tcode});
-  }
-  {
-    Col p, tt, ti, tu, is, iv;
-    for (const auto& r : rows.references) {
-      p.push_back(r.param);
-      tt.push_back(r.target_type);
-      ti.push_back(r.target_id);
-      tu.push_back(r.target_url);
-      is.push_back(r.id_system);
-      iv.push_back(r.id_value);
-    }
-    add({p, tt, ti, tu, is, iv});
-  }
-  {
-    Col p, lo, hi;
-    for (const auto& r : rows.dates) {
-      p.push_back(r.param);
-      lo.push_back(r.low);
-      hi.push_back(r.high);
-    }
-    add({p, lo, hi});
-  }
-  {
-    // The implicit range of a value as written: 1.50 stands for [1.495, 1.505].
-    Col p, v, lo, hi, sys, code;
-    for (const auto& r : rows.quantities) {
-      p.push_back(r.param);
-      v.push_back(r.value);
-      lo.push_back(r.low);
-      hi.push_back(r.high);
-      sys.push_back(r.system);
-      code.push_back(r.code);
-    }
-    add({p, v, lo, hi, sys, code});
-  }
-  {
-    Col p, u;
-    for (const auto& r : rows.uris) {
-      p.push_back(r.param);
-      u.push_back(r.uri);
-    }
-    add({p, u});
-  }
-  auto r = tx.Run(first_version ? kIndexFirst : kIndexReplace, params);
-  if (!r.ok()) return r.status();
-  return Status::Ok();
-}
-
 Status UpdateSearchIndex(storage::Transaction& tx, const storage::StoredResource& stored,
                          const JsonValue* resource) {
-  auto& registry = SearchParamRegistry::Instance();
+  auto& registry = model::SearchParamRegistry::Instance();
+  TransactionSearchParamStore store(tx);
   if (stored.type == "SearchParameter")
-    CARNET_RETURN_IF_ERROR(registry.OnSearchParameterWrite(tx, stored.id, resource));
+    CARNET_RETURN_IF_ERROR(registry.OnSearchParameterWrite(store, stored.id, resource));
   IndexRows rows;
   if (resource != nullptr) {
-    auto params = registry.Current(tx);
+    auto params = registry.Current(store);
     if (!params.ok()) return params.status();
     rows = ExtractIndexRows(**params, stored.type, *resource);
   }
   // A first version has no index rows yet (a resource deleted and written again has a later
   // version number).
-  return WriteIndexRows(tx, stored, rows, stored.version == 1);
+  return storage::WriteIndexRows(tx, stored, rows, stored.version == 1);
 }
 
-}  // namespace carnet::fhir
+Result<long long> Reindex(storage::Pool& pool, const std::string& type) {
+  constexpr int kBatch = 500;
+  long long done = 0;
+  std::string after_type, after_id;
+  while (true) {
+    int batch = 0;
+    Status st = storage::RunInTransaction(pool, [&](storage::Transaction& tx) -> Status {
+      batch = 0;
+      auto params = CurrentSearchParams(tx);
+      if (!params.ok()) return params.status();
+      auto resources = storage::ResourcesToReindex(tx, type, after_type, after_id, kBatch);
+      if (!resources.ok()) return resources.status();
+      for (const storage::StoredResource& s : *resources) {
+        auto json = ParseJson(s.content);
+        if (!json.ok()) continue;
+        CARNET_RETURN_IF_ERROR(
+            storage::WriteIndexRows(tx, s, ExtractIndexRows(**params, s.type, *json)));
+        after_type = s.type;
+        after_id = s.id;
+        ++batch;
+      }
+      return Status::Ok();
+    });
+    if (!st.ok()) return st;
+    done += batch;
+    if (batch < kBatch) return done;
+  }
+}
+
+}  // namespace carnet::dossier

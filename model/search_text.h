@@ -5,15 +5,11 @@
 #include <string>
 #include <string_view>
 
-namespace carnet::fhir {
+namespace carnet::model {
 
 // Lower case with the common Latin diacritics removed (é -> e, Ç -> c, œ -> oe, ß -> ss),
 // for case- and accent-insensitive string search. Other characters pass through as written;
 // invalid UTF-8 bytes are kept.
 std::string NormalizeSearchText(std::string_view s);
 
-// `s` with the LIKE wildcards (% _) and the escape character (\) escaped, so that it can be
-// used as a literal prefix or infix in `LIKE $n`.
-std::string EscapeLike(std::string_view s);
-
-}  // namespace carnet::fhir
+}  // namespace carnet::model

@@ -1,6 +1,7 @@
 // The search-parameter registry: the official R4 SearchParameter definitions
-// (model::StructureRegistry) plus the custom SearchParameter resources posted at run time
-// (table search_param, migration 0002). It drives both extraction on write and planning.
+// (StructureRegistry) plus the custom SearchParameter resources posted at run time (kept by a
+// CustomSearchParamStore: table search_param, migration 0002, in storage/search_param_store.h).
+// It drives both extraction on write and planning.
 #pragma once
 
 #include <map>
@@ -11,10 +12,9 @@
 
 #include "base/json.h"
 #include "base/status.h"
-#include "fhir/search_path.h"
-#include "storage/transaction.h"
+#include "model/search_path.h"
 
-namespace carnet::fhir {
+namespace carnet::model {
 
 struct SearchParamDef {
   std::string code;                        // "birthdate"
@@ -39,21 +39,46 @@ class SearchParamSet {
   std::vector<std::shared_ptr<const SearchParamDef>> owned_;
 };
 
+// One custom parameter as it is kept: one row per base type.
+struct CustomSearchParam {
+  std::string sp_id;  // the SearchParameter resource's id
+  std::string base_type, code, param_type, expression;
+  std::vector<std::string> targets;
+};
+
+// Where the custom parameters are kept, seen from the registry. The model does not know the
+// database: the caller hands the registry this view of its transaction (dossier/: a
+// storage::search_param_store over the write's or the search's storage::Transaction), so
+// that model/ depends on base/ only, and the registry reads and writes through the caller's
+// transaction as before.
+class CustomSearchParamStore {
+ public:
+  virtual ~CustomSearchParamStore() = default;
+  // A counter moved by every change, by any process sharing the database.
+  virtual Result<long long> Generation() = 0;
+  virtual Result<std::vector<CustomSearchParam>> LoadAll() = 0;
+  // Removes every row of the SearchParameter `sp_id`.
+  virtual Status Remove(const std::string& sp_id) = 0;
+  // kDuplicate or kConflict: another SearchParameter already defines base_type.code.
+  virtual Status Add(const CustomSearchParam& row) = 0;
+  virtual Status BumpGeneration() = 0;
+};
+
 class SearchParamRegistry {
  public:
   static SearchParamRegistry& Instance();
 
-  // The current set. Reads the custom parameters' generation counter through `tx` at most
+  // The current set. Reads the custom parameters' generation counter from `store` at most
   // once every second (and right after a local change), and reloads them when it moved.
-  Result<std::shared_ptr<const SearchParamSet>> Current(storage::Transaction& tx);
+  Result<std::shared_ptr<const SearchParamSet>> Current(CustomSearchParamStore& store);
   // The official parameters only (no database needed): for the CapabilityStatement before
   // any custom parameter is known, and for tests.
   std::shared_ptr<const SearchParamSet> Official();
 
-  // Keeps table search_param in step with a SearchParameter resource being written
-  // (`resource` null: deleted), in the write's transaction. kInvalid for a parameter this
-  // server cannot index (type composite/special, expression outside the supported subset).
-  Status OnSearchParameterWrite(storage::Transaction& tx, const std::string& id,
+  // Keeps `store` in step with a SearchParameter resource being written (`resource` null:
+  // deleted), in the write's transaction. kInvalid for a parameter this server cannot index
+  // (type composite/special, expression outside the supported subset).
+  Status OnSearchParameterWrite(CustomSearchParamStore& store, const std::string& id,
                                 const JsonValue* resource);
 
  private:
@@ -70,4 +95,4 @@ class SearchParamRegistry {
 // True for the parameter types carnet indexes.
 bool IsIndexedParamType(const std::string& type);
 
-}  // namespace carnet::fhir
+}  // namespace carnet::model

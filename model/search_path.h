@@ -19,10 +19,8 @@
 #include "base/status.h"
 
 namespace carnet::model {
-struct TypeDef;
-}
 
-namespace carnet::fhir {
+struct TypeDef;
 
 // One value selected by an expression. Borrows from the evaluated JSON.
 struct PathValue {
@@ -33,7 +31,7 @@ struct PathValue {
   bool boolean = false;             // kBoolean
   std::string text;                 // kString
   // Where the children of a kElement are defined (nullptr: unknown, untyped navigation).
-  const model::TypeDef* scope = nullptr;
+  const TypeDef* scope = nullptr;
   std::string scope_path;
 };
 
@@ -56,4 +54,4 @@ class SearchPath {
   std::shared_ptr<const Node> root_;
 };
 
-}  // namespace carnet::fhir
+}  // namespace carnet::model

@@ -1,9 +1,9 @@
-#include "fhir/search_dates.h"
+#include "model/search_dates.h"
 
 #include <cctype>
 #include <cstdio>
 
-namespace carnet::fhir {
+namespace carnet::model {
 namespace {
 
 bool Digits(std::string_view s, size_t pos, size_t n) {
@@ -94,4 +94,4 @@ std::optional<DateRange> ParseDateRange(std::string_view s) {
                    hm + ":" + sec + "." + high.substr(0, 6) + zone};
 }
 
-}  // namespace carnet::fhir
+}  // namespace carnet::model

@@ -1,9 +1,10 @@
-#include "base/strings.h"
-#include "fhir/search_text.h"
+#include "model/search_text.h"
 
 #include <cstdint>
 
-namespace carnet::fhir {
+#include "base/strings.h"
+
+namespace carnet::model {
 namespace {
 
 // Base letters of U+00C0..U+017F (Latin-1 Supplement letters and Latin Extended-A), lower
@@ -264,14 +265,4 @@ std::string NormalizeSearchText(std::string_view s) {
   return out;
 }
 
-std::string EscapeLike(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    if (c == '%' || c == '_' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out;
-}
-
-}  // namespace carnet::fhir
+}  // namespace carnet::model
