@@ -9,7 +9,9 @@
 #include "dossier/search_index.h"
 #include "mapping/registry_index.h"
 #include "model/compartment.h"
+#include "model/structure.h"
 #include "model/validator.h"
+#include "profiles/shared_content.h"
 #include "storage/advisory_lock.h"
 
 namespace carnet::dossier {
@@ -206,6 +208,20 @@ static Result<std::optional<long long>> CompartmentKey(storage::Transaction& tx,
         if (!target.ok()) return target.status();
         if (*target && (*target)->patient_key) return (*target)->patient_key;
       }
+  }
+  // A type of the Patient compartment that names no record of this server (a contained or
+  // display-only patient, a Group subject) would otherwise be shared content, readable by
+  // everyone signed in: refused, unless the rules let the type exist outside any record.
+  if (type != "Provenance" && type != "Subscription" &&
+      !model::StructureRegistry::R4().PatientCompartmentParams(type).empty() &&
+      !profiles::SharedContentRules::Builtin().MayStandOutsideRecord(type)) {
+    std::string params;
+    for (const auto& p : model::StructureRegistry::R4().PatientCompartmentParams(type))
+      params += (params.empty() ? "" : ", ") + p;
+    return Invalid(type + " belongs in a patient's record, but names no Patient of this server (" +
+                       params +
+                       "): a contained, display-only or Group subject cannot place it in a record",
+                   type);
   }
   return std::optional<long long>();
 }

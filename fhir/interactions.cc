@@ -7,6 +7,7 @@
 #include "fhir/outcome.h"
 #include "fhir/search.h"
 #include "fhir/search_access.h"
+#include "model/structure.h"
 #include "model/validator.h"
 #include "storage/advisory_lock.h"
 
@@ -16,36 +17,11 @@ using dossier::CheckWriteIntent;
 using dossier::HiddenUnlessReadable;
 using dossier::StoredJson;
 
+// Every concrete R4 resource type of the definitions carnet loads: a type of the Patient
+// compartment is filed in a patient's record and read through the policy, any other is shared
+// directory or conformance content (dossier::Create says where; the policy who writes it).
 const std::vector<std::string>& ServedTypes() {
-  static const std::vector<std::string> kTypes = {"AllergyIntolerance",
-                                                  "Appointment",
-                                                  "AuditEvent",
-                                                  "Binary",
-                                                  "Bundle",
-                                                  "CareTeam",
-                                                  "Communication",
-                                                  "CommunicationRequest",
-                                                  "Composition",
-                                                  "Condition",
-                                                  "Consent",
-                                                  "DiagnosticReport",
-                                                  "DocumentReference",
-                                                  "Encounter",
-                                                  "FamilyMemberHistory",
-                                                  "Immunization",
-                                                  "List",
-                                                  "MedicationRequest",
-                                                  "MedicationStatement",
-                                                  "Observation",
-                                                  "Organization",
-                                                  "Patient",
-                                                  "Practitioner",
-                                                  "PractitionerRole",
-                                                  "Procedure",
-                                                  "Provenance",
-                                                  "RelatedPerson",
-                                                  "SearchParameter",
-                                                  "Subscription"};
+  static const std::vector<std::string> kTypes = model::StructureRegistry::R4().ResourceTypes();
   return kTypes;
 }
 

@@ -151,7 +151,15 @@ Status SearchParamRegistry::OnSearchParameterWrite(CustomSearchParamStore& store
     std::string code = resource->GetString("code");
     std::string type = resource->GetString("type");
     std::string expression = resource->GetString("expression");
-    if (code.empty() || code.find_first_of(" ,:.|$&=?") != std::string::npos || code[0] == '_')
+    // The codes that start with '_' are the ones FHIR reserves for all resources (_id,
+    // _lastUpdated, _text...): a definition of its own for one of them is not taken.
+    if (!code.empty() && code[0] == '_')
+      return Status(ErrorCode::kNotSupported,
+                    "SearchParameter.code '" + code +
+                        "' is reserved by FHIR for every resource type; this server keeps its own "
+                        "definition and does not take another",
+                    "SearchParameter.code");
+    if (code.empty() || code.find_first_of(" ,:.|$&=?") != std::string::npos)
       return Invalid("SearchParameter.code '" + code + "' cannot be used as a parameter name",
                      "SearchParameter.code");
     if (!IsIndexedParamType(type))

@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "profiles/rows.h"
+
 namespace carnet::profiles {
 
 // Defined in the file generated from profiles/data/habilitation_matrix.tsv by
@@ -17,29 +19,6 @@ bool IsCategory(std::string_view name) {
          std::end(kDmpCategories);
 }
 
-// Splits on tabs or spaces; the last of `max_fields` takes the rest of the line (the
-// display texts contain spaces).
-std::vector<std::string> Fields(std::string_view line, size_t max_fields) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
-  while (i < line.size()) {
-    while (i < line.size() && blank(line[i])) ++i;
-    if (i >= line.size()) break;
-    if (out.size() + 1 == max_fields) {
-      std::string rest(line.substr(i));
-      while (!rest.empty() && blank(rest.back())) rest.pop_back();
-      out.push_back(rest);
-      break;
-    }
-    size_t j = i;
-    while (j < line.size() && !blank(line[j])) ++j;
-    out.emplace_back(line.substr(i, j - i));
-    i = j;
-  }
-  return out;
-}
-
 }  // namespace
 
 Result<HabilitationMatrix> HabilitationMatrix::Parse(std::string_view text,
@@ -51,27 +30,19 @@ Result<HabilitationMatrix> HabilitationMatrix::Parse(std::string_view text,
     std::string where;
   };
   std::vector<Pending> pending;
-  size_t line_no = 0, start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(start, end - start);
-    start = end + 1;
-    ++line_no;
-    if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
-    std::string where = std::string(origin) + ":" + std::to_string(line_no);
-    std::vector<std::string> f = Fields(line, 0);
-    if (f.empty()) continue;
+  Status rows = ForEachRow(text, origin, [&](std::string_view line, const std::string& where) {
+    std::vector<std::string> f = RowFields(line);
     if (f[0] == "category") {
       if (f.size() < 2 || !IsCategory(f[1]))
         return BadRequest(where + ": category rows name one of the 11 DMP categories");
-    } else if (f[0] == "type") {
-      f = Fields(line, 4);
-      if (f.size() < 3) return BadRequest(where + ": expected 'type CODE CATEGORY DISPLAY'");
+    } else if (f[0] == "type" || f[0] == "resource") {
+      f = RowFields(line, 4);
+      if (f.size() < 3)
+        return BadRequest(where + ": expected '" + f[0] + " CODE CATEGORY DISPLAY'");
       if (!IsCategory(f[2])) return BadRequest(where + ": unknown category " + f[2]);
       if (m.type_index_.count(f[1])) return BadRequest(where + ": type " + f[1] + " listed twice");
       m.type_index_[f[1]] = m.types_.size();
-      m.types_.push_back({f[1], f[2], f.size() > 3 ? f[3] : std::string()});
+      m.types_.push_back({f[1], f[2], f.size() > 3 ? f[3] : std::string(), f[0] == "resource"});
     } else if (f[0] == "access") {
       if (f.size() != 5)
         return BadRequest(where + ": expected 'access PROFESSION SPECIALTY TARGET RIGHTS'");
@@ -88,7 +59,9 @@ Result<HabilitationMatrix> HabilitationMatrix::Parse(std::string_view text,
     } else {
       return BadRequest(where + ": unknown row kind " + f[0]);
     }
-  }
+    return Status::Ok();
+  });
+  if (!rows.ok()) return rows;
   // Access rows are checked once every type is known, so that rows may come first.
   for (auto& p : pending) {
     const std::string& t = p.row.target;
@@ -152,7 +125,21 @@ std::vector<std::string> HabilitationMatrix::ReadableTypes(std::string_view prof
                                                            std::string_view specialty) const {
   std::vector<std::string> out;
   for (const auto& t : types_)
-    if (MayRead(profession, specialty, t.code)) out.push_back(t.code);
+    if (!t.resource_type && MayRead(profession, specialty, t.code)) out.push_back(t.code);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool HabilitationMatrix::GovernsResourceType(std::string_view type) const {
+  const DocumentTypeInfo* t = FindType(type);
+  return t && t->resource_type;
+}
+
+std::vector<std::string> HabilitationMatrix::UnreadableResourceTypes(
+    std::string_view profession, std::string_view specialty) const {
+  std::vector<std::string> out;
+  for (const auto& t : types_)
+    if (t.resource_type && !MayRead(profession, specialty, t.code)) out.push_back(t.code);
   std::sort(out.begin(), out.end());
   return out;
 }

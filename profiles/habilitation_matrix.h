@@ -28,9 +28,12 @@ inline constexpr std::string_view kDmpCategories[] = {"report",
                                                       "management"};
 
 struct DocumentTypeInfo {
-  std::string code;      // LOINC code, or a local DMP code
+  std::string code;      // LOINC code, or a local DMP code; a FHIR resource type for `resource` rows
   std::string category;  // one of kDmpCategories
   std::string display;
+  // A `resource` row: clinical resources of this FHIR type (MedicationDispense, CarePlan...)
+  // are judged as content of `category`, not as documents.
+  bool resource_type = false;
 };
 
 struct Rights {
@@ -44,7 +47,8 @@ class HabilitationMatrix {
   HabilitationMatrix() = default;
 
   // Parses the matrix text; `origin` names it in error messages ("file:line: ...").
-  // kBadRequest on any malformed row, unknown category or right, type listed twice, or an
+  // kBadRequest on any malformed row, unknown category or right, type or resource type listed
+  // twice, or an
   // access row naming a type or category that is not declared.
   static Result<HabilitationMatrix> Parse(std::string_view text, std::string_view origin);
   // Reads and parses a file.
@@ -67,9 +71,16 @@ class HabilitationMatrix {
                 std::string_view type_code) const {
     return RightsFor(profession, specialty, type_code).write;
   }
-  // Every type code the profession may read (sorted): the search filter's allow-list.
+  // Every document type code the profession may read (sorted): the search filter's
+  // allow-list for DocumentReference and Composition.
   std::vector<std::string> ReadableTypes(std::string_view profession,
                                          std::string_view specialty) const;
+  // Whether a `resource` row files this FHIR resource type in a category.
+  bool GovernsResourceType(std::string_view type) const;
+  // The resource types of `resource` rows the profession may not read (sorted): left out of
+  // its searches.
+  std::vector<std::string> UnreadableResourceTypes(std::string_view profession,
+                                                   std::string_view specialty) const;
   // Whether any access row names this profession.
   bool KnowsProfession(std::string_view profession) const;
   // Whether the profession may write at least one type (used for non-document writes).

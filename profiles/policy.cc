@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "profiles/shared_content.h"
+
 namespace carnet::profiles {
 namespace {
 
@@ -266,8 +268,13 @@ Decision DecideAccessHistory(const Actor& actor, const RecordContext& record, Ac
 Decision DecideProfessional(const Actor& actor, const Gate& g, const ResourceSummary& r,
                             Action action, const PolicyEnv& env) {
   bool own = DepositedOrAuthoredBy(actor, r);
-  bool document = IsDocument(r);
   const HabilitationMatrix& m = *env.matrix;
+  // What the matrix judges: a document by its type code; a clinical resource of a type the
+  // matrix files in a category (`resource` rows: a MedicationDispense is a dispensation) by
+  // its resource type; anything else is record content any reading profession reads.
+  std::string governed = IsDocument(r)                ? r.document_type
+                         : m.GovernsResourceType(r.type) ? r.type
+                                                         : std::string();
   // Visibility first: what the professional may read.
   bool visible;
   std::string why;
@@ -277,11 +284,11 @@ Decision DecideProfessional(const Actor& actor, const Gate& g, const ResourceSum
   } else if (own) {
     visible = true;
     why = "author of the document";
-  } else if (document) {
-    visible = m.MayRead(actor.profession, actor.specialty, r.document_type);
-    why = visible ? "habilitation matrix allows " + actor.profession + " to read " + r.document_type
+  } else if (!governed.empty()) {
+    visible = m.MayRead(actor.profession, actor.specialty, governed);
+    why = visible ? "habilitation matrix allows " + actor.profession + " to read " + governed
                   : "habilitation matrix does not allow " + actor.profession + " to read '" +
-                        r.document_type + "'";
+                        governed + "'";
   } else {
     visible = !m.ReadableTypes(actor.profession, actor.specialty).empty();
     why = visible ? "record content readable by the profession" : "profession reads nothing";
@@ -293,25 +300,24 @@ Decision DecideProfessional(const Actor& actor, const Gate& g, const ResourceSum
   // Writes.
   auto refuse = [&](std::string reason) { return visible ? Forbid(reason) : Hide(reason); };
   if (g.read_only) return refuse("emergency access is read-only");
+  const std::string& what = governed.empty() ? r.type : governed;
   switch (action) {
     case Action::kCreate: {
-      bool may = document ? m.MayWrite(actor.profession, actor.specialty, r.document_type)
-                          : m.MayWriteAnything(actor.profession, actor.specialty);
+      bool may = !governed.empty() ? m.MayWrite(actor.profession, actor.specialty, governed)
+                                   : m.MayWriteAnything(actor.profession, actor.specialty);
       if (!may)
         return refuse("habilitation matrix does not allow " + actor.profession + " to write '" +
-                      (document ? r.document_type : r.type) + "'");
-      return WithFlags(
-          Allow(g.decision.reason + "; may write " + (document ? r.document_type : r.type)),
-          g.decision);
+                      what + "'");
+      return WithFlags(Allow(g.decision.reason + "; may write " + what), g.decision);
     }
     case Action::kUpdate:
     case Action::kDelete:
       if (!visible) return Hide(why);
       if (!own) return Forbid("a professional changes only what they authored");
-      if (document && action == Action::kUpdate &&
-          !m.MayWrite(actor.profession, actor.specialty, r.document_type))
+      if (!governed.empty() && action == Action::kUpdate &&
+          !m.MayWrite(actor.profession, actor.specialty, governed))
         return Forbid("habilitation matrix does not allow " + actor.profession + " to write '" +
-                      r.document_type + "'");
+                      governed + "'");
       return WithFlags(Allow(g.decision.reason + "; author of the resource"), g.decision);
     default:
       return refuse(std::string(ActionName(action)) + " is the patient's choice");
@@ -575,12 +581,17 @@ Decision DecideShared(const Actor& actor, const ResourceSummary& resource, Actio
     return Allow("shared resource (" + resource.type + ")");
   if (action != Action::kCreate && action != Action::kUpdate && action != Action::kDelete)
     return Forbid(std::string(ActionName(action)) + " does not apply to a shared resource");
-  if (actor.kind == ActorKind::kOperator) return Allow("operator: shared directory resource");
-  if (actor.kind == ActorKind::kSystem && action != Action::kDelete &&
-      (resource.type == "Practitioner" || resource.type == "PractitionerRole" ||
-       resource.type == "Organization"))
-    return Allow("deposit source: registers the authors of its deposits");
-  return Forbid("shared resources are maintained by operators");
+  const SharedContentRules& rules = SharedContentRules::Builtin();
+  if (rules.WrittenByServer(resource.type))
+    return Forbid(resource.type + " is written by carnet alone");
+  if (action == Action::kDelete)
+    return actor.kind == ActorKind::kOperator ? Allow("operator: deletes shared content")
+                                              : Forbid("shared content is deleted by operators");
+  if (rules.MayWrite(resource.type, actor.kind))
+    return Allow(std::string(ActorKindName(actor.kind)) + " writes shared " + resource.type +
+                 " (shared_content.tsv)");
+  return Forbid("shared " + resource.type + " is not written by a " +
+                std::string(ActorKindName(actor.kind)));
 }
 
 Status CheckBlockRequest(const RecordContext& record, std::string_view kind,
@@ -670,6 +681,9 @@ AccessFilter FilterFor(const Actor& actor, const RecordContext& record, const Po
       }
       if (!g.treating_physician) f.excluded_security.emplace_back(kMasquePs);
       f.document_types = readable;
+      // Clinical resources of a category the profession may not read.
+      for (auto& t : env.matrix->UnreadableResourceTypes(actor.profession, actor.specialty))
+        f.excluded_types.push_back(std::move(t));
       f.author_exempt_ids = {actor.national_id};
       break;
     }

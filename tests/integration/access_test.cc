@@ -148,6 +148,8 @@ class AccessMatrixTest : public ::testing::Test {
     actors["treating-physician"] = {pro("810000000005", "10", "org-a"), {}};
     actors["doctor-outside"] = {pro("810000000006", "10", "org-a"), {}};
     actors["doctor-outside-consent"] = {pro("810000000006", "10", "org-a"), {"X-Patient-Consent: true"}};
+    actors["pharmacist-consent"] = {pro("810000000010", "21", "org-c"), {"X-Patient-Consent: true"}};
+    actors["optician-consent"] = {pro("810000000011", "28", "org-c"), {"X-Patient-Consent: true"}};
     actors["doctor-emergency"] = {Token({"--actor", "professional", "--id", "810000000007", "--profession",
                                          "10", "--org", "org-b", "--emergency", "Patient inconscient, urgences"}),
                                   {}};
@@ -526,6 +528,74 @@ TEST_F(AccessMatrixTest, OnlyThePatientMasksOnEveryRoad) {
 
 // The access history: the patient reads who accessed the record (emergency included),
 // sorted by time, filtered by actor; professionals cannot read it.
+// Clinical resources of the types the habilitation matrix files in a category are read as that
+// category (profiles/data/habilitation_matrix.tsv, `resource` rows): a MedicationDispense is a
+// dispensation, which a pharmacist reads and an optician does not, by read and by search alike;
+// and a resource of the Patient compartment that names no record is refused, never stored as
+// shared content (issue 15).
+TEST_F(AccessMatrixTest, ClinicalResourcesFollowTheMatrixCategories) {
+  std::string subject = R"("subject":{"reference":"Patient/)" + p_.patient_id + R"("})";
+  std::string dispense = R"({"resourceType":"MedicationDispense","status":"completed",)"
+                         R"("medicationCodeableConcept":{"text":"amoxicilline 1 g"},)" +
+                         subject + "}";
+  auto created = As("pharmacist-consent", "POST", "/fhir/MedicationDispense", {kJson}, dispense);
+  ASSERT_EQ(created.status, 201) << created.body.substr(0, 500);
+  std::string id = ParseJson(created.body)->GetString("id");
+  std::string search = "/fhir/MedicationDispense?subject=Patient/" + p_.patient_id;
+  auto found = [&](const std::string& actor) {
+    auto r = As(actor, "GET", search);
+    EXPECT_EQ(r.status, 200) << actor << ": " << r.body.substr(0, 300);
+    return r.body.find("\"MedicationDispense/" + id) != std::string::npos ||
+           r.body.find("\"id\":\"" + id + "\"") != std::string::npos;
+  };
+  EXPECT_EQ(As("pharmacist-consent", "GET", "/fhir/MedicationDispense/" + id).status, 200);
+  EXPECT_TRUE(found("pharmacist-consent"));
+  EXPECT_EQ(As("doctor-careteam", "GET", "/fhir/MedicationDispense/" + id).status, 200);
+  EXPECT_TRUE(found("doctor-careteam"));
+  EXPECT_EQ(As("patient", "GET", "/fhir/MedicationDispense/" + id).status, 200);
+  // The optician: as if it did not exist, on read, search and count.
+  auto hidden = As("optician-consent", "GET", "/fhir/MedicationDispense/" + id);
+  auto missing = As("optician-consent", "GET", "/fhir/MedicationDispense/no-such-dispense");
+  EXPECT_EQ(hidden.status, 404);
+  EXPECT_EQ(hidden.status, missing.status);
+  EXPECT_FALSE(found("optician-consent"));
+  auto count = As("optician-consent", "GET", search + "&_summary=count");
+  EXPECT_NE(count.body.find("\"total\":0"), std::string::npos) << count.body.substr(0, 300);
+  // ...and may not write one either, while an eyewear prescription is theirs to read.
+  EXPECT_NE(As("optician-consent", "POST", "/fhir/MedicationDispense", {kJson}, dispense).status, 201);
+  // A care plan: the physiotherapist reads it (care_plan r) but does not write one.
+  std::string plan = R"({"resourceType":"CarePlan","status":"active","intent":"plan",)" + subject + "}";
+  auto physio = Token({"--actor", "professional", "--id", "810000000012", "--profession", "70", "--org", "org-c"});
+  HttpClient c;
+  auto physio_write = c.Request("POST", Url("/fhir/CarePlan"),
+                                {kJson, Auth(physio), "X-Patient-Consent: true"}, plan);
+  EXPECT_EQ(physio_write.status, 403) << physio_write.body.substr(0, 300);
+  auto plan_created = As("doctor-careteam", "POST", "/fhir/CarePlan", {kJson}, plan);
+  ASSERT_EQ(plan_created.status, 201) << plan_created.body.substr(0, 300);
+  std::string plan_id = ParseJson(plan_created.body)->GetString("id");
+  EXPECT_EQ(c.Request("GET", Url("/fhir/CarePlan/" + plan_id), {Auth(physio), "X-Patient-Consent: true"})
+                .status,
+            200);
+  // No record named: refused, whoever writes, and nothing stored.
+  for (const std::string& orphan :
+       {std::string(R"({"resourceType":"MedicationDispense","status":"completed",)"
+                    R"("medicationCodeableConcept":{"text":"x"},"subject":{"display":"Jean Dupont"}})"),
+        std::string(R"({"resourceType":"Observation","status":"final","code":{"text":"poids"},)"
+                    R"("contained":[{"resourceType":"Patient","id":"p1"}],"subject":{"reference":"#p1"}})"),
+        std::string(R"({"resourceType":"Procedure","status":"completed",)"
+                    R"("subject":{"reference":"Group/g1"}})")}) {
+    SCOPED_TRACE(orphan);
+    for (const char* actor : {"pharmacist-consent", "lab-1-feed", "operator"}) {
+      auto r = As(actor, "POST", "/fhir/" + ParseJson(orphan)->GetString("resourceType"), {kJson}, orphan);
+      EXPECT_NE(r.status, 201) << actor;
+      EXPECT_GE(r.status, 400) << actor;
+    }
+    auto r = As("lab-1-feed", "POST", "/fhir/" + ParseJson(orphan)->GetString("resourceType"), {kJson}, orphan);
+    EXPECT_EQ(r.status, 422) << r.body.substr(0, 400);
+    EXPECT_NE(r.body.find("names no Patient of this server"), std::string::npos) << r.body.substr(0, 400);
+  }
+}
+
 TEST_F(AccessMatrixTest, PatientReadsTheAccessHistory) {
   ASSERT_EQ(As("doctor-emergency", "GET", "/fhir/DocumentReference/" + p_.documents[0].id).status, 200);
   auto history = As("patient", "GET", "/fhir/AuditEvent?patient=" + p_.patient_id + "&_count=500");

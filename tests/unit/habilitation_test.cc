@@ -2,6 +2,7 @@
 // seed (france.md, "Who may see what"), and the rule that the unknown gets nothing.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -108,6 +109,30 @@ TEST(HabilitationMatrixTest, LastMatchingRowWinsAndSpecialtiesNarrow) {
   EXPECT_EQ(m->FindType("B")->display, "B summary");
 }
 
+// Clinical resources are judged by the category their `resource` row files them in: a
+// MedicationDispense is a dispensation (issue 15).
+TEST(HabilitationMatrixTest, ResourceTypesFollowTheirCategory) {
+  EXPECT_TRUE(M().GovernsResourceType("MedicationDispense"));
+  EXPECT_TRUE(M().GovernsResourceType("CarePlan"));
+  EXPECT_FALSE(M().GovernsResourceType("Observation"));  // record content, as before
+  EXPECT_FALSE(M().GovernsResourceType("11502-2"));      // a document type, not a resource
+  EXPECT_TRUE(M().MayRead("21", "", "MedicationDispense"));   // pharmacist: dispensation rw
+  EXPECT_TRUE(M().MayWrite("21", "", "MedicationDispense"));
+  EXPECT_FALSE(M().MayRead("28", "", "MedicationDispense"));  // optician: no dispensation
+  EXPECT_TRUE(M().MayRead("28", "", "VisionPrescription"));   // ...but eyewear prescriptions
+  EXPECT_FALSE(M().MayRead("28", "", "MedicationRequest"));
+  EXPECT_TRUE(M().MayRead("70", "", "CarePlan"));             // physiotherapist: care plans r
+  EXPECT_FALSE(M().MayWrite("70", "", "CarePlan"));
+  EXPECT_FALSE(M().MayRead("60", "", "Claim"));               // nurse: no reimbursement data
+  auto unreadable = M().UnreadableResourceTypes("28", "");
+  EXPECT_TRUE(std::count(unreadable.begin(), unreadable.end(), "MedicationDispense"));
+  EXPECT_FALSE(std::count(unreadable.begin(), unreadable.end(), "VisionPrescription"));
+  // The document allow-list names document types only.
+  for (const auto& code : M().ReadableTypes("10", ""))
+    EXPECT_FALSE(M().GovernsResourceType(code)) << code;
+  EXPECT_TRUE(M().UnreadableResourceTypes("10", "").empty());  // doctors read every category
+}
+
 TEST(HabilitationMatrixTest, RefusesMalformedFiles) {
   auto bad = [](const std::string& text) {
     auto m = HabilitationMatrix::Parse(text, "bad.tsv");
@@ -124,6 +149,8 @@ TEST(HabilitationMatrixTest, RefusesMalformedFiles) {
   bad("type\tA\treport\tx\naccess\t10\t*\tcategory:nope\tr\n");
   bad("access\t10\t*\t*\n");
   bad("permit everything\n");
+  bad("resource\tMedicationDispense\tnot_a_category\tx\n");
+  bad("resource\tCarePlan\tcare_plan\tx\nresource\tCarePlan\treport\ty\n");
   EXPECT_FALSE(HabilitationMatrix::LoadFile("/nonexistent/matrix.tsv").ok());
 }
 
