@@ -296,7 +296,7 @@ Status RowMaker::AddRegistry(const storage::StoredResource& s, const JsonValue& 
   const storage::SqlParams& p = rows->entry;
   if (p.size() != 30)
     return Internal("registry row shape changed: " + std::to_string(p.size()) + " parameters");
-  // The expressions of the registry INSERT (mapping/registry_index.cc kInsertEntry), column
+  // The expressions of the registry INSERT (storage/registry_store.cc kInsertEntry), column
   // by column: entryUUID and logicalId derived when not given, the hash decoded from hex.
   std::string entry_uuid = p[1].value ? *p[1].value : Md5Uuid(*p[2].value + "/" + *p[3].value);
   std::string logical_id = p[5].value ? *p[5].value : entry_uuid;

@@ -6,10 +6,12 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/json.h"
 #include "base/status.h"
+#include "storage/registry_store.h"
 #include "storage/resource_store.h"
 #include "storage/transaction.h"
 
@@ -31,19 +33,15 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
 Result<std::string> PatientCxOf(storage::Transaction& tx, long long patient_key);
 std::string PatientCx(const std::string& ins, const std::string& ins_system,
                       const std::string& resource_id);
+// The other way: "id^^^&1.2.3&ISO" -> (urn:oid:1.2.3, id), the identifier system and value a
+// record is found by; empty when `cx` is not a CX with an ISO authority.
+std::pair<std::string, std::string> PatientIdentifierOfCx(const std::string& cx);
 
 // What UpdateRegistryIndex writes for a DocumentReference version of record
-// `stored.patient_key`: the parameters of its registry_object INSERT (kInsertEntry in
-// registry_index.cc, $1..$30 in order; $2 the entryUUID or NULL, derived by the INSERT as
-// md5(res_type || '/' || res_id)), its multi-valued codes (registry_code) and its
-// associations (targets as "DocumentReference/id"). Exposed so that bulk loaders (bench/)
-// register documents exactly as a live write does.
-struct DocumentEntryRows {
-  storage::SqlParams entry;
-  std::vector<std::string> code_schemes, codes, code_systems;
-  std::vector<std::string> assoc_kinds, assoc_targets, assoc_ids;
-  std::string unique_id;
-};
+// `stored.patient_key` (storage/registry_store.h: its registry_object row, its multi-valued
+// codes, its associations with targets as "DocumentReference/id"). Exposed so that bulk
+// loaders (bench/) register documents exactly as a live write does.
+using DocumentEntryRows = storage::DocumentEntryRows;
 // `resolve` finds the Practitioner/Organization an author reference names (UnContained
 // submissions); without it such authors are left out of the XDS view.
 using AuthorLookup = std::function<JsonValue(const std::string&)>;
