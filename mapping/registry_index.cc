@@ -243,6 +243,32 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
                                      rows->assoc_targets, rows->assoc_ids);
 }
 
+JsonValue AssociationIdExtension(const std::string& id) {
+  JsonValue ext = JsonValue::Object();
+  ext.Set("url", JsonValue::String(std::string(kExtensionBase) + "xds-association-id"));
+  ext.Set("valueUri", JsonValue::String(id.rfind("urn:uuid:", 0) == 0 ? id : "urn:uuid:" + id));
+  return ext;
+}
+
+JsonValue RelatesToOf(const xds::Association& a, const std::string& target_res_id) {
+  JsonValue rel = JsonValue::Object();
+  JsonValue exts = JsonValue::Array();
+  exts.Append(AssociationIdExtension(a.id));
+  if (a.type == xds::AssociationType::kTransformAndReplace) {
+    JsonValue ext = JsonValue::Object();
+    ext.Set("url", JsonValue::String(std::string(kExtensionBase) + "xds-association-type"));
+    ext.Set("valueUri", JsonValue::String(a.type_uri));
+    exts.Append(std::move(ext));
+  }
+  rel.Set("extension", std::move(exts));
+  const char* code = xds::RelatesToCodeOf(a.type);
+  rel.Set("code", JsonValue::String(code ? code : ""));
+  JsonValue ref = JsonValue::Object();
+  ref.Set("reference", JsonValue::String("DocumentReference/" + target_res_id));
+  rel.Set("target", std::move(ref));
+  return rel;
+}
+
 JsonValue AssociationMemberExtension(const AssociationMember& member) {
   auto part = [](const char* url, const char* type, const std::string& value) {
     JsonValue x = JsonValue::Object();

@@ -11,6 +11,7 @@
 
 #include "base/json.h"
 #include "base/status.h"
+#include "mapping/xds_metadata.h"
 #include "storage/registry_store.h"
 #include "storage/resource_store.h"
 #include "storage/transaction.h"
@@ -66,6 +67,15 @@ struct AssociationMember {
   std::string submission_set_status;  // as submitted; optional on this kind of HasMember
 };
 JsonValue AssociationMemberExtension(const AssociationMember& member);
+
+// The extension that keeps an association's entryUUID (urn:uuid: or bare) on the FHIR element
+// it becomes (a List entry, a relatesTo), from which UpdateRegistryIndex takes it back.
+JsonValue AssociationIdExtension(const std::string& id);
+// The DocumentReference.relatesTo a document relation `a` becomes (IHE MHD), its target the
+// DocumentReference `target_res_id`: its code (xds::RelatesToCodeOf, which must know the
+// type), the association's entryUUID and, for XFRM_RPLC, which has no relatesTo code of its
+// own ("replaces"), the XDS type kept beside it.
+JsonValue RelatesToOf(const xds::Association& a, const std::string& target_res_id);
 std::vector<AssociationMember> AssociationMembersOf(const JsonValue& submission_set_list);
 
 // "2.25.<decimal>" OID form of a UUID (ITU-T X.667), for documents created without a uniqueId.

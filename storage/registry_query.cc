@@ -7,29 +7,22 @@ namespace {
 
 using Shape = RegistryQueryShape;
 
-const char* ObjectTypeName(RegistryObjectType type) {
-  switch (type) {
-    case RegistryObjectType::kDocumentEntry:
-      return "DocumentEntry";
-    case RegistryObjectType::kSubmissionSet:
-      return "SubmissionSet";
-    case RegistryObjectType::kFolder:
-      return "Folder";
-  }
-  return "";
-}
+// Each object type's registry_object.object_type, and the column its rows are ordered by.
+struct ObjectTypeColumns {
+  RegistryObjectType type;
+  const char* name;
+  const char* order;
+};
+constexpr ObjectTypeColumns kObjectTypes[] = {
+    {RegistryObjectType::kDocumentEntry, "DocumentEntry", "o.creation_time"},
+    {RegistryObjectType::kSubmissionSet, "SubmissionSet", "o.submission_time"},
+    {RegistryObjectType::kFolder, "Folder", "o.last_update_time"},
+};
 
-// The column each object type's rows are ordered by.
-const char* OrderColumn(RegistryObjectType type) {
-  switch (type) {
-    case RegistryObjectType::kDocumentEntry:
-      return "o.creation_time";
-    case RegistryObjectType::kSubmissionSet:
-      return "o.submission_time";
-    case RegistryObjectType::kFolder:
-      return "o.last_update_time";
-  }
-  return "o.entry_uuid";
+const ObjectTypeColumns& ColumnsOf(RegistryObjectType type) {
+  for (const auto& t : kObjectTypes)
+    if (t.type == type) return t;
+  return kObjectTypes[0];
 }
 
 // Builds the predicates of one query; every value goes through `b`.
@@ -299,7 +292,7 @@ Result<std::vector<long long>> RegistryQueryPlan::Records(Transaction& tx) const
       if (Selects(type))
         sql += std::string(sql.empty() ? "" : " UNION ") +
                "SELECT o.patient_key FROM registry_object o WHERE o.object_type = '" +
-               ObjectTypeName(type) + "' AND " + Predicate(type);
+               ColumnsOf(type).name + "' AND " + Predicate(type);
     if (SelectsAssociations())
       sql += std::string(sql.empty() ? "" : " UNION ") +
              "SELECT e.patient_key FROM registry_object e WHERE e.entry_uuid IN (SELECT "
@@ -337,8 +330,8 @@ Result<std::vector<RegistryObjectRow>> RegistryQueryPlan::Objects(
                         "SELECT r.content, r.patient_key, o.patient_id FROM registry_object o JOIN "
                         "resource r ON r.res_type = o.res_type AND r.res_id = o.res_id AND NOT "
                         "r.deleted WHERE o.object_type = '") +
-                    ObjectTypeName(type) + "' AND " + Predicate(type) + " AND " +
-                    Shown(filters, "r", b) + " ORDER BY " + OrderColumn(type) +
+                    ColumnsOf(type).name + "' AND " + Predicate(type) + " AND " +
+                    Shown(filters, "r", b) + " ORDER BY " + ColumnsOf(type).order +
                     " NULLS LAST, o.entry_uuid LIMIT " + limit_;
   auto rows = tx.RunDynamicText(sql, b.params());
   if (!rows.ok()) return rows.status();

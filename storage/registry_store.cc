@@ -19,6 +19,19 @@ Result<std::string> Returned(Result<PgResult> r) {
   return r->GetString(0, 0);
 }
 
+// The first row of `r` as `read` makes it, nullopt when there is none.
+template <typename Row, typename Read>
+Result<std::optional<Row>> FirstRow(Result<PgResult> r, Read read) {
+  if (!r.ok()) return r.status();
+  if (r->rows() == 0) return std::optional<Row>();
+  return std::optional<Row>(read(*r));
+}
+
+// The first column of the first row.
+Result<std::optional<std::string>> FirstText(Result<PgResult> r) {
+  return FirstRow<std::string>(std::move(r), [](const PgResult& p) { return p.GetString(0, 0); });
+}
+
 constexpr Statement kDeleteAssociations{
     "registry_index_delete_assoc",
     "DELETE FROM association WHERE source_uuid IN (SELECT entry_uuid FROM registry_object "
@@ -201,64 +214,50 @@ Status InsertAssociationMembers(Transaction& tx, long long patient_key,
 
 Result<std::optional<RegistryPatientRow>> ReadRegistryPatient(Transaction& tx,
                                                               long long patient_key) {
-  auto r = tx.Run(kPatient, {Key(patient_key)});
-  if (!r.ok()) return r.status();
-  if (r->rows() == 0) return std::optional<RegistryPatientRow>();
-  return std::optional<RegistryPatientRow>(
-      RegistryPatientRow{r->GetString(0, 0), r->GetString(0, 1), r->GetString(0, 2)});
+  return FirstRow<RegistryPatientRow>(tx.Run(kPatient, {Key(patient_key)}), [](const PgResult& r) {
+    return RegistryPatientRow{r.GetString(0, 0), r.GetString(0, 1), r.GetString(0, 2)};
+  });
 }
 
 Result<std::optional<std::string>> FindFolder(Transaction& tx, const std::string& uuid) {
-  auto r = tx.Run(kFolder, {SqlParam::Text(uuid)});
-  if (!r.ok()) return r.status();
-  if (r->rows() == 0) return std::optional<std::string>();
-  return std::optional<std::string>(r->GetString(0, 0));
+  return FirstText(tx.Run(kFolder, {SqlParam::Text(uuid)}));
 }
 
 Result<std::optional<std::string>> RegisteredDocumentHash(Transaction& tx,
                                                           const std::string& unique_id) {
-  auto r = tx.Run(kKnownHash, {SqlParam::Text(unique_id)});
-  if (!r.ok()) return r.status();
-  if (r->rows() == 0) return std::optional<std::string>();
-  return std::optional<std::string>(r->GetString(0, 0));
+  return FirstText(tx.Run(kKnownHash, {SqlParam::Text(unique_id)}));
 }
 
 Result<std::optional<DocumentEntryVersionRow>> LockDocumentEntry(Transaction& tx,
                                                                  const std::string& uuid) {
-  auto r = tx.Run(kLockEntry, {SqlParam::Text(uuid)});
-  if (!r.ok()) return r.status();
-  if (r->rows() == 0) return std::optional<DocumentEntryVersionRow>();
-  DocumentEntryVersionRow row;
-  row.res_id = r->GetString(0, 0);
-  row.version = static_cast<int>(r->GetInt(0, 1));
-  row.content = r->GetString(0, 2);
-  if (!r->IsNull(0, 3)) row.patient_key = r->GetInt(0, 3);
-  return std::optional<DocumentEntryVersionRow>(std::move(row));
+  return FirstRow<DocumentEntryVersionRow>(tx.Run(kLockEntry, {SqlParam::Text(uuid)}),
+                                           [](const PgResult& r) {
+                                             DocumentEntryVersionRow row;
+                                             row.res_id = r.GetString(0, 0);
+                                             row.version = static_cast<int>(r.GetInt(0, 1));
+                                             row.content = r.GetString(0, 2);
+                                             if (!r.IsNull(0, 3)) row.patient_key = r.GetInt(0, 3);
+                                             return row;
+                                           });
 }
 
 Result<std::optional<RegistryObjectRef>> FindRegistryObject(Transaction& tx,
                                                             const std::string& uuid) {
-  auto r = tx.Run(kObject, {SqlParam::Text(uuid)});
-  if (!r.ok()) return r.status();
-  if (r->rows() == 0) return std::optional<RegistryObjectRef>();
-  return std::optional<RegistryObjectRef>(RegistryObjectRef{
-      r->GetString(0, 0), r->GetString(0, 1), r->GetString(0, 2), r->GetString(0, 3)});
+  return FirstRow<RegistryObjectRef>(
+      tx.Run(kObject, {SqlParam::Text(uuid)}), [](const PgResult& r) {
+        return RegistryObjectRef{r.GetString(0, 0), r.GetString(0, 1), r.GetString(0, 2),
+                                 r.GetString(0, 3)};
+      });
 }
 
 Result<std::optional<AssociationEndsRow>> FindAssociation(Transaction& tx,
                                                           const std::string& uuid) {
-  auto r = tx.Run(kAssociation, {SqlParam::Text(uuid)});
-  if (!r.ok()) return r.status();
-  if (r->rows() == 0) return std::optional<AssociationEndsRow>();
-  AssociationEndsRow a;
-  a.association_type = r->GetString(0, 0);
-  a.source_uuid = r->GetString(0, 1);
-  a.target_uuid = r->GetString(0, 2);
-  a.source_object_type = r->GetString(0, 3);
-  a.source_res_type = r->GetString(0, 4);
-  a.source_res_id = r->GetString(0, 5);
-  a.target_ref = r->GetString(0, 6);
-  return std::optional<AssociationEndsRow>(std::move(a));
+  return FirstRow<AssociationEndsRow>(
+      tx.Run(kAssociation, {SqlParam::Text(uuid)}), [](const PgResult& r) {
+        return AssociationEndsRow{r.GetString(0, 0), r.GetString(0, 1), r.GetString(0, 2),
+                                  r.GetString(0, 3), r.GetString(0, 4), r.GetString(0, 5),
+                                  r.GetString(0, 6)};
+      });
 }
 
 Result<std::vector<std::string>> AssociationsTouching(Transaction& tx, const std::string& uuid) {
@@ -271,13 +270,14 @@ Result<std::vector<std::string>> AssociationsTouching(Transaction& tx, const std
 
 Result<std::optional<RetrievableDocumentRow>> FindDocumentByUniqueId(Transaction& tx,
                                                                      const std::string& unique_id) {
-  auto r = tx.Run(kRetrieve, {SqlParam::Text(unique_id)});
-  if (!r.ok()) return r.status();
-  if (r->rows() == 0) return std::optional<RetrievableDocumentRow>();
-  RetrievableDocumentRow row;
-  row.res_id = r->GetString(0, 0);
-  if (!r->IsNull(0, 1)) row.binary_content = r->GetString(0, 1);
-  return std::optional<RetrievableDocumentRow>(std::move(row));
+  return FirstRow<RetrievableDocumentRow>(tx.Run(kRetrieve, {SqlParam::Text(unique_id)}),
+                                          [](const PgResult& r) {
+                                            RetrievableDocumentRow row;
+                                            row.res_id = r.GetString(0, 0);
+                                            if (!r.IsNull(0, 1))
+                                              row.binary_content = r.GetString(0, 1);
+                                            return row;
+                                          });
 }
 
 Result<std::vector<ResourceVersionRow>> DocumentReferenceVersions(

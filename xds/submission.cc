@@ -38,14 +38,6 @@ std::string Sha1Hex(const std::string& bytes) {
   return out;
 }
 
-// The extension that keeps an association's entryUUID on the FHIR element it becomes.
-JsonValue AssociationIdExtension(const std::string& id) {
-  JsonValue ext = JsonValue::Object();
-  ext.Set("url", JsonValue::String(std::string(mapping::kExtensionBase) + "xds-association-id"));
-  ext.Set("valueUri", JsonValue::String(id.rfind("urn:uuid:", 0) == 0 ? id : "urn:uuid:" + id));
-  return ext;
-}
-
 // Marks the entries of a SubmissionSet or Folder List with the ids of the HasMember
 // associations that put them there.
 void TagMembers(JsonValue& list, const std::map<std::string, std::string>& association_of) {
@@ -56,7 +48,7 @@ void TagMembers(JsonValue& list, const std::map<std::string, std::string>& assoc
     auto it = association_of.find(item ? item->GetString("reference") : "");
     if (it == association_of.end() || e.Find("extension")) continue;
     JsonValue exts = JsonValue::Array();
-    exts.Append(AssociationIdExtension(it->second));
+    exts.Append(mapping::AssociationIdExtension(it->second));
     e.Set("extension", std::move(exts));
   }
 }
@@ -197,8 +189,7 @@ HttpResponse Submit(const XdsContext& xds, Session& session, const SoapRequest& 
     // relatesTo (IHE MHD), from which the registry derives them.
     std::map<std::string, JsonValue> relates_to;
     for (const auto& a : sub.metadata.associations) {
-      const char* code = xds::RelatesToCodeOf(a.type);
-      if (!code || sub.metadata.FindDocument(a.target)) continue;
+      if (!xds::RelatesToCodeOf(a.type) || sub.metadata.FindDocument(a.target)) continue;
       auto target = FindEntry(tx, session, a.target);
       if (!target.ok()) return target.status();
       if (!*target) {
@@ -215,23 +206,7 @@ HttpResponse Submit(const XdsContext& xds, Session& session, const SoapRequest& 
                   "the targetObject " + a.target + " of " + a.type_uri + " is Deprecated", a.id));
         return Status(ErrorCode::kInvalid, "deprecated target");
       }
-      JsonValue rel = JsonValue::Object();
-      // The association keeps its entryUUID; XFRM_RPLC, which has no relatesTo code of its
-      // own, is "replaces" with the XDS type kept beside it.
-      JsonValue exts = JsonValue::Array();
-      exts.Append(AssociationIdExtension(a.id));
-      if (a.type == AssociationType::kTransformAndReplace) {
-        JsonValue ext = JsonValue::Object();
-        ext.Set("url",
-                JsonValue::String(std::string(mapping::kExtensionBase) + "xds-association-type"));
-        ext.Set("valueUri", JsonValue::String(a.type_uri));
-        exts.Append(std::move(ext));
-      }
-      rel.Set("extension", std::move(exts));
-      rel.Set("code", JsonValue::String(code));
-      JsonValue ref = JsonValue::Object();
-      ref.Set("reference", JsonValue::String("DocumentReference/" + (*target)->res_id));
-      rel.Set("target", std::move(ref));
+      JsonValue rel = mapping::RelatesToOf(a, (*target)->res_id);
       JsonValue& list = relates_to[a.source];
       if (list.is_null()) list = JsonValue::Array();
       list.Append(std::move(rel));
