@@ -37,15 +37,7 @@ using storage::CopyRows;
 using Clock = std::chrono::steady_clock;
 using OptText = std::optional<std::string>;
 
-std::string Hex(std::string_view bytes) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
+std::string Hex(std::string_view bytes) { return HexEncode(bytes); }
 
 // md5(text)::uuid, as the registry INSERT derives an entryUUID it was not given.
 std::string Md5Uuid(const std::string& text) {
