@@ -49,9 +49,13 @@ std::string RandomHex(size_t n) {
     std::random_device rd;  // fallback; RAND_bytes does not fail on Linux in practice
     for (auto& b : bytes) b = static_cast<char>(rd());
   }
+  return HexEncode(bytes);
+}
+
+std::string HexEncode(std::string_view bytes) {
   static const char* kHex = "0123456789abcdef";
   std::string out;
-  out.reserve(2 * n);
+  out.reserve(2 * bytes.size());
   for (unsigned char b : bytes) {
     out.push_back(kHex[b >> 4]);
     out.push_back(kHex[b & 15]);

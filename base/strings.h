@@ -16,6 +16,9 @@ std::string JsonEscape(std::string_view s);
 // `s` with ASCII letters in lower case (other bytes unchanged).
 std::string AsciiLower(std::string_view s);
 
+// `bytes` as lower-case hex digits, two a byte.
+std::string HexEncode(std::string_view bytes);
+
 // `n` random bytes from the OS CSPRNG, as 2n lower-case hex digits.
 std::string RandomHex(size_t n);
 

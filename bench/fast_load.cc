@@ -37,15 +37,7 @@ using storage::CopyRows;
 using Clock = std::chrono::steady_clock;
 using OptText = std::optional<std::string>;
 
-std::string Hex(std::string_view bytes) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
+std::string Hex(std::string_view bytes) { return HexEncode(bytes); }
 
 // md5(text)::uuid, as the registry INSERT derives an entryUUID it was not given.
 std::string Md5Uuid(const std::string& text) {
@@ -296,7 +288,7 @@ Status RowMaker::AddRegistry(const storage::StoredResource& s, const JsonValue& 
   const storage::SqlParams& p = rows->entry;
   if (p.size() != 30)
     return Internal("registry row shape changed: " + std::to_string(p.size()) + " parameters");
-  // The expressions of the registry INSERT (mapping/registry_index.cc kInsertEntry), column
+  // The expressions of the registry INSERT (storage/registry_store.cc kInsertEntry), column
   // by column: entryUUID and logicalId derived when not given, the hash decoded from hex.
   std::string entry_uuid = p[1].value ? *p[1].value : Md5Uuid(*p[2].value + "/" + *p[3].value);
   std::string logical_id = p[5].value ? *p[5].value : entry_uuid;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "base/tsv.h"
 #include "mapping/ebrim_xml.h"
 
 namespace carnet::mapping {
@@ -34,22 +35,8 @@ struct CodeRow {
 const std::vector<CodeRow>& DocumentCodes() {
   static const std::vector<CodeRow> rows = [] {
     std::vector<CodeRow> out;
-    std::string text = EmbeddedDocumentCodes();
-    size_t start = 0;
-    while (start < text.size()) {
-      size_t end = text.find('\n', start);
-      if (end == std::string::npos) end = text.size();
-      std::string line = text.substr(start, end - start);
-      start = end + 1;
-      if (line.empty() || line[0] == '#') continue;
-      std::vector<std::string> cells;
-      size_t s = 0;
-      while (true) {
-        size_t tab = line.find('\t', s);
-        cells.push_back(line.substr(s, tab == std::string::npos ? std::string::npos : tab - s));
-        if (tab == std::string::npos) break;
-        s = tab + 1;
-      }
+    for (const TsvRow& row : ReadTsv(EmbeddedDocumentCodes())) {
+      const auto& cells = row.cells;
       if (cells.size() == 4 && (cells[0] == "class" || cells[0] == "format"))
         out.push_back({cells[0], cells[1], cells[2], cells[3]});
     }
@@ -98,7 +85,8 @@ std::string Xcn(pugi::xml_node entity, const char* person_element) {
 
 xds::Code ClassCodeForType(const std::string& type_code) {
   for (const auto& row : DocumentCodes())
-    if (row.kind == "class" && row.key == type_code) return {row.code, kClassScheme, row.display, ""};
+    if (row.kind == "class" && row.key == type_code)
+      return {row.code, kClassScheme, row.display, ""};
   return {};
 }
 

@@ -538,6 +538,15 @@ static JsonValue NewMhdList(const std::string& id, const char* profile) {
   return list;
 }
 
+// The MHD designationType extension: a SubmissionSet's contentTypeCode, a Folder's codeList.
+static JsonValue DesignationTypeExtension(const xds::Code& code) {
+  JsonValue ext = JsonValue::Object();
+  ext.Set("url", JsonValue::String(
+                     "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-designationType"));
+  ext.Set("valueCodeableConcept", ConceptOf(code));
+  return ext;
+}
+
 // What a SubmissionSet List and a Folder List share (IHE MHD), in this order: the entryUUID
 // and uniqueId identifiers, status, mode, title, the MHD list type, subject, date, note and
 // the member entries.
@@ -602,13 +611,8 @@ JsonValue ListFromSubmissionSet(const xds::SubmissionSet& set, const std::string
   for (const auto& a : set.authors) {
     AddExtension(list, AuthorExtension(a));
   }
-  if (!set.content_type_code.code.empty()) {
-    JsonValue ext = JsonValue::Object();
-    ext.Set("url", JsonValue::String(
-                       "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-designationType"));
-    ext.Set("valueCodeableConcept", ConceptOf(set.content_type_code));
-    AddExtension(list, std::move(ext));
-  }
+  if (!set.content_type_code.code.empty())
+    AddExtension(list, DesignationTypeExtension(set.content_type_code));
   SetListCommon(list, set.id, set.unique_id, set.title, "submissionset", patient_reference,
                 set.submission_time, set.comments, member_references);
   return list;
@@ -618,24 +622,31 @@ JsonValue ListFromSubmissionSet(const xds::SubmissionSet& set, const std::string
 
 namespace carnet::mapping {
 
-xds::SubmissionSet SubmissionSetFromList(const JsonValue& list, const std::string& patient_cx) {
-  xds::SubmissionSet set;
-  std::string id = list.GetString("id");
-  set.id = "urn:uuid:" + id;
-  set.patient_id = patient_cx;
-  set.status = std::string(xds::kStatusApproved);
-  set.title = list.GetString("title");
+// What SetListCommon wrote, read back into the registry object of a SubmissionSet or Folder
+// List: entryUUID, uniqueId, title, comments, the patient (given, as CX) and the status
+// (Approved); returns the List's date as a DTM.
+static std::string ReadListCommon(const JsonValue& list, const std::string& patient_cx,
+                                  xds::RegistryObject& object) {
+  object.id = "urn:uuid:" + list.GetString("id");
+  object.patient_id = patient_cx;
+  object.status = std::string(xds::kStatusApproved);
+  object.title = list.GetString("title");
   if (const JsonValue* ids = list.Find("identifier"); ids && ids->is_array())
     for (const auto& ident : ids->items()) {
       std::string v = ident.GetString("value");
-      if (ident.GetString("use") == "official" && v.rfind("urn:uuid:", 0) == 0) set.id = v;
+      if (ident.GetString("use") == "official" && v.rfind("urn:uuid:", 0) == 0) object.id = v;
       if (ident.GetString("use") == "usual")
-        set.unique_id = v.rfind("urn:oid:", 0) == 0 ? v.substr(8) : v;
+        object.unique_id = v.rfind("urn:oid:", 0) == 0 ? v.substr(8) : v;
     }
-  set.submission_time = GetDateTime(list, "date");
   if (const JsonValue* notes = list.Find("note");
       notes && notes->is_array() && !notes->items().empty())
-    set.comments = notes->items()[0].GetString("text");
+    object.comments = notes->items()[0].GetString("text");
+  return GetDateTime(list, "date");
+}
+
+xds::SubmissionSet SubmissionSetFromList(const JsonValue& list, const std::string& patient_cx) {
+  xds::SubmissionSet set;
+  set.submission_time = ReadListCommon(list, patient_cx, set);
   if (const JsonValue* exts = list.Find("extension"); exts && exts->is_array())
     for (const auto& x : exts->items()) {
       std::string url = x.GetString("url");
@@ -668,13 +679,7 @@ std::string MhdListType(const JsonValue& list) {
 JsonValue ListFromFolder(const xds::Folder& folder, const std::string& patient_reference,
                          const std::vector<std::string>& member_references) {
   JsonValue list = NewMhdList(folder.id, "IHE.MHD.Minimal.Folder");
-  for (const auto& code : folder.codes) {
-    JsonValue ext = JsonValue::Object();
-    ext.Set("url", JsonValue::String(
-                       "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-designationType"));
-    ext.Set("valueCodeableConcept", ConceptOf(code));
-    AddExtension(list, std::move(ext));
-  }
+  for (const auto& code : folder.codes) AddExtension(list, DesignationTypeExtension(code));
   SetListCommon(list, folder.id, folder.unique_id, folder.title, "folder", patient_reference,
                 folder.last_update_time, folder.comments, member_references);
   return list;
@@ -682,21 +687,7 @@ JsonValue ListFromFolder(const xds::Folder& folder, const std::string& patient_r
 
 xds::Folder FolderFromList(const JsonValue& list, const std::string& patient_cx) {
   xds::Folder folder;
-  folder.id = "urn:uuid:" + list.GetString("id");
-  folder.patient_id = patient_cx;
-  folder.status = std::string(xds::kStatusApproved);
-  folder.title = list.GetString("title");
-  if (const JsonValue* ids = list.Find("identifier"); ids && ids->is_array())
-    for (const auto& ident : ids->items()) {
-      std::string v = ident.GetString("value");
-      if (ident.GetString("use") == "official" && v.rfind("urn:uuid:", 0) == 0) folder.id = v;
-      if (ident.GetString("use") == "usual")
-        folder.unique_id = v.rfind("urn:oid:", 0) == 0 ? v.substr(8) : v;
-    }
-  folder.last_update_time = GetDateTime(list, "date");
-  if (const JsonValue* notes = list.Find("note");
-      notes && notes->is_array() && !notes->items().empty())
-    folder.comments = notes->items()[0].GetString("text");
+  folder.last_update_time = ReadListCommon(list, patient_cx, folder);
   if (const JsonValue* exts = list.Find("extension"); exts && exts->is_array())
     for (const auto& x : exts->items())
       if (x.GetString("url").find("ihe-designationType") != std::string::npos)

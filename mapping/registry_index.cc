@@ -18,34 +18,6 @@ SqlParam Timestamp(const std::string& dtm) {
   return ts.empty() ? SqlParam::Null() : SqlParam::Text(ts);
 }
 
-const storage::Statement kDelete{"registry_index_delete",
-                                 "DELETE FROM registry_object WHERE res_type = $1 AND res_id = $2"};
-
-const storage::Statement kInsertEntry{
-    "registry_index_insert_entry",
-    "INSERT INTO registry_object (patient_key, entry_uuid, object_type, res_type, res_id, "
-    "unique_id, logical_id, version, availability_status, entry_type, repository_unique_id, "
-    "patient_id, source_patient_id, class_code, class_scheme, type_code, type_scheme, "
-    "format_code, format_scheme, hcft_code, hcft_scheme, practice_setting_code, "
-    "practice_setting_scheme, creation_time, service_start_time, service_stop_time, mime_type, "
-    "size, hash_sha1, author_persons, home_community_id) VALUES ($1::bigint, "
-    "coalesce($2::uuid, md5($3 || '/' || $4)::uuid), 'DocumentEntry', $3, $4, $5, "
-    "coalesce($6::uuid, $2::uuid, md5($3 || '/' || $4)::uuid), $7::int, $8, $9, $10, $11, $12, "
-    "$13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23::timestamptz, $24::timestamptz, "
-    "$25::timestamptz, $26, $27::bigint, decode($28, 'hex'), $29::text[], $30) "
-    "RETURNING entry_uuid"};
-
-const storage::Statement kInsertCodes{
-    "registry_index_insert_codes",
-    "INSERT INTO registry_code (patient_key, entry_uuid, scheme, code, code_system) "
-    "SELECT $1::bigint, $2::uuid, s, c, cs FROM unnest($3::text[], $4::text[], $5::text[]) "
-    "AS u(s, c, cs)"};
-
-const storage::Statement kPatientCx{
-    "registry_patient_cx",
-    "SELECT coalesce(ins, ''), coalesce(ins_system, ''), coalesce(resource_id, '') "
-    "FROM patient WHERE patient_key = $1::bigint"};
-
 }  // namespace
 
 std::string OidFromUuid(const std::string& uuid) {
@@ -76,45 +48,24 @@ std::string PatientCx(const std::string& ins, const std::string& ins_system,
   return resource_id + "^^^&" + std::string(kLocalPatientIdAuthority) + "&ISO";
 }
 
+std::pair<std::string, std::string> PatientIdentifierOfCx(const std::string& cx) {
+  size_t caret = cx.find("^^^&");
+  if (caret == std::string::npos) return {};
+  std::string id = cx.substr(0, caret);
+  std::string rest = cx.substr(caret + 4);
+  size_t amp = rest.find('&');
+  if (amp == std::string::npos) return {};
+  return {"urn:oid:" + rest.substr(0, amp), id};
+}
+
 Result<std::string> PatientCxOf(storage::Transaction& tx, long long patient_key) {
-  auto r = tx.Run(kPatientCx, {SqlParam::Text(std::to_string(patient_key))});
+  auto r = storage::ReadRegistryPatient(tx, patient_key);
   if (!r.ok()) return r.status();
-  if (r->rows() == 0) return NotFound("no record " + std::to_string(patient_key));
-  return PatientCx(r->GetString(0, 0), r->GetString(0, 1), r->GetString(0, 2));
+  if (!*r) return NotFound("no record " + std::to_string(patient_key));
+  return PatientCx((*r)->ins, (*r)->ins_system, (*r)->resource_id);
 }
 
 namespace {
-
-const storage::Statement kDeleteAssociations{
-    "registry_index_delete_assoc",
-    "DELETE FROM association WHERE source_uuid IN (SELECT entry_uuid FROM registry_object "
-    "WHERE res_type = $1 AND res_id = $2)"};
-
-// Association rows from this object to the resources it references: HasMember for the
-// entries of a SubmissionSet or Folder List, RPLC/XFRM/APND/signs for a DocumentReference's
-// relatesTo. Targets ("DocumentReference/id", "List/id") are found among registry objects.
-const storage::Statement kInsertAssociations{
-    "registry_index_insert_assoc",
-    "INSERT INTO association (patient_key, entry_uuid, association_type, source_uuid, target_uuid, "
-    "submission_set_status) SELECT $1::bigint, "
-    "coalesce(nullif(t.assoc_id, '')::uuid, md5($2 || t.kind || o.entry_uuid::text)::uuid), "
-    "t.kind, "
-    "$2::uuid, o.entry_uuid, CASE WHEN t.kind LIKE '%:HasMember' THEN 'Original' END "
-    "FROM unnest($3::text[], $4::text[], $5::text[]) AS t(kind, ref, assoc_id) "
-    "JOIN registry_object o ON o.res_type IN ('DocumentReference', 'List') "
-    "AND strpos(t.ref, '/') > 0 AND o.res_type = split_part(t.ref, '/', 1) "
-    "AND o.res_id = substr(t.ref, strpos(t.ref, '/') + 1) "
-    "ON CONFLICT (entry_uuid) DO NOTHING"};
-
-const storage::Statement kInsertSubmissionSet{
-    "registry_index_insert_set",
-    "INSERT INTO registry_object (patient_key, entry_uuid, object_type, res_type, res_id, "
-    "unique_id, "
-    "logical_id, availability_status, patient_id, content_type_code, content_type_scheme, "
-    "submission_time, author_persons, source_id) VALUES ($1::bigint, "
-    "coalesce($2::uuid, md5($3 || '/' || $4)::uuid), 'SubmissionSet', $3, $4, $5, "
-    "coalesce($2::uuid, md5($3 || '/' || $4)::uuid), 'Approved', $6, $7, $8, $9::timestamptz, "
-    "$10::text[], $11) RETURNING entry_uuid"};
 
 std::string RefId(const std::string& ref, const std::string& type) {
   return ref.rfind(type + "/", 0) == 0 ? ref.substr(type.size() + 1) : "";
@@ -147,31 +98,30 @@ void MemberTargets(const JsonValue& list, std::vector<std::string>& kinds,
     }
 }
 
-// The SubmissionSet's HasMembers of associations (AssociationMember): a row each, whose target
-// is an association of the same record (a List cannot name another record's association).
-const storage::Statement kInsertAssociationMembers{
-    "registry_index_insert_assoc_members",
-    "INSERT INTO association (patient_key, entry_uuid, association_type, source_uuid, target_uuid, "
-    "submission_set_status) SELECT $1::bigint, t.id::uuid, "
-    "'urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember', $2::uuid, m.entry_uuid, "
-    "nullif(t.status, '') FROM unnest($3::text[], $4::text[], $5::text[]) AS t(id, target, status) "
-    "JOIN association m ON m.entry_uuid = t.target::uuid AND m.patient_key = $1::bigint "
-    "ON CONFLICT (entry_uuid) DO NOTHING"};
-
 std::string MemberExtensionUrl() { return std::string(kExtensionBase) + "xds-association-member"; }
 
 std::string BareUuid(const std::string& v) {
   return v.rfind("urn:uuid:", 0) == 0 ? v.substr(9) : v;
 }
 
-const storage::Statement kInsertFolder{
-    "registry_index_insert_folder",
-    "INSERT INTO registry_object (patient_key, entry_uuid, object_type, res_type, res_id, "
-    "unique_id, "
-    "logical_id, availability_status, patient_id, last_update_time) VALUES ($1::bigint, "
-    "coalesce($2::uuid, md5($3 || '/' || $4)::uuid), 'Folder', $3, $4, $5, "
-    "coalesce($2::uuid, md5($3 || '/' || $4)::uuid), 'Approved', $6, $7::timestamptz) RETURNING "
-    "entry_uuid"};
+// The registry row of a SubmissionSet or Folder List, a taken uniqueId said in `what`'s words.
+Result<std::string> InsertListRow(storage::Transaction& tx, const storage::RegistryListRow& row,
+                                  const char* what) {
+  auto ins = what == std::string_view("folder") ? storage::InsertFolderRow(tx, row)
+                                                : storage::InsertSubmissionSetRow(tx, row);
+  if (!ins.ok() && ins.status().code() == ErrorCode::kDuplicate)
+    return Status(ErrorCode::kDuplicate, std::string("a ") + what + " with uniqueId " +
+                                             row.unique_id + " is already registered");
+  return ins;
+}
+
+// The HasMember associations from a List (its row `uuid`) to its entries.
+Status IndexMembers(storage::Transaction& tx, long long patient_key, const std::string& uuid,
+                    const JsonValue& list) {
+  std::vector<std::string> kinds, targets, ids;
+  MemberTargets(list, kinds, targets, ids);
+  return storage::InsertAssociations(tx, patient_key, uuid, kinds, targets, ids);
+}
 
 // A Folder List: its registry row, its codeList (registry_code, scheme folderCode) and the
 // HasMember associations to its documents.
@@ -180,173 +130,143 @@ Status IndexFolder(storage::Transaction& tx, const storage::StoredResource& stor
   auto cx = PatientCxOf(tx, *stored.patient_key);
   if (!cx.ok()) return cx.status();
   xds::Folder folder = FolderFromList(resource, *cx);
-  std::string entry_uuid = folder.id.rfind("urn:uuid:", 0) == 0 ? folder.id.substr(9) : "";
-  if (!IsUuid(entry_uuid)) entry_uuid.clear();
-  std::string unique_id = folder.unique_id.empty()
-                              ? OidFromUuid(entry_uuid.empty() ? stored.id : entry_uuid)
-                              : folder.unique_id;
-  std::string date = resource.GetString("date");
-  std::string key = std::to_string(*stored.patient_key);
-  auto ins = tx.Run(kInsertFolder,
-                    {SqlParam::Text(key), OrNull(entry_uuid), SqlParam::Text(stored.type),
-                     SqlParam::Text(stored.id), SqlParam::Text(unique_id), SqlParam::Text(*cx),
-                     date.empty() ? SqlParam::Null() : SqlParam::Text(date)});
-  if (!ins.ok()) {
-    if (ins.status().code() == ErrorCode::kDuplicate)
-      return Status(ErrorCode::kDuplicate,
-                    "a folder with uniqueId " + unique_id + " is already registered");
-    return ins.status();
-  }
-  std::string uuid = ins->GetString(0, 0);
+  storage::RegistryListRow row;
+  row.patient_key = *stored.patient_key;
+  row.entry_uuid = folder.id.rfind("urn:uuid:", 0) == 0 ? folder.id.substr(9) : "";
+  if (!IsUuid(row.entry_uuid)) row.entry_uuid.clear();
+  row.res_type = stored.type;
+  row.res_id = stored.id;
+  row.unique_id = folder.unique_id.empty()
+                      ? OidFromUuid(row.entry_uuid.empty() ? stored.id : row.entry_uuid)
+                      : folder.unique_id;
+  row.patient_id = *cx;
+  row.time = resource.GetString("date");
+  auto uuid = InsertListRow(tx, row, "folder");
+  if (!uuid.ok()) return uuid.status();
   std::vector<std::string> schemes, codes, systems;
   for (const auto& c : folder.codes) {
     schemes.push_back("folderCode");
     codes.push_back(c.code);
     systems.push_back(c.scheme);
   }
-  if (!schemes.empty()) {
-    auto r = tx.Run(kInsertCodes, {SqlParam::Text(key), SqlParam::Text(uuid),
-                                   SqlParam::Text(storage::TextArrayLiteral(schemes)),
-                                   SqlParam::Text(storage::TextArrayLiteral(codes)),
-                                   SqlParam::Text(storage::TextArrayLiteral(systems))});
-    if (!r.ok()) return r.status();
+  CARNET_RETURN_IF_ERROR(
+      storage::InsertRegistryCodes(tx, row.patient_key, *uuid, schemes, codes, systems));
+  return IndexMembers(tx, row.patient_key, *uuid, resource);
+}
+
+// A SubmissionSet List: its registry row, the HasMembers to its entries and those of the
+// associations it holds (AssociationMember).
+Status IndexSubmissionSet(storage::Transaction& tx, const storage::StoredResource& stored,
+                          const JsonValue& resource) {
+  auto cx = PatientCxOf(tx, *stored.patient_key);
+  if (!cx.ok()) return cx.status();
+  storage::RegistryListRow row;
+  row.patient_key = *stored.patient_key;
+  row.res_type = stored.type;
+  row.res_id = stored.id;
+  row.patient_id = *cx;
+  if (const JsonValue* ids = resource.Find("identifier"); ids && ids->is_array())
+    for (const auto& ident : ids->items()) {
+      std::string v = ident.GetString("value");
+      if (ident.GetString("use") == "official" && v.rfind("urn:uuid:", 0) == 0 &&
+          IsUuid(v.substr(9)))
+        row.entry_uuid = v.substr(9);
+      else if (ident.GetString("use") == "usual")
+        row.unique_id = v.rfind("urn:oid:", 0) == 0 ? v.substr(8) : v;
+    }
+  if (row.unique_id.empty())
+    row.unique_id = OidFromUuid(row.entry_uuid.empty() ? stored.id : row.entry_uuid);
+  if (const JsonValue* exts = resource.Find("extension"); exts && exts->is_array())
+    for (const auto& x : exts->items()) {
+      std::string url = x.GetString("url");
+      if (url.find("ihe-designationType") != std::string::npos) {
+        if (const JsonValue* cc = x.Find("valueCodeableConcept");
+            cc && cc->Find("coding") && !cc->Find("coding")->items().empty()) {
+          const JsonValue& c = cc->Find("coding")->items()[0];
+          row.content_type_code = c.GetString("code");
+          row.content_type_scheme = SchemeFromSystem(c.GetString("system"));
+        }
+      } else if (url.find("ihe-sourceId") != std::string::npos) {
+        row.source_id = x.GetString("valueString");
+        if (row.source_id.rfind("urn:oid:", 0) == 0) row.source_id = row.source_id.substr(8);
+      } else if (url == std::string(kExtensionBase) + "xds-author") {
+        if (const JsonValue* sub = x.Find("extension"))
+          for (const auto& y : sub->items())
+            if (y.GetString("url") == "person")
+              row.author_persons.push_back(y.GetString("valueString"));
+      }
+    }
+  row.time = resource.GetString("date");
+  auto uuid = InsertListRow(tx, row, "submission set");
+  if (!uuid.ok()) return uuid.status();
+  CARNET_RETURN_IF_ERROR(IndexMembers(tx, row.patient_key, *uuid, resource));
+  std::vector<std::string> member_ids, member_targets, statuses;
+  for (const auto& m : AssociationMembersOf(resource)) {
+    member_ids.push_back(BareUuid(m.id));
+    member_targets.push_back(BareUuid(m.target));
+    statuses.push_back(m.submission_set_status);
   }
-  std::vector<std::string> kinds, targets, ids;
-  MemberTargets(resource, kinds, targets, ids);
-  if (kinds.empty()) return Status::Ok();
-  auto assoc = tx.Run(kInsertAssociations, {SqlParam::Text(key), SqlParam::Text(uuid),
-                                            SqlParam::Text(storage::TextArrayLiteral(kinds)),
-                                            SqlParam::Text(storage::TextArrayLiteral(targets)),
-                                            SqlParam::Text(storage::TextArrayLiteral(ids))});
-  return assoc.ok() ? Status::Ok() : assoc.status();
+  return storage::InsertAssociationMembers(tx, row.patient_key, *uuid, member_ids, member_targets,
+                                           statuses);
 }
 
 }  // namespace
 
 Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResource& stored,
                            const JsonValue* resource) {
+  if (stored.type != "List" && stored.type != "DocumentReference") return Status::Ok();
+  CARNET_RETURN_IF_ERROR(storage::DeleteRegistryObject(tx, stored.type, stored.id));
+  // Deleted, or not in a patient's record (the registry is per patient): nothing to index.
+  if (!resource || !stored.patient_key) return Status::Ok();
   if (stored.type == "List") {
-    auto del_assoc =
-        tx.Run(kDeleteAssociations, {SqlParam::Text(stored.type), SqlParam::Text(stored.id)});
-    if (!del_assoc.ok()) return del_assoc.status();
-    auto del = tx.Run(kDelete, {SqlParam::Text(stored.type), SqlParam::Text(stored.id)});
-    if (!del.ok()) return del.status();
-    if (!resource || !stored.patient_key) return Status::Ok();
     // Only MHD SubmissionSet and Folder Lists are registry objects.
     std::string list_type = MhdListType(*resource);
     if (list_type.empty()) return Status::Ok();
     if (list_type == "folder") return IndexFolder(tx, stored, *resource);
-    auto cx = PatientCxOf(tx, *stored.patient_key);
-    if (!cx.ok()) return cx.status();
-    std::string entry_uuid, unique_id;
-    if (const JsonValue* ids = resource->Find("identifier"); ids && ids->is_array())
-      for (const auto& ident : ids->items()) {
-        std::string v = ident.GetString("value");
-        if (ident.GetString("use") == "official" && v.rfind("urn:uuid:", 0) == 0 &&
-            IsUuid(v.substr(9)))
-          entry_uuid = v.substr(9);
-        else if (ident.GetString("use") == "usual")
-          unique_id = v.rfind("urn:oid:", 0) == 0 ? v.substr(8) : v;
-      }
-    if (unique_id.empty()) unique_id = OidFromUuid(entry_uuid.empty() ? stored.id : entry_uuid);
-    xds::Code content_type;
-    std::vector<std::string> authors;
-    std::string source_id;
-    if (const JsonValue* exts = resource->Find("extension"); exts && exts->is_array())
-      for (const auto& x : exts->items()) {
-        std::string url = x.GetString("url");
-        if (url.find("ihe-designationType") != std::string::npos) {
-          if (const JsonValue* cc = x.Find("valueCodeableConcept");
-              cc && cc->Find("coding") && !cc->Find("coding")->items().empty()) {
-            const JsonValue& c = cc->Find("coding")->items()[0];
-            content_type.code = c.GetString("code");
-            content_type.scheme = SchemeFromSystem(c.GetString("system"));
-          }
-        } else if (url.find("ihe-sourceId") != std::string::npos) {
-          source_id = x.GetString("valueString");
-          if (source_id.rfind("urn:oid:", 0) == 0) source_id = source_id.substr(8);
-        } else if (url == std::string(kExtensionBase) + "xds-author") {
-          if (const JsonValue* sub = x.Find("extension"))
-            for (const auto& y : sub->items())
-              if (y.GetString("url") == "person") authors.push_back(y.GetString("valueString"));
-        }
-      }
-    std::string date = resource->GetString("date");
-    auto ins =
-        tx.Run(kInsertSubmissionSet,
-               {SqlParam::Text(std::to_string(*stored.patient_key)), OrNull(entry_uuid),
-                SqlParam::Text(stored.type), SqlParam::Text(stored.id), SqlParam::Text(unique_id),
-                SqlParam::Text(*cx), OrNull(content_type.code), OrNull(content_type.scheme),
-                date.empty() ? SqlParam::Null() : SqlParam::Text(date),
-                SqlParam::Text(storage::TextArrayLiteral(authors)), OrNull(source_id)});
-    if (!ins.ok()) {
-      if (ins.status().code() == ErrorCode::kDuplicate)
-        return Status(ErrorCode::kDuplicate,
-                      "a submission set with uniqueId " + unique_id + " is already registered");
-      return ins.status();
-    }
-    std::vector<std::string> kinds, targets, ids;
-    MemberTargets(*resource, kinds, targets, ids);
-    if (!kinds.empty()) {
-      auto assoc = tx.Run(kInsertAssociations, {SqlParam::Text(std::to_string(*stored.patient_key)),
-                                                SqlParam::Text(ins->GetString(0, 0)),
-                                                SqlParam::Text(storage::TextArrayLiteral(kinds)),
-                                                SqlParam::Text(storage::TextArrayLiteral(targets)),
-                                                SqlParam::Text(storage::TextArrayLiteral(ids))});
-      if (!assoc.ok()) return assoc.status();
-    }
-    std::vector<std::string> member_ids, member_targets, statuses;
-    for (const auto& m : AssociationMembersOf(*resource)) {
-      member_ids.push_back(BareUuid(m.id));
-      member_targets.push_back(BareUuid(m.target));
-      statuses.push_back(m.submission_set_status);
-    }
-    if (member_ids.empty()) return Status::Ok();
-    auto members = tx.Run(
-        kInsertAssociationMembers,
-        {SqlParam::Text(std::to_string(*stored.patient_key)), SqlParam::Text(ins->GetString(0, 0)),
-         SqlParam::Text(storage::TextArrayLiteral(member_ids)),
-         SqlParam::Text(storage::TextArrayLiteral(member_targets)),
-         SqlParam::Text(storage::TextArrayLiteral(statuses))});
-    return members.ok() ? Status::Ok() : members.status();
+    return IndexSubmissionSet(tx, stored, *resource);
   }
-  if (stored.type != "DocumentReference") return Status::Ok();
-  auto del_assoc =
-      tx.Run(kDeleteAssociations, {SqlParam::Text(stored.type), SqlParam::Text(stored.id)});
-  if (!del_assoc.ok()) return del_assoc.status();
-  auto del = tx.Run(kDelete, {SqlParam::Text(stored.type), SqlParam::Text(stored.id)});
-  if (!del.ok()) return del.status();
-  // Deleted, or not in a patient's record (the registry is per patient): nothing to index.
-  if (!resource || !stored.patient_key) return Status::Ok();
   auto cx = PatientCxOf(tx, *stored.patient_key);
   if (!cx.ok()) return cx.status();
   auto rows = DocumentEntryRowsOf(stored, *resource, *cx, AuthorResolver(tx));
   if (!rows.ok()) return rows.status();
-  auto ins = tx.Run(kInsertEntry, rows->entry);
-  if (!ins.ok()) {
-    if (ins.status().code() == ErrorCode::kDuplicate)
+  auto uuid = storage::InsertDocumentEntryRow(tx, *rows);
+  if (!uuid.ok()) {
+    if (uuid.status().code() == ErrorCode::kDuplicate)
       return Status(ErrorCode::kDuplicate,
                     "a document with uniqueId " + rows->unique_id + " is already registered",
                     "DocumentReference.masterIdentifier");
-    return ins.status();
+    return uuid.status();
   }
-  std::string uuid = ins->GetString(0, 0);
-  std::string key = std::to_string(*stored.patient_key);
-  if (!rows->code_schemes.empty()) {
-    auto codes_r =
-        tx.Run(kInsertCodes, {SqlParam::Text(key), SqlParam::Text(uuid),
-                              SqlParam::Text(storage::TextArrayLiteral(rows->code_schemes)),
-                              SqlParam::Text(storage::TextArrayLiteral(rows->codes)),
-                              SqlParam::Text(storage::TextArrayLiteral(rows->code_systems))});
-    if (!codes_r.ok()) return codes_r.status();
+  CARNET_RETURN_IF_ERROR(storage::InsertRegistryCodes(
+      tx, *stored.patient_key, *uuid, rows->code_schemes, rows->codes, rows->code_systems));
+  return storage::InsertAssociations(tx, *stored.patient_key, *uuid, rows->assoc_kinds,
+                                     rows->assoc_targets, rows->assoc_ids);
+}
+
+JsonValue AssociationIdExtension(const std::string& id) {
+  JsonValue ext = JsonValue::Object();
+  ext.Set("url", JsonValue::String(std::string(kExtensionBase) + "xds-association-id"));
+  ext.Set("valueUri", JsonValue::String(id.rfind("urn:uuid:", 0) == 0 ? id : "urn:uuid:" + id));
+  return ext;
+}
+
+JsonValue RelatesToOf(const xds::Association& a, const std::string& target_res_id) {
+  JsonValue rel = JsonValue::Object();
+  JsonValue exts = JsonValue::Array();
+  exts.Append(AssociationIdExtension(a.id));
+  if (a.type == xds::AssociationType::kTransformAndReplace) {
+    JsonValue ext = JsonValue::Object();
+    ext.Set("url", JsonValue::String(std::string(kExtensionBase) + "xds-association-type"));
+    ext.Set("valueUri", JsonValue::String(a.type_uri));
+    exts.Append(std::move(ext));
   }
-  if (rows->assoc_kinds.empty()) return Status::Ok();
-  auto assoc =
-      tx.Run(kInsertAssociations, {SqlParam::Text(key), SqlParam::Text(uuid),
-                                   SqlParam::Text(storage::TextArrayLiteral(rows->assoc_kinds)),
-                                   SqlParam::Text(storage::TextArrayLiteral(rows->assoc_targets)),
-                                   SqlParam::Text(storage::TextArrayLiteral(rows->assoc_ids))});
-  return assoc.ok() ? Status::Ok() : assoc.status();
+  rel.Set("extension", std::move(exts));
+  const char* code = xds::RelatesToCodeOf(a.type);
+  rel.Set("code", JsonValue::String(code ? code : ""));
+  JsonValue ref = JsonValue::Object();
+  ref.Set("reference", JsonValue::String("DocumentReference/" + target_res_id));
+  rel.Set("target", std::move(ref));
+  return rel;
 }
 
 JsonValue AssociationMemberExtension(const AssociationMember& member) {

@@ -6,10 +6,13 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/json.h"
 #include "base/status.h"
+#include "mapping/xds_metadata.h"
+#include "storage/registry_store.h"
 #include "storage/resource_store.h"
 #include "storage/transaction.h"
 
@@ -31,19 +34,15 @@ Status UpdateRegistryIndex(storage::Transaction& tx, const storage::StoredResour
 Result<std::string> PatientCxOf(storage::Transaction& tx, long long patient_key);
 std::string PatientCx(const std::string& ins, const std::string& ins_system,
                       const std::string& resource_id);
+// The other way: "id^^^&1.2.3&ISO" -> (urn:oid:1.2.3, id), the identifier system and value a
+// record is found by; empty when `cx` is not a CX with an ISO authority.
+std::pair<std::string, std::string> PatientIdentifierOfCx(const std::string& cx);
 
 // What UpdateRegistryIndex writes for a DocumentReference version of record
-// `stored.patient_key`: the parameters of its registry_object INSERT (kInsertEntry in
-// registry_index.cc, $1..$30 in order; $2 the entryUUID or NULL, derived by the INSERT as
-// md5(res_type || '/' || res_id)), its multi-valued codes (registry_code) and its
-// associations (targets as "DocumentReference/id"). Exposed so that bulk loaders (bench/)
-// register documents exactly as a live write does.
-struct DocumentEntryRows {
-  storage::SqlParams entry;
-  std::vector<std::string> code_schemes, codes, code_systems;
-  std::vector<std::string> assoc_kinds, assoc_targets, assoc_ids;
-  std::string unique_id;
-};
+// `stored.patient_key` (storage/registry_store.h: its registry_object row, its multi-valued
+// codes, its associations with targets as "DocumentReference/id"). Exposed so that bulk
+// loaders (bench/) register documents exactly as a live write does.
+using DocumentEntryRows = storage::DocumentEntryRows;
 // `resolve` finds the Practitioner/Organization an author reference names (UnContained
 // submissions); without it such authors are left out of the XDS view.
 using AuthorLookup = std::function<JsonValue(const std::string&)>;
@@ -68,6 +67,15 @@ struct AssociationMember {
   std::string submission_set_status;  // as submitted; optional on this kind of HasMember
 };
 JsonValue AssociationMemberExtension(const AssociationMember& member);
+
+// The extension that keeps an association's entryUUID (urn:uuid: or bare) on the FHIR element
+// it becomes (a List entry, a relatesTo), from which UpdateRegistryIndex takes it back.
+JsonValue AssociationIdExtension(const std::string& id);
+// The DocumentReference.relatesTo a document relation `a` becomes (IHE MHD), its target the
+// DocumentReference `target_res_id`: its code (xds::RelatesToCodeOf, which must know the
+// type), the association's entryUUID and, for XFRM_RPLC, which has no relatesTo code of its
+// own ("replaces"), the XDS type kept beside it.
+JsonValue RelatesToOf(const xds::Association& a, const std::string& target_res_id);
 std::vector<AssociationMember> AssociationMembersOf(const JsonValue& submission_set_list);
 
 // "2.25.<decimal>" OID form of a UUID (ITU-T X.667), for documents created without a uniqueId.

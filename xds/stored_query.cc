@@ -2,11 +2,20 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
-#include "xds/metadata_validation.h"
+#include "base/strings.h"
+#include "base/tsv.h"
+#include "mapping/document_entry.h"
 #include "mapping/ebrim_xml.h"
+#include "mapping/registry_index.h"
+#include "xds/metadata_validation.h"
 
 namespace carnet::xds {
+
+// Defined in the file generated from xds/data/query_parameters.tsv by cmake/embed_text.cmake.
+const char* EmbeddedQueryParameters();
+
 namespace {
 
 constexpr std::string_view kSyntaxError = "XDSRegistryError";
@@ -474,6 +483,153 @@ StoredQueryParse ParseAdhocQueryRequest(pugi::xml_node request) {
   });
   if (!failed) result.query = std::move(q);
   return result;
+}
+
+const std::vector<StoredQueryKind>& StoredQueryKinds() {
+  static const std::vector<StoredQueryKind> kinds = [] {
+    std::vector<StoredQueryKind> out;
+    for (const QueryIdentity& q : kQueries) out.push_back(q.kind);
+    return out;
+  }();
+  return kinds;
+}
+
+std::vector<std::string_view> AcceptedParameters(StoredQueryKind kind) {
+  std::vector<std::string_view> out;
+  for (const ParamSpec& p : SpecFor(kind).params) out.push_back(p.name);
+  return out;
+}
+
+const std::vector<QueryParameterColumn>& QueryParameterColumns() {
+  // A row that is not four cells is skipped; the unit tests check the file has none.
+  static const std::vector<QueryParameterColumn> rows = [] {
+    std::vector<QueryParameterColumn> out;
+    for (const TsvRow& row : ReadTsv(EmbeddedQueryParameters()))
+      if (row.cells.size() == 4)
+        out.push_back({row.cells[0], row.cells[1], row.cells[2], row.cells[3]});
+    return out;
+  }();
+  return rows;
+}
+
+const QueryParameterColumn* ColumnOf(std::string_view parameter) {
+  for (const auto& row : QueryParameterColumns())
+    if (row.parameter == parameter) return &row;
+  return nullptr;
+}
+
+namespace {
+
+// "urn:uuid:ABC..." -> "abc...".
+std::string BareUuid(const std::string& urn) {
+  return AsciiLower(urn.rfind("urn:uuid:", 0) == 0 ? urn.substr(9) : urn);
+}
+
+storage::RegistryQueryShape ShapeOf(StoredQueryKind kind) {
+  using S = storage::RegistryQueryShape;
+  switch (kind) {
+    case StoredQueryKind::kFindDocuments:
+    case StoredQueryKind::kFindDocumentsByReferenceId:
+      return S::kPatientDocuments;
+    case StoredQueryKind::kFindSubmissionSets:
+      return S::kPatientSubmissionSets;
+    case StoredQueryKind::kFindFolders:
+      return S::kPatientFolders;
+    case StoredQueryKind::kGetAll:
+      return S::kPatientAll;
+    case StoredQueryKind::kGetDocuments:
+      return S::kDocuments;
+    case StoredQueryKind::kGetFolders:
+      return S::kFolders;
+    case StoredQueryKind::kGetAssociations:
+      return S::kAssociations;
+    case StoredQueryKind::kGetDocumentsAndAssociations:
+      return S::kDocumentsAndAssociations;
+    case StoredQueryKind::kGetSubmissionSets:
+      return S::kSubmissionSetsOf;
+    case StoredQueryKind::kGetSubmissionSetAndContents:
+      return S::kSubmissionSetAndContents;
+    case StoredQueryKind::kGetFolderAndContents:
+      return S::kFolderAndContents;
+    case StoredQueryKind::kGetFoldersForDocument:
+      return S::kFoldersOfDocument;
+    case StoredQueryKind::kGetRelatedDocuments:
+      return S::kRelatedDocuments;
+  }
+  return S::kPatientDocuments;
+}
+
+}  // namespace
+
+storage::RegistryQuery RegistryQueryOf(const StoredQuery& q, int limit) {
+  using storage::RegistryMatch;
+  storage::RegistryQuery out;
+  out.shape = ShapeOf(q.kind);
+  out.limit = limit;
+  // The values of an AND/OR parameter's groups as "code^^scheme", a group each.
+  auto code_groups = [&](const std::string& name) {
+    std::vector<std::vector<std::string>> groups;
+    for (const auto& group : q.Codes(name)) {
+      std::vector<std::string> codes;
+      for (const auto& c : group) codes.push_back(c.code + "^^" + c.scheme);
+      groups.push_back(std::move(codes));
+    }
+    return groups;
+  };
+  for (const auto& [name, groups] : q.parameters) {
+    const QueryParameterColumn* col = ColumnOf(name);
+    if (!col || col->kind == "none") continue;
+    storage::RegistrySelection* target = col->object == "DocumentEntry"   ? &out.documents
+                                         : col->object == "SubmissionSet" ? &out.submission_sets
+                                         : col->object == "Folder"        ? &out.folders
+                                                                          : nullptr;
+    std::vector<std::string> values = q.Values(name);
+    auto condition = [&](RegistryMatch match, std::vector<std::vector<std::string>> g) {
+      if (target) target->conditions.push_back({col->column, match, std::move(g)});
+    };
+    const std::string& kind = col->kind;
+    if (kind == "patient") {
+      const QueryValue* pid = q.Single(name);
+      std::tie(out.patient_system, out.patient_value) =
+          mapping::PatientIdentifierOfCx(pid ? pid->text : "");
+    } else if (kind == "status") {
+      // Compared by the status's last part: urn:oasis:...:StatusType:Approved -> Approved.
+      for (const auto& v : values) {
+        size_t colon = v.rfind(':');
+        if (target)
+          target->statuses.push_back(colon == std::string::npos ? v : v.substr(colon + 1));
+      }
+    } else if (kind == "name" && target) {
+      // Values that are not UUIDs name nothing.
+      std::vector<std::string>* names = col->column == "unique_id"    ? &target->unique_ids
+                                        : col->column == "logical_id" ? &target->logical_ids
+                                                                      : &target->entry_uuids;
+      for (const auto& v : values)
+        if (col->column == "unique_id")
+          names->push_back(v);
+        else if (IsUuid(BareUuid(v)))
+          names->push_back(BareUuid(v));
+    } else if (kind == "uuid") {
+      for (const auto& v : values)
+        if (IsUuid(BareUuid(v))) out.uuids.push_back(BareUuid(v));
+    } else if (kind == "association_type") {
+      out.association_types = values;
+    } else if (kind == "code") {
+      condition(RegistryMatch::kCode, code_groups(name));
+    } else if (kind == "code_list") {
+      condition(RegistryMatch::kCodeList, code_groups(name));
+    } else if (kind == "code_value") {
+      condition(RegistryMatch::kCodeValue, {values});
+    } else if (kind == "time_from" || kind == "time_to") {
+      const QueryValue* v = q.Single(name);
+      std::string instant = v ? mapping::TimestampFromDtm(v->text) : "";
+      if (!instant.empty())
+        condition(kind == "time_from" ? RegistryMatch::kFrom : RegistryMatch::kBefore, {{instant}});
+    } else if ((kind == "any" || kind == "like_any") && !values.empty()) {
+      condition(kind == "any" ? RegistryMatch::kAnyOf : RegistryMatch::kLikeAny, {values});
+    }
+  }
+  return out;
 }
 
 }  // namespace carnet::xds

@@ -8,15 +8,15 @@
 // $XDSFolderCodeList) each Slot is one OR-list and repeated Slots are ANDed.
 #pragma once
 
-#include <pugixml.hpp>
-
 #include <map>
 #include <optional>
+#include <pugixml.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "mapping/xds_metadata.h"
+#include "storage/registry_query.h"
 
 namespace carnet::xds {
 
@@ -87,5 +87,23 @@ StoredQueryParse ParseAdhocQueryRequest(pugi::xml_node request);
 // The value syntax alone, for one Value text: "('a','b')" -> [a, b]; "'a'" -> [a]; "12" ->
 // [12]. `list` says whether parentheses are required (multi-valued) or forbidden.
 bool ParseSlotValue(std::string_view text, bool list, std::vector<QueryValue>* out);
+
+// Every stored query, and the parameters each accepts (its QuerySpec in stored_query.cc).
+const std::vector<StoredQueryKind>& StoredQueryKinds();
+std::vector<std::string_view> AcceptedParameters(StoredQueryKind kind);
+
+// One row of xds/data/query_parameters.tsv: which registry rows a parameter filters (object:
+// DocumentEntry, SubmissionSet, Folder, Association, * or -), on which column, how (kind; the
+// file's header lists them).
+struct QueryParameterColumn {
+  std::string parameter, object, column, kind;
+};
+// The table, read once from the compiled-in file; nullptr for a parameter it does not list.
+const std::vector<QueryParameterColumn>& QueryParameterColumns();
+const QueryParameterColumn* ColumnOf(std::string_view parameter);
+
+// The registry query `q` asks (storage/registry_query.h): its shape, and each parameter's
+// values on its column as the table says; at most `limit` rows per statement.
+storage::RegistryQuery RegistryQueryOf(const StoredQuery& q, int limit);
 
 }  // namespace carnet::xds

@@ -1,13 +1,13 @@
 // ITI-18 AdhocQueryRequest parsing: the NIST valid and invalid samples, value syntax,
 // multiplicity, AND/OR parameters, per-query required parameters.
-#include "xds/stored_query.h"
-
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "mapping/ebrim_xml.h"
+#include "xds/stored_query.h"
 
 namespace carnet::xds {
 namespace {
@@ -217,6 +217,87 @@ TEST(XdsStoredQuery, OneOfParameters) {
   EXPECT_EQ(p.query->Codes("$XDSFolderCodeList").size(), 2u);
   EXPECT_EQ(Codes(ParseText(Query("urn:uuid:10b545ea-725c-446d-9b95-8aeb444eddf3", kStatus))),
             std::vector<std::string>{"XDSStoredQueryMissingParam"});
+}
+
+// The parameter -> column table (xds/data/query_parameters.tsv) is data: a parameter a stored
+// query accepts but the table forgets would be silently ignored by the SQL, so each must have
+// its row, of a kind the query builder knows, naming the rows it filters and its column.
+TEST(XdsStoredQuery, EveryParameterHasItsColumn) {
+  const std::set<std::string> kinds = {
+      "patient", "status", "name",     "code", "code_list",        "code_value", "time_from",
+      "time_to", "any",    "like_any", "uuid", "association_type", "none"};
+  const std::set<std::string> objects = {
+      "DocumentEntry", "SubmissionSet", "Folder", "Association", "*", "-"};
+  ASSERT_FALSE(QueryParameterColumns().empty());
+  std::set<std::string> listed;
+  for (const auto& row : QueryParameterColumns()) {
+    EXPECT_TRUE(listed.insert(row.parameter).second) << row.parameter << " listed twice";
+    EXPECT_TRUE(kinds.count(row.kind)) << row.parameter << ": unknown kind " << row.kind;
+    EXPECT_TRUE(objects.count(row.object)) << row.parameter << ": unknown object " << row.object;
+    if (row.kind != "none") {
+      EXPECT_NE(row.column, "-") << row.parameter << " filters no column";
+    }
+  }
+  EXPECT_EQ(StoredQueryKinds().size(), 14u);
+  for (StoredQueryKind kind : StoredQueryKinds())
+    for (std::string_view name : AcceptedParameters(kind)) {
+      const QueryParameterColumn* col = ColumnOf(name);
+      EXPECT_NE(col, nullptr) << StoredQueryName(kind) << " accepts " << name
+                              << ", which xds/data/query_parameters.tsv does not map";
+    }
+  // Every row of the compiled-in file is read: a malformed one (not four cells) would be lost.
+  std::ifstream in(std::string(CARNET_SOURCE_DIR) + "/xds/data/query_parameters.tsv");
+  std::string line;
+  size_t rows = 0;
+  while (std::getline(in, line))
+    if (!line.empty() && line[0] != '#') ++rows;
+  EXPECT_EQ(rows, QueryParameterColumns().size());
+}
+
+// The table drives the query: each parameter's values land on its column, converted as its
+// kind says (statuses by their last part, UUIDs bare and lower case, DTM as an instant).
+TEST(XdsStoredQuery, ParametersFillTheRegistryQuery) {
+  StoredQueryParse p =
+      ParseText(Query("urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d",
+                      Slot("$XDSDocumentEntryPatientId", {"'p1^^^&amp;1.2.3&amp;ISO'"}) +
+                          Slot("$XDSDocumentEntryStatus",
+                               {"('urn:oasis:names:tc:ebxml-regrep:StatusType:Approved')"}) +
+                          Slot("$XDSDocumentEntryClassCode", {"('c1^^s1','c2^^s2')"}) +
+                          Slot("$XDSDocumentEntryCreationTimeFrom", {"20240102"})));
+  ASSERT_TRUE(p.query);
+  storage::RegistryQuery q = RegistryQueryOf(*p.query, 11);
+  EXPECT_EQ(q.shape, storage::RegistryQueryShape::kPatientDocuments);
+  EXPECT_EQ(q.limit, 11);
+  EXPECT_EQ(q.patient_system, "urn:oid:1.2.3");
+  EXPECT_EQ(q.patient_value, "p1");
+  EXPECT_EQ(q.documents.statuses, std::vector<std::string>{"Approved"});
+  ASSERT_EQ(q.documents.conditions.size(), 2u);
+  bool class_seen = false, time_seen = false;
+  for (const auto& c : q.documents.conditions) {
+    if (c.column == "class") {
+      class_seen = true;
+      EXPECT_EQ(c.match, storage::RegistryMatch::kCode);
+      EXPECT_EQ(c.groups, (std::vector<std::vector<std::string>>{{"c1^^s1", "c2^^s2"}}));
+    }
+    if (c.column == "creation_time") {
+      time_seen = true;
+      EXPECT_EQ(c.match, storage::RegistryMatch::kFrom);
+      ASSERT_EQ(c.groups.size(), 1u);
+      EXPECT_EQ(c.groups[0].size(), 1u);
+    }
+  }
+  EXPECT_TRUE(class_seen);
+  EXPECT_TRUE(time_seen);
+
+  p = ParseText(Query(
+      "urn:uuid:5c4f972b-d56b-40ac-a5fc-c8ca9b40b9d4",
+      Slot("$XDSDocumentEntryEntryUUID", {"('urn:uuid:0A1B2C3D-0000-4000-8000-000000000001')"})));
+  ASSERT_TRUE(p.query);
+  q = RegistryQueryOf(*p.query, 2);
+  EXPECT_EQ(q.shape, storage::RegistryQueryShape::kDocuments);
+  EXPECT_EQ(q.documents.entry_uuids,
+            std::vector<std::string>{"0a1b2c3d-0000-4000-8000-000000000001"});
+  EXPECT_TRUE(q.documents.conditions.empty());
 }
 
 }  // namespace
