@@ -1,3 +1,5 @@
+// FhirApi: content negotiation, dispatch through the route table (fhir/routes.h) to the
+// handlers of each concern, and the HTTP answer (status, ETag, Location, Prefer).
 #include "fhir/rest.h"
 
 #include <algorithm>

@@ -59,13 +59,12 @@ struct PathResult {
   size_t at = 0;   // kInvalid: that segment's position
 };
 
-// Matches `segs` against `pattern`, binding its variables into `out`. A variable whose
-// value is malformed (a type not served, an id FHIR does not allow) makes the path invalid
-// at that segment rather than merely different: it answers 404 naming what is wrong when no
-// row matches.
-PathResult MatchPath(std::string_view pattern, const std::vector<std::string>& segs,
+// Matches `segs` against a pattern split into `parts`, binding its variables into `out`. A variable
+// whose value is malformed (a type not served, an id FHIR does not allow) makes the path invalid at
+// that segment rather than merely different: it answers 404 naming what is wrong when no row
+// matches.
+PathResult MatchPath(const std::vector<std::string>& parts, const std::vector<std::string>& segs,
                      RouteMatch* out) {
-  std::vector<std::string> parts = SplitPath(std::string(pattern));
   PathResult r;
   auto invalid = [&](size_t at, Status st) {
     r.match = PathMatch::kInvalid;
@@ -114,9 +113,16 @@ RouteMatch MatchRoute(const std::string& method, const std::vector<std::string>&
   RouteMatch result;
   std::vector<const Route*> on_path;  // the rows whose pattern matches, whatever the method
   std::optional<PathResult> first_invalid;
-  for (const Route& route : Routes()) {
+  // The patterns' segments, split once.
+  static const std::vector<std::vector<std::string>> kPatterns = [] {
+    std::vector<std::vector<std::string>> out;
+    for (const Route& route : Routes()) out.push_back(SplitPath(std::string(route.pattern)));
+    return out;
+  }();
+  for (size_t row = 0; row < Routes().size(); ++row) {
+    const Route& route = Routes()[row];
     RouteMatch bound;
-    PathResult m = MatchPath(route.pattern, segments, &bound);
+    PathResult m = MatchPath(kPatterns[row], segments, &bound);
     if (m.match == PathMatch::kInvalid && (!first_invalid || m.at < first_invalid->at))
       first_invalid = m;
     if (m.match != PathMatch::kMatch) continue;
