@@ -10,34 +10,17 @@
 
 namespace carnet {
 
+JsonValue::JsonValue(Kind kind, std::string text) : kind_(kind), text_(std::move(text)) {}
+
 JsonValue JsonValue::Bool(bool b) {
-  JsonValue v;
-  v.kind_ = Kind::kBool;
+  JsonValue v(Kind::kBool);
   v.bool_ = b;
   return v;
 }
-JsonValue JsonValue::Number(std::string text) {
-  JsonValue v;
-  v.kind_ = Kind::kNumber;
-  v.text_ = std::move(text);
-  return v;
-}
-JsonValue JsonValue::String(std::string s) {
-  JsonValue v;
-  v.kind_ = Kind::kString;
-  v.text_ = std::move(s);
-  return v;
-}
-JsonValue JsonValue::Array() {
-  JsonValue v;
-  v.kind_ = Kind::kArray;
-  return v;
-}
-JsonValue JsonValue::Object() {
-  JsonValue v;
-  v.kind_ = Kind::kObject;
-  return v;
-}
+JsonValue JsonValue::Number(std::string text) { return JsonValue(Kind::kNumber, std::move(text)); }
+JsonValue JsonValue::String(std::string s) { return JsonValue(Kind::kString, std::move(s)); }
+JsonValue JsonValue::Array() { return JsonValue(Kind::kArray); }
+JsonValue JsonValue::Object() { return JsonValue(Kind::kObject); }
 
 const JsonValue* JsonValue::Find(std::string_view key) const {
   for (const auto& m : members_)
@@ -242,34 +225,41 @@ void Write(const JsonValue& v, bool pretty, int depth, std::string* out) {
   }
 }
 
+// One SAX pass of RapidJSON over the text into `handler`.
+template <typename Handler>
+rapidjson::ParseResult ParseWith(std::string_view text, Handler& handler) {
+  rapidjson::Reader reader;
+  rapidjson::MemoryStream ms(text.data(), text.size());
+  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
+  return reader.Parse<kParseFlags>(is, handler);
+}
+
+Status MalformedJson(const rapidjson::ParseResult& ok) {
+  return BadRequest(std::string("malformed JSON: ") + rapidjson::GetParseError_En(ok.Code()) +
+                    " at offset " + std::to_string(ok.Offset()));
+}
+
 }  // namespace
 
 Result<JsonValue> ParseJson(std::string_view text, const JsonParseOptions& options) {
   {
+    // A first pass that builds nothing bounds the depth before any value is kept.
     DepthCheck check;
     check.limit = options.max_depth;
-    rapidjson::Reader reader;
-    rapidjson::MemoryStream ms(text.data(), text.size());
-    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
-    rapidjson::ParseResult ok = reader.Parse<kParseFlags>(is, check);
+    rapidjson::ParseResult ok = ParseWith(text, check);
     if (!ok) {
       if (check.depth > options.max_depth)
         return BadRequest("JSON nested deeper than " + std::to_string(options.max_depth) +
                           " levels");
-      return BadRequest(std::string("malformed JSON: ") + rapidjson::GetParseError_En(ok.Code()) +
-                        " at offset " + std::to_string(ok.Offset()));
+      return MalformedJson(ok);
     }
   }
   Builder b;
   b.reject_duplicates = options.reject_duplicate_keys;
-  rapidjson::Reader reader;
-  rapidjson::MemoryStream ms(text.data(), text.size());
-  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
-  rapidjson::ParseResult ok = reader.Parse<kParseFlags>(is, b);
+  rapidjson::ParseResult ok = ParseWith(text, b);
   if (!ok) {
     if (!b.error.empty()) return BadRequest("malformed JSON: " + b.error);
-    return BadRequest(std::string("malformed JSON: ") + rapidjson::GetParseError_En(ok.Code()) +
-                      " at offset " + std::to_string(ok.Offset()));
+    return MalformedJson(ok);
   }
   return std::move(b.root);
 }

@@ -66,6 +66,8 @@ class JsonValue {
   bool operator!=(const JsonValue& other) const { return !(*this == other); }
 
  private:
+  explicit JsonValue(Kind kind, std::string text = {});
+
   Kind kind_ = Kind::kNull;
   bool bool_ = false;
   std::string text_;

@@ -48,6 +48,9 @@ struct RawRequestLine {
   bool rejected = false;
   bool answer_sent = false;  // the 413 left and the write side is shut
   bool aborted = false;
+  // A request before this one was handed to the application on this connection: its answer
+  // may still wait in Pistache's write queue, so nothing may be written past that queue.
+  bool follows_a_request = false;
   uint64_t discarded = 0;
   std::chrono::steady_clock::time_point rejected_at;
 };
@@ -100,6 +103,7 @@ HttpRequest Convert(const Http::Request& req, const std::shared_ptr<Tcp::Peer>& 
       }
     }
     *raw = RawRequestLine{};
+    raw->follows_a_request = true;
   }
   if (!have_raw_headers) {
     for (const auto& [name, raw] : req.headers().rawList()) out.headers.emplace_back(name, raw.value());
@@ -372,6 +376,21 @@ class RequestLineCapture : public Http::Handler {
     if (!resp.content_type.empty()) wire += "Content-Type: " + resp.content_type + "\r\n";
     wire += "Connection: close\r\nContent-Length: " + std::to_string(resp.body.size()) +
             "\r\n\r\n" + resp.body;
+    LogLine(LogRecord(req, resp.status));
+    // Pistache reads a socket until it would block before it looks at its write queue: a
+    // client sending at loopback speed can keep that loop going for tens of MiB, and a
+    // queued answer with it. On a plain connection whose first request this is, nothing can
+    // be queued ahead of the answer, so it is written at once (a few hundred bytes into an
+    // empty send buffer); otherwise it takes the queue, and Discard bounds the wait.
+    if (!peer->ssl() && !raw.follows_a_request) {
+      ssize_t n = ::send(peer->fd(), wire.data(), wire.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n == static_cast<ssize_t>(wire.size())) {
+        ::shutdown(peer->fd(), SHUT_WR);
+        raw.answer_sent = true;
+        return;
+      }
+      if (n > 0) wire.erase(0, static_cast<size_t>(n));
+    }
     size_t size = wire.size();
     std::weak_ptr<Tcp::Peer> weak = peer;
     std::weak_ptr<RawRequestLine> weak_raw = RawLineOf(peer);
@@ -387,7 +406,6 @@ class RequestLineCapture : public Http::Handler {
               r->answer_sent = true;
             },
             [](std::exception_ptr) {});
-    LogLine(LogRecord(req, resp.status));
   }
 
   // The bytes a refused client still sends are read and dropped (never parsed nor kept):
@@ -398,8 +416,12 @@ class RequestLineCapture : public Http::Handler {
   // and it closes the connection the usual way (shutdown(SHUT_RD) would not stop a sender).
   void Discard(RawRequestLine& raw, size_t len, const std::shared_ptr<Tcp::Peer>& peer) {
     raw.discarded += len;
-    if (raw.aborted || !raw.answer_sent) return;
-    if (raw.discarded > kLingerBytes ||
+    if (raw.aborted) return;
+    // An answer still queued behind a read loop the client keeps fed (TLS, or a connection
+    // with an earlier request) is given up after kUnansweredBytes: the client then sees a
+    // reset without the 413 rather than the gateway reading an endless stream.
+    if (!raw.answer_sent && raw.discarded <= kUnansweredBytes) return;
+    if (!raw.answer_sent || raw.discarded > kLingerBytes ||
         std::chrono::steady_clock::now() - raw.rejected_at > kLingerTime) {
       sockaddr unspecified{};
       unspecified.sa_family = AF_UNSPEC;
@@ -420,6 +442,7 @@ class RequestLineCapture : public Http::Handler {
   }
 
   static constexpr uint64_t kLingerBytes = 4u << 20;
+  static constexpr uint64_t kUnansweredBytes = 16u << 20;
   static constexpr std::chrono::milliseconds kLingerTime{1000};
 
   AppHandler* inner() {

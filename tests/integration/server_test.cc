@@ -203,9 +203,11 @@ TEST(ServerLimitsTest, EndlessChunkedStreamIsCutAtTheLimit) {
   long rss_before = VmRssKiB(gateway.pid());
   int fd = ConnectLoopback(gateway.port());
   ASSERT_GE(fd, 0);
-  // The answer leaves when the reactor next drains its write queue, and the connection is
-  // aborted 4 MiB (or 1 s) after that: a client on loopback gets a few MiB to tens of MiB
-  // out before the cut, far from the whole stream.
+  // The answer is written as soon as the limit is crossed (this is the connection's first
+  // request) and the connection is aborted 4 MiB (or 1 s) later: with the two socket
+  // buffers, a client on loopback gets well under 32 MiB out before the cut, however busy
+  // the machine (it used to wait for Pistache's write queue, behind a read loop the client
+  // kept fed: 9 to 94 MiB under load).
   const size_t kTotal = 128u << 20;
   std::atomic<size_t> sent{0};
   std::atomic<bool> sender_done{false};
@@ -245,7 +247,7 @@ TEST(ServerLimitsTest, EndlessChunkedStreamIsCutAtTheLimit) {
   for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) answer.append(buf, static_cast<size_t>(n));
   ::close(fd);
   rss_peak = std::max(rss_peak, VmRssKiB(gateway.pid()));
-  EXPECT_LT(sent.load(), kTotal / 2) << "the gateway let the client send " << sent << " bytes";
+  EXPECT_LT(sent.load(), kTotal / 4) << "the gateway let the client send " << sent << " bytes";
   EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << answer.substr(0, 300);
   EXPECT_NE(answer.find("application/fhir+json"), std::string::npos) << answer.substr(0, 300);
   EXPECT_NE(answer.find("\"too-long\""), std::string::npos) << answer.substr(0, 600);
