@@ -142,11 +142,9 @@ static std::string CanonicalCriteria(const std::string& type, const std::string&
   return out;
 }
 
-Result<std::vector<std::string>> Interactions::LockedMatches(storage::Transaction& tx,
-                                                             profiles::AccessSession& session,
-                                                             const std::string& type,
-                                                             const std::string& criteria,
-                                                             std::string_view permissions) {
+Result<std::vector<std::string>> Interactions::LockedMatches(
+    storage::Transaction& tx, profiles::AccessSession& session, const std::string& type,
+    const std::string& criteria, std::string_view permissions, const std::string& request) {
   auto query = ParseQuery(criteria);
   if (query.empty()) return BadRequest("conditional " + type + " request without search criteria");
   CARNET_RETURN_IF_ERROR(CheckWriteIntent(session, type, permissions, "create", 'C'));
@@ -156,7 +154,12 @@ Result<std::vector<std::string>> Interactions::LockedMatches(storage::Transactio
   // request nor counts among "several".
   auto scope = VisibleScope(tx, session, type, query);
   if (!scope.ok()) return scope.status();
-  return FindMatchingIds(tx, type, criteria, 2, *scope);
+  auto ids = FindMatchingIds(tx, type, criteria, 2, *scope);
+  if (!ids.ok()) return ids.status();
+  if (ids->size() > 1)
+    return Status(ErrorCode::kPreconditionFailed,
+                  request + " " + criteria + " matches several " + type + " resources");
+  return ids;
 }
 
 Result<WriteResult> Interactions::CreateIfNoneExist(storage::Transaction& tx,
@@ -165,11 +168,8 @@ Result<WriteResult> Interactions::CreateIfNoneExist(storage::Transaction& tx,
                                                     const std::string& criteria,
                                                     const std::string& id,
                                                     const std::string& method) {
-  auto ids = LockedMatches(tx, session, type, criteria, "c");
+  auto ids = LockedMatches(tx, session, type, criteria, "c", "If-None-Exist");
   if (!ids.ok()) return ids.status();
-  if (ids->size() > 1)
-    return Status(ErrorCode::kPreconditionFailed,
-                  "If-None-Exist " + criteria + " matches several " + type + " resources");
   if (ids->empty()) return Create(tx, session, type, std::move(resource), id, method);
   auto current = storage::ReadCurrent(tx, type, ids->front(), false);
   if (!current.ok()) return current.status();
@@ -190,11 +190,8 @@ Result<WriteResult> Interactions::ConditionalUpdate(storage::Transaction& tx,
                                                     const std::string& type,
                                                     const std::string& criteria, JsonValue resource,
                                                     const Preconditions& pre) {
-  auto ids = LockedMatches(tx, session, type, criteria, "cu");
+  auto ids = LockedMatches(tx, session, type, criteria, "cu", "conditional update");
   if (!ids.ok()) return ids.status();
-  if (ids->size() > 1)
-    return Status(ErrorCode::kPreconditionFailed,
-                  "conditional update " + criteria + " matches several " + type + " resources");
   std::string body_id = resource.GetString("id");
   if (ids->empty()) {
     // No match, an id in the body: an update as create of that id (R4 3.1.0.4.3), under
@@ -215,11 +212,8 @@ Result<WriteResult> Interactions::ConditionalDelete(storage::Transaction& tx,
                                                     const std::string& type,
                                                     const std::string& criteria,
                                                     const Preconditions& pre) {
-  auto ids = LockedMatches(tx, session, type, criteria, "d");
+  auto ids = LockedMatches(tx, session, type, criteria, "d", "conditional delete");
   if (!ids.ok()) return ids.status();
-  if (ids->size() > 1)
-    return Status(ErrorCode::kPreconditionFailed,
-                  "conditional delete " + criteria + " matches several " + type + " resources");
   if (ids->empty()) {
     WriteResult none;
     none.http_status = 204;

@@ -30,8 +30,8 @@ bool IsReadOnlyType(const std::string& type);
 
 // Preconditions carried by headers (or Bundle.entry.request fields).
 struct Preconditions {
-  std::optional<int> if_match;    // W/"n" -> n
-  std::string if_none_exist;      // conditional create criteria (query string)
+  std::optional<int> if_match;  // W/"n" -> n
+  std::string if_none_exist;    // conditional create criteria (query string)
 };
 
 // Parses W/"3", "3" or W/3 into 3; nullopt when malformed.
@@ -46,37 +46,41 @@ class Interactions {
 
   // Creates a resource with a new server id, or with `id` when given (create-on-update
   // through PUT, or an id reserved in advance for a transaction Bundle entry).
-  Result<WriteResult> Create(storage::Transaction& tx, profiles::AccessSession& session, const std::string& type, JsonValue resource,
+  Result<WriteResult> Create(storage::Transaction& tx, profiles::AccessSession& session,
+                             const std::string& type, JsonValue resource,
                              const std::string& id = "", const std::string& method = "POST");
   // Updates (or creates, with the client's id) a resource.
-  Result<WriteResult> Update(storage::Transaction& tx, profiles::AccessSession& session, const std::string& type,
-                             const std::string& id, JsonValue resource, const Preconditions& pre);
+  Result<WriteResult> Update(storage::Transaction& tx, profiles::AccessSession& session,
+                             const std::string& type, const std::string& id, JsonValue resource,
+                             const Preconditions& pre);
   // Applies a JSON Patch to the current version, then updates.
-  Result<WriteResult> Patch(storage::Transaction& tx, profiles::AccessSession& session, const std::string& type,
-                            const std::string& id, const JsonValue& patch,
+  Result<WriteResult> Patch(storage::Transaction& tx, profiles::AccessSession& session,
+                            const std::string& type, const std::string& id, const JsonValue& patch,
                             const Preconditions& pre);
   // Soft delete: a new version marked deleted. Deleting what is absent or already deleted
   // succeeds (idempotent), as the spec allows.
-  Result<WriteResult> Delete(storage::Transaction& tx, profiles::AccessSession& session, const std::string& type,
-                             const std::string& id, const Preconditions& pre);
+  Result<WriteResult> Delete(storage::Transaction& tx, profiles::AccessSession& session,
+                             const std::string& type, const std::string& id,
+                             const Preconditions& pre);
 
   // Conditional create (If-None-Exist): when exactly one current resource matches
   // `criteria`, it is returned unchanged (200); none: created (201); several: kPreconditionFailed.
   // Serialised per criteria with a transaction-scoped advisory lock, so that two concurrent
   // identical requests create one resource, not two.
-  Result<WriteResult> CreateIfNoneExist(storage::Transaction& tx, profiles::AccessSession& session, const std::string& type,
-                                        JsonValue resource, const std::string& criteria,
-                                        const std::string& id = "",
+  Result<WriteResult> CreateIfNoneExist(storage::Transaction& tx, profiles::AccessSession& session,
+                                        const std::string& type, JsonValue resource,
+                                        const std::string& criteria, const std::string& id = "",
                                         const std::string& method = "POST");
   // Conditional update (PUT [type]?criteria): one match -> updated; none -> created; several
   // -> kPreconditionFailed.
-  Result<WriteResult> ConditionalUpdate(storage::Transaction& tx, profiles::AccessSession& session, const std::string& type,
-                                        const std::string& criteria, JsonValue resource,
-                                        const Preconditions& pre);
+  Result<WriteResult> ConditionalUpdate(storage::Transaction& tx, profiles::AccessSession& session,
+                                        const std::string& type, const std::string& criteria,
+                                        JsonValue resource, const Preconditions& pre);
   // Conditional delete (DELETE [type]?criteria): one match -> deleted; none -> nothing (204);
   // several -> kPreconditionFailed.
-  Result<WriteResult> ConditionalDelete(storage::Transaction& tx, profiles::AccessSession& session, const std::string& type,
-                                        const std::string& criteria, const Preconditions& pre);
+  Result<WriteResult> ConditionalDelete(storage::Transaction& tx, profiles::AccessSession& session,
+                                        const std::string& type, const std::string& criteria,
+                                        const Preconditions& pre);
   // Changes the visibility of a document ($meta-add / $meta-delete of security labels):
   // adds the codes of `add` to meta.security and removes those of `remove` from
   // meta.security and securityLabel. A patient-side choice (profiles::Action::kChangeVisibility).
@@ -99,13 +103,12 @@ class Interactions {
   storage::Pool& pool() { return pool_; }
 
  private:
-  // The current resources matching `criteria` that the actor may see (at most 2), once the
-  // actor's token was found able to write `type` with one of `permissions`.
-  Result<std::vector<std::string>> LockedMatches(storage::Transaction& tx,
-                                                 profiles::AccessSession& session,
-                                                 const std::string& type,
-                                                 const std::string& criteria,
-                                                 std::string_view permissions);
+  // The current resource matching `criteria` that the actor may see (none or one), once the
+  // actor's token was found able to write `type` with one of `permissions`; several answer
+  // kPreconditionFailed, naming the request as `request` ("conditional update").
+  Result<std::vector<std::string>> LockedMatches(
+      storage::Transaction& tx, profiles::AccessSession& session, const std::string& type,
+      const std::string& criteria, std::string_view permissions, const std::string& request);
 
   storage::Pool& pool_;
 };

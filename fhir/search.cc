@@ -27,14 +27,6 @@ constexpr int kMaxIncludeLevels = 3;
 // Resources an include level may add, so that `_include=*` on a large page stays bounded.
 constexpr int kMaxIncluded = 5000;
 
-
-JsonValue Link(const std::string& relation, const std::string& url) {
-  JsonValue l = JsonValue::Object();
-  l.Set("relation", JsonValue::String(relation));
-  l.Set("url", JsonValue::String(url));
-  return l;
-}
-
 // A SQL failure caused by a value (a bad cast of a forged cursor, an out-of-range number)
 // is the client's; anything else is ours.
 Status SqlStatus(const Status& st, storage::Transaction& tx) {
@@ -93,7 +85,8 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
     search = std::move(parsed).value();
     canonical.clear();
     for (const auto& [k, v] : search.link_params)
-      canonical += (canonical.empty() ? "" : "&") + PercentEncode(k, ":,") + "=" + PercentEncode(v, ":,");
+      canonical +=
+          (canonical.empty() ? "" : "&") + PercentEncode(k, ":,") + "=" + PercentEncode(v, ":,");
     canonical +=
         std::string(canonical.empty() ? "" : "&") + "_count=" + std::to_string(search.count);
     if (!search.cursor.empty()) {
@@ -163,9 +156,10 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
   bundle.Set("type", JsonValue::String("searchset"));
   if (total) bundle.Set("total", JsonValue::Number(std::to_string(*total)));
   JsonValue links = JsonValue::Array();
-  links.Append(
-      Link("self", base_link + (search.cursor.empty() ? "" : "&_cursor=" + PercentEncode(search.cursor, ":,"))));
-  if (search.cursor.size()) links.Append(Link("first", base_link));
+  links.Append(BundleLink(
+      "self",
+      base_link + (search.cursor.empty() ? "" : "&_cursor=" + PercentEncode(search.cursor, ":,"))));
+  if (search.cursor.size()) links.Append(BundleLink("first", base_link));
   auto cursor_at = [&](const storage::IndexRow& r, bool before) {
     KeysetPosition p;
     p.keys = r.keys;
@@ -178,14 +172,14 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
   if (!rows.empty()) {
     bool has_previous = backward ? more : position.has_value();
     bool has_next = backward ? true : more;
-    if (has_previous) links.Append(Link("previous", cursor_at(rows.front(), true)));
-    if (has_next) links.Append(Link("next", cursor_at(rows.back(), false)));
+    if (has_previous) links.Append(BundleLink("previous", cursor_at(rows.front(), true)));
+    if (has_next) links.Append(BundleLink("next", cursor_at(rows.back(), false)));
   } else if (position) {
     // An empty page reached by a cursor: offer the way back.
     KeysetPosition p = *position;
     p.before = !p.before;
-    links.Append(
-        Link(p.before ? "previous" : "next", base_link + "&_cursor=" + EncodeCursor(p, canonical)));
+    links.Append(BundleLink(p.before ? "previous" : "next",
+                            base_link + "&_cursor=" + EncodeCursor(p, canonical)));
   }
   bundle.Set("link", std::move(links));
 
@@ -193,14 +187,9 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
   auto add = [&](const storage::IndexRow& r, const char* mode) -> Status {
     auto res = ParseJson(r.content);
     if (!res.ok()) return Internal("stored " + r.res_type + "/" + r.res_id + " is unreadable");
-    JsonValue entry = JsonValue::Object();
-    entry.Set("fullUrl",
-              JsonValue::String(request.base_url + "/" + r.res_type + "/" + r.res_id));
-    entry.Set("resource", ShapeResource(std::move(res).value(), search.summary, search.elements));
-    JsonValue s = JsonValue::Object();
-    s.Set("mode", JsonValue::String(mode));
-    entry.Set("search", std::move(s));
-    entries.Append(std::move(entry));
+    entries.Append(SearchsetEntry(
+        request.base_url, r.res_type, r.res_id,
+        ShapeResource(std::move(res).value(), search.summary, search.elements), mode));
     return Status::Ok();
   };
   for (const auto& r : rows) CARNET_RETURN_IF_ERROR(add(r, "match"));
@@ -232,8 +221,7 @@ Result<std::vector<std::string>> FindMatchingIds(storage::Transaction& tx, const
   auto parsed = ParseSearch(**params, ParseQuery(query), options);
   if (!parsed.ok()) return parsed.status();
   if (parsed->criteria.empty()) return BadRequest("a conditional operation needs search criteria");
-  auto ids =
-      storage::FindMatchingIds(tx, type, PlanCriteria(parsed->criteria, ""), scope, limit);
+  auto ids = storage::FindMatchingIds(tx, type, PlanCriteria(parsed->criteria, ""), scope, limit);
   if (!ids.ok()) return SqlStatus(ids.status(), tx);
   return ids;
 }

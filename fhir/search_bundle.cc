@@ -25,7 +25,8 @@ bool Mandatory(const model::TypeDef* def, const std::string& type, const std::st
 bool InSummary(const model::TypeDef* def, const std::string& type, const std::string& key) {
   if (!def) return false;
   const auto& registry = model::StructureRegistry::R4();
-  auto child = registry.ResolveChild(*def, type, key.size() > 1 && key[0] == '_' ? key.substr(1) : key);
+  auto child =
+      registry.ResolveChild(*def, type, key.size() > 1 && key[0] == '_' ? key.substr(1) : key);
   return child && child->def->is_summary;
 }
 
@@ -42,6 +43,24 @@ void MarkSubsetted(JsonValue& resource) {
 }
 
 }  // namespace
+
+JsonValue BundleLink(const std::string& relation, const std::string& url) {
+  JsonValue l = JsonValue::Object();
+  l.Set("relation", JsonValue::String(relation));
+  l.Set("url", JsonValue::String(url));
+  return l;
+}
+
+JsonValue SearchsetEntry(const std::string& base_url, const std::string& type,
+                         const std::string& id, JsonValue resource, const char* mode) {
+  JsonValue entry = JsonValue::Object();
+  entry.Set("fullUrl", JsonValue::String(base_url + "/" + type + "/" + id));
+  entry.Set("resource", std::move(resource));
+  JsonValue search = JsonValue::Object();
+  search.Set("mode", JsonValue::String(mode));
+  entry.Set("search", std::move(search));
+  return entry;
+}
 
 JsonValue ShapeResource(JsonValue resource, const std::string& summary,
                         const std::vector<std::string>& elements) {

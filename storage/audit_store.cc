@@ -194,4 +194,24 @@ Result<AuditVerification> VerifyAuditChains(Connection& conn,
   return v;
 }
 
+Result<std::vector<StoredAuditEvent>> ReadAuditEvents(Transaction& tx, const AuditEventQuery& q) {
+  static const Statement kEvents{
+      "access_history_page",
+      "SELECT seq, content FROM audit_event WHERE patient_key = ANY($1::bigint[]) "
+      "AND ($2 = '' OR recorded >= $2::timestamptz) AND ($3 = '' OR recorded <= $3::timestamptz) "
+      "AND ($4 = '' OR actor_id = $4) AND ($5 = '' OR seq < $5::bigint) "
+      "ORDER BY seq DESC LIMIT $6::int"};
+  std::string keys = "{";
+  for (size_t i = 0; i < q.patient_keys.size(); ++i)
+    keys += (i ? "," : "") + std::to_string(q.patient_keys[i]);
+  keys += "}";
+  auto r = tx.Run(kEvents, {SqlParam::Text(keys), SqlParam::Text(q.from), SqlParam::Text(q.to),
+                            SqlParam::Text(q.actor_id), SqlParam::Text(q.before_seq),
+                            SqlParam::Text(std::to_string(q.limit))});
+  if (!r.ok()) return r.status();
+  std::vector<StoredAuditEvent> out;
+  for (int i = 0; i < r->rows(); ++i) out.push_back({r->GetInt(i, 0), r->GetString(i, 1)});
+  return out;
+}
+
 }  // namespace carnet::storage

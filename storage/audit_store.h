@@ -80,4 +80,20 @@ struct AuditVerification {
 // chain whose head does not match its last row (rows deleted at the end).
 Result<AuditVerification> VerifyAuditChains(Connection& conn, std::optional<long long> patient_key);
 
+// The read side: a page of the events of some records, newest first (the access history a
+// patient reads). Filters are text as the caller received them ("" for none), so that a
+// malformed value fails in PostgreSQL as it always did.
+struct AuditEventQuery {
+  std::vector<long long> patient_keys;  // the records whose events are read
+  std::string from, to;                 // recorded within [from, to], RFC 3339
+  std::string actor_id;                 // the actor's identifier
+  std::string before_seq;               // the keyset cursor: events older than this one
+  int limit = 20;
+};
+struct StoredAuditEvent {
+  long long seq = 0;
+  std::string content;  // the event as appended (AuditRecord::content)
+};
+Result<std::vector<StoredAuditEvent>> ReadAuditEvents(Transaction& tx, const AuditEventQuery& q);
+
 }  // namespace carnet::storage

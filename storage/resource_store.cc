@@ -47,8 +47,7 @@ const Statement kCreatePatient{
     "INSERT INTO patient (resource_id, ins, ins_system) VALUES ($1, nullif($2, ''), "
     "nullif($3, '')) RETURNING patient_key"};
 
-StoredResource FromRow(const PgResult& r, int row, const std::string& type,
-                       const std::string& id) {
+StoredResource FromRow(const PgResult& r, int row, const std::string& type, const std::string& id) {
   StoredResource s;
   if (!r.IsNull(row, 0)) s.patient_key = r.GetInt(row, 0);
   s.type = type;
@@ -59,7 +58,6 @@ StoredResource FromRow(const PgResult& r, int row, const std::string& type,
   s.content = r.GetString(row, 4);
   return s;
 }
-
 
 // Runs a single read statement on a pooled connection, retrying once on a connection that
 // died while idle (nothing was done, so the retry is safe).
@@ -86,8 +84,9 @@ Result<StoredResource> ResourceReader::Read(const std::string& type, const std::
 
 Result<StoredResource> ResourceReader::ReadVersion(const std::string& type, const std::string& id,
                                                    int version) {
-  auto r = ReadOnce(pool_, kReadVersion,
-                    {SqlParam::Text(type), SqlParam::Text(id), SqlParam::Text(std::to_string(version))});
+  auto r =
+      ReadOnce(pool_, kReadVersion,
+               {SqlParam::Text(type), SqlParam::Text(id), SqlParam::Text(std::to_string(version))});
   if (!r.ok()) return r.status();
   if (r->rows() == 0)
     return NotFound(type + "/" + id + " has no version " + std::to_string(version));
@@ -105,14 +104,13 @@ Result<std::optional<StoredResource>> ReadCurrent(Transaction& tx, const std::st
 }
 
 Status WriteVersion(Transaction& tx, const StoredResource& s) {
-  auto r = tx.Run(kWrite, {s.patient_key ? SqlParam::Text(std::to_string(*s.patient_key))
-                                         : SqlParam::Null(),
-                           SqlParam::Text(s.type), SqlParam::Text(s.id),
-                           SqlParam::Text(std::to_string(s.version)),
-                           SqlParam::Text(s.last_updated),
-                           SqlParam::Text(s.deleted ? "true" : "false"), SqlParam::Text(s.method),
-                           s.deleted ? SqlParam::Null() : SqlParam::Text(s.content),
-                           SqlParam::Text(TextArrayLiteral(s.security))});
+  auto r = tx.Run(
+      kWrite,
+      {s.patient_key ? SqlParam::Text(std::to_string(*s.patient_key)) : SqlParam::Null(),
+       SqlParam::Text(s.type), SqlParam::Text(s.id), SqlParam::Text(std::to_string(s.version)),
+       SqlParam::Text(s.last_updated), SqlParam::Text(s.deleted ? "true" : "false"),
+       SqlParam::Text(s.method), s.deleted ? SqlParam::Null() : SqlParam::Text(s.content),
+       SqlParam::Text(TextArrayLiteral(s.security))});
   if (!r.ok()) {
     if (r.status().code() == ErrorCode::kDuplicate)
       return Conflict(s.type + "/" + s.id + " was changed concurrently (version " +
@@ -124,7 +122,8 @@ Status WriteVersion(Transaction& tx, const StoredResource& s) {
   return Status::Ok();
 }
 
-Result<std::optional<long long>> FindPatientKeyByResourceId(Transaction& tx, const std::string& id) {
+Result<std::optional<long long>> FindPatientKeyByResourceId(Transaction& tx,
+                                                            const std::string& id) {
   auto r = tx.Run(kFindPatient, {SqlParam::Text(id)});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return std::optional<long long>();
@@ -133,8 +132,8 @@ Result<std::optional<long long>> FindPatientKeyByResourceId(Transaction& tx, con
 
 Result<long long> CreatePatientRecord(Transaction& tx, const std::string& resource_id,
                                       const std::string& ins, const std::string& ins_system) {
-  auto r = tx.Run(kCreatePatient, {SqlParam::Text(resource_id), SqlParam::Text(ins),
-                                   SqlParam::Text(ins_system)});
+  auto r = tx.Run(kCreatePatient,
+                  {SqlParam::Text(resource_id), SqlParam::Text(ins), SqlParam::Text(ins_system)});
   if (!r.ok()) return r.status();
   return r->GetInt(0, 0);
 }
@@ -150,7 +149,8 @@ Status UpdatePatientIdentity(Transaction& tx, long long patient_key, const std::
                                     SqlParam::Text(ins), SqlParam::Text(ins_system)});
   if (!r.ok()) {
     if (r.status().code() == ErrorCode::kDuplicate)
-      return Status(ErrorCode::kDuplicate, "another record already holds the national identity " + ins);
+      return Status(ErrorCode::kDuplicate,
+                    "another record already holds the national identity " + ins);
     return r.status();
   }
   return Status::Ok();
@@ -175,7 +175,8 @@ Status ReplacePatientIdentifiers(Transaction& tx, long long patient_key,
     values.push_back(value);
   }
   auto r = tx.Run(kReplace, {SqlParam::Text(std::to_string(patient_key)),
-                             SqlParam::Text(TextArrayLiteral(systems)), SqlParam::Text(TextArrayLiteral(values))});
+                             SqlParam::Text(TextArrayLiteral(systems)),
+                             SqlParam::Text(TextArrayLiteral(values))});
   if (!r.ok()) {
     if (r.status().code() == ErrorCode::kDuplicate)
       return Status(ErrorCode::kDuplicate, "another record already holds one of these identifiers");
@@ -234,20 +235,45 @@ Result<std::vector<StoredResource>> ReadHistory(Transaction& tx, const HistoryQu
     for (size_t i = 0; i < q.patient_keys->size(); ++i)
       keys += (i ? "," : "") + std::to_string((*q.patient_keys)[i]);
   keys += "}";
-  auto r = tx.Run(kHistory,
-                    {SqlParam::Text(q.type), SqlParam::Text(q.id), SqlParam::Text(q.since),
-                     SqlParam::Text(q.at), SqlParam::Text(q.has_cursor ? "true" : "false"),
-                     SqlParam::Text(q.has_cursor ? q.cursor_time : "1970-01-01T00:00:00Z"),
-                     SqlParam::Text(q.cursor_type), SqlParam::Text(q.cursor_id),
-                     SqlParam::Text(std::to_string(q.cursor_version)),
-                     SqlParam::Text(std::to_string(q.count)),
-                     SqlParam::Text(q.patient_keys ? "true" : "false"), SqlParam::Text(keys),
-                     SqlParam::Text(q.include_shared ? "true" : "false")});
+  auto r =
+      tx.Run(kHistory, {SqlParam::Text(q.type), SqlParam::Text(q.id), SqlParam::Text(q.since),
+                        SqlParam::Text(q.at), SqlParam::Text(q.has_cursor ? "true" : "false"),
+                        SqlParam::Text(q.has_cursor ? q.cursor_time : "1970-01-01T00:00:00Z"),
+                        SqlParam::Text(q.cursor_type), SqlParam::Text(q.cursor_id),
+                        SqlParam::Text(std::to_string(q.cursor_version)),
+                        SqlParam::Text(std::to_string(q.count)),
+                        SqlParam::Text(q.patient_keys ? "true" : "false"), SqlParam::Text(keys),
+                        SqlParam::Text(q.include_shared ? "true" : "false")});
   if (!r.ok()) return r.status();
   std::vector<StoredResource> out;
   for (int i = 0; i < r->rows(); ++i) {
     StoredResource s = FromRow(*r, i, r->GetString(i, 6), r->GetString(i, 7));
     s.method = r->GetString(i, 5);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Result<std::vector<StoredResource>> ReadRecordResources(Transaction& tx, long long patient_key,
+                                                        const std::string& after_type,
+                                                        const std::string& after_id, int limit) {
+  static const Statement kEverything{
+      "patient_everything",
+      "SELECT r.res_type, r.res_id, r.content, r.version_id FROM resource r "
+      "WHERE r.patient_key = $1::bigint AND NOT r.deleted AND r.res_type <> 'Binary' "
+      "AND (r.res_type, r.res_id) > ($2, $3) ORDER BY r.res_type, r.res_id LIMIT $4::int"};
+  auto r =
+      tx.Run(kEverything, {SqlParam::Text(std::to_string(patient_key)), SqlParam::Text(after_type),
+                           SqlParam::Text(after_id), SqlParam::Text(std::to_string(limit))});
+  if (!r.ok()) return r.status();
+  std::vector<StoredResource> out;
+  for (int i = 0; i < r->rows(); ++i) {
+    StoredResource s;
+    s.type = r->GetString(i, 0);
+    s.id = r->GetString(i, 1);
+    s.content = r->GetString(i, 2);
+    s.version = static_cast<int>(r->GetInt(i, 3));
+    s.patient_key = patient_key;
     out.push_back(std::move(s));
   }
   return out;

@@ -20,8 +20,8 @@ struct StoredResource {
   int version = 0;
   std::string last_updated;  // RFC 3339 as stored in meta.lastUpdated
   bool deleted = false;
-  std::string content;       // resource JSON text (empty when deleted)
-  std::string method;        // history only: POST PUT PATCH DELETE
+  std::string content;                // resource JSON text (empty when deleted)
+  std::string method;                 // history only: POST PUT PATCH DELETE
   std::vector<std::string> security;  // security label codes, for policy filters
 };
 
@@ -79,10 +79,10 @@ Result<std::optional<PatientRecordRef>> FindPatientByIdentifier(Transaction& tx,
 // History, newest first, keyset-paged: entries strictly older than (before_time,
 // before_type, before_id, before_version) when `after_cursor` is set.
 struct HistoryQuery {
-  std::string type;  // empty: all types
-  std::string id;    // empty: all ids of the type
-  std::string since; // RFC 3339, inclusive; empty: none
-  std::string at;    // RFC 3339: versions current at that instant; empty: none
+  std::string type;   // empty: all types
+  std::string id;     // empty: all ids of the type
+  std::string since;  // RFC 3339, inclusive; empty: none
+  std::string at;     // RFC 3339: versions current at that instant; empty: none
   int count = 20;
   // Keyset cursor (exclusive): the last entry of the previous page.
   bool has_cursor = false;
@@ -100,5 +100,13 @@ Result<std::vector<StoredResource>> ReadHistory(Transaction& tx, const HistoryQu
 // One version of a resource; nullopt when it has no such version.
 Result<std::optional<StoredResource>> ReadVersion(Transaction& tx, const std::string& type,
                                                   const std::string& id, int version);
+
+// A page of one record's current resources (Patient/[id]/$everything), Binary content left
+// out (it is read through its document), in (type, id) order strictly after (after_type,
+// after_id) ("", "" for the first page), at most `limit`. Only type, id, content and version
+// are filled.
+Result<std::vector<StoredResource>> ReadRecordResources(Transaction& tx, long long patient_key,
+                                                        const std::string& after_type,
+                                                        const std::string& after_id, int limit);
 
 }  // namespace carnet::storage

@@ -1,0 +1,112 @@
+// GET /fhir/metadata: the CapabilityStatement, generated from what is served (the types,
+// their interactions, search parameters and operations), so that it cannot drift from the
+// route table.
+#include "base/strings.h"
+#include "fhir/rest_impl.h"
+#include "fhir/search.h"
+
+namespace carnet::fhir {
+
+EntryResult Capabilities(const FhirContext& ctx, Call& /*call*/) {
+  JsonValue cs = JsonValue::Object();
+  cs.Set("resourceType", JsonValue::String("CapabilityStatement"));
+  cs.Set("status", JsonValue::String("active"));
+  cs.Set("date", JsonValue::String(FormatUtc(std::chrono::system_clock::now()).substr(0, 10)));
+  cs.Set("publisher", JsonValue::String("carnet"));
+  cs.Set("kind", JsonValue::String("instance"));
+  JsonValue software = JsonValue::Object();
+  software.Set("name", JsonValue::String("carnet"));
+  cs.Set("software", std::move(software));
+  JsonValue impl = JsonValue::Object();
+  impl.Set("description",
+           JsonValue::String("carnet FHIR R4 gateway onto the personal health record"));
+  impl.Set("url", JsonValue::String(ctx.options.base_url));
+  cs.Set("implementation", std::move(impl));
+  cs.Set("fhirVersion", JsonValue::String("4.0.1"));
+  JsonValue formats = JsonValue::Array();
+  for (const char* f : {"application/fhir+json", "application/fhir+xml", "json", "xml"})
+    formats.Append(JsonValue::String(f));
+  cs.Set("format", std::move(formats));
+  JsonValue patch_formats = JsonValue::Array();
+  patch_formats.Append(JsonValue::String("application/json-patch+json"));
+  cs.Set("patchFormat", std::move(patch_formats));
+
+  JsonValue rest = JsonValue::Object();
+  rest.Set("mode", JsonValue::String("server"));
+  JsonValue resources = JsonValue::Array();
+  for (const std::string& type : ServedTypes()) {
+    JsonValue r = JsonValue::Object();
+    r.Set("type", JsonValue::String(type));
+    JsonValue interactions = JsonValue::Array();
+    std::vector<const char*> codes = {"read", "vread", "history-instance", "history-type"};
+    if (!IsReadOnlyType(type))
+      for (const char* c : {"create", "update", "patch", "delete"}) codes.push_back(c);
+    for (const char* c : codes) {
+      JsonValue i = JsonValue::Object();
+      i.Set("code", JsonValue::String(c));
+      interactions.Append(std::move(i));
+    }
+    auto params = SupportedSearchParams(type);
+    if (!params.empty()) {
+      JsonValue i = JsonValue::Object();
+      i.Set("code", JsonValue::String("search-type"));
+      interactions.Append(std::move(i));
+    }
+    r.Set("interaction", std::move(interactions));
+    if (!params.empty()) {
+      JsonValue sp = JsonValue::Array();
+      for (const auto& [code, sptype] : params) {
+        JsonValue p = JsonValue::Object();
+        p.Set("name", JsonValue::String(code));
+        p.Set("type", JsonValue::String(sptype));
+        if (type == "AuditEvent")
+          p.Set("documentation",
+                JsonValue::String(code == "patient"
+                                      ? "required: the access history of one record, read by the "
+                                        "patient or a guardian"
+                                  : code == "agent" ? "the actor, by identifier ([system|]value)"
+                                                    : "with a prefix (ge, gt, le, lt, eq)"));
+        sp.Append(std::move(p));
+      }
+      r.Set("searchParam", std::move(sp));
+    }
+    r.Set("versioning", JsonValue::String("versioned-update"));
+    r.Set("readHistory", JsonValue::Bool(true));
+    r.Set("updateCreate", JsonValue::Bool(!IsReadOnlyType(type)));
+    r.Set("conditionalRead", JsonValue::String("modified-since"));
+    if (!IsReadOnlyType(type)) {
+      r.Set("conditionalCreate", JsonValue::Bool(true));
+      r.Set("conditionalUpdate", JsonValue::Bool(true));
+      r.Set("conditionalDelete", JsonValue::String("single"));
+    }
+    JsonValue ops = JsonValue::Array();
+    auto op = [&](const char* name, const char* def) {
+      JsonValue o = JsonValue::Object();
+      o.Set("name", JsonValue::String(name));
+      o.Set("definition", JsonValue::String(def));
+      ops.Append(std::move(o));
+    };
+    op("validate", "http://hl7.org/fhir/OperationDefinition/Resource-validate");
+    if (type == "Patient")
+      op("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything");
+    if (type == "DocumentReference")
+      op("deposit",
+         "https://carnet.example.org/fhir/OperationDefinition/DocumentReference-deposit");
+    r.Set("operation", std::move(ops));
+    resources.Append(std::move(r));
+  }
+  rest.Set("resource", std::move(resources));
+  JsonValue sys = JsonValue::Array();
+  for (const char* c : {"transaction", "batch", "history-system"}) {
+    JsonValue i = JsonValue::Object();
+    i.Set("code", JsonValue::String(c));
+    sys.Append(std::move(i));
+  }
+  rest.Set("interaction", std::move(sys));
+  JsonValue rests = JsonValue::Array();
+  rests.Append(std::move(rest));
+  cs.Set("rest", std::move(rests));
+  return WithResource(std::move(cs));
+}
+
+}  // namespace carnet::fhir

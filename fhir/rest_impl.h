@@ -1,0 +1,123 @@
+// What the files of the FHIR REST API share (internal to fhir/): the outcome of one
+// interaction, the context a route's handler works in, and the handlers the route table
+// (fhir/routes.cc) names. Each handler lives in the file of its concern: read_history.cc,
+// writes.cc, searches.cc, patient_choices.cc, deposit.cc, capabilities.cc, bundles.cc.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "base/http.h"
+#include "base/json.h"
+#include "base/status.h"
+#include "fhir/format.h"
+#include "fhir/interactions.h"
+#include "fhir/rest.h"
+#include "profiles/access.h"
+#include "storage/pool.h"
+#include "storage/resource_store.h"
+#include "storage/transaction.h"
+
+namespace carnet::fhir {
+
+using Session = profiles::AccessSession;
+
+enum class PreferReturn { kRepresentation, kMinimal, kOutcome };
+PreferReturn ParsePrefer(const HttpRequest& req);
+
+// Outcome of one interaction, whether it came over HTTP or from a Bundle entry.
+struct EntryResult {
+  Status error;  // non-OK: the interaction failed
+  int status = 200;
+  // "Patient/1/_history/2" (relative to the base); for a 405, the Allow header's value.
+  std::string location;
+  int version = 0;
+  std::string last_modified;  // instant
+  bool has_resource = false;
+  JsonValue resource;         // the resource (or Bundle, OperationOutcome) to answer with
+  std::string resource_json;  // stored text, when the resource was not parsed (fast path)
+  std::string native_body;    // Binary content served as itself
+  std::string native_type;
+  bool xds_error_codes = false;  // an MHD submission: errors also carry their XDS errorCode
+};
+
+EntryResult FromWrite(const WriteResult& w);
+EntryResult FromError(Status st);
+// A 200 answering `resource` (a Bundle, an OperationOutcome, a Parameters...).
+EntryResult WithResource(JsonValue resource);
+// A 200 answering `bundle` with `entries` as its entry (left out when there are none).
+EntryResult BundleAnswer(JsonValue bundle, JsonValue entries);
+
+std::string ETag(int version);
+// The non-empty segments of a path, percent-decoded.
+std::vector<std::string> SplitPath(const std::string& path);
+// An empty Bundle of `type` with a fresh id.
+JsonValue NewBundle(const char* type);
+// If-Match and If-None-Exist; *error set when If-Match is not a version ETag.
+Preconditions PreconditionsOf(const HttpRequest& req, Status* error);
+
+// What every handler works with: the database, the API's options and the interactions.
+struct FhirContext {
+  storage::Pool& pool;
+  const FhirOptions& options;
+  Interactions& interactions;
+
+  // _count as asked, capped at max_count; *error set when it is not a whole number.
+  int CountParam(const QueryParams& query, Status* error) const;
+  // Runs one write in its own transaction.
+  EntryResult WriteInTransaction(
+      const std::function<Result<WriteResult>(storage::Transaction&)>& op) const;
+};
+
+// One routed request: who asks, what, and the values the route's pattern bound.
+struct Call {
+  Session& session;
+  const HttpRequest& req;
+  const QueryParams& query;
+  std::string type;   // {type} / {writable} (or the pattern's literal type)
+  std::string id;     // {id}
+  std::string vid;    // {vid}
+  std::string op;     // {choice} without its '$', or {compartment}
+  Preconditions pre;  // parsed by the router on instance-level routes
+};
+
+// A read of one resource (current or version `vid`) inside `tx`: decided, and audited in
+// `tx` when granted. A refusal, and a target that does not exist, answer alike.
+Result<storage::StoredResource> GuardedRead(storage::Transaction& tx, Session& session,
+                                            const std::string& type, const std::string& id,
+                                            const std::string& vid, const char* interaction);
+
+// ---- the handlers the route table names ------------------------------------------------
+// read_history.cc
+EntryResult ReadInstance(const FhirContext& ctx, Call& call);
+EntryResult ReadVersion(const FhirContext& ctx, Call& call);
+EntryResult SystemHistory(const FhirContext& ctx, Call& call);
+EntryResult TypeHistory(const FhirContext& ctx, Call& call);
+EntryResult InstanceHistory(const FhirContext& ctx, Call& call);
+EntryResult PatientEverything(const FhirContext& ctx, Call& call);
+// writes.cc
+EntryResult CreateResource(const FhirContext& ctx, Call& call);
+EntryResult ConditionalUpdate(const FhirContext& ctx, Call& call);
+EntryResult ConditionalDelete(const FhirContext& ctx, Call& call);
+EntryResult UpdateResource(const FhirContext& ctx, Call& call);
+EntryResult PatchResource(const FhirContext& ctx, Call& call);
+EntryResult DeleteResource(const FhirContext& ctx, Call& call);
+EntryResult ValidateResource(const FhirContext& ctx, Call& call);
+// searches.cc
+EntryResult SearchSystem(const FhirContext& ctx, Call& call);
+EntryResult SearchType(const FhirContext& ctx, Call& call);
+EntryResult SearchTypePost(const FhirContext& ctx, Call& call);
+EntryResult SearchCompartment(const FhirContext& ctx, Call& call);
+// patient_choices.cc
+EntryResult RecordChoice(const FhirContext& ctx, Call& call);
+EntryResult MetaAdd(const FhirContext& ctx, Call& call);
+EntryResult MetaDelete(const FhirContext& ctx, Call& call);
+// deposit.cc
+EntryResult DepositDocument(const FhirContext& ctx, Call& call);
+// capabilities.cc
+EntryResult Capabilities(const FhirContext& ctx, Call& call);
+// bundles.cc
+EntryResult ProcessBundle(const FhirContext& ctx, Call& call);
+
+}  // namespace carnet::fhir
