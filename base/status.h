@@ -57,6 +57,9 @@ class Status {
   struct Detail {
     std::string message;
     std::string location;
+    // Its own FHIR issue type when it differs from the lead's (an invariant broken beside a
+    // structural error); empty: the status's.
+    std::string issue_code = {};
   };
   const std::vector<Detail>& details() const;
   // A copy of this status carrying `details` (no effect on OK).

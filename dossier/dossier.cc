@@ -108,17 +108,22 @@ Status CheckResource(const std::string& type, const JsonValue& resource,
   auto issues = model::ValidateResource(resource);
   if (issues_out) *issues_out = issues;
   // The first error leads; every other issue travels as a detail, so that the client sees
-  // all of them at once.
+  // all of them at once. A broken invariant is told as such (issue type "invariant", its key
+  // and text in the message); the invariants not checked are for $validate only.
+  auto issue_code = [](const model::ValidationIssue& i) {
+    return std::string(i.code == "invariant" ? "invariant" : "invalid");
+  };
   const model::ValidationIssue* first = nullptr;
   std::vector<Status::Detail> rest;
   for (const auto& i : issues) {
     if (!first && (i.severity == "error" || i.severity == "fatal"))
       first = &i;
-    else
-      rest.push_back({i.message, i.expression});
+    else if (i.severity != "information")
+      rest.push_back({i.message, i.expression, issue_code(i)});
   }
   if (!first) return Status::Ok();
-  return Invalid(first->message, first->expression).WithDetails(std::move(rest));
+  ErrorCode code = first->code == "invariant" ? ErrorCode::kInvariant : ErrorCode::kInvalid;
+  return Status(code, first->message, first->expression).WithDetails(std::move(rest));
 }
 
 // The answer to a write into a record the writer does not know: the same whether no such

@@ -51,6 +51,7 @@ JsonValue OutcomeFromStatus(const Status& status, bool xds_error_codes) {
     OutcomeIssue more = issue;
     more.diagnostics = d.message;
     more.expression = d.location;
+    if (!d.issue_code.empty()) more.code = d.issue_code;
     issues.push_back(std::move(more));
   }
   return MakeOperationOutcome(issues);

@@ -1,4 +1,3 @@
-#include "base/strings.h"
 #include "model/fhirpath.h"
 
 #include <algorithm>
@@ -10,9 +9,12 @@
 #include <ctime>
 #include <map>
 #include <optional>
+#include <regex>
 #include <set>
 #include <unordered_map>
 
+#include "base/strings.h"
+#include "model/narrative.h"
 #include "model/structure.h"
 
 namespace carnet::model {
@@ -27,6 +29,11 @@ constexpr int kMaxAstHeight = 200;
 constexpr int kMaxParseDepth = 100;
 constexpr size_t kMaxPairComparisons = 20'000'000;
 constexpr std::string_view kUnsupportedPrefix = "unsupported FHIRPath feature: ";
+// matches()/replaceMatches() (definitions only): std::regex recurses per character of the
+// subject, so the subject is bounded; longer strings are an evaluation error (the invariant
+// is then reported as not checked for that element, never passed).
+constexpr size_t kMaxRegexSubject = 4096;
+constexpr size_t kMaxRegexPattern = 512;
 
 std::string Cat(std::initializer_list<std::string_view> parts) {
   std::string out;
@@ -38,7 +45,6 @@ bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || IsUpper(c) || c == '_'; }
 bool IsIdentChar(char c) { return IsIdentStart(c) || IsDigit(c); }
-
 
 // Byte offsets of each code point of a UTF-8 string (plus the end), so that substring(),
 // length() and indexOf() count characters, not bytes.
@@ -534,6 +540,8 @@ enum class Fn {
   kLog,
   kPower,
   kHtmlChecks,
+  kMatches,         // definitions only (FhirPathParseOptions)
+  kReplaceMatches,  // definitions only
 };
 
 namespace {
@@ -631,6 +639,15 @@ const std::unordered_map<std::string_view, FnInfo>& Functions() {
   return *kTable;
 }
 
+// Functions parsed only in expressions of the definitions (FhirPathParseOptions).
+const std::unordered_map<std::string_view, FnInfo>& RegexFunctions() {
+  static const auto* kTable = new std::unordered_map<std::string_view, FnInfo>{
+      {"matches", {Fn::kMatches, 1, 1}},
+      {"replaceMatches", {Fn::kReplaceMatches, 2, 2}},
+  };
+  return *kTable;
+}
+
 // Functions of FHIRPath / FHIR that carnet knowingly does not implement (see the header).
 bool IsKnownUnsupportedFunction(std::string_view name) {
   static const std::set<std::string_view> kNames = {"matches",
@@ -698,6 +715,8 @@ struct FhirPathExpression::Ast {
   std::string type_name;  // is/as/ofType: "Quantity", "FHIR.Patient", "System.Integer"
   Fn fn = Fn::kEmpty;
   FhirPathNode literal;
+  // matches()/replaceMatches(): the pattern, compiled when parsed.
+  std::shared_ptr<const std::regex> regex;
   std::vector<std::unique_ptr<Ast>> children;
   int height = 1;
 };
@@ -720,7 +739,8 @@ struct Token {
 
 class Lexer {
  public:
-  explicit Lexer(std::string_view s) : s_(s) {}
+  explicit Lexer(std::string_view s, bool keep_unknown_escapes = false)
+      : s_(s), keep_unknown_escapes_(keep_unknown_escapes) {}
 
   Status Run(std::vector<Token>* out) {
     while (true) {
@@ -867,7 +887,9 @@ class Lexer {
           break;
         }
         default:
-          return Error("unknown escape");
+          if (!keep_unknown_escapes_) return Error("unknown escape");
+          out->push_back('\\');
+          out->push_back(e);
       }
     }
     if (i_ >= s_.size()) return Error("unterminated literal");
@@ -924,6 +946,7 @@ class Lexer {
 
   std::string_view s_;
   size_t i_ = 0;
+  bool keep_unknown_escapes_ = false;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -933,7 +956,8 @@ class Lexer {
 
 class Parser {
  public:
-  Parser(std::vector<Token> tokens) : t_(std::move(tokens)) {}
+  explicit Parser(std::vector<Token> tokens, bool definitions = false)
+      : t_(std::move(tokens)), definitions_(definitions) {}
 
   Result<std::unique_ptr<Ast>> ParseAll() {
     auto e = Expr(0);
@@ -1144,13 +1168,19 @@ class Parser {
     ++pos_;
     if (!IsSymbol("(")) return Make(Ast::Op::kMember, t.text, {});
     ++pos_;
-    auto it = Functions().find(t.text);
-    if (it == Functions().end()) {
+    const FnInfo* found = nullptr;
+    if (auto it = Functions().find(t.text); it != Functions().end()) {
+      found = &it->second;
+    } else if (auto r = RegexFunctions().find(t.text);
+               definitions_ && r != RegexFunctions().end()) {
+      found = &r->second;
+    }
+    if (found == nullptr) {
       if (IsKnownUnsupportedFunction(t.text))
         return BadRequest(Cat({kUnsupportedPrefix, t.text, "()"}));
       return Error(Cat({"unknown function ", t.text, "()"}));
     }
-    const FnInfo& info = it->second;
+    const FnInfo& info = *found;
     std::vector<std::unique_ptr<Ast>> args;
     std::string type_name;
     if (info.type_arg) {
@@ -1174,8 +1204,33 @@ class Parser {
     auto node = Make(Ast::Op::kFunction, t.text, std::move(args));
     if (!node.ok()) return node;
     (*node)->fn = info.fn;
+    // The R4 definitions apply the as() function to collections (dom-3:
+    // %resource.descendants().as(canonical)), as FHIRPath N1 engines allowed: it filters
+    // there, like ofType().
+    if (definitions_ && info.fn == Fn::kAs) (*node)->fn = Fn::kOfType;
     (*node)->type_name = std::move(type_name);
+    if (info.fn == Fn::kMatches || info.fn == Fn::kReplaceMatches) {
+      Status st = CompileRegex(**node);
+      if (!st.ok()) return st;
+    }
     return node;
+  }
+
+  // The pattern of matches()/replaceMatches() must be a string literal, compiled here once.
+  Status CompileRegex(Ast& call) const {
+    const Ast& pattern = *call.children[0];
+    if (pattern.op != Ast::Op::kLiteral || pattern.literal.kind != Kind::kString)
+      return BadRequest(Cat({kUnsupportedPrefix, call.name, "() with a computed pattern"}));
+    const std::string& text = pattern.literal.text;
+    if (text.size() > kMaxRegexPattern)
+      return BadRequest(Cat({kUnsupportedPrefix, call.name, "() with a pattern that long"}));
+    try {
+      call.regex = std::make_shared<const std::regex>(text, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      return BadRequest(Cat(
+          {kUnsupportedPrefix, call.name, "() pattern the regex engine refuses (", e.what(), ")"}));
+    }
+    return Status::Ok();
   }
 
   Result<std::unique_ptr<Ast>> Literal(FhirPathNode value) {
@@ -1243,18 +1298,24 @@ class Parser {
   std::vector<Token> t_;
   size_t pos_ = 0;
   int depth_ = 0;
+  bool definitions_ = false;
 };
 
 }  // namespace
 
 Result<FhirPathExpression> FhirPathExpression::Parse(std::string_view text) {
+  return Parse(text, FhirPathParseOptions{});
+}
+
+Result<FhirPathExpression> FhirPathExpression::Parse(std::string_view text,
+                                                     const FhirPathParseOptions& options) {
   std::string location(text.substr(0, 200));
   if (text.size() > kMaxExpressionLength)
     return BadRequest("FHIRPath expression too long", location);
   std::vector<Token> tokens;
-  Status s = Lexer(text).Run(&tokens);
+  Status s = Lexer(text, options.definitions).Run(&tokens);
   if (!s.ok()) return BadRequest(s.message(), location);
-  auto ast = Parser(std::move(tokens)).ParseAll();
+  auto ast = Parser(std::move(tokens), options.definitions).ParseAll();
   if (!ast.ok()) return BadRequest(ast.status().message(), location);
   FhirPathExpression e;
   e.text_ = std::string(text);
@@ -2145,6 +2206,29 @@ class Evaluator {
     return Status::Ok();
   }
 
+  // matches() (whole string) and replaceMatches(), with the pattern compiled at parse time.
+  Result<Collection> Regex(const Ast& call, const Collection& in, const Ctx& c) const {
+    auto sv = SingleString(in, call.name);
+    if (!sv.ok()) return sv.status();
+    if (!sv->has_value() || !call.regex) return Collection{};
+    const std::string& s = **sv;
+    if (s.size() > kMaxRegexSubject)
+      return EvalError(Cat(
+          {call.name, "() on a string longer than ", std::to_string(kMaxRegexSubject), " bytes"}));
+    try {
+      if (call.fn == Fn::kMatches)
+        return Collection{FhirPathNode::Boolean(std::regex_match(s, *call.regex))};
+      auto with = EvalArg(call, 1, c);
+      if (!with.ok()) return with;
+      auto replacement = SingleString(*with, call.name);
+      if (!replacement.ok()) return replacement.status();
+      if (!replacement->has_value()) return Collection{};
+      return Collection{FhirPathNode::String(std::regex_replace(s, *call.regex, **replacement))};
+    } catch (const std::regex_error& e) {
+      return EvalError(Cat({call.name, "(): ", e.what()}));
+    }
+  }
+
   Result<Collection> StringFn(const Ast& call, const Collection& in, const Ctx& c) const {
     auto sv = SingleString(in, call.name);
     if (!sv.ok()) return sv.status();
@@ -2793,9 +2877,18 @@ class Evaluator {
       case Fn::kLog:
       case Fn::kPower:
         return Math(call, in, c);
-      case Fn::kHtmlChecks:
-        // Narrative safety is checked by the validator's xhtml rules, not here.
-        return Collection{FhirPathNode::Boolean(true)};
+      case Fn::kHtmlChecks: {
+        // R4's narrative rules (model/narrative.h) on the div's XHTML text.
+        if (in.empty()) return Collection{};
+        if (in.size() > 1) return EvalError("htmlChecks() on a collection");
+        const FhirPathNode& div = in[0];
+        if (div.kind != Kind::kElement || !div.json || !div.json->is_string())
+          return EvalError("htmlChecks() on something other than a narrative div");
+        return Collection{FhirPathNode::Boolean(CheckNarrative(div.json->text()).empty())};
+      }
+      case Fn::kMatches:
+      case Fn::kReplaceMatches:
+        return Regex(call, in, c);
     }
     return EvalError("internal: unknown function");
   }

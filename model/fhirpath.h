@@ -24,7 +24,9 @@
 //
 // Not supported (Parse refuses them with IsUnsupportedFeature() true): matches(),
 // replaceMatches() (no regular expression engine that is safe on untrusted patterns is
-// linked; std::regex backtracks without bound), aggregate(), sort(), type(), conformsTo(),
+// linked; std::regex backtracks without bound), except in expressions of the FHIR definitions
+// themselves (FhirPathParseOptions::definitions: invariants, whose patterns are fixed and
+// reviewed; the subject string is bounded), aggregate(), sort(), type(), conformsTo(),
 // memberOf(), precision(), low/highBoundary(), encode/decode/escape/unescape(), and date
 // arithmetic with quantities. Quantities compare only when their units are the same (no UCUM
 // conversion): otherwise the comparison is empty.
@@ -121,12 +123,24 @@ struct FhirPathEnvironment {
   size_t max_items = 100000;
 };
 
+struct FhirPathParseOptions {
+  // The expression comes from the FHIR R4 definitions compiled into carnet (an invariant), not
+  // from a client or a test script: matches() and replaceMatches() are allowed with a string
+  // literal as pattern (compiled once, here, as an ECMAScript regular expression; matches() is
+  // a whole-string match, as the R4 reference validator evaluates it), and a backslash before
+  // a character FHIRPath does not escape is kept (the definitions write regexes as '\s', '\.'),
+  // and the as() function filters a collection like ofType() (dom-3 applies it to one).
+  bool definitions = false;
+};
+
 class FhirPathExpression {
  public:
   // kBadRequest on a syntax error, an unknown function, a function called with the wrong
   // number of arguments, or an expression beyond the bounds (length, depth); the status
   // location is the expression text.
   static Result<FhirPathExpression> Parse(std::string_view text);
+  static Result<FhirPathExpression> Parse(std::string_view text,
+                                          const FhirPathParseOptions& options);
 
   // True when `status` came from Parse() refusing a FHIRPath feature carnet does not
   // implement (as opposed to an invalid expression).

@@ -94,6 +94,8 @@ struct StructureRegistry::Impl {
   StringMap<StringMap<const SearchParam*>> param_by_code;
 
   StringMap<std::vector<std::string>> compartment;
+
+  InvariantSummary invariants;
 };
 
 StructureRegistry::StructureRegistry() : impl_(std::make_unique<Impl>()) {}
@@ -117,6 +119,30 @@ bool ReadInt(const JsonValue& v, int* out) {
   long n = std::strtol(v.text().c_str(), &end, 10);
   if (end == nullptr || *end != '\0') return false;
   *out = static_cast<int>(n);
+  return true;
+}
+
+// One row of a type's "constraints": [relativePath, key, severity, human, expression],
+// compiled with the FHIRPath engine (the definitions' dialect: regexes allowed).
+bool ReadInvariant(const JsonValue& row, std::string* path, Invariant* out) {
+  const auto& cols = row.items();
+  if (!row.is_array() || cols.size() != 5) return false;
+  for (const JsonValue& c : cols)
+    if (!c.is_string()) return false;
+  *path = cols[0].text();
+  out->key = cols[1].text();
+  out->severity = cols[2].text();
+  out->human = cols[3].text();
+  out->expression = cols[4].text();
+  if (out->severity != "error" && out->severity != "warning") return false;
+  FhirPathParseOptions options;
+  options.definitions = true;
+  auto parsed = FhirPathExpression::Parse(out->expression, options);
+  if (parsed.ok()) {
+    out->compiled = std::make_shared<const FhirPathExpression>(std::move(*parsed));
+  } else {
+    out->not_checked = parsed.status().message();
+  }
   return true;
 }
 
@@ -247,8 +273,36 @@ std::unique_ptr<StructureRegistry> StructureRegistry::FromJson(std::string_view 
       }
     }
     type.index = BuildIndex(type);
+    if (const JsonValue* constraints = t.Find("constraints")) {
+      if (!constraints->is_array()) return fail("definitions: constraints of " + type.name);
+      for (const JsonValue& row : constraints->items()) {
+        std::string rel;
+        Invariant inv;
+        if (!ReadInvariant(row, &rel, &inv))
+          return fail("definitions: malformed constraint in " + type.name);
+        std::vector<Invariant>* list = &type.invariants;
+        if (!rel.empty()) {
+          auto at = type.index->by_path.find(type.name + "." + rel);
+          if (at == type.index->by_path.end())
+            return fail("definitions: constraint " + inv.key + " on unknown element " + rel);
+          list = &type.elements[at->second].invariants;
+        }
+        list->push_back(std::move(inv));
+      }
+    }
   }
   for (const TypeDef& type : impl.types) {
+    auto count = [&impl](const std::vector<Invariant>& list) {
+      for (const Invariant& inv : list) {
+        ++impl.invariants.total;
+        if (inv.compiled)
+          ++impl.invariants.compiled;
+        else
+          impl.invariants.not_checked.push_back(&inv);
+      }
+    };
+    count(type.invariants);
+    for (const ElementDef& e : type.elements) count(e.invariants);
     if (!impl.by_name.emplace(type.name, &type).second) {
       return fail("definitions: type " + type.name + " defined twice");
     }
@@ -322,6 +376,10 @@ const StructureRegistry& StructureRegistry::R4() {
     return r.release();
   }();
   return *kRegistry;
+}
+
+const StructureRegistry::InvariantSummary& StructureRegistry::Invariants() const {
+  return impl_->invariants;
 }
 
 const TypeDef* StructureRegistry::Find(std::string_view type_name) const {

@@ -13,7 +13,23 @@
 #include <string_view>
 #include <vector>
 
+#include "model/fhirpath.h"
+
 namespace carnet::model {
+
+// An invariant of the R4 definitions (ElementDefinition.constraint), compiled once when the
+// tables are loaded. ele-1 and ext-1, which hold on every element, are checked natively by the
+// validator and are not listed.
+struct Invariant {
+  std::string key;         // "obs-6"
+  std::string severity;    // "error" (refuses a write) | "warning" (reported by $validate)
+  std::string human;       // the official text
+  std::string expression;  // FHIRPath; the focus is the element, %resource its resource
+  // The compiled expression; absent when the constraint cannot be checked, with the reason
+  // in `not_checked` (a function the engine lacks, a pattern std::regex refuses...).
+  std::shared_ptr<const FhirPathExpression> compiled;
+  std::string not_checked;
+};
 
 // One element of a type's snapshot, e.g. Patient.contact.name or Observation.value[x].
 struct ElementDef {
@@ -37,6 +53,8 @@ struct ElementDef {
   bool xml_attribute = false;
   // In the resource's summary (_summary=true): the official isSummary flag.
   bool is_summary = false;
+  // Invariants defined on this element (Observation.referenceRange: obs-3).
+  std::vector<Invariant> invariants;
   // True for the narrative xhtml `div`.
   bool is_xhtml() const { return types.size() == 1 && types[0] == "xhtml"; }
   bool is_choice() const { return name.size() > 3 && name.compare(name.size() - 3, 3, "[x]") == 0; }
@@ -53,6 +71,9 @@ struct TypeDef {
   // Every element of the snapshot except the root, in definition order (the order XML
   // requires). Inherited elements (id, meta, text, extension...) included.
   std::vector<ElementDef> elements;
+  // Invariants of the type itself (Observation: obs-6, obs-7; Period: per-1); those of its
+  // ancestors (DomainResource: dom-2..6) are on the ancestors' TypeDef, reached through `base`.
+  std::vector<Invariant> invariants;
 
   // Direct children of `parent_path` ("Patient" or "Patient.contact"), in order.
   std::vector<const ElementDef*> ChildrenOf(std::string_view parent_path) const;
@@ -120,6 +141,14 @@ class StructureRegistry {
   // type in a patient's compartment ("subject", "patient"...); empty when the type is not
   // in the compartment. For Patient itself: {"{def}"} (the patient is its own compartment).
   const std::vector<std::string>& PatientCompartmentParams(std::string_view resource_type) const;
+
+  // The invariants loaded with the tables: how many, and those that are not checked.
+  struct InvariantSummary {
+    int total = 0;
+    int compiled = 0;
+    std::vector<const Invariant*> not_checked;
+  };
+  const InvariantSummary& Invariants() const;
 
   // Loads tables from JSON text (the generated format); used by R4() and by tests.
   static std::unique_ptr<StructureRegistry> FromJson(std::string_view text, std::string* error);

@@ -10,6 +10,8 @@
 #include <utility>
 
 #include "base/strings.h"
+#include "model/fhirpath.h"
+#include "model/narrative.h"
 
 namespace carnet::model {
 namespace {
@@ -288,13 +290,109 @@ class Validator {
       }
       context_ = &context;
     }
-    Object(resource, *type, type->name, expr.empty() ? type->name : expr, /*resource_root=*/true);
+    // %resource is this resource; %rootResource its container when it is contained.
+    const JsonValue* saved_resource = resource_;
+    const JsonValue* saved_root = root_resource_;
+    resource_ = &resource;
+    if (!in_contained || root_resource_ == nullptr) root_resource_ = &resource;
+    std::string here_expr = expr.empty() ? type->name : expr;
+    Object(resource, *type, type->name, here_expr, /*resource_root=*/true);
+    FhirPathNode focus = FhirPathNode::Element(&resource, type->name);
+    focus.scope = type;
+    focus.scope_path = type->name;
+    TypeInvariants(type, focus, here_expr);
+    resource_ = saved_resource;
+    root_resource_ = saved_root;
     context_ = saved;
   }
 
  private:
   void Error(const char* code, std::string expression, std::string message) {
     issues_->push_back({"error", code, std::move(expression), std::move(message)});
+  }
+
+  // ---- invariants ----
+
+  // The invariants of `type` and of its ancestors (DomainResource's dom-*, Quantity's qty-3
+  // for an Age), on `focus`, an instance of `type`.
+  void TypeInvariants(const TypeDef* type, const FhirPathNode& focus, const std::string& expr) {
+    for (const TypeDef* t = type; t != nullptr;
+         t = t->base.empty() ? nullptr : registry_.Find(t->base))
+      Invariants(t->invariants, focus, expr);
+  }
+
+  void Invariants(const std::vector<Invariant>& list, const FhirPathNode& focus,
+                  const std::string& expr) {
+    for (const Invariant& inv : list) {
+      if (!inv.compiled) {
+        NotChecked(inv, expr, inv.not_checked);
+        continue;
+      }
+      if (inv.expression == "htmlChecks()") {
+        Narrative(inv, focus, expr);
+        continue;
+      }
+      FhirPathEnvironment env;
+      env.registry = &registry_;
+      env.resource = resource_;
+      env.root_resource = root_resource_;
+      auto result = inv.compiled->Evaluate(FhirPathCollection{focus}, env);
+      if (!result.ok()) {
+        NotChecked(inv, expr, result.status().message());
+        continue;
+      }
+      // FHIRPath singleton evaluation: one boolean is its value, any other single item true.
+      // An empty result holds: the invariant's operands are absent (ref-1 on a Reference with
+      // only a display gives {} or {}).
+      if (result->empty()) continue;
+      if (result->size() > 1) {
+        NotChecked(inv, expr, "its expression gave several results here");
+        continue;
+      }
+      const FhirPathNode& r = (*result)[0];
+      bool holds = r.kind != FhirPathNode::Kind::kBoolean || r.boolean;
+      if (!holds) Broken(inv, expr, "");
+    }
+  }
+
+  // txt-1 and txt-2 name what breaks them (model/narrative.h).
+  void Narrative(const Invariant& inv, const FhirPathNode& focus, const std::string& expr) {
+    if (focus.json == nullptr || !focus.json->is_string()) return;  // reported as structure
+    for (const NarrativeProblem& p : CheckNarrative(focus.json->text()))
+      if (p.key == inv.key) Broken(inv, expr, p.message);
+  }
+
+  void Broken(const Invariant& inv, const std::string& expr, const std::string& why) {
+    std::string message = inv.key + ": " + inv.human;
+    if (!why.empty()) message += " (" + why + ")";
+    issues_->push_back({inv.severity, "invariant", expr, std::move(message), inv.key});
+  }
+
+  void NotChecked(const Invariant& inv, const std::string& expr, const std::string& why) {
+    issues_->push_back({"information", "informational", expr,
+                        inv.key + " not checked: " + why + " (" + inv.human + ")", inv.key});
+  }
+
+  // ele-1 and ext-1, which hold on every element, natively.
+  void Ele1(const JsonValue& obj, const std::string& expr) {
+    for (const auto& [key, value] : obj.members())
+      if (key != "id") return;
+    issues_->push_back({"error", "invariant", expr,
+                        "ele-1: All FHIR elements must have a @value or children (this one has "
+                        "only an id)",
+                        "ele-1"});
+  }
+
+  void Ext1(const JsonValue& extension, const std::string& expr) {
+    bool has_extensions = extension.Find("extension") != nullptr;
+    bool has_value = false;
+    for (const auto& [key, value] : extension.members())
+      if (key.rfind("value", 0) == 0 || key.rfind("_value", 0) == 0) has_value = true;
+    if (has_extensions == has_value)
+      issues_->push_back({"error", "invariant", expr,
+                          std::string("ext-1: Must have either extensions or value[x], not both") +
+                              (has_value ? " (this one has both)" : " (this one has neither)"),
+                          "ext-1"});
   }
 
   // The members of `obj`, an instance of the element at `scope` in `owner`.
@@ -441,14 +539,18 @@ class Validator {
     if (def.is_xhtml() || type == "xhtml") {
       if (!v.is_string() || v.text().rfind("<div", 0) != 0) {
         Error("value", expr, "the narrative must be an XHTML string starting with <div");
-      } else {
-        NoControlCharacter(v.text(), "narrative", expr);
+      } else if (NoControlCharacter(v.text(), "narrative", expr)) {
+        Invariants(def.invariants, FhirPathNode::Element(&v, "xhtml"), expr);  // txt-1, txt-2
       }
       return;
     }
     if (registry_.IsPrimitiveType(type)) {
       // A malformed code is reported once, not also as outside the value set.
       if (!Primitive(v, type, expr)) return;
+      if (!def.invariants.empty()) {
+        FhirPathNode focus = FhirPathNode::Element(&v, type);
+        Invariants(def.invariants, focus, expr);
+      }
       if (type == "code" && v.is_string() && !def.required_codes.empty() &&
           std::find(def.required_codes.begin(), def.required_codes.end(), v.text()) ==
               def.required_codes.end()) {
@@ -470,6 +572,16 @@ class Validator {
       return;
     }
     Object(v, *scope_type, scope_path, expr);
+    if (!v.members().empty()) {
+      Ele1(v, expr);
+      if (type == "Extension") Ext1(v, expr);
+      FhirPathNode focus = FhirPathNode::Element(&v, type);
+      focus.scope = scope_type;
+      focus.scope_path = scope_path;
+      Invariants(def.invariants, focus, expr);
+      // A datatype's own invariants (Period: per-1), not a backbone element's.
+      if (scope_path == type) TypeInvariants(scope_type, focus, expr);
+    }
     if (type == "Reference") Reference(v, def, expr);
     if (!def.required_valueset.empty()) {
       if (type == "Coding") Coding(v, def, expr);
@@ -595,7 +707,9 @@ class Validator {
           if (value == nullptr) Error("structure", item_expr, "null items are not allowed here");
           continue;
         }
-        ExtensionObject(item, *primitive, item_expr);
+        bool value_present = value != nullptr && value->is_array() && i < value->items().size() &&
+                             !value->items()[i].is_null();
+        ExtensionObject(item, *primitive, item_expr, value_present);
       }
       return;
     }
@@ -604,15 +718,18 @@ class Validator {
             child.def->path + " has max 1: _" + child.def->name + " must not be an array");
       return;
     }
-    ExtensionObject(ext, *primitive, expr);
+    ExtensionObject(ext, *primitive, expr, value != nullptr && !value->is_null());
   }
 
-  void ExtensionObject(const JsonValue& obj, const TypeDef& primitive, const std::string& expr) {
+  // `value_present`: the primitive has a value beside this object (ele-1 then holds).
+  void ExtensionObject(const JsonValue& obj, const TypeDef& primitive, const std::string& expr,
+                       bool value_present) {
     if (!obj.is_object()) {
       Error("structure", expr, "the extensions of a primitive are given as an object");
       return;
     }
     Object(obj, primitive, primitive.name, expr);
+    if (!value_present && !obj.members().empty()) Ele1(obj, expr);
   }
 
   // False (after reporting) when `v` is not a valid `type`.
@@ -739,6 +856,8 @@ class Validator {
   const StructureRegistry& registry_;
   std::vector<ValidationIssue>* issues_;
   ResourceContext* context_ = nullptr;
+  const JsonValue* resource_ = nullptr;       // %resource
+  const JsonValue* root_resource_ = nullptr;  // %rootResource
 };
 
 const JsonValue Validator::kNull;

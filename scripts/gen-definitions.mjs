@@ -9,7 +9,13 @@
 // {
 //   "fhirVersion": "4.0.1", "source": "...",
 //   "types": [ { "name", "kind": "primitive|complex|resource", "abstract": bool, "base",
-//                "elements": [ [relativePath, min, max(-1 for *), [typeCodes], extra?] ] } ],
+//                "elements": [ [relativePath, min, max(-1 for *), [typeCodes], extra?] ],
+//                "constraints": [ [relativePath ("" for the type itself), key, severity, human,
+//                                  expression] ] } ],   (only when the type defines some)
+//       constraints are the type's own (its differential): a resource inherits DomainResource's
+//       dom-* and a datatype its base's through "base"; ele-1 (every element has a value or
+//       children) and ext-1 (an extension has a value or extensions, not both) are on every
+//       element of every type and are checked natively by model/validator.cc, so not listed.
 //       relativePath is the path without the type name ("contact.name");
 //       extra (only when needed) is { "targets": [...], "contentReference": "Questionnaire.item",
 //       "valueSet": "http://...", "xmlAttr": true }
@@ -130,6 +136,25 @@ function officialElements(sd) {
   return result;
 }
 
+// The invariants a type defines itself, from its differential (the official definition; the
+// snapshot repeats every inherited one on every element).
+const GENERIC_CONSTRAINTS = new Set(['ele-1', 'ext-1']);
+const constraintStats = { total: 0, warnings: 0 };
+function ownConstraints(sd) {
+  const rows = [];
+  for (const d of sd.differential?.element ?? []) {
+    if (d.path.includes(':')) continue;  // slices: none in the core types
+    const rel = d.path === sd.type ? '' : d.path.slice(sd.type.length + 1);
+    for (const c of d.constraint ?? []) {
+      if (GENERIC_CONSTRAINTS.has(c.key) || !c.expression) continue;
+      rows.push([rel, c.key, c.severity, c.human, c.expression]);
+      constraintStats.total++;
+      if (c.severity === 'warning') constraintStats.warnings++;
+    }
+  }
+  return rows;
+}
+
 const types = [];
 for (const sd of typeDefinitions) {
   const kind = sd.kind === 'primitive-type' ? 'primitive'
@@ -168,7 +193,10 @@ for (const sd of typeDefinitions) {
     elements.push(row);
   }
   const base = sd.baseDefinition ? lastSegment(sd.baseDefinition) : '';
-  types.push({ name: sd.type, kind, abstract: !!sd.abstract, base, elements });
+  const type = { name: sd.type, kind, abstract: !!sd.abstract, base, elements };
+  const constraints = ownConstraints(sd);
+  if (constraints.length) type.constraints = constraints;
+  types.push(type);
 }
 types.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 const typeNames = new Set(types.map((t) => t.name));
@@ -372,6 +400,8 @@ console.error(`wrote ${out}: ${text.length} bytes; ${count('resource')} resource
               `${Object.keys(valueSets).length}/${requiredValueSets.size} required value sets ` +
               `expanded; ${searchStats.total} search parameters ` +
               `(${searchStats.unnarrowed.length} not narrowed: ${searchStats.unnarrowed.join(' ')}); ` +
-              `${Object.keys(patientCompartment).length} types in the Patient compartment`);
+              `${Object.keys(patientCompartment).length} types in the Patient compartment; ` +
+              `${constraintStats.total} invariants (${constraintStats.warnings} warnings; ` +
+              `ele-1 and ext-1 checked natively)`);
 for (const c of corrections) console.error(`  snapshot corrected: ${c}`);
 for (const { url, reason } of notExpanded) console.error(`  not expanded: ${url} (${reason})`);

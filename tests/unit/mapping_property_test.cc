@@ -101,6 +101,12 @@ class Generator {
     if (!e.OnDemand()) e.creation_time = Dtm();
     if (Coin()) e.service_start_time = Dtm();
     if (Coin()) e.service_stop_time = Dtm();
+    // A service does not stop before it starts (R4 per-1 on DocumentReference.context.period).
+    if (!e.service_start_time.empty() && !e.service_stop_time.empty()) {
+      size_t n = std::min(e.service_start_time.size(), e.service_stop_time.size());
+      if (e.service_start_time.compare(0, n, e.service_stop_time, 0, n) > 0)
+        std::swap(e.service_start_time, e.service_stop_time);
+    }
     e.language_code = Pick(std::vector<std::string>{"fr-FR", "en-US", "de"});
     if (!e.OnDemand()) {
       static const char* kHex = "0123456789abcdef";

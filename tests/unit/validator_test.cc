@@ -17,7 +17,12 @@ std::vector<ValidationIssue> Validate(const std::string& json) {
   Result<JsonValue> parsed = ParseJson(json);
   EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
   if (!parsed.ok()) return {};
-  return ValidateResource(*parsed);
+  // The structural rules only: the invariants have their own tests (invariants_test.cc), and
+  // the fixtures here are minimal resources (no narrative: dom-6...).
+  std::vector<ValidationIssue> issues;
+  for (ValidationIssue& i : ValidateResource(*parsed))
+    if (i.code != "invariant" && i.code != "informational") issues.push_back(std::move(i));
+  return issues;
 }
 
 std::string Describe(const std::vector<ValidationIssue>& issues) {
@@ -89,6 +94,13 @@ TEST(ValidatorExamplesTest, EveryOfficialExampleValidates) {
                     e.expression.compare(e.expression.size() - 7, 7, ".linkId") == 0)
             << e.expression;
       }
+      continue;
+    }
+    if (entry.path().filename() == "codesystem-example.json") {
+      // This copy of the example repeats the code chol-mass (HL7's has chol-mmol, chol-mass,
+      // chol): the invariant csd-1 (codes unique) rightly refuses it, and only it.
+      ASSERT_EQ(errors.size(), 1u) << Describe(errors);
+      EXPECT_EQ(errors[0].key, "csd-1");
       continue;
     }
     EXPECT_TRUE(errors.empty()) << entry.path().filename() << ":\n" << Describe(errors);
