@@ -10,14 +10,10 @@
 #include <sstream>
 
 #include "base/strings.h"
+#include "conformance/curl_sink.h"
 
 namespace carnet::conformance {
 namespace {
-
-size_t OnBody(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
 
 const char* ActionOf(const std::string& iti) {
   if (iti == "ITI-18") return "urn:ihe:iti:2007:RegistryStoredQuery";
@@ -112,7 +108,7 @@ Result<ScriptResult> RunXdsTestPlan(const JsonValue& plan, const RunOptions& opt
       curl_easy_setopt(c, CURLOPT_POSTFIELDS, envelope.data());
       curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(envelope.size()));
       curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-      curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, OnBody);
+      curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, AppendBody);
       curl_easy_setopt(c, CURLOPT_WRITEDATA, &answer);
       curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, options.timeout_ms);
       curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
