@@ -232,6 +232,13 @@ TEST_F(ValidateModesTest, ParametersBodyAndProfile) {
       Send(Suite(), "GET", "Observation?identifier=urn:vm|" + patient_ + "&_summary=count");
   ASSERT_EQ(search.status, 200) << search.body;
   EXPECT_EQ(Parse(search.body).Find("total")->text(), "0") << search.body;
+  // The control: the same Observation written for real is found by that search.
+  auto written =
+      Send(Suite(), "POST", "Observation",
+           Observation(R"("identifier":[{"system":"urn:vm","value":")" + patient_ + R"("}])"));
+  ASSERT_EQ(written.status, 201) << written.body;
+  search = Send(Suite(), "GET", "Observation?identifier=urn:vm|" + patient_ + "&_summary=count");
+  EXPECT_EQ(Parse(search.body).Find("total")->text(), "1") << search.body;
   // A request that is itself wrong is a 4xx.
   EXPECT_EQ(Send(Suite(), "POST", "Observation/$validate?mode=merge", Observation()).status, 400);
   EXPECT_EQ(Send(Suite(), "POST", "Observation/$validate?mode=update", Observation()).status, 400);
