@@ -190,6 +190,28 @@ TEST_F(ValidateModesTest, CreateVerdictIsTheWritesVerdict) {
       << WriteJson(orphan);
 }
 
+// A SearchParameter code already defined for the type is told by $validate mode=create as by
+// the write (the store's own rule, met inside the rolled-back dry run).
+TEST_F(ValidateModesTest, DuplicateSearchParameterCode) {
+  std::string code = "vm" + RandomHex(5);
+  auto sp = [&](const std::string& n) {
+    return R"({"resourceType":"SearchParameter","url":"http://example.org/sp/)" + code + n +
+           R"(","name":"vm","status":"active","description":"x","code":")" + code +
+           R"(","base":["Observation"],"type":"token","expression":"Observation.status"})";
+  };
+  JsonValue first = Validate(Operator(), "SearchParameter/$validate?mode=create", sp("a"));
+  EXPECT_EQ(FirstErrorCode(first), "") << WriteJson(first);
+  ASSERT_EQ(Send(Operator(), "POST", "SearchParameter", sp("a")).status, 201);
+  JsonValue second = Validate(Operator(), "SearchParameter/$validate?mode=create", sp("b"));
+  EXPECT_NE(FirstErrorText(second).find("already defines Observation." + code), std::string::npos)
+      << WriteJson(second);
+  ExpectSameVerdict(Operator(), "SearchParameter/$validate?mode=create", "POST", "SearchParameter",
+                    sp("b"), "a duplicate SearchParameter code");
+  // Without a mode nothing about stored state is said: the definition itself is fine.
+  JsonValue general = Validate(Operator(), "SearchParameter/$validate", sp("b"));
+  EXPECT_EQ(FirstErrorCode(general), "") << WriteJson(general);
+}
+
 // Without a mode, the server's rules that need nothing but the resource are told too (a reserved
 // SearchParameter code), while a read-only type is only refused when a write is named.
 TEST_F(ValidateModesTest, NoModeTellsTheTargetFreeServerRules) {
