@@ -283,8 +283,7 @@ static Result<WriteResult> Persist(storage::Transaction& tx, std::optional<long 
 // The one write: stamps, asks the policy (about the current version `previous`, when there is
 // one, and about the new content), persists, runs the after-write rules and audits.
 static Result<WriteResult> Write(storage::Transaction& tx, profiles::AccessSession& session,
-                                 const std::string& type, const std::string& id,
-                                 JsonValue resource,
+                                 const std::string& type, const std::string& id, JsonValue resource,
                                  const std::optional<storage::StoredResource>& previous,
                                  const std::string& method, profiles::Action action) {
   using profiles::Action;
@@ -394,8 +393,7 @@ static Result<WriteResult> Write(storage::Transaction& tx, profiles::AccessSessi
 // Refuses, before any lookup, a write the actor's token can never make (a party that writes
 // nothing, an app without the scope): the answer cannot depend on what exists.
 Status CheckWriteIntent(profiles::AccessSession& session, const std::string& type,
-                               std::string_view permissions, const char* interaction,
-                               char action) {
+                        std::string_view permissions, const char* interaction, char action) {
   if (session.extracting()) return Status::Ok();
   profiles::Decision d = profiles::DecideWriteIntent(session.actor(), type, permissions);
   if (d.allowed) return Status::Ok();
@@ -459,8 +457,8 @@ Result<WriteResult> Update(storage::Transaction& tx, profiles::AccessSession& se
       auto d = session.DecideStored(tx, **current, profiles::Action::kRead);
       if (!d.ok()) return d.status();
       if (!d->allowed)
-        return session.Refuse(profiles::AuditEntry::Rest("update", 'U'), *d, (*current)->patient_key,
-                              type + "/" + id);
+        return session.Refuse(profiles::AuditEntry::Rest("update", 'U'), *d,
+                              (*current)->patient_key, type + "/" + id);
     }
     return Status(
         ErrorCode::kPreconditionFailed,
@@ -478,8 +476,8 @@ Result<WriteResult> Update(storage::Transaction& tx, profiles::AccessSession& se
 // Refuses (as a missing resource would be refused) when the actor may not even read the
 // current version: preconditions and "already deleted" answers must not tell what exists.
 Status HiddenUnlessReadable(storage::Transaction& tx, profiles::AccessSession& session,
-                                   const storage::StoredResource& current,
-                                   const std::string& interaction, char action) {
+                            const storage::StoredResource& current, const std::string& interaction,
+                            char action) {
   auto d = session.DecideStored(tx, current, profiles::Action::kRead);
   if (!d.ok()) return d.status();
   if (d->allowed) return Status::Ok();
@@ -490,8 +488,7 @@ Status HiddenUnlessReadable(storage::Transaction& tx, profiles::AccessSession& s
 Result<WriteResult> Revise(storage::Transaction& tx, profiles::AccessSession& session,
                            const storage::StoredResource& current, JsonValue resource,
                            const std::string& method, profiles::Action action) {
-  return Write(tx, session, current.type, current.id, std::move(resource), current, method,
-               action);
+  return Write(tx, session, current.type, current.id, std::move(resource), current, method, action);
 }
 
 Result<WriteResult> ChangeSecurity(storage::Transaction& tx, profiles::AccessSession& session,
@@ -565,8 +562,16 @@ Result<WriteResult> Delete(storage::Transaction& tx, profiles::AccessSession& se
   if (!current.ok()) return current.status();
   WriteResult out;
   out.http_status = 204;
-  if (*current && !session.extracting())
-    CARNET_RETURN_IF_ERROR(HiddenUnlessReadable(tx, session, **current, "delete", 'D'));
+  // A resource the actor may not even read answers as an absent one (nothing is done, the
+  // refusal is audited): a DELETE must not tell whether a hidden id exists, as a conditional
+  // DELETE already does not, and as $validate mode=delete then cannot either.
+  if (*current && !session.extracting()) {
+    Status hidden = HiddenUnlessReadable(tx, session, **current, "delete", 'D');
+    if (!hidden.ok()) {
+      if (hidden.code() != ErrorCode::kNotFound) return hidden;
+      *current = std::nullopt;
+    }
+  }
   if (!*current || (*current)->deleted) {
     if (if_match && !*current)
       return Status(ErrorCode::kPreconditionFailed, type + "/" + id + " does not exist");

@@ -32,8 +32,8 @@ struct WriteResult {
 // Creates a resource with a new id, or with `id` when given (an update as create, an id
 // reserved in advance by a transaction Bundle, an XDS entryUUID). `method` is the audit's.
 Result<WriteResult> Create(storage::Transaction& tx, profiles::AccessSession& session,
-                           const std::string& type, JsonValue resource,
-                           const std::string& id = "", const std::string& method = "POST");
+                           const std::string& type, JsonValue resource, const std::string& id = "",
+                           const std::string& method = "POST");
 
 // Replaces the current version of type/id (creates it, for the actors who may choose ids,
 // when there is none). `if_match`: the version the writer last saw (optimistic locking).
@@ -49,7 +49,8 @@ Result<WriteResult> Revise(storage::Transaction& tx, profiles::AccessSession& se
                            const std::string& method, profiles::Action action);
 
 // Soft delete: a new version marked deleted (history kept). Deleting what is absent or
-// already deleted succeeds (idempotent), as FHIR allows.
+// already deleted succeeds (idempotent), as FHIR allows; so does, without effect, deleting what
+// the actor may not read (answered as absent, the refusal audited).
 Result<WriteResult> Delete(storage::Transaction& tx, profiles::AccessSession& session,
                            const std::string& type, const std::string& id,
                            std::optional<int> if_match = std::nullopt);
@@ -71,8 +72,8 @@ Status CheckWriteIntent(profiles::AccessSession& session, const std::string& typ
 // Refuses (as a missing resource would be refused) when the actor may not even read
 // `current`: preconditions and "already deleted" answers must not tell what exists.
 Status HiddenUnlessReadable(storage::Transaction& tx, profiles::AccessSession& session,
-                            const storage::StoredResource& current,
-                            const std::string& interaction, char action);
+                            const storage::StoredResource& current, const std::string& interaction,
+                            char action);
 
 // Checks a resource against the R4 definitions: kBadRequest when its resourceType is not
 // `type`, kInvalid with every problem (the first leads, the others as details) otherwise.

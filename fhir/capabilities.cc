@@ -6,10 +6,71 @@
 #include "fhir/search.h"
 
 namespace carnet::fhir {
+namespace {
+
+// carnet's $validate: R4's Resource-validate, its modes meaning the server's own verdict on that
+// write for the caller (fhir/writes.cc, ValidateResource). Contained in the CapabilityStatement,
+// which names it as "#validate" for every type.
+JsonValue ValidateOperationDefinition(const std::string& base_url) {
+  JsonValue od = JsonValue::Object();
+  od.Set("resourceType", JsonValue::String("OperationDefinition"));
+  od.Set("id", JsonValue::String("validate"));
+  od.Set("url", JsonValue::String(base_url + "/OperationDefinition/Resource-validate"));
+  od.Set("name", JsonValue::String("Validate"));
+  od.Set("status", JsonValue::String("active"));
+  od.Set("kind", JsonValue::String("operation"));
+  od.Set("description",
+         JsonValue::String(
+             "Validates a resource. Without a mode: the R4 definitions, the invariants and the "
+             "server's rules that need the resource only. mode=create|update|delete: the verdict "
+             "the server would give that write for this caller (every check the write makes: "
+             "read-only types, SearchParameter codes, the record the resource is filed under, "
+             "the access policy), without writing; the same answer for a resource the caller "
+             "may not see as for one that does not exist. Answers 200 with an OperationOutcome "
+             "whenever validation ran."));
+  od.Set("code", JsonValue::String("validate"));
+  od.Set("base", JsonValue::String("http://hl7.org/fhir/OperationDefinition/Resource-validate"));
+  JsonValue resources = JsonValue::Array();
+  resources.Append(JsonValue::String("Resource"));
+  od.Set("resource", std::move(resources));
+  od.Set("system", JsonValue::Bool(false));
+  od.Set("type", JsonValue::Bool(true));
+  od.Set("instance", JsonValue::Bool(true));
+  JsonValue params = JsonValue::Array();
+  auto param = [&](const char* name, const char* use, int min, const char* max, const char* type,
+                   const char* doc) {
+    JsonValue p = JsonValue::Object();
+    p.Set("name", JsonValue::String(name));
+    p.Set("use", JsonValue::String(use));
+    p.Set("min", JsonValue::Number(std::to_string(min)));
+    p.Set("max", JsonValue::String(max));
+    p.Set("documentation", JsonValue::String(doc));
+    p.Set("type", JsonValue::String(type));
+    params.Append(std::move(p));
+  };
+  param("resource", "in", 0, "1", "Resource",
+        "The resource to validate (the body itself, or this part of a Parameters body); not "
+        "needed for mode=delete");
+  param("mode", "in", 0, "1", "code",
+        "create | update | delete | profile, in the query or the Parameters body; update and "
+        "delete at [type]/[id]/$validate");
+  param("profile", "in", 0, "1", "uri",
+        "http://hl7.org/fhir/StructureDefinition/[type]; any other profile is reported as not "
+        "known");
+  param("return", "out", 1, "1", "OperationOutcome",
+        "Every issue found; for a mode, the write's own answer first");
+  od.Set("parameter", std::move(params));
+  return od;
+}
+
+}  // namespace
 
 EntryResult Capabilities(const FhirContext& ctx, Call& /*call*/) {
   JsonValue cs = JsonValue::Object();
   cs.Set("resourceType", JsonValue::String("CapabilityStatement"));
+  JsonValue contained = JsonValue::Array();
+  contained.Append(ValidateOperationDefinition(ctx.options.base_url));
+  cs.Set("contained", std::move(contained));
   cs.Set("status", JsonValue::String("active"));
   cs.Set("date", JsonValue::String(FormatUtc(std::chrono::system_clock::now()).substr(0, 10)));
   cs.Set("publisher", JsonValue::String("carnet"));
@@ -86,7 +147,7 @@ EntryResult Capabilities(const FhirContext& ctx, Call& /*call*/) {
       o.Set("definition", JsonValue::String(def));
       ops.Append(std::move(o));
     };
-    op("validate", "http://hl7.org/fhir/OperationDefinition/Resource-validate");
+    op("validate", "#validate");
     if (type == "Patient")
       op("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything");
     if (type == "DocumentReference")

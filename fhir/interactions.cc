@@ -7,6 +7,7 @@
 #include "fhir/outcome.h"
 #include "fhir/search.h"
 #include "fhir/search_access.h"
+#include "model/search_params.h"
 #include "model/structure.h"
 #include "model/validator.h"
 #include "storage/advisory_lock.h"
@@ -47,11 +48,21 @@ Status Interactions::Validate(const std::string& type, const JsonValue& resource
                               JsonValue* outcome) const {
   std::vector<model::ValidationIssue> issues;
   Status st = dossier::CheckResource(type, resource, &issues);
-  if (outcome && st.code() != ErrorCode::kBadRequest) {
-    std::vector<OutcomeIssue> out;
-    for (const auto& i : issues) out.push_back({i.severity, i.code, i.message, i.expression, ""});
-    *outcome = MakeOperationOutcome(out);
+  if (st.code() == ErrorCode::kBadRequest) return st;
+  std::vector<OutcomeIssue> out;
+  for (const auto& i : issues) out.push_back({i.severity, i.code, i.message, i.expression, ""});
+  // The server's own rules on a SearchParameter that need nothing but the resource (a reserved
+  // code, one it cannot index): told here as the write would tell them.
+  if (type == "SearchParameter") {
+    auto rows = model::SearchParamRowsOf(resource.GetString("id"), resource);
+    if (!rows.ok()) {
+      const Status& why = rows.status();
+      out.push_back({"error", std::string(ErrorInfoFor(why.code()).fhir_code), why.message(),
+                     why.location(), ""});
+      if (st.ok()) st = why;
+    }
   }
+  if (outcome) *outcome = MakeOperationOutcome(out);
   return st;
 }
 

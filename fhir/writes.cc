@@ -1,8 +1,12 @@
 // Writes over HTTP: create (conditional with If-None-Exist; a Binary sent as itself), update,
 // JSON Patch, delete, their conditional forms on [type]?criteria, and $validate, which
 // checks a resource as a write would. Each runs in its own transaction through Interactions.
+#include <algorithm>
+#include <optional>
+
 #include "base/strings.h"
 #include "fhir/format.h"
+#include "fhir/outcome.h"
 #include "fhir/rest_impl.h"
 
 namespace carnet::fhir {
@@ -130,27 +134,186 @@ EntryResult DeleteResource(const FhirContext& ctx, Call& call) {
   });
 }
 
-// [type]/$validate and [type]/[id]/$validate.
+namespace {
+
+// What a $validate request asks: the resource (none for mode=delete, where R4 does not require
+// it), the mode and the profile, from the query or from a Parameters body.
+struct ValidateRequest {
+  bool has_resource = false;
+  JsonValue resource;
+  std::string mode;     // "", create, update, delete, profile
+  std::string profile;  // canonical, without |version
+};
+
+std::string QueryValue(const QueryParams& query, const std::string& name) {
+  for (const auto& [k, v] : query)
+    if (k == name) return v;
+  return "";
+}
+
+bool EmptyBody(const HttpRequest& req) {
+  return req.body.find_first_not_of(" \t\r\n") == std::string::npos;
+}
+
+Result<ValidateRequest> ReadValidateRequest(const Call& call) {
+  ValidateRequest out;
+  out.mode = QueryValue(call.query, "mode");
+  out.profile = QueryValue(call.query, "profile");
+  if (!EmptyBody(call.req)) {
+    auto body = ParseResourceBody(call.req);
+    if (!body.ok()) return body.status();
+    JsonValue resource = std::move(body).value();
+    // The resource itself, or a Parameters with `resource`, `mode` and `profile` parts (what
+    // the query names is taken first).
+    if (resource.GetString("resourceType") == "Parameters" && call.type != "Parameters") {
+      if (const JsonValue* params = resource.Find("parameter"); params && params->is_array())
+        for (const auto& p : params->items()) {
+          std::string name = p.GetString("name");
+          if (name == "resource" && p.Find("resource")) {
+            out.resource = *p.Find("resource");
+            out.has_resource = true;
+          } else if (name == "mode" && out.mode.empty()) {
+            out.mode = p.GetString("valueCode");
+          } else if (name == "profile" && out.profile.empty()) {
+            for (const char* v : {"valueCanonical", "valueUri", "valueUrl"})
+              if (out.profile.empty()) out.profile = p.GetString(v);
+          }
+        }
+      if (!out.has_resource && out.mode != "delete")
+        return BadRequest("Parameters has no 'resource' parameter");
+    } else {
+      out.resource = std::move(resource);
+      out.has_resource = true;
+    }
+  }
+  out.profile = out.profile.substr(0, out.profile.find('|'));
+  if (out.mode != "" && out.mode != "create" && out.mode != "update" && out.mode != "delete" &&
+      out.mode != "profile")
+    return BadRequest("$validate mode '" + out.mode +
+                          "' is not one of create, update, delete, profile (R4 $validate)",
+                      "mode");
+  if ((out.mode == "update" || out.mode == "delete") && call.id.empty())
+    return BadRequest(
+        "$validate mode=" + out.mode + " names its target: POST [type]/[id]/$validate", "mode");
+  if (out.mode == "profile" && out.profile.empty())
+    return BadRequest("$validate mode=profile needs a profile parameter", "profile");
+  if (!out.has_resource && out.mode != "delete")
+    return BadRequest("the request has no body: a FHIR resource was expected");
+  return out;
+}
+
+// The write $validate stands for, run for real through the one write path (the same
+// Interactions call, hence the same dossier::Create/Update/Delete, policy decisions, placement
+// in a record and after-write rules) inside a transaction that is then rolled back: its verdict
+// is the write's by construction. The write path's checks are interleaved with what it stores
+// (a new record row, a SearchParameter's code taken in the store), so a separate "check only"
+// path would have to repeat them and could drift. A refusal is audited as the write's would
+// be: a probe through $validate leaves the same trace as an attempt.
+Status DryRun(const FhirContext& ctx,
+              const std::function<Result<WriteResult>(storage::Transaction&)>& op) {
+  Status verdict;
+  bool judged = false;
+  Status st = storage::RunInTransaction(ctx.pool, [&](storage::Transaction& tx) {
+    auto r = op(tx);
+    judged = true;
+    verdict = r.ok() ? Status::Ok() : r.status();
+    // Never committed: a non-OK answer rolls the transaction back.
+    return r.ok() ? Status(ErrorCode::kConflict, "$validate: dry run rolled back") : r.status();
+  });
+  return judged ? verdict : st;
+}
+
+// The core R4 definition of `type` is the one profile this server enforces (posted profiles
+// are not taken yet); any other is told as not known rather than silently passed.
+std::optional<OutcomeIssue> ProfileIssue(const std::string& type, const std::string& profile) {
+  const std::string core = "http://hl7.org/fhir/StructureDefinition/";
+  if (profile.empty() || profile == core + type) return std::nullopt;
+  if (profile.rfind(core, 0) == 0 && IsServedType(profile.substr(core.size())))
+    return OutcomeIssue{"error", "invalid",
+                        "the resource is a " + type + ", not a " + profile.substr(core.size()) +
+                            " (profile " + profile + ")",
+                        "", ""};
+  return OutcomeIssue{"error", "not-supported",
+                      "profile not known: " + profile +
+                          " (this server validates against the core R4 resource definitions "
+                          "http://hl7.org/fhir/StructureDefinition/[type] only)",
+                      "", ""};
+}
+
+}  // namespace
+
+// [type]/$validate and [type]/[id]/$validate (R4 Resource-validate). Without a mode: the R4
+// definitions, the invariants and the server's rules that need nothing but the resource. With
+// mode=create|update|delete: the verdict of that write for this caller (DryRun), without writing
+// and telling no more than the write would. 200 with the OperationOutcome whenever validation
+// ran; 4xx only for a request that is itself wrong.
 EntryResult ValidateResource(const FhirContext& ctx, Call& call) {
   const std::string& type = call.type;
   const std::string& id = call.id;
-  auto body = ParseResourceBody(call.req);
-  if (!body.ok()) return FromError(body.status());
-  JsonValue resource = std::move(body).value();
-  // $validate takes the resource itself or a Parameters with a `resource` parameter.
-  if (resource.GetString("resourceType") == "Parameters" && type != "Parameters") {
-    JsonValue found;
-    if (const JsonValue* params = resource.Find("parameter"); params && params->is_array())
-      for (const auto& p : params->items())
-        if (p.GetString("name") == "resource" && p.Find("resource")) found = *p.Find("resource");
-    if (found.is_null()) return FromError(BadRequest("Parameters has no 'resource' parameter"));
-    resource = std::move(found);
+  auto asked = ReadValidateRequest(call);
+  if (!asked.ok()) return FromError(asked.status());
+  ValidateRequest& v = *asked;
+  JsonValue issues = JsonValue::Array();
+  if (v.has_resource) {
+    if (!id.empty() && v.resource.GetString("id") != id)
+      return FromError(BadRequest("the resource's id differs from the URL's id " + id));
+    JsonValue structure;
+    Status st = ctx.interactions.Validate(type, v.resource, &structure);
+    if (st.code() == ErrorCode::kBadRequest) return FromError(st);
+    if (const JsonValue* found = structure.Find("issue"))
+      for (const auto& i : found->items())
+        if (i.GetString("severity") != "information" || i.GetString("diagnostics") != "All OK")
+          issues.Append(i);
   }
-  if (!id.empty() && resource.GetString("id") != id)
-    return FromError(BadRequest("the resource's id differs from the URL's id " + id));
-  JsonValue outcome;
-  Status st = ctx.interactions.Validate(type, resource, &outcome);
-  if (st.code() == ErrorCode::kBadRequest) return FromError(st);
+  if (auto p = ProfileIssue(type, v.profile)) {
+    JsonValue one = MakeOperationOutcome({*p});
+    issues.Append(one.Find("issue")->items()[0]);
+  }
+  if (v.mode == "create" || v.mode == "update" || v.mode == "delete") {
+    Status verdict;
+    if (IsReadOnlyType(type)) {
+      // The route table answers a write of these types 405 before any other check.
+      verdict = Status(ErrorCode::kMethodNotAllowed,
+                       type + " is read-only: carnet writes it, no client does");
+    } else if (v.mode == "create") {
+      verdict = DryRun(ctx, [&](storage::Transaction& tx) {
+        return ctx.interactions.Create(tx, call.session, type, v.resource);
+      });
+    } else if (v.mode == "update") {
+      verdict = DryRun(ctx, [&](storage::Transaction& tx) {
+        return ctx.interactions.Update(tx, call.session, type, id, v.resource, call.pre);
+      });
+    } else {
+      verdict = DryRun(ctx, [&](storage::Transaction& tx) {
+        return ctx.interactions.Delete(tx, call.session, type, id, call.pre);
+      });
+    }
+    if (verdict.http_status() >= 500) return FromError(verdict);
+    JsonValue told = JsonValue::Array();
+    if (!verdict.ok()) {
+      // The write's own answer leads, as the write would give it; what validation found
+      // besides follows, without repeating it.
+      JsonValue write_outcome = OutcomeFromStatus(verdict);
+      std::vector<std::string> said;
+      if (const JsonValue* found = write_outcome.Find("issue"))
+        for (const auto& i : found->items()) {
+          said.push_back(i.GetString("diagnostics"));
+          told.Append(i);
+        }
+      for (const auto& i : issues.items())
+        if (std::find(said.begin(), said.end(), i.GetString("diagnostics")) == said.end())
+          told.Append(i);
+    } else {
+      told = std::move(issues);
+      OutcomeIssue fine{
+          "information", "informational",
+          "mode=" + v.mode + ": this " + v.mode + " would be accepted for this caller", "", ""};
+      told.Append(MakeOperationOutcome({fine}).Find("issue")->items()[0]);
+    }
+    issues = std::move(told);
+  }
+  JsonValue outcome = MakeOperationOutcome({});
+  if (!issues.items().empty()) outcome.Set("issue", std::move(issues));
   return WithResource(std::move(outcome));
 }
 

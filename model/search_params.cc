@@ -80,8 +80,10 @@ std::shared_ptr<const SearchParamSet> SearchParamRegistry::BuildOfficial() {
   static const Extra kMhd[] = {
       {"DocumentReference", "creation", "date", "DocumentReference.content.attachment.creation"},
       // The authors as XDS gives them: contained Practitioners (and PractitionerRoles').
-      {"DocumentReference", "author.given", "string", "DocumentReference.contained.ofType(Practitioner).name.given"},
-      {"DocumentReference", "author.family", "string", "DocumentReference.contained.ofType(Practitioner).name.family"},
+      {"DocumentReference", "author.given", "string",
+       "DocumentReference.contained.ofType(Practitioner).name.given"},
+      {"DocumentReference", "author.family", "string",
+       "DocumentReference.contained.ofType(Practitioner).name.family"},
   };
   for (const Extra& x : kMhd) {
     if (set->by_type_[x.type].count(x.code)) continue;
@@ -143,45 +145,54 @@ Result<std::shared_ptr<const SearchParamSet>> SearchParamRegistry::Current(
   return std::shared_ptr<const SearchParamSet>(set);
 }
 
+Result<std::vector<CustomSearchParam>> SearchParamRowsOf(const std::string& id,
+                                                         const JsonValue& resource) {
+  std::vector<CustomSearchParam> rows;
+  if (resource.GetString("status") == "retired") return rows;
+  std::string code = resource.GetString("code");
+  std::string type = resource.GetString("type");
+  std::string expression = resource.GetString("expression");
+  // The codes that start with '_' are the ones FHIR reserves for all resources (_id,
+  // _lastUpdated, _text...): a definition of its own for one of them is not taken.
+  if (!code.empty() && code[0] == '_')
+    return Status(ErrorCode::kNotSupported,
+                  "SearchParameter.code '" + code +
+                      "' is reserved by FHIR for every resource type; this server keeps its own "
+                      "definition and does not take another",
+                  "SearchParameter.code");
+  if (code.empty() || code.find_first_of(" ,:.|$&=?") != std::string::npos)
+    return Invalid("SearchParameter.code '" + code + "' cannot be used as a parameter name",
+                   "SearchParameter.code");
+  if (!IsIndexedParamType(type))
+    return Invalid("SearchParameter.type '" + type + "' is not supported by this server",
+                   "SearchParameter.type");
+  if (expression.empty())
+    return Invalid("SearchParameter.expression is required", "SearchParameter.expression");
+  auto path = SearchPath::Parse(expression);
+  if (!path.ok()) return Invalid(path.status().message(), "SearchParameter.expression");
+  std::vector<std::string> targets;
+  if (const JsonValue* t = resource.Find("target"); t && t->is_array())
+    for (const auto& v : t->items())
+      if (v.is_string()) targets.push_back(v.text());
+  const JsonValue* bases = resource.Find("base");
+  if (!bases || !bases->is_array() || bases->items().empty())
+    return Invalid("SearchParameter.base is required", "SearchParameter.base");
+  for (const auto& b : bases->items()) {
+    if (!b.is_string() || !StructureRegistry::R4().IsResourceType(b.text()))
+      return Invalid("SearchParameter.base names an unknown resource type", "SearchParameter.base");
+    rows.push_back({id, b.text(), code, type, expression, targets});
+  }
+  return rows;
+}
+
 Status SearchParamRegistry::OnSearchParameterWrite(CustomSearchParamStore& store,
                                                    const std::string& id,
                                                    const JsonValue* resource) {
   std::vector<CustomSearchParam> rows;
-  if (resource != nullptr && resource->GetString("status") != "retired") {
-    std::string code = resource->GetString("code");
-    std::string type = resource->GetString("type");
-    std::string expression = resource->GetString("expression");
-    // The codes that start with '_' are the ones FHIR reserves for all resources (_id,
-    // _lastUpdated, _text...): a definition of its own for one of them is not taken.
-    if (!code.empty() && code[0] == '_')
-      return Status(ErrorCode::kNotSupported,
-                    "SearchParameter.code '" + code +
-                        "' is reserved by FHIR for every resource type; this server keeps its own "
-                        "definition and does not take another",
-                    "SearchParameter.code");
-    if (code.empty() || code.find_first_of(" ,:.|$&=?") != std::string::npos)
-      return Invalid("SearchParameter.code '" + code + "' cannot be used as a parameter name",
-                     "SearchParameter.code");
-    if (!IsIndexedParamType(type))
-      return Invalid("SearchParameter.type '" + type + "' is not supported by this server",
-                     "SearchParameter.type");
-    if (expression.empty())
-      return Invalid("SearchParameter.expression is required", "SearchParameter.expression");
-    auto path = SearchPath::Parse(expression);
-    if (!path.ok()) return Invalid(path.status().message(), "SearchParameter.expression");
-    std::vector<std::string> targets;
-    if (const JsonValue* t = resource->Find("target"); t && t->is_array())
-      for (const auto& v : t->items())
-        if (v.is_string()) targets.push_back(v.text());
-    const JsonValue* bases = resource->Find("base");
-    if (!bases || !bases->is_array() || bases->items().empty())
-      return Invalid("SearchParameter.base is required", "SearchParameter.base");
-    for (const auto& b : bases->items()) {
-      if (!b.is_string() || !StructureRegistry::R4().IsResourceType(b.text()))
-        return Invalid("SearchParameter.base names an unknown resource type",
-                       "SearchParameter.base");
-      rows.push_back({id, b.text(), code, type, expression, targets});
-    }
+  if (resource != nullptr) {
+    auto defined = SearchParamRowsOf(id, *resource);
+    if (!defined.ok()) return defined.status();
+    rows = std::move(defined).value();
   }
   CARNET_RETURN_IF_ERROR(store.Remove(id));
   for (const CustomSearchParam& r : rows) {

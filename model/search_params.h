@@ -92,6 +92,14 @@ class SearchParamRegistry {
   long long checked_at_ms_ = 0;                     // guarded by mu_
 };
 
+// The rows a SearchParameter resource (not retired) defines, or why this server cannot take it,
+// judged on the resource alone: a reserved code (kNotSupported), a code, type or expression it
+// cannot index, bases that are not resource types (kInvalid). Whether another SearchParameter
+// already holds the code is the store's to say (OnSearchParameterWrite). Shared by the write
+// and by $validate, which tells a client before it writes.
+Result<std::vector<CustomSearchParam>> SearchParamRowsOf(const std::string& id,
+                                                         const JsonValue& resource);
+
 // True for the parameter types carnet indexes.
 bool IsIndexedParamType(const std::string& type);
 
