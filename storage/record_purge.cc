@@ -20,7 +20,7 @@ constexpr const char* kUnkeyed =
 
 // Children first; every table that holds a patient_key but the access history.
 const char* const kTables[] = {"idx_string",        "idx_token",          "idx_reference",
-                               "idx_date",          "idx_quantity",       "idx_uri",
+                               "idx_date",          "idx_quantity",       "idx_uri",          "idx_text",
                                "registry_code",     "association",        "registry_object",
                                "document_content",  "care_team_member",   "app_authorisation",
                                "emergency_access",  "patient_block",      "patient_preference",
@@ -28,7 +28,8 @@ const char* const kTables[] = {"idx_string",        "idx_token",          "idx_r
                                "resource"};
 // Where a resource's rows are, by type and id: its index rows, then its history and itself.
 const char* const kUnkeyedTables[] = {"idx_string",   "idx_token", "idx_reference",    "idx_date",
-                                      "idx_quantity", "idx_uri",   "resource_history", "resource"};
+                                      "idx_quantity", "idx_uri",   "idx_text",         "resource_history",
+                                      "resource"};
 
 }  // namespace
 

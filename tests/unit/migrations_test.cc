@@ -39,7 +39,7 @@ TEST(MigrationsTest, FreshDatabaseGetsTheWholeDossierSchema) {
   EXPECT_EQ(*CurrentSchemaVersion(*c), LatestVersion(BuiltinMigrations()));
   for (const char* t : {"patient", "patient_identifier", "resource", "resource_history",
                         "idx_string", "idx_token", "idx_reference", "idx_date", "idx_quantity",
-                        "idx_uri", "document_content", "registry_object", "association",
+                        "idx_uri", "idx_text", "document_content", "registry_object", "association",
                         "audit_event", "outbox"})
     EXPECT_TRUE(TableExists(*c, t)) << t;
   // Applying again is a no-op.
