@@ -254,9 +254,13 @@ std::string CleanText(std::string_view s) {
   while (i < s.size()) {
     auto c = static_cast<unsigned char>(s[i]);
     size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    bool ok = n > 0 && i + n <= s.size();
-    for (size_t k = 1; ok && k < n; ++k)
-      ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+    bool ok = n > 0 && i + n <= s.size() && c != 0xC0 && c != 0xC1 && c <= 0xF4;
+    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+    if (ok && n > 2) {  // no overlong form, surrogate, or code point past U+10FFFF
+      auto c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0) && !(c == 0xF0 && c1 < 0x90) &&
+           !(c == 0xF4 && c1 >= 0x90);
+    }
     if (!ok || (n == 1 && c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) {
       out += ' ';
       ++i;
@@ -278,8 +282,7 @@ std::string MarkupText(std::string_view x) {
     char c = x[i];
     if (c == '<') {
       std::string_view close = ">";
-      if (x.substr(i, 4) == "<!--") close = "-->";
-      else if (x.substr(i, 9) == "<![CDATA[") {
+      if (x.substr(i, 9) == "<![CDATA[") {
         size_t end = x.find("]]>", i + 9);
         out += ' ';
         out.append(x.substr(i + 9, (end == std::string_view::npos ? x.size() : end) - i - 9));
@@ -287,6 +290,7 @@ std::string MarkupText(std::string_view x) {
         i = end == std::string_view::npos ? x.size() : end + 3;
         continue;
       }
+      if (x.substr(i, 4) == "<!--") close = "-->";
       size_t end = x.find(close, i + 1);
       i = end == std::string_view::npos ? x.size() : end + close.size();
       out += ' ';
@@ -294,19 +298,18 @@ std::string MarkupText(std::string_view x) {
       size_t semi = x.find(';', i);
       std::string_view name =
           semi == std::string_view::npos || semi - i > 10 ? "" : x.substr(i + 1, semi - i - 1);
+      static const std::pair<std::string_view, uint32_t> kNamed[] = {
+          {"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"quot", '"'}, {"apos", '\''}, {"nbsp", ' '}};
       uint32_t cp = 0;
-      if (name == "amp") cp = '&';
-      else if (name == "lt") cp = '<';
-      else if (name == "gt") cp = '>';
-      else if (name == "quot") cp = '"';
-      else if (name == "apos") cp = '\'';
-      else if (name == "nbsp") cp = ' ';
-      else if (name.size() > 1 && name[0] == '#') {
+      for (const auto& [n, v] : kNamed)
+        if (name == n) cp = v;
+      if (cp == 0 && name.size() > 1 && name[0] == '#') {
         bool hex = name[1] == 'x' || name[1] == 'X';
         std::string digits(name.substr(hex ? 2 : 1));
         char* endp = nullptr;
         unsigned long v = digits.empty() ? 0 : std::strtoul(digits.c_str(), &endp, hex ? 16 : 10);
-        if (endp && *endp == '\0' && v > 0 && v < 0x110000) cp = static_cast<uint32_t>(v);
+        if (endp && *endp == '\0' && v > 0 && v < 0x110000 && (v < 0xD800 || v > 0xDFFF))
+          cp = static_cast<uint32_t>(v);
       }
       if (cp == 0) {
         out += c;
@@ -337,9 +340,8 @@ void ContentStrings(const JsonValue& v, const std::string& key, std::string* out
   } else if (v.is_array()) {
     for (const auto& i : v.items()) ContentStrings(i, key, out);
   } else if (v.is_object()) {
-    static const std::set<std::string> kSkipped = {"resourceType", "id",   "reference", "system",
-                                                   "url",          "data", "fullUrl",   "profile",
-                                                   "versionId",    "hash", "security",  "tag"};
+    static const std::set<std::string> kSkipped = {
+        "resourceType", "id", "meta", "reference", "system", "url", "fullUrl", "data", "hash"};
     for (const auto& [k, m] : v.members())
       if (!kSkipped.count(k)) ContentStrings(m, k, out);
   }
@@ -437,8 +439,8 @@ IndexRows ExtractIndexRows(const SearchParamSet& params, const std::string& type
   return rows;
 }
 
-Status AddDocumentText(storage::Transaction& tx, const std::string& type,
-                       const JsonValue& resource, IndexRows* rows) {
+Status AddDocumentText(storage::Transaction& tx, const std::string& type, const JsonValue& resource,
+                       IndexRows* rows) {
   if (type != "DocumentReference") return Status::Ok();
   std::string content_type;
   auto bytes = DocumentContentOf(tx, resource, &content_type);

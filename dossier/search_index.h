@@ -27,8 +27,8 @@ IndexRows ExtractIndexRows(const model::SearchParamSet& params, const std::strin
 // Adds the words of a DocumentReference's document (its inline data or the Binary it names,
 // when the document is text: a CDA, plain text...) to its _content row; does nothing for
 // other types.
-Status AddDocumentText(storage::Transaction& tx, const std::string& type,
-                       const JsonValue& resource, IndexRows* rows);
+Status AddDocumentText(storage::Transaction& tx, const std::string& type, const JsonValue& resource,
+                       IndexRows* rows);
 
 // Rewrites the index rows of one resource inside the write's transaction: removes the rows
 // of its previous version and, unless `resource` is null (a deletion), extracts and inserts

@@ -68,8 +68,12 @@ EntryResult Capabilities(const FhirContext& ctx, Call& /*call*/) {
                                                     : "with a prefix (ge, gt, le, lt, eq)"));
         if (code == "_text" || code == "_content")
           p.Set("documentation",
-                JsonValue::String(std::string(code == "_text" ? "the narrative" : "the whole resource, and a DocumentReference's document when it is text") +
-                                  ": words (French and English stemming, accents optional), \"a phrase\", or, -excluded"));
+                JsonValue::String(std::string(code == "_text"
+                                                  ? "the narrative"
+                                                  : "the whole resource, and a DocumentReference's "
+                                                    "document when it is text") +
+                                  ": words (French and English stemming, accents optional), \"a "
+                                  "phrase\", or, -excluded"));
         sp.Append(std::move(p));
       }
       r.Set("searchParam", std::move(sp));

@@ -48,9 +48,10 @@ namespace {
   "AS u(c0, c1, c2, c3, c4, c5)), "                                                                \
   "i5 AS (INSERT INTO idx_uri (patient_key, res_type, res_id, param, uri) SELECT $1::bigint, $2, " \
   "$3, "                                                                                           \
-  "c0, c1 FROM unnest($28::text[], $29::text[]) AS u(c0, c1)), "                                  \
+  "c0, c1 FROM unnest($28::text[], $29::text[]) AS u(c0, c1)), "                                   \
   "i6 AS (INSERT INTO idx_text (patient_key, res_type, res_id, param, tsv) SELECT $1::bigint, "    \
-  "$2, $3, " CARNET_TEXT_SELECT " FROM unnest($30::text[], $31::text[], $32::text[]) AS "          \
+  "$2, $3, " CARNET_TEXT_SELECT                                                                    \
+  " FROM unnest($30::text[], $31::text[], $32::text[]) AS "                                        \
   "u(c0, c1, c2)) SELECT 1"
 
 const Statement kIndexReplace{

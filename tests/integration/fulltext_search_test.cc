@@ -79,8 +79,8 @@ class FulltextSearchTest : public ::testing::Test {
         {"--actor", "professional", "--id", rpps_, "--profession", "10", "--org", "org-ft"});
   }
 
-  static HttpResult As(const std::string& token, const std::string& method,
-                       const std::string& path, const std::string& body = "") {
+  static HttpResult As(const std::string& token, const std::string& method, const std::string& path,
+                       const std::string& body = "") {
     static HttpClient client;
     std::vector<std::string> headers = {Auth(token)};
     if (!body.empty()) headers.push_back(kJson);
@@ -98,29 +98,34 @@ class FulltextSearchTest : public ::testing::Test {
   static void Deposit(const std::string& patient, const std::string& name, const std::string& code,
                       const std::string& text, Content how, const std::string& narrative = "") {
     std::string id = Doc(name), bin = Doc(name) + "-bin";
-    std::string binary = R"({"resourceType":"Binary","id":")" + bin +
-                         R"(","contentType":"text/plain","securityContext":{"reference":"DocumentReference/)" +
-                         id + R"("},"data":")" + Base64Encode(text) + R"("})";
+    std::string binary =
+        R"({"resourceType":"Binary","id":")" + bin +
+        R"(","contentType":"text/plain","securityContext":{"reference":"DocumentReference/)" + id +
+        R"("},"data":")" + Base64Encode(text) + R"("})";
     std::string attachment = R"("contentType":"text/plain",)" +
-                             (how == Content::kInline
-                                  ? R"("data":")" + Base64Encode(text) + R"(",)"
-                                  : R"("url":"Binary/)" + bin + R"(",)") +
+                             (how == Content::kInline ? R"("data":")" + Base64Encode(text) + R"(",)"
+                                                      : R"("url":"Binary/)" + bin + R"(",)") +
                              R"("size":)" + std::to_string(text.size()) + R"(,"hash":")" +
                              Base64Sha1(text) + R"(","creation":"2026-11-01T10:00:00Z")";
-    std::string dr = R"({"resourceType":"DocumentReference","id":")" + id + R"(",)" +
-                     (narrative.empty()
-                          ? ""
-                          : R"("text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">)" +
-                                narrative + R"(</div>"},)") +
-                     R"("masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:1.2.250.1.999.88.)" +
-                     std::to_string(std::stoll(RandomHex(6), nullptr, 16)) + R"("},
+    std::string dr =
+        R"({"resourceType":"DocumentReference","id":")" + id + R"(",)" +
+        (narrative.empty()
+             ? ""
+             : R"("text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">)" +
+                   narrative + R"(</div>"},)") +
+        R"("masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:1.2.250.1.999.88.)" +
+        std::to_string(std::stoll(RandomHex(6), nullptr, 16)) + R"("},
       "status":"current",
-      "type":{"coding":[{"system":"http://loinc.org","code":")" + code + R"("}]},
+      "type":{"coding":[{"system":"http://loinc.org","code":")" +
+        code + R"("}]},
       "category":[{"coding":[{"system":"urn:oid:1.2.250.1.213.1.1.4.1","code":"10"}]}],
-      "subject":{"reference":"Patient/)" + patient + R"("},
-      "author":[{"identifier":{"system":")" + kRpps + R"(","value":"810000000099"}}],
+      "subject":{"reference":"Patient/)" +
+        patient + R"("},
+      "author":[{"identifier":{"system":")" +
+        kRpps + R"(","value":"810000000099"}}],
       "securityLabel":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"N"}]}],
-      "content":[{"attachment":{)" + attachment + R"(},
+      "content":[{"attachment":{)" +
+        attachment + R"(},
         "format":{"system":"urn:oid:1.2.250.1.213.1.1.4.2.282","code":"urn:ihe:iti:xds:2017:mimeTypeSufficient"}}]})";
     if (how == Content::kBinaryFirst) Must(As(Lab(), "PUT", "Binary/" + bin, binary), 201, name);
     Must(As(Lab(), "PUT", "DocumentReference/" + id, dr), 201, name);
@@ -132,30 +137,39 @@ class FulltextSearchTest : public ::testing::Test {
          {std::tuple<std::string, std::string, std::string>{
               p_, p_ins_, "Patiente suivie pour insuffisance cardiaque"},
           {q_, q_ins_, "Patient suivi pour insuffisance cardiaque"}})
-      Must(As(Operator(), "PUT", "Patient/" + id,
-              R"({"resourceType":"Patient","id":")" + id +
-                  R"(","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">)" +
-                  narrative + R"(</div>"},"identifier":[{"system":")" + kInsSystem + R"(","value":")" +
-                  ins + R"("}],"birthDate":"1960-04-01"})"),
-           201, "record " + id);
+      Must(
+          As(Operator(), "PUT", "Patient/" + id,
+             R"({"resourceType":"Patient","id":")" + id +
+                 R"(","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">)" +
+                 narrative + R"(</div>"},"identifier":[{"system":")" + kInsSystem +
+                 R"(","value":")" + ins + R"("}],"birthDate":"1960-04-01"})"),
+          201, "record " + id);
     // The doctor is in P's care team, not in Q's.
     Must(As(PatientP(), "POST", "CareTeam",
-            R"({"resourceType":"CareTeam","status":"active","subject":{"reference":"Patient/)" + p_ +
-                R"("},"participant":[{"member":{"identifier":{"system":")" + kRpps + R"(","value":")" +
-                rpps_ + R"("}}}]})"),
+            R"({"resourceType":"CareTeam","status":"active","subject":{"reference":"Patient/)" +
+                p_ + R"("},"participant":[{"member":{"identifier":{"system":")" + kRpps +
+                R"(","value":")" + rpps_ + R"("}}}]})"),
          201, "care team of P");
     Deposit(p_, "cardio", "11502-2",
             "Compte rendu : douleur thoracique aiguë, électrocardiogramme normal.",
             Content::kBinaryFirst, "<p>Consultation de <b>cardiologie</b> &amp; suivi</p>");
-    Deposit(p_, "chest", "11490-0", "Chest pain at rest, troponin negative.", Content::kBinaryAfter);
+    Deposit(p_, "chest", "11490-0", "Chest pain at rest, troponin negative.",
+            Content::kBinaryAfter);
     Deposit(p_, "wrist", "11490-0", "Fracture du poignet gauche, plâtre pour six semaines.",
             Content::kInline);
     Deposit(p_, "abdo", "11490-0", "Douleurs abdominales depuis trois jours.", Content::kInline);
     Deposit(p_, "masked", "11502-2", "Douleurs thoraciques, document masqué aux professionnels.",
             Content::kBinaryFirst);
-    Must(As(PatientP(), "POST", "DocumentReference/" + Doc("masked") + "/$meta-add",
-            R"({"resourceType":"Parameters","parameter":[{"name":"meta","valueMeta":{"security":[{"system":"urn:oid:1.2.250.1.213.1.1.4.13","code":"MASQUE_PS"}]}}]})"),
-         200, "mask");
+    Must(
+        As(PatientP(), "POST", "DocumentReference/" + Doc("masked") + "/$meta-add",
+           R"({"resourceType":"Parameters","parameter":[{"name":"meta","valueMeta":{"security":[{"system":"urn:oid:1.2.250.1.213.1.1.4.13","code":"MASQUE_PS"}]}}]})"),
+        200, "mask");
+    // Bytes PostgreSQL cannot take as text (invalid UTF-8, NUL, a reference to a surrogate)
+    // leave the document's other words searchable.
+    Deposit(p_, "bytes", "11490-0",
+            std::string("<p>Br\xc3\xbblure &#xD800; \xff\xfe") + std::string(1, '\0') +
+                " cutan&#xE9;e &amp; ampoule</p>",
+            Content::kInline);
     Deposit(q_, "other", "11502-2", "Douleur thoracique chez un autre patient.",
             Content::kBinaryFirst);
   }
@@ -164,7 +178,6 @@ class FulltextSearchTest : public ::testing::Test {
   static std::set<std::string> Found(const std::string& token, const std::string& query,
                                      long long* total = nullptr) {
     auto r = As(token, "GET", query);
-    if (getenv("FT_DEBUG")) fprintf(stderr, "%s -> %s\n", query.c_str(), r.body.substr(0, 1500).c_str());
     EXPECT_EQ(r.status, 200) << query << ": " << r.body.substr(0, 500);
     std::set<std::string> out;
     auto json = ParseJson(r.body);
@@ -213,10 +226,12 @@ TEST_F(FulltextSearchTest, FrenchWordsAreStemmedAndAccentsOptional) {
   std::string anywhere = "DocumentReference?_content=" + Q("douleurs thoraciques");
   EXPECT_EQ(Found(PatientP(), anywhere), Ids({"cardio", "masked"}));
   EXPECT_EQ(Count(PatientP(), anywhere), 2);
-  EXPECT_EQ(Found(Lab(), anywhere + "&_id=" + Doc("cardio") + "," + Doc("masked") + "," + Doc("other")),
-            Ids({"cardio", "masked", "other"}));
+  EXPECT_EQ(
+      Found(Lab(), anywhere + "&_id=" + Doc("cardio") + "," + Doc("masked") + "," + Doc("other")),
+      Ids({"cardio", "masked", "other"}));
   // Q's record, outside the doctor's care: nothing found, nothing counted.
-  auto q = As(Doctor(), "GET", "DocumentReference?patient=" + q_ + "&_content=" + Q("douleur thoracique"));
+  auto q = As(Doctor(), "GET",
+              "DocumentReference?patient=" + q_ + "&_content=" + Q("douleur thoracique"));
   EXPECT_EQ(q.body.find(Doc("other")), std::string::npos) << q.body;
   EXPECT_TRUE(q.status != 200 || ParseJson(q.body)->Find("total")->text() == "0") << q.body;
   // Without accents, and with them.
@@ -225,6 +240,11 @@ TEST_F(FulltextSearchTest, FrenchWordsAreStemmedAndAccentsOptional) {
   EXPECT_EQ(Found(Doctor(), Docs("platre")), Ids({"wrist"}));
   // A word no document holds.
   EXPECT_EQ(Found(Doctor(), Docs("diabète")), Ids());
+}
+
+TEST_F(FulltextSearchTest, MarkupAndBadBytesInADocument) {
+  EXPECT_EQ(Found(Doctor(), Docs("brûlure cutanée")), Ids({"bytes"}));
+  EXPECT_EQ(Found(Doctor(), Docs("ampoules")), Ids({"bytes"}));
 }
 
 TEST_F(FulltextSearchTest, EnglishWordsAreStemmed) {
@@ -246,15 +266,18 @@ TEST_F(FulltextSearchTest, PhrasesOrAndExclusion) {
 
 TEST_F(FulltextSearchTest, TextIsTheNarrative) {
   EXPECT_EQ(Found(Doctor(), "DocumentReference?" + InP() + "&_text=cardiologie"), Ids({"cardio"}));
-  EXPECT_EQ(Found(Doctor(), "DocumentReference?" + InP() + "&_text=" + Q("cardiologie suivi")), Ids({"cardio"}));
+  EXPECT_EQ(Found(Doctor(), "DocumentReference?" + InP() + "&_text=" + Q("cardiologie suivi")),
+            Ids({"cardio"}));
   // The narrative is part of the content; the document is not part of the narrative.
   EXPECT_EQ(Found(Doctor(), Docs("cardiologie")), Ids({"cardio"}));
   EXPECT_EQ(Found(Doctor(), "DocumentReference?" + InP() + "&_text=troponin"), Ids());
   // Any type: the doctor finds P by her narrative.
-  EXPECT_EQ(Found(Doctor(), "Patient?_id=" + p_ + "&_text=" + Q("insuffisance cardiaque")), Ids({p_}));
+  EXPECT_EQ(Found(Doctor(), "Patient?_id=" + p_ + "&_text=" + Q("insuffisance cardiaque")),
+            Ids({p_}));
   EXPECT_EQ(Found(Doctor(), "Patient?_id=" + p_ + "&_text=" + Q("diabète")), Ids());
-  EXPECT_EQ(Found(Operator(), "Patient?_text=" + Q("insuffisance cardiaque") + "&_id=" + p_ + "," + q_),
-            Ids({p_, q_}));
+  EXPECT_EQ(
+      Found(Operator(), "Patient?_text=" + Q("insuffisance cardiaque") + "&_id=" + p_ + "," + q_),
+      Ids({p_, q_}));
 }
 
 TEST_F(FulltextSearchTest, CombinedWithOtherParametersAndPaging) {
@@ -274,8 +297,9 @@ TEST_F(FulltextSearchTest, ReindexFillsTheTextIndex) {
                                {storage::SqlParam::Text("ft-" + run_ + "-%")})
                   .ok());
   EXPECT_EQ(Found(Doctor(), Docs("douleur")), Ids());
-  std::string cmd = std::string(CARNET_GATEWAY_BINARY) + " reindex --type DocumentReference --db '" +
-                    TestDbConninfo() + "' > /dev/null 2>&1";
+  std::string cmd = std::string(CARNET_GATEWAY_BINARY) +
+                    " reindex --type DocumentReference --db '" + TestDbConninfo() +
+                    "' > /dev/null 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   EXPECT_EQ(Found(Doctor(), Docs("douleur")), Ids({"cardio", "abdo"}));
   EXPECT_EQ(Found(Doctor(), Docs("chest pains")), Ids({"chest"}));
