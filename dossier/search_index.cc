@@ -459,32 +459,26 @@ Status AddDocumentText(storage::Transaction& tx, const std::string& type, const 
   return Status::Ok();
 }
 
-namespace {
-
-// A Binary that holds the document of a DocumentReference (its securityContext, and the
-// document's attachment url): the document's _content gains the Binary's words. An XDS or MHD
-// submission writes the DocumentReference before its Binary.
-Status RefreshDocumentText(storage::Transaction& tx, const SearchParamSet& params,
-                           const storage::StoredResource& binary, const JsonValue& resource) {
-  const JsonValue* context = resource.Find("securityContext");
-  std::string ref = context ? context->GetString("reference") : "";
-  if (ref.rfind("DocumentReference/", 0) != 0) return Status::Ok();
-  auto dr = storage::ReadCurrent(tx, "DocumentReference", ref.substr(18), false);
+Status ReindexDocument(storage::Transaction& tx, const std::string& dr_id,
+                       const std::string& content_url) {
+  auto dr = storage::ReadCurrent(tx, "DocumentReference", dr_id, false);
   if (!dr.ok()) return dr.status();
-  if (!*dr || (*dr)->deleted || (*dr)->patient_key != binary.patient_key) return Status::Ok();
+  if (!*dr || (*dr)->deleted) return Status::Ok();
   auto json = ParseJson((*dr)->content);
   if (!json.ok()) return Status::Ok();
-  const JsonValue* content = json->Find("content");
-  const JsonValue* attachment = content && content->is_array() && !content->items().empty()
-                                    ? content->items()[0].Find("attachment")
-                                    : nullptr;
-  if (!attachment || attachment->GetString("url") != "Binary/" + binary.id) return Status::Ok();
-  IndexRows rows = ExtractIndexRows(params, "DocumentReference", *json);
+  if (!content_url.empty()) {
+    const JsonValue* content = json->Find("content");
+    const JsonValue* attachment = content && content->is_array() && !content->items().empty()
+                                      ? content->items()[0].Find("attachment")
+                                      : nullptr;
+    if (!attachment || attachment->GetString("url") != content_url) return Status::Ok();
+  }
+  auto params = CurrentSearchParams(tx);
+  if (!params.ok()) return params.status();
+  IndexRows rows = ExtractIndexRows(**params, "DocumentReference", *json);
   CARNET_RETURN_IF_ERROR(AddDocumentText(tx, "DocumentReference", *json, &rows));
   return storage::WriteIndexRows(tx, **dr, rows);
 }
-
-}  // namespace
 
 Status UpdateSearchIndex(storage::Transaction& tx, const storage::StoredResource& stored,
                          const JsonValue* resource) {
@@ -498,8 +492,14 @@ Status UpdateSearchIndex(storage::Transaction& tx, const storage::StoredResource
     if (!params.ok()) return params.status();
     rows = ExtractIndexRows(**params, stored.type, *resource);
     CARNET_RETURN_IF_ERROR(AddDocumentText(tx, stored.type, *resource, &rows));
-    if (stored.type == "Binary")
-      CARNET_RETURN_IF_ERROR(RefreshDocumentText(tx, **params, stored, *resource));
+    // The content of a document written after it (the order of an XDS submission): the
+    // document's _content gains its words.
+    if (const JsonValue* context = resource->Find("securityContext");
+        context && stored.type == "Binary") {
+      std::string ref = context->GetString("reference");
+      if (ref.rfind("DocumentReference/", 0) == 0)
+        CARNET_RETURN_IF_ERROR(ReindexDocument(tx, ref.substr(18), "Binary/" + stored.id));
+    }
   }
   // A first version has no index rows yet (a resource deleted and written again has a later
   // version number).
