@@ -361,6 +361,11 @@ void AddFullText(const std::string& param, std::string text, IndexRows* rows) {
 
 // The words of a document's bytes when they are text: XML or HTML (a CDA document) as its
 // character data, plain text and JSON as written; nothing for a PDF, an image...
+bool IsTextType(const std::string& type) {
+  return type.rfind("text/", 0) == 0 || type.find("xml") != std::string::npos ||
+         type.find("html") != std::string::npos || type.find("json") != std::string::npos;
+}
+
 std::string DocumentWords(const std::string& bytes, const std::string& content_type) {
   std::string type = NormalizeSearchText(content_type);
   size_t start = bytes.find_first_not_of(" \t\r\n\xEF\xBB\xBF");
@@ -442,6 +447,14 @@ IndexRows ExtractIndexRows(const SearchParamSet& params, const std::string& type
 Status AddDocumentText(storage::Transaction& tx, const std::string& type, const JsonValue& resource,
                        IndexRows* rows) {
   if (type != "DocumentReference") return Status::Ok();
+  // A document declared as something else than text (a PDF, an image) has no words to give:
+  // its bytes (megabytes, in a Binary) are not read on every version of the DocumentReference.
+  if (const JsonValue* content = resource.Find("content");
+      content && content->is_array() && !content->items().empty())
+    if (const JsonValue* attachment = content->items()[0].Find("attachment")) {
+      std::string declared = NormalizeSearchText(attachment->GetString("contentType"));
+      if (!declared.empty() && !IsTextType(declared)) return Status::Ok();
+    }
   std::string content_type;
   auto bytes = DocumentContentOf(tx, resource, &content_type);
   if (!bytes.ok()) return bytes.status();
