@@ -429,17 +429,15 @@ IndexRows ExtractIndexRows(const SearchParamSet& params, const std::string& type
         ExtractUri(code, v, &rows);
     }
   }
-  // Full text: _text is the narrative, _content every string of the resource (a Binary's
-  // data as its words when it is text; a DocumentReference's document is added by
-  // AddDocumentText, which reads it from the store).
+  // Full text: _text is the narrative, _content every string of the resource (a
+  // DocumentReference's document is added by AddDocumentText, which reads it from the store).
+  // A Binary is never searched (fhir/search.cc): its words are its document's.
+  if (type == "Binary") return rows;
   if (const JsonValue* text = resource.Find("text"))
     if (const JsonValue* div = text->Find("div"); div && div->is_string())
       AddFullText("_text", MarkupText(div->text()), &rows);
   std::string content;
   ContentStrings(resource, "", &content);
-  if (type == "Binary")
-    if (auto bytes = Base64Decode(resource.GetString("data")))
-      content += DocumentWords(*bytes, resource.GetString("contentType"));
   AddFullText("_content", std::move(content), &rows);
   return rows;
 }
