@@ -12,19 +12,19 @@
 #include <thread>
 
 #include "base/strings.h"
-#include "storage/bulk_copy.h"
 #include "dossier/dossier.h"
-#include "fhir/interactions.h"
 #include "dossier/search_index.h"
 #include "dossier/search_params.h"
-#include "model/search_params.h"
+#include "fhir/interactions.h"
 #include "mapping/registry_index.h"
-#include "profiles/access.h"
 #include "model/compartment.h"
+#include "model/search_params.h"
+#include "model/validator.h"
+#include "profiles/access.h"
 #include "profiles/policy.h"
 #include "profiles/policy_store.h"
-#include "model/validator.h"
 #include "storage/audit_store.h"
+#include "storage/bulk_copy.h"
 #include "storage/connection.h"
 #include "storage/migrations.h"
 #include "storage/transaction.h"
@@ -55,7 +55,7 @@ OptText ParamText(const storage::SqlParam& p) { return p.value; }
 struct Chunk {
   int first = 0, last = 0;
   CopyRows patient, patient_identifier, resource, history, idx_string, idx_token, idx_reference,
-      idx_date, idx_uri, quantity, registry_object, registry_code, audit_event;
+      idx_date, idx_uri, quantity, full_text, registry_object, registry_code, audit_event;
   // audit_chain_head rows: the chains this chunk extended.
   std::vector<std::string> head_keys, head_seqs, head_hashes;
   LoadReport counts;
@@ -65,7 +65,7 @@ struct Chunk {
     long long n = 0;
     for (const CopyRows* r : {&patient, &patient_identifier, &resource, &history, &idx_string,
                               &idx_token, &idx_reference, &idx_date, &idx_uri, &quantity,
-                              &registry_object, &registry_code, &audit_event})
+                              &full_text, &registry_object, &registry_code, &audit_event})
       n += r->rows();
     return n + static_cast<long long>(head_keys.size());
   }
@@ -242,7 +242,8 @@ void RowMaker::AddVersion(const storage::StoredResource& s, Chunk& c) {
       .EndRow();
 }
 
-void RowMaker::AddIndex(const storage::StoredResource& s, const dossier::IndexRows& rows, Chunk& c) {
+void RowMaker::AddIndex(const storage::StoredResource& s, const dossier::IndexRows& rows,
+                        Chunk& c) {
   auto head = [&](CopyRows& t) -> CopyRows& {
     return t.Int(*s.patient_key).Text(s.type).Text(s.id);
   };
@@ -278,6 +279,9 @@ void RowMaker::AddIndex(const storage::StoredResource& s, const dossier::IndexRo
         .Opt(r.system)
         .Opt(r.code)
         .EndRow();
+  // The text columns c0..c2 of storage::kTextSelect.
+  for (const auto& r : rows.texts)
+    head(c.full_text).Text(r.param).Text(r.text).Text(r.folded).EndRow();
 }
 
 Status RowMaker::AddRegistry(const storage::StoredResource& s, const JsonValue& resource,
@@ -471,6 +475,7 @@ Status WriteChunk(BulkConnection& db, const Chunk& c) {
       {"idx_date (patient_key, res_type, res_id, param, low, high)", &c.idx_date},
       {"idx_uri (patient_key, res_type, res_id, param, uri)", &c.idx_uri},
       {"bulk_quantity (patient_key, res_type, res_id, c0, c1, c2, c3, c4, c5)", &c.quantity},
+      {"bulk_text (patient_key, res_type, res_id, c0, c1, c2)", &c.full_text},
       {"registry_object (patient_key, entry_uuid, object_type, res_type, res_id, unique_id, "
        "logical_id, version, "
        "availability_status, entry_type, repository_unique_id, patient_id, source_patient_id, "
@@ -493,6 +498,12 @@ Status WriteChunk(BulkConnection& db, const Chunk& c) {
                     "INSERT INTO idx_quantity (patient_key, res_type, res_id, param, "
                     "value, low, high, system, code) SELECT patient_key, res_type, res_id, ") +
                 storage::kQuantitySelect + " FROM bulk_quantity")
+            .status());
+  if (c.full_text.rows() > 0)
+    CARNET_RETURN_IF_ERROR(
+        db.Exec(std::string("INSERT INTO idx_text (patient_key, res_type, res_id, param, tsv) "
+                            "SELECT patient_key, res_type, res_id, ") +
+                storage::kTextSelect + " FROM bulk_text")
             .status());
   if (!c.head_keys.empty())
     CARNET_RETURN_IF_ERROR(
@@ -592,6 +603,11 @@ Result<LoadReport> FastLoad(const std::string& conninfo, const DossierGenerator&
       (*db)
           ->Exec("CREATE TEMP TABLE bulk_quantity (patient_key bigint, res_type text, res_id text, "
                  "c0 text, c1 text, c2 text, c3 text, c4 text, c5 text) ON COMMIT DELETE ROWS")
+          .status());
+  CARNET_RETURN_IF_ERROR(
+      (*db)
+          ->Exec("CREATE TEMP TABLE bulk_text (patient_key bigint, res_type text, res_id text, "
+                 "c0 text, c1 text, c2 text) ON COMMIT DELETE ROWS")
           .status());
   RowMaker maker(params, **control, std::move(chains));
   ChunkQueue queue;

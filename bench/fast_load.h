@@ -9,8 +9,10 @@
 //   - the record of a Patient: dossier::NationalIdentityOf -> patient, patient_identifier;
 //   - the search index: dossier::ExtractIndexRows over the parameters in force (official and
 //     custom, SearchParamRegistry) -> idx_string, idx_token, idx_reference, idx_date,
-//     idx_uri, and idx_quantity through storage::kQuantitySelect (PostgreSQL computes the
-//     precision range, as on the live path);
+//     idx_uri, idx_quantity through storage::kQuantitySelect (PostgreSQL computes the
+//     precision range, as on the live path), and idx_text through storage::kTextSelect (the
+//     tsvector; the generated documents are PDFs, whose bytes give no words on the live path
+//     either);
 //   - the XDS registry of a DocumentReference: mapping::DocumentEntryRowsOf ->
 //     registry_object, registry_code;
 //   - the policy decision (profiles::DecideNewRecord, profiles::Decide on the record's

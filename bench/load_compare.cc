@@ -42,6 +42,7 @@ const TableSpec kTables[] = {
     {"idx_date", "patient_key, res_type, res_id, param, low, high"},
     {"idx_quantity", "patient_key, res_type, res_id, param, value, low, high, system, code"},
     {"idx_uri", "patient_key, res_type, res_id, param, uri"},
+    {"idx_text", "patient_key, res_type, res_id, param, tsv"},
     {"document_content", "patient_key, sha256, sha1, size, mime_type, md5(data)"},
     {"registry_object",
      "patient_key, entry_uuid, object_type, res_type, res_id, unique_id, logical_id, version, "

@@ -7,13 +7,16 @@ error (400), not silently ignored.
     conformance/gen_search_suite.py http://127.0.0.1:8080/fhir/metadata   (or a file)
 
 The `:missing=false` modifier gives every parameter type (string, token, reference, date, number,
-quantity, uri) a valid query without needing a value. tests/integration/conformance_test.cc checks
+quantity, uri) a valid query without needing a value; the full-text parameters (_text, _content)
+take words, so they are sent with one. tests/integration/conformance_test.cc checks
 that the suite and carnet's CapabilityStatement name the same parameters, so the suite is
 regenerated whenever the declared parameters change.
 """
 import json
 import sys
 import urllib.request
+
+FULL_TEXT = ("_text", "_content")  # words, no :missing
 
 
 def main():
@@ -32,7 +35,8 @@ def main():
         for p in sorted(r.get("searchParam", []), key=lambda p: p["name"]):
             actions.append({"operation": {
                 "type": {"code": "search"}, "resource": r["type"],
-                "params": "?%s:missing=false&_count=1" % p["name"],
+                "params": ("?%s=carnet&_count=1" if p["name"] in FULL_TEXT
+                           else "?%s:missing=false&_count=1") % p["name"],
                 "requestHeader": [{"field": "Authorization", "value": "Bearer ${token_operator}"},
                                   {"field": "Prefer", "value": "handling=strict"}]}})
             actions.append({"assert": {"label": "%s %s (%s)" % (r["type"], p["name"], p["type"]),

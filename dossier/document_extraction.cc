@@ -21,9 +21,10 @@ JsonValue Ref(const std::string& reference) {
   return r;
 }
 
-// The bytes of the document's first attachment: inline data, or the Binary its url names.
-Result<std::string> ContentOf(storage::Transaction& tx, const JsonValue& dr,
-                              std::string* content_type) {
+}  // namespace
+
+Result<std::string> DocumentContentOf(storage::Transaction& tx, const JsonValue& dr,
+                                      std::string* content_type) {
   const JsonValue* content = dr.Find("content");
   if (!content || !content->is_array() || content->items().empty()) return std::string();
   const JsonValue* attachment = content->items()[0].Find("attachment");
@@ -44,6 +45,8 @@ Result<std::string> ContentOf(storage::Transaction& tx, const JsonValue& dr,
   auto bytes = Base64Decode(data);
   return bytes ? *bytes : std::string();
 }
+
+namespace {
 
 // Copies into `into` what `from` has and `into` lacks: top-level elements, and inside
 // context and the first content's attachment and format, their sub-elements. A contained
@@ -229,7 +232,7 @@ Status ExtractDocumentContent(storage::Transaction& tx,
   if (!done.ok()) return done.status();
   if (!done->empty()) return Status::Ok();
   std::string content_type;
-  auto bytes = ContentOf(tx, *dr, &content_type);
+  auto bytes = DocumentContentOf(tx, *dr, &content_type);
   if (!bytes.ok()) return bytes.status();
   if (bytes->empty() || bytes->find("ClinicalDocument") == std::string::npos ||
       bytes->find("urn:hl7-org:v3") == std::string::npos)

@@ -31,6 +31,12 @@ inline constexpr const char* kExtractionTagSystem =
 inline constexpr const char* kExtractionTagCode = "cda-extraction";
 bool HasExtractionTag(const JsonValue& resource);
 
+// The bytes of DocumentReference `dr`'s first attachment: its inline data, or the data of the
+// Binary its url names (empty when there is neither); `content_type` gets the attachment's (or
+// the Binary's) contentType.
+Result<std::string> DocumentContentOf(storage::Transaction& tx, const JsonValue& dr,
+                                      std::string* content_type);
+
 // Extracts DocumentReference `dr_id`'s content when it is a CDA document and has not been
 // extracted yet; does nothing when the document, its content, or a CDA body is missing.
 Status ExtractDocumentContent(storage::Transaction& tx,

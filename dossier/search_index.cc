@@ -1,5 +1,10 @@
 #include "dossier/search_index.h"
 
+#include <cstdlib>
+#include <set>
+
+#include "base/strings.h"
+#include "dossier/document_extraction.h"
 #include "dossier/search_params.h"
 #include "model/search_dates.h"
 #include "model/search_text.h"
@@ -236,6 +241,141 @@ void ExtractUri(const std::string& code, const PathValue& v, IndexRows* rows) {
   if (auto t = PrimitiveText(v); t && !t->empty()) rows->uris.push_back({code, Clip(*t)});
 }
 
+// The text given to full-text search per resource and parameter is bounded (a tsvector holds
+// at most 1 MB); past the bound, the words of the rest are not searchable.
+constexpr size_t kMaxFullText = 256 * 1024;
+
+// `s` without what PostgreSQL cannot take as text: invalid UTF-8 and control characters (NUL
+// above all) become spaces.
+std::string CleanText(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    bool ok = n > 0 && i + n <= s.size() && c != 0xC0 && c != 0xC1 && c <= 0xF4;
+    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+    if (ok && n > 2) {  // no overlong form, surrogate, or code point past U+10FFFF
+      auto c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0) && !(c == 0xF0 && c1 < 0x90) &&
+           !(c == 0xF4 && c1 >= 0x90);
+    }
+    if (!ok || (n == 1 && c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) {
+      out += ' ';
+      ++i;
+      continue;
+    }
+    out.append(s.substr(i, n));
+    i += n;
+  }
+  return out;
+}
+
+// The words of XHTML or XML (a narrative's div, a CDA document): the character data, tags
+// replaced by spaces (so that <td>a</td><td>b</td> stays two words), the predefined and
+// numeric character references decoded, comments and processing instructions left out.
+std::string MarkupText(std::string_view x) {
+  std::string out;
+  size_t i = 0;
+  while (i < x.size() && out.size() < kMaxFullText) {
+    char c = x[i];
+    if (c == '<') {
+      std::string_view close = ">";
+      if (x.substr(i, 9) == "<![CDATA[") {
+        size_t end = x.find("]]>", i + 9);
+        out += ' ';
+        out.append(x.substr(i + 9, (end == std::string_view::npos ? x.size() : end) - i - 9));
+        out += ' ';
+        i = end == std::string_view::npos ? x.size() : end + 3;
+        continue;
+      }
+      if (x.substr(i, 4) == "<!--") close = "-->";
+      size_t end = x.find(close, i + 1);
+      i = end == std::string_view::npos ? x.size() : end + close.size();
+      out += ' ';
+    } else if (c == '&') {
+      size_t semi = x.find(';', i);
+      std::string_view name =
+          semi == std::string_view::npos || semi - i > 10 ? "" : x.substr(i + 1, semi - i - 1);
+      static const std::pair<std::string_view, uint32_t> kNamed[] = {
+          {"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"quot", '"'}, {"apos", '\''}, {"nbsp", ' '}};
+      uint32_t cp = 0;
+      for (const auto& [n, v] : kNamed)
+        if (name == n) cp = v;
+      if (cp == 0 && name.size() > 1 && name[0] == '#') {
+        bool hex = name[1] == 'x' || name[1] == 'X';
+        std::string digits(name.substr(hex ? 2 : 1));
+        char* endp = nullptr;
+        unsigned long v = digits.empty() ? 0 : std::strtoul(digits.c_str(), &endp, hex ? 16 : 10);
+        if (endp && *endp == '\0' && v > 0 && v < 0x110000 && (v < 0xD800 || v > 0xDFFF))
+          cp = static_cast<uint32_t>(v);
+      }
+      if (cp == 0) {
+        out += c;
+        ++i;
+      } else {
+        AppendUtf8(cp, &out);
+        i = semi + 1;
+      }
+    } else {
+      out += c;
+      ++i;
+    }
+  }
+  return out;
+}
+
+// Every string of a resource, for _content: its elements' values (the narrative as words),
+// but not what names or encodes rather than says (ids, references, systems, urls, base64).
+void ContentStrings(const JsonValue& v, const std::string& key, std::string* out) {
+  if (out->size() >= kMaxFullText) return;
+  if (v.is_string()) {
+    if (key == "div") {
+      *out += MarkupText(v.text());
+    } else {
+      *out += v.text();
+    }
+    *out += '\n';
+  } else if (v.is_array()) {
+    for (const auto& i : v.items()) ContentStrings(i, key, out);
+  } else if (v.is_object()) {
+    static const std::set<std::string> kSkipped = {
+        "resourceType", "id", "meta", "reference", "system", "url", "fullUrl", "data", "hash"};
+    for (const auto& [k, m] : v.members())
+      if (!kSkipped.count(k)) ContentStrings(m, k, out);
+  }
+}
+
+void AddFullText(const std::string& param, std::string text, IndexRows* rows) {
+  if (text.size() > kMaxFullText) {
+    size_t n = kMaxFullText;
+    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+    text.resize(n);
+  }
+  text = CleanText(text);
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) return;
+  std::string folded = NormalizeSearchText(text);
+  rows->texts.push_back({param, std::move(text), std::move(folded)});
+}
+
+// The words of a document's bytes when they are text: XML or HTML (a CDA document) as its
+// character data, plain text and JSON as written; nothing for a PDF, an image...
+bool IsTextType(const std::string& type) {
+  return type.rfind("text/", 0) == 0 || type.find("xml") != std::string::npos ||
+         type.find("html") != std::string::npos || type.find("json") != std::string::npos;
+}
+
+std::string DocumentWords(const std::string& bytes, const std::string& content_type) {
+  std::string type = NormalizeSearchText(content_type);
+  size_t start = bytes.find_first_not_of(" \t\r\n\xEF\xBB\xBF");
+  bool markup = type.find("xml") != std::string::npos || type.find("html") != std::string::npos ||
+                (start != std::string::npos && bytes[start] == '<');
+  if (markup) return MarkupText(bytes);
+  if (type.rfind("text/", 0) == 0 || type.find("json") != std::string::npos) return bytes;
+  return std::string();
+}
+
 }  // namespace
 
 ParsedReference ParseReference(const std::string& ref_in) {
@@ -289,7 +429,66 @@ IndexRows ExtractIndexRows(const SearchParamSet& params, const std::string& type
         ExtractUri(code, v, &rows);
     }
   }
+  // Full text: _text is the narrative, _content every string of the resource (a
+  // DocumentReference's document is added by AddDocumentText, which reads it from the store).
+  // A Binary is never searched (fhir/search.cc): its words are its document's.
+  if (type == "Binary") return rows;
+  if (const JsonValue* text = resource.Find("text"))
+    if (const JsonValue* div = text->Find("div"); div && div->is_string())
+      AddFullText("_text", MarkupText(div->text()), &rows);
+  std::string content;
+  ContentStrings(resource, "", &content);
+  AddFullText("_content", std::move(content), &rows);
   return rows;
+}
+
+Status AddDocumentText(storage::Transaction& tx, const std::string& type, const JsonValue& resource,
+                       IndexRows* rows) {
+  if (type != "DocumentReference") return Status::Ok();
+  // A document declared as something else than text (a PDF, an image) has no words to give:
+  // its bytes (megabytes, in a Binary) are not read on every version of the DocumentReference.
+  if (const JsonValue* content = resource.Find("content");
+      content && content->is_array() && !content->items().empty())
+    if (const JsonValue* attachment = content->items()[0].Find("attachment")) {
+      std::string declared = NormalizeSearchText(attachment->GetString("contentType"));
+      if (!declared.empty() && !IsTextType(declared)) return Status::Ok();
+    }
+  std::string content_type;
+  auto bytes = DocumentContentOf(tx, resource, &content_type);
+  if (!bytes.ok()) return bytes.status();
+  std::string words = DocumentWords(*bytes, content_type);
+  if (words.empty()) return Status::Ok();
+  // One _content row: the resource's strings, then the document's words.
+  std::string content;
+  for (auto t = rows->texts.begin(); t != rows->texts.end(); ++t)
+    if (t->param == "_content") {
+      content = std::move(t->text) + "\n";
+      rows->texts.erase(t);
+      break;
+    }
+  AddFullText("_content", content + words, rows);
+  return Status::Ok();
+}
+
+Status ReindexDocument(storage::Transaction& tx, const std::string& dr_id,
+                       const std::string& content_url) {
+  auto dr = storage::ReadCurrent(tx, "DocumentReference", dr_id, false);
+  if (!dr.ok()) return dr.status();
+  if (!*dr || (*dr)->deleted) return Status::Ok();
+  auto json = ParseJson((*dr)->content);
+  if (!json.ok()) return Status::Ok();
+  if (!content_url.empty()) {
+    const JsonValue* content = json->Find("content");
+    const JsonValue* attachment = content && content->is_array() && !content->items().empty()
+                                      ? content->items()[0].Find("attachment")
+                                      : nullptr;
+    if (!attachment || attachment->GetString("url") != content_url) return Status::Ok();
+  }
+  auto params = CurrentSearchParams(tx);
+  if (!params.ok()) return params.status();
+  IndexRows rows = ExtractIndexRows(**params, "DocumentReference", *json);
+  CARNET_RETURN_IF_ERROR(AddDocumentText(tx, "DocumentReference", *json, &rows));
+  return storage::WriteIndexRows(tx, **dr, rows);
 }
 
 Status UpdateSearchIndex(storage::Transaction& tx, const storage::StoredResource& stored,
@@ -303,6 +502,15 @@ Status UpdateSearchIndex(storage::Transaction& tx, const storage::StoredResource
     auto params = registry.Current(store);
     if (!params.ok()) return params.status();
     rows = ExtractIndexRows(**params, stored.type, *resource);
+    CARNET_RETURN_IF_ERROR(AddDocumentText(tx, stored.type, *resource, &rows));
+    // The content of a document written after it (the order of an XDS submission): the
+    // document's _content gains its words.
+    if (const JsonValue* context = resource->Find("securityContext");
+        context && stored.type == "Binary") {
+      std::string ref = context->GetString("reference");
+      if (ref.rfind("DocumentReference/", 0) == 0)
+        CARNET_RETURN_IF_ERROR(ReindexDocument(tx, ref.substr(18), "Binary/" + stored.id));
+    }
   }
   // A first version has no index rows yet (a resource deleted and written again has a later
   // version number).
@@ -324,8 +532,9 @@ Result<long long> Reindex(storage::Pool& pool, const std::string& type) {
       for (const storage::StoredResource& s : *resources) {
         auto json = ParseJson(s.content);
         if (!json.ok()) continue;
-        CARNET_RETURN_IF_ERROR(
-            storage::WriteIndexRows(tx, s, ExtractIndexRows(**params, s.type, *json)));
+        IndexRows rows = ExtractIndexRows(**params, s.type, *json);
+        CARNET_RETURN_IF_ERROR(AddDocumentText(tx, s.type, *json, &rows));
+        CARNET_RETURN_IF_ERROR(storage::WriteIndexRows(tx, s, rows));
         after_type = s.type;
         after_id = s.id;
         ++batch;

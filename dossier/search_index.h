@@ -24,6 +24,18 @@ using IndexRows = storage::IndexRows;
 IndexRows ExtractIndexRows(const model::SearchParamSet& params, const std::string& type,
                            const JsonValue& resource);
 
+// Adds the words of a DocumentReference's document (its inline data or the Binary it names,
+// when the document is text: a CDA, plain text...) to its _content row; does nothing for
+// other types.
+Status AddDocumentText(storage::Transaction& tx, const std::string& type, const JsonValue& resource,
+                       IndexRows* rows);
+
+// Rewrites the index rows of DocumentReference `dr_id` (when current), its document's words
+// included: once its content is stored after it (a Binary written later, in an XDS submission
+// or an MHD bundle). With `content_url`, only when the document's attachment names it.
+Status ReindexDocument(storage::Transaction& tx, const std::string& dr_id,
+                       const std::string& content_url = "");
+
 // Rewrites the index rows of one resource inside the write's transaction: removes the rows
 // of its previous version and, unless `resource` is null (a deletion), extracts and inserts
 // the new ones. A SearchParameter resource also updates the custom parameters (kInvalid for

@@ -9,6 +9,7 @@
 #include "base/strings.h"
 #include "dossier/document_extraction.h"
 #include "dossier/dossier.h"
+#include "dossier/search_index.h"
 #include "fhir/format.h"
 #include "fhir/outcome.h"
 #include "fhir/rest_impl.h"
@@ -358,13 +359,16 @@ EntryResult ProcessBundleBody(const FhirContext& ctx, Session& session, const Ht
       }
       // An MHD Provide Document Bundle (ITI-65) stores documents and their Binary content in
       // either order, the content naming no document: once all is stored, the documents'
-      // structured content is extracted (dossier/document_extraction.h; once per document).
+      // structured content is extracted (dossier/document_extraction.h; once per document) and
+      // its text indexed.
       for (size_t i : order)
         if (entries[i].url.type == "DocumentReference" && results[i].status == 201 &&
             !results[i].location.empty()) {
           std::string id =
               results[i].location.substr(18, results[i].location.find("/_history") - 18);
           CARNET_RETURN_IF_ERROR(dossier::ExtractDocumentContent(tx, session, id));
+          // Its words, for _content: the Binary, naming no document, did not bring them.
+          CARNET_RETURN_IF_ERROR(dossier::ReindexDocument(tx, id));
         }
       return Status::Ok();
     });

@@ -127,6 +127,14 @@ EntryResult Capabilities(const FhirContext& ctx, Call& /*call*/) {
                                         "patient or a guardian"
                                   : code == "agent" ? "the actor, by identifier ([system|]value)"
                                                     : "with a prefix (ge, gt, le, lt, eq)"));
+        if (code == "_text" || code == "_content")
+          p.Set("documentation",
+                JsonValue::String(std::string(code == "_text"
+                                                  ? "the narrative"
+                                                  : "the whole resource, and a DocumentReference's "
+                                                    "document when it is text") +
+                                  ": words (French and English stemming, accents optional), \"a "
+                                  "phrase\", or, -excluded"));
         sp.Append(std::move(p));
       }
       r.Set("searchParam", std::move(sp));

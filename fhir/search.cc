@@ -235,6 +235,10 @@ std::vector<std::pair<std::string, std::string>> SupportedSearchParams(const std
     return {{"patient", "reference"}, {"date", "date"}, {"agent", "reference"}};
   auto set = model::SearchParamRegistry::Instance().Official();
   for (const auto& [code, def] : set->ForType(type)) out.emplace_back(code, def->type);
+  // Full-text search (idx_text), which R4 defines without an expression: the narrative of a
+  // DomainResource, and the whole content of any resource.
+  if (type != "Bundle" && type != "Parameters") out.emplace_back("_text", "string");
+  out.emplace_back("_content", "string");
   return out;
 }
 

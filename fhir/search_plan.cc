@@ -21,6 +21,7 @@ std::optional<IndexTable> TableOf(const std::string& param_type) {
   if (param_type == "date") return IndexTable::kDate;
   if (param_type == "number" || param_type == "quantity") return IndexTable::kQuantity;
   if (param_type == "uri") return IndexTable::kUri;
+  if (param_type == "text") return IndexTable::kText;  // _text, _content
   return std::nullopt;
 }
 
@@ -183,6 +184,16 @@ std::vector<RowMatch> ValueMatches(const Criterion& c, const std::string& base_u
       } else {
         any.push_back({On(Op::kStartsWith, "value_norm", model::NormalizeSearchText(u))});
       }
+    }
+    return any;
+  }
+  if (c.param_type == "text") {
+    // As written for the French configuration, folded for the English one (migration 0006).
+    for (const auto& v : c.values) {
+      std::string u = UnescapeSearch(v);
+      ColumnTest t = On(Op::kTextMatch, "tsv", u);
+      t.value2 = model::NormalizeSearchText(u);
+      any.push_back({t});
     }
     return any;
   }

@@ -413,8 +413,27 @@ Result<ParsedSearch> ParseSearch(const model::SearchParamSet& params,
       out.link_params.emplace_back(name, value);
       continue;
     }
-    if (name == "_contained" || name == "_containedType" || name == "_text" || name == "_content" ||
-        name == "_list" || name == "_query" || name == "_filter") {
+    if (name == "_text" || name == "_content") {
+      // Full-text search (idx_text): each value is a web-search query (words all present,
+      // "a phrase", or, -excluded); values separated by commas are alternatives, as for any
+      // parameter, and repeated parameters must all match.
+      Criterion c;
+      c.name = name;
+      c.code = name;
+      c.param_type = "text";
+      c.types = out.types;
+      for (std::string& v : SplitUnescaped(value, ','))
+        if (!UnescapeSearch(v).empty()) c.values.push_back(std::move(v));
+      if (c.values.empty()) {
+        CARNET_RETURN_IF_ERROR(ctx.Unknown(name, "empty value"));
+        continue;
+      }
+      out.criteria.push_back(std::move(c));
+      out.link_params.emplace_back(name, value);
+      continue;
+    }
+    if (name == "_contained" || name == "_containedType" || name == "_list" || name == "_query" ||
+        name == "_filter") {
       CARNET_RETURN_IF_ERROR(ctx.Unknown(name, "not supported by this server"));
       continue;
     }

@@ -22,6 +22,8 @@ const char* TableName(IndexTable t) {
       return "idx_quantity";
     case IndexTable::kUri:
       return "idx_uri";
+    case IndexTable::kText:
+      return "idx_text";
   }
   return "idx_string";
 }
@@ -99,6 +101,9 @@ std::string Test(const ColumnTest& t, const std::string& a, SqlBuilder& b) {
       return DatePredicate(t.prefix, t.value, t.value2, col, col2, b);
     case ColumnTest::Op::kNumber:
       return NumberPredicate(t.prefix, t.value, col, b);
+    case ColumnTest::Op::kTextMatch:
+      return col + " @@ (websearch_to_tsquery('french', " + b.Param(t.value) +
+             ") || websearch_to_tsquery('english', " + b.Param(t.value2) + "))";
   }
   return "FALSE";
 }
@@ -216,6 +221,9 @@ std::pair<std::string, std::string> SortExpr(const IndexSortKey& k, const std::s
       break;
     case IndexTable::kUri:
       col = "s.uri";
+      break;
+    case IndexTable::kText:
+      col = "NULL::text";  // words have no order: the planner never sorts by _text/_content
       break;
   }
   return {"(SELECT " + agg + "(" + col + ") FROM " + TableName(k.table) +

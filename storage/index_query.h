@@ -20,8 +20,8 @@
 
 namespace carnet::storage {
 
-// The idx_* tables (migration 0002).
-enum class IndexTable { kString, kToken, kReference, kDate, kQuantity, kUri };
+// The idx_* tables (migrations 0001, 0002; idx_text: 0006).
+enum class IndexTable { kString, kToken, kReference, kDate, kQuantity, kUri, kText };
 
 // One comparison on a column of an index row (or, in a LastUpdated condition, of the
 // resource row). Column names are those of the table.
@@ -41,6 +41,10 @@ struct ColumnTest {
     // The decimal in `column` compared with `value` by `prefix`; eq and ne compare with the
     // value's implicit precision (1.5 stands for [1.45, 1.55)), ap within 10%.
     kNumber,
+    // The tsvector in `column` matches the web-search syntax query (words, "phrases", or,
+    // -word) `value` in the French configuration or `value2` (the same query folded without
+    // accents) in the English one, as idx_text is built (migration 0006).
+    kTextMatch,
   };
   Op op = Op::kEquals;
   std::string column, column2;

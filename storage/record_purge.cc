@@ -19,16 +19,16 @@ constexpr const char* kUnkeyed =
     "FROM resource WHERE patient_key = $1::bigint AND res_type = $5)";
 
 // Children first; every table that holds a patient_key but the access history.
-const char* const kTables[] = {"idx_string",        "idx_token",          "idx_reference",
-                               "idx_date",          "idx_quantity",       "idx_uri",
-                               "registry_code",     "association",        "registry_object",
-                               "document_content",  "care_team_member",   "app_authorisation",
-                               "emergency_access",  "patient_block",      "patient_preference",
-                               "patient_identifier", "outbox",            "resource_history",
-                               "resource"};
+const char* const kTables[] = {
+    "idx_string",         "idx_token",        "idx_reference",    "idx_date",
+    "idx_quantity",       "idx_uri",          "idx_text",         "registry_code",
+    "association",        "registry_object",  "document_content", "care_team_member",
+    "app_authorisation",  "emergency_access", "patient_block",    "patient_preference",
+    "patient_identifier", "outbox",           "resource_history", "resource"};
 // Where a resource's rows are, by type and id: its index rows, then its history and itself.
-const char* const kUnkeyedTables[] = {"idx_string",   "idx_token", "idx_reference",    "idx_date",
-                                      "idx_quantity", "idx_uri",   "resource_history", "resource"};
+const char* const kUnkeyedTables[] = {"idx_string", "idx_token",        "idx_reference",
+                                      "idx_date",   "idx_quantity",     "idx_uri",
+                                      "idx_text",   "resource_history", "resource"};
 
 }  // namespace
 

@@ -10,6 +10,9 @@ namespace carnet::storage {
   "COALESCE(c2::numeric, c1::numeric - 0.5 * power(10::numeric, -scale(c1::numeric))), " \
   "COALESCE(c3::numeric, c1::numeric + 0.5 * power(10::numeric, -scale(c1::numeric))), c4, c5"
 const char* const kQuantitySelect = CARNET_QUANTITY_SELECT;
+// French stems the text as written, English the text folded without accents (migration 0006).
+#define CARNET_TEXT_SELECT "c0, to_tsvector('french', c1) || to_tsvector('english', c2)"
+const char* const kTextSelect = CARNET_TEXT_SELECT;
 
 namespace {
 
@@ -45,7 +48,11 @@ namespace {
   "AS u(c0, c1, c2, c3, c4, c5)), "                                                                \
   "i5 AS (INSERT INTO idx_uri (patient_key, res_type, res_id, param, uri) SELECT $1::bigint, $2, " \
   "$3, "                                                                                           \
-  "c0, c1 FROM unnest($28::text[], $29::text[]) AS u(c0, c1)) SELECT 1"
+  "c0, c1 FROM unnest($28::text[], $29::text[]) AS u(c0, c1)), "                                   \
+  "i6 AS (INSERT INTO idx_text (patient_key, res_type, res_id, param, tsv) SELECT $1::bigint, "    \
+  "$2, $3, " CARNET_TEXT_SELECT                                                                    \
+  " FROM unnest($30::text[], $31::text[], $32::text[]) AS "                                        \
+  "u(c0, c1, c2)) SELECT 1"
 
 const Statement kIndexReplace{
     "index_replace",
@@ -54,10 +61,12 @@ const Statement kIndexReplace{
     "d2 AS (DELETE FROM idx_reference WHERE res_type = $2 AND res_id = $3), "
     "d3 AS (DELETE FROM idx_date WHERE res_type = $2 AND res_id = $3), "
     "d4 AS (DELETE FROM idx_quantity WHERE res_type = $2 AND res_id = $3), "
-    "d5 AS (DELETE FROM idx_uri WHERE res_type = $2 AND res_id = $3), " CARNET_INDEX_INSERTS};
+    "d5 AS (DELETE FROM idx_uri WHERE res_type = $2 AND res_id = $3), "
+    "d6 AS (DELETE FROM idx_text WHERE res_type = $2 AND res_id = $3), " CARNET_INDEX_INSERTS};
 const Statement kIndexFirst{"index_first", "WITH " CARNET_INDEX_INSERTS};
 #undef CARNET_INDEX_INSERTS
 #undef CARNET_QUANTITY_SELECT
+#undef CARNET_TEXT_SELECT
 
 }  // namespace
 
@@ -135,6 +144,15 @@ Status WriteIndexRows(Transaction& tx, const StoredResource& stored,
       u.push_back(r.uri);
     }
     add({p, u});
+  }
+  {
+    Col p, text, folded;
+    for (const auto& r : rows.texts) {
+      p.push_back(r.param);
+      text.push_back(r.text);
+      folded.push_back(r.folded);
+    }
+    add({p, text, folded});
   }
   auto r = tx.Run(first_version ? kIndexFirst : kIndexReplace, params);
   if (!r.ok()) return r.status();

@@ -14,7 +14,8 @@
 
 namespace carnet::storage {
 
-// The index rows of one resource, by table, as text (PostgreSQL casts them on insert).
+// The index rows of one resource, by table, as text (PostgreSQL casts them on insert, and
+// builds idx_text's tsvector from the two texts).
 struct IndexRows {
   struct String {  // idx_string
     std::string param, norm, exact;
@@ -43,7 +44,13 @@ struct IndexRows {
   std::vector<Reference> references;
   std::vector<Date> dates;
   std::vector<Quantity> quantities;
+  // idx_text (migration 0006): the words of _text or _content, as written (for the French
+  // configuration) and folded without accents (for the English one).
+  struct Text {
+    std::string param, text, folded;
+  };
   std::vector<Uri> uris;
+  std::vector<Text> texts;
 };
 
 // The SELECT list that turns the text columns c0..c5 of a quantity row (param, value as
@@ -51,6 +58,9 @@ struct IndexRows {
 // code): PostgreSQL computes the implicit precision range of the value. Shared with bulk
 // loaders (bench/), which COPY the text columns and insert through the same expressions.
 extern const char* const kQuantitySelect;
+// Likewise for a text row: c0, c1, c2 (param, text as written, folded) into idx_text's
+// (param, tsv).
+extern const char* const kTextSelect;
 
 // Writes the rows of `stored` (its patient_key, type and id) in one prepared statement,
 // replacing those of the resource's previous version (`first_version`: there is none,

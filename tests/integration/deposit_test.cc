@@ -264,6 +264,12 @@ TEST(DepositTest, TheThreeRoadsGiveTheSameDossier) {
     } else {
       out += " report=missing";
     }
+    // The words of the CDA body (its result table), whichever road wrote the Binary.
+    auto words = ParseJson(client
+                               .Get(base + "DocumentReference?identifier=urn:oid:" + uid +
+                                    "&_content=thyroxine%20libre&_summary=count")
+                               .body);
+    out += " fulltext=" + (words.ok() && words->Find("total") ? words->Find("total")->text() : "?");
     return out;
   };
   auto clear = [&] {
@@ -279,6 +285,7 @@ TEST(DepositTest, TheThreeRoadsGiveTheSameDossier) {
   std::string by_deposit = state();
   EXPECT_NE(by_deposit.find("3016-3=1.950m[IU]/L"), std::string::npos) << by_deposit;
   EXPECT_NE(by_deposit.find("report=[extracted: "), std::string::npos) << by_deposit;
+  EXPECT_NE(by_deposit.find("fulltext=1"), std::string::npos) << by_deposit;
   std::string dr1 = ParseJson(r1.body)->GetString("id");
   clear();
   // Deleting the document took its Observations with it.

@@ -37,10 +37,10 @@ TEST(MigrationsTest, FreshDatabaseGetsTheWholeDossierSchema) {
   Status st = ApplyMigrations(*c, BuiltinMigrations());
   ASSERT_TRUE(st.ok()) << st.ToString();
   EXPECT_EQ(*CurrentSchemaVersion(*c), LatestVersion(BuiltinMigrations()));
-  for (const char* t : {"patient", "patient_identifier", "resource", "resource_history",
-                        "idx_string", "idx_token", "idx_reference", "idx_date", "idx_quantity",
-                        "idx_uri", "document_content", "registry_object", "association",
-                        "audit_event", "outbox"})
+  for (const char* t :
+       {"patient", "patient_identifier", "resource", "resource_history", "idx_string", "idx_token",
+        "idx_reference", "idx_date", "idx_quantity", "idx_uri", "idx_text", "document_content",
+        "registry_object", "association", "audit_event", "outbox"})
     EXPECT_TRUE(TableExists(*c, t)) << t;
   // Applying again is a no-op.
   ASSERT_TRUE(ApplyMigrations(*c, BuiltinMigrations()).ok());

@@ -178,6 +178,52 @@ TEST(SearchPlanTest, PlanIsADescriptionAndStorageEscapesLikePatterns) {
   EXPECT_NE(q.sql.find("value_norm LIKE $"), std::string::npos) << q.sql;
 }
 
+// _text/_content: the narrative's words without markup, every string of the resource but ids,
+// references and base64; a query is the text as written (French) and folded (English), each a
+// parameter, under the same scope as any condition.
+TEST(SearchPlanTest, FullTextIsTheNarrativeAndTheContent) {
+  auto params = SearchParamRegistry::Instance().Official();
+  JsonValue obs = Json(R"({"resourceType":"Observation","id":"o","status":"final",
+    "text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Douleur<b>thoracique</b> &amp; fi&#xE8;vre</p></div>"},
+    "code":{"text":"Température"},"subject":{"reference":"Patient/secret-id"},
+    "note":[{"text":"à recontrôler"}]})");
+  IndexRows rows = ExtractIndexRows(*params, "Observation", obs);
+  std::string text, content;
+  for (const auto& t : rows.texts) (t.param == "_text" ? text : content) = t.text;
+  EXPECT_NE(text.find("Douleur thoracique"), std::string::npos) << text;  // tags are spaces
+  EXPECT_NE(text.find("& fièvre"), std::string::npos) << text;
+  EXPECT_EQ(text.find("<"), std::string::npos) << text;
+  EXPECT_NE(content.find("Température"), std::string::npos) << content;
+  EXPECT_NE(content.find("à recontrôler"), std::string::npos) << content;
+  EXPECT_NE(content.find("fièvre"), std::string::npos) << content;  // the narrative too
+  EXPECT_EQ(content.find("secret-id"), std::string::npos) << content;
+
+  ParseOptions o;
+  o.types = {"Observation"};
+  auto s =
+      ParseSearch(*params, {{"_content", "Fièvre \"douleur thoracique\",toux"}, {"_text", "x"}}, o);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ASSERT_EQ(s->criteria.size(), 2u);
+  EXPECT_EQ(s->criteria[0].values.size(), 2u);  // comma: alternatives
+  storage::AccessFilter scope;
+  scope.patient_keys = {7};
+  PlanInput in;
+  in.search = &*s;
+  in.scope = &scope;
+  storage::IndexQuery planned = PlanSearch(in);
+  const storage::ResourceCondition& c = planned.conditions[0];
+  EXPECT_EQ(c.table, storage::IndexTable::kText);
+  EXPECT_EQ(c.param, "_content");
+  ASSERT_EQ(c.any.size(), 2u);
+  EXPECT_EQ(c.any[0][0].op, storage::ColumnTest::Op::kTextMatch);
+  EXPECT_EQ(c.any[0][0].value, "Fièvre \"douleur thoracique\"");
+  EXPECT_EQ(c.any[0][0].value2, "fievre \"douleur thoracique\"");
+  storage::RenderedQuery q = storage::RenderIndexQuery(planned);
+  EXPECT_NE(q.sql.find("tsv @@ (websearch_to_tsquery('french', $"), std::string::npos) << q.sql;
+  EXPECT_NE(q.sql.find("websearch_to_tsquery('english', $"), std::string::npos) << q.sql;
+  EXPECT_NE(q.sql.find("patient_key"), std::string::npos) << q.sql;  // the scope still applies
+}
+
 TEST(SearchPlanTest, ScopeIsAndedIntoChains) {
   auto params = SearchParamRegistry::Instance().Official();
   ParseOptions o;
