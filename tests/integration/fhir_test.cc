@@ -22,12 +22,6 @@ namespace {
 const char* kJson = "Content-Type: application/fhir+json";
 const char* kXml = "Content-Type: application/fhir+xml";
 
-JsonValue Parse(const std::string& text) {
-  auto r = ParseJson(text);
-  EXPECT_TRUE(r.ok()) << r.status().ToString() << "\n" << text.substr(0, 500);
-  return r.ok() ? std::move(r).value() : JsonValue();
-}
-
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;

@@ -297,4 +297,10 @@ std::string GatewayProcess::Log() const {
   return ss.str();
 }
 
+JsonValue Parse(const std::string& text) {
+  auto r = ParseJson(text);
+  EXPECT_TRUE(r.ok()) << r.status().ToString() << "\n" << text.substr(0, 500);
+  return r.ok() ? std::move(r).value() : JsonValue();
+}
+
 }  // namespace carnet::testing

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "base/json.h"
+
 namespace carnet::profiles {
 class SigningKey;
 }
@@ -127,5 +129,12 @@ class Subprocess {
 
 // Waits until something accepts TCP connections on 127.0.0.1:port.
 bool WaitForPort(int port, std::chrono::milliseconds timeout = std::chrono::seconds(15));
+
+// A FHIR answer's JSON; a test failure (and a null value) when it does not parse.
+JsonValue Parse(const std::string& text);
+
+// A narrative that satisfies dom-6 and txt-1/txt-2, to splice into a resource's JSON.
+inline constexpr char kDiv[] =
+    R"("text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">A</div>"})";
 
 }  // namespace carnet::testing

@@ -16,14 +16,6 @@ namespace carnet::testing {
 namespace {
 
 const char* kJson = "Content-Type: application/fhir+json";
-constexpr char kDiv[] =
-    R"("text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">A</div>"})";
-
-JsonValue Parse(const std::string& text) {
-  auto r = ParseJson(text);
-  EXPECT_TRUE(r.ok()) << r.status().ToString() << "\n" << text.substr(0, 500);
-  return r.ok() ? std::move(r).value() : JsonValue();
-}
 
 std::string ReplaceAll(std::string s, const std::string& from, const std::string& to) {
   for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
