@@ -131,8 +131,8 @@ HttpResponse FhirApi::Handle(const HttpRequest& req, Session& session) {
 HttpResponse FhirApi::Unauthorized(const HttpRequest& req, const Status& why) {
   QueryParams query = ParseQuery(req.query);
   auto negotiated = NegotiateResponse(req, query);
-  // The reason stays in the log and the audit: the caller learns only that it must
-  // authenticate (RFC 6750 section 3).
+  // The reason `why` goes to the log and the audit (server/gateway.cc Authenticate): the
+  // caller learns only that it must authenticate (RFC 6750 section 3).
   HttpResponse r = RenderError(
       Status(ErrorCode::kUnauthorized, "authentication required: send a valid Bearer token"),
       negotiated.ok() ? *negotiated : Negotiated{});

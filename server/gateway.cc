@@ -97,6 +97,12 @@ std::optional<profiles::Actor> Gateway::Authenticate(const HttpRequest& req, boo
   // The failed attempt is part of the access history too, through the one door; the caller
   // learns only that it must authenticate, whether or not its record could be written.
   (void)access_.AuditFailedLogin(pool_, req, xds ? "xds" : "fhir", actor.status());
+  // The operator sees why in the log (an expired token, an unknown issuer...); the answer
+  // does not say it (RFC 6750 section 3).
+  LogLine("{\"time\":\"" + FormatUtc(std::chrono::system_clock::now()) +
+          "\",\"level\":\"warning\",\"event\":\"authentication_refused\",\"request_id\":\"" +
+          JsonEscape(req.request_id) + "\",\"detail\":\"" + JsonEscape(actor.status().message()) +
+          "\"}");
   *refusal = xds ? xds::XdsService::Unauthorized(req) : fhir::FhirApi::Unauthorized(req, actor.status());
   return std::nullopt;
 }

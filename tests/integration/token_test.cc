@@ -198,6 +198,16 @@ TEST(TokenLifetimeTest, GatewayRefusesTokensBeyondTheLifetimeCap) {
     EXPECT_NE(r.body.find("OperationOutcome"), std::string::npos) << c.what;
     EXPECT_NE(r.headers["www-authenticate"].find("Bearer"), std::string::npos) << c.what;
     EXPECT_EQ(RefusedLogins(), before + 1) << c.what << ": the attempt is audited";
+    // The operator reads why in the log, under the answer's request id; the caller does not.
+    std::string id = r.headers["x-request-id"];
+    ASSERT_FALSE(id.empty());
+    std::string log = gateway.Log();
+    size_t at = log.find("\"event\":\"authentication_refused\",\"request_id\":\"" + id + "\"");
+    ASSERT_NE(at, std::string::npos) << c.what;
+    size_t detail = log.find("\"detail\":\"", at) + 10;
+    std::string why = log.substr(detail, log.find('"', detail) - detail);
+    EXPECT_FALSE(why.empty()) << c.what;
+    EXPECT_EQ(r.body.find(why), std::string::npos) << c.what << ": " << why;
   }
   auto hour = key->Sign(claims(std::to_string(Now() + 3600), now));
   ASSERT_TRUE(hour.ok());
