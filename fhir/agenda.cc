@@ -9,7 +9,9 @@
 #include "agenda/icalendar.h"
 #include "base/strings.h"
 #include "fhir/format.h"
+#include "fhir/outcome.h"
 #include "fhir/rest_impl.h"
+#include "profiles/agenda_feed.h"
 
 namespace carnet::fhir {
 namespace {
@@ -95,6 +97,47 @@ EntryResult PatientAgenda(const FhirContext& ctx, Call& call) {
   e.native_type = "text/calendar; charset=utf-8";
   e.native_body = std::move(text).value();
   return e;
+}
+
+// POST Patient/[id]/$agenda-link: the caller's calendar subscription link for the record
+// (profiles/agenda_feed.h), or with `revoke` = true, the end of it.
+EntryResult AgendaLink(const FhirContext& ctx, Call& call) {
+  bool revoke = false;
+  if (!call.req.body.empty()) {
+    auto body = ParseResourceBody(call.req);
+    if (!body.ok()) return FromError(body.status());
+    if (body->GetString("resourceType") != "Parameters")
+      return FromError(BadRequest("$agenda-link takes a Parameters resource"));
+    if (const JsonValue* params = body->Find("parameter"); params && params->is_array())
+      for (const JsonValue& p : params->items()) {
+        if (p.GetString("name") != "revoke") continue;
+        const JsonValue* v = p.Find("valueBoolean");
+        if (!v || !v->is_bool())
+          return FromError(BadRequest("$agenda-link revoke is a valueBoolean", "revoke"));
+        revoke = v->as_bool();
+      }
+  }
+  std::string secret;
+  Status st = storage::RunInTransaction(ctx.pool, [&](storage::Transaction& tx) -> Status {
+    auto issued = profiles::IssueAgendaFeed(tx, call.session, call.id, revoke);
+    if (!issued.ok()) return issued.status();
+    secret = std::move(issued).value();
+    return Status::Ok();
+  });
+  if (!st.ok()) return FromError(st);
+  if (revoke) return WithResource(OutcomeFromStatus(Status::Ok()));
+  std::string root = ctx.options.base_url;
+  if (root.size() >= 5 && root.compare(root.size() - 5, 5, "/fhir") == 0)
+    root.resize(root.size() - 5);
+  JsonValue url = JsonValue::Object();
+  url.Set("name", JsonValue::String("url"));
+  url.Set("valueUrl", JsonValue::String(root + "/agenda/" + secret + ".ics"));
+  JsonValue params = JsonValue::Array();
+  params.Append(std::move(url));
+  JsonValue answer = JsonValue::Object();
+  answer.Set("resourceType", JsonValue::String("Parameters"));
+  answer.Set("parameter", std::move(params));
+  return WithResource(std::move(answer));
 }
 
 }  // namespace carnet::fhir

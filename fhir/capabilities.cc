@@ -111,8 +111,25 @@ const OperationSpec kAgenda = {
      {"return", "out", 1, "1", "Bundle",
       "A searchset of Appointments (or the text/calendar feed)"}}};
 
+// POST Patient/[id]/$agenda-link (fhir/agenda.cc, profiles/agenda_feed.h).
+const OperationSpec kAgendaLink = {
+    "Patient-agenda-link",
+    "agenda-link",
+    "AgendaLink",
+    "",
+    {"Patient"},
+    false,
+    true,
+    "The caller's calendar subscription link to the record's agenda, for a phone calendar "
+    "that cannot send a Bearer token: GET [base]/agenda/[secret].ics answers the $agenda "
+    "feed, decided and audited as a read by the identity that asked for the link. The "
+    "patient and guardians only. A new link ends the caller's previous one; revoke=true ends "
+    "it without a new one. Only a hash of the secret is stored, and it is never logged.",
+    {{"revoke", "in", 0, "1", "boolean", "true: end the caller's link, issue none"},
+     {"url", "out", 0, "1", "url", "The link (absent after a revocation)"}}};
+
 const std::vector<const OperationSpec*>& DeclaredOperations() {
-  static const std::vector<const OperationSpec*> kAll = {&kValidate, &kAgenda};
+  static const std::vector<const OperationSpec*> kAll = {&kValidate, &kAgenda, &kAgendaLink};
   return kAll;
 }
 

@@ -128,5 +128,6 @@ EntryResult Capabilities(const FhirContext& ctx, Call& call);
 EntryResult ProcessBundle(const FhirContext& ctx, Call& call);
 // agenda.cc
 EntryResult PatientAgenda(const FhirContext& ctx, Call& call);
+EntryResult AgendaLink(const FhirContext& ctx, Call& call);
 
 }  // namespace carnet::fhir

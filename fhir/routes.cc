@@ -44,6 +44,7 @@ const std::vector<Route>& Routes() {
       {"GET", "/Patient/{id}/$agenda", PatientAgenda, "GET"},
       {"POST", "/{type}/{id}/$meta-add", MetaAdd, "POST"},
       {"POST", "/{type}/{id}/$meta-delete", MetaDelete, "POST"},
+      {"POST", "/Patient/{id}/$agenda-link", AgendaLink, "POST"},
       {"POST", "/Patient/{id}/{choice}", RecordChoice, "POST"},
       {"GET", "/Patient/{id}/{compartment}", SearchCompartment, "GET"},
   };

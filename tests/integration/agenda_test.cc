@@ -236,6 +236,64 @@ TEST_F(AgendaTest, ThePeriodIsCheckedAndTheReadAudited) {
   EXPECT_NE(history.body.find("$agenda"), std::string::npos) << history.body.substr(0, 2000);
 }
 
+// A phone calendar cannot send a Bearer token: the patient asks for a link whose secret is the
+// credential. It reads the agenda only, as the patient, audited; a new link or a revocation
+// ends the previous one; the secret never reaches the log.
+TEST_F(AgendaTest, ACalendarLinkReadsTheAgendaUntilRevoked) {
+  auto issue = [&](const std::string& token, const std::string& patient) {
+    return As(token, "POST", "Patient/" + patient + "/$agenda-link");
+  };
+  auto link_of = [&](const HttpResult& r) {
+    auto json = ParseJson(r.body);
+    EXPECT_TRUE(json.ok()) << r.body;
+    return json.ok() ? json->Find("parameter")->items()[0].GetString("valueUrl") : std::string();
+  };
+  auto first = issue(PatientP(), p_);
+  ASSERT_EQ(first.status, 200) << first.body;
+  std::string url = link_of(first);
+  ASSERT_EQ(url.rfind(gateway_->base_url() + "/agenda/", 0), 0u) << url;
+  std::string secret = url.substr(url.rfind('/') + 1);
+  secret.resize(secret.size() - 4);
+  EXPECT_EQ(secret.size(), 43u) << url;
+
+  HttpClient calendar;  // no Authorization header at all
+  calendar.SetBearer("");
+  auto feed = calendar.Get(url);
+  ASSERT_EQ(feed.status, 200) << feed.body.substr(0, 300);
+  EXPECT_EQ(feed.headers["content-type"], "text/calendar; charset=utf-8");
+  auto events = ParseCalendar(feed.body);
+  EXPECT_EQ(events.count("Appointment-" + Id("cardio") + "@carnet"), 1u) << feed.body;
+  EXPECT_EQ(calendar.Request("POST", url).status, 405);
+  EXPECT_EQ(calendar.Get(gateway_->base_url() + "/agenda/" + std::string(43, 'A') + ".ics").status,
+            404);
+  // Audited in the patient's access history, and never written to the log.
+  auto history = As(PatientP(), "GET", "AuditEvent?patient=" + p_ + "&_count=5");
+  EXPECT_NE(history.body.find("$agenda"), std::string::npos);
+  EXPECT_EQ(gateway_->Log().find(secret), std::string::npos);
+
+  // A second link ends the first; a revocation ends the second.
+  std::string second = link_of(issue(PatientP(), p_));
+  EXPECT_NE(second, url);
+  EXPECT_EQ(calendar.Get(url).status, 404);
+  EXPECT_EQ(calendar.Get(second).status, 200);
+  auto revoke =
+      As(PatientP(), "POST", "Patient/" + p_ + "/$agenda-link",
+         R"({"resourceType":"Parameters","parameter":[{"name":"revoke","valueBoolean":true}]})");
+  EXPECT_EQ(revoke.status, 200) << revoke.body;
+  EXPECT_EQ(calendar.Get(second).status, 404);
+
+  // Only the patient's side asks for one; a record one may not see answers as a missing one.
+  EXPECT_EQ(issue(Doctor(), p_).status, 403);
+  auto hidden = issue(PatientP(), q_);
+  auto missing = issue(PatientP(), "ag-none-" + run_);
+  EXPECT_EQ(hidden.status, 404) << hidden.body;
+  EXPECT_EQ(missing.status, 404) << missing.body;
+  auto bad =
+      As(PatientP(), "POST", "Patient/" + p_ + "/$agenda-link",
+         R"({"resourceType":"Parameters","parameter":[{"name":"revoke","valueString":"yes"}]})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+}
+
 TEST_F(AgendaTest, TheCapabilityStatementDeclaresTheOperation) {
   auto r = As(PatientP(), "GET", "metadata");
   ASSERT_EQ(r.status, 200);

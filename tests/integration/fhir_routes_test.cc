@@ -102,6 +102,8 @@ TEST_F(FhirRoutesTest, EveryRowAnswersItsRoute) {
         {kJson}}},
       {"GET /Patient/{id}/$everything", {"Patient/" + patient + "/$everything", "", {}}},
       {"GET /Patient/{id}/$agenda", {"Patient/" + patient + "/$agenda", "", {}}},
+      {"POST /Patient/{id}/$agenda-link",
+       {"Patient/" + patient + "/$agenda-link", R"({"resourceType":"Parameters"})", {kJson}}},
       {"POST /{type}/{id}/$meta-add", {"Patient/" + patient + "/$meta-add", meta, {kJson}}},
       {"POST /{type}/{id}/$meta-delete", {"Patient/" + patient + "/$meta-delete", meta, {kJson}}},
       {"POST /Patient/{id}/{choice}",
