@@ -1,5 +1,6 @@
 #include "dossier/dossier.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "base/http.h"
@@ -7,12 +8,14 @@
 #include "dossier/after_write.h"
 #include "dossier/document_extraction.h"
 #include "dossier/search_index.h"
+#include "health_profile/sections.h"
 #include "mapping/registry_index.h"
 #include "model/compartment.h"
 #include "model/structure.h"
 #include "model/validator.h"
 #include "profiles/shared_content.h"
 #include "storage/advisory_lock.h"
+#include "storage/profile_choice_store.h"
 
 namespace carnet::dossier {
 namespace {
@@ -285,6 +288,31 @@ static Result<WriteResult> Persist(storage::Transaction& tx, std::optional<long 
 
 // The one write: stamps, asks the policy (about the current version `previous`, when there is
 // one, and about the new content), persists, runs the after-write rules and audits.
+// The patient's choice per section of the health profile: an entry written into a section
+// the patient hid from professionals is hidden too (MASQUE_PS), whoever writes it (its author
+// still reads it, as for any masked entry).
+static Status ApplyProfileSectionChoice(storage::Transaction& tx,
+                                        const std::optional<long long>& key, JsonValue& stamped) {
+  if (!key) return Status::Ok();
+  std::string section = health_profile::SectionOf(stamped);
+  if (section.empty()) return Status::Ok();
+  auto hidden = storage::HiddenProfileSections(tx, *key);
+  if (!hidden.ok()) return hidden.status();
+  if (std::find(hidden->begin(), hidden->end(), section) == hidden->end()) return Status::Ok();
+  std::vector<std::string> codes = SecurityCodes(stamped);
+  if (std::find(codes.begin(), codes.end(), profiles::kMasquePs) != codes.end())
+    return Status::Ok();
+  JsonValue* meta = stamped.Find("meta");
+  if (!meta) meta = &stamped.Set("meta", JsonValue::Object());
+  JsonValue* security = meta->Find("security");
+  if (!security || !security->is_array()) security = &meta->Set("security", JsonValue::Array());
+  JsonValue code = JsonValue::Object();
+  code.Set("system", JsonValue::String("urn:oid:1.2.250.1.213.1.1.4.13"));
+  code.Set("code", JsonValue::String(std::string(profiles::kMasquePs)));
+  security->Append(std::move(code));
+  return Status::Ok();
+}
+
 static Result<WriteResult> Write(storage::Transaction& tx, profiles::AccessSession& session,
                                  const std::string& type, const std::string& id, JsonValue resource,
                                  const std::optional<storage::StoredResource>& previous,
@@ -308,6 +336,7 @@ static Result<WriteResult> Write(storage::Transaction& tx, profiles::AccessSessi
     CARNET_RETURN_IF_ERROR(CheckResource(type, stamped));
     auto key = CompartmentKey(tx, type, id, stamped);
     if (!key.ok()) return key.status();
+    CARNET_RETURN_IF_ERROR(ApplyProfileSectionChoice(tx, *key, stamped));
     auto out = Persist(tx, *key, type, id, previous ? previous->version + 1 : 1, now, method,
                        std::move(stamped));
     if (!out.ok()) return out.status();
@@ -385,6 +414,7 @@ static Result<WriteResult> Write(storage::Transaction& tx, profiles::AccessSessi
     }
     decision = *d;
   }
+  CARNET_RETURN_IF_ERROR(ApplyProfileSectionChoice(tx, *key, stamped));
   auto out = Persist(tx, *key, type, id, version, now, method, std::move(stamped));
   if (!out.ok()) return out.status();
   CARNET_RETURN_IF_ERROR(

@@ -147,9 +147,28 @@ const OperationSpec kProfile = {
     {{"return", "out", 1, "1", "Bundle",
       "A collection: the Patient, a List per section, the resources they name"}}};
 
+// POST Patient/[id]/$profile-visibility (fhir/health_profile_op.cc).
+const OperationSpec kProfileVisibility = {
+    "Patient-profile-visibility",
+    "profile-visibility",
+    "ProfileVisibility",
+    "",
+    {"Patient"},
+    false,
+    true,
+    "The patient's (or a guardian's) choice to hide a section of the health profile from "
+    "professionals, or to show it again: the entries already there get (or lose) MASQUE_PS, "
+    "each change audited, and entries written into a hidden section later are hidden too. "
+    "Their author still reads them.",
+    {{"section", "in", 1, "1", "code",
+      "history | treatments | allergies | family | vaccinations | measurements | wishes | "
+      "contacts | professionals"},
+     {"visible", "in", 1, "1", "boolean", "false hides the section from professionals"},
+     {"changed", "out", 1, "1", "integer", "How many entries changed visibility"}}};
+
 const std::vector<const OperationSpec*>& DeclaredOperations() {
   static const std::vector<const OperationSpec*> kAll = {&kValidate, &kAgenda, &kAgendaLink,
-                                                         &kProfile};
+                                                         &kProfile, &kProfileVisibility};
   return kAll;
 }
 

@@ -7,10 +7,6 @@
 #include "profiles/record_choices.h"
 
 namespace carnet::fhir {
-namespace {
-
-using storage::Transaction;
-
 std::string ParamValue(const JsonValue& params, const std::string& name) {
   if (const JsonValue* list = params.Find("parameter"); list && list->is_array())
     for (const auto& p : list->items()) {
@@ -25,6 +21,10 @@ std::string ParamValue(const JsonValue& params, const std::string& name) {
     }
   return "";
 }
+
+namespace {
+
+using storage::Transaction;
 
 // $meta-add / $meta-delete of security labels: how a patient masks a document from
 // professionals (MASQUE_PS) and unmasks it. Only the visibility codes are taken.

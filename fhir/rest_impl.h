@@ -102,6 +102,10 @@ Result<std::vector<JsonValue>> ReadVisibleRecord(const FhirContext& ctx, Session
                                                  const std::string& id,
                                                  const std::string& operation);
 
+// The value[x] of the parameter `name` of a Parameters resource, as text (a boolean as
+// "true"/"false", a Coding or Identifier by its code or value); "" when absent.
+std::string ParamValue(const JsonValue& params, const std::string& name);
+
 // ---- the handlers the route table names ------------------------------------------------
 // read_history.cc
 EntryResult ReadInstance(const FhirContext& ctx, Call& call);
@@ -138,5 +142,6 @@ EntryResult PatientAgenda(const FhirContext& ctx, Call& call);
 EntryResult AgendaLink(const FhirContext& ctx, Call& call);
 // health_profile_op.cc
 EntryResult PatientProfile(const FhirContext& ctx, Call& call);
+EntryResult ProfileVisibility(const FhirContext& ctx, Call& call);
 
 }  // namespace carnet::fhir

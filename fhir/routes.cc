@@ -46,6 +46,7 @@ const std::vector<Route>& Routes() {
       {"POST", "/{type}/{id}/$meta-add", MetaAdd, "POST"},
       {"POST", "/{type}/{id}/$meta-delete", MetaDelete, "POST"},
       {"POST", "/Patient/{id}/$agenda-link", AgendaLink, "POST"},
+      {"POST", "/Patient/{id}/$profile-visibility", ProfileVisibility, "POST"},
       {"POST", "/Patient/{id}/{choice}", RecordChoice, "POST"},
       {"GET", "/Patient/{id}/{compartment}", SearchCompartment, "GET"},
   };

@@ -2,6 +2,7 @@
 
 #include "profiles/notification.h"
 #include "profiles/policy_store.h"
+#include "storage/profile_choice_store.h"
 #include "storage/resource_store.h"
 
 namespace carnet::profiles {
@@ -9,7 +10,7 @@ namespace carnet::profiles {
 bool IsRecordChoice(const std::string& op) {
   return op == "close" || op == "oppose" || op == "reactivate" || op == "block" ||
          op == "unblock" || op == "treating-physician" || op == "emergency-access" ||
-         op == "notification-preferences";
+         op == "notification-preferences" || op == "profile-visibility";
 }
 
 Status ApplyRecordChoice(storage::Transaction& tx, AccessSession& session,
@@ -23,7 +24,8 @@ Status ApplyRecordChoice(storage::Transaction& tx, AccessSession& session,
                       : Action::kChangeVisibility;
   // Choices that are the patient's own but not "visibility": emergency opposition and
   // notification preferences are record-level patient choices (decided as blocks are).
-  if (op == "emergency-access" || op == "notification-preferences") action = Action::kManageBlocks;
+  if (op == "emergency-access" || op == "notification-preferences" || op == "profile-visibility")
+    action = Action::kManageBlocks;
   auto key = storage::FindPatientKeyByResourceId(tx, patient_id);
   if (!key.ok()) return key.status();
   AuditEntry audit = AuditEntry::Rest("operation", 'U');
@@ -61,6 +63,14 @@ Status ApplyRecordChoice(storage::Transaction& tx, AccessSession& session,
     if (opposed != "true" && opposed != "false")
       return BadRequest("$emergency-access takes opposed (valueBoolean)");
     CARNET_RETURN_IF_ERROR(SetEmergencyOpposed(tx, **key, opposed == "true"));
+  } else if (op == "profile-visibility") {
+    // The section's name is checked by the caller (health_profile/sections.h is above this
+    // layer); the entries already in it are masked or shown by the caller too.
+    std::string visible = param("visible");
+    if (param("section").empty() || (visible != "true" && visible != "false"))
+      return BadRequest("$profile-visibility takes section (valueCode) and visible (valueBoolean)");
+    CARNET_RETURN_IF_ERROR(
+        storage::SetProfileSectionHidden(tx, **key, param("section"), visible == "false"));
   } else if (op == "notification-preferences") {
     NotificationPreference p;
     p.channel = param("channel");

@@ -1,7 +1,8 @@
 // The patient's choices on their record and the operator's record management, as one
 // decided change: $block / $unblock (kind, actor), $treating-physician (actor; empty
 // withdraws), $emergency-access (opposed), $notification-preferences (channel, event,
-// enabled, address), and the operator's $close, $oppose, $reactivate. Each is one policy
+// enabled, address), $profile-visibility (section, visible: the health profile's section hidden
+// from professionals or shown), and the operator's $close, $oppose, $reactivate. Each is one policy
 // decision (the session's), one change of the record's policy tables, one audit record, in
 // the caller's transaction. The protocols only read their parameters and render the answer.
 #pragma once

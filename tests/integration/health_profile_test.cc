@@ -328,5 +328,39 @@ TEST_F(HealthProfileTest, AdministrativePapersAreNeverShownToProfessionals) {
   }
 }
 
+// The patient's choice per section: hiding "allergies" hides the entries there and those
+// written later, from every professional but their author; showing it again shows them.
+TEST_F(HealthProfileTest, ASectionHiddenFromProfessionalsStaysHiddenForNewEntries) {
+  auto choose = [&](const std::string& token, const std::string& section, bool visible) {
+    return As(token, "POST", "Patient/" + p_ + "/$profile-visibility",
+              R"({"resourceType":"Parameters","parameter":[{"name":"section","valueCode":")" +
+                  section + R"("},{"name":"visible","valueBoolean":)" +
+                  (visible ? "true" : "false") + "}]}");
+  };
+  std::string before = Create(Doctor(author_), "AllergyIntolerance", Allergy("Pollen"));
+  auto hidden = choose(Patient(), "allergies", false);
+  ASSERT_EQ(hidden.status, 200) << hidden.body;
+  EXPECT_NE(hidden.body.find("changed"), std::string::npos);
+  std::string after = Create(Doctor(author_), "AllergyIntolerance", Allergy("Acariens"));
+  std::string other = Create(Patient(), "Condition", Condition("Eczéma"));
+  for (const std::string& entry : {before, after}) {
+    EXPECT_EQ(As(Doctor(colleague_), "GET", entry).status, 404) << entry;
+    EXPECT_EQ(As(Doctor(author_), "GET", entry).status, 200) << entry;
+    EXPECT_EQ(As(Patient(), "GET", entry).status, 200) << entry;
+  }
+  EXPECT_EQ(As(Doctor(colleague_), "GET", other).status, 200) << "another section stays visible";
+  auto search = As(Doctor(colleague_), "GET", "AllergyIntolerance?patient=" + p_);
+  EXPECT_EQ(Matches(search).count(after), 0u);
+  // Only the patient's side chooses; a section has a name the profile knows.
+  EXPECT_EQ(choose(Doctor(author_), "allergies", true).status, 403);
+  auto bad = choose(Patient(), "hobbies", false);
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("allergies"), std::string::npos) << bad.body;
+  // Shown again.
+  Must(choose(Patient(), "allergies", true), 200, "show");
+  for (const std::string& entry : {before, after})
+    EXPECT_EQ(As(Doctor(colleague_), "GET", entry).status, 200) << entry;
+}
+
 }  // namespace
 }  // namespace carnet::testing
