@@ -4,6 +4,7 @@
 #include "base/strings.h"
 #include "fhir/rest_impl.h"
 #include "fhir/search.h"
+#include "prevention/fhir_reminders.h"
 
 namespace carnet::fhir {
 namespace {
@@ -63,6 +64,60 @@ JsonValue ValidateOperationDefinition(const std::string& base_url) {
   return od;
 }
 
+
+// carnet's Patient/[id]/$reminders (fhir/reminders.cc, prevention/): no R4 operation computes
+// reminders, so it is carnet's own, contained and named "#reminders" on Patient.
+JsonValue RemindersOperationDefinition(const std::string& base_url) {
+  JsonValue od = JsonValue::Object();
+  od.Set("resourceType", JsonValue::String("OperationDefinition"));
+  od.Set("id", JsonValue::String("reminders"));
+  od.Set("url", JsonValue::String(base_url + "/OperationDefinition/Patient-reminders"));
+  od.Set("name", JsonValue::String("Reminders"));
+  od.Set("status", JsonValue::String("active"));
+  od.Set("kind", JsonValue::String("operation"));
+  od.Set("description",
+         JsonValue::String(
+             "The vaccinations and screenings recommended for the patient on a day, from the "
+             "French vaccination calendar and the organised screening programmes (data tables, "
+             "each row with its source and year) and what of the record the caller may see: "
+             "completed Immunizations, and Observations, Procedures and DiagnosticReports "
+             "carrying a screening code. Answers a Bundle of type collection: one "
+             "ImmunizationRecommendation (a recommendation per dose or campaign season: "
+             "forecastStatus due, overdue, complete or upcoming; dateCriterion LOINC 30981-5, "
+             "30980-7, 59778-1, 59777-3; supportingImmunization) and one ServiceRequest of intent "
+             "proposal per screening programme (status draft when upcoming, active when due or "
+             "overdue, completed when done; occurrencePeriod; supportingInfo; the reminder status "
+             "in the extension " +
+             std::string(prevention::kReminderStatusExtension) +
+             "). A record the caller may not see answers as one that does not exist; every call "
+             "is audited."));
+  od.Set("code", JsonValue::String("reminders"));
+  JsonValue resources = JsonValue::Array();
+  resources.Append(JsonValue::String("Patient"));
+  od.Set("resource", std::move(resources));
+  od.Set("system", JsonValue::Bool(false));
+  od.Set("type", JsonValue::Bool(false));
+  od.Set("instance", JsonValue::Bool(true));
+  JsonValue params = JsonValue::Array();
+  auto param = [&](const char* name, const char* use, int min, const char* type, const char* doc) {
+    JsonValue p = JsonValue::Object();
+    p.Set("name", JsonValue::String(name));
+    p.Set("use", JsonValue::String(use));
+    p.Set("min", JsonValue::Number(std::to_string(min)));
+    p.Set("max", JsonValue::String("1"));
+    p.Set("documentation", JsonValue::String(doc));
+    p.Set("type", JsonValue::String(type));
+    params.Append(std::move(p));
+  };
+  param("date", "in", 0, "date", "The day the reminders are computed for (YYYY-MM-DD); default today (UTC)");
+  param("horizon", "in", 0, "integer",
+        "How many days ahead a dose or screening counts as upcoming; default 90");
+  param("return", "out", 1, "Bundle",
+        "A collection: the ImmunizationRecommendation, then the screening ServiceRequests");
+  od.Set("parameter", std::move(params));
+  return od;
+}
+
 }  // namespace
 
 EntryResult Capabilities(const FhirContext& ctx, Call& /*call*/) {
@@ -70,6 +125,7 @@ EntryResult Capabilities(const FhirContext& ctx, Call& /*call*/) {
   cs.Set("resourceType", JsonValue::String("CapabilityStatement"));
   JsonValue contained = JsonValue::Array();
   contained.Append(ValidateOperationDefinition(ctx.options.base_url));
+  contained.Append(RemindersOperationDefinition(ctx.options.base_url));
   cs.Set("contained", std::move(contained));
   cs.Set("status", JsonValue::String("active"));
   cs.Set("date", JsonValue::String(FormatUtc(std::chrono::system_clock::now()).substr(0, 10)));
@@ -156,8 +212,10 @@ EntryResult Capabilities(const FhirContext& ctx, Call& /*call*/) {
       ops.Append(std::move(o));
     };
     op("validate", "#validate");
-    if (type == "Patient")
+    if (type == "Patient") {
       op("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything");
+      op("reminders", "#reminders");
+    }
     if (type == "DocumentReference")
       op("deposit",
          "https://carnet.example.org/fhir/OperationDefinition/DocumentReference-deposit");

@@ -30,10 +30,10 @@ JsonValue Ref(const std::string& reference) {
   return r;
 }
 
-std::vector<Code> CodesOf(const JsonValue* concept) {
+std::vector<Code> CodesOf(const JsonValue* cc) {
   std::vector<Code> out;
-  if (!concept) return out;
-  if (const JsonValue* codings = concept->Find("coding"))
+  if (!cc) return out;
+  if (const JsonValue* codings = cc->Find("coding"))
     for (const JsonValue& c : codings->items())
       if (!c.GetString("system").empty() && !c.GetString("code").empty())
         out.push_back({c.GetString("system"), c.GetString("code")});

@@ -73,12 +73,22 @@ std::optional<Date> Latest(const ReminderInput& in, const CalendarRow& row) {
   return Add(in.birth, *row.until).AddDays(-1);
 }
 
-// Whether a dose may still take a vaccine given on `day` (assignment of recorded doses).
-bool OpenOn(const ReminderInput& in, const Dose& d, const Dose* previous, const Date& day) {
+// How much before a dose's age a vaccine given still counts for it (a 2-month dose given at 8
+// weeks); earlier, it counts for nothing (an infant's pneumococcal doses are not the one from 65
+// years).
+constexpr int kEarlyToleranceMonths = 1;
+
+enum class Fit { kTakes, kTooEarly, kPassed };
+
+// Whether a vaccine given on `day` satisfies dose `d`: not past its `until` nor long before its
+// age; a dose that follows the previous one (no age of its own) once that one was given. kPassed:
+// the dose can take no later vaccine either.
+Fit FitOn(const ReminderInput& in, const Dose& d, const Dose* previous, const Date& day) {
+  if (d.repeat || !d.row->from) return previous && previous->given ? Fit::kTakes : Fit::kPassed;
   auto latest = Latest(in, *d.row);
-  if (latest && *latest < day && !d.repeat) return false;
-  bool own_age = d.row->from && !d.repeat;
-  return own_age || (previous && previous->given);
+  if (latest && *latest < day) return Fit::kPassed;
+  if (day < Add(Add(in.birth, *d.row->from), Span{0, -kEarlyToleranceMonths, 0})) return Fit::kTooEarly;
+  return Fit::kTakes;
 }
 
 void VaccinationSeries(const PreventionRules& rules, const ReminderInput& in, const std::string& series,
@@ -143,22 +153,25 @@ void VaccinationSeries(const PreventionRules& rules, const ReminderInput& in, co
   // Each recorded dose satisfies the earliest unsatisfied dose still open on its day.
   size_t next = 0;
   for (const auto& [event, covered] : given) {
-    while (true) {
-      if (next == doses.size()) {
+    for (size_t k = next;; ++k) {
+      if (k == doses.size()) {
         const Dose& last = doses.back();
-        if (!last.row->every || !last.given) break;
+        if (!last.row->every || !last.given) break;  // nothing left for it to satisfy
         Dose more;
         more.row = last.row;
         more.number = last.number + 1;
         more.repeat = true;
         doses.push_back(more);
       }
-      if (OpenOn(in, doses[next], next ? &doses[next - 1] : nullptr, event->date)) break;
-      ++next;
+      Fit fit = FitOn(in, doses[k], k ? &doses[k - 1] : nullptr, event->date);
+      if (fit == Fit::kTooEarly) break;  // counts for nothing
+      if (fit == Fit::kTakes) {
+        doses[k].given = event;
+        next = k + 1;
+        break;
+      }
+      next = k + 1;  // that dose is past for good
     }
-    if (next == doses.size()) break;  // nothing left for it to satisfy
-    doses[next].given = event;
-    ++next;
   }
   if (doses.back().given && doses.back().row->every) {
     Dose more;
@@ -326,7 +339,9 @@ Reminder Screening(const ReminderInput& in, const ScreeningRow& row) {
     r.earliest = r.due = r.overdue = std::nullopt;
   } else {
     r.status = OpenStatus(in, next, r.overdue);
-    if (r.status == ReminderStatus::kLater && !results.empty()) r.status = ReminderStatus::kComplete;
+    // Done for now, the next one beyond the horizon (once the band has started).
+    if (r.status == ReminderStatus::kLater && !results.empty() && !(in.today < band_start))
+      r.status = ReminderStatus::kComplete;
   }
   return r;
 }

@@ -138,6 +138,7 @@ Status ParseCalendarRow(const RowReader& r, const TsvRow& row, const std::set<st
   out->from = r.OptionalSpan(6, "from", &st);
   out->to = r.OptionalSpan(7, "to", &st);
   out->until = r.OptionalSpan(8, "until", &st);
+  if (!st.ok()) return st;
   if (c[9] != "-") {
     auto parts = Split(c[9], '-');
     if (parts.size() > 2) return r.Error("interval is MIN or MIN-MAX");
