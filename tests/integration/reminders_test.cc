@@ -5,6 +5,9 @@
 // call leaves an audit record.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 
@@ -210,6 +213,37 @@ TEST_F(RemindersTest, TheOperationIsDeclared) {
         declared = declared || (op.GetString("name") == "reminders" && op.GetString("definition") == "#reminders");
   EXPECT_TRUE(defined);
   EXPECT_TRUE(declared);
+}
+
+
+// The tables are data: a gateway started with --prevention-data-dir answers from that directory
+// (here a calendar whose influenza campaign starts at 50), and refuses to start on a broken one.
+TEST(RemindersTablesTest, ADirectoryOfTablesReplacesTheBuiltInOnes) {
+  std::string dir = ::testing::TempDir() + "prevention-" + RandomHex(4);
+  std::filesystem::create_directories(dir);
+  std::string source = std::string(CARNET_SOURCE_DIR) + "/prevention/data/";
+  for (const char* f : {"screening_programmes.tsv", "vaccine_antigens.tsv"})
+    std::filesystem::copy_file(source + f, dir + "/" + f);
+  std::ofstream(dir + "/vaccination_calendar.tsv")
+      << "influenza\tcampaign\tinfluenza\tJ07BB02\t6142004\t*\t50y\t-\t-\t-\tcampaign:10-01/02-28\t-\t"
+         "Influenza from 50 (a test calendar)\ttest\t2026\n";
+  GatewayProcess gateway({"--prevention-data-dir", dir});
+  ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
+  HttpClient client;
+  auto created = client.Request("POST", gateway.base_url() + "/fhir/Patient", {kJson},
+                                R"({"resourceType":"Patient","birthDate":"1971-01-01","gender":"male"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string pid = Parse(created.body).GetString("id");
+  auto r = client.Request("GET", gateway.base_url() + "/fhir/Patient/" + pid + "/$reminders?date=2026-12-05");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("Influenza from 50 (a test calendar)"), std::string::npos) << r.body.substr(0, 600);
+  EXPECT_EQ(r.body.find("J07CA01"), std::string::npos);  // no dT-IPV row in that calendar
+
+  std::ofstream(dir + "/vaccination_calendar.tsv") << "influenza\tcampaign\tnot-an-antigen\n";
+  GatewayProcess broken({"--prevention-data-dir", dir});
+  EXPECT_FALSE(broken.WaitHealthy(std::chrono::seconds(5)));
+  EXPECT_NE(broken.Log().find("vaccination_calendar.tsv:1"), std::string::npos) << broken.Log();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
