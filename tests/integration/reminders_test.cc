@@ -149,6 +149,11 @@ TEST_F(RemindersTest, ThePatientSeesDueOverdueAndComplete) {
   EXPECT_EQ(got["29771-3 -"].supporting, std::vector<std::string>{"Observation/" + fit_id});
   EXPECT_EQ(got.count("24606-6 -"), 0u);  // no breast screening for him
   EXPECT_EQ(AuditCount("pat-rem-" + run_, "0"), 1);
+  // The whole answer is valid R4 (the server's own $validate: definitions and invariants).
+  auto valid = As(operator_, "POST", "Bundle/$validate", r.body);
+  ASSERT_EQ(valid.status, 200) << valid.body;
+  for (const JsonValue& issue : Parse(valid.body).Find("issue")->items())
+    EXPECT_NE(issue.GetString("severity"), "error") << issue.GetString("diagnostics");
 
   // The horizon: with a year, the next influenza season is upcoming.
   auto wide = As(patient, "GET", "Patient/" + pid + "/$reminders?date=2026-12-05&horizon=365");
