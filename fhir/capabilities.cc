@@ -64,7 +64,6 @@ JsonValue ValidateOperationDefinition(const std::string& base_url) {
   return od;
 }
 
-
 // carnet's Patient/[id]/$reminders (fhir/reminders.cc, prevention/): no R4 operation computes
 // reminders, so it is carnet's own, contained and named "#reminders" on Patient.
 JsonValue RemindersOperationDefinition(const std::string& base_url) {
@@ -109,7 +108,8 @@ JsonValue RemindersOperationDefinition(const std::string& base_url) {
     p.Set("type", JsonValue::String(type));
     params.Append(std::move(p));
   };
-  param("date", "in", 0, "date", "The day the reminders are computed for (YYYY-MM-DD); default today (UTC)");
+  param("date", "in", 0, "date",
+        "The day the reminders are computed for (YYYY-MM-DD); default today (UTC)");
   param("horizon", "in", 0, "integer",
         "How many days ahead a dose or screening counts as upcoming; default 90");
   param("return", "out", 1, "Bundle",

@@ -44,7 +44,8 @@ EntryResult PatientReminders(const FhirContext& ctx, Call& call) {
   for (const auto& [k, v] : call.query) {
     if (k == "date") {
       auto d = prevention::ParseDate(v);
-      if (!d || v.size() != 10) return FromError(BadRequest("date '" + v + "' is not a date (YYYY-MM-DD)"));
+      if (!d || v.size() != 10)
+        return FromError(BadRequest("date '" + v + "' is not a date (YYYY-MM-DD)"));
       input.today = *d;
     } else if (k == "horizon") {
       if (v.empty() || v.size() > 4 || v.find_first_not_of("0123456789") != std::string::npos)
@@ -52,8 +53,9 @@ EntryResult PatientReminders(const FhirContext& ctx, Call& call) {
       input.horizon_days = std::stoi(v);
     }
   }
-  const prevention::PreventionRules& rules =
-      ctx.options.prevention_rules ? *ctx.options.prevention_rules : prevention::PreventionRules::Builtin();
+  const prevention::PreventionRules& rules = ctx.options.prevention_rules
+                                                 ? *ctx.options.prevention_rules
+                                                 : prevention::PreventionRules::Builtin();
   std::string result_codes;
   for (const std::string& code : prevention::ScreeningResultCodes(rules))
     result_codes += (result_codes.empty() ? "" : ",") + PercentEncode(code);
@@ -102,16 +104,19 @@ EntryResult PatientReminders(const FhirContext& ctx, Call& call) {
       if (auto e = prevention::VaccinationOf(r)) input.vaccinations.push_back(std::move(*e));
     }));
     for (const char* type : {"Observation", "Procedure", "DiagnosticReport"})
-      CARNET_RETURN_IF_ERROR(read(type, patient_ref + "&code=" + result_codes, [&](const JsonValue& r) {
-        if (auto e = prevention::ScreeningResultOf(r)) input.screenings.push_back(std::move(*e));
-      }));
+      CARNET_RETURN_IF_ERROR(
+          read(type, patient_ref + "&code=" + result_codes, [&](const JsonValue& r) {
+            if (auto e = prevention::ScreeningResultOf(r))
+              input.screenings.push_back(std::move(*e));
+          }));
     return session.Audit(tx, audit, *d, key);
   });
   if (!st.ok()) return FromError(st);
   if (gone) return FromError(Status(ErrorCode::kGone, "Patient/" + id + " was deleted"));
   auto birth = prevention::ParseDate(patient_json.GetString("birthDate"));
   if (!birth || patient_json.GetString("birthDate").size() != 10)
-    return FromError(Invalid("Patient/" + id + " has no full birthDate (YYYY-MM-DD): reminders are computed from it"));
+    return FromError(Invalid(
+        "Patient/" + id + " has no full birthDate (YYYY-MM-DD): reminders are computed from it"));
   input.birth = *birth;
   input.sex = SexOf(patient_json);
 
@@ -124,8 +129,10 @@ EntryResult PatientReminders(const FhirContext& ctx, Call& call) {
     entry.Set("resource", std::move(resource));
     entries.Append(std::move(entry));
   };
-  if (auto ir = prevention::ImmunizationRecommendationOf(id, input.today, reminders)) add(std::move(*ir));
-  for (JsonValue& sr : prevention::ScreeningRequestsOf(id, input.today, reminders)) add(std::move(sr));
+  if (auto ir = prevention::ImmunizationRecommendationOf(id, input.today, reminders))
+    add(std::move(*ir));
+  for (JsonValue& sr : prevention::ScreeningRequestsOf(id, input.today, reminders))
+    add(std::move(sr));
   return BundleAnswer(std::move(bundle), std::move(entries));
 }
 

@@ -75,11 +75,20 @@ std::optional<Span> ParseSpan(std::string_view text) {
   if (!Digits(text.substr(0, text.size() - 1), &n)) return std::nullopt;
   Span s;
   switch (text.back()) {
-    case 'y': s.years = n; break;
-    case 'm': s.months = n; break;
-    case 'w': s.days = 7 * n; break;
-    case 'd': s.days = n; break;
-    default: return std::nullopt;
+    case 'y':
+      s.years = n;
+      break;
+    case 'm':
+      s.months = n;
+      break;
+    case 'w':
+      s.days = 7 * n;
+      break;
+    case 'd':
+      s.days = n;
+      break;
+    default:
+      return std::nullopt;
   }
   return s;
 }

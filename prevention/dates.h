@@ -19,9 +19,7 @@ struct Date {
   static Date FromDayNumber(long days);
   Date AddDays(long days) const { return FromDayNumber(DayNumber() + days); }
   friend bool operator==(const Date& a, const Date& b) = default;
-  friend auto operator<=>(const Date& a, const Date& b) {
-    return a.DayNumber() <=> b.DayNumber();
-  }
+  friend auto operator<=>(const Date& a, const Date& b) { return a.DayNumber() <=> b.DayNumber(); }
 };
 
 // "YYYY-MM-DD" (also the date part of a FHIR dateTime); a FHIR partial date ("1975",

@@ -7,7 +7,8 @@ namespace {
 
 JsonValue Str(std::string s) { return JsonValue::String(std::move(s)); }
 
-JsonValue Coding(const std::string& system, const std::string& code, const std::string& display = "") {
+JsonValue Coding(const std::string& system, const std::string& code,
+                 const std::string& display = "") {
   JsonValue c = JsonValue::Object();
   c.Set("system", Str(system));
   c.Set("code", Str(code));
@@ -58,10 +59,14 @@ std::optional<Date> FirstDate(const JsonValue& r, std::initializer_list<const ch
 JsonValue Narrative(const std::string& text) {
   std::string escaped;
   for (char c : text) {
-    if (c == '<') escaped += "&lt;";
-    else if (c == '>') escaped += "&gt;";
-    else if (c == '&') escaped += "&amp;";
-    else escaped += c;
+    if (c == '<')
+      escaped += "&lt;";
+    else if (c == '>')
+      escaped += "&gt;";
+    else if (c == '&')
+      escaped += "&amp;";
+    else
+      escaped += c;
   }
   JsonValue n = JsonValue::Object();
   n.Set("status", Str("generated"));
@@ -70,12 +75,17 @@ JsonValue Narrative(const std::string& text) {
 }
 
 JsonValue ForecastStatus(ReminderStatus s) {
-  if (s == ReminderStatus::kUpcoming) return Concept(Coding(kReminderStatusSystem, "upcoming", "Upcoming"), "upcoming");
-  static const char* kSystem = "http://terminology.hl7.org/CodeSystem/immunization-recommendation-status";
+  if (s == ReminderStatus::kUpcoming)
+    return Concept(Coding(kReminderStatusSystem, "upcoming", "Upcoming"), "upcoming");
+  static const char* kSystem =
+      "http://terminology.hl7.org/CodeSystem/immunization-recommendation-status";
   switch (s) {
-    case ReminderStatus::kOverdue: return Concept(Coding(kSystem, "overdue", "Overdue"), "overdue");
-    case ReminderStatus::kComplete: return Concept(Coding(kSystem, "complete", "Complete"), "complete");
-    default: return Concept(Coding(kSystem, "due", "Due"), "due");
+    case ReminderStatus::kOverdue:
+      return Concept(Coding(kSystem, "overdue", "Overdue"), "overdue");
+    case ReminderStatus::kComplete:
+      return Concept(Coding(kSystem, "complete", "Complete"), "complete");
+    default:
+      return Concept(Coding(kSystem, "due", "Due"), "due");
   }
 }
 
@@ -101,16 +111,19 @@ std::optional<RecordedEvent> VaccinationOf(const JsonValue& immunization) {
 }
 
 std::optional<RecordedEvent> ScreeningResultOf(const JsonValue& resource) {
-  static const std::set<std::string> kHappened = {"final", "amended", "corrected", "appended", "completed"};
+  static const std::set<std::string> kHappened = {"final", "amended", "corrected", "appended",
+                                                  "completed"};
   std::string type = resource.GetString("resourceType");
-  if (type != "Observation" && type != "Procedure" && type != "DiagnosticReport") return std::nullopt;
+  if (type != "Observation" && type != "Procedure" && type != "DiagnosticReport")
+    return std::nullopt;
   if (!kHappened.count(resource.GetString("status"))) return std::nullopt;
   RecordedEvent e;
   e.reference = ReferenceOf(resource);
   e.codes = CodesOf(resource.Find("code"));
-  std::optional<Date> date =
-      type == "Procedure" ? FirstDate(resource, {"performedDateTime", "performedPeriod"})
-                          : FirstDate(resource, {"effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued"});
+  std::optional<Date> date = type == "Procedure"
+                                 ? FirstDate(resource, {"performedDateTime", "performedPeriod"})
+                                 : FirstDate(resource, {"effectiveDateTime", "effectivePeriod",
+                                                        "effectiveInstant", "issued"});
   if (e.codes.empty() || !date) return std::nullopt;
   e.date = *date;
   return e;
@@ -119,16 +132,18 @@ std::optional<RecordedEvent> ScreeningResultOf(const JsonValue& resource) {
 std::vector<std::string> ScreeningResultCodes(const PreventionRules& rules) {
   std::set<std::string> codes;
   for (const ScreeningRow& row : rules.screenings())
-    for (const ScreeningRow::Result& r : row.results) codes.insert(r.code.system + "|" + r.code.code);
+    for (const ScreeningRow::Result& r : row.results)
+      codes.insert(r.code.system + "|" + r.code.code);
   return {codes.begin(), codes.end()};
 }
 
 bool Answered(ReminderStatus s) {
-  return s == ReminderStatus::kComplete || s == ReminderStatus::kDue || s == ReminderStatus::kOverdue ||
-         s == ReminderStatus::kUpcoming;
+  return s == ReminderStatus::kComplete || s == ReminderStatus::kDue ||
+         s == ReminderStatus::kOverdue || s == ReminderStatus::kUpcoming;
 }
 
-std::optional<JsonValue> ImmunizationRecommendationOf(const std::string& patient_id, const Date& today,
+std::optional<JsonValue> ImmunizationRecommendationOf(const std::string& patient_id,
+                                                      const Date& today,
                                                       const std::vector<Reminder>& reminders) {
   JsonValue recommendations = JsonValue::Array();
   int due = 0, overdue = 0, upcoming = 0;
@@ -142,23 +157,29 @@ std::optional<JsonValue> ImmunizationRecommendationOf(const std::string& patient
     JsonValue vaccines = JsonValue::Array();
     vaccines.Append(Concept(Coding("http://www.whocc.no/atc", row.vaccine)));
     rec.Set("vaccineCode", std::move(vaccines));
-    if (!row.disease.empty()) rec.Set("targetDisease", Concept(Coding("http://snomed.info/sct", row.disease)));
+    if (!row.disease.empty())
+      rec.Set("targetDisease", Concept(Coding("http://snomed.info/sct", row.disease)));
     rec.Set("forecastStatus", ForecastStatus(r.status));
     if (r.status != ReminderStatus::kComplete) {
       JsonValue criteria = JsonValue::Array();
-      if (r.earliest) criteria.Append(DateCriterion("30981-5", "Earliest date to give", *r.earliest));
+      if (r.earliest)
+        criteria.Append(DateCriterion("30981-5", "Earliest date to give", *r.earliest));
       if (r.due) criteria.Append(DateCriterion("30980-7", "Date vaccine due", *r.due));
-      if (r.overdue) criteria.Append(DateCriterion("59778-1", "Date when overdue for immunization", *r.overdue));
-      if (r.latest) criteria.Append(DateCriterion("59777-3", "Latest date to give immunization", *r.latest));
+      if (r.overdue)
+        criteria.Append(DateCriterion("59778-1", "Date when overdue for immunization", *r.overdue));
+      if (r.latest)
+        criteria.Append(DateCriterion("59777-3", "Latest date to give immunization", *r.latest));
       rec.Set("dateCriterion", std::move(criteria));
     }
-    rec.Set("description", Str(row.label + " (" + row.source + ", " + std::to_string(row.year) + ")"));
+    rec.Set("description",
+            Str(row.label + " (" + row.source + ", " + std::to_string(row.year) + ")"));
     rec.Set("series", Str(r.series));
     if (row.campaign()) {
       rec.Set("doseNumberString", Str(r.season + " season"));
     } else {
       rec.Set("doseNumberPositiveInt", JsonValue::Number(std::to_string(r.dose)));
-      if (!row.every) rec.Set("seriesDosesPositiveInt", JsonValue::Number(std::to_string(r.series_doses)));
+      if (!row.every)
+        rec.Set("seriesDosesPositiveInt", JsonValue::Number(std::to_string(r.series_doses)));
     }
     if (!r.supporting.empty()) {
       JsonValue refs = JsonValue::Array();
@@ -170,9 +191,9 @@ std::optional<JsonValue> ImmunizationRecommendationOf(const std::string& patient
   if (recommendations.items().empty()) return std::nullopt;
   JsonValue ir = JsonValue::Object();
   ir.Set("resourceType", Str("ImmunizationRecommendation"));
-  ir.Set("text", Narrative("Vaccinations on " + FormatDate(today) + ": " + std::to_string(overdue) + " overdue, " +
-                           std::to_string(due) + " due, " + std::to_string(upcoming) +
-                           " upcoming (French vaccination calendar)."));
+  ir.Set("text", Narrative("Vaccinations on " + FormatDate(today) + ": " + std::to_string(overdue) +
+                           " overdue, " + std::to_string(due) + " due, " +
+                           std::to_string(upcoming) + " upcoming (French vaccination calendar)."));
   ir.Set("patient", Ref("Patient/" + patient_id));
   ir.Set("date", Str(FormatDate(today)));
   ir.Set("recommendation", std::move(recommendations));
@@ -204,7 +225,8 @@ std::vector<JsonValue> ScreeningRequestsOf(const std::string& patient_id, const 
     if (r.due) {
       JsonValue period = JsonValue::Object();
       period.Set("start", Str(FormatDate(*r.due)));
-      if (r.overdue || r.latest) period.Set("end", Str(FormatDate(r.overdue ? *r.overdue : *r.latest)));
+      if (r.overdue || r.latest)
+        period.Set("end", Str(FormatDate(r.overdue ? *r.overdue : *r.latest)));
       sr.Set("occurrencePeriod", std::move(period));
     }
     sr.Set("authoredOn", Str(FormatDate(today)));

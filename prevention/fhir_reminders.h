@@ -45,7 +45,8 @@ bool Answered(ReminderStatus s);
 
 // The ImmunizationRecommendation of `patient_id` on `today` (nullopt when no vaccination
 // reminder is answered: R4 wants at least one recommendation).
-std::optional<JsonValue> ImmunizationRecommendationOf(const std::string& patient_id, const Date& today,
+std::optional<JsonValue> ImmunizationRecommendationOf(const std::string& patient_id,
+                                                      const Date& today,
                                                       const std::vector<Reminder>& reminders);
 // One ServiceRequest per answered screening reminder.
 std::vector<JsonValue> ScreeningRequestsOf(const std::string& patient_id, const Date& today,

@@ -7,12 +7,18 @@ namespace carnet::prevention {
 
 const char* StatusName(ReminderStatus s) {
   switch (s) {
-    case ReminderStatus::kComplete: return "complete";
-    case ReminderStatus::kDue: return "due";
-    case ReminderStatus::kOverdue: return "overdue";
-    case ReminderStatus::kUpcoming: return "upcoming";
-    case ReminderStatus::kLater: return "later";
-    case ReminderStatus::kClosed: return "closed";
+    case ReminderStatus::kComplete:
+      return "complete";
+    case ReminderStatus::kDue:
+      return "due";
+    case ReminderStatus::kOverdue:
+      return "overdue";
+    case ReminderStatus::kUpcoming:
+      return "upcoming";
+    case ReminderStatus::kLater:
+      return "later";
+    case ReminderStatus::kClosed:
+      return "closed";
   }
   return "?";
 }
@@ -46,17 +52,20 @@ bool PersonConditionsHold(const std::vector<Condition>& conditions, const Remind
 
 long Days(const Date& from, const Date& to) { return to.DayNumber() - from.DayNumber(); }
 
-ReminderStatus OpenStatus(const ReminderInput& in, const Date& due, const std::optional<Date>& overdue) {
+ReminderStatus OpenStatus(const ReminderInput& in, const Date& due,
+                          const std::optional<Date>& overdue) {
   if (overdue && !(in.today < *overdue)) return ReminderStatus::kOverdue;
   if (!(in.today < due)) return ReminderStatus::kDue;
-  return Days(in.today, due) <= in.horizon_days ? ReminderStatus::kUpcoming : ReminderStatus::kLater;
+  return Days(in.today, due) <= in.horizon_days ? ReminderStatus::kUpcoming
+                                                : ReminderStatus::kLater;
 }
 
 // The antigens a recorded vaccination covers (any of its codings).
 std::set<std::string> Covered(const PreventionRules& rules, const RecordedEvent& e) {
   std::set<std::string> out;
   for (const Code& c : e.codes)
-    if (const auto* antigens = rules.AntigensOf(c.system, c.code)) out.insert(antigens->begin(), antigens->end());
+    if (const auto* antigens = rules.AntigensOf(c.system, c.code))
+      out.insert(antigens->begin(), antigens->end());
   return out;
 }
 
@@ -87,25 +96,30 @@ Fit FitOn(const ReminderInput& in, const Dose& d, const Dose* previous, const Da
   if (d.repeat || !d.row->from) return previous && previous->given ? Fit::kTakes : Fit::kPassed;
   auto latest = Latest(in, *d.row);
   if (latest && *latest < day) return Fit::kPassed;
-  if (day < Add(Add(in.birth, *d.row->from), Span{0, -kEarlyToleranceMonths, 0})) return Fit::kTooEarly;
+  if (day < Add(Add(in.birth, *d.row->from), Span{0, -kEarlyToleranceMonths, 0}))
+    return Fit::kTooEarly;
   return Fit::kTakes;
 }
 
-void VaccinationSeries(const PreventionRules& rules, const ReminderInput& in, const std::string& series,
-                       const std::vector<const CalendarRow*>& rows, std::vector<Reminder>* out) {
+void VaccinationSeries(const PreventionRules& rules, const ReminderInput& in,
+                       const std::string& series, const std::vector<const CalendarRow*>& rows,
+                       std::vector<Reminder>* out) {
   const std::vector<std::string>& antigens = rows.front()->antigens;
   // The recorded doses of the series, in order, one a day.
   std::vector<std::pair<const RecordedEvent*, std::set<std::string>>> given;
   for (const RecordedEvent& e : in.vaccinations) {
     if (e.date < in.birth) continue;
     auto covered = Covered(rules, e);
-    if (std::all_of(antigens.begin(), antigens.end(), [&](const std::string& a) { return covered.count(a); }))
+    if (std::all_of(antigens.begin(), antigens.end(),
+                    [&](const std::string& a) { return covered.count(a); }))
       given.emplace_back(&e, std::move(covered));
   }
-  std::stable_sort(given.begin(), given.end(), [](const auto& a, const auto& b) { return a.first->date < b.first->date; });
-  given.erase(std::unique(given.begin(), given.end(),
-                          [](const auto& a, const auto& b) { return a.first->date == b.first->date; }),
-              given.end());
+  std::stable_sort(given.begin(), given.end(),
+                   [](const auto& a, const auto& b) { return a.first->date < b.first->date; });
+  given.erase(
+      std::unique(given.begin(), given.end(),
+                  [](const auto& a, const auto& b) { return a.first->date == b.first->date; }),
+      given.end());
 
   // The first dose: recorded, or expected on its due day (today when that is past).
   std::optional<Date> first_day;
@@ -123,11 +137,14 @@ void VaccinationSeries(const PreventionRules& rules, const ReminderInput& in, co
   }
   auto started_holds = [&](const CalendarRow& r) {
     for (const Condition& c : r.conditions) {
-      if (c.kind == Condition::Kind::kStartedBefore && (!first_day || !(*first_day < Add(in.birth, c.age))))
+      if (c.kind == Condition::Kind::kStartedBefore &&
+          (!first_day || !(*first_day < Add(in.birth, c.age))))
         return false;
-      if (c.kind == Condition::Kind::kStartedFrom && (!first_day || *first_day < Add(in.birth, c.age)))
+      if (c.kind == Condition::Kind::kStartedFrom &&
+          (!first_day || *first_day < Add(in.birth, c.age)))
         return false;
-      if (c.kind == Condition::Kind::kStartedWith && (!first_antigens || !first_antigens->count(c.name)))
+      if (c.kind == Condition::Kind::kStartedWith &&
+          (!first_antigens || !first_antigens->count(c.name)))
         return false;
     }
     return true;
@@ -138,7 +155,8 @@ void VaccinationSeries(const PreventionRules& rules, const ReminderInput& in, co
     const CalendarRow* chosen = nullptr;
     for (const CalendarRow* r : rows) {
       if (r->dose != n || !started_holds(*r)) continue;
-      if (!chosen || (r->from && (!chosen->from || Add(in.birth, *r->from) < Add(in.birth, *chosen->from))))
+      if (!chosen ||
+          (r->from && (!chosen->from || Add(in.birth, *r->from) < Add(in.birth, *chosen->from))))
         chosen = r;
     }
     if (!chosen) break;
@@ -201,7 +219,8 @@ void VaccinationSeries(const PreventionRules& rules, const ReminderInput& in, co
     } else {
       if (row.from) earliest = Add(in.birth, *row.from);
       if (row.interval_min && previous_day)
-        earliest = std::max(earliest.value_or(*previous_day), Add(*previous_day, *row.interval_min));
+        earliest =
+            std::max(earliest.value_or(*previous_day), Add(*previous_day, *row.interval_min));
     }
     bool waits = !row.from || d.repeat;  // no age of its own: follows the previous dose
     if (!earliest || (waits && chain_broken)) {
@@ -209,7 +228,8 @@ void VaccinationSeries(const PreventionRules& rules, const ReminderInput& in, co
       r.status = ReminderStatus::kClosed;
     }
     r.earliest = r.due = earliest;
-    if (!d.repeat && row.to) r.overdue = std::max(Add(in.birth, *row.to), earliest->AddDays(*window));
+    if (!d.repeat && row.to)
+      r.overdue = std::max(Add(in.birth, *row.to), earliest->AddDays(*window));
     if (d.repeat && window) r.overdue = earliest->AddDays(*window);
     if (row.interval_max && previous_day && !d.repeat) {
       Date by_interval = Add(*previous_day, *row.interval_max);
@@ -221,7 +241,8 @@ void VaccinationSeries(const PreventionRules& rules, const ReminderInput& in, co
       r.supporting.push_back(d.given->reference);
       previous_day = d.given->date;
       chain_broken = false;
-    } else if (r.status == ReminderStatus::kClosed || (r.latest && (*r.latest < in.today || *r.latest < *r.due))) {
+    } else if (r.status == ReminderStatus::kClosed ||
+               (r.latest && (*r.latest < in.today || *r.latest < *r.due))) {
       r.status = ReminderStatus::kClosed;
       chain_broken = true;
       previous_day = std::nullopt;
@@ -241,7 +262,8 @@ struct Season {
 Season SeasonStarting(const CalendarRow& row, int year) {
   Season s;
   s.start = Date{year, row.start_month, row.start_day};
-  bool next_year = row.end_month < row.start_month || (row.end_month == row.start_month && row.end_day < row.start_day);
+  bool next_year = row.end_month < row.start_month ||
+                   (row.end_month == row.start_month && row.end_day < row.start_day);
   s.end = Date{year + (next_year ? 1 : 0), row.end_month, row.end_day};
   return s;
 }
@@ -253,8 +275,8 @@ Season CurrentOrNextSeason(const CalendarRow& row, const Date& day) {
   return SeasonStarting(row, day.year + 1);
 }
 
-Reminder CampaignReminder(const PreventionRules& rules, const ReminderInput& in, const CalendarRow& row,
-                          const Season& season) {
+Reminder CampaignReminder(const PreventionRules& rules, const ReminderInput& in,
+                          const CalendarRow& row, const Season& season) {
   Reminder r;
   r.kind = Reminder::Kind::kVaccination;
   r.dose_row = &row;
@@ -269,15 +291,17 @@ Reminder CampaignReminder(const PreventionRules& rules, const ReminderInput& in,
   for (const RecordedEvent& e : in.vaccinations) {
     if (e.date < season.start || season.end < e.date) continue;
     auto covered = Covered(rules, e);
-    if (std::all_of(row.antigens.begin(), row.antigens.end(), [&](const std::string& a) { return covered.count(a); }))
+    if (std::all_of(row.antigens.begin(), row.antigens.end(),
+                    [&](const std::string& a) { return covered.count(a); }))
       r.supporting.push_back(e.reference);
   }
-  r.status = !r.supporting.empty() ? ReminderStatus::kComplete : OpenStatus(in, *r.due, std::nullopt);
+  r.status =
+      !r.supporting.empty() ? ReminderStatus::kComplete : OpenStatus(in, *r.due, std::nullopt);
   return r;
 }
 
-void Campaign(const PreventionRules& rules, const ReminderInput& in, const std::vector<const CalendarRow*>& rows,
-              std::vector<Reminder>* out) {
+void Campaign(const PreventionRules& rules, const ReminderInput& in,
+              const std::vector<const CalendarRow*>& rows, std::vector<Reminder>* out) {
   // Of the rows that apply, the one that starts at the youngest age.
   const CalendarRow* row = nullptr;
   for (const CalendarRow* r : rows)
@@ -289,7 +313,8 @@ void Campaign(const PreventionRules& rules, const ReminderInput& in, const std::
   bool done = current.status == ReminderStatus::kComplete;
   out->push_back(std::move(current));
   // Done for this season: the next autumn.
-  if (done) out->push_back(CampaignReminder(rules, in, *row, SeasonStarting(*row, season.start.year + 1)));
+  if (done)
+    out->push_back(CampaignReminder(rules, in, *row, SeasonStarting(*row, season.start.year + 1)));
 }
 
 bool Matches(const ScreeningRow::Result& wanted, const RecordedEvent& e) {
@@ -326,7 +351,8 @@ Reminder Screening(const ReminderInput& in, const ScreeningRow& row) {
     if (row.once) {
       next = band_end;
     } else {
-      Span interval = own ? *own : row.intervals[std::min(results.size(), row.intervals.size()) - 1];
+      Span interval =
+          own ? *own : row.intervals[std::min(results.size(), row.intervals.size()) - 1];
       next = std::max(band_start, Add(last->date, interval));
     }
   }

@@ -39,8 +39,8 @@ enum class Sex { kFemale, kMale, kUnknown };  // kUnknown: the sex-specific prog
 // Something recorded in the person's record: a vaccination (an Immunization) or a screening
 // result (an Observation, Procedure or DiagnosticReport).
 struct RecordedEvent {
-  std::string reference;     // "Immunization/abc": what the reminder cites as satisfying it
-  std::vector<Code> codes;   // its vaccineCode or code codings
+  std::string reference;    // "Immunization/abc": what the reminder cites as satisfying it
+  std::vector<Code> codes;  // its vaccineCode or code codings
   Date date;
 };
 
@@ -55,7 +55,8 @@ struct ReminderInput {
 };
 
 enum class ReminderStatus {
-  kComplete,  // given / done (a campaign: for this season; a screening: next one beyond the horizon)
+  kComplete,  // given / done (a campaign: for this season; a screening: next one beyond the
+              // horizon)
   kDue,       // may be given now
   kOverdue,   // past the recommended window, still to give
   kUpcoming,  // due within the horizon
@@ -67,12 +68,12 @@ const char* StatusName(ReminderStatus s);  // "complete", "due"...
 struct Reminder {
   enum class Kind { kVaccination, kScreening };
   Kind kind = Kind::kVaccination;
-  const CalendarRow* dose_row = nullptr;       // kVaccination
+  const CalendarRow* dose_row = nullptr;        // kVaccination
   const ScreeningRow* screening_row = nullptr;  // kScreening
-  std::string series;                          // the series or programme name
-  int dose = 0;                                // vaccination: dose number (0 for a campaign)
-  int series_doses = 0;                        // vaccination: doses of the series for this person
-  std::string season;                          // campaign: "2025-2026"
+  std::string series;                           // the series or programme name
+  int dose = 0;                                 // vaccination: dose number (0 for a campaign)
+  int series_doses = 0;                         // vaccination: doses of the series for this person
+  std::string season;                           // campaign: "2025-2026"
   ReminderStatus status = ReminderStatus::kDue;
   // Earliest day to give / do, the day it is due, overdue from, last day it is given (each
   // when it applies; a complete one keeps the dates it had).

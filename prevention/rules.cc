@@ -22,7 +22,8 @@ std::vector<std::string> Split(std::string_view s, char sep) {
   size_t start = 0;
   while (true) {
     size_t at = s.find(sep, start);
-    out.emplace_back(s.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start));
+    out.emplace_back(
+        s.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start));
     if (at == std::string_view::npos) break;
     start = at + 1;
   }
@@ -40,7 +41,8 @@ class RowReader {
     const std::string& v = row_.cells[i];
     if (v == "-") return std::nullopt;
     auto s = ParseSpan(v);
-    if (!s && st->ok()) *st = Error(std::string(column) + " '" + v + "' is not an age (6w, 2m, 25y)");
+    if (!s && st->ok())
+      *st = Error(std::string(column) + " '" + v + "' is not an age (6w, 2m, 25y)");
     return s;
   }
   Span RequiredSpan(size_t i, const char* column, Status* st) const {
@@ -73,25 +75,29 @@ std::optional<Code> ParseCode(std::string_view text) {
   return Code{std::string(text.substr(0, bar)), std::string(text.substr(bar + 1))};
 }
 
-Status ParseConditions(const RowReader& r, const std::string& cell, const std::set<std::string>& antigens,
-                       std::vector<Condition>* out) {
+Status ParseConditions(const RowReader& r, const std::string& cell,
+                       const std::set<std::string>& antigens, std::vector<Condition>* out) {
   if (cell == "-") return Status::Ok();
   for (const std::string& item : Split(cell, ',')) {
     size_t colon = item.find(':');
-    std::string kind = item.substr(0, colon), value = colon == std::string::npos ? "" : item.substr(colon + 1);
+    std::string kind = item.substr(0, colon),
+                value = colon == std::string::npos ? "" : item.substr(colon + 1);
     Condition c;
     if (kind == "born_from" || kind == "born_before") {
       auto d = ParseDate(value);
-      if (!d || value.size() != 10) return r.Error("condition " + item + ": expected a date YYYY-MM-DD");
+      if (!d || value.size() != 10)
+        return r.Error("condition " + item + ": expected a date YYYY-MM-DD");
       c.kind = kind == "born_from" ? Condition::Kind::kBornFrom : Condition::Kind::kBornBefore;
       c.date = *d;
     } else if (kind == "started_before" || kind == "started_from") {
       auto s = ParseSpan(value);
       if (!s) return r.Error("condition " + item + ": expected an age");
-      c.kind = kind == "started_before" ? Condition::Kind::kStartedBefore : Condition::Kind::kStartedFrom;
+      c.kind = kind == "started_before" ? Condition::Kind::kStartedBefore
+                                        : Condition::Kind::kStartedFrom;
       c.age = *s;
     } else if (kind == "started_with") {
-      if (!antigens.count(value)) return r.Error("condition " + item + ": unknown antigen " + value);
+      if (!antigens.count(value))
+        return r.Error("condition " + item + ": unknown antigen " + value);
       c.kind = Condition::Kind::kStartedWith;
       c.name = value;
     } else if (kind == "risk" && !value.empty()) {
@@ -114,8 +120,8 @@ bool MonthDay(std::string_view s, int* month, int* day) {
   return true;
 }
 
-Status ParseCalendarRow(const RowReader& r, const TsvRow& row, const std::set<std::string>& antigens,
-                        CalendarRow* out) {
+Status ParseCalendarRow(const RowReader& r, const TsvRow& row,
+                        const std::set<std::string>& antigens, CalendarRow* out) {
   const auto& c = row.cells;
   if (c.size() != 15) return r.Error("expected 15 columns, found " + std::to_string(c.size()));
   Status st;
@@ -123,14 +129,16 @@ Status ParseCalendarRow(const RowReader& r, const TsvRow& row, const std::set<st
   out->series = c[0];
   if (c[1] == "campaign") {
     out->dose = 0;
-  } else if (c[1].find_first_not_of("0123456789") == std::string::npos && !c[1].empty() && c[1] != "0") {
+  } else if (c[1].find_first_not_of("0123456789") == std::string::npos && !c[1].empty() &&
+             c[1] != "0") {
     out->dose = std::stoi(c[1]);
   } else {
     return r.Error("dose is a number from 1, or 'campaign'");
   }
   out->antigens = Split(c[2], ',');
   for (const std::string& a : out->antigens)
-    if (!antigens.count(a)) return r.Error("antigen " + a + " is covered by no vaccine of vaccine_antigens.tsv");
+    if (!antigens.count(a))
+      return r.Error("antigen " + a + " is covered by no vaccine of vaccine_antigens.tsv");
   out->vaccine = c[3];
   if (c[3] == "-") return r.Error("a vaccine (ATC code) is required");
   out->disease = c[4] == "-" ? "" : c[4];
@@ -224,15 +232,18 @@ std::string ReadFile(const std::string& path, Status* st) {
 
 }  // namespace
 
-Result<PreventionRules> PreventionRules::Parse(std::string_view calendar, std::string_view screening,
+Result<PreventionRules> PreventionRules::Parse(std::string_view calendar,
+                                               std::string_view screening,
                                                std::string_view antigens, std::string_view origin) {
   PreventionRules rules;
   std::string prefix = origin.empty() ? "" : std::string(origin) + "/";
   std::set<std::string> known_antigens;
   for (const TsvRow& row : ReadTsv(antigens)) {
     RowReader r(prefix + "vaccine_antigens.tsv:" + std::to_string(row.line), row);
-    if (row.cells.size() != 4) return r.Error("expected 4 columns: system, code, antigens, display");
-    if (row.cells[0].empty() || row.cells[1].empty()) return r.Error("system and code are required");
+    if (row.cells.size() != 4)
+      return r.Error("expected 4 columns: system, code, antigens, display");
+    if (row.cells[0].empty() || row.cells[1].empty())
+      return r.Error("system and code are required");
     std::string key = row.cells[0] + "|" + row.cells[1];
     if (rules.antigens_.count(key)) return r.Error(key + " listed twice");
     auto list = Split(row.cells[2], ',');
@@ -255,8 +266,8 @@ Result<PreventionRules> PreventionRules::Parse(std::string_view calendar, std::s
     if (row.campaign()) continue;
     auto& [max_dose, first] = seen[row.series];
     if (first && first->antigens != row.antigens)
-      return Invalid(prefix + "vaccination_calendar.tsv:" + std::to_string(row.line) +
-                     ": series " + row.series + " covers other antigens than on line " +
+      return Invalid(prefix + "vaccination_calendar.tsv:" + std::to_string(row.line) + ": series " +
+                     row.series + " covers other antigens than on line " +
                      std::to_string(first->line));
     if (row.dose > max_dose + 1)
       return Invalid(prefix + "vaccination_calendar.tsv:" + std::to_string(row.line) + ": dose " +

@@ -27,7 +27,8 @@ HttpResponse NotFoundResponse(const HttpRequest& req) {
 }  // namespace
 
 namespace {
-fhir::FhirOptions FhirOptionsOf(const Config& config, const prevention::PreventionRules* prevention) {
+fhir::FhirOptions FhirOptionsOf(const Config& config,
+                                const prevention::PreventionRules* prevention) {
   fhir::FhirOptions o;
   o.prevention_rules = prevention;
   o.base_url = config.FhirBaseUrl();
@@ -72,8 +73,8 @@ HttpResponse Gateway::Handle(const HttpRequest& req) {
   if (config_.debug_routes && req.path == "/debug/sleep") return DebugSleep(req);
   if (config_.debug_routes && req.path == "/debug/echo") {
     return Json(200, "{\"method\":\"" + JsonEscape(req.method) + "\",\"query\":\"" +
-                         JsonEscape(req.query) + "\",\"body_size\":" +
-                         std::to_string(req.body.size()) + "}");
+                         JsonEscape(req.query) +
+                         "\",\"body_size\":" + std::to_string(req.body.size()) + "}");
   }
   return NotFoundResponse(req);
 }
@@ -105,7 +106,8 @@ std::optional<profiles::Actor> Gateway::Authenticate(const HttpRequest& req, boo
           "\",\"level\":\"warning\",\"event\":\"authentication_refused\",\"request_id\":\"" +
           JsonEscape(req.request_id) + "\",\"detail\":\"" + JsonEscape(actor.status().message()) +
           "\"}");
-  *refusal = xds ? xds::XdsService::Unauthorized(req) : fhir::FhirApi::Unauthorized(req, actor.status());
+  *refusal =
+      xds ? xds::XdsService::Unauthorized(req) : fhir::FhirApi::Unauthorized(req, actor.status());
   return std::nullopt;
 }
 

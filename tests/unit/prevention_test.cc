@@ -33,11 +33,13 @@ std::string Opt(const std::optional<Date>& d) { return d ? FormatDate(*d) : "-";
 // A reminder as an expect row: series, dose (or season, or '-'), status, due, overdue, latest,
 // supporting.
 std::string Row(const Reminder& r) {
-  std::string dose = r.kind == Reminder::Kind::kScreening ? "-" : r.dose ? std::to_string(r.dose) : r.season;
+  std::string dose = r.kind == Reminder::Kind::kScreening ? "-"
+                     : r.dose                             ? std::to_string(r.dose)
+                                                          : r.season;
   std::string supporting;
   for (const std::string& s : r.supporting) supporting += (supporting.empty() ? "" : ",") + s;
-  return r.series + "\t" + dose + "\t" + StatusName(r.status) + "\t" + Opt(r.due) + "\t" + Opt(r.overdue) + "\t" +
-         Opt(r.latest) + "\t" + (supporting.empty() ? "-" : supporting);
+  return r.series + "\t" + dose + "\t" + StatusName(r.status) + "\t" + Opt(r.due) + "\t" +
+         Opt(r.overdue) + "\t" + Opt(r.latest) + "\t" + (supporting.empty() ? "-" : supporting);
 }
 
 std::string ReadAll(const std::string& path) {
@@ -78,7 +80,8 @@ std::vector<Case> ReadCases(const std::string& text) {
       size_t bar = c[2].rfind('|');
       e.codes.push_back({c[2].substr(0, bar), c[2].substr(bar + 1)});
       e.date = MustDate(c[3]);
-      (c[0] == "vaccination" ? cases.back().input.vaccinations : cases.back().input.screenings).push_back(e);
+      (c[0] == "vaccination" ? cases.back().input.vaccinations : cases.back().input.screenings)
+          .push_back(e);
     } else if (c[0] == "expect") {
       EXPECT_TRUE(!cases.empty() && c.size() == 8) << where;
       if (cases.empty()) continue;
@@ -110,7 +113,8 @@ TEST(PreventionRulesTest, TheTablesCompiledInParse) {
   const auto* hexavalent = rules.AntigensOf("http://hl7.org/fhir/sid/cvx", "146");
   ASSERT_NE(hexavalent, nullptr);
   EXPECT_EQ(std::set<std::string>(hexavalent->begin(), hexavalent->end()),
-            (std::set<std::string>{"diphtheria", "tetanus", "poliomyelitis", "pertussis", "hib", "hepatitis_b"}));
+            (std::set<std::string>{"diphtheria", "tetanus", "poliomyelitis", "pertussis", "hib",
+                                   "hepatitis_b"}));
 }
 
 TEST(PreventionRulesTest, ABrokenRowIsNamed) {
@@ -118,21 +122,28 @@ TEST(PreventionRulesTest, ABrokenRowIsNamed) {
   auto row = [](const std::string& cells) {
     return "flu\t1\tflu\tJ07BB02\t-\t*\t" + cells + "\t-\tlabel\tsource\t2025\n";
   };
-  auto parse = [&](const std::string& calendar) { return PreventionRules::Parse(calendar, "", antigens, "t"); };
+  auto parse = [&](const std::string& calendar) {
+    return PreventionRules::Parse(calendar, "", antigens, "t");
+  };
   EXPECT_TRUE(parse(row("65y\t-\t-\t-\t-")).ok());
   auto bad_age = parse(row("65 years\t-\t-\t-\t-"));
   ASSERT_FALSE(bad_age.ok());
-  EXPECT_NE(bad_age.status().message().find("t/vaccination_calendar.tsv:1: from '65 years'"), std::string::npos)
+  EXPECT_NE(bad_age.status().message().find("t/vaccination_calendar.tsv:1: from '65 years'"),
+            std::string::npos)
       << bad_age.status().message();
-  auto unknown = PreventionRules::Parse("x\t1\tmeasles\tJ07BD52\t-\t*\t1y\t-\t-\t-\t-\t-\tl\ts\t2025\n", "", antigens);
+  auto unknown = PreventionRules::Parse(
+      "x\t1\tmeasles\tJ07BD52\t-\t*\t1y\t-\t-\t-\t-\t-\tl\ts\t2025\n", "", antigens);
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.status().message().find("antigen measles"), std::string::npos);
-  auto gap = parse(row("65y\t-\t-\t-\t-") + "flu\t3\tflu\tJ07BB02\t-\t*\t70y\t-\t-\t-\t-\t-\tl\ts\t2025\n");
+  auto gap = parse(row("65y\t-\t-\t-\t-") +
+                   "flu\t3\tflu\tJ07BB02\t-\t*\t70y\t-\t-\t-\t-\t-\tl\ts\t2025\n");
   ASSERT_FALSE(gap.ok());
   EXPECT_NE(gap.status().message().find("dose 3 of flu follows dose 1"), std::string::npos);
-  auto bad_screening = PreventionRules::Parse("", "p\tF\t50y\t75y\t2y\t6m\tnocode\ts|c\tl\ts\t2025\n", antigens);
+  auto bad_screening =
+      PreventionRules::Parse("", "p\tF\t50y\t75y\t2y\t6m\tnocode\ts|c\tl\ts\t2025\n", antigens);
   ASSERT_FALSE(bad_screening.ok());
-  EXPECT_NE(bad_screening.status().message().find("screening_programmes.tsv:1: service"), std::string::npos);
+  EXPECT_NE(bad_screening.status().message().find("screening_programmes.tsv:1: service"),
+            std::string::npos);
 }
 
 TEST(PreventionDatesTest, BirthdaysOnCalendars) {
@@ -172,10 +183,12 @@ TEST(PreventionCasesTest, EveryCaseAnswersItsExpectedReminders) {
   }
   for (const CalendarRow& row : rules.calendar())
     EXPECT_TRUE(calendar_answered.count(row.line))
-        << "vaccination_calendar.tsv:" << row.line << " (" << row.label << ") is answered by no case";
+        << "vaccination_calendar.tsv:" << row.line << " (" << row.label
+        << ") is answered by no case";
   for (const ScreeningRow& row : rules.screenings())
     EXPECT_TRUE(screening_answered.count(row.line))
-        << "screening_programmes.tsv:" << row.line << " (" << row.label << ") is answered by no case";
+        << "screening_programmes.tsv:" << row.line << " (" << row.label
+        << ") is answered by no case";
 
   if (std::getenv("CARNET_PREVENTION_REWRITE")) {
     std::string out;
@@ -209,18 +222,23 @@ TEST(PreventionFhirTest, TheRecommendationAndTheRequestsAreValidR4) {
   in.birth = MustDate("1960-03-15");
   in.sex = Sex::kFemale;
   in.today = MustDate("2026-12-05");
-  in.vaccinations.push_back({"Immunization/flu", {{"http://hl7.org/fhir/sid/cvx", "141"}}, MustDate("2026-10-20")});
-  in.vaccinations.push_back({"Immunization/dtp", {{"http://www.whocc.no/atc", "J07CA01"}}, MustDate("2005-06-01")});
-  in.screenings.push_back({"Observation/mammo", {{"http://loinc.org", "24606-6"}}, MustDate("2025-02-01")});
+  in.vaccinations.push_back(
+      {"Immunization/flu", {{"http://hl7.org/fhir/sid/cvx", "141"}}, MustDate("2026-10-20")});
+  in.vaccinations.push_back(
+      {"Immunization/dtp", {{"http://www.whocc.no/atc", "J07CA01"}}, MustDate("2005-06-01")});
+  in.screenings.push_back(
+      {"Observation/mammo", {{"http://loinc.org", "24606-6"}}, MustDate("2025-02-01")});
   std::vector<Reminder> reminders = ComputeReminders(PreventionRules::Builtin(), in);
   auto ir = ImmunizationRecommendationOf("p1", in.today, reminders);
   ASSERT_TRUE(ir.has_value());
   std::vector<JsonValue> resources = {*ir};
-  for (JsonValue& sr : ScreeningRequestsOf("p1", in.today, reminders)) resources.push_back(std::move(sr));
+  for (JsonValue& sr : ScreeningRequestsOf("p1", in.today, reminders))
+    resources.push_back(std::move(sr));
   ASSERT_GE(resources.size(), 3u);
   for (const JsonValue& r : resources) {
     for (const model::ValidationIssue& i : model::ValidateResource(r))
-      EXPECT_NE(i.severity, "error") << r.GetString("resourceType") << " " << i.expression << ": " << i.message;
+      EXPECT_NE(i.severity, "error")
+          << r.GetString("resourceType") << " " << i.expression << ": " << i.message;
   }
   // The dose at 45 years was given: complete, citing its Immunization.
   bool cited = false;
