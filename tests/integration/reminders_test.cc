@@ -227,13 +227,14 @@ TEST_F(RemindersTest, TheOperationIsDeclared) {
   JsonValue cs = Parse(r.body);
   bool defined = false, declared = false;
   for (const JsonValue& c : cs.Find("contained")->items())
-    defined = defined || (c.GetString("resourceType") == "OperationDefinition" &&
-                          c.GetString("code") == "reminders" && c.GetString("id") == "reminders");
+    defined =
+        defined || (c.GetString("resourceType") == "OperationDefinition" &&
+                    c.GetString("code") == "reminders" && c.GetString("id") == "Patient-reminders");
   for (const JsonValue& res : cs.Find("rest")->items()[0].Find("resource")->items())
     if (res.GetString("type") == "Patient")
       for (const JsonValue& op : res.Find("operation")->items())
         declared = declared || (op.GetString("name") == "reminders" &&
-                                op.GetString("definition") == "#reminders");
+                                op.GetString("definition") == "#Patient-reminders");
   EXPECT_TRUE(defined);
   EXPECT_TRUE(declared);
 }
