@@ -18,8 +18,8 @@ using storage::Transaction;
 
 namespace {
 
-// A record holds far fewer; beyond this the oldest are not read (the answer stays valid for
-// what was read, and the limit is logged in the audit's description).
+// How many Immunizations, and results of each type, are read: far more than a record holds (a
+// record beyond it would be answered from the first ones found).
 constexpr int kMaxRecordedEvents = 2000;
 
 prevention::Date Today() {

@@ -109,10 +109,4 @@ Date Add(const Date& d, const Span& span) {
   return span.days ? r.AddDays(span.days) : r;
 }
 
-int AgeInYears(const Date& birth, const Date& on) {
-  int age = on.year - birth.year;
-  if (on.month < birth.month || (on.month == birth.month && on.day < birth.day)) --age;
-  return age;
-}
-
 }  // namespace carnet::prevention

@@ -43,7 +43,4 @@ std::string FormatSpan(const Span& s);
 // the last day of a shorter month), then days.
 Date Add(const Date& d, const Span& span);
 
-// Whole years from `birth` to `on` (the age on that day).
-int AgeInYears(const Date& birth, const Date& on);
-
 }  // namespace carnet::prevention

@@ -9,7 +9,10 @@
 //    series' first dose, recorded or expected; risk: one of the person's risk factors);
 //  - a recorded dose (a vaccine covering every antigen of the series, on or after the birth date)
 //    satisfies the earliest unsatisfied dose of its series still open on the day it was given (not
-//    past its `until`); a second dose of the same series on the same day counts once;
+//    past its `until`, and from a month before its age: an infant's doses are not the one from 65
+//    years); a second dose of the same series on the same day counts once;
+//  - a risk:NAME row applies only to a person given that risk factor (the FHIR operation gives
+//    none yet: which coded conditions make a person at risk is not tabled);
 //  - a dose is due from max(birth + from, previous dose + interval min), overdue from
 //    max(birth + to, due + (to - from), previous dose + interval max), and no longer given after
 //    birth + until; a previous dose not yet given counts as given on its due day (or today, when
@@ -18,7 +21,7 @@
 //    is no longer given, neither is it;
 //  - `every:10y`: once the dose is given, one more every 10 years;
 //  - a campaign: one reminder for the current season (due, or complete when a dose was given
-//    since it started) or, between seasons, for the next one;
+//    since it started, followed then by the next season's) or, between seasons, for the next one;
 //  - a screening result (any of the programme's codes) sets the next date to result + interval;
 //    without one, the programme is due from the start of its age band.
 #pragma once
