@@ -128,6 +128,25 @@ const OperationSpec kAgendaLink = {
     {{"revoke", "in", 0, "1", "boolean", "true: end the caller's link, issue none"},
      {"url", "out", 0, "1", "url", "The link (absent after a revocation)"}}};
 
+// Patient/[id]/$profile (fhir/health_profile_op.cc, health_profile/sections.h).
+const OperationSpec kProfile = {
+    "Patient-profile",
+    "profile",
+    "HealthProfile",
+    "",
+    {"Patient"},
+    false,
+    true,
+    "The patient's health profile: the record's entries the caller may see, grouped in the "
+    "public service's sections (history, treatments, allergies, family history, "
+    "vaccinations, measurements, wishes, contacts, professionals), each section a List with "
+    "its LOINC code; the same fact stated by several sources (same code, day and value) is "
+    "shown once, each List entry naming its sources (extension profile-entry-source: "
+    "patient | professional | document, profile-entry-document, profile-entry-duplicate). "
+    "Audited as one read; a record the caller may not see answers 404 like a missing one.",
+    {{"return", "out", 1, "1", "Bundle",
+      "A collection: the Patient, a List per section, the resources they name"}}};
+
 // Patient/[id]/$reminders (fhir/reminders.cc, prevention/).
 const OperationSpec kReminders = {
     "Patient-reminders",
@@ -157,7 +176,7 @@ const OperationSpec kReminders = {
 
 const std::vector<const OperationSpec*>& DeclaredOperations() {
   static const std::vector<const OperationSpec*> kAll = {&kValidate, &kAgenda, &kAgendaLink,
-                                                         &kReminders};
+                                                         &kProfile, &kReminders};
   return kAll;
 }
 

@@ -96,6 +96,13 @@ EntryResult Search(const FhirContext& ctx, Session& session, const HttpRequest& 
                    const std::string& type, const QueryParams& query,
                    const std::string& compartment, const std::string& operation);
 
+// Every current resource of the record of Patient/`id` the session may read, decided one by
+// one, audited as one read named `operation` ("$profile"); a record the caller may not see
+// answers as one that does not exist (health_profile_op.cc).
+Result<std::vector<JsonValue>> ReadVisibleRecord(const FhirContext& ctx, Session& session,
+                                                 const std::string& id,
+                                                 const std::string& operation);
+
 // ---- the handlers the route table names ------------------------------------------------
 // read_history.cc
 EntryResult ReadInstance(const FhirContext& ctx, Call& call);
@@ -132,5 +139,7 @@ EntryResult ProcessBundle(const FhirContext& ctx, Call& call);
 // agenda.cc
 EntryResult PatientAgenda(const FhirContext& ctx, Call& call);
 EntryResult AgendaLink(const FhirContext& ctx, Call& call);
+// health_profile_op.cc
+EntryResult PatientProfile(const FhirContext& ctx, Call& call);
 
 }  // namespace carnet::fhir

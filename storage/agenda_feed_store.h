@@ -1,4 +1,4 @@
-// The rows of the agenda's calendar subscription links (agenda_feed, migration 0008): only
+// The rows of the agenda's calendar subscription links (agenda_feed, migration 0007): only
 // the SHA-256 of each link's secret, the record, and the claims of the identity that asked
 // for it. Deciding who may hold a link, and what a link may read, is profiles/agenda_feed.h.
 #pragma once

@@ -102,6 +102,7 @@ TEST_F(FhirRoutesTest, EveryRowAnswersItsRoute) {
         {kJson}}},
       {"GET /Patient/{id}/$everything", {"Patient/" + patient + "/$everything", "", {}}},
       {"GET /Patient/{id}/$agenda", {"Patient/" + patient + "/$agenda", "", {}}},
+      {"GET /Patient/{id}/$profile", {"Patient/" + patient + "/$profile", "", {}}},
       {"POST /Patient/{id}/$agenda-link",
        {"Patient/" + patient + "/$agenda-link", R"({"resourceType":"Parameters"})", {kJson}}},
       {"GET /Patient/{id}/$reminders", {"Patient/" + patient + "/$reminders", "", {}}},

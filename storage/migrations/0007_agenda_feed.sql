@@ -1,4 +1,4 @@
--- carnet, version 8: the agenda's calendar subscription links (issue 16).
+-- carnet, version 7: the agenda's calendar subscription links (issue 16).
 --
 -- A phone calendar subscribes to a URL and cannot send a Bearer token, so the patient (or a
 -- guardian) asks for a link whose secret is the credential: /agenda/<secret>.ics. Only the
