@@ -308,5 +308,25 @@ TEST_F(HealthProfileTest, TheProfileGroupsMergesAndFollowsTheAccessRules) {
   EXPECT_NE(history_read.body.find("$profile"), std::string::npos);
 }
 
+// Administrative papers (identity card, insurance cards...) are the patient's uploads that no
+// profession reads, whatever its broad rights: absent from a doctor's read and search.
+TEST_F(HealthProfileTest, AdministrativePapersAreNeverShownToProfessionals) {
+  std::string pdf = "%PDF-1.4 carte vitale";
+  std::string paper = Create(
+      Patient(), "DocumentReference",
+      R"({"resourceType":"DocumentReference",)" + std::string(kDiv) +
+          R"(,"status":"current","type":{"coding":[{"system":"urn:oid:1.2.250.1.213.1.1.4.12","code":"PAPIER_MUTUELLE","display":"Carte de mutuelle"}]},"subject":{"reference":"Patient/)" +
+          p_ +
+          R"("},"date":"2026-12-01T10:00:00Z","content":[{"attachment":{"contentType":"application/pdf","data":")" +
+          Base64Encode(pdf) + R"(","title":"Carte de mutuelle 2026"}}]})");
+  ASSERT_FALSE(paper.empty());
+  EXPECT_EQ(As(Patient(), "GET", paper).status, 200);
+  for (const std::string& doctor : {author_, colleague_}) {
+    EXPECT_EQ(As(Doctor(doctor), "GET", paper).status, 404) << doctor;
+    auto search = As(Doctor(doctor), "GET", "DocumentReference?patient=" + p_);
+    EXPECT_EQ(Matches(search).count(paper), 0u) << search.body.substr(0, 300);
+  }
+}
+
 }  // namespace
 }  // namespace carnet::testing
