@@ -166,9 +166,37 @@ const OperationSpec kProfileVisibility = {
      {"visible", "in", 1, "1", "boolean", "false hides the section from professionals"},
      {"changed", "out", 1, "1", "integer", "How many entries changed visibility"}}};
 
+// Patient/[id]/$reminders (fhir/reminders.cc, prevention/).
+const OperationSpec kReminders = {
+    "Patient-reminders",
+    "reminders",
+    "Reminders",
+    "",
+    {"Patient"},
+    false,
+    true,
+    "The vaccinations and screenings recommended for the patient on a day, from the French "
+    "vaccination calendar and the organised screening programmes (data tables, each row with "
+    "its source and year) and what of the record the caller may see: completed Immunizations, "
+    "and Observations, Procedures and DiagnosticReports carrying a screening code. Answers a "
+    "Bundle of type collection: one ImmunizationRecommendation (a recommendation per dose or "
+    "campaign season: forecastStatus due, overdue, complete or upcoming; dateCriterion LOINC "
+    "30981-5, 30980-7, 59778-1, 59777-3; supportingImmunization) and one ServiceRequest of "
+    "intent proposal per screening programme (status draft when upcoming, active when due or "
+    "overdue, completed when done; occurrencePeriod; supportingInfo; the reminder status in the "
+    "extension https://carnet.example.org/fhir/StructureDefinition/reminder-status). A record "
+    "the caller may not see answers 404 like one that does not exist; every call is audited.",
+    {{"date", "in", 0, "1", "date",
+      "The day the reminders are computed for (YYYY-MM-DD); default today (UTC)"},
+     {"horizon", "in", 0, "1", "integer",
+      "How many days ahead a dose or screening counts as upcoming; default 90"},
+     {"return", "out", 1, "1", "Bundle",
+      "A collection: the ImmunizationRecommendation, then the screening ServiceRequests"}}};
+
 const std::vector<const OperationSpec*>& DeclaredOperations() {
   static const std::vector<const OperationSpec*> kAll = {&kValidate, &kAgenda, &kAgendaLink,
-                                                         &kProfile, &kProfileVisibility};
+                                                         &kProfile, &kProfileVisibility,
+                                                         &kReminders};
   return kAll;
 }
 

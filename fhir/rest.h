@@ -8,6 +8,7 @@
 #include "base/http.h"
 #include "fhir/interactions.h"
 #include "fhir/search_query.h"
+#include "prevention/rules.h"
 #include "profiles/access.h"
 #include "storage/pool.h"
 
@@ -20,6 +21,8 @@ struct FhirOptions {
   int default_count = 20;
   int max_count = 1000;
   SearchLimits search_limits;
+  // The prevention tables of Patient/[id]/$reminders; nullptr: those compiled in.
+  const prevention::PreventionRules* prevention_rules = nullptr;
 };
 
 class FhirApi {

@@ -1,7 +1,8 @@
 // What the files of the FHIR REST API share (internal to fhir/): the outcome of one
 // interaction, the context a route's handler works in, and the handlers the route table
 // (fhir/routes.cc) names. Each handler lives in the file of its concern: read_history.cc,
-// writes.cc, searches.cc, patient_choices.cc, deposit.cc, capabilities.cc, bundles.cc.
+// writes.cc, searches.cc, patient_choices.cc, deposit.cc, reminders.cc, capabilities.cc,
+// bundles.cc.
 #pragma once
 
 #include <functional>
@@ -133,6 +134,8 @@ EntryResult MetaAdd(const FhirContext& ctx, Call& call);
 EntryResult MetaDelete(const FhirContext& ctx, Call& call);
 // deposit.cc
 EntryResult DepositDocument(const FhirContext& ctx, Call& call);
+// reminders.cc
+EntryResult PatientReminders(const FhirContext& ctx, Call& call);
 // capabilities.cc
 EntryResult Capabilities(const FhirContext& ctx, Call& call);
 // bundles.cc

@@ -2,9 +2,9 @@
 # The layering as a build-level check (run by ./carnet test as the ctest test `layers`):
 # every #include "folder/..." of a layer folder names a folder the table below allows, so
 # that dependencies point down (server -> fhir, xds -> dossier -> mapping -> profiles, model,
-# storage -> base) and the two protocol faces, fhir/ and xds/, never include each other; only
-# storage/ speaks to PostgreSQL (libpq-fe.h); and the folders already migrated hold no SQL
-# (below). Prints each violation as file:line and exits 1.
+# storage -> base; fhir -> agenda, prevention -> model) and the two protocol faces, fhir/ and
+# xds/, never include each other; only storage/ speaks to PostgreSQL (libpq-fe.h); and the
+# folders already migrated hold no SQL (below). Prints each violation as file:line and exits 1.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -19,10 +19,11 @@ declare -A allowed=(
   [dossier]="base storage profiles model mapping health_profile"
   [agenda]="base model"
   [health_profile]="base model"
-  [fhir]="base storage profiles model mapping dossier agenda health_profile"
+  [prevention]="base model"
+  [fhir]="base storage profiles model mapping dossier agenda health_profile prevention"
   [xds]="base storage profiles model mapping dossier"
   [conformance]="base profiles model"
-  [server]="base storage profiles model mapping dossier agenda health_profile fhir xds conformance"
+  [server]="base storage profiles model mapping dossier agenda health_profile fhir xds conformance prevention"
   [bench]="base storage profiles model mapping dossier fhir xds"
 )
 
@@ -55,14 +56,14 @@ while IFS= read -r hit; do
       ;;
   esac
 done < <(grep -rnE '#include <libpq-fe.h>' --include='*.h' --include='*.cc' \
-           base model storage profiles mapping dossier fhir xds server conformance bench tests \
+           base model prevention storage profiles mapping dossier fhir xds server conformance bench tests \
            || true)
 
 # No SQL outside storage/ (issue 14): a file defines no storage::Statement and holds no SQL in a
 # string literal: every layer but storage/ (bench/'s loaders are a tool, not a layer, and keep
 # their bulk SQL). Uppercase keywords in the shapes only SQL has, so that words of prose
 # ("select", an HTTP DELETE) do not count; comment lines are skipped.
-sql_free=(profiles server model dossier agenda health_profile fhir xds mapping)
+sql_free=(profiles server model prevention dossier agenda health_profile fhir xds mapping)
 sql='\bSELECT\b|\bINSERT INTO\b|\bUPDATE [a-z_]+ SET\b|\bDELETE FROM\b|\bON CONFLICT\b|'
 sql+='\bFOR UPDATE\b|\b(CREATE|ALTER|DROP) (TABLE|INDEX)\b|\bTRUNCATE\b|\bpg_[a-z_]+\('
 while IFS= read -r hit; do

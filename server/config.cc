@@ -87,6 +87,9 @@ const std::vector<Setting>& Settings() {
               [](Config& c, const std::string& v) { return ParseBool("trust_dev_key", v, &c.trust_dev_key); }},
       INT_SETTING(emergency_window_s, 60, 86400, "duration of an emergency access (seconds)"),
       STRING_SETTING(habilitation_matrix_file, "habilitation matrix file; empty: the built-in one"),
+      STRING_SETTING(prevention_data_dir,
+                     "directory of vaccination_calendar.tsv, screening_programmes.tsv and "
+                     "vaccine_antigens.tsv ($reminders); empty: the built-in ones"),
       // Mutual TLS (issue 5).
       INT_SETTING(tls_port, 0, 65535, "port of the mutual-TLS listener for system callers; 0: none"),
       STRING_SETTING(tls_cert_file, "TLS server certificate (PEM)"),

@@ -49,6 +49,9 @@ struct Config {
   int emergency_window_s = 3600;  // how long an emergency access lasts
   std::string habilitation_matrix_file;  // empty: the matrix compiled in
 
+  // --- Prevention (issue 16): the tables of Patient/[id]/$reminders.
+  std::string prevention_data_dir;  // empty: the tables of prevention/data/ compiled in
+
   // --- Mutual TLS for system-to-system callers (hospital and laboratory systems).
   int tls_port = 0;                 // 0: no TLS listener
   std::string tls_cert_file;        // the server's certificate (PEM)

@@ -28,8 +28,10 @@ HttpResponse NotFoundResponse(const HttpRequest& req) {
 }  // namespace
 
 namespace {
-fhir::FhirOptions FhirOptionsOf(const Config& config) {
+fhir::FhirOptions FhirOptionsOf(const Config& config,
+                                const prevention::PreventionRules* prevention) {
   fhir::FhirOptions o;
+  o.prevention_rules = prevention;
   o.base_url = config.FhirBaseUrl();
   o.search_limits.max_params = config.search_max_params;
   o.search_limits.max_or_values = config.search_max_or_values;
@@ -43,11 +45,12 @@ bool UnderPrefix(const std::string& path, const std::string& prefix) {
 }
 }  // namespace
 
-Gateway::Gateway(const Config& config, storage::Pool& pool, const profiles::AccessControl& access)
+Gateway::Gateway(const Config& config, storage::Pool& pool, const profiles::AccessControl& access,
+                 const prevention::PreventionRules* prevention)
     : config_(config),
       pool_(pool),
       access_(access),
-      fhir_(pool, FhirOptionsOf(config)),
+      fhir_(pool, FhirOptionsOf(config, prevention)),
       xds_(pool, xds::XdsOptions{config.xds_max_query_results}) {}
 
 HttpResponse Gateway::Handle(const HttpRequest& req) {

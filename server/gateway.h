@@ -8,6 +8,7 @@
 
 #include "base/http.h"
 #include "fhir/rest.h"
+#include "prevention/rules.h"
 #include "profiles/access.h"
 #include "server/config.h"
 #include "storage/pool.h"
@@ -18,7 +19,9 @@ namespace carnet {
 class Gateway {
  public:
   // `access` verifies identities and holds the habilitation matrix; it outlives the gateway.
-  Gateway(const Config& config, storage::Pool& pool, const profiles::AccessControl& access);
+  // `prevention` (nullptr: the tables compiled in) outlives it too.
+  Gateway(const Config& config, storage::Pool& pool, const profiles::AccessControl& access,
+          const prevention::PreventionRules* prevention = nullptr);
 
   HttpResponse Handle(const HttpRequest& req);
   // The answer to a request whose body exceeds --max-request-size (refused by the HTTP

@@ -18,6 +18,7 @@
 #include "server/config.h"
 #include "conformance/suite_variables.h"
 #include "conformance/test_script.h"
+#include "prevention/rules.h"
 #include "server/gateway.h"
 #include "server/outbox_worker.h"
 #include "profiles/access.h"
@@ -103,7 +104,16 @@ int Serve(const Config& config) {
     LogEvent("no_trusted_keys",
              "no jwks_file and trust_dev_key off: every request but /healthz, /readyz and "
              "/fhir/metadata will be refused (401)");
-  Gateway gateway(config, pool, **access);
+  std::optional<prevention::PreventionRules> prevention_rules;
+  if (!config.prevention_data_dir.empty()) {
+    auto loaded = prevention::PreventionRules::LoadDir(config.prevention_data_dir);
+    if (!loaded.ok()) {
+      LogEvent("startup_failed", loaded.status().ToString());
+      return 1;
+    }
+    prevention_rules = std::move(loaded).value();
+  }
+  Gateway gateway(config, pool, **access, prevention_rules ? &*prevention_rules : nullptr);
   WorkerPool workers(config.workers);
   HttpServerOptions http_options;
   http_options.bind = config.bind;
