@@ -51,4 +51,8 @@ Result<std::vector<std::string>> FindMatchingIds(
 // FHIR search types.
 std::vector<std::pair<std::string, std::string>> SupportedSearchParams(const std::string& type);
 
+// How a composite or special parameter of `type` is written, for the CapabilityStatement
+// ("code (token) $ value-quantity (quantity), of one Observation"); empty for the others.
+std::string GroupedParamDocumentation(const std::string& type, const std::string& code);
+
 }  // namespace carnet::fhir
