@@ -275,7 +275,8 @@ void RowMaker::AddIndex(const storage::StoredResource& s, const dossier::IndexRo
         .EndRow();
   for (const auto& r : rows.dates)
     group(head(c.idx_date).Text(r.param).Text(r.low).Text(r.high), r.group).EndRow();
-  for (const auto& r : rows.uris) group(head(c.idx_uri).Text(r.param).Text(r.uri), r.group).EndRow();
+  for (const auto& r : rows.uris)
+    group(head(c.idx_uri).Text(r.param).Text(r.uri), r.group).EndRow();
   // The text columns c0..c5 of storage::kQuantitySelect, then the group.
   for (const auto& r : rows.quantities)
     group(head(c.quantity)
@@ -610,9 +611,10 @@ Result<LoadReport> FastLoad(const std::string& conninfo, const DossierGenerator&
   if (!db.ok()) return db.status();
   CARNET_RETURN_IF_ERROR(
       (*db)
-          ->Exec("CREATE TEMP TABLE bulk_quantity (patient_key bigint, res_type text, res_id text, "
-                 "c0 text, c1 text, c2 text, c3 text, c4 text, c5 text, grp integer) ON COMMIT DELETE "
-                 "ROWS")
+          ->Exec(
+              "CREATE TEMP TABLE bulk_quantity (patient_key bigint, res_type text, res_id text, "
+              "c0 text, c1 text, c2 text, c3 text, c4 text, c5 text, grp integer) ON COMMIT DELETE "
+              "ROWS")
           .status());
   CARNET_RETURN_IF_ERROR(
       (*db)

@@ -117,9 +117,7 @@ std::string FirstDifference(const std::vector<std::string>& a, const std::vector
 class FrontEnds {
  public:
   explicit FrontEnds(const std::string& conninfo)
-      : pool_(Options(conninfo)),
-        api_(pool_, fhir::FhirOptions{}),
-        xds_(pool_) {}
+      : pool_(Options(conninfo)), api_(pool_, fhir::FhirOptions{}), xds_(pool_) {}
 
   Result<std::vector<std::string>> Search(const profiles::AccessControl& control,
                                           const profiles::Actor& actor, const std::string& path,

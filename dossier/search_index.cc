@@ -482,7 +482,8 @@ IndexRows ExtractIndexRows(const SearchParamSet& params, const std::string& type
       ExtractComposite(*def, resource, &rows);
       continue;
     }
-    for (const PathValue& v : def->path->Evaluate(resource)) ExtractTyped(def->type, code, v, &rows);
+    for (const PathValue& v : def->path->Evaluate(resource))
+      ExtractTyped(def->type, code, v, &rows);
   }
   // Full text: _text is the narrative, _content every string of the resource (a
   // DocumentReference's document is added by AddDocumentText, which reads it from the store).

@@ -25,9 +25,8 @@ Status TransactionSearchParamStore::Remove(const std::string& sp_id) {
 }
 
 Status TransactionSearchParamStore::Add(const model::CustomSearchParam& row) {
-  return storage::InsertSearchParam(
-      tx_, {row.sp_id, row.base_type, row.code, row.param_type, row.expression, row.targets,
-            row.url, row.components});
+  return storage::InsertSearchParam(tx_, {row.sp_id, row.base_type, row.code, row.param_type,
+                                          row.expression, row.targets, row.url, row.components});
 }
 
 Status TransactionSearchParamStore::BumpGeneration() {

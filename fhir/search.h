@@ -1,6 +1,6 @@
 // FHIR search on the dossier: the query side over the search index that dossier/search_index.h
-// writes with every resource version (GET [type]?..., POST [type]/_search, compartment and system searches,
-// conditional operations). Search parameters come from the official R4 SearchParameter
+// writes with every resource version (GET [type]?..., POST [type]/_search, compartment and system
+// searches, conditional operations). Search parameters come from the official R4 SearchParameter
 // definitions (model::StructureRegistry) plus custom SearchParameter resources, as data:
 // no per-parameter code.
 #pragma once

@@ -45,8 +45,8 @@ bool ModifierAllowed(const std::string& type, const std::string& modifier) {
 }
 
 // The search type of `code` common to every type, or "" when one of them lacks it.
-std::string CommonParamType(const model::SearchParamSet& params, const std::vector<std::string>& types,
-                            const std::string& code) {
+std::string CommonParamType(const model::SearchParamSet& params,
+                            const std::vector<std::string>& types, const std::string& code) {
   std::string common;
   for (const auto& t : types) {
     const model::SearchParamDef* def = params.Find(t, code);
@@ -82,8 +82,7 @@ Status CheckValues(const Criterion& c) {
       if (parts.size() != c.component_types.size())
         return bad(v, "has " + std::to_string(parts.size()) + " part" +
                           (parts.size() == 1 ? "" : "s") + ", a composite of " +
-                          std::to_string(c.component_types.size()) +
-                          " components separated by $");
+                          std::to_string(c.component_types.size()) + " components separated by $");
       for (size_t i = 0; i < parts.size(); ++i) {
         if (UnescapeSearch(parts[i]).empty()) return bad(v, "has an empty component");
         Criterion part;
@@ -175,9 +174,10 @@ Status ChainTooDeep(int max_depth) {
                     (max_depth == 1 ? "" : "s") + " (search_max_chain_depth)");
 }
 
-Result<Criterion> MakeCriterion(const model::SearchParamSet& params, const std::vector<std::string>& types,
-                                const std::string& name, const std::string& value, std::string* why,
-                                int depth, int max_depth) {
+Result<Criterion> MakeCriterion(const model::SearchParamSet& params,
+                                const std::vector<std::string>& types, const std::string& name,
+                                const std::string& value, std::string* why, int depth,
+                                int max_depth) {
   Criterion c;
   c.name = name;
   c.types = types;

@@ -79,7 +79,8 @@ std::shared_ptr<const SearchParamSet> SearchParamRegistry::BuildOfficial() {
     for (const auto* sp : registry.SearchParams(type)) {
       if (!IsIndexedParamType(sp->type) || sp->expression.empty()) continue;
       std::vector<std::string> components;
-      for (const auto& c : sp->components) components.insert(components.end(), {c.code, c.type, c.expression});
+      for (const auto& c : sp->components)
+        components.insert(components.end(), {c.code, c.type, c.expression});
       std::string key = sp->code + "\n" + sp->type + "\n" + sp->expression;
       for (const std::string& c : components) key += "\n" + c;
       auto& def = by_key[key];
@@ -265,8 +266,8 @@ Result<std::vector<CustomSearchParam>> SearchParamRowsOf(
   for (const auto& b : bases->items()) {
     if (!b.is_string() || !StructureRegistry::R4().IsResourceType(b.text()))
       return Invalid("SearchParameter.base names an unknown resource type", "SearchParameter.base");
-    rows.push_back({id, b.text(), code, type, expression, targets, resource.GetString("url"),
-                    components});
+    rows.push_back(
+        {id, b.text(), code, type, expression, targets, resource.GetString("url"), components});
   }
   return rows;
 }

@@ -165,8 +165,7 @@ class Renderer {
     if (c.components.empty()) return "FALSE";
     std::string g = NewAlias("g");
     std::vector<std::string> aliases;
-    for (size_t k = 0; k < c.components.size(); ++k)
-      aliases.push_back(g + "_" + std::to_string(k));
+    for (size_t k = 0; k < c.components.size(); ++k) aliases.push_back(g + "_" + std::to_string(k));
     const std::string& first = aliases[0];
     std::string from = std::string(TableName(c.components[0].table)) + " " + first;
     for (size_t k = 1; k < c.components.size(); ++k) {
@@ -176,11 +175,10 @@ class Renderer {
               ".res_id AND " + a + ".param = " + b_.Param(c.components[k].param) + " AND " + a +
               ".grp = " + first + ".grp";
     }
-    std::string sql = std::string(c.negate ? "NOT " : "") + "EXISTS (SELECT 1 FROM " + from +
-                      " WHERE " + first + ".res_type = " + r + ".res_type AND " + first +
-                      ".res_id = " + r + ".res_id AND " + first +
-                      ".param = " + b_.Param(c.components[0].param) + " AND " + first +
-                      ".grp IS NOT NULL";
+    std::string sql =
+        std::string(c.negate ? "NOT " : "") + "EXISTS (SELECT 1 FROM " + from + " WHERE " + first +
+        ".res_type = " + r + ".res_type AND " + first + ".res_id = " + r + ".res_id AND " + first +
+        ".param = " + b_.Param(c.components[0].param) + " AND " + first + ".grp IS NOT NULL";
     if (c.presence_only) return sql + ")";
     std::vector<std::string> ors;
     if (c.kind == ResourceCondition::Kind::kNear) {
@@ -208,10 +206,9 @@ class Renderer {
     std::string rlat = lat + ".value::float8", rlon = lon + ".value::float8";
     std::string box = lat + ".value BETWEEN (" + plat + " - " + d + " / 111.19)::numeric AND (" +
                       plat + " + " + d + " / 111.19)::numeric";
-    std::string haversine = "2 * 6371.0088 * asin(least(1, sqrt(power(sin(radians(" + rlat +
-                            " - " + plat + ") / 2), 2) + cos(radians(" + plat + ")) * cos(radians(" +
-                            rlat + ")) * power(sin(radians(" + rlon + " - " + plon +
-                            ") / 2), 2))))";
+    std::string haversine = "2 * 6371.0088 * asin(least(1, sqrt(power(sin(radians(" + rlat + " - " +
+                            plat + ") / 2), 2) + cos(radians(" + plat + ")) * cos(radians(" + rlat +
+                            ")) * power(sin(radians(" + rlon + " - " + plon + ") / 2), 2))))";
     return "(" + box + " AND " + haversine + " <= " + d + ")";
   }
 

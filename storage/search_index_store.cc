@@ -24,31 +24,31 @@ namespace {
 // Parameters: $1-$3 the resource; then per table its columns' arrays, the group last
 // (idx_string $4-$7, idx_token $8-$14, idx_reference $15-$21, idx_date $22-$25, idx_quantity
 // $26-$32, idx_uri $33-$35, idx_text $36-$38).
-#define CARNET_INDEX_INSERTS                                                                      \
+#define CARNET_INDEX_INSERTS                                                                       \
   "i0 AS (INSERT INTO idx_string (patient_key, res_type, res_id, param, value_norm, value_exact, " \
-  "grp) SELECT $1::bigint, $2, $3, c0, c1, c2, c3::int FROM unnest($4::text[], $5::text[], "      \
-  "$6::text[], $7::text[]) AS u(c0, c1, c2, c3)), "                                               \
-  "i1 AS (INSERT INTO idx_token (patient_key, res_type, res_id, param, system, code, text_norm, " \
-  "type_system, type_code, grp) SELECT $1::bigint, $2, $3, c0, c1, c2, c3, c4, c5, c6::int FROM " \
-  "unnest($8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], "           \
-  "$14::text[]) AS u(c0, c1, c2, c3, c4, c5, c6)), "                                              \
-  "i2 AS (INSERT INTO idx_reference (patient_key, res_type, res_id, param, target_type, "         \
-  "target_id, target_url, identifier_system, identifier_value, grp) SELECT $1::bigint, $2, $3, "  \
-  "c0, c1, c2, c3, c4, c5, c6::int FROM unnest($15::text[], $16::text[], $17::text[], "           \
-  "$18::text[], $19::text[], $20::text[], $21::text[]) AS u(c0, c1, c2, c3, c4, c5, c6)), "       \
-  "i3 AS (INSERT INTO idx_date (patient_key, res_type, res_id, param, low, high, grp) SELECT "    \
-  "$1::bigint, $2, $3, c0, c1::timestamptz, c2::timestamptz, c3::int FROM unnest($22::text[], "   \
-  "$23::text[], $24::text[], $25::text[]) AS u(c0, c1, c2, c3)), "                                \
-  "i4 AS (INSERT INTO idx_quantity (patient_key, res_type, res_id, param, value, low, high, "     \
-  "system, code, grp) SELECT $1::bigint, $2, $3, " CARNET_QUANTITY_SELECT                         \
-  ", c6::int FROM unnest($26::text[], $27::text[], $28::text[], $29::text[], $30::text[], "       \
-  "$31::text[], $32::text[]) AS u(c0, c1, c2, c3, c4, c5, c6)), "                                 \
-  "i5 AS (INSERT INTO idx_uri (patient_key, res_type, res_id, param, uri, grp) SELECT "           \
-  "$1::bigint, $2, $3, c0, c1, c2::int FROM unnest($33::text[], $34::text[], $35::text[]) AS "    \
-  "u(c0, c1, c2)), "                                                                              \
-  "i6 AS (INSERT INTO idx_text (patient_key, res_type, res_id, param, tsv) SELECT $1::bigint, "   \
-  "$2, $3, " CARNET_TEXT_SELECT                                                                   \
-  " FROM unnest($36::text[], $37::text[], $38::text[]) AS "                                       \
+  "grp) SELECT $1::bigint, $2, $3, c0, c1, c2, c3::int FROM unnest($4::text[], $5::text[], "       \
+  "$6::text[], $7::text[]) AS u(c0, c1, c2, c3)), "                                                \
+  "i1 AS (INSERT INTO idx_token (patient_key, res_type, res_id, param, system, code, text_norm, "  \
+  "type_system, type_code, grp) SELECT $1::bigint, $2, $3, c0, c1, c2, c3, c4, c5, c6::int FROM "  \
+  "unnest($8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], "            \
+  "$14::text[]) AS u(c0, c1, c2, c3, c4, c5, c6)), "                                               \
+  "i2 AS (INSERT INTO idx_reference (patient_key, res_type, res_id, param, target_type, "          \
+  "target_id, target_url, identifier_system, identifier_value, grp) SELECT $1::bigint, $2, $3, "   \
+  "c0, c1, c2, c3, c4, c5, c6::int FROM unnest($15::text[], $16::text[], $17::text[], "            \
+  "$18::text[], $19::text[], $20::text[], $21::text[]) AS u(c0, c1, c2, c3, c4, c5, c6)), "        \
+  "i3 AS (INSERT INTO idx_date (patient_key, res_type, res_id, param, low, high, grp) SELECT "     \
+  "$1::bigint, $2, $3, c0, c1::timestamptz, c2::timestamptz, c3::int FROM unnest($22::text[], "    \
+  "$23::text[], $24::text[], $25::text[]) AS u(c0, c1, c2, c3)), "                                 \
+  "i4 AS (INSERT INTO idx_quantity (patient_key, res_type, res_id, param, value, low, high, "      \
+  "system, code, grp) SELECT $1::bigint, $2, $3, " CARNET_QUANTITY_SELECT                          \
+  ", c6::int FROM unnest($26::text[], $27::text[], $28::text[], $29::text[], $30::text[], "        \
+  "$31::text[], $32::text[]) AS u(c0, c1, c2, c3, c4, c5, c6)), "                                  \
+  "i5 AS (INSERT INTO idx_uri (patient_key, res_type, res_id, param, uri, grp) SELECT "            \
+  "$1::bigint, $2, $3, c0, c1, c2::int FROM unnest($33::text[], $34::text[], $35::text[]) AS "     \
+  "u(c0, c1, c2)), "                                                                               \
+  "i6 AS (INSERT INTO idx_text (patient_key, res_type, res_id, param, tsv) SELECT $1::bigint, "    \
+  "$2, $3, " CARNET_TEXT_SELECT                                                                    \
+  " FROM unnest($36::text[], $37::text[], $38::text[]) AS "                                        \
   "u(c0, c1, c2)) SELECT 1"
 
 const Statement kIndexReplace{
@@ -72,8 +72,8 @@ std::optional<std::string> Group(const std::optional<int>& group) {
 
 }  // namespace
 
-Status WriteIndexRows(Transaction& tx, const StoredResource& stored,
-                      const IndexRows& rows, bool first_version) {
+Status WriteIndexRows(Transaction& tx, const StoredResource& stored, const IndexRows& rows,
+                      bool first_version) {
   using Col = std::vector<std::optional<std::string>>;
   SqlParams params;
   params.push_back(stored.patient_key ? SqlParam::Text(std::to_string(*stored.patient_key))
@@ -81,8 +81,7 @@ Status WriteIndexRows(Transaction& tx, const StoredResource& stored,
   params.push_back(SqlParam::Text(stored.type));
   params.push_back(SqlParam::Text(stored.id));
   auto add = [&](const std::vector<Col>& cols) {
-    for (const auto& c : cols)
-      params.push_back(SqlParam::Text(PgArrayLiteral(c)));
+    for (const auto& c : cols) params.push_back(SqlParam::Text(PgArrayLiteral(c)));
   };
   {
     Col p, norm, exact, grp;
@@ -168,8 +167,8 @@ Status WriteIndexRows(Transaction& tx, const StoredResource& stored,
 }
 
 Result<std::vector<StoredResource>> ResourcesToReindex(Transaction& tx, const std::string& type,
-                                                      const std::string& after_type,
-                                                      const std::string& after_id, int limit) {
+                                                       const std::string& after_type,
+                                                       const std::string& after_id, int limit) {
   SqlBuilder b;
   std::string sql =
       "SELECT patient_key, res_type, res_id, content FROM resource WHERE NOT deleted AND "

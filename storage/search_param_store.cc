@@ -60,9 +60,8 @@ Result<std::vector<SearchParamRow>> LoadSearchParams(Transaction& tx) {
   out.reserve(rows->rows());
   for (int i = 0; i < rows->rows(); ++i)
     out.push_back({rows->GetString(i, 5), rows->GetString(i, 0), rows->GetString(i, 1),
-                   rows->GetString(i, 2), rows->GetString(i, 3),
-                   ParsePgTextArray(rows->Get(i, 4)), rows->GetString(i, 6),
-                   ParsePgTextArray(rows->Get(i, 7))});
+                   rows->GetString(i, 2), rows->GetString(i, 3), ParsePgTextArray(rows->Get(i, 4)),
+                   rows->GetString(i, 6), ParsePgTextArray(rows->Get(i, 7))});
   return out;
 }
 
@@ -73,13 +72,12 @@ Status DeleteSearchParams(Transaction& tx, const std::string& sp_id) {
 
 Status InsertSearchParam(Transaction& tx, const SearchParamRow& row) {
   std::vector<std::optional<std::string>> targets(row.targets.begin(), row.targets.end());
-  std::vector<std::optional<std::string>> components(row.components.begin(),
-                                                     row.components.end());
-  auto ins = tx.Run(kInsert, {SqlParam::Text(row.sp_id), SqlParam::Text(row.base_type),
-                              SqlParam::Text(row.code), SqlParam::Text(row.param_type),
-                              SqlParam::Text(row.expression),
-                              SqlParam::Text(PgArrayLiteral(targets)), SqlParam::Text(row.url),
-                              SqlParam::Text(PgArrayLiteral(components))});
+  std::vector<std::optional<std::string>> components(row.components.begin(), row.components.end());
+  auto ins =
+      tx.Run(kInsert, {SqlParam::Text(row.sp_id), SqlParam::Text(row.base_type),
+                       SqlParam::Text(row.code), SqlParam::Text(row.param_type),
+                       SqlParam::Text(row.expression), SqlParam::Text(PgArrayLiteral(targets)),
+                       SqlParam::Text(row.url), SqlParam::Text(PgArrayLiteral(components))});
   return ins.ok() ? Status::Ok() : ins.status();
 }
 

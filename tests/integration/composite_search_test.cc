@@ -8,9 +8,9 @@
 
 #include <cstdlib>
 #include <map>
-#include <tuple>
 #include <set>
 #include <string>
+#include <tuple>
 
 #include "base/json.h"
 #include "base/strings.h"
@@ -175,8 +175,8 @@ TEST_F(CompositeSearchTest, CodeValueQuantityTiesTheCodeToItsValue) {
   EXPECT_EQ(Found(Doctor(), InP("code-value-quantity", "http://loinc.org|8480-6$gt140")),
             Ids({"sys150"}));
   EXPECT_EQ(Found(Doctor(), InP("code-value-quantity", "8480-6$le130")), Ids({"sys130"}));
-  EXPECT_EQ(Found(Doctor(),
-                  InP("code-value-quantity", "http://loinc.org|8462-4$150|http://unitsofmeasure.org|mm[Hg]")),
+  EXPECT_EQ(Found(Doctor(), InP("code-value-quantity",
+                                "http://loinc.org|8462-4$150|http://unitsofmeasure.org|mm[Hg]")),
             Ids({"dia150"}));
   EXPECT_EQ(Found(Doctor(), InP("code-value-quantity", "http://loinc.org|8462-4$150||kg")), Ids());
   // Comma: OR of whole pairs; repeated parameters: AND.
@@ -190,12 +190,10 @@ TEST_F(CompositeSearchTest, CodeValueQuantityTiesTheCodeToItsValue) {
 
 TEST_F(CompositeSearchTest, ComponentsOfAPanelAreNotMixed) {
   // panel-low has a systolic 120 and a diastolic 150: its systolic is not above 140.
-  EXPECT_EQ(
-      Found(Doctor(), InP("component-code-value-quantity", "http://loinc.org|8480-6$gt140")),
-      Ids({"panel-high"}));
-  EXPECT_EQ(
-      Found(Doctor(), InP("component-code-value-quantity", "http://loinc.org|8462-4$gt140")),
-      Ids({"panel-low"}));
+  EXPECT_EQ(Found(Doctor(), InP("component-code-value-quantity", "http://loinc.org|8480-6$gt140")),
+            Ids({"panel-high"}));
+  EXPECT_EQ(Found(Doctor(), InP("component-code-value-quantity", "http://loinc.org|8462-4$gt140")),
+            Ids({"panel-low"}));
   EXPECT_EQ(Found(Doctor(), InP("component-code-value-quantity", "http://loinc.org|8480-6$gt200")),
             Ids());
   // combo: the Observation's own code and value, or a component's.
@@ -216,11 +214,10 @@ TEST_F(CompositeSearchTest, CodeValueConcept) {
 
 TEST_F(CompositeSearchTest, MalformedValueIsRefusedUnderStrictHandling) {
   HttpClient client;
-  auto r = client.Request(
-      "GET",
-      gateway_->base_url() + "/fhir/Observation?patient=" + p_ + "&code-value-quantity=" +
-          Q("http://loinc.org|8480-6$high"),
-      {Auth(Doctor()), "Prefer: handling=strict"});
+  auto r = client.Request("GET",
+                          gateway_->base_url() + "/fhir/Observation?patient=" + p_ +
+                              "&code-value-quantity=" + Q("http://loinc.org|8480-6$high"),
+                          {Auth(Doctor()), "Prefer: handling=strict"});
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_NE(r.body.find("code-value-quantity"), std::string::npos) << r.body;
 }
@@ -265,6 +262,23 @@ TEST_F(CompositeSearchTest, CompositeOfAnotherType) {
   EXPECT_EQ(Found(Doctor(), base + Q("focus$http://snomed.info/sct|38341003")), Ids({"vs"}));
   EXPECT_EQ(Found(Doctor(), base + Q("venue$440655000")), Ids({"vs"}));
   EXPECT_EQ(Found(Doctor(), base + Q("focus$440655000")), Ids());
+
+  // A cohort (a Group listing no patient): each characteristic's code with its own value.
+  std::string group = Id("cohort");
+  Must(As(Operator(), "PUT", "Group/" + group,
+          R"({"resourceType":"Group","id":")" + group +
+              R"(","type":"person","actual":false,"characteristic":[
+             {"code":)" +
+              Coding(kLoinc, "46240-8") + R"(,"valueCodeableConcept":)" +
+              Coding("http://snomed.info/sct", "73211009") +
+              R"(,"exclude":false},
+             {"code":)" +
+              Coding(kLoinc, "72166-2") + R"(,"valueCodeableConcept":)" +
+              Coding("http://snomed.info/sct", "77176002") + R"(,"exclude":false}]})"),
+       201, "group");
+  std::string groups = "Group?_id=" + group + "&characteristic-value=";
+  EXPECT_EQ(Found(Doctor(), groups + Q("http://loinc.org|46240-8$73211009")), Ids({"cohort"}));
+  EXPECT_EQ(Found(Doctor(), groups + Q("http://loinc.org|46240-8$77176002")), Ids());
 }
 
 TEST_F(CompositeSearchTest, PostedCompositeSearchParameter) {
@@ -272,7 +286,8 @@ TEST_F(CompositeSearchTest, PostedCompositeSearchParameter) {
   std::string code = "method-value-" + run_;
   std::string sp = R"({"resourceType":"SearchParameter","url":"urn:carnet:test:)" + code +
                    R"(","name":"MethodValue","status":"active","description":"method and value",
-    "code":")" + code + R"js(","base":["Observation"],"type":"composite","expression":"Observation",
+    "code":")" + code +
+                   R"js(","base":["Observation"],"type":"composite","expression":"Observation",
     "component":[
       {"definition":"http://hl7.org/fhir/SearchParameter/Observation-method","expression":"method"},
       {"definition":"http://hl7.org/fhir/SearchParameter/Observation-value-quantity",
@@ -323,15 +338,14 @@ TEST_F(CompositeSearchTest, ReindexRebuildsTheCompositeRows) {
                     TestDbConninfo() + "' > /dev/null 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   EXPECT_EQ(Found(Doctor(), query), Ids({"sys150"}));
-  EXPECT_EQ(
-      Found(Doctor(), InP("component-code-value-quantity", "http://loinc.org|8480-6$gt140")),
-      Ids({"panel-high"}));
+  EXPECT_EQ(Found(Doctor(), InP("component-code-value-quantity", "http://loinc.org|8480-6$gt140")),
+            Ids({"panel-high"}));
 }
 
 TEST_F(CompositeSearchTest, NearFindsLocationsWithinTheDistance) {
-  for (auto [name, lat, lon] : {std::tuple<std::string, std::string, std::string>{
-                                    "paris", "48.8566", "2.3522"},
-                                {"lyon", "45.7640", "4.8357"}})
+  for (auto [name, lat, lon] :
+       {std::tuple<std::string, std::string, std::string>{"paris", "48.8566", "2.3522"},
+        {"lyon", "45.7640", "4.8357"}})
     Must(As(Operator(), "PUT", "Location/" + Id(name),
             R"({"resourceType":"Location","id":")" + Id(name) + R"(","name":")" + name +
                 R"(","position":{"latitude":)" + lat + R"(,"longitude":)" + lon + "}}"),

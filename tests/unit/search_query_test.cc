@@ -260,9 +260,9 @@ TEST(SearchCompositeTest, ExtractionTiesTheComponentsOfOneElement) {
   ASSERT_EQ(cvq->components.size(), 2u);
   EXPECT_EQ(cvq->components[0].type, "token");
   EXPECT_EQ(cvq->components[1].type, "quantity");
-  for (const char* code : {"code-value-quantity", "code-value-concept", "code-value-date",
-                           "code-value-string", "combo-code-value-quantity",
-                           "combo-code-value-concept", "component-code-value-concept"})
+  for (const char* code :
+       {"code-value-quantity", "code-value-concept", "code-value-date", "code-value-string",
+        "combo-code-value-quantity", "combo-code-value-concept", "component-code-value-concept"})
     EXPECT_NE(params->Find("Observation", code), nullptr) << code;
   EXPECT_NE(params->Find("Group", "characteristic-value"), nullptr);
   EXPECT_NE(params->Find("ValueSet", "context-type-value"), nullptr);
@@ -321,12 +321,12 @@ TEST(SearchCompositeTest, ValuesAreSplitAndPlannedPerComponent) {
   ParseOptions o;
   o.types = {"Observation"};
   o.strict = true;
-  auto s = ParseSearch(
-      *params,
-      {{"code-value-quantity",
-        "http://loinc.org|8480-6$gt140,http://loinc.org|8462-4$le90|http://unitsofmeasure.org|mm[Hg]"},
-       {"code-value-string", "http://loinc.org|x$a\\$b"}},
-      o);
+  auto s = ParseSearch(*params,
+                       {{"code-value-quantity",
+                         "http://loinc.org|8480-6$gt140,http://loinc.org|8462-4$le90|http://"
+                         "unitsofmeasure.org|mm[Hg]"},
+                        {"code-value-string", "http://loinc.org|x$a\\$b"}},
+                       o);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   ASSERT_EQ(s->criteria.size(), 2u);
   EXPECT_EQ(s->criteria[0].param_type, "composite");
@@ -353,10 +353,11 @@ TEST(SearchCompositeTest, ValuesAreSplitAndPlannedPerComponent) {
   // An escaped '$' stays in its part.
   EXPECT_EQ(planned.conditions[1].alternatives[0][1][0][0].value, "a$b");
   storage::RenderedQuery q = storage::RenderIndexQuery(planned);
-  EXPECT_NE(q.sql.find("FROM idx_token g1_0 JOIN idx_quantity g1_1 ON"), std::string::npos) << q.sql;
+  EXPECT_NE(q.sql.find("FROM idx_token g1_0 JOIN idx_quantity g1_1 ON"), std::string::npos)
+      << q.sql;
   EXPECT_NE(q.sql.find("g1_1.grp = g1_0.grp"), std::string::npos) << q.sql;
   EXPECT_NE(q.sql.find("patient_key"), std::string::npos) << q.sql;  // under the scope
-  EXPECT_EQ(q.sql.find('\''), std::string::npos) << q.sql;  // values are parameters
+  EXPECT_EQ(q.sql.find('\''), std::string::npos) << q.sql;           // values are parameters
 
   // Malformed: a part missing, a component by its own type's rules, a modifier.
   for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
@@ -385,8 +386,8 @@ TEST(SearchNearTest, ParsesUnitsAndRendersTheGreatCircle) {
   EXPECT_DOUBLE_EQ(ParseNear("48.8566|2.3522|2000|m")->distance_km, 2);
   EXPECT_NEAR(ParseNear("48.8566|2.3522|10|[mi_i]")->distance_km, 16.09344, 1e-9);
   EXPECT_DOUBLE_EQ(ParseNear("48.8566|2.3522")->distance_km, 10);
-  for (const char* bad : {"48.8566", "paris|2|10|km", "91|2|10|km", "48|181|10|km",
-                          "48|2|-1|km", "48|2|10|miles", "48|2|10|km|x", "48|2|ten|km"})
+  for (const char* bad : {"48.8566", "paris|2|10|km", "91|2|10|km", "48|181|10|km", "48|2|-1|km",
+                          "48|2|10|miles", "48|2|10|km|x", "48|2|ten|km"})
     EXPECT_FALSE(ParseNear(bad)) << bad;
 
   auto params = SearchParamRegistry::Instance().Official();
