@@ -73,7 +73,7 @@ struct ResourceCondition {
     // `inner` holds, refers to this one through its reference parameter `param` (_has).
     kHas,
     // Rows of every one of `components` (a table and parameter each) sharing one group number
-    // (column grp, migration 0007), for which one of `alternatives` holds (`presence_only`:
+    // (column grp, migration 0008), for which one of `alternatives` holds (`presence_only`:
     // any such group): a composite parameter, its components tied to one repeating element.
     kComposite,
     // Two idx_quantity rows of one group, `components` latitude and longitude in degrees, within

@@ -15,7 +15,7 @@
 namespace carnet::storage {
 
 // The index rows of one resource, by table, as text (PostgreSQL casts them on insert, and
-// builds idx_text's tsvector from the two texts). `group` (column grp, migration 0007) ties the
+// builds idx_text's tsvector from the two texts). `group` (column grp, migration 0008) ties the
 // rows of a composite's components that come from one repeating element; none on other rows.
 struct IndexRows {
   struct String {  // idx_string

@@ -1,4 +1,4 @@
--- carnet search engine, version 7: composite search parameters (code-value-quantity...) and
+-- carnet search engine, version 8: composite search parameters (code-value-quantity...) and
 -- Location's near.
 --
 -- A composite's components are rows of the ordinary idx_* tables (each component in the table of
