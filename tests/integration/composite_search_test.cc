@@ -124,11 +124,12 @@ class CompositeSearchTest : public ::testing::Test {
     Obs(p_, "sys150", "8480-6", R"("valueQuantity":)" + MmHg(150));
     Obs(p_, "sys130", "8480-6", R"("valueQuantity":)" + MmHg(130));
     Obs(p_, "dia150", "8462-4", R"("valueQuantity":)" + MmHg(150));
-    // The ties matter: systolic 120 and diastolic 150 is not a systolic above 140.
+    // The ties matter: panel-low's systolic 130 is above 100, but its diastolic (85) is not.
+    // (A panel whose systolic is below its diastolic is refused as no possible measurement.)
     Obs(p_, "panel-low", "85354-9",
-        R"("component":[)" + Component("8480-6", 120) + "," + Component("8462-4", 150) + "]");
+        R"("component":[)" + Component("8480-6", 130) + "," + Component("8462-4", 85) + "]");
     Obs(p_, "panel-high", "85354-9",
-        R"("component":[)" + Component("8480-6", 160) + "," + Component("8462-4", 95) + "]");
+        R"("component":[)" + Component("8480-6", 160) + "," + Component("8462-4", 105) + "]");
     // Coded values: a negative and a positive SARS-CoV-2 test.
     Obs(p_, "covid-neg", "94500-6",
         R"("valueCodeableConcept":)" + Coding("http://snomed.info/sct", "260385009"));
@@ -189,13 +190,16 @@ TEST_F(CompositeSearchTest, CodeValueQuantityTiesTheCodeToItsValue) {
 }
 
 TEST_F(CompositeSearchTest, ComponentsOfAPanelAreNotMixed) {
-  // panel-low has a systolic 120 and a diastolic 150: its systolic is not above 140.
   EXPECT_EQ(Found(Doctor(), InP("component-code-value-quantity", "http://loinc.org|8480-6$gt140")),
             Ids({"panel-high"}));
-  EXPECT_EQ(Found(Doctor(), InP("component-code-value-quantity", "http://loinc.org|8462-4$gt140")),
-            Ids({"panel-low"}));
-  EXPECT_EQ(Found(Doctor(), InP("component-code-value-quantity", "http://loinc.org|8480-6$gt200")),
+  // panel-low has a component above 100 (its systolic 130), but its diastolic is 85; and a
+  // component below 90 (its diastolic 85), but its systolic is 130.
+  EXPECT_EQ(Found(Doctor(), InP("component-code-value-quantity", "http://loinc.org|8462-4$gt100")),
+            Ids({"panel-high"}));
+  EXPECT_EQ(Found(Doctor(), InP("component-code-value-quantity", "http://loinc.org|8480-6$lt90")),
             Ids());
+  EXPECT_EQ(Found(Doctor(), InP("component-code-value-quantity", "http://loinc.org|8462-4$lt90")),
+            Ids({"panel-low"}));
   // combo: the Observation's own code and value, or a component's.
   EXPECT_EQ(Found(Doctor(), InP("combo-code-value-quantity", "http://loinc.org|8480-6$gt140")),
             Ids({"sys150", "panel-high"}));

@@ -280,9 +280,9 @@ TEST(SearchCompositeTest, ExtractionTiesTheComponentsOfOneElement) {
     "code":{"coding":[{"system":"http://loinc.org","code":"85354-9"}]},
     "component":[
       {"code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},
-       "valueQuantity":{"value":120,"system":"http://unitsofmeasure.org","code":"mm[Hg]"}},
+       "valueQuantity":{"value":135,"system":"http://unitsofmeasure.org","code":"mm[Hg]"}},
       {"code":{"coding":[{"system":"http://loinc.org","code":"8462-4"}]},
-       "valueQuantity":{"value":150,"system":"http://unitsofmeasure.org","code":"mm[Hg]"}},
+       "valueQuantity":{"value":85,"system":"http://unitsofmeasure.org","code":"mm[Hg]"}},
       {"code":{"text":"no value"}}]})");
   IndexRows rows = ExtractIndexRows(*params, "Observation", panel);
   std::map<std::string, std::optional<int>> code_group, value_group;
@@ -291,8 +291,8 @@ TEST(SearchCompositeTest, ExtractionTiesTheComponentsOfOneElement) {
   for (const auto& q : rows.quantities)
     if (q.param == "component-code-value-quantity$1") value_group[q.value] = q.group;
   ASSERT_TRUE(code_group["8480-6"] && code_group["8462-4"]);
-  EXPECT_EQ(code_group["8480-6"], value_group["120"]);
-  EXPECT_EQ(code_group["8462-4"], value_group["150"]);
+  EXPECT_EQ(code_group["8480-6"], value_group["135"]);
+  EXPECT_EQ(code_group["8462-4"], value_group["85"]);
   EXPECT_NE(code_group["8480-6"], code_group["8462-4"]);
   // The component without a value gives no rows; plain parameters' rows have no group.
   size_t component_codes = 0;
