@@ -247,37 +247,46 @@ void RowMaker::AddIndex(const storage::StoredResource& s, const dossier::IndexRo
   auto head = [&](CopyRows& t) -> CopyRows& {
     return t.Int(*s.patient_key).Text(s.type).Text(s.id);
   };
+  // The group of a composite's component rows (migration 0007), NULL on the others.
+  auto group = [](CopyRows& t, const std::optional<int>& g) -> CopyRows& {
+    return g ? t.Int(*g) : t.Null();
+  };
   for (const auto& r : rows.strings)
-    head(c.idx_string).Text(r.param).Text(r.norm).Text(r.exact).EndRow();
+    group(head(c.idx_string).Text(r.param).Text(r.norm).Text(r.exact), r.group).EndRow();
   for (const auto& r : rows.tokens)
-    head(c.idx_token)
-        .Text(r.param)
-        .Opt(r.system)
-        .Opt(r.code)
-        .Opt(r.text_norm)
-        .Opt(r.type_system)
-        .Opt(r.type_code)
+    group(head(c.idx_token)
+              .Text(r.param)
+              .Opt(r.system)
+              .Opt(r.code)
+              .Opt(r.text_norm)
+              .Opt(r.type_system)
+              .Opt(r.type_code),
+          r.group)
         .EndRow();
   for (const auto& r : rows.references)
-    head(c.idx_reference)
-        .Text(r.param)
-        .Opt(r.target_type)
-        .Opt(r.target_id)
-        .Opt(r.target_url)
-        .Opt(r.id_system)
-        .Opt(r.id_value)
+    group(head(c.idx_reference)
+              .Text(r.param)
+              .Opt(r.target_type)
+              .Opt(r.target_id)
+              .Opt(r.target_url)
+              .Opt(r.id_system)
+              .Opt(r.id_value),
+          r.group)
         .EndRow();
-  for (const auto& r : rows.dates) head(c.idx_date).Text(r.param).Text(r.low).Text(r.high).EndRow();
-  for (const auto& r : rows.uris) head(c.idx_uri).Text(r.param).Text(r.uri).EndRow();
-  // The text columns c0..c5 of storage::kQuantitySelect.
+  for (const auto& r : rows.dates)
+    group(head(c.idx_date).Text(r.param).Text(r.low).Text(r.high), r.group).EndRow();
+  for (const auto& r : rows.uris)
+    group(head(c.idx_uri).Text(r.param).Text(r.uri), r.group).EndRow();
+  // The text columns c0..c5 of storage::kQuantitySelect, then the group.
   for (const auto& r : rows.quantities)
-    head(c.quantity)
-        .Text(r.param)
-        .Text(r.value)
-        .Opt(r.low)
-        .Opt(r.high)
-        .Opt(r.system)
-        .Opt(r.code)
+    group(head(c.quantity)
+              .Text(r.param)
+              .Text(r.value)
+              .Opt(r.low)
+              .Opt(r.high)
+              .Opt(r.system)
+              .Opt(r.code),
+          r.group)
         .EndRow();
   // The text columns c0..c2 of storage::kTextSelect.
   for (const auto& r : rows.texts)
@@ -465,16 +474,17 @@ Status WriteChunk(BulkConnection& db, const Chunk& c) {
       {"resource_history (patient_key, res_type, res_id, version_id, last_updated, deleted, "
        "method, content)",
        &c.history},
-      {"idx_string (patient_key, res_type, res_id, param, value_norm, value_exact)", &c.idx_string},
+      {"idx_string (patient_key, res_type, res_id, param, value_norm, value_exact, grp)",
+       &c.idx_string},
       {"idx_token (patient_key, res_type, res_id, param, system, code, text_norm, type_system, "
-       "type_code)",
+       "type_code, grp)",
        &c.idx_token},
       {"idx_reference (patient_key, res_type, res_id, param, target_type, target_id, target_url, "
-       "identifier_system, identifier_value)",
+       "identifier_system, identifier_value, grp)",
        &c.idx_reference},
-      {"idx_date (patient_key, res_type, res_id, param, low, high)", &c.idx_date},
-      {"idx_uri (patient_key, res_type, res_id, param, uri)", &c.idx_uri},
-      {"bulk_quantity (patient_key, res_type, res_id, c0, c1, c2, c3, c4, c5)", &c.quantity},
+      {"idx_date (patient_key, res_type, res_id, param, low, high, grp)", &c.idx_date},
+      {"idx_uri (patient_key, res_type, res_id, param, uri, grp)", &c.idx_uri},
+      {"bulk_quantity (patient_key, res_type, res_id, c0, c1, c2, c3, c4, c5, grp)", &c.quantity},
       {"bulk_text (patient_key, res_type, res_id, c0, c1, c2)", &c.full_text},
       {"registry_object (patient_key, entry_uuid, object_type, res_type, res_id, unique_id, "
        "logical_id, version, "
@@ -496,8 +506,8 @@ Status WriteChunk(BulkConnection& db, const Chunk& c) {
     CARNET_RETURN_IF_ERROR(
         db.Exec(std::string(
                     "INSERT INTO idx_quantity (patient_key, res_type, res_id, param, "
-                    "value, low, high, system, code) SELECT patient_key, res_type, res_id, ") +
-                storage::kQuantitySelect + " FROM bulk_quantity")
+                    "value, low, high, system, code, grp) SELECT patient_key, res_type, res_id, ") +
+                storage::kQuantitySelect + ", grp FROM bulk_quantity")
             .status());
   if (c.full_text.rows() > 0)
     CARNET_RETURN_IF_ERROR(
@@ -601,8 +611,10 @@ Result<LoadReport> FastLoad(const std::string& conninfo, const DossierGenerator&
   if (!db.ok()) return db.status();
   CARNET_RETURN_IF_ERROR(
       (*db)
-          ->Exec("CREATE TEMP TABLE bulk_quantity (patient_key bigint, res_type text, res_id text, "
-                 "c0 text, c1 text, c2 text, c3 text, c4 text, c5 text) ON COMMIT DELETE ROWS")
+          ->Exec(
+              "CREATE TEMP TABLE bulk_quantity (patient_key bigint, res_type text, res_id text, "
+              "c0 text, c1 text, c2 text, c3 text, c4 text, c5 text, grp integer) ON COMMIT DELETE "
+              "ROWS")
           .status());
   CARNET_RETURN_IF_ERROR(
       (*db)

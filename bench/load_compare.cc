@@ -33,15 +33,15 @@ const TableSpec kTables[] = {
     {"patient_preference", "patient_key, channel, event_kind, enabled, address"},
     {"resource", nullptr},  // below: content without meta.lastUpdated
     {"resource_history", nullptr},
-    {"idx_string", "patient_key, res_type, res_id, param, value_norm, value_exact"},
+    {"idx_string", "patient_key, res_type, res_id, param, value_norm, value_exact, grp"},
     {"idx_token",
-     "patient_key, res_type, res_id, param, system, code, text_norm, type_system, type_code"},
+     "patient_key, res_type, res_id, param, system, code, text_norm, type_system, type_code, grp"},
     {"idx_reference",
      "patient_key, res_type, res_id, param, target_type, target_id, target_url, identifier_system, "
-     "identifier_value"},
-    {"idx_date", "patient_key, res_type, res_id, param, low, high"},
-    {"idx_quantity", "patient_key, res_type, res_id, param, value, low, high, system, code"},
-    {"idx_uri", "patient_key, res_type, res_id, param, uri"},
+     "identifier_value, grp"},
+    {"idx_date", "patient_key, res_type, res_id, param, low, high, grp"},
+    {"idx_quantity", "patient_key, res_type, res_id, param, value, low, high, system, code, grp"},
+    {"idx_uri", "patient_key, res_type, res_id, param, uri, grp"},
     {"idx_text", "patient_key, res_type, res_id, param, tsv"},
     {"document_content", "patient_key, sha256, sha1, size, mime_type, md5(data)"},
     {"registry_object",
@@ -117,9 +117,7 @@ std::string FirstDifference(const std::vector<std::string>& a, const std::vector
 class FrontEnds {
  public:
   explicit FrontEnds(const std::string& conninfo)
-      : pool_(Options(conninfo)),
-        api_(pool_, fhir::FhirOptions{}),
-        xds_(pool_) {}
+      : pool_(Options(conninfo)), api_(pool_, fhir::FhirOptions{}), xds_(pool_) {}
 
   Result<std::vector<std::string>> Search(const profiles::AccessControl& control,
                                           const profiles::Actor& actor, const std::string& path,

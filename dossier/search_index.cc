@@ -74,7 +74,11 @@ void StringLeaves(const JsonValue& v, int depth, std::vector<std::string>* out) 
 
 void AddString(const std::string& code, const std::string& s, IndexRows* rows) {
   if (s.empty()) return;
-  rows->strings.push_back({code, Clip(NormalizeSearchText(s)), Clip(s)});
+  IndexRows::String row;
+  row.param = code;
+  row.norm = Clip(NormalizeSearchText(s));
+  row.exact = Clip(s);
+  rows->strings.push_back(std::move(row));
 }
 
 void ExtractString(const std::string& code, const PathValue& v, IndexRows* rows) {
@@ -376,6 +380,66 @@ std::string DocumentWords(const std::string& bytes, const std::string& content_t
   return std::string();
 }
 
+// The rows of one value `v` of a parameter of type `type` (not composite).
+void ExtractTyped(const std::string& type, const std::string& code, const PathValue& v,
+                  IndexRows* rows) {
+  if (type == "string")
+    ExtractString(code, v, rows);
+  else if (type == "token")
+    ExtractToken(code, v, rows);
+  else if (type == "reference")
+    ExtractReference(code, v, rows);
+  else if (type == "date")
+    ExtractDate(code, v, rows);
+  else if (type == "number" || type == "quantity")
+    ExtractQuantity(code, v, rows);
+  else if (type == "uri")
+    ExtractUri(code, v, rows);
+}
+
+size_t TypedRowCount(const IndexRows& r) {
+  return r.strings.size() + r.tokens.size() + r.references.size() + r.dates.size() +
+         r.quantities.size() + r.uris.size();
+}
+
+// Moves the rows of `part` into `rows`, tied by `group`.
+void AppendGroup(IndexRows&& part, int group, IndexRows* rows) {
+  auto move = [group](auto& from, auto& to) {
+    for (auto& r : from) {
+      r.group = group;
+      to.push_back(std::move(r));
+    }
+  };
+  move(part.strings, rows->strings);
+  move(part.tokens, rows->tokens);
+  move(part.references, rows->references);
+  move(part.dates, rows->dates);
+  move(part.quantities, rows->quantities);
+  move(part.uris, rows->uris);
+}
+
+// A composite (or near): for each value of its expression (the repeating element: the
+// Observation itself, one of its components...), each component's rows, in the table of the
+// component's type under "<code>$<position>", all with the group number of that value. A value
+// lacking one of the components cannot match and gives no rows.
+void ExtractComposite(const model::SearchParamDef& def, const JsonValue& resource,
+                      IndexRows* rows) {
+  int group = 0;
+  for (const PathValue& element : def.path->Evaluate(resource)) {
+    IndexRows part;
+    bool complete = true;
+    for (size_t i = 0; i < def.components.size() && complete; ++i) {
+      const auto& component = def.components[i];
+      size_t before = TypedRowCount(part);
+      std::string param = def.code + "$" + std::to_string(i);
+      for (const PathValue& v : component.path->Evaluate(element, resource))
+        ExtractTyped(component.type, param, v, &part);
+      complete = TypedRowCount(part) > before;
+    }
+    if (complete) AppendGroup(std::move(part), group++, rows);
+  }
+}
+
 }  // namespace
 
 ParsedReference ParseReference(const std::string& ref_in) {
@@ -414,20 +478,12 @@ IndexRows ExtractIndexRows(const SearchParamSet& params, const std::string& type
     // Served straight from the resource table's columns.
     if (code == "_id" || code == "_lastUpdated") continue;
     if (!def->path) continue;
-    for (const PathValue& v : def->path->Evaluate(resource)) {
-      if (def->type == "string")
-        ExtractString(code, v, &rows);
-      else if (def->type == "token")
-        ExtractToken(code, v, &rows);
-      else if (def->type == "reference")
-        ExtractReference(code, v, &rows);
-      else if (def->type == "date")
-        ExtractDate(code, v, &rows);
-      else if (def->type == "number" || def->type == "quantity")
-        ExtractQuantity(code, v, &rows);
-      else if (def->type == "uri")
-        ExtractUri(code, v, &rows);
+    if (!def->components.empty()) {
+      ExtractComposite(*def, resource, &rows);
+      continue;
     }
+    for (const PathValue& v : def->path->Evaluate(resource))
+      ExtractTyped(def->type, code, v, &rows);
   }
   // Full text: _text is the narrative, _content every string of the resource (a
   // DocumentReference's document is added by AddDocumentText, which reads it from the store).

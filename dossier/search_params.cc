@@ -15,7 +15,8 @@ Result<std::vector<model::CustomSearchParam>> TransactionSearchParamStore::LoadA
   out.reserve(rows->size());
   for (storage::SearchParamRow& r : *rows)
     out.push_back({std::move(r.sp_id), std::move(r.base_type), std::move(r.code),
-                   std::move(r.param_type), std::move(r.expression), std::move(r.targets)});
+                   std::move(r.param_type), std::move(r.expression), std::move(r.targets),
+                   std::move(r.url), std::move(r.components)});
   return out;
 }
 
@@ -24,8 +25,8 @@ Status TransactionSearchParamStore::Remove(const std::string& sp_id) {
 }
 
 Status TransactionSearchParamStore::Add(const model::CustomSearchParam& row) {
-  return storage::InsertSearchParam(
-      tx_, {row.sp_id, row.base_type, row.code, row.param_type, row.expression, row.targets});
+  return storage::InsertSearchParam(tx_, {row.sp_id, row.base_type, row.code, row.param_type,
+                                          row.expression, row.targets, row.url, row.components});
 }
 
 Status TransactionSearchParamStore::BumpGeneration() {

@@ -265,6 +265,8 @@ EntryResult Capabilities(const FhirContext& ctx, Call& /*call*/) {
                                         "patient or a guardian"
                                   : code == "agent" ? "the actor, by identifier ([system|]value)"
                                                     : "with a prefix (ge, gt, le, lt, eq)"));
+        if (sptype == "composite" || sptype == "special")
+          p.Set("documentation", JsonValue::String(GroupedParamDocumentation(type, code)));
         if (code == "_text" || code == "_content")
           p.Set("documentation",
                 JsonValue::String(std::string(code == "_text"

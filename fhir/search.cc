@@ -242,4 +242,17 @@ std::vector<std::pair<std::string, std::string>> SupportedSearchParams(const std
   return out;
 }
 
+std::string GroupedParamDocumentation(const std::string& type, const std::string& code) {
+  auto set = model::SearchParamRegistry::Instance().Official();
+  const model::SearchParamDef* def = set->Find(type, code);
+  if (!def || def->components.empty()) return "";
+  if (def->type == "special")
+    return "latitude|longitude|distance|units: within the great-circle distance of the point "
+           "(decimal degrees; km, m, [mi_i] or [nmi_i]; km by default, 10 km without a distance)";
+  std::string doc;
+  for (const auto& c : def->components)
+    doc += (doc.empty() ? "" : " $ ") + c.code + " (" + c.type + ")";
+  return doc + ", of one " + def->expression;
+}
+
 }  // namespace carnet::fhir

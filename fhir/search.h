@@ -1,6 +1,6 @@
 // FHIR search on the dossier: the query side over the search index that dossier/search_index.h
-// writes with every resource version (GET [type]?..., POST [type]/_search, compartment and system searches,
-// conditional operations). Search parameters come from the official R4 SearchParameter
+// writes with every resource version (GET [type]?..., POST [type]/_search, compartment and system
+// searches, conditional operations). Search parameters come from the official R4 SearchParameter
 // definitions (model::StructureRegistry) plus custom SearchParameter resources, as data:
 // no per-parameter code.
 #pragma once
@@ -50,5 +50,9 @@ Result<std::vector<std::string>> FindMatchingIds(
 // Search parameter codes supported for a type (for the CapabilityStatement), with their
 // FHIR search types.
 std::vector<std::pair<std::string, std::string>> SupportedSearchParams(const std::string& type);
+
+// How a composite or special parameter of `type` is written, for the CapabilityStatement
+// ("code (token) $ value-quantity (quantity), of one Observation"); empty for the others.
+std::string GroupedParamDocumentation(const std::string& type, const std::string& code);
 
 }  // namespace carnet::fhir

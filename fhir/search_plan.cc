@@ -1,5 +1,7 @@
 #include "fhir/search_plan.h"
 
+#include <cstdio>
+
 #include "dossier/search_index.h"
 #include "model/search_dates.h"
 #include "model/search_text.h"
@@ -248,6 +250,51 @@ ResourceCondition Constant(bool value) {
   return out;
 }
 
+// A composite: each `$`-separated part of a value is planned as a value of its component's
+// own type, on that component's rows ("<code>$<position>", dossier/search_index.h), and the
+// rows must share their group (one repeating element). near: the latitude and longitude rows
+// of one position, within the distance.
+ResourceCondition PlanGrouped(const Criterion& c, const std::string& base_url) {
+  ResourceCondition out;
+  bool near = c.param_type == "special";
+  out.kind = near ? ResourceCondition::Kind::kNear : ResourceCondition::Kind::kComposite;
+  for (size_t i = 0; i < c.component_types.size(); ++i) {
+    auto table = TableOf(c.component_types[i]);
+    if (!table) return Constant(false);
+    out.components.push_back({*table, c.code + "$" + std::to_string(i)});
+  }
+  if (c.modifier == "missing") {
+    out.presence_only = true;
+    out.negate = c.values[0] == "true";
+    return out;
+  }
+  for (const auto& v : c.values) {
+    if (near) {
+      auto text = [](double d) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.12g", d);
+        return std::string(buf);
+      };
+      if (auto point = ParseNear(v))
+        out.near.push_back(
+            {text(point->latitude), text(point->longitude), text(point->distance_km)});
+      continue;
+    }
+    auto parts = SplitUnescaped(v, '$');
+    if (parts.size() != c.component_types.size()) continue;  // refused by the parser
+    std::vector<std::vector<RowMatch>> alternative;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      Criterion part;
+      part.code = c.code;
+      part.param_type = c.component_types[i];
+      part.values = {parts[i]};
+      alternative.push_back(ValueMatches(part, base_url));
+    }
+    out.alternatives.push_back(std::move(alternative));
+  }
+  return out;
+}
+
 ResourceCondition PlanCriterion(const Criterion& c, const std::string& base_url) {
   ResourceCondition out;
   if (c.code == "_has" || c.chained) {
@@ -275,6 +322,7 @@ ResourceCondition PlanCriterion(const Criterion& c, const std::string& base_url)
     out.any = DateMatches(c, "last_updated", "last_updated");
     return out;
   }
+  if (c.param_type == "composite" || c.param_type == "special") return PlanGrouped(c, base_url);
   auto table = TableOf(c.param_type);
   if (!table) return Constant(false);
   out.kind = ResourceCondition::Kind::kIndex;

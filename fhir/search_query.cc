@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 
 #include "base/strings.h"
 #include "model/search_dates.h"
@@ -34,6 +35,7 @@ bool IsDecimal(const std::string& s) {
 
 bool ModifierAllowed(const std::string& type, const std::string& modifier) {
   if (modifier.empty() || modifier == "missing") return true;
+  if (type == "composite" || type == "special") return false;
   if (type == "string") return modifier == "exact" || modifier == "contains";
   if (type == "token") return modifier == "text" || modifier == "not" || modifier == "of-type";
   if (type == "uri") return modifier == "below" || modifier == "above";
@@ -43,8 +45,8 @@ bool ModifierAllowed(const std::string& type, const std::string& modifier) {
 }
 
 // The search type of `code` common to every type, or "" when one of them lacks it.
-std::string CommonParamType(const model::SearchParamSet& params, const std::vector<std::string>& types,
-                            const std::string& code) {
+std::string CommonParamType(const model::SearchParamSet& params,
+                            const std::vector<std::string>& types, const std::string& code) {
   std::string common;
   for (const auto& t : types) {
     const model::SearchParamDef* def = params.Find(t, code);
@@ -63,6 +65,32 @@ Status CheckValues(const Criterion& c) {
   for (const std::string& v : c.values) {
     if (c.modifier == "missing") {
       if (v != "true" && v != "false") return bad(v, "is not true or false");
+      continue;
+    }
+    if (c.param_type == "special") {
+      if (!ParseNear(v))
+        return bad(v,
+                   "is not latitude|longitude|distance|units (decimal degrees, latitude within "
+                   "-90..90 and longitude within -180..180, a distance of 0 or more in km, m, "
+                   "[mi_i] or [nmi_i])");
+      continue;
+    }
+    if (c.param_type == "composite") {
+      // Each part by its own component's rules (a token system|code, a quantity with its
+      // prefix and units, a date with its prefix...).
+      auto parts = SplitUnescaped(v, '$');
+      if (parts.size() != c.component_types.size())
+        return bad(v, "has " + std::to_string(parts.size()) + " part" +
+                          (parts.size() == 1 ? "" : "s") + ", a composite of " +
+                          std::to_string(c.component_types.size()) + " components separated by $");
+      for (size_t i = 0; i < parts.size(); ++i) {
+        if (UnescapeSearch(parts[i]).empty()) return bad(v, "has an empty component");
+        Criterion part;
+        part.name = c.name;
+        part.param_type = c.component_types[i];
+        part.values = {parts[i]};
+        CARNET_RETURN_IF_ERROR(CheckValues(part));
+      }
       continue;
     }
     if (c.param_type == "date") {
@@ -146,9 +174,10 @@ Status ChainTooDeep(int max_depth) {
                     (max_depth == 1 ? "" : "s") + " (search_max_chain_depth)");
 }
 
-Result<Criterion> MakeCriterion(const model::SearchParamSet& params, const std::vector<std::string>& types,
-                                const std::string& name, const std::string& value, std::string* why,
-                                int depth, int max_depth) {
+Result<Criterion> MakeCriterion(const model::SearchParamSet& params,
+                                const std::vector<std::string>& types, const std::string& name,
+                                const std::string& value, std::string* why, int depth,
+                                int max_depth) {
   Criterion c;
   c.name = name;
   c.types = types;
@@ -222,6 +251,24 @@ Result<Criterion> MakeCriterion(const model::SearchParamSet& params, const std::
     *why = "modifier :" + c.modifier + " is not supported on " + c.param_type + " parameters";
     return c;
   }
+  if (c.param_type == "composite" || c.param_type == "special") {
+    // The components' types, the same for every type searched (a system search over several).
+    for (size_t i = 0; i < types.size(); ++i) {
+      std::vector<std::string> component_types;
+      for (const auto& component : params.Find(types[i], c.code)->components)
+        component_types.push_back(component.type);
+      if (i == 0) {
+        c.component_types = std::move(component_types);
+      } else if (component_types != c.component_types) {
+        *why = "the composite " + c.code + " differs between the types searched";
+        return c;
+      }
+    }
+    if (c.param_type == "special" && c.code != "near") {
+      *why = "special parameter " + c.code + " is not supported";
+      return c;
+    }
+  }
   if (!rest.empty()) {
     if (c.param_type != "reference") {
       *why = "only reference parameters chain";
@@ -288,6 +335,35 @@ std::string UnescapeSearch(const std::string& s) {
     out.push_back(s[i]);
   }
   return out;
+}
+
+std::optional<NearValue> ParseNear(const std::string& value) {
+  auto parts = SplitUnescaped(value, '|');
+  if (parts.size() < 2 || parts.size() > 4) return std::nullopt;
+  for (const auto& p : parts)
+    if (p.find('\\') != std::string::npos) return std::nullopt;
+  if (!IsDecimal(parts[0]) || !IsDecimal(parts[1])) return std::nullopt;
+  NearValue near;
+  near.latitude = std::strtod(parts[0].c_str(), nullptr);
+  near.longitude = std::strtod(parts[1].c_str(), nullptr);
+  if (near.latitude < -90 || near.latitude > 90 || near.longitude < -180 || near.longitude > 180)
+    return std::nullopt;
+  // R4 leaves a missing distance to the server: 10 km.
+  double distance = 10;
+  if (parts.size() >= 3 && !parts[2].empty()) {
+    if (!IsDecimal(parts[2])) return std::nullopt;
+    distance = std::strtod(parts[2].c_str(), nullptr);
+    if (distance < 0 || distance > 1e6) return std::nullopt;
+  }
+  std::string units = parts.size() == 4 ? parts[3] : "km";
+  static const std::pair<const char*, double> kUnits[] = {
+      {"km", 1}, {"m", 0.001}, {"[mi_i]", 1.609344}, {"[nmi_i]", 1.852}};
+  double factor = 0;
+  for (const auto& [code, km] : kUnits)
+    if (units == code) factor = km;
+  if (factor == 0) return std::nullopt;
+  near.distance_km = distance * factor;
+  return near;
 }
 
 std::pair<std::string, std::string> SplitPrefix(const std::string& value) {
@@ -371,6 +447,8 @@ Result<ParsedSearch> ParseSearch(const model::SearchParamSet& params,
         } else {
           key.param_type = CommonParamType(params, out.types, k);
           if (key.param_type.empty()) why = "cannot sort on unknown parameter '" + k + "'";
+          if (key.param_type == "composite" || key.param_type == "special")
+            why = "cannot sort on " + key.param_type + " parameter '" + k + "'";
         }
         keys.push_back(key);
       }
@@ -453,7 +531,10 @@ Result<ParsedSearch> ParseSearch(const model::SearchParamSet& params,
     while (leaf->chained) leaf = leaf->chained.get();
     Status st = CheckValues(*leaf);
     if (!st.ok()) {
-      if (options.strict) return Status(st.code(), st.message(), name);
+      // A position that cannot be read is refused whatever the handling: ignored, near would
+      // return every Location as near.
+      if (options.strict || leaf->param_type == "special")
+        return Status(st.code(), st.message(), name);
       out.ignored.push_back(st.message());
       continue;
     }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +28,9 @@ struct Criterion {
   // parameter, and the criterion on the referring resources.
   std::string has_type, has_param;
   std::vector<std::string> types;  // the resource types this criterion applies to
+  // A composite (param_type "composite") or near ("special"): the type of each component, in
+  // the order of the value's `$`-separated parts (near: latitude and longitude, numbers).
+  std::vector<std::string> component_types;
 };
 
 struct SortKey {
@@ -87,6 +91,13 @@ Result<ParsedSearch> ParseSearch(const model::SearchParamSet& params,
 std::vector<std::string> SplitUnescaped(const std::string& s, char sep);
 // Removes the FHIR search escapes (\, \| \$ \\).
 std::string UnescapeSearch(const std::string& s);
+
+// Location's near: latitude|longitude[|distance[|units]] (decimal degrees; the distance in
+// km, m, [mi_i] or [nmi_i], UCUM codes; km when no units are given, 10 km when no distance).
+struct NearValue {
+  double latitude = 0, longitude = 0, distance_km = 0;
+};
+std::optional<NearValue> ParseNear(const std::string& value);
 
 // A value prefix of number/date/quantity parameters: "ge2024" -> {"ge", "2024"}; "eq" when
 // none is written.

@@ -18,11 +18,38 @@ const std::map<std::string, const SearchParamDef*>& EmptyParams() {
   return kEmpty;
 }
 
+// A parameter with its expressions parsed, or nullptr when one of them is outside the
+// supported subset (the parameter is then not offered).
+std::shared_ptr<SearchParamDef> MakeDef(std::string code, std::string type, std::string expression,
+                                        std::vector<std::string> targets,
+                                        const std::vector<std::string>& components) {
+  auto path = SearchPath::Parse(expression);
+  if (!path.ok()) return nullptr;
+  auto d = std::make_shared<SearchParamDef>();
+  d->code = std::move(code);
+  d->type = std::move(type);
+  d->expression = std::move(expression);
+  d->targets = std::move(targets);
+  d->path = std::make_shared<SearchPath>(std::move(path).value());
+  for (size_t i = 0; i + 2 < components.size(); i += 3) {
+    auto cpath = SearchPath::Parse(components[i + 2]);
+    if (!cpath.ok() || !IsComponentParamType(components[i + 1])) return nullptr;
+    d->components.push_back({components[i], components[i + 1], components[i + 2],
+                             std::make_shared<SearchPath>(std::move(cpath).value())});
+  }
+  if ((d->type == "composite" || d->type == "special") && d->components.size() < 2) return nullptr;
+  return d;
+}
+
 }  // namespace
 
-bool IsIndexedParamType(const std::string& type) {
+bool IsComponentParamType(const std::string& type) {
   return type == "number" || type == "date" || type == "string" || type == "token" ||
          type == "reference" || type == "quantity" || type == "uri";
+}
+
+bool IsIndexedParamType(const std::string& type) {
+  return IsComponentParamType(type) || type == "composite";
 }
 
 const SearchParamDef* SearchParamSet::Find(const std::string& type, const std::string& code) const {
@@ -51,19 +78,16 @@ std::shared_ptr<const SearchParamSet> SearchParamRegistry::BuildOfficial() {
   for (const std::string& type : registry.ResourceTypes()) {
     for (const auto* sp : registry.SearchParams(type)) {
       if (!IsIndexedParamType(sp->type) || sp->expression.empty()) continue;
+      std::vector<std::string> components;
+      for (const auto& c : sp->components)
+        components.insert(components.end(), {c.code, c.type, c.expression});
       std::string key = sp->code + "\n" + sp->type + "\n" + sp->expression;
+      for (const std::string& c : components) key += "\n" + c;
       auto& def = by_key[key];
       if (!def) {
-        auto path = SearchPath::Parse(sp->expression);
-        if (!path.ok()) continue;  // outside the supported subset: not offered
-        auto d = std::make_shared<SearchParamDef>();
-        d->code = sp->code;
-        d->type = sp->type;
-        d->expression = sp->expression;
-        d->targets = sp->targets;
-        d->path = std::make_shared<SearchPath>(std::move(path).value());
-        def = d;
-        set->owned_.push_back(d);
+        def = MakeDef(sp->code, sp->type, sp->expression, sp->targets, components);
+        if (!def) continue;  // outside the supported subset: not offered
+        set->owned_.push_back(def);
       }
       set->by_type_[type][sp->code] = def.get();
     }
@@ -85,6 +109,14 @@ std::shared_ptr<const SearchParamSet> SearchParamRegistry::BuildOfficial() {
       {"DocumentReference", "author.family", "string",
        "DocumentReference.contained.ofType(Practitioner).name.family"},
   };
+  // R4's one special parameter, Location's near (latitude|longitude|distance|units): its
+  // coordinates are indexed as a composite of two numbers of the same position, and searched
+  // by great-circle distance (fhir/search_plan.cc).
+  if (auto near = MakeDef("near", "special", "Location.position", {},
+                          {"latitude", "number", "latitude", "longitude", "number", "longitude"})) {
+    set->owned_.push_back(near);
+    set->by_type_["Location"]["near"] = near.get();
+  }
   for (const Extra& x : kMhd) {
     if (set->by_type_[x.type].count(x.code)) continue;
     auto path = SearchPath::Parse(x.expression);
@@ -126,14 +158,9 @@ Result<std::shared_ptr<const SearchParamSet>> SearchParamRegistry::Current(
   if (!rows.ok()) return rows.status();
   auto set = std::make_shared<SearchParamSet>(*official);
   for (CustomSearchParam& row : *rows) {
-    auto path = SearchPath::Parse(row.expression);
-    if (!path.ok()) continue;
-    auto d = std::make_shared<SearchParamDef>();
-    d->code = std::move(row.code);
-    d->type = std::move(row.param_type);
-    d->expression = std::move(row.expression);
-    d->targets = std::move(row.targets);
-    d->path = std::make_shared<SearchPath>(std::move(path).value());
+    auto d = MakeDef(std::move(row.code), std::move(row.param_type), std::move(row.expression),
+                     std::move(row.targets), row.components);
+    if (!d) continue;
     d->custom = true;
     set->by_type_[row.base_type][d->code] = d.get();
     set->owned_.push_back(d);
@@ -145,8 +172,61 @@ Result<std::shared_ptr<const SearchParamSet>> SearchParamRegistry::Current(
   return std::shared_ptr<const SearchParamSet>(set);
 }
 
-Result<std::vector<CustomSearchParam>> SearchParamRowsOf(const std::string& id,
-                                                         const JsonValue& resource) {
+namespace {
+
+// The components of a composite SearchParameter, resolved: code, type, expression of each.
+Result<std::vector<std::string>> CompositeComponents(const JsonValue& resource,
+                                                     const std::vector<CustomSearchParam>* custom) {
+  const JsonValue* list = resource.Find("component");
+  if (!list || !list->is_array() || list->items().size() < 2)
+    return Invalid("a composite SearchParameter needs two components or more",
+                   "SearchParameter.component");
+  std::vector<std::string> out;
+  for (size_t i = 0; i < list->items().size(); ++i) {
+    const JsonValue& c = list->items()[i];
+    std::string where = "SearchParameter.component[" + std::to_string(i) + "]";
+    std::string definition = c.GetString("definition");
+    std::string expression = c.GetString("expression");
+    if (definition.empty())
+      return Invalid(where + ".definition is required", where + ".definition");
+    if (expression.empty())
+      return Invalid(where + ".expression is required", where + ".expression");
+    auto path = SearchPath::Parse(expression);
+    if (!path.ok()) return Invalid(path.status().message(), where + ".expression");
+    std::string code, type;
+    if (const auto* official = StructureRegistry::R4().FindSearchParamByUrl(definition)) {
+      code = official->code;
+      type = official->type;
+    } else if (custom != nullptr) {
+      for (const CustomSearchParam& row : *custom)
+        if (row.url == definition) {
+          code = row.code;
+          type = row.param_type;
+          break;
+        }
+      if (type.empty())
+        return Invalid(where + ".definition '" + definition +
+                           "' names no search parameter known to this server (an official R4 "
+                           "one, or a SearchParameter posted here, by its url)",
+                       where + ".definition");
+    } else {
+      continue;  // judged by the write, which knows the posted ones
+    }
+    if (!IsComponentParamType(type))
+      return Invalid(where + ".definition '" + definition + "' is a " + type +
+                         " parameter; a component must be a number, date, string, token, "
+                         "reference, quantity or uri parameter",
+                     where + ".definition");
+    out.insert(out.end(), {code, type, expression});
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<CustomSearchParam>> SearchParamRowsOf(
+    const std::string& id, const JsonValue& resource,
+    const std::vector<CustomSearchParam>* custom) {
   std::vector<CustomSearchParam> rows;
   if (resource.GetString("status") == "retired") return rows;
   std::string code = resource.GetString("code");
@@ -170,6 +250,12 @@ Result<std::vector<CustomSearchParam>> SearchParamRowsOf(const std::string& id,
     return Invalid("SearchParameter.expression is required", "SearchParameter.expression");
   auto path = SearchPath::Parse(expression);
   if (!path.ok()) return Invalid(path.status().message(), "SearchParameter.expression");
+  std::vector<std::string> components;
+  if (type == "composite") {
+    auto resolved = CompositeComponents(resource, custom);
+    if (!resolved.ok()) return resolved.status();
+    components = std::move(resolved).value();
+  }
   std::vector<std::string> targets;
   if (const JsonValue* t = resource.Find("target"); t && t->is_array())
     for (const auto& v : t->items())
@@ -180,7 +266,8 @@ Result<std::vector<CustomSearchParam>> SearchParamRowsOf(const std::string& id,
   for (const auto& b : bases->items()) {
     if (!b.is_string() || !StructureRegistry::R4().IsResourceType(b.text()))
       return Invalid("SearchParameter.base names an unknown resource type", "SearchParameter.base");
-    rows.push_back({id, b.text(), code, type, expression, targets});
+    rows.push_back(
+        {id, b.text(), code, type, expression, targets, resource.GetString("url"), components});
   }
   return rows;
 }
@@ -190,7 +277,12 @@ Status SearchParamRegistry::OnSearchParameterWrite(CustomSearchParamStore& store
                                                    const JsonValue* resource) {
   std::vector<CustomSearchParam> rows;
   if (resource != nullptr) {
-    auto defined = SearchParamRowsOf(id, *resource);
+    auto known = store.LoadAll();  // what a composite's components may name
+    if (!known.ok()) return known.status();
+    std::vector<CustomSearchParam> others;
+    for (CustomSearchParam& row : *known)
+      if (row.sp_id != id) others.push_back(std::move(row));
+    auto defined = SearchParamRowsOf(id, *resource, &others);
     if (!defined.ok()) return defined.status();
     rows = std::move(defined).value();
   }

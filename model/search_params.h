@@ -17,12 +17,24 @@
 namespace carnet::model {
 
 struct SearchParamDef {
-  std::string code;                        // "birthdate"
-  std::string type;                        // number date string token reference quantity uri
+  std::string code;  // "birthdate"
+  // number date string token reference quantity uri; composite; special (Location's near)
+  std::string type;
   std::string expression;                  // FHIRPath
   std::vector<std::string> targets;        // reference target types; empty: any
   std::shared_ptr<const SearchPath> path;  // parsed once
   bool custom = false;
+  // A composite's components (and near's: latitude and longitude, numbers), in the order of
+  // the value's `$`-separated parts: each is evaluated on every value `path` selects (the
+  // repeating element that ties them, an Observation.component), and searched by its own
+  // type's rules (dossier/search_index.h keeps the tie in the index rows).
+  struct Component {
+    std::string code;  // the parameter its definition names ("code", "value-quantity")
+    std::string type;  // that parameter's type: number date string token reference quantity uri
+    std::string expression;
+    std::shared_ptr<const SearchPath> path;
+  };
+  std::vector<Component> components;
 };
 
 // The parameters in force at one moment: immutable, shared by the threads that use it.
@@ -44,6 +56,9 @@ struct CustomSearchParam {
   std::string sp_id;  // the SearchParameter resource's id
   std::string base_type, code, param_type, expression;
   std::vector<std::string> targets;
+  std::string url;  // SearchParameter.url: what another composite's component may name
+  // A composite's components, resolved when it is written: code, type, expression of each.
+  std::vector<std::string> components;  // flattened triples
 };
 
 // Where the custom parameters are kept, seen from the registry. The model does not know the
@@ -77,7 +92,8 @@ class SearchParamRegistry {
 
   // Keeps `store` in step with a SearchParameter resource being written (`resource` null:
   // deleted), in the write's transaction. kInvalid for a parameter this server cannot index
-  // (type composite/special, expression outside the supported subset).
+  // (type special, expression outside the supported subset, a composite whose component names
+  // no known parameter).
   Status OnSearchParameterWrite(CustomSearchParamStore& store, const std::string& id,
                                 const JsonValue* resource);
 
@@ -97,10 +113,21 @@ class SearchParamRegistry {
 // cannot index, bases that are not resource types (kInvalid). Whether another SearchParameter
 // already holds the code is the store's to say (OnSearchParameterWrite). Shared by the write
 // and by $validate, which tells a client before it writes.
-Result<std::vector<CustomSearchParam>> SearchParamRowsOf(const std::string& id,
-                                                         const JsonValue& resource);
+//
+// A composite (type composite) needs two components or more, each a `definition` naming a
+// parameter this server knows (an official R4 one by its canonical URL, or one of `custom`, a
+// posted SearchParameter by its url) of a type it indexes, and an `expression` evaluated on each
+// value of the composite's own expression; else kInvalid naming the component. Without `custom`
+// (nullptr: a check on the resource alone), a definition that is not an official parameter is
+// left to the write to judge.
+Result<std::vector<CustomSearchParam>> SearchParamRowsOf(
+    const std::string& id, const JsonValue& resource,
+    const std::vector<CustomSearchParam>* custom = nullptr);
 
-// True for the parameter types carnet indexes.
+// True for the parameter types carnet indexes (composite included; special only as the
+// official near, built in).
 bool IsIndexedParamType(const std::string& type);
+// True for the types a composite's component may have (the indexed ones but composite).
+bool IsComponentParamType(const std::string& type);
 
 }  // namespace carnet::model

@@ -20,13 +20,10 @@ Result<SearchPath> SearchPath::Parse(std::string_view text) {
   return p;
 }
 
-std::vector<PathValue> SearchPath::Evaluate(const JsonValue& resource) const {
+namespace {
+
+std::vector<PathValue> ToPathValues(const Result<FhirPathCollection>& result) {
   std::vector<PathValue> out;
-  if (!root_) return out;
-  FhirPathEnvironment env;
-  env.registry = &StructureRegistry::R4();
-  env.max_items = 10000;
-  auto result = root_->expression.Evaluate(resource, env);
   // An expression that fails on one resource (a singleton expected, say) indexes nothing
   // for it rather than refusing the write.
   if (!result.ok()) return out;
@@ -56,6 +53,29 @@ std::vector<PathValue> SearchPath::Evaluate(const JsonValue& resource) const {
     if (out.size() >= 10000) break;
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<PathValue> SearchPath::Evaluate(const JsonValue& resource) const {
+  if (!root_) return {};
+  FhirPathEnvironment env;
+  env.registry = &StructureRegistry::R4();
+  env.max_items = 10000;
+  return ToPathValues(root_->expression.Evaluate(resource, env));
+}
+
+std::vector<PathValue> SearchPath::Evaluate(const PathValue& focus,
+                                            const JsonValue& resource) const {
+  if (!root_ || focus.kind != PathValue::Kind::kElement || !focus.json) return {};
+  FhirPathEnvironment env;
+  env.registry = &StructureRegistry::R4();
+  env.resource = &resource;
+  env.max_items = 10000;
+  FhirPathNode node = FhirPathNode::Element(focus.json, focus.type);
+  node.scope = focus.scope;
+  node.scope_path = focus.scope_path;
+  return ToPathValues(root_->expression.Evaluate(FhirPathCollection{node}, env));
 }
 
 }  // namespace carnet::model

@@ -44,6 +44,10 @@ class SearchPath {
   // The values of `resource` selected by the expression; bounded (an expression cannot
   // build more than 10000 values).
   std::vector<PathValue> Evaluate(const JsonValue& resource) const;
+  // The values selected from `focus`, an element of `resource` (a value of another
+  // expression, as a composite's components are evaluated on each value of the composite's
+  // expression); %resource is `resource`.
+  std::vector<PathValue> Evaluate(const PathValue& focus, const JsonValue& resource) const;
 
   const std::string& text() const { return text_; }
 

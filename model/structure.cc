@@ -92,6 +92,7 @@ struct StructureRegistry::Impl {
   std::deque<SearchParam> search_params;
   StringMap<std::vector<const SearchParam*>> params_by_type;  // with inherited ones
   StringMap<StringMap<const SearchParam*>> param_by_code;
+  StringMap<ParamCodeType> param_by_url;  // by the url after .../SearchParameter/
 
   StringMap<std::vector<std::string>> compartment;
 
@@ -320,8 +321,8 @@ std::unique_ptr<StructureRegistry> StructureRegistry::FromJson(std::string_view 
       if (!list.is_array()) return fail("definitions: search parameters of " + base);
       for (const JsonValue& row : list.items()) {
         const auto& cols = row.items();
-        if (!row.is_array() || cols.size() != 4 || !cols[0].is_string() || !cols[1].is_string() ||
-            !cols[2].is_string()) {
+        if (!row.is_array() || cols.size() < 4 || cols.size() > 5 || !cols[0].is_string() ||
+            !cols[1].is_string() || !cols[2].is_string()) {
           return fail("definitions: malformed search parameter of " + base);
         }
         SearchParam& sp = impl.search_params.emplace_back();
@@ -329,6 +330,15 @@ std::unique_ptr<StructureRegistry> StructureRegistry::FromJson(std::string_view 
         sp.type = cols[1].text();
         sp.expression = cols[2].text();
         if (!ReadStrings(&cols[3], &sp.targets)) return fail("definitions: " + sp.code);
+        if (cols.size() == 5) {  // a composite's components
+          if (!cols[4].is_array()) return fail("definitions: components of " + sp.code);
+          for (const JsonValue& c : cols[4].items()) {
+            std::vector<std::string> parts;
+            if (!ReadStrings(&c, &parts) || parts.size() != 3)
+              return fail("definitions: components of " + sp.code);
+            sp.components.push_back({parts[0], parts[1], parts[2]});
+          }
+        }
         declared[base].push_back(&sp);
       }
     }
@@ -349,6 +359,14 @@ std::unique_ptr<StructureRegistry> StructureRegistry::FromJson(std::string_view 
     }
   }
 
+  if (const JsonValue* urls = doc.Find("searchParamUrls"); urls && urls->is_object()) {
+    for (const auto& [id, pair] : urls->members()) {
+      std::vector<std::string> parts;
+      if (!ReadStrings(&pair, &parts) || parts.size() != 2)
+        return fail("definitions: search parameter url " + id);
+      impl.param_by_url[id] = {parts[0], parts[1]};
+    }
+  }
   if (const JsonValue* comp = doc.Find("patientCompartment"); comp && comp->is_object()) {
     for (const auto& [type, params] : comp->members()) {
       std::vector<std::string>& list = impl.compartment[type];
@@ -464,6 +482,14 @@ const StructureRegistry::SearchParam* StructureRegistry::FindSearchParam(
   if (it == impl_->param_by_code.end()) return nullptr;
   auto p = it->second.find(code);
   return p == it->second.end() ? nullptr : p->second;
+}
+
+const StructureRegistry::ParamCodeType* StructureRegistry::FindSearchParamByUrl(
+    std::string_view url) const {
+  static constexpr std::string_view kPrefix = "http://hl7.org/fhir/SearchParameter/";
+  if (url.substr(0, kPrefix.size()) != kPrefix) return nullptr;
+  auto it = impl_->param_by_url.find(url.substr(kPrefix.size()));
+  return it == impl_->param_by_url.end() ? nullptr : &it->second;
 }
 
 const std::vector<std::string>& StructureRegistry::PatientCompartmentParams(

@@ -133,9 +133,21 @@ class StructureRegistry {
     std::string type;        // number date string token reference composite quantity uri special
     std::string expression;  // FHIRPath, already narrowed to this resource type
     std::vector<std::string> targets;  // reference target types
+    // A composite's components, in order: the code and type of the parameter each component's
+    // definition names, and the expression evaluated on each value of `expression`.
+    struct Component {
+      std::string code, type, expression;
+    };
+    std::vector<Component> components;
   };
   std::vector<const SearchParam*> SearchParams(std::string_view resource_type) const;
   const SearchParam* FindSearchParam(std::string_view resource_type, std::string_view code) const;
+  // The official parameter a canonical URL names (http://hl7.org/fhir/SearchParameter/[id]):
+  // its code and type, or nullptr.
+  struct ParamCodeType {
+    std::string code, type;
+  };
+  const ParamCodeType* FindSearchParamByUrl(std::string_view url) const;
 
   // Patient CompartmentDefinition: the search parameter codes that place a resource of this
   // type in a patient's compartment ("subject", "patient"...); empty when the type is not

@@ -21,6 +21,8 @@
 //       "valueSet": "http://...", "xmlAttr": true }
 //   "valueSets": { url: { system: [codes] } },   // required bindings that could be expanded
 //   "searchParams": { "Resource": [[code, type, expression, [targets]]], "Patient": [...] },
+//       a composite has a fifth column, its components: [[code, type, expression], ...]
+//   "searchParamUrls": { "clinical-code": [code, type] },  (url after .../SearchParameter/)
 //   "patientCompartment": { "Observation": ["subject", "performer"] },
 //   "notExpanded": [ { "url", "reason" } ]          // the validator skips those bindings
 // }
@@ -333,10 +335,34 @@ function narrow(expression, type) {
 }
 
 const searchParams = {};
+const searchParamUrls = {};
 const searchStats = { total: 0, unnarrowed: [] };
-for (const sp of resourcesOf(load('search-parameters.json'))) {
-  if (sp.resourceType !== 'SearchParameter') continue;
-  if (!sp.url?.startsWith('http://hl7.org/fhir/SearchParameter/')) continue;
+const SP_PREFIX = 'http://hl7.org/fhir/SearchParameter/';
+const officialParams = resourcesOf(load('search-parameters.json')).filter(
+  (sp) => sp.resourceType === 'SearchParameter' && sp.url?.startsWith(SP_PREFIX));
+const paramByUrl = new Map(officialParams.map((sp) => [sp.url, sp]));
+// The components of a composite: [code, type, expression] of each, the code and type those of
+// the parameter its definition names. R4 (4.0.1) pairs DocumentReference-relationship's
+// definitions with the other one's expression (relatesto, a reference, with `code`; relation, a
+// token, with `target`); R4B and R5 fix it, and so does this table.
+function compositeComponents(sp) {
+  const out = (sp.component ?? []).map((c) => {
+    const def = paramByUrl.get(c.definition);
+    return def ? [def.code, def.type, c.expression] : null;
+  });
+  if (out.some((c) => c === null)) return null;
+  if (sp.url === SP_PREFIX + 'DocumentReference-relationship' && out.length === 2 &&
+      out[0][1] === 'reference' && out[0][2] === 'code') {
+    [out[0][2], out[1][2]] = [out[1][2], out[0][2]];
+    out.reverse();
+    console.error('  search parameter corrected: DocumentReference-relationship components');
+  }
+  return out;
+}
+for (const sp of officialParams) {
+  // Every official parameter by its url (without the common prefix): what a posted composite's
+  // component.definition names.
+  searchParamUrls[sp.url.slice(SP_PREFIX.length)] = [sp.code, sp.type];
   for (const base of sp.base) {
     if (!resourceNames.has(base)) continue;
     let expression = sp.expression ?? '';
@@ -346,7 +372,12 @@ for (const sp of resourcesOf(load('search-parameters.json'))) {
       else if (sp.base.length > 1) searchStats.unnarrowed.push(`${base}.${sp.code}`);
     }
     const targets = (sp.target ?? []).filter((t) => t !== 'Resource');
-    (searchParams[base] ??= []).push([sp.code, sp.type, expression, targets]);
+    const row = [sp.code, sp.type, expression, targets];
+    if (sp.type === 'composite') {
+      const components = compositeComponents(sp);
+      if (components) row.push(components);
+    }
+    (searchParams[base] ??= []).push(row);
     searchStats.total++;
   }
 }
@@ -369,6 +400,7 @@ const doc = {
   types,
   valueSets,
   searchParams,
+  searchParamUrls,
   patientCompartment,
   notExpanded,
 };

@@ -149,12 +149,68 @@ class Renderer {
       case ResourceCondition::Kind::kChain:
       case ResourceCondition::Kind::kHas:
         return Linked(c, r);
+      case ResourceCondition::Kind::kComposite:
+      case ResourceCondition::Kind::kNear:
+        return Grouped(c, r);
     }
     return "FALSE";
   }
 
  private:
   std::string NewAlias(const char* prefix) { return prefix + std::to_string(++alias_); }
+
+  // A composite (or near): the first component's row of r, joined to the other components'
+  // rows of the same resource and group; the tests apply to each component's own row.
+  std::string Grouped(const ResourceCondition& c, const std::string& r) {
+    if (c.components.empty()) return "FALSE";
+    std::string g = NewAlias("g");
+    std::vector<std::string> aliases;
+    for (size_t k = 0; k < c.components.size(); ++k) aliases.push_back(g + "_" + std::to_string(k));
+    const std::string& first = aliases[0];
+    std::string from = std::string(TableName(c.components[0].table)) + " " + first;
+    for (size_t k = 1; k < c.components.size(); ++k) {
+      const std::string& a = aliases[k];
+      from += " JOIN " + std::string(TableName(c.components[k].table)) + " " + a + " ON " + a +
+              ".res_type = " + first + ".res_type AND " + a + ".res_id = " + first +
+              ".res_id AND " + a + ".param = " + b_.Param(c.components[k].param) + " AND " + a +
+              ".grp = " + first + ".grp";
+    }
+    std::string sql =
+        std::string(c.negate ? "NOT " : "") + "EXISTS (SELECT 1 FROM " + from + " WHERE " + first +
+        ".res_type = " + r + ".res_type AND " + first + ".res_id = " + r + ".res_id AND " + first +
+        ".param = " + b_.Param(c.components[0].param) + " AND " + first + ".grp IS NOT NULL";
+    if (c.presence_only) return sql + ")";
+    std::vector<std::string> ors;
+    if (c.kind == ResourceCondition::Kind::kNear) {
+      if (aliases.size() < 2) return "FALSE";
+      for (const auto& p : c.near) ors.push_back(Near(p, aliases[0], aliases[1]));
+    } else {
+      for (const auto& alternative : c.alternatives) {
+        std::string all;
+        for (size_t k = 0; k < alternative.size() && k < aliases.size(); ++k)
+          all += (k ? " AND " : "") + AnyMatch(alternative[k], aliases[k], b_);
+        ors.push_back(alternative.size() == 1 ? all : "(" + all + ")");
+      }
+    }
+    return sql + " AND " + OrJoin(ors) + ")";
+  }
+
+  // Within the great-circle distance (haversine, mean Earth radius 6371.0088 km) of a point;
+  // the latitude first bounded by the distance (1 degree of latitude is 111.195 km), which
+  // the B-tree on (res_type, param, value) can use.
+  std::string Near(const ResourceCondition::NearPoint& p, const std::string& lat,
+                   const std::string& lon) {
+    std::string plat = b_.Param(p.latitude) + "::float8";
+    std::string plon = b_.Param(p.longitude) + "::float8";
+    std::string d = b_.Param(p.distance_km) + "::float8";
+    std::string rlat = lat + ".value::float8", rlon = lon + ".value::float8";
+    std::string box = lat + ".value BETWEEN (" + plat + " - " + d + " / 111.19)::numeric AND (" +
+                      plat + " + " + d + " / 111.19)::numeric";
+    std::string haversine = "2 * 6371.0088 * asin(least(1, sqrt(power(sin(radians(" + rlat + " - " +
+                            plat + ") / 2), 2) + cos(radians(" + plat + ")) * cos(radians(" + rlat +
+                            ")) * power(sin(radians(" + rlon + " - " + plon + ") / 2), 2))))";
+    return "(" + box + " AND " + haversine + " <= " + d + ")";
+  }
 
   std::string Index(const ResourceCondition& c, const std::string& r) {
     std::string i = NewAlias("i");

@@ -72,6 +72,13 @@ struct ResourceCondition {
     // A current resource of `types[0]` that the access filter lets through, for which
     // `inner` holds, refers to this one through its reference parameter `param` (_has).
     kHas,
+    // Rows of every one of `components` (a table and parameter each) sharing one group number
+    // (column grp, migration 0008), for which one of `alternatives` holds (`presence_only`:
+    // any such group): a composite parameter, its components tied to one repeating element.
+    kComposite,
+    // Two idx_quantity rows of one group, `components` latitude and longitude in degrees, within
+    // the great-circle distance of one of `near` (Location's near).
+    kNear,
   };
   Kind kind = Kind::kTrue;
   bool negate = false;  // kIdIn, kIndex: NOT
@@ -82,6 +89,20 @@ struct ResourceCondition {
   std::vector<std::string> values;  // kIdIn: ids
   std::vector<std::string> types;   // kChain: target types; kHas: the referring type
   std::shared_ptr<const ResourceCondition> inner;
+  // kComposite, kNear: the rows tied by their group, in order.
+  struct Component {
+    IndexTable table = IndexTable::kString;
+    std::string param;
+  };
+  std::vector<Component> components;
+  // kComposite: per alternative (a comma-separated value), per component, the row tests of
+  // which one must hold of that component's row.
+  std::vector<std::vector<std::vector<RowMatch>>> alternatives;
+  // kNear: a point (decimal degrees) and a distance in kilometres, as decimal text.
+  struct NearPoint {
+    std::string latitude, longitude, distance_km;
+  };
+  std::vector<NearPoint> near;
 };
 
 // One sort key: by id, by lastUpdated, or by a parameter's smallest (ascending) or largest

@@ -21,37 +21,34 @@ namespace {
 // parallel arrays (an empty array inserts nothing). The DELETEs see the rows of the previous
 // version only (the snapshot is taken before the statement), so the INSERTs of the same
 // statement are not removed; a first version has no previous rows and skips them.
+// Parameters: $1-$3 the resource; then per table its columns' arrays, the group last
+// (idx_string $4-$7, idx_token $8-$14, idx_reference $15-$21, idx_date $22-$25, idx_quantity
+// $26-$32, idx_uri $33-$35, idx_text $36-$38).
 #define CARNET_INDEX_INSERTS                                                                       \
-  "i0 AS (INSERT INTO idx_string (patient_key, res_type, res_id, param, value_norm, value_exact) " \
-  "SELECT $1::bigint, $2, $3, c0, c1, c2 FROM unnest($4::text[], $5::text[], $6::text[]) AS "      \
-  "u(c0, c1, c2)), "                                                                               \
+  "i0 AS (INSERT INTO idx_string (patient_key, res_type, res_id, param, value_norm, value_exact, " \
+  "grp) SELECT $1::bigint, $2, $3, c0, c1, c2, c3::int FROM unnest($4::text[], $5::text[], "       \
+  "$6::text[], $7::text[]) AS u(c0, c1, c2, c3)), "                                                \
   "i1 AS (INSERT INTO idx_token (patient_key, res_type, res_id, param, system, code, text_norm, "  \
-  "type_system, "                                                                                  \
-  "type_code) SELECT $1::bigint, $2, $3, c0, c1, c2, c3, c4, c5 FROM unnest($7::text[], "          \
-  "$8::text[], "                                                                                   \
-  "$9::text[], $10::text[], $11::text[], $12::text[]) AS u(c0, c1, c2, c3, c4, c5)), "             \
+  "type_system, type_code, grp) SELECT $1::bigint, $2, $3, c0, c1, c2, c3, c4, c5, c6::int FROM "  \
+  "unnest($8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], "            \
+  "$14::text[]) AS u(c0, c1, c2, c3, c4, c5, c6)), "                                               \
   "i2 AS (INSERT INTO idx_reference (patient_key, res_type, res_id, param, target_type, "          \
-  "target_id, "                                                                                    \
-  "target_url, identifier_system, identifier_value) SELECT $1::bigint, $2, $3, c0, c1, c2, c3, "   \
-  "c4, c5 "                                                                                        \
-  "FROM unnest($13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[]) "     \
-  "AS u(c0, c1, c2, c3, c4, c5)), "                                                                \
-  "i3 AS (INSERT INTO idx_date (patient_key, res_type, res_id, param, low, high) SELECT "          \
-  "$1::bigint, $2, "                                                                               \
-  "$3, c0, c1::timestamptz, c2::timestamptz FROM unnest($19::text[], $20::text[], $21::text[]) "   \
-  "AS u(c0, c1, c2)), "                                                                            \
+  "target_id, target_url, identifier_system, identifier_value, grp) SELECT $1::bigint, $2, $3, "   \
+  "c0, c1, c2, c3, c4, c5, c6::int FROM unnest($15::text[], $16::text[], $17::text[], "            \
+  "$18::text[], $19::text[], $20::text[], $21::text[]) AS u(c0, c1, c2, c3, c4, c5, c6)), "        \
+  "i3 AS (INSERT INTO idx_date (patient_key, res_type, res_id, param, low, high, grp) SELECT "     \
+  "$1::bigint, $2, $3, c0, c1::timestamptz, c2::timestamptz, c3::int FROM unnest($22::text[], "    \
+  "$23::text[], $24::text[], $25::text[]) AS u(c0, c1, c2, c3)), "                                 \
   "i4 AS (INSERT INTO idx_quantity (patient_key, res_type, res_id, param, value, low, high, "      \
-  "system, "                                                                                       \
-  "code) SELECT $1::bigint, $2, $3, " CARNET_QUANTITY_SELECT                                       \
-  " "                                                                                              \
-  "FROM unnest($22::text[], $23::text[], $24::text[], $25::text[], $26::text[], $27::text[]) "     \
-  "AS u(c0, c1, c2, c3, c4, c5)), "                                                                \
-  "i5 AS (INSERT INTO idx_uri (patient_key, res_type, res_id, param, uri) SELECT $1::bigint, $2, " \
-  "$3, "                                                                                           \
-  "c0, c1 FROM unnest($28::text[], $29::text[]) AS u(c0, c1)), "                                   \
+  "system, code, grp) SELECT $1::bigint, $2, $3, " CARNET_QUANTITY_SELECT                          \
+  ", c6::int FROM unnest($26::text[], $27::text[], $28::text[], $29::text[], $30::text[], "        \
+  "$31::text[], $32::text[]) AS u(c0, c1, c2, c3, c4, c5, c6)), "                                  \
+  "i5 AS (INSERT INTO idx_uri (patient_key, res_type, res_id, param, uri, grp) SELECT "            \
+  "$1::bigint, $2, $3, c0, c1, c2::int FROM unnest($33::text[], $34::text[], $35::text[]) AS "     \
+  "u(c0, c1, c2)), "                                                                               \
   "i6 AS (INSERT INTO idx_text (patient_key, res_type, res_id, param, tsv) SELECT $1::bigint, "    \
   "$2, $3, " CARNET_TEXT_SELECT                                                                    \
-  " FROM unnest($30::text[], $31::text[], $32::text[]) AS "                                        \
+  " FROM unnest($36::text[], $37::text[], $38::text[]) AS "                                        \
   "u(c0, c1, c2)) SELECT 1"
 
 const Statement kIndexReplace{
@@ -68,10 +65,15 @@ const Statement kIndexFirst{"index_first", "WITH " CARNET_INDEX_INSERTS};
 #undef CARNET_QUANTITY_SELECT
 #undef CARNET_TEXT_SELECT
 
+std::optional<std::string> Group(const std::optional<int>& group) {
+  if (!group) return std::nullopt;
+  return std::to_string(*group);
+}
+
 }  // namespace
 
-Status WriteIndexRows(Transaction& tx, const StoredResource& stored,
-                      const IndexRows& rows, bool first_version) {
+Status WriteIndexRows(Transaction& tx, const StoredResource& stored, const IndexRows& rows,
+                      bool first_version) {
   using Col = std::vector<std::optional<std::string>>;
   SqlParams params;
   params.push_back(stored.patient_key ? SqlParam::Text(std::to_string(*stored.patient_key))
@@ -79,20 +81,20 @@ Status WriteIndexRows(Transaction& tx, const StoredResource& stored,
   params.push_back(SqlParam::Text(stored.type));
   params.push_back(SqlParam::Text(stored.id));
   auto add = [&](const std::vector<Col>& cols) {
-    for (const auto& c : cols)
-      params.push_back(SqlParam::Text(PgArrayLiteral(c)));
+    for (const auto& c : cols) params.push_back(SqlParam::Text(PgArrayLiteral(c)));
   };
   {
-    Col p, norm, exact;
+    Col p, norm, exact, grp;
     for (const auto& r : rows.strings) {
       p.push_back(r.param);
       norm.push_back(r.norm);
       exact.push_back(r.exact);
+      grp.push_back(Group(r.group));
     }
-    add({p, norm, exact});
+    add({p, norm, exact, grp});
   }
   {
-    Col p, sys, code, text, tsys, tcode;
+    Col p, sys, code, text, tsys, tcode, grp;
     for (const auto& r : rows.tokens) {
       p.push_back(r.param);
       sys.push_back(r.system);
@@ -100,11 +102,12 @@ Status WriteIndexRows(Transaction& tx, const StoredResource& stored,
       text.push_back(r.text_norm);
       tsys.push_back(r.type_system);
       tcode.push_back(r.type_code);
+      grp.push_back(Group(r.group));
     }
-    add({p, sys, code, text, tsys, tcode});
+    add({p, sys, code, text, tsys, tcode, grp});
   }
   {
-    Col p, tt, ti, tu, is, iv;
+    Col p, tt, ti, tu, is, iv, grp;
     for (const auto& r : rows.references) {
       p.push_back(r.param);
       tt.push_back(r.target_type);
@@ -112,21 +115,23 @@ Status WriteIndexRows(Transaction& tx, const StoredResource& stored,
       tu.push_back(r.target_url);
       is.push_back(r.id_system);
       iv.push_back(r.id_value);
+      grp.push_back(Group(r.group));
     }
-    add({p, tt, ti, tu, is, iv});
+    add({p, tt, ti, tu, is, iv, grp});
   }
   {
-    Col p, lo, hi;
+    Col p, lo, hi, grp;
     for (const auto& r : rows.dates) {
       p.push_back(r.param);
       lo.push_back(r.low);
       hi.push_back(r.high);
+      grp.push_back(Group(r.group));
     }
-    add({p, lo, hi});
+    add({p, lo, hi, grp});
   }
   {
     // The implicit range of a value as written: 1.50 stands for [1.495, 1.505].
-    Col p, v, lo, hi, sys, code;
+    Col p, v, lo, hi, sys, code, grp;
     for (const auto& r : rows.quantities) {
       p.push_back(r.param);
       v.push_back(r.value);
@@ -134,16 +139,18 @@ Status WriteIndexRows(Transaction& tx, const StoredResource& stored,
       hi.push_back(r.high);
       sys.push_back(r.system);
       code.push_back(r.code);
+      grp.push_back(Group(r.group));
     }
-    add({p, v, lo, hi, sys, code});
+    add({p, v, lo, hi, sys, code, grp});
   }
   {
-    Col p, u;
+    Col p, u, grp;
     for (const auto& r : rows.uris) {
       p.push_back(r.param);
       u.push_back(r.uri);
+      grp.push_back(Group(r.group));
     }
-    add({p, u});
+    add({p, u, grp});
   }
   {
     Col p, text, folded;
@@ -160,8 +167,8 @@ Status WriteIndexRows(Transaction& tx, const StoredResource& stored,
 }
 
 Result<std::vector<StoredResource>> ResourcesToReindex(Transaction& tx, const std::string& type,
-                                                      const std::string& after_type,
-                                                      const std::string& after_id, int limit) {
+                                                       const std::string& after_type,
+                                                       const std::string& after_id, int limit) {
   SqlBuilder b;
   std::string sql =
       "SELECT patient_key, res_type, res_id, content FROM resource WHERE NOT deleted AND "

@@ -15,29 +15,36 @@
 namespace carnet::storage {
 
 // The index rows of one resource, by table, as text (PostgreSQL casts them on insert, and
-// builds idx_text's tsvector from the two texts).
+// builds idx_text's tsvector from the two texts). `group` (column grp, migration 0008) ties the
+// rows of a composite's components that come from one repeating element; none on other rows.
 struct IndexRows {
   struct String {  // idx_string
     std::string param, norm, exact;
+    std::optional<int> group = std::nullopt;
   };
   struct Token {  // idx_token
     std::string param;
     std::optional<std::string> system, code, text_norm, type_system, type_code;
+    std::optional<int> group = std::nullopt;
   };
   struct Reference {  // idx_reference
     std::string param;
     std::optional<std::string> target_type, target_id, target_url, id_system, id_value;
+    std::optional<int> group = std::nullopt;
   };
   struct Date {  // idx_date: an inclusive range of instants
     std::string param, low, high;
+    std::optional<int> group = std::nullopt;
   };
   struct Quantity {  // idx_quantity
     // value as written; low/high set for ranges (Range), else derived from the precision
     std::string param, value;
     std::optional<std::string> low, high, system, code;
+    std::optional<int> group = std::nullopt;
   };
   struct Uri {  // idx_uri
     std::string param, uri;
+    std::optional<int> group = std::nullopt;
   };
   std::vector<String> strings;
   std::vector<Token> tokens;

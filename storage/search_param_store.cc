@@ -35,13 +35,13 @@ std::vector<std::string> ParsePgTextArray(std::string_view s) {
 const Statement kGeneration{"search_param_generation",
                             "SELECT generation FROM search_param_generation"};
 const Statement kLoad{"search_param_load",
-                      "SELECT base_type, code, param_type, expression, targets, sp_id "
-                      "FROM search_param"};
+                      "SELECT base_type, code, param_type, expression, targets, sp_id, "
+                      "coalesce(url, ''), components FROM search_param"};
 const Statement kDelete{"search_param_delete", "DELETE FROM search_param WHERE sp_id = $1"};
 const Statement kInsert{
     "search_param_insert",
-    "INSERT INTO search_param (sp_id, base_type, code, param_type, expression, targets) "
-    "VALUES ($1, $2, $3, $4, $5, $6::text[])"};
+    "INSERT INTO search_param (sp_id, base_type, code, param_type, expression, targets, url, "
+    "components) VALUES ($1, $2, $3, $4, $5, $6::text[], nullif($7, ''), $8::text[])"};
 const Statement kBump{"search_param_bump",
                       "UPDATE search_param_generation SET generation = generation + 1"};
 
@@ -60,8 +60,8 @@ Result<std::vector<SearchParamRow>> LoadSearchParams(Transaction& tx) {
   out.reserve(rows->rows());
   for (int i = 0; i < rows->rows(); ++i)
     out.push_back({rows->GetString(i, 5), rows->GetString(i, 0), rows->GetString(i, 1),
-                   rows->GetString(i, 2), rows->GetString(i, 3),
-                   ParsePgTextArray(rows->Get(i, 4))});
+                   rows->GetString(i, 2), rows->GetString(i, 3), ParsePgTextArray(rows->Get(i, 4)),
+                   rows->GetString(i, 6), ParsePgTextArray(rows->Get(i, 7))});
   return out;
 }
 
@@ -72,10 +72,12 @@ Status DeleteSearchParams(Transaction& tx, const std::string& sp_id) {
 
 Status InsertSearchParam(Transaction& tx, const SearchParamRow& row) {
   std::vector<std::optional<std::string>> targets(row.targets.begin(), row.targets.end());
+  std::vector<std::optional<std::string>> components(row.components.begin(), row.components.end());
   auto ins =
       tx.Run(kInsert, {SqlParam::Text(row.sp_id), SqlParam::Text(row.base_type),
                        SqlParam::Text(row.code), SqlParam::Text(row.param_type),
-                       SqlParam::Text(row.expression), SqlParam::Text(PgArrayLiteral(targets))});
+                       SqlParam::Text(row.expression), SqlParam::Text(PgArrayLiteral(targets)),
+                       SqlParam::Text(row.url), SqlParam::Text(PgArrayLiteral(components))});
   return ins.ok() ? Status::Ok() : ins.status();
 }
 

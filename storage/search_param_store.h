@@ -15,6 +15,8 @@ struct SearchParamRow {
   std::string sp_id;
   std::string base_type, code, param_type, expression;
   std::vector<std::string> targets;
+  std::string url;                      // may be empty
+  std::vector<std::string> components;  // a composite's, as the registry flattens them
 };
 
 // The generation counter (0 before any change).

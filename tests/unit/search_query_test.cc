@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
+#include <optional>
 
 #include "base/json.h"
 #include "dossier/search_index.h"
@@ -244,6 +246,171 @@ TEST(SearchPlanTest, ScopeIsAndedIntoChains) {
        pos = q.sql.find("security &&", pos + 1))
     ++n;
   EXPECT_EQ(n, 6u) << q.sql;  // (match + chain + _has) in the page and in the count
+}
+
+// Composite parameters (issue 15): the official R4 ones are in the registry with their
+// components; extraction writes each component's rows under "<code>$<position>" with the group
+// of the repeating element they come from, so that a blood-pressure panel's systolic code is
+// never tied to its diastolic value.
+TEST(SearchCompositeTest, ExtractionTiesTheComponentsOfOneElement) {
+  auto params = SearchParamRegistry::Instance().Official();
+  const model::SearchParamDef* cvq = params->Find("Observation", "component-code-value-quantity");
+  ASSERT_NE(cvq, nullptr);
+  EXPECT_EQ(cvq->type, "composite");
+  ASSERT_EQ(cvq->components.size(), 2u);
+  EXPECT_EQ(cvq->components[0].type, "token");
+  EXPECT_EQ(cvq->components[1].type, "quantity");
+  for (const char* code :
+       {"code-value-quantity", "code-value-concept", "code-value-date", "code-value-string",
+        "combo-code-value-quantity", "combo-code-value-concept", "component-code-value-concept"})
+    EXPECT_NE(params->Find("Observation", code), nullptr) << code;
+  EXPECT_NE(params->Find("Group", "characteristic-value"), nullptr);
+  EXPECT_NE(params->Find("ValueSet", "context-type-value"), nullptr);
+  // R4's relationship pairs each definition with the other's expression: corrected.
+  const model::SearchParamDef* rel = params->Find("DocumentReference", "relationship");
+  ASSERT_NE(rel, nullptr);
+  EXPECT_EQ(rel->components[0].type, "token");
+  EXPECT_EQ(rel->components[0].expression, "code");
+  EXPECT_EQ(rel->components[1].type, "reference");
+  const model::SearchParamDef* near = params->Find("Location", "near");
+  ASSERT_NE(near, nullptr);
+  EXPECT_EQ(near->type, "special");
+
+  JsonValue panel = Json(R"({"resourceType":"Observation","id":"bp","status":"final",
+    "code":{"coding":[{"system":"http://loinc.org","code":"85354-9"}]},
+    "component":[
+      {"code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},
+       "valueQuantity":{"value":135,"system":"http://unitsofmeasure.org","code":"mm[Hg]"}},
+      {"code":{"coding":[{"system":"http://loinc.org","code":"8462-4"}]},
+       "valueQuantity":{"value":85,"system":"http://unitsofmeasure.org","code":"mm[Hg]"}},
+      {"code":{"text":"no value"}}]})");
+  IndexRows rows = ExtractIndexRows(*params, "Observation", panel);
+  std::map<std::string, std::optional<int>> code_group, value_group;
+  for (const auto& t : rows.tokens)
+    if (t.param == "component-code-value-quantity$0" && t.code) code_group[*t.code] = t.group;
+  for (const auto& q : rows.quantities)
+    if (q.param == "component-code-value-quantity$1") value_group[q.value] = q.group;
+  ASSERT_TRUE(code_group["8480-6"] && code_group["8462-4"]);
+  EXPECT_EQ(code_group["8480-6"], value_group["135"]);
+  EXPECT_EQ(code_group["8462-4"], value_group["85"]);
+  EXPECT_NE(code_group["8480-6"], code_group["8462-4"]);
+  // The component without a value gives no rows; plain parameters' rows have no group.
+  size_t component_codes = 0;
+  for (const auto& t : rows.tokens) {
+    if (t.param == "component-code-value-quantity$0") ++component_codes;
+    if (t.param == "code" || t.param == "component-code") {
+      EXPECT_FALSE(t.group);
+    }
+  }
+  EXPECT_EQ(component_codes, 2u);
+
+  JsonValue paris = Json(R"({"resourceType":"Location","id":"paris",
+    "position":{"latitude":48.8566,"longitude":2.3522}})");
+  IndexRows where = ExtractIndexRows(*params, "Location", paris);
+  std::map<std::string, std::string> position;
+  for (const auto& q : where.quantities)
+    if (q.param.rfind("near$", 0) == 0 && q.group == 0) position[q.param] = q.value;
+  EXPECT_EQ(position["near$0"], "48.8566");
+  EXPECT_EQ(position["near$1"], "2.3522");
+}
+
+// A value is split at unescaped '$'; each part is read by its component's own rules, and the
+// SQL ties the components' rows by their group.
+TEST(SearchCompositeTest, ValuesAreSplitAndPlannedPerComponent) {
+  auto params = SearchParamRegistry::Instance().Official();
+  ParseOptions o;
+  o.types = {"Observation"};
+  o.strict = true;
+  auto s = ParseSearch(*params,
+                       {{"code-value-quantity",
+                         "http://loinc.org|8480-6$gt140,http://loinc.org|8462-4$le90|http://"
+                         "unitsofmeasure.org|mm[Hg]"},
+                        {"code-value-string", "http://loinc.org|x$a\\$b"}},
+                       o);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ASSERT_EQ(s->criteria.size(), 2u);
+  EXPECT_EQ(s->criteria[0].param_type, "composite");
+  EXPECT_EQ(s->criteria[0].component_types, (std::vector<std::string>{"token", "quantity"}));
+  storage::AccessFilter scope;
+  scope.patient_keys = {7};
+  PlanInput in;
+  in.search = &*s;
+  in.scope = &scope;
+  storage::IndexQuery planned = PlanSearch(in);
+  const storage::ResourceCondition& c = planned.conditions[0];
+  EXPECT_EQ(c.kind, storage::ResourceCondition::Kind::kComposite);
+  ASSERT_EQ(c.components.size(), 2u);
+  EXPECT_EQ(c.components[0].table, storage::IndexTable::kToken);
+  EXPECT_EQ(c.components[0].param, "code-value-quantity$0");
+  EXPECT_EQ(c.components[1].table, storage::IndexTable::kQuantity);
+  ASSERT_EQ(c.alternatives.size(), 2u);  // comma: OR
+  ASSERT_EQ(c.alternatives[1].size(), 2u);
+  const storage::RowMatch& quantity = c.alternatives[1][1][0];
+  EXPECT_EQ(quantity[0].op, storage::ColumnTest::Op::kNumber);
+  EXPECT_EQ(quantity[0].prefix, "le");
+  EXPECT_EQ(quantity[0].value, "90");
+  EXPECT_EQ(quantity[2].value, "mm[Hg]");
+  // An escaped '$' stays in its part.
+  EXPECT_EQ(planned.conditions[1].alternatives[0][1][0][0].value, "a$b");
+  storage::RenderedQuery q = storage::RenderIndexQuery(planned);
+  EXPECT_NE(q.sql.find("FROM idx_token g1_0 JOIN idx_quantity g1_1 ON"), std::string::npos)
+      << q.sql;
+  EXPECT_NE(q.sql.find("g1_1.grp = g1_0.grp"), std::string::npos) << q.sql;
+  EXPECT_NE(q.sql.find("patient_key"), std::string::npos) << q.sql;  // under the scope
+  EXPECT_EQ(q.sql.find('\''), std::string::npos) << q.sql;           // values are parameters
+
+  // Malformed: a part missing, a component by its own type's rules, a modifier.
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"code-value-quantity", "http://loinc.org|8480-6"},
+           {"code-value-quantity", "http://loinc.org|8480-6$high"},
+           {"code-value-date", "http://loinc.org|x$ge2024-13"},
+           {"code-value-quantity", "a$1$2"},
+           {"code-value-quantity:exact", "a$1"}}) {
+    auto bad = ParseSearch(*params, {{name, value}}, o);
+    EXPECT_FALSE(bad.ok()) << name << "=" << value;
+    if (!bad.ok()) {
+      EXPECT_EQ(bad.status().location(), name) << bad.status().ToString();
+    }
+  }
+  auto missing = ParseSearch(*params, {{"code-value-quantity:missing", "false"}}, o);
+  ASSERT_TRUE(missing.ok()) << missing.status().ToString();
+  EXPECT_FALSE(ParseSearch(*params, {{"_sort", "code-value-quantity"}}, o).ok());
+}
+
+TEST(SearchNearTest, ParsesUnitsAndRendersTheGreatCircle) {
+  auto paris = ParseNear("48.8566|2.3522|10|km");
+  ASSERT_TRUE(paris);
+  EXPECT_DOUBLE_EQ(paris->latitude, 48.8566);
+  EXPECT_DOUBLE_EQ(paris->distance_km, 10);
+  EXPECT_DOUBLE_EQ(ParseNear("48.8566|2.3522|500")->distance_km, 500);  // km by default
+  EXPECT_DOUBLE_EQ(ParseNear("48.8566|2.3522|2000|m")->distance_km, 2);
+  EXPECT_NEAR(ParseNear("48.8566|2.3522|10|[mi_i]")->distance_km, 16.09344, 1e-9);
+  EXPECT_DOUBLE_EQ(ParseNear("48.8566|2.3522")->distance_km, 10);
+  for (const char* bad : {"48.8566", "paris|2|10|km", "91|2|10|km", "48|181|10|km", "48|2|-1|km",
+                          "48|2|10|miles", "48|2|10|km|x", "48|2|ten|km"})
+    EXPECT_FALSE(ParseNear(bad)) << bad;
+
+  auto params = SearchParamRegistry::Instance().Official();
+  ParseOptions o;
+  o.types = {"Location"};
+  auto s = ParseSearch(*params, {{"near", "48.8566|2.3522|10|km"}}, o);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  storage::AccessFilter scope = storage::AccessFilter::Everything();
+  PlanInput in;
+  in.search = &*s;
+  in.scope = &scope;
+  storage::IndexQuery planned = PlanSearch(in);
+  ASSERT_EQ(planned.conditions[0].kind, storage::ResourceCondition::Kind::kNear);
+  ASSERT_EQ(planned.conditions[0].near.size(), 1u);
+  EXPECT_EQ(planned.conditions[0].near[0].distance_km, "10");
+  storage::RenderedQuery q = storage::RenderIndexQuery(planned);
+  EXPECT_NE(q.sql.find("asin("), std::string::npos) << q.sql;
+  EXPECT_NE(q.sql.find("g1_0.value BETWEEN"), std::string::npos) << q.sql;
+  // A position that cannot be read is refused, even under lenient handling.
+  auto bad = ParseSearch(*params, {{"near", "48.8566,2.3522"}}, o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), ErrorCode::kBadRequest);
+  EXPECT_EQ(bad.status().location(), "near");
 }
 
 TEST(SearchCursorTest, RoundTripsAndIsBoundToItsQuery) {
