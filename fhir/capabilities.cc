@@ -63,6 +63,49 @@ JsonValue ValidateOperationDefinition(const std::string& base_url) {
   return od;
 }
 
+// carnet's $summary: the IPS operation (hl7.fhir.uv.ips 2.0.0, OperationDefinition/summary) at
+// the instance level, computed for the caller (fhir/summary.cc), also as a PDF. Contained, named
+// "#summary" on Patient.
+JsonValue SummaryOperationDefinition(const std::string& base_url) {
+  JsonValue od = JsonValue::Object();
+  od.Set("resourceType", JsonValue::String("OperationDefinition"));
+  od.Set("id", JsonValue::String("summary"));
+  od.Set("url", JsonValue::String(base_url + "/OperationDefinition/Patient-summary"));
+  od.Set("name", JsonValue::String("Summary"));
+  od.Set("title", JsonValue::String("Patient summary (HL7 IPS)"));
+  od.Set("status", JsonValue::String("active"));
+  od.Set("kind", JsonValue::String("operation"));
+  od.Set("description",
+         JsonValue::String(
+             "The International Patient Summary of the record as a document Bundle (Composition "
+             "LOINC 60591-5: problems, allergies, medications, and the immunizations, results, "
+             "procedures, devices, vital signs, past illness, plan of care and advance "
+             "directives the record holds), computed for the caller: it holds only what the "
+             "caller may see, and a record the caller may not see answers as one that does not "
+             "exist. With Accept: application/pdf or _format=pdf, the same summary as a PDF. "
+             "Audited as a read of the record."));
+  od.Set("code", JsonValue::String("summary"));
+  od.Set("base", JsonValue::String("http://hl7.org/fhir/uv/ips/OperationDefinition/summary"));
+  JsonValue resources = JsonValue::Array();
+  resources.Append(JsonValue::String("Patient"));
+  od.Set("resource", std::move(resources));
+  od.Set("system", JsonValue::Bool(false));
+  od.Set("type", JsonValue::Bool(false));
+  od.Set("instance", JsonValue::Bool(true));
+  JsonValue params = JsonValue::Array();
+  JsonValue p = JsonValue::Object();
+  p.Set("name", JsonValue::String("return"));
+  p.Set("use", JsonValue::String("out"));
+  p.Set("min", JsonValue::Number("0"));
+  p.Set("max", JsonValue::String("1"));
+  p.Set("documentation",
+        JsonValue::String("The IPS document Bundle (or, asked for, its PDF rendering)"));
+  p.Set("type", JsonValue::String("Bundle"));
+  params.Append(std::move(p));
+  od.Set("parameter", std::move(params));
+  return od;
+}
+
 }  // namespace
 
 EntryResult Capabilities(const FhirContext& ctx, Call& /*call*/) {
@@ -70,6 +113,7 @@ EntryResult Capabilities(const FhirContext& ctx, Call& /*call*/) {
   cs.Set("resourceType", JsonValue::String("CapabilityStatement"));
   JsonValue contained = JsonValue::Array();
   contained.Append(ValidateOperationDefinition(ctx.options.base_url));
+  contained.Append(SummaryOperationDefinition(ctx.options.base_url));
   cs.Set("contained", std::move(contained));
   cs.Set("status", JsonValue::String("active"));
   cs.Set("date", JsonValue::String(FormatUtc(std::chrono::system_clock::now()).substr(0, 10)));
@@ -156,8 +200,10 @@ EntryResult Capabilities(const FhirContext& ctx, Call& /*call*/) {
       ops.Append(std::move(o));
     };
     op("validate", "#validate");
-    if (type == "Patient")
+    if (type == "Patient") {
       op("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything");
+      op("summary", "#summary");
+    }
     if (type == "DocumentReference")
       op("deposit",
          "https://carnet.example.org/fhir/OperationDefinition/DocumentReference-deposit");

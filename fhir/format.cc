@@ -90,6 +90,39 @@ Result<Negotiated> NegotiateResponse(const HttpRequest& req, const QueryParams& 
   return n;
 }
 
+bool AsksForPdf(const HttpRequest& req, const QueryParams& query) {
+  for (const auto& [k, v] : query)
+    if (k == "_format") {
+      std::string media = MediaType(v);
+      return media == "pdf" || media == "application/pdf";
+    }
+  const std::string* accept = req.Header("Accept");
+  if (!accept) return false;
+  // The entry of highest quality, the first among equals (as NegotiateResponse reads it).
+  float best_q = -1;
+  bool pdf = false;
+  size_t start = 0;
+  while (start <= accept->size()) {
+    size_t comma = accept->find(',', start);
+    std::string item =
+        accept->substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    start = comma == std::string::npos ? accept->size() + 1 : comma + 1;
+    float q = 1;
+    size_t qpos = Lower(item).find("q=");
+    if (qpos != std::string::npos) q = std::strtof(item.c_str() + qpos + 2, nullptr);
+    if (q <= 0 || q <= best_q) continue;
+    std::string media = MediaType(item);
+    if (media == "application/pdf") {
+      best_q = q;
+      pdf = true;
+    } else if (Classify(media) == Kind::kJson || Classify(media) == Kind::kXml) {
+      best_q = q;
+      pdf = false;
+    }
+  }
+  return pdf;
+}
+
 Result<JsonValue> ParseResourceBody(const HttpRequest& req) {
   const std::string* ct = req.Header("Content-Type");
   Kind kind;

@@ -157,6 +157,11 @@ HttpResponse FhirApi::Impl::Handle(const HttpRequest& req, Session& session) {
   bool binary_read =
       segs.size() == 2 && segs[0] == "Binary" && (req.method == "GET" || req.method == "HEAD");
   if (!negotiated.ok() && binary_read) negotiated = Negotiated{};
+  // The patient summary answers a PDF when asked for one (fhir/summary.cc); errors then come
+  // as JSON.
+  bool summary_pdf = segs.size() == 3 && segs[0] == "Patient" && segs[2] == "$summary" &&
+                     AsksForPdf(req, query);
+  if (summary_pdf) negotiated = Negotiated{};
   if (!negotiated.ok()) return RenderError(negotiated.status(), Negotiated{});
   const Negotiated& n = *negotiated;
   EntryResult e = Dispatch(session, req, segs, query);
@@ -214,6 +219,7 @@ HttpResponse FhirApi::Impl::Respond(const HttpRequest& req, const Negotiated& n,
   } else {
     r.status = e.status;
   }
+  for (const auto& [name, value] : e.headers) r.SetHeader(name, value);
   if (e.version > 0) r.SetHeader("ETag", ETag(e.version));
   if (!e.last_modified.empty()) r.SetHeader("Last-Modified", HttpDateFromInstant(e.last_modified));
   if (!e.location.empty() && (e.status == 201 || write))

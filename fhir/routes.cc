@@ -41,6 +41,7 @@ const std::vector<Route>& Routes() {
       {"*", "/{type}/{id}/_history/{vid}/*", nullptr, "GET"},
       {"POST", "/{type}/{id}/$validate", ValidateResource, "POST"},
       {"GET", "/Patient/{id}/$everything", PatientEverything, "GET"},
+      {"GET", "/Patient/{id}/$summary", PatientSummary, "GET"},
       {"POST", "/{type}/{id}/$meta-add", MetaAdd, "POST"},
       {"POST", "/{type}/{id}/$meta-delete", MetaDelete, "POST"},
       {"POST", "/Patient/{id}/{choice}", RecordChoice, "POST"},

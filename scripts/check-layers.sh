@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The layering as a build-level check (run by ./carnet test as the ctest test `layers`):
 # every #include "folder/..." of a layer folder names a folder the table below allows, so
-# that dependencies point down (server -> fhir, xds -> dossier -> mapping -> profiles, model,
+# that dependencies point down (server -> fhir (-> summary), xds -> dossier -> mapping -> profiles, model,
 # storage -> base) and the two protocol faces, fhir/ and xds/, never include each other; only
 # storage/ speaks to PostgreSQL (libpq-fe.h); and the folders already migrated hold no SQL
 # (below). Prints each violation as file:line and exits 1.
@@ -17,10 +17,11 @@ declare -A allowed=(
   [profiles]="base storage"
   [mapping]="base storage profiles model"
   [dossier]="base storage profiles model mapping"
-  [fhir]="base storage profiles model mapping dossier"
+  [summary]="base profiles model"
+  [fhir]="base storage profiles model mapping dossier summary"
   [xds]="base storage profiles model mapping dossier"
   [conformance]="base profiles model"
-  [server]="base storage profiles model mapping dossier fhir xds conformance"
+  [server]="base storage profiles model mapping dossier summary fhir xds conformance"
   [bench]="base storage profiles model mapping dossier fhir xds"
 )
 
@@ -53,14 +54,14 @@ while IFS= read -r hit; do
       ;;
   esac
 done < <(grep -rnE '#include <libpq-fe.h>' --include='*.h' --include='*.cc' \
-           base model storage profiles mapping dossier fhir xds server conformance bench tests \
+           base model storage profiles mapping dossier summary fhir xds server conformance bench tests \
            || true)
 
 # No SQL outside storage/ (issue 14): a file defines no storage::Statement and holds no SQL in a
 # string literal: every layer but storage/ (bench/'s loaders are a tool, not a layer, and keep
 # their bulk SQL). Uppercase keywords in the shapes only SQL has, so that words of prose
 # ("select", an HTTP DELETE) do not count; comment lines are skipped.
-sql_free=(profiles server model dossier fhir xds mapping)
+sql_free=(profiles server model dossier summary fhir xds mapping)
 sql='\bSELECT\b|\bINSERT INTO\b|\bUPDATE [a-z_]+ SET\b|\bDELETE FROM\b|\bON CONFLICT\b|'
 sql+='\bFOR UPDATE\b|\b(CREATE|ALTER|DROP) (TABLE|INDEX)\b|\bTRUNCATE\b|\bpg_[a-z_]+\('
 while IFS= read -r hit; do
