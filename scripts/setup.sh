@@ -8,6 +8,10 @@ CARNET_PACKAGES=(
   libpistache-dev rapidjson-dev libpugixml-dev libcurl4-openssl-dev libssl-dev libpq-dev
   libgtest-dev postgresql-15 postgresql-client-15
   python3-aiosmtpd  # the local SMTP server the notification tests deliver to
+  # The patient summary's PDF (summary/pdf.cc): Cairo's PDF surface and Pango's text layout
+  # (UTF-8 shaping, line breaking), with a font that has every French letter.
+  libcairo2-dev libpango1.0-dev fonts-dejavu-core
+  poppler-utils  # pdftotext, pdfinfo, pdftoppm: the summary tests read the PDF back
 )
 # The fuzz build (`./carnet fuzz`, and briefly in `./carnet test`): clang with libFuzzer and
 # the sanitizer runtimes; python3 selects the seed corpora.

@@ -1,5 +1,6 @@
 #include "summary/document.h"
 
+#include <cctype>
 #include <map>
 #include <set>
 
@@ -227,6 +228,28 @@ class Reader {
   std::string patient_url_;
 };
 
+// The family name in capitals, as French documents write it: ASCII and the Latin-1 letters
+// (é -> É, ç -> Ç), and œ; other characters unchanged.
+std::string Capitals(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      out += static_cast<char>(std::toupper(c));
+    } else if (c == 0xC3 && i + 1 < s.size()) {
+      unsigned char n = static_cast<unsigned char>(s[++i]);
+      out += static_cast<char>(c);
+      out += static_cast<char>(n >= 0xA0 && n <= 0xBE && n != 0xB7 ? n - 0x20 : n);
+    } else if (c == 0xC5 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x93) {
+      out += "\xC5\x92";
+      ++i;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 std::string HumanName(const JsonValue& patient) {
   const JsonValue* names = patient.Find("name");
   if (!names || !names->is_array() || names->items().empty()) return "";
@@ -239,8 +262,7 @@ std::string HumanName(const JsonValue& patient) {
   if (const JsonValue* given = chosen->Find("given"); given && given->is_array())
     for (const auto& g : given->items()) out += (out.empty() ? "" : " ") + g.text();
   std::string family = chosen->GetString("family");
-  std::string upper;
-  for (unsigned char c : family) upper += (c < 0x80) ? static_cast<char>(std::toupper(c)) : static_cast<char>(c);
+  std::string upper = Capitals(family);
   if (!upper.empty()) out += (out.empty() ? "" : " ") + upper;
   return out;
 }

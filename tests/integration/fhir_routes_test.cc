@@ -101,6 +101,7 @@ TEST_F(FhirRoutesTest, EveryRowAnswersItsRoute) {
         R"({"resourceType":"Patient","id":")" + patient + R"("})",
         {kJson}}},
       {"GET /Patient/{id}/$everything", {"Patient/" + patient + "/$everything", "", {}}},
+      {"GET /Patient/{id}/$summary", {"Patient/" + patient + "/$summary", "", {}}},
       {"POST /{type}/{id}/$meta-add", {"Patient/" + patient + "/$meta-add", meta, {kJson}}},
       {"POST /{type}/{id}/$meta-delete", {"Patient/" + patient + "/$meta-delete", meta, {kJson}}},
       {"POST /Patient/{id}/{choice}",
