@@ -1,5 +1,6 @@
 #include "summary/document.h"
 
+#include <algorithm>
 #include <cctype>
 #include <map>
 #include <set>
@@ -408,6 +409,7 @@ Result<Summary> BuildSummary(const SummaryRequest& request, const SectionTable& 
   for (const SectionRule& rule : table.sections) {
     SummarySection section;
     section.rule = &rule;
+    std::vector<const JsonValue*> section_resources;  // beside section.rows
     for (const JsonValue& r : request.resources) {
       std::string type = r.GetString("resourceType");
       bool fills = false;
@@ -431,9 +433,24 @@ Result<Summary> BuildSummary(const SummaryRequest& request, const SectionTable& 
       for (const SectionColumn& col : rule.columns)
         row.cells.push_back(reader.Column(col, r, row.patient_declared));
       section.rows.push_back(std::move(row));
+      section_resources.push_back(&r);
       if (included_set.insert(&r).second) included.push_back(&r);
     }
     if (section.rows.empty() && rule.conformance != Conformance::kRequired) continue;
+    if (rule.order) {
+      // Most recent first; entries without a date last, each group in the record's order.
+      std::vector<std::pair<std::string, size_t>> keys;
+      for (size_t i = 0; i < section.rows.size(); ++i) {
+        auto items = rule.order->Evaluate(*section_resources[i], env);
+        std::string key = items.ok() && !items->empty() ? model::FhirPathToString(items->front()) : "";
+        keys.emplace_back(key, i);
+      }
+      std::stable_sort(keys.begin(), keys.end(),
+                       [](const auto& a, const auto& b) { return a.first > b.first; });
+      std::vector<SummaryRow> sorted;
+      for (const auto& k : keys) sorted.push_back(std::move(section.rows[k.second]));
+      section.rows = std::move(sorted);
+    }
 
     JsonValue s = JsonValue::Object();
     s.Set("title", Str(rule.title));
@@ -490,8 +507,8 @@ Result<Summary> BuildSummary(const SummaryRequest& request, const SectionTable& 
   composition.Set("language", Str("fr-FR"));
   std::string intro = "<p>" + XhtmlEscape(out.title) + " de " + XhtmlEscape(out.patient.name);
   if (!out.patient.birth_date.empty()) intro += ", né(e) le " + XhtmlEscape(out.patient.birth_date);
-  intro += "</p><p>Établie le " + XhtmlEscape(out.date) +
-           (out.requester.empty() ? "" : " pour " + XhtmlEscape(out.requester)) + " par carnet.</p>";
+  intro += "</p><p>Établie le " + XhtmlEscape(out.date) + " par carnet" +
+           (out.requester.empty() ? "" : " ; demandée par : " + XhtmlEscape(out.requester)) + ".</p>";
   composition.Set("text", Narrative(intro));
   composition.Set("status", Str("final"));
   composition.Set("type", LoincConcept("60591-5", "Patient summary Document"));

@@ -107,9 +107,10 @@ class Writer {
     Paragraph(who, kSectionFont, 3);
     for (const std::string& id : s_.patient.identifiers) Paragraph(id, kBodyFont, 2);
     Paragraph("Synthèse établie le " + s_.date +
-                  (s_.requester.empty() ? std::string() : " à la demande de " + s_.requester) +
-                  ", à partir des informations du dossier que cette personne peut consulter.",
-              kBodyFont, 3);
+                  " à partir des informations du dossier que la personne qui l'a demandée peut "
+                  "consulter.",
+              kBodyFont, 2);
+    if (!s_.requester.empty()) Paragraph("Demandée par : " + s_.requester, kBodyFont, 3);
     Paragraph(std::string("Les lignes marquées « ") + kDeclaredByPatient +
                   " » ont été saisies par le patient lui-même ; les autres proviennent des "
                   "professionnels de santé et des documents déposés dans le dossier.",

@@ -69,6 +69,13 @@ Result<SectionTable> ParseSectionTable(std::string_view tsv) {
         }
         s->columns.push_back(std::move(col));
       }
+    } else if (kind == "order") {
+      if (c.size() != 3) return Fault(row, "an order has a section and an expression");
+      SectionRule* s = find(c[1]);
+      if (!s) return Fault(row, "section " + c[1] + " is not declared above");
+      auto e = model::FhirPathExpression::Parse(c[2]);
+      if (!e.ok()) return Fault(row, "order: " + e.status().message());
+      s->order = std::move(e).value();
     } else if (kind == "label") {
       if (c.size() != 3) return Fault(row, "a label has a code and its French");
       table.labels[c[1]] = c[2];

@@ -37,6 +37,8 @@ struct SectionRule {
   Conformance conformance = Conformance::kOptional;
   std::vector<SectionEntryRule> entries;
   std::vector<SectionColumn> columns;
+  // The entries' date (FHIRPath): most recent first. None: the record's order.
+  std::optional<model::FhirPathExpression> order;
 };
 
 struct SectionTable {

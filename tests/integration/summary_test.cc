@@ -29,7 +29,7 @@ const char* kVisibility = "urn:oid:1.2.250.1.213.1.1.4.13";
 
 std::string Auth(const std::string& token) { return "Authorization: Bearer " + token; }
 
-std::string Run(const std::string& command) {
+std::string Shell(const std::string& command) {
   std::string out;
   FILE* p = popen((command + " 2>&1").c_str(), "r");
   if (!p) return out;
@@ -38,6 +38,27 @@ std::string Run(const std::string& command) {
   while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
   pclose(p);
   return out;
+}
+
+// pdftotext's text with every run of white space as one space: a cell's text wraps within its
+// column, and its lines come out one per line.
+std::string Flat(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    bool space = c == ' ' || c == '\n' || c == '\t' || c == '\f' || c == '\r';
+    if (space && (out.empty() || out.back() == ' ')) continue;
+    out += space ? ' ' : c;
+  }
+  return out;
+}
+
+// The value of pdfinfo's line `name:`.
+std::string Info(const std::string& info, const std::string& name) {
+  std::string lines = "\n" + info;
+  auto at = lines.find("\n" + name + ":");
+  if (at == std::string::npos) return "";
+  size_t start = lines.find_first_not_of(' ', at + name.size() + 2);
+  return lines.substr(start, lines.find('\n', start) - start);
 }
 
 std::string OutputDir() {
@@ -132,7 +153,7 @@ class SummaryTest : public ::testing::Test {
     ids_["lab"] = Post(author_, "Observation",
                        R"({"resourceType":"Observation","status":"final",
         "category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],
-        "code":{"text":"Hémoglobine glyquée (HbA1c)"},"valueQuantity":{"value":6.1,"unit":"%"},
+        "code":{"text":"Hémoglobine glyquée, HbA1c"},"valueQuantity":{"value":6.1,"unit":"%"},
         "effectiveDateTime":"2025-11-02",)" + subject + "}");
     ids_["vital"] = Post(author_, "Observation",
                          R"({"resourceType":"Observation","status":"final",
@@ -158,7 +179,7 @@ class SummaryTest : public ::testing::Test {
       Post(author_, "Observation",
            R"({"resourceType":"Observation","status":"final",
         "category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],
-        "code":{"text":"Dosage sérique numéro )" + std::to_string(i) + R"( (créatininémie de contrôle)"},
+        "code":{"text":"Dosage sérique numéro )" + std::to_string(i) + R"(, créatininémie de contrôle"},
         "valueQuantity":{"value":)" + std::to_string(60 + i) + R"(,"unit":"µmol/L"},
         "effectiveDateTime":"2025-0)" + std::to_string(1 + i % 9) + R"(-1)" + std::to_string(i % 10) +
                R"(","subject":{"reference":"Patient/)" + l_ + R"("}})");
@@ -268,9 +289,10 @@ class SummaryTest : public ::testing::Test {
       const JsonValue* listed = s.Find("entry");
       const JsonValue* empty = s.Find("emptyReason");
       EXPECT_TRUE((listed != nullptr) != (empty != nullptr)) << code << ": entries or an emptyReason (ips-comp-1, cmp-2)";
-      if (listed)
+      if (listed) {
         for (const auto& ref : listed->items())
           EXPECT_TRUE(resolve(ref.GetString("reference"))) << code << ": " << ref.GetString("reference");
+      }
       if (empty) {
         EXPECT_EQ(empty->Find("coding")->items()[0].GetString("system"),
                   "http://terminology.hl7.org/CodeSystem/list-empty-reason");
@@ -440,31 +462,33 @@ TEST_F(SummaryTest, ThePdfReadsBackAsText) {
       << r.headers["content-disposition"];
   ASSERT_EQ(r.body.rfind("%PDF-", 0), 0u);
   std::string file = WriteFile("summary-patient.pdf", r.body);
-  std::string text = Run("pdftotext -enc UTF-8 '" + file + "' -");
-  for (const char* expected :
+  std::string info = Shell("pdfinfo '" + file + "'");
+  EXPECT_NE(Info(info, "Producer").find("cairo"), std::string::npos) << info;
+  EXPECT_EQ(Info(info, "Creator"), "carnet") << info;
+  EXPECT_EQ(Info(info, "Title"), "Synthèse médicale du patient — Élodie MARCHAND") << info;
+  EXPECT_EQ(Info(info, "Page size"), "595.28 x 841.89 pts (A4)") << info;
+  std::string pages = Info(info, "Pages");
+  ASSERT_FALSE(pages.empty()) << info;
+  EXPECT_GE(std::stoi(pages), 1);
+  std::string text = Flat(Shell("pdftotext -enc UTF-8 '" + file + "' -"));
+  for (const std::string& expected : std::vector<std::string>
        {"Synthèse médicale du patient", "Élodie MARCHAND", "12/03/1958", "INS : ", "Problèmes actifs",
         "Allergies et intolérances", "Traitements", "Vaccinations", "Résultats d'examens", "Actes et interventions",
         "Signes vitaux", "Antécédents médicaux", "Hypertension artérielle essentielle", "Allergie à la pénicilline",
-        "déclaré par le patient", "Épisode dépressif caractérisé", "Amlodipine 5 mg", "01/06/2015", "Page 1 / 1",
-        "le patient"})
+        "déclaré par le patient", "Épisode dépressif caractérisé", "Amlodipine 5 mg", "01/06/2015",
+        "Page 1 / " + pages, "Demandée par : le patient"})
     EXPECT_NE(text.find(expected), std::string::npos) << expected << " in\n" << text;
   EXPECT_NE(text.find(p_ins_), std::string::npos);
   EXPECT_EQ(text.find("Adénocarcinome"), std::string::npos);
-  std::string info = Run("pdfinfo '" + file + "'");
-  EXPECT_NE(info.find("Producer:       cairo"), std::string::npos) << info;
-  EXPECT_NE(info.find("Creator:        carnet"), std::string::npos) << info;
-  EXPECT_NE(info.find("Title:          Synthèse médicale du patient"), std::string::npos) << info;
-  EXPECT_NE(info.find("Page size:      595.28 x 841.89 pts (A4)"), std::string::npos) << info;
-  EXPECT_NE(info.find("Pages:          1"), std::string::npos) << info;
   // A page to look at.
   std::string png = OutputDir() + "/summary-patient-page1";
-  Run("pdftoppm -png -r 80 -f 1 -l 1 -singlefile '" + file + "' '" + png + "'");
+  Shell("pdftoppm -png -r 80 -f 1 -l 1 -singlefile '" + file + "' '" + png + "'");
   EXPECT_GT(std::filesystem::exists(png + ".png") ? std::filesystem::file_size(png + ".png") : 0, 10000u);
 
   // The doctor's, asked with _format=pdf: what the doctor may see.
   auto theirs = As(doctor_, "GET", Url(p_) + "?_format=pdf");
   ASSERT_EQ(theirs.status, 200) << theirs.body.substr(0, 600);
-  std::string doctor_text = Run("pdftotext -enc UTF-8 '" + WriteFile("summary-doctor.pdf", theirs.body) + "' -");
+  std::string doctor_text = Flat(Shell("pdftotext -enc UTF-8 '" + WriteFile("summary-doctor.pdf", theirs.body) + "' -"));
   EXPECT_NE(doctor_text.find("Adénocarcinome du pancréas"), std::string::npos) << doctor_text;
   EXPECT_EQ(doctor_text.find("Épisode dépressif"), std::string::npos) << doctor_text;
   EXPECT_NE(doctor_text.find("RPPS 810000000162"), std::string::npos) << "who asked" << doctor_text;
@@ -474,23 +498,24 @@ TEST_F(SummaryTest, ALongSectionGoesOnOverPages) {
   auto r = As(patient_l_, "GET", Url(l_), {"Accept: application/pdf"});
   ASSERT_EQ(r.status, 200) << r.body.substr(0, 600);
   std::string file = WriteFile("summary-long.pdf", r.body);
-  std::string info = Run("pdfinfo '" + file + "'");
-  auto at = info.find("Pages:");
-  ASSERT_NE(at, std::string::npos) << info;
-  int pages = std::stoi(info.substr(at + 6));
+  std::string info = Shell("pdfinfo '" + file + "'");
+  ASSERT_FALSE(Info(info, "Pages").empty()) << info;
+  int pages = std::stoi(Info(info, "Pages"));
   ASSERT_GE(pages, 2) << info;
   std::map<std::string, int> found;  // each result on exactly one page
   std::string all;
   for (int page = 1; page <= pages; ++page) {
-    std::string text =
-        Run("pdftotext -enc UTF-8 -f " + std::to_string(page) + " -l " + std::to_string(page) + " '" + file + "' -");
+    std::string text = Flat(
+        Shell("pdftotext -enc UTF-8 -f " + std::to_string(page) + " -l " + std::to_string(page) + " '" + file + "' -"));
     all += text;
     EXPECT_NE(text.find("Page " + std::to_string(page) + " / " + std::to_string(pages)), std::string::npos)
         << "page " << page << ":\n" << text;
     for (int i = 1; i <= kLongResults; ++i)
-      if (text.find("Dosage sérique numéro " + std::to_string(i) + " ") != std::string::npos)
+      if (text.find("Dosage sérique numéro " + std::to_string(i) + ",") != std::string::npos)
         ++found[std::to_string(i)];
-    if (page > 1) EXPECT_NE(text.find("Résultats d'examens (suite)"), std::string::npos) << text;
+    if (page > 1) {
+      EXPECT_NE(text.find("Résultats d'examens (suite)"), std::string::npos) << text;
+    }
   }
   EXPECT_EQ(found.size(), static_cast<size_t>(kLongResults));
   for (const auto& [n, count] : found) EXPECT_EQ(count, 1) << "result " << n << " on one page";
@@ -498,7 +523,7 @@ TEST_F(SummaryTest, ALongSectionGoesOnOverPages) {
   EXPECT_NE(all.find("terminus-wrapcheck"), std::string::npos);
   EXPECT_NE(all.find("Insuffisance cardiaque"), std::string::npos);
   std::string png = OutputDir() + "/summary-long-page1";
-  Run("pdftoppm -png -r 80 -f 1 -l 1 -singlefile '" + file + "' '" + png + "'");
+  Shell("pdftoppm -png -r 80 -f 1 -l 1 -singlefile '" + file + "' '" + png + "'");
   EXPECT_TRUE(std::filesystem::exists(png + ".png"));
 }
 
