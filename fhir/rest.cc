@@ -159,8 +159,8 @@ HttpResponse FhirApi::Impl::Handle(const HttpRequest& req, Session& session) {
   if (!negotiated.ok() && binary_read) negotiated = Negotiated{};
   // The patient summary answers a PDF when asked for one (fhir/summary.cc); errors then come
   // as JSON.
-  bool summary_pdf = segs.size() == 3 && segs[0] == "Patient" && segs[2] == "$summary" &&
-                     AsksForPdf(req, query);
+  bool summary_pdf =
+      segs.size() == 3 && segs[0] == "Patient" && segs[2] == "$summary" && AsksForPdf(req, query);
   if (summary_pdf) negotiated = Negotiated{};
   if (!negotiated.ok()) return RenderError(negotiated.status(), Negotiated{});
   const Negotiated& n = *negotiated;

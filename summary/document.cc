@@ -115,7 +115,8 @@ class Reader {
 
   // A complex element, by its type when known, else by its shape.
   std::string Complex(const JsonValue& v, const std::string& type) const {
-    if (type == "CodeableConcept" || v.Find("coding") || (v.Find("text") && v.members().size() == 1))
+    if (type == "CodeableConcept" || v.Find("coding") ||
+        (v.Find("text") && v.members().size() == 1))
       return Concept(v);
     if (type == "Reference" || v.Find("reference") || (v.Find("display") && !v.Find("code")))
       return Ref(v);
@@ -336,7 +337,8 @@ std::string RequesterDisplay(const profiles::Actor& actor) {
   using profiles::ActorKind;
   std::string name = actor.claims.is_object() ? actor.claims.GetString("name") : "";
   if (name.empty() && actor.claims.is_object()) {
-    std::string given = actor.claims.GetString("given_name"), family = actor.claims.GetString("family_name");
+    std::string given = actor.claims.GetString("given_name"),
+                family = actor.claims.GetString("family_name");
     name = given + (given.empty() || family.empty() ? "" : " ") + family;
   }
   switch (actor.kind) {
@@ -347,13 +349,20 @@ std::string RequesterDisplay(const profiles::Actor& actor) {
     case ActorKind::kProfessional: {
       // TRE_G15 professions (france.md).
       static const std::map<std::string, std::string> kProfessions = {
-          {"10", "médecin"},         {"21", "pharmacien"},  {"26", "audioprothésiste"},
-          {"28", "opticien-lunetier"}, {"40", "chirurgien-dentiste"}, {"50", "sage-femme"},
-          {"60", "infirmier"},       {"70", "masseur-kinésithérapeute"}, {"91", "orthoptiste"}};
+          {"10", "médecin"},
+          {"21", "pharmacien"},
+          {"26", "audioprothésiste"},
+          {"28", "opticien-lunetier"},
+          {"40", "chirurgien-dentiste"},
+          {"50", "sage-femme"},
+          {"60", "infirmier"},
+          {"70", "masseur-kinésithérapeute"},
+          {"91", "orthoptiste"}};
       auto it = kProfessions.find(actor.profession);
       std::string what = it != kProfessions.end() ? it->second : "professionnel de santé";
       std::string id = actor.national_id.empty() ? "" : ", RPPS " + actor.national_id;
-      if (!actor.national_id.empty() && actor.national_id[0] == '0') id = ", ADELI " + actor.national_id;
+      if (!actor.national_id.empty() && actor.national_id[0] == '0')
+        id = ", ADELI " + actor.national_id;
       return (name.empty() ? "" : name + " ") + "(" + what + id + ")";
     }
     case ActorKind::kApp:
@@ -391,7 +400,8 @@ Result<Summary> BuildSummary(const SummaryRequest& request, const SectionTable& 
     if (r.GetString("resourceType") != "Provenance") continue;
     bool by_patient = false;
     if (const JsonValue* agents = r.Find("agent"); agents && agents->is_array())
-      for (const auto& a : agents->items()) by_patient = by_patient || reader.NamesPatient(a.Find("who"));
+      for (const auto& a : agents->items())
+        by_patient = by_patient || reader.NamesPatient(a.Find("who"));
     if (!by_patient) continue;
     if (const JsonValue* targets = r.Find("target"); targets && targets->is_array())
       for (const auto& t : targets->items()) {
@@ -442,7 +452,8 @@ Result<Summary> BuildSummary(const SummaryRequest& request, const SectionTable& 
       std::vector<std::pair<std::string, size_t>> keys;
       for (size_t i = 0; i < section.rows.size(); ++i) {
         auto items = rule.order->Evaluate(*section_resources[i], env);
-        std::string key = items.ok() && !items->empty() ? model::FhirPathToString(items->front()) : "";
+        std::string key =
+            items.ok() && !items->empty() ? model::FhirPathToString(items->front()) : "";
         keys.emplace_back(key, i);
       }
       std::stable_sort(keys.begin(), keys.end(),
@@ -508,7 +519,8 @@ Result<Summary> BuildSummary(const SummaryRequest& request, const SectionTable& 
   std::string intro = "<p>" + XhtmlEscape(out.title) + " de " + XhtmlEscape(out.patient.name);
   if (!out.patient.birth_date.empty()) intro += ", né(e) le " + XhtmlEscape(out.patient.birth_date);
   intro += "</p><p>Établie le " + XhtmlEscape(out.date) + " par carnet" +
-           (out.requester.empty() ? "" : " ; demandée par : " + XhtmlEscape(out.requester)) + ".</p>";
+           (out.requester.empty() ? "" : " ; demandée par : " + XhtmlEscape(out.requester)) +
+           ".</p>";
   composition.Set("text", Narrative(intro));
   composition.Set("status", Str("final"));
   composition.Set("type", LoincConcept("60591-5", "Patient summary Document"));

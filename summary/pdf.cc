@@ -86,7 +86,8 @@ class Writer {
     auto l = Text(left, kSmallFont, ContentWidth() * 0.7);
     cairo_set_source_rgb(cr_, 0.35, 0.35, 0.35);
     Draw(l, kMargin, kPageHeight - kBottom + 24);
-    std::string n = "Page " + std::to_string(page_) + " / " + std::to_string(std::max(total_, page_));
+    std::string n =
+        "Page " + std::to_string(page_) + " / " + std::to_string(std::max(total_, page_));
     auto r = Text(n, kSmallFont, ContentWidth() * 0.3, PANGO_ALIGN_RIGHT);
     Draw(r, kMargin + ContentWidth() * 0.7, kPageHeight - kBottom + 24);
     cairo_set_source_rgb(cr_, 0, 0, 0);
@@ -212,8 +213,8 @@ class Writer {
 // One rendering into `out` (nullptr: counted, dropped); the number of pages.
 Result<int> Render(const Summary& s, int total_pages, std::string* out) {
   std::string discard;
-  cairo_surface_t* surface =
-      cairo_pdf_surface_create_for_stream(AppendBytes, out ? out : &discard, kPageWidth, kPageHeight);
+  cairo_surface_t* surface = cairo_pdf_surface_create_for_stream(AppendBytes, out ? out : &discard,
+                                                                 kPageWidth, kPageHeight);
   if (cairo_surface_status(surface) != CAIRO_STATUS_SUCCESS) {
     cairo_surface_destroy(surface);
     return Internal("cannot create the PDF surface");

@@ -84,8 +84,10 @@ Result<SectionTable> ParseSectionTable(std::string_view tsv) {
     }
   }
   for (const SectionRule& s : table.sections) {
-    if (s.entries.empty()) return Internal("ips_sections.tsv: section " + s.code + " has no entry rule");
-    if (s.columns.empty()) return Internal("ips_sections.tsv: section " + s.code + " has no column");
+    if (s.entries.empty())
+      return Internal("ips_sections.tsv: section " + s.code + " has no entry rule");
+    if (s.columns.empty())
+      return Internal("ips_sections.tsv: section " + s.code + " has no column");
   }
   return table;
 }

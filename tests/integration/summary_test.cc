@@ -104,48 +104,60 @@ class SummaryTest : public ::testing::Test {
     patient_e_ = Token({"--actor", "patient", "--id", "pat-e-" + run_, "--patient", e_ins_});
     patient_l_ = Token({"--actor", "patient", "--id", "pat-l-" + run_, "--patient", l_ins_});
     auto pro = [](const std::string& rpps) {
-      return Token({"--actor", "professional", "--id", rpps, "--profession", "10", "--org", "org-sum"});
+      return Token(
+          {"--actor", "professional", "--id", rpps, "--profession", "10", "--org", "org-sum"});
     };
     author_ = pro("810000000161");
     doctor_ = pro("810000000162");
     outsider_ = pro("810000000163");
     insurer_ = Token({"--actor", "insurer", "--id", "mutuelle-1"});
 
-    NewRecord(p_, p_ins_, R"("name":[{"family":"Marchand","given":["Élodie"]}],"birthDate":"1958-03-12",)");
+    NewRecord(p_, p_ins_,
+              R"("name":[{"family":"Marchand","given":["Élodie"]}],"birthDate":"1958-03-12",)");
     NewRecord(e_, e_ins_, R"("name":[{"family":"Vide","given":["Noël"]}],)");
-    NewRecord(l_, l_ins_, R"("name":[{"family":"Longuet","given":["Gérard"]}],"birthDate":"1949-11-30",)");
+    NewRecord(l_, l_ins_,
+              R"("name":[{"family":"Longuet","given":["Gérard"]}],"birthDate":"1949-11-30",)");
     for (const auto& [pid, token] : {std::pair{p_, patient_}, std::pair{l_, patient_l_}})
-      Post(token, "CareTeam",
-           R"({"resourceType":"CareTeam","status":"active","subject":{"reference":"Patient/)" + pid +
-               R"("},"participant":[{"member":{"identifier":{"system":"urn:oid:1.2.250.1.71.4.2.1","value":"810000000161"}}},)"
-               R"({"member":{"identifier":{"system":"urn:oid:1.2.250.1.71.4.2.1","value":"810000000162"}}}]})");
+      Post(
+          token, "CareTeam",
+          R"({"resourceType":"CareTeam","status":"active","subject":{"reference":"Patient/)" + pid +
+              R"("},"participant":[{"member":{"identifier":{"system":"urn:oid:1.2.250.1.71.4.2.1","value":"810000000161"}}},)"
+              R"({"member":{"identifier":{"system":"urn:oid:1.2.250.1.71.4.2.1","value":"810000000162"}}}]})");
 
     std::string subject = R"("subject":{"reference":"Patient/)" + p_ + R"("})";
     std::string patient_ref = R"("patient":{"reference":"Patient/)" + p_ + R"("})";
     auto status = [](const char* code) {
-      return std::string(R"("clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":")") +
+      return std::string(
+                 R"("clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":")") +
              code + R"("}]})";
     };
     auto label = [](const char* code) {
-      return std::string(R"("meta":{"security":[{"system":")") + kVisibility + R"(","code":")" + code + R"("}]})";
+      return std::string(R"("meta":{"security":[{"system":")") + kVisibility + R"(","code":")" +
+             code + R"("}]})";
     };
-    ids_["problem"] = Post(author_, "Condition",
-                           R"({"resourceType":"Condition",)" + status("active") +
-                               R"(,"code":{"text":"Hypertension artérielle essentielle"},"onsetDateTime":"2015-06-01",)" +
-                               subject + R"(,"recorder":{"display":"Dr Jean Martin"}})");
-    ids_["past"] = Post(author_, "Condition",
-                        R"({"resourceType":"Condition",)" + status("resolved") +
-                            R"(,"code":{"text":"Fracture du poignet gauche"},"onsetDateTime":"2003-02",)" + subject + "}");
-    ids_["masked"] = Post(author_, "Condition",
-                          R"({"resourceType":"Condition",)" + label("MASQUE_PS") + "," + status("active") +
-                              R"(,"code":{"text":"Épisode dépressif caractérisé"},)" + subject + "}");
-    ids_["invisible"] = Post(author_, "Condition",
-                             R"({"resourceType":"Condition",)" + label("INVISIBLE_PATIENT") + "," + status("active") +
-                                 R"(,"code":{"text":"Adénocarcinome du pancréas"},)" + subject + "}");
+    ids_["problem"] = Post(
+        author_, "Condition",
+        R"({"resourceType":"Condition",)" + status("active") +
+            R"(,"code":{"text":"Hypertension artérielle essentielle"},"onsetDateTime":"2015-06-01",)" +
+            subject + R"(,"recorder":{"display":"Dr Jean Martin"}})");
+    ids_["past"] =
+        Post(author_, "Condition",
+             R"({"resourceType":"Condition",)" + status("resolved") +
+                 R"(,"code":{"text":"Fracture du poignet gauche"},"onsetDateTime":"2003-02",)" +
+                 subject + "}");
+    ids_["masked"] =
+        Post(author_, "Condition",
+             R"({"resourceType":"Condition",)" + label("MASQUE_PS") + "," + status("active") +
+                 R"(,"code":{"text":"Épisode dépressif caractérisé"},)" + subject + "}");
+    ids_["invisible"] = Post(
+        author_, "Condition",
+        R"({"resourceType":"Condition",)" + label("INVISIBLE_PATIENT") + "," + status("active") +
+            R"(,"code":{"text":"Adénocarcinome du pancréas"},)" + subject + "}");
     ids_["medication"] = Post(author_, "MedicationStatement",
                               R"({"resourceType":"MedicationStatement","status":"active",
         "medicationCodeableConcept":{"text":"Amlodipine 5 mg, comprimé"},"effectiveDateTime":"2024-01-10",
-        "dosage":[{"text":"1 comprimé le matin"}],)" + subject + "}");
+        "dosage":[{"text":"1 comprimé le matin"}],)" +
+                                  subject + "}");
     ids_["immunization"] = Post(author_, "Immunization",
                                 R"({"resourceType":"Immunization","status":"completed",
         "vaccineCode":{"text":"Vaccin contre la grippe saisonnière"},"occurrenceDateTime":"2025-10-15",)" +
@@ -154,34 +166,42 @@ class SummaryTest : public ::testing::Test {
                        R"({"resourceType":"Observation","status":"final",
         "category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],
         "code":{"text":"Hémoglobine glyquée, HbA1c"},"valueQuantity":{"value":6.1,"unit":"%"},
-        "effectiveDateTime":"2025-11-02",)" + subject + "}");
+        "effectiveDateTime":"2025-11-02",)" +
+                           subject + "}");
     ids_["vital"] = Post(author_, "Observation",
                          R"({"resourceType":"Observation","status":"final",
         "category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"vital-signs"}]}],
         "code":{"coding":[{"system":"http://loinc.org","code":"8480-6","display":"Pression artérielle systolique"}]},
-        "valueQuantity":{"value":142,"unit":"mm[Hg]"},"effectiveDateTime":"2025-11-02",)" + subject + "}");
-    ids_["procedure"] = Post(author_, "Procedure",
-                             R"({"resourceType":"Procedure","status":"completed","code":{"text":"Appendicectomie"},
-        "performedDateTime":"1990-05-20",)" + subject + "}");
+        "valueQuantity":{"value":142,"unit":"mm[Hg]"},"effectiveDateTime":"2025-11-02",)" +
+                             subject + "}");
+    ids_["procedure"] =
+        Post(author_, "Procedure",
+             R"({"resourceType":"Procedure","status":"completed","code":{"text":"Appendicectomie"},
+        "performedDateTime":"1990-05-20",)" +
+                 subject + "}");
     // The patient's own entry.
-    ids_["allergy"] = Post(patient_, "AllergyIntolerance",
-                           R"({"resourceType":"AllergyIntolerance",
+    ids_["allergy"] =
+        Post(patient_, "AllergyIntolerance",
+             R"({"resourceType":"AllergyIntolerance",
         "clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical","code":"active"}]},
         "criticality":"high","code":{"text":"Allergie à la pénicilline"},
-        "reaction":[{"manifestation":[{"text":"Urticaire géante"}]}],)" + patient_ref +
-                               R"(,"recorder":{"reference":"Patient/)" + p_ + R"("}})");
+        "reaction":[{"manifestation":[{"text":"Urticaire géante"}]}],)" +
+                 patient_ref + R"(,"recorder":{"reference":"Patient/)" + p_ + R"("}})");
 
     // L: a long wrapped text, and more results than a page holds.
     Post(author_, "Condition",
-         R"({"resourceType":"Condition",)" + status("active") + R"(,"code":{"text":")" + LongText() +
-             R"("},"subject":{"reference":"Patient/)" + l_ + R"("}})");
+         R"({"resourceType":"Condition",)" + status("active") + R"(,"code":{"text":")" +
+             LongText() + R"("},"subject":{"reference":"Patient/)" + l_ + R"("}})");
     for (int i = 1; i <= kLongResults; ++i)
       Post(author_, "Observation",
            R"({"resourceType":"Observation","status":"final",
         "category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],
-        "code":{"text":"Dosage sérique numéro )" + std::to_string(i) + R"(, créatininémie de contrôle"},
-        "valueQuantity":{"value":)" + std::to_string(60 + i) + R"(,"unit":"µmol/L"},
-        "effectiveDateTime":"2025-0)" + std::to_string(1 + i % 9) + R"(-1)" + std::to_string(i % 10) +
+        "code":{"text":"Dosage sérique numéro )" +
+               std::to_string(i) + R"(, créatininémie de contrôle"},
+        "valueQuantity":{"value":)" +
+               std::to_string(60 + i) + R"(,"unit":"µmol/L"},
+        "effectiveDateTime":"2025-0)" +
+               std::to_string(1 + i % 9) + R"(-1)" + std::to_string(i % 10) +
                R"(","subject":{"reference":"Patient/)" + l_ + R"("}})");
   }
   static void TearDownTestSuite() {
@@ -191,10 +211,13 @@ class SummaryTest : public ::testing::Test {
 
   static constexpr int kLongResults = 70;
   static std::string LongText() {
-    return "Insuffisance cardiaque à fraction d'éjection altérée, d'origine ischémique, découverte lors "
-           "d'une hospitalisation en cardiologie pour décompensation œdémateuse, avec dyspnée de stade "
+    return "Insuffisance cardiaque à fraction d'éjection altérée, d'origine ischémique, découverte "
+           "lors "
+           "d'une hospitalisation en cardiologie pour décompensation œdémateuse, avec dyspnée de "
+           "stade "
            "III de la NYHA, suivie en consultation spécialisée tous les trois mois et traitée par "
-           "bêtabloquant, inhibiteur de l'enzyme de conversion et diurétique de l'anse, terminus-wrapcheck";
+           "bêtabloquant, inhibiteur de l'enzyme de conversion et diurétique de l'anse, "
+           "terminus-wrapcheck";
   }
 
   static HttpResult As(const std::string& token, const std::string& method, const std::string& path,
@@ -205,13 +228,15 @@ class SummaryTest : public ::testing::Test {
   }
 
   static void NewRecord(const std::string& pid, const std::string& ins, const std::string& more) {
-    auto r = As(operator_, "PUT", "/fhir/Patient/" + pid, {kJson},
-                R"({"resourceType":"Patient","id":")" + pid + R"(",)" + more + R"("identifier":[{"system":")" +
-                    kInsSystem + R"(","value":")" + ins + R"("}]})");
+    auto r =
+        As(operator_, "PUT", "/fhir/Patient/" + pid, {kJson},
+           R"({"resourceType":"Patient","id":")" + pid + R"(",)" + more +
+               R"("identifier":[{"system":")" + kInsSystem + R"(","value":")" + ins + R"("}]})");
     ASSERT_EQ(r.status, 201) << r.body;
   }
 
-  static std::string Post(const std::string& token, const std::string& type, const std::string& body) {
+  static std::string Post(const std::string& token, const std::string& type,
+                          const std::string& body) {
     auto r = As(token, "POST", "/fhir/" + type, {kJson}, body);
     EXPECT_EQ(r.status, 201) << type << ": " << r.body.substr(0, 600);
     auto json = ParseJson(r.body);
@@ -232,13 +257,15 @@ class SummaryTest : public ::testing::Test {
 
   // The summary's resources by "Type/id", its fullUrls, and checks every IPS rule a reader of
   // the Bundle alone can check.
-  static std::set<std::string> CheckBundle(const JsonValue& bundle, std::string* composition_out = nullptr) {
+  static std::set<std::string> CheckBundle(const JsonValue& bundle,
+                                           std::string* composition_out = nullptr) {
     std::set<std::string> resources;
     EXPECT_EQ(bundle.GetString("resourceType"), "Bundle");
     EXPECT_EQ(bundle.GetString("type"), "document");
     EXPECT_FALSE(bundle.GetString("timestamp").empty());
     const JsonValue* identifier = bundle.Find("identifier");
-    EXPECT_TRUE(identifier && !identifier->GetString("system").empty() && !identifier->GetString("value").empty());
+    EXPECT_TRUE(identifier && !identifier->GetString("system").empty() &&
+                !identifier->GetString("value").empty());
     const JsonValue* entries = bundle.Find("entry");
     if (!entries || entries->items().size() < 3) {
       ADD_FAILURE() << "a summary has at least a Composition, a Patient and its author";
@@ -262,7 +289,8 @@ class SummaryTest : public ::testing::Test {
     EXPECT_EQ(composition.GetString("resourceType"), "Composition");
     EXPECT_EQ(composition.GetString("status"), "final");
     EXPECT_EQ(composition.Find("type")->Find("coding")->items()[0].GetString("code"), "60591-5");
-    EXPECT_EQ(composition.Find("type")->Find("coding")->items()[0].GetString("system"), "http://loinc.org");
+    EXPECT_EQ(composition.Find("type")->Find("coding")->items()[0].GetString("system"),
+              "http://loinc.org");
     EXPECT_FALSE(composition.GetString("date").empty());
     EXPECT_FALSE(composition.GetString("title").empty());
     EXPECT_FALSE(composition.GetString("confidentiality").empty());
@@ -271,8 +299,10 @@ class SummaryTest : public ::testing::Test {
       return it == by_url.end() ? nullptr : it->second;
     };
     const JsonValue* subject = resolve(composition.Find("subject")->GetString("reference"));
-    EXPECT_TRUE(subject && subject->GetString("resourceType") == "Patient") << "subject resolves to the Patient";
-    const JsonValue* author = resolve(composition.Find("author")->items()[0].GetString("reference"));
+    EXPECT_TRUE(subject && subject->GetString("resourceType") == "Patient")
+        << "subject resolves to the Patient";
+    const JsonValue* author =
+        resolve(composition.Find("author")->items()[0].GetString("reference"));
     EXPECT_TRUE(author && (author->GetString("resourceType") == "Device" ||
                            author->GetString("resourceType") == "Organization"))
         << "the author is in the Bundle";
@@ -284,14 +314,17 @@ class SummaryTest : public ::testing::Test {
       EXPECT_FALSE(s.GetString("title").empty()) << code;
       const JsonValue* text = s.Find("text");
       EXPECT_TRUE(text && text->GetString("status") == "generated" &&
-                  text->GetString("div").rfind("<div xmlns=\"http://www.w3.org/1999/xhtml\">", 0) == 0)
+                  text->GetString("div").rfind("<div xmlns=\"http://www.w3.org/1999/xhtml\">", 0) ==
+                      0)
           << code;
       const JsonValue* listed = s.Find("entry");
       const JsonValue* empty = s.Find("emptyReason");
-      EXPECT_TRUE((listed != nullptr) != (empty != nullptr)) << code << ": entries or an emptyReason (ips-comp-1, cmp-2)";
+      EXPECT_TRUE((listed != nullptr) != (empty != nullptr))
+          << code << ": entries or an emptyReason (ips-comp-1, cmp-2)";
       if (listed) {
         for (const auto& ref : listed->items())
-          EXPECT_TRUE(resolve(ref.GetString("reference"))) << code << ": " << ref.GetString("reference");
+          EXPECT_TRUE(resolve(ref.GetString("reference")))
+              << code << ": " << ref.GetString("reference");
       }
       if (empty) {
         EXPECT_EQ(empty->Find("coding")->items()[0].GetString("system"),
@@ -305,9 +338,11 @@ class SummaryTest : public ::testing::Test {
     // Every resource's subject or patient is the Patient of the Bundle.
     for (const auto& [url, res] : by_url)
       for (const char* field : {"subject", "patient"})
-        if (const JsonValue* ref = res->Find(field); ref && res->GetString("resourceType") != "Composition") {
+        if (const JsonValue* ref = res->Find(field);
+            ref && res->GetString("resourceType") != "Composition") {
           std::string r = ref->GetString("reference");
-          EXPECT_TRUE(resolve(r) || resolve(gateway_->base_url() + "/fhir/" + r)) << url << "." << field << " " << r;
+          EXPECT_TRUE(resolve(r) || resolve(gateway_->base_url() + "/fhir/" + r))
+              << url << "." << field << " " << r;
         }
     if (composition_out) *composition_out = WriteJson(composition);
     return resources;
@@ -334,15 +369,17 @@ class SummaryTest : public ::testing::Test {
 
   static GatewayProcess* gateway_;
   static std::string run_, p_, e_, l_, p_ins_, e_ins_, l_ins_;
-  static std::string operator_, patient_, patient_e_, patient_l_, author_, doctor_, outsider_, insurer_;
+  static std::string operator_, patient_, patient_e_, patient_l_, author_, doctor_, outsider_,
+      insurer_;
   static std::map<std::string, std::string> ids_;
 };
 
 GatewayProcess* SummaryTest::gateway_ = nullptr;
-std::string SummaryTest::run_, SummaryTest::p_, SummaryTest::e_, SummaryTest::l_, SummaryTest::p_ins_,
-    SummaryTest::e_ins_, SummaryTest::l_ins_;
-std::string SummaryTest::operator_, SummaryTest::patient_, SummaryTest::patient_e_, SummaryTest::patient_l_,
-    SummaryTest::author_, SummaryTest::doctor_, SummaryTest::outsider_, SummaryTest::insurer_;
+std::string SummaryTest::run_, SummaryTest::p_, SummaryTest::e_, SummaryTest::l_,
+    SummaryTest::p_ins_, SummaryTest::e_ins_, SummaryTest::l_ins_;
+std::string SummaryTest::operator_, SummaryTest::patient_, SummaryTest::patient_e_,
+    SummaryTest::patient_l_, SummaryTest::author_, SummaryTest::doctor_, SummaryTest::outsider_,
+    SummaryTest::insurer_;
 std::map<std::string, std::string> SummaryTest::ids_;
 
 TEST_F(SummaryTest, EachCallerGetsTheSummaryOfWhatTheyMaySee) {
@@ -359,19 +396,26 @@ TEST_F(SummaryTest, EachCallerGetsTheSummaryOfWhatTheyMaySee) {
   std::string composition;
   std::set<std::string> seen_by_patient = CheckBundle(patient_bundle, &composition);
   std::set<std::string> seen_by_doctor = CheckBundle(doctor_bundle);
-  auto key = [&](const std::string& type, const std::string& name) { return type + "/" + ids_.at(name); };
-  std::set<std::string> shared = {key("Condition", "problem"),          key("Condition", "past"),
-                                  key("MedicationStatement", "medication"), key("Immunization", "immunization"),
-                                  key("Observation", "lab"),            key("Observation", "vital"),
-                                  key("Procedure", "procedure"),        key("AllergyIntolerance", "allergy")};
+  auto key = [&](const std::string& type, const std::string& name) {
+    return type + "/" + ids_.at(name);
+  };
+  std::set<std::string> shared = {key("Condition", "problem"),
+                                  key("Condition", "past"),
+                                  key("MedicationStatement", "medication"),
+                                  key("Immunization", "immunization"),
+                                  key("Observation", "lab"),
+                                  key("Observation", "vital"),
+                                  key("Procedure", "procedure"),
+                                  key("AllergyIntolerance", "allergy")};
   auto clinical = [](std::set<std::string> all) {
     for (auto it = all.begin(); it != all.end();)
-      it = (it->rfind("Patient/", 0) == 0 || it->rfind("Device/", 0) == 0) ? all.erase(it) : std::next(it);
+      it = (it->rfind("Patient/", 0) == 0 || it->rfind("Device/", 0) == 0) ? all.erase(it)
+                                                                           : std::next(it);
     return all;
   };
   std::set<std::string> expected_patient = shared, expected_doctor = shared;
-  expected_patient.insert(key("Condition", "masked"));      // masked from professionals only
-  expected_doctor.insert(key("Condition", "invisible"));    // hidden from the patient only
+  expected_patient.insert(key("Condition", "masked"));    // masked from professionals only
+  expected_doctor.insert(key("Condition", "invisible"));  // hidden from the patient only
   EXPECT_EQ(clinical(seen_by_patient), expected_patient);
   EXPECT_EQ(clinical(seen_by_doctor), expected_doctor);
 
@@ -379,25 +423,33 @@ TEST_F(SummaryTest, EachCallerGetsTheSummaryOfWhatTheyMaySee) {
   auto sections = SectionEntries(*patient_bundle.Find("entry")->items()[0].Find("resource"));
   std::set<std::string> codes;
   for (const auto& [code, refs] : sections) codes.insert(code);
-  EXPECT_EQ(codes, (std::set<std::string>{"11450-4", "48765-2", "10160-0", "11369-6", "30954-2", "47519-4",
-                                          "8716-3", "11348-0"}));
-  EXPECT_EQ(std::set<std::string>(sections["11450-4"].begin(), sections["11450-4"].end()),
-            (std::set<std::string>{Ref("Condition", ids_["problem"]), Ref("Condition", ids_["masked"])}));
+  EXPECT_EQ(codes, (std::set<std::string>{"11450-4", "48765-2", "10160-0", "11369-6", "30954-2",
+                                          "47519-4", "8716-3", "11348-0"}));
+  EXPECT_EQ(
+      std::set<std::string>(sections["11450-4"].begin(), sections["11450-4"].end()),
+      (std::set<std::string>{Ref("Condition", ids_["problem"]), Ref("Condition", ids_["masked"])}));
   EXPECT_EQ(sections["11348-0"], std::vector<std::string>{Ref("Condition", ids_["past"])});
-  EXPECT_EQ(sections["48765-2"], std::vector<std::string>{Ref("AllergyIntolerance", ids_["allergy"])});
-  EXPECT_EQ(sections["10160-0"], std::vector<std::string>{Ref("MedicationStatement", ids_["medication"])});
-  EXPECT_EQ(sections["11369-6"], std::vector<std::string>{Ref("Immunization", ids_["immunization"])});
+  EXPECT_EQ(sections["48765-2"],
+            std::vector<std::string>{Ref("AllergyIntolerance", ids_["allergy"])});
+  EXPECT_EQ(sections["10160-0"],
+            std::vector<std::string>{Ref("MedicationStatement", ids_["medication"])});
+  EXPECT_EQ(sections["11369-6"],
+            std::vector<std::string>{Ref("Immunization", ids_["immunization"])});
   EXPECT_EQ(sections["30954-2"], std::vector<std::string>{Ref("Observation", ids_["lab"])});
   EXPECT_EQ(sections["8716-3"], std::vector<std::string>{Ref("Observation", ids_["vital"])});
   EXPECT_EQ(sections["47519-4"], std::vector<std::string>{Ref("Procedure", ids_["procedure"])});
   auto doctor_sections = SectionEntries(*doctor_bundle.Find("entry")->items()[0].Find("resource"));
-  EXPECT_EQ(std::set<std::string>(doctor_sections["11450-4"].begin(), doctor_sections["11450-4"].end()),
-            (std::set<std::string>{Ref("Condition", ids_["problem"]), Ref("Condition", ids_["invisible"])}));
+  EXPECT_EQ(
+      std::set<std::string>(doctor_sections["11450-4"].begin(), doctor_sections["11450-4"].end()),
+      (std::set<std::string>{Ref("Condition", ids_["problem"]),
+                             Ref("Condition", ids_["invisible"])}));
   // The narratives: escaped text of the entries; the patient's own entry says so.
   EXPECT_NE(composition.find("Allergie à la pénicilline"), std::string::npos);
   EXPECT_NE(composition.find("déclaré par le patient"), std::string::npos);
-  EXPECT_NE(composition.find("12/03/1958"), std::string::npos) << "the birth date, as a reader reads it";
-  EXPECT_EQ(mine.body.find("Adénocarcinome"), std::string::npos) << "INVISIBLE_PATIENT stays hidden";
+  EXPECT_NE(composition.find("12/03/1958"), std::string::npos)
+      << "the birth date, as a reader reads it";
+  EXPECT_EQ(mine.body.find("Adénocarcinome"), std::string::npos)
+      << "INVISIBLE_PATIENT stays hidden";
   EXPECT_EQ(theirs.body.find("Épisode dépressif"), std::string::npos) << "MASQUE_PS stays masked";
 
   ExpectValid(mine.body);
@@ -425,7 +477,8 @@ TEST_F(SummaryTest, AnEmptyRequiredSectionSaysWhy) {
     ASSERT_TRUE(s.Find("emptyReason")) << codes.back();
     EXPECT_EQ(s.Find("emptyReason")->Find("coding")->items()[0].GetString("code"), "unavailable");
   }
-  EXPECT_EQ(codes, (std::vector<std::string>{"11450-4", "48765-2", "10160-0"})) << "only the required ones";
+  EXPECT_EQ(codes, (std::vector<std::string>{"11450-4", "48765-2", "10160-0"}))
+      << "only the required ones";
   EXPECT_EQ(bundle.Find("entry")->items().size(), 3u) << "Composition, Patient, carnet";
   ExpectValid(r.body);
 }
@@ -442,7 +495,8 @@ TEST_F(SummaryTest, ACallerWithoutAccessGetsTheAnswerOfNoRecord) {
       EXPECT_EQ(missing.status, 404) << missing.body.substr(0, 400);
       EXPECT_EQ(hidden.headers["content-type"], missing.headers["content-type"]);
       std::string told = hidden.body;
-      for (size_t at; (at = told.find(p_)) != std::string::npos;) told.replace(at, p_.size(), nobody);
+      for (size_t at; (at = told.find(p_)) != std::string::npos;)
+        told.replace(at, p_.size(), nobody);
       EXPECT_EQ(told, missing.body) << "a hidden record answers as one that does not exist";
       EXPECT_GT(AuditCount("%" + p_ + "%"), audits) << "the refusal is audited";
     }
@@ -458,7 +512,8 @@ TEST_F(SummaryTest, ThePdfReadsBackAsText) {
   ASSERT_EQ(r.status, 200) << r.body.substr(0, 600);
   EXPECT_EQ(AuditCount("%/$summary%"), audits + 1) << "the PDF is audited as the JSON is";
   EXPECT_EQ(r.headers["content-type"], "application/pdf");
-  EXPECT_NE(r.headers["content-disposition"].find("filename=\"synthese-medicale-" + p_ + ".pdf\""), std::string::npos)
+  EXPECT_NE(r.headers["content-disposition"].find("filename=\"synthese-medicale-" + p_ + ".pdf\""),
+            std::string::npos)
       << r.headers["content-disposition"];
   ASSERT_EQ(r.body.rfind("%PDF-", 0), 0u);
   std::string file = WriteFile("summary-patient.pdf", r.body);
@@ -471,24 +526,40 @@ TEST_F(SummaryTest, ThePdfReadsBackAsText) {
   ASSERT_FALSE(pages.empty()) << info;
   EXPECT_GE(std::stoi(pages), 1);
   std::string text = Flat(Shell("pdftotext -enc UTF-8 '" + file + "' -"));
-  for (const std::string& expected : std::vector<std::string>
-       {"Synthèse médicale du patient", "Élodie MARCHAND", "12/03/1958", "INS : ", "Problèmes actifs",
-        "Allergies et intolérances", "Traitements", "Vaccinations", "Résultats d'examens", "Actes et interventions",
-        "Signes vitaux", "Antécédents médicaux", "Hypertension artérielle essentielle", "Allergie à la pénicilline",
-        "déclaré par le patient", "Épisode dépressif caractérisé", "Amlodipine 5 mg", "01/06/2015",
-        "Page 1 / " + pages, "Demandée par : le patient"})
+  for (const std::string& expected : std::vector<std::string>{"Synthèse médicale du patient",
+                                                              "Élodie MARCHAND",
+                                                              "12/03/1958",
+                                                              "INS : ",
+                                                              "Problèmes actifs",
+                                                              "Allergies et intolérances",
+                                                              "Traitements",
+                                                              "Vaccinations",
+                                                              "Résultats d'examens",
+                                                              "Actes et interventions",
+                                                              "Signes vitaux",
+                                                              "Antécédents médicaux",
+                                                              "Hypertension artérielle essentielle",
+                                                              "Allergie à la pénicilline",
+                                                              "déclaré par le patient",
+                                                              "Épisode dépressif caractérisé",
+                                                              "Amlodipine 5 mg",
+                                                              "01/06/2015",
+                                                              "Page 1 / " + pages,
+                                                              "Demandée par : le patient"})
     EXPECT_NE(text.find(expected), std::string::npos) << expected << " in\n" << text;
   EXPECT_NE(text.find(p_ins_), std::string::npos);
   EXPECT_EQ(text.find("Adénocarcinome"), std::string::npos);
   // A page to look at.
   std::string png = OutputDir() + "/summary-patient-page1";
   Shell("pdftoppm -png -r 80 -f 1 -l 1 -singlefile '" + file + "' '" + png + "'");
-  EXPECT_GT(std::filesystem::exists(png + ".png") ? std::filesystem::file_size(png + ".png") : 0, 10000u);
+  EXPECT_GT(std::filesystem::exists(png + ".png") ? std::filesystem::file_size(png + ".png") : 0,
+            10000u);
 
   // The doctor's, asked with _format=pdf: what the doctor may see.
   auto theirs = As(doctor_, "GET", Url(p_) + "?_format=pdf");
   ASSERT_EQ(theirs.status, 200) << theirs.body.substr(0, 600);
-  std::string doctor_text = Flat(Shell("pdftotext -enc UTF-8 '" + WriteFile("summary-doctor.pdf", theirs.body) + "' -"));
+  std::string doctor_text =
+      Flat(Shell("pdftotext -enc UTF-8 '" + WriteFile("summary-doctor.pdf", theirs.body) + "' -"));
   EXPECT_NE(doctor_text.find("Adénocarcinome du pancréas"), std::string::npos) << doctor_text;
   EXPECT_EQ(doctor_text.find("Épisode dépressif"), std::string::npos) << doctor_text;
   EXPECT_NE(doctor_text.find("RPPS 810000000162"), std::string::npos) << "who asked" << doctor_text;
@@ -505,11 +576,13 @@ TEST_F(SummaryTest, ALongSectionGoesOnOverPages) {
   std::map<std::string, int> found;  // each result on exactly one page
   std::string all;
   for (int page = 1; page <= pages; ++page) {
-    std::string text = Flat(
-        Shell("pdftotext -enc UTF-8 -f " + std::to_string(page) + " -l " + std::to_string(page) + " '" + file + "' -"));
+    std::string text = Flat(Shell("pdftotext -enc UTF-8 -f " + std::to_string(page) + " -l " +
+                                  std::to_string(page) + " '" + file + "' -"));
     all += text;
-    EXPECT_NE(text.find("Page " + std::to_string(page) + " / " + std::to_string(pages)), std::string::npos)
-        << "page " << page << ":\n" << text;
+    EXPECT_NE(text.find("Page " + std::to_string(page) + " / " + std::to_string(pages)),
+              std::string::npos)
+        << "page " << page << ":\n"
+        << text;
     for (int i = 1; i <= kLongResults; ++i)
       if (text.find("Dosage sérique numéro " + std::to_string(i) + ",") != std::string::npos)
         ++found[std::to_string(i)];
@@ -525,6 +598,31 @@ TEST_F(SummaryTest, ALongSectionGoesOnOverPages) {
   std::string png = OutputDir() + "/summary-long-page1";
   Shell("pdftoppm -png -r 80 -f 1 -l 1 -singlefile '" + file + "' '" + png + "'");
   EXPECT_TRUE(std::filesystem::exists(png + ".png"));
+}
+
+TEST_F(SummaryTest, TheCapabilityStatementDeclaresIt) {
+  auto r = As(patient_, "GET", "/fhir/metadata");
+  ASSERT_EQ(r.status, 200);
+  JsonValue cs = Parse(r.body);
+  const JsonValue* od = nullptr;
+  for (const JsonValue& c : cs.Find("contained")->items())
+    if (c.GetString("resourceType") == "OperationDefinition" && c.GetString("code") == "summary")
+      od = &c;
+  ASSERT_NE(od, nullptr) << r.body.substr(0, 400);
+  EXPECT_EQ(od->GetString("base"), "http://hl7.org/fhir/uv/ips/OperationDefinition/summary");
+  EXPECT_TRUE(od->Find("instance")->as_bool());
+  EXPECT_EQ(od->Find("resource")->items()[0].text(), "Patient");
+  bool declared = false;
+  for (const JsonValue& res : cs.Find("rest")->items()[0].Find("resource")->items())
+    if (res.GetString("type") == "Patient")
+      for (const JsonValue& op : res.Find("operation")->items())
+        declared = declared ||
+                   (op.GetString("name") == "summary" && op.GetString("definition") == "#summary");
+  EXPECT_TRUE(declared);
+  // The CapabilityStatement itself still validates (its contained definitions included).
+  auto v = As(operator_, "POST", "/fhir/CapabilityStatement/$validate", {kJson}, r.body);
+  ASSERT_EQ(v.status, 200);
+  EXPECT_EQ(v.body.find(R"("severity":"error")"), std::string::npos) << v.body.substr(0, 800);
 }
 
 }  // namespace

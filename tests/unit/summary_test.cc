@@ -3,8 +3,6 @@
 // constraints evaluated by carnet's FHIRPath engine), the section table against the IPS
 // Composition profile (tests/data/ips/), narratives that escape what the record holds, the
 // patient's declarations, and a PDF that cairo writes.
-#include "summary/document.h"
-
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -16,6 +14,7 @@
 #include "model/narrative.h"
 #include "model/structure.h"
 #include "model/validator.h"
+#include "summary/document.h"
 #include "summary/pdf.h"
 #include "summary/sections.h"
 
@@ -39,14 +38,17 @@ SummaryRequest Record() {
   SummaryRequest r;
   r.base_url = "https://carnet.example.org/fhir";
   r.requester = "le patient";
-  r.patient = J(R"({"resourceType":"Patient","id":"p1","name":[{"family":"Dupré","given":["Anaïs"]}],
+  r.patient =
+      J(R"({"resourceType":"Patient","id":"p1","name":[{"family":"Dupré","given":["Anaïs"]}],
     "birthDate":"1971-07-04","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":"271079912345678"}]})");
   const char* subject = R"("subject":{"reference":"Patient/p1"})";
   r.resources = {
-      J(std::string(R"({"resourceType":"Condition","id":"c1","clinicalStatus":{"coding":[{"code":"active"}]},
+      J(std::string(
+            R"({"resourceType":"Condition","id":"c1","clinicalStatus":{"coding":[{"code":"active"}]},
         "code":{"text":"Asthme <script>alert(1)</script> & co"},"onsetDateTime":"2001-09-15",)") +
         subject + R"(,"recorder":{"reference":"Patient/p1"}})"),
-      J(std::string(R"({"resourceType":"Condition","id":"c2","clinicalStatus":{"coding":[{"code":"resolved"}]},
+      J(std::string(
+            R"({"resourceType":"Condition","id":"c2","clinicalStatus":{"coding":[{"code":"resolved"}]},
         "code":{"coding":[{"system":"http://snomed.info/sct","code":"195967001","display":"Asthma"}]},)") +
         subject + "}"),
       J(std::string(R"({"resourceType":"Observation","id":"o1","status":"final",
@@ -76,14 +78,18 @@ TEST(SummarySections, TheTableParsesAndKeepsItsOrder) {
   EXPECT_EQ(t.sections[0].conformance, Conformance::kRequired);
   EXPECT_EQ(t.labels.at("resolved"), "résolu");
   EXPECT_FALSE(ParseSectionTable("section\t1\tsometimes\tx\ty\n").ok());
-  EXPECT_FALSE(ParseSectionTable("entry\t1\tCondition\n").ok()) << "an entry of an undeclared section";
-  EXPECT_FALSE(ParseSectionTable("section\t1\trequired\tx\ty\nentry\t1\tCondition\tcode.where(\n").ok());
+  EXPECT_FALSE(ParseSectionTable("entry\t1\tCondition\n").ok())
+      << "an entry of an undeclared section";
+  EXPECT_FALSE(
+      ParseSectionTable("section\t1\trequired\tx\ty\nentry\t1\tCondition\tcode.where(\n").ok());
 }
 
 // The published rule: the IPS Composition profile's section slices.
 TEST(SummarySections, TheTableIsTheIpsGuides) {
-  JsonValue sd = ReadJsonFile("tests/data/ips/StructureDefinition-Composition-uv-ips.differential.json");
-  ASSERT_EQ(sd.GetString("url"), "http://hl7.org/fhir/uv/ips/StructureDefinition/Composition-uv-ips");
+  JsonValue sd =
+      ReadJsonFile("tests/data/ips/StructureDefinition-Composition-uv-ips.differential.json");
+  ASSERT_EQ(sd.GetString("url"),
+            "http://hl7.org/fhir/uv/ips/StructureDefinition/Composition-uv-ips");
   std::map<std::string, std::string> slice_code;  // slice name -> LOINC
   std::map<std::string, int> slice_min;
   std::map<std::string, std::set<std::string>> slice_types;  // LOINC -> resource types
@@ -103,7 +109,8 @@ TEST(SummarySections, TheTableIsTheIpsGuides) {
           if (const JsonValue* targets = t.Find("targetProfile"))
             for (const auto& target : targets->items()) {
               std::string name = target.text().substr(target.text().rfind('/') + 1);
-              std::string type = name == "vitalsigns" ? "Observation" : name.substr(0, name.find('-'));
+              std::string type =
+                  name == "vitalsigns" ? "Observation" : name.substr(0, name.find('-'));
               slice_types[slice].insert(type);
             }
   }
@@ -139,8 +146,10 @@ TEST(SummaryDocument, TheBundleKeepsTheRulesOfR4AndOfTheIps) {
     EXPECT_NE(i.code, "informational") << i.expression << ": " << i.message;
   }
   // The guide's own constraints, by carnet's FHIRPath engine.
-  JsonValue bsd = ReadJsonFile("tests/data/ips/StructureDefinition-Bundle-uv-ips.differential.json");
-  JsonValue csd = ReadJsonFile("tests/data/ips/StructureDefinition-Composition-uv-ips.differential.json");
+  JsonValue bsd =
+      ReadJsonFile("tests/data/ips/StructureDefinition-Bundle-uv-ips.differential.json");
+  JsonValue csd =
+      ReadJsonFile("tests/data/ips/StructureDefinition-Composition-uv-ips.differential.json");
   model::FhirPathEnvironment env;
   env.registry = &model::StructureRegistry::R4();
   int checked = 0;
@@ -163,16 +172,19 @@ TEST(SummaryDocument, TheBundleKeepsTheRulesOfR4AndOfTheIps) {
         std::string code;
         for (const auto& other : csd.Find("differential")->Find("element")->items())
           if (other.GetString("id") == "Composition.section:" + slice + ".code")
-            code = other.Find("patternCodeableConcept")->Find("coding")->items()[0].GetString("code");
+            code =
+                other.Find("patternCodeableConcept")->Find("coding")->items()[0].GetString("code");
         auto expr = model::FhirPathExpression::Parse(c.GetString("expression"));
         ASSERT_TRUE(expr.ok()) << c.GetString("expression");
         bool found = false;
         for (const auto& section : composition.Find("section")->items())
           if (SectionCode(section) == code) {
             found = true;
-            auto holds = expr->Evaluate(model::FhirPathCollection{model::FhirPathNode::Element(&section)}, env);
+            auto holds = expr->Evaluate(
+                model::FhirPathCollection{model::FhirPathNode::Element(&section)}, env);
             ASSERT_TRUE(holds.ok());
-            EXPECT_TRUE(holds->size() == 1 && holds->front().boolean) << c.GetString("key") << " on " << code;
+            EXPECT_TRUE(holds->size() == 1 && holds->front().boolean)
+                << c.GetString("key") << " on " << code;
             ++checked;
           }
         EXPECT_TRUE(found) << "required section " << code;
@@ -182,8 +194,10 @@ TEST(SummaryDocument, TheBundleKeepsTheRulesOfR4AndOfTheIps) {
   // What the record gave: the current problem, the past one, the vital sign; the app's
   // authorisation (a Consent) is not an advance directive; empty required sections say why.
   std::vector<std::string> codes;
-  for (const auto& section : composition.Find("section")->items()) codes.push_back(SectionCode(section));
-  EXPECT_EQ(codes, (std::vector<std::string>{"11450-4", "48765-2", "10160-0", "8716-3", "11348-0"}));
+  for (const auto& section : composition.Find("section")->items())
+    codes.push_back(SectionCode(section));
+  EXPECT_EQ(codes,
+            (std::vector<std::string>{"11450-4", "48765-2", "10160-0", "8716-3", "11348-0"}));
   EXPECT_EQ(bundle.Find("entry")->items().size(), 6u) << "Composition, Patient, Device, c1, o1, c2";
 }
 
@@ -198,8 +212,9 @@ TEST(SummaryDocument, NarrativesAreEscapedAndSayWhoDeclared) {
   ASSERT_GE(s->sections.size(), 4u);
   const SummaryRow& asthma = s->sections[0].rows.at(0);
   EXPECT_TRUE(asthma.patient_declared) << "recorder: the Patient";
-  EXPECT_EQ(asthma.cells, (std::vector<std::string>{"Asthme <script>alert(1)</script> & co", "actif", "15/09/2001",
-                                                    "déclaré par le patient"}));
+  EXPECT_EQ(asthma.cells,
+            (std::vector<std::string>{"Asthme <script>alert(1)</script> & co", "actif",
+                                      "15/09/2001", "déclaré par le patient"}));
   const SummaryRow& weight = s->sections[3].rows.at(0);
   EXPECT_TRUE(weight.patient_declared) << "a Provenance whose agent is the Patient";
   EXPECT_EQ(weight.cells[1], "61.5 kg");
