@@ -21,6 +21,7 @@ constexpr double kFirstColumnShare = 0.34;  // the entry's name gets the widest 
 
 constexpr char kBodyFont[] = "DejaVu Sans 8.5";
 constexpr char kBoldFont[] = "DejaVu Sans Bold 8.5";
+constexpr char kDeclaredFont[] = "DejaVu Sans Oblique 8.5";  // what the patient declared
 constexpr char kTitleFont[] = "DejaVu Sans Bold 16";
 constexpr char kSectionFont[] = "DejaVu Sans Bold 11.5";
 constexpr char kSmallFont[] = "DejaVu Sans 7.5";
@@ -112,8 +113,8 @@ class Writer {
                   "consulter.",
               kBodyFont, 2);
     if (!s_.requester.empty()) Paragraph("Demandée par : " + s_.requester, kBodyFont, 3);
-    Paragraph(std::string("Les lignes marquées « ") + kDeclaredByPatient +
-                  " » ont été saisies par le patient lui-même ; les autres proviennent des "
+    Paragraph(std::string("Les lignes en italique, marquées « ") + kDeclaredByPatient +
+                  " », ont été saisies par le patient lui-même ; les autres proviennent des "
                   "professionnels de santé et des documents déposés dans le dossier.",
               kSmallFont, 12);
     cairo_set_line_width(cr_, 0.8);
@@ -182,13 +183,15 @@ class Writer {
     auto widths = ColumnWidths(headers.size());
     RowLayout head = LayRow(headers, widths, kBoldFont);
     // The title stays with the table's header and first row.
-    RowLayout first = LayRow(section.rows[0].cells, widths, kBodyFont);
+    auto font = [](const SummaryRow& r) { return r.patient_declared ? kDeclaredFont : kBodyFont; };
+    RowLayout first = LayRow(section.rows[0].cells, widths, font(section.rows[0]));
     if (title_h + head.height + first.height > Room()) NewPage();
     Draw(title, kMargin, y_);
     y_ += title_h;
     DrawRow(head, widths, true);
     for (size_t i = 0; i < section.rows.size(); ++i) {
-      RowLayout row = i == 0 ? std::move(first) : LayRow(section.rows[i].cells, widths, kBodyFont);
+      RowLayout row =
+          i == 0 ? std::move(first) : LayRow(section.rows[i].cells, widths, font(section.rows[i]));
       if (row.height > Room()) {
         // The row moves to the next page, under the section's name and the table's header.
         NewPage();
