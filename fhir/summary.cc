@@ -6,7 +6,13 @@
 // professional may read and the patient's everything but what is hidden from the patient. A
 // caller who may not see the record gets the answer of a record that does not exist; the
 // operation is audited as $everything is (the Patient's read, then one event for the operation).
+// The shared resources the record references (a Practitioner, a Medication) are read too, as
+// far as the caller may read them, so that the Bundle's references resolve inside it.
+#include <set>
+
+#include "base/strings.h"
 #include "fhir/rest_impl.h"
+#include "model/structure.h"
 #include "summary/document.h"
 #include "summary/pdf.h"
 
@@ -19,6 +25,8 @@ namespace {
 
 // The record's resources are read in pages of this many rows.
 constexpr int kPage = 500;
+// At most this many shared resources referenced by the record are read for the Bundle.
+constexpr size_t kMaxShared = 500;
 
 }  // namespace
 
@@ -65,6 +73,29 @@ EntryResult PatientSummary(const FhirContext& ctx, Call& call) {
         if (visible->allowed) request.resources.push_back(std::move(res).value());
       }
       if (static_cast<int>(page->size()) < kPage) break;
+    }
+    // The shared resources they reference (Practitioner, Medication, Organization...), as far
+    // as the caller may read them; a reference into a record is never followed here (what the
+    // caller may see of this record was read above).
+    std::set<std::string> known = {"Patient/" + id};
+    for (const JsonValue& r : request.resources)
+      known.insert(r.GetString("resourceType") + "/" + r.GetString("id"));
+    std::set<std::string> wanted;
+    for (const JsonValue& r : request.resources)
+      for (const std::string& key : summary::ReferencedResources(r, ctx.options.base_url))
+        if (!known.count(key) && wanted.size() < kMaxShared) wanted.insert(key);
+    request.shared.clear();
+    for (const std::string& key : wanted) {
+      std::string type = key.substr(0, key.find('/')), ref_id = key.substr(key.find('/') + 1);
+      if (!model::StructureRegistry::R4().IsResourceType(type) || !IsValidFhirId(ref_id)) continue;
+      auto row = storage::ReadCurrent(tx, type, ref_id, false);
+      if (!row.ok()) return row.status();
+      if (!*row || (*row)->deleted || (*row)->patient_key) continue;
+      auto visible = session.DecideStored(tx, **row, Action::kRead);
+      if (!visible.ok()) return visible.status();
+      if (!visible->allowed) continue;
+      auto res = ParseJson((*row)->content);
+      if (res.ok()) request.shared.push_back(std::move(res).value());
     }
     return session.Audit(tx, audit, *d, key);
   });

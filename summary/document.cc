@@ -55,8 +55,15 @@ bool IsDateLike(std::string_view s) {
 // Everything that makes a reader's text of the record's resources.
 class Reader {
  public:
-  Reader(const SectionTable& table, std::string patient_id, std::string patient_url)
-      : table_(table), patient_id_(std::move(patient_id)), patient_url_(std::move(patient_url)) {}
+  // `given`: what the caller may see, by "Type/id": a reference without a display reads as
+  // its target's name.
+  Reader(const SectionTable& table, std::string patient_id, std::string base_url,
+         const std::map<std::string, const JsonValue*>& given)
+      : table_(table),
+        patient_id_(std::move(patient_id)),
+        patient_url_(base_url + "/Patient/" + patient_id_),
+        base_url_(std::move(base_url)),
+        given_(given) {}
 
   bool NamesPatient(const JsonValue* ref) const {
     if (!ref || !ref->is_object()) return false;
@@ -90,8 +97,36 @@ class Reader {
     if (!display.empty()) return display;
     if (NamesPatient(&ref)) return "le patient";
     std::string r = ref.GetString("reference");
+    auto keys = ReferencedResources(ref, base_url_);
+    if (!keys.empty())
+      if (auto it = given_.find(keys[0]); it != given_.end())
+        if (std::string name = Name(*it->second); !name.empty()) return name;
     if (!r.empty()) return r;
     if (const JsonValue* id = ref.Find("identifier")) return id->GetString("value");
+    return "";
+  }
+
+  // What a referenced resource is called: a Practitioner's or Organization's name, a
+  // Medication's or Device's code or name.
+  std::string Name(const JsonValue& target) const {
+    if (const JsonValue* names = target.Find("name");
+        names && names->is_array() && !names->items().empty()) {
+      const JsonValue& n = names->items()[0];
+      std::string text = n.GetString("text");
+      if (!text.empty()) return text;
+      std::string out;
+      for (const char* part : {"prefix", "given"})
+        if (const JsonValue* p = n.Find(part); p && p->is_array())
+          for (const auto& g : p->items()) out += (out.empty() ? "" : " ") + g.text();
+      std::string family = n.GetString("family");
+      return out + (out.empty() || family.empty() ? "" : " ") + family;
+    }
+    if (std::string name = target.GetString("name"); !name.empty()) return name;
+    if (const JsonValue* code = target.Find("code"); code && code->is_object())
+      return Concept(*code);
+    if (const JsonValue* names = target.Find("deviceName");
+        names && names->is_array() && !names->items().empty())
+      return names->items()[0].GetString("name");
     return "";
   }
 
@@ -228,6 +263,8 @@ class Reader {
   const SectionTable& table_;
   std::string patient_id_;
   std::string patient_url_;
+  std::string base_url_;
+  const std::map<std::string, const JsonValue*>& given_;
 };
 
 // The family name in capitals, as French documents write it: ASCII and the Latin-1 letters
@@ -297,7 +334,38 @@ std::string FullUrl(const std::string& base, const std::string& type, const std:
   return base + "/" + type + "/" + id;
 }
 
+void CollectReferences(const JsonValue& v, const std::string& base_url,
+                       std::vector<std::string>* out) {
+  if (v.is_array()) {
+    for (const auto& item : v.items()) CollectReferences(item, base_url, out);
+    return;
+  }
+  if (!v.is_object()) return;
+  for (const auto& [key, value] : v.members()) {
+    if (key == "contained") continue;  // their references are resolved within the resource
+    if (key == "reference" && value.is_string()) {
+      std::string r = value.text();
+      if (!base_url.empty() && r.rfind(base_url + "/", 0) == 0) r = r.substr(base_url.size() + 1);
+      if (auto h = r.find("/_history/"); h != std::string::npos) r.resize(h);
+      size_t slash = r.find('/');
+      if (slash == std::string::npos || slash == 0 || r.find('/', slash + 1) != std::string::npos ||
+          r.find(':') != std::string::npos || !std::isupper(static_cast<unsigned char>(r[0])))
+        continue;
+      if (std::find(out->begin(), out->end(), r) == out->end()) out->push_back(r);
+      continue;
+    }
+    CollectReferences(value, base_url, out);
+  }
+}
+
 }  // namespace
+
+std::vector<std::string> ReferencedResources(const JsonValue& resource,
+                                             const std::string& base_url) {
+  std::vector<std::string> out;
+  CollectReferences(resource, base_url, &out);
+  return out;
+}
 
 std::string XhtmlEscape(std::string_view text) {
   std::string out;
@@ -383,7 +451,11 @@ Result<Summary> BuildSummary(const SummaryRequest& request, const SectionTable& 
   if (patient.GetString("resourceType") != "Patient" || patient_id.empty())
     return Internal("a summary needs its Patient");
   std::string patient_url = FullUrl(request.base_url, "Patient", patient_id);
-  Reader reader(table, patient_id, patient_url);
+  std::map<std::string, const JsonValue*> by_key;  // what the caller may see, by Type/id
+  for (const auto* list : {&request.resources, &request.shared})
+    for (const JsonValue& r : *list)
+      by_key.emplace(r.GetString("resourceType") + "/" + r.GetString("id"), &r);
+  Reader reader(table, patient_id, request.base_url, by_key);
 
   Summary out;
   out.title = kSummaryTitle;
@@ -496,6 +568,15 @@ Result<Summary> BuildSummary(const SummaryRequest& request, const SectionTable& 
     sections.Append(std::move(s));
     out.sections.push_back(std::move(section));
   }
+
+  // What the entries reference, when the caller may see it (it was given), goes in too, and
+  // what that references in turn.
+  for (size_t i = 0; i < included.size(); ++i)
+    for (const std::string& key : ReferencedResources(*included[i], request.base_url)) {
+      auto it = by_key.find(key);
+      if (it != by_key.end() && included_set.insert(it->second).second)
+        included.push_back(it->second);
+    }
 
   // carnet, the author of the document.
   std::string device_uuid = NewUuid();

@@ -15,7 +15,11 @@
 //     XHTML narrative (txt-1, txt-2) and entries referencing resources of the Bundle by their
 //     fullUrl; the required ones (problems 11450-4, allergies 48765-2, medications 10160-0)
 //     always, an empty one with emptyReason list-empty-reason `unavailable` and a narrative
-//     saying so (ips-comp-1, cmp-1, cmp-2); the others only when filled.
+//     saying so (ips-comp-1, cmp-1, cmp-2); the others only when filled;
+//   - what the entries reference is in the Bundle too when the caller may see it (a
+//     DiagnosticReport's results, an Observation's source document, a Medication, the
+//     Practitioner who recorded a problem...), so that references resolve inside the Bundle;
+//     a reference to what the caller may not see stays as written, its target left out.
 // `unavailable` rather than `nilknown` or `withheld`: the summary holds what this caller may
 // see, so it may not claim that nothing is known, nor tell that something is withheld.
 #pragma once
@@ -34,8 +38,11 @@ namespace carnet::summary {
 struct SummaryRequest {
   JsonValue patient;                 // the Patient resource
   std::vector<JsonValue> resources;  // the record's other resources the caller may see
-  std::string base_url;              // the FHIR base: stored resources' fullUrl is base/Type/id
-  std::string requester;             // who asks, for a reader (RequesterDisplay)
+  // Shared resources (Practitioner, Medication, Organization...) the record's resources
+  // reference, as far as the caller may read them: in the Bundle when an entry references them.
+  std::vector<JsonValue> shared;
+  std::string base_url;   // the FHIR base: stored resources' fullUrl is base/Type/id
+  std::string requester;  // who asks, for a reader (RequesterDisplay)
   std::chrono::system_clock::time_point now = std::chrono::system_clock::now();
 };
 
@@ -71,6 +78,12 @@ struct Summary {
 
 inline constexpr char kSummaryTitle[] = "Synthèse médicale du patient";
 inline constexpr char kDeclaredByPatient[] = "déclaré par le patient";
+
+// The "Type/id" every reference in `resource` names (relative, or absolute under
+// `base_url`; a version suffix dropped); contained ("#..."), urn: and other servers' references
+// are left out.
+std::vector<std::string> ReferencedResources(const JsonValue& resource,
+                                             const std::string& base_url);
 
 Result<Summary> BuildSummary(const SummaryRequest& request,
                              const SectionTable& sections = IpsSections());

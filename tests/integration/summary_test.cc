@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -124,6 +125,16 @@ class SummaryTest : public ::testing::Test {
               R"("},"participant":[{"member":{"identifier":{"system":"urn:oid:1.2.250.1.71.4.2.1","value":"810000000161"}}},)"
               R"({"member":{"identifier":{"system":"urn:oid:1.2.250.1.71.4.2.1","value":"810000000162"}}}]})");
 
+    // Shared content the record references: the doctor who recorded a problem, a medicine.
+    std::string practitioner = "sum-dr-" + run_;
+    ASSERT_EQ(As(operator_, "PUT", "/fhir/Practitioner/" + practitioner, {kJson},
+                 R"({"resourceType":"Practitioner","id":")" + practitioner +
+                     R"(","name":[{"prefix":["Dr"],"given":["Jean"],"family":"Martin"}]})")
+                  .status,
+              201);
+    std::string medicine =
+        Post(author_, "Medication",
+             R"({"resourceType":"Medication","code":{"text":"Amlodipine 5 mg, comprimé"}})");
     std::string subject = R"("subject":{"reference":"Patient/)" + p_ + R"("})";
     std::string patient_ref = R"("patient":{"reference":"Patient/)" + p_ + R"("})";
     auto status = [](const char* code) {
@@ -139,7 +150,7 @@ class SummaryTest : public ::testing::Test {
         author_, "Condition",
         R"({"resourceType":"Condition",)" + status("active") +
             R"(,"code":{"text":"Hypertension artérielle essentielle"},"onsetDateTime":"2015-06-01",)" +
-            subject + R"(,"recorder":{"display":"Dr Jean Martin"}})");
+            subject + R"(,"recorder":{"reference":"Practitioner/)" + practitioner + R"("}})");
     ids_["past"] =
         Post(author_, "Condition",
              R"({"resourceType":"Condition",)" + status("resolved") +
@@ -155,7 +166,8 @@ class SummaryTest : public ::testing::Test {
             R"(,"code":{"text":"Adénocarcinome du pancréas"},)" + subject + "}");
     ids_["medication"] = Post(author_, "MedicationStatement",
                               R"({"resourceType":"MedicationStatement","status":"active",
-        "medicationCodeableConcept":{"text":"Amlodipine 5 mg, comprimé"},"effectiveDateTime":"2024-01-10",
+        "medicationReference":{"reference":"Medication/)" +
+                                  medicine + R"("},"effectiveDateTime":"2024-01-10",
         "dosage":[{"text":"1 comprimé le matin"}],)" +
                                   subject + "}");
     ids_["immunization"] = Post(author_, "Immunization",
@@ -335,15 +347,24 @@ class SummaryTest : public ::testing::Test {
     }
     for (const char* required : {"11450-4", "48765-2", "10160-0"})
       EXPECT_TRUE(codes.count(required)) << "required section " << required;
-    // Every resource's subject or patient is the Patient of the Bundle.
-    for (const auto& [url, res] : by_url)
-      for (const char* field : {"subject", "patient"})
-        if (const JsonValue* ref = res->Find(field);
-            ref && res->GetString("resourceType") != "Composition") {
-          std::string r = ref->GetString("reference");
+    // Every reference of every resource resolves inside the Bundle (relative ones against the
+    // server's base, as their fullUrls are).
+    std::function<void(const std::string&, const JsonValue&)> refs = [&](const std::string& url,
+                                                                         const JsonValue& v) {
+      if (v.is_array())
+        for (const auto& item : v.items()) refs(url, item);
+      if (!v.is_object()) return;
+      for (const auto& [k, value] : v.members()) {
+        if (k == "reference" && value.is_string()) {
+          std::string r = value.text();
           EXPECT_TRUE(resolve(r) || resolve(gateway_->base_url() + "/fhir/" + r))
-              << url << "." << field << " " << r;
+              << url << " references " << r;
+        } else {
+          refs(url, value);
         }
+      }
+    };
+    for (const auto& [url, res] : by_url) refs(url, *res);
     if (composition_out) *composition_out = WriteJson(composition);
     return resources;
   }
@@ -409,13 +430,22 @@ TEST_F(SummaryTest, EachCallerGetsTheSummaryOfWhatTheyMaySee) {
                                   key("AllergyIntolerance", "allergy")};
   auto clinical = [](std::set<std::string> all) {
     for (auto it = all.begin(); it != all.end();)
-      it = (it->rfind("Patient/", 0) == 0 || it->rfind("Device/", 0) == 0) ? all.erase(it)
-                                                                           : std::next(it);
+      it = (it->rfind("Patient/", 0) == 0 || it->rfind("Device/", 0) == 0 ||
+            it->rfind("Practitioner/", 0) == 0 || it->rfind("Medication/", 0) == 0)
+               ? all.erase(it)
+               : std::next(it);
     return all;
   };
   std::set<std::string> expected_patient = shared, expected_doctor = shared;
   expected_patient.insert(key("Condition", "masked"));    // masked from professionals only
   expected_doctor.insert(key("Condition", "invisible"));  // hidden from the patient only
+  for (const auto* seen : {&seen_by_patient, &seen_by_doctor}) {
+    size_t shared_content = 0;
+    for (const auto& k : *seen)
+      if (k.rfind("Practitioner/sum-dr-", 0) == 0 || k.rfind("Medication/", 0) == 0)
+        ++shared_content;
+    EXPECT_EQ(shared_content, 2u) << "the recorder and the medicine the entries reference";
+  }
   EXPECT_EQ(clinical(seen_by_patient), expected_patient);
   EXPECT_EQ(clinical(seen_by_doctor), expected_doctor);
 
@@ -544,6 +574,7 @@ TEST_F(SummaryTest, ThePdfReadsBackAsText) {
                                                               "Épisode dépressif caractérisé",
                                                               "Amlodipine 5 mg",
                                                               "01/06/2015",
+                                                              "Dr Jean Martin",
                                                               "Page 1 / " + pages,
                                                               "Demandée par : le patient"})
     EXPECT_NE(text.find(expected), std::string::npos) << expected << " in\n" << text;

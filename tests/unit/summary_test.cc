@@ -49,7 +49,8 @@ SummaryRequest Record() {
         subject + R"(,"recorder":{"reference":"Patient/p1"}})"),
       J(std::string(
             R"({"resourceType":"Condition","id":"c2","clinicalStatus":{"coding":[{"code":"resolved"}]},
-        "code":{"coding":[{"system":"http://snomed.info/sct","code":"195967001","display":"Asthma"}]},)") +
+        "code":{"coding":[{"system":"http://snomed.info/sct","code":"195967001","display":"Asthma"}]},
+        "recorder":{"reference":"https://carnet.example.org/fhir/Practitioner/pr1"},)") +
         subject + "}"),
       J(std::string(R"({"resourceType":"Observation","id":"o1","status":"final",
         "category":[{"coding":[{"code":"vital-signs"}]}],"code":{"text":"Poids"},
@@ -59,6 +60,10 @@ SummaryRequest Record() {
         "recorded":"2026-11-02T08:00:00Z","agent":[{"who":{"reference":"Patient/p1"}}]})"),
       J(R"({"resourceType":"Consent","id":"app","status":"active","scope":{"coding":[{"code":"patient-privacy"}]},
         "category":[{"coding":[{"code":"59284-0"}]}],"patient":{"reference":"Patient/p1"}})"),
+  };
+  r.shared = {
+      J(R"({"resourceType":"Practitioner","id":"pr1","name":[{"prefix":["Dr"],"given":["Louise"],"family":"Bernard"}]})"),
+      J(R"({"resourceType":"Organization","id":"org1","name":"Clinique du Parc"})"),
   };
   return r;
 }
@@ -198,7 +203,15 @@ TEST(SummaryDocument, TheBundleKeepsTheRulesOfR4AndOfTheIps) {
     codes.push_back(SectionCode(section));
   EXPECT_EQ(codes,
             (std::vector<std::string>{"11450-4", "48765-2", "10160-0", "8716-3", "11348-0"}));
-  EXPECT_EQ(bundle.Find("entry")->items().size(), 6u) << "Composition, Patient, Device, c1, o1, c2";
+  std::vector<std::string> urls;
+  for (const auto& e : bundle.Find("entry")->items()) urls.push_back(e.GetString("fullUrl"));
+  ASSERT_EQ(urls.size(), 7u)
+      << "Composition, Patient, Device, c1, o1, c2, and the Practitioner c2 names";
+  EXPECT_EQ(urls[6], "https://carnet.example.org/fhir/Practitioner/pr1");
+  EXPECT_EQ(
+      ReferencedResources(CompositionOf(bundle), "https://carnet.example.org/fhir"),
+      (std::vector<std::string>{"Patient/p1", "Condition/c1", "Observation/o1", "Condition/c2"}))
+      << "the Device is a urn:uuid";
 }
 
 TEST(SummaryDocument, NarrativesAreEscapedAndSayWhoDeclared) {
@@ -221,6 +234,7 @@ TEST(SummaryDocument, NarrativesAreEscapedAndSayWhoDeclared) {
   EXPECT_EQ(weight.cells[2], "02/11/2026");
   EXPECT_FALSE(s->sections[4].rows.at(0).patient_declared);
   EXPECT_EQ(s->sections[4].rows.at(0).cells[0], "Asthma");
+  EXPECT_EQ(s->sections[4].rows.at(0).cells[4], "Dr Louise Bernard") << "the recorder, by its name";
   EXPECT_EQ(s->sections[1].rows.size(), 0u) << "no allergy: an empty required section";
   EXPECT_EQ(s->patient.name, "Anaïs DUPRÉ") << "the family name in capitals, accents too";
   EXPECT_EQ(s->patient.birth_date, "04/07/1971");
