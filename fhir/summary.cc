@@ -82,11 +82,12 @@ EntryResult PatientSummary(const FhirContext& ctx, Call& call) {
       known.insert(r.GetString("resourceType") + "/" + r.GetString("id"));
     std::set<std::string> wanted;
     for (const JsonValue& r : request.resources)
-      for (const std::string& key : summary::ReferencedResources(r, ctx.options.base_url))
-        if (!known.count(key) && wanted.size() < kMaxShared) wanted.insert(key);
+      for (const std::string& target : summary::ReferencedResources(r, ctx.options.base_url))
+        if (!known.count(target) && wanted.size() < kMaxShared) wanted.insert(target);
     request.shared.clear();
-    for (const std::string& key : wanted) {
-      std::string type = key.substr(0, key.find('/')), ref_id = key.substr(key.find('/') + 1);
+    for (const std::string& target : wanted) {
+      std::string type = target.substr(0, target.find('/'));
+      std::string ref_id = target.substr(target.find('/') + 1);
       if (!model::StructureRegistry::R4().IsResourceType(type) || !IsValidFhirId(ref_id)) continue;
       auto row = storage::ReadCurrent(tx, type, ref_id, false);
       if (!row.ok()) return row.status();
