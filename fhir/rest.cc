@@ -156,12 +156,12 @@ HttpResponse FhirApi::Impl::Handle(const HttpRequest& req, Session& session) {
   // ITI-68 sends the document's mime type, or */*); errors then come as JSON.
   bool binary_read =
       segs.size() == 2 && segs[0] == "Binary" && (req.method == "GET" || req.method == "HEAD");
-  if (!negotiated.ok() && binary_read) negotiated = Negotiated{};
-  // The patient summary answers a PDF when asked for one (fhir/summary.cc); errors then come
-  // as JSON.
-  bool summary_pdf =
-      segs.size() == 3 && segs[0] == "Patient" && segs[2] == "$summary" && AsksForPdf(req, query);
-  if (summary_pdf) negotiated = Negotiated{};
+  // An operation with a non-FHIR form (the agenda's iCalendar feed, the summary's PDF) decides
+  // it itself; its errors come as JSON.
+  bool native_form =
+      (!segs.empty() && segs.back() == "$agenda" && WantsCalendar(req, query)) ||
+      (segs.size() == 3 && segs[0] == "Patient" && segs[2] == "$summary" && AsksForPdf(req, query));
+  if (!negotiated.ok() && (binary_read || native_form)) negotiated = Negotiated{};
   if (!negotiated.ok()) return RenderError(negotiated.status(), Negotiated{});
   const Negotiated& n = *negotiated;
   EntryResult e = Dispatch(session, req, segs, query);

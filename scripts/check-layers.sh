@@ -17,11 +17,13 @@ declare -A allowed=(
   [profiles]="base storage"
   [mapping]="base storage profiles model"
   [dossier]="base storage profiles model mapping"
+  [agenda]="base model"
+  [health_profile]="base model"
   [summary]="base profiles model"
-  [fhir]="base storage profiles model mapping dossier summary"
+  [fhir]="base storage profiles model mapping dossier agenda health_profile summary"
   [xds]="base storage profiles model mapping dossier"
   [conformance]="base profiles model"
-  [server]="base storage profiles model mapping dossier summary fhir xds conformance"
+  [server]="base storage profiles model mapping dossier agenda health_profile summary fhir xds conformance"
   [bench]="base storage profiles model mapping dossier fhir xds"
 )
 
@@ -61,7 +63,7 @@ done < <(grep -rnE '#include <libpq-fe.h>' --include='*.h' --include='*.cc' \
 # string literal: every layer but storage/ (bench/'s loaders are a tool, not a layer, and keep
 # their bulk SQL). Uppercase keywords in the shapes only SQL has, so that words of prose
 # ("select", an HTTP DELETE) do not count; comment lines are skipped.
-sql_free=(profiles server model dossier summary fhir xds mapping)
+sql_free=(profiles server model dossier agenda health_profile summary fhir xds mapping)
 sql='\bSELECT\b|\bINSERT INTO\b|\bUPDATE [a-z_]+ SET\b|\bDELETE FROM\b|\bON CONFLICT\b|'
 sql+='\bFOR UPDATE\b|\b(CREATE|ALTER|DROP) (TABLE|INDEX)\b|\bTRUNCATE\b|\bpg_[a-z_]+\('
 while IFS= read -r hit; do

@@ -8,6 +8,7 @@ CARNET_PACKAGES=(
   libpistache-dev rapidjson-dev libpugixml-dev libcurl4-openssl-dev libssl-dev libpq-dev
   libgtest-dev postgresql-15 postgresql-client-15
   python3-aiosmtpd  # the local SMTP server the notification tests deliver to
+  libical-dev       # the agenda's iCalendar feed (RFC 5545), written by agenda/icalendar.h
   # The patient summary's PDF (summary/pdf.cc): Cairo's PDF surface and Pango's text layout
   # (UTF-8 shaping, line breaking), with a font that has every French letter.
   libcairo2-dev libpango1.0-dev fonts-dejavu-core
