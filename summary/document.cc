@@ -472,8 +472,9 @@ Result<Summary> BuildSummary(const SummaryRequest& request, const SectionTable& 
     if (r.GetString("resourceType") != "Provenance") continue;
     bool by_patient = false;
     if (const JsonValue* agents = r.Find("agent"); agents && agents->is_array())
-      for (const auto& a : agents->items())
-        by_patient = by_patient || reader.NamesPatient(a.Find("who"));
+      for (const auto& a : agents->items())  // the patient, or a guardian on their behalf
+        by_patient = by_patient || reader.NamesPatient(a.Find("who")) ||
+                     reader.NamesPatient(a.Find("onBehalfOf"));
     if (!by_patient) continue;
     if (const JsonValue* targets = r.Find("target"); targets && targets->is_array())
       for (const auto& t : targets->items()) {

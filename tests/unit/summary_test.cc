@@ -58,6 +58,11 @@ SummaryRequest Record() {
         subject + "}"),
       J(R"({"resourceType":"Provenance","id":"pr1","target":[{"reference":"Observation/o1/_history/1"}],
         "recorded":"2026-11-02T08:00:00Z","agent":[{"who":{"reference":"Patient/p1"}}]})"),
+      J(R"({"resourceType":"Immunization","id":"i1","status":"completed","vaccineCode":{"text":"ROR"},
+        "occurrenceDateTime":"1973-01-10","patient":{"reference":"Patient/p1"}})"),
+      J(R"({"resourceType":"Provenance","id":"pr2","target":[{"reference":"Immunization/i1"}],
+        "recorded":"2026-11-02T08:00:00Z","agent":[{"who":{"display":"représentant légal g1"},
+        "onBehalfOf":{"reference":"Patient/p1"}}]})"),
       J(R"({"resourceType":"Consent","id":"app","status":"active","scope":{"coding":[{"code":"patient-privacy"}]},
         "category":[{"coding":[{"code":"59284-0"}]}],"patient":{"reference":"Patient/p1"}})"),
   };
@@ -201,16 +206,16 @@ TEST(SummaryDocument, TheBundleKeepsTheRulesOfR4AndOfTheIps) {
   std::vector<std::string> codes;
   for (const auto& section : composition.Find("section")->items())
     codes.push_back(SectionCode(section));
-  EXPECT_EQ(codes,
-            (std::vector<std::string>{"11450-4", "48765-2", "10160-0", "8716-3", "11348-0"}));
+  EXPECT_EQ(codes, (std::vector<std::string>{"11450-4", "48765-2", "10160-0", "11369-6", "8716-3",
+                                             "11348-0"}));
   std::vector<std::string> urls;
   for (const auto& e : bundle.Find("entry")->items()) urls.push_back(e.GetString("fullUrl"));
-  ASSERT_EQ(urls.size(), 7u)
-      << "Composition, Patient, Device, c1, o1, c2, and the Practitioner c2 names";
-  EXPECT_EQ(urls[6], "https://carnet.example.org/fhir/Practitioner/pr1");
-  EXPECT_EQ(
-      ReferencedResources(CompositionOf(bundle), "https://carnet.example.org/fhir"),
-      (std::vector<std::string>{"Patient/p1", "Condition/c1", "Observation/o1", "Condition/c2"}))
+  ASSERT_EQ(urls.size(), 8u)
+      << "Composition, Patient, Device, c1, i1, o1, c2, and the Practitioner c2 names";
+  EXPECT_EQ(urls[7], "https://carnet.example.org/fhir/Practitioner/pr1");
+  EXPECT_EQ(ReferencedResources(CompositionOf(bundle), "https://carnet.example.org/fhir"),
+            (std::vector<std::string>{"Patient/p1", "Condition/c1", "Immunization/i1",
+                                      "Observation/o1", "Condition/c2"}))
       << "the Device is a urn:uuid";
 }
 
@@ -222,19 +227,20 @@ TEST(SummaryDocument, NarrativesAreEscapedAndSayWhoDeclared) {
     EXPECT_TRUE(model::CheckNarrative(div).empty()) << div;
     EXPECT_EQ(div.find("<script"), std::string::npos) << div;
   }
-  ASSERT_GE(s->sections.size(), 4u);
+  ASSERT_EQ(s->sections.size(), 6u);
+  EXPECT_TRUE(s->sections[3].rows.at(0).patient_declared) << "a guardian, on the patient's behalf";
   const SummaryRow& asthma = s->sections[0].rows.at(0);
   EXPECT_TRUE(asthma.patient_declared) << "recorder: the Patient";
   EXPECT_EQ(asthma.cells,
             (std::vector<std::string>{"Asthme <script>alert(1)</script> & co", "actif",
                                       "15/09/2001", "déclaré par le patient"}));
-  const SummaryRow& weight = s->sections[3].rows.at(0);
+  const SummaryRow& weight = s->sections[4].rows.at(0);
   EXPECT_TRUE(weight.patient_declared) << "a Provenance whose agent is the Patient";
   EXPECT_EQ(weight.cells[1], "61.5 kg");
   EXPECT_EQ(weight.cells[2], "02/11/2026");
-  EXPECT_FALSE(s->sections[4].rows.at(0).patient_declared);
-  EXPECT_EQ(s->sections[4].rows.at(0).cells[0], "Asthma");
-  EXPECT_EQ(s->sections[4].rows.at(0).cells[4], "Dr Louise Bernard") << "the recorder, by its name";
+  EXPECT_FALSE(s->sections[5].rows.at(0).patient_declared);
+  EXPECT_EQ(s->sections[5].rows.at(0).cells[0], "Asthma");
+  EXPECT_EQ(s->sections[5].rows.at(0).cells[4], "Dr Louise Bernard") << "the recorder, by its name";
   EXPECT_EQ(s->sections[1].rows.size(), 0u) << "no allergy: an empty required section";
   EXPECT_EQ(s->patient.name, "Anaïs DUPRÉ") << "the family name in capitals, accents too";
   EXPECT_EQ(s->patient.birth_date, "04/07/1971");
