@@ -177,14 +177,14 @@ class SummaryTest : public ::testing::Test {
     ids_["lab"] = Post(author_, "Observation",
                        R"({"resourceType":"Observation","status":"final",
         "category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],
-        "code":{"text":"Hémoglobine glyquée, HbA1c"},"valueQuantity":{"value":6.1,"unit":"%"},
+        "code":{"text":"Hémoglobine glyquée, HbA1c"},"valueQuantity":{"value":6.1,"unit":"%","system":"http://unitsofmeasure.org","code":"%"},
         "effectiveDateTime":"2025-11-02",)" +
                            subject + "}");
     ids_["vital"] = Post(author_, "Observation",
                          R"({"resourceType":"Observation","status":"final",
         "category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"vital-signs"}]}],
         "code":{"coding":[{"system":"http://loinc.org","code":"8480-6","display":"Pression artérielle systolique"}]},
-        "valueQuantity":{"value":142,"unit":"mm[Hg]"},"effectiveDateTime":"2025-11-02",)" +
+        "valueQuantity":{"value":142,"unit":"mm[Hg]","system":"http://unitsofmeasure.org","code":"mm[Hg]"},"effectiveDateTime":"2025-11-02",)" +
                              subject + "}");
     ids_["procedure"] =
         Post(author_, "Procedure",
@@ -211,7 +211,8 @@ class SummaryTest : public ::testing::Test {
         "code":{"text":"Dosage sérique numéro )" +
                std::to_string(i) + R"(, créatininémie de contrôle"},
         "valueQuantity":{"value":)" +
-               std::to_string(60 + i) + R"(,"unit":"µmol/L"},
+               std::to_string(60 + i) +
+               R"(,"unit":"µmol/L","system":"http://unitsofmeasure.org","code":"umol/L"},
         "effectiveDateTime":"2025-0)" +
                std::to_string(1 + i % 9) + R"(-1)" + std::to_string(i % 10) +
                R"(","subject":{"reference":"Patient/)" + l_ + R"("}})");
