@@ -193,10 +193,28 @@ const OperationSpec kReminders = {
      {"return", "out", 1, "1", "Bundle",
       "A collection: the ImmunizationRecommendation, then the screening ServiceRequests"}}};
 
+// Patient/[id]/$summary (fhir/summary.cc, summary/document.h): the IPS operation
+// (hl7.fhir.uv.ips 2.0.0) at the instance level, computed for the caller, also as a PDF.
+const OperationSpec kSummary = {
+    "Patient-summary",
+    "summary",
+    "Summary",
+    "http://hl7.org/fhir/uv/ips/OperationDefinition/summary",
+    {"Patient"},
+    false,
+    true,
+    "The International Patient Summary of the record as a document Bundle (Composition LOINC "
+    "60591-5: problems, allergies, medications, and the immunizations, results, procedures, "
+    "devices, vital signs, past illness, plan of care and advance directives the record "
+    "holds), computed for the caller: it holds only what the caller may see, and a record the "
+    "caller may not see answers 404 like one that does not exist. With Accept: "
+    "application/pdf or _format=pdf, the same summary as a PDF. Audited as $everything is.",
+    {{"return", "out", 0, "1", "Bundle",
+      "The IPS document Bundle (or, asked for, its PDF rendering)"}}};
+
 const std::vector<const OperationSpec*>& DeclaredOperations() {
-  static const std::vector<const OperationSpec*> kAll = {&kValidate, &kAgenda, &kAgendaLink,
-                                                         &kProfile, &kProfileVisibility,
-                                                         &kReminders};
+  static const std::vector<const OperationSpec*> kAll = {
+      &kValidate, &kAgenda, &kAgendaLink, &kProfile, &kProfileVisibility, &kReminders, &kSummary};
   return kAll;
 }
 

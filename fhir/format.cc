@@ -111,6 +111,30 @@ bool WantsCalendar(const HttpRequest& req, const QueryParams& query) {
   return !types.empty() && types.front().first == "text/calendar";
 }
 
+bool AsksForPdf(const HttpRequest& req, const QueryParams& query) {
+  for (const auto& [k, v] : query)
+    if (k == "_format") {
+      std::string media = MediaType(v);
+      return media == "pdf" || media == "application/pdf";
+    }
+  const std::string* accept = req.Header("Accept");
+  if (!accept) return false;
+  // The entry of highest quality, the first among equals (as NegotiateResponse reads it).
+  float best_q = -1;
+  bool pdf = false;
+  for (const auto& [media, q] : AcceptedTypes(*accept)) {
+    if (q <= best_q) continue;
+    if (media == "application/pdf") {
+      best_q = q;
+      pdf = true;
+    } else if (Classify(media) == Kind::kJson || Classify(media) == Kind::kXml) {
+      best_q = q;
+      pdf = false;
+    }
+  }
+  return pdf;
+}
+
 Result<JsonValue> ParseResourceBody(const HttpRequest& req) {
   const std::string* ct = req.Header("Content-Type");
   Kind kind;

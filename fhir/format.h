@@ -25,6 +25,11 @@ using QueryParams = std::vector<std::pair<std::string, std::string>>;
 // accepts neither FHIR JSON nor FHIR XML.
 Result<Negotiated> NegotiateResponse(const HttpRequest& req, const QueryParams& query);
 
+// Whether the client asks for a PDF (`_format=pdf` or `application/pdf`, or an Accept whose
+// preferred entry is application/pdf): only Patient/[id]/$summary answers one; the negotiation
+// above then answers its errors in FHIR JSON.
+bool AsksForPdf(const HttpRequest& req, const QueryParams& query);
+
 // Parses a FHIR resource body by its Content-Type (sniffed when absent): kUnsupportedMediaType
 // for other types, kBadRequest for unparsable content.
 Result<JsonValue> ParseResourceBody(const HttpRequest& req);

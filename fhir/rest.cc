@@ -156,9 +156,11 @@ HttpResponse FhirApi::Impl::Handle(const HttpRequest& req, Session& session) {
   // ITI-68 sends the document's mime type, or */*); errors then come as JSON.
   bool binary_read =
       segs.size() == 2 && segs[0] == "Binary" && (req.method == "GET" || req.method == "HEAD");
-  // An operation with a non-FHIR form (the agenda's iCalendar feed) decides it itself;
-  // its errors come as JSON.
-  bool native_form = !segs.empty() && segs.back() == "$agenda" && WantsCalendar(req, query);
+  // An operation with a non-FHIR form (the agenda's iCalendar feed, the summary's PDF) decides
+  // it itself; its errors come as JSON.
+  bool native_form =
+      (!segs.empty() && segs.back() == "$agenda" && WantsCalendar(req, query)) ||
+      (segs.size() == 3 && segs[0] == "Patient" && segs[2] == "$summary" && AsksForPdf(req, query));
   if (!negotiated.ok() && (binary_read || native_form)) negotiated = Negotiated{};
   if (!negotiated.ok()) return RenderError(negotiated.status(), Negotiated{});
   const Negotiated& n = *negotiated;
@@ -217,6 +219,7 @@ HttpResponse FhirApi::Impl::Respond(const HttpRequest& req, const Negotiated& n,
   } else {
     r.status = e.status;
   }
+  for (const auto& [name, value] : e.headers) r.SetHeader(name, value);
   if (e.version > 0) r.SetHeader("ETag", ETag(e.version));
   if (!e.last_modified.empty()) r.SetHeader("Last-Modified", HttpDateFromInstant(e.last_modified));
   if (!e.location.empty() && (e.status == 201 || write))

@@ -1,8 +1,8 @@
 // What the files of the FHIR REST API share (internal to fhir/): the outcome of one
 // interaction, the context a route's handler works in, and the handlers the route table
 // (fhir/routes.cc) names. Each handler lives in the file of its concern: read_history.cc,
-// writes.cc, searches.cc, patient_choices.cc, deposit.cc, reminders.cc, capabilities.cc,
-// bundles.cc.
+// summary.cc, writes.cc, searches.cc, patient_choices.cc, deposit.cc, reminders.cc,
+// capabilities.cc, bundles.cc.
 #pragma once
 
 #include <functional>
@@ -40,6 +40,8 @@ struct EntryResult {
   std::string resource_json;  // stored text, when the resource was not parsed (fast path)
   std::string native_body;    // Binary content served as itself
   std::string native_type;
+  // Further headers of the answer (Content-Disposition of a PDF).
+  std::vector<std::pair<std::string, std::string>> headers;
   bool xds_error_codes = false;  // an MHD submission: errors also carry their XDS errorCode
 };
 
@@ -115,6 +117,8 @@ EntryResult SystemHistory(const FhirContext& ctx, Call& call);
 EntryResult TypeHistory(const FhirContext& ctx, Call& call);
 EntryResult InstanceHistory(const FhirContext& ctx, Call& call);
 EntryResult PatientEverything(const FhirContext& ctx, Call& call);
+// summary.cc
+EntryResult PatientSummary(const FhirContext& ctx, Call& call);
 // writes.cc
 EntryResult CreateResource(const FhirContext& ctx, Call& call);
 EntryResult ConditionalUpdate(const FhirContext& ctx, Call& call);

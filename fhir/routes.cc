@@ -44,6 +44,7 @@ const std::vector<Route>& Routes() {
       {"GET", "/Patient/{id}/$agenda", PatientAgenda, "GET"},
       {"GET", "/Patient/{id}/$profile", PatientProfile, "GET"},
       {"GET", "/Patient/{id}/$reminders", PatientReminders, "GET"},
+      {"GET", "/Patient/{id}/$summary", PatientSummary, "GET"},
       {"POST", "/{type}/{id}/$meta-add", MetaAdd, "POST"},
       {"POST", "/{type}/{id}/$meta-delete", MetaDelete, "POST"},
       {"POST", "/Patient/{id}/$agenda-link", AgendaLink, "POST"},

@@ -110,6 +110,7 @@ TEST_F(FhirRoutesTest, EveryRowAnswersItsRoute) {
       {"POST /Patient/{id}/$agenda-link",
        {"Patient/" + patient + "/$agenda-link", R"({"resourceType":"Parameters"})", {kJson}}},
       {"GET /Patient/{id}/$reminders", {"Patient/" + patient + "/$reminders", "", {}}},
+      {"GET /Patient/{id}/$summary", {"Patient/" + patient + "/$summary", "", {}}},
       {"POST /{type}/{id}/$meta-add", {"Patient/" + patient + "/$meta-add", meta, {kJson}}},
       {"POST /{type}/{id}/$meta-delete", {"Patient/" + patient + "/$meta-delete", meta, {kJson}}},
       {"POST /Patient/{id}/{choice}",
