@@ -3,6 +3,7 @@
 // found by the same search, under the same access filter and audit, as
 // GET Patient/[id]/Appointment?date=ge..&date=le.. would find them; the operation only adds
 // the period's defaults and bounds and the calendar form.
+#include <algorithm>
 #include <ctime>
 
 #include "agenda/agenda_event.h"
@@ -11,6 +12,7 @@
 #include "fhir/format.h"
 #include "fhir/outcome.h"
 #include "fhir/rest_impl.h"
+#include "prevention/fhir_reminders.h"
 #include "profiles/agenda_feed.h"
 
 namespace carnet::fhir {
@@ -73,13 +75,74 @@ EntryResult PatientAgenda(const FhirContext& ctx, Call& call) {
   if (!st.ok()) return FromError(st);
   if (gone) return FromError(Status(ErrorCode::kGone, "Patient/" + call.id + " was deleted"));
 
+  // The reminders (vaccinations, screenings) that fall in the period, from what of the record
+  // the caller may see; a record without a full birth date has none.
+  prevention::ReminderInput input;
+  input.today = *prevention::ParseDate(DateOf(now));
+  long long ahead = (*end - now) / kDay;
+  input.horizon_days = static_cast<int>(std::clamp<long long>(ahead, 0, 9999));
+  std::vector<prevention::Reminder> reminders;
+  prevention::Date today = input.today;
+  auto computed = ComputeRecordReminders(ctx, call.session, call.id, std::move(input), "$agenda");
+  if (computed.ok())
+    reminders = std::move(computed->reminders);
+  else if (computed.status().code() != ErrorCode::kInvalid)
+    return FromError(computed.status());
+  prevention::Date first = *prevention::ParseDate(DateOf(*start));
+  prevention::Date last = *prevention::ParseDate(DateOf(*end));
+  std::vector<agenda::AgendaEvent> reminder_events;
+  std::vector<prevention::Reminder> shown;
+  for (const prevention::Reminder& r : reminders) {
+    using prevention::ReminderStatus;
+    if (r.status != ReminderStatus::kDue && r.status != ReminderStatus::kOverdue &&
+        r.status != ReminderStatus::kUpcoming)
+      continue;
+    if (!r.due) continue;
+    // What is due already is shown today: a calendar's past is not where one looks.
+    prevention::Date day = *r.due < today ? today : *r.due;
+    if (day < first || last < day) continue;
+    agenda::AgendaEvent e;
+    bool vaccination = r.kind == prevention::Reminder::Kind::kVaccination;
+    e.uid = "reminder-" + r.series + "-" + (r.season.empty() ? std::to_string(r.dose) : r.season) +
+            "-" + call.id + "@carnet";
+    e.summary = std::string(vaccination ? "Vaccination : " : "Dépistage : ") + r.label;
+    e.description = std::string("Rappel ") + prevention::StatusName(r.status) +
+                    (r.overdue ? "; en retard à partir du " + prevention::FormatDate(*r.overdue)
+                               : std::string()) +
+                    " (calendrier des vaccinations et programmes de dépistage).";
+    e.start = prevention::FormatDate(day);
+    e.categories = {"Rappel", vaccination ? "Vaccination" : "Dépistage"};
+    reminder_events.push_back(std::move(e));
+    shown.push_back(r);
+  }
+
   QueryParams search = {{"date", "ge" + DateOf(*start)},
                         {"date", "le" + DateOf(*end)},
                         {"_sort", "date"},
                         {"_count", std::to_string(ctx.options.max_count)}};
   EntryResult found =
       Search(ctx, call.session, call.req, "Appointment", search, call.id, "$agenda");
-  if (!found.error.ok() || !calendar) return found;
+  if (!found.error.ok()) return found;
+  if (!calendar) {
+    // The reminders as the resources $reminders answers, after the appointments.
+    JsonValue* entries = found.resource.Find("entry");
+    if (!entries) entries = &found.resource.Set("entry", JsonValue::Array());
+    auto include = [&](JsonValue resource) {
+      JsonValue entry = JsonValue::Object();
+      entry.Set("fullUrl", JsonValue::String("urn:uuid:" + NewUuid()));
+      entry.Set("resource", std::move(resource));
+      JsonValue mode = JsonValue::Object();
+      mode.Set("mode", JsonValue::String("include"));
+      entry.Set("search", std::move(mode));
+      entries->Append(std::move(entry));
+    };
+    if (auto ir = prevention::ImmunizationRecommendationOf(call.id, today, shown))
+      include(std::move(*ir));
+    for (JsonValue& sr : prevention::ScreeningRequestsOf(call.id, today, shown))
+      include(std::move(sr));
+    if (entries->items().empty()) found.resource.Remove("entry");
+    return found;
+  }
 
   std::vector<agenda::AgendaEvent> events;
   if (const JsonValue* entries = found.resource.Find("entry"); entries && entries->is_array())
@@ -88,6 +151,7 @@ EntryResult PatientAgenda(const FhirContext& ctx, Call& call) {
       if (!resource || resource->GetString("resourceType") != "Appointment") continue;
       if (auto e = agenda::EventFromAppointment(*resource)) events.push_back(std::move(*e));
     }
+  for (agenda::AgendaEvent& e : reminder_events) events.push_back(std::move(e));
   agenda::CalendarInfo info;
   info.name = "Mon agenda santé";
   info.generated_at = FormatUtc(std::chrono::system_clock::now());

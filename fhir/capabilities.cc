@@ -104,7 +104,10 @@ const OperationSpec kAgenda = {
     "and audited as Patient/[id]/Appointment?date=ge[start]&date=le[end] would be, sorted by "
     "date. As a searchset Bundle, or, with _format=ics or Accept: text/calendar, as an "
     "iCalendar (RFC 5545) feed a phone calendar reads (one VEVENT per scheduled appointment, "
-    "times in UTC). A record the caller may not see answers 404 like one that does not exist.",
+    "times in UTC). The vaccination and screening reminders ($reminders) that fall in the "
+    "period are included: all-day events in the feed, the ImmunizationRecommendation and "
+    "ServiceRequests (search mode include) in the searchset. A record the caller may not see "
+    "answers 404 like one that does not exist.",
     {{"start", "in", 0, "1", "date", "First day (default: 90 days ago)"},
      {"end", "in", 0, "1", "date",
       "Last day (default: 455 days after start); at most three years after start"},

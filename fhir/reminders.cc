@@ -36,23 +36,10 @@ prevention::Sex SexOf(const JsonValue& patient) {
 
 }  // namespace
 
-EntryResult PatientReminders(const FhirContext& ctx, Call& call) {
-  Session& session = call.session;
-  const std::string& id = call.id;
-  prevention::ReminderInput input;
-  input.today = Today();
-  for (const auto& [k, v] : call.query) {
-    if (k == "date") {
-      auto d = prevention::ParseDate(v);
-      if (!d || v.size() != 10)
-        return FromError(BadRequest("date '" + v + "' is not a date (YYYY-MM-DD)"));
-      input.today = *d;
-    } else if (k == "horizon") {
-      if (v.empty() || v.size() > 4 || v.find_first_not_of("0123456789") != std::string::npos)
-        return FromError(BadRequest("horizon '" + v + "' is not a number of days (0 to 9999)"));
-      input.horizon_days = std::stoi(v);
-    }
-  }
+Result<RecordReminders> ComputeRecordReminders(const FhirContext& ctx, Session& session,
+                                               const std::string& id,
+                                               prevention::ReminderInput input,
+                                               const std::string& operation) {
   const prevention::PreventionRules& rules = ctx.options.prevention_rules
                                                  ? *ctx.options.prevention_rules
                                                  : prevention::PreventionRules::Builtin();
@@ -76,8 +63,8 @@ EntryResult PatientReminders(const FhirContext& ctx, Call& call) {
     auto d = session.DecideRecord(tx, key, Action::kSearch);
     if (!d.ok()) return d.status();
     profiles::AuditEntry audit = profiles::AuditEntry::Rest("operation", 'E');
-    audit.subtype_display = "$reminders";
-    audit.object_reference = "Patient/" + id + "/$reminders";
+    audit.subtype_display = operation;
+    audit.object_reference = "Patient/" + id + "/" + operation;
     if (!d->allowed) return session.Refuse(audit, *d, key, "Patient/" + id);
     auto parsed = ParseJson(patient->content);
     if (!parsed.ok()) return Internal("stored Patient/" + id + " is unreadable");
@@ -111,16 +98,39 @@ EntryResult PatientReminders(const FhirContext& ctx, Call& call) {
           }));
     return session.Audit(tx, audit, *d, key);
   });
-  if (!st.ok()) return FromError(st);
-  if (gone) return FromError(Status(ErrorCode::kGone, "Patient/" + id + " was deleted"));
+  if (!st.ok()) return st;
+  if (gone) return Status(ErrorCode::kGone, "Patient/" + id + " was deleted");
   auto birth = prevention::ParseDate(patient_json.GetString("birthDate"));
   if (!birth || patient_json.GetString("birthDate").size() != 10)
-    return FromError(Invalid(
-        "Patient/" + id + " has no full birthDate (YYYY-MM-DD): reminders are computed from it"));
+    return Invalid("Patient/" + id +
+                   " has no full birthDate (YYYY-MM-DD): reminders are computed from it");
   input.birth = *birth;
   input.sex = SexOf(patient_json);
+  RecordReminders out;
+  out.today = input.today;
+  out.reminders = prevention::ComputeReminders(rules, input);
+  return out;
+}
 
-  std::vector<prevention::Reminder> reminders = prevention::ComputeReminders(rules, input);
+EntryResult PatientReminders(const FhirContext& ctx, Call& call) {
+  const std::string& id = call.id;
+  prevention::ReminderInput input;
+  input.today = Today();
+  for (const auto& [k, v] : call.query) {
+    if (k == "date") {
+      auto d = prevention::ParseDate(v);
+      if (!d || v.size() != 10)
+        return FromError(BadRequest("date '" + v + "' is not a date (YYYY-MM-DD)"));
+      input.today = *d;
+    } else if (k == "horizon") {
+      if (v.empty() || v.size() > 4 || v.find_first_not_of("0123456789") != std::string::npos)
+        return FromError(BadRequest("horizon '" + v + "' is not a number of days (0 to 9999)"));
+      input.horizon_days = std::stoi(v);
+    }
+  }
+  auto computed = ComputeRecordReminders(ctx, call.session, id, std::move(input), "$reminders");
+  if (!computed.ok()) return FromError(computed.status());
+  const std::vector<prevention::Reminder>& reminders = computed->reminders;
   JsonValue bundle = NewBundle("collection");
   JsonValue entries = JsonValue::Array();
   auto add = [&](JsonValue resource) {
@@ -129,9 +139,9 @@ EntryResult PatientReminders(const FhirContext& ctx, Call& call) {
     entry.Set("resource", std::move(resource));
     entries.Append(std::move(entry));
   };
-  if (auto ir = prevention::ImmunizationRecommendationOf(id, input.today, reminders))
+  if (auto ir = prevention::ImmunizationRecommendationOf(id, computed->today, reminders))
     add(std::move(*ir));
-  for (JsonValue& sr : prevention::ScreeningRequestsOf(id, input.today, reminders))
+  for (JsonValue& sr : prevention::ScreeningRequestsOf(id, computed->today, reminders))
     add(std::move(sr));
   return BundleAnswer(std::move(bundle), std::move(entries));
 }

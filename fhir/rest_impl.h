@@ -15,6 +15,7 @@
 #include "fhir/format.h"
 #include "fhir/interactions.h"
 #include "fhir/rest.h"
+#include "prevention/reminders.h"
 #include "profiles/access.h"
 #include "storage/pool.h"
 #include "storage/resource_store.h"
@@ -104,6 +105,19 @@ EntryResult Search(const FhirContext& ctx, Session& session, const HttpRequest& 
 Result<std::vector<JsonValue>> ReadVisibleRecord(const FhirContext& ctx, Session& session,
                                                  const std::string& id,
                                                  const std::string& operation);
+
+// The reminders the prevention tables give the patient of Patient/`id` on `input.today`
+// (reminders.cc), from what of the record `session` may see (its Immunizations and screening
+// results, each decided as a read), audited as one read named `operation`; a record the
+// caller may not see answers as one that does not exist.
+struct RecordReminders {
+  prevention::Date today;
+  std::vector<prevention::Reminder> reminders;
+};
+Result<RecordReminders> ComputeRecordReminders(const FhirContext& ctx, Session& session,
+                                               const std::string& id,
+                                               prevention::ReminderInput input,
+                                               const std::string& operation);
 
 // The value[x] of the parameter `name` of a Parameters resource, as text (a boolean as
 // "true"/"false", a Coding or Identifier by its code or value); "" when absent.

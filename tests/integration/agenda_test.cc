@@ -148,7 +148,9 @@ class AgendaTest : public SharedGatewayTest {
     EXPECT_TRUE(json.ok()) << r.body.substr(0, 300);
     if (!json.ok()) return out;
     if (const JsonValue* entries = json->Find("entry"))
-      for (const JsonValue& e : entries->items()) out.insert(e.Find("resource")->GetString("id"));
+      for (const JsonValue& e : entries->items())
+        if (e.Find("resource")->GetString("resourceType") == "Appointment")
+          out.insert(e.Find("resource")->GetString("id"));
     return out;
   }
 
@@ -178,6 +180,7 @@ TEST_F(AgendaTest, TheFeedIsICalendarThatLibicalReadsBack) {
     ASSERT_EQ(r.status, 200) << r.body.substr(0, 500);
     EXPECT_EQ(r.headers["content-type"], "text/calendar; charset=utf-8");
     auto events = ParseCalendar(r.body);
+    std::erase_if(events, [](const auto& e) { return e.first.rfind("Appointment-", 0) != 0; });
     ASSERT_EQ(events.size(), 3u) << r.body;
     const ParsedEvent& cardio = events["Appointment-" + Id("cardio") + "@carnet"];
     // The text comes back (a line break is "\n" in iCalendar text), and the would-be event
@@ -292,6 +295,27 @@ TEST_F(AgendaTest, ACalendarLinkReadsTheAgendaUntilRevoked) {
       As(PatientP(), "POST", "Patient/" + p_ + "/$agenda-link",
          R"({"resourceType":"Parameters","parameter":[{"name":"revoke","valueString":"yes"}]})");
   EXPECT_EQ(bad.status, 400) << bad.body;
+}
+
+// The reminders the French calendars give the patient (born in 1958: the 65-year boosters,
+// the influenza campaign, colorectal screening...) are in the agenda: in the feed as all-day
+// events, in the searchset as the resources $reminders answers.
+TEST_F(AgendaTest, TheRemindersAreInTheAgenda) {
+  auto feed = As(PatientP(), "GET", "Patient/" + p_ + "/$agenda?_format=ics");
+  ASSERT_EQ(feed.status, 200) << feed.body.substr(0, 300);
+  int vaccinations = 0, screenings = 0;
+  for (const auto& [uid, e] : ParseCalendar(feed.body)) {
+    if (uid.rfind("reminder-", 0) != 0) continue;
+    if (e.summary.rfind("Vaccination : ", 0) == 0) ++vaccinations;
+    if (e.summary.rfind("Dépistage : ", 0) == 0) ++screenings;
+    EXPECT_EQ(e.start.size(), 8u) << uid << ": an all-day event (DATE), not " << e.start;
+  }
+  EXPECT_GT(vaccinations, 0) << feed.body;
+  EXPECT_GT(screenings, 0) << feed.body;
+  auto json = As(PatientP(), "GET", "Patient/" + p_ + "/$agenda");
+  ASSERT_EQ(json.status, 200);
+  EXPECT_NE(json.body.find(R"("resourceType":"ImmunizationRecommendation")"), std::string::npos);
+  EXPECT_NE(json.body.find(R"("mode":"include")"), std::string::npos);
 }
 
 TEST_F(AgendaTest, TheCapabilityStatementDeclaresTheOperation) {
