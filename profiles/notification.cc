@@ -3,6 +3,7 @@
 #include "base/strings.h"
 #include "profiles/webhook_destination.h"
 #include "storage/notification_store.h"
+#include "storage/reminder_store.h"
 
 namespace carnet::profiles {
 namespace {
@@ -71,8 +72,9 @@ Status EnqueueAccessNotification(storage::Transaction& tx, long long patient_key
   std::string subject, text;
   if (kind == kEventEmergency) {
     subject = "Accès en urgence à votre dossier / Emergency access to your record";
-    text = "Le professionnel " + who + " a accédé à votre dossier en mode urgence. Motif : " +
-           entry.emergency_reason + "\nProfessional " + who +
+    text = "Le professionnel " + who +
+           " a accédé à votre dossier en mode urgence. Motif : " + entry.emergency_reason +
+           "\nProfessional " + who +
            " accessed your record in emergency mode. Reason: " + entry.emergency_reason;
   } else {
     subject = "Premier accès à votre dossier / First access to your record";
@@ -95,12 +97,23 @@ Status EnqueueDocumentNotification(storage::Transaction& tx, long long patient_k
                                      Payload(kEventDocument, subject, text, reference));
 }
 
+Result<bool> EnqueueReminderOnce(storage::Transaction& tx, long long patient_key,
+                                 const std::string& reminder, const std::string& patient_reference,
+                                 const std::string& subject, const std::string& text) {
+  auto first = storage::MarkReminderQueued(tx, patient_key, reminder);
+  if (!first.ok() || !*first) return first;
+  CARNET_RETURN_IF_ERROR(storage::QueueNotifications(
+      tx, patient_key, kEventReminder, Payload(kEventReminder, subject, text, patient_reference)));
+  return true;
+}
+
 Status CheckPreference(const NotificationPreference& p) {
   if (p.channel != "email" && p.channel != "webhook")
     return BadRequest("channel must be email or webhook, not '" + p.channel + "'");
   if (p.event_kind != kEventDocument && p.event_kind != kEventAccess &&
-      p.event_kind != kEventEmergency)
-    return BadRequest("event must be document, access or emergency, not '" + p.event_kind + "'");
+      p.event_kind != kEventEmergency && p.event_kind != kEventReminder)
+    return BadRequest("event must be document, access, emergency or reminder, not '" +
+                      p.event_kind + "'");
   if (p.enabled && p.address.empty()) return BadRequest("an enabled preference needs an address");
   if (p.address.size() > 512) return BadRequest("address too long");
   for (char c : p.address)

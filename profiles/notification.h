@@ -20,6 +20,7 @@ namespace carnet::profiles {
 inline constexpr const char* kEventDocument = "document";
 inline constexpr const char* kEventAccess = "access";
 inline constexpr const char* kEventEmergency = "emergency";
+inline constexpr const char* kEventReminder = "reminder";  // a vaccination or screening due
 
 // Whether `actor_id` was granted access to record `patient_key` before (a successful audit
 // event under that actor id).
@@ -37,6 +38,13 @@ Status EnqueueAccessNotification(storage::Transaction& tx, long long patient_key
 Status EnqueueDocumentNotification(storage::Transaction& tx, long long patient_key,
                                    const std::string& reference, const std::string& title,
                                    bool replaces);
+
+// Queues, once ever for the record, the reminder `reminder` (its key: what is due and when):
+// false when it was queued before (by an earlier run, before a restart), or when the patient
+// asked for no reminder.
+Result<bool> EnqueueReminderOnce(storage::Transaction& tx, long long patient_key,
+                                 const std::string& reminder, const std::string& patient_reference,
+                                 const std::string& subject, const std::string& text);
 
 // One notification preference: `channel` "email" or "webhook", `event_kind` one of the
 // kinds above, `address` an e-mail address or an http(s) URL.

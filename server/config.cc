@@ -21,35 +21,38 @@ Status ParseInt(const std::string& name, const std::string& v, long long lo, lon
   char* end = nullptr;
   long long n = std::strtoll(v.c_str(), &end, 10);
   if (v.empty() || *end != '\0' || n < lo || n > hi)
-    return BadRequest("setting " + name + ": expected a whole number from " +
-                      std::to_string(lo) + " to " + std::to_string(hi) + ", got '" + v + "'");
+    return BadRequest("setting " + name + ": expected a whole number from " + std::to_string(lo) +
+                      " to " + std::to_string(hi) + ", got '" + v + "'");
   *out = n;
   return Status::Ok();
 }
 
 Status ParseBool(const std::string& name, const std::string& v, bool* out) {
-  if (v == "1" || v == "true" || v == "yes" || v == "on") *out = true;
-  else if (v == "0" || v == "false" || v == "no" || v == "off") *out = false;
-  else return BadRequest("setting " + name + ": expected true or false, got '" + v + "'");
+  if (v == "1" || v == "true" || v == "yes" || v == "on")
+    *out = true;
+  else if (v == "0" || v == "false" || v == "no" || v == "off")
+    *out = false;
+  else
+    return BadRequest("setting " + name + ": expected true or false, got '" + v + "'");
   return Status::Ok();
 }
 
-#define INT_SETTING(field, lo, hi, help)                                              \
-  Setting {                                                                           \
-    #field, help, [](const Config& c) { return std::to_string(c.field); },            \
+#define INT_SETTING(field, lo, hi, help)                                            \
+  Setting {                                                                         \
+#field, help, [](const Config& c) { return std::to_string(c.field); },            \
         [](Config& c, const std::string& v) {                                         \
           long long n;                                                                \
           CARNET_RETURN_IF_ERROR(ParseInt(#field, v, lo, hi, &n));                     \
           c.field = static_cast<decltype(c.field)>(n);                                \
           return Status::Ok();                                                        \
-        }                                                                             \
+        } \
   }
-#define STRING_SETTING(field, help)                                                        \
-  Setting {                                                                                \
-    #field, help, [](const Config& c) { return c.field; }, [](Config& c, const std::string& v) { \
+#define STRING_SETTING(field, help)                                                            \
+  Setting {                                                                                    \
+#field, help, [](const Config& c) { return c.field; }, [](Config& c, const std::string& v) { \
       c.field = v;                                                                         \
       return Status::Ok();                                                                 \
-    }                                                                                      \
+    } \
   }
 
 const std::vector<Setting>& Settings() {
@@ -61,50 +64,71 @@ const std::vector<Setting>& Settings() {
       INT_SETTING(db_pool_size, 1, 512, "database connections"),
       INT_SETTING(db_acquire_timeout_ms, 1, 600000, "wait for a free connection (ms)"),
       INT_SETTING(db_statement_timeout_ms, 0, 3600000,
-                  "PostgreSQL statement_timeout of request statements (ms); longer ones answer 503; 0: none"),
+                  "PostgreSQL statement_timeout of request statements (ms); longer ones answer "
+                  "503; 0: none"),
       INT_SETTING(workers, 1, 1024, "request worker threads"),
       INT_SETTING(reactor_threads, 1, 64, "HTTP I/O threads"),
-      INT_SETTING(max_request_size, 1024, 1LL << 31, "largest request body accepted (bytes, counted as it arrives, chunked or not): 413 and the connection closed beyond"),
-      STRING_SETTING(public_base_url, "FHIR base URL as clients reach it; empty: http://bind:port/fhir"),
+      INT_SETTING(max_request_size, 1024, 1LL << 31,
+                  "largest request body accepted (bytes, counted as it arrives, chunked or not): "
+                  "413 and the connection closed beyond"),
+      STRING_SETTING(public_base_url,
+                     "FHIR base URL as clients reach it; empty: http://bind:port/fhir"),
       INT_SETTING(xds_max_query_results, 1, 1000000, "most objects an ITI-18 stored query returns"),
       INT_SETTING(search_max_params, 1, 10000, "most parameters in one FHIR search request"),
-      INT_SETTING(search_max_or_values, 1, 10000, "most comma-separated values of one search parameter"),
+      INT_SETTING(search_max_or_values, 1, 10000,
+                  "most comma-separated values of one search parameter"),
       INT_SETTING(search_max_chain_depth, 0, 1, "most links of a search chain or _has (0: none)"),
       INT_SETTING(search_max_includes, 0, 1000, "most _include plus _revinclude in one search"),
       INT_SETTING(shutdown_grace_ms, 0, 600000, "time given to in-flight requests on SIGTERM"),
       Setting{"debug_routes", "serve /debug/* test helpers (never in production)",
               [](const Config& c) { return std::string(c.debug_routes ? "true" : "false"); },
-              [](Config& c, const std::string& v) { return ParseBool("debug_routes", v, &c.debug_routes); }},
+              [](Config& c, const std::string& v) {
+                return ParseBool("debug_routes", v, &c.debug_routes);
+              }},
       // Identity and access policy (issue 5).
       STRING_SETTING(jwks_file, "JWKS file of the trusted issuers' token signing keys"),
       STRING_SETTING(trusted_issuers, "comma-separated token issuers (iss) validated by jwks_file"),
       STRING_SETTING(audience, "audience (aud) every token must name"),
       INT_SETTING(clock_skew_s, 0, 600, "clock skew allowed on token exp and nbf (seconds)"),
-      INT_SETTING(max_token_lifetime_s, 60, 30 * 24 * 3600,
-                  "longest lifetime a token may claim, exp - iat and exp - now (seconds): 401 beyond"),
+      INT_SETTING(
+          max_token_lifetime_s, 60, 30 * 24 * 3600,
+          "longest lifetime a token may claim, exp - iat and exp - now (seconds): 401 beyond"),
       Setting{"trust_dev_key", "trust tokens from `carnet token` (development key under data_dir)",
               [](const Config& c) { return std::string(c.trust_dev_key ? "true" : "false"); },
-              [](Config& c, const std::string& v) { return ParseBool("trust_dev_key", v, &c.trust_dev_key); }},
+              [](Config& c, const std::string& v) {
+                return ParseBool("trust_dev_key", v, &c.trust_dev_key);
+              }},
       INT_SETTING(emergency_window_s, 60, 86400, "duration of an emergency access (seconds)"),
       STRING_SETTING(habilitation_matrix_file, "habilitation matrix file; empty: the built-in one"),
       STRING_SETTING(prevention_data_dir,
                      "directory of vaccination_calendar.tsv, screening_programmes.tsv and "
                      "vaccine_antigens.tsv ($reminders); empty: the built-in ones"),
       // Mutual TLS (issue 5).
-      INT_SETTING(tls_port, 0, 65535, "port of the mutual-TLS listener for system callers; 0: none"),
+      INT_SETTING(tls_port, 0, 65535,
+                  "port of the mutual-TLS listener for system callers; 0: none"),
       STRING_SETTING(tls_cert_file, "TLS server certificate (PEM)"),
       STRING_SETTING(tls_key_file, "TLS server private key (PEM)"),
-      STRING_SETTING(tls_client_ca_file, "CA certificate(s) that issue the callers' client certificates (PEM)"),
-      STRING_SETTING(client_organisations_file, "client certificate (CN or sha256:FINGERPRINT) -> organisation"),
+      STRING_SETTING(tls_client_ca_file,
+                     "CA certificate(s) that issue the callers' client certificates (PEM)"),
+      STRING_SETTING(client_organisations_file,
+                     "client certificate (CN or sha256:FINGERPRINT) -> organisation"),
       // Notifications (issue 5).
-      STRING_SETTING(smtp_url, "SMTP relay for e-mail notifications (smtp://host:port); empty: none"),
+      STRING_SETTING(smtp_url,
+                     "SMTP relay for e-mail notifications (smtp://host:port); empty: none"),
       STRING_SETTING(smtp_from, "sender address of e-mail notifications"),
       INT_SETTING(outbox_poll_ms, 10, 600000, "how often the notification outbox is polled (ms)"),
       STRING_SETTING(webhook_allowed_hosts,
                      "host[:port],... webhooks may reach although loopback, private or link-local "
                      "(refused otherwise, when set and again after DNS at delivery)"),
-      INT_SETTING(outbox_max_attempts, 1, 100, "delivery attempts before a notification is left for an operator"),
-      INT_SETTING(retention_days, 1, 36500, "how long a closed record is archived before `carnet purge` erases it"),
+      INT_SETTING(outbox_max_attempts, 1, 100,
+                  "delivery attempts before a notification is left for an operator"),
+      INT_SETTING(reminder_days_before, 0, 365,
+                  "days before a vaccination or screening falls due that its reminder is sent"),
+      INT_SETTING(reminder_interval_s, 0, 86400,
+                  "how often the gateway queues due reminders (s); 0: only `carnet-gateway "
+                  "send-reminders`"),
+      INT_SETTING(retention_days, 1, 36500,
+                  "how long a closed record is archived before `carnet purge` erases it"),
   };
   return kSettings;
 }
@@ -222,8 +246,10 @@ Result<Config> LoadConfig(int argc, char** argv, bool* help) {
       CARNET_RETURN_IF_ERROR(s->set(c, value));
       continue;
     }
-    if (c.command.empty()) c.command = a;
-    else c.args.push_back(a);
+    if (c.command.empty())
+      c.command = a;
+    else
+      c.args.push_back(a);
   }
   return c;
 }
@@ -238,6 +264,8 @@ std::string HelpText() {
       << "  migrate   apply database migrations and exit\n"
       << "  reindex   rebuild the search index ([--type T]) after adding a SearchParameter\n"
       << "  purge     erase the records closed more than --retention-days ago (audit kept)\n"
+      << "  send-reminders  queue the vaccination and screening reminders due [--date YYYY-MM-DD]\n"
+      << "            (once each; the gateway also does it every --reminder-interval-s)\n"
       << "  conformance  run TestScript suites: --base URL [--token T] [--var name=value]...\n"
       << "            [--report-dir DIR] [suite...] (default: conformance/suites)\n"
       << "  token     print a development token: --actor KIND [--id ID] [--profession CODE]\n"

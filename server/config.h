@@ -11,7 +11,7 @@
 namespace carnet {
 
 struct Config {
-  std::string command;       // serve, migrate, token...
+  std::string command;  // serve, migrate, token...
   std::string bind = "127.0.0.1";
   int port = 8080;
   std::string data_dir = "var";
@@ -22,8 +22,8 @@ struct Config {
   // PostgreSQL statement_timeout of the serving connections: longer statements are cancelled
   // and the request answers 503 (kTimeout). 0: none (migrations never have one).
   int db_statement_timeout_ms = 30000;
-  int workers = 8;          // threads running request handlers (blocking work)
-  int reactor_threads = 2;  // Pistache I/O threads
+  int workers = 8;                      // threads running request handlers (blocking work)
+  int reactor_threads = 2;              // Pistache I/O threads
   size_t max_request_size = 96u << 20;  // holds a 64 MiB document base64-encoded in JSON
   int shutdown_grace_ms = 30000;
   int xds_max_query_results = 1000;  // ITI-18 answers XDSTooManyResults beyond this
@@ -32,7 +32,7 @@ struct Config {
   int search_max_or_values = 100;  // comma-separated values of one parameter
   int search_max_chain_depth = 1;  // links of a chain or _has (0: none; deeper is not served)
   int search_max_includes = 10;    // _include and _revinclude together
-  bool debug_routes = false;  // /debug/* test helpers; never in production
+  bool debug_routes = false;       // /debug/* test helpers; never in production
   // Base URL clients use to reach the FHIR API (Location headers, links); empty: derived
   // from bind and port.
   std::string public_base_url;
@@ -44,7 +44,8 @@ struct Config {
   std::string trusted_issuers;      // comma-separated iss values that jwks_file validates
   std::string audience = "carnet";  // aud every token must carry
   int clock_skew_s = 60;            // leeway on exp and nbf
-  int max_token_lifetime_s = 24 * 3600;  // longest lifetime a token may claim (exp - iat, exp - now)
+  int max_token_lifetime_s =
+      24 * 3600;                  // longest lifetime a token may claim (exp - iat, exp - now)
   bool trust_dev_key = false;     // also trust `carnet token` (DATA_DIR/keys); never in production
   int emergency_window_s = 3600;  // how long an emergency access lasts
   std::string habilitation_matrix_file;  // empty: the matrix compiled in
@@ -53,10 +54,10 @@ struct Config {
   std::string prevention_data_dir;  // empty: the tables of prevention/data/ compiled in
 
   // --- Mutual TLS for system-to-system callers (hospital and laboratory systems).
-  int tls_port = 0;                 // 0: no TLS listener
-  std::string tls_cert_file;        // the server's certificate (PEM)
-  std::string tls_key_file;         // its private key (PEM)
-  std::string tls_client_ca_file;   // CA that issues the callers' certificates
+  int tls_port = 0;                       // 0: no TLS listener
+  std::string tls_cert_file;              // the server's certificate (PEM)
+  std::string tls_key_file;               // its private key (PEM)
+  std::string tls_client_ca_file;         // CA that issues the callers' certificates
   std::string client_organisations_file;  // certificate -> organisation (deposit source)
 
   // --- Notifications (profiles/notification.h, server/outbox_worker.h).
@@ -64,8 +65,12 @@ struct Config {
   std::string smtp_from = "notifications@carnet.invalid";
   int outbox_poll_ms = 1000;
   int outbox_max_attempts = 12;
-  // Webhook destinations allowed although not public ("host[:port],..."; profiles/webhook_destination.h).
+  // Webhook destinations allowed although not public ("host[:port],...";
+  // profiles/webhook_destination.h).
   std::string webhook_allowed_hosts;
+  // --- Reminders through the outbox (server/reminder_sender.h).
+  int reminder_days_before = 14;   // a reminder is sent this many days before it falls due
+  int reminder_interval_s = 3600;  // how often the gateway looks for due reminders; 0: never
   // --- Retention (`carnet purge`): closed records are kept this long, then erased.
   int retention_days = 3650;
 

@@ -3,35 +3,35 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <map>
-#include <cstdlib>
 #include <iostream>
+#include <map>
 #include <optional>
 
 #include "base/strings.h"
-#include "profiles/dev_token.h"
-#include "profiles/webhook_destination.h"
-#include "dossier/search_index.h"
-#include "model/structure.h"
-#include "server/config.h"
 #include "conformance/suite_variables.h"
 #include "conformance/test_script.h"
+#include "dossier/search_index.h"
+#include "model/structure.h"
 #include "prevention/rules.h"
-#include "server/gateway.h"
-#include "server/outbox_worker.h"
 #include "profiles/access.h"
+#include "profiles/dev_token.h"
+#include "profiles/record_retention.h"
+#include "profiles/webhook_destination.h"
+#include "server/config.h"
+#include "server/gateway.h"
 #include "server/http_server.h"
+#include "server/outbox_worker.h"
+#include "server/reminder_sender.h"
 #include "server/worker_pool.h"
 #include "storage/audit_store.h"
 #include "storage/migrations.h"
 #include "storage/pool.h"
-#include "profiles/record_retention.h"
 
 namespace carnet {
 namespace {
-
 
 Status Migrate(const Config& config) {
   auto conn = storage::Connection::Open(config.EffectiveConninfo());
@@ -61,11 +61,11 @@ int Serve(const Config& config) {
   std::string not_checked;
   for (const model::Invariant* inv : invariants.not_checked)
     not_checked += (not_checked.empty() ? "" : " ") + inv->key;
-  LogEvent("fhir_invariants",
-           std::to_string(invariants.compiled) + " of " + std::to_string(invariants.total) +
-               " R4 invariants compiled (ele-1, ext-1 checked natively); " +
-               std::to_string(invariants.not_checked.size()) + " not checked" +
-               (not_checked.empty() ? "" : ": " + not_checked));
+  LogEvent("fhir_invariants", std::to_string(invariants.compiled) + " of " +
+                                  std::to_string(invariants.total) +
+                                  " R4 invariants compiled (ele-1, ext-1 checked natively); " +
+                                  std::to_string(invariants.not_checked.size()) + " not checked" +
+                                  (not_checked.empty() ? "" : ": " + not_checked));
   storage::PoolOptions pool_options;
   pool_options.conninfo = config.EffectiveConninfo();
   pool_options.size = config.db_pool_size;
@@ -97,9 +97,8 @@ int Serve(const Config& config) {
     return 1;
   }
   if (config.trust_dev_key)
-    LogEvent("dev_key_trusted",
-             "tokens from `carnet token` (development key under " + config.data_dir +
-                 "/keys) are accepted: never in production");
+    LogEvent("dev_key_trusted", "tokens from `carnet token` (development key under " +
+                                    config.data_dir + "/keys) are accepted: never in production");
   if ((*access)->key_count() == 0)
     LogEvent("no_trusted_keys",
              "no jwks_file and trust_dev_key off: every request but /healthz, /readyz and "
@@ -123,8 +122,8 @@ int Serve(const Config& config) {
   http_options.too_large = [&gateway](const HttpRequest& r, bool head) {
     return gateway.TooLarge(r, head);
   };
-  HttpServer server(http_options, [&gateway](const HttpRequest& r) { return gateway.Handle(r); },
-                    workers);
+  HttpServer server(
+      http_options, [&gateway](const HttpRequest& r) { return gateway.Handle(r); }, workers);
   st = server.Start();
   if (!st.ok()) {
     LogEvent("startup_failed", st.ToString());
@@ -140,7 +139,8 @@ int Serve(const Config& config) {
     tls_options.client_ca_file = config.tls_client_ca_file;
     if (tls_options.tls_cert_file.empty() || tls_options.tls_key_file.empty() ||
         tls_options.client_ca_file.empty()) {
-      LogEvent("startup_failed", "tls_port needs tls_cert_file, tls_key_file and tls_client_ca_file");
+      LogEvent("startup_failed",
+               "tls_port needs tls_cert_file, tls_key_file and tls_client_ca_file");
       return 1;
     }
     tls_server = std::make_unique<HttpServer>(
@@ -161,6 +161,11 @@ int Serve(const Config& config) {
   outbox_settings.webhooks = webhooks;
   OutboxWorker outbox(pool, outbox_settings);
   outbox.Start();
+  // Reminders are queued in the background too (once each: storage reminder_sent).
+  ReminderSender reminders(
+      pool, prevention_rules ? *prevention_rules : prevention::PreventionRules::Builtin(),
+      config.reminder_days_before, config.reminder_interval_s);
+  reminders.Start();
   LogEvent("listening", config.bind + ":" + std::to_string(server.port()));
 
   int sig = 0;
@@ -175,6 +180,7 @@ int Serve(const Config& config) {
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // last writes leave the reactor
   server.Shutdown();
   if (tls_server) tls_server->Shutdown();
+  reminders.Stop();
   outbox.Stop();
   LogEvent("stopped", idle ? "clean" : "grace period expired with requests in flight");
   return 0;
@@ -289,6 +295,44 @@ int PurgeCommand(const Config& config) {
   return 0;
 }
 
+// `carnet send-reminders [--date YYYY-MM-DD]`: queues the reminders due on that day (default
+// today) for every record that asked for them, once each; the gateway's outbox delivers them.
+// What the gateway does every reminder_interval_s, for cron or for a test.
+int SendRemindersCommand(const Config& config) {
+  std::string now = FormatUtc(std::chrono::system_clock::now());
+  auto today = prevention::ParseDate(now.substr(0, 10));
+  for (size_t i = 0; i < config.args.size(); ++i) {
+    if (config.args[i] == "--date" && i + 1 < config.args.size() &&
+        config.args[i + 1].size() == 10 && prevention::ParseDate(config.args[i + 1])) {
+      today = prevention::ParseDate(config.args[++i]);
+    } else {
+      std::cerr << "carnet send-reminders: takes --date YYYY-MM-DD, not " << config.args[i] << "\n";
+      return 2;
+    }
+  }
+  std::optional<prevention::PreventionRules> loaded;
+  if (!config.prevention_data_dir.empty()) {
+    auto rules = prevention::PreventionRules::LoadDir(config.prevention_data_dir);
+    if (!rules.ok()) {
+      std::cerr << "carnet send-reminders: " << rules.status().message() << "\n";
+      return 1;
+    }
+    loaded = std::move(rules).value();
+  }
+  storage::PoolOptions options;
+  options.conninfo = config.EffectiveConninfo();
+  options.size = 1;
+  storage::Pool pool(options);
+  auto queued = QueueDueReminders(pool, loaded ? *loaded : prevention::PreventionRules::Builtin(),
+                                  *today, config.reminder_days_before);
+  if (!queued.ok()) {
+    std::cerr << "carnet send-reminders: " << queued.status().ToString() << "\n";
+    return 1;
+  }
+  std::cout << *queued << " reminder(s) queued for " << prevention::FormatDate(*today) << "\n";
+  return 0;
+}
+
 // `carnet conformance --base URL [--token T] [--var name=value]... [--report-dir DIR]
 // [suite...]`: runs TestScript suites (conformance/suites by default) against any FHIR server,
 // writes one TestReport per script, prints each failure and `N passed, N failed`; exit 1 on
@@ -300,9 +344,12 @@ int ConformanceCommand(const Config& config) {
   for (size_t i = 0; i < config.args.size(); ++i) {
     const std::string& a = config.args[i];
     auto next = [&]() -> std::string { return i + 1 < config.args.size() ? config.args[++i] : ""; };
-    if (a == "--base") options.base_url = next();
-    else if (a == "--token") options.token = next();
-    else if (a == "--report-dir") report_dir = next();
+    if (a == "--base")
+      options.base_url = next();
+    else if (a == "--token")
+      options.token = next();
+    else if (a == "--report-dir")
+      report_dir = next();
     else if (a == "--var") {
       std::string kv = next();
       auto eq = kv.find('=');
@@ -355,8 +402,8 @@ int ConformanceCommand(const Config& config) {
     for (const auto& r : *results) {
       passed += r.passed;
       failed += r.failed;
-      std::cout << (r.failed ? "FAIL " : "pass ") << r.name << " (" << r.passed << " passed, " << r.failed
-                << " failed)\n";
+      std::cout << (r.failed ? "FAIL " : "pass ") << r.name << " (" << r.passed << " passed, "
+                << r.failed << " failed)\n";
       for (const auto& f : r.failures) std::cout << "  - " << f << "\n";
       if (!report_dir.empty()) {
         std::filesystem::create_directories(report_dir);
@@ -398,6 +445,7 @@ int main(int argc, char** argv) {
   if (cmd == "audit-verify") return carnet::AuditVerify(*config);
   if (cmd == "reindex") return carnet::ReindexCommand(*config);
   if (cmd == "purge") return carnet::PurgeCommand(*config);
+  if (cmd == "send-reminders") return carnet::SendRemindersCommand(*config);
   if (cmd == "conformance") return carnet::ConformanceCommand(*config);
   std::cerr << "carnet: unknown command '" << cmd << "' (see carnet --help)\n";
   return 2;

@@ -1,32 +1,30 @@
 #include "tests/integration/harness.h"
 
-#include <strings.h>
-
-#include <filesystem>
-#include <mutex>
-
-#include "conformance/curl_sink.h"
-#include "profiles/dev_token.h"
-#include "profiles/jwt.h"
-
 #include <arpa/inet.h>
 #include <curl/curl.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <signal.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cctype>
-#include <fcntl.h>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
+
+#include "conformance/curl_sink.h"
+#include "profiles/dev_token.h"
+#include "profiles/jwt.h"
 
 namespace carnet::testing {
 namespace {
@@ -82,8 +80,8 @@ std::string PublicKeyPem(const profiles::SigningKey& key) {
 }
 
 std::string SuiteToken() {
-  return Token({"--actor", "system", "--id", "conformance-suite", "--client-id", "conformance-suite",
-                "--scope", "system/*.cruds"});
+  return Token({"--actor", "system", "--id", "conformance-suite", "--client-id",
+                "conformance-suite", "--scope", "system/*.cruds"});
 }
 
 HttpClient::HttpClient() : curl_(curl_easy_init()), bearer_(SuiteToken()) {}
@@ -161,8 +159,8 @@ std::string TestPgDir() {
 }
 
 bool PgCtl(const std::string& cmd) {
-  std::string line = std::string(CARNET_SOURCE_DIR) + "/scripts/pg.sh " + cmd + " '" +
-                     TestPgDir() + "' >/dev/null 2>&1";
+  std::string line = std::string(CARNET_SOURCE_DIR) + "/scripts/pg.sh " + cmd + " '" + TestPgDir() +
+                     "' >/dev/null 2>&1";
   return std::system(line.c_str()) == 0;
 }
 
@@ -180,10 +178,10 @@ void SharedGatewayTest::TearDownTestSuite() {
 
 GatewayProcess::GatewayProcess(std::vector<std::string> extra_flags) : port_(FreePort()) {
   log_path_ = ::testing::TempDir() + "/carnet-gateway-" + std::to_string(port_) + ".log";
-  std::vector<std::string> args = {CARNET_GATEWAY_BINARY, "serve", "--port",
-                                   std::to_string(port_), "--db", TestDbConninfo(),
-                                   "--debug-routes", "true", "--shutdown-grace-ms", "10000",
-                                   "--trust-dev-key", "true", "--data", TestKeysDir()};
+  std::vector<std::string> args = {
+      CARNET_GATEWAY_BINARY, "serve",          "--port", std::to_string(port_), "--db",
+      TestDbConninfo(),      "--debug-routes", "true",   "--shutdown-grace-ms", "10000",
+      "--trust-dev-key",     "true",           "--data", TestKeysDir()};
   args.insert(args.end(), extra_flags.begin(), extra_flags.end());
   pid_ = fork();
   if (pid_ == 0) {
@@ -301,6 +299,18 @@ JsonValue Parse(const std::string& text) {
   auto r = ParseJson(text);
   EXPECT_TRUE(r.ok()) << r.status().ToString() << "\n" << text.substr(0, 500);
   return r.ok() ? std::move(r).value() : JsonValue();
+}
+
+CommandRun RunCommand(const std::string& command, bool with_stderr) {
+  CommandRun r;
+  FILE* p = popen((command + (with_stderr ? " 2>&1" : " 2>/dev/null")).c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
 }
 
 }  // namespace carnet::testing

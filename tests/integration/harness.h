@@ -22,7 +22,7 @@ struct HttpResult {
   long status = 0;  // 0: no answer (connection refused, timeout)
   std::string body;
   std::map<std::string, std::string> headers;  // lower-case names
-  long new_connections = 0;                     // connections curl opened for this request
+  long new_connections = 0;                    // connections curl opened for this request
   std::string error;
 };
 
@@ -73,8 +73,8 @@ class HttpClient {
 // A loopback TCP port nothing listens on right now.
 int FreePort();
 
-std::string TestDbConninfo();      // CARNET_TEST_DB, or a test failure
-std::string TestPgDir();           // CARNET_TEST_PG_DIR, or a test failure
+std::string TestDbConninfo();  // CARNET_TEST_DB, or a test failure
+std::string TestPgDir();       // CARNET_TEST_PG_DIR, or a test failure
 // Runs scripts/pg.sh CMD on the test cluster; true on success.
 bool PgCtl(const std::string& cmd);
 
@@ -129,6 +129,13 @@ class Subprocess {
 
 // Waits until something accepts TCP connections on 127.0.0.1:port.
 bool WaitForPort(int port, std::chrono::milliseconds timeout = std::chrono::seconds(15));
+
+// A command run through the shell: its exit code and what it printed.
+struct CommandRun {
+  int exit_code = -1;
+  std::string out;  // standard output (and standard error, when asked)
+};
+CommandRun RunCommand(const std::string& command, bool with_stderr = true);
 
 // A FHIR answer's JSON; a test failure (and a null value) when it does not parse.
 JsonValue Parse(const std::string& text);

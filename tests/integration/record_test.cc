@@ -19,22 +19,9 @@ namespace {
 
 const char* kJson = "Content-Type: application/fhir+json";
 
-struct CommandRun {
-  int exit_code = -1;
-  std::string out;
-};
-
 CommandRun Gateway(const std::string& args) {
-  CommandRun r;
-  std::string cmd = std::string(CARNET_GATEWAY_BINARY) + " " + args + " --db '" + TestDbConninfo() + "' 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return RunCommand(std::string(CARNET_GATEWAY_BINARY) + " " + args + " --db '" + TestDbConninfo() +
+                    "'");
 }
 
 class RecordLifeTest : public ::testing::Test {
@@ -56,17 +43,21 @@ class RecordLifeTest : public ::testing::Test {
   std::string NewRecord(const std::string& pid, const std::string& ins) {
     auto r = As(operator_, "PUT", "/fhir/Patient/" + pid,
                 R"({"resourceType":"Patient","id":")" + pid +
-                    R"(","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":")" + ins + R"("}]})");
+                    R"(","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.10","value":")" + ins +
+                    R"("}]})");
     EXPECT_EQ(r.status, 201) << r.body;
-    auto key = db_->RunDynamic("SELECT patient_key FROM patient WHERE resource_id = $1", {storage::SqlParam::Text(pid)});
+    auto key = db_->RunDynamic("SELECT patient_key FROM patient WHERE resource_id = $1",
+                               {storage::SqlParam::Text(pid)});
     return key.ok() && key->rows() == 1 ? key->GetString(0, 0) : "";
   }
 
   static std::string Doc(const std::string& id, const std::string& pid) {
     return R"({"resourceType":"DocumentReference","id":")" + id + R"(","status":"current",
       "type":{"coding":[{"system":"http://loinc.org","code":"11502-2"}]},
-      "subject":{"reference":"Patient/)" + pid + R"("},
-      "content":[{"attachment":{"contentType":"text/plain","url":"Binary/)" + id + R"(-bin"}}]})";
+      "subject":{"reference":"Patient/)" +
+           pid + R"("},
+      "content":[{"attachment":{"contentType":"text/plain","url":"Binary/)" +
+           id + R"(-bin"}}]})";
   }
 
   long long Count(const std::string& sql) {
@@ -80,8 +71,8 @@ class RecordLifeTest : public ::testing::Test {
   std::string operator_ = Token({"--actor", "operator", "--id", "ops-1"});
   // A hospital system that is also the identity feed: it chooses its documents' ids
   // (update as create is reserved to identity feeds and operators).
-  std::string lab_ = Token({"--actor", "system", "--id", "lab-life", "--client-id", "lab-life", "--scope",
-                            "system/*.cruds"});
+  std::string lab_ = Token({"--actor", "system", "--id", "lab-life", "--client-id", "lab-life",
+                            "--scope", "system/*.cruds"});
   std::string run_ = RandomHex(4);
   long long ins_base_ = 500000000000LL + std::stoll(RandomHex(5), nullptr, 16) * 10;
 };
@@ -89,9 +80,11 @@ class RecordLifeTest : public ::testing::Test {
 TEST_F(RecordLifeTest, OpposedRecordTakesNothing) {
   std::string pid = "opp-" + run_, ins = "2" + std::to_string(ins_base_ + 1);
   NewRecord(pid, ins);
-  auto oppose = As(operator_, "POST", "/fhir/Patient/" + pid + "/$oppose", R"({"resourceType":"Parameters"})");
+  auto oppose = As(operator_, "POST", "/fhir/Patient/" + pid + "/$oppose",
+                   R"({"resourceType":"Parameters"})");
   ASSERT_EQ(oppose.status, 200) << oppose.body;
-  auto fhir = As(lab_, "PUT", "/fhir/DocumentReference/opp-" + run_ + "-d", Doc("opp-" + run_ + "-d", pid));
+  auto fhir =
+      As(lab_, "PUT", "/fhir/DocumentReference/opp-" + run_ + "-d", Doc("opp-" + run_ + "-d", pid));
   EXPECT_EQ(fhir.status, 404) << fhir.body;
   EXPECT_NE(fhir.body.find("opposed"), std::string::npos) << fhir.body;
   // The patient's own token finds no record either.
@@ -114,25 +107,38 @@ TEST_F(RecordLifeTest, ClosedRecordIsAnArchiveThenPurged) {
   ASSERT_EQ(As(lab_, "PUT", "/fhir/DocumentReference/" + doc, Doc(doc, pid)).status, 201);
   // Content deposited ahead of its document: no record key of its own.
   ASSERT_EQ(As(lab_, "PUT", "/fhir/Binary/" + doc + "-bin",
-               R"({"resourceType":"Binary","id":")" + doc + R"(-bin","contentType":"text/plain","data":"b2s=",)"
-               R"("securityContext":{"reference":"DocumentReference/)" + doc + R"("}})")
+               R"({"resourceType":"Binary","id":")" + doc +
+                   R"(-bin","contentType":"text/plain","data":"b2s=",)"
+                   R"("securityContext":{"reference":"DocumentReference/)" +
+                   doc + R"("}})")
                 .status,
             201);
   std::string patient = Token({"--actor", "patient", "--id", "p-" + run_, "--patient", ins});
-  ASSERT_EQ(As(patient, "POST", "/fhir/CareTeam",
-               R"({"resourceType":"CareTeam","status":"active","subject":{"reference":"Patient/)" + pid +
-                   R"("},"participant":[{"member":{"identifier":{"value":"810000000021"}}}]})")
-                .status,
-            201);
-  std::string doctor = Token({"--actor", "professional", "--id", "810000000021", "--profession", "10", "--org", "o"});
+  ASSERT_EQ(
+      As(patient, "POST", "/fhir/CareTeam",
+         R"({"resourceType":"CareTeam","status":"active","subject":{"reference":"Patient/)" + pid +
+             R"("},"participant":[{"member":{"identifier":{"value":"810000000021"}}}]})")
+          .status,
+      201);
+  std::string doctor = Token(
+      {"--actor", "professional", "--id", "810000000021", "--profession", "10", "--org", "o"});
   ASSERT_EQ(As(doctor, "GET", "/fhir/DocumentReference/" + doc).status, 200);
 
   // Only the operator closes a record (a patient asks the national service to).
-  EXPECT_EQ(As(doctor, "POST", "/fhir/Patient/" + pid + "/$close", R"({"resourceType":"Parameters"})").status, 403);
-  ASSERT_EQ(As(operator_, "POST", "/fhir/Patient/" + pid + "/$close", R"({"resourceType":"Parameters"})").status, 200);
+  EXPECT_EQ(
+      As(doctor, "POST", "/fhir/Patient/" + pid + "/$close", R"({"resourceType":"Parameters"})")
+          .status,
+      403);
+  ASSERT_EQ(
+      As(operator_, "POST", "/fhir/Patient/" + pid + "/$close", R"({"resourceType":"Parameters"})")
+          .status,
+      200);
   EXPECT_EQ(As(doctor, "GET", "/fhir/DocumentReference/" + doc).status, 404);
   EXPECT_EQ(As(patient, "GET", "/fhir/DocumentReference/" + doc).status, 200);
-  EXPECT_EQ(As(patient, "GET", "/fhir/Binary/" + doc + "-bin", "", {"Accept: application/fhir+json"}).status, 200);
+  EXPECT_EQ(
+      As(patient, "GET", "/fhir/Binary/" + doc + "-bin", "", {"Accept: application/fhir+json"})
+          .status,
+      200);
   auto write = As(patient, "POST", "/fhir/DocumentReference", Doc(doc + "-p", pid));
   EXPECT_EQ(write.status, 403) << write.body;
   auto deposit = As(lab_, "PUT", "/fhir/DocumentReference/" + doc + "-2", Doc(doc + "-2", pid));
@@ -144,16 +150,22 @@ TEST_F(RecordLifeTest, ClosedRecordIsAnArchiveThenPurged) {
   EXPECT_EQ(early.exit_code, 0) << early.out;
   EXPECT_EQ(Count("SELECT count(*) FROM resource WHERE patient_key = " + key), 4);
   // Ten years and a day later (the closure moved back in time)...
-  ASSERT_TRUE(db_->Exec("UPDATE patient SET closed_at = now() - interval '3651 days' WHERE patient_key = " + key).ok());
+  ASSERT_TRUE(
+      db_->Exec("UPDATE patient SET closed_at = now() - interval '3651 days' WHERE patient_key = " +
+                key)
+          .ok());
   long long audit_before = Count("SELECT count(*) FROM audit_event WHERE patient_key = " + key);
   ASSERT_GT(audit_before, 5);
   auto purge = Gateway("purge");
   ASSERT_EQ(purge.exit_code, 0) << purge.out;
   EXPECT_NE(purge.out.find("purged record " + key), std::string::npos) << purge.out;
-  for (const char* table : {"resource", "resource_history", "idx_token", "idx_reference", "registry_object",
-                            "care_team_member", "patient_identifier", "patient"})
-    EXPECT_EQ(Count(std::string("SELECT count(*) FROM ") + table + " WHERE patient_key = " + key), 0) << table;
-  EXPECT_EQ(Count("SELECT count(*) FROM resource WHERE res_id = '" + doc + "-bin'"), 0) << "its content too";
+  for (const char* table : {"resource", "resource_history", "idx_token", "idx_reference",
+                            "registry_object", "care_team_member", "patient_identifier", "patient"})
+    EXPECT_EQ(Count(std::string("SELECT count(*) FROM ") + table + " WHERE patient_key = " + key),
+              0)
+        << table;
+  EXPECT_EQ(Count("SELECT count(*) FROM resource WHERE res_id = '" + doc + "-bin'"), 0)
+      << "its content too";
   // The access history stays, and its chain holds.
   EXPECT_EQ(Count("SELECT count(*) FROM audit_event WHERE patient_key = " + key), audit_before);
   auto verify = Gateway("audit-verify --patient " + key);
@@ -167,27 +179,31 @@ TEST_F(RecordLifeTest, ThePatientMayOpposeEmergencyAccess) {
   std::string doc = "emg-" + run_ + "-d";
   ASSERT_EQ(As(lab_, "PUT", "/fhir/DocumentReference/" + doc, Doc(doc, pid)).status, 201);
   std::string patient = Token({"--actor", "patient", "--id", "p-" + run_, "--patient", ins});
-  std::string urgent = Token({"--actor", "professional", "--id", "810000000031", "--profession", "10", "--org", "samu",
-                              "--emergency", "Arret cardiaque"});
-  std::string urgent2 = Token({"--actor", "professional", "--id", "810000000032", "--profession", "10", "--org", "samu",
-                               "--emergency", "Polytraumatisme"});
+  std::string urgent = Token({"--actor", "professional", "--id", "810000000031", "--profession",
+                              "10", "--org", "samu", "--emergency", "Arret cardiaque"});
+  std::string urgent2 = Token({"--actor", "professional", "--id", "810000000032", "--profession",
+                               "10", "--org", "samu", "--emergency", "Polytraumatisme"});
   ASSERT_EQ(As(urgent, "GET", "/fhir/DocumentReference/" + doc).status, 200);
   // Emergency access is read-only.
   EXPECT_EQ(As(urgent, "POST", "/fhir/DocumentReference", Doc(doc + "-e", pid)).status, 403);
-  auto oppose = As(patient, "POST", "/fhir/Patient/" + pid + "/$emergency-access",
-                   R"({"resourceType":"Parameters","parameter":[{"name":"opposed","valueBoolean":true}]})");
+  auto oppose =
+      As(patient, "POST", "/fhir/Patient/" + pid + "/$emergency-access",
+         R"({"resourceType":"Parameters","parameter":[{"name":"opposed","valueBoolean":true}]})");
   ASSERT_EQ(oppose.status, 200) << oppose.body;
   EXPECT_EQ(As(urgent2, "GET", "/fhir/DocumentReference/" + doc).status, 404);
-  EXPECT_EQ(As(urgent, "GET", "/fhir/DocumentReference/" + doc).status, 404) << "an open window closes too";
+  EXPECT_EQ(As(urgent, "GET", "/fhir/DocumentReference/" + doc).status, 404)
+      << "an open window closes too";
   // Only the patient side decides this.
-  EXPECT_EQ(As(lab_, "POST", "/fhir/Patient/" + pid + "/$emergency-access",
-               R"({"resourceType":"Parameters","parameter":[{"name":"opposed","valueBoolean":false}]})")
-                .status,
-            403);
-  ASSERT_EQ(As(patient, "POST", "/fhir/Patient/" + pid + "/$emergency-access",
-               R"({"resourceType":"Parameters","parameter":[{"name":"opposed","valueBoolean":false}]})")
-                .status,
-            200);
+  EXPECT_EQ(
+      As(lab_, "POST", "/fhir/Patient/" + pid + "/$emergency-access",
+         R"({"resourceType":"Parameters","parameter":[{"name":"opposed","valueBoolean":false}]})")
+          .status,
+      403);
+  ASSERT_EQ(
+      As(patient, "POST", "/fhir/Patient/" + pid + "/$emergency-access",
+         R"({"resourceType":"Parameters","parameter":[{"name":"opposed","valueBoolean":false}]})")
+          .status,
+      200);
   EXPECT_EQ(As(urgent2, "GET", "/fhir/DocumentReference/" + doc).status, 200);
 }
 
@@ -202,10 +218,14 @@ TEST_F(RecordLifeTest, AReadWhoseAuditCannotBeWrittenFails) {
   ASSERT_EQ(As(patient, "GET", "/fhir/DocumentReference/" + doc).status, 200);
   // The audit table refuses this record's events (a full disk, a broken replica...).
   std::string fn = "carnet_test_no_audit_" + run_;
-  ASSERT_TRUE(db_->Exec("CREATE FUNCTION " + fn + "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                        "RAISE EXCEPTION 'audit storage unavailable'; END $$").ok());
-  ASSERT_TRUE(db_->Exec("CREATE TRIGGER " + fn + " BEFORE INSERT ON audit_event FOR EACH ROW WHEN (NEW.patient_key = " +
-                        key + ") EXECUTE FUNCTION " + fn + "()").ok());
+  ASSERT_TRUE(db_->Exec("CREATE FUNCTION " + fn +
+                        "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                        "RAISE EXCEPTION 'audit storage unavailable'; END $$")
+                  .ok());
+  ASSERT_TRUE(db_->Exec("CREATE TRIGGER " + fn +
+                        " BEFORE INSERT ON audit_event FOR EACH ROW WHEN (NEW.patient_key = " +
+                        key + ") EXECUTE FUNCTION " + fn + "()")
+                  .ok());
   auto read = As(patient, "GET", "/fhir/DocumentReference/" + doc);
   auto search = As(patient, "GET", "/fhir/DocumentReference?patient=" + pid);
   auto everything = As(patient, "GET", "/fhir/Patient/" + pid + "/$everything");
@@ -235,8 +255,10 @@ TEST_F(RecordLifeTest, TheAuditChainCatchesARowAlteredInTheDatabase) {
   EXPECT_FALSE(db_->Exec("UPDATE audit_event SET outcome = '4' WHERE patient_key = " + key).ok());
   // ...but someone with the owner's rights can: the chain shows it.
   ASSERT_TRUE(db_->Exec("ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_update").ok());
-  ASSERT_TRUE(db_->Exec("UPDATE audit_event SET content = replace(content, '\"read\"', '\"vread\"') WHERE seq = "
-                        "(SELECT min(seq) + 1 FROM audit_event WHERE patient_key = " + key + ")")
+  ASSERT_TRUE(db_->Exec("UPDATE audit_event SET content = replace(content, '\"read\"', "
+                        "'\"vread\"') WHERE seq = "
+                        "(SELECT min(seq) + 1 FROM audit_event WHERE patient_key = " +
+                        key + ")")
                   .ok());
   ASSERT_TRUE(db_->Exec("ALTER TABLE audit_event ENABLE TRIGGER audit_event_no_update").ok());
   auto broken = Gateway("audit-verify --patient " + key);

@@ -30,16 +30,7 @@ const char* kVisibility = "urn:oid:1.2.250.1.213.1.1.4.13";
 
 std::string Auth(const std::string& token) { return "Authorization: Bearer " + token; }
 
-std::string Shell(const std::string& command) {
-  std::string out;
-  FILE* p = popen((command + " 2>&1").c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
+std::string Shell(const std::string& command) { return RunCommand(command).out; }
 
 // pdftotext's text with every run of white space as one space: a cell's text wraps within its
 // column, and its lines come out one per line.

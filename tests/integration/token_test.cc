@@ -18,23 +18,9 @@
 namespace carnet::testing {
 namespace {
 
-struct CommandRun {
-  int exit_code = -1;
-  std::string out;
-};
-
 // Runs the gateway binary with `args` (already shell-quoted where needed); stdout only.
 CommandRun Gateway(const std::string& args) {
-  CommandRun r;
-  std::string cmd = std::string(CARNET_GATEWAY_BINARY) + " " + args + " 2>/dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return RunCommand(std::string(CARNET_GATEWAY_BINARY) + " " + args, /*with_stderr=*/false);
 }
 
 std::string LastLine(std::string s) {
@@ -142,9 +128,11 @@ TEST_F(TokenCommandTest, RefusesBadArguments) {
 
 // `carnet token` stays within the lifetime the gateway accepts (--max-token-lifetime-s).
 TEST_F(TokenCommandTest, TtlBeyondTheLifetimeCapIsRefused) {
-  EXPECT_EQ(Gateway("token --data " + dir_ + " --actor operator --id op-1 --ttl 90000").exit_code, 2);
-  CommandRun two_hours = Gateway("token --data " + dir_ +
-                                 " --actor operator --id op-1 --ttl 7200 --max-token-lifetime-s 7200");
+  EXPECT_EQ(Gateway("token --data " + dir_ + " --actor operator --id op-1 --ttl 90000").exit_code,
+            2);
+  CommandRun two_hours =
+      Gateway("token --data " + dir_ +
+              " --actor operator --id op-1 --ttl 7200 --max-token-lifetime-s 7200");
   EXPECT_EQ(two_hours.exit_code, 0);
   EXPECT_EQ(Gateway("token --data " + dir_ +
                     " --actor operator --id op-1 --ttl 7201 --max-token-lifetime-s 7200")
@@ -156,7 +144,8 @@ long long RefusedLogins() {
   auto conn = storage::Connection::Open(TestDbConninfo());
   if (!conn.ok()) return -1;
   auto r = (*conn)->RunDynamic(
-      "SELECT count(*) FROM audit_event WHERE actor_kind = 'unauthenticated' AND outcome = '4'", {});
+      "SELECT count(*) FROM audit_event WHERE actor_kind = 'unauthenticated' AND outcome = '4'",
+      {});
   return r.ok() ? r->GetInt(0, 0) : -1;
 }
 
