@@ -1,15 +1,18 @@
 #include "dossier/dossier.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "base/http.h"
 #include "base/strings.h"
 #include "dossier/after_write.h"
+#include "dossier/conformance_source.h"
 #include "dossier/document_extraction.h"
 #include "dossier/search_index.h"
 #include "mapping/registry_index.h"
 #include "model/compartment.h"
 #include "model/structure.h"
+#include "model/profile.h"
 #include "model/validator.h"
 #include "profiles/shared_content.h"
 #include "storage/advisory_lock.h"
@@ -99,13 +102,22 @@ Result<JsonValue> StoredJson(const storage::StoredResource& r) {
   return parsed;
 }
 
-Status CheckResource(const std::string& type, const JsonValue& resource,
-                     std::vector<model::ValidationIssue>* issues_out) {
+Status CheckResource(storage::Transaction& tx, const std::string& type, const JsonValue& resource,
+                     std::vector<model::ValidationIssue>* issues_out,
+                     const std::vector<std::string>& profiles) {
   std::string rt = resource.GetString("resourceType");
   if (rt.empty()) return BadRequest("the resource has no resourceType", "resourceType");
   if (rt != type)
     return BadRequest("the body is a " + rt + " but the URL names " + type, "resourceType");
   auto issues = model::ValidateResource(resource);
+  // The posted profiles it claims (and those $validate was asked for), after the core rules.
+  StoredConformance source(tx);
+  model::Conformance conformance(source);
+  auto profiled = model::ValidateProfiles(resource, profiles, conformance);
+  if (!profiled.ok()) return profiled.status();
+  issues.insert(issues.end(), profiled->begin(), profiled->end());
+  std::stable_partition(issues.begin(), issues.end(),
+                        [](const model::ValidationIssue& i) { return i.severity == "error"; });
   if (issues_out) *issues_out = issues;
   // The first error leads; every other issue travels as a detail, so that the client sees
   // all of them at once. A broken invariant is told as such (issue type "invariant", its key
@@ -302,7 +314,7 @@ static Result<WriteResult> Write(storage::Transaction& tx, profiles::AccessSessi
     std::string now = NowInstant();
     JsonValue stamped = StampVersion(std::move(resource), id, previous ? previous->version + 1 : 1,
                                      now, session.actor().PrincipalId());
-    CARNET_RETURN_IF_ERROR(CheckResource(type, stamped));
+    CARNET_RETURN_IF_ERROR(CheckResource(tx, type, stamped));
     auto key = CompartmentKey(tx, type, id, stamped);
     if (!key.ok()) return key.status();
     auto out = Persist(tx, *key, type, id, previous ? previous->version + 1 : 1, now, method,
@@ -350,7 +362,7 @@ static Result<WriteResult> Write(storage::Transaction& tx, profiles::AccessSessi
   std::string now = NowInstant();
   int version = previous ? previous->version + 1 : 1;
   JsonValue stamped = StampVersion(std::move(resource), id, version, now, source);
-  CARNET_RETURN_IF_ERROR(CheckResource(type, stamped));
+  CARNET_RETURN_IF_ERROR(CheckResource(tx, type, stamped));
 
   // A new record (a Patient resource with no record yet) is the operator's (or an identity
   // feed's) act: decided before the record exists.

@@ -43,4 +43,23 @@ Result<std::vector<std::string>> FindTaggedReferrers(Transaction& tx, const std:
   return std::vector<std::string>(ids.begin(), ids.end());
 }
 
+Result<std::vector<CanonicalRow>> FindByCanonicalUrl(Transaction& tx, const std::string& type,
+                                                     const std::string& url) {
+  static const Statement kByUrl{
+      "index_by_canonical_url",
+      "SELECT r.res_id, r.version_id, r.last_updated::text, "
+      "COALESCE((SELECT t.code FROM idx_token t WHERE t.res_type = r.res_type AND "
+      "t.res_id = r.res_id AND t.param = 'version' LIMIT 1), '') "
+      "FROM idx_uri i JOIN resource r ON r.res_type = i.res_type AND r.res_id = i.res_id "
+      "WHERE i.res_type = $1 AND i.param = 'url' AND i.uri = $2 AND NOT r.deleted "
+      "ORDER BY r.last_updated DESC, r.res_id LIMIT 50"};
+  auto r = tx.Run(kByUrl, {SqlParam::Text(type), SqlParam::Text(url)});
+  if (!r.ok()) return r.status();
+  std::vector<CanonicalRow> rows;
+  for (int i = 0; i < r->rows(); ++i)
+    rows.push_back({r->GetString(i, 0), static_cast<int>(r->GetInt(i, 1)), r->GetString(i, 2),
+                    r->GetString(i, 3)});
+  return rows;
+}
+
 }  // namespace carnet::storage

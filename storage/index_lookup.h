@@ -28,4 +28,17 @@ Result<std::vector<std::string>> FindTaggedReferrers(Transaction& tx, const std:
                                                      const std::string& tag_system,
                                                      const std::string& tag_code, int limit);
 
+// A current (not deleted) conformance resource (StructureDefinition, ValueSet, CodeSystem) found
+// by its canonical url.
+struct CanonicalRow {
+  std::string id;
+  int version = 0;           // the stored version (versionId)
+  std::string last_updated;  // as PostgreSQL prints it
+  std::string canonical_version;  // its `version` element, "" when none
+};
+// The current resources of `type` whose `url` search parameter is `url`, most recently written
+// first, at most 50.
+Result<std::vector<CanonicalRow>> FindByCanonicalUrl(Transaction& tx, const std::string& type,
+                                                     const std::string& url);
+
 }  // namespace carnet::storage
