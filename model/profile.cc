@@ -185,7 +185,7 @@ struct ProfileRule {
       if (s->slice_name == slice) return s.get();
     auto s = std::make_unique<ProfileRule>();
     s->name = name;
-    s->path = path;
+    s->path = path + ":" + slice;
     s->slice_name = slice;
     s->owner = owner;
     s->core = core;
@@ -317,43 +317,48 @@ void ApplyElement(const JsonValue& e, ProfileRule* node, const StructureRegistry
   }
 }
 
-// The values an item of `slice` carries at discriminator `path`: the fixed or pattern value
-// of the slice's element there, or, for a pattern on an element above it (a
-// patternCodeableConcept on the slice, discriminated by coding.code), what the pattern holds
-// at the rest of the path. False when the slice says nothing there.
+// The values an item of `slice` carries at discriminator `path` (segments[i..]): the fixed or
+// pattern value of the slice's element there (looking into the slices of the elements on the way:
+// the bp profile's SystolicBP slice fixes code.coding:SBPCode.code), or, for a pattern on an
+// element above it (a patternCodeableConcept on the slice, discriminated by coding.code), what
+// the value holds at the rest of the path. False when the slice says nothing there.
+bool CollectExpected(const ProfileRule& node, const std::vector<std::string>& segments, size_t i,
+                     std::pair<std::vector<JsonValue>, bool>* out) {
+  if (node.has_fixed || node.has_pattern) {
+    const JsonValue& value = node.has_fixed ? node.fixed : node.pattern;
+    std::vector<std::string> rest(segments.begin() + static_cast<long>(i), segments.end());
+    std::vector<const JsonValue*> found;
+    ValuesAt(value, rest, 0, &found);
+    if (!found.empty()) {
+      for (const JsonValue* f : found) out->first.push_back(*f);
+      out->second = out->second && node.has_fixed;
+      return true;
+    }
+  }
+  if (i == segments.size()) return false;
+  bool any = false;
+  std::vector<const ProfileRule*> candidates = {&node};
+  for (const auto& s : node.slices) candidates.push_back(s.get());
+  for (const ProfileRule* c : candidates) {
+    if (const ProfileRule* next = c->FindChild(segments[i]))
+      any = CollectExpected(*next, segments, i + 1, out) || any;
+  }
+  // An extension slice's url is the extension profile it names.
+  if (!any && i + 1 == segments.size() && segments[i] == "url" && !node.type_profile.empty()) {
+    out->first.push_back(JsonValue::String(node.type_profile));
+    return true;
+  }
+  return any;
+}
+
 bool ExpectedAt(const ProfileRule& slice, const std::string& path,
                 std::pair<std::vector<JsonValue>, bool>* out) {
   std::vector<std::string> segments;
   if (path != "$this" && !path.empty()) segments = Split(path, '.');
   for (const std::string& s : segments)
     if (s.empty() || s.find('(') != std::string::npos) return false;  // resolve(), ofType()...
-  const ProfileRule* node = &slice;
-  for (size_t i = 0; i <= segments.size(); ++i) {
-    if (node->has_fixed || node->has_pattern) {
-      const JsonValue& value = node->has_fixed ? node->fixed : node->pattern;
-      std::vector<std::string> rest(segments.begin() + static_cast<long>(i), segments.end());
-      std::vector<const JsonValue*> found;
-      ValuesAt(value, rest, 0, &found);
-      if (!found.empty()) {
-        for (const JsonValue* f : found) out->first.push_back(*f);
-        out->second = node->has_fixed;
-        return true;
-      }
-    }
-    if (i == segments.size()) break;
-    const ProfileRule* next = node->FindChild(segments[i]);
-    if (next == nullptr) {
-      // An extension slice's url is the extension profile it names.
-      if (i + 1 == segments.size() && segments[i] == "url" && !node->type_profile.empty()) {
-        out->first.push_back(JsonValue::String(node->type_profile));
-        out->second = true;
-        return true;
-      }
-      return false;
-    }
-    node = next;
-  }
-  return false;
+  out->second = true;  // exact unless a pattern gives a value
+  return CollectExpected(slice, segments, 0, out);
 }
 
 void PrepareSlicing(ProfileRule* node) {
@@ -669,7 +674,7 @@ class ProfileChecker {
   Status Values(const ProfileRule& rule, const std::vector<InstanceNode>& values,
                 const std::string& where) {
     int n = static_cast<int>(values.size());
-    std::string what = rule.slice_name.empty() ? rule.path : rule.path + ":" + rule.slice_name;
+    const std::string& what = rule.path;
     std::string slice = rule.slice_name.empty() ? "" : " in slice " + rule.slice_name;
     if (rule.check_min && n < rule.min)
       Add("error", "required", where,

