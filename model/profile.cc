@@ -932,7 +932,7 @@ class ProfileChecker {
   }
 
   const CompiledProfile& profile_;
-  const std::string& claimed_;
+  std::string claimed_;
   Conformance& conformance_;
   const StructureRegistry& registry_;
   const JsonValue& resource_;
@@ -993,7 +993,9 @@ Result<std::vector<ValidationIssue>> ValidateProfiles(const JsonValue& resource,
                               " constrains " + p->type});
         break;
       }
-      ProfileChecker checker(*p, canonical, conformance, resource, &issues);
+      // Issues name the profile claimed (or asked for), and the base profile they come from.
+      std::string named = hop == 0 ? canonical : canonical + ", through its base " + p->url;
+      ProfileChecker checker(*p, named, conformance, resource, &issues);
       CARNET_RETURN_IF_ERROR(checker.Run());
       if (p->from_snapshot || p->base.empty()) break;
       std::string base_url = WithoutVersion(p->base);
