@@ -11,8 +11,8 @@
 #include "dossier/search_index.h"
 #include "mapping/registry_index.h"
 #include "model/compartment.h"
-#include "model/structure.h"
 #include "model/profile.h"
+#include "model/structure.h"
 #include "model/validator.h"
 #include "profiles/shared_content.h"
 #include "storage/advisory_lock.h"
@@ -131,7 +131,8 @@ Status CheckResource(storage::Transaction& tx, const std::string& type, const Js
     if (!first && (i.severity == "error" || i.severity == "fatal"))
       first = &i;
     else if (i.severity != "information")
-      rest.push_back({i.message, i.expression, issue_code(i)});
+      rest.push_back({i.message, i.expression, issue_code(i),
+                      i.severity == "error" ? std::string() : i.severity});
   }
   if (!first) return Status::Ok();
   ErrorCode code = first->code == "invariant" ? ErrorCode::kInvariant : ErrorCode::kInvalid;

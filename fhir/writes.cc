@@ -141,8 +141,8 @@ namespace {
 struct ValidateRequest {
   bool has_resource = false;
   JsonValue resource;
-  std::string mode;     // "", create, update, delete, profile
-  std::string profile;  // canonical, without |version
+  std::string mode;             // "", create, update, delete, profile
+  std::string profile;          // canonical, without |version
   std::string profile_version;  // its |version, when given
 };
 

@@ -260,9 +260,9 @@ void ApplyElement(const JsonValue& e, ProfileRule* node, const StructureRegistry
     for (const JsonValue& t : type->items()) {
       std::string code = t.GetString("code");
       if (!code.empty()) types.push_back(code);
-      if (const JsonValue* profiles = t.Find("profile");
-          profiles && profiles->is_array() && !profiles->items().empty() &&
-          profiles->items()[0].is_string())
+      if (const JsonValue* profiles = t.Find("profile"); profiles && profiles->is_array() &&
+                                                         !profiles->items().empty() &&
+                                                         profiles->items()[0].is_string())
         node->type_profile = profiles->items()[0].text();
     }
   }
@@ -438,7 +438,8 @@ std::shared_ptr<const CompiledProfile> CompileProfile(const JsonValue& sd,
     bool in_slice = false;
     for (size_t i = 1; i < segments.size(); ++i) {
       std::string name = segments[i].substr(0, segments[i].find(':'));
-      std::string slice = name.size() < segments[i].size() ? segments[i].substr(name.size() + 1) : "";
+      std::string slice =
+          name.size() < segments[i].size() ? segments[i].substr(name.size() + 1) : "";
       if (EndsWithChoice(name) && !slice.empty()) {
         // value[x]:valueQuantity is the element valueQuantity.
         std::string stem = name.substr(0, name.size() - 3);
@@ -470,7 +471,8 @@ void CollectConcepts(const JsonValue* concepts, std::set<std::string>* out) {
   }
 }
 
-void CollectContains(const JsonValue* contains, std::set<std::pair<std::string, std::string>>* out) {
+void CollectContains(const JsonValue* contains,
+                     std::set<std::pair<std::string, std::string>>* out) {
   if (contains == nullptr || !contains->is_array()) return;
   for (const JsonValue& c : contains->items()) {
     std::string code = c.GetString("code");
@@ -574,7 +576,8 @@ Result<std::shared_ptr<const T>> Conformance::Find(const std::string& type,
 Result<std::shared_ptr<const CompiledProfile>> Conformance::Profile(const std::string& canonical) {
   return Find<CompiledProfile>("StructureDefinition", canonical);
 }
-Result<std::shared_ptr<const CompiledValueSet>> Conformance::ValueSet(const std::string& canonical) {
+Result<std::shared_ptr<const CompiledValueSet>> Conformance::ValueSet(
+    const std::string& canonical) {
   return Find<CompiledValueSet>("ValueSet", canonical);
 }
 Result<std::shared_ptr<const CompiledCodeSystem>> Conformance::CodeSystem(
@@ -779,8 +782,7 @@ class ProfileChecker {
     auto result = inv.compiled->Evaluate(FhirPathCollection{focus}, env);
     if (!result.ok()) {
       Add("information", "informational", v.expr,
-          inv.key + " not checked: " + result.status().message() + " (" + inv.human + ")",
-          inv.key);
+          inv.key + " not checked: " + result.status().message() + " (" + inv.human + ")", inv.key);
       return;
     }
     if (result->empty()) return;  // its operands are absent: holds
@@ -807,7 +809,8 @@ class ProfileChecker {
       concept_value = true;
       if (const JsonValue* codings = v.json->Find("coding"); codings && codings->is_array())
         for (const JsonValue& c : codings->items())
-          if (!c.GetString("code").empty()) codes.push_back({c.GetString("system"), c.GetString("code")});
+          if (!c.GetString("code").empty())
+            codes.push_back({c.GetString("system"), c.GetString("code")});
     } else if (v.json->is_object()) {
       if (v.json->GetString("code").empty()) return Status::Ok();  // a Quantity without a unit code
       codes.push_back({v.json->GetString("system"), v.json->GetString("code")});

@@ -5,8 +5,8 @@
 namespace carnet::storage {
 
 Result<std::vector<std::string>> FindByTokenCode(Transaction& tx, const std::string& type,
-                                                 const std::string& param,
-                                                 const std::string& code, int limit) {
+                                                 const std::string& param, const std::string& code,
+                                                 int limit) {
   static const Statement kByCode{
       "index_by_token_code",
       "SELECT DISTINCT res_id FROM idx_token WHERE res_type = $1 AND param = $2 AND code = $3 "
@@ -19,12 +19,10 @@ Result<std::vector<std::string>> FindByTokenCode(Transaction& tx, const std::str
   return ids;
 }
 
-Result<std::vector<std::string>> FindTaggedReferrers(Transaction& tx, const std::string& source_type,
-                                                     const std::string& param,
-                                                     const std::string& target_type,
-                                                     const std::string& target_id,
-                                                     const std::string& tag_system,
-                                                     const std::string& tag_code, int limit) {
+Result<std::vector<std::string>> FindTaggedReferrers(
+    Transaction& tx, const std::string& source_type, const std::string& param,
+    const std::string& target_type, const std::string& target_id, const std::string& tag_system,
+    const std::string& tag_code, int limit) {
   static const Statement kReferrers{
       "index_tagged_referrers",
       "SELECT i.res_id FROM idx_reference i JOIN idx_token t ON t.res_type = i.res_type AND "

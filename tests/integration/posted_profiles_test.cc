@@ -87,8 +87,8 @@ class PostedProfilesTest : public SharedGatewayTest {
     std::string concepts;
     for (const std::string& c : codes)
       concepts += (concepts.empty() ? "" : ",") + std::string(R"({"code":")") + c + R"("})";
-    return R"({"resourceType":"ValueSet","id":"weights-)" + tag_ + R"(",)" + kDiv +
-           R"(,"url":")" + valueset_url_ +
+    return R"({"resourceType":"ValueSet","id":"weights-)" + tag_ + R"(",)" + kDiv + R"(,"url":")" +
+           valueset_url_ +
            R"(","status":"active","compose":{"include":[{"system":"http://loinc.org","concept":[)" +
            concepts + "]}]}}";
   }
@@ -102,13 +102,17 @@ class PostedProfilesTest : public SharedGatewayTest {
         R"j("expression":"status = 'final' implies effective.exists()"},)j"
         R"({"key":"wt-2","severity":"warning","human":"A weight should name its performer",)"
         R"j("expression":"performer.exists()"})j" +
-        std::string(snapshot ? R"j(,{"key":"obs-6","severity":"error","human":"dataAbsentReason SHALL only be present if Observation.value[x] is not present","expression":"dataAbsentReason.empty() or value.empty()"})j"
-                             : "") +
+        std::string(
+            snapshot
+                ? R"j(,{"key":"obs-6","severity":"error","human":"dataAbsentReason SHALL only be present if Observation.value[x] is not present","expression":"dataAbsentReason.empty() or value.empty()"})j"
+                : "") +
         R"(]},)"
         R"({"id":"Observation.status","path":"Observation.status","min":1,"max":"1",)"
         R"("type":[{"code":"code"}],"fixedCode":"final")" +
-        std::string(snapshot ? R"(,"binding":{"strength":"required","valueSet":"http://hl7.org/fhir/ValueSet/observation-status|4.0.1"})"
-                             : "") +
+        std::string(
+            snapshot
+                ? R"(,"binding":{"strength":"required","valueSet":"http://hl7.org/fhir/ValueSet/observation-status|4.0.1"})"
+                : "") +
         R"(},)"
         R"({"id":"Observation.category","path":"Observation.category","min":1,"max":"*",)"
         R"("slicing":{"discriminator":[{"type":"value","path":"coding.code"},)"
@@ -190,24 +194,41 @@ struct Breach {
 
 std::vector<Breach> Breaches() {
   return {
-      {"subject missing (min 1)", {"subject"}, "", "Observation.subject: minimum required = 1",
+      {"subject missing (min 1)",
+       {"subject"},
+       "",
+       "Observation.subject: minimum required = 1",
        "Observation.subject"},
-      {"status not the fixed final", {"status"}, R"("status":"preliminary")", "fixed value",
+      {"status not the fixed final",
+       {"status"},
+       R"("status":"preliminary")",
+       "fixed value",
        "Observation.status"},
-      {"value[x] not a Quantity", {"valueQuantity"}, R"("valueString":"72 kg")",
-       "type string is not allowed", "Observation.valueString"},
+      {"value[x] not a Quantity",
+       {"valueQuantity"},
+       R"("valueString":"72 kg")",
+       "type string is not allowed",
+       "Observation.valueString"},
       {"code outside the posted value set",
        {"code"},
        R"("code":{"coding":[{"system":"http://loinc.org","code":"8302-2"}]})",
-       "http://loinc.org|8302-2 is in the value set", "Observation.code"},
-      {"error constraint broken", {"effectiveDateTime"}, "", "wt-1: A final weight has an effective time",
+       "http://loinc.org|8302-2 is in the value set",
+       "Observation.code"},
+      {"error constraint broken",
+       {"effectiveDateTime"},
+       "",
+       "wt-1: A final weight has an effective time",
        "Observation"},
-      {"note forbidden (max 0)", {}, R"("note":[{"text":"after lunch"}])",
-       "Observation.note: not allowed (max 0)", "Observation.note"},
+      {"note forbidden (max 0)",
+       {},
+       R"("note":[{"text":"after lunch"}])",
+       "Observation.note: not allowed (max 0)",
+       "Observation.note"},
       {"category slice missing",
        {"category"},
        R"("category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"exam"}]}])",
-       "Observation.category:VSCat: minimum required = 1 in slice VSCat", "Observation.category"},
+       "Observation.category:VSCat: minimum required = 1 in slice VSCat",
+       "Observation.category"},
   };
 }
 
@@ -247,8 +268,8 @@ TEST_F(PostedProfilesTest, EachRuleOnValidateAndOnCreate) {
 // The Parameters form and mode=profile, and a versioned canonical.
 TEST_F(PostedProfilesTest, ParametersAndModeProfile) {
   std::string body = R"({"resourceType":"Parameters","parameter":[{"name":"resource","resource":)" +
-                     Weight("", {"subject"}) +
-                     R"(},{"name":"profile","valueCanonical":")" + snapshot_url_ + R"("}]})";
+                     Weight("", {"subject"}) + R"(},{"name":"profile","valueCanonical":")" +
+                     snapshot_url_ + R"("}]})";
   JsonValue oo = Validate("Observation/$validate", body);
   EXPECT_NE(IssueWith(oo, "error", "Observation.subject: minimum required = 1"), nullptr)
       << WriteJson(oo);
@@ -277,14 +298,24 @@ TEST_F(PostedProfilesTest, WarningConstraintReportedNotBlocking) {
 // A meta.profile this server does not know: accepted, reported by $validate as a warning.
 TEST_F(PostedProfilesTest, UnknownClaimedProfileAcceptedWithWarning) {
   std::string unknown = "https://example.org/fhir/StructureDefinition/never-posted-" + tag_;
-  auto w = Send(SuiteToken(), "POST", "Observation", Weight(unknown, {}, R"("note":[{"text":"x"}])"));
+  auto w =
+      Send(SuiteToken(), "POST", "Observation", Weight(unknown, {}, R"("note":[{"text":"x"}])"));
   EXPECT_EQ(w.status, 201) << w.body.substr(0, 600);
   JsonValue oo = Validate("Observation/$validate", Weight(unknown));
   EXPECT_TRUE(IssuesOf(oo, "error").empty()) << WriteJson(oo);
-  const JsonValue* warning = IssueWith(oo, "warning", "profile not known to this server, not checked");
+  const JsonValue* warning =
+      IssueWith(oo, "warning", "profile not known to this server, not checked");
   ASSERT_NE(warning, nullptr) << WriteJson(oo);
   EXPECT_NE(warning->GetString("diagnostics").find(unknown), std::string::npos);
   EXPECT_EQ(FirstExpression(*warning), "Observation.meta.profile[0]");
+  // Refused for another reason, the write tells the unknown profile as the warning it is.
+  w = Send(SuiteToken(), "POST", "Observation",
+           Weight(unknown, {"status"}, R"("status":"not-a-status")"));
+  ASSERT_EQ(w.status, 422) << w.body.substr(0, 600);
+  JsonValue refused = Parse(w.body);
+  EXPECT_EQ(IssuesOf(refused, "error").size(), 1u) << w.body.substr(0, 800);
+  EXPECT_NE(IssueWith(refused, "warning", "profile not known to this server"), nullptr)
+      << w.body.substr(0, 800);
   // Asked for by name, an unknown profile stays an error.
   oo = Validate("Observation/$validate?profile=" + unknown, Weight(""));
   EXPECT_NE(IssueWith(oo, "error", "profile not known: " + unknown), nullptr) << WriteJson(oo);
@@ -304,8 +335,9 @@ TEST_F(PostedProfilesTest, UpdatedValueSetAndProfileSeenByTheNextWrite) {
   // a false refusal.
   r = Send(OperatorToken(), "DELETE", "ValueSet/weights-" + tag_);
   ASSERT_LT(r.status, 300) << r.body;
-  JsonValue oo = Validate("Observation/$validate?profile=" + snapshot_url_,
-                          Weight("", {"code"}, R"("code":{"coding":[{"system":"http://loinc.org","code":"1-8"}]})"));
+  JsonValue oo = Validate(
+      "Observation/$validate?profile=" + snapshot_url_,
+      Weight("", {"code"}, R"("code":{"coding":[{"system":"http://loinc.org","code":"1-8"}]})"));
   EXPECT_TRUE(IssuesOf(oo, "error").empty()) << WriteJson(oo);
   EXPECT_NE(IssueWith(oo, "information", "not known to this server"), nullptr) << WriteJson(oo);
 }
@@ -341,7 +373,8 @@ TEST_F(PostedProfilesTest, DerivedProfileAndComposedValueSet) {
     return R"("bodySite":{"coding":[{"system":")" + cs_url + R"(","code":")" + code + R"("}]})";
   };
   // Conforming: a code of the system (a child concept).
-  JsonValue oo = Validate("Observation/$validate?profile=" + derived, Weight("", {}, at("left-arm")));
+  JsonValue oo =
+      Validate("Observation/$validate?profile=" + derived, Weight("", {}, at("left-arm")));
   EXPECT_TRUE(IssuesOf(oo, "error").empty()) << WriteJson(oo);
   // Excluded, and unknown to the code system.
   oo = Validate("Observation/$validate?profile=" + derived, Weight("", {}, at("thigh")));
@@ -375,8 +408,8 @@ std::string ReadFile(const std::string& path) {
 // blood pressure draws no error, a broken one an error per broken rule.
 TEST_F(PostedProfilesTest, OfficialVitalSignsAndBloodPressure) {
   for (const char* id : {"vitalsigns", "bp"}) {
-    std::string sd = ReadFile(std::string(CARNET_SOURCE_DIR) + "/tests/data/fhir/profiles/" + id +
-                              ".json");
+    std::string sd =
+        ReadFile(std::string(CARNET_SOURCE_DIR) + "/tests/data/fhir/profiles/" + id + ".json");
     ASSERT_FALSE(sd.empty()) << id;
     auto r = Send(OperatorToken(), "PUT", std::string("StructureDefinition/") + id, sd);
     ASSERT_TRUE(r.status == 200 || r.status == 201) << r.body.substr(0, 600);
@@ -392,24 +425,24 @@ TEST_F(PostedProfilesTest, OfficialVitalSignsAndBloodPressure) {
            R"("},"effectiveDateTime":"2026-12-01T10:00:00Z",)" + value +
            R"("component":[{"code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},)"
            R"("valueQuantity":{"value":120,"unit":"mmHg","system":"http://unitsofmeasure.org","code":")" +
-           systolic_unit +
-           R"("}},{"code":{"coding":[{"system":"http://loinc.org","code":")" + diastolic_code +
+           systolic_unit + R"("}},{"code":{"coding":[{"system":"http://loinc.org","code":")" +
+           diastolic_code +
            R"("}]},"valueQuantity":{"value":80,"unit":"mmHg","system":"http://unitsofmeasure.org","code":"mm[Hg]"}}]})";
   };
   const std::string kBp = "http://hl7.org/fhir/StructureDefinition/bp";
-  for (const std::string& profile : {std::string("http://hl7.org/fhir/StructureDefinition/vitalsigns"), kBp}) {
+  for (const std::string& profile :
+       {std::string("http://hl7.org/fhir/StructureDefinition/vitalsigns"), kBp}) {
     JsonValue oo = Validate("Observation/$validate?profile=" + profile,
                             bp("vital-signs", "85354-9", "", "mm[Hg]", "8462-4", ""));
     EXPECT_TRUE(IssuesOf(oo, "error").empty()) << profile << ": " << WriteJson(oo);
   }
   JsonValue oo = Validate("Observation/$validate?profile=" + kBp,
                           bp("exam", "85354-8", R"("valueString":"120/80",)", "mm", "8462-5", ""));
-  for (const char* told :
-       {"Observation.category:VSCat: minimum required = 1 in slice VSCat",
-        "Observation.code.coding:BPCode: minimum required = 1",
-        "type string is not allowed; the profile allows only Quantity",
-        "the value must be 'mm[Hg]' (fixed value), not 'mm'",
-        "Observation.component:DiastolicBP: minimum required = 1"})
+  for (const char* told : {"Observation.category:VSCat: minimum required = 1 in slice VSCat",
+                           "Observation.code.coding:BPCode: minimum required = 1",
+                           "type string is not allowed; the profile allows only Quantity",
+                           "the value must be 'mm[Hg]' (fixed value), not 'mm'",
+                           "Observation.component:DiastolicBP: minimum required = 1"})
     EXPECT_NE(IssueWith(oo, "error", told), nullptr) << told << "\n" << WriteJson(oo);
   EXPECT_EQ(IssuesOf(oo, "error").size(), 5u) << WriteJson(oo);
   auto w = Send(SuiteToken(), "POST", "Observation",

@@ -2,6 +2,8 @@
 // looked up and when (once per canonical per validation, compiled once per stored version),
 // value sets by expansion, import and exclusion, pattern[x], slicing that cannot be evaluated
 // told as information, and a profile chain.
+#include "model/profile.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -9,7 +11,6 @@
 #include <vector>
 
 #include "base/json.h"
-#include "model/profile.h"
 
 namespace carnet::model {
 namespace {
@@ -97,11 +98,13 @@ TEST(PostedProfileTest, LookedUpOncePerValidationCompiledOncePerVersion) {
                          R"({"strength":"required","valueSet":"urn:vs"}},)"
                          R"({"id":"Observation.method","path":"Observation.method","binding":)"
                          R"({"strength":"required","valueSet":"urn:vs"}})"));
-  source.Put(R"({"resourceType":"ValueSet","url":"urn:vs","status":"active",)"
-             R"("expansion":{"timestamp":"2026-01-01T00:00:00Z","contains":[{"system":"urn:s","code":"a"}]}})");
-  std::string obs = R"({"resourceType":"Observation","meta":{"profile":["urn:p"]},"status":"final",)"
-                    R"("code":{"coding":[{"system":"urn:s","code":"b"}]},)"
-                    R"("method":{"coding":[{"system":"urn:s","code":"a"}]}})";
+  source.Put(
+      R"({"resourceType":"ValueSet","url":"urn:vs","status":"active",)"
+      R"("expansion":{"timestamp":"2026-01-01T00:00:00Z","contains":[{"system":"urn:s","code":"a"}]}})");
+  std::string obs =
+      R"({"resourceType":"Observation","meta":{"profile":["urn:p"]},"status":"final",)"
+      R"("code":{"coding":[{"system":"urn:s","code":"b"}]},)"
+      R"("method":{"coding":[{"system":"urn:s","code":"a"}]}})";
   auto issues = Check(source, cache, obs, {});
   EXPECT_EQ(Count(issues, "error", "Observation.issued: minimum required = 1"), 1)
       << Describe(issues);
@@ -115,9 +118,10 @@ TEST(PostedProfileTest, LookedUpOncePerValidationCompiledOncePerVersion) {
   EXPECT_EQ(source.locates, 4);
   EXPECT_EQ(source.loads, 2);
   // A new version of the value set is read and used at once.
-  source.Put(R"({"resourceType":"ValueSet","url":"urn:vs","status":"active",)"
-             R"("expansion":{"timestamp":"2026-01-01T00:00:00Z","contains":[{"system":"urn:s","code":"a"},)"
-             R"({"system":"urn:s","code":"b"}]}})");
+  source.Put(
+      R"({"resourceType":"ValueSet","url":"urn:vs","status":"active",)"
+      R"("expansion":{"timestamp":"2026-01-01T00:00:00Z","contains":[{"system":"urn:s","code":"a"},)"
+      R"({"system":"urn:s","code":"b"}]}})");
   issues = Check(source, cache, obs, {});
   EXPECT_EQ(source.loads, 3);
   EXPECT_EQ(Count(issues, "error"), 1) << Describe(issues);
@@ -146,8 +150,9 @@ TEST(PostedProfileTest, NoClaimNoLookup) {
 TEST(PostedProfileTest, ValueSetComposition) {
   FakeSource source;
   ConformanceCache cache;
-  source.Put(R"({"resourceType":"CodeSystem","url":"urn:cs","status":"active","content":"complete",)"
-             R"("concept":[{"code":"a","concept":[{"code":"a1"}]},{"code":"b"},{"code":"c"}]})");
+  source.Put(
+      R"({"resourceType":"CodeSystem","url":"urn:cs","status":"active","content":"complete",)"
+      R"("concept":[{"code":"a","concept":[{"code":"a1"}]},{"code":"b"},{"code":"c"}]})");
   source.Put(R"({"resourceType":"ValueSet","url":"urn:inner","status":"active","compose":)"
              R"({"include":[{"system":"urn:cs","concept":[{"code":"a1"},{"code":"b"}]}]}})");
   // Codes of urn:cs that are also in urn:inner, but not b; and a core value set imported.
@@ -158,8 +163,7 @@ TEST(PostedProfileTest, ValueSetComposition) {
   source.Put(Sd("urn:p", R"({"id":"Observation.method","path":"Observation.method","binding":)"
                          R"({"strength":"required","valueSet":"urn:outer"}})"));
   auto method = [](const std::string& system, const std::string& code) {
-    return Obs(R"("method":{"coding":[{"system":")" + system + R"(","code":")" + code +
-               R"("}]})");
+    return Obs(R"("method":{"coding":[{"system":")" + system + R"(","code":")" + code + R"("}]})");
   };
   EXPECT_EQ(Count(Check(source, cache, method("urn:cs", "a1"), {"urn:p"}), "error"), 0);
   EXPECT_EQ(Count(Check(source, cache, method("urn:cs", "b"), {"urn:p"}), "error"), 1);
@@ -210,16 +214,19 @@ TEST(PostedProfileTest, DifferentialChainAndWrongType) {
   source.Put(Sd("urn:orphan", R"({"id":"Observation.note","path":"Observation.note","max":"0"})",
                 "urn:missing"));
   auto issues = Check(source, cache, Obs(R"("note":[{"text":"n"}])"), {"urn:derived"});
-  EXPECT_EQ(Count(issues, "error", "Observation.issued: minimum required = 1, but only found 0 "
-                                   "(profile urn:derived, through its base urn:base)"),
+  EXPECT_EQ(Count(issues, "error",
+                  "Observation.issued: minimum required = 1, but only found 0 "
+                  "(profile urn:derived, through its base urn:base)"),
             1)
       << Describe(issues);
   EXPECT_EQ(Count(issues, "error", "Observation.note: not allowed (max 0)"), 1) << Describe(issues);
   issues = Check(source, cache, Obs(""), {"urn:orphan"});
   EXPECT_EQ(Count(issues, "warning", "derives from urn:missing, not known"), 1) << Describe(issues);
-  issues = Check(source, cache, R"({"resourceType":"Patient","meta":{"profile":["urn:base"]}})", {});
-  EXPECT_EQ(Count(issues, "error", "the resource is a Patient, but the profile urn:base constrains "
-                                   "Observation"),
+  issues =
+      Check(source, cache, R"({"resourceType":"Patient","meta":{"profile":["urn:base"]}})", {});
+  EXPECT_EQ(Count(issues, "error",
+                  "the resource is a Patient, but the profile urn:base constrains "
+                  "Observation"),
             1)
       << Describe(issues);
 }
