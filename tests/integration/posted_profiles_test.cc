@@ -454,5 +454,30 @@ TEST_F(PostedProfilesTest, OfficialVitalSignsAndBloodPressure) {
   EXPECT_NE(w.body.find("DiastolicBP"), std::string::npos) << w.body.substr(0, 800);
 }
 
+// A profile posted in a transaction Bundle applies to the entries after it (the write path reads
+// it in the write's transaction); the transaction refused, the profile is not stored.
+TEST_F(PostedProfilesTest, ProfilePostedInTheSameTransaction) {
+  std::string url = snapshot_url_ + "-tx";
+  std::string bundle =
+      R"({"resourceType":"Bundle","type":"transaction","entry":[{"resource":)" +
+      std::string(R"({"resourceType":"StructureDefinition",)") + kDiv + R"(,"url":")" + url +
+      R"(","name":"Tx","status":"active","kind":"resource","abstract":false,"type":"Observation",)"
+      R"("baseDefinition":"http://hl7.org/fhir/StructureDefinition/Observation",)"
+      R"("derivation":"constraint","differential":{"element":[)"
+      R"({"id":"Observation.note","path":"Observation.note","max":"0"}]}},)"
+      R"("request":{"method":"POST","url":"StructureDefinition"}},{"resource":)" +
+      Weight(url, {}, R"("note":[{"text":"x"}])") +
+      R"(,"request":{"method":"POST","url":"Observation"}}]})";
+  auto r = Send(OperatorToken(), "POST", "", bundle);
+  EXPECT_EQ(r.status, 422) << r.body.substr(0, 800);
+  EXPECT_NE(r.body.find("Observation.note: not allowed (max 0) (profile " + url + ")"),
+            std::string::npos)
+      << r.body.substr(0, 800);
+  EXPECT_NE(r.body.find("Bundle.entry[1].resource.note"), std::string::npos)
+      << r.body.substr(0, 800);
+  JsonValue oo = Validate("Observation/$validate?profile=" + url, Weight(""));
+  EXPECT_NE(IssueWith(oo, "error", "profile not known: " + url), nullptr) << WriteJson(oo);
+}
+
 }  // namespace
 }  // namespace carnet::testing
