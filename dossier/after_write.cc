@@ -3,6 +3,7 @@
 #include <string>
 
 #include "dossier/document_extraction.h"
+#include "dossier/dossier.h"
 #include "profiles/notification.h"
 #include "profiles/policy_store.h"
 
@@ -73,8 +74,7 @@ Status SyncCareTeam(storage::Transaction& tx, profiles::AccessSession&, const Wr
 }
 
 // A Consent of the patient authorising an app (policy tables).
-Status SyncAppConsent(storage::Transaction& tx, profiles::AccessSession&,
-                      const WrittenVersion& w) {
+Status SyncAppConsent(storage::Transaction& tx, profiles::AccessSession&, const WrittenVersion& w) {
   if (!w.stored.patient_key) return Status::Ok();
   return profiles::SyncAppConsent(tx, *w.stored.patient_key, w.stored.id, w.resource);
 }
@@ -113,6 +113,78 @@ Status SyncSubscription(storage::Transaction& tx, profiles::AccessSession&,
   return Status::Ok();
 }
 
+// Health-profile entries: the types a patient keeps in their profile (issue 16). One the
+// patient's side writes (the patient, or a guardian for a child) gets a Provenance naming
+// them, so that a declared entry stays distinguishable from what a professional or a deposit
+// wrote: the summary and the profile show its source, and the policy already keeps the
+// patient from altering what they did not write.
+constexpr const char* kProfileEntryTypes[] = {
+    "Condition",    "AllergyIntolerance", "MedicationStatement", "FamilyMemberHistory",
+    "Immunization", "Observation",        "Procedure",           "RelatedPerson",
+    "Consent",      "Encounter"};
+
+bool IsProfileEntryType(const std::string& type) {
+  for (const char* t : kProfileEntryTypes)
+    if (type == t) return true;
+  return false;
+}
+
+JsonValue Coding(const char* system, const char* code) {
+  JsonValue c = JsonValue::Object();
+  c.Set("system", JsonValue::String(system));
+  c.Set("code", JsonValue::String(code));
+  JsonValue list = JsonValue::Array();
+  list.Append(std::move(c));
+  JsonValue concept_json = JsonValue::Object();
+  concept_json.Set("coding", std::move(list));
+  return concept_json;
+}
+
+JsonValue Reference(const std::string& reference) {
+  JsonValue r = JsonValue::Object();
+  r.Set("reference", JsonValue::String(reference));
+  return r;
+}
+
+Status ProvenanceOfDeclaredEntry(storage::Transaction& tx, profiles::AccessSession& session,
+                                 const WrittenVersion& w) {
+  const profiles::Actor& actor = session.actor();
+  bool patient_side =
+      actor.kind == profiles::ActorKind::kPatient || actor.kind == profiles::ActorKind::kGuardian;
+  if (!w.resource || !patient_side || session.extracting() || !w.stored.patient_key ||
+      !IsProfileEntryType(w.stored.type))
+    return Status::Ok();
+  auto record = session.Record(tx, *w.stored.patient_key);
+  if (!record.ok()) return record.status();
+  std::string patient = "Patient/" + (*record)->patient_id;
+  JsonValue prov = JsonValue::Object();
+  prov.Set("resourceType", JsonValue::String("Provenance"));
+  JsonValue targets = JsonValue::Array();
+  targets.Append(Reference(w.stored.type + "/" + w.stored.id + "/_history/" +
+                           std::to_string(w.stored.version)));
+  prov.Set("target", std::move(targets));
+  prov.Set("recorded", JsonValue::String(w.stored.last_updated));
+  prov.Set("activity", Coding("http://terminology.hl7.org/CodeSystem/v3-DataOperation",
+                              w.created() ? "CREATE" : "UPDATE"));
+  JsonValue agent = JsonValue::Object();
+  agent.Set("type",
+            Coding("http://terminology.hl7.org/CodeSystem/provenance-participant-type", "author"));
+  if (actor.kind == profiles::ActorKind::kPatient) {
+    agent.Set("who", Reference(patient));
+  } else {
+    // A guardian has no resource of their own here: named by display, for the child.
+    JsonValue who = JsonValue::Object();
+    who.Set("display", JsonValue::String("représentant légal (" + actor.PrincipalId() + ")"));
+    agent.Set("who", std::move(who));
+    agent.Set("onBehalfOf", Reference(patient));
+  }
+  JsonValue agents = JsonValue::Array();
+  agents.Append(std::move(agent));
+  prov.Set("agent", std::move(agents));
+  auto p = Create(tx, session, "Provenance", std::move(prov));
+  return p.ok() ? Status::Ok() : p.status();
+}
+
 }  // namespace
 
 const std::vector<AfterWriteHook>& AfterWriteHooks() {
@@ -128,6 +200,8 @@ const std::vector<AfterWriteHook>& AfterWriteHooks() {
       {"Consent", "the apps the patient authorises (policy tables)", SyncAppConsent},
       {"Subscription", "the patient's webhook channel (notification preferences)",
        SyncSubscription},
+      {"*", "a health-profile entry the patient's side declared gets a Provenance naming them",
+       ProvenanceOfDeclaredEntry},
   };
   return kHooks;
 }
@@ -135,7 +209,7 @@ const std::vector<AfterWriteHook>& AfterWriteHooks() {
 Status RunAfterWriteHooks(storage::Transaction& tx, profiles::AccessSession& session,
                           const WrittenVersion& written) {
   for (const AfterWriteHook& hook : AfterWriteHooks())
-    if (written.stored.type == hook.type)
+    if (written.stored.type == hook.type || std::string(hook.type) == "*")
       CARNET_RETURN_IF_ERROR(hook.rule(tx, session, written));
   return Status::Ok();
 }

@@ -30,7 +30,7 @@ using AfterWriteRule = Status (*)(storage::Transaction& tx, profiles::AccessSess
                                   const WrittenVersion& written);
 
 struct AfterWriteHook {
-  const char* type;  // the resource type the rule watches
+  const char* type;  // the resource type the rule watches; "*" for every type
   const char* what;  // what it keeps in step, for readers and logs
   AfterWriteRule rule;
 };

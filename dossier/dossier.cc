@@ -219,7 +219,10 @@ static Result<std::optional<long long>> CompartmentKey(storage::Transaction& tx,
     // The provenance of record content belongs to that record (its targets').
     if (const JsonValue* targets = resource.Find("target"); targets && targets->is_array())
       for (const auto& t : targets->items()) {
+        // "Type/id", or a version of it: "Type/id/_history/v".
         std::string ref = t.GetString("reference");
+        size_t history = ref.find("/_history/");
+        if (history != std::string::npos) ref.resize(history);
         size_t slash = ref.find('/');
         if (slash == std::string::npos || ref.find('/', slash + 1) != std::string::npos) continue;
         auto target = storage::ReadCurrent(tx, ref.substr(0, slash), ref.substr(slash + 1), false);

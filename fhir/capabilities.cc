@@ -8,59 +8,149 @@
 namespace carnet::fhir {
 namespace {
 
-// carnet's $validate: R4's Resource-validate, its modes meaning the server's own verdict on that
-// write for the caller (fhir/writes.cc, ValidateResource). Contained in the CapabilityStatement,
-// which names it as "#validate" for every type.
-JsonValue ValidateOperationDefinition(const std::string& base_url) {
+// An operation carnet declares: an OperationDefinition contained in the CapabilityStatement
+// and named "#<id>" by the types it applies to.
+struct OperationParam {
+  const char* name;
+  const char* use;  // in | out
+  int min;
+  const char* max;
+  const char* type;
+  const char* documentation;
+};
+struct OperationSpec {
+  const char* id;
+  const char* code;
+  const char* name;
+  const char* base;  // the standard definition it specialises ("" when carnet's own)
+  std::vector<const char*> resources;
+  bool type_level;
+  bool instance_level;
+  const char* description;
+  std::vector<OperationParam> parameters;
+};
+
+JsonValue OperationDefinitionOf(const OperationSpec& spec, const std::string& base_url) {
   JsonValue od = JsonValue::Object();
   od.Set("resourceType", JsonValue::String("OperationDefinition"));
-  od.Set("id", JsonValue::String("validate"));
-  od.Set("url", JsonValue::String(base_url + "/OperationDefinition/Resource-validate"));
-  od.Set("name", JsonValue::String("Validate"));
+  od.Set("id", JsonValue::String(spec.id));
+  od.Set("url", JsonValue::String(base_url + "/OperationDefinition/" + spec.id));
+  od.Set("name", JsonValue::String(spec.name));
   od.Set("status", JsonValue::String("active"));
   od.Set("kind", JsonValue::String("operation"));
-  od.Set("description",
-         JsonValue::String(
-             "Validates a resource. Without a mode: the R4 definitions, the invariants and the "
-             "server's rules that need the resource only. mode=create|update|delete: the verdict "
-             "the server would give that write for this caller (every check the write makes: "
-             "read-only types, SearchParameter codes, the record the resource is filed under, "
-             "the access policy), without writing; the same answer for a resource the caller "
-             "may not see as for one that does not exist. Answers 200 with an OperationOutcome "
-             "whenever validation ran."));
-  od.Set("code", JsonValue::String("validate"));
-  od.Set("base", JsonValue::String("http://hl7.org/fhir/OperationDefinition/Resource-validate"));
+  od.Set("description", JsonValue::String(spec.description));
+  od.Set("code", JsonValue::String(spec.code));
+  if (*spec.base) od.Set("base", JsonValue::String(spec.base));
   JsonValue resources = JsonValue::Array();
-  resources.Append(JsonValue::String("Resource"));
+  for (const char* r : spec.resources) resources.Append(JsonValue::String(r));
   od.Set("resource", std::move(resources));
   od.Set("system", JsonValue::Bool(false));
-  od.Set("type", JsonValue::Bool(true));
-  od.Set("instance", JsonValue::Bool(true));
+  od.Set("type", JsonValue::Bool(spec.type_level));
+  od.Set("instance", JsonValue::Bool(spec.instance_level));
   JsonValue params = JsonValue::Array();
-  auto param = [&](const char* name, const char* use, int min, const char* max, const char* type,
-                   const char* doc) {
+  for (const OperationParam& param : spec.parameters) {
     JsonValue p = JsonValue::Object();
-    p.Set("name", JsonValue::String(name));
-    p.Set("use", JsonValue::String(use));
-    p.Set("min", JsonValue::Number(std::to_string(min)));
-    p.Set("max", JsonValue::String(max));
-    p.Set("documentation", JsonValue::String(doc));
-    p.Set("type", JsonValue::String(type));
+    p.Set("name", JsonValue::String(param.name));
+    p.Set("use", JsonValue::String(param.use));
+    p.Set("min", JsonValue::Number(std::to_string(param.min)));
+    p.Set("max", JsonValue::String(param.max));
+    p.Set("documentation", JsonValue::String(param.documentation));
+    p.Set("type", JsonValue::String(param.type));
     params.Append(std::move(p));
-  };
-  param("resource", "in", 0, "1", "Resource",
-        "The resource to validate (the body itself, or this part of a Parameters body); not "
-        "needed for mode=delete");
-  param("mode", "in", 0, "1", "code",
-        "create | update | delete | profile, in the query or the Parameters body; update and "
-        "delete at [type]/[id]/$validate");
-  param("profile", "in", 0, "1", "uri",
-        "http://hl7.org/fhir/StructureDefinition/[type]; any other profile is reported as not "
-        "known");
-  param("return", "out", 1, "1", "OperationOutcome",
-        "Every issue found; for a mode, the write's own answer first");
+  }
   od.Set("parameter", std::move(params));
   return od;
+}
+
+// carnet's $validate: R4's Resource-validate, its modes meaning the server's own verdict on that
+// write for the caller (fhir/writes.cc, ValidateResource), for every type.
+const OperationSpec kValidate = {
+    "Resource-validate",
+    "validate",
+    "Validate",
+    "http://hl7.org/fhir/OperationDefinition/Resource-validate",
+    {"Resource"},
+    true,
+    true,
+    "Validates a resource. Without a mode: the R4 definitions, the invariants and the "
+    "server's rules that need the resource only. mode=create|update|delete: the verdict "
+    "the server would give that write for this caller (every check the write makes: "
+    "read-only types, SearchParameter codes, the record the resource is filed under, "
+    "the access policy), without writing; the same answer for a resource the caller "
+    "may not see as for one that does not exist. Answers 200 with an OperationOutcome "
+    "whenever validation ran.",
+    {{"resource", "in", 0, "1", "Resource",
+      "The resource to validate (the body itself, or this part of a Parameters body); not "
+      "needed for mode=delete"},
+     {"mode", "in", 0, "1", "code",
+      "create | update | delete | profile, in the query or the Parameters body; update and "
+      "delete at [type]/[id]/$validate"},
+     {"profile", "in", 0, "1", "uri",
+      "http://hl7.org/fhir/StructureDefinition/[type]; any other profile is reported as not "
+      "known"},
+     {"return", "out", 1, "1", "OperationOutcome",
+      "Every issue found; for a mode, the write's own answer first"}}};
+
+// Patient/[id]/$agenda (fhir/agenda.cc).
+const OperationSpec kAgenda = {
+    "Patient-agenda",
+    "agenda",
+    "Agenda",
+    "",
+    {"Patient"},
+    false,
+    true,
+    "The patient's agenda over a period: the record's Appointments the caller may see, found "
+    "and audited as Patient/[id]/Appointment?date=ge[start]&date=le[end] would be, sorted by "
+    "date. As a searchset Bundle, or, with _format=ics or Accept: text/calendar, as an "
+    "iCalendar (RFC 5545) feed a phone calendar reads (one VEVENT per scheduled appointment, "
+    "times in UTC). A record the caller may not see answers 404 like one that does not exist.",
+    {{"start", "in", 0, "1", "date", "First day (default: 90 days ago)"},
+     {"end", "in", 0, "1", "date",
+      "Last day (default: 455 days after start); at most three years after start"},
+     {"return", "out", 1, "1", "Bundle",
+      "A searchset of Appointments (or the text/calendar feed)"}}};
+
+// POST Patient/[id]/$agenda-link (fhir/agenda.cc, profiles/agenda_feed.h).
+const OperationSpec kAgendaLink = {
+    "Patient-agenda-link",
+    "agenda-link",
+    "AgendaLink",
+    "",
+    {"Patient"},
+    false,
+    true,
+    "The caller's calendar subscription link to the record's agenda, for a phone calendar "
+    "that cannot send a Bearer token: GET [base]/agenda/[secret].ics answers the $agenda "
+    "feed, decided and audited as a read by the identity that asked for the link. The "
+    "patient and guardians only. A new link ends the caller's previous one; revoke=true ends "
+    "it without a new one. Only a hash of the secret is stored, and it is never logged.",
+    {{"revoke", "in", 0, "1", "boolean", "true: end the caller's link, issue none"},
+     {"url", "out", 0, "1", "url", "The link (absent after a revocation)"}}};
+
+// Patient/[id]/$profile (fhir/health_profile_op.cc, health_profile/sections.h).
+const OperationSpec kProfile = {
+    "Patient-profile",
+    "profile",
+    "HealthProfile",
+    "",
+    {"Patient"},
+    false,
+    true,
+    "The patient's health profile: the record's entries the caller may see, grouped in the "
+    "public service's sections (history, treatments, allergies, family history, "
+    "vaccinations, measurements, wishes, contacts, professionals), each section a List with "
+    "its LOINC code; the same fact stated by several sources (same code, day and value) is "
+    "shown once, each List entry naming its sources (extension profile-entry-source: "
+    "patient | professional | document, profile-entry-document, profile-entry-duplicate). "
+    "Audited as one read; a record the caller may not see answers 404 like a missing one.",
+    {{"return", "out", 1, "1", "Bundle",
+      "A collection: the Patient, a List per section, the resources they name"}}};
+
+const std::vector<const OperationSpec*>& DeclaredOperations() {
+  static const std::vector<const OperationSpec*> kAll = {&kValidate, &kAgenda, &kAgendaLink,
+                                                         &kProfile};
+  return kAll;
 }
 
 }  // namespace
@@ -69,7 +159,8 @@ EntryResult Capabilities(const FhirContext& ctx, Call& /*call*/) {
   JsonValue cs = JsonValue::Object();
   cs.Set("resourceType", JsonValue::String("CapabilityStatement"));
   JsonValue contained = JsonValue::Array();
-  contained.Append(ValidateOperationDefinition(ctx.options.base_url));
+  for (const OperationSpec* spec : DeclaredOperations())
+    contained.Append(OperationDefinitionOf(*spec, ctx.options.base_url));
   cs.Set("contained", std::move(contained));
   cs.Set("status", JsonValue::String("active"));
   cs.Set("date", JsonValue::String(FormatUtc(std::chrono::system_clock::now()).substr(0, 10)));
@@ -155,7 +246,10 @@ EntryResult Capabilities(const FhirContext& ctx, Call& /*call*/) {
       o.Set("definition", JsonValue::String(def));
       ops.Append(std::move(o));
     };
-    op("validate", "#validate");
+    for (const OperationSpec* spec : DeclaredOperations())
+      for (const char* r : spec->resources)
+        if (r == std::string("Resource") || r == type)
+          op(spec->code, ("#" + std::string(spec->id)).c_str());
     if (type == "Patient")
       op("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything");
     if (type == "DocumentReference")

@@ -21,9 +21,29 @@ std::string Trim(std::string s) {
 }
 
 // The media type without parameters, lower case.
-std::string MediaType(const std::string& value) { return Trim(Lower(value.substr(0, value.find(';')))); }
+std::string MediaType(const std::string& value) {
+  return Trim(Lower(value.substr(0, value.find(';'))));
+}
 
 enum class Kind { kJson, kXml, kAny, kOther };
+
+// The media types of an Accept header with a non-zero quality, in the client's order.
+std::vector<std::pair<std::string, float>> AcceptedTypes(const std::string& accept) {
+  std::vector<std::pair<std::string, float>> out;
+  size_t start = 0;
+  while (start <= accept.size()) {
+    size_t comma = accept.find(',', start);
+    std::string item =
+        accept.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    start = comma == std::string::npos ? accept.size() + 1 : comma + 1;
+    float q = 1;
+    size_t qpos = Lower(item).find("q=");
+    if (qpos != std::string::npos) q = std::strtof(item.c_str() + qpos + 2, nullptr);
+    std::string media = MediaType(item);
+    if (q > 0 && !media.empty()) out.emplace_back(std::move(media), q);
+  }
+  return out;
+}
 
 Kind Classify(const std::string& media) {
   if (media == "application/fhir+json" || media == "application/json" || media == "json" ||
@@ -64,19 +84,10 @@ Result<Negotiated> NegotiateResponse(const HttpRequest& req, const QueryParams& 
   if (!accept || Trim(*accept).empty()) return n;
   // The first acceptable entry with a non-zero quality wins (clients list their
   // preference first; full q-ordering is rarely needed for two formats).
-  std::string list = *accept;
   float best_q = -1;
   bool found = false;
-  size_t start = 0;
-  while (start <= list.size()) {
-    size_t comma = list.find(',', start);
-    std::string item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    start = comma == std::string::npos ? list.size() + 1 : comma + 1;
-    float q = 1;
-    size_t qpos = Lower(item).find("q=");
-    if (qpos != std::string::npos) q = std::strtof(item.c_str() + qpos + 2, nullptr);
-    if (q <= 0) continue;
-    Kind k = Classify(MediaType(item));
+  for (const auto& [media, q] : AcceptedTypes(*accept)) {
+    Kind k = Classify(media);
     if (k == Kind::kOther) continue;
     if (q > best_q) {
       best_q = q;
@@ -85,9 +96,19 @@ Result<Negotiated> NegotiateResponse(const HttpRequest& req, const QueryParams& 
     }
   }
   if (!found)
-    return Status(ErrorCode::kNotAcceptable,
-                  "cannot answer in " + *accept + ": use application/fhir+json or application/fhir+xml");
+    return Status(
+        ErrorCode::kNotAcceptable,
+        "cannot answer in " + *accept + ": use application/fhir+json or application/fhir+xml");
   return n;
+}
+
+bool WantsCalendar(const HttpRequest& req, const QueryParams& query) {
+  for (const auto& [k, v] : query)
+    if (k == "_format") return v == "ics" || MediaType(v) == "text/calendar";
+  const std::string* accept = req.Header("Accept");
+  if (!accept) return false;
+  auto types = AcceptedTypes(*accept);
+  return !types.empty() && types.front().first == "text/calendar";
 }
 
 Result<JsonValue> ParseResourceBody(const HttpRequest& req) {
@@ -97,8 +118,9 @@ Result<JsonValue> ParseResourceBody(const HttpRequest& req) {
     kind = Classify(MediaType(*ct));
     if (kind == Kind::kOther || kind == Kind::kAny)
       return Status(ErrorCode::kUnsupportedMediaType,
-                    "Content-Type " + *ct + " is not supported: send application/fhir+json or "
-                    "application/fhir+xml");
+                    "Content-Type " + *ct +
+                        " is not supported: send application/fhir+json or "
+                        "application/fhir+xml");
   } else {
     size_t first = req.body.find_first_not_of(" \t\r\n");
     kind = first != std::string::npos && req.body[first] == '<' ? Kind::kXml : Kind::kJson;

@@ -29,6 +29,10 @@ Result<Negotiated> NegotiateResponse(const HttpRequest& req, const QueryParams& 
 // for other types, kBadRequest for unparsable content.
 Result<JsonValue> ParseResourceBody(const HttpRequest& req);
 
+// True when the client asks for an iCalendar answer (`_format=ics` or `text/calendar`, or an
+// Accept whose first acceptable type is text/calendar): the agenda's feed form.
+bool WantsCalendar(const HttpRequest& req, const QueryParams& query);
+
 // True when the Content-Type names FHIR JSON or XML (or plain JSON/XML).
 bool IsFhirContentType(const std::string& content_type);
 

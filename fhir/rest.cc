@@ -156,7 +156,10 @@ HttpResponse FhirApi::Impl::Handle(const HttpRequest& req, Session& session) {
   // ITI-68 sends the document's mime type, or */*); errors then come as JSON.
   bool binary_read =
       segs.size() == 2 && segs[0] == "Binary" && (req.method == "GET" || req.method == "HEAD");
-  if (!negotiated.ok() && binary_read) negotiated = Negotiated{};
+  // An operation with a non-FHIR form (the agenda's iCalendar feed) decides it itself;
+  // its errors come as JSON.
+  bool native_form = !segs.empty() && segs.back() == "$agenda" && WantsCalendar(req, query);
+  if (!negotiated.ok() && (binary_read || native_form)) negotiated = Negotiated{};
   if (!negotiated.ok()) return RenderError(negotiated.status(), Negotiated{});
   const Negotiated& n = *negotiated;
   EntryResult e = Dispatch(session, req, segs, query);

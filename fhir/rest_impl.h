@@ -88,6 +88,20 @@ Result<storage::StoredResource> GuardedRead(storage::Transaction& tx, Session& s
                                             const std::string& type, const std::string& id,
                                             const std::string& vid, const char* interaction);
 
+// A search as GET [type]?... runs it for `session` (searches.cc): under the session's access
+// filter, `compartment` a Patient id for Patient/[id]/[type], audited as the search, or as the
+// operation named by `operation` ("$agenda") when an operation runs it on its caller's behalf.
+EntryResult Search(const FhirContext& ctx, Session& session, const HttpRequest& req,
+                   const std::string& type, const QueryParams& query,
+                   const std::string& compartment, const std::string& operation);
+
+// Every current resource of the record of Patient/`id` the session may read, decided one by
+// one, audited as one read named `operation` ("$profile"); a record the caller may not see
+// answers as one that does not exist (health_profile_op.cc).
+Result<std::vector<JsonValue>> ReadVisibleRecord(const FhirContext& ctx, Session& session,
+                                                 const std::string& id,
+                                                 const std::string& operation);
+
 // ---- the handlers the route table names ------------------------------------------------
 // read_history.cc
 EntryResult ReadInstance(const FhirContext& ctx, Call& call);
@@ -119,5 +133,10 @@ EntryResult DepositDocument(const FhirContext& ctx, Call& call);
 EntryResult Capabilities(const FhirContext& ctx, Call& call);
 // bundles.cc
 EntryResult ProcessBundle(const FhirContext& ctx, Call& call);
+// agenda.cc
+EntryResult PatientAgenda(const FhirContext& ctx, Call& call);
+EntryResult AgendaLink(const FhirContext& ctx, Call& call);
+// health_profile_op.cc
+EntryResult PatientProfile(const FhirContext& ctx, Call& call);
 
 }  // namespace carnet::fhir

@@ -41,8 +41,11 @@ const std::vector<Route>& Routes() {
       {"*", "/{type}/{id}/_history/{vid}/*", nullptr, "GET"},
       {"POST", "/{type}/{id}/$validate", ValidateResource, "POST"},
       {"GET", "/Patient/{id}/$everything", PatientEverything, "GET"},
+      {"GET", "/Patient/{id}/$agenda", PatientAgenda, "GET"},
+      {"GET", "/Patient/{id}/$profile", PatientProfile, "GET"},
       {"POST", "/{type}/{id}/$meta-add", MetaAdd, "POST"},
       {"POST", "/{type}/{id}/$meta-delete", MetaDelete, "POST"},
+      {"POST", "/Patient/{id}/$agenda-link", AgendaLink, "POST"},
       {"POST", "/Patient/{id}/{choice}", RecordChoice, "POST"},
       {"GET", "/Patient/{id}/{compartment}", SearchCompartment, "GET"},
   };

@@ -30,10 +30,11 @@ std::string QueryString(const QueryParams& query) {
 // One audit event per record a search reached (one without a record when it reached none
 // by name: shared resources, or a deposit source's search across records).
 Status AuditSearch(storage::Pool& pool, Session& session, const profiles::AccessFilter& f,
-                   const std::string& subtype, const std::string& query,
-                   const std::string& object) {
+                   const std::string& subtype, const std::string& query, const std::string& object,
+                   const std::string& operation = "") {
   Status st = storage::RunInTransaction(pool, [&](Transaction& tx) -> Status {
     profiles::AuditEntry entry = profiles::AuditEntry::Rest(subtype, 'E');
+    entry.subtype_display = operation;
     entry.query = query;
     entry.object_reference = object;
     Decision d = profiles::SearchDecision(f);
@@ -141,11 +142,11 @@ EntryResult AccessHistory(const FhirContext& ctx, Session& session, const QueryP
   return BundleAnswer(std::move(bundle), std::move(entries));
 }
 
-// The value[x] of a Parameters parameter named `name`, as text ("" when absent).
+}  // namespace
 
 EntryResult Search(const FhirContext& ctx, Session& session, const HttpRequest& req,
                    const std::string& type, const QueryParams& query,
-                   const std::string& compartment = "") {
+                   const std::string& compartment, const std::string& operation) {
   if (type == "AuditEvent") return AccessHistory(ctx, session, query);
   if (type == "Binary")
     return FromError(
@@ -185,26 +186,21 @@ EntryResult Search(const FhirContext& ctx, Session& session, const HttpRequest& 
   s.scope = filter;
   auto bundle = RunSearch(ctx.pool, s);
   if (!bundle.ok()) return FromError(bundle.status());
-  Status audited =
-      AuditSearch(ctx.pool, session, filter, type.empty() ? "search-system" : "search-type",
-                  req.query, type.empty() ? "" : type);
+  Status audited = AuditSearch(ctx.pool, session, filter,
+                               !operation.empty() ? "operation"
+                               : type.empty()     ? "search-system"
+                                                  : "search-type",
+                               req.query, type.empty() ? "" : type, operation);
   if (!audited.ok()) return FromError(audited);
   return WithResource(std::move(bundle).value());
 }
 
-// The access history (AuditEvent?patient=...): the patient's and guardians' view of who
-// accessed what, newest first, filtered by date (ge/gt/le/lt/eq prefixes) and by actor
-// (`agent`: the actor's identifier, e.g. a national id). Read from the audit chain itself,
-// never from a copy; reading it is itself audited.
-
-}  // namespace
-
 EntryResult SearchSystem(const FhirContext& ctx, Call& call) {
-  return Search(ctx, call.session, call.req, "", call.query);
+  return Search(ctx, call.session, call.req, "", call.query, "", "");
 }
 
 EntryResult SearchType(const FhirContext& ctx, Call& call) {
-  return Search(ctx, call.session, call.req, call.type, call.query);
+  return Search(ctx, call.session, call.req, call.type, call.query, "", "");
 }
 
 // POST [type]/_search: the parameters in the form body, after those of the URL.
@@ -215,12 +211,12 @@ EntryResult SearchTypePost(const FhirContext& ctx, Call& call) {
     return FromError(Status(ErrorCode::kUnsupportedMediaType,
                             "_search takes application/x-www-form-urlencoded parameters"));
   for (auto& kv : ParseQuery(call.req.body)) form.push_back(std::move(kv));
-  return Search(ctx, call.session, call.req, call.type, form);
+  return Search(ctx, call.session, call.req, call.type, form, "", "");
 }
 
 // Patient/[id]/[type]?...
 EntryResult SearchCompartment(const FhirContext& ctx, Call& call) {
-  return Search(ctx, call.session, call.req, call.op, call.query, call.id);
+  return Search(ctx, call.session, call.req, call.op, call.query, call.id, "");
 }
 
 }  // namespace carnet::fhir

@@ -12,6 +12,7 @@
 #include "base/strings.h"
 #include "model/fhirpath.h"
 #include "model/narrative.h"
+#include "model/vital_signs.h"
 
 namespace carnet::model {
 namespace {
@@ -868,6 +869,7 @@ std::vector<ValidationIssue> ValidateResource(const carnet::JsonValue& resource,
                                               const StructureRegistry& registry) {
   std::vector<ValidationIssue> issues;
   Validator(registry, &issues).Resource(resource, "", /*in_contained=*/false);
+  CheckMeasurements(resource, &issues);
   std::stable_partition(issues.begin(), issues.end(),
                         [](const ValidationIssue& i) { return i.severity == "error"; });
   return issues;

@@ -41,7 +41,9 @@ Result<std::unique_ptr<AccessControl>> AccessControl::Load(const AccessSettings&
       std::move(verifier).value(), std::move(matrix).value(), settings.emergency_window_s));
   if (!settings.client_organisations_file.empty()) {
     std::ifstream in(settings.client_organisations_file);
-    if (!in) return BadRequest("cannot read client_organisations_file " + settings.client_organisations_file);
+    if (!in)
+      return BadRequest("cannot read client_organisations_file " +
+                        settings.client_organisations_file);
     std::string line;
     int n = 0;
     while (std::getline(in, line)) {
@@ -65,8 +67,8 @@ Result<Actor> AccessControl::FromClientCertificate(const HttpRequest& req) const
   auto it = organisations_.find("sha256:" + req.client_cert_sha256);
   if (it == organisations_.end()) it = organisations_.find(req.client_cert_subject_cn);
   if (it == organisations_.end() || req.client_cert_subject_cn.empty())
-    return Status(ErrorCode::kUnauthorized,
-                  "client certificate '" + req.client_cert_subject_cn + "' names no configured organisation");
+    return Status(ErrorCode::kUnauthorized, "client certificate '" + req.client_cert_subject_cn +
+                                                "' names no configured organisation");
   Actor a;
   a.kind = ActorKind::kSystem;
   a.issuer = "mtls";
@@ -88,7 +90,8 @@ Result<Actor> AccessControl::Authenticate(const HttpRequest& req) const {
   if (!auth) return Status(ErrorCode::kUnauthorized, "no Authorization header");
   std::string_view v = *auth;
   constexpr std::string_view kBearer = "bearer ";
-  if (v.size() <= kBearer.size()) return Status(ErrorCode::kUnauthorized, "not a Bearer credential");
+  if (v.size() <= kBearer.size())
+    return Status(ErrorCode::kUnauthorized, "not a Bearer credential");
   for (size_t i = 0; i < kBearer.size(); ++i)
     if (std::tolower(static_cast<unsigned char>(v[i])) != kBearer[i])
       return Status(ErrorCode::kUnauthorized, "not a Bearer credential");
@@ -113,7 +116,8 @@ PolicyEnv AccessControl::Env() const {
 AccessSession::AccessSession(const AccessControl& control, Actor actor, RequestFacts facts)
     : control_(control), actor_(std::move(actor)), facts_(std::move(facts)), env_(control.Env()) {}
 
-Result<const RecordContext*> AccessSession::Record(storage::Transaction& tx, long long patient_key) {
+Result<const RecordContext*> AccessSession::Record(storage::Transaction& tx,
+                                                   long long patient_key) {
   auto it = records_.find(patient_key);
   if (it != records_.end()) return &it->second;
   auto loaded = LoadRecordContext(tx, patient_key, actor_);
@@ -171,7 +175,8 @@ Result<Decision> AccessSession::DecideResource(storage::Transaction& tx,
       // Content not (yet) attached to a record: its depositor's alone.
       if (actor_.kind == ActorKind::kDenied) return Refusal("denied party");
       if (action == Action::kCreate) {
-        if (actor_.kind == ActorKind::kOperator) return Refusal("operators add no content", ErrorCode::kForbidden);
+        if (actor_.kind == ActorKind::kOperator)
+          return Refusal("operators add no content", ErrorCode::kForbidden);
         Decision d;
         d.allowed = true;
         d.reason = "content deposited ahead of its document";
@@ -226,7 +231,8 @@ Result<Decision> AccessSession::DecideVersion(storage::Transaction& tx,
   if (cached == current_labels_.end()) {
     auto current = storage::ReadCurrent(tx, version.type, version.id, false);
     if (!current.ok()) return current.status();
-    if (!*current || (*current)->version == version.version) return DecideStored(tx, version, action);
+    if (!*current || (*current)->version == version.version)
+      return DecideStored(tx, version, action);
     auto judged = JudgedContent(tx, **current);
     if (!judged.ok()) return judged.status();
     CurrentLabels labels;
@@ -304,7 +310,8 @@ Result<AccessFilter> AccessSession::SearchFilter(storage::Transaction& tx,
     AccessFilter f;
     f.excluded_types = NeverSearchedTypes();
     f.include_shared = actor_.kind != ActorKind::kDenied;
-    f.reason = actor_.kind == ActorKind::kDenied ? "denied party" : "no record in reach: shared resources only";
+    f.reason = actor_.kind == ActorKind::kDenied ? "denied party"
+                                                 : "no record in reach: shared resources only";
     return f;
   }
   std::vector<AccessFilter> filters;
@@ -333,6 +340,10 @@ Result<AccessFilter> AccessSession::SearchFilter(storage::Transaction& tx,
 Status AccessSession::Audit(storage::Transaction& tx, AuditEntry entry, const Decision& decision,
                             std::optional<long long> patient_key) {
   entry = AuditEntryFor(actor_, decision, std::move(entry));
+  // Recorded when appended, not when the entry was prepared: a write that appends an inner
+  // write's event first (the Provenance of a declared entry, an extraction) keeps the access
+  // history's newest-first order true to time.
+  entry.recorded = std::chrono::system_clock::now();
   entry.request_id = facts_.request_id;
   entry.network_address = facts_.client_address;
   bool first_access = false;
@@ -340,7 +351,8 @@ Status AccessSession::Audit(storage::Transaction& tx, AuditEntry entry, const De
     entry.patient_key = *patient_key;
     auto record = Record(tx, *patient_key);
     if (record.ok()) {
-      if (!(*record)->patient_id.empty()) entry.patient_reference = "Patient/" + (*record)->patient_id;
+      if (!(*record)->patient_id.empty())
+        entry.patient_reference = "Patient/" + (*record)->patient_id;
       entry.patient_ins = (*record)->ins;
     }
     if (decision.allowed && decision.opens_emergency_window)
@@ -355,7 +367,8 @@ Status AccessSession::Audit(storage::Transaction& tx, AuditEntry entry, const De
   // No access without its record: the request fails whole (a retryable conflict is still
   // retried by the transaction runner, which looks at the connection, not at this status).
   if (!appended.ok())
-    return Status(ErrorCode::kUnavailable, "the access history cannot be written; nothing was done");
+    return Status(ErrorCode::kUnavailable,
+                  "the access history cannot be written; nothing was done");
   if (patient_key && decision.allowed && (decision.emergency || first_access)) {
     CARNET_RETURN_IF_ERROR(EnqueueAccessNotification(
         tx, *patient_key, decision.emergency ? "emergency" : "access", entry, appended->event_id));
@@ -388,7 +401,8 @@ Status AccessSession::FlushRefusals(storage::Pool& pool) {
     }
     return Status::Ok();
   });
-  if (!st.ok()) return Status(ErrorCode::kUnavailable, "the access history cannot be written: " + st.message());
+  if (!st.ok())
+    return Status(ErrorCode::kUnavailable, "the access history cannot be written: " + st.message());
   return Status::Ok();
 }
 

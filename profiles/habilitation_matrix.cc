@@ -34,7 +34,7 @@ Result<HabilitationMatrix> HabilitationMatrix::Parse(std::string_view text,
     std::vector<std::string> f = RowFields(line);
     if (f[0] == "category") {
       if (f.size() < 2 || !IsCategory(f[1]))
-        return BadRequest(where + ": category rows name one of the 11 DMP categories");
+        return BadRequest(where + ": category rows name one of the 11 DMP categories or administrative_papers");
     } else if (f[0] == "type" || f[0] == "resource") {
       f = RowFields(line, 4);
       if (f.size() < 3)

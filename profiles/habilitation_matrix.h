@@ -14,21 +14,16 @@
 
 namespace carnet::profiles {
 
-// The 11 categories of the arrêté of 26 October 2023, by their names in the matrix file.
-inline constexpr std::string_view kDmpCategories[] = {"report",
-                                                      "summary",
-                                                      "imaging",
-                                                      "prescription",
-                                                      "dispensation",
-                                                      "care_plan",
-                                                      "administered_treatment",
-                                                      "certificate",
-                                                      "reimbursement",
-                                                      "patient_deposited",
-                                                      "management"};
+// The 11 categories of the arrêté of 26 October 2023, by their names in the matrix file, and
+// the patient's administrative papers (Mon espace santé keeps them beside the DMP; no
+// profession reads them).
+inline constexpr std::string_view kDmpCategories[] = {
+    "administrative_papers", "report",        "summary",           "imaging",
+    "prescription",          "dispensation",  "care_plan",         "administered_treatment",
+    "certificate",           "reimbursement", "patient_deposited", "management"};
 
 struct DocumentTypeInfo {
-  std::string code;      // LOINC code, or a local DMP code; a FHIR resource type for `resource` rows
+  std::string code;  // LOINC code, or a local DMP code; a FHIR resource type for `resource` rows
   std::string category;  // one of kDmpCategories
   std::string display;
   // A `resource` row: clinical resources of this FHIR type (MedicationDispense, CarePlan...)

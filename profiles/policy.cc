@@ -375,7 +375,9 @@ Decision DecidePatientSide(const Actor& actor, const Gate& g, const RecordContex
         return Forbid("the patient changes only what they added (visibility aside)");
       return Allow(g.decision.reason + "; added by the patient");
     case Action::kChangeVisibility:
-      if (!IsDocument(r)) return Forbid("only documents have a visibility");
+      // Every entry of the record has one (a document, and each entry of the health profile:
+      // a Condition, an allergy, a measurement...), but the record's identity itself.
+      if (r.type == "Patient") return Forbid("the Patient is the record itself: it has no visibility");
       return Allow(g.decision.reason + "; patient's choice of visibility");
     default:
       return Forbid(std::string(ActionName(action)) + " does not apply to one resource");

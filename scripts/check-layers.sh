@@ -17,10 +17,12 @@ declare -A allowed=(
   [profiles]="base storage"
   [mapping]="base storage profiles model"
   [dossier]="base storage profiles model mapping"
-  [fhir]="base storage profiles model mapping dossier"
+  [agenda]="base model"
+  [health_profile]="base model"
+  [fhir]="base storage profiles model mapping dossier agenda health_profile"
   [xds]="base storage profiles model mapping dossier"
   [conformance]="base profiles model"
-  [server]="base storage profiles model mapping dossier fhir xds conformance"
+  [server]="base storage profiles model mapping dossier agenda health_profile fhir xds conformance"
   [bench]="base storage profiles model mapping dossier fhir xds"
 )
 
@@ -60,7 +62,7 @@ done < <(grep -rnE '#include <libpq-fe.h>' --include='*.h' --include='*.cc' \
 # string literal: every layer but storage/ (bench/'s loaders are a tool, not a layer, and keep
 # their bulk SQL). Uppercase keywords in the shapes only SQL has, so that words of prose
 # ("select", an HTTP DELETE) do not count; comment lines are skipped.
-sql_free=(profiles server model dossier fhir xds mapping)
+sql_free=(profiles server model dossier agenda health_profile fhir xds mapping)
 sql='\bSELECT\b|\bINSERT INTO\b|\bUPDATE [a-z_]+ SET\b|\bDELETE FROM\b|\bON CONFLICT\b|'
 sql+='\bFOR UPDATE\b|\b(CREATE|ALTER|DROP) (TABLE|INDEX)\b|\bTRUNCATE\b|\bpg_[a-z_]+\('
 while IFS= read -r hit; do

@@ -8,6 +8,7 @@ CARNET_PACKAGES=(
   libpistache-dev rapidjson-dev libpugixml-dev libcurl4-openssl-dev libssl-dev libpq-dev
   libgtest-dev postgresql-15 postgresql-client-15
   python3-aiosmtpd  # the local SMTP server the notification tests deliver to
+  libical-dev       # the agenda's iCalendar feed (RFC 5545), written by agenda/icalendar.h
 )
 # The fuzz build (`./carnet fuzz`, and briefly in `./carnet test`): clang with libFuzzer and
 # the sanitizer runtimes; python3 selects the seed corpora.

@@ -3,6 +3,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "fhir/format.h"
+#include "profiles/agenda_feed.h"
 #include "storage/health.h"
 #include "storage/migrations.h"
 #include "storage/transaction.h"
@@ -67,11 +68,12 @@ HttpResponse Gateway::Handle(const HttpRequest& req) {
     profiles::AccessSession session(access_, std::move(*actor), {req.request_id, req.peer});
     return fhir ? fhir_.Handle(req, session) : xds_.Handle(req, session);
   }
+  if (req.path.rfind("/agenda/", 0) == 0) return AgendaFeed(req);
   if (config_.debug_routes && req.path == "/debug/sleep") return DebugSleep(req);
   if (config_.debug_routes && req.path == "/debug/echo") {
     return Json(200, "{\"method\":\"" + JsonEscape(req.method) + "\",\"query\":\"" +
-                         JsonEscape(req.query) + "\",\"body_size\":" +
-                         std::to_string(req.body.size()) + "}");
+                         JsonEscape(req.query) +
+                         "\",\"body_size\":" + std::to_string(req.body.size()) + "}");
   }
   return NotFoundResponse(req);
 }
@@ -103,8 +105,44 @@ std::optional<profiles::Actor> Gateway::Authenticate(const HttpRequest& req, boo
           "\",\"level\":\"warning\",\"event\":\"authentication_refused\",\"request_id\":\"" +
           JsonEscape(req.request_id) + "\",\"detail\":\"" + JsonEscape(actor.status().message()) +
           "\"}");
-  *refusal = xds ? xds::XdsService::Unauthorized(req) : fhir::FhirApi::Unauthorized(req, actor.status());
+  *refusal =
+      xds ? xds::XdsService::Unauthorized(req) : fhir::FhirApi::Unauthorized(req, actor.status());
   return std::nullopt;
+}
+
+HttpResponse Gateway::AgendaFeed(const HttpRequest& req) {
+  HttpResponse unknown;
+  unknown.status = 404;
+  unknown.content_type = "text/plain; charset=utf-8";
+  unknown.body = "Ce lien d'agenda n'existe pas ou a été révoqué.\n";
+  const std::string name = req.path.substr(8);
+  if (name.size() <= 4 || name.compare(name.size() - 4, 4, ".ics") != 0) return unknown;
+  if (req.method != "GET" && req.method != "HEAD") {
+    HttpResponse r = Json(405, "{\"error\":\"a calendar link is read with GET\"}");
+    r.SetHeader("Allow", "GET, HEAD");
+    return r;
+  }
+  std::optional<profiles::AgendaFeedHolder> holder;
+  storage::TxOptions ro;
+  ro.read_only = true;
+  Status st = storage::RunInTransaction(pool_, ro, [&](storage::Transaction& tx) -> Status {
+    auto found = profiles::ResolveAgendaFeed(tx, name.substr(0, name.size() - 4));
+    if (!found.ok()) return found.status();
+    holder = std::move(found).value();
+    return Status::Ok();
+  });
+  if (!st.ok()) return Json(503, "{\"error\":\"the agenda is unavailable\"}");
+  if (!holder) return unknown;
+  // The link reads the agenda and nothing else: the request becomes the holder's
+  // Patient/[id]/$agenda, decided and audited as theirs.
+  HttpRequest agenda = req;
+  agenda.method = "GET";
+  agenda.path = "/fhir/Patient/" + holder->patient_id + "/$agenda";
+  agenda.query = "_format=ics";
+  profiles::AccessSession session(access_, std::move(holder->actor), {req.request_id, req.peer});
+  HttpResponse r = fhir_.Handle(agenda, session);
+  if (req.method == "HEAD") r.body.clear();
+  return r;
 }
 
 HttpResponse Gateway::Ready() {

@@ -8,10 +8,10 @@
 
 #include "base/http.h"
 #include "fhir/rest.h"
-#include "xds/service.h"
+#include "profiles/access.h"
 #include "server/config.h"
 #include "storage/pool.h"
-#include "profiles/access.h"
+#include "xds/service.h"
 
 namespace carnet {
 
@@ -32,9 +32,13 @@ class Gateway {
  private:
   HttpResponse Ready();
   HttpResponse DebugSleep(const HttpRequest& req);
+  // GET /agenda/<secret>.ics: the agenda of the record a calendar link was issued for, read
+  // as the identity that asked for it (profiles/agenda_feed.h).
+  HttpResponse AgendaFeed(const HttpRequest& req);
   // Authenticates the request; on failure, audits the attempt and answers 401 in the
   // protocol's own form.
-  std::optional<profiles::Actor> Authenticate(const HttpRequest& req, bool xds, HttpResponse* refusal);
+  std::optional<profiles::Actor> Authenticate(const HttpRequest& req, bool xds,
+                                              HttpResponse* refusal);
 
   const Config& config_;
   storage::Pool& pool_;

@@ -1,19 +1,19 @@
 #include "server/http_server.h"
 
-#include <pistache/endpoint.h>
-#include <pistache/http.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <pistache/endpoint.h>
+#include <pistache/http.h>
 #include <pistache/peer.h>
 #include <sys/socket.h>
 
 #include <cstdio>
 #include <functional>
 #include <mutex>
-#include <unordered_map>
 #include <sstream>
 #include <string_view>
+#include <unordered_map>
 
 #include "base/strings.h"
 
@@ -106,7 +106,8 @@ HttpRequest Convert(const Http::Request& req, const std::shared_ptr<Tcp::Peer>& 
     raw->follows_a_request = true;
   }
   if (!have_raw_headers) {
-    for (const auto& [name, raw] : req.headers().rawList()) out.headers.emplace_back(name, raw.value());
+    for (const auto& [name, raw] : req.headers().rawList())
+      out.headers.emplace_back(name, raw.value());
     for (const auto& h : req.headers().list()) {
       std::ostringstream value;
       h->write(value);
@@ -121,15 +122,20 @@ HttpRequest Convert(const Http::Request& req, const std::shared_ptr<Tcp::Peer>& 
   return out;
 }
 
+// The path as the log may keep it: a calendar link's secret is a credential, never logged.
+std::string LoggedPath(const std::string& path) {
+  return path.rfind("/agenda/", 0) == 0 ? "/agenda/[secret]" : path;
+}
+
 std::string LogRecord(const HttpRequest& req, int status) {
   auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                     std::chrono::steady_clock::now() - req.received)
                     .count();
   char duration[32];
   std::snprintf(duration, sizeof duration, "%.3f", micros / 1000.0);
-  return "{\"time\":\"" + FormatUtc(std::chrono::system_clock::now()) +
-         "\",\"request_id\":\"" + JsonEscape(req.request_id) + "\",\"method\":\"" +
-         JsonEscape(req.method) + "\",\"path\":\"" + JsonEscape(req.path) +
+  return "{\"time\":\"" + FormatUtc(std::chrono::system_clock::now()) + "\",\"request_id\":\"" +
+         JsonEscape(req.request_id) + "\",\"method\":\"" + JsonEscape(req.method) +
+         "\",\"path\":\"" + JsonEscape(LoggedPath(req.path)) +
          "\",\"status\":" + std::to_string(status) + ",\"duration_ms\":" + duration +
          ",\"peer\":\"" + JsonEscape(req.peer) + "\"}";
 }
@@ -247,10 +253,10 @@ template struct PrivateAccess<HandlerTransport, &Tcp::Handler::transport_>;
 // so every header Pistache does not need for framing is taken out of its registry: they then
 // travel as raw headers, unparsed.
 struct HeaderRegistryMap {
-  using type = std::unordered_map<std::string,
-                                  std::function<std::unique_ptr<Http::Header::Header>()>,
-                                  Http::Header::LowercaseHash, Http::Header::LowercaseEqual>
-      Http::Header::Registry::*;
+  using type =
+      std::unordered_map<std::string, std::function<std::unique_ptr<Http::Header::Header>()>,
+                         Http::Header::LowercaseHash, Http::Header::LowercaseEqual>
+          Http::Header::Registry::*;
   friend type Get(HeaderRegistryMap);
 };
 template struct PrivateAccess<HeaderRegistryMap, &Http::Header::Registry::registry>;
@@ -278,8 +284,11 @@ class RequestLineCapture : public Http::Handler {
                      const HttpServerOptions* options)
       : app_(app), workers_(workers), draining_(draining), options_(options) {}
   RequestLineCapture(const RequestLineCapture& other)
-      : Http::Handler(other), app_(other.app_), workers_(other.workers_),
-        draining_(other.draining_), options_(other.options_) {}
+      : Http::Handler(other),
+        app_(other.app_),
+        workers_(other.workers_),
+        draining_(other.draining_),
+        options_(other.options_) {}
 
   void onRequest(const Http::Request&, Http::ResponseWriter writer) override {
     writer.send(Http::Code::Internal_Server_Error);  // never called: requests go to inner()
@@ -331,7 +340,8 @@ class RequestLineCapture : public Http::Handler {
   bool DeclaredLengthTooLarge(const std::string& head) {
     for (const auto& [name, value] : HeadersOfRequestHead(head)) {
       if (!HeaderNameEquals(name, "Content-Length")) continue;
-      if (value.empty() || value.size() > 18 || value.find_first_not_of("0123456789") != std::string::npos)
+      if (value.empty() || value.size() > 18 ||
+          value.find_first_not_of("0123456789") != std::string::npos)
         return false;  // Pistache rejects malformed lengths itself
       return std::stoull(value) > options_->max_request_size;
     }
@@ -501,11 +511,11 @@ Status HttpServer::Start() {
     impl_->endpoint->init(opts);
     if (!impl_->options.tls_cert_file.empty()) {
       impl_->endpoint->useSSL(impl_->options.tls_cert_file, impl_->options.tls_key_file);
-      if (!impl_->options.client_ca_file.empty()) impl_->endpoint->useSSLAuth(impl_->options.client_ca_file);
+      if (!impl_->options.client_ca_file.empty())
+        impl_->endpoint->useSSLAuth(impl_->options.client_ca_file);
     }
-    impl_->endpoint->setHandler(
-        Http::make_handler<RequestLineCapture>(&impl_->app, impl_->workers, &draining_,
-                                               &impl_->options));
+    impl_->endpoint->setHandler(Http::make_handler<RequestLineCapture>(
+        &impl_->app, impl_->workers, &draining_, &impl_->options));
     impl_->endpoint->serveThreaded();
   } catch (const std::exception& e) {
     impl_->endpoint.reset();
@@ -523,8 +533,7 @@ void HttpServer::Shutdown() {
 }
 
 int HttpServer::port() const {
-  return impl_->endpoint ? static_cast<int>(static_cast<uint16_t>(impl_->endpoint->getPort()))
-                         : 0;
+  return impl_->endpoint ? static_cast<int>(static_cast<uint16_t>(impl_->endpoint->getPort())) : 0;
 }
 
 }  // namespace carnet

@@ -19,12 +19,27 @@ constexpr const char* kUnkeyed =
     "FROM resource WHERE patient_key = $1::bigint AND res_type = $5)";
 
 // Children first; every table that holds a patient_key but the access history.
-const char* const kTables[] = {
-    "idx_string",         "idx_token",        "idx_reference",    "idx_date",
-    "idx_quantity",       "idx_uri",          "idx_text",         "registry_code",
-    "association",        "registry_object",  "document_content", "care_team_member",
-    "app_authorisation",  "emergency_access", "patient_block",    "patient_preference",
-    "patient_identifier", "outbox",           "resource_history", "resource"};
+const char* const kTables[] = {"idx_string",
+                               "idx_token",
+                               "idx_reference",
+                               "idx_date",
+                               "idx_quantity",
+                               "idx_uri",
+                               "idx_text",
+                               "registry_code",
+                               "association",
+                               "registry_object",
+                               "document_content",
+                               "care_team_member",
+                               "app_authorisation",
+                               "emergency_access",
+                               "patient_block",
+                               "patient_preference",
+                               "agenda_feed",
+                               "patient_identifier",
+                               "outbox",
+                               "resource_history",
+                               "resource"};
 // Where a resource's rows are, by type and id: its index rows, then its history and itself.
 const char* const kUnkeyedTables[] = {"idx_string", "idx_token",        "idx_reference",
                                       "idx_date",   "idx_quantity",     "idx_uri",
@@ -77,7 +92,8 @@ Result<std::vector<long long>> PurgeClosedRecords(Pool& pool, int retention_days
                                {SqlParam::Text(k)});
         if (!r.ok()) return r.status();
       }
-      auto r = tx.RunDynamic("DELETE FROM patient WHERE patient_key = $1::bigint", {SqlParam::Text(k)});
+      auto r =
+          tx.RunDynamic("DELETE FROM patient WHERE patient_key = $1::bigint", {SqlParam::Text(k)});
       if (!r.ok()) return r.status();
       erased = true;
       return Status::Ok();

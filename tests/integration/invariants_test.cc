@@ -53,7 +53,7 @@ class InvariantsTest : public SharedGatewayTest {
 };
 
 constexpr char kObs6[] =
-    R"("valueQuantity":{"value":70,"unit":"kg"},"dataAbsentReason":{"text":"not asked"})";
+    R"("valueQuantity":{"value":70,"unit":"kg","system":"http://unitsofmeasure.org","code":"kg"},"dataAbsentReason":{"text":"not asked"})";
 
 TEST_F(InvariantsTest, CreateBreakingAnErrorInvariantIsRefusedWithItsKey) {
   std::string patient = NewPatient();
@@ -122,7 +122,9 @@ TEST_F(InvariantsTest, ValidateReportsErrorsAndWarnings) {
   EXPECT_EQ(dom6[0].GetString("code"), "invariant");
 
   // As a Parameters, a conforming resource: no error, no warning.
-  std::string good = Observation(patient, R"("valueQuantity":{"value":70,"unit":"kg"})");
+  std::string good = Observation(
+      patient,
+      R"("valueQuantity":{"value":70,"unit":"kg","system":"http://unitsofmeasure.org","code":"kg"})");
   auto ok = Post(
       "Observation/$validate",
       R"({"resourceType":"Parameters","parameter":[{"name":"resource","resource":)" + good + "}]}");

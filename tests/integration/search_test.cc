@@ -2,10 +2,9 @@
 // paging while resources are being written, and the query plans on a generated data set.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -15,9 +14,9 @@
 
 #include "base/json.h"
 #include "base/strings.h"
-#include "model/search_params.h"
 #include "fhir/search_plan.h"
 #include "fhir/search_query.h"
+#include "model/search_params.h"
 #include "storage/connection.h"
 #include "storage/migrations.h"
 #include "tests/integration/harness.h"
@@ -27,7 +26,9 @@ namespace {
 
 const char* kJson = "Content-Type: application/fhir+json";
 // Search parameters are the operator's (shared definitions, not record content).
-std::string OperatorAuth() { return "Authorization: Bearer " + Token({"--actor", "operator", "--id", "ops-1"}); }
+std::string OperatorAuth() {
+  return "Authorization: Bearer " + Token({"--actor", "operator", "--id", "ops-1"});
+}
 const char* kTagSystem = "urn:carnet:search-test";
 
 std::string ReadFile(const std::string& path) {
@@ -179,10 +180,12 @@ class SearchTest : public ::testing::Test {
         std::snprintf(date, sizeof date, "2024-%02d-%02d", 1 + k % 12, 1 + k % 28);
         auto obs = ParseJson(
             R"({"resourceType":"Observation","id":")" + id +
-            R"(","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8310-5"}]},)"
+            // Bilirubin: a code without plausibility bounds (model/data/vital_signs.tsv), so
+            // that the values can be any spread the paging needs.
+            R"(","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"1975-2"}]},)"
             R"("subject":{"reference":"Patient/)" +
             patient + R"("},"effectiveDateTime":")" + date + R"(","valueQuantity":{"value":)" +
-            std::to_string(k % 97) + R"(,"code":"Cel","system":"http://unitsofmeasure.org"}})");
+            std::to_string(k % 97) + R"(,"code":"umol/L","system":"http://unitsofmeasure.org"}})");
         JsonValue entry = JsonValue::Object();
         entry.Set("resource", std::move(obs).value());
         JsonValue req = JsonValue::Object();
@@ -290,21 +293,23 @@ TEST_F(SearchTest, CustomSearchParameterAndMetadata) {
 TEST_F(SearchTest, ReindexCoversOlderResources) {
   std::string pid = "old-" + RandomHex(4);
   std::string value = "Corse" + RandomHex(3);
-  auto r = client_.Request("PUT", Url("Patient/" + pid), {kJson},
-                           R"({"resourceType":"Patient","id":")" + pid +
-                               R"(","extension":[{"url":"http://example.org/region","valueString":")" + value + R"("}]})");
+  auto r =
+      client_.Request("PUT", Url("Patient/" + pid), {kJson},
+                      R"({"resourceType":"Patient","id":")" + pid +
+                          R"(","extension":[{"url":"http://example.org/region","valueString":")" +
+                          value + R"("}]})");
   ASSERT_EQ(r.status, 201) << r.body;
   std::string code = "region" + RandomHex(3);
   auto sp = client_.Request(
       "PUT", Url("SearchParameter/" + code), {kJson, OperatorAuth()},
-      R"({"resourceType":"SearchParameter","id":")" + code + R"(","url":"http://example.org/sp/)" + code +
-          R"(","name":"x","status":"active","description":"x","code":")" + code +
+      R"({"resourceType":"SearchParameter","id":")" + code + R"(","url":"http://example.org/sp/)" +
+          code + R"(","name":"x","status":"active","description":"x","code":")" + code +
           R"(","base":["Patient"],"type":"string","expression":"Patient.extension('http://example.org/region').value"})");
   ASSERT_EQ(sp.status, 201) << sp.body;
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   EXPECT_EQ(Join(Ids(GetJson(Url("Patient?" + code + "=" + value)), "match")), "");
-  std::string cmd = std::string(CARNET_GATEWAY_BINARY) + " reindex --type Patient --db '" + TestDbConninfo() +
-                    "' > /dev/null 2>&1";
+  std::string cmd = std::string(CARNET_GATEWAY_BINARY) + " reindex --type Patient --db '" +
+                    TestDbConninfo() + "' > /dev/null 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   EXPECT_EQ(Join(Ids(GetJson(Url("Patient?" + code + "=" + value)), "match")), pid);
 }

@@ -144,8 +144,10 @@ TEST_F(ValidateModesTest, CreateVerdictIsTheWritesVerdict) {
   };
   std::string sp_code = "_vm" + RandomHex(4);
   std::vector<Case> cases = {
-      {Suite(), "Observation", Observation(R"("valueQuantity":{"value":72,"unit":"kg"})"), true, "",
-       "a valid Observation"},
+      {Suite(), "Observation",
+       Observation(
+           R"("valueQuantity":{"value":72,"unit":"kg","system":"http://unitsofmeasure.org","code":"kg"})"),
+       true, "", "a valid Observation"},
       {Suite(), "AuditEvent",
        R"({"resourceType":"AuditEvent","type":{"code":"rest"},"recorded":"2026-01-01T00:00:00Z",)"
        R"("agent":[{"requestor":true}],"source":{"observer":{"display":"x"}}})",
@@ -265,9 +267,11 @@ TEST_F(ValidateModesTest, UpdateAndDeleteVerdicts) {
   auto created = Send(Suite(), "POST", "Observation", Observation());
   ASSERT_EQ(created.status, 201) << created.body;
   std::string id = Parse(created.body).GetString("id");
-  std::string changed = ReplaceAll(Observation(R"("valueQuantity":{"value":70,"unit":"kg"})"),
-                                   R"({"resourceType":"Observation",)",
-                                   R"({"resourceType":"Observation","id":")" + id + R"(",)");
+  std::string changed = ReplaceAll(
+      Observation(
+          R"("valueQuantity":{"value":70,"unit":"kg","system":"http://unitsofmeasure.org","code":"kg"})"),
+      R"({"resourceType":"Observation",)",
+      R"({"resourceType":"Observation","id":")" + id + R"(",)");
   // Accepted: the depositor revises its own Observation.
   JsonValue ok = Validate(Suite(), "Observation/" + id + "/$validate?mode=update", changed);
   EXPECT_EQ(FirstErrorCode(ok), "") << WriteJson(ok);

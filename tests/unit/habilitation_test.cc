@@ -27,11 +27,12 @@ TEST(HabilitationMatrixTest, BuiltinIsTheRepositoryFileAndParses) {
   EXPECT_EQ(loaded->types().size(), M().types().size());
 }
 
-TEST(HabilitationMatrixTest, SeedCoversTheElevenCategories) {
+TEST(HabilitationMatrixTest, SeedCoversTheElevenCategoriesAndTheAdministrativePapers) {
   EXPECT_GE(M().types().size(), 40u);
   std::set<std::string> categories;
   for (const auto& t : M().types()) categories.insert(t.category);
-  EXPECT_EQ(categories.size(), 11u);
+  EXPECT_EQ(categories.size(), 12u);
+  EXPECT_EQ(categories.count("administrative_papers"), 1u);
   const DocumentTypeInfo* discharge = M().FindType("11490-0");
   ASSERT_NE(discharge, nullptr);
   EXPECT_EQ(discharge->category, "report");
@@ -42,9 +43,17 @@ TEST(HabilitationMatrixTest, SeedCoversTheElevenCategories) {
 
 TEST(HabilitationMatrixTest, DoctorsReadEverythingButTheCertificateOfResidence) {
   for (const auto& t : M().types()) {
-    bool expected = t.code != "CERT_RESIDENCE";
+    bool expected = t.code != "CERT_RESIDENCE" && t.category != "administrative_papers";
     EXPECT_EQ(M().MayRead("10", "SM26", t.code), expected) << t.code;
     EXPECT_EQ(M().MayWrite("10", "", t.code), expected) << t.code;
+  }
+}
+
+TEST(HabilitationMatrixTest, NoProfessionReadsTheAdministrativePapers) {
+  for (const auto& t : M().types()) {
+    if (t.category != "administrative_papers") continue;
+    for (const char* profession : {"10", "21", "28", "40", "50", "60", "70", "91"})
+      EXPECT_FALSE(M().MayRead(profession, "SM26", t.code)) << profession << " " << t.code;
   }
 }
 

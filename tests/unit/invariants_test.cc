@@ -80,7 +80,7 @@ std::string StructureDefinition(const std::string& name, bool with_base) {
 std::vector<Case> Cases() {
   return {
       {"obs-6", "error", "Observation",
-       Observation(R"("valueQuantity":{"value":70,"unit":"kg"},)"
+       Observation(R"("valueQuantity":{"value":70,"unit":"kg","system":"http://unitsofmeasure.org","code":"kg"},)"
                    R"("dataAbsentReason":{"text":"not asked"})"),
        Observation(R"("dataAbsentReason":{"text":"not asked"})")},
       {"obs-7", "error", "Observation",
