@@ -444,7 +444,13 @@ TEST_F(PostedProfilesTest, OfficialVitalSignsAndBloodPressure) {
                            "the value must be 'mm[Hg]' (fixed value), not 'mm'",
                            "Observation.component:DiastolicBP: minimum required = 1"})
     EXPECT_NE(IssueWith(oo, "error", told), nullptr) << told << "\n" << WriteJson(oo);
-  EXPECT_EQ(IssuesOf(oo, "error").size(), 5u) << WriteJson(oo);
+  // No other error of the profile (the core rules add theirs: mm is not a UCUM unit of a
+  // systolic pressure, model/vital_signs.h).
+  int from_profile = 0;
+  for (const JsonValue* i : IssuesOf(oo, "error"))
+    if (i->GetString("diagnostics").find("(profile " + kBp + ")") != std::string::npos)
+      ++from_profile;
+  EXPECT_EQ(from_profile, 5) << WriteJson(oo);
   auto w = Send(SuiteToken(), "POST", "Observation",
                 bp("vital-signs", "85354-9", "", "mm[Hg]", "8462-4", kBp));
   EXPECT_EQ(w.status, 201) << w.body.substr(0, 800);
