@@ -211,8 +211,8 @@ std::vector<Breach> Breaches() {
        "Observation.valueString"},
       {"code outside the posted value set",
        {"code"},
-       R"("code":{"coding":[{"system":"http://loinc.org","code":"8302-2"}]})",
-       "http://loinc.org|8302-2 is in the value set",
+       R"("code":{"coding":[{"system":"http://loinc.org","code":"2093-3"}]})",
+       "http://loinc.org|2093-3 is in the value set",
        "Observation.code"},
       {"error constraint broken",
        {"effectiveDateTime"},
@@ -323,11 +323,11 @@ TEST_F(PostedProfilesTest, UnknownClaimedProfileAcceptedWithWarning) {
 
 // A ValueSet updated (a code added) is used by the next write; a profile updated too.
 TEST_F(PostedProfilesTest, UpdatedValueSetAndProfileSeenByTheNextWrite) {
-  std::string height = R"("code":{"coding":[{"system":"http://loinc.org","code":"8302-2"}]})";
+  std::string height = R"("code":{"coding":[{"system":"http://loinc.org","code":"2093-3"}]})";
   auto w = Send(SuiteToken(), "POST", "Observation", Weight(snapshot_url_, {"code"}, height));
   ASSERT_EQ(w.status, 422) << w.body.substr(0, 600);
   auto r = Send(OperatorToken(), "PUT", "ValueSet/weights-" + tag_,
-                ValueSet({"29463-7", "3141-9", "8302-2"}));
+                ValueSet({"29463-7", "3141-9", "2093-3"}));
   ASSERT_EQ(r.status, 200) << r.body;
   w = Send(SuiteToken(), "POST", "Observation", Weight(snapshot_url_, {"code"}, height));
   EXPECT_EQ(w.status, 201) << w.body.substr(0, 600);
