@@ -60,6 +60,8 @@ class Status {
     // Its own FHIR issue type when it differs from the lead's (an invariant broken beside a
     // structural error); empty: the status's.
     std::string issue_code = {};
+    // Its severity when it is not an error (a warning told beside the errors); empty: error.
+    std::string severity = {};
   };
   const std::vector<Detail>& details() const;
   // A copy of this status carrying `details` (no effect on OK).

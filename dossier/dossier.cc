@@ -6,11 +6,13 @@
 #include "base/http.h"
 #include "base/strings.h"
 #include "dossier/after_write.h"
+#include "dossier/conformance_source.h"
 #include "dossier/document_extraction.h"
 #include "dossier/search_index.h"
 #include "health_profile/sections.h"
 #include "mapping/registry_index.h"
 #include "model/compartment.h"
+#include "model/profile.h"
 #include "model/structure.h"
 #include "model/validator.h"
 #include "profiles/shared_content.h"
@@ -102,13 +104,22 @@ Result<JsonValue> StoredJson(const storage::StoredResource& r) {
   return parsed;
 }
 
-Status CheckResource(const std::string& type, const JsonValue& resource,
-                     std::vector<model::ValidationIssue>* issues_out) {
+Status CheckResource(storage::Transaction& tx, const std::string& type, const JsonValue& resource,
+                     std::vector<model::ValidationIssue>* issues_out,
+                     const std::vector<std::string>& profiles) {
   std::string rt = resource.GetString("resourceType");
   if (rt.empty()) return BadRequest("the resource has no resourceType", "resourceType");
   if (rt != type)
     return BadRequest("the body is a " + rt + " but the URL names " + type, "resourceType");
   auto issues = model::ValidateResource(resource);
+  // The posted profiles it claims (and those $validate was asked for), after the core rules.
+  StoredConformance source(tx);
+  model::Conformance conformance(source);
+  auto profiled = model::ValidateProfiles(resource, profiles, conformance);
+  if (!profiled.ok()) return profiled.status();
+  issues.insert(issues.end(), profiled->begin(), profiled->end());
+  std::stable_partition(issues.begin(), issues.end(),
+                        [](const model::ValidationIssue& i) { return i.severity == "error"; });
   if (issues_out) *issues_out = issues;
   // The first error leads; every other issue travels as a detail, so that the client sees
   // all of them at once. A broken invariant is told as such (issue type "invariant", its key
@@ -122,7 +133,8 @@ Status CheckResource(const std::string& type, const JsonValue& resource,
     if (!first && (i.severity == "error" || i.severity == "fatal"))
       first = &i;
     else if (i.severity != "information")
-      rest.push_back({i.message, i.expression, issue_code(i)});
+      rest.push_back({i.message, i.expression, issue_code(i),
+                      i.severity == "error" ? std::string() : i.severity});
   }
   if (!first) return Status::Ok();
   ErrorCode code = first->code == "invariant" ? ErrorCode::kInvariant : ErrorCode::kInvalid;
@@ -333,7 +345,7 @@ static Result<WriteResult> Write(storage::Transaction& tx, profiles::AccessSessi
     std::string now = NowInstant();
     JsonValue stamped = StampVersion(std::move(resource), id, previous ? previous->version + 1 : 1,
                                      now, session.actor().PrincipalId());
-    CARNET_RETURN_IF_ERROR(CheckResource(type, stamped));
+    CARNET_RETURN_IF_ERROR(CheckResource(tx, type, stamped));
     auto key = CompartmentKey(tx, type, id, stamped);
     if (!key.ok()) return key.status();
     CARNET_RETURN_IF_ERROR(ApplyProfileSectionChoice(tx, *key, stamped));
@@ -382,7 +394,7 @@ static Result<WriteResult> Write(storage::Transaction& tx, profiles::AccessSessi
   std::string now = NowInstant();
   int version = previous ? previous->version + 1 : 1;
   JsonValue stamped = StampVersion(std::move(resource), id, version, now, source);
-  CARNET_RETURN_IF_ERROR(CheckResource(type, stamped));
+  CARNET_RETURN_IF_ERROR(CheckResource(tx, type, stamped));
 
   // A new record (a Patient resource with no record yet) is the operator's (or an identity
   // feed's) act: decided before the record exists.

@@ -75,11 +75,15 @@ Status HiddenUnlessReadable(storage::Transaction& tx, profiles::AccessSession& s
                             const storage::StoredResource& current, const std::string& interaction,
                             char action);
 
-// Checks a resource against the R4 definitions: kBadRequest when its resourceType is not
-// `type`, kInvalid with every problem (the first leads, the others as details) otherwise.
-// `issues` (when given) receives every issue, warnings included, for $validate.
-Status CheckResource(const std::string& type, const JsonValue& resource,
-                     std::vector<model::ValidationIssue>* issues = nullptr);
+// Checks a resource against the R4 definitions and against the posted profiles it claims in
+// meta.profile and those in `profiles` ($validate's profile parameter), read in `tx`
+// (model/profile.h): kBadRequest when its resourceType is not `type`, kInvalid (kInvariant) with
+// every problem (the first leads, the others as details) otherwise. `issues` (when given)
+// receives every issue, warnings included, for $validate. A resource that claims no posted
+// profile costs no database access.
+Status CheckResource(storage::Transaction& tx, const std::string& type, const JsonValue& resource,
+                     std::vector<model::ValidationIssue>* issues = nullptr,
+                     const std::vector<std::string>& profiles = {});
 
 // What the write path derives from a resource before storing it, exposed so that bulk
 // loaders (bench/) store exactly what a live write stores:

@@ -45,9 +45,15 @@ std::optional<int> ParseETag(const std::string& etag) {
 }
 
 Status Interactions::Validate(const std::string& type, const JsonValue& resource,
-                              JsonValue* outcome) const {
+                              JsonValue* outcome, const std::vector<std::string>& profiles) const {
   std::vector<model::ValidationIssue> issues;
-  Status st = dossier::CheckResource(type, resource, &issues);
+  // The posted profiles are read in a transaction of their own (read only, nothing written).
+  Status st;
+  Status db = storage::RunInTransaction(pool_, [&](storage::Transaction& tx) {
+    st = dossier::CheckResource(tx, type, resource, &issues, profiles);
+    return st.http_status() >= 500 ? st : Status::Ok();
+  });
+  if (!db.ok()) return db;
   if (st.code() == ErrorCode::kBadRequest) return st;
   std::vector<OutcomeIssue> out;
   for (const auto& i : issues) out.push_back({i.severity, i.code, i.message, i.expression, ""});

@@ -95,10 +95,12 @@ class Interactions {
                                                   profiles::AccessSession& session,
                                                   const std::string& reference);
 
-  // Checks a resource against the R4 definitions and the URL: kBadRequest when the
-  // resourceType differs from `type`, kInvalid with every problem otherwise. `issues`
+  // Checks a resource against the R4 definitions, the posted profiles it claims and
+  // `profiles` (dossier::CheckResource, the write path's own check) and the URL: kBadRequest
+  // when the resourceType differs from `type`, kInvalid with every problem otherwise. `outcome`
   // receives the OperationOutcome issues (for $validate).
-  Status Validate(const std::string& type, const JsonValue& resource, JsonValue* outcome) const;
+  Status Validate(const std::string& type, const JsonValue& resource, JsonValue* outcome,
+                  const std::vector<std::string>& profiles = {}) const;
 
   storage::Pool& pool() { return pool_; }
 

@@ -52,6 +52,7 @@ JsonValue OutcomeFromStatus(const Status& status, bool xds_error_codes) {
     more.diagnostics = d.message;
     more.expression = d.location;
     if (!d.issue_code.empty()) more.code = d.issue_code;
+    if (!d.severity.empty()) more.severity = d.severity;
     issues.push_back(std::move(more));
   }
   return MakeOperationOutcome(issues);

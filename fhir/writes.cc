@@ -141,8 +141,9 @@ namespace {
 struct ValidateRequest {
   bool has_resource = false;
   JsonValue resource;
-  std::string mode;     // "", create, update, delete, profile
-  std::string profile;  // canonical, without |version
+  std::string mode;             // "", create, update, delete, profile
+  std::string profile;          // canonical, without |version
+  std::string profile_version;  // its |version, when given
 };
 
 std::string QueryValue(const QueryParams& query, const std::string& name) {
@@ -186,7 +187,10 @@ Result<ValidateRequest> ReadValidateRequest(const Call& call) {
       out.has_resource = true;
     }
   }
-  out.profile = out.profile.substr(0, out.profile.find('|'));
+  if (size_t bar = out.profile.find('|'); bar != std::string::npos) {
+    out.profile_version = out.profile.substr(bar + 1);
+    out.profile.resize(bar);
+  }
   if (out.mode != "" && out.mode != "create" && out.mode != "update" && out.mode != "delete" &&
       out.mode != "profile")
     return BadRequest("$validate mode '" + out.mode +
@@ -223,21 +227,29 @@ Status DryRun(const FhirContext& ctx,
   return judged ? verdict : st;
 }
 
-// The core R4 definition of `type` is the one profile this server enforces (posted profiles
-// are not taken yet); any other is told as not known rather than silently passed.
+const std::string kCoreProfiles = "http://hl7.org/fhir/StructureDefinition/";
+
+// The core R4 definition of another resource type. The core definition of `type` is the core
+// validation; any other profile is a posted one, enforced by the write path's own check
+// (dossier::CheckResource), or an error "profile not known" there.
 std::optional<OutcomeIssue> ProfileIssue(const std::string& type, const std::string& profile) {
-  const std::string core = "http://hl7.org/fhir/StructureDefinition/";
-  if (profile.empty() || profile == core + type) return std::nullopt;
-  if (profile.rfind(core, 0) == 0 && IsServedType(profile.substr(core.size())))
+  if (profile.empty() || profile == kCoreProfiles + type) return std::nullopt;
+  if (profile.rfind(kCoreProfiles, 0) == 0 && IsServedType(profile.substr(kCoreProfiles.size())))
     return OutcomeIssue{"error", "invalid",
-                        "the resource is a " + type + ", not a " + profile.substr(core.size()) +
-                            " (profile " + profile + ")",
+                        "the resource is a " + type + ", not a " +
+                            profile.substr(kCoreProfiles.size()) + " (profile " + profile + ")",
                         "", ""};
-  return OutcomeIssue{"error", "not-supported",
-                      "profile not known: " + profile +
-                          " (this server validates against the core R4 resource definitions "
-                          "http://hl7.org/fhir/StructureDefinition/[type] only)",
-                      "", ""};
+  return std::nullopt;
+}
+
+// The profile $validate was asked for when it is not a core definition: the posted one to
+// enforce.
+std::vector<std::string> PostedProfileAsked(const std::string& profile,
+                                            const std::string& version) {
+  if (profile.empty() ||
+      (profile.rfind(kCoreProfiles, 0) == 0 && IsServedType(profile.substr(kCoreProfiles.size()))))
+    return {};
+  return {version.empty() ? profile : profile + "|" + version};
 }
 
 }  // namespace
@@ -258,8 +270,9 @@ EntryResult ValidateResource(const FhirContext& ctx, Call& call) {
     if (!id.empty() && v.resource.GetString("id") != id)
       return FromError(BadRequest("the resource's id differs from the URL's id " + id));
     JsonValue structure;
-    Status st = ctx.interactions.Validate(type, v.resource, &structure);
-    if (st.code() == ErrorCode::kBadRequest) return FromError(st);
+    Status st = ctx.interactions.Validate(type, v.resource, &structure,
+                                          PostedProfileAsked(v.profile, v.profile_version));
+    if (st.code() == ErrorCode::kBadRequest || st.http_status() >= 500) return FromError(st);
     if (const JsonValue* found = structure.Find("issue"))
       for (const auto& i : found->items())
         if (i.GetString("severity") != "information" || i.GetString("diagnostics") != "All OK")

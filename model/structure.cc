@@ -97,6 +97,7 @@ struct StructureRegistry::Impl {
   StringMap<std::vector<std::string>> compartment;
 
   InvariantSummary invariants;
+  std::unordered_set<std::string> invariant_keys;
 };
 
 StructureRegistry::StructureRegistry() : impl_(std::make_unique<Impl>()) {}
@@ -295,6 +296,7 @@ std::unique_ptr<StructureRegistry> StructureRegistry::FromJson(std::string_view 
   for (const TypeDef& type : impl.types) {
     auto count = [&impl](const std::vector<Invariant>& list) {
       for (const Invariant& inv : list) {
+        impl.invariant_keys.insert(inv.key);
         ++impl.invariants.total;
         if (inv.compiled)
           ++impl.invariants.compiled;
@@ -398,6 +400,10 @@ const StructureRegistry& StructureRegistry::R4() {
 
 const StructureRegistry::InvariantSummary& StructureRegistry::Invariants() const {
   return impl_->invariants;
+}
+
+bool StructureRegistry::IsInvariantKey(std::string_view key) const {
+  return key == "ele-1" || key == "ext-1" || impl_->invariant_keys.count(std::string(key)) != 0;
 }
 
 const TypeDef* StructureRegistry::Find(std::string_view type_name) const {

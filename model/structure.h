@@ -161,6 +161,9 @@ class StructureRegistry {
     std::vector<const Invariant*> not_checked;
   };
   const InvariantSummary& Invariants() const;
+  // Whether `key` is the key of an invariant of these definitions (obs-6, dom-2), ele-1 and
+  // ext-1 included: a profile's snapshot repeats them, and they are checked as core rules.
+  bool IsInvariantKey(std::string_view key) const;
 
   // Loads tables from JSON text (the generated format); used by R4() and by tests.
   static std::unique_ptr<StructureRegistry> FromJson(std::string_view text, std::string* error);

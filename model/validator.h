@@ -12,7 +12,7 @@
 //   - an invariant that cannot be checked (not compiled, an evaluation error) is reported as
 //     information "not checked", never passed silently; an empty result (the operands are
 //     absent: ref-1 on a Reference with only a display) holds.
-// Profiles are not checked here.
+// Profiles other than the core definitions are checked by model/profile.h.
 #pragma once
 
 #include <string>
