@@ -364,7 +364,9 @@ static Result<WriteResult> Write(storage::Transaction& tx, profiles::AccessSessi
       auto before = ParseJson(previous->content);
       if (!before.ok()) return Internal("stored " + what + " is unreadable");
       profiles::Decision change =
-          profiles::DecideLabelChange(SecurityCodes(*before), SecurityCodes(resource));
+          profiles::DecideLabelChange(SecurityCodes(*before), SecurityCodes(resource),
+                                      session.env().matrix->IsPatientShareable(
+                                          profiles::SummariseResource(*before).document_type));
       if (!change.allowed) {
         // The document is visible to the actor: the refusal says why.
         (void)session.Refuse(audit, change, previous->patient_key, what);

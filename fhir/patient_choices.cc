@@ -27,7 +27,8 @@ namespace {
 using storage::Transaction;
 
 // $meta-add / $meta-delete of security labels: how a patient masks a document from
-// professionals (MASQUE_PS) and unmasks it. Only the visibility codes are taken.
+// professionals (MASQUE_PS) and unmasks it, or shares one administrative paper with them
+// (PARTAGE_PS). Only the visibility codes are taken.
 EntryResult MetaSecurity(const FhirContext& ctx, Session& session, const HttpRequest& req,
                          const std::string& type, const std::string& id, bool add) {
   auto body = ParseResourceBody(req);
@@ -46,11 +47,11 @@ EntryResult MetaSecurity(const FhirContext& ctx, Session& session, const HttpReq
       if (const JsonValue* sec = meta->Find("security"); sec && sec->is_array())
         for (const auto& c : sec->items()) {
           std::string code = c.GetString("code");
-          if (code != profiles::kMasquePs && code != profiles::kInvisiblePatient &&
-              code != profiles::kInvisibleRepresentants)
+          if (code != profiles::kMasquePs && code != profiles::kPartagePs &&
+              code != profiles::kInvisiblePatient && code != profiles::kInvisibleRepresentants)
             return FromError(BadRequest("'" + code +
-                                        "' is not a visibility code (MASQUE_PS, INVISIBLE_PATIENT, "
-                                        "INVISIBLE_REPRESENTANTS_LEGAUX)"));
+                                        "' is not a visibility code (MASQUE_PS, PARTAGE_PS, "
+                                        "INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS_LEGAUX)"));
           // Who may move which code is the policy's (profiles::DecideLabelChange), decided
           // on the document as it is.
           codes.push_back(c);

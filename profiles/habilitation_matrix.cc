@@ -34,7 +34,12 @@ Result<HabilitationMatrix> HabilitationMatrix::Parse(std::string_view text,
     std::vector<std::string> f = RowFields(line);
     if (f[0] == "category") {
       if (f.size() < 2 || !IsCategory(f[1]))
-        return BadRequest(where + ": category rows name one of the 11 DMP categories or administrative_papers");
+        return BadRequest(
+            where + ": category rows name one of the 11 DMP categories or administrative_papers");
+    } else if (f[0] == "shareable") {
+      if (f.size() != 2 || !IsCategory(f[1]))
+        return BadRequest(where + ": expected 'shareable CATEGORY' naming a declared category");
+      m.shareable_categories_.push_back(f[1]);
     } else if (f[0] == "type" || f[0] == "resource") {
       f = RowFields(line, 4);
       if (f.size() < 3)
@@ -128,6 +133,21 @@ std::vector<std::string> HabilitationMatrix::ReadableTypes(std::string_view prof
     if (!t.resource_type && MayRead(profession, specialty, t.code)) out.push_back(t.code);
   std::sort(out.begin(), out.end());
   return out;
+}
+
+std::vector<std::string> HabilitationMatrix::PatientShareableTypes() const {
+  std::vector<std::string> out;
+  for (const auto& t : types_)
+    if (!t.resource_type && IsPatientShareable(t.code)) out.push_back(t.code);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool HabilitationMatrix::IsPatientShareable(std::string_view type_code) const {
+  const DocumentTypeInfo* t = FindType(type_code);
+  return t && !t->resource_type &&
+         std::find(shareable_categories_.begin(), shareable_categories_.end(), t->category) !=
+             shareable_categories_.end();
 }
 
 bool HabilitationMatrix::GovernsResourceType(std::string_view type) const {

@@ -76,6 +76,11 @@ class HabilitationMatrix {
   // its searches.
   std::vector<std::string> UnreadableResourceTypes(std::string_view profession,
                                                    std::string_view specialty) const;
+  // The document types of the categories the patient may share one document at a time
+  // (`shareable` rows; sorted): such a document carrying kPartagePs is read by every
+  // profession that reads anything in the record, whatever its access rows say.
+  std::vector<std::string> PatientShareableTypes() const;
+  bool IsPatientShareable(std::string_view type_code) const;
   // Whether any access row names this profession.
   bool KnowsProfession(std::string_view profession) const;
   // Whether the profession may write at least one type (used for non-document writes).
@@ -91,6 +96,7 @@ class HabilitationMatrix {
     Rights rights;
   };
   std::vector<DocumentTypeInfo> types_;
+  std::vector<std::string> shareable_categories_;
   std::map<std::string, size_t, std::less<>> type_index_;
   std::map<std::string, std::vector<AccessRow>, std::less<>> rows_by_profession_;
 };

@@ -129,7 +129,8 @@ Gate RecordGate(const Actor& actor, const RecordContext& record, const PolicyEnv
     // A deposit source learns that its deposit has no record to go to (XDSUnknownPatientId).
     if (depositing) {
       g.decision.refusal = ErrorCode::kUnknownPatient;
-      g.decision.shown = "Patient/" + record.patient_id + " has no record here (the patient opposed it)";
+      g.decision.shown =
+          "Patient/" + record.patient_id + " has no record here (the patient opposed it)";
     }
     return g;
   }
@@ -272,7 +273,7 @@ Decision DecideProfessional(const Actor& actor, const Gate& g, const ResourceSum
   // What the matrix judges: a document by its type code; a clinical resource of a type the
   // matrix files in a category (`resource` rows: a MedicationDispense is a dispensation) by
   // its resource type; anything else is record content any reading profession reads.
-  std::string governed = IsDocument(r)                ? r.document_type
+  std::string governed = IsDocument(r)                   ? r.document_type
                          : m.GovernsResourceType(r.type) ? r.type
                                                          : std::string();
   // Visibility first: what the professional may read.
@@ -284,6 +285,10 @@ Decision DecideProfessional(const Actor& actor, const Gate& g, const ResourceSum
   } else if (own) {
     visible = true;
     why = "author of the document";
+  } else if (IsDocument(r) && HasLabel(r, kPartagePs) && m.IsPatientShareable(governed)) {
+    visible = !m.ReadableTypes(actor.profession, actor.specialty).empty();
+    why = visible ? "administrative paper the patient shares (PARTAGE_PS)"
+                  : "profession reads nothing";
   } else if (!governed.empty()) {
     visible = m.MayRead(actor.profession, actor.specialty, governed);
     why = visible ? "habilitation matrix allows " + actor.profession + " to read " + governed
@@ -377,7 +382,8 @@ Decision DecidePatientSide(const Actor& actor, const Gate& g, const RecordContex
     case Action::kChangeVisibility:
       // Every entry of the record has one (a document, and each entry of the health profile:
       // a Condition, an allergy, a measurement...), but the record's identity itself.
-      if (r.type == "Patient") return Forbid("the Patient is the record itself: it has no visibility");
+      if (r.type == "Patient")
+        return Forbid("the Patient is the record itself: it has no visibility");
       return Allow(g.decision.reason + "; patient's choice of visibility");
     default:
       return Forbid(std::string(ActionName(action)) + " does not apply to one resource");
@@ -563,15 +569,21 @@ Decision DecideWriteIntent(const Actor& actor, std::string_view type,
 }
 
 Decision DecideLabelChange(const std::vector<std::string>& before,
-                           const std::vector<std::string>& after) {
+                           const std::vector<std::string>& after, bool shareable) {
   for (const auto* side : {&before, &after})
     for (const auto& code : *side) {
       if (code == kMasquePs) continue;
       const auto* other = side == &before ? &after : &before;
-      if (!Contains(*other, code))
-        return Forbid(code + " is set by the author at deposit, not by the patient");
+      if (Contains(*other, code)) continue;
+      if (code == kPartagePs) {
+        if (shareable) continue;
+        return Forbid(
+            "PARTAGE_PS shares an administrative paper; professionals read this document "
+            "per the habilitation matrix");
+      }
+      return Forbid(code + " is set by the author at deposit, not by the patient");
     }
-  return Allow("the patient masks or unmasks the document (MASQUE_PS)");
+  return Allow("the patient changes who sees the document (MASQUE_PS, PARTAGE_PS)");
 }
 
 bool MayAssignIds(const Actor& actor) { return DecideNewRecord(actor).allowed; }
@@ -683,6 +695,8 @@ AccessFilter FilterFor(const Actor& actor, const RecordContext& record, const Po
       }
       if (!g.treating_physician) f.excluded_security.emplace_back(kMasquePs);
       f.document_types = readable;
+      f.shared_document_types = env.matrix->PatientShareableTypes();
+      f.shared_label = std::string(kPartagePs);
       // Clinical resources of a category the profession may not read.
       for (auto& t : env.matrix->UnreadableResourceTypes(actor.profession, actor.specialty))
         f.excluded_types.push_back(std::move(t));
@@ -706,7 +720,8 @@ Result<AccessFilter> MergeFilters(const std::vector<AccessFilter>& filters) {
     if (f.include_shared != out.include_shared || f.excluded_security != out.excluded_security ||
         f.author_exempt_ids != out.author_exempt_ids || f.resource_types != out.resource_types ||
         f.document_types != out.document_types || f.sources != out.sources ||
-        f.excluded_types != out.excluded_types)
+        f.excluded_types != out.excluded_types ||
+        f.shared_document_types != out.shared_document_types)
       return BadRequest(
           "these records are searched under different rules: search one patient at a time");
     out.patient_keys.insert(out.patient_keys.end(), f.patient_keys.begin(), f.patient_keys.end());

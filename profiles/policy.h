@@ -50,6 +50,10 @@ namespace carnet::profiles {
 // French visibility codes (TRE_A07, 1.2.250.1.213.1.1.4.13), carried as meta.security /
 // confidentialityCode codes beside N/R/V.
 inline constexpr std::string_view kMasquePs = "MASQUE_PS";
+// carnet's own label (same code system): the patient shares this one document of a
+// `shareable` matrix category (an administrative paper) with the professionals who may
+// access the record. Set and removed by the patient like MASQUE_PS; masking wins.
+inline constexpr std::string_view kPartagePs = "PARTAGE_PS";
 inline constexpr std::string_view kInvisiblePatient = "INVISIBLE_PATIENT";
 inline constexpr std::string_view kInvisibleRepresentants = "INVISIBLE_REPRESENTANTS_LEGAUX";
 
@@ -174,15 +178,16 @@ Decision DecideNewRecord(const Actor& actor);
 // ("c", "cu", "d"...), decided from the token alone before any lookup: a party that writes
 // nothing (insurer, employer) or an app whose scopes grant no such write is refused
 // (kForbidden) without learning whether the target exists.
-Decision DecideWriteIntent(const Actor& actor, std::string_view type,
-                           std::string_view permissions);
+Decision DecideWriteIntent(const Actor& actor, std::string_view type, std::string_view permissions);
 
 // A change of a document's visibility codes from `before` to `after` (meta.security codes),
 // once the actor was found able to change its visibility at all (Action::kChangeVisibility):
-// the patient side moves MASQUE_PS only; the invisibility codes (INVISIBLE_PATIENT,
-// INVISIBLE_REPRESENTANTS_LEGAUX) are the author's, set at deposit. kForbidden otherwise.
+// the patient side moves MASQUE_PS, and PARTAGE_PS on a document the matrix lets the
+// patient share (`shareable`: HabilitationMatrix::IsPatientShareable of its type); the
+// invisibility codes (INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS_LEGAUX) are the author's,
+// set at deposit. kForbidden otherwise.
 Decision DecideLabelChange(const std::vector<std::string>& before,
-                           const std::vector<std::string>& after);
+                           const std::vector<std::string>& after, bool shareable = false);
 
 // Whether the actor may create a resource with an id of its own choosing (update as
 // create). Ids name resources across every record, so a PUT to an unused id and to an id

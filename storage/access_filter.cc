@@ -39,13 +39,18 @@ std::string AccessPredicate(const AccessFilter& filter, const std::string& alias
   if (!filter.excluded_security.empty())
     restricted.push_back("NOT (" + alias + ".security && " + b.TextArray(filter.excluded_security) +
                          ")");
-  if (filter.document_types)
+  if (filter.document_types) {
+    std::string type_ok = "dt.code = ANY(" + b.TextArray(*filter.document_types) + ")";
+    if (!filter.shared_document_types.empty() && !filter.shared_label.empty())
+      type_ok = "(" + type_ok + " OR (" + alias + ".security && " +
+                b.TextArray({filter.shared_label}) + " AND dt.code = ANY(" +
+                b.TextArray(filter.shared_document_types) + ")))";
     restricted.push_back("(" + alias +
                          ".res_type NOT IN ('DocumentReference', 'Composition') OR EXISTS "
                          "(SELECT 1 FROM idx_token dt WHERE dt.res_type = " +
                          alias + ".res_type AND dt.res_id = " + alias +
-                         ".res_id AND dt.param = 'type' AND dt.code = ANY(" +
-                         b.TextArray(*filter.document_types) + ")))");
+                         ".res_id AND dt.param = 'type' AND " + type_ok + "))");
+  }
   if (!restricted.empty()) {
     std::string allowed;
     for (size_t i = 0; i < restricted.size(); ++i) allowed += (i ? " AND " : "") + restricted[i];

@@ -38,6 +38,10 @@ struct AccessFilter {
   // DocumentReference and Composition only when their `type` code is one of these (nullopt:
   // any); resources of other types are not affected.
   std::optional<std::vector<std::string>> document_types;
+  // ...or when their type is one of these and they carry shared_label: the one document of
+  // a shareable category (an administrative paper) the patient chose to share.
+  std::vector<std::string> shared_document_types;
+  std::string shared_label;
   // Only resources whose meta.source is one of these (nullopt: any): a deposit source reads
   // back what it deposited.
   std::optional<std::vector<std::string>> sources;

@@ -22,6 +22,8 @@ const char* kInsSystem = "urn:oid:1.2.250.1.213.1.4.10";
 const char* kRpps = "urn:oid:1.2.250.1.71.4.2.1";
 const char* kMask =
     R"({"resourceType":"Parameters","parameter":[{"name":"meta","valueMeta":{"security":[{"system":"urn:oid:1.2.250.1.213.1.1.4.13","code":"MASQUE_PS"}]}}]})";
+const char* kShare =
+    R"({"resourceType":"Parameters","parameter":[{"name":"meta","valueMeta":{"security":[{"system":"urn:oid:1.2.250.1.213.1.1.4.13","code":"PARTAGE_PS"}]}}]})";
 
 class HealthProfileTest : public SharedGatewayTest {
  protected:
@@ -310,22 +312,67 @@ TEST_F(HealthProfileTest, TheProfileGroupsMergesAndFollowsTheAccessRules) {
 
 // Administrative papers (identity card, insurance cards...) are the patient's uploads that no
 // profession reads, whatever its broad rights: absent from a doctor's read and search.
-TEST_F(HealthProfileTest, AdministrativePapersAreNeverShownToProfessionals) {
-  std::string pdf = "%PDF-1.4 carte vitale";
-  std::string paper = Create(
-      Patient(), "DocumentReference",
-      R"({"resourceType":"DocumentReference",)" + std::string(kDiv) +
-          R"(,"status":"current","type":{"coding":[{"system":"urn:oid:1.2.250.1.213.1.1.4.12","code":"PAPIER_MUTUELLE","display":"Carte de mutuelle"}]},"subject":{"reference":"Patient/)" +
-          p_ +
-          R"("},"date":"2026-12-01T10:00:00Z","content":[{"attachment":{"contentType":"application/pdf","data":")" +
-          Base64Encode(pdf) + R"(","title":"Carte de mutuelle 2026"}}]})");
+TEST_F(HealthProfileTest, AdministrativePapersAreShownToProfessionalsOnlyWhenShared) {
+  auto upload = [&](const std::string& code, const std::string& title) {
+    return Create(
+        Patient(), "DocumentReference",
+        R"({"resourceType":"DocumentReference",)" + std::string(kDiv) +
+            R"(,"status":"current","type":{"coding":[{"system":"urn:oid:1.2.250.1.213.1.1.4.12","code":")" +
+            code + R"("}]},"subject":{"reference":"Patient/)" + p_ +
+            R"("},"date":"2026-12-01T10:00:00Z","content":[{"attachment":{"contentType":"application/pdf","data":")" +
+            Base64Encode("%PDF-1.4 " + title) + R"(","title":")" + title + R"("}}]})");
+  };
+  std::string paper = upload("PAPIER_MUTUELLE", "Carte de mutuelle 2026");
+  std::string blood = upload("PAPIER_GROUPE_SANGUIN", "Carte de groupe sanguin");
   ASSERT_FALSE(paper.empty());
+  ASSERT_FALSE(blood.empty());
   EXPECT_EQ(As(Patient(), "GET", paper).status, 200);
+  auto count = [&](const std::string& token) {
+    auto r = As(token, "GET", "DocumentReference?patient=" + p_ + "&_summary=count");
+    auto json = ParseJson(r.body);
+    return json.ok() && json->Find("total") ? std::stoll(json->Find("total")->text()) : -1LL;
+  };
+  long long before = count(Doctor(colleague_));
   for (const std::string& doctor : {author_, colleague_}) {
     EXPECT_EQ(As(Doctor(doctor), "GET", paper).status, 404) << doctor;
     auto search = As(Doctor(doctor), "GET", "DocumentReference?patient=" + p_);
     EXPECT_EQ(Matches(search).count(paper), 0u) << search.body.substr(0, 300);
   }
+
+  // The patient shares the blood-group card, one paper: the doctors of the care team read
+  // it, by id, in searches and counts; the insurance card stays theirs alone.
+  Must(As(Patient(), "POST", blood + "/$meta-add", kShare), 200, "share");
+  for (const std::string& doctor : {author_, colleague_}) {
+    EXPECT_EQ(As(Doctor(doctor), "GET", blood).status, 200) << doctor;
+    auto search = As(Doctor(doctor), "GET", "DocumentReference?patient=" + p_);
+    EXPECT_EQ(Matches(search).count(blood), 1u) << search.body.substr(0, 300);
+    EXPECT_EQ(Matches(search).count(paper), 0u);
+    EXPECT_EQ(As(Doctor(doctor), "GET", paper).status, 404) << doctor;
+  }
+  EXPECT_EQ(count(Doctor(colleague_)), before + 1);
+  // A doctor outside the care team still sees nothing of the record.
+  EXPECT_EQ(As(Doctor("81009999999"), "GET", blood).status, 404);
+  // Masking wins over sharing.
+  Must(As(Patient(), "POST", blood + "/$meta-add", kMask), 200, "mask shared");
+  EXPECT_EQ(As(Doctor(colleague_), "GET", blood).status, 404);
+  Must(As(Patient(), "POST", blood + "/$meta-delete", kMask), 200, "unmask shared");
+  // Shared no more.
+  Must(As(Patient(), "POST", blood + "/$meta-delete", kShare), 200, "unshare");
+  EXPECT_EQ(As(Doctor(colleague_), "GET", blood).status, 404);
+  EXPECT_EQ(count(Doctor(colleague_)), before);
+
+  // Sharing is for administrative papers: the matrix decides every other document.
+  std::string note = Create(
+      Patient(), "DocumentReference",
+      R"({"resourceType":"DocumentReference",)" + std::string(kDiv) +
+          R"(,"status":"current","type":{"coding":[{"system":"urn:oid:1.2.250.1.213.1.1.4.12","code":"DOC_PATIENT"}]},"subject":{"reference":"Patient/)" +
+          p_ +
+          R"("},"date":"2026-12-01T10:00:00Z","content":[{"attachment":{"contentType":"text/plain","data":")" +
+          Base64Encode("notes") + R"("}}]})");
+  ASSERT_FALSE(note.empty());
+  auto refused = As(Patient(), "POST", note + "/$meta-add", kShare);
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  EXPECT_NE(refused.body.find("PARTAGE_PS"), std::string::npos) << refused.body;
 }
 
 // The patient's choice per section: hiding "allergies" hides the entries there and those

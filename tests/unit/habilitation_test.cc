@@ -57,6 +57,18 @@ TEST(HabilitationMatrixTest, NoProfessionReadsTheAdministrativePapers) {
   }
 }
 
+TEST(HabilitationMatrixTest, ThePatientMayShareAnAdministrativePaperAndNothingElse) {
+  std::vector<std::string> papers;
+  for (const auto& t : M().types())
+    if (t.category == "administrative_papers") papers.push_back(t.code);
+  std::sort(papers.begin(), papers.end());
+  EXPECT_EQ(M().PatientShareableTypes(), papers);
+  EXPECT_TRUE(M().IsPatientShareable("PAPIER_GROUPE_SANGUIN"));
+  EXPECT_FALSE(M().IsPatientShareable("DOC_PATIENT"));
+  EXPECT_FALSE(M().IsPatientShareable("11506-3"));
+  EXPECT_FALSE(M().IsPatientShareable("unknown"));
+}
+
 TEST(HabilitationMatrixTest, NursesDentistsPharmacistsOpticiansPhysiotherapists) {
   // Nurses: most types, not telemedicine, psychiatric, psychological, prevention, certificates.
   EXPECT_TRUE(M().MayRead("60", "", "11490-0"));
@@ -123,16 +135,16 @@ TEST(HabilitationMatrixTest, LastMatchingRowWinsAndSpecialtiesNarrow) {
 TEST(HabilitationMatrixTest, ResourceTypesFollowTheirCategory) {
   EXPECT_TRUE(M().GovernsResourceType("MedicationDispense"));
   EXPECT_TRUE(M().GovernsResourceType("CarePlan"));
-  EXPECT_FALSE(M().GovernsResourceType("Observation"));  // record content, as before
-  EXPECT_FALSE(M().GovernsResourceType("11502-2"));      // a document type, not a resource
-  EXPECT_TRUE(M().MayRead("21", "", "MedicationDispense"));   // pharmacist: dispensation rw
+  EXPECT_FALSE(M().GovernsResourceType("Observation"));      // record content, as before
+  EXPECT_FALSE(M().GovernsResourceType("11502-2"));          // a document type, not a resource
+  EXPECT_TRUE(M().MayRead("21", "", "MedicationDispense"));  // pharmacist: dispensation rw
   EXPECT_TRUE(M().MayWrite("21", "", "MedicationDispense"));
   EXPECT_FALSE(M().MayRead("28", "", "MedicationDispense"));  // optician: no dispensation
   EXPECT_TRUE(M().MayRead("28", "", "VisionPrescription"));   // ...but eyewear prescriptions
   EXPECT_FALSE(M().MayRead("28", "", "MedicationRequest"));
-  EXPECT_TRUE(M().MayRead("70", "", "CarePlan"));             // physiotherapist: care plans r
+  EXPECT_TRUE(M().MayRead("70", "", "CarePlan"));  // physiotherapist: care plans r
   EXPECT_FALSE(M().MayWrite("70", "", "CarePlan"));
-  EXPECT_FALSE(M().MayRead("60", "", "Claim"));               // nurse: no reimbursement data
+  EXPECT_FALSE(M().MayRead("60", "", "Claim"));  // nurse: no reimbursement data
   auto unreadable = M().UnreadableResourceTypes("28", "");
   EXPECT_TRUE(std::count(unreadable.begin(), unreadable.end(), "MedicationDispense"));
   EXPECT_FALSE(std::count(unreadable.begin(), unreadable.end(), "VisionPrescription"));
@@ -160,6 +172,8 @@ TEST(HabilitationMatrixTest, RefusesMalformedFiles) {
   bad("permit everything\n");
   bad("resource\tMedicationDispense\tnot_a_category\tx\n");
   bad("resource\tCarePlan\tcare_plan\tx\nresource\tCarePlan\treport\ty\n");
+  bad("shareable\tnot_a_category\n");
+  bad("shareable\n");
   EXPECT_FALSE(HabilitationMatrix::LoadFile("/nonexistent/matrix.tsv").ok());
 }
 
