@@ -201,6 +201,20 @@ static Result<std::optional<long long>> CompartmentKey(storage::Transaction& tx,
     if (!*key) return UnknownRecord(type, resource);
     return key;
   }
+  // A type outside the compartment that the rules file in the record its element names (a
+  // patient's own Device): in that record, under the policy; without a Patient, shared.
+  if (std::string element = profiles::SharedContentRules::Builtin().FiledBy(type);
+      !element.empty()) {
+    std::string ref;
+    if (const JsonValue* e = resource.Find(element); e && e->is_object())
+      ref = e->GetString("reference");
+    if (ref.rfind("Patient/", 0) == 0) {
+      auto key = storage::FindPatientKeyByResourceId(tx, ref.substr(8));
+      if (!key.ok()) return key.status();
+      if (!*key) return Invalid(ref + " is not a known record", type);
+      return key;
+    }
+  }
   if (type == "Subscription") {
     // A subscription to one patient's record (criteria "DocumentReference?patient=X") is part
     // of that record: the patient's notification channel.

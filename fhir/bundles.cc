@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <set>
 
 #include "base/strings.h"
 #include "dossier/document_extraction.h"
@@ -127,6 +128,22 @@ void RewriteReferences(JsonValue& node, const std::map<std::string, std::string>
       continue;
     }
     RewriteReferences(value, ids, depth + 1);
+  }
+}
+
+// Every `reference` string under `node`.
+void CollectReferences(const JsonValue& node, std::set<std::string>& out, int depth = 0) {
+  if (depth > 100) return;
+  if (node.is_array()) {
+    for (const auto& item : node.items()) CollectReferences(item, out, depth + 1);
+    return;
+  }
+  if (!node.is_object()) return;
+  for (const auto& [key, value] : node.members()) {
+    if (key == "reference" && value.is_string())
+      out.insert(value.text());
+    else
+      CollectReferences(value, out, depth + 1);
   }
 }
 
@@ -339,6 +356,26 @@ EntryResult ProcessBundleBody(const FhirContext& ctx, Session& session, const Ht
   if (transaction) {
     Status failed;
     Status st = storage::RunInTransaction(ctx.pool, [&](Transaction& tx) {
+      // A conditional create whose criteria find the resource stands for it: the entries
+      // that name its placeholder name the resource found, not the id reserved for a new one
+      // (a Device posted with ifNoneExist along with the measurements it took, the day after
+      // it was first sent). Looked up first, whatever the order the entries run in.
+      std::set<std::string> named;
+      for (const auto& e : entries)
+        if (e.has_resource) CollectReferences(e.resource, named);
+      std::map<std::string, std::string> found;
+      for (const auto& e : entries) {
+        if (e.method != "POST" || e.pre.if_none_exist.empty() || !e.parse_error.ok()) continue;
+        std::string reserved_ref = e.url.type + "/" + reserved[e.index];
+        if (!named.count(reserved_ref)) continue;
+        auto match = ctx.interactions.ResolveConditionalReference(
+            tx, session, e.url.type + "?" + e.pre.if_none_exist);
+        // None (created anew) or several (the entry itself fails): the reserved id stands.
+        if (match.ok()) found[reserved_ref] = *match;
+      }
+      if (!found.empty())
+        for (auto& e : entries)
+          if (e.has_resource) RewriteReferences(e.resource, found);
       for (size_t i : order) {
         results[i] = run_entry(tx, entries[i]);
         if (!results[i].error.ok()) {

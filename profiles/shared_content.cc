@@ -29,6 +29,9 @@ Result<SharedContentRules> SharedContentRules::Parse(std::string_view text,
     } else if (f[0] == "standalone" || f[0] == "server") {
       if (f.size() != 2) return BadRequest(where + ": expected '" + f[0] + " TYPE'");
       (f[0] == "server" ? rules.server_ : rules.standalone_).insert(f[1]);
+    } else if (f[0] == "filed") {
+      if (f.size() != 3) return BadRequest(where + ": expected 'filed TYPE ELEMENT'");
+      rules.filed_[f[1]] = f[2];
     } else {
       return BadRequest(where + ": unknown row kind " + f[0]);
     }
@@ -67,6 +70,11 @@ bool SharedContentRules::MayStandOutsideRecord(std::string_view type) const {
 
 bool SharedContentRules::WrittenByServer(std::string_view type) const {
   return server_.count(type) > 0;
+}
+
+std::string SharedContentRules::FiledBy(std::string_view type) const {
+  auto it = filed_.find(type);
+  return it == filed_.end() ? "" : it->second;
 }
 
 }  // namespace carnet::profiles

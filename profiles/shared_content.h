@@ -27,11 +27,15 @@ class SharedContentRules {
   bool MayStandOutsideRecord(std::string_view type) const;
   // Whether carnet alone writes resources of `type`.
   bool WrittenByServer(std::string_view type) const;
+  // The element of a `type` outside the Patient compartment whose Patient reference files the
+  // resource in that patient's record ("patient" for Device); "" when the type has none.
+  std::string FiledBy(std::string_view type) const;
 
  private:
   std::map<std::string, std::set<ActorKind>, std::less<>> writers_;  // "*": the default
   std::set<std::string, std::less<>> standalone_;
   std::set<std::string, std::less<>> server_;
+  std::map<std::string, std::string, std::less<>> filed_;
 };
 
 }  // namespace carnet::profiles

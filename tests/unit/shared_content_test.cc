@@ -38,6 +38,10 @@ TEST(SharedContentRulesTest, EveryTypeNamedIsAnR4ResourceType) {
     if (kind == "standalone") {
       EXPECT_FALSE(r4.PatientCompartmentParams(type).empty()) << line;
     }
+    // A filed row only for a type outside it.
+    if (kind == "filed") {
+      EXPECT_TRUE(r4.PatientCompartmentParams(type).empty()) << line;
+    }
   }
 }
 
@@ -53,6 +57,8 @@ TEST(SharedContentRulesTest, WritersByTypeWithOperatorsEverywhere) {
   EXPECT_TRUE(R().MayStandOutsideRecord("Group"));
   EXPECT_TRUE(R().MayWrite("Device", ActorKind::kSystem));
   EXPECT_FALSE(R().MayStandOutsideRecord("Observation"));
+  EXPECT_EQ(R().FiledBy("Device"), "patient");
+  EXPECT_EQ(R().FiledBy("Practitioner"), "");
 }
 
 TEST(SharedContentRulesTest, RefusesMalformedFiles) {
@@ -68,6 +74,7 @@ TEST(SharedContentRulesTest, RefusesMalformedFiles) {
   bad("writers\t*\toperator\nwriters\tX\tnobody\n");  // unknown kind
   bad("writers\t*\toperator\nstandalone\n");
   bad("writers\t*\toperator\npermit everything\n");
+  bad("writers\t*\toperator\nfiled\tDevice\n");  // which element
   EXPECT_TRUE(SharedContentRules::Parse("writers\t*\toperator\n", "ok.tsv").ok());
 }
 
