@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "profiles/measurement_kinds.h"
 #include "profiles/shared_content.h"
 
 namespace carnet::profiles {
@@ -362,6 +363,21 @@ Decision DecidePatientSide(const Actor& actor, const Gate& g, const RecordContex
                  ? Forbid("app scopes (or the patient's authorisation) do not allow " +
                           std::string(1, p) + " on " + r.type)
                  : Hide(why);
+    // The patient chose which kinds of measurement this app writes.
+    if (r.type == "Observation" && app->measurement_kinds &&
+        (action == Action::kCreate || action == Action::kUpdate)) {
+      std::string kind = MeasurementKinds::Builtin().KindOfCodes(r.loinc_codes);
+      if (!Contains(*app->measurement_kinds, kind)) {
+        // The app is authorised on this record: it may learn which kind it lacks.
+        Decision d = Forbid(kind.empty() ? "the patient lets app " + actor.client_id +
+                                               " write only some kinds of measurement, and this "
+                                               "Observation's code is of none of them"
+                                         : "the patient has not let app " + actor.client_id +
+                                               " write " + kind + " measurements");
+        d.shown = d.reason;
+        return d;
+      }
+    }
     return Allow(g.decision.reason + "; scopes allow " + std::string(1, p) + " on " + r.type);
   }
   if (action == Action::kRead || action == Action::kSearch) {
@@ -757,6 +773,7 @@ ResourceSummary SummariseResource(const JsonValue& resource) {
       for (const auto& c : sec->items())
         if (std::string code = c.GetString("code"); !code.empty()) s.security.push_back(code);
   }
+  if (s.type == "Observation") s.loinc_codes = LoincCodes(resource);
   if (s.type == "DocumentReference" || s.type == "Composition") {
     if (const JsonValue* type = resource.Find("type")) {
       if (const JsonValue* codings = type->Find("coding"); codings && codings->is_array()) {

@@ -68,6 +68,9 @@ struct AuthorisedApp {
   std::string client_id;
   std::vector<SmartScope> scopes;
   bool active = true;
+  // The kinds of measurement (profiles/data/measurement_kinds.tsv) the patient lets it
+  // write; nullopt: every kind its scopes allow.
+  std::optional<std::vector<std::string>> measurement_kinds;
 };
 
 // What the decision needs to know about one patient's record. Loaded by the caller, in the
@@ -101,6 +104,7 @@ struct ResourceSummary {
   std::vector<std::string> security;    // meta.security / confidentialityCode codes
   std::vector<std::string> author_ids;  // national ids (or subjects) of the authors
   std::string source;                   // meta.source: who deposited it (system actors)
+  std::vector<std::string> loinc_codes;  // an Observation's code: its LOINC codes
   // A shared resource (patient_key NULL: Practitioner, Organization...).
   bool shared = false;
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "profiles/measurement_kinds.h"
 #include "storage/record_context_store.h"
 
 namespace carnet::profiles {
@@ -40,7 +41,8 @@ Result<RecordContext> LoadRecordContext(storage::Transaction& tx, long long pati
   r.blocked_organisations = std::move(rec.blocked_organisations);
   r.care_team = std::move(rec.care_team);
   for (const auto& app : rec.app_authorisations)
-    r.authorised_apps.push_back({app.client_id, ParseSmartScopes(app.scopes), true});
+    r.authorised_apps.push_back(
+        {app.client_id, ParseSmartScopes(app.scopes), true, app.measurement_kinds});
   r.emergency_started_at = rec.emergency_started_at;
   return r;
 }
@@ -104,13 +106,33 @@ Status SyncAppConsent(storage::Transaction& tx, long long patient_key,
   const JsonValue* actors = provision ? provision->Find("actor") : nullptr;
   if (scopes.empty() || !actors || !actors->is_array()) return Status::Ok();
   if (provision->GetString("type") == "deny") return Status::Ok();
+  // The kinds of measurement the app may write, when the patient chose some.
+  std::optional<std::vector<std::string>> kinds;
+  if (const JsonValue* codes = provision->Find("code"); codes && codes->is_array())
+    for (const auto& cc : codes->items())
+      if (const JsonValue* codings = cc.Find("coding"); codings && codings->is_array())
+        for (const auto& c : codings->items()) {
+          if (c.GetString("system") != kMeasurementKindSystem) continue;
+          std::string kind = c.GetString("code");
+          if (!MeasurementKinds::Builtin().Knows(kind)) {
+            std::string known;
+            for (const auto& k : MeasurementKinds::Builtin().Kinds())
+              known += (known.empty() ? "" : ", ") + k;
+            return Invalid("Consent.provision.code: '" + kind + "' is not a kind of measurement (" +
+                               known + ")",
+                           "Consent.provision.code");
+          }
+          if (!kinds) kinds.emplace();
+          kinds->push_back(kind);
+        }
   for (const auto& a : actors->items()) {
     const JsonValue* ref = a.Find("reference");
     const JsonValue* ident = ref ? ref->Find("identifier") : nullptr;
     if (!ident || ident->GetString("system") != kClientIdSystem) continue;
     std::string client = ident->GetString("value");
     if (client.empty()) continue;
-    CARNET_RETURN_IF_ERROR(SetAppAuthorisation(tx, patient_key, client, scopes, consent_id));
+    CARNET_RETURN_IF_ERROR(
+        storage::GrantAppAuthorisation(tx, patient_key, client, scopes, consent_id, kinds));
   }
   return Status::Ok();
 }

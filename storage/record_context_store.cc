@@ -25,7 +25,8 @@ Result<std::optional<RecordRow>> ReadRecordRow(Transaction& tx, long long patien
       "WHERE b.patient_key = p.patient_key AND b.kind = 'organisation'), '{}'), "
       "coalesce((SELECT array_agg(DISTINCT c.member_id) FROM care_team_member c "
       "WHERE c.patient_key = p.patient_key), '{}'), "
-      "CASE WHEN $2::boolean THEN coalesce((SELECT array_agg(a.client_id || ' ' || a.scopes "
+      "CASE WHEN $2::boolean THEN coalesce((SELECT array_agg(a.client_id || ' ' || "
+      "coalesce(a.measurement_kinds, '*') || ' ' || a.scopes "
       "ORDER BY a.client_id) "
       "FROM app_authorisation a WHERE a.patient_key = p.patient_key AND a.revoked_at IS NULL), "
       "'{}') "
@@ -47,11 +48,27 @@ Result<std::optional<RecordRow>> ReadRecordRow(Transaction& tx, long long patien
   r.blocked_professionals = ParseTextArray(rec->GetString(0, 5));
   r.blocked_organisations = ParseTextArray(rec->GetString(0, 6));
   r.care_team = ParseTextArray(rec->GetString(0, 7));
-  // "client scopes": a client id holds no space.
+  // "client kinds scopes": a client id holds no space, the kinds are '*' (every kind) or
+  // comma-separated.
   for (const std::string& app : ParseTextArray(rec->GetString(0, 8))) {
     size_t space = app.find(' ');
-    r.app_authorisations.push_back(
-        {app.substr(0, space), space == std::string::npos ? "" : app.substr(space + 1)});
+    size_t second = space == std::string::npos ? space : app.find(' ', space + 1);
+    AppAuthorisationRow row;
+    row.client_id = app.substr(0, space);
+    std::string kinds =
+        space == std::string::npos ? "*" : app.substr(space + 1, second - space - 1);
+    row.scopes = second == std::string::npos ? "" : app.substr(second + 1);
+    if (kinds != "*") {
+      row.measurement_kinds.emplace();
+      size_t start = 0;
+      while (start < kinds.size()) {
+        size_t comma = kinds.find(',', start);
+        if (comma == std::string::npos) comma = kinds.size();
+        if (comma > start) row.measurement_kinds->push_back(kinds.substr(start, comma - start));
+        start = comma + 1;
+      }
+    }
+    r.app_authorisations.push_back(std::move(row));
   }
   if (!rec->IsNull(0, 9)) r.emergency_started_at = rec->GetInt(0, 9);
   return std::optional<RecordRow>(std::move(r));
@@ -99,15 +116,21 @@ Status ReplaceCareTeamMembers(Transaction& tx, long long patient_key, const std:
 }
 
 Status GrantAppAuthorisation(Transaction& tx, long long patient_key, const std::string& client_id,
-                             const std::string& scopes, const std::string& res_id) {
+                             const std::string& scopes, const std::string& res_id,
+                             const std::optional<std::vector<std::string>>& measurement_kinds) {
   static constexpr Statement kGrant{
       "policy_app_grant",
-      "INSERT INTO app_authorisation (patient_key, client_id, scopes, res_id) "
-      "VALUES ($1::bigint, $2, $3, nullif($4, '')) ON CONFLICT (patient_key, client_id) DO UPDATE "
-      "SET scopes = excluded.scopes, res_id = excluded.res_id, granted_at = now(), revoked_at = "
-      "NULL"};
+      "INSERT INTO app_authorisation (patient_key, client_id, scopes, res_id, measurement_kinds) "
+      "VALUES ($1::bigint, $2, $3, nullif($4, ''), CASE WHEN $6::boolean THEN $5 END) "
+      "ON CONFLICT (patient_key, client_id) DO UPDATE "
+      "SET scopes = excluded.scopes, res_id = excluded.res_id, "
+      "measurement_kinds = excluded.measurement_kinds, granted_at = now(), revoked_at = NULL"};
+  std::string kinds;
+  if (measurement_kinds)
+    for (const auto& k : *measurement_kinds) kinds += (kinds.empty() ? "" : ",") + k;
   return Done(tx.Run(kGrant, {Key(patient_key), SqlParam::Text(client_id), SqlParam::Text(scopes),
-                              SqlParam::Text(res_id)}));
+                              SqlParam::Text(res_id), SqlParam::Text(kinds),
+                              Bool(measurement_kinds.has_value())}));
 }
 
 Status RevokeAppAuthorisation(Transaction& tx, long long patient_key,

@@ -18,6 +18,8 @@ namespace carnet::storage {
 struct AppAuthorisationRow {
   std::string client_id;
   std::string scopes;
+  // The measurement kinds the patient lets it write; nullopt: every kind.
+  std::optional<std::vector<std::string>> measurement_kinds;
 };
 
 // What the policy reads of one record, in one round trip (it runs on every request).
@@ -61,9 +63,11 @@ Status ReplaceCareTeamMembers(Transaction& tx, long long patient_key, const std:
                               const std::vector<std::string>& members);
 
 // Grants (or replaces, un-revoking) an app authorisation; `res_id` is the resource that
-// granted it ("" for none).
-Status GrantAppAuthorisation(Transaction& tx, long long patient_key, const std::string& client_id,
-                             const std::string& scopes, const std::string& res_id);
+// granted it ("" for none); `measurement_kinds` the kinds it may write (nullopt: every kind).
+Status GrantAppAuthorisation(
+    Transaction& tx, long long patient_key, const std::string& client_id, const std::string& scopes,
+    const std::string& res_id,
+    const std::optional<std::vector<std::string>>& measurement_kinds = std::nullopt);
 // Revokes the app's authorisation now (nothing when none is in force).
 Status RevokeAppAuthorisation(Transaction& tx, long long patient_key, const std::string& client_id);
 // Revokes now every authorisation granted by resource `res_id`.

@@ -81,9 +81,43 @@ TEST_F(PolicyStoreTest, LoadsTheRecordContext) {
   ASSERT_TRUE(for_app.ok());
   ASSERT_EQ(for_app->authorised_apps.size(), 1u);
   EXPECT_TRUE(ScopesAllow(for_app->authorised_apps[0].scopes, "Observation", 'r'));
+  EXPECT_FALSE(for_app->authorised_apps[0].measurement_kinds) << "no kind chosen: every kind";
+
+  // A Consent that lists kinds of measurement: those, kept with the scopes; an unknown kind
+  // refused.
+  auto consent = [](const std::string& kinds) {
+    auto c = ParseJson(R"({"resourceType":"Consent","status":"active",
+      "extension":[{"url":"https://carnet.example.org/fhir/StructureDefinition/smart-scopes","valueString":"patient/Observation.crs"}],
+      "provision":{"type":"permit","code":[)" +
+                       kinds + R"(],
+      "actor":[{"reference":{"identifier":{"system":"urn:ietf:params:oauth:client-id","value":"app-2"}}}]}})");
+    EXPECT_TRUE(c.ok());
+    return *c;
+  };
+  auto kind = [](const std::string& k) {
+    return R"({"coding":[{"system":"https://carnet.example.org/fhir/CodeSystem/measurement-kind","code":")" +
+           k + R"("}]})";
+  };
+  JsonValue two = consent(kind("weight") + "," + kind("glucose"));
+  ASSERT_TRUE(SyncAppConsent(tx, key_, "consent-2", &two).ok());
+  app.client_id = "app-2";
+  auto kinds = LoadRecordContext(tx, key_, app);
+  ASSERT_TRUE(kinds.ok());
+  const AuthorisedApp* app2 = nullptr;
+  for (const auto& a : kinds->authorised_apps)
+    if (a.client_id == "app-2") app2 = &a;
+  ASSERT_NE(app2, nullptr);
+  ASSERT_TRUE(app2->measurement_kinds);
+  EXPECT_EQ(*app2->measurement_kinds, (std::vector<std::string>{"weight", "glucose"}));
+  EXPECT_TRUE(ScopesAllow(app2->scopes, "Observation", 'c'));
+  JsonValue mood = consent(kind("mood"));
+  EXPECT_EQ(SyncAppConsent(tx, key_, "consent-3", &mood).code(), ErrorCode::kInvalid);
+  app.client_id = "app-1";
   // Revoked: gone at once.
   ASSERT_TRUE(SetAppAuthorisation(tx, key_, "app-1", "", "").ok());
-  EXPECT_TRUE(LoadRecordContext(tx, key_, app)->authorised_apps.empty());
+  auto after = LoadRecordContext(tx, key_, app);
+  ASSERT_TRUE(after.ok());
+  for (const auto& a : after->authorised_apps) EXPECT_NE(a.client_id, "app-1");
 
   // The care team follows its CareTeam: inactive, nobody is presumed authorised.
   auto inactive = ParseJson(R"({"resourceType":"CareTeam","status":"inactive"})");

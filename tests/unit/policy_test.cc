@@ -23,7 +23,8 @@ RecordContext Record() {
   r.ins = kIns;
   r.treating_physician = kTreating;
   r.care_team = {kCareTeam};
-  r.authorised_apps = {{"app-1", ParseSmartScopes("patient/*.rs patient/Observation.c"), true}};
+  r.authorised_apps = {
+      {"app-1", ParseSmartScopes("patient/*.rs patient/Observation.c"), true, std::nullopt}};
   return r;
 }
 
@@ -106,6 +107,12 @@ ResourceSummary Res(const std::string& type) {
   ResourceSummary r;
   r.type = type;
   r.id = "x-1";
+  return r;
+}
+// An Observation with these LOINC codes (a measurement, profiles/data/measurement_kinds.tsv).
+ResourceSummary Measurement(std::vector<std::string> loinc) {
+  ResourceSummary r = Res("Observation");
+  r.loinc_codes = std::move(loinc);
   return r;
 }
 
@@ -266,6 +273,28 @@ std::vector<Case> Cases() {
        Doc(), Action::kRead, kHidden},
       {"app of another patient", App(), [](RecordContext& r) { r.ins = kOtherIns; }, Doc(),
        Action::kRead, kHidden},
+      // The kinds of measurement the patient lets the app write.
+      {"app writes a consented kind", App(),
+       [](RecordContext& r) {
+         r.authorised_apps[0].measurement_kinds = std::vector<std::string>{"weight"};
+       },
+       Measurement({"29463-7"}), Action::kCreate, kAllow},
+      {"app writes a kind not consented", App(),
+       [](RecordContext& r) {
+         r.authorised_apps[0].measurement_kinds = std::vector<std::string>{"weight"};
+       },
+       Measurement({"2339-0"}), Action::kCreate, kForbidden},
+      {"app writes an Observation of no kind when kinds are chosen", App(),
+       [](RecordContext& r) {
+         r.authorised_apps[0].measurement_kinds = std::vector<std::string>{"weight"};
+       },
+       Measurement({"1234-5"}), Action::kCreate, kForbidden},
+      {"app reads a kind it may not write", App(),
+       [](RecordContext& r) {
+         r.authorised_apps[0].measurement_kinds = std::vector<std::string>{"weight"};
+       },
+       Measurement({"2339-0"}), Action::kRead, kAllow},
+      {"no kind chosen: every kind", App(), same, Measurement({"2339-0"}), Action::kCreate, kAllow},
       {"app does not block professionals", App(), same, Doc(), Action::kChangeVisibility,
        kForbidden},
       // Deposit source.
