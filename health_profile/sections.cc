@@ -205,8 +205,21 @@ JsonValue BuildProfile(const std::vector<JsonValue>& resources, const std::strin
     bool patient_source = o != origins.end() && o->second.patient;
     bool document_source = o != origins.end() && !o->second.documents.empty();
     JsonValue& exts = *entry.Find("extension");
-    const char* source = patient_source ? "patient" : document_source ? "document" : "professional";
+    // A measurement a connected device took (Observation.device), pushed by an app: the
+    // device, and the app (meta.source, who wrote it).
+    const JsonValue* device = r.Find("device");
+    std::string device_ref = device && device->is_object() ? device->GetString("reference") : "";
+    const char* source = patient_source        ? "patient"
+                         : document_source     ? "document"
+                         : !device_ref.empty() ? "device"
+                                               : "professional";
     exts.Append(Extension(kSourceExtension, "valueCode", JsonValue::String(source)));
+    if (!device_ref.empty()) {
+      exts.Append(Extension(kDeviceExtension, "valueReference", Ref(device_ref)));
+      const JsonValue* meta = r.Find("meta");
+      if (std::string app = meta ? meta->GetString("source") : ""; !app.empty())
+        exts.Append(Extension(kAppExtension, "valueString", JsonValue::String(app)));
+    }
     if (document_source)
       for (const std::string& d : o->second.documents)
         exts.Append(Extension(kDocumentExtension, "valueReference", Ref(d)));

@@ -34,14 +34,22 @@ inline constexpr char kDocumentExtension[] =
     "https://carnet.example.org/fhir/StructureDefinition/profile-entry-document";
 inline constexpr char kDuplicateExtension[] =
     "https://carnet.example.org/fhir/StructureDefinition/profile-entry-duplicate";
+// A measurement from a connected device: the Device that took it, and the app that wrote it
+// (its client id, the Observation's meta.source).
+inline constexpr char kDeviceExtension[] =
+    "https://carnet.example.org/fhir/StructureDefinition/profile-entry-device";
+inline constexpr char kAppExtension[] =
+    "https://carnet.example.org/fhir/StructureDefinition/profile-entry-app";
 
 // The profile of Patient/`patient_id` as a collection Bundle: the Patient, then for each
 // section a List (title, LOINC code, one entry per fact; an empty section says so with
 // emptyReason), then the resources the Lists name. A List entry carries the fact's sources
-// (extension profile-entry-source: patient | professional | document; profile-entry-document:
-// the document it was extracted from; profile-entry-duplicate: the other resources stating
-// the same fact). `resources` are what the caller may see of the record, Provenances
-// included (they say where entries come from); `base_url` makes the fullUrls.
+// (extension profile-entry-source: patient | professional | document | device;
+// profile-entry-document: the document it was extracted from; profile-entry-device and
+// profile-entry-app: the Device that took a measurement and the app that wrote it;
+// profile-entry-duplicate: the other resources stating the same fact). `resources` are what the
+// caller may see of the record, Provenances included (they say where entries come from); `base_url`
+// makes the fullUrls.
 JsonValue BuildProfile(const std::vector<JsonValue>& resources, const std::string& patient_id,
                        const std::string& base_url);
 
