@@ -4,6 +4,7 @@
 
 #include "dossier/document_extraction.h"
 #include "dossier/dossier.h"
+#include "profiles/messaging.h"
 #include "profiles/notification.h"
 #include "profiles/policy_store.h"
 
@@ -64,6 +65,20 @@ Status NotifyNewDocument(storage::Transaction& tx, profiles::AccessSession&,
   }
   return profiles::EnqueueDocumentNotification(tx, *w.stored.patient_key,
                                                "DocumentReference/" + w.stored.id, title, replaces);
+}
+
+// The patient hears of a new message addressed to them (not of one they sent).
+Status NotifyNewMessage(storage::Transaction& tx, profiles::AccessSession& session,
+                        const WrittenVersion& w) {
+  if (!w.stored.patient_key || !w.created()) return Status::Ok();
+  auto record = session.Record(tx, *w.stored.patient_key);
+  if (!record.ok()) return record.status();
+  if (!profiles::MessageReachesPatient(*w.resource, **record)) return Status::Ok();
+  std::string from;
+  if (const JsonValue* sender = w.resource->Find("sender")) from = sender->GetString("display");
+  if (from.empty()) from = session.actor().PrincipalId();
+  return profiles::EnqueueMessageNotification(tx, *w.stored.patient_key,
+                                              "Communication/" + w.stored.id, from);
 }
 
 // The members of a CareTeam of the record see it as the care team does (policy tables).
@@ -196,6 +211,7 @@ const std::vector<AfterWriteHook>& AfterWriteHooks() {
       {"DocumentReference", "a new document is extracted; a deleted one takes its entries along",
        ExtractOrRemove},
       {"DocumentReference", "the patient is told of a new document", NotifyNewDocument},
+      {"Communication", "the patient is told of a new message", NotifyNewMessage},
       {"CareTeam", "the care team's members (policy tables)", SyncCareTeam},
       {"Consent", "the apps the patient authorises (policy tables)", SyncAppConsent},
       {"Subscription", "the patient's webhook channel (notification preferences)",

@@ -15,6 +15,7 @@
 #include "model/profile.h"
 #include "model/structure.h"
 #include "model/validator.h"
+#include "profiles/messaging.h"
 #include "profiles/shared_content.h"
 #include "storage/advisory_lock.h"
 #include "storage/profile_choice_store.h"
@@ -441,6 +442,12 @@ static Result<WriteResult> Write(storage::Transaction& tx, profiles::AccessSessi
       return refused;
     }
     decision = *d;
+  }
+  // A new secure message: its sending time and its parties' addresses (profiles/messaging.h).
+  if (type == profiles::kMessageType && action == Action::kCreate && *key) {
+    auto record = session.Record(tx, **key);
+    if (!record.ok()) return record.status();
+    CARNET_RETURN_IF_ERROR(profiles::StampMessage(stamped, session.actor(), **record, now));
   }
   CARNET_RETURN_IF_ERROR(ApplyProfileSectionChoice(tx, *key, stamped));
   auto out = Persist(tx, *key, type, id, version, now, method, std::move(stamped));

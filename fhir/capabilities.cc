@@ -215,9 +215,45 @@ const OperationSpec kSummary = {
     {{"return", "out", 0, "1", "Bundle",
       "The IPS document Bundle (or, asked for, its PDF rendering)"}}};
 
+// POST Communication/[id]/$mark-read (fhir/messaging.cc).
+const OperationSpec kMarkRead = {
+    "Communication-mark-read",
+    "mark-read",
+    "MarkRead",
+    "",
+    {"Communication"},
+    false,
+    true,
+    "A recipient of a secure message records that they read it: `received` is set to now "
+    "(the first reading time stays on later calls). Only a recipient (403 for its sender); "
+    "one who is no party to the message gets 404, as for a message that does not exist. "
+    "Decided by the access policy and audited.",
+    {{"return", "out", 1, "1", "Communication", "The message as it now stands"}}};
+
+// POST Communication/[id]/$file-attachment (fhir/messaging.cc).
+const OperationSpec kFileAttachment = {
+    "Communication-file-attachment",
+    "file-attachment",
+    "FileAttachment",
+    "",
+    {"Communication"},
+    false,
+    true,
+    "The patient (or a guardian) files an attachment of a message they received or sent into "
+    "the record: a DocumentReference deposited by the patient (author the Patient, "
+    "context.related the Communication) and a Binary with the attachment's bytes. Only an "
+    "attachment with inline data. Decided and audited as the patient's deposit.",
+    {{"attachment", "in", 0, "1", "integer",
+      "Position of the attachment among the message's attachments (default 0)"},
+     {"type", "in", 0, "1", "code",
+      "Document type: LOINC, or a DMP local code (default DOC_PATIENT, a document deposited "
+      "by the patient)"},
+     {"return", "out", 1, "1", "DocumentReference", "The document filed"}}};
+
 const std::vector<const OperationSpec*>& DeclaredOperations() {
   static const std::vector<const OperationSpec*> kAll = {
-      &kValidate, &kAgenda, &kAgendaLink, &kProfile, &kProfileVisibility, &kReminders, &kSummary};
+      &kValidate, &kAgenda, &kAgendaLink,      &kProfile,        &kProfileVisibility,
+      &kReminders, &kSummary, &kMarkRead, &kFileAttachment};
   return kAll;
 }
 

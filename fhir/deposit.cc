@@ -6,6 +6,7 @@
 
 #include "base/strings.h"
 #include "dossier/dossier.h"
+#include "dossier/messages.h"
 #include "fhir/rest_impl.h"
 #include "fhir/search.h"
 #include "mapping/cda_header.h"
@@ -95,6 +96,16 @@ EntryResult DepositDocument(const FhirContext& ctx, Call& call) {
   std::string media = ct ? ct->substr(0, ct->find(';')) : "";
   while (!media.empty() && media.back() == ' ') media.pop_back();
   for (char& c : media) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  // "Copy to the patient" (dossier/messages.h): the patient also receives the document in
+  // their mailbox.
+  bool copy_to_patient = false;
+  for (const auto& [k, v] : ParseQuery(req.query)) {
+    if (k != "copy-to-patient") continue;
+    if (v != "true" && v != "false")
+      return FromError(BadRequest("copy-to-patient is true or false, not '" + v + "'",
+                                  "copy-to-patient"));
+    copy_to_patient = v == "true";
+  }
   xds::DocumentEntry entry;
   std::string ins_system, ins, replaces_unique_id;
   if (media == "application/xml" || media == "text/xml" || media == "application/hl7-cda+xml") {
@@ -178,6 +189,12 @@ EntryResult DepositDocument(const FhirContext& ctx, Call& call) {
     created = std::move(r).value();
     auto b = ctx.interactions.Create(tx, session, "Binary", binary, binary_id);
     if (!b.ok()) return b.status();
+    if (copy_to_patient) {
+      auto c = dossier::CopyDocumentToPatient(
+          tx, session, (*patient)->resource_id, id, entry.mime_type, req.body,
+          entry.title.empty() ? entry.type_code.display : entry.title);
+      if (!c.ok()) return c.status();
+    }
     // The level-3 entries follow on their own (dossier/document_extraction.h): the content
     // just stored completes the document.
     return Status::Ok();

@@ -161,6 +161,9 @@ EntryResult ProcessBundle(const FhirContext& ctx, Call& call);
 // agenda.cc
 EntryResult PatientAgenda(const FhirContext& ctx, Call& call);
 EntryResult AgendaLink(const FhirContext& ctx, Call& call);
+// messaging.cc
+EntryResult MessageMarkRead(const FhirContext& ctx, Call& call);
+EntryResult MessageFileAttachment(const FhirContext& ctx, Call& call);
 // health_profile_op.cc
 EntryResult PatientProfile(const FhirContext& ctx, Call& call);
 EntryResult ProfileVisibility(const FhirContext& ctx, Call& call);

@@ -45,6 +45,8 @@ const std::vector<Route>& Routes() {
       {"GET", "/Patient/{id}/$profile", PatientProfile, "GET"},
       {"GET", "/Patient/{id}/$reminders", PatientReminders, "GET"},
       {"GET", "/Patient/{id}/$summary", PatientSummary, "GET"},
+      {"POST", "/Communication/{id}/$mark-read", MessageMarkRead, "POST"},
+      {"POST", "/Communication/{id}/$file-attachment", MessageFileAttachment, "POST"},
       {"POST", "/{type}/{id}/$meta-add", MetaAdd, "POST"},
       {"POST", "/{type}/{id}/$meta-delete", MetaDelete, "POST"},
       {"POST", "/Patient/{id}/$agenda-link", AgendaLink, "POST"},

@@ -228,6 +228,8 @@ Result<Actor> ActorFromClaims(const JsonValue& claims) {
   if (a.national_id.empty()) a.national_id = Text(claims.Find("national_id"));
   a.profession = Text(claims.Find("profession"));
   a.specialty = Text(claims.Find("specialty"));
+  a.given_name = Text(claims.Find("given_name"));
+  a.family_name = Text(claims.Find("family_name"));
   a.organisation = Text(claims.Find("organisation"));
   if (a.organisation.empty()) a.organisation = Text(claims.Find("SubjectOrganization"));
   ReadSubjectRefPro(claims, a);

@@ -71,6 +71,10 @@ struct Actor {
   std::string profession;
   std::string specialty;
   std::string organisation;
+  // OpenID Connect given_name / family_name (Pro Sante Connect carries them): a
+  // professional's MSSante-style address (profiles/mail_address.h).
+  std::string given_name;
+  std::string family_name;
   // Patient: their own INS. App: the INS of the patient the app was launched for.
   std::string patient_ins;
   // SMART launch context `patient`: logical id of the Patient resource, when given.

@@ -48,6 +48,10 @@ Result<DevTokenRequest> ParseDevTokenArgs(const std::vector<std::string>& args) 
       r.organisation = *v;
     else if (flag == "--patient")
       r.patient_ins = *v;
+    else if (flag == "--given")
+      r.given_name = *v;
+    else if (flag == "--family")
+      r.family_name = *v;
     else if (flag == "--patient-id")
       r.patient_id = *v;
     else if (flag == "--guardian-of")
@@ -121,6 +125,8 @@ JsonValue DevTokenClaims(const DevTokenRequest& r) {
     if (!r.profession.empty()) c.Set("profession", Str(r.profession));
     if (!r.organisation.empty()) c.Set("organisation", Str(r.organisation));
   }
+  if (!r.given_name.empty()) c.Set("given_name", Str(r.given_name));
+  if (!r.family_name.empty()) c.Set("family_name", Str(r.family_name));
   if (!r.patient_ins.empty()) c.Set("ins", Str(r.patient_ins));
   if (!r.patient_id.empty()) c.Set("patient", Str(r.patient_id));
   if (!r.guardian_of.empty()) {

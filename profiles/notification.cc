@@ -97,6 +97,12 @@ Status EnqueueDocumentNotification(storage::Transaction& tx, long long patient_k
                                      Payload(kEventDocument, subject, text, reference));
 }
 
+Status EnqueueEventNotification(storage::Transaction& tx, long long patient_key,
+                                const std::string& kind, const std::string& subject,
+                                const std::string& text, const std::string& focus) {
+  return storage::QueueNotifications(tx, patient_key, kind, Payload(kind, subject, text, focus));
+}
+
 Result<bool> EnqueueReminderOnce(storage::Transaction& tx, long long patient_key,
                                  const std::string& reminder, const std::string& patient_reference,
                                  const std::string& subject, const std::string& text) {
@@ -111,8 +117,9 @@ Status CheckPreference(const NotificationPreference& p) {
   if (p.channel != "email" && p.channel != "webhook")
     return BadRequest("channel must be email or webhook, not '" + p.channel + "'");
   if (p.event_kind != kEventDocument && p.event_kind != kEventAccess &&
-      p.event_kind != kEventEmergency && p.event_kind != kEventReminder)
-    return BadRequest("event must be document, access, emergency or reminder, not '" +
+      p.event_kind != kEventEmergency && p.event_kind != kEventReminder &&
+      p.event_kind != std::string_view("messages"))
+    return BadRequest("event must be document, access, emergency, reminder or messages, not '" +
                       p.event_kind + "'");
   if (p.enabled && p.address.empty()) return BadRequest("an enabled preference needs an address");
   if (p.address.size() > 512) return BadRequest("address too long");

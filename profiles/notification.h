@@ -21,6 +21,7 @@ inline constexpr const char* kEventDocument = "document";
 inline constexpr const char* kEventAccess = "access";
 inline constexpr const char* kEventEmergency = "emergency";
 inline constexpr const char* kEventReminder = "reminder";  // a vaccination or screening due
+// "messages": a new secure message (profiles/messaging.h, kEventMessage).
 
 // Whether `actor_id` was granted access to record `patient_key` before (a successful audit
 // event under that actor id).
@@ -45,6 +46,12 @@ Status EnqueueDocumentNotification(storage::Transaction& tx, long long patient_k
 Result<bool> EnqueueReminderOnce(storage::Transaction& tx, long long patient_key,
                                  const std::string& reminder, const std::string& patient_reference,
                                  const std::string& subject, const std::string& text);
+
+// Queues a notification of `kind` (the payload's words and the FHIR focus it points at):
+// the shared door of the event kinds defined elsewhere (messaging.h's "messages").
+Status EnqueueEventNotification(storage::Transaction& tx, long long patient_key,
+                                const std::string& kind, const std::string& subject,
+                                const std::string& text, const std::string& focus);
 
 // One notification preference: `channel` "email" or "webhook", `event_kind` one of the
 // kinds above, `address` an e-mail address or an http(s) URL.

@@ -406,7 +406,111 @@ Decision DecidePatientSide(const Actor& actor, const Gate& g, const RecordContex
   }
 }
 
+bool NamesAny(const std::vector<std::string>& names, const std::vector<std::string>& ids) {
+  for (const auto& id : ids)
+    if (Contains(names, id)) return true;
+  return false;
+}
+
+// Secure messages (Communication): their parties only; written by a professional to a
+// patient they take care of, by the patient (or a guardian, for a child) to the
+// professionals of the care team and those who wrote to them, by a deposit source as the
+// copy of a deposit to the patient; never opened by an emergency access.
+Decision DecideMessage(const Actor& actor, const RecordContext& record, const ResourceSummary& r,
+                       Action action, const PolicyEnv& env) {
+  // A party that may see the record is told why a message is refused (it knows the record).
+  auto Tell = [](std::string reason) {
+    Decision d = Forbid(reason);
+    d.shown = std::move(reason);
+    return d;
+  };
+  Gate g = RecordGate(actor, record, env, action);
+  if (!g.decision.allowed) return g.decision;
+  if (g.decision.emergency) return Hide("emergency access does not open the mailbox");
+  if (actor.kind == ActorKind::kOperator) return Hide("operators read no medical content");
+  if (actor.kind == ActorKind::kApp) return Hide("apps do not reach the patient's mailbox");
+  std::vector<std::string> me = MessagePartyIds(actor, record);
+  bool sender = NamesAny(r.message_sender, me);
+  bool party = sender;
+  for (const auto& recipient : r.message_recipients) party = party || NamesAny(recipient, me);
+  if (action == Action::kRead || action == Action::kSearch) {
+    if (!party) return Hide("not a party to the message");
+    return WithFlags(Allow(g.decision.reason + "; party to the message"), g.decision);
+  }
+  if (action == Action::kMarkRead) {
+    if (!party) return Hide("not a party to the message");
+    bool recipient = false;
+    for (const auto& to : r.message_recipients) recipient = recipient || NamesAny(to, me);
+    if (!recipient) return Tell("only a recipient marks a message read");
+    return WithFlags(Allow(g.decision.reason + "; recipient of the message"), g.decision);
+  }
+  if (action != Action::kCreate) {
+    if (!party) return Hide("not a party to the message");
+    return Tell(
+        "a message is not changed once sent ($mark-read records its reading, $file-attachment "
+        "files an attachment)");
+  }
+  if (g.read_only) return Tell("closed record: read-only archive");
+  if (!sender)
+    return Tell("the sender of a message is the one who writes it (sender: " +
+                  (me.empty() ? std::string("nobody") : me[0]) + ")");
+  std::vector<std::string> patient = {"Patient/" + record.patient_id};
+  if (!record.ins.empty()) patient.push_back(record.ins);
+  bool to_patient = false;
+  for (const auto& recipient : r.message_recipients)
+    to_patient = to_patient || NamesAny(recipient, patient);
+  switch (actor.kind) {
+    case ActorKind::kProfessional:
+      if (!to_patient) return Tell("a message filed in a record is addressed to its patient");
+      return WithFlags(Allow(g.decision.reason + "; writes to a patient they take care of"),
+                       g.decision);
+    case ActorKind::kSystem:
+      if (!to_patient) return Tell("a message filed in a record is addressed to its patient");
+      return Allow("deposit source: a copy of its deposit to the patient");
+    case ActorKind::kPatient:
+    case ActorKind::kGuardian: {
+      if (r.message_recipients.empty()) return Tell("a message needs a recipient");
+      for (const auto& recipient : r.message_recipients) {
+        if (NamesAny(recipient, patient)) continue;
+        bool known = false;
+        for (const auto& id : recipient)
+          known = known || id == record.treating_physician || Contains(record.care_team, id) ||
+                  Contains(record.message_correspondents, id);
+        if (!known)
+          return Tell(
+              "the patient writes to the professionals of their care team and to those who "
+              "wrote to them: " +
+              (recipient.empty() ? std::string("a recipient without identifier") : recipient[0]) +
+              " is neither");
+      }
+      return Allow(g.decision.reason + "; writes to their care team");
+    }
+    default:
+      return Hide("no access to messages");
+  }
+}
+
 }  // namespace
+
+std::vector<std::string> MessagePartyIds(const Actor& actor, const RecordContext& record) {
+  switch (actor.kind) {
+    case ActorKind::kProfessional:
+      return actor.national_id.empty() ? std::vector<std::string>{}
+                                       : std::vector<std::string>{actor.national_id};
+    case ActorKind::kPatient:
+    case ActorKind::kGuardian: {
+      std::vector<std::string> ids;
+      if (!record.patient_id.empty()) ids.push_back("Patient/" + record.patient_id);
+      if (!record.ins.empty()) ids.push_back(record.ins);
+      return ids;
+    }
+    case ActorKind::kSystem:
+      return actor.PrincipalId().empty() ? std::vector<std::string>{}
+                                         : std::vector<std::string>{actor.PrincipalId()};
+    default:
+      return {};
+  }
+}
 
 RecordStatus ParseRecordStatus(std::string_view status) {
   if (status == "active") return RecordStatus::kActive;
@@ -436,6 +540,8 @@ std::string_view ActionName(Action action) {
       return "read-access-history";
     case Action::kManageRecord:
       return "manage-record";
+    case Action::kMarkRead:
+      return "mark-read";
   }
   return "unknown";
 }
@@ -475,6 +581,7 @@ Decision Decide(const Actor& actor, const RecordContext& record, const ResourceS
                 Action action, const PolicyEnv& env) {
   if (resource.shared) return DecideShared(actor, resource, action);
   if (resource.type == "AuditEvent") return DecideAccessHistory(actor, record, action, env);
+  if (resource.type == kMessageType) return DecideMessage(actor, record, resource, action, env);
   if (action != Action::kRead && action != Action::kSearch && action != Action::kCreate &&
       action != Action::kUpdate && action != Action::kDelete && action != Action::kChangeVisibility)
     return DecideOnRecord(actor, record, action, env);
@@ -722,6 +829,11 @@ AccessFilter FilterFor(const Actor& actor, const RecordContext& record, const Po
     default:
       return f;
   }
+  // Messages: their parties only; neither an emergency access nor an app opens the mailbox.
+  if (f.emergency || actor.kind == ActorKind::kApp)
+    f.excluded_types.emplace_back(kMessageType);
+  else
+    f.message_parties = MessagePartyIds(actor, record);
   f.patient_keys = {record.patient_key};
   return f;
 }
@@ -737,10 +849,14 @@ Result<AccessFilter> MergeFilters(const std::vector<AccessFilter>& filters) {
         f.author_exempt_ids != out.author_exempt_ids || f.resource_types != out.resource_types ||
         f.document_types != out.document_types || f.sources != out.sources ||
         f.excluded_types != out.excluded_types ||
-        f.shared_document_types != out.shared_document_types)
+        f.shared_document_types != out.shared_document_types ||
+        f.message_parties.has_value() != out.message_parties.has_value())
       return BadRequest(
           "these records are searched under different rules: search one patient at a time");
     out.patient_keys.insert(out.patient_keys.end(), f.patient_keys.begin(), f.patient_keys.end());
+    if (&f != &filters[0] && f.message_parties && out.message_parties)
+      for (const auto& id : *f.message_parties)
+        if (!Contains(*out.message_parties, id)) out.message_parties->push_back(id);
     out.emergency = out.emergency || f.emergency;
     out.consent = out.consent || f.consent;
     out.opens_emergency_window = out.opens_emergency_window || f.opens_emergency_window;
@@ -795,6 +911,18 @@ ResourceSummary SummariseResource(const JsonValue& resource) {
                 !code.empty() &&
                 std::find(s.security.begin(), s.security.end(), code) == s.security.end())
               s.security.push_back(code);
+  }
+  if (s.type == kMessageType) {
+    auto party = [](const JsonValue& ref) {
+      std::vector<std::string> ids;
+      CollectIdentifierValues(ref.Find("identifier"), ids);
+      if (std::string literal = ref.GetString("reference"); !literal.empty()) ids.push_back(literal);
+      return ids;
+    };
+    if (const JsonValue* sender = resource.Find("sender"); sender && sender->is_object())
+      s.message_sender = party(*sender);
+    if (const JsonValue* to = resource.Find("recipient"); to && to->is_array())
+      for (const auto& ref : to->items()) s.message_recipients.push_back(party(ref));
   }
   if (const JsonValue* authors = resource.Find("author"); authors && authors->is_array()) {
     for (const auto& ref : authors->items()) {

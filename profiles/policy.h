@@ -92,6 +92,10 @@ struct RecordContext {
   // the window is over, only a token issued after its end (a new assertion, with its
   // reason) opens another one.
   std::optional<long long> emergency_started_at;
+  // Secure messaging: the national ids of the professionals who sent a message (a
+  // Communication) filed in this record; the patient may answer them. Loaded for the
+  // patient side only.
+  std::vector<std::string> message_correspondents;
 };
 
 // What the decision needs to know about one resource.
@@ -107,6 +111,11 @@ struct ResourceSummary {
   std::vector<std::string> loinc_codes;  // an Observation's code: its LOINC codes
   // A shared resource (patient_key NULL: Practitioner, Organization...).
   bool shared = false;
+  // A secure message (Communication): its sender and its recipients, each as the
+  // identifier values of the reference (a professional's national id, a patient's INS) and
+  // the literal reference ("Patient/p1"). Only its parties read a message.
+  std::vector<std::string> message_sender;
+  std::vector<std::vector<std::string>> message_recipients;  // one list per recipient
 };
 
 // What is asked. The patient-choice actions are separate from plain writes so that the
@@ -122,6 +131,7 @@ enum class Action {
   kDeclareTreatingPhysician,  // declare or change the treating physician
   kReadAccessHistory,         // AuditEvent?patient=...
   kManageRecord,              // operator: create, update, close a record and its identifiers
+  kMarkRead,                  // a recipient records that they read a message (received)
 };
 std::string_view ActionName(Action action);
 
@@ -211,6 +221,14 @@ Status CheckBlockRequest(const RecordContext& record, std::string_view kind,
 // The search filter (storage/access_filter.h): what every reader ANDs into its SQL, FHIR
 // search and the XDS stored queries alike. FilterFor fills it for one record.
 using AccessFilter = storage::AccessFilter;
+
+// The resource type of a secure message, filed in the patient's record, read by its parties
+// only (sender and recipients), never opened by an emergency access.
+inline constexpr std::string_view kMessageType = "Communication";
+// The party ids (AccessFilter::message_parties) that stand for the actor in the messages of
+// `record`: a professional's national id; the patient's (and a guardian's, acting for the
+// child) Patient reference and INS; a deposit source's client id.
+std::vector<std::string> MessagePartyIds(const Actor& actor, const RecordContext& record);
 
 // The types no search returns, whoever asks: Binary, whose content is read by id through the
 // decision on the document that points at it (AccessFilter::excluded_types of every filter).

@@ -25,6 +25,7 @@ Result<RecordContext> LoadRecordContext(storage::Transaction& tx, long long pati
   parts.app_authorisations = actor.kind == ActorKind::kApp;
   if (actor.kind == ActorKind::kProfessional && actor.emergency)
     parts.emergency_window_of = actor.PrincipalId();
+  parts.message_senders = actor.kind == ActorKind::kPatient || actor.kind == ActorKind::kGuardian;
   auto row = storage::ReadRecordRow(tx, patient_key, parts);
   if (!row.ok()) return row.status();
   if (!row->has_value())
@@ -44,6 +45,7 @@ Result<RecordContext> LoadRecordContext(storage::Transaction& tx, long long pati
     r.authorised_apps.push_back(
         {app.client_id, ParseSmartScopes(app.scopes), true, app.measurement_kinds});
   r.emergency_started_at = rec.emergency_started_at;
+  r.message_correspondents = std::move(rec.message_senders);
   return r;
 }
 

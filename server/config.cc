@@ -116,6 +116,9 @@ const std::vector<Setting>& Settings() {
       STRING_SETTING(smtp_url,
                      "SMTP relay for e-mail notifications (smtp://host:port); empty: none"),
       STRING_SETTING(smtp_from, "sender address of e-mail notifications"),
+      STRING_SETTING(mail_domain,
+                     "domain of the secure-messaging addresses (<INS>@patient.DOMAIN, "
+                     "<first>.<last>@<profession>.DOMAIN)"),
       INT_SETTING(outbox_poll_ms, 10, 600000, "how often the notification outbox is polled (ms)"),
       STRING_SETTING(webhook_allowed_hosts,
                      "host[:port],... webhooks may reach although loopback, private or link-local "
@@ -269,7 +272,7 @@ std::string HelpText() {
       << "  conformance  run TestScript suites: --base URL [--token T] [--var name=value]...\n"
       << "            [--report-dir DIR] [suite...] (default: conformance/suites)\n"
       << "  token     print a development token: --actor KIND [--id ID] [--profession CODE]\n"
-      << "            [--specialty CODE] [--org ID] [--patient INS] [--patient-id ID]\n"
+      << "            [--specialty CODE] [--org ID] [--given NAME --family NAME] [--patient INS] [--patient-id ID]\n"
       << "            [--guardian-of INS]... [--client-id ID] [--scope S]... [--emergency REASON]\n"
       << "            [--consent] [--ttl SECONDS]\n"
       << "  audit-verify  check the audit hash chains [--patient PATIENT_KEY]\n\n"

@@ -63,6 +63,9 @@ struct Config {
   // --- Notifications (profiles/notification.h, server/outbox_worker.h).
   std::string smtp_url;  // smtp://relay:25; empty: e-mails wait in the outbox
   std::string smtp_from = "notifications@carnet.invalid";
+  // Secure messaging: the domain of the parties' MSSante-style addresses
+  // (profiles/mail_address.h).
+  std::string mail_domain = "carnet.invalid";
   int outbox_poll_ms = 1000;
   int outbox_max_attempts = 12;
   // Webhook destinations allowed although not public ("host[:port],...";

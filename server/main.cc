@@ -17,6 +17,7 @@
 #include "model/structure.h"
 #include "prevention/rules.h"
 #include "profiles/access.h"
+#include "profiles/mail_address.h"
 #include "profiles/dev_token.h"
 #include "profiles/record_retention.h"
 #include "profiles/webhook_destination.h"
@@ -91,6 +92,11 @@ int Serve(const Config& config) {
   }
   const profiles::WebhookPolicy webhooks = *webhook_policy;
   profiles::SetProcessWebhookPolicy(webhooks);  // before serving: read-only afterwards
+  if (Status domain = profiles::CheckMailDomain(config.mail_domain); !domain.ok()) {
+    LogEvent("startup_failed", "mail_domain: " + domain.message());
+    return 1;
+  }
+  profiles::SetMailDomain(config.mail_domain);  // before serving: read-only afterwards
   auto access = profiles::AccessControl::Load(access_settings);
   if (!access.ok()) {
     LogEvent("startup_failed", access.status().ToString());

@@ -48,6 +48,11 @@ struct AccessFilter {
   // Resources of these types are never returned (Binary: its content is read by id, through
   // the decision on the document that points at it, never searched).
   std::vector<std::string> excluded_types;
+  // Secure messages (Communication) only when one of their `sender` or `recipient`
+  // references names one of these (its identifier value, or "Type/id" of its target);
+  // nullopt: messages are not restricted (carnet's own lookups). Resources of other types
+  // are not affected.
+  std::optional<std::vector<std::string>> message_parties;
 
   // Why the filter is what it is, for the audit of the read it governs (not used in SQL):
   // the policy's reason, and whether access is granted through emergency mode or asserted

@@ -32,11 +32,16 @@ Result<std::optional<RecordRow>> ReadRecordRow(Transaction& tx, long long patien
       "'{}') "
       "ELSE '{}' END, "
       "(SELECT extract(epoch FROM e.started_at)::bigint FROM emergency_access e "
-      "WHERE e.patient_key = p.patient_key AND e.actor_id = $3 AND $4::boolean) "
+      "WHERE e.patient_key = p.patient_key AND e.actor_id = $3 AND $4::boolean), "
+      "CASE WHEN $5::boolean THEN coalesce((SELECT array_agg(DISTINCT m.identifier_value) "
+      "FROM idx_reference m WHERE m.patient_key = p.patient_key AND m.res_type = "
+      "'Communication' AND m.param = 'sender' AND m.identifier_value IS NOT NULL), '{}') "
+      "ELSE '{}' END "
       "FROM patient p WHERE p.patient_key = $1::bigint"};
   auto rec = tx.Run(kContext, {Key(patient_key), Bool(parts.app_authorisations),
                                SqlParam::Text(parts.emergency_window_of.value_or("")),
-                               Bool(parts.emergency_window_of.has_value())});
+                               Bool(parts.emergency_window_of.has_value()),
+                               Bool(parts.message_senders)});
   if (!rec.ok()) return rec.status();
   if (rec->rows() == 0) return std::optional<RecordRow>();
   RecordRow r;
@@ -71,6 +76,7 @@ Result<std::optional<RecordRow>> ReadRecordRow(Transaction& tx, long long patien
     r.app_authorisations.push_back(std::move(row));
   }
   if (!rec->IsNull(0, 9)) r.emergency_started_at = rec->GetInt(0, 9);
+  r.message_senders = ParseTextArray(rec->GetString(0, 10));
   return std::optional<RecordRow>(std::move(r));
 }
 

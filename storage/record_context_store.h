@@ -34,6 +34,8 @@ struct RecordRow {
   std::vector<std::string> care_team;                   // distinct care_team_member ids
   std::vector<AppAuthorisationRow> app_authorisations;  // not revoked, by client id
   std::optional<long long> emergency_started_at;        // epoch seconds
+  // Identifier values of the senders of the record's messages (Communication.sender).
+  std::vector<std::string> message_senders;
 };
 
 // Which of the optional parts ReadRecordRow reads: the app authorisations only for an app,
@@ -42,6 +44,7 @@ struct RecordRow {
 struct RecordRowParts {
   bool app_authorisations = false;
   std::optional<std::string> emergency_window_of;  // emergency_access.actor_id
+  bool message_senders = false;                    // the patient side answers them
 };
 
 // The row of record `patient_key`; nullopt when there is no such record.

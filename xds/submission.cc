@@ -9,6 +9,7 @@
 
 #include "base/strings.h"
 #include "dossier/dossier.h"
+#include "dossier/messages.h"
 #include "mapping/cda_check.h"
 #include "mapping/cda_header.h"
 #include "mapping/document_entry.h"
@@ -257,6 +258,23 @@ HttpResponse Submit(const XdsContext& xds, Session& session, const SoapRequest& 
       if (binary) {
         auto b = dossier::Create(tx, session, "Binary", *binary, binary_id);
         if (!b.ok()) return b.status();
+        // "Copy to the patient": the slot on the DocumentEntry or on the SubmissionSet.
+        bool copy = false;
+        for (const auto* slots : {&e.other_slots, &set.other_slots})
+          for (const auto& slot : *slots)
+            if (slot.name == dossier::kCopyToPatientSlot && !slot.values.empty() &&
+                AsciiLower(slot.values[0]) == "true")
+              copy = true;
+        if (copy) {
+          auto c = dossier::CopyDocumentToPatient(
+              tx, session, (*patient)->resource_id, created->stored.id, e.mime_type,
+              bytes_of.at(e.id)->bytes, e.title.empty() ? e.type_code.display : e.title);
+          if (!c.ok())
+            return Status(c.status().code(),
+                          "DocumentEntry " + e.id + ": copy to the patient: " +
+                              c.status().message(),
+                          e.id);
+        }
       }
     }
     // Folders (MHD Lists of code folder): the new ones with the documents the submission puts

@@ -1,0 +1,106 @@
+#include "profiles/messaging.h"
+
+#include "profiles/mail_address.h"
+#include "profiles/notification.h"
+
+namespace carnet::profiles {
+namespace {
+
+bool NamesPatient(const JsonValue& ref, const RecordContext& record) {
+  std::vector<std::string> ids;
+  CollectIdentifierValues(ref.Find("identifier"), ids);
+  for (const auto& id : ids)
+    if (!record.ins.empty() && id == record.ins) return true;
+  return !record.patient_id.empty() && ref.GetString("reference") == "Patient/" + record.patient_id;
+}
+
+bool NamesActor(const JsonValue& ref, const Actor& actor) {
+  if (actor.kind != ActorKind::kProfessional || actor.national_id.empty()) return false;
+  std::vector<std::string> ids;
+  CollectIdentifierValues(ref.Find("identifier"), ids);
+  for (const auto& id : ids)
+    if (id == actor.national_id) return true;
+  return false;
+}
+
+// The address extension already on `ref`, if any.
+const JsonValue* AddressExtension(const JsonValue& ref) {
+  const JsonValue* ext = ref.Find("extension");
+  if (!ext || !ext->is_array()) return nullptr;
+  for (const auto& e : ext->items())
+    if (e.GetString("url") == kMailAddressExtension) return &e;
+  return nullptr;
+}
+
+Status StampParty(JsonValue& ref, const Actor& actor, const RecordContext& record,
+                  const std::string& where) {
+  if (!ref.is_object()) return Status::Ok();
+  if (const JsonValue* given = AddressExtension(ref)) {
+    const JsonValue* cp = given->Find("valueContactPoint");
+    std::string value = cp ? cp->GetString("value") : "";
+    auto parsed = ParseMailAddress(value);
+    if (!parsed.ok())
+      return Status(ErrorCode::kBadRequest, where + ": " + parsed.status().message(), where);
+    if (parsed->patient && NamesPatient(ref, record) && parsed->ins != record.ins)
+      return Status(ErrorCode::kBadRequest,
+                    where + ": the patient's address carries another INS than the record's", where);
+    return Status::Ok();
+  }
+  std::string address;
+  if (NamesPatient(ref, record) && !record.ins.empty()) {
+    auto a = PatientMailAddress(record.ins, MailDomain());
+    if (a.ok()) address = *a;
+  } else if (NamesActor(ref, actor) && !actor.given_name.empty() && !actor.family_name.empty()) {
+    auto a = ProfessionalMailAddress(actor.given_name, actor.family_name, actor.profession,
+                                     MailDomain());
+    if (a.ok()) address = *a;
+  }
+  if (address.empty()) return Status::Ok();
+  JsonValue cp = JsonValue::Object();
+  cp.Set("system", JsonValue::String("email"));
+  cp.Set("value", JsonValue::String(address));
+  JsonValue ext = JsonValue::Object();
+  ext.Set("url", JsonValue::String(std::string(kMailAddressExtension)));
+  ext.Set("valueContactPoint", std::move(cp));
+  JsonValue* list = ref.Find("extension");
+  if (!list || !list->is_array()) {
+    ref.Set("extension", JsonValue::Array());
+    list = ref.Find("extension");
+  }
+  list->Append(std::move(ext));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status StampMessage(JsonValue& message, const Actor& actor, const RecordContext& record,
+                    const std::string& now) {
+  if (message.GetString("sent").empty()) message.Set("sent", JsonValue::String(now));
+  if (JsonValue* sender = message.Find("sender"))
+    CARNET_RETURN_IF_ERROR(StampParty(*sender, actor, record, "Communication.sender"));
+  if (JsonValue* to = message.Find("recipient"); to && to->is_array())
+    for (size_t i = 0; i < to->items().size(); ++i)
+      CARNET_RETURN_IF_ERROR(StampParty(to->items()[i], actor, record,
+                                        "Communication.recipient[" + std::to_string(i) + "]"));
+  return Status::Ok();
+}
+
+bool MessageReachesPatient(const JsonValue& message, const RecordContext& record) {
+  if (const JsonValue* sender = message.Find("sender"); sender && NamesPatient(*sender, record))
+    return false;
+  if (const JsonValue* to = message.Find("recipient"); to && to->is_array())
+    for (const auto& ref : to->items())
+      if (NamesPatient(ref, record)) return true;
+  return false;
+}
+
+Status EnqueueMessageNotification(storage::Transaction& tx, long long patient_key,
+                                  const std::string& reference, const std::string& from) {
+  return EnqueueEventNotification(
+      tx, patient_key, kEventMessage, "Nouveau message / New message",
+      "Vous avez reçu un message de " + from + " dans votre messagerie de santé.\n" +
+          "You received a message from " + from + " in your health mailbox.",
+      reference);
+}
+
+}  // namespace carnet::profiles

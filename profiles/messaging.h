@@ -1,0 +1,37 @@
+// Secure messaging (issue 17): a message is a FHIR Communication filed in the patient's
+// record (Communication is in the Patient compartment). Who may send and read one is the
+// policy's (profiles/policy.h, DecideMessage and the search filter's message_parties); this
+// file holds what carnet writes on a message and what it tells the patient.
+#pragma once
+
+#include <string>
+
+#include "base/json.h"
+#include "base/status.h"
+#include "profiles/actor.h"
+#include "profiles/policy.h"
+#include "storage/transaction.h"
+
+namespace carnet::profiles {
+
+// Event kind of the patient's "new message" notification (patient_preference.event_kind).
+inline constexpr const char* kEventMessage = "messages";
+
+// What carnet writes on a new message, once the policy let it through: `sent` (now, unless
+// given) and each party's MSSante-style address as a ContactPoint (extension
+// kMailAddressExtension on the `sender` and `recipient` references): the patient's from the
+// record's INS, the sending professional's from their token (given and family name,
+// profession). An address the client wrote is kept when it parses (kBadRequest naming the
+// element otherwise); a patient address must carry the record's INS.
+Status StampMessage(JsonValue& message, const Actor& actor, const RecordContext& record,
+                    const std::string& now);
+
+// Whether the record's patient is among the recipients of `message` (and not its sender).
+bool MessageReachesPatient(const JsonValue& message, const RecordContext& record);
+
+// Queues the patient's "new message" notification (kEventMessage; opt-in, like every
+// channel): words only, no content of the message.
+Status EnqueueMessageNotification(storage::Transaction& tx, long long patient_key,
+                                  const std::string& reference, const std::string& from);
+
+}  // namespace carnet::profiles

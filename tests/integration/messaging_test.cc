@@ -1,0 +1,408 @@
+// Secure messaging (issue 17): messages are FHIR Communications filed in the patient's
+// record, sent and read by their parties only, through the one policy decision point, against
+// the real gateway and PostgreSQL. A professional of the care team writes to the patient (the
+// patient is notified), the patient answers; refused senders (a blocked professional, one
+// outside the care team, an insurer; the patient writing to a stranger); a guardian's view of
+// a child's messages; a non-party reads 404 and searches nothing; an emergency access does not
+// open the mailbox.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "base/json.h"
+#include "base/strings.h"
+#include "mapping/cda_header.h"
+#include "mapping/xds_metadata.h"
+#include "storage/connection.h"
+#include "tests/integration/harness.h"
+#include "tests/integration/xds_messages.h"
+
+namespace carnet::testing {
+namespace {
+
+const char* kJson = "Content-Type: application/fhir+json";
+const char* kRpps = "urn:oid:1.2.250.1.71.4.2.1";
+const char* kInsSystem = "urn:oid:1.2.250.1.213.1.4.10";
+
+long long Count(const std::string& sql) {
+  auto conn = storage::Connection::Open(TestDbConninfo());
+  if (!conn.ok()) return -1;
+  auto r = (*conn)->RunDynamic(sql, {});
+  return r.ok() ? r->GetInt(0, 0) : -1;
+}
+
+class MessagingTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    gateway_ = new GatewayProcess({"--mail-domain", "mssante.test"});
+    ASSERT_TRUE(gateway_->WaitHealthy()) << gateway_->Log();
+    run_ = RandomHex(4);
+    long long n = 100000000LL + std::stoll(RandomHex(6), nullptr, 16) % 800000000LL;
+    ins_ = "27" + std::to_string(n) + "0011";
+    child_ins_ = "16" + std::to_string(n) + "0022";
+    pid_ = "msg-" + run_;
+    child_ = "msgc-" + run_;
+    std::string rpps_base = "81" + std::to_string(n).substr(0, 8);
+    doctor_ = rpps_base + "01";
+    colleague_ = rpps_base + "02";
+    blocked_ = rpps_base + "03";
+    outsider_ = rpps_base + "09";
+    tokens_["operator"] = Token({"--actor", "operator", "--id", "ops-1"});
+    tokens_["patient"] = Token({"--actor", "patient", "--id", "pat-" + run_, "--patient", ins_});
+    tokens_["guardian"] =
+        Token({"--actor", "guardian", "--id", "guard-" + run_, "--guardian-of", child_ins_});
+    tokens_["doctor"] = Token({"--actor", "professional", "--id", doctor_, "--profession", "10",
+                               "--org", "org-a", "--given", "Jérôme", "--family", "Dupré"});
+    tokens_["colleague"] = Token({"--actor", "professional", "--id", colleague_, "--profession",
+                                  "10", "--org", "org-a", "--given", "Anne", "--family", "Martin"});
+    tokens_["blocked"] = Token(
+        {"--actor", "professional", "--id", blocked_, "--profession", "10", "--org", "org-a"});
+    tokens_["outsider"] = Token(
+        {"--actor", "professional", "--id", outsider_, "--profession", "10", "--org", "org-x"});
+    tokens_["emergency"] =
+        Token({"--actor", "professional", "--id", rpps_base + "07", "--profession", "10", "--org",
+               "org-b", "--emergency", "Patient inconscient, urgences"});
+    tokens_["insurer"] = Token({"--actor", "insurer", "--id", "mutuelle-1"});
+    tokens_["lab"] = Token({"--actor", "system", "--id", "lab-msg", "--client-id", "lab-msg"});
+
+    for (auto [id, ins] : {std::pair{pid_, ins_}, std::pair{child_, child_ins_}})
+      Must(As("operator", "PUT", "/fhir/Patient/" + id,
+              R"({"resourceType":"Patient","id":")" + id + R"(","identifier":[{"system":")" +
+                  kInsSystem + R"(","value":")" + ins + R"("}]})"),
+           201, "record");
+    auto member = [](const std::string& rpps) {
+      return R"({"member":{"identifier":{"system":")" + std::string(kRpps) + R"(","value":")" +
+             rpps + R"("}}})";
+    };
+    Must(As("patient", "POST", "/fhir/CareTeam",
+            R"({"resourceType":"CareTeam","status":"active","subject":{"reference":"Patient/)" +
+                pid_ + R"("},"participant":[)" + member(doctor_) + "," + member(colleague_) + "," +
+                member(blocked_) + "]}"),
+         201, "care team");
+    Must(As("guardian", "POST", "/fhir/CareTeam",
+            R"({"resourceType":"CareTeam","status":"active","subject":{"reference":"Patient/)" +
+                child_ + R"("},"participant":[)" + member(doctor_) + "]}"),
+         201, "child's care team");
+    Must(
+        As("patient", "POST", "/fhir/Patient/" + pid_ + "/$block",
+           R"({"resourceType":"Parameters","parameter":[{"name":"kind","valueString":"professional"},
+              {"name":"actor","valueString":")" +
+               blocked_ + R"("}]})"),
+        200, "block");
+    Must(As("patient", "POST", "/fhir/Patient/" + pid_ + "/$notification-preferences",
+            R"({"resourceType":"Parameters","parameter":[{"name":"channel","valueString":"email"},
+              {"name":"event","valueString":"messages"},{"name":"enabled","valueBoolean":true},
+              {"name":"address","valueString":"me@example.org"}]})"),
+         200, "opt in to message notifications");
+  }
+  static void TearDownTestSuite() {
+    delete gateway_;
+    gateway_ = nullptr;
+  }
+
+  static HttpResult As(const std::string& who, const std::string& method, const std::string& path,
+                       const std::string& body = "", const std::string& content_type = kJson) {
+    static HttpClient client;
+    client.SetBearer(tokens_.at(who));
+    return client.Request(method, gateway_->base_url() + path, {content_type}, body);
+  }
+  // The messages of the record the caller may read, as a searchset.
+  static JsonValue Messages(const std::string& who, const std::string& record) {
+    return Parse(As(who, "GET", "/fhir/Communication?patient=" + record + "&_total=accurate").body);
+  }
+  static void Must(const HttpResult& r, long status, const std::string& what) {
+    ASSERT_EQ(r.status, status) << what << ": " << r.body.substr(0, 800);
+  }
+  static std::string Professional(const std::string& rpps, const std::string& display) {
+    return R"({"identifier":{"system":")" + std::string(kRpps) + R"(","value":")" + rpps +
+           R"("},"display":")" + display + R"("})";
+  }
+  static std::string PatientRef(const std::string& id) {
+    return R"({"reference":"Patient/)" + id + R"("})";
+  }
+  // A message in `record` from `sender` to `recipients` (JSON references).
+  static std::string Message(const std::string& record, const std::string& sender,
+                             const std::string& recipients, const std::string& text,
+                             const std::string& extra = "") {
+    return R"({"resourceType":"Communication","status":"completed","subject":)" +
+           PatientRef(record) + R"(,"sender":)" + sender + R"(,"recipient":[)" + recipients +
+           R"(],"topic":{"text":"Résultats"},"payload":[{"contentString":")" + text + R"("}])" +
+           extra + "}";
+  }
+  static long long Total(const HttpResult& r) {
+    auto b = ParseJson(r.body);
+    if (!b.ok()) return -1;
+    const JsonValue* t = b->Find("total");
+    return t ? std::stoll(t->text()) : -1;
+  }
+  static std::string Address(const JsonValue& ref) {
+    const JsonValue* ext = ref.Find("extension");
+    if (!ext || !ext->is_array()) return "";
+    for (const auto& e : ext->items())
+      if (const JsonValue* cp = e.Find("valueContactPoint")) return cp->GetString("value");
+    return "";
+  }
+  // The doctor's first message to the patient, sent once for the suite.
+  static const std::string& FirstMessage() {
+    static std::string id;
+    if (id.empty()) {
+      auto r = As("doctor", "POST", "/fhir/Communication",
+                  Message(pid_, Professional(doctor_, "Dr Jérôme Dupré"), PatientRef(pid_),
+                          "Vos résultats sont normaux."));
+      EXPECT_EQ(r.status, 201) << r.body;
+      auto b = ParseJson(r.body);
+      if (b.ok()) id = b->GetString("id");
+    }
+    return id;
+  }
+
+  static GatewayProcess* gateway_;
+  static std::map<std::string, std::string> tokens_;
+  static std::string run_, ins_, child_ins_, pid_, child_, doctor_, colleague_, blocked_, outsider_;
+};
+
+GatewayProcess* MessagingTest::gateway_ = nullptr;
+std::map<std::string, std::string> MessagingTest::tokens_;
+std::string MessagingTest::run_, MessagingTest::ins_, MessagingTest::child_ins_,
+    MessagingTest::pid_, MessagingTest::child_, MessagingTest::doctor_, MessagingTest::colleague_,
+    MessagingTest::blocked_, MessagingTest::outsider_;
+
+TEST_F(MessagingTest, ProfessionalWritesPatientReadsAndAnswers) {
+  long long key = Count("SELECT patient_key FROM patient WHERE resource_id = '" + pid_ + "'");
+  long long queued_before =
+      Count("SELECT count(*) FROM outbox WHERE event_kind = 'messages' AND patient_key = " +
+            std::to_string(key));
+  const std::string& id = FirstMessage();
+  ASSERT_FALSE(id.empty());
+  // The patient is told, by the channel they opted in to.
+  EXPECT_EQ(Count("SELECT count(*) FROM outbox WHERE event_kind = 'messages' AND patient_key = " +
+                  std::to_string(key)),
+            queued_before + 1);
+  // The patient reads it: the parties' addresses and the sending time are carnet's.
+  auto read = As("patient", "GET", "/fhir/Communication/" + id);
+  ASSERT_EQ(read.status, 200) << read.body;
+  auto msg = Parse(read.body);
+  EXPECT_EQ(Address(*msg.Find("sender")), "jerome.dupre@medecin.mssante.test");
+  EXPECT_EQ(Address(msg.Find("recipient")->items()[0]), ins_ + "@patient.mssante.test");
+  EXPECT_FALSE(msg.GetString("sent").empty());
+  EXPECT_EQ(Total(As("patient", "GET", "/fhir/Communication?patient=" + pid_ + "&_total=accurate")),
+            1);
+  // Every send and read is in the access history.
+  EXPECT_GE(Count("SELECT count(*) FROM audit_event WHERE content LIKE '%Communication/" + id +
+                  "%' AND actor_kind = 'patient'"),
+            1);
+  EXPECT_GE(Count("SELECT count(*) FROM audit_event WHERE content LIKE '%Communication/" + id +
+                  "%' AND action = 'C'"),
+            1);
+  // The patient answers, in the thread: the doctor wrote to them, so they may write back.
+  auto reply =
+      As("patient", "POST", "/fhir/Communication",
+         Message(pid_, PatientRef(pid_), Professional(doctor_, "Dr Jérôme Dupré"), "Merci docteur.",
+                 R"(,"inResponseTo":[{"reference":"Communication/)" + id + R"("}])"));
+  ASSERT_EQ(reply.status, 201) << reply.body;
+  std::string reply_id = Parse(reply.body).GetString("id");
+  // The doctor reads the answer; the patient's own message is no notification to them.
+  EXPECT_EQ(As("doctor", "GET", "/fhir/Communication/" + reply_id).status, 200);
+  EXPECT_EQ(Total(As("doctor", "GET",
+                     "/fhir/Communication?subject=Patient/" + pid_ + "&_total=accurate")),
+            2);
+  // A message names its writer as its sender.
+  auto forged = As("patient", "POST", "/fhir/Communication",
+                   Message(pid_, Professional(doctor_, "x"), PatientRef(pid_), "forged"));
+  EXPECT_EQ(forged.status, 403) << forged.body;
+  // A sent message is not rewritten.
+  EXPECT_EQ(As("doctor", "PUT", "/fhir/Communication/" + id, read.body).status, 403);
+}
+
+TEST_F(MessagingTest, RefusedSenders) {
+  // The patient writes to the care team and to those who wrote to them, nobody else.
+  auto stranger = As("patient", "POST", "/fhir/Communication",
+                     Message(pid_, PatientRef(pid_), Professional(outsider_, "Dr X"), "?"));
+  EXPECT_EQ(stranger.status, 403) << stranger.body;
+  EXPECT_NE(stranger.body.find("care team"), std::string::npos) << stranger.body;
+  // An insurer writes nothing (refused before any lookup).
+  auto insurer = As("insurer", "POST", "/fhir/Communication",
+                    Message(pid_, Professional("mutuelle-1", "M"), PatientRef(pid_), "offre"));
+  EXPECT_EQ(insurer.status, 403) << insurer.body;
+  EXPECT_NE(insurer.body.find("OperationOutcome"), std::string::npos);
+  // A professional outside the care team and a blocked one do not reach the record: the
+  // answer is that of a record that does not exist (it tells nothing of the patient).
+  auto absent = As("outsider", "POST", "/fhir/Communication",
+                   Message("no-such-record-" + run_, Professional(outsider_, "Dr X"),
+                           PatientRef("no-such-record-" + run_), "bonjour"));
+  ASSERT_GE(absent.status, 400);
+  for (const char* who : {"outsider", "blocked"}) {
+    std::string rpps = std::string(who) == "outsider" ? outsider_ : blocked_;
+    auto r = As(who, "POST", "/fhir/Communication",
+                Message(pid_, Professional(rpps, "Dr X"), PatientRef(pid_), "bonjour"));
+    EXPECT_EQ(r.status, absent.status) << who << ": " << r.body;
+    EXPECT_NE(r.body.find("OperationOutcome"), std::string::npos) << who;
+  }
+  // The colleague of the care team may write, but only in their own name.
+  auto as_other = As("colleague", "POST", "/fhir/Communication",
+                     Message(pid_, Professional(doctor_, "Dr D"), PatientRef(pid_), "x"));
+  EXPECT_EQ(as_other.status, 403) << as_other.body;
+}
+
+TEST_F(MessagingTest, OnlyThePartiesReadAMessage) {
+  const std::string& id = FirstMessage();
+  ASSERT_FALSE(id.empty());
+  // A colleague of the care team sees the record but is no party: 404, as for nothing.
+  auto hidden = As("colleague", "GET", "/fhir/Communication/" + id);
+  auto absent = As("colleague", "GET", "/fhir/Communication/no-such-" + run_);
+  EXPECT_EQ(hidden.status, 404);
+  EXPECT_EQ(absent.status, 404);
+  EXPECT_EQ(hidden.body.size() - id.size(), absent.body.size() - ("no-such-" + run_).size());
+  EXPECT_EQ(
+      Total(As("colleague", "GET", "/fhir/Communication?patient=" + pid_ + "&_total=accurate")), 0);
+  // The colleague still reads the rest of the record.
+  EXPECT_EQ(As("colleague", "GET", "/fhir/Patient/" + pid_).status, 200);
+  // An emergency access opens the record, not the mailbox.
+  EXPECT_EQ(As("emergency", "GET", "/fhir/Patient/" + pid_).status, 200);
+  EXPECT_EQ(As("emergency", "GET", "/fhir/Communication/" + id).status, 404);
+  EXPECT_EQ(
+      Total(As("emergency", "GET", "/fhir/Communication?patient=" + pid_ + "&_total=accurate")), 0);
+  // Neither an insurer nor another patient.
+  EXPECT_EQ(As("insurer", "GET", "/fhir/Communication/" + id).status, 404);
+  EXPECT_EQ(As("guardian", "GET", "/fhir/Communication/" + id).status, 404);
+  // The sender reads their own message.
+  EXPECT_EQ(As("doctor", "GET", "/fhir/Communication/" + id).status, 200);
+}
+
+TEST_F(MessagingTest, GuardianReadsAndAnswersForTheChild) {
+  auto sent = As("doctor", "POST", "/fhir/Communication",
+                 Message(child_, Professional(doctor_, "Dr Jérôme Dupré"), PatientRef(child_),
+                         "Rappel de vaccination"));
+  ASSERT_EQ(sent.status, 201) << sent.body;
+  std::string id = Parse(sent.body).GetString("id");
+  EXPECT_EQ(As("guardian", "GET", "/fhir/Communication/" + id).status, 200);
+  EXPECT_EQ(Total(As("guardian", "GET", "/fhir/Communication?_total=accurate")), 1);
+  auto reply = As("guardian", "POST", "/fhir/Communication",
+                  Message(child_, PatientRef(child_), Professional(doctor_, "Dr Dupré"), "Merci",
+                          R"(,"inResponseTo":[{"reference":"Communication/)" + id + R"("}])"));
+  EXPECT_EQ(reply.status, 201) << reply.body;
+  // The adult patient sees nothing of the child's messages.
+  EXPECT_EQ(As("patient", "GET", "/fhir/Communication/" + id).status, 404);
+}
+
+TEST_F(MessagingTest, MarkReadAndFileAnAttachmentIntoTheRecord) {
+  // A message with an attachment (a letter as plain text).
+  std::string letter = "Compte rendu de consultation : tout va bien.";
+  std::string body = Message(pid_, Professional(doctor_, "Dr Jérôme Dupré"), PatientRef(pid_),
+                             "Voici le compte rendu.");
+  std::string end = R"("}])";
+  body.replace(body.rfind(end), end.size(),
+               R"("},{"contentAttachment":{"contentType":"text/plain","title":"Compte rendu",)"
+               R"("data":")" +
+                   Base64Encode(letter) + R"("}}])");
+  auto sent = As("doctor", "POST", "/fhir/Communication", body);
+  ASSERT_EQ(sent.status, 201) << sent.body;
+  std::string id = Parse(sent.body).GetString("id");
+  std::string op = "/fhir/Communication/" + id;
+  // $mark-read: a recipient only; the sender is told no, a non-party gets 404.
+  EXPECT_EQ(As("doctor", "POST", op + "/$mark-read").status, 403);
+  auto hidden = As("colleague", "POST", op + "/$mark-read");
+  EXPECT_EQ(hidden.status, 404) << hidden.body;
+  EXPECT_EQ(As("colleague", "POST", "/fhir/Communication/nothing-" + run_ + "/$mark-read").status,
+            404);
+  auto read = As("patient", "POST", op + "/$mark-read");
+  ASSERT_EQ(read.status, 200) << read.body;
+  std::string received = Parse(read.body).GetString("received");
+  EXPECT_FALSE(received.empty()) << read.body;
+  // The first reading time stays.
+  auto again = As("patient", "POST", op + "/$mark-read");
+  ASSERT_EQ(again.status, 200);
+  EXPECT_EQ(Parse(again.body).GetString("received"), received);
+  // $file-attachment: the attachment becomes the patient's document, with its bytes.
+  EXPECT_EQ(As("doctor", "POST", op + "/$file-attachment").status, 403);
+  EXPECT_EQ(As("colleague", "POST", op + "/$file-attachment").status, 404);
+  auto none =
+      As("patient", "POST", op + "/$file-attachment",
+         R"({"resourceType":"Parameters","parameter":[{"name":"attachment","valueInteger":3}]})");
+  EXPECT_EQ(none.status, 422) << none.body;
+  auto filed = As("patient", "POST", op + "/$file-attachment");
+  ASSERT_EQ(filed.status, 201) << filed.body;
+  auto dr = Parse(filed.body);
+  EXPECT_EQ(dr.GetString("resourceType"), "DocumentReference");
+  EXPECT_NE(filed.body.find("Communication/" + id), std::string::npos) << "linked to the message";
+  EXPECT_NE(filed.body.find("\"reference\":\"Patient/" + pid_), std::string::npos);
+  std::string url = dr.Find("content")->items()[0].Find("attachment")->GetString("url");
+  ASSERT_EQ(url.rfind("Binary/", 0), 0u) << url;
+  auto bytes = As("patient", "GET", "/fhir/" + url, "", "Accept: text/plain");
+  EXPECT_EQ(bytes.status, 200);
+  EXPECT_EQ(bytes.body, letter);
+  // A professional of the care team reads it as any document of the record.
+  EXPECT_EQ(As("doctor", "GET", "/fhir/DocumentReference/" + dr.GetString("id")).status, 200);
+}
+
+TEST_F(MessagingTest, CopyToThePatientByDepositAndByIti41) {
+  // $deposit with copy-to-patient=true: the lab's result reaches the patient's mailbox.
+  long long count_before = std::stoll(Messages("patient", pid_).Find("total")->text());
+  auto dep = As("lab", "POST",
+                "/fhir/DocumentReference/$deposit?patient=" + std::string(kInsSystem) + "|" + ins_ +
+                    "&type=11502-2&title=Bilan%20sanguin&copy-to-patient=true",
+                "Glycemie 5.1 mmol/L", "Content-Type: text/plain");
+  ASSERT_EQ(dep.status, 201) << dep.body;
+  std::string doc = Parse(dep.body).GetString("id");
+  auto after = Messages("patient", pid_);
+  ASSERT_EQ(std::stoll(after.Find("total")->text()), count_before + 1) << WriteJson(after);
+  std::string copy;
+  for (const auto& e : after.Find("entry")->items())
+    if (WriteJson(e).find("DocumentReference/" + doc) != std::string::npos) copy = WriteJson(e);
+  ASSERT_FALSE(copy.empty()) << WriteJson(after);
+  EXPECT_NE(copy.find(Base64Encode("Glycemie 5.1 mmol/L")), std::string::npos) << copy;
+  EXPECT_NE(copy.find("Bilan sanguin"), std::string::npos) << copy;
+  // Without it, no message; a bad value is refused.
+  ASSERT_EQ(As("lab", "POST",
+               "/fhir/DocumentReference/$deposit?patient=" + std::string(kInsSystem) + "|" + ins_ +
+                   "&type=11502-2",
+               "Glycemie 5.0 mmol/L", "Content-Type: text/plain")
+                .status,
+            201);
+  EXPECT_EQ(std::stoll(Messages("patient", pid_).Find("total")->text()), count_before + 1);
+  EXPECT_EQ(As("lab", "POST",
+               "/fhir/DocumentReference/$deposit?patient=" + std::string(kInsSystem) + "|" + ins_ +
+                   "&type=11502-2&copy-to-patient=yes",
+               "x", "Content-Type: text/plain")
+                .status,
+            400);
+  // The doctor of the care team is no party to the lab's copy.
+  EXPECT_EQ(WriteJson(Messages("doctor", pid_)).find("DocumentReference/" + doc),
+            std::string::npos);
+
+  // ITI-41 with the slot urn:carnet:copyToPatient on the DocumentEntry.
+  std::ifstream in(std::string(CARNET_SOURCE_DIR) +
+                   "/../shared/testdata/cda/ci-sis/BIO-CR-BIO_2024.01_TSH_1.xml");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto header = mapping::ReadCdaHeader(ss.str());
+  ASSERT_TRUE(header.ok()) << header.status().ToString();
+  xds::DocumentEntry e = header->entry;
+  std::string text = "TSH 1.2 mUI/L";
+  e.id = "urn:uuid:" + NewUuid();
+  e.unique_id = "1.2.250.1.999.17." + std::to_string(std::stoll(RandomHex(6), nullptr, 16));
+  e.mime_type = "text/plain";
+  e.format_code = {"urn:ihe:iti:xds:2017:mimeTypeSufficient", "1.3.6.1.4.1.19376.1.2.3",
+                   "Format from mimeType", ""};
+  e.hash.clear();
+  e.size.clear();
+  e.patient_id = ins_ + "^^^&1.2.250.1.213.1.4.10&ISO";
+  e.source_patient_id = e.patient_id;
+  e.repository_unique_id = "1.3.6.1.4.1.21367.2017.2.5.84";
+  e.other_slots.push_back({"urn:carnet:copyToPatient", {"true"}});
+  HttpClient client;
+  client.SetBearer(tokens_.at("lab"));
+  auto pnr = client.Request("POST", gateway_->base_url() + "/xds/repository",
+                            {"Content-Type: application/soap+xml; charset=UTF-8"},
+                            ProvideAndRegisterRequest(e, text));
+  ASSERT_NE(pnr.body.find("ResponseStatusType:Success"), std::string::npos)
+      << pnr.body.substr(0, 1500);
+  auto after_pnr = Messages("patient", pid_);
+  EXPECT_EQ(std::stoll(after_pnr.Find("total")->text()), count_before + 2);
+  EXPECT_NE(WriteJson(after_pnr).find(Base64Encode(text)), std::string::npos);
+}
+
+}  // namespace
+}  // namespace carnet::testing
