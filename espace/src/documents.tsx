@@ -245,7 +245,7 @@ export function DocumentView({ ctx, id }: { ctx: Ctx; id: string }) {
       <ErrorBox error={actionError} context={{ 403: 'Vous ne pouvez pas changer la visibilité de ce document.' }} />
       <h2>Contenu</h2>
       <Content doc={doc} />
-      <h2>Qui a consulté ce document</h2>
+      <h2>Qui a consulté ou ajouté ce document</h2>
       {accLoading && <Busy label="Recherche des accès…" />}
       <ErrorBox error={accError} />
       {!accLoading && !accError && (rows.length ? (

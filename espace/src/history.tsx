@@ -16,11 +16,18 @@ const KINDS: Record<string, string> = {
   professional: 'Professionnel de santé', patient: 'Vous', guardian: 'Représentant légal', app: 'Application',
   system: 'Système d’un établissement', operator: 'Service gestionnaire', denied: 'Identité refusée',
 };
-const ACTIONS: Record<string, string> = { C: 'Ajout', R: 'Consultation', U: 'Modification', D: 'Suppression', E: 'Opération' };
+const ACTIONS: Record<string, string> = { C: 'Ajout', R: 'Consultation', U: 'Modification', D: 'Suppression' };
 const TYPES: Record<string, string> = {
   DocumentReference: 'un document', Binary: 'le contenu d’un document', Patient: 'votre dossier', AuditEvent: 'l’historique des accès',
   Observation: 'un résultat', Condition: 'un problème de santé', CareTeam: 'l’équipe de soins', Consent: 'un consentement',
 };
+// "de" before a noun phrase, as French writes it: d’un, du, de l’, de votre.
+function de(np: string): string {
+  if (np.startsWith('un ') || np.startsWith('une ')) return 'd’' + np;
+  if (np.startsWith('le ')) return 'du ' + np.substring(3);
+  if (np.startsWith('les ')) return 'des ' + np.substring(4);
+  return 'de ' + np;
+}
 
 export interface AccessRow {
   who: string; kind: string; id: string; profession: string; organisation: string; when: string; what: string;
@@ -38,9 +45,13 @@ export function accessRow(ev: any): AccessRow {
     (ev.entity || []).find((e: any) => e.what?.reference);
   const ref: string = obj?.what?.reference || '';
   const type = ref.split('/')[0];
-  const action = ACTIONS[ev.action] || 'Accès';
   const subtype = ev.subtype?.[0]?.display || ev.subtype?.[0]?.code || '';
-  const what = subtype === 'Login' ? 'Connexion' : `${action}${type ? ' de ' + (TYPES[type] || type) : subtype ? ' (' + subtype + ')' : ''}`;
+  const np = type ? TYPES[type] || `un élément (${type})` : 'votre dossier';
+  let what: string;
+  if (subtype === 'Login') what = 'Connexion';
+  else if (ACTIONS[ev.action]) what = `${ACTIONS[ev.action]} ${de(np)}`;
+  else if (/search/i.test(ev.subtype?.[0]?.code || '')) what = 'Recherche dans ' + np;
+  else what = 'Opération sur ' + np;
   return {
     who: kindKey === 'professional' ? `${KINDS.professional} ${id}` : KINDS[kindKey] ? `${KINDS[kindKey]}${kindKey === 'patient' ? '' : ' ' + id}` : display || 'Inconnu',
     kind: kindKey, id, profession: prof ? PROFESSIONS[prof] : '', organisation: m?.[3] || '',

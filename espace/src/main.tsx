@@ -9,6 +9,7 @@ import { Login, Home } from './pages';
 import { DocumentList, DocumentView, Upload } from './documents';
 import { Professionals } from './professionals';
 import { History } from './history';
+import { Agenda, Profile, Settings } from './more';
 
 export interface Ctx {
   patient: any; // the Patient resource of the record shown
@@ -26,6 +27,9 @@ const NAV: [string, string][] = [
   ['/documents', 'Documents'],
   ['/professionnels', 'Professionnels'],
   ['/historique', 'Historique des accès'],
+  ['/profil', 'Profil'],
+  ['/agenda', 'Agenda'],
+  ['/reglages', 'Réglages'],
 ];
 
 function App() {
@@ -99,6 +103,9 @@ function App() {
   else if (section === 'documents') page = <DocumentList ctx={ctx} />;
   else if (section === 'professionnels') page = <Professionals ctx={ctx} />;
   else if (section === 'historique') page = <History ctx={ctx} />;
+  else if (section === 'profil') page = <Profile ctx={ctx} />;
+  else if (section === 'agenda') page = <Agenda ctx={ctx} />;
+  else if (section === 'reglages') page = <Settings ctx={ctx} />;
   else page = <Home ctx={ctx} />;
   return (
     <Shell
@@ -181,4 +188,6 @@ function Shell({ header, children }: { header?: any; children: any }) {
   );
 }
 
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+root.textContent = ''; // the "loading" line of index.html
+render(<App />, root);

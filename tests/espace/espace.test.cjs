@@ -102,6 +102,8 @@ function pdf(text) {
 }
 
 const violations = [];
+let current = null; // the page being driven: screenshot and script errors on failure
+const pageErrors = [];
 async function check(page, name) {
   // The sandboxed document frame runs no script, so axe cannot enter it: it is checked for
   // its title (frame-title) from the outside, and its content is the sanitised narrative.
@@ -170,7 +172,7 @@ async function main() {
     assert.equal((await api('GET', `DocumentReference/${lab.id}`, doctor)).status, 200, 'the doctor reads the lab report');
     log(`seeded: Patient/${adult.id} (child ${child.id}), lab ${lab.id}, hostile ${hostile.id}, child's ${childDoc.id}`);
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--lang=fr-FR'] });
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'fr-FR' });
     const page = await context.newPage();
     // Every network request the pages make; the browser's own PDF viewer (chrome-extension:),
@@ -180,8 +182,9 @@ async function main() {
       const u = r.url();
       if (/^(https?|wss?|ftp):/i.test(u) && !u.startsWith(base + '/')) outside.push(u);
     });
-    const consoleErrors = [];
+    const consoleErrors = pageErrors;
     page.on('pageerror', (e) => consoleErrors.push(String(e)));
+    current = page;
 
     // --- 1. Log in as the patient; home shows what is new.
     await page.goto(base + '/espace/');
@@ -215,7 +218,7 @@ async function main() {
     await check(page, '03-documents');
 
     await page.goto(base + `/espace/#/documents/${lab.id}`);
-    await page.getByRole('heading', { name: 'Qui a consulté ce document' }).waitFor();
+    await page.getByRole('heading', { name: 'Qui a consulté ou ajouté ce document' }).waitFor();
     const frame = page.frameLocator('iframe.viewer');
     await page.locator('iframe.viewer').waitFor();
     await frame.getByText('BIOCHIMIE').first().waitFor();
@@ -308,9 +311,54 @@ async function main() {
     assert.ok(whoCells.length > 0 && whoCells.every((t) => t.includes(RPPS_DOCTOR)), 'the filter keeps the doctor only: ' + whoCells.join(' | '));
     log('history checked');
 
+    // --- 6. Profile and the summary's PDF; agenda with its reminders and calendar link;
+    // settings.
+    await page.getByRole('link', { name: 'Profil', exact: true }).click();
+    await page.getByRole('heading', { name: 'Profil médical' }).waitFor();
+    await page.locator('section.card h2').first().waitFor();
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Télécharger la synthèse médicale (PDF)' }).click(),
+    ]);
+    const pdfPath = path.join(OUT, 'synthese-medicale.pdf');
+    await download.saveAs(pdfPath);
+    assert.equal(fs.readFileSync(pdfPath).subarray(0, 5).toString('latin1'), '%PDF-', 'the summary is a PDF');
+    assert.match(download.suggestedFilename(), /^synthese-medicale-.*\.pdf$/);
+    await check(page, '10-profil');
+
+    await page.getByRole('link', { name: 'Agenda', exact: true }).click();
+    await page.getByRole('heading', { name: 'Rappels de vaccination et de dépistage' }).waitFor();
+    await page.getByText(/^Dépistage : /).first().waitFor();
+    await page.getByRole('button', { name: 'Obtenir le lien d’abonnement' }).click();
+    const icsUrl = await page.getByLabel('Lien iCalendar').inputValue();
+    assert.match(icsUrl, /\/agenda\/[^/]+\.ics$/);
+    const ics = await fetch(base + icsUrl.substring(icsUrl.indexOf('/agenda/')));
+    assert.equal(ics.status, 200);
+    assert.match(await ics.text(), /^BEGIN:VCALENDAR/);
+    await check(page, '11-agenda');
+
+    await page.getByRole('link', { name: 'Réglages', exact: true }).click();
+    await page.getByLabel('Adresse électronique').fill('pas-une-adresse');
+    await page.getByLabel('un nouveau document dans mon dossier').check();
+    await page.getByRole('button', { name: 'Enregistrer mes notifications' }).click();
+    await page.getByText('Vérifiez l’adresse électronique saisie.').waitFor();
+    await page.getByLabel('Adresse électronique').fill('camille.martin@example.org');
+    await page.getByRole('button', { name: 'Enregistrer mes notifications' }).click();
+    await page.getByText('Vos préférences de notification sont enregistrées.').waitFor();
+    await page.getByLabel('je m’y oppose').check();
+    await page.getByRole('button', { name: 'Enregistrer mon choix' }).click();
+    await page.getByText('Votre opposition à l’accès en urgence est enregistrée.').waitFor();
+    await page.getByLabel('je l’autorise').check();
+    await page.getByRole('button', { name: 'Enregistrer mon choix' }).click();
+    await page.getByText('L’accès en urgence à votre dossier est autorisé.').waitFor();
+    await check(page, '12-reglages');
+    log('profile, summary PDF, agenda, settings checked');
+
     // --- 5. A guardian switches to the child's space.
     const gctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'fr-FR' });
     const gpage = await gctx.newPage();
+    current = gpage;
+    gpage.on('pageerror', (e) => pageErrors.push(String(e)));
     gpage.on('request', (r) => {
       const u = r.url();
       if (/^(https?|wss?|ftp):/i.test(u) && !u.startsWith(base + '/')) outside.push(u);
@@ -327,12 +375,16 @@ async function main() {
     await gpage.getByRole('link', { name: 'Documents', exact: true }).click();
     await gpage.getByRole('link', { name: 'Carnet de vaccination de Léo' }).waitFor();
     assert.equal(await gpage.getByText("Compte rendu d'examens biologiques").count(), 0, "the child's space holds the child's documents only");
-    await check(gpage, '09-representant-legal');
+    await check(gpage, '13-representant-legal');
 
     assert.deepEqual(outside, [], 'no request to another origin');
     assert.deepEqual(consoleErrors, [], 'no script error in the page');
     assert.deepEqual(violations, [], 'no serious or critical accessibility violation');
     log(`all scenarios passed; screenshots in ${OUT}`);
+  } catch (e) {
+    if (current) await current.screenshot({ path: path.join(OUT, 'failure.png'), fullPage: true }).catch(() => {});
+    if (pageErrors.length) console.error('script errors in the page:', pageErrors);
+    throw e;
   } finally {
     if (browser) await browser.close();
     gw.kill('SIGTERM');
