@@ -165,6 +165,10 @@ async function main() {
     const childDoc = await must('POST',
       `DocumentReference/$deposit?patient=${encodeURIComponent('urn:oid:1.2.250.1.213.1.4.8|' + INS_CHILD)}&type=11369-6&title=${encodeURIComponent('Carnet de vaccination de Léo')}&date=2024-09-01`,
       system, pdf('Carnet de vaccination'), { 'Content-Type': 'application/pdf' });
+    await must('POST', 'CareTeam', system, {
+      resourceType: 'CareTeam', status: 'active', name: 'Suivi thyroïdien', subject: { reference: `Patient/${adult.id}` },
+      participant: [{ role: [{ text: 'Endocrinologue' }], member: { display: 'Dr Claire Durand' } }],
+    });
     const patientApi = token(['--actor', 'patient', '--id', 'patient-' + INS_ADULT, '--patient', INS_ADULT]);
     await must('POST', `Patient/${adult.id}/$treating-physician`, patientApi,
       { resourceType: 'Parameters', parameter: [{ name: 'actor', valueString: RPPS_TREATING }] });
@@ -277,6 +281,7 @@ async function main() {
     // physician's refusal explained.
     await page.getByRole('link', { name: 'Professionnels' }).click();
     await page.getByRole('heading', { name: 'Votre équipe de soins' }).waitFor();
+    await page.getByText('Dr Claire Durand — Endocrinologue').waitFor();
     await page.getByLabel('Numéro', { exact: true }).fill(RPPS_DOCTOR);
     await page.getByRole('button', { name: 'Bloquer', exact: true }).click();
     await page.getByText(`Le professionnel ${RPPS_DOCTOR} ne peut plus accéder à votre dossier.`).waitFor();
