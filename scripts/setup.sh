@@ -13,6 +13,7 @@ CARNET_PACKAGES=(
   # (UTF-8 shaping, line breaking), with a font that has every French letter.
   libcairo2-dev libpango1.0-dev fonts-dejavu-core
   poppler-utils  # pdftotext, pdfinfo, pdftoppm: the summary tests read the PDF back
+  chromium       # the patient's web space is tested in it (tests/espace/run.sh, headless)
 )
 # The fuzz build (`./carnet fuzz`, and briefly in `./carnet test`): clang with libFuzzer and
 # the sanitizer runtimes; python3 selects the seed corpora.
@@ -21,7 +22,8 @@ CARNET_FUZZ_PACKAGES=(clang libclang-rt-dev python3)
 # Extra package names (CARNET_FUZZ_PACKAGES) may be given as arguments.
 carnet_install_packages() {
   local missing=()
-  # Node.js drives the ecosystem FHIR client in the tests; the machine image usually has it.
+  # Node.js drives the ecosystem FHIR client in the tests and builds the patient's web space
+  # (npm ci + Vite, scripts/build-espace.sh); the machine image usually has it.
   command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
   for p in "${CARNET_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -85,6 +85,15 @@ const std::vector<Setting>& Settings() {
               [](Config& c, const std::string& v) {
                 return ParseBool("debug_routes", v, &c.debug_routes);
               }},
+      STRING_SETTING(espace_dir,
+                     "the patient's web space as built (index.html, assets/); empty: espace/ "
+                     "beside the binary (build/espace)"),
+      Setting{
+          "dev_login",
+          "serve POST /espace/dev-login: the web space picks a development patient or "
+          "guardian and gets a token signed with the development key (never in production)",
+          [](const Config& c) { return std::string(c.dev_login ? "true" : "false"); },
+          [](Config& c, const std::string& v) { return ParseBool("dev_login", v, &c.dev_login); }},
       // Identity and access policy (issue 5).
       STRING_SETTING(jwks_file, "JWKS file of the trusted issuers' token signing keys"),
       STRING_SETTING(trusted_issuers, "comma-separated token issuers (iss) validated by jwks_file"),

@@ -33,6 +33,9 @@ struct Config {
   int search_max_chain_depth = 1;  // links of a chain or _has (0: none; deeper is not served)
   int search_max_includes = 10;    // _include and _revinclude together
   bool debug_routes = false;       // /debug/* test helpers; never in production
+  // --- The patient's web space (server/espace.h).
+  std::string espace_dir;  // the built page; empty: build/espace beside the binary
+  bool dev_login = false;  // POST /espace/dev-login mints development tokens; never in production
   // Base URL clients use to reach the FHIR API (Location headers, links); empty: derived
   // from bind and port.
   std::string public_base_url;

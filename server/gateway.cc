@@ -22,7 +22,7 @@ HttpResponse Json(int status, std::string body) {
 HttpResponse NotFoundResponse(const HttpRequest& req) {
   return Json(404, "{\"error\":\"no such endpoint\",\"path\":\"" + JsonEscape(req.path) +
                        "\",\"endpoints\":[\"/healthz\",\"/readyz\",\"/fhir\",\"/xds/registry\","
-                       "\"/xds/repository\"]}");
+                       "\"/xds/repository\",\"/espace/\"]}");
 }
 
 }  // namespace
@@ -51,7 +51,9 @@ Gateway::Gateway(const Config& config, storage::Pool& pool, const profiles::Acce
       pool_(pool),
       access_(access),
       fhir_(pool, FhirOptionsOf(config, prevention)),
-      xds_(pool, xds::XdsOptions{config.xds_max_query_results}) {}
+      xds_(pool, xds::XdsOptions{config.xds_max_query_results}),
+      espace_(EspaceOptions{config.espace_dir.empty() ? DefaultEspaceDir() : config.espace_dir,
+                            config.dev_login, config.data_dir}) {}
 
 HttpResponse Gateway::Handle(const HttpRequest& req) {
   if (req.path == "/healthz") return Json(200, "{\"status\":\"alive\"}");
@@ -72,6 +74,7 @@ HttpResponse Gateway::Handle(const HttpRequest& req) {
     return fhir ? fhir_.Handle(req, session) : xds_.Handle(req, session);
   }
   if (req.path.rfind("/agenda/", 0) == 0) return AgendaFeed(req);
+  if (Espace::Owns(req.path)) return espace_.Handle(req);
   if (config_.debug_routes && req.path == "/debug/sleep") return DebugSleep(req);
   if (config_.debug_routes && req.path == "/debug/echo") {
     return Json(200, "{\"method\":\"" + JsonEscape(req.method) + "\",\"query\":\"" +

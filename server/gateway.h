@@ -11,6 +11,7 @@
 #include "prevention/rules.h"
 #include "profiles/access.h"
 #include "server/config.h"
+#include "server/espace.h"
 #include "storage/pool.h"
 #include "xds/service.h"
 
@@ -48,6 +49,7 @@ class Gateway {
   const profiles::AccessControl& access_;
   fhir::FhirApi fhir_;
   xds::XdsService xds_;
+  Espace espace_;  // the patient's web space, /espace/
   std::atomic<bool> draining_{false};
 };
 

@@ -1,0 +1,232 @@
+// Profile (Patient/[id]/$profile) with the summary's PDF ($summary), the agenda ($agenda,
+// reminders, the iCalendar link $agenda-link) and the settings (notification preferences,
+// opposition to emergency access; closing the record explained).
+import { useState } from 'preact/hooks';
+import { entries, get, parameters, post, request } from './api';
+import type { Ctx } from './main';
+import { Busy, ErrorBox, Notice, PageTitle, frDate, patientName, useLoad } from './ui';
+
+function label(r: any): string {
+  const cc = r?.code || r?.vaccineCode || r?.medicationCodeableConcept || r?.relationship;
+  return (
+    cc?.text || cc?.coding?.[0]?.display || cc?.coding?.[0]?.code || r?.description || r?.title ||
+    (r?.name ? patientName(r) : '') || r?.resourceType || 'Entrée'
+  );
+}
+function when(r: any): string {
+  return r?.effectiveDateTime || r?.onsetDateTime || r?.occurrenceDateTime || r?.recordedDate || r?.date || r?.performedDateTime || '';
+}
+function value(r: any): string {
+  const q = r?.valueQuantity;
+  if (q) return `${q.value} ${q.unit || q.code || ''}`.trim();
+  if (r?.component?.length)
+    return r.component.map((c: any) => c.valueQuantity ? `${c.valueQuantity.value}` : '').filter(Boolean).join('/') +
+      ' ' + (r.component[0]?.valueQuantity?.unit || '');
+  return r?.valueString || '';
+}
+
+export function Profile({ ctx }: { ctx: Ctx }) {
+  const pid = ctx.patient.id;
+  const [bundle, error, loading] = useLoad(() => get(`Patient/${encodeURIComponent(pid)}/$profile`), [pid]);
+  const [pdfError, setPdfError] = useState<unknown>(null);
+  const [pdfBusy, setPdfBusy] = useState(false);
+  const all = entries(bundle);
+  const byRef = new Map(all.map((r: any) => [`${r.resourceType}/${r.id}`, r]));
+  const lists = all.filter((r: any) => r.resourceType === 'List');
+  async function download() {
+    setPdfBusy(true);
+    setPdfError(null);
+    try {
+      const res = await request('GET', `Patient/${encodeURIComponent(pid)}/$summary`, undefined, { Accept: 'application/pdf' });
+      const url = URL.createObjectURL(await res.blob());
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `synthese-medicale-${pid}.pdf`;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch (e) {
+      setPdfError(e);
+    } finally {
+      setPdfBusy(false);
+    }
+  }
+  return (
+    <section aria-labelledby="titre-page">
+      <PageTitle>Profil médical</PageTitle>
+      <p>Votre profil rassemble ce que vous avez déclaré et ce que vos professionnels et vos documents y ont apporté.</p>
+      <button type="button" onClick={download} disabled={pdfBusy}>Télécharger la synthèse médicale (PDF)</button>
+      {pdfBusy && <Busy label="Préparation de la synthèse…" />}
+      <ErrorBox error={pdfError} />
+      {loading && <Busy label="Chargement du profil…" />}
+      <ErrorBox error={error} />
+      {lists.map((l: any) => {
+        const items = (l.entry || []).map((e: any) => ({ r: byRef.get(e.item?.reference), e }));
+        return (
+          <section class="card" key={l.id || l.title} aria-label={l.title}>
+            <h2>{l.title || l.code?.text}</h2>
+            {items.length ? (
+              <ul class="plain">
+                {items.map(({ r, e }: any, i: number) => {
+                  const source = (e.extension || []).find((x: any) => /profile-entry-source$/.test(x.url))?.valueCode;
+                  return (
+                    <li key={i}>
+                      {label(r)}{value(r) && ` : ${value(r)}`}{when(r) && ` — ${frDate(when(r))}`}
+                      {source === 'patient' && <span class="meta"> (déclaré par vous)</span>}
+                      {source === 'document' && <span class="meta"> (issu d’un document)</span>}
+                    </li>
+                  );
+                })}
+              </ul>
+            ) : <p class="meta">Rien n’est renseigné.</p>}
+          </section>
+        );
+      })}
+    </section>
+  );
+}
+
+const STATUS: Record<string, string> = { due: 'à faire', overdue: 'en retard', upcoming: 'bientôt', complete: 'fait' };
+
+export function Agenda({ ctx }: { ctx: Ctx }) {
+  const pid = ctx.patient.id;
+  const [bundle, error, loading] = useLoad(() => get(`Patient/${encodeURIComponent(pid)}/$agenda`), [pid]);
+  const [link, setLink] = useState('');
+  const [linkError, setLinkError] = useState<unknown>(null);
+  const all = entries(bundle);
+  const appointments = all.filter((r: any) => r.resourceType === 'Appointment');
+  const reminders: { what: string; status: string; date: string }[] = [];
+  for (const r of all) {
+    if (r.resourceType === 'ImmunizationRecommendation')
+      for (const rec of r.recommendation || []) {
+        const status = rec.forecastStatus?.coding?.[0]?.code || '';
+        if (status === 'complete') continue;
+        const due = (rec.dateCriterion || []).find((d: any) => d.code?.coding?.[0]?.code === '30980-7') || rec.dateCriterion?.[0];
+        reminders.push({ what: 'Vaccination : ' + (rec.series || label({ vaccineCode: rec.vaccineCode?.[0] })), status, date: due?.value || '' });
+      }
+    if (r.resourceType === 'ServiceRequest' && r.status !== 'completed') {
+      const ext = (r.extension || []).find((x: any) => /reminder-status$/.test(x.url));
+      const status = ext?.valueCode || ext?.valueCoding?.code || (r.status === 'draft' ? 'upcoming' : 'due');
+      reminders.push({ what: 'Dépistage : ' + label(r), status, date: r.occurrencePeriod?.start || '' });
+    }
+  }
+  async function makeLink() {
+    setLinkError(null);
+    try {
+      const p = await post(`Patient/${encodeURIComponent(pid)}/$agenda-link`);
+      setLink((p.parameter || []).find((x: any) => x.name === 'url')?.valueUrl || '');
+    } catch (e) {
+      setLinkError(e);
+    }
+  }
+  return (
+    <section aria-labelledby="titre-page">
+      <PageTitle>Agenda</PageTitle>
+      {loading && <Busy label="Chargement de l’agenda…" />}
+      <ErrorBox error={error} />
+      <section class="card" aria-labelledby="h-rappels">
+        <h2 id="h-rappels">Rappels de vaccination et de dépistage</h2>
+        {reminders.length ? (
+          <ul class="plain">{reminders.map((r, i) => <li key={i}>{r.what} — {STATUS[r.status] || r.status}{r.date && `, à partir du ${frDate(r.date)}`}</li>)}</ul>
+        ) : !loading && <p>Aucun rappel pour l’instant.</p>}
+      </section>
+      <section class="card" aria-labelledby="h-rdv">
+        <h2 id="h-rdv">Rendez-vous</h2>
+        {appointments.length ? (
+          <ul class="plain">{appointments.map((a: any) => <li key={a.id}>{frDate(a.start, true)} — {a.description || a.serviceType?.[0]?.text || 'Rendez-vous'}{a.status === 'cancelled' && ' (annulé)'}</li>)}</ul>
+        ) : !loading && <p>Aucun rendez-vous enregistré.</p>}
+      </section>
+      <section class="card" aria-labelledby="h-lien">
+        <h2 id="h-lien">Abonner le calendrier de votre téléphone</h2>
+        <p>Ce lien personnel affiche vos rendez-vous et rappels dans votre calendrier. Ne le partagez pas ; en demander un nouveau désactive l’ancien.</p>
+        <button type="button" onClick={makeLink}>Obtenir le lien d’abonnement</button>
+        {link && (<><label for="lien-ics">Lien iCalendar</label><input id="lien-ics" readOnly value={link} /></>)}
+        <ErrorBox error={linkError} />
+      </section>
+    </section>
+  );
+}
+
+const EVENTS: [string, string][] = [
+  ['document', 'un nouveau document dans mon dossier'],
+  ['access', 'la première consultation par un professionnel'],
+  ['emergency', 'un accès en urgence'],
+  ['reminder', 'un rappel de vaccination ou de dépistage'],
+];
+
+export function Settings({ ctx }: { ctx: Ctx }) {
+  const pid = ctx.patient.id;
+  const [address, setAddress] = useState('');
+  const [chosen, setChosen] = useState<Record<string, boolean>>({});
+  const [opposed, setOpposed] = useState<string>('');
+  const [error, setError] = useState<unknown>(null);
+  const [notice, setNotice] = useState('');
+  const [busy, setBusy] = useState(false);
+  async function run(work: () => Promise<void>, done: string) {
+    setBusy(true);
+    setError(null);
+    setNotice('');
+    try {
+      await work();
+      setNotice(done);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+  const saveNotifications = (e: Event) => {
+    e.preventDefault();
+    run(async () => {
+      for (const [event] of EVENTS)
+        await post(`Patient/${encodeURIComponent(pid)}/$notification-preferences`,
+          parameters({ channel: 'email', event, enabled: !!chosen[event], address: address.trim() }));
+    }, 'Vos préférences de notification sont enregistrées.');
+  };
+  const saveEmergency = (e: Event) => {
+    e.preventDefault();
+    run(() => post(`Patient/${encodeURIComponent(pid)}/$emergency-access`, parameters({ opposed: opposed === 'oui' })).then(() => {}),
+      opposed === 'oui' ? 'Votre opposition à l’accès en urgence est enregistrée.' : 'L’accès en urgence à votre dossier est autorisé.');
+  };
+  return (
+    <section aria-labelledby="titre-page">
+      <PageTitle>Réglages</PageTitle>
+      <form class="card" onSubmit={saveNotifications} noValidate>
+        <h2>Notifications par courriel</h2>
+        <label for="courriel">Adresse électronique</label>
+        <input id="courriel" type="email" autoComplete="email" value={address} onInput={(e) => setAddress((e.target as HTMLInputElement).value)} />
+        <fieldset>
+          <legend>Me prévenir en cas de</legend>
+          {EVENTS.map(([k, text]) => (
+            <label class="choice" key={k}>
+              <input type="checkbox" checked={!!chosen[k]} onChange={(e) => setChosen({ ...chosen, [k]: (e.target as HTMLInputElement).checked })} /> {text}
+            </label>
+          ))}
+        </fieldset>
+        <button type="submit" disabled={busy}>Enregistrer mes notifications</button>
+      </form>
+      <form class="card" onSubmit={saveEmergency}>
+        <h2>Accès en urgence</h2>
+        <p>En cas d’urgence, un professionnel peut consulter votre dossier sans votre accord, pour une durée limitée ; chaque accès vous est signalé. Vous pouvez vous y opposer.</p>
+        <fieldset>
+          <legend>Accès en urgence à mon dossier</legend>
+          <label class="choice"><input type="radio" name="urgence" checked={opposed === 'non'} onChange={() => setOpposed('non')} /> je l’autorise</label>
+          <label class="choice"><input type="radio" name="urgence" checked={opposed === 'oui'} onChange={() => setOpposed('oui')} /> je m’y oppose</label>
+        </fieldset>
+        <button type="submit" disabled={busy || !opposed}>Enregistrer mon choix</button>
+      </form>
+      <section class="card" aria-labelledby="h-cloture">
+        <h2 id="h-cloture">Clôturer mon dossier</h2>
+        <p>
+          La clôture rend votre dossier inaccessible aux professionnels et l’archive : il est conservé dix ans, puis
+          supprimé ; l’historique des accès est gardé. Elle se demande au service gestionnaire de {patientName(ctx.patient)},
+          qui la confirme avec vous.
+        </p>
+      </section>
+      {busy && <Busy label="Enregistrement…" />}
+      {notice && <Notice>{notice}</Notice>}
+      <ErrorBox error={error} context={{ 400: 'Vérifiez l’adresse électronique saisie.', 422: 'Vérifiez l’adresse électronique saisie.' }} />
+    </section>
+  );
+}

@@ -1,0 +1,403 @@
+// The patient's web space end to end (issue 18), run by tests/espace/run.sh: a live gateway,
+// a record seeded through the FHIR API, Debian's chromium driven by playwright-core, axe-core
+// on every page (no serious or critical violation), screenshots at 375 px and 1280 px.
+'use strict';
+const { chromium } = require('playwright-core');
+const { default: AxeBuilder } = require('@axe-core/playwright');
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const assert = require('node:assert/strict');
+
+const BUILD = process.env.CARNET_BUILD_DIR;
+const SRC = process.env.CARNET_SOURCE_DIR;
+const OUT = path.join(BUILD, 'test-output', 'espace');
+const GATEWAY = path.join(BUILD, 'carnet-gateway');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const started = Date.now();
+
+function log(msg) {
+  console.log(`[espace ${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+const keys = fs.mkdtempSync(path.join(os.tmpdir(), 'carnet-espace-keys-'));
+function token(args) {
+  const out = execFileSync(GATEWAY, ['token', '--data', keys, ...args], { encoding: 'utf8' });
+  return out.trim().split('\n').pop();
+}
+
+let base = '';
+async function api(method, url, tok, body, headers = {}) {
+  const h = { Accept: 'application/fhir+json', ...headers };
+  if (tok) h.Authorization = 'Bearer ' + tok;
+  if (body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body)) {
+    body = JSON.stringify(body);
+    h['Content-Type'] = h['Content-Type'] || 'application/fhir+json';
+  }
+  const res = await fetch(base + '/fhir/' + url, { method, headers: h, body });
+  const text = await res.text();
+  let json = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, json, text };
+}
+async function must(method, url, tok, body, headers) {
+  const r = await api(method, url, tok, body, headers);
+  if (r.status >= 300) throw new Error(`${method} ${url}: ${r.status} ${r.text.substring(0, 500)}`);
+  return r.json;
+}
+
+// A run-specific INS (13 digits) so that a reused test database never mixes two runs.
+const run = String(Date.now()).slice(-9);
+const INS_ADULT = '27' + run + '01';
+const INS_CHILD = '18' + run + '02';
+const RPPS_DOCTOR = '8100' + run.slice(-8);
+const RPPS_TREATING = '8200' + run.slice(-8);
+
+function cda(name, mutate) {
+  let xml = fs.readFileSync(path.join(SRC, '..', 'shared', 'testdata', 'cda', 'ci-sis', name), 'utf8');
+  xml = xml.split('279035121518989').join(INS_ADULT);
+  xml = xml.split('1.2.250.1.213.1.1.1.55.2024.9').join('1.2.250.1.213.1.1.1.55.' + run + '.9');
+  return mutate ? mutate(xml) : xml;
+}
+
+// A one-page PDF with real text.
+function pdf(text) {
+  const objs = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
+    null,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+  ];
+  const stream = `BT /F1 18 Tf 72 760 Td (${text}) Tj ET`;
+  objs[3] = `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`;
+  let out = '%PDF-1.4\n';
+  const offsets = [];
+  objs.forEach((o, i) => {
+    offsets.push(out.length);
+    out += `${i + 1} 0 obj\n${o}\nendobj\n`;
+  });
+  const xref = out.length;
+  out += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n`;
+  for (const o of offsets) out += String(o).padStart(10, '0') + ' 00000 n \n';
+  out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(out, 'latin1');
+}
+
+const violations = [];
+let current = null; // the page being driven: screenshot and script errors on failure
+const pageErrors = [];
+async function check(page, name) {
+  // The sandboxed document frame runs no script, so axe cannot enter it: it is checked for
+  // its title (frame-title) from the outside, and its content is the sanitised narrative.
+  const result = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+    .exclude('iframe.viewer')
+    .analyze();
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  for (const v of bad) violations.push(`${name}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+  for (const [w, h] of [[375, 812], [1280, 900]]) {
+    await page.setViewportSize({ width: w, height: h });
+    await page.screenshot({ path: path.join(OUT, `${name}-${w}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+  log(`page ${name}: axe ${bad.length ? bad.length + ' serious/critical' : 'clean'}, screenshots`);
+}
+
+async function main() {
+  fs.mkdirSync(OUT, { recursive: true });
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  const gw = spawn(GATEWAY, ['serve', '--port', String(port), '--db', process.env.CARNET_TEST_DB, '--data', keys,
+    '--trust-dev-key', 'true', '--dev-login', 'true', '--espace-dir', path.join(BUILD, 'espace'), '--reminder-interval-s', '0'],
+  { stdio: ['ignore', fs.openSync(path.join(OUT, 'gateway.log'), 'w'), fs.openSync(path.join(OUT, 'gateway.err'), 'w')] });
+  let browser;
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        if ((await fetch(base + '/readyz')).status === 200) break;
+      } catch {
+        /* not yet */
+      }
+      if (i > 200) throw new Error('the gateway did not become ready (build/test-output/espace/gateway.*)');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    log('gateway ready on ' + base);
+
+    // --- The record, as a hospital system and a laboratory would fill it.
+    const system = token(['--actor', 'system', '--id', 'espace-seed', '--client-id', 'espace-seed', '--scope', 'system/*.cruds']);
+    const adult = await must('POST', 'Patient', system, {
+      resourceType: 'Patient', identifier: [{ system: 'urn:oid:1.2.250.1.213.1.4.10', value: INS_ADULT }],
+      name: [{ family: 'Martin', given: ['Camille'] }], gender: 'female', birthDate: '1985-03-14',
+    });
+    const child = await must('POST', 'Patient', system, {
+      resourceType: 'Patient', identifier: [{ system: 'urn:oid:1.2.250.1.213.1.4.8', value: INS_CHILD }],
+      name: [{ family: 'Martin', given: ['Léo'] }], gender: 'male', birthDate: '2018-06-02',
+    });
+    const lab = await must('POST', 'DocumentReference/$deposit', system, cda('BIO-CR-BIO_2024.01_TSH_1.xml'), { 'Content-Type': 'application/xml' });
+    const hostileNarrative =
+      '<paragraph>Résultat piégé<script>window.parent.__pwned = "script"; fetch("http://evil.example/s")</script>' +
+      '<img src="http://evil.example/pixel.png" onerror="window.parent.__pwned = \'onerror\'"/>' +
+      '<content onmouseover="window.parent.__pwned = \'handler\'" style="background:url(http://evil.example/bg.png)">survol</content>' +
+      '<linkHtml href="javascript:window.parent.__pwned=1">lien</linkHtml>' +
+      '<iframe src="http://evil.example/frame"/><style>@import url(http://evil.example/x.css);</style></paragraph>';
+    const hostile = await must('POST', 'DocumentReference/$deposit', system,
+      cda('BIO-CR-BIO_2024.01_TSH_1.xml', (x) => x.split('1.2.250.1.213.1.1.1.55.' + run + '.9').join('1.2.250.1.213.1.1.1.55.' + run + '.8')
+        .replace(/(<title>BIOCHIMIE<\/title>[\s\S]*?<text>)/, `$1${hostileNarrative}`)),
+      { 'Content-Type': 'application/xml' });
+    const childDoc = await must('POST',
+      `DocumentReference/$deposit?patient=${encodeURIComponent('urn:oid:1.2.250.1.213.1.4.8|' + INS_CHILD)}&type=11369-6&title=${encodeURIComponent('Carnet de vaccination de Léo')}&date=2024-09-01`,
+      system, pdf('Carnet de vaccination'), { 'Content-Type': 'application/pdf' });
+    await must('POST', 'CareTeam', system, {
+      resourceType: 'CareTeam', status: 'active', name: 'Suivi thyroïdien', subject: { reference: `Patient/${adult.id}` },
+      participant: [{ role: [{ text: 'Endocrinologue' }], member: { display: 'Dr Claire Durand' } }],
+    });
+    const patientApi = token(['--actor', 'patient', '--id', 'patient-' + INS_ADULT, '--patient', INS_ADULT]);
+    await must('POST', `Patient/${adult.id}/$treating-physician`, patientApi,
+      { resourceType: 'Parameters', parameter: [{ name: 'actor', valueString: RPPS_TREATING }] });
+    const doctor = token(['--actor', 'professional', '--id', RPPS_DOCTOR, '--profession', '10', '--org', 'CH-Lyon', '--consent']);
+    assert.equal((await api('GET', `DocumentReference/${lab.id}`, doctor)).status, 200, 'the doctor reads the lab report');
+    log(`seeded: Patient/${adult.id} (child ${child.id}), lab ${lab.id}, hostile ${hostile.id}, child's ${childDoc.id}`);
+
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--lang=fr-FR'] });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'fr-FR' });
+    const page = await context.newPage();
+    // Every network request the pages make; the browser's own PDF viewer (chrome-extension:),
+    // data: and blob: URLs are not another site.
+    const outside = [];
+    page.on('request', (r) => {
+      const u = r.url();
+      if (/^(https?|wss?|ftp):/i.test(u) && !u.startsWith(base + '/')) outside.push(u);
+    });
+    const consoleErrors = pageErrors;
+    page.on('pageerror', (e) => consoleErrors.push(String(e)));
+    current = page;
+
+    // --- 1. Log in as the patient; home shows what is new.
+    await page.goto(base + '/espace/');
+    await page.getByRole('heading', { name: 'Connexion à Mon espace santé' }).waitFor();
+    await check(page, '01-connexion');
+    await page.getByLabel(/Votre INS/).fill('12ab');
+    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await page.getByText('un INS compte 13 à 15 chiffres').waitFor();
+    await page.getByLabel(/Votre INS/).fill(INS_ADULT);
+    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await page.getByRole('heading', { name: 'Bonjour' }).waitFor();
+    await page.getByRole('link', { name: "Compte rendu d'examens biologiques" }).first().waitFor();
+    await page.getByText(`Professionnel de santé ${RPPS_DOCTOR}`).first().waitFor();
+    assert.equal(await page.evaluate(() => localStorage.getItem('espace.token')), null, 'no token in localStorage');
+    assert.ok(!page.url().includes('ey'), 'no token in the URL');
+    await check(page, '02-accueil');
+
+    // --- 2. Documents: by category, search; open the lab report (CDA narrative, sanitised).
+    await page.getByRole('link', { name: 'Documents', exact: true }).click();
+    await page.getByRole('heading', { name: 'Comptes rendus' }).waitFor();
+    await page.getByRole('heading', { name: 'Vaccinations' }).waitFor({ state: 'detached', timeout: 1000 }).catch(() => {});
+    await page.getByLabel('Rechercher dans les documents').fill('thyréostimuline');
+    await page.getByRole('button', { name: 'Rechercher' }).click();
+    await page.getByRole('link', { name: "Compte rendu d'examens biologiques" }).first().waitFor();
+    await page.getByLabel('Rechercher dans les documents').fill('introuvablexyz');
+    await page.getByRole('button', { name: 'Rechercher' }).click();
+    await page.getByText('Aucun document ne contient « introuvablexyz ».').waitFor();
+    await page.getByLabel('Rechercher dans les documents').fill('');
+    await page.getByRole('button', { name: 'Rechercher' }).click();
+    await page.getByRole('heading', { name: 'Comptes rendus' }).waitFor();
+    await check(page, '03-documents');
+
+    await page.goto(base + `/espace/#/documents/${lab.id}`);
+    await page.getByRole('heading', { name: 'Qui a consulté ou ajouté ce document' }).waitFor();
+    const frame = page.frameLocator('iframe.viewer');
+    await page.locator('iframe.viewer').waitFor();
+    await frame.getByText('BIOCHIMIE').first().waitFor();
+    await page.locator('#acces-document').getByText(RPPS_DOCTOR).first().waitFor();
+    await check(page, '04-document');
+
+    // Mask it: a doctor no longer finds it, by id or by search; unmask: back.
+    await page.getByRole('button', { name: 'Masquer aux professionnels' }).click();
+    await page.getByText('Le document est maintenant masqué aux professionnels de santé.').waitFor();
+    await page.locator('#visibilite', { hasText: 'Masqué' }).waitFor();
+    assert.equal((await api('GET', `DocumentReference/${lab.id}`, doctor)).status, 404, 'masked: the doctor gets 404');
+    const search = await must('GET', `DocumentReference?patient=${adult.id}&_summary=count`, doctor);
+    const visibleWhileMasked = search.total;
+    await page.getByRole('button', { name: 'Rendre visible aux professionnels' }).click();
+    await page.getByText('Le document est de nouveau visible').waitFor();
+    assert.equal((await api('GET', `DocumentReference/${lab.id}`, doctor)).status, 200, 'unmasked: the doctor reads it again');
+    const after = await must('GET', `DocumentReference?patient=${adult.id}&_summary=count`, doctor);
+    assert.equal(after.total, visibleWhileMasked + 1, 'the masked document was not counted for the doctor');
+    log('mask/unmask checked through the API as the doctor');
+
+    // The hostile narrative: nothing executes, nothing is loaded from outside.
+    await page.goto(base + `/espace/#/documents/${hostile.id}`);
+    await frame.getByText('Résultat piégé').waitFor();
+    await page.waitForTimeout(500);
+    assert.equal(await page.evaluate(() => window.__pwned), undefined, 'no script of the document ran');
+    const viewer = page.locator('iframe.viewer');
+    assert.equal(await viewer.getAttribute('sandbox'), '', 'the document frame is sandboxed without scripts');
+    const srcdoc = await viewer.getAttribute('srcdoc');
+    for (const bad of ['<script', 'onerror', 'onmouseover', 'evil.example', 'javascript:', '<img', '<iframe', '<style'])
+      assert.ok(!srcdoc.toLowerCase().includes(bad), `the sanitised narrative holds no ${bad}`);
+    await frame.getByText('survol').hover();
+    assert.equal(await page.evaluate(() => window.__pwned), undefined, 'no event handler ran');
+    await check(page, '05-document-hostile');
+
+    // Upload: a wrong type is refused in words; a PDF is filed and opened.
+    await page.goto(base + '/espace/#/documents/envoyer');
+    await page.getByRole('heading', { name: 'Ajouter un document' }).waitFor();
+    await page.getByText('20 Mo au plus').first().waitFor();
+    await check(page, '06-envoyer');
+    await page.getByLabel(/^Fichier/).setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('x') });
+    await page.getByLabel('Titre').fill('Notes');
+    await page.getByRole('button', { name: 'Envoyer le document' }).click();
+    await page.getByText('Ce type de fichier n’est pas accepté').waitFor();
+    await page.getByLabel(/^Fichier/).setInputFiles({ name: 'ordonnance.pdf', mimeType: 'application/pdf', buffer: pdf('Ordonnance du docteur Durand') });
+    await page.getByLabel('Type de document').selectOption('57833-6');
+    await page.getByLabel('Titre').fill('Ordonnance du Dr Durand');
+    await page.getByLabel('Date du document').fill('2026-11-20');
+    await page.getByRole('button', { name: 'Envoyer le document' }).click();
+    await page.getByRole('heading', { name: 'Ordonnance du Dr Durand' }).waitFor();
+    await page.locator('iframe.viewer[title^="Document PDF"]').waitFor();
+    const mine = await must('GET', `DocumentReference?patient=${adult.id}&_count=50`, patientApi);
+    assert.ok(JSON.stringify(mine).includes('Ordonnance du Dr Durand'), 'the upload is in the record');
+    log('upload filed');
+
+    // --- 3. Professionals: block the doctor (then 404 through the API), the treating
+    // physician's refusal explained.
+    await page.getByRole('link', { name: 'Professionnels' }).click();
+    await page.getByRole('heading', { name: 'Votre équipe de soins' }).waitFor();
+    await page.getByText('Dr Claire Durand — Endocrinologue').waitFor();
+    await page.getByLabel('Numéro', { exact: true }).fill(RPPS_DOCTOR);
+    await page.getByRole('button', { name: 'Bloquer', exact: true }).click();
+    await page.getByText(`Le professionnel ${RPPS_DOCTOR} ne peut plus accéder à votre dossier.`).waitFor();
+    assert.equal((await api('GET', `DocumentReference/${lab.id}`, doctor)).status, 404, 'blocked: the doctor gets 404');
+    await page.getByRole('button', { name: 'Débloquer', exact: true }).click();
+    await page.getByText(`Le professionnel ${RPPS_DOCTOR} peut de nouveau accéder à votre dossier.`).waitFor();
+    assert.equal((await api('GET', `DocumentReference/${lab.id}`, doctor)).status, 200, 'unblocked: the doctor reads again');
+    await page.getByLabel('Numéro', { exact: true }).fill(RPPS_TREATING);
+    await page.getByRole('button', { name: 'Bloquer', exact: true }).click();
+    await page.getByText('Vous ne pouvez pas bloquer votre médecin traitant').waitFor();
+    await check(page, '07-professionnels');
+
+    // --- 4. Access history: the doctor's read, paged, filtered.
+    await page.getByRole('link', { name: 'Historique des accès' }).click();
+    await page.getByRole('table').waitFor();
+    await page.getByRole('cell', { name: `Professionnel de santé ${RPPS_DOCTOR}` }).first().waitFor();
+    await page.getByRole('cell', { name: 'Médecin' }).first().waitFor();
+    await check(page, '08-historique');
+    assert.ok(await page.getByRole('button', { name: 'Page suivante' }).isEnabled(), 'more than one page of accesses');
+    await page.getByRole('button', { name: 'Page suivante' }).click();
+    await page.getByRole('button', { name: 'Page précédente' }).and(page.locator(':enabled')).waitFor();
+    await page.getByLabel('Du').fill('2000-01-01');
+    await page.getByLabel('Au').fill('2000-01-02');
+    await page.getByRole('button', { name: 'Filtrer' }).click();
+    await page.getByText('Aucun accès ne correspond.').waitFor();
+    await page.getByLabel('Du').fill(new Date().toISOString().substring(0, 10));
+    await page.getByLabel('Au').fill('');
+    await page.getByLabel('Professionnel (numéro RPPS)').fill(RPPS_DOCTOR);
+    await page.getByRole('button', { name: 'Filtrer' }).click();
+    await page.getByRole('cell', { name: `Professionnel de santé ${RPPS_DOCTOR}` }).first().waitFor();
+    const whoCells = await page.locator('table.history tbody tr td:first-child').allTextContents();
+    assert.ok(whoCells.length > 0 && whoCells.every((t) => t.includes(RPPS_DOCTOR)), 'the filter keeps the doctor only: ' + whoCells.join(' | '));
+    log('history checked');
+
+    // --- 6. Profile and the summary's PDF; agenda with its reminders and calendar link;
+    // settings.
+    await page.getByRole('link', { name: 'Profil', exact: true }).click();
+    await page.getByRole('heading', { name: 'Profil médical' }).waitFor();
+    await page.locator('section.card h2').first().waitFor();
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Télécharger la synthèse médicale (PDF)' }).click(),
+    ]);
+    const pdfPath = path.join(OUT, 'synthese-medicale.pdf');
+    await download.saveAs(pdfPath);
+    assert.equal(fs.readFileSync(pdfPath).subarray(0, 5).toString('latin1'), '%PDF-', 'the summary is a PDF');
+    assert.match(download.suggestedFilename(), /^synthese-medicale-.*\.pdf$/);
+    await check(page, '10-profil');
+
+    await page.getByRole('link', { name: 'Agenda', exact: true }).click();
+    await page.getByRole('heading', { name: 'Rappels de vaccination et de dépistage' }).waitFor();
+    await page.getByText(/^Dépistage : /).first().waitFor();
+    await page.getByRole('button', { name: 'Obtenir le lien d’abonnement' }).click();
+    const icsUrl = await page.getByLabel('Lien iCalendar').inputValue();
+    assert.match(icsUrl, /\/agenda\/[^/]+\.ics$/);
+    const ics = await fetch(base + icsUrl.substring(icsUrl.indexOf('/agenda/')));
+    assert.equal(ics.status, 200);
+    assert.match(await ics.text(), /^BEGIN:VCALENDAR/);
+    await check(page, '11-agenda');
+
+    await page.getByRole('link', { name: 'Réglages', exact: true }).click();
+    await page.getByLabel('Adresse électronique').fill('pas-une-adresse');
+    await page.getByLabel('un nouveau document dans mon dossier').check();
+    await page.getByRole('button', { name: 'Enregistrer mes notifications' }).click();
+    await page.getByText('Vérifiez l’adresse électronique saisie.').waitFor();
+    await page.getByLabel('Adresse électronique').fill('camille.martin@example.org');
+    await page.getByRole('button', { name: 'Enregistrer mes notifications' }).click();
+    await page.getByText('Vos préférences de notification sont enregistrées.').waitFor();
+    await page.getByLabel('je m’y oppose').check();
+    await page.getByRole('button', { name: 'Enregistrer mon choix' }).click();
+    await page.getByText('Votre opposition à l’accès en urgence est enregistrée.').waitFor();
+    await page.getByLabel('je l’autorise').check();
+    await page.getByRole('button', { name: 'Enregistrer mon choix' }).click();
+    await page.getByText('L’accès en urgence à votre dossier est autorisé.').waitFor();
+    await check(page, '12-reglages');
+    log('profile, summary PDF, agenda, settings checked');
+
+    // --- 5. A guardian switches to the child's space.
+    const gctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'fr-FR' });
+    const gpage = await gctx.newPage();
+    current = gpage;
+    gpage.on('pageerror', (e) => pageErrors.push(String(e)));
+    gpage.on('request', (r) => {
+      const u = r.url();
+      if (/^(https?|wss?|ftp):/i.test(u) && !u.startsWith(base + '/')) outside.push(u);
+    });
+    await gpage.goto(base + '/espace/');
+    await gpage.getByLabel('un représentant légal').check();
+    await gpage.getByLabel(/Votre INS/).fill(INS_ADULT);
+    await gpage.getByLabel(/INS de vos enfants/).fill(INS_CHILD);
+    await gpage.getByRole('button', { name: 'Se connecter' }).click();
+    await gpage.getByRole('heading', { name: 'Bonjour' }).waitFor();
+    const switcher = gpage.getByLabel('Espace de');
+    if (await switcher.count()) await switcher.selectOption({ label: 'Léo Martin' });
+    await gpage.getByText('Vous consultez l’espace de Léo Martin en tant que représentant légal').waitFor();
+    await gpage.getByRole('link', { name: 'Documents', exact: true }).click();
+    await gpage.getByRole('link', { name: 'Carnet de vaccination de Léo' }).waitFor();
+    assert.equal(await gpage.getByText("Compte rendu d'examens biologiques").count(), 0, "the child's space holds the child's documents only");
+    await check(gpage, '13-representant-legal');
+
+    assert.deepEqual(outside, [], 'no request to another origin');
+    assert.deepEqual(consoleErrors, [], 'no script error in the page');
+    assert.deepEqual(violations, [], 'no serious or critical accessibility violation');
+    log(`all scenarios passed; screenshots in ${OUT}`);
+  } catch (e) {
+    if (current) await current.screenshot({ path: path.join(OUT, 'failure.png'), fullPage: true }).catch(() => {});
+    if (pageErrors.length) console.error('script errors in the page:', pageErrors);
+    throw e;
+  } finally {
+    if (browser) await browser.close();
+    gw.kill('SIGTERM');
+    fs.rmSync(keys, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error('espace: FAILED:', e && e.stack ? e.stack : e);
+  process.exit(1);
+});
