@@ -103,6 +103,8 @@ struct ResourceSummary {
   std::string source;                   // meta.source: who deposited it (system actors)
   // A shared resource (patient_key NULL: Practitioner, Organization...).
   bool shared = false;
+  // Its category, code and status codes, for query-restricted SMART scopes.
+  std::vector<ScopeToken> tokens;
 };
 
 // What is asked. The patient-choice actions are separate from plain writes so that the

@@ -22,7 +22,8 @@ HttpResponse Json(int status, std::string body) {
 HttpResponse NotFoundResponse(const HttpRequest& req) {
   return Json(404, "{\"error\":\"no such endpoint\",\"path\":\"" + JsonEscape(req.path) +
                        "\",\"endpoints\":[\"/healthz\",\"/readyz\",\"/fhir\",\"/xds/registry\","
-                       "\"/xds/repository\"]}");
+                       "\"/xds/repository\",\"/apps\",\"/oauth/authorize\","
+                       "\"/oauth/token\",\"/.well-known/smart-configuration\"]}");
 }
 
 }  // namespace
@@ -51,11 +52,13 @@ Gateway::Gateway(const Config& config, storage::Pool& pool, const profiles::Acce
       pool_(pool),
       access_(access),
       fhir_(pool, FhirOptionsOf(config, prevention)),
-      xds_(pool, xds::XdsOptions{config.xds_max_query_results}) {}
+      xds_(pool, xds::XdsOptions{config.xds_max_query_results}),
+      smart_(config, pool, access, fhir_) {}
 
 HttpResponse Gateway::Handle(const HttpRequest& req) {
   if (req.path == "/healthz") return Json(200, "{\"status\":\"alive\"}");
   if (req.path == "/readyz") return Ready();
+  if (auto smart = smart_.Handle(req)) return std::move(*smart);
   bool fhir = UnderPrefix(req.path, "/fhir");
   bool xds = req.path == "/xds/registry" || req.path == "/xds/repository";
   if (fhir || xds) {

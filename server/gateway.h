@@ -11,6 +11,7 @@
 #include "prevention/rules.h"
 #include "profiles/access.h"
 #include "server/config.h"
+#include "server/smart.h"
 #include "storage/pool.h"
 #include "xds/service.h"
 
@@ -48,6 +49,7 @@ class Gateway {
   const profiles::AccessControl& access_;
   fhir::FhirApi fhir_;
   xds::XdsService xds_;
+  SmartServer smart_;  // the app catalogue and SMART App Launch (after fhir_: it writes through it)
   std::atomic<bool> draining_{false};
 };
 
