@@ -757,6 +757,28 @@ HttpResponse SmartServer::Token(const HttpRequest& req) {
   } else {
     client_id = p["client_id"];
   }
+  const std::string grant_type = p["grant_type"];
+  long long now = Now();
+  // A public client may refresh without naming itself (RFC 6749 section 6): the refresh
+  // token says which client it was issued to.
+  std::optional<storage::OAuthGrantRow> refresh_grant;
+  if (grant_type == "refresh_token" && !basic) {
+    std::string token = p["refresh_token"];
+    if (token.empty()) return OAuthError(400, "invalid_request", "refresh_token is required");
+    storage::TxOptions ro;
+    ro.read_only = true;
+    Status st = storage::RunInTransaction(pool_, ro, [&](storage::Transaction& tx) -> Status {
+      auto found = storage::FindLiveRefreshToken(tx, profiles::Sha256Digest(token), now);
+      if (!found.ok()) return found.status();
+      refresh_grant = std::move(found).value();
+      return Status::Ok();
+    });
+    if (!st.ok()) return OAuthError(503, "temporarily_unavailable", "try again later");
+    if (!refresh_grant || (!client_id.empty() && refresh_grant->client_id != client_id))
+      return OAuthError(400, "invalid_grant",
+                        "the refresh token is unknown, expired, or its authorisation was revoked");
+    client_id = refresh_grant->client_id;
+  }
   auto app = LoadApp(pool_, client_id);
   if (!app.ok()) return OAuthError(503, "temporarily_unavailable", "try again later");
   if (client_id.empty() || !*app) return OAuthError(401, "invalid_client", "unknown client");
@@ -766,9 +788,7 @@ HttpResponse SmartServer::Token(const HttpRequest& req) {
   } else if (basic) {
     return OAuthError(401, "invalid_client", "a public client does not authenticate");
   }
-  const std::string grant_type = p["grant_type"];
-  long long now = Now();
-  std::optional<storage::OAuthGrantRow> grant;
+  std::optional<storage::OAuthGrantRow> grant = refresh_grant;
   if (grant_type == "authorization_code") {
     std::string code = p["code"], verifier = p["code_verifier"];
     if (code.empty()) return OAuthError(400, "invalid_request", "code is required");
@@ -790,6 +810,8 @@ HttpResponse SmartServer::Token(const HttpRequest& req) {
     if (!SameSecret(profiles::Base64UrlEncode(profiles::Sha256Digest(verifier)),
                     grant->code_challenge))
       return OAuthError(400, "invalid_grant", "code_verifier does not match the code_challenge");
+  } else if (grant_type == "refresh_token" && refresh_grant) {
+    // Found above (a public client).
   } else if (grant_type == "refresh_token") {
     std::string token = p["refresh_token"];
     if (token.empty()) return OAuthError(400, "invalid_request", "refresh_token is required");

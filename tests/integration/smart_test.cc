@@ -62,14 +62,15 @@ class SmartTest : public ::testing::Test {
                   R"(,"identifier":[{"system":")" + kInsSystem + R"(","value":")" + ins_ +
                   R"("}],"birthDate":"1961-05-04"})"),
          201, "record");
-    for (auto [id, category, code] :
-         {std::tuple{"vs", "vital-signs", "29463-7"}, std::tuple{"lab", "laboratory", "2339-0"}})
+    for (auto [id, category, code, unit] : {std::tuple{"vs", "vital-signs", "29463-7", "kg"},
+                                            std::tuple{"lab", "laboratory", "2339-0", "mmol/L"}})
       Must(Fhir(Lab(), "PUT", "Observation/smart-" + std::string(id) + "-" + run_,
                 R"({"resourceType":"Observation","id":"smart-)" + std::string(id) + "-" + run_ +
                     R"(",)" + kDiv + R"(,"status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":")" +
                     category + R"("}]}],"code":{"coding":[{"system":"http://loinc.org","code":")" +
                     code + R"("}]},"subject":{"reference":"Patient/)" + patient_id_ +
-                    R"("},"effectiveDateTime":"2026-11-01","valueQuantity":{"value":72,"unit":"kg","system":"http://unitsofmeasure.org","code":"kg"}})"),
+                    R"("},"effectiveDateTime":"2026-11-01","valueQuantity":{"value":5,"unit":")" + unit +
+                    R"(","system":"http://unitsofmeasure.org","code":")" + unit + R"("}})"),
            201, std::string("observation ") + id);
   }
   static void TearDownTestSuite() {
@@ -157,7 +158,7 @@ class SmartTest : public ::testing::Test {
     ASSERT_TRUE(entries && entries->is_array()) << list.body;
     for (const auto& e : entries->items()) {
       std::string id = e.Find("resource")->GetString("id");
-      Must(Fhir(PatientToken(), "DELETE", "Consent/" + id), 200, "revoke consent " + id);
+      Must(Fhir(PatientToken(), "DELETE", "Consent/" + id), 204, "revoke consent " + id);
     }
   }
 
