@@ -30,6 +30,49 @@ struct OperationSpec {
   std::vector<OperationParam> parameters;
 };
 
+// rest.security: SMART App Launch (carnet's own authorization server, server/smart.h), with
+// the oauth-uris extension SMART defines, beside the other issuers' bearer tokens.
+JsonValue SmartSecurity(const std::string& base_url) {
+  std::string origin = base_url;
+  if (origin.size() >= 5 && origin.compare(origin.size() - 5, 5, "/fhir") == 0)
+    origin.resize(origin.size() - 5);
+  auto str = [](std::string v) { return JsonValue::String(std::move(v)); };
+  auto uri = [&](const char* name, const std::string& value) {
+    JsonValue e = JsonValue::Object();
+    e.Set("url", str(name));
+    e.Set("valueUri", str(value));
+    return e;
+  };
+  JsonValue inner = JsonValue::Array();
+  inner.Append(uri("authorize", origin + "/oauth/authorize"));
+  inner.Append(uri("token", origin + "/oauth/token"));
+  inner.Append(uri("revoke", origin + "/oauth/revoke"));
+  JsonValue oauth = JsonValue::Object();
+  oauth.Set("url", str("http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"));
+  oauth.Set("extension", std::move(inner));
+  JsonValue extensions = JsonValue::Array();
+  extensions.Append(std::move(oauth));
+  JsonValue coding = JsonValue::Object();
+  coding.Set("system", str("http://terminology.hl7.org/CodeSystem/restful-security-service"));
+  coding.Set("code", str("SMART-on-FHIR"));
+  JsonValue codings = JsonValue::Array();
+  codings.Append(std::move(coding));
+  JsonValue service = JsonValue::Object();
+  service.Set("coding", std::move(codings));
+  service.Set("text", str("OAuth2 using SMART-on-FHIR profile (see http://docs.smarthealthit.org)"));
+  JsonValue services = JsonValue::Array();
+  services.Append(std::move(service));
+  JsonValue security = JsonValue::Object();
+  security.Set("extension", std::move(extensions));
+  security.Set("cors", JsonValue::Bool(false));
+  security.Set("service", std::move(services));
+  security.Set("description",
+               str("Bearer tokens (RFC 6750) from the trusted issuers, and from carnet's own SMART "
+                   "App Launch 2 authorization server for the apps of its catalogue (" +
+                   origin + "/.well-known/smart-configuration)"));
+  return security;
+}
+
 JsonValue OperationDefinitionOf(const OperationSpec& spec, const std::string& base_url) {
   JsonValue od = JsonValue::Object();
   od.Set("resourceType", JsonValue::String("OperationDefinition"));
@@ -289,6 +332,7 @@ EntryResult Capabilities(const FhirContext& ctx, Call& /*call*/) {
 
   JsonValue rest = JsonValue::Object();
   rest.Set("mode", JsonValue::String("server"));
+  rest.Set("security", SmartSecurity(ctx.options.base_url));
   JsonValue resources = JsonValue::Array();
   for (const std::string& type : ServedTypes()) {
     JsonValue r = JsonValue::Object();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/http.h"
 #include "base/strings.h"
 
 namespace carnet::profiles {
@@ -114,7 +115,39 @@ std::optional<ActorKind> ParseActorKind(std::string_view name) {
   return std::nullopt;
 }
 
+bool IsRestrictableParam(std::string_view param) {
+  return param == "category" || param == "code" || param == "status";
+}
+
+bool ConditionsHold(const std::vector<ScopeCondition>& conditions,
+                    const std::vector<ScopeToken>& tokens) {
+  for (const auto& c : conditions) {
+    bool held = false;
+    for (const auto& t : tokens)
+      if (t.param == c.param && t.code == c.code && (c.any_system || t.system == c.system))
+        held = true;
+    if (!held) return false;
+  }
+  return true;
+}
+
 bool SmartScope::Allows(std::string_view type, char permission) const {
+  return restriction.empty() && Covers(type, permission);
+}
+
+bool SmartScope::AllowsResource(std::string_view type, char permission,
+                                const std::vector<ScopeToken>& tokens) const {
+  return Covers(type, permission) && ConditionsHold(restriction, tokens);
+}
+
+bool ScopesAllowResource(const std::vector<SmartScope>& scopes, std::string_view type,
+                         char permission, const std::vector<ScopeToken>& tokens) {
+  return std::any_of(scopes.begin(), scopes.end(), [&](const SmartScope& s) {
+    return s.AllowsResource(type, permission, tokens);
+  });
+}
+
+bool SmartScope::Covers(std::string_view type, char permission) const {
   if (resource_type != "*" && resource_type != type) return false;
   switch (permission) {
     case 'c':
@@ -146,9 +179,36 @@ std::optional<SmartScope> ParseSmartScope(std::string_view scope) {
   else
     return std::nullopt;  // launch/patient and the like
   std::string_view rest = scope.substr(slash + 1);
-  // A restricted scope (?category=...) narrows what it grants; until the restriction is
-  // honoured the whole scope is ignored rather than granting more than it says.
-  if (rest.find('?') != std::string_view::npos) return std::nullopt;
+  // A restricted scope (?category=...) narrows what it grants; a restriction carnet cannot
+  // honour makes the whole scope grant nothing rather than more than it says.
+  if (auto q = rest.find('?'); q != std::string_view::npos) {
+    std::string_view query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+    if (query.empty()) return std::nullopt;
+    size_t i = 0;
+    while (i <= query.size()) {
+      size_t j = query.find('&', i);
+      if (j == std::string_view::npos) j = query.size();
+      std::string_view pair = query.substr(i, j - i);
+      auto eq = pair.find('=');
+      if (eq == std::string_view::npos || eq == 0) return std::nullopt;
+      ScopeCondition c;
+      c.param = std::string(pair.substr(0, eq));
+      std::string value = PercentDecode(pair.substr(eq + 1), false);
+      if (!IsRestrictableParam(c.param)) return std::nullopt;  // modifiers, chains, others
+      if (value.empty() || value.find(',') != std::string::npos) return std::nullopt;
+      if (auto bar = value.find('|'); bar != std::string::npos) {
+        c.any_system = false;
+        c.system = value.substr(0, bar);
+        c.code = value.substr(bar + 1);
+        if (c.code.empty() || c.code.find('|') != std::string::npos) return std::nullopt;
+      } else {
+        c.code = value;
+      }
+      s.restriction.push_back(std::move(c));
+      i = j + 1;
+    }
+  }
   auto dot = rest.find('.');
   if (dot == std::string_view::npos || dot == 0) return std::nullopt;
   std::string_view type = rest.substr(0, dot), perms = rest.substr(dot + 1);

@@ -34,6 +34,27 @@ bool IsDeniedRole(std::string_view role);
 // SMART App Launch v2 scope context: patient/, user/, system/.
 enum class ScopeContext { kPatient, kUser, kSystem };
 
+// One condition of a query-restricted scope (SMART 2, "patient/Observation.rs?category=
+// vital-signs"): a token parameter and a code, with its system when written system|code.
+// Only the token parameters `category`, `code` and `status` are honoured (read from the
+// element of the same name, and from the search index of that parameter); a scope restricted
+// otherwise grants nothing.
+struct ScopeCondition {
+  std::string param;
+  bool any_system = true;  // "code" (any system) or "system|code"
+  std::string system;
+  std::string code;
+  bool operator==(const ScopeCondition&) const = default;
+};
+// A token of a resource as the conditions see it.
+struct ScopeToken {
+  std::string param;
+  std::string system;
+  std::string code;
+};
+bool ConditionsHold(const std::vector<ScopeCondition>& conditions,
+                    const std::vector<ScopeToken>& tokens);
+
 // One resource scope, e.g. "patient/Observation.rs" or "user/DocumentReference.cruds".
 // SMART v1 forms (".read", ".write", ".*") are accepted and mapped to v2 letters
 // (read -> rs, write -> cud, * -> cruds).
@@ -46,19 +67,35 @@ struct SmartScope {
   bool remove = false;  // 'd'
   bool search = false;
   std::string raw;  // as written, for the audit
+  // Query restriction (all must hold); empty: none.
+  std::vector<ScopeCondition> restriction;
 
-  // Whether this scope grants `permission` ('c', 'r', 'u', 'd' or 's') on `type`.
+  // Whether this scope grants `permission` ('c', 'r', 'u', 'd' or 's') on every resource of
+  // `type`: never for a restricted scope, which grants only on resources it matches.
   bool Allows(std::string_view type, char permission) const;
+  // The permission on the type, whatever the restriction.
+  bool Covers(std::string_view type, char permission) const;
+  // Whether it grants `permission` on a resource of `type` holding `tokens`.
+  bool AllowsResource(std::string_view type, char permission,
+                      const std::vector<ScopeToken>& tokens) const;
 };
 
 // Parses one resource scope; nullopt for scopes that are not about resources (openid,
 // fhirUser, launch/patient, offline_access...) and for malformed ones. Query restrictions
-// ("?category=...") are not supported yet: such a scope is ignored (fails closed).
+// ("?category=vital-signs", "?code=http://loinc.org|29463-7", "&"-joined) on the token
+// parameters category, code and status are kept in `restriction`; any other restriction makes
+// the scope nullopt (it grants nothing: fails closed).
 std::optional<SmartScope> ParseSmartScope(std::string_view scope);
 // Parses a space-separated scope string (RFC 9068 `scope` claim), keeping resource scopes.
 std::vector<SmartScope> ParseSmartScopes(std::string_view scopes);
 // True when some scope in `scopes` grants `permission` on `type`.
 bool ScopesAllow(const std::vector<SmartScope>& scopes, std::string_view type, char permission);
+// True when some scope in `scopes` grants `permission` on this resource (restrictions checked
+// against its tokens).
+bool ScopesAllowResource(const std::vector<SmartScope>& scopes, std::string_view type,
+                         char permission, const std::vector<ScopeToken>& tokens);
+// The token parameters a restricted scope may name.
+bool IsRestrictableParam(std::string_view param);
 
 struct Actor {
   ActorKind kind = ActorKind::kDenied;

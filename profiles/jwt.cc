@@ -447,6 +447,13 @@ Result<JwtVerifier> LoadJwtVerifier(const IdentitySettings& settings) {
     if (!key.ok()) return key.status();
     CARNET_RETURN_IF_ERROR(verifier.AddJwks(key->JwksJson(), {std::string(kDevIssuer)}));
   }
+  if (!settings.smart_issuer.empty()) {
+    // carnet's own authorization server (SMART App Launch): its tokens are verified here,
+    // by the same door as every other issuer's.
+    auto key = SigningKey::LoadOrCreateSmartKey(settings.data_dir);
+    if (!key.ok()) return key.status();
+    CARNET_RETURN_IF_ERROR(verifier.AddJwks(key->JwksJson(), {settings.smart_issuer}));
+  }
   return verifier;
 }
 
@@ -581,14 +588,31 @@ std::string DevKeyPath(const std::string& data_dir) {
 std::string DevJwksPath(const std::string& data_dir) { return data_dir + "/keys/dev-jwks.json"; }
 
 Result<SigningKey> SigningKey::LoadOrCreateDevKey(const std::string& data_dir) {
+  return LoadOrCreateKey(data_dir, DevKeyPath(data_dir), DevJwksPath(data_dir));
+}
+
+std::string Sha256Digest(std::string_view data) { return Sha256(data); }
+
+std::string SmartKeyPath(const std::string& data_dir) {
+  return data_dir + "/keys/smart-signing-key.pem";
+}
+std::string SmartJwksPath(const std::string& data_dir) {
+  return data_dir + "/keys/smart-jwks.json";
+}
+
+Result<SigningKey> SigningKey::LoadOrCreateSmartKey(const std::string& data_dir) {
+  return LoadOrCreateKey(data_dir, SmartKeyPath(data_dir), SmartJwksPath(data_dir));
+}
+
+Result<SigningKey> SigningKey::LoadOrCreateKey(const std::string& data_dir,
+                                               const std::string& path,
+                                               const std::string& jwks_path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::path dir = fs::path(data_dir) / "keys";
   fs::create_directories(dir, ec);
   if (ec) return Internal("cannot create " + dir.string() + ": " + ec.message());
   fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
-  std::string path = DevKeyPath(data_dir);
-
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
     // Created under a temporary name and linked into place: link() never replaces an
@@ -617,9 +641,9 @@ Result<SigningKey> SigningKey::LoadOrCreateDevKey(const std::string& data_dir) {
   auto key = FromPem(*pem);
   if (!key.ok()) return BadRequest(path + ": " + key.status().message());
   std::string jwks = key->JwksJson();
-  auto existing = ReadFile(DevJwksPath(data_dir));
+  auto existing = ReadFile(jwks_path);
   if (!existing.ok() || *existing != jwks)
-    CARNET_RETURN_IF_ERROR(WriteFileAtomically(DevJwksPath(data_dir), jwks, 0644));
+    CARNET_RETURN_IF_ERROR(WriteFileAtomically(jwks_path, jwks, 0644));
   return key;
 }
 

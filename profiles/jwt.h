@@ -28,6 +28,9 @@ namespace carnet::profiles {
 // (trust_dev_key).
 inline constexpr std::string_view kDevIssuer = "carnet-dev";
 
+// The SHA-256 digest of `data` (32 raw bytes).
+std::string Sha256Digest(std::string_view data);
+
 // base64url without padding (RFC 7515 section 2).
 std::string Base64UrlEncode(std::string_view bytes);
 // Strict: only the base64url alphabet, no padding, no whitespace; nullopt otherwise.
@@ -91,6 +94,9 @@ struct IdentitySettings {
   int clock_skew_s = 60;
   long long max_token_lifetime_s = 24 * 3600;  // JwtVerifierOptions::max_lifetime_s
   bool trust_dev_key = false;  // also trust DATA_DIR/keys/dev-jwks.json for kDevIssuer
+  // carnet's own issuer (the FHIR base URL) when it serves SMART App Launch: the key under
+  // DATA_DIR/keys/smart-signing-key.pem is trusted for it. Empty: none.
+  std::string smart_issuer;
   std::string data_dir;
 };
 // Builds the verifier the gateway uses: jwks_file for trusted_issuers, plus the development
@@ -116,6 +122,9 @@ class SigningKey {
   // directory), created on first use; the matching JWKS is (re)written beside it as
   // dev-jwks.json. Two processes creating it at once end with the same key.
   static Result<SigningKey> LoadOrCreateDevKey(const std::string& data_dir);
+  // carnet's own authorization server key (SMART App Launch), DATA_DIR/keys/
+  // smart-signing-key.pem and smart-jwks.json, made and kept the same way.
+  static Result<SigningKey> LoadOrCreateSmartKey(const std::string& data_dir);
 
   std::string alg() const { return alg_; }  // "ES256" or "RS256"
   // RFC 7638 thumbprint of the public key, base64url.
@@ -131,6 +140,8 @@ class SigningKey {
  private:
   SigningKey() = default;
   Status Init();
+  static Result<SigningKey> LoadOrCreateKey(const std::string& data_dir, const std::string& path,
+                                            const std::string& jwks_path);
   std::shared_ptr<EVP_PKEY> pkey_;
   std::string alg_;
   std::string kid_;
@@ -139,5 +150,7 @@ class SigningKey {
 // Paths of the development key and its JWKS under a data directory.
 std::string DevKeyPath(const std::string& data_dir);
 std::string DevJwksPath(const std::string& data_dir);
+std::string SmartKeyPath(const std::string& data_dir);
+std::string SmartJwksPath(const std::string& data_dir);
 
 }  // namespace carnet::profiles

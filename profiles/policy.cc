@@ -92,6 +92,30 @@ std::vector<SmartScope> AppScopes(const std::vector<SmartScope>& scopes) {
   return out;
 }
 
+storage::AccessFilter::TokenCondition ToCondition(const ScopeCondition& c) {
+  return {c.param, c.any_system, c.system, c.code};
+}
+
+// What one side's scopes (the token's, or the patient's authorisation) let a search see of
+// the rows of `key` (a type, or "*" for all): nullopt when a scope grants them all.
+std::optional<AccessFilter::TypeRestriction> ScopeRestriction(const std::vector<SmartScope>& side,
+                                                             const std::string& key) {
+  AccessFilter::TypeRestriction r;
+  r.type = key;
+  for (const auto& s : side) {
+    if (!s.search) continue;
+    bool general = s.resource_type == "*";
+    if (!general && key != "*" && s.resource_type != key) continue;
+    if (general && s.restriction.empty()) return std::nullopt;
+    if (!general && key != "*" && s.restriction.empty()) return std::nullopt;
+    AccessFilter::Alternative a;
+    if (!general && key == "*") a.type = s.resource_type;
+    for (const auto& c : s.restriction) a.conditions.push_back(ToCondition(c));
+    r.alternatives.push_back(std::move(a));
+  }
+  return r;
+}
+
 const AuthorisedApp* FindAuthorisedApp(const Actor& actor, const RecordContext& record) {
   for (const auto& app : record.authorised_apps)
     if (app.active && !actor.client_id.empty() && app.client_id == actor.client_id) return &app;
@@ -344,14 +368,18 @@ Decision DecidePatientSide(const Actor& actor, const Gate& g, const RecordContex
     char p = Permission(action);
     const AuthorisedApp* app = FindAuthorisedApp(actor, record);
     std::vector<SmartScope> scopes = AppScopes(actor.scopes);
-    bool may_read =
-        ScopesAllow(scopes, r.type, 'r') && app && ScopesAllow(app->scopes, r.type, 'r');
+    // Both the token's scopes and the patient's authorisation must grant it, restrictions
+    // (?category=...) checked on the resource itself.
+    auto allow = [&](const std::vector<SmartScope>& sc, char perm) {
+      return ScopesAllowResource(sc, r.type, perm, r.tokens);
+    };
+    bool may_read = allow(scopes, 'r') && app && allow(app->scopes, 'r');
     if (!may_read) {
       visible = false;
       why = "app scopes do not cover reading " + r.type;
     }
     if (p == '\0') return visible ? Forbid("apps do not make the patient's choices") : Hide(why);
-    bool granted = ScopesAllow(scopes, r.type, p) && app && ScopesAllow(app->scopes, r.type, p);
+    bool granted = allow(scopes, p) && app && allow(app->scopes, p);
     if (action == Action::kRead || action == Action::kSearch) {
       if (!visible || !granted) return Hide(visible ? "app scopes do not cover this" : why);
       return Allow(g.decision.reason + "; scopes allow " + std::string(1, p) + " on " + r.type);
@@ -794,7 +822,12 @@ AccessFilter FilterFor(const Actor& actor, const RecordContext& record, const Po
       const AuthorisedApp* app = FindAuthorisedApp(actor, record);
       std::vector<SmartScope> mine = AppScopes(actor.scopes);
       std::vector<SmartScope> consented = app ? app->scopes : std::vector<SmartScope>{};
-      bool mine_all = ScopesAllow(mine, "*", 's'), consented_all = ScopesAllow(consented, "*", 's');
+      auto covers = [](const std::vector<SmartScope>& sc, const std::string& t) {
+        return std::any_of(sc.begin(), sc.end(),
+                           [&](const SmartScope& s) { return s.Covers(t, 's'); });
+      };
+      bool mine_all = covers(mine, "*"), consented_all = covers(consented, "*");
+      std::vector<std::string> keys;  // the types restrictions are computed for
       if (!(mine_all && consented_all)) {
         // Both sides name types (or one says '*'): the named types both allow.
         std::set<std::string> candidates;
@@ -804,9 +837,18 @@ AccessFilter FilterFor(const Actor& actor, const RecordContext& record, const Po
           if (s.resource_type != "*") candidates.insert(s.resource_type);
         std::vector<std::string> types;
         for (const auto& t : candidates)
-          if (ScopesAllow(mine, t, 's') && ScopesAllow(consented, t, 's')) types.push_back(t);
+          if (covers(mine, t) && covers(consented, t)) types.push_back(t);
         f.resource_types = types;
+        keys = types;
+      } else {
+        keys = {"*"};
       }
+      // Query-restricted scopes narrow the rows of their type, on each side.
+      for (const auto* side : {&mine, &consented})
+        for (const auto& key : keys) {
+          auto restriction = ScopeRestriction(*side, key);
+          if (restriction) f.restrictions.push_back(std::move(*restriction));
+        }
       break;
     }
     case ActorKind::kProfessional: {
@@ -848,7 +890,7 @@ Result<AccessFilter> MergeFilters(const std::vector<AccessFilter>& filters) {
     if (f.include_shared != out.include_shared || f.excluded_security != out.excluded_security ||
         f.author_exempt_ids != out.author_exempt_ids || f.resource_types != out.resource_types ||
         f.document_types != out.document_types || f.sources != out.sources ||
-        f.excluded_types != out.excluded_types ||
+        f.excluded_types != out.excluded_types || f.restrictions != out.restrictions ||
         f.shared_document_types != out.shared_document_types ||
         f.message_parties.has_value() != out.message_parties.has_value())
       return BadRequest(
@@ -923,6 +965,23 @@ ResourceSummary SummariseResource(const JsonValue& resource) {
       s.message_sender = party(*sender);
     if (const JsonValue* to = resource.Find("recipient"); to && to->is_array())
       for (const auto& ref : to->items()) s.message_recipients.push_back(party(ref));
+  }
+  // category, code, status: what a query-restricted scope may name.
+  for (const char* param : {"category", "code", "status"}) {
+    const JsonValue* v = resource.Find(param);
+    if (!v) continue;
+    auto add = [&](const JsonValue& e) {
+      if (e.is_string()) s.tokens.push_back({param, "", e.text()});
+      if (!e.is_object()) return;
+      if (const JsonValue* codings = e.Find("coding"); codings && codings->is_array())
+        for (const auto& c : codings->items())
+          if (std::string code = c.GetString("code"); !code.empty())
+            s.tokens.push_back({param, c.GetString("system"), code});
+    };
+    if (v->is_array())
+      for (const auto& e : v->items()) add(e);
+    else
+      add(*v);
   }
   if (const JsonValue* authors = resource.Find("author"); authors && authors->is_array()) {
     for (const auto& ref : authors->items()) {

@@ -116,6 +116,8 @@ struct ResourceSummary {
   // the literal reference ("Patient/p1"). Only its parties read a message.
   std::vector<std::string> message_sender;
   std::vector<std::vector<std::string>> message_recipients;  // one list per recipient
+  // Its category, code and status codes, for query-restricted SMART scopes.
+  std::vector<ScopeToken> tokens;
 };
 
 // What is asked. The patient-choice actions are separate from plain writes so that the

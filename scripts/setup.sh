@@ -57,9 +57,13 @@ carnet_build() {
 # The test clients from the npm registry (pinned by their package-lock.json).
 carnet_install_test_clients() {
   local root=$1
-  local dir="$root/tests/clients/fhir-kit"
-  if [ ! -d "$dir/node_modules/fhir-kit-client" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
-    (cd "$dir" && npm ci --silent --no-audit --no-fund >/dev/null) ||
-      { echo "carnet: npm ci failed in $dir" >&2; return 1; }
-  fi
+  local dir pkg pair
+  for pair in fhir-kit:fhir-kit-client fhirclient:fhirclient; do
+    dir="$root/tests/clients/${pair%%:*}"
+    pkg="${pair#*:}"
+    if [ ! -d "$dir/node_modules/$pkg" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+      (cd "$dir" && npm ci --silent --no-audit --no-fund >/dev/null) ||
+        { echo "carnet: npm ci failed in $dir" >&2; return 1; }
+    fi
+  done
 }

@@ -108,6 +108,13 @@ const std::vector<Setting>& Settings() {
                 return ParseBool("trust_dev_key", v, &c.trust_dev_key);
               }},
       INT_SETTING(emergency_window_s, 60, 86400, "duration of an emergency access (seconds)"),
+      // SMART App Launch authorization server (issue 17).
+      INT_SETTING(smart_access_token_lifetime_s, 1, 3600,
+                  "lifetime of the access tokens carnet issues to catalogue apps (seconds)"),
+      INT_SETTING(smart_refresh_token_lifetime_s, 60, 90 * 24 * 3600,
+                  "lifetime of a refresh token (offline_access; seconds)"),
+      INT_SETTING(smart_code_lifetime_s, 1, 600,
+                  "lifetime of an authorization code (seconds; used once)"),
       STRING_SETTING(habilitation_matrix_file, "habilitation matrix file; empty: the built-in one"),
       STRING_SETTING(prevention_data_dir,
                      "directory of vaccination_calendar.tsv, screening_programmes.tsv and "

@@ -51,6 +51,10 @@ struct Config {
       24 * 3600;                  // longest lifetime a token may claim (exp - iat, exp - now)
   bool trust_dev_key = false;     // also trust `carnet token` (DATA_DIR/keys); never in production
   int emergency_window_s = 3600;  // how long an emergency access lasts
+  // SMART App Launch (issue 17): carnet's own tokens for catalogue apps.
+  int smart_access_token_lifetime_s = 300;
+  int smart_refresh_token_lifetime_s = 30 * 24 * 3600;
+  int smart_code_lifetime_s = 60;
   std::string habilitation_matrix_file;  // empty: the matrix compiled in
 
   // --- Prevention (issue 16): the tables of Patient/[id]/$reminders.

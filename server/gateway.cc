@@ -22,7 +22,8 @@ HttpResponse Json(int status, std::string body) {
 HttpResponse NotFoundResponse(const HttpRequest& req) {
   return Json(404, "{\"error\":\"no such endpoint\",\"path\":\"" + JsonEscape(req.path) +
                        "\",\"endpoints\":[\"/healthz\",\"/readyz\",\"/fhir\",\"/xds/registry\","
-                       "\"/xds/repository\",\"/espace/\"]}");
+                       "\"/xds/repository\",\"/espace/\",\"/apps\",\"/oauth/authorize\","
+                       "\"/oauth/token\",\"/.well-known/smart-configuration\"]}");
 }
 
 }  // namespace
@@ -53,11 +54,13 @@ Gateway::Gateway(const Config& config, storage::Pool& pool, const profiles::Acce
       fhir_(pool, FhirOptionsOf(config, prevention)),
       xds_(pool, xds::XdsOptions{config.xds_max_query_results}),
       espace_(EspaceOptions{config.espace_dir.empty() ? DefaultEspaceDir() : config.espace_dir,
-                            config.dev_login, config.data_dir}) {}
+                            config.dev_login, config.data_dir}),
+      smart_(config, pool, access, fhir_) {}
 
 HttpResponse Gateway::Handle(const HttpRequest& req) {
   if (req.path == "/healthz") return Json(200, "{\"status\":\"alive\"}");
   if (req.path == "/readyz") return Ready();
+  if (auto smart = smart_.Handle(req)) return std::move(*smart);
   bool fhir = UnderPrefix(req.path, "/fhir");
   bool xds = req.path == "/xds/registry" || req.path == "/xds/repository";
   if (fhir || xds) {

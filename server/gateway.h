@@ -12,6 +12,7 @@
 #include "profiles/access.h"
 #include "server/config.h"
 #include "server/espace.h"
+#include "server/smart.h"
 #include "storage/pool.h"
 #include "xds/service.h"
 
@@ -50,6 +51,7 @@ class Gateway {
   fhir::FhirApi fhir_;
   xds::XdsService xds_;
   Espace espace_;  // the patient's web space, /espace/
+  SmartServer smart_;  // the app catalogue and SMART App Launch (after fhir_: it writes through it)
   std::atomic<bool> draining_{false};
 };
 

@@ -82,6 +82,7 @@ int Serve(const Config& config) {
   access_settings.identity.max_token_lifetime_s = config.max_token_lifetime_s;
   access_settings.identity.trust_dev_key = config.trust_dev_key;
   access_settings.identity.data_dir = config.data_dir;
+  access_settings.identity.smart_issuer = config.FhirBaseUrl();
   access_settings.emergency_window_s = config.emergency_window_s;
   access_settings.habilitation_matrix_file = config.habilitation_matrix_file;
   access_settings.client_organisations_file = config.client_organisations_file;

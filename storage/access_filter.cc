@@ -28,6 +28,29 @@ std::string AccessPredicate(const AccessFilter& filter, const std::string& alias
     parts.push_back(alias + ".res_type = ANY(" + b.TextArray(*filter.resource_types) + ")");
   if (!filter.excluded_types.empty())
     parts.push_back(alias + ".res_type <> ALL(" + b.TextArray(filter.excluded_types) + ")");
+  for (const auto& r : filter.restrictions) {
+    std::vector<std::string> alts;
+    for (const auto& a : r.alternatives) {
+      std::vector<std::string> conds;
+      if (!a.type.empty()) conds.push_back(alias + ".res_type = " + b.Param(a.type));
+      for (const auto& c : a.conditions)
+        conds.push_back("EXISTS (SELECT 1 FROM idx_token sct WHERE sct.res_type = " + alias +
+                        ".res_type AND sct.res_id = " + alias + ".res_id AND sct.param = " +
+                        b.Param(c.param) + " AND sct.code = " + b.Param(c.code) +
+                        (c.any_system ? "" : " AND sct.system = " + b.Param(c.system)) + ")");
+      std::string all;
+      for (size_t i = 0; i < conds.size(); ++i) all += (i ? " AND " : "") + conds[i];
+      alts.push_back(conds.empty() ? "TRUE" : "(" + all + ")");
+    }
+    std::string any = "FALSE";
+    if (!alts.empty()) {
+      any.clear();
+      for (size_t i = 0; i < alts.size(); ++i) any += (i ? " OR " : "") + alts[i];
+    }
+    parts.push_back(r.type == "*" ? "(" + any + ")"
+                                  : "(" + alias + ".res_type <> " + b.Param(r.type) + " OR " +
+                                        any + ")");
+  }
   if (filter.sources)
     parts.push_back("EXISTS (SELECT 1 FROM idx_uri su WHERE su.res_type = " + alias +
                     ".res_type AND su.res_id = " + alias +

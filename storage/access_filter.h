@@ -45,6 +45,29 @@ struct AccessFilter {
   // Only resources whose meta.source is one of these (nullopt: any): a deposit source reads
   // back what it deposited.
   std::optional<std::vector<std::string>> sources;
+  // Query-restricted SMART scopes (issue 17): each restriction must hold. A restriction
+  // concerns the rows of `type` ("*": every row); such a row passes when one of the
+  // alternatives matches it: its type is the alternative's (when it names one) and every
+  // token condition holds on the search index (idx_token, param and code, and system when
+  // given). No alternative: nothing of that type passes.
+  struct TokenCondition {
+    std::string param;
+    bool any_system = true;
+    std::string system;
+    std::string code;
+    bool operator==(const TokenCondition&) const = default;
+  };
+  struct Alternative {
+    std::string type;  // empty: any
+    std::vector<TokenCondition> conditions;
+    bool operator==(const Alternative&) const = default;
+  };
+  struct TypeRestriction {
+    std::string type;
+    std::vector<Alternative> alternatives;
+    bool operator==(const TypeRestriction&) const = default;
+  };
+  std::vector<TypeRestriction> restrictions;
   // Resources of these types are never returned (Binary: its content is read by id, through
   // the decision on the document that points at it, never searched).
   std::vector<std::string> excluded_types;

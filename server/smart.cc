@@ -1,0 +1,931 @@
+#include "server/smart.h"
+
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+#include "base/json.h"
+#include "base/log.h"
+#include "base/strings.h"
+#include "profiles/actor.h"
+#include "profiles/policy_store.h"
+#include "storage/app_store.h"
+#include "storage/transaction.h"
+
+namespace carnet {
+namespace {
+
+void LogEvent(const std::string& event, const std::string& detail) {
+  LogLine("{\"time\":\"" + FormatUtc(std::chrono::system_clock::now()) +
+          "\",\"level\":\"warning\",\"event\":\"" + event + "\",\"detail\":\"" +
+          JsonEscape(detail) + "\"}");
+}
+
+long long Now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+JsonValue Str(std::string s) { return JsonValue::String(std::move(s)); }
+JsonValue Num(long long n) { return JsonValue::Number(std::to_string(n)); }
+
+HttpResponse JsonAnswer(int status, const JsonValue& body) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "application/json";
+  r.body = WriteJson(body);
+  r.SetHeader("Cache-Control", "no-store");
+  r.SetHeader("Pragma", "no-cache");
+  return r;
+}
+
+// RFC 6749 section 5.2 error answer.
+HttpResponse OAuthError(int status, const std::string& error, const std::string& description) {
+  JsonValue b = JsonValue::Object();
+  b.Set("error", Str(error));
+  b.Set("error_description", Str(description));
+  HttpResponse r = JsonAnswer(status, b);
+  if (status == 401) r.SetHeader("WWW-Authenticate", "Basic realm=\"carnet\"");
+  return r;
+}
+
+// The catalogue's errors, as the FHIR side answers them.
+HttpResponse Outcome(int status, const std::string& code, const std::string& text) {
+  JsonValue issue = JsonValue::Object();
+  issue.Set("severity", Str("error"));
+  issue.Set("code", Str(code));
+  issue.Set("diagnostics", Str(text));
+  JsonValue issues = JsonValue::Array();
+  issues.Append(std::move(issue));
+  JsonValue oo = JsonValue::Object();
+  oo.Set("resourceType", Str("OperationOutcome"));
+  oo.Set("issue", std::move(issues));
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "application/fhir+json";
+  r.body = WriteJson(oo);
+  return r;
+}
+
+std::string HtmlEscape(std::string_view in) {
+  std::string out;
+  for (char c : in) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+constexpr char kPageStyle[] =
+    "body{font-family:sans-serif;max-width:40em;margin:2em auto;padding:0 1em;color:#1e1e1e}"
+    "h1{font-size:1.4em}fieldset{margin:1em 0}label{display:block;margin:.4em 0}"
+    "button{margin:.5em .5em 0 0;padding:.5em 1em}";
+
+// The page of the authorize step: French, no external resource, a strict CSP (no script at
+// all, the one style block by its hash, forms only to carnet itself, never framed).
+HttpResponse Page(int status, const std::string& title, const std::string& body) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "text/html; charset=utf-8";
+  r.body = "<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>" +
+           HtmlEscape(title) + "</title><style>" + kPageStyle + "</style></head><body><h1>" +
+           HtmlEscape(title) + "</h1>" + body + "</body></html>\n";
+  std::string style_hash = Base64Encode(profiles::Sha256Digest(kPageStyle));
+  r.SetHeader("Content-Security-Policy", "default-src 'none'; style-src 'sha256-" + style_hash +
+                                             "'; form-action 'self'; frame-ancestors 'none'; "
+                                             "base-uri 'none'");
+  r.SetHeader("X-Frame-Options", "DENY");
+  r.SetHeader("Referrer-Policy", "no-referrer");
+  r.SetHeader("X-Content-Type-Options", "nosniff");
+  r.SetHeader("Cache-Control", "no-store");
+  return r;
+}
+
+HttpResponse ErrorPage(int status, const std::string& text) {
+  return Page(status, "Autorisation impossible", "<p>" + HtmlEscape(text) + "</p>");
+}
+
+HttpResponse Redirect(const std::string& uri,
+                      const std::vector<std::pair<std::string, std::string>>& params) {
+  std::string target = uri;
+  char sep = uri.find('?') == std::string::npos ? '?' : '&';
+  for (const auto& [k, v] : params) {
+    if (v.empty() && k == "state") continue;
+    target += sep + PercentEncode(k) + "=" + PercentEncode(v);
+    sep = '&';
+  }
+  HttpResponse r;
+  r.status = 302;
+  r.SetHeader("Location", target);
+  r.SetHeader("Cache-Control", "no-store");
+  r.SetHeader("Referrer-Policy", "no-referrer");
+  return r;
+}
+
+std::vector<std::string> Words(std::string_view text) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && text[i] == ' ') ++i;
+    size_t j = i;
+    while (j < text.size() && text[j] != ' ') ++j;
+    if (j > i) out.emplace_back(text.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+std::string Join(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// The scopes an app may ask for: SMART resource scopes of the patient context, and the
+// launch scopes of a standalone patient launch.
+bool KnownScope(const std::string& s) {
+  static const std::set<std::string> kContext = {"openid", "fhirUser", "launch/patient",
+                                                 "offline_access", "online_access"};
+  if (kContext.count(s)) return true;
+  if (s.rfind("patient/", 0) != 0) return false;
+  return profiles::ParseSmartScope(s).has_value();
+}
+
+// French words for a scope on the page.
+std::string DescribeScope(const std::string& s) {
+  if (s == "openid" || s == "fhirUser") return "connaître votre identité (" + s + ")";
+  if (s == "launch/patient") return "savoir quel dossier est ouvert (launch/patient)";
+  if (s == "offline_access")
+    return "garder l'accès tant que vous ne le retirez pas (offline_access)";
+  if (s == "online_access") return "garder l'accès pendant votre session (online_access)";
+  std::string body = s.substr(8);
+  size_t dot = body.find('.');
+  std::string type = body.substr(0, dot);
+  std::string rest = dot == std::string::npos ? "" : body.substr(dot + 1);
+  std::string query;
+  if (size_t q = rest.find('?'); q != std::string::npos) {
+    query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  std::vector<std::string> verbs;
+  if (rest == "read" || rest == "*" || rest.find('r') != std::string::npos) verbs.push_back("lire");
+  if (rest == "read" || rest == "*" || rest.find('s') != std::string::npos)
+    verbs.push_back("rechercher");
+  if (rest == "write" || rest == "*" || rest.find('c') != std::string::npos)
+    verbs.push_back("ajouter");
+  if (rest == "write" || rest == "*" || rest.find('u') != std::string::npos)
+    verbs.push_back("modifier");
+  if (rest == "write" || rest == "*" || rest.find('d') != std::string::npos)
+    verbs.push_back("supprimer");
+  std::string what = type == "*" ? "toutes les données de votre dossier" : "vos " + type;
+  std::string out;
+  for (size_t i = 0; i < verbs.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == verbs.size() ? " et " : ", ") + verbs[i];
+  out += " " + what;
+  if (!query.empty()) out += " (seulement " + query + ")";
+  return out + " (" + s + ")";
+}
+
+bool ValidClientId(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
+      return false;
+  return true;
+}
+
+// A redirect URI an app may register: absolute https, or http on the loopback (native
+// apps, RFC 8252 section 7.3); no fragment.
+bool ValidRedirectUri(const std::string& uri) {
+  if (uri.size() > 2000 || uri.find('#') != std::string::npos) return false;
+  for (char c : uri)
+    if (static_cast<unsigned char>(c) <= ' ' || c == '"' || c == '<' || c == '>') return false;
+  if (uri.rfind("https://", 0) == 0) return uri.size() > 8;
+  return uri.rfind("http://127.0.0.1:", 0) == 0 || uri.rfind("http://127.0.0.1/", 0) == 0 ||
+         uri.rfind("http://localhost:", 0) == 0 || uri.rfind("http://localhost/", 0) == 0 ||
+         uri.rfind("http://[::1]", 0) == 0;
+}
+
+std::string HexSha256(std::string_view text) { return HexEncode(profiles::Sha256Digest(text)); }
+
+bool SameSecret(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+JsonValue AppJson(const storage::AppRow& a) {
+  JsonValue o = JsonValue::Object();
+  o.Set("client_id", Str(a.client_id));
+  o.Set("name", Str(a.name));
+  o.Set("publisher", Str(a.publisher));
+  o.Set("description", Str(a.description));
+  o.Set("category", Str(a.category));
+  if (!a.logo_uri.empty()) o.Set("logo_uri", Str(a.logo_uri));
+  JsonValue uris = JsonValue::Array();
+  for (const auto& u : a.redirect_uris) uris.Append(Str(u));
+  o.Set("redirect_uris", std::move(uris));
+  o.Set("scope", Str(a.scopes));
+  o.Set("client_type", Str(a.client_type));
+  o.Set("updated", Str(a.updated_at));
+  return o;
+}
+
+// The request parameters (query for GET, form body for POST), the last of each name.
+std::map<std::string, std::string> Params(const HttpRequest& req, bool form) {
+  std::map<std::string, std::string> out;
+  for (auto& [k, v] : ParseQuery(form ? req.body : req.query)) out[k] = v;
+  return out;
+}
+
+bool IsFormBody(const HttpRequest& req) {
+  const std::string* ct = req.Header("Content-Type");
+  return ct && AsciiLower(*ct).rfind("application/x-www-form-urlencoded", 0) == 0;
+}
+
+Result<std::optional<storage::AppRow>> LoadApp(storage::Pool& pool, const std::string& client_id) {
+  std::optional<storage::AppRow> app;
+  storage::TxOptions ro;
+  ro.read_only = true;
+  Status st = storage::RunInTransaction(pool, ro, [&](storage::Transaction& tx) -> Status {
+    auto found = storage::FindApp(tx, client_id);
+    if (!found.ok()) return found.status();
+    app = std::move(found).value();
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  return app;
+}
+
+// An authorization request, checked as RFC 6749 section 4.1.2.1 says: when the client or
+// its redirect URI cannot be trusted, the answer is a page (never a redirect); otherwise
+// errors go back to the app by its redirect URI.
+struct AuthorizationRequest {
+  storage::AppRow app;
+  std::string redirect_uri;
+  std::string state;
+  std::string code_challenge;
+  std::vector<std::string> scopes;  // requested and allowed by the catalogue
+};
+
+struct AuthorizeCheck {
+  std::optional<AuthorizationRequest> request;
+  std::optional<HttpResponse> answer;  // the refusal
+};
+
+AuthorizeCheck CheckAuthorization(storage::Pool& pool, const std::string& fhir_base,
+                                  const std::map<std::string, std::string>& p) {
+  AuthorizeCheck out;
+  auto get = [&](const char* k) {
+    auto it = p.find(k);
+    return it == p.end() ? std::string() : it->second;
+  };
+  std::string client_id = get("client_id");
+  auto app = LoadApp(pool, client_id);
+  if (!app.ok()) {
+    out.answer = ErrorPage(503, "Le service est momentanément indisponible.");
+    return out;
+  }
+  if (client_id.empty() || !*app) {
+    out.answer = ErrorPage(400, "Cette application n'est pas référencée au catalogue.");
+    return out;
+  }
+  std::string redirect_uri = get("redirect_uri");
+  if (!Contains((*app)->redirect_uris, redirect_uri)) {
+    out.answer = ErrorPage(400,
+                           "L'adresse de retour demandée n'est pas celle que l'application a "
+                           "déclarée au catalogue (redirect_uri).");
+    return out;
+  }
+  std::string state = get("state");
+  auto back = [&](const std::string& error, const std::string& description) {
+    out.answer = Redirect(redirect_uri,
+                          {{"error", error}, {"error_description", description}, {"state", state}});
+    return out;
+  };
+  if (get("response_type") != "code")
+    return back("unsupported_response_type", "response_type must be code");
+  std::string challenge = get("code_challenge");
+  if (challenge.empty()) return back("invalid_request", "PKCE is required: code_challenge missing");
+  if (get("code_challenge_method") != "S256")
+    return back("invalid_request", "PKCE code_challenge_method must be S256");
+  if (challenge.size() != 43 || !profiles::Base64UrlDecode(challenge))
+    return back("invalid_request", "code_challenge is not a base64url SHA-256");
+  if (std::string aud = get("aud"); !aud.empty() && aud != fhir_base)
+    return back("invalid_request", "aud is not this FHIR server (" + fhir_base + ")");
+  if (!get("launch").empty())
+    return back("invalid_request", "only the standalone launch is served (no launch parameter)");
+  std::vector<std::string> allowed = Words((*app)->scopes), scopes;
+  for (const auto& s : Words(get("scope")))
+    if (Contains(allowed, s) && KnownScope(s) && !Contains(scopes, s)) scopes.push_back(s);
+  bool any_resource = false;
+  for (const auto& s : scopes) any_resource = any_resource || s.rfind("patient/", 0) == 0;
+  if (!any_resource)
+    return back("invalid_scope",
+                "no patient/ scope requested that the catalogue allows this app to ask for");
+  AuthorizationRequest r;
+  r.app = std::move(**app);
+  r.redirect_uri = redirect_uri;
+  r.state = state;
+  r.code_challenge = challenge;
+  r.scopes = std::move(scopes);
+  out.request = std::move(r);
+  return out;
+}
+
+}  // namespace
+
+SmartServer::SmartServer(const Config& config, storage::Pool& pool,
+                         const profiles::AccessControl& access, fhir::FhirApi& fhir)
+    : config_(config), pool_(pool), access_(access), fhir_(fhir) {
+  issuer_ = config.FhirBaseUrl();
+  origin_ = issuer_;
+  if (origin_.size() >= 5 && origin_.compare(origin_.size() - 5, 5, "/fhir") == 0)
+    origin_.resize(origin_.size() - 5);
+  auto key = profiles::SigningKey::LoadOrCreateSmartKey(config.data_dir);
+  if (key.ok())
+    key_ = std::move(key).value();
+  else
+    LogEvent("smart_key_unavailable", key.status().ToString());
+}
+
+std::optional<HttpResponse> SmartServer::Handle(const HttpRequest& req) {
+  const std::string& p = req.path;
+  auto method_not_allowed = [&](const char* allow) {
+    HttpResponse r = OAuthError(405, "invalid_request", "method not allowed here");
+    r.SetHeader("Allow", allow);
+    return r;
+  };
+  if (p == "/.well-known/smart-configuration" || p == "/fhir/.well-known/smart-configuration") {
+    if (req.method != "GET" && req.method != "HEAD") return method_not_allowed("GET");
+    return Configuration();
+  }
+  if (p == "/apps" || p.rfind("/apps/", 0) == 0) return Apps(req);
+  if (p.rfind("/oauth/", 0) != 0) return std::nullopt;
+  if (!key_) return OAuthError(503, "temporarily_unavailable", "the signing key is unavailable");
+  if (p == "/oauth/jwks") {
+    if (req.method != "GET" && req.method != "HEAD") return method_not_allowed("GET");
+    HttpResponse r;
+    r.content_type = "application/json";
+    r.body = key_->JwksJson();
+    return r;
+  }
+  if (p == "/oauth/authorize") {
+    if (req.method == "GET") return AuthorizePage(req);
+    if (req.method == "POST") return AuthorizeDecision(req);
+    return method_not_allowed("GET, POST");
+  }
+  if (p == "/oauth/token") return req.method == "POST" ? Token(req) : method_not_allowed("POST");
+  if (p == "/oauth/revoke") return req.method == "POST" ? Revoke(req) : method_not_allowed("POST");
+  return OAuthError(404, "invalid_request", "no such OAuth endpoint");
+}
+
+HttpResponse SmartServer::Configuration() const {
+  JsonValue c = JsonValue::Object();
+  c.Set("issuer", Str(issuer_));
+  c.Set("jwks_uri", Str(origin_ + "/oauth/jwks"));
+  c.Set("authorization_endpoint", Str(origin_ + "/oauth/authorize"));
+  c.Set("token_endpoint", Str(origin_ + "/oauth/token"));
+  c.Set("revocation_endpoint", Str(origin_ + "/oauth/revoke"));
+  auto list = [](std::initializer_list<const char*> items) {
+    JsonValue a = JsonValue::Array();
+    for (const char* i : items) a.Append(Str(i));
+    return a;
+  };
+  c.Set("token_endpoint_auth_methods_supported", list({"client_secret_basic", "none"}));
+  c.Set("grant_types_supported", list({"authorization_code", "refresh_token"}));
+  c.Set("response_types_supported", list({"code"}));
+  c.Set("code_challenge_methods_supported", list({"S256"}));
+  c.Set("scopes_supported",
+        list({"launch/patient", "offline_access", "online_access", "patient/*.cruds",
+              "patient/*.rs", "patient/Observation.rs", "patient/DocumentReference.r"}));
+  c.Set("capabilities",
+        list({"launch-standalone", "client-public", "client-confidential-symmetric",
+              "context-standalone-patient", "permission-patient", "permission-v2",
+              "permission-offline", "authorize-post"}));
+  HttpResponse r = JsonAnswer(200, c);
+  r.SetHeader("Cache-Control", "public, max-age=300");
+  r.headers.erase(std::remove_if(r.headers.begin(), r.headers.end(),
+                                 [](const auto& h) { return h.first == "Pragma"; }),
+                  r.headers.end());
+  return r;
+}
+
+// --- the catalogue -----------------------------------------------------------------------
+
+HttpResponse SmartServer::Apps(const HttpRequest& req) {
+  std::string id = req.path.size() > 6 ? PercentDecode(req.path.substr(6), false) : "";
+  if (req.method == "GET" || req.method == "HEAD") {
+    JsonValue body;
+    bool found = true;
+    storage::TxOptions ro;
+    ro.read_only = true;
+    Status st = storage::RunInTransaction(pool_, ro, [&](storage::Transaction& tx) -> Status {
+      if (id.empty()) {
+        auto apps = storage::ListApps(tx);
+        if (!apps.ok()) return apps.status();
+        JsonValue list = JsonValue::Array();
+        for (const auto& a : *apps) list.Append(AppJson(a));
+        body = JsonValue::Object();
+        body.Set("apps", std::move(list));
+        return Status::Ok();
+      }
+      auto app = storage::FindApp(tx, id);
+      if (!app.ok()) return app.status();
+      found = app->has_value();
+      if (found) body = AppJson(**app);
+      return Status::Ok();
+    });
+    if (!st.ok()) return Outcome(503, "transient", "the catalogue is unavailable");
+    if (!found) return Outcome(404, "not-found", "no app '" + id + "' in the catalogue");
+    HttpResponse r;
+    r.content_type = "application/json";
+    r.body = WriteJson(body);
+    return r;
+  }
+  if (req.method != "POST" && req.method != "PUT" && req.method != "DELETE") {
+    HttpResponse r = Outcome(405, "not-supported", "the catalogue is read with GET");
+    r.SetHeader("Allow", "GET, POST, PUT, DELETE");
+    return r;
+  }
+  // Writes: the operator only, decided and audited through the one door.
+  auto actor = access_.Authenticate(req);
+  if (!actor.ok()) {
+    (void)access_.AuditFailedLogin(pool_, req, "apps", actor.status());
+    HttpResponse r = Outcome(401, "login", "authentication required");
+    r.SetHeader("WWW-Authenticate", "Bearer");
+    return r;
+  }
+  profiles::AccessSession session(access_, *actor, {req.request_id, req.peer});
+  profiles::Decision decision;
+  decision.allowed = actor->kind == profiles::ActorKind::kOperator;
+  decision.refusal = decision.allowed ? ErrorCode::kOk : ErrorCode::kForbidden;
+  decision.reason = decision.allowed ? "operator: keeps the app catalogue"
+                                     : "the app catalogue is kept by operators";
+  profiles::AuditEntry entry;
+  entry.subtype_code = req.method == "DELETE" ? "delete" : req.method == "PUT" ? "update" : "create";
+  entry.action = req.method == "DELETE" ? 'D' : req.method == "PUT" ? 'U' : 'C';
+  entry.network_address = req.peer;
+  entry.request_id = req.request_id;
+  entry.object_reference = "app-catalogue/" + id;
+  if (!decision.allowed) {
+    (void)session.Refuse(entry, decision, std::nullopt, "the app catalogue");
+    if (!session.FlushRefusals(pool_).ok())
+      return Outcome(503, "transient", "the access history is unavailable");
+    return Outcome(403, "forbidden", "the app catalogue is kept by operators");
+  }
+  storage::AppRow row;
+  if (req.method == "DELETE") {
+    if (id.empty()) return Outcome(400, "invalid", "DELETE names the app: /apps/{client_id}");
+  } else {
+    auto json = ParseJson(req.body);
+    if (!json.ok() || !json->is_object())
+      return Outcome(400, "invalid", "the body is not a JSON object describing an app");
+    const JsonValue& j = *json;
+    row.client_id = j.GetString("client_id");
+    if (req.method == "PUT") {
+      if (id.empty()) return Outcome(400, "invalid", "PUT names the app: /apps/{client_id}");
+      if (row.client_id.empty()) row.client_id = id;
+      if (row.client_id != id)
+        return Outcome(400, "invalid", "client_id differs from the one in the URL");
+    } else if (!id.empty()) {
+      return Outcome(405, "not-supported", "POST /apps creates; PUT /apps/{client_id} replaces");
+    }
+    if (!ValidClientId(row.client_id))
+      return Outcome(400, "required",
+                     "client_id: 1 to 64 letters, digits, '-', '_' or '.' is required");
+    row.name = j.GetString("name");
+    row.publisher = j.GetString("publisher");
+    row.description = j.GetString("description");
+    row.category = j.GetString("category");
+    row.logo_uri = j.GetString("logo_uri");
+    row.client_type = j.GetString("client_type");
+    row.scopes = Join(Words(j.GetString("scope")));
+    if (row.name.empty()) return Outcome(400, "required", "name is required");
+    if (row.publisher.empty()) return Outcome(400, "required", "publisher is required");
+    if (!row.logo_uri.empty() && row.logo_uri.rfind("https://", 0) != 0)
+      return Outcome(400, "value", "logo_uri must be an https URL");
+    const JsonValue* uris = j.Find("redirect_uris");
+    if (!uris || !uris->is_array() || uris->items().empty())
+      return Outcome(400, "required", "redirect_uris: a non-empty array of URIs is required");
+    for (const auto& u : uris->items()) {
+      if (!u.is_string() || !ValidRedirectUri(u.text()))
+        return Outcome(400, "value",
+                       "redirect_uris: each must be an absolute https URI, or http on the "
+                       "loopback, without fragment");
+      row.redirect_uris.push_back(u.text());
+    }
+    if (row.scopes.empty()) return Outcome(400, "required", "scope: the scopes the app may ask");
+    for (const auto& s : Words(row.scopes))
+      if (!KnownScope(s))
+        return Outcome(400, "value",
+                       "scope '" + s +
+                           "' is not one carnet grants (patient/<Type|*>.<cruds>[?query], "
+                           "launch/patient, openid, fhirUser, offline_access, online_access)");
+    if (row.client_type == "confidential") {
+      std::string secret = j.GetString("client_secret");
+      if (secret.size() < 32)
+        return Outcome(400, "required",
+                       "a confidential client needs a client_secret of 32 characters or more");
+      row.secret_hash = HexSha256(secret);
+    } else if (row.client_type == "public") {
+      if (j.Find("client_secret"))
+        return Outcome(400, "value", "a public client has no client_secret (it uses PKCE)");
+    } else {
+      return Outcome(400, "value", "client_type must be public or confidential");
+    }
+  }
+  bool created = false, deleted = false;
+  Status st = storage::RunInTransaction(pool_, [&](storage::Transaction& tx) -> Status {
+    session.BeginAttempt();
+    if (req.method == "DELETE") {
+      auto gone = storage::DeleteApp(tx, id);
+      if (!gone.ok()) return gone.status();
+      deleted = *gone;
+    } else {
+      CARNET_RETURN_IF_ERROR(storage::UpsertApp(tx, row, &created));
+    }
+    profiles::AuditEntry e = entry;
+    e.object_reference = "app-catalogue/" + (id.empty() ? row.client_id : id);
+    return session.Audit(tx, e, decision, std::nullopt);
+  });
+  if (!st.ok()) return Outcome(503, "transient", "the catalogue is unavailable");
+  if (req.method == "DELETE") {
+    if (!deleted) return Outcome(404, "not-found", "no app '" + id + "' in the catalogue");
+    HttpResponse r;
+    r.status = 204;
+    return r;
+  }
+  HttpResponse r;
+  r.status = created ? 201 : 200;
+  r.content_type = "application/json";
+  storage::AppRow shown = row;
+  r.body = WriteJson(AppJson(shown));
+  if (created) r.SetHeader("Location", "/apps/" + PercentEncode(row.client_id));
+  return r;
+}
+
+// --- the authorize step ------------------------------------------------------------------
+
+HttpResponse SmartServer::AuthorizePage(const HttpRequest& req) {
+  auto params = Params(req, false);
+  AuthorizeCheck check = CheckAuthorization(pool_, issuer_, params);
+  if (check.answer) return *check.answer;
+  const AuthorizationRequest& r = *check.request;
+  std::string hidden;
+  for (const char* k : {"response_type", "client_id", "redirect_uri", "state", "code_challenge",
+                        "code_challenge_method", "aud"}) {
+    auto it = params.find(k);
+    if (it == params.end()) continue;
+    hidden += "<input type=\"hidden\" name=\"" + std::string(k) + "\" value=\"" +
+              HtmlEscape(it->second) + "\">";
+  }
+  std::string boxes;
+  for (const auto& s : r.scopes)
+    boxes += "<label><input type=\"checkbox\" name=\"scope\" value=\"" + HtmlEscape(s) +
+             "\" checked> " + HtmlEscape(DescribeScope(s)) + "</label>";
+  // The patient's national login token: the Authorization header when the front end sends
+  // it, else typed here. No cookie is ever set, so no other site can act in their name.
+  bool has_login = req.Header("Authorization") != nullptr;
+  std::string login =
+      has_login ? "<p>Vous êtes identifié(e) par votre connexion nationale.</p>"
+                : "<label>Jeton de connexion nationale <input type=\"password\" "
+                  "name=\"login_token\" autocomplete=\"off\" required></label>";
+  std::string body =
+      "<p>L'application <strong>" + HtmlEscape(r.app.name) + "</strong> (" +
+      HtmlEscape(r.app.publisher) + ") demande l'accès à votre dossier.</p>" +
+      (r.app.description.empty() ? "" : "<p>" + HtmlEscape(r.app.description) + "</p>") +
+      "<form method=\"post\" action=\"/oauth/authorize\">" + hidden +
+      "<fieldset><legend>Cochez ce que vous lui autorisez</legend>" + boxes + "</fieldset>" +
+      login +
+      "<p>Vous pourrez retirer cette autorisation à tout moment.</p>"
+      "<button type=\"submit\" name=\"decision\" value=\"approve\">Autoriser</button>"
+      "<button type=\"submit\" name=\"decision\" value=\"deny\">Refuser</button></form>";
+  return Page(200, "Autoriser une application", body);
+}
+
+HttpResponse SmartServer::AuthorizeDecision(const HttpRequest& req) {
+  if (!IsFormBody(req))
+    return ErrorPage(415, "Le formulaire doit être envoyé en application/x-www-form-urlencoded.");
+  auto all = ParseQuery(req.body);
+  std::map<std::string, std::string> params;
+  std::vector<std::string> chosen;
+  for (const auto& [k, v] : all) {
+    if (k == "scope") {
+      for (const auto& w : Words(v)) chosen.push_back(w);
+    } else {
+      params[k] = v;
+    }
+  }
+  // Everything the page carried is checked again: the form is the caller's, not ours.
+  std::map<std::string, std::string> request = params;
+  request["scope"] = Join(chosen);
+  AuthorizeCheck check = CheckAuthorization(pool_, issuer_, request);
+  const std::string decision = params["decision"];
+  if (check.answer) {
+    // A denial with nothing chosen is still a denial, not a scope error.
+    if (decision == "deny" && params.count("redirect_uri") && check.answer->status == 302) {
+      auto app = LoadApp(pool_, params["client_id"]);
+      if (app.ok() && *app && Contains((**app).redirect_uris, params["redirect_uri"]))
+        return Redirect(params["redirect_uri"], {{"error", "access_denied"},
+                                                 {"error_description", "the patient refused"},
+                                                 {"state", params["state"]}});
+    }
+    return *check.answer;
+  }
+  const AuthorizationRequest& r = *check.request;
+  // The patient, by their national login token.
+  HttpRequest login = req;
+  if (!params["login_token"].empty()) {
+    login.headers.erase(std::remove_if(login.headers.begin(), login.headers.end(),
+                                       [](const auto& h) {
+                                         return HeaderNameEquals(h.first, "Authorization");
+                                       }),
+                        login.headers.end());
+    login.headers.emplace_back("Authorization", "Bearer " + params["login_token"]);
+  }
+  auto actor = access_.Authenticate(login);
+  if (!actor.ok() || actor->kind != profiles::ActorKind::kPatient) {
+    if (!actor.ok()) (void)access_.AuditFailedLogin(pool_, login, "oauth", actor.status());
+    return ErrorPage(401,
+                     "Votre connexion nationale n'a pas pu être vérifiée : reconnectez-vous puis "
+                     "recommencez.");
+  }
+  if (decision != "approve")
+    return Redirect(r.redirect_uri, {{"error", "access_denied"},
+                                     {"error_description", "the patient refused"},
+                                     {"state", r.state}});
+  // The patient's own record.
+  long long patient_key = 0;
+  std::string patient_id;
+  Status st = storage::RunInTransaction(pool_, [&](storage::Transaction& tx) -> Status {
+    auto keys = profiles::FindActorRecords(tx, *actor);
+    if (!keys.ok()) return keys.status();
+    if (keys->empty()) return NotFound("no record");
+    auto ctx = profiles::LoadRecordContext(tx, keys->front(), *actor);
+    if (!ctx.ok()) return ctx.status();
+    patient_key = ctx->patient_key;
+    patient_id = ctx->patient_id;
+    return Status::Ok();
+  });
+  if (!st.ok() || patient_id.empty())
+    return ErrorPage(st.code() == ErrorCode::kUnavailable ? 503 : 404,
+                     "Aucun dossier n'est ouvert à votre nom.");
+  // The approval becomes the Consent carnet decides app access from, written as the patient
+  // through the FHIR write path (policy decision, audit, app_authorisation).
+  std::string scopes = Join(r.scopes);
+  std::string consent =
+      R"({"resourceType":"Consent","extension":[{"url":")" +
+      std::string(profiles::kSmartScopesExtension) + R"(","valueString":")" + JsonEscape(scopes) +
+      R"("}],"status":"active","scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},)"
+      R"("category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],)"
+      R"("patient":{"reference":"Patient/)" +
+      JsonEscape(patient_id) + R"("},"dateTime":")" +
+      FormatUtc(std::chrono::system_clock::now()).substr(0, 19) + R"(Z",)"
+      R"("policyRule":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"OPTIN"}]},)"
+      R"("provision":{"type":"permit","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},)"
+      R"("reference":{"identifier":{"system":")" +
+      std::string(profiles::kClientIdSystem) + R"(","value":")" + JsonEscape(r.app.client_id) +
+      R"("},"display":")" + JsonEscape(r.app.name) + R"("}}]}})";
+  HttpRequest write;
+  write.method = "POST";
+  write.path = "/fhir/Consent";
+  write.headers = {{"Content-Type", "application/fhir+json"}, {"Accept", "application/fhir+json"}};
+  write.body = consent;
+  write.peer = req.peer;
+  write.request_id = req.request_id;
+  write.received = req.received;
+  profiles::AccessSession session(access_, *actor, {req.request_id, req.peer});
+  HttpResponse written = fhir_.Handle(write, session);
+  auto created = ParseJson(written.body);
+  if (written.status != 201 || !created.ok() || created->GetString("id").empty()) {
+    LogEvent("smart_consent_refused", std::to_string(written.status) + " " + written.body);
+    return ErrorPage(written.status >= 500 ? 503 : 403,
+                     "Votre autorisation n'a pas pu être enregistrée.");
+  }
+  storage::OAuthGrantRow grant;
+  grant.client_id = r.app.client_id;
+  grant.redirect_uri = r.redirect_uri;
+  grant.code_challenge = r.code_challenge;
+  grant.patient_key = patient_key;
+  grant.patient_id = patient_id;
+  grant.ins = actor->patient_ins;
+  grant.scopes = scopes;
+  grant.consent_id = created->GetString("id");
+  grant.expires_at = Now() + config_.smart_code_lifetime_s;
+  std::string code = RandomHex(32);
+  st = storage::RunInTransaction(pool_, [&](storage::Transaction& tx) {
+    return storage::InsertCode(tx, profiles::Sha256Digest(code), grant);
+  });
+  if (!st.ok()) return ErrorPage(503, "Le service est momentanément indisponible.");
+  return Redirect(r.redirect_uri, {{"code", code}, {"state", r.state}});
+}
+
+// --- the token endpoint ------------------------------------------------------------------
+
+HttpResponse SmartServer::Token(const HttpRequest& req) {
+  if (!IsFormBody(req))
+    return OAuthError(400, "invalid_request", "the body must be application/x-www-form-urlencoded");
+  auto p = Params(req, true);
+  // Client authentication: client_secret_basic for confidential clients, the client_id
+  // alone (with PKCE) for public ones.
+  std::string client_id, secret;
+  bool basic = false;
+  if (const std::string* auth = req.Header("Authorization")) {
+    if (AsciiLower(auth->substr(0, 6)) != "basic ")
+      return OAuthError(401, "invalid_client", "client authentication is client_secret_basic");
+    auto decoded = Base64Decode(auth->substr(6));
+    size_t colon = decoded ? decoded->find(':') : std::string::npos;
+    if (colon == std::string::npos)
+      return OAuthError(401, "invalid_client", "malformed Basic credentials");
+    client_id = PercentDecode(decoded->substr(0, colon), true);
+    secret = PercentDecode(decoded->substr(colon + 1), true);
+    basic = true;
+    if (!p["client_id"].empty() && p["client_id"] != client_id)
+      return OAuthError(400, "invalid_request", "client_id differs from the authenticated client");
+  } else {
+    client_id = p["client_id"];
+  }
+  const std::string grant_type = p["grant_type"];
+  long long now = Now();
+  // A public client may refresh without naming itself (RFC 6749 section 6): the refresh
+  // token says which client it was issued to.
+  std::optional<storage::OAuthGrantRow> refresh_grant;
+  if (grant_type == "refresh_token" && !basic) {
+    std::string token = p["refresh_token"];
+    if (token.empty()) return OAuthError(400, "invalid_request", "refresh_token is required");
+    storage::TxOptions ro;
+    ro.read_only = true;
+    Status st = storage::RunInTransaction(pool_, ro, [&](storage::Transaction& tx) -> Status {
+      auto found = storage::FindLiveRefreshToken(tx, profiles::Sha256Digest(token), now);
+      if (!found.ok()) return found.status();
+      refresh_grant = std::move(found).value();
+      return Status::Ok();
+    });
+    if (!st.ok()) return OAuthError(503, "temporarily_unavailable", "try again later");
+    if (!refresh_grant || (!client_id.empty() && refresh_grant->client_id != client_id))
+      return OAuthError(400, "invalid_grant",
+                        "the refresh token is unknown, expired, or its authorisation was revoked");
+    client_id = refresh_grant->client_id;
+  }
+  auto app = LoadApp(pool_, client_id);
+  if (!app.ok()) return OAuthError(503, "temporarily_unavailable", "try again later");
+  if (client_id.empty() || !*app) return OAuthError(401, "invalid_client", "unknown client");
+  if ((*app)->client_type == "confidential") {
+    if (!basic || !SameSecret(HexSha256(secret), (*app)->secret_hash))
+      return OAuthError(401, "invalid_client", "client authentication failed");
+  } else if (basic) {
+    return OAuthError(401, "invalid_client", "a public client does not authenticate");
+  }
+  std::optional<storage::OAuthGrantRow> grant = refresh_grant;
+  if (grant_type == "authorization_code") {
+    std::string code = p["code"], verifier = p["code_verifier"];
+    if (code.empty()) return OAuthError(400, "invalid_request", "code is required");
+    // Taken (marked used) in a transaction of its own that commits whatever follows: a code
+    // is good for one attempt, a replay or a wrong verifier burns it.
+    Status st = storage::RunInTransaction(pool_, [&](storage::Transaction& tx) -> Status {
+      auto taken = storage::TakeCode(tx, profiles::Sha256Digest(code), now);
+      if (!taken.ok()) return taken.status();
+      grant = std::move(taken).value();
+      return Status::Ok();
+    });
+    if (!st.ok()) return OAuthError(503, "temporarily_unavailable", "try again later");
+    if (!grant || grant->client_id != client_id)
+      return OAuthError(400, "invalid_grant", "the code is unknown, expired or already used");
+    if (p["redirect_uri"] != grant->redirect_uri)
+      return OAuthError(400, "invalid_grant", "redirect_uri differs from the authorization's");
+    if (verifier.size() < 43 || verifier.size() > 128)
+      return OAuthError(400, "invalid_grant", "code_verifier missing or not 43 to 128 characters");
+    if (!SameSecret(profiles::Base64UrlEncode(profiles::Sha256Digest(verifier)),
+                    grant->code_challenge))
+      return OAuthError(400, "invalid_grant", "code_verifier does not match the code_challenge");
+  } else if (grant_type == "refresh_token" && refresh_grant) {
+    // Found above (a public client).
+  } else if (grant_type == "refresh_token") {
+    std::string token = p["refresh_token"];
+    if (token.empty()) return OAuthError(400, "invalid_request", "refresh_token is required");
+    storage::TxOptions ro;
+    ro.read_only = true;
+    Status st = storage::RunInTransaction(pool_, ro, [&](storage::Transaction& tx) -> Status {
+      auto found = storage::FindLiveRefreshToken(tx, profiles::Sha256Digest(token), now);
+      if (!found.ok()) return found.status();
+      grant = std::move(found).value();
+      return Status::Ok();
+    });
+    if (!st.ok()) return OAuthError(503, "temporarily_unavailable", "try again later");
+    if (!grant || grant->client_id != client_id)
+      return OAuthError(400, "invalid_grant",
+                        "the refresh token is unknown, expired, or its authorisation was revoked");
+  } else {
+    return OAuthError(400, "unsupported_grant_type",
+                      "grant_type must be authorization_code or refresh_token");
+  }
+  // The patient may have revoked the approval since: nothing is issued then.
+  bool live = false;
+  storage::TxOptions ro;
+  ro.read_only = true;
+  Status st = storage::RunInTransaction(pool_, ro, [&](storage::Transaction& tx) -> Status {
+    auto l = storage::AppAuthorisationLive(tx, grant->patient_key, client_id, grant->consent_id);
+    if (!l.ok()) return l.status();
+    live = *l;
+    return Status::Ok();
+  });
+  if (!st.ok()) return OAuthError(503, "temporarily_unavailable", "try again later");
+  if (!live) return OAuthError(400, "invalid_grant", "the patient revoked this authorisation");
+
+  long long lifetime = config_.smart_access_token_lifetime_s;
+  JsonValue claims = JsonValue::Object();
+  claims.Set("iss", Str(issuer_));
+  claims.Set("sub", Str(client_id));
+  claims.Set("aud", Str(config_.audience));
+  claims.Set("iat", Num(now));
+  claims.Set("nbf", Num(now));
+  claims.Set("exp", Num(now + lifetime));
+  claims.Set("jti", Str(RandomHex(12)));
+  claims.Set("actor", Str("app"));
+  claims.Set("client_id", Str(client_id));
+  claims.Set("patient", Str(grant->patient_id));
+  claims.Set("ins", Str(grant->ins));
+  claims.Set("scope", Str(grant->scopes));
+  auto access_token = key_->Sign(claims);
+  if (!access_token.ok()) return OAuthError(500, "server_error", "cannot sign the token");
+  JsonValue body = JsonValue::Object();
+  body.Set("access_token", Str(*access_token));
+  body.Set("token_type", Str("Bearer"));
+  body.Set("expires_in", Num(lifetime));
+  body.Set("scope", Str(grant->scopes));
+  body.Set("patient", Str(grant->patient_id));
+  std::vector<std::string> scopes = Words(grant->scopes);
+  if (grant_type == "authorization_code" && Contains(scopes, "offline_access")) {
+    std::string refresh = RandomHex(32);
+    storage::OAuthGrantRow row = *grant;
+    row.expires_at = now + config_.smart_refresh_token_lifetime_s;
+    st = storage::RunInTransaction(pool_, [&](storage::Transaction& tx) {
+      return storage::InsertRefreshToken(tx, profiles::Sha256Digest(refresh), row);
+    });
+    if (!st.ok()) return OAuthError(503, "temporarily_unavailable", "try again later");
+    body.Set("refresh_token", Str(refresh));
+  }
+  if (Contains(scopes, "openid")) {
+    JsonValue id = JsonValue::Object();
+    id.Set("iss", Str(issuer_));
+    id.Set("sub", Str(grant->patient_id));
+    id.Set("aud", Str(client_id));
+    id.Set("iat", Num(now));
+    id.Set("exp", Num(now + lifetime));
+    if (Contains(scopes, "fhirUser")) id.Set("fhirUser", Str(issuer_ + "/Patient/" + grant->patient_id));
+    auto id_token = key_->Sign(id);
+    if (id_token.ok()) body.Set("id_token", Str(*id_token));
+  }
+  return JsonAnswer(200, body);
+}
+
+HttpResponse SmartServer::Revoke(const HttpRequest& req) {
+  if (!IsFormBody(req))
+    return OAuthError(400, "invalid_request", "the body must be application/x-www-form-urlencoded");
+  auto p = Params(req, true);
+  std::string client_id = p["client_id"], secret;
+  bool basic = false;
+  if (const std::string* auth = req.Header("Authorization")) {
+    auto decoded = AsciiLower(auth->substr(0, 6)) == "basic " ? Base64Decode(auth->substr(6))
+                                                            : std::optional<std::string>();
+    size_t colon = decoded ? decoded->find(':') : std::string::npos;
+    if (colon == std::string::npos)
+      return OAuthError(401, "invalid_client", "malformed Basic credentials");
+    client_id = PercentDecode(decoded->substr(0, colon), true);
+    secret = PercentDecode(decoded->substr(colon + 1), true);
+    basic = true;
+  }
+  auto app = LoadApp(pool_, client_id);
+  if (!app.ok()) return OAuthError(503, "temporarily_unavailable", "try again later");
+  if (client_id.empty() || !*app) return OAuthError(401, "invalid_client", "unknown client");
+  if ((*app)->client_type == "confidential" &&
+      (!basic || !SameSecret(HexSha256(secret), (*app)->secret_hash)))
+    return OAuthError(401, "invalid_client", "client authentication failed");
+  std::string token = p["token"];
+  if (token.empty()) return OAuthError(400, "invalid_request", "token is required");
+  Status st = storage::RunInTransaction(pool_, [&](storage::Transaction& tx) -> Status {
+    auto done = storage::RevokeRefreshToken(tx, profiles::Sha256Digest(token), client_id);
+    return done.ok() ? Status::Ok() : done.status();
+  });
+  if (!st.ok()) return OAuthError(503, "temporarily_unavailable", "try again later");
+  // RFC 7009 section 2.2: 200 whether or not the token was known (an access token expires
+  // by itself within minutes; the patient's revocation of the Consent stops it at once).
+  HttpResponse r;
+  r.status = 200;
+  r.SetHeader("Cache-Control", "no-store");
+  return r;
+}
+
+}  // namespace carnet
