@@ -59,7 +59,8 @@ JsonValue SmartSecurity(const std::string& base_url) {
   codings.Append(std::move(coding));
   JsonValue service = JsonValue::Object();
   service.Set("coding", std::move(codings));
-  service.Set("text", str("OAuth2 using SMART-on-FHIR profile (see http://docs.smarthealthit.org)"));
+  service.Set("text",
+              str("OAuth2 using SMART-on-FHIR profile (see http://docs.smarthealthit.org)"));
   JsonValue services = JsonValue::Array();
   services.Append(std::move(service));
   JsonValue security = JsonValue::Object();

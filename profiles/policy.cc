@@ -99,7 +99,7 @@ storage::AccessFilter::TokenCondition ToCondition(const ScopeCondition& c) {
 // What one side's scopes (the token's, or the patient's authorisation) let a search see of
 // the rows of `key` (a type, or "*" for all): nullopt when a scope grants them all.
 std::optional<AccessFilter::TypeRestriction> ScopeRestriction(const std::vector<SmartScope>& side,
-                                                             const std::string& key) {
+                                                              const std::string& key) {
   AccessFilter::TypeRestriction r;
   r.type = key;
   for (const auto& s : side) {

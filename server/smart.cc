@@ -74,12 +74,23 @@ std::string HtmlEscape(std::string_view in) {
   std::string out;
   for (char c : in) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -410,10 +421,9 @@ HttpResponse SmartServer::Configuration() const {
   c.Set("scopes_supported",
         list({"launch/patient", "offline_access", "online_access", "patient/*.cruds",
               "patient/*.rs", "patient/Observation.rs", "patient/DocumentReference.r"}));
-  c.Set("capabilities",
-        list({"launch-standalone", "client-public", "client-confidential-symmetric",
-              "context-standalone-patient", "permission-patient", "permission-v2",
-              "permission-offline", "authorize-post"}));
+  c.Set("capabilities", list({"launch-standalone", "client-public", "client-confidential-symmetric",
+                              "context-standalone-patient", "permission-patient", "permission-v2",
+                              "permission-offline", "authorize-post"}));
   HttpResponse r = JsonAnswer(200, c);
   r.SetHeader("Cache-Control", "public, max-age=300");
   r.headers.erase(std::remove_if(r.headers.begin(), r.headers.end(),
@@ -474,7 +484,9 @@ HttpResponse SmartServer::Apps(const HttpRequest& req) {
   decision.reason = decision.allowed ? "operator: keeps the app catalogue"
                                      : "the app catalogue is kept by operators";
   profiles::AuditEntry entry;
-  entry.subtype_code = req.method == "DELETE" ? "delete" : req.method == "PUT" ? "update" : "create";
+  entry.subtype_code = req.method == "DELETE" ? "delete"
+                       : req.method == "PUT"  ? "update"
+                                              : "create";
   entry.action = req.method == "DELETE" ? 'D' : req.method == "PUT" ? 'U' : 'C';
   entry.network_address = req.peer;
   entry.request_id = req.request_id;
@@ -598,10 +610,9 @@ HttpResponse SmartServer::AuthorizePage(const HttpRequest& req) {
   // The patient's national login token: the Authorization header when the front end sends
   // it, else typed here. No cookie is ever set, so no other site can act in their name.
   bool has_login = req.Header("Authorization") != nullptr;
-  std::string login =
-      has_login ? "<p>Vous êtes identifié(e) par votre connexion nationale.</p>"
-                : "<label>Jeton de connexion nationale <input type=\"password\" "
-                  "name=\"login_token\" autocomplete=\"off\" required></label>";
+  std::string login = has_login ? "<p>Vous êtes identifié(e) par votre connexion nationale.</p>"
+                                : "<label>Jeton de connexion nationale <input type=\"password\" "
+                                  "name=\"login_token\" autocomplete=\"off\" required></label>";
   std::string body =
       "<p>L'application <strong>" + HtmlEscape(r.app.name) + "</strong> (" +
       HtmlEscape(r.app.publisher) + ") demande l'accès à votre dossier.</p>" +
@@ -648,11 +659,10 @@ HttpResponse SmartServer::AuthorizeDecision(const HttpRequest& req) {
   // The patient, by their national login token.
   HttpRequest login = req;
   if (!params["login_token"].empty()) {
-    login.headers.erase(std::remove_if(login.headers.begin(), login.headers.end(),
-                                       [](const auto& h) {
-                                         return HeaderNameEquals(h.first, "Authorization");
-                                       }),
-                        login.headers.end());
+    login.headers.erase(
+        std::remove_if(login.headers.begin(), login.headers.end(),
+                       [](const auto& h) { return HeaderNameEquals(h.first, "Authorization"); }),
+        login.headers.end());
     login.headers.emplace_back("Authorization", "Bearer " + params["login_token"]);
   }
   auto actor = access_.Authenticate(login);
@@ -692,7 +702,8 @@ HttpResponse SmartServer::AuthorizeDecision(const HttpRequest& req) {
       R"("category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],)"
       R"("patient":{"reference":"Patient/)" +
       JsonEscape(patient_id) + R"("},"dateTime":")" +
-      FormatUtc(std::chrono::system_clock::now()).substr(0, 19) + R"(Z",)"
+      FormatUtc(std::chrono::system_clock::now()).substr(0, 19) +
+      R"(Z",)"
       R"("policyRule":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"OPTIN"}]},)"
       R"("provision":{"type":"permit","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},)"
       R"("reference":{"identifier":{"system":")" +
@@ -884,7 +895,8 @@ HttpResponse SmartServer::Token(const HttpRequest& req) {
     id.Set("aud", Str(client_id));
     id.Set("iat", Num(now));
     id.Set("exp", Num(now + lifetime));
-    if (Contains(scopes, "fhirUser")) id.Set("fhirUser", Str(issuer_ + "/Patient/" + grant->patient_id));
+    if (Contains(scopes, "fhirUser"))
+      id.Set("fhirUser", Str(issuer_ + "/Patient/" + grant->patient_id));
     auto id_token = key_->Sign(id);
     if (id_token.ok()) body.Set("id_token", Str(*id_token));
   }
@@ -899,7 +911,7 @@ HttpResponse SmartServer::Revoke(const HttpRequest& req) {
   bool basic = false;
   if (const std::string* auth = req.Header("Authorization")) {
     auto decoded = AsciiLower(auth->substr(0, 6)) == "basic " ? Base64Decode(auth->substr(6))
-                                                            : std::optional<std::string>();
+                                                              : std::optional<std::string>();
     size_t colon = decoded ? decoded->find(':') : std::string::npos;
     if (colon == std::string::npos)
       return OAuthError(401, "invalid_client", "malformed Basic credentials");

@@ -47,9 +47,9 @@ std::string AccessPredicate(const AccessFilter& filter, const std::string& alias
       any.clear();
       for (size_t i = 0; i < alts.size(); ++i) any += (i ? " OR " : "") + alts[i];
     }
-    parts.push_back(r.type == "*" ? "(" + any + ")"
-                                  : "(" + alias + ".res_type <> " + b.Param(r.type) + " OR " +
-                                        any + ")");
+    parts.push_back(r.type == "*"
+                        ? "(" + any + ")"
+                        : "(" + alias + ".res_type <> " + b.Param(r.type) + " OR " + any + ")");
   }
   if (filter.sources)
     parts.push_back("EXISTS (SELECT 1 FROM idx_uri su WHERE su.res_type = " + alias +

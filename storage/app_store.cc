@@ -7,7 +7,8 @@ constexpr Statement kUpsertApp{
     "app_upsert",
     "INSERT INTO app_catalogue (client_id, name, publisher, description, category, logo_uri, "
     "redirect_uris, scopes, client_type, secret_hash, jwks) VALUES ($1, $2, $3, $4, $5, $6, "
-    "$7::text[], $8, $9, decode(nullif($10, ''), 'hex'), $11) ON CONFLICT (client_id) DO UPDATE SET name = excluded.name, "
+    "$7::text[], $8, $9, decode(nullif($10, ''), 'hex'), $11) ON CONFLICT (client_id) DO UPDATE "
+    "SET name = excluded.name, "
     "publisher = excluded.publisher, description = excluded.description, category = "
     "excluded.category, logo_uri = excluded.logo_uri, redirect_uris = excluded.redirect_uris, "
     "scopes = excluded.scopes, client_type = excluded.client_type, secret_hash = "
@@ -78,13 +79,12 @@ SqlParam Int(long long v) { return SqlParam::Text(std::to_string(v)); }
 }  // namespace
 
 Status UpsertApp(Transaction& tx, const AppRow& a, bool* created) {
-  auto r = tx.Run(kUpsertApp,
-                  {SqlParam::Text(a.client_id), SqlParam::Text(a.name), SqlParam::Text(a.publisher),
-                   SqlParam::Text(a.description), SqlParam::Text(a.category),
-                   SqlParam::Text(a.logo_uri), SqlParam::Text(TextArrayLiteral(a.redirect_uris)),
-                   SqlParam::Text(a.scopes), SqlParam::Text(a.client_type),
-                   SqlParam::Text(a.secret_hash),
-                   SqlParam::Text(a.jwks)});
+  auto r = tx.Run(
+      kUpsertApp,
+      {SqlParam::Text(a.client_id), SqlParam::Text(a.name), SqlParam::Text(a.publisher),
+       SqlParam::Text(a.description), SqlParam::Text(a.category), SqlParam::Text(a.logo_uri),
+       SqlParam::Text(TextArrayLiteral(a.redirect_uris)), SqlParam::Text(a.scopes),
+       SqlParam::Text(a.client_type), SqlParam::Text(a.secret_hash), SqlParam::Text(a.jwks)});
   if (!r.ok()) return r.status();
   if (created) *created = r->rows() > 0 && r->GetBool(0, 0);
   return Status::Ok();
@@ -112,11 +112,11 @@ Result<bool> DeleteApp(Transaction& tx, const std::string& client_id) {
 }
 
 Status InsertCode(Transaction& tx, const std::string& code_hash, const OAuthGrantRow& g) {
-  auto r = tx.Run(kInsertCode, {SqlParam::Bytes(code_hash), SqlParam::Text(g.client_id),
-                                SqlParam::Text(g.redirect_uri), SqlParam::Text(g.code_challenge),
-                                Int(g.patient_key), SqlParam::Text(g.patient_id),
-                                SqlParam::Text(g.ins), SqlParam::Text(g.scopes),
-                                SqlParam::Text(g.consent_id), Int(g.expires_at)});
+  auto r = tx.Run(kInsertCode,
+                  {SqlParam::Bytes(code_hash), SqlParam::Text(g.client_id),
+                   SqlParam::Text(g.redirect_uri), SqlParam::Text(g.code_challenge),
+                   Int(g.patient_key), SqlParam::Text(g.patient_id), SqlParam::Text(g.ins),
+                   SqlParam::Text(g.scopes), SqlParam::Text(g.consent_id), Int(g.expires_at)});
   return r.ok() ? Status::Ok() : r.status();
 }
 
@@ -138,12 +138,11 @@ Result<std::optional<OAuthGrantRow>> TakeCode(Transaction& tx, const std::string
   return std::optional<OAuthGrantRow>(std::move(g));
 }
 
-Status InsertRefreshToken(Transaction& tx, const std::string& token_hash,
-                          const OAuthGrantRow& g) {
-  auto r = tx.Run(kInsertRefresh, {SqlParam::Bytes(token_hash), SqlParam::Text(g.client_id),
-                                   Int(g.patient_key), SqlParam::Text(g.patient_id),
-                                   SqlParam::Text(g.ins), SqlParam::Text(g.scopes),
-                                   SqlParam::Text(g.consent_id), Int(g.expires_at)});
+Status InsertRefreshToken(Transaction& tx, const std::string& token_hash, const OAuthGrantRow& g) {
+  auto r = tx.Run(kInsertRefresh,
+                  {SqlParam::Bytes(token_hash), SqlParam::Text(g.client_id), Int(g.patient_key),
+                   SqlParam::Text(g.patient_id), SqlParam::Text(g.ins), SqlParam::Text(g.scopes),
+                   SqlParam::Text(g.consent_id), Int(g.expires_at)});
   return r.ok() ? Status::Ok() : r.status();
 }
 

@@ -54,8 +54,7 @@ Status InsertCode(Transaction& tx, const std::string& code_hash, const OAuthGran
 Result<std::optional<OAuthGrantRow>> TakeCode(Transaction& tx, const std::string& code_hash,
                                               long long now);
 
-Status InsertRefreshToken(Transaction& tx, const std::string& token_hash,
-                          const OAuthGrantRow& row);
+Status InsertRefreshToken(Transaction& tx, const std::string& token_hash, const OAuthGrantRow& row);
 // A refresh token neither revoked nor expired, whose Consent still authorises the app
 // (app_authorisation granted by that Consent and not revoked); nullopt otherwise.
 Result<std::optional<OAuthGrantRow>> FindLiveRefreshToken(Transaction& tx,

@@ -23,7 +23,8 @@ class EspaceTest : public ::testing::Test {
     std::filesystem::create_directories(*dir_ + "/assets");
     std::ofstream(*dir_ + "/index.html") << kIndex;
     std::ofstream(*dir_ + "/assets/app.js") << "console.log('espace');\n";
-    std::ofstream("/tmp/carnet-espace-test-secret-" + std::to_string(getpid())) << "private-bytes-outside-the-page";
+    std::ofstream("/tmp/carnet-espace-test-secret-" + std::to_string(getpid()))
+        << "private-bytes-outside-the-page";
   }
   static void TearDownTestSuite() {
     std::filesystem::remove_all(*dir_);

@@ -26,7 +26,8 @@ constexpr int kLifetime = 4;  // --smart-access-token-lifetime-s of this suite's
 
 std::string Query(const std::vector<std::pair<std::string, std::string>>& params) {
   std::string q;
-  for (const auto& [k, v] : params) q += (q.empty() ? "" : "&") + PercentEncode(k) + "=" + PercentEncode(v);
+  for (const auto& [k, v] : params)
+    q += (q.empty() ? "" : "&") + PercentEncode(k) + "=" + PercentEncode(v);
   return q;
 }
 
@@ -48,8 +49,8 @@ std::string LocationParam(const HttpResult& r, const std::string& name) {
 class SmartTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    gateway_ = new GatewayProcess({"--smart-access-token-lifetime-s", std::to_string(kLifetime),
-                                   "--clock-skew-s", "0"});
+    gateway_ = new GatewayProcess(
+        {"--smart-access-token-lifetime-s", std::to_string(kLifetime), "--clock-skew-s", "0"});
     ASSERT_TRUE(gateway_->WaitHealthy()) << gateway_->Log();
     run_ = RandomHex(4);
     patient_id_ = "smart-p-" + run_;
@@ -64,14 +65,17 @@ class SmartTest : public ::testing::Test {
          201, "record");
     for (auto [id, category, code, unit] : {std::tuple{"vs", "vital-signs", "29463-7", "kg"},
                                             std::tuple{"lab", "laboratory", "2339-0", "mmol/L"}})
-      Must(Fhir(Lab(), "PUT", "Observation/smart-" + std::string(id) + "-" + run_,
-                R"({"resourceType":"Observation","id":"smart-)" + std::string(id) + "-" + run_ +
-                    R"(",)" + kDiv + R"(,"status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":")" +
-                    category + R"("}]}],"code":{"coding":[{"system":"http://loinc.org","code":")" +
-                    code + R"("}]},"subject":{"reference":"Patient/)" + patient_id_ +
-                    R"("},"effectiveDateTime":"2026-11-01","valueQuantity":{"value":5,"unit":")" + unit +
-                    R"(","system":"http://unitsofmeasure.org","code":")" + unit + R"("}})"),
-           201, std::string("observation ") + id);
+      Must(
+          Fhir(
+              Lab(), "PUT", "Observation/smart-" + std::string(id) + "-" + run_,
+              R"({"resourceType":"Observation","id":"smart-)" + std::string(id) + "-" + run_ +
+                  R"(",)" + kDiv +
+                  R"(,"status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":")" +
+                  category + R"("}]}],"code":{"coding":[{"system":"http://loinc.org","code":")" +
+                  code + R"("}]},"subject":{"reference":"Patient/)" + patient_id_ +
+                  R"("},"effectiveDateTime":"2026-11-01","valueQuantity":{"value":5,"unit":")" +
+                  unit + R"(","system":"http://unitsofmeasure.org","code":")" + unit + R"("}})"),
+          201, std::string("observation ") + id);
   }
   static void TearDownTestSuite() {
     delete gateway_;
@@ -110,7 +114,8 @@ class SmartTest : public ::testing::Test {
 
   // Registers the app (operator), once.
   static void Register(const std::string& client_id, const std::string& scope) {
-    auto r = Raw("POST", "/apps", {"Authorization: Bearer " + Operator(), "Content-Type: application/json"},
+    auto r = Raw("POST", "/apps",
+                 {"Authorization: Bearer " + Operator(), "Content-Type: application/json"},
                  AppJson(client_id, scope));
     ASSERT_TRUE(r.status == 201 || r.status == 200) << r.body;
   }
@@ -119,10 +124,14 @@ class SmartTest : public ::testing::Test {
   static std::string Approve(const std::string& client_id, const std::string& challenge,
                              const std::string& scopes) {
     std::vector<std::pair<std::string, std::string>> form = {
-        {"response_type", "code"},   {"client_id", client_id},
-        {"redirect_uri", redirect_uri_}, {"state", "st-" + run_},
-        {"code_challenge", challenge}, {"code_challenge_method", "S256"},
-        {"aud", gateway_->base_url() + "/fhir"}, {"decision", "approve"}};
+        {"response_type", "code"},
+        {"client_id", client_id},
+        {"redirect_uri", redirect_uri_},
+        {"state", "st-" + run_},
+        {"code_challenge", challenge},
+        {"code_challenge_method", "S256"},
+        {"aud", gateway_->base_url() + "/fhir"},
+        {"decision", "approve"}};
     for (const auto& s : SplitWords(scopes)) form.push_back({"scope", s});
     auto r = Raw("POST", "/oauth/authorize", {"Authorization: Bearer " + PatientToken(), kForm},
                  Query(form));
@@ -147,7 +156,8 @@ class SmartTest : public ::testing::Test {
   }
   static HttpResult Refresh(const std::string& client_id, const std::string& refresh) {
     return Raw("POST", "/oauth/token", {kForm},
-               Query({{"grant_type", "refresh_token"}, {"refresh_token", refresh},
+               Query({{"grant_type", "refresh_token"},
+                      {"refresh_token", refresh},
                       {"client_id", client_id}}));
   }
   static void RevokeAllConsents() {
@@ -200,7 +210,8 @@ TEST_F(SmartTest, CatalogueKeptByOperatorsListedToAll) {
 }
 
 TEST_F(SmartTest, DiscoveryAndCapabilityStatement) {
-  for (const char* path : {"/.well-known/smart-configuration", "/fhir/.well-known/smart-configuration"}) {
+  for (const char* path :
+       {"/.well-known/smart-configuration", "/fhir/.well-known/smart-configuration"}) {
     auto r = Raw("GET", path);
     ASSERT_EQ(r.status, 200) << path;
     JsonValue c = Parse(r.body);
@@ -262,10 +273,13 @@ TEST_F(SmartTest, FhirclientStandaloneLaunchThenRefusals) {
   // Wrong redirect URI: a page, never a redirect to the unregistered address.
   std::string verifier = RandomHex(32);
   std::vector<std::pair<std::string, std::string>> ask = {
-      {"response_type", "code"}, {"client_id", client_id_},
-      {"redirect_uri", "http://127.0.0.1:1/evil"}, {"state", "s"},
+      {"response_type", "code"},
+      {"client_id", client_id_},
+      {"redirect_uri", "http://127.0.0.1:1/evil"},
+      {"state", "s"},
       {"scope", "launch/patient patient/Observation.rs"},
-      {"code_challenge", Challenge(verifier)}, {"code_challenge_method", "S256"}};
+      {"code_challenge", Challenge(verifier)},
+      {"code_challenge_method", "S256"}};
   auto wrong = Raw("GET", "/oauth/authorize?" + Query(ask));
   EXPECT_EQ(wrong.status, 400) << wrong.body;
   EXPECT_EQ(wrong.headers.count("location"), 0u);
@@ -284,7 +298,8 @@ TEST_F(SmartTest, FhirclientStandaloneLaunchThenRefusals) {
   EXPECT_EQ(page.body.find("http"), page.body.find("http://127.0.0.1"));  // no external resource
 
   // Missing verifier, then a wrong one: refused (and the code is burnt).
-  std::string code = Approve(client_id_, Challenge(verifier), "launch/patient patient/Observation.rs");
+  std::string code =
+      Approve(client_id_, Challenge(verifier), "launch/patient patient/Observation.rs");
   auto missing = Exchange(client_id_, code, "");
   EXPECT_EQ(missing.status, 400) << missing.body;
   code = Approve(client_id_, Challenge(verifier), "launch/patient patient/Observation.rs");
@@ -310,8 +325,8 @@ TEST_F(SmartTest, QueryRestrictedScopeNarrowsTheSearch) {
   std::string id = "vitals-" + run_;
   Register(id, "launch/patient patient/Observation.rs?category=vital-signs");
   std::string verifier = RandomHex(32);
-  std::string code =
-      Approve(id, Challenge(verifier), "launch/patient patient/Observation.rs?category=vital-signs");
+  std::string code = Approve(id, Challenge(verifier),
+                             "launch/patient patient/Observation.rs?category=vital-signs");
   auto token = Exchange(id, code, verifier);
   ASSERT_EQ(token.status, 200) << token.body;
   std::string access = Parse(token.body).GetString("access_token");

@@ -38,11 +38,14 @@ class AccessFilterTest : public ::testing::Test {
                          const std::string& author, const std::string& source) {
     std::string json = R"({"resourceType":"DocumentReference","id":")" + id + R"(",)";
     if (!source.empty()) json += R"("meta":{"source":")" + source + R"("},)";
-    json += R"("status":"current","type":{"coding":[{"system":"http://loinc.org","code":")" + type + R"("}]},)";
+    json += R"("status":"current","type":{"coding":[{"system":"http://loinc.org","code":")" + type +
+            R"("}]},)";
     if (!label.empty())
-      json += R"("securityLabel":[{"coding":[{"system":"urn:oid:1.2.250.1.213.1.1.4.13","code":")" + label + R"("}]}],)";
+      json += R"("securityLabel":[{"coding":[{"system":"urn:oid:1.2.250.1.213.1.1.4.13","code":")" +
+              label + R"("}]}],)";
     if (!author.empty()) json += R"("author":[{"reference":")" + author + R"("}],)";
-    json += R"("subject":{"reference":"Patient/p1"},"content":[{"attachment":{"contentType":"text/plain"}}]})";
+    json +=
+        R"("subject":{"reference":"Patient/p1"},"content":[{"attachment":{"contentType":"text/plain"}}]})";
     return json;
   }
 
@@ -57,7 +60,8 @@ class AccessFilterTest : public ::testing::Test {
     profiles::Actor writer;
     writer.kind = profiles::ActorKind::kSystem;
     const JsonValue* meta = parsed->Find("meta");
-    writer.client_id = meta && !meta->GetString("source").empty() ? meta->GetString("source") : "urn:src:test";
+    writer.client_id =
+        meta && !meta->GetString("source").empty() ? meta->GetString("source") : "urn:src:test";
     writer.scopes = profiles::ParseSmartScopes("system/*.cruds");
     profiles::AccessSession session(**access, writer, {});
     Status st = storage::RunInTransaction(*pool_, [&](storage::Transaction& tx) {
@@ -108,6 +112,41 @@ TEST_F(AccessFilterTest, PolicyFiltersApplyInSql) {
   storage::AccessFilter other_record;
   other_record.patient_keys = {999999};
   EXPECT_EQ(Find(other_record), Ids{});
+}
+
+// Query-restricted SMART scopes (issue 17): the rows of the restricted type pass only when an
+// alternative's token conditions hold on the search index; other types are untouched unless
+// the restriction is on "*"; no alternative lets nothing of the type through.
+TEST_F(AccessFilterTest, ScopeRestrictionsApplyInSql) {
+  using Ids = std::set<std::string>;
+  using F = storage::AccessFilter;
+  F loinc = F::Everything();
+  loinc.restrictions = {
+      {"DocumentReference", {{"", {{"type", false, "http://loinc.org", "11502-2"}}}}}};
+  EXPECT_EQ(Find(loinc), (Ids{"d1"}));
+  F other_system = F::Everything();
+  other_system.restrictions = {
+      {"DocumentReference", {{"", {{"type", false, "http://snomed.info/sct", "11502-2"}}}}}};
+  EXPECT_EQ(Find(other_system), Ids{});
+  F two = F::Everything();
+  two.restrictions = {
+      {"DocumentReference",
+       {{"", {{"type", true, "", "11502-2"}}}, {"", {{"type", true, "", "57833-6"}}}}}};
+  EXPECT_EQ(Find(two), (Ids{"d1", "d3"}));
+  F both = two;  // restrictions AND: the token's and the patient's
+  both.restrictions.push_back({"DocumentReference", {{"", {{"type", true, "", "57833-6"}}}}});
+  EXPECT_EQ(Find(both), (Ids{"d3"}));
+  F elsewhere = F::Everything();
+  elsewhere.restrictions = {{"Observation", {}}};
+  EXPECT_EQ(Find(elsewhere), (Ids{"d1", "d2", "d3"}));
+  F none = F::Everything();
+  none.restrictions = {{"DocumentReference", {}}};
+  EXPECT_EQ(Find(none), Ids{});
+  F star = F::Everything();
+  star.restrictions = {{"*", {{"Observation", {}}}}};
+  EXPECT_EQ(Find(star), Ids{});
+  star.restrictions = {{"*", {{"DocumentReference", {{"type", true, "", "11490-0"}}}}}};
+  EXPECT_EQ(Find(star), (Ids{"d2"}));
 }
 
 }  // namespace

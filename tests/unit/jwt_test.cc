@@ -213,7 +213,8 @@ TEST_F(JwtTest, RefusesLifetimesBeyondTheCap) {
                         std::to_string(kNow + 600) + "}";
   ExpectRefused(Rs256(old_iat), "lifetime");
   // A future iat does not hide a far exp: exp - now is capped too (with the clock skew).
-  std::string future_iat = R"({"iss":")" + kPsc + R"(","aud":"carnet","sub":"x","iat":1e30,"exp":1e30})";
+  std::string future_iat =
+      R"({"iss":")" + kPsc + R"(","aud":"carnet","sub":"x","iat":1e30,"exp":1e30})";
   ExpectRefused(Rs256(future_iat), "from now");
   auto no_iat = [&](long long exp) {
     return Rs256(R"({"iss":")" + kPsc + R"(","aud":"carnet","sub":"x","exp":)" +
@@ -366,7 +367,35 @@ TEST(SmartScopeTest, ParsesV2AndV1Forms) {
   EXPECT_FALSE(ParseSmartScope("patient/*.sr"));  // out of order
   EXPECT_FALSE(ParseSmartScope("patient/*.x"));
   EXPECT_FALSE(ParseSmartScope("patient/observation.rs"));
-  EXPECT_FALSE(ParseSmartScope("patient/Observation.rs?category=laboratory"));  // not honoured yet
+  // Query-restricted scopes: token parameters category, code, status; anything else grants
+  // nothing (nullopt), and a restricted scope never grants the whole type.
+  auto restricted = ParseSmartScope("patient/Observation.rs?category=laboratory");
+  ASSERT_TRUE(restricted);
+  ASSERT_EQ(restricted->restriction.size(), 1u);
+  EXPECT_EQ(restricted->restriction[0].param, "category");
+  EXPECT_EQ(restricted->restriction[0].code, "laboratory");
+  EXPECT_TRUE(restricted->restriction[0].any_system);
+  EXPECT_FALSE(restricted->Allows("Observation", 's'));
+  EXPECT_TRUE(restricted->AllowsResource("Observation", 's', {{"category", "x", "laboratory"}}));
+  EXPECT_FALSE(restricted->AllowsResource("Observation", 's', {{"category", "x", "vital-signs"}}));
+  EXPECT_FALSE(restricted->AllowsResource("Observation", 'c', {{"category", "x", "laboratory"}}));
+  auto coded = ParseSmartScope("patient/Observation.rs?code=http://loinc.org|29463-7&status=final");
+  ASSERT_TRUE(coded);
+  ASSERT_EQ(coded->restriction.size(), 2u);
+  EXPECT_FALSE(coded->restriction[0].any_system);
+  EXPECT_EQ(coded->restriction[0].system, "http://loinc.org");
+  EXPECT_FALSE(
+      coded->AllowsResource("Observation", 'r', {{"code", "http://loinc.org", "29463-7"}}));
+  EXPECT_TRUE(coded->AllowsResource(
+      "Observation", 'r', {{"code", "http://loinc.org", "29463-7"}, {"status", "", "final"}}));
+  EXPECT_FALSE(coded->AllowsResource(
+      "Observation", 'r',
+      {{"code", "http://snomed.info/sct", "29463-7"}, {"status", "", "final"}}));
+  EXPECT_FALSE(ParseSmartScope("patient/Observation.rs?value-quantity=gt10"));
+  EXPECT_FALSE(ParseSmartScope("patient/Observation.rs?category:not=laboratory"));
+  EXPECT_FALSE(ParseSmartScope("patient/Observation.rs?category=a,b"));
+  EXPECT_FALSE(ParseSmartScope("patient/Observation.rs?category="));
+  EXPECT_FALSE(ParseSmartScope("patient/Observation.rs?"));
   EXPECT_FALSE(ParseSmartScope("launch/patient"));
   auto v1 = ParseSmartScope("patient/Observation.write");
   ASSERT_TRUE(v1);

@@ -354,7 +354,8 @@ TEST(PolicyTest, DecisionTable) {
       case kToldClosed:
       case kToldOpposed: {
         EXPECT_FALSE(d.allowed);
-        ErrorCode code = c.expect == kToldClosed ? ErrorCode::kForbidden : ErrorCode::kUnknownPatient;
+        ErrorCode code =
+            c.expect == kToldClosed ? ErrorCode::kForbidden : ErrorCode::kUnknownPatient;
         EXPECT_EQ(d.refusal, code);
         EXPECT_EQ(d.ToStatus("x").code(), code);
         EXPECT_NE(d.ToStatus("x").message().find(c.expect == kToldClosed ? "closed" : "opposed"),
@@ -500,6 +501,24 @@ TEST(PolicyTest, SearchFilters) {
   ASSERT_TRUE(app.resource_types);
   EXPECT_EQ(*app.resource_types,
             std::vector<std::string>{"Observation"});  // Condition: read, not search
+  // A query-restricted scope narrows its type in the filter, on each side.
+  r.authorised_apps[0].scopes = ParseSmartScopes("patient/Observation.rs?category=vital-signs");
+  app = FilterFor(App(), r, env);
+  ASSERT_TRUE(app.resource_types);
+  EXPECT_EQ(*app.resource_types, std::vector<std::string>{"Observation"});
+  ASSERT_EQ(app.restrictions.size(), 1u);  // the token's patient/*.rs leaves it unrestricted
+  EXPECT_EQ(app.restrictions[0].type, "Observation");
+  ASSERT_EQ(app.restrictions[0].alternatives.size(), 1u);
+  EXPECT_EQ(app.restrictions[0].alternatives[0].conditions[0].code, "vital-signs");
+  // The single-resource decision checks the resource's own codes.
+  ResourceSummary vital = Res("Observation");
+  vital.tokens = {
+      {"category", "http://terminology.hl7.org/CodeSystem/observation-category", "vital-signs"}};
+  EXPECT_TRUE(Decide(App(), r, vital, Action::kRead, env).allowed);
+  ResourceSummary lab = Res("Observation");
+  lab.tokens = {{"category", "", "laboratory"}};
+  EXPECT_FALSE(Decide(App(), r, lab, Action::kRead, env).allowed);
+  EXPECT_FALSE(Decide(App(), r, Res("Observation"), Action::kRead, env).allowed);
   r.authorised_apps.clear();
   EXPECT_TRUE(FilterFor(App(), r, env).patient_keys.empty());
 
