@@ -296,8 +296,8 @@ const OperationSpec kFileAttachment = {
 
 const std::vector<const OperationSpec*>& DeclaredOperations() {
   static const std::vector<const OperationSpec*> kAll = {
-      &kValidate, &kAgenda, &kAgendaLink,      &kProfile,        &kProfileVisibility,
-      &kReminders, &kSummary, &kMarkRead, &kFileAttachment};
+      &kValidate,  &kAgenda,  &kAgendaLink, &kProfile,       &kProfileVisibility,
+      &kReminders, &kSummary, &kMarkRead,   &kFileAttachment};
   return kAll;
 }
 

@@ -102,8 +102,8 @@ EntryResult DepositDocument(const FhirContext& ctx, Call& call) {
   for (const auto& [k, v] : ParseQuery(req.query)) {
     if (k != "copy-to-patient") continue;
     if (v != "true" && v != "false")
-      return FromError(BadRequest("copy-to-patient is true or false, not '" + v + "'",
-                                  "copy-to-patient"));
+      return FromError(
+          BadRequest("copy-to-patient is true or false, not '" + v + "'", "copy-to-patient"));
     copy_to_patient = v == "true";
   }
   xds::DocumentEntry entry;

@@ -67,7 +67,13 @@ EntryResult MessageMarkRead(const FhirContext& ctx, Call& call) {
 EntryResult MessageFileAttachment(const FhirContext& ctx, Call& call) {
   auto params = OptionalParameters(call.req, "file-attachment");
   if (!params.ok()) return FromError(params.status());
+  // valueInteger (a JSON number) or a string of digits.
   std::string index_text = ParamValue(*params, "attachment");
+  if (const JsonValue* list = params->Find("parameter"); list && list->is_array())
+    for (const auto& p : list->items())
+      if (const JsonValue* v = p.Find("valueInteger");
+          v && v->is_number() && p.GetString("name") == "attachment")
+        index_text = v->text();
   size_t index = 0;
   if (!index_text.empty()) {
     if (index_text.size() > 4 || index_text.find_first_not_of("0123456789") != std::string::npos)

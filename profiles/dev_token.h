@@ -21,8 +21,8 @@ struct DevTokenRequest {
   std::string organisation;
   std::string given_name;   // OpenID Connect given_name / family_name (a professional's
   std::string family_name;  // name, for their MSSante-style address)
-  std::string patient_ins;               // patient: own INS; app: the launch patient's INS
-  std::string patient_id;                // app: the launch patient's Patient id
+  std::string patient_ins;  // patient: own INS; app: the launch patient's INS
+  std::string patient_id;   // app: the launch patient's Patient id
   std::vector<std::string> guardian_of;  // guardian: the minors' INS
   std::string client_id;                 // app, system
   std::vector<std::string> scopes;
@@ -35,7 +35,8 @@ struct DevTokenRequest {
 };
 
 // Parses the command's arguments (what follows `token` and is not a gateway setting):
-//   --actor KIND --id ID --profession CODE --specialty CODE --org ID --given NAME --family NAME --patient INS
+//   --actor KIND --id ID --profession CODE --specialty CODE --org ID --given NAME --family NAME
+//   --patient INS
 //   --patient-id ID --guardian-of INS (repeatable) --client-id ID --scope S (repeatable, or
 //   several space-separated) --emergency REASON --consent --ttl SECONDS
 // kBadRequest on an unknown flag, a missing value or an unknown actor kind.

@@ -481,7 +481,7 @@ Decision DecideMessage(const Actor& actor, const RecordContext& record, const Re
   if (g.read_only) return Tell("closed record: read-only archive");
   if (!sender)
     return Tell("the sender of a message is the one who writes it (sender: " +
-                  (me.empty() ? std::string("nobody") : me[0]) + ")");
+                (me.empty() ? std::string("nobody") : me[0]) + ")");
   std::vector<std::string> patient = {"Patient/" + record.patient_id};
   if (!record.ins.empty()) patient.push_back(record.ins);
   bool to_patient = false;
@@ -958,7 +958,8 @@ ResourceSummary SummariseResource(const JsonValue& resource) {
     auto party = [](const JsonValue& ref) {
       std::vector<std::string> ids;
       CollectIdentifierValues(ref.Find("identifier"), ids);
-      if (std::string literal = ref.GetString("reference"); !literal.empty()) ids.push_back(literal);
+      if (std::string literal = ref.GetString("reference"); !literal.empty())
+        ids.push_back(literal);
       return ids;
     };
     if (const JsonValue* sender = resource.Find("sender"); sender && sender->is_object())

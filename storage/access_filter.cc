@@ -57,12 +57,12 @@ std::string AccessPredicate(const AccessFilter& filter, const std::string& alias
                     ".res_id AND su.param = '_source' AND su.uri = ANY(" +
                     b.TextArray(*filter.sources) + "))");
   if (filter.message_parties)
-    parts.push_back("(" + alias + ".res_type <> 'Communication' OR EXISTS (SELECT 1 FROM " +
-                    "idx_reference mp WHERE mp.res_type = 'Communication' AND mp.res_id = " +
-                    alias + ".res_id AND mp.param IN ('sender', 'recipient') AND " +
-                    "(mp.identifier_value = ANY(" + b.TextArray(*filter.message_parties) +
-                    ") OR mp.target_type || '/' || mp.target_id = ANY(" +
-                    b.TextArray(*filter.message_parties) + "))))");
+    parts.push_back(
+        "(" + alias + ".res_type <> 'Communication' OR EXISTS (SELECT 1 FROM " +
+        "idx_reference mp WHERE mp.res_type = 'Communication' AND mp.res_id = " + alias +
+        ".res_id AND mp.param IN ('sender', 'recipient') AND " + "(mp.identifier_value = ANY(" +
+        b.TextArray(*filter.message_parties) + ") OR mp.target_type || '/' || mp.target_id = ANY(" +
+        b.TextArray(*filter.message_parties) + "))))");
   // What an author may see of their own documents even when labels or the document type
   // would hide them.
   std::vector<std::string> restricted;

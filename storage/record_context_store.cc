@@ -38,10 +38,10 @@ Result<std::optional<RecordRow>> ReadRecordRow(Transaction& tx, long long patien
       "'Communication' AND m.param = 'sender' AND m.identifier_value IS NOT NULL), '{}') "
       "ELSE '{}' END "
       "FROM patient p WHERE p.patient_key = $1::bigint"};
-  auto rec = tx.Run(kContext, {Key(patient_key), Bool(parts.app_authorisations),
-                               SqlParam::Text(parts.emergency_window_of.value_or("")),
-                               Bool(parts.emergency_window_of.has_value()),
-                               Bool(parts.message_senders)});
+  auto rec =
+      tx.Run(kContext, {Key(patient_key), Bool(parts.app_authorisations),
+                        SqlParam::Text(parts.emergency_window_of.value_or("")),
+                        Bool(parts.emergency_window_of.has_value()), Bool(parts.message_senders)});
   if (!rec.ok()) return rec.status();
   if (rec->rows() == 0) return std::optional<RecordRow>();
   RecordRow r;

@@ -270,10 +270,9 @@ HttpResponse Submit(const XdsContext& xds, Session& session, const SoapRequest& 
               tx, session, (*patient)->resource_id, created->stored.id, e.mime_type,
               bytes_of.at(e.id)->bytes, e.title.empty() ? e.type_code.display : e.title);
           if (!c.ok())
-            return Status(c.status().code(),
-                          "DocumentEntry " + e.id + ": copy to the patient: " +
-                              c.status().message(),
-                          e.id);
+            return Status(
+                c.status().code(),
+                "DocumentEntry " + e.id + ": copy to the patient: " + c.status().message(), e.id);
         }
       }
     }

@@ -64,6 +64,17 @@ TEST_F(FhirRoutesTest, EveryRowAnswersItsRoute) {
   std::string scratch = NewPatient();  // updated, patched, then deleted
   std::string criteria = "identifier=urn:carnet:routes%7C" + RandomHex(6);
   std::string patient_json = R"({"resourceType":"Patient","name":[{"family":"Routes"}]})";
+  // A message of the record, the suite's own copy to the patient (it is its sender): the
+  // message operations answer it (403: a sender does not mark read nor file).
+  HttpResult message = Call("POST", "Communication", {kJson},
+                            R"({"resourceType":"Communication","status":"completed",)"
+                            R"("subject":{"reference":"Patient/)" +
+                                patient +
+                                R"("},"sender":{"identifier":{"value":"conformance-suite"}},)"
+                                R"("recipient":[{"reference":"Patient/)" +
+                                patient + R"("}]})");
+  ASSERT_EQ(message.status, 201) << message.body;
+  std::string message_id = ParseJson(message.body)->GetString("id");
   std::string meta = R"({"resourceType":"Parameters","parameter":[{"name":"meta","valueMeta":)"
                      R"({"security":[{"code":"MASQUE_PS"}]}}]})";
   std::map<std::string, Sample> samples = {
@@ -111,6 +122,10 @@ TEST_F(FhirRoutesTest, EveryRowAnswersItsRoute) {
        {"Patient/" + patient + "/$agenda-link", R"({"resourceType":"Parameters"})", {kJson}}},
       {"GET /Patient/{id}/$reminders", {"Patient/" + patient + "/$reminders", "", {}}},
       {"GET /Patient/{id}/$summary", {"Patient/" + patient + "/$summary", "", {}}},
+      {"POST /Communication/{id}/$mark-read",
+       {"Communication/" + message_id + "/$mark-read", "", {}}},
+      {"POST /Communication/{id}/$file-attachment",
+       {"Communication/" + message_id + "/$file-attachment", "", {}}},
       {"POST /{type}/{id}/$meta-add", {"Patient/" + patient + "/$meta-add", meta, {kJson}}},
       {"POST /{type}/{id}/$meta-delete", {"Patient/" + patient + "/$meta-delete", meta, {kJson}}},
       {"POST /Patient/{id}/{choice}",
