@@ -1,4 +1,4 @@
--- carnet, version 12: the app catalogue and carnet's SMART App Launch authorization server
+-- carnet, version 11: the app catalogue and carnet's SMART App Launch authorization server
 -- (issue 17). The operator keeps the catalogue of referenced apps; the patient's approval
 -- of one is a Consent (app_authorisation, version 3), and the codes and refresh tokens carnet
 -- issues are kept here by their SHA-256 only, never in clear.
