@@ -146,3 +146,17 @@ export async function devLogin(body: object): Promise<{ token: string; actor: st
   }
   return res.json();
 }
+
+// A JSON answer of the gateway outside /fhir/ (the app catalogue, GET /apps).
+export async function getRoot<T = any>(path: string): Promise<T> {
+  const h: Record<string, string> = { Accept: 'application/json' };
+  if (token) h.Authorization = 'Bearer ' + token;
+  let res: Response;
+  try {
+    res = await fetch('/' + path.replace(/^\/+/, ''), { headers: h, credentials: 'omit', cache: 'no-store' });
+  } catch {
+    throw new ApiError(0, [], '');
+  }
+  if (!res.ok) throw await failure(res);
+  return res.json();
+}

@@ -10,6 +10,8 @@ import { DocumentList, DocumentView, Upload } from './documents';
 import { Professionals } from './professionals';
 import { History } from './history';
 import { Agenda, Profile, Settings } from './more';
+import { MessageThread, Messages } from './messages';
+import { Apps } from './apps';
 
 export interface Ctx {
   patient: any; // the Patient resource of the record shown
@@ -26,9 +28,11 @@ const NAV: [string, string][] = [
   ['/accueil', 'Accueil'],
   ['/documents', 'Documents'],
   ['/professionnels', 'Professionnels'],
+  ['/messages', 'Messages'],
   ['/historique', 'Historique des accès'],
   ['/profil', 'Profil'],
   ['/agenda', 'Agenda'],
+  ['/applications', 'Applications'],
   ['/reglages', 'Réglages'],
 ];
 
@@ -102,9 +106,12 @@ function App() {
   else if (section === 'documents' && id) page = <DocumentView ctx={ctx} id={decodeURIComponent(id)} />;
   else if (section === 'documents') page = <DocumentList ctx={ctx} />;
   else if (section === 'professionnels') page = <Professionals ctx={ctx} />;
+  else if (section === 'messages' && id) page = <MessageThread ctx={ctx} id={decodeURIComponent(id)} />;
+  else if (section === 'messages') page = <Messages ctx={ctx} />;
   else if (section === 'historique') page = <History ctx={ctx} />;
   else if (section === 'profil') page = <Profile ctx={ctx} />;
   else if (section === 'agenda') page = <Agenda ctx={ctx} />;
+  else if (section === 'applications') page = <Apps ctx={ctx} />;
   else if (section === 'reglages') page = <Settings ctx={ctx} />;
   else page = <Home ctx={ctx} />;
   return (

@@ -69,6 +69,7 @@ const INS_ADULT = '27' + run + '01';
 const INS_CHILD = '18' + run + '02';
 const RPPS_DOCTOR = '8100' + run.slice(-8);
 const RPPS_TREATING = '8200' + run.slice(-8);
+const RPPS_SYSTEM = 'urn:oid:1.2.250.1.71.4.2.1';
 
 function cda(name, mutate) {
   let xml = fs.readFileSync(path.join(SRC, '..', 'shared', 'testdata', 'cda', 'ci-sis', name), 'utf8');
@@ -99,6 +100,10 @@ function pdf(text) {
   for (const o of offsets) out += String(o).padStart(10, '0') + ' 00000 n \n';
   out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
   return Buffer.from(out, 'latin1');
+}
+
+function entries(bundle) {
+  return (bundle?.entry || []).map((e) => e.resource).filter((r) => r && r.resourceType !== 'OperationOutcome');
 }
 
 const violations = [];
@@ -168,6 +173,11 @@ async function main() {
     await must('POST', 'CareTeam', system, {
       resourceType: 'CareTeam', status: 'active', name: 'Suivi thyroïdien', subject: { reference: `Patient/${adult.id}` },
       participant: [{ role: [{ text: 'Endocrinologue' }], member: { display: 'Dr Claire Durand' } }],
+    });
+    // The doctor is in the care team by their RPPS: they may write to the patient.
+    await must('POST', 'CareTeam', system, {
+      resourceType: 'CareTeam', status: 'active', name: 'Médecine générale', subject: { reference: `Patient/${adult.id}` },
+      participant: [{ member: { identifier: { system: RPPS_SYSTEM, value: RPPS_DOCTOR }, display: 'Dr Jérôme Dupré' } }],
     });
     const patientApi = token(['--actor', 'patient', '--id', 'patient-' + INS_ADULT, '--patient', INS_ADULT]);
     await must('POST', `Patient/${adult.id}/$treating-physician`, patientApi,
@@ -315,6 +325,44 @@ async function main() {
     const whoCells = await page.locator('table.history tbody tr td:first-child').allTextContents();
     assert.ok(whoCells.length > 0 && whoCells.every((t) => t.includes(RPPS_DOCTOR)), 'the filter keeps the doctor only: ' + whoCells.join(' | '));
     log('history checked');
+
+    // --- 5. Messages: the doctor writes (with an attachment and a text that looks like HTML),
+    // the patient reads it (marked read), answers, and files the attachment into the record.
+    const writer = token(['--actor', 'professional', '--id', RPPS_DOCTOR, '--profession', '10', '--org', 'CH-Lyon',
+      '--given', 'Jérôme', '--family', 'Dupré']);
+    const letter = 'Compte rendu de consultation : TSH normale.';
+    const sent = await must('POST', 'Communication', writer, {
+      resourceType: 'Communication', status: 'completed', subject: { reference: `Patient/${adult.id}` },
+      sender: { identifier: { system: RPPS_SYSTEM, value: RPPS_DOCTOR }, display: 'Dr Jérôme Dupré' },
+      recipient: [{ reference: `Patient/${adult.id}` }], topic: { text: 'Résultats de votre bilan' },
+      payload: [
+        { contentString: 'Bonjour, vos résultats sont normaux. <img src=x onerror="window.__pwned=\'message\'">' },
+        { contentAttachment: { contentType: 'text/plain', title: 'Compte rendu', data: Buffer.from(letter).toString('base64') } },
+      ],
+    });
+    await page.getByRole('link', { name: 'Messages', exact: true }).click();
+    await page.getByRole('link', { name: 'Résultats de votre bilan' }).waitFor();
+    await page.getByText('Non lu', { exact: true }).waitFor();
+    await check(page, '09-messages');
+    await page.getByRole('link', { name: 'Résultats de votre bilan' }).click();
+    await page.getByText('Bonjour, vos résultats sont normaux. <img src=x', { exact: false }).waitFor();
+    assert.equal(await page.evaluate(() => window.__pwned), undefined, 'a message text is shown as text');
+    await page.getByText(/lu le /).waitFor();
+    assert.ok((await must('GET', `Communication/${sent.id}`, writer)).received, 'opened: the message is marked read');
+    await page.getByLabel(/Votre réponse à Dr Jérôme Dupré/).fill('Merci docteur, à bientôt.');
+    await page.getByRole('button', { name: 'Envoyer la réponse' }).click();
+    await page.getByText('Votre réponse est envoyée.').waitFor();
+    await page.getByText('Merci docteur, à bientôt.').waitFor();
+    await page.getByRole('button', { name: 'Classer « Compte rendu » dans mes documents' }).click();
+    await page.getByText('La pièce jointe « Compte rendu » est classée dans vos documents.').waitFor();
+    await check(page, '09-message');
+    const box = entries(await must('GET', `Communication?patient=${adult.id}&_count=50`, writer));
+    assert.ok(box.some((m) => (m.inResponseTo || []).some((r) => r.reference === `Communication/${sent.id}`) &&
+      JSON.stringify(m.payload).includes('Merci docteur')), 'the doctor finds the answer in the thread');
+    const docs = entries(await must('GET', `DocumentReference?patient=${adult.id}&_count=100`, patientApi));
+    const filedDoc = docs.find((d) => JSON.stringify(d.context || {}).includes(`Communication/${sent.id}`));
+    assert.ok(filedDoc, 'the attachment is a DocumentReference of the record, linked to the message');
+    log('messages: read, answered, attachment filed');
 
     // --- 6. Profile and the summary's PDF; agenda with its reminders and calendar link;
     // settings.
