@@ -364,6 +364,59 @@ async function main() {
     assert.ok(filedDoc, 'the attachment is a DocumentReference of the record, linked to the message');
     log('messages: read, answered, attachment filed');
 
+    // --- 5b. Applications: the operator references an app; the patient sees it, authorises it
+    // on carnet's own /oauth/authorize page (typing their login token), the app gets a token
+    // and reads; the patient revokes it on the Applications page and the app's token is refused.
+    const operator = token(['--actor', 'operator', '--id', 'ops-espace']);
+    const clientId = 'suivi-tension-' + run;
+    const redirect = base + '/cb';
+    const reg = await fetch(base + '/apps', {
+      method: 'POST', headers: { Authorization: 'Bearer ' + operator, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ client_id: clientId, name: 'Suivi tension ' + run, publisher: 'Éditeur Santé SAS',
+        description: 'Vos mesures de tension, en courbes.', category: 'suivi des maladies chroniques',
+        redirect_uris: [redirect], scope: 'launch/patient patient/Patient.rs patient/Observation.rs', client_type: 'public' }),
+    });
+    assert.equal(reg.status, 201, 'the operator registers the app: ' + (await reg.text()).substring(0, 300));
+    await page.getByRole('link', { name: 'Applications', exact: true }).click();
+    await page.getByRole('heading', { name: 'Suivi tension ' + run }).waitFor();
+    await page.getByText('Vous n’avez autorisé aucune application.').waitFor();
+    await page.getByText('Ce qu’elle peut demander').first().click();
+    await page.getByText('lire, rechercher : vos mesures et résultats').first().waitFor();
+    await check(page, '09c-applications');
+    const verifier = require('node:crypto').randomBytes(32).toString('base64url');
+    const challenge = require('node:crypto').createHash('sha256').update(verifier).digest('base64url');
+    const authorize = base + '/oauth/authorize?' + new URLSearchParams({
+      response_type: 'code', client_id: clientId, redirect_uri: redirect, scope: 'launch/patient patient/Patient.rs',
+      state: 'etat-' + run, code_challenge: challenge, code_challenge_method: 'S256',
+    });
+    await page.goto(authorize);
+    await page.getByLabel('Jeton de connexion nationale').fill(patientApi);
+    await Promise.all([page.waitForURL(/\/cb\?/), page.getByRole('button', { name: 'Autoriser' }).click()]);
+    const back = new URL(page.url());
+    assert.equal(back.searchParams.get('state'), 'etat-' + run);
+    const code = back.searchParams.get('code');
+    assert.ok(code, 'the authorisation page sent a code back: ' + page.url());
+    const tokRes = await fetch(base + '/oauth/token', {
+      method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirect, client_id: clientId, code_verifier: verifier }),
+    });
+    const appToken = (await tokRes.json()).access_token;
+    assert.ok(appToken, 'the app gets its token');
+    assert.equal((await api('GET', `Patient/${adult.id}`, appToken)).status, 200, 'the authorised app reads the record');
+    await page.goto(base + '/espace/#/applications');
+    await page.getByRole('button', { name: 'Retirer l’accès de Suivi tension ' + run }).waitFor();
+    page.once('dialog', (d) => d.accept());
+    await page.getByRole('button', { name: 'Retirer l’accès de Suivi tension ' + run }).click();
+    await page.getByText(`L’application « Suivi tension ${run} » n’a plus accès à votre dossier.`).waitFor();
+    await page.getByText('Vous n’avez autorisé aucune application.').waitFor();
+    await check(page, '09d-applications-retiree');
+    const revoked = await api('GET', `Patient/${adult.id}`, appToken);
+    assert.ok(revoked.status === 404 || revoked.status === 401 || revoked.status === 403,
+      'revoked: the app\'s token no longer reads the record (' + revoked.status + ')');
+    // The catalogue of a reused test database does not keep this run's app.
+    await fetch(base + '/apps/' + clientId, { method: 'DELETE', headers: { Authorization: 'Bearer ' + operator } });
+    log(`applications: listed, authorised on /oauth/authorize, revoked (the app then gets ${revoked.status})`);
+
     // --- 6. Profile and the summary's PDF; agenda with its reminders and calendar link;
     // settings.
     await page.getByRole('link', { name: 'Profil', exact: true }).click();
