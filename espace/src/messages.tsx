@@ -22,7 +22,7 @@ export function partyName(ref: any, pid: string): string {
   return address ? `${name} (${address})` : name;
 }
 
-function subject(m: any): string {
+export function subject(m: any): string {
   return m?.topic?.text || m?.topic?.coding?.[0]?.display || m?.note?.[0]?.text || 'Sans objet';
 }
 function when(m: any): string {
@@ -72,7 +72,7 @@ export function threads(list: any[]): Thread[] {
   return out.sort((a, b) => when(b.messages[b.messages.length - 1]).localeCompare(when(a.messages[a.messages.length - 1])));
 }
 
-async function loadMessages(pid: string): Promise<any[]> {
+export async function loadMessages(pid: string): Promise<any[]> {
   const b = await get(`Communication?patient=${encodeURIComponent(pid)}&_count=200`);
   return entries(b).filter((r: any) => r.resourceType === 'Communication');
 }

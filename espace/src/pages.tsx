@@ -5,6 +5,7 @@ import type { Ctx } from './main';
 import { Busy, ErrorBox, PageTitle, frDate, useLoad } from './ui';
 import { accessRow } from './history';
 import { docTitle, docDate } from './documents';
+import { loadMessages, partyName, subject, threads, unread } from './messages';
 
 export function Login({ onDone }: { onDone: () => void }) {
   const [kind, setKind] = useState('patient');
@@ -96,6 +97,8 @@ export function Home({ ctx }: { ctx: Ctx }) {
   const newDocs = entries(docs).filter(
     (d: any) => d.resourceType === 'DocumentReference' && (!since || (d.meta?.lastUpdated || docDate(d)) > since),
   );
+  const [messages, msgError, msgLoading] = useLoad(() => loadMessages(pid), [pid]);
+  const unreadThreads = threads(messages || []).filter((t) => t.messages.some((m) => unread(m, pid)));
   const rows = entries(accesses).filter((a: any) => a.resourceType === 'AuditEvent').map(accessRow);
   return (
     <section aria-labelledby="titre-page">
@@ -116,6 +119,22 @@ export function Home({ ctx }: { ctx: Ctx }) {
             </ul>
           ) : <p>Aucun nouveau document.</p>)}
           <p><a href="#/documents">Tous vos documents</a></p>
+        </section>
+        <section class="card" aria-labelledby="h-messages">
+          <h2 id="h-messages">Messages non lus</h2>
+          {msgLoading && <Busy label="Recherche des messages…" />}
+          <ErrorBox error={msgError} />
+          {!msgLoading && !msgError && (unreadThreads.length ? (
+            <ul class="plain">
+              {unreadThreads.map((t) => (
+                <li key={t.id}>
+                  <a href={`#/messages/${encodeURIComponent(t.id)}`}>{subject(t.messages[0])}</a> —{' '}
+                  {partyName(t.messages[t.messages.length - 1].sender, pid)}
+                </li>
+              ))}
+            </ul>
+          ) : <p>Aucun message non lu.</p>)}
+          <p><a href="#/messages">Tous vos messages</a></p>
         </section>
         <section class="card" aria-labelledby="h-acces">
           <h2 id="h-acces">Accès à votre dossier</h2>

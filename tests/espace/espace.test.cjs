@@ -340,7 +340,11 @@ async function main() {
         { contentAttachment: { contentType: 'text/plain', title: 'Compte rendu', data: Buffer.from(letter).toString('base64') } },
       ],
     });
+    await page.getByRole('link', { name: 'Accueil', exact: true }).click();
+    await page.locator('#h-messages').waitFor();
+    await page.getByRole('link', { name: 'Résultats de votre bilan' }).waitFor();
     await page.getByRole('link', { name: 'Messages', exact: true }).click();
+    await page.getByRole('heading', { name: 'Messages', exact: true }).waitFor();
     await page.getByRole('link', { name: 'Résultats de votre bilan' }).waitFor();
     await page.getByText('Non lu', { exact: true }).waitFor();
     await check(page, '09-messages');
