@@ -5,6 +5,7 @@ import { useState } from 'preact/hooks';
 import { entries, get, parameters, post, request } from './api';
 import type { Ctx } from './main';
 import { Busy, ErrorBox, Notice, PageTitle, frDate, patientName, useLoad } from './ui';
+import { AddEntry, EntryActions, SECTION_KIND } from './profile_edit';
 
 function label(r: any): string {
   const cc = r?.code || r?.vaccineCode || r?.medicationCodeableConcept || r?.relationship;
@@ -27,7 +28,12 @@ function value(r: any): string {
 
 export function Profile({ ctx }: { ctx: Ctx }) {
   const pid = ctx.patient.id;
-  const [bundle, error, loading] = useLoad(() => get(`Patient/${encodeURIComponent(pid)}/$profile`), [pid]);
+  const [bundle, error, loading, reload] = useLoad(() => get(`Patient/${encodeURIComponent(pid)}/$profile`), [pid]);
+  const [changed, setChanged] = useState('');
+  const done = (msg: string) => {
+    setChanged(msg);
+    reload();
+  };
   const [pdfError, setPdfError] = useState<unknown>(null);
   const [pdfBusy, setPdfBusy] = useState(false);
   const all = entries(bundle);
@@ -55,14 +61,17 @@ export function Profile({ ctx }: { ctx: Ctx }) {
   return (
     <section aria-labelledby="titre-page">
       <PageTitle>Profil médical</PageTitle>
-      <p>Votre profil rassemble ce que vous avez déclaré et ce que vos professionnels et vos documents y ont apporté.</p>
+      <p>Votre profil rassemble ce que vous avez déclaré et ce que vos professionnels et vos documents y ont apporté.
+        Vous corrigez ou supprimez ce que vous avez déclaré ; vous pouvez masquer toute entrée aux professionnels.</p>
       <button type="button" onClick={download} disabled={pdfBusy}>Télécharger la synthèse médicale (PDF)</button>
       {pdfBusy && <Busy label="Préparation de la synthèse…" />}
       <ErrorBox error={pdfError} />
       {loading && <Busy label="Chargement du profil…" />}
       <ErrorBox error={error} />
+      {changed && <Notice>{changed}</Notice>}
       {lists.map((l: any) => {
         const items = (l.entry || []).map((e: any) => ({ r: byRef.get(e.item?.reference), e }));
+        const kind = SECTION_KIND[l.code?.coding?.[0]?.code || ''];
         return (
           <section class="card" key={l.id || l.title} aria-label={l.title}>
             <h2>{l.title || l.code?.text}</h2>
@@ -75,11 +84,14 @@ export function Profile({ ctx }: { ctx: Ctx }) {
                       {label(r)}{value(r) && ` : ${value(r)}`}{when(r) && ` — ${frDate(when(r))}`}
                       {source === 'patient' && <span class="meta"> (déclaré par vous)</span>}
                       {source === 'document' && <span class="meta"> (issu d’un document)</span>}
+                      {source === 'professional' && <span class="meta"> (saisi par un professionnel)</span>}
+                      <EntryActions kind={kind} pid={pid} r={r} own={source === 'patient'} name={label(r)} done={done} />
                     </li>
                   );
                 })}
               </ul>
             ) : <p class="meta">Rien n’est renseigné.</p>}
+            {kind && <AddEntry kind={kind} pid={pid} done={done} />}
           </section>
         );
       })}

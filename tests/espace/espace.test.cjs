@@ -179,6 +179,11 @@ async function main() {
       resourceType: 'CareTeam', status: 'active', name: 'Médecine générale', subject: { reference: `Patient/${adult.id}` },
       participant: [{ member: { identifier: { system: RPPS_SYSTEM, value: RPPS_DOCTOR }, display: 'Dr Jérôme Dupré' } }],
     });
+    // A professional's entry in the profile: the patient may hide it, not correct or delete it.
+    const proAllergy = await must('POST', 'AllergyIntolerance', system, {
+      resourceType: 'AllergyIntolerance', patient: { reference: `Patient/${adult.id}` }, code: { text: 'Pénicilline' },
+      clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical', code: 'active' }] },
+    });
     const patientApi = token(['--actor', 'patient', '--id', 'patient-' + INS_ADULT, '--patient', INS_ADULT]);
     await must('POST', `Patient/${adult.id}/$treating-physician`, patientApi,
       { resourceType: 'Parameters', parameter: [{ name: 'actor', valueString: RPPS_TREATING }] });
@@ -435,6 +440,60 @@ async function main() {
     assert.equal(fs.readFileSync(pdfPath).subarray(0, 5).toString('latin1'), '%PDF-', 'the summary is a PDF');
     assert.match(download.suggestedFilename(), /^synthese-medicale-.*\.pdf$/);
     await check(page, '10-profil');
+
+    // --- 6b. The profile's own entries (issue 18): an allergy added, corrected, hidden from
+    // professionals (checked through the API as the care-team doctor), deleted; a weight of 0
+    // refused in words, a valid one added; the professional's entry has no correct/delete.
+    const allergies = page.getByRole('region', { name: 'Allergies et intolérances' });
+    await allergies.getByText('Pénicilline').first().waitFor();
+    assert.equal(await allergies.getByRole('button', { name: 'Corriger Pénicilline' }).count(), 0, 'a professional\'s entry cannot be corrected');
+    assert.equal(await allergies.getByRole('button', { name: 'Supprimer Pénicilline' }).count(), 0, 'a professional\'s entry cannot be deleted');
+    await allergies.getByRole('button', { name: 'Masquer aux professionnels Pénicilline' }).waitFor();
+    await page.getByLabel('Allergie ou intolérance').fill('Pollen de boulot');
+    await page.getByRole('button', { name: 'Ajouter l’allergie' }).click();
+    await page.getByText('Votre allergie est ajoutée à votre profil.').waitFor();
+    await allergies.getByText('Pollen de boulot').first().waitFor();
+    await allergies.getByRole('button', { name: 'Corriger Pollen de boulot' }).click();
+    await page.getByLabel('Correction de « Pollen de boulot »').fill('Pollen de bouleau');
+    await page.getByRole('button', { name: 'Enregistrer', exact: true }).click();
+    await page.getByText('« Pollen de bouleau » est enregistré.').waitFor();
+    await allergies.locator('li', { hasText: 'Pollen de bouleau' }).getByText('(déclaré par vous)').waitFor();
+    let myAllergy = entries(await must('GET', `AllergyIntolerance?patient=${adult.id}`, patientApi))
+      .find((r) => r.code?.text === 'Pollen de bouleau');
+    assert.ok(myAllergy, 'the corrected allergy is in the record');
+    assert.equal(myAllergy.recorder?.reference, `Patient/${adult.id}`, 'the patient recorded it');
+    assert.equal(myAllergy.meta.versionId, '2', 'corrected: a second version');
+
+    await page.getByLabel('Poids (kg)').fill('0');
+    await page.getByRole('button', { name: 'Ajouter la mesure' }).click();
+    await page.getByText(/Ce poids n’est pas accepté : une mesure possible est comprise entre 0,2 et 700 kg\./).waitFor();
+    await check(page, '10b-profil-poids-refuse');
+    await page.getByLabel('Poids (kg)').fill('64,5');
+    await page.getByRole('button', { name: 'Ajouter la mesure' }).click();
+    await page.getByText('Votre poids est ajouté à votre profil.').waitFor();
+    await page.getByRole('region', { name: 'Mesures' }).getByText(/64\.5 kg/).waitFor();
+    assert.equal(await page.getByText(/Ce poids n’est pas accepté/).count(), 0, 'the refusal is gone once a weight is accepted');
+
+    const inDoctorsProfile = async () => entries(await must('GET', `Patient/${adult.id}/$profile`, doctor))
+      .some((r) => r.resourceType === 'AllergyIntolerance' && r.id === myAllergy.id);
+    assert.ok(await inDoctorsProfile(), 'the doctor sees the allergy before it is hidden');
+    await allergies.getByRole('button', { name: 'Masquer aux professionnels Pollen de bouleau' }).click();
+    await page.getByText('« Pollen de bouleau » est maintenant masqué aux professionnels de santé.').waitFor();
+    await allergies.getByRole('button', { name: 'Montrer aux professionnels Pollen de bouleau' }).waitFor();
+    assert.ok(!(await inDoctorsProfile()), 'hidden: not in the care-team doctor\'s $profile');
+    assert.equal((await api('GET', `AllergyIntolerance/${myAllergy.id}`, doctor)).status, 404, 'hidden: the doctor\'s read answers as for a missing entry');
+    await check(page, '10c-profil-modifie');
+    await allergies.getByRole('button', { name: 'Montrer aux professionnels Pollen de bouleau' }).click();
+    await page.getByText('« Pollen de bouleau » est de nouveau visible par les professionnels qui vous suivent.').waitFor();
+    assert.ok(await inDoctorsProfile(), 'shown again: back in the doctor\'s $profile');
+    page.once('dialog', (d) => d.accept());
+    await allergies.getByRole('button', { name: 'Supprimer Pollen de bouleau' }).click();
+    await page.getByText('« Pollen de bouleau » est supprimé de votre profil.').waitFor();
+    await allergies.locator('li', { hasText: 'Pollen de bouleau' }).waitFor({ state: 'detached', timeout: 10000 });
+    const gone = (await api('GET', `AllergyIntolerance/${myAllergy.id}`, patientApi)).status;
+    assert.ok(gone === 410 || gone === 404, 'deleted in the record (' + gone + ')');
+    await allergies.getByText('Pénicilline').first().waitFor();
+    log(`profile entries: allergy ${myAllergy.id} added, corrected, hidden (doctor checked), shown, deleted; weight 0 refused, 64.5 kg added; professional's ${proAllergy.id} not editable`);
 
     await page.getByRole('link', { name: 'Agenda', exact: true }).click();
     await page.getByRole('heading', { name: 'Rappels de vaccination et de dépistage' }).waitFor();
