@@ -11,7 +11,7 @@ function label(r: any): string {
   const cc = r?.code || r?.vaccineCode || r?.medicationCodeableConcept || r?.relationship;
   return (
     cc?.text || cc?.coding?.[0]?.display || cc?.coding?.[0]?.code || r?.description || r?.title ||
-    (r?.name ? patientName(r) : '') || r?.resourceType || 'Entrée'
+    (typeof r?.name === 'string' ? r.name : r?.name ? patientName(r) : '') || r?.resourceType || 'Entrée'
   );
 }
 function when(r: any): string {
@@ -72,6 +72,8 @@ export function Profile({ ctx }: { ctx: Ctx }) {
       {lists.map((l: any) => {
         const items = (l.entry || []).map((e: any) => ({ r: byRef.get(e.item?.reference), e }));
         const kind = SECTION_KIND[l.code?.coding?.[0]?.code || ''];
+        // The care team is the record's own list, not a statement to hide from professionals.
+        const actions = l.code?.coding?.[0]?.code !== '85847-2';
         return (
           <section class="card" key={l.id || l.title} aria-label={l.title}>
             <h2>{l.title || l.code?.text}</h2>
@@ -85,7 +87,7 @@ export function Profile({ ctx }: { ctx: Ctx }) {
                       {source === 'patient' && <span class="meta"> (déclaré par vous)</span>}
                       {source === 'document' && <span class="meta"> (issu d’un document)</span>}
                       {source === 'professional' && <span class="meta"> (saisi par un professionnel)</span>}
-                      <EntryActions kind={kind} pid={pid} r={r} own={source === 'patient'} name={label(r)} done={done} />
+                      {actions && <EntryActions kind={kind} pid={pid} r={r} own={source === 'patient'} name={label(r)} done={done} />}
                     </li>
                   );
                 })}
