@@ -19,7 +19,7 @@ function when(r: any): string {
 }
 function value(r: any): string {
   const q = r?.valueQuantity;
-  if (q) return `${q.value} ${q.unit || q.code || ''}`.trim();
+  if (q) return `${typeof q.value === 'number' ? q.value.toLocaleString('fr-FR') : q.value} ${q.unit || q.code || ''}`.trim();
   if (r?.component?.length)
     return r.component.map((c: any) => c.valueQuantity ? `${c.valueQuantity.value}` : '').filter(Boolean).join('/') +
       ' ' + (r.component[0]?.valueQuantity?.unit || '');

@@ -471,7 +471,15 @@ async function main() {
     await page.getByLabel('Poids (kg)').fill('64,5');
     await page.getByRole('button', { name: 'Ajouter la mesure' }).click();
     await page.getByText('Votre poids est ajouté à votre profil.').waitFor();
-    await page.getByRole('region', { name: 'Mesures' }).getByText(/64\.5 kg/).waitFor();
+    await page.getByRole('region', { name: 'Mesures' }).getByText(/64,5 kg/).waitFor();
+    await page.getByLabel('Traitement (médicament et dose)').fill('Lévothyroxine 75 µg le matin');
+    await page.getByRole('button', { name: 'Ajouter le traitement' }).click();
+    await page.getByText('Votre traitement est ajouté à votre profil.').waitFor();
+    const treatments = page.getByRole('region', { name: 'Traitements en cours' });
+    await treatments.getByRole('button', { name: 'Corriger Lévothyroxine 75 µg le matin' }).waitFor();
+    const statement = entries(await must('GET', `MedicationStatement?patient=${adult.id}`, patientApi))
+      .find((r) => r.medicationCodeableConcept?.text === 'Lévothyroxine 75 µg le matin');
+    assert.equal(statement?.informationSource?.reference, `Patient/${adult.id}`, 'the treatment is the patient\'s statement');
     assert.equal(await page.getByText(/Ce poids n’est pas accepté/).count(), 0, 'the refusal is gone once a weight is accepted');
 
     const inDoctorsProfile = async () => entries(await must('GET', `Patient/${adult.id}/$profile`, doctor))
@@ -493,7 +501,7 @@ async function main() {
     const gone = (await api('GET', `AllergyIntolerance/${myAllergy.id}`, patientApi)).status;
     assert.ok(gone === 410 || gone === 404, 'deleted in the record (' + gone + ')');
     await allergies.getByText('Pénicilline').first().waitFor();
-    log(`profile entries: allergy ${myAllergy.id} added, corrected, hidden (doctor checked), shown, deleted; weight 0 refused, 64.5 kg added; professional's ${proAllergy.id} not editable`);
+    log(`profile entries: allergy ${myAllergy.id} added, corrected, hidden (doctor checked), shown, deleted; weight 0 refused, 64.5 kg and a treatment added; professional's ${proAllergy.id} not editable`);
 
     await page.getByRole('link', { name: 'Agenda', exact: true }).click();
     await page.getByRole('heading', { name: 'Rappels de vaccination et de dépistage' }).waitFor();
