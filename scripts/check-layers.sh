@@ -23,8 +23,9 @@ declare -A allowed=(
   [summary]="base profiles model"
   [fhir]="base storage profiles model mapping dossier agenda health_profile prevention summary"
   [xds]="base storage profiles model mapping dossier"
+  [mail]="base storage profiles model mapping dossier health_profile"
   [conformance]="base profiles model"
-  [server]="base storage profiles model mapping dossier agenda health_profile fhir xds conformance prevention summary"
+  [server]="base storage profiles model mapping dossier agenda health_profile fhir xds mail conformance prevention summary"
   [bench]="base storage profiles model mapping dossier fhir xds"
 )
 
