@@ -293,7 +293,7 @@ std::string HelpText() {
       << "            (once each; the gateway also does it every --reminder-interval-s)\n"
       << "  ingest-mail     file the message/rfc822 on standard input as a Communication of the\n"
       << "                  addressed patient [--recipient ADDRESS] (a Postfix pipe transport;\n"
-      << "                  exit 0, 65 bad mail, 67 unknown recipient, 75 retry later, 77 refused)\n"
+      << "                  exit 0, 65 bad mail, 67 no such patient, 75 retry, 77 refused)\n"
       << "  conformance  run TestScript suites: --base URL [--token T] [--var name=value]...\n"
       << "            [--report-dir DIR] [suite...] (default: conformance/suites)\n"
       << "  token     print a development token: --actor KIND [--id ID] [--profession CODE]\n"
