@@ -167,9 +167,10 @@ HttpResponse Gateway::MailInbound(const HttpRequest& req) {
   HttpResponse refusal;
   auto actor = Authenticate(req, false, &refusal);
   if (!actor) return refusal;
-  if (actor->kind != profiles::ActorKind::kSystem)
+  if (actor->kind != profiles::ActorKind::kSystem || actor->PrincipalId() != config_.mail_relay_id)
     return refuse(Status(ErrorCode::kForbidden,
-                         "/mail/inbound is the mail relay's: it takes a system token"));
+                         "/mail/inbound is the mail relay's: it takes the system token of client " +
+                             config_.mail_relay_id + " (--mail-relay-id)"));
   const std::string* type = req.Header("Content-Type");
   std::string media = type ? type->substr(0, type->find(';')) : "";
   while (!media.empty() && media.back() == ' ') media.pop_back();

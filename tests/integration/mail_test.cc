@@ -40,6 +40,7 @@ class MailTest : public ::testing::Test {
     tokens_["patient"] = Token({"--actor", "patient", "--id", "pat-" + run_, "--patient", ins_});
     tokens_["relay"] =
         Token({"--actor", "system", "--id", "mail-relay", "--client-id", "mail-relay"});
+    tokens_["lab"] = Token({"--actor", "system", "--id", "lab-mail", "--client-id", "lab-mail"});
     tokens_["doctor"] = Token({"--actor", "professional", "--id", "8100000000" + run_.substr(0, 2),
                                "--profession", "10", "--org", "org-a"});
     auto r = As("operator", "PUT", "/fhir/Patient/" + pid_,
@@ -189,7 +190,7 @@ TEST_F(MailTest, BadMailIsRefusedWithItsReasonAndLeavesNothing) {
            "@patient.mssante.test\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed\r\n\r\n"
            "--x\r\nContent-Type: text/plain\r\n\r\nhi\r\n",
        400, "malformed MIME"},
-      {"not a message", "just some words\n", 400, "no From address"},
+      {"not a message", "just some words\n", 400, "malformed MIME"},
   };
   for (const auto& c : cases) {
     auto r = As("relay", "POST", "/mail/inbound", c.body);
@@ -200,6 +201,9 @@ TEST_F(MailTest, BadMailIsRefusedWithItsReasonAndLeavesNothing) {
   // Not the relay's door for anyone else, and only for a message.
   auto doctor = As("doctor", "POST", "/mail/inbound", Mail(""));
   EXPECT_EQ(doctor.status, 403) << doctor.body;
+  auto lab = As("lab", "POST", "/mail/inbound", Mail(""));
+  EXPECT_EQ(lab.status, 403) << lab.body;
+  EXPECT_NE(lab.body.find("client mail-relay"), std::string::npos) << lab.body;
   auto json = As("relay", "POST", "/mail/inbound", Mail(""), "Content-Type: application/json");
   EXPECT_EQ(json.status, 415) << json.body;
   auto get = As("relay", "GET", "/mail/inbound", "");
