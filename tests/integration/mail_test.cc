@@ -6,8 +6,9 @@
 // is refused with its reason and leaves nothing behind.
 #include <gtest/gtest.h>
 
-#include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "base/json.h"
@@ -208,8 +209,10 @@ TEST_F(MailTest, BadMailIsRefusedWithItsReasonAndLeavesNothing) {
   EXPECT_EQ(json.status, 415) << json.body;
   auto get = As("relay", "GET", "/mail/inbound", "");
   EXPECT_EQ(get.status, 405) << get.body;
+  HttpClient nobody;
+  nobody.SetBearer("");
   auto anonymous =
-      HttpClient().Request("POST", gateway_->base_url() + "/mail/inbound", {kRfc822}, Mail(""));
+      nobody.Request("POST", gateway_->base_url() + "/mail/inbound", {kRfc822}, Mail(""));
   EXPECT_EQ(anonymous.status, 401) << anonymous.body;
   EXPECT_EQ(Messages(), before);
 }
