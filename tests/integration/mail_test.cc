@@ -180,6 +180,10 @@ TEST_F(MailTest, BadMailIsRefusedWithItsReasonAndLeavesNothing) {
   std::vector<Case> cases = {
       {"unknown recipient", Mail("", "2799999999999@patient.mssante.test"), 404,
        "unknown recipient 2799999999999@patient.mssante.test"},
+      // All or nothing: the first recipient's message is not kept when the second is unknown.
+      {"known then unknown recipient",
+       Mail("", ins_ + "@patient.mssante.test' --to '2799999999998@patient.mssante.test"), 404,
+       "unknown recipient 2799999999998@patient.mssante.test"},
       {"no patient address", Mail("", "dr.house@medecin.mssante.test"), 404,
        "no recipient of the message is a patient address"},
       {"oversize", Mail("--pad 30000"), 413, "more than the 20000 accepted"},
