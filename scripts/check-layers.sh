@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The layering as a build-level check (run by ./carnet test as the ctest test `layers`):
 # every #include "folder/..." of a layer folder names a folder the table below allows, so
-# that dependencies point down (server -> fhir, xds -> dossier -> mapping -> profiles, model,
+# that dependencies point down (server -> fhir, xds, mail -> dossier -> mapping -> profiles, model,
 # storage -> base; fhir -> agenda, prevention, summary -> model) and the two protocol faces, fhir/ and
 # xds/, never include each other; only storage/ speaks to PostgreSQL (libpq-fe.h); and the
 # folders already migrated hold no SQL (below). Prints each violation as file:line and exits 1.
@@ -23,8 +23,9 @@ declare -A allowed=(
   [summary]="base profiles model"
   [fhir]="base storage profiles model mapping dossier agenda health_profile prevention summary"
   [xds]="base storage profiles model mapping dossier"
+  [mail]="base storage profiles model mapping dossier health_profile"
   [conformance]="base profiles model"
-  [server]="base storage profiles model mapping dossier agenda health_profile fhir xds conformance prevention summary"
+  [server]="base storage profiles model mapping dossier agenda health_profile fhir xds mail conformance prevention summary"
   [bench]="base storage profiles model mapping dossier fhir xds"
 )
 
@@ -57,14 +58,14 @@ while IFS= read -r hit; do
       ;;
   esac
 done < <(grep -rnE '#include <libpq-fe.h>' --include='*.h' --include='*.cc' \
-           base model prevention summary agenda health_profile storage profiles mapping dossier fhir xds server conformance bench tests \
+           base model prevention summary agenda health_profile storage profiles mapping dossier fhir xds mail server conformance bench tests \
            || true)
 
 # No SQL outside storage/ (issue 14): a file defines no storage::Statement and holds no SQL in a
 # string literal: every layer but storage/ (bench/'s loaders are a tool, not a layer, and keep
 # their bulk SQL). Uppercase keywords in the shapes only SQL has, so that words of prose
 # ("select", an HTTP DELETE) do not count; comment lines are skipped.
-sql_free=(profiles server model prevention summary dossier agenda health_profile fhir xds mapping)
+sql_free=(profiles server model prevention summary dossier agenda health_profile fhir xds mapping mail)
 sql='\bSELECT\b|\bINSERT INTO\b|\bUPDATE [a-z_]+ SET\b|\bDELETE FROM\b|\bON CONFLICT\b|'
 sql+='\bFOR UPDATE\b|\b(CREATE|ALTER|DROP) (TABLE|INDEX)\b|\bTRUNCATE\b|\bpg_[a-z_]+\('
 while IFS= read -r hit; do

@@ -9,6 +9,7 @@ CARNET_PACKAGES=(
   libgtest-dev postgresql-15 postgresql-client-15
   python3-aiosmtpd  # the local SMTP server the notification tests deliver to
   libical-dev       # the agenda's iCalendar feed (RFC 5545), written by agenda/icalendar.h
+  libgmime-3.0-dev  # the MIME parser of mail received by carnet (mail/mime.h, issue 17)
   # The patient summary's PDF (summary/pdf.cc): Cairo's PDF surface and Pango's text layout
   # (UTF-8 shaping, line breaking), with a font that has every French letter.
   libcairo2-dev libpango1.0-dev fonts-dejavu-core

@@ -135,6 +135,12 @@ const std::vector<Setting>& Settings() {
       STRING_SETTING(mail_domain,
                      "domain of the secure-messaging addresses (<INS>@patient.DOMAIN, "
                      "<first>.<last>@<profession>.DOMAIN)"),
+      INT_SETTING(mail_max_bytes, 1024, 64 << 20,
+                  "largest message received by mail (bytes; ingest-mail, POST /mail/inbound)"),
+      INT_SETTING(mail_max_parts, 1, 1000, "most MIME parts of a message received by mail"),
+      INT_SETTING(mail_max_depth, 1, 50, "deepest multipart nesting of a message received by mail"),
+      STRING_SETTING(mail_relay_id,
+                     "client id of the system actor `carnet-gateway ingest-mail` files mail as"),
       INT_SETTING(outbox_poll_ms, 10, 600000, "how often the notification outbox is polled (ms)"),
       STRING_SETTING(webhook_allowed_hosts,
                      "host[:port],... webhooks may reach although loopback, private or link-local "
@@ -285,6 +291,9 @@ std::string HelpText() {
       << "  purge     erase the records closed more than --retention-days ago (audit kept)\n"
       << "  send-reminders  queue the vaccination and screening reminders due [--date YYYY-MM-DD]\n"
       << "            (once each; the gateway also does it every --reminder-interval-s)\n"
+      << "  ingest-mail     file the message/rfc822 on standard input as a Communication of the\n"
+      << "                  addressed patient [--recipient ADDRESS] (a Postfix pipe transport;\n"
+      << "                  exit 0, 65 bad mail, 67 no such patient, 75 retry, 77 refused)\n"
       << "  conformance  run TestScript suites: --base URL [--token T] [--var name=value]...\n"
       << "            [--report-dir DIR] [suite...] (default: conformance/suites)\n"
       << "  token     print a development token: --actor KIND [--id ID] [--profession CODE]\n"

@@ -73,6 +73,12 @@ struct Config {
   // Secure messaging: the domain of the parties' MSSante-style addresses
   // (profiles/mail_address.h).
   std::string mail_domain = "carnet.invalid";
+  // Mail in (mail/mime.h): what a message received by mail may hold, and the relay's id
+  // (the client id of the system actor `ingest-mail` files as).
+  int mail_max_bytes = 10 << 20;
+  int mail_max_parts = 20;
+  int mail_max_depth = 5;
+  std::string mail_relay_id = "mail-relay";
   int outbox_poll_ms = 1000;
   int outbox_max_attempts = 12;
   // Webhook destinations allowed although not public ("host[:port],...";

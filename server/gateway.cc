@@ -3,6 +3,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "fhir/format.h"
+#include "mail/inbound.h"
 #include "profiles/agenda_feed.h"
 #include "storage/health.h"
 #include "storage/migrations.h"
@@ -23,7 +24,7 @@ HttpResponse NotFoundResponse(const HttpRequest& req) {
   return Json(404, "{\"error\":\"no such endpoint\",\"path\":\"" + JsonEscape(req.path) +
                        "\",\"endpoints\":[\"/healthz\",\"/readyz\",\"/fhir\",\"/xds/registry\","
                        "\"/xds/repository\",\"/espace/\",\"/apps\",\"/oauth/authorize\","
-                       "\"/oauth/token\",\"/.well-known/smart-configuration\"]}");
+                       "\"/oauth/token\",\"/.well-known/smart-configuration\",\"/mail/inbound\"]}");
 }
 
 }  // namespace
@@ -77,6 +78,7 @@ HttpResponse Gateway::Handle(const HttpRequest& req) {
     return fhir ? fhir_.Handle(req, session) : xds_.Handle(req, session);
   }
   if (req.path.rfind("/agenda/", 0) == 0) return AgendaFeed(req);
+  if (req.path == "/mail/inbound") return MailInbound(req);
   if (Espace::Owns(req.path)) return espace_.Handle(req);
   if (config_.debug_routes && req.path == "/debug/sleep") return DebugSleep(req);
   if (config_.debug_routes && req.path == "/debug/echo") {
@@ -151,6 +153,51 @@ HttpResponse Gateway::AgendaFeed(const HttpRequest& req) {
   profiles::AccessSession session(access_, std::move(holder->actor), {req.request_id, req.peer});
   HttpResponse r = fhir_.Handle(agenda, session);
   if (req.method == "HEAD") r.body.clear();
+  return r;
+}
+
+HttpResponse Gateway::MailInbound(const HttpRequest& req) {
+  auto refuse = [](Status st) { return fhir::RenderError(st, fhir::Negotiated{}); };
+  if (req.method != "POST") {
+    HttpResponse r = refuse(Status(ErrorCode::kMethodNotAllowed,
+                                   "/mail/inbound takes a message with POST (message/rfc822)"));
+    r.SetHeader("Allow", "POST");
+    return r;
+  }
+  HttpResponse refusal;
+  auto actor = Authenticate(req, false, &refusal);
+  if (!actor) return refusal;
+  if (actor->kind != profiles::ActorKind::kSystem || actor->PrincipalId() != config_.mail_relay_id)
+    return refuse(Status(ErrorCode::kForbidden,
+                         "/mail/inbound is the mail relay's: it takes the system token of client " +
+                             config_.mail_relay_id + " (--mail-relay-id)"));
+  const std::string* type = req.Header("Content-Type");
+  std::string media = type ? type->substr(0, type->find(';')) : "";
+  while (!media.empty() && media.back() == ' ') media.pop_back();
+  for (char& c : media) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (media != "message/rfc822")
+    return refuse(Status(ErrorCode::kUnsupportedMediaType,
+                         "/mail/inbound takes Content-Type message/rfc822, not '" +
+                             (type ? *type : std::string()) + "'"));
+  mail::MailLimits limits{static_cast<size_t>(config_.mail_max_bytes), config_.mail_max_parts,
+                          config_.mail_max_depth};
+  auto message = mail::ParseMail(req.body, limits);
+  if (!message.ok()) return refuse(message.status());
+  profiles::AccessSession session(access_, std::move(*actor), {req.request_id, req.peer});
+  std::vector<dossier::WriteResult> filed;
+  Status st = storage::RunInTransaction(pool_, [&](storage::Transaction& tx) -> Status {
+    session.BeginAttempt();
+    auto r = mail::FileInboundMail(tx, session, *message);
+    if (!r.ok()) return r.status();
+    filed = std::move(r).value();
+    return Status::Ok();
+  });
+  if (!st.ok()) return refuse(st);
+  std::string ids;
+  for (const auto& f : filed)
+    ids += (ids.empty() ? "\"" : ",\"") + JsonEscape("Communication/" + f.stored.id) + "\"";
+  HttpResponse r = Json(201, "{\"filed\":[" + ids + "]}");
+  r.SetHeader("Location", config_.FhirBaseUrl() + "/Communication/" + filed[0].stored.id);
   return r;
 }
 

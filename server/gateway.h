@@ -40,6 +40,9 @@ class Gateway {
   // GET /agenda/<secret>.ics: the agenda of the record a calendar link was issued for, read
   // as the identity that asked for it (profiles/agenda_feed.h).
   HttpResponse AgendaFeed(const HttpRequest& req);
+  // POST /mail/inbound (message/rfc822): a message received by the mail relay (a system
+  // token) filed as a Communication in the addressed patient's record (mail/inbound.h).
+  HttpResponse MailInbound(const HttpRequest& req);
   // Authenticates the request; on failure, audits the attempt and answers 401 in the
   // protocol's own form.
   std::optional<profiles::Actor> Authenticate(const HttpRequest& req, bool xds,

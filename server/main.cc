@@ -14,6 +14,7 @@
 #include "conformance/suite_variables.h"
 #include "conformance/test_script.h"
 #include "dossier/search_index.h"
+#include "mail/inbound.h"
 #include "model/structure.h"
 #include "prevention/rules.h"
 #include "profiles/access.h"
@@ -279,6 +280,68 @@ int AuditVerify(const Config& config) {
   return 0;
 }
 
+// `carnet-gateway ingest-mail [--recipient ADDRESS]`: a mail server's delivery (a Postfix pipe
+// transport, `argv=carnet-gateway ingest-mail --data-dir DIR --recipient ${recipient}`): the
+// message/rfc822 on standard input becomes a Communication in the record of the patient it is
+// addressed to (the envelope recipient when given, else its To and Cc), written as the system
+// actor --mail-relay-id, all or nothing. Exit codes per sysexits(3) (mail/inbound.h), the
+// reason on standard error (the mail server puts it in its bounce).
+int IngestMailCommand(const Config& config) {
+  std::string recipient;
+  for (size_t i = 0; i < config.args.size(); ++i) {
+    if (config.args[i] == "--recipient" && i + 1 < config.args.size()) {
+      recipient = config.args[++i];
+    } else {
+      std::cerr << "carnet ingest-mail: takes [--recipient ADDRESS], not " << config.args[i]
+                << "\n";
+      return 64;  // EX_USAGE
+    }
+  }
+  if (Status domain = profiles::CheckMailDomain(config.mail_domain); !domain.ok()) {
+    std::cerr << "carnet ingest-mail: mail_domain: " << domain.message() << "\n";
+    return 78;  // EX_CONFIG
+  }
+  profiles::SetMailDomain(config.mail_domain);
+  std::string raw((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  mail::MailLimits limits{static_cast<size_t>(config.mail_max_bytes), config.mail_max_parts,
+                          config.mail_max_depth};
+  auto fail = [](const Status& st) {
+    std::cerr << "carnet ingest-mail: " << st.message() << "\n";
+    return mail::SysexitsCode(st);
+  };
+  auto message = mail::ParseMail(raw, limits);
+  if (!message.ok()) return fail(message.status());
+  if (!recipient.empty()) message->to = {recipient};
+  profiles::AccessSettings settings;
+  settings.identity.data_dir = config.data_dir;
+  settings.habilitation_matrix_file = config.habilitation_matrix_file;
+  auto access = profiles::AccessControl::Load(settings);
+  if (!access.ok()) {
+    std::cerr << "carnet ingest-mail: " << access.status().ToString() << "\n";
+    return 78;  // EX_CONFIG
+  }
+  profiles::Actor relay;
+  relay.kind = profiles::ActorKind::kSystem;
+  relay.subject = config.mail_relay_id;
+  relay.client_id = config.mail_relay_id;
+  profiles::AccessSession session(**access, std::move(relay), {"ingest-mail", "local"});
+  storage::PoolOptions options;
+  options.conninfo = config.EffectiveConninfo();
+  options.size = 1;
+  storage::Pool pool(options);
+  std::vector<dossier::WriteResult> filed;
+  Status st = storage::RunInTransaction(pool, [&](storage::Transaction& tx) -> Status {
+    session.BeginAttempt();
+    auto r = mail::FileInboundMail(tx, session, *message);
+    if (!r.ok()) return r.status();
+    filed = std::move(r).value();
+    return Status::Ok();
+  });
+  if (!st.ok()) return fail(st);
+  for (const auto& f : filed) std::cout << "filed Communication/" << f.stored.id << "\n";
+  return 0;
+}
+
 // `carnet purge`: erases the records closed more than retention_days ago (the access
 // history stays). Meant for a daily maintenance job.
 int PurgeCommand(const Config& config) {
@@ -452,6 +515,7 @@ int main(int argc, char** argv) {
   if (cmd == "audit-verify") return carnet::AuditVerify(*config);
   if (cmd == "reindex") return carnet::ReindexCommand(*config);
   if (cmd == "purge") return carnet::PurgeCommand(*config);
+  if (cmd == "ingest-mail") return carnet::IngestMailCommand(*config);
   if (cmd == "send-reminders") return carnet::SendRemindersCommand(*config);
   if (cmd == "conformance") return carnet::ConformanceCommand(*config);
   std::cerr << "carnet: unknown command '" << cmd << "' (see carnet --help)\n";

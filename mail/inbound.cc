@@ -1,0 +1,123 @@
+#include "mail/inbound.h"
+
+#include <algorithm>
+
+#include "base/strings.h"
+#include "profiles/mail_address.h"
+#include "storage/resource_store.h"
+
+namespace carnet::mail {
+
+JsonValue CommunicationFromMail(const MailMessage& message, const profiles::Actor& relay,
+                                const std::string& patient_id, const std::string& address) {
+  auto ref = [](const std::string& reference) {
+    JsonValue r = JsonValue::Object();
+    r.Set("reference", JsonValue::String(reference));
+    return r;
+  };
+  JsonValue sender = JsonValue::Object();
+  JsonValue identifier = JsonValue::Object();
+  identifier.Set("value", JsonValue::String(relay.PrincipalId()));
+  sender.Set("identifier", std::move(identifier));
+  sender.Set("display", JsonValue::String(message.from));
+
+  JsonValue recipient = ref("Patient/" + patient_id);
+  JsonValue contact = JsonValue::Object();
+  contact.Set("system", JsonValue::String("email"));
+  contact.Set("value", JsonValue::String(address));
+  JsonValue extension = JsonValue::Object();
+  extension.Set("url", JsonValue::String(std::string(profiles::kMailAddressExtension)));
+  extension.Set("valueContactPoint", std::move(contact));
+  JsonValue extensions = JsonValue::Array();
+  extensions.Append(std::move(extension));
+  recipient.Set("extension", std::move(extensions));
+
+  JsonValue c = JsonValue::Object();
+  c.Set("resourceType", JsonValue::String("Communication"));
+  c.Set("status", JsonValue::String("completed"));
+  c.Set("subject", ref("Patient/" + patient_id));
+  c.Set("sender", std::move(sender));
+  JsonValue recipients = JsonValue::Array();
+  recipients.Append(std::move(recipient));
+  c.Set("recipient", std::move(recipients));
+  if (!message.subject.empty()) {
+    JsonValue topic = JsonValue::Object();
+    topic.Set("text", JsonValue::String(message.subject));
+    c.Set("topic", std::move(topic));
+  }
+  JsonValue payload = JsonValue::Array();
+  if (!message.text.empty()) {
+    JsonValue text = JsonValue::Object();
+    text.Set("contentString", JsonValue::String(message.text));
+    payload.Append(std::move(text));
+  }
+  for (const auto& a : message.attachments) {
+    JsonValue attachment = JsonValue::Object();
+    attachment.Set("contentType", JsonValue::String(a.content_type));
+    attachment.Set("data", JsonValue::String(Base64Encode(a.bytes)));
+    attachment.Set("size", JsonValue::Number(std::to_string(a.bytes.size())));
+    if (!a.filename.empty()) attachment.Set("title", JsonValue::String(a.filename));
+    JsonValue part = JsonValue::Object();
+    part.Set("contentAttachment", std::move(attachment));
+    payload.Append(std::move(part));
+  }
+  if (!payload.items().empty()) c.Set("payload", std::move(payload));
+  return c;
+}
+
+Result<std::vector<dossier::WriteResult>> FileInboundMail(storage::Transaction& tx,
+                                                          profiles::AccessSession& session,
+                                                          const MailMessage& message) {
+  const std::string& domain = profiles::MailDomain();
+  std::vector<dossier::WriteResult> filed;
+  std::vector<std::string> done;
+  for (const std::string& to : message.to) {
+    auto address = profiles::ParseMailAddress(to);
+    if (!address.ok() || !address->patient || address->domain != domain) continue;
+    if (std::find(done.begin(), done.end(), address->ins) != done.end()) continue;
+    done.push_back(address->ins);
+    auto patient = storage::FindPatientByIdentifier(tx, kInsSystem, address->ins);
+    if (!patient.ok()) return patient.status();
+    if (!*patient || (*patient)->status != "active")
+      return Status(ErrorCode::kUnknownPatient,
+                    "unknown recipient " + to + ": no active record for this address");
+    auto written = dossier::Create(
+        tx, session, "Communication",
+        CommunicationFromMail(message, session.actor(), (*patient)->resource_id, to));
+    if (!written.ok()) return written.status();
+    filed.push_back(std::move(written).value());
+  }
+  if (filed.empty())
+    return Status(ErrorCode::kUnknownPatient,
+                  "unknown recipient: no recipient of the message is a patient address "
+                  "<INS>@patient." +
+                      domain);
+  return filed;
+}
+
+int SysexitsCode(const Status& status) {
+  switch (status.code()) {
+    case ErrorCode::kOk:
+      return 0;
+    case ErrorCode::kUnknownPatient:
+    case ErrorCode::kNotFound:
+      return 67;
+    case ErrorCode::kUnavailable:
+    case ErrorCode::kTimeout:
+      return 75;
+    case ErrorCode::kForbidden:
+    case ErrorCode::kUnauthorized:
+      return 77;
+    case ErrorCode::kBadRequest:
+    case ErrorCode::kInvalid:
+    case ErrorCode::kInvariant:
+    case ErrorCode::kNotSupported:
+    case ErrorCode::kPayloadTooLarge:
+    case ErrorCode::kUnsupportedMediaType:
+      return 65;
+    default:
+      return 70;
+  }
+}
+
+}  // namespace carnet::mail
