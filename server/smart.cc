@@ -43,6 +43,28 @@ HttpResponse JsonAnswer(int status, const JsonValue& body) {
 }
 
 // RFC 6749 section 5.2 error answer.
+// The access history's record of a step of the SMART authorisation (IHE BALP: DICOM
+// 110114 User Authentication, subtype `step`: "oauth-code" when the patient's approval
+// issues an authorization code, "oauth-token" when the token endpoint issues or refuses a
+// token). On the patient's record when it is known, so the patient and the operators see it
+// with the rest of the record's history; outcome 4 with the reason when refused.
+profiles::AuditEntry OAuthAuditEntry(const HttpRequest& req, const std::string& step,
+                                     const std::string& client_id,
+                                     std::optional<long long> patient_key,
+                                     const std::string& patient_id, const std::string& ins) {
+  profiles::AuditEntry e = profiles::AuditEntry::Dicom("110114", "User Authentication", step, 'E');
+  e.subtype_system = "https://carnet.example.org/fhir/CodeSystem/oauth-step";
+  e.subtype_display = step == "oauth-code" ? "Authorization code issued" : "Token request";
+  e.client_id = client_id;
+  e.network_address = req.peer;
+  e.request_id = req.request_id;
+  e.object_reference = req.method + " " + req.path;
+  e.patient_key = patient_key;
+  if (!patient_id.empty()) e.patient_reference = "Patient/" + patient_id;
+  e.patient_ins = ins;
+  return e;
+}
+
 HttpResponse OAuthError(int status, const std::string& error, const std::string& description) {
   JsonValue b = JsonValue::Object();
   b.Set("error", Str(error));
@@ -736,8 +758,19 @@ HttpResponse SmartServer::AuthorizeDecision(const HttpRequest& req) {
   grant.consent_id = created->GetString("id");
   grant.expires_at = Now() + config_.smart_code_lifetime_s;
   std::string code = RandomHex(32);
-  st = storage::RunInTransaction(pool_, [&](storage::Transaction& tx) {
-    return storage::InsertCode(tx, profiles::Sha256Digest(code), grant);
+  // The code and its audit record (the patient as actor, the app as client) go together.
+  profiles::AuditEntry issued =
+      OAuthAuditEntry(req, "oauth-code", r.app.client_id, patient_key, patient_id, grant.ins);
+  issued.actor_kind = std::string(profiles::ActorKindName(actor->kind));
+  issued.actor_id = actor->PrincipalId();
+  issued.actor_subject = actor->subject;
+  issued.actor_issuer = actor->issuer;
+  issued.outcome_desc = "approved app " + r.app.client_id + " for: " + scopes;
+  st = storage::RunInTransaction(pool_, [&](storage::Transaction& tx) -> Status {
+    Status inserted = storage::InsertCode(tx, profiles::Sha256Digest(code), grant);
+    if (!inserted.ok()) return inserted;
+    auto audited = profiles::AppendAuditEvent(tx, issued);
+    return audited.ok() ? Status::Ok() : audited.status();
   });
   if (!st.ok()) return ErrorPage(503, "Le service est momentanément indisponible.");
   return Redirect(r.redirect_uri, {{"code", code}, {"state", r.state}});
@@ -746,6 +779,38 @@ HttpResponse SmartServer::AuthorizeDecision(const HttpRequest& req) {
 // --- the token endpoint ------------------------------------------------------------------
 
 HttpResponse SmartServer::Token(const HttpRequest& req) {
+  TokenAttempt attempt;
+  HttpResponse answer = IssueToken(req, attempt);
+  if (answer.status >= 500) return answer;  // the store is away: no record can be written
+  // Every answer but an outage leaves its record before it leaves: an issued token, or the
+  // refusal with its reason (on the patient's record once a code or refresh token named it).
+  profiles::AuditEntry e = OAuthAuditEntry(req, "oauth-token", attempt.client_id,
+                                           attempt.patient_key, attempt.patient_id, attempt.ins);
+  e.actor_kind = "app";
+  e.actor_id = attempt.client_id;
+  if (answer.status == 200) {
+    e.outcome_desc = attempt.grant_type + ": token issued";
+  } else {
+    e.outcome = "4";
+    auto refused = ParseJson(answer.body);
+    e.outcome_desc =
+        attempt.grant_type + ": " +
+        (refused.ok() ? refused->GetString("error") + " " + refused->GetString("error_description")
+                      : std::to_string(answer.status));
+  }
+  Status st = storage::RunInTransaction(pool_, [&](storage::Transaction& tx) -> Status {
+    auto r = profiles::AppendAuditEvent(tx, e);
+    return r.ok() ? Status::Ok() : r.status();
+  });
+  if (!st.ok()) {
+    LogEvent("smart_token_audit_failed", st.message());
+    // A refusal goes out anyway; a token is not handed over unrecorded.
+    if (answer.status == 200) return OAuthError(503, "temporarily_unavailable", "try again later");
+  }
+  return answer;
+}
+
+HttpResponse SmartServer::IssueToken(const HttpRequest& req, TokenAttempt& attempt) {
   if (!IsFormBody(req))
     return OAuthError(400, "invalid_request", "the body must be application/x-www-form-urlencoded");
   auto p = Params(req, true);
@@ -769,6 +834,13 @@ HttpResponse SmartServer::Token(const HttpRequest& req) {
     client_id = p["client_id"];
   }
   const std::string grant_type = p["grant_type"];
+  attempt.client_id = client_id;
+  attempt.grant_type = grant_type;
+  auto remember = [&attempt](const storage::OAuthGrantRow& g) {
+    attempt.patient_key = g.patient_key;
+    attempt.patient_id = g.patient_id;
+    attempt.ins = g.ins;
+  };
   long long now = Now();
   // A public client may refresh without naming itself (RFC 6749 section 6): the refresh
   // token says which client it was issued to.
@@ -785,10 +857,12 @@ HttpResponse SmartServer::Token(const HttpRequest& req) {
       return Status::Ok();
     });
     if (!st.ok()) return OAuthError(503, "temporarily_unavailable", "try again later");
+    if (refresh_grant) remember(*refresh_grant);
     if (!refresh_grant || (!client_id.empty() && refresh_grant->client_id != client_id))
       return OAuthError(400, "invalid_grant",
                         "the refresh token is unknown, expired, or its authorisation was revoked");
     client_id = refresh_grant->client_id;
+    attempt.client_id = client_id;
   }
   auto app = LoadApp(pool_, client_id);
   if (!app.ok()) return OAuthError(503, "temporarily_unavailable", "try again later");
@@ -812,6 +886,7 @@ HttpResponse SmartServer::Token(const HttpRequest& req) {
       return Status::Ok();
     });
     if (!st.ok()) return OAuthError(503, "temporarily_unavailable", "try again later");
+    if (grant) remember(*grant);
     if (!grant || grant->client_id != client_id)
       return OAuthError(400, "invalid_grant", "the code is unknown, expired or already used");
     if (p["redirect_uri"] != grant->redirect_uri)
@@ -835,6 +910,7 @@ HttpResponse SmartServer::Token(const HttpRequest& req) {
       return Status::Ok();
     });
     if (!st.ok()) return OAuthError(503, "temporarily_unavailable", "try again later");
+    if (grant) remember(*grant);
     if (!grant || grant->client_id != client_id)
       return OAuthError(400, "invalid_grant",
                         "the refresh token is unknown, expired, or its authorisation was revoked");

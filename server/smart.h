@@ -39,7 +39,16 @@ class SmartServer {
   HttpResponse Apps(const HttpRequest& req);
   HttpResponse AuthorizePage(const HttpRequest& req);
   HttpResponse AuthorizeDecision(const HttpRequest& req);
+  // What the token endpoint learnt of an attempt, for its audit record.
+  struct TokenAttempt {
+    std::string client_id;
+    std::string grant_type;
+    std::optional<long long> patient_key;  // once a code or refresh token names a record
+    std::string patient_id;
+    std::string ins;
+  };
   HttpResponse Token(const HttpRequest& req);
+  HttpResponse IssueToken(const HttpRequest& req, TokenAttempt& attempt);
   HttpResponse Revoke(const HttpRequest& req);
 
   const Config& config_;

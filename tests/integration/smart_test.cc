@@ -2,7 +2,9 @@
 // against the live gateway: SMART's own JavaScript client (npm fhirclient, Node mode)
 // completes a standalone launch with PKCE and reads the patient's Observations; then the
 // refusals (wrong redirect URI, missing or wrong PKCE verifier, replayed code, revoked
-// consent, expired token) and query-restricted scopes narrowing the search.
+// consent, expired token) and query-restricted scopes narrowing the search; the audit
+// records of the authorisation steps; a confidential client (client_secret_basic), token
+// revocation (RFC 7009) and the id_token.
 #include <unistd.h>
 
 #include <cstdio>
@@ -14,6 +16,7 @@
 #include "base/json.h"
 #include "base/strings.h"
 #include "profiles/jwt.h"
+#include "storage/connection.h"
 #include "tests/integration/harness.h"
 
 namespace carnet::testing {
@@ -159,6 +162,28 @@ class SmartTest : public ::testing::Test {
                Query({{"grant_type", "refresh_token"},
                       {"refresh_token", refresh},
                       {"client_id", client_id}}));
+  }
+  static std::string Basic(const std::string& client_id, const std::string& secret) {
+    return "Authorization: Basic " + Base64Encode(client_id + ":" + secret);
+  }
+  // The code exchange of a confidential client, authenticated by client_secret_basic.
+  static HttpResult ExchangeBasic(const std::string& client_id, const std::string& secret,
+                                  const std::string& code, const std::string& verifier) {
+    return Raw("POST", "/oauth/token", {kForm, Basic(client_id, secret)},
+               Query({{"grant_type", "authorization_code"},
+                      {"code", code},
+                      {"redirect_uri", redirect_uri_},
+                      {"code_verifier", verifier}}));
+  }
+  // The access history's events of the SMART steps of `client_id` that concern no record.
+  static long long RecordlessOAuthEvents(const std::string& client_id) {
+    auto conn = storage::Connection::Open(TestDbConninfo());
+    if (!conn.ok()) return -1;
+    auto r = (*conn)->RunDynamic(
+        "SELECT count(*) FROM audit_event WHERE patient_key IS NULL AND actor_kind = 'app' "
+        "AND actor_id = $1 AND outcome = '4' AND content LIKE '%oauth-token%'",
+        {storage::SqlParam::Text(client_id)});
+    return r.ok() ? r->GetInt(0, 0) : -1;
   }
   static void RevokeAllConsents() {
     auto list = Fhir(PatientToken(), "GET", "Consent?patient=" + patient_id_);
@@ -336,6 +361,136 @@ TEST_F(SmartTest, QueryRestrictedScopeNarrowsTheSearch) {
   EXPECT_EQ(found.body.find("smart-lab-" + run_), std::string::npos) << found.body;
   EXPECT_EQ(Fhir(access, "GET", "Observation/smart-vs-" + run_).status, 200);
   EXPECT_EQ(Fhir(access, "GET", "Observation/smart-lab-" + run_).status, 404);
+}
+
+// The patient's approval and the token endpoint leave records of their own in the access
+// history: the code issued, the token issued, a refused exchange with its reason, on the
+// patient's record and read back by the patient (no one else); a refusal that names no
+// record is kept too, without a record, for the operators.
+TEST_F(SmartTest, AuthorisationStepsAreInTheAccessHistory) {
+  std::string id = "audit-" + run_;
+  Register(id, "launch/patient patient/Observation.rs");
+  std::string verifier = RandomHex(32);
+  std::string code = Approve(id, Challenge(verifier), "launch/patient patient/Observation.rs");
+  ASSERT_FALSE(code.empty());
+  auto token = Exchange(id, code, verifier);
+  ASSERT_EQ(token.status, 200) << token.body;
+  code = Approve(id, Challenge(verifier), "launch/patient patient/Observation.rs");
+  auto wrong = Exchange(id, code, RandomHex(32));
+  ASSERT_EQ(wrong.status, 400) << wrong.body;
+  long long recordless = RecordlessOAuthEvents(id);
+  ASSERT_GE(recordless, 0);
+  auto unknown = Exchange(id, "no-such-code-" + run_, verifier);
+  ASSERT_EQ(unknown.status, 400) << unknown.body;
+  EXPECT_EQ(RecordlessOAuthEvents(id), recordless + 1);
+
+  auto history = Fhir(PatientToken(), "GET", "AuditEvent?patient=" + patient_id_ + "&_count=500");
+  ASSERT_EQ(history.status, 200) << history.body.substr(0, 400);
+  JsonValue b = Parse(history.body);
+  const JsonValue* entries = b.Find("entry");
+  ASSERT_TRUE(entries && entries->is_array()) << history.body.substr(0, 400);
+  int codes = 0, issued = 0, refused = 0;
+  for (const auto& e : entries->items()) {
+    const JsonValue* ev = e.Find("resource");
+    std::string text = WriteJson(*ev);
+    if (text.find("\"" + id + "\"") == std::string::npos) continue;
+    if (text.find("\"oauth-code\"") != std::string::npos) {
+      ++codes;
+      EXPECT_EQ(ev->GetString("outcome"), "0") << text;
+      EXPECT_NE(ev->GetString("outcomeDesc").find("patient/Observation.rs"), std::string::npos);
+    } else if (text.find("\"oauth-token\"") != std::string::npos) {
+      if (ev->GetString("outcome") == "0") ++issued;
+      if (ev->GetString("outcome") == "4") {
+        ++refused;
+        EXPECT_NE(ev->GetString("outcomeDesc").find("invalid_grant"), std::string::npos) << text;
+      }
+    }
+  }
+  EXPECT_EQ(codes, 2);
+  EXPECT_EQ(issued, 1);
+  EXPECT_EQ(refused, 1);
+  // The access history is the patient's: a laboratory reading it gets nothing.
+  auto lab = Fhir(Lab(), "GET", "AuditEvent?patient=" + patient_id_);
+  EXPECT_EQ(lab.status, 200);
+  EXPECT_EQ(Parse(lab.body).Find("entry"), nullptr) << lab.body.substr(0, 400);
+}
+
+// A confidential client authenticates with client_secret_basic: the wrong secret (or none)
+// is 401 invalid_client and does not burn the code; the right one gets the tokens. The
+// id_token (openid granted) verifies with /oauth/jwks, for the client (aud) and the patient
+// (sub, fhirUser). A revoked refresh token is refused afterwards; revoking an unknown token
+// answers 200 (RFC 7009 section 2.2).
+TEST_F(SmartTest, ConfidentialClientIdTokenAndRevocation) {
+  std::string id = "conf-" + run_, secret = RandomHex(20);
+  const std::string scopes = "launch/patient openid fhirUser offline_access patient/Observation.rs";
+  std::string app = AppJson(id, scopes);
+  app.replace(app.find(R"("client_type":"public")"), 22,
+              R"("client_type":"confidential","client_secret":")" + secret + "\"");
+  auto made = Raw("POST", "/apps",
+                  {"Authorization: Bearer " + Operator(), "Content-Type: application/json"}, app);
+  ASSERT_EQ(made.status, 201) << made.body;
+  std::string verifier = RandomHex(32);
+  std::string code = Approve(id, Challenge(verifier), scopes);
+  ASSERT_FALSE(code.empty());
+  auto wrong = ExchangeBasic(id, "not-the-secret-" + RandomHex(16), code, verifier);
+  EXPECT_EQ(wrong.status, 401) << wrong.body;
+  EXPECT_EQ(Parse(wrong.body).GetString("error"), "invalid_client") << wrong.body;
+  auto none = Exchange(id, code, verifier);  // client_id alone, as a public client would
+  EXPECT_EQ(none.status, 401) << none.body;
+  EXPECT_EQ(Parse(none.body).GetString("error"), "invalid_client") << none.body;
+  auto good = ExchangeBasic(id, secret, code, verifier);
+  ASSERT_EQ(good.status, 200) << good.body;
+  JsonValue answer = Parse(good.body);
+  EXPECT_EQ(answer.GetString("patient"), patient_id_);
+  std::string refresh = answer.GetString("refresh_token");
+  ASSERT_FALSE(refresh.empty()) << good.body;
+
+  // The id_token.
+  std::string id_token = answer.GetString("id_token");
+  ASSERT_FALSE(id_token.empty()) << good.body;
+  auto jwks = Raw("GET", "/oauth/jwks");
+  ASSERT_EQ(jwks.status, 200);
+  const std::string issuer = gateway_->base_url() + "/fhir";
+  profiles::JwtVerifierOptions options;
+  options.audience = id;
+  profiles::JwtVerifier verifier_for_client(options);
+  ASSERT_TRUE(verifier_for_client.AddJwks(jwks.body, {issuer}).ok()) << jwks.body;
+  auto claims = verifier_for_client.VerifyClaims(id_token, std::time(nullptr));
+  ASSERT_TRUE(claims.ok()) << claims.status().message();
+  EXPECT_EQ(claims->GetString("iss"), issuer);
+  EXPECT_EQ(claims->GetString("sub"), patient_id_);
+  EXPECT_EQ(claims->GetString("fhirUser"), issuer + "/Patient/" + patient_id_);
+  // Meant for this client only: a verifier expecting another audience refuses it, and a
+  // tampered signature does not verify.
+  profiles::JwtVerifierOptions other;
+  other.audience = "someone-else";
+  profiles::JwtVerifier verifier_for_other(other);
+  ASSERT_TRUE(verifier_for_other.AddJwks(jwks.body, {issuer}).ok());
+  EXPECT_FALSE(verifier_for_other.VerifyClaims(id_token, std::time(nullptr)).ok());
+  std::string tampered = id_token;
+  tampered.back() = tampered.back() == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(verifier_for_client.VerifyClaims(tampered, std::time(nullptr)).ok());
+
+  // The refresh token works once authenticated, then is revoked and refused.
+  auto refresh_form = Query({{"grant_type", "refresh_token"}, {"refresh_token", refresh}});
+  auto refreshed = Raw("POST", "/oauth/token", {kForm, Basic(id, secret)}, refresh_form);
+  ASSERT_EQ(refreshed.status, 200) << refreshed.body;
+  auto bad_revoke = Raw("POST", "/oauth/revoke", {kForm, Basic(id, "wrong-" + RandomHex(16))},
+                        Query({{"token", refresh}}));
+  EXPECT_EQ(bad_revoke.status, 401) << bad_revoke.body;
+  auto revoked = Raw("POST", "/oauth/revoke", {kForm, Basic(id, secret)},
+                     Query({{"token", refresh}, {"token_type_hint", "refresh_token"}}));
+  EXPECT_EQ(revoked.status, 200) << revoked.body;
+  auto after = Raw("POST", "/oauth/token", {kForm, Basic(id, secret)}, refresh_form);
+  EXPECT_EQ(after.status, 400) << after.body;
+  EXPECT_EQ(Parse(after.body).GetString("error"), "invalid_grant") << after.body;
+  auto unknown = Raw("POST", "/oauth/revoke", {kForm, Basic(id, secret)},
+                     Query({{"token", "never-issued-" + RandomHex(16)}}));
+  EXPECT_EQ(unknown.status, 200) << unknown.body;
+  // Revoking twice is still 200.
+  EXPECT_EQ(
+      Raw("POST", "/oauth/revoke", {kForm, Basic(id, secret)}, Query({{"token", refresh}})).status,
+      200);
 }
 
 }  // namespace
