@@ -13,6 +13,9 @@ namespace carnet {
 // characters become \u00XX; bytes >= 0x80 pass through unchanged.
 std::string JsonEscape(std::string_view s);
 
+// Escapes `s` for XML or HTML text and attribute values: & < > " ' become entities.
+std::string XmlEscape(std::string_view s);
+
 // `s` with ASCII letters in lower case (other bytes unchanged).
 std::string AsciiLower(std::string_view s);
 

@@ -92,31 +92,8 @@ HttpResponse Outcome(int status, const std::string& code, const std::string& tex
   return r;
 }
 
-std::string HtmlEscape(std::string_view in) {
-  std::string out;
-  for (char c : in) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+// The authorize page's text and attribute values.
+std::string HtmlEscape(std::string_view in) { return XmlEscape(in); }
 
 constexpr char kPageStyle[] =
     "body{font-family:sans-serif;max-width:40em;margin:2em auto;padding:0 1em;color:#1e1e1e}"

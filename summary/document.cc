@@ -367,32 +367,7 @@ std::vector<std::string> ReferencedResources(const JsonValue& resource,
   return out;
 }
 
-std::string XhtmlEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string XhtmlEscape(std::string_view text) { return XmlEscape(text); }
 
 std::string ReadableDate(const std::string& d) {
   if (!IsDateLike(d)) return d;
