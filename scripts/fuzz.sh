@@ -7,7 +7,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT=${CARNET_FUZZ_BUILD:-$ROOT/build-fuzz}
-TARGETS=(json http_head jwt fhirpath cda_header cda_entries fhir_xml json_patch search soap mtom ebrim)
+TARGETS=(json http_head jwt fhirpath cda_header cda_entries fhir_xml json_patch search soap mtom ebrim mail)
 
 target=${1:-all}
 seconds=${2:-60}
@@ -26,6 +26,7 @@ dict_for() {
     json | json_patch | jwt) echo json ;;
     fhirpath) echo fhirpath ;;
     http_head | search) echo http ;;
+    mail) echo mail ;;
     *) echo xml ;;
   esac
 }
