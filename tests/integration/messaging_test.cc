@@ -7,9 +7,12 @@
 // open the mailbox.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <thread>
 
 #include "base/json.h"
 #include "base/strings.h"
@@ -36,7 +39,16 @@ long long Count(const std::string& sql) {
 class MessagingTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    gateway_ = new GatewayProcess({"--mail-domain", "mssante.test"});
+    // The patient's "messages" notification goes out through a real local SMTP server.
+    maildir_ = ::testing::TempDir() + "/carnet-msg-mail-" + RandomHex(4);
+    int smtp_port = FreePort();
+    smtp_ = new Subprocess({"/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l",
+                            "127.0.0.1:" + std::to_string(smtp_port), "-c",
+                            "aiosmtpd.handlers.Mailbox", maildir_});
+    ASSERT_TRUE(WaitForPort(smtp_port)) << "aiosmtpd did not start";
+    gateway_ = new GatewayProcess({"--mail-domain", "mssante.test", "--smtp-url",
+                                   "smtp://127.0.0.1:" + std::to_string(smtp_port),
+                                   "--outbox-poll-ms", "200"});
     ASSERT_TRUE(gateway_->WaitHealthy()) << gateway_->Log();
     run_ = RandomHex(4);
     long long n = 100000000LL + std::stoll(RandomHex(6), nullptr, 16) % 800000000LL;
@@ -100,6 +112,23 @@ class MessagingTest : public ::testing::Test {
   static void TearDownTestSuite() {
     delete gateway_;
     gateway_ = nullptr;
+    delete smtp_;
+    smtp_ = nullptr;
+    std::error_code ec;
+    std::filesystem::remove_all(maildir_, ec);
+  }
+  // The mails the local SMTP server received, each as its raw text.
+  static std::vector<std::string> Mails() {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(maildir_, ec)) {
+      if (!e.is_regular_file() || e.path().extension() == ".tmp") continue;
+      std::ifstream in(e.path());
+      std::stringstream text;
+      text << in.rdbuf();
+      out.push_back(text.str());
+    }
+    return out;
   }
 
   static HttpResult As(const std::string& who, const std::string& method, const std::string& path,
@@ -159,11 +188,15 @@ class MessagingTest : public ::testing::Test {
   }
 
   static GatewayProcess* gateway_;
+  static Subprocess* smtp_;
+  static std::string maildir_;
   static std::map<std::string, std::string> tokens_;
   static std::string run_, ins_, child_ins_, pid_, child_, doctor_, colleague_, blocked_, outsider_;
 };
 
 GatewayProcess* MessagingTest::gateway_ = nullptr;
+Subprocess* MessagingTest::smtp_ = nullptr;
+std::string MessagingTest::maildir_;
 std::map<std::string, std::string> MessagingTest::tokens_;
 std::string MessagingTest::run_, MessagingTest::ins_, MessagingTest::child_ins_,
     MessagingTest::pid_, MessagingTest::child_, MessagingTest::doctor_, MessagingTest::colleague_,
@@ -180,6 +213,16 @@ TEST_F(MessagingTest, ProfessionalWritesPatientReadsAndAnswers) {
   EXPECT_EQ(Count("SELECT count(*) FROM outbox WHERE event_kind = 'messages' AND patient_key = " +
                   std::to_string(key)),
             queued_before + 1);
+  // ... and the local SMTP server receives that notification at the patient's address; the
+  // message's text stays in the record (read there, under the access rules).
+  std::string mail;
+  for (int i = 0; i < 100 && mail.empty(); ++i) {
+    for (const std::string& m : Mails())
+      if (m.find("To: me@example.org") != std::string::npos) mail = m;
+    if (mail.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_FALSE(mail.empty()) << "no notification mail received";
+  EXPECT_EQ(mail.find("normaux"), std::string::npos) << mail;
   // The patient reads it: the parties' addresses and the sending time are carnet's.
   auto read = As("patient", "GET", "/fhir/Communication/" + id);
   ASSERT_EQ(read.status, 200) << read.body;
