@@ -81,6 +81,14 @@ Status NotifyNewMessage(storage::Transaction& tx, profiles::AccessSession& sessi
                                               "Communication/" + w.stored.id, from);
 }
 
+// A new message to an address outside carnet's mail domain goes out by SMTP (the outbox).
+Status SendOutboundMail(storage::Transaction& tx, profiles::AccessSession&,
+                        const WrittenVersion& w) {
+  if (!w.stored.patient_key || !w.created()) return Status::Ok();
+  return profiles::EnqueueOutboundMail(tx, *w.stored.patient_key, *w.resource,
+                                       "Communication/" + w.stored.id);
+}
+
 // The members of a CareTeam of the record see it as the care team does (policy tables).
 Status SyncCareTeam(storage::Transaction& tx, profiles::AccessSession&, const WrittenVersion& w) {
   if (!w.stored.patient_key) return Status::Ok();
@@ -212,6 +220,7 @@ const std::vector<AfterWriteHook>& AfterWriteHooks() {
        ExtractOrRemove},
       {"DocumentReference", "the patient is told of a new document", NotifyNewDocument},
       {"Communication", "the patient is told of a new message", NotifyNewMessage},
+      {"Communication", "a message to an outside address goes out by SMTP", SendOutboundMail},
       {"CareTeam", "the care team's members (policy tables)", SyncCareTeam},
       {"Consent", "the apps the patient authorises (policy tables)", SyncAppConsent},
       {"Subscription", "the patient's webhook channel (notification preferences)",

@@ -1,7 +1,9 @@
 #include "profiles/messaging.h"
 
+#include "base/strings.h"
 #include "profiles/mail_address.h"
 #include "profiles/notification.h"
+#include "storage/outbox_store.h"
 
 namespace carnet::profiles {
 namespace {
@@ -101,6 +103,57 @@ Status EnqueueMessageNotification(storage::Transaction& tx, long long patient_ke
       "Vous avez reçu un message de " + from + " dans votre messagerie de santé.\n" +
           "You received a message from " + from + " in your health mailbox.",
       reference);
+}
+
+namespace {
+
+std::string RefAddress(const JsonValue& ref) {
+  const JsonValue* ext = AddressExtension(ref);
+  const JsonValue* cp = ext ? ext->Find("valueContactPoint") : nullptr;
+  return cp ? cp->GetString("value") : "";
+}
+
+}  // namespace
+
+Status EnqueueOutboundMail(storage::Transaction& tx, long long patient_key,
+                           const JsonValue& message, const std::string& reference) {
+  const JsonValue* sender = message.Find("sender");
+  std::string from = sender ? RefAddress(*sender) : "";
+  if (from.empty()) return Status::Ok();
+  const JsonValue* to = message.Find("recipient");
+  if (!to || !to->is_array()) return Status::Ok();
+  std::string subject;
+  if (const JsonValue* topic = message.Find("topic")) subject = topic->GetString("text");
+  if (subject.empty()) subject = "Message";
+  std::string text;
+  JsonValue attachments = JsonValue::Array();
+  if (const JsonValue* payload = message.Find("payload"); payload && payload->is_array())
+    for (const auto& p : payload->items()) {
+      if (std::string s = p.GetString("contentString"); !s.empty())
+        text += (text.empty() ? "" : "\n\n") + s;
+      if (const JsonValue* a = p.Find("contentAttachment"); a && !a->GetString("data").empty()) {
+        JsonValue att = JsonValue::Object();
+        std::string type = a->GetString("contentType");
+        att.Set("contentType", JsonValue::String(type.empty() ? "application/octet-stream" : type));
+        att.Set("title", JsonValue::String(a->GetString("title")));
+        att.Set("data", JsonValue::String(a->GetString("data")));
+        attachments.Append(std::move(att));
+      }
+    }
+  for (const auto& ref : to->items()) {
+    std::string address = RefAddress(ref);
+    auto parsed = ParseMailAddress(address);
+    if (!parsed.ok() || AsciiLower(parsed->domain) == MailDomain()) continue;
+    JsonValue body = JsonValue::Object();
+    body.Set("from", JsonValue::String(from));
+    body.Set("subject", JsonValue::String(subject));
+    body.Set("text", JsonValue::String(text));
+    body.Set("reference", JsonValue::String(reference));
+    body.Set("attachments", attachments);
+    CARNET_RETURN_IF_ERROR(storage::QueueOutboxRow(tx, patient_key, kChannelMailOut,
+                                                   kChannelMailOut, address, WriteJson(body)));
+  }
+  return Status::Ok();
 }
 
 }  // namespace carnet::profiles

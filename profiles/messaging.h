@@ -34,4 +34,15 @@ bool MessageReachesPatient(const JsonValue& message, const RecordContext& record
 Status EnqueueMessageNotification(storage::Transaction& tx, long long patient_key,
                                   const std::string& reference, const std::string& from);
 
+// Outbound secure mail: the outbox channel (and event kind) of a message that leaves carnet.
+inline constexpr const char* kChannelMailOut = "mail-out";
+
+// Queues, in the write's transaction, one outbound mail (kChannelMailOut) per recipient whose
+// address (kMailAddressExtension) is outside carnet's mail domain: the sender's address, the
+// subject (`topic.text`), the text (`payload.contentString`) and the inline attachments
+// (`payload.contentAttachment.data`), which the outbox worker sends as a multipart message
+// over SMTP. Nothing when the sender has no carnet address or every recipient is inside.
+Status EnqueueOutboundMail(storage::Transaction& tx, long long patient_key,
+                           const JsonValue& message, const std::string& reference);
+
 }  // namespace carnet::profiles

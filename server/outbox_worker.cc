@@ -31,6 +31,73 @@ size_t ReadMessage(char* buffer, size_t size, size_t n, void* user) {
   return take;
 }
 
+// Body lines end in CRLF.
+std::string Crlf(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r'))
+      out += "\r\n";
+    else
+      out.push_back(text[i]);
+  }
+  return out;
+}
+
+// Base64 in lines of 76 characters (RFC 2045).
+std::string Base64Lines(const std::string& bytes) {
+  std::string b64 = Base64Encode(bytes), out;
+  for (size_t i = 0; i < b64.size(); i += 76) out += b64.substr(i, 76) + "\r\n";
+  return out;
+}
+
+// A header parameter value: quoted, with quotes, backslashes and line breaks dropped; an
+// RFC 2047 encoded word when it is not plain ASCII.
+std::string ParamValue(const std::string& value) {
+  bool ascii = true;
+  std::string clean;
+  for (char c : value) {
+    if (static_cast<unsigned char>(c) >= 0x80) ascii = false;
+    if (c == '"' || c == '\\' || c == '\r' || c == '\n') continue;
+    clean.push_back(c);
+  }
+  return "\"" + (ascii ? clean : EncodedWord(clean)) + "\"";
+}
+
+// A header's single-line value (no CR or LF can start another header).
+std::string OneLine(const std::string& value) {
+  std::string out;
+  for (char c : value)
+    if (c != '\r' && c != '\n') out.push_back(c);
+  return out;
+}
+
+// The outbound secure mail: multipart/mixed, the text then each attachment in base64.
+Result<std::string> MultipartMail(const JsonValue& json, const std::string& to) {
+  std::string boundary = "carnet-" + NewUuid();
+  std::string from = OneLine(json.GetString("from"));
+  std::string mail =
+      "Date: " + HttpDateFromInstant(FormatUtc(std::chrono::system_clock::now())) + "\r\n" +
+      "From: <" + from + ">\r\nTo: <" + OneLine(to) + ">\r\n" + "Message-ID: <" + NewUuid() +
+      "@carnet>\r\n" + "Subject: " + EncodedWord(json.GetString("subject")) + "\r\n" +
+      "MIME-Version: 1.0\r\n" + "Content-Type: multipart/mixed; boundary=\"" + boundary +
+      "\"\r\n\r\n" + "--" + boundary + "\r\n" +
+      "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+      Base64Lines(Crlf(json.GetString("text")));
+  if (const JsonValue* list = json.Find("attachments"); list && list->is_array())
+    for (const auto& a : list->items()) {
+      auto bytes = Base64Decode(a.GetString("data"));
+      if (!bytes) return Internal("an attachment of the message is not base64");
+      std::string title = a.GetString("title");
+      if (title.empty()) title = "attachment";
+      mail += "--" + boundary + "\r\n" + "Content-Type: " + OneLine(a.GetString("contentType")) +
+              "; name=" + ParamValue(title) + "\r\n" +
+              "Content-Disposition: attachment; filename=" + ParamValue(title) + "\r\n" +
+              "Content-Transfer-Encoding: base64\r\n\r\n" + Base64Lines(*bytes);
+    }
+  mail += "--" + boundary + "--\r\n";
+  return mail;
+}
+
 size_t Discard(char*, size_t size, size_t n, void*) { return size * n; }
 
 }  // namespace
@@ -73,9 +140,9 @@ Result<int> OutboxWorker::RunOnce() {
   Status st = storage::RunInTransaction(pool_, [&](storage::Transaction& tx) -> Status {
     // Only what this gateway can deliver: without an SMTP relay, e-mails wait for a gateway
     // that has one (several gateways share one outbox).
-    std::vector<std::string> channels = settings_.smtp_url.empty()
-                                            ? std::vector<std::string>{"webhook"}
-                                            : std::vector<std::string>{"email", "webhook"};
+    std::vector<std::string> channels =
+        settings_.smtp_url.empty() ? std::vector<std::string>{"webhook"}
+                                   : std::vector<std::string>{"email", "webhook", "mail-out"};
     auto claimed =
         storage::ClaimOutboxRows(tx, settings_.lease_s, settings_.max_attempts, channels);
     if (!claimed.ok()) return claimed.status();
@@ -145,6 +212,35 @@ Status OutboxWorker::Deliver(const std::string& channel, const std::string& dest
     curl_slist_free_all(recipients);
     curl_easy_cleanup(c);
     if (rc != CURLE_OK) return Status(ErrorCode::kUnavailable, std::string("SMTP: ") + curl_easy_strerror(rc));
+    return Status::Ok();
+  }
+  if (channel == "mail-out") {
+    // Outbound secure mail (issue 17): From the sender's carnet address, to the outside
+    // address, through the relay; STARTTLS whenever the relay offers it.
+    if (settings_.smtp_url.empty()) {
+      curl_easy_cleanup(c);
+      return Status(ErrorCode::kUnavailable, "no SMTP relay configured (smtp_url)");
+    }
+    auto mail = MultipartMail(*json, destination);
+    if (!mail.ok()) {
+      curl_easy_cleanup(c);
+      return mail.status();
+    }
+    body = std::move(mail).value();
+    recipients = curl_slist_append(recipients, ("<" + destination + ">").c_str());
+    curl_easy_setopt(c, CURLOPT_URL, settings_.smtp_url.c_str());
+    curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));
+    std::string from = "<" + json->GetString("from") + ">";
+    curl_easy_setopt(c, CURLOPT_MAIL_FROM, from.c_str());
+    curl_easy_setopt(c, CURLOPT_MAIL_RCPT, recipients);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, ReadMessage);
+    curl_easy_setopt(c, CURLOPT_READDATA, &state);
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    CURLcode rc = curl_easy_perform(c);
+    curl_slist_free_all(recipients);
+    curl_easy_cleanup(c);
+    if (rc != CURLE_OK)
+      return Status(ErrorCode::kUnavailable, std::string("SMTP: ") + curl_easy_strerror(rc));
     return Status::Ok();
   }
   if (channel == "webhook") {

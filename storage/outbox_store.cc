@@ -13,6 +13,10 @@ constexpr Statement kClaim{
     "FOR UPDATE SKIP LOCKED) "
     "RETURNING id, channel, destination, payload, attempts"};
 static_assert(kOutboxClaimBatch == 20, "kClaim's LIMIT");
+constexpr Statement kQueue{
+    "outbox_queue",
+    "INSERT INTO outbox (patient_key, channel, event_kind, destination, payload) "
+    "VALUES ($1::bigint, $2, $3, $4, $5)"};
 constexpr Statement kDelivered{
     "outbox_delivered",
     "UPDATE outbox SET delivered_at = now(), last_error = NULL WHERE id = $1::bigint"};
@@ -34,6 +38,15 @@ Result<std::vector<OutboxRow>> ClaimOutboxRows(Transaction& tx, int lease_s, int
     rows.push_back({r->GetString(i, 0), r->GetString(i, 1), r->GetString(i, 2), r->GetString(i, 3),
                     static_cast<int>(r->GetInt(i, 4))});
   return rows;
+}
+
+Status QueueOutboxRow(Transaction& tx, long long patient_key, const std::string& channel,
+                      const std::string& event_kind, const std::string& destination,
+                      const std::string& payload) {
+  auto r = tx.Run(
+      kQueue, {SqlParam::Text(std::to_string(patient_key)), SqlParam::Text(channel),
+               SqlParam::Text(event_kind), SqlParam::Text(destination), SqlParam::Text(payload)});
+  return r.ok() ? Status::Ok() : r.status();
 }
 
 Status MarkOutboxDelivered(Transaction& tx, const std::string& id) {

@@ -27,6 +27,10 @@ struct OutboxRow {
 // due first: each attempt is counted now and its retry set `lease_s` seconds ahead.
 Result<std::vector<OutboxRow>> ClaimOutboxRows(Transaction& tx, int lease_s, int max_attempts,
                                                const std::vector<std::string>& channels);
+// Queues one row for the worker, in the caller's transaction (with the write that causes it).
+Status QueueOutboxRow(Transaction& tx, long long patient_key, const std::string& channel,
+                      const std::string& event_kind, const std::string& destination,
+                      const std::string& payload);
 // Marks the row delivered (clearing its last error).
 Status MarkOutboxDelivered(Transaction& tx, const std::string& id);
 // Records the failed attempt's error and schedules the next one `retry_in_s` seconds ahead.

@@ -259,6 +259,65 @@ TEST_F(MessagingTest, ProfessionalWritesPatientReadsAndAnswers) {
   EXPECT_EQ(As("doctor", "PUT", "/fhir/Communication/" + id, read.body).status, 403);
 }
 
+// A message to a professional address outside carnet goes out over SMTP (the relay, here a
+// real local SMTP server) as a multipart message; parsed back, its attachment is intact.
+TEST_F(MessagingTest, OutboundMailCarriesTheAttachment) {
+  ASSERT_FALSE(FirstMessage().empty());  // the doctor wrote: the patient may write back
+  std::string pdf =
+      "%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n" + RandomHex(16) + "\n%%EOF\n";
+  std::string outside = "jerome.dupre@medecin.hopital-" + run_ + ".test";
+  std::string recipient =
+      R"({"identifier":{"system":")" + std::string(kRpps) + R"(","value":")" + doctor_ +
+      R"("},"display":"Dr Jérôme Dupré","extension":[{"url":"https://carnet.example.org/fhir/StructureDefinition/mssante-address","valueContactPoint":{"system":"email","value":")" +
+      outside + R"("}}]})";
+  auto sent = As(
+      "patient", "POST", "/fhir/Communication",
+      R"({"resourceType":"Communication","status":"completed","subject":)" + PatientRef(pid_) +
+          R"(,"sender":)" + PatientRef(pid_) + R"(,"recipient":[)" + recipient +
+          R"(],"topic":{"text":"Compte rendu"},"payload":[{"contentString":"Voici mon compte rendu."},)" +
+          R"({"contentAttachment":{"contentType":"application/pdf","title":"compte-rendu.pdf","data":")" +
+          Base64Encode(pdf) + R"("}}]})");
+  ASSERT_EQ(sent.status, 201) << sent.body;
+  EXPECT_EQ(Count("SELECT count(*) FROM outbox WHERE channel = 'mail-out' AND destination = '" +
+                  outside + "'"),
+            1);
+  std::string path;
+  for (int i = 0; i < 100 && path.empty(); ++i) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(maildir_, ec)) {
+      if (!e.is_regular_file() || e.path().extension() == ".tmp") continue;
+      std::ifstream in(e.path());
+      std::stringstream text;
+      text << in.rdbuf();
+      if (text.str().find(outside) != std::string::npos) path = e.path().string();
+    }
+    if (path.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_FALSE(path.empty()) << "no outbound mail received";
+  // Parsed back by Python's email package: sender, text, and the attachment's bytes.
+  auto parsed = RunCommand(
+      "python3 -c 'import sys,email,email.policy,base64\n"
+      "m=email.message_from_binary_file(open(sys.argv[1],\"rb\"),policy=email.policy.default)\n"
+      "print(m.get_content_type()); print(m[\"From\"]); print(m[\"To\"])\n"
+      "print(m.get_body((\"plain\",)).get_content().strip())\n"
+      "for a in m.iter_attachments(): print(a.get_content_type(), a.get_filename(), "
+      "base64.b64encode(a.get_payload(decode=True)).decode())' " +
+          path,
+      false);
+  ASSERT_EQ(parsed.exit_code, 0) << parsed.out;
+  EXPECT_NE(parsed.out.find("multipart/mixed\n" + ins_ + "@patient.mssante.test\n" + outside +
+                            "\nVoici mon compte rendu.\n"),
+            std::string::npos)
+      << parsed.out;
+  EXPECT_NE(parsed.out.find("application/pdf compte-rendu.pdf " + Base64Encode(pdf) + "\n"),
+            std::string::npos)
+      << parsed.out;
+  // A message inside carnet's domain stays inside.
+  EXPECT_EQ(Count("SELECT count(*) FROM outbox WHERE channel = 'mail-out' AND destination LIKE "
+                  "'%mssante.test'"),
+            0);
+}
+
 TEST_F(MessagingTest, RefusedSenders) {
   // The patient writes to the care team and to those who wrote to them, nobody else.
   auto stranger = As("patient", "POST", "/fhir/Communication",
