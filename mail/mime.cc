@@ -238,4 +238,104 @@ Result<MailMessage> ParseMail(std::string_view raw, const MailLimits& limits) {
   return message;
 }
 
+namespace {
+
+// One line of printable ASCII: what an address or a media type from the outbox may be.
+bool PrintableLine(const std::string& s) {
+  if (s.empty()) return false;
+  for (unsigned char c : s)
+    if (c < 0x21 || c > 0x7e) return false;
+  return true;
+}
+
+// Line breaks and other control characters become spaces: a header value stays one header.
+std::string OneLine(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) out.push_back(c < 0x20 || c == 0x7f ? ' ' : static_cast<char>(c));
+  return out;
+}
+
+// Lines ending in CRLF (the base64 of the text carries the wire's line ends).
+std::string Crlf(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r')) out += '\r';
+    out.push_back(text[i]);
+  }
+  return out;
+}
+
+std::string NewMessageId() {
+  gchar* id = g_mime_utils_generate_message_id("carnet");
+  std::string out = id ? id : "";
+  g_free(id);
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> BuildMail(const OutgoingMail& mail) {
+  InitGMime();
+  if (!PrintableLine(mail.from) || mail.from.find_first_of("<>,;\"") != std::string::npos)
+    return BadRequest("the sender's address is not a mail address");
+  if (!PrintableLine(mail.to) || mail.to.find_first_of("<>,;\"") != std::string::npos)
+    return BadRequest("the recipient's address is not a mail address");
+  Owned<GMimeMessage> message(g_mime_message_new(TRUE));
+  g_mime_message_add_mailbox(message.p, GMIME_ADDRESS_TYPE_FROM, nullptr, mail.from.c_str());
+  g_mime_message_add_mailbox(message.p, GMIME_ADDRESS_TYPE_TO, nullptr, mail.to.c_str());
+  g_mime_message_set_subject(message.p, OneLine(mail.subject).c_str(), "utf-8");
+  GDateTime* now = g_date_time_new_now_utc();
+  g_mime_message_set_date(message.p, now);
+  g_date_time_unref(now);
+  g_mime_message_set_message_id(message.p, NewMessageId().c_str());
+
+  Owned<GMimeMultipart> mixed(g_mime_multipart_new_with_subtype("mixed"));
+  Owned<GMimeTextPart> text(g_mime_text_part_new_with_subtype("plain"));
+  // The text's own UTF-8 bytes (g_mime_text_part_set_text would pick another charset).
+  std::string body = Crlf(mail.text);
+  Owned<GMimeStream> body_stream(g_mime_stream_mem_new_with_buffer(body.data(), body.size()));
+  Owned<GMimeDataWrapper> body_content(
+      g_mime_data_wrapper_new_with_stream(body_stream.p, GMIME_CONTENT_ENCODING_DEFAULT));
+  g_mime_part_set_content(GMIME_PART(text.p), body_content.p);
+  g_mime_text_part_set_charset(text.p, "utf-8");
+  g_mime_part_set_content_encoding(GMIME_PART(text.p), GMIME_CONTENT_ENCODING_BASE64);
+  g_mime_multipart_add(mixed.p, GMIME_OBJECT(text.p));
+
+  for (const MailAttachment& a : mail.attachments) {
+    // The media type without its parameters (the filename is the only parameter written).
+    std::string media = a.content_type.substr(0, a.content_type.find(';'));
+    while (!media.empty() && media.back() == ' ') media.pop_back();
+    media = Lower(media);
+    size_t slash = media.find('/');
+    if (!PrintableLine(media) || slash == std::string::npos || slash == 0 ||
+        slash + 1 == media.size() ||
+        media.find_first_of(";\"()<>@,:\\[]?=", 0) != std::string::npos)
+      return BadRequest("an attachment's media type is not type/subtype: " +
+                        OneLine(a.content_type));
+    std::string type = media.substr(0, slash);
+    std::string subtype = media.substr(slash + 1);
+    Owned<GMimePart> part(g_mime_part_new_with_type(type.c_str(), subtype.c_str()));
+    Owned<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(a.bytes.data(), a.bytes.size()));
+    Owned<GMimeDataWrapper> content(
+        g_mime_data_wrapper_new_with_stream(stream.p, GMIME_CONTENT_ENCODING_DEFAULT));
+    g_mime_part_set_content(part.p, content.p);
+    g_mime_part_set_content_encoding(part.p, GMIME_CONTENT_ENCODING_BASE64);
+    std::string filename = OneLine(a.filename);
+    if (filename.empty()) filename = "attachment";
+    g_mime_object_set_disposition(GMIME_OBJECT(part.p), "attachment");
+    g_mime_part_set_filename(part.p, filename.c_str());
+    g_mime_multipart_add(mixed.p, GMIME_OBJECT(part.p));
+  }
+  g_mime_message_set_mime_part(message.p, GMIME_OBJECT(mixed.p));
+
+  GMimeFormatOptions* options = g_mime_format_options_clone(g_mime_format_options_get_default());
+  g_mime_format_options_set_newline_format(options, GMIME_NEWLINE_FORMAT_DOS);
+  gchar* bytes = g_mime_object_to_string(GMIME_OBJECT(message.p), options);
+  g_mime_format_options_free(options);
+  if (!bytes) return Internal("GMime could not write the message");
+  std::string out = bytes;
+  g_free(bytes);
+  return out;
+}
+
 }  // namespace carnet::mail

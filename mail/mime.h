@@ -37,6 +37,20 @@ struct MailMessage {
 
 Result<MailMessage> ParseMail(std::string_view raw, const MailLimits& limits = {});
 
+// A message carnet sends (outbound secure mail, issue 17).
+struct OutgoingMail {
+  std::string from;     // the sender's address (no display name)
+  std::string to;       // the recipient's address
+  std::string subject;  // UTF-8; line breaks become spaces (no header can be injected)
+  std::string text;     // UTF-8, lines ending in LF or CRLF
+  std::vector<MailAttachment> attachments;
+};
+
+// The RFC 5322 / MIME bytes of the message, built with GMime 3: multipart/mixed, the text as
+// text/plain UTF-8, then each attachment in base64 with its filename; lines end in CRLF.
+// An address or a media type that is not one line of printable ASCII is refused (kBadRequest).
+Result<std::string> BuildMail(const OutgoingMail& mail);
+
 // The media types of mail/data/attachment_types.tsv.
 const std::vector<std::string>& AllowedAttachmentTypes();
 bool AttachmentTypeAllowed(std::string_view content_type);

@@ -7,6 +7,7 @@
 
 #include "base/json.h"
 #include "base/strings.h"
+#include "mail/mime.h"
 #include "server/http_server.h"
 #include "storage/outbox_store.h"
 #include "storage/transaction.h"
@@ -31,71 +32,21 @@ size_t ReadMessage(char* buffer, size_t size, size_t n, void* user) {
   return take;
 }
 
-// Body lines end in CRLF.
-std::string Crlf(const std::string& text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r'))
-      out += "\r\n";
-    else
-      out.push_back(text[i]);
-  }
-  return out;
-}
-
-// Base64 in lines of 76 characters (RFC 2045).
-std::string Base64Lines(const std::string& bytes) {
-  std::string b64 = Base64Encode(bytes), out;
-  for (size_t i = 0; i < b64.size(); i += 76) out += b64.substr(i, 76) + "\r\n";
-  return out;
-}
-
-// A header parameter value: quoted, with quotes, backslashes and line breaks dropped; an
-// RFC 2047 encoded word when it is not plain ASCII.
-std::string ParamValue(const std::string& value) {
-  bool ascii = true;
-  std::string clean;
-  for (char c : value) {
-    if (static_cast<unsigned char>(c) >= 0x80) ascii = false;
-    if (c == '"' || c == '\\' || c == '\r' || c == '\n') continue;
-    clean.push_back(c);
-  }
-  return "\"" + (ascii ? clean : EncodedWord(clean)) + "\"";
-}
-
-// A header's single-line value (no CR or LF can start another header).
-std::string OneLine(const std::string& value) {
-  std::string out;
-  for (char c : value)
-    if (c != '\r' && c != '\n') out.push_back(c);
-  return out;
-}
-
-// The outbound secure mail: multipart/mixed, the text then each attachment in base64.
-Result<std::string> MultipartMail(const JsonValue& json, const std::string& to) {
-  std::string boundary = "carnet-" + NewUuid();
-  std::string from = OneLine(json.GetString("from"));
-  std::string mail =
-      "Date: " + HttpDateFromInstant(FormatUtc(std::chrono::system_clock::now())) + "\r\n" +
-      "From: <" + from + ">\r\nTo: <" + OneLine(to) + ">\r\n" + "Message-ID: <" + NewUuid() +
-      "@carnet>\r\n" + "Subject: " + EncodedWord(json.GetString("subject")) + "\r\n" +
-      "MIME-Version: 1.0\r\n" + "Content-Type: multipart/mixed; boundary=\"" + boundary +
-      "\"\r\n\r\n" + "--" + boundary + "\r\n" +
-      "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
-      Base64Lines(Crlf(json.GetString("text")));
+// The outbound secure mail (issue 17), built by mail/ with GMime: the text then each
+// attachment (the payload carries them in base64).
+Result<std::string> OutboundMail(const JsonValue& json, const std::string& to) {
+  mail::OutgoingMail out;
+  out.from = json.GetString("from");
+  out.to = to;
+  out.subject = json.GetString("subject");
+  out.text = json.GetString("text");
   if (const JsonValue* list = json.Find("attachments"); list && list->is_array())
     for (const auto& a : list->items()) {
       auto bytes = Base64Decode(a.GetString("data"));
       if (!bytes) return Internal("an attachment of the message is not base64");
-      std::string title = a.GetString("title");
-      if (title.empty()) title = "attachment";
-      mail += "--" + boundary + "\r\n" + "Content-Type: " + OneLine(a.GetString("contentType")) +
-              "; name=" + ParamValue(title) + "\r\n" +
-              "Content-Disposition: attachment; filename=" + ParamValue(title) + "\r\n" +
-              "Content-Transfer-Encoding: base64\r\n\r\n" + Base64Lines(*bytes);
+      out.attachments.push_back({a.GetString("contentType"), a.GetString("title"), *bytes});
     }
-  mail += "--" + boundary + "--\r\n";
-  return mail;
+  return mail::BuildMail(out);
 }
 
 size_t Discard(char*, size_t size, size_t n, void*) { return size * n; }
@@ -221,7 +172,7 @@ Status OutboxWorker::Deliver(const std::string& channel, const std::string& dest
       curl_easy_cleanup(c);
       return Status(ErrorCode::kUnavailable, "no SMTP relay configured (smtp_url)");
     }
-    auto mail = MultipartMail(*json, destination);
+    auto mail = OutboundMail(*json, destination);
     if (!mail.ok()) {
       curl_easy_cleanup(c);
       return mail.status();

@@ -113,5 +113,54 @@ TEST(MailMimeTest, TheAllowedTypesAreTheDataFile) {
   EXPECT_EQ(AllowedAttachmentTypes().size(), 4u);
 }
 
+// The builder of outbound mail (BuildMail) writes what the parser reads back unchanged.
+TEST(MailMimeTest, BuildsAMessageTheParserReadsBack) {
+  OutgoingMail out;
+  out.from = "2700000000001@patient.carnet.invalid";
+  out.to = "jerome.dupre@hopital.example";
+  out.subject = "R\xC3\xA9sultats d'analyse \xE2\x80\x94 f\xC3\xA9vrier";
+  out.text = "Bonjour,\nvoici mes r\xC3\xA9sultats.\n.\nMerci.";
+  std::string pdf(kPdf);
+  pdf += std::string("\0\x01\xff\r\n\x80", 6);
+  out.attachments.push_back({"application/pdf", "r\xC3\xA9sultats f\xC3\xA9vrier.pdf", pdf});
+  auto raw = BuildMail(out);
+  ASSERT_TRUE(raw.ok()) << raw.status().ToString();
+  EXPECT_NE(raw->find("multipart/mixed"), std::string::npos);
+  EXPECT_NE(raw->find("Content-Transfer-Encoding: base64"), std::string::npos);
+  auto parsed = ParseMail(*raw);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString() << "\n" << *raw;
+  EXPECT_EQ(parsed->from, out.from);
+  ASSERT_EQ(parsed->to.size(), 1u);
+  EXPECT_EQ(parsed->to[0], out.to);
+  EXPECT_EQ(parsed->subject, out.subject);
+  EXPECT_EQ(parsed->text, out.text);
+  ASSERT_EQ(parsed->attachments.size(), 1u);
+  EXPECT_EQ(parsed->attachments[0].content_type, "application/pdf");
+  EXPECT_EQ(parsed->attachments[0].filename, out.attachments[0].filename);
+  EXPECT_EQ(parsed->attachments[0].bytes, pdf);
+}
+
+TEST(MailMimeTest, ABuiltSubjectCannotAddAHeader) {
+  OutgoingMail out;
+  out.from = "a@carnet.invalid";
+  out.to = "b@example.org";
+  out.subject = "Hello\r\nBcc: x@evil.example";
+  out.text = "t";
+  auto raw = BuildMail(out);
+  ASSERT_TRUE(raw.ok()) << raw.status().ToString();
+  EXPECT_EQ(raw->find("\r\nBcc:"), std::string::npos) << *raw;
+  EXPECT_EQ(raw->find("\nBcc:"), std::string::npos) << *raw;
+  auto parsed = ParseMail(*raw);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  ASSERT_EQ(parsed->to.size(), 1u);
+  EXPECT_NE(parsed->subject.find("Bcc: x@evil.example"), std::string::npos);
+  // Addresses and media types are one line or refused.
+  out.to = "b@example.org\r\nBcc: x@evil.example";
+  EXPECT_EQ(BuildMail(out).status().code(), ErrorCode::kBadRequest);
+  out.to = "b@example.org";
+  out.attachments.push_back({"application/pdf\r\nBcc: x@evil.example", "a.pdf", "x"});
+  EXPECT_EQ(BuildMail(out).status().code(), ErrorCode::kBadRequest);
+}
+
 }  // namespace
 }  // namespace carnet::mail
