@@ -4,6 +4,7 @@
 
 #include "dossier/document_extraction.h"
 #include "dossier/dossier.h"
+#include "dossier/messages.h"
 #include "profiles/messaging.h"
 #include "profiles/notification.h"
 #include "profiles/policy_store.h"
@@ -65,6 +66,49 @@ Status NotifyNewDocument(storage::Transaction& tx, profiles::AccessSession&,
   }
   return profiles::EnqueueDocumentNotification(tx, *w.stored.patient_key,
                                                "DocumentReference/" + w.stored.id, title, replaces);
+}
+
+// "Copy to the patient" asked on the document itself (a FHIR create or an MHD ITI-65
+// transaction): the extension kCopyToPatientExtension with valueBoolean true. The message
+// carries the attachment as given: its inline data, or else its url (the Binary of the same
+// transaction, which may be written after the document).
+Status CopyToPatient(storage::Transaction& tx, profiles::AccessSession& session,
+                     const WrittenVersion& w) {
+  if (!w.created()) return Status::Ok();
+  const JsonValue& dr = *w.resource;
+  bool copy = false;
+  if (const JsonValue* ext = dr.Find("extension"); ext && ext->is_array())
+    for (const auto& x : ext->items())
+      if (x.GetString("url") == kCopyToPatientExtension) {
+        const JsonValue* v = x.Find("valueBoolean");
+        if (!v || !v->is_bool())
+          return Invalid("the copy-to-patient extension takes a valueBoolean",
+                         "DocumentReference.extension");
+        copy = v->as_bool();
+      }
+  if (!copy) return Status::Ok();
+  std::string patient = dr.Find("subject") ? dr.Find("subject")->GetString("reference") : "";
+  if (patient.rfind("Patient/", 0) != 0)
+    return Invalid("a copy to the patient needs the document's subject Patient",
+                   "DocumentReference.subject");
+  const JsonValue* content = dr.Find("content");
+  const JsonValue* attachment = content && content->is_array() && !content->items().empty()
+                                    ? content->items()[0].Find("attachment")
+                                    : nullptr;
+  if (!attachment ||
+      (attachment->GetString("data").empty() && attachment->GetString("url").empty()))
+    return Invalid("a copy to the patient needs the document's content (data or url)",
+                   "DocumentReference.content[0].attachment");
+  JsonValue copied = JsonValue::Object();
+  for (const char* key : {"contentType", "language", "data", "url", "title"})
+    if (!attachment->GetString(key).empty())
+      copied.Set(key, JsonValue::String(attachment->GetString(key)));
+  if (!copied.GetString("data").empty()) copied.Remove("url");
+  std::string title = dr.GetString("description");
+  if (const JsonValue* t = dr.Find("type"); title.empty() && t) title = t->GetString("text");
+  auto c =
+      CopyDocumentToPatient(tx, session, patient.substr(8), w.stored.id, std::move(copied), title);
+  return c.ok() ? Status::Ok() : c.status();
 }
 
 // The patient hears of a new message addressed to them (not of one they sent).
@@ -219,6 +263,7 @@ const std::vector<AfterWriteHook>& AfterWriteHooks() {
       {"DocumentReference", "a new document is extracted; a deleted one takes its entries along",
        ExtractOrRemove},
       {"DocumentReference", "the patient is told of a new document", NotifyNewDocument},
+      {"DocumentReference", "a copy to the patient asked on the document is sent", CopyToPatient},
       {"Communication", "the patient is told of a new message", NotifyNewMessage},
       {"Communication", "a message to an outside address goes out by SMTP", SendOutboundMail},
       {"CareTeam", "the care team's members (policy tables)", SyncCareTeam},

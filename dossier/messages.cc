@@ -10,6 +10,17 @@ Result<WriteResult> CopyDocumentToPatient(storage::Transaction& tx,
                                           const std::string& document_id,
                                           const std::string& content_type, const std::string& bytes,
                                           const std::string& title) {
+  JsonValue attachment = JsonValue::Object();
+  attachment.Set("contentType", JsonValue::String(content_type));
+  attachment.Set("data", JsonValue::String(Base64Encode(bytes)));
+  return CopyDocumentToPatient(tx, session, patient_id, document_id, std::move(attachment), title);
+}
+
+Result<WriteResult> CopyDocumentToPatient(storage::Transaction& tx,
+                                          profiles::AccessSession& session,
+                                          const std::string& patient_id,
+                                          const std::string& document_id, JsonValue attachment,
+                                          const std::string& title) {
   const profiles::Actor& actor = session.actor();
   auto ref = [](const std::string& reference) {
     JsonValue r = JsonValue::Object();
@@ -39,10 +50,8 @@ Result<WriteResult> CopyDocumentToPatient(storage::Transaction& tx,
   topic.Set("text", JsonValue::String("Copie d'un document / Copy of a document: " +
                                       (title.empty() ? std::string("document") : title)));
   message.Set("topic", std::move(topic));
-  JsonValue attachment = JsonValue::Object();
-  attachment.Set("contentType", JsonValue::String(content_type));
-  attachment.Set("data", JsonValue::String(Base64Encode(bytes)));
-  if (!title.empty()) attachment.Set("title", JsonValue::String(title));
+  if (!title.empty() && !attachment.Find("title"))
+    attachment.Set("title", JsonValue::String(title));
   JsonValue part = JsonValue::Object();
   part.Set("contentAttachment", std::move(attachment));
   JsonValue link = JsonValue::Object();

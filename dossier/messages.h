@@ -16,6 +16,11 @@ namespace carnet::dossier {
 // The ITI-41 slot that asks for the copy.
 inline constexpr const char* kCopyToPatientSlot = "urn:carnet:copyToPatient";
 
+// The DocumentReference extension (valueBoolean true) that asks for the copy when the
+// document is created by a FHIR create or an MHD ITI-65 transaction (dossier/after_write.cc).
+inline constexpr const char* kCopyToPatientExtension =
+    "https://carnet.example.org/fhir/StructureDefinition/copy-to-patient";
+
 // Sends the patient of record Patient/`patient_id` a message from the session's actor with
 // the document DocumentReference/`document_id` attached (`content_type`, `bytes`), `title`
 // naming it in the message's topic.
@@ -24,6 +29,14 @@ Result<WriteResult> CopyDocumentToPatient(storage::Transaction& tx,
                                           const std::string& patient_id,
                                           const std::string& document_id,
                                           const std::string& content_type, const std::string& bytes,
+                                          const std::string& title);
+
+// The same with the attachment as given (inline data, or a url naming the Binary that holds
+// the content).
+Result<WriteResult> CopyDocumentToPatient(storage::Transaction& tx,
+                                          profiles::AccessSession& session,
+                                          const std::string& patient_id,
+                                          const std::string& document_id, JsonValue attachment,
                                           const std::string& title);
 
 }  // namespace carnet::dossier

@@ -17,6 +17,7 @@
 #include "base/json.h"
 #include "base/strings.h"
 #include "mapping/cda_header.h"
+#include "mapping/document_entry.h"
 #include "mapping/xds_metadata.h"
 #include "storage/connection.h"
 #include "tests/integration/harness.h"
@@ -504,6 +505,107 @@ TEST_F(MessagingTest, CopyToThePatientByDepositAndByIti41) {
   auto after_pnr = Messages("patient", pid_);
   EXPECT_EQ(std::stoll(after_pnr.Find("total")->text()), count_before + 2);
   EXPECT_NE(WriteJson(after_pnr).find(Base64Encode(text)), std::string::npos);
+}
+
+TEST_F(MessagingTest, CopyToThePatientByFhirCreateAndByMhd) {
+  const std::string ext =
+      R"({"url":"https://carnet.example.org/fhir/StructureDefinition/copy-to-patient",)";
+  long long count_before = std::stoll(Messages("patient", pid_).Find("total")->text());
+  // A FHIR create of a DocumentReference carrying the extension, content inline.
+  auto dr_json = [&](const std::string& flag, const std::string& text) {
+    return R"({"resourceType":"DocumentReference","status":"current",)"
+           R"("extension":[)" +
+           ext + flag +
+           R"(}],"type":{"coding":[{"system":"http://loinc.org","code":"11502-2"}],)"
+           R"("text":"Bilan lipidique"},"subject":{"reference":"Patient/)" +
+           pid_ + R"("},"content":[{"attachment":{"contentType":"text/plain","data":")" +
+           Base64Encode(text) + R"("}}]})";
+  };
+  auto created =
+      As("lab", "POST", "/fhir/DocumentReference", dr_json(R"("valueBoolean":true)", "LDL 1.1 g/L"),
+         "Content-Type: application/fhir+json");
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string doc = Parse(created.body).GetString("id");
+  auto after = Messages("patient", pid_);
+  ASSERT_EQ(std::stoll(after.Find("total")->text()), count_before + 1) << WriteJson(after);
+  std::string copy;
+  for (const auto& e : after.Find("entry")->items())
+    if (WriteJson(e).find("DocumentReference/" + doc) != std::string::npos) copy = WriteJson(e);
+  ASSERT_FALSE(copy.empty()) << WriteJson(after);
+  EXPECT_NE(copy.find(Base64Encode("LDL 1.1 g/L")), std::string::npos) << copy;
+  EXPECT_NE(copy.find("Bilan lipidique"), std::string::npos) << copy;
+  // false: no message; not a boolean: refused, nothing stored.
+  ASSERT_EQ(
+      As("lab", "POST", "/fhir/DocumentReference",
+         dr_json(R"("valueBoolean":false)", "LDL 1.0 g/L"), "Content-Type: application/fhir+json")
+          .status,
+      201);
+  EXPECT_EQ(std::stoll(Messages("patient", pid_).Find("total")->text()), count_before + 1);
+  EXPECT_EQ(
+      As("lab", "POST", "/fhir/DocumentReference", dr_json(R"("valueString":"yes")", "LDL 0.9 g/L"),
+         "Content-Type: application/fhir+json")
+          .status,
+      422);
+
+  // MHD ITI-65: the DocumentReference names its Binary in the same transaction; the message
+  // attaches it by url (the Binary's reference once stored).
+  std::ifstream in(std::string(CARNET_SOURCE_DIR) +
+                   "/../shared/testdata/cda/ci-sis/BIO-CR-BIO_2024.01_TSH_1.xml");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto header = mapping::ReadCdaHeader(ss.str());
+  ASSERT_TRUE(header.ok()) << header.status().ToString();
+  xds::DocumentEntry e = header->entry;
+  e.id = "urn:uuid:" + NewUuid();
+  e.unique_id = "1.2.250.1.999.18." + std::to_string(std::stoll(RandomHex(6), nullptr, 16));
+  e.mime_type = "text/plain";
+  e.format_code = {"urn:ihe:iti:xds:2017:mimeTypeSufficient", "1.3.6.1.4.1.19376.1.2.3",
+                   "Format from mimeType", ""};
+  e.hash.clear();
+  e.size.clear();
+  e.patient_id = ins_ + "^^^&1.2.250.1.213.1.4.10&ISO";
+  e.source_patient_id = e.patient_id;
+  e.repository_unique_id = "1.3.6.1.4.1.21367.2017.2.5.84";
+  std::string binary_full = "urn:uuid:" + NewUuid();
+  JsonValue dr = mapping::DocumentReferenceFromEntry(e, "Patient/" + pid_, binary_full);
+  dr.Remove("id");
+  JsonValue flag = Parse(ext + R"("valueBoolean":true})");
+  JsonValue exts = JsonValue::Array();
+  exts.Append(std::move(flag));
+  dr.Set("extension", std::move(exts));
+  std::string dr_full = "urn:uuid:" + NewUuid();
+  xds::SubmissionSet set;
+  set.patient_id = e.patient_id;
+  set.source_id = "1.2.250.1.999";
+  set.submission_time = "20240102030405";
+  set.content_type_code = e.class_code;
+  if (!e.authors.empty()) set.authors.push_back(e.authors[0]);
+  set.id = "urn:uuid:" + NewUuid();
+  set.unique_id = "1.2.250.1.999.19." + std::to_string(std::stoll(RandomHex(5), nullptr, 16));
+  JsonValue list = mapping::ListFromSubmissionSet(set, "Patient/" + pid_, {dr_full});
+  list.Remove("id");
+  std::string bundle =
+      R"({"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":")" +
+      std::string("urn:uuid:") + NewUuid() + R"(","resource":)" + WriteJson(list) +
+      R"(,"request":{"method":"POST","url":"List"}},{"fullUrl":")" + dr_full + R"(","resource":)" +
+      WriteJson(dr) + R"(,"request":{"method":"POST","url":"DocumentReference"}},{"fullUrl":")" +
+      binary_full + R"(","resource":{"resourceType":"Binary","contentType":"text/plain","data":")" +
+      Base64Encode("TSH 2.3 mUI/L") + R"("},"request":{"method":"POST","url":"Binary"}}]})";
+  auto mhd = As("lab", "POST", "/fhir", bundle, "Content-Type: application/fhir+json");
+  ASSERT_EQ(mhd.status, 200) << mhd.body.substr(0, 1500);
+  auto after_mhd = Messages("patient", pid_);
+  ASSERT_EQ(std::stoll(after_mhd.Find("total")->text()), count_before + 2) << WriteJson(after_mhd);
+  std::string mhd_copy;
+  for (const auto& m : after_mhd.Find("entry")->items())
+    if (WriteJson(m).find("\"url\":\"Binary/") != std::string::npos) mhd_copy = WriteJson(m);
+  ASSERT_FALSE(mhd_copy.empty()) << WriteJson(after_mhd);
+  // The url names the Binary stored by the transaction (read here by its depositor: a Binary
+  // without securityContext is not yet readable by the patient, see README).
+  std::string url = mhd_copy.substr(mhd_copy.find("\"url\":\"Binary/") + 7);
+  url = url.substr(0, url.find('"'));
+  auto bin = As("lab", "GET", "/fhir/" + url, "", "Accept: application/fhir+json");
+  ASSERT_EQ(bin.status, 200) << bin.body;
+  EXPECT_NE(bin.body.find(Base64Encode("TSH 2.3 mUI/L")), std::string::npos) << bin.body;
 }
 
 }  // namespace
