@@ -51,6 +51,28 @@ Result<std::string> OutboundMail(const JsonValue& json, const std::string& to) {
 
 size_t Discard(char*, size_t size, size_t n, void*) { return size * n; }
 
+// Sends `body` (a whole RFC 5322 message) from `from` to `to` through the relay at `url` on
+// the prepared handle `c`, which it cleans up; STARTTLS whenever the relay offers it.
+Status SendSmtp(CURL* c, const std::string& url, const std::string& from, const std::string& to,
+                std::string& body) {
+  ReadState state{&body};
+  struct curl_slist* recipients = curl_slist_append(nullptr, ("<" + to + ">").c_str());
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));
+  std::string envelope_from = "<" + from + ">";
+  curl_easy_setopt(c, CURLOPT_MAIL_FROM, envelope_from.c_str());
+  curl_easy_setopt(c, CURLOPT_MAIL_RCPT, recipients);
+  curl_easy_setopt(c, CURLOPT_READFUNCTION, ReadMessage);
+  curl_easy_setopt(c, CURLOPT_READDATA, &state);
+  curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+  CURLcode rc = curl_easy_perform(c);
+  curl_slist_free_all(recipients);
+  curl_easy_cleanup(c);
+  if (rc != CURLE_OK)
+    return Status(ErrorCode::kUnavailable, std::string("SMTP: ") + curl_easy_strerror(rc));
+  return Status::Ok();
+}
+
 }  // namespace
 
 OutboxWorker::OutboxWorker(storage::Pool& pool, OutboxSettings settings)
@@ -129,9 +151,7 @@ Status OutboxWorker::Deliver(const std::string& channel, const std::string& dest
   CURL* c = curl_easy_init();
   if (!c) return Internal("curl_easy_init failed");
   struct curl_slist* headers = nullptr;
-  struct curl_slist* recipients = nullptr;
   std::string body;
-  ReadState state{&body};
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(settings_.timeout_ms));
   if (channel == "email") {
@@ -151,19 +171,7 @@ Status OutboxWorker::Deliver(const std::string& channel, const std::string& dest
            "Message-ID: <" + NewUuid() + "@carnet>\r\n" + "Subject: " + EncodedWord(json->GetString("subject")) +
            "\r\n" + "MIME-Version: 1.0\r\n" + "Content-Type: text/plain; charset=UTF-8\r\n" +
            "Content-Transfer-Encoding: 8bit\r\n\r\n" + crlf + "\r\n";
-    recipients = curl_slist_append(recipients, destination.c_str());
-    curl_easy_setopt(c, CURLOPT_URL, settings_.smtp_url.c_str());
-    std::string from = "<" + settings_.smtp_from + ">";
-    curl_easy_setopt(c, CURLOPT_MAIL_FROM, from.c_str());
-    curl_easy_setopt(c, CURLOPT_MAIL_RCPT, recipients);
-    curl_easy_setopt(c, CURLOPT_READFUNCTION, ReadMessage);
-    curl_easy_setopt(c, CURLOPT_READDATA, &state);
-    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-    CURLcode rc = curl_easy_perform(c);
-    curl_slist_free_all(recipients);
-    curl_easy_cleanup(c);
-    if (rc != CURLE_OK) return Status(ErrorCode::kUnavailable, std::string("SMTP: ") + curl_easy_strerror(rc));
-    return Status::Ok();
+    return SendSmtp(c, settings_.smtp_url, settings_.smtp_from, destination, body);
   }
   if (channel == "mail-out") {
     // Outbound secure mail (issue 17): From the sender's carnet address, to the outside
@@ -178,21 +186,7 @@ Status OutboxWorker::Deliver(const std::string& channel, const std::string& dest
       return mail.status();
     }
     body = std::move(mail).value();
-    recipients = curl_slist_append(recipients, ("<" + destination + ">").c_str());
-    curl_easy_setopt(c, CURLOPT_URL, settings_.smtp_url.c_str());
-    curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));
-    std::string from = "<" + json->GetString("from") + ">";
-    curl_easy_setopt(c, CURLOPT_MAIL_FROM, from.c_str());
-    curl_easy_setopt(c, CURLOPT_MAIL_RCPT, recipients);
-    curl_easy_setopt(c, CURLOPT_READFUNCTION, ReadMessage);
-    curl_easy_setopt(c, CURLOPT_READDATA, &state);
-    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-    CURLcode rc = curl_easy_perform(c);
-    curl_slist_free_all(recipients);
-    curl_easy_cleanup(c);
-    if (rc != CURLE_OK)
-      return Status(ErrorCode::kUnavailable, std::string("SMTP: ") + curl_easy_strerror(rc));
-    return Status::Ok();
+    return SendSmtp(c, settings_.smtp_url, json->GetString("from"), destination, body);
   }
   if (channel == "webhook") {
     // The address was checked when it was set; names are resolved and checked now, and
