@@ -821,20 +821,28 @@ HttpResponse SmartServer::IssueToken(const HttpRequest& req, TokenAttempt& attem
   long long now = Now();
   // A public client may refresh without naming itself (RFC 6749 section 6): the refresh
   // token says which client it was issued to.
-  std::optional<storage::OAuthGrantRow> refresh_grant;
-  if (grant_type == "refresh_token" && !basic) {
-    std::string token = p["refresh_token"];
-    if (token.empty()) return OAuthError(400, "invalid_request", "refresh_token is required");
+  // The live grant the request's refresh token names (nullopt: unknown, expired or revoked).
+  auto find_refresh = [&](const std::string& token) {
+    std::optional<storage::OAuthGrantRow> found_grant;
     storage::TxOptions ro;
     ro.read_only = true;
     Status st = storage::RunInTransaction(pool_, ro, [&](storage::Transaction& tx) -> Status {
       auto found = storage::FindLiveRefreshToken(tx, profiles::Sha256Digest(token), now);
       if (!found.ok()) return found.status();
-      refresh_grant = std::move(found).value();
+      found_grant = std::move(found).value();
       return Status::Ok();
     });
-    if (!st.ok()) return OAuthError(503, "temporarily_unavailable", "try again later");
-    if (refresh_grant) remember(*refresh_grant);
+    if (!st.ok()) return Result<std::optional<storage::OAuthGrantRow>>(st);
+    if (found_grant) remember(*found_grant);
+    return Result<std::optional<storage::OAuthGrantRow>>(std::move(found_grant));
+  };
+  std::optional<storage::OAuthGrantRow> refresh_grant;
+  if (grant_type == "refresh_token" && !basic) {
+    std::string token = p["refresh_token"];
+    if (token.empty()) return OAuthError(400, "invalid_request", "refresh_token is required");
+    auto found = find_refresh(token);
+    if (!found.ok()) return OAuthError(503, "temporarily_unavailable", "try again later");
+    refresh_grant = std::move(found).value();
     if (!refresh_grant || (!client_id.empty() && refresh_grant->client_id != client_id))
       return OAuthError(400, "invalid_grant",
                         "the refresh token is unknown, expired, or its authorisation was revoked");
@@ -878,16 +886,9 @@ HttpResponse SmartServer::IssueToken(const HttpRequest& req, TokenAttempt& attem
   } else if (grant_type == "refresh_token") {
     std::string token = p["refresh_token"];
     if (token.empty()) return OAuthError(400, "invalid_request", "refresh_token is required");
-    storage::TxOptions ro;
-    ro.read_only = true;
-    Status st = storage::RunInTransaction(pool_, ro, [&](storage::Transaction& tx) -> Status {
-      auto found = storage::FindLiveRefreshToken(tx, profiles::Sha256Digest(token), now);
-      if (!found.ok()) return found.status();
-      grant = std::move(found).value();
-      return Status::Ok();
-    });
-    if (!st.ok()) return OAuthError(503, "temporarily_unavailable", "try again later");
-    if (grant) remember(*grant);
+    auto found = find_refresh(token);
+    if (!found.ok()) return OAuthError(503, "temporarily_unavailable", "try again later");
+    grant = std::move(found).value();
     if (!grant || grant->client_id != client_id)
       return OAuthError(400, "invalid_grant",
                         "the refresh token is unknown, expired, or its authorisation was revoked");
