@@ -9,6 +9,7 @@
 namespace carnet {
 namespace {
 thread_local std::string current_request_id;
+thread_local RequestNotes current_notes;
 }  // namespace
 
 void LogLine(const std::string& line) {
@@ -19,13 +20,34 @@ void LogLine(const std::string& line) {
   std::fflush(stdout);
 }
 
-RequestScope::RequestScope(std::string id) : previous_(std::move(current_request_id)) {
+RequestScope::RequestScope(std::string id)
+    : previous_(std::move(current_request_id)), previous_notes_(std::move(current_notes)) {
   current_request_id = std::move(id);
+  current_notes = RequestNotes{};
 }
 
-RequestScope::~RequestScope() { current_request_id = std::move(previous_); }
+RequestScope::~RequestScope() {
+  current_request_id = std::move(previous_);
+  current_notes = std::move(previous_notes_);
+}
 
 const std::string& CurrentRequestId() { return current_request_id; }
+
+RequestNotes& CurrentRequestNotes() { return current_notes; }
+
+std::string RequestNotesJson(const RequestNotes& notes) {
+  std::string out;
+  auto add = [&out](const char* name, const std::string& value) {
+    if (!value.empty()) out += std::string(",\"") + name + "\":\"" + JsonEscape(value) + "\"";
+  };
+  add("actor_kind", notes.actor_kind);
+  add("actor", notes.actor);
+  add("decision", notes.decision);
+  add("reason", notes.reason);
+  add("xds_status", notes.xds_status);
+  add("xds_errors", notes.xds_errors);
+  return out;
+}
 
 bool IsServerError(const Status& status) { return status.http_status() >= 500; }
 

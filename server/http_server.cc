@@ -137,7 +137,8 @@ std::string LogRecord(const HttpRequest& req, int status) {
          JsonEscape(req.request_id) + "\",\"method\":\"" + JsonEscape(req.method) +
          "\",\"path\":\"" + JsonEscape(LoggedPath(req.path)) +
          "\",\"status\":" + std::to_string(status) + ",\"duration_ms\":" + duration +
-         ",\"peer\":\"" + JsonEscape(req.peer) + "\"}";
+         ",\"peer\":\"" + JsonEscape(req.peer) + "\"" + RequestNotesJson(CurrentRequestNotes()) +
+         "}";
 }
 
 // Pistache 0.0.5 closes the connection after each response unless the request said
