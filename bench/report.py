@@ -71,13 +71,20 @@ if load:
           f"VACUUM (ANALYZE); {database_bytes / 2**30:.1f} GiB on disk.")
 if rows:
     print()
-    print("| scenario | gateway req/s | p50 ms | p99 ms | max ms | errors | peak RSS MB | floor req/s | floor p99 ms | gateway / floor |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| scenario | gateway req/s | p50 ms | p99 ms | max ms | errors | peak RSS MB | gateway CPU µs/req | floor req/s | floor p99 ms | gateway / floor |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for name, sides in rows.items():
     g, f = sides.get("gateway", {}), sides.get("floor", {})
     ratio = g.get("throughput", 0) / f["throughput"] if f.get("throughput") else 0
+    # The gateway's own CPU (user + system, from /proc) over the requests it answered: what
+    # the gateway spends per request, whatever else shares the machine.
+    answered = g.get("requests", 0)
+    cpu_per_req = g.get("gateway_cpu_us", 0) / answered if answered else 0
+    if g:
+        g["cpu_us_per_request"] = round(cpu_per_req, 1)
     print(f"| {name} | {g.get('throughput', 0):.0f} | {g.get('p50_ms', 0):.2f} | {g.get('p99_ms', 0):.2f} | "
           f"{g.get('max_ms', 0):.1f} | {g.get('errors', 0)} | {g.get('peak_rss_kb', 0) / 1024:.0f} | "
+          f"{cpu_per_req:.0f} | "
           f"{f.get('throughput', 0):.0f} | {f.get('p99_ms', 0):.2f} | {ratio:.2f} |")
 
 soak_json = soak_summary(soak) if soak else None
