@@ -110,10 +110,9 @@ void MergeMissing(JsonValue& into, const JsonValue& from) {
 // the header as a new version written under the depositor's authority. A document that says it
 // replaces an earlier version (relatedDocument RPLC) supersedes it when the submitter did not
 // say so; when the submitter named another document, that is a disagreement.
-Status ReconcileWithHeader(storage::Transaction& tx,
-                           profiles::AccessSession& session, const storage::StoredResource& stored,
-                           const JsonValue& dr, const std::string& patient,
-                           const std::string& bytes) {
+Status ReconcileWithHeader(storage::Transaction& tx, profiles::AccessSession& session,
+                           const storage::StoredResource& stored, const JsonValue& dr,
+                           const std::string& patient, const std::string& bytes) {
   const std::string& dr_id = stored.id;
   auto header = mapping::ReadCdaHeader(bytes);
   if (!header.ok()) return Status::Ok();  // not a CDA header we can read: extraction says so
@@ -218,8 +217,24 @@ Result<std::vector<std::string>> ExtractionProvenances(storage::Transaction& tx,
 
 }  // namespace
 
-Status ExtractDocumentContent(storage::Transaction& tx,
-                              profiles::AccessSession& session, const std::string& dr_id) {
+Status AuditExtraction(storage::Transaction& tx, profiles::AccessSession& session,
+                       const std::string& dr_id) {
+  std::vector<std::string> listed = session.TakeDepositList();
+  if (listed.empty()) return Status::Ok();
+  auto current = storage::ReadCurrent(tx, "DocumentReference", dr_id, false);
+  if (!current.ok()) return current.status();
+  if (!*current) return Internal("DocumentReference/" + dr_id + " vanished while extracted");
+  profiles::AuditEntry audit = profiles::AuditEntry::Dicom("110107", "Import", "ITI-65", 'C');
+  audit.object_reference = "DocumentReference/" + dr_id;
+  audit.listed = std::move(listed);
+  profiles::Decision derived;
+  derived.allowed = true;
+  derived.reason = "extracted from DocumentReference/" + dr_id;
+  return session.Audit(tx, audit, derived, (*current)->patient_key);
+}
+
+Status ExtractDocumentContent(storage::Transaction& tx, profiles::AccessSession& session,
+                              const std::string& dr_id) {
   auto current = storage::ReadCurrent(tx, "DocumentReference", dr_id, false);
   if (!current.ok()) return current.status();
   if (!*current || (*current)->deleted || !(*current)->patient_key) return Status::Ok();
@@ -240,8 +255,7 @@ Status ExtractDocumentContent(storage::Transaction& tx,
   const JsonValue* subject = dr->Find("subject");
   std::string patient = subject ? subject->GetString("reference") : "";
   if (patient.rfind("Patient/", 0) != 0) return Status::Ok();
-  CARNET_RETURN_IF_ERROR(
-      ReconcileWithHeader(tx, session, **current, *dr, patient, *bytes));
+  CARNET_RETURN_IF_ERROR(ReconcileWithHeader(tx, session, **current, *dr, patient, *bytes));
   auto report = mapping::ExtractCdaEntries(*bytes, patient, document);
   if (!report.ok())
     return Status::Ok();  // the header was accepted; a body we cannot read yields nothing
@@ -320,8 +334,7 @@ Status ExtractDocumentContent(storage::Transaction& tx,
   return p.ok() ? Status::Ok() : p.status();
 }
 
-Status SupersedeReplacedDocument(storage::Transaction& tx,
-                                 profiles::AccessSession& session,
+Status SupersedeReplacedDocument(storage::Transaction& tx, profiles::AccessSession& session,
                                  const storage::StoredResource& replacement,
                                  const std::string& target_id) {
   auto current = storage::ReadCurrent(tx, "DocumentReference", target_id, true);
@@ -357,8 +370,8 @@ bool HasExtractionTag(const JsonValue& resource) {
   return false;
 }
 
-Status RemoveExtractedContent(storage::Transaction& tx,
-                              profiles::AccessSession& session, const std::string& dr_id) {
+Status RemoveExtractedContent(storage::Transaction& tx, profiles::AccessSession& session,
+                              const std::string& dr_id) {
   std::string document = "DocumentReference/" + dr_id;
   auto provenances = ExtractionProvenances(tx, dr_id, 1000);
   if (!provenances.ok()) return provenances.status();

@@ -39,20 +39,25 @@ Result<std::string> DocumentContentOf(storage::Transaction& tx, const JsonValue&
 
 // Extracts DocumentReference `dr_id`'s content when it is a CDA document and has not been
 // extracted yet; does nothing when the document, its content, or a CDA body is missing.
-Status ExtractDocumentContent(storage::Transaction& tx,
-                              profiles::AccessSession& session, const std::string& dr_id);
+// The one audit event of an extraction no write's own event names (an MHD bundle extracts once
+// every entry is stored): an Import naming the document and what was extracted from it
+// (AccessSession::TakeDepositList); nothing when nothing was.
+Status AuditExtraction(storage::Transaction& tx, profiles::AccessSession& session,
+                       const std::string& dr_id);
+
+Status ExtractDocumentContent(storage::Transaction& tx, profiles::AccessSession& session,
+                              const std::string& dr_id);
 
 // A new document replaces DocumentReference `target_id` (relatesTo replaces, an XDS RPLC or
 // XFRM_RPLC, or the CDA's relatedDocument RPLC): the target must exist in the same record and
 // be current; it becomes superseded (Deprecated in XDS) and what was extracted from it goes.
 // Replacing a document already superseded by this very document is a no-op.
-Status SupersedeReplacedDocument(storage::Transaction& tx,
-                                 profiles::AccessSession& session,
+Status SupersedeReplacedDocument(storage::Transaction& tx, profiles::AccessSession& session,
                                  const storage::StoredResource& replacement,
                                  const std::string& target_id);
 
 // Removes what was extracted from DocumentReference `dr_id` (its Provenance and targets).
-Status RemoveExtractedContent(storage::Transaction& tx,
-                              profiles::AccessSession& session, const std::string& dr_id);
+Status RemoveExtractedContent(storage::Transaction& tx, profiles::AccessSession& session,
+                              const std::string& dr_id);
 
 }  // namespace carnet::dossier

@@ -367,7 +367,9 @@ static Result<WriteResult> Write(storage::Transaction& tx, profiles::AccessSessi
     auto out = Persist(tx, *key, type, id, previous ? previous->version + 1 : 1, now, method,
                        std::move(stamped));
     if (!out.ok()) return out.status();
-    CARNET_RETURN_IF_ERROR(session.Audit(tx, audit, derived, *key));
+    // Named by the event of the write that caused the extraction, not audited alone.
+    if (!session.ListInDepositEvent(what))
+      CARNET_RETURN_IF_ERROR(session.Audit(tx, audit, derived, *key));
     return out;
   }
   // The current version first: may the actor change it at all?
@@ -454,6 +456,10 @@ static Result<WriteResult> Write(storage::Transaction& tx, profiles::AccessSessi
   if (!out.ok()) return out.status();
   CARNET_RETURN_IF_ERROR(
       RunAfterWriteHooks(tx, session, WrittenVersion{out->stored, &out->resource, previous}));
+  // Within an XDS submission, its Import event names this write; otherwise this write's
+  // event names what it caused to be extracted (one event per deposit).
+  if (session.ListInDepositEvent(what)) return out;
+  audit.listed = session.TakeDepositList();
   CARNET_RETURN_IF_ERROR(session.Audit(tx, audit, *decision, *key));
   return out;
 }

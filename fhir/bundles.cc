@@ -404,6 +404,7 @@ EntryResult ProcessBundleBody(const FhirContext& ctx, Session& session, const Ht
           std::string id =
               results[i].location.substr(18, results[i].location.find("/_history") - 18);
           CARNET_RETURN_IF_ERROR(dossier::ExtractDocumentContent(tx, session, id));
+          CARNET_RETURN_IF_ERROR(dossier::AuditExtraction(tx, session, id));
           // Its words, for _content: the Binary, naming no document, did not bring them.
           CARNET_RETURN_IF_ERROR(dossier::ReindexDocument(tx, id));
         }

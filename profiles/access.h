@@ -47,9 +47,10 @@ class AccessControl {
   // The actor behind the request's `Authorization: Bearer` token. kUnauthorized (with the
   // reason, for the log and the audit, never for the caller) when the header is missing,
   // malformed, or the token does not verify. Without an Authorization header, a verified
-  // client certificate (mutual TLS) of a configured organisation identifies a deposit source. A professional's assertion of the patient's
-  // consent may also come as the request header `X-Patient-Consent: true` (front ends that
-  // collect it at the bedside copy it there); it is recorded in the audit.
+  // client certificate (mutual TLS) of a configured organisation identifies a deposit source. A
+  // professional's assertion of the patient's consent may also come as the request header
+  // `X-Patient-Consent: true` (front ends that collect it at the bedside copy it there); it is
+  // recorded in the audit.
   Result<Actor> Authenticate(const HttpRequest& req) const;
   // Records a refused authentication (`why`: Authenticate's status) in the access history, a
   // security alert without a patient (IHE BALP, DICOM 110114 / 110122 Login), on `channel`
@@ -93,7 +94,8 @@ class AccessSession {
   const std::string& extraction_document() const { return extraction_document_; }
   class ExtractionScope {
    public:
-    ExtractionScope(AccessSession& s, std::string document) : s_(s), previous_(s.extraction_document_) {
+    ExtractionScope(AccessSession& s, std::string document)
+        : s_(s), previous_(s.extraction_document_) {
       s_.extraction_document_ = std::move(document);
     }
     ~ExtractionScope() { s_.extraction_document_ = previous_; }
@@ -103,10 +105,40 @@ class AccessSession {
     std::string previous_;
   };
 
+  // One audit event per deposit (issue 20): the resources carnet derives from a document
+  // (extraction mode) are not audited one by one but listed, and the event of the write that
+  // caused the extraction (the document's or its content's create, an ITI-41 Import) names
+  // them all. While a DepositScope is open (an XDS submission), the deposit's own writes are
+  // listed the same way. True: `reference` is listed, its writer appends no event of its own.
+  bool ListInDepositEvent(const std::string& reference) {
+    if (!extracting() && deposit_depth_ == 0) return false;
+    deposit_list_.push_back(reference);
+    return true;
+  }
+  // The references listed so far, handed over once to the event that names them.
+  std::vector<std::string> TakeDepositList() {
+    std::vector<std::string> out = std::move(deposit_list_);
+    deposit_list_.clear();
+    return out;
+  }
+  class DepositScope {
+   public:
+    explicit DepositScope(AccessSession& s) : s_(s) {
+      if (s_.deposit_depth_++ == 0) s_.deposit_list_.clear();  // a new deposit, or a retry
+    }
+    ~DepositScope() { --s_.deposit_depth_; }
+    DepositScope(const DepositScope&) = delete;
+    DepositScope& operator=(const DepositScope&) = delete;
+
+   private:
+    AccessSession& s_;
+  };
+
   // Forgets what the previous attempt of a transaction loaded.
   void BeginAttempt() {
     records_.clear();
     current_labels_.clear();
+    deposit_list_.clear();
   }
 
   // The context of record `patient_key`, loaded once per attempt.
@@ -133,7 +165,8 @@ class AccessSession {
   // The filter of a search over `records` (the records the request names; empty: every
   // record the actor's identity covers, or, for deposit sources and operators, any record).
   // With no record at all in reach, the filter lets shared resources through only.
-  Result<AccessFilter> SearchFilter(storage::Transaction& tx, const std::vector<long long>& records);
+  Result<AccessFilter> SearchFilter(storage::Transaction& tx,
+                                    const std::vector<long long>& records);
 
   // Appends the AuditEvent of an access or change to record `patient_key` (nullopt: none),
   // with the decision's outcome and reason, and records what the decision asks for (the
@@ -172,6 +205,8 @@ class AccessSession {
   };
   std::map<std::string, CurrentLabels> current_labels_;  // by "Type/id
   std::string extraction_document_;
+  int deposit_depth_ = 0;
+  std::vector<std::string> deposit_list_;
 };
 
 // A Decision for requests that concern no record and no resource (a failed

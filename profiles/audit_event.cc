@@ -172,20 +172,22 @@ std::string BuildAuditEventJson(const AuditEntry& e, const std::string& event_id
     }
     entities.Append(std::move(p));
   }
-  if (!e.object_reference.empty()) {
+  auto object = [&entities](const std::string& ref) {
     JsonValue o = JsonValue::Object();
     JsonValue what = JsonValue::Object();
-    if (e.object_reference.find('/') != std::string::npos)
-      what.Set("reference", Str(e.object_reference));
+    if (ref.find('/') != std::string::npos)
+      what.Set("reference", Str(ref));
     else
-      what.Set("identifier", Identifier("", e.object_reference));
+      what.Set("identifier", Identifier("", ref));
     o.Set("what", std::move(what));
     o.Set("type",
           Coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2", "System Object"));
     o.Set("role",
           Coding("http://terminology.hl7.org/CodeSystem/object-role", "4", "Domain Resource"));
     entities.Append(std::move(o));
-  }
+  };
+  if (!e.object_reference.empty()) object(e.object_reference);
+  for (const auto& ref : e.listed) object(ref);
   if (!e.query.empty()) {
     JsonValue q = JsonValue::Object();
     q.Set("type",

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "storage/audit_store.h"
@@ -55,8 +56,11 @@ struct AuditEntry {
   std::string patient_reference;  // "Patient/123"
   std::string patient_ins;
   std::string object_reference;  // "DocumentReference/abc" (or the XDS uniqueId)
-  std::string query;             // search: the query string (base64 in entity.query)
-  std::string request_id;        // X-Request-Id
+  // Further objects of the same event: what a deposit wrote besides its main object (the
+  // resources extracted from a document, an ITI-41's entries), one entity each.
+  std::vector<std::string> listed;
+  std::string query;       // search: the query string (base64 in entity.query)
+  std::string request_id;  // X-Request-Id
   std::string observer = "carnet";
 
   std::chrono::system_clock::time_point recorded = std::chrono::system_clock::now();

@@ -180,6 +180,9 @@ HttpResponse Submit(const XdsContext& xds, Session& session, const SoapRequest& 
       return Status::Ok();
     }
     std::string patient_ref = "Patient/" + (*patient)->resource_id;
+    // One audit event for the deposit: the resources it writes (and those extracted from its
+    // documents) are named by its Import event below, not audited one by one.
+    profiles::AccessSession::DepositScope deposit(session);
     // Associations from a new entry to an existing one become the new DocumentReference's
     // relatesTo (IHE MHD), from which the registry derives them.
     std::map<std::string, JsonValue> relates_to;
@@ -412,11 +415,12 @@ HttpResponse Submit(const XdsContext& xds, Session& session, const SoapRequest& 
       auto upd = dossier::Update(tx, session, "DocumentReference", target, old);
       if (!upd.ok()) return upd.status();
     }
-    // The transaction's own audit record (IHE ITI-41 / ITI-42: DICOM Import), beside the
-    // record of each resource written.
+    // The transaction's audit record (IHE ITI-41 / ITI-42: DICOM Import), naming every
+    // resource written.
     profiles::AuditEntry audit =
         profiles::AuditEntry::Dicom("110107", "Import", with_documents ? "ITI-41" : "ITI-42", 'C');
     audit.object_reference = set.unique_id;
+    audit.listed = session.TakeDepositList();
     Decision granted;
     granted.allowed = true;
     granted.reason = "submission set registered";

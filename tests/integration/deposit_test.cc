@@ -10,6 +10,7 @@
 #include "mapping/cda_header.h"
 #include "mapping/document_entry.h"
 #include "mapping/xds_metadata.h"
+#include "storage/connection.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/xds_messages.h"
 #include "xds/requests.h"
@@ -67,6 +68,20 @@ TEST(DepositTest, BareCdaIsFiledFromItsHeader) {
   EXPECT_EQ(tsh.Find("subject")->GetString("reference"), "Patient/" + pid);
   auto prov = client.Get(base + "Provenance?entity=" + doc_ref);
   EXPECT_NE(prov.body.find("Observation/"), std::string::npos) << prov.body.substr(0, 1000);
+  // One audit event for the deposit (issue 20): the event of the document's creation names
+  // what was extracted from it; no extracted resource has an event of its own.
+  {
+    auto db = storage::Connection::Open(TestDbConninfo());
+    ASSERT_TRUE(db.ok()) << db.status().message();
+    auto events = (*db)->RunDynamic(
+        "SELECT content FROM audit_event WHERE strpos(content, $1) > 0",
+        {storage::SqlParam::Text("Observation/" + tsh.GetString("id"))});
+    ASSERT_TRUE(events.ok()) << events.status().message();
+    ASSERT_EQ(events->rows(), 1);
+    std::string event = events->GetString(0, 0);
+    EXPECT_NE(event.find("\"" + doc_ref + "\""), std::string::npos) << event.substr(0, 1500);
+    EXPECT_NE(event.find("Provenance/"), std::string::npos) << event.substr(0, 1500);
+  }
   // It carries carnet's tag, and no client may change it.
   JsonValue prov_bundle = *ParseJson(prov.body);
   ASSERT_TRUE(prov_bundle.Find("entry") && !prov_bundle.Find("entry")->items().empty());

@@ -10,6 +10,7 @@
 #include "base/json.h"
 #include "base/strings.h"
 #include "mapping/document_entry.h"
+#include "storage/connection.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/xds_messages.h"
 #include "mapping/xds_metadata.h"
@@ -79,6 +80,20 @@ TEST_F(XdsTest, SampleMtomSubmissionIsOneDossierDocument) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_NE(r.body.find("ResponseStatusType:Success"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-bResponse"), std::string::npos);
+  // One audit event for the submission (issue 20): its Import names the document and its
+  // content; neither has an event of its own.
+  {
+    auto db = storage::Connection::Open(TestDbConninfo());
+    ASSERT_TRUE(db.ok()) << db.status().message();
+    auto events = (*db)->RunDynamic(
+        "SELECT content FROM audit_event WHERE strpos(content, $1) > 0",
+        {storage::SqlParam::Text("DocumentReference/" + doc_id)});
+    ASSERT_TRUE(events.ok()) << events.status().message();
+    ASSERT_EQ(events->rows(), 1);
+    std::string event = events->GetString(0, 0);
+    EXPECT_NE(event.find("\"110107\""), std::string::npos) << event.substr(0, 1500);
+    EXPECT_NE(event.find("\"Binary/"), std::string::npos) << event.substr(0, 1500);
+  }
 
   // The same document through FHIR.
   auto dr = client_.Get(Url("/fhir/DocumentReference/" + doc_id));
