@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace carnet {
 
@@ -74,5 +75,18 @@ size_t FindControlCharacter(std::string_view s);
 // XML 1.0 Char, &#0; among them; npos when none. XML forbids them as it forbids the characters
 // themselves, and pugixml would decode &#0; into a NUL that silently cuts the value short.
 size_t FindForbiddenCharReference(std::string_view xml);
+
+}  // namespace carnet
+
+namespace carnet {
+
+// Levenshtein distance (insertions, deletions, substitutions of bytes).
+size_t EditDistance(std::string_view a, std::string_view b);
+
+// The candidates close to `word` (an unknown flag or setting), closest first, at most `limit`:
+// within an edit distance of a third of the word's length (at least 2), or containing it, or
+// contained in it (a 3-letter fragment at least).
+std::vector<std::string> CloseMatches(std::string_view word,
+                                      const std::vector<std::string>& candidates, size_t limit = 5);
 
 }  // namespace carnet

@@ -4,6 +4,7 @@
 
 #include "base/http.h"
 #include "fhir/json_patch.h"
+#include "fhir/operation_definitions.h"
 #include "fhir/outcome.h"
 #include "fhir/search.h"
 #include "fhir/search_access.h"
@@ -72,9 +73,24 @@ Status Interactions::Validate(const std::string& type, const JsonValue& resource
   return st;
 }
 
+// carnet's own OperationDefinitions (fhir/data/operation_definitions.json) are read-only to
+// every client: a write to one of their ids is refused (403) and the refusal audited.
+static Status RefuseOwnDefinition(profiles::AccessSession& session, const std::string& type,
+                                  const std::string& id, const char* interaction, char action) {
+  if (type != "OperationDefinition" || !IsOwnOperationDefinition(id)) return Status::Ok();
+  profiles::AuditEntry audit = profiles::AuditEntry::Rest(interaction, action);
+  return session.Refuse(audit,
+                        profiles::Refusal("OperationDefinition/" + id +
+                                              " is carnet's own definition of an operation it "
+                                              "serves: read-only",
+                                          ErrorCode::kForbidden),
+                        std::nullopt, type + "/" + id);
+}
+
 Result<WriteResult> Interactions::Create(storage::Transaction& tx, profiles::AccessSession& session,
                                          const std::string& type, JsonValue resource,
                                          const std::string& id, const std::string& method) {
+  if (!id.empty()) CARNET_RETURN_IF_ERROR(RefuseOwnDefinition(session, type, id, "create", 'C'));
   return dossier::Create(tx, session, type, std::move(resource), id, method);
 }
 
@@ -89,12 +105,14 @@ Result<WriteResult> Interactions::Update(storage::Transaction& tx, profiles::Acc
   if (body_id != id)
     return BadRequest("the body's id " + body_id + " differs from the URL's id " + id,
                       type + ".id");
+  CARNET_RETURN_IF_ERROR(RefuseOwnDefinition(session, type, id, "update", 'U'));
   return dossier::Update(tx, session, type, id, std::move(resource), pre.if_match);
 }
 
 Result<WriteResult> Interactions::Delete(storage::Transaction& tx, profiles::AccessSession& session,
                                          const std::string& type, const std::string& id,
                                          const Preconditions& pre) {
+  CARNET_RETURN_IF_ERROR(RefuseOwnDefinition(session, type, id, "delete", 'D'));
   return dossier::Delete(tx, session, type, id, pre.if_match);
 }
 
@@ -103,6 +121,7 @@ Result<WriteResult> Interactions::ChangeSecurity(storage::Transaction& tx,
                                                  const std::string& type, const std::string& id,
                                                  const std::vector<JsonValue>& add,
                                                  const std::vector<JsonValue>& remove) {
+  CARNET_RETURN_IF_ERROR(RefuseOwnDefinition(session, type, id, "operation", 'U'));
   return dossier::ChangeSecurity(tx, session, type, id, add, remove);
 }
 
@@ -124,6 +143,7 @@ Result<WriteResult> Interactions::Patch(storage::Transaction& tx, profiles::Acce
                                         const std::string& type, const std::string& id,
                                         const JsonValue& patch, const Preconditions& pre) {
   CARNET_RETURN_IF_ERROR(CheckWriteIntent(session, type, "u", "patch", 'U'));
+  CARNET_RETURN_IF_ERROR(RefuseOwnDefinition(session, type, id, "patch", 'U'));
   auto current = storage::ReadCurrent(tx, type, id, /*lock=*/true);
   if (!current.ok()) return current.status();
   if (!*current) return NotFound(type + "/" + id + " is not known");

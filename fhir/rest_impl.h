@@ -164,6 +164,9 @@ EntryResult AgendaLink(const FhirContext& ctx, Call& call);
 // messaging.cc
 EntryResult MessageMarkRead(const FhirContext& ctx, Call& call);
 EntryResult MessageFileAttachment(const FhirContext& ctx, Call& call);
+// operation_definition_reads.cc
+EntryResult ReadOperationDefinition(const FhirContext& ctx, Call& call);
+EntryResult SearchOperationDefinitions(const FhirContext& ctx, Call& call);
 // health_profile_op.cc
 EntryResult PatientProfile(const FhirContext& ctx, Call& call);
 EntryResult ProfileVisibility(const FhirContext& ctx, Call& call);

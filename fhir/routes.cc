@@ -20,7 +20,8 @@ const std::vector<Route>& Routes() {
       {"*", "/metadata/*", nullptr, "GET"},
       {"GET", "/_history", SystemHistory, "GET"},
       {"*", "/_history/*", nullptr, "GET"},
-      // Type level.
+      // Type level. carnet's own OperationDefinitions are found beside the stored ones.
+      {"GET", "/OperationDefinition", SearchOperationDefinitions, "GET"},
       {"GET", "/{type}", SearchType, "GET"},
       {"POST", "/{writable}", CreateResource, "POST"},
       {"PUT", "/{writable}", ConditionalUpdate, "PUT?criteria", kNeedsQuery},
@@ -29,7 +30,9 @@ const std::vector<Route>& Routes() {
       {"GET", "/{type}/_history", TypeHistory, "GET"},
       {"POST", "/DocumentReference/$deposit", DepositDocument, "POST"},
       {"POST", "/{type}/$validate", ValidateResource, "POST"},
-      // Instance level.
+      // Instance level. carnet's own OperationDefinitions are read from its data.
+      {"GET", "/OperationDefinition/{id}", ReadOperationDefinition, "GET", kIfMatchFirst},
+      {"HEAD", "/OperationDefinition/{id}", ReadOperationDefinition, "", kIfMatchFirst},
       {"GET", "/{type}/{id}", ReadInstance, "GET", kIfMatchFirst},
       {"HEAD", "/{type}/{id}", ReadInstance, "", kIfMatchFirst},
       {"PUT", "/{writable}/{id}", UpdateResource, "PUT", kIfMatchFirst},

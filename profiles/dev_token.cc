@@ -15,6 +15,30 @@ JsonValue Num(long long n) { return JsonValue::Number(std::to_string(n)); }
 
 }  // namespace
 
+const std::vector<std::string>& DevTokenFlags() {
+  static const std::vector<std::string> kFlags = {
+      "--actor",   "--id",        "--profession", "--specialty",  "--org",         "--organisation",
+      "--patient", "--given",     "--family",     "--patient-id", "--guardian-of", "--client-id",
+      "--scope",   "--emergency", "--consent",    "--ttl"};
+  return kFlags;
+}
+
+const std::vector<std::string>& DevTokenActorKinds() {
+  static const std::vector<std::string> kKinds = {"patient", "guardian", "professional",
+                                                  "app",     "system",   "operator"};
+  return kKinds;
+}
+
+namespace {
+
+std::string KindsList() {
+  std::string out;
+  for (const std::string& k : DevTokenActorKinds()) out += (out.empty() ? "" : ", ") + k;
+  return out + " (insurer, employer and the like: a denied party)";
+}
+
+}  // namespace
+
 Result<DevTokenRequest> ParseDevTokenArgs(const std::vector<std::string>& args) {
   DevTokenRequest r;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -78,11 +102,15 @@ Result<DevTokenRequest> ParseDevTokenArgs(const std::vector<std::string>& args) 
         return BadRequest("--ttl: seconds, from 1 to 30 days");
       r.ttl_s = ttl;
     } else {
-      return BadRequest("unknown option " + flag + " for token");
+      std::vector<std::string> close = CloseMatches(flag, DevTokenFlags());
+      std::string hint;
+      for (const std::string& c : close) hint += (hint.empty() ? "; did you mean " : ", ") + c;
+      return BadRequest("unknown option " + flag + " for token" + (hint.empty() ? "" : hint + "?"));
     }
   }
-  if (r.actor.empty()) return BadRequest("token needs --actor KIND");
-  if (!ParseActorKind(r.actor)) return BadRequest("unknown actor kind '" + r.actor + "'");
+  if (r.actor.empty()) return BadRequest("token needs --actor KIND, one of " + KindsList());
+  if (!ParseActorKind(r.actor))
+    return BadRequest("unknown actor kind '" + r.actor + "'; the kinds are " + KindsList());
   return r;
 }
 

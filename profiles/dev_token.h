@@ -39,8 +39,15 @@ struct DevTokenRequest {
 //   --patient INS
 //   --patient-id ID --guardian-of INS (repeatable) --client-id ID --scope S (repeatable, or
 //   several space-separated) --emergency REASON --consent --ttl SECONDS
-// kBadRequest on an unknown flag, a missing value or an unknown actor kind.
+// kBadRequest on an unknown flag (naming the close matches), a missing value or an unknown
+// actor kind (listing the kinds).
 Result<DevTokenRequest> ParseDevTokenArgs(const std::vector<std::string>& args);
+
+// The flags above ("--actor"...); --consent alone takes no value.
+const std::vector<std::string>& DevTokenFlags();
+
+// The actor kinds a token may state: patient, guardian, professional, app, system, operator.
+const std::vector<std::string>& DevTokenActorKinds();
 
 // The claims of the token (Pro Sante Connect shape for professionals; see
 // profiles/actor.h ActorFromClaims for the layout).

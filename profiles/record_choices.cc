@@ -1,5 +1,7 @@
 #include "profiles/record_choices.h"
 
+#include <algorithm>
+
 #include "profiles/notification.h"
 #include "profiles/policy_store.h"
 #include "storage/profile_choice_store.h"
@@ -7,10 +9,22 @@
 
 namespace carnet::profiles {
 
+const std::vector<std::string>& RecordChoices() {
+  static const std::vector<std::string> kChoices = {"close",
+                                                    "oppose",
+                                                    "reactivate",
+                                                    "block",
+                                                    "unblock",
+                                                    "treating-physician",
+                                                    "emergency-access",
+                                                    "notification-preferences",
+                                                    "profile-visibility"};
+  return kChoices;
+}
+
 bool IsRecordChoice(const std::string& op) {
-  return op == "close" || op == "oppose" || op == "reactivate" || op == "block" ||
-         op == "unblock" || op == "treating-physician" || op == "emergency-access" ||
-         op == "notification-preferences" || op == "profile-visibility";
+  const auto& all = RecordChoices();
+  return std::find(all.begin(), all.end(), op) != all.end();
 }
 
 Status ApplyRecordChoice(storage::Transaction& tx, AccessSession& session,

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "profiles/access.h"
@@ -16,7 +17,9 @@
 
 namespace carnet::profiles {
 
-// Whether `op` (without '$') is one of the record choices above.
+// The record choices above, without '$' (each served at POST Patient/[id]/$[choice]).
+const std::vector<std::string>& RecordChoices();
+// Whether `op` (without '$') is one of them.
 bool IsRecordChoice(const std::string& op);
 
 // Applies choice `op` to the record whose Patient resource is `patient_id`; `param` gives a

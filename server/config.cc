@@ -1,10 +1,15 @@
 #include "server/config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <sstream>
+
+#include "base/strings.h"
+#include "profiles/dev_token.h"
 
 namespace carnet {
 namespace {
@@ -171,6 +176,24 @@ std::string EnvName(const char* name) {
   return e;
 }
 
+// What an unknown name could have meant: the close matches among `known`, as "; did you mean
+// --a, --b?" ("" when none is close).
+std::string DidYouMean(const std::string& word, const std::vector<std::string>& known) {
+  std::string hint;
+  for (const std::string& c : CloseMatches(word, known))
+    hint += (hint.empty() ? "; did you mean " : ", ") + c;
+  return hint.empty() ? "" : hint + "?";
+}
+
+// The setting names as a file writes them (db_pool_size) or as flags (--db-pool-size).
+std::vector<std::string> SettingNames(bool as_flags) {
+  std::vector<std::string> out;
+  for (const auto& s : Settings()) out.push_back(as_flags ? "--" + FlagName(s.name) : s.name);
+  if (as_flags)
+    for (const char* f : {"--config", "--data", "--help"}) out.push_back(f);
+  return out;
+}
+
 const Setting* Find(std::string key) {
   if (key == "data") key = "data_dir";  // the short form the ./carnet script documents
   for (const auto& s : Settings())
@@ -198,7 +221,9 @@ Status LoadFile(const std::string& path, Config& c) {
       return BadRequest(path + ":" + std::to_string(lineno) + ": expected name = value");
     std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
     const Setting* s = Find(key);
-    if (!s) return BadRequest(path + ":" + std::to_string(lineno) + ": unknown setting " + key);
+    if (!s)
+      return BadRequest(path + ":" + std::to_string(lineno) + ": unknown setting " + key +
+                        DidYouMean(key, SettingNames(false)));
     CARNET_RETURN_IF_ERROR(s->set(c, value));
   }
   return Status::Ok();
@@ -276,7 +301,44 @@ Result<Config> LoadConfig(int argc, char** argv, bool* help) {
     else
       c.args.push_back(a);
   }
+  CARNET_RETURN_IF_ERROR(CheckCommandFlags(c));
   return c;
+}
+
+const std::map<std::string, std::vector<std::string>>& CommandFlags() {
+  static const std::map<std::string, std::vector<std::string>> kFlags = {
+      {"serve", {}},
+      {"migrate", {}},
+      {"purge", {}},
+      {"token", profiles::DevTokenFlags()},
+      {"reindex", {"--type"}},
+      {"audit-verify", {"--patient"}},
+      {"ingest-mail", {"--recipient"}},
+      {"send-reminders", {"--date"}},
+      {"conformance", {"--base", "--token", "--var", "--report-dir"}},
+  };
+  return kFlags;
+}
+
+Status CheckCommandFlags(const Config& c) {
+  auto it = CommandFlags().find(c.command);
+  if (it == CommandFlags().end()) return Status::Ok();  // an unknown command: main says so
+  const std::vector<std::string>& own = it->second;
+  for (size_t i = 0; i < c.args.size(); ++i) {
+    const std::string& a = c.args[i];
+    if (a.rfind("--", 0) != 0) continue;
+    std::string flag = a.substr(0, a.find('='));
+    if (std::find(own.begin(), own.end(), flag) != own.end()) {
+      // Its value (a flag's value may start with "--") is not a flag.
+      if (flag == a && flag != "--consent") ++i;
+      continue;
+    }
+    std::vector<std::string> known = SettingNames(true);
+    known.insert(known.end(), own.begin(), own.end());
+    return BadRequest("unknown flag " + flag + " for " + c.command + DidYouMean(flag, known) +
+                      " (see carnet-gateway --help)");
+  }
+  return Status::Ok();
 }
 
 std::string HelpText() {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -97,8 +98,17 @@ struct Config {
 };
 
 // Parses argv (argv[1] is the command). Sets *help when --help was asked; then the returned
-// Config is meaningless and HelpText() should be printed.
+// Config is meaningless and HelpText() should be printed. A flag that is neither a setting nor
+// one of the command's own (CommandFlags) is refused, naming the close matches.
 Result<Config> LoadConfig(int argc, char** argv, bool* help);
+
+// Each command's own flags (what it reads from Config::args; server/main.cc parses them):
+// keep in step with main.cc when a command takes a new flag.
+const std::map<std::string, std::vector<std::string>>& CommandFlags();
+
+// kBadRequest naming the first flag of c.args that is not one of c.command's own, with the
+// close matches among the settings and the command's flags (edit distance).
+Status CheckCommandFlags(const Config& c);
 
 // Every setting with its flag, environment variable and default.
 std::string HelpText();

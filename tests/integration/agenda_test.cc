@@ -323,16 +323,22 @@ TEST_F(AgendaTest, TheCapabilityStatementDeclaresTheOperation) {
   ASSERT_EQ(r.status, 200);
   auto cs = ParseJson(r.body);
   ASSERT_TRUE(cs.ok());
-  bool defined = false, declared = false;
-  for (const JsonValue& c : cs->Find("contained")->items())
-    if (c.GetString("id") == "Patient-agenda" && c.GetString("code") == "agenda") defined = true;
+  bool declared = false;
+  const std::string kPath = "/fhir/OperationDefinition/Patient-agenda";
   for (const JsonValue& res : cs->Find("rest")->items()[0].Find("resource")->items())
     if (res.GetString("type") == "Patient")
-      for (const JsonValue& op : res.Find("operation")->items())
-        if (op.GetString("name") == "agenda" && op.GetString("definition") == "#Patient-agenda")
+      for (const JsonValue& op : res.Find("operation")->items()) {
+        std::string def = op.GetString("definition");
+        if (op.GetString("name") == "agenda" && def.size() > kPath.size() &&
+            def.substr(def.size() - kPath.size()) == kPath)
           declared = true;
-  EXPECT_TRUE(defined);
+      }
   EXPECT_TRUE(declared);
+  auto od = As(PatientP(), "GET", "OperationDefinition/Patient-agenda");
+  ASSERT_EQ(od.status, 200) << od.body;
+  auto parsed = ParseJson(od.body);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->GetString("code"), "agenda");
 }
 
 }  // namespace

@@ -627,22 +627,23 @@ TEST_F(SummaryTest, TheCapabilityStatementDeclaresIt) {
   auto r = As(patient_, "GET", "/fhir/metadata");
   ASSERT_EQ(r.status, 200);
   JsonValue cs = Parse(r.body);
-  const JsonValue* od = nullptr;
-  for (const JsonValue& c : cs.Find("contained")->items())
-    if (c.GetString("resourceType") == "OperationDefinition" && c.GetString("code") == "summary")
-      od = &c;
-  ASSERT_NE(od, nullptr) << r.body.substr(0, 400);
-  EXPECT_EQ(od->GetString("base"), "http://hl7.org/fhir/uv/ips/OperationDefinition/summary");
-  EXPECT_TRUE(od->Find("instance")->as_bool());
-  EXPECT_EQ(od->Find("resource")->items()[0].text(), "Patient");
-  bool declared = false;
+  std::string definition;
   for (const JsonValue& res : cs.Find("rest")->items()[0].Find("resource")->items())
     if (res.GetString("type") == "Patient")
       for (const JsonValue& op : res.Find("operation")->items())
-        declared = declared || (op.GetString("name") == "summary" &&
-                                op.GetString("definition") == "#" + od->GetString("id"));
-  EXPECT_TRUE(declared);
-  // The CapabilityStatement itself still validates (its contained definitions included).
+        if (op.GetString("name") == "summary") definition = op.GetString("definition");
+  const std::string kPath = "/fhir/OperationDefinition/Patient-summary";
+  ASSERT_GE(definition.size(), kPath.size()) << r.body.substr(0, 400);
+  EXPECT_EQ(definition.substr(definition.size() - kPath.size()), kPath);
+  // The definition resolves at its canonical URL.
+  auto read = As(patient_, "GET", kPath);
+  ASSERT_EQ(read.status, 200) << read.body;
+  JsonValue od = Parse(read.body);
+  EXPECT_EQ(od.GetString("url"), definition);
+  EXPECT_EQ(od.GetString("base"), "http://hl7.org/fhir/uv/ips/OperationDefinition/summary");
+  EXPECT_TRUE(od.Find("instance")->as_bool());
+  EXPECT_EQ(od.Find("resource")->items()[0].text(), "Patient");
+  // The CapabilityStatement itself still validates.
   auto v = As(operator_, "POST", "/fhir/CapabilityStatement/$validate", {kJson}, r.body);
   ASSERT_EQ(v.status, 200);
   EXPECT_EQ(v.body.find(R"("severity":"error")"), std::string::npos) << v.body.substr(0, 800);

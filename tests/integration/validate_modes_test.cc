@@ -315,24 +315,22 @@ TEST_F(ValidateModesTest, CapabilityStatementDeclaresTheModes) {
   auto r = Send(Suite(), "GET", "metadata");
   ASSERT_EQ(r.status, 200);
   JsonValue cs = Parse(r.body);
-  const JsonValue* contained = cs.Find("contained");
-  ASSERT_TRUE(contained && contained->is_array()) << r.body.substr(0, 300);
-  const JsonValue* od = nullptr;
-  for (const JsonValue& c : contained->items())
-    if (c.GetString("resourceType") == "OperationDefinition" && c.GetString("code") == "validate")
-      od = &c;
-  ASSERT_NE(od, nullptr);
-  std::vector<std::string> names;
-  for (const JsonValue& p : od->Find("parameter")->items()) names.push_back(p.GetString("name"));
-  for (const char* n : {"resource", "mode", "profile", "return"})
-    EXPECT_NE(std::find(names.begin(), names.end(), n), names.end()) << n;
-  bool declared = false;
+  std::string definition;
   for (const JsonValue& res : cs.Find("rest")->items()[0].Find("resource")->items())
     if (res.GetString("type") == "Observation")
       for (const JsonValue& op : res.Find("operation")->items())
-        declared = declared || (op.GetString("name") == "validate" &&
-                                op.GetString("definition") == "#" + od->GetString("id"));
-  EXPECT_TRUE(declared);
+        if (op.GetString("name") == "validate") definition = op.GetString("definition");
+  const std::string kTail = "/OperationDefinition/Resource-validate";
+  ASSERT_GT(definition.size(), kTail.size()) << r.body.substr(0, 300);
+  EXPECT_EQ(definition.substr(definition.size() - kTail.size()), kTail);
+  auto read = Send(Suite(), "GET", "OperationDefinition/Resource-validate");
+  ASSERT_EQ(read.status, 200) << read.body;
+  JsonValue od = Parse(read.body);
+  EXPECT_EQ(od.GetString("url"), definition);
+  std::vector<std::string> names;
+  for (const JsonValue& p : od.Find("parameter")->items()) names.push_back(p.GetString("name"));
+  for (const char* n : {"resource", "mode", "profile", "return"})
+    EXPECT_NE(std::find(names.begin(), names.end(), n), names.end()) << n;
 }
 
 }  // namespace

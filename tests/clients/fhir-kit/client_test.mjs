@@ -1,6 +1,7 @@
-// A real FHIR client library (fhir-kit-client) creates, reads, updates, version-reads and
-// deletes through carnet. Usage: node client_test.mjs BASE_URL. Exit code 0 when all passed.
-import { Client } from 'fhir-kit-client';
+// A real FHIR client library (fhir-kit-client) reads the CapabilityStatement and resolves every
+// OperationDefinition it declares, then creates, reads, updates, version-reads and deletes
+// through carnet. Usage: node client_test.mjs BASE_URL. Exit code 0 when all passed.
+import { CapabilityTool, Client } from 'fhir-kit-client';
 import assert from 'node:assert/strict';
 
 const baseUrl = process.argv[2];
@@ -26,6 +27,37 @@ await check('capabilities', async () => {
   const cs = await client.capabilityStatement();
   assert.equal(cs.resourceType, 'CapabilityStatement');
   assert.equal(cs.fhirVersion, '4.0.1');
+});
+// Issue 19: every operation the CapabilityStatement declares (per type and system-wide) names
+// the canonical URL of its OperationDefinition, which the client resolves.
+await check('operation definitions resolve', async () => {
+  const cs = await client.capabilityStatement();
+  const tool = new CapabilityTool(cs);
+  const declared = new Map();  // definition URL -> the operation name declared with it
+  for (const res of tool.serverCapabilities().resource) {
+    const ops = tool.capabilityContents({ resourceType: res.type, capabilityType: 'operation' }) || [];
+    for (const op of ops) declared.set(op.definition, op.name);
+  }
+  for (const op of tool.serverCapabilities().operation || []) declared.set(op.definition, op.name);
+  for (const name of ['deposit', 'block', 'unblock', 'treating-physician', 'meta-add', 'meta-delete',
+    'emergency-access', 'notification-preferences', 'close', 'oppose', 'reactivate', 'everything', 'validate']) {
+    assert.ok([...declared.values()].includes(name), `$${name} is not declared`);
+  }
+  for (const [definition, name] of declared) {
+    assert.ok(definition.startsWith(`${baseUrl}/OperationDefinition/`), definition);
+    const od = await client.resolve({ reference: definition });
+    assert.equal(od.resourceType, 'OperationDefinition');
+    assert.equal(od.url, definition);
+    assert.equal(od.code, name);
+    for (const p of od.parameter || []) {
+      assert.ok(p.name && p.use && p.max && p.type && p.documentation, `${od.id} parameter ${p.name}`);
+      assert.equal(typeof p.min, 'number');
+    }
+  }
+  const found = await client.search({ resourceType: 'OperationDefinition', searchParams: { code: 'deposit' } });
+  assert.equal(found.entry[0].resource.id, 'DocumentReference-deposit');
+  const read = await client.read({ resourceType: 'OperationDefinition', id: 'Patient-everything' });
+  assert.equal(read.base, 'http://hl7.org/fhir/OperationDefinition/Patient-everything');
 });
 await check('create', async () => {
   const created = await client.create({
