@@ -70,7 +70,15 @@ Pool::Lease::~Lease() {
   if (pool_ && conn_) pool_->Release(std::move(conn_));
 }
 
-Pool::Pool(PoolOptions options) : options_(std::move(options)) { Size().Add(options_.size); }
+Pool::Pool(PoolOptions options) : options_(std::move(options)) {
+  Size().Add(options_.size);
+  // Every series exists from the start (0), so that a scrape shows what has not happened yet.
+  InUse();
+  Open();
+  Waits();
+  Timeouts();
+  WaitSeconds();
+}
 
 Pool::~Pool() {
   Size().Add(-options_.size);

@@ -124,7 +124,9 @@ TEST_F(ObservabilityTest, MetricsParseAndCountersMoveWithRequests) {
   EXPECT_EQ(text.find(missing), std::string::npos);
   // Every request has an actor_kind label ("none" before an identity is established).
   for (const auto& s : after)
-    if (s.name == "carnet_http_requests_total") EXPECT_TRUE(s.labels.count("actor_kind"));
+    if (s.name == "carnet_http_requests_total") {
+      EXPECT_TRUE(s.labels.count("actor_kind"));
+    }
   EXPECT_GE(
       Sum(after, "carnet_http_requests_total", {{"status", "401"}, {"actor_kind", "none"}}) -
           Sum(before, "carnet_http_requests_total", {{"status", "401"}, {"actor_kind", "none"}}),
