@@ -251,5 +251,18 @@ TEST(ObservabilityAccessTest, ShortMetricsTokenIsRefusedAtStart) {
   EXPECT_NE(gateway.Log().find("metrics_token of at least 16"), std::string::npos) << gateway.Log();
 }
 
+TEST(ObservabilityAccessTest, LogTargetSyslogLeavesStdoutQuietAndUnknownTargetIsRefused) {
+  GatewayProcess gateway({"--log-target", "syslog"});
+  ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
+  HttpClient c;
+  std::string rid = "syslog-" + RandomHex(6);
+  EXPECT_EQ(c.Get(gateway.base_url() + "/healthz", {"X-Request-Id: " + rid}).status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(gateway.Log().find(rid), std::string::npos) << gateway.Log();
+  auto bad = RunCommand(std::string(CARNET_GATEWAY_BINARY) + " serve --log-target file");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.out.find("expected one of stdout, syslog, both"), std::string::npos) << bad.out;
+}
+
 }  // namespace
 }  // namespace carnet::testing
