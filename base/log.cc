@@ -1,18 +1,37 @@
 #include "base/log.h"
 
+#include <syslog.h>
+
 #include <chrono>
 #include <cstdio>
 #include <mutex>
 
+#include "base/log_target.h"
 #include "base/strings.h"
 
 namespace carnet {
 namespace {
 thread_local std::string current_request_id;
 thread_local RequestNotes current_notes;
+bool log_to_stdout = true;
+bool log_to_syslog = false;
+
+int SyslogPriority(const std::string& line) {
+  if (line.find("\"level\":\"error\"") != std::string::npos) return LOG_ERR;
+  if (line.find("\"level\":\"warning\"") != std::string::npos) return LOG_WARNING;
+  return LOG_INFO;
+}
 }  // namespace
 
+void SetLogTarget(bool to_stdout, bool to_syslog) {
+  log_to_stdout = to_stdout;
+  log_to_syslog = to_syslog;
+  if (to_syslog) openlog("carnet", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
 void LogLine(const std::string& line) {
+  if (log_to_syslog) syslog(SyslogPriority(line), "%s", line.c_str());  // thread-safe itself
+  if (!log_to_stdout) return;
   static std::mutex mu;
   std::lock_guard<std::mutex> lock(mu);
   std::fwrite(line.data(), 1, line.size(), stdout);

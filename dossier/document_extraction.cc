@@ -4,6 +4,7 @@
 #include <chrono>
 #include <set>
 
+#include "base/metrics.h"
 #include "base/strings.h"
 #include "dossier/dossier.h"
 #include "mapping/cda_check.h"
@@ -255,10 +256,23 @@ Status ExtractDocumentContent(storage::Transaction& tx, profiles::AccessSession&
   const JsonValue* subject = dr->Find("subject");
   std::string patient = subject ? subject->GetString("reference") : "";
   if (patient.rfind("Patient/", 0) != 0) return Status::Ok();
-  CARNET_RETURN_IF_ERROR(ReconcileWithHeader(tx, session, **current, *dr, patient, *bytes));
+  CARNET_RETURN_IF_ERROR(
+      ReconcileWithHeader(tx, session, **current, *dr, patient, *bytes));
+  static auto& extractions = Metrics().Counter(
+      "carnet_cda_extractions_total",
+      "CDA documents whose level-3 entries were extracted (outcome extracted) or whose body "
+      "could not be read (outcome unreadable); counted in the depositing transaction, again "
+      "when it is retried",
+      {"outcome"});
+  static auto& extracted = Metrics().Counter(
+      "carnet_cda_extracted_resources_total",
+      "resources created from CDA documents' entries, by resource type", {"type"});
   auto report = mapping::ExtractCdaEntries(*bytes, patient, document);
-  if (!report.ok())
+  if (!report.ok()) {
+    extractions.With({"unreadable"}).Inc();
     return Status::Ok();  // the header was accepted; a body we cannot read yields nothing
+  }
+  extractions.With({"extracted"}).Inc();
 
   profiles::AccessSession::ExtractionScope scope(session, document);
   JsonValue targets = JsonValue::Array();
@@ -269,6 +283,7 @@ Status ExtractDocumentContent(storage::Transaction& tx, profiles::AccessSession&
     if (!created.ok()) return created.status();
     targets.Append(Ref(type + "/" + created->stored.id));
     ++counts[type];
+    extracted.With({type}).Inc();
   }
   if (!report->embedded_content.empty()) {
     // Level 1: the embedded document, retrievable as itself (GET Binary/[id]).

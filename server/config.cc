@@ -60,6 +60,24 @@ Status ParseBool(const std::string& name, const std::string& v, bool* out) {
     } \
   }
 
+// A setting that takes one of a few words.
+Setting EnumSetting(const char* name, const char* help, std::string Config::*field,
+                    std::vector<std::string> allowed) {
+  return Setting{name, help, [field](const Config& c) { return c.*field; },
+                 [name, field, allowed](Config& c, const std::string& v) {
+                   std::string list;
+                   for (const auto& a : allowed) {
+                     if (v == a) {
+                       c.*field = v;
+                       return Status::Ok();
+                     }
+                     list += (list.empty() ? "" : ", ") + a;
+                   }
+                   return BadRequest(std::string("setting ") + name + ": expected one of " + list +
+                                     ", got '" + v + "'");
+                 }};
+}
+
 const std::vector<Setting>& Settings() {
   static const std::vector<Setting> kSettings = {
       STRING_SETTING(bind, "address to listen on (keep it on loopback behind a TLS proxy)"),
@@ -159,6 +177,16 @@ const std::vector<Setting>& Settings() {
                   "send-reminders`"),
       INT_SETTING(retention_days, 1, 36500,
                   "how long a closed record is archived before `carnet purge` erases it"),
+      // Observability (issue 19).
+      EnumSetting("metrics_access",
+                  "who may read GET /metrics: loopback (peers on 127.0.0.0/8 or ::1), token "
+                  "(Authorization: Bearer <metrics_token>, from anywhere) or open (anyone)",
+                  &Config::metrics_access, {"loopback", "token", "open"}),
+      STRING_SETTING(metrics_token, "the bearer token /metrics takes when metrics_access is token"),
+      EnumSetting("log_target",
+                  "where the log lines go: stdout, syslog (the local syslog socket, which "
+                  "journald also reads; facility daemon, ident carnet) or both",
+                  &Config::log_target, {"stdout", "syslog", "both"}),
   };
   return kSettings;
 }

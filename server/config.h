@@ -91,6 +91,11 @@ struct Config {
   // --- Retention (`carnet purge`): closed records are kept this long, then erased.
   int retention_days = 3650;
 
+  // --- Observability (issue 19; server/observability.h).
+  std::string metrics_access = "loopback";  // loopback | token | open
+  std::string metrics_token;                // the bearer token of metrics_access = token
+  std::string log_target = "stdout";        // stdout | syslog | both
+
   // The connection string actually used: `db`, or the private cluster under data_dir.
   std::string EffectiveConninfo() const;
   // The FHIR base URL actually used: public_base_url, or http://bind:port/fhir.

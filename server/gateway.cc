@@ -1,12 +1,15 @@
 #include "server/gateway.h"
 
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/strings.h"
 #include "fhir/format.h"
 #include "mail/inbound.h"
 #include "profiles/agenda_feed.h"
+#include "server/observability.h"
 #include "storage/health.h"
 #include "storage/migrations.h"
+#include "storage/outbox_store.h"
 #include "storage/transaction.h"
 
 namespace carnet {
@@ -22,7 +25,8 @@ HttpResponse Json(int status, std::string body) {
 
 HttpResponse NotFoundResponse(const HttpRequest& req) {
   return Json(404, "{\"error\":\"no such endpoint\",\"path\":\"" + JsonEscape(req.path) +
-                       "\",\"endpoints\":[\"/healthz\",\"/readyz\",\"/fhir\",\"/xds/registry\","
+                       "\",\"endpoints\":[\"/healthz\",\"/readyz\",\"/metrics\",\"/version\",\"/"
+                       "fhir\",\"/xds/registry\","
                        "\"/xds/repository\",\"/espace/\",\"/apps\",\"/oauth/authorize\","
                        "\"/oauth/token\",\"/.well-known/smart-configuration\",\"/mail/inbound\"]}");
 }
@@ -56,11 +60,15 @@ Gateway::Gateway(const Config& config, storage::Pool& pool, const profiles::Acce
       xds_(pool, xds::XdsOptions{config.xds_max_query_results}),
       espace_(EspaceOptions{config.espace_dir.empty() ? DefaultEspaceDir() : config.espace_dir,
                             config.dev_login, config.data_dir}),
-      smart_(config, pool, access, fhir_) {}
+      smart_(config, pool, access, fhir_) {
+  RegisterProcessMetrics();
+}
 
 HttpResponse Gateway::Handle(const HttpRequest& req) {
   if (req.path == "/healthz") return Json(200, "{\"status\":\"alive\"}");
   if (req.path == "/readyz") return Ready();
+  if (req.path == "/metrics") return MetricsEndpoint(req);
+  if (req.path == "/version") return Version(req);
   if (auto smart = smart_.Handle(req)) return std::move(*smart);
   bool fhir = UnderPrefix(req.path, "/fhir");
   bool xds = req.path == "/xds/registry" || req.path == "/xds/repository";
@@ -222,6 +230,89 @@ HttpResponse Gateway::Ready() {
     return Json(503, "{\"status\":\"schema not migrated\",\"schema_version\":" +
                          std::to_string(found) + ",\"expected\":" + std::to_string(expected) + "}");
   return Json(200, "{\"status\":\"ready\",\"schema_version\":" + std::to_string(found) + "}");
+}
+
+HttpResponse Gateway::MetricsEndpoint(const HttpRequest& req) {
+  if (req.method != "GET" && req.method != "HEAD") {
+    HttpResponse r = Json(405, "{\"error\":\"/metrics is read with GET\"}");
+    r.SetHeader("Allow", "GET, HEAD");
+    return r;
+  }
+  if (!MetricsAccessAllowed(req, config_.metrics_access, config_.metrics_token)) {
+    return Json(403, config_.metrics_access == "token"
+                         ? "{\"error\":\"/metrics needs Authorization: Bearer with the "
+                           "metrics_token setting\"}"
+                         : "{\"error\":\"/metrics answers loopback peers only "
+                           "(metrics_access = loopback)\"}");
+  }
+  // What is read rather than counted: the outbox backlog, from the database (one short
+  // read-only transaction; a scrape while the database is away just leaves the last values
+  // and says so).
+  static auto& pending = Metrics().Gauge(
+      "carnet_outbox_pending", "outbox rows waiting for delivery, by channel", {"channel"});
+  static auto& given_up = Metrics().Gauge(
+      "carnet_outbox_given_up",
+      "outbox rows left undelivered after outbox_max_attempts, by channel", {"channel"});
+  static auto& oldest =
+      Metrics().Gauge("carnet_outbox_oldest_pending_seconds",
+                      "age of the oldest outbox row waiting for delivery, by channel", {"channel"});
+  static auto& scrape_db_up = Metrics()
+                                  .Gauge("carnet_metrics_database_up",
+                                         "1 when this scrape could read the database's figures")
+                                  .Get();
+  storage::TxOptions ro;
+  ro.read_only = true;
+  ro.max_attempts = 1;
+  std::vector<storage::OutboxBacklog> backlog;
+  Status st = storage::RunInTransaction(pool_, ro, [&](storage::Transaction& tx) -> Status {
+    auto b = storage::ReadOutboxBacklog(tx, config_.outbox_max_attempts);
+    if (!b.ok()) return b.status();
+    backlog = std::move(b).value();
+    return Status::Ok();
+  });
+  scrape_db_up.Set(st.ok() ? 1 : 0);
+  if (st.ok()) {
+    // Channels without a row now read 0 (series once seen stay, as Prometheus expects).
+    for (const char* ch : {"email", "webhook", "mail-out"}) {
+      pending.With({ch}).Set(0);
+      given_up.With({ch}).Set(0);
+      oldest.With({ch}).Set(0);
+    }
+    for (const auto& b : backlog) {
+      pending.With({b.channel}).Set(static_cast<double>(b.pending));
+      given_up.With({b.channel}).Set(static_cast<double>(b.given_up));
+      oldest.With({b.channel}).Set(b.oldest_pending_s);
+    }
+  }
+  HttpResponse r;
+  r.status = 200;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = req.method == "HEAD" ? "" : Metrics().Render();
+  return r;
+}
+
+HttpResponse Gateway::Version(const HttpRequest& req) {
+  if (req.method != "GET" && req.method != "HEAD") {
+    HttpResponse r = Json(405, "{\"error\":\"/version is read with GET\"}");
+    r.SetHeader("Allow", "GET, HEAD");
+    return r;
+  }
+  int expected = storage::LatestVersion(storage::BuiltinMigrations());
+  std::string recorded = "null";
+  storage::TxOptions ro;
+  ro.read_only = true;
+  ro.max_attempts = 1;
+  (void)storage::RunInTransaction(pool_, ro, [&](storage::Transaction& tx) -> Status {
+    auto v = storage::RecordedSchemaVersion(tx);
+    if (!v.ok()) return v.status();
+    recorded = std::to_string(*v);
+    return Status::Ok();
+  });
+  return Json(200, "{\"name\":\"carnet\",\"build\":\"" + JsonEscape(BuildVersion()) +
+                       "\",\"schema_version\":" + std::to_string(expected) +
+                       ",\"database_schema_version\":" + recorded +
+                       ",\"fhir_version\":\"4.0.1\",\"definitions\":\"" +
+                       JsonEscape(DefinitionsPackage()) + "\"}");
 }
 
 // Holds a worker and a database connection for ?ms=N milliseconds: lets tests observe

@@ -36,6 +36,9 @@ class Gateway {
 
  private:
   HttpResponse Ready();
+  // GET /metrics (Prometheus text format; server/observability.h) and GET /version.
+  HttpResponse MetricsEndpoint(const HttpRequest& req);
+  HttpResponse Version(const HttpRequest& req);
   HttpResponse DebugSleep(const HttpRequest& req);
   // GET /agenda/<secret>.ics: the agenda of the record a calendar link was issued for, read
   // as the identity that asked for it (profiles/agenda_feed.h).

@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "base/strings.h"
+#include "server/observability.h"
 
 namespace carnet {
 namespace {
@@ -131,6 +132,7 @@ std::string LogRecord(const HttpRequest& req, int status) {
   auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                     std::chrono::steady_clock::now() - req.received)
                     .count();
+  RecordRequestMetrics(req, status, micros / 1e6);
   char duration[32];
   std::snprintf(duration, sizeof duration, "%.3f", micros / 1000.0);
   return "{\"time\":\"" + FormatUtc(std::chrono::system_clock::now()) + "\",\"request_id\":\"" +
@@ -296,11 +298,13 @@ class RequestLineCapture : public Http::Handler {
   }
 
   void onConnection(const std::shared_ptr<Tcp::Peer>& peer) override {
+    NoteConnectionOpened();
     peer->putData(kRawLineKey, std::make_shared<RawRequestLine>());
     static_cast<Tcp::Handler*>(inner())->onConnection(peer);
   }
 
   void onDisconnection(const std::shared_ptr<Tcp::Peer>& peer) override {
+    NoteConnectionClosed();
     static_cast<Tcp::Handler*>(inner())->onDisconnection(peer);
   }
 

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 
+#include "base/log_target.h"
 #include "base/strings.h"
 #include "conformance/suite_variables.h"
 #include "conformance/test_script.h"
@@ -52,6 +53,12 @@ int Serve(const Config& config) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  SetLogTarget(config.log_target != "syslog", config.log_target != "stdout");
+  if (config.metrics_access == "token" && config.metrics_token.size() < 16) {
+    LogEvent("startup_failed",
+             "metrics_access = token needs a metrics_token of at least 16 characters");
+    return 1;
+  }
   Status st = Migrate(config);
   if (!st.ok()) {
     LogEvent("startup_failed", st.ToString());

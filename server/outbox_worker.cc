@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "base/json.h"
+#include "base/metrics.h"
 #include "base/strings.h"
 #include "mail/mime.h"
 #include "server/http_server.h"
@@ -123,6 +124,11 @@ Result<int> OutboxWorker::RunOnce() {
     return Status::Ok();
   });
   if (!st.ok()) return st;
+  static auto& attempts = Metrics().Counter(
+      "carnet_outbox_deliveries_total",
+      "delivery attempts of outbox rows (notifications, webhooks, outbound mail), by channel and "
+      "outcome (delivered, failed)",
+      {"channel", "outcome"});
   int delivered = 0;
   for (const storage::OutboxRow& row : rows) {
     Status sent = Deliver(row.channel, row.destination, row.payload);
@@ -134,6 +140,7 @@ Result<int> OutboxWorker::RunOnce() {
       return storage::MarkOutboxFailed(tx, row.id, sent.message(), backoff);
     });
     if (!recorded.ok()) return recorded;
+    attempts.With({row.channel, sent.ok() ? "delivered" : "failed"}).Inc();
     if (sent.ok()) {
       ++delivered;
       LogEvent("notification_delivered", row.channel + " #" + row.id);

@@ -2,7 +2,11 @@
 
 #include <openssl/evp.h>
 
+#include <chrono>
+
+#include "base/metrics.h"
 #include "base/strings.h"
+#include "storage/audit_batch.h"
 
 namespace carnet::storage {
 namespace {
@@ -91,7 +95,25 @@ AuditRow ChainAuditRecord(const AuditRecord& record, const std::string& prev_has
   return row;
 }
 
+// The append itself, without its measurement.
+Result<AppendedAudit> AppendAuditRecordTimed(Transaction& tx, const AuditRecord& record);
+
 Result<AppendedAudit> AppendAuditRecord(Transaction& tx, const AuditRecord& record) {
+  static auto& latency = Metrics()
+                             .Histogram("carnet_audit_append_seconds",
+                                        "time to append one audit event to its hash chain (lock "
+                                        "the chain head, insert, advance the head)",
+                                        {}, LatencyBuckets())
+                             .Get();
+  auto started = std::chrono::steady_clock::now();
+  auto result = AppendAuditRecordTimed(tx, record);
+  latency.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  if (result.ok()) NoteAuditAppend();
+  return result;
+}
+
+Result<AppendedAudit> AppendAuditRecordTimed(Transaction& tx, const AuditRecord& record) {
   std::string key = std::to_string(record.patient_key.value_or(0));
   // Lock the chain head; a chain's first event creates it first (one round trip otherwise).
   auto head = tx.Run(kLockHead, {SqlParam::Text(key)});

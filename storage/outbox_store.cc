@@ -25,7 +25,29 @@ constexpr Statement kFailed{
     "UPDATE outbox SET last_error = $2, next_attempt_at = now() + make_interval(secs => $3::int) "
     "WHERE id = $1::bigint"};
 
+constexpr Statement kBacklog{
+    "outbox_backlog",
+    "SELECT channel, count(*) FILTER (WHERE attempts < $1::int), "
+    "count(*) FILTER (WHERE attempts >= $1::int), "
+    "coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE attempts < $1::int)), 0) "
+    "FROM outbox WHERE delivered_at IS NULL GROUP BY channel ORDER BY channel"};
+
 }  // namespace
+
+Result<std::vector<OutboxBacklog>> ReadOutboxBacklog(Transaction& tx, int max_attempts) {
+  auto r = tx.Run(kBacklog, {SqlParam::Text(std::to_string(max_attempts))});
+  if (!r.ok()) return r.status();
+  std::vector<OutboxBacklog> out;
+  for (int i = 0; i < r->rows(); ++i) {
+    OutboxBacklog b;
+    b.channel = r->GetString(i, 0);
+    b.pending = r->GetInt(i, 1);
+    b.given_up = r->GetInt(i, 2);
+    b.oldest_pending_s = std::stod(r->GetString(i, 3));
+    out.push_back(std::move(b));
+  }
+  return out;
+}
 
 Result<std::vector<OutboxRow>> ClaimOutboxRows(Transaction& tx, int lease_s, int max_attempts,
                                                const std::vector<std::string>& channels) {

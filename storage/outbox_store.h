@@ -23,6 +23,15 @@ struct OutboxRow {
   int attempts = 0;  // counting this one
 };
 
+// The undelivered rows of one channel (GET /metrics).
+struct OutboxBacklog {
+  std::string channel;
+  long long pending = 0;        // still to be attempted (fewer than max_attempts so far)
+  long long given_up = 0;       // max_attempts reached: left for an operator
+  double oldest_pending_s = 0;  // age of the oldest pending row (seconds)
+};
+Result<std::vector<OutboxBacklog>> ReadOutboxBacklog(Transaction& tx, int max_attempts);
+
 // Claims the rows due, not delivered, below `max_attempts` and on one of `channels`, oldest
 // due first: each attempt is counted now and its retry set `lease_s` seconds ahead.
 Result<std::vector<OutboxRow>> ClaimOutboxRows(Transaction& tx, int lease_s, int max_attempts,

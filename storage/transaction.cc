@@ -4,8 +4,40 @@
 #include <random>
 #include <thread>
 
+#include "base/metrics.h"
+#include "storage/audit_batch.h"
+
 namespace carnet::storage {
 namespace {
+
+// Audit events appended by the transaction this thread runs (NoteAuditAppend).
+thread_local int audit_appends = 0;
+
+CounterFamily& Retries() {
+  static auto& c = Metrics().Counter(
+      "carnet_db_transaction_retries_total",
+      "transactions run again after a serialization failure, deadlock or lost connection, by "
+      "what failed (body or commit)",
+      {"stage"});
+  return c;
+}
+
+CounterFamily& Transactions() {
+  static auto& c =
+      Metrics().Counter("carnet_db_transactions_total",
+                        "transactions finished, by outcome (commit, error)", {"outcome"});
+  return c;
+}
+
+HistogramSeries& AuditBatch() {
+  static auto& h = Metrics()
+                       .Histogram("carnet_audit_batch_size",
+                                  "audit events appended by one committed transaction (those "
+                                  "that append any)",
+                                  {}, {1, 2, 3, 5, 10, 20, 50, 100, 500})
+                       .Get();
+  return h;
+}
 
 const char* BeginSql(const TxOptions& o) {
   switch (o.isolation) {
@@ -29,8 +61,13 @@ void Backoff(int attempt) {
 
 }  // namespace
 
-Status RunInTransaction(Pool& pool, const TxOptions& options,
-                        const std::function<Status(Transaction&)>& body) {
+void NoteAuditAppend() { ++audit_appends; }
+
+namespace {
+Status RunInTransactionAttempts(Pool& pool, const TxOptions& options,
+                                const std::function<Status(Transaction&)>& body) {
+  static auto& body_retries = Retries().With({"body"});
+  static auto& commit_retries = Retries().With({"commit"});
   Status last;
   for (int attempt = 0; attempt < options.max_attempts; ++attempt) {
     auto lease = pool.Acquire();
@@ -45,24 +82,44 @@ Status RunInTransaction(Pool& pool, const TxOptions& options,
     }
 
     Transaction tx(conn);
+    // A transaction run inside another one's body (on another connection) keeps its own count.
+    int outer_appends = audit_appends;
+    audit_appends = 0;
     Status st = body(tx);
+    int appended = audit_appends;
+    audit_appends = outer_appends;
     if (!st.ok()) {
       bool retry = conn.last_failure_retryable();
       if (!conn.broken()) (void)conn.Exec("ROLLBACK");
       if (!retry) return st;
       last = st;
+      if (attempt + 1 < options.max_attempts) body_retries.Inc();
       Backoff(attempt);
       continue;
     }
     auto commit = conn.Exec("COMMIT");
-    if (commit.ok()) return Status::Ok();
+    if (commit.ok()) {
+      if (appended > 0) AuditBatch().Observe(appended);
+      return Status::Ok();
+    }
     last = commit.status();
     if (!conn.last_failure_retryable()) return last;
+    if (attempt + 1 < options.max_attempts) commit_retries.Inc();
     Backoff(attempt);
   }
   if (last.code() == ErrorCode::kConflict)
     return Unavailable("transaction kept conflicting; try again: " + last.message());
   return last;
+}
+}  // namespace
+
+Status RunInTransaction(Pool& pool, const TxOptions& options,
+                        const std::function<Status(Transaction&)>& body) {
+  Status st = RunInTransactionAttempts(pool, options, body);
+  static auto& committed = Transactions().With({"commit"});
+  static auto& failed = Transactions().With({"error"});
+  (st.ok() ? committed : failed).Inc();
+  return st;
 }
 
 }  // namespace carnet::storage

@@ -43,7 +43,8 @@ HttpResponse Query(const XdsContext& xds, Session& session, const SoapRequest& r
   const StoredQuery& q = *parse.query;
   const int max = xds.options.max_query_results;
   // One more than the maximum, so that going over it is seen.
-  const storage::RegistryQueryPlan plan(RegistryQueryOf(q, max + 1));
+  const storage::RegistryQuery registry_query = RegistryQueryOf(q, max + 1);
+  const storage::RegistryQueryPlan plan(registry_query);
 
   bool all_versions = q.kind == StoredQueryKind::kGetDocuments &&
                       (q.Has("$XDSDocumentEntryUniqueId") || q.Has("$XDSDocumentEntryLogicalID"));
@@ -54,6 +55,22 @@ HttpResponse Query(const XdsContext& xds, Session& session, const SoapRequest& r
       [&](Tx& tx) -> Status {
         list = RegistryObjectList{};
         errors.clear();
+        // A patient id under an assigning authority nobody uses: said, with the OID (a
+        // patient unknown under a known one is an empty answer, as a hidden one is).
+        if (!registry_query.patient_system.empty() || !registry_query.patient_value.empty()) {
+          std::string cx;
+          for (const auto& [name, groups] : q.parameters) {
+            (void)groups;
+            if (name.find("PatientId") != std::string::npos || name == "$patientId")
+              if (const QueryValue* v = q.Single(name)) cx = v->text;
+          }
+          auto authority = UnknownAssigningAuthority(tx, cx, registry_query.patient_system, "");
+          if (!authority.ok()) return authority.status();
+          if (*authority) {
+            errors.push_back(**authority);
+            return Status::Ok();
+          }
+        }
         // What the caller may see of each record the query reaches, as the one AccessFilter
         // FHIR search uses, ANDed into every statement of the plan: the rows counted against
         // the maximum and returned are only the visible ones (an object one may not see is not

@@ -14,6 +14,31 @@ constexpr std::string_view kSeverityError = "urn:oasis:names:tc:ebxml-regrep:Err
 constexpr std::string_view kSeverityWarning =
     "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Warning";
 
+// The request log line carries the answer's status and error codes (issue 19): an XDS
+// Failure travels in a 200 response, and is only visible as such here.
+void NoteOutcome(ResponseStatus status, const std::vector<RegistryError>& errors) {
+  RequestNotes& notes = CurrentRequestNotes();
+  switch (status) {
+    case ResponseStatus::kSuccess:
+      notes.xds_status = "Success";
+      break;
+    case ResponseStatus::kPartialSuccess:
+      notes.xds_status = "PartialSuccess";
+      break;
+    case ResponseStatus::kFailure:
+      notes.xds_status = "Failure";
+      break;
+  }
+  std::string codes;
+  for (const RegistryError& e : errors) {
+    std::string code = e.error_code;
+    if (e.severity == RegistryError::Severity::kWarning) code += "(warning)";
+    if (("," + codes + ",").find("," + code + ",") != std::string::npos) continue;
+    codes += (codes.empty() ? "" : ",") + code;
+  }
+  notes.xds_errors = codes;
+}
+
 }  // namespace
 
 std::string_view ResponseStatusUri(ResponseStatus status) {
@@ -64,6 +89,7 @@ std::string WriteRegistryErrorList(const std::vector<RegistryError>& errors) {
 }
 
 std::string WriteRegistryResponse(ResponseStatus status, const std::vector<RegistryError>& errors) {
+  NoteOutcome(status, errors);
   std::string out = "<rs:RegistryResponse xmlns:rs=\"" + std::string(kNsRs) + "\" status=\"" +
                     std::string(ResponseStatusUri(status)) + "\"";
   if (errors.empty()) return out + "/>";
@@ -72,6 +98,7 @@ std::string WriteRegistryResponse(ResponseStatus status, const std::vector<Regis
 
 std::string WriteAdhocQueryResponse(ResponseStatus status, const RegistryObjectList& objects,
                                     ReturnType type, const std::vector<RegistryError>& errors) {
+  NoteOutcome(status, errors);
   std::string out = "<query:AdhocQueryResponse xmlns:query=\"" + std::string(kNsQuery) +
                     "\" xmlns:rs=\"" + std::string(kNsRs) + "\" status=\"" +
                     std::string(ResponseStatusUri(status)) + "\">";
@@ -86,6 +113,7 @@ MtomMessage WriteRetrieveDocumentSetResponse(ResponseStatus status,
                                              const std::vector<RetrievedDocument>& documents,
                                              const std::vector<RegistryError>& errors,
                                              std::string_view relates_to) {
+  NoteOutcome(status, errors);
   std::vector<OutboundPart> parts;
   std::string body = "<xds:RetrieveDocumentSetResponse xmlns:xds=\"" + std::string(kNsXds) +
                      "\" xmlns:xop=\"" + std::string(kNsXop) + "\">";

@@ -242,6 +242,9 @@ std::string WriteSoapResponse(std::string_view response_action, std::string_view
 }
 
 std::string WriteSoapFault(const SoapFault& fault, std::string_view relates_to) {
+  // The request log line says the answer was a Fault (issue 19), with its subcode if any.
+  CurrentRequestNotes().xds_status = "Fault";
+  CurrentRequestNotes().xds_errors = fault.subcode;
   std::string_view code = "soap:Sender";
   switch (fault.code) {
     case SoapFault::Code::kSender: code = "soap:Sender"; break;

@@ -5,7 +5,9 @@
 #include <ctime>
 #include <map>
 #include <optional>
+#include <pugixml.hpp>
 #include <set>
+#include <sstream>
 
 #include "base/strings.h"
 #include "dossier/dossier.h"
@@ -17,6 +19,7 @@
 #include "mapping/xds_metadata.h"
 #include "storage/registry_store.h"
 #include "storage/resource_store.h"
+#include "storage/xds_submission_store.h"
 #include "xds/metadata_validation.h"
 #include "xds/requests.h"
 #include "xds/transactions.h"
@@ -31,6 +34,36 @@ std::string Sha1Hex(const std::string& bytes) {
   unsigned char digest[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
   return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+}
+
+std::string Sha256Hex(const std::string& bytes) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+}
+
+// What makes two submissions the same one (issue 19: a resend after a timeout): the
+// transaction, the SubmitObjectsRequest as sent (its XML as parsed, printed without
+// formatting: every metadata value, symbolic ids included) and each document's bytes by its
+// id. The envelope (MessageID, MIME boundaries, Content-IDs) is left out: a retry may renew it.
+std::string SubmissionFingerprint(const SoapRequest& req,
+                                  const std::vector<SubmissionRequest::Document>& documents,
+                                  bool with_documents) {
+  pugi::xml_node metadata = req.body_element;
+  for (pugi::xml_node child : req.body_element.children()) {
+    std::string_view name = child.name();
+    size_t colon = name.find(':');
+    if ((colon == std::string_view::npos ? name : name.substr(colon + 1)) == "SubmitObjectsRequest")
+      metadata = child;
+  }
+  std::ostringstream printed;
+  metadata.print(printed, "", pugi::format_raw);
+  std::map<std::string, std::string> bytes_by_id;
+  for (const auto& d : documents) bytes_by_id[d.id] = Sha256Hex(d.bytes);
+  std::string all = with_documents ? "ITI-41\n" : "ITI-42\n";
+  all += Sha256Hex(printed.str()) + "\n";
+  for (const auto& [id, hash] : bytes_by_id) all += id + " " + hash + "\n";
+  return Sha256Hex(all);
 }
 
 // Marks the entries of a SubmissionSet or Folder List with the ids of the HasMember
@@ -112,6 +145,8 @@ HttpResponse Submit(const XdsContext& xds, Session& session, const SoapRequest& 
   if (sub.metadata.submission_sets.size() != 1)
     return RegistryAnswer(
         req, {Error("XDSRegistryMetadataError", "a submission carries exactly one SubmissionSet")});
+  // Taken before the symbolic ids are renamed: a resend carries the same symbolic ids.
+  const std::string fingerprint = SubmissionFingerprint(req, sub.documents, with_documents);
   // Symbolic ids become UUIDs; the documents follow their entries.
   auto renamed = AssignUuidsToSymbolicIds(&sub.metadata);
   for (auto& d : sub.documents)
@@ -154,8 +189,19 @@ HttpResponse Submit(const XdsContext& xds, Session& session, const SoapRequest& 
   const std::string& value = patient_cx.second;
   Status st = storage::RunInTransaction(xds.pool, [&](Tx& tx) -> Status {
     errors.clear();
+    // Submissions of one SubmissionSet uniqueId one at a time: a resend that arrives while
+    // the first is still being stored waits for it, then finds it (below).
+    CARNET_RETURN_IF_ERROR(storage::LockSubmission(tx, set.unique_id));
     auto patient = storage::FindPatientByIdentifier(tx, system, value);
     if (!patient.ok()) return patient.status();
+    if (!*patient) {
+      auto authority = UnknownAssigningAuthority(tx, set.patient_id, system, set.id);
+      if (!authority.ok()) return authority.status();
+      if (*authority) {
+        errors.push_back(**authority);
+        return Status::Ok();
+      }
+    }
     auto unknown_patient = [&] {
       errors.push_back(Error("XDSUnknownPatientId",
                              "patient " + set.patient_id + " has no record here", set.id));
@@ -180,6 +226,35 @@ HttpResponse Submit(const XdsContext& xds, Session& session, const SoapRequest& 
       return Status::Ok();
     }
     std::string patient_ref = "Patient/" + (*patient)->resource_id;
+    // The same SubmissionSet uniqueId again: the same submission, byte for byte, is a retry
+    // (answered Success, nothing stored twice); anything else reuses a registered uniqueId.
+    auto previous = storage::SubmissionFingerprint(tx, set.unique_id);
+    if (!previous.ok()) return previous.status();
+    if (*previous) {
+      if (**previous == fingerprint) {
+        profiles::AuditEntry audit = profiles::AuditEntry::Dicom(
+            "110107", "Import", with_documents ? "ITI-41" : "ITI-42", 'C');
+        audit.object_reference = set.unique_id;
+        Decision granted;
+        granted.allowed = true;
+        granted.reason = "identical resend of a registered submission set: nothing stored";
+        return session.Audit(tx, audit, granted, (*patient)->patient_key);
+      }
+      for (const auto& e : sub.metadata.documents) {
+        auto known = storage::RegisteredDocumentHash(tx, e.unique_id);
+        if (!known.ok()) return known.status();
+        if (*known && !(*known)->empty() && !e.hash.empty() && AsciiLower(e.hash) != **known)
+          errors.push_back(Error(
+              "XDSNonIdenticalHash",
+              "uniqueId " + e.unique_id + " is registered for a document with another hash", e.id));
+      }
+      errors.push_back(Error("XDSDuplicateUniqueIdInRegistry",
+                             "SubmissionSet uniqueId " + set.unique_id +
+                                 " is already registered with other content (a resend must "
+                                 "repeat the metadata and documents unchanged)",
+                             set.id));
+      return Status(ErrorCode::kDuplicate, "duplicate");
+    }
     // One audit event for the deposit: the resources it writes (and those extracted from its
     // documents) are named by its Import event below, not audited one by one.
     profiles::AccessSession::DepositScope deposit(session);
@@ -415,6 +490,7 @@ HttpResponse Submit(const XdsContext& xds, Session& session, const SoapRequest& 
       auto upd = dossier::Update(tx, session, "DocumentReference", target, old);
       if (!upd.ok()) return upd.status();
     }
+    CARNET_RETURN_IF_ERROR(storage::RecordSubmissionFingerprint(tx, set.unique_id, fingerprint));
     // The transaction's audit record (IHE ITI-41 / ITI-42: DICOM Import), naming every
     // resource written.
     profiles::AuditEntry audit =

@@ -2,6 +2,7 @@
 
 #include "base/strings.h"
 #include "storage/registry_store.h"
+#include "storage/xds_submission_store.h"
 
 namespace carnet::xds {
 
@@ -23,6 +24,34 @@ RegistryError Error(std::string code, std::string context, std::string location)
   e.code_context = std::move(context);
   e.location = std::move(location);
   return e;
+}
+
+Result<std::optional<RegistryError>> UnknownAssigningAuthority(Tx& tx, const std::string& cx,
+                                                               const std::string& system,
+                                                               const std::string& location) {
+  // The national identity's OIDs (INS-NIR, INS-NIA, test, demo) are always known.
+  static const char* const kIns[] = {"urn:oid:1.2.250.1.213.1.4.8", "urn:oid:1.2.250.1.213.1.4.9",
+                                     "urn:oid:1.2.250.1.213.1.4.10",
+                                     "urn:oid:1.2.250.1.213.1.4.11"};
+  for (const char* ins : kIns)
+    if (system == ins) return std::optional<RegistryError>();
+  std::string oid = system.rfind("urn:oid:", 0) == 0 ? system.substr(8) : system;
+  if (!oid.empty()) {
+    auto known = storage::KnownIdentifierSystem(tx, system);
+    if (!known.ok()) return known.status();
+    if (*known) return std::optional<RegistryError>();
+  }
+  return std::optional<RegistryError>(
+      Error("XDSUnknownPatientId",
+            oid.empty() ? "patient id '" + cx +
+                              "' names no assigning authority (expected ID^^^&OID&ISO, e.g. "
+                              "ID^^^&1.2.250.1.213.1.4.8&ISO for an INS)"
+                        : "patient id " + cx + ": assigning authority " + oid +
+                              " is not one this registry knows (national identity: "
+                              "1.2.250.1.213.1.4.8 INS-NIR, 1.2.250.1.213.1.4.9 INS-NIA, "
+                              "1.2.250.1.213.1.4.10 and .11 test and demo; or the OID of an "
+                              "identifier a record carries)",
+            location));
 }
 
 HttpResponse RegistryAnswer(const SoapRequest& req, const std::vector<RegistryError>& errors) {

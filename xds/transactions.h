@@ -54,6 +54,14 @@ HttpResponse RegistryAnswer(const SoapRequest& req, const std::vector<RegistryEr
 Status PolicyError(const Status& st, const std::string& location,
                    std::vector<RegistryError>& errors);
 
+// When the assigning authority of patient id `cx` (system urn:oid:OID, as
+// mapping::PatientIdentifierOfCx gives it) is one the store does not know: the
+// XDSUnknownPatientId that names the OID (located at `location`). nullopt when it is known
+// (then a patient missing under it stays "no record here", a hidden record included).
+Result<std::optional<RegistryError>> UnknownAssigningAuthority(Tx& tx, const std::string& cx,
+                                                               const std::string& system,
+                                                               const std::string& location);
+
 // "urn:uuid:ABC..." -> "abc..." (the form of resource ids and of the registry's uuid columns).
 std::string Uuid(const std::string& urn);
 
