@@ -1,6 +1,6 @@
 // The rows behind two XDS.b answers of issue 19: the fingerprint of each registered
 // SubmissionSet (an identical resend of ITI-41/42 is answered Success, nothing stored twice;
-// migration 0016), the lock that serialises submissions of one SubmissionSet uniqueId, and
+// migration 0013), the lock that serialises submissions of one SubmissionSet uniqueId, and
 // whether an assigning authority is known (an unknown one is XDSUnknownPatientId naming it).
 #pragma once
 
@@ -17,7 +17,7 @@ namespace carnet::storage {
 Status LockSubmission(Transaction& tx, const std::string& unique_id);
 
 // The fingerprint recorded for the SubmissionSet registered under `unique_id`, or nullopt
-// when none was (not registered, or registered before migration 0016).
+// when none was (not registered, or registered before migration 0013).
 Result<std::optional<std::string>> SubmissionFingerprint(Transaction& tx,
                                                          const std::string& unique_id);
 
