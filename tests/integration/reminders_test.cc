@@ -250,7 +250,8 @@ TEST(RemindersTablesTest, ADirectoryOfTablesReplacesTheBuiltInOnes) {
   std::ofstream(dir + "/vaccination_calendar.tsv")
       << "influenza\tcampaign\tinfluenza\tJ07BB02\t6142004\t*\t50y\t-\t-\t-\tcampaign:10-01/"
          "02-28\t-\t"
-         "Influenza from 50 (a test calendar)\ttest\t2026\n";
+         "Influenza from 50 (a test calendar)\tGrippe dès 50 ans (calendrier de "
+         "test)\ttest\t2026\n";
   GatewayProcess gateway({"--prevention-data-dir", dir});
   ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
   HttpClient client;
