@@ -263,7 +263,8 @@ TEST(RemindersTablesTest, ADirectoryOfTablesReplacesTheBuiltInOnes) {
   auto r = client.Request(
       "GET", gateway.base_url() + "/fhir/Patient/" + pid + "/$reminders?date=2026-12-05");
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_NE(r.body.find("Influenza from 50 (a test calendar)"), std::string::npos)
+  // The recommendation says the row's French label (label_fr), the one the patient reads.
+  EXPECT_NE(r.body.find("Grippe dès 50 ans (calendrier de test)"), std::string::npos)
       << r.body.substr(0, 600);
   EXPECT_EQ(r.body.find("J07CA01"), std::string::npos);  // no dT-IPV row in that calendar
 
