@@ -105,7 +105,9 @@ EntryResult PatientAgenda(const FhirContext& ctx, Call& call) {
     bool vaccination = r.kind == prevention::Reminder::Kind::kVaccination;
     e.uid = "reminder-" + r.series + "-" + (r.season.empty() ? std::to_string(r.dose) : r.season) +
             "-" + call.id + "@carnet";
-    e.summary = std::string(vaccination ? "Vaccination : " : "Dépistage : ") + r.label;
+    // The French label (prevention/data/*.tsv); a screening's says what it is ("Dépistage du
+    // cancer...", "Bilan de prévention...").
+    e.summary = vaccination ? "Vaccination : " + r.label_fr : r.label_fr;
     e.description = std::string("Rappel ") + prevention::StatusName(r.status) +
                     (r.overdue ? "; en retard à partir du " + prevention::FormatDate(*r.overdue)
                                : std::string()) +

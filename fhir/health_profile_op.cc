@@ -8,6 +8,7 @@
 #include "health_profile/sections.h"
 #include "profiles/policy.h"
 #include "profiles/record_choices.h"
+#include "storage/profile_choice_store.h"
 
 namespace carnet::fhir {
 namespace {
@@ -72,7 +73,25 @@ EntryResult PatientProfile(const FhirContext& ctx, Call& call) {
       return FromError(BadRequest("$profile takes no parameter (" + k + ")", k));
   auto resources = ReadVisibleRecord(ctx, call.session, call.id, "$profile");
   if (!resources.ok()) return FromError(resources.status());
-  return WithResource(health_profile::BuildProfile(*resources, call.id, ctx.options.base_url));
+  // The sections the patient hid, told to whoever may change that choice (the patient's
+  // side) and to no one else: a professional cannot tell a hidden section from an empty one.
+  std::vector<std::string> hidden;
+  Status st = storage::RunInTransaction(ctx.pool, [&](storage::Transaction& tx) -> Status {
+    hidden.clear();
+    auto key = storage::FindPatientKeyByResourceId(tx, call.id);
+    if (!key.ok()) return key.status();
+    if (!*key) return Status::Ok();
+    auto may = call.session.DecideRecord(tx, **key, profiles::Action::kManageBlocks);
+    if (!may.ok()) return may.status();
+    if (!may->allowed) return Status::Ok();
+    auto sections = storage::HiddenProfileSections(tx, **key);
+    if (!sections.ok()) return sections.status();
+    hidden = std::move(sections).value();
+    return Status::Ok();
+  });
+  if (!st.ok()) return FromError(st);
+  return WithResource(
+      health_profile::BuildProfile(*resources, call.id, ctx.options.base_url, hidden));
 }
 
 // POST Patient/[id]/$profile-visibility: the patient's choice to hide a section of their

@@ -1,5 +1,6 @@
 #include "health_profile/sections.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -125,7 +126,8 @@ std::string SectionOf(const JsonValue& resource) {
 }
 
 JsonValue BuildProfile(const std::vector<JsonValue>& resources, const std::string& patient_id,
-                       const std::string& base_url) {
+                       const std::string& base_url,
+                       const std::vector<std::string>& hidden_sections) {
   const std::string patient_ref = "Patient/" + patient_id;
   // Where each entry comes from, from the Provenances the caller may see.
   std::map<std::string, Origin> origins;  // "Type/id" -> origin
@@ -247,6 +249,12 @@ JsonValue BuildProfile(const std::vector<JsonValue>& resources, const std::strin
     list.Set("status", JsonValue::String("current"));
     list.Set("mode", JsonValue::String("snapshot"));
     list.Set("title", JsonValue::String(s.title));
+    if (std::find(hidden_sections.begin(), hidden_sections.end(), s.name) !=
+        hidden_sections.end()) {
+      JsonValue exts = JsonValue::Array();
+      exts.Append(Extension(kHiddenSectionExtension, "valueBoolean", JsonValue::Bool(true)));
+      list.Set("extension", std::move(exts));
+    }
     if (!s.loinc.empty()) {
       JsonValue coding = JsonValue::Object();
       coding.Set("system", JsonValue::String("http://loinc.org"));

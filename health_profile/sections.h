@@ -38,6 +38,8 @@ inline constexpr char kDuplicateExtension[] =
 // (its client id, the Observation's meta.source).
 inline constexpr char kDeviceExtension[] =
     "https://carnet.example.org/fhir/StructureDefinition/profile-entry-device";
+inline constexpr char kHiddenSectionExtension[] =
+    "https://carnet.example.org/fhir/StructureDefinition/profile-section-hidden";
 inline constexpr char kAppExtension[] =
     "https://carnet.example.org/fhir/StructureDefinition/profile-entry-app";
 
@@ -49,8 +51,11 @@ inline constexpr char kAppExtension[] =
 // profile-entry-app: the Device that took a measurement and the app that wrote it;
 // profile-entry-duplicate: the other resources stating the same fact). `resources` are what the
 // caller may see of the record, Provenances included (they say where entries come from); `base_url`
-// makes the fullUrls.
+// makes the fullUrls. The Lists of the sections named in `hidden_sections` (the patient's
+// $profile-visibility choices, given to the patient's side only) carry the extension
+// profile-section-hidden valueBoolean true.
 JsonValue BuildProfile(const std::vector<JsonValue>& resources, const std::string& patient_id,
-                       const std::string& base_url);
+                       const std::string& base_url,
+                       const std::vector<std::string>& hidden_sections = {});
 
 }  // namespace carnet::health_profile

@@ -172,7 +172,7 @@ std::optional<JsonValue> ImmunizationRecommendationOf(const std::string& patient
       rec.Set("dateCriterion", std::move(criteria));
     }
     rec.Set("description",
-            Str(row.label + " (" + row.source + ", " + std::to_string(row.year) + ")"));
+            Str(row.label_fr + " (" + row.source + ", " + std::to_string(row.year) + ")"));
     rec.Set("series", Str(r.series));
     if (row.campaign()) {
       rec.Set("doseNumberString", Str(r.season + " season"));
@@ -220,7 +220,7 @@ std::vector<JsonValue> ScreeningRequestsOf(const std::string& patient_id, const 
                          : r.status == ReminderStatus::kUpcoming ? "draft"
                                                                  : "active"));
     sr.Set("intent", Str("proposal"));
-    sr.Set("code", Concept(Coding(row.service.system, row.service.code), row.label));
+    sr.Set("code", Concept(Coding(row.service.system, row.service.code), row.label_fr));
     sr.Set("subject", Ref("Patient/" + patient_id));
     if (r.due) {
       JsonValue period = JsonValue::Object();

@@ -211,6 +211,7 @@ void VaccinationSeries(const PreventionRules& rules, const ReminderInput& in,
     r.dose = d.number;
     r.series_doses = series_doses;
     r.label = row.label;
+    r.label_fr = row.label_fr;
     std::optional<Date> earliest;
     std::optional<long> window;  // days from due to overdue
     if (row.from && row.to) window = Days(Add(in.birth, *row.from), Add(in.birth, *row.to));
@@ -282,6 +283,7 @@ Reminder CampaignReminder(const PreventionRules& rules, const ReminderInput& in,
   r.dose_row = &row;
   r.series = row.series;
   r.label = row.label;
+  r.label_fr = row.label_fr;
   r.season = season.start.year == season.end.year
                  ? std::to_string(season.start.year)
                  : std::to_string(season.start.year) + "-" + std::to_string(season.end.year);
@@ -329,6 +331,7 @@ Reminder Screening(const ReminderInput& in, const ScreeningRow& row) {
   r.screening_row = &row;
   r.series = row.programme;
   r.label = row.label;
+  r.label_fr = row.label_fr;
   Date band_start = Add(in.birth, row.from), band_end = Add(in.birth, row.to);
   r.latest = band_end.AddDays(-1);
   // The results that count, oldest first, each with its own interval if it has one.

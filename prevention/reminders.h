@@ -82,7 +82,8 @@ struct Reminder {
   // when it applies; a complete one keeps the dates it had).
   std::optional<Date> earliest, due, overdue, latest;
   std::vector<std::string> supporting;  // references of the recorded events that satisfy it
-  std::string label;
+  std::string label;                    // English
+  std::string label_fr;  // French, as the patient reads it (the agenda, the web space)
 };
 
 // Every reminder the rules give this person on `input.today`, in table order: each dose of

@@ -123,7 +123,7 @@ bool MonthDay(std::string_view s, int* month, int* day) {
 Status ParseCalendarRow(const RowReader& r, const TsvRow& row,
                         const std::set<std::string>& antigens, CalendarRow* out) {
   const auto& c = row.cells;
-  if (c.size() != 15) return r.Error("expected 15 columns, found " + std::to_string(c.size()));
+  if (c.size() != 16) return r.Error("expected 16 columns, found " + std::to_string(c.size()));
   Status st;
   out->line = row.line;
   out->series = c[0];
@@ -172,14 +172,15 @@ Status ParseCalendarRow(const RowReader& r, const TsvRow& row,
   if (!out->from && !out->interval_min) return r.Error("a dose needs an age (from) or an interval");
   CARNET_RETURN_IF_ERROR(ParseConditions(r, c[11], antigens, &out->conditions));
   out->label = c[12];
-  out->source = c[13];
-  out->year = r.Year(14, &st);
+  out->label_fr = c[13] == "-" ? c[12] : c[13];
+  out->source = c[14];
+  out->year = r.Year(15, &st);
   return st;
 }
 
 Status ParseScreeningRow(const RowReader& r, const TsvRow& row, ScreeningRow* out) {
   const auto& c = row.cells;
-  if (c.size() != 11) return r.Error("expected 11 columns, found " + std::to_string(c.size()));
+  if (c.size() != 12) return r.Error("expected 12 columns, found " + std::to_string(c.size()));
   Status st;
   out->line = row.line;
   out->programme = c[0];
@@ -214,8 +215,9 @@ Status ParseScreeningRow(const RowReader& r, const TsvRow& row, ScreeningRow* ou
     out->results.push_back(std::move(res));
   }
   out->label = c[8];
-  out->source = c[9];
-  out->year = r.Year(10, &st);
+  out->label_fr = c[9] == "-" ? c[8] : c[9];
+  out->source = c[10];
+  out->year = r.Year(11, &st);
   return st;
 }
 

@@ -39,7 +39,9 @@ struct CalendarRow {
   // falling in the next year when it comes before the start.
   int start_month = 0, start_day = 0, end_month = 0, end_day = 0;
   std::vector<Condition> conditions;
-  std::string label, source;
+  std::string label;     // English
+  std::string label_fr;  // French: what the patient reads
+  std::string source;
   int year = 0;
 
   bool campaign() const { return dose == 0; }
@@ -64,7 +66,9 @@ struct ScreeningRow {
     std::optional<Span> interval;  // this result's own interval
   };
   std::vector<Result> results;
-  std::string label, source;
+  std::string label;     // English
+  std::string label_fr;  // French: what the patient reads
+  std::string source;
   int year = 0;
 };
 

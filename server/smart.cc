@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <set>
 
 #include "base/json.h"
@@ -11,6 +12,7 @@
 #include "base/strings.h"
 #include "profiles/actor.h"
 #include "profiles/policy_store.h"
+#include "server/espace.h"
 #include "storage/app_store.h"
 #include "storage/transaction.h"
 
@@ -138,6 +140,37 @@ HttpResponse Redirect(const std::string& uri,
   r.SetHeader("Location", target);
   r.SetHeader("Cache-Control", "no-store");
   r.SetHeader("Referrer-Policy", "no-referrer");
+  return r;
+}
+
+// The web space's page and its scripts ask for JSON (Accept: application/json): the authorize
+// step then answers data instead of a page or a redirect, the navigation being the page's.
+bool WantsJson(const HttpRequest& req) {
+  const std::string* accept = req.Header("Accept");
+  return accept && accept->find("application/json") != std::string::npos;
+}
+
+// An authorize answer (a page, or a redirect back to the app) as JSON: a redirect becomes
+// {"redirect": URL} (200 for an approval or a denial the patient chose, `refusal_status` for
+// an invalid request the app must be told of), a page {"error": ...} with its status.
+HttpResponse AuthorizeAsJson(const HttpResponse& answer, int refusal_status) {
+  JsonValue o = JsonValue::Object();
+  int status = answer.status;
+  if (answer.status == 302) {
+    std::string location;
+    for (const auto& [k, v] : answer.headers)
+      if (HeaderNameEquals(k, "Location")) location = v;
+    o.Set("redirect", JsonValue::String(location));
+    if (refusal_status != 200) o.Set("error", JsonValue::String("invalid_request"));
+    status = refusal_status;
+  } else {
+    o.Set("error", JsonValue::String(answer.status == 401   ? "login_required"
+                                     : answer.status == 404 ? "no_record"
+                                     : answer.status >= 500 ? "temporarily_unavailable"
+                                                            : "invalid_request"));
+  }
+  HttpResponse r = JsonAnswer(status, o);
+  r.SetHeader("Cache-Control", "no-store");
   return r;
 }
 
@@ -363,6 +396,9 @@ SmartServer::SmartServer(const Config& config, storage::Pool& pool,
   origin_ = issuer_;
   if (origin_.size() >= 5 && origin_.compare(origin_.size() - 5, 5, "/fhir") == 0)
     origin_.resize(origin_.size() - 5);
+  std::string espace = config.espace_dir.empty() ? DefaultEspaceDir() : config.espace_dir;
+  std::error_code ec;
+  espace_served_ = std::filesystem::exists(espace + "/index.html", ec);
   auto key = profiles::SigningKey::LoadOrCreateSmartKey(config.data_dir);
   if (key.ok())
     key_ = std::move(key).value();
@@ -592,8 +628,42 @@ HttpResponse SmartServer::Apps(const HttpRequest& req) {
 HttpResponse SmartServer::AuthorizePage(const HttpRequest& req) {
   auto params = Params(req, false);
   AuthorizeCheck check = CheckAuthorization(pool_, issuer_, params);
+  if (WantsJson(req)) {
+    // What the web space's page shows: the app and the scopes it may be granted.
+    if (check.answer) return AuthorizeAsJson(*check.answer, 400);
+    const AuthorizationRequest& r = *check.request;
+    JsonValue o = JsonValue::Object();
+    o.Set("client_id", JsonValue::String(r.app.client_id));
+    o.Set("name", JsonValue::String(r.app.name));
+    o.Set("publisher", JsonValue::String(r.app.publisher));
+    o.Set("description", JsonValue::String(r.app.description));
+    o.Set("redirect_uri", JsonValue::String(r.redirect_uri));
+    JsonValue scopes = JsonValue::Array();
+    for (const auto& s : r.scopes) {
+      JsonValue one = JsonValue::Object();
+      one.Set("scope", JsonValue::String(s));
+      one.Set("description", JsonValue::String(DescribeScope(s)));
+      scopes.Append(std::move(one));
+    }
+    o.Set("scopes", std::move(scopes));
+    HttpResponse a = JsonAnswer(200, o);
+    a.SetHeader("Cache-Control", "no-store");
+    return a;
+  }
   if (check.answer) return *check.answer;
   const AuthorizationRequest& r = *check.request;
+  bool has_login = req.Header("Authorization") != nullptr;
+  // A browser without a login: the patient approves in their web space, where they are
+  // signed in (its page reads this request back as JSON, and posts the approval with the
+  // session's token). The request is checked above, and again when it is approved.
+  if (!has_login && espace_served_) {
+    HttpResponse to;
+    to.status = 302;
+    to.SetHeader("Location", "/espace/#/autoriser?" + req.query);
+    to.SetHeader("Cache-Control", "no-store");
+    to.SetHeader("Referrer-Policy", "no-referrer");
+    return to;
+  }
   std::string hidden;
   for (const char* k : {"response_type", "client_id", "redirect_uri", "state", "code_challenge",
                         "code_challenge_method", "aud"}) {
@@ -608,7 +678,6 @@ HttpResponse SmartServer::AuthorizePage(const HttpRequest& req) {
              "\" checked> " + HtmlEscape(DescribeScope(s)) + "</label>";
   // The patient's national login token: the Authorization header when the front end sends
   // it, else typed here. No cookie is ever set, so no other site can act in their name.
-  bool has_login = req.Header("Authorization") != nullptr;
   std::string login = has_login ? "<p>Vous êtes identifié(e) par votre connexion nationale.</p>"
                                 : "<label>Jeton de connexion nationale <input type=\"password\" "
                                   "name=\"login_token\" autocomplete=\"off\" required></label>";
@@ -626,6 +695,21 @@ HttpResponse SmartServer::AuthorizePage(const HttpRequest& req) {
 }
 
 HttpResponse SmartServer::AuthorizeDecision(const HttpRequest& req) {
+  HttpResponse answer = Decide(req);
+  // The web space's page navigates itself (its CSP's form-action is 'self': a form could
+  // not follow the redirect to the app's address).
+  if (!WantsJson(req)) return answer;
+  bool invalid = answer.status == 302 && [&] {
+    for (const auto& [k, v] : answer.headers)
+      if (HeaderNameEquals(k, "Location"))
+        return (v.find("?error=") != std::string::npos || v.find("&error=") != std::string::npos) &&
+               v.find("error=access_denied") == std::string::npos;
+    return false;
+  }();
+  return AuthorizeAsJson(answer, invalid ? 400 : 200);
+}
+
+HttpResponse SmartServer::Decide(const HttpRequest& req) {
   if (!IsFormBody(req))
     return ErrorPage(415, "Le formulaire doit être envoyé en application/x-www-form-urlencoded.");
   auto all = ParseQuery(req.body);

@@ -4,10 +4,14 @@
 //   GET  /.well-known/smart-configuration (also under /fhir): discovery;
 //   GET  /apps, GET /apps/{client_id}: the catalogue, public (no secret is ever shown);
 //   POST /apps, PUT /apps/{client_id}, DELETE /apps/{client_id}: the operator keeps it;
-//   GET  /oauth/authorize: the page where the patient, identified by their national login
-//        token, approves a subset of what the app asks (standalone launch, PKCE S256);
+//   GET  /oauth/authorize: the request checked, then a browser is sent to the web space's page
+//        /espace/#/autoriser?... (when the web space is served), where the signed-in patient
+//        approves a subset of what the app asks (standalone launch, PKCE S256); with an
+//        Authorization header, or no web space, carnet's own page (the login token typed);
+//        Accept: application/json answers the app and its scopes for the web space's page;
 //   POST /oauth/authorize: the approval, which becomes a Consent of the record written
 //        through the FHIR write path as the patient (policy, audit, app_authorisation);
+//        Accept: application/json answers {"redirect": URL} for the page to follow;
 //   POST /oauth/token: authorization_code and refresh_token (with offline_access);
 //   POST /oauth/revoke: RFC 7009 for refresh tokens;
 //   GET  /oauth/jwks: the public key carnet signs its tokens with (DATA_DIR/keys).
@@ -39,6 +43,7 @@ class SmartServer {
   HttpResponse Apps(const HttpRequest& req);
   HttpResponse AuthorizePage(const HttpRequest& req);
   HttpResponse AuthorizeDecision(const HttpRequest& req);
+  HttpResponse Decide(const HttpRequest& req);  // the approval or denial, as a page or redirect
   // What the token endpoint learnt of an attempt, for its audit record.
   struct TokenAttempt {
     std::string client_id;
@@ -56,8 +61,9 @@ class SmartServer {
   const profiles::AccessControl& access_;
   fhir::FhirApi& fhir_;
   std::optional<profiles::SigningKey> key_;
-  std::string issuer_;  // the FHIR base URL
-  std::string origin_;  // the server's URL without /fhir
+  std::string issuer_;          // the FHIR base URL
+  std::string origin_;          // the server's URL without /fhir
+  bool espace_served_ = false;  // the web space is built: the patient approves there
 };
 
 }  // namespace carnet

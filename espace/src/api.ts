@@ -160,3 +160,9 @@ export async function getRoot<T = any>(path: string): Promise<T> {
   if (!res.ok) throw await failure(res);
   return res.json();
 }
+
+// The session's token, for a request the page makes outside the FHIR API (the approval of an
+// app at /oauth/authorize). Never logged, never put in a URL.
+export function sessionToken(): string | null {
+  return token;
+}

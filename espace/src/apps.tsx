@@ -1,12 +1,16 @@
 // Applications: the catalogue of apps referenced by the operators (GET /apps), the apps the
 // patient authorised (their Consents naming an app's client_id, written when they approved
-// the app on carnet's /oauth/authorize page), and revoking one (DELETE Consent/[id]: the
-// app's next request and its refresh tokens are refused). An app's name and description
-// come from its publisher: rendered as text.
+// the app), and revoking one (DELETE Consent/[id]: the app's next request and its refresh
+// tokens are refused). Approving an app (#/autoriser?...): carnet's /oauth/authorize sends the
+// browser here with the app's request; the page reads it back (the app, the scopes it may get,
+// checked by the gateway), the patient ticks what they grant, and the approval is posted with
+// the session's token; the gateway checks everything again and answers where to go (the app's
+// redirect URI with the code). An app's name and description come from its publisher:
+// rendered as text.
 import { useState } from 'preact/hooks';
-import { entries, get, getRoot, request } from './api';
+import { ApiError, entries, get, getRoot, request, sessionToken } from './api';
 import type { Ctx } from './main';
-import { Busy, ErrorBox, Notice, PageTitle, frDate, useLoad } from './ui';
+import { Busy, ErrorBox, Notice, PageTitle, frDate, patientName, useLoad } from './ui';
 
 const CLIENT_ID_SYSTEM = 'urn:ietf:params:oauth:client-id';
 const SCOPES_EXTENSION = 'smart-scopes';
@@ -149,6 +153,119 @@ export function Apps({ ctx }: { ctx: Ctx }) {
           </ul>
         )}
       </section>
+    </section>
+  );
+}
+
+// The parameters of the app's request the approval carries back (the gateway checks them again).
+const REQUEST_PARAMS = ['response_type', 'client_id', 'redirect_uri', 'state', 'code_challenge', 'code_challenge_method', 'aud'];
+
+interface AuthorizationAsk {
+  client_id: string;
+  name: string;
+  publisher: string;
+  description: string;
+  redirect_uri: string;
+  scopes: { scope: string; description: string }[];
+}
+
+async function oauth(method: string, query: string, body?: URLSearchParams): Promise<any> {
+  const h: Record<string, string> = { Accept: 'application/json' };
+  const t = sessionToken();
+  if (body && t) h.Authorization = 'Bearer ' + t;
+  if (body) h['Content-Type'] = 'application/x-www-form-urlencoded';
+  let res: Response;
+  try {
+    res = await fetch('/oauth/authorize' + (query ? '?' + query : ''), { method, headers: h, body, credentials: 'omit', cache: 'no-store' });
+  } catch {
+    throw new ApiError(0, [], '');
+  }
+  let json: any = {};
+  try {
+    json = await res.json();
+  } catch {
+    /* empty */
+  }
+  if (!res.ok && !json.redirect) throw new ApiError(res.status, [{ code: json.error || 'invalid', diagnostics: json.error || '' }], res.headers.get('X-Request-Id') || '');
+  return { status: res.status, ...json };
+}
+
+const REFUSED: Record<number, string> = {
+  400: 'La demande de cette application n’est pas valable : retournez dans l’application et recommencez.',
+  401: 'Votre connexion n’a pas pu être vérifiée : reconnectez-vous puis recommencez depuis l’application.',
+  403: 'Votre autorisation n’a pas pu être enregistrée.',
+  404: 'Aucun dossier n’est ouvert à votre nom.',
+};
+
+export function Authorize({ ctx, query }: { ctx: Ctx; query: string }) {
+  const params = new URLSearchParams(query);
+  const [ask, error, loading] = useLoad<any>(() => oauth('GET', params.toString()), [query]);
+  const [chosen, setChosen] = useState<Record<string, boolean>>({});
+  const [busy, setBusy] = useState(false);
+  const [sendError, setSendError] = useState<unknown>(null);
+  const [leaving, setLeaving] = useState('');
+  const a: AuthorizationAsk | null = ask && !ask.redirect ? ask : null;
+  const isChosen = (s: string) => chosen[s] !== false;
+
+  async function decide(decision: 'approve' | 'deny') {
+    if (!a) return;
+    setBusy(true);
+    setSendError(null);
+    try {
+      const form = new URLSearchParams();
+      for (const k of REQUEST_PARAMS) if (params.has(k)) form.set(k, params.get(k)!);
+      for (const s of a.scopes) if (isChosen(s.scope)) form.append('scope', s.scope);
+      form.set('decision', decision);
+      const answer = await oauth('POST', '', form);
+      if (!answer.redirect) throw new ApiError(answer.status || 500, [], '');
+      setLeaving(decision === 'approve' ? `Autorisation enregistrée : retour vers « ${a.name} »…` : `Refus enregistré : retour vers « ${a.name} »…`);
+      window.location.assign(answer.redirect);
+    } catch (e) {
+      setSendError(e);
+      setBusy(false);
+    }
+  }
+
+  const patientOnly = ctx.actor !== 'patient';
+  const nothing = a ? !a.scopes.some((s) => s.scope.startsWith('patient/') && isChosen(s.scope)) : false;
+  return (
+    <section aria-labelledby="titre-page">
+      <PageTitle>Autoriser une application</PageTitle>
+      {loading && <Busy label="Lecture de la demande de l’application…" />}
+      <ErrorBox error={error} context={REFUSED} />
+      {ask?.redirect && (
+        <div class="error" role="alert">
+          <p>{REFUSED[400]}</p>
+          <p><a href={ask.redirect}>Retourner à l’application</a></p>
+        </div>
+      )}
+      {a && (
+        <form class="card" onSubmit={(e) => { e.preventDefault(); decide('approve'); }}>
+          <p>
+            L’application <strong>{a.name}</strong> ({a.publisher}) demande l’accès au dossier de{' '}
+            <strong>{patientName(ctx.patient)}</strong>.
+          </p>
+          {a.description && <p class="message-text">{a.description}</p>}
+          <fieldset>
+            <legend>Cochez ce que vous lui autorisez</legend>
+            {a.scopes.map((s) => (
+              <label class="choice" key={s.scope}>
+                <input type="checkbox" checked={isChosen(s.scope)} onChange={(e) => setChosen({ ...chosen, [s.scope]: (e.target as HTMLInputElement).checked })} />{' '}
+                {scopeWords(s.scope)} <span class="meta">({s.scope})</span>
+              </label>
+            ))}
+          </fieldset>
+          <p>Vous pourrez retirer cette autorisation à tout moment, depuis la page Applications.</p>
+          {patientOnly && <p class="notice guardian">Seul le patient lui-même autorise une application sur son dossier.</p>}
+          {nothing && <p class="meta">Cochez au moins un accès à votre dossier pour autoriser l’application.</p>}
+          <div class="actions">
+            <button type="submit" disabled={busy || patientOnly || nothing}>Autoriser</button>
+            <button type="button" class="secondary" disabled={busy} onClick={() => decide('deny')}>Refuser</button>
+          </div>
+        </form>
+      )}
+      {busy && <Busy label={leaving || 'Enregistrement de votre choix…'} />}
+      <ErrorBox error={sendError} context={REFUSED} />
     </section>
   );
 }

@@ -10,8 +10,8 @@ import { DocumentList, DocumentView, Upload } from './documents';
 import { Professionals } from './professionals';
 import { History } from './history';
 import { Agenda, Profile, Settings } from './more';
-import { MessageThread, Messages } from './messages';
-import { Apps } from './apps';
+import { MessageThread, Messages, NewMessage } from './messages';
+import { Apps, Authorize } from './apps';
 
 export interface Ctx {
   patient: any; // the Patient resource of the record shown
@@ -76,7 +76,8 @@ function App() {
         <Login
           onDone={() => {
             setAuthed(true);
-            navigate('/accueil');
+            // An app's authorisation request waits for the login.
+            if (!currentRoute().startsWith('/autoriser')) navigate('/accueil');
           }}
         />
       </Shell>
@@ -101,16 +102,19 @@ function App() {
   const patient = records.find((p) => p.id === current) || records[0];
   const ctx: Ctx = { patient, records, actor: actorKind(), navigate };
   let page;
-  const [, section, id] = route.split('/');
+  const [routePath, routeQuery = ''] = route.split('?');
+  const [, section, id] = routePath.split('/');
   if (section === 'documents' && id === 'envoyer') page = <Upload ctx={ctx} />;
   else if (section === 'documents' && id) page = <DocumentView ctx={ctx} id={decodeURIComponent(id)} />;
   else if (section === 'documents') page = <DocumentList ctx={ctx} />;
   else if (section === 'professionnels') page = <Professionals ctx={ctx} />;
+  else if (section === 'messages' && id === 'nouveau') page = <NewMessage ctx={ctx} />;
   else if (section === 'messages' && id) page = <MessageThread ctx={ctx} id={decodeURIComponent(id)} />;
   else if (section === 'messages') page = <Messages ctx={ctx} />;
   else if (section === 'historique') page = <History ctx={ctx} />;
   else if (section === 'profil') page = <Profile ctx={ctx} />;
   else if (section === 'agenda') page = <Agenda ctx={ctx} />;
+  else if (section === 'autoriser') page = <Authorize ctx={ctx} query={routeQuery} />;
   else if (section === 'applications') page = <Apps ctx={ctx} />;
   else if (section === 'reglages') page = <Settings ctx={ctx} />;
   else page = <Home ctx={ctx} />;

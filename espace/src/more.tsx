@@ -5,9 +5,18 @@ import { useState } from 'preact/hooks';
 import { entries, get, parameters, post, request } from './api';
 import type { Ctx } from './main';
 import { Busy, ErrorBox, Notice, PageTitle, frDate, patientName, useLoad } from './ui';
-import { AddEntry, EntryActions, SECTION_KIND } from './profile_edit';
+import { AddEntry, EntryActions, SECTION_KIND, SectionVisibility } from './profile_edit';
 
 function label(r: any): string {
+  if (r?.resourceType === 'FamilyMemberHistory') {
+    const who = r.relationship?.text || r.relationship?.coding?.[0]?.display || 'Un proche';
+    const what = (r.condition || []).map((c: any) => c.code?.text || c.code?.coding?.[0]?.display).filter(Boolean).join(', ');
+    return what ? `${who} : ${what}` : who;
+  }
+  if (r?.resourceType === 'Consent') {
+    const kind = r.category?.[0]?.text || 'Volonté';
+    return r.sourceAttachment?.title ? `${kind} : ${r.sourceAttachment.title}` : kind;
+  }
   const cc = r?.code || r?.vaccineCode || r?.medicationCodeableConcept || r?.relationship;
   return (
     cc?.text || cc?.coding?.[0]?.display || cc?.coding?.[0]?.code || r?.description || r?.title ||
@@ -23,6 +32,8 @@ function value(r: any): string {
   if (r?.component?.length)
     return r.component.map((c: any) => c.valueQuantity ? `${c.valueQuantity.value}` : '').filter(Boolean).join('/') +
       ' ' + (r.component[0]?.valueQuantity?.unit || '');
+  if (r?.resourceType === 'RelatedPerson')
+    return [r.relationship?.[0]?.text, r.telecom?.[0]?.value].filter(Boolean).join(', ');
   return r?.valueString || '';
 }
 
@@ -71,12 +82,13 @@ export function Profile({ ctx }: { ctx: Ctx }) {
       {changed && <Notice>{changed}</Notice>}
       {lists.map((l: any) => {
         const items = (l.entry || []).map((e: any) => ({ r: byRef.get(e.item?.reference), e }));
-        const kind = SECTION_KIND[l.code?.coding?.[0]?.code || ''];
+        const kind = SECTION_KIND[l.id || ''];
         // The care team is the record's own list, not a statement to hide from professionals.
         const actions = l.code?.coding?.[0]?.code !== '85847-2';
         return (
           <section class="card" key={l.id || l.title} aria-label={l.title}>
             <h2>{l.title || l.code?.text}</h2>
+            {actions && <SectionVisibility pid={pid} list={l} done={done} />}
             {items.length ? (
               <ul class="plain">
                 {items.map(({ r, e }: any, i: number) => {
@@ -117,12 +129,14 @@ export function Agenda({ ctx }: { ctx: Ctx }) {
         const status = rec.forecastStatus?.coding?.[0]?.code || '';
         if (status === 'complete') continue;
         const due = (rec.dateCriterion || []).find((d: any) => d.code?.coding?.[0]?.code === '30980-7') || rec.dateCriterion?.[0];
-        reminders.push({ what: 'Vaccination : ' + (rec.series || label({ vaccineCode: rec.vaccineCode?.[0] })), status, date: due?.value || '' });
+        // The French label (prevention/data/vaccination_calendar.tsv), with its source.
+        reminders.push({ what: 'Vaccination : ' + (rec.description || rec.series || label({ vaccineCode: rec.vaccineCode?.[0] })), status, date: due?.value || '' });
       }
     if (r.resourceType === 'ServiceRequest' && r.status !== 'completed') {
       const ext = (r.extension || []).find((x: any) => /reminder-status$/.test(x.url));
       const status = ext?.valueCode || ext?.valueCoding?.code || (r.status === 'draft' ? 'upcoming' : 'due');
-      reminders.push({ what: 'Dépistage : ' + label(r), status, date: r.occurrencePeriod?.start || '' });
+      // The French label says what it is ("Dépistage du cancer…", "Bilan de prévention…").
+      reminders.push({ what: label(r), status, date: r.occurrencePeriod?.start || '' });
     }
   }
   async function makeLink() {

@@ -373,9 +373,67 @@ async function main() {
     assert.ok(filedDoc, 'the attachment is a DocumentReference of the record, linked to the message');
     log('messages: read, answered, attachment filed');
 
-    // --- 5b. Applications: the operator references an app; the patient sees it, authorises it
-    // on carnet's own /oauth/authorize page (typing their login token), the app gets a token
-    // and reads; the patient revokes it on the Applications page and the app's token is refused.
+    // --- 5a. Messages (issue 18, page18b): an attachment opened before it is filed; a new
+    // conversation with a PDF attached, to a care-team doctor chosen in the list, read by the
+    // doctor through the API with the same bytes; a wrong type refused in words; more than 50
+    // messages paged ("Afficher les messages plus anciens").
+    await page.goto(base + `/espace/#/messages/${sent.id}`);
+    await page.getByRole('button', { name: 'Ouvrir « Compte rendu »' }).click();
+    await page.getByLabel('Contenu de « Compte rendu »').getByText(letter).waitFor();
+    await page.getByRole('link', { name: 'Retour aux messages' }).click();
+    await page.getByRole('link', { name: 'Écrire un nouveau message' }).click();
+    await page.getByRole('heading', { name: 'Nouveau message' }).waitFor();
+    const recipientOption = page.getByLabel('Destinataire').locator('option', { hasText: 'Dr Jérôme Dupré' });
+    assert.match(await recipientOption.textContent(), /équipe de soins « Médecine générale », vous a écrit/);
+    await page.getByLabel('Destinataire').selectOption(`${RPPS_SYSTEM}|${RPPS_DOCTOR}`);
+    await page.getByLabel('Objet').fill('Question sur mon ordonnance');
+    await page.getByLabel('Message', { exact: true }).fill('Bonjour docteur, voici l’ordonnance dont je vous parlais.');
+    await page.getByLabel(/^Pièces jointes/).setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('x') });
+    await page.getByRole('button', { name: 'Envoyer le message' }).click();
+    await page.getByText('« notes.txt » n’est pas accepté : joignez un PDF, une image JPEG ou PNG.').waitFor();
+    await check(page, '09e-nouveau-message');
+    const question = pdf('Ordonnance de Camille Martin');
+    await page.getByLabel(/^Pièces jointes/).setInputFiles({ name: 'ordonnance-camille.pdf', mimeType: 'application/pdf', buffer: question });
+    await page.getByRole('button', { name: 'Envoyer le message' }).click();
+    await page.getByRole('heading', { name: 'Question sur mon ordonnance' }).waitFor();
+    await page.getByRole('button', { name: 'Ouvrir « ordonnance-camille.pdf »' }).click();
+    await page.locator('iframe.viewer[title="Pièce jointe PDF : ordonnance-camille.pdf"]').waitFor();
+    await check(page, '09f-message-envoye');
+    const inbox = entries(await must('GET', `Communication?patient=${adult.id}&_count=50&_sort=-sent`, writer));
+    const asked = inbox.find((m) => m.topic?.text === 'Question sur mon ordonnance');
+    assert.ok(asked, 'the doctor finds the patient\'s new message');
+    assert.equal(asked.sender?.reference, `Patient/${adult.id}`, 'sent by the patient');
+    assert.equal(asked.recipient?.[0]?.identifier?.value, RPPS_DOCTOR, 'to the chosen doctor');
+    const pdfPart = (asked.payload || []).find((p) => p.contentAttachment)?.contentAttachment;
+    assert.equal(pdfPart?.contentType, 'application/pdf');
+    assert.ok(Buffer.from(pdfPart.data, 'base64').equals(question), 'the doctor reads the very PDF the patient attached');
+    assert.ok(JSON.stringify(asked.payload).includes('voici l’ordonnance'), 'with its text');
+    // Paging: 52 more messages from the doctor; the page shows 50, then the older ones.
+    for (let i = 0; i < 52; i++)
+      await must('POST', 'Communication', writer, {
+        resourceType: 'Communication', status: 'completed', subject: { reference: `Patient/${adult.id}` },
+        sender: { identifier: { system: RPPS_SYSTEM, value: RPPS_DOCTOR }, display: 'Dr Jérôme Dupré' },
+        recipient: [{ reference: `Patient/${adult.id}` }], topic: { text: `Information ${String(i).padStart(2, '0')}` },
+        payload: [{ contentString: 'Message d’information.' }],
+      });
+    await page.getByRole('link', { name: 'Retour aux messages' }).click();
+    await page.getByText('50 messages affichés, les plus récents d’abord.').waitFor();
+    assert.equal(await page.getByRole('link', { name: 'Question sur mon ordonnance' }).count(), 0, 'older than the first 50');
+    await page.getByRole('button', { name: 'Afficher les messages plus anciens' }).click();
+    await page.getByRole('link', { name: 'Question sur mon ordonnance' }).waitFor();
+    await page.getByRole('link', { name: 'Résultats de votre bilan' }).waitFor();
+    await page.getByRole('button', { name: 'Afficher les messages plus anciens' }).waitFor({ state: 'detached' });
+    await page.getByRole('link', { name: 'Information 00' }).waitFor();
+    // An old conversation opens from its link although it is beyond the first page.
+    await page.getByRole('link', { name: 'Résultats de votre bilan' }).click();
+    await page.getByText('Merci docteur, à bientôt.').waitFor();
+    log('messages: attachment opened, new conversation with a PDF read by the doctor, 55 messages paged');
+
+    // --- 5b. Applications: the operator references an app; the patient sees it; the app's
+    // /oauth/authorize sends the browser to the web space (#/autoriser), where the signed-in
+    // patient unticks one scope and approves; the code comes back to the app's redirect URI, the
+    // app exchanges it (PKCE) and reads with its token what was granted, not what was unticked;
+    // the patient revokes it on the Applications page and the app's token is refused.
     const operator = token(['--actor', 'operator', '--id', 'ops-espace']);
     const clientId = 'suivi-tension-' + run;
     const redirect = base + '/cb';
@@ -395,12 +453,17 @@ async function main() {
     const verifier = require('node:crypto').randomBytes(32).toString('base64url');
     const challenge = require('node:crypto').createHash('sha256').update(verifier).digest('base64url');
     const authorize = base + '/oauth/authorize?' + new URLSearchParams({
-      response_type: 'code', client_id: clientId, redirect_uri: redirect, scope: 'launch/patient patient/Patient.rs',
+      response_type: 'code', client_id: clientId, redirect_uri: redirect, scope: 'launch/patient patient/Patient.rs patient/Observation.rs',
       state: 'etat-' + run, code_challenge: challenge, code_challenge_method: 'S256',
     });
     await page.goto(authorize);
-    await page.getByLabel('Jeton de connexion nationale').fill(patientApi);
-    await Promise.all([page.waitForURL(/\/cb\?/), page.getByRole('button', { name: 'Autoriser' }).click()]);
+    await page.getByRole('heading', { name: 'Autoriser une application' }).waitFor();
+    assert.match(page.url(), /\/espace\/#\/autoriser\?/, 'the authorize step goes on in the web space');
+    await page.getByText('Suivi tension ' + run, { exact: true }).waitFor();
+    await page.getByText('Camille Martin', { exact: true }).waitFor();
+    await page.getByLabel(/vos mesures et résultats/).uncheck();
+    await check(page, '09g-autoriser');
+    await Promise.all([page.waitForURL(/\/cb\?/), page.getByRole('button', { name: 'Autoriser', exact: true }).click()]);
     const back = new URL(page.url());
     assert.equal(back.searchParams.get('state'), 'etat-' + run);
     const code = back.searchParams.get('code');
@@ -409,9 +472,15 @@ async function main() {
       method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirect, client_id: clientId, code_verifier: verifier }),
     });
-    const appToken = (await tokRes.json()).access_token;
+    const granted = await tokRes.json();
+    const appToken = granted.access_token;
     assert.ok(appToken, 'the app gets its token');
+    assert.equal(granted.patient, adult.id, 'the token names the patient\'s record');
+    assert.ok(!String(granted.scope).includes('Observation'), 'the unticked scope is not granted: ' + granted.scope);
     assert.equal((await api('GET', `Patient/${adult.id}`, appToken)).status, 200, 'the authorised app reads the record');
+    const notGranted = await api('GET', `Observation?patient=${adult.id}`, appToken);
+    assert.ok(notGranted.status === 403 || (notGranted.status === 200 && entries(notGranted.json).length === 0),
+      'the app reads no Observation (' + notGranted.status + ')');
     await page.goto(base + '/espace/#/applications');
     await page.getByRole('button', { name: 'Retirer l’accès de Suivi tension ' + run }).waitFor();
     page.once('dialog', (d) => d.accept());
@@ -424,7 +493,7 @@ async function main() {
       'revoked: the app\'s token no longer reads the record (' + revoked.status + ')');
     // The catalogue of a reused test database does not keep this run's app.
     await fetch(base + '/apps/' + clientId, { method: 'DELETE', headers: { Authorization: 'Bearer ' + operator } });
-    log(`applications: listed, authorised on /oauth/authorize, revoked (the app then gets ${revoked.status})`);
+    log(`applications: listed, authorised in the web space (#/autoriser, one scope unticked), code exchanged, revoked (the app then gets ${revoked.status})`);
 
     // --- 6. Profile and the summary's PDF; agenda with its reminders and calendar link;
     // settings.
@@ -503,15 +572,91 @@ async function main() {
     await allergies.getByText('Pénicilline').first().waitFor();
     log(`profile entries: allergy ${myAllergy.id} added, corrected, hidden (doctor checked), shown, deleted; weight 0 refused, 64.5 kg and a treatment added; professional's ${proAllergy.id} not editable`);
 
+    // --- 6c. The profile's other sections (issue 18, page18b): a medical history, a family
+    // history, a vaccination, a blood pressure, a wish and a person to contact added; the
+    // weight's date corrected; the family history section hidden from professionals as a
+    // whole (checked through the API as the care-team doctor), then shown again.
+    const region = (name) => page.getByRole('region', { name, exact: true });
+    await page.getByLabel('Maladie, hospitalisation ou opération').fill('Appendicectomie');
+    await page.getByLabel('Depuis le (facultatif)').fill('2010-05-02');
+    await page.getByRole('button', { name: 'Ajouter l’antécédent', exact: true }).click();
+    await page.getByText('Votre antécédent est ajouté à votre profil.').waitFor();
+    await region('Antécédents médicaux').locator('li', { hasText: 'Appendicectomie' }).getByText('(déclaré par vous)').waitFor();
+    await page.getByLabel('Maladie d’un proche').fill('Diabète de type 2');
+    await page.getByLabel('Lien de parenté').selectOption('MTH');
+    await page.getByRole('button', { name: 'Ajouter l’antécédent familial' }).click();
+    await page.getByText('Votre antécédent familial est ajouté à votre profil.').waitFor();
+    const family = region('Antécédents familiaux');
+    await family.getByText('Mère : Diabète de type 2').first().waitFor();
+    await page.getByLabel('Vaccin', { exact: true }).fill('Grippe saisonnière');
+    await page.getByLabel('Date de la vaccination').fill('2025-10-15');
+    await page.getByRole('button', { name: 'Ajouter la vaccination' }).click();
+    await page.getByText('Votre vaccination est ajoutée à votre profil.').waitFor();
+    await region('Vaccinations').getByText(/Grippe saisonnière — 15 octobre 2025/).first().waitFor();
+    await page.getByLabel('Type de mesure').selectOption('pressure');
+    await page.getByLabel('Tension systolique (mm Hg)').fill('135');
+    await page.getByLabel('Tension diastolique (mm Hg)').fill('85');
+    await page.getByRole('button', { name: 'Ajouter la mesure' }).click();
+    await page.getByText('Votre tension artérielle est ajoutée à votre profil.').waitFor();
+    await region('Mesures').getByText(/135\/85 mm Hg/).first().waitFor();
+    await page.getByLabel('Vos volontés').fill('Je souhaite donner mes organes.');
+    await page.getByLabel('Type de volonté').selectOption('organ-donation');
+    await page.getByRole('button', { name: 'Ajouter la volonté' }).click();
+    await page.getByText('Votre volonté est ajoutée à votre profil.').waitFor();
+    await region('Volontés et directives anticipées').getByText('Don d’organes : Je souhaite donner mes organes.').first().waitFor();
+    await page.getByLabel('Nom de la personne à prévenir').fill('Alex Martin');
+    await page.getByLabel('Lien (conjoint, parent, ami…)').fill('Conjoint');
+    await page.getByLabel('Téléphone').fill('06 12 34 56 78');
+    await page.getByRole('button', { name: 'Ajouter la personne' }).click();
+    await page.getByText('La personne à prévenir est ajoutée à votre profil.').waitFor();
+    await region('Personnes à prévenir').getByText('Alex Martin : Conjoint, 06 12 34 56 78').first().waitFor();
+    // The weight's date corrected.
+    const measures = region('Mesures');
+    await measures.getByRole('button', { name: 'Corriger Poids' }).click();
+    await measures.getByRole('form', { name: 'Corriger Poids' }).getByLabel('Date de la mesure').fill('2026-11-01');
+    await measures.getByRole('button', { name: 'Enregistrer', exact: true }).click();
+    await page.getByText('« Poids » est enregistré.').waitFor();
+    await measures.getByText(/64,5 kg — 1 novembre 2026/).first().waitFor();
+    const weight = entries(await must('GET', `Observation?patient=${adult.id}&code=http://loinc.org|29463-7`, patientApi))
+      .find((r) => r.valueQuantity?.value === 64.5);
+    assert.equal(weight?.effectiveDateTime?.substring(0, 10), '2026-11-01', 'the weight\'s date is corrected in the record');
+    const byType = async (tok, type) => entries(await must('GET', `Patient/${adult.id}/$profile`, tok)).filter((r) => r.resourceType === type);
+    const mineFamily = (await byType(patientApi, 'FamilyMemberHistory'))[0];
+    assert.equal(mineFamily?.relationship?.coding?.[0]?.code, 'MTH', 'the family history is in the record');
+    for (const type of ['Condition', 'Immunization', 'Consent', 'RelatedPerson'])
+      assert.ok((await byType(patientApi, type)).length > 0, `the patient's ${type} is in the profile`);
+    assert.ok((await byType(doctor, 'FamilyMemberHistory')).some((r) => r.id === mineFamily.id), 'the doctor sees the family history');
+    page.once('dialog', (d) => d.accept());
+    await family.getByRole('button', { name: 'Masquer la section aux professionnels : Antécédents familiaux' }).click();
+    await page.getByText('La section « Antécédents familiaux » est maintenant masquée aux professionnels de santé, y compris ce qui y sera ajouté.').waitFor();
+    await family.getByText('Section masquée aux professionnels').first().waitFor();
+    await family.getByText('masqué aux professionnels', { exact: true }).first().waitFor();
+    assert.equal((await byType(doctor, 'FamilyMemberHistory')).length, 0, 'hidden section: nothing of it in the doctor\'s $profile');
+    assert.equal((await api('GET', `FamilyMemberHistory/${mineFamily.id}`, doctor)).status, 404, 'hidden section: the doctor\'s read answers as for nothing');
+    assert.ok(!JSON.stringify(await must('GET', `Patient/${adult.id}/$profile`, doctor)).includes('profile-section-hidden'), 'the doctor is not told a section is hidden');
+    await check(page, '10d-profil-sections');
+    await family.getByRole('button', { name: 'Montrer la section aux professionnels : Antécédents familiaux' }).click();
+    await page.getByText('La section « Antécédents familiaux » est de nouveau visible par les professionnels qui vous suivent.').waitFor();
+    assert.ok((await byType(doctor, 'FamilyMemberHistory')).some((r) => r.id === mineFamily.id), 'shown again: the doctor sees it');
+    log('profile sections: history, family, vaccination, blood pressure, wish, contact added; weight date corrected; family section hidden then shown (doctor checked)');
+
     await page.getByRole('link', { name: 'Agenda', exact: true }).click();
     await page.getByRole('heading', { name: 'Rappels de vaccination et de dépistage' }).waitFor();
-    await page.getByText(/^Dépistage : /).first().waitFor();
+    // The reminders in French (prevention/data/*.tsv label_fr), on the page and in the feed.
+    await page.getByText(/^Dépistage du cancer du col de l’utérus : test HPV/).first().waitFor();
+    await page.getByText(/^Vaccination : Rappel/).first().waitFor();
+    const agendaText = await page.locator('main').innerText();
+    for (const english of ['screening', 'booster', 'dose at', 'every autumn'])
+      assert.ok(!agendaText.includes(english), `no English on the agenda page (${english})`);
     await page.getByRole('button', { name: 'Obtenir le lien d’abonnement' }).click();
     const icsUrl = await page.getByLabel('Lien iCalendar').inputValue();
     assert.match(icsUrl, /\/agenda\/[^/]+\.ics$/);
     const ics = await fetch(base + icsUrl.substring(icsUrl.indexOf('/agenda/')));
     assert.equal(ics.status, 200);
-    assert.match(await ics.text(), /^BEGIN:VCALENDAR/);
+    const icsText = await ics.text();
+    assert.match(icsText, /^BEGIN:VCALENDAR/);
+    assert.match(icsText, /SUMMARY:Dépistage du cancer du col de l’utérus/, 'the feed\'s reminders are in French');
+    assert.ok(!/SUMMARY:[^\r\n]*(screening|booster)/i.test(icsText), 'no English reminder in the feed');
     await check(page, '11-agenda');
 
     await page.getByRole('link', { name: 'Réglages', exact: true }).click();

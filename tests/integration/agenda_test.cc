@@ -307,7 +307,10 @@ TEST_F(AgendaTest, TheRemindersAreInTheAgenda) {
   for (const auto& [uid, e] : ParseCalendar(feed.body)) {
     if (uid.rfind("reminder-", 0) != 0) continue;
     if (e.summary.rfind("Vaccination : ", 0) == 0) ++vaccinations;
-    if (e.summary.rfind("Dépistage : ", 0) == 0) ++screenings;
+    // In French (prevention/data/*.tsv label_fr): a screening's label says what it is.
+    if (e.summary.rfind("Dépistage du cancer", 0) == 0) ++screenings;
+    for (const char* english : {"screening", "booster", "dose at", "every autumn"})
+      EXPECT_EQ(e.summary.find(english), std::string::npos) << uid << ": " << e.summary;
     EXPECT_EQ(e.start.size(), 8u) << uid << ": an all-day event (DATE), not " << e.start;
   }
   EXPECT_GT(vaccinations, 0) << feed.body;

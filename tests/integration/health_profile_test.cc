@@ -398,6 +398,31 @@ TEST_F(HealthProfileTest, ASectionHiddenFromProfessionalsStaysHiddenForNewEntrie
   EXPECT_EQ(As(Doctor(colleague_), "GET", other).status, 200) << "another section stays visible";
   auto search = As(Doctor(colleague_), "GET", "AllergyIntolerance?patient=" + p_);
   EXPECT_EQ(Matches(search).count(after), 0u);
+  // The patient reads the choice back on the section's List; a professional cannot tell the
+  // hidden section from an empty one.
+  const std::string kHidden = "profile-section-hidden";
+  // The Lists flagged hidden in a $profile answer, by id.
+  auto flagged = [&](const std::string& body) {
+    std::set<std::string> out;
+    auto json = ParseJson(body);
+    if (!json.ok()) return out;
+    if (const JsonValue* entries = json->Find("entry"))
+      for (const JsonValue& e : entries->items()) {
+        const JsonValue* res = e.Find("resource");
+        if (!res || res->GetString("resourceType") != "List") continue;
+        if (const JsonValue* exts = res->Find("extension"))
+          for (const JsonValue& x : exts->items())
+            if (x.GetString("url").find(kHidden) != std::string::npos)
+              out.insert(res->GetString("id"));
+      }
+    return out;
+  };
+  auto mine = As(Patient(), "GET", "Patient/" + p_ + "/$profile");
+  ASSERT_EQ(mine.status, 200) << mine.body;
+  EXPECT_EQ(flagged(mine.body), std::set<std::string>{"profile-allergies"}) << mine.body;
+  auto theirs = As(Doctor(colleague_), "GET", "Patient/" + p_ + "/$profile");
+  ASSERT_EQ(theirs.status, 200) << theirs.body;
+  EXPECT_EQ(theirs.body.find(kHidden), std::string::npos) << theirs.body;
   // Only the patient's side chooses; a section has a name the profile knows.
   EXPECT_EQ(choose(Doctor(author_), "allergies", true).status, 403);
   auto bad = choose(Patient(), "hobbies", false);
@@ -405,6 +430,8 @@ TEST_F(HealthProfileTest, ASectionHiddenFromProfessionalsStaysHiddenForNewEntrie
   EXPECT_NE(bad.body.find("allergies"), std::string::npos) << bad.body;
   // Shown again.
   Must(choose(Patient(), "allergies", true), 200, "show");
+  EXPECT_TRUE(flagged(As(Patient(), "GET", "Patient/" + p_ + "/$profile").body).empty())
+      << "shown again: no longer flagged";
   for (const std::string& entry : {before, after})
     EXPECT_EQ(As(Doctor(colleague_), "GET", entry).status, 200) << entry;
 }

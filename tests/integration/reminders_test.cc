@@ -253,7 +253,8 @@ TEST(RemindersTablesTest, ADirectoryOfTablesReplacesTheBuiltInOnes) {
   std::ofstream(dir + "/vaccination_calendar.tsv")
       << "influenza\tcampaign\tinfluenza\tJ07BB02\t6142004\t*\t50y\t-\t-\t-\tcampaign:10-01/"
          "02-28\t-\t"
-         "Influenza from 50 (a test calendar)\ttest\t2026\n";
+         "Influenza from 50 (a test calendar)\tGrippe dès 50 ans (calendrier de "
+         "test)\ttest\t2026\n";
   GatewayProcess gateway({"--prevention-data-dir", dir});
   ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
   HttpClient client;
@@ -265,7 +266,8 @@ TEST(RemindersTablesTest, ADirectoryOfTablesReplacesTheBuiltInOnes) {
   auto r = client.Request(
       "GET", gateway.base_url() + "/fhir/Patient/" + pid + "/$reminders?date=2026-12-05");
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_NE(r.body.find("Influenza from 50 (a test calendar)"), std::string::npos)
+  // The recommendation says the row's French label (label_fr), the one the patient reads.
+  EXPECT_NE(r.body.find("Grippe dès 50 ans (calendrier de test)"), std::string::npos)
       << r.body.substr(0, 600);
   EXPECT_EQ(r.body.find("J07CA01"), std::string::npos);  // no dT-IPV row in that calendar
 

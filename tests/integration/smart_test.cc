@@ -317,10 +317,54 @@ TEST_F(SmartTest, FhirclientStandaloneLaunchThenRefusals) {
   // The page itself.
   ask.push_back({"code_challenge", Challenge(verifier)});
   ask.push_back({"code_challenge_method", "S256"});
-  auto page = Raw("GET", "/oauth/authorize?" + Query(ask));
+  // A browser (no Authorization header) is sent to the web space's page when it is served;
+  // with the login header, or no web space, carnet's own page.
+  auto browser = Raw("GET", "/oauth/authorize?" + Query(ask));
+  if (browser.status == 302) {
+    auto at = browser.headers.find("location");
+    ASSERT_NE(at, browser.headers.end());
+    EXPECT_EQ(at->second, "/espace/#/autoriser?" + Query(ask));
+  } else {
+    EXPECT_EQ(browser.status, 200) << browser.body;
+  }
+  auto page =
+      Raw("GET", "/oauth/authorize?" + Query(ask), {"Authorization: Bearer " + PatientToken()});
   EXPECT_EQ(page.status, 200);
   EXPECT_NE(page.body.find("lang=\"fr\""), std::string::npos);
   EXPECT_EQ(page.body.find("http"), page.body.find("http://127.0.0.1"));  // no external resource
+  // The web space's page reads the request back as JSON: the app and the scopes it may get.
+  auto described = Raw("GET", "/oauth/authorize?" + Query(ask), {"Accept: application/json"});
+  ASSERT_EQ(described.status, 200) << described.body;
+  JsonValue d = Parse(described.body);
+  EXPECT_EQ(d.GetString("client_id"), client_id_);
+  ASSERT_NE(d.Find("scopes"), nullptr);
+  EXPECT_EQ(d.Find("scopes")->items().size(), 2u) << described.body;
+  // An invalid request read as JSON: an error and where to tell the app.
+  auto bad_json = Raw("GET", "/oauth/authorize?" + Query({ask[0], ask[1], ask[2], ask[3], ask[4]}),
+                      {"Accept: application/json"});
+  EXPECT_EQ(bad_json.status, 400) << bad_json.body;
+  EXPECT_NE(Parse(bad_json.body).GetString("redirect").find("error=invalid_request"),
+            std::string::npos);
+  // The approval posted by the page with the session's token, as JSON: where to go.
+  {
+    std::vector<std::pair<std::string, std::string>> form(ask.begin(), ask.end());
+    form.push_back({"decision", "approve"});
+    auto approved =
+        Raw("POST", "/oauth/authorize",
+            {"Authorization: Bearer " + PatientToken(), kForm, "Accept: application/json"},
+            Query(form));
+    ASSERT_EQ(approved.status, 200) << approved.body;
+    std::string to = Parse(approved.body).GetString("redirect");
+    EXPECT_EQ(to.rfind(redirect_uri_ + "?code=", 0), 0u) << to;
+    form.back().second = "deny";
+    auto denied =
+        Raw("POST", "/oauth/authorize",
+            {"Authorization: Bearer " + PatientToken(), kForm, "Accept: application/json"},
+            Query(form));
+    ASSERT_EQ(denied.status, 200) << denied.body;
+    EXPECT_NE(Parse(denied.body).GetString("redirect").find("error=access_denied"),
+              std::string::npos);
+  }
 
   // Missing verifier, then a wrong one: refused (and the code is burnt).
   std::string code =

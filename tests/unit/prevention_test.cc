@@ -120,7 +120,7 @@ TEST(PreventionRulesTest, TheTablesCompiledInParse) {
 TEST(PreventionRulesTest, ABrokenRowIsNamed) {
   std::string antigens = "s\tc\tflu\tx\n";
   auto row = [](const std::string& cells) {
-    return "flu\t1\tflu\tJ07BB02\t-\t*\t" + cells + "\t-\tlabel\tsource\t2025\n";
+    return "flu\t1\tflu\tJ07BB02\t-\t*\t" + cells + "\t-\tlabel\tétiquette\tsource\t2025\n";
   };
   auto parse = [&](const std::string& calendar) {
     return PreventionRules::Parse(calendar, "", antigens, "t");
@@ -132,15 +132,15 @@ TEST(PreventionRulesTest, ABrokenRowIsNamed) {
             std::string::npos)
       << bad_age.status().message();
   auto unknown = PreventionRules::Parse(
-      "x\t1\tmeasles\tJ07BD52\t-\t*\t1y\t-\t-\t-\t-\t-\tl\ts\t2025\n", "", antigens);
+      "x\t1\tmeasles\tJ07BD52\t-\t*\t1y\t-\t-\t-\t-\t-\tl\tl\ts\t2025\n", "", antigens);
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.status().message().find("antigen measles"), std::string::npos);
   auto gap = parse(row("65y\t-\t-\t-\t-") +
-                   "flu\t3\tflu\tJ07BB02\t-\t*\t70y\t-\t-\t-\t-\t-\tl\ts\t2025\n");
+                   "flu\t3\tflu\tJ07BB02\t-\t*\t70y\t-\t-\t-\t-\t-\tl\t-\ts\t2025\n");
   ASSERT_FALSE(gap.ok());
   EXPECT_NE(gap.status().message().find("dose 3 of flu follows dose 1"), std::string::npos);
   auto bad_screening =
-      PreventionRules::Parse("", "p\tF\t50y\t75y\t2y\t6m\tnocode\ts|c\tl\ts\t2025\n", antigens);
+      PreventionRules::Parse("", "p\tF\t50y\t75y\t2y\t6m\tnocode\ts|c\tl\tl\ts\t2025\n", antigens);
   ASSERT_FALSE(bad_screening.ok());
   EXPECT_NE(bad_screening.status().message().find("screening_programmes.tsv:1: service"),
             std::string::npos);
@@ -188,6 +188,13 @@ TEST(PreventionCasesTest, EveryCaseAnswersItsExpectedReminders) {
     EXPECT_TRUE(screening_answered.count(row.line))
         << "screening_programmes.tsv:" << row.line << " (" << row.label
         << ") is answered by no case";
+  // Every reminder has its French label, the one the patient reads (the agenda, the page).
+  for (const CalendarRow& row : rules.calendar())
+    EXPECT_TRUE(!row.label_fr.empty() && row.label_fr != row.label)
+        << "vaccination_calendar.tsv:" << row.line << " has no French label";
+  for (const ScreeningRow& row : rules.screenings())
+    EXPECT_TRUE(!row.label_fr.empty() && row.label_fr != row.label)
+        << "screening_programmes.tsv:" << row.line << " has no French label";
 
   if (std::getenv("CARNET_PREVENTION_REWRITE")) {
     std::string out;
