@@ -17,6 +17,8 @@ struct OperationParam {
   const char* max;
   const char* type;
   const char* documentation;
+  // A parameter made of parts (type ""): "name:type name:type...", each 0..1.
+  const char* parts = "";
 };
 struct OperationSpec {
   const char* id;
@@ -99,7 +101,27 @@ JsonValue OperationDefinitionOf(const OperationSpec& spec, const std::string& ba
     p.Set("min", JsonValue::Number(std::to_string(param.min)));
     p.Set("max", JsonValue::String(param.max));
     p.Set("documentation", JsonValue::String(param.documentation));
-    p.Set("type", JsonValue::String(param.type));
+    // A parameter with parts has no type of its own (opd-1: a type or parts).
+    if (*param.type) p.Set("type", JsonValue::String(param.type));
+    if (*param.parts) {
+      JsonValue parts = JsonValue::Array();
+      std::string list = param.parts;
+      for (size_t at = 0; at < list.size();) {
+        size_t end = list.find(' ', at);
+        if (end == std::string::npos) end = list.size();
+        std::string item = list.substr(at, end - at);
+        at = end + 1;
+        size_t colon = item.find(':');
+        JsonValue part = JsonValue::Object();
+        part.Set("name", JsonValue::String(item.substr(0, colon)));
+        part.Set("use", JsonValue::String(param.use));
+        part.Set("min", JsonValue::Number("0"));
+        part.Set("max", JsonValue::String("1"));
+        part.Set("type", JsonValue::String(item.substr(colon + 1)));
+        parts.Append(std::move(part));
+      }
+      p.Set("part", std::move(parts));
+    }
     params.Append(std::move(p));
   }
   od.Set("parameter", std::move(params));
@@ -294,10 +316,71 @@ const OperationSpec kFileAttachment = {
       "by the patient)"},
      {"return", "out", 1, "1", "DocumentReference", "The document filed"}}};
 
+// POST Patient/[id]/$close and $reactivate (fhir/patient_choices.cc, profiles/record_choices.h).
+const OperationSpec kClose = {
+    "Patient-close",
+    "close",
+    "CloseRecord",
+    "",
+    {"Patient"},
+    false,
+    true,
+    "Closes the record. The patient closes their own, a legal guardian their child's, both "
+    "with confirm=true (without it: 422, the consequences stated); an operator closes any. "
+    "Once closed, no professional reads or adds anything (not even in an emergency) and "
+    "deposits are refused; the patient and guardians read it as a read-only archive; it is "
+    "kept 10 years after its closure, then purged, the access history excepted. $reactivate "
+    "reopens it until then. Decided by the access policy and audited; a record the caller "
+    "may not see answers 404 like one that does not exist.",
+    {{"confirm", "in", 0, "1", "boolean",
+      "true: the patient (or guardian) confirms the closure and its consequences; required "
+      "on the patient side"},
+     {"return", "out", 1, "1", "OperationOutcome", "The closure done"}}};
+const OperationSpec kReactivate = {
+    "Patient-reactivate",
+    "reactivate",
+    "ReactivateRecord",
+    "",
+    {"Patient"},
+    false,
+    true,
+    "Reopens a closed record (professionals and deposits as before the closure; blocks, "
+    "treating physician and preferences kept): the patient, a legal guardian for their "
+    "child, or an operator (who also reopens a record the patient opposed). Decided and "
+    "audited.",
+    {{"return", "out", 1, "1", "OperationOutcome", "The record reopened"}}};
+// GET Patient/[id]/$record-settings (fhir/patient_choices.cc, profiles/record_choices.h).
+const OperationSpec kRecordSettings = {
+    "Patient-record-settings",
+    "record-settings",
+    "RecordSettings",
+    "",
+    {"Patient"},
+    false,
+    true,
+    "The record's settings as they stand, as set by $close / $reactivate, $treating-physician, "
+    "$block / $unblock, $emergency-access, $notification-preferences and $profile-visibility. "
+    "Read by the patient, a legal guardian (their child's record) or an operator; audited as "
+    "a read; a professional who may see the record gets 403, a caller who may not see it 404 "
+    "as for a record that does not exist.",
+    {{"status", "out", 1, "1", "code", "active | closed (opposed: operators only)"},
+     {"treatingPhysician", "out", 0, "1", "Identifier",
+      "The declared treating physician (RPPS, urn:oid:1.2.250.1.71.4.2.1)"},
+     {"blocked", "out", 0, "*", "",
+      "A block: parts kind (professional | organisation) and actor (RPPS or FINESS)",
+      "kind:code actor:string"},
+     {"emergencyAccessOpposed", "out", 1, "1", "boolean",
+      "Whether the patient opposed emergency access"},
+     {"notification", "out", 0, "*", "",
+      "A notification preference: parts channel (email | webhook), event, enabled, address",
+      "channel:code event:code enabled:boolean address:string"},
+     {"hiddenProfileSection", "out", 0, "*", "code",
+      "A health profile section hidden from professionals"}}};
+
 const std::vector<const OperationSpec*>& DeclaredOperations() {
   static const std::vector<const OperationSpec*> kAll = {
-      &kValidate,  &kAgenda,  &kAgendaLink, &kProfile,       &kProfileVisibility,
-      &kReminders, &kSummary, &kMarkRead,   &kFileAttachment};
+      &kValidate, &kAgenda,   &kAgendaLink,     &kProfile, &kProfileVisibility, &kReminders,
+      &kSummary,  &kMarkRead, &kFileAttachment, &kClose,   &kReactivate,        &kRecordSettings};
   return kAll;
 }
 
@@ -362,11 +445,14 @@ EntryResult Capabilities(const FhirContext& ctx, Call& /*call*/) {
         p.Set("type", JsonValue::String(sptype));
         if (type == "AuditEvent")
           p.Set("documentation",
-                JsonValue::String(code == "patient"
-                                      ? "required: the access history of one record, read by the "
+                JsonValue::String(
+                    code == "patient" ? "required: the access history of one record, read by the "
                                         "patient or a guardian"
-                                  : code == "agent" ? "the actor, by identifier ([system|]value)"
-                                                    : "with a prefix (ge, gt, le, lt, eq)"));
+                    : code == "agent" ? "the actor, by identifier ([system|]value)"
+                    : code == "entity"
+                        ? "the object accessed ([type]/[id]; several, comma-separated, "
+                          "for any of them): e.g. a document and its Binary"
+                        : "with a prefix (ge, gt, le, lt, eq)"));
         if (sptype == "composite" || sptype == "special")
           p.Set("documentation", JsonValue::String(GroupedParamDocumentation(type, code)));
         if (code == "_text" || code == "_content")
