@@ -107,6 +107,68 @@ EntryResult RecordChoice(const FhirContext& ctx, Call& call) {
   return WithResource(OutcomeFromStatus(Status::Ok()));
 }
 
+// GET Patient/[id]/$record-settings: the record's settings as a Parameters resource (the
+// choices above, read back), decided and audited by profiles/record_choices.h.
+EntryResult RecordSettings(const FhirContext& ctx, Call& call) {
+  profiles::RecordSettings settings;
+  Status st = storage::RunInTransaction(ctx.pool, [&](Transaction& tx) -> Status {
+    call.session.BeginAttempt();
+    auto r = profiles::ReadRecordSettings(tx, call.session, call.id);
+    if (!r.ok()) return r.status();
+    settings = std::move(r).value();
+    return Status::Ok();
+  });
+  if (!st.ok()) return FromError(st);
+  auto str = [](const std::string& v) { return JsonValue::String(v); };
+  JsonValue list = JsonValue::Array();
+  auto param = [&](const char* name, const char* key, JsonValue value) {
+    JsonValue p = JsonValue::Object();
+    p.Set("name", str(name));
+    p.Set(key, std::move(value));
+    return p;
+  };
+  auto parts = [&](const char* name, std::vector<JsonValue> items) {
+    JsonValue p = JsonValue::Object();
+    p.Set("name", str(name));
+    JsonValue a = JsonValue::Array();
+    for (auto& i : items) a.Append(std::move(i));
+    p.Set("part", std::move(a));
+    return p;
+  };
+  list.Append(param("status", "valueCode", str(settings.status)));
+  if (!settings.treating_physician.empty()) {
+    JsonValue id = JsonValue::Object();
+    id.Set("system", str("urn:oid:1.2.250.1.71.4.2.1"));
+    id.Set("value", str(settings.treating_physician));
+    list.Append(param("treatingPhysician", "valueIdentifier", std::move(id)));
+  }
+  for (const auto* side : {&settings.blocked_professionals, &settings.blocked_organisations})
+    for (const std::string& who : *side) {
+      std::vector<JsonValue> items;
+      items.push_back(
+          param("kind", "valueCode",
+                str(side == &settings.blocked_professionals ? "professional" : "organisation")));
+      items.push_back(param("actor", "valueString", str(who)));
+      list.Append(parts("blocked", std::move(items)));
+    }
+  list.Append(
+      param("emergencyAccessOpposed", "valueBoolean", JsonValue::Bool(settings.emergency_opposed)));
+  for (const auto& pref : settings.preferences) {
+    std::vector<JsonValue> items;
+    items.push_back(param("channel", "valueCode", str(pref.channel)));
+    items.push_back(param("event", "valueCode", str(pref.event_kind)));
+    items.push_back(param("enabled", "valueBoolean", JsonValue::Bool(pref.enabled)));
+    if (!pref.address.empty()) items.push_back(param("address", "valueString", str(pref.address)));
+    list.Append(parts("notification", std::move(items)));
+  }
+  for (const std::string& section : settings.hidden_profile_sections)
+    list.Append(param("hiddenProfileSection", "valueCode", str(section)));
+  JsonValue out = JsonValue::Object();
+  out.Set("resourceType", str("Parameters"));
+  out.Set("parameter", std::move(list));
+  return WithResource(std::move(out));
+}
+
 EntryResult MetaAdd(const FhirContext& ctx, Call& call) {
   return MetaSecurity(ctx, call.session, call.req, call.type, call.id, true);
 }

@@ -148,6 +148,7 @@ EntryResult SearchTypePost(const FhirContext& ctx, Call& call);
 EntryResult SearchCompartment(const FhirContext& ctx, Call& call);
 // patient_choices.cc
 EntryResult RecordChoice(const FhirContext& ctx, Call& call);
+EntryResult RecordSettings(const FhirContext& ctx, Call& call);
 EntryResult MetaAdd(const FhirContext& ctx, Call& call);
 EntryResult MetaDelete(const FhirContext& ctx, Call& call);
 // deposit.cc

@@ -54,6 +54,7 @@ const std::vector<Route>& Routes() {
       {"POST", "/{type}/{id}/$meta-delete", MetaDelete, "POST"},
       {"POST", "/Patient/{id}/$agenda-link", AgendaLink, "POST"},
       {"POST", "/Patient/{id}/$profile-visibility", ProfileVisibility, "POST"},
+      {"GET", "/Patient/{id}/$record-settings", RecordSettings, "GET"},
       {"POST", "/Patient/{id}/{choice}", RecordChoice, "POST"},
       {"GET", "/Patient/{id}/{compartment}", SearchCompartment, "GET"},
   };

@@ -232,7 +232,10 @@ std::vector<std::pair<std::string, std::string>> SupportedSearchParams(const std
   // (AuditEvent) is searched by its own parameters, for one patient (FhirApi AccessHistory).
   if (type == "Binary") return out;
   if (type == "AuditEvent")
-    return {{"patient", "reference"}, {"date", "date"}, {"agent", "reference"}};
+    return {{"patient", "reference"},
+            {"date", "date"},
+            {"agent", "reference"},
+            {"entity", "reference"}};
   auto set = model::SearchParamRegistry::Instance().Official();
   for (const auto& [code, def] : set->ForType(type)) out.emplace_back(code, def->type);
   // Full-text search (idx_text), which R4 defines without an expression: the narrative of a

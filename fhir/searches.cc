@@ -52,6 +52,7 @@ EntryResult AccessHistory(const FhirContext& ctx, Session& session, const QueryP
   int count = ctx.CountParam(query, &error);
   if (!error.ok()) return FromError(error);
   std::string from, to, agent, before_seq;
+  std::vector<std::string> entities;
   for (const auto& [k, v] : query) {
     if (k == "date") {
       std::string prefix =
@@ -73,6 +74,26 @@ EntryResult AccessHistory(const FhirContext& ctx, Session& session, const QueryP
         return FromError(BadRequest("date prefix '" + prefix + "' is not supported here", "date"));
     } else if (k == "agent" || k == "agent.identifier" || k == "agent:identifier") {
       agent = v.substr(v.find('|') == std::string::npos ? 0 : v.find('|') + 1);
+    } else if (k == "entity" || k == "entity:reference") {
+      // The object accessed, by literal reference (R4 AuditEvent-entity: entity.what):
+      // [type]/[id], or the absolute URL of this server; a comma separates alternatives.
+      std::string base = ctx.options.base_url + "/";
+      for (size_t at = 0; at <= v.size();) {
+        size_t end = v.find(',', at);
+        if (end == std::string::npos) end = v.size();
+        std::string ref = v.substr(at, end - at);
+        at = end + 1;
+        if (ref.rfind(base, 0) == 0) ref = ref.substr(base.size());
+        size_t slash = ref.find('/');
+        bool type_ok = slash != std::string::npos && slash > 0;
+        for (size_t i = 0; type_ok && i < slash; ++i)
+          type_ok = std::isalpha(static_cast<unsigned char>(ref[i])) != 0;
+        if (!type_ok || ref.find('/', slash + 1) != std::string::npos ||
+            !IsValidFhirId(ref.substr(slash + 1)))
+          return FromError(BadRequest(
+              "'" + ref + "' is not a reference [type]/[id] for AuditEvent entity", "entity"));
+        entities.push_back(ref);
+      }
     } else if (k == "_cursor") {
       if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
         return FromError(BadRequest("_cursor is not a cursor this server wrote"));
@@ -82,13 +103,14 @@ EntryResult AccessHistory(const FhirContext& ctx, Session& session, const QueryP
       if (k == "_sort" && v != "-date")
         return FromError(BadRequest("the access history is sorted by -date only", "_sort"));
     } else {
-      return FromError(BadRequest("AuditEvent is searched by patient, date, agent", k));
+      return FromError(BadRequest("AuditEvent is searched by patient, date, agent, entity", k));
     }
   }
   storage::AuditEventQuery events;
   events.from = from;
   events.to = to;
   events.actor_id = agent;
+  events.entities = entities;
   events.before_seq = before_seq;
   events.limit = count + 1;
   std::vector<storage::StoredAuditEvent> rows;

@@ -570,6 +570,10 @@ std::string_view ActionName(Action action) {
       return "manage-record";
     case Action::kMarkRead:
       return "mark-read";
+    case Action::kCloseRecord:
+      return "close-record";
+    case Action::kReadRecordChoices:
+      return "read-record-choices";
   }
   return "unknown";
 }
@@ -691,6 +695,17 @@ Decision DecideOnRecord(const Actor& actor, const RecordContext& record, Action 
     case Action::kManageRecord:
       if (actor.kind != ActorKind::kOperator) return Forbid("records are managed by operators");
       return Allow("operator: record management");
+    // Closing (or reopening) a closed record is allowed on the read-only archive: it is the
+    // one change the patient still makes there.
+    case Action::kCloseRecord:
+      if (actor.kind == ActorKind::kOperator) return Allow("operator: record management");
+      if (!patient_side) return Forbid("a record is closed by its patient or an operator");
+      return Allow(g.decision.reason + "; patient's choice: closes or reopens the record");
+    case Action::kReadRecordChoices:
+      if (actor.kind == ActorKind::kOperator) return Allow("operator: the record's settings");
+      if (!patient_side)
+        return Forbid("the record's settings are read by its patient, a guardian or an operator");
+      return Allow(g.decision.reason + ": the record's settings");
     default:
       return Forbid(std::string(ActionName(action)) + " needs a resource");
   }

@@ -32,6 +32,9 @@
 //   - system (deposit source): creates documents in any active record, reads back only what
 //     it deposited (meta.source = its client id);
 //   - operator: creates, updates and closes records (Patient resources), no medical content.
+//     The patient (a guardian, for their child) closes their own record too, and reopens it
+//     (Action::kCloseRecord); they, and the operator, read the record's settings (blocks,
+//     treating physician, preferences: Action::kReadRecordChoices).
 #pragma once
 
 #include <optional>
@@ -134,6 +137,10 @@ enum class Action {
   kReadAccessHistory,         // AuditEvent?patient=...
   kManageRecord,              // operator: create, update, close a record and its identifiers
   kMarkRead,                  // a recipient records that they read a message (received)
+  kCloseRecord,               // close the record, or reopen a closed one: the patient, a
+                              // guardian (their child's) or an operator
+  kReadRecordChoices,         // read the record's settings ($record-settings): the patient,
+                              // a guardian or an operator
 };
 std::string_view ActionName(Action action);
 

@@ -222,14 +222,24 @@ Result<std::vector<StoredAuditEvent>> ReadAuditEvents(Transaction& tx, const Aud
       "SELECT seq, content FROM audit_event WHERE patient_key = ANY($1::bigint[]) "
       "AND ($2 = '' OR recorded >= $2::timestamptz) AND ($3 = '' OR recorded <= $3::timestamptz) "
       "AND ($4 = '' OR actor_id = $4) AND ($5 = '' OR seq < $5::bigint) "
+      "AND ($7 = '{}' OR EXISTS (SELECT 1 FROM jsonb_array_elements("
+      "coalesce(content::jsonb -> 'entity', '[]'::jsonb)) e "
+      "WHERE regexp_replace(e -> 'what' ->> 'reference', '/_history/[^/]*$', '') "
+      "= ANY($7::text[]))) "
       "ORDER BY seq DESC LIMIT $6::int"};
   std::string keys = "{";
   for (size_t i = 0; i < q.patient_keys.size(); ++i)
     keys += (i ? "," : "") + std::to_string(q.patient_keys[i]);
   keys += "}";
+  // An event names the resource or one of its versions ([type]/[id]/_history/[vid]).
+  // The references are [type]/[id]: letters, digits, '-', '.' and one '/' (checked by the
+  // caller), nothing an array literal would need to quote.
+  std::string entities = "{";
+  for (size_t i = 0; i < q.entities.size(); ++i) entities += (i ? "," : "") + q.entities[i];
+  entities += "}";
   auto r = tx.Run(kEvents, {SqlParam::Text(keys), SqlParam::Text(q.from), SqlParam::Text(q.to),
                             SqlParam::Text(q.actor_id), SqlParam::Text(q.before_seq),
-                            SqlParam::Text(std::to_string(q.limit))});
+                            SqlParam::Text(std::to_string(q.limit)), SqlParam::Text(entities)});
   if (!r.ok()) return r.status();
   std::vector<StoredAuditEvent> out;
   for (int i = 0; i < r->rows(); ++i) out.push_back({r->GetInt(i, 0), r->GetString(i, 1)});

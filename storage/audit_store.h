@@ -87,6 +87,7 @@ struct AuditEventQuery {
   std::vector<long long> patient_keys;  // the records whose events are read
   std::string from, to;                 // recorded within [from, to], RFC 3339
   std::string actor_id;                 // the actor's identifier
+  std::vector<std::string> entities;    // entity.what.reference, any of them ("Type/id")
   std::string before_seq;               // the keyset cursor: events older than this one
   int limit = 20;
 };

@@ -182,12 +182,25 @@ function Content({ doc }: { doc: any }) {
 
 export function DocumentView({ ctx, id }: { ctx: Ctx; id: string }) {
   const [doc, error, loading, reload] = useLoad(() => get(`DocumentReference/${encodeURIComponent(id)}`), [id]);
-  const [accesses, accError, accLoading] = useLoad(
-    // The access history is searched by record, date and actor: the events naming this
-    // document (or its content) are picked from the record's latest ones.
-    () => get(`AuditEvent?patient=${encodeURIComponent(ctx.patient.id)}&_count=200`),
-    [id],
-  );
+  // Who accessed it: the access history's events naming this document or its content
+  // (AuditEvent?entity=), newest first, a page at a time.
+  const [accesses, setAccesses] = useState<any[]>([]);
+  const [accMore, setAccMore] = useState<string | null>(null);
+  const [accError, setAccError] = useState<unknown>(null);
+  const [accLoading, setAccLoading] = useState(false);
+  async function loadAccesses(url: string, append: boolean) {
+    setAccLoading(true);
+    setAccError(null);
+    try {
+      const b = await get(url);
+      setAccesses((prev) => (append ? prev : []).concat(entries(b)));
+      setAccMore(nextLink(b));
+    } catch (e) {
+      setAccError(e);
+    } finally {
+      setAccLoading(false);
+    }
+  }
   const [actionError, setActionError] = useState<unknown>(null);
   const [notice, setNotice] = useState('');
   const [busy, setBusy] = useState(false);
@@ -208,17 +221,18 @@ export function DocumentView({ ctx, id }: { ctx: Ctx; id: string }) {
       setBusy(false);
     }
   }
+  const masked = isMasked(doc);
+  const content: string = doc?.content?.[0]?.attachment?.url || '';
+  const binary = /^Binary\/[A-Za-z0-9.-]+$/.test(content) ? content : '';
+  useEffect(() => {
+    if (!doc) return;
+    const entity = [`DocumentReference/${id}`, binary].filter(Boolean).join(',');
+    loadAccesses(`AuditEvent?patient=${encodeURIComponent(ctx.patient.id)}&entity=${encodeURIComponent(entity)}&_count=20`, false);
+  }, [id, doc ? 1 : 0, binary]);
   if (loading && !doc) return <Busy label="Chargement du document…" />;
   if (error) return (<section><PageTitle>Document</PageTitle><ErrorBox error={error} /><p><a href="#/documents">Retour aux documents</a></p></section>);
-  const masked = isMasked(doc);
-  const content = doc?.content?.[0]?.attachment?.url || '';
-  const names = (e: any) =>
-    (e.entity || []).some((x: any) => {
-      const r = x.what?.reference || '';
-      return r === `DocumentReference/${id}` || r.startsWith(`DocumentReference/${id}/`) || (content && r === content);
-    });
-  const rows = entries(accesses)
-    .filter((a: any) => a.resourceType === 'AuditEvent' && names(a))
+  const rows = accesses
+    .filter((a: any) => a.resourceType === 'AuditEvent')
     .map(accessRow)
     .filter((r) => r.kind !== 'patient' && r.kind !== 'guardian');
   return (
@@ -248,13 +262,17 @@ export function DocumentView({ ctx, id }: { ctx: Ctx; id: string }) {
       <h2>Qui a consulté ou ajouté ce document</h2>
       {accLoading && <Busy label="Recherche des accès…" />}
       <ErrorBox error={accError} />
-      {!accLoading && !accError && (rows.length ? (
+      {rows.length > 0 && (
         <ul class="plain" id="acces-document">
           {rows.map((r, i) => (
             <li key={i}>{r.who}{r.profession ? ` (${r.profession})` : ''} — {r.what}, {frDate(r.when, true)}{r.emergency && <strong> — en urgence</strong>}</li>
           ))}
         </ul>
-      ) : <p>Personne d’autre que vous n’a consulté ce document.</p>)}
+      )}
+      {!accLoading && !accError && !rows.length && !accMore && <p>Personne d’autre que vous n’a consulté ce document.</p>}
+      {accMore && (
+        <button type="button" class="secondary" disabled={accLoading} onClick={() => loadAccesses(accMore, true)}>Afficher les accès plus anciens</button>
+      )}
     </section>
   );
 }

@@ -1,6 +1,5 @@
 // Profile (Patient/[id]/$profile) with the summary's PDF ($summary), the agenda ($agenda,
-// reminders, the iCalendar link $agenda-link) and the settings (notification preferences,
-// opposition to emergency access; closing the record explained).
+// reminders, the iCalendar link $agenda-link); the settings are settings.tsx's.
 import { useState } from 'preact/hooks';
 import { entries, get, parameters, post, request } from './api';
 import type { Ctx } from './main';
@@ -176,85 +175,5 @@ export function Agenda({ ctx }: { ctx: Ctx }) {
   );
 }
 
-const EVENTS: [string, string][] = [
-  ['document', 'un nouveau document dans mon dossier'],
-  ['access', 'la première consultation par un professionnel'],
-  ['emergency', 'un accès en urgence'],
-  ['reminder', 'un rappel de vaccination ou de dépistage'],
-];
-
-export function Settings({ ctx }: { ctx: Ctx }) {
-  const pid = ctx.patient.id;
-  const [address, setAddress] = useState('');
-  const [chosen, setChosen] = useState<Record<string, boolean>>({});
-  const [opposed, setOpposed] = useState<string>('');
-  const [error, setError] = useState<unknown>(null);
-  const [notice, setNotice] = useState('');
-  const [busy, setBusy] = useState(false);
-  async function run(work: () => Promise<void>, done: string) {
-    setBusy(true);
-    setError(null);
-    setNotice('');
-    try {
-      await work();
-      setNotice(done);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  }
-  const saveNotifications = (e: Event) => {
-    e.preventDefault();
-    run(async () => {
-      for (const [event] of EVENTS)
-        await post(`Patient/${encodeURIComponent(pid)}/$notification-preferences`,
-          parameters({ channel: 'email', event, enabled: !!chosen[event], address: address.trim() }));
-    }, 'Vos préférences de notification sont enregistrées.');
-  };
-  const saveEmergency = (e: Event) => {
-    e.preventDefault();
-    run(() => post(`Patient/${encodeURIComponent(pid)}/$emergency-access`, parameters({ opposed: opposed === 'oui' })).then(() => {}),
-      opposed === 'oui' ? 'Votre opposition à l’accès en urgence est enregistrée.' : 'L’accès en urgence à votre dossier est autorisé.');
-  };
-  return (
-    <section aria-labelledby="titre-page">
-      <PageTitle>Réglages</PageTitle>
-      <form class="card" onSubmit={saveNotifications} noValidate>
-        <h2>Notifications par courriel</h2>
-        <label for="courriel">Adresse électronique</label>
-        <input id="courriel" type="email" autoComplete="email" value={address} onInput={(e) => setAddress((e.target as HTMLInputElement).value)} />
-        <fieldset>
-          <legend>Me prévenir en cas de</legend>
-          {EVENTS.map(([k, text]) => (
-            <label class="choice" key={k}>
-              <input type="checkbox" checked={!!chosen[k]} onChange={(e) => setChosen({ ...chosen, [k]: (e.target as HTMLInputElement).checked })} /> {text}
-            </label>
-          ))}
-        </fieldset>
-        <button type="submit" disabled={busy}>Enregistrer mes notifications</button>
-      </form>
-      <form class="card" onSubmit={saveEmergency}>
-        <h2>Accès en urgence</h2>
-        <p>En cas d’urgence, un professionnel peut consulter votre dossier sans votre accord, pour une durée limitée ; chaque accès vous est signalé. Vous pouvez vous y opposer.</p>
-        <fieldset>
-          <legend>Accès en urgence à mon dossier</legend>
-          <label class="choice"><input type="radio" name="urgence" checked={opposed === 'non'} onChange={() => setOpposed('non')} /> je l’autorise</label>
-          <label class="choice"><input type="radio" name="urgence" checked={opposed === 'oui'} onChange={() => setOpposed('oui')} /> je m’y oppose</label>
-        </fieldset>
-        <button type="submit" disabled={busy || !opposed}>Enregistrer mon choix</button>
-      </form>
-      <section class="card" aria-labelledby="h-cloture">
-        <h2 id="h-cloture">Clôturer mon dossier</h2>
-        <p>
-          La clôture rend votre dossier inaccessible aux professionnels et l’archive : il est conservé dix ans, puis
-          supprimé ; l’historique des accès est gardé. Elle se demande au service gestionnaire de {patientName(ctx.patient)},
-          qui la confirme avec vous.
-        </p>
-      </section>
-      {busy && <Busy label="Enregistrement…" />}
-      {notice && <Notice>{notice}</Notice>}
-      <ErrorBox error={error} context={{ 400: 'Vérifiez l’adresse électronique saisie.', 422: 'Vérifiez l’adresse électronique saisie.' }} />
-    </section>
-  );
-}
+// The settings live in settings.tsx (read back from $record-settings, closing the record).
+export { Settings } from './settings';

@@ -1,10 +1,12 @@
 // Professionals: the care team (CareTeam of the record), the treating physician, and the
-// blocks (a professional or a facility that may not open the record at all).
+// blocks (a professional or a facility that may not open the record at all); the declared
+// treating physician and the current blocks are read from Patient/[id]/$record-settings.
 import { useState } from 'preact/hooks';
 import { entries, get, parameters, post } from './api';
 import type { Ctx } from './main';
 import { accessRow } from './history';
 import { Busy, ErrorBox, Notice, PageTitle, useLoad } from './ui';
+import { loadSettings } from './settings';
 
 const TREATING_REFUSAL =
   'Vous ne pouvez pas bloquer votre médecin traitant : il doit pouvoir consulter votre dossier pour vous soigner. ' +
@@ -14,6 +16,7 @@ export function Professionals({ ctx }: { ctx: Ctx }) {
   const pid = ctx.patient.id;
   const [teams, teamError, teamLoading] = useLoad(() => get(`CareTeam?patient=${encodeURIComponent(pid)}&_count=50`), [pid]);
   const [seen] = useLoad(() => get(`AuditEvent?patient=${encodeURIComponent(pid)}&_count=100`), [pid]);
+  const [current, currentError, currentLoading, reloadCurrent] = useLoad(() => loadSettings(pid), [pid]);
   const [kind, setKind] = useState('professional');
   const [who, setWho] = useState('');
   const [treating, setTreating] = useState('');
@@ -30,6 +33,7 @@ export function Professionals({ ctx }: { ctx: Ctx }) {
     try {
       await post(`Patient/${encodeURIComponent(pid)}/$${op}`, parameters(params));
       setNotice(done);
+      reloadCurrent();
     } catch (e) {
       setError(e);
     } finally {
@@ -65,6 +69,15 @@ export function Professionals({ ctx }: { ctx: Ctx }) {
       <section class="card" aria-labelledby="h-traitant">
         <h2 id="h-traitant">Votre médecin traitant</h2>
         <p>Votre médecin traitant peut toujours accéder à votre dossier : il ne peut pas être bloqué.</p>
+        {currentLoading && <Busy label="Chargement de vos choix…" />}
+        <ErrorBox error={currentError} />
+        {current && (
+          <p id="traitant-actuel">
+            {current.treatingPhysician
+              ? `Médecin traitant déclaré : RPPS ${current.treatingPhysician}.`
+              : 'Vous n’avez pas déclaré de médecin traitant.'}
+          </p>
+        )}
         <form onSubmit={(e) => { e.preventDefault(); act('treating-physician', { actor: treating.trim() }, `Le médecin ${treating.trim()} est déclaré comme votre médecin traitant.`); }}>
           <label for="traitant">Numéro RPPS de votre médecin traitant</label>
           <input id="traitant" inputMode="numeric" value={treating} onInput={(e) => setTreating((e.target as HTMLInputElement).value)} />
@@ -74,6 +87,20 @@ export function Professionals({ ctx }: { ctx: Ctx }) {
       <section class="card" aria-labelledby="h-bloquer">
         <h2 id="h-bloquer">Bloquer un professionnel ou un établissement</h2>
         <p>Un professionnel ou un établissement bloqué ne peut plus consulter ni alimenter votre dossier, même en urgence.</p>
+        {current && (current.blocked.length ? (
+          <>
+            <h3 id="h-bloques">Actuellement bloqués</h3>
+            <ul class="plain" aria-labelledby="h-bloques" id="bloques">
+              {current.blocked.map((b) => (
+                <li key={b.kind + b.actor}>
+                  {b.kind === 'organisation' ? `Établissement ${b.actor}` : `Professionnel ${b.actor}`}{' '}
+                  <button type="button" class="small secondary" disabled={busy} onClick={() => unblock(b.kind, b.actor)}
+                    aria-label={`Débloquer ${b.kind === 'organisation' ? 'l’établissement' : 'le professionnel'} ${b.actor}`}>Débloquer</button>
+                </li>
+              ))}
+            </ul>
+          </>
+        ) : <p id="bloques-aucun">Vous n’avez bloqué personne.</p>)}
         <form onSubmit={(e) => e.preventDefault()}>
           <fieldset>
             <legend>Qui bloquer ou débloquer</legend>

@@ -676,6 +676,107 @@ async function main() {
     await check(page, '12-reglages');
     log('profile, summary PDF, agenda, settings checked');
 
+    // --- 6c. Read back (issue 18): the settings, the treating physician and the blocks as
+    // stored ($record-settings), shown on load; who accessed a document asked by entity,
+    // paged.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Réglages' }).waitFor();
+    await page.locator('#etat-urgence', { hasText: 'l’accès en urgence est autorisé' }).waitFor();
+    assert.equal(await page.getByLabel('Adresse électronique').inputValue(), 'camille.martin@example.org', 'the stored address is shown');
+    assert.ok(await page.getByLabel('un nouveau document dans mon dossier').isChecked(), 'the stored preference is shown');
+    assert.ok(!(await page.getByLabel('un accès en urgence').isChecked()), 'a preference not chosen stays unticked');
+    assert.ok(await page.getByLabel('je l’autorise').isChecked());
+    await must('POST', `Patient/${adult.id}/$emergency-access`, patientApi, { resourceType: 'Parameters', parameter: [{ name: 'opposed', valueBoolean: true }] });
+    await page.reload();
+    await page.locator('#etat-urgence', { hasText: 'vous vous opposez à l’accès en urgence' }).waitFor();
+    assert.ok(await page.getByLabel('je m’y oppose').isChecked(), 'the opposition made elsewhere is shown');
+    await must('POST', `Patient/${adult.id}/$emergency-access`, patientApi, { resourceType: 'Parameters', parameter: [{ name: 'opposed', valueBoolean: false }] });
+    await page.getByRole('link', { name: 'Professionnels' }).click();
+    await page.locator('#traitant-actuel', { hasText: `RPPS ${RPPS_TREATING}` }).waitFor();
+    await page.locator('#bloques-aucun').waitFor();
+    await page.getByLabel('un établissement (numéro FINESS)').check();
+    await page.getByLabel('Numéro', { exact: true }).fill('690000123');
+    await page.getByRole('button', { name: 'Bloquer', exact: true }).click();
+    await page.locator('#bloques', { hasText: 'Établissement 690000123' }).waitFor();
+    await page.reload();
+    await page.locator('#bloques', { hasText: 'Établissement 690000123' }).waitFor();
+    await check(page, '07b-professionnels-bloques');
+    await page.locator('#bloques').getByRole('button', { name: 'Débloquer l’établissement 690000123' }).click();
+    await page.getByText('L’établissement 690000123 peut de nouveau accéder à votre dossier.').waitFor();
+    await page.locator('#bloques-aucun').waitFor();
+    const stored = await must('GET', `Patient/${adult.id}/$record-settings`, patientApi);
+    assert.ok(!JSON.stringify(stored).includes('690000123'), 'unblocked in the record');
+    // Who accessed this document: only its own events (the treating physician reads the other
+    // document only), and older ones a page further.
+    const treating = token(['--actor', 'professional', '--id', RPPS_TREATING, '--profession', '10', '--org', 'Cabinet-Lyon']);
+    assert.equal((await api('GET', `DocumentReference/${hostile.id}`, treating)).status, 200, 'the treating physician reads the other document');
+    for (let i = 0; i < 21; i++) assert.equal((await api('GET', `DocumentReference/${lab.id}`, doctor)).status, 200);
+    await page.goto(base + `/espace/#/documents/${lab.id}`);
+    await page.locator('#acces-document').getByText(RPPS_DOCTOR).first().waitFor();
+    assert.equal(await page.locator('#acces-document').getByText(RPPS_TREATING).count(), 0, "another document's reader is not listed");
+    const firstPage = await page.locator('#acces-document li').count();
+    assert.ok(firstPage <= 20, 'one page of accesses at a time (' + firstPage + ')');
+    await page.getByRole('button', { name: 'Afficher les accès plus anciens' }).click();
+    await page.waitForFunction((n) => document.querySelectorAll('#acces-document li').length > n, firstPage);
+    await check(page, '04b-document-acces');
+    await page.goto(base + `/espace/#/documents/${hostile.id}`);
+    await page.locator('#acces-document').getByText(RPPS_TREATING).first().waitFor();
+    log(`read back: settings, treating physician, blocks; accesses of one document by entity (${firstPage} then more)`);
+
+    // --- 6d. Closing the record (issue 18): a record of its own, closed from the settings
+    // with its consequences and a confirmation, checked through the API, then reopened.
+    const INS_CLOSE = '29' + run + '03';
+    const toClose = await must('POST', 'Patient', system, {
+      resourceType: 'Patient', identifier: [{ system: 'urn:oid:1.2.250.1.213.1.4.10', value: INS_CLOSE }],
+      name: [{ family: 'Bernard', given: ['Inès'] }], gender: 'female', birthDate: '1979-11-05',
+    });
+    const closeDoc = await must('POST',
+      `DocumentReference/$deposit?patient=${encodeURIComponent('urn:oid:1.2.250.1.213.1.4.10|' + INS_CLOSE)}&type=11369-6&title=${encodeURIComponent('Vaccinations')}&date=2024-09-01`,
+      system, pdf('Vaccinations'), { 'Content-Type': 'application/pdf' });
+    await must('POST', 'CareTeam', system, {
+      resourceType: 'CareTeam', status: 'active', subject: { reference: `Patient/${toClose.id}` },
+      participant: [{ member: { identifier: { system: RPPS_SYSTEM, value: RPPS_DOCTOR } } }],
+    });
+    assert.equal((await api('GET', `DocumentReference/${closeDoc.id}`, doctor)).status, 200, 'before: the care-team doctor reads');
+    const cctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'fr-FR' });
+    const cpage = await cctx.newPage();
+    current = cpage;
+    cpage.on('pageerror', (e) => pageErrors.push(String(e)));
+    cpage.on('request', (r) => {
+      const u = r.url();
+      if (/^(https?|wss?|ftp):/i.test(u) && !u.startsWith(base + '/')) outside.push(u);
+    });
+    await cpage.goto(base + '/espace/');
+    await cpage.getByLabel(/Votre INS/).fill(INS_CLOSE);
+    await cpage.getByRole('button', { name: 'Se connecter' }).click();
+    await cpage.getByRole('heading', { name: 'Bonjour' }).waitFor();
+    await cpage.getByRole('link', { name: 'Réglages', exact: true }).click();
+    await cpage.getByRole('heading', { name: 'Fermer mon dossier' }).waitFor();
+    await cpage.locator('#consequences-fermeture', { hasText: 'aucun professionnel de santé ne pourra plus le consulter' }).waitFor();
+    await cpage.locator('#consequences-fermeture', { hasText: 'conservé dix ans' }).waitFor();
+    await cpage.getByRole('button', { name: 'Fermer mon dossier…' }).click();
+    const confirmButton = cpage.getByRole('button', { name: 'Confirmer la fermeture' });
+    assert.ok(await confirmButton.isDisabled(), 'no closure before the confirmation is ticked');
+    await check(cpage, '14-fermeture-confirmation');
+    await cpage.getByLabel(/J’ai compris les conséquences et je veux fermer votre dossier/).check();
+    await confirmButton.click();
+    await cpage.getByText('Votre dossier est fermé.').waitFor();
+    await cpage.locator('#etat-dossier').waitFor();
+    await cpage.getByRole('button', { name: 'Rouvrir mon dossier' }).waitFor();
+    const closePatient = token(['--actor', 'patient', '--id', 'patient-' + INS_CLOSE, '--patient', INS_CLOSE]);
+    assert.equal((await api('GET', `DocumentReference/${closeDoc.id}`, doctor)).status, 404, 'closed: the doctor gets 404');
+    assert.equal((await api('GET', `DocumentReference/${closeDoc.id}`, closePatient)).status, 200, 'closed: the patient still reads the archive');
+    const closedSettings = await must('GET', `Patient/${toClose.id}/$record-settings`, closePatient);
+    assert.equal(closedSettings.parameter.find((p) => p.name === 'status').valueCode, 'closed');
+    await check(cpage, '15-dossier-ferme');
+    await cpage.getByRole('button', { name: 'Rouvrir mon dossier' }).click();
+    await cpage.getByText('Votre dossier est rouvert').waitFor();
+    await cpage.getByRole('heading', { name: 'Fermer mon dossier' }).waitFor();
+    assert.equal((await api('GET', `DocumentReference/${closeDoc.id}`, doctor)).status, 200, 'reopened: the doctor reads again');
+    await cctx.close();
+    current = page;
+    log(`record ${toClose.id} closed from the page (doctor refused), then reopened`);
+
     // --- 5. A guardian switches to the child's space.
     const gctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'fr-FR' });
     const gpage = await gctx.newPage();

@@ -128,6 +128,7 @@ TEST_F(FhirRoutesTest, EveryRowAnswersItsRoute) {
        {"Communication/" + message_id + "/$file-attachment", "", {}}},
       {"POST /{type}/{id}/$meta-add", {"Patient/" + patient + "/$meta-add", meta, {kJson}}},
       {"POST /{type}/{id}/$meta-delete", {"Patient/" + patient + "/$meta-delete", meta, {kJson}}},
+      {"GET /Patient/{id}/$record-settings", {"Patient/" + patient + "/$record-settings", "", {}}},
       {"POST /Patient/{id}/{choice}",
        {"Patient/" + patient + "/$notification-preferences",
         R"({"resourceType":"Parameters"})",

@@ -124,7 +124,8 @@ TEST_F(RecordLifeTest, ClosedRecordIsAnArchiveThenPurged) {
       {"--actor", "professional", "--id", "810000000021", "--profession", "10", "--org", "o"});
   ASSERT_EQ(As(doctor, "GET", "/fhir/DocumentReference/" + doc).status, 200);
 
-  // Only the operator closes a record (a patient asks the national service to).
+  // A professional may not close a record (the patient and the operator do:
+  // record_settings_test.cc).
   EXPECT_EQ(
       As(doctor, "POST", "/fhir/Patient/" + pid + "/$close", R"({"resourceType":"Parameters"})")
           .status,

@@ -423,6 +423,28 @@ TEST(PolicyTest, RecordLevelDecisions) {
   EXPECT_TRUE(DecideOnRecord(Patient(), r, Action::kReadAccessHistory, env).allowed);
 }
 
+// Closing one's own record and reading its settings (issue 18): the patient, a guardian and
+// the operator; reopening works on the closed archive; professionals never.
+TEST(PolicyTest, ThePatientClosesAndReadsTheirRecord) {
+  PolicyEnv env;
+  env.now = kNow;
+  RecordContext r = Record();
+  for (Action a : {Action::kCloseRecord, Action::kReadRecordChoices}) {
+    EXPECT_TRUE(DecideOnRecord(Patient(), r, a, env).allowed) << ActionName(a);
+    EXPECT_TRUE(DecideOnRecord(Guardian(), r, a, env).allowed) << ActionName(a);
+    EXPECT_TRUE(DecideOnRecord(Operator(), r, a, env).allowed) << ActionName(a);
+    EXPECT_EQ(DecideOnRecord(Pro(kTreating), r, a, env).refusal, ErrorCode::kForbidden);
+    EXPECT_EQ(DecideOnRecord(Pro(kOutsider), r, a, env).refusal, ErrorCode::kNotFound);
+  }
+  r.status = RecordStatus::kClosed;
+  EXPECT_TRUE(DecideOnRecord(Patient(), r, Action::kCloseRecord, env).allowed) << "reopens";
+  EXPECT_TRUE(DecideOnRecord(Patient(), r, Action::kReadRecordChoices, env).allowed);
+  EXPECT_FALSE(DecideOnRecord(Pro(kTreating), r, Action::kCloseRecord, env).allowed);
+  r.status = RecordStatus::kOpposed;
+  EXPECT_EQ(DecideOnRecord(Patient(), r, Action::kCloseRecord, env).refusal, ErrorCode::kNotFound);
+  EXPECT_TRUE(DecideOnRecord(Operator(), r, Action::kCloseRecord, env).allowed);
+}
+
 TEST(PolicyTest, SharedResourcesAndBlocks) {
   ResourceSummary practitioner = Res("Practitioner");
   practitioner.shared = true;
