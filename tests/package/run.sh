@@ -40,7 +40,7 @@ listen_addresses = '127.0.0.1'
 port = $pgport
 CONF
 sed -i '1i host carnet carnet 127.0.0.1/32 trust' "$tmp/pg/pg_hba.conf"
-"$ROOT/scripts/pg.sh" start "$tmp" >/dev/null
+PGPORT=$pgport "$ROOT/scripts/pg.sh" start "$tmp" >/dev/null  # its socket is named by the port
 
 # 3. Install: the user, the directories, the unit, the configuration.
 dpkg -i "$deb" >"$tmp/dpkg.log" 2>&1 || { cat "$tmp/dpkg.log"; fail "dpkg -i"; }
