@@ -51,8 +51,8 @@ Result<std::unique_ptr<AccessControl>> AccessControl::Load(const AccessSettings&
     // An issuer unreachable at start does not stop the gateway: its tokens are refused until
     // a later fetch (at the next token, within the rate bound) succeeds.
     Status fetched = control->remote_->Refresh(NowSeconds());
-    LogLine("{\"time\":\"" + FormatUtc(std::chrono::system_clock::now()) + "\",\"event\":\"" + (fetched.ok() ? "jwks_fetched" : "jwks_fetch_failed") +
-            "\",\"detail\":\"" +
+    LogLine("{\"time\":\"" + FormatUtc(std::chrono::system_clock::now()) + "\",\"event\":\"" +
+            (fetched.ok() ? "jwks_fetched" : "jwks_fetch_failed") + "\",\"detail\":\"" +
             JsonEscape(fetched.ok() ? std::to_string(control->remote_->key_count()) +
                                           " trusted key(s) with those of jwks_urls"
                                     : fetched.ToString()) +
@@ -117,7 +117,8 @@ Result<Actor> AccessControl::Authenticate(const HttpRequest& req) const {
   std::string_view token = v.substr(kBearer.size());
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
-  auto actor = remote_ ? remote_->Verify(token, NowSeconds()) : verifier_.Verify(token, NowSeconds());
+  auto actor =
+      remote_ ? remote_->Verify(token, NowSeconds()) : verifier_.Verify(token, NowSeconds());
   if (!actor.ok()) return actor.status();
   if (actor->kind == ActorKind::kProfessional && Truthy(req.Header("X-Patient-Consent")))
     actor->consent_asserted = true;

@@ -49,9 +49,9 @@ struct Config {
   std::string trusted_issuers;      // comma-separated iss values that jwks_file validates
   // The same issuers' JWKS fetched from URLs (profiles/remote_jwks.h): comma-separated.
   std::string jwks_urls;
-  int jwks_timeout_ms = 3000;     // one fetch's time limit
-  int jwks_max_age_s = 3600;      // kept this long when the answer gives no max-age
-  int jwks_min_refetch_s = 30;    // the least time between two fetches (rotation, expiry)
+  int jwks_timeout_ms = 3000;       // one fetch's time limit
+  int jwks_max_age_s = 3600;        // kept this long when the answer gives no max-age
+  int jwks_min_refetch_s = 30;      // the least time between two fetches (rotation, expiry)
   std::string audience = "carnet";  // aud every token must carry
   int clock_skew_s = 60;            // leeway on exp and nbf
   int max_token_lifetime_s =
