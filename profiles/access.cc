@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/log.h"
+#include "base/strings.h"
 #include "profiles/notification.h"
 #include "profiles/policy_store.h"
 
@@ -39,6 +41,23 @@ Result<std::unique_ptr<AccessControl>> AccessControl::Load(const AccessSettings&
   if (!matrix.ok()) return matrix.status();
   std::unique_ptr<AccessControl> control(new AccessControl(
       std::move(verifier).value(), std::move(matrix).value(), settings.emergency_window_s));
+  if (!settings.remote_jwks.urls.empty()) {
+    if (settings.remote_jwks.issuers.empty())
+      return BadRequest("jwks_urls is set but trusted_issuers names no issuer");
+    for (const auto& url : settings.remote_jwks.urls) CARNET_RETURN_IF_ERROR(CheckJwksUrl(url));
+    if (!settings.jwks_fetcher) return Internal("jwks_urls set without a fetcher");
+    control->remote_ = std::make_shared<RemoteJwks>(control->verifier_, settings.remote_jwks,
+                                                    settings.jwks_fetcher);
+    // An issuer unreachable at start does not stop the gateway: its tokens are refused until
+    // a later fetch (at the next token, within the rate bound) succeeds.
+    Status fetched = control->remote_->Refresh(NowSeconds());
+    LogLine("{\"time\":\"" + FormatUtc(std::chrono::system_clock::now()) + "\",\"event\":\"" +
+            (fetched.ok() ? "jwks_fetched" : "jwks_fetch_failed") + "\",\"detail\":\"" +
+            JsonEscape(fetched.ok() ? std::to_string(control->remote_->key_count()) +
+                                          " trusted key(s) with those of jwks_urls"
+                                    : fetched.ToString()) +
+            "\"}");
+  }
   if (!settings.client_organisations_file.empty()) {
     std::ifstream in(settings.client_organisations_file);
     if (!in)
@@ -98,7 +117,8 @@ Result<Actor> AccessControl::Authenticate(const HttpRequest& req) const {
   std::string_view token = v.substr(kBearer.size());
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
-  auto actor = verifier_.Verify(token, NowSeconds());
+  auto actor =
+      remote_ ? remote_->Verify(token, NowSeconds()) : verifier_.Verify(token, NowSeconds());
   if (!actor.ok()) return actor.status();
   if (actor->kind == ActorKind::kProfessional && Truthy(req.Header("X-Patient-Consent")))
     actor->consent_asserted = true;

@@ -22,6 +22,7 @@
 #include "profiles/habilitation_matrix.h"
 #include "profiles/jwt.h"
 #include "profiles/policy.h"
+#include "profiles/remote_jwks.h"
 #include "storage/pool.h"
 #include "storage/resource_store.h"
 #include "storage/transaction.h"
@@ -37,6 +38,10 @@ struct AccessSettings {
   // certificate) then the organisation id (FINESS...). '#' starts a comment. Such callers are
   // deposit sources (ActorKind::kSystem, client id = the organisation).
   std::string client_organisations_file;
+  // Keys fetched from the trusted issuers' JWKS URLs (profiles/remote_jwks.h), with the
+  // fetcher that gets them; none when remote_jwks.urls is empty.
+  RemoteJwksSettings remote_jwks;
+  JwksFetcher jwks_fetcher;
 };
 
 // Built once at start; const and thread-safe afterwards.
@@ -61,13 +66,14 @@ class AccessControl {
 
   PolicyEnv Env() const;  // with the current time
   const HabilitationMatrix& matrix() const { return matrix_; }
-  size_t key_count() const { return verifier_.key_count(); }
+  size_t key_count() const { return remote_ ? remote_->key_count() : verifier_.key_count(); }
 
  private:
   AccessControl(JwtVerifier verifier, HabilitationMatrix matrix, long long window)
       : verifier_(std::move(verifier)), matrix_(std::move(matrix)), emergency_window_s_(window) {}
   Result<Actor> FromClientCertificate(const HttpRequest& req) const;
   JwtVerifier verifier_;
+  std::shared_ptr<RemoteJwks> remote_;  // when keys come from URLs: verifier_ and those
   std::map<std::string, std::string> organisations_;  // CN or sha256:HEX -> organisation
   HabilitationMatrix matrix_;
   long long emergency_window_s_;

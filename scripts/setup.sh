@@ -19,6 +19,11 @@ CARNET_PACKAGES=(
 # The fuzz build (`./carnet fuzz`, and briefly in `./carnet test`): clang with libFuzzer and
 # the sanitizer runtimes; python3 selects the seed corpora.
 CARNET_FUZZ_PACKAGES=(clang libclang-rt-dev python3)
+# What the operations tests need (`./carnet test`: ctest package and nginx): dpkg-shlibdeps for
+# the Debian package's dependencies (scripts/package.sh), Debian's nginx with its stream module
+# for the reverse-proxy example (deploy/nginx). On a machine running systemd, Debian's nginx
+# package starts its default site on port 80: `systemctl disable --now nginx` if unwanted.
+CARNET_OPS_PACKAGES=(dpkg-dev nginx libnginx-mod-stream)
 
 # Extra package names (CARNET_FUZZ_PACKAGES) may be given as arguments.
 carnet_install_packages() {

@@ -84,6 +84,8 @@ const std::vector<Setting>& Settings() {
       INT_SETTING(port, 1, 65535, "HTTP port"),
       STRING_SETTING(data_dir, "data directory (private PostgreSQL cluster, keys)"),
       STRING_SETTING(db, "libpq connection string; empty: the cluster under data_dir"),
+      STRING_SETTING(pg_bin_dir,
+                     "directory of PostgreSQL's pg_dump and pg_restore (backup, restore)"),
       INT_SETTING(db_pool_size, 1, 512, "database connections"),
       INT_SETTING(db_acquire_timeout_ms, 1, 600000, "wait for a free connection (ms)"),
       INT_SETTING(db_statement_timeout_ms, 0, 3600000,
@@ -120,6 +122,15 @@ const std::vector<Setting>& Settings() {
       // Identity and access policy (issue 5).
       STRING_SETTING(jwks_file, "JWKS file of the trusted issuers' token signing keys"),
       STRING_SETTING(trusted_issuers, "comma-separated token issuers (iss) validated by jwks_file"),
+      STRING_SETTING(jwks_urls,
+                     "comma-separated JWKS URLs of the trusted issuers (https://, or http:// to "
+                     "loopback), fetched at start, again after their max-age and when a token "
+                     "names an unknown key (rotation without restart)"),
+      INT_SETTING(jwks_timeout_ms, 100, 60000, "time limit of one JWKS fetch (ms)"),
+      INT_SETTING(jwks_max_age_s, 1, 86400,
+                  "how long fetched keys are kept when the answer gives no Cache-Control max-age"),
+      INT_SETTING(jwks_min_refetch_s, 1, 3600,
+                  "least time between two JWKS fetches, whatever the tokens say (seconds)"),
       STRING_SETTING(audience, "audience (aud) every token must name"),
       INT_SETTING(clock_skew_s, 0, 600, "clock skew allowed on token exp and nbf (seconds)"),
       INT_SETTING(
@@ -142,6 +153,11 @@ const std::vector<Setting>& Settings() {
       STRING_SETTING(prevention_data_dir,
                      "directory of vaccination_calendar.tsv, screening_programmes.tsv and "
                      "vaccine_antigens.tsv ($reminders); empty: the built-in ones"),
+      Setting{"https",
+              "serve the main listener over TLS with tls_cert_file and tls_key_file (HTTPS, "
+              "no client certificate asked); SIGHUP reloads both files without a restart",
+              [](const Config& c) { return std::string(c.https ? "true" : "false"); },
+              [](Config& c, const std::string& v) { return ParseBool("https", v, &c.https); }},
       // Mutual TLS (issue 5).
       INT_SETTING(tls_port, 0, 65535,
                   "port of the mutual-TLS listener for system callers; 0: none"),
@@ -273,7 +289,7 @@ std::string Config::FhirBaseUrl() const {
     while (!b.empty() && b.back() == '/') b.pop_back();
     return b;
   }
-  return "http://" + bind + ":" + std::to_string(port) + "/fhir";
+  return std::string(https ? "https://" : "http://") + bind + ":" + std::to_string(port) + "/fhir";
 }
 
 Result<Config> LoadConfig(int argc, char** argv, bool* help) {
@@ -336,7 +352,9 @@ Result<Config> LoadConfig(int argc, char** argv, bool* help) {
 const std::map<std::string, std::vector<std::string>>& CommandFlags() {
   static const std::map<std::string, std::vector<std::string>> kFlags = {
       {"serve", {}},
-      {"migrate", {}},
+      {"migrate", {"--dry-run"}},
+      {"backup", {"--out"}},
+      {"restore", {"--from"}},
       {"purge", {}},
       {"token", profiles::DevTokenFlags()},
       {"reindex", {"--type"}},
@@ -358,7 +376,7 @@ Status CheckCommandFlags(const Config& c) {
     std::string flag = a.substr(0, a.find('='));
     if (std::find(own.begin(), own.end(), flag) != own.end()) {
       // Its value (a flag's value may start with "--") is not a flag.
-      if (flag == a && flag != "--consent") ++i;
+      if (flag == a && flag != "--consent" && flag != "--dry-run") ++i;
       continue;
     }
     std::vector<std::string> known = SettingNames(true);
@@ -376,7 +394,12 @@ std::string HelpText() {
       << "usage: carnet COMMAND [--setting value]...\n\n"
       << "commands:\n"
       << "  serve     run the gateway (the ./carnet script also starts PostgreSQL)\n"
-      << "  migrate   apply database migrations and exit\n"
+      << "  migrate   apply database migrations and exit; [--dry-run] lists those pending\n"
+      << "            and what each changes, applying none\n"
+      << "  backup    --out DIR: the database (pg_dump, one snapshot), the keys and the\n"
+      << "            configuration files, with a MANIFEST of SHA-256 hashes\n"
+      << "  restore   --from DIR: a backup onto an empty database and data directory, checked\n"
+      << "            against its MANIFEST, audit chains verified afterwards\n"
       << "  reindex   rebuild the search index ([--type T]) after adding a SearchParameter\n"
       << "  purge     erase the records closed more than --retention-days ago (audit kept)\n"
       << "  send-reminders  queue the vaccination and screening reminders due [--date YYYY-MM-DD]\n"

@@ -18,6 +18,8 @@ struct Config {
   std::string data_dir = "var";
   // libpq connection string; empty: the private cluster's socket under data_dir.
   std::string db;
+  // PostgreSQL's programs (pg_dump, pg_restore) for `backup` and `restore`.
+  std::string pg_bin_dir = "/usr/lib/postgresql/15/bin";
   int db_pool_size = 8;
   int db_acquire_timeout_ms = 5000;
   // PostgreSQL statement_timeout of the serving connections: longer statements are cancelled
@@ -46,6 +48,11 @@ struct Config {
   // --- Identity and access policy (issue 5; profiles/jwt.h, profiles/policy.h).
   std::string jwks_file;            // JWKS of the trusted issuers' signing keys
   std::string trusted_issuers;      // comma-separated iss values that jwks_file validates
+  // The same issuers' JWKS fetched from URLs (profiles/remote_jwks.h): comma-separated.
+  std::string jwks_urls;
+  int jwks_timeout_ms = 3000;       // one fetch's time limit
+  int jwks_max_age_s = 3600;        // kept this long when the answer gives no max-age
+  int jwks_min_refetch_s = 30;      // the least time between two fetches (rotation, expiry)
   std::string audience = "carnet";  // aud every token must carry
   int clock_skew_s = 60;            // leeway on exp and nbf
   int max_token_lifetime_s =
@@ -62,6 +69,9 @@ struct Config {
   std::string prevention_data_dir;  // empty: the tables of prevention/data/ compiled in
 
   // --- Mutual TLS for system-to-system callers (hospital and laboratory systems).
+  // The main listener over TLS (HTTPS, no client certificate asked) with tls_cert_file and
+  // tls_key_file; SIGHUP reloads them.
+  bool https = false;
   int tls_port = 0;                       // 0: no TLS listener
   std::string tls_cert_file;              // the server's certificate (PEM)
   std::string tls_key_file;               // its private key (PEM)

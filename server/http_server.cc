@@ -17,6 +17,33 @@
 
 #include "base/strings.h"
 #include "server/observability.h"
+#include "server/tls_identity.h"
+
+// Pistache 0.0.5 keeps the listener's SSL_CTX private, with no accessor. The certificate is
+// replaced on SIGHUP through OpenSSL's certificate callback on that context, reached with the
+// standard explicit-instantiation rule (access checks do not apply to the names in an explicit
+// instantiation's template arguments). Both members exist whatever PISTACHE_USE_SSL says.
+namespace carnet::pistache_access {
+template <typename Tag, typename Tag::type Member>
+struct Expose {
+  friend typename Tag::type Get(Tag) { return Member; }
+};
+struct EndpointListener {
+  using type = Pistache::Tcp::Listener Pistache::Http::Endpoint::*;
+  friend type Get(EndpointListener);
+};
+template struct Expose<EndpointListener, &Pistache::Http::Endpoint::listener>;
+struct ListenerSslCtx {
+  using type = Pistache::ssl::SSLCtxPtr Pistache::Tcp::Listener::*;
+  friend type Get(ListenerSslCtx);
+};
+template struct Expose<ListenerSslCtx, &Pistache::Tcp::Listener::ssl_ctx_>;
+
+SSL_CTX* ListenerContext(Pistache::Http::Endpoint& endpoint) {
+  Pistache::Tcp::Listener& listener = endpoint.*Get(EndpointListener{});
+  return static_cast<SSL_CTX*>((listener.*Get(ListenerSslCtx{})).get());
+}
+}  // namespace carnet::pistache_access
 
 namespace carnet {
 namespace {
@@ -494,10 +521,11 @@ class HttpServer::Impl {
   HttpHandler app;
   WorkerPool* workers;
   std::unique_ptr<Http::Endpoint> endpoint;
+  TlsIdentity tls;  // what the TLS listener presents (ReloadCertificate replaces it)
 };
 
 HttpServer::HttpServer(HttpServerOptions options, HttpHandler app, WorkerPool& workers)
-    : impl_(new Impl{std::move(options), std::move(app), &workers, nullptr}) {}
+    : impl_(new Impl{std::move(options), std::move(app), &workers, nullptr, {}}) {}
 
 HttpServer::~HttpServer() { Shutdown(); }
 
@@ -515,9 +543,20 @@ Status HttpServer::Start() {
                     .maxResponseSize(impl_->options.max_request_size);
     impl_->endpoint->init(opts);
     if (!impl_->options.tls_cert_file.empty()) {
+      Status loaded = impl_->tls.Load(impl_->options.tls_cert_file, impl_->options.tls_key_file);
+      if (!loaded.ok()) {
+        impl_->endpoint.reset();
+        return loaded;
+      }
       impl_->endpoint->useSSL(impl_->options.tls_cert_file, impl_->options.tls_key_file);
       if (!impl_->options.client_ca_file.empty())
         impl_->endpoint->useSSLAuth(impl_->options.client_ca_file);
+      SSL_CTX* ctx = pistache_access::ListenerContext(*impl_->endpoint);
+      if (!ctx) {
+        impl_->endpoint.reset();
+        return Internal("the TLS listener has no SSL context");
+      }
+      impl_->tls.InstallOn(ctx);
     }
     impl_->endpoint->setHandler(Http::make_handler<RequestLineCapture>(
         &impl_->app, impl_->workers, &draining_, &impl_->options));
@@ -529,6 +568,13 @@ Status HttpServer::Start() {
   }
   return Status::Ok();
 }
+
+Status HttpServer::ReloadCertificate() {
+  if (impl_->options.tls_cert_file.empty()) return Status::Ok();
+  return impl_->tls.Load(impl_->options.tls_cert_file, impl_->options.tls_key_file);
+}
+
+std::string HttpServer::CertificateSubject() const { return impl_->tls.subject(); }
 
 void HttpServer::Shutdown() {
   if (impl_->endpoint) {

@@ -28,7 +28,8 @@ struct HttpServerOptions {
   // method, path, query, headers and peer are set (the body was never read). Empty: a FHIR
   // OperationOutcome.
   std::function<HttpResponse(const HttpRequest&, bool head)> too_large;
-  // TLS (the listener for system-to-system callers): the server's certificate and key
+  // TLS (the main listener with `https`, and the listener for system-to-system callers): the
+  // server's certificate and key
   // (PEM); with client_ca_file, every client must present a certificate issued under it
   // (mutual TLS) and the request carries its subject and fingerprint.
   std::string tls_cert_file;
@@ -45,6 +46,12 @@ class HttpServer {
   Status Start();
   // From now on every new request is answered 503 at once (used while draining).
   void SetDraining() { draining_ = true; }
+  // TLS: reads tls_cert_file and tls_key_file again and presents them to every handshake from
+  // now on (connections already open keep theirs). On error the previous certificate stays
+  // and the status says why. Ok and nothing done without TLS.
+  Status ReloadCertificate();
+  // The subject of the certificate presented now ("" without TLS).
+  std::string CertificateSubject() const;
   // Stops listening and closes connections. Call after the worker pool drained.
   void Shutdown();
 

@@ -23,9 +23,11 @@
 #include "profiles/mail_address.h"
 #include "profiles/record_retention.h"
 #include "profiles/webhook_destination.h"
+#include "server/backup.h"
 #include "server/config.h"
 #include "server/gateway.h"
 #include "server/http_server.h"
+#include "server/jwks_fetch.h"
 #include "server/outbox_worker.h"
 #include "server/reminder_sender.h"
 #include "server/worker_pool.h"
@@ -51,6 +53,7 @@ int Serve(const Config& config) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);  // reload the TLS certificates
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   SetLogTarget(config.log_target != "syslog", config.log_target != "stdout");
@@ -94,6 +97,11 @@ int Serve(const Config& config) {
   access_settings.emergency_window_s = config.emergency_window_s;
   access_settings.habilitation_matrix_file = config.habilitation_matrix_file;
   access_settings.client_organisations_file = config.client_organisations_file;
+  access_settings.remote_jwks.urls = profiles::SplitList(config.jwks_urls);
+  access_settings.remote_jwks.issuers = profiles::SplitList(config.trusted_issuers);
+  access_settings.remote_jwks.default_max_age_s = config.jwks_max_age_s;
+  access_settings.remote_jwks.min_refetch_s = config.jwks_min_refetch_s;
+  access_settings.jwks_fetcher = CurlJwksFetcher(config.jwks_timeout_ms);
   auto webhook_policy = profiles::WebhookPolicy::Parse(config.webhook_allowed_hosts);
   if (!webhook_policy.ok()) {
     LogEvent("startup_failed", webhook_policy.status().ToString());
@@ -114,7 +122,7 @@ int Serve(const Config& config) {
   if (config.trust_dev_key)
     LogEvent("dev_key_trusted", "tokens from `carnet token` (development key under " +
                                     config.data_dir + "/keys) are accepted: never in production");
-  if ((*access)->key_count() == 0)
+  if ((*access)->key_count() == 0 && config.jwks_urls.empty())
     LogEvent("no_trusted_keys",
              "no jwks_file and trust_dev_key off: every request but /healthz, /readyz and "
              "/fhir/metadata will be refused (401)");
@@ -134,6 +142,14 @@ int Serve(const Config& config) {
   http_options.port = config.port;
   http_options.reactor_threads = config.reactor_threads;
   http_options.max_request_size = config.max_request_size;
+  if (config.https) {
+    if (config.tls_cert_file.empty() || config.tls_key_file.empty()) {
+      LogEvent("startup_failed", "https needs tls_cert_file and tls_key_file");
+      return 1;
+    }
+    http_options.tls_cert_file = config.tls_cert_file;
+    http_options.tls_key_file = config.tls_key_file;
+  }
   http_options.too_large = [&gateway](const HttpRequest& r, bool head) {
     return gateway.TooLarge(r, head);
   };
@@ -181,10 +197,23 @@ int Serve(const Config& config) {
       pool, prevention_rules ? *prevention_rules : prevention::PreventionRules::Builtin(),
       config.reminder_days_before, config.reminder_interval_s);
   reminders.Start();
-  LogEvent("listening", config.bind + ":" + std::to_string(server.port()));
+  LogEvent("listening", std::string(config.https ? "https://" : "http://") + config.bind + ":" +
+                            std::to_string(server.port()));
 
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  for (;;) {
+    sigwait(&stop_signals, &sig);
+    if (sig != SIGHUP) break;
+    // SIGHUP: the renewed certificate and key files are read again; a handshake from now on
+    // gets them, open connections and the process carry on. A bad file keeps the old pair.
+    for (HttpServer* s : {&server, tls_server.get()}) {
+      if (!s || s->CertificateSubject().empty()) continue;  // no TLS on this listener
+      Status reloaded = s->ReloadCertificate();
+      LogEvent(reloaded.ok() ? "tls_reloaded" : "tls_reload_failed",
+               reloaded.ok() ? s->CertificateSubject() + " on port " + std::to_string(s->port())
+                             : reloaded.ToString() + " (the previous certificate stays)");
+    }
+  }
   LogEvent("stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   // Drain: refuse new work, let in-flight requests finish and their answers leave, then
   // close the listener.
@@ -492,6 +521,32 @@ int ConformanceCommand(const Config& config) {
   return failed == 0 ? 0 : 1;
 }
 
+// `carnet backup --out DIR` and `carnet restore --from DIR` (server/backup.h).
+int BackupCommand(const Config& config) {
+  const bool backup = config.command == "backup";
+  const std::string flag = backup ? "--out" : "--from";
+  std::string dir;
+  for (size_t i = 0; i < config.args.size(); ++i) {
+    if (config.args[i] == flag && i + 1 < config.args.size()) {
+      dir = config.args[++i];
+    } else {
+      std::cerr << "carnet " << config.command << ": takes " << flag << " DIR, not "
+                << config.args[i] << "\n";
+      return 2;
+    }
+  }
+  if (dir.empty()) {
+    std::cerr << "carnet " << config.command << ": " << flag << " DIR is required\n";
+    return 2;
+  }
+  Status st = backup ? BackupStore(config, dir, std::cout) : RestoreStore(config, dir, std::cout);
+  if (!st.ok()) {
+    std::cerr << "carnet " << config.command << ": " << st.ToString() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 }  // namespace carnet
 
@@ -508,6 +563,19 @@ int main(int argc, char** argv) {
   }
   const std::string& cmd = config->command;
   if (cmd == "serve") return carnet::Serve(*config);
+  if (cmd == "backup" || cmd == "restore") return carnet::BackupCommand(*config);
+  if (cmd == "migrate" && config->args.size() == 1 && config->args[0] == "--dry-run") {
+    carnet::Status st = carnet::MigrateDryRun(*config, std::cout);
+    if (!st.ok()) {
+      std::cerr << "carnet migrate --dry-run: " << st.ToString() << "\n";
+      return 1;
+    }
+    return 0;
+  }
+  if (cmd == "migrate" && !config->args.empty()) {
+    std::cerr << "carnet migrate: takes only --dry-run, not " << config->args[0] << "\n";
+    return 2;
+  }
   if (cmd == "migrate") {
     carnet::Status st = carnet::Migrate(*config);
     if (!st.ok()) {

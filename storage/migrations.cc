@@ -75,4 +75,20 @@ Status ApplyMigrations(Connection& conn, const std::vector<Migration>& migration
   return Status::Ok();
 }
 
+Result<std::vector<const Migration*>> PendingMigrations(Connection& conn,
+                                                        const std::vector<Migration>& migrations) {
+  auto current = CurrentSchemaVersion(conn);
+  if (!current.ok()) return current.status();
+  int latest = LatestVersion(migrations);
+  if (*current > latest)
+    return Conflict("database schema version " + std::to_string(*current) +
+                    " is newer than this carnet (knows up to " + std::to_string(latest) + ")");
+  std::vector<const Migration*> todo;
+  for (const auto& m : migrations)
+    if (m.version > *current) todo.push_back(&m);
+  std::sort(todo.begin(), todo.end(),
+            [](const Migration* a, const Migration* b) { return a->version < b->version; });
+  return todo;
+}
+
 }  // namespace carnet::storage

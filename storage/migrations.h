@@ -33,4 +33,10 @@ Result<int> CurrentSchemaVersion(Connection& conn);
 // kConflict when the database is newer than the newest migration known here.
 Status ApplyMigrations(Connection& conn, const std::vector<Migration>& migrations);
 
+// What ApplyMigrations would apply, in order, without changing anything (`carnet-gateway
+// migrate --dry-run`): the migrations newer than the database's version. kConflict when the
+// database is newer than the newest migration known here.
+Result<std::vector<const Migration*>> PendingMigrations(Connection& conn,
+                                                        const std::vector<Migration>& migrations);
+
 }  // namespace carnet::storage
