@@ -35,6 +35,7 @@ class Gateway {
   void SetDraining() { draining_ = true; }
 
  private:
+  HttpResponse Route(const HttpRequest& req);
   HttpResponse Ready();
   HttpResponse DebugSleep(const HttpRequest& req);
   // GET /agenda/<secret>.ics: the agenda of the record a calendar link was issued for, read
