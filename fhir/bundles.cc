@@ -237,6 +237,31 @@ EntryResult ProcessBundleBody(const FhirContext& ctx, Session& session, const Ht
         placeholder[full] = e.url.type + "/" + e.url.id;
     }
   }
+  // The content of a document created by the same transaction (an MHD ITI-65 Binary, named
+  // by the DocumentReference's attachment url) gets that document as its securityContext
+  // when it names none: it is then filed in the document's record and read as the document
+  // is, by the patient too (a "copy to the patient" names it).
+  if (transaction) {
+    std::map<std::string, BundleEntry*> binaries;  // fullUrl -> new Binary without context
+    for (auto& e : entries)
+      if (e.method == "POST" && e.has_resource && e.parse_error.ok() && e.url.type == "Binary" &&
+          !e.resource.Find("securityContext") && !full_urls[e.index].empty())
+        binaries[full_urls[e.index]] = &e;
+    for (auto& e : entries) {
+      if (e.method != "POST" || !e.has_resource || e.url.type != "DocumentReference") continue;
+      const JsonValue* content = e.resource.Find("content");
+      if (!content || !content->is_array()) continue;
+      for (const auto& c : content->items()) {
+        const JsonValue* attachment = c.Find("attachment");
+        auto it = binaries.find(attachment ? attachment->GetString("url") : "");
+        if (it == binaries.end()) continue;
+        JsonValue context = JsonValue::Object();
+        context.Set("reference", JsonValue::String("DocumentReference/" + reserved[e.index]));
+        it->second->resource.Set("securityContext", std::move(context));
+        binaries.erase(it);
+      }
+    }
+  }
   for (auto& e : entries)
     if (e.has_resource) RewriteReferences(e.resource, placeholder);
 
@@ -340,13 +365,14 @@ EntryResult ProcessBundleBody(const FhirContext& ctx, Session& session, const Ht
     if (ra != rb) return ra < rb;
     // Patients first (everything is filed under them), then the authors a document may
     // reference (an MHD UnContained DocumentReference records their XDS view when written),
-    // Lists last (an MHD SubmissionSet's HasMember associations are derived from the
-    // documents it lists).
+    // Lists and content last (an MHD SubmissionSet's HasMember associations are derived from
+    // the documents it lists; a Binary whose securityContext names a document of the
+    // transaction is filed in that document's record).
     auto weight = [&](size_t i) {
       const std::string& t = entries[i].url.type;
       return t == "Patient"                                                          ? 0
              : t == "Practitioner" || t == "PractitionerRole" || t == "Organization" ? 1
-             : t == "List"                                                           ? 3
+             : t == "List" || t == "Binary"                                          ? 3
                                                                                      : 2;
     };
     return weight(a) < weight(b);
@@ -388,6 +414,8 @@ EntryResult ProcessBundleBody(const FhirContext& ctx, Session& session, const Ht
             where += ".resource" + inner.substr(e.url.type.size());
           else if (inner.rfind("Bundle.", 0) == 0)
             where = inner;
+          else if (e.url.type == "Binary" && inner.rfind("DocumentReference.", 0) == 0)
+            where = inner;  // the document its content was checked against (the CDA header)
           return Status(results[i].error.code(),
                         "transaction failed at entry " + std::to_string(e.index) + " (" + e.method +
                             " " + e.raw_url + "): " + results[i].error.message(),

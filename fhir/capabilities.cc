@@ -45,12 +45,15 @@ JsonValue SmartSecurity(const std::string& base_url) {
   services.Append(std::move(service));
   JsonValue security = JsonValue::Object();
   security.Set("extension", std::move(extensions));
-  security.Set("cors", JsonValue::Bool(false));
+  // Browser apps of the catalogue: CORS for the origins of their redirect URIs.
+  security.Set("cors", JsonValue::Bool(true));
   security.Set("service", std::move(services));
   security.Set("description",
                str("Bearer tokens (RFC 6750) from the trusted issuers, and from carnet's own SMART "
                    "App Launch 2 authorization server for the apps of its catalogue (" +
-                   origin + "/.well-known/smart-configuration)"));
+                   origin +
+                   "/.well-known/smart-configuration); CORS answered for the origins of the "
+                   "catalogue's redirect URIs"));
   return security;
 }
 

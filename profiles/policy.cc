@@ -456,7 +456,26 @@ Decision DecideMessage(const Actor& actor, const RecordContext& record, const Re
   if (!g.decision.allowed) return g.decision;
   if (g.decision.emergency) return Hide("emergency access does not open the mailbox");
   if (actor.kind == ActorKind::kOperator) return Hide("operators read no medical content");
-  if (actor.kind == ActorKind::kApp) return Hide("apps do not reach the patient's mailbox");
+  if (actor.kind == ActorKind::kApp) {
+    // An app acts for the patient, as far as both its token's scopes and the patient's
+    // authorisation grant it on Communication (patient/Communication.rs to read, .c to
+    // send; $mark-read is an update, .u): the same letters as on any other type.
+    char p = action == Action::kMarkRead ? 'u' : Permission(action);
+    const AuthorisedApp* app = FindAuthorisedApp(actor, record);
+    std::vector<SmartScope> scopes = AppScopes(actor.scopes);
+    auto granted = [&](char perm) {
+      return perm != '\0' && ScopesAllowResource(scopes, r.type, perm, r.tokens) && app &&
+             ScopesAllowResource(app->scopes, r.type, perm, r.tokens);
+    };
+    if (action == Action::kRead || action == Action::kSearch) {
+      if (!granted(p)) return Hide("app scopes do not cover reading the patient's messages");
+    } else if (!granted(p)) {
+      return granted('r') || action == Action::kCreate
+                 ? Forbid("app scopes (or the patient's authorisation) do not allow " +
+                          std::string(1, p == '\0' ? '?' : p) + " on " + r.type)
+                 : Hide("app scopes do not cover the patient's messages");
+    }
+  }
   std::vector<std::string> me = MessagePartyIds(actor, record);
   bool sender = NamesAny(r.message_sender, me);
   bool party = sender;
@@ -496,7 +515,8 @@ Decision DecideMessage(const Actor& actor, const RecordContext& record, const Re
       if (!to_patient) return Tell("a message filed in a record is addressed to its patient");
       return Allow("deposit source: a copy of its deposit to the patient");
     case ActorKind::kPatient:
-    case ActorKind::kGuardian: {
+    case ActorKind::kGuardian:
+    case ActorKind::kApp: {
       if (r.message_recipients.empty()) return Tell("a message needs a recipient");
       for (const auto& recipient : r.message_recipients) {
         if (NamesAny(recipient, patient)) continue;
@@ -511,7 +531,10 @@ Decision DecideMessage(const Actor& actor, const RecordContext& record, const Re
               (recipient.empty() ? std::string("a recipient without identifier") : recipient[0]) +
               " is neither");
       }
-      return Allow(g.decision.reason + "; writes to their care team");
+      return Allow(g.decision.reason + (actor.kind == ActorKind::kApp
+                                            ? "; scopes allow c on Communication; writes to the "
+                                              "patient's care team"
+                                            : "; writes to their care team"));
     }
     default:
       return Hide("no access to messages");
@@ -526,7 +549,8 @@ std::vector<std::string> MessagePartyIds(const Actor& actor, const RecordContext
       return actor.national_id.empty() ? std::vector<std::string>{}
                                        : std::vector<std::string>{actor.national_id};
     case ActorKind::kPatient:
-    case ActorKind::kGuardian: {
+    case ActorKind::kGuardian:
+    case ActorKind::kApp: {  // an app acts for the patient, within its scopes
       std::vector<std::string> ids;
       if (!record.patient_id.empty()) ids.push_back("Patient/" + record.patient_id);
       if (!record.ins.empty()) ids.push_back(record.ins);
@@ -886,8 +910,10 @@ AccessFilter FilterFor(const Actor& actor, const RecordContext& record, const Po
     default:
       return f;
   }
-  // Messages: their parties only; neither an emergency access nor an app opens the mailbox.
-  if (f.emergency || actor.kind == ActorKind::kApp)
+  // Messages: their parties only; an emergency access does not open the mailbox; an app
+  // reaches it as the patient would when both its scopes and the patient's authorisation
+  // name Communication (resource_types and restrictions above).
+  if (f.emergency)
     f.excluded_types.emplace_back(kMessageType);
   else
     f.message_parties = MessagePartyIds(actor, record);

@@ -171,6 +171,12 @@ const std::vector<Setting>& Settings() {
       STRING_SETTING(smtp_url,
                      "SMTP relay for e-mail notifications (smtp://host:port); empty: none"),
       STRING_SETTING(smtp_from, "sender address of e-mail notifications"),
+      STRING_SETTING(smtp_tls,
+                     "TLS to the SMTP relay: opportunistic (STARTTLS when offered) or required "
+                     "(no delivery without STARTTLS)"),
+      STRING_SETTING(smtp_ca_file,
+                     "CA certificate(s) the SMTP relay's certificate is verified against (PEM); "
+                     "empty: the system's"),
       STRING_SETTING(mail_domain,
                      "domain of the secure-messaging addresses (<INS>@patient.DOMAIN, "
                      "<first>.<last>@<profession>.DOMAIN)"),

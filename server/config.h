@@ -81,6 +81,11 @@ struct Config {
   // --- Notifications (profiles/notification.h, server/outbox_worker.h).
   std::string smtp_url;  // smtp://relay:25; empty: e-mails wait in the outbox
   std::string smtp_from = "notifications@carnet.invalid";
+  // TLS to the relay: "opportunistic" (STARTTLS whenever the relay offers it, plain
+  // otherwise) or "required" (no delivery without STARTTLS); the relay's certificate is
+  // verified in both, against smtp_ca_file when set (else the system's CAs).
+  std::string smtp_tls = "opportunistic";
+  std::string smtp_ca_file;
   // Secure messaging: the domain of the parties' MSSante-style addresses
   // (profiles/mail_address.h).
   std::string mail_domain = "carnet.invalid";

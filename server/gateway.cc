@@ -65,6 +65,17 @@ Gateway::Gateway(const Config& config, storage::Pool& pool, const profiles::Acce
 }
 
 HttpResponse Gateway::Handle(const HttpRequest& req) {
+  // CORS for browser apps of the catalogue (server/smart.h): a preflight is answered here,
+  // before any authentication; an answer to an allowed origin says so.
+  const std::string* origin = SmartServer::CorsPath(req.path) ? req.Header("Origin") : nullptr;
+  if (origin && req.method == "OPTIONS" && req.Header("Access-Control-Request-Method"))
+    return smart_.Preflight(req, *origin);
+  HttpResponse r = Route(req);
+  if (origin) smart_.AddCorsHeaders(*origin, r);
+  return r;
+}
+
+HttpResponse Gateway::Route(const HttpRequest& req) {
   if (req.path == "/healthz") return Json(200, "{\"status\":\"alive\"}");
   if (req.path == "/readyz") return Ready();
   if (req.path == "/metrics") return MetricsEndpoint(req);

@@ -35,6 +35,7 @@ class Gateway {
   void SetDraining() { draining_ = true; }
 
  private:
+  HttpResponse Route(const HttpRequest& req);
   HttpResponse Ready();
   // GET /metrics (Prometheus text format; server/observability.h) and GET /version.
   HttpResponse MetricsEndpoint(const HttpRequest& req);

@@ -14,6 +14,7 @@
 #include "base/strings.h"
 #include "conformance/suite_variables.h"
 #include "conformance/test_script.h"
+#include "dossier/definitions.h"
 #include "dossier/search_index.h"
 #include "mail/inbound.h"
 #include "model/structure.h"
@@ -114,6 +115,11 @@ int Serve(const Config& config) {
     return 1;
   }
   profiles::SetMailDomain(config.mail_domain);  // before serving: read-only afterwards
+  if (config.smtp_tls != "opportunistic" && config.smtp_tls != "required") {
+    LogEvent("startup_failed",
+             "smtp_tls: '" + config.smtp_tls + "' is neither opportunistic nor required");
+    return 1;
+  }
   auto access = profiles::AccessControl::Load(access_settings);
   if (!access.ok()) {
     LogEvent("startup_failed", access.status().ToString());
@@ -126,6 +132,19 @@ int Serve(const Config& config) {
     LogEvent("no_trusted_keys",
              "no jwks_file and trust_dev_key off: every request but /healthz, /readyz and "
              "/fhir/metadata will be refused (401)");
+  // carnet's own definitions (its extensions' StructureDefinitions), read like any
+  // conformance resource once published.
+  std::vector<std::string> published;
+  st = dossier::PublishDefinitions(pool, **access, &published);
+  if (!st.ok()) {
+    LogEvent("startup_failed", st.ToString());
+    return 1;
+  }
+  if (!published.empty()) {
+    std::string list;
+    for (const auto& p : published) list += (list.empty() ? "" : " ") + p;
+    LogEvent("definitions_published", list);
+  }
   std::optional<prevention::PreventionRules> prevention_rules;
   if (!config.prevention_data_dir.empty()) {
     auto loaded = prevention::PreventionRules::LoadDir(config.prevention_data_dir);
@@ -187,6 +206,8 @@ int Serve(const Config& config) {
   OutboxSettings outbox_settings;
   outbox_settings.smtp_url = config.smtp_url;
   outbox_settings.smtp_from = config.smtp_from;
+  outbox_settings.smtp_tls_required = config.smtp_tls == "required";
+  outbox_settings.smtp_ca_file = config.smtp_ca_file;
   outbox_settings.poll_ms = config.outbox_poll_ms;
   outbox_settings.max_attempts = config.outbox_max_attempts;
   outbox_settings.webhooks = webhooks;

@@ -53,13 +53,17 @@ Result<std::string> OutboundMail(const JsonValue& json, const std::string& to) {
 size_t Discard(char*, size_t size, size_t n, void*) { return size * n; }
 
 // Sends `body` (a whole RFC 5322 message) from `from` to `to` through the relay at `url` on
-// the prepared handle `c`, which it cleans up; STARTTLS whenever the relay offers it.
+// the prepared handle `c`, which it cleans up; STARTTLS whenever the relay offers it, or
+// always (`tls_required`: a relay that does not offer it gets nothing). The relay's
+// certificate is verified (against `ca_file` when given).
 Status SendSmtp(CURL* c, const std::string& url, const std::string& from, const std::string& to,
-                std::string& body) {
+                std::string& body, bool tls_required, const std::string& ca_file) {
   ReadState state{&body};
   struct curl_slist* recipients = curl_slist_append(nullptr, ("<" + to + ">").c_str());
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));
+  curl_easy_setopt(c, CURLOPT_USE_SSL,
+                   static_cast<long>(tls_required ? CURLUSESSL_ALL : CURLUSESSL_TRY));
+  if (!ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, ca_file.c_str());
   std::string envelope_from = "<" + from + ">";
   curl_easy_setopt(c, CURLOPT_MAIL_FROM, envelope_from.c_str());
   curl_easy_setopt(c, CURLOPT_MAIL_RCPT, recipients);
@@ -69,6 +73,15 @@ Status SendSmtp(CURL* c, const std::string& url, const std::string& from, const 
   CURLcode rc = curl_easy_perform(c);
   curl_slist_free_all(recipients);
   curl_easy_cleanup(c);
+  if (rc == CURLE_USE_SSL_FAILED)
+    return Status(
+        ErrorCode::kUnavailable,
+        "SMTP: the relay " + url + " does not offer STARTTLS and smtp_tls=required: nothing sent");
+  if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+      rc == CURLE_SSL_CONNECT_ERROR)
+    return Status(ErrorCode::kUnavailable,
+                  "SMTP: TLS with the relay " + url + " failed (" + curl_easy_strerror(rc) +
+                      "; is its certificate issued by smtp_ca_file?): nothing sent");
   if (rc != CURLE_OK)
     return Status(ErrorCode::kUnavailable, std::string("SMTP: ") + curl_easy_strerror(rc));
   return Status::Ok();
@@ -178,7 +191,8 @@ Status OutboxWorker::Deliver(const std::string& channel, const std::string& dest
            "Message-ID: <" + NewUuid() + "@carnet>\r\n" + "Subject: " + EncodedWord(json->GetString("subject")) +
            "\r\n" + "MIME-Version: 1.0\r\n" + "Content-Type: text/plain; charset=UTF-8\r\n" +
            "Content-Transfer-Encoding: 8bit\r\n\r\n" + crlf + "\r\n";
-    return SendSmtp(c, settings_.smtp_url, settings_.smtp_from, destination, body);
+    return SendSmtp(c, settings_.smtp_url, settings_.smtp_from, destination, body,
+                    settings_.smtp_tls_required, settings_.smtp_ca_file);
   }
   if (channel == "mail-out") {
     // Outbound secure mail (issue 17): From the sender's carnet address, to the outside
@@ -193,7 +207,8 @@ Status OutboxWorker::Deliver(const std::string& channel, const std::string& dest
       return mail.status();
     }
     body = std::move(mail).value();
-    return SendSmtp(c, settings_.smtp_url, json->GetString("from"), destination, body);
+    return SendSmtp(c, settings_.smtp_url, json->GetString("from"), destination, body,
+                    settings_.smtp_tls_required, settings_.smtp_ca_file);
   }
   if (channel == "webhook") {
     // The address was checked when it was set; names are resolved and checked now, and

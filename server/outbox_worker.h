@@ -27,6 +27,11 @@ struct OutboxSettings {
   int max_attempts = 12;   // then the row stays, with its last error, for an operator
   int timeout_ms = 10000;  // per delivery
   int lease_s = 120;       // a claimed row is retried after this if the worker died
+
+  // TLS to the relay: STARTTLS always (a relay that does not offer it gets nothing), or
+  // whenever the relay offers it; its certificate verified against smtp_ca_file when set.
+  bool smtp_tls_required = false;
+  std::string smtp_ca_file;
   // Where webhooks may go: checked again at each delivery, after DNS.
   profiles::WebhookPolicy webhooks;
 };

@@ -56,7 +56,9 @@ profiles::AuditEntry OAuthAuditEntry(const HttpRequest& req, const std::string& 
                                      const std::string& patient_id, const std::string& ins) {
   profiles::AuditEntry e = profiles::AuditEntry::Dicom("110114", "User Authentication", step, 'E');
   e.subtype_system = "https://carnet.example.org/fhir/CodeSystem/oauth-step";
-  e.subtype_display = step == "oauth-code" ? "Authorization code issued" : "Token request";
+  e.subtype_display = step == "oauth-code"     ? "Authorization code issued"
+                      : step == "oauth-revoke" ? "Token revocation"
+                                               : "Token request";
   e.client_id = client_id;
   e.network_address = req.peer;
   e.request_id = req.request_id;
@@ -281,6 +283,11 @@ JsonValue AppJson(const storage::AppRow& a) {
   o.Set("redirect_uris", std::move(uris));
   o.Set("scope", Str(a.scopes));
   o.Set("client_type", Str(a.client_type));
+  o.Set("token_endpoint_auth_method", Str(a.client_type != "confidential" ? "none"
+                                          : a.jwks.empty()                ? "client_secret_basic"
+                                                                          : "private_key_jwt"));
+  if (!a.jwks.empty())
+    if (auto keys = ParseJson(a.jwks); keys.ok()) o.Set("jwks", std::move(keys).value());
   o.Set("updated", Str(a.updated_at));
   return o;
 }
@@ -387,7 +394,116 @@ AuthorizeCheck CheckAuthorization(storage::Pool& pool, const std::string& fhir_b
   return out;
 }
 
+Status ClientAuthFailed(std::string message) {
+  return Status(ErrorCode::kUnauthorized, std::move(message));
+}
+
+constexpr char kJwtBearer[] = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+// The iss of a compact JWS, read before its signature is checked: only to find the client
+// whose keys must then verify it.
+std::string UnverifiedIssuer(const std::string& jwt) {
+  size_t a = jwt.find('.');
+  size_t b = a == std::string::npos ? a : jwt.find('.', a + 1);
+  if (b == std::string::npos || jwt.size() > 16 * 1024) return "";
+  auto payload = profiles::Base64UrlDecode(jwt.substr(a + 1, b - a - 1));
+  if (!payload) return "";
+  auto claims = ParseJson(*payload);
+  if (!claims.ok() || !claims->is_object()) return "";
+  std::string iss = claims->GetString("iss");
+  return ValidClientId(iss) ? iss : "";
+}
+
+// The origin (RFC 6454: scheme, host, port when not the default) of an absolute URI;
+// empty when it has none.
+std::string OriginOf(const std::string& uri) {
+  size_t scheme_end = uri.find("://");
+  if (scheme_end == std::string::npos) return "";
+  std::string scheme = AsciiLower(uri.substr(0, scheme_end));
+  size_t start = scheme_end + 3;
+  size_t end = uri.find_first_of("/?#", start);
+  std::string authority =
+      AsciiLower(uri.substr(start, end == std::string::npos ? end : end - start));
+  if (authority.empty() || authority.find('@') != std::string::npos) return "";
+  if (scheme == "https" && authority.size() > 4 &&
+      authority.compare(authority.size() - 4, 4, ":443") == 0)
+    authority.resize(authority.size() - 4);
+  if (scheme == "http" && authority.size() > 3 &&
+      authority.compare(authority.size() - 3, 3, ":80") == 0)
+    authority.resize(authority.size() - 3);
+  return scheme + "://" + authority;
+}
+
 }  // namespace
+
+bool SmartServer::CorsPath(const std::string& path) {
+  return path == "/fhir" || path.rfind("/fhir/", 0) == 0 ||
+         path == "/.well-known/smart-configuration" || path == "/oauth/token" ||
+         path == "/oauth/revoke" || path == "/oauth/jwks";
+}
+
+bool SmartServer::OriginAllowed(const std::string& origin) {
+  std::lock_guard<std::mutex> lock(cors_mu_);
+  auto now = std::chrono::steady_clock::now();
+  if (cors_stale_ || now - cors_loaded_ > std::chrono::seconds(5)) {
+    std::set<std::string> origins;
+    storage::TxOptions ro;
+    ro.read_only = true;
+    Status st = storage::RunInTransaction(pool_, ro, [&](storage::Transaction& tx) -> Status {
+      auto apps = storage::ListApps(tx);
+      if (!apps.ok()) return apps.status();
+      for (const auto& a : *apps)
+        for (const auto& u : a.redirect_uris)
+          if (std::string o = OriginOf(u); !o.empty()) origins.insert(o);
+      return Status::Ok();
+    });
+    if (!st.ok()) return false;  // the catalogue is away: no origin is trusted
+    cors_origins_ = std::move(origins);
+    cors_loaded_ = now;
+    cors_stale_ = false;
+  }
+  return cors_origins_.count(origin) > 0;
+}
+
+HttpResponse SmartServer::Preflight(const HttpRequest& req, const std::string& origin) {
+  HttpResponse r;
+  r.SetHeader("Vary", "Origin, Access-Control-Request-Method, Access-Control-Request-Headers");
+  if (!OriginAllowed(origin)) {
+    r.status = 403;
+    r.content_type = "application/json";
+    r.body =
+        "{\"error\":\"origin not allowed: it is the origin of no redirect URI of the app "
+        "catalogue\"}";
+    return r;
+  }
+  r.status = 204;
+  const std::string& p = req.path;
+  std::string methods = p == "/oauth/token" || p == "/oauth/revoke" ? "POST, OPTIONS"
+                        : p.rfind("/fhir", 0) == 0 && p != "/fhir/.well-known/smart-configuration"
+                            ? "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+                            : "GET, HEAD, OPTIONS";
+  r.SetHeader("Access-Control-Allow-Origin", origin);
+  r.SetHeader("Access-Control-Allow-Methods", methods);
+  r.SetHeader("Access-Control-Allow-Headers",
+              "Authorization, Content-Type, Accept, Prefer, If-Match, If-None-Match, "
+              "If-None-Exist, If-Modified-Since, X-Request-Id");
+  r.SetHeader("Access-Control-Max-Age", "600");
+  return r;
+}
+
+void SmartServer::AddCorsHeaders(const std::string& origin, HttpResponse& r) {
+  bool varied = false;
+  for (auto& [k, v] : r.headers)
+    if (HeaderNameEquals(k, "Vary")) {
+      v += ", Origin";
+      varied = true;
+    }
+  if (!varied) r.SetHeader("Vary", "Origin");
+  if (!OriginAllowed(origin)) return;
+  r.SetHeader("Access-Control-Allow-Origin", origin);
+  r.SetHeader("Access-Control-Expose-Headers",
+              "Location, Content-Location, ETag, Last-Modified, X-Request-Id, WWW-Authenticate");
+}
 
 SmartServer::SmartServer(const Config& config, storage::Pool& pool,
                          const profiles::AccessControl& access, fhir::FhirApi& fhir)
@@ -449,16 +565,19 @@ HttpResponse SmartServer::Configuration() const {
     for (const char* i : items) a.Append(Str(i));
     return a;
   };
-  c.Set("token_endpoint_auth_methods_supported", list({"client_secret_basic", "none"}));
+  c.Set("token_endpoint_auth_methods_supported",
+        list({"client_secret_basic", "private_key_jwt", "none"}));
+  c.Set("token_endpoint_auth_signing_alg_values_supported", list({"RS256", "ES256"}));
   c.Set("grant_types_supported", list({"authorization_code", "refresh_token"}));
   c.Set("response_types_supported", list({"code"}));
   c.Set("code_challenge_methods_supported", list({"S256"}));
   c.Set("scopes_supported",
         list({"launch/patient", "offline_access", "online_access", "patient/*.cruds",
               "patient/*.rs", "patient/Observation.rs", "patient/DocumentReference.r"}));
-  c.Set("capabilities", list({"launch-standalone", "client-public", "client-confidential-symmetric",
-                              "context-standalone-patient", "permission-patient", "permission-v2",
-                              "permission-offline", "authorize-post"}));
+  c.Set("capabilities",
+        list({"launch-standalone", "client-public", "client-confidential-symmetric",
+              "client-confidential-asymmetric", "context-standalone-patient", "permission-patient",
+              "permission-v2", "permission-offline", "authorize-post"}));
   HttpResponse r = JsonAnswer(200, c);
   r.SetHeader("Cache-Control", "public, max-age=300");
   r.headers.erase(std::remove_if(r.headers.begin(), r.headers.end(),
@@ -580,15 +699,44 @@ HttpResponse SmartServer::Apps(const HttpRequest& req) {
                        "scope '" + s +
                            "' is not one carnet grants (patient/<Type|*>.<cruds>[?query], "
                            "launch/patient, openid, fhirUser, offline_access, online_access)");
+    std::string method = j.GetString("token_endpoint_auth_method");
     if (row.client_type == "confidential") {
       std::string secret = j.GetString("client_secret");
-      if (secret.size() < 32)
-        return Outcome(400, "required",
-                       "a confidential client needs a client_secret of 32 characters or more");
-      row.secret_hash = HexSha256(secret);
+      const JsonValue* jwks = j.Find("jwks");
+      if (method.empty()) method = jwks ? "private_key_jwt" : "client_secret_basic";
+      if (method == "private_key_jwt") {
+        // RFC 7523 client assertions, signed with a key of this JWKS (RS256 or ES256, kid).
+        if (!secret.empty())
+          return Outcome(400, "value", "a private_key_jwt client has no client_secret");
+        if (!jwks || !jwks->is_object())
+          return Outcome(400, "required",
+                         "a private_key_jwt client needs jwks: a JWK Set of its public keys");
+        profiles::JwtVerifier check;
+        Status usable = check.AddJwks(WriteJson(*jwks), {row.client_id});
+        if (!usable.ok()) return Outcome(400, "value", "jwks: " + usable.message());
+        if (const JsonValue* keys = jwks->Find("keys"); keys && keys->is_array())
+          for (const auto& k : keys->items())
+            if (k.Find("d") || k.Find("p") || k.Find("q"))
+              return Outcome(400, "security",
+                             "jwks: a private key was sent; send the public keys only");
+        row.jwks = WriteJson(*jwks);
+      } else if (method == "client_secret_basic") {
+        if (jwks) return Outcome(400, "value", "a client_secret_basic client has no jwks");
+        if (secret.size() < 32)
+          return Outcome(400, "required",
+                         "a confidential client needs a client_secret of 32 characters or more");
+        row.secret_hash = HexSha256(secret);
+      } else {
+        return Outcome(400, "value",
+                       "token_endpoint_auth_method of a confidential client: client_secret_basic "
+                       "or private_key_jwt");
+      }
     } else if (row.client_type == "public") {
-      if (j.Find("client_secret"))
-        return Outcome(400, "value", "a public client has no client_secret (it uses PKCE)");
+      if (j.Find("client_secret") || j.Find("jwks"))
+        return Outcome(400, "value",
+                       "a public client has no client_secret nor jwks (it uses PKCE)");
+      if (!method.empty() && method != "none")
+        return Outcome(400, "value", "a public client's token_endpoint_auth_method is none");
     } else {
       return Outcome(400, "value", "client_type must be public or confidential");
     }
@@ -608,6 +756,10 @@ HttpResponse SmartServer::Apps(const HttpRequest& req) {
     return session.Audit(tx, e, decision, std::nullopt);
   });
   if (!st.ok()) return Outcome(503, "transient", "the catalogue is unavailable");
+  {
+    std::lock_guard<std::mutex> lock(cors_mu_);
+    cors_stale_ = true;  // the allowed origins follow the catalogue
+  }
   if (req.method == "DELETE") {
     if (!deleted) return Outcome(404, "not-found", "no app '" + id + "' in the catalogue");
     HttpResponse r;
@@ -666,7 +818,7 @@ HttpResponse SmartServer::AuthorizePage(const HttpRequest& req) {
   }
   std::string hidden;
   for (const char* k : {"response_type", "client_id", "redirect_uri", "state", "code_challenge",
-                        "code_challenge_method", "aud"}) {
+                        "code_challenge_method", "aud", "patient"}) {
     auto it = params.find(k);
     if (it == params.end()) continue;
     hidden += "<input type=\"hidden\" name=\"" + std::string(k) + "\" value=\"" +
@@ -749,7 +901,8 @@ HttpResponse SmartServer::Decide(const HttpRequest& req) {
     login.headers.emplace_back("Authorization", "Bearer " + params["login_token"]);
   }
   auto actor = access_.Authenticate(login);
-  if (!actor.ok() || actor->kind != profiles::ActorKind::kPatient) {
+  if (!actor.ok() || (actor->kind != profiles::ActorKind::kPatient &&
+                      actor->kind != profiles::ActorKind::kGuardian)) {
     if (!actor.ok()) (void)access_.AuditFailedLogin(pool_, login, "oauth", actor.status());
     return ErrorPage(401,
                      "Votre connexion nationale n'a pas pu être vérifiée : reconnectez-vous puis "
@@ -759,22 +912,43 @@ HttpResponse SmartServer::Decide(const HttpRequest& req) {
     return Redirect(r.redirect_uri, {{"error", "access_denied"},
                                      {"error_description", "the patient refused"},
                                      {"state", r.state}});
-  // The patient's own record.
+  // The record the app is let into: the patient's own, or for a guardian the represented
+  // child's that `patient` names (its Patient id or INS; needed when they have several).
+  // Which records the login covers is the policy's (FindActorRecords).
+  const std::string wanted = params["patient"];
   long long patient_key = 0;
-  std::string patient_id;
+  std::string patient_id, patient_ins;
+  std::optional<std::string> previous_consent;  // the app's live approval on that record
   Status st = storage::RunInTransaction(pool_, [&](storage::Transaction& tx) -> Status {
     auto keys = profiles::FindActorRecords(tx, *actor);
     if (!keys.ok()) return keys.status();
-    if (keys->empty()) return NotFound("no record");
-    auto ctx = profiles::LoadRecordContext(tx, keys->front(), *actor);
-    if (!ctx.ok()) return ctx.status();
-    patient_key = ctx->patient_key;
-    patient_id = ctx->patient_id;
+    size_t matches = 0;
+    for (long long key : *keys) {
+      auto ctx = profiles::LoadRecordContext(tx, key, *actor);
+      if (!ctx.ok()) return ctx.status();
+      if (!wanted.empty() && wanted != ctx->patient_id && wanted != ctx->ins &&
+          wanted != "Patient/" + ctx->patient_id)
+        continue;
+      ++matches;
+      patient_key = ctx->patient_key;
+      patient_id = ctx->patient_id;
+      patient_ins = ctx->ins;
+    }
+    if (matches != 1) {
+      patient_id.clear();
+      return Status::Ok();
+    }
+    auto live = storage::LiveAppConsent(tx, patient_key, r.app.client_id);
+    if (!live.ok()) return live.status();
+    previous_consent = std::move(live).value();
     return Status::Ok();
   });
   if (!st.ok() || patient_id.empty())
-    return ErrorPage(st.code() == ErrorCode::kUnavailable ? 503 : 404,
-                     "Aucun dossier n'est ouvert à votre nom.");
+    return ErrorPage(st.ok() || st.code() != ErrorCode::kUnavailable ? 404 : 503,
+                     actor->kind == profiles::ActorKind::kGuardian && wanted.empty()
+                         ? "Indiquez le dossier de l'enfant que vous représentez (paramètre "
+                           "patient)."
+                         : "Aucun dossier n'est ouvert à votre nom.");
   // The approval becomes the Consent carnet decides app access from, written as the patient
   // through the FHIR write path (policy decision, audit, app_authorisation).
   std::string scopes = Join(r.scopes);
@@ -808,13 +982,18 @@ HttpResponse SmartServer::Decide(const HttpRequest& req) {
     return ErrorPage(written.status >= 500 ? 503 : 403,
                      "Votre autorisation n'a pas pu être enregistrée.");
   }
+  // A new approval of the same app on the same record supersedes the previous one: its
+  // Consent becomes inactive (written as the patient through the same path), rather than
+  // staying "active" while granting nothing.
+  if (previous_consent && *previous_consent != created->GetString("id"))
+    SupersedeConsent(req, session, *previous_consent, r.app.client_id);
   storage::OAuthGrantRow grant;
   grant.client_id = r.app.client_id;
   grant.redirect_uri = r.redirect_uri;
   grant.code_challenge = r.code_challenge;
   grant.patient_key = patient_key;
   grant.patient_id = patient_id;
-  grant.ins = actor->patient_ins;
+  grant.ins = patient_ins;
   grant.scopes = scopes;
   grant.consent_id = created->GetString("id");
   grant.expires_at = Now() + config_.smart_code_lifetime_s;
@@ -837,7 +1016,79 @@ HttpResponse SmartServer::Decide(const HttpRequest& req) {
   return Redirect(r.redirect_uri, {{"code", code}, {"state", r.state}});
 }
 
+void SmartServer::SupersedeConsent(const HttpRequest& req, profiles::AccessSession& session,
+                                   const std::string& consent_id, const std::string& client_id) {
+  auto call = [&](const std::string& method, const std::string& body) {
+    HttpRequest q;
+    q.method = method;
+    q.path = "/fhir/Consent/" + consent_id;
+    q.headers = {{"Accept", "application/fhir+json"}};
+    if (!body.empty()) q.headers.emplace_back("Content-Type", "application/fhir+json");
+    q.body = body;
+    q.peer = req.peer;
+    q.request_id = req.request_id;
+    q.received = req.received;
+    return fhir_.Handle(q, session);
+  };
+  HttpResponse old = call("GET", "");
+  auto consent = ParseJson(old.body);
+  if (old.status != 200 || !consent.ok() || consent->GetString("status") != "active") return;
+  // Only a Consent that names this app alone: one naming other apps keeps granting them.
+  const JsonValue* provision = consent->Find("provision");
+  const JsonValue* actors = provision ? provision->Find("actor") : nullptr;
+  if (!actors || !actors->is_array()) return;
+  for (const auto& a : actors->items()) {
+    const JsonValue* ref = a.Find("reference");
+    const JsonValue* ident = ref ? ref->Find("identifier") : nullptr;
+    if (!ident || ident->GetString("system") != profiles::kClientIdSystem ||
+        ident->GetString("value") != client_id)
+      return;
+  }
+  consent->Set("status", Str("inactive"));
+  consent->Remove("meta");
+  HttpResponse written = call("PUT", WriteJson(*consent));
+  if (written.status != 200)
+    LogEvent("smart_consent_not_superseded",
+             "Consent/" + consent_id + ": " + std::to_string(written.status) + " " + written.body);
+}
+
 // --- the token endpoint ------------------------------------------------------------------
+
+// RFC 7523 section 3 and SMART App Launch 2 (client-confidential-asymmetric): the assertion
+// is signed (RS256 or ES256, kid) by a key of the app's JWKS, iss and sub are its client_id,
+// aud the token endpoint, it expires within 5 minutes, and its jti is used only once.
+Status SmartServer::VerifyClientAssertion(const storage::AppRow& app, const std::string& assertion,
+                                          long long now) {
+  profiles::JwtVerifierOptions options;
+  options.audience = origin_ + "/oauth/token";
+  options.clock_skew_s = static_cast<int>(config_.clock_skew_s);
+  options.max_lifetime_s = 300;
+  profiles::JwtVerifier verifier(options);
+  Status keys = verifier.AddJwks(app.jwks, {app.client_id});
+  if (!keys.ok())
+    return ClientAuthFailed("the app's registered jwks is not usable: " + keys.message());
+  auto claims = verifier.VerifyClaims(assertion, now);
+  if (!claims.ok()) return ClientAuthFailed("client_assertion: " + claims.status().message());
+  if (claims->GetString("sub") != app.client_id)
+    return ClientAuthFailed("client_assertion: sub must be the client_id");
+  std::string jti = claims->GetString("jti");
+  if (jti.empty() || jti.size() > 256)
+    return ClientAuthFailed("client_assertion: a jti of 1 to 256 characters is required");
+  const JsonValue* exp = claims->Find("exp");
+  long long expires = exp ? std::atoll(exp->text().c_str()) : now;
+  bool fresh = false;
+  Status st = storage::RunInTransaction(pool_, [&](storage::Transaction& tx) -> Status {
+    // Kept beyond exp by the clock skew the verifier allows, and a margin.
+    auto used =
+        storage::UseClientAssertion(tx, app.client_id, jti, expires + config_.clock_skew_s + 60);
+    if (!used.ok()) return used.status();
+    fresh = *used;
+    return Status::Ok();
+  });
+  if (!st.ok()) return Status(ErrorCode::kUnavailable, "try again later");
+  if (!fresh) return ClientAuthFailed("client_assertion: its jti was used already (a replay)");
+  return Status::Ok();
+}
 
 HttpResponse SmartServer::Token(const HttpRequest& req) {
   TokenAttempt attempt;
@@ -894,6 +1145,23 @@ HttpResponse SmartServer::IssueToken(const HttpRequest& req, TokenAttempt& attem
   } else {
     client_id = p["client_id"];
   }
+  // private_key_jwt (RFC 7523 section 2.2): the client names itself by the assertion's iss.
+  const std::string assertion = p["client_assertion"];
+  const bool jwt_auth = !assertion.empty() || !p["client_assertion_type"].empty();
+  if (jwt_auth) {
+    attempt.client_id = client_id;
+    if (basic)
+      return OAuthError(400, "invalid_request", "one client authentication method at a time");
+    if (p["client_assertion_type"] != kJwtBearer)
+      return OAuthError(401, "invalid_client",
+                        std::string("client_assertion_type must be ") + kJwtBearer);
+    std::string claimed = UnverifiedIssuer(assertion);
+    if (claimed.empty())
+      return OAuthError(401, "invalid_client", "client_assertion is not a JWT naming its iss");
+    if (!client_id.empty() && client_id != claimed)
+      return OAuthError(401, "invalid_client", "client_id differs from the assertion's iss");
+    client_id = claimed;
+  }
   const std::string grant_type = p["grant_type"];
   attempt.client_id = client_id;
   attempt.grant_type = grant_type;
@@ -936,10 +1204,21 @@ HttpResponse SmartServer::IssueToken(const HttpRequest& req, TokenAttempt& attem
   auto app = LoadApp(pool_, client_id);
   if (!app.ok()) return OAuthError(503, "temporarily_unavailable", "try again later");
   if (client_id.empty() || !*app) return OAuthError(401, "invalid_client", "unknown client");
-  if ((*app)->client_type == "confidential") {
-    if (!basic || !SameSecret(HexSha256(secret), (*app)->secret_hash))
+  if ((*app)->client_type == "confidential" && !(*app)->jwks.empty()) {
+    if (!jwt_auth)
+      return OAuthError(401, "invalid_client",
+                        "this client authenticates with private_key_jwt (client_assertion)");
+    Status verified = VerifyClientAssertion(**app, assertion, now);
+    if (!verified.ok()) {
+      return OAuthError(
+          verified.code() == ErrorCode::kUnavailable ? 503 : 401,
+          verified.code() == ErrorCode::kUnavailable ? "temporarily_unavailable" : "invalid_client",
+          verified.message());
+    }
+  } else if ((*app)->client_type == "confidential") {
+    if (jwt_auth || !basic || !SameSecret(HexSha256(secret), (*app)->secret_hash))
       return OAuthError(401, "invalid_client", "client authentication failed");
-  } else if (basic) {
+  } else if (basic || jwt_auth) {
     return OAuthError(401, "invalid_client", "a public client does not authenticate");
   }
   std::optional<storage::OAuthGrantRow> grant = refresh_grant;
@@ -1042,6 +1321,44 @@ HttpResponse SmartServer::IssueToken(const HttpRequest& req, TokenAttempt& attem
 }
 
 HttpResponse SmartServer::Revoke(const HttpRequest& req) {
+  TokenAttempt attempt;
+  attempt.grant_type = "revoke";
+  bool revoked = false;
+  HttpResponse answer = RevokeToken(req, attempt, revoked);
+  if (answer.status >= 500) return answer;  // the store is away: no record can be written
+  // Every answer but an outage leaves its record (IHE BALP, subtype oauth-revoke): on the
+  // patient's record when the token was one of theirs, else for the operators.
+  profiles::AuditEntry e = OAuthAuditEntry(req, "oauth-revoke", attempt.client_id,
+                                           attempt.patient_key, attempt.patient_id, attempt.ins);
+  e.actor_kind = "app";
+  e.actor_id = attempt.client_id;
+  e.action = 'D';
+  if (answer.status == 200) {
+    e.outcome_desc = revoked ? "refresh token revoked"
+                             : "nothing revoked: the token is unknown, another client's or "
+                               "revoked already";
+  } else {
+    e.outcome = "4";
+    auto refused = ParseJson(answer.body);
+    e.outcome_desc = "revoke: " + (refused.ok() ? refused->GetString("error") + " " +
+                                                      refused->GetString("error_description")
+                                                : std::to_string(answer.status));
+  }
+  Status st = storage::RunInTransaction(pool_, [&](storage::Transaction& tx) -> Status {
+    auto r = profiles::AppendAuditEvent(tx, e);
+    return r.ok() ? Status::Ok() : r.status();
+  });
+  if (!st.ok()) {
+    // The revocation itself is committed: it stands, but the client is told to try again
+    // so that it is recorded (a second revocation of the same token answers 200 too).
+    LogEvent("smart_revoke_audit_failed", st.message());
+    return OAuthError(503, "temporarily_unavailable", "try again later");
+  }
+  return answer;
+}
+
+HttpResponse SmartServer::RevokeToken(const HttpRequest& req, TokenAttempt& attempt,
+                                      bool& revoked) {
   if (!IsFormBody(req))
     return OAuthError(400, "invalid_request", "the body must be application/x-www-form-urlencoded");
   auto p = Params(req, true);
@@ -1057,17 +1374,45 @@ HttpResponse SmartServer::Revoke(const HttpRequest& req) {
     secret = PercentDecode(decoded->substr(colon + 1), true);
     basic = true;
   }
+  const std::string assertion = p["client_assertion"];
+  const bool jwt_auth = !assertion.empty() || !p["client_assertion_type"].empty();
+  if (jwt_auth) {
+    std::string claimed = UnverifiedIssuer(assertion);
+    if (basic || p["client_assertion_type"] != kJwtBearer || claimed.empty() ||
+        (!client_id.empty() && client_id != claimed))
+      return OAuthError(401, "invalid_client", "malformed client assertion");
+    client_id = claimed;
+  }
+  attempt.client_id = client_id;
   auto app = LoadApp(pool_, client_id);
   if (!app.ok()) return OAuthError(503, "temporarily_unavailable", "try again later");
   if (client_id.empty() || !*app) return OAuthError(401, "invalid_client", "unknown client");
-  if ((*app)->client_type == "confidential" &&
-      (!basic || !SameSecret(HexSha256(secret), (*app)->secret_hash)))
+  if ((*app)->client_type == "confidential" && !(*app)->jwks.empty()) {
+    // The same assertion as for the token endpoint (aud: the token endpoint).
+    Status verified = jwt_auth ? VerifyClientAssertion(**app, assertion, Now())
+                               : ClientAuthFailed(
+                                     "this client authenticates with "
+                                     "private_key_jwt (client_assertion)");
+    if (!verified.ok())
+      return verified.code() == ErrorCode::kUnavailable
+                 ? OAuthError(503, "temporarily_unavailable", "try again later")
+                 : OAuthError(401, "invalid_client", verified.message());
+  } else if ((*app)->client_type == "confidential" &&
+             (jwt_auth || !basic || !SameSecret(HexSha256(secret), (*app)->secret_hash))) {
     return OAuthError(401, "invalid_client", "client authentication failed");
+  }
   std::string token = p["token"];
   if (token.empty()) return OAuthError(400, "invalid_request", "token is required");
   Status st = storage::RunInTransaction(pool_, [&](storage::Transaction& tx) -> Status {
     auto done = storage::RevokeRefreshToken(tx, profiles::Sha256Digest(token), client_id);
-    return done.ok() ? Status::Ok() : done.status();
+    if (!done.ok()) return done.status();
+    if (*done) {
+      revoked = true;
+      attempt.patient_key = (*done)->patient_key;
+      attempt.patient_id = (*done)->patient_id;
+      attempt.ins = (*done)->ins;
+    }
+    return Status::Ok();
   });
   if (!st.ok()) return OAuthError(503, "temporarily_unavailable", "try again later");
   // RFC 7009 section 2.2: 200 whether or not the token was known (an access token expires

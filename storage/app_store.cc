@@ -51,11 +51,23 @@ constexpr Statement kFindRefresh{
 constexpr Statement kRevokeRefresh{
     "oauth_refresh_revoke",
     "UPDATE oauth_refresh_token SET revoked_at = now() WHERE token_hash = $1 AND client_id = $2 "
-    "AND revoked_at IS NULL"};
+    "AND revoked_at IS NULL RETURNING client_id, patient_key, patient_id, ins, scopes, consent_id"};
 constexpr Statement kAuthorisationLive{
     "oauth_authorisation_live",
     "SELECT 1 FROM app_authorisation WHERE patient_key = $1::bigint AND client_id = $2 AND "
     "res_id = $3 AND revoked_at IS NULL"};
+
+constexpr Statement kLiveConsent{
+    "oauth_live_consent",
+    "SELECT res_id FROM app_authorisation WHERE patient_key = $1::bigint AND client_id = $2 AND "
+    "revoked_at IS NULL AND res_id IS NOT NULL"};
+
+constexpr Statement kForgetAssertions{
+    "oauth_assertion_forget", "DELETE FROM oauth_client_assertion WHERE expires_at < now()"};
+constexpr Statement kUseAssertion{
+    "oauth_assertion_use",
+    "INSERT INTO oauth_client_assertion (client_id, jti, expires_at) VALUES ($1, $2, "
+    "to_timestamp($3::bigint)) ON CONFLICT DO NOTHING"};
 
 AppRow AppOf(const PgResult& r, int i) {
   AppRow a;
@@ -163,11 +175,37 @@ Result<std::optional<OAuthGrantRow>> FindLiveRefreshToken(Transaction& tx,
   return std::optional<OAuthGrantRow>(std::move(g));
 }
 
-Result<bool> RevokeRefreshToken(Transaction& tx, const std::string& token_hash,
-                                const std::string& client_id) {
+Result<std::optional<OAuthGrantRow>> RevokeRefreshToken(Transaction& tx,
+                                                        const std::string& token_hash,
+                                                        const std::string& client_id) {
   auto r = tx.Run(kRevokeRefresh, {SqlParam::Bytes(token_hash), SqlParam::Text(client_id)});
   if (!r.ok()) return r.status();
+  if (r->rows() == 0) return std::optional<OAuthGrantRow>();
+  OAuthGrantRow g;
+  g.client_id = r->GetString(0, 0);
+  g.patient_key = r->GetInt(0, 1);
+  g.patient_id = r->GetString(0, 2);
+  g.ins = r->GetString(0, 3);
+  g.scopes = r->GetString(0, 4);
+  g.consent_id = r->GetString(0, 5);
+  return std::optional<OAuthGrantRow>(std::move(g));
+}
+
+Result<bool> UseClientAssertion(Transaction& tx, const std::string& client_id,
+                                const std::string& jti, long long expires_at) {
+  auto forgot = tx.Run(kForgetAssertions, {});
+  if (!forgot.ok()) return forgot.status();
+  auto r = tx.Run(kUseAssertion, {SqlParam::Text(client_id), SqlParam::Text(jti), Int(expires_at)});
+  if (!r.ok()) return r.status();
   return r->affected() > 0;
+}
+
+Result<std::optional<std::string>> LiveAppConsent(Transaction& tx, long long patient_key,
+                                                  const std::string& client_id) {
+  auto r = tx.Run(kLiveConsent, {Int(patient_key), SqlParam::Text(client_id)});
+  if (!r.ok()) return r.status();
+  if (r->rows() == 0) return std::optional<std::string>();
+  return std::optional<std::string>(r->GetString(0, 0));
 }
 
 Result<bool> AppAuthorisationLive(Transaction& tx, long long patient_key,

@@ -24,7 +24,7 @@ struct AppRow {
   std::string scopes;       // space-separated
   std::string client_type;  // "public" or "confidential"
   std::string secret_hash;  // hex SHA-256 of the client secret (confidential); empty: none
-  std::string jwks;
+  std::string jwks;         // public keys (JWKS) of a private_key_jwt client; empty: none
   std::string updated_at;
 };
 
@@ -60,9 +60,18 @@ Status InsertRefreshToken(Transaction& tx, const std::string& token_hash, const 
 Result<std::optional<OAuthGrantRow>> FindLiveRefreshToken(Transaction& tx,
                                                           const std::string& token_hash,
                                                           long long now);
-// Revokes one refresh token (RFC 7009), for `client_id` only; false when there was none.
-Result<bool> RevokeRefreshToken(Transaction& tx, const std::string& token_hash,
-                                const std::string& client_id);
+// Revokes one refresh token (RFC 7009), for `client_id` only: the grant it carried, nullopt
+// when there was none (unknown, another client's, or revoked already).
+Result<std::optional<OAuthGrantRow>> RevokeRefreshToken(Transaction& tx,
+                                                        const std::string& token_hash,
+                                                        const std::string& client_id);
+// Records the use of client assertion `jti` of `client_id` (valid until `expires_at`,
+// seconds since the epoch), forgetting the expired ones: false when it was used already.
+Result<bool> UseClientAssertion(Transaction& tx, const std::string& client_id,
+                                const std::string& jti, long long expires_at);
+// The Consent (its id) through which `client_id` is authorised on the record, if it is.
+Result<std::optional<std::string>> LiveAppConsent(Transaction& tx, long long patient_key,
+                                                  const std::string& client_id);
 // Whether app_authorisation still holds the grant of Consent `consent_id` for `client_id`.
 Result<bool> AppAuthorisationLive(Transaction& tx, long long patient_key,
                                   const std::string& client_id, const std::string& consent_id);

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "base/http.h"
 #include "base/json.h"
 #include "base/strings.h"
 #include "mapping/cda_header.h"
@@ -599,13 +600,151 @@ TEST_F(MessagingTest, CopyToThePatientByFhirCreateAndByMhd) {
   for (const auto& m : after_mhd.Find("entry")->items())
     if (WriteJson(m).find("\"url\":\"Binary/") != std::string::npos) mhd_copy = WriteJson(m);
   ASSERT_FALSE(mhd_copy.empty()) << WriteJson(after_mhd);
-  // The url names the Binary stored by the transaction (read here by its depositor: a Binary
-  // without securityContext is not yet readable by the patient, see README).
+  // The url names the Binary stored by the transaction; the transaction gave it its
+  // document as securityContext, so it is read as the document is: by its depositor and by
+  // the patient, who opens what the message names; not by a professional outside the care
+  // team (404, as for what does not exist).
   std::string url = mhd_copy.substr(mhd_copy.find("\"url\":\"Binary/") + 7);
   url = url.substr(0, url.find('"'));
   auto bin = As("lab", "GET", "/fhir/" + url, "", "Accept: application/fhir+json");
   ASSERT_EQ(bin.status, 200) << bin.body;
   EXPECT_NE(bin.body.find(Base64Encode("TSH 2.3 mUI/L")), std::string::npos) << bin.body;
+  std::string mhd_doc;
+  JsonValue mhd_answer = Parse(mhd.body);
+  for (const auto& entry : mhd_answer.Find("entry")->items()) {
+    std::string location = entry.Find("response")->GetString("location");
+    size_t at = location.find("DocumentReference/");
+    if (at != std::string::npos) mhd_doc = location.substr(at, location.find("/_history") - at);
+  }
+  ASSERT_FALSE(mhd_doc.empty()) << mhd.body.substr(0, 1500);
+  EXPECT_NE(bin.body.find(R"("securityContext":{"reference":")" + mhd_doc + "\""),
+            std::string::npos)
+      << bin.body;
+  auto patient_bin = As("patient", "GET", "/fhir/" + url, "", "Accept: application/fhir+json");
+  ASSERT_EQ(patient_bin.status, 200) << patient_bin.body;
+  EXPECT_NE(patient_bin.body.find(Base64Encode("TSH 2.3 mUI/L")), std::string::npos);
+  auto patient_native = As("patient", "GET", "/fhir/" + url, "", "Accept: text/plain");
+  ASSERT_EQ(patient_native.status, 200) << patient_native.body;
+  EXPECT_EQ(patient_native.body, "TSH 2.3 mUI/L");
+  auto stranger = As("outsider", "GET", "/fhir/" + url, "", "Accept: application/fhir+json");
+  EXPECT_EQ(stranger.status, 404) << stranger.body;
+  auto missing =
+      As("outsider", "GET", "/fhir/Binary/" + NewUuid(), "", "Accept: application/fhir+json");
+  EXPECT_EQ(missing.status, 404);
+}
+
+// The copy-to-patient extension is published by carnet at start-up as a StructureDefinition
+// (dossier/data/): read by id and found by its canonical url by any signed-in party, and not
+// written again by a gateway that starts on the same database (same version).
+TEST_F(MessagingTest, CopyToPatientExtensionIsPublished) {
+  const std::string url = "https://carnet.example.org/fhir/StructureDefinition/copy-to-patient";
+  auto read = As("patient", "GET", "/fhir/StructureDefinition/copy-to-patient");
+  ASSERT_EQ(read.status, 200) << read.body.substr(0, 600);
+  JsonValue sd = Parse(read.body);
+  EXPECT_EQ(sd.GetString("url"), url);
+  EXPECT_EQ(sd.GetString("type"), "Extension");
+  EXPECT_EQ(sd.GetString("status"), "active");
+  EXPECT_NE(read.body.find("\"expression\":\"DocumentReference\""), std::string::npos);
+  EXPECT_NE(read.body.find("\"code\":\"boolean\""), std::string::npos);
+  std::string version = sd.Find("meta")->GetString("versionId");
+  auto found = As("doctor", "GET",
+                  "/fhir/StructureDefinition?url=" + PercentEncode(url) + "&_total=accurate");
+  ASSERT_EQ(found.status, 200) << found.body.substr(0, 600);
+  EXPECT_EQ(Total(found), 1) << found.body.substr(0, 600);
+  EXPECT_NE(found.body.find("/StructureDefinition/copy-to-patient"), std::string::npos);
+  // A second gateway on the same database finds it published already.
+  GatewayProcess second;
+  ASSERT_TRUE(second.WaitHealthy()) << second.Log();
+  EXPECT_EQ(second.Log().find("definitions_published"), std::string::npos) << second.Log();
+  auto again = As("patient", "GET", "/fhir/StructureDefinition/copy-to-patient");
+  ASSERT_EQ(again.status, 200);
+  EXPECT_EQ(Parse(again.body).Find("meta")->GetString("versionId"), version);
+}
+
+// Apps reach the mailbox only through SMART scopes on Communication, granted both by the
+// token and by the patient's authorisation (Consent): with patient/Communication.rs and .c an
+// app reads the patient's messages and writes to the care team in the patient's name, as the
+// patient would (not to a stranger); with Observation scopes only, or scopes the patient did
+// not authorise, it finds no message, reads none (404) and sends none (403).
+TEST_F(MessagingTest, AppsReachTheMailboxOnlyWithCommunicationScopes) {
+  std::string first = FirstMessage();
+  ASSERT_FALSE(first.empty());
+  auto consent = [&](const std::string& client, const std::string& scopes) {
+    return R"({"resourceType":"Consent","extension":[{"url":"https://carnet.example.org/fhir/StructureDefinition/smart-scopes","valueString":")" +
+           scopes +
+           R"("}],"status":"active","scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},)"
+           R"("category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],"patient":{"reference":"Patient/)" +
+           pid_ +
+           R"("},"policyRule":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"OPTIN"}]},)"
+           R"("provision":{"type":"permit","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},)"
+           R"("reference":{"identifier":{"system":"urn:ietf:params:oauth:client-id","value":")" +
+           client + R"("}}}]}})";
+  };
+  const std::string mail_app = "msgapp-" + run_, obs_app = "obsapp-" + run_,
+                    greedy_app = "greedyapp-" + run_;
+  Must(As("patient", "POST", "/fhir/Consent",
+          consent(mail_app, "patient/Communication.rs patient/Communication.c")),
+       201, "mail app consent");
+  Must(As("patient", "POST", "/fhir/Consent", consent(obs_app, "patient/Observation.rs")), 201,
+       "observation app consent");
+  Must(As("patient", "POST", "/fhir/Consent", consent(greedy_app, "patient/Observation.rs")), 201,
+       "consent without messages");
+  auto app_token = [&](const std::string& client, const std::string& scope) {
+    return Token({"--actor", "app", "--client-id", client, "--patient", ins_, "--patient-id", pid_,
+                  "--scope", scope});
+  };
+  tokens_["mail-app"] = app_token(mail_app, "patient/Communication.rs patient/Communication.c");
+  tokens_["obs-app"] = app_token(obs_app, "patient/Observation.rs");
+  // Its token asks for messages, the patient did not authorise them.
+  tokens_["greedy-app"] = app_token(
+      greedy_app, "patient/Observation.rs patient/Communication.rs patient/Communication.c");
+
+  // Reading: the app with the scopes sees what the patient sees.
+  long long patient_total =
+      Total(As("patient", "GET", "/fhir/Communication?patient=" + pid_ + "&_total=accurate"));
+  ASSERT_GT(patient_total, 0);
+  auto listed = As("mail-app", "GET", "/fhir/Communication?patient=" + pid_ + "&_total=accurate");
+  ASSERT_EQ(listed.status, 200) << listed.body.substr(0, 600);
+  EXPECT_EQ(Total(listed), patient_total) << listed.body.substr(0, 600);
+  auto read = As("mail-app", "GET", "/fhir/Communication/" + first);
+  EXPECT_EQ(read.status, 200) << read.body.substr(0, 600);
+  EXPECT_NE(read.body.find("Vos résultats sont normaux."), std::string::npos);
+  // Without the scopes (token or Consent): nothing found, 404 by id, as for what does not
+  // exist.
+  for (const char* who : {"obs-app", "greedy-app"}) {
+    auto none = As(who, "GET", "/fhir/Communication?patient=" + pid_ + "&_total=accurate");
+    EXPECT_TRUE(none.status == 200 || none.status == 403) << who << " " << none.body;
+    if (none.status == 200) {
+      EXPECT_EQ(Total(none), 0) << who << " " << none.body.substr(0, 600);
+    }
+    auto by_id = As(who, "GET", "/fhir/Communication/" + first);
+    EXPECT_EQ(by_id.status, 404) << who << " " << by_id.body;
+    EXPECT_EQ(As(who, "GET", "/fhir/Communication/" + NewUuid()).status, 404) << who;
+  }
+
+  // Sending: in the patient's name to the doctor who wrote (the care team).
+  std::string reply = Message(pid_, PatientRef(pid_), Professional(doctor_, "Dr Jérôme Dupré"),
+                              "Réponse envoyée par mon application.");
+  auto sent = As("mail-app", "POST", "/fhir/Communication", reply);
+  ASSERT_EQ(sent.status, 201) << sent.body.substr(0, 800);
+  std::string sent_id = Parse(sent.body).GetString("id");
+  auto doctor_sees = As("doctor", "GET", "/fhir/Communication/" + sent_id);
+  EXPECT_EQ(doctor_sees.status, 200) << doctor_sees.body.substr(0, 400);
+  // Not to a stranger, as the patient may not.
+  auto stranger = As("mail-app", "POST", "/fhir/Communication",
+                     Message(pid_, PatientRef(pid_), Professional(outsider_, "Dr X"), "Bonjour"));
+  EXPECT_EQ(stranger.status, 403) << stranger.body.substr(0, 400);
+  // Not in another's name.
+  auto forged = As("mail-app", "POST", "/fhir/Communication",
+                   Message(pid_, Professional(doctor_, "Dr Jérôme Dupré"), PatientRef(pid_), "x"));
+  EXPECT_EQ(forged.status, 403) << forged.body.substr(0, 400);
+  // Without the c scope (token or Consent): refused, nothing stored.
+  long long before = Count("SELECT count(*) FROM resource WHERE res_type = 'Communication'");
+  for (const char* who : {"obs-app", "greedy-app"}) {
+    auto refused = As(who, "POST", "/fhir/Communication", reply);
+    EXPECT_EQ(refused.status, 403) << who << " " << refused.body.substr(0, 400);
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM resource WHERE res_type = 'Communication'"), before);
 }
 
 }  // namespace

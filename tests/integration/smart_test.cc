@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -126,6 +128,15 @@ class SmartTest : public ::testing::Test {
   // The authorize step done by hand, approving `scopes`: the code.
   static std::string Approve(const std::string& client_id, const std::string& challenge,
                              const std::string& scopes) {
+    auto r = Authorize(PatientToken(), client_id, challenge, scopes, {});
+    EXPECT_EQ(r.status, 302) << r.body;
+    EXPECT_EQ(LocationParam(r, "state"), "st-" + run_);
+    return LocationParam(r, "code");
+  }
+  // The approval posted with `login` (a patient's or a guardian's token) and `extra` fields.
+  static HttpResult Authorize(const std::string& login, const std::string& client_id,
+                              const std::string& challenge, const std::string& scopes,
+                              const std::vector<std::pair<std::string, std::string>>& extra) {
     std::vector<std::pair<std::string, std::string>> form = {
         {"response_type", "code"},
         {"client_id", client_id},
@@ -136,11 +147,8 @@ class SmartTest : public ::testing::Test {
         {"aud", gateway_->base_url() + "/fhir"},
         {"decision", "approve"}};
     for (const auto& s : SplitWords(scopes)) form.push_back({"scope", s});
-    auto r = Raw("POST", "/oauth/authorize", {"Authorization: Bearer " + PatientToken(), kForm},
-                 Query(form));
-    EXPECT_EQ(r.status, 302) << r.body;
-    EXPECT_EQ(LocationParam(r, "state"), "st-" + run_);
-    return LocationParam(r, "code");
+    for (const auto& e : extra) form.push_back(e);
+    return Raw("POST", "/oauth/authorize", {"Authorization: Bearer " + login, kForm}, Query(form));
   }
   static std::vector<std::string> SplitWords(const std::string& s) {
     std::vector<std::string> out;
@@ -228,7 +236,7 @@ TEST_F(SmartTest, CatalogueKeptByOperatorsListedToAll) {
   auto listed = Raw("GET", "/apps");
   ASSERT_EQ(listed.status, 200);
   EXPECT_NE(listed.body.find("\"client_id\":\"" + id + "\""), std::string::npos) << listed.body;
-  EXPECT_EQ(listed.body.find("secret"), std::string::npos);
+  EXPECT_EQ(listed.body.find("\"client_secret\""), std::string::npos);
   auto gone = Raw("DELETE", "/apps/" + id, {"Authorization: Bearer " + Operator()});
   EXPECT_EQ(gone.status, 204) << gone.body;
   EXPECT_EQ(Raw("GET", "/apps/" + id).status, 404);
@@ -535,6 +543,378 @@ TEST_F(SmartTest, ConfidentialClientIdTokenAndRevocation) {
   EXPECT_EQ(
       Raw("POST", "/oauth/revoke", {kForm, Basic(id, secret)}, Query({{"token", refresh}})).status,
       200);
+}
+
+// RFC 7009 revocation leaves its record in the access history (IHE BALP, subtype
+// oauth-revoke of https://carnet.example.org/fhir/CodeSystem/oauth-step): on the patient's
+// record when a refresh token of theirs is revoked (read back by the patient), for the
+// operators when the token is unknown, and the refusal of an unknown client with its reason.
+TEST_F(SmartTest, RevocationIsAudited) {
+  std::string id = "revoke-" + run_;
+  Register(id, "launch/patient patient/Observation.rs offline_access");
+  std::string verifier = RandomHex(32);
+  std::string code =
+      Approve(id, Challenge(verifier), "launch/patient patient/Observation.rs offline_access");
+  auto token = Exchange(id, code, verifier);
+  ASSERT_EQ(token.status, 200) << token.body;
+  std::string refresh = Parse(token.body).GetString("refresh_token");
+  ASSERT_FALSE(refresh.empty()) << token.body;
+  auto count = [](const std::string& where) -> long long {
+    auto conn = storage::Connection::Open(TestDbConninfo());
+    if (!conn.ok()) return -1;
+    auto r = (*conn)->RunDynamic(
+        "SELECT count(*) FROM audit_event WHERE content LIKE '%\"oauth-revoke\"%' AND " + where,
+        {});
+    return r.ok() ? r->GetInt(0, 0) : -1;
+  };
+  const std::string mine = "actor_id = '" + id + "'";
+  long long recordless = count(mine + " AND patient_key IS NULL");
+  ASSERT_EQ(recordless, 0);
+  auto revoked =
+      Raw("POST", "/oauth/revoke", {kForm}, Query({{"token", refresh}, {"client_id", id}}));
+  ASSERT_EQ(revoked.status, 200) << revoked.body;
+  auto again =
+      Raw("POST", "/oauth/revoke", {kForm}, Query({{"token", refresh}, {"client_id", id}}));
+  ASSERT_EQ(again.status, 200) << again.body;  // nothing left to revoke: kept for operators
+  auto stranger = Raw("POST", "/oauth/revoke", {kForm},
+                      Query({{"token", refresh}, {"client_id", "no-such-app-" + run_}}));
+  EXPECT_EQ(stranger.status, 401) << stranger.body;
+  EXPECT_EQ(count(mine + " AND patient_key IS NULL AND outcome = '0'"), 1);
+  EXPECT_EQ(count("actor_id = 'no-such-app-" + run_ + "' AND outcome = '4' AND content LIKE " +
+                  "'%invalid_client%'"),
+            1);
+  // The patient reads the revocation of their app's token in their access history.
+  auto history = Fhir(PatientToken(), "GET", "AuditEvent?patient=" + patient_id_ + "&_count=500");
+  ASSERT_EQ(history.status, 200) << history.body.substr(0, 400);
+  int seen = 0;
+  JsonValue listed = Parse(history.body);
+  const JsonValue* entries = listed.Find("entry");
+  ASSERT_TRUE(entries && entries->is_array());
+  for (const auto& e : entries->items()) {
+    std::string text = WriteJson(*e.Find("resource"));
+    if (text.find("\"" + id + "\"") == std::string::npos ||
+        text.find("\"oauth-revoke\"") == std::string::npos)
+      continue;
+    ++seen;
+    EXPECT_EQ(e.Find("resource")->GetString("outcome"), "0") << text;
+    EXPECT_NE(text.find("Token revocation"), std::string::npos) << text;
+    EXPECT_NE(text.find("refresh token revoked"), std::string::npos) << text;
+  }
+  EXPECT_EQ(seen, 1);
+}
+
+// A guardian approves an app for the child they represent (`patient` names the child's
+// record): the Consent is filed in the child's record, the token's `patient` is the child and
+// the app reads the child's Observations; a record the guardian does not represent (their
+// own patient's, here) is refused with a page, never a code.
+TEST_F(SmartTest, GuardianApprovesAnAppForTheirChild) {
+  std::string child = "smart-child-" + run_;
+  std::string child_ins =
+      "2" + std::to_string(100000000000LL + std::stoll(RandomHex(5), nullptr, 16) * 10 + 3);
+  Must(Fhir(Operator(), "PUT", "Patient/" + child,
+            R"({"resourceType":"Patient","id":")" + child + R"(",)" + kDiv +
+                R"(,"identifier":[{"system":")" + kInsSystem + R"(","value":")" + child_ins +
+                R"("}],"birthDate":"2016-03-02"})"),
+       201, "child's record");
+  Must(
+      Fhir(
+          Lab(), "PUT", "Observation/smart-child-obs-" + run_,
+          R"({"resourceType":"Observation","id":"smart-child-obs-)" + run_ + R"(",)" + kDiv +
+              R"(,"status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"vital-signs"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"29463-7"}]},"subject":{"reference":"Patient/)" +
+              child +
+              R"("},"effectiveDateTime":"2026-11-02","valueQuantity":{"value":31,"unit":"kg","system":"http://unitsofmeasure.org","code":"kg"}})"),
+      201, "child's observation");
+  std::string guardian =
+      Token({"--actor", "guardian", "--id", "guard-smart-" + run_, "--guardian-of", child_ins});
+  std::string id = "child-app-" + run_;
+  Register(id, "launch/patient patient/Observation.rs");
+  std::string verifier = RandomHex(32);
+  // The page carries the child's record through the form.
+  auto page =
+      Raw("GET", "/oauth/authorize?" + Query({{"response_type", "code"},
+                                              {"client_id", id},
+                                              {"redirect_uri", redirect_uri_},
+                                              {"state", "s"},
+                                              {"scope", "launch/patient patient/Observation.rs"},
+                                              {"code_challenge", Challenge(verifier)},
+                                              {"code_challenge_method", "S256"},
+                                              {"patient", child}}));
+  ASSERT_EQ(page.status, 200) << page.body;
+  EXPECT_NE(page.body.find("name=\"patient\" value=\"" + child + "\""), std::string::npos);
+  // Not a record the guardian represents: a page, no code.
+  auto other = Authorize(guardian, id, Challenge(verifier), "launch/patient patient/Observation.rs",
+                         {{"patient", patient_id_}});
+  EXPECT_EQ(other.status, 404) << other.body;
+  EXPECT_EQ(other.headers.count("location"), 0u);
+  // The child's record.
+  auto approved = Authorize(guardian, id, Challenge(verifier),
+                            "launch/patient patient/Observation.rs", {{"patient", child}});
+  ASSERT_EQ(approved.status, 302) << approved.body;
+  std::string code = LocationParam(approved, "code");
+  ASSERT_FALSE(code.empty());
+  auto token = Exchange(id, code, verifier);
+  ASSERT_EQ(token.status, 200) << token.body;
+  EXPECT_EQ(Parse(token.body).GetString("patient"), child);
+  std::string access = Parse(token.body).GetString("access_token");
+  auto obs = Fhir(access, "GET", "Observation?patient=" + child + "&_total=accurate");
+  ASSERT_EQ(obs.status, 200) << obs.body;
+  EXPECT_NE(obs.body.find("smart-child-obs-" + run_), std::string::npos) << obs.body;
+  // Only the child's: the app was not let into the guardian's other patient's record.
+  EXPECT_EQ(Fhir(access, "GET", "Observation/smart-vs-" + run_).status, 404);
+  // The approval is a Consent of the child's record, which the guardian reads.
+  auto consents = Fhir(guardian, "GET", "Consent?patient=" + child);
+  ASSERT_EQ(consents.status, 200) << consents.body;
+  EXPECT_NE(consents.body.find("\"" + id + "\""), std::string::npos) << consents.body;
+}
+
+// A second approval of the same app by the same patient supersedes the first: the older
+// Consent becomes inactive (not left "active" granting nothing), the newer one is the only
+// active one and its token works.
+TEST_F(SmartTest, ASecondApprovalSupersedesTheFirst) {
+  std::string id = "twice-" + run_;
+  Register(id, "launch/patient patient/Observation.rs offline_access");
+  auto consents_of_app = [&]() {
+    std::vector<std::pair<std::string, std::string>> out;  // id, status
+    auto list = Fhir(PatientToken(), "GET", "Consent?patient=" + patient_id_ + "&_count=200");
+    EXPECT_EQ(list.status, 200) << list.body;
+    JsonValue listed = Parse(list.body);
+    const JsonValue* entries = listed.Find("entry");
+    if (!entries || !entries->is_array()) return out;
+    for (const auto& e : entries->items()) {
+      const JsonValue* c = e.Find("resource");
+      if (WriteJson(*c).find("\"" + id + "\"") == std::string::npos) continue;
+      out.emplace_back(c->GetString("id"), c->GetString("status"));
+    }
+    return out;
+  };
+  std::string v1 = RandomHex(32);
+  std::string code1 =
+      Approve(id, Challenge(v1), "launch/patient patient/Observation.rs offline_access");
+  auto t1 = Exchange(id, code1, v1);
+  ASSERT_EQ(t1.status, 200) << t1.body;
+  auto first = consents_of_app();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].second, "active");
+  std::string v2 = RandomHex(32);
+  std::string code2 = Approve(id, Challenge(v2), "launch/patient patient/Observation.rs");
+  auto t2 = Exchange(id, code2, v2);
+  ASSERT_EQ(t2.status, 200) << t2.body;
+  auto both = consents_of_app();
+  ASSERT_EQ(both.size(), 2u);
+  int active = 0;
+  for (const auto& [cid, status] : both) {
+    if (cid == first[0].first) {
+      EXPECT_EQ(status, "inactive") << cid;
+    }
+    if (status == "active") ++active;
+  }
+  EXPECT_EQ(active, 1);
+  // The newer approval's token reads; the older one's refresh token is refused.
+  EXPECT_EQ(
+      Fhir(Parse(t2.body).GetString("access_token"), "GET", "Observation/smart-vs-" + run_).status,
+      200);
+  auto stale = Refresh(id, Parse(t1.body).GetString("refresh_token"));
+  EXPECT_EQ(stale.status, 400) << stale.body;
+}
+
+// CORS for browser apps: real preflight requests (OPTIONS with Origin and
+// Access-Control-Request-Method) to the token endpoint, the discovery document and /fhir are
+// answered 204 with Access-Control-Allow-Origin for the origin of a catalogue app's redirect
+// URI, 403 without it for any other origin; the answers themselves carry the header only for
+// the allowed origin; the CapabilityStatement says cors.
+TEST_F(SmartTest, CorsForTheOriginsOfTheCatalogue) {
+  std::string id = "cors-" + run_;
+  Register(id, "launch/patient patient/Observation.rs");
+  const std::string allowed = "http://127.0.0.1:" + std::to_string(redirect_port_);
+  const std::string other = "https://evil.example";
+  auto preflight = [&](const std::string& path, const std::string& origin,
+                       const std::string& method) {
+    return Raw("OPTIONS", path,
+               {"Origin: " + origin, "Access-Control-Request-Method: " + method,
+                "Access-Control-Request-Headers: authorization, content-type"});
+  };
+  for (auto [path, method] : {std::pair{"/oauth/token", "POST"}, std::pair{"/oauth/revoke", "POST"},
+                              std::pair{"/.well-known/smart-configuration", "GET"},
+                              std::pair{"/fhir/Observation", "GET"}, std::pair{"/fhir", "POST"}}) {
+    auto ok = preflight(path, allowed, method);
+    EXPECT_EQ(ok.status, 204) << path << " " << ok.body;
+    EXPECT_EQ(ok.headers["access-control-allow-origin"], allowed) << path;
+    EXPECT_NE(ok.headers["access-control-allow-methods"].find(method), std::string::npos) << path;
+    EXPECT_NE(AsciiLower(ok.headers["access-control-allow-headers"]).find("authorization"),
+              std::string::npos)
+        << path;
+    auto refused = preflight(path, other, method);
+    EXPECT_EQ(refused.status, 403) << path;
+    EXPECT_EQ(refused.headers.count("access-control-allow-origin"), 0u) << path;
+  }
+  // The answers: the header for the allowed origin only.
+  auto config = Raw("GET", "/.well-known/smart-configuration", {"Origin: " + allowed});
+  ASSERT_EQ(config.status, 200);
+  EXPECT_EQ(config.headers["access-control-allow-origin"], allowed);
+  EXPECT_NE(config.headers["vary"].find("Origin"), std::string::npos);
+  auto stranger = Raw("GET", "/.well-known/smart-configuration", {"Origin: " + other});
+  EXPECT_EQ(stranger.headers.count("access-control-allow-origin"), 0u);
+  auto token_error = Raw("POST", "/oauth/token", {kForm, "Origin: " + allowed},
+                         Query({{"grant_type", "authorization_code"}, {"code", "x"}}));
+  EXPECT_EQ(token_error.headers["access-control-allow-origin"], allowed);
+  auto fhir = Raw("GET", "/fhir/Observation?patient=" + patient_id_,
+                  {"Origin: " + allowed, "Authorization: Bearer " + PatientToken()});
+  EXPECT_EQ(fhir.status, 200);
+  EXPECT_EQ(fhir.headers["access-control-allow-origin"], allowed);
+  // The authorize page is a navigation, not a CORS resource.
+  auto page = preflight("/oauth/authorize", allowed, "POST");
+  EXPECT_EQ(page.headers.count("access-control-allow-origin"), 0u);
+  auto meta = Raw("GET", "/fhir/metadata");
+  EXPECT_NE(meta.body.find("\"cors\":true"), std::string::npos);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// A confidential client authenticating with private_key_jwt (RFC 7523): its keys are made
+// here by the openssl command (RSA 2048 and EC P-256), registered as a JWKS of public keys;
+// a client assertion signed by the openssl command (RS256) gets the tokens, the same
+// assertion a second time (its jti) is refused, an ES256 assertion works, and a wrong
+// audience, an unregistered key, an expired assertion or no assertion are refused 401
+// invalid_client. The discovery document advertises the method.
+TEST_F(SmartTest, PrivateKeyJwtClient) {
+  auto config = Raw("GET", "/.well-known/smart-configuration");
+  ASSERT_EQ(config.status, 200);
+  EXPECT_NE(config.body.find("\"private_key_jwt\""), std::string::npos) << config.body;
+  EXPECT_NE(config.body.find("\"client-confidential-asymmetric\""), std::string::npos);
+
+  std::string dir = ::testing::TempDir() + "/pkjwt-" + run_;
+  std::filesystem::create_directories(dir);
+  ASSERT_EQ(std::system(("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out '" +
+                         dir + "/rsa.pem' 2>/dev/null && openssl genpkey -algorithm EC -pkeyopt " +
+                         "ec_paramgen_curve:P-256 -out '" + dir + "/ec.pem' 2>/dev/null && " +
+                         "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out '" +
+                         dir + "/stranger.pem' 2>/dev/null")
+                            .c_str()),
+            0);
+  auto rsa = profiles::SigningKey::FromPem(ReadFile(dir + "/rsa.pem"));
+  auto ec = profiles::SigningKey::FromPem(ReadFile(dir + "/ec.pem"));
+  auto stranger = profiles::SigningKey::FromPem(ReadFile(dir + "/stranger.pem"));
+  ASSERT_TRUE(rsa.ok() && ec.ok() && stranger.ok());
+  JsonValue rsa_jwk = Parse(rsa->JwksJson()).Find("keys")->items()[0];
+  JsonValue ec_jwk = Parse(ec->JwksJson()).Find("keys")->items()[0];
+  std::string rsa_kid = rsa_jwk.GetString("kid");
+  JsonValue keys = JsonValue::Array();
+  keys.Append(rsa_jwk);
+  keys.Append(ec_jwk);
+  JsonValue jwks = JsonValue::Object();
+  jwks.Set("keys", std::move(keys));
+
+  std::string id = "pkjwt-" + run_;
+  const std::string scopes = "launch/patient offline_access patient/Observation.rs";
+  std::string app = AppJson(id, scopes);
+  std::string confidential =
+      R"("client_type":"confidential","token_endpoint_auth_method":"private_key_jwt","jwks":)" +
+      WriteJson(jwks);
+  app.replace(app.find(R"("client_type":"public")"), 22, confidential);
+  // A JWKS holding a private key is refused.
+  std::string leaked = app;
+  leaked.replace(leaked.find(R"("kty":"EC")"), 10, R"("kty":"EC","d":"c2VjcmV0")");
+  auto refused =
+      Raw("POST", "/apps",
+          {"Authorization: Bearer " + Operator(), "Content-Type: application/json"}, leaked);
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  auto made = Raw("POST", "/apps",
+                  {"Authorization: Bearer " + Operator(), "Content-Type: application/json"}, app);
+  ASSERT_EQ(made.status, 201) << made.body;
+  EXPECT_NE(made.body.find("\"token_endpoint_auth_method\":\"private_key_jwt\""),
+            std::string::npos);
+
+  const std::string aud = gateway_->base_url() + "/oauth/token";
+  auto claims = [&](const std::string& audience, long long exp_in) {
+    JsonValue c = JsonValue::Object();
+    long long now = std::time(nullptr);
+    c.Set("iss", JsonValue::String(id));
+    c.Set("sub", JsonValue::String(id));
+    c.Set("aud", JsonValue::String(audience));
+    c.Set("iat", JsonValue::Number(std::to_string(now)));
+    c.Set("exp", JsonValue::Number(std::to_string(now + exp_in)));
+    c.Set("jti", JsonValue::String(RandomHex(16)));
+    return c;
+  };
+  // RS256 signed by the openssl command itself.
+  auto openssl_rs256 = [&](const JsonValue& c) {
+    std::string input =
+        profiles::Base64UrlEncode(R"({"alg":"RS256","typ":"JWT","kid":")" + rsa_kid + R"("})") +
+        "." + profiles::Base64UrlEncode(WriteJson(c));
+    std::ofstream(dir + "/input") << input;
+    EXPECT_EQ(std::system(("openssl dgst -sha256 -sign '" + dir + "/rsa.pem' -out '" + dir +
+                           "/sig' '" + dir + "/input'")
+                              .c_str()),
+              0);
+    return input + "." + profiles::Base64UrlEncode(ReadFile(dir + "/sig"));
+  };
+  auto with_assertion = [&](std::vector<std::pair<std::string, std::string>> form,
+                            const std::string& assertion) {
+    form.push_back(
+        {"client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"});
+    form.push_back({"client_assertion", assertion});
+    return Raw("POST", "/oauth/token", {kForm}, Query(form));
+  };
+  std::string verifier = RandomHex(32);
+  std::string code = Approve(id, Challenge(verifier), scopes);
+  ASSERT_FALSE(code.empty());
+  std::vector<std::pair<std::string, std::string>> exchange = {{"grant_type", "authorization_code"},
+                                                               {"code", code},
+                                                               {"redirect_uri", redirect_uri_},
+                                                               {"code_verifier", verifier}};
+  // No assertion (the client_id alone): refused, the code not burnt.
+  auto bare = Raw("POST", "/oauth/token", {kForm},
+                  Query({{"grant_type", "authorization_code"},
+                         {"code", code},
+                         {"redirect_uri", redirect_uri_},
+                         {"client_id", id},
+                         {"code_verifier", verifier}}));
+  EXPECT_EQ(bare.status, 401) << bare.body;
+  auto wrong_aud = with_assertion(exchange, openssl_rs256(claims("https://elsewhere/token", 120)));
+  EXPECT_EQ(wrong_aud.status, 401) << wrong_aud.body;
+  auto other_key = stranger->Sign(claims(aud, 120));
+  ASSERT_TRUE(other_key.ok());
+  auto unregistered = with_assertion(exchange, *other_key);
+  EXPECT_EQ(unregistered.status, 401) << unregistered.body;
+  EXPECT_EQ(Parse(unregistered.body).GetString("error"), "invalid_client");
+  auto expired = with_assertion(exchange, openssl_rs256(claims(aud, -600)));
+  EXPECT_EQ(expired.status, 401) << expired.body;
+  auto too_long = with_assertion(exchange, openssl_rs256(claims(aud, 3600)));
+  EXPECT_EQ(too_long.status, 401) << too_long.body;
+
+  std::string assertion = openssl_rs256(claims(aud, 120));
+  auto good = with_assertion(exchange, assertion);
+  ASSERT_EQ(good.status, 200) << good.body;
+  EXPECT_EQ(Parse(good.body).GetString("patient"), patient_id_);
+  std::string refresh = Parse(good.body).GetString("refresh_token");
+  ASSERT_FALSE(refresh.empty()) << good.body;
+  EXPECT_EQ(Fhir(Parse(good.body).GetString("access_token"), "GET", "Observation/smart-vs-" + run_)
+                .status,
+            200);
+  std::vector<std::pair<std::string, std::string>> refresh_form = {{"grant_type", "refresh_token"},
+                                                                   {"refresh_token", refresh}};
+  // The same assertion again (its jti): a replay.
+  auto replay = with_assertion(refresh_form, assertion);
+  EXPECT_EQ(replay.status, 401) << replay.body;
+  EXPECT_NE(replay.body.find("jti"), std::string::npos) << replay.body;
+  // ES256, a new jti.
+  auto es256 = ec->Sign(claims(aud, 120));
+  ASSERT_TRUE(es256.ok());
+  auto refreshed = with_assertion(refresh_form, *es256);
+  EXPECT_EQ(refreshed.status, 200) << refreshed.body;
+  // Revocation authenticates the same way.
+  auto revoke = Raw(
+      "POST", "/oauth/revoke", {kForm},
+      Query({{"token", refresh},
+             {"client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+             {"client_assertion", openssl_rs256(claims(aud, 120))}}));
+  EXPECT_EQ(revoke.status, 200) << revoke.body;
+  auto dead = with_assertion(refresh_form, openssl_rs256(claims(aud, 120)));
+  EXPECT_EQ(dead.status, 400) << dead.body;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

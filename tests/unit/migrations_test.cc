@@ -58,9 +58,10 @@ TEST(MigrationsTest, PatientTablesCarryThePatientKey) {
   auto r = c->Exec(
       "SELECT table_name FROM information_schema.tables t WHERE table_schema = 'public' "
       // Tables that hold no patient data: the schema version and the search-parameter
-      // definitions (shared configuration), the operator's app catalogue.
+      // definitions (shared configuration), the operator's app catalogue, the client
+      // assertion ids an app used (migration 0013).
       "AND table_name NOT IN ('schema_version', 'search_param', 'search_param_generation', "
-      "'app_catalogue') "
+      "'app_catalogue', 'oauth_client_assertion') "
       "AND NOT EXISTS (SELECT 1 FROM "
       "information_schema.columns c WHERE c.table_name = t.table_name AND "
       "c.column_name = 'patient_key')");
