@@ -9,8 +9,9 @@ constexpr Statement kLock{"xds_submission_lock",
                           "SELECT pg_advisory_xact_lock(hashtextextended($1, 2))"};
 constexpr Statement kFingerprint{"xds_submission_fingerprint",
                                  "SELECT fingerprint FROM xds_submission WHERE unique_id = $1"};
-constexpr Statement kRecord{"xds_submission_record",
-                            "INSERT INTO xds_submission (unique_id, fingerprint) VALUES ($1, $2)"};
+constexpr Statement kRecord{
+    "xds_submission_record",
+    "INSERT INTO xds_submission (unique_id, fingerprint, patient_key) VALUES ($1, $2, $3::bigint)"};
 constexpr Statement kKnownSystem{
     "identifier_system_known",
     "SELECT EXISTS (SELECT 1 FROM patient_identifier WHERE system = $1) OR "
@@ -32,8 +33,9 @@ Result<std::optional<std::string>> SubmissionFingerprint(Transaction& tx,
 }
 
 Status RecordSubmissionFingerprint(Transaction& tx, const std::string& unique_id,
-                                   const std::string& fingerprint) {
-  auto r = tx.Run(kRecord, {SqlParam::Text(unique_id), SqlParam::Text(fingerprint)});
+                                   const std::string& fingerprint, long long patient_key) {
+  auto r = tx.Run(kRecord, {SqlParam::Text(unique_id), SqlParam::Text(fingerprint),
+                            SqlParam::Text(std::to_string(patient_key))});
   return r.ok() ? Status::Ok() : r.status();
 }
 

@@ -23,7 +23,7 @@ Result<std::optional<std::string>> SubmissionFingerprint(Transaction& tx,
 
 // Records it, in the transaction that registers the SubmissionSet.
 Status RecordSubmissionFingerprint(Transaction& tx, const std::string& unique_id,
-                                   const std::string& fingerprint);
+                                   const std::string& fingerprint, long long patient_key);
 
 // Whether some record carries an identifier of `system` (urn:oid:OID), or a national identity
 // under that OID.

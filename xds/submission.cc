@@ -490,7 +490,8 @@ HttpResponse Submit(const XdsContext& xds, Session& session, const SoapRequest& 
       auto upd = dossier::Update(tx, session, "DocumentReference", target, old);
       if (!upd.ok()) return upd.status();
     }
-    CARNET_RETURN_IF_ERROR(storage::RecordSubmissionFingerprint(tx, set.unique_id, fingerprint));
+    CARNET_RETURN_IF_ERROR(storage::RecordSubmissionFingerprint(tx, set.unique_id, fingerprint,
+                                                                (*patient)->patient_key));
     // The transaction's audit record (IHE ITI-41 / ITI-42: DICOM Import), naming every
     // resource written.
     profiles::AuditEntry audit =

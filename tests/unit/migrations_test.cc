@@ -59,7 +59,7 @@ TEST(MigrationsTest, PatientTablesCarryThePatientKey) {
       "SELECT table_name FROM information_schema.tables t WHERE table_schema = 'public' "
       // Tables that hold no patient data: the schema version and the search-parameter
       // definitions (shared configuration), the operator's app catalogue, the client
-      // assertion ids an app used (migration 0013).
+      // assertion ids an app used (migration 0014).
       "AND table_name NOT IN ('schema_version', 'search_param', 'search_param_generation', "
       "'app_catalogue', 'oauth_client_assertion') "
       "AND NOT EXISTS (SELECT 1 FROM "
