@@ -309,6 +309,7 @@ EntryResult Capabilities(const FhirContext& ctx, Call& /*call*/) {
   JsonValue contained = JsonValue::Array();
   for (const OperationSpec* spec : DeclaredOperations())
     contained.Append(OperationDefinitionOf(*spec, ctx.options.base_url));
+  contained.Append(AccessDecisionsDefinition(ctx.options.base_url));
   cs.Set("contained", std::move(contained));
   cs.Set("status", JsonValue::String("active"));
   cs.Set("date", JsonValue::String(FormatUtc(std::chrono::system_clock::now()).substr(0, 10)));
@@ -417,6 +418,13 @@ EntryResult Capabilities(const FhirContext& ctx, Call& /*call*/) {
     sys.Append(std::move(i));
   }
   rest.Set("interaction", std::move(sys));
+  // System-level operations.
+  JsonValue sys_ops = JsonValue::Array();
+  JsonValue access_decisions = JsonValue::Object();
+  access_decisions.Set("name", JsonValue::String("access-decisions"));
+  access_decisions.Set("definition", JsonValue::String("#access-decisions"));
+  sys_ops.Append(std::move(access_decisions));
+  rest.Set("operation", std::move(sys_ops));
   JsonValue rests = JsonValue::Array();
   rests.Append(std::move(rest));
   cs.Set("rest", std::move(rests));

@@ -154,6 +154,10 @@ EntryResult MetaDelete(const FhirContext& ctx, Call& call);
 EntryResult DepositDocument(const FhirContext& ctx, Call& call);
 // reminders.cc
 EntryResult PatientReminders(const FhirContext& ctx, Call& call);
+// GET [base]/$access-decisions: the support view (access_decisions.cc), and its
+// OperationDefinition for the CapabilityStatement.
+EntryResult AccessDecisions(const FhirContext& ctx, Call& call);
+JsonValue AccessDecisionsDefinition(const std::string& base_url);
 // capabilities.cc
 EntryResult Capabilities(const FhirContext& ctx, Call& call);
 // bundles.cc

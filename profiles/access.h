@@ -22,6 +22,7 @@
 #include "profiles/habilitation_matrix.h"
 #include "profiles/jwt.h"
 #include "profiles/policy.h"
+#include "profiles/pseudonym.h"
 #include "storage/pool.h"
 #include "storage/resource_store.h"
 #include "storage/transaction.h"
@@ -47,10 +48,18 @@ class AccessControl {
   // The actor behind the request's `Authorization: Bearer` token. kUnauthorized (with the
   // reason, for the log and the audit, never for the caller) when the header is missing,
   // malformed, or the token does not verify. Without an Authorization header, a verified
-  // client certificate (mutual TLS) of a configured organisation identifies a deposit source. A professional's assertion of the patient's
-  // consent may also come as the request header `X-Patient-Consent: true` (front ends that
-  // collect it at the bedside copy it there); it is recorded in the audit.
+  // client certificate (mutual TLS) of a configured organisation identifies a deposit source. A
+  // professional's assertion of the patient's consent may also come as the request header
+  // `X-Patient-Consent: true` (front ends that collect it at the bedside copy it there); it is
+  // recorded in the audit.
+  //
+  // The request log line (base/log.h, CurrentRequestNotes) learns the outcome here, in one
+  // place: the actor's kind and pseudonym (Pseudonym), or the refusal and its reason code
+  // (token-expired, token-unknown-key...: profiles/reason_codes.def), which AuditFailedLogin
+  // records too.
   Result<Actor> Authenticate(const HttpRequest& req) const;
+  // The stable pseudonym of an actor id in the log line (profiles/pseudonym.h).
+  std::string Pseudonym(std::string_view id) const { return pseudonyms_.Of(id); }
   // Records a refused authentication (`why`: Authenticate's status) in the access history, a
   // security alert without a patient (IHE BALP, DICOM 110114 / 110122 Login), on `channel`
   // ("fhir", "xds"). The refusal goes out whether or not its record could be written: the
@@ -63,13 +72,19 @@ class AccessControl {
   size_t key_count() const { return verifier_.key_count(); }
 
  private:
-  AccessControl(JwtVerifier verifier, HabilitationMatrix matrix, long long window)
-      : verifier_(std::move(verifier)), matrix_(std::move(matrix)), emergency_window_s_(window) {}
+  AccessControl(JwtVerifier verifier, HabilitationMatrix matrix, long long window,
+                Pseudonymiser pseudonyms)
+      : verifier_(std::move(verifier)),
+        matrix_(std::move(matrix)),
+        emergency_window_s_(window),
+        pseudonyms_(std::move(pseudonyms)) {}
   Result<Actor> FromClientCertificate(const HttpRequest& req) const;
+  Result<Actor> Credential(const HttpRequest& req, Reason* why) const;
   JwtVerifier verifier_;
   std::map<std::string, std::string> organisations_;  // CN or sha256:HEX -> organisation
   HabilitationMatrix matrix_;
   long long emergency_window_s_;
+  Pseudonymiser pseudonyms_;
 };
 
 // The request facts the audit records beside the actor.
@@ -85,6 +100,7 @@ class AccessSession {
   const Actor& actor() const { return actor_; }
   const PolicyEnv& env() const { return env_; }
   const RequestFacts& facts() const { return facts_; }
+  const AccessControl& control() const { return control_; }
 
   // Extraction mode: the resources carnet derives from a deposited document (level-3 CDA
   // entries, their Provenance) are written under the authority of that deposit, which was
@@ -147,6 +163,8 @@ class AccessSession {
   // front end answers with (`what` names the target as a missing one would be named).
   Status Refuse(AuditEntry entry, const Decision& decision, std::optional<long long> patient_key,
                 const std::string& what);
+  // Audit and Refuse are where the request log line learns the decision and its reason code
+  // (a refusal wins over the permits of the same request).
   // Writes the refusals remembered so far (each once). Call before answering: kUnavailable
   // when the audit cannot be written.
   Status FlushRefusals(storage::Pool& pool);
@@ -175,7 +193,7 @@ class AccessSession {
 };
 
 // A Decision for requests that concern no record and no resource (a failed
-// authentication, an unknown target): refused with `reason`.
-Decision Refusal(std::string reason, ErrorCode code = ErrorCode::kNotFound);
+// authentication, an unknown target): refused with `code` and `reason`.
+Decision Refusal(Reason code, std::string reason, ErrorCode refusal = ErrorCode::kNotFound);
 
 }  // namespace carnet::profiles
