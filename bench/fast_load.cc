@@ -413,7 +413,10 @@ Status RowMaker::FinishAudit(const std::vector<long long>& seqs, Chunk& c) {
     e.actor_kind.empty() ? t.Null() : t.Text(e.actor_kind);
     t.Text(e.emergency ? "t" : "f").Text(pa.row.content);
     pa.prev_hash.empty() ? t.Null() : t.Text("\\x" + Hex(pa.prev_hash));
-    t.Text("\\x" + Hex(pa.row.hash)).EndRow();
+    t.Text("\\x" + Hex(pa.row.hash));
+    e.request_id.empty() ? t.Null() : t.Text(e.request_id);
+    e.reason_code.empty() ? t.Null() : t.Text(e.reason_code);
+    t.EndRow();
     heads[pa.row.chain_key] = {seqs[i], pa.row.hash};
   }
   for (const auto& [key, head] : heads) {
@@ -498,7 +501,7 @@ Status WriteChunk(BulkConnection& db, const Chunk& c) {
       {"registry_code (patient_key, entry_uuid, scheme, code, code_system)", &c.registry_code},
       {"audit_event (patient_key, seq, event_id, recorded, action, outcome, actor_id, actor_kind, "
        "emergency, "
-       "content, prev_hash, hash)",
+       "content, prev_hash, hash, request_id, reason_code)",
        &c.audit_event},
   };
   for (const auto& [target, rows] : tables) CARNET_RETURN_IF_ERROR(db.Copy(target, *rows));

@@ -356,6 +356,7 @@ static Result<WriteResult> Write(storage::Transaction& tx, profiles::AccessSessi
   if (session.extracting()) {
     profiles::Decision derived;
     derived.allowed = true;
+    derived.code = profiles::Reason::kDepositSource;
     derived.reason = "extracted from " + session.extraction_document();
     std::string now = NowInstant();
     JsonValue stamped = StampVersion(std::move(resource), id, previous ? previous->version + 1 : 1,

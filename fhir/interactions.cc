@@ -80,7 +80,8 @@ static Status RefuseOwnDefinition(profiles::AccessSession& session, const std::s
   if (type != "OperationDefinition" || !IsOwnOperationDefinition(id)) return Status::Ok();
   profiles::AuditEntry audit = profiles::AuditEntry::Rest(interaction, action);
   return session.Refuse(audit,
-                        profiles::Refusal("OperationDefinition/" + id +
+                        profiles::Refusal(profiles::Reason::kActorKind,
+                                          "OperationDefinition/" + id +
                                               " is carnet's own definition of an operation it "
                                               "serves: read-only",
                                           ErrorCode::kForbidden),

@@ -39,7 +39,9 @@ EntryResult MessageMarkRead(const FhirContext& ctx, Call& call) {
     auto row = storage::ReadCurrent(tx, "Communication", call.id, /*lock=*/true);
     if (!row.ok()) return row.status();
     if (!*row || (*row)->deleted)
-      return call.session.Refuse(audit, profiles::Refusal("no such message"), std::nullopt, what);
+      return call.session.Refuse(audit,
+                                 profiles::Refusal(profiles::Reason::kNotFound, "no such message"),
+                                 std::nullopt, what);
     auto d = call.session.DecideStored(tx, **row, profiles::Action::kMarkRead);
     if (!d.ok()) return d.status();
     if (!d->allowed) return call.session.Refuse(audit, *d, (*row)->patient_key, what);

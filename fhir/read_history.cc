@@ -32,7 +32,9 @@ Result<StoredResource> GuardedRead(Transaction& tx, Session& session, const std:
     if (!r.ok()) return r.status();
     row = std::move(*r);
   }
-  if (!row) return session.Refuse(audit, profiles::Refusal("no such resource"), std::nullopt, what);
+  if (!row)
+    return session.Refuse(audit, profiles::Refusal(profiles::Reason::kNotFound, "no such resource"),
+                          std::nullopt, what);
   // An older version is seen as the resource is now (its current visibility labels).
   auto d = vid.empty() ? session.DecideStored(tx, *row, Action::kRead)
                        : session.DecideVersion(tx, *row, Action::kRead);
@@ -212,9 +214,11 @@ EntryResult History(const FhirContext& ctx, Session& session, const std::string&
       entry.object_reference = type;
       for (const auto& [key, d] : seen) CARNET_RETURN_IF_ERROR(session.Audit(tx, entry, d, key));
       if (seen.empty()) {
-        Decision d =
-            shared_seen ? *shared_seen : profiles::Refusal("nothing visible in this history");
-        if (!shared_seen) d.allowed = true, d.refusal = ErrorCode::kOk;
+        Decision d = shared_seen ? *shared_seen
+                                 : profiles::Refusal(profiles::Reason::kNotFound,
+                                                     "nothing visible in this history");
+        if (!shared_seen)
+          d.allowed = true, d.refusal = ErrorCode::kOk, d.code = profiles::Reason::kPermitted;
         CARNET_RETURN_IF_ERROR(session.Audit(tx, entry, d, std::nullopt));
       }
     }

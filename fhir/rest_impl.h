@@ -155,6 +155,8 @@ EntryResult MetaDelete(const FhirContext& ctx, Call& call);
 EntryResult DepositDocument(const FhirContext& ctx, Call& call);
 // reminders.cc
 EntryResult PatientReminders(const FhirContext& ctx, Call& call);
+// GET [base]/$access-decisions: the support view (access_decisions.cc).
+EntryResult AccessDecisions(const FhirContext& ctx, Call& call);
 // capabilities.cc
 EntryResult Capabilities(const FhirContext& ctx, Call& call);
 // bundles.cc

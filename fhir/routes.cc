@@ -17,6 +17,7 @@ const std::vector<Route>& Routes() {
       {"GET", "/", SearchSystem, "GET"},
       {"POST", "/", ProcessBundle, "POST"},
       {"GET", "/metadata", Capabilities, "GET"},
+      {"GET", "/$access-decisions", AccessDecisions, "GET"},
       {"*", "/metadata/*", nullptr, "GET"},
       {"GET", "/_history", SystemHistory, "GET"},
       {"*", "/_history/*", nullptr, "GET"},

@@ -27,20 +27,40 @@ bool Truthy(const std::string* v) {
 
 }  // namespace
 
-Decision Refusal(std::string reason, ErrorCode code) {
+Decision Refusal(Reason code, std::string reason, ErrorCode refusal) {
   Decision d;
-  d.refusal = code;
+  d.refusal = refusal;
+  d.code = code;
   d.reason = std::move(reason);
   return d;
 }
+
+namespace {
+
+// The request log line's decision: the first refusal of the request, else its first permit.
+// A permit under a refusal's code (a search of a record the actor may not open, answered
+// with what little it may see) is logged as a refusal.
+void NoteDecision(const Decision& d) {
+  RequestNotes& notes = CurrentRequestNotes();
+  bool deny = !d.allowed || SideOf(d.code) == ReasonSide::kDeny;
+  if (notes.decision == "deny") return;
+  if (!deny && !notes.decision.empty()) return;
+  notes.decision = deny ? "deny" : "permit";
+  notes.reason = std::string(ReasonCode(d.code));
+}
+
+}  // namespace
 
 Result<std::unique_ptr<AccessControl>> AccessControl::Load(const AccessSettings& settings) {
   auto verifier = LoadJwtVerifier(settings.identity);
   if (!verifier.ok()) return verifier.status();
   auto matrix = HabilitationMatrix::Load(settings.habilitation_matrix_file);
   if (!matrix.ok()) return matrix.status();
-  std::unique_ptr<AccessControl> control(new AccessControl(
-      std::move(verifier).value(), std::move(matrix).value(), settings.emergency_window_s));
+  auto pseudonyms = Pseudonymiser::LoadOrCreate(settings.identity.data_dir);
+  if (!pseudonyms.ok()) return pseudonyms.status();
+  std::unique_ptr<AccessControl> control(
+      new AccessControl(std::move(verifier).value(), std::move(matrix).value(),
+                        settings.emergency_window_s, std::move(pseudonyms).value()));
   if (!settings.remote_jwks.urls.empty()) {
     if (settings.remote_jwks.issuers.empty())
       return BadRequest("jwks_urls is set but trusted_issuers names no issuer");
@@ -104,21 +124,42 @@ Result<Actor> AccessControl::FromClientCertificate(const HttpRequest& req) const
 }
 
 Result<Actor> AccessControl::Authenticate(const HttpRequest& req) const {
+  Reason why = Reason::kUnauthenticated;
+  auto actor = Credential(req, &why);
+  RequestNotes& notes = CurrentRequestNotes();
+  if (actor.ok()) {
+    notes.actor_kind = std::string(ActorKindName(actor->kind));
+    notes.actor = Pseudonym(actor->PrincipalId());
+    return actor;
+  }
+  notes.decision = "deny";
+  notes.reason = std::string(ReasonCode(why));
+  return actor;
+}
+
+Result<Actor> AccessControl::Credential(const HttpRequest& req, Reason* why) const {
+  auto refuse = [&](Reason code, std::string message) {
+    *why = code;
+    return Status(ErrorCode::kUnauthorized, std::move(message));
+  };
   const std::string* auth = req.Header("Authorization");
-  if (!auth && !req.client_cert_sha256.empty()) return FromClientCertificate(req);
-  if (!auth) return Status(ErrorCode::kUnauthorized, "no Authorization header");
+  if (!auth && !req.client_cert_sha256.empty()) {
+    *why = Reason::kCertificateUnknown;
+    return FromClientCertificate(req);
+  }
+  if (!auth) return refuse(Reason::kNoCredential, "no Authorization header");
   std::string_view v = *auth;
   constexpr std::string_view kBearer = "bearer ";
   if (v.size() <= kBearer.size())
-    return Status(ErrorCode::kUnauthorized, "not a Bearer credential");
+    return refuse(Reason::kCredentialMalformed, "not a Bearer credential");
   for (size_t i = 0; i < kBearer.size(); ++i)
     if (std::tolower(static_cast<unsigned char>(v[i])) != kBearer[i])
-      return Status(ErrorCode::kUnauthorized, "not a Bearer credential");
+      return refuse(Reason::kCredentialMalformed, "not a Bearer credential");
   std::string_view token = v.substr(kBearer.size());
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
-  auto actor =
-      remote_ ? remote_->Verify(token, NowSeconds()) : verifier_.Verify(token, NowSeconds());
+  auto actor = remote_ ? remote_->Verify(token, NowSeconds(), why)
+                       : verifier_.Verify(token, NowSeconds(), why);
   if (!actor.ok()) return actor.status();
   if (actor->kind == ActorKind::kProfessional && Truthy(req.Header("X-Patient-Consent")))
     actor->consent_asserted = true;
@@ -153,6 +194,11 @@ Status AccessControl::AuditFailedLogin(storage::Pool& pool, const HttpRequest& r
   entry.subtype_display = "Login";
   entry.outcome = "4";
   entry.outcome_desc = why.message();
+  // The code Authenticate noted for this request (the same thread serves it).
+  const RequestNotes& notes = CurrentRequestNotes();
+  entry.reason_code = notes.decision == "deny" && !notes.reason.empty()
+                          ? notes.reason
+                          : std::string(ReasonCode(Reason::kUnauthenticated));
   entry.actor_kind = "unauthenticated";
   entry.network_address = req.peer;
   entry.request_id = req.request_id;
@@ -193,22 +239,25 @@ Result<Decision> AccessSession::DecideResource(storage::Transaction& tx,
     }
     if (!patient_key) {
       // Content not (yet) attached to a record: its depositor's alone.
-      if (actor_.kind == ActorKind::kDenied) return Refusal("denied party");
+      if (actor_.kind == ActorKind::kDenied) return Refusal(Reason::kDeniedParty, "denied party");
       if (action == Action::kCreate) {
         if (actor_.kind == ActorKind::kOperator)
-          return Refusal("operators add no content", ErrorCode::kForbidden);
+          return Refusal(Reason::kNoMedicalContent, "operators add no content",
+                         ErrorCode::kForbidden);
         Decision d;
         d.allowed = true;
+        d.code = Reason::kDepositSource;
         d.reason = "content deposited ahead of its document";
         return d;
       }
       if (summary.source == actor_.PrincipalId() && !summary.source.empty()) {
         Decision d;
         d.allowed = true;
+        d.code = Reason::kAuthor;
         d.reason = "depositor of the content";
         return d;
       }
-      return Refusal("content of no document the actor may see");
+      return Refusal(Reason::kNotAuthor, "content of no document the actor may see");
     }
   }
   return DecideSummary(tx, patient_key, summary, action);
@@ -332,6 +381,8 @@ Result<AccessFilter> AccessSession::SearchFilter(storage::Transaction& tx,
     f.include_shared = actor_.kind != ActorKind::kDenied;
     f.reason = actor_.kind == ActorKind::kDenied ? "denied party"
                                                  : "no record in reach: shared resources only";
+    f.reason_code = std::string(ReasonCode(
+        actor_.kind == ActorKind::kDenied ? Reason::kDeniedParty : Reason::kSharedResource));
     return f;
   }
   std::vector<AccessFilter> filters;
@@ -359,6 +410,7 @@ Result<AccessFilter> AccessSession::SearchFilter(storage::Transaction& tx,
 
 Status AccessSession::Audit(storage::Transaction& tx, AuditEntry entry, const Decision& decision,
                             std::optional<long long> patient_key) {
+  NoteDecision(decision);
   entry = AuditEntryFor(actor_, decision, std::move(entry));
   // Recorded when appended, not when the entry was prepared: a write that appends an inner
   // write's event first (the Provenance of a declared entry, an extraction) keeps the access
@@ -398,6 +450,7 @@ Status AccessSession::Audit(storage::Transaction& tx, AuditEntry entry, const De
 
 Status AccessSession::Refuse(AuditEntry entry, const Decision& decision,
                              std::optional<long long> patient_key, const std::string& what) {
+  NoteDecision(decision);
   if (entry.object_reference.empty()) entry.object_reference = what;
   bool seen = false;
   for (const auto& p : refusals_)

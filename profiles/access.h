@@ -23,6 +23,7 @@
 #include "profiles/jwt.h"
 #include "profiles/policy.h"
 #include "profiles/remote_jwks.h"
+#include "profiles/pseudonym.h"
 #include "storage/pool.h"
 #include "storage/resource_store.h"
 #include "storage/transaction.h"
@@ -56,7 +57,14 @@ class AccessControl {
   // professional's assertion of the patient's consent may also come as the request header
   // `X-Patient-Consent: true` (front ends that collect it at the bedside copy it there); it is
   // recorded in the audit.
+  //
+  // The request log line (base/log.h, CurrentRequestNotes) learns the outcome here, in one
+  // place: the actor's kind and pseudonym (Pseudonym), or the refusal and its reason code
+  // (token-expired, token-unknown-key...: profiles/reason_codes.def), which AuditFailedLogin
+  // records too.
   Result<Actor> Authenticate(const HttpRequest& req) const;
+  // The stable pseudonym of an actor id in the log line (profiles/pseudonym.h).
+  std::string Pseudonym(std::string_view id) const { return pseudonyms_.Of(id); }
   // Records a refused authentication (`why`: Authenticate's status) in the access history, a
   // security alert without a patient (IHE BALP, DICOM 110114 / 110122 Login), on `channel`
   // ("fhir", "xds"). The refusal goes out whether or not its record could be written: the
@@ -69,14 +77,20 @@ class AccessControl {
   size_t key_count() const { return remote_ ? remote_->key_count() : verifier_.key_count(); }
 
  private:
-  AccessControl(JwtVerifier verifier, HabilitationMatrix matrix, long long window)
-      : verifier_(std::move(verifier)), matrix_(std::move(matrix)), emergency_window_s_(window) {}
+  AccessControl(JwtVerifier verifier, HabilitationMatrix matrix, long long window,
+                Pseudonymiser pseudonyms)
+      : verifier_(std::move(verifier)),
+        matrix_(std::move(matrix)),
+        emergency_window_s_(window),
+        pseudonyms_(std::move(pseudonyms)) {}
   Result<Actor> FromClientCertificate(const HttpRequest& req) const;
+  Result<Actor> Credential(const HttpRequest& req, Reason* why) const;
   JwtVerifier verifier_;
   std::shared_ptr<RemoteJwks> remote_;  // when keys come from URLs: verifier_ and those
   std::map<std::string, std::string> organisations_;  // CN or sha256:HEX -> organisation
   HabilitationMatrix matrix_;
   long long emergency_window_s_;
+  Pseudonymiser pseudonyms_;
 };
 
 // The request facts the audit records beside the actor.
@@ -92,6 +106,7 @@ class AccessSession {
   const Actor& actor() const { return actor_; }
   const PolicyEnv& env() const { return env_; }
   const RequestFacts& facts() const { return facts_; }
+  const AccessControl& control() const { return control_; }
 
   // Extraction mode: the resources carnet derives from a deposited document (level-3 CDA
   // entries, their Provenance) are written under the authority of that deposit, which was
@@ -186,6 +201,8 @@ class AccessSession {
   // front end answers with (`what` names the target as a missing one would be named).
   Status Refuse(AuditEntry entry, const Decision& decision, std::optional<long long> patient_key,
                 const std::string& what);
+  // Audit and Refuse are where the request log line learns the decision and its reason code
+  // (a refusal wins over the permits of the same request).
   // Writes the refusals remembered so far (each once). Call before answering: kUnavailable
   // when the audit cannot be written.
   Status FlushRefusals(storage::Pool& pool);
@@ -216,7 +233,7 @@ class AccessSession {
 };
 
 // A Decision for requests that concern no record and no resource (a failed
-// authentication, an unknown target): refused with `reason`.
-Decision Refusal(std::string reason, ErrorCode code = ErrorCode::kNotFound);
+// authentication, an unknown target): refused with `code` and `reason`.
+Decision Refusal(Reason code, std::string reason, ErrorCode refusal = ErrorCode::kNotFound);
 
 }  // namespace carnet::profiles

@@ -85,6 +85,8 @@ std::string_view ActorKindName(ActorKind kind) {
       return "system";
     case ActorKind::kOperator:
       return "operator";
+    case ActorKind::kSupport:
+      return "support";
     case ActorKind::kDenied:
       return "denied";
   }
@@ -111,6 +113,7 @@ std::optional<ActorKind> ParseActorKind(std::string_view name) {
   if (n == "app") return ActorKind::kApp;
   if (n == "system") return ActorKind::kSystem;
   if (n == "operator") return ActorKind::kOperator;
+  if (n == "support") return ActorKind::kSupport;
   if (IsDeniedRole(n)) return ActorKind::kDenied;
   return std::nullopt;
 }
@@ -364,6 +367,9 @@ Result<Actor> ActorFromClaims(const JsonValue& claims) {
       break;
     case ActorKind::kOperator:
       if (a.subject.empty()) return Unauthorized("an operator token needs a subject (sub)");
+      break;
+    case ActorKind::kSupport:
+      if (a.subject.empty()) return Unauthorized("a support token needs a subject (sub)");
       break;
     case ActorKind::kDenied:
       a.denied_role = stated;

@@ -20,9 +20,20 @@ namespace carnet::profiles {
 // The actor kinds of the DMP (issue 5). kDenied stands for the parties the law keeps out
 // whatever they present (complementary or compulsory insurers, employers, the state): they
 // authenticate (so their attempt is audited under their own name) but get nothing.
-enum class ActorKind { kPatient, kGuardian, kProfessional, kApp, kSystem, kOperator, kDenied };
+// kSupport: the helpdesk (issue 19), who reads why a professional was refused (the support
+// view, $access-decisions) and nothing of any record.
+enum class ActorKind {
+  kPatient,
+  kGuardian,
+  kProfessional,
+  kApp,
+  kSystem,
+  kOperator,
+  kSupport,
+  kDenied
+};
 
-// "patient", "guardian", "professional", "app", "system", "operator", "denied".
+// "patient", "guardian", "professional", "app", "system", "operator", "support", "denied".
 std::string_view ActorKindName(ActorKind kind);
 // Accepts the names above; "insurer", "employer", "state" (and their French names) map to
 // kDenied. nullopt for anything else.

@@ -46,7 +46,8 @@ Result<std::string> IssueAgendaFeed(storage::Transaction& tx, AccessSession& ses
   auto key = storage::FindPatientKeyByResourceId(tx, patient_id);
   if (!key.ok()) return key.status();
   if (!*key)
-    return session.Refuse(audit, Refusal("no such record"), std::nullopt, "Patient/" + patient_id);
+    return session.Refuse(audit, Refusal(Reason::kNotFound, "no such record"), std::nullopt,
+                          "Patient/" + patient_id);
   // One must see the record to learn anything about it; then the link is a choice of the
   // patient's side, decided as their other choices on the record.
   auto visible = session.DecideRecord(tx, **key, Action::kSearch);

@@ -196,13 +196,23 @@ std::string BuildAuditEventJson(const AuditEntry& e, const std::string& event_id
     q.Set("query", Str(Base64Encode(e.query)));
     entities.Append(std::move(q));
   }
-  if (!e.request_id.empty()) {
+  if (!e.request_id.empty() || !e.reason_code.empty()) {
+    // The request: its id (BALP XrequestId) and the reason code of the decision taken on it
+    // (entity.detail "reason-code": R4 has no outcome detail).
     JsonValue r = JsonValue::Object();
-    JsonValue what = JsonValue::Object();
-    what.Set("identifier", Identifier("", e.request_id));
-    r.Set("what", std::move(what));
+    if (!e.request_id.empty()) {
+      JsonValue what = JsonValue::Object();
+      what.Set("identifier", Identifier("", e.request_id));
+      r.Set("what", std::move(what));
+    }
     r.Set("type", Coding("https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType",
                          "XrequestId", "X-Request-Id"));
+    if (!e.reason_code.empty()) {
+      JsonValue detail = JsonValue::Object();
+      detail.Set("type", Str("reason-code"));
+      detail.Set("valueString", Str(e.reason_code));
+      r.Set("detail", One(std::move(detail)));
+    }
     entities.Append(std::move(r));
   }
   if (!entities.items().empty()) ev.Set("entity", std::move(entities));
@@ -220,6 +230,8 @@ storage::AuditRecord AuditRecordOf(const AuditEntry& entry, const std::string& e
   r.actor_id = entry.actor_id;
   r.actor_kind = entry.actor_kind;
   r.emergency = entry.emergency;
+  r.request_id = entry.request_id;
+  r.reason_code = entry.reason_code;
   r.content = BuildAuditEventJson(entry, event_id);
   return r;
 }

@@ -35,6 +35,9 @@ struct AuditEntry {
   char action = 'R';          // C R U D E
   std::string outcome = "0";  // 0 success, 4 minor failure (denied, not found), 8 serious, 12 major
   std::string outcome_desc;   // the policy decision's reason, or the error
+  // The decision's reason code (profiles/reason_codes.def), permits and refusals alike:
+  // entity detail "reason-code" of the request entity, and a column the support view reads.
+  std::string reason_code;
 
   // --- who (the requesting agent)
   std::string actor_kind;       // profiles::ActorKindName

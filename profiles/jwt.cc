@@ -21,11 +21,15 @@
 #include <unordered_set>
 
 #include "base/strings.h"
+#include "profiles/reason_codes.h"
 
 namespace carnet::profiles {
 namespace {
 
-Status Unauthorized(std::string message) {
+// A refused token: kUnauthorized with the message for the log, and its reason code
+// (profiles/reason_codes.def) in *why for the log line and the audit.
+Status Unauthorized(Reason* why, Reason reason, std::string message) {
+  if (why) *why = reason;
   return Status(ErrorCode::kUnauthorized, std::move(message));
 }
 
@@ -325,63 +329,80 @@ Status JwtVerifier::AddJwksFile(const std::string& path, const std::vector<std::
   return st;
 }
 
-Result<JsonValue> JwtVerifier::VerifyClaims(std::string_view token, long long now) const {
-  if (token.empty()) return Unauthorized("empty token");
-  if (token.size() > options_.max_token_bytes) return Unauthorized("token too long");
+Result<JsonValue> JwtVerifier::VerifyClaims(std::string_view token, long long now,
+                                            Reason* why) const {
+  if (token.empty()) return Unauthorized(why, Reason::kCredentialMalformed, "empty token");
+  if (token.size() > options_.max_token_bytes)
+    return Unauthorized(why, Reason::kCredentialMalformed, "token too long");
   size_t dot1 = token.find('.');
   size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
   if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos)
-    return Unauthorized("not a compact JWS (three base64url parts)");
+    return Unauthorized(why, Reason::kCredentialMalformed,
+                        "not a compact JWS (three base64url parts)");
   std::string_view header_b64 = token.substr(0, dot1);
   std::string_view payload_b64 = token.substr(dot1 + 1, dot2 - dot1 - 1);
   std::string_view signature_b64 = token.substr(dot2 + 1);
 
   auto header_text = Base64UrlDecode(header_b64);
-  if (!header_text) return Unauthorized("token header is not base64url");
+  if (!header_text)
+    return Unauthorized(why, Reason::kCredentialMalformed, "token header is not base64url");
   JsonParseOptions small;
   small.max_depth = 10;
   auto header = ParseJson(*header_text, small);
   if (!header.ok() || !header->is_object())
-    return Unauthorized("token header is not a JSON object");
+    return Unauthorized(why, Reason::kCredentialMalformed, "token header is not a JSON object");
   const JsonValue* alg_v = header->Find("alg");
-  if (!alg_v || !alg_v->is_string()) return Unauthorized("token header without alg");
+  if (!alg_v || !alg_v->is_string())
+    return Unauthorized(why, Reason::kCredentialMalformed, "token header without alg");
   const std::string& alg = alg_v->text();
-  if (alg == "none" || alg.empty()) return Unauthorized("unsigned token (alg none) refused");
-  if (alg.rfind("HS", 0) == 0) return Unauthorized("HMAC-signed token (" + alg + ") refused");
-  if (alg != "RS256" && alg != "ES256") return Unauthorized("token alg " + alg + " not allowed");
+  if (alg == "none" || alg.empty())
+    return Unauthorized(why, Reason::kTokenAlg, "unsigned token (alg none) refused");
+  if (alg.rfind("HS", 0) == 0)
+    return Unauthorized(why, Reason::kTokenAlg, "HMAC-signed token (" + alg + ") refused");
+  if (alg != "RS256" && alg != "ES256")
+    return Unauthorized(why, Reason::kTokenAlg, "token alg " + alg + " not allowed");
   // RFC 7515 section 4.1.11: extensions we do not understand must make the token invalid.
-  if (header->Find("crit")) return Unauthorized("token header with crit parameters refused");
+  if (header->Find("crit"))
+    return Unauthorized(why, Reason::kCredentialMalformed,
+                        "token header with crit parameters refused");
   std::string kid = header->GetString("kid");
-  if (kid.empty()) return Unauthorized("token header without kid");
+  if (kid.empty())
+    return Unauthorized(why, Reason::kCredentialMalformed, "token header without kid");
   const Key* key = nullptr;
   for (const Key& k : keys_)
     if (k.kid == kid) key = &k;
-  if (!key) return Unauthorized("token signed with unknown key " + kid);
-  if (key->alg != alg) return Unauthorized("token alg " + alg + " does not match key " + kid);
+  if (!key)
+    return Unauthorized(why, Reason::kTokenUnknownKey, "token signed with unknown key " + kid);
+  if (key->alg != alg)
+    return Unauthorized(why, Reason::kTokenAlg, "token alg " + alg + " does not match key " + kid);
 
   std::string digest = SignatureCache::Digest(token);
   if (!verified_->Contains(digest)) {
     auto signature = Base64UrlDecode(signature_b64);
-    if (!signature) return Unauthorized("token signature is not base64url");
+    if (!signature)
+      return Unauthorized(why, Reason::kCredentialMalformed, "token signature is not base64url");
     std::string_view signing_input = token.substr(0, dot2);
     if (!VerifySignature(key->pkey.get(), alg, signing_input, *signature))
-      return Unauthorized("token signature does not verify");
+      return Unauthorized(why, Reason::kTokenBadSignature, "token signature does not verify");
     verified_->Add(digest);
   }
 
   // Only now, on authenticated bytes, is the payload parsed.
   auto payload_text = Base64UrlDecode(payload_b64);
-  if (!payload_text) return Unauthorized("token payload is not base64url");
+  if (!payload_text)
+    return Unauthorized(why, Reason::kCredentialMalformed, "token payload is not base64url");
   JsonParseOptions claims_options;
   claims_options.max_depth = 20;
   auto claims = ParseJson(*payload_text, claims_options);
   if (!claims.ok() || !claims->is_object())
-    return Unauthorized("token claims are not a JSON object");
+    return Unauthorized(why, Reason::kCredentialMalformed, "token claims are not a JSON object");
 
   std::string iss = claims->GetString("iss");
   bool trusted = false;
   for (const auto& i : key->issuers) trusted = trusted || i == iss;
-  if (!trusted) return Unauthorized("token issuer '" + iss + "' is not trusted for key " + kid);
+  if (!trusted)
+    return Unauthorized(why, Reason::kTokenWrongIssuer,
+                        "token issuer '" + iss + "' is not trusted for key " + kid);
   bool audience_ok = false;
   if (const JsonValue* aud = claims->Find("aud")) {
     if (aud->is_string()) audience_ok = aud->text() == options_.audience;
@@ -389,31 +410,41 @@ Result<JsonValue> JwtVerifier::VerifyClaims(std::string_view token, long long no
       for (const auto& a : aud->items())
         audience_ok = audience_ok || (a.is_string() && a.text() == options_.audience);
   }
-  if (!audience_ok) return Unauthorized("token audience does not include " + options_.audience);
+  if (!audience_ok)
+    return Unauthorized(why, Reason::kTokenWrongAudience,
+                        "token audience does not include " + options_.audience);
   auto exp = NumericDate(*claims, "exp");
-  if (!exp) return Unauthorized("token without exp");
+  if (!exp) return Unauthorized(why, Reason::kTokenLifetime, "token without exp");
   double skew = options_.clock_skew_s;
-  if (static_cast<double>(now) >= *exp + skew) return Unauthorized("token expired");
+  if (static_cast<double>(now) >= *exp + skew)
+    return Unauthorized(why, Reason::kTokenExpired, "token expired");
   if (claims->Find("nbf")) {
     auto nbf = NumericDate(*claims, "nbf");
-    if (!nbf) return Unauthorized("token nbf is not a number");
-    if (static_cast<double>(now) + skew < *nbf) return Unauthorized("token not valid yet (nbf)");
+    if (!nbf) return Unauthorized(why, Reason::kCredentialMalformed, "token nbf is not a number");
+    if (static_cast<double>(now) + skew < *nbf)
+      return Unauthorized(why, Reason::kTokenNotYetValid, "token not valid yet (nbf)");
   }
   auto iat = NumericDate(*claims, "iat");
-  if (claims->Find("iat") && !iat) return Unauthorized("token iat is not a number");
+  if (claims->Find("iat") && !iat)
+    return Unauthorized(why, Reason::kCredentialMalformed, "token iat is not a number");
   double cap = static_cast<double>(options_.max_lifetime_s);
   if (iat && *exp - *iat > cap)
-    return Unauthorized("token lifetime (exp - iat) exceeds " + std::to_string(options_.max_lifetime_s) + " s");
+    return Unauthorized(
+        why, Reason::kTokenLifetime,
+        "token lifetime (exp - iat) exceeds " + std::to_string(options_.max_lifetime_s) + " s");
   if (*exp - static_cast<double>(now) > cap + skew)
-    return Unauthorized("token expires more than " + std::to_string(options_.max_lifetime_s) +
-                        " s from now");
+    return Unauthorized(
+        why, Reason::kTokenLifetime,
+        "token expires more than " + std::to_string(options_.max_lifetime_s) + " s from now");
   return std::move(claims).value();
 }
 
-Result<Actor> JwtVerifier::Verify(std::string_view token, long long now) const {
-  auto claims = VerifyClaims(token, now);
+Result<Actor> JwtVerifier::Verify(std::string_view token, long long now, Reason* why) const {
+  auto claims = VerifyClaims(token, now, why);
   if (!claims.ok()) return claims.status();
-  return ActorFromClaims(*claims);
+  auto actor = ActorFromClaims(*claims);
+  if (!actor.ok() && why) *why = Reason::kTokenClaims;
+  return actor;
 }
 
 std::vector<std::string> SplitList(std::string_view text) {

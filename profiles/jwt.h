@@ -18,6 +18,7 @@
 #include "base/json.h"
 #include "base/status.h"
 #include "profiles/actor.h"
+#include "profiles/reason_codes.h"
 
 // OpenSSL's key type, kept out of this header's users.
 typedef struct evp_pkey_st EVP_PKEY;
@@ -60,10 +61,12 @@ class JwtVerifier {
   // The same, from a file.
   Status AddJwksFile(const std::string& path, const std::vector<std::string>& issuers);
 
-  // The verified claims of `token` at time `now` (seconds since the epoch).
-  Result<JsonValue> VerifyClaims(std::string_view token, long long now) const;
-  // VerifyClaims, then ActorFromClaims.
-  Result<Actor> Verify(std::string_view token, long long now) const;
+  // The verified claims of `token` at time `now` (seconds since the epoch). A refusal sets
+  // *why (when given) to its reason code (token-expired, token-unknown-key...).
+  Result<JsonValue> VerifyClaims(std::string_view token, long long now,
+                                 Reason* why = nullptr) const;
+  // VerifyClaims, then ActorFromClaims (claims that describe no actor: token-claims).
+  Result<Actor> Verify(std::string_view token, long long now, Reason* why = nullptr) const;
 
   size_t key_count() const { return keys_.size(); }
 

@@ -13,23 +13,26 @@ bool Contains(const std::vector<std::string>& v, std::string_view s) {
   return !s.empty() && std::find(v.begin(), v.end(), s) != v.end();
 }
 
-Decision Allow(std::string reason) {
+Decision Allow(Reason code, std::string reason) {
   Decision d;
   d.allowed = true;
+  d.code = code;
   d.reason = std::move(reason);
   return d;
 }
 // Refused as if the target did not exist.
-Decision Hide(std::string reason) {
+Decision Hide(Reason code, std::string reason) {
   Decision d;
   d.refusal = ErrorCode::kNotFound;
+  d.code = code;
   d.reason = std::move(reason);
   return d;
 }
 // Refused, the actor knowing the target exists.
-Decision Forbid(std::string reason) {
+Decision Forbid(Reason code, std::string reason) {
   Decision d;
   d.refusal = ErrorCode::kForbidden;
+  d.code = code;
   d.reason = std::move(reason);
   return d;
 }
@@ -139,18 +142,19 @@ Gate RecordGate(const Actor& actor, const RecordContext& record, const PolicyEnv
   Gate g;
   bool depositing = actor.kind == ActorKind::kSystem && action == Action::kCreate;
   if (actor.kind == ActorKind::kDenied) {
-    g.decision = Hide("denied party (" +
-                      (actor.denied_role.empty() ? std::string("insurer, employer or state")
-                                                 : actor.denied_role) +
-                      "): no access whatever the token says");
+    g.decision = Hide(Reason::kDeniedParty,
+                      "denied party (" +
+                          (actor.denied_role.empty() ? std::string("insurer, employer or state")
+                                                     : actor.denied_role) +
+                          "): no access whatever the token says");
     return g;
   }
   if (actor.kind == ActorKind::kOperator) {
-    g.decision = Allow("operator: record management, no medical content");
+    g.decision = Allow(Reason::kOperator, "operator: record management, no medical content");
     return g;
   }
   if (record.status == RecordStatus::kOpposed) {
-    g.decision = Hide("the patient opposed the record: there is no record");
+    g.decision = Hide(Reason::kOpposed, "the patient opposed the record: there is no record");
     // A deposit source learns that its deposit has no record to go to (XDSUnknownPatientId).
     if (depositing) {
       g.decision.refusal = ErrorCode::kUnknownPatient;
@@ -164,19 +168,24 @@ Gate RecordGate(const Actor& actor, const RecordContext& record, const PolicyEnv
     case ActorKind::kGuardian:
     case ActorKind::kApp: {
       if (!ActorCoversRecord(actor, record)) {
-        g.decision =
-            Hide(actor.kind == ActorKind::kGuardian ? "not the record of a represented minor"
-                 : actor.kind == ActorKind::kApp    ? "not the app's launch patient"
-                                                    : "not the patient's own record");
+        g.decision = Hide(Reason::kNotOwnRecord, actor.kind == ActorKind::kGuardian
+                                                     ? "not the record of a represented minor"
+                                                 : actor.kind == ActorKind::kApp
+                                                     ? "not the app's launch patient"
+                                                     : "not the patient's own record");
         return g;
       }
       if (actor.kind == ActorKind::kApp && !FindAuthorisedApp(actor, record)) {
         g.decision =
-            Hide("app " + actor.client_id + " is not authorised by the patient (or was revoked)");
+            Hide(Reason::kNoConsent,
+                 "app " + actor.client_id + " is not authorised by the patient (or was revoked)");
         return g;
       }
       g.read_only = record.status == RecordStatus::kClosed;
-      g.decision = Allow(actor.kind == ActorKind::kPatient    ? "patient's own record"
+      g.decision = Allow(actor.kind == ActorKind::kPatient    ? Reason::kOwnRecord
+                         : actor.kind == ActorKind::kGuardian ? Reason::kRepresentedMinor
+                                                              : Reason::kAppAuthorised,
+                         actor.kind == ActorKind::kPatient    ? "patient's own record"
                          : actor.kind == ActorKind::kGuardian ? "record of a represented minor"
                                                               : "app authorised by the patient");
       if (g.read_only) g.decision.reason += " (closed: read-only archive)";
@@ -184,7 +193,7 @@ Gate RecordGate(const Actor& actor, const RecordContext& record, const PolicyEnv
     }
     case ActorKind::kSystem:
       if (record.status == RecordStatus::kClosed) {
-        g.decision = Hide("closed record: deposits refused");
+        g.decision = Hide(Reason::kClosedRecord, "closed record: deposits refused");
         // A deposit source may know the state of a record it deposits to.
         if (depositing) {
           g.decision.refusal = ErrorCode::kForbidden;
@@ -193,18 +202,18 @@ Gate RecordGate(const Actor& actor, const RecordContext& record, const PolicyEnv
         }
         return g;
       }
-      g.decision = Allow("deposit source");
+      g.decision = Allow(Reason::kDepositSource, "deposit source");
       return g;
     case ActorKind::kProfessional:
       break;
     default:
-      g.decision = Hide("unknown actor kind");
+      g.decision = Hide(Reason::kActorKind, "unknown actor kind");
       return g;
   }
 
   // Professionals.
   if (record.status == RecordStatus::kClosed) {
-    g.decision = Hide("closed record: no professional access");
+    g.decision = Hide(Reason::kClosedRecord, "closed record: no professional access");
     return g;
   }
   g.treating_physician =
@@ -213,40 +222,42 @@ Gate RecordGate(const Actor& actor, const RecordContext& record, const PolicyEnv
   // without effect.
   if (!g.treating_physician) {
     if (Contains(record.blocked_professionals, actor.national_id)) {
-      g.decision = Hide("professional blocked by the patient");
+      g.decision = Hide(Reason::kBlocked, "professional blocked by the patient");
       return g;
     }
     if (Contains(record.blocked_organisations, actor.organisation)) {
-      g.decision = Hide("organisation " + actor.organisation + " blocked by the patient");
+      g.decision = Hide(Reason::kOrganisationBlocked,
+                        "organisation " + actor.organisation + " blocked by the patient");
       return g;
     }
   }
   if (!env.matrix || !env.matrix->KnowsProfession(actor.profession)) {
-    g.decision =
-        Hide("profession '" + actor.profession + "' has no right in the habilitation matrix");
+    g.decision = Hide(Reason::kMatrix, "profession '" + actor.profession +
+                                           "' has no right in the habilitation matrix");
     return g;
   }
   if (g.treating_physician) {
-    g.decision = Allow("treating physician");
+    g.decision = Allow(Reason::kTreatingPhysician, "treating physician");
     return g;
   }
   if (Contains(record.care_team, actor.national_id)) {
-    g.decision = Allow("member of the patient's care team");
+    g.decision = Allow(Reason::kCareTeam, "member of the patient's care team");
     return g;
   }
   if (actor.consent_asserted) {
-    g.decision = Allow("outside the care team, patient's explicit consent asserted");
+    g.decision =
+        Allow(Reason::kConsent, "outside the care team, patient's explicit consent asserted");
     g.decision.consent = true;
     return g;
   }
   if (actor.emergency) {
     g.author_only = true;
     if (actor.emergency_reason.empty()) {
-      g.decision = Hide("emergency access without a reason refused");
+      g.decision = Hide(Reason::kEmergencyNoReason, "emergency access without a reason refused");
       return g;
     }
     if (record.emergency_opposed) {
-      g.decision = Hide("the patient opposed emergency access");
+      g.decision = Hide(Reason::kEmergencyOpposed, "the patient opposed emergency access");
       return g;
     }
     bool reopens = false;
@@ -255,19 +266,20 @@ Gate RecordGate(const Actor& actor, const RecordContext& record, const PolicyEnv
       // The window is over. Only a new assertion (a token issued after the window closed,
       // with its own reason) opens another one; the old token no longer serves.
       if (actor.issued_at < *record.emergency_started_at + env.emergency_window_s) {
-        g.decision = Hide("emergency access window expired");
+        g.decision = Hide(Reason::kEmergencyExpired, "emergency access window expired");
         return g;
       }
       reopens = true;
     }
     g.author_only = false;
-    g.decision = Allow("emergency access: " + actor.emergency_reason);
+    g.decision = Allow(Reason::kEmergency, "emergency access: " + actor.emergency_reason);
     g.decision.emergency = true;
     g.decision.opens_emergency_window = !record.emergency_started_at.has_value() || reopens;
     g.read_only = true;
     return g;
   }
-  g.decision = Hide("not in the patient's care team and no consent asserted");
+  g.decision =
+      Hide(Reason::kNotInCareTeam, "not in the patient's care team and no consent asserted");
   g.author_only = true;
   return g;
 }
@@ -282,12 +294,13 @@ Decision WithFlags(Decision d, const Decision& gate) {
 Decision DecideAccessHistory(const Actor& actor, const RecordContext& record, Action action,
                              const PolicyEnv& env) {
   if (action != Action::kRead && action != Action::kSearch && action != Action::kReadAccessHistory)
-    return Forbid("the access history is append-only: written by carnet alone");
+    return Forbid(Reason::kActorKind, "the access history is append-only: written by carnet alone");
   if (actor.kind != ActorKind::kPatient && actor.kind != ActorKind::kGuardian)
-    return Hide(std::string(ActorKindName(actor.kind)) + " may not read the access history");
+    return Hide(Reason::kActorKind,
+                std::string(ActorKindName(actor.kind)) + " may not read the access history");
   Gate g = RecordGate(actor, record, env);
   if (!g.decision.allowed) return g.decision;
-  return Allow(g.decision.reason + ": access history");
+  return Allow(g.decision.code, g.decision.reason + ": access history");
 }
 
 // Professionals, once the record gate let them in.
@@ -304,9 +317,11 @@ Decision DecideProfessional(const Actor& actor, const Gate& g, const ResourceSum
   // Visibility first: what the professional may read.
   bool visible;
   std::string why;
+  Reason why_code = Reason::kMatrix;  // when not visible
   if (HasLabel(r, kMasquePs) && !own && !g.treating_physician) {
     visible = false;
     why = "document masked from professionals (MASQUE_PS)";
+    why_code = Reason::kMasked;
   } else if (own) {
     visible = true;
     why = "author of the document";
@@ -324,33 +339,38 @@ Decision DecideProfessional(const Actor& actor, const Gate& g, const ResourceSum
     why = visible ? "record content readable by the profession" : "profession reads nothing";
   }
   if (action == Action::kRead || action == Action::kSearch) {
-    if (!visible) return Hide(why);
-    return WithFlags(Allow(g.decision.reason + "; " + why), g.decision);
+    if (!visible) return Hide(why_code, why);
+    return WithFlags(Allow(g.decision.code, g.decision.reason + "; " + why), g.decision);
   }
   // Writes.
-  auto refuse = [&](std::string reason) { return visible ? Forbid(reason) : Hide(reason); };
-  if (g.read_only) return refuse("emergency access is read-only");
+  auto refuse = [&](Reason code, std::string reason) {
+    return visible ? Forbid(code, reason) : Hide(code, reason);
+  };
+  if (g.read_only) return refuse(Reason::kReadOnly, "emergency access is read-only");
   const std::string& what = governed.empty() ? r.type : governed;
   switch (action) {
     case Action::kCreate: {
       bool may = !governed.empty() ? m.MayWrite(actor.profession, actor.specialty, governed)
                                    : m.MayWriteAnything(actor.profession, actor.specialty);
       if (!may)
-        return refuse("habilitation matrix does not allow " + actor.profession + " to write '" +
-                      what + "'");
-      return WithFlags(Allow(g.decision.reason + "; may write " + what), g.decision);
+        return refuse(Reason::kMatrix, "habilitation matrix does not allow " + actor.profession +
+                                           " to write '" + what + "'");
+      return WithFlags(Allow(g.decision.code, g.decision.reason + "; may write " + what),
+                       g.decision);
     }
     case Action::kUpdate:
     case Action::kDelete:
-      if (!visible) return Hide(why);
-      if (!own) return Forbid("a professional changes only what they authored");
+      if (!visible) return Hide(why_code, why);
+      if (!own) return Forbid(Reason::kNotAuthor, "a professional changes only what they authored");
       if (!governed.empty() && action == Action::kUpdate &&
           !m.MayWrite(actor.profession, actor.specialty, governed))
-        return Forbid("habilitation matrix does not allow " + actor.profession + " to write '" +
-                      governed + "'");
-      return WithFlags(Allow(g.decision.reason + "; author of the resource"), g.decision);
+        return Forbid(Reason::kMatrix, "habilitation matrix does not allow " + actor.profession +
+                                           " to write '" + governed + "'");
+      return WithFlags(Allow(g.decision.code, g.decision.reason + "; author of the resource"),
+                       g.decision);
     default:
-      return refuse(std::string(ActionName(action)) + " is the patient's choice");
+      return refuse(Reason::kPatientsChoice,
+                    std::string(ActionName(action)) + " is the patient's choice");
   }
 }
 
@@ -359,6 +379,7 @@ Decision DecidePatientSide(const Actor& actor, const Gate& g, const RecordContex
                            const ResourceSummary& r, Action action) {
   bool visible = true;
   std::string why;
+  Reason why_code = Reason::kInvisible;  // when not visible
   for (const auto& label : HiddenLabels(actor))
     if (HasLabel(r, label)) {
       visible = false;
@@ -377,27 +398,37 @@ Decision DecidePatientSide(const Actor& actor, const Gate& g, const RecordContex
     if (!may_read) {
       visible = false;
       why = "app scopes do not cover reading " + r.type;
+      why_code = Reason::kScope;
     }
-    if (p == '\0') return visible ? Forbid("apps do not make the patient's choices") : Hide(why);
+    if (p == '\0')
+      return visible ? Forbid(Reason::kPatientsChoice, "apps do not make the patient's choices")
+                     : Hide(why_code, why);
     bool granted = allow(scopes, p) && app && allow(app->scopes, p);
     if (action == Action::kRead || action == Action::kSearch) {
-      if (!visible || !granted) return Hide(visible ? "app scopes do not cover this" : why);
-      return Allow(g.decision.reason + "; scopes allow " + std::string(1, p) + " on " + r.type);
+      if (!visible || !granted)
+        return Hide(visible ? Reason::kScope : why_code,
+                    visible ? "app scopes do not cover this" : why);
+      return Allow(g.decision.code,
+                   g.decision.reason + "; scopes allow " + std::string(1, p) + " on " + r.type);
     }
-    if (g.read_only) return visible ? Forbid("closed record: read-only archive") : Hide(why);
-    if (action != Action::kCreate && !visible) return Hide(why);
+    if (g.read_only)
+      return visible ? Forbid(Reason::kClosedRecord, "closed record: read-only archive")
+                     : Hide(why_code, why);
+    if (action != Action::kCreate && !visible) return Hide(why_code, why);
     if (!granted)
       return visible || action == Action::kCreate
-                 ? Forbid("app scopes (or the patient's authorisation) do not allow " +
-                          std::string(1, p) + " on " + r.type)
-                 : Hide(why);
+                 ? Forbid(Reason::kScope,
+                          "app scopes (or the patient's authorisation) do not allow " +
+                              std::string(1, p) + " on " + r.type)
+                 : Hide(why_code, why);
     // The patient chose which kinds of measurement this app writes.
     if (r.type == "Observation" && app->measurement_kinds &&
         (action == Action::kCreate || action == Action::kUpdate)) {
       std::string kind = MeasurementKinds::Builtin().KindOfCodes(r.loinc_codes);
       if (!Contains(*app->measurement_kinds, kind)) {
         // The app is authorised on this record: it may learn which kind it lacks.
-        Decision d = Forbid(kind.empty() ? "the patient lets app " + actor.client_id +
+        Decision d = Forbid(Reason::kScope,
+                            kind.empty() ? "the patient lets app " + actor.client_id +
                                                " write only some kinds of measurement, and this "
                                                "Observation's code is of none of them"
                                          : "the patient has not let app " + actor.client_id +
@@ -406,31 +437,35 @@ Decision DecidePatientSide(const Actor& actor, const Gate& g, const RecordContex
         return d;
       }
     }
-    return Allow(g.decision.reason + "; scopes allow " + std::string(1, p) + " on " + r.type);
+    return Allow(g.decision.code,
+                 g.decision.reason + "; scopes allow " + std::string(1, p) + " on " + r.type);
   }
   if (action == Action::kRead || action == Action::kSearch) {
-    if (!visible) return Hide(why);
-    return Allow(g.decision.reason);
+    if (!visible) return Hide(why_code, why);
+    return Allow(g.decision.code, g.decision.reason);
   }
-  if (action != Action::kCreate && !visible) return Hide(why);
-  if (g.read_only) return Forbid("closed record: read-only archive");
+  if (action != Action::kCreate && !visible) return Hide(why_code, why);
+  if (g.read_only) return Forbid(Reason::kClosedRecord, "closed record: read-only archive");
   switch (action) {
     case Action::kCreate:
-      return Allow(g.decision.reason + "; adds to the record");
+      return Allow(g.decision.code, g.decision.reason + "; adds to the record");
     case Action::kUpdate:
     case Action::kDelete:
-      if (r.type == "Patient") return Forbid("the record's identity is managed by the operator");
+      if (r.type == "Patient")
+        return Forbid(Reason::kActorKind, "the record's identity is managed by the operator");
       if (!DepositedOrAuthoredBy(actor, r))
-        return Forbid("the patient changes only what they added (visibility aside)");
-      return Allow(g.decision.reason + "; added by the patient");
+        return Forbid(Reason::kNotAuthor,
+                      "the patient changes only what they added (visibility aside)");
+      return Allow(Reason::kAuthor, g.decision.reason + "; added by the patient");
     case Action::kChangeVisibility:
       // Every entry of the record has one (a document, and each entry of the health profile:
       // a Condition, an allergy, a measurement...), but the record's identity itself.
       if (r.type == "Patient")
-        return Forbid("the Patient is the record itself: it has no visibility");
-      return Allow(g.decision.reason + "; patient's choice of visibility");
+        return Forbid(Reason::kRefused, "the Patient is the record itself: it has no visibility");
+      return Allow(Reason::kPatientChoice, g.decision.reason + "; patient's choice of visibility");
     default:
-      return Forbid(std::string(ActionName(action)) + " does not apply to one resource");
+      return Forbid(Reason::kRefused,
+                    std::string(ActionName(action)) + " does not apply to one resource");
   }
 }
 
@@ -448,14 +483,16 @@ Decision DecideMessage(const Actor& actor, const RecordContext& record, const Re
                        Action action, const PolicyEnv& env) {
   // A party that may see the record is told why a message is refused (it knows the record).
   auto Tell = [](std::string reason) {
-    Decision d = Forbid(reason);
+    Decision d = Forbid(Reason::kRefused, reason);
     d.shown = std::move(reason);
     return d;
   };
   Gate g = RecordGate(actor, record, env, action);
   if (!g.decision.allowed) return g.decision;
-  if (g.decision.emergency) return Hide("emergency access does not open the mailbox");
-  if (actor.kind == ActorKind::kOperator) return Hide("operators read no medical content");
+  if (g.decision.emergency)
+    return Hide(Reason::kReadOnly, "emergency access does not open the mailbox");
+  if (actor.kind == ActorKind::kOperator)
+    return Hide(Reason::kNoMedicalContent, "operators read no medical content");
   if (actor.kind == ActorKind::kApp) {
     // An app acts for the patient, as far as both its token's scopes and the patient's
     // authorisation grant it on Communication (patient/Communication.rs to read, .c to
@@ -468,12 +505,14 @@ Decision DecideMessage(const Actor& actor, const RecordContext& record, const Re
              ScopesAllowResource(app->scopes, r.type, perm, r.tokens);
     };
     if (action == Action::kRead || action == Action::kSearch) {
-      if (!granted(p)) return Hide("app scopes do not cover reading the patient's messages");
+      if (!granted(p))
+        return Hide(Reason::kScope, "app scopes do not cover reading the patient's messages");
     } else if (!granted(p)) {
       return granted('r') || action == Action::kCreate
-                 ? Forbid("app scopes (or the patient's authorisation) do not allow " +
-                          std::string(1, p == '\0' ? '?' : p) + " on " + r.type)
-                 : Hide("app scopes do not cover the patient's messages");
+                 ? Forbid(Reason::kScope,
+                          "app scopes (or the patient's authorisation) do not allow " +
+                              std::string(1, p == '\0' ? '?' : p) + " on " + r.type)
+                 : Hide(Reason::kScope, "app scopes do not cover the patient's messages");
     }
   }
   std::vector<std::string> me = MessagePartyIds(actor, record);
@@ -481,18 +520,20 @@ Decision DecideMessage(const Actor& actor, const RecordContext& record, const Re
   bool party = sender;
   for (const auto& recipient : r.message_recipients) party = party || NamesAny(recipient, me);
   if (action == Action::kRead || action == Action::kSearch) {
-    if (!party) return Hide("not a party to the message");
-    return WithFlags(Allow(g.decision.reason + "; party to the message"), g.decision);
+    if (!party) return Hide(Reason::kNotParty, "not a party to the message");
+    return WithFlags(Allow(g.decision.code, g.decision.reason + "; party to the message"),
+                     g.decision);
   }
   if (action == Action::kMarkRead) {
-    if (!party) return Hide("not a party to the message");
+    if (!party) return Hide(Reason::kNotParty, "not a party to the message");
     bool recipient = false;
     for (const auto& to : r.message_recipients) recipient = recipient || NamesAny(to, me);
     if (!recipient) return Tell("only a recipient marks a message read");
-    return WithFlags(Allow(g.decision.reason + "; recipient of the message"), g.decision);
+    return WithFlags(Allow(g.decision.code, g.decision.reason + "; recipient of the message"),
+                     g.decision);
   }
   if (action != Action::kCreate) {
-    if (!party) return Hide("not a party to the message");
+    if (!party) return Hide(Reason::kNotParty, "not a party to the message");
     return Tell(
         "a message is not changed once sent ($mark-read records its reading, $file-attachment "
         "files an attachment)");
@@ -509,11 +550,12 @@ Decision DecideMessage(const Actor& actor, const RecordContext& record, const Re
   switch (actor.kind) {
     case ActorKind::kProfessional:
       if (!to_patient) return Tell("a message filed in a record is addressed to its patient");
-      return WithFlags(Allow(g.decision.reason + "; writes to a patient they take care of"),
-                       g.decision);
+      return WithFlags(
+          Allow(g.decision.code, g.decision.reason + "; writes to a patient they take care of"),
+          g.decision);
     case ActorKind::kSystem:
       if (!to_patient) return Tell("a message filed in a record is addressed to its patient");
-      return Allow("deposit source: a copy of its deposit to the patient");
+      return Allow(Reason::kDepositSource, "deposit source: a copy of its deposit to the patient");
     case ActorKind::kPatient:
     case ActorKind::kGuardian:
     case ActorKind::kApp: {
@@ -531,13 +573,14 @@ Decision DecideMessage(const Actor& actor, const RecordContext& record, const Re
               (recipient.empty() ? std::string("a recipient without identifier") : recipient[0]) +
               " is neither");
       }
-      return Allow(g.decision.reason + (actor.kind == ActorKind::kApp
+      return Allow(g.decision.code,
+                   g.decision.reason + (actor.kind == ActorKind::kApp
                                             ? "; scopes allow c on Communication; writes to the "
                                               "patient's care team"
                                             : "; writes to their care team"));
     }
     default:
-      return Hide("no access to messages");
+      return Hide(Reason::kActorKind, "no access to messages");
   }
 }
 
@@ -646,35 +689,43 @@ Decision Decide(const Actor& actor, const RecordContext& record, const ResourceS
   if (resource.type == "Subscription" && action != Action::kRead && action != Action::kSearch &&
       actor.kind != ActorKind::kPatient && actor.kind != ActorKind::kGuardian) {
     Gate g = RecordGate(actor, record, env);
-    return g.decision.allowed ? Forbid("subscriptions to a record are the patient's") : g.decision;
+    return g.decision.allowed
+               ? Forbid(Reason::kPatientsChoice, "subscriptions to a record are the patient's")
+               : g.decision;
   }
   Gate g = RecordGate(actor, record, env, action);
   if (!g.decision.allowed) {
     if (g.author_only && (action == Action::kRead || action == Action::kSearch) &&
         DepositedOrAuthoredBy(actor, resource))
-      return Allow("author of the document (" + g.decision.reason + ")");
+      return Allow(Reason::kAuthor, "author of the document (" + g.decision.reason + ")");
     return g.decision;
   }
   switch (actor.kind) {
     case ActorKind::kOperator:
-      if (resource.type != "Patient") return Hide("operators read no medical content");
+      if (resource.type != "Patient")
+        return Hide(Reason::kNoMedicalContent, "operators read no medical content");
       if (action == Action::kDelete || action == Action::kChangeVisibility)
-        return Forbid("records are closed, not deleted");
-      return Allow("operator: record identity (" + std::string(ActionName(action)) + ")");
+        return Forbid(Reason::kActorKind, "records are closed, not deleted");
+      return Allow(Reason::kOperator,
+                   "operator: record identity (" + std::string(ActionName(action)) + ")");
     case ActorKind::kSystem: {
       bool own = DepositedOrAuthoredBy(actor, resource);
       if (action == Action::kCreate) {
         bool allowed = actor.scopes.empty() ? Contains(DepositTypes(), resource.type)
                                             : ScopesAllow(actor.scopes, resource.type, 'c');
-        if (!allowed) return Forbid("deposit source may not create " + resource.type);
-        return Allow("deposit source: creates " + resource.type);
+        if (!allowed)
+          return Forbid(Reason::kScope, "deposit source may not create " + resource.type);
+        return Allow(Reason::kDepositSource, "deposit source: creates " + resource.type);
       }
-      if (!own) return Hide("a deposit source reads back only what it deposited");
+      if (!own)
+        return Hide(Reason::kNotAuthor, "a deposit source reads back only what it deposited");
       char p = Permission(action);
       if (!actor.scopes.empty() && p != '\0' && !ScopesAllow(actor.scopes, resource.type, p))
-        return Forbid("deposit source scopes do not allow " + std::string(ActionName(action)));
-      if (p == '\0') return Forbid("deposit sources do not make the patient's choices");
-      return Allow("deposit source: its own deposit");
+        return Forbid(Reason::kScope,
+                      "deposit source scopes do not allow " + std::string(ActionName(action)));
+      if (p == '\0')
+        return Forbid(Reason::kPatientsChoice, "deposit sources do not make the patient's choices");
+      return Allow(Reason::kAuthor, "deposit source: its own deposit");
     }
     case ActorKind::kProfessional:
       return DecideProfessional(actor, g, resource, action, env);
@@ -683,7 +734,7 @@ Decision Decide(const Actor& actor, const RecordContext& record, const ResourceS
     case ActorKind::kApp:
       return DecidePatientSide(actor, g, record, resource, action);
     default:
-      return Hide("no access");
+      return Hide(Reason::kActorKind, "no access");
   }
 }
 
@@ -698,64 +749,74 @@ Decision DecideOnRecord(const Actor& actor, const RecordContext& record, Action 
     case Action::kSearch:
       if (actor.kind == ActorKind::kProfessional &&
           env.matrix->ReadableTypes(actor.profession, actor.specialty).empty())
-        return Hide("profession reads nothing");
-      return WithFlags(Allow(g.decision.reason), g.decision);
+        return Hide(Reason::kMatrix, "profession reads nothing");
+      return WithFlags(Allow(g.decision.code, g.decision.reason), g.decision);
     case Action::kCreate:
       if (g.read_only)
-        return Forbid(g.decision.emergency ? "emergency access is read-only"
-                                           : "closed record: read-only archive");
-      if (actor.kind == ActorKind::kOperator) return Forbid("operators add no medical content");
+        return Forbid(Reason::kReadOnly, g.decision.emergency ? "emergency access is read-only"
+                                                              : "closed record: read-only archive");
+      if (actor.kind == ActorKind::kOperator)
+        return Forbid(Reason::kNoMedicalContent, "operators add no medical content");
       if (actor.kind == ActorKind::kProfessional &&
           !env.matrix->MayWriteAnything(actor.profession, actor.specialty))
-        return Forbid("profession writes nothing");
-      return WithFlags(Allow(g.decision.reason), g.decision);
+        return Forbid(Reason::kMatrix, "profession writes nothing");
+      return WithFlags(Allow(g.decision.code, g.decision.reason), g.decision);
     case Action::kManageBlocks:
     case Action::kDeclareTreatingPhysician:
     case Action::kChangeVisibility:
       if (!patient_side)
-        return Forbid(std::string(ActionName(action)) + " is the patient's choice");
-      if (g.read_only) return Forbid("closed record: read-only archive");
-      return Allow(g.decision.reason + "; patient's choice");
+        return Forbid(Reason::kPatientsChoice,
+                      std::string(ActionName(action)) + " is the patient's choice");
+      if (g.read_only) return Forbid(Reason::kClosedRecord, "closed record: read-only archive");
+      return Allow(Reason::kPatientChoice, g.decision.reason + "; patient's choice");
     case Action::kManageRecord:
-      if (actor.kind != ActorKind::kOperator) return Forbid("records are managed by operators");
-      return Allow("operator: record management");
+      if (actor.kind != ActorKind::kOperator)
+        return Forbid(Reason::kActorKind, "records are managed by operators");
+      return Allow(Reason::kOperator, "operator: record management");
     // Closing (or reopening) a closed record is allowed on the read-only archive: it is the
     // one change the patient still makes there.
     case Action::kCloseRecord:
-      if (actor.kind == ActorKind::kOperator) return Allow("operator: record management");
-      if (!patient_side) return Forbid("a record is closed by its patient or an operator");
-      return Allow(g.decision.reason + "; patient's choice: closes or reopens the record");
-    case Action::kReadRecordChoices:
-      if (actor.kind == ActorKind::kOperator) return Allow("operator: the record's settings");
+      if (actor.kind == ActorKind::kOperator)
+        return Allow(Reason::kOperator, "operator: record management");
       if (!patient_side)
-        return Forbid("the record's settings are read by its patient, a guardian or an operator");
-      return Allow(g.decision.reason + ": the record's settings");
+        return Forbid(Reason::kPatientsChoice, "a record is closed by its patient or an operator");
+      return Allow(g.decision.code,
+                   g.decision.reason + "; patient's choice: closes or reopens the record");
+    case Action::kReadRecordChoices:
+      if (actor.kind == ActorKind::kOperator)
+        return Allow(Reason::kOperator, "operator: the record's settings");
+      if (!patient_side)
+        return Forbid(Reason::kPatientsChoice,
+                      "the record's settings are read by its patient, a guardian or an operator");
+      return Allow(g.decision.code, g.decision.reason + ": the record's settings");
     default:
-      return Forbid(std::string(ActionName(action)) + " needs a resource");
+      return Forbid(Reason::kRefused, std::string(ActionName(action)) + " needs a resource");
   }
 }
 
 Decision DecideNewRecord(const Actor& actor) {
-  if (actor.kind == ActorKind::kOperator) return Allow("operator: creates the record");
+  if (actor.kind == ActorKind::kOperator)
+    return Allow(Reason::kOperator, "operator: creates the record");
   if (actor.kind == ActorKind::kSystem && ScopesAllow(actor.scopes, "Patient", 'c'))
-    return Allow("identity feed: creates the record");
+    return Allow(Reason::kDepositSource, "identity feed: creates the record");
   if (actor.kind == ActorKind::kDenied)
-    return Hide("denied party: no access whatever the token says");
-  return Forbid("records are created by operators and identity feeds");
+    return Hide(Reason::kDeniedParty, "denied party: no access whatever the token says");
+  return Forbid(Reason::kActorKind, "records are created by operators and identity feeds");
 }
 
 Decision DecideWriteIntent(const Actor& actor, std::string_view type,
                            std::string_view permissions) {
-  if (actor.kind == ActorKind::kDenied) return Forbid("this party writes nothing to any record");
+  if (actor.kind == ActorKind::kDenied)
+    return Forbid(Reason::kDeniedParty, "this party writes nothing to any record");
   if (actor.kind == ActorKind::kApp) {
     std::vector<SmartScope> scopes = AppScopes(actor.scopes);
     bool any = false;
     for (char p : permissions) any = any || ScopesAllow(scopes, type, p);
     if (!any)
-      return Forbid("the app's scopes grant no " + std::string(permissions) + " on " +
-                    std::string(type));
+      return Forbid(Reason::kScope, "the app's scopes grant no " + std::string(permissions) +
+                                        " on " + std::string(type));
   }
-  return Allow("may write " + std::string(type));
+  return Allow(Reason::kPermitted, "may write " + std::string(type));
 }
 
 Decision DecideLabelChange(const std::vector<std::string>& before,
@@ -767,35 +828,49 @@ Decision DecideLabelChange(const std::vector<std::string>& before,
       if (Contains(*other, code)) continue;
       if (code == kPartagePs) {
         if (shareable) continue;
-        return Forbid(
-            "PARTAGE_PS shares an administrative paper; professionals read this document "
-            "per the habilitation matrix");
+        return Forbid(Reason::kRefused,
+                      "PARTAGE_PS shares an administrative paper; professionals read this document "
+                      "per the habilitation matrix");
       }
-      return Forbid(code + " is set by the author at deposit, not by the patient");
+      return Forbid(Reason::kRefused,
+                    code + " is set by the author at deposit, not by the patient");
     }
-  return Allow("the patient changes who sees the document (MASQUE_PS, PARTAGE_PS)");
+  return Allow(Reason::kPatientChoice,
+               "the patient changes who sees the document (MASQUE_PS, PARTAGE_PS)");
+}
+
+Decision DecideSupportView(const Actor& actor) {
+  if (actor.kind == ActorKind::kSupport || actor.kind == ActorKind::kOperator)
+    return Allow(Reason::kSupportRole, std::string(ActorKindName(actor.kind)) +
+                                           ": reads access decisions, no medical content");
+  return Forbid(Reason::kActorKind, std::string(ActorKindName(actor.kind)) +
+                                        " may not read access decisions (support staff and "
+                                        "operators do)");
 }
 
 bool MayAssignIds(const Actor& actor) { return DecideNewRecord(actor).allowed; }
 
 Decision DecideShared(const Actor& actor, const ResourceSummary& resource, Action action) {
   if (actor.kind == ActorKind::kDenied)
-    return Hide("denied party: no access whatever the token says");
+    return Hide(Reason::kDeniedParty, "denied party: no access whatever the token says");
   if (action == Action::kRead || action == Action::kSearch)
-    return Allow("shared resource (" + resource.type + ")");
+    return Allow(Reason::kSharedResource, "shared resource (" + resource.type + ")");
   if (action != Action::kCreate && action != Action::kUpdate && action != Action::kDelete)
-    return Forbid(std::string(ActionName(action)) + " does not apply to a shared resource");
+    return Forbid(Reason::kRefused,
+                  std::string(ActionName(action)) + " does not apply to a shared resource");
   const SharedContentRules& rules = SharedContentRules::Builtin();
   if (rules.WrittenByServer(resource.type))
-    return Forbid(resource.type + " is written by carnet alone");
+    return Forbid(Reason::kActorKind, resource.type + " is written by carnet alone");
   if (action == Action::kDelete)
-    return actor.kind == ActorKind::kOperator ? Allow("operator: deletes shared content")
-                                              : Forbid("shared content is deleted by operators");
+    return actor.kind == ActorKind::kOperator
+               ? Allow(Reason::kOperator, "operator: deletes shared content")
+               : Forbid(Reason::kActorKind, "shared content is deleted by operators");
   if (rules.MayWrite(resource.type, actor.kind))
-    return Allow(std::string(ActorKindName(actor.kind)) + " writes shared " + resource.type +
-                 " (shared_content.tsv)");
-  return Forbid("shared " + resource.type + " is not written by a " +
-                std::string(ActorKindName(actor.kind)));
+    return Allow(Reason::kSharedResource, std::string(ActorKindName(actor.kind)) +
+                                              " writes shared " + resource.type +
+                                              " (shared_content.tsv)");
+  return Forbid(Reason::kActorKind, "shared " + resource.type + " is not written by a " +
+                                        std::string(ActorKindName(actor.kind)));
 }
 
 Status CheckBlockRequest(const RecordContext& record, std::string_view kind,
@@ -819,6 +894,7 @@ AccessFilter FilterFor(const Actor& actor, const RecordContext& record, const Po
   f.excluded_types = NeverSearchedTypes();
   Gate g = RecordGate(actor, record, env);
   f.reason = g.decision.reason;
+  f.reason_code = std::string(ReasonCode(g.decision.code));
   f.emergency = g.decision.emergency;
   f.consent = g.decision.consent;
   f.opens_emergency_window = g.decision.opens_emergency_window;
@@ -895,6 +971,7 @@ AccessFilter FilterFor(const Actor& actor, const RecordContext& record, const Po
           env.matrix->ReadableTypes(actor.profession, actor.specialty);
       if (readable.empty()) {
         f.reason += "; profession reads nothing";
+        f.reason_code = std::string(ReasonCode(Reason::kMatrix));
         return f;
       }
       if (!g.treating_physician) f.excluded_security.emplace_back(kMasquePs);
@@ -1062,6 +1139,7 @@ Decision SearchDecision(const AccessFilter& f) {
   d.allowed = f.any_record || !f.patient_keys.empty() || f.include_shared;
   d.refusal = d.allowed ? ErrorCode::kOk : ErrorCode::kNotFound;
   d.reason = f.reason;
+  d.code = ParseReason(f.reason_code).value_or(d.allowed ? Reason::kPermitted : Reason::kRefused);
   d.emergency = f.emergency;
   d.consent = f.consent;
   d.opens_emergency_window = f.opens_emergency_window;

@@ -46,6 +46,7 @@
 #include "base/status.h"
 #include "profiles/actor.h"
 #include "profiles/habilitation_matrix.h"
+#include "profiles/reason_codes.h"
 #include "storage/access_filter.h"
 
 namespace carnet::profiles {
@@ -156,6 +157,9 @@ struct Decision {
   // When refused: kNotFound (the actor may not know the target exists) or kForbidden
   // (it may read the target but not do this). kOk when allowed.
   ErrorCode refusal = ErrorCode::kOk;
+  // Why, as a code of the fixed vocabulary (reason_codes.def), for the request log line, the
+  // audit and the support view; never shown to the caller.
+  Reason code = Reason::kRefused;
   // Why, in words, for the audit (outcomeDesc) and the logs; never shown to the caller...
   std::string reason;
   // ...unless the rules let the caller know the record's state: a deposit source is told that
@@ -217,6 +221,11 @@ Decision DecideLabelChange(const std::vector<std::string>& before,
 // the actor may not see must answer alike: only the actors who create records (operators,
 // identity feeds) choose ids; the others create with POST and the server's ids.
 bool MayAssignIds(const Actor& actor);
+
+// The support view ($access-decisions): the decisions and reasons the access history
+// recorded, without documents or medical content. Support staff (ActorKind::kSupport) and
+// operators read it; everyone else is refused (kForbidden: the operation is public).
+Decision DecideSupportView(const Actor& actor);
 
 // Shared resources (Practitioner, Organization, ValueSet...): readable by every actor but
 // kDenied ones, writable by operators (and deposit sources, which register authors).

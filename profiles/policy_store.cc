@@ -180,6 +180,7 @@ AuditEntry AuditEntryFor(const Actor& actor, const Decision& decision, AuditEntr
       base.actor_kind += " (" + actor.denied_role + ")";
   }
   base.outcome_desc = decision.reason;
+  base.reason_code = std::string(ReasonCode(decision.code));
   return base;
 }
 

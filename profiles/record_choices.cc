@@ -52,7 +52,8 @@ Status ApplyRecordChoice(storage::Transaction& tx, AccessSession& session,
   audit.subtype_display = "$" + op;
   audit.object_reference = "Patient/" + patient_id + "/$" + op;
   if (!*key)
-    return session.Refuse(audit, Refusal("no such record"), std::nullopt, "Patient/" + patient_id);
+    return session.Refuse(audit, Refusal(Reason::kNotFound, "no such record"), std::nullopt,
+                          "Patient/" + patient_id);
   // One must see the record to learn anything about it.
   auto visible = session.DecideRecord(tx, **key, Action::kSearch);
   if (!visible.ok()) return visible.status();
@@ -123,7 +124,8 @@ Result<RecordSettings> ReadRecordSettings(storage::Transaction& tx, AccessSessio
   audit.subtype_display = "$record-settings";
   audit.object_reference = "Patient/" + patient_id + "/$record-settings";
   if (!*key)
-    return session.Refuse(audit, Refusal("no such record"), std::nullopt, "Patient/" + patient_id);
+    return session.Refuse(audit, Refusal(Reason::kNotFound, "no such record"), std::nullopt,
+                          "Patient/" + patient_id);
   auto visible = session.DecideRecord(tx, **key, Action::kSearch);
   if (!visible.ok()) return visible.status();
   auto d = session.DecideRecord(tx, **key, Action::kReadRecordChoices);

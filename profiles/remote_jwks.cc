@@ -78,18 +78,20 @@ void RemoteJwks::MaybeRefresh(long long now) {
   (void)Refresh(now);  // a failure keeps the keys known; the log shows the 401's reason
 }
 
-Result<Actor> RemoteJwks::Verify(std::string_view token, long long now) {
+Result<Actor> RemoteJwks::Verify(std::string_view token, long long now, Reason* why) {
   bool stale;
   {
     std::lock_guard<std::mutex> lock(mu_);
     stale = now >= expires_at_;
   }
   if (stale) MaybeRefresh(now);
-  auto actor = Current()->Verify(token, now);
-  if (!actor.ok() && actor.status().message().rfind("token signed with unknown key", 0) == 0) {
+  Reason reason = Reason::kRefused;
+  auto actor = Current()->Verify(token, now, &reason);
+  if (!actor.ok() && reason == Reason::kTokenUnknownKey) {
     MaybeRefresh(now);  // a rotation: the issuer may publish the new key by now
-    actor = Current()->Verify(token, now);
+    actor = Current()->Verify(token, now, &reason);
   }
+  if (why && !actor.ok()) *why = reason;
   return actor;
 }
 

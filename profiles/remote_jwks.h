@@ -49,7 +49,7 @@ class RemoteJwks {
   Status Refresh(long long now);
   // Verifies with the current keys; refreshes first when they are older than their max-age,
   // and once more when the token names an unknown key (both within the rate bound).
-  Result<Actor> Verify(std::string_view token, long long now);
+  Result<Actor> Verify(std::string_view token, long long now, Reason* why = nullptr);
 
   size_t key_count() const;
   int fetches() const;  // fetch rounds attempted so far

@@ -75,6 +75,16 @@ HttpResponse OAuthError(int status, const std::string& error, const std::string&
   b.Set("error_description", Str(description));
   HttpResponse r = JsonAnswer(status, b);
   if (status == 401) r.SetHeader("WWW-Authenticate", "Basic realm=\"carnet\"");
+  // A refused client or grant is a refused authentication: the log line says which.
+  if (status == 400 || status == 401) {
+    using profiles::Reason;
+    Reason why = error == "invalid_client"  ? Reason::kOAuthInvalidClient
+                 : error == "invalid_grant" ? Reason::kOAuthInvalidGrant
+                                            : Reason::kOAuthInvalidRequest;
+    RequestNotes& notes = CurrentRequestNotes();
+    notes.decision = "deny";
+    notes.reason = std::string(profiles::ReasonCode(why));
+  }
   return r;
 }
 
@@ -635,6 +645,7 @@ HttpResponse SmartServer::Apps(const HttpRequest& req) {
   profiles::Decision decision;
   decision.allowed = actor->kind == profiles::ActorKind::kOperator;
   decision.refusal = decision.allowed ? ErrorCode::kOk : ErrorCode::kForbidden;
+  decision.code = decision.allowed ? profiles::Reason::kOperator : profiles::Reason::kActorKind;
   decision.reason = decision.allowed ? "operator: keeps the app catalogue"
                                      : "the app catalogue is kept by operators";
   profiles::AuditEntry entry;

@@ -81,6 +81,8 @@ struct AccessFilter {
   // the policy's reason, and whether access is granted through emergency mode or asserted
   // consent, or opens an emergency window.
   std::string reason;
+  // The reason code of that decision (profiles/reason_codes.def: "care-team", "blocked"...).
+  std::string reason_code;
   bool emergency = false;
   bool consent = false;
   bool opens_emergency_window = false;

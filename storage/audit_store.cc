@@ -63,8 +63,9 @@ constexpr Statement kLockHead{
 constexpr Statement kAppendEvent{
     "audit_append_event",
     "WITH ins AS (INSERT INTO audit_event (patient_key, event_id, recorded, action, outcome, "
-    "actor_id, actor_kind, emergency, content, prev_hash, hash) VALUES ($1::bigint, $2::uuid, "
-    "$3::timestamptz, $4, $5, $6, $7, $8::boolean, $9, decode($10, 'hex'), decode($11, 'hex')) "
+    "actor_id, actor_kind, emergency, content, prev_hash, hash, request_id, reason_code) VALUES "
+    "($1::bigint, $2::uuid, $3::timestamptz, $4, $5, $6, $7, $8::boolean, $9, decode($10, "
+    "'hex'), decode($11, 'hex'), $13, $14) "
     "RETURNING seq) "
     "UPDATE audit_chain_head h SET last_seq = ins.seq, hash = decode($11, 'hex'), "
     "updated_at = now() FROM ins WHERE h.patient_key = $12::bigint RETURNING ins.seq"};
@@ -141,7 +142,9 @@ Result<AppendedAudit> AppendAuditRecordTimed(Transaction& tx, const AuditRecord&
               record.actor_kind.empty() ? SqlParam::Null() : SqlParam::Text(record.actor_kind),
               SqlParam::Text(record.emergency ? "true" : "false"), SqlParam::Text(row.content),
               prev_hex.empty() ? SqlParam::Null() : SqlParam::Text(prev_hex),
-              SqlParam::Text(hash_hex), SqlParam::Text(key)});
+              SqlParam::Text(hash_hex), SqlParam::Text(key),
+              record.request_id.empty() ? SqlParam::Null() : SqlParam::Text(record.request_id),
+              record.reason_code.empty() ? SqlParam::Null() : SqlParam::Text(record.reason_code)});
   if (!appended.ok()) return appended.status();
   if (appended->rows() != 1)
     return Status(ErrorCode::kInternal, "audit chain head " + key + " not updated");
@@ -243,6 +246,45 @@ Result<std::vector<StoredAuditEvent>> ReadAuditEvents(Transaction& tx, const Aud
   if (!r.ok()) return r.status();
   std::vector<StoredAuditEvent> out;
   for (int i = 0; i < r->rows(); ++i) out.push_back({r->GetInt(i, 0), r->GetString(i, 1)});
+  return out;
+}
+
+Result<std::vector<AuditDecisionRow>> ReadAuditDecisions(Transaction& tx,
+                                                         const AuditDecisionQuery& q) {
+#define CARNET_DECISION_COLUMNS                                                             \
+  "SELECT seq, to_char(recorded AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), " \
+  "coalesce(actor_id, ''), coalesce(actor_kind, ''), outcome, coalesce(reason_code, ''), "  \
+  "coalesce(request_id, ''), content FROM audit_event "
+  static const Statement kByRequest{
+      "support_decisions_by_request", CARNET_DECISION_COLUMNS
+      "WHERE request_id = $1 AND seq > $2::bigint ORDER BY seq LIMIT $3::int"};
+  static const Statement kByActor{
+      "support_decisions_by_actor", CARNET_DECISION_COLUMNS
+      "WHERE actor_id = $1 AND recorded >= $2::timestamptz AND recorded < $3::timestamptz "
+      "AND seq > $4::bigint ORDER BY seq LIMIT $5::int"};
+#undef CARNET_DECISION_COLUMNS
+  std::string after = std::to_string(q.after_seq), limit = std::to_string(q.limit);
+  auto r = !q.request_id.empty()
+               ? tx.Run(kByRequest, {SqlParam::Text(q.request_id), SqlParam::Text(after),
+                                     SqlParam::Text(limit)})
+               : tx.Run(kByActor, {SqlParam::Text(q.actor_id),
+                                   SqlParam::Text(q.from.empty() ? "-infinity" : q.from),
+                                   SqlParam::Text(q.to.empty() ? "infinity" : q.to),
+                                   SqlParam::Text(after), SqlParam::Text(limit)});
+  if (!r.ok()) return r.status();
+  std::vector<AuditDecisionRow> out;
+  for (int i = 0; i < r->rows(); ++i) {
+    AuditDecisionRow row;
+    row.seq = r->GetInt(i, 0);
+    row.recorded = r->GetString(i, 1);
+    row.actor_id = r->GetString(i, 2);
+    row.actor_kind = r->GetString(i, 3);
+    row.outcome = r->GetString(i, 4);
+    row.reason_code = r->GetString(i, 5);
+    row.request_id = r->GetString(i, 6);
+    row.content = r->GetString(i, 7);
+    out.push_back(std::move(row));
+  }
   return out;
 }
 

@@ -33,6 +33,10 @@ struct AuditRecord {
   std::string actor_kind;  // "" is stored as NULL
   bool emergency = false;
   std::string content;  // the event itself (the AuditEvent resource JSON), stored as is
+  // Indexed beside the event for the support view (not hashed: the content, which is, holds
+  // them too). "" is stored as NULL.
+  std::string request_id;
+  std::string reason_code;
 };
 
 struct AppendedAudit {
@@ -96,5 +100,24 @@ struct StoredAuditEvent {
   std::string content;  // the event as appended (AuditRecord::content)
 };
 Result<std::vector<StoredAuditEvent>> ReadAuditEvents(Transaction& tx, const AuditEventQuery& q);
+
+// The support view's read (issue 19): the events of one request, or of one actor over a time
+// range, oldest first, by the indexed request_id / (actor_id, recorded) columns. Text filters
+// as the caller checked them ("" for none; from and to RFC 3339).
+struct AuditDecisionQuery {
+  std::string request_id;   // either this...
+  std::string actor_id;     // ...or this, with the range
+  std::string from, to;     // recorded within [from, to)
+  long long after_seq = 0;  // the keyset cursor: events after this one
+  int limit = 50;
+};
+struct AuditDecisionRow {
+  long long seq = 0;
+  std::string recorded;  // RFC 3339, milliseconds, UTC
+  std::string actor_id, actor_kind, outcome, reason_code, request_id;
+  std::string content;  // the AuditEvent JSON: the caller takes out what it may show
+};
+Result<std::vector<AuditDecisionRow>> ReadAuditDecisions(Transaction& tx,
+                                                         const AuditDecisionQuery& q);
 
 }  // namespace carnet::storage

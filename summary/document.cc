@@ -414,6 +414,8 @@ std::string RequesterDisplay(const profiles::Actor& actor) {
       return "système " + actor.client_id;
     case ActorKind::kOperator:
       return "opérateur " + actor.PrincipalId();
+    case ActorKind::kSupport:
+      return "support " + actor.PrincipalId();
     case ActorKind::kDenied:
       break;
   }

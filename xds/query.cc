@@ -213,7 +213,18 @@ HttpResponse Query(const XdsContext& xds, Session& session, const SoapRequest& r
         if (reached.empty()) {
           Decision none;
           none.allowed = true;
+          none.code = profiles::Reason::kPermitted;
           none.reason = "stored query: nothing visible matched";
+          // Nothing visible because a record of the query was closed to the caller: that
+          // record's reason (blocked, not-in-care-team...) is why, for the log and the audit.
+          for (const auto& [key, f] : filters) {
+            Decision d = profiles::SearchDecision(f);
+            if (profiles::SideOf(d.code) == profiles::ReasonSide::kDeny) {
+              none.code = d.code;
+              none.reason += " (" + d.reason + ")";
+              break;
+            }
+          }
           return session.Audit(tx, audit, none, std::nullopt);
         }
         for (const auto& [key, d] : reached)

@@ -25,6 +25,7 @@ Status AuditTransaction(Tx& tx, Session& session, const char* iti, char action,
                         const std::set<std::optional<long long>>& keys) {
   Decision granted;
   granted.allowed = true;
+  granted.code = profiles::Reason::kPermitted;
   granted.reason = std::string(iti) + " applied";
   for (const auto& key : keys) {
     profiles::AuditEntry audit =

@@ -39,8 +39,9 @@ HttpResponse Retrieve(const XdsContext& xds, Session& session, const SoapRequest
                                r.document_unique_id));
       };
       if (!*row || !(*row)->binary_content) {
-        (void)session.Refuse(audit, profiles::Refusal("no such document"), std::nullopt,
-                             r.document_unique_id);
+        (void)session.Refuse(audit,
+                             profiles::Refusal(profiles::Reason::kNotFound, "no such document"),
+                             std::nullopt, r.document_unique_id);
         unknown();
         continue;
       }

@@ -500,6 +500,7 @@ HttpResponse Submit(const XdsContext& xds, Session& session, const SoapRequest& 
     audit.listed = session.TakeDepositList();
     Decision granted;
     granted.allowed = true;
+    granted.code = profiles::Reason::kDepositSource;
     granted.reason = "submission set registered";
     return session.Audit(tx, audit, granted, (*patient)->patient_key);
   });

@@ -80,6 +80,14 @@ TEST(OperationDefinitionsTest, EveryServedOperationHasADefinition) {
       ++operations;
       std::string code = segs[i].substr(1);
       served_codes.insert(code);
+      if (i == 0) {  // /$op: the system level
+        bool system = false;
+        for (const JsonValue& od : OperationDefinitions())
+          if (od.GetString("code") == code && od.Find("system")->as_bool()) system = true;
+        EXPECT_TRUE(system) << route.method << " " << route.pattern
+                            << " has no system-level OperationDefinition";
+        continue;
+      }
       std::string type = segs[0][0] == '{' ? "Resource" : segs[0];
       bool instance = i == 2;  // /[type]/[id]/$op
       EXPECT_TRUE(Defined(code, type, instance))
