@@ -10,6 +10,29 @@ const char* EmbeddedOperationDefinitions();
 
 namespace {
 
+// Each parameter has a name, a use, bounds and documentation, and a type or, as R4's opd-1
+// allows, parts (checked the same way) instead.
+Status CheckParameters(const JsonValue& params, const std::string& where) {
+  for (const JsonValue& p : params.items()) {
+    std::string name = p.GetString("name");
+    std::string at = where + " parameter '" + name + "'";
+    if (name.empty()) return BadRequest(where + ": a parameter without name");
+    if (p.GetString("use") != "in" && p.GetString("use") != "out")
+      return BadRequest(at + ": use is in or out");
+    const JsonValue* min = p.Find("min");
+    if (!min || !min->is_number()) return BadRequest(at + ": min is not a number");
+    if (p.GetString("max").empty()) return BadRequest(at + ": no max");
+    if (p.GetString("documentation").empty()) return BadRequest(at + ": no documentation");
+    const JsonValue* parts = p.Find("part");
+    if (parts && parts->is_array() && !parts->items().empty()) {
+      CARNET_RETURN_IF_ERROR(CheckParameters(*parts, at));
+    } else if (p.GetString("type").empty()) {
+      return BadRequest(at + ": no type (nor parts)");
+    }
+  }
+  return Status::Ok();
+}
+
 Status CheckDefinition(const JsonValue& od, const std::string& where) {
   if (!od.is_object() || od.GetString("resourceType") != "OperationDefinition")
     return BadRequest(where + ": not an OperationDefinition");
@@ -29,19 +52,7 @@ Status CheckDefinition(const JsonValue& od, const std::string& where) {
   if (!any_level) return BadRequest(where + ": neither system, type nor instance");
   const JsonValue* params = od.Find("parameter");
   if (!params || !params->is_array()) return BadRequest(where + ": no parameter list");
-  for (const JsonValue& p : params->items()) {
-    std::string name = p.GetString("name");
-    std::string at = where + " parameter '" + name + "'";
-    if (name.empty()) return BadRequest(where + ": a parameter without name");
-    if (p.GetString("use") != "in" && p.GetString("use") != "out")
-      return BadRequest(at + ": use is in or out");
-    const JsonValue* min = p.Find("min");
-    if (!min || !min->is_number()) return BadRequest(at + ": min is not a number");
-    if (p.GetString("max").empty()) return BadRequest(at + ": no max");
-    if (p.GetString("type").empty()) return BadRequest(at + ": no type");
-    if (p.GetString("documentation").empty()) return BadRequest(at + ": no documentation");
-  }
-  return Status::Ok();
+  return CheckParameters(*params, where);
 }
 
 }  // namespace
