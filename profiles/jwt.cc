@@ -20,6 +20,7 @@
 #include <sstream>
 #include <unordered_set>
 
+#include "base/files.h"
 #include "base/strings.h"
 #include "profiles/reason_codes.h"
 
@@ -646,22 +647,11 @@ Result<SigningKey> SigningKey::LoadOrCreateKey(const std::string& data_dir,
   fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
-    // Created under a temporary name and linked into place: link() never replaces an
-    // existing file, so of two processes starting together one key wins and both use it.
+    // Of two processes starting together one key wins and both use it (CreateFileOnce).
     auto fresh = GenerateEc();
     if (!fresh.ok()) return fresh.status();
     std::string pem = fresh->PrivatePem();
-    std::string tmp = path + ".tmp." + RandomHex(6);
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return Internal("cannot create " + tmp + ": " + std::strerror(errno));
-    bool ok = ::write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size());
-    ok = ::fsync(fd) == 0 && ok;
-    ::close(fd);
-    int linked = ok ? ::link(tmp.c_str(), path.c_str()) : -1;
-    int link_errno = errno;
-    ::unlink(tmp.c_str());
-    if (!ok || (linked != 0 && link_errno != EEXIST))
-      return Internal("cannot write " + path + ": " + std::strerror(link_errno));
+    CARNET_RETURN_IF_ERROR(CreateFileOnce(path, pem));
     if (::stat(path.c_str(), &st) != 0) return Internal("cannot stat " + path);
   }
   // Like ssh, refuse a private key others can read: it would sign anyone's identity.

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/files.h"
 #include "base/strings.h"
 
 namespace carnet::profiles {
@@ -54,21 +55,11 @@ Result<Pseudonymiser> Pseudonymiser::LoadOrCreate(const std::string& data_dir) {
   std::string path = PseudonymKeyPath(data_dir);
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
-    // Written under a temporary name and linked into place: link() never replaces a key.
+    // Of two processes starting together one key wins and both use it (CreateFileOnce).
     auto key = RandomKey();
     if (!key.ok()) return key.status();
     std::string text = *key + "\n";
-    std::string tmp = path + ".tmp." + RandomHex(6);
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return Internal("cannot create " + tmp + ": " + std::strerror(errno));
-    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    ok = ::fsync(fd) == 0 && ok;
-    ::close(fd);
-    int linked = ok ? ::link(tmp.c_str(), path.c_str()) : -1;
-    int link_errno = errno;
-    ::unlink(tmp.c_str());
-    if (!ok || (linked != 0 && link_errno != EEXIST))
-      return Internal("cannot write " + path + ": " + std::strerror(link_errno));
+    CARNET_RETURN_IF_ERROR(CreateFileOnce(path, text));
   }
   std::ifstream in(path);
   std::string key;

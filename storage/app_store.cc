@@ -132,6 +132,19 @@ Status InsertCode(Transaction& tx, const std::string& code_hash, const OAuthGran
   return r.ok() ? Status::Ok() : r.status();
 }
 
+// The grant a refresh token row carries: client_id, patient_key, patient_id, ins, scopes,
+// consent_id (the columns kFindRefresh and kRevokeRefresh return first, in that order).
+static OAuthGrantRow RefreshGrantOf(const PgResult& r) {
+  OAuthGrantRow g;
+  g.client_id = r.GetString(0, 0);
+  g.patient_key = r.GetInt(0, 1);
+  g.patient_id = r.GetString(0, 2);
+  g.ins = r.GetString(0, 3);
+  g.scopes = r.GetString(0, 4);
+  g.consent_id = r.GetString(0, 5);
+  return g;
+}
+
 Result<std::optional<OAuthGrantRow>> TakeCode(Transaction& tx, const std::string& code_hash,
                                               long long now) {
   auto r = tx.Run(kTakeCode, {SqlParam::Bytes(code_hash), Int(now)});
@@ -164,13 +177,7 @@ Result<std::optional<OAuthGrantRow>> FindLiveRefreshToken(Transaction& tx,
   auto r = tx.Run(kFindRefresh, {SqlParam::Bytes(token_hash), Int(now)});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return std::optional<OAuthGrantRow>();
-  OAuthGrantRow g;
-  g.client_id = r->GetString(0, 0);
-  g.patient_key = r->GetInt(0, 1);
-  g.patient_id = r->GetString(0, 2);
-  g.ins = r->GetString(0, 3);
-  g.scopes = r->GetString(0, 4);
-  g.consent_id = r->GetString(0, 5);
+  OAuthGrantRow g = RefreshGrantOf(*r);
   g.expires_at = r->GetInt(0, 6);
   return std::optional<OAuthGrantRow>(std::move(g));
 }
@@ -181,14 +188,7 @@ Result<std::optional<OAuthGrantRow>> RevokeRefreshToken(Transaction& tx,
   auto r = tx.Run(kRevokeRefresh, {SqlParam::Bytes(token_hash), SqlParam::Text(client_id)});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return std::optional<OAuthGrantRow>();
-  OAuthGrantRow g;
-  g.client_id = r->GetString(0, 0);
-  g.patient_key = r->GetInt(0, 1);
-  g.patient_id = r->GetString(0, 2);
-  g.ins = r->GetString(0, 3);
-  g.scopes = r->GetString(0, 4);
-  g.consent_id = r->GetString(0, 5);
-  return std::optional<OAuthGrantRow>(std::move(g));
+  return std::optional<OAuthGrantRow>(RefreshGrantOf(*r));
 }
 
 Result<bool> UseClientAssertion(Transaction& tx, const std::string& client_id,
