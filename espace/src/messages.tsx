@@ -7,6 +7,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { entries, get, nextLink, post } from './api';
 import type { Ctx } from './main';
+import { loadSettings } from './settings';
 import { Busy, ErrorBox, Notice, PageTitle, frDate, useLoad } from './ui';
 
 const MSSANTE = 'mssante-address';
@@ -175,7 +176,9 @@ function sizeText(n: number): string {
 }
 
 // Whom the patient may write to (the gateway's rule): the professionals of the care team
-// (CareTeam participants named by their national id) and those who wrote to them.
+// (CareTeam participants named by their national id), the declared treating physician and
+// those who wrote to them.
+const RPPS_SYSTEM = 'urn:oid:1.2.250.1.71.4.2.1';
 export interface Recipient {
   key: string; // system|value
   identifier: { system?: string; value: string };
@@ -203,6 +206,15 @@ export async function loadRecipients(pid: string, messages: any[]): Promise<Reci
   const teams = entries(await get(`CareTeam?patient=${encodeURIComponent(pid)}&_count=100`)).filter((r: any) => r.resourceType === 'CareTeam');
   for (const t of teams)
     for (const p of t.participant || []) add(p.member?.identifier, p.member?.display || '', t.name ? `équipe de soins « ${t.name} »` : 'équipe de soins');
+  // The declared treating physician, read back from the record's settings (the patient's
+  // side reads them; without them the list is the care team's and the correspondents').
+  try {
+    const settings = await loadSettings(pid);
+    if (settings.treatingPhysician)
+      add({ system: RPPS_SYSTEM, value: settings.treatingPhysician }, '', 'médecin traitant');
+  } catch {
+    // not readable here: the other recipients remain
+  }
   for (const m of messages)
     if (m.sender && m.sender.reference !== `Patient/${pid}`) add(m.sender.identifier, m.sender.display || '', 'vous a écrit');
   return Array.from(out.values()).sort((a, b) => a.display.localeCompare(b.display, 'fr'));
@@ -330,8 +342,8 @@ export function NewMessage({ ctx }: { ctx: Ctx }) {
       </p>
       <PageTitle>Nouveau message</PageTitle>
       <p>
-        Vous pouvez écrire aux professionnels de votre équipe de soins et à ceux qui vous ont écrit. Le message est
-        conservé dans votre dossier.
+        Vous pouvez écrire aux professionnels de votre équipe de soins, à votre médecin traitant et à ceux qui vous ont
+        écrit. Le message est conservé dans votre dossier.
       </p>
       {loading && <Busy label="Chargement de vos destinataires…" />}
       <ErrorBox error={error} />

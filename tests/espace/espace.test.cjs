@@ -385,6 +385,9 @@ async function main() {
     await page.getByRole('heading', { name: 'Nouveau message' }).waitFor();
     const recipientOption = page.getByLabel('Destinataire').locator('option', { hasText: 'Dr Jérôme Dupré' });
     assert.match(await recipientOption.textContent(), /équipe de soins « Médecine générale », vous a écrit/);
+    // The declared treating physician is offered too (read back by $record-settings).
+    const treatingOption = page.getByLabel('Destinataire').locator('option', { hasText: RPPS_TREATING });
+    assert.match(await treatingOption.textContent(), /médecin traitant/);
     await page.getByLabel('Destinataire').selectOption(`${RPPS_SYSTEM}|${RPPS_DOCTOR}`);
     await page.getByLabel('Objet').fill('Question sur mon ordonnance');
     await page.getByLabel('Message', { exact: true }).fill('Bonjour docteur, voici l’ordonnance dont je vous parlais.');
