@@ -220,7 +220,7 @@ Result<std::vector<std::string>> ExtractionProvenances(storage::Transaction& tx,
 
 Status AuditExtraction(storage::Transaction& tx, profiles::AccessSession& session,
                        const std::string& dr_id) {
-  std::vector<std::string> listed = session.TakeDepositList();
+  std::vector<std::string> listed = session.TakeDepositList("DocumentReference/" + dr_id);
   if (listed.empty()) return Status::Ok();
   auto current = storage::ReadCurrent(tx, "DocumentReference", dr_id, false);
   if (!current.ok()) return current.status();
@@ -275,6 +275,9 @@ Status ExtractDocumentContent(storage::Transaction& tx, profiles::AccessSession&
   extractions.With({"extracted"}).Inc();
 
   profiles::AccessSession::ExtractionScope scope(session, document);
+  // The deposit's one event names the document the extraction read (when its content, not
+  // the document, is what was just written) and what came of it.
+  session.ListInDepositEvent(document);
   JsonValue targets = JsonValue::Array();
   std::map<std::string, int> counts;
   for (const JsonValue& r : report->resources) {

@@ -460,7 +460,7 @@ static Result<WriteResult> Write(storage::Transaction& tx, profiles::AccessSessi
   // Within an XDS submission, its Import event names this write; otherwise this write's
   // event names what it caused to be extracted (one event per deposit).
   if (session.ListInDepositEvent(what)) return out;
-  audit.listed = session.TakeDepositList();
+  audit.listed = session.TakeDepositList(what);
   CARNET_RETURN_IF_ERROR(session.Audit(tx, audit, *decision, *key));
   return out;
 }

@@ -119,7 +119,10 @@ EntryResult Capabilities(const FhirContext& ctx, Call& /*call*/) {
                                       ? "required: the access history of one record, read by the "
                                         "patient or a guardian"
                                   : code == "agent" ? "the actor, by identifier ([system|]value)"
-                                                    : "with a prefix (ge, gt, le, lt, eq)"));
+                                  : code == "entity"
+                                      ? "the object accessed ([type]/[id]; several, comma-separated, "
+                                        "for any of them): e.g. a document and its Binary"
+                                      : "with a prefix (ge, gt, le, lt, eq)"));
         if (sptype == "composite" || sptype == "special")
           p.Set("documentation", JsonValue::String(GroupedParamDocumentation(type, code)));
         if (code == "_text" || code == "_content")

@@ -8,6 +8,7 @@
 // call BeginAttempt at the top of every transaction body).
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -137,8 +138,12 @@ class AccessSession {
     return true;
   }
   // The references listed so far, handed over once to the event that names them.
-  std::vector<std::string> TakeDepositList() {
-    std::vector<std::string> out = std::move(deposit_list_);
+  // Each reference once, in the order listed; `except` (the event's own object) left out.
+  std::vector<std::string> TakeDepositList(const std::string& except = "") {
+    std::vector<std::string> out;
+    for (auto& ref : deposit_list_)
+      if (ref != except && std::find(out.begin(), out.end(), ref) == out.end())
+        out.push_back(std::move(ref));
     deposit_list_.clear();
     return out;
   }

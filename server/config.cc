@@ -387,7 +387,13 @@ Status CheckCommandFlags(const Config& c) {
     }
     std::vector<std::string> known = SettingNames(true);
     known.insert(known.end(), own.begin(), own.end());
-    return BadRequest("unknown flag " + flag + " for " + c.command + DidYouMean(flag, known) +
+    // No close match: the command's own flags, which is what the caller most likely meant.
+    std::string hint = DidYouMean(flag, known);
+    if (hint.empty() && !own.empty()) {
+      hint = "; its own flags: ";
+      for (size_t k = 0; k < own.size(); ++k) hint += (k ? ", " : "") + own[k];
+    }
+    return BadRequest("unknown flag " + flag + " for " + c.command + hint +
                       " (see carnet-gateway --help)");
   }
   return Status::Ok();

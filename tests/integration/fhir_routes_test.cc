@@ -129,6 +129,11 @@ TEST_F(FhirRoutesTest, EveryRowAnswersItsRoute) {
       {"POST /{type}/{id}/$meta-add", {"Patient/" + patient + "/$meta-add", meta, {kJson}}},
       {"POST /{type}/{id}/$meta-delete", {"Patient/" + patient + "/$meta-delete", meta, {kJson}}},
       {"GET /Patient/{id}/$record-settings", {"Patient/" + patient + "/$record-settings", "", {}}},
+      // The support view answers the suite's system token 403 (support staff and operators).
+      {"GET /$access-decisions", {"$access-decisions?request-id=x", "", {}}},
+      {"GET /OperationDefinition", {"OperationDefinition?code=close", "", {}}},
+      {"GET /OperationDefinition/{id}", {"OperationDefinition/Patient-close", "", {}}},
+      {"HEAD /OperationDefinition/{id}", {"OperationDefinition/Patient-close", "", {}}},
       {"POST /Patient/{id}/{choice}",
        {"Patient/" + patient + "/$notification-preferences",
         R"({"resourceType":"Parameters"})",

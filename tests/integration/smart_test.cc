@@ -638,7 +638,8 @@ TEST_F(SmartTest, GuardianApprovesAnAppForTheirChild) {
                                               {"scope", "launch/patient patient/Observation.rs"},
                                               {"code_challenge", Challenge(verifier)},
                                               {"code_challenge_method", "S256"},
-                                              {"patient", child}}));
+                                              {"patient", child}}),
+          {"Authorization: Bearer " + guardian});
   ASSERT_EQ(page.status, 200) << page.body;
   EXPECT_NE(page.body.find("name=\"patient\" value=\"" + child + "\""), std::string::npos);
   // Not a record the guardian represents: a page, no code.

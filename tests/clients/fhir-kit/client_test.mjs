@@ -50,7 +50,7 @@ await check('operation definitions resolve', async () => {
     assert.equal(od.url, definition);
     assert.equal(od.code, name);
     for (const p of od.parameter || []) {
-      assert.ok(p.name && p.use && p.max && p.type && p.documentation, `${od.id} parameter ${p.name}`);
+      assert.ok(p.name && p.use && p.max && (p.type || p.part) && p.documentation, `${od.id} parameter ${p.name}`);
       assert.equal(typeof p.min, 'number');
     }
   }
