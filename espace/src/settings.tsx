@@ -11,6 +11,7 @@ const EVENTS: [string, string][] = [
   ['access', 'la première consultation par un professionnel'],
   ['emergency', 'un accès en urgence'],
   ['reminder', 'un rappel de vaccination ou de dépistage'],
+  ['messages', 'un nouveau message sécurisé'],
 ];
 
 // The record's settings as the gateway answers them (a Parameters resource).
@@ -53,6 +54,8 @@ export function Settings({ ctx }: { ctx: Ctx }) {
   const [current, loadError, loading, reload] = useLoad(() => loadSettings(pid), [pid]);
   const [address, setAddress] = useState('');
   const [chosen, setChosen] = useState<Record<string, boolean>>({});
+  const [hook, setHook] = useState('');
+  const [hookChosen, setHookChosen] = useState<Record<string, boolean>>({});
   const [opposed, setOpposed] = useState<string>('');
   const [error, setError] = useState<unknown>(null);
   const [notice, setNotice] = useState('');
@@ -68,6 +71,11 @@ export function Settings({ ctx }: { ctx: Ctx }) {
     const on: Record<string, boolean> = {};
     for (const n of mail) on[n.event] = n.enabled;
     setChosen(on);
+    const hooks = current.notifications.filter((n) => n.channel === 'webhook');
+    setHook(hooks.find((n) => n.address)?.address || '');
+    const hooked: Record<string, boolean> = {};
+    for (const n of hooks) hooked[n.event] = n.enabled;
+    setHookChosen(hooked);
     setOpposed(current.emergencyOpposed ? 'oui' : 'non');
   }, [current]);
   const closed = current?.status === 'closed';
@@ -97,6 +105,21 @@ export function Settings({ ctx }: { ctx: Ctx }) {
         await post(`Patient/${encodeURIComponent(pid)}/$notification-preferences`,
           parameters({ channel: 'email', event, enabled: !!chosen[event], address: address.trim() }));
     }, 'Vos préférences de notification sont enregistrées.', addressRefused);
+  };
+  // The webhook channel: an app of the patient's (a phone's notification service) is told the
+  // kind of event, never the record's content; the gateway refuses addresses inside its own
+  // network unless the operator lists them.
+  const hookRefused = {
+    400: 'Vérifiez l’adresse du service de notification : une adresse web complète (https://…).',
+    422: 'Vérifiez l’adresse du service de notification : une adresse web publique (https://…).',
+  };
+  const saveWebhook = (e: Event) => {
+    e.preventDefault();
+    run(async () => {
+      for (const [event] of EVENTS)
+        await post(`Patient/${encodeURIComponent(pid)}/$notification-preferences`,
+          parameters({ channel: 'webhook', event, enabled: !!hookChosen[event], address: hook.trim() }));
+    }, 'Les notifications de votre application sont enregistrées.', hookRefused);
   };
   const saveEmergency = (e: Event) => {
     e.preventDefault();
@@ -136,6 +159,24 @@ export function Settings({ ctx }: { ctx: Ctx }) {
           ))}
         </fieldset>
         <button type="submit" disabled={busy || closed}>Enregistrer mes notifications</button>
+      </form>
+      <form class="card" onSubmit={saveWebhook} noValidate>
+        <h2>Notifications vers une application</h2>
+        <p>
+          Une application de votre téléphone peut être prévenue par son service de notification : seule la nature de
+          l’évènement lui est envoyée, jamais le contenu de votre dossier.
+        </p>
+        <label for="webhook">Adresse du service de notification (https)</label>
+        <input id="webhook" type="url" inputMode="url" disabled={waiting} value={hook} onInput={(e) => setHook((e.target as HTMLInputElement).value)} />
+        <fieldset>
+          <legend>Prévenir l’application en cas de</legend>
+          {EVENTS.map(([k, text]) => (
+            <label class="choice" key={`webhook-${k}`}>
+              <input type="checkbox" disabled={waiting} checked={!!hookChosen[k]} onChange={(e) => setHookChosen({ ...hookChosen, [k]: (e.target as HTMLInputElement).checked })} /> application : {text}
+            </label>
+          ))}
+        </fieldset>
+        <button type="submit" disabled={busy || closed}>Enregistrer les notifications de l’application</button>
       </form>
       <form class="card" onSubmit={saveEmergency}>
         <h2>Accès en urgence</h2>

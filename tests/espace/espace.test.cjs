@@ -664,12 +664,28 @@ async function main() {
 
     await page.getByRole('link', { name: 'Réglages', exact: true }).click();
     await page.getByLabel('Adresse électronique').fill('pas-une-adresse');
-    await page.getByLabel('un nouveau document dans mon dossier').check();
+    await page.getByLabel('un nouveau document dans mon dossier', { exact: true }).check();
     await page.getByRole('button', { name: 'Enregistrer mes notifications' }).click();
     await page.getByText('Vérifiez l’adresse électronique saisie.').waitFor();
     await page.getByLabel('Adresse électronique').fill('camille.martin@example.org');
     await page.getByRole('button', { name: 'Enregistrer mes notifications' }).click();
     await page.getByText('Vos préférences de notification sont enregistrées.').waitFor();
+    // The webhook channel (an app's notification service): a bad address refused in words,
+    // then stored, as the API reads it back.
+    await page.getByLabel('Adresse du service de notification (https)').fill('pas-une-adresse');
+    await page.getByLabel('application : un nouveau message sécurisé').check();
+    await page.getByRole('button', { name: 'Enregistrer les notifications de l’application' }).click();
+    await page.getByText('Vérifiez l’adresse du service de notification').waitFor();
+    const hookUrl = `https://push.example.org/carnet/${run}`;
+    await page.getByLabel('Adresse du service de notification (https)').fill(hookUrl);
+    await page.getByRole('button', { name: 'Enregistrer les notifications de l’application' }).click();
+    await page.getByText('Les notifications de votre application sont enregistrées.').waitFor();
+    const hookSettings = (await api('GET', `Patient/${adult.id}/$record-settings`, patientApi)).json || {};
+    const hooks = (hookSettings.parameter || []).filter((p) => p.name === 'notification')
+      .map((p) => Object.fromEntries(p.part.map((x) => [x.name, x.valueString ?? x.valueCode ?? x.valueBoolean])))
+      .filter((n) => n.channel === 'webhook');
+    assert.ok(hooks.some((n) => n.event === 'messages' && n.enabled === true && n.address === hookUrl),
+      `the webhook preference is stored: ${JSON.stringify(hooks)}`);
     await page.getByLabel('je m’y oppose').check();
     await page.getByRole('button', { name: 'Enregistrer mon choix' }).click();
     await page.getByText('Votre opposition à l’accès en urgence est enregistrée.').waitFor();
@@ -686,8 +702,8 @@ async function main() {
     await page.getByRole('heading', { name: 'Réglages' }).waitFor();
     await page.locator('#etat-urgence', { hasText: 'l’accès en urgence est autorisé' }).waitFor();
     assert.equal(await page.getByLabel('Adresse électronique').inputValue(), 'camille.martin@example.org', 'the stored address is shown');
-    assert.ok(await page.getByLabel('un nouveau document dans mon dossier').isChecked(), 'the stored preference is shown');
-    assert.ok(!(await page.getByLabel('un accès en urgence').isChecked()), 'a preference not chosen stays unticked');
+    assert.ok(await page.getByLabel('un nouveau document dans mon dossier', { exact: true }).isChecked(), 'the stored preference is shown');
+    assert.ok(!(await page.getByLabel('un accès en urgence', { exact: true }).isChecked()), 'a preference not chosen stays unticked');
     assert.ok(await page.getByLabel('je l’autorise').isChecked());
     await must('POST', `Patient/${adult.id}/$emergency-access`, patientApi, { resourceType: 'Parameters', parameter: [{ name: 'opposed', valueBoolean: true }] });
     await page.reload();
