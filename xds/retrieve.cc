@@ -52,6 +52,9 @@ HttpResponse Retrieve(const XdsContext& xds, Session& session, const SoapRequest
         unknown();
         continue;
       }
+      // Named by its DocumentReference too: the patient's "who accessed this document" asks
+      // for that reference (AuditEvent?entity=), whichever face the document was read from.
+      audit.listed = {"DocumentReference/" + (*row)->res_id};
       auto decision = session.DecideStored(tx, **entry, Action::kRead);
       if (!decision.ok()) return decision.status();
       if (!decision->allowed) {

@@ -120,6 +120,18 @@ TEST_F(XdsTest, SampleMtomSubmissionIsOneDossierDocument) {
   ASSERT_EQ(ret.status, 200) << ret.body;
   EXPECT_NE(ret.headers["content-type"].find("multipart/related"), std::string::npos);
   EXPECT_NE(ret.body.find("Four score and seven years ago"), std::string::npos);
+  // The retrieve's audit event names the DocumentReference, so that the patient's "who
+  // accessed this document" (AuditEvent?entity=DocumentReference/...) finds it.
+  {
+    auto db = storage::Connection::Open(TestDbConninfo());
+    ASSERT_TRUE(db.ok()) << db.status().message();
+    auto events = (*db)->RunDynamic(
+        "SELECT count(*) FROM audit_event WHERE strpos(content, $1) > 0 AND "
+        "strpos(content, '\"ITI-43\"') > 0",
+        {storage::SqlParam::Text("\"DocumentReference/" + doc_id + "\"")});
+    ASSERT_TRUE(events.ok()) << events.status().message();
+    EXPECT_EQ(events->GetInt(0, 0), 1);
+  }
 
   // The same submission again (a retry after a timeout): answered Success, nothing new
   // stored (issue 19; xds_resend_test.cc covers changed content and concurrent resends).
