@@ -112,16 +112,17 @@ export function Profile({ ctx }: { ctx: Ctx }) {
   );
 }
 
-const STATUS: Record<string, string> = { due: 'à faire', overdue: 'en retard', upcoming: 'bientôt', complete: 'fait' };
+export const REMINDER_STATUS: Record<string, string> = { due: 'à faire', overdue: 'en retard', upcoming: 'bientôt', complete: 'fait' };
+const STATUS = REMINDER_STATUS;
 
-export function Agenda({ ctx }: { ctx: Ctx }) {
-  const pid = ctx.patient.id;
-  const [bundle, error, loading] = useLoad(() => get(`Patient/${encodeURIComponent(pid)}/$agenda`), [pid]);
-  const [link, setLink] = useState('');
-  const [linkError, setLinkError] = useState<unknown>(null);
-  const all = entries(bundle);
-  const appointments = all.filter((r: any) => r.resourceType === 'Appointment');
-  const reminders: { what: string; status: string; date: string }[] = [];
+// The vaccination and screening reminders of an $agenda answer (its resources), not done yet.
+export interface Reminder {
+  what: string;
+  status: string;
+  date: string;
+}
+export function remindersOf(all: any[]): Reminder[] {
+  const reminders: Reminder[] = [];
   for (const r of all) {
     if (r.resourceType === 'ImmunizationRecommendation')
       for (const rec of r.recommendation || []) {
@@ -138,6 +139,17 @@ export function Agenda({ ctx }: { ctx: Ctx }) {
       reminders.push({ what: label(r), status, date: r.occurrencePeriod?.start || '' });
     }
   }
+  return reminders;
+}
+
+export function Agenda({ ctx }: { ctx: Ctx }) {
+  const pid = ctx.patient.id;
+  const [bundle, error, loading] = useLoad(() => get(`Patient/${encodeURIComponent(pid)}/$agenda`), [pid]);
+  const [link, setLink] = useState('');
+  const [linkError, setLinkError] = useState<unknown>(null);
+  const all = entries(bundle);
+  const appointments = all.filter((r: any) => r.resourceType === 'Appointment');
+  const reminders = remindersOf(all);
   async function makeLink() {
     setLinkError(null);
     try {

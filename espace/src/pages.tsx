@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import { devLogin, entries, get, setSession } from './api';
 import type { Ctx } from './main';
 import { Busy, ErrorBox, PageTitle, frDate, useLoad } from './ui';
+import { REMINDER_STATUS, remindersOf } from './more';
 import { accessRow } from './history';
 import { docTitle, docDate } from './documents';
 import { loadMessages, partyName, subject, threads, unread } from './messages';
@@ -100,6 +101,9 @@ export function Home({ ctx }: { ctx: Ctx }) {
   const [messages, msgError, msgLoading] = useLoad(() => loadMessages(pid), [pid]);
   const unreadThreads = threads(messages || []).filter((t) => t.messages.some((m) => unread(m, pid)));
   const rows = entries(accesses).filter((a: any) => a.resourceType === 'AuditEvent').map(accessRow);
+  // The reminders due now (vaccinations, screenings), from the agenda.
+  const [agenda, agendaError, agendaLoading] = useLoad(() => get(`Patient/${encodeURIComponent(pid)}/$agenda`), [pid]);
+  const dueReminders = remindersOf(entries(agenda)).filter((r) => r.status === 'due' || r.status === 'overdue');
   return (
     <section aria-labelledby="titre-page">
       <PageTitle>Bonjour</PageTitle>
@@ -135,6 +139,22 @@ export function Home({ ctx }: { ctx: Ctx }) {
             </ul>
           ) : <p>Aucun message non lu.</p>)}
           <p><a href="#/messages">Tous vos messages</a></p>
+        </section>
+        <section class="card" aria-labelledby="h-rappels">
+          <h2 id="h-rappels">Rappels à faire</h2>
+          {agendaLoading && <Busy label="Recherche des rappels…" />}
+          <ErrorBox error={agendaError} />
+          {!agendaLoading && !agendaError && (dueReminders.length ? (
+            <ul class="plain">
+              {dueReminders.map((r, i) => (
+                <li key={i}>
+                  {r.what} — {REMINDER_STATUS[r.status] || r.status}
+                  {r.date && `, à partir du ${frDate(r.date)}`}
+                </li>
+              ))}
+            </ul>
+          ) : <p>Aucun rappel à faire.</p>)}
+          <p><a href="#/agenda">Votre agenda</a></p>
         </section>
         <section class="card" aria-labelledby="h-acces">
           <h2 id="h-acces">Accès à votre dossier</h2>

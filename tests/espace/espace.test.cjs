@@ -217,6 +217,16 @@ async function main() {
     await page.getByRole('heading', { name: 'Bonjour' }).waitFor();
     await page.getByRole('link', { name: "Compte rendu d'examens biologiques" }).first().waitFor();
     await page.getByText(`Professionnel de santé ${RPPS_DOCTOR}`).first().waitFor();
+    // The reminders due now, as the API's $agenda says them (screenings by their French label).
+    const agendaNow = (await api('GET', `Patient/${adult.id}/$agenda`, patientApi)).json || {};
+    const dueNow = (agendaNow.entry || []).map((e) => e.resource).filter((r) => r && r.resourceType === 'ServiceRequest' &&
+      r.status !== 'completed' && (r.extension || []).some((x) => /reminder-status$/.test(x.url) && ['due', 'overdue'].includes(x.valueCode || x.valueCoding?.code)));
+    const reminderCard = page.locator('section[aria-labelledby="h-rappels"]');
+    await reminderCard.getByRole('link', { name: 'Votre agenda' }).waitFor();
+    await reminderCard.locator('ul, p', { hasText: /Aucun rappel à faire|—/ }).first().waitFor();
+    for (const r of dueNow) await reminderCard.getByText(r.code.text).first().waitFor();
+    if (!dueNow.length) await reminderCard.getByText('Aucun rappel à faire.').waitFor();
+    log(`home: ${dueNow.length} screening reminder(s) due shown`);
     assert.equal(await page.evaluate(() => localStorage.getItem('espace.token')), null, 'no token in localStorage');
     assert.ok(!page.url().includes('ey'), 'no token in the URL');
     await check(page, '02-accueil');
