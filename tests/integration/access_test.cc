@@ -5,7 +5,6 @@
 // closed record Q holds one. Each row says which documents an actor sees; each path must
 // show exactly those, and every request must leave an audit record.
 #include <gtest/gtest.h>
-#include <openssl/sha.h>
 
 #include <fstream>
 #include <map>
@@ -77,14 +76,6 @@ std::vector<MatrixRow> ReadMatrix() {
   }
   return rows;
 }
-
-std::string Base64Sha1(const std::string& bytes) {
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
-  return Base64Encode(std::string(reinterpret_cast<char*>(digest), sizeof digest));
-}
-
-std::string Auth(const std::string& token) { return "Authorization: Bearer " + token; }
 
 class AccessMatrixTest : public ::testing::Test {
  protected:

@@ -25,8 +25,6 @@ const char* kInsSystem = "urn:oid:1.2.250.1.213.1.4.10";
 const char* kRpps = "urn:oid:1.2.250.1.71.4.2.1";
 const char* kLoinc = "http://loinc.org";
 
-std::string Auth(const std::string& token) { return "Authorization: Bearer " + token; }
-
 // A query string value, percent-encoded but for letters, digits and "-._,".
 std::string Q(const std::string& s) {
   static const char* hex = "0123456789ABCDEF";

@@ -5,7 +5,6 @@
 // put in place of the hidden ones). Also: older versions of a masked document follow the
 // document's current labels.
 #include <gtest/gtest.h>
-#include <openssl/sha.h>
 
 #include <string>
 #include <vector>
@@ -19,14 +18,6 @@ namespace {
 
 const char* kJson = "Content-Type: application/fhir+json";
 const char* kInsSystem = "urn:oid:1.2.250.1.213.1.4.10";
-
-std::string Auth(const std::string& token) { return "Authorization: Bearer " + token; }
-
-std::string Base64Sha1(const std::string& bytes) {
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
-  return Base64Encode(std::string(reinterpret_cast<char*>(digest), sizeof digest));
-}
 
 // Replaces every occurrence of `from` by `to`.
 std::string ReplaceAll(std::string s, const std::string& from, const std::string& to) {

@@ -5,7 +5,6 @@
 // outside the doctor's care, holds one whose words match too: neither may be found nor
 // counted by the doctor.
 #include <gtest/gtest.h>
-#include <openssl/sha.h>
 
 #include <cstdlib>
 #include <set>
@@ -22,14 +21,6 @@ namespace {
 const char* kJson = "Content-Type: application/fhir+json";
 const char* kInsSystem = "urn:oid:1.2.250.1.213.1.4.10";
 const char* kRpps = "urn:oid:1.2.250.1.71.4.2.1";
-
-std::string Auth(const std::string& token) { return "Authorization: Bearer " + token; }
-
-std::string Base64Sha1(const std::string& bytes) {
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
-  return Base64Encode(std::string(reinterpret_cast<const char*>(digest), SHA_DIGEST_LENGTH));
-}
 
 // A query string value, percent-encoded but for letters, digits and "-._,".
 std::string Q(const std::string& s) {

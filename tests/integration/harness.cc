@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <signal.h>
 #include <strings.h>
 #include <sys/prctl.h>
@@ -22,6 +23,7 @@
 #include <sstream>
 #include <thread>
 
+#include "base/strings.h"
 #include "conformance/curl_sink.h"
 #include "profiles/dev_token.h"
 #include "profiles/jwt.h"
@@ -311,6 +313,12 @@ CommandRun RunCommand(const std::string& command, bool with_stderr) {
   int status = pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+std::string Base64Sha1(const std::string& bytes) {
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
+  return Base64Encode(std::string(reinterpret_cast<const char*>(digest), SHA_DIGEST_LENGTH));
 }
 
 }  // namespace carnet::testing

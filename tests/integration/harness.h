@@ -140,6 +140,12 @@ CommandRun RunCommand(const std::string& command, bool with_stderr = true);
 // A FHIR answer's JSON; a test failure (and a null value) when it does not parse.
 JsonValue Parse(const std::string& text);
 
+// `Authorization: Bearer <token>`, a request header.
+inline std::string Auth(const std::string& token) { return "Authorization: Bearer " + token; }
+
+// The base64 SHA-1 of `bytes`, as an Attachment's `hash` (FHIR) carries it.
+std::string Base64Sha1(const std::string& bytes);
+
 // A narrative that satisfies dom-6 and txt-1/txt-2, to splice into a resource's JSON.
 inline constexpr char kDiv[] =
     R"("text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">A</div>"})";

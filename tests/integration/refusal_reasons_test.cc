@@ -8,7 +8,6 @@
 // blocked, doctor 820000000004 of a blocked organisation) holds D1 (laboratory report), D2 (a
 // psychiatric synthesis nurses may not read), D3 (masked by the patient); a closed record Q.
 #include <gtest/gtest.h>
-#include <openssl/sha.h>
 
 #include <chrono>
 #include <thread>
@@ -26,14 +25,6 @@ namespace {
 const char* kJson = "Content-Type: application/fhir+json";
 const char* kInsSystem = "urn:oid:1.2.250.1.213.1.4.10";
 const char* kRepositoryId = "1.3.6.1.4.1.21367.2017.2.5.84";
-
-std::string Auth(const std::string& token) { return "Authorization: Bearer " + token; }
-
-std::string Base64Sha1(const std::string& bytes) {
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
-  return Base64Encode(std::string(reinterpret_cast<char*>(digest), sizeof digest));
-}
 
 std::string Pro(const std::string& rpps, const std::string& profession, const std::string& org) {
   return Token({"--actor", "professional", "--id", rpps, "--profession", profession, "--org", org});

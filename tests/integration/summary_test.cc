@@ -28,8 +28,6 @@ const char* kJson = "Content-Type: application/fhir+json";
 const char* kInsSystem = "urn:oid:1.2.250.1.213.1.4.10";
 const char* kVisibility = "urn:oid:1.2.250.1.213.1.1.4.13";
 
-std::string Auth(const std::string& token) { return "Authorization: Bearer " + token; }
-
 std::string Shell(const std::string& command) { return RunCommand(command).out; }
 
 // pdftotext's text with every run of white space as one space: a cell's text wraps within its

@@ -24,8 +24,6 @@ namespace {
 const char* kJson = "Content-Type: application/fhir+json";
 const char* kInsSystem = "urn:oid:1.2.250.1.213.1.4.10";
 
-std::string Auth(const std::string& token) { return "Authorization: Bearer " + token; }
-
 class XdsVisibleCountTest : public ::testing::Test {
  protected:
   static constexpr int kMaxResults = 3;
