@@ -41,7 +41,9 @@ Result<std::string> DocumentContentOf(storage::Transaction& tx, const JsonValue&
 // extracted yet; does nothing when the document, its content, or a CDA body is missing.
 // The one audit event of an extraction no write's own event names (an MHD bundle extracts once
 // every entry is stored): an Import naming the document and what was extracted from it
-// (AccessSession::TakeDepositList); nothing when nothing was.
+// (AccessSession::TakeDepositList); nothing when nothing was. Within a DepositScope (an MHD
+// Provide Document Bundle) the list holds every write of the submission too: called once,
+// for its first document, it is the submission's one event.
 Status AuditExtraction(storage::Transaction& tx, profiles::AccessSession& session,
                        const std::string& dr_id);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "base/strings.h"
@@ -381,7 +382,12 @@ EntryResult ProcessBundleBody(const FhirContext& ctx, Session& session, const Ht
   std::vector<EntryResult> results(entries.size());
   if (transaction) {
     Status failed;
+    bool mhd = *mhd_submission;
     Status st = storage::RunInTransaction(ctx.pool, [&](Transaction& tx) {
+      // An MHD Provide Document Bundle is one deposit, audited once (issue 20): its entries'
+      // writes and what is extracted from its documents are named by one Import event.
+      std::optional<profiles::AccessSession::DepositScope> deposit;
+      if (mhd) deposit.emplace(session);
       // A conditional create whose criteria find the resource stands for it: the entries
       // that name its placeholder name the resource found, not the id reserved for a new one
       // (a Device posted with ifNoneExist along with the measurements it took, the day after
@@ -426,16 +432,21 @@ EntryResult ProcessBundleBody(const FhirContext& ctx, Session& session, const Ht
       // either order, the content naming no document: once all is stored, the documents'
       // structured content is extracted (dossier/document_extraction.h; once per document) and
       // its text indexed.
+      std::string first_document;
       for (size_t i : order)
         if (entries[i].url.type == "DocumentReference" && results[i].status == 201 &&
             !results[i].location.empty()) {
           std::string id =
               results[i].location.substr(18, results[i].location.find("/_history") - 18);
+          if (first_document.empty()) first_document = id;
           CARNET_RETURN_IF_ERROR(dossier::ExtractDocumentContent(tx, session, id));
-          CARNET_RETURN_IF_ERROR(dossier::AuditExtraction(tx, session, id));
+          if (!mhd) CARNET_RETURN_IF_ERROR(dossier::AuditExtraction(tx, session, id));
           // Its words, for _content: the Binary, naming no document, did not bring them.
           CARNET_RETURN_IF_ERROR(dossier::ReindexDocument(tx, id));
         }
+      // The submission's one event: about its (first) document, listing every other write.
+      if (mhd && !first_document.empty())
+        CARNET_RETURN_IF_ERROR(dossier::AuditExtraction(tx, session, first_document));
       return Status::Ok();
     });
     if (!st.ok()) return FromError(st);

@@ -435,13 +435,20 @@ Status AccessSession::Audit(storage::Transaction& tx, AuditEntry entry, const De
       first_access = !*seen;
     }
   }
+  bool notify = patient_key && decision.allowed && (decision.emergency || first_access);
+  if (entry.action == 'R' && !notify && !(decision.allowed && decision.opens_emergency_window)) {
+    // A read: its event joins the group commit when the transaction ends (Transaction::
+    // DeferAudit), durable before RunInTransaction returns and so before the answer leaves.
+    tx.DeferAudit(AuditRecordOf(entry, NewUuid()));
+    return Status::Ok();
+  }
   auto appended = AppendAuditEvent(tx, entry);
   // No access without its record: the request fails whole (a retryable conflict is still
   // retried by the transaction runner, which looks at the connection, not at this status).
   if (!appended.ok())
     return Status(ErrorCode::kUnavailable,
                   "the access history cannot be written; nothing was done");
-  if (patient_key && decision.allowed && (decision.emergency || first_access)) {
+  if (notify) {
     CARNET_RETURN_IF_ERROR(EnqueueAccessNotification(
         tx, *patient_key, decision.emergency ? "emergency" : "access", entry, appended->event_id));
   }

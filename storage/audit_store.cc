@@ -2,7 +2,9 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 
 #include "base/metrics.h"
 #include "base/strings.h"
@@ -115,6 +117,13 @@ Result<AppendedAudit> AppendAuditRecord(Transaction& tx, const AuditRecord& reco
 }
 
 Result<AppendedAudit> AppendAuditRecordTimed(Transaction& tx, const AuditRecord& record) {
+  // Reads this transaction deferred (Transaction::DeferAudit) go first: the chain keeps the
+  // order in which the transaction's events happened.
+  if (!tx.deferred_audit().empty()) {
+    std::vector<AuditRecord> earlier = std::move(tx.deferred_audit());
+    tx.deferred_audit().clear();
+    CARNET_RETURN_IF_ERROR(AppendAuditBatch(tx, earlier));
+  }
   std::string key = std::to_string(record.patient_key.value_or(0));
   // Lock the chain head; a chain's first event creates it first (one round trip otherwise).
   auto head = tx.Run(kLockHead, {SqlParam::Text(key)});
@@ -150,6 +159,110 @@ Result<AppendedAudit> AppendAuditRecordTimed(Transaction& tx, const AuditRecord&
     return Status(ErrorCode::kInternal, "audit chain head " + key + " not updated");
   out.seq = appended->GetInt(0, 0);
   return out;
+}
+
+Status AppendAuditBatch(Transaction& tx, const std::vector<AuditRecord>& records) {
+  if (records.empty()) return Status::Ok();
+  std::vector<long long> keys;
+  for (const AuditRecord& r : records) keys.push_back(r.patient_key.value_or(0));
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  std::string key_array = "{";
+  for (size_t i = 0; i < keys.size(); ++i) key_array += (i ? "," : "") + std::to_string(keys[i]);
+  key_array += "}";
+  // ORDER BY before FOR UPDATE: the rows are locked as the sort returns them, ascending.
+  static constexpr Statement kLockHeads{
+      "audit_lock_heads",
+      "SELECT patient_key, coalesce(encode(hash, 'hex'), '') FROM audit_chain_head "
+      "WHERE patient_key = ANY($1::bigint[]) ORDER BY patient_key FOR UPDATE"};
+  static constexpr Statement kEnsureHeads{
+      "audit_ensure_heads",
+      "INSERT INTO audit_chain_head (patient_key) SELECT unnest($1::bigint[]) "
+      "ON CONFLICT DO NOTHING"};
+  auto heads = tx.Run(kLockHeads, {SqlParam::Text(key_array)});
+  if (!heads.ok()) return heads.status();
+  if (heads->rows() < static_cast<int>(keys.size())) {
+    // A chain's first event: create the missing heads, then lock them all (again, in order).
+    auto ensured = tx.Run(kEnsureHeads, {SqlParam::Text(key_array)});
+    if (!ensured.ok()) return ensured.status();
+    heads = tx.Run(kLockHeads, {SqlParam::Text(key_array)});
+    if (!heads.ok()) return heads.status();
+    if (heads->rows() != static_cast<int>(keys.size()))
+      return Status(ErrorCode::kInternal, "audit chain heads missing");
+  }
+  std::map<long long, std::string> prev;  // chain -> raw hash of its last event
+  for (int i = 0; i < heads->rows(); ++i) prev[heads->GetInt(i, 0)] = Unhex(heads->GetString(i, 1));
+
+  // One INSERT of every event, in batch order (seq follows the sorted rows: each chain's
+  // events get increasing seq in the order they were chained), and the heads moved to each
+  // chain's last event, matched by event id, in the same statement.
+  std::map<long long, std::pair<std::string, std::string>> last;  // chain -> (event id, hex)
+  std::string sql =
+      "WITH ins AS (INSERT INTO audit_event (patient_key, event_id, recorded, action, outcome, "
+      "actor_id, actor_kind, emergency, content, prev_hash, hash, request_id, reason_code) "
+      "SELECT pk, eid, rec, act, oc, aid, ak, em, body, decode(ph, 'hex'), decode(h, 'hex'), "
+      "rid, rc FROM (VALUES ";
+  SqlParams params;
+  params.reserve(records.size() * 14);
+  for (size_t i = 0; i < records.size(); ++i) {
+    const AuditRecord& record = records[i];
+    long long key = record.patient_key.value_or(0);
+    std::string& prev_hash = prev[key];
+    AuditRow row = ChainAuditRecord(record, prev_hash);
+    std::string prev_hex = Hex(prev_hash), hash_hex = Hex(row.hash);
+    prev_hash = row.hash;
+    last[key] = {row.event_id, hash_hex};
+    size_t n = params.size();
+    auto p = [&](size_t k, const char* type) {
+      return "$" + std::to_string(n + k) + (type[0] ? "::" : "") + type;
+    };
+    sql += (i ? "," : "");
+    sql += "(" + p(1, "int") + "," + p(2, "bigint") + "," + p(3, "uuid") + "," +
+           p(4, "timestamptz") + "," + p(5, "text") + "," + p(6, "text") + "," + p(7, "text") +
+           "," + p(8, "text") + "," + p(9, "boolean") + "," + p(10, "text") + "," + p(11, "text") +
+           "," + p(12, "text") + "," + p(13, "text") + "," + p(14, "text") + ")";
+    params.push_back(SqlParam::Text(std::to_string(i)));
+    params.push_back(record.patient_key ? SqlParam::Text(std::to_string(key)) : SqlParam::Null());
+    params.push_back(SqlParam::Text(row.event_id));
+    params.push_back(SqlParam::Text(row.recorded));
+    params.push_back(SqlParam::Text(std::string(1, record.action)));
+    params.push_back(SqlParam::Text(record.outcome));
+    params.push_back(record.actor_id.empty() ? SqlParam::Null() : SqlParam::Text(record.actor_id));
+    params.push_back(record.actor_kind.empty() ? SqlParam::Null()
+                                               : SqlParam::Text(record.actor_kind));
+    params.push_back(SqlParam::Text(record.emergency ? "true" : "false"));
+    params.push_back(SqlParam::Text(row.content));
+    params.push_back(prev_hex.empty() ? SqlParam::Null() : SqlParam::Text(prev_hex));
+    params.push_back(SqlParam::Text(hash_hex));
+    params.push_back(record.request_id.empty() ? SqlParam::Null()
+                                               : SqlParam::Text(record.request_id));
+    params.push_back(record.reason_code.empty() ? SqlParam::Null()
+                                                : SqlParam::Text(record.reason_code));
+  }
+  sql +=
+      ") AS v(ord, pk, eid, rec, act, oc, aid, ak, em, body, ph, h, rid, rc) ORDER BY ord "
+      "RETURNING seq, event_id) "
+      "UPDATE audit_chain_head h SET last_seq = ins.seq, hash = decode(m.h, 'hex'), "
+      "updated_at = now() FROM (VALUES ";
+  size_t i = 0;
+  for (const auto& [key, event] : last) {
+    size_t n = params.size();
+    sql += (i++ ? "," : "");
+    sql += "($" + std::to_string(n + 1) + "::bigint,$" + std::to_string(n + 2) + "::uuid,$" +
+           std::to_string(n + 3) + "::text)";
+    params.push_back(SqlParam::Text(std::to_string(key)));
+    params.push_back(SqlParam::Text(event.first));
+    params.push_back(SqlParam::Text(event.second));
+  }
+  sql +=
+      ") AS m(k, eid, h) JOIN ins ON ins.event_id = m.eid WHERE h.patient_key = m.k "
+      "RETURNING h.patient_key";
+  auto appended = tx.RunDynamic(sql, params);
+  if (!appended.ok()) return appended.status();
+  if (appended->rows() != static_cast<int>(last.size()))
+    return Status(ErrorCode::kInternal, "audit chain heads not updated by the batch");
+  for (size_t k = 0; k < records.size(); ++k) NoteAuditAppend();
+  return Status::Ok();
 }
 
 Result<AuditVerification> VerifyAuditChains(Connection& conn,

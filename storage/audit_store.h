@@ -17,27 +17,11 @@
 #include <vector>
 
 #include "base/status.h"
+#include "storage/audit_record.h"
 #include "storage/connection.h"
 #include "storage/transaction.h"
 
 namespace carnet::storage {
-
-// One event as the layer above wrote it: the columns of audit_event that the chain hashes.
-struct AuditRecord {
-  std::optional<long long> patient_key;  // its chain; none: the chain of events without a record
-  std::string event_id;                  // a UUID
-  std::chrono::system_clock::time_point recorded;  // kept to the millisecond
-  char action = 'R';
-  std::string outcome;
-  std::string actor_id;    // "" is stored as NULL
-  std::string actor_kind;  // "" is stored as NULL
-  bool emergency = false;
-  std::string content;  // the event itself (the AuditEvent resource JSON), stored as is
-  // Indexed beside the event for the support view (not hashed: the content, which is, holds
-  // them too). "" is stored as NULL.
-  std::string request_id;
-  std::string reason_code;
-};
 
 struct AppendedAudit {
   long long seq = 0;
@@ -61,6 +45,13 @@ AuditRow ChainAuditRecord(const AuditRecord& record, const std::string& prev_has
 // Appends `record` in `tx`, chained to its chain's previous event. Takes the chain head's
 // row lock until the transaction ends: keep the audit append late in write transactions.
 Result<AppendedAudit> AppendAuditRecord(Transaction& tx, const AuditRecord& record);
+
+// Appends `records` in `tx`, in their order, each chained to its chain's previous event: the
+// group commit's batch (storage/audit_group_commit.h). The heads of every chain the batch
+// touches are locked in ascending key order, so that batches of several gateways on one
+// database wait for each other instead of deadlocking, and each chain advances once per
+// batch: one statement for the heads, one for the events and the new heads.
+Status AppendAuditBatch(Transaction& tx, const std::vector<AuditRecord>& records);
 
 // The chain hash: SHA-256(prev_hash || canonical row). Exposed for the verification and its
 // tests; the canonical row is documented in audit_store.cc.

@@ -1,6 +1,7 @@
 #include "storage/pool.h"
 
 #include "base/metrics.h"
+#include "storage/audit_group_commit.h"
 
 namespace carnet::storage {
 namespace {
@@ -51,8 +52,7 @@ HistogramSeries& WaitSeconds() {
 
 }  // namespace
 
-Pool::Lease::Lease(Lease&& other) noexcept
-    : pool_(other.pool_), conn_(std::move(other.conn_)) {
+Pool::Lease::Lease(Lease&& other) noexcept : pool_(other.pool_), conn_(std::move(other.conn_)) {
   other.pool_ = nullptr;
 }
 
@@ -70,7 +70,8 @@ Pool::Lease::~Lease() {
   if (pool_ && conn_) pool_->Release(std::move(conn_));
 }
 
-Pool::Pool(PoolOptions options) : options_(std::move(options)) {
+Pool::Pool(PoolOptions options)
+    : options_(std::move(options)), audit_group_(std::make_unique<AuditGroupCommit>(*this)) {
   Size().Add(options_.size);
   // Every series exists from the start (0), so that a scrape shows what has not happened yet.
   InUse();

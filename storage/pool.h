@@ -30,6 +30,8 @@ struct PoolOptions {
   std::chrono::milliseconds statement_timeout{0};
 };
 
+class AuditGroupCommit;
+
 class Pool {
  public:
   // A borrowed connection, returned to the pool when destroyed.
@@ -61,6 +63,10 @@ class Pool {
   // Connections currently open (idle + leased); for tests and metrics.
   int open_count() const;
 
+  // The group commit of the audit events of this pool's reads (storage/audit_group_commit.h):
+  // one per pool, so one per gateway.
+  AuditGroupCommit& audit_group() { return *audit_group_; }
+
  private:
   void Release(std::unique_ptr<Connection> conn);
 
@@ -68,7 +74,8 @@ class Pool {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
-  int open_ = 0;                                    // guarded by mu_
+  int open_ = 0;                                   // guarded by mu_
+  std::unique_ptr<AuditGroupCommit> audit_group_;
 };
 
 }  // namespace carnet::storage

@@ -6,12 +6,16 @@
 
 #include "base/metrics.h"
 #include "storage/audit_batch.h"
+#include "storage/audit_group_commit.h"
+#include "storage/audit_store.h"
 
 namespace carnet::storage {
 namespace {
 
 // Audit events appended by the transaction this thread runs (NoteAuditAppend).
 thread_local int audit_appends = 0;
+// Transactions this thread is running, one inside another's body (on other connections).
+thread_local int tx_depth = 0;
 
 CounterFamily& Retries() {
   static auto& c = Metrics().Counter(
@@ -64,8 +68,10 @@ void Backoff(int attempt) {
 void NoteAuditAppend() { ++audit_appends; }
 
 namespace {
+// `deferred`: the read events the committed transaction left to the group commit.
 Status RunInTransactionAttempts(Pool& pool, const TxOptions& options,
-                                const std::function<Status(Transaction&)>& body) {
+                                const std::function<Status(Transaction&)>& body,
+                                std::vector<AuditRecord>& deferred) {
   static auto& body_retries = Retries().With({"body"});
   static auto& commit_retries = Retries().With({"commit"});
   Status last;
@@ -85,7 +91,18 @@ Status RunInTransactionAttempts(Pool& pool, const TxOptions& options,
     // A transaction run inside another one's body (on another connection) keeps its own count.
     int outer_appends = audit_appends;
     audit_appends = 0;
+    ++tx_depth;
     Status st = body(tx);
+    --tx_depth;
+    std::vector<AuditRecord>& reads = tx.deferred_audit();
+    // The read events go with the transaction's own when it has any (its commit is paid
+    // for), or when this transaction runs inside another's body: waiting for a batch there
+    // could wait on a chain head the outer transaction holds, a deadlock no server sees.
+    // A READ ONLY transaction cannot write them: they always go to the group commit.
+    if (st.ok() && !reads.empty() && !options.read_only && (audit_appends > 0 || tx_depth > 0)) {
+      st = AppendAuditBatch(tx, reads);
+      reads.clear();
+    }
     int appended = audit_appends;
     audit_appends = outer_appends;
     if (!st.ok()) {
@@ -100,6 +117,7 @@ Status RunInTransactionAttempts(Pool& pool, const TxOptions& options,
     auto commit = conn.Exec("COMMIT");
     if (commit.ok()) {
       if (appended > 0) AuditBatch().Observe(appended);
+      deferred = std::move(reads);
       return Status::Ok();
     }
     last = commit.status();
@@ -115,10 +133,13 @@ Status RunInTransactionAttempts(Pool& pool, const TxOptions& options,
 
 Status RunInTransaction(Pool& pool, const TxOptions& options,
                         const std::function<Status(Transaction&)>& body) {
-  Status st = RunInTransactionAttempts(pool, options, body);
+  std::vector<AuditRecord> deferred;
+  Status st = RunInTransactionAttempts(pool, options, body, deferred);
   static auto& committed = Transactions().With({"commit"});
   static auto& failed = Transactions().With({"error"});
   (st.ok() ? committed : failed).Inc();
+  // After the connection went back to the pool: the batch's leader needs one.
+  if (st.ok() && !deferred.empty()) return pool.audit_group().Append(std::move(deferred));
   return st;
 }
 

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <functional>
+#include <vector>
 
 #include "base/status.h"
+#include "storage/audit_record.h"
 #include "storage/connection.h"
 #include "storage/pool.h"
 
@@ -35,8 +37,21 @@ class Transaction {
   Result<PgResult> Exec(std::string_view sql) { return conn_.Exec(sql); }
   Connection& connection() { return conn_; }
 
+  // A read's audit event, appended when the transaction ends: by the group commit after
+  // COMMIT (storage/audit_group_commit.h) when the transaction appended no event of its own,
+  // otherwise within it, before COMMIT (a write already pays for its commit; its events and
+  // this one stay in one transaction). Either way RunInTransaction returns only once the
+  // event is durable, and fails (kUnavailable) when it cannot be, so the caller's answer,
+  // built after RunInTransaction returns, never leaves untraced. Only reads defer: an event
+  // that must be in the chain before something else of the transaction happens (a
+  // notification naming it) is appended at once with AppendAuditRecord.
+  void DeferAudit(AuditRecord record) { deferred_audit_.push_back(std::move(record)); }
+  // What DeferAudit collected; RunInTransaction takes it.
+  std::vector<AuditRecord>& deferred_audit() { return deferred_audit_; }
+
  private:
   Connection& conn_;
+  std::vector<AuditRecord> deferred_audit_;
 };
 
 // Runs `body` between BEGIN and COMMIT on a pooled connection. A non-OK Status from the body

@@ -73,9 +73,9 @@ TEST(DepositTest, BareCdaIsFiledFromItsHeader) {
   {
     auto db = storage::Connection::Open(TestDbConninfo());
     ASSERT_TRUE(db.ok()) << db.status().message();
-    auto events = (*db)->RunDynamic(
-        "SELECT content FROM audit_event WHERE strpos(content, $1) > 0",
-        {storage::SqlParam::Text("Observation/" + tsh.GetString("id"))});
+    auto events =
+        (*db)->RunDynamic("SELECT content FROM audit_event WHERE strpos(content, $1) > 0",
+                          {storage::SqlParam::Text("Observation/" + tsh.GetString("id"))});
     ASSERT_TRUE(events.ok()) << events.status().message();
     ASSERT_EQ(events->rows(), 1);
     std::string event = events->GetString(0, 0);
@@ -348,10 +348,24 @@ TEST(DepositTest, TheThreeRoadsGiveTheSameDossier) {
     {"fullUrl":")" +
       binary_ref + R"(","resource":{"resourceType":"Binary","contentType":"text/xml","data":")" +
       Base64Encode(cda) + R"("},"request":{"method":"POST","url":"Binary"}}]})";
+  std::string mhd_request = "mhd-" + RandomHex(8);
   auto r3 = client.Request("POST", gateway.base_url() + "/fhir",
-                           {"Content-Type: application/fhir+json"}, bundle);
+                           {"Content-Type: application/fhir+json", "X-Request-Id: " + mhd_request},
+                           bundle);
   ASSERT_EQ(r3.status, 200) << r3.body.substr(0, 1500);
   EXPECT_EQ(state(), by_deposit) << "ITI-65 and $deposit";
+  // One audit event for the submission (issue 20): an Import naming the document, its
+  // content, the SubmissionSet and what was extracted, not one event per entry.
+  auto db = storage::Connection::Open(TestDbConninfo());
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  auto events = (*db)->RunDynamic("SELECT content FROM audit_event WHERE request_id = $1",
+                                  {storage::SqlParam::Text(mhd_request)});
+  ASSERT_TRUE(events.ok()) << events.status().message();
+  ASSERT_EQ(events->rows(), 1);
+  std::string event = events->GetString(0, 0);
+  for (const char* named : {"\"DocumentReference/", "\"Binary/", "\"List/", "\"Provenance/"})
+    EXPECT_NE(event.find(named), std::string::npos) << named << " in " << event.substr(0, 2000);
+  EXPECT_NE(event.find("ITI-65"), std::string::npos);
 }
 
 // The CDA header against the metadata it came with, on the XDS and FHIR roads: each
