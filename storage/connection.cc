@@ -60,7 +60,8 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& conninfo
     return Unavailable("cannot connect to PostgreSQL: " + msg);
   }
   // Diagnostics go through our own results, not libpq's stderr notice printer.
-  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);
   return std::unique_ptr<Connection>(new Connection(conn));
 }
 
@@ -98,7 +99,77 @@ Result<PgResult> Connection::Check(PGresult* raw, std::string_view what) {
 }
 
 Result<PgResult> Connection::Exec(std::string_view sql) {
+  begin_failed_ = false;
+  if (pending_begin_) {
+    // Nothing ran in the transaction: there is nothing to commit or roll back.
+    if (sql == "COMMIT" || sql == "ROLLBACK") {
+      pending_begin_.reset();
+      last_sqlstate_.clear();
+      return PgResult();
+    }
+    std::string begin = std::move(*pending_begin_);
+    pending_begin_.reset();
+    auto begun = Check(PQexec(conn_, begin.c_str()), "BEGIN");
+    if (!begun.ok()) {
+      begin_failed_ = true;
+      return begun.status();
+    }
+  }
   return Check(PQexec(conn_, std::string(sql).c_str()), "query");
+}
+
+void Connection::BeginWithNextStatement(std::string begin_sql) {
+  pending_begin_ = std::move(begin_sql);
+  begin_failed_ = false;
+}
+
+Result<PgResult> Connection::PipelinedWithBegin(std::string_view what, const Statement* prepare,
+                                                const std::function<int()>& send) {
+  std::string begin = std::move(*pending_begin_);
+  pending_begin_.reset();
+  auto lost = [&](const char* step) -> Status {
+    lost_ = true;
+    begin_failed_ = true;
+    std::string msg = PQerrorMessage(conn_);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    return Unavailable(std::string("database unavailable during ") + step + ": " + msg);
+  };
+  if (!PQenterPipelineMode(conn_)) return lost("BEGIN");
+  bool sent = PQsendQueryParams(conn_, begin.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) &&
+              (!prepare || PQsendPrepare(conn_, prepare->name, prepare->sql, 0, nullptr)) &&
+              send() && PQpipelineSync(conn_);
+  if (!sent) return lost("BEGIN");
+  // One result (then a null) per command sent, then the sync's.
+  std::vector<PGresult*> results;
+  for (int i = 0; i < (prepare ? 3 : 2); ++i) {
+    PGresult* r = PQgetResult(conn_);
+    if (!r) break;
+    results.push_back(r);
+    while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);
+  }
+  PGresult* sync = PQgetResult(conn_);
+  bool synced = sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+  if (sync) PQclear(sync);
+  bool exited = PQexitPipelineMode(conn_);
+  if (!synced || !exited || results.size() != (prepare ? 3u : 2u)) {
+    for (PGresult* r : results) PQclear(r);
+    return lost("BEGIN");
+  }
+  auto begun = Check(results[0], "BEGIN");
+  if (!begun.ok()) {
+    begin_failed_ = true;
+    for (size_t i = 1; i < results.size(); ++i) PQclear(results[i]);
+    return begun.status();
+  }
+  if (prepare) {
+    auto prepared = Check(results[1], prepare->name);
+    if (!prepared.ok()) {
+      PQclear(results[2]);
+      return prepared.status();
+    }
+    prepared_.insert(prepare->name);
+  }
+  return Check(results.back(), what);
 }
 
 namespace {
@@ -117,6 +188,14 @@ struct ParamArrays {
 }  // namespace
 
 Result<PgResult> Connection::Run(const Statement& stmt, const SqlParams& params) {
+  begin_failed_ = false;
+  if (pending_begin_) {
+    ParamArrays a(params);
+    return PipelinedWithBegin(stmt.name, prepared_.count(stmt.name) ? nullptr : &stmt, [&] {
+      return PQsendQueryPrepared(conn_, stmt.name, static_cast<int>(params.size()), a.values.data(),
+                                 a.lengths.data(), a.formats.data(), 0);
+    });
+  }
   if (!prepared_.count(stmt.name)) {
     auto prep = Check(PQprepare(conn_, stmt.name, stmt.sql, 0, nullptr), stmt.name);
     if (!prep.ok()) return prep.status();
@@ -129,7 +208,13 @@ Result<PgResult> Connection::Run(const Statement& stmt, const SqlParams& params)
 }
 
 Result<PgResult> Connection::RunDynamic(const std::string& sql, const SqlParams& params) {
+  begin_failed_ = false;
   ParamArrays a(params);
+  if (pending_begin_)
+    return PipelinedWithBegin("query", nullptr, [&] {
+      return PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
+                               a.values.data(), a.lengths.data(), a.formats.data(), 0);
+    });
   return Check(PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
                             a.values.data(), a.lengths.data(), a.formats.data(), 0),
                "query");
@@ -140,6 +225,12 @@ Result<PgResult> Connection::RunDynamicText(const std::string& sql, const SqlPar
   std::vector<Oid> types(params.size(), 25);  // text
   for (size_t i = 0; i < params.size(); ++i)
     if (params[i].binary) types[i] = 17;  // bytea
+  begin_failed_ = false;
+  if (pending_begin_)
+    return PipelinedWithBegin("query", nullptr, [&] {
+      return PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(params.size()), types.data(),
+                               a.values.data(), a.lengths.data(), a.formats.data(), 0);
+    });
   return Check(PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), types.data(),
                             a.values.data(), a.lengths.data(), a.formats.data(), 0),
                "query");

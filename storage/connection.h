@@ -6,6 +6,7 @@
 
 #include <libpq-fe.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,8 +52,7 @@ class PgResult {
   int cols() const { return r_ ? PQnfields(r_.get()) : 0; }
   bool IsNull(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
   std::string_view Get(int row, int col) const {
-    return {PQgetvalue(r_.get(), row, col),
-            static_cast<size_t>(PQgetlength(r_.get(), row, col))};
+    return {PQgetvalue(r_.get(), row, col), static_cast<size_t>(PQgetlength(r_.get(), row, col))};
   }
   std::string GetString(int row, int col) const { return std::string(Get(row, col)); }
   long long GetInt(int row, int col) const;
@@ -75,6 +75,16 @@ class Connection {
 
   // Runs one or more SQL commands without parameters (DDL, BEGIN/COMMIT).
   Result<PgResult> Exec(std::string_view sql);
+
+  // Opens a transaction with `begin_sql` (BEGIN ...) sent together with the next statement
+  // (libpq pipeline mode: one round trip for both, where a BEGIN of its own costs one more
+  // per transaction). A COMMIT or ROLLBACK before any statement sends nothing: the
+  // transaction never started. A failure of the BEGIN itself is reported by that statement,
+  // with begin_failed() true: nothing happened, so retrying on a fresh connection is safe.
+  void BeginWithNextStatement(std::string begin_sql);
+  bool begin_failed() const { return begin_failed_; }
+  // Forgets a BEGIN not sent yet (the connection goes back to the pool).
+  void DiscardPendingBegin() { pending_begin_.reset(); }
   // Runs a named statement, preparing it on this connection the first time.
   Result<PgResult> Run(const Statement& stmt, const SqlParams& params = {});
   // Runs a statement with parameters without keeping it prepared (dynamic SQL made of
@@ -98,11 +108,17 @@ class Connection {
  private:
   explicit Connection(PGconn* conn) : conn_(conn) {}
   Result<PgResult> Check(PGresult* r, std::string_view what);
+  // Sends the pending BEGIN, `prepare` (when not null) and the statement `send` sends, in one
+  // pipeline; the statement's result, or the first failure.
+  Result<PgResult> PipelinedWithBegin(std::string_view what, const Statement* prepare,
+                                      const std::function<int()>& send);
 
   PGconn* conn_;
   std::unordered_set<std::string> prepared_;
   std::string last_sqlstate_;
   bool lost_ = false;
+  std::optional<std::string> pending_begin_;
+  bool begin_failed_ = false;
 };
 
 }  // namespace carnet::storage

@@ -148,6 +148,7 @@ Result<Pool::Lease> Pool::Acquire() {
 void Pool::Release(std::unique_ptr<Connection> conn) {
   // A connection left inside a transaction (a caller bailed out early) is rolled back so
   // that the next user starts clean; one that cannot be cleaned is dropped.
+  conn->DiscardPendingBegin();
   if (!conn->broken() && conn->transaction_status() != PQTRANS_IDLE) {
     (void)conn->Exec("ROLLBACK");
     if (conn->transaction_status() != PQTRANS_IDLE) conn.reset();

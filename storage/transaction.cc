@@ -80,12 +80,8 @@ Status RunInTransactionAttempts(Pool& pool, const TxOptions& options,
     if (!lease.ok()) return lease.status();
     Connection& conn = **lease;
 
-    auto begin = conn.Exec(BeginSql(options));
-    if (!begin.ok()) {
-      last = begin.status();
-      if (conn.broken()) continue;  // died while idle: nothing happened, try a fresh one
-      return last;
-    }
+    // Sent with the body's first statement (one round trip less per transaction).
+    conn.BeginWithNextStatement(BeginSql(options));
 
     Transaction tx(conn);
     // A transaction run inside another one's body (on another connection) keeps its own count.
@@ -105,6 +101,13 @@ Status RunInTransactionAttempts(Pool& pool, const TxOptions& options,
     }
     int appended = audit_appends;
     audit_appends = outer_appends;
+    if (!st.ok() && conn.begin_failed()) {
+      // The BEGIN itself failed: nothing happened. A connection that died while idle is
+      // replaced and the body runs again on a fresh one.
+      last = st;
+      if (conn.broken()) continue;
+      return last;
+    }
     if (!st.ok()) {
       bool retry = conn.last_failure_retryable();
       if (!conn.broken()) (void)conn.Exec("ROLLBACK");
