@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <random>
+#include <string>
 #include <thread>
 
 #include "base/metrics.h"
@@ -80,7 +81,9 @@ Status RunInTransactionAttempts(Pool& pool, const TxOptions& options,
     if (!lease.ok()) return lease.status();
     Connection& conn = **lease;
 
-    auto begin = conn.Exec(BeginSql(options));
+    std::string begin_sql = BeginSql(options);
+    if (options.custom_plans) begin_sql += "; SET LOCAL plan_cache_mode = force_custom_plan";
+    auto begin = conn.Exec(begin_sql);
     if (!begin.ok()) {
       last = begin.status();
       if (conn.broken()) continue;  // died while idle: nothing happened, try a fresh one
