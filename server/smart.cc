@@ -219,6 +219,31 @@ bool KnownScope(const std::string& s) {
   return profiles::ParseSmartScope(s).has_value();
 }
 
+// Whether the catalogue's scopes for an app (`allowed`) let it ask for `s`: the same scope, or
+// a narrower resource scope (SMART 2 lets an app ask for less than it may): the same context,
+// the same type (or any type when the catalogue says *), a subset of the letters, and the
+// catalogue's query restriction kept (a scope restricted further is narrower still).
+bool CatalogueAllows(const std::vector<std::string>& allowed, const std::string& s) {
+  if (std::find(allowed.begin(), allowed.end(), s) != allowed.end()) return true;
+  auto asked = profiles::ParseSmartScope(s);
+  if (!asked) return false;
+  for (const auto& a : allowed) {
+    auto may = profiles::ParseSmartScope(a);
+    if (!may || may->context != asked->context) continue;
+    if (may->resource_type != "*" && may->resource_type != asked->resource_type) continue;
+    if ((asked->create && !may->create) || (asked->read && !may->read) ||
+        (asked->update && !may->update) || (asked->remove && !may->remove) ||
+        (asked->search && !may->search))
+      continue;
+    bool kept = true;
+    for (const auto& c : may->restriction)
+      kept = kept && std::find(asked->restriction.begin(), asked->restriction.end(), c) !=
+                         asked->restriction.end();
+    if (kept) return true;
+  }
+  return false;
+}
+
 // French words for a scope on the page.
 std::string DescribeScope(const std::string& s) {
   if (s == "openid" || s == "fhirUser") return "connaître votre identité (" + s + ")";
@@ -388,7 +413,7 @@ AuthorizeCheck CheckAuthorization(storage::Pool& pool, const std::string& fhir_b
     return back("invalid_request", "only the standalone launch is served (no launch parameter)");
   std::vector<std::string> allowed = Words((*app)->scopes), scopes;
   for (const auto& s : Words(get("scope")))
-    if (Contains(allowed, s) && KnownScope(s) && !Contains(scopes, s)) scopes.push_back(s);
+    if (CatalogueAllows(allowed, s) && KnownScope(s) && !Contains(scopes, s)) scopes.push_back(s);
   bool any_resource = false;
   for (const auto& s : scopes) any_resource = any_resource || s.rfind("patient/", 0) == 0;
   if (!any_resource)

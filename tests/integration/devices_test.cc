@@ -4,7 +4,8 @@
 // doubling anything (ifNoneExist by identifier); the patient and the care team see them, an
 // outsider professional does not; a kind of measurement the patient did not let the app write
 // is refused; a week of a glucometer every 5 minutes goes in one transaction and is searched
-// by date range.
+// by date range. One app gets its token through carnet's own SMART App Launch chain
+// (harness SmartLaunch) and loses it when the patient revokes the approval.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -169,11 +170,11 @@ class DevicesTest : public SharedGatewayTest {
       out.push_back(e.Find("response") ? e.Find("response")->GetString("status") : "");
     return out;
   }
-  static std::vector<Measure> ADay() {
+  static std::vector<Measure> ADay(const std::string& tag = "day") {
     std::vector<Measure> day;
     auto add = [&](const std::string& loinc, const std::string& display,
                    const std::string& category, const std::string& when, const std::string& value) {
-      day.push_back({run_ + "-day-" + std::to_string(day.size()), loinc, display, category,
+      day.push_back({run_ + "-" + tag + "-" + std::to_string(day.size()), loinc, display, category,
                      "2026-11-20T" + when + ":00+01:00", value});
     };
     add("29463-7", "Poids", "vital-signs", "07:05", Quantity(82.4, "kg"));
@@ -283,6 +284,100 @@ TEST_F(DevicesTest, ADayByTransactionRetriedNothingDoubledSeenPerTheirRights) {
     }
   }
   EXPECT_TRUE(found) << one << " in the profile's measurements";
+}
+
+// The same day pushed by an app that got its token through carnet's own SMART chain, not a
+// development token: the catalogue app, the patient's approval on the authorize page (PKCE
+// S256, state, the exact redirect URI), the code exchanged at the token endpoint for
+// patient/Observation.c and patient/Device.c (with the reads the idempotent retry's
+// ifNoneExist needs), offline_access. The retry doubles nothing; the patient and the care
+// team's doctor see the day, an outsider nothing; the patient revokes the approval (its
+// Consent): the app's next push and its refresh token are refused, nothing written.
+TEST_F(DevicesTest, AppLaunchedThroughCarnetPushesADayThenIsRevoked) {
+  SmartApp app;
+  app.client_id = "devapp-smart-" + run_;
+  app.name = "Carnet glycémie";
+  app.redirect_uri = "http://127.0.0.1:" + std::to_string(FreePort()) + "/callback";
+  app.catalogue_scope = "launch/patient patient/Observation.crs patient/Device.crs offline_access";
+  ASSERT_EQ(RegisterSmartApp(gateway_->base_url(), Operator(), app), "");
+  const std::string asked =
+      "launch/patient patient/Observation.c patient/Device.c patient/Observation.rs "
+      "patient/Device.rs offline_access";
+  SmartLaunchResult launch = SmartLaunch(gateway_->base_url(), Patient(), app, asked);
+  ASSERT_EQ(launch.error, "");
+  EXPECT_EQ(launch.patient, p_);
+  for (const char* s : {"patient/Observation.c", "patient/Device.c", "offline_access"})
+    EXPECT_NE((" " + launch.scope + " ").find(std::string(" ") + s + " "), std::string::npos)
+        << launch.scope;
+  ASSERT_FALSE(launch.refresh_token.empty());
+
+  std::vector<Measure> day = ADay("smart");
+  const std::string serial = "SN-" + run_ + "-smart";
+  std::string bundle = Transaction(serial, "Glucomètre connecté", day);
+  auto first = As(launch.access_token, "POST", "", bundle);
+  Must(first, 200, "the day's transaction under the SMART token");
+  std::vector<std::string> statuses = Statuses(first);
+  ASSERT_EQ(statuses.size(), day.size() + 1);
+  for (const auto& s : statuses) EXPECT_EQ(s.substr(0, 3), "201") << first.body.substr(0, 400);
+  auto retry = As(launch.access_token, "POST", "", bundle);
+  Must(retry, 200, "the retry");
+  for (const auto& s : Statuses(retry))
+    EXPECT_EQ(s.substr(0, 3), "200") << retry.body.substr(0, 400);
+
+  auto devices =
+      As(Patient(), "GET", "Device?patient=" + p_ + "&identifier=" + kSerialSystem + "|" + serial);
+  Must(devices, 200, "the patient's devices");
+  ASSERT_EQ(Matches(devices).size(), 1u) << devices.body.substr(0, 600);
+  std::string device = *Matches(devices).begin();
+  std::string day_query = "Observation?patient=" + p_ + "&device=" + device + "&_count=100";
+  for (const auto& [who, token] : std::vector<std::pair<std::string, std::string>>{
+           {"patient", Patient()}, {"care team doctor", Doctor(doctor_)}}) {
+    auto r = As(token, "GET", day_query);
+    Must(r, 200, who);
+    EXPECT_EQ(Matches(r).size(), day.size()) << who << ": " << r.body.substr(0, 400);
+  }
+  auto outsider = As(Doctor(outsider_), "GET", day_query);
+  EXPECT_TRUE(outsider.status == 404 || (outsider.status == 200 && Matches(outsider).empty()))
+      << outsider.status << " " << outsider.body.substr(0, 400);
+
+  // offline_access: the refresh token works while the approval stands.
+  auto refreshed = SmartRefresh(gateway_->base_url(), app.client_id, launch.refresh_token);
+  ASSERT_EQ(refreshed.status, 200) << refreshed.body;
+  std::string access2 = Parse(refreshed.body).GetString("access_token");
+  ASSERT_FALSE(access2.empty());
+
+  // The patient revokes the app's approval: the Consent the authorize page wrote.
+  auto consents = As(Patient(), "GET", "Consent?patient=" + p_ + "&_count=50");
+  Must(consents, 200, "the patient's consents");
+  std::string approval;
+  for (const auto& ref : Matches(consents))
+    if (As(Patient(), "GET", ref).body.find("\"" + app.client_id + "\"") != std::string::npos)
+      approval = ref;
+  ASSERT_FALSE(approval.empty()) << consents.body.substr(0, 800);
+  Must(As(Patient(), "DELETE", approval), 204, "the patient revokes " + approval);
+
+  Measure late{
+      run_ + "-smart-late",  "2339-0", "Glycémie", "vital-signs", "2026-11-21T07:00:00+01:00",
+      Quantity(101, "mg/dL")};
+  auto refused = As(access2, "POST", "", Transaction(serial, "Glucomètre connecté", {late}));
+  // Refused as for a record that does not exist (the app no longer sees it: the patient
+  // reference does not resolve), or at the door; never written.
+  EXPECT_TRUE(refused.status == 401 || refused.status == 403 || refused.status == 404 ||
+              refused.status == 422)
+      << refused.status << " " << refused.body.substr(0, 600);
+  auto alone = As(access2, "POST", "Observation", ObservationJson(late, device));
+  EXPECT_TRUE(alone.status == 401 || alone.status == 403 || alone.status == 404 ||
+              alone.status == 422)
+      << alone.status << " " << alone.body.substr(0, 600);
+  auto nothing =
+      As(Patient(), "GET", std::string("Observation?identifier=") + kMeasureSystem + "|" + late.id);
+  Must(nothing, 200, "the late measurement searched");
+  EXPECT_TRUE(Matches(nothing).empty()) << "a refused push left nothing";
+  auto dead = SmartRefresh(gateway_->base_url(), app.client_id, launch.refresh_token);
+  EXPECT_EQ(dead.status, 400) << dead.body;
+  EXPECT_NE(dead.body.find("invalid_grant"), std::string::npos) << dead.body;
+  // What was pushed before the revocation stays in the record.
+  EXPECT_EQ(Matches(As(Patient(), "GET", day_query)).size(), day.size());
 }
 
 TEST_F(DevicesTest, AKindThePatientDidNotConsentIsRefused) {

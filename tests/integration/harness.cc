@@ -23,6 +23,7 @@
 #include <sstream>
 #include <thread>
 
+#include "base/http.h"
 #include "base/strings.h"
 #include "conformance/curl_sink.h"
 #include "profiles/dev_token.h"
@@ -319,6 +320,105 @@ std::string Base64Sha1(const std::string& bytes) {
   unsigned char digest[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
   return Base64Encode(std::string(reinterpret_cast<const char*>(digest), SHA_DIGEST_LENGTH));
+}
+
+namespace {
+std::string FormBody(const std::vector<std::pair<std::string, std::string>>& params) {
+  std::string q;
+  for (const auto& [k, v] : params)
+    q += (q.empty() ? "" : "&") + PercentEncode(k) + "=" + PercentEncode(v);
+  return q;
+}
+std::string LocationQueryParam(const HttpResult& r, const std::string& name) {
+  auto it = r.headers.find("location");
+  if (it == r.headers.end()) return "";
+  auto q = it->second.find('?');
+  if (q == std::string::npos) return "";
+  for (const auto& [k, v] : ParseQuery(it->second.substr(q + 1)))
+    if (k == name) return v;
+  return "";
+}
+}  // namespace
+
+std::string RegisterSmartApp(const std::string& base_url, const std::string& operator_token,
+                             const SmartApp& app) {
+  HttpClient client;
+  client.SetBearer("");
+  auto r = client.Request(
+      "POST", base_url + "/apps", {Auth(operator_token), "Content-Type: application/json"},
+      R"({"client_id":")" + JsonEscape(app.client_id) + R"(","name":")" + JsonEscape(app.name) +
+          R"(","publisher":"Éditeur de test","description":"Une appli de test","category":"objets connectés","redirect_uris":[")" +
+          JsonEscape(app.redirect_uri) + R"("],"scope":")" + JsonEscape(app.catalogue_scope) +
+          R"(","client_type":"public"})");
+  if (r.status == 201 || r.status == 200) return "";
+  return "POST /apps: " + std::to_string(r.status) + " " + r.body.substr(0, 600);
+}
+
+SmartLaunchResult SmartLaunch(const std::string& base_url, const std::string& login,
+                              const SmartApp& app, const std::string& scopes) {
+  SmartLaunchResult out;
+  HttpClient client;
+  client.SetBearer("");
+  const std::string verifier = RandomHex(32);  // 64 characters, within RFC 7636's 43..128
+  const std::string challenge = profiles::Base64UrlEncode(profiles::Sha256Digest(verifier));
+  out.state = "st-" + RandomHex(8);
+  std::vector<std::pair<std::string, std::string>> form = {{"response_type", "code"},
+                                                           {"client_id", app.client_id},
+                                                           {"redirect_uri", app.redirect_uri},
+                                                           {"state", out.state},
+                                                           {"code_challenge", challenge},
+                                                           {"code_challenge_method", "S256"},
+                                                           {"aud", base_url + "/fhir"},
+                                                           {"scope", scopes},
+                                                           {"decision", "approve"}};
+  auto approved = client.Request("POST", base_url + "/oauth/authorize",
+                                 {Auth(login), "Content-Type: application/x-www-form-urlencoded"},
+                                 FormBody(form));
+  auto location = approved.headers.find("location");
+  if (approved.status != 302 || location == approved.headers.end() ||
+      location->second.rfind(app.redirect_uri + "?", 0) != 0) {
+    out.error = "authorize: " + std::to_string(approved.status) + " " +
+                (location == approved.headers.end() ? "" : location->second + " ") +
+                approved.body.substr(0, 600);
+    return out;
+  }
+  if (LocationQueryParam(approved, "state") != out.state) {
+    out.error = "authorize: the state did not come back: " + location->second;
+    return out;
+  }
+  out.code = LocationQueryParam(approved, "code");
+  if (out.code.empty()) {
+    out.error = "authorize: no code: " + location->second;
+    return out;
+  }
+  auto token = client.Request("POST", base_url + "/oauth/token",
+                              {"Content-Type: application/x-www-form-urlencoded"},
+                              FormBody({{"grant_type", "authorization_code"},
+                                        {"code", out.code},
+                                        {"redirect_uri", app.redirect_uri},
+                                        {"client_id", app.client_id},
+                                        {"code_verifier", verifier}}));
+  auto json = ParseJson(token.body);
+  if (token.status != 200 || !json.ok() || json->GetString("access_token").empty()) {
+    out.error = "token: " + std::to_string(token.status) + " " + token.body.substr(0, 600);
+    return out;
+  }
+  out.access_token = json->GetString("access_token");
+  out.refresh_token = json->GetString("refresh_token");
+  out.patient = json->GetString("patient");
+  out.scope = json->GetString("scope");
+  return out;
+}
+
+HttpResult SmartRefresh(const std::string& base_url, const std::string& client_id,
+                        const std::string& refresh_token) {
+  HttpClient client;
+  client.SetBearer("");
+  return client.Request("POST", base_url + "/oauth/token",
+                        {"Content-Type: application/x-www-form-urlencoded"},
+                        FormBody({{"grant_type", "refresh_token"},
+                                  {"refresh_token", refresh_token},
+                                  {"client_id", client_id}}));
 }
 
 }  // namespace carnet::testing

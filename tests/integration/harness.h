@@ -146,6 +146,33 @@ inline std::string Auth(const std::string& token) { return "Authorization: Beare
 // The base64 SHA-1 of `bytes`, as an Attachment's `hash` (FHIR) carries it.
 std::string Base64Sha1(const std::string& bytes);
 
+// carnet's own SMART App Launch chain, as a catalogue app goes through it (standalone
+// launch): the app registered in the catalogue by an operator, the patient's approval posted
+// to the authorize page with their national login token (PKCE S256, `state`, the exact
+// redirect URI), the code exchanged at the token endpoint with the verifier. What the app
+// holds afterwards; `error` says which step failed (empty when the launch succeeded).
+struct SmartLaunchResult {
+  std::string access_token, refresh_token, patient, scope;
+  std::string code, state;
+  std::string error;
+};
+struct SmartApp {
+  std::string client_id;
+  std::string redirect_uri;     // registered; an unused loopback address is enough
+  std::string catalogue_scope;  // what the catalogue lets it ask for
+  std::string name = "Appli de test";
+};
+// POST /apps as `operator_token` (201, or 200 when it exists already); an error message or "".
+std::string RegisterSmartApp(const std::string& base_url, const std::string& operator_token,
+                             const SmartApp& app);
+// The launch: the patient (`login`, their national login token) approves `scopes` (space
+// separated) for `app` on the authorize page; the code is exchanged at the token endpoint.
+SmartLaunchResult SmartLaunch(const std::string& base_url, const std::string& login,
+                              const SmartApp& app, const std::string& scopes);
+// The refresh_token grant of a public client: the status and body of the token endpoint.
+HttpResult SmartRefresh(const std::string& base_url, const std::string& client_id,
+                        const std::string& refresh_token);
+
 // A narrative that satisfies dom-6 and txt-1/txt-2, to splice into a resource's JSON.
 inline constexpr char kDiv[] =
     R"("text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">A</div>"})";

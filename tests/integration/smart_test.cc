@@ -415,6 +415,28 @@ TEST_F(SmartTest, QueryRestrictedScopeNarrowsTheSearch) {
   EXPECT_EQ(Fhir(access, "GET", "Observation/smart-lab-" + run_).status, 404);
 }
 
+// The catalogue's scopes bound what an app may ask; it may ask for less (SMART 2): fewer
+// letters, one type of a wildcard, a restriction added. Broader asks are dropped: more
+// letters, the catalogue's restriction lifted, a type it does not list.
+TEST_F(SmartTest, AnAppMayAskForLessThanTheCatalogueAllows) {
+  SmartApp app;
+  app.client_id = "less-" + run_;
+  app.redirect_uri = redirect_uri_;
+  app.catalogue_scope =
+      "launch/patient patient/Observation.rs?category=vital-signs patient/Device.crs "
+      "patient/*.r";
+  ASSERT_EQ(RegisterSmartApp(gateway_->base_url(), Operator(), app), "");
+  SmartLaunchResult launch =
+      SmartLaunch(gateway_->base_url(), PatientToken(), app,
+                  "launch/patient patient/Observation.s?category=vital-signs&status=final "
+                  "patient/Observation.rs patient/Device.c patient/Device.cruds patient/Patient.r "
+                  "patient/Condition.rs");
+  ASSERT_EQ(launch.error, "");
+  EXPECT_EQ(launch.scope,
+            "launch/patient patient/Observation.s?category=vital-signs&status=final "
+            "patient/Device.c patient/Patient.r");
+}
+
 // The patient's approval and the token endpoint leave records of their own in the access
 // history: the code issued, the token issued, a refused exchange with its reason, on the
 // patient's record and read back by the patient (no one else); a refusal that names no
@@ -630,16 +652,16 @@ TEST_F(SmartTest, GuardianApprovesAnAppForTheirChild) {
   Register(id, "launch/patient patient/Observation.rs");
   std::string verifier = RandomHex(32);
   // The page carries the child's record through the form.
-  auto page =
-      Raw("GET", "/oauth/authorize?" + Query({{"response_type", "code"},
-                                              {"client_id", id},
-                                              {"redirect_uri", redirect_uri_},
-                                              {"state", "s"},
-                                              {"scope", "launch/patient patient/Observation.rs"},
-                                              {"code_challenge", Challenge(verifier)},
-                                              {"code_challenge_method", "S256"},
-                                              {"patient", child}}),
-          {"Authorization: Bearer " + guardian});
+  auto page = Raw("GET",
+                  "/oauth/authorize?" + Query({{"response_type", "code"},
+                                               {"client_id", id},
+                                               {"redirect_uri", redirect_uri_},
+                                               {"state", "s"},
+                                               {"scope", "launch/patient patient/Observation.rs"},
+                                               {"code_challenge", Challenge(verifier)},
+                                               {"code_challenge_method", "S256"},
+                                               {"patient", child}}),
+                  {"Authorization: Bearer " + guardian});
   ASSERT_EQ(page.status, 200) << page.body;
   EXPECT_NE(page.body.find("name=\"patient\" value=\"" + child + "\""), std::string::npos);
   // Not a record the guardian represents: a page, no code.
