@@ -372,6 +372,7 @@ Result<AccessFilter> AccessSession::SearchFilter(storage::Transaction& tx,
     AccessFilter f = FilterFor(actor_, nominal, env_);
     f.patient_keys.clear();
     f.any_record = true;
+    f.record_rules_spare_shared = true;
     f.reason += " (any record)";
     return f;
   }

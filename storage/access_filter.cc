@@ -24,8 +24,15 @@ std::string AccessPredicate(const AccessFilter& filter, const std::string& alias
   } else if (!filter.include_shared) {
     parts.push_back(alias + ".patient_key IS NOT NULL");
   }
+  // A condition on the records' rows; shared rows pass it when the filter spares them.
+  auto on_records = [&](std::string condition) {
+    return filter.record_rules_spare_shared && filter.include_shared
+               ? "(" + alias + ".patient_key IS NULL OR " + condition + ")"
+               : condition;
+  };
   if (filter.resource_types)
-    parts.push_back(alias + ".res_type = ANY(" + b.TextArray(*filter.resource_types) + ")");
+    parts.push_back(
+        on_records(alias + ".res_type = ANY(" + b.TextArray(*filter.resource_types) + ")"));
   if (!filter.excluded_types.empty())
     parts.push_back(alias + ".res_type <> ALL(" + b.TextArray(filter.excluded_types) + ")");
   for (const auto& r : filter.restrictions) {
@@ -52,10 +59,10 @@ std::string AccessPredicate(const AccessFilter& filter, const std::string& alias
                         : "(" + alias + ".res_type <> " + b.Param(r.type) + " OR " + any + ")");
   }
   if (filter.sources)
-    parts.push_back("EXISTS (SELECT 1 FROM idx_uri su WHERE su.res_type = " + alias +
-                    ".res_type AND su.res_id = " + alias +
-                    ".res_id AND su.param = '_source' AND su.uri = ANY(" +
-                    b.TextArray(*filter.sources) + "))");
+    parts.push_back(on_records("EXISTS (SELECT 1 FROM idx_uri su WHERE su.res_type = " + alias +
+                               ".res_type AND su.res_id = " + alias +
+                               ".res_id AND su.param = '_source' AND su.uri = ANY(" +
+                               b.TextArray(*filter.sources) + "))"));
   if (filter.message_parties)
     parts.push_back(
         "(" + alias + ".res_type <> 'Communication' OR EXISTS (SELECT 1 FROM " +

@@ -26,6 +26,12 @@ struct AccessFilter {
   bool any_record = false;
   // Whether shared resources (patient_key NULL: Practitioner, Organization...) are visible.
   bool include_shared = true;
+  // Whether resource_types and sources below narrow the records' rows only, shared rows
+  // passing on include_shared alone: the across-records filter of operators and deposit
+  // sources, whose rules (Patient resources; what they deposited) are about records, while
+  // shared directory and conformance content (a StructureDefinition carnet publishes) is
+  // what every signed-in party reads, found by a search as it is read by id.
+  bool record_rules_spare_shared = false;
   // Resources carrying any of these security label codes are left out...
   std::vector<std::string> excluded_security;
   // ...as are DocumentReferences and Compositions of a type outside document_types, unless

@@ -647,11 +647,27 @@ TEST_F(MessagingTest, CopyToPatientExtensionIsPublished) {
   EXPECT_NE(read.body.find("\"expression\":\"DocumentReference\""), std::string::npos);
   EXPECT_NE(read.body.find("\"code\":\"boolean\""), std::string::npos);
   std::string version = sd.Find("meta")->GetString("versionId");
-  auto found = As("doctor", "GET",
-                  "/fhir/StructureDefinition?url=" + PercentEncode(url) + "&_total=accurate");
-  ASSERT_EQ(found.status, 200) << found.body.substr(0, 600);
-  EXPECT_EQ(Total(found), 1) << found.body.substr(0, 600);
-  EXPECT_NE(found.body.find("/StructureDefinition/copy-to-patient"), std::string::npos);
+  // Found by its url and by its name by every signed-in party that reads it by id: the
+  // lab that asks for the copy and the operator too, whose searches across records keep to
+  // their own rules on the records' rows only (it was missed by both before).
+  for (const char* who : {"doctor", "patient", "lab", "operator"})
+    for (const std::string& query :
+         {"url=" + PercentEncode(url), std::string("name=CopyToPatient")}) {
+      EXPECT_EQ(As(who, "GET", "/fhir/StructureDefinition/copy-to-patient").status, 200) << who;
+      auto found = As(who, "GET", "/fhir/StructureDefinition?" + query + "&_total=accurate");
+      ASSERT_EQ(found.status, 200) << who << ": " << found.body.substr(0, 600);
+      EXPECT_EQ(Total(found), 1) << who << " " << query << ": " << found.body.substr(0, 600);
+      EXPECT_NE(found.body.find("/StructureDefinition/copy-to-patient"), std::string::npos) << who;
+    }
+  // Still only what the lab deposited among the records' rows: the patient's record as seen
+  // by the lab holds no resource another party wrote.
+  auto others = As("lab", "GET", "/fhir/Patient?_id=" + pid_ + "&_total=accurate");
+  ASSERT_EQ(others.status, 200) << others.body.substr(0, 600);
+  EXPECT_EQ(Total(others), 0) << others.body.substr(0, 600);
+  // A denied party finds nothing.
+  auto insurer = As("insurer", "GET", "/fhir/StructureDefinition?url=" + PercentEncode(url));
+  EXPECT_TRUE(insurer.status == 403 || (insurer.status == 200 && Total(insurer) <= 0))
+      << insurer.status << " " << insurer.body.substr(0, 400);
   // A second gateway on the same database finds it published already.
   GatewayProcess second;
   ASSERT_TRUE(second.WaitHealthy()) << second.Log();
