@@ -2,10 +2,12 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -18,13 +20,13 @@
 #include "base/strings.h"
 #include "dossier/document_extraction.h"
 #include "dossier/search_index.h"
-#include "model/search_params.h"
 #include "mapping/cda_check.h"
 #include "mapping/cda_entries.h"
 #include "mapping/cda_header.h"
 #include "mapping/document_entry.h"
 #include "mapping/registry_index.h"
 #include "mapping/xds_metadata.h"
+#include "model/search_params.h"
 #include "storage/audit_store.h"
 #include "storage/resource_store.h"
 #include "storage/transaction.h"
@@ -165,8 +167,8 @@ WriteTemplate MakeTemplate(JsonValue resource, const std::string& id,
   t.type = stamped.GetString("resourceType");
   t.content = WriteJson(stamped);
   t.security = std::move(security);
-  t.rows =
-      dossier::ExtractIndexRows(*model::SearchParamRegistry::Instance().Official(), t.type, stamped);
+  t.rows = dossier::ExtractIndexRows(*model::SearchParamRegistry::Instance().Official(), t.type,
+                                     stamped);
   return t;
 }
 
@@ -330,6 +332,70 @@ Request TransactionRequest(int patient) {
   return {"POST", "/fhir",
           R"({"resourceType":"Bundle","type":"transaction","entry":[)" + entries + "]}",
           "application/fhir+json", ""};
+}
+
+namespace {
+// An instant of the bench's devices calendar: `seconds` after 2026-01-05T00:00:00Z, as FHIR
+// dateTime (UTC).
+std::string DeviceInstant(long long seconds) {
+  std::time_t t = 1767571200 + static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char out[32];
+  std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return out;
+}
+constexpr char kDeviceReadingSystem[] = "urn:carnet:bench:glucometer:reading";
+constexpr char kDeviceSerialSystem[] = "urn:carnet:bench:glucometer:serial";
+}  // namespace
+
+Request DevicesRequest(int patients, int connection, long n) {
+  const long week = n / (2 * kDeviceDaysPerWeek);
+  const int step = static_cast<int>(n % (2 * kDeviceDaysPerWeek));
+  const int day = step / 2;
+  // Each connection's weeks follow one another on the calendar, and each week is a patient's
+  // (the patients taken in turn): readings never collide between connections or weeks.
+  const int patient = static_cast<int>((connection * 7919L + week) % std::max(1, patients));
+  const std::string pid = PatientId(patient);
+  const long long day_start = (week * 64 + connection) * 7LL * 86400 + day * 86400LL;
+  // A run's own identifiers: a store reused between runs (BENCH_DATA) gets new readings, not
+  // ifNoneExist hits on the last run's.
+  static const std::string run = RandomHex(4);
+  const std::string tag = run + "c" + std::to_string(connection) + "w" + std::to_string(week);
+  if (step % 2 == 1) {
+    Request r{"GET",
+              "/fhir/Observation?patient=" + pid + "&code=http://loinc.org%7C2339-0&date=ge" +
+                  DeviceInstant(day_start) + "&date=lt" + DeviceInstant(day_start + 86400) +
+                  "&_count=300",
+              "", "", "\"fullUrl\""};
+    r.label = "devices-search";
+    return r;
+  }
+  const std::string device_url = "urn:uuid:" + NewUuid();
+  const std::string serial = "GLU-" + tag;
+  std::string body =
+      R"({"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":")" + device_url +
+      R"(","resource":{"resourceType":"Device","identifier":[{"system":")" + kDeviceSerialSystem +
+      R"(","value":")" + serial +
+      R"("}],"status":"active","manufacturer":"Exemple Santé","deviceName":[{"name":"Glucomètre connecté","type":"user-friendly-name"}],"patient":{"reference":"Patient/)" +
+      pid + R"("}},"request":{"method":"POST","url":"Device","ifNoneExist":"identifier=)" +
+      kDeviceSerialSystem + "|" + serial + R"("}})";
+  for (int i = 0; i < kDeviceReadingsPerDay; ++i) {
+    const std::string id = tag + "d" + std::to_string(day) + "r" + std::to_string(i);
+    body +=
+        R"(,{"fullUrl":"urn:uuid:)" + NewUuid() +
+        R"(","resource":{"resourceType":"Observation","identifier":[{"system":")" +
+        kDeviceReadingSystem + R"(","value":")" + id +
+        R"("}],"status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"vital-signs"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"2339-0","display":"Glucose"}]},"subject":{"reference":"Patient/)" +
+        pid + R"("},"effectiveDateTime":")" + DeviceInstant(day_start + i * 300LL) +
+        R"(","device":{"reference":")" + device_url + R"("},"valueQuantity":{"value":)" +
+        std::to_string(80 + (i * 7) % 70) +
+        R"(,"unit":"mg/dL","system":"http://unitsofmeasure.org","code":"mg/dL"}},"request":{"method":"POST","url":"Observation","ifNoneExist":"identifier=)" +
+        kDeviceReadingSystem + "|" + id + R"("}})";
+  }
+  Request r{"POST", "/fhir", body + "]}", "application/fhir+json", ""};
+  r.label = "devices-push";
+  return r;
 }
 
 Request ProvideAndRegisterRequest(int patient) {

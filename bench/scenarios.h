@@ -27,12 +27,25 @@ struct Request {
   // Who sends it (the mixed workload's actors): 0 the deposit system, 1 a doctor asserting
   // the patient's consent, 2 the patient of bench record 0.
   int actor = 0;
+  // The line its latency is reported under, when not the scenario's own (devices reports its
+  // pushes and its searches apart: devices-push, devices-search).
+  std::string label = {};
 };
 
 inline constexpr int kTransactionEntries = 10;
 
 // POST /fhir: a transaction Bundle of kTransactionEntries vital-sign Observations of patient.
 Request TransactionRequest(int patient);
+// The devices scenario (issue 17): a glucometer's app pushes a week of readings every 5
+// minutes (7 x 288 = 2016 Observations with their Device) as one transaction per day, each
+// entry idempotent (ifNoneExist by identifier, as a retrying app sends it), then reads each
+// day back by date range (Observation?patient=&code=&date=ge&date=lt). Request n of a
+// connection: an even n pushes day (n % 14) / 2 of week n / 14, the odd one after it searches
+// that day (so that a short run measures both); each connection's week is its own (its own
+// patient and identifiers, dated week by week).
+inline constexpr int kDeviceReadingsPerDay = 24 * 12;
+inline constexpr int kDeviceDaysPerWeek = 7;
+Request DevicesRequest(int patients, int connection, long n);
 // POST /xds/repository: ITI-41 of one 105 kB lab report in CDA R2 (level 3, the CI-SIS
 // microbiology example of ../shared/testdata, inline base64) for patient, with fresh uniqueIds
 // in its metadata and its header.
