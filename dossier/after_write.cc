@@ -126,10 +126,15 @@ Status NotifyNewMessage(storage::Transaction& tx, profiles::AccessSession& sessi
 }
 
 // A new message to an address outside carnet's mail domain goes out by SMTP (the outbox).
-Status SendOutboundMail(storage::Transaction& tx, profiles::AccessSession&,
+// Its attachments given by url go along, read as the sender reads them: one they may not read
+// refuses the whole send (the write is undone, nothing is queued).
+Status SendOutboundMail(storage::Transaction& tx, profiles::AccessSession& session,
                         const WrittenVersion& w) {
   if (!w.stored.patient_key || !w.created()) return Status::Ok();
-  return profiles::EnqueueOutboundMail(tx, *w.stored.patient_key, *w.resource,
+  if (!profiles::HasOutboundRecipient(*w.resource)) return Status::Ok();
+  auto mail = InlineMessageAttachments(tx, session, *w.stored.patient_key, *w.resource);
+  if (!mail.ok()) return mail.status();
+  return profiles::EnqueueOutboundMail(tx, *w.stored.patient_key, *mail,
                                        "Communication/" + w.stored.id);
 }
 

@@ -8,6 +8,7 @@
 #include "dossier/after_write.h"
 #include "dossier/conformance_source.h"
 #include "dossier/document_extraction.h"
+#include "dossier/messages.h"
 #include "dossier/search_index.h"
 #include "health_profile/sections.h"
 #include "mapping/registry_index.h"
@@ -183,8 +184,8 @@ static Result<std::optional<long long>> CompartmentKey(storage::Transaction& tx,
     return std::optional<long long>(*created);
   }
   if (type == "Binary") {
-    // Content belongs to the record of what its securityContext names (a Patient, or the
-    // DocumentReference it is the content of).
+    // Content belongs to the record of what its securityContext names (a Patient, the
+    // DocumentReference it is the content of, or the message it came with).
     const JsonValue* ctx = resource.Find("securityContext");
     std::string ref = ctx ? ctx->GetString("reference") : "";
     if (ref.rfind("Patient/", 0) == 0)
@@ -193,6 +194,12 @@ static Result<std::optional<long long>> CompartmentKey(storage::Transaction& tx,
       auto doc = storage::ReadCurrent(tx, "DocumentReference", ref.substr(18), false);
       if (!doc.ok()) return doc.status();
       if (*doc) return (*doc)->patient_key;
+    }
+    // ... or the message it is an attachment of (a mail received).
+    if (ref.rfind("Communication/", 0) == 0) {
+      auto message = storage::ReadCurrent(tx, "Communication", ref.substr(14), false);
+      if (!message.ok()) return message.status();
+      if (*message) return (*message)->patient_key;
     }
     return std::optional<long long>();
   }
@@ -451,6 +458,7 @@ static Result<WriteResult> Write(storage::Transaction& tx, profiles::AccessSessi
     auto record = session.Record(tx, **key);
     if (!record.ok()) return record.status();
     CARNET_RETURN_IF_ERROR(profiles::StampMessage(stamped, session.actor(), **record, now));
+    CARNET_RETURN_IF_ERROR(CheckMessageThread(tx, session, **key, stamped));
   }
   CARNET_RETURN_IF_ERROR(ApplyProfileSectionChoice(tx, *key, stamped));
   auto out = Persist(tx, *key, type, id, version, now, method, std::move(stamped));

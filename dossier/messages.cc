@@ -1,6 +1,8 @@
 #include "dossier/messages.h"
 
 #include "base/strings.h"
+#include "profiles/access.h"
+#include "storage/resource_store.h"
 
 namespace carnet::dossier {
 
@@ -61,6 +63,108 @@ Result<WriteResult> CopyDocumentToPatient(storage::Transaction& tx,
   payload.Append(std::move(link));
   message.Set("payload", std::move(payload));
   return Create(tx, session, "Communication", std::move(message));
+}
+
+Result<AttachmentContent> ReadAttachmentBinary(storage::Transaction& tx,
+                                               profiles::AccessSession& session,
+                                               long long patient_key, const std::string& url,
+                                               const std::string& where) {
+  // "Binary/[id]", relative or at the end of an absolute URL of this server.
+  std::string id;
+  size_t at = url.rfind("Binary/");
+  if (at != std::string::npos && (at == 0 || url[at - 1] == '/')) id = url.substr(at + 7);
+  if (id.empty() || id.size() > 64 ||
+      id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.") !=
+          std::string::npos)
+    return Invalid(where + ": an attachment's url names a Binary of the record (Binary/[id])",
+                   where);
+  std::string what = "Binary/" + id;
+  // One answer for missing, deleted, elsewhere and hidden alike.
+  Status unknown = Status(ErrorCode::kNotFound, where + ": " + what + " is not known", where);
+  profiles::AuditEntry audit = profiles::AuditEntry::Rest("read", 'R');
+  audit.object_reference = what;
+  auto row = storage::ReadCurrent(tx, "Binary", id, false);
+  if (!row.ok()) return row.status();
+  if (!*row || (*row)->deleted || (*row)->patient_key != patient_key) {
+    (void)session.Refuse(audit, profiles::Refusal(profiles::Reason::kNotFound, "no such resource"),
+                         std::nullopt, what);
+    return unknown;
+  }
+  auto d = session.DecideStored(tx, **row, profiles::Action::kRead);
+  if (!d.ok()) return d.status();
+  if (!d->allowed) {
+    (void)session.Refuse(audit, *d, (*row)->patient_key, what);
+    return unknown;
+  }
+  CARNET_RETURN_IF_ERROR(session.Audit(tx, audit, *d, (*row)->patient_key));
+  auto json = StoredJson(**row);
+  if (!json.ok()) return json.status();
+  AttachmentContent out;
+  out.binary_id = id;
+  out.content_type = json->GetString("contentType");
+  out.data = json->GetString("data");
+  if (out.data.empty()) return Invalid(where + ": " + what + " holds no content", where);
+  return out;
+}
+
+Result<JsonValue> InlineMessageAttachments(storage::Transaction& tx,
+                                           profiles::AccessSession& session, long long patient_key,
+                                           JsonValue message) {
+  JsonValue* payload = message.Find("payload");
+  if (!payload || !payload->is_array()) return message;
+  for (size_t i = 0; i < payload->items().size(); ++i) {
+    JsonValue* a = payload->items()[i].Find("contentAttachment");
+    if (!a || !a->GetString("data").empty() || a->GetString("url").empty()) continue;
+    std::string where = "Communication.payload[" + std::to_string(i) + "].contentAttachment.url";
+    auto content = ReadAttachmentBinary(tx, session, patient_key, a->GetString("url"), where);
+    if (!content.ok()) return content.status();
+    a->Set("data", JsonValue::String(content->data));
+    if (a->GetString("contentType").empty())
+      a->Set("contentType", JsonValue::String(content->content_type));
+    if (a->GetString("title").empty()) a->Set("title", JsonValue::String(content->binary_id));
+  }
+  return message;
+}
+
+Status CheckMessageThread(storage::Transaction& tx, profiles::AccessSession& session,
+                          long long patient_key, const JsonValue& message) {
+  for (const char* element : {"inResponseTo", "partOf"}) {
+    const JsonValue* list = message.Find(element);
+    if (!list || !list->is_array()) continue;
+    bool reply = std::string(element) == "inResponseTo";
+    for (size_t i = 0; i < list->items().size(); ++i) {
+      std::string ref = list->items()[i].GetString("reference");
+      std::string where = std::string("Communication.") + element + "[" + std::to_string(i) + "]";
+      if (ref.rfind("Communication/", 0) != 0) {
+        if (!reply) continue;  // partOf may name something else than a message
+        return Status(
+            ErrorCode::kNotFound,
+            where + ": " + (ref.empty() ? std::string("(no reference)") : ref) + " is not known",
+            where);
+      }
+      std::string id = ref.substr(14);
+      Status unknown = Status(ErrorCode::kNotFound, where + ": " + ref + " is not known", where);
+      profiles::AuditEntry audit = profiles::AuditEntry::Rest("read", 'R');
+      audit.object_reference = ref;
+      auto row = id.empty() || id.find('/') != std::string::npos
+                     ? Result<std::optional<storage::StoredResource>>(std::nullopt)
+                     : storage::ReadCurrent(tx, "Communication", id, false);
+      if (!row.ok()) return row.status();
+      if (!*row || (*row)->deleted || (*row)->patient_key != patient_key) {
+        (void)session.Refuse(audit,
+                             profiles::Refusal(profiles::Reason::kNotFound, "no such message"),
+                             std::nullopt, ref);
+        return unknown;
+      }
+      auto d = session.DecideStored(tx, **row, profiles::Action::kRead);
+      if (!d.ok()) return d.status();
+      if (!d->allowed) {
+        (void)session.Refuse(audit, *d, (*row)->patient_key, ref);
+        return unknown;
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace carnet::dossier

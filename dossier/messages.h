@@ -39,4 +39,33 @@ Result<WriteResult> CopyDocumentToPatient(storage::Transaction& tx,
                                           const std::string& document_id, JsonValue attachment,
                                           const std::string& title);
 
+// The content of a message attachment given by `url` (issue 17): "Binary/[id]" (or a full
+// URL ending in it) of the record `patient_key`, read as the session's actor reads it (the
+// policy decides on the Binary as on its document; the read is audited). A Binary the actor
+// may not read, of another record, deleted or unknown is refused alike (kNotFound naming the
+// url at `where`): what one may not see is indistinguishable from what does not exist.
+struct AttachmentContent {
+  std::string binary_id;
+  std::string content_type;  // the Binary's
+  std::string data;          // base64, as stored
+};
+Result<AttachmentContent> ReadAttachmentBinary(storage::Transaction& tx,
+                                               profiles::AccessSession& session,
+                                               long long patient_key, const std::string& url,
+                                               const std::string& where);
+
+// `message` with every attachment given by url made inline (data, contentType when absent,
+// title the Binary's id when absent), for a mail that leaves carnet: each read through
+// ReadAttachmentBinary, so a sender never mails what they may not read.
+Result<JsonValue> InlineMessageAttachments(storage::Transaction& tx,
+                                           profiles::AccessSession& session, long long patient_key,
+                                           JsonValue message);
+
+// A new message's thread (inResponseTo, and partOf where it names a Communication): each
+// message it names must be one of the same record that the writer may read (a party to it),
+// or the write is refused as for a message that does not exist (kNotFound naming the element):
+// nobody links into another's thread, nor learns that a message exists.
+Status CheckMessageThread(storage::Transaction& tx, profiles::AccessSession& session,
+                          long long patient_key, const JsonValue& message);
+
 }  // namespace carnet::dossier

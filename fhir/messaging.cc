@@ -1,12 +1,15 @@
 // Secure messaging (issue 17): the operations on a message, a Communication filed in the
 // patient's record. Who may do what is the policy's (profiles/policy.h, DecideMessage); the
 // writes go through the one write path (dossier/dossier.h), which decides and audits them.
-//   POST Communication/[id]/$mark-read        a recipient records that they read it (received)
+//   POST Communication/[id]/$mark-read        a recipient records that they read it (their own
+//                                             receipt; `received` once all have read it)
 //   POST Communication/[id]/$file-attachment  the patient files an attachment into the record
+//                                             (inline data, or a url naming a Binary)
 #include "profiles/messaging.h"
 
 #include "base/strings.h"
 #include "dossier/dossier.h"
+#include "dossier/messages.h"
 #include "fhir/format.h"
 #include "fhir/rest_impl.h"
 
@@ -47,14 +50,18 @@ EntryResult MessageMarkRead(const FhirContext& ctx, Call& call) {
     if (!d->allowed) return call.session.Refuse(audit, *d, (*row)->patient_key, what);
     auto json = dossier::StoredJson(**row);
     if (!json.ok()) return json.status();
-    if (!json->GetString("received").empty()) {
+    if (!(*row)->patient_key) return NotFound(what + " is not known");
+    auto record = call.session.Record(tx, *(*row)->patient_key);
+    if (!record.ok()) return record.status();
+    // Per recipient: the caller's own reading (profiles/messaging.h, kMessageReadExtension).
+    if (!profiles::MarkReadBy(*json, profiles::MessagePartyIds(call.session.actor(), **record),
+                              FormatUtc(std::chrono::system_clock::now()))) {
       // Read before: nothing changes (the first reading time stays), the read is audited.
       CARNET_RETURN_IF_ERROR(call.session.Audit(tx, audit, *d, (*row)->patient_key));
       written.stored = **row;
       written.resource = std::move(json).value();
       return Status::Ok();
     }
-    json->Set("received", JsonValue::String(FormatUtc(std::chrono::system_clock::now())));
     auto r = dossier::Revise(tx, call.session, **row, std::move(json).value(), "POST",
                              profiles::Action::kMarkRead);
     if (!r.ok()) return r.status();
@@ -115,9 +122,19 @@ EntryResult MessageFileAttachment(const FhirContext& ctx, Call& call) {
     const JsonValue& attachment = *attachments[index];
     std::string data = attachment.GetString("data");
     std::string content_type = attachment.GetString("contentType");
+    if (data.empty() && !attachment.GetString("url").empty()) {
+      // Content held by a Binary of the record (a mail received, a copied document): read as
+      // the caller reads it, then filed as a copy owned by the new document.
+      auto content = dossier::ReadAttachmentBinary(
+          tx, call.session, *row->patient_key, attachment.GetString("url"),
+          "Communication.payload.contentAttachment[" + std::to_string(index) + "].url");
+      if (!content.ok()) return content.status();
+      data = content->data;
+      if (content_type.empty()) content_type = content->content_type;
+    }
     if (data.empty() || content_type.empty())
       return Invalid(
-          "the attachment carries no inline content (data and contentType): only those are filed",
+          "the attachment carries no content (data, or a url naming a Binary, and contentType)",
           "Communication.payload.contentAttachment");
     auto record = call.session.Record(tx, *row->patient_key);
     if (!record.ok()) return record.status();

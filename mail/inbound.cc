@@ -9,7 +9,8 @@
 namespace carnet::mail {
 
 JsonValue CommunicationFromMail(const MailMessage& message, const profiles::Actor& relay,
-                                const std::string& patient_id, const std::string& address) {
+                                const std::string& patient_id, const std::string& address,
+                                const std::vector<std::string>& binary_ids) {
   auto ref = [](const std::string& reference) {
     JsonValue r = JsonValue::Object();
     r.Set("reference", JsonValue::String(reference));
@@ -51,10 +52,14 @@ JsonValue CommunicationFromMail(const MailMessage& message, const profiles::Acto
     text.Set("contentString", JsonValue::String(message.text));
     payload.Append(std::move(text));
   }
-  for (const auto& a : message.attachments) {
+  for (size_t i = 0; i < message.attachments.size(); ++i) {
+    const MailAttachment& a = message.attachments[i];
     JsonValue attachment = JsonValue::Object();
     attachment.Set("contentType", JsonValue::String(a.content_type));
-    attachment.Set("data", JsonValue::String(Base64Encode(a.bytes)));
+    if (i < binary_ids.size())
+      attachment.Set("url", JsonValue::String("Binary/" + binary_ids[i]));
+    else
+      attachment.Set("data", JsonValue::String(Base64Encode(a.bytes)));
     attachment.Set("size", JsonValue::Number(std::to_string(a.bytes.size())));
     if (!a.filename.empty()) attachment.Set("title", JsonValue::String(a.filename));
     JsonValue part = JsonValue::Object();
@@ -81,10 +86,28 @@ Result<std::vector<dossier::WriteResult>> FileInboundMail(storage::Transaction& 
     if (!*patient || (*patient)->status != "active")
       return Status(ErrorCode::kUnknownPatient,
                     "unknown recipient " + to + ": no active record for this address");
+    // The message first (its attachments name their Binaries by url), then each attachment
+    // as a Binary of the record whose securityContext is the message: read as the message is.
+    std::string id = NewUuid();
+    std::vector<std::string> binary_ids;
+    for (size_t i = 0; i < message.attachments.size(); ++i) binary_ids.push_back(NewUuid());
     auto written = dossier::Create(
         tx, session, "Communication",
-        CommunicationFromMail(message, session.actor(), (*patient)->resource_id, to));
+        CommunicationFromMail(message, session.actor(), (*patient)->resource_id, to, binary_ids),
+        id);
     if (!written.ok()) return written.status();
+    for (size_t i = 0; i < message.attachments.size(); ++i) {
+      const MailAttachment& a = message.attachments[i];
+      JsonValue binary = JsonValue::Object();
+      binary.Set("resourceType", JsonValue::String("Binary"));
+      binary.Set("contentType", JsonValue::String(a.content_type));
+      JsonValue context = JsonValue::Object();
+      context.Set("reference", JsonValue::String("Communication/" + written->stored.id));
+      binary.Set("securityContext", std::move(context));
+      binary.Set("data", JsonValue::String(Base64Encode(a.bytes)));
+      auto b = dossier::Create(tx, session, "Binary", std::move(binary), binary_ids[i]);
+      if (!b.ok()) return b.status();
+    }
     filed.push_back(std::move(written).value());
   }
   if (filed.empty())

@@ -21,13 +21,17 @@ inline constexpr const char* kInsSystem = "urn:oid:1.2.250.1.213.1.4.10";
 
 // The Communication filed for `message` in the record of Patient/`patient_id`: the relay as
 // sender (its id; the mail's From as display), the patient as recipient with their address,
-// the subject as topic, the text and the attachments as payload.
+// the subject as topic, the text and the attachments as payload: attachment i by url
+// "Binary/`binary_ids`[i]" when given (how FileInboundMail files them), inline otherwise.
 JsonValue CommunicationFromMail(const MailMessage& message, const profiles::Actor& relay,
-                                const std::string& patient_id, const std::string& address);
+                                const std::string& patient_id, const std::string& address,
+                                const std::vector<std::string>& binary_ids = {});
 
 // Files `message` for every patient address among its recipients (those of --mail-domain;
-// others are ignored): kUnknownPatient naming the address when a patient address has no
-// active record, or when no recipient is a patient address of this domain.
+// others are ignored), each attachment stored as a Binary of the record (securityContext:
+// the Communication, so it is read as the message is) named by url in the payload; all in
+// `tx`, so a refusal leaves neither message nor Binary. kUnknownPatient naming the address when a
+// patient address has no active record, or when no recipient is a patient address of this domain.
 Result<std::vector<dossier::WriteResult>> FileInboundMail(storage::Transaction& tx,
                                                           profiles::AccessSession& session,
                                                           const MailMessage& message);

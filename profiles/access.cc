@@ -237,6 +237,14 @@ Result<Decision> AccessSession::DecideResource(storage::Transaction& tx,
       if (!doc.ok()) return doc.status();
       if (*doc && !(*doc)->deleted) return DecideStored(tx, **doc, Action::kRead);
     }
+    // A message's attachment (a mail received, issue 17) is read as its message is: by the
+    // message's parties only.
+    if (reading && ref.rfind("Communication/", 0) == 0) {
+      auto message = storage::ReadCurrent(tx, "Communication", ref.substr(14), false);
+      if (!message.ok()) return message.status();
+      if (*message && !(*message)->deleted) return DecideStored(tx, **message, Action::kRead);
+      return Refusal(Reason::kNotFound, "attachment of no message");
+    }
     if (!patient_key) {
       // Content not (yet) attached to a record: its depositor's alone.
       if (actor_.kind == ActorKind::kDenied) return Refusal(Reason::kDeniedParty, "denied party");

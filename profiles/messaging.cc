@@ -1,5 +1,7 @@
 #include "profiles/messaging.h"
 
+#include <algorithm>
+
 #include "base/strings.h"
 #include "profiles/mail_address.h"
 #include "profiles/notification.h"
@@ -75,16 +77,81 @@ Status StampParty(JsonValue& ref, const Actor& actor, const RecordContext& recor
 
 }  // namespace
 
+namespace {
+
+const JsonValue* ReadExtension(const JsonValue& ref) {
+  const JsonValue* ext = ref.Find("extension");
+  if (!ext || !ext->is_array()) return nullptr;
+  for (const auto& e : ext->items())
+    if (e.GetString("url") == kMessageReadExtension) return &e;
+  return nullptr;
+}
+
+// Drops a reading the sender wrote: a message is unread when sent.
+void DropReadExtension(JsonValue& ref) {
+  JsonValue* ext = ref.Find("extension");
+  if (!ext || !ext->is_array() || !ReadExtension(ref)) return;
+  JsonValue kept = JsonValue::Array();
+  for (const auto& e : ext->items())
+    if (e.GetString("url") != kMessageReadExtension) kept.Append(e);
+  if (kept.items().empty())
+    ref.Remove("extension");
+  else
+    ref.Set("extension", std::move(kept));
+}
+
+}  // namespace
+
 Status StampMessage(JsonValue& message, const Actor& actor, const RecordContext& record,
                     const std::string& now) {
   if (message.GetString("sent").empty()) message.Set("sent", JsonValue::String(now));
   if (JsonValue* sender = message.Find("sender"))
     CARNET_RETURN_IF_ERROR(StampParty(*sender, actor, record, "Communication.sender"));
+  message.Remove("received");  // read by nobody yet
   if (JsonValue* to = message.Find("recipient"); to && to->is_array())
-    for (size_t i = 0; i < to->items().size(); ++i)
+    for (size_t i = 0; i < to->items().size(); ++i) {
+      DropReadExtension(to->items()[i]);
       CARNET_RETURN_IF_ERROR(StampParty(to->items()[i], actor, record,
                                         "Communication.recipient[" + std::to_string(i) + "]"));
+    }
   return Status::Ok();
+}
+
+bool MarkReadBy(JsonValue& message, const std::vector<std::string>& me, const std::string& now) {
+  JsonValue* to = message.Find("recipient");
+  if (!to || !to->is_array()) return false;
+  ResourceSummary summary = SummariseResource(message);
+  bool changed = false, everyone = true;
+  std::string last;
+  for (size_t i = 0; i < to->items().size(); ++i) {
+    JsonValue& ref = to->items()[i];
+    if (!ref.is_object()) continue;
+    bool mine = false;
+    if (i < summary.message_recipients.size())
+      for (const auto& id : summary.message_recipients[i])
+        mine = mine || std::find(me.begin(), me.end(), id) != me.end();
+    if (mine && !ReadExtension(ref)) {
+      JsonValue ext = JsonValue::Object();
+      ext.Set("url", JsonValue::String(std::string(kMessageReadExtension)));
+      ext.Set("valueDateTime", JsonValue::String(now));
+      JsonValue* list = ref.Find("extension");
+      if (!list || !list->is_array()) {
+        ref.Set("extension", JsonValue::Array());
+        list = ref.Find("extension");
+      }
+      list->Append(std::move(ext));
+      changed = true;
+    }
+    const JsonValue* read = ReadExtension(ref);
+    if (!read) {
+      everyone = false;
+    } else if (std::string at = read->GetString("valueDateTime"); at > last) {
+      last = at;
+    }
+  }
+  if (changed && everyone && message.GetString("received").empty())
+    message.Set("received", JsonValue::String(last));
+  return changed;
 }
 
 bool MessageReachesPatient(const JsonValue& message, const RecordContext& record) {
@@ -114,6 +181,18 @@ std::string RefAddress(const JsonValue& ref) {
 }
 
 }  // namespace
+
+bool HasOutboundRecipient(const JsonValue& message) {
+  const JsonValue* sender = message.Find("sender");
+  if (!sender || RefAddress(*sender).empty()) return false;
+  const JsonValue* to = message.Find("recipient");
+  if (!to || !to->is_array()) return false;
+  for (const auto& ref : to->items()) {
+    auto parsed = ParseMailAddress(RefAddress(ref));
+    if (parsed.ok() && AsciiLower(parsed->domain) != MailDomain()) return true;
+  }
+  return false;
+}
 
 Status EnqueueOutboundMail(storage::Transaction& tx, long long patient_key,
                            const JsonValue& message, const std::string& reference) {

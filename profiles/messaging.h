@@ -26,6 +26,18 @@ inline constexpr const char* kEventMessage = "messages";
 Status StampMessage(JsonValue& message, const Actor& actor, const RecordContext& record,
                     const std::string& now);
 
+// Receipt per recipient: a message's reading is recorded on the recipient who read it, as
+// this extension (valueDateTime, the first time they read it) on their `recipient`
+// reference; one recipient reading leaves the message unread for the others. The single
+// `received` of Communication is set only once every recipient has read it (the last of
+// their reading times). A client's own copy of this extension is dropped on sending.
+inline constexpr const char* kMessageReadExtension =
+    "https://carnet.example.org/fhir/StructureDefinition/message-read";
+
+// Records on `message` that the recipients named by `me` (MessagePartyIds) read it at `now`;
+// false when each of them had read it already (nothing changes: the first time stays).
+bool MarkReadBy(JsonValue& message, const std::vector<std::string>& me, const std::string& now);
+
 // Whether the record's patient is among the recipients of `message` (and not its sender).
 bool MessageReachesPatient(const JsonValue& message, const RecordContext& record);
 
@@ -40,8 +52,13 @@ inline constexpr const char* kChannelMailOut = "mail-out";
 // Queues, in the write's transaction, one outbound mail (kChannelMailOut) per recipient whose
 // address (kMailAddressExtension) is outside carnet's mail domain: the sender's address, the
 // subject (`topic.text`), the text (`payload.contentString`) and the inline attachments
-// (`payload.contentAttachment.data`), which the outbox worker sends as a multipart message
-// over SMTP. Nothing when the sender has no carnet address or every recipient is inside.
+// (`payload.contentAttachment.data`; those given by url are made inline first, read as the
+// sender reads them: dossier::InlineMessageAttachments), which the outbox worker sends as a
+// multipart message over SMTP. Nothing when the sender has no carnet address or every recipient is
+// inside. Whether a recipient of `message` has an address outside carnet's mail domain (and the
+// sender one inside): the message leaves by mail.
+bool HasOutboundRecipient(const JsonValue& message);
+
 Status EnqueueOutboundMail(storage::Transaction& tx, long long patient_key,
                            const JsonValue& message, const std::string& reference);
 

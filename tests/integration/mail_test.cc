@@ -13,6 +13,7 @@
 
 #include "base/json.h"
 #include "base/strings.h"
+#include "storage/connection.h"
 #include "tests/integration/harness.h"
 
 namespace carnet::testing {
@@ -23,6 +24,13 @@ const char* kRfc822 = "Content-Type: message/rfc822";
 // A PDF with binary bytes (a transfer encoding that altered them would show).
 const std::string kPdf = std::string("%PDF-1.4\n%\xE2\xE3\xCF\xD3\n1 0 obj <<>> endobj\n") +
                          std::string("\x00\x01\xFF\xFE", 4) + "\n%%EOF\n";
+
+long long Count(const std::string& sql) {
+  auto conn = storage::Connection::Open(TestDbConninfo());
+  if (!conn.ok()) return -1;
+  auto r = (*conn)->RunDynamic(sql, {});
+  return r.ok() ? r->GetInt(0, 0) : -1;
+}
 
 class MailTest : public ::testing::Test {
  protected:
@@ -99,6 +107,16 @@ class MailTest : public ::testing::Test {
     return {};
   }
 
+  // The bytes of the first attachment of Communication `id`: a Binary of the record named by
+  // url, read by the patient as itself.
+  static std::string AttachmentBytes(const std::string& id) {
+    std::string url = Attachment(id).GetString("url");
+    EXPECT_EQ(url.rfind("Binary/", 0), 0u) << url;
+    auto bytes = As("patient", "GET", "/fhir/" + url, "", "Accept: application/pdf");
+    EXPECT_EQ(bytes.status, 200) << bytes.body;
+    return bytes.body;
+  }
+
   static GatewayProcess* gateway_;
   static std::map<std::string, std::string> tokens_;
   static std::string run_, ins_, pid_, dir_;
@@ -126,12 +144,35 @@ TEST_F(MailTest, InboundMessageWithPdfBecomesACommunication) {
   EXPECT_EQ(msg.Find("sender")->GetString("display"), "jerome.dupre@hopital.example");
   EXPECT_EQ(msg.Find("subject")->GetString("reference"), "Patient/" + pid_);
   EXPECT_NE(read.body.find("Voici votre compte rendu."), std::string::npos);
+  // The attachment is a Binary of the record, named by url (not inline), read as the message
+  // is: by its parties (a professional outside it gets 404, as for nothing).
   JsonValue a = Attachment(id);
   EXPECT_EQ(a.GetString("contentType"), "application/pdf");
   EXPECT_EQ(a.GetString("title"), "cr.pdf");
-  auto bytes = Base64Decode(a.GetString("data"));
-  ASSERT_TRUE(bytes.has_value());
-  EXPECT_EQ(*bytes, kPdf);
+  EXPECT_TRUE(a.GetString("data").empty()) << WriteJson(a);
+  std::string url = a.GetString("url");
+  EXPECT_EQ(AttachmentBytes(id), kPdf);
+  auto binary = As("patient", "GET", "/fhir/" + url, "", "Accept: application/fhir+json");
+  ASSERT_EQ(binary.status, 200) << binary.body;
+  EXPECT_NE(binary.body.find(R"("securityContext":{"reference":"Communication/)" + id + "\""),
+            std::string::npos)
+      << binary.body.substr(0, 400);
+  EXPECT_EQ(Count("SELECT count(*) FROM resource r JOIN patient p USING (patient_key) WHERE "
+                  "r.res_type = 'Binary' AND r.res_id = '" +
+                  url.substr(7) + "' AND p.resource_id = '" + pid_ + "'"),
+            1);
+  EXPECT_EQ(As("doctor", "GET", "/fhir/" + url, "", "Accept: application/pdf").status, 404);
+  // The patient files it into the record: a document with the same bytes.
+  auto to_record = As("patient", "POST", "/fhir/Communication/" + id + "/$file-attachment", "",
+                      "Content-Type: application/fhir+json");
+  ASSERT_EQ(to_record.status, 201) << to_record.body;
+  std::string doc_url =
+      Parse(to_record.body).Find("content")->items()[0].Find("attachment")->GetString("url");
+  auto doc_bytes = As("patient", "GET", "/fhir/" + doc_url, "", "Accept: application/pdf");
+  ASSERT_EQ(doc_bytes.status, 200) << doc_bytes.body;
+  EXPECT_EQ(doc_bytes.body, kPdf);
+  EXPECT_NE(to_record.body.find("\"contentType\":\"application/pdf\""), std::string::npos)
+      << to_record.body;
 }
 
 TEST_F(MailTest, IngestMailCommandFilesFromStandardInput) {
@@ -142,9 +183,7 @@ TEST_F(MailTest, IngestMailCommandFilesFromStandardInput) {
   std::string id = ok.out.substr(ok.out.find("Communication/") + 14);
   id = id.substr(0, id.find('\n'));
   EXPECT_EQ(Messages(), before + 1);
-  auto bytes = Base64Decode(Attachment(id).GetString("data"));
-  ASSERT_TRUE(bytes.has_value());
-  EXPECT_EQ(*bytes, kPdf);
+  EXPECT_EQ(AttachmentBytes(id), kPdf);
 
   // The envelope recipient (Postfix's ${recipient}) names the record, whatever the To says.
   auto envelope = RunCommand(MakeMail("", "someone@elsewhere.example") + " | " +
@@ -171,6 +210,7 @@ TEST_F(MailTest, IngestMailCommandFilesFromStandardInput) {
 
 TEST_F(MailTest, BadMailIsRefusedWithItsReasonAndLeavesNothing) {
   long long before = Messages();
+  long long binaries = Count("SELECT count(*) FROM resource WHERE res_type = 'Binary'");
   struct Case {
     std::string what;
     std::string body;
@@ -184,6 +224,11 @@ TEST_F(MailTest, BadMailIsRefusedWithItsReasonAndLeavesNothing) {
       {"known then unknown recipient",
        Mail("", ins_ + "@patient.mssante.test' --to '2799999999998@patient.mssante.test"), 404,
        "unknown recipient 2799999999998@patient.mssante.test"},
+      // ... nor its attachments, stored as Binaries before the second recipient is refused.
+      {"known then unknown recipient, with an attachment",
+       Mail("--attach " + dir_ + "/cr.pdf:application/pdf:cr.pdf",
+            ins_ + "@patient.mssante.test' --to '2799999999997@patient.mssante.test"),
+       404, "unknown recipient 2799999999997@patient.mssante.test"},
       {"no patient address", Mail("", "dr.house@medecin.mssante.test"), 404,
        "no recipient of the message is a patient address"},
       {"oversize", Mail("--pad 30000"), 413, "more than the 20000 accepted"},
@@ -219,6 +264,8 @@ TEST_F(MailTest, BadMailIsRefusedWithItsReasonAndLeavesNothing) {
       nobody.Request("POST", gateway_->base_url() + "/mail/inbound", {kRfc822}, Mail(""));
   EXPECT_EQ(anonymous.status, 401) << anonymous.body;
   EXPECT_EQ(Messages(), before);
+  EXPECT_EQ(Count("SELECT count(*) FROM resource WHERE res_type = 'Binary'"), binaries)
+      << "no orphan Binary";
 }
 
 }  // namespace

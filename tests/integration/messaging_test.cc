@@ -631,6 +631,23 @@ TEST_F(MessagingTest, CopyToThePatientByFhirCreateAndByMhd) {
   auto missing =
       As("outsider", "GET", "/fhir/Binary/" + NewUuid(), "", "Accept: application/fhir+json");
   EXPECT_EQ(missing.status, 404);
+
+  // $file-attachment on an attachment given by url: the patient files it, the new document's
+  // content holds the same bytes (a copy owned by the new document).
+  std::string copy_id = Parse(mhd_copy).Find("resource")->GetString("id");
+  ASSERT_FALSE(copy_id.empty()) << mhd_copy;
+  std::string op = "/fhir/Communication/" + copy_id + "/$file-attachment";
+  EXPECT_EQ(As("outsider", "POST", op).status, 404);
+  auto filed = As("patient", "POST", op);
+  ASSERT_EQ(filed.status, 201) << filed.body;
+  auto filed_dr = Parse(filed.body);
+  std::string filed_url = filed_dr.Find("content")->items()[0].Find("attachment")->GetString("url");
+  ASSERT_EQ(filed_url.rfind("Binary/", 0), 0u) << filed.body;
+  EXPECT_NE(filed_url, url);
+  EXPECT_NE(filed.body.find("Communication/" + copy_id), std::string::npos) << filed.body;
+  auto filed_bytes = As("patient", "GET", "/fhir/" + filed_url, "", "Accept: text/plain");
+  ASSERT_EQ(filed_bytes.status, 200) << filed_bytes.body;
+  EXPECT_EQ(filed_bytes.body, "TSH 2.3 mUI/L");
 }
 
 // The copy-to-patient extension is published by carnet at start-up as a StructureDefinition
@@ -761,6 +778,243 @@ TEST_F(MessagingTest, AppsReachTheMailboxOnlyWithCommunicationScopes) {
     EXPECT_EQ(refused.status, 403) << who << " " << refused.body.substr(0, 400);
   }
   EXPECT_EQ(Count("SELECT count(*) FROM resource WHERE res_type = 'Communication'"), before);
+}
+
+// The tests below write messages with the colleague and the child as parties: they run after
+// those that count what the colleague and the guardian see.
+// An attachment given by url (a Binary of the record) goes out with its bytes, read as the
+// sender reads it; a Binary the sender may not read (another record's) or that does not exist
+// refuses the send alike (404), and nothing is stored or queued.
+TEST_F(MessagingTest, OutboundMailCarriesAttachmentsGivenByUrl) {
+  ASSERT_FALSE(FirstMessage().empty());  // the doctor wrote: the patient may write back
+  // A Binary in the patient's record: a letter the doctor sent, filed by the patient.
+  std::string letter = "Lettre de liaison " + RandomHex(8) + " : \xc3\xa9tat stable.";
+  auto file_one = [&](const std::string& record, const std::string& who,
+                      const std::string& bytes) -> std::string {
+    std::string body = Message(record, Professional(doctor_, "Dr Jérôme Dupré"), PatientRef(record),
+                               "Une lettre.");
+    std::string end = R"("}])";
+    body.replace(body.rfind(end), end.size(),
+                 R"("},{"contentAttachment":{"contentType":"text/plain","title":"lettre.txt",)"
+                 R"("data":")" +
+                     Base64Encode(bytes) + R"("}}])");
+    auto sent = As("doctor", "POST", "/fhir/Communication", body);
+    EXPECT_EQ(sent.status, 201) << sent.body;
+    auto filed =
+        As(who, "POST",
+           "/fhir/Communication/" + Parse(sent.body).GetString("id") + "/$file-attachment");
+    EXPECT_EQ(filed.status, 201) << filed.body;
+    auto dr = Parse(filed.body);
+    const JsonValue* content = dr.Find("content");
+    return content ? content->items()[0].Find("attachment")->GetString("url") : "";
+  };
+  std::string mine = file_one(pid_, "patient", letter);
+  ASSERT_EQ(mine.rfind("Binary/", 0), 0u) << mine;
+  std::string childs = file_one(child_, "guardian", "the child's letter");
+  ASSERT_EQ(childs.rfind("Binary/", 0), 0u) << childs;
+
+  std::string outside = "jerome.dupre@medecin.clinique-" + run_ + ".test";
+  auto send = [&](const std::string& url) {
+    std::string recipient =
+        R"({"identifier":{"system":")" + std::string(kRpps) + R"(","value":")" + doctor_ +
+        R"("},"extension":[{"url":"https://carnet.example.org/fhir/StructureDefinition/mssante-address","valueContactPoint":{"system":"email","value":")" +
+        outside + R"("}}]})";
+    return As("patient", "POST", "/fhir/Communication",
+              R"({"resourceType":"Communication","status":"completed","subject":)" +
+                  PatientRef(pid_) + R"(,"sender":)" + PatientRef(pid_) + R"(,"recipient":[)" +
+                  recipient +
+                  R"(],"topic":{"text":"Lettre"},"payload":[{"contentString":"Ci-joint."},)" +
+                  R"({"contentAttachment":{"url":")" + url + R"(","title":"lettre.txt"}}]})");
+  };
+  long long messages_before = std::stoll(Messages("patient", pid_).Find("total")->text());
+  // Another record's Binary (the patient may not read it) and no Binary at all: one answer.
+  auto other = send(childs);
+  auto missing = send("Binary/none-" + run_);
+  EXPECT_EQ(other.status, 404) << other.body;
+  EXPECT_EQ(missing.status, 404) << missing.body;
+  auto strip = [](std::string body, const std::string& id) {
+    for (size_t at; (at = body.find(id)) != std::string::npos;) body.replace(at, id.size(), "X");
+    return body;
+  };
+  EXPECT_EQ(strip(other.body, childs), strip(missing.body, "Binary/none-" + run_));
+  EXPECT_NE(other.body.find("contentAttachment.url"), std::string::npos) << other.body;
+  EXPECT_EQ(std::stoll(Messages("patient", pid_).Find("total")->text()), messages_before);
+  EXPECT_EQ(Count("SELECT count(*) FROM outbox WHERE channel = 'mail-out' AND destination = '" +
+                  outside + "'"),
+            0);
+
+  // Their own record's Binary goes out, bytes, type and filename intact.
+  auto sent = send(mine);
+  ASSERT_EQ(sent.status, 201) << sent.body;
+  EXPECT_EQ(Count("SELECT count(*) FROM outbox WHERE channel = 'mail-out' AND destination = '" +
+                  outside + "'"),
+            1);
+  std::string path;
+  for (int i = 0; i < 100 && path.empty(); ++i) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(maildir_, ec)) {
+      if (!e.is_regular_file() || e.path().extension() == ".tmp") continue;
+      std::ifstream in(e.path());
+      std::stringstream text;
+      text << in.rdbuf();
+      if (text.str().find(outside) != std::string::npos) path = e.path().string();
+    }
+    if (path.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_FALSE(path.empty()) << "no outbound mail received";
+  auto parsed = RunCommand(
+      "python3 -c 'import sys,email,email.policy,base64\n"
+      "m=email.message_from_binary_file(open(sys.argv[1],\"rb\"),policy=email.policy.default)\n"
+      "for a in m.iter_attachments(): print(a.get_content_type(), a.get_filename(), "
+      "base64.b64encode(a.get_payload(decode=True)).decode())' " +
+          path,
+      false);
+  ASSERT_EQ(parsed.exit_code, 0) << parsed.out;
+  EXPECT_EQ(parsed.out, "text/plain lettre.txt " + Base64Encode(letter) + "\n");
+  // The sender's read of the Binary is in the access history.
+  EXPECT_GE(Count("SELECT count(*) FROM audit_event WHERE content LIKE '%" + mine +
+                  "%' AND actor_kind = 'patient' AND action = 'R'"),
+            1);
+}
+
+// A message answers (inResponseTo) or belongs to (partOf) only a message its writer may see:
+// another's message and a message that does not exist are refused alike (404, the same
+// words), and nothing is stored; the writer's own thread is accepted.
+TEST_F(MessagingTest, ThreadsLinkOnlyToMessagesTheWriterSees) {
+  const std::string& theirs = FirstMessage();  // the doctor's to the patient
+  ASSERT_FALSE(theirs.empty());
+  std::string nothing = "nothing-" + run_;
+  auto write = [&](const std::string& element, const std::string& target) {
+    return As("colleague", "POST", "/fhir/Communication",
+              Message(pid_, Professional(colleague_, "Dr Anne Martin"), PatientRef(pid_),
+                      "Je reprends ce fil.",
+                      ",\"" + element + "\":[{\"reference\":\"Communication/" + target + "\"}]"));
+  };
+  long long before = Count("SELECT count(*) FROM resource WHERE res_type = 'Communication'");
+  auto strip = [](std::string body, const std::string& id) {
+    for (size_t at; (at = body.find(id)) != std::string::npos;) body.replace(at, id.size(), "X");
+    return body;
+  };
+  for (const std::string element : {"inResponseTo", "partOf"}) {
+    auto other = write(element, theirs);
+    auto missing = write(element, nothing);
+    EXPECT_EQ(other.status, 404) << element << ": " << other.body;
+    EXPECT_EQ(missing.status, 404) << element << ": " << missing.body;
+    EXPECT_EQ(strip(other.body, theirs), strip(missing.body, nothing)) << element;
+    EXPECT_NE(other.body.find("Communication." + element), std::string::npos) << other.body;
+  }
+  // The child's message is not the adult patient's to answer either.
+  auto child_msg = As("doctor", "POST", "/fhir/Communication",
+                      Message(child_, Professional(doctor_, "Dr Jérôme Dupré"), PatientRef(child_),
+                              "Pour l'enfant"));
+  ASSERT_EQ(child_msg.status, 201) << child_msg.body;
+  std::string child_id = Parse(child_msg.body).GetString("id");
+  auto cross =
+      As("patient", "POST", "/fhir/Communication",
+         Message(pid_, PatientRef(pid_), Professional(doctor_, "Dr Dupré"), "Hors fil",
+                 R"(,"inResponseTo":[{"reference":"Communication/)" + child_id + R"("}])"));
+  EXPECT_EQ(cross.status, 404) << cross.body;
+  EXPECT_EQ(Count("SELECT count(*) FROM resource WHERE res_type = 'Communication'"), before + 1);
+  // Their own thread: the colleague answers a message they wrote.
+  auto own = As("colleague", "POST", "/fhir/Communication",
+                Message(pid_, Professional(colleague_, "Dr Anne Martin"), PatientRef(pid_),
+                        "Premier message."));
+  ASSERT_EQ(own.status, 201) << own.body;
+  auto follow = write("partOf", Parse(own.body).GetString("id"));
+  EXPECT_EQ(follow.status, 201) << follow.body;
+}
+
+// Receipt is per recipient: one recipient's $mark-read marks the message read for them only
+// (an extension on their recipient reference); `received` comes once all have read it. An
+// app marks read for the patient with patient/Communication.u (token and authorisation);
+// without .u it is refused.
+TEST_F(MessagingTest, MarkReadIsPerRecipientAndAppsNeedTheUScope) {
+  const std::string read_ext = "https://carnet.example.org/fhir/StructureDefinition/message-read";
+  auto send = [&]() {
+    auto sent = As("doctor", "POST", "/fhir/Communication",
+                   Message(pid_, Professional(doctor_, "Dr Jérôme Dupré"),
+                           PatientRef(pid_) + "," + Professional(colleague_, "Dr Anne Martin"),
+                           "À vous deux."));
+    EXPECT_EQ(sent.status, 201) << sent.body;
+    return Parse(sent.body).GetString("id");
+  };
+  // The reading time on recipient i ("" when unread).
+  auto read_at = [&](const JsonValue& msg, size_t i) -> std::string {
+    const JsonValue* ext = msg.Find("recipient")->items()[i].Find("extension");
+    if (!ext) return "";
+    for (const auto& e : ext->items())
+      if (e.GetString("url") == read_ext) return e.GetString("valueDateTime");
+    return "";
+  };
+  std::string id = send();
+  ASSERT_FALSE(id.empty());
+  std::string op = "/fhir/Communication/" + id + "/$mark-read";
+  auto by_patient = As("patient", "POST", op);
+  ASSERT_EQ(by_patient.status, 200) << by_patient.body;
+  JsonValue once = Parse(by_patient.body);
+  std::string patient_read = read_at(once, 0);
+  EXPECT_FALSE(patient_read.empty()) << by_patient.body;
+  EXPECT_EQ(read_at(once, 1), "") << "the colleague has not read it";
+  EXPECT_EQ(once.GetString("received"), "") << by_patient.body;
+  // The colleague still sees it unread for them.
+  JsonValue colleague_view = Parse(As("colleague", "GET", "/fhir/Communication/" + id).body);
+  EXPECT_EQ(read_at(colleague_view, 1), "");
+  EXPECT_EQ(read_at(colleague_view, 0), patient_read);
+  // The colleague reads it: now everyone has, `received` is set; the patient's time stays.
+  auto by_colleague = As("colleague", "POST", op);
+  ASSERT_EQ(by_colleague.status, 200) << by_colleague.body;
+  JsonValue both = Parse(by_colleague.body);
+  EXPECT_EQ(read_at(both, 0), patient_read);
+  EXPECT_FALSE(read_at(both, 1).empty());
+  EXPECT_EQ(both.GetString("received"), read_at(both, 1));
+  auto again = As("patient", "POST", op);
+  ASSERT_EQ(again.status, 200);
+  EXPECT_EQ(read_at(Parse(again.body), 0), patient_read);
+  // A sender cannot send a message already "read".
+  std::string forged = Message(pid_, Professional(doctor_, "Dr Jérôme Dupré"),
+                               R"({"reference":"Patient/)" + pid_ + R"(","extension":[{"url":")" +
+                                   read_ext + R"(","valueDateTime":"2020-01-01T00:00:00Z"}]})",
+                               "Déjà lu ?", R"(,"received":"2020-01-01T00:00:00Z")");
+  auto pre_read = As("doctor", "POST", "/fhir/Communication", forged);
+  ASSERT_EQ(pre_read.status, 201) << pre_read.body;
+  EXPECT_EQ(pre_read.body.find(read_ext), std::string::npos) << pre_read.body;
+  EXPECT_EQ(pre_read.body.find("2020-01-01"), std::string::npos) << pre_read.body;
+
+  // Apps: .u (in the token and in the patient's authorisation) marks read for the patient.
+  auto consent = [&](const std::string& client, const std::string& scopes) {
+    return R"({"resourceType":"Consent","extension":[{"url":"https://carnet.example.org/fhir/StructureDefinition/smart-scopes","valueString":")" +
+           scopes +
+           R"("}],"status":"active","scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},)"
+           R"("category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],"patient":{"reference":"Patient/)" +
+           pid_ +
+           R"("},"policyRule":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"OPTIN"}]},)"
+           R"("provision":{"type":"permit","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},)"
+           R"("reference":{"identifier":{"system":"urn:ietf:params:oauth:client-id","value":")" +
+           client + R"("}}}]}})";
+  };
+  const std::string reader = "readapp-" + run_, updater = "updapp-" + run_;
+  Must(As("patient", "POST", "/fhir/Consent", consent(reader, "patient/Communication.rs")), 201,
+       "reader consent");
+  Must(As("patient", "POST", "/fhir/Consent", consent(updater, "patient/Communication.rus")), 201,
+       "updater consent");
+  tokens_["read-app"] = Token({"--actor", "app", "--client-id", reader, "--patient", ins_,
+                               "--patient-id", pid_, "--scope", "patient/Communication.rs"});
+  tokens_["update-app"] = Token({"--actor", "app", "--client-id", updater, "--patient", ins_,
+                                 "--patient-id", pid_, "--scope", "patient/Communication.rus"});
+  std::string second = send();
+  ASSERT_FALSE(second.empty());
+  std::string op2 = "/fhir/Communication/" + second + "/$mark-read";
+  auto no_u = As("read-app", "POST", op2);
+  EXPECT_EQ(no_u.status, 403) << no_u.body;
+  EXPECT_EQ(read_at(Parse(As("patient", "GET", "/fhir/Communication/" + second).body), 0), "");
+  auto with_u = As("update-app", "POST", op2);
+  ASSERT_EQ(with_u.status, 200) << with_u.body;
+  JsonValue app_read = Parse(with_u.body);
+  EXPECT_FALSE(read_at(app_read, 0).empty()) << with_u.body;
+  EXPECT_EQ(read_at(app_read, 1), "");
+  EXPECT_GE(Count("SELECT count(*) FROM audit_event WHERE content LIKE '%Communication/" + second +
+                  "%' AND actor_kind = 'app' AND action = 'U'"),
+            1);
 }
 
 }  // namespace
