@@ -40,8 +40,16 @@ function attachments(m: any): any[] {
 function toPatient(m: any, pid: string): boolean {
   return (m?.recipient || []).some((r: any) => r.reference === `Patient/${pid}`);
 }
+// Receipt is per recipient (carnet's $mark-read): the patient's own reading time is the
+// message-read extension on their recipient reference; `received` only once all have read it.
+const READ_EXT = 'https://carnet.example.org/fhir/StructureDefinition/message-read';
+function readByPatient(m: any, pid: string): string {
+  const me = (m?.recipient || []).find((r: any) => r.reference === `Patient/${pid}`);
+  const ext = (me?.extension || []).find((e: any) => e.url === READ_EXT);
+  return ext?.valueDateTime || m?.received || '';
+}
 export function unread(m: any, pid: string): boolean {
-  return toPatient(m, pid) && !m.received && m.sender?.reference !== `Patient/${pid}`;
+  return toPatient(m, pid) && !readByPatient(m, pid) && m.sender?.reference !== `Patient/${pid}`;
 }
 
 export interface Thread {
@@ -544,7 +552,7 @@ export function MessageThread({ ctx, id }: { ctx: Ctx; id: string }) {
               <strong>À :</strong> {(m.recipient || []).map((r: any) => partyName(r, pid)).join(', ')}
               <br />
               <strong>Envoyé le :</strong> {frDate(when(m), true)}
-              {m.received && toPatient(m, pid) && ` — lu le ${frDate(m.received, true)}`}
+              {toPatient(m, pid) && readByPatient(m, pid) && ` — lu le ${frDate(readByPatient(m, pid), true)}`}
             </p>
             {texts(m).map((t, i) => (
               <p key={i} class="message-text">
