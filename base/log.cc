@@ -1,9 +1,14 @@
 #include "base/log.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <ctime>
 #include <mutex>
 
 #include "base/log_target.h"
@@ -16,6 +21,53 @@ thread_local RequestNotes current_notes;
 bool log_to_stdout = true;
 bool log_to_syslog = false;
 
+// The syslog socket: one connected datagram socket shared by every thread (send(2) of one
+// datagram is atomic), reopened under `mu` when a send fails.
+struct SyslogSink {
+  std::mutex mu;
+  std::string path;
+  int fd = -1;
+
+  void Open() {  // under mu
+    if (fd >= 0) close(fd);
+    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      close(fd);
+      fd = -1;
+    }
+  }
+  void Send(const std::string& datagram) {
+    int current;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (fd < 0) Open();
+      current = fd;
+    }
+    if (current >= 0 && send(current, datagram.data(), datagram.size(), MSG_NOSIGNAL) >= 0) return;
+    std::lock_guard<std::mutex> lock(mu);
+    if (fd == current) Open();  // not reopened by another thread meanwhile
+    if (fd >= 0) (void)send(fd, datagram.data(), datagram.size(), MSG_NOSIGNAL);
+  }
+};
+SyslogSink& Sink() {
+  static SyslogSink* sink = new SyslogSink();  // never destroyed: lines may come at exit
+  return *sink;
+}
+
+std::string SyslogDatagram(const std::string& line, int priority) {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%b %e %H:%M:%S", &tm);  // RFC 3164 TIMESTAMP
+  return "<" + std::to_string(LOG_DAEMON | priority) + ">" + stamp + " carnet[" +
+         std::to_string(getpid()) + "]: " + line;
+}
+
 int SyslogPriority(const std::string& line) {
   if (line.find("\"level\":\"error\"") != std::string::npos) return LOG_ERR;
   if (line.find("\"level\":\"warning\"") != std::string::npos) return LOG_WARNING;
@@ -23,14 +75,18 @@ int SyslogPriority(const std::string& line) {
 }
 }  // namespace
 
-void SetLogTarget(bool to_stdout, bool to_syslog) {
+void SetLogTarget(bool to_stdout, bool to_syslog, const std::string& syslog_socket) {
   log_to_stdout = to_stdout;
   log_to_syslog = to_syslog;
-  if (to_syslog) openlog("carnet", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+  if (to_syslog) {
+    std::lock_guard<std::mutex> lock(Sink().mu);
+    Sink().path = syslog_socket;
+    Sink().Open();
+  }
 }
 
 void LogLine(const std::string& line) {
-  if (log_to_syslog) syslog(SyslogPriority(line), "%s", line.c_str());  // thread-safe itself
+  if (log_to_syslog) Sink().Send(SyslogDatagram(line, SyslogPriority(line)));
   if (!log_to_stdout) return;
   static std::mutex mu;
   std::lock_guard<std::mutex> lock(mu);

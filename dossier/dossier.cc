@@ -453,6 +453,30 @@ static Result<WriteResult> Write(storage::Transaction& tx, profiles::AccessSessi
     }
     decision = *d;
   }
+  // A document of a type no profession may read would be seen by its patient and its author
+  // only: refused or told (profiles::DecideDepositType), here, below FHIR, MHD and ITI-41.
+  // Checked when a document gets its type, not when it keeps the one it had.
+  if ((type == "DocumentReference" || type == "Composition") &&
+      action != Action::kChangeVisibility) {
+    std::string code = profiles::SummariseResource(stamped).document_type;
+    std::string before;
+    if (existed)
+      if (auto old = ParseJson(previous->content); old.ok())
+        before = profiles::SummariseResource(*old).document_type;
+    if (!code.empty() && code != before) {
+      std::string system;
+      if (const JsonValue* t = stamped.Find("type"))
+        if (const JsonValue* codings = t->Find("coding"); codings && codings->is_array())
+          for (const auto& c : codings->items())
+            if (c.GetString("code") == code) {
+              system = c.GetString("system");
+              break;
+            }
+      std::string warning;
+      CARNET_RETURN_IF_ERROR(profiles::DecideDepositType(session.env(), code, system, &warning));
+      if (!warning.empty()) session.Warn(what + ": " + warning, type + ".type");
+    }
+  }
   // A new secure message: its sending time and its parties' addresses (profiles/messaging.h).
   if (type == profiles::kMessageType && action == Action::kCreate && *key) {
     auto record = session.Record(tx, **key);

@@ -388,6 +388,7 @@ EntryResult ProcessBundleBody(const FhirContext& ctx, Session& session, const Ht
       // writes and what is extracted from its documents are named by one Import event.
       std::optional<profiles::AccessSession::DepositScope> deposit;
       if (mhd) deposit.emplace(session);
+      (void)session.TakeWarnings();  // a previous attempt's
       // A conditional create whose criteria find the resource stands for it: the entries
       // that name its placeholder name the resource found, not the id reserved for a new one
       // (a Device posted with ifNoneExist along with the measurements it took, the day after
@@ -410,6 +411,7 @@ EntryResult ProcessBundleBody(const FhirContext& ctx, Session& session, const Ht
           if (e.has_resource) RewriteReferences(e.resource, found);
       for (size_t i : order) {
         results[i] = run_entry(tx, entries[i]);
+        results[i].warnings = session.TakeWarnings();
         if (!results[i].error.ok()) {
           const BundleEntry& e = entries[i];
           // Locate the problem in the Bundle: Patient.birthDate of entry 1 becomes
@@ -453,7 +455,9 @@ EntryResult ProcessBundleBody(const FhirContext& ctx, Session& session, const Ht
   } else {
     for (size_t i : order) {
       Status st = storage::RunInTransaction(ctx.pool, [&](Transaction& tx) {
+        (void)session.TakeWarnings();  // a previous attempt's
         results[i] = run_entry(tx, entries[i]);
+        results[i].warnings = session.TakeWarnings();
         // A failed entry rolls back its own work only.
         return results[i].error.ok() ? Status::Ok() : results[i].error;
       });
@@ -481,6 +485,9 @@ EntryResult ProcessBundleBody(const FhirContext& ctx, Session& session, const Ht
       if (r.version > 0) response.Set("etag", JsonValue::String(ETag(r.version)));
       if (!r.last_modified.empty())
         response.Set("lastModified", JsonValue::String(r.last_modified));
+      // Bundle.entry.response.outcome: "OperationOutcome with hints and warnings (for
+      // batch/transaction)" (R4 bundle.html).
+      if (!r.warnings.empty()) response.Set("outcome", WarningOutcome(r.warnings));
     } else {
       response.Set("outcome", OutcomeFromStatus(r.error));
     }

@@ -102,6 +102,14 @@ int FhirContext::CountParam(const QueryParams& query, Status* error) const {
   return count;
 }
 
+JsonValue WarningOutcome(const std::vector<profiles::AccessSession::Warning>& warnings) {
+  if (warnings.empty()) return OutcomeFromStatus(Status::Ok());
+  std::vector<OutcomeIssue> issues;
+  for (const auto& w : warnings)
+    issues.push_back({"warning", "business-rule", w.message, w.location, ""});
+  return MakeOperationOutcome(issues);
+}
+
 class FhirApi::Impl {
  public:
   Impl(storage::Pool& pool, FhirOptions options)
@@ -169,6 +177,9 @@ HttpResponse FhirApi::Impl::Handle(const HttpRequest& req, Session& session) {
   // leaves but a 503.
   Status audited = session.FlushRefusals(ctx_.pool);
   if (!audited.ok()) return RenderError(audited, n);
+  // What the write path had to say about a write that succeeded (a transaction's entries
+  // took theirs already, each in its response.outcome).
+  if (e.error.ok() && e.warnings.empty()) e.warnings = session.TakeWarnings();
   return Respond(req, n, e, ParsePrefer(req));
 }
 
@@ -207,7 +218,7 @@ HttpResponse FhirApi::Impl::Respond(const HttpRequest& req, const Negotiated& n,
   } else if (write && prefer == PreferReturn::kMinimal && !e.location.empty()) {
     r.status = e.status;
   } else if (write && prefer == PreferReturn::kOutcome && !e.location.empty()) {
-    r = RenderResource(e.status, OutcomeFromStatus(Status::Ok()), n);
+    r = RenderResource(e.status, WarningOutcome(e.warnings), n);
   } else if (!e.native_type.empty()) {
     r.status = e.status;
     r.content_type = e.native_type;

@@ -44,7 +44,14 @@ struct EntryResult {
   // Further headers of the answer (Content-Disposition of a PDF).
   std::vector<std::pair<std::string, std::string>> headers;
   bool xds_error_codes = false;  // an MHD submission: errors also carry their XDS errorCode
+  // Warnings of a successful write (a deposit of a type no profession reads, accepted with
+  // deposit_unreadable_type = warn): told as OperationOutcome issues of severity warning.
+  std::vector<profiles::AccessSession::Warning> warnings;
 };
+
+// An OperationOutcome of the warnings of a successful write (the informational "all OK" one
+// when there are none).
+JsonValue WarningOutcome(const std::vector<profiles::AccessSession::Warning>& warnings);
 
 EntryResult FromWrite(const WriteResult& w);
 EntryResult FromError(Status st);

@@ -61,6 +61,8 @@ Result<std::unique_ptr<AccessControl>> AccessControl::Load(const AccessSettings&
   std::unique_ptr<AccessControl> control(
       new AccessControl(std::move(verifier).value(), std::move(matrix).value(),
                         settings.emergency_window_s, std::move(pseudonyms).value()));
+  control->unreadable_deposit_ = settings.unreadable_deposit;
+  control->unlisted_deposit_ = settings.unlisted_deposit;
   if (!settings.remote_jwks.urls.empty()) {
     if (settings.remote_jwks.issuers.empty())
       return BadRequest("jwks_urls is set but trusted_issuers names no issuer");
@@ -171,6 +173,8 @@ PolicyEnv AccessControl::Env() const {
   env.matrix = &matrix_;
   env.now = NowSeconds();
   env.emergency_window_s = emergency_window_s_;
+  env.unreadable_deposit = unreadable_deposit_;
+  env.unlisted_deposit = unlisted_deposit_;
   return env;
 }
 

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/http.h"
@@ -23,8 +24,8 @@
 #include "profiles/habilitation_matrix.h"
 #include "profiles/jwt.h"
 #include "profiles/policy.h"
-#include "profiles/remote_jwks.h"
 #include "profiles/pseudonym.h"
+#include "profiles/remote_jwks.h"
 #include "storage/pool.h"
 #include "storage/resource_store.h"
 #include "storage/transaction.h"
@@ -35,6 +36,9 @@ struct AccessSettings {
   IdentitySettings identity;
   long long emergency_window_s = 3600;
   std::string habilitation_matrix_file;  // empty: the built-in matrix
+  // Deposits of a document type no profession may read (PolicyEnv says why these defaults).
+  DepositTypeRule unreadable_deposit = DepositTypeRule::kRefuse;
+  DepositTypeRule unlisted_deposit = DepositTypeRule::kAccept;
   // Mutual TLS: which client certificate is which organisation. One line per certificate,
   // tab- or space-separated: the certificate (its subject CN, or sha256:HEX of the DER
   // certificate) then the organisation id (FINESS...). '#' starts a comment. Such callers are
@@ -92,6 +96,8 @@ class AccessControl {
   HabilitationMatrix matrix_;
   long long emergency_window_s_;
   Pseudonymiser pseudonyms_;
+  DepositTypeRule unreadable_deposit_ = DepositTypeRule::kRefuse;
+  DepositTypeRule unlisted_deposit_ = DepositTypeRule::kAccept;
 };
 
 // The request facts the audit records beside the actor.
@@ -165,7 +171,25 @@ class AccessSession {
     records_.clear();
     current_labels_.clear();
     deposit_list_.clear();
+    warnings_.clear();
   }
+
+  // Warnings of the write path for the caller (a deposit of a type no profession reads,
+  // accepted by the setting deposit_unreadable_type = warn): each protocol's responder takes
+  // them and answers them its way (an OperationOutcome issue of severity warning, a
+  // RegistryError of severity Warning). `location`: the element they are about.
+  struct Warning {
+    std::string message;
+    std::string location;
+  };
+  // Said once: a transaction retried after a serialisation failure says it again.
+  void Warn(std::string message, std::string location) {
+    for (const auto& w : warnings_)
+      if (w.message == message && w.location == location) return;
+    warnings_.push_back({std::move(message), std::move(location)});
+  }
+  std::vector<Warning> TakeWarnings() { return std::exchange(warnings_, {}); }
+  bool HasWarnings() const { return !warnings_.empty(); }
 
   // The context of record `patient_key`, loaded once per attempt.
   Result<const RecordContext*> Record(storage::Transaction& tx, long long patient_key);
@@ -235,6 +259,7 @@ class AccessSession {
   std::string extraction_document_;
   int deposit_depth_ = 0;
   std::vector<std::string> deposit_list_;
+  std::vector<Warning> warnings_;
 };
 
 // A Decision for requests that concern no record and no resource (a failed

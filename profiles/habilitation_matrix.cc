@@ -126,6 +126,19 @@ Rights HabilitationMatrix::RightsFor(std::string_view profession, std::string_vi
   return r;
 }
 
+bool HabilitationMatrix::ReadableByAnyProfession(std::string_view type_code) const {
+  const DocumentTypeInfo* type = FindType(type_code);
+  if (!type) return false;
+  if (IsPatientShareable(type_code)) return true;
+  for (const auto& [profession, rows] : rows_by_profession_) {
+    // Every specialty a row names, and one no row names (rows for "*" only).
+    if (MayRead(profession, "", type_code)) return true;
+    for (const AccessRow& row : rows)
+      if (row.specialty != "*" && MayRead(profession, row.specialty, type_code)) return true;
+  }
+  return false;
+}
+
 std::vector<std::string> HabilitationMatrix::ReadableTypes(std::string_view profession,
                                                            std::string_view specialty) const {
   std::vector<std::string> out;

@@ -81,6 +81,11 @@ class HabilitationMatrix {
   // profession that reads anything in the record, whatever its access rows say.
   std::vector<std::string> PatientShareableTypes() const;
   bool IsPatientShareable(std::string_view type_code) const;
+  // Whether some profession (with some specialty) may read documents of this type, or the
+  // patient may share them (shareable rows open them to every reading profession). A type the
+  // matrix does not list gives nobody any right, so it is not readable either: the deposit
+  // check (DecideDepositType) tells the two cases apart with FindType.
+  bool ReadableByAnyProfession(std::string_view type_code) const;
   // Whether any access row names this profession.
   bool KnowsProfession(std::string_view profession) const;
   // Whether the profession may write at least one type (used for non-document writes).

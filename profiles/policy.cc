@@ -613,6 +613,45 @@ RecordStatus ParseRecordStatus(std::string_view status) {
   return RecordStatus::kOpposed;
 }
 
+std::string_view DepositTypeRuleName(DepositTypeRule rule) {
+  switch (rule) {
+    case DepositTypeRule::kRefuse:
+      return "refuse";
+    case DepositTypeRule::kWarn:
+      return "warn";
+    case DepositTypeRule::kAccept:
+      return "accept";
+  }
+  return "refuse";
+}
+
+Result<DepositTypeRule> ParseDepositTypeRule(std::string_view text) {
+  for (auto rule : {DepositTypeRule::kRefuse, DepositTypeRule::kWarn, DepositTypeRule::kAccept})
+    if (text == DepositTypeRuleName(rule)) return rule;
+  return BadRequest("'" + std::string(text) +
+                    "' is not a deposit type rule (refuse, warn, accept)");
+}
+
+Status DecideDepositType(const PolicyEnv& env, const std::string& type_code,
+                         const std::string& system, std::string* warning) {
+  const HabilitationMatrix& m = *env.matrix;
+  if (type_code.empty() || m.ReadableByAnyProfession(type_code)) return Status::Ok();
+  bool listed = m.FindType(type_code) != nullptr;
+  DepositTypeRule rule = listed ? env.unreadable_deposit : env.unlisted_deposit;
+  if (rule == DepositTypeRule::kAccept) return Status::Ok();
+  std::string named = "document type " + type_code + (system.empty() ? "" : " (" + system + ")");
+  std::string why = listed ? named + " is one the habilitation matrix opens to no profession"
+                           : named +
+                                 " is not listed in the habilitation matrix, so no "
+                                 "profession may read it";
+  why += ": only the patient and its author would ever see the document";
+  if (rule == DepositTypeRule::kWarn) {
+    *warning = why;
+    return Status::Ok();
+  }
+  return Status(ErrorCode::kBusinessRule, "refused: " + why, "DocumentReference.type");
+}
+
 std::string_view ActionName(Action action) {
   switch (action) {
     case Action::kRead:

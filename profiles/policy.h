@@ -109,9 +109,9 @@ struct ResourceSummary {
   // Document type (LOINC or DMP local code) for DocumentReference, Composition and XDS
   // DocumentEntries; empty for other resources.
   std::string document_type;
-  std::vector<std::string> security;    // meta.security / confidentialityCode codes
-  std::vector<std::string> author_ids;  // national ids (or subjects) of the authors
-  std::string source;                   // meta.source: who deposited it (system actors)
+  std::vector<std::string> security;     // meta.security / confidentialityCode codes
+  std::vector<std::string> author_ids;   // national ids (or subjects) of the authors
+  std::string source;                    // meta.source: who deposited it (system actors)
   std::vector<std::string> loinc_codes;  // an Observation's code: its LOINC codes
   // A shared resource (patient_key NULL: Practitioner, Organization...).
   bool shared = false;
@@ -145,12 +145,37 @@ enum class Action {
 };
 std::string_view ActionName(Action action);
 
+// What a deposit of a document type no profession may read becomes (settings
+// deposit_unreadable_type and deposit_unlisted_type): refused with the type named, accepted
+// with a warning the protocols carry back, or accepted silently.
+enum class DepositTypeRule { kRefuse, kWarn, kAccept };
+std::string_view DepositTypeRuleName(DepositTypeRule rule);
+// "refuse", "warn", "accept"; kBadRequest for anything else.
+Result<DepositTypeRule> ParseDepositTypeRule(std::string_view text);
+
 // The environment of a decision: the matrix in force, the time, the emergency window.
 struct PolicyEnv {
   const HabilitationMatrix* matrix = &HabilitationMatrix::Builtin();
   long long now = 0;  // seconds since the epoch
   long long emergency_window_s = 3600;
+  // A document type the matrix lists but opens to no profession (nor to the patient's
+  // sharing): the matrix says on purpose that nobody reads it, so a deposit of it by default
+  // is refused rather than filed where only the patient and its author will ever see it.
+  DepositTypeRule unreadable_deposit = DepositTypeRule::kRefuse;
+  // A document type the matrix does not list. The matrix's own rule makes it unreadable too
+  // ("a document type that is not listed gets nothing"), but the built-in matrix is a set of
+  // examples: the IHE sample type (34108-1) and the codes of the NIST XDS test kit are not in
+  // it, and refusing them by default would refuse every conformance deposit. So by default
+  // accepted; an operator with the official matrix sets it to warn or refuse.
+  DepositTypeRule unlisted_deposit = DepositTypeRule::kAccept;
 };
+
+// The deposit check of a document of type `type_code` (`system`: the coding's system, named
+// in the message), below every protocol: Ok when some profession may read the type (or the
+// rule for its case is accept); kBusinessRule naming the type when the rule refuses it; Ok
+// with `*warning` set when the rule warns.
+Status DecideDepositType(const PolicyEnv& env, const std::string& type_code,
+                         const std::string& system, std::string* warning);
 
 struct Decision {
   bool allowed = false;

@@ -150,6 +150,19 @@ const std::vector<Setting>& Settings() {
       INT_SETTING(smart_code_lifetime_s, 1, 600,
                   "lifetime of an authorization code (seconds; used once)"),
       STRING_SETTING(habilitation_matrix_file, "habilitation matrix file; empty: the built-in one"),
+      // What a deposit of a document type no profession may read becomes (issue 19;
+      // profiles::PolicyEnv says why these defaults).
+      EnumSetting("deposit_unreadable_type",
+                  "a deposit (FHIR, MHD, ITI-41) of a document type the habilitation matrix "
+                  "lists but opens to no profession: refuse (422 business-rule / "
+                  "XDSRegistryMetadataError naming the type), warn (accepted, with a warning in "
+                  "the answer) or accept",
+                  &Config::deposit_unreadable_type, {"refuse", "warn", "accept"}),
+      EnumSetting("deposit_unlisted_type",
+                  "the same for a document type the habilitation matrix does not list (which "
+                  "no profession may read either); accept by default, since the built-in "
+                  "matrix is examples and lacks the IHE and NIST test kits' types",
+                  &Config::deposit_unlisted_type, {"accept", "warn", "refuse"}),
       STRING_SETTING(prevention_data_dir,
                      "directory of vaccination_calendar.tsv, screening_programmes.tsv and "
                      "vaccine_antigens.tsv ($reminders); empty: the built-in ones"),
@@ -209,6 +222,9 @@ const std::vector<Setting>& Settings() {
                   "where the log lines go: stdout, syslog (the local syslog socket, which "
                   "journald also reads; facility daemon, ident carnet) or both",
                   &Config::log_target, {"stdout", "syslog", "both"}),
+      STRING_SETTING(syslog_socket,
+                     "the local syslog socket log_target syslog or both writes to (an AF_UNIX "
+                     "datagram socket, RFC 3164 lines)"),
   };
   return kSettings;
 }

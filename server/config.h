@@ -46,8 +46,8 @@ struct Config {
   std::vector<std::string> args;  // what follows the command and is not a setting
 
   // --- Identity and access policy (issue 5; profiles/jwt.h, profiles/policy.h).
-  std::string jwks_file;            // JWKS of the trusted issuers' signing keys
-  std::string trusted_issuers;      // comma-separated iss values that jwks_file validates
+  std::string jwks_file;        // JWKS of the trusted issuers' signing keys
+  std::string trusted_issuers;  // comma-separated iss values that jwks_file validates
   // The same issuers' JWKS fetched from URLs (profiles/remote_jwks.h): comma-separated.
   std::string jwks_urls;
   int jwks_timeout_ms = 3000;       // one fetch's time limit
@@ -64,6 +64,9 @@ struct Config {
   int smart_refresh_token_lifetime_s = 30 * 24 * 3600;
   int smart_code_lifetime_s = 60;
   std::string habilitation_matrix_file;  // empty: the matrix compiled in
+  // Deposits of a document type no profession may read (profiles::DepositTypeRule).
+  std::string deposit_unreadable_type = "refuse";  // refuse | warn | accept
+  std::string deposit_unlisted_type = "accept";    // refuse | warn | accept
 
   // --- Prevention (issue 16): the tables of Patient/[id]/$reminders.
   std::string prevention_data_dir;  // empty: the tables of prevention/data/ compiled in
@@ -110,6 +113,7 @@ struct Config {
   std::string metrics_access = "loopback";  // loopback | token | open
   std::string metrics_token;                // the bearer token of metrics_access = token
   std::string log_target = "stdout";        // stdout | syslog | both
+  std::string syslog_socket = "/dev/log";   // where log_target syslog writes
 
   // The connection string actually used: `db`, or the private cluster under data_dir.
   std::string EffectiveConninfo() const;

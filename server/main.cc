@@ -57,7 +57,7 @@ int Serve(const Config& config) {
   sigaddset(&stop_signals, SIGHUP);  // reload the TLS certificates
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  SetLogTarget(config.log_target != "syslog", config.log_target != "stdout");
+  SetLogTarget(config.log_target != "syslog", config.log_target != "stdout", config.syslog_socket);
   if (config.metrics_access == "token" && config.metrics_token.size() < 16) {
     LogEvent("startup_failed",
              "metrics_access = token needs a metrics_token of at least 16 characters");
@@ -97,6 +97,10 @@ int Serve(const Config& config) {
   access_settings.identity.smart_issuer = config.FhirBaseUrl();
   access_settings.emergency_window_s = config.emergency_window_s;
   access_settings.habilitation_matrix_file = config.habilitation_matrix_file;
+  if (auto r = profiles::ParseDepositTypeRule(config.deposit_unreadable_type); r.ok())
+    access_settings.unreadable_deposit = *r;
+  if (auto r = profiles::ParseDepositTypeRule(config.deposit_unlisted_type); r.ok())
+    access_settings.unlisted_deposit = *r;
   access_settings.client_organisations_file = config.client_organisations_file;
   access_settings.remote_jwks.urls = profiles::SplitList(config.jwks_urls);
   access_settings.remote_jwks.issuers = profiles::SplitList(config.trusted_issuers);

@@ -187,8 +187,13 @@ HttpResponse Submit(const XdsContext& xds, Session& session, const SoapRequest& 
   const auto patient_cx = mapping::PatientIdentifierOfCx(set.patient_id);
   const std::string& system = patient_cx.first;
   const std::string& value = patient_cx.second;
+  // Warnings of a submission that succeeds (a document type no profession may read, accepted
+  // with deposit_unreadable_type = warn): RegistryErrors of severity Warning beside Success.
+  std::vector<RegistryError> warnings;
   Status st = storage::RunInTransaction(xds.pool, [&](Tx& tx) -> Status {
     errors.clear();
+    warnings.clear();
+    (void)session.TakeWarnings();  // a previous attempt's
     // Submissions of one SubmissionSet uniqueId one at a time: a resend that arrives while
     // the first is still being stored waits for it, then finds it (below).
     CARNET_RETURN_IF_ERROR(storage::LockSubmission(tx, set.unique_id));
@@ -321,6 +326,12 @@ HttpResponse Submit(const XdsContext& xds, Session& session, const SoapRequest& 
         dr.Set("relatesTo", rel->second);
       auto created = dossier::Create(tx, session, "DocumentReference", dr, Uuid(e.id));
       if (created.ok()) members.push_back("DocumentReference/" + created->stored.id);
+      for (auto& w : session.TakeWarnings()) {
+        RegistryError warning =
+            Error("XDSRegistryMetadataError", "DocumentEntry " + e.id + ": " + w.message, e.id);
+        warning.severity = RegistryError::Severity::kWarning;
+        warnings.push_back(std::move(warning));
+      }
       if (!created.ok()) {
         if (created.status().code() == ErrorCode::kDuplicate) {
           errors.push_back(Error("XDSDuplicateUniqueIdInRegistry",
@@ -505,6 +516,7 @@ HttpResponse Submit(const XdsContext& xds, Session& session, const SoapRequest& 
     return session.Audit(tx, audit, granted, (*patient)->patient_key);
   });
   if (!st.ok() && errors.empty()) errors.push_back(RegistryErrorFromStatus(st));
+  if (st.ok()) errors.insert(errors.end(), warnings.begin(), warnings.end());
   return RegistryAnswer(req, errors);
 }
 

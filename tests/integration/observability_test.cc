@@ -2,7 +2,13 @@
 // and its counters move with the requests of the test; who may read it; GET /version; an XDS
 // Failure answered in a 200 is logged as a failure with its error codes.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -262,6 +268,107 @@ TEST(ObservabilityAccessTest, LogTargetSyslogLeavesStdoutQuietAndUnknownTargetIs
   auto bad = RunCommand(std::string(CARNET_GATEWAY_BINARY) + " serve --log-target file");
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.out.find("expected one of stdout, syslog, both"), std::string::npos) << bad.out;
+}
+
+// A syslog daemon's socket for the test: a bound AF_UNIX datagram socket in a temporary
+// directory, read with a timeout.
+class SyslogSocket {
+ public:
+  SyslogSocket() {
+    char dir[] = "/tmp/carnet-syslog.XXXXXX";
+    dir_ = mkdtemp(dir) ? dir : "";
+    path_ = dir_ + "/log";
+    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path_.c_str(), sizeof(addr.sun_path) - 1);
+    bound_ = !dir_.empty() && fd_ >= 0 &&
+             bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  }
+  ~SyslogSocket() {
+    if (fd_ >= 0) close(fd_);
+    unlink(path_.c_str());
+    rmdir(dir_.c_str());
+  }
+  bool bound() const { return bound_; }
+  const std::string& path() const { return path_; }
+  // The first datagram that contains `needle`, or "" after `timeout_ms` without one.
+  std::string WaitFor(const std::string& needle, int timeout_ms = 5000) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      char buf[65536];
+      ssize_t n = recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) continue;
+      std::string datagram(buf, static_cast<size_t>(n));
+      received_ += datagram + "\n";
+      if (datagram.find(needle) != std::string::npos) return datagram;
+    }
+    return "";
+  }
+  const std::string& received() const { return received_; }
+
+ private:
+  std::string dir_, path_, received_;
+  int fd_ = -1;
+  bool bound_ = false;
+};
+
+// log_target syslog writes RFC 3164 datagrams (facility daemon, ident carnet) to the socket
+// syslog_socket names; stdout stays quiet.
+TEST(ObservabilityAccessTest, SyslogLinesReachTheConfiguredSocket) {
+  SyslogSocket daemon;
+  ASSERT_TRUE(daemon.bound()) << std::strerror(errno);
+  GatewayProcess gateway({"--log-target", "syslog", "--syslog-socket", daemon.path()});
+  ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
+  HttpClient c;
+  std::string rid = "syslog-" + RandomHex(6);
+  EXPECT_EQ(c.Get(gateway.base_url() + "/healthz", {"X-Request-Id: " + rid}).status, 200);
+  std::string line = daemon.WaitFor(rid);
+  ASSERT_FALSE(line.empty()) << "received: " << daemon.received();
+  // <PRI> = facility daemon (3) * 8 + info (6); then the RFC 3164 timestamp; the tag.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      line, m,
+      std::regex(
+          R"(^<30>[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} carnet\[([0-9]+)\]: \{)")))
+      << line;
+  EXPECT_EQ(std::stoi(m[1]), gateway.pid()) << line;
+  EXPECT_NE(line.find("\"request_id\":\"" + rid + "\""), std::string::npos) << line;
+  // A refused authentication is logged at level warning: priority daemon.warning (24 + 4).
+  std::string refused = "syslog-refused-" + RandomHex(6);
+  EXPECT_EQ(c.Get(gateway.base_url() + "/fhir/Patient",
+                  {"X-Request-Id: " + refused, "Authorization: Bearer not-a-token"})
+                .status,
+            401);
+  std::string warning = daemon.WaitFor("authentication_refused");
+  EXPECT_EQ(warning.rfind("<28>", 0), 0u) << warning << "\nreceived: " << daemon.received();
+  EXPECT_NE(warning.find(refused), std::string::npos) << warning;
+  // Nothing of either request on stdout.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(gateway.Log().find(rid), std::string::npos) << gateway.Log();
+}
+
+// log_target both: the same line on stdout and on the syslog socket.
+TEST(ObservabilityAccessTest, SyslogBothKeepsStdout) {
+  SyslogSocket daemon;
+  ASSERT_TRUE(daemon.bound()) << std::strerror(errno);
+  GatewayProcess gateway({"--log-target", "both", "--syslog-socket", daemon.path()});
+  ASSERT_TRUE(gateway.WaitHealthy()) << gateway.Log();
+  HttpClient c;
+  std::string rid = "both-" + RandomHex(6);
+  EXPECT_EQ(c.Get(gateway.base_url() + "/healthz", {"X-Request-Id: " + rid}).status, 200);
+  std::string line = daemon.WaitFor(rid);
+  ASSERT_FALSE(line.empty()) << "received: " << daemon.received();
+  EXPECT_EQ(line.rfind("<30>", 0), 0u) << line;
+  EXPECT_NE(line.find(" carnet["), std::string::npos) << line;
+  bool on_stdout = false;
+  for (int i = 0; i < 50 && !on_stdout; ++i) {
+    on_stdout = gateway.Log().find(rid) != std::string::npos;
+    if (!on_stdout) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(on_stdout) << gateway.Log();
 }
 
 }  // namespace

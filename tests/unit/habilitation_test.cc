@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "profiles/habilitation_matrix.h"
+#include "profiles/policy.h"
 
 namespace carnet::profiles {
 namespace {
@@ -175,6 +176,49 @@ TEST(HabilitationMatrixTest, RefusesMalformedFiles) {
   bad("shareable\tnot_a_category\n");
   bad("shareable\n");
   EXPECT_FALSE(HabilitationMatrix::LoadFile("/nonexistent/matrix.tsv").ok());
+}
+
+// Issue 19: which document types some profession may ever read, and what a deposit of one
+// no profession reads becomes under each setting.
+TEST(HabilitationMatrixTest, TypesNoProfessionMayReadAreKnownAndTheirDepositsDecided) {
+  std::vector<std::string> closed;
+  for (const auto& t : M().types())
+    if (!t.resource_type && !M().ReadableByAnyProfession(t.code)) closed.push_back(t.code);
+  // The administrative papers are readable once the patient shares one: not closed.
+  EXPECT_EQ(closed, std::vector<std::string>{"CERT_RESIDENCE"});
+  EXPECT_FALSE(M().ReadableByAnyProfession("34108-1"));  // not listed: nobody's right
+  // Only a specialty opens it: still readable by some professional.
+  auto m = HabilitationMatrix::Parse("type	A	report	A
+                                     type B report B
+                                     "
+                                     "access	10	*	*	-
+                                     access 10 SM38 A r
+                                     ",
+                                     "test");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_TRUE(m->ReadableByAnyProfession("A"));
+  EXPECT_FALSE(m->ReadableByAnyProfession("B"));
+
+  PolicyEnv env;  // the defaults: refuse what is listed and closed, accept the unlisted
+  std::string warning;
+  Status refused = DecideDepositType(env, "CERT_RESIDENCE", "urn:oid:1.2.3", &warning);
+  EXPECT_EQ(refused.code(), ErrorCode::kBusinessRule);
+  EXPECT_NE(refused.message().find("CERT_RESIDENCE (urn:oid:1.2.3)"), std::string::npos);
+  EXPECT_TRUE(DecideDepositType(env, "34108-1", "http://loinc.org", &warning).ok());
+  EXPECT_TRUE(DecideDepositType(env, "11490-0", "http://loinc.org", &warning).ok());
+  EXPECT_TRUE(warning.empty());
+  env.unreadable_deposit = DepositTypeRule::kWarn;
+  env.unlisted_deposit = DepositTypeRule::kRefuse;
+  EXPECT_TRUE(DecideDepositType(env, "CERT_RESIDENCE", "", &warning).ok());
+  EXPECT_NE(warning.find("CERT_RESIDENCE"), std::string::npos);
+  EXPECT_EQ(DecideDepositType(env, "34108-1", "http://loinc.org", &warning).code(),
+            ErrorCode::kBusinessRule);
+  env.unreadable_deposit = DepositTypeRule::kAccept;
+  warning.clear();
+  EXPECT_TRUE(DecideDepositType(env, "CERT_RESIDENCE", "", &warning).ok());
+  EXPECT_TRUE(warning.empty());
+  EXPECT_EQ(*ParseDepositTypeRule("warn"), DepositTypeRule::kWarn);
+  EXPECT_FALSE(ParseDepositTypeRule("maybe").ok());
 }
 
 }  // namespace
