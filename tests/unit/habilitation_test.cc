@@ -188,13 +188,10 @@ TEST(HabilitationMatrixTest, TypesNoProfessionMayReadAreKnownAndTheirDepositsDec
   EXPECT_EQ(closed, std::vector<std::string>{"CERT_RESIDENCE"});
   EXPECT_FALSE(M().ReadableByAnyProfession("34108-1"));  // not listed: nobody's right
   // Only a specialty opens it: still readable by some professional.
-  auto m = HabilitationMatrix::Parse("type	A	report	A
-                                     type B report B
-                                     "
-                                     "access	10	*	*	-
-                                     access 10 SM38 A r
-                                     ",
-                                     "test");
+  auto m = HabilitationMatrix::Parse(
+      "type\tA\treport\tA\ntype\tB\treport\tB\n"
+      "access\t10\t*\t*\t-\naccess\t10\tSM38\tA\tr\n",
+      "test");
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_TRUE(m->ReadableByAnyProfession("A"));
   EXPECT_FALSE(m->ReadableByAnyProfession("B"));
