@@ -19,8 +19,8 @@
 // between 20 kB and 2 MB (prescriptions and certificates small, imaging reports large;
 // median about 50 kB, mean about 135 kB). The bytes of document n are a deterministic
 // PDF-like stream (incompressible, as PDFs are), and attachment.hash is the SHA-1 of all of
-// them. Storing them all would take some 350 GB for a million documents (135 GB of bytes,
-// base64 in the Binary's JSON, and every version is kept twice: current row and history),
+// them. Storing them all would take some 135 GB for a million documents (the bytes, once each
+// in document_content; the Binary's JSON names them by hash),
 // more than a test machine's disk. So only a fraction of the documents (content_fraction,
 // drawn per document from the seed) keep all their bytes in their Binary; the Binary of
 // every other document holds the first elided_bytes bytes of its document. Their size and

@@ -26,6 +26,7 @@
 #include "storage/audit_store.h"
 #include "storage/bulk_copy.h"
 #include "storage/connection.h"
+#include "storage/document_content.h"
 #include "storage/migrations.h"
 #include "storage/transaction.h"
 
@@ -55,7 +56,8 @@ OptText ParamText(const storage::SqlParam& p) { return p.value; }
 struct Chunk {
   int first = 0, last = 0;
   CopyRows patient, patient_identifier, resource, history, idx_string, idx_token, idx_reference,
-      idx_date, idx_uri, quantity, full_text, registry_object, registry_code, audit_event;
+      idx_date, idx_uri, quantity, full_text, registry_object, registry_code, audit_event,
+      document_content;
   // audit_chain_head rows: the chains this chunk extended.
   std::vector<std::string> head_keys, head_seqs, head_hashes;
   LoadReport counts;
@@ -63,9 +65,10 @@ struct Chunk {
 
   long long Rows() const {
     long long n = 0;
-    for (const CopyRows* r : {&patient, &patient_identifier, &resource, &history, &idx_string,
-                              &idx_token, &idx_reference, &idx_date, &idx_uri, &quantity,
-                              &full_text, &registry_object, &registry_code, &audit_event})
+    for (const CopyRows* r :
+         {&patient, &patient_identifier, &resource, &history, &idx_string, &idx_token,
+          &idx_reference, &idx_date, &idx_uri, &quantity, &full_text, &registry_object,
+          &registry_code, &audit_event, &document_content})
       n += r->rows();
     return n + static_cast<long long>(head_keys.size());
   }
@@ -85,6 +88,7 @@ struct Record {
   profiles::RecordContext context;             // as LoadRecordContext reads it for a new record
   std::string cx;                              // patient id in CX form (mapping::PatientCxOf)
   std::map<std::string, JsonValue> documents;  // stored DocumentReferences, by id
+  std::set<std::string> contents;              // SHA-256 of the bytes in document_content
 };
 
 // Computes, for one chunk, the rows the live write and read paths would write.
@@ -104,6 +108,8 @@ class RowMaker {
   Status AddAccess(const Dossier& d, const Access& a, const Record& rec);
   void AddPatientRecord(const JsonValue& patient, Record& rec, Chunk& c);
   void AddVersion(const storage::StoredResource& s, Chunk& c);
+  Status MoveBytesOut(const std::string& what, JsonValue& binary, storage::StoredResource& s,
+                      Record& rec, Chunk& c);
   void AddIndex(const storage::StoredResource& s, const dossier::IndexRows& rows, Chunk& c);
   Status AddRegistry(const storage::StoredResource& s, const JsonValue& resource, const Record& rec,
                      Chunk& c);
@@ -177,6 +183,7 @@ Status RowMaker::AddWrite(const Write& w, Record& rec, bool validate, Chunk& c) 
   stored.last_updated = now;
   stored.method = "PUT";
   stored.security = dossier::SecurityCodes(stamped);
+  if (w.type == "Binary") CARNET_RETURN_IF_ERROR(MoveBytesOut(what, stamped, stored, rec, c));
   stored.content = WriteJson(stamped);
   AddVersion(stored, c);
   AddIndex(stored, dossier::ExtractIndexRows(*params_, w.type, stamped), c);
@@ -220,8 +227,33 @@ void RowMaker::AddPatientRecord(const JsonValue& patient, Record& rec, Chunk& c)
   rec.cx = mapping::PatientCx(ins, system, id);
 }
 
+Status RowMaker::MoveBytesOut(const std::string& what, JsonValue& binary,
+                              storage::StoredResource& s, Record& rec, Chunk& c) {
+  // storage::WriteVersion: the bytes once per record in document_content, their hash on the
+  // resource rows, no `data` in the JSON.
+  const JsonValue* data = binary.Find("data");
+  if (!data || !data->is_string()) return Status::Ok();
+  auto bytes = Base64Decode(data->text());
+  if (!bytes) return Invalid(what + ": Binary.data is not base64", "Binary.data");
+  storage::ContentDigest digest = storage::DigestContent(*bytes);
+  if (rec.contents.insert(digest.sha256_hex).second)
+    c.document_content.Int(rec.key)
+        .Text("\\x" + digest.sha256_hex)
+        .Text("\\x" + digest.sha1_hex)
+        .Int(static_cast<long long>(bytes->size()))
+        .Text(binary.GetString("contentType"))
+        .Text("\\x" + HexEncode(*bytes))
+        .EndRow();
+  binary.Remove("data");
+  s.content_sha256 = digest.sha256_hex;
+  return Status::Ok();
+}
+
 void RowMaker::AddVersion(const storage::StoredResource& s, Chunk& c) {
   // storage::WriteVersion: the current row and the history row.
+  auto hash = [&](storage::CopyRows& t) -> storage::CopyRows& {
+    return s.content_sha256.empty() ? t.Null() : t.Text("\\x" + s.content_sha256);
+  };
   c.resource.Int(*s.patient_key)
       .Text(s.type)
       .Text(s.id)
@@ -229,8 +261,8 @@ void RowMaker::AddVersion(const storage::StoredResource& s, Chunk& c) {
       .Text(s.last_updated)
       .Text("f")
       .Text(storage::TextArrayLiteral(s.security))
-      .Text(s.content)
-      .EndRow();
+      .Text(s.content);
+  hash(c.resource).EndRow();
   c.history.Int(*s.patient_key)
       .Text(s.type)
       .Text(s.id)
@@ -238,8 +270,8 @@ void RowMaker::AddVersion(const storage::StoredResource& s, Chunk& c) {
       .Text(s.last_updated)
       .Text("f")
       .Text(s.method)
-      .Text(s.content)
-      .EndRow();
+      .Text(s.content);
+  hash(c.history).EndRow();
 }
 
 void RowMaker::AddIndex(const storage::StoredResource& s, const dossier::IndexRows& rows,
@@ -471,11 +503,12 @@ Status WriteChunk(BulkConnection& db, const Chunk& c) {
   const std::pair<const char*, const CopyRows*> tables[] = {
       {"patient (patient_key, resource_id, ins, ins_system)", &c.patient},
       {"patient_identifier (patient_key, system, value)", &c.patient_identifier},
+      {"document_content (patient_key, sha256, sha1, size, mime_type, data)", &c.document_content},
       {"resource (patient_key, res_type, res_id, version_id, last_updated, deleted, security, "
-       "content)",
+       "content, content_sha256)",
        &c.resource},
       {"resource_history (patient_key, res_type, res_id, version_id, last_updated, deleted, "
-       "method, content)",
+       "method, content, content_sha256)",
        &c.history},
       {"idx_string (patient_key, res_type, res_id, param, value_norm, value_exact, grp)",
        &c.idx_string},

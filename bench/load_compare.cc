@@ -74,10 +74,14 @@ const TableSpec kTables[] = {
 std::string RowsQuery(const TableSpec& t) {
   std::string cols = t.columns ? t.columns : "";
   if (std::string(t.table) == "resource")
-    cols = std::string("patient_key, res_type, res_id, version_id, deleted, security, ") +
+    cols = std::string(
+               "patient_key, res_type, res_id, version_id, deleted, security, "
+               "content_sha256, ") +
            kNoLastUpdated;
   if (std::string(t.table) == "resource_history")
-    cols = std::string("patient_key, res_type, res_id, version_id, deleted, method, ") +
+    cols = std::string(
+               "patient_key, res_type, res_id, version_id, deleted, method, "
+               "content_sha256, ") +
            kNoLastUpdated;
   return "SELECT ROW(" + cols + ")::text AS r FROM " + t.table;
 }

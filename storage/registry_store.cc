@@ -1,5 +1,7 @@
 #include "storage/registry_store.h"
 
+#include "storage/document_content.h"
+
 namespace carnet::storage {
 namespace {
 
@@ -145,10 +147,12 @@ constexpr Statement kTouching{"xds_remove_references",
 
 constexpr Statement kRetrieve{
     "xds_retrieve",
-    "SELECT d.res_id, b.content FROM registry_object o "
+    "SELECT d.res_id, b.content, b.content_sha256 IS NOT NULL, c.data FROM registry_object o "
     "JOIN resource d ON d.res_type = o.res_type AND d.res_id = o.res_id AND NOT d.deleted "
     "LEFT JOIN resource b ON b.res_type = 'Binary' AND NOT b.deleted AND b.res_id = "
     "substring(d.content::jsonb #>> '{content,0,attachment,url}' from '^Binary/(.*)$') "
+    "LEFT JOIN document_content c ON c.patient_key = b.patient_key AND c.sha256 = "
+    "b.content_sha256 "
     "WHERE o.object_type = 'DocumentEntry' AND o.unique_id = $1"};
 
 constexpr Statement kVersions{
@@ -276,6 +280,9 @@ Result<std::optional<RetrievableDocumentRow>> FindDocumentByUniqueId(Transaction
                                             row.res_id = r.GetString(0, 0);
                                             if (!r.IsNull(0, 1))
                                               row.binary_content = r.GetString(0, 1);
+                                            row.bytes_elsewhere = r.GetBool(0, 2);
+                                            if (!r.IsNull(0, 3))
+                                              row.bytes = ByteaFromText(r.Get(0, 3));
                                             return row;
                                           });
 }

@@ -124,10 +124,14 @@ Result<std::optional<AssociationEndsRow>> FindAssociation(Transaction& tx, const
 Result<std::vector<std::string>> AssociationsTouching(Transaction& tx, const std::string& uuid);
 
 // The current DocumentEntry registered under uniqueId `unique_id`: its DocumentReference id
-// and the JSON of the current Binary its content URL names (nullopt when none).
+// and the JSON of the current Binary its content URL names (nullopt when none), with the
+// bytes straight from document_content when the Binary names them there (bytes_elsewhere;
+// else they are the JSON's `data`, as stored before migration 0016).
 struct RetrievableDocumentRow {
   std::string res_id;
   std::optional<std::string> binary_content;
+  bool bytes_elsewhere = false;
+  std::optional<std::string> bytes;
 };
 Result<std::optional<RetrievableDocumentRow>> FindDocumentByUniqueId(Transaction& tx,
                                                                      const std::string& unique_id);

@@ -1,5 +1,9 @@
 #include "storage/resource_store.h"
 
+#include "base/json.h"
+#include "base/strings.h"
+#include "storage/document_content.h"
+
 namespace carnet::storage {
 namespace {
 
@@ -7,36 +11,47 @@ namespace {
 #define CARNET_INSTANT(col) \
   "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
+// A record's Binary names its bytes by hash (content_sha256): the read joins them back, as the
+// base64 the JSON `data` holds, with the hash itself (a hash without bytes is a broken store).
+#define CARNET_CONTENT_COLUMNS \
+  "translate(encode(dc.data, 'base64'), E'\\n', ''), encode(r.content_sha256, 'hex')"
+#define CARNET_CONTENT_JOIN                                             \
+  " LEFT JOIN document_content dc ON r.content_sha256 IS NOT NULL AND " \
+  "dc.patient_key = r.patient_key AND dc.sha256 = r.content_sha256 "
+
 const Statement kRead{
     "resource_read",
-    "SELECT patient_key, version_id, " CARNET_INSTANT("last_updated") ", deleted, "
-    "coalesce(content, ''), security FROM resource WHERE res_type = $1 AND res_id = $2"};
+    "SELECT r.patient_key, r.version_id, " CARNET_INSTANT("r.last_updated") ", r.deleted, "
+    "coalesce(r.content, ''), r.security, " CARNET_CONTENT_COLUMNS " FROM resource r"
+    CARNET_CONTENT_JOIN "WHERE r.res_type = $1 AND r.res_id = $2"};
 
 const Statement kReadLocked{
     "resource_read_locked",
-    "SELECT patient_key, version_id, " CARNET_INSTANT("last_updated") ", deleted, "
-    "coalesce(content, ''), security FROM resource WHERE res_type = $1 AND res_id = $2 "
-    "FOR UPDATE"};
+    "SELECT r.patient_key, r.version_id, " CARNET_INSTANT("r.last_updated") ", r.deleted, "
+    "coalesce(r.content, ''), r.security, " CARNET_CONTENT_COLUMNS " FROM resource r"
+    CARNET_CONTENT_JOIN "WHERE r.res_type = $1 AND r.res_id = $2 FOR UPDATE OF r"};
 
 const Statement kReadVersion{
     "resource_read_version",
-    "SELECT patient_key, version_id, " CARNET_INSTANT("last_updated") ", deleted, "
-    "coalesce(content, ''), method FROM resource_history "
-    "WHERE res_type = $1 AND res_id = $2 AND version_id = $3::int"};
+    "SELECT r.patient_key, r.version_id, " CARNET_INSTANT("r.last_updated") ", r.deleted, "
+    "coalesce(r.content, ''), r.method, " CARNET_CONTENT_COLUMNS " FROM resource_history r"
+    CARNET_CONTENT_JOIN "WHERE r.res_type = $1 AND r.res_id = $2 AND r.version_id = $3::int"};
 
 // One round trip: the history row first (its primary key catches a concurrent writer of
 // the same version), then the current row.
 const Statement kWrite{
     "resource_write",
     "WITH h AS (INSERT INTO resource_history (patient_key, res_type, res_id, version_id, "
-    "last_updated, deleted, method, content) VALUES ($1::bigint, $2, $3, $4::int, "
-    "$5::timestamptz, $6::boolean, $7, $8) RETURNING 1) "
+    "last_updated, deleted, method, content, content_sha256) VALUES ($1::bigint, $2, $3, "
+    "$4::int, $5::timestamptz, $6::boolean, $7, $8, decode(nullif($10, ''), 'hex')) "
+    "RETURNING 1) "
     "INSERT INTO resource (patient_key, res_type, res_id, version_id, last_updated, deleted, "
-    "security, content) SELECT $1::bigint, $2, $3, $4::int, $5::timestamptz, $6::boolean, "
-    "$9::text[], $8 FROM h "
+    "security, content, content_sha256) SELECT $1::bigint, $2, $3, $4::int, $5::timestamptz, "
+    "$6::boolean, $9::text[], $8, decode(nullif($10, ''), 'hex') FROM h "
     "ON CONFLICT (res_type, res_id) DO UPDATE SET patient_key = excluded.patient_key, "
     "version_id = excluded.version_id, last_updated = excluded.last_updated, "
-    "deleted = excluded.deleted, security = excluded.security, content = excluded.content "
+    "deleted = excluded.deleted, security = excluded.security, content = excluded.content, "
+    "content_sha256 = excluded.content_sha256 "
     "WHERE resource.version_id = excluded.version_id - 1"};
 
 const Statement kFindPatient{"patient_by_resource",
@@ -47,7 +62,9 @@ const Statement kCreatePatient{
     "INSERT INTO patient (resource_id, ins, ins_system) VALUES ($1, nullif($2, ''), "
     "nullif($3, '')) RETURNING patient_key"};
 
-StoredResource FromRow(const PgResult& r, int row, const std::string& type, const std::string& id) {
+// `data_col`: the base64 of the bytes, then their hash (CARNET_CONTENT_COLUMNS).
+Result<StoredResource> FromRow(const PgResult& r, int row, const std::string& type,
+                               const std::string& id, int data_col) {
   StoredResource s;
   if (!r.IsNull(row, 0)) s.patient_key = r.GetInt(row, 0);
   s.type = type;
@@ -56,7 +73,45 @@ StoredResource FromRow(const PgResult& r, int row, const std::string& type, cons
   s.last_updated = r.GetString(row, 2);
   s.deleted = r.GetBool(row, 3);
   s.content = r.GetString(row, 4);
+  if (!r.IsNull(row, data_col + 1)) {
+    s.content_sha256 = r.GetString(row, data_col + 1);
+    if (r.IsNull(row, data_col))
+      return Internal(type + "/" + id + ": its content (SHA-256 " + s.content_sha256 +
+                      ") is missing from document_content");
+    // The stored JSON is an object without `data`: the bytes go back in before its end.
+    size_t end = s.content.rfind('}');
+    if (end == std::string::npos) return Internal(type + "/" + id + " is unreadable");
+    bool empty = s.content.find_first_not_of(" \t\r\n{", 0) == end;
+    std::string_view data = r.Get(row, data_col);
+    std::string joined;
+    joined.reserve(s.content.size() + data.size() + 12);
+    joined.append(s.content, 0, end);
+    joined.append(empty ? "\"data\":\"" : ",\"data\":\"");
+    joined.append(data);
+    joined.append("\"}");
+    s.content = std::move(joined);
+  }
   return s;
+}
+
+// A record's Binary with inline bytes: the bytes go to document_content, `s.content` loses
+// its `data` and gains their hash. Anything else is left as it is.
+Status MoveBytesOut(Transaction& tx, StoredResource& s) {
+  if (s.type != "Binary" || s.deleted || !s.patient_key ||
+      s.content.find("\"data\"") == std::string::npos)
+    return Status::Ok();
+  auto json = ParseJson(s.content);
+  if (!json.ok()) return Internal("Binary/" + s.id + " is not JSON");
+  const JsonValue* data = json->Find("data");
+  if (!data || !data->is_string()) return Status::Ok();
+  auto bytes = Base64Decode(data->text());
+  if (!bytes) return Invalid("Binary.data is not base64", "Binary.data");
+  auto sha = PutDocumentContent(tx, *s.patient_key, *bytes, json->GetString("contentType"));
+  if (!sha.ok()) return sha.status();
+  json->Remove("data");
+  s.content = WriteJson(*json);
+  s.content_sha256 = *sha;
+  return Status::Ok();
 }
 
 // Runs a single read statement on a pooled connection, retrying once on a connection that
@@ -79,7 +134,7 @@ Result<StoredResource> ResourceReader::Read(const std::string& type, const std::
   auto r = ReadOnce(pool_, kRead, {SqlParam::Text(type), SqlParam::Text(id)});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return NotFound(type + "/" + id + " is not known");
-  return FromRow(*r, 0, type, id);
+  return FromRow(*r, 0, type, id, 6);
 }
 
 Result<StoredResource> ResourceReader::ReadVersion(const std::string& type, const std::string& id,
@@ -90,8 +145,8 @@ Result<StoredResource> ResourceReader::ReadVersion(const std::string& type, cons
   if (!r.ok()) return r.status();
   if (r->rows() == 0)
     return NotFound(type + "/" + id + " has no version " + std::to_string(version));
-  StoredResource s = FromRow(*r, 0, type, id);
-  s.method = r->GetString(0, 5);
+  auto s = FromRow(*r, 0, type, id, 6);
+  if (s.ok()) s->method = r->GetString(0, 5);
   return s;
 }
 
@@ -100,17 +155,27 @@ Result<std::optional<StoredResource>> ReadCurrent(Transaction& tx, const std::st
   auto r = tx.Run(lock ? kReadLocked : kRead, {SqlParam::Text(type), SqlParam::Text(id)});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return std::optional<StoredResource>();
-  return std::optional<StoredResource>(FromRow(*r, 0, type, id));
+  auto s = FromRow(*r, 0, type, id, 6);
+  if (!s.ok()) return s.status();
+  return std::optional<StoredResource>(std::move(*s));
 }
 
-Status WriteVersion(Transaction& tx, const StoredResource& s) {
+Status WriteVersion(Transaction& tx, const StoredResource& written) {
+  StoredResource moved;
+  const StoredResource* stored = &written;
+  if (written.type == "Binary") {
+    moved = written;
+    CARNET_RETURN_IF_ERROR(MoveBytesOut(tx, moved));
+    stored = &moved;
+  }
+  const StoredResource& s = *stored;
   auto r = tx.Run(
       kWrite,
       {s.patient_key ? SqlParam::Text(std::to_string(*s.patient_key)) : SqlParam::Null(),
        SqlParam::Text(s.type), SqlParam::Text(s.id), SqlParam::Text(std::to_string(s.version)),
        SqlParam::Text(s.last_updated), SqlParam::Text(s.deleted ? "true" : "false"),
        SqlParam::Text(s.method), s.deleted ? SqlParam::Null() : SqlParam::Text(s.content),
-       SqlParam::Text(TextArrayLiteral(s.security))});
+       SqlParam::Text(TextArrayLiteral(s.security)), SqlParam::Text(s.content_sha256)});
   if (!r.ok()) {
     if (r.status().code() == ErrorCode::kDuplicate)
       return Conflict(s.type + "/" + s.id + " was changed concurrently (version " +
@@ -210,9 +275,10 @@ Result<std::optional<StoredResource>> ReadVersion(Transaction& tx, const std::st
                                  SqlParam::Text(std::to_string(version))});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return std::optional<StoredResource>();
-  StoredResource s = FromRow(*r, 0, type, id);
-  s.method = r->GetString(0, 5);
-  return std::optional<StoredResource>(std::move(s));
+  auto s = FromRow(*r, 0, type, id, 6);
+  if (!s.ok()) return s.status();
+  s->method = r->GetString(0, 5);
+  return std::optional<StoredResource>(std::move(*s));
 }
 
 Result<std::vector<StoredResource>> ReadHistory(Transaction& tx, const HistoryQuery& q) {
@@ -220,16 +286,18 @@ Result<std::vector<StoredResource>> ReadHistory(Transaction& tx, const HistoryQu
   // statement serves instance, type and system history.
   static const Statement kHistory{
       "resource_history_page",
-      "SELECT patient_key, version_id, " CARNET_INSTANT("last_updated") ", deleted, "
-      "coalesce(content, ''), method, res_type, res_id FROM resource_history "
-      "WHERE ($1 = '' OR res_type = $1) AND ($2 = '' OR res_id = $2) "
-      "AND ($3 = '' OR last_updated >= $3::timestamptz) "
-      "AND ($4 = '' OR last_updated <= $4::timestamptz) "
-      "AND (NOT $5::boolean OR (last_updated, res_type, res_id, version_id) < "
+      "SELECT r.patient_key, r.version_id, " CARNET_INSTANT("r.last_updated") ", r.deleted, "
+      "coalesce(r.content, ''), r.method, r.res_type, r.res_id, " CARNET_CONTENT_COLUMNS
+      " FROM resource_history r" CARNET_CONTENT_JOIN
+      "WHERE ($1 = '' OR r.res_type = $1) AND ($2 = '' OR r.res_id = $2) "
+      "AND ($3 = '' OR r.last_updated >= $3::timestamptz) "
+      "AND ($4 = '' OR r.last_updated <= $4::timestamptz) "
+      "AND (NOT $5::boolean OR (r.last_updated, r.res_type, r.res_id, r.version_id) < "
       "($6::timestamptz, $7, $8, $9::int)) "
-      "AND (NOT $11::boolean OR patient_key = ANY($12::bigint[]) "
-      "OR ($13::boolean AND patient_key IS NULL)) "
-      "ORDER BY last_updated DESC, res_type DESC, res_id DESC, version_id DESC LIMIT $10::int"};
+      "AND (NOT $11::boolean OR r.patient_key = ANY($12::bigint[]) "
+      "OR ($13::boolean AND r.patient_key IS NULL)) "
+      "ORDER BY r.last_updated DESC, r.res_type DESC, r.res_id DESC, r.version_id DESC "
+      "LIMIT $10::int"};
   std::string keys = "{";
   if (q.patient_keys)
     for (size_t i = 0; i < q.patient_keys->size(); ++i)
@@ -247,9 +315,10 @@ Result<std::vector<StoredResource>> ReadHistory(Transaction& tx, const HistoryQu
   if (!r.ok()) return r.status();
   std::vector<StoredResource> out;
   for (int i = 0; i < r->rows(); ++i) {
-    StoredResource s = FromRow(*r, i, r->GetString(i, 6), r->GetString(i, 7));
-    s.method = r->GetString(i, 5);
-    out.push_back(std::move(s));
+    auto s = FromRow(*r, i, r->GetString(i, 6), r->GetString(i, 7), 8);
+    if (!s.ok()) return s.status();
+    s->method = r->GetString(i, 5);
+    out.push_back(std::move(*s));
   }
   return out;
 }

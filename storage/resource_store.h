@@ -23,6 +23,10 @@ struct StoredResource {
   std::string content;                // resource JSON text (empty when deleted)
   std::string method;                 // history only: POST PUT PATCH DELETE
   std::vector<std::string> security;  // security label codes, for policy filters
+  // A record's Binary: the SHA-256 (hex) of its bytes in document_content, which reads put
+  // back into `content` as `data`; empty for every other resource, and for Binaries stored
+  // before bytes moved out (their `data` is still inline).
+  std::string content_sha256;
 };
 
 // Reads outside a transaction: one round trip each.
@@ -44,9 +48,10 @@ Result<std::optional<StoredResource>> ReadCurrent(Transaction& tx, const std::st
                                                   const std::string& id, bool lock);
 
 // Writes `r` as the new current version and appends it to the history (deleted versions
-// too). `r.version` must be the previous version + 1 (1 for a new resource); a concurrent
-// writer that got there first makes this fail with kConflict (unique violation on the
-// history key), never silently overwrite.
+// too). A record's Binary leaves its `data` in document_content, once per record and hash, in
+// the same transaction: the versioned JSON keeps the metadata and the hash only. `r.version` must
+// be the previous version + 1 (1 for a new resource); a concurrent writer that got there first
+// makes this fail with kConflict (unique violation on the history key), never silently overwrite.
 Status WriteVersion(Transaction& tx, const StoredResource& r);
 
 // Patient records.

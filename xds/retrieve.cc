@@ -65,7 +65,15 @@ HttpResponse Retrieve(const XdsContext& xds, Session& session, const SoapRequest
       CARNET_RETURN_IF_ERROR(session.Audit(tx, audit, *decision, (*entry)->patient_key));
       auto binary = ParseJson(*(*row)->binary_content);
       if (!binary.ok()) return binary.status();
-      auto bytes = carnet::Base64Decode(binary->GetString("data"));
+      // The bytes straight from document_content; inline base64 in a Binary stored before
+      // they moved out.
+      std::optional<std::string> bytes;
+      if ((*row)->bytes_elsewhere) {
+        if (!(*row)->bytes) return Internal("stored document's bytes are missing");
+        bytes = std::move((*row)->bytes);
+      } else {
+        bytes = carnet::Base64Decode(binary->GetString("data"));
+      }
       if (!bytes) return Internal("stored document is not base64");
       RetrievedDocument d;
       d.repository_unique_id = r.repository_unique_id;
