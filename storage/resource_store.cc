@@ -73,7 +73,7 @@ Result<StoredResource> FromRow(const PgResult& r, int row, const std::string& ty
   s.last_updated = r.GetString(row, 2);
   s.deleted = r.GetBool(row, 3);
   s.content = r.GetString(row, 4);
-  if (!r.IsNull(row, data_col + 1)) {
+  if (!s.deleted && !r.IsNull(row, data_col + 1)) {
     s.content_sha256 = r.GetString(row, data_col + 1);
     if (r.IsNull(row, data_col))
       return Internal(type + "/" + id + ": its content (SHA-256 " + s.content_sha256 +
@@ -164,7 +164,10 @@ Status WriteVersion(Transaction& tx, const StoredResource& written) {
   StoredResource moved;
   const StoredResource* stored = &written;
   if (written.type == "Binary") {
+    // The hash is the content's own, never one carried over from a read of an earlier
+    // version (a deletion built from the current row has no content at all).
     moved = written;
+    moved.content_sha256.clear();
     CARNET_RETURN_IF_ERROR(MoveBytesOut(tx, moved));
     stored = &moved;
   }
