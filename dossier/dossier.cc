@@ -19,6 +19,7 @@
 #include "profiles/messaging.h"
 #include "profiles/shared_content.h"
 #include "storage/advisory_lock.h"
+#include "storage/document_content.h"
 #include "storage/profile_choice_store.h"
 
 namespace carnet::dossier {
@@ -314,7 +315,22 @@ static Result<WriteResult> Persist(storage::Transaction& tx, std::optional<long 
   out.stored.last_updated = now;
   out.stored.method = method;
   out.stored.security = SecurityCodes(stamped);
-  out.stored.content = WriteJson(stamped);
+  if (JsonValue* data = stamped.Find("data");
+      type == "Binary" && key && data && data->is_string()) {
+    // A record's document bytes: once in document_content, named by hash in the versioned
+    // JSON (storage::WriteVersion would find them too, at the cost of parsing that JSON again).
+    auto bytes = Base64Decode(data->text());
+    if (!bytes) return Invalid("Binary.data is not base64", "Binary.data");
+    auto sha = storage::PutDocumentContent(tx, *key, *bytes, stamped.GetString("contentType"));
+    if (!sha.ok()) return sha.status();
+    std::string base64 = data->text();
+    stamped.Remove("data");
+    out.stored.content = WriteJson(stamped);
+    out.stored.content_sha256 = *sha;
+    stamped.Set("data", JsonValue::String(std::move(base64)));
+  } else {
+    out.stored.content = WriteJson(stamped);
+  }
   CARNET_RETURN_IF_ERROR(Store(tx, out.stored, &stamped));
   out.resource = std::move(stamped);
   return out;

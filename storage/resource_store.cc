@@ -163,9 +163,11 @@ Result<std::optional<StoredResource>> ReadCurrent(Transaction& tx, const std::st
 Status WriteVersion(Transaction& tx, const StoredResource& written) {
   StoredResource moved;
   const StoredResource* stored = &written;
-  if (written.type == "Binary") {
-    // The hash is the content's own, never one carried over from a read of an earlier
-    // version (a deletion built from the current row has no content at all).
+  // A Binary with inline bytes has them moved out here (the hash is then the content's own,
+  // never one carried over from a read of an earlier version); a deletion names no bytes.
+  // Without inline bytes, the caller stored them already and named them (dossier::Persist).
+  if (written.type == "Binary" &&
+      (written.deleted || written.content.find("\"data\"") != std::string::npos)) {
     moved = written;
     moved.content_sha256.clear();
     CARNET_RETURN_IF_ERROR(MoveBytesOut(tx, moved));

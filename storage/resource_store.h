@@ -49,9 +49,11 @@ Result<std::optional<StoredResource>> ReadCurrent(Transaction& tx, const std::st
 
 // Writes `r` as the new current version and appends it to the history (deleted versions
 // too). A record's Binary leaves its `data` in document_content, once per record and hash, in
-// the same transaction: the versioned JSON keeps the metadata and the hash only. `r.version` must
-// be the previous version + 1 (1 for a new resource); a concurrent writer that got there first
-// makes this fail with kConflict (unique violation on the history key), never silently overwrite.
+// the same transaction: the versioned JSON keeps the metadata and the hash only. A caller that
+// stored them already (PutDocumentContent) passes the JSON without `data` and their hash.
+// `r.version` must be the previous version + 1 (1 for a new resource); a concurrent writer that got
+// there first makes this fail with kConflict (unique violation on the history key), never silently
+// overwrite.
 Status WriteVersion(Transaction& tx, const StoredResource& r);
 
 // Patient records.
