@@ -150,6 +150,10 @@ TEST_F(RecordLifeTest, ClosedRecordIsAnArchiveThenPurged) {
   auto early = Gateway("purge");
   EXPECT_EQ(early.exit_code, 0) << early.out;
   EXPECT_EQ(Count("SELECT count(*) FROM resource WHERE patient_key = " + key), 4);
+  // The Binary's bytes, once, outside its JSON (issue 20).
+  EXPECT_EQ(Count("SELECT count(*) FROM document_content WHERE patient_key = " + key +
+                  " AND data = 'ok'::bytea"),
+            1);
   // Ten years and a day later (the closure moved back in time)...
   ASSERT_TRUE(
       db_->Exec("UPDATE patient SET closed_at = now() - interval '3651 days' WHERE patient_key = " +
@@ -160,8 +164,9 @@ TEST_F(RecordLifeTest, ClosedRecordIsAnArchiveThenPurged) {
   auto purge = Gateway("purge");
   ASSERT_EQ(purge.exit_code, 0) << purge.out;
   EXPECT_NE(purge.out.find("purged record " + key), std::string::npos) << purge.out;
-  for (const char* table : {"resource", "resource_history", "idx_token", "idx_reference",
-                            "registry_object", "care_team_member", "patient_identifier", "patient"})
+  for (const char* table :
+       {"resource", "resource_history", "idx_token", "idx_reference", "registry_object",
+        "document_content", "care_team_member", "patient_identifier", "patient"})
     EXPECT_EQ(Count(std::string("SELECT count(*) FROM ") + table + " WHERE patient_key = " + key),
               0)
         << table;
