@@ -5,7 +5,8 @@
 // For every write of a dossier, what fhir::Interactions::Write does for a new resource:
 //   - the stored version: dossier::StampVersion (meta.source, versionId, lastUpdated),
 //     dossier::SecurityCodes, the content as WriteJson writes it -> resource, resource_history
-//     (method PUT, as a deposit source's PUT of a new id);
+//     (method PUT, as a deposit source's PUT of a new id); a Binary's bytes once per record
+//     and SHA-256 -> document_content, its JSON without `data` and their hash on its rows;
 //   - the record of a Patient: dossier::NationalIdentityOf -> patient, patient_identifier;
 //   - the search index: dossier::ExtractIndexRows over the parameters in force (official and
 //     custom, SearchParamRegistry) -> idx_string, idx_token, idx_reference, idx_date,
