@@ -134,8 +134,9 @@ TEST(BackupRestoreTest, RestoredStoreServesEverythingWithItsAuditIntact) {
 
   const Snapshot before = Take(a.conninfo());
   ASSERT_GE(before.resources.size(), 4u);  // Patient, Observation, DocumentReference, extracted
-  // The deposit's bytes are in the store (a Binary resource, or document_content rows whose
-  // stored hash is checked below); the copy must retrieve them byte for byte (ITI-43 below).
+  // The deposit's bytes are in the store (document_content rows, issue 20, whose stored hash
+  // is checked below); the copy must retrieve them byte for byte (ITI-43 below).
+  ASSERT_FALSE(before.documents.empty());
   ASSERT_GE(before.audit_events, 3);
 
   // Backup, then the source machine goes away.
