@@ -54,7 +54,14 @@ Result<std::vector<std::string>> ResolveTypes(const SearchRequest& request) {
 
 }  // namespace
 
-Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
+Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request_in) {
+  SearchRequest request_copy;
+  const SearchRequest* req = &request_in;
+  if (request_in.resolve_scope) {
+    request_copy = request_in;
+    req = &request_copy;
+  }
+  const SearchRequest& request = *req;
   auto types = ResolveTypes(request);
   if (!types.ok()) return types.status();
   ParseOptions options;
@@ -78,6 +85,11 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
     rows.clear();
     included.clear();
     total.reset();
+    if (request_in.resolve_scope) {
+      auto scope = request_in.resolve_scope(tx);
+      if (!scope.ok()) return scope.status();
+      request_copy.scope = std::move(scope).value();
+    }
     auto params = dossier::CurrentSearchParams(tx);
     if (!params.ok()) return params.status();
     auto parsed = ParseSearch(**params, request.params, options);
@@ -207,6 +219,31 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request) {
   }
   if (!entries.items().empty()) bundle.Set("entry", std::move(entries));
   return bundle;
+}
+
+Result<storage::RenderedQuery> RenderSearch(storage::Transaction& tx,
+                                            const SearchRequest& request) {
+  auto types = ResolveTypes(request);
+  if (!types.ok()) return types.status();
+  ParseOptions options;
+  options.types = *types;
+  options.strict = request.strict;
+  options.default_count = request.default_count;
+  options.max_count = request.max_count;
+  options.limits = request.limits;
+  auto params = dossier::CurrentSearchParams(tx);
+  if (!params.ok()) return params.status();
+  auto parsed = ParseSearch(**params, request.params, options);
+  if (!parsed.ok()) return parsed.status();
+  PlanInput in;
+  in.search = &*parsed;
+  in.scope = &request.scope;
+  in.base_url = request.base_url;
+  in.compartment_patient = request.compartment_patient;
+  in.with_rows = parsed->summary != "count" && parsed->count > 0;
+  in.with_total = parsed->total == "accurate" || parsed->total == "estimate" || !in.with_rows;
+  in.limit = parsed->count + 1;
+  return storage::RenderIndexQuery(PlanSearch(in));
 }
 
 Result<std::vector<std::string>> FindMatchingIds(storage::Transaction& tx, const std::string& type,

@@ -5,6 +5,7 @@
 // no per-parameter code.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "base/status.h"
 #include "fhir/search_query.h"
 #include "storage/access_filter.h"
+#include "storage/index_query.h"
 #include "storage/pool.h"
 #include "storage/resource_store.h"
 #include "storage/transaction.h"
@@ -32,11 +34,20 @@ struct SearchRequest {
   // _has, counts); the default shows no record's content (AccessFilter::Everything() for
   // carnet's own searches).
   storage::AccessFilter scope;
+  // When set, computes `scope` at the start of the search's own transaction (the policy's
+  // decision and the statements it filters then read one snapshot, and a search costs one
+  // transaction, not two: a BEGIN and a COMMIT round trip fewer). Must not write.
+  std::function<Result<storage::AccessFilter>(storage::Transaction&)> resolve_scope;
 };
 
 // Runs a search and returns the searchset Bundle. kBadRequest for malformed parameters (and,
 // when strict, unknown ones), naming the parameter.
 Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request);
+
+// The page statement RunSearch would run for `request` (first page, no cursor), rendered
+// and not run: its SQL and parameters, for EXPLAIN (tests/unit/plan_stability_test.cc)
+// and for looking at a search's plan by hand. `request.scope` is used as is.
+Result<storage::RenderedQuery> RenderSearch(storage::Transaction& tx, const SearchRequest& request);
 
 // Logical ids of the current resources of `type` matching `query` (a query string, as in
 // If-None-Exist or a conditional URL), at most `limit`. For conditional create, update and

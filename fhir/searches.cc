@@ -191,10 +191,13 @@ EntryResult Search(const FhirContext& ctx, Session& session, const HttpRequest& 
   s.strict = prefer && prefer->find("handling=strict") != std::string::npos;
   for (const auto& kv : query)
     if (kv.first != "_format" && kv.first != "_pretty") s.params.push_back(kv);
+  // The policy's filter is decided inside the search's transaction (one transaction, one
+  // snapshot for the decision and the statements it filters). The audit event of an 'E'
+  // search is appended in a transaction of its own: under the search's repeatable-read
+  // snapshot the chain head it updates would fail with serialization conflicts whenever two
+  // searches of one record overlap, and the whole search would run again.
   profiles::AccessFilter filter;
-  storage::TxOptions ro;
-  ro.read_only = true;
-  Status st = storage::RunInTransaction(ctx.pool, ro, [&](Transaction& tx) -> Status {
+  s.resolve_scope = [&](Transaction& tx) -> Result<storage::AccessFilter> {
     auto named = NamedRecords(tx, type, query, compartment);
     if (!named.ok()) return named.status();
     // A professional searches one patient's record at a time (named in the request);
@@ -202,10 +205,8 @@ EntryResult Search(const FhirContext& ctx, Session& session, const HttpRequest& 
     auto f = session.SearchFilter(tx, *named);
     if (!f.ok()) return f.status();
     filter = std::move(f).value();
-    return Status::Ok();
-  });
-  if (!st.ok()) return FromError(st);
-  s.scope = filter;
+    return storage::AccessFilter(filter);
+  };
   auto bundle = RunSearch(ctx.pool, s);
   if (!bundle.ok()) return FromError(bundle.status());
   Status audited = AuditSearch(ctx.pool, session, filter,

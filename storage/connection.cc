@@ -220,6 +220,73 @@ Result<PgResult> Connection::RunDynamic(const std::string& sql, const SqlParams&
                "query");
 }
 
+namespace {
+// FNV-1a, 64 bits: a stable name for a SQL text (std::hash may differ between builds, and a
+// name read in pg_prepared_statements should say the same thing on every gateway).
+std::string ShapeName(const std::string& key) {
+  unsigned long long h = 1469598103934665603ULL;
+  for (unsigned char c : key) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  static const char* hex = "0123456789abcdef";
+  std::string name = "shape_";
+  for (int i = 60; i >= 0; i -= 4) name += hex[(h >> i) & 0xf];
+  return name;
+}
+}  // namespace
+
+Result<PgResult> Connection::RunShaped(const std::string& sql, const SqlParams& params,
+                                       bool all_text) {
+  std::string key = (all_text ? "T:" : "I:") + sql;
+  std::vector<Oid> types;
+  if (all_text) {
+    types.assign(params.size(), 25);  // text
+    for (size_t i = 0; i < params.size(); ++i)
+      if (params[i].binary) types[i] = 17;  // bytea
+  }
+  std::string name;
+  auto found = shaped_by_key_.find(key);
+  if (found != shaped_by_key_.end()) {
+    shaped_.splice(shaped_.begin(), shaped_, found->second);  // most recently used
+    name = found->second->name;
+  } else {
+    name = ShapeName(key);
+    // Two texts of one hash (never seen, but possible): the second runs unprepared.
+    if (shaped_names_.count(name))
+      return all_text ? RunDynamicText(sql, params) : RunDynamic(sql, params);
+    if (shaped_.size() >= kShapeCacheSize) {
+      Shaped& old = shaped_.back();
+      auto gone = Exec("DEALLOCATE " + old.name);
+      if (!gone.ok()) return gone.status();
+      shaped_names_.erase(old.name);
+      shaped_by_key_.erase(old.key);
+      shaped_.pop_back();
+    }
+    auto prep = Check(PQprepare(conn_, name.c_str(), sql.c_str(), static_cast<int>(types.size()),
+                                types.empty() ? nullptr : types.data()),
+                      "query");
+    if (!prep.ok()) return prep.status();
+    ++shaped_prepares_;
+    shaped_.push_front({key, name});
+    shaped_by_key_[key] = shaped_.begin();
+    shaped_names_.insert(name);
+  }
+  ++shaped_runs_;
+  ParamArrays a(params);
+  begin_failed_ = false;
+  // The shape was prepared above (a PREPARE is not part of the transaction); its execution
+  // goes with the pending BEGIN, as any other first statement does.
+  if (pending_begin_)
+    return PipelinedWithBegin("query", nullptr, [&] {
+      return PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(params.size()),
+                                 a.values.data(), a.lengths.data(), a.formats.data(), 0);
+    });
+  return Check(PQexecPrepared(conn_, name.c_str(), static_cast<int>(params.size()), a.values.data(),
+                              a.lengths.data(), a.formats.data(), 0),
+               "query");
+}
+
 Result<PgResult> Connection::RunDynamicText(const std::string& sql, const SqlParams& params) {
   ParamArrays a(params);
   std::vector<Oid> types(params.size(), 25);  // text

@@ -7,10 +7,12 @@
 #include <libpq-fe.h>
 
 #include <functional>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -94,6 +96,19 @@ class Connection {
   // some parameters may go unreferenced (PostgreSQL cannot infer their type) and every
   // non-text use carries an explicit cast.
   Result<PgResult> RunDynamicText(const std::string& sql, const SqlParams& params);
+  // Dynamic SQL run as a prepared statement: one SQL text (a search or registry query of
+  // one shape: the same parameters, modifiers, sort and includes, whatever their values) is
+  // prepared once on this connection under a name derived from a hash of the text, then
+  // executed by name with the values, so PostgreSQL parses and analyses it once per
+  // connection (and, under plan_cache_mode auto, may reuse a generic plan). The statements
+  // are kept in a least-recently-used cache of kShapeCacheSize per connection; the one
+  // evicted is deallocated. `all_text` declares every parameter text, as RunDynamicText.
+  Result<PgResult> RunShaped(const std::string& sql, const SqlParams& params,
+                             bool all_text = false);
+  static constexpr size_t kShapeCacheSize = 256;
+  // Statements RunShaped prepared and executed by name on this connection (tests, bench).
+  long long shaped_prepares() const { return shaped_prepares_; }
+  long long shaped_runs() const { return shaped_runs_; }
 
   // True once the connection was lost; the pool then closes and replaces it.
   bool broken() const;
@@ -115,6 +130,15 @@ class Connection {
 
   PGconn* conn_;
   std::unordered_set<std::string> prepared_;
+  // RunShaped's cache: the key is the SQL text (with a mark for all-text parameters), most
+  // recently used first; the map points into the list.
+  struct Shaped {
+    std::string key, name;
+  };
+  std::list<Shaped> shaped_;
+  std::unordered_map<std::string, std::list<Shaped>::iterator> shaped_by_key_;
+  std::unordered_set<std::string> shaped_names_;
+  long long shaped_prepares_ = 0, shaped_runs_ = 0;
   std::string last_sqlstate_;
   bool lost_ = false;
   std::optional<std::string> pending_begin_;

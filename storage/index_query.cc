@@ -446,7 +446,7 @@ RenderedQuery RenderMatchingIds(const std::string& type,
 
 Result<IndexPage> RunIndexQuery(Transaction& tx, const IndexQuery& q) {
   RenderedQuery rq = RenderIndexQuery(q);
-  auto result = tx.RunDynamic(rq.sql, rq.params);
+  auto result = tx.RunShaped(rq.sql, rq.params);
   if (!result.ok()) return result.status();
   IndexPage page;
   int total_col = q.with_rows ? 3 + rq.key_count : 0;
@@ -462,7 +462,7 @@ Result<IndexPage> RunIndexQuery(Transaction& tx, const IndexQuery& q) {
 
 Result<std::vector<IndexRow>> RunIncludeQuery(Transaction& tx, const IncludeQuery& q) {
   RenderedQuery rq = RenderIncludeQuery(q);
-  auto result = tx.RunDynamic(rq.sql, rq.params);
+  auto result = tx.RunShaped(rq.sql, rq.params);
   if (!result.ok()) return result.status();
   std::vector<IndexRow> rows;
   for (int i = 0; i < result->rows(); ++i)
@@ -474,7 +474,7 @@ Result<std::vector<std::string>> FindMatchingIds(Transaction& tx, const std::str
                                                  const std::vector<ResourceCondition>& conditions,
                                                  const AccessFilter& access, int limit) {
   RenderedQuery rq = RenderMatchingIds(type, conditions, access, limit);
-  auto r = tx.RunDynamic(rq.sql, rq.params);
+  auto r = tx.RunShaped(rq.sql, rq.params);
   if (!r.ok()) return r.status();
   std::vector<std::string> ids;
   for (int i = 0; i < r->rows(); ++i) ids.push_back(r->GetString(i, 0));

@@ -302,7 +302,7 @@ Result<std::vector<long long>> RegistryQueryPlan::Records(Transaction& tx) const
   }
   std::vector<long long> out;
   if (sql.empty()) return out;
-  auto rows = tx.RunDynamicText(sql, b_.params());
+  auto rows = tx.RunShaped(sql, b_.params(), true);
   if (!rows.ok()) return rows.status();
   for (int i = 0; i < rows->rows(); ++i)
     if (!rows->IsNull(i, 0)) out.push_back(rows->GetInt(i, 0));
@@ -322,9 +322,8 @@ std::string Shown(const std::map<long long, AccessFilter>& filters, const std::s
 
 }  // namespace
 
-Result<std::vector<RegistryObjectRow>> RegistryQueryPlan::Objects(
-    Transaction& tx, RegistryObjectType type,
-    const std::map<long long, AccessFilter>& filters) const {
+RegistryQueryPlan::Rendered RegistryQueryPlan::RenderObjects(
+    RegistryObjectType type, const std::map<long long, AccessFilter>& filters) const {
   SqlBuilder b = b_;  // the query's parameters, then the filters'
   std::string sql = std::string(
                         "SELECT r.content, r.patient_key, o.patient_id FROM registry_object o JOIN "
@@ -333,7 +332,14 @@ Result<std::vector<RegistryObjectRow>> RegistryQueryPlan::Objects(
                     ColumnsOf(type).name + "' AND " + Predicate(type) + " AND " +
                     Shown(filters, "r", b) + " ORDER BY " + ColumnsOf(type).order +
                     " NULLS LAST, o.entry_uuid LIMIT " + limit_;
-  auto rows = tx.RunDynamicText(sql, b.params());
+  return {std::move(sql), std::move(b.params())};
+}
+
+Result<std::vector<RegistryObjectRow>> RegistryQueryPlan::Objects(
+    Transaction& tx, RegistryObjectType type,
+    const std::map<long long, AccessFilter>& filters) const {
+  Rendered q = RenderObjects(type, filters);
+  auto rows = tx.RunShaped(q.sql, q.params, true);
   if (!rows.ok()) return rows.status();
   std::vector<RegistryObjectRow> out;
   for (int i = 0; i < rows->rows(); ++i) {
@@ -346,8 +352,8 @@ Result<std::vector<RegistryObjectRow>> RegistryQueryPlan::Objects(
   return out;
 }
 
-Result<std::vector<RegistryAssociationRow>> RegistryQueryPlan::Associations(
-    Transaction& tx, const std::map<long long, AccessFilter>& filters) const {
+RegistryQueryPlan::Rendered RegistryQueryPlan::RenderAssociations(
+    const std::map<long long, AccessFilter>& filters) const {
   SqlBuilder b = b_;
   std::string sql =
       "SELECT a.entry_uuid::text, a.association_type, a.source_uuid::text, "
@@ -359,7 +365,13 @@ Result<std::vector<RegistryAssociationRow>> RegistryQueryPlan::Associations(
       "e.entry_uuid IN (a.source_uuid, a.target_uuid, m.source_uuid, m.target_uuid) "
       "AND NOT coalesce(" +
       Shown(filters, "er", b) + ", false)) ORDER BY a.created_at, a.entry_uuid LIMIT " + limit_;
-  auto rows = tx.RunDynamicText(sql, b.params());
+  return {std::move(sql), std::move(b.params())};
+}
+
+Result<std::vector<RegistryAssociationRow>> RegistryQueryPlan::Associations(
+    Transaction& tx, const std::map<long long, AccessFilter>& filters) const {
+  Rendered q = RenderAssociations(filters);
+  auto rows = tx.RunShaped(q.sql, q.params, true);
   if (!rows.ok()) return rows.status();
   std::vector<RegistryAssociationRow> out;
   for (int i = 0; i < rows->rows(); ++i) {

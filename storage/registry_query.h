@@ -116,6 +116,16 @@ class RegistryQueryPlan {
   Result<std::vector<RegistryAssociationRow>> Associations(
       Transaction& tx, const std::map<long long, AccessFilter>& filters) const;
 
+  // The statements Objects and Associations run, rendered and not run (EXPLAIN in
+  // tests/unit/plan_stability_test.cc).
+  struct Rendered {
+    std::string sql;
+    SqlParams params;
+  };
+  Rendered RenderObjects(RegistryObjectType type,
+                         const std::map<long long, AccessFilter>& filters) const;
+  Rendered RenderAssociations(const std::map<long long, AccessFilter>& filters) const;
+
  private:
   std::string Predicate(RegistryObjectType type) const;
 

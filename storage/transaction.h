@@ -34,6 +34,10 @@ class Transaction {
   Result<PgResult> RunDynamicText(const std::string& sql, const SqlParams& params) {
     return conn_.RunDynamicText(sql, params);
   }
+  Result<PgResult> RunShaped(const std::string& sql, const SqlParams& params,
+                             bool all_text = false) {
+    return conn_.RunShaped(sql, params, all_text);
+  }
   Result<PgResult> Exec(std::string_view sql) { return conn_.Exec(sql); }
   Connection& connection() { return conn_; }
 
