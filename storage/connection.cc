@@ -100,33 +100,35 @@ Result<PgResult> Connection::Check(PGresult* raw, std::string_view what) {
 
 Result<PgResult> Connection::Exec(std::string_view sql) {
   begin_failed_ = false;
-  if (pending_begin_) {
+  if (!pending_begin_.empty()) {
+    std::vector<std::string> begin = std::move(pending_begin_);
+    pending_begin_.clear();
     // Nothing ran in the transaction: there is nothing to commit or roll back.
     if (sql == "COMMIT" || sql == "ROLLBACK") {
-      pending_begin_.reset();
       last_sqlstate_.clear();
       return PgResult();
     }
-    std::string begin = std::move(*pending_begin_);
-    pending_begin_.reset();
-    auto begun = Check(PQexec(conn_, begin.c_str()), "BEGIN");
-    if (!begun.ok()) {
-      begin_failed_ = true;
-      return begun.status();
+    for (const std::string& step : begin) {
+      auto begun = Check(PQexec(conn_, step.c_str()), "BEGIN");
+      if (!begun.ok()) {
+        begin_failed_ = true;
+        return begun.status();
+      }
     }
   }
   return Check(PQexec(conn_, std::string(sql).c_str()), "query");
 }
 
-void Connection::BeginWithNextStatement(std::string begin_sql) {
-  pending_begin_ = std::move(begin_sql);
+void Connection::BeginWithNextStatement(std::vector<std::string> begin_statements) {
+  pending_begin_ = std::move(begin_statements);
   begin_failed_ = false;
 }
 
 Result<PgResult> Connection::PipelinedWithBegin(std::string_view what, const Statement* prepare,
                                                 const std::function<int()>& send) {
-  std::string begin = std::move(*pending_begin_);
-  pending_begin_.reset();
+  std::vector<std::string> begin = std::move(pending_begin_);
+  pending_begin_.clear();
+  const size_t expected = begin.size() + (prepare ? 2 : 1);
   auto lost = [&](const char* step) -> Status {
     lost_ = true;
     begin_failed_ = true;
@@ -135,13 +137,16 @@ Result<PgResult> Connection::PipelinedWithBegin(std::string_view what, const Sta
     return Unavailable(std::string("database unavailable during ") + step + ": " + msg);
   };
   if (!PQenterPipelineMode(conn_)) return lost("BEGIN");
-  bool sent = PQsendQueryParams(conn_, begin.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) &&
+  bool sent = true;
+  for (const std::string& step : begin)
+    sent = sent && PQsendQueryParams(conn_, step.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
+  sent = sent &&
               (!prepare || PQsendPrepare(conn_, prepare->name, prepare->sql, 0, nullptr)) &&
               send() && PQpipelineSync(conn_);
   if (!sent) return lost("BEGIN");
   // One result (then a null) per command sent, then the sync's.
   std::vector<PGresult*> results;
-  for (int i = 0; i < (prepare ? 3 : 2); ++i) {
+  for (size_t i = 0; i < expected; ++i) {
     PGresult* r = PQgetResult(conn_);
     if (!r) break;
     results.push_back(r);
@@ -151,20 +156,22 @@ Result<PgResult> Connection::PipelinedWithBegin(std::string_view what, const Sta
   bool synced = sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
   if (sync) PQclear(sync);
   bool exited = PQexitPipelineMode(conn_);
-  if (!synced || !exited || results.size() != (prepare ? 3u : 2u)) {
+  if (!synced || !exited || results.size() != expected) {
     for (PGresult* r : results) PQclear(r);
     return lost("BEGIN");
   }
-  auto begun = Check(results[0], "BEGIN");
-  if (!begun.ok()) {
-    begin_failed_ = true;
-    for (size_t i = 1; i < results.size(); ++i) PQclear(results[i]);
-    return begun.status();
+  for (size_t i = 0; i < begin.size(); ++i) {
+    auto begun = Check(results[i], "BEGIN");
+    if (!begun.ok()) {
+      begin_failed_ = true;
+      for (size_t j = i + 1; j < results.size(); ++j) PQclear(results[j]);
+      return begun.status();
+    }
   }
   if (prepare) {
-    auto prepared = Check(results[1], prepare->name);
+    auto prepared = Check(results[begin.size()], prepare->name);
     if (!prepared.ok()) {
-      PQclear(results[2]);
+      PQclear(results.back());
       return prepared.status();
     }
     prepared_.insert(prepare->name);
@@ -189,7 +196,7 @@ struct ParamArrays {
 
 Result<PgResult> Connection::Run(const Statement& stmt, const SqlParams& params) {
   begin_failed_ = false;
-  if (pending_begin_) {
+  if (!pending_begin_.empty()) {
     ParamArrays a(params);
     return PipelinedWithBegin(stmt.name, prepared_.count(stmt.name) ? nullptr : &stmt, [&] {
       return PQsendQueryPrepared(conn_, stmt.name, static_cast<int>(params.size()), a.values.data(),
@@ -210,7 +217,7 @@ Result<PgResult> Connection::Run(const Statement& stmt, const SqlParams& params)
 Result<PgResult> Connection::RunDynamic(const std::string& sql, const SqlParams& params) {
   begin_failed_ = false;
   ParamArrays a(params);
-  if (pending_begin_)
+  if (!pending_begin_.empty())
     return PipelinedWithBegin("query", nullptr, [&] {
       return PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
                                a.values.data(), a.lengths.data(), a.formats.data(), 0);
@@ -277,7 +284,7 @@ Result<PgResult> Connection::RunShaped(const std::string& sql, const SqlParams& 
   begin_failed_ = false;
   // The shape was prepared above (a PREPARE is not part of the transaction); its execution
   // goes with the pending BEGIN, as any other first statement does.
-  if (pending_begin_)
+  if (!pending_begin_.empty())
     return PipelinedWithBegin("query", nullptr, [&] {
       return PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(params.size()),
                                  a.values.data(), a.lengths.data(), a.formats.data(), 0);
@@ -293,7 +300,7 @@ Result<PgResult> Connection::RunDynamicText(const std::string& sql, const SqlPar
   for (size_t i = 0; i < params.size(); ++i)
     if (params[i].binary) types[i] = 17;  // bytea
   begin_failed_ = false;
-  if (pending_begin_)
+  if (!pending_begin_.empty())
     return PipelinedWithBegin("query", nullptr, [&] {
       return PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(params.size()), types.data(),
                                a.values.data(), a.lengths.data(), a.formats.data(), 0);

@@ -78,15 +78,16 @@ class Connection {
   // Runs one or more SQL commands without parameters (DDL, BEGIN/COMMIT).
   Result<PgResult> Exec(std::string_view sql);
 
-  // Opens a transaction with `begin_sql` (BEGIN ...) sent together with the next statement
+  // Opens a transaction with `begin_statements` (BEGIN ..., then any SET LOCAL) sent together
+  // with the next statement
   // (libpq pipeline mode: one round trip for both, where a BEGIN of its own costs one more
   // per transaction). A COMMIT or ROLLBACK before any statement sends nothing: the
   // transaction never started. A failure of the BEGIN itself is reported by that statement,
   // with begin_failed() true: nothing happened, so retrying on a fresh connection is safe.
-  void BeginWithNextStatement(std::string begin_sql);
+  void BeginWithNextStatement(std::vector<std::string> begin_statements);
   bool begin_failed() const { return begin_failed_; }
   // Forgets a BEGIN not sent yet (the connection goes back to the pool).
-  void DiscardPendingBegin() { pending_begin_.reset(); }
+  void DiscardPendingBegin() { pending_begin_.clear(); }
   // Runs a named statement, preparing it on this connection the first time.
   Result<PgResult> Run(const Statement& stmt, const SqlParams& params = {});
   // Runs a statement with parameters without keeping it prepared (dynamic SQL made of
@@ -141,7 +142,7 @@ class Connection {
   long long shaped_prepares_ = 0, shaped_runs_ = 0;
   std::string last_sqlstate_;
   bool lost_ = false;
-  std::optional<std::string> pending_begin_;
+  std::vector<std::string> pending_begin_;  // BEGIN and its SET LOCALs, not yet sent
   bool begin_failed_ = false;
 };
 

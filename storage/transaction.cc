@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <random>
+#include <string>
 #include <thread>
 
 #include "base/metrics.h"
@@ -81,7 +82,9 @@ Status RunInTransactionAttempts(Pool& pool, const TxOptions& options,
     Connection& conn = **lease;
 
     // Sent with the body's first statement (one round trip less per transaction).
-    conn.BeginWithNextStatement(BeginSql(options));
+    std::vector<std::string> begin{BeginSql(options)};
+    if (options.custom_plans) begin.push_back("SET LOCAL plan_cache_mode = force_custom_plan");
+    conn.BeginWithNextStatement(std::move(begin));
 
     Transaction tx(conn);
     // A transaction run inside another one's body (on another connection) keeps its own count.
