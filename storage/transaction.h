@@ -16,14 +16,14 @@ enum class Isolation { kReadCommitted, kRepeatableRead, kSerializable };
 struct TxOptions {
   Isolation isolation = Isolation::kReadCommitted;
   bool read_only = false;
+  // Attempts in all, for serialization failures, deadlocks and connections found dead at
+  // BEGIN (where nothing has happened yet, so a retry is always safe).
+  int max_attempts = 5;
   // Plans made for the values of each execution (SET LOCAL plan_cache_mode =
   // force_custom_plan, sent with the BEGIN: no round trip of its own), for statements
   // prepared per shape (Connection::RunShaped) whose generic plan was measured worse than
   // their custom one; the shape stays prepared, so parsing and analysis are still saved.
   bool custom_plans = false;
-  // Attempts in all, for serialization failures, deadlocks and connections found dead at
-  // BEGIN (where nothing has happened yet, so a retry is always safe).
-  int max_attempts = 5;
 };
 
 // The body's view of the open transaction.

@@ -139,6 +139,14 @@ long long PatientKey(storage::Connection& conn, const std::string& id) {
   return r.ok() && r->rows() == 1 ? r->GetInt(0, 0) : -1;
 }
 
+// The statement and its values, for a failure's message.
+std::string Statement(const std::string& sql, const storage::SqlParams& params) {
+  std::string out = sql + "\nvalues:";
+  for (size_t i = 0; i < params.size(); ++i)
+    out += " $" + std::to_string(i + 1) + "=" + params[i].value.value_or("NULL");
+  return out;
+}
+
 std::string Seen(const PlanFacts& f) {
   std::string out;
   for (const auto& t : f.seq_scanned) out += " seq:" + t;
@@ -182,7 +190,8 @@ TEST_F(PlanStabilityTest, DocumentSearchByPatientTypeDateUsesIndexes) {
         std::string json;
         PlanFacts f = Explain(**conn, rq->sql, rq->params, false, generic, &json);
         SCOPED_TRACE(who + (generic ? ", generic plan, patient " : ", custom plan, patient ") +
-                     std::to_string(p) + ":" + Seen(f) + "\n" + json);
+                     std::to_string(p) + ":" + Seen(f) + "\n" + json + "\n" +
+                     Statement(rq->sql, rq->params));
         EXPECT_TRUE(f.seq_scanned.empty());
         // What runs is the custom plan (fhir/search.cc forces it: the generic one drives a
         // deposit source's search from all its resources): the record's resources
@@ -267,7 +276,8 @@ TEST_F(PlanStabilityTest, FindDocumentsUsesRegistryIndex) {
       std::string json;
       PlanFacts f = Explain(**conn, rq.sql, rq.params, true, generic, &json);
       SCOPED_TRACE((generic ? "generic plan, patient " : "custom plan, patient ") +
-                   std::to_string(p) + ":" + Seen(f) + "\n" + json);
+                   std::to_string(p) + ":" + Seen(f) + "\n" + json + "\n" +
+                   Statement(rq.sql, rq.params));
       EXPECT_TRUE(f.seq_scanned.empty());
       EXPECT_TRUE(f.indexes.count("registry_object_find"));
     }
