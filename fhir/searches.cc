@@ -193,8 +193,9 @@ EntryResult Search(const FhirContext& ctx, Session& session, const HttpRequest& 
     if (kv.first != "_format" && kv.first != "_pretty") s.params.push_back(kv);
   // The policy's filter is decided inside the search's transaction (one transaction, one
   // snapshot for the decision and the statements it filters). The audit event of an 'E'
-  // search is appended in a transaction of its own: under the search's repeatable-read
-  // snapshot the chain head it updates would fail with serialization conflicts whenever two
+  // search is prepared afterwards (AuditSearch) and goes to the group commit with the reads'
+  // (profiles::AccessSession::Audit): never under the search's repeatable-read snapshot,
+  // where the chain head it updates would fail with serialization conflicts whenever two
   // searches of one record overlap, and the whole search would run again.
   profiles::AccessFilter filter;
   s.resolve_scope = [&](Transaction& tx) -> Result<storage::AccessFilter> {

@@ -449,9 +449,11 @@ Status AccessSession::Audit(storage::Transaction& tx, AuditEntry entry, const De
     }
   }
   bool notify = patient_key && decision.allowed && (decision.emergency || first_access);
-  if (entry.action == 'R' && !notify && !(decision.allowed && decision.opens_emergency_window)) {
-    // A read: its event joins the group commit when the transaction ends (Transaction::
-    // DeferAudit), durable before RunInTransaction returns and so before the answer leaves.
+  if ((entry.action == 'R' || entry.action == 'E') && !notify &&
+      !(decision.allowed && decision.opens_emergency_window)) {
+    // A read or a search: its event joins the group commit when the transaction ends
+    // (Transaction::DeferAudit), durable before RunInTransaction returns and so before the
+    // answer leaves. Writes keep their events in their own transaction (one commit for both).
     tx.DeferAudit(AuditRecordOf(entry, NewUuid()));
     return Status::Ok();
   }

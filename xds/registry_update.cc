@@ -49,8 +49,13 @@ HttpResponse UpdateDocumentSet(const XdsContext& xds, Session& session, const So
   if (!validation.ok()) return RegistryAnswer(req, validation.errors);
   AssignUuidsToSymbolicIds(&sub.metadata);
   std::vector<RegistryError> errors;
+  // As for ITI-42: a new type no profession may read, accepted with
+  // deposit_unreadable_type = warn, is a RegistryError of severity Warning beside Success.
+  std::vector<RegistryError> warnings;
   Status st = storage::RunInTransaction(xds.pool, [&](Tx& tx) -> Status {
     errors.clear();
+    warnings.clear();
+    (void)session.TakeWarnings();  // a previous attempt's
     std::set<std::optional<long long>> keys;
     // New metadata versions.
     for (const auto& e : sub.metadata.documents) {
@@ -89,6 +94,12 @@ HttpResponse UpdateDocumentSet(const XdsContext& xds, Session& session, const So
       if (const JsonValue* content = old.Find("content")) dr.Set("content", *content);
       dr.Set("id", JsonValue::String((*current)->res_id));
       auto upd = dossier::Update(tx, session, "DocumentReference", (*current)->res_id, dr);
+      for (auto& w : session.TakeWarnings()) {
+        RegistryError warning =
+            Error("XDSRegistryMetadataError", "DocumentEntry " + e.id + ": " + w.message, e.id);
+        warning.severity = RegistryError::Severity::kWarning;
+        warnings.push_back(std::move(warning));
+      }
       if (!upd.ok()) return PolicyError(upd.status(), e.id, errors);
       keys.insert(upd->stored.patient_key);
     }
@@ -119,6 +130,7 @@ HttpResponse UpdateDocumentSet(const XdsContext& xds, Session& session, const So
     return AuditTransaction(tx, session, "ITI-57", 'U', keys);
   });
   if (!st.ok() && errors.empty()) errors.push_back(RegistryErrorFromStatus(st));
+  if (st.ok()) errors.insert(errors.end(), warnings.begin(), warnings.end());
   return RegistryAnswer(req, errors);
 }
 

@@ -11,6 +11,8 @@
 
 #include "base/json.h"
 #include "base/strings.h"
+#include "mapping/document_entry.h"
+#include "mapping/registry_index.h"
 #include "mapping/xds_metadata.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/xds_messages.h"
@@ -325,6 +327,59 @@ TEST_F(DepositTypeTest, Iti41OfAClosedTypeIsAFailureOrASuccessWithAWarning) {
   EXPECT_NE(fine.body.find("ResponseStatusType:Success"), std::string::npos) << fine.body;
   EXPECT_EQ(fine.body.find("RegistryError "), std::string::npos) << fine.body;
   EXPECT_EQ(Count(warning_, "DocumentReference", doc_uid), 1);
+}
+
+// ITI-57: a new metadata version that gives a document a type nobody may read is refused
+// (Failure, the type named, the entry unchanged) or accepted with a Warning beside Success.
+TEST_F(DepositTypeTest, Iti57ToAClosedTypeIsAFailureOrASuccessWithAWarning) {
+  for (GatewayProcess* g : {refusing_, warning_}) {
+    std::string pid = Patient(g);
+    std::string uid = Uid("48");
+    // Every value an XDS DocumentEntry needs, so that the update is judged on its type only.
+    auto created = client_.Request(
+        "POST", g->base_url() + "/fhir/DocumentReference", {kJson},
+        R"({"resourceType":"DocumentReference","masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:)" +
+            uid + R"("},
+      "extension":[{"url":"https://carnet.example.org/fhir/StructureDefinition/xds-source-patient-id","valueString":"11^^^&1.1&ISO"}],
+      "status":"current",
+      "type":{"coding":[{"system":"http://loinc.org","code":"11490-0","display":"Lettre de liaison"}]},
+      "category":[{"coding":[{"system":"urn:oid:1.2.250.1.213.1.1.4.1","code":"10","display":"Compte rendu"}]}],
+      "securityLabel":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"N","display":"Normal"}]}],
+      "subject":{"reference":"Patient/)" + pid + R"("},
+      "content":[{"attachment":{"contentType":"text/plain","language":"fr-FR","size":3,
+                                "hash":"qZk+NkcGgWq6PiVxeFDCbJzQ2J0=","creation":"2024-05-02T08:00:00Z"},
+                  "format":{"system":"urn:oid:1.2.250.1.213.1.1.4.2.282","code":"urn:ihe:iti:xds:2017:mimeTypeSufficient","display":"Format"}}],
+      "context":{"facilityType":{"coding":[{"system":"urn:oid:1.2.250.1.71.4.2.4","code":"SA01","display":"Centre hospitalier"}]},
+                 "practiceSetting":{"coding":[{"system":"urn:oid:1.2.250.1.213.1.1.4.9","code":"ETABLISSEMENT","display":"Etablissement de sante"}]}}})");
+    ASSERT_EQ(created.status, 201) << created.body;
+    JsonValue doc = *ParseJson(created.body);
+    auto entry = mapping::EntryFromDocumentReference(doc, "11^^^&1.1&ISO");
+    ASSERT_TRUE(entry.ok()) << entry.status().message();
+    xds::DocumentEntry next = *entry;
+    next.lid = "urn:uuid:" + doc.GetString("id");
+    next.id = "urn:uuid:" + NewUuid();
+    next.status = std::string(xds::kStatusApproved);
+    next.repository_unique_id = mapping::kRepositoryUniqueId;
+    next.type_code.code = kClosedType;
+    next.type_code.scheme = "1.2.250.1.213.1.1.4.12";
+    auto r = client_.Request("POST", g->base_url() + "/xds/registry", {kSoap},
+                             MetadataUpdateRequest(next, "1"));
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto now = client_.Get(g->base_url() + "/fhir/DocumentReference/" + doc.GetString("id"));
+    ASSERT_EQ(now.status, 200) << now.body;
+    if (g == refusing_) {
+      EXPECT_NE(r.body.find("ResponseStatusType:Failure"), std::string::npos) << r.body;
+      EXPECT_NE(r.body.find(kClosedType), std::string::npos) << r.body;
+      EXPECT_EQ(r.body.find(kWarning), std::string::npos) << r.body;
+      EXPECT_EQ(now.body.find(kClosedType), std::string::npos) << "unchanged: " << now.body;
+      continue;
+    }
+    EXPECT_NE(r.body.find("ResponseStatusType:Success"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("severity=\"" + std::string(kWarning) + "\""), std::string::npos)
+        << r.body;
+    EXPECT_NE(r.body.find(kClosedType), std::string::npos) << r.body;
+    EXPECT_NE(now.body.find(kClosedType), std::string::npos) << "updated: " << now.body;
+  }
 }
 
 TEST(DepositTypeSettingTest, UnknownRuleIsRefusedAtStart) {

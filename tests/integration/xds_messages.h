@@ -79,4 +79,35 @@ inline std::string ProvideAndRegisterRequest(const xds::DocumentEntry& e,
          NewUuid() + "</a:MessageID></s:Header><s:Body>" + pnr + "</s:Body></s:Envelope>";
 }
 
+// ITI-57 Update Document Set: `next` (a new entryUUID, logicalID the entry's, every other
+// value as the new metadata version should have it) replacing version `previous_version`.
+inline std::string MetadataUpdateRequest(const xds::DocumentEntry& next,
+                                         const std::string& previous_version) {
+  xds::RegistryObjectList m;
+  m.documents.push_back(next);
+  xds::SubmissionSet set;
+  set.id = "SubmissionSet01";
+  set.unique_id = "1.2.250.1.999.15." + std::to_string(std::stoll(RandomHex(5), nullptr, 16));
+  set.patient_id = next.patient_id;
+  set.source_id = "1.2.250.1.999";
+  set.submission_time = "20240601120000";
+  set.content_type_code = next.class_code;
+  if (!next.authors.empty()) set.authors.push_back(next.authors[0]);
+  m.submission_sets.push_back(set);
+  xds::Association member;
+  member.id = "urn:uuid:" + NewUuid();
+  member.type = xds::AssociationType::kHasMember;
+  member.type_uri = std::string(xds::AssociationTypeUri(xds::AssociationType::kHasMember));
+  member.source = "SubmissionSet01";
+  member.target = next.id;
+  member.submission_set_status = "Original";
+  member.previous_version = previous_version;
+  m.associations.push_back(member);
+  return "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" "
+         "xmlns:a=\"http://www.w3.org/2005/08/addressing\"><s:Header><a:Action>urn:ihe:iti:2010:"
+         "UpdateDocumentSet</a:Action><a:MessageID>urn:uuid:" +
+         NewUuid() + "</a:MessageID></s:Header><s:Body>" + xds::WriteSubmitObjectsRequest(m) +
+         "</s:Body></s:Envelope>";
+}
+
 }  // namespace carnet::testing
