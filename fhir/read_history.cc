@@ -24,7 +24,7 @@ Result<StoredResource> GuardedRead(Transaction& tx, Session& session, const std:
   audit.object_reference = vid.empty() ? what : what + "/_history/" + vid;
   std::optional<StoredResource> row;
   if (vid.empty()) {
-    auto r = storage::ReadCurrent(tx, type, id, false);
+    auto r = session.ReadCurrent(tx, type, id);  // with its record's context
     if (!r.ok()) return r.status();
     row = std::move(*r);
   } else if (vid.size() <= 9 && vid.find_first_not_of("0123456789") == std::string::npos) {

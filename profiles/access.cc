@@ -190,6 +190,16 @@ Result<const RecordContext*> AccessSession::Record(storage::Transaction& tx,
   return &records_.emplace(patient_key, std::move(loaded).value()).first->second;
 }
 
+Result<std::optional<storage::StoredResource>> AccessSession::ReadCurrent(
+    storage::Transaction& tx, const std::string& type, const std::string& id) {
+  std::optional<RecordContext> context;
+  auto row = ReadCurrentWithContext(tx, type, id, actor_, &context);
+  if (!row.ok()) return row.status();
+  if (*row && (*row)->patient_key && context)
+    records_.try_emplace(*(*row)->patient_key, std::move(*context));
+  return row;
+}
+
 Status AccessControl::AuditFailedLogin(storage::Pool& pool, const HttpRequest& req,
                                        const std::string& channel, const Status& why) const {
   AuditEntry entry = AuditEntry::Dicom("110114", "User Authentication", channel, 'E');

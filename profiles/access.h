@@ -193,6 +193,11 @@ class AccessSession {
 
   // The context of record `patient_key`, loaded once per attempt.
   Result<const RecordContext*> Record(storage::Transaction& tx, long long patient_key);
+  // The current version of type/id (storage::ReadCurrent, unlocked), its record's context
+  // read by the same statement and kept for the decision that follows.
+  Result<std::optional<storage::StoredResource>> ReadCurrent(storage::Transaction& tx,
+                                                             const std::string& type,
+                                                             const std::string& id);
 
   // May the actor do `action` on `resource` (its JSON), stored in record `patient_key`
   // (nullopt: a shared resource)?

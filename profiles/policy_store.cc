@@ -19,18 +19,19 @@ const JsonValue* Contained(const JsonValue& resource, std::string_view reference
 
 }  // namespace
 
-Result<RecordContext> LoadRecordContext(storage::Transaction& tx, long long patient_key,
-                                        const Actor& actor) {
+namespace {
+
+// What of a record `actor`'s decisions need (the rest is never read for them).
+storage::RecordRowParts RecordPartsFor(const Actor& actor) {
   storage::RecordRowParts parts;
   parts.app_authorisations = actor.kind == ActorKind::kApp;
   if (actor.kind == ActorKind::kProfessional && actor.emergency)
     parts.emergency_window_of = actor.PrincipalId();
   parts.message_senders = actor.kind == ActorKind::kPatient || actor.kind == ActorKind::kGuardian;
-  auto row = storage::ReadRecordRow(tx, patient_key, parts);
-  if (!row.ok()) return row.status();
-  if (!row->has_value())
-    return NotFound("record " + std::to_string(patient_key) + " is not known");
-  storage::RecordRow& rec = **row;
+  return parts;
+}
+
+RecordContext ContextFromRow(long long patient_key, storage::RecordRow& rec) {
   RecordContext r;
   r.patient_key = patient_key;
   r.patient_id = std::move(rec.patient_id);
@@ -47,6 +48,29 @@ Result<RecordContext> LoadRecordContext(storage::Transaction& tx, long long pati
   r.emergency_started_at = rec.emergency_started_at;
   r.message_correspondents = std::move(rec.message_senders);
   return r;
+}
+
+}  // namespace
+
+Result<RecordContext> LoadRecordContext(storage::Transaction& tx, long long patient_key,
+                                        const Actor& actor) {
+  auto row = storage::ReadRecordRow(tx, patient_key, RecordPartsFor(actor));
+  if (!row.ok()) return row.status();
+  if (!row->has_value())
+    return NotFound("record " + std::to_string(patient_key) + " is not known");
+  return ContextFromRow(patient_key, **row);
+}
+
+Result<std::optional<storage::StoredResource>> ReadCurrentWithContext(
+    storage::Transaction& tx, const std::string& type, const std::string& id, const Actor& actor,
+    std::optional<RecordContext>* context) {
+  auto read = storage::ReadCurrentWithRecord(tx, type, id, RecordPartsFor(actor));
+  if (!read.ok()) return read.status();
+  if (!read->has_value()) return std::optional<storage::StoredResource>();
+  storage::ResourceWithRecord& found = **read;
+  if (found.record && found.resource.patient_key)
+    *context = ContextFromRow(*found.resource.patient_key, *found.record);
+  return std::optional<storage::StoredResource>(std::move(found.resource));
 }
 
 Result<std::vector<long long>> FindActorRecords(storage::Transaction& tx, const Actor& actor) {

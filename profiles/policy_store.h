@@ -5,6 +5,7 @@
 // Every function runs in the caller's transaction (the one that serves the request).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "profiles/actor.h"
 #include "profiles/audit_event.h"
 #include "profiles/policy.h"
+#include "storage/resource_store.h"
 #include "storage/transaction.h"
 
 namespace carnet::profiles {
@@ -23,6 +25,13 @@ namespace carnet::profiles {
 // (emergency_access). kNotFound when there is no such record.
 Result<RecordContext> LoadRecordContext(storage::Transaction& tx, long long patient_key,
                                         const Actor& actor);
+
+// The current version of type/id (nullopt when it never existed) and, read by the same
+// statement, its record's context as LoadRecordContext gives it (left empty for a resource
+// outside any record): the read by id's one round trip.
+Result<std::optional<storage::StoredResource>> ReadCurrentWithContext(
+    storage::Transaction& tx, const std::string& type, const std::string& id, const Actor& actor,
+    std::optional<RecordContext>* context);
 
 // The keys of the records the actor's identity points at (ActorRecordIns: the patient's
 // own INS, a guardian's minors, an app's launch patient; an app's Patient id too), in key

@@ -245,7 +245,13 @@ std::string ShapeName(const std::string& key) {
 
 Result<PgResult> Connection::RunShaped(const std::string& sql, const SqlParams& params,
                                        bool all_text) {
-  std::string key = (all_text ? "T:" : "I:") + sql;
+  // A text with its declared parameters: a builder may give one text more values than it
+  // uses (declared as text, they are bound and ignored), and a statement prepared for six
+  // cannot be bound with eight.
+  std::string key = all_text ? "T" + std::to_string(params.size()) + ":" : std::string("I:");
+  if (all_text)
+    for (const auto& p : params) key += p.binary ? 'b' : 't';
+  key += ":" + sql;
   std::vector<Oid> types;
   if (all_text) {
     types.assign(params.size(), 25);  // text

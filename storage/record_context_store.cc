@@ -1,5 +1,7 @@
 #include "storage/record_context_store.h"
 
+#include "storage/record_context_sql.h"
+
 namespace carnet::storage {
 namespace {
 
@@ -11,73 +13,62 @@ SqlParam Bool(bool b) { return SqlParam::Text(b ? "true" : "false"); }
 
 }  // namespace
 
+SqlParams RecordRowPartParams(const RecordRowParts& parts) {
+  return {Bool(parts.app_authorisations), SqlParam::Text(parts.emergency_window_of.value_or("")),
+          Bool(parts.emergency_window_of.has_value()), Bool(parts.message_senders)};
+}
+
+RecordRow RecordRowFrom(const PgResult& rec, int row, int first) {
+  RecordRow r;
+  r.patient_id = rec.GetString(row, first + 0);
+  r.ins = rec.GetString(row, first + 1);
+  r.status = rec.GetString(row, first + 2);
+  r.treating_physician = rec.GetString(row, first + 3);
+  r.emergency_opposed = rec.GetBool(row, first + 4);
+  r.blocked_professionals = ParseTextArray(rec.GetString(row, first + 5));
+  r.blocked_organisations = ParseTextArray(rec.GetString(row, first + 6));
+  r.care_team = ParseTextArray(rec.GetString(row, first + 7));
+  // "client kinds scopes": a client id holds no space, the kinds are '*' (every kind) or
+  // comma-separated.
+  for (const std::string& app : ParseTextArray(rec.GetString(row, first + 8))) {
+    size_t space = app.find(' ');
+    size_t second = space == std::string::npos ? space : app.find(' ', space + 1);
+    AppAuthorisationRow a;
+    a.client_id = app.substr(0, space);
+    std::string kinds =
+        space == std::string::npos ? "*" : app.substr(space + 1, second - space - 1);
+    a.scopes = second == std::string::npos ? "" : app.substr(second + 1);
+    if (kinds != "*") {
+      a.measurement_kinds.emplace();
+      size_t start = 0;
+      while (start < kinds.size()) {
+        size_t comma = kinds.find(',', start);
+        if (comma == std::string::npos) comma = kinds.size();
+        if (comma > start) a.measurement_kinds->push_back(kinds.substr(start, comma - start));
+        start = comma + 1;
+      }
+    }
+    r.app_authorisations.push_back(std::move(a));
+  }
+  if (!rec.IsNull(row, first + 9)) r.emergency_started_at = rec.GetInt(row, first + 9);
+  r.message_senders = ParseTextArray(rec.GetString(row, first + 10));
+  return r;
+}
+
 Result<std::optional<RecordRow>> ReadRecordRow(Transaction& tx, long long patient_key,
                                                const RecordRowParts& parts) {
   // The record and, as arrays, its blocks, its care team, the apps it authorised and one
   // professional's emergency window.
   static constexpr Statement kContext{
       "policy_record_context",
-      "SELECT coalesce(p.resource_id, ''), coalesce(p.ins, ''), p.status, "
-      "coalesce(p.treating_physician, ''), p.emergency_opposed, "
-      "coalesce((SELECT array_agg(b.actor_id ORDER BY b.actor_id) FROM patient_block b "
-      "WHERE b.patient_key = p.patient_key AND b.kind = 'professional'), '{}'), "
-      "coalesce((SELECT array_agg(b.actor_id ORDER BY b.actor_id) FROM patient_block b "
-      "WHERE b.patient_key = p.patient_key AND b.kind = 'organisation'), '{}'), "
-      "coalesce((SELECT array_agg(DISTINCT c.member_id) FROM care_team_member c "
-      "WHERE c.patient_key = p.patient_key), '{}'), "
-      "CASE WHEN $2::boolean THEN coalesce((SELECT array_agg(a.client_id || ' ' || "
-      "coalesce(a.measurement_kinds, '*') || ' ' || a.scopes "
-      "ORDER BY a.client_id) "
-      "FROM app_authorisation a WHERE a.patient_key = p.patient_key AND a.revoked_at IS NULL), "
-      "'{}') "
-      "ELSE '{}' END, "
-      "(SELECT extract(epoch FROM e.started_at)::bigint FROM emergency_access e "
-      "WHERE e.patient_key = p.patient_key AND e.actor_id = $3 AND $4::boolean), "
-      "CASE WHEN $5::boolean THEN coalesce((SELECT array_agg(DISTINCT m.identifier_value) "
-      "FROM idx_reference m WHERE m.patient_key = p.patient_key AND m.res_type = "
-      "'Communication' AND m.param = 'sender' AND m.identifier_value IS NOT NULL), '{}') "
-      "ELSE '{}' END "
+      "SELECT " CARNET_RECORD_CONTEXT_COLUMNS("$2", "$3", "$4", "$5")
       "FROM patient p WHERE p.patient_key = $1::bigint"};
-  auto rec =
-      tx.Run(kContext, {Key(patient_key), Bool(parts.app_authorisations),
-                        SqlParam::Text(parts.emergency_window_of.value_or("")),
-                        Bool(parts.emergency_window_of.has_value()), Bool(parts.message_senders)});
+  SqlParams params = RecordRowPartParams(parts);
+  params.insert(params.begin(), Key(patient_key));
+  auto rec = tx.Run(kContext, params);
   if (!rec.ok()) return rec.status();
   if (rec->rows() == 0) return std::optional<RecordRow>();
-  RecordRow r;
-  r.patient_id = rec->GetString(0, 0);
-  r.ins = rec->GetString(0, 1);
-  r.status = rec->GetString(0, 2);
-  r.treating_physician = rec->GetString(0, 3);
-  r.emergency_opposed = rec->GetBool(0, 4);
-  r.blocked_professionals = ParseTextArray(rec->GetString(0, 5));
-  r.blocked_organisations = ParseTextArray(rec->GetString(0, 6));
-  r.care_team = ParseTextArray(rec->GetString(0, 7));
-  // "client kinds scopes": a client id holds no space, the kinds are '*' (every kind) or
-  // comma-separated.
-  for (const std::string& app : ParseTextArray(rec->GetString(0, 8))) {
-    size_t space = app.find(' ');
-    size_t second = space == std::string::npos ? space : app.find(' ', space + 1);
-    AppAuthorisationRow row;
-    row.client_id = app.substr(0, space);
-    std::string kinds =
-        space == std::string::npos ? "*" : app.substr(space + 1, second - space - 1);
-    row.scopes = second == std::string::npos ? "" : app.substr(second + 1);
-    if (kinds != "*") {
-      row.measurement_kinds.emplace();
-      size_t start = 0;
-      while (start < kinds.size()) {
-        size_t comma = kinds.find(',', start);
-        if (comma == std::string::npos) comma = kinds.size();
-        if (comma > start) row.measurement_kinds->push_back(kinds.substr(start, comma - start));
-        start = comma + 1;
-      }
-    }
-    r.app_authorisations.push_back(std::move(row));
-  }
-  if (!rec->IsNull(0, 9)) r.emergency_started_at = rec->GetInt(0, 9);
-  r.message_senders = ParseTextArray(rec->GetString(0, 10));
-  return std::optional<RecordRow>(std::move(r));
+  return std::optional<RecordRow>(RecordRowFrom(*rec, 0, 0));
 }
 
 Result<std::vector<long long>> FindRecordKeys(Transaction& tx, const std::vector<std::string>& ins,

@@ -3,6 +3,7 @@
 #include "base/json.h"
 #include "base/strings.h"
 #include "storage/document_content.h"
+#include "storage/record_context_sql.h"
 
 namespace carnet::storage {
 namespace {
@@ -158,6 +159,32 @@ Result<std::optional<StoredResource>> ReadCurrent(Transaction& tx, const std::st
   auto s = FromRow(*r, 0, type, id, 6);
   if (!s.ok()) return s.status();
   return std::optional<StoredResource>(std::move(*s));
+}
+
+Result<std::optional<ResourceWithRecord>> ReadCurrentWithRecord(Transaction& tx,
+                                                                 const std::string& type,
+                                                                 const std::string& id,
+                                                                 const RecordRowParts& parts) {
+  // The read of kRead and ReadRecordRow's columns for the resource's record, in one
+  // statement: a read by id then costs one round trip where it cost two.
+  static constexpr Statement kReadWithRecord{
+      "resource_read_with_record",
+      "SELECT r.patient_key, r.version_id, " CARNET_INSTANT("r.last_updated") ", r.deleted, "
+      "coalesce(r.content, ''), r.security, " CARNET_CONTENT_COLUMNS ", p.patient_key IS NOT NULL, "
+      CARNET_RECORD_CONTEXT_COLUMNS("$3", "$4", "$5", "$6") "FROM resource r" CARNET_CONTENT_JOIN
+      "LEFT JOIN patient p ON p.patient_key = r.patient_key "
+      "WHERE r.res_type = $1 AND r.res_id = $2"};
+  SqlParams params = RecordRowPartParams(parts);
+  params.insert(params.begin(), {SqlParam::Text(type), SqlParam::Text(id)});
+  auto r = tx.Run(kReadWithRecord, params);
+  if (!r.ok()) return r.status();
+  if (r->rows() == 0) return std::optional<ResourceWithRecord>();
+  auto s = FromRow(*r, 0, type, id, 6);
+  if (!s.ok()) return s.status();
+  ResourceWithRecord out;
+  out.resource = std::move(*s);
+  if (r->GetBool(0, 8)) out.record = RecordRowFrom(*r, 0, 9);
+  return std::optional<ResourceWithRecord>(std::move(out));
 }
 
 Status WriteVersion(Transaction& tx, const StoredResource& written) {

@@ -9,6 +9,7 @@
 
 #include "base/status.h"
 #include "storage/pool.h"
+#include "storage/record_context_store.h"
 #include "storage/transaction.h"
 
 namespace carnet::storage {
@@ -46,6 +47,17 @@ class ResourceReader {
 // until commit). nullopt when the resource never existed.
 Result<std::optional<StoredResource>> ReadCurrent(Transaction& tx, const std::string& type,
                                                   const std::string& id, bool lock);
+
+// The current row (as ReadCurrent, unlocked) and, read by the same statement, the row of its
+// record (as ReadRecordRow with `parts`): nullopt record for a resource outside any record.
+struct ResourceWithRecord {
+  StoredResource resource;
+  std::optional<RecordRow> record;
+};
+Result<std::optional<ResourceWithRecord>> ReadCurrentWithRecord(Transaction& tx,
+                                                                 const std::string& type,
+                                                                 const std::string& id,
+                                                                 const RecordRowParts& parts);
 
 // Writes `r` as the new current version and appends it to the history (deleted versions
 // too). A record's Binary leaves its `data` in document_content, once per record and hash, in
