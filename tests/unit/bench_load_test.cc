@@ -52,8 +52,12 @@ TEST(DossierGeneratorTest, MinorsFollowTheBirthDate) {
   int minors = 0;
   for (int p = 0; p < o.patients; ++p) {
     std::string birth = g.Generate(p).writes.front().resource.GetString("birthDate");
-    if (birth > "2008-02-01") EXPECT_TRUE(IsMinor(p)) << p << " born " << birth;
-    if (birth < "2007-12-01") EXPECT_FALSE(IsMinor(p)) << p << " born " << birth;
+    if (birth > "2008-02-01") {
+      EXPECT_TRUE(IsMinor(p)) << p << " born " << birth;
+    }
+    if (birth < "2007-12-01") {
+      EXPECT_FALSE(IsMinor(p)) << p << " born " << birth;
+    }
     minors += IsMinor(p);
   }
   EXPECT_GT(minors, 0);  // bench/run's small stores have a child's record
