@@ -27,16 +27,25 @@
 //   carnet-bench http  --base URL --token T --scenario S --seconds D --connections C
 //       drives a running gateway on loopback (one keep-alive libcurl handle per connection)
 //       and prints one JSON line: requests, errors (HTTP >= 400, or an XDS.b answer without
-//       ResponseStatusType:Success), throughput, p50/p99/max latency (ms).
+//       ResponseStatusType:Success), throughput, p50/p99/max latency (ms). The other actors'
+//       tokens: --token-professional, --token-patient (of record 0), --token-guardian (of
+//       record --child), --token-app (record 0's measurement app).
 //   carnet-bench ins P
 //       prints the INS of generated patient P (the patient actor's token names it).
-//   carnet-bench floor --db CONN --scenario S --seconds D --connections C
+//   carnet-bench child --patients N --documents M
+//       prints the number and INS of the record a guardian reads in the patient scenario: the
+//       first minor (IsMinor) after record 0 that holds documents; exit status 1 when there is
+//       none (bench/run then takes the last record, an adult's, and says so).
+//   carnet-bench floor --db CONN --scenario S --seconds D --connections C [--primary-key]
 //       does the same work straight against PostgreSQL through libpq (the SQL a request
-//       needs, with the same durability), and prints the same JSON line.
+//       needs, with the same durability), and prints the same JSON line. With --primary-key
+//       (scenario read), the bare lookup by primary key instead (side "pk_floor":
+//       DocumentFloors::PrimaryKeyRead, no transaction, no audit event).
 // Scenarios: read search create transaction iti41 iti18 iti43 mixed (issue 8; the floors, each
-// with the audit event its request commits, are in bench/scenarios.h), and devices (issue 17:
-// a glucometer's week pushed a day per transaction, then searched by date range; reported as
-// two lines, devices-push and devices-search; no floor).
+// with the audit event its request commits, are in bench/scenarios.h), patient (issue 20: the
+// patient's side, PatientPartOf below), and devices (issue 17: a glucometer's week pushed a
+// day per transaction, then searched by date range; reported as two lines, devices-push and
+// devices-search; no floor).
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -169,7 +178,7 @@ int Compare(int argc, char** argv) {
 
 // What http and floor can drive (bench/run's scenario names).
 const char* const kScenarios[] = {"read",  "search", "create", "transaction", "iti41",
-                                  "iti18", "iti43",  "mixed",  "devices"};
+                                  "iti18", "iti43",  "mixed",  "patient",     "devices"};
 
 bool KnownScenario(const std::string& s) {
   return std::find(std::begin(kScenarios), std::end(kScenarios), s) != std::end(kScenarios);
@@ -213,6 +222,76 @@ size_t KeepHead(char* data, size_t size, size_t n, void* out) {
   if (head->size() < kAnswerHead)
     head->append(data, std::min(size * n, kAnswerHead - head->size()));
   return size * n;
+}
+
+// The patient scenario (issue 20): the records it touches, the patient's own (bench record 0,
+// which bench/run's patient and app tokens name) and the child's a guardian reads (--child),
+// with the numbers of their documents (documents are numbered across patients: [first, end)).
+struct PatientMix {
+  int self = 0, child = 0;
+  long long self_first = 0, self_end = 0, child_first = 0, child_end = 0;
+};
+
+PatientMix MakePatientMix(int argc, char** argv) {
+  DossierGenerator g(GeneratorOptions(argc, argv));
+  PatientMix m;
+  m.child = std::clamp(std::stoi(Arg(argc, argv, "--child", "0")), 0,
+                       std::max(0, g.options().patients - 1));
+  m.self_first = g.FirstDocument(m.self);
+  m.self_end = g.FirstDocument(m.self + 1);
+  m.child_first = g.FirstDocument(m.child);
+  m.child_end = g.FirstDocument(m.child + 1);
+  return m;
+}
+
+// Its parts, request n of a connection (every tenth of them in turn): 20% the app pushes a
+// vital sign (a weight) to the patient's record; 30% the patient reads one of their documents
+// by id, 20% lists their documents (DocumentReference?patient=), 10% reads their access history
+// (AuditEvent?patient=); 10% the guardian lists the child's documents, 10% reads one by id.
+// Writes 20%, reads 80% (the mixed scenario's split).
+enum class PatientPart { kAppPush, kOwnRead, kOwnList, kHistory, kChildList, kChildRead };
+
+PatientPart PatientPartOf(long n, int thread) {
+  int roll = static_cast<int>((n * 7 + thread) % 10);
+  return roll < 2   ? PatientPart::kAppPush
+         : roll < 5 ? PatientPart::kOwnRead
+         : roll < 7 ? PatientPart::kOwnList
+         : roll < 8 ? PatientPart::kHistory
+         : roll < 9 ? PatientPart::kChildList
+                    : PatientPart::kChildRead;
+}
+
+// A document of [first, end), or -1 when the record holds none (the read becomes the list).
+long long PickDocument(std::mt19937& rng, long long first, long long end) {
+  if (end <= first) return -1;
+  return std::uniform_int_distribution<long long>(first, end - 1)(rng);
+}
+
+Request PatientRequest(const PatientMix& m, std::mt19937& rng, int thread, long n) {
+  PatientPart part = PatientPartOf(n, thread);
+  bool child = part == PatientPart::kChildList || part == PatientPart::kChildRead;
+  int record = child ? m.child : m.self;
+  Request r;
+  if (part == PatientPart::kAppPush) {
+    r = VitalSignRequest(m.self);
+    r.actor = 4;
+    return r;
+  }
+  long long document = -1;
+  if (part == PatientPart::kOwnRead) document = PickDocument(rng, m.self_first, m.self_end);
+  if (part == PatientPart::kChildRead) document = PickDocument(rng, m.child_first, m.child_end);
+  if (part == PatientPart::kHistory) {
+    // Never empty: the load wrote the record's history, and each run adds to it.
+    r = {"GET", "/fhir/AuditEvent?patient=" + PatientId(record), "", "", "\"fullUrl\""};
+  } else if (document >= 0) {
+    r = {"GET", "/fhir/DocumentReference/" + DocumentId(document), "", "", ""};
+  } else {
+    bool any = child ? m.child_end > m.child_first : m.self_end > m.self_first;
+    r = {"GET", "/fhir/DocumentReference?patient=" + PatientId(record), "", "",
+         any ? "\"fullUrl\"" : ""};
+  }
+  r.actor = child ? 3 : 2;
+  return r;
 }
 
 Request HttpRequestFor(const std::string& scenario, std::mt19937& rng, int patients, int documents,
@@ -276,14 +355,17 @@ Request HttpRequestFor(const std::string& scenario, std::mt19937& rng, int patie
 int Http(int argc, char** argv) {
   std::string base = Arg(argc, argv, "--base"), token = Arg(argc, argv, "--token"),
               scenario = Arg(argc, argv, "--scenario");
-  // The mixed workload's other actors (mixed uses the system token for all when absent).
-  const std::string tokens[3] = {token, Arg(argc, argv, "--token-professional", token),
-                                 Arg(argc, argv, "--token-patient", token)};
+  // The mixed and patient workloads' other actors (the system token for all when absent).
+  const std::string tokens[5] = {token, Arg(argc, argv, "--token-professional", token),
+                                 Arg(argc, argv, "--token-patient", token),
+                                 Arg(argc, argv, "--token-guardian", token),
+                                 Arg(argc, argv, "--token-app", token)};
   double seconds = std::stod(Arg(argc, argv, "--seconds", "10"));
   int connections = std::stoi(Arg(argc, argv, "--connections", "8"));
   int patients = std::stoi(Arg(argc, argv, "--patients", "100"));
   int documents = std::stoi(Arg(argc, argv, "--documents", "1000"));
   if (!KnownScenario(scenario)) return UnknownScenario(scenario);
+  const PatientMix mix = MakePatientMix(argc, argv);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   // Per connection, per label (the scenario's, or the request's own: Request::label).
   std::vector<std::map<std::string, Stats>> stats(connections);
@@ -294,7 +376,9 @@ int Http(int argc, char** argv) {
       CURL* c = curl_easy_init();
       std::mt19937 rng(1000 + t);
       for (long n = 0; Clock::now() < deadline; ++n) {
-        Request rq = HttpRequestFor(scenario, rng, patients, documents, t, n);
+        Request rq = scenario == "patient"
+                         ? PatientRequest(mix, rng, t, n)
+                         : HttpRequestFor(scenario, rng, patients, documents, t, n);
         std::string url = base + rq.path;
         curl_easy_setopt(c, CURLOPT_URL, url.c_str());
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq.method.c_str());
@@ -350,6 +434,12 @@ int Floor(int argc, char** argv) {
   // devices has no floor of its own yet: its work (ifNoneExist lookups, the date index) is
   // not reproduced in SQL here; bench/run reports the gateway's side alone.
   if (scenario == "devices") return 0;
+  const bool primary_key = Flag(argc, argv, "--primary-key");
+  if (primary_key && scenario != "read") {
+    std::cerr << "carnet-bench: --primary-key is the read scenario's floor\n";
+    return 2;
+  }
+  const PatientMix mix = MakePatientMix(argc, argv);
   const DocumentFloors floors;
   std::vector<Stats> stats(connections);
   auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
@@ -372,7 +462,25 @@ int Floor(int argc, char** argv) {
         }
         auto t0 = Clock::now();
         Status st;
-        if (s == "read") {
+        if (primary_key) {
+          st = floors.PrimaryKeyRead(**conn, d(rng));
+        } else if (s == "patient") {  // the same parts as PatientRequest's, the same records
+          PatientPart part = PatientPartOf(n, t);
+          bool child = part == PatientPart::kChildList || part == PatientPart::kChildRead;
+          int record = child ? mix.child : mix.self;
+          long long document =
+              part == PatientPart::kOwnRead     ? PickDocument(rng, mix.self_first, mix.self_end)
+              : part == PatientPart::kChildRead ? PickDocument(rng, mix.child_first, mix.child_end)
+                                                : -1;
+          if (part == PatientPart::kAppPush)
+            st = floors.Create(**conn, mix.self);
+          else if (part == PatientPart::kHistory)
+            st = floors.AccessHistory(**conn, record);
+          else if (document >= 0)
+            st = floors.Read(**conn, static_cast<int>(document));
+          else
+            st = floors.PatientDocuments(**conn, record);
+        } else if (s == "read") {
           st = floors.Read(**conn, d(rng));
         } else if (s == "search") {
           st = floors.Search(**conn, p(rng));
@@ -393,8 +501,20 @@ int Floor(int argc, char** argv) {
       }
     });
   for (auto& th : threads) th.join();
-  Print(scenario, "floor", seconds, stats);
+  Print(scenario, primary_key ? "pk_floor" : "floor", seconds, stats);
   return 0;
+}
+
+// The record a guardian reads in the patient scenario: the first minor after record 0 with
+// documents (its number and INS on one line).
+int Child(int argc, char** argv) {
+  DossierGenerator g(GeneratorOptions(argc, argv));
+  for (int p = 1; p < g.options().patients; ++p)
+    if (IsMinor(p) && g.FirstDocument(p + 1) > g.FirstDocument(p)) {
+      std::printf("%d %s\n", p, Ins(p).c_str());
+      return 0;
+    }
+  return 1;
 }
 
 }  // namespace
@@ -406,10 +526,11 @@ int main(int argc, char** argv) {
   if (cmd == "compare") return carnet::bench::Compare(argc, argv);
   if (cmd == "http") return carnet::bench::Http(argc, argv);
   if (cmd == "floor") return carnet::bench::Floor(argc, argv);
+  if (cmd == "child") return carnet::bench::Child(argc, argv);
   if (cmd == "ins" && argc == 3) {
     std::printf("%s\n", carnet::bench::Ins(std::stoi(argv[2])).c_str());
     return 0;
   }
-  std::cerr << "usage: carnet-bench load|compare|http|floor|ins ... (see bench/bench.cc)\n";
+  std::cerr << "usage: carnet-bench load|compare|http|floor|ins|child ... (see bench/bench.cc)\n";
   return 2;
 }

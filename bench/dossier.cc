@@ -597,6 +597,8 @@ std::string Ins(int p) {
   return std::string(f.female ? "2" : "1") + date.substr(2, 2) + date.substr(5, 2) + Pad(p, 8);
 }
 
+bool IsMinor(int p) { return (kDay2026 - FactsOf(p).birth_day) / 365.25 < 18; }
+
 const profiles::Actor& LoaderActor() {
   static const profiles::Actor loader = [] {
     profiles::Actor a;

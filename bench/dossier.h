@@ -99,5 +99,8 @@ inline constexpr const char* kLoaderAddress = "127.0.0.1";
 std::string PatientId(int p);
 std::string Ins(int p);
 std::string DocumentId(long long n);
+// Whether patient p is a minor (under 18 on 2026-01-01, the generator's "today"): birth dates
+// run from 1920 to 2023, so some records of every store but the smallest are children's.
+bool IsMinor(int p);
 
 }  // namespace carnet::bench

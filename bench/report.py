@@ -2,7 +2,10 @@
 """bench/report.py: turns the scenario lines of bench/run into a markdown table (stdout),
 a JSON file and an SVG chart (throughput and p99 per scenario, the gateway beside its floor);
 a memory soak (bench/run soak) is summarised after the table: the gateway's RSS at the start,
-its peak, at the end, and the growth over the run and after the warm-up (its first tenth)."""
+its peak, at the end, and the growth over the run and after the warm-up (its first tenth).
+Besides each scenario's floor (side "floor"), read has a bare primary-key lookup floor (side
+"pk_floor": columns "PK floor req/s" and "gateway / PK floor") and create a pgbench -N run
+(side "pgbench": the line "FHIR create / pgbench -N" under the table)."""
 import json
 import platform
 import sys
@@ -71,11 +74,17 @@ if load:
           f"VACUUM (ANALYZE); {database_bytes / 2**30:.1f} GiB on disk.")
 if rows:
     print()
-    print("| scenario | gateway req/s | p50 ms | p99 ms | max ms | errors | peak RSS MB | gateway CPU µs/req | floor req/s | floor p99 ms | gateway / floor |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| scenario | gateway req/s | p50 ms | p99 ms | max ms | errors | peak RSS MB | gateway CPU µs/req | floor req/s | floor p99 ms | gateway / floor | PK floor req/s | gateway / PK floor |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+ratios = {}
 for name, sides in rows.items():
-    g, f = sides.get("gateway", {}), sides.get("floor", {})
+    g, f, pk = sides.get("gateway", {}), sides.get("floor", {}), sides.get("pk_floor", {})
     ratio = g.get("throughput", 0) / f["throughput"] if f.get("throughput") else 0
+    # The bare primary-key lookup (read only; issue 20 aims at gateway / PK floor >= 0.15).
+    pk_cells = "| |"
+    if pk.get("throughput"):
+        ratios[f"{name}_gateway_over_pk_floor"] = round(g.get("throughput", 0) / pk["throughput"], 3)
+        pk_cells = f"{pk['throughput']:.0f} | {ratios[f'{name}_gateway_over_pk_floor']:.2f} |"
     # The gateway's own CPU (user + system, from /proc) over the requests it answered: what
     # the gateway spends per request, whatever else shares the machine.
     answered = g.get("requests", 0)
@@ -85,7 +94,18 @@ for name, sides in rows.items():
     print(f"| {name} | {g.get('throughput', 0):.0f} | {g.get('p50_ms', 0):.2f} | {g.get('p99_ms', 0):.2f} | "
           f"{g.get('max_ms', 0):.1f} | {g.get('errors', 0)} | {g.get('peak_rss_kb', 0) / 1024:.0f} | "
           f"{cpu_per_req:.0f} | "
-          f"{f.get('throughput', 0):.0f} | {f.get('p99_ms', 0):.2f} | {ratio:.2f} |")
+          f"{f.get('throughput', 0):.0f} | {f.get('p99_ms', 0):.2f} | {ratio:.2f} | {pk_cells}")
+
+# FHIR create against pgbench -N on the same cluster, clients and duration (issue 20 aims at
+# >= 0.5).
+create, tpcb = rows.get("create", {}).get("gateway", {}), rows.get("create", {}).get("pgbench", {})
+if tpcb.get("throughput"):
+    ratios["create_over_pgbench_n"] = round(create.get("throughput", 0) / tpcb["throughput"], 3)
+    print()
+    print(f"FHIR create / pgbench -N: {create.get('throughput', 0):.0f} / {tpcb['throughput']:.0f} tps = "
+          f"{ratios['create_over_pgbench_n']:.2f} (pgbench -N -M prepared, scale 1, same cluster, "
+          f"{connections} clients, p50 {tpcb.get('p50_ms', 0):.2f} ms, p99 {tpcb.get('p99_ms', 0):.2f} ms, "
+          f"{tpcb.get('errors', 0)} failed).")
 
 soak_json = soak_summary(soak) if soak else None
 if soak_json:
@@ -100,7 +120,7 @@ if soak_json:
 
 json.dump({"patients": int(patients), "documents": int(documents), "seconds": float(seconds),
            "connections": int(connections), "machine": machine, "load": load,
-           "database_bytes": database_bytes, "scenarios": rows, "soak": soak_json}, open(json_out, "w"), indent=1)
+           "database_bytes": database_bytes, "scenarios": rows, "ratios": ratios, "soak": soak_json}, open(json_out, "w"), indent=1)
 
 # The chart: one group per scenario, throughput bars (gateway, floor) and p99 marks.
 names = list(rows)

@@ -323,6 +323,11 @@ Result<long long> PatientKey(storage::Transaction& tx, int patient) {
 std::string PatientCx(int i) { return Ins(i) + "^^^&" + kInsOid + "&ISO"; }
 std::string DocumentUniqueId(int i) { return "1.2.250.1.999.77." + std::to_string(i); }
 
+Request VitalSignRequest(int patient) {
+  return {"POST", "/fhir/Observation", VitalSignJson(kVitalSigns[0], PatientId(patient)),
+          "application/fhir+json", ""};
+}
+
 Request TransactionRequest(int patient) {
   std::string entries;
   for (const VitalSign& v : kVitalSigns)
@@ -672,6 +677,48 @@ Status DocumentFloors::FindDocuments(storage::Connection& conn, int patient) con
     profiles::AuditEntry e = profiles::AuditEntry::Dicom("110112", "Query", "ITI-18", 'E');
     return Audit(tx, LoaderAudit(e, *key, PatientId(patient), ""));
   });
+}
+
+Status DocumentFloors::PatientDocuments(storage::Connection& conn, int patient) const {
+  return InTransaction(conn, [&](storage::Transaction& tx) -> Status {
+    static const storage::Statement kList{
+        "floor_patient_documents",
+        "SELECT r.content FROM resource r JOIN idx_reference s ON s.res_type = r.res_type AND "
+        "s.res_id = r.res_id AND s.param = 'patient' AND s.target_type = 'Patient' AND "
+        "s.target_id = $1 WHERE r.res_type = 'DocumentReference' AND NOT r.deleted "
+        "ORDER BY r.res_id LIMIT 21"};
+    auto r = tx.Run(kList, {storage::SqlParam::Text(PatientId(patient))});
+    if (!r.ok()) return r.status();
+    auto key = PatientKey(tx, patient);
+    if (!key.ok()) return key.status();
+    return Audit(tx, LoaderAudit(profiles::AuditEntry::Rest("search-type", 'E'), *key,
+                                 PatientId(patient), ""));
+  });
+}
+
+Status DocumentFloors::AccessHistory(storage::Connection& conn, int patient) const {
+  return InTransaction(conn, [&](storage::Transaction& tx) -> Status {
+    auto key = PatientKey(tx, patient);
+    if (!key.ok()) return key.status();
+    storage::AuditEventQuery q;
+    q.patient_keys = {*key};
+    q.limit = 21;
+    auto page = storage::ReadAuditEvents(tx, q);
+    if (!page.ok()) return page.status();
+    profiles::AuditEntry e = profiles::AuditEntry::Rest("search-type", 'E');
+    return Audit(tx, LoaderAudit(e, *key, PatientId(patient), "AuditEvent"));
+  });
+}
+
+Status DocumentFloors::PrimaryKeyRead(storage::Connection& conn, int document) const {
+  static const storage::Statement kByKey{
+      "floor_primary_key",
+      "SELECT content FROM resource WHERE res_type = 'DocumentReference' AND res_id = $1"};
+  std::string id = DocumentId(document);
+  auto r = conn.Run(kByKey, {storage::SqlParam::Text(id)});
+  if (!r.ok()) return r.status();
+  if (r->rows() == 0) return NotFound("no DocumentReference/" + id);
+  return Status::Ok();
 }
 
 }  // namespace carnet::bench

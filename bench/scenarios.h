@@ -24,8 +24,9 @@ std::string DocumentUniqueId(int i);
 // contain to count as a success: XDS.b answers a refused request with HTTP 200.
 struct Request {
   std::string method, path, body, content_type, expect;
-  // Who sends it (the mixed workload's actors): 0 the deposit system, 1 a doctor asserting
-  // the patient's consent, 2 the patient of bench record 0.
+  // Who sends it (the mixed and patient workloads' actors): 0 the deposit system, 1 a doctor
+  // asserting the patient's consent, 2 the patient of bench record 0, 3 a guardian of a
+  // child's record (bench/run picks it: IsMinor), 4 the patient's measurement app.
   int actor = 0;
   // The line its latency is reported under, when not the scenario's own (devices reports its
   // pushes and its searches apart: devices-push, devices-search).
@@ -34,6 +35,9 @@ struct Request {
 
 inline constexpr int kTransactionEntries = 10;
 
+// POST /fhir/Observation: one vital sign (a weight, category vital-signs, UCUM) of patient, as
+// a measurement app pushes it; what DocumentFloors::Create writes.
+Request VitalSignRequest(int patient);
 // POST /fhir: a transaction Bundle of kTransactionEntries vital-sign Observations of patient.
 Request TransactionRequest(int patient);
 // The devices scenario (issue 17): a glucometer's app pushes a week of readings every 5
@@ -80,6 +84,16 @@ class DocumentFloors {
   Status Search(storage::Connection& conn, int patient) const;
   // ITI-18 FindDocuments: the patient's approved DocumentEntries and the query's audit event.
   Status FindDocuments(storage::Connection& conn, int patient) const;
+  // The patient scenario's list of a record's documents (DocumentReference?patient=, a page
+  // of 20) and the search's audit event.
+  Status PatientDocuments(storage::Connection& conn, int patient) const;
+  // The patient scenario's access history (AuditEvent?patient=, a page of 20, newest first:
+  // storage::ReadAuditEvents, the gateway's own call) and the search's audit event.
+  Status AccessHistory(storage::Connection& conn, int patient) const;
+  // The bare primary-key lookup of issue 20: `SELECT content FROM resource WHERE res_type =
+  // 'DocumentReference' AND res_id = $1`, prepared, in autocommit (no BEGIN, no audit event):
+  // what a read cannot go below.
+  Status PrimaryKeyRead(storage::Connection& conn, int document) const;
 
  private:
   struct Templates;

@@ -41,6 +41,29 @@ TEST(DossierGeneratorTest, SameSeedSameDossiers) {
   EXPECT_EQ(a.FirstDocument(30), 200);  // every document given to some patient
 }
 
+// IsMinor (the patient scenario's guardian reads a child's record) agrees with the Patient's
+// birthDate: under 18 on 2026-01-01. Dates within a month of the boundary are not judged
+// (IsMinor counts years of 365.25 days).
+TEST(DossierGeneratorTest, MinorsFollowTheBirthDate) {
+  DossierOptions o;
+  o.patients = 50;
+  o.documents = 100;
+  DossierGenerator g(o);
+  int minors = 0;
+  for (int p = 0; p < o.patients; ++p) {
+    std::string birth = g.Generate(p).writes.front().resource.GetString("birthDate");
+    if (birth > "2008-02-01") {
+      EXPECT_TRUE(IsMinor(p)) << p << " born " << birth;
+    }
+    if (birth < "2007-12-01") {
+      EXPECT_FALSE(IsMinor(p)) << p << " born " << birth;
+    }
+    minors += IsMinor(p);
+  }
+  EXPECT_GT(minors, 0);  // bench/run's small stores have a child's record
+  EXPECT_LT(minors, o.patients / 2);
+}
+
 // The French mix, the size spread, the profile entries and the content: whole for the
 // fraction asked, else a prefix; size and hash always those of the whole document.
 TEST(DossierGeneratorTest, FrenchMixSizesAndContent) {
