@@ -557,13 +557,12 @@ Status WriteChunk(BulkConnection& db, const Chunk& c) {
   // content as the live append derives them. The chunk's sequence numbers were reserved
   // together (Reserve), in order: its events are those between the first and the last.
   if (c.first_seq > 0)
-    CARNET_RETURN_IF_ERROR(
-        db.Exec("INSERT INTO audit_event_entity (patient_key, reference, seq) "
-                "SELECT a.patient_key, r.ref, a.seq FROM audit_event a, "
-                "audit_entity_refs(a.content) AS r(ref) WHERE a.seq BETWEEN " +
-                std::to_string(c.first_seq) + " AND " + std::to_string(c.last_seq) +
-                " AND a.patient_key IS NOT NULL")
-            .status());
+    CARNET_RETURN_IF_ERROR(db.Exec("INSERT INTO audit_event_entity (patient_key, reference, seq) "
+                                   "SELECT a.patient_key, r.ref, a.seq FROM audit_event a, "
+                                   "audit_entity_refs(a.content) AS r(ref) WHERE a.seq BETWEEN " +
+                                   std::to_string(c.first_seq) + " AND " +
+                                   std::to_string(c.last_seq) + " AND a.patient_key IS NOT NULL")
+                               .status());
   if (!c.head_keys.empty())
     CARNET_RETURN_IF_ERROR(
         db.Exec("INSERT INTO audit_chain_head (patient_key, last_seq, hash) SELECT k, s, decode(h, "

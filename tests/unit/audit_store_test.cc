@@ -191,11 +191,11 @@ TEST(AuditStoreTest, EventsOfAnObjectPageNewestFirst) {
     r.actor_id = actor;
     std::string entities;
     for (const auto& o : objects)
-      entities += (entities.empty() ? "" : ",") + std::string(R"({"what":{"reference":")") + o +
-                  R"("}})";
+      entities +=
+          (entities.empty() ? "" : ",") + std::string(R"({"what":{"reference":")") + o + R"("}})";
     entities += R"(,{"what":{"identifier":{"value":"req-1"}}})";
-    r.content = R"({"resourceType":"AuditEvent","id":")" + r.event_id + R"(","entity":[)" +
-                entities + "]}";
+    r.content =
+        R"({"resourceType":"AuditEvent","id":")" + r.event_id + R"(","entity":[)" + entities + "]}";
     return r;
   };
   // What each event names, by its order of appending.
@@ -252,8 +252,8 @@ TEST(AuditStoreTest, EventsOfAnObjectPageNewestFirst) {
     for (auto it = all.rbegin(); it != all.rend(); ++it) {
       bool named = false;
       for (const auto& o : q.entities) named = named || it->names.count(o);
-      bool in_record = std::find(q.patient_keys.begin(), q.patient_keys.end(), it->key) !=
-                       q.patient_keys.end();
+      bool in_record =
+          std::find(q.patient_keys.begin(), q.patient_keys.end(), it->key) != q.patient_keys.end();
       if (named && in_record && (q.actor_id.empty() || q.actor_id == it->actor) &&
           (q.from.empty() || it->minute >= 60))
         want.push_back(it->seq);

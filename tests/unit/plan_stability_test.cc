@@ -34,10 +34,10 @@ using carnet::testing::ScratchDatabase;
 
 // The tables that grow with the store: a sequential scan of any of them is a regression.
 const std::set<std::string> kLargeTables = {
-    "resource",     "idx_string",  "idx_token",        "idx_reference",      "idx_date",
-    "idx_quantity", "idx_uri",     "idx_text",         "registry_object",    "registry_code",
-    "association",  "audit_event", "resource_history", "patient_identifier", "patient",
-    "audit_event_entity"};
+    "resource",         "idx_string",         "idx_token",   "idx_reference",
+    "idx_date",         "idx_quantity",       "idx_uri",     "idx_text",
+    "registry_object",  "registry_code",      "association", "audit_event",
+    "resource_history", "patient_identifier", "patient",     "audit_event_entity"};
 
 struct PlanFacts {
   std::vector<std::string> seq_scanned;  // large tables read whole
@@ -328,9 +328,9 @@ TEST_F(PlanStabilityTest, AccessHistoryOfADocumentUsesTheEntityIndex) {
       r.outcome = "0";
       r.actor_kind = "professional";
       r.actor_id = "81000000000" + std::to_string(i % 7);
-      std::string object = i % 500 == 0 ? "DocumentReference/watched" +
-                                              std::string(i % 1000 ? "" : "/_history/2")
-                                        : "DocumentReference/other-" + std::to_string(i % 3000);
+      std::string object =
+          i % 500 == 0 ? "DocumentReference/watched" + std::string(i % 1000 ? "" : "/_history/2")
+                       : "DocumentReference/other-" + std::to_string(i % 3000);
       r.content = R"({"resourceType":"AuditEvent","id":")" + r.event_id +
                   R"(","entity":[{"what":{"reference":"Patient/)" + d.patient_id +
                   R"("}},{"what":{"reference":")" + object +
@@ -395,9 +395,8 @@ TEST_F(PlanStabilityTest, AccessHistoryOfADocumentUsesTheEntityIndex) {
         EXPECT_TRUE(index == "audit_event_entity_pkey" || index == "audit_event_pkey") << index;
     }
     // What the custom plan reads: about a page per object, not the record's 30,000 events.
-    auto r = (*conn)->RunDynamicText("EXPLAIN (ANALYZE, FORMAT JSON) " +
-                                         std::string(st.statement.sql),
-                                     st.params);
+    auto r = (*conn)->RunDynamicText(
+        "EXPLAIN (ANALYZE, FORMAT JSON) " + std::string(st.statement.sql), st.params);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     auto parsed = ParseJson(r->GetString(0, 0));
     ASSERT_TRUE(parsed.ok() && !parsed->items().empty());
