@@ -60,5 +60,6 @@ entries() { python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1])).
 echo "$(basename "$BIN"): record of $N events, DocumentReference/d1 in one of $EVERY (median of 5)"
 for q in '&entity=DocumentReference/d1' '&entity=DocumentReference/none' ''; do
   t=$(page "$q")
-  printf '  %-36s %8s ms  (%s entries)\n' "${q:+${q#&}}${q:-no entity}" "$t" "$(entries)"
+  label=${q#&}
+  printf '  %-36s %8s ms  (%s entries)\n' "${label:-no entity}" "$t" "$(entries)"
 done
