@@ -60,6 +60,7 @@ struct Chunk {
       document_content;
   // audit_chain_head rows: the chains this chunk extended.
   std::vector<std::string> head_keys, head_seqs, head_hashes;
+  long long first_seq = 0, last_seq = 0;  // the audit events' sequence numbers (0: none)
   LoadReport counts;
   Status status;
 
@@ -451,6 +452,7 @@ Status RowMaker::FinishAudit(const std::vector<long long>& seqs, Chunk& c) {
     t.EndRow();
     heads[pa.row.chain_key] = {seqs[i], pa.row.hash};
   }
+  if (!seqs.empty()) c.first_seq = seqs.front(), c.last_seq = seqs.back();
   for (const auto& [key, head] : heads) {
     c.head_keys.push_back(std::to_string(key));
     c.head_seqs.push_back(std::to_string(head.first));
@@ -551,6 +553,16 @@ Status WriteChunk(BulkConnection& db, const Chunk& c) {
                             "SELECT patient_key, res_type, res_id, ") +
                 storage::kTextSelect + " FROM bulk_text")
             .status());
+  // The objects the events name (audit_event_entity, migration 0017), derived from the
+  // content as the live append derives them. The chunk's sequence numbers were reserved
+  // together (Reserve), in order: its events are those between the first and the last.
+  if (c.first_seq > 0)
+    CARNET_RETURN_IF_ERROR(db.Exec("INSERT INTO audit_event_entity (patient_key, reference, seq) "
+                                   "SELECT a.patient_key, r.ref, a.seq FROM audit_event a, "
+                                   "audit_entity_refs(a.content) AS r(ref) WHERE a.seq BETWEEN " +
+                                   std::to_string(c.first_seq) + " AND " +
+                                   std::to_string(c.last_seq) + " AND a.patient_key IS NOT NULL")
+                               .status());
   if (!c.head_keys.empty())
     CARNET_RETURN_IF_ERROR(
         db.Exec("INSERT INTO audit_chain_head (patient_key, last_seq, hash) SELECT k, s, decode(h, "

@@ -64,6 +64,8 @@ const TableSpec kTables[] = {
      "seq), action, outcome, actor_id, actor_kind, emergency, "
      "regexp_replace(content, '\"(id|recorded)\":\"[^\"]*\"', '', 'g'), prev_hash IS NULL"},
     {"audit_chain_head", "patient_key, last_seq IS NULL, hash IS NULL"},
+    // The event by its rank in its chain, as above (below: joined to audit_event).
+    {"audit_event_entity", "x.patient_key, x.reference, a.rank"},
     {"outbox", "patient_key, channel, event_kind, destination, delivered_at IS NULL"},
     {"search_param", "sp_id, base_type, code, param_type, expression, targets"},
     {"care_team_member", "patient_key, member_id, res_id"},
@@ -83,6 +85,11 @@ std::string RowsQuery(const TableSpec& t) {
                "patient_key, res_type, res_id, version_id, deleted, method, "
                "content_sha256, ") +
            kNoLastUpdated;
+  if (std::string(t.table) == "audit_event_entity")
+    return "SELECT ROW(" + cols +
+           ")::text AS r FROM audit_event_entity x JOIN (SELECT seq, row_number() OVER "
+           "(PARTITION BY coalesce(patient_key, 0) ORDER BY seq) AS rank FROM audit_event) a "
+           "ON a.seq = x.seq";
   return "SELECT ROW(" + cols + ")::text AS r FROM " + t.table;
 }
 

@@ -61,14 +61,18 @@ constexpr Statement kLockHead{
     "audit_lock_head",
     "SELECT last_seq, encode(hash, 'hex') FROM audit_chain_head WHERE patient_key = $1::bigint "
     "FOR UPDATE"};
-// The event and the new chain head in one round trip (the head row is already locked).
+// The event, the objects it names (audit_event_entity, migration 0017) and the new chain head
+// in one round trip (the head row is already locked).
 constexpr Statement kAppendEvent{
     "audit_append_event",
     "WITH ins AS (INSERT INTO audit_event (patient_key, event_id, recorded, action, outcome, "
     "actor_id, actor_kind, emergency, content, prev_hash, hash, request_id, reason_code) VALUES "
     "($1::bigint, $2::uuid, $3::timestamptz, $4, $5, $6, $7, $8::boolean, $9, decode($10, "
     "'hex'), decode($11, 'hex'), $13, $14) "
-    "RETURNING seq) "
+    "RETURNING seq, patient_key), "
+    "ent AS (INSERT INTO audit_event_entity (patient_key, reference, seq) "
+    "SELECT ins.patient_key, r.ref, ins.seq FROM ins, audit_entity_refs($9) AS r(ref) "
+    "WHERE ins.patient_key IS NOT NULL) "
     "UPDATE audit_chain_head h SET last_seq = ins.seq, hash = decode($11, 'hex'), "
     "updated_at = now() FROM ins WHERE h.patient_key = $12::bigint RETURNING ins.seq"};
 
@@ -194,8 +198,9 @@ Status AppendAuditBatch(Transaction& tx, const std::vector<AuditRecord>& records
   for (int i = 0; i < heads->rows(); ++i) prev[heads->GetInt(i, 0)] = Unhex(heads->GetString(i, 1));
 
   // One INSERT of every event, in batch order (seq follows the sorted rows: each chain's
-  // events get increasing seq in the order they were chained), and the heads moved to each
-  // chain's last event, matched by event id, in the same statement.
+  // events get increasing seq in the order they were chained), one of the objects they name
+  // (audit_event_entity), and the heads moved to each chain's last event, matched by event
+  // id, in the same statement.
   std::map<long long, std::pair<std::string, std::string>> last;  // chain -> (event id, hex)
   std::string sql =
       "WITH ins AS (INSERT INTO audit_event (patient_key, event_id, recorded, action, outcome, "
@@ -241,7 +246,10 @@ Status AppendAuditBatch(Transaction& tx, const std::vector<AuditRecord>& records
   }
   sql +=
       ") AS v(ord, pk, eid, rec, act, oc, aid, ak, em, body, ph, h, rid, rc) ORDER BY ord "
-      "RETURNING seq, event_id) "
+      "RETURNING seq, event_id, patient_key, content), "
+      "ent AS (INSERT INTO audit_event_entity (patient_key, reference, seq) "
+      "SELECT ins.patient_key, r.ref, ins.seq FROM ins, audit_entity_refs(ins.content) AS r(ref) "
+      "WHERE ins.patient_key IS NOT NULL) "
       "UPDATE audit_chain_head h SET last_seq = ins.seq, hash = decode(m.h, 'hex'), "
       "updated_at = now() FROM (VALUES ";
   size_t i = 0;
@@ -332,30 +340,55 @@ Result<AuditVerification> VerifyAuditChains(Connection& conn,
   return v;
 }
 
-Result<std::vector<StoredAuditEvent>> ReadAuditEvents(Transaction& tx, const AuditEventQuery& q) {
-  static const Statement kEvents{
+AccessHistoryStatement RenderAccessHistory(const AuditEventQuery& q) {
+  // Without an object: the record's events, newest first.
+  static constexpr Statement kEvents{
       "access_history_page",
       "SELECT seq, content FROM audit_event WHERE patient_key = ANY($1::bigint[]) "
       "AND ($2 = '' OR recorded >= $2::timestamptz) AND ($3 = '' OR recorded <= $3::timestamptz) "
       "AND ($4 = '' OR actor_id = $4) AND ($5 = '' OR seq < $5::bigint) "
-      "AND ($7 = '{}' OR EXISTS (SELECT 1 FROM jsonb_array_elements("
-      "coalesce(content::jsonb -> 'entity', '[]'::jsonb)) e "
-      "WHERE regexp_replace(e -> 'what' ->> 'reference', '/_history/[^/]*$', '') "
-      "= ANY($7::text[]))) "
       "ORDER BY seq DESC LIMIT $6::int"};
+  // With objects (issue 20): for each record and each object, its newest events by the
+  // (patient_key, reference, seq) key of audit_event_entity, walked backwards from the cursor
+  // and stopped at the page's size once the other filters held; the page is the newest of
+  // those (an event naming two of the objects counts once). The record's other events are
+  // never read.
+  static constexpr Statement kEntityEvents{
+      "access_history_entity_page",
+      "SELECT a.seq, a.content FROM audit_event a WHERE a.seq IN ("
+      "SELECT m.seq FROM unnest($1::bigint[]) AS k(key) CROSS JOIN unnest($7::text[]) AS r(ref) "
+      "CROSS JOIN LATERAL (SELECT x.seq FROM audit_event_entity x "
+      "JOIN audit_event e ON e.seq = x.seq "
+      "WHERE x.patient_key = k.key AND x.reference = r.ref "
+      "AND x.seq < coalesce(nullif($5::text, '')::bigint, 9223372036854775807) "
+      "AND ($2 = '' OR e.recorded >= $2::timestamptz) "
+      "AND ($3 = '' OR e.recorded <= $3::timestamptz) AND ($4 = '' OR e.actor_id = $4) "
+      "ORDER BY x.seq DESC LIMIT $6::int) AS m) "
+      "ORDER BY a.seq DESC LIMIT $6::int"};
   std::string keys = "{";
   for (size_t i = 0; i < q.patient_keys.size(); ++i)
     keys += (i ? "," : "") + std::to_string(q.patient_keys[i]);
   keys += "}";
-  // An event names the resource or one of its versions ([type]/[id]/_history/[vid]).
-  // The references are [type]/[id]: letters, digits, '-', '.' and one '/' (checked by the
-  // caller), nothing an array literal would need to quote.
-  std::string entities = "{";
-  for (size_t i = 0; i < q.entities.size(); ++i) entities += (i ? "," : "") + q.entities[i];
-  entities += "}";
-  auto r = tx.Run(kEvents, {SqlParam::Text(keys), SqlParam::Text(q.from), SqlParam::Text(q.to),
-                            SqlParam::Text(q.actor_id), SqlParam::Text(q.before_seq),
-                            SqlParam::Text(std::to_string(q.limit)), SqlParam::Text(entities)});
+  AccessHistoryStatement out{q.entities.empty() ? kEvents : kEntityEvents,
+                             {SqlParam::Text(keys), SqlParam::Text(q.from), SqlParam::Text(q.to),
+                              SqlParam::Text(q.actor_id), SqlParam::Text(q.before_seq),
+                              SqlParam::Text(std::to_string(q.limit))}};
+  if (!q.entities.empty()) {
+    // An event names the resource or one of its versions ([type]/[id]/_history/[vid]): the
+    // index holds [type]/[id] (audit_entity_refs). The references are [type]/[id]: letters,
+    // digits, '-', '.' and one '/' (checked by the caller), nothing an array literal would
+    // need to quote.
+    std::string entities = "{";
+    for (size_t i = 0; i < q.entities.size(); ++i) entities += (i ? "," : "") + q.entities[i];
+    entities += "}";
+    out.params.push_back(SqlParam::Text(entities));
+  }
+  return out;
+}
+
+Result<std::vector<StoredAuditEvent>> ReadAuditEvents(Transaction& tx, const AuditEventQuery& q) {
+  AccessHistoryStatement st = RenderAccessHistory(q);
+  auto r = tx.Run(st.statement, st.params);
   if (!r.ok()) return r.status();
   std::vector<StoredAuditEvent> out;
   for (int i = 0; i < r->rows(); ++i) out.push_back({r->GetInt(i, 0), r->GetString(i, 1)});

@@ -92,6 +92,15 @@ struct StoredAuditEvent {
 };
 Result<std::vector<StoredAuditEvent>> ReadAuditEvents(Transaction& tx, const AuditEventQuery& q);
 
+// The statement ReadAuditEvents runs for `q` and its values: the record's events, or, with
+// `entities`, the events of those objects by the audit_event_entity index (migration 0017).
+// Exposed for the plan test.
+struct AccessHistoryStatement {
+  Statement statement;
+  SqlParams params;
+};
+AccessHistoryStatement RenderAccessHistory(const AuditEventQuery& q);
+
 // The support view's read (issue 19): the events of one request, or of one actor over a time
 // range, oldest first, by the indexed request_id / (actor_id, recorded) columns. Text filters
 // as the caller checked them ("" for none; from and to RFC 3339).

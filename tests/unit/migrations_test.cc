@@ -75,11 +75,19 @@ TEST(MigrationsTest, AuditEventsAreAppendOnly) {
   ASSERT_TRUE(c);
   ASSERT_TRUE(ApplyMigrations(*c, BuiltinMigrations()).ok());
   ASSERT_TRUE(c->Exec("INSERT INTO audit_event (action, outcome, content, hash) "
-                      "VALUES ('R', '0', '{}', '\\x00')").ok());
+                      "VALUES ('R', '0', '{}', '\\x00')")
+                  .ok());
   EXPECT_FALSE(c->Exec("UPDATE audit_event SET action = 'D'").ok());
   EXPECT_FALSE(c->Exec("DELETE FROM audit_event").ok());
   EXPECT_FALSE(c->Exec("TRUNCATE audit_event").ok());
   EXPECT_EQ(c->Exec("SELECT count(*) FROM audit_event")->GetInt(0, 0), 1);
+  // The objects the events name (migration 0017) too.
+  ASSERT_TRUE(c->Exec("INSERT INTO audit_event_entity (patient_key, reference, seq) "
+                      "VALUES (1, 'DocumentReference/d1', 1)")
+                  .ok());
+  EXPECT_FALSE(c->Exec("UPDATE audit_event_entity SET reference = 'DocumentReference/d2'").ok());
+  EXPECT_FALSE(c->Exec("DELETE FROM audit_event_entity").ok());
+  EXPECT_FALSE(c->Exec("TRUNCATE audit_event_entity").ok());
 }
 
 TEST(MigrationsTest, FailingMigrationLeavesNothing) {
