@@ -26,10 +26,12 @@ Result<RecordContext> LoadRecordContext(storage::Transaction& tx, long long pati
   if (actor.kind == ActorKind::kProfessional && actor.emergency)
     parts.emergency_window_of = actor.PrincipalId();
   parts.message_senders = actor.kind == ActorKind::kPatient || actor.kind == ActorKind::kGuardian;
+  // Whom a message may reach besides the patient, and who a guardian is in the record.
+  if (actor.kind == ActorKind::kProfessional || actor.kind == ActorKind::kGuardian)
+    parts.guardian_system = kGuardianSystem;
   auto row = storage::ReadRecordRow(tx, patient_key, parts);
   if (!row.ok()) return row.status();
-  if (!row->has_value())
-    return NotFound("record " + std::to_string(patient_key) + " is not known");
+  if (!row->has_value()) return NotFound("record " + std::to_string(patient_key) + " is not known");
   storage::RecordRow& rec = **row;
   RecordContext r;
   r.patient_key = patient_key;
@@ -46,6 +48,8 @@ Result<RecordContext> LoadRecordContext(storage::Transaction& tx, long long pati
         {app.client_id, ParseSmartScopes(app.scopes), true, app.measurement_kinds});
   r.emergency_started_at = rec.emergency_started_at;
   r.message_correspondents = std::move(rec.message_senders);
+  for (auto& [id, subject] : rec.guardians)
+    r.guardians.push_back({std::move(id), std::move(subject)});
   return r;
 }
 

@@ -36,12 +36,17 @@ Result<std::optional<RecordRow>> ReadRecordRow(Transaction& tx, long long patien
       "CASE WHEN $5::boolean THEN coalesce((SELECT array_agg(DISTINCT m.identifier_value) "
       "FROM idx_reference m WHERE m.patient_key = p.patient_key AND m.res_type = "
       "'Communication' AND m.param = 'sender' AND m.identifier_value IS NOT NULL), '{}') "
-      "ELSE '{}' END "
+      "ELSE '{}' END, "
+      "CASE WHEN $6 <> '' THEN coalesce((SELECT array_agg(g.res_id || ' ' || t.code "
+      "ORDER BY g.res_id) FROM resource g JOIN idx_token t ON t.res_type = g.res_type AND "
+      "t.res_id = g.res_id WHERE g.patient_key = p.patient_key AND g.res_type = "
+      "'RelatedPerson' AND NOT g.deleted AND t.param = 'identifier' AND t.system = $6 AND "
+      "t.code IS NOT NULL), '{}') ELSE '{}' END "
       "FROM patient p WHERE p.patient_key = $1::bigint"};
-  auto rec =
-      tx.Run(kContext, {Key(patient_key), Bool(parts.app_authorisations),
-                        SqlParam::Text(parts.emergency_window_of.value_or("")),
-                        Bool(parts.emergency_window_of.has_value()), Bool(parts.message_senders)});
+  auto rec = tx.Run(kContext, {Key(patient_key), Bool(parts.app_authorisations),
+                               SqlParam::Text(parts.emergency_window_of.value_or("")),
+                               Bool(parts.emergency_window_of.has_value()),
+                               Bool(parts.message_senders), SqlParam::Text(parts.guardian_system)});
   if (!rec.ok()) return rec.status();
   if (rec->rows() == 0) return std::optional<RecordRow>();
   RecordRow r;
@@ -77,6 +82,12 @@ Result<std::optional<RecordRow>> ReadRecordRow(Transaction& tx, long long patien
   }
   if (!rec->IsNull(0, 9)) r.emergency_started_at = rec->GetInt(0, 9);
   r.message_senders = ParseTextArray(rec->GetString(0, 10));
+  // "id value": a FHIR id holds no space.
+  for (const std::string& g : ParseTextArray(rec->GetString(0, 11))) {
+    size_t space = g.find(' ');
+    if (space != std::string::npos)
+      r.guardians.emplace_back(g.substr(0, space), g.substr(space + 1));
+  }
   return std::optional<RecordRow>(std::move(r));
 }
 
