@@ -336,6 +336,22 @@ static Result<WriteResult> Persist(storage::Transaction& tx, std::optional<long 
   return out;
 }
 
+// Whether `resource` bears an identifier of profiles::kGuardianSystem.
+static bool NamesGuardianSystem(const JsonValue& resource) {
+  const JsonValue* ids = resource.Find("identifier");
+  if (!ids || !ids->is_array()) return false;
+  for (const auto& id : ids->items())
+    if (id.GetString("system") == profiles::kGuardianSystem) return true;
+  return false;
+}
+
+static Status GuardianPartyIsCarnets() {
+  return Status(ErrorCode::kForbidden,
+                std::string("a RelatedPerson with an identifier of ") + profiles::kGuardianSystem +
+                    " is written by carnet only (a guardian's own party in the messages)",
+                "RelatedPerson.identifier");
+}
+
 // The one write: stamps, asks the policy (about the current version `previous`, when there is
 // one, and about the new content), persists, runs the after-write rules and audits.
 // The patient's choice per section of the health profile: an entry written into a section
@@ -423,6 +439,12 @@ static Result<WriteResult> Write(storage::Transaction& tx, profiles::AccessSessi
     return Status(ErrorCode::kForbidden,
                   std::string("the tag ") + kExtractionTagSystem + " is written by carnet only",
                   "meta.tag");
+  // A guardian's RelatedPerson (their own party in the messages of a child's record) is
+  // carnet's alone to write: its identifier says whom it stands for.
+  if (type == "RelatedPerson" && !session.carnet_writing() &&
+      (NamesGuardianSystem(resource) ||
+       (existed && previous->content.find(profiles::kGuardianSystem) != std::string::npos)))
+    return GuardianPartyIsCarnets();
   // meta.source names who deposited the resource (a deposit source reads back what it
   // deposited, nothing else): set by carnet on the first version, never by the client, and
   // kept by later versions.
@@ -453,6 +475,16 @@ static Result<WriteResult> Write(storage::Transaction& tx, profiles::AccessSessi
   }
   auto key = CompartmentKey(tx, type, id, stamped);
   if (!key.ok()) return key.status();
+  // A guardian's message is theirs, not the child's: sent by their RelatedPerson in the
+  // record, found or created here, in this transaction (dossier/messages.h).
+  if (type == profiles::kMessageType && action == Action::kCreate && *key &&
+      session.actor().kind == profiles::ActorKind::kGuardian) {
+    auto own = EnsureGuardianParty(tx, session, **key);
+    if (!own.ok()) return own.status();
+    auto record = session.Record(tx, **key);
+    if (!record.ok()) return record.status();
+    profiles::SendAsGuardian(stamped, session.actor(), **record, *own);
+  }
   if (!decision) {
     auto d = session.DecideResource(tx, *key, stamped, action);
     if (!d.ok()) return d.status();
@@ -701,6 +733,9 @@ Result<WriteResult> Delete(storage::Transaction& tx, profiles::AccessSession& se
     if (*current) out.stored = **current;
     return out;
   }
+  if (type == "RelatedPerson" && !session.carnet_writing() && !session.extracting() &&
+      (*current)->content.find(profiles::kGuardianSystem) != std::string::npos)
+    return GuardianPartyIsCarnets();
   if (if_match && (*current)->version != *if_match)
     return Status(ErrorCode::kPreconditionFailed,
                   "If-Match does not match the current version W/\"" +

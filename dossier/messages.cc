@@ -2,6 +2,8 @@
 
 #include "base/strings.h"
 #include "profiles/access.h"
+#include "profiles/policy_store.h"
+#include "storage/advisory_lock.h"
 #include "storage/resource_store.h"
 
 namespace carnet::dossier {
@@ -165,6 +167,73 @@ Status CheckMessageThread(storage::Transaction& tx, profiles::AccessSession& ses
     }
   }
   return Status::Ok();
+}
+
+Result<std::string> EnsureGuardianParty(storage::Transaction& tx, profiles::AccessSession& session,
+                                        long long patient_key) {
+  const profiles::Actor& actor = session.actor();
+  if (actor.kind != profiles::ActorKind::kGuardian || actor.subject.empty()) return std::string();
+  auto record = session.Record(tx, patient_key);
+  if (!record.ok()) return record.status();
+  if (!profiles::ActorCoversRecord(actor, **record) ||
+      (*record)->status != profiles::RecordStatus::kActive)
+    return std::string();
+  if (std::string own = profiles::GuardianPartyOf(actor, **record); !own.empty()) return own;
+  std::string patient_id = (*record)->patient_id;
+  // Two first messages at once: the second waits here, then finds the first one's.
+  CARNET_RETURN_IF_ERROR(storage::LockForTransaction(
+      tx, storage::LockSpace::kNewId,
+      "guardian-party/" + std::to_string(patient_key) + "/" + actor.subject));
+  auto fresh = profiles::LoadRecordContext(tx, patient_key, actor);
+  if (!fresh.ok()) return fresh.status();
+  if (std::string own = profiles::GuardianPartyOf(actor, *fresh); !own.empty()) {
+    session.AddGuardianParty(patient_key, {own.substr(14), actor.subject});
+    return own;
+  }
+  auto coding = [](const char* system, const char* code, const char* display) {
+    JsonValue c = JsonValue::Object();
+    c.Set("system", JsonValue::String(system));
+    c.Set("code", JsonValue::String(code));
+    c.Set("display", JsonValue::String(display));
+    JsonValue codings = JsonValue::Array();
+    codings.Append(std::move(c));
+    JsonValue cc = JsonValue::Object();
+    cc.Set("coding", std::move(codings));
+    return cc;
+  };
+  JsonValue rp = JsonValue::Object();
+  rp.Set("resourceType", JsonValue::String("RelatedPerson"));
+  JsonValue identifier = JsonValue::Object();
+  identifier.Set("system", JsonValue::String(profiles::kGuardianSystem));
+  identifier.Set("value", JsonValue::String(actor.subject));
+  JsonValue identifiers = JsonValue::Array();
+  identifiers.Append(std::move(identifier));
+  rp.Set("identifier", std::move(identifiers));
+  rp.Set("active", JsonValue::Bool(true));
+  JsonValue patient = JsonValue::Object();
+  patient.Set("reference", JsonValue::String("Patient/" + patient_id));
+  rp.Set("patient", std::move(patient));
+  JsonValue relationships = JsonValue::Array();
+  relationships.Append(
+      coding("http://terminology.hl7.org/CodeSystem/v3-RoleCode", "GUARD", "guardian"));
+  rp.Set("relationship", std::move(relationships));
+  if (!actor.given_name.empty() || !actor.family_name.empty()) {
+    JsonValue name = JsonValue::Object();
+    if (!actor.family_name.empty()) name.Set("family", JsonValue::String(actor.family_name));
+    if (!actor.given_name.empty()) {
+      JsonValue given = JsonValue::Array();
+      given.Append(JsonValue::String(actor.given_name));
+      name.Set("given", std::move(given));
+    }
+    JsonValue names = JsonValue::Array();
+    names.Append(std::move(name));
+    rp.Set("name", std::move(names));
+  }
+  profiles::AccessSession::CarnetWriteScope carnet(session);
+  auto written = Create(tx, session, "RelatedPerson", std::move(rp));
+  if (!written.ok()) return written.status();
+  session.AddGuardianParty(patient_key, {written->stored.id, actor.subject});
+  return "RelatedPerson/" + written->stored.id;
 }
 
 }  // namespace carnet::dossier

@@ -68,4 +68,15 @@ Result<JsonValue> InlineMessageAttachments(storage::Transaction& tx,
 Status CheckMessageThread(storage::Transaction& tx, profiles::AccessSession& session,
                           long long patient_key, const JsonValue& message);
 
+// A guardian's own party in a child's record (issue 17): the RelatedPerson that stands for
+// the session's guardian in record `patient_key` (patient = the child, relationship
+// v3-RoleCode GUARD, identifier profiles::kGuardianSystem = the token's `sub`, name from the
+// token's given_name / family_name when it has them), found, or created through this write
+// path in the caller's transaction (decided by the policy as the guardian's create, audited).
+// Idempotent: two first messages at once are serialised on an advisory lock, the second
+// finds the first one's. Returns "RelatedPerson/[id]", or "" when the actor is no guardian of
+// this record or the record takes no writes (the policy then refuses what follows as before).
+Result<std::string> EnsureGuardianParty(storage::Transaction& tx, profiles::AccessSession& session,
+                                        long long patient_key);
+
 }  // namespace carnet::dossier

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "base/strings.h"
+#include "dossier/messages.h"
 #include "fhir/rest_impl.h"
 #include "fhir/search.h"
 #include "fhir/search_access.h"
@@ -197,6 +198,23 @@ EntryResult Search(const FhirContext& ctx, Session& session, const HttpRequest& 
   // (profiles::AccessSession::Audit): never under the search's repeatable-read snapshot,
   // where the chain head it updates would fail with serialization conflicts whenever two
   // searches of one record overlap, and the whole search would run again.
+  // A guardian who opens the mailbox becomes a party of their own in each child's record
+  // (their RelatedPerson, dossier::EnsureGuardianParty), so that the care team may write to
+  // them: written before the search, whose transaction reads only.
+  if (type == profiles::kMessageType && session.actor().kind == profiles::ActorKind::kGuardian) {
+    Status ensured = storage::RunInTransaction(ctx.pool, [&](Transaction& tx) -> Status {
+      session.BeginAttempt();
+      auto keys = profiles::FindActorRecords(tx, session.actor());
+      if (!keys.ok()) return keys.status();
+      for (long long key : *keys) {
+        auto own = dossier::EnsureGuardianParty(tx, session, key);
+        if (!own.ok()) return own.status();
+      }
+      return Status::Ok();
+    });
+    session.BeginAttempt();
+    if (!ensured.ok()) return FromError(ensured);
+  }
   profiles::AccessFilter filter;
   s.resolve_scope = [&](Transaction& tx) -> Result<storage::AccessFilter> {
     auto named = NamedRecords(tx, type, query, compartment);

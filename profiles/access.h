@@ -198,6 +198,27 @@ class AccessSession {
   Result<std::optional<storage::StoredResource>> ReadCurrent(storage::Transaction& tx,
                                                              const std::string& type,
                                                              const std::string& id);
+  // Tells the context of `patient_key`, when loaded, of the guardian party carnet has just
+  // written there (dossier::EnsureGuardianParty), in place: contexts already handed out see it.
+  void AddGuardianParty(long long patient_key, RecordContext::GuardianParty party) {
+    if (auto it = records_.find(patient_key); it != records_.end())
+      it->second.guardians.push_back(std::move(party));
+  }
+
+  // carnet's own writes of what only carnet writes (a guardian's RelatedPerson, whose
+  // identifier kGuardianSystem no client may write), decided by the policy as the actor's
+  // like any other. Scoped by CarnetWriteScope.
+  bool carnet_writing() const { return carnet_writing_ > 0; }
+  class CarnetWriteScope {
+   public:
+    explicit CarnetWriteScope(AccessSession& s) : s_(s) { ++s_.carnet_writing_; }
+    ~CarnetWriteScope() { --s_.carnet_writing_; }
+    CarnetWriteScope(const CarnetWriteScope&) = delete;
+    CarnetWriteScope& operator=(const CarnetWriteScope&) = delete;
+
+   private:
+    AccessSession& s_;
+  };
 
   // May the actor do `action` on `resource` (its JSON), stored in record `patient_key`
   // (nullopt: a shared resource)?
@@ -263,6 +284,7 @@ class AccessSession {
   std::map<std::string, CurrentLabels> current_labels_;  // by "Type/id
   std::string extraction_document_;
   int deposit_depth_ = 0;
+  int carnet_writing_ = 0;
   std::vector<std::string> deposit_list_;
   std::vector<Warning> warnings_;
 };

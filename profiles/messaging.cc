@@ -40,6 +40,14 @@ Status StampParty(JsonValue& ref, const Actor& actor, const RecordContext& recor
                   const std::string& where) {
   if (!ref.is_object()) return Status::Ok();
   if (const JsonValue* given = AddressExtension(ref)) {
+    // The address scheme has none for a guardian (no INS of theirs in the child's record,
+    // no profession): they are reached through carnet only, never by a mail leaving it.
+    if (ref.GetString("reference").rfind("RelatedPerson/", 0) == 0)
+      return Status(ErrorCode::kBadRequest,
+                    where +
+                        ": a guardian (RelatedPerson) has no secure-mail address; they are "
+                        "reached through carnet only",
+                    where);
     const JsonValue* cp = given->Find("valueContactPoint");
     std::string value = cp ? cp->GetString("value") : "";
     auto parsed = ParseMailAddress(value);
@@ -115,6 +123,22 @@ Status StampMessage(JsonValue& message, const Actor& actor, const RecordContext&
                                         "Communication.recipient[" + std::to_string(i) + "]"));
     }
   return Status::Ok();
+}
+
+void SendAsGuardian(JsonValue& message, const Actor& actor, const RecordContext& record,
+                    const std::string& party) {
+  if (party.empty()) return;
+  const JsonValue* sender = message.Find("sender");
+  bool replace = !sender || !sender->is_object() || NamesPatient(*sender, record) ||
+                 sender->GetString("reference") == party;
+  if (!replace) return;
+  std::string name = actor.given_name;
+  if (!actor.family_name.empty()) name += (name.empty() ? "" : " ") + actor.family_name;
+  JsonValue ref = JsonValue::Object();
+  ref.Set("reference", JsonValue::String(party));
+  ref.Set("display", JsonValue::String(name.empty() ? std::string("représentant légal")
+                                                    : name + " (représentant légal)"));
+  message.Set("sender", std::move(ref));
 }
 
 bool MarkReadBy(JsonValue& message, const std::vector<std::string>& me, const std::string& now) {

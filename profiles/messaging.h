@@ -26,6 +26,15 @@ inline constexpr const char* kEventMessage = "messages";
 Status StampMessage(JsonValue& message, const Actor& actor, const RecordContext& record,
                     const std::string& now);
 
+// A guardian's message is sent by the guardian, not by the child (issue 17): `sender`
+// becomes `party` (their RelatedPerson in the child's record, dossier::EnsureGuardianParty;
+// display their name from the token, else "représentant légal") when the client left it
+// out, named the child (their Patient reference or INS) or named `party` already; any other
+// sender is left for the policy to refuse. Guardians have no MSSanté-style address (the
+// scheme has none for them): they are reached through carnet only.
+void SendAsGuardian(JsonValue& message, const Actor& actor, const RecordContext& record,
+                    const std::string& party);
+
 // Receipt per recipient: a message's reading is recorded on the recipient who read it, as
 // this extension (valueDateTime, the first time they read it) on their `recipient`
 // reference; one recipient reading leaves the message unread for the others. The single

@@ -539,19 +539,45 @@ Decision DecideMessage(const Actor& actor, const RecordContext& record, const Re
         "files an attachment)");
   }
   if (g.read_only) return Tell("closed record: read-only archive");
+  // A guardian writes as themselves: their RelatedPerson in the child's record (carnet puts
+  // it in `sender` on the write path), not as the child.
+  if (actor.kind == ActorKind::kGuardian) {
+    std::string own = GuardianPartyOf(actor, record);
+    sender = !own.empty() && NamesAny(r.message_sender, {own});
+    if (!sender)
+      return Tell("a guardian's message is sent by their RelatedPerson in the child's record (" +
+                  (own.empty() ? std::string("none yet") : own) + ")");
+  }
   if (!sender)
     return Tell("the sender of a message is the one who writes it (sender: " +
                 (me.empty() ? std::string("nobody") : me[0]) + ")");
   std::vector<std::string> patient = {"Patient/" + record.patient_id};
   if (!record.ins.empty()) patient.push_back(record.ins);
-  bool to_patient = false;
-  for (const auto& recipient : r.message_recipients)
+  std::vector<std::string> guardians;
+  for (const auto& gp : record.guardians) guardians.push_back("RelatedPerson/" + gp.id);
+  bool to_patient = false, to_guardian = false;
+  for (const auto& recipient : r.message_recipients) {
     to_patient = to_patient || NamesAny(recipient, patient);
+    to_guardian = to_guardian || NamesAny(recipient, guardians);
+  }
   switch (actor.kind) {
     case ActorKind::kProfessional:
-      if (!to_patient) return Tell("a message filed in a record is addressed to its patient");
+      // To the patient, or to a guardian of theirs (the RelatedPerson carnet keeps for them in
+      // this record); any other RelatedPerson (of another record, or not a guardian's) is no
+      // party a message of this record reaches.
+      for (const auto& recipient : r.message_recipients)
+        for (const auto& id : recipient)
+          if (id.rfind("RelatedPerson/", 0) == 0 && !Contains(guardians, id))
+            return Tell(id + " is not a guardian in this patient's record");
+      if (!to_patient && !to_guardian)
+        return Tell(
+            "a message filed in a record is addressed to its patient or to a guardian of "
+            "theirs (their RelatedPerson in the record)");
       return WithFlags(
-          Allow(g.decision.code, g.decision.reason + "; writes to a patient they take care of"),
+          Allow(g.decision.code,
+                g.decision.reason + (to_patient ? "; writes to a patient they take care of"
+                                                : "; writes to the guardian of a patient "
+                                                  "they take care of")),
           g.decision);
     case ActorKind::kSystem:
       if (!to_patient) return Tell("a message filed in a record is addressed to its patient");
@@ -597,6 +623,8 @@ std::vector<std::string> MessagePartyIds(const Actor& actor, const RecordContext
       std::vector<std::string> ids;
       if (!record.patient_id.empty()) ids.push_back("Patient/" + record.patient_id);
       if (!record.ins.empty()) ids.push_back(record.ins);
+      // A guardian is also a party of their own: their RelatedPerson in the child's record.
+      if (std::string own = GuardianPartyOf(actor, record); !own.empty()) ids.push_back(own);
       return ids;
     }
     case ActorKind::kSystem:
@@ -605,6 +633,13 @@ std::vector<std::string> MessagePartyIds(const Actor& actor, const RecordContext
     default:
       return {};
   }
+}
+
+std::string GuardianPartyOf(const Actor& actor, const RecordContext& record) {
+  if (actor.kind != ActorKind::kGuardian || actor.subject.empty()) return "";
+  for (const auto& g : record.guardians)
+    if (g.subject == actor.subject) return "RelatedPerson/" + g.id;
+  return "";
 }
 
 RecordStatus ParseRecordStatus(std::string_view status) {

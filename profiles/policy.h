@@ -100,6 +100,15 @@ struct RecordContext {
   // Communication) filed in this record; the patient may answer them. Loaded for the
   // patient side only.
   std::vector<std::string> message_correspondents;
+  // Secure messaging (issue 17): the guardians' own parties in this record, the RelatedPersons
+  // carnet keeps for them (patient = the child, relationship GUARD, identifier
+  // kGuardianSystem = the guardian's token subject). A professional of the care team may
+  // address them; each guardian reads the messages of their own.
+  struct GuardianParty {
+    std::string id;       // RelatedPerson id
+    std::string subject;  // the guardian's `sub`
+  };
+  std::vector<GuardianParty> guardians;
 };
 
 // What the decision needs to know about one resource.
@@ -272,6 +281,16 @@ inline constexpr std::string_view kMessageType = "Communication";
 // `record`: a professional's national id; the patient's (and a guardian's, acting for the
 // child) Patient reference and INS; a deposit source's client id.
 std::vector<std::string> MessagePartyIds(const Actor& actor, const RecordContext& record);
+
+// The identifier system of the RelatedPerson that stands for a guardian in a child's record
+// (its value: the guardian's token subject). Written by carnet only: a client's write of a
+// RelatedPerson bearing it is refused (dossier/dossier.cc), so that nobody takes another's
+// place in the messages.
+inline constexpr const char* kGuardianSystem =
+    "https://carnet.example.org/fhir/NamingSystem/guardian-subject";
+// The guardian's own party in `record` ("RelatedPerson/[id]"), "" when the actor is no
+// guardian or carnet keeps no RelatedPerson for them there yet.
+std::string GuardianPartyOf(const Actor& actor, const RecordContext& record);
 
 // The types no search returns, whoever asks: Binary, whose content is read by id through the
 // decision on the document that points at it (AccessFilter::excluded_types of every filter).

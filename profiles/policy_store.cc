@@ -28,6 +28,9 @@ storage::RecordRowParts RecordPartsFor(const Actor& actor) {
   if (actor.kind == ActorKind::kProfessional && actor.emergency)
     parts.emergency_window_of = actor.PrincipalId();
   parts.message_senders = actor.kind == ActorKind::kPatient || actor.kind == ActorKind::kGuardian;
+  // Whom a message may reach besides the patient, and who a guardian is in the record.
+  if (actor.kind == ActorKind::kProfessional || actor.kind == ActorKind::kGuardian)
+    parts.guardian_system = kGuardianSystem;
   return parts;
 }
 
@@ -47,6 +50,8 @@ RecordContext ContextFromRow(long long patient_key, storage::RecordRow& rec) {
         {app.client_id, ParseSmartScopes(app.scopes), true, app.measurement_kinds});
   r.emergency_started_at = rec.emergency_started_at;
   r.message_correspondents = std::move(rec.message_senders);
+  for (auto& [id, subject] : rec.guardians)
+    r.guardians.push_back({std::move(id), std::move(subject)});
   return r;
 }
 

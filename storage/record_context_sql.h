@@ -8,9 +8,9 @@
 
 namespace carnet::storage {
 
-// The context's eleven columns for the patient row `p`; the arguments are the statement's
-// parameters ("$2"...) for RecordRowPartParams' four values, in their order.
-#define CARNET_RECORD_CONTEXT_COLUMNS(apps, actor, emergency, senders)                           \
+// The context's twelve columns for the patient row `p`; the arguments are the statement's
+// parameters ("$2"...) for RecordRowPartParams' five values, in their order.
+#define CARNET_RECORD_CONTEXT_COLUMNS(apps, actor, emergency, senders, guardians)                           \
   "coalesce(p.resource_id, ''), coalesce(p.ins, ''), p.status, "                               \
   "coalesce(p.treating_physician, ''), p.emergency_opposed, "                                  \
   "coalesce((SELECT array_agg(b.actor_id ORDER BY b.actor_id) FROM patient_block b "           \
@@ -30,12 +30,17 @@ namespace carnet::storage {
   "CASE WHEN " senders "::boolean THEN coalesce((SELECT array_agg(DISTINCT m.identifier_value) " \
   "FROM idx_reference m WHERE m.patient_key = p.patient_key AND m.res_type = "                 \
   "'Communication' AND m.param = 'sender' AND m.identifier_value IS NOT NULL), '{}') "         \
-  "ELSE '{}' END "
+  "ELSE '{}' END, "                                                                            \
+  "CASE WHEN " guardians "::text <> '' THEN coalesce((SELECT array_agg(g.res_id || ' ' || "    \
+  "t.code ORDER BY g.res_id) FROM resource g JOIN idx_token t ON t.res_type = g.res_type AND " \
+  "t.res_id = g.res_id WHERE g.patient_key = p.patient_key AND g.res_type = "                  \
+  "'RelatedPerson' AND NOT g.deleted AND t.param = 'identifier' AND t.system = " guardians     \
+  "::text AND t.code IS NOT NULL), '{}') ELSE '{}' END "
 
-// The four parameters CARNET_RECORD_CONTEXT_COLUMNS names, for `parts`.
+// The five parameters CARNET_RECORD_CONTEXT_COLUMNS names, for `parts`.
 SqlParams RecordRowPartParams(const RecordRowParts& parts);
 
-// The RecordRow in the eleven columns of row `row` from column `first` on.
+// The RecordRow in the twelve columns of row `row` from column `first` on.
 RecordRow RecordRowFrom(const PgResult& rec, int row, int first);
 
 }  // namespace carnet::storage

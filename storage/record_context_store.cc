@@ -15,7 +15,8 @@ SqlParam Bool(bool b) { return SqlParam::Text(b ? "true" : "false"); }
 
 SqlParams RecordRowPartParams(const RecordRowParts& parts) {
   return {Bool(parts.app_authorisations), SqlParam::Text(parts.emergency_window_of.value_or("")),
-          Bool(parts.emergency_window_of.has_value()), Bool(parts.message_senders)};
+          Bool(parts.emergency_window_of.has_value()), Bool(parts.message_senders),
+          SqlParam::Text(parts.guardian_system)};
 }
 
 RecordRow RecordRowFrom(const PgResult& rec, int row, int first) {
@@ -52,6 +53,12 @@ RecordRow RecordRowFrom(const PgResult& rec, int row, int first) {
   }
   if (!rec.IsNull(row, first + 9)) r.emergency_started_at = rec.GetInt(row, first + 9);
   r.message_senders = ParseTextArray(rec.GetString(row, first + 10));
+  // "id value": a FHIR id holds no space.
+  for (const std::string& g : ParseTextArray(rec.GetString(row, first + 11))) {
+    size_t space = g.find(' ');
+    if (space != std::string::npos)
+      r.guardians.emplace_back(g.substr(0, space), g.substr(space + 1));
+  }
   return r;
 }
 
@@ -61,7 +68,7 @@ Result<std::optional<RecordRow>> ReadRecordRow(Transaction& tx, long long patien
   // professional's emergency window.
   static constexpr Statement kContext{
       "policy_record_context",
-      "SELECT " CARNET_RECORD_CONTEXT_COLUMNS("$2", "$3", "$4", "$5")
+      "SELECT " CARNET_RECORD_CONTEXT_COLUMNS("$2", "$3", "$4", "$5", "$6")
       "FROM patient p WHERE p.patient_key = $1::bigint"};
   SqlParams params = RecordRowPartParams(parts);
   params.insert(params.begin(), Key(patient_key));

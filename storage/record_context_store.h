@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -36,6 +37,9 @@ struct RecordRow {
   std::optional<long long> emergency_started_at;        // epoch seconds
   // Identifier values of the senders of the record's messages (Communication.sender).
   std::vector<std::string> message_senders;
+  // The RelatedPersons of the record (not deleted) that bear an identifier of
+  // RecordRowParts::guardian_system: {resource id, identifier value}.
+  std::vector<std::pair<std::string, std::string>> guardians;
 };
 
 // Which of the optional parts ReadRecordRow reads: the app authorisations only for an app,
@@ -45,6 +49,7 @@ struct RecordRowParts {
   bool app_authorisations = false;
   std::optional<std::string> emergency_window_of;  // emergency_access.actor_id
   bool message_senders = false;                    // the patient side answers them
+  std::string guardian_system;                     // "": no guardians read
 };
 
 // The row of record `patient_key`; nullopt when there is no such record.

@@ -171,7 +171,7 @@ Result<std::optional<ResourceWithRecord>> ReadCurrentWithRecord(Transaction& tx,
       "resource_read_with_record",
       "SELECT r.patient_key, r.version_id, " CARNET_INSTANT("r.last_updated") ", r.deleted, "
       "coalesce(r.content, ''), r.security, " CARNET_CONTENT_COLUMNS ", p.patient_key IS NOT NULL, "
-      CARNET_RECORD_CONTEXT_COLUMNS("$3", "$4", "$5", "$6") "FROM resource r" CARNET_CONTENT_JOIN
+      CARNET_RECORD_CONTEXT_COLUMNS("$3", "$4", "$5", "$6", "$7") "FROM resource r" CARNET_CONTENT_JOIN
       "LEFT JOIN patient p ON p.patient_key = r.patient_key "
       "WHERE r.res_type = $1 AND r.res_id = $2"};
   SqlParams params = RecordRowPartParams(parts);

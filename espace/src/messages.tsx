@@ -17,9 +17,16 @@ function refId(ref: any): string {
   return r.startsWith('Communication/') ? r.substring('Communication/'.length) : '';
 }
 
+// The patient's side of a message: the patient, or a guardian, who writes as their own
+// RelatedPerson in the child's record (carnet makes it the sender; a professional never is one).
+function ours(ref: any, pid: string): boolean {
+  const r = String(ref?.reference || '');
+  return r === `Patient/${pid}` || r.startsWith('RelatedPerson/');
+}
 export function partyName(ref: any, pid: string): string {
   if (!ref) return 'Expéditeur inconnu';
   if (ref.reference === `Patient/${pid}`) return 'Vous';
+  if (String(ref.reference || '').startsWith('RelatedPerson/')) return ref.display || 'Représentant légal';
   const address = (ref.extension || []).find((e: any) => String(e.url || '').endsWith(MSSANTE))?.valueContactPoint?.value;
   const name = ref.display || (ref.identifier?.value ? `Professionnel de santé ${ref.identifier.value}` : ref.reference || 'Expéditeur inconnu');
   return address ? `${name} (${address})` : name;
@@ -38,18 +45,19 @@ function attachments(m: any): any[] {
   return (m?.payload || []).filter((p: any) => p.contentAttachment).map((p: any) => p.contentAttachment);
 }
 function toPatient(m: any, pid: string): boolean {
-  return (m?.recipient || []).some((r: any) => r.reference === `Patient/${pid}`);
+  return (m?.recipient || []).some((r: any) => ours(r, pid));
 }
 // Receipt is per recipient (carnet's $mark-read): the patient's own reading time is the
 // message-read extension on their recipient reference; `received` only once all have read it.
 const READ_EXT = 'https://carnet.example.org/fhir/StructureDefinition/message-read';
 function readByPatient(m: any, pid: string): string {
-  const me = (m?.recipient || []).find((r: any) => r.reference === `Patient/${pid}`);
+  const me =
+    (m?.recipient || []).find((r: any) => r.reference === `Patient/${pid}`) || (m?.recipient || []).find((r: any) => ours(r, pid));
   const ext = (me?.extension || []).find((e: any) => e.url === READ_EXT);
   return ext?.valueDateTime || m?.received || '';
 }
 export function unread(m: any, pid: string): boolean {
-  return toPatient(m, pid) && !readByPatient(m, pid) && m.sender?.reference !== `Patient/${pid}`;
+  return toPatient(m, pid) && !readByPatient(m, pid) && !ours(m.sender, pid);
 }
 
 export interface Thread {
@@ -224,7 +232,7 @@ export async function loadRecipients(pid: string, messages: any[]): Promise<Reci
     // not readable here: the other recipients remain
   }
   for (const m of messages)
-    if (m.sender && m.sender.reference !== `Patient/${pid}`) add(m.sender.identifier, m.sender.display || '', 'vous a écrit');
+    if (m.sender && !ours(m.sender, pid)) add(m.sender.identifier, m.sender.display || '', 'vous a écrit');
   return Array.from(out.values()).sort((a, b) => a.display.localeCompare(b.display, 'fr'));
 }
 
@@ -476,7 +484,7 @@ export function MessageThread({ ctx, id }: { ctx: Ctx; id: string }) {
     );
   const last = thread.messages[thread.messages.length - 1];
   // The answer goes to the professional who wrote last in the thread.
-  const writer = [...thread.messages].reverse().find((m) => m.sender && m.sender.reference !== `Patient/${pid}`)?.sender;
+  const writer = [...thread.messages].reverse().find((m) => m.sender && !ours(m.sender, pid))?.sender;
 
   async function reply(e: Event) {
     e.preventDefault();

@@ -7,6 +7,7 @@
 // open the mailbox.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -1015,6 +1016,159 @@ TEST_F(MessagingTest, MarkReadIsPerRecipientAndAppsNeedTheUScope) {
   EXPECT_GE(Count("SELECT count(*) FROM audit_event WHERE content LIKE '%Communication/" + second +
                   "%' AND actor_kind = 'app' AND action = 'U'"),
             1);
+}
+
+// A guardian is a party of their own (issue 17): the RelatedPerson carnet keeps for them in
+// the child's record (relationship GUARD, identifier their token's subject), found or created
+// in the transaction of their first message (or when they open the mailbox). Their message is
+// sent by it; the care team answers it; the guardian reads and marks read what it receives; a
+// second guardian of the same child does not see it; nobody addresses a RelatedPerson of
+// another record; the child's own messages stay visible to both.
+TEST_F(MessagingTest, GuardianIsARelatedPersonOfTheChildsRecord) {
+  const std::string kGuardianSystem =
+      "https://carnet.example.org/fhir/NamingSystem/guardian-subject";
+  const std::string mother_sub = "mother-" + run_, father_sub = "father-" + run_;
+  tokens_["mother"] = Token({"--actor", "guardian", "--id", mother_sub, "--guardian-of", child_ins_,
+                             "--given", "Claire", "--family", "Morel"});
+  tokens_["father"] =
+      Token({"--actor", "guardian", "--id", father_sub, "--guardian-of", child_ins_});
+  auto parties_of = [&](const std::string& sub) {
+    return Count(
+        "SELECT count(*) FROM resource r JOIN idx_token t ON t.res_type = r.res_type AND t.res_id "
+        "= r.res_id WHERE r.res_type = 'RelatedPerson' AND NOT r.deleted AND t.param = "
+        "'identifier' AND t.system = '" +
+        kGuardianSystem + "' AND t.code = '" + sub + "'");
+  };
+  auto ids_of = [](const JsonValue& bundle) {
+    std::vector<std::string> ids;
+    if (const JsonValue* entries = bundle.Find("entry"); entries && entries->is_array())
+      for (const auto& e : entries->items())
+        if (const JsonValue* r = e.Find("resource")) ids.push_back(r->GetString("id"));
+    return ids;
+  };
+  auto has = [](const std::vector<std::string>& ids, const std::string& id) {
+    return std::find(ids.begin(), ids.end(), id) != ids.end();
+  };
+  EXPECT_EQ(parties_of(mother_sub), 0);
+
+  // The child's own message, from the care team's doctor: every guardian reads it.
+  auto to_child = As("doctor", "POST", "/fhir/Communication",
+                     Message(child_, Professional(doctor_, "Dr Jérôme Dupré"), PatientRef(child_),
+                             "Le carnet de santé est à jour."));
+  ASSERT_EQ(to_child.status, 201) << to_child.body;
+  std::string child_message = Parse(to_child.body).GetString("id");
+
+  // The mother writes (as the child, the way clients wrote before): the sender becomes her
+  // RelatedPerson, created in that transaction.
+  auto first = As("mother", "POST", "/fhir/Communication",
+                  Message(child_, PatientRef(child_), Professional(doctor_, "Dr Dupré"),
+                          "Faut-il un rappel avant la rentrée ?"));
+  ASSERT_EQ(first.status, 201) << first.body;
+  JsonValue sent = Parse(first.body);
+  const JsonValue* sender = sent.Find("sender");
+  ASSERT_NE(sender, nullptr) << first.body;
+  std::string rp = sender->GetString("reference");
+  ASSERT_EQ(rp.rfind("RelatedPerson/", 0), 0u) << first.body;
+  EXPECT_EQ(sender->GetString("display"), "Claire Morel (représentant légal)");
+  EXPECT_EQ(Address(*sender), "") << "a guardian is reached through carnet only";
+  EXPECT_EQ(parties_of(mother_sub), 1);
+  // Her RelatedPerson: in the child's record, GUARD, her subject, her name.
+  auto read_rp = As("mother", "GET", "/fhir/" + rp);
+  ASSERT_EQ(read_rp.status, 200) << read_rp.body;
+  JsonValue person = Parse(read_rp.body);
+  EXPECT_EQ(person.Find("patient")->GetString("reference"), "Patient/" + child_);
+  EXPECT_NE(read_rp.body.find(R"("code":"GUARD")"), std::string::npos) << read_rp.body;
+  EXPECT_NE(read_rp.body.find(mother_sub), std::string::npos) << read_rp.body;
+  EXPECT_NE(read_rp.body.find("Morel"), std::string::npos) << read_rp.body;
+  // A second message, naming her RelatedPerson: the same one, still once.
+  auto second = As("mother", "POST", "/fhir/Communication",
+                   Message(child_, R"({"reference":")" + rp + R"("})",
+                           Professional(doctor_, "Dr Dupré"), "Et pour la varicelle ?"));
+  ASSERT_EQ(second.status, 201) << second.body;
+  EXPECT_EQ(Parse(second.body).Find("sender")->GetString("reference"), rp);
+  EXPECT_EQ(parties_of(mother_sub), 1);
+
+  // The doctor reads it and answers the mother.
+  std::string question = sent.GetString("id");
+  EXPECT_EQ(As("doctor", "GET", "/fhir/Communication/" + question).status, 200);
+  auto answer =
+      As("doctor", "POST", "/fhir/Communication",
+         Message(child_, Professional(doctor_, "Dr Jérôme Dupré"),
+                 R"({"reference":")" + rp + R"("})", "Oui, un rappel à 6 ans.",
+                 R"(,"inResponseTo":[{"reference":"Communication/)" + question + R"("}])"));
+  ASSERT_EQ(answer.status, 201) << answer.body;
+  std::string reply = Parse(answer.body).GetString("id");
+  // An address written on a guardian's reference is refused: there is none to write.
+  std::string addressed =
+      R"({"reference":")" + rp +
+      R"(","extension":[{"url":"https://carnet.example.org/fhir/StructureDefinition/mssante-address","valueContactPoint":{"system":"email","value":"claire.morel@example.org"}}]})";
+  EXPECT_EQ(As("doctor", "POST", "/fhir/Communication",
+               Message(child_, Professional(doctor_, "Dr Jérôme Dupré"), addressed, "Par mail ?"))
+                .status,
+            400);
+
+  // The mother sees the answer, her questions and the child's message, and marks the answer read.
+  EXPECT_EQ(As("mother", "GET", "/fhir/Communication/" + reply).status, 200);
+  std::vector<std::string> hers = ids_of(Messages("mother", child_));
+  EXPECT_TRUE(has(hers, reply));
+  EXPECT_TRUE(has(hers, question));
+  EXPECT_TRUE(has(hers, child_message));
+  auto marked = As("mother", "POST", "/fhir/Communication/" + reply + "/$mark-read");
+  ASSERT_EQ(marked.status, 200) << marked.body;
+  EXPECT_NE(marked.body.find("message-read"), std::string::npos) << marked.body;
+  EXPECT_FALSE(Parse(marked.body).GetString("received").empty()) << marked.body;
+  // Not as the sender of her own question.
+  EXPECT_EQ(As("mother", "POST", "/fhir/Communication/" + question + "/$mark-read").status, 403);
+
+  // The father opens the mailbox: he becomes a party of his own, sees the child's message,
+  // not what the mother and the doctor wrote to each other.
+  EXPECT_EQ(parties_of(father_sub), 0);
+  std::vector<std::string> his = ids_of(Messages("father", child_));
+  EXPECT_EQ(parties_of(father_sub), 1);
+  EXPECT_TRUE(has(his, child_message));
+  EXPECT_FALSE(has(his, reply));
+  EXPECT_FALSE(has(his, question));
+  EXPECT_EQ(As("father", "GET", "/fhir/Communication/" + reply).status, 404);
+  EXPECT_EQ(As("father", "POST", "/fhir/Communication/" + reply + "/$mark-read").status, 404);
+  // He may not write as her, nor forge, change or remove her RelatedPerson.
+  auto as_her = As("father", "POST", "/fhir/Communication",
+                   Message(child_, R"({"reference":")" + rp + R"("})",
+                           Professional(doctor_, "Dr Dupré"), "C'est moi."));
+  EXPECT_EQ(as_her.status, 403) << as_her.body;
+  auto forged = As("father", "POST", "/fhir/RelatedPerson",
+                   R"({"resourceType":"RelatedPerson","patient":{"reference":"Patient/)" + child_ +
+                       R"("},"identifier":[{"system":")" + kGuardianSystem + R"(","value":")" +
+                       father_sub + R"(x"}]})");
+  EXPECT_EQ(forged.status, 403) << forged.body;
+  EXPECT_EQ(As("father", "DELETE", "/fhir/" + rp).status, 403);
+  EXPECT_EQ(As("mother", "PUT", "/fhir/" + rp, read_rp.body).status, 403);
+  // The doctor now reaches him too.
+  std::string father_rp;
+  {
+    auto conn = storage::Connection::Open(TestDbConninfo());
+    ASSERT_TRUE(conn.ok());
+    auto r = (*conn)->RunDynamic(
+        "SELECT t.res_id FROM idx_token t WHERE t.res_type = 'RelatedPerson' AND t.param = "
+        "'identifier' AND t.system = '" +
+            kGuardianSystem + "' AND t.code = '" + father_sub + "'",
+        {});
+    ASSERT_TRUE(r.ok() && r->rows() == 1);
+    father_rp = "RelatedPerson/" + r->GetString(0, 0);
+  }
+  auto to_father = As("doctor", "POST", "/fhir/Communication",
+                      Message(child_, Professional(doctor_, "Dr Jérôme Dupré"),
+                              R"({"reference":")" + father_rp + R"("})", "Bonjour."));
+  EXPECT_EQ(to_father.status, 201) << to_father.body;
+
+  // Nobody addresses a RelatedPerson of another record: the mother's, in the adult's record.
+  long long before = Count("SELECT count(*) FROM resource WHERE res_type = 'Communication'");
+  auto elsewhere = As("doctor", "POST", "/fhir/Communication",
+                      Message(pid_, Professional(doctor_, "Dr Jérôme Dupré"),
+                              R"({"reference":")" + rp + R"("})", "Mauvais dossier."));
+  EXPECT_EQ(elsewhere.status, 403) << elsewhere.body;
+  EXPECT_EQ(Count("SELECT count(*) FROM resource WHERE res_type = 'Communication'"), before);
+  // The adult patient sees none of it.
+  EXPECT_EQ(As("patient", "GET", "/fhir/Communication/" + reply).status, 404);
 }
 
 }  // namespace

@@ -111,6 +111,56 @@ TEST(MessagePolicyTest, WhoWritesToWhom) {
   EXPECT_TRUE(Decide(Patient(), r, m, Action::kMarkRead, Env()).allowed);
 }
 
+Actor Guardian(const std::string& sub) {
+  Actor a;
+  a.kind = ActorKind::kGuardian;
+  a.subject = sub;
+  a.represented_ins = {"270000000000111"};
+  return a;
+}
+
+// A guardian is a party of their own (issue 17): their RelatedPerson in the child's record.
+TEST(MessagePolicyTest, GuardiansAreRelatedPersonsOfTheRecord) {
+  RecordContext r = Rec();
+  r.guardians = {{"rp1", "guard-1"}, {"rp2", "guard-2"}};
+  EXPECT_EQ(GuardianPartyOf(Guardian("guard-1"), r), "RelatedPerson/rp1");
+  EXPECT_EQ(GuardianPartyOf(Guardian("guard-3"), r), "");
+  EXPECT_EQ(GuardianPartyOf(Patient(), r), "");
+  EXPECT_EQ(MessagePartyIds(Guardian("guard-1"), r),
+            (std::vector<std::string>{"Patient/p1", "270000000000111", "RelatedPerson/rp1"}));
+  // Sends as their RelatedPerson, not as the child.
+  EXPECT_TRUE(Decide(Guardian("guard-1"), r, Msg({"RelatedPerson/rp1"}, {{"810000000001"}}),
+                     Action::kCreate, Env())
+                  .allowed);
+  EXPECT_EQ(Decide(Guardian("guard-1"), r, Msg({"Patient/p1"}, {{"810000000001"}}), Action::kCreate,
+                   Env())
+                .refusal,
+            ErrorCode::kForbidden);
+  EXPECT_EQ(Decide(Guardian("guard-2"), r, Msg({"RelatedPerson/rp1"}, {{"810000000001"}}),
+                   Action::kCreate, Env())
+                .refusal,
+            ErrorCode::kForbidden);
+  // The care team writes to a guardian of this record, to no other RelatedPerson.
+  EXPECT_TRUE(Decide(Pro("810000000001"), r, Msg({"810000000001"}, {{"RelatedPerson/rp1"}}),
+                     Action::kCreate, Env())
+                  .allowed);
+  Decision other = Decide(Pro("810000000001"), r,
+                          Msg({"810000000001"}, {{"Patient/p1"}, {"RelatedPerson/elsewhere"}}),
+                          Action::kCreate, Env());
+  EXPECT_EQ(other.refusal, ErrorCode::kForbidden);
+  EXPECT_NE(other.shown.find("RelatedPerson/elsewhere"), std::string::npos) << other.shown;
+  // Each guardian reads and marks read what is addressed to them; the other does not see it.
+  ResourceSummary to_first = Msg({"810000000001"}, {{"RelatedPerson/rp1"}});
+  EXPECT_TRUE(Decide(Guardian("guard-1"), r, to_first, Action::kRead, Env()).allowed);
+  EXPECT_TRUE(Decide(Guardian("guard-1"), r, to_first, Action::kMarkRead, Env()).allowed);
+  EXPECT_EQ(Decide(Guardian("guard-2"), r, to_first, Action::kRead, Env()).refusal,
+            ErrorCode::kNotFound);
+  EXPECT_EQ(Decide(Patient(), r, to_first, Action::kRead, Env()).refusal, ErrorCode::kNotFound);
+  // The child's own messages stay visible to both.
+  ResourceSummary to_child = Msg({"810000000001"}, {{"Patient/p1"}});
+  EXPECT_TRUE(Decide(Guardian("guard-2"), r, to_child, Action::kRead, Env()).allowed);
+}
+
 TEST(MessagePolicyTest, SearchFilterNamesTheParties) {
   AccessFilter pro = FilterFor(Pro("810000000001"), Rec(), Env());
   ASSERT_TRUE(pro.message_parties.has_value());
