@@ -745,7 +745,12 @@ async function main() {
     assert.equal(await page.locator('#acces-document').getByText(RPPS_TREATING).count(), 0, "another document's reader is not listed");
     const firstPage = await page.locator('#acces-document li').count();
     assert.ok(firstPage <= 20, 'one page of accesses at a time (' + firstPage + ')');
-    await page.getByRole('button', { name: 'Afficher les accès plus anciens' }).click();
+    // By the keyboard: the document viewer above (a sandboxed iframe) is still laying out its
+    // content when the list appears, and a mouse click aimed at the button's position could
+    // land in the viewer instead (seen: the iframe took the focus and nothing was asked).
+    const older = page.getByRole('button', { name: 'Afficher les accès plus anciens' });
+    await older.focus();
+    await older.press('Enter');
     await page.waitForFunction((n) => document.querySelectorAll('#acces-document li').length > n, firstPage);
     await check(page, '04b-document-acces');
     await page.goto(base + `/espace/#/documents/${hostile.id}`);
