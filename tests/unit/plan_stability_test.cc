@@ -257,6 +257,23 @@ TEST_F(PlanStabilityTest, OneShapeIsOnePreparedStatement) {
   ASSERT_TRUE(named.ok());
   EXPECT_EQ(named->GetInt(0, 0), static_cast<long long>(storage::Connection::kShapeCacheSize));
   EXPECT_EQ((*conn)->shaped_prepares(), 1 + extra);
+
+  // One text given more values than it uses (as the registry's builders do, text-typed): a
+  // statement of its own per count, never one prepared for fewer values than it is bound with.
+  const std::string text = "SELECT $1::text || $2::text";
+  for (int n : {2, 4, 2}) {
+    storage::SqlParams values;
+    for (int i = 0; i < n; ++i) values.push_back(storage::SqlParam::Text(std::to_string(i)));
+    auto r = (*conn)->RunShaped(text, values, true);
+    ASSERT_TRUE(r.ok()) << n << " values: " << r.status().ToString();
+    EXPECT_EQ(r->GetString(0, 0), "01");
+  }
+  // And a text run inside a transaction whose BEGIN goes with it: inside it, as any statement.
+  (*conn)->BeginWithNextStatement({"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"});
+  auto inside = (*conn)->RunShaped("SELECT current_setting('transaction_isolation')", {}, true);
+  ASSERT_TRUE(inside.ok()) << inside.status().ToString();
+  EXPECT_EQ(inside->GetString(0, 0), "repeatable read");
+  ASSERT_TRUE((*conn)->Exec("COMMIT").ok());
 }
 
 TEST_F(PlanStabilityTest, FindDocumentsUsesRegistryIndex) {

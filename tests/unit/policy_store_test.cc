@@ -182,3 +182,89 @@ TEST_F(PolicyStoreTest, EmergencyDecisionAndAuditRound) {
 
 }  // namespace
 }  // namespace carnet::profiles
+
+namespace carnet::profiles {
+namespace {
+
+// The record context a read by id gets from the same statement as the resource
+// (ReadCurrentWithContext) is the one LoadRecordContext reads on its own, for every kind of
+// actor (each reads its own optional parts); a shared resource has none; an unknown one is
+// not found.
+TEST_F(PolicyStoreTest, ReadWithContextGivesWhatLoadRecordContextGives) {
+  storage::Transaction tx(*conn_);
+  auto careteam = ParseJson(R"({"resourceType":"CareTeam","id":"ct1","status":"active",
+    "participant":[{"member":{"identifier":{"value":"810000000002"}}}]})");
+  ASSERT_TRUE(careteam.ok());
+  ASSERT_TRUE(SyncCareTeam(tx, key_, "ct1", *careteam).ok());
+  ASSERT_TRUE(SetAppAuthorisation(tx, key_, "app-1", "patient/*.rs", "consent-1").ok());
+  storage::StoredResource doc;
+  doc.patient_key = key_;
+  doc.type = "DocumentReference";
+  doc.id = "doc-1";
+  doc.version = 1;
+  doc.last_updated = "2026-12-06T10:00:00.000Z";
+  doc.method = "POST";
+  doc.content = R"({"resourceType":"DocumentReference","id":"doc-1","status":"current"})";
+  auto wrote = storage::WriteVersion(tx, doc);
+  ASSERT_TRUE(wrote.ok()) << wrote.ToString();
+  storage::StoredResource shared = doc;
+  shared.patient_key.reset();
+  shared.type = "Organization";
+  shared.id = "org-1";
+  shared.content = R"({"resourceType":"Organization","id":"org-1"})";
+  ASSERT_TRUE(storage::WriteVersion(tx, shared).ok());
+
+  Actor emergency = Pro("810000000004");
+  emergency.emergency = true;
+  ASSERT_TRUE(RecordEmergencyAccess(tx, key_, emergency, 1780000000).ok());
+  Actor app;
+  app.kind = ActorKind::kApp;
+  app.client_id = "app-1";
+  Actor patient;
+  patient.kind = ActorKind::kPatient;
+  Actor guardian;
+  guardian.kind = ActorKind::kGuardian;
+  for (const Actor& actor : {Pro("810000000002"), emergency, app, patient, guardian}) {
+    SCOPED_TRACE(ActorKindName(actor.kind));
+    std::optional<RecordContext> context;
+    auto read = ReadCurrentWithContext(tx, "DocumentReference", "doc-1", actor, &context);
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    ASSERT_TRUE(read->has_value());
+    EXPECT_EQ((*read)->content, doc.content);
+    EXPECT_EQ((*read)->patient_key, key_);
+    ASSERT_TRUE(context.has_value());
+    auto alone = LoadRecordContext(tx, key_, actor);
+    ASSERT_TRUE(alone.ok());
+    EXPECT_EQ(context->patient_key, alone->patient_key);
+    EXPECT_EQ(context->patient_id, alone->patient_id);
+    EXPECT_EQ(context->ins, alone->ins);
+    EXPECT_EQ(context->status, alone->status);
+    EXPECT_EQ(context->treating_physician, alone->treating_physician);
+    EXPECT_EQ(context->blocked_professionals, alone->blocked_professionals);
+    EXPECT_EQ(context->blocked_organisations, alone->blocked_organisations);
+    EXPECT_EQ(context->care_team, alone->care_team);
+    EXPECT_EQ(context->emergency_opposed, alone->emergency_opposed);
+    EXPECT_EQ(context->emergency_started_at, alone->emergency_started_at);
+    EXPECT_EQ(context->message_correspondents, alone->message_correspondents);
+    ASSERT_EQ(context->authorised_apps.size(), alone->authorised_apps.size());
+    for (size_t i = 0; i < alone->authorised_apps.size(); ++i)
+      EXPECT_EQ(context->authorised_apps[i].client_id, alone->authorised_apps[i].client_id);
+    EXPECT_EQ(context->guardians.size(), alone->guardians.size());
+    if (actor.kind == ActorKind::kApp) {
+      EXPECT_EQ(context->authorised_apps.size(), 1u);
+    }
+    if (actor.emergency) {
+      EXPECT_TRUE(context->emergency_started_at.has_value());
+    }
+  }
+  std::optional<RecordContext> none;
+  auto org = ReadCurrentWithContext(tx, "Organization", "org-1", Pro("810000000002"), &none);
+  ASSERT_TRUE(org.ok() && org->has_value());
+  EXPECT_FALSE(none.has_value()) << "a shared resource has no record";
+  auto missing = ReadCurrentWithContext(tx, "DocumentReference", "nope", Pro("x"), &none);
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing->has_value());
+}
+
+}  // namespace
+}  // namespace carnet::profiles
