@@ -52,6 +52,19 @@ Result<std::vector<std::string>> ResolveTypes(const SearchRequest& request) {
   return types;
 }
 
+// How the request's parameters are parsed: its types, strictness, page sizes and limits.
+Result<ParseOptions> OptionsOf(const SearchRequest& request) {
+  auto types = ResolveTypes(request);
+  if (!types.ok()) return types.status();
+  ParseOptions options;
+  options.types = *types;
+  options.strict = request.strict;
+  options.default_count = request.default_count;
+  options.max_count = request.max_count;
+  options.limits = request.limits;
+  return options;
+}
+
 }  // namespace
 
 Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request_in) {
@@ -62,14 +75,9 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request_in
     req = &request_copy;
   }
   const SearchRequest& request = *req;
-  auto types = ResolveTypes(request);
-  if (!types.ok()) return types.status();
-  ParseOptions options;
-  options.types = *types;
-  options.strict = request.strict;
-  options.default_count = request.default_count;
-  options.max_count = request.max_count;
-  options.limits = request.limits;
+  auto resolved = OptionsOf(request);
+  if (!resolved.ok()) return resolved.status();
+  ParseOptions& options = *resolved;
 
   ParsedSearch search;
   std::vector<storage::IndexRow> rows, included;
@@ -237,14 +245,9 @@ Result<JsonValue> RunSearch(storage::Pool& pool, const SearchRequest& request_in
 
 Result<storage::RenderedQuery> RenderSearch(storage::Transaction& tx,
                                             const SearchRequest& request) {
-  auto types = ResolveTypes(request);
-  if (!types.ok()) return types.status();
-  ParseOptions options;
-  options.types = *types;
-  options.strict = request.strict;
-  options.default_count = request.default_count;
-  options.max_count = request.max_count;
-  options.limits = request.limits;
+  auto resolved = OptionsOf(request);
+  if (!resolved.ok()) return resolved.status();
+  ParseOptions& options = *resolved;
   auto params = dossier::CurrentSearchParams(tx);
   if (!params.ok()) return params.status();
   auto parsed = ParseSearch(**params, request.params, options);

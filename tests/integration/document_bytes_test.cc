@@ -19,60 +19,13 @@
 namespace carnet::testing {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void ReplaceAll(std::string& s, const std::string& from, const std::string& to) {
-  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size()))
-    s.replace(p, from.size(), to);
-}
-
 std::string Sha256Hex(const std::string& bytes) {
   unsigned char d[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), d);
   return HexEncode(std::string(reinterpret_cast<const char*>(d), sizeof d));
 }
 
-struct MtomSubmission {
-  std::string content_type;
-  std::string body;
-  std::string document_unique_id;
-  std::string bytes;  // the document part, as sent
-};
-
-// The sample MTOM ITI-41 with its own document and submission set ids; its document part is
-// the bytes between that part's headers and the closing boundary.
-MtomSubmission FreshSample() {
-  std::string raw = ReadFile(std::string(CARNET_SOURCE_DIR) +
-                             "/../shared/testdata/xds/messages/http-mtom-pnr.txt");
-  size_t head_end = raw.find("\n\n");
-  EXPECT_NE(head_end, std::string::npos);
-  std::string head = raw.substr(0, head_end);
-  MtomSubmission m;
-  m.body = raw.substr(head_end + 2);
-  std::istringstream lines(head);
-  for (std::string line; std::getline(lines, line);)
-    if (line.rfind("Content-Type:", 0) == 0) m.content_type = line;
-  while (!m.content_type.empty() && (m.content_type.back() == ' ' || m.content_type.back() == '\r'))
-    m.content_type.pop_back();
-  size_t part = m.body.find("Content-ID: <1.urn:uuid:");
-  size_t start = m.body.find("\n\n", part) + 2;
-  size_t end = m.body.rfind("\n--MIMEBoundary");
-  m.bytes = m.body.substr(start, end - start);
-  auto number = [] { return std::to_string(std::stoll(RandomHex(5), nullptr, 16)); };
-  m.document_unique_id = "1.2.250.1.999.20.1." + number();
-  ReplaceAll(m.body, "1.42.20101011223601.2", m.document_unique_id);
-  ReplaceAll(m.body, "1.42.20101011223601.3", "1.2.250.1.999.20.2." + number());
-  for (const char* uuid :
-       {"102439f8-5881-4b36-8b42-ef73ae560c04", "47863814-16fd-4188-b055-bd4df7e43265",
-        "b9383f1a-dc32-40cf-b1e4-a5af6f7967a5"})
-    ReplaceAll(m.body, uuid, NewUuid());
-  return m;
-}
+MtomSubmission FreshSample() { return FreshSampleMtom("20"); }
 
 class DocumentBytesTest : public SharedGatewayTest {
  protected:

@@ -329,6 +329,8 @@ std::string FormBody(const std::vector<std::pair<std::string, std::string>>& par
     q += (q.empty() ? "" : "&") + PercentEncode(k) + "=" + PercentEncode(v);
   return q;
 }
+}  // namespace
+
 std::string LocationQueryParam(const HttpResult& r, const std::string& name) {
   auto it = r.headers.find("location");
   if (it == r.headers.end()) return "";
@@ -338,7 +340,6 @@ std::string LocationQueryParam(const HttpResult& r, const std::string& name) {
     if (k == name) return v;
   return "";
 }
-}  // namespace
 
 std::string RegisterSmartApp(const std::string& base_url, const std::string& operator_token,
                              const SmartApp& app) {

@@ -146,6 +146,9 @@ inline std::string Auth(const std::string& token) { return "Authorization: Beare
 // The base64 SHA-1 of `bytes`, as an Attachment's `hash` (FHIR) carries it.
 std::string Base64Sha1(const std::string& bytes);
 
+// The value of query parameter `name` in the Location of a redirect ("" when absent).
+std::string LocationQueryParam(const HttpResult& r, const std::string& name);
+
 // carnet's own SMART App Launch chain, as a catalogue app goes through it (standalone
 // launch): the app registered in the catalogue by an operator, the patient's approval posted
 // to the authorize page with their national login token (PKCE S256, `state`, the exact

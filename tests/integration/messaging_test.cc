@@ -120,18 +120,33 @@ class MessagingTest : public ::testing::Test {
     std::error_code ec;
     std::filesystem::remove_all(maildir_, ec);
   }
-  // The mails the local SMTP server received, each as its raw text.
-  static std::vector<std::string> Mails() {
-    std::vector<std::string> out;
+  // The mails the local SMTP server received, each as its path and raw text. A maildir
+  // writes a mail into tmp/ and then moves it whole into new/: what tmp/ holds may be partial.
+  static std::vector<std::pair<std::string, std::string>> MailFiles() {
+    std::vector<std::pair<std::string, std::string>> out;
     std::error_code ec;
     for (const auto& e : std::filesystem::recursive_directory_iterator(maildir_, ec)) {
-      if (!e.is_regular_file() || e.path().extension() == ".tmp") continue;
+      if (!e.is_regular_file() || e.path().parent_path().filename() == "tmp") continue;
       std::ifstream in(e.path());
       std::stringstream text;
       text << in.rdbuf();
-      out.push_back(text.str());
+      out.emplace_back(e.path().string(), text.str());
     }
     return out;
+  }
+  static std::vector<std::string> Mails() {
+    std::vector<std::string> out;
+    for (auto& [path, text] : MailFiles()) out.push_back(std::move(text));
+    return out;
+  }
+  // The file of a received mail that contains `text`, waited for up to 10 s ("" if none came).
+  static std::string MailFile(const std::string& text) {
+    for (int i = 0; i < 100; ++i) {
+      for (const auto& [path, mail] : MailFiles())
+        if (mail.find(text) != std::string::npos) return path;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return "";
   }
 
   static HttpResult As(const std::string& who, const std::string& method, const std::string& path,
@@ -284,18 +299,7 @@ TEST_F(MessagingTest, OutboundMailCarriesTheAttachment) {
   EXPECT_EQ(Count("SELECT count(*) FROM outbox WHERE channel = 'mail-out' AND destination = '" +
                   outside + "'"),
             1);
-  std::string path;
-  for (int i = 0; i < 100 && path.empty(); ++i) {
-    std::error_code ec;
-    for (const auto& e : std::filesystem::recursive_directory_iterator(maildir_, ec)) {
-      if (!e.is_regular_file() || e.path().extension() == ".tmp") continue;
-      std::ifstream in(e.path());
-      std::stringstream text;
-      text << in.rdbuf();
-      if (text.str().find(outside) != std::string::npos) path = e.path().string();
-    }
-    if (path.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  std::string path = MailFile(outside);
   ASSERT_FALSE(path.empty()) << "no outbound mail received";
   // Parsed back by Python's email package: sender, text, and the attachment's bytes.
   auto parsed = RunCommand(
@@ -850,18 +854,7 @@ TEST_F(MessagingTest, OutboundMailCarriesAttachmentsGivenByUrl) {
   EXPECT_EQ(Count("SELECT count(*) FROM outbox WHERE channel = 'mail-out' AND destination = '" +
                   outside + "'"),
             1);
-  std::string path;
-  for (int i = 0; i < 100 && path.empty(); ++i) {
-    std::error_code ec;
-    for (const auto& e : std::filesystem::recursive_directory_iterator(maildir_, ec)) {
-      if (!e.is_regular_file() || e.path().extension() == ".tmp") continue;
-      std::ifstream in(e.path());
-      std::stringstream text;
-      text << in.rdbuf();
-      if (text.str().find(outside) != std::string::npos) path = e.path().string();
-    }
-    if (path.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  std::string path = MailFile(outside);
   ASSERT_FALSE(path.empty()) << "no outbound mail received";
   auto parsed = RunCommand(
       "python3 -c 'import sys,email,email.policy,base64\n"

@@ -65,12 +65,6 @@ std::string Local(const char* name) {
   return colon == std::string::npos ? n : n.substr(colon + 1);
 }
 
-void ReplaceAll(std::string& s, const std::string& from, const std::string& to) {
-  if (from.empty()) return;
-  for (size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size()))
-    s.replace(pos, from.size(), to);
-}
-
 std::string NewOid() {
   static int n = 0;
   return "1.2.250.1.999.42." + std::to_string(std::stoll(RandomHex(5), nullptr, 16)) + "." + std::to_string(++n);

@@ -40,17 +40,6 @@ std::string Challenge(const std::string& verifier) {
   return profiles::Base64UrlEncode(profiles::Sha256Digest(verifier));
 }
 
-// The value of query parameter `name` in the Location of a redirect.
-std::string LocationParam(const HttpResult& r, const std::string& name) {
-  auto it = r.headers.find("location");
-  if (it == r.headers.end()) return "";
-  auto q = it->second.find('?');
-  if (q == std::string::npos) return "";
-  for (const auto& [k, v] : ParseQuery(it->second.substr(q + 1)))
-    if (k == name) return v;
-  return "";
-}
-
 class SmartTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -130,8 +119,8 @@ class SmartTest : public ::testing::Test {
                              const std::string& scopes) {
     auto r = Authorize(PatientToken(), client_id, challenge, scopes, {});
     EXPECT_EQ(r.status, 302) << r.body;
-    EXPECT_EQ(LocationParam(r, "state"), "st-" + run_);
-    return LocationParam(r, "code");
+    EXPECT_EQ(LocationQueryParam(r, "state"), "st-" + run_);
+    return LocationQueryParam(r, "code");
   }
   // The approval posted with `login` (a patient's or a guardian's token) and `extra` fields.
   static HttpResult Authorize(const std::string& login, const std::string& client_id,
@@ -321,7 +310,7 @@ TEST_F(SmartTest, FhirclientStandaloneLaunchThenRefusals) {
   ask.resize(5);
   auto no_pkce = Raw("GET", "/oauth/authorize?" + Query(ask));
   EXPECT_EQ(no_pkce.status, 302);
-  EXPECT_EQ(LocationParam(no_pkce, "error"), "invalid_request");
+  EXPECT_EQ(LocationQueryParam(no_pkce, "error"), "invalid_request");
   // The page itself.
   ask.push_back({"code_challenge", Challenge(verifier)});
   ask.push_back({"code_challenge_method", "S256"});
@@ -673,7 +662,7 @@ TEST_F(SmartTest, GuardianApprovesAnAppForTheirChild) {
   auto approved = Authorize(guardian, id, Challenge(verifier),
                             "launch/patient patient/Observation.rs", {{"patient", child}});
   ASSERT_EQ(approved.status, 302) << approved.body;
-  std::string code = LocationParam(approved, "code");
+  std::string code = LocationQueryParam(approved, "code");
   ASSERT_FALSE(code.empty());
   auto token = Exchange(id, code, verifier);
   ASSERT_EQ(token.status, 200) << token.body;

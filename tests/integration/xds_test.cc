@@ -187,19 +187,7 @@ TEST_F(XdsTest, MetadataUpdateAndDelete) {
   std::string pid = SamplePatient();
   std::string uid = "1.2.250.1.999.8." + std::to_string(std::stoll(RandomHex(5), nullptr, 16));
   auto dr = client_.Request("POST", Url("/fhir/DocumentReference"), {"Content-Type: application/fhir+json"},
-                            R"({"resourceType":"DocumentReference","masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:)" +
-                                uid + R"("},
-      "extension":[{"url":"https://carnet.example.org/fhir/StructureDefinition/xds-source-patient-id","valueString":"11^^^&1.1&ISO"}],
-      "status":"current",
-      "type":{"coding":[{"system":"http://loinc.org","code":"11490-0","display":"Lettre de liaison"}]},
-      "category":[{"coding":[{"system":"urn:oid:1.2.250.1.213.1.1.4.1","code":"10","display":"Compte rendu"}]}],
-      "securityLabel":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"N","display":"Normal"}]}],
-      "subject":{"reference":"Patient/)" + pid + R"("},
-      "content":[{"attachment":{"contentType":"text/plain","language":"fr-FR","size":3,
-                                "hash":"qZk+NkcGgWq6PiVxeFDCbJzQ2J0=","creation":"2024-05-02T08:00:00Z"},
-                  "format":{"system":"urn:oid:1.2.250.1.213.1.1.4.2.282","code":"urn:ihe:iti:xds:2017:mimeTypeSufficient","display":"Format"}}],
-      "context":{"facilityType":{"coding":[{"system":"urn:oid:1.2.250.1.71.4.2.4","code":"SA01","display":"Centre hospitalier"}]},
-                 "practiceSetting":{"coding":[{"system":"urn:oid:1.2.250.1.213.1.1.4.9","code":"ETABLISSEMENT","display":"Etablissement de sante"}]}}})");
+                            XdsReadyDocumentReference(pid, uid));
   ASSERT_EQ(dr.status, 201) << dr.body;
   JsonValue doc = *ParseJson(dr.body);
   std::string id = doc.GetString("id");
