@@ -106,7 +106,9 @@ TEST(JwksUrlTest, IssuerKeysRotateWithoutARestartWithBoundedFetches) {
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 30; ++i) EXPECT_EQ(status_with(token_c), 401);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_LE(Hits(dir) - 2, 1 + static_cast<int>(seconds)) << seconds << " s";
+  // The gateway's clock counts whole seconds: a flood lasting `seconds` touches at most
+  // floor(seconds) + 2 of them (0.13 s across a second's boundary is two), one fetch each.
+  EXPECT_LE(Hits(dir) - 2, 2 + static_cast<int>(seconds)) << seconds << " s";
 
   // The issuer goes away: the keys already fetched keep working.
   idp.reset();
