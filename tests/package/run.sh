@@ -29,7 +29,10 @@ trap cleanup EXIT
 # 1. The package, by the one command.
 deb=$("$ROOT/scripts/package.sh" "$BUILD" | tail -1)
 [ -f "$deb" ] || fail "scripts/package.sh made no .deb"
-dpkg-deb --info "$deb" | grep -q "Depends: .*libpq5" || fail "Depends lacks libpq5"
+# Read whole first: `grep -q` stops at its match, and under pipefail the writer's SIGPIPE (141)
+# would fail the check whenever dpkg-deb had more to write.
+info=$(dpkg-deb --info "$deb")
+grep -q "Depends: .*libpq5" <<<"$info" || fail "Depends lacks libpq5"
 echo "package test: built $(basename "$deb") ($(stat -c %s "$deb") bytes)"
 
 # 2. The site's PostgreSQL: a cluster listening on loopback TCP, role and database carnet.
@@ -83,7 +86,8 @@ echo "package test: /readyz 200 on port $port, database on 127.0.0.1:$pgport"
 if [ -n "$gw" ]; then
   [ "$(ps -o user= -p "$gw" | tr -d ' ')" = carnet ] || fail "gateway not running as carnet"
 fi
-curl -s "http://127.0.0.1:$port/fhir/metadata" | grep -q '"CapabilityStatement"' || fail "metadata"
+metadata=$(curl -s "http://127.0.0.1:$port/fhir/metadata")
+grep -q '"CapabilityStatement"' <<<"$metadata" || fail "metadata"
 # What it keeps goes to its data directory, owned by it.
 [ -z "$(find /var/lib/carnet -not -user carnet)" ] || fail "files in /var/lib/carnet not owned by carnet"
 
