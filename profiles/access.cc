@@ -190,8 +190,9 @@ Result<const RecordContext*> AccessSession::Record(storage::Transaction& tx,
   return &records_.emplace(patient_key, std::move(loaded).value()).first->second;
 }
 
-Result<std::optional<storage::StoredResource>> AccessSession::ReadCurrent(
-    storage::Transaction& tx, const std::string& type, const std::string& id) {
+Result<std::optional<storage::StoredResource>> AccessSession::ReadCurrent(storage::Transaction& tx,
+                                                                          const std::string& type,
+                                                                          const std::string& id) {
   std::optional<RecordContext> context;
   auto row = ReadCurrentWithContext(tx, type, id, actor_, &context);
   if (!row.ok()) return row.status();

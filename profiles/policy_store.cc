@@ -61,8 +61,7 @@ Result<RecordContext> LoadRecordContext(storage::Transaction& tx, long long pati
                                         const Actor& actor) {
   auto row = storage::ReadRecordRow(tx, patient_key, RecordPartsFor(actor));
   if (!row.ok()) return row.status();
-  if (!row->has_value())
-    return NotFound("record " + std::to_string(patient_key) + " is not known");
+  if (!row->has_value()) return NotFound("record " + std::to_string(patient_key) + " is not known");
   return ContextFromRow(patient_key, **row);
 }
 

@@ -140,9 +140,8 @@ Result<PgResult> Connection::PipelinedWithBegin(std::string_view what, const Sta
   bool sent = true;
   for (const std::string& step : begin)
     sent = sent && PQsendQueryParams(conn_, step.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
-  sent = sent &&
-              (!prepare || PQsendPrepare(conn_, prepare->name, prepare->sql, 0, nullptr)) &&
-              send() && PQpipelineSync(conn_);
+  sent = sent && (!prepare || PQsendPrepare(conn_, prepare->name, prepare->sql, 0, nullptr)) &&
+         send() && PQpipelineSync(conn_);
   if (!sent) return lost("BEGIN");
   // One result (then a null) per command sent, then the sync's.
   std::vector<PGresult*> results;
@@ -248,16 +247,12 @@ Result<PgResult> Connection::RunShaped(const std::string& sql, const SqlParams& 
   // A text with its declared parameters: a builder may give one text more values than it
   // uses (declared as text, they are bound and ignored), and a statement prepared for six
   // cannot be bound with eight.
-  std::string key = all_text ? "T" + std::to_string(params.size()) + ":" : std::string("I:");
-  if (all_text)
-    for (const auto& p : params) key += p.binary ? 'b' : 't';
-  key += ":" + sql;
   std::vector<Oid> types;
-  if (all_text) {
-    types.assign(params.size(), 25);  // text
-    for (size_t i = 0; i < params.size(); ++i)
-      if (params[i].binary) types[i] = 17;  // bytea
-  }
+  if (all_text)
+    for (const auto& p : params) types.push_back(p.binary ? 17 : 25);  // bytea or text
+  std::string key = (all_text ? "T" : "I") + std::to_string(params.size()) + ":";
+  for (Oid t : types) key += t == 17 ? 'b' : 't';
+  key += ":" + sql;
   std::string name;
   auto found = shaped_by_key_.find(key);
   if (found != shaped_by_key_.end()) {

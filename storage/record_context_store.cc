@@ -68,8 +68,8 @@ Result<std::optional<RecordRow>> ReadRecordRow(Transaction& tx, long long patien
   // professional's emergency window.
   static constexpr Statement kContext{
       "policy_record_context",
-      "SELECT " CARNET_RECORD_CONTEXT_COLUMNS("$2", "$3", "$4", "$5", "$6")
-      "FROM patient p WHERE p.patient_key = $1::bigint"};
+      "SELECT " CARNET_RECORD_CONTEXT_COLUMNS(
+          "$2", "$3", "$4", "$5", "$6") "FROM patient p WHERE p.patient_key = $1::bigint"};
   SqlParams params = RecordRowPartParams(parts);
   params.insert(params.begin(), Key(patient_key));
   auto rec = tx.Run(kContext, params);

@@ -162,9 +162,9 @@ Result<std::optional<StoredResource>> ReadCurrent(Transaction& tx, const std::st
 }
 
 Result<std::optional<ResourceWithRecord>> ReadCurrentWithRecord(Transaction& tx,
-                                                                 const std::string& type,
-                                                                 const std::string& id,
-                                                                 const RecordRowParts& parts) {
+                                                                const std::string& type,
+                                                                const std::string& id,
+                                                                const RecordRowParts& parts) {
   // The read of kRead and ReadRecordRow's columns for the resource's record, in one
   // statement: a read by id then costs one round trip where it cost two.
   static constexpr Statement kReadWithRecord{

@@ -55,9 +55,9 @@ struct ResourceWithRecord {
   std::optional<RecordRow> record;
 };
 Result<std::optional<ResourceWithRecord>> ReadCurrentWithRecord(Transaction& tx,
-                                                                 const std::string& type,
-                                                                 const std::string& id,
-                                                                 const RecordRowParts& parts);
+                                                                const std::string& type,
+                                                                const std::string& id,
+                                                                const RecordRowParts& parts);
 
 // Writes `r` as the new current version and appends it to the history (deleted versions
 // too). A record's Binary leaves its `data` in document_content, once per record and hash, in

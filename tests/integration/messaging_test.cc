@@ -139,6 +139,11 @@ class MessagingTest : public ::testing::Test {
     for (auto& [path, text] : MailFiles()) out.push_back(std::move(text));
     return out;
   }
+  // The outbound mails queued for `address` (outbox channel mail-out).
+  static long long OutboundMails(const std::string& address) {
+    return Count("SELECT count(*) FROM outbox WHERE channel = 'mail-out' AND destination = '" +
+                 address + "'");
+  }
   // The file of a received mail that contains `text`, waited for up to 10 s ("" if none came).
   static std::string MailFile(const std::string& text) {
     for (int i = 0; i < 100; ++i) {
@@ -296,9 +301,7 @@ TEST_F(MessagingTest, OutboundMailCarriesTheAttachment) {
           R"({"contentAttachment":{"contentType":"application/pdf","title":"compte-rendu.pdf","data":")" +
           Base64Encode(pdf) + R"("}}]})");
   ASSERT_EQ(sent.status, 201) << sent.body;
-  EXPECT_EQ(Count("SELECT count(*) FROM outbox WHERE channel = 'mail-out' AND destination = '" +
-                  outside + "'"),
-            1);
+  EXPECT_EQ(OutboundMails(outside), 1);
   std::string path = MailFile(outside);
   ASSERT_FALSE(path.empty()) << "no outbound mail received";
   // Parsed back by Python's email package: sender, text, and the attachment's bytes.
@@ -844,16 +847,12 @@ TEST_F(MessagingTest, OutboundMailCarriesAttachmentsGivenByUrl) {
   EXPECT_EQ(strip(other.body, childs), strip(missing.body, "Binary/none-" + run_));
   EXPECT_NE(other.body.find("contentAttachment.url"), std::string::npos) << other.body;
   EXPECT_EQ(std::stoll(Messages("patient", pid_).Find("total")->text()), messages_before);
-  EXPECT_EQ(Count("SELECT count(*) FROM outbox WHERE channel = 'mail-out' AND destination = '" +
-                  outside + "'"),
-            0);
+  EXPECT_EQ(OutboundMails(outside), 0);
 
   // Their own record's Binary goes out, bytes, type and filename intact.
   auto sent = send(mine);
   ASSERT_EQ(sent.status, 201) << sent.body;
-  EXPECT_EQ(Count("SELECT count(*) FROM outbox WHERE channel = 'mail-out' AND destination = '" +
-                  outside + "'"),
-            1);
+  EXPECT_EQ(OutboundMails(outside), 1);
   std::string path = MailFile(outside);
   ASSERT_FALSE(path.empty()) << "no outbound mail received";
   auto parsed = RunCommand(

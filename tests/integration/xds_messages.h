@@ -52,13 +52,14 @@ inline std::string RetrieveRequest(const std::string& repository, const std::str
 // discharge letter, masterIdentifier urn:oid:`uid`, the source patient id 11^^^&1.1&ISO).
 inline std::string XdsReadyDocumentReference(const std::string& pid, const std::string& uid) {
   return R"({"resourceType":"DocumentReference","masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:)" +
-                                uid + R"("},
+         uid + R"("},
       "extension":[{"url":"https://carnet.example.org/fhir/StructureDefinition/xds-source-patient-id","valueString":"11^^^&1.1&ISO"}],
       "status":"current",
       "type":{"coding":[{"system":"http://loinc.org","code":"11490-0","display":"Lettre de liaison"}]},
       "category":[{"coding":[{"system":"urn:oid:1.2.250.1.213.1.1.4.1","code":"10","display":"Compte rendu"}]}],
       "securityLabel":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"N","display":"Normal"}]}],
-      "subject":{"reference":"Patient/)" + pid + R"("},
+      "subject":{"reference":"Patient/)" +
+         pid + R"("},
       "content":[{"attachment":{"contentType":"text/plain","language":"fr-FR","size":3,
                                 "hash":"qZk+NkcGgWq6PiVxeFDCbJzQ2J0=","creation":"2024-05-02T08:00:00Z"},
                   "format":{"system":"urn:oid:1.2.250.1.213.1.1.4.2.282","code":"urn:ihe:iti:xds:2017:mimeTypeSufficient","display":"Format"}}],
@@ -140,9 +141,9 @@ struct MtomSubmission {
   std::string bytes;
 };
 inline MtomSubmission FreshSampleMtom(const std::string& branch) {
-  std::ifstream in(std::string(CARNET_SOURCE_DIR) +
-                       "/../shared/testdata/xds/messages/http-mtom-pnr.txt",
-                   std::ios::binary);
+  std::ifstream in(
+      std::string(CARNET_SOURCE_DIR) + "/../shared/testdata/xds/messages/http-mtom-pnr.txt",
+      std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
   std::string raw = ss.str();
